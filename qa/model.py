@@ -1,0 +1,178 @@
+"""Shared vocabulary of the pipeline: roles, severities, table schemas and result records.
+
+The pipeline is ingest -> normalize -> check -> score -> report. Stages hand each other
+pandas DataFrames whose columns are fixed here, so every module agrees on one schema.
+
+Message table (output of :mod:`qa.ingest`, one row per message, sorted by session, time,
+seq, original order, with a fresh RangeIndex 0..n-1 that checks use as the message id):
+
+=============  ==========================================================================
+session_id     str, never empty
+text           str, the message as written (reports show this)
+role           str, one of ``Role`` values
+timestamp      datetime64[ns, tz] (the audit's timezone) or NaT; all NaT when no times
+seq            float, order within the session when the export has it, else NaN
+agent          str, agent name/id as exported; "" when the export has none for the row
+source_file    str, the input path as the user gave or a directory listing found it
+source_row     int, the row number a spreadsheet shows (header = row 1)
+source_sheet   str, sheet name for Excel inputs, "" otherwise
+norm           str, added by :mod:`qa.normalize`: the text used for matching
+=============  ==========================================================================
+
+Finding table (output of every check type, one row per flagged message per rule):
+
+=============  ==========================================================================
+msg            int, message id (index into the message table) the finding sits on
+rule           str, public rule id (``forbidden-phrase`` ...)
+severity       str, one of ``Severity`` values
+match          str, the matched fragment in the ORIGINAL text ("" for gap-type findings)
+span_start     int, start of ``match`` in the original text, -1 when none
+span_end       int, end (exclusive), -1 when none
+reason         str, sentence a trainer can read aloud to the agent
+context_msg    int, message id of the customer message it relates to, -1 when none
+=============  ==========================================================================
+
+The engine enriches findings with session, agent, time, file, row and text from the message
+table; see :data:`FINDING_REPORT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+
+
+class Role(StrEnum):
+    """Who sent a message."""
+
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
+
+
+class Severity(StrEnum):
+    """How bad a finding is; ordered minor < major < critical."""
+
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Numeric order, for comparisons such as ``--fail-on``."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+UNKNOWN_AGENT = "(unknown)"
+
+MESSAGE_COLUMNS = [
+    "session_id",
+    "text",
+    "role",
+    "timestamp",
+    "seq",
+    "agent",
+    "source_file",
+    "source_row",
+    "source_sheet",
+]
+
+FINDING_COLUMNS = [
+    "msg",
+    "rule",
+    "severity",
+    "match",
+    "span_start",
+    "span_end",
+    "reason",
+    "context_msg",
+]
+
+FINDING_REPORT_COLUMNS = [
+    "rule",
+    "severity",
+    "session_id",
+    "agent",
+    "timestamp",
+    "file",
+    "sheet",
+    "row",
+    "text",
+    "match",
+    "span_start",
+    "span_end",
+    "reason",
+    "context_text",
+    "msg",
+    "context_msg",
+]
+
+REJECTED_COLUMNS = ["file", "row", "reason", "raw"]
+
+
+def empty_findings() -> pd.DataFrame:
+    """A finding table with no rows and the right columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "msg": pd.Series([], dtype="int64"),
+            "rule": pd.Series([], dtype="str"),
+            "severity": pd.Series([], dtype="str"),
+            "match": pd.Series([], dtype="str"),
+            "span_start": pd.Series([], dtype="int64"),
+            "span_end": pd.Series([], dtype="int64"),
+            "reason": pd.Series([], dtype="str"),
+            "context_msg": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def empty_rejected() -> pd.DataFrame:
+    """A rejected-rows table with no rows."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series([], dtype="str"),
+            "row": pd.Series([], dtype="int64"),
+            "reason": pd.Series([], dtype="str"),
+            "raw": pd.Series([], dtype="str"),
+        }
+    )
+
+
+@dataclass
+class IngestResult:
+    """What the ingest stage hands on: audited messages plus every row it refused."""
+
+    messages: pd.DataFrame  # MESSAGE_COLUMNS, sorted, RangeIndex
+    rejected: pd.DataFrame  # REJECTED_COLUMNS
+    input_rows: int  # data rows read from all inputs (header rows excluded)
+    files: list[str] = field(default_factory=list)
+    has_timestamps: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SkippedRule:
+    """A rule that could not run on this input, with the reason shown in every output."""
+
+    rule: str
+    reason: str
+
+
+@dataclass
+class AuditResult:
+    """Everything one audit produced; the report writers read only this."""
+
+    ingest: IngestResult
+    findings: pd.DataFrame  # FINDING_REPORT_COLUMNS, deterministically sorted
+    sessions: pd.DataFrame
+    agents: pd.DataFrame
+    skipped_rules: list[SkippedRule]
+    rules: list  # list[qa.rules.Rule]; untyped here to keep model free of imports
+    timezone: str = "Asia/Shanghai"
+    inputs: list[str] = field(default_factory=list)
+    rule_paths: list[Path] = field(default_factory=list)
