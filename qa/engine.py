@@ -1,0 +1,132 @@
+"""The check stage: run every enabled rule's check type over the whole message table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from qa.checks import CHECK_TYPES
+from qa.checks.base import CheckContext
+from qa.model import (
+    FINDING_COLUMNS,
+    FINDING_REPORT_COLUMNS,
+    UNKNOWN_AGENT,
+    Role,
+    SkippedRule,
+    empty_findings,
+)
+from qa.rules import Rule
+
+_SEVERITY_ORDER = {"minor": 1, "major": 2, "critical": 3}
+
+
+def run_checks(
+    messages: pd.DataFrame,
+    rules: list[Rule],
+    context: CheckContext,
+    timings: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, list[SkippedRule]]:
+    """Run each enabled rule; return the raw finding table and the rules that were skipped.
+
+    ``messages`` must carry the ``norm`` column. One finding per message per rule is kept
+    (the most severe, then the earliest match), as the contract promises.
+    """
+    frames: list[pd.DataFrame] = []
+    skipped: list[SkippedRule] = []
+    for rule in rules:
+        if not rule.enabled:
+            skipped.append(SkippedRule(rule.id, "disabled"))
+            continue
+        check_type = CHECK_TYPES[rule.check]
+        if check_type.needs_timestamps and not context.has_timestamps:
+            skipped.append(SkippedRule(rule.id, "no timestamps"))
+            continue
+        started = time.perf_counter()
+        found = check_type.run(messages, rule, context)
+        if timings is not None:
+            timings[f"rule {rule.id}"] = time.perf_counter() - started
+        if len(found):
+            frames.append(found[FINDING_COLUMNS])
+    if not frames:
+        return empty_findings(), skipped
+    findings = pd.concat(frames, ignore_index=True)
+    return _one_per_message_and_rule(findings), skipped
+
+
+def _one_per_message_and_rule(findings: pd.DataFrame) -> pd.DataFrame:
+    rank = findings["severity"].map(_SEVERITY_ORDER).fillna(0)
+    ordered = findings.assign(_rank=-rank).sort_values(
+        ["msg", "rule", "_rank", "span_start"], kind="stable"
+    )
+    return ordered.drop_duplicates(["msg", "rule"]).drop(columns="_rank").reset_index(drop=True)
+
+
+def session_agents(messages: pd.DataFrame) -> pd.Series:
+    """The agent responsible for each session: the agent who sent most of its agent messages
+    (first seen wins a tie); sessions without agent messages get the first agent name seen."""
+    agent_rows = messages[messages["role"] == Role.AGENT.value]
+    if len(agent_rows):
+        counts = (
+            agent_rows.groupby(["session_id", "agent"], sort=False).size().rename("n").reset_index()
+        )
+        best = counts.sort_values(["session_id", "n"], ascending=[True, False], kind="stable")
+        by_session = best.drop_duplicates("session_id").set_index("session_id")["agent"]
+    else:
+        by_session = pd.Series(dtype="str")
+    all_sessions = pd.Index(messages["session_id"].unique())
+    result = by_session.reindex(all_sessions)
+    named = messages[messages["agent"] != ""].drop_duplicates("session_id").set_index("session_id")["agent"]
+    result = result.fillna(named.reindex(all_sessions))
+    return result.fillna(UNKNOWN_AGENT).astype("str")
+
+
+def report_findings(
+    findings: pd.DataFrame,
+    messages: pd.DataFrame,
+    agents_by_session: pd.Series,
+    timezone: str,
+    on_progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Join raw findings with their messages: session, agent, time, file, row, text, context.
+
+    Findings on agent messages name that message's agent; a finding on a customer message
+    (an unanswered complaint) names the session's agent.
+    """
+    if findings.empty:
+        return pd.DataFrame({column: pd.Series([], dtype="object") for column in FINDING_REPORT_COLUMNS})
+    rows = messages.loc[findings["msg"].to_numpy()]
+    agent = rows["agent"].where(
+        (rows["role"] == Role.AGENT.value) & (rows["agent"] != ""),
+        rows["session_id"].map(agents_by_session),
+    )
+    timestamps = rows["timestamp"]
+    if getattr(timestamps.dt, "tz", None) is not None:
+        timestamps = timestamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    context_ids = findings["context_msg"].to_numpy()
+    has_context = context_ids >= 0
+    context_text = pd.Series([""] * len(findings), dtype="str")
+    if has_context.any():
+        context_text[has_context] = messages["text"].to_numpy()[context_ids[has_context]]
+    report = pd.DataFrame(
+        {
+            "rule": findings["rule"].to_numpy(),
+            "severity": findings["severity"].to_numpy(),
+            "session_id": rows["session_id"].to_numpy(),
+            "agent": agent.to_numpy(),
+            "timestamp": timestamps.to_numpy(),
+            "file": rows["source_file"].to_numpy(),
+            "sheet": rows["source_sheet"].to_numpy(),
+            "row": rows["source_row"].to_numpy(),
+            "text": rows["text"].to_numpy(),
+            "match": findings["match"].to_numpy(),
+            "span_start": findings["span_start"].to_numpy(),
+            "span_end": findings["span_end"].to_numpy(),
+            "reason": findings["reason"].to_numpy(),
+            "context_text": context_text.to_numpy(),
+            "msg": findings["msg"].to_numpy(),
+            "context_msg": findings["context_msg"].to_numpy(),
+        }
+    )
+    return report.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
