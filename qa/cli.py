@@ -7,7 +7,9 @@ is; 2 usage, input, rule or output error (one line on stderr, no traceback unles
 from __future__ import annotations
 
 import sys
+import time
 import traceback
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 
@@ -112,13 +114,14 @@ def main() -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of reasons, sheet names and headers.")
 @click.option("--no-mask", is_flag=True, help="Do not mask phone numbers, ID numbers and e-mails in outputs.")
+@click.option("--timings", is_flag=True, help="Print the seconds each stage took (read, normalize, each rule, score, each output).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding, sheet, timezone,
-          agent_pattern, fail_on, lang, no_mask, debug) -> None:
+          agent_pattern, fail_on, lang, no_mask, timings, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
     try:
         code = _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding,
-                          sheet, timezone, agent_pattern, fail_on, lang, not no_mask)
+                          sheet, timezone, agent_pattern, fail_on, lang, not no_mask, timings)
     except (QAError, click.BadParameter) as error:
         if debug:
             traceback.print_exc()
@@ -137,7 +140,7 @@ def audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, enc
 
 
 def _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding, sheet,
-               timezone, agent_pattern, fail_on, lang, mask) -> int:
+               timezone, agent_pattern, fail_on, lang, mask, show_timings=False) -> int:
     from qa.pipeline import AuditOptions, audit as run_audit
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
@@ -152,22 +155,29 @@ def _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs
         rule_paths=list(rule_paths),
         lang=lang,
     )
-    result = run_audit(list(inputs), options)
+    timings: dict[str, float] = {}
+    result = run_audit(list(inputs), options, timings=timings)
     output = output or _default_output(inputs)
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
 
-    write_workbook(result, output, lang=lang, mask=mask)
+    with _timed(timings, "write workbook"):
+        write_workbook(result, output, lang=lang, mask=mask)
     written = [output]
     if json_path:
-        write_json(result, json_path)
+        with _timed(timings, "write json"):
+            write_json(result, json_path)
         written.append(json_path)
     if findings_csv:
         from qa.report.findings_csv import write_findings_csv
 
-        write_findings_csv(result, findings_csv, lang=lang, mask=mask)
+        with _timed(timings, "write findings csv"):
+            write_findings_csv(result, findings_csv, lang=lang, mask=mask)
         written.append(findings_csv)
     _print_summary(result, written, sys.stderr)
+    if show_timings:
+        for stage, seconds in timings.items():
+            click.echo(f"timing: {stage}: {seconds:.3f} s", err=True)
 
     failing = _failing_findings(result, fail_on)
     if len(failing):
@@ -175,6 +185,13 @@ def _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs
             click.echo(f"{finding.file}:{finding.row} {finding.rule} {finding.severity} {finding.reason}")
         return ExitCode.FINDINGS
     return ExitCode.OK
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    started = time.perf_counter()
+    yield
+    timings[stage] = time.perf_counter() - started
 
 
 def _check_timezone(name: str) -> None:

@@ -1,0 +1,148 @@
+"""The command line end to end: exit codes, error lines, outputs and the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+
+CHAT = """session_id,timestamp,role,agent,text
+S1,2026-11-20 10:00:00,customer,,我的快递怎么还没到
+S1,2026-11-20 10:01:00,agent,店:小美,我已经说过很多遍了，明天到
+S2,2026-11-20 10:02:00,customer,,能开发票吗
+S2,2026-11-20 10:03:00,agent,店:阿杰,可以的呢，麻烦提供一下抬头
+S2,不是时间,customer,,好的谢谢
+"""
+
+
+@pytest.fixture
+def chat_file(tmp_path: Path) -> Path:
+    path = tmp_path / "day.csv"
+    path.write_text(CHAT, encoding="utf-8")
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_audit_writes_workbook_and_json_with_exact_accounting(chat_file, tmp_path):
+    out, js = tmp_path / "out.xlsx", tmp_path / "out.json"
+    result = run("audit", str(chat_file), "-o", str(out), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and out.stat().st_size > 0
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["version"] == 1
+    summary = data["summary"]
+    assert summary["input_rows"] == 5
+    assert summary["audited_rows"] == 4
+    assert summary["rejected_rows"] == 1
+    assert summary["input_rows"] == summary["audited_rows"] + summary["rejected_rows"]
+    assert summary["sessions"] == 2 and summary["agents"] == 2
+    assert data["rejected"] == [{"file": str(chat_file), "row": 6, "reason": "unparseable time '不是时间'"}]
+    finding = next(f for f in data["findings"] if f["rule"] == "forbidden-phrase")
+    assert finding["row"] == 3 and finding["session_id"] == "S1" and finding["agent"] == "店:小美"
+    assert finding["timestamp"] == "2026-11-20T10:01:00"
+    assert finding["match"] == "我已经说过很多遍了"
+    assert finding["text"][finding["span"][0] : finding["span"][1]] == finding["match"]
+    assert summary["by_rule"]["forbidden-phrase"] == 1
+    assert {a["agent"] for a in data["agents"]} == {"店:小美", "店:阿杰"}
+
+
+def test_json_is_deterministic(chat_file, tmp_path):
+    outputs = []
+    for name in ("a", "b"):
+        js = tmp_path / f"{name}.json"
+        assert run("audit", str(chat_file), "-o", str(tmp_path / f"{name}.xlsx"), "--json", str(js)).exit_code == 0
+        outputs.append(js.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+
+
+def test_fail_on_major_exits_1_and_lists_offending_findings(chat_file, tmp_path):
+    result = run("audit", str(chat_file), "-o", str(tmp_path / "o.xlsx"), "--fail-on", "major")
+    assert result.exit_code == 1
+    assert f"{chat_file}:3 forbidden-phrase major" in result.stdout
+
+
+def test_fail_on_critical_passes_when_only_major(chat_file, tmp_path):
+    result = run("audit", str(chat_file), "-o", str(tmp_path / "o.xlsx"), "--fail-on", "critical")
+    assert result.exit_code == 0
+
+
+def _assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qa: error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_missing_file(tmp_path):
+    _assert_one_line_error(run("audit", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.xlsx")), "nope.csv")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    _assert_one_line_error(run("audit", str(path), "-o", str(tmp_path / "o.xlsx")), "empty")
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "picture.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20)
+    _assert_one_line_error(run("audit", str(path), "-o", str(tmp_path / "o.xlsx")), "picture.csv")
+
+
+def test_file_without_text_column(tmp_path):
+    path = tmp_path / "notext.csv"
+    path.write_text("会话ID,时间,发送方\nS1,2026-11-20 10:00:00,客服\n", encoding="utf-8")
+    _assert_one_line_error(
+        run("audit", str(path), "-o", str(tmp_path / "o.xlsx")), "missing column for text", "--column text="
+    )
+
+
+def test_output_may_not_overwrite_an_input(chat_file):
+    _assert_one_line_error(run("audit", str(chat_file), "-o", str(chat_file)), "one of the inputs")
+
+
+def test_unknown_timezone(chat_file, tmp_path):
+    _assert_one_line_error(
+        run("audit", str(chat_file), "-o", str(tmp_path / "o.xlsx"), "--timezone", "Mars/Base"), "timezone"
+    )
+
+
+def test_bad_column_option(chat_file, tmp_path):
+    result = run("audit", str(chat_file), "-o", str(tmp_path / "o.xlsx"), "--column", "text")
+    assert result.exit_code == 2 and "FIELD=SOURCE" in result.stderr
+
+
+def test_no_timestamps_skips_time_rules(tmp_path):
+    path = tmp_path / "jd.tsv"
+    path.write_text("会话编号\t是否客服发送\t内容\nA\t0\t在吗\nA\t1\t在的亲\n", encoding="utf-8")
+    js = tmp_path / "o.json"
+    result = run("audit", str(path), "-o", str(tmp_path / "o.xlsx"), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert {"rule": "slow-reply", "reason": "no timestamps"} in data["summary"]["skipped_rules"]
+    assert data["findings"] == [] or all(f["timestamp"] is None for f in data["findings"])
+
+
+def test_installed_command_runs(chat_file, tmp_path):
+    """The console script installed by pip works, as a user would call it."""
+    script = Path(sys.executable).parent / "qa"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "qa"]
+    completed = subprocess.run(
+        command + ["audit", str(chat_file), "-o", str(tmp_path / "o.xlsx"), "--fail-on", "major"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "forbidden-phrase" in completed.stdout
+    assert "audited 4 of 5 rows" in completed.stderr
