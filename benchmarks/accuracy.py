@@ -1,0 +1,602 @@
+"""Accuracy of ``qa audit`` against the hand-labelled evaluation set in ``tests/eval/``.
+
+Every eval file is a chat export in one of the layouts the tool reads, plus a column
+``expect``: the rule ids (``;``-separated) that must flag THAT message; empty = the message
+must stay clean. The labels follow the service standard (``STANDARDS.md``), not the tool.
+
+For each file the tool runs as a user would run it::
+
+    python -m qa audit FILE --json OUT.json -o OUT.xlsx
+
+(in a temporary directory), and the predicted set of ``(file, row, rule)`` from the JSON
+result is compared with the labelled set. ``row`` is the spreadsheet row (header = row 1;
+a quoted cell with a line break is still one row).
+
+Usage::
+
+    python benchmarks/accuracy.py                          # all tests/eval/*.csv, print the table
+    python benchmarks/accuracy.py --min-precision 0.95 --min-recall 0.90   # exit 1 below target
+    python benchmarks/accuracy.py --json metrics.json --keep out/          # metrics + tool outputs
+    python benchmarks/accuracy.py --check-labels           # only validate the labels
+    python benchmarks/accuracy.py --qa-command qa          # an installed qa instead of python -m qa
+
+Exit codes: 0 every rule meets the targets (or none were given); 1 some rule is below a
+target; 2 the labels are invalid or the tool failed on a file.
+
+Tests import this file by path (``importlib.util.spec_from_file_location``); the public
+functions are :func:`evaluate`, :func:`run_evaluation`, :func:`read_labels`,
+:func:`check_labels`, :func:`predicted_from_result` and :func:`compare`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+EVAL_DIR = REPO / "tests" / "eval"
+
+#: The public rule ids of STANDARDS.md, in the order the table prints them.
+RULES = (
+    "forbidden-phrase",
+    "rhetorical-question",
+    "slow-reply",
+    "repeated-soothing",
+    "ignored-complaint",
+    "emoji-only",
+)
+#: Rules judged on the agent message itself.
+AGENT_MESSAGE_RULES = {"forbidden-phrase", "rhetorical-question", "repeated-soothing", "emoji-only"}
+
+LABEL_COLUMN = "expect"
+LABEL_SEPARATORS = re.compile(r"[;；]")
+
+# Header names of the eval layouts (A, B, C), per field. Only this script uses them, to show
+# texts and to check labels; the tool finds its columns on its own.
+FIELD_HEADERS = {
+    "session": ("session_id", "会话ID", "会话编号"),
+    "time": ("timestamp", "时间", "发送时间"),
+    "role": ("role", "角色", "发送方"),
+    "agent": ("agent", "客服", "接待客服"),
+    "text": ("text", "内容", "消息内容"),
+}
+ROLE_VALUES = {
+    "agent": "agent", "客服": "agent",
+    "customer": "customer", "买家": "customer", "顾客": "customer",
+    "system": "system", "系统": "system", "机器人": "system",
+}
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z")
+SLOW_REPLY_SECONDS = 5 * 60
+CHINA_TIME = timezone(timedelta(hours=8))
+
+DEFAULT_COMMAND = (sys.executable, "-m", "qa")
+TOOL_TIMEOUT = 600
+
+
+class LabelError(ValueError):
+    """The eval file itself is malformed (missing column, unknown rule id ...)."""
+
+
+class ToolError(RuntimeError):
+    """``qa audit`` failed on an eval file or wrote no usable JSON result."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+
+
+@dataclass(frozen=True)
+class Message:
+    """One labelled row of an eval file."""
+
+    file: str  # file name, e.g. "a_taobao.csv"
+    row: int  # spreadsheet row, header = 1
+    session: str
+    time: str
+    role: str  # agent / customer / system (normalised), or the raw value if unknown
+    agent: str
+    text: str
+    labels: tuple[str, ...]
+
+
+def _field_index(header: list[str], field_name: str, path: Path) -> int:
+    for name in FIELD_HEADERS[field_name]:
+        if name in header:
+            return header.index(name)
+    raise LabelError(f"{path.name}: no {field_name} column (tried {', '.join(FIELD_HEADERS[field_name])})")
+
+
+def read_messages(path: Path) -> list[Message]:
+    """Read one eval file (UTF-8, BOM allowed) into messages with their row numbers."""
+    path = Path(path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.reader(handle))
+    if not records:
+        raise LabelError(f"{path.name}: empty file")
+    header = [name.strip() for name in records[0]]
+    if LABEL_COLUMN not in header:
+        raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
+    idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS}
+    label_idx = header.index(LABEL_COLUMN)
+    messages = []
+    for number, record in enumerate(records[1:], start=2):
+        if len(record) != len(header):
+            raise LabelError(f"{path.name}:{number}: {len(record)} cells, header has {len(header)}")
+        raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
+        raw_role = record[idx["role"]].strip()
+        messages.append(
+            Message(
+                file=path.name,
+                row=number,
+                session=record[idx["session"]].strip(),
+                time=record[idx["time"]].strip(),
+                role=ROLE_VALUES.get(raw_role, raw_role),
+                agent=record[idx["agent"]].strip(),
+                text=record[idx["text"]],
+                labels=tuple(label for label in raw_labels if label),
+            )
+        )
+    return messages
+
+
+def read_labels(path: Path) -> set[tuple[str, int, str]]:
+    """The labelled set ``{(file name, row, rule)}`` of one eval file."""
+    return {(m.file, m.row, rule) for m in read_messages(path) for rule in m.labels}
+
+
+def _parse_time(value: str) -> datetime:
+    """A naive China-time datetime (times with an offset are converted to UTC+8)."""
+    for fmt in TIME_FORMATS:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(CHINA_TIME).replace(tzinfo=None)
+        return parsed
+    raise LabelError(f"unreadable time {value!r}")
+
+
+def _sessions(messages: list[Message]) -> dict[str, list[Message]]:
+    """Messages per session, in time order (file order breaks ties)."""
+    sessions: dict[str, list[Message]] = {}
+    for message in messages:
+        sessions.setdefault(message.session, []).append(message)
+    return {
+        sid: sorted(rows, key=lambda m: (_parse_time(m.time), m.row)) for sid, rows in sessions.items()
+    }
+
+
+_PARTICLES = "哦呢哈啦呀哟嘛了"
+
+
+def _same_line_key(text: str) -> str:
+    """A rough "same soothing line" key for label checks only: no punctuation, symbols,
+    spaces or final particles; traditional folded to simplified when opencc is present."""
+    try:
+        import opencc  # a dependency of the tool; optional here
+
+        text = opencc.OpenCC("t2s").convert(text)
+    except Exception:  # noqa: BLE001 - any failure just skips the folding
+        pass
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+    return kept.rstrip(_PARTICLES)
+
+
+def check_labels(paths: Iterable[Path]) -> list[str]:
+    """Problems with the labels of the given eval files ([] = valid).
+
+    Checks: every label is a known rule id, once per cell; labels sit on rows of the right
+    role (system rows never; customer rows only ``ignored-complaint``); a labelled customer
+    complaint has no agent reply after it; an agent ``ignored-complaint`` follows a customer
+    message; ``slow-reply`` labels are exactly the agent replies that come more than 5
+    minutes after the first of a run of customer messages; a ``repeated-soothing`` label sits
+    on at least the third use of that line by agents in the session; session ids are unique
+    across files.
+    """
+    problems: list[str] = []
+    seen_sessions: dict[str, str] = {}
+    for path in paths:
+        path = Path(path)
+        try:
+            messages = read_messages(path)
+        except LabelError as exc:
+            problems.append(str(exc))
+            continue
+        times_ok = True
+        for m in messages:
+            where = f"{m.file}:{m.row}"
+            for label in m.labels:
+                if label not in RULES:
+                    problems.append(f"{where}: unknown rule id {label!r} (known: {', '.join(RULES)})")
+            if len(set(m.labels)) != len(m.labels):
+                problems.append(f"{where}: a rule id is repeated in {';'.join(m.labels)!r}")
+            if m.role not in ("agent", "customer", "system"):
+                problems.append(f"{where}: unknown role {m.role!r}")
+            if m.role == "system" and m.labels:
+                problems.append(f"{where}: a system message is labelled {';'.join(m.labels)}")
+            if m.role == "customer" and set(m.labels) - {"ignored-complaint"}:
+                problems.append(f"{where}: a customer message can only carry ignored-complaint")
+            if not m.text.strip():
+                problems.append(f"{where}: empty text")
+            try:
+                _parse_time(m.time)
+            except LabelError as exc:
+                problems.append(f"{where}: {exc}")
+                times_ok = False
+        if not times_ok:
+            continue
+        for sid, rows in _sessions(messages).items():
+            owner = seen_sessions.setdefault(sid, path.name)
+            if owner != path.name:
+                problems.append(f"{path.name}: session {sid} also in {owner}")
+            problems.extend(_check_session(rows))
+    return problems
+
+
+def _check_session(rows: list[Message]) -> list[str]:
+    problems = []
+    waiting_since: datetime | None = None
+    agent_lines: dict[str, int] = {}
+    for i, m in enumerate(rows):
+        where = f"{m.file}:{m.row}"
+        when = _parse_time(m.time)
+        if m.role == "customer":
+            if waiting_since is None:
+                waiting_since = when
+            if "ignored-complaint" in m.labels and any(r.role == "agent" for r in rows[i + 1:]):
+                problems.append(f"{where}: customer complaint labelled ignored-complaint, but an agent replies later "
+                                "(label the agent reply instead)")
+        elif m.role == "agent":
+            late = waiting_since is not None and (when - waiting_since).total_seconds() > SLOW_REPLY_SECONDS
+            if late != ("slow-reply" in m.labels):
+                wait = (when - waiting_since).total_seconds() if waiting_since else 0
+                problems.append(f"{where}: slow-reply label {'missing' if late else 'wrong'} "
+                                f"(customer waited {wait:.0f} s)")
+            waiting_since = None
+            if "ignored-complaint" in m.labels:
+                previous = [r for r in rows[:i] if r.role != "system"]
+                if not previous or previous[-1].role != "customer":
+                    problems.append(f"{where}: ignored-complaint on an agent message that answers no customer message")
+            key = _same_line_key(m.text)
+            agent_lines[key] = agent_lines.get(key, 0) + 1
+            if "repeated-soothing" in m.labels and agent_lines[key] < 3:
+                problems.append(f"{where}: repeated-soothing on use {agent_lines[key]} of that line (needs >= 3)")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the tool and comparing
+
+
+def run_tool(path: Path, work_dir: Path, command: Sequence[str] = DEFAULT_COMMAND) -> dict[str, Any]:
+    """Run ``qa audit`` on one file inside ``work_dir``; return the parsed JSON result."""
+    path = Path(path).resolve()
+    json_path = work_dir / f"{path.stem}.json"
+    xlsx_path = work_dir / f"{path.stem}.xlsx"
+    argv = [*command, "audit", str(path), "--json", str(json_path), "-o", str(xlsx_path)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    try:
+        proc = subprocess.run(argv, cwd=work_dir, env=env, capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", timeout=TOOL_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{path.name}: could not run {' '.join(argv[:3])}: {exc}") from exc
+    # 0 = clean audit, 1 = findings at/above --fail-on; both produce the JSON result.
+    if proc.returncode not in (0, 1):
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+        raise ToolError(f"{path.name}: qa audit exited {proc.returncode}:\n    " + "\n    ".join(detail))
+    try:
+        result = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ToolError(f"{path.name}: no readable JSON result at {json_path.name}: {exc}") from exc
+    if not isinstance(result, dict) or not isinstance(result.get("findings"), list):
+        raise ToolError(f"{path.name}: JSON result has no 'findings' list")
+    return result
+
+
+def _same_file(reported: Any, path: Path) -> bool:
+    if not isinstance(reported, str) or not reported:
+        return False
+    reported_path = Path(reported)
+    if reported_path.name != path.name:
+        return False
+    try:
+        return not reported_path.is_absolute() or reported_path.resolve() == path.resolve()
+    except OSError:
+        return True
+
+
+Key = tuple[str, int, str]  # (file name, row, rule)
+
+
+def predicted_from_result(result: dict[str, Any], path: Path) -> tuple[set[Key], dict[Key, dict]]:
+    """The predicted set ``{(file name, row, rule)}`` for ``path`` from a JSON result, plus the
+    first finding behind each key (for match/reason in the FP listing)."""
+    path = Path(path)
+    keys: set[tuple[str, int, str]] = set()
+    detail: dict[tuple[str, int, str], dict] = {}
+    for finding in result.get("findings", []):
+        if not _same_file(finding.get("file"), path):
+            continue
+        try:
+            key = (path.name, int(finding["row"]), str(finding["rule"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        keys.add(key)
+        detail.setdefault(key, finding)
+    return keys, detail
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 1.0
+
+
+def compare(expected: set[tuple[str, int, str]], predicted: set[tuple[str, int, str]],
+            rules: Sequence[str] = RULES) -> dict[str, dict[str, Any]]:
+    """Per-rule TP/FP/FN, precision, recall, F1 of ``predicted`` against ``expected``.
+
+    Precision with no predictions and recall with no labels are 1.0 (nothing was wrong).
+    Predicted keys of rules outside ``rules`` are ignored here (see :func:`run_evaluation`).
+    """
+    metrics: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        exp = {k for k in expected if k[2] == rule}
+        pred = {k for k in predicted if k[2] == rule}
+        tp, fp, fn = len(exp & pred), len(pred - exp), len(exp - pred)
+        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        metrics[rule] = {
+            "support": len(exp), "predicted": len(pred), "tp": tp, "fp": fp, "fn": fn,
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "false_positives": sorted(pred - exp), "false_negatives": sorted(exp - pred),
+        }
+    return metrics
+
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation run found."""
+
+    files: list[str]
+    metrics: dict[str, dict[str, Any]]
+    false_positives: list[dict[str, Any]] = field(default_factory=list)
+    false_negatives: list[dict[str, Any]] = field(default_factory=list)
+    other_rules: dict[str, int] = field(default_factory=dict)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    skipped_rules: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def below(self, min_precision: float | None, min_recall: float | None) -> list[str]:
+        """One line per rule under a target."""
+        lines = []
+        for rule, m in self.metrics.items():
+            if min_precision is not None and m["precision"] < min_precision:
+                lines.append(f"{rule}: precision {m['precision']:.3f} < {min_precision}")
+            if min_recall is not None and m["recall"] < min_recall:
+                lines.append(f"{rule}: recall {m['recall']:.3f} < {min_recall}")
+        return lines
+
+    def misses(self, rule: str | None = None) -> list[str]:
+        """Readable FP/FN lines (``file:row rule [role] text``), optionally for one rule."""
+        lines = []
+        for kind, items in (("FP", self.false_positives), ("FN", self.false_negatives)):
+            for item in items:
+                if rule is None or item["rule"] == rule:
+                    lines.append(_miss_line(kind, item))
+        return lines
+
+    def to_json(self, targets: dict[str, float | None] | None = None) -> dict[str, Any]:
+        metrics = {rule: {k: v for k, v in m.items() if k not in ("false_positives", "false_negatives")}
+                   for rule, m in self.metrics.items()}
+        return {
+            "files": self.files, "targets": targets or {}, "rules": metrics, "micro": _micro(self.metrics),
+            "false_positives": self.false_positives, "false_negatives": self.false_negatives,
+            "other_rules": self.other_rules, "rejected": self.rejected,
+            "skipped_rules": self.skipped_rules, "errors": self.errors,
+        }
+
+
+def _micro(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    tp = sum(m["tp"] for m in metrics.values())
+    fp = sum(m["fp"] for m in metrics.values())
+    fn = sum(m["fn"] for m in metrics.values())
+    return {"tp": tp, "fp": fp, "fn": fn,
+            "precision": round(_ratio(tp, tp + fp), 4), "recall": round(_ratio(tp, tp + fn), 4)}
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _miss_line(kind: str, item: dict[str, Any]) -> str:
+    line = f"{kind} {item['file']}:{item['row']} {item['rule']} [{item.get('role', '?')}] {_clip(item.get('text', ''))}"
+    if item.get("match"):
+        line += f"  (match {item['match']!r})"
+    if kind == "FP" and item.get("reason"):
+        line += f"  — {_clip(item['reason'], 80)}"
+    if kind == "FN" and item.get("also_flagged"):
+        line += f"  (tool flagged this row as {', '.join(item['also_flagged'])})"
+    return line
+
+
+def eval_files() -> list[Path]:
+    """The eval set: every ``tests/eval/*.csv``, sorted."""
+    return sorted(EVAL_DIR.glob("*.csv"))
+
+
+def run_evaluation(paths: Sequence[Path] | None = None, *, command: Sequence[str] = DEFAULT_COMMAND,
+                   keep_dir: Path | None = None) -> Evaluation:
+    """Run the tool on each file and compare. A file the tool fails on is reported in
+    ``errors`` and its labels count as false negatives."""
+    paths = [Path(p) for p in (paths or eval_files())]
+    expected: set[tuple[str, int, str]] = set()
+    predicted: set[tuple[str, int, str]] = set()
+    details: dict[tuple[str, int, str], dict] = {}
+    by_row: dict[tuple[str, int], Message] = {}
+    evaluation = Evaluation(files=[p.name for p in paths], metrics={})
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        raise LabelError("eval files must have distinct names")
+    with tempfile.TemporaryDirectory(prefix="qa-accuracy-") as tmp:
+        work_dir = Path(keep_dir) if keep_dir else Path(tmp)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            messages = read_messages(path)
+            by_row.update({(m.file, m.row): m for m in messages})
+            expected |= {(m.file, m.row, rule) for m in messages for rule in m.labels}
+            try:
+                result = run_tool(path, work_dir, command)
+            except ToolError as exc:
+                evaluation.errors.append(str(exc))
+                continue
+            keys, found = predicted_from_result(result, path)
+            predicted |= keys
+            details.update(found)
+            for item in result.get("rejected") or []:
+                if _same_file(item.get("file"), path):
+                    evaluation.rejected.append({"file": path.name, "row": item.get("row"), "reason": item.get("reason")})
+            for item in (result.get("summary") or {}).get("skipped_rules") or []:
+                evaluation.skipped_rules.append({"file": path.name, **item})
+    evaluation.metrics = compare(expected, predicted)
+    for key in sorted(predicted):
+        if key[2] not in RULES:
+            evaluation.other_rules[key[2]] = evaluation.other_rules.get(key[2], 0) + 1
+
+    def describe(key: tuple[str, int, str]) -> dict[str, Any]:
+        message = by_row.get((key[0], key[1]))
+        finding = details.get(key, {})
+        item = {"file": key[0], "row": key[1], "rule": key[2],
+                "session": message.session if message else finding.get("session_id", ""),
+                "role": message.role if message else "?",
+                "text": message.text if message else f"(no such row) {finding.get('text', '')}"}
+        if finding:
+            item["match"] = finding.get("match") or ""
+            item["reason"] = finding.get("reason") or ""
+        return item
+
+    for rule in RULES:
+        m = evaluation.metrics[rule]
+        evaluation.false_positives += [describe(k) for k in m["false_positives"]]
+        for key in m["false_negatives"]:
+            item = describe(key)
+            item["also_flagged"] = sorted(r for (f, row, r) in predicted if (f, row) == key[:2] and r != rule)
+            evaluation.false_negatives.append(item)
+    return evaluation
+
+
+def evaluate(paths: Sequence[Path] | None = None, *,
+             command: Sequence[str] = DEFAULT_COMMAND) -> dict[str, dict[str, Any]]:
+    """Per-rule metrics (``tp fp fn support predicted precision recall f1 false_positives
+    false_negatives``) of the tool on ``paths`` (default: the whole eval set).
+
+    Raises :class:`ToolError` when the tool fails on a file, :class:`LabelError` when an eval
+    file is malformed.
+    """
+    evaluation = run_evaluation(paths, command=command)
+    if evaluation.errors:
+        raise ToolError("\n".join(evaluation.errors))
+    return evaluation.metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def format_table(evaluation: Evaluation, min_precision: float | None = None,
+                 min_recall: float | None = None) -> str:
+    """The metrics table plus the FP/FN listing, as printed by the command line."""
+    lines = [f"{'rule':<21}{'labels':>7}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}"]
+    lines.append("-" * len(lines[0]))
+    for rule, m in evaluation.metrics.items():
+        flag = ""
+        if (min_precision is not None and m["precision"] < min_precision) or (
+                min_recall is not None and m["recall"] < min_recall):
+            flag = "  BELOW TARGET"
+        lines.append(f"{rule:<21}{m['support']:>7}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}"
+                     f"{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}{flag}")
+    micro = _micro(evaluation.metrics)
+    lines.append("-" * len(lines[0]))
+    lines.append(f"{'all (micro)':<21}{micro['tp'] + micro['fn']:>7}{micro['tp']:>5}{micro['fp']:>5}{micro['fn']:>5}"
+                 f"{micro['precision']:>11.3f}{micro['recall']:>8.3f}")
+    if evaluation.other_rules:
+        lines.append("other rules (not evaluated): "
+                     + ", ".join(f"{r} {n}" for r, n in sorted(evaluation.other_rules.items())))
+    for item in evaluation.skipped_rules:
+        lines.append(f"skipped by the tool in {item['file']}: {item.get('rule')} ({item.get('reason')})")
+    for item in evaluation.rejected:
+        lines.append(f"rejected by the tool: {item['file']}:{item['row']} ({item['reason']})")
+    for error in evaluation.errors:
+        lines.append(f"ERROR {error}")
+    misses = evaluation.misses()
+    if misses:
+        lines.append("")
+        lines.append(f"misses ({len(evaluation.false_positives)} FP, {len(evaluation.false_negatives)} FN):")
+        lines.extend("  " + line for line in misses)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path, help="eval files (default: tests/eval/*.csv)")
+    parser.add_argument("--min-precision", type=float, help="exit 1 if a rule's precision is below this")
+    parser.add_argument("--min-recall", type=float, help="exit 1 if a rule's recall is below this")
+    parser.add_argument("--json", dest="json_path", type=Path, help="write the metrics as JSON here")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the tool's JSON/xlsx outputs in DIR")
+    parser.add_argument("--check-labels", action="store_true", help="only validate the labels, do not run the tool")
+    parser.add_argument("--qa-command", metavar="CMD",
+                        help="how to start the tool, e.g. 'qa' for an installed one (default: this python -m qa)")
+    args = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")
+
+    paths = args.paths or eval_files()
+    if not paths:
+        print(f"no eval files in {EVAL_DIR}", file=sys.stderr)
+        return 2
+    problems = check_labels(paths)
+    if problems:
+        print("label problems:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    if args.check_labels:
+        counts = {rule: 0 for rule in RULES}
+        for path in paths:
+            for _, _, rule in read_labels(path):
+                counts[rule] += 1
+        print("labels OK: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
+        return 0
+
+    command = shlex.split(args.qa_command) if args.qa_command else DEFAULT_COMMAND
+    evaluation = run_evaluation(paths, command=command, keep_dir=args.keep)
+    print(format_table(evaluation, args.min_precision, args.min_recall))
+    if args.json_path:
+        targets = {"min_precision": args.min_precision, "min_recall": args.min_recall}
+        args.json_path.write_text(json.dumps(evaluation.to_json(targets), ensure_ascii=False, indent=1) + "\n",
+                                  encoding="utf-8")
+    if evaluation.errors:
+        return 2
+    below = evaluation.below(args.min_precision, args.min_recall)
+    if below:
+        print("\nbelow target:\n  " + "\n  ".join(below))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
