@@ -31,11 +31,15 @@ from qa.errors import RuleError
 from qa.model import Severity
 
 TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "message", "docs", "params"}
+# Keys of a pack file that changes an existing rule (it has no ``check``).
+PATCH_KEYS = {"id", "severity", "enabled", "message", "docs", "params", "add", "remove"}
 DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
 # Files in a rules folder that are not rules.
-NON_RULE_FILES = {"scoring.toml"}
+NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml"}
+# Rule test cases kept beside a pack: <anything>.cases.toml (same format as tests/rules/).
+CASE_SUFFIX = ".cases.toml"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Rule:
     path: Path
     enabled: bool = True
     source_text: str = field(default="", repr=False, compare=False)
+    # Where the rule was defined and every pack that changed it: ("built-in", "shop/pack.toml").
+    origin: tuple[str, ...] = ("built-in",)
 
 
 def builtin_rules_dir() -> Path:
@@ -63,7 +69,9 @@ def builtin_rules_dir() -> Path:
 
 def _rule_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.glob("*.toml") if p.name not in NON_RULE_FILES)
+        return sorted(
+            p for p in path.glob("*.toml") if p.name not in NON_RULE_FILES and not p.name.endswith(CASE_SUFFIX)
+        )
     if path.is_file():
         return [path]
     raise RuleError(f"no such rule file or folder: {path}")
@@ -85,8 +93,17 @@ def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
 
 
 def _read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[str]:
+    """Entries of a list file: a .txt (one per line, # comments), or one column of a .csv or
+    .xlsx sheet (``禁语库.xlsx#禁语`` names the column; default the first), as QA teams keep
+    their 禁语库 in spreadsheets."""
+    column = None
+    if "#" in path.name and path.suffix.split("#")[0].lower() in (".csv", ".xlsx"):
+        name, column = path.name.split("#", 1)
+        path = path.with_name(name)
     if not path.is_file():
         raise _fail(rule_path, text, key, f"{key}: list file not found: {path}")
+    if path.suffix.lower() in (".csv", ".xlsx"):
+        return _read_list_sheet(path, column, rule_path, text, key)
     entries = []
     for line in path.read_text(encoding="utf-8-sig").splitlines():
         entry = line.split("#", 1)[0].strip() if not line.lstrip().startswith("\\#") else line.strip()[1:]
@@ -95,7 +112,28 @@ def _read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[st
     return entries
 
 
-def _validate_value(value: Any, spec: Param, key: str, rule_path: Path, text: str, base: Path) -> Any:
+def _read_list_sheet(path: Path, column: str | None, rule_path: Path, text: str, key: str) -> list[str]:
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() == ".xlsx":
+            table = pd.read_excel(path, engine="calamine", dtype=str)
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as error:  # any reader failure is a rule-pack problem to report
+        raise _fail(rule_path, text, key, f"{key}: cannot read {path}: {error}") from None
+    if table.shape[1] == 0:
+        raise _fail(rule_path, text, key, f"{key}: {path} has no columns")
+    if column is not None and column not in table.columns:
+        found = ", ".join(map(str, table.columns))
+        raise _fail(rule_path, text, key, f"{key}: no column '{column}' in {path}; found: {found}")
+    values = table[column if column is not None else table.columns[0]].fillna("").astype(str)
+    return [value.strip() for value in values if value.strip()]
+
+
+def _validate_value(
+    value: Any, spec: Param, key: str, rule_path: Path, text: str, base: Path, partial: bool = False
+) -> Any:
     kind = spec.kind
     if kind == "str":
         if not isinstance(value, str):
@@ -122,21 +160,30 @@ def _validate_value(value: Any, spec: Param, key: str, rule_path: Path, text: st
     if kind == "table":
         if not isinstance(value, dict):
             raise _fail(rule_path, text, key, f"{key} must be a table")
-        return _validate_params(value, spec.fields, rule_path, text, base, prefix=f"{key}.")
+        return _validate_params(value, spec.fields, rule_path, text, base, prefix=f"{key}.", partial=partial)
     if kind == "tables":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise _fail(rule_path, text, key, f"{key} must be a list of tables ([[params.{key}]])")
         return [
-            _validate_params(item, spec.fields, rule_path, text, base, prefix=f"{key}.")
+            _validate_params(item, spec.fields, rule_path, text, base, prefix=f"{key}.", partial=partial)
             for item in value
         ]
     raise AssertionError(f"unknown parameter kind {kind}")  # a bug in a check type declaration
 
 
 def _validate_params(
-    raw: dict[str, Any], specs: dict[str, Param], rule_path: Path, text: str, base: Path, prefix: str = ""
+    raw: dict[str, Any],
+    specs: dict[str, Param],
+    rule_path: Path,
+    text: str,
+    base: Path,
+    prefix: str = "",
+    partial: bool = False,
 ) -> dict[str, Any]:
-    """Check ``raw`` against the declared ``specs``; resolve ``*_file`` lists; fill defaults."""
+    """Check ``raw`` against the declared ``specs``; resolve ``*_file`` lists; fill defaults.
+
+    With ``partial`` (a pack patching a rule) only the keys present are returned and nothing
+    is required."""
     known = set(specs) | {f"{name}_file" for name, spec in specs.items() if spec.kind == "strings"}
     for key in raw:
         if key not in known:
@@ -158,6 +205,8 @@ def _validate_params(
                     items.extend(_read_list_file(base / file_name, rule_path, text, file_key))
                 present = True
             if not present:
+                if partial:
+                    continue
                 if spec.required:
                     raise _fail(rule_path, text, name, f"missing required key '{prefix}{name}'")
                 items = list(spec.default or [])
@@ -166,90 +215,221 @@ def _validate_params(
             params[name] = items
             continue
         if not present:
+            if partial:
+                continue
             if spec.required:
                 raise _fail(rule_path, text, name, f"missing required key '{prefix}{name}'")
             params[name] = spec.default
             continue
-        params[name] = _validate_value(raw[name], spec, prefix + name, rule_path, text, base)
+        params[name] = _validate_value(raw[name], spec, prefix + name, rule_path, text, base, partial)
     return params
 
 
-def load_rule_file(path: Path) -> Rule:
-    """Load and validate one rule file."""
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as error:
         raise RuleError(f"{path}: not valid TOML: {error}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise RuleError(f"{path}: cannot read: {error}") from None
 
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            raise _fail(path, text, key, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
-    for key in ("id", "check", "severity", "message", "docs"):
-        if key not in data:
-            raise RuleError(f"{path}:1: missing required key '{key}'")
-    rule_id = data["id"]
-    if not isinstance(rule_id, str) or not rule_id:
-        raise _fail(path, text, "id", "id must be a non-empty string")
-    check_name = data["check"]
-    if check_name not in CHECK_TYPES:
-        raise _fail(path, text, "check", f"unknown check type '{check_name}' (known: {', '.join(sorted(CHECK_TYPES))})")
-    try:
-        severity = Severity(data["severity"])
-    except ValueError:
-        raise _fail(path, text, "severity", f"severity must be minor, major or critical; got {data['severity']!r}") from None
-    message = data["message"]
-    if not isinstance(message, dict) or "zh" not in message:
+
+def _check_texts(data: dict[str, Any], path: Path, text: str, partial: bool) -> None:
+    """Validate the [message] and [docs] tables (complete ones unless ``partial``)."""
+    message = data.get("message", {})
+    if not isinstance(message, dict) or (not partial and "zh" not in message):
         raise _fail(path, text, "message", "[message] needs at least zh = \"...\"")
     for lang, template in message.items():
         if lang not in MESSAGE_LANGS or not isinstance(template, str):
             raise _fail(path, text, lang, f"[message] keys are {', '.join(MESSAGE_LANGS)} with string values")
-    docs = data["docs"]
+    docs = data.get("docs", {})
     if not isinstance(docs, dict):
         raise _fail(path, text, "docs", "[docs] must be a table")
-    for key in docs:
+    for key, value in docs.items():
         if key not in DOC_KEYS + OPTIONAL_DOC_KEYS:
             raise _fail(path, text, key, f"unknown key 'docs.{key}' (allowed: {', '.join(DOC_KEYS + OPTIONAL_DOC_KEYS)})")
-    for key in DOC_KEYS:
-        if not isinstance(docs.get(key), str) or not docs[key].strip():
-            raise _fail(path, text, "docs", f"[docs] needs a non-empty '{key}'")
-    enabled = data.get("enabled", True)
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(path, text, key, f"docs.{key} must be a non-empty string")
+    if not partial:
+        for key in DOC_KEYS:
+            if key not in docs:
+                raise _fail(path, text, "docs", f"[docs] needs a non-empty '{key}'")
+
+
+def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:
+    try:
+        return Severity(data["severity"])
+    except (ValueError, TypeError):
+        raise _fail(path, text, "severity", f"severity must be minor, major or critical; got {data['severity']!r}") from None
+
+
+def _enabled(data: dict[str, Any], path: Path, text: str, default: bool) -> bool:
+    enabled = data.get("enabled", default)
     if not isinstance(enabled, bool):
         raise _fail(path, text, "enabled", "enabled must be true or false")
+    return enabled
+
+
+def _rule_id(data: dict[str, Any], path: Path, text: str) -> str:
+    if "id" not in data:
+        raise RuleError(f"{path}:1: missing required key 'id'")
+    rule_id = data["id"]
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise _fail(path, text, "id", "id must be a non-empty string")
+    return rule_id
+
+
+def load_rule_file(path: Path) -> Rule:
+    """Load and validate one complete rule file (one that names its check type)."""
+    data, text = _read_toml(path)
+    return _full_rule(data, text, path)
+
+
+def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built-in") -> Rule:
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _fail(path, text, key, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
+    for key in ("check", "severity", "message", "docs"):
+        if key not in data:
+            raise RuleError(f"{path}:1: missing required key '{key}'")
+    rule_id = _rule_id(data, path, text)
+    check_name = data["check"]
+    if check_name not in CHECK_TYPES:
+        raise _fail(path, text, "check", f"unknown check type '{check_name}' (known: {', '.join(sorted(CHECK_TYPES))})")
+    _check_texts(data, path, text, partial=False)
     raw_params = data.get("params", {})
     if not isinstance(raw_params, dict):
         raise _fail(path, text, "params", "[params] must be a table")
-    check_type = CHECK_TYPES[check_name]
-    params = _validate_params(raw_params, check_type.params, path, text, path.parent)
+    params = _validate_params(raw_params, CHECK_TYPES[check_name].params, path, text, path.parent)
     return Rule(
         id=rule_id,
         check=check_name,
-        severity=severity,
-        message=dict(message),
-        docs=dict(docs),
+        severity=_severity(data, path, text),
+        message=dict(data["message"]),
+        docs=dict(data["docs"]),
         params=params,
         path=path,
-        enabled=enabled,
+        enabled=_enabled(data, path, text, True),
         source_text=text,
+        origin=(origin,),
+    )
+
+
+def _merge_tables(base: list[dict], patch: list[dict], key: str, path: Path, text: str, specs) -> list[dict]:
+    """Merge a patch's [[params.X]] tables into the base list by their ``name``."""
+    merged = [dict(item) for item in base]
+    by_name = {item.get("name"): item for item in merged}
+    for item in patch:
+        name = item.get("name")
+        if name is None:
+            raise _fail(path, text, key, f"each [[params.{key}]] in a pack needs a name")
+        if name in by_name:
+            by_name[name].update(item)
+            continue
+        missing = [f for f, spec in specs.items() if spec.required and f not in item]
+        if missing:
+            raise _fail(path, text, key, f"new {key} '{name}' lacks {', '.join(missing)}")
+        complete = {f: item.get(f, spec.default) for f, spec in specs.items()}
+        merged.append(complete)
+        by_name[name] = complete
+    return merged
+
+
+def _apply_list_edits(
+    params: dict[str, Any], edits: Any, specs: dict[str, Param], path: Path, text: str, section: str, adding: bool
+) -> None:
+    """[add] / [remove]: append entries to, or remove them from, list parameters.
+
+    ``[add] exceptions = [...]`` edits a list parameter; ``[add.categories.impatience]
+    phrases = [...]`` edits a list inside one named table of a table list."""
+    if not isinstance(edits, dict):
+        raise _fail(path, text, section, f"[{section}] must be a table")
+    for key, value in edits.items():
+        spec = specs.get(key.removesuffix("_file"))
+        if spec is None:
+            raise _fail(path, text, key, f"unknown key '{section}.{key}'")
+        if spec.kind == "strings":
+            entries = _validate_params({key: value}, {key.removesuffix("_file"): spec}, path, text, path.parent, partial=True)
+            entries = entries[key.removesuffix("_file")]
+            current = params[key.removesuffix("_file")]
+            params[key.removesuffix("_file")] = (
+                current + [e for e in entries if e not in current] if adding else [e for e in current if e not in entries]
+            )
+        elif spec.kind == "tables" and isinstance(value, dict):
+            tables = params[key]
+            for name, inner in value.items():
+                target = next((t for t in tables if t.get("name") == name), None)
+                if target is None:
+                    known = ", ".join(str(t.get("name")) for t in tables)
+                    raise _fail(path, text, name, f"[{section}.{key}.{name}]: no {key} named '{name}' (known: {known})")
+                _apply_list_edits(target, inner, spec.fields, path, text, f"{section}.{key}.{name}", adding)
+        else:
+            raise _fail(path, text, key, f"[{section}] edits lists; '{key}' is not a list parameter")
+
+
+def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Rule:
+    """A pack file without ``check`` changes an existing rule: severity, enabled, message,
+    docs, parameters (replaced), and list entries added or removed."""
+    for key in data:
+        if key not in PATCH_KEYS:
+            raise _fail(path, text, key, f"unknown key '{key}' in a rule patch (allowed: {', '.join(sorted(PATCH_KEYS))})")
+    _check_texts(data, path, text, partial=True)
+    specs = CHECK_TYPES[base.check].params
+    raw_params = data.get("params", {})
+    if not isinstance(raw_params, dict):
+        raise _fail(path, text, "params", "[params] must be a table")
+    changes = _validate_params(raw_params, specs, path, text, path.parent, partial=True)
+    params = {key: (list(v) if isinstance(v, list) else v) for key, v in base.params.items()}
+    for key, value in changes.items():
+        if specs[key].kind == "tables":
+            params[key] = _merge_tables(params[key], value, key, path, text, specs[key].fields)
+        else:
+            params[key] = value
+    if "add" in data:
+        _apply_list_edits(params, data["add"], specs, path, text, "add", adding=True)
+    if "remove" in data:
+        _apply_list_edits(params, data["remove"], specs, path, text, "remove", adding=False)
+    return Rule(
+        id=base.id,
+        check=base.check,
+        severity=_severity(data, path, text) if "severity" in data else base.severity,
+        message={**base.message, **data.get("message", {})},
+        docs={**base.docs, **data.get("docs", {})},
+        params=params,
+        path=base.path,
+        enabled=_enabled(data, path, text, base.enabled),
+        source_text=base.source_text + "\n" + text,
+        origin=base.origin + (str(path),),
     )
 
 
 def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True) -> list[Rule]:
-    """Load the built-in rules, then each extra file or folder; a later rule replaces an
-    earlier one with the same id. Returns rules sorted by id."""
-    paths: list[Path] = [builtin_rules_dir()] if include_builtin else []
-    paths.extend(extra or [])
+    """Load the built-in rules, then apply each rule pack (a file or folder) in order.
+
+    In a pack, a file that names a ``check`` defines a rule (a new id, or a complete
+    replacement of an existing one); a file without ``check`` patches the rule with that id.
+    Returns rules sorted by id."""
     by_id: dict[str, Rule] = {}
-    for path in paths:
-        seen_here: dict[str, Path] = {}
-        for file_path in _rule_files(Path(path)):
+    if include_builtin:
+        for file_path in _rule_files(builtin_rules_dir()):
             rule = load_rule_file(file_path)
-            if rule.id in seen_here:
-                raise RuleError(f"{file_path}:1: duplicate rule id '{rule.id}' (also in {seen_here[rule.id]})")
-            seen_here[rule.id] = file_path
             by_id[rule.id] = rule
+    for pack in extra or []:
+        seen_here: dict[str, Path] = {}
+        for file_path in _rule_files(Path(pack)):
+            data, text = _read_toml(file_path)
+            rule_id = _rule_id(data, file_path, text)
+            if rule_id in seen_here:
+                raise RuleError(f"{file_path}:{_line_of(text, 'id')}: duplicate rule id '{rule_id}' (also in {seen_here[rule_id]})")
+            seen_here[rule_id] = file_path
+            if "check" in data:
+                by_id[rule_id] = _full_rule(data, text, file_path, origin=str(file_path))
+            elif rule_id in by_id:
+                by_id[rule_id] = _patched_rule(by_id[rule_id], data, text, file_path)
+            else:
+                raise _fail(file_path, text, "id", f"no rule '{rule_id}' to change; a new rule needs check = \"...\" "
+                            f"(known check types: {', '.join(sorted(CHECK_TYPES))})")
     return [by_id[key] for key in sorted(by_id)]
 
 
