@@ -1,0 +1,1004 @@
+"""Ingest stage: read chat-log exports into the message table of :mod:`qa.model`.
+
+Inputs are delimited text files (.csv, .tsv, .txt) in UTF-8, UTF-8 with BOM, GB18030/GBK or
+UTF-16, and Excel workbooks (.xlsx, .xlsm). Columns are found by name (English and Chinese
+aliases, or ``--column FIELD=NAME`` overrides), roles are mapped to :class:`qa.model.Role`, and
+times are parsed into one timezone. A row that cannot be audited is never dropped silently: it
+goes to the rejected table with its row number and a reason, so that
+``input_rows == len(messages) + len(rejected)`` always holds.
+
+Speed matters (exports of a million rows are normal), so every per-row step is vectorised:
+CSV is parsed by pyarrow's multi-threaded reader, and only files with malformed rows take the
+slower but exact path through :mod:`csv`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import glob
+import io
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from qa.errors import InputError
+from qa.model import (
+    MESSAGE_COLUMNS,
+    REJECTED_COLUMNS,
+    UNKNOWN_AGENT,
+    IngestResult,
+    Role,
+    empty_rejected,
+)
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
+
+#: Fields a ``--column FIELD=NAME`` override may name.
+FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
+
+# Header aliases per field, compared case-insensitively after stripping spaces and BOM.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "session_id": (
+        "session_id",
+        "session",
+        "conversation_id",
+        "dialogue_id",
+        "chat_id",
+        "会话ID",
+        "会话编号",
+        "会话id",
+        "对话ID",
+    ),
+    "timestamp": ("timestamp", "time", "datetime", "created_at", "send_time", "时间", "发送时间", "消息时间"),
+    "role": ("role", "sender_role", "sender_type", "发送方", "角色", "发送者身份"),
+    "agent": ("agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服"),
+    "text": ("text", "content", "message", "msg", "内容", "消息内容", "聊天内容"),
+    "seq": ("seq", "turn", "序号"),
+    "sender": ("sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称"),
+    # JD-style exports mark agent messages with a 0/1 column instead of a role column.
+    "agent_flag": ("is_agent", "是否客服发送", "是否客服"),
+}
+_FLAG_FIELD = "agent_flag"
+_REQUIRED = ("session_id", "text")
+
+_ROLE_WORDS: dict[str, str] = {
+    **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1"), Role.AGENT.value),
+    **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0"), Role.CUSTOMER.value),
+    **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复"), Role.SYSTEM.value),
+}
+_FLAG_WORDS: dict[str, str] = {
+    **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
+    **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
+}
+_SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|^(?:system|bot|robot)$", re.IGNORECASE)
+# Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
+_SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
+
+_RAW_LIMIT = 200
+_HEAD_BYTES = 1 << 16
+
+# Naive time layouts tried as whole-column formats (fast); which ones a file uses is sniffed
+# from a sample so that a million rows are normally parsed by exactly one format.
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y%m%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+)
+# All-digit layouts would also "parse" epoch seconds (1999999999 -> 1999-09-09 09:09:09), so
+# they are tried only on what the epoch and Excel-serial patterns did not claim.
+_DIGIT_TIME_FORMATS = ("%Y%m%d%H%M%S",)
+_OFFSET_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_EPOCH_SECONDS = r"\d{10}(?:\.\d+)?"
+_EPOCH_MILLIS = r"\d{13}"
+_EXCEL_SERIAL = r"\d{5}(?:\.\d+)?"
+# Times outside this window are typos or wrong units, and would overflow nanoseconds.
+_TIME_MIN = pd.Timestamp("1900-01-01")
+_TIME_MAX = pd.Timestamp("2200-01-01")
+
+
+def load_inputs(
+    inputs: Sequence[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    timezone: str = "Asia/Shanghai",
+    agent_pattern: str | None = None,
+) -> IngestResult:
+    """Read every input (files, directories, globs) into one batch of messages.
+
+    ``columns`` maps a field (see :data:`FIELDS`) to the header naming it in the files;
+    ``encoding`` forces the text encoding of delimited files; ``sheet`` picks the Excel
+    sheet (default: the first sheet with the needed columns); naive times are local to
+    ``timezone``; ``agent_pattern`` is a regex of sender nicknames that are agents, used
+    when roles are inferred from nicknames.
+
+    Returns messages with exactly :data:`qa.model.MESSAGE_COLUMNS`, sorted by session, time,
+    seq and input order, plus the rejected rows. Raises :class:`InputError` for problems
+    that stop the run (missing file, missing column, unreadable content).
+    """
+    options = _make_options(columns, encoding, sheet, timezone, agent_pattern)
+    paths = _expand_inputs(inputs)
+    notes = _Notes()
+    parts = [_build_part(_read_table(path, options, notes), options, notes) for path in paths]
+    return _assemble(parts, options, notes)
+
+
+# --------------------------------------------------------------------------- options, notes
+
+
+@dataclass(frozen=True)
+class _Options:
+    columns: dict[str, str]
+    encoding: str | None
+    sheet: str | None
+    timezone: str
+    agent_regex: re.Pattern[str] | None
+
+
+def _make_options(
+    columns: Mapping[str, str] | None,
+    encoding: str | None,
+    sheet: str | None,
+    timezone: str,
+    agent_pattern: str | None,
+) -> _Options:
+    """Validate the arguments once, before any file is touched."""
+    overrides = dict(columns or {})
+    for name in overrides:
+        if name not in FIELDS:
+            raise InputError(f"unknown field '{name}' in --column; fields: {', '.join(FIELDS)}")
+    if encoding:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError(f"unknown encoding '{encoding}'") from None
+    try:
+        pd.DatetimeTZDtype("ns", timezone)
+    except Exception:  # zoneinfo raises several types (KeyError, ValueError) for bad names
+        raise InputError(f"unknown timezone '{timezone}'") from None
+    regex = None
+    if agent_pattern:
+        try:
+            regex = re.compile(agent_pattern)
+        except re.error as exc:
+            raise InputError(f"invalid agent pattern '{agent_pattern}': {exc}") from None
+    return _Options(overrides, encoding or None, sheet, timezone, regex)
+
+
+class _Notes:
+    """Human-readable notes; the same note for several files is merged into one line."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, list[str]] = {}
+
+    def add(self, template: str, source: str) -> None:
+        """Record ``template`` (with a ``{files}`` placeholder) for ``source``."""
+        sources = self._sources.setdefault(template, [])
+        if source not in sources:
+            sources.append(source)
+
+    def render(self) -> list[str]:
+        """The notes as lines, in the order first seen."""
+        lines = []
+        for template, sources in self._sources.items():
+            shown = ", ".join(sources[:5])
+            if len(sources) > 5:
+                shown += f" and {len(sources) - 5} more"
+            lines.append(template.format(files=shown))
+        return lines
+
+
+# --------------------------------------------------------------------------- finding inputs
+
+
+def _expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Turn files, directories and globs into a list of supported files, each once."""
+    if isinstance(inputs, str):  # a lone path would otherwise be read letter by letter
+        inputs = [inputs]
+    if not inputs:
+        raise InputError("no input files given")
+    paths: list[str] = []
+    seen: set[str] = set()
+    for item in inputs:
+        for path in _expand_one(str(item)):
+            key = os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                paths.append(path)
+    return paths
+
+
+def _expand_one(item: str) -> list[str]:
+    if os.path.isdir(item):
+        found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
+        found = [p for p in found if os.path.isfile(p) and _is_listed_input(p)]
+        if not found:
+            raise InputError(f"no supported files in {item} (.csv, .tsv, .txt, .xlsx)")
+        return found
+    if os.path.isfile(item):
+        if not _has_supported_extension(item):
+            raise InputError(f"unsupported file type: {item} (use .csv, .tsv, .txt or .xlsx)")
+        return [item]
+    if glob.has_magic(item):
+        found = [p for p in sorted(glob.glob(item)) if os.path.isfile(p) and _is_listed_input(p)]
+        if not found:
+            raise InputError(f"no supported files match {item}")
+        return found
+    raise InputError(f"no such file: {item}")
+
+
+def _has_supported_extension(path: str) -> bool:
+    return path.lower().endswith(TEXT_EXTENSIONS + EXCEL_EXTENSIONS)
+
+
+def _is_listed_input(path: str) -> bool:
+    """Whether a file found by a directory or glob is a chat log rather than a side file."""
+    name = os.path.basename(path)
+    if name.startswith((".", "~$")):  # hidden files, Excel lock files
+        return False
+    if name.lower().startswith("readme"):
+        return False
+    return _has_supported_extension(name)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class _ColumnMap:
+    """Which header position holds each field (absent fields are missing)."""
+
+    positions: dict[str, int]
+    header: list[str]
+
+    def has(self, name: str) -> bool:
+        return name in self.positions
+
+    def label(self, name: str) -> str:
+        return self.header[self.positions[name]]
+
+
+def _clean_name(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip()
+
+
+def _resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: str) -> _ColumnMap:
+    """Map fields to header positions by override or alias; raise InputError when unclear."""
+    names = [_clean_name(h) for h in header]
+    keys = [n.casefold() for n in names]
+    found = ", ".join(n for n in names if n) or "(no named columns)"
+    positions: dict[str, int] = {}
+    for name, wanted in overrides.items():
+        position = _find_override(names, keys, _clean_name(wanted))
+        if position is None:
+            raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
+        positions[name] = position
+    claimed = set(positions.values())
+    for name, aliases in _ALIASES.items():
+        if name in positions:
+            continue
+        alias_keys = {a.casefold() for a in aliases}
+        hits = [i for i, key in enumerate(keys) if key in alias_keys and i not in claimed]
+        if len(hits) > 1:
+            listed = " and ".join(f"'{names[i]}'" for i in hits)
+            both = "both" if len(hits) == 2 else "all"
+            raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
+        if hits:
+            positions[name] = hits[0]
+    missing = [f for f in _REQUIRED if f not in positions]
+    if not missing and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
+        missing = ["role"]
+    if missing:
+        raise InputError(
+            f"missing column for {missing[0]} in {where}; found: {found}; use --column {missing[0]}=NAME"
+        )
+    return _ColumnMap(positions, names)
+
+
+def _find_override(names: list[str], keys: list[str], wanted: str) -> int | None:
+    if wanted in names:
+        return names.index(wanted)
+    folded = wanted.casefold()
+    return keys.index(folded) if folded in keys else None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Table:
+    """One input's data rows as strings, before any interpretation."""
+
+    source: str
+    sheet: str
+    columns: _ColumnMap
+    cells: pd.DataFrame  # positional str columns, one per header cell; blank rows removed
+    rows: np.ndarray  # source row number of each cells row
+    malformed: pd.DataFrame  # rejected rows (REJECTED_COLUMNS) with a wrong number of fields
+
+
+def _read_table(path: str, options: _Options, notes: _Notes) -> _Table:
+    if path.lower().endswith(EXCEL_EXTENSIONS):
+        return _read_excel(path, options, notes)
+    return _read_delimited(path, options, notes)
+
+
+def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    encoding, data = _detect_encoding(path, raw, options.encoding)
+    try:
+        table = _parse_delimited(path, data, options, notes)
+    except _NotUtf8:
+        # The head looked like UTF-8 but a later byte is not: GB18030 is the other candidate,
+        # unless the user or a BOM said UTF-8.
+        if options.encoding or encoding != "utf-8":
+            raise InputError(
+                f"cannot read {path} as {encoding}: it has bytes invalid in that encoding"
+            ) from None
+        encoding, data = "gb18030", _transcode(path, raw, "gb18030")
+        table = _parse_delimited(path, data, options, notes)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        notes.add(f"read {{files}} as {encoding}", path)
+    return table
+
+
+def _parse_delimited(path: str, data: bytes, options: _Options, notes: _Notes) -> _Table:
+    """Parse UTF-8 ``data``: header and delimiter first (to fail fast), then the rows."""
+    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
+        raise InputError(f"{path} is empty")
+    head = _decode_head(data)
+    delimiter = "\t" if path.lower().endswith(".tsv") else _sniff_delimiter(head)
+    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
+    columns = _resolve_columns(header, options.columns, path)
+    parsed = _parse_fast(data, delimiter, header)
+    if parsed is None:  # malformed rows: the exact parser gives their row numbers
+        parsed = _parse_exact(path, data, delimiter, len(header))
+    cells, rows, malformed, blank = parsed
+    if blank:
+        notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
+    if not len(cells) and not len(malformed):
+        raise InputError(f"{path} has no data rows (only a header)")
+    return _Table(path, "", columns, cells, rows, malformed)
+
+
+def _detect_encoding(path: str, data: bytes, forced: str | None) -> tuple[str, bytes]:
+    """Return the encoding and the content re-encoded as UTF-8 (without BOM).
+
+    Order: the user's choice, a BOM, then UTF-8 (verified while parsing), then GB18030.
+    """
+    if not data:
+        raise InputError(f"{path} is empty")
+    if forced in ("utf-8", "utf-8-sig"):
+        return forced, data.removeprefix(codecs.BOM_UTF8)  # pyarrow validates while parsing
+    if forced:
+        return forced, _transcode(path, data, forced)
+    if data.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8"; no need to transcode
+        return "utf-8-sig", data[len(codecs.BOM_UTF8) :]
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return name, _transcode(path, data, name)
+    if b"\x00" in data[:_HEAD_BYTES]:
+        if data.startswith(b"PK\x03\x04"):
+            raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    try:
+        _decode_head(data)
+    except _NotUtf8:
+        return "gb18030", _transcode(path, data, "gb18030")
+    return "utf-8", data  # the rest is checked by pyarrow while it parses; see _parse_fast
+
+
+def _transcode(path: str, data: bytes, encoding: str) -> bytes:
+    """Decode strictly and re-encode as UTF-8, the only encoding the parsers get."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        hint = "" if encoding != "gb18030" else "; not UTF-8 or GB18030 either, use --encoding"
+        raise InputError(f"cannot read {path} as {encoding}: bad byte at offset {exc.start}{hint}") from None
+    if "\x00" in text[:_HEAD_BYTES]:
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    return text.removeprefix("\ufeff").encode("utf-8")
+
+
+def _decode_head(data: bytes) -> str:
+    """The first 64 KiB as text (a character cut at the end is dropped, not an error)."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(
+            data[:_HEAD_BYTES], final=len(data) <= _HEAD_BYTES
+        )
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
+
+
+def _sniff_delimiter(head: str) -> str:
+    """Pick comma, tab or semicolon: whichever splits the header line into most fields."""
+    first_line = re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]  # not str.splitlines: it splits on more
+    best, best_count = ",", 1
+    for delimiter in (",", "\t", ";"):
+        count = len(next(csv.reader([first_line], delimiter=delimiter), []))
+        if count > best_count:
+            best, best_count = delimiter, count
+    return best
+
+
+_Parsed = tuple[pd.DataFrame, np.ndarray, pd.DataFrame, int]
+
+
+def _parse_fast(data: bytes, delimiter: str, header: list[str]) -> _Parsed | None:
+    """Parse with pyarrow; None when any row has the wrong number of fields (or on doubt).
+
+    pyarrow reports malformed rows without their row numbers, so those files are re-read by
+    :func:`_parse_exact`; clean files (the normal case) never pay for that.
+    """
+    malformed = 0
+
+    def count_malformed(_row: object) -> str:
+        nonlocal malformed
+        malformed += 1
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=count_malformed,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise _NotUtf8 from None
+        return None
+    if malformed or table.num_columns != len(header):
+        return None
+    if any(not pa.types.is_string(t) for t in table.schema.types):
+        return None  # pyarrow read the header differently from csv; trust the exact path
+    table = table.rename_columns([str(i) for i in range(table.num_columns)])
+    cells = table.to_pandas()
+    cells.columns = range(len(header))
+    rows = np.arange(2, len(cells) + 2, dtype=np.int64)
+    blank = _blank_mask(cells)
+    count = int(blank.sum())
+    if count:
+        cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
+    return cells, rows, empty_rejected(), count
+
+
+class _NotUtf8(Exception):
+    """The file passed the UTF-8 check on its head but not further down."""
+
+
+def _parse_exact(path: str, data: bytes, delimiter: str, width: int) -> _Parsed:
+    """Parse with :mod:`csv`, one record at a time, keeping exact row numbers."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    good: list[list[str]] = []
+    rows: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    blank = 0
+    try:
+        next(reader, None)  # header
+        for row, record in enumerate(reader, start=2):
+            if not any(record):
+                blank += 1
+            elif len(record) != width:
+                reason = f"expected {width} fields, found {len(record)}"
+                bad.append((row, reason, _clip(",".join(record))))
+            else:
+                good.append(record)
+                rows.append(row)
+    except csv.Error as exc:
+        raise InputError(f"cannot read {path}: {exc} (near row {reader.line_num})") from None
+    cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
+    malformed = _rejected_frame([path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
+    return cells, np.asarray(rows, dtype=np.int64), malformed, blank
+
+
+def _empty_cells(width: int) -> pd.DataFrame:
+    return pd.DataFrame({i: pd.Series([], dtype="str") for i in range(width)})
+
+
+def _blank_mask(cells: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty: spreadsheet padding, not messages."""
+    blank = np.ones(len(cells), dtype=bool)
+    for position in cells.columns:
+        blank &= (cells[position] == "").to_numpy()
+        if not blank.any():
+            break
+    return blank
+
+
+def _read_excel(path: str, options: _Options, notes: _Notes) -> _Table:
+    try:
+        book = pd.ExcelFile(path, engine="calamine")
+    except Exception as exc:  # calamine raises its own error types for corrupt files
+        raise InputError(f"cannot read {path}: not a readable Excel workbook ({_first_line(exc)})") from None
+    with book:
+        names = [str(n) for n in book.sheet_names]
+        if options.sheet is not None:
+            if options.sheet not in names:
+                raise InputError(f"no sheet '{options.sheet}' in {path}; sheets: {', '.join(names)}")
+            table = _read_sheet(book, path, options.sheet, options)
+            if table is None:
+                raise InputError(f"sheet '{options.sheet}' of {path} is empty")
+            return _checked_sheet(table, path, options.sheet)
+        errors: list[InputError] = []
+        for name in names:
+            try:
+                table = _read_sheet(book, path, name, options)
+            except InputError as exc:
+                errors.append(exc)
+                continue
+            if table is not None:
+                if len(names) > 1:
+                    notes.add(f"read sheet '{name}' of {{files}}", path)
+                return _checked_sheet(table, path, name)
+    if not errors:
+        raise InputError(f"{path} is empty")
+    if len(names) == 1:
+        raise errors[0]
+    raise InputError(
+        f"{errors[0]} (no sheet has the needed columns; sheets: {', '.join(names)}; use --sheet NAME)"
+    )
+
+
+def _checked_sheet(table: _Table, path: str, sheet: str) -> _Table:
+    if not len(table.cells):
+        raise InputError(f"{path} has no data rows (only a header) in sheet '{sheet}'")
+    return table
+
+
+def _read_sheet(book: pd.ExcelFile, path: str, sheet: str, options: _Options) -> _Table | None:
+    """Read one sheet; None when it has no cells. The header is the first non-blank row."""
+    try:
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+    except Exception as exc:
+        raise InputError(f"cannot read sheet '{sheet}' of {path}: {_first_line(exc)}") from None
+    # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
+    cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
+    if not len(cells):
+        return None
+    blank = _blank_mask(cells)
+    if blank.all():
+        return None
+    header_at = int(np.argmax(~blank))
+    header = [str(v) for v in cells.iloc[header_at]]
+    columns = _resolve_columns(header, options.columns, f"{path} (sheet '{sheet}')")
+    keep = ~blank
+    keep[: header_at + 1] = False
+    data = cells[keep].reset_index(drop=True)
+    data.columns = range(data.shape[1])
+    rows = np.flatnonzero(keep).astype(np.int64) + 1
+    return _Table(path, sheet, columns, data, rows, empty_rejected())
+
+
+def _excel_cell_text(value: object) -> str:
+    """A cell as the text a user sees: 12345 not 12345.0, dates in ISO form."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        try:
+            return value.isoformat(sep=" ")  # datetime
+        except TypeError:
+            return value.isoformat()  # date, time
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- interpreting rows
+
+
+@dataclass
+class _Part:
+    """One input's contribution to the batch."""
+
+    source: str
+    messages: pd.DataFrame  # MESSAGE_COLUMNS, input order
+    rejected: pd.DataFrame  # REJECTED_COLUMNS, by row
+    input_rows: int
+    has_timestamps: bool
+
+
+def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
+    """Interpret one input's cells: validate, map roles, parse times, collect rejections."""
+    cells, columns = table.cells, table.columns
+
+    def column(name: str) -> pd.Series:
+        return cells[columns.positions[name]]
+
+    session = column("session_id").str.strip()
+    text = column("text").str.removesuffix("\r")
+    role, role_reason = _roles(table, options, notes)
+    has_times = columns.has("timestamp")
+    if has_times:
+        utc, time_reason = _parse_times(column("timestamp"), options.timezone)
+    else:
+        notes.add("no timestamp column in {files}: time-based rules skipped", table.source)
+        utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
+    reason = _first_reason(
+        np.where((session == "").to_numpy(), "empty session id", None),
+        np.where((text.str.strip() == "").to_numpy(), "empty text", None),
+        role_reason,
+        time_reason,
+    )
+    ok = pd.isna(reason).astype(bool)
+    agent = _agents(table, role, notes)[ok]
+    role = role[ok]
+    seq = (
+        _parse_seq(column("seq"), table.source, notes) if columns.has("seq") else np.full(len(cells), np.nan)
+    )
+    count = int(ok.sum())
+    messages = pd.DataFrame(
+        {
+            "session_id": session[ok].array,
+            "text": text[ok].array,
+            "role": _str_array(role),
+            "timestamp": pd.DatetimeIndex(utc[ok]).tz_localize("UTC").tz_convert(options.timezone),
+            "seq": seq[ok],
+            "agent": _str_array(agent),
+            "source_file": _constant_str(table.source, count),
+            "source_row": table.rows[ok],
+            "source_sheet": _constant_str(table.sheet, count),
+        }
+    )
+    bad = ~ok
+    rejected = _rejected_frame(
+        [table.source] * int(bad.sum()),
+        table.rows[bad],
+        reason[bad],
+        [_clip(",".join(values)) for values in cells[bad].itertuples(index=False, name=None)],
+    )
+    if len(table.malformed):
+        rejected = pd.concat([rejected, table.malformed], ignore_index=True)
+        rejected = rejected.sort_values("row", kind="stable", ignore_index=True)
+    return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times)
+
+
+def _no_reasons(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
+
+
+def _first_reason(*candidates: np.ndarray) -> np.ndarray:
+    """Per row, the first rejection reason that applies (None when the row is fine)."""
+    reason = candidates[0].astype(object)
+    for candidate in candidates[1:]:
+        reason = np.where(pd.isna(reason), candidate, reason)
+    return reason
+
+
+def _map_unique(values: pd.Series, function: Callable[[str], object]) -> np.ndarray:
+    """Apply ``function`` once per distinct value (exports repeat a few values a million times)."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([function(u) for u in uniques] + [None], dtype=object)
+    return mapped[codes]  # code -1 (missing) picks the trailing None
+
+
+def _roles(table: _Table, options: _Options, notes: _Notes) -> tuple[np.ndarray, np.ndarray]:
+    """Role per row (None when unknown) and the reason for rows whose role is unusable."""
+    columns, cells = table.columns, table.cells
+    if columns.has("role"):
+        raw = cells[columns.positions["role"]].str.strip()
+        return _roles_from_words(raw, _ROLE_WORDS, "role")
+    if columns.has(_FLAG_FIELD):
+        label = columns.label(_FLAG_FIELD)
+        notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
+        raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
+        return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
+    label = columns.label("sender")
+    rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名"
+    notes.add(
+        f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
+        table.source,
+    )
+    nicknames = cells[columns.positions["sender"]].str.strip()
+    role = _map_unique(nicknames, lambda nick: _role_from_nickname(nick, options.agent_regex))
+    reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
+    return role, reason
+
+
+def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
+    role = _map_unique(raw, lambda value: words.get(value.casefold()))
+    unknown = pd.isna(role)
+    reason = _no_reasons(len(raw))
+    reason[unknown] = [f"unknown {what} '{_clip(v, 40)}'" if v else f"empty {what}" for v in raw[unknown]]
+    return role, reason
+
+
+def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> str | None:
+    """Role of a sender nickname; an explicit ``agent_pattern`` replaces the sub-account rule."""
+    if not nickname:
+        return None
+    if agent_regex is not None and agent_regex.search(nickname):
+        return Role.AGENT.value
+    if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
+        return Role.SYSTEM.value
+    if agent_regex is None and _SUBACCOUNT_NICKNAME.match(nickname):
+        return Role.AGENT.value
+    return Role.CUSTOMER.value
+
+
+def _agents(table: _Table, role: np.ndarray, notes: _Notes) -> np.ndarray:
+    """Agent per row: as exported; for agent rows without one, the nickname or (unknown)."""
+    columns, cells = table.columns, table.cells
+    is_agent = role == Role.AGENT.value
+    if columns.has("agent"):
+        agent = cells[columns.positions["agent"]].str.strip().to_numpy(dtype=object)
+        return np.where(is_agent & (agent == ""), UNKNOWN_AGENT, agent)
+    if columns.has("sender"):
+        label = columns.label("sender")
+        notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
+        nickname = cells[columns.positions["sender"]].str.strip().to_numpy(dtype=object)
+        return np.where(is_agent, np.where(nickname == "", UNKNOWN_AGENT, nickname), "")
+    notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
+    return np.where(is_agent, UNKNOWN_AGENT, "").astype(object)
+
+
+def _parse_seq(raw: pd.Series, source: str, notes: _Notes) -> np.ndarray:
+    text = raw.str.strip()
+    seq = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    ignored = int((np.isnan(seq) & (text != "").to_numpy()).sum())
+    if ignored:
+        notes.add(f"{{files}}: {ignored} non-numeric seq value(s) ignored", source)
+    return seq
+
+
+# --------------------------------------------------------------------------- times
+
+
+def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTC instants (datetime64[ns], NaT when unusable) and a rejection reason per row.
+
+    Whole-column formats run first (one C-level pass for a clean export); only what they
+    leave goes through the slower classifiers for offsets, epochs and Excel serials.
+    """
+    text = raw.str.strip().reset_index(drop=True)
+    utc = np.full(len(text), np.datetime64("NaT", "ns"))
+    todo = (text != "").to_numpy(dtype=bool, copy=True)
+    for fmt in _likely_formats(text[todo]):
+        _fill(utc, todo, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
+        if not todo.any():
+            break
+    if todo.any():
+        _parse_other_times(text, utc, todo, timezone)
+    reason = _no_reasons(len(text))
+    empty = (text == "").to_numpy()
+    reason[empty] = "empty time"
+    failed = np.isnat(utc) & ~empty
+    reason[failed] = [f"unparseable time '{_clip(v, 40)}'" for v in text[failed]]
+    return utc, reason
+
+
+def _likely_formats(values: pd.Series) -> list[str]:
+    """The naive formats that parse a sample of the column, most successful first."""
+    sample = values.iloc[:200]
+    if not len(sample):
+        return []
+    scores = []
+    for order, fmt in enumerate(_TIME_FORMATS):
+        hits = int(_to_datetime(sample, format=fmt).notna().sum())
+        if hits:
+            scores.append((-hits, order, fmt))
+    return [fmt for *_, fmt in sorted(scores)]
+
+
+def _parse_other_times(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str) -> None:
+    """Times the sniffed formats left: offsets, epochs, Excel serials, then every other layout."""
+    positions = np.flatnonzero(todo)
+    rest = text.iloc[positions]
+    kinds: list[tuple[pd.Series, Callable[[pd.Series], pd.Series], str | None]] = [
+        (rest.str.contains(_OFFSET_TIME, regex=True), _parse_offset_times, None),
+        (rest.str.fullmatch(_EPOCH_MILLIS), lambda v: _from_epoch(v, "ms"), None),
+        (rest.str.fullmatch(_EPOCH_SECONDS), lambda v: _from_epoch(v, "s"), None),
+        (rest.str.fullmatch(_EXCEL_SERIAL), _from_excel_serial, timezone),
+    ]
+    taken = np.zeros(len(rest), dtype=bool)
+    for matches, parser, local in kinds:
+        mask = matches.to_numpy(dtype=bool, na_value=False) & ~taken
+        taken |= mask
+        if mask.any():
+            subset = np.zeros(len(text), dtype=bool)
+            subset[positions[mask]] = True
+            _fill(utc, subset, text, parser, local)
+    # Whatever is left is naive text: a layout the sample did not show, or ISO 8601 variants.
+    others = np.zeros(len(text), dtype=bool)
+    others[positions[~taken]] = True
+    for fmt in (*_TIME_FORMATS, *_DIGIT_TIME_FORMATS, "ISO8601"):
+        if not others.any():
+            break
+        _fill(utc, others, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
+    todo &= np.isnat(utc)
+
+
+def _fill(
+    utc: np.ndarray,
+    todo: np.ndarray,
+    text: pd.Series,
+    parser: Callable[[pd.Series], pd.Series],
+    local: str | None,
+) -> None:
+    """Parse ``text[todo]`` into ``utc`` and clear what parsed from ``todo``.
+
+    ``local`` is the timezone of naive results; None means they already are UTC.
+    """
+    where = np.flatnonzero(todo)
+    parsed = pd.DatetimeIndex(parser(text.iloc[where]))
+    if parsed.tz is not None:
+        parsed = parsed.tz_convert("UTC").tz_localize(None)
+    in_range = np.asarray((parsed >= _TIME_MIN) & (parsed < _TIME_MAX), dtype=bool)
+    if not in_range.any():
+        return
+    instants = parsed[in_range]
+    if local is not None:
+        # DST gaps shift forward; repeated hours take the first (summer-time) reading.
+        instants = (
+            instants.tz_localize(
+                local, ambiguous=np.ones(len(instants), dtype=bool), nonexistent="shift_forward"
+            )
+            .tz_convert("UTC")
+            .tz_localize(None)
+        )
+    utc[where[in_range]] = instants.as_unit("ns").to_numpy()
+    todo[where[in_range]] = False
+
+
+def _to_datetime(values: pd.Series, **kwargs: object) -> pd.Series:
+    """pd.to_datetime with errors="coerce" that never raises: bad values become NaT."""
+    try:
+        return pd.to_datetime(values, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        # A whole-column call can still raise (mixed offsets, overflow): go value by value.
+        parsed = {value: _to_datetime_one(value, kwargs) for value in pd.unique(values)}
+        dtype = "datetime64[ns, UTC]" if kwargs.get("utc") else "datetime64[ns]"
+        return pd.Series([parsed[v] for v in values], index=values.index, dtype=dtype)
+
+
+def _to_datetime_one(value: object, kwargs: dict[str, object]) -> pd.Timestamp:
+    try:
+        stamp = pd.to_datetime(value, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if stamp is pd.NaT or not _TIME_MIN <= stamp.tz_localize(None) < _TIME_MAX:
+        return pd.NaT
+    return stamp
+
+
+def _parse_offset_times(values: pd.Series) -> pd.Series:
+    return _to_datetime(values, format="ISO8601", utc=True)
+
+
+def _from_epoch(values: pd.Series, unit: str) -> pd.Series:
+    return _to_datetime(pd.to_numeric(values, errors="coerce"), unit=unit)
+
+
+def _from_excel_serial(values: pd.Series) -> pd.Series:
+    days = pd.to_numeric(values, errors="coerce")
+    days = days.where((days >= 20000) & (days < 80000))  # 1954..2119: plausible chat dates
+    # Day fractions are binary floats: round away the nanosecond noise (46346.58 -> 13:55:12).
+    return (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.round("ms")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _clip(value: str, limit: int = _RAW_LIMIT) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _rejected_frame(
+    files: Sequence[str], rows: Sequence[int], reasons: Sequence[str], raws: Sequence[str]
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": pd.Series(list(files), dtype="str"),
+            "row": pd.Series(np.asarray(rows, dtype=np.int64), dtype="int64"),
+            "reason": pd.Series(list(reasons), dtype="str"),
+            "raw": pd.Series(list(raws), dtype="str"),
+        },
+        columns=REJECTED_COLUMNS,
+    )
+
+
+def _str_array(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray:
+    """Values as pandas' str dtype, via codes of distinct values (a million rows repeat few)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), pa.array(uniques, type=pa.string())
+    )
+    return pd.array(dictionary.cast(pa.string()), dtype="str")
+
+
+def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
+    codes = pa.array(np.zeros(length, dtype=np.int32))
+    return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()), dtype="str")
+
+
+def _empty_messages(timezone: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "session_id": pd.Series([], dtype="str"),
+            "text": pd.Series([], dtype="str"),
+            "role": pd.Series([], dtype="str"),
+            "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", timezone)),
+            "seq": pd.Series([], dtype="float64"),
+            "agent": pd.Series([], dtype="str"),
+            "source_file": pd.Series([], dtype="str"),
+            "source_row": pd.Series([], dtype="int64"),
+            "source_sheet": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestResult:
+    """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
+    frames = [p.messages for p in parts if len(p.messages)]
+    if frames:
+        messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        # The input position (file order, then row) is the last key, so ties keep input order
+        # whatever algorithm pandas picks for a multi-column sort.
+        messages["_order"] = np.arange(len(messages))
+        messages = messages.sort_values(
+            ["session_id", "timestamp", "seq", "_order"], kind="stable", na_position="last"
+        ).reset_index(drop=True)
+        messages = messages[MESSAGE_COLUMNS]
+    else:
+        messages = _empty_messages(options.timezone)
+    rejected_frames = [p.rejected for p in parts if len(p.rejected)]
+    rejected = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else empty_rejected()
+    return IngestResult(
+        messages=messages,
+        rejected=rejected,
+        input_rows=sum(p.input_rows for p in parts),
+        files=[p.source for p in parts],
+        has_timestamps=any(p.has_timestamps for p in parts),
+        notes=notes.render(),
+    )

@@ -1,0 +1,815 @@
+"""Tests for qa.ingest: formats, encodings, column detection, roles, times, rejections."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.errors import InputError
+from qa.ingest import load_inputs
+from qa.model import MESSAGE_COLUMNS, REJECTED_COLUMNS, UNKNOWN_AGENT
+
+TZ = "Asia/Shanghai"
+HEADER = ["session_id", "timestamp", "role", "agent", "text"]
+
+
+def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ",") -> str:
+    """Write rows (header first) with proper quoting and return the path as a string."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return str(path)
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8") -> str:
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def stamp(text: str, tz: str = TZ) -> pd.Timestamp:
+    return (
+        pd.Timestamp(text).tz_localize(tz)
+        if pd.Timestamp(text).tzinfo is None
+        else pd.Timestamp(text).tz_convert(tz)
+    )
+
+
+def assert_consistent(result) -> None:
+    """Invariants every result must satisfy."""
+    messages, rejected = result.messages, result.rejected
+    assert list(messages.columns) == MESSAGE_COLUMNS
+    assert list(rejected.columns) == REJECTED_COLUMNS
+    assert result.input_rows == len(messages) + len(rejected)
+    assert list(messages.index) == list(range(len(messages)))
+    for name in ("session_id", "text", "role", "agent", "source_file", "source_sheet"):
+        assert messages[name].dtype == "str", name
+    assert isinstance(messages["timestamp"].dtype, pd.DatetimeTZDtype)
+    assert messages["timestamp"].dtype.unit == "ns"
+    assert messages["seq"].dtype == "float64"
+    assert messages["source_row"].dtype == "int64"
+    assert rejected["row"].dtype == "int64"
+    assert set(messages["role"]) <= {"agent", "customer", "system"}
+    assert (messages["session_id"] != "").all()
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_basic_csv(tmp_path):
+    path = write_csv(
+        tmp_path / "day.csv",
+        [
+            HEADER,
+            ["s1", "2026-11-20 14:03:27", "买家", "", "在吗"],
+            ["s1", "2026-11-20 14:03:40", "客服", "小王", "您好，在的"],
+        ],
+    )
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert m["text"].tolist() == ["在吗", "您好，在的"]
+    assert m["role"].tolist() == ["customer", "agent"]
+    assert m["agent"].tolist() == ["", "小王"]
+    assert m["timestamp"].tolist() == [stamp("2026-11-20 14:03:27"), stamp("2026-11-20 14:03:40")]
+    assert str(m["timestamp"].dtype) == "datetime64[ns, Asia/Shanghai]"
+    assert m["source_file"].tolist() == [path, path]
+    assert m["source_row"].tolist() == [2, 3]
+    assert m["source_sheet"].tolist() == ["", ""]
+    assert m["seq"].isna().all()
+    assert result.input_rows == 2 and len(result.rejected) == 0
+    assert result.has_timestamps and result.files == [path]
+    assert result.notes == []
+
+
+def test_text_kept_as_written_ids_and_roles_stripped(tmp_path):
+    path = write_text(
+        tmp_path / "a.csv",
+        'session_id,role,agent,text\n  s1 , 客服 , 小王 ,"  您好 \r"\n',
+    )
+    m = load_inputs([path]).messages
+    assert m.loc[0, "session_id"] == "s1"
+    assert m.loc[0, "agent"] == "小王"
+    assert m.loc[0, "text"] == "  您好 "
+
+
+# --------------------------------------------------------------------------- column aliases
+
+ALIASES = {
+    "session_id": [
+        "session_id",
+        "session",
+        "conversation_id",
+        "dialogue_id",
+        "chat_id",
+        "会话ID",
+        "会话编号",
+        "会话id",
+        "对话ID",
+    ],
+    "timestamp": ["timestamp", "time", "datetime", "created_at", "send_time", "时间", "发送时间", "消息时间"],
+    "role": ["role", "sender_role", "sender_type", "发送方", "角色", "发送者身份"],
+    "agent": ["agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服"],
+    "text": ["text", "content", "message", "msg", "内容", "消息内容", "聊天内容"],
+    "seq": ["seq", "turn", "序号"],
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "alias"), [(field, alias) for field, aliases in ALIASES.items() for alias in aliases]
+)
+def test_column_alias(tmp_path, field, alias):
+    names = {
+        "session_id": "session_id",
+        "timestamp": "timestamp",
+        "role": "role",
+        "agent": "agent",
+        "text": "text",
+        "seq": "seq",
+    }
+    names[field] = f" {alias.upper() if alias.isascii() else alias} "  # case and spaces do not matter
+    values = {
+        "session_id": "s1",
+        "timestamp": "2026-11-20 14:03:27",
+        "role": "客服",
+        "agent": "小王",
+        "text": "您好",
+        "seq": "7",
+    }
+    path = write_csv(tmp_path / "a.csv", [list(names.values()), list(values.values())])
+    m = load_inputs([path]).messages
+    expected = {
+        "session_id": "s1",
+        "timestamp": stamp("2026-11-20 14:03:27"),
+        "role": "agent",
+        "agent": "小王",
+        "text": "您好",
+        "seq": 7.0,
+    }
+    assert m.loc[0, field] == expected[field]
+
+
+@pytest.mark.parametrize(
+    "alias", ["sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称"]
+)
+def test_sender_alias_infers_roles(tmp_path, alias):
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", alias, "内容"], ["s1", "顾客甲", "在吗"], ["s1", "旗舰店:小王", "在的"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent"]
+    assert m["agent"].tolist() == ["", "旗舰店:小王"]
+
+
+def test_bom_in_header_is_ignored(tmp_path):
+    path = write_text(tmp_path / "a.csv", "\ufeffsession_id,role,text\ns1,客服,hi\n")
+    assert load_inputs([path]).messages.loc[0, "session_id"] == "s1"
+
+
+# --------------------------------------------------------------------------- encodings, delimiters
+
+CHINESE_ROWS = [
+    ["会话ID", "时间", "发送方", "客服昵称", "内容"],
+    ["会话一", "2026-11-20 14:03:27", "客服", "小王", "亲，您好～请问有什么可以帮您"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_encodings_detected(tmp_path, encoding):
+    path = write_csv(tmp_path / "a.csv", CHINESE_ROWS, encoding=encoding)
+    result = load_inputs([path])
+    assert result.messages.loc[0, "text"] == "亲，您好～请问有什么可以帮您"
+    assert result.messages.loc[0, "session_id"] == "会话一"
+    assert result.messages.loc[0, "role"] == "agent"
+    assert any("gb18030" in note for note in result.notes) == (encoding in ("gbk", "gb18030"))
+
+
+def test_utf16_tab_separated_excel_unicode_text(tmp_path):
+    # Excel's "Unicode text": UTF-16 LE with BOM, tab-separated, CRLF line ends.
+    text = "\r\n".join("\t".join(row) for row in CHINESE_ROWS) + "\r\n"
+    path = write_text(tmp_path / "a.txt", "\ufeff" + text, encoding="utf-16-le")
+    m = load_inputs([path]).messages
+    assert m.loc[0, "text"] == "亲，您好～请问有什么可以帮您"
+    assert m.loc[0, "agent"] == "小王"
+
+
+def test_gb18030_detected_past_the_sniffed_head(tmp_path):
+    # The first 64 KiB are ASCII (valid UTF-8); the GBK bytes come later.
+    rows = [["session_id", "role", "text"]] + [["s1", "buyer", "x" * 100]] * 1000 + [["s2", "客服", "您好"]]
+    path = write_csv(tmp_path / "a.csv", rows, encoding="gbk")
+    result = load_inputs([path])
+    assert result.messages["text"].iloc[-1] == "您好"
+    assert len(result.messages) == 1001
+
+
+def test_utf8_bom_file_with_bad_bytes_is_an_error(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfsession_id,role,text\n" + b"s1,agent,ok\n" * 5000 + "s2,客服,坏".encode("gbk")
+    )
+    with pytest.raises(InputError, match=r"cannot read .*a\.csv as utf-8-sig"):
+        load_inputs([str(path)])
+
+
+def test_encoding_override(tmp_path):
+    path = write_csv(tmp_path / "a.csv", CHINESE_ROWS, encoding="gbk")
+    assert load_inputs([path], encoding="gbk").messages.loc[0, "agent"] == "小王"
+    with pytest.raises(InputError, match=r"cannot read .*a\.csv as utf-8"):
+        load_inputs([path], encoding="utf-8")
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        load_inputs([path], encoding="klingon")
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "suffix"), [(",", ".csv"), ("\t", ".csv"), (";", ".csv"), ("\t", ".tsv"), ("\t", ".txt")]
+)
+def test_delimiters(tmp_path, delimiter, suffix):
+    rows = [HEADER, ["s1", "2026-11-20 14:03:27", "客服", "小王", "好的, 亲; 马上\t处理"]]
+    path = write_csv(tmp_path / f"a{suffix}", rows, delimiter=delimiter)
+    m = load_inputs([path]).messages
+    assert m.loc[0, "text"] == "好的, 亲; 马上\t处理"
+    assert m.loc[0, "agent"] == "小王"
+
+
+def test_quoted_newlines_count_as_one_row(tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            HEADER,
+            ["s1", "", "客服", "a", "第一行\n第二行"],
+            ["s1", "", "客服", "a", 'say "hi"'],
+            ["s1", "", "客服", "a", "x"],
+        ],
+    )
+    # no times at all in the column: every row is rejected for its empty time
+    result = load_inputs([path])
+    assert result.rejected["row"].tolist() == [2, 3, 4]
+    path = write_csv(
+        tmp_path / "b.csv",
+        [["session_id", "role", "text"], ["s1", "客服", "第一行\n第二行"], ["s1", "客服", 'say "hi"']],
+    )
+    m = load_inputs([path]).messages
+    assert m["text"].tolist() == ["第一行\n第二行", 'say "hi"']
+    assert m["source_row"].tolist() == [2, 3]
+
+
+# --------------------------------------------------------------------------- times
+
+TIMES = [
+    ("2026-11-20 14:03:27", "2026-11-20 14:03:27+08:00"),
+    ("2026/11/20 14:03", "2026-11-20 14:03:00+08:00"),
+    ("2026/11/20 14:03:27", "2026-11-20 14:03:27+08:00"),
+    ("2026-11-20 14:03", "2026-11-20 14:03:00+08:00"),
+    ("2026-1-5 9:03:07", "2026-01-05 09:03:07+08:00"),
+    ("2026-11-20T14:03:27", "2026-11-20 14:03:27+08:00"),
+    ("2026-11-20 14:03:27.250", "2026-11-20 14:03:27.250+08:00"),
+    ("2026年11月20日 14:03:27", "2026-11-20 14:03:27+08:00"),
+    ("2026-11-20T14:03:27+08:00", "2026-11-20 14:03:27+08:00"),
+    ("2026-11-20T06:03:27Z", "2026-11-20 14:03:27+08:00"),
+    ("2026-11-20T07:03:27+01:00", "2026-11-20 14:03:27+08:00"),
+    ("1763618607", "2025-11-20 14:03:27+08:00"),  # epoch seconds: a UTC instant
+    ("1763618607000", "2025-11-20 14:03:27+08:00"),  # epoch milliseconds
+    ("1763618607123", "2025-11-20 14:03:27.123+08:00"),
+    ("1999999999", "2033-05-18 11:33:19+08:00"),  # digits only: epoch, not 1999-09-09 09:09:09
+    ("46346.58", "2026-11-20 13:55:12+08:00"),  # Excel serial date, local
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), TIMES)
+def test_time_formats(tmp_path, raw, expected):
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["s1", raw, "客服", "a", "hi"]])
+    result = load_inputs([path])
+    assert result.rejected.empty, result.rejected.to_dict("records")
+    assert result.messages.loc[0, "timestamp"] == pd.Timestamp(expected)
+
+
+def test_mixed_time_formats_in_one_column(tmp_path):
+    rows = [HEADER] + [["s1", raw, "客服", "a", f"m{i}"] for i, (raw, _) in enumerate(TIMES)]
+    result = load_inputs([write_csv(tmp_path / "a.csv", rows)])
+    assert result.rejected.empty
+    by_text = dict(zip(result.messages["text"], result.messages["timestamp"], strict=True))
+    assert [by_text[f"m{i}"] for i in range(len(TIMES))] == [pd.Timestamp(e) for _, e in TIMES]
+
+
+def test_layout_missing_from_the_sniffed_sample_still_parses(tmp_path):
+    # The first 300 rows use one layout; others appear only further down.
+    rows = [HEADER] + [["s1", "2026-11-20 14:03:27", "客服", "a", f"m{i}"] for i in range(300)]
+    rows += [
+        ["s2", "2026/11/21 09:00", "客服", "a", "late"],
+        ["s3", "20261122080000", "客服", "a", "compact"],
+    ]
+    result = load_inputs([write_csv(tmp_path / "a.csv", rows)])
+    assert result.rejected.empty
+    assert result.messages["timestamp"].iloc[-2:].tolist() == [
+        pd.Timestamp("2026-11-21 09:00+08:00"),
+        pd.Timestamp("2026-11-22 08:00+08:00"),
+    ]
+
+
+def test_out_of_range_times_are_rejected(tmp_path):
+    rows = [HEADER, ["s1", "9999-12-31 00:00:00", "客服", "a", "x"], ["s1", "1800-01-01", "客服", "a", "y"]]
+    reasons = load_inputs([write_csv(tmp_path / "a.csv", rows)]).rejected["reason"].tolist()
+    assert reasons == ["unparseable time '9999-12-31 00:00:00'", "unparseable time '1800-01-01'"]
+
+
+def test_timezone_option(tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        [HEADER, ["s1", "2026-11-20 14:03:27", "客服", "a", "x"], ["s2", "1763618607", "客服", "a", "y"]],
+    )
+    m = load_inputs([path], timezone="Europe/Berlin").messages
+    assert str(m["timestamp"].dtype) == "datetime64[ns, Europe/Berlin]"
+    assert m.loc[0, "timestamp"] == pd.Timestamp("2026-11-20 14:03:27", tz="Europe/Berlin")
+    assert m.loc[1, "timestamp"] == pd.Timestamp("2025-11-20 06:03:27", tz="UTC")
+    with pytest.raises(InputError, match="unknown timezone 'Mars/Olympus'"):
+        load_inputs([path], timezone="Mars/Olympus")
+
+
+def test_no_time_column(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["session_id", "role", "text"], ["s1", "客服", "hi"]])
+    result = load_inputs([path])
+    assert_consistent(result)
+    assert result.messages["timestamp"].isna().all()
+    assert str(result.messages["timestamp"].dtype) == "datetime64[ns, Asia/Shanghai]"
+    assert not result.has_timestamps
+    assert f"no timestamp column in {path}: time-based rules skipped" in result.notes
+
+
+# --------------------------------------------------------------------------- roles and agents
+
+ROLE_VALUES = [
+    *[(v, "agent") for v in ["agent", "AGENT", "客服", "商家", "seller", "staff", "1", " Agent "]],
+    *[(v, "customer") for v in ["customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "Buyer"]],
+    *[(v, "system") for v in ["system", "系统", "机器人", "bot", "robot", "自动回复", "ROBOT"]],
+]
+
+
+@pytest.mark.parametrize(("value", "role"), ROLE_VALUES)
+def test_role_values(tmp_path, value, role):
+    path = write_csv(tmp_path / "a.csv", [["session_id", "role", "text"], ["s1", value, "hi"]])
+    assert load_inputs([path]).messages.loc[0, "role"] == role
+
+
+@pytest.mark.parametrize("alias", ["is_agent", "是否客服发送", "是否客服"])
+def test_agent_flag_column(tmp_path, alias):
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["session_id", alias, "text"], ["s1", "0", "在吗"], ["s1", "1", "在的"], ["s1", "2", "?"]],
+    )
+    result = load_inputs([path])
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+    assert result.messages["agent"].tolist() == ["", UNKNOWN_AGENT]
+    assert result.rejected["reason"].tolist() == [f"unknown {alias} value '2'"]
+
+
+def test_role_column_wins_over_agent_flag(tmp_path):
+    # jddc2019 exports carry both; they must not conflict.
+    path = write_csv(
+        tmp_path / "a.csv", [["session_id", "role", "is_agent", "content"], ["s1", "客户", "1", "hi"]]
+    )
+    assert load_inputs([path]).messages.loc[0, "role"] == "customer"
+
+
+def test_nickname_inference(tmp_path):
+    rows = [
+        ["会话ID", "发送者昵称", "内容"],
+        ["s1", "tb_buyer_88", "在吗"],
+        ["s1", "某某旗舰店:小王", "在的"],
+        ["s1", "某某旗舰店：小李", "全角冒号"],
+        ["s1", "系统消息", "会话已转接"],
+        ["s1", "自动回复", "您好"],
+        ["s1", "旗舰店:机器人小蜜", "自动"],
+        ["s1", ":奇怪", "冒号开头"],
+    ]
+    result = load_inputs([write_csv(tmp_path / "a.csv", rows)])
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent", "agent", "system", "system", "system", "customer"]
+    assert m["agent"].tolist() == ["", "某某旗舰店:小王", "某某旗舰店：小李", "", "", "", ""]
+    assert any("roles inferred from nicknames" in n for n in result.notes)
+
+
+def test_agent_pattern_overrides_nickname_rule(tmp_path):
+    rows = [
+        ["session_id", "sender", "text"],
+        ["s1", "客服-小王", "在的"],
+        ["s1", "店:顾客", "hi"],
+        ["s1", "系统", "x"],
+    ]
+    m = load_inputs([write_csv(tmp_path / "a.csv", rows)], agent_pattern=r"^客服-").messages
+    assert m["role"].tolist() == ["agent", "customer", "system"]
+    assert m["agent"].tolist() == ["客服-小王", "", ""]
+    with pytest.raises(InputError, match="invalid agent pattern"):
+        load_inputs([str(tmp_path / "a.csv")], agent_pattern="(")
+
+
+def test_sender_names_agent_when_role_column_exists(tmp_path):
+    rows = [
+        ["session_id", "role", "sender", "text"],
+        ["s1", "客服", "店:小王", "hi"],
+        ["s1", "买家", "tb1", "yo"],
+    ]
+    assert load_inputs([write_csv(tmp_path / "a.csv", rows)]).messages["agent"].tolist() == ["店:小王", ""]
+
+
+def test_agent_column_values(tmp_path):
+    rows = [
+        HEADER,
+        ["s1", "2026-11-20 14:00:00", "客服", "", "a"],
+        ["s1", "2026-11-20 14:00:01", "买家", " 小王 ", "b"],
+        ["s1", "2026-11-20 14:00:02", "系统", "", "c"],
+    ]
+    m = load_inputs([write_csv(tmp_path / "a.csv", rows)]).messages
+    assert m["agent"].tolist() == [UNKNOWN_AGENT, "小王", ""]
+
+
+def test_no_agent_column(tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv", [["session_id", "role", "text"], ["s1", "客服", "a"], ["s1", "买家", "b"]]
+    )
+    result = load_inputs([path])
+    assert result.messages["agent"].tolist() == [UNKNOWN_AGENT, ""]
+    assert f"no agent column in {path}: agent set to (unknown)" in result.notes
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+def test_every_rejection_reason_with_row_numbers(tmp_path):
+    text = (
+        "session_id,timestamp,role,text\n"  # row 1
+        "s1,2026-11-20 14:03:27,客服,ok\n"  # 2
+        's2,2026-11-20 14:03:28,买家,"two\nlines"\n'  # 3 (one record over two lines)
+        ",2026-11-20 14:03:29,客服,no session\n"  # 4
+        "s3,2026-11-20 14:03:30,客服,   \n"  # 5
+        "s4,2026-11-20 14:03:31,wizard,x\n"  # 6
+        "s5,不是时间,客服,x\n"  # 7
+        "s6,,客服,x\n"  # 8
+        "s7,2026-11-20 14:03:32,客服,x,extra\n"  # 9
+        "\n"  # 10: blank, skipped and not counted
+        "s8,2026-11-20 14:03:33\n"  # 11
+        "s9,2026-11-20 14:03:34,,x\n"  # 12
+        "s10,2026-11-20 14:03:35,客服,ok too\n"  # 13
+    )
+    path = write_text(tmp_path / "bad.csv", text)
+    result = load_inputs([path])
+    assert_consistent(result)
+    assert result.messages["source_row"].tolist() == [2, 13, 3]  # sorted by session id: s1, s10, s2
+    rejected = result.rejected
+    assert rejected["file"].tolist() == [path] * 8
+    assert rejected["row"].tolist() == [4, 5, 6, 7, 8, 9, 11, 12]
+    assert rejected["reason"].tolist() == [
+        "empty session id",
+        "empty text",
+        "unknown role 'wizard'",
+        "unparseable time '不是时间'",
+        "empty time",
+        "expected 4 fields, found 5",
+        "expected 4 fields, found 2",
+        "empty role",
+    ]
+    assert rejected["raw"].tolist()[:2] == [
+        ",2026-11-20 14:03:29,客服,no session",
+        "s3,2026-11-20 14:03:30,客服,   ",
+    ]
+    assert rejected["raw"].iloc[5] == "s7,2026-11-20 14:03:32,客服,x,extra"
+    assert result.input_rows == 11
+    assert any("1 blank row" in n for n in result.notes)
+
+
+def test_raw_is_truncated(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["session_id", "role", "text"], ["", "客服", "长" * 500]])
+    raw = load_inputs([path]).rejected.loc[0, "raw"]
+    assert 150 <= len(raw) <= 201 and raw.startswith(",客服,长")
+
+
+def test_all_rows_rejected_gives_typed_empty_table(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["", "2026-11-20 14:03:27", "客服", "a", "x"]])
+    result = load_inputs([path])
+    assert_consistent(result)
+    assert result.messages.empty and len(result.rejected) == 1
+
+
+def test_excel_style_empty_rows_are_skipped(tmp_path):
+    path = write_text(tmp_path / "a.csv", "session_id,role,text\ns1,客服,hi\n,,\n,,\ns2,买家,yo\n")
+    result = load_inputs([path])
+    assert result.input_rows == 2 and result.rejected.empty
+    assert result.messages["source_row"].tolist() == [2, 5]
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+def test_sorted_by_session_time_seq_then_input_order(tmp_path):
+    rows = [
+        ["session_id", "timestamp", "seq", "role", "text"],
+        ["b", "2026-11-20 10:00:05", "", "客服", "b2"],
+        ["a", "2026-11-20 10:00:09", "", "买家", "a3"],
+        ["b", "2026-11-20 10:00:01", "", "买家", "b1"],
+        ["a", "2026-11-20 10:00:01", "2", "客服", "a2"],
+        ["a", "2026-11-20 10:00:01", "1", "买家", "a1"],
+        ["b", "2026-11-20 10:00:05", "", "客服", "b3"],  # same time as b2: input order
+    ]
+    m = load_inputs([write_csv(tmp_path / "a.csv", rows)]).messages
+    assert m["text"].tolist() == ["a1", "a2", "a3", "b1", "b2", "b3"]
+    assert m["seq"].tolist()[:2] == [1.0, 2.0]
+
+
+def test_sort_without_times_keeps_file_order_across_files(tmp_path):
+    first = write_csv(
+        tmp_path / "1.csv", [["session_id", "role", "text"], ["s", "买家", "x1"], ["t", "买家", "y1"]]
+    )
+    second = write_csv(
+        tmp_path / "2.csv", [["session_id", "role", "text"], ["s", "客服", "x2"], ["t", "客服", "y2"]]
+    )
+    result = load_inputs([first, second])
+    assert result.messages["text"].tolist() == ["x1", "x2", "y1", "y2"]
+    assert result.messages["source_file"].tolist() == [first, second, first, second]
+    assert result.files == [first, second]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _chat(path: Path, session: str) -> str:
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    return write_csv(path, [["session_id", "role", "text"], [session, "客服", "hi"]], delimiter=delimiter)
+
+
+def test_directory_input(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _chat(folder / "b.csv", "b")
+    _chat(folder / "a.tsv", "a")
+    _chat(folder / ".hidden.csv", "h")
+    _chat(folder / "~$lock.csv", "l")
+    (folder / "README.md").write_text("notes")
+    (folder / "readme.txt").write_text("notes")
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (folder / "sub").mkdir()
+    _chat(folder / "sub" / "c.csv", "c")
+    result = load_inputs([str(folder)])
+    assert result.files == [os.path.join(str(folder), "a.tsv"), os.path.join(str(folder), "b.csv")]
+    assert sorted(result.messages["session_id"]) == ["a", "b"]
+
+
+def test_glob_input_and_duplicates(tmp_path):
+    for name in ("x1.csv", "x2.csv", "y.csv"):
+        _chat(tmp_path / name, name)
+    pattern = str(tmp_path / "x*.csv")
+    result = load_inputs([pattern, str(tmp_path / "x1.csv")])
+    assert result.files == [str(tmp_path / "x1.csv"), str(tmp_path / "x2.csv")]
+    with pytest.raises(InputError, match="no supported files match"):
+        load_inputs([str(tmp_path / "zz*.csv")])
+
+
+def test_several_inputs_merge_notes_and_timestamps(tmp_path):
+    timed = write_csv(
+        tmp_path / "t.csv",
+        [["session_id", "time", "role", "text"], ["s", "2026-11-20 10:00:00", "客服", "x"]],
+    )
+    plain1 = _chat(tmp_path / "p1.csv", "p")
+    plain2 = _chat(tmp_path / "p2.csv", "q")
+    result = load_inputs([timed, plain1, plain2])
+    assert result.has_timestamps
+    assert f"no timestamp column in {plain1}, {plain2}: time-based rules skipped" in result.notes
+
+
+# --------------------------------------------------------------------------- column overrides and errors
+
+
+def test_column_override(tmp_path):
+    rows = [["对话", "消息", "身份", "说明"], ["s1", "您好", "客服", "说明文字"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+    m = load_inputs([path], columns={"session_id": "对话", "text": "消息", "role": "身份"}).messages
+    assert (m.loc[0, "session_id"], m.loc[0, "text"], m.loc[0, "role"]) == ("s1", "您好", "agent")
+
+
+def test_column_override_errors(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["session_id", "role", "text"], ["s1", "客服", "hi"]])
+    with pytest.raises(
+        InputError, match=r"^unknown field 'words' in --column; fields: session_id, text, role"
+    ):
+        load_inputs([path], columns={"words": "text"})
+    with pytest.raises(InputError) as info:
+        load_inputs([path], columns={"text": "消息"})
+    assert str(info.value) == f"column '消息' for text not found in {path}; found: session_id, role, text"
+
+
+def test_alias_conflict_error_and_override_resolves_it(tmp_path):
+    rows = [["session_id", "会话ID", "role", "text"], ["s1", "c1", "客服", "hi"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+    with pytest.raises(InputError) as info:
+        load_inputs([path])
+    assert str(info.value) == (
+        f"columns 'session_id' and '会话ID' both look like session_id in {path}; use --column session_id=NAME"
+    )
+    assert load_inputs([path], columns={"session_id": "会话ID"}).messages.loc[0, "session_id"] == "c1"
+
+
+def test_missing_column_error_text(tmp_path):
+    path = write_csv(
+        tmp_path / "x.csv", [["会话ID", "时间", "发送方"], ["s1", "2026-11-20 14:03:27", "客服"]]
+    )
+    with pytest.raises(InputError) as info:
+        load_inputs([path])
+    assert (
+        str(info.value)
+        == f"missing column for text in {path}; found: 会话ID, 时间, 发送方; use --column text=NAME"
+    )
+    path = write_csv(tmp_path / "y.csv", [["会话ID", "内容"], ["s1", "hi"]])
+    with pytest.raises(
+        InputError,
+        match=r"^missing column for role in .*y\.csv; found: 会话ID, 内容; use --column role=NAME$",
+    ):
+        load_inputs([path])
+
+
+def test_file_errors(tmp_path):
+    empty = write_text(tmp_path / "empty.csv", "")
+    blank = write_text(tmp_path / "blank.csv", "\n\n  \n")
+    header_only = write_text(tmp_path / "header.csv", "session_id,role,text\n")
+    png = tmp_path / "photo.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10")
+    cases = {
+        empty: f"{empty} is empty",
+        blank: f"{blank} is empty",
+        header_only: f"{header_only} has no data rows (only a header)",
+        str(png): f"cannot read {png}: not a text file (binary content)",
+        "no/such.csv": "no such file: no/such.csv",
+    }
+    for path, message in cases.items():
+        with pytest.raises(InputError) as info:
+            load_inputs([path])
+        assert str(info.value) == message
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF")
+    with pytest.raises(InputError, match=r"unsupported file type: .*doc\.pdf"):
+        load_inputs([str(tmp_path / "doc.pdf")])
+    with pytest.raises(InputError, match="no input files given"):
+        load_inputs([])
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(InputError, match="no supported files in"):
+        load_inputs([str(tmp_path / "nothing")])
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> str:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return str(path)
+
+
+def test_xlsx_english_headers_epoch_ms(tmp_path):
+    rows = [
+        ["Session_ID", "Timestamp", "Role", "Agent", "Text", "Seq"],
+        [12345, 1763618607000, "agent", "Amy", "hello", 1],
+        [],  # a blank row keeps its number
+        [12345, 1763618608000, "customer", None, "hi", 2],
+        ["s2", dt.datetime(2026, 11, 20, 14, 3, 27), "customer", None, "typed date", None],
+        ["s3", 46346.58, "agent", "Bo", "serial", None],
+        ["s4", "不是时间", "agent", "Bo", "bad", None],
+    ]
+    path = _workbook(tmp_path / "chat.xlsx", {"chats": rows})
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert m["session_id"].tolist() == ["12345", "12345", "s2", "s3"]
+    assert m["source_row"].tolist() == [2, 4, 5, 6]
+    assert m["source_sheet"].tolist() == ["chats"] * 4
+    assert m["timestamp"].tolist() == [
+        pd.Timestamp("2025-11-20 14:03:27+08:00"),
+        pd.Timestamp("2025-11-20 14:03:28+08:00"),
+        pd.Timestamp("2026-11-20 14:03:27+08:00"),
+        pd.Timestamp("2026-11-20 13:55:12+08:00"),
+    ]
+    assert m["agent"].tolist() == ["Amy", "", "", "Bo"]
+    assert m["seq"].tolist()[:2] == [1.0, 2.0]
+    assert result.rejected.to_dict("records") == [
+        {"file": path, "row": 7, "reason": "unparseable time '不是时间'", "raw": "s4,不是时间,agent,Bo,bad,"}
+    ]
+
+
+def test_xlsx_sheet_selection(tmp_path):
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "说明": [["导出说明"], ["本文件由系统导出"]],
+            "day1": [["会话ID", "发送方", "内容"], ["d1", "客服", "one"]],
+            "day2": [["会话ID", "发送方", "内容"], ["d2", "客服", "two"]],
+        },
+    )
+    result = load_inputs([path])  # default: first sheet with the needed columns
+    assert result.messages["session_id"].tolist() == ["d1"]
+    assert result.messages["source_sheet"].tolist() == ["day1"]
+    assert load_inputs([path], sheet="day2").messages["session_id"].tolist() == ["d2"]
+    with pytest.raises(InputError) as info:
+        load_inputs([path], sheet="day3")
+    assert str(info.value) == f"no sheet 'day3' in {path}; sheets: 说明, day1, day2"
+    with pytest.raises(InputError, match=r"missing column for session_id in .*\(sheet '说明'\)"):
+        load_inputs([path], sheet="说明")
+
+
+def test_xlsx_header_below_blank_rows(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B3"], sheet["C3"], sheet["D3"] = "session_id", "role", "text"
+    sheet["B4"], sheet["C4"], sheet["D4"] = "s1", "客服", "hi"
+    book.save(tmp_path / "a.xlsx")
+    m = load_inputs([str(tmp_path / "a.xlsx")]).messages
+    assert m["source_row"].tolist() == [4]
+
+
+def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
+    path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
+    with pytest.raises(InputError, match=r"use --sheet NAME"):
+        load_inputs([path])
+    (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match=r"cannot read .*broken\.xlsx"):
+        load_inputs([str(tmp_path / "broken.xlsx")])
+
+
+# --------------------------------------------------------------------------- real corpus (when present)
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+def test_real_corpus_loads():
+    uss = load_inputs(
+        [str(CORPUS / "uss-jddc" / "test_jddc.derived.csv")],
+        columns={"session_id": "dialogue_id", "seq": "turn"},
+    )
+    assert_consistent(uss)
+    assert uss.rejected.empty and set(uss.messages["role"]) == {"agent", "customer"}
+    jddc = load_inputs([str(CORPUS / "jddc2019-sample" / "chat_0.1per.derived.csv")])
+    assert_consistent(jddc)
+    assert jddc.rejected.empty and set(jddc.messages["role"]) == {"agent", "customer"}
+
+
+# --------------------------------------------------------------------------- property test
+
+_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list(",;\"\t\n\r '，。？！：:")),
+        st.sampled_from(list("您好请问亲退款物流客服买家系统")),
+        st.characters(codec="utf-8", exclude_characters="\x00"),
+    ),
+    max_size=12,
+)
+_TIMES = st.sampled_from(
+    [
+        "2026-11-20 14:03:27",
+        "2026/11/20 14:03",
+        "1763618607",
+        "1763618607000",
+        "46346.58",
+        "2026-11-20T14:03:27+08:00",
+        "",
+        "不是时间",
+        "9999-99-99",
+        "0",
+        "99999999999999999999",
+    ]
+)
+_ROLES = st.sampled_from(["客服", "买家", "系统", "agent", "", "wizard", "1"])
+_ROW = st.one_of(
+    st.tuples(st.sampled_from(["s1", "s2", "", " s3 "]), _TIMES, _ROLES, _TEXT, _TEXT).map(list),
+    st.lists(st.one_of(_TEXT, _TIMES), min_size=0, max_size=7),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_ROW, st.booleans()), max_size=12))
+def test_random_rows_never_crash(tmp_path, rows):
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["session_id", "timestamp", "role", "agent", "text"])
+    for fields, quoted in rows:
+        if quoted:
+            writer.writerow(fields)
+        else:  # written without quoting: stray quotes, delimiters and newlines break the row
+            out.write(",".join(fields) + "\n")
+    path = tmp_path / "random.csv"
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    try:
+        result = load_inputs([str(path)])
+    except InputError:
+        return
+    assert_consistent(result)
+    assert (result.messages["source_row"] >= 2).all()
+    assert (result.rejected["row"] >= 2).all()
