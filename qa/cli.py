@@ -93,6 +93,80 @@ def main() -> None:
     """qa: batch quality inspection (客服质检) of customer-service chat logs."""
 
 
+def _guarded(debug: bool, action) -> int:
+    """Run ``action``; turn every error into one line on stderr and exit code 2."""
+    try:
+        return action()
+    except (QAError, click.BadParameter) as error:
+        if debug:
+            traceback.print_exc()
+        message = error.format_message() if isinstance(error, click.ClickException) else str(error)
+        click.echo(f"qa: error: {message}", err=True)
+        return ExitCode.ERROR
+    except KeyboardInterrupt:
+        click.echo("qa: interrupted", err=True)
+        return ExitCode.ERROR
+    except Exception as error:  # an internal error still gets one line, and a hint
+        if debug:
+            traceback.print_exc()
+        click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
+        return ExitCode.ERROR
+
+
+def _input_options(function):
+    """Options shared by every command that reads chat logs."""
+    options = [
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
+                     help="Rule pack (file or folder) applied over the built-in rules (repeatable)."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Config file (default: qa.toml or [tool.qa] in pyproject.toml here)."),
+        click.option("--column", "column_pairs", multiple=True, metavar="FIELD=SOURCE",
+                     help="Map a field (session_id, text, role, timestamp, seq, agent, sender) to a column."),
+        click.option("--encoding", help="Input encoding (default: detected)."),
+        click.option("--sheet", help="Excel sheet to read (default: the first with the required columns)."),
+        click.option("--timezone", help="Timezone of times without offset, and of reports [default: Asia/Shanghai]."),
+        click.option("--agent-pattern", help="Regex: sender nicknames matching it are agents."),
+        click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons, sheets and headers [default: zh]."),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, agent_pattern, lang):
+    """Resolve options: command line over the config file over defaults. Returns
+    (config, AuditOptions, rules)."""
+    from qa.config import load_config
+    from qa.pipeline import AuditOptions
+    from qa.rules import load_rules, with_working_hours
+
+    config = load_config(config_path)
+    timezone = timezone or config.timezone or "Asia/Shanghai"
+    _check_timezone(timezone)
+    packs = list(config.rules) + list(rule_paths)
+    options = AuditOptions(
+        columns={**config.columns, **_parse_columns(column_pairs)},
+        encoding=encoding or config.encoding,
+        sheet=sheet or config.sheet,
+        timezone=timezone,
+        agent_pattern=agent_pattern or config.agent_pattern,
+        rule_paths=packs,
+        lang=lang or config.lang or "zh",
+    )
+    rules = load_rules(packs)
+    if config.working_hours is not None:
+        rules = with_working_hours(rules, config.working_hours)
+    return config, options, rules
+
+
+def _describe_setup(config, options) -> None:
+    if config.path is not None:
+        click.echo(f"config: {config.path}", err=True)
+    for pack in options.rule_paths:
+        click.echo(f"rule pack: {pack}", err=True)
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -101,62 +175,38 @@ def main() -> None:
               help="Also write the machine-readable result (JSON) here.")
 @click.option("--findings-csv", "findings_csv", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every finding as CSV (UTF-8 with BOM) here.")
-@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Extra rule file or folder, applied over the built-in rules (repeatable).")
-@click.option("--column", "column_pairs", multiple=True, metavar="FIELD=SOURCE",
-              help="Map a field (session_id, text, role, timestamp, seq, agent, sender) to a column.")
-@click.option("--encoding", help="Input encoding (default: detected).")
-@click.option("--sheet", help="Excel sheet to read (default: the first with the required columns).")
-@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="Timezone of times without offset, and of reports.")
-@click.option("--agent-pattern", help="Regex: sender nicknames matching it are agents.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="never", show_default=True,
-              help="Exit 1 when a finding is at or above this severity.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of reasons, sheet names and headers.")
-@click.option("--no-mask", is_flag=True, help="Do not mask phone numbers, ID numbers and e-mails in outputs.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
+              help="Exit 1 when a finding is at or above this severity [default: never].")
+@click.option("--mask/--no-mask", default=None,
+              help="Mask phone numbers, ID numbers and e-mails in outputs [default: mask].")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took (read, normalize, each rule, score, each output).")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-def audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding, sheet, timezone,
-          agent_pattern, fail_on, lang, no_mask, timings, debug) -> None:
+@_input_options
+def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, rule_paths, config_path,
+          column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
-    try:
-        code = _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding,
-                          sheet, timezone, agent_pattern, fail_on, lang, not no_mask, timings)
-    except (QAError, click.BadParameter) as error:
-        if debug:
-            traceback.print_exc()
-        message = error.format_message() if isinstance(error, click.ClickException) else str(error)
-        click.echo(f"qa: error: {message}", err=True)
-        sys.exit(ExitCode.ERROR)
-    except KeyboardInterrupt:
-        click.echo("qa: interrupted", err=True)
-        sys.exit(ExitCode.ERROR)
-    except Exception as error:  # an internal error still gets one line, and a hint
-        if debug:
-            traceback.print_exc()
-        click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
-        sys.exit(ExitCode.ERROR)
-    sys.exit(code)
+
+    def action() -> int:
+        config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
+                                           timezone, agent_pattern, lang)
+        _describe_setup(config, options)
+        return _run_audit(
+            inputs, options, rules, output, json_path, findings_csv,
+            fail_on or config.fail_on or "never",
+            mask if mask is not None else (config.mask if config.mask is not None else True),
+            timings,
+        )
+
+    sys.exit(_guarded(debug, action))
 
 
-def _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs, encoding, sheet,
-               timezone, agent_pattern, fail_on, lang, mask, show_timings=False) -> int:
-    from qa.pipeline import AuditOptions, audit as run_audit
+def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False) -> int:
+    from qa.pipeline import audit as run_audit
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
-    _check_timezone(timezone)
-    options = AuditOptions(
-        columns=_parse_columns(column_pairs),
-        encoding=encoding,
-        sheet=sheet,
-        timezone=timezone,
-        agent_pattern=agent_pattern,
-        rule_paths=list(rule_paths),
-        lang=lang,
-    )
+    lang = options.lang
     timings: dict[str, float] = {}
-    result = run_audit(list(inputs), options, timings=timings)
+    result = run_audit(list(inputs), options, rules=rules, timings=timings)
     output = output or _default_output(inputs)
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
@@ -166,7 +216,7 @@ def _run_audit(inputs, output, json_path, findings_csv, rule_paths, column_pairs
     written = [output]
     if json_path:
         with _timed(timings, "write json"):
-            write_json(result, json_path)
+            write_json(result, json_path, mask=mask)
         written.append(json_path)
     if findings_csv:
         from qa.report.findings_csv import write_findings_csv
@@ -201,3 +251,199 @@ def _check_timezone(name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise QAError(f"unknown timezone '{name}'; use an IANA name such as Asia/Shanghai") from None
+
+
+@main.group()
+def rules() -> None:
+    """Inspect, validate and test rules and rule packs."""
+
+
+def _load_for_inspection(packs, config_path):
+    from qa.config import load_config
+    from qa.rules import load_rules, with_working_hours
+
+    config = load_config(config_path)
+    loaded = load_rules(list(config.rules) + list(packs))
+    if config.working_hours is not None:
+        loaded = with_working_hours(loaded, config.working_hours)
+    return loaded
+
+
+@rules.command("list")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path), help="Rule pack (repeatable).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def rules_list(rule_paths, config_path, debug) -> None:
+    """List every rule: id, check type, severity, enabled, where it was defined."""
+
+    def action() -> int:
+        loaded = _load_for_inspection(rule_paths, config_path)
+        width = max(len(rule.id) for rule in loaded)
+        click.echo(f"{'id':<{width}}  {'check':<13} {'severity':<9} {'enabled':<8} defined in")
+        for rule in loaded:
+            origin = " + ".join(rule.origin)
+            click.echo(f"{rule.id:<{width}}  {rule.check:<13} {rule.severity.value:<9} "
+                       f"{'yes' if rule.enabled else 'no':<8} {origin}")
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
+
+
+def _format_value(value) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "; ".join(
+            f"{item.get('name')}: " + ", ".join(
+                f"{k}={_format_value(v)}" for k, v in item.items() if k != "name"
+            )
+            for item in value
+        )
+    if isinstance(value, list):
+        shown = ", ".join(map(str, value[:12]))
+        return f"[{shown}{', …' if len(value) > 12 else ''}] ({len(value)})"
+    return repr(value)
+
+
+@rules.command("explain")
+@click.argument("rule_id")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path), help="Rule pack (repeatable).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
+    """Show a rule's docs (what / why / bad / good) and its effective parameters."""
+
+    def action() -> int:
+        loaded = {rule.id: rule for rule in _load_for_inspection(rule_paths, config_path)}
+        if rule_id not in loaded:
+            raise QAError(f"no rule '{rule_id}'; known: {', '.join(sorted(loaded))}")
+        rule = loaded[rule_id]
+        click.echo(f"{rule.id}  (check: {rule.check}, severity: {rule.severity.value}, "
+                   f"{'enabled' if rule.enabled else 'disabled'})")
+        click.echo(f"defined in: {' + '.join(rule.origin)}")
+        for key, title in (("what", "What it does"), ("why", "Why it matters"), ("bad", "Bad"),
+                           ("good", "Good"), ("source", "Source")):
+            if rule.docs.get(key):
+                click.echo(f"\n## {title}\n{rule.docs[key].strip()}")
+        click.echo("\n## Parameters (effective)")
+        for key, value in rule.params.items():
+            click.echo(f"{key} = {_format_value(value)}")
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
+
+
+@rules.command("check")
+@click.argument("packs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def rules_check(packs, config_path, debug) -> None:
+    """Validate rule packs (and the built-in rules); problems print as file:line: what."""
+
+    def action() -> int:
+        loaded = _load_for_inspection(packs, config_path)
+        from qa.score import load_scoring
+
+        load_scoring(rule_ids=[rule.id for rule in loaded])
+        click.echo(f"ok: {len(loaded)} rules valid")
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Rule pack the cases run against (default: the packs given as PATHS).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def rules_test(paths, rule_paths, debug) -> None:
+    """Run rule test cases (*.cases.toml beside a pack, or case files); exit 1 on any failure.
+
+    With no PATHS, runs the built-in rules' own cases when run from a source checkout."""
+
+    def action() -> int:
+        import tempfile
+
+        from qa.casetest import compare, load_case_files, run_case
+        from qa.rules import builtin_rules_dir, load_rules
+
+        case_files: list[Path] = []
+        packs: list[Path] = list(rule_paths)
+        targets = list(paths) or [builtin_rules_dir().parent / "tests" / "rules"]
+        for target in targets:
+            if target.is_dir():
+                found = sorted(target.glob("*.cases.toml")) or sorted(
+                    p for p in target.glob("*.toml") if _is_case_file(p)
+                )
+                case_files.extend(found)
+                if not rule_paths and any(p for p in target.glob("*.toml") if not _is_case_file(p)):
+                    packs.append(target)
+            elif target.is_file():
+                case_files.append(target)
+            else:
+                raise QAError(f"no such file or folder: {target}")
+        if not case_files:
+            raise QAError("no test cases found (case files are <name>.cases.toml beside a pack)")
+        loaded = load_rules(packs)
+        try:
+            cases = load_case_files(case_files)
+        except ValueError as error:
+            raise QAError(str(error)) from None
+        failures = 0
+        with tempfile.TemporaryDirectory() as work:
+            for index, case in enumerate(cases):
+                case_dir = Path(work) / str(index)
+                case_dir.mkdir()
+                try:
+                    problems = compare(case, run_case(case, case_dir, rules=loaded))
+                except LookupError as error:
+                    problems = [str(error)]
+                if problems:
+                    failures += 1
+                    click.echo(f"FAIL {case.id} ({case.source})")
+                    for problem in problems:
+                        click.echo(f"     {problem}")
+        click.echo(f"{len(cases) - failures} passed, {failures} failed")
+        return ExitCode.FINDINGS if failures else ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
+
+
+def _is_case_file(path: Path) -> bool:
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "case" in data and "rule" in data
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--base-rules", "base_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Rule pack of the current rules (repeatable; default: built-in rules only).")
+@click.option("--examples", default=5, show_default=True, help="Examples shown per rule for added and removed findings.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the diff as JSON.")
+@_input_options
+def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, column_pairs, encoding, sheet,
+         timezone, agent_pattern, lang, debug) -> None:
+    """Preview a rule change: audit INPUTS with the base rules and with --rules, and report
+    the findings added and removed per rule and each agent's change in score."""
+
+    def action() -> int:
+        from qa.diff import diff_audits, print_diff, write_diff_json
+        from qa.pipeline import audit as run_audit
+        from qa.rules import load_rules
+
+        config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
+                                               timezone, agent_pattern, lang)
+        base_rules = load_rules(list(base_paths))
+        base = run_audit(list(inputs), options, rules=base_rules)
+        changed = run_audit(list(inputs), options, rules=new_rules)
+        report = diff_audits(base, changed, examples=examples)
+        print_diff(report, click.echo)
+        if json_path:
+            write_diff_json(report, json_path)
+            click.echo(f"wrote {json_path}", err=True)
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))

@@ -433,6 +433,19 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
     return [by_id[key] for key in sorted(by_id)]
 
 
+def with_working_hours(rules: list[Rule], working_hours: str) -> list[Rule]:
+    """The rules with ``working_hours`` set on every rule whose check type takes it (a
+    project-wide setting from qa.toml)."""
+    import dataclasses
+
+    changed = []
+    for rule in rules:
+        if "working_hours" in CHECK_TYPES[rule.check].params:
+            rule = dataclasses.replace(rule, params={**rule.params, "working_hours": working_hours})
+        changed.append(rule)
+    return changed
+
+
 def rules_hash(rules: list[Rule]) -> str:
     """A short hash of the rule files' contents, shown in reports as the rules version."""
     digest = hashlib.sha256()

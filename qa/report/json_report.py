@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from qa.mask import mask_series
 from qa.model import AuditResult
 from qa.report.files import atomic_write_text
 
@@ -37,9 +38,18 @@ def _timestamp(value: Any) -> str | None:
     return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def findings_records(result: AuditResult) -> list[dict[str, Any]]:
-    """The ``findings`` array: one dict per finding, in the result's deterministic order."""
+def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[str, Any]]:
+    """The ``findings`` array: one dict per finding, in the result's deterministic order.
+
+    With ``mask``, phone numbers, ID numbers and e-mails in texts are masked (lengths are
+    kept, so spans still point at the match)."""
     findings = result.findings
+    if mask and len(findings):
+        findings = findings.assign(
+            text=mask_series(findings["text"]),
+            match=mask_series(findings["match"]),
+            context_text=mask_series(findings["context_text"]),
+        )
     records = []
     for row in findings.itertuples(index=False):
         record = {
@@ -70,7 +80,7 @@ def _table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def build_result(result: AuditResult) -> dict[str, Any]:
+def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
     """The whole JSON document as a dict."""
     ingest = result.ingest
     by_rule = {rule.id: 0 for rule in result.rules if rule.enabled}
@@ -94,14 +104,14 @@ def build_result(result: AuditResult) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "summary": summary,
-        "findings": findings_records(result),
+        "findings": findings_records(result, mask=mask),
         "sessions": _table_records(result.sessions),
         "agents": _table_records(result.agents),
         "rejected": rejected,
     }
 
 
-def write_json(result: AuditResult, path: Path) -> None:
+def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
     """Write the JSON result to ``path`` atomically (UTF-8, Chinese kept readable)."""
-    text = json.dumps(build_result(result), ensure_ascii=False, indent=1)
+    text = json.dumps(build_result(result, mask=mask), ensure_ascii=False, indent=1)
     atomic_write_text(path, text + "\n")

@@ -1,0 +1,125 @@
+"""Project configuration: ``qa.toml`` in the working folder, or ``[tool.qa]`` in its
+``pyproject.toml``. Command-line options win over it.
+
+    rules = ["rules-shop/"]          # rule packs applied over the built-in rules
+    timezone = "Asia/Shanghai"
+    working_hours = "09:00-23:00"    # sets slow-reply's working hours
+    mask = true
+    fail_on = "major"
+    lang = "zh"
+    [columns]
+    session_id = "会话ID"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+
+KEYS = {"rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding", "agent_pattern", "sheet"}
+FIELDS = {"session_id", "text", "role", "timestamp", "seq", "agent", "sender"}
+
+
+@dataclass
+class ProjectConfig:
+    """Settings read from a config file; ``None`` = not set there."""
+
+    path: Path | None = None
+    rules: list[Path] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+    working_hours: str | None = None
+    mask: bool | None = None
+    fail_on: str | None = None
+    lang: str | None = None
+    encoding: str | None = None
+    agent_pattern: str | None = None
+    sheet: str | None = None
+
+
+def _line(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(key):
+            return number
+    return 1
+
+
+def _string(data: dict, key: str, path: Path, text: str, choices: tuple[str, ...] = ()) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or (choices and value not in choices):
+        allowed = f" ({', '.join(choices)})" if choices else ""
+        raise QAError(f"{path}:{_line(text, key)}: {key} must be a string{allowed}; got {value!r}")
+    return value
+
+
+def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
+    """Validate a config table; unknown keys and wrong types name the file and line."""
+    for key in data:
+        if key not in KEYS:
+            raise QAError(f"{path}:{_line(text, key)}: unknown key '{key}' (allowed: {', '.join(sorted(KEYS))})")
+    rules = data.get("rules", [])
+    if isinstance(rules, str):
+        rules = [rules]
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise QAError(f"{path}:{_line(text, 'rules')}: rules must be a list of paths")
+    columns = data.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise QAError(f"{path}:{_line(text, 'columns')}: [columns] maps fields to column names")
+    for name in columns:
+        if name not in FIELDS:
+            raise QAError(f"{path}:{_line(text, name)}: unknown field '{name}' in [columns] (fields: {', '.join(sorted(FIELDS))})")
+    mask = data.get("mask")
+    if mask is not None and not isinstance(mask, bool):
+        raise QAError(f"{path}:{_line(text, 'mask')}: mask must be true or false")
+    return ProjectConfig(
+        path=path,
+        rules=[(path.parent / r) for r in rules],
+        columns=dict(columns),
+        timezone=_string(data, "timezone", path, text),
+        working_hours=_string(data, "working_hours", path, text),
+        mask=mask,
+        fail_on=_string(data, "fail_on", path, text, ("never", "minor", "major", "critical")),
+        lang=_string(data, "lang", path, text, ("zh", "en")),
+        encoding=_string(data, "encoding", path, text),
+        agent_pattern=_string(data, "agent_pattern", path, text),
+        sheet=_string(data, "sheet", path, text),
+    )
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        raise QAError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise QAError(f"{path}: cannot read: {error}") from None
+
+
+def load_config(explicit: Path | None = None, folder: Path | None = None) -> ProjectConfig:
+    """The config given with ``--config``, else ``qa.toml`` or ``[tool.qa]`` in ``pyproject.toml``
+    in ``folder`` (default the working folder); an empty config when there is none."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise QAError(f"no such config file: {explicit}")
+        data, text = _read(explicit)
+        table = data.get("tool", {}).get("qa", data) if explicit.name == "pyproject.toml" else data
+        return parse_config(table, explicit, text)
+    folder = folder or Path.cwd()
+    qa_toml = folder / "qa.toml"
+    if qa_toml.is_file():
+        data, text = _read(qa_toml)
+        return parse_config(data, qa_toml, text)
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        data, text = _read(pyproject)
+        table = data.get("tool", {}).get("qa")
+        if isinstance(table, dict):
+            return parse_config(table, pyproject, text)
+    return ProjectConfig()

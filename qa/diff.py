@@ -1,0 +1,97 @@
+"""Compare two audits of the same logs (base rules vs changed rules): what a rule change does.
+
+Findings are matched by (file, sheet, row, rule); for each rule the added and removed
+findings are counted with a few examples, and each agent's score change is listed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qa.model import AuditResult
+from qa.report.files import atomic_write_text
+
+_KEY = ["file", "sheet", "row", "rule"]
+
+
+def _examples(frame: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
+    return [
+        {"file": r.file, "row": int(r.row), "severity": r.severity, "text": r.text, "reason": r.reason}
+        for r in frame.head(limit).itertuples(index=False)
+    ]
+
+
+def diff_audits(base: AuditResult, changed: AuditResult, *, examples: int = 5) -> dict[str, Any]:
+    """The difference between two audits as a JSON-ready dict."""
+    before = base.findings[_KEY + ["severity", "text", "reason"]]
+    after = changed.findings[_KEY + ["severity", "text", "reason"]]
+    merged = before.merge(after, on=_KEY, how="outer", suffixes=("_base", ""), indicator=True)
+    added = merged[merged["_merge"] == "right_only"]
+    removed = merged[merged["_merge"] == "left_only"].assign(
+        severity=lambda f: f["severity_base"], text=lambda f: f["text_base"], reason=lambda f: f["reason_base"]
+    )
+    rule_ids = sorted(set(before["rule"]) | set(after["rule"]) | {r.id for r in changed.rules} | {r.id for r in base.rules})
+    per_rule = []
+    for rule_id in rule_ids:
+        rule_added = added[added["rule"] == rule_id]
+        rule_removed = removed[removed["rule"] == rule_id]
+        per_rule.append({
+            "rule": rule_id,
+            "base": int((before["rule"] == rule_id).sum()),
+            "changed": int((after["rule"] == rule_id).sum()),
+            "added": int(len(rule_added)),
+            "removed": int(len(rule_removed)),
+            "added_examples": _examples(rule_added, examples),
+            "removed_examples": _examples(rule_removed, examples),
+        })
+    scores = base.agents[["agent", "score"]].merge(
+        changed.agents[["agent", "score"]], on="agent", how="outer", suffixes=("_base", "_changed")
+    )
+    scores["delta"] = (scores["score_changed"] - scores["score_base"]).round(1)
+    scores = scores.sort_values(["delta", "agent"], kind="stable")
+    agents = [
+        {"agent": a.agent, "score_base": _number(a.score_base), "score_changed": _number(a.score_changed),
+         "delta": _number(a.delta)}
+        for a in scores.itertuples(index=False)
+    ]
+    return {
+        "version": 1,
+        "findings_base": int(len(before)),
+        "findings_changed": int(len(after)),
+        "rules": per_rule,
+        "agents": agents,
+    }
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def print_diff(report: dict[str, Any], echo: Callable[[str], None]) -> None:
+    """Print the diff for a person: per rule counts and examples, then score changes."""
+    echo(f"findings: {report['findings_base']} -> {report['findings_changed']}")
+    for rule in report["rules"]:
+        if not (rule["added"] or rule["removed"]):
+            echo(f"  {rule['rule']}: {rule['base']} (unchanged)")
+            continue
+        echo(f"  {rule['rule']}: {rule['base']} -> {rule['changed']} (+{rule['added']} -{rule['removed']})")
+        for sign, key in (("+", "added_examples"), ("-", "removed_examples")):
+            for example in rule[key]:
+                echo(f"    {sign} {example['file']}:{example['row']} {example['text'][:60]}  — {example['reason']}")
+    moved = [a for a in report["agents"] if a["delta"] not in (0.0, None)]
+    if moved:
+        echo("agent scores:")
+        for agent in moved:
+            echo(f"  {agent['agent']}: {agent['score_base']} -> {agent['score_changed']} ({agent['delta']:+.1f})")
+    else:
+        echo("agent scores: unchanged")
+
+
+def write_diff_json(report: dict[str, Any], path: Path) -> None:
+    """Write the diff as JSON, atomically."""
+    atomic_write_text(path, json.dumps(report, ensure_ascii=False, indent=1) + "\n")
