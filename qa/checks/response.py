@@ -1,0 +1,617 @@
+"""Check type ``response``: a customer message that raises a trigger needs a proper first reply.
+
+A *trigger* is a customer message matching one of the rule's trigger categories (sensitive
+complaints: 315/12315, 工商, 消协, 投诉, 曝光, 报警, 起诉, personal safety ...). The FIRST
+reply after it (next message of a ``reply_roles`` role in the same session; system messages and
+further customer messages are passed over) is judged. A finding is made when the reply is
+
+* ``missing``    -- the session ends first; the finding sits on the trigger message;
+* ``emoji``      -- only emoji, emoticon codes or symbols;
+* ``dismissive`` -- only 嗯 / 好的 / 收到 ... (with punctuation, particles, emoji around it);
+* ``guiding``    -- it points the customer to a complaint channel (投诉电话是…, 你可以投诉);
+* ``cold``       -- none of the ``soothing`` words and no (non-negated) ``handling`` offer.
+
+Consecutive triggers before one reply give one finding (context = the first trigger). A reply
+made only of a ``preambles`` line (您好 / 亲 / 稍等) that the same agent turn continues is
+passed over: the next agent message of that turn is judged instead.
+
+Trigger matching works on the ``norm`` column (simplified, lower-case, half-width). Each match
+is checked in its *clause* (text between ``clause_separators``): it is dropped when it overlaps
+a ``trigger_exceptions`` phrase (工商银行, 多媒体), when a ``negators`` word stands right before
+it, with at most ``negation_window`` characters of ``negation_fillers`` between (我不投诉,
+没说要投诉, 不会去打315的), and -- for categories with ``hypothetical = true`` -- when the
+clause before it holds a ``hypothetical_markers`` word (会不会过敏, 万一烫伤) or a question
+particle follows within ``question_window`` characters (会过敏吗).
+
+Vectorised: one RE2 pre-filter over the whole ``norm`` column (trigger patterns with their
+look-arounds removed, a superset) picks candidate customer messages; the first reply of every
+trigger is found with ``searchsorted`` over the reply positions. Python loops only over the
+candidates and their replies.
+
+Parameters (rule ``[params]``; every ``strings`` list may come from ``<name>_file``):
+
+``trigger_roles`` / ``reply_roles`` (strings, default customer / agent)
+    Who raises triggers; whose next message is the reply. Other roles are passed over.
+``triggers`` (tables, required)
+    ``[[params.triggers]]`` categories: ``name``, ``label_zh``, ``label_en``, ``patterns``
+    (regular expressions of the ``regex`` module over the normalized text; look-behinds allowed,
+    no ``#``), ``negatable`` (bool, default true), ``hypothetical`` (bool, default false).
+``trigger_exceptions`` (strings)
+    Phrases containing a trigger that are not one (工商银行, 曝光补偿, 被投诉).
+``clause_separators`` (str)
+    Regular expression splitting clauses (punctuation, spaces, 但是/可是/不过). A separator
+    overlapping the trigger itself (不过 in 不过敏) does not split.
+``negators``, ``negation_fillers``, ``negation_window``, ``negation_exceptions``
+    Negation as described above; ``negation_exceptions`` (不得不) ending at the negator cancel it.
+``hypothetical_markers``, ``question_particles``, ``question_window``
+    See above; used by ``hypothetical`` categories only.
+``soothing`` / ``handling`` (strings)
+    Words that make a reply acceptable; a handling word preceded by a negator (无法处理,
+    不能退款) does not count.
+``reply_exceptions`` (strings)
+    Stock closings whose words do not count as soothing or handling (还有什么可以帮您).
+``dismissive`` / ``particles`` / ``preambles`` (strings)
+    Whole-reply lists: a reply whose letters are only dismissive words and particles is
+    dismissive; only preamble words and particles is a preamble.
+``guiding`` (strings)
+    Regular expressions (normalized text) of replies pointing the customer to a complaint channel
+    or elsewhere (投诉电话是…, 您直接联系厂家吧); negated ones (不用您去投诉) do not count.
+``quote_chars`` (int, default 30)
+    Longest quote of the trigger clause or the reply in the reason.
+``kinds`` (table)
+    Reason fragment per kind: ``missing_zh``, ``missing_en``, ``emoji_zh`` ... ``cold_en``;
+    they may use ``{trigger}`` and ``{reply}``.
+
+Message fields: ``{trigger}`` (the trigger clause as written), ``{category}`` (its label),
+``{reply}`` (the reply as written, shortened), ``{kind}`` (the rendered kind fragment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import regex
+
+from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.errors import RuleError
+from qa.normalize import normalize_text, original_span
+
+try:  # NOTE: content_class is being written in parallel; drop the fallback once it lands.
+    from qa.checks.content_class import emoji_only_mask
+except ImportError:  # pragma: no cover - depends on the checkout
+    _EMOJI_FALLBACK = regex.compile(
+        r"^(?:[\p{Extended_Pictographic}\p{Emoji_Modifier}\u200d\ufe0f\s\p{P}\p{S}]"
+        r"|\[[^\[\]\d]{1,6}\]|/:[^\s/]{1,6}|#E-[^\s#]{1,6})+$"
+    )
+    _ATTACHMENT = regex.compile(r"\[(?:图片|圖片|商品链接|商品|链接|订单|视频|文件|语音|位置|卡片)\]")
+
+    def emoji_only_mask(texts: pd.Series) -> pd.Series:
+        """Fallback: True where a text is only emoji, emoticon codes, symbols or punctuation."""
+        return texts.map(
+            lambda t: bool(t.strip()) and not _ATTACHMENT.search(t) and bool(_EMOJI_FALLBACK.match(t))
+        ).astype(bool)
+
+
+KINDS = ("missing", "emoji", "dismissive", "guiding", "cold")
+
+DEFAULT_KIND_TEXT = {
+    "missing_zh": "客服未回复",
+    "missing_en": "the agent never replied",
+    "emoji_zh": "客服仅回复表情/符号「{reply}」，未安抚致歉、未提出处理",
+    "emoji_en": "the agent answered only with emoji/symbols '{reply}', without soothing or handling",
+    "dismissive_zh": "客服回复「{reply}」仅敷衍，未安抚致歉、未提出处理",
+    "dismissive_en": "the agent only answered '{reply}' (dismissive), without soothing or handling",
+    "guiding_zh": "客服回复「{reply}」引导客户另行投诉，未拦截处理",
+    "guiding_en": "the agent answered '{reply}', pointing the customer to a complaint channel instead of handling it",
+    "cold_zh": "客服回复「{reply}」未安抚致歉、未提出处理",
+    "cold_en": "the agent answered '{reply}' without soothing, apologising or offering handling",
+}
+
+TRIGGER_FIELDS = {
+    "name": Param("str", "category id, e.g. consumer-authority", required=True),
+    "label_zh": Param("str", "category name in Chinese reports", default=""),
+    "label_en": Param("str", "category name in English reports", default=""),
+    "patterns": Param("strings", "regular expressions over the normalized text", required=True),
+    "negatable": Param("bool", "a negator right before the match cancels it", default=True),
+    "hypothetical": Param("bool", "hypothetical or question clauses cancel the match", default=False),
+}
+
+KIND_FIELDS = {key: Param("str", f"reason fragment ({key})", default=value)
+               for key, value in DEFAULT_KIND_TEXT.items()}
+
+DEFAULT_SEPARATORS = r"[,.!?;:，。！？；：、…~～\s]+|但是|可是|不过|然而|但"
+
+PARAMS = {
+    "trigger_roles": Param("strings", "roles whose messages can trigger", default=["customer"]),
+    "reply_roles": Param("strings", "roles whose next message is the judged reply", default=["agent"]),
+    "triggers": Param("tables", "trigger categories ([[params.triggers]])", required=True,
+                      fields=TRIGGER_FIELDS),
+    "trigger_exceptions": Param("strings", "phrases containing a trigger that are not one", default=[]),
+    "clause_separators": Param("str", "regular expression splitting clauses", default=DEFAULT_SEPARATORS),
+    "negators": Param("strings", "words negating a following trigger (不, 没, 不会 ...)", default=[]),
+    "negation_fillers": Param("strings", "words allowed between a negator and the trigger", default=[]),
+    "negation_window": Param("int", "most characters of fillers between negator and trigger", default=4),
+    "negation_exceptions": Param("strings", "phrases ending in a negator that do not negate (不得不)",
+                                 default=[]),
+    "hypothetical_markers": Param("strings", "clause words making a hypothetical trigger a question",
+                                  default=[]),
+    "question_particles": Param("strings", "particles after a trigger that make it a question",
+                                default=["吗", "么", "嘛"]),
+    "question_window": Param("int", "most characters between a trigger and a question particle",
+                             default=2),
+    "soothing": Param("strings", "soothing / apology words", required=True),
+    "handling": Param("strings", "handling-offer words", required=True),
+    "reply_exceptions": Param("strings", "stock phrases whose words do not count as soothing/handling",
+                              default=[]),
+    "dismissive": Param("strings", "words that alone make a reply dismissive", required=True),
+    "particles": Param("strings", "modal particles and forms of address ignored in whole-reply lists",
+                       default=[]),
+    "guiding": Param("strings", "regular expressions of replies pointing the customer to a complaint "
+                     "channel or elsewhere", default=[]),
+    "preambles": Param("strings", "greeting/holding lines; the same agent turn's next message is judged",
+                       default=[]),
+    "quote_chars": Param("int", "longest quote in the reason", default=30),
+    "kinds": Param("table", "reason fragment per kind", default=None, fields=KIND_FIELDS),
+}
+
+# Emoticon codes ([微笑], Wangwang /:^_^) and attachment placeholders; removed before the
+# whole-reply comparison, so 好的[微笑] is still only 好的.
+_CODES = regex.compile(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
+_NOT_LETTER = regex.compile(r"[^\p{L}\p{N}]+")
+_LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
+_PREFILTER_CHUNK = 200
+
+
+def _strip_lookarounds(pattern: str) -> str:
+    """Remove look-around groups: the result matches wherever ``pattern`` does (a superset), and
+    RE2 (pyarrow) can run it."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        found = _LOOKAROUND_START.match(pattern, i)
+        if not found:
+            out.append(pattern[i])
+            i += 1
+            continue
+        depth, j, in_class = 1, found.end(), False
+        while j < len(pattern) and depth:
+            ch = pattern[j]
+            if ch == "\\":
+                j += 2
+                continue
+            if in_class:
+                in_class = ch != "]"
+            elif ch == "[":
+                in_class = True
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            j += 1
+        i = j
+    return "".join(out)
+
+
+def _alternation(words: list[str]) -> regex.Pattern | None:
+    keys = sorted({normalize_text(w) for w in words} - {""}, key=len, reverse=True)
+    if not keys:
+        return None
+    return regex.compile("|".join(regex.escape(k) for k in keys))
+
+
+def _patterns(rule, key: str, patterns: list[str]) -> regex.Pattern | None:
+    """One pattern matching any of the regular expressions (leftmost, longest listed first)."""
+    kept = sorted({p for p in patterns if p.strip()}, key=len, reverse=True)
+    if not kept:
+        return None
+    try:
+        return regex.compile("|".join(f"(?:{p})" for p in kept))
+    except regex.error as error:
+        raise RuleError(f"{rule.path}: {key}: bad pattern: {error}") from None
+
+
+def _repeated(words: list[str]) -> regex.Pattern | None:
+    """Pattern whose fullmatch accepts a sequence of ``words``."""
+    alternation = _alternation(words)
+    return None if alternation is None else regex.compile(f"(?:{alternation.pattern})+")
+
+
+def _whole(words: list[str], particles: list[str]) -> regex.Pattern | None:
+    """Pattern whose fullmatch accepts a reply core made of ``words`` and ``particles`` with at
+    least one of ``words``."""
+    word_keys = sorted({_core(normalize_text(w)) for w in words} - {""}, key=len, reverse=True)
+    if not word_keys:
+        return None
+    all_keys = sorted(set(word_keys) | ({_core(normalize_text(p)) for p in particles} - {""}),
+                      key=len, reverse=True)
+    word = "|".join(regex.escape(k) for k in word_keys)
+    any_key = "|".join(regex.escape(k) for k in all_keys)
+    return regex.compile(f"(?:{any_key})*?(?:{word})(?:{any_key})*")
+
+
+def _core(norm: str) -> str:
+    """The letters and digits of a reply, without emoticon codes, emoji or punctuation."""
+    return _NOT_LETTER.sub("", _CODES.sub("", norm))
+
+
+@dataclass
+class _Category:
+    name: str
+    label: dict[str, str]
+    pattern: regex.Pattern
+    negatable: bool
+    hypothetical: bool
+
+
+@dataclass
+class _Compiled:
+    """Everything compiled from one rule's parameters."""
+
+    categories: list[_Category]
+    prefilter: list[str]
+    exceptions: regex.Pattern | None
+    separators: regex.Pattern
+    negators: regex.Pattern | None
+    fillers: regex.Pattern | None
+    negation_window: int
+    negation_exceptions: list[str]
+    hypothetical: regex.Pattern | None
+    question: regex.Pattern | None
+    soothing: regex.Pattern | None
+    handling: regex.Pattern | None
+    reply_exceptions: regex.Pattern | None
+    dismissive: regex.Pattern | None
+    preambles: regex.Pattern | None
+    guiding: regex.Pattern | None
+
+
+def _compile(rule) -> _Compiled:
+    params = rule.params
+    categories: list[_Category] = []
+    prefilter: list[str] = []
+    for table in params["triggers"]:
+        patterns = [p for p in table["patterns"] if p.strip()]
+        try:
+            compiled = regex.compile("|".join(f"(?:{p})" for p in patterns))
+        except regex.error as error:
+            raise RuleError(f"{rule.path}: triggers '{table['name']}': bad pattern: {error}") from None
+        label = {"zh": table["label_zh"] or table["name"], "en": table["label_en"] or table["name"]}
+        categories.append(_Category(table["name"], label, compiled, table["negatable"], table["hypothetical"]))
+        prefilter.extend(f"(?:{_strip_lookarounds(p)})" for p in patterns)
+    try:
+        separators = regex.compile(params["clause_separators"])
+    except regex.error as error:
+        raise RuleError(f"{rule.path}: clause_separators: {error}") from None
+    particles = params["particles"]
+    question = None
+    if params["question_particles"]:
+        question = regex.compile(
+            "^.{0,%d}?(?:%s)" % (params["question_window"],
+                                 "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"]))
+        )
+    return _Compiled(
+        categories=categories,
+        prefilter=prefilter,
+        exceptions=_alternation(params["trigger_exceptions"]),
+        separators=separators,
+        negators=_alternation(params["negators"]),
+        fillers=_repeated(params["negation_fillers"]),
+        negation_window=params["negation_window"],
+        negation_exceptions=sorted({normalize_text(w) for w in params["negation_exceptions"]} - {""}),
+        hypothetical=_alternation(params["hypothetical_markers"]),
+        question=question,
+        soothing=_alternation(params["soothing"]),
+        handling=_alternation(params["handling"]),
+        reply_exceptions=_alternation(params["reply_exceptions"]),
+        dismissive=_whole(params["dismissive"], particles),
+        preambles=_whole(params["preambles"], particles),
+        guiding=_patterns(rule, "guiding", params["guiding"]),
+    )
+
+
+# --- clause and negation logic ---------------------------------------------------------------
+
+
+def _spans(pattern: regex.Pattern | None, text: str, overlapped: bool = True) -> list[tuple[int, int]]:
+    if pattern is None:
+        return []
+    return [m.span() for m in pattern.finditer(text, overlapped=overlapped)]
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in spans)
+
+
+def clause_bounds(text: str, start: int, end: int, separators: regex.Pattern) -> tuple[int, int]:
+    """(start, end) of the clause holding ``text[start:end]``; separators overlapping the span
+    itself (不过 in 不过敏, the dot in 3.15) do not split."""
+    left, right = 0, len(text)
+    for found in separators.finditer(text):
+        s, e = found.span()
+        if s < end and start < e:
+            continue
+        if e <= start:
+            left = max(left, e)
+        elif s >= end:
+            right = min(right, s)
+            break
+    return left, right
+
+
+def is_negated(prefix: str, c: _Compiled) -> bool:
+    """True when ``prefix`` (clause text before the trigger) ends with a negator followed by at
+    most ``negation_window`` characters of fillers, and the negator is not part of 不得不."""
+    if c.negators is None:
+        return False
+    for gap in range(0, min(c.negation_window, len(prefix)) + 1):
+        head, tail = prefix[: len(prefix) - gap], prefix[len(prefix) - gap :]
+        if tail and (c.fillers is None or not c.fillers.fullmatch(tail)):
+            continue
+        if any(found.end() == len(head) for found in c.negators.finditer(head, overlapped=True)):
+            if not any(head.endswith(x) for x in c.negation_exceptions):
+                return True
+    return False
+
+
+def _is_hypothetical(prefix: str, suffix: str, c: _Compiled) -> bool:
+    if c.hypothetical is not None and c.hypothetical.search(prefix):
+        return True
+    return c.question is not None and bool(c.question.match(suffix))
+
+
+def find_trigger(norm: str, c: _Compiled) -> tuple[int, int, int, int, int] | None:
+    """The first valid trigger in a normalized text: (start, end, category, clause_start,
+    clause_end), or None."""
+    best = None
+    exception_spans: list[tuple[int, int]] | None = None
+    for index, category in enumerate(c.categories):
+        for found in category.pattern.finditer(norm):
+            start, end = found.span()
+            if best is not None and start >= best[0]:
+                break
+            if end == start:
+                continue
+            if exception_spans is None:
+                exception_spans = _spans(c.exceptions, norm)
+            if _overlaps((start, end), exception_spans):
+                continue
+            left, right = clause_bounds(norm, start, end, c.separators)
+            prefix = norm[left:start]
+            if category.negatable and is_negated(prefix, c):
+                continue
+            if category.hypothetical and _is_hypothetical(prefix, norm[end:right], c):
+                continue
+            best = (start, end, index, left, right)
+            break
+    return best
+
+
+def triggers_in(texts: list[str], rule) -> list[tuple[int, int, str] | None]:
+    """For tests and tools: (start, end, category name) of the trigger in each raw text."""
+    c = _compile(rule)
+    out: list[tuple[int, int, str] | None] = []
+    for text in texts:
+        found = find_trigger(normalize_text(text), c)
+        out.append(None if found is None else (found[0], found[1], c.categories[found[2]].name))
+    return out
+
+
+# --- reply classification -------------------------------------------------------------------
+
+
+def _counting(pattern: regex.Pattern | None, norm: str, excluded: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [s for s in _spans(pattern, norm, overlapped=False) if not _overlaps(s, excluded)]
+
+
+def classify_reply(norm: str, is_emoji: bool, c: _Compiled) -> tuple[str, tuple[int, int] | None]:
+    """("" when acceptable, else a kind; the normalized span of a guiding phrase or None)."""
+    if is_emoji:
+        return "emoji", None
+    core = _core(norm)
+    if core and c.dismissive is not None and c.dismissive.fullmatch(core):
+        return "dismissive", None
+    # Leftmost-longest, not overlapped: 无需您拨打12315 is one negated phrase, not also 打12315.
+    for span in _spans(c.guiding, norm, overlapped=False):
+        left, _ = clause_bounds(norm, span[0], span[1], c.separators)
+        if not is_negated(norm[left : span[0]], c):
+            return "guiding", span
+    excluded = _spans(c.reply_exceptions, norm)
+    if _counting(c.soothing, norm, excluded):
+        return "", None
+    for span in _counting(c.handling, norm, excluded):
+        left, _ = clause_bounds(norm, span[0], span[1], c.separators)
+        if not is_negated(norm[left : span[0]], c):
+            return "", None
+    return "cold", None
+
+
+def _is_preamble(norm: str, c: _Compiled) -> bool:
+    core = _core(norm)
+    return bool(core) and c.preambles is not None and bool(c.preambles.fullmatch(core))
+
+
+# --- the check --------------------------------------------------------------------------------
+
+
+def _candidates(norm: pd.Series, prefilter: list[str]) -> pd.Series:
+    mask = pd.Series(False, index=norm.index)
+    for start in range(0, len(prefilter), _PREFILTER_CHUNK):
+        mask |= norm.str.contains("|".join(prefilter[start : start + _PREFILTER_CHUNK]), regex=True)
+    return mask
+
+
+def _quote(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
+
+
+def _trigger_quote(original: str, norm: str, found: tuple[int, int, int, int, int], limit: int) -> str:
+    """The trigger's clause as written, at most ``limit`` characters around the trigger."""
+    start, end, _, left, right = found
+    if right - left > limit:
+        half = max((limit - (end - start)) // 2, 0)
+        left = max(left, start - half)
+        right = min(right, max(end, left + limit))
+    span = original_span(original, left, right)
+    fragment = original[span[0] : span[1]] if span[0] >= 0 else norm[left:right]
+    return " ".join(fragment.split())
+
+
+def _values(column: pd.Series, ids) -> list:
+    """Python values of ``column`` at message ids, fetched in one go (no per-row indexing)."""
+    return column.take(np.asarray(ids, dtype="int64")).tolist()
+
+
+def _first_replies(trigger_ids: np.ndarray, reply_mask: np.ndarray, sessions: pd.Series) -> np.ndarray:
+    """For each trigger, the id of the next reply-role message in the same session, or -1."""
+    reply_positions = np.flatnonzero(reply_mask)
+    if len(reply_positions) == 0:
+        return np.full(len(trigger_ids), -1, dtype="int64")
+    k = np.searchsorted(reply_positions, trigger_ids, side="right")
+    nxt = reply_positions[np.minimum(k, len(reply_positions) - 1)]
+    nxt = np.where(k < len(reply_positions), nxt, -1)
+    has_next = nxt >= 0
+    if has_next.any():
+        same = np.asarray(_values(sessions, nxt[has_next])) == np.asarray(_values(sessions, trigger_ids[has_next]))
+        nxt[np.flatnonzero(has_next)[~same]] = -1
+    return nxt
+
+
+def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
+    """Flag triggers whose first reply is missing, emoji-only, dismissive, guiding or cold."""
+    c = _compile(rule)
+    if not c.categories or len(messages) == 0:
+        return findings_frame([], rule.id, "", "")
+    trigger_scope = role_mask(messages, rule.params["trigger_roles"])
+    norm_all = messages["norm"]
+    scoped = norm_all.where(trigger_scope, "")
+    candidates = scoped[_candidates(scoped, c.prefilter) & trigger_scope]
+    if candidates.empty:
+        return findings_frame([], rule.id, "", "")
+
+    # The same customer line often recurs (我要投诉); each distinct text is analysed once.
+    seen: dict[str, tuple[int, int, int, int, int] | None] = {}
+    trigger_ids: list[int] = []
+    trigger_found: dict[int, tuple[int, int, int, int, int]] = {}
+    for msg_id, normalized in zip(candidates.index.tolist(), candidates.tolist()):
+        if normalized not in seen:
+            seen[normalized] = find_trigger(normalized, c)
+        found = seen[normalized]
+        if found is not None:
+            trigger_ids.append(msg_id)
+            trigger_found[msg_id] = found
+    if not trigger_ids:
+        return findings_frame([], rule.id, "", "")
+
+    sessions = messages["session_id"]
+    reply_mask = role_mask(messages, rule.params["reply_roles"]).to_numpy()
+    trigger_mask = trigger_scope.to_numpy()
+    ids = np.asarray(trigger_ids, dtype="int64")
+    nxt = _first_replies(ids, reply_mask, sessions)
+    trigger_sessions = _values(sessions, ids)
+
+    # One finding per first reply (or per session end): the first trigger of each group.
+    groups: dict[tuple, int] = {}
+    for msg_id, reply, session in zip(ids.tolist(), nxt.tolist(), trigger_sessions):
+        groups.setdefault(("reply", reply) if reply >= 0 else ("end", session), msg_id)
+    missing = [first for key, first in groups.items() if key[0] == "end"]
+    first_replies = {key[1]: first for key, first in groups.items() if key[0] == "reply"}
+
+    # A bare greeting/holding line continued by the same agent turn: judge the continuation.
+    judged: dict[int, int] = {}  # judged reply id -> first trigger id
+    reply_ids = sorted(first_replies)
+    n = len(messages)
+    for reply, reply_norm in zip(reply_ids, _values(norm_all, reply_ids)):
+        first = first_replies[reply]
+        while _is_preamble(reply_norm, c):
+            following = reply + 1
+            while following < n and not reply_mask[following] and not trigger_mask[following]:
+                following += 1
+            if following >= n or not reply_mask[following]:
+                break
+            following_session, reply_session = _values(sessions, [following, reply])
+            if following_session != reply_session:
+                break
+            reply, reply_norm = following, _values(norm_all, [following])[0]
+        judged.setdefault(reply, first)
+
+    texts = messages["text"]
+    kinds_text = {**DEFAULT_KIND_TEXT, **(rule.params.get("kinds") or {})}
+    limit = rule.params["quote_chars"]
+    lang = context.lang if context.lang in ("zh", "en") else "zh"
+    context_ids = sorted(set(missing) | set(judged.values()))
+    trigger_text = dict(zip(context_ids, _values(texts, context_ids)))
+    trigger_norm = dict(zip(context_ids, _values(norm_all, context_ids)))
+    quotes: dict[int, tuple[str, str]] = {}
+
+    def trigger_values(trigger_id: int) -> tuple[str, str]:
+        if trigger_id not in quotes:
+            found = trigger_found[trigger_id]
+            quote = _trigger_quote(trigger_text[trigger_id], trigger_norm[trigger_id], found, limit)
+            quotes[trigger_id] = (quote, c.categories[found[2]].label[lang])
+        return quotes[trigger_id]
+
+    out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
+    for trigger_id in missing:
+        quote, category = trigger_values(trigger_id)
+        found = trigger_found[trigger_id]
+        original = trigger_text[trigger_id]
+        span = original_span(original, found[0], found[1])
+        fragment = original[span[0] : span[1]] if span[0] >= 0 else trigger_norm[trigger_id][found[0] : found[1]]
+        kind = render({lang: kinds_text[f"missing_{lang}"]}, lang, trigger=quote, reply="")
+        out_ids.append(trigger_id)
+        reasons.append(render(rule.message, lang, trigger=quote, category=category, reply="", kind=kind))
+        matches.append(fragment)
+        starts.append(span[0])
+        ends.append(span[1])
+        contexts.append(-1)
+
+    judged_ids = sorted(judged)
+    if judged_ids:
+        judged_text = pd.Series(_values(texts, judged_ids), dtype="str")
+        emoji = emoji_only_mask(judged_text).to_numpy()
+        verdicts: dict[tuple[str, bool], tuple[str, tuple[int, int] | None]] = {}
+        for reply_id, original, reply_norm, is_emoji in zip(
+            judged_ids, judged_text.tolist(), _values(norm_all, judged_ids), emoji.tolist()
+        ):
+            key = (reply_norm, bool(is_emoji))
+            if key not in verdicts:
+                verdicts[key] = classify_reply(reply_norm, bool(is_emoji), c)
+            kind_name, guide_span = verdicts[key]
+            if not kind_name:
+                continue
+            if guide_span is not None:
+                span = original_span(original, *guide_span)
+            else:
+                stripped = original.strip()
+                offset = original.find(stripped) if stripped else 0
+                span = (offset, offset + len(stripped))
+            fragment = original[span[0] : span[1]] if span[0] >= 0 else original
+            trigger_id = judged[reply_id]
+            quote, category = trigger_values(trigger_id)
+            reply_quote = _quote(original, limit)
+            kind = render({lang: kinds_text[f"{kind_name}_{lang}"]}, lang, trigger=quote, reply=reply_quote)
+            out_ids.append(reply_id)
+            reasons.append(render(rule.message, lang, trigger=quote, category=category, reply=reply_quote,
+                                  kind=kind))
+            matches.append(fragment)
+            starts.append(span[0])
+            ends.append(span[1])
+            contexts.append(trigger_id)
+
+    return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
+
+
+CHECK = CheckType(
+    name="response",
+    doc="A customer trigger (sensitive complaint) whose first agent reply is missing, dismissive, "
+        "guiding, emoji-only or cold.",
+    params=PARAMS,
+    run=run,
+)
