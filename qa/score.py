@@ -1,51 +1,360 @@
-"""The score stage: per-session and per-agent scores from findings.
+"""The score stage: per-session and per-agent scores and metrics from findings and messages.
 
-Each session starts at 100 and loses its findings' points (by severity); an agent's score is
-the mean of their sessions' scores. Issue #4 extends this with the scoring file and metrics.
+Scoring parameters live in ``scoring.toml`` beside the built-in rules (rules data, editable
+by QA staff, shown in the workbook):
+
+- each session starts at 100 and loses each finding's points: by the finding's severity
+  (``[points]``: minor 2, major 5, critical 20) unless ``[rules.<id>] points`` overrides;
+- a veto rule (一票否决, ``veto = true`` or ``veto = "<severity>"``) sets the session to 0;
+- the score never goes below 0;
+- an agent's score is the mean of the scores of the sessions they handled, shown next to
+  findings per rule as counts and per 100 sessions (fair to busy agents) and vetoes.
+
+Session columns (``result.sessions``, one row per session, sorted by session id):
+``session_id, agent, started_at, file, messages, customer_messages, agent_messages,
+customer_runs, replied_runs, first_response_s, avg_response_s, longest_wait_s, findings,
+findings_by_rule, points_deducted, veto, score``.
+
+Agent columns (``result.agents``, one row per agent, worst first): ``agent, score, sessions,
+messages, customer_messages, first_response_median_s, first_response_mean_s,
+avg_response_s, reply_rate, qa_ratio, findings, findings_per_100_sessions,
+findings_by_rule, per_100_sessions_by_rule, vetoes``. See :mod:`qa.metrics` for the metrics.
 """
 
 from __future__ import annotations
 
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
-from qa.model import Role
+from qa.errors import RuleError
+from qa.metrics import agent_metrics, session_metrics
+from qa.model import UNKNOWN_AGENT, Severity
 
+SCORING_FILE = "scoring.toml"
+START_SCORE = 100.0
 DEFAULT_POINTS = {"minor": 2.0, "major": 5.0, "critical": 20.0}
+
+SESSION_COLUMNS = [
+    "session_id",
+    "agent",
+    "started_at",
+    "file",
+    "messages",
+    "customer_messages",
+    "agent_messages",
+    "customer_runs",
+    "replied_runs",
+    "first_response_s",
+    "avg_response_s",
+    "longest_wait_s",
+    "findings",
+    "findings_by_rule",
+    "points_deducted",
+    "veto",
+    "score",
+]
+
+AGENT_COLUMNS = [
+    "agent",
+    "score",
+    "sessions",
+    "messages",
+    "customer_messages",
+    "first_response_median_s",
+    "first_response_mean_s",
+    "avg_response_s",
+    "reply_rate",
+    "qa_ratio",
+    "findings",
+    "findings_per_100_sessions",
+    "findings_by_rule",
+    "per_100_sessions_by_rule",
+    "vetoes",
+]
+
+_SEVERITIES = tuple(s.value for s in Severity)
+_RANK = {s.value: s.rank for s in Severity}
+
+
+@dataclass(frozen=True)
+class RuleScoring:
+    """A rule's own scoring: points per severity that override the defaults, and its veto."""
+
+    points: dict[str, float] = field(default_factory=dict)
+    veto: str | None = None  # the lowest severity whose findings veto the session
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The loaded scoring parameters."""
+
+    points: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_POINTS))
+    rules: dict[str, RuleScoring] = field(default_factory=dict)
+    path: Path | None = None
+
+    def points_for(self, rule: str, severity: str) -> float:
+        """Points one finding of ``rule`` at ``severity`` costs."""
+        own = self.rules.get(rule)
+        if own is not None and severity in own.points:
+            return own.points[severity]
+        return self.points.get(severity, 0.0)
+
+    def vetoes(self, rule: str, severity: str) -> bool:
+        """Whether one finding of ``rule`` at ``severity`` sets its session to 0."""
+        own = self.rules.get(rule)
+        if own is None or own.veto is None:
+            return False
+        return _RANK.get(severity, 0) >= _RANK[own.veto]
+
+    def check_rule_ids(self, rule_ids: Iterable[str]) -> None:
+        """Refuse ``[rules.<id>]`` tables naming a rule that is not loaded (a typo would
+        otherwise silently score with the defaults)."""
+        known = set(rule_ids)
+        for rule_id in self.rules:
+            if rule_id not in known:
+                text = self.path.read_text(encoding="utf-8") if self.path and self.path.is_file() else ""
+                line = _line_of(text, f"rules.{rule_id}")
+                raise RuleError(
+                    f"{self.path}:{line}: [rules.{rule_id}] names no loaded rule "
+                    f"(known: {', '.join(sorted(known)) or 'none'})"
+                )
+
+
+def _line_of(text: str, dotted_key: str) -> int:
+    """Line (1-based) of ``dotted_key`` (``points.major``, ``rules.x.veto``) in a TOML text."""
+    parts = dotted_key.split(".")
+    lines = text.splitlines()
+    # Look for the deepest table header that is a prefix of the key, then the key under it.
+    for depth in range(len(parts), 0, -1):
+        header = "[" + ".".join(parts[:depth]) + "]"
+        rest = parts[depth:]
+        for number, line in enumerate(lines, start=1):
+            if line.strip().replace(" ", "") != header.replace(" ", ""):
+                continue
+            if not rest:
+                return number
+            for offset, inner in enumerate(lines[number:], start=number + 1):
+                stripped = inner.strip()
+                if stripped.startswith("["):
+                    break
+                if stripped.split("=", 1)[0].strip().strip('"') == rest[0]:
+                    return offset
+            return number
+    for number, line in enumerate(lines, start=1):
+        if line.strip().split("=", 1)[0].strip() == parts[0]:
+            return number
+    return 1
+
+
+def _points_value(value: Any, path: Path, text: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a number of points >= 0, got {value!r}")
+    return float(value)
+
+
+def _severity_points(raw: Any, path: Path, text: str, key: str) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a table of minor/major/critical points")
+    points = {}
+    for severity, value in raw.items():
+        if severity not in _SEVERITIES:
+            raise RuleError(
+                f"{path}:{_line_of(text, f'{key}.{severity}')}: unknown key '{key}.{severity}' "
+                f"(allowed: {', '.join(_SEVERITIES)})"
+            )
+        points[severity] = _points_value(value, path, text, f"{key}.{severity}")
+    return points
+
+
+def parse_scoring(text: str, path: Path) -> Scoring:
+    """Validate a scoring file's text strictly: unknown keys are refused with file:line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RuleError(f"{path}: not valid TOML: {error}") from None
+    for key in data:
+        if key not in ("points", "rules"):
+            raise RuleError(f"{path}:{_line_of(text, key)}: unknown key '{key}' (allowed: points, rules)")
+    points = dict(DEFAULT_POINTS)
+    if "points" in data:
+        points.update(_severity_points(data["points"], path, text, "points"))
+    rules: dict[str, RuleScoring] = {}
+    raw_rules = data.get("rules", {})
+    if not isinstance(raw_rules, dict):
+        raise RuleError(f"{path}:{_line_of(text, 'rules')}: rules must be tables [rules.<rule-id>]")
+    for rule_id, raw in raw_rules.items():
+        key = f"rules.{rule_id}"
+        if not isinstance(raw, dict):
+            raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a table")
+        for name in raw:
+            if name not in ("points", "veto"):
+                raise RuleError(
+                    f"{path}:{_line_of(text, f'{key}.{name}')}: unknown key '{key}.{name}' (allowed: points, veto)"
+                )
+        own_points: dict[str, float] = {}
+        if "points" in raw:
+            value = raw["points"]
+            if isinstance(value, dict):
+                own_points = _severity_points(value, path, text, f"{key}.points")
+            else:
+                number = _points_value(value, path, text, f"{key}.points")
+                own_points = {severity: number for severity in _SEVERITIES}
+        veto: str | None = None
+        if "veto" in raw:
+            value = raw["veto"]
+            if value is True:
+                veto = Severity.MINOR.value
+            elif value is False:
+                veto = None
+            elif isinstance(value, str) and value in _SEVERITIES:
+                veto = value
+            else:
+                raise RuleError(
+                    f"{path}:{_line_of(text, f'{key}.veto')}: {key}.veto must be true, false or a "
+                    f"severity ({', '.join(_SEVERITIES)}); got {value!r}"
+                )
+        rules[rule_id] = RuleScoring(points=own_points, veto=veto)
+    return Scoring(points=points, rules=rules, path=path)
+
+
+def load_scoring(path: Path | None = None, *, rule_ids: Iterable[str] | None = None) -> Scoring:
+    """Load ``path``, or ``scoring.toml`` beside the built-in rules. With ``rule_ids``, a
+    ``[rules.<id>]`` table naming an unknown rule is refused."""
+    if path is None:
+        from qa.rules import builtin_rules_dir
+
+        path = builtin_rules_dir() / SCORING_FILE
+    path = Path(path)
+    if not path.is_file():
+        raise RuleError(f"{path}: scoring file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RuleError(f"{path}: cannot read: {error}") from None
+    scoring = parse_scoring(text, path)
+    if rule_ids is not None:
+        scoring.check_rule_ids(rule_ids)
+    return scoring
+
+
+_DEFAULT_SCORING: Scoring | None = None
+
+
+def default_scoring() -> Scoring:
+    """The built-in scoring file, loaded once."""
+    global _DEFAULT_SCORING
+    if _DEFAULT_SCORING is None:
+        _DEFAULT_SCORING = load_scoring()
+    return _DEFAULT_SCORING
+
+
+def _finding_points(findings: pd.DataFrame, scoring: Scoring) -> pd.DataFrame:
+    """Findings grouped by (session, rule, severity) with count, points and veto."""
+    grouped = findings.groupby(["session_id", "rule", "severity"], sort=True).size().rename("count").reset_index()
+    pairs = grouped[["rule", "severity"]].drop_duplicates().reset_index(drop=True)
+    rule_severity = list(zip(pairs["rule"].tolist(), pairs["severity"].tolist()))
+    pairs["unit_points"] = [scoring.points_for(rule, severity) for rule, severity in rule_severity]
+    pairs["veto"] = [scoring.vetoes(rule, severity) for rule, severity in rule_severity]
+    grouped = grouped.merge(pairs, on=["rule", "severity"], how="left", sort=False)
+    grouped["points"] = grouped["unit_points"].astype("float64") * grouped["count"]
+    return grouped
 
 
 def score_sessions(
-    messages: pd.DataFrame, findings: pd.DataFrame, agents_by_session: pd.Series
+    messages: pd.DataFrame,
+    findings: pd.DataFrame,
+    agents_by_session: pd.Series,
+    *,
+    scoring: Scoring | None = None,
+    has_timestamps: bool | None = None,
 ) -> pd.DataFrame:
-    """One row per session: session_id, agent, messages, findings, score (sorted by session)."""
-    sizes = messages.groupby("session_id", sort=True).size().rename("messages")
-    sessions = sizes.to_frame()
-    sessions["agent"] = agents_by_session.reindex(sessions.index).to_numpy()
-    agent_messages = (
-        messages[messages["role"] == Role.AGENT.value].groupby("session_id").size()
-    )
-    sessions["agent_messages"] = agent_messages.reindex(sessions.index, fill_value=0).astype("int64")
+    """One row per session (sorted by session id) with its agent, metrics, findings and score.
+
+    ``findings`` is the report finding table (needs ``session_id``, ``rule``, ``severity``);
+    ``agents_by_session`` maps session id to its agent. Columns: :data:`SESSION_COLUMNS`.
+    """
+    scoring = scoring or default_scoring()
+    sessions = session_metrics(messages, has_timestamps=has_timestamps)
+    sessions.insert(0, "agent", agents_by_session.reindex(sessions.index).fillna(UNKNOWN_AGENT).astype("str").to_numpy())
+
+    index = sessions.index
     if len(findings):
-        points = findings["severity"].map(DEFAULT_POINTS).fillna(0.0)
-        deducted = points.groupby(findings["session_id"]).sum()
-        counts = findings.groupby("session_id").size()
+        grouped = _finding_points(findings, scoring)
+        by_session = grouped.groupby("session_id", sort=True)
+        counts = by_session["count"].sum()
+        deducted = by_session["points"].sum()
+        vetoed = by_session["veto"].any()
+        per_rule = grouped.groupby(["session_id", "rule"], sort=True)["count"].sum()
+        rule_dicts: dict[str, dict[str, int]] = {}
+        levels = per_rule.index
+        for session_id, rule, count in zip(
+            levels.get_level_values(0).tolist(), levels.get_level_values(1).tolist(), per_rule.tolist()
+        ):
+            rule_dicts.setdefault(session_id, {})[rule] = count
     else:
-        deducted = pd.Series(dtype="float64")
         counts = pd.Series(dtype="int64")
-    sessions["findings"] = counts.reindex(sessions.index, fill_value=0).astype("int64")
-    deduction = deducted.reindex(sessions.index, fill_value=0.0)
-    sessions["score"] = (100.0 - deduction).clip(lower=0.0).round(1)
-    return sessions.reset_index()[["session_id", "agent", "messages", "agent_messages", "findings", "score"]]
+        deducted = pd.Series(dtype="float64")
+        vetoed = pd.Series(dtype="bool")
+        rule_dicts = {}
+
+    sessions["findings"] = counts.reindex(index, fill_value=0).astype("int64").to_numpy()
+    sessions["findings_by_rule"] = [rule_dicts.get(session_id) or {} for session_id in index.tolist()]
+    sessions["points_deducted"] = deducted.reindex(index, fill_value=0.0).astype("float64").round(1).to_numpy()
+    sessions["veto"] = vetoed.reindex(index, fill_value=False).astype(bool).to_numpy()
+    score = (START_SCORE - sessions["points_deducted"]).clip(lower=0.0)
+    sessions["score"] = score.where(~sessions["veto"], 0.0).round(1)
+    return sessions.reset_index()[SESSION_COLUMNS]
 
 
-def score_agents(sessions: pd.DataFrame) -> pd.DataFrame:
-    """One row per agent: sessions, messages they sent, findings, mean session score; worst first."""
+def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per agent, worst first: score (mean of their session scores), metrics,
+    findings (total, per rule, per 100 sessions) and vetoes. Columns: :data:`AGENT_COLUMNS`.
+
+    ``rule_ids`` lists the rules every agent gets a (possibly zero) count for; by default
+    the rules that have findings.
+    """
+    if sessions.empty:
+        return pd.DataFrame({column: pd.Series([], dtype="object") for column in AGENT_COLUMNS})
     grouped = sessions.groupby("agent", sort=True)
-    agents = pd.DataFrame(
-        {
-            "sessions": grouped.size(),
-            "messages": grouped["agent_messages"].sum(),
-            "findings": grouped["findings"].sum(),
-            "score": grouped["score"].mean().round(1),
-        }
-    ).reset_index()
-    return agents.sort_values(["score", "agent"], kind="stable").reset_index(drop=True)
+    agents = agent_metrics(sessions)
+    agents["sessions"] = grouped.size()
+    agents["score"] = grouped["score"].mean().round(1)
+    agents["findings"] = grouped["findings"].sum().astype("int64")
+    agents["findings_per_100_sessions"] = (agents["findings"] * 100.0 / agents["sessions"]).round(1)
+    agents["vetoes"] = grouped["veto"].sum().astype("int64")
+
+    # Findings per rule: expand the (few) flagged sessions' dicts, then pivot per agent.
+    flagged = sessions[sessions["findings"] > 0]
+    long = [
+        (agent, rule, count)
+        for agent, by_rule in zip(flagged["agent"].tolist(), flagged["findings_by_rule"].tolist())
+        for rule, count in by_rule.items()
+    ]
+    if long:
+        table = pd.DataFrame(long, columns=["agent", "rule", "count"])
+        per_rule = table.pivot_table(index="agent", columns="rule", values="count", aggfunc="sum", fill_value=0)
+    else:
+        per_rule = pd.DataFrame(index=agents.index)
+    columns = sorted(set(rule_ids) | set(per_rule.columns)) if rule_ids is not None else sorted(per_rule.columns)
+    per_rule = per_rule.reindex(index=agents.index, columns=columns, fill_value=0).fillna(0).astype("int64")
+    per_100 = (per_rule.mul(100.0).div(agents["sessions"], axis=0)).round(1)
+    agents["findings_by_rule"] = [
+        {rule: int(count) for rule, count in zip(columns, row)} for row in per_rule.to_numpy().tolist()
+    ]
+    agents["per_100_sessions_by_rule"] = [
+        {rule: float(value) for rule, value in zip(columns, row)} for row in per_100.to_numpy().tolist()
+    ]
+    agents = agents.reset_index()
+    agents = agents.sort_values(
+        ["score", "vetoes", "findings_per_100_sessions", "agent"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    return agents[AGENT_COLUMNS]
