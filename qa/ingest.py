@@ -361,7 +361,9 @@ def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
             ) from None
         encoding, data = "gb18030", _transcode(path, raw, "gb18030")
         table = _parse_delimited(path, data, options, notes)
-    if encoding not in ("utf-8", "utf-8-sig"):
+    if encoding == "gb18030":
+        notes.add("read {files} as GB18030 (GBK)", path)
+    elif encoding not in ("utf-8", "utf-8-sig"):
         notes.add(f"read {{files}} as {encoding}", path)
     return table
 
@@ -658,11 +660,10 @@ def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
     session = column("session_id").str.strip()
     text = column("text").str.removesuffix("\r")
     role, role_reason = _roles(table, options, notes)
-    has_times = columns.has("timestamp")
+    has_times = _has_times(table, notes)
     if has_times:
         utc, time_reason = _parse_times(column("timestamp"), options.timezone)
     else:
-        notes.add("no timestamp column in {files}: time-based rules skipped", table.source)
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
     reason = _first_reason(
         np.where((session == "").to_numpy(), "empty session id", None),
@@ -701,6 +702,20 @@ def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
         rejected = pd.concat([rejected, table.malformed], ignore_index=True)
         rejected = rejected.sort_values("row", kind="stable", ignore_index=True)
     return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times)
+
+
+def _has_times(table: _Table, notes: _Notes) -> bool:
+    """Whether the input has a time column with at least one value (then every row needs one)."""
+    columns = table.columns
+    if not columns.has("timestamp"):
+        notes.add("no timestamp column in {files}: time-based rules skipped", table.source)
+        return False
+    if not len(table.cells) or (table.cells[columns.positions["timestamp"]].str.strip() == "").all():
+        # An export template with an unused time column: treat as "no times", not as N rejections.
+        label = columns.label("timestamp")
+        notes.add(f"time column '{label}' in {{files}} is empty: time-based rules skipped", table.source)
+        return False
+    return True
 
 
 def _no_reasons(n: int) -> np.ndarray:
