@@ -290,18 +290,19 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise _fail(path, text, key, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
-    for key in ("check", "severity", "message", "docs"):
-        if key not in data:
-            raise RuleError(f"{path}:1: missing required key '{key}'")
     rule_id = _rule_id(data, path, text)
     check_name = data["check"]
     if check_name not in CHECK_TYPES:
         raise _fail(path, text, "check", f"unknown check type '{check_name}' (known: {', '.join(sorted(CHECK_TYPES))})")
+    for key in ("severity", "message", "docs"):
+        if key not in data:
+            raise RuleError(f"{path}:1: missing required key '{key}'")
     _check_texts(data, path, text, partial=False)
     raw_params = data.get("params", {})
     if not isinstance(raw_params, dict):
         raise _fail(path, text, "params", "[params] must be a table")
     params = _validate_params(raw_params, CHECK_TYPES[check_name].params, path, text, path.parent)
+    _run_check_validation(check_name, params, path, text)
     return Rule(
         id=rule_id,
         check=check_name,
@@ -314,6 +315,16 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         source_text=text,
         origin=(origin,),
     )
+
+
+def _run_check_validation(check_name: str, params: dict[str, Any], path: Path, text: str) -> None:
+    validate = CHECK_TYPES[check_name].validate
+    if validate is None:
+        return
+    problems = validate(params)
+    if problems:
+        key, problem = problems[0]
+        raise _fail(path, text, key, problem)
 
 
 def _merge_tables(base: list[dict], patch: list[dict], key: str, path: Path, text: str, specs) -> list[dict]:
@@ -390,6 +401,7 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
         _apply_list_edits(params, data["add"], specs, path, text, "add", adding=True)
     if "remove" in data:
         _apply_list_edits(params, data["remove"], specs, path, text, "remove", adding=False)
+    _run_check_validation(base.check, params, path, text)
     return Rule(
         id=base.id,
         check=base.check,

@@ -57,6 +57,9 @@ class CheckType:
     params: dict[str, Param]
     run: CheckFunction  # (messages with norm column, rule, context) -> finding table
     needs_timestamps: bool = False
+    # Checks beyond types, run when a rule loads (e.g. "does this regex compile?"): takes the
+    # validated params, returns (key, problem) pairs; the loader reports them as file:line.
+    validate: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
 
 
 def render(template: dict[str, str], lang: str, **values: Any) -> str:

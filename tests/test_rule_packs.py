@@ -1,0 +1,219 @@
+"""Rule packs, project config, and the qa rules / qa diff commands, as a QA lead uses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from qa.errors import RuleError
+from qa.rules import load_rules
+
+DAY = """session_id,timestamp,role,agent,text
+S1,2026-11-20 10:00:00,customer,,能便宜点吗
+S1,2026-11-20 10:01:00,agent,店:小美,加我微信给你优惠
+S2,2026-11-20 10:00:00,customer,,在吗
+S2,2026-11-20 10:07:00,agent,店:阿杰,在的亲，久等了
+S3,2026-11-20 10:00:00,customer,,还有货吗
+S3,2026-11-20 10:01:00,agent,店:阿杰,加 我 V 信，私聊
+"""
+
+OFF_PLATFORM = """id = "off-platform"
+check = "phrase"
+severity = "major"
+
+[message]
+zh = "客服引导客户到站外交易「{match}」"
+en = "Agent steered the customer off the platform ('{match}')"
+
+[docs]
+what = "找出引导客户加微信等站外联系方式的客服消息。"
+why = "平台禁止站外导流，违规会被处罚。"
+bad = "加我微信给你优惠"
+good = "在平台内为您申请优惠券"
+
+[[params.categories]]
+name = "off-platform"
+label_zh = "站外导流"
+phrases = ["加我微信", "加微信", "加我v信", "加我vx"]
+"""
+
+SLOW_REPLY_10_MIN = """id = "slow-reply"
+[params]
+max_wait_seconds = 600
+working_hours = "09:00-23:00"
+"""
+
+CASES = """rule = "off-platform"
+
+[[case]]
+name = "flag_wechat"
+chat = \"\"\"
+session_id,timestamp,role,agent,text
+S1,2026-11-20 10:01:00,agent,小美,加我微信吧
+\"\"\"
+expect = [{ row = 2, match = "加我微信" }]
+
+[[case]]
+name = "clean_platform_coupon"
+chat = \"\"\"
+session_id,timestamp,role,agent,text
+S1,2026-11-20 10:01:00,agent,小美,我在平台上给您发优惠券
+\"\"\"
+expect = []
+"""
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    folder = tmp_path / "shop-pack"
+    folder.mkdir()
+    (folder / "off-platform.toml").write_text(OFF_PLATFORM, encoding="utf-8")
+    (folder / "slow-reply.toml").write_text(SLOW_REPLY_10_MIN, encoding="utf-8")
+    (folder / "off-platform.cases.toml").write_text(CASES, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Path:
+    path = tmp_path / "day.csv"
+    path.write_text(DAY, encoding="utf-8")
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_pack_adds_a_rule_and_patches_another(pack):
+    rules = {rule.id: rule for rule in load_rules([pack])}
+    assert rules["off-platform"].origin == (str(pack / "off-platform.toml"),)
+    assert rules["slow-reply"].params["max_wait_seconds"] == 600
+    assert rules["slow-reply"].params["working_hours"] == "09:00-23:00"
+    assert rules["slow-reply"].origin == ("built-in", str(pack / "slow-reply.toml"))
+    assert rules["forbidden-phrase"].origin == ("built-in",)
+
+
+def test_pack_adds_and_removes_phrases(tmp_path):
+    (tmp_path / "fp.toml").write_text(
+        'id = "forbidden-phrase"\n[add.categories.impatience]\nphrases = ["你自己琢磨吧"]\n'
+        '[remove]\nexceptions = ["滚筒"]\n', encoding="utf-8")
+    rule = {r.id: r for r in load_rules([tmp_path / "fp.toml"])}["forbidden-phrase"]
+    impatience = next(c for c in rule.params["categories"] if c["name"] == "impatience")
+    assert "你自己琢磨吧" in impatience["phrases"]
+    assert "滚筒" not in rule.params["exceptions"]
+
+
+def test_pack_disables_a_rule(tmp_path, day):
+    (tmp_path / "off.toml").write_text('id = "slow-reply"\nenabled = false\n', encoding="utf-8")
+    js = tmp_path / "r.json"
+    result = run("audit", str(day), "--rules", str(tmp_path / "off.toml"), "-o", str(tmp_path / "r.xlsx"), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert {"rule": "slow-reply", "reason": "disabled"} in data["summary"]["skipped_rules"]
+
+
+def test_phrase_list_from_a_spreadsheet_column(tmp_path):
+    (tmp_path / "禁语库.csv").write_text("编号,禁语\n1,加我微信\n2,\n3,私下交易\n", encoding="utf-8")
+    (tmp_path / "pack.toml").write_text(
+        OFF_PLATFORM.replace('phrases = ["加我微信", "加微信", "加我v信", "加我vx"]', 'phrases_file = "禁语库.csv#禁语"'),
+        encoding="utf-8")
+    rule = {r.id: r for r in load_rules([tmp_path / "pack.toml"])}["off-platform"]
+    assert rule.params["categories"][0]["phrases"] == ["加我微信", "私下交易"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('id = "slow-reply"\n[params]\nmax_wait_secs = 600\n', ":3: unknown key 'max_wait_secs'"),
+        ('id = "slow-reply"\n[params]\nmax_wait_seconds = "ten"\n', ":3: max_wait_seconds must be a whole number"),
+        ('id = "new-rule"\ncheck = "sentiment"\nseverity = "major"\n', ":2: unknown check type 'sentiment'"),
+        ('id = "nothing-here"\nseverity = "major"\n', ":1: no rule 'nothing-here' to change"),
+        ('id = "rhetorical-question"\n[params]\npatterns = ["难道(.*吗"]\n', "does not compile"),
+        (OFF_PLATFORM.replace('phrases = ["加我微信", "加微信", "加我v信", "加我vx"]', "phrases = []"), "is empty"),
+        ('id = "slow-reply"\nseverity = "fatal"\n', ":2: severity must be minor, major or critical"),
+    ],
+)
+def test_invalid_packs_name_file_and_line(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as error:
+        load_rules([path])
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_duplicate_ids_in_one_pack(tmp_path):
+    (tmp_path / "a.toml").write_text(OFF_PLATFORM, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(OFF_PLATFORM, encoding="utf-8")
+    with pytest.raises(RuleError, match="duplicate rule id 'off-platform'"):
+        load_rules([tmp_path])
+
+
+def test_rules_check_command(pack, tmp_path):
+    assert run("rules", "check", str(pack)).exit_code == 0
+    bad = tmp_path / "typo.toml"
+    bad.write_text('id = "slow-reply"\n[params]\nmax_wait_secs = 600\n', encoding="utf-8")
+    result = run("rules", "check", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}:3: unknown key 'max_wait_secs'" in result.stderr
+
+
+def test_rules_list_and_explain(pack):
+    listed = run("rules", "list", "--rules", str(pack))
+    assert listed.exit_code == 0
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("slow-reply"))
+    assert "reply_gap" in line and "built-in + " in line and "slow-reply.toml" in line
+    explained = run("rules", "explain", "slow-reply", "--rules", str(pack))
+    assert explained.exit_code == 0
+    assert "max_wait_seconds = 600" in explained.stdout
+    assert "## Why it matters" in explained.stdout
+    assert run("rules", "explain", "no-such-rule").exit_code == 2
+
+
+def test_rules_test_runs_pack_cases_and_reports_failures(pack):
+    passed = run("rules", "test", str(pack))
+    assert passed.exit_code == 0, passed.output
+    assert "2 passed, 0 failed" in passed.stdout
+    cases = pack / "off-platform.cases.toml"
+    cases.write_text(CASES.replace('expect = [{ row = 2, match = "加我微信" }]', 'expect = [{ row = 2, match = "加微信" }]'),
+                     encoding="utf-8")
+    failed = run("rules", "test", str(pack))
+    assert failed.exit_code == 1
+    assert "FAIL off-platform::flag_wechat" in failed.stdout
+    assert "match = '加我微信', expected '加微信'" in failed.stdout
+
+
+def test_diff_previews_a_rule_change(pack, day, tmp_path):
+    js = tmp_path / "diff.json"
+    result = run("diff", str(day), "--rules", str(pack), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    report = json.loads(js.read_text(encoding="utf-8"))
+    rules = {r["rule"]: r for r in report["rules"]}
+    assert rules["off-platform"]["added"] == 1
+    assert rules["off-platform"]["added_examples"][0]["row"] == 3
+    assert rules["slow-reply"]["removed"] == 1  # the 7-minute wait is within the new 10 minutes
+    assert "off-platform: 0 -> 1 (+1 -0)" in result.stdout
+    agents = {a["agent"]: a for a in report["agents"]}
+    assert agents["店:小美"]["delta"] < 0 and agents["店:阿杰"]["delta"] > 0
+
+
+def test_project_config_sets_packs_and_fail_on(pack, day, tmp_path, monkeypatch):
+    (tmp_path / "qa.toml").write_text(f'rules = ["{pack.name}"]\nfail_on = "major"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("audit", str(day), "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 1
+    assert "off-platform major" in result.stdout
+    assert f"config: {tmp_path / 'qa.toml'}" in result.stderr
+    assert run("audit", str(day), "-o", str(tmp_path / "r.xlsx"), "--fail-on", "never").exit_code == 0
+
+
+def test_project_config_rejects_unknown_keys(tmp_path, day, monkeypatch):
+    (tmp_path / "qa.toml").write_text('timezone = "Asia/Shanghai"\nfail_onn = "major"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("audit", str(day), "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "qa.toml:2: unknown key 'fail_onn'" in result.stderr
