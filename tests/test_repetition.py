@@ -1,0 +1,213 @@
+"""Unit tests of the check type ``repetition`` (rule repeated-soothing) on small message tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa.checks import CHECK_TYPES
+from qa.checks.base import CheckContext
+from qa.checks.repetition import ordinal, run, soothing_lines
+from qa.normalize import normalize_column
+from qa.rules import builtin_rules_dir, load_rule_file
+
+RULE = load_rule_file(builtin_rules_dir() / "repeated-soothing.toml")
+
+
+def rule(**params):
+    return dataclasses.replace(RULE, params={**RULE.params, **params})
+
+
+def table(rows, index=None, arrow=True):
+    """Message table from (session, role, text) tuples."""
+    frame = pd.DataFrame(rows, columns=["session_id", "role", "text"])
+    if not arrow:
+        frame = frame.astype(object)
+    frame["norm"] = normalize_column(frame["text"])
+    if not arrow:
+        frame["norm"] = frame["norm"].astype(object)
+    if index is not None:
+        frame.index = index
+    return frame
+
+
+def agent_session(*texts, session="S1"):
+    return table([(session, "agent", text) for text in texts])
+
+
+def flagged(frame, the_rule=RULE, lang="zh"):
+    result = run(frame, the_rule, CheckContext(lang=lang))
+    return result["msg"].tolist()
+
+
+def key(text: str, the_rule=RULE) -> list[str]:
+    """The soothing line keys of one agent message."""
+    _, keys = soothing_lines(normalize_column(pd.Series([text], dtype="str")), the_rule.params)
+    return keys.to_pylist()
+
+
+def test_check_type_is_registered():
+    assert "repetition" in CHECK_TYPES
+    assert not CHECK_TYPES["repetition"].needs_timestamps
+    assert RULE.severity.value == "minor" and RULE.params["max_uses"] == 2
+
+
+def test_the_standard_example_is_one_line():
+    lines = {tuple(key(t)) for t in ["非常抱歉给您带来不便了哦～", "非常抱歉給您帶來不便", "非常抱歉，给您带来不便！",
+                                    "非常抱歉！给您带来不便。", "非常抱歉 给您带来不便😊", "非常抱歉给您带来不便[微笑]"]}
+    assert lines == {("非常抱歉给您带来不便",)}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("亲亲，别着急！", "亲亲别着急哦"),
+        ("辛苦您，耐心等候哦", "辛苦您耐心等候 🙏"),
+        ("很抱歉让您久等了，请您耐心等待。", "很抱歉让您久等了 请您耐心等待哈"),
+        ("請您放心/:^_^", "#E-s57请您放心"),
+        ("非常抱歉，我马上为您查一下订单", "非常抱歉，这个需要仓库确认"),
+        ("非常抱歉我马上为您查一下订单", "非常抱歉，仓库说明天发"),
+        ("收到。给您带来不便，还请您见谅~ 这边给您补发", "原来的不用寄回了 给您带来不便，还请您见谅~"),
+        ("给您添麻烦了！", "给您添麻烦了呀"),
+        ("ＦＵＬＬ 宽度：理解您的心情！！", "理解您的心情"),
+    ],
+)
+def test_same_soothing_line(first, second):
+    assert key(first) == key(second)
+    assert len(key(first)) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("非常抱歉让您久等了", "非常抱歉给您带来不便"),
+        ("非常抱歉", "很抱歉"),
+        ("理解您的心情", "请您放心"),
+        ("非常抱歉给您带来不便", "非常抱歉，请您谅解"),
+    ],
+)
+def test_different_soothing_lines(first, second):
+    assert key(first) != key(second)
+
+
+def test_not_soothing():
+    for text in ["好的", "请稍等", "麻烦您提供一下订单号", "感谢您对本店的支持", "我理解您的意思是要退货对吗",
+                 "请问还有什么可以帮您的吗", "[图片]", "😊"]:
+        assert key(text) == [], text
+
+
+def test_understanding_exception_does_not_hide_a_real_apology():
+    assert key("很抱歉没理解您的意思") == ["很抱歉"]
+
+
+def test_final_particle_only_at_the_end_of_a_clause():
+    assert key("辛苦您了") == key("辛苦您了哦") == ["辛苦您"]
+    assert key("让您久等了") == key("让您久等") == ["久等"]
+    # 了 inside a line (了解) is kept; a soothing line never ends in the middle of a word
+    assert key("给您带来不便了，了解您的需求后马上处理") == ["带来不便"]
+
+
+def test_non_soothing_clause_between_two_soothing_ones_separates_lines():
+    assert key("非常抱歉。我查一下。请您谅解") == ["非常抱歉", "谅解"]
+
+
+def test_third_and_later_uses_are_flagged_with_the_count():
+    frame = table([
+        ("S1", "agent", "非常抱歉给您带来不便了哦～"),
+        ("S1", "customer", "非常抱歉给您带来不便"),
+        ("S1", "agent", "非常抱歉給您帶來不便"),
+        ("S1", "system", "非常抱歉给您带来不便"),
+        ("S1", "agent", "非常抱歉，给您带来不便！"),
+        ("S1", "agent", "好的"),
+        ("S1", "agent", "非常抱歉给您带来不便呢"),
+    ])
+    result = run(frame, RULE, CheckContext())
+    assert result["msg"].tolist() == [4, 6]
+    assert result["reason"].tolist() == ["同一安抚话术在本会话中第3次使用（上限2次）", "同一安抚话术在本会话中第4次使用（上限2次）"]
+    assert result["match"].tolist() == ["非常抱歉，给您带来不便！", "非常抱歉给您带来不便呢"]
+    assert result["span_start"].tolist() == [0, 0]
+    assert result["span_end"].tolist() == [len("非常抱歉，给您带来不便！"), len("非常抱歉给您带来不便呢")]
+    assert result["severity"].tolist() == ["minor", "minor"]
+    assert result["context_msg"].tolist() == [-1, -1]
+    english = run(frame, RULE, CheckContext(lang="en"))["reason"].tolist()
+    assert english[0] == "the same soothing line used for the 3rd time in this session (limit 2)"
+
+
+def test_two_uses_are_fine_and_sessions_count_apart():
+    frame = table([
+        ("S1", "agent", "请您放心"), ("S1", "agent", "请您放心"),
+        ("S2", "agent", "请您放心"), ("S2", "agent", "请您放心"),
+    ])
+    assert flagged(frame) == []
+
+
+def test_different_lines_and_non_soothing_repeats_are_fine():
+    assert flagged(agent_session("非常抱歉让您久等了", "非常抱歉给您带来不便", "非常抱歉，请您谅解")) == []
+    assert flagged(agent_session("好的", "好的", "好的", "请稍等", "请稍等", "请稍等")) == []
+
+
+def test_uses_inside_one_message_count():
+    assert flagged(agent_session("您放心，一定给您处理。您放心", "您放心")) == [1]
+
+
+def test_one_finding_per_message():
+    frame = agent_session("别着急", "别着急", "别着急。我查一下。别着急")
+    result = run(frame, RULE, CheckContext())
+    assert result["msg"].tolist() == [2]
+    assert result["reason"].tolist() == ["同一安抚话术在本会话中第3次使用（上限2次）"]
+
+
+def test_params_max_uses_unit_roles_particles():
+    frame = agent_session("辛苦您了", "辛苦您了")
+    assert flagged(frame, rule(max_uses=1)) == [1]
+    content = agent_session("非常抱歉，我马上查", "非常抱歉，仓库确认中", "非常抱歉，明天发")
+    assert flagged(content) == [2]
+    assert flagged(content, rule(unit="message")) == []
+    assert flagged(agent_session("亲，别着急，马上处理", "亲 别着急 马上处理哦", "亲，别着急，马上处理！"),
+                   rule(unit="message")) == [2]
+    customers = table([("S1", "customer", "不好意思")] * 3)
+    assert flagged(customers) == []
+    assert flagged(customers, rule(roles=["customer"])) == [2]
+    with_address = agent_session("非常抱歉亲给您带来不便", "非常抱歉给您带来不便", "非常抱歉给您带来不便")
+    assert flagged(with_address) == []
+    assert flagged(with_address, rule(particles=[*RULE.params["particles"], "亲"])) == [2]
+
+
+def test_object_columns_and_index_labels():
+    frame = table([("S1", "agent", "理解您的心情")] * 3, index=[10, 11, 12], arrow=False)
+    assert flagged(frame) == [12]
+
+
+def test_empty_inputs():
+    assert flagged(table([])) == []
+    assert flagged(agent_session("好的", "[图片]", "")) == []
+    assert flagged(agent_session("抱歉", "抱歉", "抱歉"), rule(phrases=[])) == []
+
+
+@pytest.mark.parametrize(("n", "text"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"),
+                                         (12, "12th"), (13, "13th"), (21, "21st"), (22, "22nd"), (103, "103rd")])
+def test_ordinal(n, text):
+    assert ordinal(n) == text
+
+
+def test_vectorised_speed_guard():
+    """200k messages (many soothing) well within a second; 1M takes about 0.35 s."""
+    rng = np.random.default_rng(0)
+    n = 200_000
+    lines = np.array(["非常抱歉给您带来不便了哦～", "非常抱歉，我马上为您查一下订单", "好的亲，请稍等", "您的快递明天到",
+                      "麻烦您提供下订单号", "請您放心，我們會盡快處理[微笑]", "让您久等了", "理解您的心情，马上为您催促"])
+    frame = pd.DataFrame({
+        "session_id": pd.Series(np.repeat(np.arange(n // 20), 20).astype(str), dtype="str"),
+        "role": pd.Series(rng.choice(["customer", "agent", "system"], n, p=[0.45, 0.45, 0.1]), dtype="str"),
+        "text": pd.Series(lines[rng.integers(0, len(lines), n)], dtype="str"),
+    })
+    frame["norm"] = normalize_column(frame["text"])
+    run(frame.head(100), RULE, CheckContext())
+    started = time.perf_counter()
+    result = run(frame, RULE, CheckContext())
+    assert time.perf_counter() - started < 1.0
+    assert len(result) > 0
