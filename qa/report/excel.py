@@ -1,21 +1,1167 @@
-"""The Excel workbook (temporary minimal version: one per-agent sheet and the findings)."""
+"""The Excel workbook a QA supervisor opens every morning (xlsxwriter).
+
+Sheets, Chinese by default and English with ``lang="en"``:
+
+========  ===========  ==============================================================
+zh        en           content
+========  ===========  ==============================================================
+概览      Summary      inputs, period, rows, rules version, findings per rule, agents
+                       most in need of coaching, charts
+客服评分  Agents       one row per agent, worst first: score, metrics, findings per rule
+违规明细  Findings     one row per finding, matched fragment red and bold in the message,
+                       empty Review (drop-down) and Comment columns for the trainer
+会话      Sessions     one row per session, worst first
+对话记录  Transcripts  the flagged sessions in full, worst first, flagged lines marked
+规则      Rules        every rule with its parameters, points and veto; skipped rules
+异常行    Rejected     every rejected input row
+========  ===========  ==============================================================
+
+Safety: chat text never becomes a formula or a link. Every text cell is written with
+``write_string`` (never ``write``) and the workbook is opened with ``strings_to_formulas``,
+``strings_to_urls`` and ``strings_to_numbers`` off. Personal data is masked (:mod:`qa.mask`)
+unless ``mask=False``. The file is written to a temporary name and renamed.
+
+Speed: detail sheets are bounded (:data:`MAX_DETAIL_ROWS`, transcripts by
+:data:`MAX_TRANSCRIPT_SESSIONS` / :data:`MAX_TRANSCRIPT_LINES`); their columns are
+prepared with pandas and their rows' XML built in one loop (:class:`_Cells`,
+:class:`_BulkSheet`), about ten times faster than xlsxwriter's per-cell calls; if
+xlsxwriter's internals ever change, the same columns go through its public API.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
-from qa.model import AuditResult
+from qa.errors import OutputError
+from qa.mask import maybe_mask
+from qa.metrics import metrics_note
+from qa.model import UNKNOWN_AGENT, AuditResult
 from qa.report.files import atomic_write
+from qa.rules import rules_hash
+from qa.score import Scoring, default_scoring
+
+# Rows a detail sheet holds at most; beyond it the first row says so (Excel's own limit is
+# 1,048,576 rows, but sheets this long are slow to open and to write).
+MAX_DETAIL_ROWS = 200_000
+MAX_TRANSCRIPT_SESSIONS = 200
+MAX_TRANSCRIPT_LINES = 20_000
+COACHING_AGENTS = 5
+CHART_AGENTS = 20
+# Excel refuses cells longer than 32,767 characters.
+MAX_CELL_CHARS = 32_000
+
+LANGS = ("zh", "en")
+
+SHEETS = {
+    "summary": ("概览", "Summary"),
+    "agents": ("客服评分", "Agents"),
+    "findings": ("违规明细", "Findings"),
+    "sessions": ("会话", "Sessions"),
+    "transcripts": ("对话记录", "Transcripts"),
+    "rules": ("规则", "Rules"),
+    "rejected": ("异常行", "Rejected"),
+}
+
+WORDS = {
+    # headers
+    "agent": ("客服", "Agent"),
+    "score": ("得分", "Score"),
+    "sessions": ("会话数", "Sessions"),
+    "messages_sent": ("发送消息数", "Messages sent"),
+    "customer_messages": ("客户消息数", "Customer messages"),
+    "frt_median": ("首次响应时间中位数(秒)", "First response, median (s)"),
+    "frt_mean": ("首次响应时间平均(秒)", "First response, mean (s)"),
+    "art": ("平均响应时长(秒)", "Average response time (s)"),
+    "reply_rate": ("回复率", "Reply rate"),
+    "qa_ratio": ("问答比", "Q/A ratio"),
+    "findings": ("违规数", "Findings"),
+    "per100": ("每百会话违规", "Findings per 100 sessions"),
+    "rule_count": ("{label} 次数", "{label}: count"),
+    "rule_per100": ("{label} 每百会话", "{label}: per 100 sessions"),
+    "vetoes": ("一票否决次数", "Vetoes"),
+    "time": ("时间", "Time"),
+    "session": ("会话", "Session"),
+    "rule": ("规则", "Rule"),
+    "severity": ("严重程度", "Severity"),
+    "reason": ("原因", "Reason"),
+    "message_marked": ("消息（命中片段标红）", "Message (match in red)"),
+    "context": ("客户消息（所回复的）", "Customer message (answered)"),
+    "file": ("文件", "File"),
+    "row": ("行号", "Row"),
+    "review": ("复核", "Review"),
+    "comment": ("备注", "Comment"),
+    "started": ("开始时间", "Started"),
+    "messages": ("消息数", "Messages"),
+    "longest_wait": ("最长客户等待(秒)", "Longest customer wait (s)"),
+    "rules_hit": ("违规规则", "Rules"),
+    "veto": ("一票否决", "Veto"),
+    "role": ("角色", "Role"),
+    "sender": ("发送者", "Sender"),
+    "message": ("消息", "Message"),
+    "name": ("名称", "Name"),
+    "check": ("检查类型", "Check type"),
+    "points": ("扣分", "Points"),
+    "status": ("状态", "Status"),
+    "params": ("参数", "Parameters"),
+    "what": ("说明", "What it checks"),
+    "origin": ("来源", "Origin"),
+    "raw": ("原始内容", "Raw content"),
+    "count": ("违规数", "Findings"),
+    "agents_involved": ("涉及客服数", "Agents involved"),
+    "main_issue": ("主要问题", "Main issue"),
+    # summary
+    "title": ("客服质检报告", "Customer-service QA report"),
+    "inputs": ("输入文件", "Inputs"),
+    "period": ("时间范围", "Period covered"),
+    "rows_read": ("读取行数", "Rows read"),
+    "rows_audited": ("审核行数", "Rows audited"),
+    "rows_rejected": ("异常行数（见“异常行”）", "Rows rejected (see Rejected)"),
+    "n_sessions": ("会话数", "Sessions"),
+    "n_agents": ("客服数", "Agents"),
+    "n_findings": ("违规数", "Findings"),
+    "rules_version": ("规则版本", "Rules version"),
+    "timezone": ("时区", "Timezone"),
+    "scoring": ("评分方法", "Scoring"),
+    "privacy": ("个人信息", "Personal data"),
+    "notes": ("说明", "Notes"),
+    "per_rule_title": ("各规则违规数", "Findings per rule"),
+    "coaching_title": ("最需辅导的客服", "Agents most in need of coaching"),
+    "chart_rules": ("各规则违规数", "Findings per rule"),
+    "chart_agents": ("得分最低的客服", "Lowest-scoring agents"),
+    "skipped_title": ("未运行的规则", "Rules skipped"),
+    "scoring_title": ("评分参数", "Scoring parameters"),
+    # values
+    "masked": ("已脱敏（手机号、身份证号、邮箱只保留部分字符）", "masked (mobile, ID-card numbers, e-mail keep a part)"),
+    "unmasked": ("未脱敏（--no-mask）", "not masked (--no-mask)"),
+    "no_times": ("无时间信息", "no times in the input"),
+    "yes": ("是", "yes"),
+    "applied": ("已运行", "applied"),
+    "skipped": ("未运行：{reason}", "skipped: {reason}"),
+    "scoring_text": (
+        "每个会话100分起，每条违规按严重程度扣分（{points}），最低0分；一票否决的违规使会话得0分。客服得分 = 其会话得分的平均值。",
+        "Each session starts at 100 and loses each finding's points ({points}), floor 0; a veto finding sets the session to 0. Agent score = mean of their session scores.",
+    ),
+    "veto_any": ("任何违规", "any finding"),
+    "veto_from": ("{severity}及以上", "{severity} or worse"),
+    "findings_capped": (
+        "违规共 {total} 条，本表只列出前 {shown} 条；完整清单请用 --findings-csv 导出。",
+        "{total} findings; this sheet lists the first {shown}. Use --findings-csv for the complete list.",
+    ),
+    "rows_capped": (
+        "共 {total} 行，本表只列出前 {shown} 行；完整数据见 JSON 结果（--json）。",
+        "{total} rows; this sheet lists the first {shown}. The JSON result (--json) has them all.",
+    ),
+    "transcripts_note": (
+        "有违规的会话全文，得分从低到高；共 {flagged} 个，列出 {shown} 个。违规行标红，命中片段红色加粗。",
+        "Full text of the flagged sessions, worst first: {flagged} flagged, {shown} shown. Flagged lines are shaded, the matched fragment red and bold.",
+    ),
+    "session_banner": (
+        "会话 {session} · 客服 {agent} · 得分 {score} · 违规 {findings} 条",
+        "Session {session} · agent {agent} · score {score} · {findings} findings",
+    ),
+    "and_more": ("……另有 {n} 个", "... and {n} more"),
+    "scoring_file": ("评分文件", "Scoring file"),
+    "items": ("{n} 项", "{n} items"),
+}
+
+SEVERITY = {"minor": ("轻微", "minor"), "major": ("严重", "major"), "critical": ("致命", "critical")}
+ROLE = {"customer": ("客户", "customer"), "agent": ("客服", "agent"), "system": ("系统", "system")}
+REVIEW_CHOICES = (["确认", "误报", "待定"], ["Confirmed", "False positive", "Pending"])
+RULE_LABELS = {
+    "forbidden-phrase": ("服务禁语", "Forbidden phrase"),
+    "rhetorical-question": ("反问质问", "Rhetorical question"),
+    "slow-reply": ("回复超时", "Slow reply"),
+    "repeated-soothing": ("重复安抚话术", "Repeated soothing line"),
+    "ignored-complaint": ("投诉未妥善处理", "Ignored complaint"),
+    "emoji-only": ("仅表情回复", "Emoji-only reply"),
+}
+
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def _word(key: str, lang: str, **values: Any) -> str:
+    text = WORDS[key][0 if lang == "zh" else 1]
+    return text.format(**values) if values else text
+
+
+def _pick(pair: tuple[Any, Any], lang: str) -> Any:
+    return pair[0 if lang == "zh" else 1]
+
+
+def rule_label(rule_id: str, lang: str) -> str:
+    """The name a supervisor reads for a rule (its public id when it has no label)."""
+    labels = RULE_LABELS.get(rule_id)
+    return _pick(labels, lang) if labels else rule_id
+
+
+def _severity(value: str, lang: str) -> str:
+    pair = SEVERITY.get(value)
+    return _pick(pair, lang) if pair else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Column preparation (vectorised)
+
+
+def _excel_dates(values: pd.Series) -> np.ndarray:
+    """Excel serial day numbers (float, NaN for missing) of naive or aware timestamps;
+    aware ones are shown in their own timezone's wall time."""
+    if len(values) == 0:
+        return np.array([], dtype="float64")
+    values = pd.to_datetime(values, errors="coerce")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    array = values.to_numpy(dtype="datetime64[ns]")
+    missing = np.isnat(array)
+    serial = (array.view("int64") - _EXCEL_EPOCH.view("int64")) / _NS_PER_DAY
+    serial[missing] = np.nan
+    return serial
+
+
+def _cell_text(values: pd.Series, mask: bool) -> pd.Series:
+    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit."""
+    text = maybe_mask(values, mask)
+    too_long = text.str.len() > MAX_CELL_CHARS
+    if too_long.any():
+        text = text.where(~too_long, text.str.slice(0, MAX_CELL_CHARS) + "…")
+    return text
+
+
+def _as_list(values: Any) -> list:
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def _numbers(values: pd.Series) -> list[float | None]:
+    """Python floats with None for missing (written as blank cells)."""
+    array = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return [None if math.isnan(v) else v for v in array.tolist()]
+
+
+# ---------------------------------------------------------------------------------------
+# Cells: rich text and bulk rows
+
+
+@dataclass
+class Column:
+    """One prepared column of a detail table.
+
+    ``kind`` is "text" (str, "" = blank), "number" (float or None = blank) or "marked"
+    (``(text, span_start, span_end)``: the span is shown red and bold inside the cell).
+    ``fmt`` is one Format or a list with one per row; ``whole_fmt`` is used for a "marked"
+    cell whose whole text is the match (a rich string needs two runs or more).
+    """
+
+    values: list
+    kind: str
+    fmt: Any
+    whole_fmt: Any = None
+
+
+class _BulkSheet(Worksheet):
+    """A worksheet that also takes many rows as prebuilt XML, after its ordinary cells.
+
+    xlsxwriter spends about 5 us per cell (a Python call to store it, another to write its
+    XML); detail sheets of 100,000 rows would take many seconds. :class:`_Cells` builds their
+    rows' XML directly (shared strings still go through the workbook's string table).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bulk_xml: list[str] = []
+        self.bulk_first_row = 1 << 30
+
+    def _write_rows(self) -> None:
+        if not self.bulk_xml:
+            super()._write_rows()
+            return
+        # Ordinary cells (header, notes) come first; the bulk rows all follow them.
+        saved = self.dim_rowmax
+        filled = [row for row, cells in self.table.items() if cells]
+        if filled and max(filled) >= self.bulk_first_row:
+            raise AssertionError(f"{self.name}: a cell was written below the bulk rows")  # a bug in excel.py
+        self.dim_rowmax = max(filled) if filled else (self.dim_rowmin or 0) - 1
+        try:
+            super()._write_rows()
+        finally:
+            self.dim_rowmax = saved
+        for chunk in self.bulk_xml:
+            self.fh.write(chunk)
+
+
+class _Cells:
+    """Writes text (never as a formula), highlighted fragments and bulk rows.
+
+    The fast paths use xlsxwriter internals (the shared-string table, the cell table, a
+    format's xf index, :class:`_BulkSheet`); when any is missing, everything goes through
+    the public ``write_string`` / ``write_rich_string`` / ``write_number`` instead. The
+    tests open the workbook with openpyxl either way.
+    """
+
+    def __init__(self, workbook: xlsxwriter.Workbook, highlight: Any, plain: Any, probe_sheet: Any) -> None:
+        self.highlight = highlight
+        self.plain = plain
+        self.fast = False
+        try:
+            from xlsxwriter.format import Format
+            from xlsxwriter.worksheet import CellRichStringTuple
+            from xlsxwriter.xmlwriter import XMLwriter
+
+            self._tuple = CellRichStringTuple
+            self._highlight_font = self._font_xml(probe_sheet, highlight, XMLwriter)
+            self._default_font = self._font_xml(probe_sheet, Format(), XMLwriter)
+            self._string_index = workbook.str_table._get_shared_string_index
+            highlight._get_xf_index  # noqa: B018 - present in every xlsxwriter 3.x
+            self.fast = (
+                not workbook.constant_memory
+                and isinstance(probe_sheet, _BulkSheet)
+                and isinstance(probe_sheet.table, dict)
+                and callable(getattr(probe_sheet, "_check_dimensions", None))
+            )
+        except (ImportError, AttributeError, TypeError):
+            self.fast = False
+
+    @staticmethod
+    def _font_xml(sheet: Any, cell_format: Any, writer_class: Any) -> str:
+        writer = writer_class()
+        handle = StringIO()
+        writer._set_filehandle(handle)
+        saved = getattr(sheet, "rstring", None)
+        sheet.rstring = writer
+        try:
+            sheet._write_font(cell_format)
+        finally:
+            sheet.rstring = saved
+        return handle.getvalue()
+
+    # -- shared-string keys ----------------------------------------------------------------
+
+    @staticmethod
+    def _t(text: str) -> str:
+        # Only & < > here: control characters are escaped once, later, by the string table.
+        if "&" in text or "<" in text or ">" in text:
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if text[:1].isspace() or text[-1:].isspace():
+            return f'<t xml:space="preserve">{text}</t>'
+        return f"<t>{text}</t>"
+
+    def rich_key(self, before: str, match: str, after: str) -> str:
+        """Shared-string XML of ``before`` + highlighted ``match`` + ``after``."""
+        return (
+            (f"<r>{self._t(before)}</r>" if before else "")
+            + f"<r>{self._highlight_font}{self._t(match)}</r>"
+            + (f"<r>{self._default_font}{self._t(after)}</r>" if after else "")
+        )
+
+    def text_key(self, text: str) -> str:
+        """Shared-string key of a plain text. xlsxwriter writes any string that looks like
+        ``<r>...</r>`` unescaped, as rich-text XML; such text is stored as one escaped run."""
+        if text.startswith("<r>") and text.endswith("</r>"):
+            return f"<r>{self._t(text)}</r>"
+        return text
+
+    # -- single cells ----------------------------------------------------------------------
+
+    def text(self, sheet: Any, row: int, col: int, value: str, cell_format: Any = None) -> None:
+        """A text cell (``write_string``: never a formula or a link); "" writes nothing."""
+        if not value:
+            return
+        if value.startswith("<r>") and value.endswith("</r>"):
+            if self.fast:
+                self._store(sheet, row, col, self.text_key(value), cell_format, value)
+            else:
+                parts = [value[:1], self.plain, value[1:]]
+                sheet.write_rich_string(row, col, *parts, *([cell_format] if cell_format is not None else []))
+            return
+        sheet.write_string(row, col, value, cell_format)
+
+    def marked(
+        self, sheet: Any, row: int, col: int, text: str, start: int, end: int, cell_format: Any, whole_format: Any
+    ) -> None:
+        """A text cell with ``text[start:end]`` red and bold (plain when the span is unusable)."""
+        if not text:
+            return
+        if not 0 <= start < end <= len(text):
+            self.text(sheet, row, col, text, cell_format)
+        elif start == 0 and end == len(text):
+            self.text(sheet, row, col, text, whole_format)
+        elif self.fast:
+            self._store(sheet, row, col, self.rich_key(text[:start], text[start:end], text[end:]), cell_format, text)
+        else:
+            parts: list[Any] = [text[:start]] if start else []
+            parts += [self.highlight, text[start:end]]
+            if end < len(text):
+                parts.append(text[end:])
+            sheet.write_rich_string(row, col, *parts, *([cell_format] if cell_format is not None else []))
+
+    def _store(self, sheet: Any, row: int, col: int, key: str, cell_format: Any, raw: str) -> None:
+        if sheet._check_dimensions(row, col):
+            return
+        sheet.table[row][col] = self._tuple(self._string_index(key), cell_format, raw)
+
+    # -- bulk rows -------------------------------------------------------------------------
+
+    def rows(self, sheet: Any, first_row: int, columns: list[Column]) -> None:
+        """Write the columns as rows ``first_row``... (0-based) below every ordinary cell
+        already written on ``sheet``; nothing may be written below them afterwards."""
+        n = max((len(c.values) for c in columns), default=0)
+        if n == 0:
+            return
+        if not (self.fast and isinstance(sheet, _BulkSheet)):
+            self.write_cells(sheet, first_row, columns)
+            return
+        numbers = [str(first_row + 1 + i) for i in range(n)]
+        cells = [self._column_xml(xl_col_to_name(col), numbers, column) for col, column in enumerate(columns)]
+        xml = "".join(
+            f'<row r="{number}">{"".join(parts)}</row>' for number, parts in zip(numbers, zip(*cells))
+        )
+        sheet.bulk_xml.append(xml)
+        sheet.bulk_first_row = min(sheet.bulk_first_row, first_row)
+        sheet._check_dimensions(first_row, 0)
+        sheet._check_dimensions(first_row + n - 1, len(columns) - 1)
+
+    @staticmethod
+    def _xf_list(fmt: Any, n: int) -> list[int]:
+        if isinstance(fmt, list):
+            cache: dict[int, int] = {}
+            out = []
+            for item in fmt:
+                key = id(item)
+                if key not in cache:
+                    cache[key] = item._get_xf_index() if item is not None else 0
+                out.append(cache[key])
+            return out
+        return [fmt._get_xf_index() if fmt is not None else 0] * n
+
+    def _column_xml(self, letter: str, numbers: list[str], column: Column) -> list[str]:
+        n = len(numbers)
+        values = column.values
+        xfs = self._xf_list(column.fmt, n)
+        index = self._string_index
+        out = [""] * n
+        if column.kind == "number":
+            for i, value in enumerate(values):
+                if value is not None:
+                    out[i] = f'<c r="{letter}{numbers[i]}" s="{xfs[i]}"><v>{value:.16G}</v></c>'
+        elif column.kind == "text":
+            text_key = self.text_key
+            for i, value in enumerate(values):
+                if value:
+                    out[i] = f'<c r="{letter}{numbers[i]}" s="{xfs[i]}" t="s"><v>{index(text_key(value))}</v></c>'
+        else:  # marked
+            wholes = self._xf_list(column.whole_fmt if column.whole_fmt is not None else column.fmt, n)
+            rich_key, text_key = self.rich_key, self.text_key
+            for i, (text, start, end) in enumerate(values):
+                if not text:
+                    continue
+                xf = xfs[i]
+                if not 0 <= start < end <= len(text):
+                    key = text_key(text)
+                elif start == 0 and end == len(text):
+                    key, xf = text_key(text), wholes[i]
+                else:
+                    key = rich_key(text[:start], text[start:end], text[end:])
+                out[i] = f'<c r="{letter}{numbers[i]}" s="{xf}" t="s"><v>{index(key)}</v></c>'
+        return out
+
+    def write_cells(self, sheet: Any, first_row: int, columns: list[Column]) -> None:
+        """The same as :meth:`rows` through xlsxwriter's public per-cell calls."""
+        for col, column in enumerate(columns):
+            per_row = isinstance(column.fmt, list)
+            wholes = column.whole_fmt if column.whole_fmt is not None else column.fmt
+            for i, value in enumerate(column.values):
+                fmt = column.fmt[i] if per_row else column.fmt
+                row = first_row + i
+                if column.kind == "number":
+                    if value is not None:
+                        sheet.write_number(row, col, value, fmt)
+                elif column.kind == "text":
+                    self.text(sheet, row, col, value, fmt)
+                else:
+                    whole = wholes[i] if isinstance(wholes, list) else wholes
+                    self.marked(sheet, row, col, value[0], value[1], value[2], fmt, whole)
+
+
+# ---------------------------------------------------------------------------------------
+# The workbook
+
+
+@dataclass
+class _Formats:
+    header: Any
+    title: Any
+    bold: Any
+    note: Any
+    wrap: Any
+    text: Any
+    datetime: Any
+    integer: Any
+    number1: Any
+    number2: Any
+    percent: Any
+    highlight: Any
+    highlight_cell: Any
+    flagged_wrap: Any
+    flagged_text: Any
+    flagged_datetime: Any
+    flagged_integer: Any
+    flagged_highlight_cell: Any
+    banner: Any
+    section: Any
+    plain: Any
+
+
+def _formats(workbook: xlsxwriter.Workbook) -> _Formats:
+    add = workbook.add_format
+    base = {"valign": "top"}
+    flagged = {"bg_color": "#FDE9E7", "valign": "top"}
+    return _Formats(
+        header=add({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}),
+        title=add({"bold": True, "font_size": 16}),
+        bold=add({"bold": True, "valign": "top"}),
+        note=add({"bold": True, "font_color": "#C00000"}),
+        wrap=add({**base, "text_wrap": True}),
+        text=add(base),
+        datetime=add({**base, "num_format": _DATETIME_FORMAT}),
+        integer=add({**base, "num_format": "0"}),
+        number1=add({**base, "num_format": "0.0"}),
+        number2=add({**base, "num_format": "0.00"}),
+        percent=add({**base, "num_format": "0.0%"}),
+        highlight=add({"bold": True, "font_color": "#C00000"}),
+        highlight_cell=add({**base, "text_wrap": True, "bold": True, "font_color": "#C00000"}),
+        flagged_wrap=add({**flagged, "text_wrap": True}),
+        flagged_text=add(flagged),
+        flagged_datetime=add({**flagged, "num_format": _DATETIME_FORMAT}),
+        flagged_integer=add({**flagged, "num_format": "0"}),
+        flagged_highlight_cell=add({**flagged, "text_wrap": True, "bold": True, "font_color": "#C00000"}),
+        banner=add({"bold": True, "bg_color": "#F2F2F2", "top": 1}),
+        section=add({"bold": True, "font_size": 12}),
+        plain=add({}),
+    )
+
+
+class _Writer:
+    """One workbook being written: formats, cell writers and one method per sheet."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook, result: AuditResult, lang: str, mask: bool, scoring: Scoring):
+        self.workbook = workbook
+        self.result = result
+        self.lang = lang
+        self.mask = mask
+        self.scoring = scoring
+        self.formats = _formats(workbook)
+        self.sheets = {
+            key: workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
+            for key, names in SHEETS.items()
+        }
+        self.cells = _Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
+        self.agents_header_row = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def text(self, sheet: Any, row: int, col: int, value: Any, cell_format: Any = None) -> None:
+        if value is None:
+            return
+        self.cells.text(sheet, row, col, value if isinstance(value, str) else str(value), cell_format)
+
+    @staticmethod
+    def number(sheet: Any, row: int, col: int, value: Any, cell_format: Any = None) -> None:
+        """A number cell; missing values (None/NaN) stay blank."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return
+        sheet.write_number(row, col, value, cell_format)
+
+    def header(self, sheet: Any, row: int, headers: list[str]) -> None:
+        for col, title in enumerate(headers):
+            self.text(sheet, row, col, title, self.formats.header)
+
+    @staticmethod
+    def finish_table(sheet: Any, header_row: int, last_row: int, n_cols: int) -> None:
+        """Frozen header and a filter over the table."""
+        sheet.freeze_panes(header_row + 1, 0)
+        sheet.autofilter(header_row, 0, max(last_row, header_row), n_cols - 1)
+
+    @staticmethod
+    def widths(sheet: Any, widths: list[float]) -> None:
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, width)
+
+    def notes_then_header(self, sheet: Any, notes: list[str], headers: list[str]) -> int:
+        """Note lines (red, bold) on top, then the header; returns the header's row."""
+        for row, line in enumerate(notes):
+            self.text(sheet, row, 0, line, self.formats.note)
+        self.header(sheet, len(notes), headers)
+        return len(notes)
+
+    def rule_ids(self) -> list[str]:
+        """Rules shown as columns: every enabled rule, then any other rule with findings."""
+        ids = [rule.id for rule in self.result.rules if getattr(rule, "enabled", True)]
+        if len(self.result.findings):
+            ids += sorted(set(self.result.findings["rule"].unique()) - set(ids))
+        return ids
+
+    # -- sheets ----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        self.write_agents()  # first: the summary's chart points at its rows
+        self.write_findings()
+        self.write_sessions()
+        self.write_transcripts()
+        self.write_rules()
+        self.write_rejected()
+        self.write_summary()
+        self.sheets["summary"].activate()
+
+    def write_agents(self) -> None:
+        sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
+        agents = self.result.agents
+        rule_ids = self.rule_ids()
+        note = metrics_note(bool(self.result.ingest.has_timestamps), lang)
+        headers = [
+            _word("agent", lang), _word("score", lang), _word("sessions", lang), _word("messages_sent", lang),
+            _word("frt_median", lang), _word("frt_mean", lang), _word("art", lang), _word("reply_rate", lang),
+            _word("qa_ratio", lang), _word("findings", lang), _word("per100", lang),
+        ]
+        headers += [_word("rule_count", lang, label=rule_label(r, lang)) for r in rule_ids]
+        headers += [_word("rule_per100", lang, label=rule_label(r, lang)) for r in rule_ids]
+        headers.append(_word("vetoes", lang))
+        header_row = self.notes_then_header(sheet, [note] if note else [], headers)
+        self.agents_header_row = header_row
+        self.widths(sheet, [18, 8, 8, 10, 12, 12, 12, 9, 8, 8, 10] + [12] * (2 * len(rule_ids)) + [10])
+        n = len(agents)
+        if n:
+            by_rule = _as_list(agents["findings_by_rule"])
+            per_100 = _as_list(agents["per_100_sessions_by_rule"])
+            columns = [
+                Column(_as_list(agents["agent"].astype("str")), "text", fmt.text),
+                Column(_numbers(agents["score"]), "number", fmt.number1),
+                Column(_numbers(agents["sessions"]), "number", fmt.integer),
+                Column(_numbers(agents["messages"]), "number", fmt.integer),
+                Column(_numbers(agents["first_response_median_s"]), "number", fmt.number1),
+                Column(_numbers(agents["first_response_mean_s"]), "number", fmt.number1),
+                Column(_numbers(agents["avg_response_s"]), "number", fmt.number1),
+                Column(_numbers(agents["reply_rate"]), "number", fmt.percent),
+                Column(_numbers(agents["qa_ratio"]), "number", fmt.number2),
+                Column(_numbers(agents["findings"]), "number", fmt.integer),
+                Column(_numbers(agents["findings_per_100_sessions"]), "number", fmt.number1),
+            ]
+            columns += [Column([(d or {}).get(r, 0) for d in by_rule], "number", fmt.integer) for r in rule_ids]
+            columns += [Column([(d or {}).get(r, 0.0) for d in per_100], "number", fmt.number1) for r in rule_ids]
+            columns.append(Column(_numbers(agents["vetoes"]), "number", fmt.integer))
+            # Ordinary cells (not bulk rows), so the summary chart caches their values.
+            self.cells.write_cells(sheet, header_row + 1, columns)
+            sheet.conditional_format(
+                header_row + 1, 1, header_row + n, 1,
+                {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
+            )
+        self.finish_table(sheet, header_row, header_row + n, len(headers))
+
+    def write_findings(self) -> None:
+        sheet, lang, fmt = self.sheets["findings"], self.lang, self.formats
+        findings = self.result.findings
+        total = len(findings)
+        shown = min(total, MAX_DETAIL_ROWS)
+        notes = [_word("findings_capped", lang, total=total, shown=shown)] if shown < total else []
+        headers = [
+            _word("time", lang), _word("agent", lang), _word("session", lang), _word("rule", lang),
+            _word("severity", lang), _word("reason", lang), _word("message_marked", lang), _word("context", lang),
+            _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
+        ]
+        header_row = self.notes_then_header(sheet, notes, headers)
+        self.widths(sheet, [19, 14, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24])
+        review_col = headers.index(_word("review", lang))
+        if shown:
+            part = findings.iloc[:shown]
+            labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
+            severities = {s: _severity(s, lang) for s in part["severity"].unique()}
+            marked = list(
+                zip(
+                    _as_list(_cell_text(part["text"], self.mask)),
+                    _as_list(part["span_start"].fillna(-1).astype("int64")),
+                    _as_list(part["span_end"].fillna(-1).astype("int64")),
+                )
+            )
+            columns = [
+                Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
+                Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
+                Column(_as_list(part["session_id"].astype("str")), "text", fmt.text),
+                Column(_as_list(part["rule"].map(labels)), "text", fmt.text),
+                Column(_as_list(part["severity"].map(severities)), "text", fmt.text),
+                Column(_as_list(_cell_text(part["reason"], self.mask)), "text", fmt.wrap),
+                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
+                Column(_as_list(_cell_text(part["context_text"], self.mask)), "text", fmt.wrap),
+                Column(_as_list(_file_labels(part)), "text", fmt.text),
+                Column(_numbers(part["row"]), "number", fmt.integer),
+            ]
+            self.cells.rows(sheet, header_row + 1, columns)
+        sheet.data_validation(
+            header_row + 1, review_col, header_row + max(shown, 1), review_col,
+            {"validate": "list", "source": _pick(REVIEW_CHOICES, lang), "ignore_blank": True},
+        )
+        self.finish_table(sheet, header_row, header_row + shown, len(headers))
+
+    def write_sessions(self) -> None:
+        sheet, lang, fmt = self.sheets["sessions"], self.lang, self.formats
+        sessions = self.result.sessions
+        total = len(sessions)
+        shown = min(total, MAX_DETAIL_ROWS)
+        notes = [_word("rows_capped", lang, total=total, shown=shown)] if shown < total else []
+        headers = [
+            _word("session", lang), _word("agent", lang), _word("started", lang), _word("file", lang),
+            _word("messages", lang), _word("longest_wait", lang), _word("findings", lang), _word("rules_hit", lang),
+            _word("veto", lang), _word("score", lang),
+        ]
+        header_row = self.notes_then_header(sheet, notes, headers)
+        self.widths(sheet, [18, 14, 19, 22, 8, 12, 8, 30, 8, 8])
+        if shown:
+            ordered = _worst_sessions(sessions).iloc[:shown]
+            blank_text, blank_number = [""] * shown, [None] * shown
+            yes = _word("yes", lang)
+
+            def rules_text(by_rule: Any) -> str:
+                if not by_rule:
+                    return ""
+                return "、".join(f"{rule_label(rule, lang)}×{count}" for rule, count in by_rule.items())
+
+            columns = [
+                Column(_as_list(ordered["session_id"].astype("str")), "text", fmt.text),
+                Column(_as_list(ordered["agent"].astype("str")), "text", fmt.text),
+                Column(
+                    _numbers(pd.Series(_excel_dates(ordered["started_at"]))) if "started_at" in ordered else blank_number,
+                    "number", fmt.datetime,
+                ),
+                Column(_as_list(ordered["file"].fillna("").astype("str")) if "file" in ordered else blank_text, "text", fmt.text),
+                Column(_numbers(ordered["messages"]), "number", fmt.integer),
+                Column(_numbers(ordered["longest_wait_s"]) if "longest_wait_s" in ordered else blank_number, "number", fmt.number1),
+                Column(_numbers(ordered["findings"]), "number", fmt.integer),
+                Column(
+                    [rules_text(d) for d in _as_list(ordered["findings_by_rule"])] if "findings_by_rule" in ordered else blank_text,
+                    "text", fmt.text,
+                ),
+                Column([yes if v else "" for v in _as_list(ordered["veto"])] if "veto" in ordered else blank_text, "text", fmt.text),
+                Column(_numbers(ordered["score"]), "number", fmt.number1),
+            ]
+            self.cells.rows(sheet, header_row + 1, columns)
+        self.finish_table(sheet, header_row, header_row + shown, len(headers))
+
+    def _transcript_sessions(self) -> tuple[list[str], int]:
+        """The flagged sessions shown (worst first, within the caps) and how many are flagged."""
+        sessions = self.result.sessions
+        if not len(sessions) or not len(self.result.ingest.messages):
+            return [], 0
+        flagged = sessions[sessions["findings"] > 0]
+        chosen: list[str] = []
+        lines = 0
+        ordered = _worst_sessions(flagged)
+        for session_id, count in zip(_as_list(ordered["session_id"]), _as_list(ordered["messages"])):
+            if len(chosen) >= MAX_TRANSCRIPT_SESSIONS or (chosen and lines + count + 1 > MAX_TRANSCRIPT_LINES):
+                break
+            chosen.append(session_id)
+            lines += int(count) + 1
+        return chosen, len(flagged)
+
+    def write_transcripts(self) -> None:
+        sheet, lang, fmt = self.sheets["transcripts"], self.lang, self.formats
+        result = self.result
+        headers = [
+            _word("session", lang), _word("agent", lang), _word("time", lang), _word("role", lang),
+            _word("sender", lang), _word("message_marked", lang), _word("rule", lang), _word("reason", lang),
+            _word("row", lang),
+        ]
+        self.widths(sheet, [16, 14, 19, 6, 14, 60, 16, 40, 7])
+        chosen, flagged = self._transcript_sessions()
+        note = _word("transcripts_note", lang, flagged=flagged, shown=len(chosen))
+        header_row = self.notes_then_header(sheet, [note], headers)
+        sheet.freeze_panes(header_row + 1, 0)
+        if not chosen:
+            return
+
+        messages = result.ingest.messages
+        position = {session_id: i for i, session_id in enumerate(chosen)}
+        selected = messages[messages["session_id"].isin(chosen)]
+        order = np.lexsort((np.arange(len(selected)), selected["session_id"].map(position).to_numpy()))
+        selected = selected.iloc[order].iloc[:MAX_TRANSCRIPT_LINES]
+        message_ids = selected.index.to_numpy()
+
+        # Findings per message: rule names and reasons joined; the first span highlighted.
+        findings = result.findings
+        on_lines = findings[findings["msg"].isin(message_ids)] if len(findings) else findings
+        marks: dict[int, list] = {}
+        if len(on_lines):
+            reasons = _as_list(_cell_text(on_lines["reason"], self.mask))
+            for msg, rule, reason, start, end in zip(
+                _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
+                _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
+            ):
+                label = rule_label(rule, lang)
+                if msg in marks:
+                    marks[msg][0] += "、" + label
+                    marks[msg][1] += "\n" + reason
+                else:
+                    marks[msg] = [label, reason, int(start), int(end)]
+
+        info = result.sessions.set_index("session_id").loc[chosen]
+        banner = {
+            sid: _word("session_banner", lang, session=sid, agent=agent, score=f"{score:.1f}", findings=int(n))
+            for sid, agent, score, n in zip(chosen, _as_list(info["agent"]), _as_list(info["score"]), _as_list(info["findings"]))
+        }
+        agent_of = dict(zip(chosen, _as_list(info["agent"].astype("str"))))
+        texts = _as_list(_cell_text(selected["text"], self.mask))
+        times = _numbers(pd.Series(_excel_dates(selected["timestamp"])))
+        roles = [_pick(ROLE[r], lang) if r in ROLE else r for r in _as_list(selected["role"].astype("str"))]
+        senders = _as_list(selected["agent"].fillna("").astype("str"))
+        source_rows = _numbers(selected["source_row"])
+        session_ids = _as_list(selected["session_id"].astype("str"))
+
+        # One list per column, a banner row before each session.
+        col: list[list] = [[] for _ in headers]
+        formats: list[list] = [[] for _ in headers]
+        current = None
+        for i, msg in enumerate(message_ids.tolist()):
+            sid = session_ids[i]
+            if sid != current:
+                current = sid
+                values = [banner[sid], "", None, "", "", ("", -1, -1), "", "", None]
+                for c, value in enumerate(values):
+                    col[c].append(value)
+                    formats[c].append(fmt.banner)
+            mark = marks.get(msg)
+            if mark is None:
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], -1, -1), "", "", source_rows[i]]
+                row_formats = [fmt.text, fmt.text, fmt.datetime, fmt.text, fmt.text, fmt.wrap, fmt.text, fmt.wrap, fmt.integer]
+            else:
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], mark[2], mark[3]),
+                          mark[0], mark[1], source_rows[i]]
+                row_formats = [fmt.flagged_text, fmt.flagged_text, fmt.flagged_datetime, fmt.flagged_text,
+                               fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_integer]
+            for c, value in enumerate(values):
+                col[c].append(value)
+                formats[c].append(row_formats[c])
+        wholes = [fmt.flagged_highlight_cell if f is fmt.flagged_wrap else f for f in formats[5]]
+        kinds = ["text", "text", "number", "text", "text", "marked", "text", "text", "number"]
+        columns = [Column(col[c], kinds[c], formats[c], wholes if c == 5 else None) for c in range(len(headers))]
+        self.cells.rows(sheet, header_row + 1, columns)
+        sheet.autofilter(header_row, 0, header_row + len(col[0]), len(headers) - 1)
+
+    def write_rules(self) -> None:
+        sheet, lang, fmt = self.sheets["rules"], self.lang, self.formats
+        result = self.result
+        skipped = {s.rule: s.reason for s in result.skipped_rules}
+        headers = [
+            _word("rule", lang), _word("name", lang), _word("check", lang), _word("severity", lang),
+            _word("points", lang), _word("veto", lang), _word("status", lang), _word("params", lang),
+            _word("what", lang), _word("origin", lang), _word("file", lang),
+        ]
+        self.header(sheet, 0, headers)
+        self.widths(sheet, [18, 14, 10, 8, 18, 12, 16, 60, 50, 16, 30])
+        found_severities: dict[str, set[str]] = {}
+        if len(result.findings):
+            for rule_id, severity in result.findings[["rule", "severity"]].drop_duplicates().itertuples(index=False):
+                found_severities.setdefault(rule_id, set()).add(severity)
+        row = 0
+        for rule in result.rules:
+            row += 1
+            severity = str(rule.severity)
+            status = _word("skipped", lang, reason=skipped[rule.id]) if rule.id in skipped else _word("applied", lang)
+            severities = {severity} | found_severities.get(rule.id, set()) | _declared_severities(rule.params)
+            values = [
+                rule.id, rule_label(rule.id, lang), rule.check, _severity(severity, lang),
+                self._points_text(rule.id, severities), self._veto_text(rule.id), status,
+                _params_summary(rule.params, lang), (rule.docs or {}).get("what", ""),
+                " + ".join(getattr(rule, "origin", ()) or ()), str(rule.path or ""),
+            ]
+            for col, value in enumerate(values):
+                self.text(sheet, row, col, value, fmt.wrap)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, row, len(headers) - 1)
+
+        row += 2
+        self.text(sheet, row, 0, _word("skipped_title", lang), fmt.section)
+        for skipped_rule in result.skipped_rules:
+            row += 1
+            self.text(sheet, row, 0, skipped_rule.rule, fmt.text)
+            self.text(sheet, row, 1, skipped_rule.reason, fmt.text)
+        row += 2
+        self.text(sheet, row, 0, _word("scoring_title", lang), fmt.section)
+        row += 1
+        self.text(sheet, row, 0, self._scoring_sentence(), fmt.text)
+        row += 1
+        self.text(sheet, row, 0, _word("scoring_file", lang), fmt.text)
+        self.text(sheet, row, 1, str(self.scoring.path or ""), fmt.text)
+
+    def _points_text(self, rule_id: str, severities: set[str]) -> str:
+        ordered = [s for s in SEVERITY if s in severities]
+        return " / ".join(f"{_severity(s, self.lang)} -{self.scoring.points_for(rule_id, s):g}" for s in ordered)
+
+    def _veto_text(self, rule_id: str) -> str:
+        own = self.scoring.rules.get(rule_id)
+        if own is None or own.veto is None:
+            return ""
+        if own.veto == "minor":
+            return _word("veto_any", self.lang)
+        return _word("veto_from", self.lang, severity=_severity(own.veto, self.lang))
+
+    def _scoring_sentence(self) -> str:
+        separator = "，" if self.lang == "zh" else ", "
+        points = separator.join(f"{_severity(s, self.lang)} -{self.scoring.points.get(s, 0):g}" for s in SEVERITY)
+        sentence = _word("scoring_text", self.lang, points=points)
+        vetoes = [f"{rule_label(r, self.lang)}（{self._veto_text(r)}）" for r in sorted(self.scoring.rules) if self._veto_text(r)]
+        if vetoes:
+            sentence += ("一票否决：" if self.lang == "zh" else " Veto: ") + separator.join(vetoes)
+        return sentence
+
+    def write_rejected(self) -> None:
+        sheet, lang, fmt = self.sheets["rejected"], self.lang, self.formats
+        rejected = self.result.ingest.rejected
+        total = len(rejected)
+        shown = min(total, MAX_DETAIL_ROWS)
+        notes = [_word("rows_capped", lang, total=total, shown=shown)] if shown < total else []
+        headers = [_word("file", lang), _word("row", lang), _word("reason", lang), _word("raw", lang)]
+        header_row = self.notes_then_header(sheet, notes, headers)
+        self.widths(sheet, [24, 7, 36, 80])
+        if shown:
+            part = rejected.iloc[:shown]
+            columns = [
+                Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
+                Column(_numbers(part["row"]), "number", fmt.integer),
+                Column(_as_list(_cell_text(part["reason"], self.mask)), "text", fmt.wrap),
+                Column(_as_list(_cell_text(part["raw"], self.mask)), "text", fmt.wrap),
+            ]
+            self.cells.rows(sheet, header_row + 1, columns)
+        self.finish_table(sheet, header_row, header_row + shown, len(headers))
+
+    def write_summary(self) -> None:
+        sheet, lang, fmt = self.sheets["summary"], self.lang, self.formats
+        result = self.result
+        ingest = result.ingest
+        sheet.set_column(0, 0, 26)
+        sheet.set_column(1, 1, 22)
+        sheet.set_column(2, 5, 12)
+        self.text(sheet, 0, 0, _word("title", lang), fmt.title)
+
+        inputs = [str(p) for p in (result.inputs or ingest.files)]
+        if len(inputs) > 20:
+            inputs = inputs[:20] + [_word("and_more", lang, n=len(inputs) - 20)]
+        notes = list(ingest.notes)
+        note = metrics_note(bool(ingest.has_timestamps), lang)
+        if note:
+            notes.append(note)
+        for skipped in result.skipped_rules:
+            notes.append(f"{skipped.rule}: {_word('skipped', lang, reason=skipped.reason)}")
+        if len(result.findings) > MAX_DETAIL_ROWS:
+            notes.append(_word("findings_capped", lang, total=len(result.findings), shown=MAX_DETAIL_ROWS))
+        facts: list[tuple[str, Any]] = [
+            (_word("inputs", lang), "\n".join(inputs)),
+            (_word("period", lang), _period(ingest.messages, lang)),
+            (_word("rows_read", lang), int(ingest.input_rows)),
+            (_word("rows_audited", lang), int(len(ingest.messages))),
+            (_word("rows_rejected", lang), int(len(ingest.rejected))),
+            (_word("n_sessions", lang), int(len(result.sessions))),
+            (_word("n_agents", lang), int(len(result.agents))),
+            (_word("n_findings", lang), int(len(result.findings))),
+            (_word("rules_version", lang), rules_hash(result.rules)),
+            (_word("timezone", lang), result.timezone),
+            (_word("scoring", lang), self._scoring_sentence()),
+            (_word("privacy", lang), _word("masked" if self.mask else "unmasked", lang)),
+            (_word("notes", lang), "\n".join(notes)),
+        ]
+        row = 2
+        for label, value in facts:
+            self.text(sheet, row, 0, label, fmt.bold)
+            if isinstance(value, int):
+                sheet.write_number(row, 1, value, fmt.integer)
+            else:
+                self.text(sheet, row, 1, value, fmt.wrap if "\n" in str(value) else fmt.text)
+            row += 1
+
+        row = self._summary_rules_table(sheet, row + 1)
+        self._summary_coaching(sheet, row + 2)
+
+    def _summary_rules_table(self, sheet: Any, row: int) -> int:
+        lang, fmt, result = self.lang, self.formats, self.result
+        self.text(sheet, row, 0, _word("per_rule_title", lang), fmt.section)
+        row += 1
+        self.header(sheet, row, [_word("rule", lang), _word("name", lang), _word("severity", lang),
+                                 _word("count", lang), _word("per100", lang), _word("agents_involved", lang)])
+        table_header = row
+        findings = result.findings
+        counts = findings["rule"].value_counts() if len(findings) else pd.Series(dtype="int64")
+        involved = findings.groupby("rule")["agent"].nunique() if len(findings) else pd.Series(dtype="int64")
+        severity_of = {rule.id: str(rule.severity) for rule in result.rules}
+        n_sessions = max(len(result.sessions), 1)
+        for rule_id in self.rule_ids():
+            row += 1
+            count = int(counts.get(rule_id, 0))
+            self.text(sheet, row, 0, rule_id, fmt.text)
+            self.text(sheet, row, 1, rule_label(rule_id, lang), fmt.text)
+            self.text(sheet, row, 2, _severity(severity_of.get(rule_id, ""), lang), fmt.text)
+            sheet.write_number(row, 3, count, fmt.integer)
+            sheet.write_number(row, 4, round(count * 100.0 / n_sessions, 1), fmt.number1)
+            sheet.write_number(row, 5, int(involved.get(rule_id, 0)), fmt.integer)
+        if row > table_header:
+            name = sheet.get_name()
+            chart = self.workbook.add_chart({"type": "bar"})
+            chart.add_series({
+                "name": _word("chart_rules", lang),
+                "categories": [name, table_header + 1, 1, row, 1],
+                "values": [name, table_header + 1, 3, row, 3],
+                "fill": {"color": "#C0504D"},
+                "data_labels": {"value": True},
+            })
+            chart.set_title({"name": _word("chart_rules", lang)})
+            chart.set_legend({"none": True})
+            chart.set_y_axis({"reverse": True})
+            sheet.insert_chart(1, 7, chart, {"x_scale": 1.3, "y_scale": 1.0})
+        return row
+
+    def _summary_coaching(self, sheet: Any, row: int) -> None:
+        lang, fmt, agents = self.lang, self.formats, self.result.agents
+        self.text(sheet, row, 0, _word("coaching_title", lang), fmt.section)
+        row += 1
+        self.header(sheet, row, [_word("agent", lang), _word("main_issue", lang), _word("score", lang),
+                                 _word("sessions", lang), _word("per100", lang), _word("vetoes", lang)])
+        if not len(agents):
+            return
+        for agent in agents[agents["agent"] != UNKNOWN_AGENT].head(COACHING_AGENTS).itertuples(index=False):
+            row += 1
+            by_rule = {k: v for k, v in (agent.findings_by_rule or {}).items() if v}
+            main = max(by_rule, key=lambda k: (by_rule[k], k)) if by_rule else ""
+            self.text(sheet, row, 0, str(agent.agent), fmt.text)
+            self.text(sheet, row, 1, rule_label(main, lang) if main else "", fmt.text)
+            self.number(sheet, row, 2, float(agent.score), fmt.number1)
+            self.number(sheet, row, 3, float(agent.sessions), fmt.integer)
+            self.number(sheet, row, 4, float(agent.findings_per_100_sessions), fmt.number1)
+            self.number(sheet, row, 5, float(agent.vetoes), fmt.integer)
+
+        # The lowest scores, straight from the Agents sheet (worst first).
+        n = min(len(agents), CHART_AGENTS)
+        agents_sheet = self.sheets["agents"].get_name()
+        first = self.agents_header_row + 1
+        chart = self.workbook.add_chart({"type": "bar"})
+        chart.add_series({
+            "name": _word("chart_agents", lang),
+            "categories": [agents_sheet, first, 0, first + n - 1, 0],
+            "values": [agents_sheet, first, 1, first + n - 1, 1],
+            "fill": {"color": "#4F81BD"},
+            "data_labels": {"value": True, "num_format": "0.0"},
+        })
+        chart.set_title({"name": _word("chart_agents", lang)})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"min": 0, "max": 100})
+        sheet.insert_chart(17, 7, chart, {"x_scale": 1.3, "y_scale": max(1.0, n / 12)})
+
+
+def _file_labels(findings: pd.DataFrame) -> pd.Series:
+    """``file``, or ``file [sheet]`` for Excel inputs."""
+    files = findings["file"].fillna("").astype("str")
+    if "sheet" not in findings:
+        return files
+    sheets = findings["sheet"].fillna("").astype("str")
+    has_sheet = sheets != ""
+    if not has_sheet.any():
+        return files
+    return files.where(~has_sheet, files + " [" + sheets + "]")
+
+
+def _worst_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Sessions worst first: lowest score, then most findings, then by id."""
+    return sessions.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")
+
+
+def _period(messages: pd.DataFrame, lang: str) -> str:
+    times = messages["timestamp"].dropna() if "timestamp" in messages else pd.Series(dtype="datetime64[ns]")
+    if times.empty:
+        return _word("no_times", lang)
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_localize(None)
+    return f"{times.min():%Y-%m-%d %H:%M} – {times.max():%Y-%m-%d %H:%M}"
+
+
+def _declared_severities(params: Any) -> set[str]:
+    """Severities a rule's parameters can give findings (e.g. a critical phrase category)."""
+    found: set[str] = set()
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key == "severity" and value in SEVERITY:
+                found.add(value)
+            else:
+                found |= _declared_severities(value)
+    elif isinstance(params, list):
+        for value in params:
+            found |= _declared_severities(value)
+    return found
+
+
+_OTHER_LANG_SUFFIX = {"zh": "_en", "en": "_zh"}
+
+
+def _short(value: Any, lang: str, items: int = 5, chars: int = 24) -> str:
+    """A parameter value in a few words: long lists as their size and first items."""
+    if isinstance(value, dict):
+        name = value.get("name")
+        inner = ", ".join(
+            f"{k}={_short(v, lang, 3)}"
+            for k, v in value.items()
+            if k != "name" and v not in (None, "", [], {}) and not k.endswith(_OTHER_LANG_SUFFIX[lang])
+        )
+        return f"{name}({inner})" if name else "{" + inner + "}"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, dict) for v in value):
+            return "; ".join(_short(v, lang, items, chars) for v in value)
+        shown = [s if len(s) <= chars else s[: chars - 1] + "…" for s in (str(v) for v in value[:items])]
+        text = "、".join(shown)
+        if len(value) > items:
+            text = _word("items", lang, n=len(value)) + ": " + text + "…"
+        return text
+    text = str(value)
+    return text if len(text) <= 4 * chars else text[: 4 * chars - 1] + "…"
+
+
+def _params_summary(params: dict[str, Any], lang: str) -> str:
+    """One line per parameter, shortened; the rule file has the full text."""
+    return "\n".join(f"{key} = {_short(value, lang)}" for key, value in params.items())[:MAX_CELL_CHARS]
 
 
 def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True) -> None:
-    """Write the audit workbook to ``path`` atomically."""
+    """Write the audit workbook to ``path`` atomically (temporary file, then rename).
 
-    def write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            result.agents.to_excel(writer, sheet_name="Agents", index=False)
-            result.findings.drop(columns=["msg", "context_msg"]).to_excel(writer, sheet_name="Findings", index=False)
+    ``lang`` "zh" (default) or "en" names sheets and headers; ``mask`` hides personal data
+    in every text cell. Scoring parameters come from ``result.scoring`` when the pipeline
+    sets it, else from the built-in ``scoring.toml``.
+    """
+    lang = lang if lang in LANGS else "zh"
+    scoring = getattr(result, "scoring", None) or default_scoring()
+
+    def write(temporary: Path) -> None:
+        workbook = xlsxwriter.Workbook(
+            str(temporary),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "constant_memory": False,
+                "in_memory": True,
+            },
+        )
+        try:
+            _Writer(workbook, result, lang, mask, scoring).write()
+        finally:
+            try:
+                workbook.close()
+            except XlsxWriterException as error:
+                raise OutputError(f"cannot write {path}: {error}") from None
 
     atomic_write(Path(path), write)
