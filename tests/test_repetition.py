@@ -236,3 +236,22 @@ def test_vectorised_speed_guard():
     result = run(frame, RULE, CheckContext())
     assert time.perf_counter() - started < 1.0
     assert len(result) > 0
+
+
+def test_bad_params_are_refused_when_the_rule_loads(tmp_path):
+    from qa.errors import RuleError
+
+    base = (builtin_rules_dir() / "repeated-soothing.toml").read_text(encoding="utf-8")
+    base = base.replace('phrases_file = "lists/soothing.txt"', 'phrases = ["抱歉"]')
+    base = base.replace('exceptions_file = "lists/soothing-exceptions.txt"\n', "")
+    for old, new, problem in [
+        ("max_uses = 2", "max_uses = 0", "max_uses"),
+        ('phrases = ["抱歉"]', 'phrases = ["～～"]', "phrases"),
+        ('final_particles = ["了"]', 'final_particles = ["了吧"]', "final_particles"),
+    ]:
+        path = tmp_path / "repeated-soothing.toml"
+        path.write_text(base.replace(old, new), encoding="utf-8")
+        with pytest.raises(RuleError, match=problem):
+            load_rule_file(path)
+    path.write_text(base, encoding="utf-8")
+    assert load_rule_file(path).params["phrases"] == ["抱歉"]

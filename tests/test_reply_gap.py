@@ -293,3 +293,16 @@ def test_vectorised_speed_guard():
     result = run(frame, RULE, CheckContext())
     assert time.perf_counter() - started < 1.0
     assert len(result) > 0
+
+
+def test_bad_params_are_refused_when_the_rule_loads(tmp_path):
+    text = (builtin_rules_dir() / "slow-reply.toml").read_text(encoding="utf-8")
+    for old, new, problem in [
+        ('working_hours = "09:00-23:00"', 'working_hours = "9点-23点"', "working_hours"),
+        ("max_wait_seconds = 300", "max_wait_seconds = -1", "max_wait_seconds"),
+    ]:
+        path = tmp_path / "slow-reply.toml"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(RuleError, match=problem) as error:
+            load_rule_file(path)
+        assert str(path) in str(error.value)

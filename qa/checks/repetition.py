@@ -254,9 +254,23 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     )
 
 
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Problems the loader reports with the rule file and line (beyond the declared types)."""
+    problems = []
+    if params["max_uses"] < 1:
+        problems.append(("max_uses", f"max_uses must be 1 or more, got {params['max_uses']}"))
+    if not any(_line_key(p, list(params["particles"])) for p in params["phrases"]):
+        problems.append(("phrases", "phrases: no phrase has a letter or digit left after normalizing"))
+    for key in ("particles", "final_particles"):
+        if any(len(c) != 1 for c in params[key]):
+            problems.append((key, f"{key}: each entry must be one character"))
+    return problems
+
+
 CHECK = CheckType(
     name="repetition",
     doc="The same lexicon line (e.g. a soothing line) used more than max_uses times in a session.",
     params=PARAMS,
     run=run,
+    validate=validate,
 )

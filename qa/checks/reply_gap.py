@@ -216,10 +216,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _reasons(late_seconds, rule, context.lang, limit), context_msg=ids[waiting_at[late]],
     )
 
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Problems the loader reports with the rule file and line (beyond the declared types)."""
+    problems = []
+    for key in ("max_wait_seconds", "phone_max_wait_seconds"):
+        if params[key] < 0:
+            problems.append((key, f"{key} must be 0 or more, got {params[key]}"))
+    try:
+        parse_working_hours(params["working_hours"] or "")
+    except ValueError as error:
+        problems.append(("working_hours", str(error)))
+    return problems
+
+
 CHECK = CheckType(
     name="reply_gap",
     doc="A customer waited longer than a limit (working time only) for the next agent reply.",
     params=PARAMS,
     run=run,
     needs_timestamps=True,
+    validate=validate,
 )
