@@ -92,7 +92,7 @@ MUST_FLAG = [
     "解释这么多了还不明白吗",
     "懂不懂啊",
     "你看清楚了没有",
-    "这有什么难理解的",
+    "这有什么好问的",
     "我哪知道你什么时候在家",
     "问我有什么用",
     "你急什么",
@@ -295,3 +295,23 @@ def test_rule_file_declares_pattern_check():
     assert RULE.check == "pattern"
     assert Path(RULE.path).name == "rhetorical-question.toml"
     assert RULE.message["en"] and RULE.message["zh"]
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"patterns": ["难道(.*吗"]}, "patterns"),
+        ({"exclude": ["(?<=x"]}, "exclude"),
+        ({"macros": ["oops"]}, "macros"),
+        ({"patterns": ["{{missing}}"]}, "patterns"),
+        ({"prefilter": ["(?<!a)b"]}, "prefilter"),
+    ],
+)
+def test_validate_names_the_bad_key(params, key):
+    problems = CHECK_TYPES["pattern"].validate({**RULE.params, **params})
+    assert problems and problems[0][0] == key
+    assert "does not compile" in problems[0][1] or "macro" in problems[0][1]
+
+
+def test_validate_accepts_the_builtin_rule():
+    assert CHECK_TYPES["pattern"].validate(RULE.params) == []

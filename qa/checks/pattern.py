@@ -104,7 +104,7 @@ def _compile(pattern: str, what: str) -> regex.Pattern:
     try:
         return regex.compile(pattern)
     except regex.error as error:
-        raise RuleError(f"{what}: invalid regex {pattern!r}: {error}") from None
+        raise RuleError(f"{what}: regex does not compile: {pattern!r}: {error}") from None
 
 
 def relax_counts(pattern: str) -> str:
@@ -196,7 +196,7 @@ def build_matcher(
     if filters:
         joined = "|".join(f"(?:{p})" for p in filters)
         if not _re2_valid(joined):
-            raise RuleError(f"prefilter is not a valid RE2 regex: {joined!r}")
+            raise RuleError(f"prefilter: not a valid RE2 regex (does not compile in pyarrow): {joined!r}")
         chosen: str | None = joined
     else:
         joined = relax_counts("|".join(f"(?:{p})" for p in expanded))
@@ -272,9 +272,32 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, rule.severity.value, reasons, matches, starts, ends)
 
 
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Load-time check: macros expand and every regex compiles (problems as (key, text))."""
+    macros = list(params.get("macros") or [])
+    try:
+        expand_macros([], macros)
+    except RuleError as error:
+        return [("macros", str(error))]
+    for key in ("patterns", "exclude"):
+        for pattern in params.get(key) or []:
+            try:
+                _compile(expand_macros([pattern], macros)[0], key)
+            except RuleError as error:
+                return [(key, str(error))]
+    try:
+        _compile(params.get("clause_delimiters") or "[,.?!;:。、~ ]", "clause_delimiters")
+        matcher_for(params)
+    except RuleError as error:
+        key = "prefilter" if str(error).startswith("prefilter") else "clause_delimiters"
+        return [(key, str(error))]
+    return []
+
+
 CHECK = CheckType(
     name="pattern",
     doc="Messages matching a regex list on normalized text, minus exclusions (vectorised pre-filter).",
     params=PARAMS,
     run=run,
+    validate=validate,
 )
