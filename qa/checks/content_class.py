@@ -1,0 +1,416 @@
+"""Check type ``content_class``: messages whose whole content is only one class of tokens.
+
+Built for emoji-only replies (002 §三.7 「不可以纯用表情或符号替代方案或解释话术回应客户」): a
+message is in the class when, once whitespace is set aside, it consists only of
+
+* Unicode emoji: ``\\p{Extended_Pictographic}``, skin tones (``\\p{Emoji_Modifier}``), flags
+  (regional indicators, tag sequences), ZWJ ``\\u200d``, variation selectors, keycaps, and
+  private-use characters (platform emoji glyphs);
+* platform emoticon codes: ``[微笑]`` / ``【微笑】`` from the ``emoticons`` name list, JD codes
+  (``#E-s57``, ``#E-s[数字x]``, ``#E-b12``, ``#E-j3``, ``#E-抱拳``), Wangwang codes (``/:^_^``,
+  ``/:068``, ``/:rose``);
+* kaomoji: the literal ``kaomoji`` list (``~O(∩_∩)O~``, ``T_T``, ``orz``) and the shapes of
+  ``token_patterns`` (``(^o^)/``, ``^_^``, ``:)``);
+* symbols (``\\p{S}``) and punctuation (``\\p{P}``): ``。。。``, ``？？``, ``~~``, ``…``, ``!!!``;
+
+and it has at least one such token. Any letter, CJK character or digit left over is real
+content, so ``好的👍``, ``[数字x]`` (a masked number) and ``1`` are clean. Attachment
+placeholders (``[图片]``, ``[商品链接]``, ``[订单]`` …, the ``attachments`` list) are content
+the agent sent: a message containing one is never in the class, even next to an emoji
+(``[商品链接][微笑]`` is clean: the link is the answer).
+
+The test is one RE2 full match over the whole column (pyarrow), so it costs well under a
+second per million messages; :func:`emoji_only_mask` exposes it for other checks.
+
+Severity upgrade: the customer messages a flagged reply answers (those after the previous
+agent message in the same session, at most ``upset_lookback`` of them, system messages
+skipped) are searched with ``upset_patterns`` (minus ``upset_exclude``, e.g. 我不投诉). When
+one matches, the finding gets ``upgrade_severity``, the ``upgrade_message`` reason and that
+customer message as ``context_msg``. This loop only visits flagged replies.
+
+Parameters (rule ``[params]``):
+
+``roles`` (strings, default ``["agent"]``)
+    Whose messages are checked.
+``emoticons`` (strings; or ``emoticons_file``)
+    Emoticon names, written without brackets (微笑, 捂脸, 玫瑰).
+``kaomoji`` (strings; or ``kaomoji_file``)
+    Literal kaomoji / text faces that contain letters (those made only of symbols need none).
+``token_patterns`` (strings; or ``token_patterns_file``)
+    Further token shapes as RE2 regexes over NFKC + lower-cased text.
+``attachments`` (strings; or ``attachments_file``)
+    Attachment placeholder names, without brackets; a message containing one is clean.
+``emoji``, ``symbols``, ``punctuation``, ``wangwang``, ``jd_codes`` (bool, default true)
+    Which built-in token families belong to the class.
+``upgrade_severity`` (str: "" | minor | major | critical, default "")
+    Severity when the reply answers an upset customer; "" = never upgrade.
+``upset_patterns`` / ``upset_exclude`` (strings; regex module syntax, on the customer's norm)
+    What makes a customer message upset (投诉, 12315, 差评, 骗子, 什么态度 …) and wording that
+    neutralises a match it overlaps (我不投诉, 不会给差评).
+``upset_lookback`` (int, default 3)
+    How many customer messages back (since the previous agent message) are searched.
+``upgrade_message`` (table: ``zh``, ``en``)
+    Reason template for upgraded findings; fields ``{match}``, ``{context}`` (the customer's
+    message, shortened) and ``{trigger}`` (the upset words).
+
+Message fields: ``{match}`` (the whole reply as written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import regex
+
+from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.errors import RuleError
+from qa.normalize import normalize_text
+
+MESSAGE_FIELDS = {
+    "zh": Param("str", "Chinese template", default=""),
+    "en": Param("str", "English template", default=""),
+}
+
+PARAMS = {
+    "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
+    "emoticons": Param("strings", "emoticon names, written without brackets", default=[]),
+    "kaomoji": Param("strings", "literal kaomoji that contain letters", default=[]),
+    "token_patterns": Param("strings", "further token shapes (RE2 regexes)", default=[]),
+    "attachments": Param("strings", "attachment placeholder names; a message with one is clean", default=[]),
+    "emoji": Param("bool", "Unicode emoji are class tokens", default=True),
+    "symbols": Param("bool", "symbols (\\p{S}) are class tokens", default=True),
+    "punctuation": Param("bool", "punctuation (\\p{P}) is a class token", default=True),
+    "wangwang": Param("bool", "Wangwang codes (/:^_^, /:068) are class tokens", default=True),
+    "jd_codes": Param("bool", "JD codes (#E-s57, #E-s[数字x]) are class tokens", default=True),
+    "upgrade_severity": Param(
+        "str", "severity when the reply answers an upset customer", default="",
+        choices=("", "minor", "major", "critical"),
+    ),
+    "upset_patterns": Param("strings", "regexes marking an upset customer message", default=[]),
+    "upset_exclude": Param("strings", "regexes neutralising an upset match they overlap", default=[]),
+    "upset_lookback": Param("int", "customer messages searched back from the reply", default=3),
+    "upgrade_message": Param("table", "reason template of upgraded findings", default={}, fields=MESSAGE_FIELDS),
+}
+
+# Characters that count as space: whitespace, separators, zero-width space/joiners, BOM.
+_SPACE = r"[\s\p{Z}\x{200B}\x{200C}\x{2060}\x{FEFF}]"
+_RE2_SPECIAL = set("\\.^$|?*+()[]{}")
+_CONTEXT_CHARS = 30
+
+
+def _re2_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in text)
+
+
+def _alternation(items: Sequence[str]) -> str:
+    """Escaped literals, longest first (so 微笑脸 wins over 微笑)."""
+    unique = sorted(set(items), key=lambda s: (-len(s), s))
+    return "|".join(_re2_escape(item) for item in unique)
+
+
+@lru_cache(maxsize=1)
+def _emoji_ranges() -> str:
+    """RE2 class body of every emoji code point (Extended_Pictographic, modifiers, flags),
+    taken from the ``regex`` module's Unicode tables (newer than RE2's)."""
+    chars = "".join(chr(i) for i in range(0x30000) if not 0xD800 <= i < 0xE000)
+    pieces = []
+    for found in regex.finditer(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}]+", chars):
+        first, last = ord(found.group()[0]), ord(found.group()[-1])
+        pieces.append(f"\\x{{{first:X}}}" if first == last else f"\\x{{{first:X}}}-\\x{{{last:X}}}")
+    # ZWJ, variation selectors, combining keycap, tag characters (subdivision flags), private use.
+    pieces.append(r"\x{200D}\x{FE0E}\x{FE0F}\x{20E3}\x{E0020}-\x{E007F}\p{Co}")
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def _name_forms(names: Sequence[str]) -> list[str]:
+    """Each name normalized (simplified) plus its traditional form, both NFKC + lower case."""
+    forms: set[str] = set()
+    for name in names:
+        simplified = normalize_text(name)
+        if simplified:
+            forms.add(simplified)
+            forms.add(_s2t().convert(simplified))
+    return sorted(forms)
+
+
+def _check_re2(pattern: str, what: str) -> str:
+    try:
+        pc.match_substring_regex(pa.array([""], type=pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise RuleError(f"{what}: regex does not compile in RE2 (pyarrow): {pattern!r}: {error}") from None
+    return pattern
+
+
+@lru_cache(maxsize=32)
+def build_class(
+    emoticons: tuple[str, ...],
+    kaomoji: tuple[str, ...],
+    token_patterns: tuple[str, ...],
+    attachments: tuple[str, ...],
+    emoji: bool = True,
+    symbols: bool = True,
+    punctuation: bool = True,
+    wangwang: bool = True,
+    jd_codes: bool = True,
+) -> tuple[str, str | None]:
+    """(full-match RE2 regex of a class-only text, RE2 regex of an attachment placeholder)."""
+    names = _name_forms(emoticons)
+    tokens: list[str] = []
+    if names:
+        tokens.append(r"[\[【](?:" + _alternation(names) + r")[\]】]")
+    if jd_codes:
+        named = "|".join(filter(None, [_alternation(names)]))
+        coded = r"[a-z]{0,3}(?:[0-9]+|\[数字x\])*"
+        tokens.append(r"#e-?(?:" + (named + "|" if named else "") + coded + ")")
+    if wangwang:
+        tokens.append(r"/:[\p{P}\p{S}]{0,6}[a-z0-9]{0,10}[\p{P}\p{S}]{0,6}")
+    literal = [normalize_text(k) for k in kaomoji]
+    if any(literal):
+        tokens.append(_alternation([k for k in literal if k]))
+    for pattern in token_patterns:
+        tokens.append(_check_re2(f"(?:{pattern})", "token_patterns"))
+    if emoji:
+        tokens.append(r"[0-9#*]\x{FE0F}?\x{20E3}")
+    chars = ""
+    if emoji:
+        chars += _emoji_ranges()
+    if symbols:
+        chars += r"\p{S}\p{M}"
+    if punctuation:
+        chars += r"\p{P}"
+    if chars:
+        tokens.append(f"[{chars}]")
+    if not tokens:
+        raise RuleError("content_class: no token family is enabled")
+    full = _check_re2(r"\A(?:" + _SPACE + "|" + "|".join(tokens) + r")*\z", "content_class")
+    attachment = None
+    attachment_names = _name_forms(attachments)
+    if attachment_names:
+        attachment = _check_re2(r"[\[【](?:" + _alternation(attachment_names) + r")[\]】]", "attachments")
+    return full, attachment
+
+
+def _to_arrow(texts: pd.Series) -> pa.Array:
+    try:
+        return pa.array(texts.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(texts.astype("str").to_numpy(dtype=object), type=pa.large_string())
+
+
+@lru_cache(maxsize=1)
+def _builtin_defaults() -> dict:
+    """The built-in emoji-only rule's token parameters (the one source of the default lists)."""
+    from qa.rules import builtin_rules_dir, load_rule_file  # late: qa.rules imports the checks
+
+    params = load_rule_file(builtin_rules_dir() / "emoji-only.toml").params
+    return {key: params[key] for key in ("emoticons", "kaomoji", "token_patterns", "attachments")}
+
+
+def emoji_only_mask(
+    texts: pd.Series,
+    *,
+    emoticons: Sequence[str] | None = None,
+    kaomoji: Sequence[str] | None = None,
+    token_patterns: Sequence[str] | None = None,
+    attachments: Sequence[str] | None = None,
+    emoji: bool = True,
+    symbols: bool = True,
+    punctuation: bool = True,
+    wangwang: bool = True,
+    jd_codes: bool = True,
+    normalized: bool = False,
+) -> pd.Series:
+    """Boolean Series (same index as ``texts``): True where a text is only emoji, emoticon
+    codes, kaomoji, symbols or punctuation, with at least one of them and no attachment.
+
+    Lists left as None are those of the built-in ``emoji-only`` rule. Pass the ``norm``
+    column with ``normalized=True`` to skip NFKC + lower-casing; raw texts work too (both
+    simplified and traditional emoticon names are recognised).
+    """
+    if texts.empty:
+        return pd.Series([], index=texts.index, dtype=bool)
+    defaults = _builtin_defaults() if None in (emoticons, kaomoji, token_patterns, attachments) else {}
+    full, attachment = build_class(
+        tuple(defaults["emoticons"] if emoticons is None else emoticons),
+        tuple(defaults["kaomoji"] if kaomoji is None else kaomoji),
+        tuple(defaults["token_patterns"] if token_patterns is None else token_patterns),
+        tuple(defaults["attachments"] if attachments is None else attachments),
+        emoji, symbols, punctuation, wangwang, jd_codes,
+    )
+    array = _to_arrow(texts)
+    if not normalized:
+        array = pc.utf8_lower(pc.utf8_normalize(array, "NFKC"))
+    hit = pc.and_(
+        pc.match_substring_regex(array, full),
+        pc.match_substring_regex(array, r"[^\s\p{Z}\x{200B}\x{200C}\x{2060}\x{FEFF}]"),
+    )
+    if attachment is not None:
+        hit = pc.and_not(hit, pc.match_substring_regex(array, attachment))
+    hit = pc.fill_null(hit, False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=texts.index, dtype=bool)
+
+
+@lru_cache(maxsize=16)
+def _upset_matchers(patterns: tuple[str, ...], exclude: tuple[str, ...]):
+    def compile_all(items: tuple[str, ...], what: str):
+        if not items:
+            return None
+        try:
+            return regex.compile("|".join(f"(?:{p})" for p in items))
+        except regex.error as error:
+            raise RuleError(f"{what}: regex does not compile: {error}") from None
+
+    return compile_all(patterns, "upset_patterns"), compile_all(exclude, "upset_exclude")
+
+
+def upset_span(text: str, upset: regex.Pattern, exclude: regex.Pattern | None) -> tuple[int, int] | None:
+    """First span of ``text`` (norm) an upset pattern matches outside every exclusion."""
+    excluded = [m.span() for m in exclude.finditer(text, overlapped=True)] if exclude is not None else []
+    for found in upset.finditer(text, overlapped=True):
+        start, end = found.span()
+        if not any(e_start < end and start < e_end for e_start, e_end in excluded):
+            return start, end
+    return None
+
+
+def _answered_customers(messages: pd.DataFrame, positions: np.ndarray, lookback: int) -> list[list[int]]:
+    """For each reply position, the positions of the customer messages it answers, closest
+    first: after the previous agent message of the same session, at most ``lookback``.
+
+    Vectorised over the whole table with position arithmetic (no string column is turned
+    into Python objects); the short per-reply lists are then cut from index arrays."""
+    n = len(messages)
+    order = np.arange(n)
+    roles = messages["role"]
+    is_agent = roles.eq("agent").to_numpy(dtype=bool)
+    is_customer = roles.eq("customer").to_numpy(dtype=bool)
+    sessions = messages["session_id"]
+    new_session = sessions.ne(sessions.shift()).to_numpy(dtype=bool)
+    session_start = np.maximum.accumulate(np.where(new_session, order, 0))
+    last_agent = np.maximum.accumulate(np.where(is_agent, order, -1))
+    customer_positions = order[is_customer]
+    answered = []
+    for position in positions:
+        low = max(session_start[position], last_agent[position - 1] + 1 if position else 0)
+        left = np.searchsorted(customer_positions, low)
+        right = np.searchsorted(customer_positions, position)
+        answered.append(customer_positions[max(left, right - lookback) : right][::-1].tolist())
+    return answered
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _CONTEXT_CHARS else text[: _CONTEXT_CHARS - 1] + "…"
+
+
+def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
+    """Flag each checked message made only of class tokens; upgrade those answering an upset
+    customer."""
+    params = rule.params
+    scope = role_mask(messages, params["roles"])
+    norm = messages["norm"][scope]
+    mask = emoji_only_mask(
+        norm,
+        emoticons=params["emoticons"],
+        kaomoji=params["kaomoji"],
+        token_patterns=params["token_patterns"],
+        attachments=params["attachments"],
+        emoji=params["emoji"],
+        symbols=params["symbols"],
+        punctuation=params["punctuation"],
+        wangwang=params["wangwang"],
+        jd_codes=params["jd_codes"],
+        normalized=True,
+    )
+    ids = mask.index[mask.to_numpy()]
+    if len(ids) == 0:
+        return findings_frame([], rule.id, "", "")
+
+    upgrade = params["upgrade_severity"]
+    upset, exclude = _upset_matchers(tuple(params["upset_patterns"]), tuple(params["upset_exclude"]))
+    upgrade_template = {k: v for k, v in (params.get("upgrade_message") or {}).items() if v} or rule.message
+    positions = messages.index.get_indexer(ids)
+    texts = messages["text"].take(positions).tolist()
+    customers: list[list[int]] = [[] for _ in positions]
+    if upgrade and upset is not None:
+        customers = _answered_customers(messages, positions, params["upset_lookback"])
+    needed = sorted({c for row in customers for c in row})
+    customer_norm = dict(zip(needed, messages["norm"].take(needed).tolist()))
+    customer_text = dict(zip(needed, messages["text"].take(needed).tolist()))
+
+    out_ids, severities, reasons, matches, starts, ends, contexts = [], [], [], [], [], [], []
+    for msg_id, original, answered in zip(ids, texts, customers):
+        stripped = original.strip()
+        start = original.find(stripped) if stripped else 0
+        found = None
+        for customer in answered:
+            span = upset_span(customer_norm[customer], upset, exclude)
+            if span is not None:
+                found = (customer, span)
+                break
+        if found is None:
+            severities.append(rule.severity.value)
+            reasons.append(render(rule.message, context.lang, match=stripped))
+            contexts.append(-1)
+        else:
+            customer, (u_start, u_end) = found
+            severities.append(upgrade)
+            reasons.append(
+                render(
+                    upgrade_template,
+                    context.lang,
+                    match=stripped,
+                    context=_shorten(customer_text[customer]),
+                    trigger=customer_norm[customer][u_start:u_end],
+                )
+            )
+            contexts.append(int(messages.index[customer]))
+        out_ids.append(int(msg_id))
+        matches.append(stripped)
+        starts.append(start)
+        ends.append(start + len(stripped))
+    return findings_frame(out_ids, rule.id, severities, reasons, matches, starts, ends, contexts)
+
+
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Load-time check: token patterns are RE2, upset regexes compile, a family is enabled."""
+    for key in ("upset_patterns", "upset_exclude"):
+        try:
+            _upset_matchers(tuple(params.get(key) or ()), ())
+        except RuleError as error:
+            return [(key, str(error))]
+    for pattern in params.get("token_patterns") or []:
+        try:
+            _check_re2(f"(?:{pattern})", "token_patterns")
+        except RuleError as error:
+            return [("token_patterns", str(error))]
+    try:
+        build_class(
+            tuple(params["emoticons"]), tuple(params["kaomoji"]), tuple(params["token_patterns"]),
+            tuple(params["attachments"]), params["emoji"], params["symbols"], params["punctuation"],
+            params["wangwang"], params["jd_codes"],
+        )
+    except RuleError as error:
+        return [("emoji", str(error))]
+    return []
+
+
+CHECK = CheckType(
+    name="content_class",
+    doc="Messages made only of one class of tokens (emoji, emoticon codes, symbols), one RE2 full match.",
+    params=PARAMS,
+    run=run,
+    validate=validate,
+)
