@@ -317,3 +317,16 @@ def test_english_reason(rule):
 
 def test_no_customer_messages(rule):
     assert check(rule, [("S1", "agent", "您好")]) == []
+
+
+def test_bad_pattern_is_reported_with_the_rule_file(tmp_path):
+    from qa.errors import RuleError
+
+    text = RULE_PATH.read_text(encoding="utf-8").replace(
+        'patterns_file = "lists/complaint-triggers-complaint.txt"', 'patterns = ["投诉(?<=未闭合"]'
+    )
+    bad = tmp_path / "ignored-complaint.toml"
+    bad.write_text(text, encoding="utf-8")
+    (tmp_path / "lists").symlink_to(RULE_PATH.parent / "lists")
+    with pytest.raises(RuleError, match="ignored-complaint.toml:.*bad regular expression"):
+        load_rule_file(bad)

@@ -68,6 +68,7 @@ Message fields: ``{trigger}`` (the trigger clause as written), ``{category}`` (i
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,6 +162,7 @@ PARAMS = {
 _CODES = regex.compile(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
 _NOT_LETTER = regex.compile(r"[^\p{L}\p{N}]+")
 _LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
+_ODD_SPACE = regex.compile(r"[^\S ]")  # whitespace other than a plain space
 _PREFILTER_CHUNK = 200
 
 
@@ -247,6 +249,7 @@ class _Category:
     pattern: regex.Pattern
     negatable: bool
     hypothetical: bool
+    prefilter: str  # RE2 superset of ``pattern`` (look-arounds removed)
 
 
 @dataclass
@@ -256,10 +259,12 @@ class _Compiled:
     categories: list[_Category]
     prefilter: list[str]
     exceptions: regex.Pattern | None
+    exception_reach: int  # longest exception: how far around a match one can overlap it
     separators: regex.Pattern
     negators: regex.Pattern | None
     fillers: regex.Pattern | None
     negation_window: int
+    negation_reach: int  # window + longest negator: a negator must start within this many chars
     negation_exceptions: list[str]
     hypothetical: regex.Pattern | None
     question: regex.Pattern | None
@@ -282,8 +287,10 @@ def _compile(rule) -> _Compiled:
         except regex.error as error:
             raise RuleError(f"{rule.path}: triggers '{table['name']}': bad pattern: {error}") from None
         label = {"zh": table["label_zh"] or table["name"], "en": table["label_en"] or table["name"]}
-        categories.append(_Category(table["name"], label, compiled, table["negatable"], table["hypothetical"]))
-        prefilter.extend(f"(?:{_strip_lookarounds(p)})" for p in patterns)
+        stripped = [f"(?:{_strip_lookarounds(p)})" for p in patterns]
+        categories.append(_Category(table["name"], label, compiled, table["negatable"], table["hypothetical"],
+                                    "|".join(stripped)))
+        prefilter.extend(stripped)
     try:
         separators = regex.compile(params["clause_separators"])
     except regex.error as error:
@@ -299,10 +306,13 @@ def _compile(rule) -> _Compiled:
         categories=categories,
         prefilter=prefilter,
         exceptions=_alternation(params["trigger_exceptions"]),
+        exception_reach=max((len(normalize_text(w)) for w in params["trigger_exceptions"]), default=0),
         separators=separators,
         negators=_alternation(params["negators"]),
         fillers=_repeated(params["negation_fillers"]),
         negation_window=params["negation_window"],
+        negation_reach=params["negation_window"] + max((len(normalize_text(w)) for w in params["negators"]),
+                                                       default=0),
         negation_exceptions=sorted({normalize_text(w) for w in params["negation_exceptions"]} - {""}),
         hypothetical=_alternation(params["hypothetical_markers"]),
         question=question,
@@ -347,7 +357,7 @@ def clause_bounds(text: str, start: int, end: int, separators: regex.Pattern) ->
 def is_negated(prefix: str, c: _Compiled) -> bool:
     """True when ``prefix`` (clause text before the trigger) ends with a negator followed by at
     most ``negation_window`` characters of fillers, and the negator is not part of 不得不."""
-    if c.negators is None:
+    if c.negators is None or c.negators.search(prefix, max(len(prefix) - c.negation_reach, 0)) is None:
         return False
     for gap in range(0, min(c.negation_window, len(prefix)) + 1):
         head, tail = prefix[: len(prefix) - gap], prefix[len(prefix) - gap :]
@@ -365,21 +375,31 @@ def _is_hypothetical(prefix: str, suffix: str, c: _Compiled) -> bool:
     return c.question is not None and bool(c.question.match(suffix))
 
 
-def find_trigger(norm: str, c: _Compiled) -> tuple[int, int, int, int, int] | None:
+def _excepted(norm: str, start: int, end: int, c: _Compiled) -> bool:
+    """A trigger exception overlaps ``norm[start:end]`` (searched only in the window around it)."""
+    if c.exceptions is None:
+        return False
+    offset = max(start - c.exception_reach + 1, 0)
+    window = norm[offset : end + c.exception_reach - 1]
+    return _overlaps((start - offset, end - offset), _spans(c.exceptions, window))
+
+
+def find_trigger(
+    norm: str, c: _Compiled, worth_trying: list[bool] | None = None
+) -> tuple[int, int, int, int, int] | None:
     """The first valid trigger in a normalized text: (start, end, category, clause_start,
-    clause_end), or None."""
+    clause_end), or None. ``worth_trying``: per category, whether it can match (default all)."""
     best = None
-    exception_spans: list[tuple[int, int]] | None = None
     for index, category in enumerate(c.categories):
+        if worth_trying is not None and not worth_trying[index]:
+            continue
         for found in category.pattern.finditer(norm):
             start, end = found.span()
             if best is not None and start >= best[0]:
                 break
             if end == start:
                 continue
-            if exception_spans is None:
-                exception_spans = _spans(c.exceptions, norm)
-            if _overlaps((start, end), exception_spans):
+            if _excepted(norm, start, end, c):
                 continue
             left, right = clause_bounds(norm, start, end, c.separators)
             prefix = norm[left:start]
@@ -421,10 +441,14 @@ def classify_reply(norm: str, is_emoji: bool, c: _Compiled) -> tuple[str, tuple[
         left, _ = clause_bounds(norm, span[0], span[1], c.separators)
         if not is_negated(norm[left : span[0]], c):
             return "guiding", span
+    soothing = c.soothing is not None and c.soothing.search(norm) is not None
+    handling = c.handling is not None and c.handling.search(norm) is not None
+    if not soothing and not handling:
+        return "cold", None
     excluded = _spans(c.reply_exceptions, norm)
-    if _counting(c.soothing, norm, excluded):
+    if soothing and _counting(c.soothing, norm, excluded):
         return "", None
-    for span in _counting(c.handling, norm, excluded):
+    for span in _counting(c.handling, norm, excluded) if handling else ():
         left, _ = clause_bounds(norm, span[0], span[1], c.separators)
         if not is_negated(norm[left : span[0]], c):
             return "", None
@@ -446,6 +470,20 @@ def _candidates(norm: pd.Series, prefilter: list[str]) -> pd.Series:
     return mask
 
 
+def _span_in(original: str, norm: str, start: int, end: int) -> tuple[int, int]:
+    """Map a span of ``norm`` back to ``original``. Most texts normalize character by character
+    (same length, single spaces, NFKC keeps the length): then the span is the same."""
+    if (
+        len(original) == len(norm)
+        and original == original.strip()
+        and "  " not in original
+        and not _ODD_SPACE.search(original)
+        and len(unicodedata.normalize("NFKC", original)) == len(original)
+    ):
+        return (start, end)
+    return original_span(original, start, end)
+
+
 def _quote(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
@@ -458,7 +496,7 @@ def _trigger_quote(original: str, norm: str, found: tuple[int, int, int, int, in
         half = max((limit - (end - start)) // 2, 0)
         left = max(left, start - half)
         right = min(right, max(end, left + limit))
-    span = original_span(original, left, right)
+    span = _span_in(original, norm, left, right)
     fragment = original[span[0] : span[1]] if span[0] >= 0 else norm[left:right]
     return " ".join(fragment.split())
 
@@ -495,13 +533,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if candidates.empty:
         return findings_frame([], rule.id, "", "")
 
-    # The same customer line often recurs (我要投诉); each distinct text is analysed once.
+    # Which categories may match each candidate (RE2, vectorised), so the exact patterns run
+    # only where they can; and the same customer line (我要投诉) is analysed once.
+    hits = np.column_stack([candidates.str.contains(cat.prefilter, regex=True).to_numpy(dtype=bool)
+                            for cat in c.categories])
     seen: dict[str, tuple[int, int, int, int, int] | None] = {}
     trigger_ids: list[int] = []
     trigger_found: dict[int, tuple[int, int, int, int, int]] = {}
-    for msg_id, normalized in zip(candidates.index.tolist(), candidates.tolist()):
+    for msg_id, normalized, row in zip(candidates.index.tolist(), candidates.tolist(), hits.tolist()):
         if normalized not in seen:
-            seen[normalized] = find_trigger(normalized, c)
+            seen[normalized] = find_trigger(normalized, c, row)
         found = seen[normalized]
         if found is not None:
             trigger_ids.append(msg_id)
@@ -562,7 +603,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         quote, category = trigger_values(trigger_id)
         found = trigger_found[trigger_id]
         original = trigger_text[trigger_id]
-        span = original_span(original, found[0], found[1])
+        span = _span_in(original, trigger_norm[trigger_id], found[0], found[1])
         fragment = original[span[0] : span[1]] if span[0] >= 0 else trigger_norm[trigger_id][found[0] : found[1]]
         kind = render({lang: kinds_text[f"missing_{lang}"]}, lang, trigger=quote, reply="")
         out_ids.append(trigger_id)
@@ -587,7 +628,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if not kind_name:
                 continue
             if guide_span is not None:
-                span = original_span(original, *guide_span)
+                span = _span_in(original, reply_norm, *guide_span)
             else:
                 stripped = original.strip()
                 offset = original.find(stripped) if stripped else 0
@@ -608,10 +649,33 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
 
 
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Problems the loader reports with the rule file's line: bad regexes, negative windows."""
+    problems: list[tuple[str, str]] = []
+
+    def compiles(key: str, pattern: str, where: str) -> None:
+        try:
+            regex.compile(pattern)
+        except regex.error as error:
+            problems.append((key, f"{where}: bad regular expression {pattern!r}: {error}"))
+
+    for table in params["triggers"]:
+        for pattern in table["patterns"]:
+            compiles("triggers", pattern, f"triggers '{table['name']}'")
+    for pattern in params["guiding"]:
+        compiles("guiding", pattern, "guiding")
+    compiles("clause_separators", params["clause_separators"], "clause_separators")
+    for key in ("negation_window", "question_window", "quote_chars"):
+        if params[key] < 0:
+            problems.append((key, f"{key} must be 0 or more"))
+    return problems
+
+
 CHECK = CheckType(
     name="response",
     doc="A customer trigger (sensitive complaint) whose first agent reply is missing, dismissive, "
         "guiding, emoji-only or cold.",
     params=PARAMS,
     run=run,
+    validate=validate,
 )
