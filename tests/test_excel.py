@@ -92,7 +92,7 @@ def test_one_row_per_agent_worst_first(result, book_zh):
     assert len(rows) == len(result.agents) == 3
     scores = [r[1] for r in rows]
     assert scores == sorted(scores)
-    assert sheet.freeze_panes == f"A{top + 1}"
+    assert sheet.freeze_panes == f"B{top + 1}"  # header and agent column frozen
     assert sheet.auto_filter.ref.startswith(f"A{top}:")
     assert sheet.conditional_formatting  # the colour scale on the score
 

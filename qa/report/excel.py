@@ -231,6 +231,28 @@ def _excel_dates(values: pd.Series) -> np.ndarray:
     return serial
 
 
+# Row heights for wrapped text: Excel, WPS and LibreOffice do not all re-fit rows when they
+# open a file, so detail rows get an estimated height (a CJK character is about 1.8 column
+# width units; 16 points a line; at most MAX_ROW_LINES lines, the cell holds the rest).
+_POINTS_PER_LINE = 16.0
+_UNITS_PER_CHAR = 1.8
+MAX_ROW_LINES = 8
+
+
+def _row_heights(wrapped: list[tuple[pd.Series, float]]) -> list[float | None]:
+    """Estimated heights of rows whose wrapped cells hold ``(texts, column width)``."""
+    if not wrapped:
+        return []
+    lines = np.ones(len(wrapped[0][0]))
+    for texts, width in wrapped:
+        per_line = max(width / _UNITS_PER_CHAR, 1.0)
+        lengths = texts.str.len().to_numpy(dtype="float64", na_value=0.0)
+        breaks = texts.str.count("\n").to_numpy(dtype="float64", na_value=0.0)
+        lines = np.maximum(lines, np.ceil(lengths / per_line) + breaks)
+    lines = np.clip(lines, 1, MAX_ROW_LINES)
+    return [None if n <= 1 else n * _POINTS_PER_LINE for n in lines.tolist()]
+
+
 def _cell_text(values: pd.Series, mask: bool) -> pd.Series:
     """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit."""
     text = maybe_mask(values, mask)
@@ -268,6 +290,7 @@ class Column:
     kind: str
     fmt: Any
     whole_fmt: Any = None
+    style_blanks: bool = False  # blank cells still get ``fmt`` (shaded rows, banners)
 
 
 class _BulkSheet(Worksheet):
@@ -413,20 +436,25 @@ class _Cells:
 
     # -- bulk rows -------------------------------------------------------------------------
 
-    def rows(self, sheet: Any, first_row: int, columns: list[Column]) -> None:
+    def rows(
+        self, sheet: Any, first_row: int, columns: list[Column], heights: list[float | None] | None = None
+    ) -> None:
         """Write the columns as rows ``first_row``... (0-based) below every ordinary cell
-        already written on ``sheet``; nothing may be written below them afterwards."""
+        already written on ``sheet``; nothing may be written below them afterwards.
+        ``heights`` sets row heights (points; None keeps the default)."""
         n = max((len(c.values) for c in columns), default=0)
         if n == 0:
             return
         if not (self.fast and isinstance(sheet, _BulkSheet)):
-            self.write_cells(sheet, first_row, columns)
+            self.write_cells(sheet, first_row, columns, heights)
             return
         numbers = [str(first_row + 1 + i) for i in range(n)]
         cells = [self._column_xml(xl_col_to_name(col), numbers, column) for col, column in enumerate(columns)]
-        xml = "".join(
-            f'<row r="{number}">{"".join(parts)}</row>' for number, parts in zip(numbers, zip(*cells))
-        )
+        starts = [
+            f'<row r="{number}" ht="{height:g}" customHeight="1">' if height else f'<row r="{number}">'
+            for number, height in zip(numbers, heights or [None] * n)
+        ]
+        xml = "".join(f'{start}{"".join(parts)}</row>' for start, parts in zip(starts, zip(*cells)))
         sheet.bulk_xml.append(xml)
         sheet.bulk_first_row = min(sheet.bulk_first_row, first_row)
         sheet._check_dimensions(first_row, 0)
@@ -450,7 +478,10 @@ class _Cells:
         values = column.values
         xfs = self._xf_list(column.fmt, n)
         index = self._string_index
-        out = [""] * n
+        if column.style_blanks:
+            out = [f'<c r="{letter}{number}" s="{xf}"/>' for number, xf in zip(numbers, xfs)]
+        else:
+            out = [""] * n
         if column.kind == "number":
             for i, value in enumerate(values):
                 if value is not None:
@@ -476,14 +507,21 @@ class _Cells:
                 out[i] = f'<c r="{letter}{numbers[i]}" s="{xf}" t="s"><v>{index(key)}</v></c>'
         return out
 
-    def write_cells(self, sheet: Any, first_row: int, columns: list[Column]) -> None:
+    def write_cells(
+        self, sheet: Any, first_row: int, columns: list[Column], heights: list[float | None] | None = None
+    ) -> None:
         """The same as :meth:`rows` through xlsxwriter's public per-cell calls."""
+        for i, height in enumerate(heights or []):
+            if height:
+                sheet.set_row(first_row + i, height)
         for col, column in enumerate(columns):
             per_row = isinstance(column.fmt, list)
             wholes = column.whole_fmt if column.whole_fmt is not None else column.fmt
             for i, value in enumerate(column.values):
                 fmt = column.fmt[i] if per_row else column.fmt
                 row = first_row + i
+                if column.style_blanks and fmt is not None:
+                    sheet.write_blank(row, col, None, fmt)
                 if column.kind == "number":
                     if value is not None:
                         sheet.write_number(row, col, value, fmt)
@@ -508,6 +546,7 @@ class _Formats:
     text: Any
     datetime: Any
     integer: Any
+    integer_left: Any
     number1: Any
     number2: Any
     percent: Any
@@ -536,6 +575,7 @@ def _formats(workbook: xlsxwriter.Workbook) -> _Formats:
         text=add(base),
         datetime=add({**base, "num_format": _DATETIME_FORMAT}),
         integer=add({**base, "num_format": "0"}),
+        integer_left=add({**base, "num_format": "0", "align": "left"}),
         number1=add({**base, "num_format": "0.0"}),
         number2=add({**base, "num_format": "0.00"}),
         percent=add({**base, "num_format": "0.0%"}),
@@ -586,6 +626,7 @@ class _Writer:
     def header(self, sheet: Any, row: int, headers: list[str]) -> None:
         for col, title in enumerate(headers):
             self.text(sheet, row, col, title, self.formats.header)
+        sheet.set_row(row, 32)  # two lines: long Chinese headers wrap in narrow columns
 
     @staticmethod
     def finish_table(sheet: Any, header_row: int, last_row: int, n_cols: int) -> None:
@@ -615,6 +656,12 @@ class _Writer:
     # -- sheets ----------------------------------------------------------------------------
 
     def write(self) -> None:
+        for sheet in self.sheets.values():
+            # Printed for a coaching talk: landscape A4, as wide as one page.
+            sheet.set_landscape()
+            sheet.set_paper(9)
+            sheet.fit_to_pages(1, 0)
+            sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         self.write_agents()  # first: the summary's chart points at its rows
         self.write_findings()
         self.write_sessions()
@@ -639,7 +686,7 @@ class _Writer:
         headers.append(_word("vetoes", lang))
         header_row = self.notes_then_header(sheet, [note] if note else [], headers)
         self.agents_header_row = header_row
-        self.widths(sheet, [18, 8, 8, 10, 12, 12, 12, 9, 8, 8, 10] + [12] * (2 * len(rule_ids)) + [10])
+        self.widths(sheet, [20, 8, 8, 10, 12, 12, 13, 9, 8, 8, 10] + [12] * (2 * len(rule_ids)) + [10])
         n = len(agents)
         if n:
             by_rule = _as_list(agents["findings_by_rule"])
@@ -667,6 +714,7 @@ class _Writer:
                 {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
             )
         self.finish_table(sheet, header_row, header_row + n, len(headers))
+        sheet.freeze_panes(header_row + 1, 1)  # the agent's name stays in view
 
     def write_findings(self) -> None:
         sheet, lang, fmt = self.sheets["findings"], self.lang, self.formats
@@ -680,15 +728,19 @@ class _Writer:
             _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
         ]
         header_row = self.notes_then_header(sheet, notes, headers)
-        self.widths(sheet, [19, 14, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24])
+        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24]
+        self.widths(sheet, widths)
         review_col = headers.index(_word("review", lang))
         if shown:
             part = findings.iloc[:shown]
             labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
+            reasons = _cell_text(part["reason"], self.mask)
+            texts = _cell_text(part["text"], self.mask)
+            contexts = _cell_text(part["context_text"], self.mask)
             marked = list(
                 zip(
-                    _as_list(_cell_text(part["text"], self.mask)),
+                    _as_list(texts),
                     _as_list(part["span_start"].fillna(-1).astype("int64")),
                     _as_list(part["span_end"].fillna(-1).astype("int64")),
                 )
@@ -699,13 +751,14 @@ class _Writer:
                 Column(_as_list(part["session_id"].astype("str")), "text", fmt.text),
                 Column(_as_list(part["rule"].map(labels)), "text", fmt.text),
                 Column(_as_list(part["severity"].map(severities)), "text", fmt.text),
-                Column(_as_list(_cell_text(part["reason"], self.mask)), "text", fmt.wrap),
+                Column(_as_list(reasons), "text", fmt.wrap),
                 Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
-                Column(_as_list(_cell_text(part["context_text"], self.mask)), "text", fmt.wrap),
+                Column(_as_list(contexts), "text", fmt.wrap),
                 Column(_as_list(_file_labels(part)), "text", fmt.text),
                 Column(_numbers(part["row"]), "number", fmt.integer),
             ]
-            self.cells.rows(sheet, header_row + 1, columns)
+            heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
+            self.cells.rows(sheet, header_row + 1, columns, heights)
         sheet.data_validation(
             header_row + 1, review_col, header_row + max(shown, 1), review_col,
             {"validate": "list", "source": _pick(REVIEW_CHOICES, lang), "ignore_blank": True},
@@ -724,7 +777,7 @@ class _Writer:
             _word("veto", lang), _word("score", lang),
         ]
         header_row = self.notes_then_header(sheet, notes, headers)
-        self.widths(sheet, [18, 14, 19, 22, 8, 12, 8, 30, 8, 8])
+        self.widths(sheet, [18, 20, 19, 22, 8, 12, 8, 30, 8, 8])
         if shown:
             ordered = _worst_sessions(sessions).iloc[:shown]
             blank_text, blank_number = [""] * shown, [None] * shown
@@ -780,7 +833,7 @@ class _Writer:
             _word("sender", lang), _word("message_marked", lang), _word("rule", lang), _word("reason", lang),
             _word("row", lang),
         ]
-        self.widths(sheet, [16, 14, 19, 6, 14, 60, 16, 40, 7])
+        self.widths(sheet, [16, 20, 19, 6, 20, 60, 16, 40, 7])
         chosen, flagged = self._transcript_sessions()
         note = _word("transcripts_note", lang, flagged=flagged, shown=len(chosen))
         header_row = self.notes_then_header(sheet, [note], headers)
@@ -851,8 +904,13 @@ class _Writer:
                 formats[c].append(row_formats[c])
         wholes = [fmt.flagged_highlight_cell if f is fmt.flagged_wrap else f for f in formats[5]]
         kinds = ["text", "text", "number", "text", "text", "marked", "text", "text", "number"]
-        columns = [Column(col[c], kinds[c], formats[c], wholes if c == 5 else None) for c in range(len(headers))]
-        self.cells.rows(sheet, header_row + 1, columns)
+        columns = [
+            Column(col[c], kinds[c], formats[c], wholes if c == 5 else None, style_blanks=True)
+            for c in range(len(headers))
+        ]
+        message_texts = pd.Series([value[0] for value in col[5]], dtype="str")
+        heights = _row_heights([(message_texts, 60), (pd.Series(col[7], dtype="str"), 40)])
+        self.cells.rows(sheet, header_row + 1, columns, heights)
         sheet.autofilter(header_row, 0, header_row + len(col[0]), len(headers) - 1)
 
     def write_rules(self) -> None:
@@ -865,7 +923,8 @@ class _Writer:
             _word("what", lang), _word("origin", lang), _word("file", lang),
         ]
         self.header(sheet, 0, headers)
-        self.widths(sheet, [18, 14, 10, 8, 18, 12, 16, 60, 50, 16, 30])
+        widths = [18, 14, 12, 8, 18, 12, 16, 60, 50, 12, 30]
+        self.widths(sheet, widths)
         found_severities: dict[str, set[str]] = {}
         if len(result.findings):
             for rule_id, severity in result.findings[["rule", "severity"]].drop_duplicates().itertuples(index=False):
@@ -884,6 +943,9 @@ class _Writer:
             ]
             for col, value in enumerate(values):
                 self.text(sheet, row, col, value, fmt.wrap)
+            lines = max(_display_lines(str(v), int(w)) for v, w in zip(values, widths))
+            if lines > 1:
+                sheet.set_row(row, _POINTS_PER_LINE * min(lines, 3 * MAX_ROW_LINES))
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, row, len(headers) - 1)
 
@@ -917,7 +979,12 @@ class _Writer:
         separator = "，" if self.lang == "zh" else ", "
         points = separator.join(f"{_severity(s, self.lang)} -{self.scoring.points.get(s, 0):g}" for s in SEVERITY)
         sentence = _word("scoring_text", self.lang, points=points)
-        vetoes = [f"{rule_label(r, self.lang)}（{self._veto_text(r)}）" for r in sorted(self.scoring.rules) if self._veto_text(r)]
+        template = "{}（{}）" if self.lang == "zh" else "{} ({})"
+        vetoes = [
+            template.format(rule_label(r, self.lang), self._veto_text(r))
+            for r in sorted(self.scoring.rules)
+            if self._veto_text(r)
+        ]
         if vetoes:
             sentence += ("一票否决：" if self.lang == "zh" else " Veto: ") + separator.join(vetoes)
         return sentence
@@ -933,13 +1000,15 @@ class _Writer:
         self.widths(sheet, [24, 7, 36, 80])
         if shown:
             part = rejected.iloc[:shown]
+            reasons = _cell_text(part["reason"], self.mask)
+            raws = _cell_text(part["raw"], self.mask)
             columns = [
                 Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
                 Column(_numbers(part["row"]), "number", fmt.integer),
-                Column(_as_list(_cell_text(part["reason"], self.mask)), "text", fmt.wrap),
-                Column(_as_list(_cell_text(part["raw"], self.mask)), "text", fmt.wrap),
+                Column(_as_list(reasons), "text", fmt.wrap),
+                Column(_as_list(raws), "text", fmt.wrap),
             ]
-            self.cells.rows(sheet, header_row + 1, columns)
+            self.cells.rows(sheet, header_row + 1, columns, _row_heights([(reasons, 36), (raws, 80)]))
         self.finish_table(sheet, header_row, header_row + shown, len(headers))
 
     def write_summary(self) -> None:
@@ -981,9 +1050,14 @@ class _Writer:
         for label, value in facts:
             self.text(sheet, row, 0, label, fmt.bold)
             if isinstance(value, int):
-                sheet.write_number(row, 1, value, fmt.integer)
+                sheet.write_number(row, 1, value, fmt.integer_left)
             else:
-                self.text(sheet, row, 1, value, fmt.wrap if "\n" in str(value) else fmt.text)
+                # Long values span B:F; merge_range writes "" and write_string the text.
+                sheet.merge_range(row, 1, row, 5, "", fmt.wrap)
+                self.text(sheet, row, 1, value, fmt.wrap)
+                lines = _display_lines(value, _SUMMARY_VALUE_WIDTH)
+                if lines > 1:
+                    sheet.set_row(row, 15 * min(lines, 30))
             row += 1
 
         row = self._summary_rules_table(sheet, row + 1)
@@ -1060,8 +1134,20 @@ class _Writer:
         chart.set_title({"name": _word("chart_agents", lang)})
         chart.set_legend({"none": True})
         chart.set_y_axis({"reverse": True})
-        chart.set_x_axis({"min": 0, "max": 100})
+        chart.set_x_axis({"max": 100})
         sheet.insert_chart(17, 7, chart, {"x_scale": 1.3, "y_scale": max(1.0, n / 12)})
+
+
+_SUMMARY_VALUE_WIDTH = 22 + 4 * 12  # columns B:F of the summary, in character widths
+
+
+def _display_lines(text: str, width: int) -> int:
+    """Lines a wrapped cell of ``width`` needs (CJK characters count double)."""
+    total = 0
+    for line in text.split("\n"):
+        size = sum(2 if ord(char) > 0x2E7F else 1 for char in line)
+        total += max(1, -(-size // width))
+    return total
 
 
 def _file_labels(findings: pd.DataFrame) -> pd.Series:
