@@ -20,7 +20,6 @@ of the messages are soothing agent lines, far more than in real chats).
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 import pandas as pd
@@ -226,16 +225,6 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
     frame["text"] = pd.Series(LINES[rng.integers(0, len(LINES), len(frame))], dtype="str")
     frame["norm"] = normalize_column(frame["text"])
     return frame
-
-
-def test_vectorised_speed_guard():
-    """200k messages (a fifth of them soothing) well within a second."""
-    frame = synthetic(200_000)
-    run(frame.head(100), RULE, CheckContext())
-    started = time.perf_counter()
-    result = run(frame, RULE, CheckContext())
-    assert time.perf_counter() - started < 1.0
-    assert len(result) > 0
 
 
 def test_bad_params_are_refused_when_the_rule_loads(tmp_path):
