@@ -76,24 +76,9 @@ import pandas as pd
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.checks.content_class import emoji_only_mask
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
-
-try:  # NOTE: content_class is being written in parallel; drop the fallback once it lands.
-    from qa.checks.content_class import emoji_only_mask
-except ImportError:  # pragma: no cover - depends on the checkout
-    _EMOJI_FALLBACK = regex.compile(
-        r"^(?:[\p{Extended_Pictographic}\p{Emoji_Modifier}\u200d\ufe0f\s\p{P}\p{S}]"
-        r"|\[[^\[\]\d]{1,6}\]|/:[^\s/]{1,6}|#E-[^\s#]{1,6})+$"
-    )
-    _ATTACHMENT = regex.compile(r"\[(?:图片|圖片|商品链接|商品|链接|订单|视频|文件|语音|位置|卡片)\]")
-
-    def emoji_only_mask(texts: pd.Series) -> pd.Series:
-        """Fallback: True where a text is only emoji, emoticon codes, symbols or punctuation."""
-        return texts.map(
-            lambda t: bool(t.strip()) and not _ATTACHMENT.search(t) and bool(_EMOJI_FALLBACK.match(t))
-        ).astype(bool)
-
 
 KINDS = ("missing", "emoji", "dismissive", "guiding", "cold")
 
