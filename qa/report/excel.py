@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.utility import xl_col_to_name
@@ -345,6 +347,7 @@ class _Cells:
             self._tuple = CellRichStringTuple
             self._highlight_font = self._font_xml(probe_sheet, highlight, XMLwriter)
             self._default_font = self._font_xml(probe_sheet, Format(), XMLwriter)
+            self._strings = workbook.str_table
             self._string_index = workbook.str_table._get_shared_string_index
             highlight._get_xf_index  # noqa: B018 - present in every xlsxwriter 3.x
             self.fast = (
@@ -448,14 +451,19 @@ class _Cells:
         if not (self.fast and isinstance(sheet, _BulkSheet)):
             self.write_cells(sheet, first_row, columns, heights)
             return
-        numbers = [str(first_row + 1 + i) for i in range(n)]
+        # The XML is assembled column-wise with pyarrow string kernels: one Python step per
+        # distinct string (its shared-string index) or per highlighted message, not per cell.
+        numbers = pc.cast(pa.array(np.arange(first_row + 1, first_row + 1 + n, dtype="int64")), pa.string())
         cells = [self._column_xml(xl_col_to_name(col), numbers, column) for col, column in enumerate(columns)]
-        starts = [
-            f'<row r="{number}" ht="{height:g}" customHeight="1">' if height else f'<row r="{number}">'
-            for number, height in zip(numbers, heights or [None] * n)
-        ]
-        xml = "".join(f'{start}{"".join(parts)}</row>' for start, parts in zip(starts, zip(*cells)))
-        sheet.bulk_xml.append(xml)
+        plain_start = pc.binary_join_element_wise('<row r="', numbers, '">', "")
+        if heights and any(heights):
+            height_text = pc.cast(pa.array(heights, type=pa.float64()), pa.string())
+            tall_start = pc.binary_join_element_wise('<row r="', numbers, '" ht="', height_text, '" customHeight="1">', "")
+            starts = pc.if_else(pc.is_null(height_text), plain_start, tall_start)
+        else:
+            starts = plain_start
+        xml = pc.binary_join_element_wise(starts, *cells, "</row>", "")
+        sheet.bulk_xml.append("".join(xml.to_pylist()))
         sheet.bulk_first_row = min(sheet.bulk_first_row, first_row)
         sheet._check_dimensions(first_row, 0)
         sheet._check_dimensions(first_row + n - 1, len(columns) - 1)
@@ -473,39 +481,63 @@ class _Cells:
             return out
         return [fmt._get_xf_index() if fmt is not None else 0] * n
 
-    def _column_xml(self, letter: str, numbers: list[str], column: Column) -> list[str]:
+    def _xf_text(self, fmt: Any, n: int) -> Any:
+        """xf indexes as a string array (one format per row) or one string scalar."""
+        if isinstance(fmt, list):
+            return pc.cast(pa.array(self._xf_list(fmt, n), type=pa.int64()), pa.string())
+        return str(fmt._get_xf_index() if fmt is not None else 0)
+
+    def _shared_indexes(self, keys: list[str | None]) -> pa.Array:
+        """Shared-string indexes (strings; null where the key is None), one lookup per
+        distinct key; the table's reference count still counts every cell."""
+        encoded = pa.array(keys, type=pa.string()).dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        indexes = pa.array([self._string_index(key) for key in distinct], type=pa.int64())
+        valid = len(keys) - encoded.indices.null_count
+        self._strings.count += valid - len(distinct)
+        return pc.cast(pc.take(indexes, encoded.indices), pa.string())
+
+    def _column_xml(self, letter: str, numbers: pa.Array, column: Column) -> pa.Array:
+        """The column's cells as XML strings ("" for a blank cell)."""
         n = len(numbers)
         values = column.values
-        xfs = self._xf_list(column.fmt, n)
-        index = self._string_index
-        if column.style_blanks:
-            out = [f'<c r="{letter}{number}" s="{xf}"/>' for number, xf in zip(numbers, xfs)]
-        else:
-            out = [""] * n
+        ref = pc.binary_join_element_wise(letter, numbers, "")
+        xf = self._xf_text(column.fmt, n)
         if column.kind == "number":
-            for i, value in enumerate(values):
-                if value is not None:
-                    out[i] = f'<c r="{letter}{numbers[i]}" s="{xfs[i]}"><v>{value:.16G}</v></c>'
+            numbers_text = pc.cast(pa.array(values, type=pa.float64()), pa.string())
+            cells = pc.binary_join_element_wise('<c r="', ref, '" s="', xf, '"><v>', numbers_text, "</v></c>", "")
         elif column.kind == "text":
             text_key = self.text_key
-            for i, value in enumerate(values):
-                if value:
-                    out[i] = f'<c r="{letter}{numbers[i]}" s="{xfs[i]}" t="s"><v>{index(text_key(value))}</v></c>'
-        else:  # marked
-            wholes = self._xf_list(column.whole_fmt if column.whole_fmt is not None else column.fmt, n)
+            keys = [(text_key(v) if v.startswith("<r>") else v) if v else None for v in values]
+            indexes = self._shared_indexes(keys)
+            cells = pc.binary_join_element_wise('<c r="', ref, '" s="', xf, '" t="s"><v>', indexes, "</v></c>", "")
+        else:  # marked: (text, start, end)
             rich_key, text_key = self.rich_key, self.text_key
+            whole_xfs = self._xf_list(column.whole_fmt if column.whole_fmt is not None else column.fmt, n)
+            xfs = self._xf_list(column.fmt, n)
+            keys: list[str | None] = []
             for i, (text, start, end) in enumerate(values):
                 if not text:
-                    continue
-                xf = xfs[i]
-                if not 0 <= start < end <= len(text):
-                    key = text_key(text)
+                    keys.append(None)
+                elif not 0 <= start < end <= len(text):
+                    keys.append(text_key(text))
                 elif start == 0 and end == len(text):
-                    key, xf = text_key(text), wholes[i]
+                    keys.append(text_key(text))
+                    xfs[i] = whole_xfs[i]
                 else:
-                    key = rich_key(text[:start], text[start:end], text[end:])
-                out[i] = f'<c r="{letter}{numbers[i]}" s="{xf}" t="s"><v>{index(key)}</v></c>'
-        return out
+                    keys.append(rich_key(text[:start], text[start:end], text[end:]))
+            xf = pc.cast(pa.array(xfs, type=pa.int64()), pa.string())
+            indexes = pa.array(
+                [None if key is None else self._string_index(key) for key in keys], type=pa.int64()
+            )
+            cells = pc.binary_join_element_wise(
+                '<c r="', ref, '" s="', xf, '" t="s"><v>', pc.cast(indexes, pa.string()), "</v></c>", ""
+            )
+        if column.style_blanks:
+            blank = pc.binary_join_element_wise('<c r="', ref, '" s="', xf, '"/>', "")
+        else:
+            blank = pa.scalar("", pa.string())
+        return pc.if_else(pc.is_null(cells), blank, cells)
 
     def write_cells(
         self, sheet: Any, first_row: int, columns: list[Column], heights: list[float | None] | None = None
