@@ -255,12 +255,24 @@ def _row_heights(wrapped: list[tuple[pd.Series, float]]) -> list[float | None]:
     return [None if n <= 1 else n * _POINTS_PER_LINE for n in lines.tolist()]
 
 
+def _fit_cell(text: str) -> str:
+    """``text`` cut to MAX_CELL_CHARS UTF-16 units (Excel counts an emoji as two) + "…"."""
+    units = 0
+    for position, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > MAX_CELL_CHARS:
+            return text[:position] + "…"
+    return text
+
+
 def _cell_text(values: pd.Series, mask: bool) -> pd.Series:
     """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit."""
     text = maybe_mask(values, mask)
-    too_long = text.str.len() > MAX_CELL_CHARS
-    if too_long.any():
-        text = text.where(~too_long, text.str.slice(0, MAX_CELL_CHARS) + "…")
+    # Only a text longer than half the limit can exceed it in UTF-16 units.
+    long = (text.str.len() > MAX_CELL_CHARS // 2).to_numpy(dtype=bool, na_value=False)
+    if long.any():
+        text = text.copy()
+        text[long] = [_fit_cell(value) for value in text[long].tolist()]
     return text
 
 
