@@ -281,9 +281,9 @@ def _as_list(values: Any) -> list:
 
 
 def _numbers(values: pd.Series) -> list[float | None]:
-    """Python floats with None for missing (written as blank cells)."""
+    """Python floats with None for missing or infinite values (written as blank cells)."""
     array = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return [None if math.isnan(v) else v for v in array.tolist()]
+    return [v if math.isfinite(v) else None for v in array.tolist()]
 
 
 # ---------------------------------------------------------------------------------------
