@@ -326,3 +326,20 @@ def test_validate_names_the_bad_key(params, key):
 
 def test_validate_accepts_the_builtin_rule():
     assert CHECK_TYPES["pattern"].validate(RULE.params) == []
+
+
+@pytest.mark.parametrize(
+    ("original", "start", "end"),
+    [
+        ("亲，難道你沒看到嗎？頁面寫了", 2, 10),
+        ("  ＡＢ难道  你没看到吗", 2, 10),
+        ("……难道你没看到吗", 6, 13),
+        ("难道你没看到吗", 0, 7),
+    ],
+)
+def test_map_span_agrees_with_original_span(original, start, end):
+    from qa.checks.pattern import map_span
+    from qa.normalize import original_span
+
+    normalized = normalize_text(original)
+    assert map_span(original, normalized, start, end) == original_span(original, start, end)

@@ -301,13 +301,14 @@ def _answered_customers(messages: pd.DataFrame, positions: np.ndarray, lookback:
     session_start = np.maximum.accumulate(np.where(new_session, order, 0))
     last_agent = np.maximum.accumulate(np.where(is_agent, order, -1))
     customer_positions = order[is_customer]
-    answered = []
-    for position in positions:
-        low = max(session_start[position], last_agent[position - 1] + 1 if position else 0)
-        left = np.searchsorted(customer_positions, low)
-        right = np.searchsorted(customer_positions, position)
-        answered.append(customer_positions[max(left, right - lookback) : right][::-1].tolist())
-    return answered
+    positions = np.asarray(positions, dtype=np.int64)
+    previous_agent = np.where(positions > 0, last_agent[np.maximum(positions - 1, 0)], -1)
+    low = np.maximum(session_start[positions], previous_agent + 1)
+    left = np.searchsorted(customer_positions, low)
+    right = np.searchsorted(customer_positions, positions)
+    left = np.maximum(left, right - lookback)
+    listed = customer_positions.tolist()
+    return [listed[lo:hi][::-1] for lo, hi in zip(left.tolist(), right.tolist())]
 
 
 def _shorten(text: str) -> str:
@@ -351,18 +352,25 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     customer_text = dict(zip(needed, messages["text"].take(needed).tolist()))
 
     out_ids, severities, reasons, matches, starts, ends, contexts = [], [], [], [], [], [], []
+    plain_reasons: dict[str, str] = {}
+    base_severity = rule.severity.value
+    upset_found: dict[int, tuple[int, int] | None] = {}
     for msg_id, original, answered in zip(ids, texts, customers):
         stripped = original.strip()
         start = original.find(stripped) if stripped else 0
         found = None
         for customer in answered:
-            span = upset_span(customer_norm[customer], upset, exclude)
+            if customer not in upset_found:
+                upset_found[customer] = upset_span(customer_norm[customer], upset, exclude)
+            span = upset_found[customer]
             if span is not None:
                 found = (customer, span)
                 break
         if found is None:
-            severities.append(rule.severity.value)
-            reasons.append(render(rule.message, context.lang, match=stripped))
+            severities.append(base_severity)
+            if stripped not in plain_reasons:
+                plain_reasons[stripped] = render(rule.message, context.lang, match=stripped)
+            reasons.append(plain_reasons[stripped])
             contexts.append(-1)
         else:
             customer, (u_start, u_end) = found

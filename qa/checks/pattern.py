@@ -56,7 +56,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.errors import RuleError
-from qa.normalize import original_span
+from qa.normalize import normalize_text, original_span
 
 PARAMS = {
     "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
@@ -140,25 +140,46 @@ class Matcher:
     def find(self, text: str) -> tuple[int, int] | None:
         """(start, end) in ``text`` of the first non-excluded match, widened to take in the
         other kept matches overlapping it (我不是跟您说过 + 不是跟您说过了吗 -> one span)."""
-        if self.combined.search(text) is None:
+        first = self.combined.search(text)
+        if first is None:
             return None
         excluded: list[tuple[int, int]] = []
         if self.exclude is not None:
             excluded = [m.span() for m in self.exclude.finditer(text, overlapped=True)]
             if excluded and self.exclude_scope == "message":
                 return None
-        kept = sorted(
-            found.span()
-            for pattern in self.patterns
-            for found in pattern.finditer(text, overlapped=True)
-            if not (excluded and self._is_excluded(text, found.span(), excluded))
-        )
-        if not kept:
+        # The combined regex, scanned from the first match, finds a match at every start
+        # position; only when all of them are excluded is each pattern tried on its own
+        # (another alternative may match at an excluded position).
+        span = self._scan(text, [self.combined], excluded, first.start())
+        if span is None and excluded:
+            span = self._scan(text, self.patterns, excluded, first.start())
+        return span
+
+    def _scan(
+        self, text: str, patterns, excluded: list[tuple[int, int]], position: int
+    ) -> tuple[int, int] | None:
+        """Earliest kept match at or after ``position``, widened by the kept matches that
+        start inside it (tried anchored at each position, not by scanning the rest)."""
+        first: tuple[int, int] | None = None
+        for pattern in patterns:
+            for found in pattern.finditer(text, pos=position, overlapped=True):
+                span = found.span()
+                if first is not None and span[0] >= first[0]:
+                    break
+                if not (excluded and self._is_excluded(text, span, excluded)):
+                    first = span
+                    break
+        if first is None:
             return None
-        start, end = kept[0]
-        for other_start, other_end in kept[1:]:
-            if other_start < end:
-                end = max(end, other_end)
+        start, end = first
+        at = start + 1
+        while at < end:
+            for pattern in patterns:
+                found = pattern.match(text, at)
+                if found is not None and not (excluded and self._is_excluded(text, found.span(), excluded)):
+                    end = max(end, found.end())
+            at += 1
         return start, end
 
     def _is_excluded(self, text: str, span: tuple[int, int], excluded: list[tuple[int, int]]) -> bool:
@@ -240,14 +261,30 @@ def to_arrow(texts: pd.Series) -> pa.Array:
 
 
 def find_matches(norm: pd.Series, matcher: Matcher) -> dict[int, tuple[int, int]]:
-    """{message id: (start, end) in the norm text} of every message with a kept match."""
+    """{message id: (start, end) in the norm text} of every message with a kept match.
+
+    Canned lines repeat a lot in customer service, so each distinct text is searched once."""
     found: dict[int, tuple[int, int]] = {}
+    seen: dict[str, tuple[int, int] | None] = {}
     candidates = norm[candidate_mask(norm, matcher)]
-    for msg_id, text in candidates.items():
-        span = matcher.find(text)
+    for msg_id, text in zip(candidates.index, candidates.tolist()):
+        if text not in seen:
+            seen[text] = matcher.find(text)
+        span = seen[text]
         if span is not None:
             found[msg_id] = span
     return found
+
+
+def map_span(original: str, normalized: str, start: int, end: int) -> tuple[int, int]:
+    """:func:`original_span`, with a fast path: when the original text up to the match and the
+    match itself normalize to the same characters at the same offsets (no full-width, no
+    collapsed whitespace before it: the usual case), the span is unchanged."""
+    if normalize_text(original[:start]) == normalized[:start] and (
+        normalize_text(original[start:end]) == normalized[start:end]
+    ):
+        return start, end
+    return original_span(original, start, end)
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -258,17 +295,23 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     spans = find_matches(norm, matcher)
     if not spans:
         return findings_frame([], rule.id, "", "")
-    texts = messages["text"]
-    ids, reasons, matches, starts, ends = [], [], [], [], []
-    for msg_id, (start, end) in spans.items():
-        original = texts[msg_id]
-        span = original_span(original, start, end)
-        fragment = original[span[0] : span[1]] if span[0] >= 0 else messages["norm"][msg_id][start:end]
-        ids.append(msg_id)
-        reasons.append(render(rule.message, context.lang, match=fragment))
+    ids = list(spans)
+    originals = messages["text"].take(messages.index.get_indexer(ids)).tolist()
+    norms = messages["norm"].take(messages.index.get_indexer(ids)).tolist()
+    mapped: dict[tuple[str, int, int], tuple[str, int, int, str]] = {}
+    reasons, matches, starts, ends = [], [], [], []
+    for msg_id, original, normalized in zip(ids, originals, norms):
+        start, end = spans[msg_id]
+        key = (original, start, end)
+        if key not in mapped:
+            span = map_span(original, normalized, start, end)
+            fragment = original[span[0] : span[1]] if span[0] >= 0 else normalized[start:end]
+            mapped[key] = (fragment, span[0], span[1], render(rule.message, context.lang, match=fragment))
+        fragment, span_start, span_end, reason = mapped[key]
+        reasons.append(reason)
         matches.append(fragment)
-        starts.append(span[0])
-        ends.append(span[1])
+        starts.append(span_start)
+        ends.append(span_end)
     return findings_frame(ids, rule.id, rule.severity.value, reasons, matches, starts, ends)
 
 
