@@ -125,3 +125,26 @@ def test_sessions_out_of_order_are_grouped_without_mixing():
 def test_empty_table():
     sessions = session_metrics(table([]))
     assert len(sessions) == 0
+
+
+def test_one_million_messages_vectorised():
+    n, per_session = 1_000_000, 10
+    rng = np.random.default_rng(0)
+    session = np.repeat(np.arange(n // per_session), per_session)
+    frame = pd.DataFrame(
+        {
+            "session_id": pd.array([f"S{i:07d}" for i in range(n // per_session)], dtype="str")[session],
+            "text": "x",
+            "role": pd.array(rng.choice(["customer", "agent", "system"], n, p=[0.5, 0.45, 0.05]), dtype="str"),
+            "timestamp": pd.Series(
+                np.datetime64("2026-11-20T08:00:00") + np.cumsum(rng.integers(1, 300, n)).astype("timedelta64[s]")
+            ).dt.tz_localize("Asia/Shanghai"),
+            "seq": np.nan,
+            "agent": "A",
+            "source_file": "big.csv",
+            "source_row": np.arange(2, n + 2),
+            "source_sheet": "",
+        }
+    )
+    sessions = session_metrics(frame)  # timing is the benchmark's business, not a test's
+    assert len(sessions) == n // per_session
