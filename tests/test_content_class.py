@@ -264,3 +264,23 @@ def test_validate_names_the_bad_key(params, key):
 
 def test_validate_accepts_the_builtin_rule():
     assert CHECK_TYPES["content_class"].validate(RULE.params) == []
+
+
+@pytest.mark.parametrize(
+    ("customer", "severity"),
+    [
+        ("我要打315", "major"),
+        ("去315投诉你们", "major"),
+        ("3·15晚会见", "major"),
+        ("这个315元的有货吗", "minor"),
+        ("订单号2026031512345", "minor"),
+        ("我用工商银行付的", "minor"),
+        ("宝宝用了以后过敏了，起了好多红疹", "major"),
+        ("这个会过敏吗", "minor"),
+        ("孩子皮肤敏感，会不会过敏", "minor"),
+        ("多媒体播放器有货吗", "minor"),
+    ],
+)
+def test_upset_complaint_words(customer, severity):
+    frame = messages([("customer", customer), ("agent", "[微笑]")])
+    assert RUN(frame, RULE, CheckContext()).iloc[0]["severity"] == severity
