@@ -12,8 +12,10 @@ How it stays fast on a million messages:
    they are all valid RE2 (run by pyarrow over the whole column, no Python loop). Counted
    repetitions (``{0,20}``) are relaxed to ``*``/``+`` in that automatic pre-filter: it
    still matches every message a pattern matches, and RE2 runs it ten times faster;
-2. the Python loop only sees those candidates: one combined ``regex`` search, and only for
-   the messages it matches, each pattern and the exclusions one by one.
+2. the Python loop only sees those candidates, and each distinct text once: one combined
+   ``regex`` search; for a message it matches, the exclusions, then anchored attempts that
+   widen the match over overlapping ones; each pattern on its own only when exclusions
+   removed every combined match.
 
 When neither pre-filter is possible (a pattern uses look-arounds and no ``prefilter`` is
 given) every message of the checked roles is searched with ``regex``: correct, but slow on
