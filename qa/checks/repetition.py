@@ -79,6 +79,10 @@ PARAMS = {
                        default=["哦", "呢", "哈", "啦", "呀", "哟", "嘛"]),
     "final_particles": Param("strings", "characters ignored at the end of a clause", default=["了"]),
     "roles": Param("strings", "roles whose messages are counted", default=["agent"]),
+    "min_core_chars": Param("int", "a soothing core shorter than this is compared with its whole "
+                            "clause run instead (a bare 抱歉 before three different answers is "
+                            "not one repeated line)", default=3),
+    "min_line_chars": Param("int", "shortest line counted at all (a bare 抱歉 clause is courtesy)", default=3),
 }
 
 # Emoticon codes that contain letters or digits (so the symbol class below would keep them):
@@ -204,10 +208,19 @@ def soothing_lines(norm: pd.Series, params: dict) -> tuple[np.ndarray, pa.Array]
     runs = pa.LargeListArray.from_arrays(offsets, clauses.take(pa.array(chosen)))
     keys = pc.binary_join(runs, pa.scalar(_JOIN, pa.large_string()))
     if params["unit"] != "message":
-        keys = soothing_core(keys, phrases)
+        # A short core (a bare 抱歉 or 久等) is too common to be "the same line" by itself:
+        # then the whole clause run is compared (抱歉这边已经发货 and 抱歉目前无法拦截 differ,
+        # 让您久等了 three times is the same line).
+        cores = soothing_core(keys, phrases)
+        short = pc.less(pc.utf8_length(cores), params["min_core_chars"])
+        keys = pc.if_else(short, keys, cores)
     if final:  # at the end of a clause: 给您带来不便了 = 给您带来不便, 了解 stays
         keys = pc.replace_substring_regex(keys, _char_class(final) + f"+({_JOIN}|$)", "\\1")
     keys = pc.replace_substring_regex(keys, _JOIN, "")
+    # Inside a line, 了 is the same particle as at a clause end: 给您添麻烦了实在不好意思 is the
+    # line 给您添麻烦了，实在不好意思 written without the comma (keys are only compared).
+    if final:
+        keys = pc.replace_substring_regex(keys, _char_class(final), "")
     return owner[start_positions], keys
 
 
@@ -230,6 +243,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     prefilter = norm.str.contains(_alternation(phrases), regex=True)
     candidates = norm[prefilter.to_numpy(dtype=bool)]
     owner, keys = soothing_lines(candidates, params)  # owner: position in candidates
+    # A line of one or two characters (a bare 抱歉 clause) is a courtesy, not a 话术.
+    long_enough = np.asarray(pc.greater_equal(pc.utf8_length(keys), params["min_line_chars"]), dtype=bool)
+    owner, keys = owner[long_enough], keys.filter(pa.array(long_enough))
     if len(owner) == 0:
         return findings_frame([], rule.id, "", "")
     positions = np.flatnonzero(scope)[np.flatnonzero(prefilter.to_numpy(dtype=bool))][owner]
