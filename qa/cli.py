@@ -138,8 +138,9 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
     """Resolve options: command line over the config file over defaults. Returns
     (config, AuditOptions, rules)."""
     from qa.config import load_config
-    from qa.pipeline import AuditOptions
+    from qa.pipeline import AuditOptions, scoring_file
     from qa.rules import load_rules, with_working_hours
+    from qa.score import load_scoring
 
     config = load_config(config_path)
     timezone = timezone or config.timezone or "Asia/Shanghai"
@@ -157,6 +158,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
     rules = load_rules(packs)
     if config.working_hours is not None:
         rules = with_working_hours(rules, config.working_hours)
+    load_scoring(scoring_file(packs), rule_ids=[rule.id for rule in rules])  # fail early, with file:line
     return config, options, rules
 
 
@@ -340,9 +342,10 @@ def rules_check(packs, config_path, debug) -> None:
 
     def action() -> int:
         loaded = _load_for_inspection(packs, config_path)
+        from qa.pipeline import scoring_file
         from qa.score import load_scoring
 
-        load_scoring(rule_ids=[rule.id for rule in loaded])
+        load_scoring(scoring_file(list(packs)), rule_ids=[rule.id for rule in loaded])
         click.echo(f"ok: {len(loaded)} rules valid")
         return ExitCode.OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from qa.checks import CHECK_TYPES
@@ -82,6 +83,23 @@ def session_agents(messages: pd.DataFrame) -> pd.Series:
     return result.fillna(UNKNOWN_AGENT).astype("str")
 
 
+def _with_default_context(findings: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
+    """Context message ids: the check's own, else (for a finding on a non-customer message) the
+    last customer message before it in the same session, so trainers see what was answered."""
+    context = findings["context_msg"].to_numpy(dtype="int64").copy()
+    missing = context < 0
+    if not missing.any():
+        return context
+    positions = np.arange(len(messages), dtype="int64")
+    customer = (messages["role"] == Role.CUSTOMER.value).to_numpy()
+    marks = pd.Series(np.where(customer, positions, -1))
+    last_customer = marks.groupby(messages["session_id"].to_numpy(), sort=False).cummax().to_numpy()
+    targets = findings["msg"].to_numpy(dtype="int64")[missing]
+    fill = np.where(customer[targets], -1, last_customer[targets])
+    context[missing] = fill
+    return context
+
+
 def report_findings(
     findings: pd.DataFrame,
     messages: pd.DataFrame,
@@ -104,7 +122,7 @@ def report_findings(
     timestamps = rows["timestamp"]
     if getattr(timestamps.dt, "tz", None) is not None:
         timestamps = timestamps.dt.tz_convert(timezone).dt.tz_localize(None)
-    context_ids = findings["context_msg"].to_numpy()
+    context_ids = _with_default_context(findings, messages)
     has_context = context_ids >= 0
     context_text = pd.Series([""] * len(findings), dtype="str")
     if has_context.any():
@@ -126,7 +144,7 @@ def report_findings(
             "reason": findings["reason"].to_numpy(),
             "context_text": context_text.to_numpy(),
             "msg": findings["msg"].to_numpy(),
-            "context_msg": findings["context_msg"].to_numpy(),
+            "context_msg": context_ids,
         }
     )
     return report.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)

@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -176,3 +177,4 @@ class AuditResult:
     timezone: str = "Asia/Shanghai"
     inputs: list[str] = field(default_factory=list)
     rule_paths: list[Path] = field(default_factory=list)
+    scoring: Any = None  # qa.score.Scoring in effect; untyped to keep model free of imports

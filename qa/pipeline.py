@@ -13,7 +13,7 @@ from qa.ingest import load_inputs
 from qa.model import AuditResult, IngestResult
 from qa.normalize import add_norm_column
 from qa.rules import Rule, load_rules
-from qa.score import score_agents, score_sessions
+from qa.score import load_scoring, score_agents, score_sessions
 
 
 @dataclass
@@ -27,6 +27,16 @@ class AuditOptions:
     agent_pattern: str | None = None
     rule_paths: Sequence[Path] = ()
     lang: str = "zh"
+
+
+def scoring_file(rule_paths: Sequence[Path]) -> Path | None:
+    """The scoring file in effect: ``scoring.toml`` of the last rule pack folder that has one,
+    else None (the built-in one)."""
+    for pack in reversed(list(rule_paths)):
+        candidate = Path(pack) / "scoring.toml"
+        if Path(pack).is_dir() and candidate.is_file():
+            return candidate
+    return None
 
 
 def audit(
@@ -77,10 +87,15 @@ def audit_messages(
     raw_findings, skipped = run_checks(messages, rules, context, timings)
 
     started = time.perf_counter()
+    # Rule ids in the scoring file are checked against the full rule set by the CLI; here the
+    # rules may be a subset (a single rule's test cases).
+    scoring = load_scoring(scoring_file(options.rule_paths))
     agents_by_session = session_agents(messages)
     findings = report_findings(raw_findings, messages, agents_by_session, options.timezone)
-    sessions = score_sessions(messages, findings, agents_by_session)
-    agents = score_agents(sessions)
+    sessions = score_sessions(
+        messages, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
+    )
+    agents = score_agents(sessions, rule_ids=[rule.id for rule in rules if rule.enabled])
     timings["score"] = time.perf_counter() - started
     ingested.messages = messages
     return AuditResult(
@@ -93,4 +108,5 @@ def audit_messages(
         timezone=options.timezone,
         inputs=inputs or ingested.files,
         rule_paths=list(options.rule_paths),
+        scoring=scoring,
     )

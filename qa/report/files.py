@@ -22,6 +22,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     temporary_path = Path(temporary)
     try:
         write(temporary_path)
+        # mkstemp creates the file 0600; give the output the permissions a normal file gets.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary_path, 0o666 & ~umask)
         os.replace(temporary_path, path)
     except PermissionError:
         raise OutputError(

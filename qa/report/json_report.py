@@ -49,6 +49,7 @@ def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[st
             text=mask_series(findings["text"]),
             match=mask_series(findings["match"]),
             context_text=mask_series(findings["context_text"]),
+            reason=mask_series(findings["reason"]),  # some reasons quote the customer
         )
     records = []
     for row in findings.itertuples(index=False):
