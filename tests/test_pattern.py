@@ -121,6 +121,8 @@ MUST_FLAG = [
     "你有什么资格",
     "你直接后台处理下不就好了",
     "这个还要问我？",
+    "难道你没听到我说的话吗",
+    "你没看到我说的话吗",
 ]
 
 # Genuine or recommended questions and look-alike wording by agents.
