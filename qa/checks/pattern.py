@@ -58,7 +58,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.errors import RuleError
-from qa.normalize import normalize_text, original_span
+from qa.normalize import normalize_column, original_span
 
 PARAMS = {
     "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
@@ -278,15 +278,29 @@ def find_matches(norm: pd.Series, matcher: Matcher) -> dict[int, tuple[int, int]
     return found
 
 
+def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
+    """:func:`original_span` for many (original, normalized, start, end) at once.
+
+    Fast path, two vectorised normalizations for all items: when the original text up to
+    the match and the match itself normalize to the same characters at the same offsets (no
+    full-width text or collapsed whitespace before it: the usual case), the span is unchanged.
+    Only the others are mapped character by character."""
+    if not items:
+        return []
+    prefixes = normalize_column(pd.Series([o[:start] for o, _, start, _ in items], dtype="str")).tolist()
+    pieces = normalize_column(pd.Series([o[start:end] for o, _, start, end in items], dtype="str")).tolist()
+    spans = []
+    for (original, normalized, start, end), prefix, piece in zip(items, prefixes, pieces):
+        if prefix == normalized[:start] and piece == normalized[start:end]:
+            spans.append((start, end))
+        else:
+            spans.append(original_span(original, start, end))
+    return spans
+
+
 def map_span(original: str, normalized: str, start: int, end: int) -> tuple[int, int]:
-    """:func:`original_span`, with a fast path: when the original text up to the match and the
-    match itself normalize to the same characters at the same offsets (no full-width, no
-    collapsed whitespace before it: the usual case), the span is unchanged."""
-    if normalize_text(original[:start]) == normalized[:start] and (
-        normalize_text(original[start:end]) == normalized[start:end]
-    ):
-        return start, end
-    return original_span(original, start, end)
+    """:func:`map_spans` for one match."""
+    return map_spans([(original, normalized, start, end)])[0]
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -300,16 +314,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     ids = list(spans)
     originals = messages["text"].take(messages.index.get_indexer(ids)).tolist()
     norms = messages["norm"].take(messages.index.get_indexer(ids)).tolist()
-    mapped: dict[tuple[str, int, int], tuple[str, int, int, str]] = {}
+    unique = list(dict.fromkeys(
+        (original, normalized, *spans[msg_id]) for msg_id, original, normalized in zip(ids, originals, norms)
+    ))
+    mapped = {}
+    for (original, normalized, start, end), span in zip(unique, map_spans(unique)):
+        fragment = original[span[0] : span[1]] if span[0] >= 0 else normalized[start:end]
+        mapped[(original, start, end)] = (fragment, span[0], span[1], render(rule.message, context.lang, match=fragment))
     reasons, matches, starts, ends = [], [], [], []
-    for msg_id, original, normalized in zip(ids, originals, norms):
-        start, end = spans[msg_id]
-        key = (original, start, end)
-        if key not in mapped:
-            span = map_span(original, normalized, start, end)
-            fragment = original[span[0] : span[1]] if span[0] >= 0 else normalized[start:end]
-            mapped[key] = (fragment, span[0], span[1], render(rule.message, context.lang, match=fragment))
-        fragment, span_start, span_end, reason = mapped[key]
+    for msg_id, original in zip(ids, originals):
+        fragment, span_start, span_end, reason = mapped[(original, *spans[msg_id])]
         reasons.append(reason)
         matches.append(fragment)
         starts.append(span_start)
