@@ -36,6 +36,7 @@ def _fold(array: pa.Array) -> list[str]:
     return pc.utf8_trim(folded, characters=" ").to_pylist()
 
 
+@lru_cache(maxsize=65536)
 def normalize_text(text: str) -> str:
     """Normalize one string exactly as :func:`normalize_column` does."""
     return _t2s().convert(_fold(pa.array([text], type=pa.string()))[0])
@@ -70,15 +71,21 @@ def _char_pieces(text: str) -> list[str]:
     return [converter.convert(unicodedata.normalize("NFKC", ch).lower()) for ch in text]
 
 
-def original_span(text: str, norm_start: int, norm_end: int) -> tuple[int, int]:
+def original_span(text: str, norm_start: int, norm_end: int, norm: str | None = None) -> tuple[int, int]:
     """Map a span of the normalized text back to a span of the original ``text``.
 
     Builds the offset map character by character, so it costs O(len(text)); it is only
     called for findings, never for every message.
     """
-    if len(normalize_text(text)) == len(text) and not _NEEDS_COLLAPSE.search(text):
-        # Same length and no whitespace to collapse: the normalization was one character for
-        # one, so positions agree (the common case; skips the per-character map below).
+    if norm is None:
+        norm = normalize_text(text)
+    if (
+        len(norm) == len(text)
+        and not _NEEDS_COLLAPSE.search(text)
+        and len(unicodedata.normalize("NFKC", text)) == len(text)
+    ):
+        # Same length, nothing to collapse, NFKC one for one: positions agree (the common
+        # case; skips the per-character map below).
         return (norm_start, min(norm_end, len(text)))
     starts: list[int] = []  # starts[i] = original index of normalized char i
     pieces = _char_pieces(text)

@@ -19,6 +19,7 @@ Unknown keys, wrong types and unknown check types are refused with the file and 
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,6 +37,7 @@ PATCH_KEYS = {"id", "severity", "enabled", "message", "docs", "params", "add", "
 DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
+_COMMENT = re.compile(r"(?:^|\s)#")
 # Files in a rules folder that are not rules.
 NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml"}
 # Rule test cases kept beside a pack: <anything>.cases.toml (same format as tests/rules/).
@@ -106,7 +108,9 @@ def _read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[st
         return _read_list_sheet(path, column, rule_path, text, key)
     entries = []
     for line in path.read_text(encoding="utf-8-sig").splitlines():
-        entry = line.split("#", 1)[0].strip() if not line.lstrip().startswith("\\#") else line.strip()[1:]
+        # A comment starts with # at the line start or after a space, so entries may contain #
+        # (kaomoji such as (#^.^#), JD codes #E-s57); \# at the start escapes a leading #.
+        entry = line.strip()[1:] if line.lstrip().startswith("\\#") else _COMMENT.split(line, 1)[0].strip()
         if entry:
             entries.append(entry)
     return entries

@@ -126,7 +126,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         start, end, category_index = best
         category = categories[category_index]
         original = texts[msg_id]
-        span = original_span(original, start, end)
+        span = original_span(original, start, end, normalized)
         fragment = original[span[0] : span[1]] if span[0] >= 0 else normalized[start:end]
         label = category.get(f"label_{context.lang}") or category.get("label_zh") or category["name"]
         ids.append(msg_id)

@@ -466,7 +466,7 @@ def _span_in(original: str, norm: str, start: int, end: int) -> tuple[int, int]:
         and len(unicodedata.normalize("NFKC", original)) == len(original)
     ):
         return (start, end)
-    return original_span(original, start, end)
+    return original_span(original, start, end, norm)
 
 
 def _quote(text: str, limit: int) -> str:
