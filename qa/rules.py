@@ -22,7 +22,6 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +62,12 @@ class Rule:
 
 def builtin_rules_dir() -> Path:
     """The folder holding the built-in rules (the repository's ``rules/`` when run from source)."""
-    source_tree = Path(__file__).resolve().parent.parent / "rules"
+    package = Path(__file__).resolve().parent
+    source_tree = package.parent / "rules"
     if (source_tree / "forbidden-phrase.toml").is_file():
         return source_tree
-    return Path(str(resources.files("qa.builtin_rules")))
+    # Installed: the wheel ships rules/ as the data folder qa/builtin_rules (see pyproject).
+    return package / "builtin_rules"
 
 
 def _rule_files(path: Path) -> list[Path]:
