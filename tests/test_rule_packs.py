@@ -35,10 +35,14 @@ why = "平台禁止站外导流，违规会被处罚。"
 bad = "加我微信给你优惠"
 good = "在平台内为您申请优惠券"
 
+[params]
+ignore_separators = true
+variants = ["微信=v信|vx|薇信|威信"]
+
 [[params.categories]]
 name = "off-platform"
 label_zh = "站外导流"
-phrases = ["加我微信", "加微信", "加我v信", "加我vx"]
+phrases = ["加我微信", "加微信"]
 """
 
 SLOW_REPLY_10_MIN = """id = "slow-reply"
@@ -119,7 +123,7 @@ def test_pack_disables_a_rule(tmp_path, day):
 def test_phrase_list_from_a_spreadsheet_column(tmp_path):
     (tmp_path / "禁语库.csv").write_text("编号,禁语\n1,加我微信\n2,\n3,私下交易\n", encoding="utf-8")
     (tmp_path / "pack.toml").write_text(
-        OFF_PLATFORM.replace('phrases = ["加我微信", "加微信", "加我v信", "加我vx"]', 'phrases_file = "禁语库.csv#禁语"'),
+        OFF_PLATFORM.replace('phrases = ["加我微信", "加微信"]', 'phrases_file = "禁语库.csv#禁语"'),
         encoding="utf-8")
     rule = {r.id: r for r in load_rules([tmp_path / "pack.toml"])}["off-platform"]
     assert rule.params["categories"][0]["phrases"] == ["加我微信", "私下交易"]
@@ -133,7 +137,8 @@ def test_phrase_list_from_a_spreadsheet_column(tmp_path):
         ('id = "new-rule"\ncheck = "sentiment"\nseverity = "major"\n', ":2: unknown check type 'sentiment'"),
         ('id = "nothing-here"\nseverity = "major"\n', ":1: no rule 'nothing-here' to change"),
         ('id = "rhetorical-question"\n[params]\npatterns = ["难道(.*吗"]\n', "does not compile"),
-        (OFF_PLATFORM.replace('phrases = ["加我微信", "加微信", "加我v信", "加我vx"]', "phrases = []"), "is empty"),
+        (OFF_PLATFORM.replace('phrases = ["加我微信", "加微信"]', "phrases = []"), "is empty"),
+        (OFF_PLATFORM.replace('"微信=v信|vx|薇信|威信"', '"微信"'), "is not 'word=variant|variant'"),
         ('id = "slow-reply"\nseverity = "fatal"\n', ":2: severity must be minor, major or critical"),
     ],
 )
@@ -193,12 +198,13 @@ def test_diff_previews_a_rule_change(pack, day, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(js.read_text(encoding="utf-8"))
     rules = {r["rule"]: r for r in report["rules"]}
-    assert rules["off-platform"]["added"] == 1
-    assert rules["off-platform"]["added_examples"][0]["row"] == 3
+    assert rules["off-platform"]["added"] == 2
+    assert [e["row"] for e in rules["off-platform"]["added_examples"]] == [3, 7]
     assert rules["slow-reply"]["removed"] == 1  # the 7-minute wait is within the new 10 minutes
-    assert "off-platform: 0 -> 1 (+1 -0)" in result.stdout
+    assert "off-platform: 0 -> 2 (+2 -0)" in result.stdout
     agents = {a["agent"]: a for a in report["agents"]}
-    assert agents["店:小美"]["delta"] < 0 and agents["店:阿杰"]["delta"] > 0
+    assert agents["店:小美"]["delta"] == -5.0  # one new major finding in one session
+    assert agents["店:阿杰"]["delta"] == 0.0  # S2 no longer late (+5), S3 now off-platform (-5)
 
 
 def test_project_config_sets_packs_and_fail_on(pack, day, tmp_path, monkeypatch):
@@ -217,3 +223,14 @@ def test_project_config_rejects_unknown_keys(tmp_path, day, monkeypatch):
     result = run("audit", str(day), "-o", str(tmp_path / "r.xlsx"))
     assert result.exit_code == 2
     assert "qa.toml:2: unknown key 'fail_onn'" in result.stderr
+
+
+def test_spelling_variants_and_separators_are_seen_through(pack, day, tmp_path):
+    """加 我 V 信 matches 加我微信 through the variant map and the ignored spaces; the report
+    shows the original text."""
+    js = tmp_path / "r.json"
+    result = run("audit", str(day), "--rules", str(pack), "-o", str(tmp_path / "r.xlsx"), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    findings = [f for f in json.loads(js.read_text(encoding="utf-8"))["findings"] if f["rule"] == "off-platform"]
+    assert [(f["row"], f["match"]) for f in findings] == [(3, "加我微信"), (7, "加 我 V 信")]
+    assert findings[1]["text"][findings[1]["span"][0]:findings[1]["span"][1]] == "加 我 V 信"

@@ -40,7 +40,15 @@ PARAMS = {
     "categories": Param("tables", "phrase categories ([[params.categories]])", required=True,
                         fields=CATEGORY_FIELDS),
     "exceptions": Param("strings", "good phrases containing a listed phrase; never flagged", default=[]),
+    "ignore_separators": Param("bool", "see through spaces, punctuation and symbols between characters "
+                               "(加 我 微 信, 加.我.微.信)", default=False),
+    "variants": Param("strings", "spelling variants as 'word=variant|variant' (微信=v信|vx|薇信): every "
+                      "phrase containing the word also matches with each variant", default=[]),
 }
+
+# What ignore_separators skips between characters: whitespace, punctuation, symbols.
+_SEPARATOR = r"[\s\p{P}\p{S}]"
+_SEPARATOR_RE = regex.compile(_SEPARATOR)
 
 
 @dataclass(frozen=True)
@@ -50,18 +58,49 @@ class _Entry:
     length: int
 
 
-def _build_automaton(categories: list[dict], exceptions: list[str]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    entries: dict[str, list[_Entry]] = {}
+def parse_variants(entries: list[str]) -> dict[str, list[str]]:
+    """'微信=v信|vx' entries -> {normalized word: [normalized variants]}; malformed ones raise
+    ValueError (the loader reports them with the rule file and line)."""
+    variants: dict[str, list[str]] = {}
+    for entry in entries:
+        word, sep, alternatives = entry.partition("=")
+        forms = [normalize_text(a) for a in alternatives.split("|") if a.strip()]
+        if not sep or not word.strip() or not forms:
+            raise ValueError(f"variants entry '{entry}' is not 'word=variant|variant'")
+        variants.setdefault(normalize_text(word), []).extend(forms)
+    return variants
+
+
+def _expand(phrase: str, variants: dict[str, list[str]], squeeze: bool) -> set[str]:
+    """A normalized phrase and its spelling variants (squeezed when separators are ignored)."""
+    forms = {phrase}
+    for word, alternatives in variants.items():
+        for form in list(forms):
+            if word in form:
+                forms.update(form.replace(word, alternative) for alternative in alternatives)
+    if squeeze:
+        forms = {_SEPARATOR_RE.sub("", form) for form in forms}
+    return {form for form in forms if form}
+
+
+def _phrase_table(categories: list[dict], exceptions: list[str], params: dict) -> list[tuple[str, int]]:
+    """(matchable key, category index or -1 for an exception) for every phrase and variant."""
+    variants = parse_variants(params.get("variants") or [])
+    squeeze = bool(params.get("ignore_separators"))
+    table: list[tuple[str, int]] = []
     for index, category in enumerate(categories):
         for phrase in category["phrases"]:
-            key = normalize_text(phrase)
-            if key:
-                entries.setdefault(key, []).append(_Entry(key, index, len(key)))
+            table.extend((key, index) for key in _expand(normalize_text(phrase), variants, squeeze))
     for phrase in exceptions:
-        key = normalize_text(phrase)
-        if key:
-            entries.setdefault(key, []).append(_Entry(key, -1, len(key)))
+        table.extend((key, -1) for key in _expand(normalize_text(phrase), variants, squeeze))
+    return table
+
+
+def _build_automaton(table: list[tuple[str, int]]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    entries: dict[str, list[_Entry]] = {}
+    for key, index in table:
+        entries.setdefault(key, []).append(_Entry(key, index, len(key)))
     for key, value in entries.items():
         automaton.add_word(key, value)
     automaton.make_automaton()
@@ -103,27 +142,42 @@ def _best_match(text: str, automaton: ahocorasick.Automaton, categories: list[di
     return min(kept, key=order)
 
 
+def _squeezed(text: str) -> tuple[str, list[int]]:
+    """``text`` without separators, and for each kept character its index in ``text``."""
+    kept = [i for i, char in enumerate(text) if not _SEPARATOR_RE.match(char)]
+    return "".join(text[i] for i in kept), kept
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag each checked message that contains a listed phrase (one finding per message)."""
-    categories = rule.params["categories"]
-    exceptions = rule.params["exceptions"]
-    phrases = sorted({normalize_text(p) for c in categories for p in c["phrases"]} - {""})
+    params = rule.params
+    categories = params["categories"]
+    table = _phrase_table(categories, params["exceptions"], params)
+    phrases = sorted({key for key, index in table if index >= 0})
     if not phrases:
         return findings_frame([], rule.id, "", "")
-    scope = role_mask(messages, rule.params["roles"])
+    squeeze = bool(params.get("ignore_separators"))
+    scope = role_mask(messages, params["roles"])
     norm = messages["norm"].where(scope, "")
-    candidates = norm[_candidates(norm, phrases) & scope]
+    searched = norm.str.replace(_SEPARATOR, "", regex=True) if squeeze else norm
+    candidates = norm[_candidates(searched, phrases) & scope]
     if candidates.empty:
         return findings_frame([], rule.id, "", "")
 
-    automaton = _build_automaton(categories, exceptions)
+    automaton = _build_automaton(table)
     texts = messages["text"]
     ids, severities, reasons, matches, starts, ends = [], [], [], [], [], []
     for msg_id, normalized in candidates.items():
-        best = _best_match(normalized, automaton, categories, rule.severity.value)
+        if squeeze:
+            haystack, positions = _squeezed(normalized)
+        else:
+            haystack, positions = normalized, None
+        best = _best_match(haystack, automaton, categories, rule.severity.value)
         if best is None:
             continue
         start, end, category_index = best
+        if positions is not None:  # back from the squeezed text to the normalized one
+            start, end = positions[start], positions[end - 1] + 1
         category = categories[category_index]
         original = texts[msg_id]
         span = original_span(original, start, end, normalized)
@@ -138,9 +192,23 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
 
 
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Problems beyond types: malformed variant entries, categories without phrases."""
+    problems = []
+    try:
+        parse_variants(params.get("variants") or [])
+    except ValueError as error:
+        problems.append(("variants", str(error)))
+    for category in params.get("categories") or []:
+        if not category.get("phrases"):
+            problems.append(("categories", f"category '{category.get('name')}' has no phrases"))
+    return problems
+
+
 CHECK = CheckType(
     name="phrase",
     doc="Messages containing a phrase from categorised lists (Aho-Corasick over normalized text).",
     params=PARAMS,
     run=run,
+    validate=validate,
 )
