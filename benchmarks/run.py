@@ -1,19 +1,26 @@
 """Time ``qa audit`` end to end on synthetic logs of several sizes.
 
-For each size it generates a log (cached under benchmarks/data/), runs ``qa audit`` in a
-fresh process with all rules on, writing the workbook and JSON, and prints wall time, the
-time of each stage (from ``--timings``) and the peak resident memory of that process.
+For each size it generates a log (cached under benchmarks/data/), runs the audit in a fresh
+process with all rules on, writing the workbook and the JSON, and prints wall time, the time
+of each stage (read, normalize, each rule, score, each output; from ``--timings``), the peak
+resident memory (RSS) of that process and the findings per rule.
 
-    python benchmarks/run.py 100000 1000000
+    python benchmarks/run.py 100000 1000000 3000000
+    python benchmarks/run.py 10000000 --out-of-core            # partitions chosen from the size
+    python benchmarks/run.py 1000000 --out-of-core --partitions 8
+    python benchmarks/run.py 100000 --xlsx                      # .xlsx input instead of CSV
+
+``--out-of-core`` runs ``qa audit --out-of-core`` when the CLI has that option, otherwise the
+same audit through :func:`qa.outofcore.audit_out_of_core` in a child process (same outputs).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,12 +28,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate, write_csv  # noqa: E402
+from generate import Plan, write_log  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
+# Bump when generate.py changes what it writes, so cached logs are regenerated.
+GENERATOR_VERSION = 2
 
 
-def _machine() -> str:
+def machine() -> str:
+    """One line describing the machine: cores, memory, CPU, Python."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -36,51 +46,144 @@ def _machine() -> str:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {memory:.0f} GiB, {cpu}, Python {platform.python_version()}"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} cores, {memory:.0f} GiB RAM, {cpu}, Python {platform.python_version()}, {platform.system()}"
 
 
-def log_for(messages: int) -> Path:
+def log_for(messages: int, suffix: str = ".csv", data: Path = DATA, seed: int = 7) -> Path:
     """The cached synthetic log of ``messages`` rows (generated on first use)."""
-    path = DATA / f"synthetic-{messages}.csv"
+    path = data / f"synthetic-v{GENERATOR_VERSION}-s{seed}-{messages}{suffix}"
     if not path.exists():
-        write_csv(generate(messages), path)
+        started = time.perf_counter()
+        write_log(Plan(messages, seed), path)
+        print(f"(generated {path.name} in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return path
 
 
-def run_once(path: Path, extra: list[str]) -> dict:
-    """Run one audit in a child process; return wall seconds, stage timings and peak RSS."""
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "qa", "audit", str(path), "-o", f"{out}/r.xlsx",
-                   "--json", f"{out}/r.json", "--timings", *extra]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _cli_has_out_of_core() -> bool:
+    completed = subprocess.run([sys.executable, "-m", "qa", "audit", "--help"], capture_output=True, text=True)
+    return "--out-of-core" in completed.stdout
+
+
+def audit_command(path: Path, out: Path, *, out_of_core: bool, partitions: int | None,
+                  extra: list[str]) -> list[str]:
+    """The command line of one timed run."""
+    outputs = ["-o", str(out / "r.xlsx"), "--json", str(out / "r.json")]
+    if out_of_core and not _cli_has_out_of_core():
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), *outputs]
+        return command + (["--partitions", str(partitions)] if partitions else [])
+    command = [sys.executable, "-m", "qa", "audit", str(path), *outputs, "--timings", *extra]
+    if out_of_core:
+        command.append("--out-of-core")
+        if partitions:
+            command += ["--partitions", str(partitions)]
+    return command
+
+
+def run_once(command: list[str]) -> dict:
+    """Run one audit in a child process: wall seconds, stage timings, its own peak RSS."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True)
+        child = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if completed.returncode not in (0, 1):
-        raise SystemExit(f"qa audit failed:\n{completed.stderr}")
-    stages = {
-        match.group(1): float(match.group(2))
-        for match in re.finditer(r"^timing: (.+): ([\d.]+) s$", completed.stderr, re.M)
-    }
-    # ru_maxrss of children is the max over all children so far; sizes run in increasing order.
-    return {"wall": wall, "stages": stages, "peak_mib": max(peak_kib, before) / 1024}
+        child.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        err = stderr.read()
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"audit failed ({child.returncode}): {' '.join(command)}\n{err}")
+    stages = {m.group(1): float(m.group(2)) for m in re.finditer(r"^timing: (.+): ([\d.]+) s$", err, re.M)}
+    return {"wall": wall, "stages": stages, "peak_mib": usage.ru_maxrss / 1024, "stderr": err}
+
+
+def run_size(size: int, *, out_of_core: bool = False, partitions: int | None = None, xlsx: bool = False,
+             extra: list[str] = (), data: Path = DATA, keep_json: bool = False) -> dict:
+    """Generate (or reuse) the log of ``size`` messages and time one audit of it; with
+    ``keep_json`` the result has the whole JSON document under ``json``."""
+    path = log_for(size, ".xlsx" if xlsx else ".csv", data)
+    with tempfile.TemporaryDirectory() as out:
+        command = audit_command(path, Path(out), out_of_core=out_of_core, partitions=partitions, extra=list(extra))
+        result = run_once(command)
+        document = json.loads((Path(out) / "r.json").read_text(encoding="utf-8"))
+    result.update(path=path, size_mb=path.stat().st_size / 1e6, summary=document["summary"], command=command)
+    if keep_json:
+        result["json"] = document
+    return result
+
+
+def report(size: int, result: dict, label: str) -> str:
+    """The printed block of one run."""
+    summary = result["summary"]
+    lines = [
+        f"{size:>11,} messages, {label} ({result['size_mb']:.0f} MB {result['path'].suffix[1:]}): "
+        f"wall {result['wall']:.2f} s, peak RSS {result['peak_mib']:.0f} MiB",
+        f"  {summary['audited_rows']:,} audited, {summary['rejected_rows']} rejected, "
+        f"{summary['sessions']:,} sessions, {summary['agents']} agents, {summary['findings']:,} findings",
+    ]
+    per_1k = ", ".join(f"{rule} {count * 1000 / max(summary['audited_rows'], 1):.2f}"
+                       for rule, count in summary["by_rule"].items())
+    lines.append(f"  findings per 1,000 messages: {per_1k}")
+    for stage, seconds in result["stages"].items():
+        lines.append(f"  {stage:<28} {seconds:7.3f} s")
+    lines += [f"  {line}" for line in re.findall(r"^peak RSS after .*$", result["stderr"], re.M)]
+    return "\n".join(lines)
+
+
+def child(argv: list[str]) -> int:
+    """Out-of-core audit with the CLI's outputs and ``--timings`` lines (until the CLI has it)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("input")
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--partitions", type=int)
+    args = parser.parse_args(argv)
+    from qa.outofcore import audit_out_of_core
+    from qa.pipeline import AuditOptions
+    from qa.report.excel import write_workbook
+    from qa.report.json_report import write_json
+    from qa.rules import load_rules
+
+    import resource
+
+    def peak() -> str:
+        return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+
+    timings: dict[str, float] = {}
+    result = audit_out_of_core([args.input], AuditOptions(), load_rules([]), partitions=args.partitions,
+                               timings=timings)
+    print(f"peak RSS after audit: {peak()}", file=sys.stderr)
+    started = time.perf_counter()
+    write_workbook(result, args.output)
+    timings["write workbook"] = time.perf_counter() - started
+    print(f"peak RSS after workbook: {peak()}", file=sys.stderr)
+    started = time.perf_counter()
+    write_json(result, args.json)
+    timings["write json"] = time.perf_counter() - started
+    print(f"peak RSS after json: {peak()}", file=sys.stderr)
+    for stage, seconds in timings.items():
+        print(f"timing: {stage}: {seconds:.3f} s", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(argv[1:])
     parser = argparse.ArgumentParser(description="Benchmark qa audit end to end.")
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--out-of-core", action="store_true", help="audit through the out-of-core path")
+    parser.add_argument("--partitions", type=int, help="partitions for --out-of-core (default: from the size)")
+    parser.add_argument("--xlsx", action="store_true", help="use .xlsx logs instead of CSV")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra qa audit options")
     args = parser.parse_args(argv)
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
+    label = "out-of-core" if args.out_of_core else "in memory"
+    if args.out_of_core and args.partitions:
+        label += f", {args.partitions} partitions"
     for size in sorted(args.sizes):
-        path = log_for(size)
-        result = run_once(path, args.extra)
-        size_mb = path.stat().st_size / 1e6
-        print(f"\n{size:>11,} messages ({size_mb:.0f} MB CSV): wall {result['wall']:.2f} s, "
-              f"peak RSS {result['peak_mib']:.0f} MiB")
-        for stage, seconds in result["stages"].items():
-            print(f"  {stage:<28} {seconds:7.3f} s")
+        result = run_size(size, out_of_core=args.out_of_core, partitions=args.partitions, xlsx=args.xlsx,
+                          extra=args.extra)
+        print("\n" + report(size, result, label), flush=True)
     return 0
 
 

@@ -20,12 +20,13 @@ import glob
 import io
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
@@ -209,6 +210,12 @@ class _Notes:
 
 
 # --------------------------------------------------------------------------- finding inputs
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Turn files, directories and globs into a list of supported files, each once (raises
+    InputError for a missing input, as :func:`load_inputs` does)."""
+    return _expand_inputs(inputs)
 
 
 def _expand_inputs(inputs: Sequence[str]) -> list[str]:
@@ -650,17 +657,27 @@ class _Part:
     has_timestamps: bool
 
 
-def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
-    """Interpret one input's cells: validate, map roles, parse times, collect rejections."""
+def _build_part(
+    table: _Table, options: _Options, notes: _Notes, *, has_times: bool | None = None, counts: dict | None = None
+) -> _Part:
+    """Interpret one input's cells: validate, map roles, parse times, collect rejections.
+
+    ``has_times`` is decided from ``table`` unless given (a chunk of a streamed file gets the
+    decision made for the whole file); with ``counts`` the note counting non-numeric seq
+    values is not added but its count is added to ``counts["seq_ignored"]``.
+    """
     cells, columns = table.cells, table.columns
 
     def column(name: str) -> pd.Series:
         return cells[columns.positions[name]]
 
     session = column("session_id").str.strip()
-    text = column("text").str.removesuffix("\r")
+    text = _without_final_cr(column("text"))
     role, role_reason = _roles(table, options, notes)
-    has_times = _has_times(table, notes)
+    if has_times is None:
+        has_times = _has_times(table, notes)
+    else:
+        _note_times(table.columns, table.source, has_times, notes)
     if has_times:
         utc, time_reason = _parse_times(column("timestamp"), options.timezone)
     else:
@@ -674,9 +691,14 @@ def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
     ok = pd.isna(reason).astype(bool)
     agent = _agents(table, role, notes)[ok]
     role = role[ok]
-    seq = (
-        _parse_seq(column("seq"), table.source, notes) if columns.has("seq") else np.full(len(cells), np.nan)
-    )
+    if columns.has("seq"):
+        seq, ignored = _parse_seq(column("seq"))
+        if counts is not None:
+            counts["seq_ignored"] = counts.get("seq_ignored", 0) + ignored
+        elif ignored:
+            notes.add(f"{{files}}: {ignored} non-numeric seq value(s) ignored", table.source)
+    else:
+        seq = np.full(len(cells), np.nan)
     count = int(ok.sum())
     messages = pd.DataFrame(
         {
@@ -691,12 +713,12 @@ def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
             "source_sheet": _constant_str(table.sheet, count),
         }
     )
-    bad = ~ok
+    bad = np.flatnonzero(~ok)  # few rows: take them by position rather than masking every column
     rejected = _rejected_frame(
-        [table.source] * int(bad.sum()),
+        [table.source] * len(bad),
         table.rows[bad],
         reason[bad],
-        [_clip(",".join(values)) for values in cells[bad].itertuples(index=False, name=None)],
+        [_clip(",".join(values)) for values in cells.iloc[bad].itertuples(index=False, name=None)],
     )
     if len(table.malformed):
         rejected = pd.concat([rejected, table.malformed], ignore_index=True)
@@ -704,18 +726,33 @@ def _build_part(table: _Table, options: _Options, notes: _Notes) -> _Part:
     return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times)
 
 
+def _without_final_cr(text: pd.Series) -> pd.Series:
+    """The texts without a trailing carriage return (CRLF files read as LF leave one)."""
+    if not text.str.endswith("\r").any():  # the usual case: skip rebuilding a million strings
+        return text
+    return text.str.removesuffix("\r")
+
+
 def _has_times(table: _Table, notes: _Notes) -> bool:
     """Whether the input has a time column with at least one value (then every row needs one)."""
     columns = table.columns
+    has_times = columns.has("timestamp") and _any_time_value(table.cells[columns.positions["timestamp"]])
+    _note_times(columns, table.source, has_times, notes)
+    return has_times
+
+
+def _any_time_value(raw: pd.Series) -> bool:
+    return bool(len(raw)) and not (raw.str.strip() == "").all()
+
+
+def _note_times(columns: _ColumnMap, source: str, has_times: bool, notes: _Notes) -> None:
+    """The note for an input whose times are not used: no time column, or an empty one."""
     if not columns.has("timestamp"):
-        notes.add("no timestamp column in {files}: time-based rules skipped", table.source)
-        return False
-    if not len(table.cells) or (table.cells[columns.positions["timestamp"]].str.strip() == "").all():
+        notes.add("no timestamp column in {files}: time-based rules skipped", source)
+    elif not has_times:
         # An export template with an unused time column: treat as "no times", not as N rejections.
         label = columns.label("timestamp")
-        notes.add(f"time column '{label}' in {{files}} is empty: time-based rules skipped", table.source)
-        return False
-    return True
+        notes.add(f"time column '{label}' in {{files}} is empty: time-based rules skipped", source)
 
 
 def _no_reasons(n: int) -> np.ndarray:
@@ -798,13 +835,12 @@ def _agents(table: _Table, role: np.ndarray, notes: _Notes) -> np.ndarray:
     return np.where(is_agent, UNKNOWN_AGENT, "").astype(object)
 
 
-def _parse_seq(raw: pd.Series, source: str, notes: _Notes) -> np.ndarray:
+def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:
+    """Seq values (NaN when missing or not a number) and how many non-empty ones were ignored."""
     text = raw.str.strip()
     seq = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     ignored = int((np.isnan(seq) & (text != "").to_numpy()).sum())
-    if ignored:
-        notes.add(f"{{files}}: {ignored} non-numeric seq value(s) ignored", source)
-    return seq
+    return seq, ignored
 
 
 # --------------------------------------------------------------------------- times
@@ -1017,3 +1053,438 @@ def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestRes
         has_timestamps=any(p.has_timestamps for p in parts),
         notes=notes.render(),
     )
+
+
+# --------------------------------------------------------------------------- streaming
+
+#: Column of :class:`IngestChunk` messages: the row's position among all audited rows of all
+#: inputs in input order (file order, then row), i.e. the tie-breaker of the canonical sort.
+ORDER_COLUMN = "input_order"
+#: Default rows per chunk of :func:`stream_inputs`.
+CHUNK_ROWS = 250_000
+# pyarrow's streaming block: small blocks keep its read-ahead small (32 MB blocks cost ~500 MB
+# of RSS and were slower); blocks are gathered into chunks of chunk_rows.
+_BLOCK_BYTES = 4 << 20
+
+
+@dataclass
+class IngestChunk:
+    """A piece of the streamed inputs: audited rows in input order, and the rows refused."""
+
+    messages: pd.DataFrame  # MESSAGE_COLUMNS + ORDER_COLUMN, input order, not sorted
+    rejected: pd.DataFrame  # REJECTED_COLUMNS, by file then row
+
+
+class StreamedInputs:
+    """The inputs of :func:`stream_inputs`, read one chunk at a time.
+
+    Iterating gives :class:`IngestChunk` objects in input order; once iterated, ``input_rows``,
+    ``files``, ``has_timestamps`` and ``notes`` equal what :func:`load_inputs` reports, and
+    the chunks' messages and rejected rows, concatenated, are its message table before the
+    sort (sorting them by session, time, seq and :data:`ORDER_COLUMN` gives it exactly) and
+    its rejected table.
+    """
+
+    def __init__(self, paths: list[str], options: _Options, chunk_rows: int) -> None:
+        self.paths = paths
+        self.input_rows = 0
+        self.files: list[str] = []
+        self.has_timestamps = False
+        self.notes: list[str] = []
+        self._options = options
+        self._chunk_rows = max(1, int(chunk_rows))
+
+    def __iter__(self) -> Iterator[IngestChunk]:
+        notes = _Notes()
+        order = 0
+        for path in self.paths:
+            for part in _stream_file(path, self._options, notes, self._chunk_rows):
+                messages = part.messages
+                messages[ORDER_COLUMN] = np.arange(order, order + len(messages), dtype=np.int64)
+                order += len(messages)
+                self.input_rows += part.input_rows
+                self.has_timestamps |= part.has_timestamps
+                yield IngestChunk(messages, part.rejected)
+            self.files.append(path)
+        self.notes = notes.render()
+
+
+def stream_inputs(
+    inputs: Sequence[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    timezone: str = "Asia/Shanghai",
+    agent_pattern: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> StreamedInputs:
+    """Like :func:`load_inputs`, but without holding the inputs in memory: the rows come in
+    chunks of at most ``chunk_rows`` (for out-of-core audits of inputs larger than memory).
+
+    Delimited files are parsed by pyarrow's streaming reader (or, when a file has rows with
+    the wrong number of fields, by :mod:`csv`, as :func:`load_inputs` does); each file is
+    scanned once before its chunks are made, to choose the parser and to decide whether its
+    time column is used. Excel sheets are read whole (a sheet holds at most ~1M rows) and
+    then cut into chunks. Arguments are checked, and inputs expanded, before returning.
+    """
+    options = _make_options(columns, encoding, sheet, timezone, agent_pattern)
+    return StreamedInputs(_expand_inputs(inputs), options, chunk_rows)
+
+
+def _stream_file(path: str, options: _Options, notes: _Notes, chunk_rows: int) -> Iterator[_Part]:
+    """One input as parts of at most ``chunk_rows`` rows; its notes go to ``notes`` in the
+    order :func:`load_inputs` adds them (read notes, then interpretation notes)."""
+    read_notes = _Notes()  # notes of reading: encoding, sheet (blank rows are counted)
+    build_notes = _Notes()  # notes of interpreting: the same for every chunk, kept once
+    counts: dict[str, int] = {}
+    if path.lower().endswith(EXCEL_EXTENSIONS):
+        table = _read_excel(path, options, read_notes)
+        tables: Iterator[_Table] = _table_slices(table, chunk_rows)
+        has_times = _has_times(table, _Notes())
+    else:
+        reader = _DelimitedStream(path, options, chunk_rows)
+        tables = reader.tables()
+        has_times = reader.has_times
+        if reader.blank:
+            read_notes.add(f"{{files}}: {reader.blank} blank row(s) skipped", path)
+        if reader.encoding == "gb18030":
+            read_notes.add("read {files} as GB18030 (GBK)", path)
+        elif reader.encoding not in ("utf-8", "utf-8-sig"):
+            read_notes.add(f"read {{files}} as {reader.encoding}", path)
+    for index, table in enumerate(tables):
+        yield _build_part(table, options, build_notes if index == 0 else _Notes(), has_times=has_times, counts=counts)
+    for collected in (read_notes, build_notes):
+        for template, sources in collected._sources.items():
+            for source in sources:
+                notes.add(template, source)
+    if counts.get("seq_ignored"):
+        notes.add(f"{{files}}: {counts['seq_ignored']} non-numeric seq value(s) ignored", path)
+
+
+def _table_slices(table: _Table, rows: int) -> Iterator[_Table]:
+    """``table`` cut into tables of at most ``rows`` rows (always at least one table)."""
+    total = len(table.cells)
+    for start in range(0, max(total, 1), rows):
+        piece = slice(start, start + rows)
+        malformed = table.malformed if start == 0 else empty_rejected()
+        yield _Table(
+            table.source, table.sheet, table.columns, table.cells.iloc[piece].reset_index(drop=True),
+            table.rows[piece], malformed,
+        )
+
+
+class _DelimitedStream:
+    """A delimited file read in chunks with the decisions :func:`_read_delimited` makes.
+
+    The constructor reads the head (encoding, delimiter, header, columns) and scans the file
+    once: which parser (pyarrow, or :mod:`csv` when a row has the wrong number of fields),
+    whether the time column has any value, and that there are data rows.
+    """
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int) -> None:
+        self.path = path
+        self.options = options
+        self.chunk_rows = chunk_rows
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb") as handle:
+                raw_head = handle.read(_HEAD_BYTES)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if not size:
+            raise InputError(f"{path} is empty")
+        self.encoding = _stream_encoding(path, raw_head, options.encoding)
+        try:
+            self._scan()
+        except _NotUtf8:
+            if options.encoding or self.encoding != "utf-8":
+                raise InputError(
+                    f"cannot read {path} as {self.encoding}: it has bytes invalid in that encoding"
+                ) from None
+            self.encoding = "gb18030"
+            self._scan()
+
+    # -- reading UTF-8 bytes whatever the file's encoding
+
+    def _open(self) -> io.RawIOBase:
+        return _Utf8Reader(self.path, self.encoding)
+
+    def _scan(self) -> None:
+        path = self.path
+        with self._open() as stream:
+            data_head = stream.read(_HEAD_BYTES)
+            at_end = not stream.read(1)
+        if not data_head or (data_head.isspace() and (at_end or self._all_space())):
+            raise InputError(f"{path} is empty")
+        head = _decode_head_of(data_head, at_end)
+        self.delimiter = "\t" if path.lower().endswith(".tsv") else _sniff_delimiter(head)
+        self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
+        self.columns = _resolve_columns(self.header, self.options.columns, path)
+        self.exact = not self._scan_fast()
+        if self.exact:
+            self._scan_exact()
+        if not self.data_rows and not self.malformed_rows:
+            raise InputError(f"{path} has no data rows (only a header)")
+
+    def _all_space(self) -> bool:
+        with self._open() as stream:
+            while block := stream.read(1 << 20):
+                if not block.isspace():
+                    return False
+        return True
+
+    def _time_position(self) -> int | None:
+        return self.columns.positions.get("timestamp")
+
+    # -- the pyarrow path
+
+    def _arrow_reader(self, stream: io.RawIOBase, handler: Callable | None, include: list[str] | None = None):
+        return pa_csv.open_csv(
+            pa.PythonFile(stream, mode="r"),
+            read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=self.delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=handler,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in self.header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=include or [],
+            ),
+        )
+
+    def _scan_fast(self) -> bool:
+        """Scan with pyarrow; False when :func:`_parse_fast` would give up on this file."""
+        malformed = 0
+
+        def count_malformed(_row: object) -> str:
+            nonlocal malformed
+            malformed += 1
+            return "skip"
+
+        time_at = self._time_position()
+        self.has_times = False
+        self.data_rows = self.malformed_rows = self.blank = 0
+        try:
+            with self._open() as stream:
+                schema = self._arrow_reader(stream, count_malformed).schema
+            if len(schema) != len(self.header) or any(not pa.types.is_string(t) for t in schema.types):
+                return False
+            names = schema.names
+            # Scan every column for blank rows; the time column decides has_times.
+            with self._open() as stream:
+                for batch in self._arrow_reader(stream, count_malformed):
+                    if malformed:
+                        return False
+                    blank = np.ones(batch.num_rows, dtype=bool)
+                    for column in batch.columns:
+                        blank &= _equals_empty(column)
+                        if not blank.any():
+                            break
+                    self.blank += int(blank.sum())
+                    self.data_rows += batch.num_rows - int(blank.sum())
+                    if time_at is not None and not self.has_times:
+                        # the test of _any_time_value (pandas' str.strip is this kernel)
+                        stripped = pa_compute.utf8_trim_whitespace(batch.column(names[time_at]))
+                        self.has_times = bool((~_equals_empty(stripped) & ~blank).any())
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc):
+                raise _NotUtf8 from None
+            return False
+        return not malformed
+
+    def _fast_tables(self) -> Iterator[_Table]:
+        """Chunks of exactly ``chunk_rows`` rows (the last one shorter), gathered from blocks."""
+        record = 0
+        pending: pa.Table | None = None
+        with self._open() as stream:
+            batches = iter(self._arrow_reader(stream, None))
+            done = False
+            while not done:
+                batch = next(batches, None)
+                done = batch is None
+                if batch is not None:
+                    batch = pa.Table.from_batches([batch.rename_columns([str(i) for i in range(batch.num_columns)])])
+                    pending = batch if pending is None else pa.concat_tables([pending, batch])
+                if pending is None or (not done and pending.num_rows < self.chunk_rows):
+                    continue
+                if done and not pending.num_rows:
+                    break
+                size = pending.num_rows if done else pending.num_rows - pending.num_rows % self.chunk_rows
+                table, pending = pending.slice(0, size), pending.slice(size)
+                cells = table.to_pandas()
+                del table
+                cells.columns = range(len(self.header))
+                rows = np.arange(record + 2, record + 2 + len(cells), dtype=np.int64)
+                record += len(cells)
+                yield from _table_slices(self._without_blank(cells, rows), self.chunk_rows)
+        if not record:  # a file with a header only still makes one (empty) chunk
+            yield self._without_blank(_empty_cells(len(self.header)), np.zeros(0, dtype=np.int64))
+
+    def _without_blank(self, cells: pd.DataFrame, rows: np.ndarray) -> _Table:
+        blank = _blank_mask(cells)
+        if blank.any():
+            cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
+        return _Table(self.path, "", self.columns, cells, rows, empty_rejected())
+
+    # -- the csv path (files with malformed rows)
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        with self._open() as stream:
+            text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            try:
+                next(reader, None)  # header
+                yield from enumerate(reader, start=2)
+            except UnicodeDecodeError:
+                raise _NotUtf8 from None
+            except csv.Error as exc:
+                raise InputError(f"cannot read {self.path}: {exc} (near row {reader.line_num})") from None
+
+    def _scan_exact(self) -> None:
+        width, time_at = len(self.header), self._time_position()
+        self.has_times = False
+        self.data_rows = self.malformed_rows = self.blank = 0
+        for _row, record in self._records():
+            if not any(record):
+                self.blank += 1
+            elif len(record) != width:
+                self.malformed_rows += 1
+            else:
+                self.data_rows += 1
+                if time_at is not None and not self.has_times and record[time_at].strip():
+                    # the same test as _any_time_value, value by value
+                    self.has_times = bool(pd.Series([record[time_at]], dtype="str").str.strip().iloc[0])
+
+    def _exact_tables(self) -> Iterator[_Table]:
+        width = len(self.header)
+        good: list[list[str]] = []
+        rows: list[int] = []
+        bad: list[tuple[int, str, str]] = []
+
+        def table() -> _Table:
+            cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
+            malformed = (
+                _rejected_frame([self.path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
+            )
+            return _Table(self.path, "", self.columns, cells, np.asarray(rows, dtype=np.int64), malformed)
+
+        made = False
+        for row, record in self._records():
+            if not any(record):
+                continue
+            if len(record) != width:
+                bad.append((row, f"expected {width} fields, found {len(record)}", _clip(",".join(record))))
+            else:
+                good.append(record)
+                rows.append(row)
+            if len(good) + len(bad) >= self.chunk_rows:
+                yield table()
+                made = True
+                good, rows, bad = [], [], []
+        if good or bad or not made:
+            yield table()
+
+    def tables(self) -> Iterator[_Table]:
+        """The file's data rows as tables of at most ``chunk_rows`` rows, in file order."""
+        return self._exact_tables() if self.exact else self._fast_tables()
+
+
+def _equals_empty(column: pa.Array) -> np.ndarray:
+    """Whether each value of a string column is the empty string."""
+    return np.asarray(pa_compute.equal(column, "").to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _stream_encoding(path: str, head: bytes, forced: str | None) -> str:
+    """The encoding :func:`_detect_encoding` would choose, decided from the file's head."""
+    if forced:
+        return forced
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if head.startswith(bom):
+            return name
+    if b"\x00" in head:
+        if head.startswith(b"PK\x03\x04"):
+            raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    try:
+        _decode_head_of(head, len(head) < _HEAD_BYTES)
+    except _NotUtf8:
+        return "gb18030"
+    return "utf-8"
+
+
+def _decode_head_of(head: bytes, final: bool) -> str:
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
+
+
+class _Utf8Reader(io.RawIOBase):
+    """A file's content as UTF-8 bytes without BOM, decoding other encodings strictly on the fly
+    (the streaming counterpart of :func:`_transcode`)."""
+
+    def __init__(self, path: str, encoding: str) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._path = path
+        self._encoding = encoding
+        self._offset = 0
+        self._pending = b""
+        self._started = False
+        self._decoder = None
+        if encoding in ("utf-8", "utf-8-sig"):
+            if self._file.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+                self._file.seek(0)
+        else:
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._decoder is None:
+            return self._file.read(size)
+        want = (1 << 62) if size is None or size < 0 else size
+        while len(self._pending) < want:
+            raw = self._file.read(1 << 20)
+            try:
+                text = self._decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                hint = "" if self._encoding != "gb18030" else "; not UTF-8 or GB18030 either, use --encoding"
+                raise InputError(
+                    f"cannot read {self._path} as {self._encoding}: bad byte at offset "
+                    f"{self._offset + exc.start}{hint}"
+                ) from None
+            if not self._started and text:
+                self._started = True
+                text = text.removeprefix("\ufeff")
+                if "\x00" in text[:_HEAD_BYTES]:
+                    raise InputError(f"cannot read {self._path}: not a text file (binary content)")
+            self._offset += len(raw)
+            self._pending += text.encode("utf-8")
+            if not raw:
+                break
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()

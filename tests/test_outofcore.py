@@ -1,0 +1,257 @@
+"""Out-of-core audit (qa.outofcore) and streamed ingest (qa.ingest.stream_inputs).
+
+Both are checked against the in-memory path on the same inputs: the streamed chunks must
+rebuild load_inputs' tables exactly, and audit_out_of_core must give the same JSON, the same
+findings (with the same message ids), sessions, agents and workbook as qa.pipeline.audit,
+whatever the number of partitions and the chunk size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.checks.base import CheckContext
+from qa.errors import InputError
+from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
+from qa.model import MESSAGE_COLUMNS
+from qa.outofcore import audit_out_of_core, audit_partition, partition_of, sort_messages
+from qa.pipeline import AuditOptions, audit
+from qa.report.excel import write_workbook
+from qa.report.json_report import build_result
+from qa.rules import load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
+EVAL = sorted(str(p) for p in (ROOT / "tests" / "eval").glob("*.csv"))
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules([])
+
+
+def streamed(inputs, chunk_rows=3, **options):
+    """The streamed chunks put back together the way load_inputs builds its tables."""
+    stream = stream_inputs(inputs, chunk_rows=chunk_rows, **options)
+    chunks = list(stream)
+    messages = pd.concat([c.messages for c in chunks], ignore_index=True)
+    assert (messages[ORDER_COLUMN].to_numpy() == np.arange(len(messages))).all()
+    messages = sort_messages(messages)[MESSAGE_COLUMNS]
+    rejected = pd.concat([c.rejected for c in chunks], ignore_index=True)
+    return stream, messages, rejected
+
+
+def assert_streams_like_load(inputs, chunk_rows=3, **options):
+    try:
+        loaded = load_inputs(inputs, **options)
+    except InputError as error:
+        with pytest.raises(InputError) as streamed_error:
+            streamed(inputs, chunk_rows, **options)
+        assert str(streamed_error.value) == str(error)
+        return None
+    stream, messages, rejected = streamed(inputs, chunk_rows, **options)
+    pd.testing.assert_frame_equal(messages, loaded.messages)
+    pd.testing.assert_frame_equal(rejected, loaded.rejected)
+    assert stream.input_rows == loaded.input_rows
+    assert stream.files == loaded.files
+    assert stream.has_timestamps == loaded.has_timestamps
+    assert stream.notes == loaded.notes
+    return loaded
+
+
+def assert_same_audit(inputs, rules, *, partitions, chunk_rows=5, options=None, workbook_dir=None):
+    """audit_out_of_core == audit: JSON, findings (msg ids too), sessions, agents, messages."""
+    options = options or AuditOptions()
+    expected = audit(inputs, options, rules=rules)
+    got = audit_out_of_core(inputs, options, rules, partitions=partitions, chunk_rows=chunk_rows)
+    assert build_result(got) == build_result(expected)
+    assert build_result(got, mask=False) == build_result(expected, mask=False)
+    pd.testing.assert_frame_equal(got.findings, expected.findings)
+    pd.testing.assert_frame_equal(got.sessions, expected.sessions)
+    pd.testing.assert_frame_equal(got.agents, expected.agents)
+    assert got.skipped_rules == expected.skipped_rules
+    assert got.ingest.notes == expected.ingest.notes
+    assert got.ingest.input_rows == expected.ingest.input_rows
+    pd.testing.assert_frame_equal(got.ingest.rejected, expected.ingest.rejected)
+    # The compact message table: same rows, ids and values; texts only where kept.
+    mine, theirs = got.ingest.messages, expected.ingest.messages
+    assert list(mine.columns) == list(theirs.columns)
+    assert mine.index.equals(theirs.index)
+    for name in ("session_id", "role", "agent", "source_file", "source_sheet"):
+        assert mine[name].astype("str").tolist() == theirs[name].tolist(), name
+    pd.testing.assert_series_equal(mine["timestamp"], theirs["timestamp"])
+    pd.testing.assert_series_equal(mine["seq"], theirs["seq"])
+    pd.testing.assert_series_equal(mine["source_row"], theirs["source_row"])
+    for name in ("text", "norm"):
+        kept = mine[name].notna().to_numpy()
+        assert mine[name][kept].astype("str").tolist() == theirs[name][kept].tolist()
+    if workbook_dir is not None:
+        assert_same_workbook(expected, got, Path(workbook_dir))
+    return expected, got
+
+
+def assert_same_workbook(expected, got, folder: Path) -> None:
+    write_workbook(expected, folder / "memory.xlsx")
+    write_workbook(got, folder / "outofcore.xlsx")
+    mine = pd.read_excel(folder / "outofcore.xlsx", sheet_name=None, header=None, engine="calamine")
+    theirs = pd.read_excel(folder / "memory.xlsx", sheet_name=None, header=None, engine="calamine")
+    assert list(mine) == list(theirs)
+    for sheet in theirs:
+        pd.testing.assert_frame_equal(mine[sheet], theirs[sheet], obj=f"sheet {sheet}")
+
+
+# --------------------------------------------------------------------------- streamed ingest
+
+
+@pytest.mark.parametrize("path", SAMPLES + EVAL, ids=lambda p: Path(p).name)
+@pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
+def test_stream_rebuilds_load_inputs_on_samples(path, chunk_rows):
+    assert assert_streams_like_load([path], chunk_rows) is not None
+
+
+def test_stream_of_several_inputs_merges_notes_like_load():
+    assert_streams_like_load(SAMPLES, chunk_rows=7)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> str:
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+HEAD = "session_id,timestamp,role,agent,text\n"
+
+EDGE_FILES = {
+    # malformed rows send the file to the csv parser; row numbers must survive chunking
+    "malformed": HEAD + "s1,2026-11-20 14:03:27,客服,a,ok\ns2,2026-11-20 14:03:28,买家,,x,extra\n"
+    "s2,2026-11-20 14:03:29\n\ns3,2026-11-20 14:03:30,买家,,fine\n" * 3,
+    "blank rows": "session_id,role,text\ns1,客服,hi\n,,\n,,\ns2,买家,yo\n,,\ns3,买家,last\n",
+    "quoted newlines and crlf": HEAD.replace("\n", "\r\n")
+    + 's1,2026-11-20 14:03:27,客服,a,"第一行\r\n第二行"\r\ns1,2026-11-20 14:03:28,买家,,"say ""hi"""\r\n' * 3,
+    "seq": "session_id,seq,role,text\ns1,2,客服,b\ns1,x,买家,a\ns1,1,买家,c\ns2,?,客服,d\ns2,,客服,e\n",
+    "empty time column": HEAD + "s1,,客服,a,x\ns1,,买家,,y\n" * 4,
+    "late first time": HEAD + "s1,,客服,a,x\n" * 5 + "s2,2026-11-20 14:03:27,买家,,y\n",
+    "no time column": "session_id,role,agent,text\ns1,客服,a,x\ns2,买家,,y\n" * 3,
+    "rejections": HEAD + ",2026-11-20 14:03:29,客服,a,no session\ns3,2026-11-20 14:03:30,客服,a,   \n"
+    "s4,2026-11-20 14:03:31,wizard,a,x\ns5,不是时间,客服,a,x\ns6,,客服,a,x\ns7,1763618607,买家,,ok\n",
+    "only a header": HEAD,
+    "empty": "",
+    "whitespace": " \n\n ",
+    "nickname roles": "session_id,sender,text\ns1,店铺:小王,x\ns1,买家A,y\ns1,系统,z\ns2,,w\n",
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_FILES))
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_stream_edge_files(tmp_path, name, chunk_rows):
+    path = write(tmp_path / "a.csv", EDGE_FILES[name])
+    assert_streams_like_load([path], chunk_rows)
+
+
+def test_stream_encodings(tmp_path):
+    text = HEAD + "s1,2026-11-20 14:03:27,客服,小王,亲，您好～\ns1,2026-11-20 14:03:29,买家,,在吗\n" * 3
+    for encoding in ("gb18030", "utf-16", "utf-8-sig"):
+        assert_streams_like_load([write(tmp_path / f"{encoding}.csv", text, encoding)], 2)
+    # GBK bytes only after the sniffed 64 KiB head: detected while scanning
+    late = "session_id,role,text\n" + "s1,buyer,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n" * 3000 + "s2,客服,您好\n"
+    assert_streams_like_load([write(tmp_path / "late.csv", late, "gbk")], 1000)
+    assert_streams_like_load([write(tmp_path / "forced.csv", text, "gbk")], 2, encoding="gbk")
+    # a UTF-8 BOM file with GBK bytes further down is an error, with the same message
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xef\xbb\xbfsession_id,role,text\n" + b"s1,agent,ok\n" * 6000 + "s2,客服,坏".encode("gbk"))
+    assert assert_streams_like_load([str(bad)]) is None
+
+
+def test_stream_excel_and_options(tmp_path):
+    assert_streams_like_load(SAMPLES, 3, timezone="UTC")
+    assert_streams_like_load(EVAL[:2], 3, agent_pattern="^小")
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list('ab客服,"\n \r好的吗?') + ["\u3000"]), max_size=8)
+_TIMES = st.sampled_from(
+    ["2026-11-20 14:03:27", "2026/11/20 14:03", "1763618607", "1763618607000", "46346.58",
+     "2026-11-20T14:03:27+08:00", "", "不是时间", "9999-99-99", "0"]
+)
+_ROLES = st.sampled_from(["客服", "买家", "系统", "agent", "", "wizard", "1"])
+_ROW = st.one_of(
+    st.tuples(st.sampled_from(["s1", "s2", "", " s3 "]), _TIMES, _ROLES, _TEXT, _TEXT).map(list),
+    st.lists(st.one_of(_TEXT, _TIMES), min_size=0, max_size=7),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_ROW, st.booleans()), max_size=12), chunk_rows=st.integers(1, 5))
+def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["session_id", "timestamp", "role", "agent", "text"])
+    for fields, quoted in rows:
+        if quoted:
+            writer.writerow(fields)
+        else:
+            out.write(",".join(fields) + "\n")
+    path = tmp_path / "random.csv"
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    assert_streams_like_load([str(path)], chunk_rows)
+
+
+# --------------------------------------------------------------------------- out-of-core audit
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, tmp_path):
+    assert_same_audit(EVAL, rules, partitions=partitions, chunk_rows=17)
+    assert_same_audit(SAMPLES, rules, partitions=partitions, chunk_rows=5, workbook_dir=tmp_path)
+
+
+def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import Plan, write_log
+
+    path = tmp_path / "log.csv"
+    write_log(Plan(6000, seed=5), path)
+    expected, got = assert_same_audit([str(path)], rules, partitions=5, chunk_rows=777, workbook_dir=tmp_path)
+    assert len(expected.findings) > 50
+    assert set(expected.findings["rule"]) == {r.id for r in rules if r.enabled}
+    assert len(expected.ingest.rejected) > 0
+
+
+def test_partition_without_times_keeps_time_rules(rules, tmp_path):
+    """A partition whose sessions have no times must not skip slow-reply when others have."""
+    timed = write(tmp_path / "timed.csv", HEAD + "t1,2026-11-20 14:00:00,买家,,在吗\nt1,2026-11-20 14:09:00,客服,a,在的\n")
+    untimed = write(tmp_path / "untimed.csv", "session_id,role,agent,text\n"
+                    + "".join(f"u{i},买家,,在吗\nu{i},客服,b,在的\n" for i in range(12)))
+    _, got = assert_same_audit([timed, untimed], rules, partitions=6, chunk_rows=2)
+    assert "slow-reply" in set(got.findings["rule"])
+
+
+def test_nothing_audited(rules, tmp_path):
+    path = write(tmp_path / "a.csv", HEAD + ",2026-11-20 14:03:27,客服,a,x\ns1,2026-11-20 14:03:27,客服,a,  \n")
+    assert_same_audit([path], rules, partitions=3)
+
+
+def test_audit_partition_ignores_row_order(rules):
+    loaded = load_inputs(EVAL)
+    frame = loaded.messages.assign(**{ORDER_COLUMN: np.arange(len(loaded.messages))})
+    context = CheckContext(has_timestamps=True)
+    ordered = audit_partition(frame, rules, context)
+    shuffled = audit_partition(frame.sample(frac=1, random_state=5), rules, context)
+    pd.testing.assert_frame_equal(ordered.findings, shuffled.findings)
+    pd.testing.assert_frame_equal(ordered.sessions, shuffled.sessions)
+
+
+def test_partition_of_is_stable():
+    ids = pd.Series(["2026112012345678", "s1", "会话-7"], dtype="str")
+    assert partition_of(ids, 1).tolist() == [0, 0, 0]
+    first = partition_of(ids, 16).tolist()
+    assert first == partition_of(ids.astype(object), 16).tolist()  # dtype does not matter
+    assert all(0 <= p < 16 for p in first)
