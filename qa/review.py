@@ -1,0 +1,750 @@
+"""Trainer verdicts: stable finding ids, the data behind a workbook, reading reviewed
+workbooks, rescoring without false positives, and measured rule precision.
+
+**Finding id.** :func:`finding_id` is the first 12 hex digits of SHA-256 over the input path
+as given (``./`` and ``..`` folded, ``/`` separators), the Excel sheet for workbook inputs,
+the spreadsheet row, the rule id and the original (unmasked) message text. It depends neither
+on the order of findings, nor on masking or language: sorting or filtering the Findings sheet
+keeps each verdict attached to its finding, and auditing the same file under the same path
+again gives the same ids. The workbook's Findings sheet shows it (column 编号 / ID), and so
+does the JSON result (``findings[].id``).
+
+**The data behind a workbook.** Rescoring needs each finding's points and veto, each flagged
+session's deductions and each agent's session count and score total: more than the visible
+sheets show (the Sessions sheet is capped; points per finding are not shown). So every
+workbook ``qa audit`` writes carries them in a *very hidden* sheet ``qa_data`` (Excel lists
+no very hidden sheet under Unhide; LibreOffice shows it as hidden): one JSON document
+(:data:`DATA_FORMAT`; :func:`build_run_data`) cut into cells A1, A2, ... of at most
+:data:`DATA_CHUNK` characters. Its texts are masked like the visible cells. ``qa review``
+reads the verdicts (Review / 复核, Comment / 备注, optional Reviewer / 复核人) from the visible
+Findings sheet, matched by the ID column (columns are found by their header, in either
+language), and everything else from ``qa_data``; nothing else in the workbook matters, so
+trainers may sort, filter, hide, colour and add columns freely.
+
+**Rescoring.** A false positive (误报) deducts no points and does not veto its session; the
+session score is recomputed from the audit's deductions (floor 0), and each agent's score is
+the mean of their session scores again. Confirmed (确认), pending (待定) and unreviewed
+findings keep deducting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa import __version__
+from qa.errors import QAError
+from qa.mask import maybe_mask
+from qa.suppress import UNSUPPRESSIBLE_CHECKS, Suppression, suppression_keys, today, uses_context
+
+ID_LENGTH = 12
+DATA_SHEET = "qa_data"
+DATA_FORMAT = 1
+DATA_KIND = "qa-workbook-data"
+DATA_CHUNK = 8000  # characters per cell (Excel allows 32,767 UTF-16 units)
+START_SCORE = 100.0
+HEADER_SCAN_ROWS = 10
+
+FINDINGS_SHEETS = ("违规明细", "Findings")
+HEADERS = {
+    "id": ("编号", "ID"),
+    "review": ("复核", "Review"),
+    "comment": ("备注", "Comment"),
+    "reviewer": ("复核人", "Reviewer"),
+}
+
+
+class Verdict(StrEnum):
+    """A trainer's verdict on one finding."""
+
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false_positive"
+    PENDING = "pending"
+
+
+VERDICT_WORDS: dict[Verdict, tuple[str, str]] = {
+    Verdict.CONFIRMED: ("确认", "Confirmed"),
+    Verdict.FALSE_POSITIVE: ("误报", "False positive"),
+    Verdict.PENDING: ("待定", "Pending"),
+}
+# The Review column's drop-down, (zh, en).
+REVIEW_CHOICES = tuple([words[i] for words in VERDICT_WORDS.values()] for i in (0, 1))
+_VERDICT_LOOKUP = {
+    word.casefold(): verdict for verdict, words in VERDICT_WORDS.items() for word in words
+} | {"false-positive": Verdict.FALSE_POSITIVE, "false_positive": Verdict.FALSE_POSITIVE}
+_ALLOWED_WORDS = "确认, 误报, 待定 or Confirmed, False positive, Pending (blank = not reviewed)"
+
+
+def verdict_word(verdict: Verdict | None, lang: str) -> str:
+    """The drop-down word for a verdict ("" for none)."""
+    return "" if verdict is None else VERDICT_WORDS[verdict][0 if lang == "zh" else 1]
+
+
+def parse_verdict(value: Any) -> Verdict | None:
+    """A Review cell's verdict; None when blank; ValueError for any other word."""
+    if value is None:
+        return None
+    text = str(value).replace("\u3000", " ").strip()
+    if not text:
+        return None
+    verdict = _VERDICT_LOOKUP.get(" ".join(text.split()).casefold())
+    if verdict is None:
+        raise ValueError(text)
+    return verdict
+
+
+# ---------------------------------------------------------------------------------------
+# Finding ids
+
+
+def _path_key(path: Any) -> str:
+    text = str(path or "")
+    return os.path.normpath(text).replace("\\", "/") if text else ""
+
+
+def finding_id(file: Any, sheet: Any, row: Any, rule: str, text: Any) -> str:
+    """The stable id of a finding (see the module docstring)."""
+    try:
+        row_text = str(int(row))
+    except (TypeError, ValueError):
+        row_text = str(row)
+    key = "\x1f".join((_path_key(file), str(sheet or ""), row_text, str(rule), str(text or "")))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
+
+
+def finding_ids(findings: pd.DataFrame) -> list[str]:
+    """Ids of a report finding table's rows (needs file, row, rule, text; sheet optional)."""
+    if findings.empty:
+        return []
+    sheets = findings["sheet"].fillna("").tolist() if "sheet" in findings else [""] * len(findings)
+    return [
+        finding_id(file, sheet, row, rule, text)
+        for file, sheet, row, rule, text in zip(
+            findings["file"].tolist(), sheets, findings["row"].tolist(), findings["rule"].tolist(),
+            findings["text"].fillna("").tolist(),
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The data behind a workbook
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _plain_list(values: Any) -> list:
+    out = []
+    for value in values.tolist() if hasattr(values, "tolist") else list(values):
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out.append(value)
+    return out
+
+
+def _period(result: Any) -> str:
+    messages = result.ingest.messages
+    times = messages["timestamp"].dropna() if "timestamp" in messages else pd.Series([], dtype="object")
+    if times.empty:
+        return ""
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_localize(None)
+    return f"{times.min():%Y-%m-%d %H:%M} – {times.max():%Y-%m-%d %H:%M}"
+
+
+def build_run_data(
+    result: Any,
+    *,
+    mask: bool,
+    shown: int,
+    lang: str,
+    run_key: str | None = None,
+    history: str | None = None,
+) -> dict[str, Any]:
+    """What ``qa review`` needs from one audit (:class:`qa.model.AuditResult`): the first
+    ``shown`` findings (those the Findings sheet lists, the only ones a trainer can review)
+    with points and veto, every flagged session's deductions, every agent's totals."""
+    from qa.rules import rules_hash
+    from qa.score import default_scoring
+
+    scoring = getattr(result, "scoring", None) or default_scoring()
+    findings = result.findings
+    part = findings.iloc[:shown]
+    pairs = list(zip(findings["rule"].tolist(), findings["severity"].tolist())) if len(findings) else []
+    points_of = {pair: scoring.points_for(*pair) for pair in set(pairs)}
+    veto_of = {pair: scoring.vetoes(*pair) for pair in set(pairs)}
+    vetoes_all = pd.Series([veto_of[pair] for pair in pairs], index=findings.index, dtype=bool)
+    part_pairs = pairs[:shown]
+
+    sessions = result.sessions
+    flagged = sessions[sessions["findings"] > 0] if len(sessions) else sessions
+    if len(findings):
+        veto_counts = vetoes_all.groupby(findings["session_id"]).sum()
+    else:
+        veto_counts = pd.Series(dtype="int64")
+    score_sum = sessions.groupby("agent")["score"].sum() if len(sessions) else pd.Series(dtype="float64")
+    agents = result.agents
+    return {
+        "qa_version": __version__,
+        "lang": lang,
+        "mask": bool(mask),
+        "timezone": result.timezone,
+        "inputs": [str(p) for p in (result.inputs or result.ingest.files)],
+        "period": _period(result),
+        "run_key": run_key,
+        "history": history,
+        "rules": [
+            {"id": rule.id, "check": rule.check, "severity": str(rule.severity), "enabled": bool(rule.enabled)}
+            for rule in result.rules
+        ],
+        "rules_hash": rules_hash(result.rules),
+        "sessions_total": int(len(sessions)),
+        "findings_total": int(len(findings)),
+        "findings_shown": int(len(part)),
+        "findings": {
+            "id": finding_ids(part),
+            "time": [_iso(v) for v in part["timestamp"].tolist()] if len(part) else [],
+            "session_id": _plain_list(part["session_id"].astype("str")),
+            "agent": _plain_list(part["agent"].fillna("").astype("str")),
+            "rule": _plain_list(part["rule"]),
+            "severity": _plain_list(part["severity"]),
+            "reason": _plain_list(maybe_mask(part["reason"], mask)),
+            "text": _plain_list(maybe_mask(part["text"], mask)),
+            "span_start": [int(v) for v in part["span_start"].fillna(-1).tolist()],
+            "span_end": [int(v) for v in part["span_end"].fillna(-1).tolist()],
+            "context": _plain_list(maybe_mask(part["context_text"], mask)),
+            "file": _plain_list(part["file"].fillna("").astype("str")),
+            "row": [int(v) for v in part["row"].tolist()],
+            "points": [points_of[pair] for pair in part_pairs],
+            "veto": [bool(veto_of[pair]) for pair in part_pairs],
+        },
+        "sessions": {
+            "session_id": _plain_list(flagged["session_id"].astype("str")),
+            "agent": _plain_list(flagged["agent"].astype("str")),
+            "findings": [int(v) for v in flagged["findings"].tolist()],
+            "points_deducted": [float(v) for v in flagged["points_deducted"].tolist()],
+            "veto_findings": [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()],
+            "score": [float(v) for v in flagged["score"].tolist()],
+        },
+        "agents": {
+            "agent": _plain_list(agents["agent"].astype("str")),
+            "sessions": [int(v) for v in agents["sessions"].tolist()],
+            "score": [float(v) for v in agents["score"].tolist()],
+            "score_sum": [float(score_sum.get(a, 0.0)) for a in agents["agent"].tolist()],
+            "findings": [int(v) for v in agents["findings"].tolist()],
+        },
+    }
+
+
+def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """The ``qa_data`` sheet's cells (column A, from A1) for these runs."""
+    document = {"format": DATA_FORMAT, "kind": DATA_KIND, "runs": list(runs)}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return [text[i : i + DATA_CHUNK] for i in range(0, len(text), DATA_CHUNK)]
+
+
+def run_digest(run: dict[str, Any]) -> str:
+    """Identity of one run's data: copies of a workbook (one per trainer) share it."""
+    text = json.dumps(run, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------
+# Reading reviewed workbooks
+
+
+@dataclass
+class VerdictRow:
+    """One Findings-sheet row as the trainer left it."""
+
+    id: str
+    verdict: Verdict | None
+    comment: str
+    reviewer: str
+    where: str  # "report.xlsx 违规明细!K5"
+
+
+@dataclass
+class ReviewedWorkbook:
+    """A workbook after review: its audit data and the trainer's rows."""
+
+    path: Path
+    runs: list[dict[str, Any]]
+    rows: list[VerdictRow]
+    lang: str
+    modified_by: str = ""
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def _last_modified_by(path: Path) -> str:
+    """Who saved the workbook last (document properties), or ""."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            core = archive.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return ""
+    for tag in ("cp:lastModifiedBy", "dc:creator"):
+        found = re.search(rf"<{tag}>([^<]*)</{tag}>", core)
+        if found and found.group(1).strip() and found.group(1).strip() != "qa":
+            from html import unescape
+
+            return unescape(found.group(1).strip())
+    return ""
+
+
+def _open_workbook(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    if not path.is_file():
+        raise QAError(f"no such workbook: {path}")
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises its own types for anything unreadable
+        raise QAError(f"{path}: cannot read it as an Excel workbook ({error})") from None
+
+
+def _read_data(book: Any, path: Path) -> list[dict[str, Any]]:
+    if DATA_SHEET not in book.sheet_names:
+        raise QAError(
+            f"{path}: no sheet '{DATA_SHEET}': not a workbook written by qa audit (or by a qa older than "
+            "qa review, or saved in a format that drops hidden sheets); audit again and review the new workbook"
+        )
+    rows = book.get_sheet_by_name(DATA_SHEET).to_python(skip_empty_area=False)
+    text = "".join(_cell_text(row[0]) if row else "" for row in rows)
+    try:
+        document = json.loads(text)
+        runs = document["runs"]
+        version = document["format"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise QAError(f"{path}: sheet '{DATA_SHEET}' is damaged ({error}); review a workbook as qa wrote it") from None
+    if not isinstance(version, int) or version > DATA_FORMAT:
+        raise QAError(f"{path}: sheet '{DATA_SHEET}' has format {version}, newer than this qa reads ({DATA_FORMAT}); upgrade qa")
+    if not isinstance(runs, list) or not runs:
+        raise QAError(f"{path}: sheet '{DATA_SHEET}' holds no audit")
+    return runs
+
+
+def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
+    """Read a reviewed workbook; anything the tool cannot read is an error naming the
+    workbook, sheet, cell and problem."""
+    path = Path(path)
+    book = _open_workbook(path)
+    runs = _read_data(book, path)
+    known_ids = {finding for run in runs for finding in run["findings"]["id"]}
+    sheet_name = next((name for name in FINDINGS_SHEETS if name in book.sheet_names), None)
+    if sheet_name is None:
+        raise QAError(f"{path}: no sheet {' or '.join(FINDINGS_SHEETS)} (was it renamed or deleted?)")
+    lang = "zh" if sheet_name == FINDINGS_SHEETS[0] else "en"
+    rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+
+    def header_of(row: list) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for col, value in enumerate(row):
+            text = _cell_text(value)
+            for key, words in HEADERS.items():
+                if text in words and key not in found:
+                    found[key] = col
+        return found
+
+    header_row, columns = -1, {}
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        columns = header_of(row)
+        if "id" in columns:
+            header_row = index
+            break
+    where_sheet = f"{path}: sheet {sheet_name}"
+    if header_row < 0:
+        raise QAError(f"{where_sheet}: no header row with an {' / '.join(HEADERS['id'])} column in the first "
+                      f"{HEADER_SCAN_ROWS} rows (the finding ids are needed to read verdicts; restore the column)")
+    if "review" not in columns:
+        raise QAError(f"{where_sheet}: header row {header_row + 1} has no {' / '.join(HEADERS['review'])} column "
+                      "(restore it: verdicts are read from it)")
+
+    def cell(row: list, key: str) -> Any:
+        col = columns.get(key)
+        return row[col] if col is not None and col < len(row) else None
+
+    modified_by = _last_modified_by(path)
+    verdicts: list[VerdictRow] = []
+    for index in range(header_row + 1, len(rows)):
+        row = rows[index]
+        number = index + 1
+        finding = _cell_text(cell(row, "id"))
+        raw_review = cell(row, "review")
+        review_text = _cell_text(raw_review)
+        review_cell = f"{sheet_name}!{_column_letter(columns['review'])}{number}"
+        id_cell = f"{sheet_name}!{_column_letter(columns['id'])}{number}"
+        try:
+            verdict = parse_verdict(review_text)
+        except ValueError:
+            raise QAError(f"{path}: {review_cell}: unknown review '{review_text}' (use {_ALLOWED_WORDS})") from None
+        comment = _cell_text(cell(row, "comment"))
+        if not finding:
+            if verdict is not None or comment:
+                raise QAError(f"{path}: {id_cell}: a row with a review or comment but no finding id "
+                              "(keep each finding's ID cell; do not add rows)")
+            continue
+        if finding not in known_ids:
+            raise QAError(f"{path}: {id_cell}: unknown finding id '{finding}' (not in this workbook's audit: "
+                          "was the cell edited, or the row pasted from another workbook?)")
+        reviewer = _cell_text(cell(row, "reviewer")) or (modified_by if verdict is not None else "")
+        verdicts.append(VerdictRow(finding, verdict, comment, reviewer, f"{path.name} {review_cell}"))
+    return ReviewedWorkbook(path=path, runs=runs, rows=verdicts, lang=lang, modified_by=modified_by)
+
+
+# ---------------------------------------------------------------------------------------
+# Rescoring and rule quality
+
+
+@dataclass
+class RunReview:
+    """One audit after review."""
+
+    label: str
+    data: dict[str, Any]
+    findings: pd.DataFrame  # the listed findings + verdict, comment, reviewer, where, points_after, ...
+    sessions: pd.DataFrame  # flagged sessions: before / after
+    agents: pd.DataFrame  # every agent: before / after
+
+    @property
+    def run_key(self) -> str | None:
+        return self.data.get("run_key")
+
+
+@dataclass
+class Review:
+    """Everything ``qa review`` reports and writes."""
+
+    workbooks: list[ReviewedWorkbook]
+    runs: list[RunReview]
+    quality: pd.DataFrame
+    false_texts: pd.DataFrame
+    lang: str
+    verdicts: dict[str, VerdictRow] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        """Every listed finding of every run, with its run's label."""
+        frames = [run.findings.assign(run=run.label) for run in self.runs]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def rule_checks(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        for run in self.runs:
+            for rule in run.data.get("rules", []):
+                checks.setdefault(rule["id"], rule["check"])
+        return checks
+
+    def reviewers(self) -> list[str]:
+        names = [v.reviewer for v in self.verdicts.values() if v.verdict is not None and v.reviewer]
+        return list(dict.fromkeys(names))
+
+
+def merge_verdicts(workbooks: Iterable[ReviewedWorkbook]) -> dict[str, VerdictRow]:
+    """One verdict per finding id over all workbooks (copies reviewed by several trainers);
+    two different verdicts on one finding are an error naming both cells."""
+    merged: dict[str, VerdictRow] = {}
+    for workbook in workbooks:
+        for row in workbook.rows:
+            old = merged.get(row.id)
+            if old is None:
+                merged[row.id] = row
+                continue
+            if old.verdict is not None and row.verdict is not None and old.verdict != row.verdict:
+                raise QAError(
+                    f"finding {row.id}: {old.where} says {verdict_word(old.verdict, 'zh')} ({old.verdict.value}) but "
+                    f"{row.where} says {verdict_word(row.verdict, 'zh')} ({row.verdict.value}); make them agree"
+                )
+            keep = old if old.verdict is not None or row.verdict is None else row
+            comments = [c for c in dict.fromkeys([old.comment, row.comment]) if c]
+            reviewers = [r for r in dict.fromkeys([old.reviewer, row.reviewer]) if r]
+            merged[row.id] = VerdictRow(row.id, keep.verdict, " / ".join(comments), ", ".join(reviewers), keep.where)
+    return merged
+
+
+def _frame(columns: dict[str, list]) -> pd.DataFrame:
+    return pd.DataFrame({key: pd.Series(values, dtype="object") for key, values in columns.items()})
+
+
+def rescore_run(run: dict[str, Any], verdicts: dict[str, VerdictRow], label: str) -> RunReview:
+    """Scores of one audit with its false positives removed."""
+    findings = _frame(run["findings"])
+    n = len(findings)
+    rows = [verdicts.get(finding) for finding in findings["id"].tolist()] if n else []
+    findings["verdict"] = pd.Series([row.verdict if row else None for row in rows], dtype="object")
+    findings["comment"] = pd.Series([row.comment if row else "" for row in rows], dtype="object")
+    findings["reviewer"] = pd.Series([row.reviewer if row else "" for row in rows], dtype="object")
+    findings["where"] = pd.Series([row.where if row and (row.verdict or row.comment) else "" for row in rows], dtype="object")
+    false = (findings["verdict"] == Verdict.FALSE_POSITIVE) if n else pd.Series([], dtype=bool)
+    findings["points"] = pd.to_numeric(findings["points"]) if n else pd.Series([], dtype="float64")
+    findings["points_after"] = findings["points"].where(~false, 0.0) if n else findings["points"]
+
+    sessions = _frame(run["sessions"])
+    for column in ("findings", "veto_findings"):
+        sessions[column] = pd.to_numeric(sessions[column]).astype("int64") if len(sessions) else sessions[column]
+    for column in ("points_deducted", "score"):
+        sessions[column] = pd.to_numeric(sessions[column]).astype("float64") if len(sessions) else sessions[column]
+    false_rows = findings[false] if n else findings
+    fp_points = false_rows.groupby("session_id")["points"].sum() if len(false_rows) else pd.Series(dtype="float64")
+    fp_count = false_rows.groupby("session_id").size() if len(false_rows) else pd.Series(dtype="int64")
+    fp_veto = (
+        false_rows[false_rows["veto"].astype(bool)].groupby("session_id").size() if len(false_rows) else pd.Series(dtype="int64")
+    )
+    ids = sessions["session_id"]
+    sessions["false_positives"] = ids.map(fp_count).fillna(0).astype("int64").to_numpy() if len(sessions) else []
+    deducted = sessions["points_deducted"] - ids.map(fp_points).fillna(0.0).astype("float64")
+    vetoed = (sessions["veto_findings"] - ids.map(fp_veto).fillna(0).astype("int64")) > 0
+    after = (START_SCORE - deducted).clip(lower=0.0).where(~vetoed, 0.0).round(1)
+    sessions = sessions.rename(columns={"score": "score_before"})
+    sessions["score_after"] = after.astype("float64") if len(sessions) else pd.Series([], dtype="float64")
+    sessions["findings_after"] = sessions["findings"] - sessions["false_positives"] if len(sessions) else []
+    sessions["change"] = (sessions["score_after"] - sessions["score_before"]).round(1) if len(sessions) else []
+
+    agents = _frame(run["agents"])
+    if len(agents):
+        delta = (sessions["score_after"] - sessions["score_before"]).groupby(sessions["agent"]).sum() if len(sessions) else pd.Series(dtype="float64")
+        fp_agent = sessions.groupby("agent")["false_positives"].sum() if len(sessions) else pd.Series(dtype="int64")
+        agents["sessions"] = pd.to_numeric(agents["sessions"]).astype("int64")
+        agents["score_before"] = pd.to_numeric(agents["score"]).astype("float64")
+        agents["findings"] = pd.to_numeric(agents["findings"]).astype("int64")
+        total = pd.to_numeric(agents["score_sum"]).astype("float64") + agents["agent"].map(delta).fillna(0.0).astype("float64")
+        changed = agents["agent"].map(delta).fillna(0.0).astype("float64") != 0
+        recomputed = (total / agents["sessions"].where(agents["sessions"] > 0)).round(1)
+        agents["score_after"] = recomputed.where(changed, agents["score_before"])
+        agents["false_positives"] = agents["agent"].map(fp_agent).fillna(0).astype("int64")
+        agents["findings_after"] = agents["findings"] - agents["false_positives"]
+        agents["change"] = (agents["score_after"] - agents["score_before"]).round(1)
+        agents = agents.drop(columns=["score", "score_sum"])
+        agents = agents.sort_values(["score_after", "agent"], kind="stable").reset_index(drop=True)
+    session_order = ["score_after", "session_id"]
+    sessions = sessions.sort_values(session_order, kind="stable").reset_index(drop=True) if len(sessions) else sessions
+    if n:
+        after_of = dict(zip(sessions["session_id"].tolist(), sessions["score_after"].tolist()))
+        before_of = dict(zip(sessions["session_id"].tolist(), sessions["score_before"].tolist()))
+        findings["session_score_before"] = findings["session_id"].map(before_of)
+        findings["session_score_after"] = findings["session_id"].map(after_of)
+    return RunReview(label=label, data=run, findings=findings, sessions=sessions, agents=agents)
+
+
+def _run_label(run: dict[str, Any], taken: set[str]) -> str:
+    inputs = run.get("inputs") or []
+    name = Path(inputs[0]).name if inputs else "audit"
+    label = name if len(inputs) <= 1 else f"{name} +{len(inputs) - 1}"
+    base, n = label, 2
+    while label in taken:
+        label, n = f"{base} ({n})", n + 1
+    taken.add(label)
+    return label
+
+
+def rule_quality(findings: pd.DataFrame, rule_order: Sequence[str]) -> pd.DataFrame:
+    """Per rule: findings listed, reviewed, confirmed, false positives, pending, unreviewed and
+    the measured precision (confirmed / (confirmed + false positives)) with its count."""
+    distinct = findings.drop_duplicates("id") if len(findings) else findings
+    rules = list(dict.fromkeys([*rule_order, *(sorted(distinct["rule"].unique()) if len(distinct) else [])]))
+    records = []
+    for rule in rules:
+        verdicts = distinct.loc[distinct["rule"] == rule, "verdict"] if len(distinct) else pd.Series([], dtype="object")
+        confirmed = int((verdicts == Verdict.CONFIRMED).sum())
+        false = int((verdicts == Verdict.FALSE_POSITIVE).sum())
+        pending = int((verdicts == Verdict.PENDING).sum())
+        judged = confirmed + false
+        records.append({
+            "rule": rule, "findings": int(len(verdicts)), "reviewed": confirmed + false + pending,
+            "confirmed": confirmed, "false_positive": false, "pending": pending,
+            "unreviewed": int(len(verdicts)) - confirmed - false - pending,
+            "precision": round(confirmed / judged, 4) if judged else None, "judged": judged,
+        })
+    return pd.DataFrame.from_records(
+        records,
+        columns=["rule", "findings", "reviewed", "confirmed", "false_positive", "pending", "unreviewed", "precision", "judged"],
+    )
+
+
+def false_positive_texts(findings: pd.DataFrame, checks: dict[str, str], *, top: int | None = None) -> pd.DataFrame:
+    """Per rule, the false-positive messages, most frequent first: the normalized text (the
+    suppression key), the customer message for rules that judge a reply, how often, an
+    example as shown, and the trainers' comments."""
+    columns = ["rule", "key", "context_key", "count", "example", "comments"]
+    if findings.empty:
+        return pd.DataFrame(columns=columns)
+    false = findings[findings["verdict"] == Verdict.FALSE_POSITIVE].drop_duplicates("id")
+    if false.empty:
+        return pd.DataFrame(columns=columns)
+    false = false.assign(
+        key=suppression_keys(false["text"].fillna("").astype("str")).to_numpy(),
+        context_key=[
+            key if uses_context(checks.get(rule)) else None
+            for rule, key in zip(false["rule"], suppression_keys(false["context"].fillna("").astype("str")))
+        ],
+    )
+    records = []
+    for (rule, key, context), group in false.groupby(["rule", "key", "context_key"], dropna=False, sort=False):
+        context = None if context is None or (isinstance(context, float) and math.isnan(context)) else context
+        comments = [c for c in dict.fromkeys(group["comment"].tolist()) if c]
+        records.append({"rule": rule, "key": key, "context_key": context, "count": len(group),
+                        "example": group["text"].iloc[0], "comments": " / ".join(comments)})
+    table = pd.DataFrame.from_records(records, columns=columns)
+    table = table.sort_values(["rule", "count", "key"], ascending=[True, False, True], kind="stable")
+    if top is not None:
+        table = table.groupby("rule", sort=False).head(top)
+    return table.reset_index(drop=True)
+
+
+def review_workbooks(workbooks: Sequence[ReviewedWorkbook], *, lang: str | None = None) -> Review:
+    """Merge the verdicts of reviewed workbooks and rescore every audit they hold."""
+    verdicts = merge_verdicts(workbooks)
+    runs: list[RunReview] = []
+    seen: set[str] = set()
+    labels: set[str] = set()
+    for workbook in workbooks:
+        for run in workbook.runs:
+            digest = run_digest(run)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            runs.append(rescore_run(run, verdicts, _run_label(run, labels)))
+    rule_order = list(dict.fromkeys(rule["id"] for run in runs for rule in run.data.get("rules", []) if rule.get("enabled", True)))
+    review = Review(workbooks=list(workbooks), runs=runs, quality=pd.DataFrame(), false_texts=pd.DataFrame(),
+                    lang=lang or (workbooks[0].lang if workbooks else "zh"), verdicts=verdicts)
+    findings = review.findings
+    review.quality = rule_quality(findings, rule_order)
+    review.false_texts = false_positive_texts(findings, review.rule_checks())
+    return review
+
+
+def suppression_entries(review: Review) -> tuple[list[Suppression], list[str]]:
+    """The false positives as suppressions, and the rules left out (timing-based checks)."""
+    checks = review.rule_checks()
+    entries, skipped = [], []
+    for row in review.false_texts.itertuples(index=False):
+        check = checks.get(row.rule)
+        if check in UNSUPPRESSIBLE_CHECKS:
+            if row.rule not in skipped:
+                skipped.append(row.rule)
+            continue
+        reason = row.comments or ("review: 误报" if review.lang == "zh" else "review: false positive")
+        context = row.context_key if isinstance(row.context_key, str) else None
+        entries.append(Suppression(rule=row.rule, text=row.key, context=context, reason=reason,
+                                   count=int(row.count), added=today()))
+    return entries, skipped
+
+
+def history_updates(review: Review) -> list[Any]:
+    """One :class:`qa.history.ReviewUpdate` per reviewed run that was recorded in a history."""
+    from qa.history import ReviewUpdate
+
+    updates = []
+    reviewers = ", ".join(review.reviewers())
+    for run in review.runs:
+        if not run.run_key:
+            continue
+        agents = {
+            str(a.agent): (float(a.score_after) if a.score_after is not None and not pd.isna(a.score_after) else None,
+                           int(a.false_positives))
+            for a in run.agents.itertuples(index=False)
+        }
+        rules: dict[str, tuple[int, int]] = {}
+        if len(run.findings):
+            for rule, group in run.findings.groupby("rule"):
+                rules[str(rule)] = (int((group["verdict"] == Verdict.CONFIRMED).sum()),
+                                    int((group["verdict"] == Verdict.FALSE_POSITIVE).sum()))
+        updates.append(ReviewUpdate(run_key=run.run_key, agents=agents, rules=rules, reviewed_by=reviewers))
+    return updates
+
+
+def history_paths(review: Review) -> list[str]:
+    """History files the reviewed audits were recorded in (as stored in the workbooks)."""
+    return list(dict.fromkeys(run.data["history"] for run in review.runs if run.data.get("history")))
+
+
+# ---------------------------------------------------------------------------------------
+# Terminal
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value * 100:.0f}%"
+
+
+def format_review(review: Review, *, top: int = 3) -> list[str]:
+    """What ``qa review`` prints: verdict totals, rule quality, frequent false positives, and
+    the agents whose score changed."""
+    from qa.history import _table
+
+    verdicts = [v for v in review.verdicts.values() if v.verdict is not None]
+    counts = {verdict: sum(1 for v in verdicts if v.verdict == verdict) for verdict in Verdict}
+    listed = sum(len(run.findings) for run in review.runs)
+    lines = [
+        f"reviewed {len(verdicts)} of {listed} findings in {len(review.workbooks)} workbook(s), {len(review.runs)} audit(s): "
+        f"{counts[Verdict.CONFIRMED]} confirmed, {counts[Verdict.FALSE_POSITIVE]} false positive, {counts[Verdict.PENDING]} pending",
+        "",
+        "rule quality (precision = confirmed / (confirmed + false positive))",
+    ]
+    lines += _table(
+        ["rule", "findings", "reviewed", "confirmed", "false", "pending", "precision"],
+        [
+            [q.rule, str(q.findings), str(q.reviewed), str(q.confirmed), str(q.false_positive), str(q.pending),
+             f"{_percent(q.precision)} (n={q.judged})" if q.judged else "- (n=0)"]
+            for q in review.quality.itertuples(index=False)
+        ],
+    )
+    if len(review.false_texts):
+        lines += ["", "most frequent false positives"]
+        for rule, group in review.false_texts.groupby("rule", sort=False):
+            lines.append(f"  {rule}:")
+            for row in group.head(top).itertuples(index=False):
+                text = row.example if len(row.example) <= 60 else row.example[:59] + "…"
+                note = f"  ({row.comments})" if row.comments else ""
+                lines.append(f"    {row.count}× {text}{note}")
+    changed = [
+        (run.label, a)
+        for run in review.runs
+        for a in run.agents.itertuples(index=False)
+        if a.change and not pd.isna(a.change)
+    ]
+    if changed:
+        lines += ["", "scores changed by review"]
+        multi = len(review.runs) > 1
+        lines += _table(
+            (["audit"] if multi else []) + ["agent", "before", "after", "change"],
+            [
+                ([label] if multi else []) + [str(a.agent), f"{a.score_before:.1f}", f"{a.score_after:.1f}", f"{a.change:+.1f}"]
+                for label, a in changed
+            ],
+            numeric_from=2 if multi else 1,
+        )
+    return lines
