@@ -78,10 +78,16 @@ def plain(value) -> str:
     return str(value) if isinstance(value, CellRichText) else ("" if value is None else str(value))
 
 
+def visible_sheets(path) -> list[str]:
+    return [sheet.title for sheet in load(path).worksheets if sheet.sheet_state == "visible"]
+
+
 def test_sheet_names_in_both_languages(book_zh, book_en):
-    assert load(book_zh).sheetnames == [zh for zh, _ in SHEETS.values()]
-    assert load(book_en).sheetnames == [en for _, en in SHEETS.values()]
-    assert load(book_zh).sheetnames == ["概览", "客服评分", "违规明细", "会话", "对话记录", "规则", "异常行"]
+    assert visible_sheets(book_zh) == [zh for zh, _ in SHEETS.values()]
+    assert visible_sheets(book_en) == [en for _, en in SHEETS.values()]
+    assert visible_sheets(book_zh) == ["概览", "客服评分", "违规明细", "会话", "对话记录", "规则", "异常行"]
+    # The data qa review rescores from (qa.review), very hidden.
+    assert load(book_zh)["qa_data"].sheet_state == "veryHidden"
 
 
 def test_one_row_per_agent_worst_first(result, book_zh):
@@ -112,7 +118,7 @@ def test_findings_rows_equal_the_findings_table(result, book_zh):
         assert plain(row[6]) == mask_text(finding.text)
         assert row[5] == finding.reason
     assert sheet.freeze_panes == f"A{top + 1}"
-    assert sheet.auto_filter.ref == f"A{top}:L{top + len(findings)}"
+    assert sheet.auto_filter.ref == f"A{top}:M{top + len(findings)}"  # M: the finding id
 
 
 def test_highlighted_fragment_is_rich_text(result, book_zh):
@@ -187,7 +193,7 @@ def test_english_headers_and_values(book_en):
     findings = workbook["Findings"]
     assert [c.value for c in findings[1]] == [
         "Time", "Agent", "Session", "Rule", "Severity", "Reason", "Message (match in red)",
-        "Customer message (answered)", "File", "Row", "Review", "Comment",
+        "Customer message (answered)", "File", "Row", "Review", "Comment", "ID",
     ]
     assert findings["D2"].value == "Forbidden phrase"
     assert findings["E2"].value in ("minor", "major", "critical")

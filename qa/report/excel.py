@@ -14,7 +14,15 @@ zh        en           content
 对话记录  Transcripts  the flagged sessions in full, worst first, flagged lines marked
 规则      Rules        every rule with its parameters, points and veto; skipped rules
 异常行    Rejected     every rejected input row
+趋势      Trends       with a history (``trends``), after Agents: each agent's score and
+                       each rule's findings per 100 sessions over the last runs, line charts
+qa_data   qa_data      very hidden: the data ``qa review`` rescores from (:mod:`qa.review`)
 ========  ===========  ==============================================================
+
+The Findings sheet's last column is the stable finding id (编号 / ID) that keys the trainer's
+verdicts; the Rules sheet lists findings suppressed by ``--suppress`` files.
+:func:`write_review_workbook` writes the workbook of ``qa review`` (复核结果 / Review, Agents,
+Findings, Sessions with scores before and after review, Trends).
 
 Safety: chat text never becomes a formula or a link. Every text cell is written with
 ``write_string`` (never ``write``) and the workbook is opened with ``strings_to_formulas``,
@@ -50,6 +58,7 @@ from qa.mask import maybe_mask
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult
 from qa.report.files import atomic_write
+from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks, finding_ids
 from qa.rules import rules_hash
 from qa.score import Scoring, default_scoring
 
@@ -60,6 +69,9 @@ MAX_TRANSCRIPT_SESSIONS = 200
 MAX_TRANSCRIPT_LINES = 20_000
 COACHING_AGENTS = 5
 CHART_AGENTS = 20
+MAX_SUPPRESSED_ROWS = 10_000  # suppressed findings listed on the Rules sheet
+TREND_CHART_SERIES = 12  # agents drawn in the Trends chart (the lowest latest scores)
+TRENDS_SHEET = ("趋势", "Trends")
 # Excel refuses cells longer than 32,767 characters.
 MAX_CELL_CHARS = 32_000
 
@@ -175,11 +187,32 @@ WORDS = {
     "and_more": ("……另有 {n} 个", "... and {n} more"),
     "scoring_file": ("评分文件", "Scoring file"),
     "items": ("{n} 项", "{n} items"),
+    # finding ids, suppressions, trends
+    "finding_id": ("编号", "ID"),
+    "suppressed_title": ("已屏蔽的违规（--suppress，共 {n} 条；不计入违规和得分）",
+                         "Suppressed findings (--suppress, {n}; not counted in findings or scores)"),
+    "suppressed_note": ("{n} 条违规被屏蔽文件排除（见“规则”表）", "{n} findings suppressed (see Rules)"),
+    "suppressed_capped": ("共 {total} 条，列出前 {shown} 条；完整清单见 JSON 结果（--json）。",
+                          "{total} suppressed; the first {shown} are listed. The JSON result (--json) has them all."),
+    "suppression": ("屏蔽条目", "Suppression"),
+    "suppression_reason": ("屏蔽原因", "Why suppressed"),
+    "trends_title": ("趋势：最近 {n} 次运行（共 {total} 次）", "Trends: the last {n} runs (of {total})"),
+    "trends_note": (
+        "历史文件 {path}。按所审核的时间排序；已复核的运行显示复核后的得分和违规率（误报不计）。",
+        "History file {path}. Runs in the order of the period audited; reviewed runs show scores and rates after review (false positives excluded).",
+    ),
+    "history_note": ("本次运行已记入历史 {path}（{label}）", "This run is recorded in the history {path} ({label})"),
+    "run": ("运行", "Run"),
+    "ran_at": ("运行时间", "Ran at"),
+    "reviewed_at": ("复核时间", "Reviewed"),
+    "runs_title": ("运行记录", "Runs"),
+    "agent_trend_title": ("客服得分", "Agent scores"),
+    "rule_trend_title": ("各规则每百会话违规数", "Findings per 100 sessions by rule"),
+    "suppressed_count": ("已屏蔽", "Suppressed"),
 }
 
 SEVERITY = {"minor": ("轻微", "minor"), "major": ("严重", "major"), "critical": ("致命", "critical")}
 ROLE = {"customer": ("客户", "customer"), "agent": ("客服", "agent"), "system": ("系统", "system")}
-REVIEW_CHOICES = (["确认", "误报", "待定"], ["Confirmed", "False positive", "Pending"])
 RULE_LABELS = {
     "forbidden-phrase": ("服务禁语", "Forbidden phrase"),
     "rhetorical-question": ("反问质问", "Rhetorical question"),
@@ -639,17 +672,23 @@ def _formats(workbook: xlsxwriter.Workbook) -> _Formats:
 class _Writer:
     """One workbook being written: formats, cell writers and one method per sheet."""
 
-    def __init__(self, workbook: xlsxwriter.Workbook, result: AuditResult, lang: str, mask: bool, scoring: Scoring):
+    def __init__(
+        self, workbook: xlsxwriter.Workbook, result: AuditResult, lang: str, mask: bool, scoring: Scoring,
+        trends: Any = None,
+    ):
         self.workbook = workbook
         self.result = result
         self.lang = lang
         self.mask = mask
         self.scoring = scoring
+        self.trends = trends  # qa.history.Trends, when the run was recorded in a history
         self.formats = _formats(workbook)
-        self.sheets = {
-            key: workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
-            for key, names in SHEETS.items()
-        }
+        self.sheets = {}
+        for key, names in SHEETS.items():
+            self.sheets[key] = workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
+            if key == "agents" and trends is not None:
+                self.sheets["trends"] = workbook.add_worksheet(_pick(TRENDS_SHEET, lang), worksheet_class=_BulkSheet)
+        self.data_sheet = workbook.add_worksheet(DATA_SHEET)
         self.cells = _Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
         self.agents_header_row = 0
 
@@ -713,7 +752,20 @@ class _Writer:
         self.write_rules()
         self.write_rejected()
         self.write_summary()
+        if self.trends is not None:
+            _write_trends(self, self.sheets["trends"], self.trends)
+        self.write_data()
         self.sheets["summary"].activate()
+
+    def write_data(self) -> None:
+        """The very hidden sheet with the data ``qa review`` rescores from."""
+        trends = self.trends
+        run = build_run_data(
+            self.result, mask=self.mask, shown=min(len(self.result.findings), MAX_DETAIL_ROWS), lang=self.lang,
+            run_key=getattr(trends, "current_key", None),
+            history=str(Path(trends.path).resolve()) if trends is not None else None,
+        )
+        _write_data_sheet(self, self.data_sheet, [run])
 
     def write_agents(self) -> None:
         sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
@@ -770,9 +822,10 @@ class _Writer:
             _word("time", lang), _word("agent", lang), _word("session", lang), _word("rule", lang),
             _word("severity", lang), _word("reason", lang), _word("message_marked", lang), _word("context", lang),
             _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
+            _word("finding_id", lang),
         ]
         header_row = self.notes_then_header(sheet, notes, headers)
-        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24]
+        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 13]
         self.widths(sheet, widths)
         review_col = headers.index(_word("review", lang))
         if shown:
@@ -800,6 +853,9 @@ class _Writer:
                 Column(_as_list(contexts), "text", fmt.wrap),
                 Column(_as_list(_file_labels(part)), "text", fmt.text),
                 Column(_numbers(part["row"]), "number", fmt.integer),
+                Column([""] * shown, "text", fmt.text),  # Review: the trainer's
+                Column([""] * shown, "text", fmt.text),  # Comment: the trainer's
+                Column(finding_ids(part), "text", fmt.text),
             ]
             heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, header_row + 1, columns, heights)
@@ -1006,6 +1062,45 @@ class _Writer:
         row += 1
         self.text(sheet, row, 0, _word("scoring_file", lang), fmt.text)
         self.text(sheet, row, 1, str(self.scoring.path or ""), fmt.text)
+        self._suppressed_section(sheet, row + 2)
+
+    def _suppressed_section(self, sheet: Any, row: int) -> None:
+        """Findings dropped by suppression files: per rule, then each one (capped)."""
+        suppressed = getattr(self.result, "suppressed", None)
+        if not isinstance(suppressed, pd.DataFrame) or suppressed.empty:
+            return
+        lang, fmt = self.lang, self.formats
+        self.text(sheet, row, 0, _word("suppressed_title", lang, n=len(suppressed)), fmt.section)
+        for rule_id, count in suppressed["rule"].value_counts().sort_index().items():
+            row += 1
+            self.text(sheet, row, 0, rule_id, fmt.text)
+            self.text(sheet, row, 1, rule_label(rule_id, lang), fmt.text)
+            sheet.write_number(row, 2, int(count), fmt.integer)
+        row += 2
+        shown = min(len(suppressed), MAX_SUPPRESSED_ROWS)
+        if shown < len(suppressed):
+            self.text(sheet, row, 0, _word("suppressed_capped", lang, total=len(suppressed), shown=shown), fmt.note)
+            row += 1
+        headers = [
+            _word("rule", lang), _word("agent", lang), _word("session", lang), _word("file", lang), _word("row", lang),
+            _word("message", lang), _word("suppression_reason", lang), _word("suppression", lang),
+            _word("finding_id", lang),
+        ]
+        self.header(sheet, row, headers)
+        part = suppressed.iloc[:shown]
+        texts = _as_list(_cell_text(part["text"], self.mask))
+        ids = finding_ids(part)
+        for i, finding in enumerate(part.itertuples(index=False)):
+            row += 1
+            values = [
+                finding.rule, str(finding.agent), str(finding.session_id), str(finding.file), None, texts[i],
+                str(finding.suppression_reason), str(finding.suppression), ids[i],
+            ]
+            for col, value in enumerate(values):
+                if col == 4:
+                    sheet.write_number(row, col, int(finding.row), fmt.integer)
+                else:
+                    self.text(sheet, row, col, value, fmt.wrap if col in (5, 6) else fmt.text)
 
     def _points_text(self, rule_id: str, severities: set[str]) -> str:
         ordered = [s for s in SEVERITY if s in severities]
@@ -1075,6 +1170,11 @@ class _Writer:
             notes.append(f"{skipped.rule}: {_word('skipped', lang, reason=skipped.reason)}")
         if len(result.findings) > MAX_DETAIL_ROWS:
             notes.append(_word("findings_capped", lang, total=len(result.findings), shown=MAX_DETAIL_ROWS))
+        suppressed = getattr(result, "suppressed", None)
+        if isinstance(suppressed, pd.DataFrame) and len(suppressed):
+            notes.append(_word("suppressed_note", lang, n=len(suppressed)))
+        if self.trends is not None and getattr(self.trends, "current_label", None):
+            notes.append(_word("history_note", lang, path=self.trends.path, label=self.trends.current_label))
         facts: list[tuple[str, Any]] = [
             (_word("inputs", lang), "\n".join(inputs)),
             (_word("period", lang), _period(ingest.messages, lang)),
@@ -1265,12 +1365,13 @@ def _params_summary(params: dict[str, Any], lang: str) -> str:
     return "\n".join(f"{key} = {_short(value, lang)}" for key, value in params.items())[:MAX_CELL_CHARS]
 
 
-def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True) -> None:
+def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None) -> None:
     """Write the audit workbook to ``path`` atomically (temporary file, then rename).
 
     ``lang`` "zh" (default) or "en" names sheets and headers; ``mask`` hides personal data
     in every text cell. Scoring parameters come from ``result.scoring`` when the pipeline
-    sets it, else from the built-in ``scoring.toml``.
+    sets it, else from the built-in ``scoring.toml``. ``trends`` (:class:`qa.history.Trends`,
+    when the run was recorded in a history) adds the Trends sheet.
     """
     lang = lang if lang in LANGS else "zh"
     scoring = getattr(result, "scoring", None) or default_scoring()
@@ -1287,7 +1388,379 @@ def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: b
             },
         )
         try:
-            _Writer(workbook, result, lang, mask, scoring).write()
+            _Writer(workbook, result, lang, mask, scoring, trends).write()
+        finally:
+            try:
+                workbook.close()
+            except XlsxWriterException as error:
+                raise OutputError(f"cannot write {path}: {error}") from None
+
+    atomic_write(Path(path), write)
+
+
+# ---------------------------------------------------------------------------------------
+# Hidden data, trends, and the review workbook (qa review)
+
+
+def _write_data_sheet(writer: Any, sheet: Any, runs: list[dict[str, Any]]) -> None:
+    """The very hidden ``qa_data`` sheet: the runs' data as JSON cut into cells A1, A2, ..."""
+    sheet.very_hidden()
+    for row, chunk in enumerate(data_chunks(runs)):
+        writer.text(sheet, row, 0, chunk)
+
+
+def _latest(values: list[float | None]) -> float:
+    present = [v for v in values if v is not None]
+    return present[-1] if present else math.inf
+
+
+def _write_trends(writer: Any, sheet: Any, trends: Any) -> None:
+    """Trends / 趋势: runs, each agent's score per run, each rule's findings per 100 sessions
+    per run (tables, runs as rows), and a line chart of each."""
+    lang, fmt = writer.lang, writer.formats
+    runs = trends.runs
+    n = len(runs)
+    writer.text(sheet, 0, 0, _word("trends_title", lang, n=n, total=trends.total_runs), fmt.title)
+    writer.text(sheet, 1, 0, _word("trends_note", lang, path=trends.path), fmt.text)
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 2, 20)
+    sheet.set_column(3, 3, 28)
+    sheet.set_column(4, 200, 12)
+    if not n:
+        return
+    name = sheet.get_name()
+    charts_row = 3
+    row = charts_row + 19
+    writer.text(sheet, row, 0, _word("runs_title", lang), fmt.section)
+    row += 1
+    writer.header(sheet, row, [
+        _word("run", lang), _word("period", lang), _word("ran_at", lang), _word("inputs", lang),
+        _word("n_sessions", lang), _word("n_findings", lang), _word("suppressed_count", lang), _word("reviewed_at", lang),
+    ])
+    for run in runs:
+        row += 1
+        writer.text(sheet, row, 0, run.label, fmt.text)
+        writer.text(sheet, row, 1, run.period, fmt.text)
+        writer.text(sheet, row, 2, run.ran, fmt.text)
+        writer.text(sheet, row, 3, ", ".join(Path(p).name or p for p in run.inputs), fmt.text)
+        sheet.write_number(row, 4, run.sessions, fmt.integer)
+        sheet.write_number(row, 5, run.findings, fmt.integer)
+        sheet.write_number(row, 6, run.suppressed, fmt.integer)
+        writer.text(sheet, row, 7, run.reviewed, fmt.text)
+
+    def series_table(top: int, title: str, columns: list[tuple[str, list[float | None]]], chart_col: int, y_axis: dict) -> int:
+        writer.text(sheet, top, 0, title, fmt.section)
+        header = top + 1
+        writer.header(sheet, header, [_word("run", lang), *(label for label, _ in columns)])
+        for i, run in enumerate(runs):
+            writer.text(sheet, header + 1 + i, 0, run.label, fmt.text)
+            for col, (_, values) in enumerate(columns, start=1):
+                writer.number(sheet, header + 1 + i, col, values[i], fmt.number1)
+        if columns:
+            chart = writer.workbook.add_chart({"type": "line"})
+            for col in range(1, min(len(columns), TREND_CHART_SERIES) + 1):
+                chart.add_series({
+                    "name": [name, header, col],
+                    "categories": [name, header + 1, 0, header + n, 0],
+                    "values": [name, header + 1, col, header + n, col],
+                    "marker": {"type": "circle", "size": 5},
+                })
+            chart.set_title({"name": title})
+            chart.set_y_axis(y_axis)
+            chart.show_blanks_as("span")
+            chart.set_legend({"position": "bottom"})
+            sheet.insert_chart(charts_row, chart_col, chart, {"x_scale": 1.25, "y_scale": 1.3})
+        return header + n + 2
+
+    # Agents with the lowest latest score first: they are the ones charted.
+    agents = sorted(trends.agents.items(), key=lambda item: (_latest(item[1]), item[0]))
+    row = series_table(row + 3, _word("agent_trend_title", lang), agents, 0, {"max": 100})
+    rules = [(rule_label(rule, lang), values) for rule, values in trends.rules.items()]
+    series_table(row + 1, _word("rule_trend_title", lang), rules, 5, {"min": 0})
+
+
+REVIEW_SHEETS = {
+    "review": ("复核结果", "Review"),
+    "agents": ("客服评分", "Agents"),
+    "findings": ("违规明细", "Findings"),
+    "sessions": ("会话", "Sessions"),
+}
+
+REVIEW_WORDS = {
+    "review_title": ("复核结果：误报不扣分后的得分与规则准确率", "Review: scores without false positives, and measured rule precision"),
+    "workbooks": ("复核的工作簿", "Reviewed workbooks"),
+    "audits": ("审核", "Audits"),
+    "verdicts": ("复核结论", "Verdicts"),
+    "verdict_counts": ("列出 {listed} 条，已复核 {reviewed} 条：确认 {confirmed}，误报 {false}，待定 {pending}",
+                       "{listed} listed, {reviewed} reviewed: {confirmed} confirmed, {false} false positive, {pending} pending"),
+    "history": ("历史记录", "History"),
+    "rescoring": ("重新评分", "Rescoring"),
+    "rescoring_text": ("误报不扣分、不触发一票否决；确认、待定和未复核的违规照常扣分。客服得分 = 其会话得分的平均值。",
+                       "False positives deduct no points and veto nothing; confirmed, pending and unreviewed findings still deduct. Agent score = mean of their session scores."),
+    "quality_title": ("各规则实测准确率（准确率 = 确认 /（确认 + 误报））", "Measured precision per rule (confirmed / (confirmed + false positive))"),
+    "listed": ("列出的违规", "Findings listed"),
+    "reviewed": ("已复核", "Reviewed"),
+    "confirmed": ("确认", "Confirmed"),
+    "false_positive": ("误报", "False positive"),
+    "pending": ("待定", "Pending"),
+    "unreviewed": ("未复核", "Unreviewed"),
+    "precision": ("准确率", "Precision"),
+    "judged": ("样本数（确认+误报）", "n (confirmed + false)"),
+    "fp_title": ("最常见的误报消息（用于修改规则；--emit-suppressions 可生成屏蔽文件）",
+                 "Most frequent false positives (to fix the rules; --emit-suppressions turns them into a suppression file)"),
+    "fp_text": ("消息（标准化前的示例）", "Message (as shown)"),
+    "times": ("次数", "Times"),
+    "comments": ("复核备注", "Comments"),
+    "report": ("报告", "Report"),
+    "score_before": ("复核前得分", "Score before review"),
+    "score_after": ("复核后得分", "Score after review"),
+    "change": ("变化", "Change"),
+    "false_positives": ("误报数", "False positives"),
+    "findings_after": ("复核后违规数", "Findings after review"),
+    "reviewer": ("复核人", "Reviewer"),
+    "reviewed_in": ("复核来源", "Reviewed in"),
+    "points_after": ("复核后扣分", "Points after review"),
+    "session_before": ("会话得分（复核前）", "Session score before"),
+    "session_after": ("会话得分（复核后）", "Session score after"),
+}
+
+
+def _rword(key: str, lang: str, **values: Any) -> str:
+    text = REVIEW_WORDS[key][0 if lang == "zh" else 1]
+    return text.format(**values) if values else text
+
+
+class _ReviewWriter(_Writer):
+    """The workbook of ``qa review``: the same look as the audit workbook."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook, review: Any, lang: str, trends: Any, history_note: str):
+        self.workbook = workbook
+        self.review = review
+        self.lang = lang
+        self.mask = False  # texts come from the reviewed workbooks, masked as they were
+        self.trends = trends
+        self.history_note = history_note
+        self.formats = _formats(workbook)
+        self.sheets = {}
+        for key, names in REVIEW_SHEETS.items():
+            self.sheets[key] = workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
+            if key == "agents" and trends is not None:
+                self.sheets["trends"] = workbook.add_worksheet(_pick(TRENDS_SHEET, lang), worksheet_class=_BulkSheet)
+        self.data_sheet = workbook.add_worksheet(DATA_SHEET)
+        self.cells = _Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
+
+    def write(self) -> None:
+        for sheet in self.sheets.values():
+            sheet.set_landscape()
+            sheet.set_paper(9)
+            sheet.fit_to_pages(1, 0)
+            sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        self.write_review()
+        self.write_review_agents()
+        self.write_review_findings()
+        self.write_review_sessions()
+        if self.trends is not None:
+            _write_trends(self, self.sheets["trends"], self.trends)
+        _write_data_sheet(self, self.data_sheet, [run.data for run in self.review.runs])
+        self.sheets["review"].activate()
+
+    def write_review(self) -> None:
+        from qa.review import Verdict
+
+        sheet, lang, fmt, review = self.sheets["review"], self.lang, self.formats, self.review
+        sheet.set_column(0, 0, 22)
+        sheet.set_column(1, 1, 40)
+        sheet.set_column(2, 9, 11)
+        self.text(sheet, 0, 0, _rword("review_title", lang), fmt.title)
+        verdicts = [v for v in review.verdicts.values() if v.verdict is not None]
+        count = {v: sum(1 for x in verdicts if x.verdict == v) for v in Verdict}
+        workbooks = "\n".join(
+            f"{w.path}" + (f" — {w.modified_by}" if w.modified_by else "") for w in review.workbooks
+        )
+        audits = "\n".join(
+            f"{run.label}: {', '.join(run.data.get('inputs', []))}" + (f" ({run.data['period']})" if run.data.get("period") else "")
+            for run in review.runs
+        )
+        facts = [
+            (_rword("workbooks", lang), workbooks),
+            (_rword("audits", lang), audits),
+            (_rword("verdicts", lang), _rword(
+                "verdict_counts", lang, listed=sum(len(run.findings) for run in review.runs), reviewed=len(verdicts),
+                confirmed=count[Verdict.CONFIRMED], false=count[Verdict.FALSE_POSITIVE], pending=count[Verdict.PENDING],
+            )),
+            (_rword("rescoring", lang), _rword("rescoring_text", lang)),
+            (_rword("history", lang), self.history_note),
+        ]
+        row = 2
+        for label, value in facts:
+            self.text(sheet, row, 0, label, fmt.bold)
+            sheet.merge_range(row, 1, row, 7, "", fmt.wrap)
+            self.text(sheet, row, 1, value, fmt.wrap)
+            lines = _display_lines(value, 40 + 6 * 11)
+            if lines > 1:
+                sheet.set_row(row, 15 * min(lines, 30))
+            row += 1
+
+        row += 1
+        self.text(sheet, row, 0, _rword("quality_title", lang), fmt.section)
+        row += 1
+        self.header(sheet, row, [
+            _word("rule", lang), _word("name", lang), _rword("listed", lang), _rword("reviewed", lang),
+            _rword("confirmed", lang), _rword("false_positive", lang), _rword("pending", lang),
+            _rword("unreviewed", lang), _rword("precision", lang), _rword("judged", lang),
+        ])
+        for quality in review.quality.itertuples(index=False):
+            row += 1
+            self.text(sheet, row, 0, quality.rule, fmt.text)
+            self.text(sheet, row, 1, rule_label(quality.rule, lang), fmt.text)
+            for col, value in enumerate(
+                [quality.findings, quality.reviewed, quality.confirmed, quality.false_positive, quality.pending,
+                 quality.unreviewed], start=2,
+            ):
+                sheet.write_number(row, col, int(value), fmt.integer)
+            self.number(sheet, row, 8, quality.precision, fmt.percent)
+            sheet.write_number(row, 9, int(quality.judged), fmt.integer)
+
+        row += 2
+        self.text(sheet, row, 0, _rword("fp_title", lang), fmt.section)
+        row += 1
+        self.header(sheet, row, [_word("rule", lang), _rword("fp_text", lang), _rword("times", lang), _rword("comments", lang)])
+        sheet.set_column(3, 3, 11)
+        for fp in review.false_texts.itertuples(index=False):
+            row += 1
+            self.text(sheet, row, 0, rule_label(fp.rule, lang), fmt.text)
+            self.text(sheet, row, 1, _fit_cell(str(fp.example)), fmt.wrap)
+            sheet.write_number(row, 2, int(fp.count), fmt.integer)
+            self.text(sheet, row, 3, str(fp.comments), fmt.text)
+
+    def write_review_agents(self) -> None:
+        sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
+        headers = [
+            _word("agent", lang), _rword("score_after", lang), _rword("score_before", lang), _rword("change", lang),
+            _word("sessions", lang), _word("findings", lang), _rword("false_positives", lang),
+            _rword("findings_after", lang), _rword("report", lang),
+        ]
+        self.header(sheet, 0, headers)
+        self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24])
+        frames = [run.agents.assign(report=run.label) for run in self.review.runs if len(run.agents)]
+        agents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        n = len(agents)
+        if n:
+            agents = agents.sort_values(["score_after", "agent", "report"], kind="stable")
+            columns = [
+                Column(_as_list(agents["agent"].astype("str")), "text", fmt.text),
+                Column(_numbers(agents["score_after"]), "number", fmt.number1),
+                Column(_numbers(agents["score_before"]), "number", fmt.number1),
+                Column(_numbers(agents["change"]), "number", fmt.number1),
+                Column(_numbers(agents["sessions"]), "number", fmt.integer),
+                Column(_numbers(agents["findings"]), "number", fmt.integer),
+                Column(_numbers(agents["false_positives"]), "number", fmt.integer),
+                Column(_numbers(agents["findings_after"]), "number", fmt.integer),
+                Column(_as_list(agents["report"].astype("str")), "text", fmt.text),
+            ]
+            self.cells.write_cells(sheet, 1, columns)
+            sheet.conditional_format(
+                1, 1, n, 1,
+                {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
+            )
+        self.finish_table(sheet, 0, n, len(headers))
+        sheet.freeze_panes(1, 1)
+
+    def write_review_sessions(self) -> None:
+        sheet, lang, fmt = self.sheets["sessions"], self.lang, self.formats
+        headers = [
+            _word("session", lang), _word("agent", lang), _rword("score_after", lang), _rword("score_before", lang),
+            _rword("change", lang), _word("findings", lang), _rword("false_positives", lang), _rword("report", lang),
+        ]
+        self.header(sheet, 0, headers)
+        self.widths(sheet, [18, 22, 10, 10, 8, 8, 8, 24])
+        frames = [run.sessions.assign(report=run.label) for run in self.review.runs if len(run.sessions)]
+        sessions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        n = min(len(sessions), MAX_DETAIL_ROWS)
+        if n:
+            sessions = sessions.sort_values(["score_after", "session_id"], kind="stable").iloc[:n]
+            columns = [
+                Column(_as_list(sessions["session_id"].astype("str")), "text", fmt.text),
+                Column(_as_list(sessions["agent"].astype("str")), "text", fmt.text),
+                Column(_numbers(sessions["score_after"]), "number", fmt.number1),
+                Column(_numbers(sessions["score_before"]), "number", fmt.number1),
+                Column(_numbers(sessions["change"]), "number", fmt.number1),
+                Column(_numbers(sessions["findings"]), "number", fmt.integer),
+                Column(_numbers(sessions["false_positives"]), "number", fmt.integer),
+                Column(_as_list(sessions["report"].astype("str")), "text", fmt.text),
+            ]
+            self.cells.rows(sheet, 1, columns)
+        self.finish_table(sheet, 0, n, len(headers))
+
+    def write_review_findings(self) -> None:
+        from qa.review import verdict_word
+
+        sheet, lang, fmt = self.sheets["findings"], self.lang, self.formats
+        headers = [
+            _word("time", lang), _word("agent", lang), _word("session", lang), _word("rule", lang),
+            _word("severity", lang), _word("reason", lang), _word("message_marked", lang), _word("context", lang),
+            _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
+            _rword("reviewer", lang), _rword("reviewed_in", lang), _rword("points_after", lang),
+            _rword("session_before", lang), _rword("session_after", lang), _rword("report", lang),
+            _word("finding_id", lang),
+        ]
+        self.header(sheet, 0, headers)
+        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 12, 24, 9, 10, 10, 20, 13]
+        self.widths(sheet, widths)
+        findings = self.review.findings
+        n = min(len(findings), MAX_DETAIL_ROWS)
+        review_col = headers.index(_word("review", lang))
+        if n:
+            part = findings.iloc[:n]
+            empty = pd.Series([""] * n, dtype="str")
+            reasons = _cell_text(part["reason"].fillna("").astype("str"), False)
+            texts = _cell_text(part["text"].fillna("").astype("str"), False)
+            contexts = _cell_text(part["context"].fillna("").astype("str"), False)
+            times = pd.to_datetime(part["time"], errors="coerce") if "time" in part else empty
+            marked = list(zip(_as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]]))
+            columns = [
+                Column(_numbers(pd.Series(_excel_dates(pd.Series(times)))), "number", fmt.datetime),
+                Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
+                Column(_as_list(part["session_id"].astype("str")), "text", fmt.text),
+                Column([rule_label(r, lang) for r in part["rule"]], "text", fmt.text),
+                Column([_severity(s, lang) for s in part["severity"]], "text", fmt.text),
+                Column(_as_list(reasons), "text", fmt.wrap),
+                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
+                Column(_as_list(contexts), "text", fmt.wrap),
+                Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
+                Column(_numbers(part["row"]), "number", fmt.integer),
+                Column([verdict_word(v, lang) for v in part["verdict"]], "text", fmt.text),
+                Column(_as_list(part["comment"].fillna("").astype("str")), "text", fmt.wrap),
+                Column(_as_list(part["reviewer"].fillna("").astype("str")), "text", fmt.text),
+                Column(_as_list(part["where"].fillna("").astype("str")), "text", fmt.text),
+                Column(_numbers(part["points_after"]), "number", fmt.number1),
+                Column(_numbers(part["session_score_before"]), "number", fmt.number1),
+                Column(_numbers(part["session_score_after"]), "number", fmt.number1),
+                Column(_as_list(part["run"].astype("str")), "text", fmt.text),
+                Column(_as_list(part["id"].astype("str")), "text", fmt.text),
+            ]
+            heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
+            self.cells.rows(sheet, 1, columns, heights)
+        sheet.data_validation(
+            1, review_col, max(n, 1), review_col,
+            {"validate": "list", "source": _pick(REVIEW_CHOICES, lang), "ignore_blank": True},
+        )
+        self.finish_table(sheet, 0, n, len(headers))
+
+
+def write_review_workbook(review: Any, path: Path, *, lang: str = "zh", trends: Any = None, history_note: str = "") -> None:
+    """Write the workbook of ``qa review`` (:class:`qa.review.Review`) atomically. Its Findings
+    sheet keeps the Review and Comment columns (filled in) and it carries the same hidden data,
+    so it can be reviewed further and given to ``qa review`` again."""
+    lang = lang if lang in LANGS else "zh"
+
+    def write(temporary: Path) -> None:
+        workbook = xlsxwriter.Workbook(
+            str(temporary),
+            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "in_memory": True},
+        )
+        try:
+            _ReviewWriter(workbook, review, lang, trends, history_note).write()
         finally:
             try:
                 workbook.close()
