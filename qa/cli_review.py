@@ -1,0 +1,202 @@
+"""``qa review`` and ``qa history`` (registered on :data:`qa.cli.main`), and the hooks
+``qa audit`` calls for ``--suppress`` and ``--history``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.cli import ExitCode, _guarded, main
+from qa.errors import QAError
+
+
+def configured_history(config: Any) -> Path | None:
+    """The history file qa.toml asks for: ``history = "path"`` (relative to the config file's
+    folder) or ``history = true`` (:data:`qa.history.DEFAULT_HISTORY`); None when not set."""
+    from qa.history import DEFAULT_HISTORY
+
+    value = getattr(config, "history", None)
+    if value is None or value is False:
+        return None
+    if value is True:
+        return DEFAULT_HISTORY
+    path = Path(value)
+    if not path.is_absolute() and getattr(config, "path", None) is not None:
+        path = Path(config.path).parent / path
+    return path
+
+
+def configured_suppressions(config: Any) -> list[Path]:
+    """Suppression files qa.toml lists (``suppress = ["suppressions.toml"]``), if any."""
+    value = getattr(config, "suppress", None) or []
+    if isinstance(value, (str, Path)):
+        value = [value]
+    base = Path(config.path).parent if getattr(config, "path", None) is not None else Path()
+    return [Path(p) if Path(p).is_absolute() else base / p for p in value]
+
+
+def audit_setup(config: Any, rules: list, suppress_paths: tuple, history_path: Path | None, no_history: bool):
+    """For ``qa audit``: (suppressions for ``AuditOptions.suppressions`` or None, history file
+    or None). History is recorded only when asked for (option or qa.toml)."""
+    from qa.suppress import load_suppressions
+
+    paths = [*configured_suppressions(config), *suppress_paths]
+    suppressions = load_suppressions(paths, rules=rules) if paths else None
+    history = None if no_history else (history_path or configured_history(config))
+    return suppressions, history
+
+
+def after_audit(result: Any, history: Path | None, stream=None) -> Any:
+    """For ``qa audit``, after the audit and before writing outputs: say what was suppressed,
+    record the run in ``history`` (when given) and return the trends for the workbook."""
+    from qa.history import TREND_RUNS, load_trends, record_audit
+    from qa.suppress import suppressed_line
+
+    stream = stream or sys.stderr
+    line = suppressed_line(result)
+    if line:
+        click.echo(line, file=stream)
+    if history is None:
+        return None
+    inputs = {Path(p).resolve() for p in result.ingest.files}
+    if Path(history).resolve() in inputs:
+        raise QAError(f"history {history} is one of the inputs; choose another --history")
+    recorded = record_audit(history, result)
+    trends = load_trends(history, last=TREND_RUNS, current=recorded.id)
+    trends.current_key = recorded.run_key
+    trends.current_label = recorded.label
+    verb = "replaced" if recorded.replaced else "recorded"
+    click.echo(
+        f"history: {verb} run {recorded.label} in {history} ({trends.total_runs} runs; `qa history` shows trends)",
+        file=stream,
+    )
+    return trends
+
+
+def _default_review_output(first: Path) -> Path:
+    stem = first.stem[:-9] if first.stem.endswith("-reviewed") else first.stem
+    return first.with_name(f"{stem}-reviewed.xlsx")
+
+
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rescored workbook to write (default: <first report>-reviewed.xlsx beside it).")
+@click.option("--emit-suppressions", "suppress_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the false positives as a suppression file for `qa audit --suppress` (merged into an existing one).")
+@click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="History to update with the reviewed scores [default: qa.toml's, else the one the audit recorded in].")
+@click.option("--no-history", is_flag=True, help="Do not update any history.")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=1),
+              help="False-positive messages listed per rule.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the workbook [default: the reviewed workbook's].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (default: qa.toml or [tool.qa] in pyproject.toml here).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def review(reports, output, suppress_path, history_path, no_history, top, lang, config_path, debug) -> None:
+    """Read reviewed workbooks (Review / 复核: 确认, 误报, 待定), rescore without false positives,
+    report each rule's measured precision, and write the rescored workbook."""
+
+    def action() -> int:
+        from qa.config import load_config
+        from qa.report.excel import write_review_workbook
+        from qa.review import format_review, read_reviewed_workbook, review_workbooks
+
+        config = load_config(config_path)
+        workbooks = [read_reviewed_workbook(path) for path in reports]
+        result = review_workbooks(workbooks, lang=lang or getattr(config, "lang", None))
+        target = output or _default_review_output(Path(reports[0]))
+        resolved = {Path(p).resolve() for p in reports}
+        for path in (target, suppress_path):
+            if path is not None and Path(path).resolve() in resolved:
+                raise QAError(f"output {path} is one of the reviewed workbooks; choose another path")
+
+        trends, note = _update_history(result, history_path, no_history, config)
+        write_review_workbook(result, target, lang=result.lang, trends=trends, history_note=note)
+
+        lines = format_review(result, top=top)
+        click.echo("\n".join(lines))
+        if suppress_path is not None:
+            _emit(result, suppress_path)
+        click.echo(f"history: {note}", err=True)
+        click.echo(f"wrote {target}", err=True)
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
+
+
+def _update_history(review: Any, history_path: Path | None, no_history: bool, config: Any) -> tuple[Any, str]:
+    """Store the reviewed scores; returns (trends for the workbook or None, a sentence)."""
+    from qa.history import TREND_RUNS, apply_review, load_trends
+    from qa.review import history_paths, history_updates
+
+    if no_history:
+        return None, "not updated (--no-history)"
+    explicit = history_path or configured_history(config)
+    if explicit is not None:
+        targets = [Path(explicit)]
+    else:
+        stored = [Path(p) for p in history_paths(review)]
+        targets = [p for p in stored if p.is_file()]
+        if not targets:
+            if stored:
+                return None, f"not updated: {stored[0]} (where the audit was recorded) is not here; use --history PATH"
+            return None, "not updated: the audit was not recorded in a history (qa audit --history)"
+    updates = history_updates(review)
+    if not updates:
+        return None, "not updated: the audit was not recorded in a history (qa audit --history)"
+    done, missing = [], []
+    for target in targets:
+        updated, not_found = apply_review(target, updates)
+        done += [f"{label} in {target}" for label in updated]
+        missing += not_found
+    trends = load_trends(targets[0], last=TREND_RUNS)
+    if done:
+        note = "updated run " + ", ".join(done)
+        if missing:
+            note += f" ({len(missing)} reviewed audit(s) not in it)"
+    else:
+        note = f"not updated: {targets[0]} has no run of the reviewed audit (audited again since, with other inputs or rules?)"
+    return trends, note
+
+
+def _emit(review: Any, path: Path) -> None:
+    from qa.review import suppression_entries
+    from qa.suppress import write_suppressions
+
+    entries, skipped = suppression_entries(review)
+    added, kept = write_suppressions(path, entries)
+    message = f"suppressions: {added} new in {path}"
+    if kept:
+        message += f" ({kept} kept from before)"
+    click.echo(message, err=True)
+    for rule in skipped:
+        click.echo(f"suppressions: {rule} false positives left out: they depend on timing, not text "
+                   "(adjust the rule or working hours instead)", err=True)
+
+
+@main.command("history")
+@click.option("--agent", help="Show one agent (name, or part of it): a row per run with score and metrics.")
+@click.option("--last", default=10, show_default=True, type=click.IntRange(min=1), help="Runs to show.")
+@click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="History file [default: qa.toml's history, else reports/qa-history.sqlite].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (default: qa.toml or [tool.qa] in pyproject.toml here).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def history(agent, last, history_path, config_path, debug) -> None:
+    """Show recorded runs: each agent's score and each rule's findings per 100 sessions over
+    the last runs (the workbook's Trends sheet, in the terminal)."""
+
+    def action() -> int:
+        from qa.config import load_config
+        from qa.history import DEFAULT_HISTORY, format_trends, load_trends
+
+        path = history_path or configured_history(load_config(config_path)) or DEFAULT_HISTORY
+        trends = load_trends(path, last=last, agent=agent)
+        click.echo("\n".join(format_trends(trends, agent_detail=agent is not None)))
+        return ExitCode.OK
+
+    sys.exit(_guarded(debug, action))
