@@ -182,26 +182,36 @@ def _describe_setup(config, options) -> None:
 @click.option("--mask/--no-mask", default=None,
               help="Mask phone numbers, ID numbers and e-mails in outputs [default: mask].")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took (read, normalize, each rule, score, each output).")
+@click.option("--suppress", "suppress_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Suppression file from `qa review --emit-suppressions` (repeatable): matching findings are listed as suppressed, not scored.")
+@click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record this run in a history database (e.g. reports/qa-history.sqlite) and add a Trends sheet.")
+@click.option("--no-history", is_flag=True, help="Do not record this run, even if qa.toml sets history.")
 @_input_options
-def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, rule_paths, config_path,
-          column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
+def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
+          rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
     def action() -> int:
         config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                            timezone, agent_pattern, lang)
+        from qa.cli_review import audit_setup  # --suppress, --history (qa review / qa history)
+
+        options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
             fail_on or config.fail_on or "never",
             mask if mask is not None else (config.mask if config.mask is not None else True),
             timings,
+            history=history,
         )
 
     sys.exit(_guarded(debug, action))
 
 
-def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False) -> int:
+def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
+               history=None) -> int:
     from qa.pipeline import audit as run_audit
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
@@ -212,9 +222,12 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     output = output or _default_output(inputs)
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
+    from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
 
+    with _timed(timings, "history"):
+        trends = after_audit(result, history, sys.stderr)
     with _timed(timings, "write workbook"):
-        write_workbook(result, output, lang=lang, mask=mask)
+        write_workbook(result, output, lang=lang, mask=mask, trends=trends)
     written = [output]
     if json_path:
         with _timed(timings, "write json"):
@@ -450,3 +463,6 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
         return ExitCode.OK
 
     sys.exit(_guarded(debug, action))
+
+
+from qa import cli_review  # noqa: E402,F401  (registers qa review, qa history)

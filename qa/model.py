@@ -178,3 +178,6 @@ class AuditResult:
     inputs: list[str] = field(default_factory=list)
     rule_paths: list[Path] = field(default_factory=list)
     scoring: Any = None  # qa.score.Scoring in effect; untyped to keep model free of imports
+    # Findings dropped by suppression files (qa.suppress): FINDING_REPORT_COLUMNS + suppression,
+    # suppression_reason; None when no suppression file was given.
+    suppressed: Any = None

@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qa.checks.base import CheckContext
 from qa.engine import report_findings, run_checks, session_agents
@@ -14,6 +15,7 @@ from qa.model import AuditResult, IngestResult
 from qa.normalize import add_norm_column
 from qa.rules import Rule, load_rules
 from qa.score import load_scoring, score_agents, score_sessions
+from qa.suppress import apply_suppressions
 
 
 @dataclass
@@ -27,6 +29,7 @@ class AuditOptions:
     agent_pattern: str | None = None
     rule_paths: Sequence[Path] = ()
     lang: str = "zh"
+    suppressions: Any = None  # qa.suppress.Suppressions (qa audit --suppress), applied before scoring
 
 
 def scoring_file(rule_paths: Sequence[Path]) -> Path | None:
@@ -92,6 +95,7 @@ def audit_messages(
     scoring = load_scoring(scoring_file(options.rule_paths))
     agents_by_session = session_agents(messages)
     findings = report_findings(raw_findings, messages, agents_by_session, options.timezone)
+    findings, suppressed = apply_suppressions(findings, options.suppressions)  # before scoring
     sessions = score_sessions(
         messages, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
     )
@@ -109,4 +113,5 @@ def audit_messages(
         inputs=inputs or ingested.files,
         rule_paths=list(options.rule_paths),
         scoring=scoring,
+        suppressed=suppressed if options.suppressions else None,
     )

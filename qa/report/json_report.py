@@ -15,6 +15,8 @@ import pandas as pd
 from qa.mask import mask_series
 from qa.model import AuditResult
 from qa.report.files import atomic_write_text
+from qa.review import finding_ids
+from qa.suppress import suppressed_summary
 
 JSON_VERSION = 1
 
@@ -44,6 +46,7 @@ def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[st
     With ``mask``, phone numbers, ID numbers and e-mails in texts are masked (lengths are
     kept, so spans still point at the match)."""
     findings = result.findings
+    ids = finding_ids(findings)  # from the unmasked text: the same id with or without --no-mask
     if mask and len(findings):
         findings = findings.assign(
             text=mask_series(findings["text"]),
@@ -52,8 +55,9 @@ def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[st
             reason=mask_series(findings["reason"]),  # some reasons quote the customer
         )
     records = []
-    for row in findings.itertuples(index=False):
+    for finding_id, row in zip(ids, findings.itertuples(index=False)):
         record = {
+            "id": finding_id,
             "rule": row.rule,
             "severity": row.severity,
             "session_id": row.session_id,
@@ -97,6 +101,7 @@ def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
         "findings": int(len(result.findings)),
         "by_rule": by_rule,
         "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in result.skipped_rules],
+        "suppressed": suppressed_summary(result, mask=mask),
     }
     rejected = [
         {"file": r.file, "row": int(r.row), "reason": r.reason}
