@@ -13,9 +13,12 @@ does the JSON result (``findings[].id``).
 session's deductions and each agent's session count and score total: more than the visible
 sheets show (the Sessions sheet is capped; points per finding are not shown). So every
 workbook ``qa audit`` writes carries them in a *very hidden* sheet ``qa_data`` (Excel lists
-no very hidden sheet under Unhide; LibreOffice shows it as hidden): one JSON document
-(:data:`DATA_FORMAT`; :func:`build_run_data`) cut into cells A1, A2, ... of at most
-:data:`DATA_CHUNK` characters. Its texts are masked like the visible cells. ``qa review``
+no very hidden sheet under Unhide; LibreOffice shows it as hidden): cell A1 is a small JSON
+header (``{"format": 1, "kind": "qa-workbook-data", "encoding": "json+zlib+base64",
+"cells": N}``), cells A2... hold one JSON document (``{"runs": [...]}``, one run per audit;
+:func:`build_run_data`), UTF-8, zlib-compressed, base64, cut into :data:`DATA_CHUNK`
+characters per cell (compressed: a 200,000-finding audit stays a few megabytes and quick to
+write). Its texts are masked like the visible cells. ``qa review``
 reads the verdicts (Review / 复核, Comment / 备注, optional Reviewer / 复核人) from the visible
 Findings sheet, matched by the ID column (columns are found by their header, in either
 language), and everything else from ``qa_data``; nothing else in the workbook matters, so
@@ -29,8 +32,10 @@ findings keep deducting.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zlib
 import math
 import os
 import re
@@ -53,7 +58,8 @@ ID_LENGTH = 12
 DATA_SHEET = "qa_data"
 DATA_FORMAT = 1
 DATA_KIND = "qa-workbook-data"
-DATA_CHUNK = 8000  # characters per cell (Excel allows 32,767 UTF-16 units)
+DATA_CHUNK = 30_000  # base64 characters per cell (Excel allows 32,767)
+DATA_ENCODING = "json+zlib+base64"
 START_SCORE = 100.0
 HEADER_SCAN_ROWS = 10
 
@@ -125,15 +131,19 @@ def finding_id(file: Any, sheet: Any, row: Any, rule: str, text: Any) -> str:
 
 
 def finding_ids(findings: pd.DataFrame) -> list[str]:
-    """Ids of a report finding table's rows (needs file, row, rule, text; sheet optional)."""
+    """Ids of a report finding table's rows (needs file, row, rule, text; sheet optional);
+    the same as :func:`finding_id` row by row."""
     if findings.empty:
         return []
-    sheets = findings["sheet"].fillna("").tolist() if "sheet" in findings else [""] * len(findings)
+    files = {file: _path_key(file) for file in findings["file"].unique().tolist()}
+    sheets = findings["sheet"].fillna("").astype("str").tolist() if "sheet" in findings else [""] * len(findings)
+    rows = [str(int(row)) for row in findings["row"].tolist()]
+    sha256 = hashlib.sha256
     return [
-        finding_id(file, sheet, row, rule, text)
+        sha256("\x1f".join((files[file], sheet, row, rule, text)).encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
         for file, sheet, row, rule, text in zip(
-            findings["file"].tolist(), sheets, findings["row"].tolist(), findings["rule"].tolist(),
-            findings["text"].fillna("").tolist(),
+            findings["file"].tolist(), sheets, rows, findings["rule"].astype("str").tolist(),
+            findings["text"].fillna("").astype("str").tolist(),
         )
     ]
 
@@ -142,19 +152,17 @@ def finding_ids(findings: pd.DataFrame) -> list[str]:
 # The data behind a workbook
 
 
-def _iso(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+def _iso_column(values: pd.Series) -> list[str | None]:
+    if values.empty:
+        return []
+    times = pd.to_datetime(values, errors="coerce")
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_localize(None)
+    return [v if isinstance(v, str) else None for v in times.dt.strftime("%Y-%m-%dT%H:%M:%S").tolist()]
 
 
-def _plain_list(values: Any) -> list:
-    out = []
-    for value in values.tolist() if hasattr(values, "tolist") else list(values):
-        if isinstance(value, float) and not math.isfinite(value):
-            value = None
-        out.append(value)
-    return out
+def _strings(values: pd.Series) -> list[str]:
+    return values.fillna("").astype("str").tolist()
 
 
 def _period(result: Any) -> str:
@@ -175,10 +183,12 @@ def build_run_data(
     lang: str,
     run_key: str | None = None,
     history: str | None = None,
+    ids: list[str] | None = None,
 ) -> dict[str, Any]:
     """What ``qa review`` needs from one audit (:class:`qa.model.AuditResult`): the first
     ``shown`` findings (those the Findings sheet lists, the only ones a trainer can review)
-    with points and veto, every flagged session's deductions, every agent's totals."""
+    with points and veto, every flagged session's deductions, every agent's totals. ``ids``:
+    the listed findings' ids when already computed."""
     from qa.rules import rules_hash
     from qa.score import default_scoring
 
@@ -217,32 +227,32 @@ def build_run_data(
         "findings_total": int(len(findings)),
         "findings_shown": int(len(part)),
         "findings": {
-            "id": finding_ids(part),
-            "time": [_iso(v) for v in part["timestamp"].tolist()] if len(part) else [],
-            "session_id": _plain_list(part["session_id"].astype("str")),
-            "agent": _plain_list(part["agent"].fillna("").astype("str")),
-            "rule": _plain_list(part["rule"]),
-            "severity": _plain_list(part["severity"]),
-            "reason": _plain_list(maybe_mask(part["reason"], mask)),
-            "text": _plain_list(maybe_mask(part["text"], mask)),
+            "id": list(ids) if ids is not None else finding_ids(part),
+            "time": _iso_column(part["timestamp"]),
+            "session_id": _strings(part["session_id"]),
+            "agent": _strings(part["agent"]),
+            "rule": _strings(part["rule"]),
+            "severity": _strings(part["severity"]),
+            "reason": _strings(maybe_mask(part["reason"], mask)),
+            "text": _strings(maybe_mask(part["text"], mask)),
             "span_start": [int(v) for v in part["span_start"].fillna(-1).tolist()],
             "span_end": [int(v) for v in part["span_end"].fillna(-1).tolist()],
-            "context": _plain_list(maybe_mask(part["context_text"], mask)),
-            "file": _plain_list(part["file"].fillna("").astype("str")),
+            "context": _strings(maybe_mask(part["context_text"], mask)),
+            "file": _strings(part["file"]),
             "row": [int(v) for v in part["row"].tolist()],
             "points": [points_of[pair] for pair in part_pairs],
             "veto": [bool(veto_of[pair]) for pair in part_pairs],
         },
         "sessions": {
-            "session_id": _plain_list(flagged["session_id"].astype("str")),
-            "agent": _plain_list(flagged["agent"].astype("str")),
+            "session_id": _strings(flagged["session_id"]),
+            "agent": _strings(flagged["agent"]),
             "findings": [int(v) for v in flagged["findings"].tolist()],
             "points_deducted": [float(v) for v in flagged["points_deducted"].tolist()],
             "veto_findings": [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()],
             "score": [float(v) for v in flagged["score"].tolist()],
         },
         "agents": {
-            "agent": _plain_list(agents["agent"].astype("str")),
+            "agent": _strings(agents["agent"]),
             "sessions": [int(v) for v in agents["sessions"].tolist()],
             "score": [float(v) for v in agents["score"].tolist()],
             "score_sum": [float(score_sum.get(a, 0.0)) for a in agents["agent"].tolist()],
@@ -253,9 +263,33 @@ def build_run_data(
 
 def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
     """The ``qa_data`` sheet's cells (column A, from A1) for these runs."""
-    document = {"format": DATA_FORMAT, "kind": DATA_KIND, "runs": list(runs)}
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return [text[i : i + DATA_CHUNK] for i in range(0, len(text), DATA_CHUNK)]
+    text = json.dumps({"runs": list(runs)}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    packed = base64.b64encode(zlib.compress(text.encode("utf-8", "surrogatepass"), 6)).decode("ascii")
+    chunks = [packed[i : i + DATA_CHUNK] for i in range(0, len(packed), DATA_CHUNK)]
+    header = {"format": DATA_FORMAT, "kind": DATA_KIND, "encoding": DATA_ENCODING, "cells": len(chunks)}
+    return [json.dumps(header), *chunks]
+
+
+def read_data_chunks(cells: Sequence[str]) -> list[dict[str, Any]]:
+    """The runs from the ``qa_data`` cells; ValueError (with what is wrong) when damaged, and
+    :class:`QAError` when written by a newer qa."""
+    if not cells:
+        raise ValueError("the sheet is empty")
+    header = json.loads(cells[0])
+    if not isinstance(header, dict) or header.get("kind") != DATA_KIND:
+        raise ValueError("cell A1 is not the qa data header")
+    version = header.get("format")
+    if not isinstance(version, int) or version > DATA_FORMAT:
+        raise QAError(f"format {version}, newer than this qa reads ({DATA_FORMAT}); upgrade qa")
+    if header.get("encoding") != DATA_ENCODING:
+        raise ValueError(f"unknown encoding {header.get('encoding')!r}")
+    if len(cells) - 1 != header.get("cells"):
+        raise ValueError(f"{len(cells) - 1} data cells, expected {header.get('cells')}")
+    text = zlib.decompress(base64.b64decode("".join(cells[1:]), validate=True)).decode("utf-8", "surrogatepass")
+    runs = json.loads(text)["runs"]
+    if not isinstance(runs, list) or not runs:
+        raise ValueError("no audit in it")
+    return runs
 
 
 def run_digest(run: dict[str, Any]) -> str:
@@ -344,18 +378,13 @@ def _read_data(book: Any, path: Path) -> list[dict[str, Any]]:
             "qa review, or saved in a format that drops hidden sheets); audit again and review the new workbook"
         )
     rows = book.get_sheet_by_name(DATA_SHEET).to_python(skip_empty_area=False)
-    text = "".join(_cell_text(row[0]) if row else "" for row in rows)
+    cells = [_cell_text(row[0]) for row in rows if row and _cell_text(row[0])]
     try:
-        document = json.loads(text)
-        runs = document["runs"]
-        version = document["format"]
-    except (ValueError, KeyError, TypeError) as error:
+        return read_data_chunks(cells)
+    except QAError as error:
+        raise QAError(f"{path}: sheet '{DATA_SHEET}' has {error}") from None
+    except (ValueError, KeyError, TypeError, zlib.error, UnicodeDecodeError) as error:
         raise QAError(f"{path}: sheet '{DATA_SHEET}' is damaged ({error}); review a workbook as qa wrote it") from None
-    if not isinstance(version, int) or version > DATA_FORMAT:
-        raise QAError(f"{path}: sheet '{DATA_SHEET}' has format {version}, newer than this qa reads ({DATA_FORMAT}); upgrade qa")
-    if not isinstance(runs, list) or not runs:
-        raise QAError(f"{path}: sheet '{DATA_SHEET}' holds no audit")
-    return runs
 
 
 def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
@@ -679,11 +708,12 @@ def history_updates(review: Review) -> list[Any]:
             for a in run.agents.itertuples(index=False)
         }
         rules: dict[str, tuple[int, int]] = {}
+        reviewed = bool(len(run.findings)) and bool(run.findings["verdict"].notna().any())
         if len(run.findings):
             for rule, group in run.findings.groupby("rule"):
                 rules[str(rule)] = (int((group["verdict"] == Verdict.CONFIRMED).sum()),
                                     int((group["verdict"] == Verdict.FALSE_POSITIVE).sum()))
-        updates.append(ReviewUpdate(run_key=run.run_key, agents=agents, rules=rules, reviewed_by=reviewers))
+        updates.append(ReviewUpdate(run_key=run.run_key, agents=agents, rules=rules, reviewed_by=reviewers, reviewed=reviewed))
     return updates
 
 

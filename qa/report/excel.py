@@ -757,6 +757,12 @@ class _Writer:
         self.write_data()
         self.sheets["summary"].activate()
 
+    def listed_ids(self) -> list[str]:
+        """Ids of the findings the Findings sheet lists (computed once)."""
+        if getattr(self, "_listed_ids", None) is None:
+            self._listed_ids = finding_ids(self.result.findings.iloc[:MAX_DETAIL_ROWS])
+        return self._listed_ids
+
     def write_data(self) -> None:
         """The very hidden sheet with the data ``qa review`` rescores from."""
         trends = self.trends
@@ -764,6 +770,7 @@ class _Writer:
             self.result, mask=self.mask, shown=min(len(self.result.findings), MAX_DETAIL_ROWS), lang=self.lang,
             run_key=getattr(trends, "current_key", None),
             history=str(Path(trends.path).resolve()) if trends is not None else None,
+            ids=self.listed_ids(),
         )
         _write_data_sheet(self, self.data_sheet, [run])
 
@@ -855,7 +862,7 @@ class _Writer:
                 Column(_numbers(part["row"]), "number", fmt.integer),
                 Column([""] * shown, "text", fmt.text),  # Review: the trainer's
                 Column([""] * shown, "text", fmt.text),  # Comment: the trainer's
-                Column(finding_ids(part), "text", fmt.text),
+                Column(self.listed_ids(), "text", fmt.text),
             ]
             heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, header_row + 1, columns, heights)
