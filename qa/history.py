@@ -317,6 +317,7 @@ class ReviewUpdate:
     agents: dict[str, tuple[float | None, int]]  # agent -> (score after review, false positives)
     rules: dict[str, tuple[int, int]]  # rule -> (confirmed, false positives)
     reviewed_by: str = ""
+    reviewed: bool = True  # False: no verdict at all (scores back to the audit's; not marked reviewed)
 
 
 def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = None) -> tuple[list[str], list[str]]:
@@ -346,7 +347,7 @@ def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = N
                 )
             connection.execute(
                 "UPDATE runs SET reviewed_at = ?, reviewed_by = ? WHERE id = ?",
-                (now or _now(), update.reviewed_by or None, run_id),
+                ((now or _now()) if update.reviewed else None, (update.reviewed_by or None) if update.reviewed else None, run_id),
             )
             updated.append(_label(run_id, row[1], row[2]))
         connection.execute("COMMIT")
