@@ -168,6 +168,8 @@ def test_english_workbook_and_verdicts(tmp_path):
         ("edited_id", "违规明细!M{row}: unknown finding id 'abc'"),
         ("review_without_id", "违规明细!M{row}: a row with a review or comment but no finding id"),
         ("no_data", "no sheet 'qa_data'"),
+        ("damaged_data", "sheet 'qa_data' is damaged"),
+        ("newer_data", "sheet 'qa_data' has format 9, newer than this qa reads"),
     ],
 )
 def test_workbooks_edited_beyond_reading_give_one_clear_error(book, edit, expected):
@@ -186,6 +188,11 @@ def test_workbooks_edited_beyond_reading_give_one_clear_error(book, edit, expect
         sheet.cell(row, 11).value = "误报"
     elif edit == "no_data":
         del workbook["qa_data"]
+    elif edit == "damaged_data":
+        workbook["qa_data"]["A2"].value = "edited"
+    elif edit == "newer_data":
+        header = json.loads(workbook["qa_data"]["A1"].value)
+        workbook["qa_data"]["A1"].value = json.dumps({**header, "format": 9})
     workbook.save(path)
     result = run("review", path)
     assert result.exit_code == 2
