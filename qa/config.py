@@ -6,6 +6,8 @@
     working_hours = "09:00-23:00"    # sets slow-reply's working hours
     mask = true
     fail_on = "major"
+    history = "reports/qa-history.sqlite"   # record every audit (off when not set)
+    suppress = ["rules/suppressions.toml"]  # from qa review --emit-suppressions
     lang = "zh"
     [columns]
     session_id = "会话ID"
@@ -20,7 +22,10 @@ from typing import Any
 
 from qa.errors import QAError
 
-KEYS = {"rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding", "agent_pattern", "sheet"}
+KEYS = {
+    "rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding",
+    "agent_pattern", "sheet", "history", "suppress",
+}
 FIELDS = {"session_id", "text", "role", "timestamp", "seq", "agent", "sender"}
 
 
@@ -39,6 +44,8 @@ class ProjectConfig:
     encoding: str | None = None
     agent_pattern: str | None = None
     sheet: str | None = None
+    history: str | bool | None = None  # a path (relative to the config file) or true/false
+    suppress: list[str] = field(default_factory=list)  # suppression files
 
 
 def _line(text: str, key: str) -> int:
@@ -77,6 +84,13 @@ def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
     mask = data.get("mask")
     if mask is not None and not isinstance(mask, bool):
         raise QAError(f"{path}:{_line(text, 'mask')}: mask must be true or false")
+    history = data.get("history")
+    if history is not None and not isinstance(history, (str, bool)):
+        raise QAError(f"{path}:{_line(text, 'history')}: history must be a path or true/false")
+    suppress = data.get("suppress", [])
+    suppress = [suppress] if isinstance(suppress, str) else suppress
+    if not isinstance(suppress, list) or not all(isinstance(p, str) for p in suppress):
+        raise QAError(f"{path}:{_line(text, 'suppress')}: suppress must be a list of suppression files")
     return ProjectConfig(
         path=path,
         rules=[(path.parent / r) for r in rules],
@@ -89,6 +103,8 @@ def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
         encoding=_string(data, "encoding", path, text),
         agent_pattern=_string(data, "agent_pattern", path, text),
         sheet=_string(data, "sheet", path, text),
+        history=history,
+        suppress=list(suppress),
     )
 
 
