@@ -10,6 +10,7 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
@@ -187,8 +188,16 @@ def _describe_setup(config, options) -> None:
 @click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Record this run in a history database (e.g. reports/qa-history.sqlite) and add a Trends sheet.")
 @click.option("--no-history", is_flag=True, help="Do not record this run, even if qa.toml sets history.")
+@click.option("--out-of-core/--in-memory", "out_of_core", default=None,
+              help="Audit in session partitions spilled to disk, in bounded memory "
+                   "[default: automatic above 192 MiB of input].")
+@click.option("--partitions", type=click.IntRange(min=1),
+              help="Partitions for --out-of-core [default: one per 32 MB of input].")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the out-of-core spill [default: the system's temporary folder].")
 @_input_options
 def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
+          out_of_core, partitions, work_dir,
           rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
@@ -205,20 +214,45 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             mask if mask is not None else (config.mask if config.mask is not None else True),
             timings,
             history=history,
+            scale=_Scale(out_of_core, partitions, work_dir),
         )
 
     sys.exit(_guarded(debug, action))
 
 
-def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
-               history=None) -> int:
+@dataclass(frozen=True)
+class _Scale:
+    """How to run the audit: in memory, or out of core in session partitions."""
+
+    out_of_core: bool | None = None  # None: decide from the input size
+    partitions: int | None = None
+    work_dir: Path | None = None
+
+
+def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
+    """In memory for ordinary inputs; out of core (bounded memory) when asked or when the
+    inputs are larger than the automatic threshold. Both give identical results."""
+    from qa.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
     from qa.pipeline import audit as run_audit
+
+    out_of_core = scale.out_of_core
+    if out_of_core is None:
+        out_of_core = scale.partitions is not None or input_bytes(inputs) > AUTO_THRESHOLD_BYTES
+    if not out_of_core:
+        return run_audit(list(inputs), options, rules=rules, timings=timings)
+    progress = (lambda line: click.echo(f"qa: {line}", err=True)) if sys.stderr.isatty() else None
+    return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
+                             work_dir=scale.work_dir, timings=timings, progress=progress)
+
+
+def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
+               history=None, scale: _Scale = _Scale()) -> int:
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
-    result = run_audit(list(inputs), options, rules=rules, timings=timings)
+    result = _audit_any_size(inputs, options, rules, scale, timings)
     output = output or _default_output(inputs)
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)

@@ -40,8 +40,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +49,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from qa.checks.base import CheckContext
-from qa.engine import report_findings, run_checks, session_agents
+from qa.core import (  # noqa: F401  (PartitionResult, sort_messages re-exported: they lived here first)
+    PartitionResult,
+    _global_ids,
+    audit_partition,
+    merge_partitions,
+    merge_suppressed,
+    sort_messages,
+)
 from qa.ingest import ORDER_COLUMN, StreamedInputs, expand_inputs, stream_inputs
-from qa.model import MESSAGE_COLUMNS, AuditResult, IngestResult, SkippedRule, empty_rejected
-from qa.normalize import add_norm_column
+from qa.model import MESSAGE_COLUMNS, AuditResult, IngestResult, empty_rejected
 from qa.rules import Rule, load_rules
-from qa.score import SESSION_COLUMNS, Scoring, default_scoring, load_scoring, score_agents, score_sessions
+from qa.score import Scoring, load_scoring
 
 #: Input bytes per partition when the number of partitions is not given: a partition of
 #: ~32 MB of CSV (~230k messages) audits in a few hundred MB; each partition costs ~0.1 s of
@@ -71,16 +76,6 @@ _DEFAULT_TRANSCRIPTS = 200
 _CATEGORY_COLUMNS = ("session_id", "role", "agent", "source_file", "source_sheet")
 
 
-@dataclass
-class PartitionResult:
-    """What :func:`audit_partition` returns for one frame of whole sessions."""
-
-    findings: pd.DataFrame  # FINDING_REPORT_COLUMNS; msg/context_msg are GLOBAL ids when offsets given
-    sessions: pd.DataFrame  # SESSION_COLUMNS, one row per session, sorted by session id
-    skipped: list[SkippedRule] = field(default_factory=list)
-    messages: pd.DataFrame | None = None  # the sorted partition table with norm, when kept
-
-
 def input_bytes(inputs: Sequence[str]) -> int:
     """Total size of the input files (folders and globs expanded), for the CLI's automatic
     switch to the out-of-core path above :data:`AUTO_THRESHOLD_BYTES`. Raises InputError
@@ -91,88 +86,6 @@ def input_bytes(inputs: Sequence[str]) -> int:
 def default_partitions(inputs: Sequence[str]) -> int:
     """Partitions for inputs of this total size (one per :data:`PARTITION_BYTES`)."""
     return max(1, math.ceil(input_bytes(inputs) / PARTITION_BYTES))
-
-
-def sort_messages(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort whole sessions into the canonical order of ingest (session, time, seq, input
-    order) with a fresh RangeIndex; ``frame`` needs :data:`qa.ingest.ORDER_COLUMN`."""
-    return frame.sort_values(
-        ["session_id", "timestamp", "seq", ORDER_COLUMN], kind="stable", na_position="last"
-    ).reset_index(drop=True)
-
-
-def audit_partition(
-    frame: pd.DataFrame,
-    rules: list[Rule],
-    context: CheckContext,
-    *,
-    session_offsets: pd.Series | None = None,
-    scoring: Scoring | None = None,
-    timings: dict[str, float] | None = None,
-    keep_messages: bool = False,
-) -> PartitionResult:
-    """Audit a frame holding one or more WHOLE sessions (any row order): the core contract.
-
-    ``frame`` has :data:`qa.model.MESSAGE_COLUMNS` and :data:`qa.ingest.ORDER_COLUMN` (the
-    row's input position, the last sort key). ``context`` must describe the whole audit
-    (``has_timestamps`` of all inputs, not of this frame); ``scoring`` is the scoring in
-    effect (default: the built-in one). ``session_offsets`` maps each
-    session id to the global id of its first message; with it, ``msg`` and ``context_msg``
-    of the findings are global ids, otherwise ids into the sorted frame.
-
-    Returns the report findings (sorted by msg, rule) and one row per session
-    (:data:`qa.score.SESSION_COLUMNS`), from which :func:`merge_partitions` makes the
-    agent scorecards.
-    """
-    timings = timings if timings is not None else {}
-    messages = sort_messages(frame)
-    started = time.perf_counter()
-    normalized = add_norm_column(messages[MESSAGE_COLUMNS])
-    _add_time(timings, "normalize", started)
-    raw, skipped = run_checks(normalized, rules, context, local := {})
-    for stage, seconds in local.items():
-        timings[stage] = timings.get(stage, 0.0) + seconds
-    started = time.perf_counter()
-    agents_by_session = session_agents(normalized)
-    findings = report_findings(raw, normalized, agents_by_session, context.timezone)
-    sessions = score_sessions(
-        normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
-    )
-    if session_offsets is not None and len(findings):
-        global_ids = _global_ids(messages["session_id"], session_offsets)
-        findings["msg"] = global_ids[findings["msg"].to_numpy(dtype=np.int64)]
-        context_ids = findings["context_msg"].to_numpy(dtype=np.int64, copy=True)
-        has_context = context_ids >= 0
-        context_ids[has_context] = global_ids[context_ids[has_context]]
-        findings["context_msg"] = context_ids
-    _add_time(timings, "score", started)
-    return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None)
-
-
-def merge_partitions(
-    results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Findings, sessions and agents of the whole audit from the partitions' results.
-
-    Findings are ordered by global message id then rule (the in-memory order), sessions by
-    session id; agents are scored from the session rows by :func:`qa.score.score_agents`
-    (``rule_ids``: the enabled rules, each agent gets a count for each).
-    Partitions must have been audited with global ids (``session_offsets``).
-    """
-    results = list(results)
-    finding_frames = [r.findings for r in results if len(r.findings)]
-    if finding_frames:
-        findings = pd.concat(finding_frames, ignore_index=True)
-        findings = findings.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
-    else:
-        findings = results[0].findings if results else pd.DataFrame()
-    session_frames = [r.sessions for r in results if len(r.sessions)]
-    if session_frames:
-        sessions = pd.concat(session_frames, ignore_index=True)
-        sessions = sessions.sort_values("session_id", kind="stable").reset_index(drop=True)
-    else:
-        sessions = results[0].sessions if results else pd.DataFrame(columns=SESSION_COLUMNS)
-    return findings, sessions, score_agents(sessions, rule_ids=rule_ids)
 
 
 def audit_out_of_core(
@@ -231,7 +144,7 @@ def audit_out_of_core(
             if frame is None:
                 continue
             result = audit_partition(frame, rules, context, session_offsets=offsets, scoring=scoring,
-                                     timings=timings, keep_messages=True)
+                                     timings=timings, keep_messages=True, suppressions=options.suppressions)
             skeleton.add(result.messages, offsets)
             skeleton.keep_texts(result.messages, transcript_sessions(result.sessions), offsets)
             result.messages = None
@@ -241,11 +154,12 @@ def audit_out_of_core(
         if not results:  # nothing audited: the checks still decide which rules are skipped
             empty = spill.empty_frame(options.timezone)
             results.append(audit_partition(empty, rules, context, session_offsets=offsets, scoring=scoring,
-                                           timings=timings))
+                                           timings=timings, suppressions=options.suppressions))
 
         started = time.perf_counter()
         say("merging partitions")
         findings, sessions, agents = merge_partitions(results, [rule.id for rule in rules if rule.enabled])
+        suppressed = merge_suppressed(results)
         skipped = results[0].skipped
         del results
         say("building the message table")
@@ -263,9 +177,9 @@ def audit_out_of_core(
         has_timestamps=stream.has_timestamps,
         notes=stream.notes,
     )
-    extra = {"scoring": scoring} if "scoring" in {f.name for f in fields(AuditResult)} else {}
     return AuditResult(
-        **extra,
+        scoring=scoring,
+        suppressed=suppressed if options.suppressions else None,
         ingest=ingest,
         findings=findings,
         sessions=sessions,
@@ -441,19 +355,6 @@ class _Skeleton:
         return pd.Categorical.from_codes(codes, categories=pd.Index(list(known), dtype="str"))
 
 
-def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
-    """Global message id of each row of a sorted table of whole sessions."""
-    values = session_ids.to_numpy(dtype=object)
-    n = len(values)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    first = offsets.reindex(pd.Index(values[starts], dtype="str")).to_numpy(dtype=np.int64)
-    position = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
-    return np.repeat(first, lengths) + position
-
-
 # --------------------------------------------------------------------------- transcripts
 
 
@@ -474,10 +375,9 @@ def transcript_sessions(sessions: pd.DataFrame) -> list[str]:
 
 def _scoring(options) -> Scoring:
     """The scoring in effect, chosen as :func:`qa.pipeline.audit_messages` chooses it."""
-    from qa import pipeline
+    from qa.pipeline import scoring_file
 
-    chooser = getattr(pipeline, "scoring_file", None)
-    return load_scoring(chooser(options.rule_paths)) if chooser else default_scoring()
+    return load_scoring(scoring_file(options.rule_paths))
 
 
 def _release_memory() -> None:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qa.checks.base import CheckContext
-from qa.engine import report_findings, run_checks, session_agents
-from qa.ingest import load_inputs
+from qa.core import audit_partition, merge_partitions, merge_suppressed
+from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult
-from qa.normalize import add_norm_column
 from qa.rules import Rule, load_rules
-from qa.score import load_scoring, score_agents, score_sessions
-from qa.suppress import apply_suppressions
+from qa.score import load_scoring
 
 
 @dataclass
@@ -78,30 +78,26 @@ def audit_messages(
 ) -> AuditResult:
     """The stages after ingest, on an already loaded message table."""
     timings = timings if timings is not None else {}
-    started = time.perf_counter()
-    messages = add_norm_column(ingested.messages)
-    timings["normalize"] = time.perf_counter() - started
-
+    messages = ingested.messages
     context = CheckContext(
         lang=options.lang,
         has_timestamps=bool(ingested.has_timestamps and messages["timestamp"].notna().any()),
         timezone=options.timezone,
     )
-    raw_findings, skipped = run_checks(messages, rules, context, timings)
-
-    started = time.perf_counter()
     # Rule ids in the scoring file are checked against the full rule set by the CLI; here the
     # rules may be a subset (a single rule's test cases).
     scoring = load_scoring(scoring_file(options.rule_paths))
-    agents_by_session = session_agents(messages)
-    findings = report_findings(raw_findings, messages, agents_by_session, options.timezone)
-    findings, suppressed = apply_suppressions(findings, options.suppressions)  # before scoring
-    sessions = score_sessions(
-        messages, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
-    )
-    agents = score_agents(sessions, rule_ids=[rule.id for rule in rules if rule.enabled])
-    timings["score"] = time.perf_counter() - started
-    ingested.messages = messages
+    # The whole table is one partition of the core contract, so the in-memory, out-of-core and
+    # cluster paths share one code path. Ingest has sorted it; its positions are its order.
+    frame = messages.assign(**{ORDER_COLUMN: np.arange(len(messages), dtype="int64")})
+    part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
+                           suppressions=options.suppressions)
+    started = time.perf_counter()
+    findings, sessions, agents = merge_partitions([part], [rule.id for rule in rules if rule.enabled])
+    suppressed = merge_suppressed([part])
+    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - started
+    ingested.messages = part.messages
+    skipped = part.skipped
     return AuditResult(
         ingest=ingested,
         findings=findings,

@@ -1,0 +1,162 @@
+"""The core contract: audit a frame of WHOLE sessions, and merge such audits.
+
+Every way of running an audit goes through :func:`audit_partition`: the in-memory path
+(:mod:`qa.pipeline`, one partition holding everything), the out-of-core path
+(:mod:`qa.outofcore`, session partitions spilled to disk) and cluster engines. A frame of
+whole sessions in any row order gives findings plus one row per session; :func:`merge_partitions`
+turns the partitions' results into the audit's findings, sessions and agent scorecards, so all
+paths give identical results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from qa.checks.base import CheckContext
+from qa.engine import report_findings, run_checks, session_agents
+from qa.ingest import ORDER_COLUMN
+from qa.model import MESSAGE_COLUMNS, SkippedRule
+from qa.normalize import add_norm_column
+from qa.rules import Rule
+from qa.score import SESSION_COLUMNS, Scoring, score_agents, score_sessions
+from qa.suppress import Suppressions, apply_suppressions
+
+
+@dataclass
+class PartitionResult:
+    """What :func:`audit_partition` returns for one frame of whole sessions."""
+
+    findings: pd.DataFrame  # FINDING_REPORT_COLUMNS; msg/context_msg are GLOBAL ids when offsets given
+    sessions: pd.DataFrame  # SESSION_COLUMNS, one row per session, sorted by session id
+    skipped: list[SkippedRule] = field(default_factory=list)
+    messages: pd.DataFrame | None = None  # the sorted partition table with norm, when kept
+    suppressed: pd.DataFrame | None = None  # findings removed by suppression files, if any
+
+
+def sort_messages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort whole sessions into the canonical order of ingest (session, time, seq, input
+    order) with a fresh RangeIndex; ``frame`` needs :data:`qa.ingest.ORDER_COLUMN`."""
+    return frame.sort_values(
+        ["session_id", "timestamp", "seq", ORDER_COLUMN], kind="stable", na_position="last"
+    ).reset_index(drop=True)
+
+
+def audit_partition(
+    frame: pd.DataFrame,
+    rules: list[Rule],
+    context: CheckContext,
+    *,
+    session_offsets: pd.Series | None = None,
+    scoring: Scoring | None = None,
+    timings: dict[str, float] | None = None,
+    keep_messages: bool = False,
+    suppressions: Suppressions | None = None,
+) -> PartitionResult:
+    """Audit a frame holding one or more WHOLE sessions (any row order): the core contract.
+
+    ``frame`` has :data:`qa.model.MESSAGE_COLUMNS` and :data:`qa.ingest.ORDER_COLUMN` (the
+    row's input position, the last sort key). ``context`` must describe the whole audit
+    (``has_timestamps`` of all inputs, not of this frame); ``scoring`` is the scoring in
+    effect (default: the built-in one). ``session_offsets`` maps each
+    session id to the global id of its first message; with it, ``msg`` and ``context_msg``
+    of the findings are global ids, otherwise ids into the sorted frame.
+
+    Returns the report findings (sorted by msg, rule) and one row per session
+    (:data:`qa.score.SESSION_COLUMNS`), from which :func:`merge_partitions` makes the
+    agent scorecards.
+    """
+    timings = timings if timings is not None else {}
+    messages = sort_messages(frame)
+    started = time.perf_counter()
+    normalized = add_norm_column(messages[MESSAGE_COLUMNS])
+    _add_time(timings, "normalize", started)
+    raw, skipped = run_checks(normalized, rules, context, local := {})
+    for stage, seconds in local.items():
+        timings[stage] = timings.get(stage, 0.0) + seconds
+    started = time.perf_counter()
+    agents_by_session = session_agents(normalized)
+    findings = report_findings(raw, normalized, agents_by_session, context.timezone)
+    findings, suppressed = apply_suppressions(findings, suppressions)  # before scoring
+    sessions = score_sessions(
+        normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
+    )
+    if session_offsets is not None:
+        global_ids = _global_ids(messages["session_id"], session_offsets)
+        findings = _to_global(findings, global_ids)
+        suppressed = _to_global(suppressed, global_ids)
+    _add_time(timings, "score", started)
+    return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed)
+
+
+def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
+    """Findings with ``msg`` and ``context_msg`` turned from partition ids into global ids."""
+    if not len(findings):
+        return findings
+    findings = findings.copy()
+    findings["msg"] = global_ids[findings["msg"].to_numpy(dtype=np.int64)]
+    context_ids = findings["context_msg"].to_numpy(dtype=np.int64, copy=True)
+    has_context = context_ids >= 0
+    context_ids[has_context] = global_ids[context_ids[has_context]]
+    findings["context_msg"] = context_ids
+    return findings
+
+
+def merge_partitions(
+    results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Findings, sessions and agents of the whole audit from the partitions' results.
+
+    Findings are ordered by global message id then rule (the in-memory order), sessions by
+    session id; agents are scored from the session rows by :func:`qa.score.score_agents`
+    (``rule_ids``: the enabled rules, each agent gets a count for each).
+    Partitions must have been audited with global ids (``session_offsets``).
+    """
+    results = list(results)
+    finding_frames = [r.findings for r in results if len(r.findings)]
+    if finding_frames:
+        findings = pd.concat(finding_frames, ignore_index=True)
+        findings = findings.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
+    else:
+        findings = results[0].findings if results else pd.DataFrame()
+    session_frames = [r.sessions for r in results if len(r.sessions)]
+    if session_frames:
+        sessions = pd.concat(session_frames, ignore_index=True)
+        sessions = sessions.sort_values("session_id", kind="stable").reset_index(drop=True)
+    else:
+        sessions = results[0].sessions if results else pd.DataFrame(columns=SESSION_COLUMNS)
+    return findings, sessions, score_agents(sessions, rule_ids=rule_ids)
+
+
+def merge_suppressed(results: Iterable[PartitionResult]) -> pd.DataFrame | None:
+    """The suppressed findings of all partitions, in the findings' order (None when none
+    of the partitions was audited with suppressions)."""
+    frames = [r.suppressed for r in results if r.suppressed is not None]
+    if not frames:
+        return None
+    non_empty = [f for f in frames if len(f)]
+    if not non_empty:
+        return frames[0]
+    merged = pd.concat(non_empty, ignore_index=True)
+    return merged.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
+
+
+def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
+    """Global message id of each row of a sorted table of whole sessions."""
+    values = session_ids.to_numpy(dtype=object)
+    n = len(values)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    first = offsets.reindex(pd.Index(values[starts], dtype="str")).to_numpy(dtype=np.int64)
+    position = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+    return np.repeat(first, lengths) + position
+
+
+def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
