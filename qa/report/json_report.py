@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,85 +15,94 @@ import pandas as pd
 
 from qa.mask import mask_series
 from qa.model import AuditResult
-from qa.report.files import atomic_write_text
+from qa.report.files import atomic_write
 from qa.review import finding_ids
 from qa.suppress import suppressed_summary
 
 JSON_VERSION = 1
 
 
-def _plain(value: Any) -> Any:
-    """Turn numpy/pandas scalars into JSON-friendly Python values (NaN/NaT -> None)."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """One column as plain Python values: NaN/NaT -> None, timestamps -> ISO text."""
+    column = frame[name]
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        text = column.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return [None if pd.isna(v) else v for v in text.tolist()]
+    values = column.tolist()
+    if pd.api.types.is_float_dtype(column.dtype):
+        return [None if v is None or math.isnan(v) else v for v in values]
+    if column.dtype == object:
+        return [None if (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v for v in values]
+    return values
 
 
-def _timestamp(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+def _masked(findings: pd.DataFrame, mask: bool) -> pd.DataFrame:
+    if not mask or not len(findings):
+        return findings
+    return findings.assign(
+        text=mask_series(findings["text"]),
+        match=mask_series(findings["match"]),
+        context_text=mask_series(findings["context_text"]),
+        reason=mask_series(findings["reason"]),  # some reasons quote the customer
+    )
 
 
-def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[str, Any]]:
-    """The ``findings`` array: one dict per finding, in the result's deterministic order.
+def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[str, Any]]:
+    """The ``findings`` records, in the result's deterministic order, built column-wise.
 
     With ``mask``, phone numbers, ID numbers and e-mails in texts are masked (lengths are
     kept, so spans still point at the match)."""
     findings = result.findings
+    if not len(findings):
+        return
     ids = finding_ids(findings)  # from the unmasked text: the same id with or without --no-mask
-    if mask and len(findings):
-        findings = findings.assign(
-            text=mask_series(findings["text"]),
-            match=mask_series(findings["match"]),
-            context_text=mask_series(findings["context_text"]),
-            reason=mask_series(findings["reason"]),  # some reasons quote the customer
-        )
-    records = []
-    for finding_id, row in zip(ids, findings.itertuples(index=False)):
+    findings = _masked(findings, mask)
+    columns = {name: _column(findings, name) for name in (
+        "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
+        "span_start", "span_end", "reason", "sheet", "context_text")}
+    for index, finding_id in enumerate(ids):
+        start = columns["span_start"][index]
         record = {
             "id": finding_id,
-            "rule": row.rule,
-            "severity": row.severity,
-            "session_id": row.session_id,
-            "agent": row.agent,
-            "timestamp": _timestamp(row.timestamp),
-            "file": row.file,
-            "row": int(row.row),
-            "text": row.text,
-            "match": row.match,
-            "span": [int(row.span_start), int(row.span_end)] if row.span_start >= 0 else None,
-            "reason": row.reason,
+            "rule": columns["rule"][index],
+            "severity": columns["severity"][index],
+            "session_id": columns["session_id"][index],
+            "agent": columns["agent"][index],
+            "timestamp": columns["timestamp"][index],
+            "file": columns["file"][index],
+            "row": int(columns["row"][index]),
+            "text": columns["text"][index],
+            "match": columns["match"][index],
+            "span": [int(start), int(columns["span_end"][index])] if start >= 0 else None,
+            "reason": columns["reason"][index],
         }
-        if row.sheet:
-            record["sheet"] = row.sheet
-        if row.context_text:
-            record["context"] = row.context_text
-        records.append(record)
-    return records
+        if columns["sheet"][index]:
+            record["sheet"] = columns["sheet"][index]
+        if columns["context_text"][index]:
+            record["context"] = columns["context_text"][index]
+        yield record
 
 
-def _table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {key: _plain(value) for key, value in zip(frame.columns, values)}
-        for values in frame.itertuples(index=False, name=None)
-    ]
+def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[str, Any]]:
+    """The ``findings`` array as a list (see :func:`iter_findings`)."""
+    return list(iter_findings(result, mask=mask))
 
 
-def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
-    """The whole JSON document as a dict."""
+def iter_table(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Rows of a sessions/agents table as JSON-ready dicts, built column-wise."""
+    names = list(frame.columns)
+    columns = [_column(frame, name) for name in names]
+    for values in zip(*columns):
+        yield dict(zip(names, values))
+
+
+def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
     ingest = result.ingest
     by_rule = {rule.id: 0 for rule in result.rules if rule.enabled}
     if len(result.findings):
         for rule_id, count in result.findings["rule"].value_counts().sort_index().items():
             by_rule[rule_id] = int(count)
-    summary = {
+    return {
         "input_rows": int(ingest.input_rows),
         "audited_rows": int(len(ingest.messages)),
         "rejected_rows": int(len(ingest.rejected)),
@@ -103,21 +113,53 @@ def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
         "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in result.skipped_rules],
         "suppressed": suppressed_summary(result, mask=mask),
     }
-    rejected = [
-        {"file": r.file, "row": int(r.row), "reason": r.reason}
-        for r in ingest.rejected.itertuples(index=False)
+
+
+def _rejected(result: AuditResult) -> Iterator[dict[str, Any]]:
+    rejected = result.ingest.rejected
+    for file, row, reason in zip(rejected["file"].tolist(), rejected["row"].tolist(), rejected["reason"].tolist()):
+        yield {"file": file, "row": int(row), "reason": reason}
+
+
+def _sections(result: AuditResult, mask: bool) -> list[tuple[str, Any]]:
+    """The document's top-level keys in order; arrays as iterators (streamed when written)."""
+    return [
+        ("version", JSON_VERSION),
+        ("summary", _summary(result, mask)),
+        ("findings", iter_findings(result, mask=mask)),
+        ("sessions", iter_table(result.sessions)),
+        ("agents", iter_table(result.agents)),
+        ("rejected", _rejected(result)),
     ]
-    return {
-        "version": JSON_VERSION,
-        "summary": summary,
-        "findings": findings_records(result, mask=mask),
-        "sessions": _table_records(result.sessions),
-        "agents": _table_records(result.agents),
-        "rejected": rejected,
-    }
+
+
+def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
+    """The whole JSON document as a dict (what :func:`write_json` writes)."""
+    return {key: (value if key in ("version", "summary") else list(value)) for key, value in _sections(result, mask)}
 
 
 def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
-    """Write the JSON result to ``path`` atomically (UTF-8, Chinese kept readable)."""
-    text = json.dumps(build_result(result, mask=mask), ensure_ascii=False, indent=1)
-    atomic_write_text(path, text + "\n")
+    """Write the JSON result to ``path`` atomically, one array element per line.
+
+    The document is streamed: each record is encoded by the C encoder on its own, so a
+    million-message audit neither builds the whole text in memory nor falls back to the
+    slow pure-Python encoder that indentation needs."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write("{")
+            for number, (key, value) in enumerate(_sections(result, mask)):
+                handle.write(("\n" if number == 0 else ",\n") + encode(key) + ": ")
+                if key in ("version", "summary"):
+                    handle.write(encode(value))
+                    continue
+                handle.write("[")
+                written = 0
+                for record in value:
+                    handle.write(("\n  " if written == 0 else ",\n  ") + encode(record))
+                    written += 1
+                handle.write("\n]" if written else "]")
+            handle.write("\n}\n")
+
+    atomic_write(path, write)
