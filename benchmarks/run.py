@@ -10,8 +10,7 @@ resident memory (RSS) of that process and the findings per rule.
     python benchmarks/run.py 1000000 --out-of-core --partitions 8
     python benchmarks/run.py 100000 --xlsx                      # .xlsx input instead of CSV
 
-``--out-of-core`` runs ``qa audit --out-of-core`` when the CLI has that option, otherwise the
-same audit through :func:`qa.outofcore.audit_out_of_core` in a child process (same outputs).
+``--out-of-core`` runs ``qa audit --out-of-core`` (session partitions spilled to disk).
 """
 
 from __future__ import annotations
@@ -60,18 +59,10 @@ def log_for(messages: int, suffix: str = ".csv", data: Path = DATA, seed: int = 
     return path
 
 
-def _cli_has_out_of_core() -> bool:
-    completed = subprocess.run([sys.executable, "-m", "qa", "audit", "--help"], capture_output=True, text=True)
-    return "--out-of-core" in completed.stdout
-
-
 def audit_command(path: Path, out: Path, *, out_of_core: bool, partitions: int | None,
                   extra: list[str]) -> list[str]:
     """The command line of one timed run."""
     outputs = ["-o", str(out / "r.xlsx"), "--json", str(out / "r.json")]
-    if out_of_core and not _cli_has_out_of_core():
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), *outputs]
-        return command + (["--partitions", str(partitions)] if partitions else [])
     command = [sys.executable, "-m", "qa", "audit", str(path), *outputs, "--timings", *extra]
     if out_of_core:
         command.append("--out-of-core")
@@ -125,50 +116,11 @@ def report(size: int, result: dict, label: str) -> str:
     lines.append(f"  findings per 1,000 messages: {per_1k}")
     for stage, seconds in result["stages"].items():
         lines.append(f"  {stage:<28} {seconds:7.3f} s")
-    lines += [f"  {line}" for line in re.findall(r"^peak RSS after .*$", result["stderr"], re.M)]
     return "\n".join(lines)
-
-
-def child(argv: list[str]) -> int:
-    """Out-of-core audit with the CLI's outputs and ``--timings`` lines (until the CLI has it)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("input")
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--partitions", type=int)
-    args = parser.parse_args(argv)
-    from qa.outofcore import audit_out_of_core
-    from qa.pipeline import AuditOptions
-    from qa.report.excel import write_workbook
-    from qa.report.json_report import write_json
-    from qa.rules import load_rules
-
-    import resource
-
-    def peak() -> str:
-        return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
-
-    timings: dict[str, float] = {}
-    result = audit_out_of_core([args.input], AuditOptions(), load_rules([]), partitions=args.partitions,
-                               timings=timings)
-    print(f"peak RSS after audit: {peak()}", file=sys.stderr)
-    started = time.perf_counter()
-    write_workbook(result, args.output)
-    timings["write workbook"] = time.perf_counter() - started
-    print(f"peak RSS after workbook: {peak()}", file=sys.stderr)
-    started = time.perf_counter()
-    write_json(result, args.json)
-    timings["write json"] = time.perf_counter() - started
-    print(f"peak RSS after json: {peak()}", file=sys.stderr)
-    for stage, seconds in timings.items():
-        print(f"timing: {stage}: {seconds:.3f} s", file=sys.stderr)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        return child(argv[1:])
     parser = argparse.ArgumentParser(description="Benchmark qa audit end to end.")
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--out-of-core", action="store_true", help="audit through the out-of-core path")
