@@ -116,13 +116,7 @@ def audit_out_of_core(
         rules = load_rules(list(options.rule_paths))
     scoring = _scoring(options)
     stream = stream_inputs(
-        inputs,
-        columns=dict(options.columns) or None,
-        encoding=options.encoding,
-        sheet=options.sheet,
-        timezone=options.timezone,
-        agent_pattern=options.agent_pattern,
-        **({"chunk_rows": chunk_rows} if chunk_rows else {}),
+        inputs, **options.reader_options(), **({"chunk_rows": chunk_rows} if chunk_rows else {})
     )
     if partitions is None:
         partitions = default_partitions(stream.paths)

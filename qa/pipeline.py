@@ -31,6 +31,16 @@ class AuditOptions:
     lang: str = "zh"
     suppressions: Any = None  # qa.suppress.Suppressions (qa audit --suppress), applied before scoring
 
+    def reader_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`qa.ingest.load_inputs` / ``stream_inputs``."""
+        return {
+            "columns": dict(self.columns) or None,
+            "encoding": self.encoding,
+            "sheet": self.sheet,
+            "timezone": self.timezone,
+            "agent_pattern": self.agent_pattern,
+        }
+
 
 def scoring_file(rule_paths: Sequence[Path]) -> Path | None:
     """The scoring file in effect: ``scoring.toml`` of the last rule pack folder that has one,
@@ -56,14 +66,7 @@ def audit(
     if rules is None:
         rules = load_rules(list(options.rule_paths))
     started = time.perf_counter()
-    ingested = load_inputs(
-        inputs,
-        columns=dict(options.columns) or None,
-        encoding=options.encoding,
-        sheet=options.sheet,
-        timezone=options.timezone,
-        agent_pattern=options.agent_pattern,
-    )
+    ingested = load_inputs(inputs, **options.reader_options())
     timings["read"] = time.perf_counter() - started
     return audit_messages(ingested, rules, options, timings=timings, inputs=list(inputs))
 

@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from qa.errors import RuleError
-from qa.metrics import agent_metrics, session_metrics
+from qa.metrics import SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
 from qa.model import UNKNOWN_AGENT, Severity
 
 SCORING_FILE = "scoring.toml"
@@ -43,16 +43,7 @@ DEFAULT_POINTS = {"minor": 2.0, "major": 5.0, "critical": 20.0}
 SESSION_COLUMNS = [
     "session_id",
     "agent",
-    "started_at",
-    "file",
-    "messages",
-    "customer_messages",
-    "agent_messages",
-    "customer_runs",
-    "replied_runs",
-    "first_response_s",
-    "avg_response_s",
-    "longest_wait_s",
+    *SESSION_METRIC_COLUMNS,
     "findings",
     "findings_by_rule",
     "points_deducted",
