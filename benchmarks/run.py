@@ -64,10 +64,9 @@ def audit_command(path: Path, out: Path, *, out_of_core: bool, partitions: int |
     """The command line of one timed run."""
     outputs = ["-o", str(out / "r.xlsx"), "--json", str(out / "r.json")]
     command = [sys.executable, "-m", "qa", "audit", str(path), *outputs, "--timings", *extra]
-    if out_of_core:
-        command.append("--out-of-core")
-        if partitions:
-            command += ["--partitions", str(partitions)]
+    command.append("--out-of-core" if out_of_core else "--in-memory")
+    if out_of_core and partitions:
+        command += ["--partitions", str(partitions)]
     return command
 
 

@@ -190,7 +190,7 @@ def _describe_setup(config, options) -> None:
 @click.option("--no-history", is_flag=True, help="Do not record this run, even if qa.toml sets history.")
 @click.option("--out-of-core/--in-memory", "out_of_core", default=None,
               help="Audit in session partitions spilled to disk, in bounded memory "
-                   "[default: automatic above 192 MiB of input].")
+                   "[default: automatic above 64 MiB of input].")
 @click.option("--partitions", type=click.IntRange(min=1),
               help="Partitions for --out-of-core [default: one per 32 MB of input].")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
