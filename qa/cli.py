@@ -18,7 +18,7 @@ import click
 
 from qa import __version__
 from qa.errors import QAError
-from qa.model import AuditResult, Severity
+from qa.model import UNKNOWN_AGENT, AuditResult, Severity
 
 FAIL_ON_CHOICES = ["never", "minor", "major", "critical"]
 
@@ -71,7 +71,8 @@ def _print_summary(result: AuditResult, written: list[Path], stream) -> None:
     for note in ingest.notes:
         lines.append(f"note: {note}")
     if len(result.agents):
-        lowest = result.agents.head(5)
+        named = result.agents[result.agents["agent"] != UNKNOWN_AGENT]
+        lowest = (named if len(named) else result.agents).head(5)
         lines.append(
             "lowest scores: " + ", ".join(f"{a.agent} {a.score:.1f}" for a in lowest.itertuples(index=False))
         )
@@ -239,10 +240,17 @@ def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, fl
     if out_of_core is None:
         out_of_core = scale.partitions is not None or input_bytes(inputs) > AUTO_THRESHOLD_BYTES
     if not out_of_core:
-        return run_audit(list(inputs), options, rules=rules, timings=timings)
-    progress = (lambda line: click.echo(f"qa: {line}", err=True)) if sys.stderr.isatty() else None
+        return run_audit(list(inputs), options, rules=rules, timings=timings, progress=_progress())
     return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
-                             work_dir=scale.work_dir, timings=timings, progress=progress)
+                             work_dir=scale.work_dir, timings=timings, progress=_progress())
+
+
+def _progress():
+    """Stage announcements on stderr for a person watching a terminal; silent otherwise
+    (CI logs and pipes get only the summary)."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda line: click.echo(f"qa: {line} …", err=True)
 
 
 def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
@@ -288,6 +296,9 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
 
 @contextmanager
 def _timed(timings: dict[str, float], stage: str):
+    say = _progress()
+    if say is not None:
+        say(stage)
     started = time.perf_counter()
     yield
     timings[stage] = time.perf_counter() - started

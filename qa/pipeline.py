@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,16 +58,21 @@ def audit(
     *,
     rules: list[Rule] | None = None,
     timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit the given input files with the built-in rules plus ``options.rule_paths``
-    (or exactly ``rules`` when given). ``timings`` collects seconds per stage."""
+    (or exactly ``rules`` when given). ``timings`` collects seconds per stage; ``progress``
+    is told when each stage starts."""
     options = options or AuditOptions()
     timings = timings if timings is not None else {}
+    say = progress or (lambda _line: None)
     if rules is None:
         rules = load_rules(list(options.rule_paths))
     started = time.perf_counter()
+    say("reading inputs")
     ingested = load_inputs(inputs, **options.reader_options())
     timings["read"] = time.perf_counter() - started
+    say(f"auditing {len(ingested.messages):,} messages with {sum(r.enabled for r in rules)} rules")
     return audit_messages(ingested, rules, options, timings=timings, inputs=list(inputs))
 
 
