@@ -216,6 +216,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             timings,
             history=history,
             scale=_Scale(out_of_core, partitions, work_dir),
+            config_path=config.path,
         )
 
     sys.exit(_guarded(debug, action))
@@ -254,13 +255,14 @@ def _progress():
 
 
 def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
-               history=None, scale: _Scale = _Scale()) -> int:
+               history=None, scale: _Scale = _Scale(), config_path: Path | None = None) -> int:
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
     result = _audit_any_size(inputs, options, rules, scale, timings)
+    result.config_path = config_path
     output = output or _default_output(inputs)
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)

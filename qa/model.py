@@ -178,6 +178,7 @@ class AuditResult:
     inputs: list[str] = field(default_factory=list)
     rule_paths: list[Path] = field(default_factory=list)
     scoring: Any = None  # qa.score.Scoring in effect; untyped to keep model free of imports
+    config_path: Path | None = None  # the qa.toml / pyproject.toml the CLI used, if any
     # Findings dropped by suppression files (qa.suppress): FINDING_REPORT_COLUMNS + suppression,
     # suppression_reason; None when no suppression file was given.
     suppressed: Any = None

@@ -214,6 +214,13 @@ def test_project_config_sets_packs_and_fail_on(pack, day, tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "off-platform major" in result.stdout
     assert f"config: {tmp_path / 'qa.toml'}" in result.stderr
+    import openpyxl
+
+    rules_sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["规则"]
+    rows = {row[0]: row for row in rules_sheet.iter_rows(values_only=True) if row and row[0]}
+    assert rows["配置文件"][1] == str(tmp_path / "qa.toml")
+    assert rows["规则包"][1] == str(tmp_path / pack.name)
+    assert "slow-reply.toml" in rows["slow-reply"][9]  # the rule's origin names the pack file
     assert run("audit", str(day), "-o", str(tmp_path / "r.xlsx"), "--fail-on", "never").exit_code == 0
 
 

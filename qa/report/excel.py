@@ -130,6 +130,8 @@ WORDS = {
     "params": ("参数", "Parameters"),
     "what": ("说明", "What it checks"),
     "origin": ("来源", "Origin"),
+    "config_file": ("配置文件", "Config file"),
+    "rule_packs": ("规则包", "Rule packs"),
     "raw": ("原始内容", "Raw content"),
     "count": ("违规数", "Findings"),
     "agents_involved": ("涉及客服数", "Agents involved"),
@@ -1069,6 +1071,13 @@ class _Writer:
         row += 1
         self.text(sheet, row, 0, _word("scoring_file", lang), fmt.text)
         self.text(sheet, row, 1, str(self.scoring.path or ""), fmt.text)
+        # The audit trail of what shaped the rules: the project config and the packs applied.
+        row += 1
+        self.text(sheet, row, 0, _word("config_file", lang), fmt.text)
+        self.text(sheet, row, 1, str(getattr(result, "config_path", None) or "-"), fmt.text)
+        row += 1
+        self.text(sheet, row, 0, _word("rule_packs", lang), fmt.text)
+        self.text(sheet, row, 1, " + ".join(str(p) for p in result.rule_paths) or "-", fmt.text)
         self._suppressed_section(sheet, row + 2)
 
     def _suppressed_section(self, sheet: Any, row: int) -> None:
