@@ -1,0 +1,103 @@
+"""Cluster engines: the same audit on Spark or Dask, with exactly the in-process results.
+
+``qa audit --engine pandas|dask|spark`` (default pandas, the in-process path of
+:mod:`qa.pipeline` / :mod:`qa.outofcore`). The engines are optional extras
+(``pip install 'qa[spark]'``, ``'qa[dask]'``); nothing here imports them until used.
+
+Every engine runs the core contract (:func:`qa.outofcore.audit_partition`: a frame of whole
+sessions in, findings plus one row per session out) once per partition of many sessions,
+and merges the partitions as :mod:`qa.engines.common` describes. :func:`run_engine` is what
+the CLI calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.engines.common import COLLECT_LIMIT, EngineOutcome, result_finding_rows, write_findings_parquet
+from qa.errors import QAError
+
+ENGINES = ("pandas", "dask", "spark")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run an audit on an engine (the CLI's --engine and its companions)."""
+
+    engine: str = "pandas"
+    spark_master: str | None = None
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    dask_scheduler: str | None = None
+    table: str | None = None
+    findings_parquet: Path | None = None
+    partitions: int | None = None
+    work_dir: Path | None = None
+    collect_limit: int = COLLECT_LIMIT
+
+    def check(self) -> None:
+        """Refuse option combinations that cannot work, before any input is read."""
+        if self.engine not in ENGINES:
+            raise QAError(f"unknown engine '{self.engine}'; engines: {', '.join(ENGINES)}")
+        if self.engine != "spark" and (self.spark_master or self.spark_conf or self.table):
+            raise QAError("--spark-master, --spark-conf and --table need --engine spark")
+        if self.engine != "dask" and self.dask_scheduler:
+            raise QAError("--dask-scheduler needs --engine dask")
+
+
+def unavailable_reason(engine: str) -> str | None:
+    """Why ``engine`` cannot run here (None when it can): missing package or Java."""
+    if engine == "spark":
+        from qa.engines.spark import unavailable_reason as spark_reason
+
+        return spark_reason()
+    if engine == "dask":
+        from qa.engines.dask import unavailable_reason as dask_reason
+
+        return dask_reason()
+    return None
+
+
+def run_engine(
+    inputs: Sequence[str],
+    options,
+    rules,
+    engine_options: EngineOptions,
+    *,
+    mask: bool = True,
+    timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EngineOutcome:
+    """Audit on the Spark or Dask engine (``engine_options.engine``). ``outcome.result`` is the
+    usual :class:`qa.model.AuditResult` (write the workbook and JSON from it as always) unless
+    the audit was too large to collect; then ``outcome.summary_lines()`` says what was done.
+    ``mask`` applies to the findings Parquet (the other outputs mask when written)."""
+    engine_options.check()
+    engine = engine_options.engine
+    if engine == "pandas":
+        raise QAError("run_engine runs the cluster engines; the pandas engine is qa.pipeline.audit")
+    reason = unavailable_reason(engine)
+    if reason:
+        raise QAError(f"--engine {engine}: {reason}")
+    parquet = str(engine_options.findings_parquet) if engine_options.findings_parquet else None
+    common = dict(partitions=engine_options.partitions, findings_parquet=parquet, work_dir=engine_options.work_dir,
+                  collect_limit=engine_options.collect_limit, mask=mask, timings=timings, progress=progress)
+    if engine == "spark":
+        from qa.engines.spark import audit_spark
+
+        return audit_spark(list(inputs), options, rules, table=engine_options.table,
+                           master=engine_options.spark_master, conf=dict(engine_options.spark_conf), **common)
+    from qa.engines.dask import audit_dask
+
+    return audit_dask(list(inputs), options, rules, scheduler=engine_options.dask_scheduler, **common)
+
+
+def write_result_findings_parquet(result, path: Path | str, *, mask: bool = True) -> None:
+    """``--findings-parquet`` for the pandas engine: the result's findings in the layout the
+    cluster engines write (one Parquet file)."""
+    write_findings_parquet(result_finding_rows(result), path, mask)
+
+
+__all__ = ["ENGINES", "EngineOptions", "EngineOutcome", "run_engine", "unavailable_reason",
+           "write_result_findings_parquet"]

@@ -1,0 +1,842 @@
+"""What the cluster engines share: plain pandas functions, no Spark or Dask imports.
+
+An engine (:mod:`qa.engines.spark`, :mod:`qa.engines.dask`) moves rows; everything that
+decides a result happens here, in the same code the in-process path runs:
+
+1. **messages in**: rows of :data:`MESSAGE_FIELDS` — the message table of :mod:`qa.ingest`
+   with the time as int64 nanoseconds (UTC; :data:`NAT` when missing), so no timestamp ever
+   crosses the Python/JVM boundary as a timestamp (no session-timezone or precision trap),
+   plus the input order (the last sort key) and a ``kind`` column that lets rejected rows
+   and note counts of Parquet inputs ride along (:func:`interpret_cells`).
+2. **audit**: :func:`audit_rows` takes a frame holding WHOLE sessions (any row order, any
+   number of sessions) and runs :func:`qa.outofcore.audit_partition` on it (the core
+   contract: normalize, checks, findings, session scores). It returns rows of
+   :data:`ROW_FIELDS`: one per finding (kind ``f``), suppressed finding (``x``), session
+   (``s``), rejected input row (``r``) and note count (``n``). Findings carry the message's
+   position within its session, not a global id: that needs every session (step 4).
+   :func:`session_batches` is the adapter for engines that deliver a sorted partition in
+   batches (Spark): a session cut at a batch boundary is carried into the next batch.
+3. **scorecards**: :func:`agent_rows` scores one agent's session rows
+   (:func:`qa.score.score_agents`); engines run it per agent (a groupBy).
+4. **assemble** (driver): :func:`assemble` turns the collected rows into the
+   :class:`qa.model.AuditResult` the in-process path gives: sessions sorted by id; global
+   message ids = messages of the sessions sorting before + position in the session (as
+   :mod:`qa.outofcore` defines them); findings in (msg, rule) order; a sparse message table
+   (:func:`sparse_messages`) of the audited length that holds the workbook's transcripts.
+
+Every integer column is non-null (missing times are :data:`NAT`) because engines hand
+nullable integers to pandas as float64, which cannot hold nanosecond times exactly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa.checks.base import CheckContext
+from qa.ingest import ORDER_COLUMN
+from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, SkippedRule
+from qa.normalize import add_norm_column
+from qa.outofcore import audit_partition, sort_messages, transcript_sessions
+from qa.review import finding_ids
+from qa.score import AGENT_COLUMNS, SESSION_COLUMNS, Scoring, score_agents
+
+#: Missing time (NaT) as int64 nanoseconds.
+NAT = np.iinfo(np.int64).min
+
+#: Messages handed to the audit: (name, kind) with kind one of str, int, float, bool.
+MESSAGE_FIELDS: list[tuple[str, str]] = [
+    ("kind", "str"),  # m: message; r: rejected input row; n: note count (Parquet inputs)
+    ("session_id", "str"),
+    ("text", "str"),  # r: the raw row
+    ("role", "str"),
+    ("ts_ns", "int"),  # UTC nanoseconds, NAT when missing
+    ("seq", "float"),
+    ("agent", "str"),
+    ("source_file", "str"),
+    ("source_row", "int"),  # n: the count
+    ("source_sheet", "str"),
+    ("input_order", "int"),
+    ("reason", "str"),  # r: why it was rejected; n: which note (blank, seq)
+]
+MESSAGE_NAMES = [name for name, _ in MESSAGE_FIELDS]
+
+#: What :func:`audit_rows` returns, one row per finding / suppressed finding / session /
+#: rejected row / note count (``kind`` f, x, s, r, n); columns that do not apply are "" or 0.
+ROW_FIELDS: list[tuple[str, str]] = [
+    ("kind", "str"),
+    ("session_id", "str"),
+    ("agent", "str"),
+    ("file", "str"),
+    ("sheet", "str"),
+    ("row", "int"),
+    ("text", "str"),
+    ("reason", "str"),
+    # findings (f) and suppressed findings (x)
+    ("finding_id", "str"),
+    ("rule", "str"),
+    ("severity", "str"),
+    ("time_local_ns", "int"),  # the report's naive local time
+    ("time_ns", "int"),  # the same instant, UTC
+    ("match", "str"),
+    ("span_start", "int"),
+    ("span_end", "int"),
+    ("context_text", "str"),
+    ("pos", "int"),  # position of the message in its session (canonical order)
+    ("context_pos", "int"),  # -1 when none
+    ("suppression", "str"),
+    ("suppression_reason", "str"),
+    # sessions (s)
+    ("started_at_ns", "int"),
+    ("messages", "int"),
+    ("customer_messages", "int"),
+    ("agent_messages", "int"),
+    ("customer_runs", "int"),
+    ("replied_runs", "int"),
+    ("first_response_s", "float"),
+    ("avg_response_s", "float"),
+    ("longest_wait_s", "float"),
+    ("findings", "int"),
+    ("findings_by_rule", "str"),  # JSON object, in the rule order score_sessions gives
+    ("points_deducted", "float"),
+    ("veto", "bool"),
+    ("score", "float"),
+    ("first_ns", "int"),  # earliest and latest time of the session (UTC), NAT when none
+    ("last_ns", "int"),
+    ("timed", "int"),  # messages with a time
+]
+ROW_NAMES = [name for name, _ in ROW_FIELDS]
+
+#: Session columns the scorecards need, as they travel to :func:`agent_rows`.
+SESSION_ROW_NAMES = [
+    "session_id", "agent", "file", "started_at_ns", "messages", "customer_messages", "agent_messages",
+    "customer_runs", "replied_runs", "first_response_s", "avg_response_s", "longest_wait_s", "findings",
+    "findings_by_rule", "points_deducted", "veto", "score",
+]
+
+#: One row per agent from :func:`agent_rows` (AGENT_COLUMNS; dicts as JSON objects).
+AGENT_FIELDS: list[tuple[str, str]] = [
+    ("agent", "str"),
+    ("score", "float"),
+    ("sessions", "int"),
+    ("messages", "int"),
+    ("customer_messages", "int"),
+    ("first_response_median_s", "float"),
+    ("first_response_mean_s", "float"),
+    ("avg_response_s", "float"),
+    ("reply_rate", "float"),
+    ("qa_ratio", "float"),
+    ("findings", "int"),
+    ("findings_per_100_sessions", "float"),
+    ("findings_by_rule", "str"),
+    ("per_100_sessions_by_rule", "str"),
+    ("vetoes", "int"),
+]
+assert [name for name, _ in AGENT_FIELDS] == AGENT_COLUMNS
+
+#: Rows handed to the audit per call when an engine delivers batches: each call has a fixed
+#: cost (~0.1 s of rule setup), so calls of many sessions, never one call per session.
+ROWS_PER_CALL = 100_000
+
+_NULL_OF_KIND = {"str": "", "int": 0, "float": np.nan, "bool": False}
+
+
+@dataclass
+class AuditSetup:
+    """Everything a worker needs to audit rows; pickled once per task."""
+
+    rules: list
+    context: CheckContext
+    scoring: Scoring
+    suppressions: Any = None
+    rows_per_call: int = ROWS_PER_CALL
+
+    @property
+    def timezone(self) -> str:
+        return self.context.timezone
+
+
+def supports_suppressions() -> bool:
+    """Whether the core contract applies suppression files itself (before scoring)."""
+    return "suppressions" in inspect.signature(audit_partition).parameters
+
+
+def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup:
+    """The setup of an audit with ``options`` (qa.pipeline.AuditOptions): the rules (loaded
+    from ``options.rule_paths`` unless given), the scoring in effect, the suppressions.
+    ``context.has_timestamps`` is decided later, from the input (:func:`with_times`)."""
+    from qa.errors import QAError
+    from qa.pipeline import scoring_file
+    from qa.rules import load_rules
+    from qa.score import load_scoring
+
+    if options.suppressions and not supports_suppressions():
+        raise QAError("--suppress is not supported by the cluster engines in this version of qa")
+    rules = rules if rules is not None else load_rules(list(options.rule_paths))
+    context = CheckContext(lang=options.lang, has_timestamps=True, timezone=options.timezone)
+    return AuditSetup(rules, context, load_scoring(scoring_file(options.rule_paths)),
+                      options.suppressions or None, rows_per_call)
+
+
+def with_times(context: CheckContext, has_timestamps: bool) -> CheckContext:
+    """``context`` saying whether the audit has times (all inputs, not one partition)."""
+    return CheckContext(lang=context.lang, has_timestamps=bool(has_timestamps), timezone=context.timezone)
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def empty_frame(fields: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """A frame with no rows and the columns of ``fields`` in their engine dtypes."""
+    return conform(pd.DataFrame({name: [] for name, _ in fields}), fields)
+
+
+def conform(frame: pd.DataFrame, fields: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """``frame`` with exactly the columns of ``fields`` (missing ones filled with "", 0,
+    NaN or False) in engine dtypes: strings as object (pandas' str columns do not
+    serialize through every Arrow bridge), int64, float64, bool."""
+    n = len(frame)
+    columns = {}
+    for name, kind in fields:
+        if name in frame:
+            values = frame[name]
+        else:
+            values = pd.Series([_NULL_OF_KIND[kind]] * n, index=frame.index, dtype=object)
+        if kind == "str":
+            array = values.astype(object).to_numpy(dtype=object, copy=True)
+            array[pd.isna(array)] = ""
+            # An explicit object Series: pandas 3 would infer its str dtype from a bare array.
+            columns[name] = pd.Series(array, dtype=object, copy=False)
+        elif kind == "int":
+            if values.dtype.kind == "f" or values.dtype == object:
+                values = values.fillna(0)
+            columns[name] = pd.Series(values.to_numpy(dtype=np.int64), copy=False)
+        elif kind == "float":
+            columns[name] = pd.Series(values.to_numpy(dtype=np.float64, na_value=np.nan), copy=False)
+        else:
+            columns[name] = pd.Series(values.fillna(False).to_numpy(dtype=bool), copy=False)
+    return pd.DataFrame(columns).set_axis(pd.RangeIndex(n))
+
+
+def _str(values) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=object), dtype="str")
+
+
+def to_messages(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Rows of :data:`MESSAGE_FIELDS` (kind m) as ingest's message table: MESSAGE_COLUMNS
+    plus :data:`qa.ingest.ORDER_COLUMN`, with ingest's exact dtypes."""
+    ns = frame["ts_ns"].to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "session_id": _str(frame["session_id"]),
+            "text": _str(frame["text"]),
+            "role": _str(frame["role"]),
+            "timestamp": pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(timezone),
+            "seq": frame["seq"].to_numpy(dtype=np.float64, na_value=np.nan),
+            "agent": _str(frame["agent"]),
+            "source_file": _str(frame["source_file"]),
+            "source_row": frame["source_row"].to_numpy(dtype=np.int64),
+            "source_sheet": _str(frame["source_sheet"]),
+            ORDER_COLUMN: frame["input_order"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def message_rows(messages: pd.DataFrame) -> pd.DataFrame:
+    """Ingest's message table (MESSAGE_COLUMNS + ORDER_COLUMN, tz-aware times) as rows of
+    :data:`MESSAGE_FIELDS` (kind m)."""
+    return conform(
+        pd.DataFrame(
+            {
+                "kind": np.full(len(messages), "m", dtype=object),
+                "session_id": messages["session_id"].to_numpy(dtype=object),
+                "text": messages["text"].to_numpy(dtype=object),
+                "role": messages["role"].to_numpy(dtype=object),
+                "ts_ns": utc_ns(messages["timestamp"]),
+                "seq": messages["seq"].to_numpy(dtype=np.float64),
+                "agent": messages["agent"].to_numpy(dtype=object),
+                "source_file": messages["source_file"].to_numpy(dtype=object),
+                "source_row": messages["source_row"].to_numpy(dtype=np.int64),
+                "source_sheet": messages["source_sheet"].to_numpy(dtype=object),
+                "input_order": messages[ORDER_COLUMN].to_numpy(dtype=np.int64),
+            }
+        ),
+        MESSAGE_FIELDS,
+    )
+
+
+def utc_ns(timestamps: pd.Series) -> np.ndarray:
+    """int64 UTC nanoseconds of tz-aware (or naive UTC) times, :data:`NAT` for NaT."""
+    if getattr(timestamps.dt, "tz", None) is not None:
+        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return timestamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _naive_ns(values: pd.Series | np.ndarray) -> np.ndarray:
+    """int64 nanoseconds of naive times (NaT -> NAT); all-missing object columns too."""
+    series = pd.Series(values)
+    if series.dtype == object:
+        series = pd.to_datetime(series)
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_localize(None)
+    return series.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+# --------------------------------------------------------------------------- the audit step
+
+
+def session_batches(batches: Iterable[pd.DataFrame], rows: int = ROWS_PER_CALL) -> Iterator[pd.DataFrame]:
+    """Frames of whole sessions from batches of a partition sorted by session id.
+
+    Batches are gathered until they hold ``rows`` rows; the trailing session (the run of the
+    last row's session id) is cut off and carried into the next frame, because the next
+    batch may continue it. A session longer than ``rows`` keeps gathering until it ends.
+    """
+    pending: list[pd.DataFrame] = []
+    count = 0
+    for batch in batches:
+        if not len(batch):
+            continue
+        pending.append(batch)
+        count += len(batch)
+        if count < rows:
+            continue
+        frame = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0].reset_index(drop=True)
+        ids = frame["session_id"].to_numpy(dtype=object)
+        others = np.flatnonzero(ids != ids[-1])
+        cut = int(others[-1]) + 1 if len(others) else 0
+        if cut == 0:  # one session so far: it may go on
+            pending, count = [frame], len(frame)
+            continue
+        yield frame.iloc[:cut]
+        rest = frame.iloc[cut:].reset_index(drop=True)
+        pending, count = [rest], len(rest)
+    if pending:
+        yield pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0].reset_index(drop=True)
+
+
+def audit_batches(batches: Iterable[pd.DataFrame], setup: AuditSetup) -> Iterator[pd.DataFrame]:
+    """:func:`audit_rows` over :func:`session_batches` (the Spark ``mapInPandas`` body)."""
+    for frame in session_batches(batches, setup.rows_per_call):
+        yield audit_rows(frame, setup)
+
+
+def audit_rows(frame: pd.DataFrame, setup: AuditSetup) -> pd.DataFrame:
+    """Audit a frame of :data:`MESSAGE_FIELDS` rows holding WHOLE sessions (any order):
+    rows of :data:`ROW_FIELDS` (findings, suppressed findings, sessions), plus the
+    rejected rows and note counts that rode along."""
+    kind = frame["kind"].to_numpy(dtype=object)
+    is_message = kind == "m"
+    out: list[pd.DataFrame] = []
+    if not is_message.all():
+        out.append(_passed_rows(frame[~is_message]))
+    if is_message.any():
+        messages = to_messages(frame[is_message] if not is_message.all() else frame, setup.timezone)
+        out.extend(_audit_messages(messages, setup))
+    if not out:
+        return empty_frame(ROW_FIELDS)
+    # Each part is conformed before the concatenation: a column one part lacks would make
+    # the other part's int64 nanoseconds float64 (inexact).
+    parts = [conform(part, ROW_FIELDS) for part in out]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _passed_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows (r) and note counts (n) as output rows."""
+    return pd.DataFrame(
+        {
+            "kind": frame["kind"].to_numpy(dtype=object),
+            "session_id": frame["session_id"].to_numpy(dtype=object),
+            "file": frame["source_file"].to_numpy(dtype=object),
+            "row": frame["source_row"].to_numpy(dtype=np.int64),
+            "text": frame["text"].to_numpy(dtype=object),
+            "reason": frame["reason"].to_numpy(dtype=object),
+        }
+    )
+
+
+def _audit_messages(messages: pd.DataFrame, setup: AuditSetup) -> list[pd.DataFrame]:
+    extra = {"suppressions": setup.suppressions} if setup.suppressions is not None else {}
+    result = audit_partition(messages, setup.rules, setup.context, scoring=setup.scoring, keep_messages=True, **extra)
+    table = result.messages  # sorted canonically, RangeIndex: findings' msg indexes it
+    ids = table["session_id"].to_numpy(dtype=object)
+    n = len(ids)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    start_of_row = np.repeat(starts, np.diff(np.r_[starts, n]))
+    instants = utc_ns(table["timestamp"])
+
+    rows = [_finding_rows(result.findings, "f", start_of_row, instants)]
+    suppressed = getattr(result, "suppressed", None)
+    if suppressed is not None and len(suppressed):
+        rows.append(_finding_rows(suppressed, "x", start_of_row, instants))
+    rows.append(_session_rows(result.sessions, ids, starts, instants))
+    return [r for r in rows if len(r)]
+
+
+def _finding_rows(findings: pd.DataFrame, kind: str, start_of_row: np.ndarray, instants: np.ndarray) -> pd.DataFrame:
+    if not len(findings):
+        return pd.DataFrame()
+    msg = findings["msg"].to_numpy(dtype=np.int64)
+    context = findings["context_msg"].to_numpy(dtype=np.int64)
+    has_context = context >= 0
+    context_pos = np.full(len(context), -1, dtype=np.int64)
+    context_pos[has_context] = context[has_context] - start_of_row[context[has_context]]
+    rows = pd.DataFrame(
+        {
+            "kind": kind,
+            "session_id": findings["session_id"].to_numpy(dtype=object),
+            "agent": findings["agent"].to_numpy(dtype=object),
+            "file": findings["file"].to_numpy(dtype=object),
+            "sheet": findings["sheet"].to_numpy(dtype=object),
+            "row": findings["row"].to_numpy(dtype=np.int64),
+            "text": findings["text"].to_numpy(dtype=object),
+            "reason": findings["reason"].to_numpy(dtype=object),
+            "finding_id": np.asarray(finding_ids(findings), dtype=object),
+            "rule": findings["rule"].to_numpy(dtype=object),
+            "severity": findings["severity"].to_numpy(dtype=object),
+            "time_local_ns": _naive_ns(findings["timestamp"]),
+            "time_ns": instants[msg],
+            "match": findings["match"].to_numpy(dtype=object),
+            "span_start": findings["span_start"].to_numpy(dtype=np.int64),
+            "span_end": findings["span_end"].to_numpy(dtype=np.int64),
+            "context_text": findings["context_text"].to_numpy(dtype=object),
+            "pos": msg - start_of_row[msg],
+            "context_pos": context_pos,
+        }
+    )
+    if kind == "x":
+        rows["suppression"] = findings["suppression"].to_numpy(dtype=object)
+        rows["suppression_reason"] = findings["suppression_reason"].to_numpy(dtype=object)
+    return rows
+
+
+def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, instants: np.ndarray) -> pd.DataFrame:
+    if not len(sessions):
+        return pd.DataFrame()
+    timed = instants != NAT
+    # Canonical order puts each session's times first, ascending: its earliest time is its
+    # first row, its latest the last timed row.
+    lengths = np.diff(np.r_[starts, len(ids)])
+    timed_count = np.add.reduceat(timed.astype(np.int64), starts) if len(starts) else np.zeros(0, np.int64)
+    first = np.where(timed_count > 0, instants[starts], NAT)
+    last = np.where(timed_count > 0, instants[starts + np.maximum(timed_count, 1) - 1], NAT)
+    extremes = pd.DataFrame({"first_ns": first, "last_ns": last, "timed": timed_count, "n": lengths},
+                            index=pd.Index(ids[starts], dtype=object))
+    extremes = extremes.reindex(sessions["session_id"].to_numpy(dtype=object))
+    rows = pd.DataFrame({name: sessions[name].to_numpy() for name in SESSION_COLUMNS if name != "findings_by_rule"})
+    rows["kind"] = "s"
+    rows["started_at_ns"] = _naive_ns(sessions["started_at"])
+    rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in sessions["findings_by_rule"].tolist()]
+    rows["first_ns"] = extremes["first_ns"].to_numpy(dtype=np.int64)
+    rows["last_ns"] = extremes["last_ns"].to_numpy(dtype=np.int64)
+    rows["timed"] = extremes["timed"].to_numpy(dtype=np.int64)
+    return rows.drop(columns=["started_at"])
+
+
+# --------------------------------------------------------------------------- scorecards
+
+
+def agent_rows(sessions: pd.DataFrame, rule_ids: Sequence[str]) -> pd.DataFrame:
+    """Score the agents of a frame of session rows (SESSION_ROW_NAMES; one agent or more):
+    rows of :data:`AGENT_FIELDS`. Sessions are put in id order first, as the in-process
+    path has them, so sums and means add up in the same order (identical floats)."""
+    if not len(sessions):
+        return empty_frame(AGENT_FIELDS)
+    table = sessions_frame(sessions)
+    agents = score_agents(table, rule_ids=list(rule_ids))
+    rows = agents.drop(columns=["findings_by_rule", "per_100_sessions_by_rule"])
+    rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in agents["findings_by_rule"].tolist()]
+    rows["per_100_sessions_by_rule"] = [
+        json.dumps(d, ensure_ascii=False) for d in agents["per_100_sessions_by_rule"].tolist()
+    ]
+    return conform(rows, AGENT_FIELDS)
+
+
+def sessions_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Session rows back as ``result.sessions`` (SESSION_COLUMNS, in-process dtypes), sorted
+    by session id."""
+    frame = pd.DataFrame(
+        {
+            "session_id": _str(rows["session_id"]),
+            "agent": _str(rows["agent"]),
+            "started_at": rows["started_at_ns"].to_numpy(dtype=np.int64).view("datetime64[ns]"),
+            "file": _str(rows["file"]),
+            **{name: rows[name].to_numpy(dtype=np.int64) for name in
+               ("messages", "customer_messages", "agent_messages", "customer_runs", "replied_runs")},
+            **{name: rows[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in
+               ("first_response_s", "avg_response_s", "longest_wait_s")},
+            "findings": rows["findings"].to_numpy(dtype=np.int64),
+            "findings_by_rule": [json.loads(value) for value in rows["findings_by_rule"].tolist()],
+            "points_deducted": rows["points_deducted"].to_numpy(dtype=np.float64),
+            "veto": rows["veto"].to_numpy(dtype=bool),
+            "score": rows["score"].to_numpy(dtype=np.float64),
+        }
+    )
+    return frame.sort_values("session_id", kind="stable").reset_index(drop=True)[SESSION_COLUMNS]
+
+
+def agents_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Agent rows (from :func:`agent_rows`, any order) as ``result.agents``: AGENT_COLUMNS in
+    the in-process dtypes and order (worst first)."""
+    if not len(rows):
+        return pd.DataFrame({column: pd.Series([], dtype="object") for column in AGENT_COLUMNS})
+    frame = pd.DataFrame(
+        {
+            name: (
+                _str(rows[name]) if kind == "str" and not name.endswith("by_rule")
+                else [json.loads(v) for v in rows[name].tolist()] if kind == "str"
+                else rows[name].to_numpy(dtype=np.int64) if kind == "int"
+                else rows[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            )
+            for name, kind in AGENT_FIELDS
+        }
+    )
+    # score_agents: agents in id order, then a stable sort worst first.
+    frame = frame.sort_values("agent", kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["score", "vetoes", "findings_per_100_sessions", "agent"], ascending=[True, False, False, True], kind="stable"
+    ).reset_index(drop=True)[AGENT_COLUMNS]
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class Accounting:
+    """What the driver knows about the input besides the audited rows."""
+
+    input_rows: int
+    files: list[str]
+    rejected: pd.DataFrame  # REJECTED_COLUMNS (raw kept for the workbook)
+    has_timestamps: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def rows_of(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+    selected = rows[rows["kind"].to_numpy(dtype=object) == kind]
+    return selected.reset_index(drop=True)
+
+
+def session_offsets(sessions: pd.DataFrame) -> pd.Series:
+    """Global id of each session's first message (``sessions`` sorted by id): the messages of
+    the sessions sorting before it, as :mod:`qa.outofcore` defines global ids."""
+    counts = sessions["messages"].to_numpy(dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
+    return pd.Series(starts, index=pd.Index(sessions["session_id"].to_numpy(dtype=object), dtype="str"), dtype="int64")
+
+
+def findings_frame(rows: pd.DataFrame, offsets: pd.Series, *, suppressed: bool = False) -> pd.DataFrame:
+    """Finding rows as ``result.findings`` (FINDING_REPORT_COLUMNS, global ids, (msg, rule)
+    order); with ``suppressed`` the suppression columns too."""
+    columns = FINDING_REPORT_COLUMNS + (["suppression", "suppression_reason"] if suppressed else [])
+    if not len(rows):
+        return pd.DataFrame({column: pd.Series([], dtype="object") for column in columns})
+    first = offsets.reindex(pd.Index(rows["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(dtype=np.int64)
+    msg = first + rows["pos"].to_numpy(dtype=np.int64)
+    context_pos = rows["context_pos"].to_numpy(dtype=np.int64)
+    context = np.where(context_pos >= 0, first + context_pos, -1)
+    frame = pd.DataFrame(
+        {
+            "rule": _str(rows["rule"]),
+            "severity": _str(rows["severity"]),
+            "session_id": _str(rows["session_id"]),
+            "agent": _str(rows["agent"]),
+            "timestamp": rows["time_local_ns"].to_numpy(dtype=np.int64).view("datetime64[ns]"),
+            "file": _str(rows["file"]),
+            "sheet": _str(rows["sheet"]),
+            "row": rows["row"].to_numpy(dtype=np.int64),
+            "text": _str(rows["text"]),
+            "match": _str(rows["match"]),
+            "span_start": rows["span_start"].to_numpy(dtype=np.int64),
+            "span_end": rows["span_end"].to_numpy(dtype=np.int64),
+            "reason": _str(rows["reason"]),
+            "context_text": _str(rows["context_text"]),
+            "msg": msg,
+            "context_msg": context.astype(np.int64),
+        }
+    )
+    if suppressed:
+        frame["suppression"] = _str(rows["suppression"])
+        frame["suppression_reason"] = _str(rows["suppression_reason"])
+    return frame.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)[columns]
+
+
+def rejected_frame(rows: pd.DataFrame, file_order: Sequence[str]) -> pd.DataFrame:
+    """Rejected rows (kind r) as ``ingest.rejected``, by file (input order) then row."""
+    rank = {name: i for i, name in enumerate(file_order)}
+    frame = pd.DataFrame(
+        {
+            "file": _str(rows["file"]),
+            "row": rows["row"].to_numpy(dtype=np.int64),
+            "reason": _str(rows["reason"]),
+            "raw": _str(rows["text"]),
+        },
+        columns=REJECTED_COLUMNS,
+    )
+    order = np.lexsort((frame["row"].to_numpy(), frame["file"].map(lambda f: rank.get(f, len(rank))).to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def sparse_messages(total: int, transcripts: pd.DataFrame, ids: np.ndarray, extremes: Sequence[tuple[int, int]],
+                    timezone: str) -> pd.DataFrame:
+    """The message table of an audit whose messages stayed on the cluster: ``total`` rows
+    (global ids), the usual columns, values only where the reports read them: every column
+    of the ``transcripts`` messages (at ``ids``) and the times at ``extremes`` (global id,
+    UTC ns) — the earliest and the latest message, so the period is right. Everything else
+    is missing (categorical codes -1, NaT, NaN, row 0), a few bytes per message."""
+    columns: dict[str, Any] = {}
+    for name in MESSAGE_COLUMNS + ["norm"]:
+        if name == "timestamp":
+            ns = np.full(total, NAT, dtype=np.int64)
+            for gid, value in extremes:
+                ns[gid] = value
+            if len(ids):
+                ns[ids] = utc_ns(transcripts["timestamp"])
+            columns[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(timezone)
+        elif name == "seq":
+            seq = np.full(total, np.nan)
+            seq[ids] = transcripts["seq"].to_numpy(dtype=np.float64)
+            columns[name] = seq
+        elif name == "source_row":
+            source_row = np.zeros(total, dtype=np.int64)
+            source_row[ids] = transcripts["source_row"].to_numpy(dtype=np.int64)
+            columns[name] = source_row
+        else:
+            values = transcripts[name].astype("str") if len(ids) else pd.Series([], dtype="str")
+            codes_small, uniques = pd.factorize(values)
+            dtype = np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32767 else np.int32
+            codes = np.full(total, -1, dtype=dtype)
+            codes[ids] = codes_small
+            columns[name] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
+    return pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)
+
+
+def skipped_rules(rules: list, context: CheckContext, scoring: Scoring) -> list[SkippedRule]:
+    """The rules the audit skips (disabled, or needing times the input lacks), decided as
+    the checks decide them: by auditing no messages."""
+    from qa.ingest import _empty_messages
+
+    empty = _empty_messages(context.timezone)
+    empty[ORDER_COLUMN] = pd.Series([], dtype="int64")
+    return audit_partition(empty, rules, context, scoring=scoring).skipped
+
+
+def assemble(
+    rows: pd.DataFrame,
+    agents: pd.DataFrame,
+    transcripts: pd.DataFrame,
+    accounting: Accounting,
+    *,
+    setup: AuditSetup,
+    options,
+    inputs: Sequence[str],
+) -> AuditResult:
+    """The :class:`AuditResult` of collected rows (:data:`ROW_FIELDS`), the agent rows of the
+    scorecard groupBy, and the messages of the transcript sessions (ingest's table, from
+    :func:`to_messages`)."""
+    sessions = sessions_frame(rows_of(rows, "s"))
+    offsets = session_offsets(sessions)
+    findings = findings_frame(rows_of(rows, "f"), offsets)
+    suppressed = findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None
+    total = int(sessions["messages"].sum()) if len(sessions) else 0
+
+    session_rows = rows_of(rows, "s")
+    timed = session_rows[session_rows["timed"].to_numpy(dtype=np.int64) > 0]
+    extremes: list[tuple[int, int]] = []
+    if len(timed):
+        start = offsets.reindex(pd.Index(timed["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(np.int64)
+        first, last = timed["first_ns"].to_numpy(np.int64), timed["last_ns"].to_numpy(np.int64)
+        i, j = int(np.argmin(first)), int(np.argmax(last))
+        extremes = [(int(start[i]), int(first[i])),
+                    (int(start[j] + timed["timed"].to_numpy(np.int64)[j] - 1), int(last[j]))]
+    if len(transcripts):
+        table = add_norm_column(sort_messages(transcripts)[MESSAGE_COLUMNS])
+        ids = _global_ids(table["session_id"], offsets)
+    else:
+        table, ids = transcripts, np.zeros(0, dtype=np.int64)
+    messages = sparse_messages(total, table, ids, extremes, setup.timezone)
+
+    has_time_rows = bool(len(timed))
+    context = setup.context
+    if context.has_timestamps != has_time_rows:  # e.g. every timed row was rejected
+        context = CheckContext(lang=context.lang, has_timestamps=has_time_rows, timezone=context.timezone)
+    ingest = IngestResult(
+        messages=messages,
+        rejected=accounting.rejected,
+        input_rows=accounting.input_rows,
+        files=list(accounting.files),
+        has_timestamps=accounting.has_timestamps,
+        notes=list(accounting.notes),
+    )
+    return AuditResult(
+        ingest=ingest,
+        findings=findings,
+        sessions=sessions,
+        agents=agents,
+        skipped_rules=skipped_rules(setup.rules, context, setup.scoring),
+        rules=setup.rules,
+        timezone=setup.timezone,
+        inputs=list(inputs) or ingest.files,
+        rule_paths=list(options.rule_paths),
+        scoring=setup.scoring,
+        suppressed=suppressed,
+    )
+
+
+def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
+    values = session_ids.to_numpy(dtype=object)
+    n = len(values)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    first = offsets.reindex(pd.Index(values[starts], dtype="str")).to_numpy(dtype=np.int64)
+    return np.repeat(first, lengths) + np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def chosen_sessions(rows: pd.DataFrame) -> list[str]:
+    """The sessions whose messages the workbook may show as transcripts."""
+    return transcript_sessions(sessions_frame(rows_of(rows, "s")))
+
+
+def default_partitions(messages: int, minimum: int = 1) -> int:
+    """Session partitions for ``messages`` rows: one per :data:`ROWS_PER_CALL` x 2."""
+    return max(minimum, math.ceil(messages / (2 * ROWS_PER_CALL)))
+
+
+# --------------------------------------------------------------------------- outcome, Parquet findings
+
+#: Audited messages above which an engine leaves the results on the cluster (findings as
+#: Parquet) instead of collecting them into the workbook and JSON.
+COLLECT_LIMIT = 10_000_000
+
+#: Columns of ``--findings-parquet`` (every engine writes the same): the report's finding
+#: columns, with the time as an instant (UTC) and the message's position in its session
+#: (``position``; ``context_position``: the customer message it relates to, -1 when none).
+FINDINGS_PARQUET_FIELDS: list[tuple[str, str]] = [
+    ("id", "str"), ("rule", "str"), ("severity", "str"), ("session_id", "str"), ("agent", "str"),
+    ("timestamp", "time"), ("file", "str"), ("sheet", "str"), ("row", "int"), ("text", "str"),
+    ("match", "str"), ("span_start", "int"), ("span_end", "int"), ("reason", "str"),
+    ("context_text", "str"), ("position", "int"), ("context_position", "int"),
+]
+
+
+def findings_parquet_rows(rows: pd.DataFrame, mask: bool) -> pd.DataFrame:
+    """Finding rows (kind f) as ``--findings-parquet`` rows; times stay int64 UTC ns (the
+    engine turns them into its timestamp type). With ``mask``, texts are masked as in
+    every other output."""
+    from qa.mask import maybe_mask
+
+    def text(name: str) -> np.ndarray:
+        values = pd.Series(rows[name].to_numpy(dtype=object))
+        return maybe_mask(values, mask).to_numpy(dtype=object) if len(values) else np.zeros(0, dtype=object)
+
+    return pd.DataFrame(
+        {
+            "id": rows["finding_id"].to_numpy(dtype=object),
+            "rule": rows["rule"].to_numpy(dtype=object),
+            "severity": rows["severity"].to_numpy(dtype=object),
+            "session_id": rows["session_id"].to_numpy(dtype=object),
+            "agent": rows["agent"].to_numpy(dtype=object),
+            "timestamp": rows["time_ns"].to_numpy(dtype=np.int64),
+            "file": rows["file"].to_numpy(dtype=object),
+            "sheet": rows["sheet"].to_numpy(dtype=object),
+            "row": rows["row"].to_numpy(dtype=np.int64),
+            "text": text("text"),
+            "match": text("match"),
+            "span_start": rows["span_start"].to_numpy(dtype=np.int64),
+            "span_end": rows["span_end"].to_numpy(dtype=np.int64),
+            "reason": text("reason"),
+            "context_text": text("context_text"),
+            "position": rows["pos"].to_numpy(dtype=np.int64),
+            "context_position": rows["context_pos"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def result_finding_rows(result: AuditResult) -> pd.DataFrame:
+    """An in-process result's findings as finding rows (kind f), for ``--findings-parquet``
+    with the pandas engine."""
+    findings = result.findings
+    if not len(findings):
+        return empty_frame(ROW_FIELDS)
+    offsets = session_offsets(result.sessions)
+    first = offsets.reindex(pd.Index(findings["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(np.int64)
+    msg = findings["msg"].to_numpy(dtype=np.int64)
+    context = findings["context_msg"].to_numpy(dtype=np.int64)
+    times = result.ingest.messages["timestamp"]
+    instants = utc_ns(times.iloc[msg]) if len(times) else np.zeros(0, np.int64)
+    return conform(
+        pd.DataFrame(
+            {
+                "kind": "f",
+                "finding_id": np.asarray(finding_ids(findings), dtype=object),
+                **{name: findings[name].to_numpy(dtype=object) for name in
+                   ("rule", "severity", "session_id", "agent", "file", "sheet", "text", "match", "reason", "context_text")},
+                "row": findings["row"].to_numpy(dtype=np.int64),
+                "span_start": findings["span_start"].to_numpy(dtype=np.int64),
+                "span_end": findings["span_end"].to_numpy(dtype=np.int64),
+                "time_ns": instants,
+                "pos": msg - first,
+                "context_pos": np.where(context >= 0, context - first, -1),
+            }
+        ),
+        ROW_FIELDS,
+    )
+
+
+def write_findings_parquet(rows: pd.DataFrame, path, mask: bool) -> None:
+    """Finding rows as one Parquet file (the pandas engine's ``--findings-parquet``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = findings_parquet_rows(rows, mask)
+    ns = frame["timestamp"].to_numpy(dtype=np.int64)
+    arrays = []
+    for name, kind in FINDINGS_PARQUET_FIELDS:
+        if kind == "time":
+            values = pa.array(ns // 1000, type=pa.int64(), mask=ns == NAT).cast(pa.timestamp("us", tz="UTC"))
+        elif kind == "int":
+            values = pa.array(frame[name].to_numpy(dtype=np.int64), type=pa.int64())
+        else:
+            values = pa.array(frame[name].tolist(), type=pa.string())
+        arrays.append(values)
+    table = pa.Table.from_arrays(arrays, names=[name for name, _ in FINDINGS_PARQUET_FIELDS])
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, target)
+
+
+@dataclass
+class EngineOutcome:
+    """What an engine run gives the CLI: the usual result when it was collected, else the
+    scorecards and counts (the findings are in the Parquet dataset)."""
+
+    result: AuditResult | None
+    agents: pd.DataFrame
+    counts: dict[str, Any]
+    findings_parquet: str | None = None
+
+    def summary_lines(self) -> list[str]:
+        """What the CLI prints when the result stayed on the cluster."""
+        c = self.counts
+        lines = [
+            f"audited {c['messages']} of {c['input_rows']} rows ({c['rejected']} rejected) in {c['sessions']} sessions, "
+            f"{len(self.agents)} agents",
+            f"findings: {c['findings']}" + (
+                " (" + ", ".join(f"{r} {n}" for r, n in sorted(c["by_rule"].items())) + ")" if c["findings"] else ""),
+            f"not collected into a workbook or JSON: more than {c['collect_limit']:,} messages",
+        ]
+        if len(self.agents):
+            lowest = self.agents.head(5)
+            lines.append("lowest scores: " + ", ".join(f"{a.agent} {a.score:.1f}" for a in lowest.itertuples(index=False)))
+        if self.findings_parquet:
+            lines.append(f"wrote {self.findings_parquet}")
+        return lines
