@@ -1,0 +1,455 @@
+"""The Spark engine: ``qa audit --engine spark`` (``pip install 'qa[spark]'``, Java 17+).
+
+The plan, for exports and Parquet alike::
+
+    messages (MESSAGE_FIELDS)                 exports: staged by the driver (qa ingest)
+                                              Parquet / --table: read here, interpreted per batch
+      .repartition(session_id)                every session in one partition
+      .sortWithinPartitions(session, time, seq, input order)
+      .mapInPandas(audit_batches)             session_batches carries a session cut at a batch
+                                              boundary into the next batch; audit_rows per
+                                              ~100k rows; declared schema ROW_FIELDS
+      .persist()
+    findings   -> --findings-parquet (masked like every output, TIMESTAMP_MICROS)
+    sessions   -> groupBy(agent).applyInPandas(agent_rows)     the scorecards
+    collected  -> qa.engines.common.assemble -> AuditResult     when <= collect_limit messages
+
+Traps of pyspark 4.x with pandas 3 handled here: pandas str columns returned from a UDF do
+not always serialize (every string column is cast to object); pyspark warns once per call
+that pandas 3 is not fully supported (silenced on the driver and, through
+``spark.executorEnv.PYTHONWARNINGS``, on the workers); workers must run this Python
+(``PYSPARK_PYTHON``); timestamps reach pandas naive in the session time zone and nullable
+longs reach it as float64 — so times travel as int64 UTC nanoseconds with a NaT sentinel
+and the driver collects through Arrow (``toArrow``); the session time zone is UTC and
+Parquet timestamps are written as TIMESTAMP_MICROS so they round-trip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qa.engines.common import (
+    AGENT_FIELDS,
+    COLLECT_LIMIT,
+    MESSAGE_FIELDS,
+    MESSAGE_NAMES,
+    NAT,
+    ROW_FIELDS,
+    ROWS_PER_CALL,
+    SESSION_ROW_NAMES,
+    AuditSetup,
+    FINDINGS_PARQUET_FIELDS,
+    EngineOutcome,
+    agent_rows,
+    agents_frame,
+    assemble,
+    conform,
+    audit_batches,
+    chosen_sessions,
+    findings_parquet_rows,
+    make_setup,
+    rows_of,
+    to_messages,
+    with_times,
+)
+from qa.engines.inputs import (
+    arrow_cells,  # noqa: F401  (the Dask engine's counterpart of _cells_sql)
+    interpret_cells,
+    local_path,
+    parquet_accounting,
+    parquet_spec,
+    plan_inputs,
+    stage_exports,
+    time_column,
+)
+from qa.errors import QAError
+
+PANDAS3_WARNING = "PySpark does not yet fully support pandas"
+warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
+
+#: Settings qa needs or prefers; ``--spark-conf`` wins over them.
+DEFAULT_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.executorEnv.PYTHONWARNINGS": f"ignore:{PANDAS3_WARNING}:FutureWarning",
+}
+#: Settings for tests and small local runs (one or two cores, small inputs).
+LOCAL_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.driver.memory": "1g",
+    "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "4",
+}
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+# PySpark counts as a shell: without these Spark resets the level to WARN and says so.
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
+"""
+MIN_JAVA = 17
+
+
+# --------------------------------------------------------------------------- availability
+
+
+def java_version() -> int | None:
+    """Major version of the Java that Spark would start (JAVA_HOME, else PATH), or None."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        completed = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', completed.stderr + completed.stdout)
+    if not found:
+        return None
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
+
+
+def unavailable_reason() -> str | None:
+    """Why the Spark engine cannot run here (None when it can)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'qa[spark]')"
+    version = java_version()
+    if version is None:
+        return f"no Java found (Spark needs Java {MIN_JAVA}+; set JAVA_HOME or put java on PATH)"
+    if version < MIN_JAVA:
+        return f"Java {version} found, Spark needs Java {MIN_JAVA}+"
+    return None
+
+
+# --------------------------------------------------------------------------- session
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None, *, app_name: str = "qa audit"):
+    """The active SparkSession, or a new one: ``master`` (default: what spark-submit set,
+    else ``local[*]``), :data:`DEFAULT_CONF` under ``conf``, quiet logs (errors only)."""
+    reason = unavailable_reason()
+    if reason:
+        raise QAError(f"--engine spark: {reason}")
+    # Workers must run this interpreter (and its qa); a cluster sets spark.pyspark.python.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    settings = {**DEFAULT_CONF, **(conf or {})}
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ or SparkContext._gateway is not None
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    elif not under_submit and "spark.master" not in settings:
+        builder = builder.master("local[*]")
+    if not under_submit:  # the JVM starts now: give it a quiet log configuration
+        settings["spark.driver.extraJavaOptions"] = (
+            settings.get("spark.driver.extraJavaOptions", "") + f" -Dlog4j2.configurationFile={_log4j_file()}"
+        ).strip()
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    for key, value in settings.items():  # an existing session keeps its static settings
+        if key.startswith("spark.sql.") and session.conf.get(key, None) != value:
+            try:
+                session.conf.set(key, value)
+            except Exception:  # static SQL settings cannot change on a running session
+                pass
+    return session
+
+
+def _log4j_file() -> str:
+    path = Path(tempfile.gettempdir()) / "qa-spark-log4j2.properties"
+    if not path.exists() or path.read_text() != _LOG4J:
+        path.write_text(_LOG4J)
+    return str(path)
+
+
+def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` pairs as a dict (raises QAError on a malformed pair)."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QAError(f"--spark-conf '{pair}' is not KEY=VALUE (e.g. spark.executor.memory=4g)")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def struct(fields: Sequence[tuple[str, str]]):
+    """The Spark schema of engine fields."""
+    from pyspark.sql import types as T
+
+    kinds = {"str": T.StringType(), "int": T.LongType(), "float": T.DoubleType(), "bool": T.BooleanType()}
+    return T.StructType([T.StructField(name, kinds[kind], nullable=True) for name, kind in fields])
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
+
+
+def _audit_udf(setup: AuditSetup) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        _quiet()
+        yield from audit_batches(batches, setup)
+
+    return run
+
+
+def _interpret_udf(spec) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        _quiet()
+        for batch in batches:
+            if not len(batch):
+                continue
+            files = np.array([local_path(f) for f in batch["_file"].tolist()], dtype=object)
+            yield interpret_cells(batch[spec.header], files, batch["_row"].to_numpy(np.int64), spec)
+
+    return run
+
+
+def _agents_udf(rule_ids: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def run(sessions: pd.DataFrame) -> pd.DataFrame:
+        _quiet()
+        return agent_rows(sessions, rule_ids)
+
+    return run
+
+
+def _parquet_udf(mask: bool) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        _quiet()
+        for batch in batches:
+            yield conform(findings_parquet_rows(batch, mask), _PARQUET_ROW_FIELDS)
+
+    return run
+
+
+def _collect(frame) -> pd.DataFrame:
+    """A Spark DataFrame on the driver through Arrow (longs stay exact)."""
+    return frame.toArrow().to_pandas()
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def audit_spark(
+    inputs: Sequence[str],
+    options=None,
+    rules=None,
+    *,
+    table: str | None = None,
+    spark=None,
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    partitions: int | None = None,
+    findings_parquet: str | None = None,
+    work_dir: str | Path | None = None,
+    collect_limit: int = COLLECT_LIMIT,
+    rows_per_call: int = ROWS_PER_CALL,
+    mask: bool = True,
+    timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EngineOutcome:
+    """Audit ``inputs`` (exports, or Parquet paths/URIs) or the catalog ``table`` on Spark.
+
+    The result (``outcome.result``) is exactly :func:`qa.pipeline.audit`'s for exports;
+    it is collected when the audit has at most ``collect_limit`` messages, otherwise only
+    the scorecards and counts come back and ``findings_parquet`` is required (checked
+    before the audit). ``spark``: a session to use (else :func:`spark_session` with
+    ``master`` and ``conf``); ``partitions``: session partitions (default: Spark's adaptive
+    choice); ``work_dir``: where exports are staged (shared storage on a cluster).
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from qa.pipeline import AuditOptions
+
+    options = options or AuditOptions()
+    timings = timings if timings is not None else {}
+    say = progress or (lambda _line: None)
+    setup = make_setup(options, rules, rows_per_call)
+    plan = plan_inputs(inputs, table)
+
+    started = time.perf_counter()
+    session = spark or spark_session(master, conf)
+    timings["engine start"] = time.perf_counter() - started
+
+    work = Path(tempfile.mkdtemp(prefix="qa-spark-", dir=work_dir)) if plan.exports else None
+    audited = None
+    try:
+        started = time.perf_counter()
+        if plan.exports:
+            staged = stage_exports(plan.exports, options, work / "messages", progress=say)
+            setup.context = with_times(setup.context, staged.accounting.has_timestamps and staged.any_time)
+            messages = (session.read.schema(struct(MESSAGE_FIELDS)).parquet(*staged.files) if staged.files
+                        else session.createDataFrame([], struct(MESSAGE_FIELDS)))
+            expected = staged.messages
+            spec = files = None
+        else:
+            messages, spec, files, expected = _parquet_messages(session, plan, options)
+            setup.context = with_times(setup.context, spec.has_times)
+        timings["read"] = time.perf_counter() - started
+        collect = expected <= collect_limit
+        if not collect and not findings_parquet:
+            raise QAError(f"{expected:,} messages are more than the workbook and JSON hold ({collect_limit:,}); "
+                          "give --findings-parquet PATH to keep the findings")
+
+        started = time.perf_counter()
+        say("auditing sessions")
+        keyed = messages.repartition(partitions, "session_id") if partitions else messages.repartition("session_id")
+        ordered = keyed.sortWithinPartitions("session_id", "ts_ns", "seq", "input_order")
+        audited = ordered.mapInPandas(_audit_udf(setup), struct(ROW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
+
+        if findings_parquet:
+            say(f"writing {findings_parquet}")
+            findings = audited.where(F.col("kind") == "f").mapInPandas(_parquet_udf(mask), _parquet_struct_raw())
+            findings = findings.withColumn(
+                "timestamp",
+                F.when(F.col("timestamp") == F.lit(NAT), F.lit(None)).otherwise(
+                    F.timestamp_micros(F.floor(F.col("timestamp") / F.lit(1000)).cast("long"))),
+            )
+            findings.write.mode("overwrite").parquet(str(findings_parquet))
+
+        say("scoring agents")
+        rule_ids = [rule.id for rule in setup.rules if rule.enabled]
+        agent_frame = (audited.where(F.col("kind") == "s").select(*SESSION_ROW_NAMES)
+                       .groupBy("agent").applyInPandas(_agents_udf(rule_ids), struct(AGENT_FIELDS)))
+        agents = agents_frame(_collect(agent_frame))
+        timings["audit"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        if not collect:
+            counts = _counts(audited, collect_limit)
+            if plan.exports:  # rejected rows of exports stayed with the driver
+                counts["rejected"] = len(staged.accounting.rejected)
+                counts["input_rows"] = staged.accounting.input_rows
+            outcome = EngineOutcome(None, agents, counts, str(findings_parquet))
+            timings["merge"] = time.perf_counter() - started
+            return outcome
+        say("collecting results")
+        rows = _collect(audited)
+        chosen = chosen_sessions(rows)
+        transcripts = to_messages(
+            _collect(messages.where((F.col("kind") == "m") & F.col("session_id").isin(chosen))) if chosen
+            else pd.DataFrame({name: [] for name in MESSAGE_NAMES}),
+            setup.timezone,
+        )
+        if plan.exports:
+            accounting = staged.accounting
+        else:
+            audited_messages = int(rows_of(rows, "s")["messages"].sum())
+            accounting = parquet_accounting(rows, spec, files, audited_messages)
+        result = assemble(rows, agents, transcripts, accounting, setup=setup, options=options,
+                          inputs=list(inputs) or ([table] if table else []))
+        timings["merge"] = time.perf_counter() - started
+        return EngineOutcome(result, agents, {}, str(findings_parquet) if findings_parquet else None)
+    finally:
+        if audited is not None:
+            audited.unpersist()
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _parquet_messages(session, plan, options):
+    """Messages of a Parquet dataset or table: its columns as text (Spark SQL), its file
+    and row, interpreted per batch by qa's ingest code."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    try:
+        raw = session.table(plan.table) if plan.table else session.read.parquet(*plan.parquet)
+    except Exception as error:
+        if "TIMESTAMP(NANOS" in str(error):  # pandas writes nanoseconds unless told otherwise
+            raise QAError(f"Spark cannot read the nanosecond timestamps of {plan.label}; write them as "
+                          "TIMESTAMP_MICROS (pyarrow: coerce_timestamps='us'; Spark does by default)") from None
+        raise
+    spec = parquet_spec(raw.columns, options, plan.label)
+    try:
+        located = raw.select("*", F.col("_metadata.file_path").alias("_file"),
+                             (F.col("_metadata.row_index") + F.lit(1)).alias("_row"))
+        located.schema  # noqa: B018 - resolves _metadata now
+    except Exception:  # a source without file metadata (a view, JDBC...): the table and read order
+        located = raw.select("*", F.lit(plan.table or plan.label).alias("_file"),
+                             (F.monotonically_increasing_id() + F.lit(1)).alias("_row"))
+    columns = []
+    for name in spec.header:
+        kind = raw.schema[name].dataType
+        column = F.col(f"`{name}`")
+        if isinstance(kind, T.TimestampType):
+            text = F.date_format(column, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
+        elif isinstance(kind, T.TimestampNTZType):
+            text = F.date_format(column, "yyyy-MM-dd HH:mm:ss.SSSSSS")
+        elif isinstance(kind, T.StringType):
+            text = column
+        else:
+            text = column.cast("string")
+        columns.append(F.coalesce(text, F.lit("")).alias(name))
+    cells = located.select(*columns, "_file", "_row")
+    time_name = time_column(spec)
+    has_times = bool(time_name) and bool(cells.where(F.trim(F.col(f"`{time_name}`")) != "").limit(1).count())
+    files = sorted(local_path(f) for f in raw.inputFiles()) or [plan.table or plan.label]
+    spec = spec.with_files(files, has_times)
+    messages = cells.mapInPandas(_interpret_udf(spec), struct(MESSAGE_FIELDS))
+    return messages, spec, files, raw.count()
+
+
+_PARQUET_ROW_FIELDS = [(name, "int" if kind == "time" else kind) for name, kind in FINDINGS_PARQUET_FIELDS]
+
+
+def _parquet_struct_raw():
+    from pyspark.sql import types as T
+
+    kinds = {"str": T.StringType(), "int": T.LongType(), "time": T.LongType()}
+    return T.StructType([T.StructField(name, kinds[kind], True) for name, kind in FINDINGS_PARQUET_FIELDS])
+
+
+def _counts(audited, collect_limit: int) -> dict:
+    from pyspark.sql import functions as F
+
+    by_kind = {row["kind"]: row for row in audited.groupBy("kind").agg(
+        F.count(F.lit(1)).alias("n"), F.sum("messages").alias("messages")).collect()}
+    by_rule = {row["rule"]: int(row["n"]) for row in
+               audited.where(F.col("kind") == "f").groupBy("rule").agg(F.count(F.lit(1)).alias("n")).collect()}
+    messages = int(by_kind["s"]["messages"] or 0) if "s" in by_kind else 0
+    rejected = int(by_kind["r"]["n"]) if "r" in by_kind else 0
+    return {
+        "messages": messages,
+        "sessions": int(by_kind["s"]["n"]) if "s" in by_kind else 0,
+        "findings": int(by_kind["f"]["n"]) if "f" in by_kind else 0,
+        "by_rule": by_rule,
+        "rejected": rejected,
+        "input_rows": messages + rejected,
+        "collect_limit": collect_limit,
+    }
