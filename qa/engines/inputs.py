@@ -134,15 +134,7 @@ def stage_exports(inputs: Sequence[str], options, folder: Path, *, chunk_rows: i
     """Stream the exports through qa's ingest and write the audited rows as Parquet parts
     of :data:`MESSAGE_SCHEMA` into ``folder``; rejected rows and notes stay here."""
     say = progress or (lambda _line: None)
-    stream = stream_inputs(
-        inputs,
-        columns=dict(options.columns) or None,
-        encoding=options.encoding,
-        sheet=options.sheet,
-        timezone=options.timezone,
-        agent_pattern=options.agent_pattern,
-        **({"chunk_rows": chunk_rows} if chunk_rows else {}),
-    )
+    stream = stream_inputs(inputs, **options.reader_options(), **({"chunk_rows": chunk_rows} if chunk_rows else {}))
     folder.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     rejected: list[pd.DataFrame] = []
