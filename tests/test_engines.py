@@ -245,6 +245,7 @@ def test_dask_result_too_large_to_collect(log, rules, expected, tmp_path):
     assert outcome.counts["messages"] == summary["audited_rows"]
     assert outcome.counts["rejected"] == summary["rejected_rows"]
     assert {r: n for r, n in outcome.counts["by_rule"].items()} == {r: n for r, n in summary["by_rule"].items() if n}
+    assert outcome.findings_at_or_above("critical") == int((expected.findings["severity"] == "critical").sum())
     pd.testing.assert_frame_equal(outcome.agents, expected.agents)
     assert len(read_findings_parquet(tmp_path / "f")) == summary["findings"]
     assert any("not collected" in line for line in outcome.summary_lines())
@@ -363,6 +364,7 @@ def test_spark_result_too_large_to_collect(spark, log, rules, expected, tmp_path
     assert outcome.counts["findings"] == summary["findings"]
     assert outcome.counts["sessions"] == summary["sessions"]
     assert outcome.counts["rejected"] == summary["rejected_rows"]
+    assert outcome.counts["by_severity"] == expected.findings["severity"].value_counts().to_dict()
     pd.testing.assert_frame_equal(outcome.agents, expected.agents)
     with pytest.raises(QAError, match="--findings-parquet"):
         spark_run(spark, [log], rules, collect_limit=1000)

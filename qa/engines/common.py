@@ -840,3 +840,10 @@ class EngineOutcome:
         if self.findings_parquet:
             lines.append(f"wrote {self.findings_parquet}")
         return lines
+
+    def findings_at_or_above(self, severity: str) -> int:
+        """Findings at or above ``severity`` (for ``--fail-on`` when nothing was collected)."""
+        from qa.model import Severity
+
+        threshold = Severity(severity).rank
+        return sum(n for s, n in self.counts.get("by_severity", {}).items() if Severity(s).rank >= threshold)

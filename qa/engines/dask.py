@@ -258,12 +258,15 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
     started = time.perf_counter()
     if not collect:
         kinds = audited["kind"].value_counts().compute()
-        by_rule = audited[audited["kind"] == "f"]["rule"].value_counts().compute()
+        finding_rows = audited[audited["kind"] == "f"]
+        by_rule = finding_rows["rule"].value_counts().compute()
+        by_severity = finding_rows["severity"].value_counts().compute()
         total = int(sessions["messages"].sum().compute())
         rejected = len(staged.accounting.rejected) if plan.exports else int(kinds.get("r", 0))
         counts = {
             "messages": total, "sessions": int(kinds.get("s", 0)), "findings": int(kinds.get("f", 0)),
-            "by_rule": {str(k): int(v) for k, v in by_rule.items()}, "rejected": rejected,
+            "by_rule": {str(k): int(v) for k, v in by_rule.items()},
+            "by_severity": {str(k): int(v) for k, v in by_severity.items()}, "rejected": rejected,
             "input_rows": staged.accounting.input_rows if plan.exports else total + rejected,
             "collect_limit": collect_limit,
         }

@@ -26,6 +26,7 @@ Parquet timestamps are written as TIMESTAMP_MICROS so they round-trip.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ import pandas as pd
 from qa.engines.common import (
     AGENT_FIELDS,
     COLLECT_LIMIT,
+    FINDINGS_PARQUET_FIELDS,
     MESSAGE_FIELDS,
     MESSAGE_NAMES,
     NAT,
@@ -50,14 +52,14 @@ from qa.engines.common import (
     ROWS_PER_CALL,
     SESSION_ROW_NAMES,
     AuditSetup,
-    FINDINGS_PARQUET_FIELDS,
     EngineOutcome,
     agent_rows,
     agents_frame,
     assemble,
-    conform,
     audit_batches,
     chosen_sessions,
+    conform,
+    default_partitions,
     findings_parquet_rows,
     make_setup,
     rows_of,
@@ -111,6 +113,8 @@ logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
 logger.gateway.level = error
 """
 MIN_JAVA = 17
+#: Sessions per scorecard group (a group is one pandas frame on one worker).
+SESSIONS_PER_BUCKET = 500_000
 
 
 # --------------------------------------------------------------------------- availability
@@ -328,8 +332,12 @@ def audit_spark(
 
         started = time.perf_counter()
         say("auditing sessions")
-        keyed = messages.repartition(partitions, "session_id") if partitions else messages.repartition("session_id")
-        ordered = keyed.sortWithinPartitions("session_id", "ts_ns", "seq", "input_order")
+        # An explicit count: Spark's adaptive coalescing does not reach through the persisted
+        # mapInPandas, and 200 small shuffle partitions cost a rule setup each.
+        cores = session.sparkContext.defaultParallelism
+        count = partitions or default_partitions(expected, minimum=cores)
+        ordered = messages.repartition(count, "session_id").sortWithinPartitions("session_id", "ts_ns", "seq",
+                                                                                 "input_order")
         audited = ordered.mapInPandas(_audit_udf(setup), struct(ROW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
 
         if findings_parquet:
@@ -344,8 +352,13 @@ def audit_spark(
 
         say("scoring agents")
         rule_ids = [rule.id for rule in setup.rules if rule.enabled]
+        # groupBy agent bucket, not agent: applyInPandas calls once per group and a call costs
+        # ~9 ms (90 s per 10,000 agents); a bucket holds many agents and score_agents groups
+        # them itself, with the same arithmetic per agent.
+        buckets = max(cores, math.ceil(expected / SESSIONS_PER_BUCKET / 10))
         agent_frame = (audited.where(F.col("kind") == "s").select(*SESSION_ROW_NAMES)
-                       .groupBy("agent").applyInPandas(_agents_udf(rule_ids), struct(AGENT_FIELDS)))
+                       .withColumn("_bucket", F.pmod(F.hash("agent"), F.lit(buckets)))
+                       .groupBy("_bucket").applyInPandas(_agents_udf(rule_ids), struct(AGENT_FIELDS)))
         agents = agents_frame(_collect(agent_frame))
         timings["audit"] = time.perf_counter() - started
 
@@ -440,8 +453,13 @@ def _counts(audited, collect_limit: int) -> dict:
 
     by_kind = {row["kind"]: row for row in audited.groupBy("kind").agg(
         F.count(F.lit(1)).alias("n"), F.sum("messages").alias("messages")).collect()}
-    by_rule = {row["rule"]: int(row["n"]) for row in
-               audited.where(F.col("kind") == "f").groupBy("rule").agg(F.count(F.lit(1)).alias("n")).collect()}
+    by_rule_severity = audited.where(F.col("kind") == "f").groupBy("rule", "severity").agg(
+        F.count(F.lit(1)).alias("n")).collect()
+    by_rule: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    for row in by_rule_severity:
+        by_rule[row["rule"]] = by_rule.get(row["rule"], 0) + int(row["n"])
+        by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + int(row["n"])
     messages = int(by_kind["s"]["messages"] or 0) if "s" in by_kind else 0
     rejected = int(by_kind["r"]["n"]) if "r" in by_kind else 0
     return {
@@ -449,6 +467,7 @@ def _counts(audited, collect_limit: int) -> dict:
         "sessions": int(by_kind["s"]["n"]) if "s" in by_kind else 0,
         "findings": int(by_kind["f"]["n"]) if "f" in by_kind else 0,
         "by_rule": by_rule,
+        "by_severity": by_severity,
         "rejected": rejected,
         "input_rows": messages + rejected,
         "collect_limit": collect_limit,
