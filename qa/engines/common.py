@@ -226,6 +226,11 @@ def conform(frame: pd.DataFrame, fields: Sequence[tuple[str, str]]) -> pd.DataFr
 
 
 def _str(values) -> pd.Series:
+    """pandas' str column of ``values`` (no copy when they already are one)."""
+    if isinstance(values, pd.Series):
+        if values.dtype == "str":
+            return values.reset_index(drop=True)
+        return values.astype(object).where(values.notna(), "").astype("str").reset_index(drop=True)
     return pd.Series(np.asarray(values, dtype=object), dtype="str")
 
 
@@ -270,6 +275,32 @@ def message_rows(messages: pd.DataFrame) -> pd.DataFrame:
         ),
         MESSAGE_FIELDS,
     )
+
+
+def message_table(messages: pd.DataFrame):
+    """:func:`message_rows` as an Arrow table straight from ingest's Arrow-backed columns
+    (no Python strings): what exports are staged as."""
+    import pyarrow as pa
+
+    n = len(messages)
+    columns = {
+        "kind": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array(["m"])).cast(pa.string()),
+        "session_id": messages["session_id"],
+        "text": messages["text"],
+        "role": messages["role"],
+        "ts_ns": utc_ns(messages["timestamp"]),
+        "seq": messages["seq"].to_numpy(dtype=np.float64),
+        "agent": messages["agent"],
+        "source_file": messages["source_file"],
+        "source_row": messages["source_row"].to_numpy(dtype=np.int64),
+        "source_sheet": messages["source_sheet"],
+        "input_order": messages[ORDER_COLUMN].to_numpy(dtype=np.int64),
+        "reason": pa.nulls(n, pa.string()),
+    }
+    kinds = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+    arrays = [pa.array(columns[name], type=kinds[kind]) if not isinstance(columns[name], pa.Array)
+              else columns[name] for name, kind in MESSAGE_FIELDS]
+    return pa.Table.from_arrays(arrays, names=MESSAGE_NAMES)
 
 
 def utc_ns(timestamps: pd.Series) -> np.ndarray:

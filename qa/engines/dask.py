@@ -141,13 +141,18 @@ def _read_staged(path: str) -> pd.DataFrame:
     return conform(pq.read_table(path).to_pandas(), MESSAGE_FIELDS)
 
 
-def _read_piece(piece: tuple[str, int, int], spec) -> pd.DataFrame:
-    """One row group of a Parquet file: its records interpreted (MESSAGE_FIELDS rows)."""
+def _read_piece(piece: tuple[str, int, int], spec, sessions: frozenset | None = None) -> pd.DataFrame:
+    """One row group of a Parquet file: its records interpreted (MESSAGE_FIELDS rows); with
+    ``sessions``, only the records of those sessions."""
     path, group, first_row = piece
     table = pq.ParquetFile(path).read_row_group(group, columns=spec.header)
     cells = arrow_cells(table, spec.header)
     files = np.full(len(cells), path, dtype=object)
     rows = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
+    if sessions is not None:
+        sid = pd.Series(cells.iloc[:, spec.columns.positions["session_id"]], dtype="str").str.strip()
+        keep = sid.isin(sessions).to_numpy()
+        cells, files, rows = cells[keep].reset_index(drop=True), files[keep], rows[keep]
     return interpret_cells(cells, files, rows, spec)
 
 
@@ -240,20 +245,28 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
     count = partitions or max(workers, math.ceil(max(expected, 1) / (2 * ROWS_PER_CALL)))
     shuffled = messages.shuffle(on="session_id", npartitions=count)
     audited = shuffled.map_partitions(_audit_partition, setup, meta=_meta(ROW_FIELDS)).persist()
+    if client is not None:
+        from distributed import wait
+
+        wait(audited)  # the audit runs here, once; every later step reads the persisted rows
+    timings["audit"] = time.perf_counter() - started
 
     if findings_parquet:
+        started = time.perf_counter()
         say(f"writing {findings_parquet}")
         findings = audited.map_partitions(_findings_partition, mask, meta=_findings_meta())
         findings.to_parquet(str(findings_parquet), engine="pyarrow", write_index=False, overwrite=True,
                             schema=_findings_schema())
+        timings["write findings parquet"] = time.perf_counter() - started
 
+    started = time.perf_counter()
     say("scoring agents")
     rule_ids = [rule.id for rule in setup.rules if rule.enabled]
     sessions = audited[audited["kind"] == "s"][SESSION_ROW_NAMES]
     agent_frame = sessions.shuffle(on="agent", npartitions=max(1, min(count, 8))).map_partitions(
         _agents_partition, rule_ids, meta=_meta(AGENT_FIELDS))
     agents = agents_frame(agent_frame.compute())
-    timings["audit"] = time.perf_counter() - started
+    timings["scorecards"] = time.perf_counter() - started
 
     started = time.perf_counter()
     if not collect:
@@ -270,13 +283,17 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
             "input_rows": staged.accounting.input_rows if plan.exports else total + rejected,
             "collect_limit": collect_limit,
         }
-        timings["merge"] = time.perf_counter() - started
+        timings["counts"] = time.perf_counter() - started
         return EngineOutcome(None, agents, counts, str(findings_parquet))
     say("collecting results")
     rows = conform(audited.compute(), ROW_FIELDS)
     chosen = chosen_sessions(rows)
     if chosen:
-        picked = messages[(messages["kind"] == "m") & messages["session_id"].isin(chosen)].compute()
+        if plan.exports:
+            picked = messages[messages["session_id"].isin(chosen)].compute()
+        else:  # interpret only the records of these sessions
+            picked = dd.from_map(_read_piece, pieces, args=(spec, frozenset(chosen)), meta=_meta(MESSAGE_FIELDS)).compute()
+        picked = picked[(picked["kind"] == "m").to_numpy() & picked["session_id"].isin(chosen).to_numpy()]
     else:
         picked = pd.DataFrame({name: [] for name in MESSAGE_NAMES})
     transcripts = to_messages(conform(picked, MESSAGE_FIELDS), setup.timezone)
@@ -285,7 +302,7 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
     else:
         accounting = parquet_accounting(rows, spec, files, int(rows_of(rows, "s")["messages"].sum()))
     result = assemble(rows, agents, transcripts, accounting, setup=setup, options=options, inputs=list(inputs))
-    timings["merge"] = time.perf_counter() - started
+    timings["collect"] = time.perf_counter() - started
     return EngineOutcome(result, agents, {}, str(findings_parquet) if findings_parquet else None)
 
 

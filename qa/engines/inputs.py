@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qa.engines.common import MESSAGE_FIELDS, Accounting, conform, message_rows, utc_ns
+from qa.engines.common import MESSAGE_FIELDS, Accounting, conform, message_rows, message_table, utc_ns
 from qa.errors import InputError
 from qa.ingest import (
     _ColumnMap,
@@ -145,13 +145,12 @@ def stage_exports(inputs: Sequence[str], options, folder: Path, *, chunk_rows: i
             rejected.append(chunk.rejected)
         if not len(chunk.messages):
             continue
-        rows = message_rows(chunk.messages)
-        any_time = any_time or bool((rows["ts_ns"].to_numpy() != np.iinfo(np.int64).min).any())
+        table = message_table(chunk.messages)
+        any_time = any_time or bool(chunk.messages["timestamp"].notna().any())
         path = folder / f"part-{index:05d}.parquet"
-        pq.write_table(pa.Table.from_pandas(rows, schema=MESSAGE_SCHEMA, preserve_index=False), path,
-                       compression="lz4")
+        pq.write_table(table, path, compression="lz4")
         files.append(str(path))
-        total += len(rows)
+        total += table.num_rows
         say(f"read {total:,} rows")
     accounting = Accounting(
         input_rows=stream.input_rows,

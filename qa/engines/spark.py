@@ -320,9 +320,9 @@ def audit_spark(
             messages = (session.read.schema(struct(MESSAGE_FIELDS)).parquet(*staged.files) if staged.files
                         else session.createDataFrame([], struct(MESSAGE_FIELDS)))
             expected = staged.messages
-            spec = files = None
+            spec = files = cells = None
         else:
-            messages, spec, files, expected = _parquet_messages(session, plan, options)
+            messages, spec, files, expected, cells = _parquet_messages(session, plan, options)
             setup.context = with_times(setup.context, spec.has_times)
         timings["read"] = time.perf_counter() - started
         collect = expected <= collect_limit
@@ -339,8 +339,11 @@ def audit_spark(
         ordered = messages.repartition(count, "session_id").sortWithinPartitions("session_id", "ts_ns", "seq",
                                                                                  "input_order")
         audited = ordered.mapInPandas(_audit_udf(setup), struct(ROW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
+        audited.count()  # the audit runs here, once; every later step reads the persisted rows
+        timings["audit"] = time.perf_counter() - started
 
         if findings_parquet:
+            started = time.perf_counter()
             say(f"writing {findings_parquet}")
             findings = audited.where(F.col("kind") == "f").mapInPandas(_parquet_udf(mask), _parquet_struct_raw())
             findings = findings.withColumn(
@@ -349,7 +352,9 @@ def audit_spark(
                     F.timestamp_micros(F.floor(F.col("timestamp") / F.lit(1000)).cast("long"))),
             )
             findings.write.mode("overwrite").parquet(str(findings_parquet))
+            timings["write findings parquet"] = time.perf_counter() - started
 
+        started = time.perf_counter()
         say("scoring agents")
         rule_ids = [rule.id for rule in setup.rules if rule.enabled]
         # groupBy agent bucket, not agent: applyInPandas calls once per group and a call costs
@@ -360,7 +365,7 @@ def audit_spark(
                        .withColumn("_bucket", F.pmod(F.hash("agent"), F.lit(buckets)))
                        .groupBy("_bucket").applyInPandas(_agents_udf(rule_ids), struct(AGENT_FIELDS)))
         agents = agents_frame(_collect(agent_frame))
-        timings["audit"] = time.perf_counter() - started
+        timings["scorecards"] = time.perf_counter() - started
 
         started = time.perf_counter()
         if not collect:
@@ -369,16 +374,20 @@ def audit_spark(
                 counts["rejected"] = len(staged.accounting.rejected)
                 counts["input_rows"] = staged.accounting.input_rows
             outcome = EngineOutcome(None, agents, counts, str(findings_parquet))
-            timings["merge"] = time.perf_counter() - started
+            timings["counts"] = time.perf_counter() - started
             return outcome
         say("collecting results")
         rows = _collect(audited)
         chosen = chosen_sessions(rows)
-        transcripts = to_messages(
-            _collect(messages.where((F.col("kind") == "m") & F.col("session_id").isin(chosen))) if chosen
-            else pd.DataFrame({name: [] for name in MESSAGE_NAMES}),
-            setup.timezone,
-        )
+        picked = pd.DataFrame({name: [] for name in MESSAGE_NAMES})
+        if chosen and plan.exports:
+            picked = _collect(messages.where(F.col("session_id").isin(chosen)))
+        elif chosen:  # interpret only the records that may belong to these sessions
+            sid = F.col(f"`{spec.header[spec.columns.positions['session_id']]}`")
+            near = cells.where(sid.rlike("|".join(re.escape(c) for c in chosen)))
+            picked = _collect(near.mapInPandas(_interpret_udf(spec), struct(MESSAGE_FIELDS)))
+        picked = picked[(picked["kind"] == "m").to_numpy() & picked["session_id"].isin(chosen).to_numpy()]
+        transcripts = to_messages(picked, setup.timezone)
         if plan.exports:
             accounting = staged.accounting
         else:
@@ -386,7 +395,7 @@ def audit_spark(
             accounting = parquet_accounting(rows, spec, files, audited_messages)
         result = assemble(rows, agents, transcripts, accounting, setup=setup, options=options,
                           inputs=list(inputs) or ([table] if table else []))
-        timings["merge"] = time.perf_counter() - started
+        timings["collect"] = time.perf_counter() - started
         return EngineOutcome(result, agents, {}, str(findings_parquet) if findings_parquet else None)
     finally:
         if audited is not None:
@@ -435,7 +444,7 @@ def _parquet_messages(session, plan, options):
     files = sorted(local_path(f) for f in raw.inputFiles()) or [plan.table or plan.label]
     spec = spec.with_files(files, has_times)
     messages = cells.mapInPandas(_interpret_udf(spec), struct(MESSAGE_FIELDS))
-    return messages, spec, files, raw.count()
+    return messages, spec, files, raw.count(), cells
 
 
 _PARQUET_ROW_FIELDS = [(name, "int" if kind == "time" else kind) for name, kind in FINDINGS_PARQUET_FIELDS]
