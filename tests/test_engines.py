@@ -106,8 +106,9 @@ def assert_same(got, expected, workbook_dir: Path | None = None) -> None:
     for name in ("session_id", "text", "role", "agent", "norm"):
         assert mine[name][kept].astype("str").tolist() == theirs[name][kept].tolist(), name
     pd.testing.assert_series_equal(mine["timestamp"][kept], theirs["timestamp"][kept])
-    assert mine["timestamp"].min() == theirs["timestamp"].min()
-    assert mine["timestamp"].max() == theirs["timestamp"].max()
+    for extreme in ("min", "max"):  # the period: the earliest and the latest time (NaT when none)
+        mine_value, their_value = getattr(mine["timestamp"], extreme)(), getattr(theirs["timestamp"], extreme)()
+        assert mine_value == their_value or (pd.isna(mine_value) and pd.isna(their_value))
     if workbook_dir is not None:
         assert_same_workbook(expected, got, workbook_dir)
 
@@ -221,9 +222,26 @@ def test_dask_equals_pandas_on_the_log(log, rules, expected, tmp_path):
 
 
 @needs_dask
-def test_dask_equals_pandas_on_samples(rules):
-    expected = audit(SAMPLES, AuditOptions(), rules=rules)
-    assert_same(dask_run(SAMPLES, rules, partitions=3).result, expected)
+@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "America/New_York"])
+def test_dask_equals_pandas_on_samples(rules, timezone):
+    expected = audit(SAMPLES, AuditOptions(timezone=timezone), rules=rules)
+    engine = EngineOptions(engine="dask", dask_scheduler="sync", partitions=3)
+    assert_same(run_engine(SAMPLES, AuditOptions(timezone=timezone), rules, engine).result, expected)
+
+
+EDGE_FILES = {
+    "nothing audited": "session_id,timestamp,role,agent,text\n,2026-11-20 14:03:27,客服,a,x\ns1,2026-11-20 14:03:27,客服,a,  \n",
+    "no times": "session_id,role,agent,text\ns1,客服,a,你好\ns1,买家,,在吗\ns2,买家,,我要投诉\n",
+}
+
+
+@needs_dask
+@pytest.mark.parametrize("name", list(EDGE_FILES))
+def test_dask_edge_inputs(rules, tmp_path, name):
+    path = tmp_path / "edge.csv"
+    path.write_text(EDGE_FILES[name], encoding="utf-8")
+    expected = audit([str(path)], AuditOptions(), rules=rules)
+    assert_same(dask_run([str(path)], rules).result, expected)
 
 
 @needs_dask
@@ -355,6 +373,14 @@ def test_spark_reads_typed_parquet_and_tables(spark, rules, tmp_path):
     finally:
         spark.sql("DROP TABLE IF EXISTS qa_test_chats")
     assert without_locations(build_result(from_table)) == without_locations(build_result(got))
+
+
+@pytest.mark.parametrize("name", list(EDGE_FILES))
+def test_spark_edge_inputs(spark, rules, tmp_path, name):
+    path = tmp_path / "edge.csv"
+    path.write_text(EDGE_FILES[name], encoding="utf-8")
+    expected = audit([str(path)], AuditOptions(), rules=rules)
+    assert_same(spark_run(spark, [str(path)], rules).result, expected)
 
 
 def test_spark_result_too_large_to_collect(spark, log, rules, expected, tmp_path):

@@ -649,14 +649,15 @@ def sparse_messages(total: int, transcripts: pd.DataFrame, ids: np.ndarray, extr
     return pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)
 
 
-def skipped_rules(rules: list, context: CheckContext, scoring: Scoring) -> list[SkippedRule]:
-    """The rules the audit skips (disabled, or needing times the input lacks), decided as
-    the checks decide them: by auditing no messages."""
+def audit_nothing(rules: list, context: CheckContext, scoring: Scoring):
+    """The core contract on no messages: the rules the audit skips (disabled, or needing
+    times the input lacks), decided as the checks decide them, and the empty tables of an
+    audit without messages."""
     from qa.ingest import _empty_messages
 
     empty = _empty_messages(context.timezone)
     empty[ORDER_COLUMN] = pd.Series([], dtype="int64")
-    return audit_partition(empty, rules, context, scoring=scoring).skipped
+    return audit_partition(empty, rules, context, scoring=scoring)
 
 
 def assemble(
@@ -672,14 +673,18 @@ def assemble(
     """The :class:`AuditResult` of collected rows (:data:`ROW_FIELDS`), the agent rows of the
     scorecard groupBy, and the messages of the transcript sessions (ingest's table, from
     :func:`to_messages`)."""
-    sessions = sessions_frame(rows_of(rows, "s"))
+    context = setup.context
+    session_rows = rows_of(rows, "s")
+    timed = session_rows[session_rows["timed"].to_numpy(dtype=np.int64) > 0]
+    if context.has_timestamps != bool(len(timed)):  # e.g. every timed row was rejected
+        context = with_times(context, bool(len(timed)))
+    nothing = audit_nothing(setup.rules, context, setup.scoring)
+    sessions = sessions_frame(session_rows) if len(session_rows) else nothing.sessions
     offsets = session_offsets(sessions)
     findings = findings_frame(rows_of(rows, "f"), offsets)
     suppressed = findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None
     total = int(sessions["messages"].sum()) if len(sessions) else 0
 
-    session_rows = rows_of(rows, "s")
-    timed = session_rows[session_rows["timed"].to_numpy(dtype=np.int64) > 0]
     extremes: list[tuple[int, int]] = []
     if len(timed):
         start = offsets.reindex(pd.Index(timed["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(np.int64)
@@ -694,10 +699,6 @@ def assemble(
         table, ids = transcripts, np.zeros(0, dtype=np.int64)
     messages = sparse_messages(total, table, ids, extremes, setup.timezone)
 
-    has_time_rows = bool(len(timed))
-    context = setup.context
-    if context.has_timestamps != has_time_rows:  # e.g. every timed row was rejected
-        context = CheckContext(lang=context.lang, has_timestamps=has_time_rows, timezone=context.timezone)
     ingest = IngestResult(
         messages=messages,
         rejected=accounting.rejected,
@@ -711,7 +712,7 @@ def assemble(
         findings=findings,
         sessions=sessions,
         agents=agents,
-        skipped_rules=skipped_rules(setup.rules, context, setup.scoring),
+        skipped_rules=nothing.skipped,
         rules=setup.rules,
         timezone=setup.timezone,
         inputs=list(inputs) or ingest.files,
