@@ -73,6 +73,9 @@ def plan_inputs(inputs: Sequence[str], table: str | None = None) -> InputPlan:
         return InputPlan(table=table)
     if not inputs:
         raise InputError("no input files given")
+    for item in inputs:
+        if "://" in item and item.lower().endswith((".csv", ".tsv", ".txt", ".xlsx", ".xlsm")):
+            raise InputError(f"{item}: exports are read from local files; load remote ones into Parquet or a table")
     parquet = [item for item in inputs if is_parquet(item)]
     if parquet and len(parquet) != len(inputs):
         raise InputError("inputs mix Parquet and exports (CSV/XLSX); audit them separately")

@@ -310,6 +310,11 @@ def audit_spark(
     session = spark or spark_session(master, conf)
     timings["engine start"] = time.perf_counter() - started
 
+    master = session.sparkContext.master
+    if plan.exports and work_dir is None and not master.startswith("local"):
+        raise QAError(f"CSV/XLSX inputs are staged as Parquet on this machine, which the executors of {master} "
+                      "do not see: give --work-dir on storage they share (an NFS mount), or audit the Parquet "
+                      "dataset or table the exports were loaded into")
     work = Path(tempfile.mkdtemp(prefix="qa-spark-", dir=work_dir)) if plan.exports else None
     audited = None
     try:
