@@ -167,13 +167,13 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None,
     from pyspark.sql import SparkSession
 
     settings = {**DEFAULT_CONF, **(conf or {})}
-    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ or SparkContext._gateway is not None
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started us: its master and JVM
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
     elif not under_submit and "spark.master" not in settings:
         builder = builder.master("local[*]")
-    if not under_submit:  # the JVM starts now: give it a quiet log configuration
+    if not under_submit and SparkContext._gateway is None:  # the JVM starts now: quiet logs
         settings["spark.driver.extraJavaOptions"] = (
             settings.get("spark.driver.extraJavaOptions", "") + f" -Dlog4j2.configurationFile={_log4j_file()}"
         ).strip()
