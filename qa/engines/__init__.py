@@ -46,6 +46,17 @@ class EngineOptions:
             raise QAError("--dask-scheduler needs --engine dask")
 
 
+def parse_conf(pairs) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` pairs as a dict (QAError on a malformed pair)."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QAError(f"--spark-conf '{pair}' is not KEY=VALUE (e.g. spark.executor.memory=4g)")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
 def unavailable_reason(engine: str) -> str | None:
     """Why ``engine`` cannot run here (None when it can): missing package or Java."""
     if engine == "spark":
@@ -99,5 +110,5 @@ def write_result_findings_parquet(result, path: Path | str, *, mask: bool = True
     write_findings_parquet(result_finding_rows(result), path, mask)
 
 
-__all__ = ["ENGINES", "EngineOptions", "EngineOutcome", "run_engine", "unavailable_reason",
+__all__ = ["ENGINES", "EngineOptions", "EngineOutcome", "parse_conf", "run_engine", "unavailable_reason",
            "write_result_findings_parquet"]

@@ -76,6 +76,7 @@ from qa.engines.inputs import (
     stage_exports,
     time_column,
 )
+from qa.engines import parse_conf  # noqa: F401  (--spark-conf; kept importable from here)
 from qa.errors import QAError
 
 PANDAS3_WARNING = "PySpark does not yet fully support pandas"
@@ -195,17 +196,6 @@ def _log4j_file() -> str:
     if not path.exists() or path.read_text() != _LOG4J:
         path.write_text(_LOG4J)
     return str(path)
-
-
-def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
-    """``--spark-conf KEY=VALUE`` pairs as a dict (raises QAError on a malformed pair)."""
-    conf: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise QAError(f"--spark-conf '{pair}' is not KEY=VALUE (e.g. spark.executor.memory=4g)")
-        conf[key.strip()] = value.strip()
-    return conf
 
 
 # --------------------------------------------------------------------------- schemas
