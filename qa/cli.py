@@ -172,7 +172,7 @@ def _describe_setup(config, options) -> None:
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Workbook to write (default reports/<first input>-qa.xlsx).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -195,14 +195,35 @@ def _describe_setup(config, options) -> None:
 @click.option("--partitions", type=click.IntRange(min=1),
               help="Partitions for --out-of-core [default: one per 32 MB of input].")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the out-of-core spill [default: the system's temporary folder].")
+              help="Folder for the out-of-core or engine spill [default: the system's temporary folder].")
+@click.option("--engine", type=click.Choice(["pandas", "dask", "spark"]), default="pandas", show_default=True,
+              help="Where the audit runs: in this process (pandas), or on Dask or Spark (extras qa[dask], qa[spark]).")
+@click.option("--spark-master", help="Spark master URL (e.g. local[4], yarn, spark://host:7077).")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration (repeatable).")
+@click.option("--dask-scheduler", help="Address of a Dask scheduler (default: a local cluster).")
+@click.option("--table", help="Read a Spark catalog table instead of INPUT files (--engine spark).")
+@click.option("--findings-parquet", type=click.Path(path_type=Path),
+              help="Also write every finding as a Parquet dataset here (any engine).")
 @_input_options
 def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
-          out_of_core, partitions, work_dir,
+          out_of_core, partitions, work_dir, engine, spark_master, spark_conf, dask_scheduler, table, findings_parquet,
           rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
     def action() -> int:
+        from qa.engines import EngineOptions, parse_conf
+
+        engine_options = EngineOptions(
+            engine=engine, spark_master=spark_master, spark_conf=parse_conf(spark_conf),
+            dask_scheduler=dask_scheduler, table=table, findings_parquet=findings_parquet,
+            partitions=partitions, work_dir=work_dir,
+        )
+        engine_options.check()
+        if not inputs and not table:
+            raise QAError("give INPUT files or folders to audit (or --table NAME with --engine spark)")
+        if engine != "pandas" and out_of_core is not None:
+            raise QAError(f"--out-of-core/--in-memory choose the pandas engine's path; --engine {engine} "
+                          "always works in partitions")
         config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                            timezone, agent_pattern, lang)
         from qa.cli_review import audit_setup  # --suppress, --history (qa review / qa history)
@@ -217,6 +238,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             history=history,
             scale=_Scale(out_of_core, partitions, work_dir),
             config_path=config.path,
+            engine_options=engine_options,
         )
 
     sys.exit(_guarded(debug, action))
@@ -255,15 +277,31 @@ def _progress():
 
 
 def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
-               history=None, scale: _Scale = _Scale(), config_path: Path | None = None) -> int:
+               history=None, scale: _Scale = _Scale(), config_path: Path | None = None,
+               engine_options=None) -> int:
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
-    result = _audit_any_size(inputs, options, rules, scale, timings)
+    if engine_options is not None and engine_options.engine != "pandas":
+        from qa.engines import run_engine
+
+        outcome = run_engine(inputs, options, rules, engine_options, mask=mask, timings=timings, progress=_progress())
+        if outcome.result is None:  # too large to collect: scorecards and counts only
+            click.echo("\n".join(outcome.summary_lines()), err=True)
+            failing = 0 if fail_on == "never" else outcome.findings_at_or_above(fail_on)
+            return ExitCode.FINDINGS if failing else ExitCode.OK
+        result = outcome.result
+    else:
+        result = _audit_any_size(inputs, options, rules, scale, timings)
+        if engine_options is not None and engine_options.findings_parquet:
+            from qa.engines import write_result_findings_parquet
+
+            with _timed(timings, "write findings parquet"):
+                write_result_findings_parquet(result, engine_options.findings_parquet, mask=mask)
     result.config_path = config_path
-    output = output or _default_output(inputs)
+    output = output or _default_output(inputs or [engine_options.table])
     outputs = [output] + [p for p in (json_path, findings_csv) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
     from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
@@ -273,6 +311,8 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     with _timed(timings, "write workbook"):
         write_workbook(result, output, lang=lang, mask=mask, trends=trends)
     written = [output]
+    if engine_options is not None and engine_options.findings_parquet:
+        written.append(engine_options.findings_parquet)
     if json_path:
         with _timed(timings, "write json"):
             write_json(result, json_path, mask=mask)
