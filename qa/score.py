@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from qa.errors import RuleError
-from qa.metrics import SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
+from qa.metrics import AGENT_METRIC_COLUMNS, SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
 from qa.model import UNKNOWN_AGENT, Severity
 
 SCORING_FILE = "scoring.toml"
@@ -55,13 +55,7 @@ AGENT_COLUMNS = [
     "agent",
     "score",
     "sessions",
-    "messages",
-    "customer_messages",
-    "first_response_median_s",
-    "first_response_mean_s",
-    "avg_response_s",
-    "reply_rate",
-    "qa_ratio",
+    *AGENT_METRIC_COLUMNS,
     "findings",
     "findings_per_100_sessions",
     "findings_by_rule",
