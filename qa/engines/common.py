@@ -42,7 +42,7 @@ import pandas as pd
 
 from qa.checks.base import CheckContext
 from qa.ingest import ORDER_COLUMN
-from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, SkippedRule
+from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult
 from qa.normalize import add_norm_column
 from qa.outofcore import audit_partition, sort_messages, transcript_sessions
 from qa.review import finding_ids

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qa.engines.common import MESSAGE_FIELDS, Accounting, conform, message_rows, message_table, utc_ns
+from qa.engines.common import MESSAGE_FIELDS, Accounting, conform, message_rows, message_table
 from qa.errors import InputError
 from qa.ingest import (
     _ColumnMap,
@@ -312,5 +312,5 @@ def arrow_cells(table: pa.Table, header: Sequence[str]) -> pd.DataFrame:
 __all__ = [
     "InputPlan", "ParquetSpec", "Staged", "arrow_cells", "interpret_cells", "is_parquet", "local_path",
     "parquet_accounting", "parquet_files", "parquet_notes", "parquet_spec", "plan_inputs", "stage_exports",
-    "time_column", "utc_ns",
+    "time_column",
 ]

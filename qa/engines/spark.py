@@ -67,7 +67,6 @@ from qa.engines.common import (
     with_times,
 )
 from qa.engines.inputs import (
-    arrow_cells,  # noqa: F401  (the Dask engine's counterpart of _cells_sql)
     interpret_cells,
     local_path,
     parquet_accounting,
