@@ -60,10 +60,12 @@ def log_for(messages: int, suffix: str = ".csv", data: Path = DATA, seed: int = 
 
 
 def audit_command(path: Path, out: Path, *, out_of_core: bool, partitions: int | None,
-                  extra: list[str]) -> list[str]:
+                  extra: list[str], engine: str = "pandas") -> list[str]:
     """The command line of one timed run."""
     outputs = ["-o", str(out / "r.xlsx"), "--json", str(out / "r.json")]
     command = [sys.executable, "-m", "qa", "audit", str(path), *outputs, "--timings", *extra]
+    if engine != "pandas":  # a cluster engine (local here): it partitions sessions itself
+        return command + ["--engine", engine] + (["--partitions", str(partitions)] if partitions else [])
     command.append("--out-of-core" if out_of_core else "--in-memory")
     if out_of_core and partitions:
         command += ["--partitions", str(partitions)]
@@ -87,12 +89,13 @@ def run_once(command: list[str]) -> dict:
 
 
 def run_size(size: int, *, out_of_core: bool = False, partitions: int | None = None, xlsx: bool = False,
-             extra: list[str] = (), data: Path = DATA, keep_json: bool = False) -> dict:
+             extra: list[str] = (), data: Path = DATA, keep_json: bool = False, engine: str = "pandas") -> dict:
     """Generate (or reuse) the log of ``size`` messages and time one audit of it; with
     ``keep_json`` the result has the whole JSON document under ``json``."""
     path = log_for(size, ".xlsx" if xlsx else ".csv", data)
     with tempfile.TemporaryDirectory() as out:
-        command = audit_command(path, Path(out), out_of_core=out_of_core, partitions=partitions, extra=list(extra))
+        command = audit_command(path, Path(out), out_of_core=out_of_core, partitions=partitions, extra=list(extra),
+                                engine=engine)
         result = run_once(command)
         document = json.loads((Path(out) / "r.json").read_text(encoding="utf-8"))
     result.update(path=path, size_mb=path.stat().st_size / 1e6, summary=document["summary"], command=command)
@@ -125,15 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-of-core", action="store_true", help="audit through the out-of-core path")
     parser.add_argument("--partitions", type=int, help="partitions for --out-of-core (default: from the size)")
     parser.add_argument("--xlsx", action="store_true", help="use .xlsx logs instead of CSV")
+    parser.add_argument("--engine", choices=["pandas", "dask", "spark"], default="pandas",
+                        help="qa audit --engine (dask: a local cluster; spark: local[*]); peak RSS is the "
+                             "largest process the run waited for (not Spark's JVM)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra qa audit options")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
     label = "out-of-core" if args.out_of_core else "in memory"
+    if args.engine != "pandas":
+        label = f"--engine {args.engine}"
     if args.out_of_core and args.partitions:
         label += f", {args.partitions} partitions"
     for size in sorted(args.sizes):
         result = run_size(size, out_of_core=args.out_of_core, partitions=args.partitions, xlsx=args.xlsx,
-                          extra=args.extra)
+                          extra=args.extra, engine=args.engine)
         print("\n" + report(size, result, label), flush=True)
     return 0
 

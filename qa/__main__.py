@@ -1,5 +1,6 @@
-"""Allow ``python -m qa``."""
+"""Allow ``python -m qa`` (and spark-submit of this file)."""
 
 from qa.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

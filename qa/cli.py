@@ -302,7 +302,8 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
                 write_result_findings_parquet(result, engine_options.findings_parquet, mask=mask)
     result.config_path = config_path
     output = output or _default_output(inputs or [engine_options.table])
-    outputs = [output] + [p for p in (json_path, findings_csv) if p]
+    parquet = engine_options.findings_parquet if engine_options is not None else None
+    outputs = [output] + [p for p in (json_path, findings_csv, parquet) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
     from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
 
