@@ -66,21 +66,37 @@ def _one_per_message_and_rule(findings: pd.DataFrame) -> pd.DataFrame:
 
 def session_agents(messages: pd.DataFrame) -> pd.Series:
     """The agent responsible for each session: the agent who sent most of its agent messages
-    (first seen wins a tie); sessions without agent messages get the first agent name seen."""
-    agent_rows = messages[messages["role"] == Role.AGENT.value]
-    if len(agent_rows):
-        counts = (
-            agent_rows.groupby(["session_id", "agent"], sort=False).size().rename("n").reset_index()
-        )
-        best = counts.sort_values(["session_id", "n"], ascending=[True, False], kind="stable")
-        by_session = best.drop_duplicates("session_id").set_index("session_id")["agent"]
-    else:
-        by_session = pd.Series(dtype="str")
-    all_sessions = pd.Index(messages["session_id"].unique())
-    result = by_session.reindex(all_sessions)
-    named = messages[messages["agent"] != ""].drop_duplicates("session_id").set_index("session_id")["agent"]
-    result = result.fillna(named.reindex(all_sessions))
-    return result.fillna(UNKNOWN_AGENT).astype("str")
+    (first seen wins a tie); sessions without agent messages get the first agent name seen.
+
+    Works on integer codes (factorized session ids and agent names): grouping the string
+    columns themselves cost half a second per million messages."""
+    session_codes, sessions = pd.factorize(messages["session_id"])
+    agent_codes, agents = pd.factorize(messages["agent"])
+    n_agents = max(len(agents), 1)
+    chosen = np.full(len(sessions), -1, dtype=np.int64)  # agent code per session
+
+    is_agent = (messages["role"] == Role.AGENT.value).to_numpy()
+    if is_agent.any():
+        pairs = session_codes[is_agent].astype(np.int64) * n_agents + agent_codes[is_agent]
+        unique_pairs, first_seen, counts = np.unique(pairs, return_index=True, return_counts=True)
+        session_of, agent_of = np.divmod(unique_pairs, n_agents)
+        # Per session: most messages first, then the agent seen first.
+        order = np.lexsort((first_seen, -counts, session_of))
+        best = order[np.r_[True, session_of[order][1:] != session_of[order][:-1]]]
+        chosen[session_of[best]] = agent_of[best]
+
+    named = (messages["agent"] != "").to_numpy()
+    missing = chosen < 0
+    if missing.any() and named.any():
+        rows = np.flatnonzero(named)
+        first_named = pd.Series(agent_codes[rows]).groupby(session_codes[rows], sort=False).first()
+        fill = first_named.reindex(np.flatnonzero(missing)).to_numpy()
+        has_fill = ~pd.isna(fill)
+        chosen[np.flatnonzero(missing)[has_fill]] = fill[has_fill].astype(np.int64)
+
+    names = np.asarray(agents, dtype=object)
+    values = np.where(chosen >= 0, names[np.maximum(chosen, 0)] if len(names) else UNKNOWN_AGENT, UNKNOWN_AGENT)
+    return pd.Series(values, index=pd.Index(sessions, name="session_id"), dtype="str")
 
 
 def _with_default_context(findings: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
