@@ -513,6 +513,17 @@ class _NotUtf8(Exception):
     """The file passed the UTF-8 check on its head but not further down."""
 
 
+def _fit_record(record: list[str], width: int) -> list[str] | None:
+    """The record with ``width`` fields, or None when it cannot be one. Extra fields that
+    are all empty are dropped: some exports end every data row (not the header) with a
+    delimiter, and rejecting every such row would lose the whole file."""
+    if len(record) == width:
+        return record
+    if len(record) > width and not any(field.strip() for field in record[width:]):
+        return record[:width]
+    return None
+
+
 def _parse_exact(path: str, data: bytes, delimiter: str, width: int) -> _Parsed:
     """Parse with :mod:`csv`, one record at a time, keeping exact row numbers."""
     try:
@@ -529,11 +540,11 @@ def _parse_exact(path: str, data: bytes, delimiter: str, width: int) -> _Parsed:
         for row, record in enumerate(reader, start=2):
             if not any(record):
                 blank += 1
-            elif len(record) != width:
+            elif (fitted := _fit_record(record, width)) is None:
                 reason = f"expected {width} fields, found {len(record)}"
                 bad.append((row, reason, _clip(",".join(record))))
             else:
-                good.append(record)
+                good.append(fitted)
                 rows.append(row)
     except csv.Error as exc:
         raise InputError(f"cannot read {path}: {exc} (near row {reader.line_num})") from None
@@ -1352,7 +1363,7 @@ class _DelimitedStream:
         for _row, record in self._records():
             if not any(record):
                 self.blank += 1
-            elif len(record) != width:
+            elif (record := _fit_record(record, width)) is None:
                 self.malformed_rows += 1
             else:
                 self.data_rows += 1
@@ -1377,10 +1388,11 @@ class _DelimitedStream:
         for row, record in self._records():
             if not any(record):
                 continue
-            if len(record) != width:
+            fitted = _fit_record(record, width)
+            if fitted is None:
                 bad.append((row, f"expected {width} fields, found {len(record)}", _clip(",".join(record))))
             else:
-                good.append(record)
+                good.append(fitted)
                 rows.append(row)
             if len(good) + len(bad) >= self.chunk_rows:
                 yield table()

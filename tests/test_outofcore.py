@@ -255,3 +255,18 @@ def test_partition_of_is_stable():
     first = partition_of(ids, 16).tolist()
     assert first == partition_of(ids.astype(object), 16).tolist()  # dtype does not matter
     assert all(0 <= p < 16 for p in first)
+
+
+def test_trailing_empty_fields_are_tolerated_by_both_readers(tmp_path):
+    """Exports that end every data row (not the header) with a delimiter lose no rows; a row
+    whose extra field holds a value is still rejected — in load_inputs and in the stream."""
+    path = write(tmp_path / "trailing.csv", (
+        "session_id,timestamp,role,agent,text\n"
+        "S1,2026-11-20 10:00:00,customer,,在吗,\n"
+        "S1,2026-11-20 10:01:00,agent,小美,在的亲,,\n"
+        "S1,2026-11-20 10:02:00,agent,小美,多了一列,x\n"
+    ))
+    loaded = load_inputs([path])
+    assert loaded.messages["text"].tolist() == ["在吗", "在的亲"]
+    assert loaded.rejected[["row", "reason"]].to_dict("records") == [{"row": 4, "reason": "expected 5 fields, found 6"}]
+    assert_streams_like_load([path], chunk_rows=1)
