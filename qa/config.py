@@ -15,12 +15,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.tomlfile import read_toml
 
 KEYS = {
     "rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding",
@@ -108,33 +108,23 @@ def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
     )
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        raise QAError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise QAError(f"{path}: cannot read: {error}") from None
-
-
 def load_config(explicit: Path | None = None, folder: Path | None = None) -> ProjectConfig:
     """The config given with ``--config``, else ``qa.toml`` or ``[tool.qa]`` in ``pyproject.toml``
     in ``folder`` (default the working folder); an empty config when there is none."""
     if explicit is not None:
         if not explicit.is_file():
             raise QAError(f"no such config file: {explicit}")
-        data, text = _read(explicit)
+        data, text = read_toml(explicit)
         table = data.get("tool", {}).get("qa", data) if explicit.name == "pyproject.toml" else data
         return parse_config(table, explicit, text)
     folder = folder or Path.cwd()
     qa_toml = folder / "qa.toml"
     if qa_toml.is_file():
-        data, text = _read(qa_toml)
+        data, text = read_toml(qa_toml)
         return parse_config(data, qa_toml, text)
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
-        data, text = _read(pyproject)
+        data, text = read_toml(pyproject)
         table = data.get("tool", {}).get("qa")
         if isinstance(table, dict):
             return parse_config(table, pyproject, text)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from qa.checks import CHECK_TYPES
 from qa.checks.base import Param
 from qa.errors import RuleError
+from qa.tomlfile import read_toml
 from qa.model import Severity
 
 TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "message", "docs", "params"}
@@ -231,13 +231,7 @@ def _validate_params(
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        raise RuleError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RuleError(f"{path}: cannot read: {error}") from None
+    return read_toml(path, RuleError)
 
 
 def _check_texts(data: dict[str, Any], path: Path, text: str, partial: bool) -> None:
