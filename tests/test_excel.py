@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from pathlib import Path
 
@@ -348,7 +349,9 @@ def test_findings_csv_has_bom_every_finding_and_defused_formulas(result, tmp_pat
     texts = [r["text"] for r in rows]
     assert "'=HYPERLINK(\"http://x\",\"click\") 爱买不买" in texts
     assert "'@SUM(A1) 你有病吧" in texts
-    assert all(not t.startswith(("=", "+", "-", "@")) for r in rows for t in r.values())
+    signed_number = re.compile(r"[+-][0-9]+(\.[0-9]+)?")
+    assert all(not t.startswith(("=", "+", "-", "@")) or signed_number.fullmatch(t) for r in rows for t in r.values())
+    assert "+1" in [r["context"] for r in rows]  # a plain number is data, kept as it is
     assert "13812345678" not in raw.decode("utf-8-sig")
     assert rows[0]["rule"] == "forbidden-phrase" and rows[0]["severity"] in ("major", "critical")
 
