@@ -204,10 +204,12 @@ def _describe_setup(config, options) -> None:
 @click.option("--table", help="Read a Spark catalog table instead of INPUT files (--engine spark).")
 @click.option("--findings-parquet", type=click.Path(path_type=Path),
               help="Also write every finding as a Parquet dataset here (any engine).")
+@click.option("--force", is_flag=True,
+              help="Write a fresh workbook over one holding trainers' verdicts (复核) instead of carrying them over.")
 @_input_options
 def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
           out_of_core, partitions, work_dir, engine, spark_master, spark_conf, dask_scheduler, table, findings_parquet,
-          rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
+          force, rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
     def action() -> int:
@@ -239,6 +241,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             scale=_Scale(out_of_core, partitions, work_dir),
             config_path=config.path,
             engine_options=engine_options,
+            force=force,
         )
 
     sys.exit(_guarded(debug, action))
@@ -278,12 +281,20 @@ def _progress():
 
 def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
                history=None, scale: _Scale = _Scale(), config_path: Path | None = None,
-               engine_options=None) -> int:
+               engine_options=None, force: bool = False) -> int:
+    from qa.carryover import carry_reviews, earlier_reviews, refuse_reviewed_output
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
+    output = output or _default_output(inputs or [engine_options.table])
+    # Trainers' verdicts in the workbook being replaced are carried over (or the run stops
+    # here, before auditing, when that is not safe); --force writes a fresh one.
+    earlier = None if force else earlier_reviews(output)
+    if not force:
+        for path in (json_path, findings_csv, engine_options.findings_parquet if engine_options else None):
+            refuse_reviewed_output(path)
     if engine_options is not None and engine_options.engine != "pandas":
         from qa.engines import run_engine
 
@@ -301,16 +312,18 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
             with _timed(timings, "write findings parquet"):
                 write_result_findings_parquet(result, engine_options.findings_parquet, mask=mask)
     result.config_path = config_path
-    output = output or _default_output(inputs or [engine_options.table])
     parquet = engine_options.findings_parquet if engine_options is not None else None
     outputs = [output] + [p for p in (json_path, findings_csv, parquet) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
     from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
 
+    carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
         trends = after_audit(result, history, sys.stderr)
     with _timed(timings, "write workbook"):
-        write_workbook(result, output, lang=lang, mask=mask, trends=trends)
+        write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
+    for line in carry.lines(lang) if carry is not None else []:
+        click.echo(line, err=True)
     written = [output]
     if engine_options is not None and engine_options.findings_parquet:
         written.append(engine_options.findings_parquet)

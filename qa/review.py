@@ -584,6 +584,15 @@ class FindingsTable:
         col = self.columns.get(key)
         return row[col] if col is not None and col < len(row) else None
 
+    def shown(self, row: list) -> dict[str, str]:
+        """The row's session, rule, row number and message as shown (keys of the columns the
+        sheet has)."""
+        return {key: _cell_text(self.value(row, key)) for key in ROW_HEADERS if key in self.columns}
+
+    @property
+    def lang(self) -> str:
+        return "zh" if self.sheet == FINDINGS_SHEETS[0] else "en"
+
     def cell(self, key: str, index: int) -> str:
         """"违规明细!K5" for column ``key`` of row ``index`` (0-based)."""
         return f"{self.sheet}!{_column_letter(self.columns[key])}{index + 1}"
@@ -630,27 +639,24 @@ def _same_text(shown: str, expected: str) -> bool:
     return shown == expected or mask_text(shown) == mask_text(expected)
 
 
-def row_differences(table: FindingsTable, row: list, fact: tuple[str, str, int, str]) -> list[str]:
-    """How the visible cells of a Findings row differ from the finding its id stands for
-    (columns the sheet no longer has are not compared)."""
+def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang: str = "zh") -> list[str]:
+    """How the visible cells of a Findings row (:meth:`FindingsTable.shown`) differ from the
+    finding its id stands for (``fact``: session, rule, row, text); columns the sheet no
+    longer has are not compared."""
     from qa.mask import mask_text
     from qa.report.excel import rule_label
 
     session, rule, number, text = fact
     differences = []
-    if "session" in table.columns:
-        shown = _cell_text(table.value(row, "session"))
-        if shown not in (session, mask_text(session)) and mask_text(shown) != mask_text(session):
-            differences.append(f"session {shown or '(blank)'} ≠ {session}")
-    if "rule" in table.columns:
-        shown = _cell_text(table.value(row, "rule"))
-        if shown not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
-            differences.append(f"rule {shown or '(blank)'} ≠ {rule_label(rule, 'zh' if table.sheet == FINDINGS_SHEETS[0] else 'en')}")
-    if "row" in table.columns:
-        shown = _cell_text(table.value(row, "row"))
-        if shown != str(number):
-            differences.append(f"row {shown or '(blank)'} ≠ {number}")
-    if "text" in table.columns and not _same_text(_cell_text(table.value(row, "text")), text):
+    if "session" in shown:
+        cell = shown["session"]
+        if cell != session and mask_text(cell) != mask_text(session):
+            differences.append(f"session {cell or '(blank)'} ≠ {session}")
+    if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
+        differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang)}")
+    if "row" in shown and shown["row"] != str(number):
+        differences.append(f"row {shown['row'] or '(blank)'} ≠ {number}")
+    if "text" in shown and not _same_text(shown["text"], text):
         differences.append("message differs")
     return differences
 
@@ -681,7 +687,7 @@ def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
     if table is None:
         raise QAError(f"{path}: no sheet {' or '.join(FINDINGS_SHEETS)} (was it renamed or deleted?)")
     sheet_name, rows, header_row, columns = table.sheet, table.rows, table.header_row, table.columns
-    lang = "zh" if sheet_name == FINDINGS_SHEETS[0] else "en"
+    lang = table.lang
     if "review" not in columns:
         raise QAError(f"{path}: sheet {sheet_name}: header row {header_row + 1} has no {' / '.join(HEADERS['review'])} column "
                       "(restore it: verdicts are read from it)")
@@ -709,7 +715,8 @@ def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
             raise QAError(f"{path}: {id_cell}: unknown finding id '{finding}' (not in this workbook's audit: "
                           "was the cell edited, or the row pasted from another workbook?)")
         if verdict is not None or comment:
-            differences = [row_differences(table, row, fact) for fact in facts[finding]]
+            shown = table.shown(row)
+            differences = [row_differences(shown, fact, table.lang) for fact in facts[finding]]
             if all(differences):
                 misplaced.append((id_cell, finding, differences[0]))
         reviewer = _cell_text(table.value(row, "reviewer")) or (modified_by if verdict is not None else "")

@@ -676,7 +676,7 @@ class _Writer:
 
     def __init__(
         self, workbook: xlsxwriter.Workbook, result: AuditResult, lang: str, mask: bool, scoring: Scoring,
-        trends: Any = None,
+        trends: Any = None, carry: Any = None,
     ):
         self.workbook = workbook
         self.result = result
@@ -684,12 +684,17 @@ class _Writer:
         self.mask = mask
         self.scoring = scoring
         self.trends = trends  # qa.history.Trends, when the run was recorded in a history
+        self.carry = carry  # qa.carryover.Carry: review work of the workbook this one replaces
         self.formats = _formats(workbook)
         self.sheets = {}
         for key, names in SHEETS.items():
             self.sheets[key] = workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
             if key == "agents" and trends is not None:
                 self.sheets["trends"] = workbook.add_worksheet(_pick(TRENDS_SHEET, lang), worksheet_class=_BulkSheet)
+        if carry is not None and carry.not_carried:
+            from qa.carryover import NOT_CARRIED_SHEET
+
+            self.sheets["not_carried"] = workbook.add_worksheet(_pick(NOT_CARRIED_SHEET, lang), worksheet_class=_BulkSheet)
         self.data_sheet = workbook.add_worksheet(DATA_SHEET)
         self.cells = _Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
         self.agents_header_row = 0
@@ -757,10 +762,14 @@ class _Writer:
         if self.trends is not None:
             _write_trends(self, self.sheets["trends"], self.trends)
         self.write_data()
+        if "not_carried" in self.sheets:
+            self.write_not_carried()
         self.sheets["summary"].activate()
 
     def listed_ids(self) -> list[str]:
         """Ids of the findings the Findings sheet lists (computed once)."""
+        if getattr(self, "_listed_ids", None) is None and getattr(self.carry, "ids", None) is not None:
+            self._listed_ids = self.carry.ids
         if getattr(self, "_listed_ids", None) is None:
             self._listed_ids = finding_ids(self.result.findings.iloc[:MAX_DETAIL_ROWS])
         return self._listed_ids
@@ -775,6 +784,32 @@ class _Writer:
             ids=self.listed_ids(),
         )
         _write_data_sheet(self, self.data_sheet, [run])
+
+    def write_not_carried(self) -> None:
+        """Verdicts and comments of the workbook this one replaced whose finding is not listed
+        now: kept, so no trainer's work is lost (qa review does not read this sheet)."""
+        from qa.carryover import NOT_CARRIED_SHEET
+
+        sheet, lang, fmt = self.sheets["not_carried"], self.lang, self.formats
+        note = _pick((
+            f"这些复核来自此前同一路径的 {self.carry.path}，但本次审核没有列出对应的违规，因此保留在这里（qa review 不读取本表）。",
+            f"These verdicts were in {self.carry.path}, the earlier workbook at this path, but their findings are not listed "
+            "in this audit; they are kept here (qa review does not read this sheet).",
+        ), lang)
+        headers = [
+            _word("finding_id", lang), _word("review", lang), _word("comment", lang), _pick(("复核人", "Reviewer"), lang),
+            _word("session", lang), _word("rule", lang), _word("row", lang), _word("message", lang),
+            _pick(("原位置", "Earlier cell"), lang), _pick(("原因", "Why not carried"), lang),
+        ]
+        header_row = self.notes_then_header(sheet, [note], headers)
+        self.widths(sheet, [13, 10, 24, 12, 16, 14, 7, 50, 14, 30])
+        for offset, mark in enumerate(self.carry.not_carried, start=header_row + 1):
+            values = [mark.id, mark.review, mark.comment, mark.reviewer, mark.shown.get("session", ""),
+                      mark.shown.get("rule", ""), mark.shown.get("row", ""), mark.shown.get("text", ""), mark.where,
+                      _pick(mark.why, lang) if mark.why else ""]
+            for col, value in enumerate(values):
+                self.text(sheet, offset, col, _fit_cell(value), fmt.wrap if col in (2, 7) else fmt.text)
+        self.finish_table(sheet, header_row, header_row + len(self.carry.not_carried), len(headers))
 
     def write_agents(self) -> None:
         sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
@@ -833,9 +868,12 @@ class _Writer:
             _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
             _word("finding_id", lang),
         ]
+        carry = self.carry
+        if carry is not None and carry.has_reviewers:
+            headers.append(_pick(("复核人", "Reviewer"), lang))  # who gave the verdicts carried over
         header_row = self.notes_then_header(sheet, notes, headers)
-        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 13]
-        self.widths(sheet, widths)
+        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 13, 12]
+        self.widths(sheet, widths[: len(headers)])
         review_col = headers.index(_word("review", lang))
         if shown:
             part = findings.iloc[:shown]
@@ -866,6 +904,12 @@ class _Writer:
                 Column([""] * shown, "text", fmt.text),  # Comment: the trainer's
                 Column(self.listed_ids(), "text", fmt.text),
             ]
+            if carry is not None and carry.marks:
+                marks = [carry.marks.get(finding) for finding in self.listed_ids()]
+                columns[10] = Column([m.review if m else "" for m in marks], "text", fmt.text)
+                columns[11] = Column([m.comment if m else "" for m in marks], "text", fmt.wrap)
+                if carry.has_reviewers:
+                    columns.append(Column([m.reviewer if m else "" for m in marks], "text", fmt.text))
             heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, header_row + 1, columns, heights)
         sheet.data_validation(
@@ -1381,13 +1425,17 @@ def _params_summary(params: dict[str, Any], lang: str) -> str:
     return "\n".join(f"{key} = {_short(value, lang)}" for key, value in params.items())[:MAX_CELL_CHARS]
 
 
-def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None) -> None:
+def write_workbook(
+    result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None, carry: Any = None,
+) -> None:
     """Write the audit workbook to ``path`` atomically (temporary file, then rename).
 
     ``lang`` "zh" (default) or "en" names sheets and headers; ``mask`` hides personal data
     in every text cell. Scoring parameters come from ``result.scoring`` when the pipeline
     sets it, else from the built-in ``scoring.toml``. ``trends`` (:class:`qa.history.Trends`,
-    when the run was recorded in a history) adds the Trends sheet.
+    when the run was recorded in a history) adds the Trends sheet. ``carry``
+    (:class:`qa.carryover.Carry`) puts the verdicts and comments of the workbook it replaces
+    back on their findings, and keeps those it cannot place on a sheet of their own.
     """
     lang = lang if lang in LANGS else "zh"
     scoring = getattr(result, "scoring", None) or default_scoring()
@@ -1407,7 +1455,7 @@ def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: b
             },
         )
         try:
-            _Writer(workbook, result, lang, mask, scoring, trends).write()
+            _Writer(workbook, result, lang, mask, scoring, trends, carry).write()
         finally:
             try:
                 workbook.close()
