@@ -209,3 +209,27 @@ def refuse_reviewed_output(path: Path | None) -> None:
     workbook that holds review work."""
     if path is not None and earlier_reviews(Path(path)) is not None:
         raise _refuse(Path(path), "this output is not a workbook, so its verdicts would be lost")
+
+
+def refuse_losing_reviews(path: Path, verdicts: dict[str, Any]) -> None:
+    """For ``qa review``: refuse to write over a workbook holding verdicts or comments the new
+    one will not hold (``verdicts``: :attr:`qa.review.Review.verdicts`), e.g. a reviewed
+    workbook reviewed further."""
+    from qa.review import parse_verdict
+
+    earlier = earlier_reviews(Path(path))
+    if earlier is None:
+        return
+    lost = []
+    for mark in earlier.marks:
+        now = verdicts.get(mark.id)
+        try:
+            verdict = parse_verdict(mark.review)
+        except ValueError:
+            verdict = mark.review
+        if now is None or (mark.review and verdict != now.verdict) or (mark.comment and mark.comment not in now.comment):
+            lost.append(mark.where)
+    if lost:
+        more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+        raise QAError(f"{path} holds {len(lost)} verdict(s)/comment(s) this review does not ({', '.join(lost[:3])}{more}): "
+                      f"give it to qa review too (with another -o), choose another -o, or add --force to overwrite it")

@@ -24,10 +24,10 @@ def reviewed(tmp_path):
     """An audited workbook with three findings reviewed by 王老师 (S7's among them), beside its
     input (ids depend on the input's path, so each test audits its own)."""
     book, data = audit(tmp_path)
-    s1, s2, s7 = (findings_of(data, session_id=s)[0] for s in ("S1", "S2", "S7"))
-    review_in_excel(book, {s1["id"]: ("误报", "议价玩笑"), s2["id"]: ("确认", ""), s7["id"]: ("误报", "客户先骂人")},
-                    who="王老师")
-    return book, data, {"S1": s1, "S2": s2, "S7": s7}
+    found = {s: findings_of(data, session_id=s)[0] for s in ("S1", "S2", "S3", "S7")}
+    review_in_excel(book, {found["S1"]["id"]: ("误报", "议价玩笑"), found["S2"]["id"]: ("确认", ""),
+                           found["S7"]["id"]: ("误报", "客户先骂人")}, who="王老师")
+    return book, data, found
 
 
 def _verdicts(book):
@@ -135,3 +135,20 @@ def test_other_outputs_do_not_overwrite_a_reviewed_workbook(reviewed, tmp_path):
     result = run("audit", tmp_path / "day.csv", "-o", tmp_path / "new.xlsx", "--json", book)
     _refused(result, book, before, "not a workbook")
     assert not (tmp_path / "new.xlsx").exists()
+
+
+def test_review_does_not_overwrite_a_reviewed_review(reviewed, tmp_path):
+    """qa review writes <report>-reviewed.xlsx; a trainer reviews that further; running the first
+    review again must not throw the further work away."""
+    book, _, found = reviewed
+    first = run("review", book)
+    assert first.exit_code == 0, first.stderr
+    out = book.with_name("day-qa-reviewed.xlsx")
+    assert run("review", book).exit_code == 0  # the same review again loses nothing
+    review_in_excel(out, {found["S3"]["id"]: ("确认", "再看")})
+    before = out.read_bytes()
+    result = run("review", book)
+    _refused(result, out, before, "holds 1 verdict(s)/comment(s) this review does not (违规明细!K")
+    assert run("review", book, "--force").exit_code == 0
+    assert run("review", book, out, "-o", tmp_path / "both.xlsx").exit_code == 0
+
