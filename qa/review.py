@@ -37,7 +37,9 @@ ranges are still checked: every problem names the sheet and cells). ``qa review`
 reads the verdicts (Review / 复核, Comment / 备注, optional Reviewer / 复核人) from the visible
 Findings sheet, matched by the ID column (columns are found by their header, in either
 language), and everything else from ``qa_data``; nothing else in the workbook matters, so
-trainers may sort, filter, hide, colour and add columns freely.
+trainers may sort, filter, hide, colour and add columns freely. A row with a verdict or comment
+must show the session, rule, row and message of the finding its id names
+(:func:`row_differences`): an ID column sorted on its own is refused, naming the cells.
 
 **Rescoring.** A false positive (误报) deducts no points and does not veto its session; the
 session score is recomputed from the audit's deductions (floor 0), and each agent's score is
