@@ -28,6 +28,7 @@ from qa.review import (
     _last_modified_by,
     finding_ids,
     findings_table,
+    legacy_finding_ids,
     misplaced_ids_message,
     row_differences,
 )
@@ -183,6 +184,12 @@ def carry_reviews(earlier: EarlierReviews | None, result: Any) -> Carry | None:
     facts = dict(zip(ids, zip(part["session_id"].astype("str").tolist(), part["rule"].astype("str").tolist(),
                               [int(v) for v in part["row"].tolist()], part["text"].fillna("").astype("str").tolist())))
     carry = Carry(path=path, ids=ids)
+    if any(mark.id not in facts for mark in earlier.marks):
+        # A workbook from before id scheme 2: its ids are the findings' scheme-1 ids.
+        legacy = dict(zip(legacy_finding_ids(part), ids))
+        for mark in earlier.marks:
+            if mark.id not in facts and mark.id in legacy:
+                mark.id = legacy[mark.id]
     misplaced = []
     for mark in earlier.marks:
         fact = facts.get(mark.id)

@@ -430,6 +430,10 @@ def _run_problem(run: Any) -> str:
     """What is wrong with one run's data (as :func:`build_run_data` writes it), or ""."""
     if not isinstance(run, dict):
         return "not an object"
+    try:
+        run_id_scheme(run)
+    except ValueError as error:
+        return str(error)
     for key in ("run_key", "history"):
         if not _is_optional_text(run.get(key)):
             return f"{key} is {run.get(key)!r}, not a text"

@@ -152,3 +152,21 @@ def test_review_does_not_overwrite_a_reviewed_review(reviewed, tmp_path):
     assert run("review", book, "--force").exit_code == 0
     assert run("review", book, out, "-o", tmp_path / "both.xlsx").exit_code == 0
 
+
+
+def test_verdicts_under_old_ids_are_carried_to_the_same_findings(reviewed, tmp_path):
+    """A workbook written before finding id scheme 2 shows scheme-1 ids: its verdicts still go
+    back on their findings."""
+    from qa.review import finding_id
+
+    book, _, found = reviewed
+    s5 = found["S2"]  # 爱买不买: no personal data, so the JSON's text is the original text
+    old_id = finding_id(s5["file"], "", s5["row"], s5["rule"], s5["text"], scheme=1)
+    assert old_id != s5["id"]
+    workbook = openpyxl.load_workbook(book, rich_text=True)
+    next(c for c in workbook["违规明细"]["M"] if c.value == s5["id"]).value = old_id
+    workbook.save(book)
+    result = run("audit", tmp_path / "day.csv", "-o", book)
+    assert result.exit_code == 0, result.stderr
+    assert _verdicts(book)[s5["id"]] == ("确认", None, "王老师")
+    assert "kept 3 verdict(s)/comment(s)" in result.stderr and "match no finding" not in result.stderr
