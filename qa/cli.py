@@ -115,6 +115,23 @@ def _guarded(debug: bool, action) -> int:
         return ExitCode.ERROR
 
 
+def _keep_limit(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta[f"qa.{param.name}"] = value
+    return value
+
+
+def _excel_limits(config):
+    """--max-sheet-cells / --max-xlsx-part-mb over qa.toml over the defaults."""
+    from qa.xlsxlimits import ExcelLimits
+
+    meta = click.get_current_context().meta
+    defaults = ExcelLimits()
+    return ExcelLimits(
+        max_sheet_cells=meta.get("qa.max_sheet_cells") or config.max_sheet_cells or defaults.max_sheet_cells,
+        max_part_mb=meta.get("qa.max_xlsx_part_mb") or config.max_xlsx_part_mb or defaults.max_part_mb,
+    )
+
+
 def _input_options(function):
     """Options shared by every command that reads chat logs."""
     options = [
@@ -129,6 +146,12 @@ def _input_options(function):
         click.option("--timezone", help="Timezone of times without offset, and of reports [default: Asia/Shanghai]."),
         click.option("--agent-pattern", help="Regex: sender nicknames matching it are agents."),
         click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons, sheets and headers [default: zh]."),
+        # Kept out of the commands' signatures (expose_value=False): _settings reads them back.
+        click.option("--max-sheet-cells", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
+                     help="Excel input: refuse a sheet whose values span more cells (rows x columns from A1) "
+                          "[default: 20,000,000]."),
+        click.option("--max-xlsx-part-mb", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
+                     help="Excel input: refuse shared strings or a sheet that inflate to more MB [default: 512]."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
     for option in reversed(options):
@@ -156,6 +179,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
         agent_pattern=agent_pattern or config.agent_pattern,
         rule_paths=packs,
         lang=lang or config.lang or "zh",
+        excel_limits=_excel_limits(config),
     )
     rules = load_rules(packs)
     if config.working_hours is not None:
