@@ -290,24 +290,62 @@ def _row_heights(wrapped: list[tuple[pd.Series, float]]) -> list[float | None]:
     return [None if n <= 1 else n * _POINTS_PER_LINE for n in lines.tolist()]
 
 
-def _fit_cell(text: str) -> str:
-    """``text`` cut to MAX_CELL_CHARS UTF-16 units (Excel counts an emoji as two) + "…"."""
+_CUT_MARK = ("[已截断 {n} 字]", "[truncated {n} chars]")
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 units, as Excel counts (an emoji is two)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _cut(n: int, lang: str) -> str:
+    return _pick(_CUT_MARK, lang).format(n=f"{n:,}")
+
+
+def _fit_cell(text: str, lang: str = "zh") -> str:
+    """``text`` cut to MAX_CELL_CHARS UTF-16 units, ending in a mark that says how many
+    characters were cut (Excel refuses longer cells)."""
     units = 0
     for position, char in enumerate(text):
         units += 2 if ord(char) > 0xFFFF else 1
         if units > MAX_CELL_CHARS:
-            return text[:position] + "…"
+            return text[:position] + "…" + _cut(len(text) - position, lang)
     return text
 
 
-def _cell_text(values: pd.Series, mask: bool) -> pd.Series:
-    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit."""
+def _fit_marked(text: str, start: int, end: int, lang: str) -> tuple[str, int, int]:
+    """A highlighted cell ``(text, start, end)`` within Excel's limit. When the match lies
+    beyond the head that fits, the cell shows a window of the text around the match instead,
+    each cut end marked, so that the highlighted fragment stays visible."""
+    if len(text) <= MAX_CELL_CHARS // 2 or _units(text) <= MAX_CELL_CHARS:
+        return text, start, end
+    head = _fit_cell(text, lang)
+    kept = head.rfind("…")
+    if not 0 <= start < end <= len(text) or end <= kept:
+        return head, (start if end <= kept else -1), (end if end <= kept else -1)
+    end = min(end, start + MAX_CELL_CHARS // 2)  # a match longer than the cell: its beginning
+    before = min(start, (MAX_CELL_CHARS - (end - start)) // 2)  # context on both sides
+    last = min(len(text), start - before + MAX_CELL_CHARS)
+    first = max(0, last - MAX_CELL_CHARS)
+    while (excess := _units(text[first:last]) - MAX_CELL_CHARS) > 0:  # emoji count twice
+        if last - end >= start - first:  # give up context on the side that has more
+            last = max(end, last - excess)
+        else:
+            first = min(start, first + excess)
+    lead = _cut(first, lang) + "…" if first else ""
+    tail = "…" + _cut(len(text) - last, lang) if last < len(text) else ""
+    return lead + text[first:last] + tail, len(lead) + start - first, len(lead) + end - first
+
+
+def _cell_text(values: pd.Series, mask: bool, lang: str = "zh", cut: bool = True) -> pd.Series:
+    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit
+    (``cut=False`` leaves that to :func:`_fit_marked`)."""
     text = maybe_mask(values, mask)
     # Only a text longer than half the limit can exceed it in UTF-16 units.
     long = (text.str.len() > MAX_CELL_CHARS // 2).to_numpy(dtype=bool, na_value=False)
-    if long.any():
+    if cut and long.any():
         text = text.copy()
-        text[long] = [_fit_cell(value) for value in text[long].tolist()]
+        text[long] = [_fit_cell(value, lang) for value in text[long].tolist()]
     return text
 
 
@@ -879,16 +917,17 @@ class _Writer:
             part = findings.iloc[:shown]
             labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
-            reasons = _cell_text(part["reason"], self.mask)
-            texts = _cell_text(part["text"], self.mask)
-            contexts = _cell_text(part["context_text"], self.mask)
-            marked = list(
-                zip(
+            reasons = _cell_text(part["reason"], self.mask, lang)
+            texts = _cell_text(part["text"], self.mask, lang, cut=False)
+            contexts = _cell_text(part["context_text"], self.mask, lang)
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(
                     _as_list(texts),
                     _as_list(part["span_start"].fillna(-1).astype("int64")),
                     _as_list(part["span_end"].fillna(-1).astype("int64")),
                 )
-            )
+            ]
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
@@ -1006,7 +1045,7 @@ class _Writer:
         on_lines = findings[findings["msg"].isin(message_ids)] if len(findings) else findings
         marks: dict[int, list] = {}
         if len(on_lines):
-            reasons = _as_list(_cell_text(on_lines["reason"], self.mask))
+            reasons = _as_list(_cell_text(on_lines["reason"], self.mask, lang))
             for msg, rule, reason, start, end in zip(
                 _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
                 _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
@@ -1024,7 +1063,7 @@ class _Writer:
             for sid, agent, score, n in zip(chosen, _as_list(info["agent"]), _as_list(info["score"]), _as_list(info["findings"]))
         }
         agent_of = dict(zip(chosen, _as_list(info["agent"].astype("str"))))
-        texts = _as_list(_cell_text(selected["text"], self.mask))
+        texts = _as_list(_cell_text(selected["text"], self.mask, lang, cut=False))
         times = _numbers(pd.Series(_excel_dates(selected["timestamp"])))
         roles = [_pick(ROLE[r], lang) if r in ROLE else r for r in _as_list(selected["role"].astype("str"))]
         senders = _as_list(selected["agent"].fillna("").astype("str"))
@@ -1045,10 +1084,11 @@ class _Writer:
                     formats[c].append(fmt.banner)
             mark = marks.get(msg)
             if mark is None:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], -1, -1), "", "", source_rows[i]]
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], -1, -1, lang), "", "",
+                          source_rows[i]]
                 row_formats = [fmt.text, fmt.text, fmt.datetime, fmt.text, fmt.text, fmt.wrap, fmt.text, fmt.wrap, fmt.integer]
             else:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], mark[2], mark[3]),
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], mark[2], mark[3], lang),
                           mark[0], mark[1], source_rows[i]]
                 row_formats = [fmt.flagged_text, fmt.flagged_text, fmt.flagged_datetime, fmt.flagged_text,
                                fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_integer]
@@ -1148,7 +1188,7 @@ class _Writer:
         ]
         self.header(sheet, row, headers)
         part = suppressed.iloc[:shown]
-        texts = _as_list(_cell_text(part["text"], self.mask))
+        texts = _as_list(_cell_text(part["text"], self.mask, lang))
         ids = finding_ids(part)
         for i, finding in enumerate(part.itertuples(index=False)):
             row += 1
@@ -1199,8 +1239,8 @@ class _Writer:
         self.widths(sheet, [24, 7, 36, 80])
         if shown:
             part = rejected.iloc[:shown]
-            reasons = _cell_text(part["reason"], self.mask)
-            raws = _cell_text(part["raw"], self.mask)
+            reasons = _cell_text(part["reason"], self.mask, lang)
+            raws = _cell_text(part["raw"], self.mask, lang)
             columns = [
                 Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
                 Column(_numbers(part["row"]), "number", fmt.integer),
@@ -1780,11 +1820,14 @@ class _ReviewWriter(_Writer):
         if n:
             part = findings.iloc[:n]
             empty = pd.Series([""] * n, dtype="str")
-            reasons = _cell_text(part["reason"].fillna("").astype("str"), False)
-            texts = _cell_text(part["text"].fillna("").astype("str"), False)
-            contexts = _cell_text(part["context"].fillna("").astype("str"), False)
+            reasons = _cell_text(part["reason"].fillna("").astype("str"), False, lang)
+            texts = _cell_text(part["text"].fillna("").astype("str"), False, lang, cut=False)
+            contexts = _cell_text(part["context"].fillna("").astype("str"), False, lang)
             times = pd.to_datetime(part["time"], errors="coerce") if "time" in part else empty
-            marked = list(zip(_as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]]))
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(_as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]])
+            ]
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(pd.Series(times)))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
