@@ -561,7 +561,7 @@ def _is_case_file(path: Path) -> bool:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--base-rules", "base_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Rule pack of the current rules (repeatable; default: built-in rules only).")
+              help="Rule pack of the current rules (repeatable; default: the built-in rules and the config's packs).")
 @click.option("--examples", default=5, show_default=True, help="Examples shown per rule for added and removed findings.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the diff as JSON.")
 @_input_options
@@ -573,12 +573,14 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
     def action() -> int:
         from qa.diff import diff_audits, print_diff, write_diff_json
         from qa.pipeline import audit as run_audit
-        from qa.rules import load_rules
 
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)
-        base_rules = load_rules(list(base_paths))
-        base = run_audit(list(inputs), options, rules=base_rules)
+        # The base side is what the config alone (plus --base-rules) gives: its packs, its
+        # working hours and its scoring file, never the new pack's.
+        _, base_options, base_rules = _settings(config_path, base_paths, column_pairs, encoding, sheet,
+                                                timezone, agent_pattern, lang)
+        base = run_audit(list(inputs), base_options, rules=base_rules)
         changed = run_audit(list(inputs), options, rules=new_rules)
         report = diff_audits(base, changed, examples=examples)
         print_diff(report, click.echo)
