@@ -1500,6 +1500,8 @@ def write_workbook(
             try:
                 workbook.close()
             except XlsxWriterException as error:
+                if error.args and isinstance(error.args[0], OSError):
+                    raise error.args[0] from None  # atomic_write names the path and the cause
                 raise OutputError(f"cannot write {path}: {error}") from None
 
     atomic_write(Path(path), write)
@@ -1875,6 +1877,8 @@ def write_review_workbook(review: Any, path: Path, *, lang: str = "zh", trends: 
             try:
                 workbook.close()
             except XlsxWriterException as error:
+                if error.args and isinstance(error.args[0], OSError):
+                    raise error.args[0] from None  # atomic_write names the path and the cause
                 raise OutputError(f"cannot write {path}: {error}") from None
 
     atomic_write(Path(path), write)
