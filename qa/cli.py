@@ -96,17 +96,21 @@ def main() -> None:
 
 
 def _guarded(debug: bool, action) -> int:
-    """Run ``action``; turn every error into one line on stderr and exit code 2."""
+    """Run ``action``; turn every error into one line on stderr and exit code 2. SIGTERM and
+    SIGHUP unwind like Ctrl-C, so temporary files and spill folders are removed on them too."""
+    from qa.outputs import signals_raise
+
     try:
-        return action()
+        with signals_raise():
+            return action()
     except (QAError, click.BadParameter) as error:
         if debug:
             traceback.print_exc()
         message = error.format_message() if isinstance(error, click.ClickException) else str(error)
         click.echo(f"qa: error: {message}", err=True)
         return ExitCode.ERROR
-    except KeyboardInterrupt:
-        click.echo("qa: interrupted", err=True)
+    except KeyboardInterrupt as error:
+        click.echo(f"qa: interrupted ({getattr(error, 'name', 'SIGINT')}); temporary files removed", err=True)
         return ExitCode.ERROR
     except Exception as error:  # an internal error still gets one line, and a hint
         if debug:
@@ -255,6 +259,8 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         from qa.cli_review import audit_setup  # --suppress, --history (qa review / qa history)
 
         options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
+        _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
+                             findings_parquet, history)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
@@ -269,6 +275,19 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         )
 
     sys.exit(_guarded(debug, action))
+
+
+def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parquet, history) -> None:
+    """Before auditing: no two outputs on one file, none of them an input."""
+    from qa.ingest import expand_inputs
+    from qa.outputs import check_outputs
+
+    try:
+        files = expand_inputs(inputs) if inputs else []
+    except QAError:  # the audit reports a missing input in its own words
+        files = [p for p in inputs if Path(p).is_file()]
+    check_outputs([("-o", output), ("--json", json_path), ("--findings-csv", findings_csv),
+                   ("--findings-parquet", findings_parquet), ("--history", history)], files)
 
 
 @dataclass(frozen=True)
@@ -585,6 +604,9 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
         report = diff_audits(base, changed, examples=examples)
         print_diff(report, click.echo)
         if json_path:
+            from qa.outputs import check_outputs
+
+            check_outputs([("--json", json_path)], base.ingest.files)
             write_diff_json(report, json_path)
             click.echo(f"wrote {json_path}", err=True)
         return ExitCode.OK

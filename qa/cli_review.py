@@ -119,6 +119,9 @@ def review(reports, output, suppress_path, history_path, no_history, top, lang, 
 
             refuse_losing_reviews(target, result.verdicts)
 
+        from qa.outputs import check_outputs
+
+        check_outputs([("-o", target), ("--emit-suppressions", suppress_path), ("--history", history_path)])
         trends, note = _update_history(result, history_path, no_history, config)
         write_review_workbook(result, target, lang=result.lang, trends=trends, history_note=note)
 
