@@ -19,6 +19,7 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -141,16 +142,35 @@ def sweep_stale(folder: Path | str, prefix: str, suffix: str = "") -> list[Path]
     return removed
 
 
-def owned_temp_dir(prefix: str, folder: Path | str | None = None) -> Path:
-    """A new temporary folder ``<prefix>qa-<pid>-<host>-XXXX`` in ``folder`` (default: the
-    system's temporary folder), after sweeping the ones of owners that are gone."""
+def owned_temp_name(prefix: str, folder: Path | str | None = None, suffix: str = "") -> Path:
+    """A fresh name ``<prefix>qa-<pid>-<host>-<random><suffix>`` in ``folder`` (default: the
+    system's temporary folder, created if missing), after sweeping the entries of owners
+    that are gone. Nothing is created under the name: the caller makes it inside the ``try``
+    whose ``finally`` removes it, so a signal can never fall between creating it and
+    knowing its name."""
     where = Path(folder) if folder is not None else Path(tempfile.gettempdir())
-    sweep_stale(where, prefix)
+    sweep_stale(where, prefix, suffix)
     try:
         where.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=prefix + owner_tag(), dir=where))
     except OSError as error:
-        raise OutputError(f"cannot create a temporary folder in {where}: {describe_os_error(error)}") from None
+        raise OutputError(f"cannot create folder {where}: {describe_os_error(error)}") from None
+    return where / f"{prefix}{owner_tag()}{secrets.token_hex(4)}{suffix}"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the folder ``path`` (from :func:`owned_temp_name`), readable by its owner only."""
+    try:
+        path.mkdir(mode=0o700)
+    except OSError as error:
+        raise OutputError(f"cannot create a temporary folder in {path.parent}: {describe_os_error(error)}") from None
+
+
+def owned_temp_dir(prefix: str, folder: Path | str | None = None) -> Path:
+    """A new temporary folder ``<prefix>qa-<pid>-<host>-XXXX`` in ``folder`` (see
+    :func:`owned_temp_name`)."""
+    path = owned_temp_name(prefix, folder)
+    make_private_dir(path)
+    return path
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from qa.errors import OutputError
-from qa.outputs import close_abandoned_zips, describe_os_error, owner_tag, sweep_stale, write_error
+from qa.outputs import close_abandoned_zips, describe_os_error, owned_temp_name, sweep_stale, write_error
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -27,9 +26,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder; give a file path")
     sweep_stale(path.parent, ".", ".tmp")
-    folder: Path | None = None
+    folder = owned_temp_name(f".{path.name}.", path.parent, ".tmp")
     try:
-        folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.{owner_tag()}", suffix=".tmp", dir=path.parent))
+        folder.mkdir(mode=0o700)  # private: the writer's scratch files go here too
         temporary_path = folder / path.name
         write(temporary_path)
         # Give the output the permissions a normal file gets (the folder is private).
@@ -44,8 +43,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         close_abandoned_zips(error)
         raise
     finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
