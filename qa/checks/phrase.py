@@ -285,15 +285,26 @@ def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], de
         severity = categories[match[2]]["severity"] or default
         return (-_SEVERITY_RANK[severity], match[0], -(match[1] - match[0]))
 
-    for start, end, index in sorted(set(found), key=order):
+    def kept(start: int, end: int, index: int) -> bool:
         if any(e_start < end and start < e_end for e_start, e_end in excepted):
-            continue
+            return False
         category = categories[index]
         if category.get("word_boundaries") and inside_word(normalized, start, end):
-            continue
+            return False
         negation, condition = category.get("negation", True), category.get("condition", True)
-        if (negation or condition) and in_scope(normalized, start, end, negation=negation, condition=condition):
+        return not ((negation or condition)
+                    and in_scope(normalized, start, end, negation=negation, condition=condition))
+
+    ordered = sorted(set(found), key=order)
+    for start, end, index in ordered:
+        if not kept(start, end, index):
             continue
+        # Widen over the kept matches of the same category that overlap it, so the report
+        # shows 我已经说过很多遍了 rather than one piece of it.
+        for other_start, other_end, other_index in ordered:
+            if (other_index == index and other_start < end and start < other_end
+                    and (other_start < start or other_end > end) and kept(other_start, other_end, other_index)):
+                start, end = min(start, other_start), max(end, other_end)
         return start, end, index
     return None
 
