@@ -346,6 +346,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if best is None:
             continue
         start, end, category_index = best
+        while end - start > 1 and _SEPARATOR_RE.match(normalized[end - 1]):
+            end -= 1  # a pattern may consume the clause end; the report shows the words
         category = categories[category_index]
         original = texts[msg_id]
         span = original_span(original, start, end, normalized)
