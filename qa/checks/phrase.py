@@ -379,7 +379,10 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("variants", str(error)))
     for category in params.get("categories") or []:
         if not category.get("phrases") and not category.get("patterns"):
-            problems.append(("categories", f"category '{category.get('name')}' has no phrases or patterns"))
+            problems.append(("categories", f"category '{category.get('name')}': phrases is empty and "
+                              "there are no patterns"))
+    if problems:
+        return problems
     try:
         _compile(params)
     except RuleError as error:
