@@ -193,11 +193,14 @@ def _secrets(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _hide_fragments(value: str, secrets: list[tuple[str, str]], whole: bool = False) -> str:
+def _hide_fragments(value: str, secrets: list[tuple[str, str]], visible: tuple[str, ...] = (),
+                    whole: bool = False) -> str:
     """``value`` with every stretch it shares with a piece of personal data masked, when the
-    stretch covers a hidden character and is long enough to be a quote of it (4 characters,
-    3 for a stretch that is a whole ASCII word, any length when ``whole`` and it is all of
-    ``value``): reasons quote messages cut short ("1380013…") or a match inside an e-mail."""
+    stretch covers a hidden character, is long enough to be a quote of it (4 characters, 3
+    for a stretch that is a whole ASCII word, any length when ``whole`` and it is all of
+    ``value``) and is not shown anyway in one of the ``visible`` (masked) texts: reasons quote
+    messages cut short ("1380013…") or a match inside an e-mail ("tmd" of "xtmdy@163.com"),
+    while a "tmd" the message also has outside the address reveals nothing."""
     if not secrets or not value:
         return value
     n = len(value)
@@ -214,7 +217,9 @@ def _hide_fragments(value: str, secrets: list[tuple[str, str]], whole: bool = Fa
                 if all(masked[j + t] == original[j + t] for t in range(k)):
                     continue  # covers no hidden character
                 bounded = (i == 0 or value[i - 1] not in _ASCII_WORD) and (i + k == n or value[i + k] not in _ASCII_WORD)
-                if k >= 4 or (k >= 3 and bounded) or (whole and k == n):
+                if not (k >= 4 or (k >= 3 and bounded) or (whole and k == n)):
+                    continue
+                if not any(value[i : i + k] in shown for shown in visible):
                     stretches.append((k, i, j, original, masked))
     # The longest alignment of each stretch wins ("1380013" is the phone's start, not its
     # "1380" at the end); shorter ones overlapping it are coincidences.
@@ -237,16 +242,17 @@ def mask_finding(text: str, match: str, span_start: int, span_end: int, reason: 
     message or its context (also cut short, or normalized), besides its own personal data."""
     text, match, reason, context = text or "", match or "", reason or "", context or ""
     secrets = _secrets(text) + _secrets(context)
-    masked_text = mask_text(text)
+    masked_text, masked_context = mask_text(text), mask_text(context)
+    visible = (masked_text, masked_context)
     if 0 <= span_start < span_end <= len(text) and text[span_start:span_end] == match:
         masked_match = masked_text[span_start:span_end]
     else:  # a match the checks took from the normalized text
-        masked_match = _hide_fragments(mask_text(match), secrets, whole=True)
+        masked_match = _hide_fragments(mask_text(match), secrets, visible, whole=True)
     masked_reason = mask_text(reason)
     if masked_match != match and match:
         masked_reason = masked_reason.replace(match, masked_match)
-    masked_reason = _hide_fragments(masked_reason, secrets)
-    return masked_text, masked_match, masked_reason, mask_text(context)
+    masked_reason = _hide_fragments(masked_reason, secrets, visible)
+    return masked_text, masked_match, masked_reason, masked_context
 
 
 def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker | None = None) -> pd.DataFrame:
