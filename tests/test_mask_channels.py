@@ -6,7 +6,6 @@ numbers and e-mails in every format in random Chinese text."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sqlite3
 from pathlib import Path
