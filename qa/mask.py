@@ -319,6 +319,18 @@ def distinct_masks(values: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def shows_name(shown: str, original: str) -> bool:
+    """Whether a cell ``shown`` is how some output writes the session id or agent name
+    ``original``: as it is, masked, or masked with the ``~2`` of :func:`distinct_masks`."""
+    if shown == original:
+        return True
+    masked = mask_text(original)
+    if shown == masked or mask_text(shown) == masked:
+        return True
+    suffix = shown[len(masked):] if shown.startswith(masked) and masked != original else ""
+    return bool(re.fullmatch(r"~[0-9]+~*", suffix))
+
+
 def _distinct(series_list: Iterable[Any]) -> set[str]:
     seen: set[str] = set()
     for values in series_list:

@@ -651,15 +651,15 @@ def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang
     """How the visible cells of a Findings row (:meth:`FindingsTable.shown`) differ from the
     finding its id stands for (``fact``: session, rule, row, text); columns the sheet no
     longer has are not compared."""
-    from qa.mask import mask_text
+    from qa.mask import mask_text, shows_name
     from qa.report.excel import rule_label
 
     session, rule, number, text = fact
     differences = []
     if "session" in shown:
         cell = shown["session"]
-        if cell != session and mask_text(cell) != mask_text(session):
-            differences.append(f"session {cell or '(blank)'} ≠ {session}")
+        if cell != session and not shows_name(cell, session):
+            differences.append(f"session {cell or '(blank)'} ≠ {mask_text(session)}")
     if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
         differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang)}")
     if "row" in shown and shown["row"] != str(number):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_mask
+from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_mask, shows_name
 
 
 @pytest.mark.parametrize(
@@ -163,3 +163,11 @@ def test_a_match_from_the_normalized_text_is_masked_by_what_it_shares():
 def test_names_that_mask_alike_stay_distinct():
     mapping = distinct_masks(["13800138000", "13811118000", "13899998000", "小美", "a@b.cn"])
     assert mapping == {"13800138000": "138****8000", "13811118000": "138****8000~2", "13899998000": "138****8000~3"}
+
+
+def test_shows_name_accepts_every_written_form_of_a_name_and_nothing_else():
+    assert shows_name("13811118000", "13811118000")
+    assert shows_name("138****8000", "13811118000")
+    assert shows_name("138****8000~2", "13811118000")
+    assert not shows_name("138****8000~2", "13911118000")
+    assert not shows_name("S1~2", "S1")  # an unmasked name never gets a suffix
