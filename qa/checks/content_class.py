@@ -101,6 +101,9 @@ PARAMS = {
     "upgrade_classes": Param(
         "strings", "classes of customer messages that upgrade the severity (instead of upset_patterns)", default=[]
     ),
+    "settled_class": Param(
+        "str", "class of a customer's last message that settles the batch (no answer due any more)", default=""
+    ),
     "together_seconds": Param(
         "int", "an emoji within this many seconds before the agent's own text answer is part of it", default=120
     ),
@@ -447,8 +450,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     for i, (msg_id, original, answered) in enumerate(zip(ids, texts, customers)):
         if not keep[i]:
             continue
-        if due_class and not any(classes.matches(due_class, customer_norm[c]) for c in answered):
-            continue
+        if due_class:
+            # The customer's own last message may settle what they asked (found it, it works).
+            latest = answered[0] if answered else None
+            settled = bool(params["settled_class"]) and latest is not None and classes.matches(
+                params["settled_class"], customer_norm[latest]) and not classes.matches(due_class, customer_norm[latest])
+            if settled or not any(classes.matches(due_class, customer_norm[c]) for c in answered):
+                continue
         stripped = original.strip()
         start = original.find(stripped) if stripped else 0
         found = None
