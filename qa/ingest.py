@@ -481,7 +481,9 @@ def _first_bad_byte(path: str, encoding: str) -> tuple[int, int, int]:
     lines, base = 1, 0
     if codecs.lookup(encoding).name == "utf-8-sig":
         encoding = "utf-8"  # the BOM is valid UTF-8, and offsets count from the file's start
-    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030")
+    # A stateless multi-byte encoding is decoded per block, which gives exact offsets; the
+    # others (UTF-16, UTF-32) go through an incremental decoder.
+    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030", "gbk", "gb2312", "big5", "ascii", "latin-1", "cp1252")
     decoder = None if stateless else codecs.getincrementaldecoder(encoding)(errors="strict")
     carry = b""
     with open(path, "rb") as handle:
@@ -1691,7 +1693,7 @@ class _DelimitedStream:
                             break
                     # the rows _tidy takes out: blank, repeated header (counted), NUL (rejected)
                     repeated = _header_mask(batch.columns, self.header) & ~blank
-                    nul = _nul_mask(batch.columns) & ~blank & ~repeated if stream.saw_nul else repeated & False
+                    nul = _nul_mask(batch.columns) & ~blank & ~repeated if stream.saw_nul else np.zeros_like(blank)
                     skip = blank | repeated | nul
                     self.blank += int(blank.sum())
                     self.headers += int(repeated.sum())
