@@ -675,7 +675,9 @@ def _quote_trouble(columns: Sequence, delimiter: str, width: int, *, ends_file: 
         return False
     if ends_file and rows[-1] == len(columns[0]) - 1:
         return True
-    return any(_suspect_record([column[int(i)].as_py() for column in columns], delimiter, width) for i in rows)
+    picked = pa.array(rows)
+    values = zip(*(column.take(picked).to_pylist() for column in columns), strict=True)
+    return any(_suspect_record(record, delimiter, width) for record in values)
 
 
 def _rows_with_line_breaks(columns: Sequence) -> np.ndarray:
