@@ -49,7 +49,7 @@ PARAMS = {
     "customer_roles": Param("strings", "roles whose answers accept or refuse an offer", default=["customer"]),
     "max_uses": Param("int", "offers of one solution allowed per session", default=2),
     "similarity": Param("float", "least Dice similarity of character bigrams for the same offer", default=0.6),
-    "anchor_chars": Param("int", "length of the first/last characters of the pre-filter", default=4),
+    "anchor_chars": Param("int", "length of the first/last characters of the pre-filter", default=2),
     "min_chars": Param("int", "shortest solution (characters left after normalizing) compared", default=4),
     "strip_classes": Param("strings", "classes whose words are not part of the solution",
                            default=["soothing", "closing"]),
@@ -164,7 +164,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     chosen_sessions = session_codes[chosen]
     starts = np.flatnonzero(np.r_[True, chosen_sessions[1:] != chosen_sessions[:-1]])
     for block in np.split(chosen, starts[1:]):
-        # clusters: representative key, numbers, uses, last position
+        # clusters: [member keys, numbers, uses, last position]; an offer joins the cluster
+        # of its most similar earlier offer (single linkage: 只能退货重拍 joins 不支持换货，
+        # 只能退货重拍 through an earlier 只能退货重拍)
         clusters: list[list] = []
         for position, norm_text in zip(block.tolist(), norm_all.iloc[block].tolist()):
             key = solution_key(str(norm_text), classes, params, ignored)
@@ -175,12 +177,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             for cluster in clusters:
                 if cluster[1] != numbers:
                     continue
-                score = similarity(key, cluster[0])
+                score = max(similarity(key, member) for member in cluster[0])
                 if score >= best_score:
                     best, best_score = cluster, score
             if best is None:
-                clusters.append([key, numbers, 1, position])
+                clusters.append([[key], numbers, 1, position])
                 continue
+            if key not in best[0]:
+                best[0].append(key)
             best[2] += 1
             if best[2] > limit and refused(best[3], position):
                 flagged.append((position, best[2]))
