@@ -32,6 +32,9 @@ Parameters (rule ``[params]``):
 required), ``not_counting``, ``pass_over_classes`` (strings)
     Class names of ``rules/classes.toml`` (or a pack's).
 ``trigger_roles`` / ``reply_roles`` (strings, default customer / agent)
+``after_reply_classes`` (strings)
+    Trigger classes that count only once an agent has replied in the session: ``rejection``
+    (a refusal refuses what the agent offered; 找不到订单 in the first message refuses nothing).
 ``judge`` (``first`` | ``turn``, default ``first``)
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
@@ -59,6 +62,8 @@ PARAMS = {
                           default=[]),
     "pass_over_classes": Param("strings", "reply-role messages of these classes are not replies",
                                default=[]),
+    "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
+                                 "session (a refusal refuses something the agent said)", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
@@ -114,7 +119,21 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     scope = role_mask(messages, params["trigger_roles"]).to_numpy()
     scoped = norm_all[scope]
     is_trigger = np.zeros(len(messages), dtype=bool)
-    is_trigger[np.flatnonzero(scope)] = _class_mask(classes, list(params["trigger_classes"]), scoped)
+    later = [n for n in params["trigger_classes"] if n in params["after_reply_classes"]]
+    anytime = [n for n in params["trigger_classes"] if n not in params["after_reply_classes"]]
+    is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, scoped)
+    sessions = pd.factorize(messages["session_id"])[0].astype("int64")
+    replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
+    if later:
+        # replies before each message within its session (cumulative count minus the count at
+        # the session's first message)
+        first = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]
+        starts = np.repeat(first, np.diff(np.r_[first, len(sessions)]))
+        before = replies_so_far - np.r_[0, replies_so_far][starts]
+        eligible = scope & (before > 0) & ~is_trigger
+        if eligible.any():
+            positions = np.flatnonzero(eligible)
+            is_trigger[positions] = _class_mask(classes, later, norm_all.iloc[positions])
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all.iloc[positions])
@@ -128,7 +147,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         positions = np.flatnonzero(reply_mask)
         reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
                                          norm_all.iloc[positions])]] = False
-    sessions = pd.factorize(messages["session_id"])[0].astype("int64")
     reply_positions = np.flatnonzero(reply_mask)
     k = np.searchsorted(reply_positions, trigger_ids, side="right")
     nxt = np.where(k < len(reply_positions), reply_positions[np.minimum(k, max(len(reply_positions) - 1, 0))]
