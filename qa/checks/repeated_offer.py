@@ -18,12 +18,13 @@ unless the customer also wrote a ``rejection`` class match: 好吧，还是不�
 the same text again (``resend`` patterns: 再发一遍). An offer the customer accepted and a
 different second solution are never flagged.
 
-Cost: a vectorised pre-filter (pyarrow) keeps only agent messages whose normalized text shares
-its first or last ``anchor_chars`` characters with at least ``max_uses`` other agent messages of
-the same session; the similarity and class work runs on those candidates only.
+Cost: the keys are made vectorised (pyarrow/RE2; the strip classes by their RE2 pre-filter
+form, a superset of the class), and only offers whose key shares its first or last
+``anchor_chars`` characters with another offer of a session holding more than ``max_uses`` such
+offers go on to the similarity clustering, in Python.
 
 Parameters (rule ``[params]``): ``roles`` (agent), ``customer_roles`` (customer),
-``max_uses`` (2), ``similarity`` (0.6), ``anchor_chars`` (4), ``min_chars`` (shortest solution
+``max_uses`` (2), ``similarity`` (0.6), ``anchor_chars`` (3), ``min_chars`` (shortest solution
 key compared, 4), ``strip_classes``, ``rejection_class``, ``pass_over_classes`` (class names),
 ``accepted`` / ``resend`` (regular expressions over the customer's normalized text),
 ``particles``, ``address_words``, ``quote_chars``.
@@ -49,7 +50,7 @@ PARAMS = {
     "customer_roles": Param("strings", "roles whose answers accept or refuse an offer", default=["customer"]),
     "max_uses": Param("int", "offers of one solution allowed per session", default=2),
     "similarity": Param("float", "least Dice similarity of character bigrams for the same offer", default=0.6),
-    "anchor_chars": Param("int", "length of the first/last characters of the pre-filter", default=2),
+    "anchor_chars": Param("int", "length of the first/last characters of the pre-filter", default=3),
     "min_chars": Param("int", "shortest solution (characters left after normalizing) compared", default=4),
     "strip_classes": Param("strings", "classes whose words are not part of the solution",
                            default=["soothing", "closing"]),
@@ -65,6 +66,7 @@ PARAMS = {
 }
 
 _DIGITS = regex.compile(r"\d+(?:\.\d+)?")
+_FINAL = regex.compile(r"[的了]+$")
 
 
 def _ignored(params: dict) -> str:
@@ -77,23 +79,10 @@ def _ignored(params: dict) -> str:
     return "(?:" + "|".join(parts) + ")+"
 
 
-def raw_keys(norm: pd.Series, params: dict) -> pa.Array:
+def raw_keys(norm, params: dict) -> pa.Array:
     """Vectorised key of each text: no emoticons, symbols, particles, address words, final 的/了."""
-    keys = pc.replace_substring_regex(_arrow(norm), _ignored(params), "")
+    keys = pc.replace_substring_regex(norm if isinstance(norm, pa.Array) else _arrow(norm), _ignored(params), "")
     return pc.replace_substring_regex(keys, "[的了]+$", "")
-
-
-def solution_key(norm_text: str, classes, params: dict, ignored: regex.Pattern) -> str:
-    """The offer of one message: its normalized text without the words of ``strip_classes``."""
-    spans = sorted((m.start, m.end) for name in params["strip_classes"] if name in classes.classes
-                   for m in classes.find(name, norm_text))
-    kept, at = [], 0
-    for start, end in spans:
-        if start > at:
-            kept.append(norm_text[at:start])
-        at = max(at, end)
-    kept.append(norm_text[at:])
-    return regex.sub(r"[的了]+$", "", ignored.sub("", " ".join(kept)))
 
 
 def similarity(a: str, b: str) -> float:
@@ -112,9 +101,13 @@ def _candidates(keys: pa.Array, sessions: np.ndarray, params: dict) -> np.ndarra
     for part in (pc.utf8_slice_codeunits(keys, 0, anchor), pc.utf8_slice_codeunits(keys, -anchor)):
         codes = np.asarray(pc.dictionary_encode(part).indices, dtype="int64")
         group = sessions * (int(codes.max(initial=0)) + 1) + codes
+        group = np.where(long_enough, group, -1 - np.arange(len(group)))  # short keys stay alone
         counts = pd.Series(group).map(pd.Series(group).value_counts()).to_numpy()
-        out |= counts > params["max_uses"]
-    return out & long_enough
+        out |= counts >= 2  # shares an anchor with another offer of the session
+    out &= long_enough
+    # a session needs max_uses + 1 such offers at all
+    per_session = pd.Series(out.astype("int64")).groupby(sessions).transform("sum").to_numpy()
+    return out & (per_session > params["max_uses"])
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -134,12 +127,20 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if len(offers) <= params["max_uses"]:
         return findings_frame([], rule.id, "", "")
     session_codes = pd.factorize(messages["session_id"])[0].astype("int64")
-    keys = raw_keys(norm_all.iloc[offers], params)
-    chosen = offers[_candidates(keys, session_codes[offers], params)]
+    agent_norm = _arrow(norm_all.iloc[offers])
+    # The words of the strip classes go out here already (their RE2 pre-filter form, a superset
+    # of the class), so the anchors below compare solutions, not soothing openings.
+    strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
+    strip = [p for p in strip if p]
+    if strip:
+        agent_norm = pc.replace_substring_regex(agent_norm, "|".join(f"(?:{p})" for p in strip), "")
+    keys = raw_keys(agent_norm, params)
+    chosen_mask = _candidates(keys, session_codes[offers], params)
+    chosen = offers[chosen_mask]
+    chosen_keys = keys.filter(pa.array(chosen_mask)).to_pylist()
     if len(chosen) == 0:
         return findings_frame([], rule.id, "", "")
 
-    ignored = regex.compile(_ignored(params))
     accepted = [regex.compile(p) for p in params["accepted"]]
     resend = [regex.compile(p) for p in params["resend"]]
     rejection = params["rejection_class"] if params["rejection_class"] in classes.classes else None
@@ -147,10 +148,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     limit, threshold = params["max_uses"], params["similarity"]
     texts = messages["text"]
 
+    norm_np = norm_all.to_numpy(dtype=object)
+    grams_of: dict[str, frozenset] = {}
+
+    def grams(key: str) -> frozenset:
+        found = grams_of.get(key)
+        if found is None:
+            found = grams_of[key] = frozenset(key[i : i + 2] for i in range(len(key) - 1)) or frozenset((key,))
+        return found
+
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again."""
-        said = [str(t) for t, c in zip(norm_all.iloc[position_from + 1 : position_to].tolist(),
-                                       customer[position_from + 1 : position_to]) if c]
+        said = [str(norm_np[i]) for i in range(position_from + 1, position_to) if customer[i]]
         if not said:
             return False
         for text in said:
@@ -163,32 +172,39 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     flagged: list[tuple[int, int]] = []  # (position, use)
     chosen_sessions = session_codes[chosen]
     starts = np.flatnonzero(np.r_[True, chosen_sessions[1:] != chosen_sessions[:-1]])
+    key_at = dict(zip(chosen.tolist(), chosen_keys))
     for block in np.split(chosen, starts[1:]):
-        # clusters: [member keys, numbers, uses, last position]; an offer joins the cluster
-        # of its most similar earlier offer (single linkage: 只能退货重拍 joins 不支持换货，
-        # 只能退货重拍 through an earlier 只能退货重拍)
+        # clusters: [uses, last position, numbers]; an offer joins the cluster of its most
+        # similar earlier offer (single linkage: 只能退货重拍 joins 不支持换货，只能退货重拍
+        # through an earlier 只能退货重拍); an exact key joins its cluster without comparing.
         clusters: list[list] = []
-        for position, norm_text in zip(block.tolist(), norm_all.iloc[block].tolist()):
-            key = solution_key(str(norm_text), classes, params, ignored)
+        members: list[tuple[str, frozenset, int]] = []  # (key, bigrams, cluster index)
+        exact: dict[str, int] = {}
+        for position in block.tolist():
+            key = key_at[position]
             if len(key) < params["min_chars"]:
                 continue
-            numbers = _DIGITS.findall(key)
-            best, best_score = None, threshold
-            for cluster in clusters:
-                if cluster[1] != numbers:
-                    continue
-                score = max(similarity(key, member) for member in cluster[0])
-                if score >= best_score:
-                    best, best_score = cluster, score
-            if best is None:
-                clusters.append([[key], numbers, 1, position])
-                continue
-            if key not in best[0]:
-                best[0].append(key)
-            best[2] += 1
-            if best[2] > limit and refused(best[3], position):
-                flagged.append((position, best[2]))
-            best[3] = position
+            index = exact.get(key)
+            if index is None:
+                numbers = _DIGITS.findall(key)
+                mine = grams(key)
+                best_score = threshold
+                for other_key, other_grams, other_index in members:
+                    if clusters[other_index][2] != numbers:
+                        continue
+                    score = 2 * len(mine & other_grams) / (len(mine) + len(other_grams))
+                    if score >= best_score:
+                        index, best_score = other_index, score
+                if index is None:
+                    clusters.append([0, position, numbers])
+                    index = len(clusters) - 1
+                exact[key] = index
+                members.append((key, mine, index))
+            cluster = clusters[index]
+            cluster[0] += 1
+            if cluster[0] > limit and refused(cluster[1], position):
+                flagged.append((position, cluster[0]))
+            cluster[1] = position
 
     if not flagged:
         return findings_frame([], rule.id, "", "")
