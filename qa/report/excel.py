@@ -223,6 +223,9 @@ RULE_LABELS = {
     "repeated-soothing": ("重复安抚话术", "Repeated soothing line"),
     "ignored-complaint": ("投诉未妥善处理", "Ignored complaint"),
     "emoji-only": ("仅表情回复", "Emoji-only reply"),
+    "unsoothed-emotion": ("情绪未安抚", "Unsoothed emotion"),
+    "repeated-solution": ("重复同一方案", "Repeated solution"),
+    "brand-doubt": ("品牌质疑未澄清", "Brand doubt unanswered"),
 }
 
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
