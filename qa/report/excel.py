@@ -1024,16 +1024,19 @@ class _Writer:
         widths = [19, 20, 16, 16, 36, 50, 36, 22, 7]
         self.widths(sheet, widths)
         if shown:
-            part = credits.iloc[:shown]
+            part = self.masker.findings(credits.iloc[:shown])  # texts, session ids, agents: as findings
             labels = {c: self.credit_label(c) for c in part["credit"].unique()}
-            reasons = _cell_text(part["reason"], self.mask)
-            texts = _cell_text(part["text"], self.mask)
-            contexts = _cell_text(part["context_text"], self.mask)
-            marked = list(zip(
-                _as_list(texts),
-                _as_list(part["span_start"].fillna(-1).astype("int64")),
-                _as_list(part["span_end"].fillna(-1).astype("int64")),
-            ))
+            reasons = _cell_text(part["reason"], False, lang)
+            texts = _cell_text(part["text"], False, lang, cut=False)
+            contexts = _cell_text(part["context_text"], False, lang)
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(
+                    _as_list(texts),
+                    _as_list(part["span_start"].fillna(-1).astype("int64")),
+                    _as_list(part["span_end"].fillna(-1).astype("int64")),
+                )
+            ]
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
