@@ -1,4 +1,4 @@
-"""Make the test helpers (tests/rule_cases.py) importable."""
+"""Make the test helpers (tests/rule_cases.py, tests/tables.py) importable."""
 
 import sys
 from pathlib import Path
