@@ -3,4 +3,15 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def builtin_rules():
+    """The built-in rules, loaded once for the session (rules are immutable dataclasses; a
+    test that needs other parameters replaces them on a copy)."""
+    from qa.rules import load_rules
+
+    return load_rules()
