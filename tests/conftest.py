@@ -15,3 +15,12 @@ def builtin_rules():
     from qa.rules import load_rules
 
     return load_rules()
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Skip importing tests/test_engines.py when slow tests are deselected (the default run):
+    every test in it is slow, and importing it starts Dask and probes for Spark, which takes
+    seconds before a single test is deselected."""
+    if collection_path.name == "test_engines.py" and config.getoption("markexpr", "") == "not slow":
+        return True
+    return None
