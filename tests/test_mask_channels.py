@@ -186,6 +186,7 @@ def _email(draw):
 _PERSONAL = st.one_of(_mobile(), _landline(), _id_number(), _email())
 
 
+@pytest.mark.slow  # 25 generated logs, each audited and written to every channel
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(st.tuples(_CJK_FILL, _PERSONAL, _CJK_FILL), min_size=1, max_size=3),
        keep=st.sampled_from([ORDER, "2026051012", WHEN, "12315", "315"]))
