@@ -99,7 +99,8 @@ def test_no_channel_shows_personal_data(tmp_path):
     assert ORDER in texts and WHEN in texts and "12315" in texts
     profanity = next(f for f in data["findings"] if f["rule"] == "forbidden-phrase" and f["match"] == "tmd")
     assert profanity["text"][profanity["span"][0] : profanity["span"][1]] == "tmd"  # outside the e-mail: shown
-    assert "lowest scores: z********@example.com" in channels["terminal"]
+    lowest = next(line for line in channels["terminal"].splitlines() if line.startswith("lowest scores: "))
+    assert "z********@example.com" in lowest and "l*@例子.中国" in lowest
     assert "138****8000~2" in channels["workbook"] and "z********@example.com" in channels["history"]
 
 
