@@ -1,45 +1,48 @@
-"""Check type ``repetition``: the same lexicon line used more than ``max_uses`` times in a session.
+"""Check type ``repetition``: the same soothing line used more than ``max_uses`` times in a session.
 
 Built for 安抚话术 (soothing lines, 002 §一.7 「同一安抚话术不得使用2次以上」 and §三.5 「避免使用
-同一句话反覆回复，给客户造成机械回复的体验」), but the lexicon is data: any family of canned
-lines can be counted the same way.
+同一句话反覆回复，给客户造成机械回复的体验」). What is soothing is not a list of sentences here but
+the shared class ``soothing`` of ``rules/classes.toml`` (apology, empathy, reassurance, thanks
+for patience, promise to do one's best; word patterns with their exclusions), so an unlisted
+line such as 我们一定会给您一个满意的答复 counts, and ``ignored-complaint`` and the newer rules
+agree with this rule about what soothes. Any class can be counted the same way
+(``soothing_class``).
 
-How a message becomes "lines", all vectorised over the candidate messages (pyarrow compute, RE2;
-no loop over sessions or messages):
+How a message becomes "lines" (each distinct candidate text is worked out once):
 
-1. only messages of ``roles`` (agents) whose ``norm`` text contains a lexicon phrase are
+1. only messages of ``roles`` (agents) that the class's vectorised pre-filter accepts are
    candidates (``norm`` already folds traditional -> simplified, full/half width and case);
-2. emoticon codes (``[微笑]``, ``[图片]``, Wangwang ``/:^_^``, JD ``#E-s57``), emoji,
+2. the class matches are found on the whole normalized text (so its exclusions, such as
+   理解您的意思, and its negation scope apply);
+3. emoticon codes (``[微笑]``, ``[图片]``, Wangwang ``/:^_^``, JD ``#E-s57``), emoji,
    punctuation, symbols, whitespace and the modal ``particles`` (哦 呢 哈 啦 呀 哟 嘛, the list
-   of the standard) cut the text into clauses and are otherwise ignored;
-3. a clause is *soothing* when it contains a lexicon phrase (after the ``exceptions``, such as
-   理解您的意思, are blanked out);
-4. ``unit = "clause"`` (default): a run of consecutive soothing clauses of one message is one
-   line, cut to its *soothing core*, from the start of its first lexicon phrase to the end of
-   its last one (the longest phrase wins at a position, so 非常抱歉 and 很抱歉 stay apart).
-   Hence commas do not matter (非常抱歉，给您带来不便 = 非常抱歉给您带来不便; 亲亲，别着急 =
-   亲亲别着急), and neither do an address word or filler before the soothing words nor the
-   content after them: 非常抱歉，我马上为您查一下订单 and 非常抱歉，这个需要仓库确认 both
-   use the line 非常抱歉 — the standard is about repeating the same 安抚话术 mechanically,
-   whatever it introduces. Different soothing lines stay different:
-   非常抱歉让您久等了 ≠ 非常抱歉给您带来不便. A non-soothing clause between two soothing ones
-   separates two lines (非常抱歉。我查一下。请您耐心等待 = 非常抱歉 + 请您耐心等待).
-   ``unit = "message"``: the whole message (all its clauses) is the line, for rules that
-   want exact repeats only;
-5. ``final_particles`` (了) are ignored at the end of a clause, so 非常抱歉给您带来不便了哦～ and
-   非常抱歉，給您帶來不便！ give the same key; 了解 keeps its 了;
-6. lines are counted per (session, key) in message order, every occurrence (one message may
+   of the standard) cut the text into clauses and are otherwise ignored; a clause is
+   *soothing* when a class match overlaps it;
+4. ``unit = "clause"`` (default): a run of consecutive soothing clauses *within one sentence*
+   (:meth:`qa.classes.ClassSet.sentences`) is one line, so a message of two sentences holds two
+   lines (非常抱歉让您久等了。请您放心 uses 请您放心 like a message of that sentence alone). The
+   line is cut to its *soothing core*, from the start of its first class match to the end of
+   its last one: commas do not matter (非常抱歉，给您带来不便 = 非常抱歉给您带来不便; 亲亲，别着急 =
+   亲亲别着急), and neither do an address word before the soothing words nor the content after
+   them: 非常抱歉，我马上为您查一下订单 and 非常抱歉，这个需要仓库确认 both use the line 非常抱歉 —
+   the standard is about repeating the same 安抚话术 mechanically, whatever it introduces.
+   A core shorter than ``min_core_chars`` (a bare 抱歉 or 久等) is compared with its whole
+   clause run instead. A non-soothing clause between two soothing ones separates two lines
+   (非常抱歉，我查一下，请您谅解 = 非常抱歉 + 请您谅解). When soothing sentences follow one another,
+   their joined core is a line too, so 非常抱歉！给您带来不便。 is also the line 非常抱歉给您带来不便
+   (the same words with other punctuation); ``unit = "message"``: the whole message (all
+   its clauses) is the line, for rules that want exact repeats only;
+5. near-identical wording is the same line: ``final_particles`` (了) and ``fillers`` (的) are
+   ignored, and the characters of each ``equivalent_chars`` group read as its first one
+   (你 = 您), so 给你带来的不便了 = 给您带来不便;
+6. lines are counted per (session, line) in message order, every occurrence (one message may
    use a line twice); the message holding the (max_uses+1)-th and any later use gets one
    finding (match = the whole original text).
 
 Parameters (rule ``[params]``):
 
-``phrases`` (strings, required; or ``phrases_file``)
-    Lexicon: a clause containing one of these is soothing. List intensified forms too
-    (非常抱歉, 很抱歉) when they should count as different lines from the bare word.
-``exceptions`` (strings)
-    Phrases that contain a lexicon phrase without being one (我理解您的意思是…); blanked out
-    before the lexicon test.
+``soothing_class`` (str, default ``soothing``)
+    The class of :mod:`qa.classes` whose matches make a clause a line.
 ``max_uses`` (int, default 2)
     Uses allowed per session; the (max_uses+1)-th and later are flagged.
 ``unit`` (str, ``clause`` | ``message``, default ``clause``)
@@ -47,10 +50,17 @@ Parameters (rule ``[params]``):
 ``particles`` (strings, default 哦 呢 哈 啦 呀 哟 嘛)
     Ignored anywhere in a line (they split clauses like punctuation does). Address words
     such as 亲 are not in the standard's list and are not particles here: before the first
-    soothing phrase they fall outside the core anyway (亲，非常抱歉 = 非常抱歉), but between two
-    phrases they count (非常抱歉亲给您带来不便 ≠ 非常抱歉给您带来不便) unless a rule adds them.
-``final_particles`` (strings, default 了)
-    Ignored at the end of a clause only (给您带来不便了 = 给您带来不便, 了解 stays).
+    soothing match they fall outside the core anyway (亲，非常抱歉 = 非常抱歉), but between two
+    matches they count (非常抱歉亲给您带来不便 ≠ 非常抱歉给您带来不便) unless a rule adds them.
+``final_particles`` (strings, default 了), ``fillers`` (strings, default 的)
+    Characters ignored inside a line once it is cut (see 5).
+``equivalent_chars`` (strings, default 您你妳)
+    Groups of characters read as the group's first one.
+``address_words`` (strings, default 亲爱的 亲亲 亲)
+    Dropped at the start of a line: a class match may begin with an address word
+    (亲亲别着急 = 亲亲，别着急 = 别着急).
+``min_core_chars`` / ``min_line_chars`` (int, default 3)
+    See 4; a line shorter than ``min_line_chars`` (a bare 抱歉 clause) is courtesy, not counted.
 ``roles`` (strings, default agent)
     Whose messages are counted.
 
@@ -60,24 +70,28 @@ Message fields: ``{count}`` (which use this is: 3), ``{count_ordinal}`` (3rd), `
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
-from qa.normalize import normalize_text
 
 PARAMS = {
-    "phrases": Param("strings", "lexicon: a clause containing one of these is soothing", required=True),
-    "exceptions": Param("strings", "phrases containing a lexicon phrase that are not one", default=[]),
+    "soothing_class": Param("str", "class (rules/classes.toml) whose matches make a clause a soothing line",
+                            default="soothing"),
     "max_uses": Param("int", "uses allowed per session; later uses are flagged", default=2),
     "unit": Param("str", "what is compared: the soothing core of a run of clauses, or the whole message",
                   default="clause", choices=("clause", "message")),
     "particles": Param("strings", "characters ignored anywhere, like punctuation (modal particles)",
                        default=["哦", "呢", "哈", "啦", "呀", "哟", "嘛"]),
-    "final_particles": Param("strings", "characters ignored at the end of a clause", default=["了"]),
+    "final_particles": Param("strings", "characters ignored in a line (了 of 给您带来不便了)", default=["了"]),
+    "fillers": Param("strings", "characters ignored in a line (的 of 带来的不便)", default=["的"]),
+    "equivalent_chars": Param("strings", "groups of characters read as the group's first one (您你)",
+                              default=["您你妳"]),
+    "address_words": Param("strings", "address words dropped at the start of a line (亲亲别着急 = 别着急)",
+                           default=["亲爱的", "亲亲", "亲"]),
     "roles": Param("strings", "roles whose messages are counted", default=["agent"]),
     "min_core_chars": Param("int", "a soothing core shorter than this is compared with its whole "
                             "clause run instead (a bare 抱歉 before three different answers is "
@@ -90,138 +104,123 @@ PARAMS = {
 # (norm is lower case). Bare emoji and symbols are covered by the symbol class.
 EMOTICON = r"\[[^\[\]]{1,12}\]|/:[!-~]{1,6}|#e-[a-z]+(?:\d+)?|#e\b"
 SYMBOLS = r"[^\p{L}\p{N}]"
-_CUT = "|"  # clause boundary; "|" in the text is a symbol, so it is a boundary anyway
-_JOIN = ","  # joins the clauses of a line until final particles are stripped
+# Sentences that follow one another are also joined into one line, up to this many.
+_MAX_JOINED = 3
 
 
-def _char_class(chars: list[str]) -> str:
+def _char_class(chars) -> str:
     return "[" + "".join(regex.escape(c) for c in chars) + "]" if chars else ""
 
 
-def _line_key(text: str, particles: list[str]) -> str:
-    """Normalize one lexicon/exception phrase the way clauses are (no clause split)."""
-    text = regex.sub(EMOTICON, "", normalize_text(text))
-    if particles:
-        text = regex.sub(_char_class(particles), "", text)
-    return regex.sub(r"[^\p{L}\p{N}]+", "", text)
+@lru_cache(maxsize=16)
+def _compiled(particles: tuple[str, ...], dropped: tuple[str, ...], groups: tuple[str, ...],
+              address: tuple[str, ...]):
+    """(clause cut regex, translation table of the dropped and equivalent characters, regex of
+    the address words at the start of a line)."""
+    cut = regex.compile(f"(?:{EMOTICON}|{SYMBOLS}" + (f"|{_char_class(particles)}" if particles else "") + ")+")
+    table = {ord(c): None for c in dropped}
+    for group in groups:
+        for c in group[1:]:
+            table.setdefault(ord(c), group[0])
+    words = sorted({w for w in address if w}, key=len, reverse=True)
+    leading = regex.compile("^(?:" + "|".join(regex.escape(w) for w in words) + ")+") if words else None
+    return cut, table, leading
 
 
-def _alternation(phrases: list[str]) -> str:
-    return "|".join(regex.escape(p) for p in sorted(set(phrases), key=len, reverse=True) if p)
+class LineFinder:
+    """The soothing lines of one normalized text, per the rule's params (cached per text)."""
+
+    def __init__(self, params: dict, classes) -> None:
+        self.classes = classes
+        self.name = params["soothing_class"]
+        self.unit = params["unit"]
+        self.min_core = params["min_core_chars"]
+        self.min_line = params["min_line_chars"]
+        self.cut, self.table, self.leading = _compiled(
+            tuple(params["particles"]), tuple(params["final_particles"]) + tuple(params["fillers"]),
+            tuple(params["equivalent_chars"]), tuple(params["address_words"]))
+
+    def _key(self, text: str) -> str:
+        """A piece of normalized text as a line key: no cut characters, no dropped ones, no
+        address word in front (a class match may begin with 亲: 亲亲别着急 = 亲亲，别着急 = 别着急)."""
+        key = self.cut.sub("", text).translate(self.table)
+        return self.leading.sub("", key) if self.leading is not None else key
+
+    def lines(self, text: str) -> list[str]:
+        """The keys of the lines of ``text`` (a normalized message), in text order."""
+        matches = [(m.start, m.end) for m in self.classes.find(self.name, text)]
+        if not matches:
+            return []
+        if self.unit == "message":
+            key = self._key(text)
+            return [key] if len(key) >= self.min_line else []
+        # clauses: the pieces between cuts, each with its sentence number
+        clauses, position = [], 0
+        for found in self.cut.finditer(text):
+            if found.start() > position:
+                clauses.append((position, found.start()))
+            position = found.end()
+        if position < len(text):
+            clauses.append((position, len(text)))
+        sentence_ends = [end for _, end in self.classes.sentences(text)]
+        runs: list[list] = []  # [start, end, core_start, core_end, sentence, joinable]
+        previous_soothing, sentence = False, 0
+        for start, end in clauses:
+            while sentence < len(sentence_ends) - 1 and start >= sentence_ends[sentence]:
+                sentence += 1
+            inside = [(s, e) for s, e in matches if s < end and start < e]
+            if not inside:
+                previous_soothing = False
+                continue
+            core_start, core_end = max(min(s for s, _ in inside), start), min(max(e for _, e in inside), end)
+            if previous_soothing and runs[-1][4] == sentence:
+                run = runs[-1]
+                run[1], run[3] = end, core_end
+            else:
+                # a soothing sentence right after another one: their joined core is a line too
+                joinable = previous_soothing
+                runs.append([start, end, core_start, core_end, sentence, joinable])
+            previous_soothing = True
+        keys = [self._line(text, run[0], run[1], run[2], run[3]) for run in runs]
+        out = [k for k in keys if len(k) >= self.min_line]
+        # joined lines of sentences that follow one another (非常抱歉！给您带来不便。)
+        for first in range(len(runs)):
+            last = first
+            while last + 1 < len(runs) and runs[last + 1][5] and last + 1 - first < _MAX_JOINED:
+                last += 1
+                key = self._line(text, runs[first][0], runs[last][1], runs[first][2], runs[last][3])
+                if len(key) >= self.min_line and key not in out:
+                    out.append(key)
+        return out
+
+    def _line(self, text: str, start: int, end: int, core_start: int, core_end: int) -> str:
+        core = self._key(text[core_start:core_end])
+        if len(self.cut.sub("", text[core_start:core_end])) < self.min_core:
+            return self._key(text[start:end])
+        return core
 
 
-def _arrow(strings: pd.Series) -> pa.Array:
-    """The column as one pyarrow large_string array (zero-copy for pyarrow-backed strings)."""
-    array = pa.array(strings) if isinstance(strings.dtype, pd.StringDtype) else pa.array(
-        strings.astype("str").tolist())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array.cast(pa.large_string())
-
-
-_EMPTY = (np.array([], dtype="int64"), pa.array([], pa.large_string()))
-
-
-def _slice_bytes(strings: pa.Array, start: np.ndarray, end: np.ndarray) -> pa.Array:
-    """Each string cut to its bytes [start, end) (vectorised over the value buffer)."""
-    strings = strings.cast(pa.large_string())
-    offsets = np.frombuffer(strings.buffers()[1], dtype="int64")[strings.offset : strings.offset + len(strings) + 1]
-    data = np.frombuffer(strings.buffers()[2], dtype="uint8") if strings.buffers()[2] else np.zeros(0, "uint8")
-    lengths = np.maximum(end - start, 0)
-    out_offsets = np.zeros(len(strings) + 1, dtype="int64")
-    np.cumsum(lengths, out=out_offsets[1:])
-    take = np.arange(out_offsets[-1], dtype="int64") + np.repeat(offsets[:-1] + start - out_offsets[:-1], lengths)
-    return pa.LargeStringArray.from_buffers(len(strings), pa.py_buffer(out_offsets), pa.py_buffer(data[take]))
-
-
-def soothing_core(lines: pa.Array, phrases: list[str]) -> pa.Array:
-    """Each line cut to its soothing core: from the start of its first lexicon phrase to the
-    end of its last one (the longest phrase wins at a position, so 非常抱歉 is kept whole).
-
-    Address words and fillers before the core (亲亲，别着急 = 亲亲别着急 = 别着急) and content
-    after it (非常抱歉，我马上为您查一下订单 -> 非常抱歉) are not part of the line. The last
-    phrase is the first match in the reversed string, so two non-capturing RE2 searches do it.
-    Every line must contain a phrase.
-    """
-    lexicon = _alternation(phrases)
-    length = np.asarray(pc.binary_length(lines), dtype="int64")
-    start = np.zeros(len(lines), dtype="int64")
-    end = length.copy()
-    # Most lines already start and end with a phrase; only the others are searched (finding
-    # a match position is several times slower than testing for a match).
-    loose = pc.invert(pc.match_substring_regex(lines, f"^(?:{lexicon})"))
-    if pc.any(loose).as_py():
-        where = np.flatnonzero(np.asarray(loose, dtype=bool))
-        start[where] = np.asarray(pc.find_substring_regex(lines.filter(loose), lexicon), dtype="int64")
-    loose = pc.invert(pc.match_substring_regex(lines, f"(?:{lexicon})$"))
-    if pc.any(loose).as_py():
-        where = np.flatnonzero(np.asarray(loose, dtype=bool))
-        reversed_lines = pc.utf8_reverse(lines.filter(loose))
-        reversed_lexicon = _alternation([p[::-1] for p in phrases])
-        end[where] -= np.asarray(pc.find_substring_regex(reversed_lines, reversed_lexicon), dtype="int64")
-    return _slice_bytes(lines, start, end)
-
-
-def soothing_lines(norm: pd.Series, params: dict) -> tuple[np.ndarray, pa.Array]:
-    """Lines of lexicon phrases in the given (already role-filtered) normalized texts.
+def soothing_lines(norm: pd.Series, params: dict, classes=None) -> tuple[np.ndarray, list[str]]:
+    """Lines of the soothing class in the given (already role-filtered) normalized texts.
 
     Returns (position in ``norm`` of the message holding each line, key of each line), in
-    message order, then order within the message.
-    """
-    particles, final = list(params["particles"]), list(params["final_particles"])
-    phrases = [k for k in (_line_key(p, particles) for p in params["phrases"]) if k]
-    if not phrases or norm.empty:
-        return _EMPTY
-    exceptions = [k for k in (_line_key(p, particles) for p in params["exceptions"]) if k]
-    lexicon = _alternation(phrases)
+    message order, then order within the message. Each distinct text is worked out once."""
+    from qa.classes import builtin_classes
 
-    # Clauses: emoticon codes, emoji, punctuation, spaces, symbols and particles cut the text.
-    cut = f"(?:{EMOTICON}|{SYMBOLS}" + (f"|{_char_class(particles)}" if particles else "") + ")+"
-    parts = pc.split_pattern(pc.replace_substring_regex(_arrow(norm), cut, _CUT), _CUT)
-    clauses = pc.list_flatten(parts)
-    parent = np.asarray(pc.list_parent_indices(parts), dtype="int64")
-    nonempty = np.asarray(pc.greater(pc.binary_length(clauses), 0), dtype=bool)
-    clauses, parent = clauses.filter(nonempty), parent[nonempty]
-    if len(clauses) == 0:
-        return _EMPTY
-    if exceptions:  # blanked out: 我理解您的意思 is not a soothing clause
-        clauses = pc.replace_substring_regex(clauses, _alternation(exceptions), "#")
-    soothing = np.asarray(pc.match_substring_regex(clauses, lexicon), dtype=bool)
-
-    if params["unit"] == "message":
-        has_soothing = np.zeros(len(norm), dtype=bool)
-        has_soothing[parent[soothing]] = True
-        chosen = np.flatnonzero(has_soothing[parent])
-    else:
-        chosen = np.flatnonzero(soothing)
-    if len(chosen) == 0:
-        return _EMPTY
-    owner = parent[chosen]
-    # A line is a run of chosen clauses next to each other in one message ("message" unit:
-    # all clauses of a message that has a soothing one, so the line is the whole message).
-    starts = np.ones(len(chosen), dtype=bool)
-    starts[1:] = owner[1:] != owner[:-1]
-    if params["unit"] != "message":
-        starts[1:] |= chosen[1:] != chosen[:-1] + 1
-    start_positions = np.flatnonzero(starts)
-    offsets = pa.array(np.append(start_positions, len(chosen)), pa.int64())
-    runs = pa.LargeListArray.from_arrays(offsets, clauses.take(pa.array(chosen)))
-    keys = pc.binary_join(runs, pa.scalar(_JOIN, pa.large_string()))
-    if params["unit"] != "message":
-        # A short core (a bare 抱歉 or 久等) is too common to be "the same line" by itself:
-        # then the whole clause run is compared (抱歉这边已经发货 and 抱歉目前无法拦截 differ,
-        # 让您久等了 three times is the same line).
-        cores = soothing_core(keys, phrases)
-        short = pc.less(pc.utf8_length(cores), params["min_core_chars"])
-        keys = pc.if_else(short, keys, cores)
-    if final:  # at the end of a clause: 给您带来不便了 = 给您带来不便, 了解 stays
-        keys = pc.replace_substring_regex(keys, _char_class(final) + f"+({_JOIN}|$)", "\\1")
-    keys = pc.replace_substring_regex(keys, _JOIN, "")
-    # Inside a line, 了 is the same particle as at a clause end: 给您添麻烦了实在不好意思 is the
-    # line 给您添麻烦了，实在不好意思 written without the comma (keys are only compared).
-    if final:
-        keys = pc.replace_substring_regex(keys, _char_class(final), "")
-    return owner[start_positions], keys
+    classes = classes if classes is not None else builtin_classes()
+    if norm.empty:
+        return np.array([], dtype="int64"), []
+    finder = LineFinder(params, classes)
+    candidates = np.flatnonzero(classes.candidates(params["soothing_class"], norm))
+    if not len(candidates):
+        return np.array([], dtype="int64"), []
+    values = norm.to_numpy(dtype=object)[candidates]
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    per_text = [finder.lines(str(t)) for t in distinct]
+    counts = np.fromiter((len(per_text[c]) for c in codes), dtype="int64", count=len(codes))
+    owner = np.repeat(candidates, counts)
+    keys = [k for c in codes for k in per_text[c]]
+    return owner, keys
 
 
 def ordinal(n: int) -> str:
@@ -231,26 +230,21 @@ def ordinal(n: int) -> str:
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
-    """Flag each message holding a use of a lexicon line beyond ``max_uses`` in its session."""
+    """Flag each message holding a use of a soothing line beyond ``max_uses`` in its session."""
+    from qa.classes import classes_of
+
     params = rule.params
     limit = params["max_uses"]
-    phrases = [k for k in (_line_key(p, list(params["particles"])) for p in params["phrases"]) if k]
-    if messages.empty or not phrases:
+    if messages.empty:
         return findings_frame([], rule.id, "", "")
-    scope = role_mask(messages, params["roles"]).to_numpy()
-    norm = messages["norm"][scope]
-    # Cheap vectorised pre-filter on the whole table: only messages mentioning a phrase.
-    prefilter = norm.str.contains(_alternation(phrases), regex=True)
-    candidates = norm[prefilter.to_numpy(dtype=bool)]
-    owner, keys = soothing_lines(candidates, params)  # owner: position in candidates
-    # A line of one or two characters (a bare 抱歉 clause) is a courtesy, not a 话术.
-    long_enough = np.asarray(pc.greater_equal(pc.utf8_length(keys), params["min_line_chars"]), dtype=bool)
-    owner, keys = owner[long_enough], keys.filter(pa.array(long_enough))
+    classes = classes_of(rule)
+    scope = np.flatnonzero(role_mask(messages, params["roles"]).to_numpy())
+    owner, keys = soothing_lines(messages["norm"].iloc[scope], params, classes)
     if len(owner) == 0:
         return findings_frame([], rule.id, "", "")
-    positions = np.flatnonzero(scope)[np.flatnonzero(prefilter.to_numpy(dtype=bool))][owner]
+    positions = scope[owner]
     session_code = pd.factorize(messages["session_id"].iloc[positions])[0].astype("int64")
-    key_code = np.asarray(pc.dictionary_encode(keys).indices, dtype="int64")
+    key_code = pd.factorize(pd.Series(keys, dtype=object))[0].astype("int64")
     group = session_code * (int(key_code.max()) + 1) + key_code
     use = pd.Series(group).groupby(group, sort=False).cumcount().to_numpy() + 1
     over = use > limit
@@ -275,17 +269,19 @@ def validate(params: dict) -> list[tuple[str, str]]:
     problems = []
     if params["max_uses"] < 1:
         problems.append(("max_uses", f"max_uses must be 1 or more, got {params['max_uses']}"))
-    if not any(_line_key(p, list(params["particles"])) for p in params["phrases"]):
-        problems.append(("phrases", "phrases: no phrase has a letter or digit left after normalizing"))
-    for key in ("particles", "final_particles"):
+    if not params["soothing_class"].strip():
+        problems.append(("soothing_class", "soothing_class: name a class of rules/classes.toml"))
+    for key in ("particles", "final_particles", "fillers"):
         if any(len(c) != 1 for c in params[key]):
             problems.append((key, f"{key}: each entry must be one character"))
+    if any(len(g) < 2 for g in params["equivalent_chars"]):
+        problems.append(("equivalent_chars", "equivalent_chars: each group needs two characters or more"))
     return problems
 
 
 CHECK = CheckType(
     name="repetition",
-    doc="The same lexicon line (e.g. a soothing line) used more than max_uses times in a session.",
+    doc="The same line of a class (e.g. a soothing line) used more than max_uses times in a session.",
     params=PARAMS,
     run=run,
     validate=validate,
