@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
@@ -139,14 +141,18 @@ def _build_automaton(table: list[tuple[str, int]]) -> ahocorasick.Automaton:
     return automaton
 
 
-def _candidates(norm: pd.Series, phrases: list[str]) -> pd.Series:
-    """Boolean mask of messages containing at least one phrase (vectorised, RE2)."""
-    mask = pd.Series(False, index=norm.index)
+def _candidates(searched: pa.Array, phrases: list[str]) -> np.ndarray:
+    """Which texts contain at least one phrase (vectorised, RE2): a numpy bool array."""
+    hits = np.zeros(len(searched), dtype=bool)
     for start in range(0, len(phrases), _PREFILTER_CHUNK):
         chunk = phrases[start : start + _PREFILTER_CHUNK]
         pattern = "|".join(regex.escape(p) for p in chunk)
-        mask |= norm.str.contains(pattern, regex=True)
-    return mask
+        hits |= _bools(pc.match_substring_regex(searched, pattern))
+    return hits
+
+
+def _bools(array) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -323,18 +329,27 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     compiled = _compile(params)
     if not compiled.phrases and not compiled.patterns:
         return findings_frame([], rule.id, "", "")
-    scope = role_mask(messages, params["roles"])
-    norm = messages["norm"].where(scope, "")
-    mask = pd.Series(False, index=norm.index)
-    spaced = norm.str.replace(_SPACING, "", regex=True) if compiled.squeeze else norm
-    if compiled.phrases:
-        searched = spaced.str.replace(r"\p{P}", "", regex=True) if compiled.squeeze else norm
-        mask |= _candidates(searched, list(compiled.phrases))
-    if compiled.prefilter is not None:
-        mask |= candidate_mask(spaced, compiled.prefilter)
-    candidates = norm[mask & scope]
-    if candidates.empty:
+    # The pre-filter runs on the distinct texts of the checked roles only (canned lines repeat,
+    # and customers' messages are half the table), and separators are stripped once per text.
+    positions = np.flatnonzero(role_mask(messages, params["roles"]).to_numpy())
+    if not len(positions):
         return findings_frame([], rule.id, "", "")
+    encoded = pc.dictionary_encode(to_arrow(messages["norm"].iloc[positions]))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = encoded.dictionary
+    hits = np.zeros(len(distinct), dtype=bool)
+    spaced = pc.replace_substring_regex(distinct, _SPACING, "") if compiled.squeeze else distinct
+    if compiled.phrases:
+        searched = pc.replace_substring_regex(spaced, r"\p{P}", "") if compiled.squeeze else distinct
+        hits |= _candidates(searched, list(compiled.phrases))
+    if compiled.prefilter is not None:
+        hits |= _bools(pc.match_substring_regex(spaced, compiled.prefilter))
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
+    chosen = positions[(codes >= 0) & hits[np.maximum(codes, 0)]]
+    if not len(chosen):
+        return findings_frame([], rule.id, "", "")
+    candidates = pd.Series(messages["norm"].iloc[chosen].to_numpy(dtype=object), index=messages.index[chosen])
 
     texts = messages["text"]
     ids, severities, reasons, matches, starts, ends = [], [], [], [], [], []
@@ -360,14 +375,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         starts.append(span[0])
         ends.append(span[1])
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
-
-
-def candidate_mask(norm: pd.Series, prefilter: str) -> pd.Series:
-    """Vectorised RE2 pre-filter over the whole column."""
-    if norm.empty:
-        return pd.Series(False, index=norm.index)
-    hits = pc.fill_null(pc.match_substring_regex(to_arrow(norm), prefilter), False)
-    return pd.Series(hits.to_numpy(zero_copy_only=False), index=norm.index, dtype=bool)
 
 
 def validate(params: dict) -> list[tuple[str, str]]:
