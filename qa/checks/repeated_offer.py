@@ -42,7 +42,8 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
-from qa.checks.repetition import EMOTICON, _arrow, ordinal
+from qa.checks.pattern import to_arrow
+from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 
 PARAMS = {
@@ -81,7 +82,7 @@ def _ignored(params: dict) -> str:
 
 def raw_keys(norm, params: dict) -> pa.Array:
     """Vectorised key of each text: no emoticons, symbols, particles, address words, final 的/了."""
-    keys = pc.replace_substring_regex(norm if isinstance(norm, pa.Array) else _arrow(norm), _ignored(params), "")
+    keys = pc.replace_substring_regex(norm if isinstance(norm, pa.Array) else to_arrow(norm).cast(pa.large_string()), _ignored(params), "")
     return pc.replace_substring_regex(keys, "[的了]+$", "")
 
 
@@ -127,7 +128,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if len(offers) <= params["max_uses"]:
         return findings_frame([], rule.id, "", "")
     session_codes = pd.factorize(messages["session_id"])[0].astype("int64")
-    agent_norm = _arrow(norm_all.iloc[offers])
+    agent_norm = to_arrow(norm_all.iloc[offers]).cast(pa.large_string())
     # The words of the strip classes go out here already (their RE2 pre-filter form, a superset
     # of the class), so the anchors below compare solutions, not soothing openings.
     strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
