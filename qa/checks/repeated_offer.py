@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
-from qa.checks.repetition import EMOTICON, _arrow, ordinal
+from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 
 PARAMS = {
@@ -66,6 +66,16 @@ PARAMS = {
 }
 
 _DIGITS = regex.compile(r"\d+(?:\.\d+)?")
+
+
+def _arrow(strings: pd.Series) -> pa.Array:
+    """The column as one pyarrow large_string array (zero-copy for pyarrow-backed strings).
+    Kept here since repeated-soothing's rewrite dropped it from qa.checks.repetition."""
+    array = pa.array(strings) if isinstance(strings.dtype, pd.StringDtype) else pa.array(
+        strings.astype("str").tolist())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
 _FINAL = regex.compile(r"[的了]+$")
 
 
