@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from qa.cli import main
 import qa.cli_review  # noqa: F401  (registers qa review / qa history when qa.cli does not yet)
 
-# Six sessions, six findings: forbidden-phrase in S1, S2 (the same text), S5 (longer text) and S6
-# (traditional characters); ignored-complaint in S3; slow-reply in S4; a veto (abuse) in S7.
+# Seven sessions: forbidden-phrase in S1, S2 (the same text), S5 (longer text) and S6
+# (traditional characters); ignored-complaint in S3; slow-reply in S4; a veto (abuse) in S7, whose
+# message is also a rhetorical question and leaves the impatient customer unsoothed.
 CHAT = """session_id,timestamp,role,agent,text
 S1,2026-11-20 10:00:00,customer,,这个能便宜点吗
 S1,2026-11-20 10:00:30,agent,小美,爱买不买

@@ -57,12 +57,15 @@ def test_not_a_sensitive_complaint(text):
     assert not has("sensitive-complaint", text)
 
 
-@pytest.mark.parametrize("text", ["胳膊让锅沿烫起了泡", "充电器那块冒烟了", "宝宝喝完一直吐", "昨晚送急诊了"])
+@pytest.mark.parametrize("text", ["胳膊让锅沿烫起了泡", "充电器那块冒烟了", "宝宝喝完一直吐", "昨晚送急诊了",
+                                  "厨房里燃气有点刺鼻"])
 def test_safety_in_own_words(text):
     assert has("safety", text)
 
 
-@pytest.mark.parametrize("text", ["小孩用会不会过敏？", "这个防烫吗", "电脑中毒了能修吗", "有没有烟雾报警器"])
+# A new product's 刺鼻 smell is a quality complaint, not a safety incident (unless someone feels ill).
+@pytest.mark.parametrize("text", ["小孩用会不会过敏？", "这个防烫吗", "电脑中毒了能修吗", "有没有烟雾报警器",
+                                  "新沙发有股刺鼻的味道"])
 def test_safety_hypotheticals_and_innocent_words(text):
     assert not has("safety", text)
 
@@ -72,6 +75,9 @@ def test_soothing_handling_and_closing_are_separate():
     assert not has("soothing", "好的，我理解您的意思了")
     assert has("handling", "您先把插头拔了别再用，我这边马上给您登记换新")
     assert not has("handling", "这个我们处理不了")
+    assert not has("handling", "退货需要等仓库签收的")  # what a refund waits for is procedure, no offer
+    assert has("handling", "仓库签收后我马上给您退款")
+    assert has("soothing", "给您带来不愉快的购物体验了")
     assert has("closing", "还有其他可以帮您的吗")
     assert not has("soothing", "还有其他可以帮您的吗")
 
@@ -115,3 +121,10 @@ def test_bad_class_file_names_file_and_line(tmp_path: Path):
     (tmp_path / "classes.toml").write_text('[classes.upset]\n\nnegatoin = true\n', encoding="utf-8")
     with pytest.raises(RuleError, match=r"classes.toml:3: unknown key"):
         load_classes(tmp_path)
+
+
+def test_a_personalisation_instruction_needs_an_answer():
+    assert has("answer-due", "那就刻「Forever」")
+    assert has("answer-due", "好的，贺卡写“生日快乐”")
+    assert not has("answer-due", "好的谢谢")
+    assert not has("answer-due", "那我买两支")

@@ -59,6 +59,11 @@ def test_verdict_words_in_both_languages():
 def test_review_rescores_without_false_positives_after_rows_are_reordered(book, tmp_path):
     path, data = book
     veto = findings_of(data, session_id="S7")[0]  # 你有病吧: critical, vetoes its session
+    # The same message is also judged by other rules (a rhetorical question, an unsoothed
+    # customer); the reviewer marks only the abuse, so those still deduct (major: 5 each).
+    others = [f for f in findings_of(data, session_id="S7") if f["id"] != veto["id"]]
+    assert veto["rule"] == "forbidden-phrase" and all(f["severity"] == "major" for f in others)
+    s7_after = 100 - 5 * len(others)
     s1 = findings_of(data, session_id="S1")[0]
     s2 = findings_of(data, session_id="S2")[0]
     s3 = findings_of(data, session_id="S3")[0]
@@ -75,7 +80,7 @@ def test_review_rescores_without_false_positives_after_rows_are_reordered(book, 
     sessions_before = {s["session_id"]: s for s in data["sessions"]}
     assert sessions_before["S7"]["score"] == 0.0 and sessions_before["S7"]["veto"]
     sessions = {r["会话"]: r for r in rows_as_dicts(out, "会话", "会话")}
-    assert sessions["S7"]["复核前得分"] == 0 and sessions["S7"]["复核后得分"] == 100  # the veto is lifted
+    assert sessions["S7"]["复核前得分"] == 0 and sessions["S7"]["复核后得分"] == s7_after  # the veto is lifted
     assert sessions["S1"]["复核后得分"] == 100 and sessions["S1"]["误报数"] == 1
     assert sessions["S2"]["复核后得分"] == sessions_before["S2"]["score"]  # confirmed still deducts
     assert sessions["S3"]["复核后得分"] == sessions_before["S3"]["score"]  # pending still deducts
@@ -84,7 +89,8 @@ def test_review_rescores_without_false_positives_after_rows_are_reordered(book, 
     before = {a["agent"]: a for a in data["agents"]}
     for name in ("小美", "阿杰"):
         mine = [s for s in data["sessions"] if s["agent"] == name]
-        after = [100.0 if s["session_id"] in ("S1", "S7") else s["score"] for s in mine]
+        after = [100.0 if s["session_id"] == "S1" else s7_after if s["session_id"] == "S7" else s["score"]
+                 for s in mine]
         assert agents[name]["复核前得分"] == before[name]["score"]
         assert agents[name]["复核后得分"] == pytest.approx(round(sum(after) / len(after), 1))
         assert agents[name]["变化"] == pytest.approx(round(agents[name]["复核后得分"] - before[name]["score"], 1))
@@ -96,7 +102,8 @@ def test_review_rescores_without_false_positives_after_rows_are_reordered(book, 
     assert marked["复核"] == "误报" and marked["备注"] == "客户先骂人，客服复述"
     assert marked["复核人"] == "王老师"
     assert marked["复核来源"].startswith("day-qa.xlsx 违规明细!K")
-    assert marked["复核后扣分"] == 0 and marked["会话得分（复核后）"] == 100
+    assert marked["复核后扣分"] == 0 and marked["会话得分（复核后）"] == s7_after
+    assert all(findings[f["id"]]["复核后扣分"] == 5 and not findings[f["id"]]["复核"] for f in others)
     assert findings[s2["id"]]["复核"] == "确认" and findings[s2["id"]]["复核后扣分"] == 5
     assert findings[s3["id"]]["复核"] == "待定"
 
