@@ -86,6 +86,27 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 _RAW_LIMIT = 200
 _HEAD_BYTES = 1 << 16
 
+# A stray quote (a message starting with `"` that an export did not escape) makes a CSV parser
+# read the following rows as one field, silently. Chat messages with line breaks are real (an
+# address, a bank account) but short: the platforms cap a message at a few thousand characters
+# and it rarely has more than a dozen lines. A quoted value running over more lines or
+# characters than these is taken to be a stray quote; so is one holding a line shaped like a
+# whole row (as many fields as the header), or one with no closing quote before the end.
+_QUOTED_MAX_LINES = 100
+_QUOTED_MAX_CHARS = 20_000
+# Python's csv refuses fields over 131,072 characters by default, while pyarrow (the fast path)
+# has no limit: the exact path must not refuse what the fast path reads. A field over this
+# (far beyond any chat message) rejects its row, not the file.
+_CSV_FIELD_LIMIT = 1 << 28
+csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+# A NUL byte or two is damage in a text export (that row is rejected); a file is refused as
+# binary only for a known binary signature or when NULs are this large a share of its head.
+_BINARY_NUL_SHARE = 0.05
+_BINARY_MAGIC = (
+    b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf",
+    b"Rar!", b"\xd0\xcf\x11\xe0", b"SQLite format 3", b"PAR1", b"\x7fELF", b"MZ",
+)
+
 # Naive time layouts tried as whole-column formats (fast); which ones a file uses is sniffed
 # from a sample so that a million rows are normally parsed by exactly one format.
 _TIME_FORMATS = (
@@ -363,10 +384,9 @@ def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
         # The head looked like UTF-8 but a later byte is not: GB18030 is the other candidate,
         # unless the user or a BOM said UTF-8.
         if options.encoding or encoding != "utf-8":
-            raise InputError(
-                f"cannot read {path} as {encoding}: it has bytes invalid in that encoding"
-            ) from None
-        encoding, data = "gb18030", _transcode(path, raw, "gb18030")
+            raise InputError(_bad_byte_message(path, encoding, hint=False)) from None
+        # Neither encoding: the byte that broke UTF-8 is the one to show, not GB18030's.
+        encoding, data = "gb18030", _transcode(path, raw, "gb18030", report_as="utf-8")
         table = _parse_delimited(path, data, options, notes)
     if encoding == "gb18030":
         notes.add("read {files} as GB18030 (GBK)", path)
@@ -380,15 +400,16 @@ def _parse_delimited(path: str, data: bytes, options: _Options, notes: _Notes) -
     if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise InputError(f"{path} is empty")
     head = _decode_head(data)
+    if codecs.BOM_UTF8 in data:  # exports joined into one file: the second one's BOM is mid-file
+        data = data.replace(codecs.BOM_UTF8, b"")
     delimiter = "\t" if path.lower().endswith(".tsv") else _sniff_delimiter(head)
     header = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
     columns = _resolve_columns(header, options.columns, path)
-    parsed = _parse_fast(data, delimiter, header)
-    if parsed is None:  # malformed rows: the exact parser gives their row numbers
-        parsed = _parse_exact(path, data, delimiter, len(header))
-    cells, rows, malformed, blank = parsed
-    if blank:
-        notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
+    parsed = _parse_fast(path, data, delimiter, header)
+    if parsed is None:  # malformed rows or a stray quote: the exact parser gives row numbers
+        parsed = _parse_exact(path, data, delimiter, header)
+    cells, rows, malformed, blank, headers = parsed
+    _note_skipped(notes, path, blank, headers)
     if not len(cells) and not len(malformed):
         raise InputError(f"{path} has no data rows (only a header)")
     return _Table(path, "", columns, cells, rows, malformed)
@@ -415,10 +436,7 @@ def _detect_encoding(path: str, data: bytes, forced: str | None) -> tuple[str, b
     ):
         if data.startswith(bom):
             return name, _transcode(path, data, name)
-    if b"\x00" in data[:_HEAD_BYTES]:
-        if data.startswith(b"PK\x03\x04"):
-            raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
-        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    _refuse_binary(path, data[:_HEAD_BYTES])
     try:
         _decode_head(data)
     except _NotUtf8:
@@ -426,16 +444,81 @@ def _detect_encoding(path: str, data: bytes, forced: str | None) -> tuple[str, b
     return "utf-8", data  # the rest is checked by pyarrow while it parses; see _parse_fast
 
 
-def _transcode(path: str, data: bytes, encoding: str) -> bytes:
-    """Decode strictly and re-encode as UTF-8, the only encoding the parsers get."""
+def _transcode(path: str, data: bytes, encoding: str, report_as: str | None = None) -> bytes:
+    """Decode strictly and re-encode as UTF-8, the only encoding the parsers get (a bad byte is
+    reported as one of ``report_as`` when the file was first read as that)."""
     try:
         text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        hint = "" if encoding != "gb18030" else "; not UTF-8 or GB18030 either, use --encoding"
-        raise InputError(f"cannot read {path} as {encoding}: bad byte at offset {exc.start}{hint}") from None
-    if "\x00" in text[:_HEAD_BYTES]:
+    except UnicodeDecodeError:
+        hint = encoding == "gb18030"
+        raise InputError(_bad_byte_message(path, report_as or encoding, hint=hint)) from None
+    if _mostly_nul(text[:_HEAD_BYTES]):
         raise InputError(f"cannot read {path}: not a text file (binary content)")
-    return text.removeprefix("\ufeff").encode("utf-8")
+    # Every BOM goes, not only the first: two exports concatenated carry one mid-file.
+    return text.replace("\ufeff", "").encode("utf-8")
+
+
+def _bad_byte_message(path: str, encoding: str, *, hint: bool | None = None) -> str:
+    """The error for a file ``encoding`` cannot decode, naming the first bad byte by its offset
+    in the file and its line (found by reading the file again: this is the error path)."""
+    offset, value, line = _first_bad_byte(path, encoding)
+    if hint is None:
+        hint = encoding == "gb18030"
+    tail = "; not UTF-8 or GB18030 either, use --encoding" if hint else ""
+    return f"cannot read {path} as {encoding}: bad byte 0x{value:02X} at offset {offset} (line {line}){tail}"
+
+
+def _first_bad_byte(path: str, encoding: str) -> tuple[int, int, int]:
+    """(offset, byte, line) of the first byte of the file that ``encoding`` cannot decode."""
+    lines, base = 1, 0
+    if codecs.lookup(encoding).name == "utf-8-sig":
+        encoding = "utf-8"  # the BOM is valid UTF-8, and offsets count from the file's start
+    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030")
+    decoder = None if stateless else codecs.getincrementaldecoder(encoding)(errors="strict")
+    carry = b""
+    with open(path, "rb") as handle:
+        while True:
+            raw = handle.read(1 << 20)
+            data = carry + raw
+            try:
+                if decoder is not None:
+                    text = decoder.decode(raw, final=not raw)
+                else:
+                    text, carry = data.decode(encoding), b""
+            except UnicodeDecodeError as exc:
+                if decoder is not None:  # its start counts from the bytes it held back
+                    start = max(exc.start - len(decoder.getstate()[0]), 0)
+                    prefix = decoder.decode(raw[:start])
+                    return base + start, raw[start] if start < len(raw) else 0, lines + _line_breaks(prefix)
+                if raw and exc.start >= len(data) - 4:  # a character cut by the read: read on
+                    text, carry = data[: exc.start].decode(encoding), data[exc.start :]
+                else:
+                    prefix = data[: exc.start].decode(encoding)
+                    return base - len(carry) + exc.start, data[exc.start], lines + _line_breaks(prefix)
+            lines += _line_breaks(text)
+            base += len(raw)
+            if not raw:
+                return base, 0, lines  # not reached for a file that failed to decode
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _refuse_binary(path: str, head: bytes) -> None:
+    """Raise InputError when the file's first bytes are those of a binary file."""
+    if b"\x00" not in head:
+        return
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
+    if head.startswith(_BINARY_MAGIC) or _mostly_nul(head):
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+
+
+def _mostly_nul(sample: bytes | str) -> bool:
+    """Whether NULs are a binary file's share of ``sample`` rather than a stray byte or two."""
+    nul = b"\x00" if isinstance(sample, bytes) else "\x00"
+    return sample.count(nul) > max(1, len(sample) * _BINARY_NUL_SHARE)
 
 
 def _decode_head(data: bytes) -> str:
@@ -459,11 +542,21 @@ def _sniff_delimiter(head: str) -> str:
     return best
 
 
-_Parsed = tuple[pd.DataFrame, np.ndarray, pd.DataFrame, int]
+# cells, their row numbers, rejected rows, blank rows skipped, repeated header rows skipped
+_Parsed = tuple[pd.DataFrame, np.ndarray, pd.DataFrame, int, int]
 
 
-def _parse_fast(data: bytes, delimiter: str, header: list[str]) -> _Parsed | None:
-    """Parse with pyarrow; None when any row has the wrong number of fields (or on doubt).
+def _note_skipped(notes: _Notes, path: str, blank: int, headers: int) -> None:
+    """The notes for rows that are not data: blank rows, and header rows of joined exports."""
+    if blank:
+        notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
+    if headers:
+        notes.add(f"{{files}}: {headers} repeated header row(s) skipped (exports joined into one file?)", path)
+
+
+def _parse_fast(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed | None:
+    """Parse with pyarrow; None when any row has the wrong number of fields, when a quoted
+    value may hide a stray quote (see :func:`_quote_trouble`), or on doubt.
 
     pyarrow reports malformed rows without their row numbers, so those files are re-read by
     :func:`_parse_exact`; clean files (the normal case) never pay for that.
@@ -498,19 +591,131 @@ def _parse_fast(data: bytes, delimiter: str, header: list[str]) -> _Parsed | Non
         return None
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None  # pyarrow read the header differently from csv; trust the exact path
+    # More line breaks than rows means values with line breaks: check them for a stray quote.
+    ends = 1 if data.endswith((b"\n", b"\r")) else 0
+    if _line_breaks_of(data) > table.num_rows + ends and _quote_trouble(
+        table.columns, delimiter, len(header), ends_file=True
+    ):
+        return None
     table = table.rename_columns([str(i) for i in range(table.num_columns)])
     cells = table.to_pandas()
     cells.columns = range(len(header))
     rows = np.arange(2, len(cells) + 2, dtype=np.int64)
+    return _tidy(path, cells, rows, header, nul=b"\x00" in data)
+
+
+def _line_breaks_of(data: bytes) -> int:
+    """Physical line breaks (LF, CRLF or a lone CR) in UTF-8 ``data``."""
+    breaks = data.count(b"\n")
+    if b"\r" in data:
+        breaks += data.count(b"\r") - data.count(b"\r\n")
+    return breaks
+
+
+def _tidy(path: str, cells: pd.DataFrame, rows: np.ndarray, header: list[str], *, nul: bool) -> _Parsed:
+    """Take out what is not a message row: blank rows and repeated header rows (counted) and,
+    when ``nul``, rows holding a NUL character (rejected)."""
+    arrays = [pa.array(cells[position]) for position in cells.columns]
     blank = _blank_mask(cells)
-    count = int(blank.sum())
-    if count:
-        cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
-    return cells, rows, empty_rejected(), count
+    repeated = _header_mask(arrays, header) & ~blank
+    bad = _nul_mask(arrays) if nul else np.zeros(len(cells), dtype=bool)
+    rejected = empty_rejected()
+    if bad.any():
+        where = np.flatnonzero(bad)
+        raws = [_clip(",".join(v)) for v in cells.iloc[where].itertuples(index=False, name=None)]
+        rejected = _rejected_frame([path] * len(where), rows[where], [_NUL_REASON] * len(where), raws)
+    drop = blank | repeated | bad
+    if drop.any():
+        cells, rows = cells[~drop].reset_index(drop=True), rows[~drop]
+    return cells, rows, rejected, int(blank.sum()), int(repeated.sum())
+
+
+_NUL_REASON = "contains a NUL character (binary data in a text row)"
+
+
+def _header_mask(arrays: Sequence[pa.Array], header: list[str]) -> np.ndarray:
+    """Rows that repeat the header (exports joined into one file)."""
+    names = [_clean_name(name) for name in header]
+    same = np.ones(len(arrays[0]) if arrays else 0, dtype=bool)
+    for array, name in zip(arrays, names, strict=False):
+        same &= _equals(pa_compute.utf8_trim_whitespace(array), name)
+        if not same.any():
+            break
+    return same
+
+
+def _nul_mask(arrays: Sequence[pa.Array]) -> np.ndarray:
+    bad = np.zeros(len(arrays[0]) if arrays else 0, dtype=bool)
+    for array in arrays:
+        bad |= np.asarray(pa_compute.match_substring(array, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
+    return bad
+
+
+def _equals(array: pa.Array, value: str) -> np.ndarray:
+    return np.asarray(pa_compute.equal(array, value).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _quote_trouble(columns: Sequence, delimiter: str, width: int, *, ends_file: bool) -> bool:
+    """Whether values that pyarrow read across lines may hide a stray quote, so that the file
+    must go through the exact parser (which finds and isolates it): a value of the last row
+    of the file (when ``ends_file``; the quote may never close), or a suspect record (see
+    :func:`_suspect_record`). Only rows with a line break in a value are looked at."""
+    rows = _rows_with_line_breaks(columns)
+    if not len(rows):
+        return False
+    if ends_file and rows[-1] == len(columns[0]) - 1:
+        return True
+    return any(_suspect_record([column[int(i)].as_py() for column in columns], delimiter, width) for i in rows)
+
+
+def _rows_with_line_breaks(columns: Sequence) -> np.ndarray:
+    """Indices of the rows with a CR or LF in any value, from the string buffers (a kernel
+    per value would cost seconds on a million rows)."""
+    found: list[np.ndarray] = []
+    for column in columns:
+        base = 0
+        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+            offsets_buffer, data_buffer = chunk.buffers()[1:3]
+            if data_buffer is not None and len(chunk):
+                kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+                offsets = np.frombuffer(offsets_buffer, dtype=kind)[chunk.offset : chunk.offset + len(chunk) + 1]
+                data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+                at = np.flatnonzero((data == 10) | (data == 13)) + offsets[0]
+                if len(at):
+                    found.append(np.searchsorted(offsets, at, side="right") - 1 + base)
+            base += len(chunk)
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
+def _suspect_record(values: Sequence[str], delimiter: str, width: int) -> bool:
+    """Whether a record read across lines looks like a stray quote swallowing rows: a line of
+    a value shaped like a whole row, or more lines or characters than a chat message has (the
+    character count is an upper bound of the record's length in the file, so that the fast
+    path gives up wherever :class:`_LineSource` could stop the exact one)."""
+    lines, chars = 1, 3 * len(values) + 2
+    for value in values:
+        chars += len(value) + value.count('"')
+        if "\n" in value or "\r" in value:
+            lines += _line_breaks(value)
+            for line in re.split(r"\r\n|\r|\n", value):
+                if line.count(delimiter) >= width - 1 and len(_fields_of(line, delimiter)) >= width:
+                    return True
+    return lines > _QUOTED_MAX_LINES or (lines > 1 and chars > _QUOTED_MAX_CHARS)
+
+
+def _fields_of(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 class _NotUtf8(Exception):
     """The file passed the UTF-8 check on its head but not further down."""
+
+
+class _RunawayQuote(Exception):
+    """A quoted value ran over more lines or characters than a chat message has."""
 
 
 def _fit_record(record: list[str], width: int) -> list[str] | None:
@@ -524,33 +729,148 @@ def _fit_record(record: list[str], width: int) -> list[str] | None:
     return None
 
 
-def _parse_exact(path: str, data: bytes, delimiter: str, width: int) -> _Parsed:
+class _LineSource:
+    """Physical lines for :mod:`csv`, keeping those of the record being read so that after a
+    stray quote they can be read again; stops a record that runs away (see _QUOTED_MAX_*)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = iter(lines)
+        self._again: list[str] = []
+        self.taken: list[str] = []
+        self.ended = False
+        self._chars = 0
+
+    def __iter__(self) -> _LineSource:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.pop()
+        else:
+            try:
+                line = next(self._lines)
+            except StopIteration:
+                self.ended = True
+                raise
+        self.taken.append(line)
+        self._chars += len(line)
+        if len(self.taken) > 1 and (len(self.taken) > _QUOTED_MAX_LINES or self._chars > _QUOTED_MAX_CHARS):
+            raise _RunawayQuote
+        return line
+
+    def begin(self) -> None:
+        """Start a record."""
+        self.taken, self._chars, self.ended = [], 0, False
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extend(reversed(lines))
+
+
+_BLANK, _HEADER, _GOOD, _BAD = range(4)
+_LINE_END = ("\n", "\r")
+
+
+def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iterator[tuple[int, int, object]]:
+    """The data records of a delimited text, one at a time with their row numbers (header =
+    1), as ``(kind, row, value)``: blank rows, repeated header rows, good records (value: the
+    fields) and bad ones (value: reason and raw text).
+
+    A quote that opens a value and then runs into the following rows (never closing, closing
+    in a way a writer never would, or past the bounds of a chat message, see
+    :func:`_suspect_record`) makes its row bad; the lines after it are read again as rows of
+    their own, so one stray quote costs one row. A value with line breaks inside a quote that
+    closes properly is one row.
+    """
+    width = len(header)
+    names = [_clean_name(name) for name in header]
+    source = _LineSource(lines)
+    try:
+        next(csv.reader(source, delimiter=delimiter), None)  # the header
+    except (_RunawayQuote, csv.Error):
+        source.read_again(source.taken[1:])
+    row = 1
+    reader = csv.reader(source, delimiter=delimiter, strict=True)
+    while True:
+        source.begin()
+        record, damage = None, None
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except _RunawayQuote:
+            damage = _RUNAWAY_REASON
+        except csv.Error:
+            taken = source.taken
+            if len(taken) > 1 or (source.ended and taken and taken[0].endswith(_LINE_END)):
+                damage = _UNCLOSED_REASON if source.ended else _RUNAWAY_REASON
+            else:  # quotes misplaced within one line ('"a"b'): read as pyarrow and csv do
+                source.read_again(taken)
+                source.begin()
+                try:
+                    record = next(csv.reader(source, delimiter=delimiter))
+                except _RunawayQuote:
+                    damage = _RUNAWAY_REASON
+                except csv.Error as exc:  # a field over _CSV_FIELD_LIMIT
+                    row += 1
+                    yield _BAD, row, (f"unreadable row: {exc}", _clip(_without_line_end(source.taken[0])))
+                    source.read_again(source.taken[1:])
+                    reader = csv.reader(source, delimiter=delimiter, strict=True)
+                    continue
+            reader = csv.reader(source, delimiter=delimiter, strict=True)
+        taken = source.taken
+        if damage is None:
+            # at the end of the file inside a quote (only csv's tolerant mode gets here)
+            if source.ended and (len(taken) > 1 or taken[-1].endswith(_LINE_END)):
+                damage = _UNCLOSED_REASON
+            elif len(taken) > 1 and _suspect_record(record, delimiter, width):
+                damage = _RUNAWAY_REASON
+        row += 1
+        if damage is not None:
+            yield _BAD, row, (damage, _clip(_without_line_end(taken[0])))
+            source.read_again(taken[1:])
+            reader = csv.reader(source, delimiter=delimiter, strict=True)
+        elif not any(record):
+            yield _BLANK, row, None
+        elif (fitted := _fit_record(record, width)) is None:
+            yield _BAD, row, (f"expected {width} fields, found {len(record)}", _clip(",".join(record)))
+        elif any("\x00" in line for line in taken):
+            yield _BAD, row, (_NUL_REASON, _clip(",".join(record)))
+        elif _clean_name(fitted[0]) == names[0] and [_clean_name(f) for f in fitted] == names:
+            yield _HEADER, row, None
+        else:
+            yield _GOOD, row, fitted
+
+
+_UNCLOSED_REASON = "unclosed quote: a quote opened in this row never closes (the rows after it were read without it)"
+_RUNAWAY_REASON = "stray quote: a quoted value opened in this row runs into the rows after it (read without it)"
+
+
+def _without_line_end(line: str) -> str:
+    return line.rstrip("\r\n")
+
+
+def _parse_exact(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed:
     """Parse with :mod:`csv`, one record at a time, keeping exact row numbers."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise _NotUtf8 from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    width = len(header)
     good: list[list[str]] = []
     rows: list[int] = []
     bad: list[tuple[int, str, str]] = []
-    blank = 0
-    try:
-        next(reader, None)  # header
-        for row, record in enumerate(reader, start=2):
-            if not any(record):
-                blank += 1
-            elif (fitted := _fit_record(record, width)) is None:
-                reason = f"expected {width} fields, found {len(record)}"
-                bad.append((row, reason, _clip(",".join(record))))
-            else:
-                good.append(fitted)
-                rows.append(row)
-    except csv.Error as exc:
-        raise InputError(f"cannot read {path}: {exc} (near row {reader.line_num})") from None
+    skipped = {_BLANK: 0, _HEADER: 0}
+    for kind, row, value in _exact_rows(io.StringIO(text, newline=""), delimiter, header):
+        if kind == _GOOD:
+            good.append(value)
+            rows.append(row)
+        elif kind == _BAD:
+            bad.append((row, *value))
+        else:
+            skipped[kind] += 1
     cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
     malformed = _rejected_frame([path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
-    return cells, np.asarray(rows, dtype=np.int64), malformed, blank
+    return cells, np.asarray(rows, dtype=np.int64), malformed, skipped[_BLANK], skipped[_HEADER]
 
 
 def _empty_cells(width: int) -> pd.DataFrame:
@@ -1157,8 +1477,7 @@ def _stream_file(path: str, options: _Options, notes: _Notes, chunk_rows: int) -
         reader = _DelimitedStream(path, options, chunk_rows)
         tables = reader.tables()
         has_times = reader.has_times
-        if reader.blank:
-            read_notes.add(f"{{files}}: {reader.blank} blank row(s) skipped", path)
+        _note_skipped(read_notes, path, reader.blank, reader.headers)
         if reader.encoding == "gb18030":
             read_notes.add("read {files} as GB18030 (GBK)", path)
         elif reader.encoding not in ("utf-8", "utf-8-sig"):
@@ -1197,6 +1516,7 @@ class _DelimitedStream:
         self.path = path
         self.options = options
         self.chunk_rows = chunk_rows
+        self._report_as: str | None = None
         try:
             size = os.path.getsize(path)
             with open(path, "rb") as handle:
@@ -1210,16 +1530,14 @@ class _DelimitedStream:
             self._scan()
         except _NotUtf8:
             if options.encoding or self.encoding != "utf-8":
-                raise InputError(
-                    f"cannot read {path} as {self.encoding}: it has bytes invalid in that encoding"
-                ) from None
-            self.encoding = "gb18030"
+                raise InputError(_bad_byte_message(path, self.encoding, hint=False)) from None
+            self.encoding, self._report_as = "gb18030", "utf-8"
             self._scan()
 
     # -- reading UTF-8 bytes whatever the file's encoding
 
     def _open(self) -> io.RawIOBase:
-        return _Utf8Reader(self.path, self.encoding)
+        return _Utf8Reader(self.path, self.encoding, self._report_as)
 
     def _scan(self) -> None:
         path = self.path
@@ -1278,30 +1596,43 @@ class _DelimitedStream:
             return "skip"
 
         time_at = self._time_position()
+        width = len(self.header)
         self.has_times = False
-        self.data_rows = self.malformed_rows = self.blank = 0
+        self.data_rows = self.malformed_rows = self.blank = self.headers = 0
         try:
             with self._open() as stream:
                 schema = self._arrow_reader(stream, count_malformed).schema
-            if len(schema) != len(self.header) or any(not pa.types.is_string(t) for t in schema.types):
+            if len(schema) != width or any(not pa.types.is_string(t) for t in schema.types):
                 return False
             names = schema.names
+            last: pa.RecordBatch | None = None
             # Scan every column for blank rows; the time column decides has_times.
             with self._open() as stream:
                 for batch in self._arrow_reader(stream, count_malformed):
                     if malformed:
                         return False
+                    if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=False):
+                        return False
+                    last = batch
                     blank = np.ones(batch.num_rows, dtype=bool)
                     for column in batch.columns:
                         blank &= _equals_empty(column)
                         if not blank.any():
                             break
+                    # the rows _tidy takes out: blank, repeated header (counted), NUL (rejected)
+                    repeated = _header_mask(batch.columns, self.header) & ~blank
+                    nul = _nul_mask(batch.columns) & ~blank & ~repeated if stream.saw_nul else repeated & False
+                    skip = blank | repeated | nul
                     self.blank += int(blank.sum())
-                    self.data_rows += batch.num_rows - int(blank.sum())
+                    self.headers += int(repeated.sum())
+                    self.malformed_rows += int(nul.sum())
+                    self.data_rows += batch.num_rows - int(skip.sum())
                     if time_at is not None and not self.has_times:
                         # the test of _any_time_value (pandas' str.strip is this kernel)
                         stripped = pa_compute.utf8_trim_whitespace(batch.column(names[time_at]))
-                        self.has_times = bool((~_equals_empty(stripped) & ~blank).any())
+                        self.has_times = bool((~_equals_empty(stripped) & ~skip).any())
+            if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=True):
+                return False
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc):
                 raise _NotUtf8 from None
@@ -1332,44 +1663,40 @@ class _DelimitedStream:
                 cells.columns = range(len(self.header))
                 rows = np.arange(record + 2, record + 2 + len(cells), dtype=np.int64)
                 record += len(cells)
-                yield from _table_slices(self._without_blank(cells, rows), self.chunk_rows)
+                yield from _table_slices(self._tidy_table(cells, rows, stream.saw_nul), self.chunk_rows)
         if not record:  # a file with a header only still makes one (empty) chunk
-            yield self._without_blank(_empty_cells(len(self.header)), np.zeros(0, dtype=np.int64))
+            yield self._tidy_table(_empty_cells(len(self.header)), np.zeros(0, dtype=np.int64), False)
 
-    def _without_blank(self, cells: pd.DataFrame, rows: np.ndarray) -> _Table:
-        blank = _blank_mask(cells)
-        if blank.any():
-            cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
-        return _Table(self.path, "", self.columns, cells, rows, empty_rejected())
+    def _tidy_table(self, cells: pd.DataFrame, rows: np.ndarray, nul: bool) -> _Table:
+        cells, rows, rejected, _blank, _headers = _tidy(self.path, cells, rows, self.header, nul=nul)
+        return _Table(self.path, "", self.columns, cells, rows, rejected)
 
-    # -- the csv path (files with malformed rows)
+    # -- the csv path (files with malformed rows or a stray quote)
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
+    def _records(self) -> Iterator[tuple[int, int, object]]:
         with self._open() as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
-            reader = csv.reader(text, delimiter=self.delimiter)
             try:
-                next(reader, None)  # header
-                yield from enumerate(reader, start=2)
+                yield from _exact_rows(text, self.delimiter, self.header)
             except UnicodeDecodeError:
                 raise _NotUtf8 from None
-            except csv.Error as exc:
-                raise InputError(f"cannot read {self.path}: {exc} (near row {reader.line_num})") from None
 
     def _scan_exact(self) -> None:
-        width, time_at = len(self.header), self._time_position()
+        time_at = self._time_position()
         self.has_times = False
-        self.data_rows = self.malformed_rows = self.blank = 0
-        for _row, record in self._records():
-            if not any(record):
+        self.data_rows = self.malformed_rows = self.blank = self.headers = 0
+        for kind, _row, value in self._records():
+            if kind == _BLANK:
                 self.blank += 1
-            elif (record := _fit_record(record, width)) is None:
+            elif kind == _HEADER:
+                self.headers += 1
+            elif kind == _BAD:
                 self.malformed_rows += 1
             else:
                 self.data_rows += 1
-                if time_at is not None and not self.has_times and record[time_at].strip():
+                if time_at is not None and not self.has_times and value[time_at].strip():
                     # the same test as _any_time_value, value by value
-                    self.has_times = bool(pd.Series([record[time_at]], dtype="str").str.strip().iloc[0])
+                    self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
 
     def _exact_tables(self) -> Iterator[_Table]:
         width = len(self.header)
@@ -1385,15 +1712,14 @@ class _DelimitedStream:
             return _Table(self.path, "", self.columns, cells, np.asarray(rows, dtype=np.int64), malformed)
 
         made = False
-        for row, record in self._records():
-            if not any(record):
-                continue
-            fitted = _fit_record(record, width)
-            if fitted is None:
-                bad.append((row, f"expected {width} fields, found {len(record)}", _clip(",".join(record))))
-            else:
-                good.append(fitted)
+        for kind, row, value in self._records():
+            if kind == _GOOD:
+                good.append(value)
                 rows.append(row)
+            elif kind == _BAD:
+                bad.append((row, *value))
+            else:
+                continue
             if len(good) + len(bad) >= self.chunk_rows:
                 yield table()
                 made = True
@@ -1425,10 +1751,7 @@ def _stream_encoding(path: str, head: bytes, forced: str | None) -> str:
     ):
         if head.startswith(bom):
             return name
-    if b"\x00" in head:
-        if head.startswith(b"PK\x03\x04"):
-            raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
-        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    _refuse_binary(path, head)
     try:
         _decode_head_of(head, len(head) < _HEAD_BYTES)
     except _NotUtf8:
@@ -1444,18 +1767,21 @@ def _decode_head_of(head: bytes, final: bool) -> str:
 
 
 class _Utf8Reader(io.RawIOBase):
-    """A file's content as UTF-8 bytes without BOM, decoding other encodings strictly on the fly
-    (the streaming counterpart of :func:`_transcode`)."""
+    """A file's content as UTF-8 bytes without BOMs, decoding other encodings strictly on the fly
+    (the streaming counterpart of :func:`_transcode`). ``saw_nul`` tells whether a NUL has been
+    read so far."""
 
-    def __init__(self, path: str, encoding: str) -> None:
+    def __init__(self, path: str, encoding: str, report_as: str | None = None) -> None:
         super().__init__()
         self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
         self._path = path
         self._encoding = encoding
-        self._offset = 0
-        self._pending = b""
+        self._report_as = report_as
+        self._pending = bytearray()
         self._started = False
         self._decoder = None
+        self._held = b""  # the start of a UTF-8 BOM cut by a read boundary
+        self.saw_nul = False
         if encoding in ("utf-8", "utf-8-sig"):
             if self._file.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
                 self._file.seek(0)
@@ -1466,30 +1792,40 @@ class _Utf8Reader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if self._decoder is None:
-            return self._file.read(size)
         want = (1 << 62) if size is None or size < 0 else size
         while len(self._pending) < want:
-            raw = self._file.read(1 << 20)
-            try:
-                text = self._decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
-                hint = "" if self._encoding != "gb18030" else "; not UTF-8 or GB18030 either, use --encoding"
-                raise InputError(
-                    f"cannot read {self._path} as {self._encoding}: bad byte at offset "
-                    f"{self._offset + exc.start}{hint}"
-                ) from None
-            if not self._started and text:
-                self._started = True
-                text = text.removeprefix("\ufeff")
-                if "\x00" in text[:_HEAD_BYTES]:
-                    raise InputError(f"cannot read {self._path}: not a text file (binary content)")
-            self._offset += len(raw)
-            self._pending += text.encode("utf-8")
+            raw = self._file.read(min(max(want - len(self._pending), 1 << 16), 1 << 24))
+            self._pending += self._utf8_of(raw)
             if not raw:
                 break
-        out, self._pending = self._pending[:want], self._pending[want:]
+        out = bytes(self._pending[:want])
+        del self._pending[:want]
         return out
+
+    def _utf8_of(self, raw: bytes) -> bytes:
+        """The next raw bytes as UTF-8 without BOMs (b"" at the end: ``raw`` is b"")."""
+        if self._decoder is None:
+            data, self._held = self._held + raw, b""
+            if raw:  # the last bytes may begin a BOM that the next read completes
+                for cut in (2, 1):
+                    if data.endswith(codecs.BOM_UTF8[:cut]):
+                        data, self._held = data[:-cut], data[-cut:]
+                        break
+            if b"\x00" in data:
+                self.saw_nul = True
+            return data.replace(codecs.BOM_UTF8, b"")
+        try:
+            text = self._decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            hint = self._encoding == "gb18030"
+            raise InputError(_bad_byte_message(self._path, self._report_as or self._encoding, hint=hint)) from None
+        if not self._started and text:
+            self._started = True
+            if _mostly_nul(text[:_HEAD_BYTES]):
+                raise InputError(f"cannot read {self._path}: not a text file (binary content)")
+        if "\x00" in text:
+            self.saw_nul = True
+        return text.replace("\ufeff", "").encode("utf-8")
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
