@@ -57,6 +57,9 @@ RULES = (
     "repeated-soothing",
     "ignored-complaint",
     "emoji-only",
+    "unsoothed-emotion",
+    "repeated-solution",
+    "brand-doubt",
 )
 #: Rules judged on the agent message itself.
 AGENT_MESSAGE_RULES = {"forbidden-phrase", "rhetorical-question", "repeated-soothing", "emoji-only"}
@@ -67,11 +70,11 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话编号"),
-    "time": ("timestamp", "时间", "发送时间"),
-    "role": ("role", "角色", "发送方"),
-    "agent": ("agent", "客服", "接待客服"),
-    "text": ("text", "内容", "消息内容"),
+    "session": ("session_id", "会话ID", "会话编号", "对话ID"),
+    "time": ("timestamp", "时间", "发送时间", "消息时间"),
+    "role": ("role", "角色", "发送方", "发送者身份"),
+    "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者"),
+    "text": ("text", "内容", "消息内容", "聊天内容"),
 }
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent",
@@ -159,6 +162,8 @@ def read_labels(path: Path) -> set[tuple[str, int, str]]:
 
 def _parse_time(value: str) -> datetime:
     """A naive China-time datetime (times with an offset are converted to UTC+8)."""
+    if value.isdigit() and len(value) == 13:  # epoch milliseconds (layout E)
+        return datetime.fromtimestamp(int(value) / 1000, CHINA_TIME).replace(tzinfo=None)
     for fmt in TIME_FORMATS:
         try:
             parsed = datetime.strptime(value, fmt)
@@ -194,6 +199,10 @@ def _same_line_key(text: str) -> str:
         pass
     kept = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
     return kept.rstrip(_PARTICLES)
+
+
+_SENTENCE_SPLIT = re.compile(r"[，,。！？!?；;～~\s]+")
+_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理)")
 
 
 def check_labels(paths: Iterable[Path]) -> list[str]:
@@ -260,6 +269,8 @@ def _check_session(rows: list[Message]) -> list[str]:
             if "ignored-complaint" in m.labels and any(r.role == "agent" for r in rows[i + 1:]):
                 problems.append(f"{where}: customer complaint labelled ignored-complaint, but an agent replies later "
                                 "(label the agent reply instead)")
+        elif m.role == "agent" and _AUTO_REPLY.match(m.text):
+            continue  # an auto-reply under the agent's name is a system message: the clock runs on
         elif m.role == "agent":
             late = waiting_since is not None and (when - waiting_since).total_seconds() > SLOW_REPLY_SECONDS
             if late != ("slow-reply" in m.labels):
@@ -271,10 +282,15 @@ def _check_session(rows: list[Message]) -> list[str]:
                 previous = [r for r in rows[:i] if r.role != "system"]
                 if not previous or previous[-1].role != "customer":
                     problems.append(f"{where}: ignored-complaint on an agent message that answers no customer message")
-            key = _same_line_key(m.text)
-            agent_lines[key] = agent_lines.get(key, 0) + 1
-            if "repeated-soothing" in m.labels and agent_lines[key] < 3:
-                problems.append(f"{where}: repeated-soothing on use {agent_lines[key]} of that line (needs >= 3)")
+            # Soothing is counted per sentence (STANDARDS.md): the label needs the message or one
+            # of its sentences at its 3rd or later use.
+            uses = 0
+            keys = {_same_line_key(part) for part in _SENTENCE_SPLIT.split(m.text)} | {_same_line_key(m.text)}
+            for sentence in keys - {""}:
+                agent_lines[sentence] = agent_lines.get(sentence, 0) + 1
+                uses = max(uses, agent_lines[sentence])
+            if "repeated-soothing" in m.labels and uses < 3:
+                problems.append(f"{where}: repeated-soothing on use {uses} of that line (needs >= 3)")
     return problems
 
 

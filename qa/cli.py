@@ -96,23 +96,44 @@ def main() -> None:
 
 
 def _guarded(debug: bool, action) -> int:
-    """Run ``action``; turn every error into one line on stderr and exit code 2."""
+    """Run ``action``; turn every error into one line on stderr and exit code 2. SIGTERM and
+    SIGHUP unwind like Ctrl-C, so temporary files and spill folders are removed on them too."""
+    from qa.outputs import signals_raise
+
     try:
-        return action()
+        with signals_raise():
+            return action()
     except (QAError, click.BadParameter) as error:
         if debug:
             traceback.print_exc()
         message = error.format_message() if isinstance(error, click.ClickException) else str(error)
         click.echo(f"qa: error: {message}", err=True)
         return ExitCode.ERROR
-    except KeyboardInterrupt:
-        click.echo("qa: interrupted", err=True)
+    except KeyboardInterrupt as error:
+        click.echo(f"qa: interrupted ({getattr(error, 'name', 'SIGINT')}); temporary files removed", err=True)
         return ExitCode.ERROR
     except Exception as error:  # an internal error still gets one line, and a hint
         if debug:
             traceback.print_exc()
         click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
         return ExitCode.ERROR
+
+
+def _keep_limit(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta[f"qa.{param.name}"] = value
+    return value
+
+
+def _excel_limits(config):
+    """--max-sheet-cells / --max-xlsx-part-mb over qa.toml over the defaults."""
+    from qa.xlsxlimits import ExcelLimits
+
+    meta = click.get_current_context().meta
+    defaults = ExcelLimits()
+    return ExcelLimits(
+        max_sheet_cells=meta.get("qa.max_sheet_cells") or config.max_sheet_cells or defaults.max_sheet_cells,
+        max_part_mb=meta.get("qa.max_xlsx_part_mb") or config.max_xlsx_part_mb or defaults.max_part_mb,
+    )
 
 
 def _input_options(function):
@@ -129,6 +150,12 @@ def _input_options(function):
         click.option("--timezone", help="Timezone of times without offset, and of reports [default: Asia/Shanghai]."),
         click.option("--agent-pattern", help="Regex: sender nicknames matching it are agents."),
         click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons, sheets and headers [default: zh]."),
+        # Kept out of the commands' signatures (expose_value=False): _settings reads them back.
+        click.option("--max-sheet-cells", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
+                     help="Excel input: refuse a sheet whose values span more cells (rows x columns from A1) "
+                          "[default: 20,000,000]."),
+        click.option("--max-xlsx-part-mb", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
+                     help="Excel input: refuse shared strings or a sheet that inflate to more MB [default: 512]."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
     for option in reversed(options):
@@ -156,6 +183,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
         agent_pattern=agent_pattern or config.agent_pattern,
         rule_paths=packs,
         lang=lang or config.lang or "zh",
+        excel_limits=_excel_limits(config),
     )
     rules = load_rules(packs)
     if config.working_hours is not None:
@@ -204,10 +232,12 @@ def _describe_setup(config, options) -> None:
 @click.option("--table", help="Read a Spark catalog table instead of INPUT files (--engine spark).")
 @click.option("--findings-parquet", type=click.Path(path_type=Path),
               help="Also write every finding as a Parquet dataset here (any engine).")
+@click.option("--force", is_flag=True,
+              help="Write a fresh workbook over one holding trainers' verdicts (复核) instead of carrying them over.")
 @_input_options
 def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
           out_of_core, partitions, work_dir, engine, spark_master, spark_conf, dask_scheduler, table, findings_parquet,
-          rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
+          force, rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
     def action() -> int:
@@ -229,6 +259,8 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         from qa.cli_review import audit_setup  # --suppress, --history (qa review / qa history)
 
         options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
+        _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
+                             findings_parquet, history)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
@@ -239,9 +271,23 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             scale=_Scale(out_of_core, partitions, work_dir),
             config_path=config.path,
             engine_options=engine_options,
+            force=force,
         )
 
     sys.exit(_guarded(debug, action))
+
+
+def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parquet, history) -> None:
+    """Before auditing: no two outputs on one file, none of them an input."""
+    from qa.ingest import expand_inputs
+    from qa.outputs import check_outputs
+
+    try:
+        files = expand_inputs(inputs) if inputs else []
+    except QAError:  # the audit reports a missing input in its own words
+        files = [p for p in inputs if Path(p).is_file()]
+    check_outputs([("-o", output), ("--json", json_path), ("--findings-csv", findings_csv),
+                   ("--findings-parquet", findings_parquet), ("--history", history)], files)
 
 
 @dataclass(frozen=True)
@@ -278,12 +324,20 @@ def _progress():
 
 def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on, mask, show_timings=False,
                history=None, scale: _Scale = _Scale(), config_path: Path | None = None,
-               engine_options=None) -> int:
+               engine_options=None, force: bool = False) -> int:
+    from qa.carryover import carry_reviews, earlier_reviews, refuse_reviewed_output
     from qa.report.excel import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
+    output = output or _default_output(inputs or [engine_options.table])
+    # Trainers' verdicts in the workbook being replaced are carried over (or the run stops
+    # here, before auditing, when that is not safe); --force writes a fresh one.
+    earlier = None if force else earlier_reviews(output)
+    if not force:
+        for path in (json_path, findings_csv, engine_options.findings_parquet if engine_options else None):
+            refuse_reviewed_output(path)
     if engine_options is not None and engine_options.engine != "pandas":
         from qa.engines import run_engine
 
@@ -301,16 +355,18 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
             with _timed(timings, "write findings parquet"):
                 write_result_findings_parquet(result, engine_options.findings_parquet, mask=mask)
     result.config_path = config_path
-    output = output or _default_output(inputs or [engine_options.table])
     parquet = engine_options.findings_parquet if engine_options is not None else None
     outputs = [output] + [p for p in (json_path, findings_csv, parquet) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
     from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
 
+    carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
         trends = after_audit(result, history, sys.stderr)
     with _timed(timings, "write workbook"):
-        write_workbook(result, output, lang=lang, mask=mask, trends=trends)
+        write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
+    for line in carry.lines(lang) if carry is not None else []:
+        click.echo(line, err=True)
     written = [output]
     if engine_options is not None and engine_options.findings_parquet:
         written.append(engine_options.findings_parquet)
@@ -524,7 +580,7 @@ def _is_case_file(path: Path) -> bool:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--base-rules", "base_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Rule pack of the current rules (repeatable; default: built-in rules only).")
+              help="Rule pack of the current rules (repeatable; default: the built-in rules and the config's packs).")
 @click.option("--examples", default=5, show_default=True, help="Examples shown per rule for added and removed findings.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the diff as JSON.")
 @_input_options
@@ -536,16 +592,21 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
     def action() -> int:
         from qa.diff import diff_audits, print_diff, write_diff_json
         from qa.pipeline import audit as run_audit
-        from qa.rules import load_rules
 
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)
-        base_rules = load_rules(list(base_paths))
-        base = run_audit(list(inputs), options, rules=base_rules)
+        # The base side is what the config alone (plus --base-rules) gives: its packs, its
+        # working hours and its scoring file, never the new pack's.
+        _, base_options, base_rules = _settings(config_path, base_paths, column_pairs, encoding, sheet,
+                                                timezone, agent_pattern, lang)
+        base = run_audit(list(inputs), base_options, rules=base_rules)
         changed = run_audit(list(inputs), options, rules=new_rules)
         report = diff_audits(base, changed, examples=examples)
         print_diff(report, click.echo)
         if json_path:
+            from qa.outputs import check_outputs
+
+            check_outputs([("--json", json_path)], base.ingest.files)
             write_diff_json(report, json_path)
             click.echo(f"wrote {json_path}", err=True)
         return ExitCode.OK

@@ -95,8 +95,9 @@ def _default_review_output(first: Path) -> Path:
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the workbook [default: the reviewed workbook's].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Config file (default: qa.toml or [tool.qa] in pyproject.toml here).")
+@click.option("--force", is_flag=True, help="Overwrite the output even when it holds verdicts this review does not.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def review(reports, output, suppress_path, history_path, no_history, top, lang, config_path, debug) -> None:
+def review(reports, output, suppress_path, history_path, no_history, top, lang, config_path, force, debug) -> None:
     """Read reviewed workbooks (Review / 复核: 确认, 误报, 待定), rescore without false positives,
     report each rule's measured precision, and write the rescored workbook."""
 
@@ -113,7 +114,14 @@ def review(reports, output, suppress_path, history_path, no_history, top, lang, 
         for path in (target, suppress_path):
             if path is not None and Path(path).resolve() in resolved:
                 raise QAError(f"output {path} is one of the reviewed workbooks; choose another path")
+        if not force:  # a reviewed workbook reviewed further must not lose that work
+            from qa.carryover import refuse_losing_reviews
 
+            refuse_losing_reviews(target, result.verdicts)
+
+        from qa.outputs import check_outputs
+
+        check_outputs([("-o", target), ("--emit-suppressions", suppress_path), ("--history", history_path)])
         trends, note = _update_history(result, history_path, no_history, config)
         write_review_workbook(result, target, lang=result.lang, trends=trends, history_note=note)
 

@@ -9,6 +9,8 @@
     history = "reports/qa-history.sqlite"   # record every audit (off when not set)
     suppress = ["rules/suppressions.toml"]  # from qa review --emit-suppressions
     lang = "zh"
+    max_sheet_cells = 20000000       # Excel input: rows x columns from A1 to the farthest value
+    max_xlsx_part_mb = 512           # Excel input: shared strings or one sheet's XML, inflated
     [columns]
     session_id = "会话ID"
 """
@@ -24,7 +26,7 @@ from qa.tomlfile import read_toml
 
 KEYS = {
     "rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding",
-    "agent_pattern", "sheet", "history", "suppress",
+    "agent_pattern", "sheet", "history", "suppress", "max_sheet_cells", "max_xlsx_part_mb",
 }
 FIELDS = {"session_id", "text", "role", "timestamp", "seq", "agent", "sender"}
 
@@ -46,6 +48,8 @@ class ProjectConfig:
     sheet: str | None = None
     history: str | bool | None = None  # a path (relative to the config file) or true/false
     suppress: list[str] = field(default_factory=list)  # suppression files
+    max_sheet_cells: int | None = None
+    max_xlsx_part_mb: int | None = None
 
 
 def _line(text: str, key: str) -> int:
@@ -62,6 +66,15 @@ def _string(data: dict, key: str, path: Path, text: str, choices: tuple[str, ...
     if not isinstance(value, str) or (choices and value not in choices):
         allowed = f" ({', '.join(choices)})" if choices else ""
         raise QAError(f"{path}:{_line(text, key)}: {key} must be a string{allowed}; got {value!r}")
+    return value
+
+
+def _positive(data: dict, key: str, path: Path, text: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise QAError(f"{path}:{_line(text, key)}: {key} must be a positive whole number; got {value!r}")
     return value
 
 
@@ -105,6 +118,8 @@ def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
         sheet=_string(data, "sheet", path, text),
         history=history,
         suppress=list(suppress),
+        max_sheet_cells=_positive(data, "max_sheet_cells", path, text),
+        max_xlsx_part_mb=_positive(data, "max_xlsx_part_mb", path, text),
     )
 
 

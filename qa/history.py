@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
@@ -41,6 +42,9 @@ from qa import __version__
 from qa.errors import QAError
 
 DEFAULT_HISTORY = Path("reports/qa-history.sqlite")
+#: Seconds to wait for a history another process has locked before saying so; the
+#: environment variable ``QA_HISTORY_WAIT`` changes it (e.g. ``QA_HISTORY_WAIT=60``).
+HISTORY_WAIT_SECONDS = 5.0
 APPLICATION_ID = 0x51414831  # "QAH1"
 TREND_RUNS = 10  # runs the Trends sheet and `qa history` show by default
 
@@ -131,6 +135,80 @@ def migrate(connection: sqlite3.Connection, path: Path, *, target: int = SCHEMA_
     return version
 
 
+def history_wait() -> float:
+    """Seconds to wait for a locked history: ``QA_HISTORY_WAIT`` or :data:`HISTORY_WAIT_SECONDS`."""
+    value = os.environ.get("QA_HISTORY_WAIT", "").strip()
+    if not value:
+        return HISTORY_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise QAError(f"QA_HISTORY_WAIT={value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise QAError(f"QA_HISTORY_WAIT={value!r} is not a number of seconds")
+    return seconds
+
+
+def _owner_file(path: Path) -> Path:
+    """While qa writes a history it says who it is in this file beside it, so a run that
+    finds the history locked can name the writer."""
+    return Path(f"{path}.writer")
+
+
+def _claim(path: Path) -> Path | None:
+    import socket
+
+    owner = _owner_file(path)
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "qa": __version__}
+    try:
+        owner.write_text(json.dumps(record), encoding="utf-8")
+    except OSError:  # naming the writer is a courtesy; never a reason to fail
+        return None
+    return owner
+
+
+def _release(owner: Path | None) -> None:
+    if owner is None:
+        return
+    try:  # the next writer may already have put its own name there
+        if json.loads(owner.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            owner.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock on the history, as far as can be told."""
+    import socket
+
+    try:
+        record = json.loads(_owner_file(path).read_text(encoding="utf-8"))
+        pid, host, since = int(record["pid"]), str(record["host"]), str(record.get("since", "?"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another program"
+    if host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return "another program"  # the file is left over from a qa that was killed
+        except OSError:
+            pass
+        return f"another qa run (process {pid}, writing since {since})"
+    return f"another qa run (process {pid} on {host}, writing since {since})"
+
+
+def _is_locked(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def _locked(path: Path) -> QAError:
+    return QAError(
+        f"history {path} is locked by {_holder(path)}; waited {history_wait():g} s. Run again when it is done "
+        "(QA_HISTORY_WAIT=SECONDS waits longer)"
+    )
+
+
 def open_history(path: Path, *, create: bool = True, target: int = SCHEMA_VERSION) -> sqlite3.Connection:
     """Open (and create, migrate) a history file; refuse files that are not a qa history or
     come from a newer qa, without changing them."""
@@ -145,10 +223,14 @@ def open_history(path: Path, *, create: bool = True, target: int = SCHEMA_VERSIO
         except OSError as error:
             raise QAError(f"cannot create folder {path.parent}: {error.strerror}") from None
     try:
-        connection = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        connection = sqlite3.connect(str(path), timeout=history_wait(), isolation_level=None)
         application = connection.execute("PRAGMA application_id").fetchone()[0]
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    except sqlite3.OperationalError as error:
+        if _is_locked(error):
+            raise _locked(path) from None
+        raise QAError(f"{path} is not a qa history file ({error})") from None
     except sqlite3.DatabaseError as error:
         raise QAError(f"{path} is not a qa history file ({error})") from None
     if application not in (0, APPLICATION_ID) or (application == 0 and tables):
@@ -164,7 +246,8 @@ def open_history(path: Path, *, create: bool = True, target: int = SCHEMA_VERSIO
     try:
         migrate(connection, path, target=target)
     except sqlite3.OperationalError as error:
-        raise QAError(f"{path}: {error}") from None
+        connection.close()
+        raise (_locked(path) if _is_locked(error) else QAError(f"{path}: {error}")) from None
     return connection
 
 
@@ -254,8 +337,10 @@ def record_audit(path: Path, result: Any, *, now: str | None = None) -> Recorded
         "findings": int(len(result.findings)), "qa_version": __version__, "suppressed": n_suppressed,
         "reviewed_at": None, "reviewed_by": None,
     }
+    owner = None
     try:
         connection.execute("BEGIN IMMEDIATE")
+        owner = _claim(path)
         row = connection.execute("SELECT id FROM runs WHERE run_key = ?", (run_key,)).fetchone()
         if row is None:
             columns = ", ".join(run_values)
@@ -297,9 +382,12 @@ def record_audit(path: Path, result: Any, *, now: str | None = None) -> Recorded
     except sqlite3.Error as error:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
+        if _is_locked(error):
+            raise _locked(path) from None
         raise QAError(f"cannot record the run in {path}: {error}") from None
     finally:
         connection.close()
+        _release(owner)
     label = _label(run_id, period_start or recorded_at, result.timezone)
     return RecordedRun(id=int(run_id), run_key=run_key, label=label, replaced=row is not None, path=Path(path))
 
@@ -325,8 +413,10 @@ def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = N
     the history)."""
     connection = open_history(path, create=False)
     updated, missing = [], []
+    owner = None
     try:
         connection.execute("BEGIN IMMEDIATE")
+        owner = _claim(path)
         for update in updates:
             row = connection.execute(
                 "SELECT id, ordered_at, timezone FROM runs WHERE run_key = ?", (update.run_key,)
@@ -354,9 +444,12 @@ def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = N
     except sqlite3.Error as error:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
+        if _is_locked(error):
+            raise _locked(path) from None
         raise QAError(f"cannot update {path} with the review: {error}") from None
     finally:
         connection.close()
+        _release(owner)
     return updated, missing
 
 
@@ -476,6 +569,8 @@ def load_trends(path: Path, *, last: int = TREND_RUNS, agent: str | None = None,
             rates[index[run_id]] = round((findings - (false_positives or 0)) * 100.0 / max(sessions, 1), 1)
         return trends
     except sqlite3.Error as error:
+        if _is_locked(error):
+            raise _locked(path) from None
         raise QAError(f"cannot read {path}: {error}") from None
     finally:
         connection.close()

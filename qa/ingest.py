@@ -20,7 +20,10 @@ import glob
 import io
 import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +41,7 @@ from qa.model import (
     Role,
     empty_rejected,
 )
+from qa.xlsxlimits import ExcelLimits, LimitError, WorkbookLimits, open_checked
 
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
@@ -145,6 +149,7 @@ def load_inputs(
     sheet: str | None = None,
     timezone: str = "Asia/Shanghai",
     agent_pattern: str | None = None,
+    excel_limits: ExcelLimits | None = None,
 ) -> IngestResult:
     """Read every input (files, directories, globs) into one batch of messages.
 
@@ -152,13 +157,14 @@ def load_inputs(
     ``encoding`` forces the text encoding of delimited files; ``sheet`` picks the Excel
     sheet (default: the first sheet with the needed columns); naive times are local to
     ``timezone``; ``agent_pattern`` is a regex of sender nicknames that are agents, used
-    when roles are inferred from nicknames.
+    when roles are inferred from nicknames; ``excel_limits`` bounds what a workbook may make
+    the reader allocate (default :class:`qa.xlsxlimits.ExcelLimits`).
 
     Returns messages with exactly :data:`qa.model.MESSAGE_COLUMNS`, sorted by session, time,
     seq and input order, plus the rejected rows. Raises :class:`InputError` for problems
     that stop the run (missing file, missing column, unreadable content).
     """
-    options = _make_options(columns, encoding, sheet, timezone, agent_pattern)
+    options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits)
     paths = _expand_inputs(inputs)
     notes = _Notes()
     parts = [_build_part(_read_table(path, options, notes), options, notes) for path in paths]
@@ -175,6 +181,7 @@ class _Options:
     sheet: str | None
     timezone: str
     agent_regex: re.Pattern[str] | None
+    excel_limits: ExcelLimits = ExcelLimits()
 
 
 def _make_options(
@@ -183,6 +190,7 @@ def _make_options(
     sheet: str | None,
     timezone: str,
     agent_pattern: str | None,
+    excel_limits: ExcelLimits | None = None,
 ) -> _Options:
     """Validate the arguments once, before any file is touched."""
     overrides = dict(columns or {})
@@ -204,7 +212,7 @@ def _make_options(
             regex = re.compile(agent_pattern)
         except re.error as exc:
             raise InputError(f"invalid agent pattern '{agent_pattern}': {exc}") from None
-    return _Options(overrides, encoding or None, sheet, timezone, regex)
+    return _Options(overrides, encoding or None, sheet, timezone, regex, excel_limits or ExcelLimits())
 
 
 class _Notes:
@@ -888,23 +896,32 @@ def _blank_mask(cells: pd.DataFrame) -> np.ndarray:
 
 
 def _read_excel(path: str, options: _Options, notes: _Notes) -> _Table:
+    limits = open_checked(path, options.excel_limits)  # before calamine allocates anything
     try:
+        return _read_workbook(path, options, notes, limits)
+    finally:
+        if limits is not None:
+            limits.close()
+
+
+def _read_workbook(path: str, options: _Options, notes: _Notes, limits: WorkbookLimits | None) -> _Table:
+    with _calamine(f"cannot read {path}: not a readable Excel workbook"):
         book = pd.ExcelFile(path, engine="calamine")
-    except Exception as exc:  # calamine raises its own error types for corrupt files
-        raise InputError(f"cannot read {path}: not a readable Excel workbook ({_first_line(exc)})") from None
     with book:
         names = [str(n) for n in book.sheet_names]
         if options.sheet is not None:
             if options.sheet not in names:
                 raise InputError(f"no sheet '{options.sheet}' in {path}; sheets: {', '.join(names)}")
-            table = _read_sheet(book, path, options.sheet, options)
+            table = _read_sheet(book, path, options.sheet, options, limits)
             if table is None:
                 raise InputError(f"sheet '{options.sheet}' of {path} is empty")
             return _checked_sheet(table, path, options.sheet)
         errors: list[InputError] = []
         for name in names:
             try:
-                table = _read_sheet(book, path, name, options)
+                table = _read_sheet(book, path, name, options, limits)
+            except LimitError:
+                raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
                 errors.append(exc)
                 continue
@@ -927,12 +944,14 @@ def _checked_sheet(table: _Table, path: str, sheet: str) -> _Table:
     return table
 
 
-def _read_sheet(book: pd.ExcelFile, path: str, sheet: str, options: _Options) -> _Table | None:
+def _read_sheet(
+    book: pd.ExcelFile, path: str, sheet: str, options: _Options, limits: WorkbookLimits | None
+) -> _Table | None:
     """Read one sheet; None when it has no cells. The header is the first non-blank row."""
-    try:
+    if limits is not None:
+        limits.check_sheet(sheet)
+    with _calamine(f"cannot read sheet '{sheet}' of {path}"):
         frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
-    except Exception as exc:
-        raise InputError(f"cannot read sheet '{sheet}' of {path}: {_first_line(exc)}") from None
     # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
     cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
     if not len(cells):
@@ -949,6 +968,56 @@ def _read_sheet(book: pd.ExcelFile, path: str, sheet: str, options: _Options) ->
     data.columns = range(data.shape[1])
     rows = np.flatnonzero(keep).astype(np.int64) + 1
     return _Table(path, sheet, columns, data, rows, empty_rejected())
+
+
+@contextmanager
+def _calamine(failure: str) -> Iterator[None]:
+    """Turn every failure of calamine into one line starting with ``failure``, a Rust panic
+    included: pyo3 raises those as PanicException, a BaseException that ``except Exception``
+    misses, after Rust's panic hook has printed a backtrace on stderr, which is held back."""
+    with _native_stderr_held() as drop:
+        try:
+            yield
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise InputError(f"{failure} ({_first_line(exc)})") from None
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise  # KeyboardInterrupt, SystemExit
+            drop()
+            raise InputError(f"{failure} (the Excel reader failed: {_first_line(exc)})") from None
+
+
+@contextmanager
+def _native_stderr_held() -> Iterator[Callable[[], None]]:
+    """Divert what native code writes to file descriptor 2 during the block; it is written
+    out afterwards, unless the block calls the function it was given."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to hold
+        yield lambda: None
+        return
+    dropped = False
+
+    def drop() -> None:
+        nonlocal dropped
+        dropped = True
+
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield drop
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not dropped:
+                held.seek(0)
+                while piece := held.read(1 << 16):
+                    os.write(2, piece)
 
 
 def _excel_cell_text(value: object) -> str:
@@ -1449,6 +1518,7 @@ def stream_inputs(
     timezone: str = "Asia/Shanghai",
     agent_pattern: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    excel_limits: ExcelLimits | None = None,
 ) -> StreamedInputs:
     """Like :func:`load_inputs`, but without holding the inputs in memory: the rows come in
     chunks of at most ``chunk_rows`` (for out-of-core audits of inputs larger than memory).
@@ -1459,7 +1529,7 @@ def stream_inputs(
     time column is used. Excel sheets are read whole (a sheet holds at most ~1M rows) and
     then cut into chunks. Arguments are checked, and inputs expanded, before returning.
     """
-    options = _make_options(columns, encoding, sheet, timezone, agent_pattern)
+    options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits)
     return StreamedInputs(_expand_inputs(inputs), options, chunk_rows)
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,6 +58,7 @@ from qa.core import (  # noqa: F401  (PartitionResult, sort_messages re-exported
 )
 from qa.ingest import ORDER_COLUMN, StreamedInputs, expand_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS, AuditResult, IngestResult, empty_rejected
+from qa.outputs import make_private_dir, owned_temp_name
 from qa.rules import Rule, load_rules
 from qa.score import Scoring, load_scoring
 
@@ -121,8 +121,10 @@ def audit_out_of_core(
     if partitions is None:
         partitions = default_partitions(stream.paths)
     partitions = max(1, int(partitions))
-    work = Path(tempfile.mkdtemp(prefix="qa-outofcore-", dir=work_dir))
+    # Named after this process, so a later run sweeps it away if this one is killed.
+    work = owned_temp_name("qa-outofcore-", work_dir)
     try:
+        make_private_dir(work)
         started = time.perf_counter()
         spill = _spill(stream, work, partitions, say)
         _release_memory()

@@ -16,6 +16,7 @@ from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult
 from qa.rules import Rule, load_rules
 from qa.score import load_scoring
+from qa.xlsxlimits import ExcelLimits
 
 
 @dataclass
@@ -30,6 +31,7 @@ class AuditOptions:
     rule_paths: Sequence[Path] = ()
     lang: str = "zh"
     suppressions: Any = None  # qa.suppress.Suppressions (qa audit --suppress), applied before scoring
+    excel_limits: ExcelLimits = field(default_factory=ExcelLimits)
 
     def reader_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`qa.ingest.load_inputs` / ``stream_inputs``."""
@@ -39,6 +41,7 @@ class AuditOptions:
             "sheet": self.sheet,
             "timezone": self.timezone,
             "agent_pattern": self.agent_pattern,
+            "excel_limits": self.excel_limits,
         }
 
 

@@ -1,13 +1,23 @@
 """Trainer verdicts: stable finding ids, the data behind a workbook, reading reviewed
 workbooks, rescoring without false positives, and measured rule precision.
 
-**Finding id.** :func:`finding_id` is the first 12 hex digits of SHA-256 over the input path
-as given (``./`` and ``..`` folded, ``/`` separators), the Excel sheet for workbook inputs,
-the spreadsheet row, the rule id and the original (unmasked) message text. It depends neither
-on the order of findings, nor on masking or language: sorting or filtering the Findings sheet
-keeps each verdict attached to its finding, and auditing the same file under the same path
-again gives the same ids. The workbook's Findings sheet shows it (column 编号 / ID), and so
-does the JSON result (``findings[].id``).
+**Finding id.** :func:`finding_id` (id scheme :data:`ID_SCHEME` = 2) is the first 12 hex
+digits of SHA-256 over a scheme tag, the input path as given (``./`` and ``..`` folded, ``/``
+separators), the Excel sheet for workbook inputs, the spreadsheet row, the rule id and the
+message text *masked* (:func:`qa.mask.mask_text`, whether or not the outputs are masked). An id
+therefore says nothing the masked outputs do not: every phone number ``138****8001`` could
+hide gives the same id, so guessing the 4 hidden digits cannot be checked against it (scheme
+1 hashed the unmasked text, and 10,000 guesses recovered the number). It depends neither on
+the order of findings, nor on ``--no-mask``, language or engine: sorting or filtering the
+Findings sheet keeps each verdict attached to its finding, and auditing the same file under
+the same path again gives the same ids. The workbook's Findings sheet shows it (column 编号 /
+ID), and so do the JSON result (``findings[].id``) and the findings CSV (column ``id``).
+
+Old ids: a workbook's ``qa_data`` records ``id_scheme`` (absent = 1, written before scheme 2);
+:func:`run_id_scheme` reads it, and ``finding_ids(findings, scheme=1)`` recomputes the old ids
+of a new audit's findings (:func:`legacy_finding_ids`) so verdicts given under scheme 1 can be
+matched. Suppression files and the history database hold no finding ids (suppressions match
+by rule and masked text, history by run), so they need no migration.
 
 **The data behind a workbook.** Rescoring needs each finding's points and veto, each flagged
 session's deductions and each agent's session count and score total: more than the visible
@@ -18,11 +28,18 @@ header (``{"format": 1, "kind": "qa-workbook-data", "encoding": "json+zlib+base6
 "cells": N}``), cells A2... hold one JSON document (``{"runs": [...]}``, one run per audit;
 :func:`build_run_data`), UTF-8, zlib-compressed, base64, cut into :data:`DATA_CHUNK`
 characters per cell (compressed: a 200,000-finding audit stays a few megabytes and quick to
-write). Its texts are masked like the visible cells. ``qa review``
+write). Its texts are masked like the visible cells. Since format 2 the header also holds
+``"sha256"``, the SHA-256 of the uncompressed JSON: ``qa review`` refuses data that does not
+match it (an edited ``qa_data``: agent scores of 400 would otherwise be trusted). It is a
+plain, unkeyed checksum: evidence against accidental and naive edits, not authentication;
+whoever re-packs the data and recomputes the checksum is not stopped (the structure and
+ranges are still checked: every problem names the sheet and cells). ``qa review``
 reads the verdicts (Review / 复核, Comment / 备注, optional Reviewer / 复核人) from the visible
 Findings sheet, matched by the ID column (columns are found by their header, in either
 language), and everything else from ``qa_data``; nothing else in the workbook matters, so
-trainers may sort, filter, hide, colour and add columns freely.
+trainers may sort, filter, hide, colour and add columns freely. A row with a verdict or comment
+must show the session, rule, row and message of the finding its id names
+(:func:`row_differences`): an ID column sorted on its own is refused, naming the cells.
 
 **Rescoring.** A false positive (误报) deducts no points and does not veto its session; the
 session score is recomputed from the audit's deductions (floor 0), and each agent's score is
@@ -51,12 +68,14 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.mask import maybe_mask
+from qa.mask import mask_series, mask_text, maybe_mask
 from qa.suppress import UNSUPPRESSIBLE_CHECKS, Suppression, suppression_keys, today, uses_context
 
 ID_LENGTH = 12
+ID_SCHEME = 2  # 1: over the unmasked text (recoverable masked digits); 2: over the masked text
+_ID_TAG = "qa-finding-id/2"
 DATA_SHEET = "qa_data"
-DATA_FORMAT = 1
+DATA_FORMAT = 2  # 2: the header holds the payload's sha256
 DATA_KIND = "qa-workbook-data"
 DATA_CHUNK = 30_000  # base64 characters per cell (Excel allows 32,767)
 DATA_ENCODING = "json+zlib+base64"
@@ -120,32 +139,68 @@ def _path_key(path: Any) -> str:
     return os.path.normpath(text).replace("\\", "/") if text else ""
 
 
-def finding_id(file: Any, sheet: Any, row: Any, rule: str, text: Any) -> str:
-    """The stable id of a finding (see the module docstring)."""
+def _row_key(row: Any) -> str:
     try:
-        row_text = str(int(row))
+        return str(int(row))
     except (TypeError, ValueError):
-        row_text = str(row)
-    key = "\x1f".join((_path_key(file), str(sheet or ""), row_text, str(rule), str(text or "")))
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
+        return str(row)
 
 
-def finding_ids(findings: pd.DataFrame) -> list[str]:
-    """Ids of a report finding table's rows (needs file, row, rule, text; sheet optional);
-    the same as :func:`finding_id` row by row."""
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
+
+
+def finding_id(file: Any, sheet: Any, row: Any, rule: str, text: Any, *, scheme: int = ID_SCHEME) -> str:
+    """The stable id of a finding (see the module docstring). ``text`` may be the original or
+    the masked message (masking is idempotent: both give the same id); ``scheme=1`` gives the
+    old id, which needs the original text."""
+    text = str(text or "")
+    parts = [_path_key(file), str(sheet or ""), _row_key(row), str(rule)]
+    if scheme == 1:
+        return _digest([*parts, text])
+    _check_scheme(scheme)
+    return _digest([_ID_TAG, *parts, mask_text(text)])
+
+
+def _check_scheme(scheme: int) -> None:
+    if scheme not in (1, ID_SCHEME):
+        raise QAError(f"finding id scheme {scheme} is newer than this qa knows ({ID_SCHEME}); upgrade qa")
+
+
+def finding_ids(findings: pd.DataFrame, *, scheme: int = ID_SCHEME) -> list[str]:
+    """Ids of a report finding table's rows (needs file, row, rule, text with the original
+    text; sheet optional); the same as :func:`finding_id` row by row."""
     if findings.empty:
         return []
+    _check_scheme(scheme)
     files = {file: _path_key(file) for file in findings["file"].unique().tolist()}
     sheets = findings["sheet"].fillna("").astype("str").tolist() if "sheet" in findings else [""] * len(findings)
     rows = [str(int(row)) for row in findings["row"].tolist()]
-    sha256 = hashlib.sha256
+    texts = findings["text"].fillna("").astype("str")
+    # The masked text, never the original: the id must not confirm a guess of what is hidden.
+    texts = texts if scheme == 1 else mask_series(texts)
+    head = [] if scheme == 1 else [_ID_TAG]
     return [
-        sha256("\x1f".join((files[file], sheet, row, rule, text)).encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
+        _digest([*head, files[file], sheet, row, rule, text])
         for file, sheet, row, rule, text in zip(
-            findings["file"].tolist(), sheets, rows, findings["rule"].astype("str").tolist(),
-            findings["text"].fillna("").astype("str").tolist(),
+            findings["file"].tolist(), sheets, rows, findings["rule"].astype("str").tolist(), texts.tolist(),
         )
     ]
+
+
+def legacy_finding_ids(findings: pd.DataFrame) -> list[str]:
+    """Scheme-1 ids (over the unmasked text) of a finding table's rows: only to match verdicts
+    and ids recorded before scheme 2 against a new audit's findings; never written anywhere."""
+    return finding_ids(findings, scheme=1)
+
+
+def run_id_scheme(run: dict[str, Any]) -> int:
+    """The id scheme of one ``qa_data`` run (1 when it predates the ``id_scheme`` field)."""
+    scheme = run.get("id_scheme", 1)
+    if not isinstance(scheme, int) or isinstance(scheme, bool):
+        raise ValueError(f"id_scheme {scheme!r} is not a whole number")
+    _check_scheme(scheme)
+    return scheme
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,6 +266,7 @@ def build_run_data(
     agents = result.agents
     return {
         "qa_version": __version__,
+        "id_scheme": ID_SCHEME,
         "lang": lang,
         "mask": bool(mask),
         "timezone": result.timezone,
@@ -264,32 +320,149 @@ def build_run_data(
 def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
     """The ``qa_data`` sheet's cells (column A, from A1) for these runs."""
     text = json.dumps({"runs": list(runs)}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    packed = base64.b64encode(zlib.compress(text.encode("utf-8", "surrogatepass"), 6)).decode("ascii")
+    raw = text.encode("utf-8", "surrogatepass")
+    packed = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
     chunks = [packed[i : i + DATA_CHUNK] for i in range(0, len(packed), DATA_CHUNK)]
-    header = {"format": DATA_FORMAT, "kind": DATA_KIND, "encoding": DATA_ENCODING, "cells": len(chunks)}
+    header = {"format": DATA_FORMAT, "kind": DATA_KIND, "encoding": DATA_ENCODING, "cells": len(chunks),
+              "sha256": hashlib.sha256(raw).hexdigest()}
     return [json.dumps(header), *chunks]
 
 
+class DataEdited(ValueError):
+    """The ``qa_data`` payload does not match the checksum qa stored with it."""
+
+
+def _data_cells(count: int) -> str:
+    return "cell A2" if count <= 1 else f"cells A2:A{count + 1}"
+
+
 def read_data_chunks(cells: Sequence[str]) -> list[dict[str, Any]]:
-    """The runs from the ``qa_data`` cells; ValueError (with what is wrong) when damaged, and
-    :class:`QAError` when written by a newer qa."""
+    """The runs from the ``qa_data`` cells; ValueError naming the cell(s) and what is wrong
+    when damaged (:class:`DataEdited` when the checksum does not match), and :class:`QAError`
+    when written by a newer qa."""
     if not cells:
         raise ValueError("the sheet is empty")
-    header = json.loads(cells[0])
+    try:
+        header = json.loads(cells[0])
+    except ValueError:
+        raise ValueError("cell A1 is not the qa data header") from None
     if not isinstance(header, dict) or header.get("kind") != DATA_KIND:
         raise ValueError("cell A1 is not the qa data header")
     version = header.get("format")
-    if not isinstance(version, int) or version > DATA_FORMAT:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"cell A1: format {version!r} is not a format number")
+    if version > DATA_FORMAT:
         raise QAError(f"format {version}, newer than this qa reads ({DATA_FORMAT}); upgrade qa")
     if header.get("encoding") != DATA_ENCODING:
-        raise ValueError(f"unknown encoding {header.get('encoding')!r}")
+        raise ValueError(f"cell A1: unknown encoding {header.get('encoding')!r}")
     if len(cells) - 1 != header.get("cells"):
-        raise ValueError(f"{len(cells) - 1} data cells, expected {header.get('cells')}")
-    text = zlib.decompress(base64.b64decode("".join(cells[1:]), validate=True)).decode("utf-8", "surrogatepass")
-    runs = json.loads(text)["runs"]
+        raise ValueError(f"{len(cells) - 1} data cells, expected {header.get('cells')} (cell A1)")
+    checksum = header.get("sha256")
+    # Format 1 (before checksums) is still read, so workbooks audited before the upgrade can
+    # be reviewed; from format 2 on, the checksum is required.
+    if version >= 2 and not (isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum)):
+        raise ValueError("cell A1: no sha256 checksum of the data")
+    where = _data_cells(len(cells) - 1)
+    try:
+        raw = zlib.decompress(base64.b64decode("".join(cells[1:]), validate=True))
+    except (ValueError, zlib.error) as error:
+        raise ValueError(f"{where}: not qa's packed data ({error})") from None
+    if checksum is not None and hashlib.sha256(raw).hexdigest() != checksum:
+        raise DataEdited(f"{where} do not match the checksum in cell A1")
+    try:
+        document = json.loads(raw.decode("utf-8", "surrogatepass"))
+    except ValueError as error:
+        raise ValueError(f"{where}: not JSON ({error})") from None
+    runs = document.get("runs") if isinstance(document, dict) else None
     if not isinstance(runs, list) or not runs:
-        raise ValueError("no audit in it")
+        raise ValueError(f"{where}: no audit in it")
+    for number, run in enumerate(runs, start=1):
+        problem = _run_problem(run)
+        if problem:
+            raise ValueError(f"{where}: audit {number}: {problem}")
     return runs
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _is_score(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= START_SCORE
+
+
+def _is_optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+# What each column of a run's tables must hold: (test, what it is called in a message).
+_TEXT = (lambda v: isinstance(v, str), "a text")
+_COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
+    "findings": {
+        "id": _TEXT, "session_id": _TEXT, "agent": _TEXT, "rule": _TEXT, "severity": _TEXT, "reason": _TEXT,
+        "text": _TEXT, "context": _TEXT, "file": _TEXT,
+        "span_start": (_is_int, "a whole number"), "span_end": (_is_int, "a whole number"),
+        "row": (_is_int, "a whole number"), "points": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+        "veto": (lambda v: isinstance(v, bool), "true or false"),
+    },
+    "sessions": {
+        "session_id": _TEXT, "agent": _TEXT, "findings": (_is_count, "a count"),
+        "points_deducted": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+        "veto_findings": (_is_count, "a count"), "score": (_is_score, "a score from 0 to 100"),
+    },
+    "agents": {
+        "agent": _TEXT, "sessions": (_is_count, "a count"), "score": (_is_score, "a score from 0 to 100"),
+        "score_sum": (lambda v: _is_number(v) and v >= 0, "a number >= 0"), "findings": (_is_count, "a count"),
+    },
+}
+_OPTIONAL_COLUMNS = {"findings": {"time": (_is_optional_text, "a time text or null")}}
+
+
+def _run_problem(run: Any) -> str:
+    """What is wrong with one run's data (as :func:`build_run_data` writes it), or ""."""
+    if not isinstance(run, dict):
+        return "not an object"
+    try:
+        run_id_scheme(run)
+    except ValueError as error:
+        return str(error)
+    for key in ("run_key", "history"):
+        if not _is_optional_text(run.get(key)):
+            return f"{key} is {run.get(key)!r}, not a text"
+    inputs = run.get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(p, str) for p in inputs):
+        return "inputs is not a list of paths"
+    rules = run.get("rules", [])
+    if not isinstance(rules, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("check"), str) for r in rules
+    ):
+        return "rules is not a list of rules with id and check"
+    for table, columns in _COLUMNS.items():
+        data = run.get(table)
+        if not isinstance(data, dict):
+            return f"missing {table}" if data is None else f"{table} is not a table"
+        lengths: set[int] = set()
+        for column, (test, kind) in {**columns, **_OPTIONAL_COLUMNS.get(table, {})}.items():
+            values = data.get(column)
+            if values is None and column not in columns:
+                continue
+            if not isinstance(values, list):
+                return f"missing {table}.{column}" if values is None else f"{table}.{column} is not a list"
+            lengths.add(len(values))
+            for index, value in enumerate(values):
+                if not test(value):
+                    return f"{table}.{column}[{index}] is {json.dumps(value, ensure_ascii=False)[:40]}, not {kind}"
+        if len(lengths) > 1:
+            return f"the columns of {table} differ in length ({', '.join(str(n) for n in sorted(lengths))})"
+    return ""
 
 
 def run_digest(run: dict[str, Any]) -> str:
@@ -383,75 +556,179 @@ def _read_data(book: Any, path: Path) -> list[dict[str, Any]]:
         return read_data_chunks(cells)
     except QAError as error:
         raise QAError(f"{path}: sheet '{DATA_SHEET}' has {error}") from None
+    except DataEdited as error:
+        raise QAError(
+            f"{path}: sheet '{DATA_SHEET}' was edited after qa wrote it ({error}); qa review trusts only the "
+            "data qa audit wrote: review a copy as qa wrote it (the visible sheets may be edited freely)"
+        ) from None
     except (ValueError, KeyError, TypeError, zlib.error, UnicodeDecodeError) as error:
         raise QAError(f"{path}: sheet '{DATA_SHEET}' is damaged ({error}); review a workbook as qa wrote it") from None
 
 
-def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
-    """Read a reviewed workbook; anything the tool cannot read is an error naming the
-    workbook, sheet, cell and problem."""
-    path = Path(path)
-    book = _open_workbook(path)
-    runs = _read_data(book, path)
-    known_ids = {finding for run in runs for finding in run["findings"]["id"]}
+# Visible columns of a Findings row that identify its finding, checked against the id's data
+# (headers of the audit and review workbooks, in either language).
+ROW_HEADERS = {
+    "session": ("会话", "Session"),
+    "rule": ("规则", "Rule"),
+    "row": ("行号", "Row"),
+    "text": ("消息（命中片段标红）", "Message (match in red)"),
+}
+# Enough of a message to tell findings apart; long messages may be cut in the cell.
+_TEXT_COMPARED = 1000
+
+
+@dataclass
+class FindingsTable:
+    """The Findings sheet of a workbook: its rows (as read) and where its columns are."""
+
+    sheet: str
+    rows: list[list[Any]]
+    header_row: int  # 0-based
+    columns: dict[str, int]  # keys of HEADERS and ROW_HEADERS -> 0-based column
+
+    def value(self, row: list, key: str) -> Any:
+        col = self.columns.get(key)
+        return row[col] if col is not None and col < len(row) else None
+
+    def shown(self, row: list) -> dict[str, str]:
+        """The row's session, rule, row number and message as shown (keys of the columns the
+        sheet has)."""
+        return {key: _cell_text(self.value(row, key)) for key in ROW_HEADERS if key in self.columns}
+
+    @property
+    def lang(self) -> str:
+        return "zh" if self.sheet == FINDINGS_SHEETS[0] else "en"
+
+    def cell(self, key: str, index: int) -> str:
+        """"违规明细!K5" for column ``key`` of row ``index`` (0-based)."""
+        return f"{self.sheet}!{_column_letter(self.columns[key])}{index + 1}"
+
+
+def findings_table(book: Any, path: Path) -> FindingsTable | None:
+    """The Findings sheet (either language) and its header, or None when the workbook has
+    none; QAError when it has no header row with an ID column."""
     sheet_name = next((name for name in FINDINGS_SHEETS if name in book.sheet_names), None)
     if sheet_name is None:
-        raise QAError(f"{path}: no sheet {' or '.join(FINDINGS_SHEETS)} (was it renamed or deleted?)")
-    lang = "zh" if sheet_name == FINDINGS_SHEETS[0] else "en"
+        return None
     rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-
-    def header_of(row: list) -> dict[str, int]:
+    words = {**HEADERS, **ROW_HEADERS}
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         found: dict[str, int] = {}
         for col, value in enumerate(row):
             text = _cell_text(value)
-            for key, words in HEADERS.items():
-                if text in words and key not in found:
+            for key, names in words.items():
+                if text in names and key not in found:
                     found[key] = col
-        return found
+        if "id" in found:
+            return FindingsTable(sheet_name, rows, index, found)
+    raise QAError(f"{path}: sheet {sheet_name}: no header row with an {' / '.join(HEADERS['id'])} column in the first "
+                  f"{HEADER_SCAN_ROWS} rows (the finding ids are needed to read verdicts; restore the column)")
 
-    header_row, columns = -1, {}
-    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        columns = header_of(row)
-        if "id" in columns:
-            header_row = index
-            break
-    where_sheet = f"{path}: sheet {sheet_name}"
-    if header_row < 0:
-        raise QAError(f"{where_sheet}: no header row with an {' / '.join(HEADERS['id'])} column in the first "
-                      f"{HEADER_SCAN_ROWS} rows (the finding ids are needed to read verdicts; restore the column)")
+
+def finding_facts(runs: Sequence[dict[str, Any]]) -> dict[str, list[tuple[str, str, int, str]]]:
+    """What each listed finding id stands for in the audits' data: (session, rule, row, text)."""
+    facts: dict[str, list[tuple[str, str, int, str]]] = {}
+    for run in runs:
+        data = run["findings"]
+        for fact in zip(data["id"], zip(data["session_id"], data["rule"], data["row"], data["text"])):
+            known = facts.setdefault(fact[0], [])
+            if fact[1] not in known:
+                known.append(fact[1])
+    return facts
+
+
+def _same_text(shown: str, expected: str) -> bool:
+    from qa.mask import mask_text
+
+    shown, expected = shown.strip()[:_TEXT_COMPARED], expected.strip()[:_TEXT_COMPARED]
+    # A workbook audited with --no-mask and one audited masked show the same finding.
+    return shown == expected or mask_text(shown) == mask_text(expected)
+
+
+def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang: str = "zh") -> list[str]:
+    """How the visible cells of a Findings row (:meth:`FindingsTable.shown`) differ from the
+    finding its id stands for (``fact``: session, rule, row, text); columns the sheet no
+    longer has are not compared."""
+    from qa.mask import mask_text
+    from qa.report.excel import rule_label
+
+    session, rule, number, text = fact
+    differences = []
+    if "session" in shown:
+        cell = shown["session"]
+        if cell != session and mask_text(cell) != mask_text(session):
+            differences.append(f"session {cell or '(blank)'} ≠ {session}")
+    if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
+        differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang)}")
+    if "row" in shown and shown["row"] != str(number):
+        differences.append(f"row {shown['row'] or '(blank)'} ≠ {number}")
+    if "text" in shown and not _same_text(shown["text"], text):
+        differences.append("message differs")
+    return differences
+
+
+def misplaced_ids_message(misplaced: list[tuple[str, str, list[str]]]) -> str:
+    """One sentence for rows whose id is not the finding shown on the row: (id cell, id,
+    differences) for each."""
+    cell, finding, differences = misplaced[0]
+    more = ""
+    if len(misplaced) > 1:
+        others = [c for c, _, _ in misplaced[1:6]]
+        more = f"; also {', '.join(others)}" + (f" and {len(misplaced) - 6} more" if len(misplaced) > 6 else "")
+    return (f"{cell}: finding id '{finding}' is not the finding shown on its row ({'; '.join(differences)}){more}: "
+            "were ID cells sorted, filled or pasted apart from their rows? Put each id back on its own row "
+            "(sort whole rows only)")
+
+
+def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
+    """Read a reviewed workbook; anything the tool cannot read is an error naming the
+    workbook, sheet, cell and problem. A row whose ID cell does not belong to the finding the
+    row shows (session, rule, row, message; e.g. after sorting the ID column alone) is an
+    error too: its verdict would land on another finding."""
+    path = Path(path)
+    book = _open_workbook(path)
+    runs = _read_data(book, path)
+    facts = finding_facts(runs)
+    table = findings_table(book, path)
+    if table is None:
+        raise QAError(f"{path}: no sheet {' or '.join(FINDINGS_SHEETS)} (was it renamed or deleted?)")
+    sheet_name, rows, header_row, columns = table.sheet, table.rows, table.header_row, table.columns
+    lang = table.lang
     if "review" not in columns:
-        raise QAError(f"{where_sheet}: header row {header_row + 1} has no {' / '.join(HEADERS['review'])} column "
+        raise QAError(f"{path}: sheet {sheet_name}: header row {header_row + 1} has no {' / '.join(HEADERS['review'])} column "
                       "(restore it: verdicts are read from it)")
-
-    def cell(row: list, key: str) -> Any:
-        col = columns.get(key)
-        return row[col] if col is not None and col < len(row) else None
 
     modified_by = _last_modified_by(path)
     verdicts: list[VerdictRow] = []
+    misplaced: list[tuple[str, str, list[str]]] = []
     for index in range(header_row + 1, len(rows)):
         row = rows[index]
-        number = index + 1
-        finding = _cell_text(cell(row, "id"))
-        raw_review = cell(row, "review")
-        review_text = _cell_text(raw_review)
-        review_cell = f"{sheet_name}!{_column_letter(columns['review'])}{number}"
-        id_cell = f"{sheet_name}!{_column_letter(columns['id'])}{number}"
+        finding = _cell_text(table.value(row, "id"))
+        review_text = _cell_text(table.value(row, "review"))
+        review_cell = table.cell("review", index)
+        id_cell = table.cell("id", index)
         try:
             verdict = parse_verdict(review_text)
         except ValueError:
             raise QAError(f"{path}: {review_cell}: unknown review '{review_text}' (use {_ALLOWED_WORDS})") from None
-        comment = _cell_text(cell(row, "comment"))
+        comment = _cell_text(table.value(row, "comment"))
         if not finding:
             if verdict is not None or comment:
                 raise QAError(f"{path}: {id_cell}: a row with a review or comment but no finding id "
                               "(keep each finding's ID cell; do not add rows)")
             continue
-        if finding not in known_ids:
+        if finding not in facts:
             raise QAError(f"{path}: {id_cell}: unknown finding id '{finding}' (not in this workbook's audit: "
                           "was the cell edited, or the row pasted from another workbook?)")
-        reviewer = _cell_text(cell(row, "reviewer")) or (modified_by if verdict is not None else "")
+        if verdict is not None or comment:
+            shown = table.shown(row)
+            differences = [row_differences(shown, fact, table.lang) for fact in facts[finding]]
+            if all(differences):
+                misplaced.append((id_cell, finding, differences[0]))
+        reviewer = _cell_text(table.value(row, "reviewer")) or (modified_by if verdict is not None else "")
         verdicts.append(VerdictRow(finding, verdict, comment, reviewer, f"{path.name} {review_cell}"))
+    if misplaced:
+        raise QAError(f"{path}: {misplaced_ids_message(misplaced)}; no verdict was applied")
     return ReviewedWorkbook(path=path, runs=runs, rows=verdicts, lang=lang, modified_by=modified_by)
 
 

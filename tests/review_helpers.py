@@ -103,3 +103,24 @@ def review_in_excel(
     target = save_as or path
     book.save(target)
     return target
+
+
+def read_qa_data(book) -> tuple[dict, list[dict]]:
+    """(header, runs) of an openpyxl workbook's hidden ``qa_data`` sheet."""
+    import base64
+    import zlib
+
+    sheet = book["qa_data"]
+    cells = [row[0] for row in sheet.iter_rows(min_col=1, max_col=1, values_only=True) if row[0]]
+    header = json.loads(cells[0])
+    runs = json.loads(zlib.decompress(base64.b64decode("".join(cells[1:]))).decode("utf-8"))["runs"]
+    return header, runs
+
+
+def write_qa_data(book, cells: list[str]) -> None:
+    """Replace the ``qa_data`` sheet's column A with ``cells`` (as a script editing it would)."""
+    sheet = book["qa_data"]
+    for row in range(1, sheet.max_row + 1):
+        sheet.cell(row, 1).value = None
+    for row, value in enumerate(cells, start=1):
+        sheet.cell(row, 1).value = value

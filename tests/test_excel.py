@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from pathlib import Path
 
@@ -326,7 +327,36 @@ def test_control_characters_and_long_text(tmp_path):
     assert any(v.startswith("响铃") for v in values)
     assert any(v.startswith("爱买不买啊😊") for v in values)
     utf16_units = max(len(v.encode("utf-16-le")) // 2 for v in values)
-    assert utf16_units <= excel.MAX_CELL_CHARS + 1 < 32_767
+    assert excel.MAX_CELL_CHARS < utf16_units < 32_767  # cut, with a mark saying so
+    assert any(v.startswith("爱买不买啊😊") and v.endswith(" 字]") and "…[已截断 " in v for v in values)
+
+
+@pytest.mark.parametrize(("lang", "mark"), [("zh", "[已截断 "), ("en", "[truncated ")])
+def test_match_beyond_the_cell_limit_is_shown_in_a_window(tmp_path, lang, mark):
+    # 40,000 characters with the forbidden phrase near the end: the head that fits in a cell
+    # would hide it, so the cell shows a window around it, each cut end marked.
+    path = tmp_path / "chat.csv"
+    text = "啊" * 39_000 + "爱买不买" + "呢" * 996
+    path.write_text(f"session_id,timestamp,role,agent,text\nS1,2026-11-20 10:00:00,agent,小美,{text}\n", encoding="utf-8")
+    result = audit([str(path)], rules=forbidden_phrase_only())
+    assert result.findings["span_start"].tolist() == [39_000]
+    out = tmp_path / "a.xlsx"
+    write_workbook(result, out, lang=lang)
+    book = load(out)
+    sheet = book[SHEETS["findings"][0 if lang == "zh" else 1]]
+    top = header_row(sheet, "时间" if lang == "zh" else "Time")
+    value = sheet.cell(top + 1, 7).value
+    assert isinstance(value, CellRichText)
+    shown = plain(value)
+    assert len(shown) < 32_767 and shown.startswith(mark) and shown.endswith("呢" * 996)
+    red = [b.text for b in value if isinstance(b, TextBlock) and b.font.b]
+    assert red == ["爱买不买"]
+    cut = int(shown[len(mark):shown.index("]")].split()[0].replace(",", ""))
+    assert cut + len(shown) - shown.index("…") - 1 == len(text)  # the mark counts what was cut
+    # The transcript shows the same window, with the match highlighted.
+    transcript = book[SHEETS["transcripts"][0 if lang == "zh" else 1]]
+    cells = [c.value for row in transcript.iter_rows() for c in row if isinstance(c.value, CellRichText)]
+    assert any([b.text for b in v if isinstance(b, TextBlock) and b.font.b] == ["爱买不买"] for v in cells)
 
 
 def test_atomic_write_leaves_no_temporary_file(result, tmp_path):
@@ -348,7 +378,9 @@ def test_findings_csv_has_bom_every_finding_and_defused_formulas(result, tmp_pat
     texts = [r["text"] for r in rows]
     assert "'=HYPERLINK(\"http://x\",\"click\") 爱买不买" in texts
     assert "'@SUM(A1) 你有病吧" in texts
-    assert all(not t.startswith(("=", "+", "-", "@")) for r in rows for t in r.values())
+    signed_number = re.compile(r"[+-][0-9]+(\.[0-9]+)?")
+    assert all(not t.startswith(("=", "+", "-", "@")) or signed_number.fullmatch(t) for r in rows for t in r.values())
+    assert "+1" in [r["context"] for r in rows]  # a plain number is data, kept as it is
     assert "13812345678" not in raw.decode("utf-8-sig")
     assert rows[0]["rule"] == "forbidden-phrase" and rows[0]["severity"] in ("major", "critical")
 

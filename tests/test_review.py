@@ -168,6 +168,8 @@ def test_english_workbook_and_verdicts(tmp_path):
         ("edited_id", "违规明细!M{row}: unknown finding id 'abc'"),
         ("review_without_id", "违规明细!M{row}: a row with a review or comment but no finding id"),
         ("no_data", "no sheet 'qa_data'"),
+        ("no_findings_sheet", "no sheet 违规明细 or Findings"),
+        ("no_id_column", "sheet 违规明细: no header row with an 编号 / ID column"),
         ("damaged_data", "sheet 'qa_data' is damaged"),
         ("newer_data", "sheet 'qa_data' has format 9, newer than this qa reads"),
     ],
@@ -188,6 +190,10 @@ def test_workbooks_edited_beyond_reading_give_one_clear_error(book, edit, expect
         sheet.cell(row, 11).value = "误报"
     elif edit == "no_data":
         del workbook["qa_data"]
+    elif edit == "no_findings_sheet":
+        sheet.title = "明细"
+    elif edit == "no_id_column":
+        sheet.cell(1, 13).value = "id?"
     elif edit == "damaged_data":
         workbook["qa_data"]["A2"].value = "edited"
     elif edit == "newer_data":
@@ -241,3 +247,147 @@ def test_json_findings_carry_ids(audited):
     _, data = audited
     assert all(isinstance(f["id"], str) and len(f["id"]) == 12 for f in data["findings"])
     assert json.dumps(data["summary"]["suppressed"]) == json.dumps({"count": 0, "by_rule": {}, "findings": []})
+
+
+def _id_rows(path, lang="zh"):
+    """{finding id: (worksheet row number, ID column letter)} of a workbook's Findings sheet."""
+    from openpyxl.utils import get_column_letter
+
+    from review_helpers import table
+
+    sheet = openpyxl.load_workbook(path)["违规明细" if lang == "zh" else "Findings"]
+    top, columns = table(sheet, "时间" if lang == "zh" else "Time")
+    id_col = columns["编号" if lang == "zh" else "ID"]
+    rows = {sheet.cell(r, id_col).value: r for r in range(top + 1, sheet.max_row + 1) if sheet.cell(r, id_col).value}
+    return rows, get_column_letter(id_col)
+
+
+def test_swapped_id_cells_do_not_move_a_verdict_to_another_finding(book, tmp_path):
+    """Sorting the ID column alone (a partial sort) swaps ids between rows: the verdict a
+    trainer typed next to S1's message would land on S2's finding (same rule, same text)."""
+    path, data = book
+    s1, s2 = findings_of(data, session_id="S1")[0], findings_of(data, session_id="S2")[0]
+    rows, letter = _id_rows(path)
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    sheet = workbook["违规明细"]
+    cell_1, cell_2 = sheet[f"{letter}{rows[s1['id']]}"], sheet[f"{letter}{rows[s2['id']]}"]
+    cell_1.value, cell_2.value = cell_2.value, cell_1.value
+    sheet.cell(rows[s1["id"]], 11).value = "误报"  # typed next to S1's message
+    workbook.save(path)
+    out = tmp_path / "out.xlsx"
+    result = run("review", path, "-o", out)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"违规明细!{letter}{rows[s1['id']]}: finding id '{s2['id']}' is not the finding shown on its row" in result.stderr
+    assert "session S1 ≠ S2" in result.stderr and "no verdict was applied" in result.stderr
+    assert not out.exists()
+
+    # Whole rows sorted (every cell moves with its id) stay fine.
+    review_in_excel(path, {}, reverse_rows=True)
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    sheet = workbook["违规明细"]
+    rows, _ = _id_rows(path)
+    cell_1, cell_2 = sheet[f"{letter}{rows[s1['id']]}"], sheet[f"{letter}{rows[s2['id']]}"]
+    cell_1.value, cell_2.value = cell_2.value, cell_1.value  # swap back: each id on its own row again
+    workbook.save(path)
+    assert run("review", path, "-o", out).exit_code == 0
+
+
+def test_an_edited_qa_data_is_refused(book):
+    """Decoding qa_data, raising an agent's score to 400 and packing it again keeps it well
+    formed, but it no longer matches the checksum qa stored in A1."""
+    from qa.review import data_chunks
+    from review_helpers import read_qa_data, write_qa_data
+
+    path, _ = book
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    header, runs = read_qa_data(workbook)
+    assert header["format"] == 2 and len(header["sha256"]) == 64
+    runs[0]["agents"]["score"][0] = 400.0
+    cells = data_chunks(runs)
+    write_qa_data(workbook, [json.dumps(header), *cells[1:]])  # the data edited, A1 as qa wrote it
+    workbook.save(path)
+    result = run("review", path)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "sheet 'qa_data' was edited after qa wrote it (cell A2 do not match the checksum in cell A1)" in result.stderr
+    assert str(path) in result.stderr
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        ("score_400", "audit 1: agents.score[0] is 400.0, not a score from 0 to 100"),
+        ("missing_points", "audit 1: missing findings.points"),
+        ("veto_text", 'audit 1: findings.veto[0] is "yes", not true or false'),
+        ("id_number", "audit 1: findings.id[1] is 7, not a text"),
+        ("sessions_list", "audit 1: sessions is not a table"),
+        ("short_column", "audit 1: the columns of findings differ in length"),
+        ("runs_missing", "cell A2: no audit in it"),
+        ("rules_strings", "audit 1: rules is not a list of rules with id and check"),
+    ],
+)
+def test_malformed_qa_data_names_sheet_and_cells(book, edit, expected):
+    """Wrong types or a missing key in qa_data (packed with a matching checksum, so only the
+    structure check can catch them) are one line naming the sheet and cells, not an internal error."""
+    from qa.review import data_chunks
+    from review_helpers import read_qa_data, write_qa_data
+
+    path, _ = book
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    _, runs = read_qa_data(workbook)
+    data = runs[0]
+    if edit == "score_400":
+        data["agents"]["score"][0] = 400.0
+    elif edit == "missing_points":
+        del data["findings"]["points"]
+    elif edit == "veto_text":
+        data["findings"]["veto"][0] = "yes"
+    elif edit == "id_number":
+        data["findings"]["id"][1] = 7
+    elif edit == "sessions_list":
+        data["sessions"] = []
+    elif edit == "short_column":
+        data["findings"]["text"].pop()
+    elif edit == "rules_strings":
+        data["rules"] = ["forbidden-phrase"]
+    cells = data_chunks([] if edit == "runs_missing" else runs)
+    write_qa_data(workbook, cells)
+    workbook.save(path)
+    result = run("review", path)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("qa: error: ") and "internal error" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"{path}: sheet 'qa_data' is damaged" in result.stderr
+    assert expected in result.stderr
+
+
+def test_qa_data_from_before_checksums_is_still_read_and_range_checked(book, tmp_path):
+    """Workbooks audited before format 2 have no checksum: still reviewable, and an out-of-range
+    score in them is refused."""
+    from review_helpers import read_qa_data, write_qa_data
+    import base64
+    import zlib
+
+    path, data = book
+
+    def legacy(runs):
+        text = json.dumps({"runs": runs}, ensure_ascii=False, separators=(",", ":"))
+        packed = base64.b64encode(zlib.compress(text.encode("utf-8"))).decode("ascii")
+        header = {"format": 1, "kind": "qa-workbook-data", "encoding": "json+zlib+base64", "cells": 1}
+        return [json.dumps(header), packed]
+
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    _, runs = read_qa_data(workbook)
+    write_qa_data(workbook, legacy(runs))
+    workbook.save(path)
+    s1 = findings_of(data, session_id="S1")[0]
+    review_in_excel(path, {s1["id"]: ("误报", "")})
+    assert run("review", path, "-o", tmp_path / "ok.xlsx").exit_code == 0
+
+    runs[0]["agents"]["score"][0] = 400.0
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    write_qa_data(workbook, legacy(runs))
+    workbook.save(path)
+    result = run("review", path, "-o", tmp_path / "no.xlsx")
+    assert result.exit_code == 2 and "agents.score[0] is 400.0, not a score from 0 to 100" in result.stderr

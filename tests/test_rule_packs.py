@@ -241,3 +241,31 @@ def test_spelling_variants_and_separators_are_seen_through(pack, day, tmp_path):
     findings = [f for f in json.loads(js.read_text(encoding="utf-8"))["findings"] if f["rule"] == "off-platform"]
     assert [(f["row"], f["match"]) for f in findings] == [(3, "加我微信"), (7, "加 我 V 信")]
     assert findings[1]["text"][findings[1]["span"][0]:findings[1]["span"][1]] == "加 我 V 信"
+
+
+def test_diff_of_a_scoring_only_pack_shows_the_score_change(day, tmp_path):
+    scoring = tmp_path / "strict-scoring"
+    scoring.mkdir()
+    (scoring / "scoring.toml").write_text("[points]\nminor = 2\nmajor = 15\ncritical = 20\n", encoding="utf-8")
+    js = tmp_path / "diff.json"
+    result = run("diff", str(day), "--rules", str(scoring), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    assert "agent scores: unchanged" not in result.stdout
+    agents = {a["agent"]: a for a in json.loads(js.read_text(encoding="utf-8"))["agents"]}
+    # 阿杰's one major finding (S2's 7-minute wait) costs 15 points instead of 5, in one of two sessions
+    assert agents["店:阿杰"]["score_base"] == 97.5
+    assert agents["店:阿杰"]["score_changed"] == 92.5
+    assert all(rule["added"] == rule["removed"] == 0 for rule in json.loads(js.read_text(encoding="utf-8"))["rules"])
+
+
+def test_diff_applies_the_config_packs_to_both_sides(pack, day, tmp_path, monkeypatch):
+    (tmp_path / "qa.toml").write_text(f'rules = ["{pack.name}"]\nworking_hours = "10:05-23:00"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "empty-pack"
+    empty.mkdir()
+    (empty / "scoring.toml").write_text("[points]\nminor = 2\nmajor = 5\ncritical = 20\n", encoding="utf-8")
+    result = run("diff", str(day), "--rules", str(empty))
+    assert result.exit_code == 0, result.output
+    # the same pack and working hours on both sides: nothing added or removed, no score moves
+    assert "(+" not in result.stdout
+    assert "agent scores: unchanged" in result.stdout

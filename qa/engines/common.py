@@ -841,9 +841,9 @@ def write_findings_parquet(rows: pd.DataFrame, path, mask: bool) -> None:
     table = pa.Table.from_arrays(arrays, names=[name for name, _ in FINDINGS_PARQUET_FIELDS])
     from pathlib import Path
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, target)
+    from qa.report.files import atomic_write
+
+    atomic_write(Path(path), lambda temporary: pq.write_table(table, temporary))
 
 
 @dataclass

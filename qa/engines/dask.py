@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, contextmanager
@@ -71,6 +70,7 @@ from qa.engines.inputs import (
     time_column,
 )
 from qa.errors import QAError
+from qa.outputs import owned_temp_dir
 
 LOCAL_SCHEDULERS = ("sync", "synchronous", "threads", "processes")
 
@@ -191,7 +191,7 @@ def audit_dask(
     say = progress or (lambda _line: None)
     setup = make_setup(options, rules, ROWS_PER_CALL)
     plan = plan_inputs(inputs)
-    work = Path(tempfile.mkdtemp(prefix="qa-dask-", dir=work_dir)) if plan.exports else None
+    work = owned_temp_dir("qa-dask-", work_dir) if plan.exports else None
     try:
         started = time.perf_counter()
         with dask_scheduler(scheduler) as client:

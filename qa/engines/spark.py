@@ -77,6 +77,7 @@ from qa.engines.inputs import (
 )
 from qa.engines import parse_conf  # noqa: F401  (--spark-conf; kept importable from here)
 from qa.errors import QAError
+from qa.outputs import owned_temp_dir
 
 PANDAS3_WARNING = "PySpark does not yet fully support pandas"
 warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
@@ -304,7 +305,7 @@ def audit_spark(
         raise QAError(f"CSV/XLSX inputs are staged as Parquet on this machine, which the executors of {master} "
                       "do not see: give --work-dir on storage they share (an NFS mount), or audit the Parquet "
                       "dataset or table the exports were loaded into")
-    work = Path(tempfile.mkdtemp(prefix="qa-spark-", dir=work_dir)) if plan.exports else None
+    work = owned_temp_dir("qa-spark-", work_dir) if plan.exports else None
     audited = None
     try:
         started = time.perf_counter()

@@ -290,24 +290,62 @@ def _row_heights(wrapped: list[tuple[pd.Series, float]]) -> list[float | None]:
     return [None if n <= 1 else n * _POINTS_PER_LINE for n in lines.tolist()]
 
 
-def _fit_cell(text: str) -> str:
-    """``text`` cut to MAX_CELL_CHARS UTF-16 units (Excel counts an emoji as two) + "…"."""
+_CUT_MARK = ("[已截断 {n} 字]", "[truncated {n} chars]")
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 units, as Excel counts (an emoji is two)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _cut(n: int, lang: str) -> str:
+    return _pick(_CUT_MARK, lang).format(n=f"{n:,}")
+
+
+def _fit_cell(text: str, lang: str = "zh") -> str:
+    """``text`` cut to MAX_CELL_CHARS UTF-16 units, ending in a mark that says how many
+    characters were cut (Excel refuses longer cells)."""
     units = 0
     for position, char in enumerate(text):
         units += 2 if ord(char) > 0xFFFF else 1
         if units > MAX_CELL_CHARS:
-            return text[:position] + "…"
+            return text[:position] + "…" + _cut(len(text) - position, lang)
     return text
 
 
-def _cell_text(values: pd.Series, mask: bool) -> pd.Series:
-    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit."""
+def _fit_marked(text: str, start: int, end: int, lang: str) -> tuple[str, int, int]:
+    """A highlighted cell ``(text, start, end)`` within Excel's limit. When the match lies
+    beyond the head that fits, the cell shows a window of the text around the match instead,
+    each cut end marked, so that the highlighted fragment stays visible."""
+    if len(text) <= MAX_CELL_CHARS // 2 or _units(text) <= MAX_CELL_CHARS:
+        return text, start, end
+    head = _fit_cell(text, lang)
+    kept = head.rfind("…")
+    if not 0 <= start < end <= len(text) or end <= kept:
+        return head, (start if end <= kept else -1), (end if end <= kept else -1)
+    end = min(end, start + MAX_CELL_CHARS // 2)  # a match longer than the cell: its beginning
+    before = min(start, (MAX_CELL_CHARS - (end - start)) // 2)  # context on both sides
+    last = min(len(text), start - before + MAX_CELL_CHARS)
+    first = max(0, last - MAX_CELL_CHARS)
+    while (excess := _units(text[first:last]) - MAX_CELL_CHARS) > 0:  # emoji count twice
+        if last - end >= start - first:  # give up context on the side that has more
+            last = max(end, last - excess)
+        else:
+            first = min(start, first + excess)
+    lead = _cut(first, lang) + "…" if first else ""
+    tail = "…" + _cut(len(text) - last, lang) if last < len(text) else ""
+    return lead + text[first:last] + tail, len(lead) + start - first, len(lead) + end - first
+
+
+def _cell_text(values: pd.Series, mask: bool, lang: str = "zh", cut: bool = True) -> pd.Series:
+    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit
+    (``cut=False`` leaves that to :func:`_fit_marked`)."""
     text = maybe_mask(values, mask)
     # Only a text longer than half the limit can exceed it in UTF-16 units.
     long = (text.str.len() > MAX_CELL_CHARS // 2).to_numpy(dtype=bool, na_value=False)
-    if long.any():
+    if cut and long.any():
         text = text.copy()
-        text[long] = [_fit_cell(value) for value in text[long].tolist()]
+        text[long] = [_fit_cell(value, lang) for value in text[long].tolist()]
     return text
 
 
@@ -676,7 +714,7 @@ class _Writer:
 
     def __init__(
         self, workbook: xlsxwriter.Workbook, result: AuditResult, lang: str, mask: bool, scoring: Scoring,
-        trends: Any = None,
+        trends: Any = None, carry: Any = None,
     ):
         self.workbook = workbook
         self.result = result
@@ -684,12 +722,17 @@ class _Writer:
         self.mask = mask
         self.scoring = scoring
         self.trends = trends  # qa.history.Trends, when the run was recorded in a history
+        self.carry = carry  # qa.carryover.Carry: review work of the workbook this one replaces
         self.formats = _formats(workbook)
         self.sheets = {}
         for key, names in SHEETS.items():
             self.sheets[key] = workbook.add_worksheet(_pick(names, lang), worksheet_class=_BulkSheet)
             if key == "agents" and trends is not None:
                 self.sheets["trends"] = workbook.add_worksheet(_pick(TRENDS_SHEET, lang), worksheet_class=_BulkSheet)
+        if carry is not None and carry.not_carried:
+            from qa.carryover import NOT_CARRIED_SHEET
+
+            self.sheets["not_carried"] = workbook.add_worksheet(_pick(NOT_CARRIED_SHEET, lang), worksheet_class=_BulkSheet)
         self.data_sheet = workbook.add_worksheet(DATA_SHEET)
         self.cells = _Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
         self.agents_header_row = 0
@@ -757,10 +800,14 @@ class _Writer:
         if self.trends is not None:
             _write_trends(self, self.sheets["trends"], self.trends)
         self.write_data()
+        if "not_carried" in self.sheets:
+            self.write_not_carried()
         self.sheets["summary"].activate()
 
     def listed_ids(self) -> list[str]:
         """Ids of the findings the Findings sheet lists (computed once)."""
+        if getattr(self, "_listed_ids", None) is None and getattr(self.carry, "ids", None) is not None:
+            self._listed_ids = self.carry.ids
         if getattr(self, "_listed_ids", None) is None:
             self._listed_ids = finding_ids(self.result.findings.iloc[:MAX_DETAIL_ROWS])
         return self._listed_ids
@@ -775,6 +822,32 @@ class _Writer:
             ids=self.listed_ids(),
         )
         _write_data_sheet(self, self.data_sheet, [run])
+
+    def write_not_carried(self) -> None:
+        """Verdicts and comments of the workbook this one replaced whose finding is not listed
+        now: kept, so no trainer's work is lost (qa review does not read this sheet)."""
+        from qa.carryover import NOT_CARRIED_SHEET
+
+        sheet, lang, fmt = self.sheets["not_carried"], self.lang, self.formats
+        note = _pick((
+            f"这些复核来自此前同一路径的 {self.carry.path}，但本次审核没有列出对应的违规，因此保留在这里（qa review 不读取本表）。",
+            f"These verdicts were in {self.carry.path}, the earlier workbook at this path, but their findings are not listed "
+            "in this audit; they are kept here (qa review does not read this sheet).",
+        ), lang)
+        headers = [
+            _word("finding_id", lang), _word("review", lang), _word("comment", lang), _pick(("复核人", "Reviewer"), lang),
+            _word("session", lang), _word("rule", lang), _word("row", lang), _word("message", lang),
+            _pick(("原位置", "Earlier cell"), lang), _pick(("原因", "Why not carried"), lang),
+        ]
+        header_row = self.notes_then_header(sheet, [note], headers)
+        self.widths(sheet, [13, 10, 24, 12, 16, 14, 7, 50, 14, 30])
+        for offset, mark in enumerate(self.carry.not_carried, start=header_row + 1):
+            values = [mark.id, mark.review, mark.comment, mark.reviewer, mark.shown.get("session", ""),
+                      mark.shown.get("rule", ""), mark.shown.get("row", ""), mark.shown.get("text", ""), mark.where,
+                      _pick(mark.why, lang) if mark.why else ""]
+            for col, value in enumerate(values):
+                self.text(sheet, offset, col, _fit_cell(value), fmt.wrap if col in (2, 7) else fmt.text)
+        self.finish_table(sheet, header_row, header_row + len(self.carry.not_carried), len(headers))
 
     def write_agents(self) -> None:
         sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
@@ -833,24 +906,28 @@ class _Writer:
             _word("file", lang), _word("row", lang), _word("review", lang), _word("comment", lang),
             _word("finding_id", lang),
         ]
+        carry = self.carry
+        if carry is not None and carry.has_reviewers:
+            headers.append(_pick(("复核人", "Reviewer"), lang))  # who gave the verdicts carried over
         header_row = self.notes_then_header(sheet, notes, headers)
-        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 13]
-        self.widths(sheet, widths)
+        widths = [19, 20, 16, 14, 8, 36, 50, 36, 22, 7, 10, 24, 13, 12]
+        self.widths(sheet, widths[: len(headers)])
         review_col = headers.index(_word("review", lang))
         if shown:
             part = findings.iloc[:shown]
             labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
-            reasons = _cell_text(part["reason"], self.mask)
-            texts = _cell_text(part["text"], self.mask)
-            contexts = _cell_text(part["context_text"], self.mask)
-            marked = list(
-                zip(
+            reasons = _cell_text(part["reason"], self.mask, lang)
+            texts = _cell_text(part["text"], self.mask, lang, cut=False)
+            contexts = _cell_text(part["context_text"], self.mask, lang)
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(
                     _as_list(texts),
                     _as_list(part["span_start"].fillna(-1).astype("int64")),
                     _as_list(part["span_end"].fillna(-1).astype("int64")),
                 )
-            )
+            ]
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
@@ -866,6 +943,12 @@ class _Writer:
                 Column([""] * shown, "text", fmt.text),  # Comment: the trainer's
                 Column(self.listed_ids(), "text", fmt.text),
             ]
+            if carry is not None and carry.marks:
+                marks = [carry.marks.get(finding) for finding in self.listed_ids()]
+                columns[10] = Column([m.review if m else "" for m in marks], "text", fmt.text)
+                columns[11] = Column([m.comment if m else "" for m in marks], "text", fmt.wrap)
+                if carry.has_reviewers:
+                    columns.append(Column([m.reviewer if m else "" for m in marks], "text", fmt.text))
             heights = _row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, header_row + 1, columns, heights)
         sheet.data_validation(
@@ -962,7 +1045,7 @@ class _Writer:
         on_lines = findings[findings["msg"].isin(message_ids)] if len(findings) else findings
         marks: dict[int, list] = {}
         if len(on_lines):
-            reasons = _as_list(_cell_text(on_lines["reason"], self.mask))
+            reasons = _as_list(_cell_text(on_lines["reason"], self.mask, lang))
             for msg, rule, reason, start, end in zip(
                 _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
                 _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
@@ -980,7 +1063,7 @@ class _Writer:
             for sid, agent, score, n in zip(chosen, _as_list(info["agent"]), _as_list(info["score"]), _as_list(info["findings"]))
         }
         agent_of = dict(zip(chosen, _as_list(info["agent"].astype("str"))))
-        texts = _as_list(_cell_text(selected["text"], self.mask))
+        texts = _as_list(_cell_text(selected["text"], self.mask, lang, cut=False))
         times = _numbers(pd.Series(_excel_dates(selected["timestamp"])))
         roles = [_pick(ROLE[r], lang) if r in ROLE else r for r in _as_list(selected["role"].astype("str"))]
         senders = _as_list(selected["agent"].fillna("").astype("str"))
@@ -1001,10 +1084,11 @@ class _Writer:
                     formats[c].append(fmt.banner)
             mark = marks.get(msg)
             if mark is None:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], -1, -1), "", "", source_rows[i]]
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], -1, -1, lang), "", "",
+                          source_rows[i]]
                 row_formats = [fmt.text, fmt.text, fmt.datetime, fmt.text, fmt.text, fmt.wrap, fmt.text, fmt.wrap, fmt.integer]
             else:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], (texts[i], mark[2], mark[3]),
+                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], mark[2], mark[3], lang),
                           mark[0], mark[1], source_rows[i]]
                 row_formats = [fmt.flagged_text, fmt.flagged_text, fmt.flagged_datetime, fmt.flagged_text,
                                fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_integer]
@@ -1104,7 +1188,7 @@ class _Writer:
         ]
         self.header(sheet, row, headers)
         part = suppressed.iloc[:shown]
-        texts = _as_list(_cell_text(part["text"], self.mask))
+        texts = _as_list(_cell_text(part["text"], self.mask, lang))
         ids = finding_ids(part)
         for i, finding in enumerate(part.itertuples(index=False)):
             row += 1
@@ -1155,8 +1239,8 @@ class _Writer:
         self.widths(sheet, [24, 7, 36, 80])
         if shown:
             part = rejected.iloc[:shown]
-            reasons = _cell_text(part["reason"], self.mask)
-            raws = _cell_text(part["raw"], self.mask)
+            reasons = _cell_text(part["reason"], self.mask, lang)
+            raws = _cell_text(part["raw"], self.mask, lang)
             columns = [
                 Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
                 Column(_numbers(part["row"]), "number", fmt.integer),
@@ -1381,13 +1465,17 @@ def _params_summary(params: dict[str, Any], lang: str) -> str:
     return "\n".join(f"{key} = {_short(value, lang)}" for key, value in params.items())[:MAX_CELL_CHARS]
 
 
-def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None) -> None:
+def write_workbook(
+    result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None, carry: Any = None,
+) -> None:
     """Write the audit workbook to ``path`` atomically (temporary file, then rename).
 
     ``lang`` "zh" (default) or "en" names sheets and headers; ``mask`` hides personal data
     in every text cell. Scoring parameters come from ``result.scoring`` when the pipeline
     sets it, else from the built-in ``scoring.toml``. ``trends`` (:class:`qa.history.Trends`,
-    when the run was recorded in a history) adds the Trends sheet.
+    when the run was recorded in a history) adds the Trends sheet. ``carry``
+    (:class:`qa.carryover.Carry`) puts the verdicts and comments of the workbook it replaces
+    back on their findings, and keeps those it cannot place on a sheet of their own.
     """
     lang = lang if lang in LANGS else "zh"
     scoring = getattr(result, "scoring", None) or default_scoring()
@@ -1407,11 +1495,13 @@ def write_workbook(result: AuditResult, path: Path, *, lang: str = "zh", mask: b
             },
         )
         try:
-            _Writer(workbook, result, lang, mask, scoring, trends).write()
+            _Writer(workbook, result, lang, mask, scoring, trends, carry).write()
         finally:
             try:
                 workbook.close()
             except XlsxWriterException as error:
+                if error.args and isinstance(error.args[0], OSError):
+                    raise error.args[0] from None  # atomic_write names the path and the cause
                 raise OutputError(f"cannot write {path}: {error}") from None
 
     atomic_write(Path(path), write)
@@ -1732,11 +1822,14 @@ class _ReviewWriter(_Writer):
         if n:
             part = findings.iloc[:n]
             empty = pd.Series([""] * n, dtype="str")
-            reasons = _cell_text(part["reason"].fillna("").astype("str"), False)
-            texts = _cell_text(part["text"].fillna("").astype("str"), False)
-            contexts = _cell_text(part["context"].fillna("").astype("str"), False)
+            reasons = _cell_text(part["reason"].fillna("").astype("str"), False, lang)
+            texts = _cell_text(part["text"].fillna("").astype("str"), False, lang, cut=False)
+            contexts = _cell_text(part["context"].fillna("").astype("str"), False, lang)
             times = pd.to_datetime(part["time"], errors="coerce") if "time" in part else empty
-            marked = list(zip(_as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]]))
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(_as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]])
+            ]
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(pd.Series(times)))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
@@ -1784,6 +1877,8 @@ def write_review_workbook(review: Any, path: Path, *, lang: str = "zh", trends: 
             try:
                 workbook.close()
             except XlsxWriterException as error:
+                if error.args and isinstance(error.args[0], OSError):
+                    raise error.args[0] from None  # atomic_write names the path and the cause
                 raise OutputError(f"cannot write {path}: {error}") from None
 
     atomic_write(Path(path), write)

@@ -1,9 +1,10 @@
 """Every finding as CSV (``--findings-csv``): UTF-8 with BOM so Excel shows Chinese correctly.
 
-Values are the machine forms (rule ids, severities ``minor``/``major``/``critical``) so the
-file joins with the JSON result; headers follow ``lang``. Text that a spreadsheet would
-run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is
-prefixed with ``'`` so it is shown as text. Personal data is masked unless ``mask=False``.
+Values are the machine forms (rule ids, severities ``minor``/``major``/``critical``) and the
+last column is the finding id, so the file joins with the JSON result (``findings[].id``);
+headers follow ``lang``. Written by :mod:`qa.report.csvfile`: fields holding CR, LF, a comma
+or a quote are quoted, text that a spreadsheet would run as a formula is prefixed with ``'``,
+text columns are always quoted. Personal data is masked unless ``mask=False``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 
 from qa.mask import maybe_mask
 from qa.model import AuditResult
-from qa.report.files import atomic_write
+from qa.report.csvfile import write_csv
+from qa.review import finding_ids
 
 # (column in result.findings, zh header, en header)
 CSV_COLUMNS = [
@@ -32,31 +34,28 @@ CSV_COLUMNS = [
     ("file", "文件", "file"),
     ("sheet", "工作表", "sheet"),
     ("row", "行号", "row"),
+    ("id", "编号", "id"),
 ]
-TEXT_COLUMNS = ("agent", "session_id", "reason", "text", "match", "context_text", "file", "sheet")
+# Always quoted (see qa.report.csvfile); the rest are numbers and times.
+TEXT_COLUMNS = ("agent", "session_id", "rule", "severity", "reason", "text", "match", "context_text", "file",
+                "sheet", "id")
 MASKED_COLUMNS = ("reason", "text", "match", "context_text")
-
-# A cell starting with one of these is a formula (or DDE) to Excel and LibreOffice.
-_FORMULA_START = r"^[=+\-@\t\r]"
-
-
-def defuse_formulas(values: pd.Series) -> pd.Series:
-    """Prefix ``'`` to strings a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@`` ...)."""
-    text = values.fillna("").astype("str")
-    risky = text.str.contains(_FORMULA_START, regex=True).to_numpy(dtype=bool, na_value=False)
-    if not risky.any():
-        return text
-    return text.where(~risky, "'" + text)
 
 
 def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) -> pd.DataFrame:
-    """The CSV's rows as a DataFrame (headers in ``lang``), in the result's order."""
+    """The CSV's rows as a DataFrame (headers in ``lang``), in the result's order; values as
+    they are (formula defusing and quoting happen when the file is written)."""
     findings = result.findings
     header_index = 1 if lang == "zh" else 2
     columns = {}
     for spec in CSV_COLUMNS:
         name = spec[0]
-        values = findings[name] if name in findings else pd.Series([""] * len(findings), dtype="str")
+        if name == "id":
+            values = pd.Series(finding_ids(findings), dtype="object")
+        elif name in findings:
+            values = findings[name]
+        else:
+            values = pd.Series([""] * len(findings), dtype="str")
         if name == "timestamp":
             times = pd.to_datetime(values, errors="coerce")
             if getattr(times.dt, "tz", None) is not None:
@@ -64,16 +63,13 @@ def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) 
             values = times.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
         elif name in TEXT_COLUMNS:
             values = maybe_mask(values, mask) if name in MASKED_COLUMNS else values.fillna("").astype("str")
-            values = defuse_formulas(values)
         columns[spec[header_index]] = values.to_numpy()
     return pd.DataFrame(columns)
 
 
 def write_findings_csv(result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True) -> None:
-    """Write every finding to ``path`` (UTF-8 with BOM, CRLF-free, atomically)."""
+    """Write every finding to ``path`` (UTF-8 with BOM, ``\\n`` line ends, atomically)."""
     table = findings_table(result, lang=lang, mask=mask)
-
-    def write(temporary: Path) -> None:
-        table.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\n")
-
-    atomic_write(Path(path), write)
+    header_index = 1 if lang == "zh" else 2
+    text_headers = [spec[header_index] for spec in CSV_COLUMNS if spec[0] in TEXT_COLUMNS]
+    write_csv(Path(path), table, text_columns=text_headers)

@@ -16,7 +16,7 @@ import pandas as pd
 from qa.mask import mask_series
 from qa.model import AuditResult
 from qa.report.files import atomic_write
-from qa.review import finding_ids
+from qa.review import ID_SCHEME, finding_ids
 from qa.suppress import suppressed_summary
 
 JSON_VERSION = 1
@@ -55,7 +55,7 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
     findings = result.findings
     if not len(findings):
         return
-    ids = finding_ids(findings)  # from the unmasked text: the same id with or without --no-mask
+    ids = finding_ids(findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
     findings = _masked(findings, mask)
     columns = {name: _column(findings, name) for name in (
         "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
@@ -109,6 +109,7 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
         "sessions": int(len(result.sessions)),
         "agents": int(len(result.agents)),
         "findings": int(len(result.findings)),
+        "id_scheme": ID_SCHEME,  # how findings[].id is made (README, "Finding ids")
         "by_rule": by_rule,
         "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in result.skipped_rules],
         "suppressed": suppressed_summary(result, mask=mask),
