@@ -261,6 +261,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
         _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
                              findings_parquet, history)
+        _check_output_and_sheet(inputs, output, sheet)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
@@ -288,6 +289,28 @@ def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parqu
         files = [p for p in inputs if Path(p).is_file()]
     check_outputs([("-o", output), ("--json", json_path), ("--findings-csv", findings_csv),
                    ("--findings-parquet", findings_parquet), ("--history", history)], files)
+
+
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def _check_output_and_sheet(inputs, output, sheet) -> None:
+    """Two common slips, each one line: a workbook path that is not .xlsx (xlsxwriter would
+    write an Excel file under a name no program opens as one), and --sheet for inputs that
+    have no sheets."""
+    if output is not None and Path(output).suffix.lower() != ".xlsx":
+        raise QAError(f"-o {output}: the report is an Excel workbook, give a path ending in .xlsx "
+                      "(--json and --findings-csv write the other formats)")
+    if sheet and inputs:
+        from qa.ingest import expand_inputs
+
+        try:
+            files = expand_inputs(inputs)
+        except QAError:
+            return  # the audit reports a missing input in its own words
+        if files and not any(str(f).lower().endswith(_WORKBOOK_SUFFIXES) for f in files):
+            raise QAError(f"--sheet {sheet}: no input is a workbook ({Path(files[0]).name} is a text file, "
+                          "which has no sheets); leave out --sheet")
 
 
 @dataclass(frozen=True)
