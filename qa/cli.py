@@ -66,10 +66,11 @@ def _print_summary(result: AuditResult, written: list[Path], stream) -> None:
         lines.append(f"findings: {len(result.findings)} (" + ", ".join(f"{r} {n}" for r, n in counts.items()) + ")")
     else:
         lines.append("findings: 0")
+    lines.extend(_rejection_lines(ingest.rejected))
     for skipped in result.skipped_rules:
         lines.append(f"skipped rule {skipped.rule}: {skipped.reason}")
     for note in ingest.notes:
-        lines.append(f"note: {note}")
+        lines.append(note if note.startswith("warning: ") else f"note: {note}")
     if len(result.agents):
         named = result.agents[result.agents["agent"] != UNKNOWN_AGENT]
         lowest = (named if len(named) else result.agents).head(5)
@@ -79,6 +80,27 @@ def _print_summary(result: AuditResult, written: list[Path], stream) -> None:
     for path in written:
         lines.append(f"wrote {path}")
     click.echo("\n".join(lines), file=stream)
+
+
+def _rejection_kind(reason: str) -> str:
+    """A reason without the value it quotes: "unparseable time '昨天'" counts with the others."""
+    return reason.split(" '", 1)[0]
+
+
+def _rejection_lines(rejected, top: int = 3) -> list[str]:
+    """The most common rejection reasons, with counts and the first row of each (masked: the
+    terminal is a channel too)."""
+    from qa.mask import mask_text
+
+    if not len(rejected):
+        return []
+    kinds = rejected["reason"].astype("str").map(_rejection_kind)
+    lines = []
+    for kind, count in kinds.value_counts().head(top).items():
+        first = rejected[kinds == kind].iloc[0]
+        lines.append(f"rejected: {count} × {kind} — example: row {first['row']} of {first['file']}: "
+                     f"{mask_text(str(first['raw']))}")
+    return lines
 
 
 def _failing_findings(result: AuditResult, fail_on: str):
@@ -407,6 +429,11 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     if show_timings:
         for stage, seconds in timings.items():
             click.echo(f"timing: {stage}: {seconds:.3f} s", err=True)
+    if not len(result.ingest.messages):
+        # Never green on nothing: a nightly job must not pass on an export it could not read.
+        what = "every row was rejected" if result.ingest.input_rows else "no readable rows"
+        click.echo(f"qa: error: 0 rows audited ({what}); see the reasons above", err=True)
+        return ExitCode.ERROR
 
     failing = _failing_findings(result, fail_on)
     if len(failing):

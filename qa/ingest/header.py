@@ -161,3 +161,108 @@ def closest(field: str, names: Sequence[str]) -> str | None:
             if ratio > best_ratio:
                 best, best_ratio = name, ratio
     return best if best_ratio >= 0.5 else None
+
+
+# --------------------------------------------------------------------------- text files
+
+
+@dataclass(frozen=True)
+class TextHeader:
+    """The header of a delimited text: its delimiter, names, and the lines above it (skipped)."""
+
+    delimiter: str
+    names: list[str]
+    lines_above: int  # text lines before the header line (title, metadata, blank lines)
+    raw: list[str]  # the header row's own cells (what the parsers compare repeated headers with)
+
+
+def find_text_header(
+    head: str, overrides: Mapping[str, str] = {}, *, delimiter: str | None = None, header_row: int | None = None
+) -> TextHeader:
+    """The header of a delimited text from its first lines: for each candidate delimiter the
+    best row of :func:`find_header`; the delimiter whose header names most known fields wins
+    (then the one splitting the header into most fields). ``header_row`` (1-based) forces it."""
+    import csv
+    import io
+
+    lines = head.splitlines(keepends=True)[: SCAN_ROWS + 1]
+    if len(lines) > SCAN_ROWS:  # the last one may be cut in the middle
+        lines = lines[:SCAN_ROWS]
+    best: tuple[tuple[int, int], TextHeader] | None = None
+    for candidate in ([delimiter] if delimiter else [",", "\t", ";"]):
+        rows = [next(csv.reader([line.rstrip("\r\n")], delimiter=candidate), []) for line in lines]
+        if header_row is not None:
+            index = header_row - 1
+            if not 0 <= index < len(rows) or _blank(rows[index]):
+                from qa.errors import InputError
+
+                raise InputError(f"--header-row {header_row}: row {header_row} is blank or beyond the first "
+                                 f"{len(rows)} rows")
+            found = at_row(rows, index)
+        else:
+            found = find_header(rows, overrides)
+        if found is None:
+            continue
+        rank = (found.fields, len([n for n in found.names if n]))
+        if best is None or rank > best[0]:
+            best = (rank, TextHeader(candidate, found.names, found.index, rows[found.index]))
+    if best is None:
+        return TextHeader(delimiter or ",", [], 0, [])
+    return best[1]
+
+
+def header_note(source: str, sheet: str, row: int) -> str | None:
+    """``header found on row 3 of X (sheet S); rows 1–2 skipped`` (None for row 1)."""
+    if row <= 1:
+        return None
+    where = f"{source} (sheet {sheet})" if sheet else source
+    skipped = "row 1" if row == 2 else f"rows 1–{row - 1}"
+    return f"header found on row {row} of {where}; {skipped} skipped"
+
+
+# --------------------------------------------------------------------------- date + time
+
+_TIME_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*"
+_DATE_PART = r"\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
+
+
+def looks_like_time_of_day(values) -> bool:
+    """Whether the non-empty values (a pandas str Series) are times of day only (10:06:01)."""
+    sample = values[values.str.strip() != ""].iloc[:200]
+    return bool(len(sample)) and bool(sample.str.fullmatch(_TIME_ONLY).all())
+
+
+def join_date_time(dates, times):
+    """One text timestamp per row from a date column and a time-of-day column, as cell texts
+    (Excel dates read as ``2026-11-20 00:00:00`` keep only their date; Excel times read as
+    ``1899-12-30 10:06:01`` or ``10:06:01`` keep only the time of day)."""
+    import pandas as pd
+
+    date = dates.str.extract(_DATE_PART, expand=False).fillna(dates.str.strip())
+    time = times.str.extract(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*$", expand=False).fillna(times.str.strip())
+    joined = (date + " " + time).str.strip()
+    empty = (dates.str.strip() == "") & (times.str.strip() == "")
+    return pd.Series(joined.where(~empty, ""), dtype="str")
+
+
+# --------------------------------------------------------------------------- message types
+
+#: 消息类型 values that make a row a system message, whatever its sender column says.
+SYSTEM_TYPES = frozenset(
+    v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
+                           "system", "robot", "bot", "auto-reply", "auto_reply")
+)
+
+
+def main_accounts(nicknames) -> set[str]:
+    """The shop part of the ``店铺名:客服名`` nicknames: a sender equal to it is the shop's main
+    account, an agent."""
+    shops = set()
+    for nick in nicknames:
+        for colon in (":", "："):
+            if colon in nick:
+                shop = nick.split(colon, 1)[0].strip()
+                if shop:
+                    shops.add(shop)
+                break
+    return shops
