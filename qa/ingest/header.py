@@ -183,14 +183,15 @@ def find_text_header(
     best row of :func:`find_header`; the delimiter whose header names most known fields wins
     (then the one splitting the header into most fields). ``header_row`` (1-based) forces it."""
     import csv
-    import io
 
-    lines = head.splitlines(keepends=True)[: SCAN_ROWS + 1]
+    import re
+
+    lines = re.split(r"\r\n|\r|\n", head)[: SCAN_ROWS + 1]
     if len(lines) > SCAN_ROWS:  # the last one may be cut in the middle
         lines = lines[:SCAN_ROWS]
     best: tuple[tuple[int, int], TextHeader] | None = None
     for candidate in ([delimiter] if delimiter else [",", "\t", ";"]):
-        rows = [next(csv.reader([line.rstrip("\r\n")], delimiter=candidate), []) for line in lines]
+        rows = [next(csv.reader([line], delimiter=candidate), []) for line in lines]
         if header_row is not None:
             index = header_row - 1
             if not 0 <= index < len(rows) or _blank(rows[index]):
