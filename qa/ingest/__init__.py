@@ -18,11 +18,15 @@ from collections.abc import Mapping, Sequence
 
 from qa.ingest.build import _assemble, _build_part, _empty_messages
 from qa.ingest.columns import FIELDS, _ColumnMap, _resolve_columns
-from qa.ingest.registry import EXCEL_EXTENSIONS, TEXT_EXTENSIONS, _expand_inputs, _read_table, expand_inputs
-from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, stream_inputs
-from qa.ingest.table import _make_options, _Notes, _Options, _Table
+from qa.ingest.delimited import TEXT_EXTENSIONS
+from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
+from qa.ingest.registry import EXTENSIONS, FORMATS, _expand_inputs, expand_inputs, format_of
+from qa.ingest.spreadsheet import SPREADSHEET_EXTENSIONS
+from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, read_parts, stream_inputs
+from qa.ingest.table import Format, Source, _make_options, _Notes, _Options, _Table
 from qa.model import IngestResult, empty_rejected
 from qa.xlsxlimits import ExcelLimits
+
 
 def load_inputs(
     inputs: Sequence[str],
@@ -50,13 +54,18 @@ def load_inputs(
     options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits)
     paths = _expand_inputs(inputs)
     notes = _Notes()
-    parts = [_build_part(_read_table(path, options, notes), options, notes) for path in paths]
-    return _assemble(parts, options, notes)
+    # The in-memory audit is the stream in one chunk per file, concatenated.
+    parts = [part for path in paths for part in read_parts(path, options, notes, None)]
+    return _assemble(parts, paths, options, notes)
 
+
+#: Kept for callers of the first reader; spreadsheets are read through calamine.
+EXCEL_EXTENSIONS = SPREADSHEET_EXTENSIONS
 
 __all__ = [
-    "CHUNK_ROWS", "EXCEL_EXTENSIONS", "FIELDS", "ORDER_COLUMN", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs",
-    "expand_inputs", "load_inputs", "stream_inputs",
+    "CHUNK_ROWS", "EXCEL_EXTENSIONS", "EXTENSIONS", "FIELDS", "FORMATS", "ORDER_COLUMN", "PARQUET_EXTENSIONS",
+    "SPREADSHEET_EXTENSIONS", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs", "arrow_cells", "expand_inputs",
+    "Format", "Source", "format_of", "load_inputs", "read_parts", "stream_inputs",
     # the pieces the cluster engines interpret Parquet records with (qa.engines.inputs)
     "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_empty_messages", "_make_options",
     "_resolve_columns", "empty_rejected",

@@ -173,7 +173,7 @@ def _empty_messages(timezone: str) -> pd.DataFrame:
     )
 
 
-def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestResult:
+def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _Notes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
     if frames:
@@ -193,7 +193,7 @@ def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestRes
         messages=messages,
         rejected=rejected,
         input_rows=sum(p.input_rows for p in parts),
-        files=[p.source for p in parts],
+        files=list(files),
         has_timestamps=any(p.has_timestamps for p in parts),
         notes=notes.render(),
     )

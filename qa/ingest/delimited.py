@@ -18,7 +18,10 @@ import pyarrow.csv as pa_csv
 from qa.errors import InputError
 from qa.model import empty_rejected
 from qa.ingest.columns import _clean_name, _resolve_columns
+from qa.ingest.build import _has_times
 from qa.ingest.table import (
+    Format,
+    Source,
     _HEAD_BYTES,
     _Notes,
     _Options,
@@ -74,10 +77,7 @@ def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
         # Neither encoding: the byte that broke UTF-8 is the one to show, not GB18030's.
         encoding, data = "gb18030", _transcode(path, raw, "gb18030", report_as="utf-8")
         table = _parse_delimited(path, data, options, notes)
-    if encoding == "gb18030":
-        notes.add("read {files} as GB18030 (GBK)", path)
-    elif encoding not in ("utf-8", "utf-8-sig"):
-        notes.add(f"read {{files}} as {encoding}", path)
+    _note_encoding(notes, path, encoding)
     return table
 
 
@@ -673,3 +673,36 @@ class _DelimitedStream:
 def _equals_empty(column: pa.Array) -> np.ndarray:
     """Whether each value of a string column is the empty string."""
     return np.asarray(pa_compute.equal(column, "").to_numpy(zero_copy_only=False), dtype=bool)
+
+
+class DelimitedSource(Source):
+    """A delimited text file: read whole and parsed in one go when ``chunk_rows`` is None,
+    otherwise scanned once (parser, time column, data rows) and then read in chunks."""
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+        self.notes = _Notes()
+        if chunk_rows is None:
+            table = _read_delimited(path, options, self.notes)
+            self.has_times = _has_times(table, _Notes())  # its note comes with the rows'
+            self._tables: Callable[[], Iterator[_Table]] = lambda: iter([table])
+            return
+        stream = _DelimitedStream(path, options, chunk_rows)
+        self.has_times = stream.has_times
+        _note_skipped(self.notes, path, stream.blank, stream.headers)
+        _note_encoding(self.notes, path, stream.encoding)
+        self._tables = stream.tables
+
+    def tables(self) -> Iterator[_Table]:
+        return self._tables()
+
+
+def _note_encoding(notes: _Notes, path: str, encoding: str) -> None:
+    """The note for a file not read as UTF-8."""
+    if encoding == "gb18030":
+        notes.add("read {files} as GB18030 (GBK)", path)
+    elif encoding not in ("utf-8", "utf-8-sig"):
+        notes.add(f"read {{files}} as {encoding}", path)
+
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
+FORMAT = Format("delimited text", TEXT_EXTENSIONS, (), DelimitedSource)
