@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -18,7 +17,7 @@ import pyarrow.csv as pa_csv
 from qa.errors import InputError
 from qa.model import empty_rejected
 from qa.ingest.columns import _clean_name, _resolve_columns
-from qa.ingest.build import _has_times
+from qa.ingest.build import _any_time_value
 from qa.ingest.table import (
     Format,
     Source,
@@ -33,15 +32,13 @@ from qa.ingest.table import (
     _table_slices,
 )
 from qa.ingest.encoding import (
-    _NotUtf8,
-    _Utf8Reader,
     _bad_byte_message,
     _decode_head,
-    _decode_head_of,
-    _detect_encoding,
     _line_breaks,
-    _stream_encoding,
-    _transcode,
+    _NotUtf8,
+    _Utf8Reader,
+    detect_encoding,
+    to_utf8,
 )
 
 
@@ -58,47 +55,6 @@ _QUOTED_MAX_CHARS = 20_000
 # (far beyond any chat message) rejects its row, not the file.
 _CSV_FIELD_LIMIT = 1 << 28
 csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-
-
-def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    encoding, data = _detect_encoding(path, raw, options.encoding)
-    try:
-        table = _parse_delimited(path, data, options, notes)
-    except _NotUtf8:
-        # The head looked like UTF-8 but a later byte is not: GB18030 is the other candidate,
-        # unless the user or a BOM said UTF-8.
-        if options.encoding or encoding != "utf-8":
-            raise InputError(_bad_byte_message(path, encoding, hint=False)) from None
-        # Neither encoding: the byte that broke UTF-8 is the one to show, not GB18030's.
-        encoding, data = "gb18030", _transcode(path, raw, "gb18030", report_as="utf-8")
-        table = _parse_delimited(path, data, options, notes)
-    _note_encoding(notes, path, encoding)
-    return table
-
-
-def _parse_delimited(path: str, data: bytes, options: _Options, notes: _Notes) -> _Table:
-    """Parse UTF-8 ``data``: header and delimiter first (to fail fast), then the rows."""
-    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
-        raise InputError(f"{path} is empty")
-    head = _decode_head(data)
-    if codecs.BOM_UTF8 in data:  # exports joined into one file: the second one's BOM is mid-file
-        data = data.replace(codecs.BOM_UTF8, b"")
-    delimiter = "\t" if path.lower().endswith(".tsv") else _sniff_delimiter(head)
-    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
-    columns = _resolve_columns(header, options.columns, path)
-    parsed = _parse_fast(path, data, delimiter, header)
-    if parsed is None:  # malformed rows or a stray quote: the exact parser gives row numbers
-        parsed = _parse_exact(path, data, delimiter, header)
-    cells, rows, malformed, blank, headers = parsed
-    _note_skipped(notes, path, blank, headers)
-    if not len(cells) and not len(malformed):
-        raise InputError(f"{path} has no data rows (only a header)")
-    return _Table(path, "", columns, cells, rows, malformed)
 
 
 def _sniff_delimiter(head: str) -> str:
@@ -122,64 +78,6 @@ def _note_skipped(notes: _Notes, path: str, blank: int, headers: int) -> None:
         notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
     if headers:
         notes.add(f"{{files}}: {headers} repeated header row(s) skipped (exports joined into one file?)", path)
-
-
-def _parse_fast(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed | None:
-    """Parse with pyarrow; None when any row has the wrong number of fields, when a quoted
-    value may hide a stray quote (see :func:`_quote_trouble`), or on doubt.
-
-    pyarrow reports malformed rows without their row numbers, so those files are re-read by
-    :func:`_parse_exact`; clean files (the normal case) never pay for that.
-    """
-    malformed = 0
-
-    def count_malformed(_row: object) -> str:
-        nonlocal malformed
-        malformed += 1
-        return "skip"
-
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-                invalid_row_handler=count_malformed,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
-            raise _NotUtf8 from None
-        return None
-    if malformed or table.num_columns != len(header):
-        return None
-    if any(not pa.types.is_string(t) for t in table.schema.types):
-        return None  # pyarrow read the header differently from csv; trust the exact path
-    # More line breaks than rows means values with line breaks: check them for a stray quote.
-    ends = 1 if data.endswith((b"\n", b"\r")) else 0
-    if _line_breaks_of(data) > table.num_rows + ends and _quote_trouble(
-        table.columns, delimiter, len(header), ends_file=True
-    ):
-        return None
-    table = table.rename_columns([str(i) for i in range(table.num_columns)])
-    cells = table.to_pandas()
-    cells.columns = range(len(header))
-    rows = np.arange(2, len(cells) + 2, dtype=np.int64)
-    return _tidy(path, cells, rows, header, nul=b"\x00" in data)
-
-
-def _line_breaks_of(data: bytes) -> int:
-    """Physical line breaks (LF, CRLF or a lone CR) in UTF-8 ``data``."""
-    breaks = data.count(b"\n")
-    if b"\r" in data:
-        breaks += data.count(b"\r") - data.count(b"\r\n")
-    return breaks
 
 
 def _tidy(path: str, cells: pd.DataFrame, rows: np.ndarray, header: list[str], *, nul: bool) -> _Parsed:
@@ -415,67 +313,59 @@ def _without_line_end(line: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _parse_exact(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed:
-    """Parse with :mod:`csv`, one record at a time, keeping exact row numbers."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _NotUtf8 from None
-    width = len(header)
-    good: list[list[str]] = []
-    rows: list[int] = []
-    bad: list[tuple[int, str, str]] = []
-    skipped = {_BLANK: 0, _HEADER: 0}
-    for kind, row, value in _exact_rows(io.StringIO(text, newline=""), delimiter, header):
-        if kind == _GOOD:
-            good.append(value)
-            rows.append(row)
-        elif kind == _BAD:
-            bad.append((row, *value))
-        else:
-            skipped[kind] += 1
-    cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
-    malformed = _rejected_frame([path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
-    return cells, np.asarray(rows, dtype=np.int64), malformed, skipped[_BLANK], skipped[_HEADER]
-
-
+# pyarrow's streaming block: small blocks keep its read-ahead small (32 MB blocks cost ~500 MB
+# of RSS and were slower); blocks are gathered into chunks of chunk_rows.
 _BLOCK_BYTES = 4 << 20
 
 
 class _DelimitedStream:
-    """A delimited file read in chunks with the decisions :func:`_read_delimited` makes.
+    """The one reader of delimited text, whole (``chunk_rows`` None) or in chunks.
 
-    The constructor reads the head (encoding, delimiter, header, columns) and scans the file
-    once: which parser (pyarrow, or :mod:`csv` when a row has the wrong number of fields),
-    whether the time column has any value, and that there are data rows.
+    The constructor reads the head (encoding, delimiter, header, columns) and reads the file
+    once: which parser (pyarrow, or :mod:`csv` when a row has the wrong number of fields or a
+    quote may be stray), whether the time column has any value, and that there are data rows.
+    Read whole, that pass keeps the rows (the file is parsed once, from memory); in chunks, it
+    keeps nothing and :meth:`tables` reads the file again, chunk by chunk.
     """
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int) -> None:
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
         self.path = path
         self.options = options
         self.chunk_rows = chunk_rows
+        self.whole = chunk_rows is None
         self._report_as: str | None = None
+        self._raw: bytes | None = None  # the file's bytes, when read whole
+        self._utf8: bytes | None = None  # ... and as UTF-8
+        self._whole_tables: list[_Table] = []
         try:
-            size = os.path.getsize(path)
             with open(path, "rb") as handle:
-                raw_head = handle.read(_HEAD_BYTES)
+                if self.whole:
+                    self._raw = raw_head = handle.read()
+                    size = len(raw_head)
+                else:
+                    size = os.fstat(handle.fileno()).st_size
+                    raw_head = handle.read(_HEAD_BYTES)
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not size:
             raise InputError(f"{path} is empty")
-        self.encoding = _stream_encoding(path, raw_head, options.encoding)
+        self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
         try:
             self._scan()
         except _NotUtf8:
             if options.encoding or self.encoding != "utf-8":
                 raise InputError(_bad_byte_message(path, self.encoding, hint=False)) from None
-            self.encoding, self._report_as = "gb18030", "utf-8"
+            self.encoding, self._report_as, self._utf8 = "gb18030", "utf-8", None
             self._scan()
 
     # -- reading UTF-8 bytes whatever the file's encoding
 
     def _open(self) -> io.RawIOBase:
-        return _Utf8Reader(self.path, self.encoding, self._report_as)
+        if self._raw is None:
+            return _Utf8Reader(self.path, self.encoding, self._report_as)
+        if self._utf8 is None:
+            self._utf8 = to_utf8(self.path, self._raw, self.encoding, self._report_as)
+        return _MemoryStream(self._utf8)
 
     def _scan(self) -> None:
         path = self.path
@@ -484,7 +374,7 @@ class _DelimitedStream:
             at_end = not stream.read(1)
         if not data_head or (data_head.isspace() and (at_end or self._all_space())):
             raise InputError(f"{path} is empty")
-        head = _decode_head_of(data_head, at_end)
+        head = _decode_head(data_head, at_end)
         self.delimiter = "\t" if path.lower().endswith(".tsv") else _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
         self.columns = _resolve_columns(self.header, self.options.columns, path)
@@ -493,6 +383,7 @@ class _DelimitedStream:
             self._scan_exact()
         if not self.data_rows and not self.malformed_rows:
             raise InputError(f"{path} has no data rows (only a header)")
+        self._raw = self._utf8 = None  # read whole, the rows are kept as tables: the bytes can go
 
     def _all_space(self) -> bool:
         with self._open() as stream:
@@ -507,8 +398,12 @@ class _DelimitedStream:
     # -- the pyarrow path
 
     def _arrow_reader(self, stream: io.RawIOBase, handler: Callable | None, include: list[str] | None = None):
+        if isinstance(stream, _MemoryStream):
+            source = pa.BufferReader(pa.py_buffer(stream.data))  # no Python call per block
+        else:
+            source = pa.PythonFile(stream, mode="r")
         return pa_csv.open_csv(
-            pa.PythonFile(stream, mode="r"),
+            source,
             read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(
                 delimiter=self.delimiter,
@@ -525,7 +420,10 @@ class _DelimitedStream:
         )
 
     def _scan_fast(self) -> bool:
-        """Scan with pyarrow; False when :func:`_parse_fast` would give up on this file."""
+        """Read with pyarrow; False when a row has the wrong number of fields, a quoted value
+        may hide a stray quote (see :func:`_quote_trouble`), or on doubt: then the exact
+        parser reads the file (pyarrow reports malformed rows without their row numbers, so
+        clean files, the normal case, never pay for it). Read whole, the rows are kept."""
         malformed = 0
 
         def count_malformed(_row: object) -> str:
@@ -544,6 +442,7 @@ class _DelimitedStream:
                 return False
             names = schema.names
             last: pa.RecordBatch | None = None
+            kept: list[pa.RecordBatch] = []
             # Scan every column for blank rows; the time column decides has_times.
             with self._open() as stream:
                 for batch in self._arrow_reader(stream, count_malformed):
@@ -552,6 +451,9 @@ class _DelimitedStream:
                     if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=False):
                         return False
                     last = batch
+                    if self.whole:  # counted on the whole table, below
+                        kept.append(batch)
+                        continue
                     blank = np.ones(batch.num_rows, dtype=bool)
                     for column in batch.columns:
                         blank &= _equals_empty(column)
@@ -575,7 +477,24 @@ class _DelimitedStream:
             if "UTF8" in str(exc):
                 raise _NotUtf8 from None
             return False
-        return not malformed
+        if malformed:
+            return False
+        if self.whole:
+            self._keep_whole(pa.Table.from_batches(kept, schema), stream.saw_nul)
+        return True
+
+    def _keep_whole(self, table: pa.Table, nul: bool) -> None:
+        """The file read whole by pyarrow as its one table, and what the scan counts."""
+        table = table.rename_columns([str(i) for i in range(table.num_columns)])
+        cells = table.to_pandas()
+        del table
+        cells.columns = range(len(self.header))
+        rows = np.arange(2, len(cells) + 2, dtype=np.int64)
+        cells, rows, rejected, self.blank, self.headers = _tidy(self.path, cells, rows, self.header, nul=nul)
+        self.data_rows, self.malformed_rows = len(cells), len(rejected)
+        time_at = self._time_position()
+        self.has_times = time_at is not None and _any_time_value(cells[time_at])
+        self._whole_tables = [_Table(self.path, "", self.columns, cells, rows, rejected)]
 
     def _fast_tables(self) -> Iterator[_Table]:
         """Chunks of exactly ``chunk_rows`` rows (the last one shorter), gathered from blocks."""
@@ -620,24 +539,35 @@ class _DelimitedStream:
                 raise _NotUtf8 from None
 
     def _scan_exact(self) -> None:
-        time_at = self._time_position()
-        self.has_times = False
-        self.data_rows = self.malformed_rows = self.blank = self.headers = 0
-        for kind, _row, value in self._records():
-            if kind == _BLANK:
-                self.blank += 1
-            elif kind == _HEADER:
-                self.headers += 1
-            elif kind == _BAD:
-                self.malformed_rows += 1
-            else:
-                self.data_rows += 1
-                if time_at is not None and not self.has_times and value[time_at].strip():
-                    # the same test as _any_time_value, value by value
-                    self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
+        if self.whole:  # one pass, keeping the rows
+            self._whole_tables = list(self._exact_tables(count=True))
+        else:
+            for _table in self._exact_tables(count=True, keep=False):
+                pass
 
-    def _exact_tables(self) -> Iterator[_Table]:
+    def _count(self, kind: int, value: object, time_at: int | None) -> None:
+        """Count a record as the scan does: blank, repeated header, bad, data; times."""
+        if kind == _BLANK:
+            self.blank += 1
+        elif kind == _HEADER:
+            self.headers += 1
+        elif kind == _BAD:
+            self.malformed_rows += 1
+        else:
+            self.data_rows += 1
+            if time_at is not None and not self.has_times and value[time_at].strip():
+                # the same test as _any_time_value, value by value
+                self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
+
+    def _exact_tables(self, *, count: bool = False, keep: bool = True) -> Iterator[_Table]:
+        """The records read by :mod:`csv` as tables of at most ``chunk_rows`` rows (with
+        ``keep``), counted for the scan (with ``count``)."""
         width = len(self.header)
+        time_at = self._time_position()
+        if count:
+            self.has_times = False
+            self.data_rows = self.malformed_rows = self.blank = self.headers = 0
+        limit = self.chunk_rows or float("inf")
         good: list[list[str]] = []
         rows: list[int] = []
         bad: list[tuple[int, str, str]] = []
@@ -651,6 +581,10 @@ class _DelimitedStream:
 
         made = False
         for kind, row, value in self._records():
+            if count:
+                self._count(kind, value, time_at)
+            if not keep:
+                continue
             if kind == _GOOD:
                 good.append(value)
                 rows.append(row)
@@ -658,16 +592,28 @@ class _DelimitedStream:
                 bad.append((row, *value))
             else:
                 continue
-            if len(good) + len(bad) >= self.chunk_rows:
+            if len(good) + len(bad) >= limit:
                 yield table()
                 made = True
                 good, rows, bad = [], [], []
-        if good or bad or not made:
+        if keep and (good or bad or not made):
             yield table()
 
     def tables(self) -> Iterator[_Table]:
         """The file's data rows as tables of at most ``chunk_rows`` rows, in file order."""
+        if self.whole:
+            tables, self._whole_tables = self._whole_tables, []
+            return iter(tables)
         return self._exact_tables() if self.exact else self._fast_tables()
+
+
+class _MemoryStream(io.BytesIO):
+    """A file read whole, as UTF-8: what :class:`_Utf8Reader` gives, from memory."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.data = data
+        self.saw_nul = b"\x00" in data
 
 
 def _equals_empty(column: pa.Array) -> np.ndarray:
@@ -676,16 +622,10 @@ def _equals_empty(column: pa.Array) -> np.ndarray:
 
 
 class DelimitedSource(Source):
-    """A delimited text file: read whole and parsed in one go when ``chunk_rows`` is None,
-    otherwise scanned once (parser, time column, data rows) and then read in chunks."""
+    """A delimited text file (see :class:`_DelimitedStream`)."""
 
     def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
         self.notes = _Notes()
-        if chunk_rows is None:
-            table = _read_delimited(path, options, self.notes)
-            self.has_times = _has_times(table, _Notes())  # its note comes with the rows'
-            self._tables: Callable[[], Iterator[_Table]] = lambda: iter([table])
-            return
         stream = _DelimitedStream(path, options, chunk_rows)
         self.has_times = stream.has_times
         _note_skipped(self.notes, path, stream.blank, stream.headers)

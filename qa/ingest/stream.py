@@ -21,8 +21,6 @@ from qa.ingest.registry import _expand_inputs, open_source
 ORDER_COLUMN = "input_order"
 #: Default rows per chunk of :func:`stream_inputs`.
 CHUNK_ROWS = 250_000
-# pyarrow's streaming block: small blocks keep its read-ahead small (32 MB blocks cost ~500 MB
-# of RSS and were slower); blocks are gathered into chunks of chunk_rows.
 
 
 @dataclass
