@@ -55,7 +55,10 @@ def _refuse_overwriting_inputs(outputs: list[Path], input_files: list[str]) -> N
             raise QAError(f"output {output} is one of the inputs; choose another path with -o/--json")
 
 
-def _print_summary(result: AuditResult, written: list[Path], stream) -> None:
+def _print_summary(result: AuditResult, written: list[Path], stream, mask: bool = True) -> None:
+    from qa.mask import result_masker
+
+    masker = result_masker(result, mask)  # CI logs are an output channel too
     ingest = result.ingest
     lines = [
         f"audited {len(ingest.messages)} of {ingest.input_rows} rows "
@@ -70,12 +73,13 @@ def _print_summary(result: AuditResult, written: list[Path], stream) -> None:
     for skipped in result.skipped_rules:
         lines.append(f"skipped rule {skipped.rule}: {skipped.reason}")
     for note in ingest.notes:
+        note = masker.text(note)
         lines.append(note if note.startswith("warning: ") else f"note: {note}")
     if len(result.agents):
         named = result.agents[result.agents["agent"] != UNKNOWN_AGENT]
         lowest = (named if len(named) else result.agents).head(5)
         lines.append(
-            "lowest scores: " + ", ".join(f"{a.agent} {a.score:.1f}" for a in lowest.itertuples(index=False))
+            "lowest scores: " + ", ".join(f"{masker.agent(a.agent)} {a.score:.1f}" for a in lowest.itertuples(index=False))
         )
     for path in written:
         lines.append(f"wrote {path}")
@@ -388,7 +392,10 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
 
         outcome = run_engine(inputs, options, rules, engine_options, mask=mask, timings=timings, progress=_progress())
         if outcome.result is None:  # too large to collect: scorecards and counts only
-            click.echo("\n".join(outcome.summary_lines()), err=True)
+            from qa.mask import mask_text
+
+            lines = outcome.summary_lines()
+            click.echo("\n".join(mask_text(line) if mask else line for line in lines), err=True)
             failing = 0 if fail_on == "never" else outcome.findings_at_or_above(fail_on)
             return ExitCode.FINDINGS if failing else ExitCode.OK
         result = outcome.result
@@ -407,7 +414,7 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
 
     carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
-        trends = after_audit(result, history, sys.stderr)
+        trends = after_audit(result, history, sys.stderr, mask=mask)
     with _timed(timings, "write workbook"):
         write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
     for line in carry.lines(lang) if carry is not None else []:
@@ -425,7 +432,7 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
         with _timed(timings, "write findings csv"):
             write_findings_csv(result, findings_csv, lang=lang, mask=mask)
         written.append(findings_csv)
-    _print_summary(result, written, sys.stderr)
+    _print_summary(result, written, sys.stderr, mask)
     if show_timings:
         for stage, seconds in timings.items():
             click.echo(f"timing: {stage}: {seconds:.3f} s", err=True)
@@ -437,6 +444,9 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
 
     failing = _failing_findings(result, fail_on)
     if len(failing):
+        from qa.mask import result_masker
+
+        failing = result_masker(result, mask).findings(failing)  # CI logs keep no personal data
         for finding in failing.itertuples(index=False):
             click.echo(f"{finding.file}:{finding.row} {finding.rule} {finding.severity} {finding.reason}")
         return ExitCode.FINDINGS

@@ -49,9 +49,10 @@ def audit_setup(config: Any, rules: list, suppress_paths: tuple, history_path: P
     return suppressions, history
 
 
-def after_audit(result: Any, history: Path | None, stream=None) -> Any:
+def after_audit(result: Any, history: Path | None, stream=None, *, mask: bool = True) -> Any:
     """For ``qa audit``, after the audit and before writing outputs: say what was suppressed,
-    record the run in ``history`` (when given) and return the trends for the workbook."""
+    record the run in ``history`` (when given; agent names masked with ``mask``) and return
+    the trends for the workbook."""
     from qa.history import TREND_RUNS, load_trends, record_audit
     from qa.suppress import suppressed_line
 
@@ -64,7 +65,7 @@ def after_audit(result: Any, history: Path | None, stream=None) -> Any:
     inputs = {Path(p).resolve() for p in result.ingest.files}
     if Path(history).resolve() in inputs:
         raise QAError(f"history {history} is one of the inputs; choose another --history")
-    recorded = record_audit(history, result)
+    recorded = record_audit(history, result, mask=mask)
     trends = load_trends(history, last=TREND_RUNS, current=recorded.id)
     trends.current_key = recorded.run_key
     trends.current_label = recorded.label

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qa.checks.base import CheckContext
+from qa.classes import builtin_classes, classes_of, mark_auto_replies
 from qa.engine import report_findings, run_checks, session_agents
 from qa.ingest import ORDER_COLUMN
 from qa.model import MESSAGE_COLUMNS, SkippedRule
@@ -74,6 +75,9 @@ def audit_partition(
     messages = sort_messages(frame)
     started = time.perf_counter()
     normalized = add_norm_column(messages[MESSAGE_COLUMNS])
+    # Auto-replies sent under an agent's name (【自动回复】…) are system messages for every rule
+    # and metric: they do not answer the customer.
+    normalized = mark_auto_replies(normalized, classes_of(rules[0]) if rules else builtin_classes())
     _add_time(timings, "normalize", started)
     raw, skipped = run_checks(normalized, rules, context, local := {})
     for stage, seconds in local.items():

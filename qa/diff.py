@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from qa.mask import mask_finding, mask_text
 from qa.model import AuditResult
 from qa.report.files import atomic_write_text
 
@@ -20,10 +21,12 @@ _KEY = ["file", "sheet", "row", "rule"]
 
 
 def _examples(frame: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
-    return [
-        {"file": r.file, "row": int(r.row), "severity": r.severity, "text": r.text, "reason": r.reason}
-        for r in frame.head(limit).itertuples(index=False)
-    ]
+    examples = []
+    for r in frame.head(limit).itertuples(index=False):
+        # Always masked: a diff is printed and shared, and has no --no-mask.
+        text, _, reason, _ = mask_finding(str(r.text), "", -1, -1, str(r.reason))
+        examples.append({"file": r.file, "row": int(r.row), "severity": r.severity, "text": text, "reason": reason})
+    return examples
 
 
 def diff_audits(base: AuditResult, changed: AuditResult, *, examples: int = 5) -> dict[str, Any]:
@@ -55,7 +58,7 @@ def diff_audits(base: AuditResult, changed: AuditResult, *, examples: int = 5) -
     scores["delta"] = (scores["score_changed"] - scores["score_base"]).round(1)
     scores = scores.sort_values(["delta", "agent"], kind="stable")
     agents = [
-        {"agent": a.agent, "score_base": _number(a.score_base), "score_changed": _number(a.score_changed),
+        {"agent": mask_text(str(a.agent)), "score_base": _number(a.score_base), "score_changed": _number(a.score_changed),
          "delta": _number(a.delta)}
         for a in scores.itertuples(index=False)
     ]

@@ -312,10 +312,14 @@ def run_key_of(result: Any) -> str:
     return f"{inputs_hash(result.ingest.files or result.inputs)}:{rules_hash(result.rules)}"
 
 
-def record_audit(path: Path, result: Any, *, now: str | None = None) -> RecordedRun:
+def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool = True) -> RecordedRun:
     """Record an audit (:class:`qa.model.AuditResult`) in the history at ``path``; the same
-    inputs with the same rules replace their earlier run."""
+    inputs with the same rules replace their earlier run. With ``mask``, agent names that are
+    phone numbers or e-mails are stored masked, as the workbook shows them (:mod:`qa.mask`)."""
+    from qa.mask import result_masker
     from qa.rules import rules_hash
+
+    masker = result_masker(result, mask)
 
     connection = open_history(path)
     files = list(result.ingest.files or result.inputs)
@@ -358,7 +362,7 @@ def record_audit(path: Path, result: Any, *, now: str | None = None) -> Recorded
             "findings_per_100_sessions, vetoes, findings_by_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    run_id, str(a.agent), _number(a.score), _number(a.score), int(a.sessions), _int(a.messages),
+                    run_id, masker.agent(a.agent), _number(a.score), _number(a.score), int(a.sessions), _int(a.messages),
                     _int(a.customer_messages), _number(a.first_response_median_s), _number(a.first_response_mean_s),
                     _number(a.avg_response_s), _number(a.reply_rate), _number(a.qa_ratio), int(a.findings),
                     _number(a.findings_per_100_sessions), _int(a.vetoes),

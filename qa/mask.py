@@ -1,77 +1,150 @@
 """Masking personal data in everything the tool writes (``--no-mask`` turns it off).
 
-Mainland mobile numbers, 18-character ID-card numbers and e-mail addresses keep only a
-recognizable part:
+This is the one module every output channel masks through: the workbook (every sheet and
+the hidden ``qa_data``), the JSON result, the findings CSV and Parquet, the terminal
+(summary and ``--fail-on`` lines) and the history database.
 
-=================  ==========================  ==========================
-kind               written as                  example
-=================  ==========================  ==========================
-mobile             first 3 + ``****`` + last 4  ``138****5678``
-ID card            ``*`` x 14 + last 4          ``**************123X``
-e-mail             first character, the domain ``z*******@example.com``
-=================  ==========================  ==========================
+What is masked (the README lists the same):
 
-A mobile number is ``1[3-9]`` + 9 digits (also written ``138-1234-5678``, ``138 1234 5678``,
-with ``+86``, or in full-width digits) that is not part of a longer run of digits, so order
-numbers and amounts stay readable.
+==============  ===========================================  ===============================
+kind            shapes recognised                            written as
+==============  ===========================================  ===============================
+mobile          ``1[3-9]`` + 9 digits; ``138-0013-8000``,      first 3 + ``****`` + last 4:
+                ``138 0013 8000``, ``138.0013.8000``,          ``138****8000``,
+                ``1380 013 8000``; ``+86``/``0086``/``86``     ``+86 138 **** 8000``
+                before it, with or without a space
+landline        area code ``0xx``/``0xxx`` with ``-`` or a     area code and last 4 kept:
+                space, or in brackets: ``021-12345678``,       ``021-****5678``,
+                ``(0755)87654321``, ``0755-8765432``           ``(0755)****4321``
+ID card         18 characters (6-digit region, birth date      all but the last 4:
+                19xx/20xx, 3 digits, check digit or X), also   ``**************123X``
+                as ``110101 19900307 123X``; 15 digits (region,
+                YYMMDD, 3 digits)
+e-mail          ``local@domain.tld``, also with a full-width   first character of the local
+                ``＠`` ``。`` ``．`` and internationalized       part + ``*``; domain kept:
+                domains (``张三@例子.中国``)                   ``z*******@example.com``
+==============  ===========================================  ===============================
+
+Full-width digits and letters count as their ASCII forms. A run of digits is masked only
+when it has one of these shapes and is not part of a longer run of digits, so order numbers
+(``2026112014030012345``, any run of 16, 17 or 19+ digits, 18 digits without a 19xx/20xx
+birth date), amounts, dates and times (``2026-11-20 14:03``) and ``315``/``12315`` stay
+readable. ID numbers must start with a real province code (11-15, 21-23, 31-37, 41-46,
+50-54, 61-65, 71, 81-83, 91): a 15-digit number that starts with one and has a valid month and
+day in positions 9-12 is taken for an old ID number. A landline needs its separator or
+brackets (``02112345678`` is not masked: too like an order number). A Chinese local part of
+an e-mail runs back to the previous space, punctuation or ASCII character.
 
 Masking keeps the length of every string, so a finding's span (computed on the original
 text) still points at the same characters of the masked text. It is applied when outputs
-are written, never before the rules run.
+are written, never before the rules run. A rule that matched inside a masked span (``tmd``
+in ``xtmdy@163.com``) is reported on the masked text: its ``match`` is the masked text at
+its span (``***``) and the reason quotes it so (:func:`mask_findings`). Dropping such matches
+would make the findings, scores and ids depend on ``--mask``; showing them masked keeps one
+result and leaks nothing.
+
+Session ids and agent names are masked as text too; when two different ids mask to the same
+text (``13800138000`` and ``13811118000`` both give ``138****8000``), the second and later
+(in sorted order of the originals) get ``~2``, ``~3``, so sessions and agents stay distinct
+in every table, the history and ``qa review`` (:class:`ResultMasker`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
-# Full-width digits, plus sign and X are matched as their ASCII forms: the text is translated
-# for matching only (one character for one, so positions agree) and masked in the original.
-_ASCII = str.maketrans("０１２３４５６７８９＋Ｘｘ", "0123456789+Xx")
+# Full-width ASCII (digits, letters, ＋ ＠ － ． （ ）...) is matched as ASCII; the text is
+# translated for matching only (one character for one, so positions agree) and masked in the
+# original. The ideographic full stop and small commercial at stand for "." and "@" in
+# e-mail addresses typed with a Chinese input method.
+_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_ASCII.update({ord("。"): ".", ord("﹫"): "@", ord("　"): " ", 0xA0: " "})
+_WIDE = re.compile("[\uff01-\uff5e。﹫　\u00a0]")
 
+_PROVINCE = r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]|91)"
+_MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PATTERN = re.compile(
-    # ID card: region (6 digits), birth date 19xx/20xx-MM-DD, sequence (3), check digit or X.
-    r"(?P<id>(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    # ID card, 18 characters: region (6 digits), birth date 19xx/20xx-MM-DD, sequence (3),
+    # check digit or X; the three groups may be separated by one space or hyphen.
+    rf"(?P<id18>(?<![0-9]){_PROVINCE}[0-9]{{4}}(?P<isep>[- ]?)(?:19|20)[0-9]{{2}}{_MONTH_DAY}(?P=isep)"
     r"[0-9]{3}[0-9Xx](?![0-9Xx]))"
-    # Mobile: 1[3-9]x xxxx xxxx, optional - or space between the groups; +86 or 0086 may precede.
-    r"|(?P<mobile>(?:(?<=\+86)|(?<=0086)|(?<![0-9]))1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9]))"
-    # E-mail: the local part is masked but its first character, the domain is kept.
-    r"|(?P<email>[A-Za-z0-9_%+-][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
+    # ID card, 15 digits (issued before 1999): region, YYMMDD, sequence.
+    rf"|(?P<id15>(?<![0-9]){_PROVINCE}[0-9]{{4}}[0-9]{{2}}{_MONTH_DAY}[0-9]{{3}}(?![0-9]))"
+    # Mobile: optional +86 / 0086 / 86, then 1[3-9]x xxxx xxxx (3-4-4 or 4-3-4 with one
+    # kind of separator, or none).
+    r"|(?P<mobile>(?<![0-9])(?:(?:\+|00)86[- ]?|86[- ]?)?"
+    r"(?P<mnum>1[3-9][0-9](?:[0-9]{8}|(?P<msep>[-. ])[0-9]{4}(?P=msep)[0-9]{4}"
+    r"|[0-9](?P<msep2>[-. ])[0-9]{3}(?P=msep2)[0-9]{4}))(?![0-9]))"
+    # Landline: area code 0xx / 0xxx with a separator or in brackets, 7-8 digit number.
+    r"|(?P<landline>(?<![0-9])(?:\(0[1-9][0-9]{1,2}\)[- ]?|0[1-9][0-9]{1,2}[- ])(?P<lnum>[1-9][0-9]{6,7})(?![0-9]))"
+    # E-mail: only the local part is matched (the domain is a look-ahead: it stays visible and
+    # is not consumed, so "a@x.cn、b@y.cn" masks both). ASCII local part, or a Chinese one.
+    rf"|(?P<email>(?:[A-Za-z0-9_%+-][A-Za-z0-9._%+-]*|[{_CJK}]+)"
+    r"(?=@(?:(?:[^\W_]|-)+\.)+[^\W\d_]{2,}))"
 )
-_WIDE = re.compile("[０-９＋Ｘｘ]")
 # Cheap test for "might contain something to mask": four digits in a row, or an @.
-_CANDIDATE = r"[0-9０-９]{4}|@"
+_CANDIDATE = r"[0-9０-９]{4}|[@＠﹫]"
 
 
-def _masked(kind: str, value: str) -> str:
-    if kind == "id":
-        return "*" * (len(value) - 4) + value[-4:]
-    if kind == "mobile":
-        # Keep the first 3 and last 4 digits and any separators; star the 4 in between.
-        digits = [i for i, char in enumerate(value) if char not in "- "]
-        chars = list(value)
-        for position in digits[3:7]:
-            chars[position] = "*"
-        return "".join(chars)
-    local, _, domain = value.partition("@")
-    return local[0] + "*" * (len(local) - 1) + "@" + domain
+def _digit_positions(value: str) -> list[int]:
+    return [i for i, char in enumerate(value) if char.isalnum()]
+
+
+def _starred(value: str, positions: Iterable[int]) -> str:
+    chars = list(value)
+    for position in positions:
+        chars[position] = "*"
+    return "".join(chars)
+
+
+def _masked_match(match: re.Match, text: str) -> tuple[int, int, str]:
+    """(start, end, masked text) for one match of :data:`_PATTERN` in ``text``."""
+    if match.group("mobile") is not None:
+        start, end = match.span("mnum")
+        value = text[start:end]
+        return start, end, _starred(value, _digit_positions(value)[3:7])
+    if match.group("landline") is not None:
+        start, end = match.span("lnum")
+        value = text[start:end]
+        return start, end, "*" * (len(value) - 4) + value[-4:]
+    start, end = match.span()
+    value = text[start:end]
+    if match.group("email") is not None:
+        return start, end, value[0] + "*" * (len(value) - 1)
+    return start, end, _starred(value, _digit_positions(value)[:-4])  # ID cards
+
+
+def personal_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` holds personal data: ``(start, end, masked)`` for each piece that
+    masking changes, in order (``text[start:end]`` is written as ``masked``, same length)."""
+    if not text:
+        return []
+    matched = text.translate(_ASCII) if _WIDE.search(text) else text
+    spans = []
+    for match in _PATTERN.finditer(matched):
+        start, end, masked = _masked_match(match, text)
+        if masked != text[start:end]:
+            spans.append((start, end, masked))
+    return spans
 
 
 def mask_text(text: str) -> str:
     """Mask one string (the result has the same length as the input)."""
-    if not text:
+    spans = personal_spans(text)
+    if not spans:
         return text
-    ascii_text = text.translate(_ASCII) if _WIDE.search(text) else text
     pieces = []
     last = 0
-    for match in _PATTERN.finditer(ascii_text):
-        start, end = match.span()
+    for start, end, masked in spans:
         pieces.append(text[last:start])
-        pieces.append(_masked(match.lastgroup or "", text[start:end]))
+        pieces.append(masked)
         last = end
-    if not pieces:
-        return text
     pieces.append(text[last:])
     return "".join(pieces)
 
@@ -100,3 +173,249 @@ def mask_series(values: pd.Series) -> pd.Series:
 def maybe_mask(values: pd.Series, mask: bool) -> pd.Series:
     """``mask_series(values)`` when ``mask`` is true, else the strings unchanged ("" for missing)."""
     return mask_series(values) if mask else values.fillna("").astype("str")
+
+
+# --------------------------------------------------------------------------- findings
+
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _secrets(text: str) -> list[tuple[str, str]]:
+    """(original, masked) for each piece of personal data in ``text``, plus the piece as the
+    rules' normalized text writes it (NFKC, lower case), which some reasons quote."""
+    pairs = []
+    for start, end, masked in personal_spans(text):
+        original = text[start:end]
+        pairs.append((original, masked))
+        folded = [unicodedata.normalize("NFKC", char).lower() for char in original]
+        if all(len(char) == 1 for char in folded) and "".join(folded) != original:
+            pairs.append(("".join(folded), "".join(m if m == "*" else f for m, f in zip(masked, folded))))
+    return pairs
+
+
+def _hide_fragments(value: str, secrets: list[tuple[str, str]], visible: tuple[str, ...] = (),
+                    whole: bool = False) -> str:
+    """``value`` with every stretch it shares with a piece of personal data masked, when the
+    stretch covers a hidden character, is long enough to be a quote of it (4 characters, 3
+    for a stretch that is a whole ASCII word, any length when ``whole`` and it is all of
+    ``value``) and is not shown anyway in one of the ``visible`` (masked) texts: reasons quote
+    messages cut short ("1380013…") or a match inside an e-mail ("tmd" of "xtmdy@163.com"),
+    while a "tmd" the message also has outside the address reveals nothing."""
+    if not secrets or not value:
+        return value
+    n = len(value)
+    stretches = []  # (length, start in value, start in original, original, masked)
+    for original, masked in secrets:
+        m = len(original)
+        for i in range(n):
+            for j in range(m):
+                if value[i] != original[j] or (i and j and value[i - 1] == original[j - 1]):
+                    continue  # not the start of a maximal common stretch
+                k = 0
+                while i + k < n and j + k < m and value[i + k] == original[j + k]:
+                    k += 1
+                if all(masked[j + t] == original[j + t] for t in range(k)):
+                    continue  # covers no hidden character
+                bounded = (i == 0 or value[i - 1] not in _ASCII_WORD) and (i + k == n or value[i + k] not in _ASCII_WORD)
+                if not (k >= 4 or (k >= 3 and bounded) or (whole and k == n)):
+                    continue
+                if not any(value[i : i + k] in shown for shown in visible):
+                    stretches.append((k, i, j, original, masked))
+    # The longest alignment of each stretch wins ("1380013" is the phone's start, not its
+    # "1380" at the end); shorter ones overlapping it are coincidences.
+    out = list(value)
+    used = [False] * n
+    for k, i, j, original, masked in sorted(stretches, key=lambda s: (-s[0], s[1], s[2])):
+        if any(used[i : i + k]):
+            continue
+        used[i : i + k] = [True] * k
+        for t in range(k):
+            if masked[j + t] != original[j + t]:
+                out[i + t] = masked[j + t]
+    return "".join(out)
+
+
+def mask_finding(text: str, match: str, span_start: int, span_end: int, reason: str,
+                 context: str = "") -> tuple[str, str, str, str]:
+    """One finding's ``(text, match, reason, context)`` masked together: the match is the
+    masked text at its span, and the reason hides whatever it quotes of a masked piece of the
+    message or its context (also cut short, or normalized), besides its own personal data."""
+    text, match, reason, context = text or "", match or "", reason or "", context or ""
+    secrets = _secrets(text) + _secrets(context)
+    masked_text, masked_context = mask_text(text), mask_text(context)
+    visible = (masked_text, masked_context)
+    if 0 <= span_start < span_end <= len(text) and text[span_start:span_end] == match:
+        masked_match = masked_text[span_start:span_end]
+    else:  # a match the checks took from the normalized text
+        masked_match = _hide_fragments(mask_text(match), secrets, visible, whole=True)
+    masked_reason = mask_text(reason)
+    if masked_match != match and match:
+        masked_reason = masked_reason.replace(match, masked_match)
+    masked_reason = _hide_fragments(masked_reason, secrets, visible)
+    return masked_text, masked_match, masked_reason, masked_context
+
+
+def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker | None = None) -> pd.DataFrame:
+    """Findings (report columns) ready to write: with ``mask``, ``text``, ``context_text``,
+    ``match`` and ``reason`` masked by :func:`mask_finding`, and ``session_id`` and ``agent``
+    masked (through ``names`` when given, so they agree with the other tables). Without
+    ``mask``, the frame unchanged."""
+    if not mask or not len(findings):
+        return findings
+    columns: dict[str, Any] = {}
+    for name in ("text", "context_text", "reason", "match"):
+        if name in findings:
+            columns[name] = mask_series(findings[name])
+    if "text" in findings and "match" in findings:
+        plain = findings["text"].fillna("").astype("str")
+        context = findings["context_text"].fillna("").astype("str") if "context_text" in findings else None
+        changed = (columns["text"] != plain).to_numpy(dtype=bool)
+        if context is not None:
+            changed = changed | (columns["context_text"] != context).to_numpy(dtype=bool)
+        if changed.any():
+            rows = findings[changed]
+            match_values, reason_values = [], []
+            for text, match, start, end, reason, ctx in zip(
+                rows["text"].fillna("").astype("str").tolist(), rows["match"].fillna("").astype("str").tolist(),
+                rows["span_start"].fillna(-1).astype("int64").tolist(), rows["span_end"].fillna(-1).astype("int64").tolist(),
+                rows["reason"].fillna("").astype("str").tolist(),
+                context[changed].tolist() if context is not None else [""] * len(rows),
+            ):
+                _, masked_match, masked_reason, _ = mask_finding(text, match, start, end, reason, ctx)
+                match_values.append(masked_match)
+                reason_values.append(masked_reason)
+            columns["match"] = columns["match"].copy()
+            columns["reason"] = columns["reason"].copy()
+            columns["match"][changed] = match_values
+            columns["reason"][changed] = reason_values
+    if "session_id" in findings:
+        columns["session_id"] = names.sessions(findings["session_id"]) if names else mask_series(findings["session_id"])
+    if "agent" in findings:
+        columns["agent"] = names.agents(findings["agent"]) if names else mask_series(findings["agent"])
+    return findings.assign(**{name: values.to_numpy(dtype=object) for name, values in columns.items()})
+
+
+# --------------------------------------------------------------------------- names
+
+
+def distinct_masks(values: Iterable[str]) -> dict[str, str]:
+    """Masked forms of names (session ids, agents) that masking changes, kept distinct: when
+    several names mask to the same text, the second and later in sorted order get ``~2``,
+    ``~3``... Names masking leaves alone are not in the result."""
+    groups: dict[str, list[str]] = {}
+    for value in set(values):
+        masked = mask_text(value)
+        if masked != value:
+            groups.setdefault(masked, []).append(value)
+    taken = set(groups)
+    out: dict[str, str] = {}
+    for masked, originals in groups.items():
+        for number, original in enumerate(sorted(originals), start=1):
+            name = masked if number == 1 else f"{masked}~{number}"
+            while number > 1 and name in taken:
+                name += "~"
+            taken.add(name)
+            out[original] = name
+    return out
+
+
+def shows_name(shown: str, original: str) -> bool:
+    """Whether a cell ``shown`` is how some output writes the session id or agent name
+    ``original``: as it is, masked, or masked with the ``~2`` of :func:`distinct_masks`."""
+    if shown == original:
+        return True
+    masked = mask_text(original)
+    if shown == masked or mask_text(shown) == masked:
+        return True
+    suffix = shown[len(masked):] if shown.startswith(masked) and masked != original else ""
+    return bool(re.fullmatch(r"~[0-9]+~*", suffix))
+
+
+def _distinct(series_list: Iterable[Any]) -> set[str]:
+    seen: set[str] = set()
+    for values in series_list:
+        if values is None or not len(values):
+            continue
+        text = pd.Series(pd.unique(pd.Series(values).dropna().astype("str")), dtype="str")
+        seen.update(text[text.str.contains(_CANDIDATE, regex=True)].tolist())
+    return seen
+
+
+class ResultMasker:
+    """How one audit's outputs are masked, the same in every channel: texts by
+    :func:`mask_series`, findings by :func:`mask_findings`, session ids and agent names by
+    one :func:`distinct_masks` map each over all the result's tables. Disabled (``--no-mask``),
+    every method returns its input as text."""
+
+    def __init__(self, result: Any, enabled: bool = True) -> None:
+        self.result = result
+        self.enabled = enabled
+        self._sessions: dict[str, str] | None = None
+        self._agents: dict[str, str] | None = None
+
+    def _tables(self) -> list[pd.DataFrame]:
+        result = self.result
+        tables = [result.sessions, result.agents, result.findings, result.ingest.messages]
+        suppressed = getattr(result, "suppressed", None)
+        if isinstance(suppressed, pd.DataFrame):
+            tables.append(suppressed)
+        return [table for table in tables if isinstance(table, pd.DataFrame)]
+
+    def session_map(self) -> dict[str, str]:
+        """Original session id -> masked, for the ids masking changes."""
+        if self._sessions is None:
+            self._sessions = distinct_masks(_distinct(t["session_id"] for t in self._tables() if "session_id" in t))
+        return self._sessions
+
+    def agent_map(self) -> dict[str, str]:
+        """Original agent name -> masked, for the names masking changes."""
+        if self._agents is None:
+            self._agents = distinct_masks(_distinct(t["agent"] for t in self._tables() if "agent" in t))
+        return self._agents
+
+    @staticmethod
+    def _mapped(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+        text = values.fillna("").astype("str")
+        if not mapping or text.empty:
+            return text
+        return text.map(lambda value: mapping.get(value, value)).astype("str")
+
+    def texts(self, values: pd.Series) -> pd.Series:
+        """Free text (messages, reasons, raw rows)."""
+        return maybe_mask(values, self.enabled)
+
+    def text(self, value: Any) -> str:
+        """One free-text string (a terminal line, a note)."""
+        value = "" if value is None else str(value)
+        return mask_text(value) if self.enabled else value
+
+    def sessions(self, values: pd.Series) -> pd.Series:
+        """A column of session ids."""
+        return self._mapped(values, self.session_map()) if self.enabled else values.fillna("").astype("str")
+
+    def agents(self, values: pd.Series) -> pd.Series:
+        """A column of agent names."""
+        return self._mapped(values, self.agent_map()) if self.enabled else values.fillna("").astype("str")
+
+    def session(self, value: Any) -> str:
+        """One session id."""
+        value = "" if value is None else str(value)
+        return self.session_map().get(value, value) if self.enabled else value
+
+    def agent(self, value: Any) -> str:
+        """One agent name."""
+        value = "" if value is None else str(value)
+        return self.agent_map().get(value, value) if self.enabled else value
+
+    def findings(self, findings: pd.DataFrame) -> pd.DataFrame:
+        """A findings table (report columns) masked for writing (:func:`mask_findings`)."""
+        return mask_findings(findings, self.enabled, self)
+
+
+def result_masker(result: Any, mask: bool = True) -> ResultMasker:
+    """The :class:`ResultMasker` of ``result`` (built once per result and kept on it, so every
+    channel uses the same session and agent maps)."""
+    cache = result.__dict__.setdefault("_qa_maskers", {})
+    if mask not in cache:
+        cache[mask] = ResultMasker(result, mask)
+    return cache[mask]

@@ -68,7 +68,7 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.mask import mask_series, mask_text, maybe_mask
+from qa.mask import mask_series, mask_text, result_masker
 from qa.suppress import UNSUPPRESSIBLE_CHECKS, Suppression, suppression_keys, today, uses_context
 
 ID_LENGTH = 12
@@ -264,6 +264,8 @@ def build_run_data(
         veto_counts = pd.Series(dtype="int64")
     score_sum = sessions.groupby("agent")["score"].sum() if len(sessions) else pd.Series(dtype="float64")
     agents = result.agents
+    masker = result_masker(result, mask)  # texts, session ids and agents as the visible sheets show them
+    shown_part = masker.findings(part)
     return {
         "qa_version": __version__,
         "id_scheme": ID_SCHEME,
@@ -285,30 +287,30 @@ def build_run_data(
         "findings": {
             "id": list(ids) if ids is not None else finding_ids(part),
             "time": _iso_column(part["timestamp"]),
-            "session_id": _strings(part["session_id"]),
-            "agent": _strings(part["agent"]),
+            "session_id": _strings(shown_part["session_id"]),
+            "agent": _strings(shown_part["agent"]),
             "rule": _strings(part["rule"]),
             "severity": _strings(part["severity"]),
-            "reason": _strings(maybe_mask(part["reason"], mask)),
-            "text": _strings(maybe_mask(part["text"], mask)),
+            "reason": _strings(shown_part["reason"]),
+            "text": _strings(shown_part["text"]),
             "span_start": [int(v) for v in part["span_start"].fillna(-1).tolist()],
             "span_end": [int(v) for v in part["span_end"].fillna(-1).tolist()],
-            "context": _strings(maybe_mask(part["context_text"], mask)),
+            "context": _strings(shown_part["context_text"]),
             "file": _strings(part["file"]),
             "row": [int(v) for v in part["row"].tolist()],
             "points": [points_of[pair] for pair in part_pairs],
             "veto": [bool(veto_of[pair]) for pair in part_pairs],
         },
         "sessions": {
-            "session_id": _strings(flagged["session_id"]),
-            "agent": _strings(flagged["agent"]),
+            "session_id": _strings(masker.sessions(flagged["session_id"])),
+            "agent": _strings(masker.agents(flagged["agent"])),
             "findings": [int(v) for v in flagged["findings"].tolist()],
             "points_deducted": [float(v) for v in flagged["points_deducted"].tolist()],
             "veto_findings": [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()],
             "score": [float(v) for v in flagged["score"].tolist()],
         },
         "agents": {
-            "agent": _strings(agents["agent"]),
+            "agent": _strings(masker.agents(agents["agent"])),
             "sessions": [int(v) for v in agents["sessions"].tolist()],
             "score": [float(v) for v in agents["score"].tolist()],
             "score_sum": [float(score_sum.get(a, 0.0)) for a in agents["agent"].tolist()],
@@ -649,15 +651,15 @@ def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang
     """How the visible cells of a Findings row (:meth:`FindingsTable.shown`) differ from the
     finding its id stands for (``fact``: session, rule, row, text); columns the sheet no
     longer has are not compared."""
-    from qa.mask import mask_text
+    from qa.mask import mask_text, shows_name
     from qa.report.excel import rule_label
 
     session, rule, number, text = fact
     differences = []
     if "session" in shown:
         cell = shown["session"]
-        if cell != session and mask_text(cell) != mask_text(session):
-            differences.append(f"session {cell or '(blank)'} ≠ {session}")
+        if cell != session and not shows_name(cell, session):
+            differences.append(f"session {cell or '(blank)'} ≠ {mask_text(session)}")
     if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
         differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang)}")
     if "row" in shown and shown["row"] != str(number):

@@ -38,7 +38,7 @@ OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
 _COMMENT = re.compile(r"(?:^|\s)#")
 # Files in a rules folder that are not rules.
-NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml"}
+NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml", "classes.toml"}
 # Rule test cases kept beside a pack: <anything>.cases.toml (same format as tests/rules/).
 CASE_SUFFIX = ".cases.toml"
 
@@ -58,6 +58,9 @@ class Rule:
     source_text: str = field(default="", repr=False, compare=False)
     # Where the rule was defined and every pack that changed it: ("built-in", "shop/pack.toml").
     origin: tuple[str, ...] = ("built-in",)
+    # The shared semantic classes (qa.classes.ClassSet) of the audit: built-in plus the packs'
+    # classes.toml; None = the built-in ones.
+    classes: Any = field(default=None, repr=False, compare=False)
 
 
 def builtin_rules_dir() -> Path:
@@ -421,7 +424,13 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
     In a pack, a file that names a ``check`` defines a rule (a new id, or a complete
     replacement of an existing one); a file without ``check`` patches the rule with that id.
     Returns rules sorted by id."""
+    import dataclasses
+
+    from qa.classes import load_classes
+
     by_id: dict[str, Rule] = {}
+    # Classes first: a broken classes.toml is reported as file:line like a rule file.
+    classes = load_classes(*[Path(p) for p in extra or []], include_builtin=True)
     if include_builtin:
         for file_path in _rule_files(builtin_rules_dir()):
             rule = load_rule_file(file_path)
@@ -441,7 +450,7 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
             else:
                 raise _fail(file_path, text, "id", f"no rule '{rule_id}' to change; a new rule needs check = \"...\" "
                             f"(known check types: {', '.join(sorted(CHECK_TYPES))})")
-    return [by_id[key] for key in sorted(by_id)]
+    return [dataclasses.replace(by_id[key], classes=classes) for key in sorted(by_id)]
 
 
 def with_working_hours(rules: list[Rule], working_hours: str) -> list[Rule]:

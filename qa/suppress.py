@@ -245,12 +245,19 @@ def suppressed_summary(result: Any, *, mask: bool = True) -> dict[str, Any]:
     if suppressed is None or suppressed.empty:
         return {"count": 0, "by_rule": {}, "findings": []}
     ids = finding_ids(suppressed)
-    texts = mask_series(suppressed["text"]) if mask else suppressed["text"].fillna("").astype("str")
+    from qa.mask import result_masker
+
+    masker = result_masker(result, mask)
+    texts = masker.texts(suppressed["text"])
+    sessions = masker.sessions(suppressed["session_id"]).tolist()
+    agents = masker.agents(suppressed["agent"]).tolist()
     records = []
-    for finding_id, row, text in zip(ids, suppressed.itertuples(index=False), texts.tolist()):
+    for finding_id, row, text, session_id, agent in zip(
+        ids, suppressed.itertuples(index=False), texts.tolist(), sessions, agents
+    ):
         records.append({
-            "id": finding_id, "rule": row.rule, "severity": row.severity, "session_id": row.session_id,
-            "agent": row.agent, "file": row.file, "row": int(row.row), "text": text,
+            "id": finding_id, "rule": row.rule, "severity": row.severity, "session_id": session_id,
+            "agent": agent, "file": row.file, "row": int(row.row), "text": text,
             "suppression": row.suppression, "reason": row.suppression_reason,
         })
     by_rule = {rule: int(n) for rule, n in suppressed["rule"].value_counts().sort_index().items()}

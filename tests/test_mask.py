@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from qa.mask import mask_series, mask_text, maybe_mask
+from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_mask, shows_name
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,116 @@ def test_span_still_points_at_the_same_characters():
     start = text.index("你有病")
     masked = mask_text(text)
     assert masked[start : start + 3] == "你有病"
+
+
+# -- the formats issue 11 found unmasked, and the 19x/16x/17x prefixes ---------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8613800138003", "86138****8003"),  # 86 written straight before the number
+        ("+86 138 0013 8000", "+86 138 **** 8000"),
+        ("138.0013.8005", "138.****.8005"),
+        ("1380 013 8006", "138* *** 8006"),  # 4-3-4 grouping
+        ("138-0013-8006", "138-****-8006"),
+        ("19912345678", "199****5678"),
+        ("电话19112345678", "电话191****5678"),
+        ("16612345678", "166****5678"),
+        ("17012345678", "170****5678"),
+        ("021-12345678", "021-****5678"),
+        ("座机(0755)87654321", "座机(0755)****4321"),
+        ("0755-8765432", "0755-***5432"),
+        ("010 62345678", "010 ****5678"),
+        ("110101900307123", "***********7123"),  # 15-digit ID (before 1999)
+        ("110101 19900307 123X", "****** ******** 123X"),
+        ("110101-19900307-1234", "******-********-1234"),
+        ("zhangsan@example。com", "z*******@example。com"),
+        ("zhangsan＠example．com", "z*******＠example．com"),
+        ("张三@例子.中国", "张*@例子.中国"),
+        ("mail li@例子.中国", "mail l*@例子.中国"),
+        ("a@x.cn、bcd@y.cn", "a@x.cn、b**@y.cn"),  # the first domain does not swallow the second address
+    ],
+)
+def test_masks_the_formats_issue_11_found(text, expected):
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号2026112014030012345",  # 19 digits: an order number
+        "订单号2026112014",  # 12 digits
+        "订单 201311201403",  # 12 digits starting like a mobile, but longer
+        "单号 8613800138003123",  # longer than a mobile with 86
+        "订单123456789012345",  # 15 digits whose region 12 is real, but month 78 is not
+        "2026-11-20 14:03",
+        "2026.11.20",
+        "打 12315 或 315 热线",
+        "金额1380.00元，共 13800138 分",
+        "02112345678",  # a landline needs its separator or brackets
+        "¥1,380,013.80",
+    ],
+)
+def test_order_numbers_amounts_dates_stay_visible(text):
+    assert mask_text(text) == text
+
+
+def test_masking_twice_changes_nothing():
+    text = "13800138000 021-12345678 110101199003071234 zhangsan@example.com 张三@例子.中国"
+    once = mask_text(text)
+    assert once != text and mask_text(once) == once
+
+
+# -- a rule matching inside a masked span -------------------------------------------------
+
+
+def test_match_inside_an_email_is_shown_masked_in_match_and_reason():
+    text = "联系xtmdy@163.com"
+    start = text.index("tmd")
+    masked_text, match, reason, _ = mask_finding(text, "tmd", start, start + 3, "客服使用服务禁语「tmd」（辱骂）")
+    assert masked_text == "联系x****@163.com"
+    assert match == "***" and masked_text[start : start + 3] == match
+    assert reason == "客服使用服务禁语「***」（辱骂）"
+
+
+def test_a_match_also_visible_outside_the_span_is_not_hidden():
+    text = "tmd 看邮件 xtmdy@163.com"
+    _, match, reason, _ = mask_finding(text, "tmd", 0, 3, "禁语「tmd」")
+    assert match == "tmd" and reason == "禁语「tmd」"
+
+
+def test_a_quote_cut_inside_a_number_hides_what_it_shows_of_it():
+    text = "我要投诉，我电话13800138000，邮箱zhangsan@example.com"
+    reason = "客户提出敏感投诉「我要投诉，我电话1380013…」；又「邮箱zhangs…」"
+    _, _, masked, _ = mask_finding(text, "投诉", 2, 4, reason)
+    assert "1380013" not in masked and "hangs" not in masked
+    assert masked == "客户提出敏感投诉「我要投诉，我电话138****…」；又「邮箱z*****…」"
+
+
+def test_a_quote_of_the_context_is_masked_too():
+    _, _, masked, context = mask_finding("嗯", "嗯", 0, 1, "客户「身份证110101199003071234」客服「嗯」",
+                                         "身份证110101199003071234")
+    assert "110101199003071234" not in masked and masked == f"客户「{context}」客服「嗯」"
+
+
+def test_a_match_from_the_normalized_text_is_masked_by_what_it_shares():
+    # span -1: the check could not map its match back; the match is the normalized text
+    _, match, _, _ = mask_finding("ＸＴＭＤＹ@163.com 你好", "xtmdy@163.com", -1, -1, "")
+    assert match == "x****@163.com"
+
+
+# -- session ids and agent names ----------------------------------------------------------
+
+
+def test_names_that_mask_alike_stay_distinct():
+    mapping = distinct_masks(["13800138000", "13811118000", "13899998000", "小美", "a@b.cn"])
+    assert mapping == {"13800138000": "138****8000", "13811118000": "138****8000~2", "13899998000": "138****8000~3"}
+
+
+def test_shows_name_accepts_every_written_form_of_a_name_and_nothing_else():
+    assert shows_name("13811118000", "13811118000")
+    assert shows_name("138****8000", "13811118000")
+    assert shows_name("138****8000~2", "13811118000")
+    assert not shows_name("138****8000~2", "13911118000")
+    assert not shows_name("S1~2", "S1")  # an unmasked name never gets a suffix

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from qa.checks.base import CheckContext
+from qa.classes import builtin_classes
 from qa.checks.response import _compile, _strip_lookarounds, classify_reply, run, triggers_in
 from qa.normalize import add_norm_column, normalize_text
 from qa.rules import load_rule_file
@@ -142,7 +143,9 @@ MUST_NOT_TRIGGER = [
 def test_must_trigger(rule, text, category):
     found = triggers_in([text], rule)[0]
     assert found is not None, f"{text!r} should raise a sensitive complaint"
-    assert found[2] == category
+    # Personal safety is its own class (rules/classes.toml) with injury, illness, … categories.
+    safety = {cat.name for cat in builtin_classes().get("safety").categories}
+    assert found[2] == category or (category == "safety" and found[2] in safety)
 
 
 @pytest.mark.parametrize("text", MUST_NOT_TRIGGER)
@@ -209,7 +212,8 @@ def test_classify_reply(compiled, reply, kind):
     from qa.checks.response import emoji_only_mask
 
     is_emoji = bool(emoji_only_mask(pd.Series([reply], dtype="str")).iloc[0])
-    assert classify_reply(normalize_text(reply), is_emoji, compiled)[0] == kind
+    verdict = classify_reply(normalize_text(reply), is_emoji, compiled, builtin_classes(), "soothing", "handling")
+    assert verdict[0] == kind
 
 
 def test_strip_lookarounds_gives_a_superset():
@@ -323,7 +327,7 @@ def test_bad_pattern_is_reported_with_the_rule_file(tmp_path):
     from qa.errors import RuleError
 
     text = RULE_PATH.read_text(encoding="utf-8").replace(
-        'patterns_file = "lists/complaint-triggers-complaint.txt"', 'patterns = ["投诉(?<=未闭合"]'
+        'guiding_file = "lists/complaint-guiding.txt"', 'guiding = ["投诉(?<=未闭合"]'
     )
     bad = tmp_path / "ignored-complaint.toml"
     bad.write_text(text, encoding="utf-8")

@@ -95,12 +95,32 @@ PARAMS = {
     "upset_exclude": Param("strings", "regexes neutralising an upset match they overlap", default=[]),
     "upset_lookback": Param("int", "customer messages searched back from the reply", default=3),
     "upgrade_message": Param("table", "reason template of upgraded findings", default={}, fields=MESSAGE_FIELDS),
+    "answer_due_class": Param(
+        "str", "class (rules/classes.toml) of customer messages that need an answer; '' = always flag", default=""
+    ),
+    "upgrade_classes": Param(
+        "strings", "classes of customer messages that upgrade the severity (instead of upset_patterns)", default=[]
+    ),
+    "settled_class": Param(
+        "str", "class of a customer's last message that settles the batch (no answer due any more)", default=""
+    ),
+    "together_seconds": Param(
+        "int", "an emoji within this many seconds before the agent's own text answer is part of it", default=120
+    ),
 }
 
 # Characters that count as space: whitespace, separators, zero-width space/joiners, BOM.
 _SPACE = r"[\s\p{Z}\x{200B}\x{200C}\x{2060}\x{FEFF}]"
 _RE2_SPECIAL = set("\\.^$|?*+()[]{}")
 _CONTEXT_CHARS = 30
+# Letters that draw kaomoji strokes (non-CJK, non-ASCII): Greek, Cyrillic, Thai, Arabic, Kannada,
+# Canadian syllabics, Hangul, kana, IPA and phonetic extensions. A message made only of them and
+# spaces is text, not a face (see _only_letters); with a bracket or symbol beside them it is one.
+_KAOMOJI_LETTERS = (
+    r"\p{Greek}\p{Cyrillic}\p{Thai}\p{Arabic}\p{Kannada}\p{Canadian_Aboriginal}\p{Hangul}"
+    r"\p{Katakana}\p{Hiragana}\x{0250}-\x{02FF}\x{1D00}-\x{1DBF}\x{0E00}-\x{0E7F}"
+)
+_ONLY_LETTERS = r"\A[\s" + _KAOMOJI_LETTERS + r"]*\z"
 
 
 def _re2_escape(text: str) -> str:
@@ -192,6 +212,11 @@ def build_class(
         chars += r"\p{P}"
     if chars:
         tokens.append(f"[{chars}]")
+    if symbols or punctuation:
+        # Kaomoji strokes drawn with letters of other scripts: (๑•̀ㅂ•́)و✧ ヽ(`Д´)ﾉ ʕ•ᴥ•ʔ ¯\_(ツ)_/¯,
+        # and one or two ASCII arm letters around a bracketed face: d(^_^o) o(*^▽^*)o.
+        tokens.append(f"[{_KAOMOJI_LETTERS}]")
+        tokens.append(r"[a-z]{1,2}\((?:[^()\p{Han}\p{N}a-z]|[a-z]){0,14}\)[a-z/]{0,2}")
     if not tokens:
         raise RuleError("content_class: no token family is enabled")
     full = _check_re2(r"\A(?:" + _SPACE + "|" + "|".join(tokens) + r")*\z", "content_class")
@@ -256,6 +281,8 @@ def emoji_only_mask(
         pc.match_substring_regex(array, full),
         pc.match_substring_regex(array, r"[^\s\p{Z}\x{200B}\x{200C}\x{2060}\x{FEFF}]"),
     )
+    if symbols or punctuation:
+        hit = pc.and_not(hit, pc.match_substring_regex(array, _ONLY_LETTERS))
     if attachment is not None:
         hit = pc.and_not(hit, pc.match_substring_regex(array, attachment))
     hit = pc.fill_null(hit, False)
@@ -316,37 +343,87 @@ def _shorten(text: str) -> str:
     return text if len(text) <= _CONTEXT_CHARS else text[: _CONTEXT_CHARS - 1] + "…"
 
 
+def _emoji_mask(messages: pd.DataFrame, scope: pd.Series, params: dict) -> pd.Series:
+    """Emoji-only mask of the checked messages: on the normalized text, and on the raw text
+    (lower-cased, no NFKC) so emoji that picture a character (🈶 🉑 ㊗), which NFKC turns into
+    that character, still count as emoji."""
+    kwargs = dict(
+        emoticons=params["emoticons"], kaomoji=params["kaomoji"], token_patterns=params["token_patterns"],
+        attachments=params["attachments"], emoji=params["emoji"], symbols=params["symbols"],
+        punctuation=params["punctuation"], wangwang=params["wangwang"], jd_codes=params["jd_codes"],
+    )
+    mask = emoji_only_mask(messages["norm"][scope], normalized=True, **kwargs)
+    raw = messages["text"][scope].astype("str")
+    maybe = ~mask & raw.str.len().le(40)
+    if maybe.any():
+        lowered = raw[maybe].str.lower()
+        mask.loc[maybe[maybe].index] = emoji_only_mask(lowered, normalized=True, **kwargs).to_numpy()
+    return mask
+
+
+def _neighbours(messages: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position: the previous and the next non-system message of the same session
+    (-1 when none)."""
+    n = len(messages)
+    order = np.arange(n)
+    not_system = messages["role"].ne("system").to_numpy(dtype=bool)
+    sessions = messages["session_id"]
+    new_session = sessions.ne(sessions.shift()).to_numpy(dtype=bool)
+    session_id = np.cumsum(new_session)
+    last = np.maximum.accumulate(np.where(not_system, order, -1))
+    nxt = np.where(not_system, order, n)[::-1]
+    nxt = np.minimum.accumulate(nxt)[::-1]
+    prev = np.where(positions > 0, last[np.maximum(positions - 1, 0)], -1)
+    after = np.where(positions + 1 < n, nxt[np.minimum(positions + 1, n - 1)], n)
+    prev = np.where((prev >= 0) & (session_id[np.maximum(prev, 0)] == session_id[positions]), prev, -1)
+    after = np.where((after < n) & (session_id[np.minimum(after, n - 1)] == session_id[positions]), after, -1)
+    return prev, after
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
-    """Flag each checked message made only of class tokens; upgrade those answering an upset
-    customer."""
+    """Flag each checked message made only of class tokens where an answer was due; upgrade
+    those answering an upset or complaining customer."""
+    from qa.classes import classes_of
+
     params = rule.params
     scope = role_mask(messages, params["roles"])
-    norm = messages["norm"][scope]
-    mask = emoji_only_mask(
-        norm,
-        emoticons=params["emoticons"],
-        kaomoji=params["kaomoji"],
-        token_patterns=params["token_patterns"],
-        attachments=params["attachments"],
-        emoji=params["emoji"],
-        symbols=params["symbols"],
-        punctuation=params["punctuation"],
-        wangwang=params["wangwang"],
-        jd_codes=params["jd_codes"],
-        normalized=True,
-    )
+    mask = _emoji_mask(messages, scope, params)
     ids = mask.index[mask.to_numpy()]
     if len(ids) == 0:
         return findings_frame([], rule.id, "", "")
 
+    classes = classes_of(rule)
+    due_class = params["answer_due_class"]
+    upgrade_classes = list(params["upgrade_classes"])
     upgrade = params["upgrade_severity"]
     upset, exclude = _upset_matchers(tuple(params["upset_patterns"]), tuple(params["upset_exclude"]))
     upgrade_template = {k: v for k, v in (params.get("upgrade_message") or {}).items() if v} or rule.message
     positions = messages.index.get_indexer(ids)
     texts = messages["text"].take(positions).tolist()
-    customers: list[list[int]] = [[] for _ in positions]
-    if upgrade and upset is not None:
-        customers = _answered_customers(messages, positions, params["upset_lookback"])
+    lookback = params["upset_lookback"]
+    customers = _answered_customers(messages, positions, lookback)
+    emoji_positions = set(positions.tolist())
+    keep = np.ones(len(positions), dtype=bool)
+    if due_class:
+        # An emoji sent with (right after, or just before) the agent's own text answer is part
+        # of that answer, not in place of one.
+        prev, after = _neighbours(messages, positions)
+        roles = messages["role"].to_numpy(dtype=object)
+        times = messages["timestamp"] if "timestamp" in messages else None
+        agents = set(params["roles"])
+        for i, position in enumerate(positions.tolist()):
+            if not customers[i] and prev[i] >= 0 and roles[prev[i]] in agents:
+                keep[i] = False
+                continue
+            a = after[i]
+            if a >= 0 and roles[a] in agents and a not in emoji_positions:
+                close = True
+                if times is not None:
+                    t0, t1 = times.iloc[position], times.iloc[a]
+                    if pd.notna(t0) and pd.notna(t1):
+                        close = (t1 - t0).total_seconds() <= params["together_seconds"]
+                if close:
+                    keep[i] = False
     needed = sorted({c for row in customers for c in row})
     customer_norm = dict(zip(needed, messages["norm"].take(needed).tolist()))
     customer_text = dict(zip(needed, messages["text"].take(needed).tolist()))
@@ -355,17 +432,40 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     plain_reasons: dict[str, str] = {}
     base_severity = rule.severity.value
     upset_found: dict[int, tuple[int, int] | None] = {}
-    for msg_id, original, answered in zip(ids, texts, customers):
+
+    def upset_in(customer: int) -> tuple[int, int] | None:
+        if customer not in upset_found:
+            span = None
+            norm = customer_norm[customer]
+            if upgrade_classes:
+                hits = [m for name in upgrade_classes for m in classes.find(name, norm)]
+                if hits:
+                    first = min(hits, key=lambda m: m.start)
+                    span = (first.start, first.end)
+            elif upset is not None:
+                span = upset_span(norm, upset, exclude)
+            upset_found[customer] = span
+        return upset_found[customer]
+
+    for i, (msg_id, original, answered) in enumerate(zip(ids, texts, customers)):
+        if not keep[i]:
+            continue
+        if due_class:
+            # The customer's own last message may settle what they asked (found it, it works).
+            latest = answered[0] if answered else None
+            settled = bool(params["settled_class"]) and latest is not None and classes.matches(
+                params["settled_class"], customer_norm[latest]) and not classes.matches(due_class, customer_norm[latest])
+            if settled or not any(classes.matches(due_class, customer_norm[c]) for c in answered):
+                continue
         stripped = original.strip()
         start = original.find(stripped) if stripped else 0
         found = None
-        for customer in answered:
-            if customer not in upset_found:
-                upset_found[customer] = upset_span(customer_norm[customer], upset, exclude)
-            span = upset_found[customer]
-            if span is not None:
-                found = (customer, span)
-                break
+        if upgrade:
+            for customer in answered:
+                span = upset_in(customer)
+                if span is not None:
+                    found = (customer, span)
+                    break
         if found is None:
             severities.append(base_severity)
             if stripped not in plain_reasons:

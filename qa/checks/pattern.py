@@ -42,6 +42,9 @@ Parameters (rule ``[params]``):
     A regex character class of the characters that end a clause in ``norm`` text.
 ``roles`` (strings, default ``["agent"]``)
     Whose messages are checked; customers' rhetorical questions are never findings.
+``negation`` / ``condition`` (bool, default false)
+    Drop a match in the scope of a negation (不是, 并不是, 没有, 不会) or of a condition
+    (如果, 万一, 有…的地方随时) within its clause, as decided by :mod:`qa.negation`.
 
 Message fields: ``{match}`` (the matched fragment of the original text).
 """
@@ -58,6 +61,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.errors import RuleError
+from qa.negation import in_scope
 from qa.normalize import normalize_column, original_span
 
 PARAMS = {
@@ -71,6 +75,8 @@ PARAMS = {
     "prefilter": Param("strings", "RE2 regexes every flagged message matches (vectorised)", default=[]),
     "macros": Param("strings", "'name = regex' definitions usable as {{name}}", default=[]),
     "clause_delimiters": Param("str", "regex character class ending a clause", default="[,.?!;:。、~ ]"),
+    "negation": Param("bool", "drop a match in the scope of a negation (qa.negation)", default=False),
+    "condition": Param("bool", "drop a match in the scope of a condition (如果, 万一…)", default=False),
 }
 
 _MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
@@ -138,6 +144,8 @@ class Matcher:
     exclude_scope: str
     delimiters: regex.Pattern
     prefilter: str | None  # one RE2 alternation, or None: search every message
+    negation: bool = False
+    condition: bool = False
 
     def find(self, text: str) -> tuple[int, int] | None:
         """(start, end) in ``text`` of the first non-excluded match, widened to take in the
@@ -154,9 +162,13 @@ class Matcher:
         # position; only when all of them are excluded is each pattern tried on its own
         # (another alternative may match at an excluded position).
         span = self._scan(text, [self.combined], excluded, first.start())
-        if span is None and excluded:
+        if span is None and (excluded or self._scoped):
             span = self._scan(text, self.patterns, excluded, first.start())
         return span
+
+    @property
+    def _scoped(self) -> bool:
+        return self.negation or self.condition
 
     def _scan(
         self, text: str, patterns, excluded: list[tuple[int, int]], position: int
@@ -169,7 +181,7 @@ class Matcher:
                 span = found.span()
                 if first is not None and span[0] >= first[0]:
                     break
-                if not (excluded and self._is_excluded(text, span, excluded)):
+                if not ((excluded or self._scoped) and self._is_excluded(text, span, excluded)):
                     first = span
                     break
         if first is None:
@@ -179,13 +191,19 @@ class Matcher:
         while at < end:
             for pattern in patterns:
                 found = pattern.match(text, at)
-                if found is not None and not (excluded and self._is_excluded(text, found.span(), excluded)):
+                if found is not None and not (
+                    (excluded or self._scoped) and self._is_excluded(text, found.span(), excluded)
+                ):
                     end = max(end, found.end())
             at += 1
         return start, end
 
     def _is_excluded(self, text: str, span: tuple[int, int], excluded: list[tuple[int, int]]) -> bool:
         start, end = span
+        if (self.negation or self.condition) and in_scope(
+            text, start, end, negation=self.negation, condition=self.condition
+        ):
+            return True
         if self.exclude_scope == "clause":
             start, end = self._clause_bounds(text, start, end)
         return any(e_start < end and start < e_end for e_start, e_end in excluded)
@@ -208,6 +226,8 @@ def build_matcher(
     prefilter: tuple[str, ...] = (),
     macros: tuple[str, ...] = (),
     clause_delimiters: str = "[,.?!;:。、~ ]",
+    negation: bool = False,
+    condition: bool = False,
 ) -> Matcher:
     """Expand macros, compile and choose the pre-filter (cached per parameter set)."""
     expanded = expand_macros(list(patterns), list(macros))
@@ -231,6 +251,8 @@ def build_matcher(
         exclude_scope=exclude_scope,
         delimiters=_compile(clause_delimiters, "clause_delimiters"),
         prefilter=chosen,
+        negation=negation,
+        condition=condition,
     )
 
 
@@ -243,6 +265,8 @@ def matcher_for(params: dict) -> Matcher:
         tuple(params.get("prefilter") or ()),
         tuple(params.get("macros") or ()),
         params.get("clause_delimiters") or "[,.?!;:。、~ ]",
+        bool(params.get("negation")),
+        bool(params.get("condition")),
     )
 
 

@@ -1,24 +1,42 @@
-"""Check type ``phrase``: messages containing any phrase of one or more categorised lists.
+"""Check type ``phrase``: messages containing any phrase or pattern of categorised lists.
 
 Matching is on the normalized text (so traditional characters and full-width forms match the
 simplified list), with one Aho-Corasick automaton for all phrases: its cost does not grow
 with the number of phrases. A vectorised pre-filter (pyarrow's RE2 through pandas) picks the
 few candidate messages first, so the per-message Python loop only sees those.
 
+Matching sees through form, because agents write 帮 不 了 你 and 请你自己，看着办:
+
+* ``ignore_separators`` (default on): spaces, punctuation, symbols and emoji between the
+  characters of a phrase are skipped; the reported span is mapped back to the original text;
+* a category may add ``patterns``: regexes over the normalized text for what a list of
+  sentences cannot hold (counted variants 说了N遍/八百遍, second person + insult, 找…去吧);
+* a match in the scope of a negation (并不是不给您处理) or a condition (如果处理不了…) is not
+  a violation: :mod:`qa.negation` decides, per category (``negation``/``condition``);
+* ``word_boundaries``: a short word (滚, 废物, 有病) that jieba's segmentation of the message puts
+  inside a longer word (滚筒, 废物利用, 有病历) is not a match. jieba only runs on the few
+  candidate messages of such a category, and is loaded on first use.
+
 ``exceptions`` are good phrases that contain or touch a forbidden one (不用您自己找快递
-contains 自己找快递): a match overlapping an exception found in the same message is not
-reported.
+contains 自己找快递) that neither negation nor word boundaries explain: a match overlapping an
+exception found in the same message is not reported.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 import pandas as pd
+import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.checks.pattern import _re2_valid, expand_macros, relax_counts, to_arrow
+from qa.errors import RuleError
+from qa.negation import in_scope
 from qa.normalize import normalize_text, original_span
 
 _SEVERITY_RANK = {"minor": 1, "major": 2, "critical": 3}
@@ -32,7 +50,15 @@ CATEGORY_FIELDS = {
     "label_en": Param("str", "category name shown in English reports", default=""),
     "severity": Param("str", "severity of this category (default: the rule's)", default="",
                       choices=("", "minor", "major", "critical")),
-    "phrases": Param("strings", "phrases of this category", required=True),
+    "phrases": Param("strings", "phrases of this category", default=[]),
+    "patterns": Param("strings", "regexes (regex module syntax, RE2-compatible) over the normalized "
+                      "text, for forms a phrase list cannot hold", default=[]),
+    "negation": Param("bool", "a match in the scope of a negation (不是, 并不是, 没有, 不会) is not "
+                      "reported", default=True),
+    "condition": Param("bool", "a match in the scope of a condition (如果, 万一) is not reported",
+                       default=True),
+    "word_boundaries": Param("bool", "confirm matches on jieba's word segmentation: a match inside a "
+                             "longer word (滚 in 滚筒) is not reported", default=False),
 }
 
 PARAMS = {
@@ -40,15 +66,21 @@ PARAMS = {
     "categories": Param("tables", "phrase categories ([[params.categories]])", required=True,
                         fields=CATEGORY_FIELDS),
     "exceptions": Param("strings", "good phrases containing a listed phrase; never flagged", default=[]),
-    "ignore_separators": Param("bool", "see through spaces, punctuation and symbols between characters "
-                               "(加 我 微 信, 加.我.微.信)", default=False),
+    "ignore_separators": Param("bool", "see through spaces, punctuation, symbols and emoji between "
+                               "characters (加 我 微 信, 加.我.微.信)", default=True),
+    "macros": Param("strings", "'name = regex' definitions usable as {{name}} in patterns", default=[]),
     "variants": Param("strings", "spelling variants as 'word=variant|variant' (微信=v信|vx|薇信): every "
                       "phrase containing the word also matches with each variant", default=[]),
 }
 
 # What ignore_separators skips between characters: whitespace, punctuation, symbols.
-_SEPARATOR = r"[\s\p{P}\p{S}]"
+# Format characters and combining marks cover emoji joiners and variation selectors.
+_SEPARATOR = r"[\s\p{P}\p{S}\p{Cf}\p{Mn}]"
 _SEPARATOR_RE = regex.compile(_SEPARATOR)
+# Patterns see through spaces, symbols and emoji but keep punctuation, so that they can
+# anchor on a question mark or a clause end.
+_SPACING = r"[\s\p{S}\p{Cf}\p{Mn}]"
+_SPACING_RE = regex.compile(_SPACING)
 
 
 @dataclass(frozen=True)
@@ -117,67 +149,205 @@ def _candidates(norm: pd.Series, phrases: list[str]) -> pd.Series:
     return mask
 
 
-def _best_match(text: str, automaton: ahocorasick.Automaton, categories: list[dict], default: str):
-    """(start, end, category index) of the most severe, then earliest, non-excepted match."""
+@dataclass(frozen=True)
+class _Compiled:
+    """One rule's matching machinery, built once per parameter set."""
+
+    automaton: ahocorasick.Automaton | None
+    phrases: tuple[str, ...]  # matchable phrase keys (squeezed when separators are ignored)
+    patterns: tuple[tuple[int, regex.Pattern], ...]  # (category index, combined regex)
+    prefilter: str | None  # RE2 alternation of every pattern, relaxed; None: no patterns
+    squeeze: bool
+
+
+def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[int, str]]:
+    """(category index, combined regex source) of each category with patterns."""
+    combined = []
+    for index, category in enumerate(categories):
+        patterns = expand_macros(list(category.get("patterns") or []), macros)
+        if patterns:
+            combined.append((index, "|".join(f"(?:{p})" for p in patterns)))
+    return combined
+
+
+def _compile(params: dict) -> _Compiled:
+    categories = params["categories"]
+    table = _phrase_table(categories, params["exceptions"], params)
+    phrases = tuple(sorted({key for key, index in table if index >= 0}))
+    sources = _category_patterns(categories, list(params.get("macros") or []))
+    try:
+        patterns = tuple((index, regex.compile(source)) for index, source in sources)
+    except regex.error as error:
+        raise RuleError(f"patterns: regex does not compile: {error}") from None
+    prefilter = None
+    if sources:
+        prefilter = relax_counts("|".join(f"(?:{source})" for _, source in sources))
+        if not _re2_valid(prefilter):
+            raise RuleError("patterns: not valid RE2 (no look-arounds, \\w, \\d, \\s or \\b), so they "
+                            "cannot pre-filter a million messages")
+    return _Compiled(
+        automaton=_build_automaton(table) if table else None,
+        phrases=phrases,
+        patterns=patterns,
+        prefilter=prefilter,
+        squeeze=bool(params.get("ignore_separators")),
+    )
+
+
+# --- word boundaries (jieba) -------------------------------------------------------------------
+
+# Trailing particles that jieba glues to a word (去死吧, 滚吧): they do not make a longer word.
+_PARTICLES = "吧啊呀吗嘛呢了啦哦哈么"
+_jieba = None
+
+
+def _segmenter():
+    """jieba's tokenizer, loaded on first use and quietly (it logs its dictionary loading)."""
+    global _jieba
+    if _jieba is None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        jieba.initialize()
+        _jieba = jieba
+    return _jieba
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[tuple[int, int], ...]:
+    spans, position = [], 0
+    for token in _segmenter().cut(text, HMM=True):
+        spans.append((position, position + len(token)))
+        position += len(token)
+    return tuple(spans)
+
+
+def inside_word(text: str, start: int, end: int) -> bool:
+    """Does jieba's segmentation put ``text[start:end]`` inside a longer word (滚 in 滚筒洗衣机,
+    去死 in 去死皮, 有病 in 有病历)? A word that only adds a trailing particle (去死吧) does not
+    count."""
+    for a, b in _tokens(text):
+        if a < start < b:
+            return True
+        if a < end < b:
+            core = b
+            while core > end and text[core - 1] in _PARTICLES:
+                core -= 1
+            if core > end:
+                return True
+    return False
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+def _all_matches(normalized: str, compiled: _Compiled) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+    """Every (start, end, category) match and every exception span, in ``normalized``
+    coordinates (squeezed matches mapped back)."""
     found: list[tuple[int, int, int]] = []
     excepted: list[tuple[int, int]] = []
-    for end_index, entries in automaton.iter(text):
-        for entry in entries:
-            start = end_index - entry.length + 1
-            if entry.category < 0:
-                excepted.append((start, end_index + 1))
-            else:
-                found.append((start, end_index + 1, entry.category))
-    kept = [
-        match for match in found
-        if not any(e_start < match[1] and match[0] < e_end for e_start, e_end in excepted)
-    ]
-    if not kept:
-        return None
+    if compiled.automaton is not None:
+        if compiled.squeeze:
+            haystack, positions = _squeezed(normalized)
+        else:
+            haystack, positions = normalized, None
+        for end_index, entries in compiled.automaton.iter(haystack):
+            for entry in entries:
+                start, end = end_index - entry.length + 1, end_index + 1
+                if positions is not None:
+                    start, end = positions[start], positions[end - 1] + 1
+                if entry.category < 0:
+                    excepted.append((start, end))
+                else:
+                    found.append((start, end, entry.category))
+    if compiled.patterns:
+        if compiled.squeeze:
+            haystack, positions = _squeezed(normalized, _SPACING_RE)
+        else:
+            haystack, positions = normalized, None
+        for index, pattern in compiled.patterns:
+            for match in pattern.finditer(haystack, overlapped=True):
+                start, end = match.span()
+                if end > start:
+                    if positions is not None:
+                        start, end = positions[start], positions[end - 1] + 1
+                    found.append((start, end, index))
+    return found, excepted
+
+
+def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], default: str):
+    """(start, end, category index) of the most severe, then earliest, longest kept match:
+    not overlapping an exception, not inside a longer word, not negated or conditional."""
+    found, excepted = _all_matches(normalized, compiled)
 
     def order(match: tuple[int, int, int]):
         severity = categories[match[2]]["severity"] or default
         return (-_SEVERITY_RANK[severity], match[0], -(match[1] - match[0]))
 
-    return min(kept, key=order)
+    def kept(start: int, end: int, index: int) -> bool:
+        if any(e_start < end and start < e_end for e_start, e_end in excepted):
+            return False
+        category = categories[index]
+        if category.get("word_boundaries") and inside_word(normalized, start, end):
+            return False
+        negation, condition = category.get("negation", True), category.get("condition", True)
+        return not ((negation or condition)
+                    and in_scope(normalized, start, end, negation=negation, condition=condition))
+
+    ordered = sorted(set(found), key=order)
+    for start, end, index in ordered:
+        if not kept(start, end, index):
+            continue
+        # Widen over the kept matches of the same category that overlap it, so the report
+        # shows 我已经说过很多遍了 rather than one piece of it.
+        for other_start, other_end, other_index in ordered:
+            if (other_index == index and other_start < end and start < other_end
+                    and (other_start < start or other_end > end) and kept(other_start, other_end, other_index)):
+                start, end = min(start, other_start), max(end, other_end)
+        return start, end, index
+    return None
 
 
-def _squeezed(text: str) -> tuple[str, list[int]]:
+def _squeezed(text: str, separator: regex.Pattern = _SEPARATOR_RE) -> tuple[str, list[int]]:
     """``text`` without separators, and for each kept character its index in ``text``."""
-    kept = [i for i, char in enumerate(text) if not _SEPARATOR_RE.match(char)]
+    kept = [i for i, char in enumerate(text) if not separator.match(char)]
     return "".join(text[i] for i in kept), kept
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
-    """Flag each checked message that contains a listed phrase (one finding per message)."""
+    """Flag each checked message that contains a listed phrase or pattern (one finding per
+    message, its most severe match)."""
     params = rule.params
     categories = params["categories"]
-    table = _phrase_table(categories, params["exceptions"], params)
-    phrases = sorted({key for key, index in table if index >= 0})
-    if not phrases:
+    compiled = _compile(params)
+    if not compiled.phrases and not compiled.patterns:
         return findings_frame([], rule.id, "", "")
-    squeeze = bool(params.get("ignore_separators"))
     scope = role_mask(messages, params["roles"])
     norm = messages["norm"].where(scope, "")
-    searched = norm.str.replace(_SEPARATOR, "", regex=True) if squeeze else norm
-    candidates = norm[_candidates(searched, phrases) & scope]
+    mask = pd.Series(False, index=norm.index)
+    spaced = norm.str.replace(_SPACING, "", regex=True) if compiled.squeeze else norm
+    if compiled.phrases:
+        searched = spaced.str.replace(r"\p{P}", "", regex=True) if compiled.squeeze else norm
+        mask |= _candidates(searched, list(compiled.phrases))
+    if compiled.prefilter is not None:
+        mask |= candidate_mask(spaced, compiled.prefilter)
+    candidates = norm[mask & scope]
     if candidates.empty:
         return findings_frame([], rule.id, "", "")
 
-    automaton = _build_automaton(table)
     texts = messages["text"]
     ids, severities, reasons, matches, starts, ends = [], [], [], [], [], []
+    seen: dict[str, tuple[int, int, int] | None] = {}
     for msg_id, normalized in candidates.items():
-        if squeeze:
-            haystack, positions = _squeezed(normalized)
-        else:
-            haystack, positions = normalized, None
-        best = _best_match(haystack, automaton, categories, rule.severity.value)
+        if normalized not in seen:  # canned lines repeat: judge each distinct text once
+            seen[normalized] = _best_match(normalized, compiled, categories, rule.severity.value)
+        best = seen[normalized]
         if best is None:
             continue
         start, end, category_index = best
-        if positions is not None:  # back from the squeezed text to the normalized one
-            start, end = positions[start], positions[end - 1] + 1
+        while end - start > 1 and _SEPARATOR_RE.match(normalized[end - 1]):
+            end -= 1  # a pattern may consume the clause end; the report shows the words
         category = categories[category_index]
         original = texts[msg_id]
         span = original_span(original, start, end, normalized)
@@ -192,6 +362,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
 
 
+def candidate_mask(norm: pd.Series, prefilter: str) -> pd.Series:
+    """Vectorised RE2 pre-filter over the whole column."""
+    if norm.empty:
+        return pd.Series(False, index=norm.index)
+    hits = pc.fill_null(pc.match_substring_regex(to_arrow(norm), prefilter), False)
+    return pd.Series(hits.to_numpy(zero_copy_only=False), index=norm.index, dtype=bool)
+
+
 def validate(params: dict) -> list[tuple[str, str]]:
     """Problems beyond types: malformed variant entries, categories without phrases."""
     problems = []
@@ -200,14 +378,22 @@ def validate(params: dict) -> list[tuple[str, str]]:
     except ValueError as error:
         problems.append(("variants", str(error)))
     for category in params.get("categories") or []:
-        if not category.get("phrases"):
-            problems.append(("categories", f"category '{category.get('name')}' has no phrases"))
+        if not category.get("phrases") and not category.get("patterns"):
+            problems.append(("categories", f"category '{category.get('name')}': phrases is empty and "
+                              "there are no patterns"))
+    if problems:
+        return problems
+    try:
+        _compile(params)
+    except RuleError as error:
+        problems.append(("categories", str(error)))
     return problems
 
 
 CHECK = CheckType(
     name="phrase",
-    doc="Messages containing a phrase from categorised lists (Aho-Corasick over normalized text).",
+    doc="Messages containing a phrase or pattern of categorised lists (Aho-Corasick and regex over "
+        "normalized text; negation- and condition-aware).",
     params=PARAMS,
     run=run,
     validate=validate,

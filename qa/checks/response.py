@@ -112,8 +112,12 @@ DEFAULT_SEPARATORS = r"[,.!?;:，。！？；：、…~～\s]+|但是|可是|不
 PARAMS = {
     "trigger_roles": Param("strings", "roles whose messages can trigger", default=["customer"]),
     "reply_roles": Param("strings", "roles whose next message is the judged reply", default=["agent"]),
-    "triggers": Param("tables", "trigger categories ([[params.triggers]])", required=True,
+    "triggers": Param("tables", "trigger categories ([[params.triggers]])", default=[],
                       fields=TRIGGER_FIELDS),
+    "trigger_classes": Param("strings", "classes (rules/classes.toml) whose matches are triggers; "
+                             "used instead of triggers when given", default=[]),
+    "soothing_class": Param("str", "class of soothing replies (instead of the soothing words)", default=""),
+    "handling_class": Param("str", "class of handling replies (instead of the handling words)", default=""),
     "trigger_exceptions": Param("strings", "phrases containing a trigger that are not one", default=[]),
     "clause_separators": Param("str", "regular expression splitting clauses", default=DEFAULT_SEPARATORS),
     "negators": Param("strings", "words negating a following trigger (不, 没, 不会 ...)", default=[]),
@@ -127,8 +131,8 @@ PARAMS = {
                                 default=["吗", "么", "嘛"]),
     "question_window": Param("int", "most characters between a trigger and a question particle",
                              default=2),
-    "soothing": Param("strings", "soothing / apology words", required=True),
-    "handling": Param("strings", "handling-offer words", required=True),
+    "soothing": Param("strings", "soothing / apology words", default=[]),
+    "handling": Param("strings", "handling-offer words", default=[]),
     "reply_exceptions": Param("strings", "stock phrases whose words do not count as soothing/handling",
                               default=[]),
     "dismissive": Param("strings", "words that alone make a reply dismissive", required=True),
@@ -401,6 +405,17 @@ def triggers_in(texts: list[str], rule) -> list[tuple[int, int, str] | None]:
     """For tests and tools: (start, end, category name) of the trigger in each raw text."""
     c = _compile(rule)
     out: list[tuple[int, int, str] | None] = []
+    names = list(rule.params.get("trigger_classes") or [])
+    if names:
+        from qa.classes import classes_of
+
+        classes = classes_of(rule)
+        for text in texts:
+            norm = normalize_text(text)
+            matches = [m for name in names for m in classes.find(name, norm)]
+            first = min(matches, key=lambda m: (m.start, -(m.end - m.start))) if matches else None
+            out.append(None if first is None else (first.start, first.end, first.category))
+        return out
     for text in texts:
         found = find_trigger(normalize_text(text), c)
         out.append(None if found is None else (found[0], found[1], c.categories[found[2]].name))
@@ -414,8 +429,10 @@ def _counting(pattern: regex.Pattern | None, norm: str, excluded: list[tuple[int
     return [s for s in _spans(pattern, norm, overlapped=False) if not _overlaps(s, excluded)]
 
 
-def classify_reply(norm: str, is_emoji: bool, c: _Compiled) -> tuple[str, tuple[int, int] | None]:
-    """("" when acceptable, else a kind; the normalized span of a guiding phrase or None)."""
+def classify_reply(norm: str, is_emoji: bool, c: _Compiled, classes=None, soothing_class: str = "",
+                   handling_class: str = "") -> tuple[str, tuple[int, int] | None]:
+    """("" when acceptable, else a kind; the normalized span of a guiding phrase or None).
+    With ``classes`` (a qa.classes.ClassSet), soothing and handling are those classes."""
     if is_emoji:
         return "emoji", None
     core = _core(norm)
@@ -423,9 +440,19 @@ def classify_reply(norm: str, is_emoji: bool, c: _Compiled) -> tuple[str, tuple[
         return "dismissive", None
     # Leftmost-longest, not overlapped: 无需您拨打12315 is one negated phrase, not also 打12315.
     for span in _spans(c.guiding, norm, overlapped=False):
+        if classes is not None and not c.negators:
+            if not classes.scope.in_scope(norm, span[0], span[1]):
+                return "guiding", span
+            continue
         left, _ = clause_bounds(norm, span[0], span[1], c.separators)
         if not is_negated(norm[left : span[0]], c):
             return "guiding", span
+    if classes is not None and (soothing_class or handling_class):
+        if soothing_class and classes.matches(soothing_class, norm):
+            return "", None
+        if handling_class and classes.matches(handling_class, norm):
+            return "", None
+        return "cold", None
     soothing = c.soothing is not None and c.soothing.search(norm) is not None
     handling = c.handling is not None and c.handling.search(norm) is not None
     if not soothing and not handling:
@@ -508,7 +535,13 @@ def _first_replies(trigger_ids: np.ndarray, reply_mask: np.ndarray, sessions: pd
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag triggers whose first reply is missing, emoji-only, dismissive, guiding or cold."""
+    from qa.classes import classes_of
+
     c = _compile(rule)
+    classes = classes_of(rule)
+    trigger_classes = list(rule.params["trigger_classes"])
+    if trigger_classes:
+        return _run(messages, rule, context, c, classes, trigger_classes)
     if not c.categories or len(messages) == 0:
         return findings_frame([], rule.id, "", "")
     trigger_scope = role_mask(messages, rule.params["trigger_roles"])
@@ -535,6 +568,43 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if not trigger_ids:
         return findings_frame([], rule.id, "", "")
 
+    return _judge(messages, rule, context, c, classes, trigger_ids, trigger_found,
+                  lambda found, lang: c.categories[found[2]].label[lang])
+
+
+def _run(messages: pd.DataFrame, rule, context: CheckContext, c: _Compiled, classes, names: list[str]) -> pd.DataFrame:
+    """Triggers from shared classes (sensitive-complaint, safety): one vectorised mask per class
+    over the customer messages, then the first match of each candidate."""
+    if len(messages) == 0:
+        return findings_frame([], rule.id, "", "")
+    trigger_scope = role_mask(messages, rule.params["trigger_roles"]).to_numpy()
+    norm_all = messages["norm"]
+    scoped = norm_all[trigger_scope]
+    hit = np.zeros(len(scoped), dtype=bool)
+    for name in names:
+        hit |= classes.mask(name, scoped).to_numpy()
+    candidates = scoped[hit]
+    trigger_ids: list[int] = []
+    trigger_found: dict[int, tuple] = {}
+    for msg_id, normalized in zip(candidates.index.tolist(), candidates.tolist()):
+        matches = [m for name in names for m in classes.find(name, normalized)]
+        if not matches:
+            continue
+        first = min(matches, key=lambda m: (m.start, -(m.end - m.start)))
+        left = classes.scope.clause_start(normalized, first.start)
+        right = classes.scope.clause_end(normalized, first.end)
+        trigger_ids.append(msg_id)
+        trigger_found[msg_id] = (first.start, first.end, first, left, right)
+    if not trigger_ids:
+        return findings_frame([], rule.id, "", "")
+    return _judge(messages, rule, context, c, classes, trigger_ids, trigger_found,
+                  lambda found, lang: found[2].label(lang))
+
+
+def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, label_of) -> pd.DataFrame:
+    """Find each trigger's first reply and judge it (shared by list and class triggers)."""
+    norm_all = messages["norm"]
+    trigger_scope = role_mask(messages, rule.params["trigger_roles"])
     sessions = messages["session_id"]
     reply_mask = role_mask(messages, rule.params["reply_roles"]).to_numpy()
     trigger_mask = trigger_scope.to_numpy()
@@ -580,7 +650,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if trigger_id not in quotes:
             found = trigger_found[trigger_id]
             quote = _trigger_quote(trigger_text[trigger_id], trigger_norm[trigger_id], found, limit)
-            quotes[trigger_id] = (quote, c.categories[found[2]].label[lang])
+            quotes[trigger_id] = (quote, label_of(found, lang))
         return quotes[trigger_id]
 
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
@@ -603,14 +673,22 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         judged_text = pd.Series(_values(texts, judged_ids), dtype="str")
         emoji = emoji_only_mask(judged_text).to_numpy()
         verdicts: dict[tuple[str, bool], tuple[str, tuple[int, int] | None]] = {}
-        for reply_id, original, reply_norm, is_emoji in zip(
-            judged_ids, judged_text.tolist(), _values(norm_all, judged_ids), emoji.tolist()
+        # Once the agent has soothed or handled a complaint, the customer's later mentions of it
+        # in the same session (在看医生) are the same complaint, not a new one to judge.
+        handled: set = set()
+        judged_sessions = _values(sessions, judged_ids)
+        for reply_id, original, reply_norm, is_emoji, session in zip(
+            judged_ids, judged_text.tolist(), _values(norm_all, judged_ids), emoji.tolist(), judged_sessions
         ):
+            if session in handled:
+                continue
             key = (reply_norm, bool(is_emoji))
             if key not in verdicts:
-                verdicts[key] = classify_reply(reply_norm, bool(is_emoji), c)
+                verdicts[key] = classify_reply(reply_norm, bool(is_emoji), c, classes,
+                                               rule.params["soothing_class"], rule.params["handling_class"])
             kind_name, guide_span = verdicts[key]
             if not kind_name:
+                handled.add(session)
                 continue
             if guide_span is not None:
                 span = _span_in(original, reply_norm, *guide_span)

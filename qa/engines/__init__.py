@@ -107,7 +107,14 @@ def run_engine(
 def write_result_findings_parquet(result, path: Path | str, *, mask: bool = True) -> None:
     """``--findings-parquet`` for the pandas engine: the result's findings in the layout the
     cluster engines write (one Parquet file)."""
-    write_findings_parquet(result_finding_rows(result), path, mask)
+    rows = result_finding_rows(result)
+    if mask and len(rows):  # the session and agent names the workbook and JSON show
+        from qa.mask import result_masker
+
+        masker = result_masker(result, mask)
+        rows = rows.assign(session_id=masker.sessions(rows["session_id"]).to_numpy(dtype=object),
+                           agent=masker.agents(rows["agent"]).to_numpy(dtype=object))
+    write_findings_parquet(rows, path, mask)
 
 
 __all__ = ["ENGINES", "EngineOptions", "EngineOutcome", "parse_conf", "run_engine", "unavailable_reason",

@@ -761,20 +761,26 @@ FINDINGS_PARQUET_FIELDS: list[tuple[str, str]] = [
 def findings_parquet_rows(rows: pd.DataFrame, mask: bool) -> pd.DataFrame:
     """Finding rows (kind f) as ``--findings-parquet`` rows; times stay int64 UTC ns (the
     engine turns them into its timestamp type). With ``mask``, texts are masked as in
-    every other output."""
-    from qa.mask import maybe_mask
+    every other output (:func:`qa.mask.mask_findings`)."""
+    from qa.mask import mask_findings
+
+    masked = mask_findings(pd.DataFrame({
+        name: pd.Series(rows[name].to_numpy(dtype=object), dtype=object)
+        for name in ("text", "match", "reason", "context_text", "session_id", "agent", "span_start", "span_end")
+    }), mask)
 
     def text(name: str) -> np.ndarray:
-        values = pd.Series(rows[name].to_numpy(dtype=object))
-        return maybe_mask(values, mask).to_numpy(dtype=object) if len(values) else np.zeros(0, dtype=object)
+        if not len(masked):
+            return np.zeros(0, dtype=object)
+        return masked[name].fillna("").astype("str").to_numpy(dtype=object)
 
     return pd.DataFrame(
         {
             "id": rows["finding_id"].to_numpy(dtype=object),
             "rule": rows["rule"].to_numpy(dtype=object),
             "severity": rows["severity"].to_numpy(dtype=object),
-            "session_id": rows["session_id"].to_numpy(dtype=object),
-            "agent": rows["agent"].to_numpy(dtype=object),
+            "session_id": text("session_id"),
+            "agent": text("agent"),
             "timestamp": rows["time_ns"].to_numpy(dtype=np.int64),
             "file": rows["file"].to_numpy(dtype=object),
             "sheet": rows["sheet"].to_numpy(dtype=object),

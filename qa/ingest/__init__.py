@@ -18,12 +18,16 @@ from collections.abc import Mapping, Sequence
 
 from qa.ingest.build import _assemble, _build_part, _empty_messages
 from qa.ingest.columns import FIELDS, _ColumnMap, _resolve_columns
-from qa.ingest.registry import EXCEL_EXTENSIONS, TEXT_EXTENSIONS, _expand_inputs, _read_table, expand_inputs, skipped_inputs
-from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, stream_inputs
-from qa.ingest.table import _make_options, _Notes, _Options, _Table
+from qa.ingest.delimited import TEXT_EXTENSIONS
+from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
+from qa.ingest.registry import EXTENSIONS, FORMATS, _expand_inputs, expand_inputs, format_of, skipped_inputs
+from qa.ingest.spreadsheet import SPREADSHEET_EXTENSIONS
+from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, read_parts, stream_inputs
+from qa.ingest.table import Format, Source, _make_options, _Notes, _Options, _Table
 from qa.errors import InputError
 from qa.model import IngestResult, empty_rejected
 from qa.xlsxlimits import ExcelLimits
+
 
 def load_inputs(
     inputs: Sequence[str],
@@ -55,31 +59,29 @@ def load_inputs(
     notes = _Notes()
     for skipped, why in skipped_inputs(inputs):
         notes.add(f"skipped {{files}}: {why}", skipped)
-    parts, tables = [], []
-    for path in paths:
-        table = _read_table(path, options, notes)
-        tables.append(_Table(table.source, table.sheet, table.columns, table.cells.iloc[:0], table.rows[:0],
-                             table.malformed.iloc[:0]))  # the header only, for the check below
-        parts.append(_build_part(table, options, notes))
-    _check_mappings_used(tables, options)
-    return _assemble(parts, options, notes)
+    # The in-memory audit is the stream in one chunk per file, concatenated.
+    parts = [part for path in paths for part in read_parts(path, options, notes, None)]
+    _check_mappings_used(parts, options)
+    return _assemble(parts, paths, options, notes)
 
 
-def _check_mappings_used(tables: list[_Table], options: _Options) -> None:
+def _check_mappings_used(parts: list, options: _Options) -> None:
     """A ``--column`` mapping applies to the inputs that have its column; one that no input
     has is a mistake (a typo, the wrong file), reported as for a single file."""
-    used = {name for table in tables for name in table.columns.mapped}
+    used = {name for part in parts for name in part.mapped}
     for name, wanted in options.columns.items():
-        if name not in used and tables:
-            first = tables[0]
-            found = ", ".join(n for n in first.columns.header if n) or "(no named columns)"
-            where = f"{first.source} (sheet '{first.sheet}')" if first.sheet else first.source
-            raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
+        if name not in used and parts:
+            first = parts[0]
+            raise InputError(f"column '{wanted}' for {name} not found in {first.where}; found: {first.found}")
 
+
+#: Kept for callers of the first reader; spreadsheets are read through calamine.
+EXCEL_EXTENSIONS = SPREADSHEET_EXTENSIONS
 
 __all__ = [
-    "CHUNK_ROWS", "EXCEL_EXTENSIONS", "FIELDS", "ORDER_COLUMN", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs",
-    "expand_inputs", "load_inputs", "stream_inputs",
+    "CHUNK_ROWS", "EXCEL_EXTENSIONS", "EXTENSIONS", "FIELDS", "FORMATS", "ORDER_COLUMN", "PARQUET_EXTENSIONS",
+    "SPREADSHEET_EXTENSIONS", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs", "arrow_cells", "expand_inputs",
+    "Format", "Source", "format_of", "load_inputs", "read_parts", "stream_inputs",
     # the pieces the cluster engines interpret Parquet records with (qa.engines.inputs)
     "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_empty_messages", "_make_options",
     "_resolve_columns", "empty_rejected",

@@ -28,6 +28,9 @@ class _Part:
     rejected: pd.DataFrame  # REJECTED_COLUMNS, by row
     input_rows: int
     has_timestamps: bool
+    mapped: tuple[str, ...] = ()  # the --column fields this input's header used
+    where: str = ""  # the input (and sheet) and the names its header has, for errors
+    found: str = ""
 
 
 def _build_part(
@@ -103,7 +106,10 @@ def _build_part(
     if len(table.malformed):
         rejected = pd.concat([rejected, table.malformed], ignore_index=True)
         rejected = rejected.sort_values("row", kind="stable", ignore_index=True)
-    return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times)
+    where = f"{table.source} (sheet '{table.sheet}')" if table.sheet else table.source
+    found = ", ".join(n for n in columns.header if n) or "(no named columns)"
+    return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times,
+                 tuple(columns.mapped), where, found)
 
 
 def _without_final_cr(text: pd.Series) -> pd.Series:
@@ -235,7 +241,7 @@ def _empty_messages(timezone: str) -> pd.DataFrame:
     )
 
 
-def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestResult:
+def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _Notes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
     if frames:
@@ -255,7 +261,7 @@ def _assemble(parts: list[_Part], options: _Options, notes: _Notes) -> IngestRes
         messages=messages,
         rejected=rejected,
         input_rows=sum(p.input_rows for p in parts),
-        files=[p.source for p in parts],
+        files=list(files),
         has_timestamps=any(p.has_timestamps for p in parts),
         notes=notes.render(),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -19,8 +18,29 @@ from qa.errors import InputError
 from qa.model import empty_rejected
 from qa.ingest.columns import _clean_name, _resolve_columns
 from qa.ingest.header import find_text_header, header_note
-from qa.ingest.table import _HEAD_BYTES, _Notes, _Options, _Table, _blank_mask, _clip, _empty_cells, _rejected_frame, _table_slices
-from qa.ingest.encoding import _NotUtf8, _Utf8Reader, _bad_byte_message, _decode_head, _decode_head_of, _detect_encoding, _line_breaks, _stream_encoding, _transcode
+from qa.ingest.build import _any_time_value
+from qa.ingest.table import (
+    Format,
+    Source,
+    _HEAD_BYTES,
+    _Notes,
+    _Options,
+    _Table,
+    _blank_mask,
+    _clip,
+    _empty_cells,
+    _rejected_frame,
+    _table_slices,
+)
+from qa.ingest.encoding import (
+    _bad_byte_message,
+    _decode_head,
+    _line_breaks,
+    _NotUtf8,
+    _Utf8Reader,
+    detect_encoding,
+    to_utf8,
+)
 
 
 # A stray quote (a message starting with `"` that an export did not escape) makes a CSV parser
@@ -36,63 +56,6 @@ _QUOTED_MAX_CHARS = 20_000
 # (far beyond any chat message) rejects its row, not the file.
 _CSV_FIELD_LIMIT = 1 << 28
 csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-
-
-def _read_delimited(path: str, options: _Options, notes: _Notes) -> _Table:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    encoding, data = _detect_encoding(path, raw, options.encoding)
-    try:
-        table = _parse_delimited(path, data, options, notes)
-    except _NotUtf8:
-        # The head looked like UTF-8 but a later byte is not: GB18030 is the other candidate,
-        # unless the user or a BOM said UTF-8.
-        if options.encoding or encoding != "utf-8":
-            raise InputError(_bad_byte_message(path, encoding, hint=False)) from None
-        # Neither encoding: the byte that broke UTF-8 is the one to show, not GB18030's.
-        encoding, data = "gb18030", _transcode(path, raw, "gb18030", report_as="utf-8")
-        table = _parse_delimited(path, data, options, notes)
-    if encoding == "gb18030":
-        notes.add("read {files} as GB18030 (GBK)", path)
-    elif encoding not in ("utf-8", "utf-8-sig"):
-        notes.add(f"read {{files}} as {encoding}", path)
-    return table
-
-
-def _parse_delimited(path: str, data: bytes, options: _Options, notes: _Notes) -> _Table:
-    """Parse UTF-8 ``data``: header and delimiter first (to fail fast), then the rows."""
-    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
-        raise InputError(f"{path} is empty")
-    head = _decode_head(data)
-    if codecs.BOM_UTF8 in data:  # exports joined into one file: the second one's BOM is mid-file
-        data = data.replace(codecs.BOM_UTF8, b"")
-    # The header is the line naming most known columns among the first ones: title and
-    # metadata lines above it are cut off here and the row numbers shifted back below.
-    found = find_text_header(head, options.columns, delimiter="\t" if path.lower().endswith(".tsv") else None,
-                             header_row=options.header_row)
-    above = found.lines_above
-    if above:
-        data = data[_offset_after_lines(data, above):]
-        head = _decode_head(data)
-        notes.add(header_note("{files}", "", above + 1), path)
-    delimiter = found.delimiter if found.names else _sniff_delimiter(head)
-    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
-    columns = _resolve_columns(header, options.columns, path)
-    parsed = _parse_fast(path, data, delimiter, header)
-    if parsed is None:  # malformed rows or a stray quote: the exact parser gives row numbers
-        parsed = _parse_exact(path, data, delimiter, header)
-    cells, rows, malformed, blank, headers = parsed
-    if above:
-        rows = rows + above
-        if len(malformed):
-            malformed = malformed.assign(row=malformed["row"] + above)
-    _note_skipped(notes, path, blank, headers)
-    if not len(cells) and not len(malformed):
-        raise InputError(f"{path} has no data rows (only a header)")
-    return _Table(path, "", columns, cells, rows, malformed)
 
 
 def _offset_after_lines(data: bytes, lines: int) -> int:
@@ -124,64 +87,6 @@ def _note_skipped(notes: _Notes, path: str, blank: int, headers: int) -> None:
         notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
     if headers:
         notes.add(f"{{files}}: {headers} repeated header row(s) skipped (exports joined into one file?)", path)
-
-
-def _parse_fast(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed | None:
-    """Parse with pyarrow; None when any row has the wrong number of fields, when a quoted
-    value may hide a stray quote (see :func:`_quote_trouble`), or on doubt.
-
-    pyarrow reports malformed rows without their row numbers, so those files are re-read by
-    :func:`_parse_exact`; clean files (the normal case) never pay for that.
-    """
-    malformed = 0
-
-    def count_malformed(_row: object) -> str:
-        nonlocal malformed
-        malformed += 1
-        return "skip"
-
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-                invalid_row_handler=count_malformed,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
-            raise _NotUtf8 from None
-        return None
-    if malformed or table.num_columns != len(header):
-        return None
-    if any(not pa.types.is_string(t) for t in table.schema.types):
-        return None  # pyarrow read the header differently from csv; trust the exact path
-    # More line breaks than rows means values with line breaks: check them for a stray quote.
-    ends = 1 if data.endswith((b"\n", b"\r")) else 0
-    if _line_breaks_of(data) > table.num_rows + ends and _quote_trouble(
-        table.columns, delimiter, len(header), ends_file=True
-    ):
-        return None
-    table = table.rename_columns([str(i) for i in range(table.num_columns)])
-    cells = table.to_pandas()
-    cells.columns = range(len(header))
-    rows = np.arange(2, len(cells) + 2, dtype=np.int64)
-    return _tidy(path, cells, rows, header, nul=b"\x00" in data)
-
-
-def _line_breaks_of(data: bytes) -> int:
-    """Physical line breaks (LF, CRLF or a lone CR) in UTF-8 ``data``."""
-    breaks = data.count(b"\n")
-    if b"\r" in data:
-        breaks += data.count(b"\r") - data.count(b"\r\n")
-    return breaks
 
 
 def _tidy(path: str, cells: pd.DataFrame, rows: np.ndarray, header: list[str], *, nul: bool) -> _Parsed:
@@ -417,68 +322,62 @@ def _without_line_end(line: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _parse_exact(path: str, data: bytes, delimiter: str, header: list[str]) -> _Parsed:
-    """Parse with :mod:`csv`, one record at a time, keeping exact row numbers."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _NotUtf8 from None
-    width = len(header)
-    good: list[list[str]] = []
-    rows: list[int] = []
-    bad: list[tuple[int, str, str]] = []
-    skipped = {_BLANK: 0, _HEADER: 0}
-    for kind, row, value in _exact_rows(io.StringIO(text, newline=""), delimiter, header):
-        if kind == _GOOD:
-            good.append(value)
-            rows.append(row)
-        elif kind == _BAD:
-            bad.append((row, *value))
-        else:
-            skipped[kind] += 1
-    cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
-    malformed = _rejected_frame([path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
-    return cells, np.asarray(rows, dtype=np.int64), malformed, skipped[_BLANK], skipped[_HEADER]
-
-
+# pyarrow's streaming block: small blocks keep its read-ahead small (32 MB blocks cost ~500 MB
+# of RSS and were slower); blocks are gathered into chunks of chunk_rows.
 _BLOCK_BYTES = 4 << 20
 
 
 class _DelimitedStream:
-    """A delimited file read in chunks with the decisions :func:`_read_delimited` makes.
+    """The one reader of delimited text, whole (``chunk_rows`` None) or in chunks.
 
-    The constructor reads the head (encoding, delimiter, header, columns) and scans the file
-    once: which parser (pyarrow, or :mod:`csv` when a row has the wrong number of fields),
-    whether the time column has any value, and that there are data rows.
+    The constructor reads the head (encoding, delimiter, header, columns) and reads the file
+    once: which parser (pyarrow, or :mod:`csv` when a row has the wrong number of fields or a
+    quote may be stray), whether the time column has any value, and that there are data rows.
+    Read whole, that pass keeps the rows (the file is parsed once, from memory); in chunks, it
+    keeps nothing and :meth:`tables` reads the file again, chunk by chunk.
     """
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int) -> None:
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
         self.path = path
         self.options = options
         self.chunk_rows = chunk_rows
+        self.whole = chunk_rows is None
         self._report_as: str | None = None
+        self._raw: bytes | None = None  # the file's bytes, when read whole
+        self._utf8: bytes | None = None  # ... and as UTF-8
+        self._whole_tables: list[_Table] = []
+        self._skip = self.lines_above = 0
         try:
-            size = os.path.getsize(path)
             with open(path, "rb") as handle:
-                raw_head = handle.read(_HEAD_BYTES)
+                if self.whole:
+                    self._raw = raw_head = handle.read()
+                    size = len(raw_head)
+                else:
+                    size = os.fstat(handle.fileno()).st_size
+                    raw_head = handle.read(_HEAD_BYTES)
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not size:
             raise InputError(f"{path} is empty")
-        self.encoding = _stream_encoding(path, raw_head, options.encoding)
+        self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
         try:
             self._scan()
         except _NotUtf8:
             if options.encoding or self.encoding != "utf-8":
                 raise InputError(_bad_byte_message(path, self.encoding, hint=False)) from None
-            self.encoding, self._report_as = "gb18030", "utf-8"
+            self.encoding, self._report_as, self._utf8 = "gb18030", "utf-8", None
             self._scan()
 
     # -- reading UTF-8 bytes whatever the file's encoding
 
     def _open(self) -> io.RawIOBase:
-        stream = _Utf8Reader(self.path, self.encoding, self._report_as)
-        skip = getattr(self, "_skip", 0)  # title lines above the header (see _scan)
+        if self._raw is None:
+            stream: io.RawIOBase = _Utf8Reader(self.path, self.encoding, self._report_as)
+        else:
+            if self._utf8 is None:
+                self._utf8 = to_utf8(self.path, self._raw, self.encoding, self._report_as)
+            stream = _MemoryStream(self._utf8)
+        skip = self._skip  # title lines above the header (see _scan)
         while skip > 0:
             got = stream.read(skip)
             if not got:
@@ -488,20 +387,22 @@ class _DelimitedStream:
 
     def _scan(self) -> None:
         path = self.path
+        self._skip = self.lines_above = 0
         with self._open() as stream:
             data_head = stream.read(_HEAD_BYTES)
             at_end = not stream.read(1)
         if not data_head or (data_head.isspace() and (at_end or self._all_space())):
             raise InputError(f"{path} is empty")
-        head = _decode_head_of(data_head, at_end)
-        # As _parse_delimited: the header may sit below title lines, which _open then skips.
+        head = _decode_head(data_head, at_end)
+        # The header is the line naming most known columns among the first ones (qa.ingest.header):
+        # title and metadata lines above it are skipped by _open, and the rows renumbered.
         found = find_text_header(head, self.options.columns,
                                  delimiter="\t" if path.lower().endswith(".tsv") else None,
                                  header_row=self.options.header_row)
-        self.lines_above = found.lines_above
-        if self.lines_above:
-            self._skip = _offset_after_lines(data_head, self.lines_above)
-            head = _decode_head_of(data_head[self._skip:], at_end)
+        if found.lines_above:
+            self.lines_above = found.lines_above
+            self._skip = _offset_after_lines(data_head, found.lines_above)
+            head = _decode_head(data_head[self._skip:], at_end)
         self.delimiter = found.delimiter if found.names else _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
         self.columns = _resolve_columns(self.header, self.options.columns, path)
@@ -510,6 +411,7 @@ class _DelimitedStream:
             self._scan_exact()
         if not self.data_rows and not self.malformed_rows:
             raise InputError(f"{path} has no data rows (only a header)")
+        self._raw = self._utf8 = None  # read whole, the rows are kept as tables: the bytes can go
 
     def _all_space(self) -> bool:
         with self._open() as stream:
@@ -524,8 +426,12 @@ class _DelimitedStream:
     # -- the pyarrow path
 
     def _arrow_reader(self, stream: io.RawIOBase, handler: Callable | None, include: list[str] | None = None):
+        if isinstance(stream, _MemoryStream):
+            source = pa.BufferReader(pa.py_buffer(stream.data))  # no Python call per block
+        else:
+            source = pa.PythonFile(stream, mode="r")
         return pa_csv.open_csv(
-            pa.PythonFile(stream, mode="r"),
+            source,
             read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(
                 delimiter=self.delimiter,
@@ -542,7 +448,10 @@ class _DelimitedStream:
         )
 
     def _scan_fast(self) -> bool:
-        """Scan with pyarrow; False when :func:`_parse_fast` would give up on this file."""
+        """Read with pyarrow; False when a row has the wrong number of fields, a quoted value
+        may hide a stray quote (see :func:`_quote_trouble`), or on doubt: then the exact
+        parser reads the file (pyarrow reports malformed rows without their row numbers, so
+        clean files, the normal case, never pay for it). Read whole, the rows are kept."""
         malformed = 0
 
         def count_malformed(_row: object) -> str:
@@ -561,6 +470,7 @@ class _DelimitedStream:
                 return False
             names = schema.names
             last: pa.RecordBatch | None = None
+            kept: list[pa.RecordBatch] = []
             # Scan every column for blank rows; the time column decides has_times.
             with self._open() as stream:
                 for batch in self._arrow_reader(stream, count_malformed):
@@ -569,6 +479,9 @@ class _DelimitedStream:
                     if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=False):
                         return False
                     last = batch
+                    if self.whole:  # counted on the whole table, below
+                        kept.append(batch)
+                        continue
                     blank = np.ones(batch.num_rows, dtype=bool)
                     for column in batch.columns:
                         blank &= _equals_empty(column)
@@ -592,7 +505,24 @@ class _DelimitedStream:
             if "UTF8" in str(exc):
                 raise _NotUtf8 from None
             return False
-        return not malformed
+        if malformed:
+            return False
+        if self.whole:
+            self._keep_whole(pa.Table.from_batches(kept, schema), stream.saw_nul)
+        return True
+
+    def _keep_whole(self, table: pa.Table, nul: bool) -> None:
+        """The file read whole by pyarrow as its one table, and what the scan counts."""
+        table = table.rename_columns([str(i) for i in range(table.num_columns)])
+        cells = table.to_pandas()
+        del table
+        cells.columns = range(len(self.header))
+        rows = np.arange(2, len(cells) + 2, dtype=np.int64)
+        cells, rows, rejected, self.blank, self.headers = _tidy(self.path, cells, rows, self.header, nul=nul)
+        self.data_rows, self.malformed_rows = len(cells), len(rejected)
+        time_at = self._time_position()
+        self.has_times = time_at is not None and _any_time_value(cells[time_at])
+        self._whole_tables = [_Table(self.path, "", self.columns, cells, rows, rejected)]
 
     def _fast_tables(self) -> Iterator[_Table]:
         """Chunks of exactly ``chunk_rows`` rows (the last one shorter), gathered from blocks."""
@@ -637,24 +567,35 @@ class _DelimitedStream:
                 raise _NotUtf8 from None
 
     def _scan_exact(self) -> None:
-        time_at = self._time_position()
-        self.has_times = False
-        self.data_rows = self.malformed_rows = self.blank = self.headers = 0
-        for kind, _row, value in self._records():
-            if kind == _BLANK:
-                self.blank += 1
-            elif kind == _HEADER:
-                self.headers += 1
-            elif kind == _BAD:
-                self.malformed_rows += 1
-            else:
-                self.data_rows += 1
-                if time_at is not None and not self.has_times and value[time_at].strip():
-                    # the same test as _any_time_value, value by value
-                    self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
+        if self.whole:  # one pass, keeping the rows
+            self._whole_tables = list(self._exact_tables(count=True))
+        else:
+            for _table in self._exact_tables(count=True, keep=False):
+                pass
 
-    def _exact_tables(self) -> Iterator[_Table]:
+    def _count(self, kind: int, value: object, time_at: int | None) -> None:
+        """Count a record as the scan does: blank, repeated header, bad, data; times."""
+        if kind == _BLANK:
+            self.blank += 1
+        elif kind == _HEADER:
+            self.headers += 1
+        elif kind == _BAD:
+            self.malformed_rows += 1
+        else:
+            self.data_rows += 1
+            if time_at is not None and not self.has_times and value[time_at].strip():
+                # the same test as _any_time_value, value by value
+                self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
+
+    def _exact_tables(self, *, count: bool = False, keep: bool = True) -> Iterator[_Table]:
+        """The records read by :mod:`csv` as tables of at most ``chunk_rows`` rows (with
+        ``keep``), counted for the scan (with ``count``)."""
         width = len(self.header)
+        time_at = self._time_position()
+        if count:
+            self.has_times = False
+            self.data_rows = self.malformed_rows = self.blank = self.headers = 0
+        limit = self.chunk_rows or float("inf")
         good: list[list[str]] = []
         rows: list[int] = []
         bad: list[tuple[int, str, str]] = []
@@ -668,6 +609,10 @@ class _DelimitedStream:
 
         made = False
         for kind, row, value in self._records():
+            if count:
+                self._count(kind, value, time_at)
+            if not keep:
+                continue
             if kind == _GOOD:
                 good.append(value)
                 rows.append(row)
@@ -675,16 +620,20 @@ class _DelimitedStream:
                 bad.append((row, *value))
             else:
                 continue
-            if len(good) + len(bad) >= self.chunk_rows:
+            if len(good) + len(bad) >= limit:
                 yield table()
                 made = True
                 good, rows, bad = [], [], []
-        if good or bad or not made:
+        if keep and (good or bad or not made):
             yield table()
 
     def tables(self) -> Iterator[_Table]:
         """The file's data rows as tables of at most ``chunk_rows`` rows, in file order."""
-        tables = self._exact_tables() if self.exact else self._fast_tables()
+        if self.whole:
+            tables, self._whole_tables = self._whole_tables, []
+            tables = iter(tables)
+        else:
+            tables = self._exact_tables() if self.exact else self._fast_tables()
         if not self.lines_above:
             return tables
         return (self._shifted(table) for table in tables)
@@ -697,6 +646,44 @@ class _DelimitedStream:
         return table
 
 
+class _MemoryStream(io.BytesIO):
+    """A file read whole, as UTF-8: what :class:`_Utf8Reader` gives, from memory."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.data = data
+        self.saw_nul = b"\x00" in data
+
+
 def _equals_empty(column: pa.Array) -> np.ndarray:
     """Whether each value of a string column is the empty string."""
     return np.asarray(pa_compute.equal(column, "").to_numpy(zero_copy_only=False), dtype=bool)
+
+
+class DelimitedSource(Source):
+    """A delimited text file (see :class:`_DelimitedStream`)."""
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+        self.notes = _Notes()
+        stream = _DelimitedStream(path, options, chunk_rows)
+        self.has_times = stream.has_times
+        if stream.lines_above:
+            self.notes.add(header_note("{files}", "", stream.lines_above + 1), path)
+        _note_skipped(self.notes, path, stream.blank, stream.headers)
+        _note_encoding(self.notes, path, stream.encoding)
+        self._tables = stream.tables
+
+    def tables(self) -> Iterator[_Table]:
+        return self._tables()
+
+
+def _note_encoding(notes: _Notes, path: str, encoding: str) -> None:
+    """The note for a file not read as UTF-8."""
+    if encoding == "gb18030":
+        notes.add("read {files} as GB18030 (GBK)", path)
+    elif encoding not in ("utf-8", "utf-8-sig"):
+        notes.add(f"read {{files}} as {encoding}", path)
+
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
+FORMAT = Format("delimited text", TEXT_EXTENSIONS, (), DelimitedSource)

@@ -21,35 +21,6 @@ _BINARY_MAGIC = (
 # Naive time layouts tried as whole-column formats (fast); which ones a file uses is sniffed
 
 
-def _detect_encoding(path: str, data: bytes, forced: str | None) -> tuple[str, bytes]:
-    """Return the encoding and the content re-encoded as UTF-8 (without BOM).
-
-    Order: the user's choice, a BOM, then UTF-8 (verified while parsing), then GB18030.
-    """
-    if not data:
-        raise InputError(f"{path} is empty")
-    if forced in ("utf-8", "utf-8-sig"):
-        return forced, data.removeprefix(codecs.BOM_UTF8)  # pyarrow validates while parsing
-    if forced:
-        return forced, _transcode(path, data, forced)
-    if data.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8"; no need to transcode
-        return "utf-8-sig", data[len(codecs.BOM_UTF8) :]
-    for bom, name in (
-        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            return name, _transcode(path, data, name)
-    _refuse_binary(path, data[:_HEAD_BYTES])
-    try:
-        _decode_head(data)
-    except _NotUtf8:
-        return "gb18030", _transcode(path, data, "gb18030")
-    return "utf-8", data  # the rest is checked by pyarrow while it parses; see _parse_fast
-
-
 def _transcode(path: str, data: bytes, encoding: str, report_as: str | None = None) -> bytes:
     """Decode strictly and re-encode as UTF-8, the only encoding the parsers get (a bad byte is
     reported as one of ``report_as`` when the file was first read as that)."""
@@ -127,47 +98,48 @@ def _mostly_nul(sample: bytes | str) -> bool:
     return sample.count(nul) > max(1, len(sample) * _BINARY_NUL_SHARE)
 
 
-def _decode_head(data: bytes) -> str:
-    """The first 64 KiB as text (a character cut at the end is dropped, not an error)."""
-    try:
-        return codecs.getincrementaldecoder("utf-8")().decode(
-            data[:_HEAD_BYTES], final=len(data) <= _HEAD_BYTES
-        )
-    except UnicodeDecodeError:
-        raise _NotUtf8 from None
-
-
-class _NotUtf8(Exception):
-    """The file passed the UTF-8 check on its head but not further down."""
-
-
-def _stream_encoding(path: str, head: bytes, forced: str | None) -> str:
-    """The encoding :func:`_detect_encoding` would choose, decided from the file's head."""
+def detect_encoding(path: str, head: bytes, forced: str | None, *, final: bool) -> str:
+    """The encoding of a delimited file, from its first bytes (``final``: they are the whole
+    file): the user's choice, a BOM, then UTF-8 (verified further while parsing: see
+    :class:`_NotUtf8`), then GB18030. Raises InputError for binary content."""
     if forced:
         return forced
-    if head.startswith(codecs.BOM_UTF8):
+    if head.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8"
         return "utf-8-sig"
     for bom, name in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
         (codecs.BOM_UTF32_BE, "utf-32"),
         (codecs.BOM_UTF16_LE, "utf-16"),
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if head.startswith(bom):
             return name
-    _refuse_binary(path, head)
+    _refuse_binary(path, head[:_HEAD_BYTES])
     try:
-        _decode_head_of(head, len(head) < _HEAD_BYTES)
+        _decode_head(head[:_HEAD_BYTES], final)
     except _NotUtf8:
         return "gb18030"
     return "utf-8"
 
 
-def _decode_head_of(head: bytes, final: bool) -> str:
+def _decode_head(head: bytes, final: bool) -> str:
+    """UTF-8 ``head`` as text (a character cut at its end is dropped unless ``final``)."""
     try:
         return codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
     except UnicodeDecodeError:
         raise _NotUtf8 from None
+
+
+def to_utf8(path: str, raw: bytes, encoding: str, report_as: str | None = None) -> bytes:
+    """A whole file's content as UTF-8 without BOMs (the in-memory counterpart of
+    :class:`_Utf8Reader`; UTF-8 is checked by the parser, not here)."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return raw.replace(codecs.BOM_UTF8, b"") if codecs.BOM_UTF8 in raw else raw
+    return _transcode(path, raw, encoding, report_as)
+
+
+class _NotUtf8(Exception):
+    """The file passed the UTF-8 check on its head but not further down."""
 
 
 class _Utf8Reader(io.RawIOBase):

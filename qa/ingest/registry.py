@@ -1,20 +1,75 @@
-"""Finding the input files and dispatching each to the reader of its format."""
+"""The reader seam: the input formats, finding the input files, and reading each through the
+reader of its format.
+
+Formats are discovered the way check types are (:mod:`qa.checks`): every module of this
+package that defines ``FORMAT`` (a :class:`qa.ingest.table.Format`) is one, so adding a format
+is adding a module. A file goes to the format of its extension, unless its first bytes are
+another format's signature (a workbook saved as .xls that is really .xlsx, a Parquet file
+named .parq or .xlsx): a format that declares signatures is trusted by content, not name.
+"""
 
 from __future__ import annotations
 
 import glob
+import importlib
 import os
+import pkgutil
 from collections.abc import Sequence
 
-
+import qa.ingest as _package
 from qa.errors import InputError
-from qa.ingest.table import _Notes, _Options, _Table
-from qa.ingest.delimited import _read_delimited
-from qa.ingest.spreadsheet import _read_excel
+from qa.ingest.table import Format, Source, _Options
+
+# Modules of the package that are not formats (imported anyway by the formats).
+_NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
+_MAGIC_BYTES = 16
 
 
-TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
-EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
+def _discover() -> dict[str, Format]:
+    found: dict[str, Format] = {}
+    for module_info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+        if module_info.name in _NOT_FORMATS or module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_package.__name__}.{module_info.name}")
+        form = getattr(module, "FORMAT", None)
+        if isinstance(form, Format):
+            found[form.name] = form
+    return found
+
+
+#: The input formats by name.
+FORMATS: dict[str, Format] = _discover()
+#: Every file name ending a format reads, in the order the formats were found.
+EXTENSIONS: tuple[str, ...] = tuple(ext for form in FORMATS.values() for ext in form.extensions)
+
+
+def format_of(path: str) -> Format:
+    """The format that reads ``path``: by signature for formats that declare one, else by
+    extension (raises InputError for an extension no format reads)."""
+    lower = path.lower()
+    by_name = next((form for form in FORMATS.values() if lower.endswith(form.extensions)), None)
+    if by_name is None:
+        raise InputError(f"unsupported file type: {path} (use {_listed(' or ')})")
+    if not by_name.magic:
+        return by_name  # delimited text has no signature; it refuses binary content itself
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_MAGIC_BYTES)
+    except OSError:
+        return by_name  # the reader says why it cannot read the file
+    if head.startswith(by_name.magic):
+        return by_name
+    return next((form for form in FORMATS.values() if form.magic and head.startswith(form.magic)), by_name)
+
+
+def open_source(path: str, options: _Options, chunk_rows: int | None) -> Source:
+    """``path`` opened by the reader of its format (see :class:`qa.ingest.table.Source`)."""
+    return format_of(path).open(path, options, chunk_rows)
+
+
+def _listed(last: str) -> str:
+    names = list(EXTENSIONS)
+    return ", ".join(names[:-1]) + last + names[-1]
 
 
 # --------------------------------------------------------------------------- finding inputs
@@ -48,11 +103,11 @@ def _expand_one(item: str) -> list[str]:
         found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
         found = [p for p in found if os.path.isfile(p) and _is_listed_input(p)]
         if not found:
-            raise InputError(f"no supported files in {item} (.csv, .tsv, .txt, .xlsx)")
+            raise InputError(f"no supported files in {item} ({_listed(', ')})")
         return found
     if os.path.isfile(item):
         if not _has_supported_extension(item):
-            raise InputError(f"unsupported file type: {item} (use .csv, .tsv, .txt or .xlsx)")
+            raise InputError(f"unsupported file type: {item} (use {_listed(' or ')})")
         return [item]
     if glob.has_magic(item):
         found = [p for p in sorted(glob.glob(item)) if os.path.isfile(p) and _is_listed_input(p)]
@@ -91,7 +146,7 @@ def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _has_supported_extension(path: str) -> bool:
-    return path.lower().endswith(TEXT_EXTENSIONS + EXCEL_EXTENSIONS)
+    return path.lower().endswith(EXTENSIONS)
 
 
 def _is_listed_input(path: str) -> bool:
@@ -102,9 +157,3 @@ def _is_listed_input(path: str) -> bool:
     if name.lower().startswith("readme"):
         return False
     return _has_supported_extension(name)
-
-
-def _read_table(path: str, options: _Options, notes: _Notes) -> _Table:
-    if path.lower().endswith(EXCEL_EXTENSIONS):
-        return _read_excel(path, options, notes)
-    return _read_delimited(path, options, notes)

@@ -1,4 +1,7 @@
-"""Spreadsheets read through calamine, after the size checks of :mod:`qa.xlsxlimits`."""
+"""Spreadsheets (.xlsx, .xlsm, .xls, .ods) read through calamine, after the size checks of
+:mod:`qa.xlsxlimits` (zip-based workbooks; a legacy .xls is one OLE file calamine reads as is).
+
+A sheet is read whole (a sheet holds at most ~1M rows) and then cut into chunks."""
 
 from __future__ import annotations
 
@@ -12,11 +15,35 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
 from qa.ingest.columns import _resolve_columns
-from qa.ingest.table import _Notes, _Options, _Table, _blank_mask
+from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
+from qa.ingest.build import _has_times
+from qa.ingest.table import Format, Source, _Notes, _Options, _Table, _blank_mask, _table_slices
+
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+class SpreadsheetSource(Source):
+    """A workbook's data sheet (``--sheet``, or the first with the needed columns)."""
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+        self.notes = _Notes()
+        self._table = _read_excel(path, options, self.notes)
+        self.has_times = _has_times(self._table, _Notes())  # its note comes with the rows'
+        self._chunk_rows = chunk_rows
+
+    def tables(self) -> Iterator[_Table]:
+        return _table_slices(self._table, self._chunk_rows)
+
+
+FORMAT = Format(
+    "spreadsheet",
+    SPREADSHEET_EXTENSIONS,
+    (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),  # zip (xlsx, ods), OLE (xls)
+    SpreadsheetSource,
+)
 
 
 # The very hidden sheet every qa workbook carries (qa.review.DATA_SHEET; not imported, to keep

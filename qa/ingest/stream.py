@@ -9,12 +9,9 @@ import numpy as np
 import pandas as pd
 
 from qa.xlsxlimits import ExcelLimits
-from qa.ingest.table import _Notes, _Options, _Table, _make_options, _table_slices
-from qa.ingest.build import _Part, _build_part, _has_times, agent_warning
-from qa.ingest.header import header_note
-from qa.ingest.delimited import _DelimitedStream, _note_skipped
-from qa.ingest.spreadsheet import _read_excel
-from qa.ingest.registry import EXCEL_EXTENSIONS, _expand_inputs
+from qa.ingest.table import _Notes, _Options, _make_options
+from qa.ingest.build import _Part, _build_part, agent_warning
+from qa.ingest.registry import _expand_inputs, open_source, skipped_inputs
 
 
 # --------------------------------------------------------------------------- streaming
@@ -24,8 +21,6 @@ from qa.ingest.registry import EXCEL_EXTENSIONS, _expand_inputs
 ORDER_COLUMN = "input_order"
 #: Default rows per chunk of :func:`stream_inputs`.
 CHUNK_ROWS = 250_000
-# pyarrow's streaming block: small blocks keep its read-ahead small (32 MB blocks cost ~500 MB
-# of RSS and were slower); blocks are gathered into chunks of chunk_rows.
 
 
 @dataclass
@@ -63,7 +58,7 @@ class StreamedInputs:
             notes.add(f"skipped {{files}}: {why}", skipped)
         order = 0
         for path in self.paths:
-            for part in _stream_file(path, self._options, notes, self._chunk_rows):
+            for part in read_parts(path, self._options, notes, self._chunk_rows):
                 messages = part.messages
                 messages[ORDER_COLUMN] = np.arange(order, order + len(messages), dtype=np.int64)
                 order += len(messages)
@@ -89,45 +84,29 @@ def stream_inputs(
     """Like :func:`load_inputs`, but without holding the inputs in memory: the rows come in
     chunks of at most ``chunk_rows`` (for out-of-core audits of inputs larger than memory).
 
-    Delimited files are parsed by pyarrow's streaming reader (or, when a file has rows with
-    the wrong number of fields, by :mod:`csv`, as :func:`load_inputs` does); each file is
-    scanned once before its chunks are made, to choose the parser and to decide whether its
-    time column is used. Excel sheets are read whole (a sheet holds at most ~1M rows) and
-    then cut into chunks. Arguments are checked, and inputs expanded, before returning.
+    Each file goes through the reader of its format (:mod:`qa.ingest.registry`), which
+    decides what holds for the whole file (parser, whether times are used) before its first
+    chunk. Arguments are checked, and inputs expanded, before returning.
     """
-    from qa.ingest.registry import skipped_inputs
-
     options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
     return StreamedInputs(_expand_inputs(inputs), options, chunk_rows, skipped_inputs(inputs))
 
 
-def _stream_file(path: str, options: _Options, notes: _Notes, chunk_rows: int) -> Iterator[_Part]:
-    """One input as parts of at most ``chunk_rows`` rows; its notes go to ``notes`` in the
-    order :func:`load_inputs` adds them (read notes, then interpretation notes)."""
-    read_notes = _Notes()  # notes of reading: encoding, sheet (blank rows are counted)
+def read_parts(path: str, options: _Options, notes: _Notes, chunk_rows: int | None) -> Iterator[_Part]:
+    """One input, through the reader of its format, as interpreted parts of at most
+    ``chunk_rows`` rows (one part when None: the in-memory audit); its notes go to ``notes``
+    in one order whatever the chunking (read notes, then interpretation notes)."""
+    source = open_source(path, options, chunk_rows)
     build_notes = _Notes()  # notes of interpreting: the same for every chunk, kept once
     counts: dict[str, int] = {}
-    if path.lower().endswith(EXCEL_EXTENSIONS):
-        table = _read_excel(path, options, read_notes)
-        tables: Iterator[_Table] = _table_slices(table, chunk_rows)
-        has_times = _has_times(table, _Notes())
-    else:
-        reader = _DelimitedStream(path, options, chunk_rows)
-        tables = reader.tables()
-        has_times = reader.has_times
-        if reader.lines_above:
-            read_notes.add(header_note("{files}", "", reader.lines_above + 1), path)
-        _note_skipped(read_notes, path, reader.blank, reader.headers)
-        if reader.encoding == "gb18030":
-            read_notes.add("read {files} as GB18030 (GBK)", path)
-        elif reader.encoding not in ("utf-8", "utf-8-sig"):
-            read_notes.add(f"read {{files}} as {reader.encoding}", path)
-    for index, table in enumerate(tables):
-        yield _build_part(table, options, build_notes if index == 0 else _Notes(), has_times=has_times, counts=counts)
-    for collected in (read_notes, build_notes):
+    for index, table in enumerate(source.tables()):
+        yield _build_part(
+            table, options, build_notes if index == 0 else _Notes(), has_times=source.has_times, counts=counts
+        )
+    for collected in (source.notes, build_notes):
         for template, sources in collected._sources.items():
-            for source in sources:
-                notes.add(template, source)
+            for name in sources:
+                notes.add(template, name)
     if counts.get("seq_ignored"):
         notes.add(f"{{files}}: {counts['seq_ignored']} non-numeric seq value(s) ignored", path)
-    agent_warning(counts, path, notes)  # judged on the whole file, as load_inputs does
+    agent_warning(counts, path, notes)  # judged on the whole file, whatever the chunking

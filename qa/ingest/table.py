@@ -152,8 +152,12 @@ def _rejected_frame(
     )
 
 
-def _table_slices(table: _Table, rows: int) -> Iterator[_Table]:
-    """``table`` cut into tables of at most ``rows`` rows (always at least one table)."""
+def _table_slices(table: _Table, rows: int | None) -> Iterator[_Table]:
+    """``table`` cut into tables of at most ``rows`` rows (always at least one table; the
+    table itself when ``rows`` is None)."""
+    if rows is None:
+        yield table
+        return
     total = len(table.cells)
     for start in range(0, max(total, 1), rows):
         piece = slice(start, start + rows)
@@ -162,3 +166,39 @@ def _table_slices(table: _Table, rows: int) -> Iterator[_Table]:
             table.source, table.sheet, table.columns, table.cells.iloc[piece].reset_index(drop=True),
             table.rows[piece], malformed,
         )
+
+
+# --------------------------------------------------------------------------- the reader seam
+
+
+class Source:
+    """One input file opened by the reader of its format.
+
+    Opening decides what holds for the whole file before any row is interpreted: its columns,
+    whether its time column is used (``has_times``: every chunk of the file needs the same
+    answer) and the notes of reading it (``notes``: encoding, sheet, skipped rows; complete
+    once :meth:`tables` is exhausted). :meth:`tables` gives the data rows in file order, as
+    tables of at most ``chunk_rows`` rows, or one table when ``chunk_rows`` is None (the
+    in-memory audit: a reader may then parse the file in one go).
+    """
+
+    has_times: bool
+    notes: _Notes
+
+    def tables(self) -> Iterator[_Table]:
+        """The data rows, in file order (at least one table, possibly empty)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Format:
+    """An input format behind the reader seam. A module of :mod:`qa.ingest` that defines
+    ``FORMAT`` is discovered by :mod:`qa.ingest.registry`, so adding a format is adding a
+    module: ``extensions`` are the file names it reads (lower case, with the dot);
+    ``magic`` the first bytes of its files, which win over a misleading extension;
+    ``open(path, options, chunk_rows)`` returns the file's :class:`Source`."""
+
+    name: str
+    extensions: tuple[str, ...]
+    magic: tuple[bytes, ...]
+    open: Callable[[str, _Options, int | None], Source]

@@ -54,7 +54,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from qa.errors import OutputError
-from qa.mask import maybe_mask
+from qa.mask import maybe_mask, result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult
 from qa.report.files import atomic_write
@@ -158,7 +158,8 @@ WORDS = {
     "skipped_title": ("未运行的规则", "Rules skipped"),
     "scoring_title": ("评分参数", "Scoring parameters"),
     # values
-    "masked": ("已脱敏（手机号、身份证号、邮箱只保留部分字符）", "masked (mobile, ID-card numbers, e-mail keep a part)"),
+    "masked": ("已脱敏（手机号、固定电话、身份证号、邮箱只保留部分字符）",
+               "masked (mobile and landline numbers, ID-card numbers, e-mail keep a part)"),
     "unmasked": ("未脱敏（--no-mask）", "not masked (--no-mask)"),
     "no_times": ("无时间信息", "no times in the input"),
     "yes": ("是", "yes"),
@@ -720,6 +721,7 @@ class _Writer:
         self.result = result
         self.lang = lang
         self.mask = mask
+        self.masker = result_masker(result, mask)  # session ids and agent names, as in every output
         self.scoring = scoring
         self.trends = trends  # qa.history.Trends, when the run was recorded in a history
         self.carry = carry  # qa.carryover.Carry: review work of the workbook this one replaces
@@ -870,7 +872,7 @@ class _Writer:
             by_rule = _as_list(agents["findings_by_rule"])
             per_100 = _as_list(agents["per_100_sessions_by_rule"])
             columns = [
-                Column(_as_list(agents["agent"].astype("str")), "text", fmt.text),
+                Column(_as_list(self.masker.agents(agents["agent"])), "text", fmt.text),
                 Column(_numbers(agents["score"]), "number", fmt.number1),
                 Column(_numbers(agents["sessions"]), "number", fmt.integer),
                 Column(_numbers(agents["messages"]), "number", fmt.integer),
@@ -914,17 +916,12 @@ class _Writer:
         self.widths(sheet, widths[: len(headers)])
         review_col = headers.index(_word("review", lang))
         if shown:
-            part = findings.iloc[:shown]
+            part = self.masker.findings(findings.iloc[:shown])  # reasons hide what the masked text hides
             labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
-            reasons = part["reason"]
-            if lang == "zh":  # the reader's reasons are English; the Chinese workbook says them in Chinese
-                from qa.ingest.wording import to_zh
-
-                reasons = reasons.astype("str").map(to_zh)
-            reasons = _cell_text(reasons, self.mask, lang)
-            texts = _cell_text(part["text"], self.mask, lang, cut=False)
-            contexts = _cell_text(part["context_text"], self.mask, lang)
+            reasons = _cell_text(part["reason"], False, lang)
+            texts = _cell_text(part["text"], False, lang, cut=False)
+            contexts = _cell_text(part["context_text"], False, lang)
             marked = [
                 _fit_marked(*cell, lang)
                 for cell in zip(
@@ -986,8 +983,8 @@ class _Writer:
                 return "、".join(f"{rule_label(rule, lang)}×{count}" for rule, count in by_rule.items())
 
             columns = [
-                Column(_as_list(ordered["session_id"].astype("str")), "text", fmt.text),
-                Column(_as_list(ordered["agent"].astype("str")), "text", fmt.text),
+                Column(_as_list(self.masker.sessions(ordered["session_id"])), "text", fmt.text),
+                Column(_as_list(self.masker.agents(ordered["agent"])), "text", fmt.text),
                 Column(
                     _numbers(pd.Series(_excel_dates(ordered["started_at"]))) if "started_at" in ordered else blank_number,
                     "number", fmt.datetime,
@@ -1050,7 +1047,7 @@ class _Writer:
         on_lines = findings[findings["msg"].isin(message_ids)] if len(findings) else findings
         marks: dict[int, list] = {}
         if len(on_lines):
-            reasons = _as_list(_cell_text(on_lines["reason"], self.mask, lang))
+            reasons = _as_list(_cell_text(self.masker.findings(on_lines)["reason"], False, lang))
             for msg, rule, reason, start, end in zip(
                 _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
                 _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
@@ -1064,14 +1061,16 @@ class _Writer:
 
         info = result.sessions.set_index("session_id").loc[chosen]
         banner = {
-            sid: _word("session_banner", lang, session=sid, agent=agent, score=f"{score:.1f}", findings=int(n))
+            sid: _word("session_banner", lang, session=self.masker.session(sid), agent=self.masker.agent(agent),
+                       score=f"{score:.1f}", findings=int(n))
             for sid, agent, score, n in zip(chosen, _as_list(info["agent"]), _as_list(info["score"]), _as_list(info["findings"]))
         }
-        agent_of = dict(zip(chosen, _as_list(info["agent"].astype("str"))))
+        agent_of = dict(zip(chosen, _as_list(self.masker.agents(info["agent"]))))
+        shown_sid = {sid: self.masker.session(sid) for sid in chosen}
         texts = _as_list(_cell_text(selected["text"], self.mask, lang, cut=False))
         times = _numbers(pd.Series(_excel_dates(selected["timestamp"])))
         roles = [_pick(ROLE[r], lang) if r in ROLE else r for r in _as_list(selected["role"].astype("str"))]
-        senders = _as_list(selected["agent"].fillna("").astype("str"))
+        senders = _as_list(self.masker.agents(selected["agent"]))
         source_rows = _numbers(selected["source_row"])
         session_ids = _as_list(selected["session_id"].astype("str"))
 
@@ -1089,11 +1088,13 @@ class _Writer:
                     formats[c].append(fmt.banner)
             mark = marks.get(msg)
             if mark is None:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], -1, -1, lang), "", "",
+                values = [shown_sid[sid], agent_of[sid], times[i], roles[i], senders[i],
+                          _fit_marked(texts[i], -1, -1, lang), "", "",
                           source_rows[i]]
                 row_formats = [fmt.text, fmt.text, fmt.datetime, fmt.text, fmt.text, fmt.wrap, fmt.text, fmt.wrap, fmt.integer]
             else:
-                values = [sid, agent_of[sid], times[i], roles[i], senders[i], _fit_marked(texts[i], mark[2], mark[3], lang),
+                values = [shown_sid[sid], agent_of[sid], times[i], roles[i], senders[i],
+                          _fit_marked(texts[i], mark[2], mark[3], lang),
                           mark[0], mark[1], source_rows[i]]
                 row_formats = [fmt.flagged_text, fmt.flagged_text, fmt.flagged_datetime, fmt.flagged_text,
                                fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_text, fmt.flagged_wrap, fmt.flagged_integer]
@@ -1198,7 +1199,8 @@ class _Writer:
         for i, finding in enumerate(part.itertuples(index=False)):
             row += 1
             values = [
-                finding.rule, str(finding.agent), str(finding.session_id), str(finding.file), None, texts[i],
+                finding.rule, self.masker.agent(finding.agent), self.masker.session(finding.session_id),
+                str(finding.file), None, texts[i],
                 str(finding.suppression_reason), str(finding.suppression), ids[i],
             ]
             for col, value in enumerate(values):
@@ -1370,7 +1372,7 @@ class _Writer:
             row += 1
             by_rule = {k: v for k, v in (agent.findings_by_rule or {}).items() if v}
             main = max(by_rule, key=lambda k: (by_rule[k], k)) if by_rule else ""
-            self.text(sheet, row, 0, str(agent.agent), fmt.text)
+            self.text(sheet, row, 0, self.masker.agent(agent.agent), fmt.text)
             self.text(sheet, row, 1, rule_label(main, lang) if main else "", fmt.text)
             self.number(sheet, row, 2, float(agent.score), fmt.number1)
             self.number(sheet, row, 3, float(agent.sessions), fmt.integer)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qa.mask import maybe_mask
+from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.csvfile import write_csv
 from qa.review import finding_ids
@@ -39,19 +39,18 @@ CSV_COLUMNS = [
 # Always quoted (see qa.report.csvfile); the rest are numbers and times.
 TEXT_COLUMNS = ("agent", "session_id", "rule", "severity", "reason", "text", "match", "context_text", "file",
                 "sheet", "id")
-MASKED_COLUMNS = ("reason", "text", "match", "context_text")
 
 
 def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) -> pd.DataFrame:
     """The CSV's rows as a DataFrame (headers in ``lang``), in the result's order; values as
     they are (formula defusing and quoting happen when the file is written)."""
-    findings = result.findings
+    findings = result_masker(result, mask).findings(result.findings)  # masked as in every output
     header_index = 1 if lang == "zh" else 2
     columns = {}
     for spec in CSV_COLUMNS:
         name = spec[0]
         if name == "id":
-            values = pd.Series(finding_ids(findings), dtype="object")
+            values = pd.Series(finding_ids(result.findings), dtype="object")
         elif name in findings:
             values = findings[name]
         else:
@@ -62,7 +61,7 @@ def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) 
                 times = times.dt.tz_localize(None)
             values = times.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
         elif name in TEXT_COLUMNS:
-            values = maybe_mask(values, mask) if name in MASKED_COLUMNS else values.fillna("").astype("str")
+            values = values.fillna("").astype("str")
         columns[spec[header_index]] = values.to_numpy()
     return pd.DataFrame(columns)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from qa.mask import mask_series
+from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.files import atomic_write
 from qa.review import ID_SCHEME, finding_ids
@@ -36,17 +36,6 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     return values
 
 
-def _masked(findings: pd.DataFrame, mask: bool) -> pd.DataFrame:
-    if not mask or not len(findings):
-        return findings
-    return findings.assign(
-        text=mask_series(findings["text"]),
-        match=mask_series(findings["match"]),
-        context_text=mask_series(findings["context_text"]),
-        reason=mask_series(findings["reason"]),  # some reasons quote the customer
-    )
-
-
 def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[str, Any]]:
     """The ``findings`` records, in the result's deterministic order, built column-wise.
 
@@ -56,7 +45,7 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
     if not len(findings):
         return
     ids = finding_ids(findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
-    findings = _masked(findings, mask)
+    findings = result_masker(result, mask).findings(findings)
     columns = {name: _column(findings, name) for name in (
         "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
         "span_start", "span_end", "reason", "sheet", "context_text")}
@@ -88,8 +77,14 @@ def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[st
     return list(iter_findings(result, mask=mask))
 
 
-def iter_table(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    """Rows of a sessions/agents table as JSON-ready dicts, built column-wise."""
+def iter_table(frame: pd.DataFrame, masker: Any = None) -> Iterator[dict[str, Any]]:
+    """Rows of a sessions/agents table as JSON-ready dicts, built column-wise; with a
+    :class:`qa.mask.ResultMasker`, session ids and agent names masked."""
+    if masker is not None and masker.enabled and len(frame):
+        if "session_id" in frame:
+            frame = frame.assign(session_id=masker.sessions(frame["session_id"]))
+        if "agent" in frame:
+            frame = frame.assign(agent=masker.agents(frame["agent"]))
     names = list(frame.columns)
     columns = [_column(frame, name) for name in names]
     for values in zip(*columns):
@@ -116,9 +111,10 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
     }
 
 
-def _rejected(result: AuditResult) -> Iterator[dict[str, Any]]:
+def _rejected(result: AuditResult, mask: bool) -> Iterator[dict[str, Any]]:
     rejected = result.ingest.rejected
-    for file, row, reason in zip(rejected["file"].tolist(), rejected["row"].tolist(), rejected["reason"].tolist()):
+    reasons = result_masker(result, mask).texts(rejected["reason"]).tolist()  # may quote the row
+    for file, row, reason in zip(rejected["file"].tolist(), rejected["row"].tolist(), reasons):
         yield {"file": file, "row": int(row), "reason": reason}
 
 
@@ -128,9 +124,9 @@ def _sections(result: AuditResult, mask: bool) -> list[tuple[str, Any]]:
         ("version", JSON_VERSION),
         ("summary", _summary(result, mask)),
         ("findings", iter_findings(result, mask=mask)),
-        ("sessions", iter_table(result.sessions)),
-        ("agents", iter_table(result.agents)),
-        ("rejected", _rejected(result)),
+        ("sessions", iter_table(result.sessions, result_masker(result, mask))),
+        ("agents", iter_table(result.agents, result_masker(result, mask))),
+        ("rejected", _rejected(result, mask)),
     ]
 
 

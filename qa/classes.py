@@ -1,0 +1,582 @@
+"""Shared semantic classes of messages: soothing, handling, upset, sensitive-complaint, …
+
+Several rules judge the same things about a message (is it soothing? is the customer upset?
+does it need an answer?). Each such class is defined once, as rule data in
+``rules/classes.toml`` (patterns inline or in ``rules/lists/class-*.txt``), and computed here,
+so a pack that changes a class changes every rule that uses it.
+
+A class is a set of regexes (``regex`` module syntax) over the normalized text (simplified,
+lower case, half width), optionally split into named categories with labels, with exclusions
+(a match overlapped by an exclusion is dropped), and the negation/condition handling of
+:mod:`qa.negation` (a match in the scope of 不是/没有/不会… or 如果/万一… is dropped when the
+class asks for it). ``include`` makes a class the union of others (``answer-due`` includes
+``upset`` and ``sensitive-complaint``).
+
+File format (``rules/classes.toml``; a pack folder may hold its own ``classes.toml``)::
+
+    [negation]                      # the scope lists of qa.negation
+    negators = ["不是", "没有", …]
+    [sentences]
+    separators = '[.!?;。…~]+'        # how ClassSet.sentences splits a message
+    [classes.soothing]
+    doc = "apology, empathy, …"
+    roles = ["agent"]
+    patterns = ['抱歉|对不起', …]
+    patterns_file = "lists/class-soothing.txt"
+    exclude = [ … ]
+    negation = false                # drop matches in a negation scope
+    condition = false               # drop matches in a condition scope
+    hypothetical = ['会|怕|担心']     # markers before the match (same clause) that make it hypothetical
+    question_after = 0              # drop when 吗/么/嘛/? follows within this many characters
+    include = ["upset"]            # union with these classes
+    [[classes.safety.categories]]
+    name = "injury"; label_zh = "受伤"; label_en = "injury"; patterns = [ … ]
+
+A pack's ``classes.toml`` may define new classes, replace keys of an existing one
+(``[classes.soothing] negation = true``) and edit its lists (``[add.classes.soothing]
+patterns = [...]``, ``[remove.classes.handling] patterns = [...]``, likewise
+``[add.negation] negators = [...]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import regex
+
+from qa.errors import RuleError
+from qa.negation import Scope, scope_from_table
+
+CLASSES_FILE = "classes.toml"
+TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
+CLASS_KEYS = {
+    "doc", "roles", "patterns", "patterns_file", "exclude", "exclude_file", "negation", "condition",
+    "hypothetical", "question_after", "include", "categories",
+}
+CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "exclude", "exclude_file"}
+NEGATION_KEYS = {"negators", "conditions", "exceptions", "clause_separators", "window", "short_window"}
+LIST_KEYS = ("patterns", "exclude", "hypothetical", "include")
+DEFAULT_SENTENCE_SEPARATORS = r"[.!?;。…~\n]+|(?<=\S\S) (?=\S\S)"
+_QUESTION_TAIL = regex.compile(r"吗|(?<![怎什这那多])么|嘛|\?")
+_MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
+_MACRO_DEF = regex.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One class match in a normalized text."""
+
+    start: int
+    end: int
+    text: str
+    cls: str
+    category: str
+    label_zh: str = ""
+    label_en: str = ""
+
+    def label(self, lang: str = "zh") -> str:
+        """The category label in ``lang`` (falls back to the category name)."""
+        return (self.label_en if lang == "en" else self.label_zh) or self.label_zh or self.category
+
+
+@dataclass(frozen=True)
+class Category:
+    """A named part of a class (``sensitive-complaint`` → consumer-authority, police, …)."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    pattern: Any  # compiled regex or None
+    exclude: Any
+    sources: tuple[str, ...] = ()  # the raw patterns, for the vectorised pre-filter
+
+
+@dataclass(frozen=True)
+class ClassDef:
+    """One compiled class."""
+
+    name: str
+    doc: str
+    roles: tuple[str, ...]
+    categories: tuple[Category, ...]
+    exclude: Any
+    negation: bool
+    condition: bool
+    hypothetical: Any
+    question_after: int
+    include: tuple[str, ...]
+
+
+@dataclass
+class ClassSet:
+    """All classes of an audit (built-in plus packs) and the negation scope they share."""
+
+    classes: dict[str, ClassDef]
+    scope: Scope
+    sentence_separators: str = DEFAULT_SENTENCE_SEPARATORS
+    origin: tuple[str, ...] = ("built-in",)
+    _prefilters: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, str], tuple[Match, ...]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sentence = regex.compile(self.sentence_separators)
+
+    def __getstate__(self) -> dict:  # picklable for cluster engines (caches are rebuilt)
+        state = dict(self.__dict__)
+        state["_prefilters"], state["_cache"] = {}, {}
+        return state
+
+    def names(self) -> list[str]:
+        """The class names, sorted."""
+        return sorted(self.classes)
+
+    def get(self, name: str) -> ClassDef:
+        """The class ``name``; a RuleError naming the known classes when there is none."""
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise RuleError(f"no class '{name}' (known: {', '.join(self.names())})") from None
+
+    # -- one text -------------------------------------------------------------------------
+    def find(self, name: str, norm_text: str) -> list[Match]:
+        """The matches of class ``name`` in one normalized text, in text order (overlapping
+        matches of different categories are all kept)."""
+        key = (name, norm_text)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = tuple(self._find(name, norm_text, frozenset()))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = cached
+        return list(cached)
+
+    def first(self, name: str, norm_text: str) -> Match | None:
+        """The earliest match of class ``name``, or None."""
+        found = self.find(name, norm_text)
+        return found[0] if found else None
+
+    def matches(self, name: str, norm_text: str) -> bool:
+        """Does ``norm_text`` belong to class ``name``?"""
+        return bool(self.find(name, norm_text))
+
+    def _find(self, name: str, text: str, seen: frozenset[str]) -> list[Match]:
+        cls = self.get(name)
+        found: list[Match] = []
+        class_excluded = _spans(cls.exclude, text)
+        for category in cls.categories:
+            if category.pattern is None:
+                continue
+            excluded = class_excluded + _spans(category.exclude, text)
+            for hit in category.pattern.finditer(text, overlapped=False):
+                start, end = hit.span()
+                if end == start:
+                    continue
+                if any(s < end and start < e for s, e in excluded):
+                    continue
+                if self._dropped(cls, text, start, end):
+                    continue
+                found.append(Match(start, end, hit.group(), name, category.name, category.label_zh, category.label_en))
+        for other in cls.include:
+            if other in seen or other == name:
+                continue
+            found.extend(self._find(other, text, seen | {name}))
+        found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        return found
+
+    def _dropped(self, cls: ClassDef, text: str, start: int, end: int) -> bool:
+        if (cls.negation or cls.condition) and self.scope.in_scope(
+            text, start, end, negation=cls.negation, condition=cls.condition
+        ):
+            return True
+        if cls.hypothetical is not None:
+            left = self.scope.clause_start(text, start)
+            if cls.hypothetical.search(text, left, start):
+                return True
+        if cls.question_after > 0:
+            tail = text[end : end + cls.question_after + 1]
+            if tail[:1] and _QUESTION_TAIL.search(tail):
+                # 过敏吗 / 会受伤? : a question about the risk, not a report of harm
+                stop = self.scope.clause_end(text, end)
+                if _QUESTION_TAIL.search(text, end, min(stop + 1, end + cls.question_after + 1)):
+                    return True
+        return False
+
+    def sentences(self, norm_text: str) -> list[tuple[int, int]]:
+        """Spans of the sentences of a normalized text (sentence punctuation and a space between
+        longer runs of text end a sentence; commas do not). Empty sentences are skipped."""
+        spans: list[tuple[int, int]] = []
+        start = 0
+        for sep in self._sentence.finditer(norm_text):
+            if sep.start() > start and norm_text[start : sep.start()].strip():
+                spans.append(_trimmed(norm_text, start, sep.start()))
+            start = sep.end()
+        if start < len(norm_text) and norm_text[start:].strip():
+            spans.append(_trimmed(norm_text, start, len(norm_text)))
+        return spans
+
+    # -- whole columns --------------------------------------------------------------------
+    def mask(self, name: str, norm: pd.Series) -> pd.Series:
+        """Boolean Series: which normalized texts belong to class ``name``.
+
+        A vectorised RE2 pre-filter (pyarrow, look-arounds stripped) picks candidates; each
+        distinct candidate text is then checked once in Python (exclusions, negation scope)."""
+        out = np.zeros(len(norm), dtype=bool)
+        if not len(norm):
+            return pd.Series(out, index=norm.index, dtype=bool)
+        candidates = self.candidates(name, norm)
+        positions = np.flatnonzero(candidates)
+        if len(positions):
+            values = norm.to_numpy(dtype=object)[positions]
+            codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+            hits = np.fromiter((bool(self.find(name, str(t))) for t in distinct), dtype=bool, count=len(distinct))
+            out[positions] = hits[codes]
+        return pd.Series(out, index=norm.index, dtype=bool)
+
+    def candidates(self, name: str, norm: pd.Series) -> np.ndarray:
+        """Vectorised superset of :meth:`mask` (no exclusions, no scope): a numpy bool array."""
+        prefilter = self._prefilter(name)
+        if prefilter is None:
+            return np.ones(len(norm), dtype=bool)
+        if prefilter == "":
+            return np.zeros(len(norm), dtype=bool)
+        array = pa.array(norm.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+        return pc.match_substring_regex(array, prefilter).to_numpy(zero_copy_only=False).astype(bool)
+
+    def _prefilter(self, name: str) -> str | None:
+        """RE2 pattern matching every text the class matches; None when not expressible."""
+        if name in self._prefilters:
+            return self._prefilters[name]
+        sources: list[str] = []
+        for member in self._closure(name):
+            for category in self.classes[member].categories:
+                sources.extend(category.sources)
+        result: str | None
+        if not sources:
+            result = ""
+        else:
+            relaxed = [_re2_form(s) for s in sources]
+            result = None if any(r is None for r in relaxed) else "|".join(f"(?:{r})" for r in relaxed)
+        self._prefilters[name] = result
+        return result
+
+    def _closure(self, name: str) -> list[str]:
+        order, todo = [], [name]
+        while todo:
+            current = todo.pop()
+            if current in order:
+                continue
+            self.get(current)
+            order.append(current)
+            todo.extend(self.classes[current].include)
+        return order
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end)
+
+
+def _spans(pattern: Any, text: str) -> list[tuple[int, int]]:
+    if pattern is None:
+        return []
+    return [m.span() for m in pattern.finditer(text, overlapped=True)]
+
+
+def _re2_form(pattern: str) -> str | None:
+    from qa.checks.pattern import _re2_valid, relax_counts
+    from qa.checks.response import _strip_lookarounds
+
+    candidate = relax_counts(_strip_lookarounds(pattern))
+    return candidate if candidate and _re2_valid(candidate) else None
+
+
+# -- loading ------------------------------------------------------------------------------
+def builtin_classes_file() -> Path:
+    """The built-in ``classes.toml`` (beside the built-in rules)."""
+    from qa.rules import builtin_rules_dir
+
+    return builtin_rules_dir() / CLASSES_FILE
+
+
+@lru_cache(maxsize=1)
+def builtin_classes() -> ClassSet:
+    """The built-in classes (cached)."""
+    return load_classes()
+
+
+def classes_of(rule: Any) -> ClassSet:
+    """The class set a rule was loaded with (built-in when the rule carries none)."""
+    found = getattr(rule, "classes", None)
+    return found if found is not None else builtin_classes()
+
+
+def class_files(paths: Iterable[Path]) -> list[Path]:
+    """The ``classes.toml`` files of rule pack paths (folders holding one, or the file itself)."""
+    files = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir() and (path / CLASSES_FILE).is_file():
+            files.append(path / CLASSES_FILE)
+        elif path.is_file() and path.name == CLASSES_FILE:
+            files.append(path)
+    return files
+
+
+def load_classes(*packs: Path, include_builtin: bool = True) -> ClassSet:
+    """Load the built-in classes, then each pack's ``classes.toml`` in order.
+
+    ``packs`` are rule pack folders or ``classes.toml`` files; folders without one are
+    skipped. Problems are RuleErrors naming file and line."""
+    raw: dict[str, Any] = {"negation": {}, "sentences": {}, "macros": [], "classes": {}}
+    origin: list[str] = []
+    files = ([builtin_classes_file()] if include_builtin else []) + class_files(packs)
+    for index, path in enumerate(files):
+        _merge_file(raw, path, first=index == 0 and include_builtin)
+        origin.append("built-in" if index == 0 and include_builtin else str(path))
+    return _compile(raw, origin)
+
+
+def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
+    from qa.rules import _line_of
+
+    return RuleError(f"{path}:{_line_of(text, key)}: {problem}")
+
+
+def _class_line(text: str, name: str) -> str:
+    """A key that _line_of finds for class ``name`` (its table header)."""
+    return name
+
+
+def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
+    from qa.rules import _read_list_file
+    from qa.tomlfile import read_toml
+
+    data, text = read_toml(path, RuleError)
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _fail(path, text, key, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+
+    def lines_of(value: Any, key: str) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(path, text, key, f"{key} must be a list of strings")
+        return list(value)
+
+    def read_lists(table: dict[str, Any], where: str) -> dict[str, Any]:
+        """Inline lists plus ``*_file`` lists of one class/category table."""
+        out = dict(table)
+        for key in ("patterns", "exclude"):
+            items = lines_of(table.get(key, []), key) if key in table else []
+            file_key = f"{key}_file"
+            if file_key in table:
+                for name in lines_of(table[file_key], file_key):
+                    items += _read_list_file(path.parent / name, path, text, file_key)
+                del out[file_key]
+            if key in table or file_key in table:
+                out[key] = items
+        return out
+
+    negation = data.get("negation", {})
+    if not isinstance(negation, dict):
+        raise _fail(path, text, "negation", "[negation] must be a table")
+    for key, value in negation.items():
+        if key not in NEGATION_KEYS:
+            raise _fail(path, text, key, f"unknown key 'negation.{key}' (allowed: {', '.join(sorted(NEGATION_KEYS))})")
+        if key in ("window", "short_window"):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _fail(path, text, key, f"negation.{key} must be a whole number >= 0")
+        elif key == "clause_separators":
+            if not isinstance(value, str):
+                raise _fail(path, text, key, "negation.clause_separators must be a regex string")
+            _compile_or_fail(value, path, text, key)
+        else:
+            lines_of(value, key)
+        raw["negation"][key] = value
+    sentences = data.get("sentences", {})
+    if not isinstance(sentences, dict) or set(sentences) - {"separators"}:
+        raise _fail(path, text, "sentences", "[sentences] takes only separators = '<regex>'")
+    if "separators" in sentences:
+        _compile_or_fail(str(sentences["separators"]), path, text, "separators")
+        raw["sentences"]["separators"] = sentences["separators"]
+    if "macros" in data:
+        raw["macros"] = raw["macros"] + lines_of(data["macros"], "macros")
+    classes = data.get("classes", {})
+    if not isinstance(classes, dict):
+        raise _fail(path, text, "classes", "[classes.<name>] tables expected")
+    for name, table in classes.items():
+        if not isinstance(table, dict):
+            raise _fail(path, text, name, f"classes.{name} must be a table")
+        for key in table:
+            if key not in CLASS_KEYS:
+                raise _fail(path, text, key, f"unknown key 'classes.{name}.{key}' (allowed: {', '.join(sorted(CLASS_KEYS))})")
+        table = read_lists(table, name)
+        for key in ("roles", "hypothetical", "include"):
+            if key in table:
+                table[key] = lines_of(table[key], key)
+        for key in ("negation", "condition"):
+            if key in table and not isinstance(table[key], bool):
+                raise _fail(path, text, key, f"classes.{name}.{key} must be true or false")
+        if "question_after" in table and (not isinstance(table["question_after"], int) or isinstance(table["question_after"], bool)):
+            raise _fail(path, text, "question_after", f"classes.{name}.question_after must be a whole number")
+        if "categories" in table:
+            cats = table["categories"]
+            if not isinstance(cats, list) or not all(isinstance(c, dict) for c in cats):
+                raise _fail(path, text, "categories", f"classes.{name}.categories must be [[classes.{name}.categories]] tables")
+            merged = {c["name"]: c for c in raw["classes"].get(name, {}).get("categories", [])}
+            for cat in cats:
+                for key in cat:
+                    if key not in CATEGORY_KEYS:
+                        raise _fail(path, text, key, f"unknown key '{key}' in a category of class {name} (allowed: {', '.join(sorted(CATEGORY_KEYS))})")
+                if not isinstance(cat.get("name"), str):
+                    raise _fail(path, text, "categories", f"each category of class {name} needs name = \"...\"")
+                cat = read_lists(cat, cat["name"])
+                merged[cat["name"]] = {**merged.get(cat["name"], {}), **cat}
+            table["categories"] = list(merged.values())
+        raw["classes"][name] = {**raw["classes"].get(name, {}), **table}
+    for section, adding in (("add", True), ("remove", False)):
+        if section not in data:
+            continue
+        edits = data[section]
+        if not isinstance(edits, dict) or set(edits) - {"classes", "negation"}:
+            raise _fail(path, text, section, f"[{section}] edits classes.<name> or negation lists")
+        for key, value in edits.get("negation", {}).items():
+            if key not in ("negators", "conditions", "exceptions"):
+                raise _fail(path, text, key, f"[{section}.negation] edits negators, conditions or exceptions")
+            current = list(raw["negation"].get(key, getattr(Scope(), key)))
+            entries = lines_of(value, key)
+            raw["negation"][key] = current + [e for e in entries if e not in current] if adding else [e for e in current if e not in entries]
+        for name, table in edits.get("classes", {}).items():
+            if name not in raw["classes"]:
+                raise _fail(path, text, name, f"[{section}.classes.{name}]: no class '{name}' (known: {', '.join(sorted(raw['classes']))})")
+            table = read_lists(table, name)
+            target = raw["classes"][name]
+            for key, value in table.items():
+                if key not in LIST_KEYS:
+                    raise _fail(path, text, key, f"[{section}.classes.{name}] edits {', '.join(LIST_KEYS)}; not '{key}'")
+                entries = lines_of(value, key)
+                if key == "patterns" and not target.get("patterns") and target.get("categories") and adding:
+                    # a class made only of categories: added patterns form their own category
+                    target["categories"] = target["categories"] + [{"name": "pack", "patterns": entries}]
+                    continue
+                current = list(target.get(key, []))
+                if adding:
+                    target[key] = current + [e for e in entries if e not in current]
+                else:
+                    target[key] = [e for e in current if e not in entries]
+                    for cat in target.get("categories", []):
+                        cat["patterns"] = [e for e in cat.get("patterns", []) if e not in entries]
+    raw.setdefault("files", []).append((path, text))
+
+
+def _compile_or_fail(pattern: str, path: Path, text: str, key: str) -> Any:
+    try:
+        return regex.compile(pattern)
+    except regex.error as error:
+        raise _fail(path, text, key, f"{key}: regex does not compile: {pattern!r}: {error}") from None
+
+
+def _expand(patterns: list[str], macros: list[str]) -> list[str]:
+    table: dict[str, str] = {}
+    for line in macros:
+        found = _MACRO_DEF.match(line)
+        if found:
+            table[found.group(1)] = _MACRO_REF.sub(lambda m: f"(?:{table.get(m.group(1), m.group(0))})", found.group(2))
+    if not table:
+        return patterns
+    return [_MACRO_REF.sub(lambda m: f"(?:{table[m.group(1)]})" if m.group(1) in table else m.group(0), p) for p in patterns]
+
+
+def _where(raw: dict[str, Any], needle: str) -> tuple[Path, str, str]:
+    """The last loaded file mentioning ``needle`` (for error lines)."""
+    files = raw.get("files", [])
+    for path, text in reversed(files):
+        if needle in text:
+            return path, text, needle
+    path, text = files[-1] if files else (Path(CLASSES_FILE), "")
+    return path, text, needle
+
+
+def _compile_list(items: list[str], raw: dict[str, Any], name: str, key: str) -> Any:
+    kept = [p for p in _expand([i for i in items if i.strip()], raw["macros"]) if p.strip()]
+    if not kept:
+        return None
+    for item in kept:
+        try:
+            regex.compile(item)
+        except regex.error as error:
+            path, text, needle = _where(raw, item[:20])
+            raise _fail(path, text, needle, f"class {name}: {key}: regex does not compile: {item!r}: {error}") from None
+    ordered = sorted(set(kept), key=lambda p: (-len(p), p))
+    return regex.compile("|".join(f"(?:{p})" for p in ordered))
+
+
+def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
+    classes: dict[str, ClassDef] = {}
+    for name, table in raw["classes"].items():
+        categories = []
+        if table.get("patterns"):
+            sources = _expand(table["patterns"], raw["macros"])
+            categories.append(Category(name, table.get("label_zh", ""), table.get("label_en", ""),
+                                       _compile_list(table["patterns"], raw, name, "patterns"), None, tuple(sources)))
+        for cat in table.get("categories", []):
+            sources = _expand(cat.get("patterns", []), raw["macros"])
+            categories.append(Category(
+                cat["name"], cat.get("label_zh", ""), cat.get("label_en", ""),
+                _compile_list(cat.get("patterns", []), raw, name, "patterns"),
+                _compile_list(cat.get("exclude", []), raw, name, "exclude"), tuple(sources),
+            ))
+        classes[name] = ClassDef(
+            name=name,
+            doc=table.get("doc", ""),
+            roles=tuple(table.get("roles", [])),
+            categories=tuple(categories),
+            exclude=_compile_list(table.get("exclude", []), raw, name, "exclude"),
+            negation=bool(table.get("negation", False)),
+            condition=bool(table.get("condition", False)),
+            hypothetical=_compile_list(table.get("hypothetical", []), raw, name, "hypothetical"),
+            question_after=int(table.get("question_after", 0)),
+            include=tuple(table.get("include", [])),
+        )
+    for name, cls in classes.items():
+        for other in cls.include:
+            if other not in classes:
+                path, text, needle = _where(raw, other)
+                raise _fail(path, text, needle, f"class {name} includes unknown class '{other}'")
+    return ClassSet(
+        classes=classes,
+        scope=scope_from_table(raw["negation"]),
+        sentence_separators=raw["sentences"].get("separators", DEFAULT_SENTENCE_SEPARATORS),
+        origin=tuple(origin),
+    )
+
+
+# -- auto-replies -------------------------------------------------------------------------
+def mark_auto_replies(messages: pd.DataFrame, classes: ClassSet, name: str = "auto-reply") -> pd.DataFrame:
+    """Messages whose text marks them automatic (【自动回复】, 店小蜜 …: class ``auto-reply``)
+    become system messages whatever their sender role, so they never stop the reply clock,
+    never count as a first response and are never judged as agent replies. Needs ``norm``."""
+    if name not in classes.classes or not len(messages):
+        return messages
+    candidates = messages["role"].ne("system").to_numpy()
+    if not candidates.any():
+        return messages
+    hits = np.zeros(len(messages), dtype=bool)
+    subset = messages.loc[candidates, "norm"]
+    hits[np.flatnonzero(candidates)] = classes.mask(name, subset).to_numpy()
+    if not hits.any():
+        return messages
+    out = messages.copy()
+    out.loc[hits, "role"] = "system"
+    return out
