@@ -214,7 +214,10 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
     rules = load_rules(packs)
     if config.working_hours is not None:
         rules = with_working_hours(rules, config.working_hours)
-    load_scoring(scoring_file(packs), rule_ids=[rule.id for rule in rules])  # fail early, with file:line
+    from qa.credits import load_credits
+
+    load_scoring(scoring_file(packs), rule_ids=[rule.id for rule in rules],  # fail early, with file:line
+                 credit_ids=[credit.id for credit in load_credits(packs)])
     return config, options, rules
 
 
@@ -562,7 +565,10 @@ def rules_check(packs, config_path, debug) -> None:
         from qa.pipeline import scoring_file
         from qa.score import load_scoring
 
-        load_scoring(scoring_file(list(packs)), rule_ids=[rule.id for rule in loaded])
+        from qa.credits import load_credits
+
+        load_scoring(scoring_file(list(packs)), rule_ids=[rule.id for rule in loaded],
+                     credit_ids=[credit.id for credit in load_credits(list(packs))])
         click.echo(f"ok: {len(loaded)} rules valid")
         return ExitCode.OK
 

@@ -11,7 +11,7 @@ paths give identical results.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 
 from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
+from qa.credits import Credit, builtin_credits, detect_credits, merge_credit_frames, report_credits
 from qa.engine import report_findings, run_checks, session_agents
 from qa.ingest import ORDER_COLUMN
 from qa.model import MESSAGE_COLUMNS, SkippedRule
@@ -37,6 +38,7 @@ class PartitionResult:
     skipped: list[SkippedRule] = field(default_factory=list)
     messages: pd.DataFrame | None = None  # the sorted partition table with norm, when kept
     suppressed: pd.DataFrame | None = None  # findings removed by suppression files, if any
+    credits: pd.DataFrame | None = None  # qa.credits.CREDIT_REPORT_COLUMNS, global ids like findings
 
 
 def sort_messages(frame: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +59,7 @@ def audit_partition(
     timings: dict[str, float] | None = None,
     keep_messages: bool = False,
     suppressions: Suppressions | None = None,
+    credits: Sequence[Credit] | None = None,
 ) -> PartitionResult:
     """Audit a frame holding one or more WHOLE sessions (any row order): the core contract.
 
@@ -66,6 +69,9 @@ def audit_partition(
     effect (default: the built-in one). ``session_offsets`` maps each
     session id to the global id of its first message; with it, ``msg`` and ``context_msg``
     of the findings are global ids, otherwise ids into the sorted frame.
+
+    ``credits`` are the credits for good practice in effect (default: the built-in ones);
+    they are found on the same messages and carried like findings.
 
     Returns the report findings (sorted by msg, rule) and one row per session
     (:data:`qa.score.SESSION_COLUMNS`), from which :func:`merge_partitions` makes the
@@ -83,18 +89,27 @@ def audit_partition(
     for stage, seconds in local.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
     started = time.perf_counter()
+    credit_defs = list(builtin_credits() if credits is None else credits)
+    classes = classes_of(rules[0]) if rules else builtin_classes()
+    raw_credits = detect_credits(normalized, credit_defs, context, classes)
+    _add_time(timings, "credits", started)
+    started = time.perf_counter()
     agents_by_session = session_agents(normalized)
     findings = report_findings(raw, normalized, agents_by_session, context.timezone)
+    found_credits = report_credits(raw_credits, normalized, agents_by_session, context.timezone)
     findings, suppressed = apply_suppressions(findings, suppressions)  # before scoring
     sessions = score_sessions(
-        normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps
+        normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps,
+        credits=found_credits,
     )
     if session_offsets is not None:
         global_ids = _global_ids(messages["session_id"], session_offsets)
         findings = _to_global(findings, global_ids)
         suppressed = _to_global(suppressed, global_ids)
+        found_credits = _to_global(found_credits, global_ids)
     _add_time(timings, "score", started)
-    return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed)
+    return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed,
+                           found_credits)
 
 
 def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
@@ -111,13 +126,16 @@ def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
 
 
 def merge_partitions(
-    results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None
+    results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None,
+    credit_ids: Iterable[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Findings, sessions and agents of the whole audit from the partitions' results.
 
     Findings are ordered by global message id then rule (the in-memory order), sessions by
     session id; agents are scored from the session rows by :func:`qa.score.score_agents`
-    (``rule_ids``: the enabled rules, each agent gets a count for each).
+    (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
+    likewise for the enabled credits, default the built-in ones). Credits merge with
+    :func:`merge_credits`.
     Partitions must have been audited with global ids (``session_offsets``).
     """
     results = list(results)
@@ -133,7 +151,15 @@ def merge_partitions(
         sessions = sessions.sort_values("session_id", kind="stable").reset_index(drop=True)
     else:
         sessions = results[0].sessions if results else pd.DataFrame(columns=SESSION_COLUMNS)
-    return findings, sessions, score_agents(sessions, rule_ids=rule_ids)
+    if credit_ids is None:
+        credit_ids = [credit.id for credit in builtin_credits() if credit.enabled]
+    return findings, sessions, score_agents(sessions, rule_ids=rule_ids, credit_ids=credit_ids)
+
+
+def merge_credits(results: Iterable[PartitionResult]) -> pd.DataFrame:
+    """The credits of all partitions in the in-memory order (msg, credit), exactly as
+    :func:`merge_partitions` orders findings."""
+    return merge_credit_frames(r.credits for r in results if r.credits is not None)
 
 
 def merge_suppressed(results: Iterable[PartitionResult]) -> pd.DataFrame | None:

@@ -359,6 +359,9 @@ class ResultMasker:
         suppressed = getattr(result, "suppressed", None)
         if isinstance(suppressed, pd.DataFrame):
             tables.append(suppressed)
+        credits = getattr(result, "credits", None)  # credits for good practice (qa.credits)
+        if isinstance(credits, pd.DataFrame):
+            tables.append(credits)
         return [table for table in tables if isinstance(table, pd.DataFrame)]
 
     def session_map(self) -> dict[str, str]:

@@ -182,3 +182,7 @@ class AuditResult:
     # Findings dropped by suppression files (qa.suppress): FINDING_REPORT_COLUMNS + suppression,
     # suppression_reason; None when no suppression file was given.
     suppressed: Any = None
+    # Credits for good practice (qa.credits): CREDIT_REPORT_COLUMNS, (msg, credit) order; the
+    # credit definitions in effect (list[qa.credits.Credit]).
+    credits: Any = None
+    credit_defs: list = field(default_factory=list)

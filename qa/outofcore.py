@@ -50,12 +50,14 @@ import pyarrow.parquet as pq
 from qa.checks.base import CheckContext
 from qa.core import (  # noqa: F401  (PartitionResult, sort_messages re-exported: they lived here first)
     PartitionResult,
+    merge_credits,
     _global_ids,
     audit_partition,
     merge_partitions,
     merge_suppressed,
     sort_messages,
 )
+from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, StreamedInputs, expand_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS, AuditResult, IngestResult, empty_rejected
 from qa.outputs import make_private_dir, owned_temp_name
@@ -115,6 +117,7 @@ def audit_out_of_core(
     if rules is None:
         rules = load_rules(list(options.rule_paths))
     scoring = _scoring(options)
+    credit_defs = load_credits(list(options.rule_paths))
     stream = stream_inputs(
         inputs, **options.reader_options(), **({"chunk_rows": chunk_rows} if chunk_rows else {})
     )
@@ -140,7 +143,8 @@ def audit_out_of_core(
             if frame is None:
                 continue
             result = audit_partition(frame, rules, context, session_offsets=offsets, scoring=scoring,
-                                     timings=timings, keep_messages=True, suppressions=options.suppressions)
+                                     timings=timings, keep_messages=True, suppressions=options.suppressions,
+                                     credits=credit_defs)
             skeleton.add(result.messages, offsets)
             skeleton.keep_texts(result.messages, transcript_sessions(result.sessions), offsets)
             result.messages = None
@@ -150,12 +154,14 @@ def audit_out_of_core(
         if not results:  # nothing audited: the checks still decide which rules are skipped
             empty = spill.empty_frame(options.timezone)
             results.append(audit_partition(empty, rules, context, session_offsets=offsets, scoring=scoring,
-                                           timings=timings, suppressions=options.suppressions))
+                                           timings=timings, suppressions=options.suppressions, credits=credit_defs))
 
         started = time.perf_counter()
         say("merging partitions")
-        findings, sessions, agents = merge_partitions(results, [rule.id for rule in rules if rule.enabled])
+        findings, sessions, agents = merge_partitions(results, [rule.id for rule in rules if rule.enabled],
+                                                      [credit.id for credit in credit_defs if credit.enabled])
         suppressed = merge_suppressed(results)
+        credits = merge_credits(results)
         skipped = results[0].skipped
         del results
         say("building the message table")
@@ -176,6 +182,8 @@ def audit_out_of_core(
     return AuditResult(
         scoring=scoring,
         suppressed=suppressed if options.suppressions else None,
+        credits=credits,
+        credit_defs=credit_defs,
         ingest=ingest,
         findings=findings,
         sessions=sessions,

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from qa.checks.base import CheckContext
-from qa.core import audit_partition, merge_partitions, merge_suppressed
+from qa.core import audit_partition, merge_credits, merge_partitions, merge_suppressed
+from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult
 from qa.rules import Rule, load_rules
@@ -101,10 +102,13 @@ def audit_messages(
     # The whole table is one partition of the core contract, so the in-memory, out-of-core and
     # cluster paths share one code path. Ingest has sorted it; its positions are its order.
     frame = messages.assign(**{ORDER_COLUMN: np.arange(len(messages), dtype="int64")})
+    credit_defs = load_credits(list(options.rule_paths))
     part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
-                           suppressions=options.suppressions)
+                           suppressions=options.suppressions, credits=credit_defs)
     started = time.perf_counter()
-    findings, sessions, agents = merge_partitions([part], [rule.id for rule in rules if rule.enabled])
+    findings, sessions, agents = merge_partitions([part], [rule.id for rule in rules if rule.enabled],
+                                                  [credit.id for credit in credit_defs if credit.enabled])
+    credits = merge_credits([part])
     suppressed = merge_suppressed([part])
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - started
     ingested.messages = part.messages
@@ -121,4 +125,6 @@ def audit_messages(
         rule_paths=list(options.rule_paths),
         scoring=scoring,
         suppressed=suppressed if options.suppressions else None,
+        credits=credits,
+        credit_defs=credit_defs,
     )

@@ -308,6 +308,8 @@ def build_run_data(
             "points_deducted": [float(v) for v in flagged["points_deducted"].tolist()],
             "veto_findings": [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()],
             "score": [float(v) for v in flagged["score"].tolist()],
+            **({"bonus_points": [float(v) for v in flagged["bonus_points"].tolist()]}
+               if getattr(scoring, "credit_points", None) and "bonus_points" in flagged else {}),
         },
         "agents": {
             "agent": _strings(masker.agents(agents["agent"])),
@@ -425,7 +427,11 @@ _COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
         "score_sum": (lambda v: _is_number(v) and v >= 0, "a number >= 0"), "findings": (_is_count, "a count"),
     },
 }
-_OPTIONAL_COLUMNS = {"findings": {"time": (_is_optional_text, "a time text or null")}}
+_OPTIONAL_COLUMNS = {
+    "findings": {"time": (_is_optional_text, "a time text or null")},
+    # Written only when scoring.toml gives credits points: the session's bonus (qa.score).
+    "sessions": {"bonus_points": (lambda v: _is_number(v) and v >= 0, "a number >= 0")},
+}
 
 
 def _run_problem(run: Any) -> str:
@@ -836,7 +842,12 @@ def rescore_run(run: dict[str, Any], verdicts: dict[str, VerdictRow], label: str
     sessions["false_positives"] = ids.map(fp_count).fillna(0).astype("int64").to_numpy() if len(sessions) else []
     deducted = sessions["points_deducted"] - ids.map(fp_points).fillna(0.0).astype("float64")
     vetoed = (sessions["veto_findings"] - ids.map(fp_veto).fillna(0).astype("int64")) > 0
-    after = (START_SCORE - deducted).clip(lower=0.0).where(~vetoed, 0.0).round(1)
+    if "bonus_points" in sessions:  # credits earned bonus points: they offset deductions, within 0..100
+        bonus = pd.to_numeric(sessions["bonus_points"]).astype("float64")
+        after = (START_SCORE - deducted + bonus).clip(lower=0.0, upper=START_SCORE).where(~vetoed, 0.0).round(1)
+        sessions = sessions.drop(columns=["bonus_points"])
+    else:
+        after = (START_SCORE - deducted).clip(lower=0.0).where(~vetoed, 0.0).round(1)
     sessions = sessions.rename(columns={"score": "score_before"})
     sessions["score_after"] = after.astype("float64") if len(sessions) else pd.Series([], dtype="float64")
     sessions["findings_after"] = sessions["findings"] - sessions["false_positives"] if len(sessions) else []

@@ -7,18 +7,24 @@ by QA staff, shown in the workbook):
   (``[points]``: minor 2, major 5, critical 20) unless ``[rules.<id>] points`` overrides;
 - a veto rule (一票否决, ``veto = true`` or ``veto = "<severity>"``) sets the session to 0;
 - the score never goes below 0;
+- credits for good practice (:mod:`qa.credits`) are counted per session and agent; they
+  earn bonus points only when ``[credits]`` gives points (default: none): a session gains
+  the points of its credits, at most ``max_bonus`` (default 5), and its score is
+  ``100 - deductions + bonus`` kept within 0..100 (a bonus offsets deductions, never lifts a
+  session above 100); a vetoed session stays 0;
 - an agent's score is the mean of the scores of the sessions they handled, shown next to
   findings per rule as counts and per 100 sessions (fair to busy agents) and vetoes.
 
 Session columns (``result.sessions``, one row per session, sorted by session id):
 ``session_id, agent, started_at, file, messages, customer_messages, agent_messages,
 customer_runs, replied_runs, first_response_s, avg_response_s, longest_wait_s, findings,
-findings_by_rule, points_deducted, veto, score``.
+findings_by_rule, points_deducted, veto, score, credits, credits_by_id, bonus_points``.
 
 Agent columns (``result.agents``, one row per agent, worst first): ``agent, score, sessions,
 messages, customer_messages, first_response_median_s, first_response_mean_s,
 avg_response_s, reply_rate, qa_ratio, findings, findings_per_100_sessions,
-findings_by_rule, per_100_sessions_by_rule, vetoes``. See :mod:`qa.metrics` for the metrics.
+findings_by_rule, per_100_sessions_by_rule, vetoes, credits`` (``credits``: ``{credit id: count,
+…, "per_100_sessions": {credit id: rate, …}}``). See :mod:`qa.metrics` for the metrics.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qa.errors import RuleError
@@ -39,6 +46,8 @@ from qa.model import UNKNOWN_AGENT, Severity
 SCORING_FILE = "scoring.toml"
 START_SCORE = 100.0
 DEFAULT_POINTS = {"minor": 2.0, "major": 5.0, "critical": 20.0}
+DEFAULT_MAX_BONUS = 5.0
+PER_100 = "per_100_sessions"  # the key of agents' credits rates, beside the credit ids
 
 SESSION_COLUMNS = [
     "session_id",
@@ -49,6 +58,9 @@ SESSION_COLUMNS = [
     "points_deducted",
     "veto",
     "score",
+    "credits",
+    "credits_by_id",
+    "bonus_points",
 ]
 
 AGENT_COLUMNS = [
@@ -61,6 +73,7 @@ AGENT_COLUMNS = [
     "findings_by_rule",
     "per_100_sessions_by_rule",
     "vetoes",
+    "credits",
 ]
 
 _SEVERITIES = tuple(s.value for s in Severity)
@@ -82,6 +95,19 @@ class Scoring:
     points: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_POINTS))
     rules: dict[str, RuleScoring] = field(default_factory=dict)
     path: Path | None = None
+    credit_points: dict[str, float] = field(default_factory=dict)  # [credits] <id> = points
+    max_bonus: float = DEFAULT_MAX_BONUS  # bonus points one session gains at most
+
+    def check_credit_ids(self, credit_ids: Iterable[str]) -> None:
+        """Refuse ``[credits]`` keys naming no loaded credit (a typo would score nothing)."""
+        known = set(credit_ids)
+        for credit_id in self.credit_points:
+            if credit_id not in known:
+                text = self.path.read_text(encoding="utf-8") if self.path and self.path.is_file() else ""
+                raise RuleError(
+                    f"{self.path}:{_line_of(text, f'credits.{credit_id}')}: [credits] {credit_id} names no loaded "
+                    f"credit (known: {', '.join(sorted(known)) or 'none'}; or max_bonus)"
+                )
 
     def points_for(self, rule: str, severity: str) -> float:
         """Points one finding of ``rule`` at ``severity`` costs."""
@@ -164,8 +190,19 @@ def parse_scoring(text: str, path: Path) -> Scoring:
     except tomllib.TOMLDecodeError as error:
         raise RuleError(f"{path}: not valid TOML: {error}") from None
     for key in data:
-        if key not in ("points", "rules"):
-            raise RuleError(f"{path}:{_line_of(text, key)}: unknown key '{key}' (allowed: points, rules)")
+        if key not in ("points", "rules", "credits"):
+            raise RuleError(f"{path}:{_line_of(text, key)}: unknown key '{key}' (allowed: points, rules, credits)")
+    credit_points: dict[str, float] = {}
+    max_bonus = DEFAULT_MAX_BONUS
+    raw_credits = data.get("credits", {})
+    if not isinstance(raw_credits, dict):
+        raise RuleError(f"{path}:{_line_of(text, 'credits')}: credits must be a table [credits]")
+    for name, value in raw_credits.items():
+        number = _points_value(value, path, text, f"credits.{name}")
+        if name == "max_bonus":
+            max_bonus = number
+        else:
+            credit_points[name] = number
     points = dict(DEFAULT_POINTS)
     if "points" in data:
         points.update(_severity_points(data["points"], path, text, "points"))
@@ -205,12 +242,14 @@ def parse_scoring(text: str, path: Path) -> Scoring:
                     f"severity ({', '.join(_SEVERITIES)}); got {value!r}"
                 )
         rules[rule_id] = RuleScoring(points=own_points, veto=veto)
-    return Scoring(points=points, rules=rules, path=path)
+    return Scoring(points=points, rules=rules, path=path, credit_points=credit_points, max_bonus=max_bonus)
 
 
-def load_scoring(path: Path | None = None, *, rule_ids: Iterable[str] | None = None) -> Scoring:
+def load_scoring(path: Path | None = None, *, rule_ids: Iterable[str] | None = None,
+                 credit_ids: Iterable[str] | None = None) -> Scoring:
     """Load ``path``, or ``scoring.toml`` beside the built-in rules. With ``rule_ids``, a
-    ``[rules.<id>]`` table naming an unknown rule is refused."""
+    ``[rules.<id>]`` table naming an unknown rule is refused; with ``credit_ids``, a
+    ``[credits]`` key naming an unknown credit."""
     if path is None:
         from qa.rules import builtin_rules_dir
 
@@ -225,6 +264,8 @@ def load_scoring(path: Path | None = None, *, rule_ids: Iterable[str] | None = N
     scoring = parse_scoring(text, path)
     if rule_ids is not None:
         scoring.check_rule_ids(rule_ids)
+    if credit_ids is not None:
+        scoring.check_credit_ids(credit_ids)
     return scoring
 
 
@@ -258,10 +299,14 @@ def score_sessions(
     *,
     scoring: Scoring | None = None,
     has_timestamps: bool | None = None,
+    credits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per session (sorted by session id) with its agent, metrics, findings and score.
+    """One row per session (sorted by session id) with its agent, metrics, findings, credits
+    and score.
 
     ``findings`` is the report finding table (needs ``session_id``, ``rule``, ``severity``);
+    ``credits`` the credit table (``session_id``, ``credit``), counted and, when the scoring
+    gives credits points, turned into a bonus;
     ``agents_by_session`` maps session id to its agent. Columns: :data:`SESSION_COLUMNS`.
     """
     scoring = scoring or default_scoring()
@@ -292,17 +337,47 @@ def score_sessions(
     sessions["findings_by_rule"] = [rule_dicts.get(session_id) or {} for session_id in index.tolist()]
     sessions["points_deducted"] = deducted.reindex(index, fill_value=0.0).astype("float64").round(1).to_numpy()
     sessions["veto"] = vetoed.reindex(index, fill_value=False).astype(bool).to_numpy()
-    score = (START_SCORE - sessions["points_deducted"]).clip(lower=0.0)
+    credit_counts, credit_dicts, bonus = _session_credits(credits, index, scoring)
+    sessions["credits"] = credit_counts
+    sessions["credits_by_id"] = credit_dicts
+    sessions["bonus_points"] = bonus
+    if scoring.credit_points:
+        score = (START_SCORE - sessions["points_deducted"] + sessions["bonus_points"]).clip(lower=0.0, upper=START_SCORE)
+    else:  # the score only deducts
+        score = (START_SCORE - sessions["points_deducted"]).clip(lower=0.0)
     sessions["score"] = score.where(~sessions["veto"], 0.0).round(1)
     return sessions.reset_index()[SESSION_COLUMNS]
 
 
-def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = None) -> pd.DataFrame:
+def _session_credits(credits: pd.DataFrame | None, index: pd.Index, scoring: Scoring
+                     ) -> tuple[np.ndarray, list[dict[str, int]], np.ndarray]:
+    """Per session: the number of credits, the count per credit id, the bonus points (the
+    credits' points from ``[credits]``, at most ``max_bonus``)."""
+    n = len(index)
+    if credits is None or not len(credits):
+        return np.zeros(n, dtype=np.int64), [{} for _ in range(n)], np.zeros(n, dtype=np.float64)
+    grouped = credits.groupby(["session_id", "credit"], sort=True).size()
+    dicts: dict[str, dict[str, int]] = {}
+    points: dict[str, float] = {}
+    levels = grouped.index
+    for session_id, credit, count in zip(
+        levels.get_level_values(0).tolist(), levels.get_level_values(1).tolist(), grouped.tolist()
+    ):
+        dicts.setdefault(session_id, {})[credit] = int(count)
+        points[session_id] = points.get(session_id, 0.0) + scoring.credit_points.get(credit, 0.0) * count
+    ids = index.tolist()
+    counts = np.array([sum((dicts.get(s) or {}).values()) for s in ids], dtype=np.int64)
+    bonus = np.array([min(points.get(s, 0.0), scoring.max_bonus) for s in ids], dtype=np.float64).round(1)
+    return counts, [dicts.get(s) or {} for s in ids], bonus
+
+
+def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = None,
+                 credit_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per agent, worst first: score (mean of their session scores), metrics,
     findings (total, per rule, per 100 sessions) and vetoes. Columns: :data:`AGENT_COLUMNS`.
 
     ``rule_ids`` lists the rules every agent gets a (possibly zero) count for; by default
-    the rules that have findings.
+    the rules that have findings; ``credit_ids`` likewise for the credits.
     """
     if sessions.empty:
         return pd.DataFrame({column: pd.Series([], dtype="object") for column in AGENT_COLUMNS})
@@ -335,6 +410,7 @@ def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = Non
     agents["per_100_sessions_by_rule"] = [
         {rule: float(value) for rule, value in zip(columns, row)} for row in per_100.to_numpy().tolist()
     ]
+    agents["credits"] = _agent_credits(sessions, agents, credit_ids)
     agents = agents.reset_index()
     agents = agents.sort_values(
         ["score", "vetoes", "findings_per_100_sessions", "agent"],
@@ -342,3 +418,30 @@ def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = Non
         kind="stable",
     ).reset_index(drop=True)
     return agents[AGENT_COLUMNS]
+
+
+def _agent_credits(sessions: pd.DataFrame, agents: pd.DataFrame, credit_ids: Iterable[str] | None) -> list[dict]:
+    """Per agent: ``{credit id: count, …, "per_100_sessions": {credit id: rate, …}}``."""
+    if "credits_by_id" in sessions:
+        credited = sessions[sessions["credits"] > 0]
+        long = [
+            (agent, credit, count)
+            for agent, by_id in zip(credited["agent"].tolist(), credited["credits_by_id"].tolist())
+            for credit, count in by_id.items()
+        ]
+    else:
+        long = []
+    if long:
+        table = pd.DataFrame(long, columns=["agent", "credit", "count"])
+        per_id = table.pivot_table(index="agent", columns="credit", values="count", aggfunc="sum", fill_value=0)
+    else:
+        per_id = pd.DataFrame(index=agents.index)
+    columns = sorted(set(credit_ids) | set(per_id.columns)) if credit_ids is not None else sorted(per_id.columns)
+    per_id = per_id.reindex(index=agents.index, columns=columns, fill_value=0).fillna(0).astype("int64")
+    per_100 = per_id.mul(100.0).div(agents["sessions"], axis=0).round(1)
+    out = []
+    for counts, rates in zip(per_id.to_numpy().tolist(), per_100.to_numpy().tolist()):
+        record: dict = {credit: int(count) for credit, count in zip(columns, counts)}
+        record[PER_100] = {credit: float(rate) for credit, rate in zip(columns, rates)}
+        out.append(record)
+    return out

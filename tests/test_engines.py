@@ -129,6 +129,7 @@ def without_locations(document: dict) -> dict:
         return [{k: v for k, v in r.items() if k not in ("id", "file", "row")} for r in records]
 
     return {**document, "findings": strip(document["findings"]), "sessions": strip(document["sessions"]),
+            "credits": strip(document.get("credits", [])),
             "rejected": [{k: v for k, v in r.items() if k == "reason"} for r in document["rejected"]]}
 
 

@@ -86,7 +86,7 @@ def visible_sheets(path) -> list[str]:
 def test_sheet_names_in_both_languages(book_zh, book_en):
     assert visible_sheets(book_zh) == [zh for zh, _ in SHEETS.values()]
     assert visible_sheets(book_en) == [en for _, en in SHEETS.values()]
-    assert visible_sheets(book_zh) == ["概览", "客服评分", "违规明细", "会话", "对话记录", "规则", "异常行"]
+    assert visible_sheets(book_zh) == ["概览", "客服评分", "违规明细", "亮点", "会话", "对话记录", "规则", "异常行"]
     # The data qa review rescores from (qa.review), very hidden.
     assert load(book_zh)["qa_data"].sheet_state == "veryHidden"
 

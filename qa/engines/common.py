@@ -12,7 +12,8 @@ decides a result happens here, in the same code the in-process path runs:
    number of sessions) and runs :func:`qa.outofcore.audit_partition` on it (the core
    contract: normalize, checks, findings, session scores). It returns rows of
    :data:`ROW_FIELDS`: one per finding (kind ``f``), suppressed finding (``x``), session
-   (``s``), rejected input row (``r``) and note count (``n``). Findings carry the message's
+   (``s``), credit for good practice (``c``: a finding row with the credit id as rule and no
+   severity), rejected input row (``r``) and note count (``n``). Findings carry the message's
    position within its session, not a global id: that needs every session (step 4).
    :func:`session_batches` is the adapter for engines that deliver a sorted partition in
    batches (Spark): a session cut at a batch boundary is carried into the next batch.
@@ -108,6 +109,9 @@ ROW_FIELDS: list[tuple[str, str]] = [
     ("points_deducted", "float"),
     ("veto", "bool"),
     ("score", "float"),
+    ("credits", "int"),
+    ("credits_by_id", "str"),  # JSON object, as score_sessions gives it
+    ("bonus_points", "float"),
     ("first_ns", "int"),  # earliest and latest time of the session (UTC), NAT when none
     ("last_ns", "int"),
     ("timed", "int"),  # messages with a time
@@ -118,7 +122,7 @@ ROW_NAMES = [name for name, _ in ROW_FIELDS]
 SESSION_ROW_NAMES = [
     "session_id", "agent", "file", "started_at_ns", "messages", "customer_messages", "agent_messages",
     "customer_runs", "replied_runs", "first_response_s", "avg_response_s", "longest_wait_s", "findings",
-    "findings_by_rule", "points_deducted", "veto", "score",
+    "findings_by_rule", "points_deducted", "veto", "score", "credits", "credits_by_id", "bonus_points",
 ]
 
 #: One row per agent from :func:`agent_rows` (AGENT_COLUMNS; dicts as JSON objects).
@@ -138,6 +142,7 @@ AGENT_FIELDS: list[tuple[str, str]] = [
     ("findings_by_rule", "str"),
     ("per_100_sessions_by_rule", "str"),
     ("vetoes", "int"),
+    ("credits", "str"),  # JSON object
 ]
 assert [name for name, _ in AGENT_FIELDS] == AGENT_COLUMNS
 
@@ -157,6 +162,13 @@ class AuditSetup:
     scoring: Scoring
     suppressions: Any = None
     rows_per_call: int = ROWS_PER_CALL
+    credits: Any = None  # list[qa.credits.Credit]; None = the built-in ones
+
+    def credit_ids(self) -> list[str]:
+        """The enabled credits' ids (every agent gets a count for each)."""
+        from qa.credits import builtin_credits
+
+        return [c.id for c in (self.credits if self.credits is not None else builtin_credits()) if c.enabled]
 
     @property
     def timezone(self) -> str:
@@ -175,6 +187,7 @@ def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup
     from qa.errors import QAError
     from qa.pipeline import scoring_file
     from qa.rules import load_rules
+    from qa.credits import load_credits
     from qa.score import load_scoring
 
     if options.suppressions and not supports_suppressions():
@@ -182,7 +195,7 @@ def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup
     rules = rules if rules is not None else load_rules(list(options.rule_paths))
     context = CheckContext(lang=options.lang, has_timestamps=True, timezone=options.timezone)
     return AuditSetup(rules, context, load_scoring(scoring_file(options.rule_paths)),
-                      options.suppressions or None, rows_per_call)
+                      options.suppressions or None, rows_per_call, load_credits(list(options.rule_paths)))
 
 
 def with_times(context: CheckContext, has_timestamps: bool) -> CheckContext:
@@ -395,6 +408,8 @@ def _passed_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _audit_messages(messages: pd.DataFrame, setup: AuditSetup) -> list[pd.DataFrame]:
     extra = {"suppressions": setup.suppressions} if setup.suppressions is not None else {}
+    if getattr(setup, "credits", None) is not None:
+        extra["credits"] = setup.credits
     result = audit_partition(messages, setup.rules, setup.context, scoring=setup.scoring, keep_messages=True, **extra)
     table = result.messages  # sorted canonically, RangeIndex: findings' msg indexes it
     ids = table["session_id"].to_numpy(dtype=object)
@@ -407,6 +422,10 @@ def _audit_messages(messages: pd.DataFrame, setup: AuditSetup) -> list[pd.DataFr
     suppressed = getattr(result, "suppressed", None)
     if suppressed is not None and len(suppressed):
         rows.append(_finding_rows(suppressed, "x", start_of_row, instants))
+    credits = getattr(result, "credits", None)
+    if credits is not None and len(credits):
+        as_findings = credits.rename(columns={"credit": "rule"}).assign(severity="")
+        rows.append(_finding_rows(as_findings, "c", start_of_row, instants))
     rows.append(_session_rows(result.sessions, ids, starts, instants))
     return [r for r in rows if len(r)]
 
@@ -429,7 +448,7 @@ def _finding_rows(findings: pd.DataFrame, kind: str, start_of_row: np.ndarray, i
             "row": findings["row"].to_numpy(dtype=np.int64),
             "text": findings["text"].to_numpy(dtype=object),
             "reason": findings["reason"].to_numpy(dtype=object),
-            "finding_id": np.asarray(finding_ids(findings), dtype=object),
+            "finding_id": np.asarray(finding_ids(findings), dtype=object) if kind != "c" else "",
             "rule": findings["rule"].to_numpy(dtype=object),
             "severity": findings["severity"].to_numpy(dtype=object),
             "time_local_ns": _naive_ns(findings["timestamp"]),
@@ -461,8 +480,10 @@ def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, i
     extremes = pd.DataFrame({"first_ns": first, "last_ns": last, "timed": timed_count, "n": lengths},
                             index=pd.Index(ids[starts], dtype=object))
     extremes = extremes.reindex(sessions["session_id"].to_numpy(dtype=object))
-    rows = pd.DataFrame({name: sessions[name].to_numpy() for name in SESSION_COLUMNS if name != "findings_by_rule"})
+    as_json = ("findings_by_rule", "credits_by_id")
+    rows = pd.DataFrame({name: sessions[name].to_numpy() for name in SESSION_COLUMNS if name not in as_json})
     rows["kind"] = "s"
+    rows["credits_by_id"] = [json.dumps(d, ensure_ascii=False) for d in sessions["credits_by_id"].tolist()]
     rows["started_at_ns"] = _naive_ns(sessions["started_at"])
     rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in sessions["findings_by_rule"].tolist()]
     rows["first_ns"] = extremes["first_ns"].to_numpy(dtype=np.int64)
@@ -474,15 +495,20 @@ def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, i
 # --------------------------------------------------------------------------- scorecards
 
 
-def agent_rows(sessions: pd.DataFrame, rule_ids: Sequence[str]) -> pd.DataFrame:
+def agent_rows(sessions: pd.DataFrame, rule_ids: Sequence[str], credit_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Score the agents of a frame of session rows (SESSION_ROW_NAMES; one agent or more):
     rows of :data:`AGENT_FIELDS`. Sessions are put in id order first, as the in-process
     path has them, so sums and means add up in the same order (identical floats)."""
     if not len(sessions):
         return empty_frame(AGENT_FIELDS)
     table = sessions_frame(sessions)
-    agents = score_agents(table, rule_ids=list(rule_ids))
-    rows = agents.drop(columns=["findings_by_rule", "per_100_sessions_by_rule"])
+    if credit_ids is None:
+        from qa.credits import builtin_credits
+
+        credit_ids = [c.id for c in builtin_credits() if c.enabled]
+    agents = score_agents(table, rule_ids=list(rule_ids), credit_ids=list(credit_ids))
+    rows = agents.drop(columns=["findings_by_rule", "per_100_sessions_by_rule", "credits"])
+    rows["credits"] = [json.dumps(d, ensure_ascii=False) for d in agents["credits"].tolist()]
     rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in agents["findings_by_rule"].tolist()]
     rows["per_100_sessions_by_rule"] = [
         json.dumps(d, ensure_ascii=False) for d in agents["per_100_sessions_by_rule"].tolist()
@@ -508,6 +534,9 @@ def sessions_frame(rows: pd.DataFrame) -> pd.DataFrame:
             "points_deducted": rows["points_deducted"].to_numpy(dtype=np.float64),
             "veto": rows["veto"].to_numpy(dtype=bool),
             "score": rows["score"].to_numpy(dtype=np.float64),
+            "credits": rows["credits"].to_numpy(dtype=np.int64),
+            "credits_by_id": [json.loads(value) for value in rows["credits_by_id"].tolist()],
+            "bonus_points": rows["bonus_points"].to_numpy(dtype=np.float64),
         }
     )
     return frame.sort_values("session_id", kind="stable").reset_index(drop=True)[SESSION_COLUMNS]
@@ -521,7 +550,7 @@ def agents_frame(rows: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             name: (
-                _str(rows[name]) if kind == "str" and not name.endswith("by_rule")
+                _str(rows[name]) if kind == "str" and not (name.endswith("by_rule") or name == "credits")
                 else [json.loads(v) for v in rows[name].tolist()] if kind == "str"
                 else rows[name].to_numpy(dtype=np.int64) if kind == "int"
                 else rows[name].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -597,6 +626,17 @@ def findings_frame(rows: pd.DataFrame, offsets: pd.Series, *, suppressed: bool =
         frame["suppression"] = _str(rows["suppression"])
         frame["suppression_reason"] = _str(rows["suppression_reason"])
     return frame.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)[columns]
+
+
+def credits_frame(rows: pd.DataFrame, offsets: pd.Series) -> pd.DataFrame:
+    """Credit rows (kind c) as ``result.credits`` (qa.credits.CREDIT_REPORT_COLUMNS, global
+    ids, (msg, credit) order): they travel as finding rows."""
+    from qa.credits import CREDIT_REPORT_COLUMNS
+
+    if not len(rows):
+        return pd.DataFrame({column: pd.Series([], dtype="object") for column in CREDIT_REPORT_COLUMNS})
+    frame = findings_frame(rows, offsets).rename(columns={"rule": "credit"})
+    return frame.sort_values(["msg", "credit"], kind="stable").reset_index(drop=True)[CREDIT_REPORT_COLUMNS]
 
 
 def rejected_frame(rows: pd.DataFrame, file_order: Sequence[str]) -> pd.DataFrame:
@@ -683,6 +723,7 @@ def assemble(
     offsets = session_offsets(sessions)
     findings = findings_frame(rows_of(rows, "f"), offsets)
     suppressed = findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None
+    credits = credits_frame(rows_of(rows, "c"), offsets)
     total = int(sessions["messages"].sum()) if len(sessions) else 0
 
     extremes: list[tuple[int, int]] = []
@@ -719,6 +760,8 @@ def assemble(
         rule_paths=list(options.rule_paths),
         scoring=setup.scoring,
         suppressed=suppressed,
+        credits=credits,
+        credit_defs=list(setup.credits) if getattr(setup, "credits", None) is not None else [],
     )
 
 

@@ -124,8 +124,8 @@ def _audit_partition(frame: pd.DataFrame, setup: AuditSetup) -> pd.DataFrame:
     return audit_rows(conform(frame, MESSAGE_FIELDS), setup)
 
 
-def _agents_partition(frame: pd.DataFrame, rule_ids: list[str]) -> pd.DataFrame:
-    return agent_rows(frame, rule_ids)
+def _agents_partition(frame: pd.DataFrame, rule_ids: list[str], credit_ids: list[str]) -> pd.DataFrame:
+    return agent_rows(frame, rule_ids, credit_ids)
 
 
 def _findings_partition(frame: pd.DataFrame, mask: bool) -> pd.DataFrame:
@@ -264,7 +264,7 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
     rule_ids = [rule.id for rule in setup.rules if rule.enabled]
     sessions = audited[audited["kind"] == "s"][SESSION_ROW_NAMES]
     agent_frame = sessions.shuffle(on="agent", npartitions=max(1, min(count, 8))).map_partitions(
-        _agents_partition, rule_ids, meta=_meta(AGENT_FIELDS))
+        _agents_partition, rule_ids, setup.credit_ids(), meta=_meta(AGENT_FIELDS))
     agents = agents_frame(agent_frame.compute())
     timings["scorecards"] = time.perf_counter() - started
 

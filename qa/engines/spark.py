@@ -233,10 +233,10 @@ def _interpret_udf(spec) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataF
     return run
 
 
-def _agents_udf(rule_ids: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def _agents_udf(rule_ids: list[str], credit_ids: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def run(sessions: pd.DataFrame) -> pd.DataFrame:
         _quiet()
-        return agent_rows(sessions, rule_ids)
+        return agent_rows(sessions, rule_ids, credit_ids)
 
     return run
 
@@ -358,7 +358,7 @@ def audit_spark(
         buckets = max(cores, math.ceil(expected / SESSIONS_PER_BUCKET / 10))
         agent_frame = (audited.where(F.col("kind") == "s").select(*SESSION_ROW_NAMES)
                        .withColumn("_bucket", F.pmod(F.hash("agent"), F.lit(buckets)))
-                       .groupBy("_bucket").applyInPandas(_agents_udf(rule_ids), struct(AGENT_FIELDS)))
+                       .groupBy("_bucket").applyInPandas(_agents_udf(rule_ids, setup.credit_ids()), struct(AGENT_FIELDS)))
         agents = agents_frame(_collect(agent_frame))
         timings["scorecards"] = time.perf_counter() - started
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from qa.ingest.build import _assemble, _build_part, _empty_messages
 from qa.ingest.columns import FIELDS, _ColumnMap, _resolve_columns
-from qa.ingest.delimited import TEXT_EXTENSIONS
+from qa.ingest.delimited import _QUOTED_MAX_CHARS, _QUOTED_MAX_LINES, TEXT_EXTENSIONS
 from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
 from qa.ingest.registry import EXTENSIONS, FORMATS, _expand_inputs, expand_inputs, format_of, skipped_inputs
 from qa.ingest.spreadsheet import SPREADSHEET_EXTENSIONS
@@ -85,4 +85,6 @@ __all__ = [
     # the pieces the cluster engines interpret Parquet records with (qa.engines.inputs)
     "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_empty_messages", "_make_options",
     "_resolve_columns", "empty_rejected",
+    # the bounds of a quoted value (tests build files just over them)
+    "_QUOTED_MAX_CHARS", "_QUOTED_MAX_LINES",
 ]

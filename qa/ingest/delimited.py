@@ -142,7 +142,9 @@ def _quote_trouble(columns: Sequence, delimiter: str, width: int, *, ends_file: 
         return False
     if ends_file and rows[-1] == len(columns[0]) - 1:
         return True
-    return any(_suspect_record([column[int(i)].as_py() for column in columns], delimiter, width) for i in rows)
+    picked = pa.array(rows)
+    values = zip(*(column.take(picked).to_pylist() for column in columns), strict=True)
+    return any(_suspect_record(record, delimiter, width) for record in values)
 
 
 def _rows_with_line_breaks(columns: Sequence) -> np.ndarray:
@@ -489,7 +491,7 @@ class _DelimitedStream:
                             break
                     # the rows _tidy takes out: blank, repeated header (counted), NUL (rejected)
                     repeated = _header_mask(batch.columns, self.header) & ~blank
-                    nul = _nul_mask(batch.columns) & ~blank & ~repeated if stream.saw_nul else repeated & False
+                    nul = _nul_mask(batch.columns) & ~blank & ~repeated if stream.saw_nul else np.zeros_like(blank)
                     skip = blank | repeated | nul
                     self.blank += int(blank.sum())
                     self.headers += int(repeated.sum())

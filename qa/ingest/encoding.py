@@ -50,7 +50,9 @@ def _first_bad_byte(path: str, encoding: str) -> tuple[int, int, int]:
     lines, base = 1, 0
     if codecs.lookup(encoding).name == "utf-8-sig":
         encoding = "utf-8"  # the BOM is valid UTF-8, and offsets count from the file's start
-    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030")
+    # A stateless multi-byte encoding is decoded per block, which gives exact offsets; the
+    # others (UTF-16, UTF-32) go through an incremental decoder.
+    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030", "gbk", "gb2312", "big5", "ascii", "latin-1", "cp1252")
     decoder = None if stateless else codecs.getincrementaldecoder(encoding)(errors="strict")
     carry = b""
     with open(path, "rb") as handle:

@@ -7,9 +7,12 @@ zh        en           content
 ========  ===========  ==============================================================
 概览      Summary      inputs, period, rows, rules version, findings per rule, agents
                        most in need of coaching, charts
-客服评分  Agents       one row per agent, worst first: score, metrics, findings per rule
+客服评分  Agents       one row per agent, worst first: score, metrics, findings per rule,
+                       credits for good practice per credit (count, per 100 sessions)
 违规明细  Findings     one row per finding, matched fragment red and bold in the message,
                        empty Review (drop-down) and Comment columns for the trainer
+亮点      Highlights   one row per credit for good practice (qa.credits), the credited
+                       fragment marked in the message, the customer message it answered
 会话      Sessions     one row per session, worst first
 对话记录  Transcripts  the flagged sessions in full, worst first, flagged lines marked
 规则      Rules        every rule with its parameters, points and veto; skipped rules
@@ -81,6 +84,7 @@ SHEETS = {
     "summary": ("概览", "Summary"),
     "agents": ("客服评分", "Agents"),
     "findings": ("违规明细", "Findings"),
+    "highlights": ("亮点", "Highlights"),
     "sessions": ("会话", "Sessions"),
     "transcripts": ("对话记录", "Transcripts"),
     "rules": ("规则", "Rules"),
@@ -212,6 +216,21 @@ WORDS = {
     "agent_trend_title": ("客服得分", "Agent scores"),
     "rule_trend_title": ("各规则每百会话违规数", "Findings per 100 sessions by rule"),
     "suppressed_count": ("已屏蔽", "Suppressed"),
+    # credits for good practice
+    "credit": ("亮点", "Credit"),
+    "credit_count": ("亮点：{label} 次数", "Credit {label}: count"),
+    "credit_per100": ("亮点：{label} 每百会话", "Credit {label}: per 100 sessions"),
+    "message_credited": ("消息（亮点片段标出）", "Message (credited part marked)"),
+    "highlights_note": (
+        "良好做法（亮点）与违规并列显示，不抵消违规；只有在 scoring.toml 的 [credits] 中设置了分数时才加分（本次：{bonus}）。",
+        "Good practice, shown beside the findings, never hiding them; it earns points only when scoring.toml sets [credits] points (this run: {bonus}).",
+    ),
+    "bonus_off": ("不加分", "no bonus"),
+    "bonus_on": ("每会话最多加 {max} 分", "at most {max} points per session"),
+    "credits_capped": (
+        "亮点共 {total} 条，本表只列出前 {shown} 条；完整清单见 JSON 结果（--json）。",
+        "{total} credits; this sheet lists the first {shown}. The JSON result (--json) has them all.",
+    ),
 }
 
 SEVERITY = {"minor": ("轻微", "minor"), "major": ("严重", "major"), "critical": ("致命", "critical")}
@@ -223,6 +242,9 @@ RULE_LABELS = {
     "repeated-soothing": ("重复安抚话术", "Repeated soothing line"),
     "ignored-complaint": ("投诉未妥善处理", "Ignored complaint"),
     "emoji-only": ("仅表情回复", "Emoji-only reply"),
+    "unsoothed-emotion": ("情绪未安抚", "Unsoothed emotion"),
+    "repeated-solution": ("重复同一方案", "Repeated solution"),
+    "brand-doubt": ("品牌质疑未澄清", "Brand doubt unanswered"),
 }
 
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -776,6 +798,20 @@ class _Writer:
         self.header(sheet, len(notes), headers)
         return len(notes)
 
+    def credit_ids(self) -> list[str]:
+        """Credits shown as columns: every enabled credit, then any other credited one."""
+        ids = [c.id for c in getattr(self.result, "credit_defs", None) or [] if c.enabled]
+        credits = getattr(self.result, "credits", None)
+        if credits is not None and len(credits):
+            ids += sorted(set(credits["credit"].unique()) - set(ids))
+        return ids
+
+    def credit_label(self, credit_id: str) -> str:
+        for credit in getattr(self.result, "credit_defs", None) or []:
+            if credit.id == credit_id:
+                return credit.label(self.lang)
+        return credit_id
+
     def rule_ids(self) -> list[str]:
         """Rules shown as columns: every enabled rule, then any other rule with findings."""
         ids = [rule.id for rule in self.result.rules if getattr(rule, "enabled", True)]
@@ -794,6 +830,7 @@ class _Writer:
             sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         self.write_agents()  # first: the summary's chart points at its rows
         self.write_findings()
+        self.write_highlights()
         self.write_sessions()
         self.write_transcripts()
         self.write_rules()
@@ -864,9 +901,13 @@ class _Writer:
         headers += [_word("rule_count", lang, label=rule_label(r, lang)) for r in rule_ids]
         headers += [_word("rule_per100", lang, label=rule_label(r, lang)) for r in rule_ids]
         headers.append(_word("vetoes", lang))
+        credit_ids = self.credit_ids() if "credits" in agents else []
+        headers += [_word("credit_count", lang, label=self.credit_label(c)) for c in credit_ids]
+        headers += [_word("credit_per100", lang, label=self.credit_label(c)) for c in credit_ids]
         header_row = self.notes_then_header(sheet, [note] if note else [], headers)
         self.agents_header_row = header_row
-        self.widths(sheet, [20, 8, 8, 10, 12, 12, 13, 9, 8, 8, 10] + [12] * (2 * len(rule_ids)) + [10])
+        self.widths(sheet, [20, 8, 8, 10, 12, 12, 13, 9, 8, 8, 10] + [12] * (2 * len(rule_ids)) + [10]
+                    + [12] * (2 * len(credit_ids)))
         n = len(agents)
         if n:
             by_rule = _as_list(agents["findings_by_rule"])
@@ -887,6 +928,11 @@ class _Writer:
             columns += [Column([(d or {}).get(r, 0) for d in by_rule], "number", fmt.integer) for r in rule_ids]
             columns += [Column([(d or {}).get(r, 0.0) for d in per_100], "number", fmt.number1) for r in rule_ids]
             columns.append(Column(_numbers(agents["vetoes"]), "number", fmt.integer))
+            if credit_ids:
+                credits = [d or {} for d in _as_list(agents["credits"])]
+                columns += [Column([d.get(c, 0) for d in credits], "number", fmt.integer) for c in credit_ids]
+                columns += [Column([(d.get("per_100_sessions") or {}).get(c, 0.0) for d in credits], "number", fmt.number1)
+                            for c in credit_ids]
             # Ordinary cells (not bulk rows), so the summary chart caches their values.
             self.cells.write_cells(sheet, header_row + 1, columns)
             sheet.conditional_format(
@@ -957,6 +1003,56 @@ class _Writer:
             header_row + 1, review_col, header_row + max(shown, 1), review_col,
             {"validate": "list", "source": _pick(REVIEW_CHOICES, lang), "ignore_blank": True},
         )
+        self.finish_table(sheet, header_row, header_row + shown, len(headers))
+
+    def write_highlights(self) -> None:
+        """Credits for good practice, laid out like the Findings sheet (same writers, same
+        masking): the credited fragment marked in the message, the message it answered."""
+        sheet, lang, fmt = self.sheets["highlights"], self.lang, self.formats
+        credits = getattr(self.result, "credits", None)
+        total = len(credits) if credits is not None else 0
+        shown = min(total, MAX_DETAIL_ROWS)
+        scoring = self.scoring
+        bonus = (_word("bonus_on", lang, max=f"{scoring.max_bonus:g}") if getattr(scoring, "credit_points", None)
+                 else _word("bonus_off", lang))
+        notes = [_word("highlights_note", lang, bonus=bonus)]
+        if shown < total:
+            notes.append(_word("credits_capped", lang, total=total, shown=shown))
+        headers = [
+            _word("time", lang), _word("agent", lang), _word("session", lang), _word("credit", lang),
+            _word("reason", lang), _word("message_credited", lang), _word("context", lang),
+            _word("file", lang), _word("row", lang),
+        ]
+        header_row = self.notes_then_header(sheet, notes, headers)
+        widths = [19, 20, 16, 16, 36, 50, 36, 22, 7]
+        self.widths(sheet, widths)
+        if shown:
+            part = self.masker.findings(credits.iloc[:shown])  # texts, session ids, agents: as findings
+            labels = {c: self.credit_label(c) for c in part["credit"].unique()}
+            reasons = _cell_text(part["reason"], False, lang)
+            texts = _cell_text(part["text"], False, lang, cut=False)
+            contexts = _cell_text(part["context_text"], False, lang)
+            marked = [
+                _fit_marked(*cell, lang)
+                for cell in zip(
+                    _as_list(texts),
+                    _as_list(part["span_start"].fillna(-1).astype("int64")),
+                    _as_list(part["span_end"].fillna(-1).astype("int64")),
+                )
+            ]
+            columns = [
+                Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
+                Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
+                Column(_as_list(part["session_id"].astype("str")), "text", fmt.text),
+                Column(_as_list(part["credit"].map(labels)), "text", fmt.text),
+                Column(_as_list(reasons), "text", fmt.wrap),
+                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
+                Column(_as_list(contexts), "text", fmt.wrap),
+                Column(_as_list(_file_labels(part)), "text", fmt.text),
+                Column(_numbers(part["row"]), "number", fmt.integer),
+            ]
+            heights = _row_heights([(reasons, widths[4]), (texts, widths[5]), (contexts, widths[6])])
+            self.cells.rows(sheet, header_row + 1, columns, heights)
         self.finish_table(sheet, header_row, header_row + shown, len(headers))
 
     def write_sessions(self) -> None:

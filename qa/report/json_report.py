@@ -1,6 +1,11 @@
 """The machine-readable result (``--json``), a public contract (version 1).
 
 Same input and rules give byte-identical JSON (no generation time is written).
+
+Credits for good practice (:mod:`qa.credits`) are additive: a top-level ``credits`` array
+(one record per credited message: credit, session_id, agent, timestamp, file, row, text,
+match, span, reason, context), ``summary.credits`` / ``summary.by_credit``, and per agent
+``agents[].credits`` (``{credit id: count, …, "per_100_sessions": {…}}``).
 """
 
 from __future__ import annotations
@@ -72,6 +77,36 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
         yield record
 
 
+def iter_credits(result: AuditResult, *, mask: bool = False) -> Iterator[dict[str, Any]]:
+    """The ``credits`` records, in the result's (msg, credit) order; masked like findings."""
+    credits = getattr(result, "credits", None)
+    if credits is None or not len(credits):
+        return
+    credits = result_masker(result, mask).findings(credits)  # texts, session ids, agents: as findings
+    columns = {name: _column(credits, name) for name in (
+        "credit", "session_id", "agent", "timestamp", "file", "row", "text", "match",
+        "span_start", "span_end", "reason", "sheet", "context_text")}
+    for index in range(len(credits)):
+        start = columns["span_start"][index]
+        record = {
+            "credit": columns["credit"][index],
+            "session_id": columns["session_id"][index],
+            "agent": columns["agent"][index],
+            "timestamp": columns["timestamp"][index],
+            "file": columns["file"][index],
+            "row": int(columns["row"][index]),
+            "text": columns["text"][index],
+            "match": columns["match"][index],
+            "span": [int(start), int(columns["span_end"][index])] if start >= 0 else None,
+            "reason": columns["reason"][index],
+        }
+        if columns["sheet"][index]:
+            record["sheet"] = columns["sheet"][index]
+        if columns["context_text"][index]:
+            record["context"] = columns["context_text"][index]
+        yield record
+
+
 def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[str, Any]]:
     """The ``findings`` array as a list (see :func:`iter_findings`)."""
     return list(iter_findings(result, mask=mask))
@@ -97,6 +132,11 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
     if len(result.findings):
         for rule_id, count in result.findings["rule"].value_counts().sort_index().items():
             by_rule[rule_id] = int(count)
+    credits = getattr(result, "credits", None)
+    by_credit = {credit.id: 0 for credit in getattr(result, "credit_defs", None) or [] if credit.enabled}
+    if credits is not None and len(credits):
+        for credit_id, count in credits["credit"].value_counts().sort_index().items():
+            by_credit[credit_id] = int(count)
     return {
         "input_rows": int(ingest.input_rows),
         "audited_rows": int(len(ingest.messages)),
@@ -108,6 +148,8 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
         "by_rule": by_rule,
         "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in result.skipped_rules],
         "suppressed": suppressed_summary(result, mask=mask),
+        "credits": int(len(credits)) if credits is not None else 0,
+        "by_credit": by_credit,
     }
 
 
@@ -127,6 +169,7 @@ def _sections(result: AuditResult, mask: bool) -> list[tuple[str, Any]]:
         ("sessions", iter_table(result.sessions, result_masker(result, mask))),
         ("agents", iter_table(result.agents, result_masker(result, mask))),
         ("rejected", _rejected(result, mask)),
+        ("credits", iter_credits(result, mask=mask)),
     ]
 
 

@@ -1,0 +1,253 @@
+"""Check type ``reply_class``: a customer message of some class needs a reply of another class.
+
+The generic form of "trigger → the agent's next reply must satisfy a class", over the shared
+semantic classes of ``rules/classes.toml`` (:mod:`qa.classes`):
+
+* ``unsoothed-emotion``: a customer message of class ``upset`` or ``rejection`` must be
+  answered by a reply of class ``soothing`` (a ``closing`` formula, a rating invitation or
+  canned praise does not count, even when it holds a soothing word);
+* ``brand-doubt``: a customer message of class ``doubt`` must be answered by a reply of class
+  ``clarification`` or ``soothing``.
+
+How it works (vectorised; Python only over the trigger candidates and their replies):
+
+1. customer messages (``trigger_roles``) matching one of ``trigger_classes`` are triggers
+   (:meth:`ClassSet.mask`: an RE2 pre-filter over the column, then negation/condition scope
+   per distinct candidate text); a trigger that also matches one of ``skip_classes`` is left
+   to another rule (``sensitive-complaint``/``safety`` belong to ``ignored-complaint``: one
+   customer message is judged by one rule);
+2. the judged reply is the next ``reply_roles`` message of the same session (system messages,
+   other customer messages and replies of a ``pass_over_classes`` class such as an
+   auto-reply under the agent's nickname are passed over; ``searchsorted`` over the reply
+   positions). Consecutive triggers before one reply give one finding, on the reply, with the
+   first trigger as context. ``judge = "turn"`` judges the reply together with the messages
+   the agent sends right after it (before the customer writes again);
+3. the reply is acceptable when it has a match of one of ``satisfied_by`` that no match of
+   a ``not_counting`` class overlaps (还有其他可以帮您的吗 holds 帮您 but is a closing);
+4. with ``flag_missing``, a trigger the agent never answers is flagged on the trigger.
+
+Parameters (rule ``[params]``):
+
+``trigger_classes`` (strings, required), ``skip_classes``, ``satisfied_by`` (strings,
+required), ``not_counting``, ``pass_over_classes`` (strings)
+    Class names of ``rules/classes.toml`` (or a pack's).
+``trigger_roles`` / ``reply_roles`` (strings, default customer / agent)
+``after_reply_classes`` (strings)
+    Trigger classes that count only once an agent has replied in the session: ``rejection``
+    (a refusal refuses what the agent offered; 找不到订单 in the first message refuses nothing).
+``judge`` (``first`` | ``turn``, default ``first``)
+``flag_missing`` (bool, default false)
+``quote_chars`` (int, default 30)
+    Longest quote of the trigger or the reply in the reason.
+
+Message fields: ``{trigger}`` (the trigger message as written, shortened), ``{cue}`` (the
+matched words), ``{category}`` (the label of the matched class category), ``{reply}``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.classes import classes_of
+
+PARAMS = {
+    "trigger_roles": Param("strings", "roles whose messages can trigger", default=["customer"]),
+    "reply_roles": Param("strings", "roles whose next message is the judged reply", default=["agent"]),
+    "trigger_classes": Param("strings", "classes making a message a trigger", required=True),
+    "skip_classes": Param("strings", "classes whose messages are left to another rule", default=[]),
+    "satisfied_by": Param("strings", "classes of which one match makes the reply acceptable", required=True),
+    "not_counting": Param("strings", "classes whose matches cancel an overlapping satisfying match",
+                          default=[]),
+    "pass_over_classes": Param("strings", "reply-role messages of these classes are not replies",
+                               default=[]),
+    "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
+                                 "session (a refusal refuses something the agent said)", default=[]),
+    "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
+                   choices=("first", "turn")),
+    "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
+    "quote_chars": Param("int", "longest quote in the reason", default=30),
+}
+
+
+def _quote(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
+
+
+def _values(column: pd.Series, ids) -> list:
+    return column.take(np.asarray(ids, dtype="int64")).tolist()
+
+
+def _class_mask(classes, names: list[str], norm: pd.Series) -> np.ndarray:
+    out = np.zeros(len(norm), dtype=bool)
+    for name in names:
+        if name in classes.classes:
+            out |= classes.mask(name, norm).to_numpy()
+    return out
+
+
+def satisfies(classes, norm_text: str, satisfied_by: list[str], not_counting: list[str]) -> bool:
+    """Does a normalized reply hold a satisfying class match not overlapped by a not-counting one?"""
+    cancel = [(m.start, m.end) for name in not_counting if name in classes.classes
+              for m in classes.find(name, norm_text)]
+    for name in satisfied_by:
+        for found in classes.find(name, norm_text):
+            if not any(found.start < e and s < found.end for s, e in cancel):
+                return True
+    return False
+
+
+def first_trigger_match(classes, norm_text: str, names: list[str]):
+    """The earliest match of any of the trigger classes (for the reason)."""
+    best = None
+    for name in names:
+        found = classes.first(name, norm_text) if name in classes.classes else None
+        if found is not None and (best is None or found.start < best.start):
+            best = found
+    return best
+
+
+def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
+    """Flag the first reply of each trigger that satisfies none of the ``satisfied_by`` classes."""
+    params = rule.params
+    classes = classes_of(rule)
+    if messages.empty:
+        return findings_frame([], rule.id, "", "")
+    norm_all = messages["norm"]
+    scope = role_mask(messages, params["trigger_roles"]).to_numpy()
+    scoped = norm_all[scope]
+    is_trigger = np.zeros(len(messages), dtype=bool)
+    later = [n for n in params["trigger_classes"] if n in params["after_reply_classes"]]
+    anytime = [n for n in params["trigger_classes"] if n not in params["after_reply_classes"]]
+    is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, scoped)
+    sessions = pd.factorize(messages["session_id"])[0].astype("int64")
+    replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
+    if later:
+        # replies before each message within its session (cumulative count minus the count at
+        # the session's first message)
+        first = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]
+        starts = np.repeat(first, np.diff(np.r_[first, len(sessions)]))
+        before = replies_so_far - np.r_[0, replies_so_far][starts]
+        eligible = scope & (before > 0) & ~is_trigger
+        if eligible.any():
+            positions = np.flatnonzero(eligible)
+            is_trigger[positions] = _class_mask(classes, later, norm_all.iloc[positions])
+    if params["skip_classes"] and is_trigger.any():
+        positions = np.flatnonzero(is_trigger)
+        skipped = _class_mask(classes, list(params["skip_classes"]), norm_all.iloc[positions])
+        is_trigger[positions[skipped]] = False
+    trigger_ids = np.flatnonzero(is_trigger)
+    if len(trigger_ids) == 0:
+        return findings_frame([], rule.id, "", "")
+
+    reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
+    if params["pass_over_classes"] and reply_mask.any():
+        positions = np.flatnonzero(reply_mask)
+        reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
+                                         norm_all.iloc[positions])]] = False
+    reply_positions = np.flatnonzero(reply_mask)
+    k = np.searchsorted(reply_positions, trigger_ids, side="right")
+    nxt = np.where(k < len(reply_positions), reply_positions[np.minimum(k, max(len(reply_positions) - 1, 0))]
+                   if len(reply_positions) else -1, -1)
+    valid = nxt >= 0
+    nxt[valid & (sessions[np.maximum(nxt, 0)] != sessions[trigger_ids])] = -1
+
+    # One judgement per reply (the first trigger before it is the context); per session end.
+    first_of: dict[int, int] = {}
+    missing: dict[int, int] = {}
+    for trigger, reply in zip(trigger_ids.tolist(), nxt.tolist()):
+        if reply >= 0:
+            first_of.setdefault(reply, trigger)
+        else:
+            missing.setdefault(int(sessions[trigger]), trigger)
+
+    customer_turn = role_mask(messages, params["trigger_roles"]).to_numpy()
+    texts = messages["text"]
+    lang = context.lang if context.lang in ("zh", "en") else "zh"
+    limit = params["quote_chars"]
+    satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
+    trigger_names = list(params["trigger_classes"])
+    verdicts: dict[str, bool] = {}
+
+    def acceptable(norm_text: str) -> bool:
+        if norm_text not in verdicts:
+            verdicts[norm_text] = satisfies(classes, norm_text, satisfied_by, not_counting)
+        return verdicts[norm_text]
+
+    reply_ids = sorted(first_of)
+    reply_norms = _values(norm_all, reply_ids)
+    flagged: list[int] = []
+    n = len(messages)
+    for reply, reply_norm in zip(reply_ids, reply_norms):
+        if acceptable(reply_norm):
+            continue
+        if params["judge"] == "turn":
+            ok, following = False, reply + 1
+            while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:
+                if reply_mask[following] and acceptable(_values(norm_all, [following])[0]):
+                    ok = True
+                    break
+                following += 1
+            if ok:
+                continue
+        flagged.append(reply)
+
+    out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
+    trigger_list = [first_of[r] for r in flagged] + (list(missing.values()) if params["flag_missing"] else [])
+    trigger_text = dict(zip(trigger_list, _values(texts, trigger_list)))
+    trigger_norm = dict(zip(trigger_list, _values(norm_all, trigger_list)))
+
+    def trigger_fields(trigger: int) -> dict[str, str]:
+        found = first_trigger_match(classes, trigger_norm[trigger], trigger_names)
+        return {
+            "trigger": _quote(trigger_text[trigger], limit),
+            "cue": found.text if found is not None else "",
+            "category": found.label(lang) if found is not None else "",
+        }
+
+    for reply, original in zip(flagged, _values(texts, flagged)):
+        trigger = first_of[reply]
+        original = str(original)
+        reply_quote = _quote(original, limit)
+        stripped = original.strip()
+        offset = original.find(stripped) if stripped else 0
+        out_ids.append(reply)
+        reasons.append(render(rule.message, lang, reply=reply_quote, **trigger_fields(trigger)))
+        matches.append(stripped)
+        starts.append(offset)
+        ends.append(offset + len(stripped))
+        contexts.append(trigger)
+    if params["flag_missing"]:
+        for trigger in missing.values():
+            original = str(trigger_text[trigger])
+            out_ids.append(trigger)
+            reasons.append(render(rule.message, lang, reply="", **trigger_fields(trigger)))
+            matches.append(original)
+            starts.append(0)
+            ends.append(len(original))
+            contexts.append(-1)
+    if not out_ids:
+        return findings_frame([], rule.id, "", "")
+    return findings_frame(messages.index.to_numpy()[out_ids], rule.id, rule.severity.value, reasons,
+                          matches, starts, ends,
+                          [int(messages.index[c]) if c >= 0 else -1 for c in contexts])
+
+
+def validate(params: dict) -> list[tuple[str, str]]:
+    """Problems the loader reports with the rule file's line."""
+    problems: list[tuple[str, str]] = []
+    if params["quote_chars"] < 1:
+        problems.append(("quote_chars", "quote_chars must be 1 or more"))
+    return problems
+
+
+CHECK = CheckType(
+    name="reply_class",
+    doc="A customer message of a trigger class (upset, doubt …) whose next agent reply belongs to "
+        "none of the required classes (soothing, clarification …).",
+    params=PARAMS,
+    run=run,
+    validate=validate,
+)
