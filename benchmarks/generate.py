@@ -16,13 +16,19 @@ What it looks like (a Taobao/Tmall-style export, one row per message):
   complaint in ~2% of sessions, answered badly (好的 / emoji / nothing / cold) in ~40% of them;
   plus the look-alikes that must stay clean (我不投诉, 315 inside an order number);
 - a few unusable rows, as real exports have: an empty text every ~20,000 rows and an
-  unparseable time every ~50,000 rows (they are rejected and accounted for, not audited).
+  unparseable time every ~50,000 rows (they are rejected and accounted for, not audited);
+- ``--distinct FRACTION``: real exports repeat far less than the pools above (~37% of the
+  texts are distinct at 20k messages, fewer at 1M); with it, customer and agent messages get a
+  detail of their own (an order number, an address; ~8 more characters) until about FRACTION of
+  all texts are distinct (0.9 is realistic). Violations, soothing lines, complaints and emoji-only replies
+  are left as they are, so the finding rates stay the same.
 
 Generation is vectorised and memory is bounded: per-row codes are numpy arrays, and texts
 are built and written in chunks, so 10M messages need well under 2 GB.
 
     python benchmarks/generate.py 1000000 -o benchmarks/data/synthetic-1000000.csv
     python benchmarks/generate.py 100000 -o benchmarks/data/synthetic-100000.xlsx
+    python benchmarks/generate.py 1000000 --distinct 0.9 -o benchmarks/data/distinct-1000000.csv
 """
 
 from __future__ import annotations
@@ -110,6 +116,8 @@ RHETORICAL_LINES = [
 ]
 EMOJI_ONLY_LINES = ["#E-s57", "[微笑][微笑]", "👍", "😊😊", "/:^_^", "。。。", "[抱拳]", "🙏"]
 SYSTEM_LINES = ["您好，欢迎光临，客服稍后为您服务", "系统提示：会话已转接至人工客服", "当前咨询人数较多，请耐心等待"]
+# Details that make a customer or agent message unique ({u}: a number unique to the row).
+DETAILS = ["，单号{u}", "（订单{u}）", "，幸福路{v}号{w}室", "，编号{u}", "，SF{u}", "，{v}号楼{w}"]
 UNANSWERED_SYSTEM = "客服暂时不在线，请留言，我们会尽快回复"
 PRODUCTS = ["保温杯", "连衣裙", "羽绒服", "蓝牙耳机", "电饭煲", "运动鞋", "面霜", "婴儿推车", "猫粮", "台灯",
             "行李箱", "床单四件套", "洗面奶", "机械键盘", "儿童牙刷", "空气炸锅"]
@@ -131,9 +139,11 @@ def agent_names(count: int = 300) -> np.ndarray:
 class Plan:
     """Per-row codes of a synthetic log, in export (time) order; texts are made per chunk."""
 
-    def __init__(self, n_messages: int, seed: int = 7, agents: int = 300, dirty: bool = True) -> None:
+    def __init__(self, n_messages: int, seed: int = 7, agents: int = 300, dirty: bool = True,
+                 distinct: float | None = None) -> None:
         rng = np.random.default_rng(seed)
         self.seed = seed
+        self.distinct = distinct
         lengths = _session_lengths(rng, n_messages)
         n_sessions = len(lengths)
         session = np.repeat(np.arange(n_sessions, dtype=np.int32), lengths)
@@ -222,6 +232,14 @@ class Plan:
         if dirty:
             self.empty_text[rng.integers(0, n_messages, max(1, n_messages // 20_000))] = True
             self.bad_time[rng.integers(0, n_messages, max(1, n_messages // 50_000))] = True
+        # Rows given a detail of their own: drawn last (and from their own generator) so the
+        # rest of the log is the same with or without --distinct.
+        self.detailed = np.zeros(n_messages, dtype=bool)
+        if distinct:
+            eligible = np.isin(self.kind, (CUSTOMER, AGENT))
+            share = min(1.0, distinct / max(eligible.mean(), 1e-9))
+            draw = np.random.default_rng(seed + 1).random(n_messages)
+            self.detailed = eligible & (draw < share)
 
     def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
         """The log as Arrow tables of at most ``rows`` rows, in export order."""
@@ -237,6 +255,9 @@ class Plan:
         stamp[self.bad_time[part]] = "2026-13-45 25:61:00"
         names = np.where(role == 1, self.agent_names[self.agent_of_session[session]], "")
         text = _texts(self.kind[part], self.variant[part], self.soothing_pick[part])
+        detailed = np.flatnonzero(self.detailed[part])
+        if len(detailed):
+            text[detailed] = text[detailed] + _details(detailed + part.start)
         text[self.empty_text[part]] = ""
         return pa.table({
             "session_id": pa.array(self.session_number[session].astype(str)),
@@ -300,6 +321,14 @@ def _texts(kind: np.ndarray, variant: np.ndarray, soothing_pick: np.ndarray) -> 
     return text
 
 
+def _details(rows: np.ndarray) -> np.ndarray:
+    """A detail unique to each of ``rows`` (global row numbers)."""
+    out = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows.tolist()):
+        out[i] = DETAILS[row % len(DETAILS)].format(u=row, v=row // 1000, w=row % 1000)
+    return out
+
+
 def write_log(plan: Plan, path: Path) -> None:
     """Write the log as UTF-8 CSV (.csv) or a workbook (.xlsx)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -332,9 +361,10 @@ def _write_xlsx(plan: Plan, path: Path) -> None:
     workbook.close()
 
 
-def generate(n_messages: int, seed: int = 7, agents: int = 300, dirty: bool = True) -> pa.Table:
+def generate(n_messages: int, seed: int = 7, agents: int = 300, dirty: bool = True,
+             distinct: float | None = None) -> pa.Table:
     """The whole log as one Arrow table (for small sizes and tests)."""
-    return pa.concat_tables(Plan(n_messages, seed, agents, dirty).chunks())
+    return pa.concat_tables(Plan(n_messages, seed, agents, dirty, distinct).chunks())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,8 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--clean", action="store_true", help="no empty texts or bad times")
+    parser.add_argument("--distinct", type=float, metavar="FRACTION",
+                        help="give messages details of their own until about FRACTION of the texts are distinct (0.9)")
     args = parser.parse_args(argv)
-    write_log(Plan(args.messages, args.seed, args.agents, dirty=not args.clean), args.output)
+    if args.distinct is not None and not 0 <= args.distinct <= 1:
+        parser.error("--distinct is a fraction between 0 and 1")
+    write_log(Plan(args.messages, args.seed, args.agents, dirty=not args.clean, distinct=args.distinct), args.output)
     print(f"wrote {args.messages} messages to {args.output}", file=sys.stderr)
     return 0
 

@@ -9,8 +9,12 @@ resident memory (RSS) of that process and the findings per rule.
     python benchmarks/run.py 10000000 --out-of-core            # partitions chosen from the size
     python benchmarks/run.py 1000000 --out-of-core --partitions 8
     python benchmarks/run.py 100000 --xlsx                      # .xlsx input instead of CSV
+    python benchmarks/run.py 1000000 --distinct 0.9             # ~90% distinct texts, as real logs
+    python benchmarks/run.py 1000000 --compare-floor            # qa and benchmarks/floor.py, same log
 
 ``--out-of-core`` runs ``qa audit --out-of-core`` (session partitions spilled to disk).
+``--compare-floor`` also times the plain-pandas floor (benchmarks/floor.py) on the same log in
+the same run, right after qa, and prints the ratio of the wall times.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import Plan, write_log  # noqa: E402
+
+FLOOR = Path(__file__).resolve().parent / "floor.py"
 
 DATA = Path(__file__).resolve().parent / "data"
 # Bump when generate.py changes what it writes, so cached logs are regenerated.
@@ -49,12 +55,15 @@ def machine() -> str:
     return f"{cores} cores, {memory:.0f} GiB RAM, {cpu}, Python {platform.python_version()}, {platform.system()}"
 
 
-def log_for(messages: int, suffix: str = ".csv", data: Path = DATA, seed: int = 7) -> Path:
-    """The cached synthetic log of ``messages`` rows (generated on first use)."""
-    path = data / f"synthetic-v{GENERATOR_VERSION}-s{seed}-{messages}{suffix}"
+def log_for(messages: int, suffix: str = ".csv", data: Path = DATA, seed: int = 7,
+            distinct: float | None = None) -> Path:
+    """The cached synthetic log of ``messages`` rows (generated on first use); ``distinct``
+    is generate.py's --distinct."""
+    variety = f"-d{distinct:g}" if distinct is not None else ""
+    path = data / f"synthetic-v{GENERATOR_VERSION}-s{seed}{variety}-{messages}{suffix}"
     if not path.exists():
         started = time.perf_counter()
-        write_log(Plan(messages, seed), path)
+        write_log(Plan(messages, seed, distinct=distinct), path)
         print(f"(generated {path.name} in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return path
 
@@ -73,7 +82,7 @@ def audit_command(path: Path, out: Path, *, out_of_core: bool, partitions: int |
 
 
 def run_once(command: list[str]) -> dict:
-    """Run one audit in a child process: wall seconds, stage timings, its own peak RSS."""
+    """Run one audit in a child process: wall and CPU seconds, stage timings, its own peak RSS."""
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
@@ -85,14 +94,16 @@ def run_once(command: list[str]) -> dict:
     if child.returncode not in (0, 1):
         raise SystemExit(f"audit failed ({child.returncode}): {' '.join(command)}\n{err}")
     stages = {m.group(1): float(m.group(2)) for m in re.finditer(r"^timing: (.+): ([\d.]+) s$", err, re.M)}
-    return {"wall": wall, "stages": stages, "peak_mib": usage.ru_maxrss / 1024, "stderr": err}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "stages": stages,
+            "peak_mib": usage.ru_maxrss / 1024, "stderr": err}
 
 
 def run_size(size: int, *, out_of_core: bool = False, partitions: int | None = None, xlsx: bool = False,
-             extra: list[str] = (), data: Path = DATA, keep_json: bool = False, engine: str = "pandas") -> dict:
+             extra: list[str] = (), data: Path = DATA, keep_json: bool = False, engine: str = "pandas",
+             distinct: float | None = None) -> dict:
     """Generate (or reuse) the log of ``size`` messages and time one audit of it; with
     ``keep_json`` the result has the whole JSON document under ``json``."""
-    path = log_for(size, ".xlsx" if xlsx else ".csv", data)
+    path = log_for(size, ".xlsx" if xlsx else ".csv", data, distinct=distinct)
     with tempfile.TemporaryDirectory() as out:
         command = audit_command(path, Path(out), out_of_core=out_of_core, partitions=partitions, extra=list(extra),
                                 engine=engine)
@@ -104,12 +115,27 @@ def run_size(size: int, *, out_of_core: bool = False, partitions: int | None = N
     return result
 
 
+def run_floor(path: Path) -> dict:
+    """Time benchmarks/floor.py on ``path`` in a child process, like :func:`run_once`."""
+    with tempfile.TemporaryDirectory() as out:
+        return run_once([sys.executable, str(FLOOR), str(path), "-o", out])
+
+
+def floor_report(result: dict, qa_wall: float) -> str:
+    """The printed block of the floor's run, with qa's wall time as a multiple of it."""
+    lines = [f"  floor (benchmarks/floor.py): wall {result['wall']:.2f} s, CPU {result['cpu']:.2f} s, "
+             f"peak RSS {result['peak_mib']:.0f} MiB; qa / floor = {qa_wall / result['wall']:.2f}x"]
+    for stage, seconds in result["stages"].items():
+        lines.append(f"    {stage:<26} {seconds:7.3f} s")
+    return "\n".join(lines)
+
+
 def report(size: int, result: dict, label: str) -> str:
     """The printed block of one run."""
     summary = result["summary"]
     lines = [
         f"{size:>11,} messages, {label} ({result['size_mb']:.0f} MB {result['path'].suffix[1:]}): "
-        f"wall {result['wall']:.2f} s, peak RSS {result['peak_mib']:.0f} MiB",
+        f"wall {result['wall']:.2f} s, CPU {result.get('cpu', 0):.2f} s, peak RSS {result['peak_mib']:.0f} MiB",
         f"  {summary['audited_rows']:,} audited, {summary['rejected_rows']} rejected, "
         f"{summary['sessions']:,} sessions, {summary['agents']} agents, {summary['findings']:,} findings",
     ]
@@ -131,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["pandas", "dask", "spark"], default="pandas",
                         help="qa audit --engine (dask: a local cluster; spark: local[*]); peak RSS is the "
                              "largest process the run waited for (not Spark's JVM)")
+    parser.add_argument("--distinct", type=float, metavar="FRACTION",
+                        help="logs with about FRACTION distinct texts (generate.py --distinct; 0.9 is realistic)")
+    parser.add_argument("--compare-floor", action="store_true",
+                        help="also time the plain-pandas floor (benchmarks/floor.py) on the same log")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra qa audit options")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
@@ -139,10 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         label = f"--engine {args.engine}"
     if args.out_of_core and args.partitions:
         label += f", {args.partitions} partitions"
+    if args.distinct is not None:
+        label += f", {args.distinct:g} distinct"
+    if args.compare_floor and args.xlsx:
+        parser.error("--compare-floor reads CSV logs only")
     for size in sorted(args.sizes):
         result = run_size(size, out_of_core=args.out_of_core, partitions=args.partitions, xlsx=args.xlsx,
-                          extra=args.extra, engine=args.engine)
+                          extra=args.extra, engine=args.engine, distinct=args.distinct)
         print("\n" + report(size, result, label), flush=True)
+        if args.compare_floor:
+            print(floor_report(run_floor(result["path"]), result["wall"]), flush=True)
     return 0
 
 

@@ -16,9 +16,13 @@ from pathlib import Path
 
 import click
 
+from typing import TYPE_CHECKING
+
 from qa import __version__
 from qa.errors import QAError
-from qa.model import UNKNOWN_AGENT, AuditResult, Severity
+
+if TYPE_CHECKING:  # qa.model imports pandas; `qa --help` must start without it
+    from qa.model import AuditResult
 
 FAIL_ON_CHOICES = ["never", "minor", "major", "critical"]
 
@@ -57,6 +61,7 @@ def _refuse_overwriting_inputs(outputs: list[Path], input_files: list[str]) -> N
 
 def _print_summary(result: AuditResult, written: list[Path], stream, mask: bool = True) -> None:
     from qa.mask import result_masker
+    from qa.model import UNKNOWN_AGENT
 
     masker = result_masker(result, mask)  # CI logs are an output channel too
     ingest = result.ingest
@@ -108,6 +113,8 @@ def _rejection_lines(rejected, top: int = 3) -> list[str]:
 
 
 def _failing_findings(result: AuditResult, fail_on: str):
+    from qa.model import Severity
+
     if fail_on == "never" or result.findings.empty:
         return result.findings.iloc[0:0]
     threshold = Severity(fail_on).rank

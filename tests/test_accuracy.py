@@ -291,6 +291,7 @@ def evaluation():
     return result
 
 
+@pytest.mark.slow  # runs `python -m qa audit` on each eval file, as a user would
 @pytest.mark.parametrize("rule", acc.RULES)
 def test_rule_accuracy_meets_target(evaluation, rule):
     """precision >= 0.95 and recall >= 0.90 per rule on tests/eval/ (see its README)."""

@@ -58,6 +58,7 @@ def runs(tmp_path_factory):
     return memory, outofcore
 
 
+@pytest.mark.slow  # two audits of the 10k log in child processes
 def test_runner_produces_figures(runs):
     for result in runs:
         stages = result["stages"]
@@ -74,6 +75,7 @@ def test_runner_produces_figures(runs):
     assert all(count > 0 for count in summary["by_rule"].values()), summary["by_rule"]
 
 
+@pytest.mark.slow
 def test_in_memory_and_out_of_core_agree(runs):
     memory, outofcore = runs
     assert outofcore["json"] == memory["json"]

@@ -135,6 +135,7 @@ def test_no_timestamps_skips_time_rules(tmp_path):
     assert data["findings"] == [] or all(f["timestamp"] is None for f in data["findings"])
 
 
+@pytest.mark.slow  # a real process through the installed entry point
 def test_installed_command_runs(chat_file, tmp_path):
     """The console script installed by pip works, as a user would call it."""
     script = Path(sys.executable).parent / "qa"

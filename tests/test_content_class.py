@@ -11,10 +11,10 @@ from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
 from qa.checks.content_class import _answered_customers, build_class, emoji_only_mask
 from qa.errors import RuleError
-from qa.normalize import add_norm_column, normalize_column
-import dataclasses
-
+from qa.normalize import normalize_column
 from qa.rules import builtin_rules_dir, load_rule_file
+
+from tables import message_table
 
 # The token mechanics are tested with the answer-due condition off (every emoji-only reply);
 # when an answer is due is tested in tests/rules/emoji-only.toml.
@@ -25,22 +25,7 @@ RUN = CHECK_TYPES["content_class"].run
 
 def messages(rows: list[tuple[str, str] | tuple[str, str, str]]) -> pd.DataFrame:
     """A message table from (role, text) or (session, role, text) rows."""
-    rows = [row if len(row) == 3 else ("S1", *row) for row in rows]
-    n = len(rows)
-    frame = pd.DataFrame(
-        {
-            "session_id": [s for s, _, _ in rows],
-            "text": [t for _, _, t in rows],
-            "role": [r for _, r, _ in rows],
-            "timestamp": pd.to_datetime(["2026-11-20 10:00"] * n).tz_localize("Asia/Shanghai"),
-            "seq": [float(i) for i in range(n)],
-            "agent": ["a1" if r == "agent" else "" for _, r, _ in rows],
-            "source_file": ["t.csv"] * n,
-            "source_row": list(range(2, n + 2)),
-            "source_sheet": [""] * n,
-        }
-    )
-    return add_norm_column(frame)
+    return message_table(rows)
 
 
 EMOJI_ONLY = [

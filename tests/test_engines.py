@@ -49,8 +49,10 @@ LOG_MESSAGES = 20_000
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import Plan, write_log  # noqa: E402
 
-# pyspark 4 on pandas 3 warns at every call that pandas 3 is not fully supported.
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+# pyspark 4 on pandas 3 warns at every call that pandas 3 is not fully supported. The module
+# starts Spark and Dask and audits a 20k log several times: it runs with -m slow (.ci/run).
+pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

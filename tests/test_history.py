@@ -180,6 +180,7 @@ def test_review_sheet_lists_runs_in_the_order_audited(three_days):
     assert [r["运行"] for r in rows[:3]] == ["#1 2026-11-18", "#2 2026-11-19", "#3 2026-11-20"]
 
 
+@pytest.mark.slow  # three audits, a review and the history, end to end
 def test_three_sample_days_as_a_new_user_would(tmp_path):
     """Audit three sample exports with history on, mark findings 误报, review, and audit again
     with the emitted suppressions: rescored workbook, precision, suppressed findings, trends."""

@@ -800,6 +800,7 @@ _ROW = st.one_of(
 )
 
 
+@pytest.mark.slow  # 80 generated files, each read in full
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(_ROW, st.booleans()), max_size=12))
 def test_random_rows_never_crash(tmp_path, rows):

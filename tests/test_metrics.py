@@ -127,6 +127,7 @@ def test_empty_table():
     assert len(sessions) == 0
 
 
+@pytest.mark.slow  # a million-message table
 def test_one_million_messages_vectorised():
     n, per_session = 1_000_000, 10
     rng = np.random.default_rng(0)

@@ -112,7 +112,8 @@ def assert_same_workbook(expected, got, folder: Path) -> None:
 
 
 @pytest.mark.parametrize("path", SAMPLES + EVAL, ids=lambda p: Path(p).name)
-@pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
+# One row per chunk is the strictest split and the slowest (a chunk per row): with -m slow.
+@pytest.mark.parametrize("chunk_rows", [pytest.param(1, marks=pytest.mark.slow), 4, 1000])
 def test_stream_rebuilds_load_inputs_on_samples(path, chunk_rows):
     assert assert_streams_like_load([path], chunk_rows) is not None
 
@@ -169,6 +170,7 @@ def test_stream_encodings(tmp_path):
     assert assert_streams_like_load([str(bad)]) is None
 
 
+@pytest.mark.slow  # every sample streamed three rows at a time, twice
 def test_stream_excel_and_options(tmp_path):
     assert_streams_like_load(SAMPLES, 3, timezone="UTC")
     assert_streams_like_load(EVAL[:2], 3, agent_pattern="^小")
@@ -186,6 +188,7 @@ _ROW = st.one_of(
 )
 
 
+@pytest.mark.slow  # 60 generated files, each read twice
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(_ROW, st.booleans()), max_size=12), chunk_rows=st.integers(1, 5))
 def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
@@ -205,12 +208,14 @@ def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
 # --------------------------------------------------------------------------- out-of-core audit
 
 
-@pytest.mark.parametrize("partitions", [1, 3, 8])
+# 3 partitions in the default run; 1 and 8 (each two audits and four workbooks) with -m slow.
+@pytest.mark.parametrize("partitions", [pytest.param(1, marks=pytest.mark.slow), 3, pytest.param(8, marks=pytest.mark.slow)])
 def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, tmp_path):
     assert_same_audit(EVAL, rules, partitions=partitions, chunk_rows=17)
     assert_same_audit(SAMPLES, rules, partitions=partitions, chunk_rows=5, workbook_dir=tmp_path)
 
 
+@pytest.mark.slow  # a 6,000-message log, both paths and both workbooks
 def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path):
     import sys
 

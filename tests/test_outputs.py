@@ -260,6 +260,8 @@ def _finish(process: subprocess.Popen) -> str:
     return stderr
 
 
+# The signal tests run real qa processes on a large log, to interrupt them mid-write: slow.
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_the_workbook_write_leaves_no_temporary_files(big_log, tmp_path, sig):
@@ -274,6 +276,7 @@ def test_a_signal_during_the_workbook_write_leaves_no_temporary_files(big_log, t
     assert _leftovers(out) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_kill_9_debris_is_swept_by_the_next_write_into_the_folder(big_log, chat_file, tmp_path):
     out = tmp_path / "out"
@@ -288,6 +291,7 @@ def test_kill_9_debris_is_swept_by_the_next_write_into_the_folder(big_log, chat_
     assert _leftovers(out) == sorted(["day.xlsx", mine.name])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_sigterm_removes_the_out_of_core_spill_and_kill_9_spill_is_swept_later(big_log, chat_file, tmp_path):
     work = tmp_path / "work"

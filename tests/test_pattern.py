@@ -12,8 +12,10 @@ from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
 from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matcher_for, relax_counts
 from qa.errors import RuleError
-from qa.normalize import add_norm_column, normalize_text
+from qa.normalize import normalize_text
 from qa.rules import builtin_rules_dir, load_rule_file
+
+from tables import message_table
 
 RULE = load_rule_file(builtin_rules_dir() / "rhetorical-question.toml")
 MATCHER = matcher_for(RULE.params)
@@ -21,21 +23,7 @@ MATCHER = matcher_for(RULE.params)
 
 def messages(rows: list[tuple[str, str]]) -> pd.DataFrame:
     """A message table (the columns ingest produces) from (role, text) pairs, one session."""
-    n = len(rows)
-    frame = pd.DataFrame(
-        {
-            "session_id": ["S1"] * n,
-            "text": [text for _, text in rows],
-            "role": [role for role, _ in rows],
-            "timestamp": pd.to_datetime(["2026-11-20 10:00"] * n).tz_localize("Asia/Shanghai"),
-            "seq": [float(i) for i in range(n)],
-            "agent": ["a1" if role == "agent" else "" for role, _ in rows],
-            "source_file": ["t.csv"] * n,
-            "source_row": list(range(2, n + 2)),
-            "source_sheet": [""] * n,
-        }
-    )
-    return add_norm_column(frame)
+    return message_table(rows)
 
 
 def flagged(text: str) -> str | None:

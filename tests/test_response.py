@@ -11,8 +11,10 @@ import pytest
 from qa.checks.base import CheckContext
 from qa.classes import builtin_classes
 from qa.checks.response import _compile, _strip_lookarounds, classify_reply, run, triggers_in
-from qa.normalize import add_norm_column, normalize_text
+from qa.normalize import normalize_text
 from qa.rules import load_rule_file
+
+from tables import message_table
 
 RULE_PATH = Path(__file__).resolve().parent.parent / "rules" / "ignored-complaint.toml"
 
@@ -226,21 +228,8 @@ def test_strip_lookarounds_gives_a_superset():
 
 
 def messages(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    """A sorted message table from (session, role, text) rows."""
-    frame = pd.DataFrame(
-        {
-            "session_id": pd.Series([r[0] for r in rows], dtype="str"),
-            "text": pd.Series([r[2] for r in rows], dtype="str"),
-            "role": pd.Series([r[1] for r in rows], dtype="str"),
-            "timestamp": pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[ns, Asia/Shanghai]"),
-            "seq": pd.Series(range(len(rows)), dtype="float64"),
-            "agent": pd.Series(["a1" if r[1] == "agent" else "" for r in rows], dtype="str"),
-            "source_file": pd.Series(["t.csv"] * len(rows), dtype="str"),
-            "source_row": pd.Series(range(2, len(rows) + 2), dtype="int64"),
-            "source_sheet": pd.Series([""] * len(rows), dtype="str"),
-        }
-    )
-    return add_norm_column(frame)
+    """A sorted message table from (session, role, text) rows, without times."""
+    return message_table(rows, timestamp=None)
 
 
 def check(rule, rows):

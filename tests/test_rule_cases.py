@@ -10,8 +10,8 @@ CASES = all_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_rule_case(case, tmp_path):
-    problems = compare(case, run_case(case, tmp_path))
+def test_rule_case(case, tmp_path, builtin_rules):
+    problems = compare(case, run_case(case, tmp_path, rules=builtin_rules))
     assert not problems, f"{case.id} ({case.source.name}):\n  " + "\n  ".join(problems)
 
 
