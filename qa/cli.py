@@ -74,10 +74,12 @@ def _print_summary(result: AuditResult, written: list[Path], stream, mask: bool 
         lines.append(f"findings: {len(result.findings)} (" + ", ".join(f"{r} {n}" for r, n in counts.items()) + ")")
     else:
         lines.append("findings: 0")
+    lines.extend(_rejection_lines(ingest.rejected))
     for skipped in result.skipped_rules:
         lines.append(f"skipped rule {skipped.rule}: {skipped.reason}")
     for note in ingest.notes:
-        lines.append(f"note: {masker.text(note)}")
+        note = masker.text(note)
+        lines.append(note if note.startswith("warning: ") else f"note: {note}")
     if len(result.agents):
         named = result.agents[result.agents["agent"] != UNKNOWN_AGENT]
         lowest = (named if len(named) else result.agents).head(5)
@@ -87,6 +89,27 @@ def _print_summary(result: AuditResult, written: list[Path], stream, mask: bool 
     for path in written:
         lines.append(f"wrote {path}")
     click.echo("\n".join(lines), file=stream)
+
+
+def _rejection_kind(reason: str) -> str:
+    """A reason without the value it quotes: "unparseable time '昨天'" counts with the others."""
+    return reason.split(" '", 1)[0]
+
+
+def _rejection_lines(rejected, top: int = 3) -> list[str]:
+    """The most common rejection reasons, with counts and the first row of each (masked: the
+    terminal is a channel too)."""
+    from qa.mask import mask_text
+
+    if not len(rejected):
+        return []
+    kinds = rejected["reason"].astype("str").map(_rejection_kind)
+    lines = []
+    for kind, count in kinds.value_counts().head(top).items():
+        first = rejected[kinds == kind].iloc[0]
+        lines.append(f"rejected: {count} × {kind} — example: row {first['row']} of {first['file']}: "
+                     f"{mask_text(str(first['raw']))}")
+    return lines
 
 
 def _failing_findings(result: AuditResult, fail_on: str):
@@ -274,6 +297,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
         _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
                              findings_parquet, history)
+        _check_output_and_sheet(inputs, output, sheet)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
@@ -301,6 +325,28 @@ def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parqu
         files = [p for p in inputs if Path(p).is_file()]
     check_outputs([("-o", output), ("--json", json_path), ("--findings-csv", findings_csv),
                    ("--findings-parquet", findings_parquet), ("--history", history)], files)
+
+
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def _check_output_and_sheet(inputs, output, sheet) -> None:
+    """Two common slips, each one line: a workbook path that is not .xlsx (xlsxwriter would
+    write an Excel file under a name no program opens as one), and --sheet for inputs that
+    have no sheets."""
+    if output is not None and Path(output).suffix.lower() != ".xlsx":
+        raise QAError(f"-o {output}: the report is an Excel workbook, give a path ending in .xlsx "
+                      "(--json and --findings-csv write the other formats)")
+    if sheet and inputs:
+        from qa.ingest import expand_inputs
+
+        try:
+            files = expand_inputs(inputs)
+        except QAError:
+            return  # the audit reports a missing input in its own words
+        if files and not any(str(f).lower().endswith(_WORKBOOK_SUFFIXES) for f in files):
+            raise QAError(f"--sheet {sheet}: no input is a workbook ({Path(files[0]).name} is a text file, "
+                          "which has no sheets); leave out --sheet")
 
 
 @dataclass(frozen=True)
@@ -400,6 +446,11 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     if show_timings:
         for stage, seconds in timings.items():
             click.echo(f"timing: {stage}: {seconds:.3f} s", err=True)
+    if not len(result.ingest.messages):
+        # Never green on nothing: a nightly job must not pass on an export it could not read.
+        what = "every row was rejected" if result.ingest.input_rows else "no readable rows"
+        click.echo(f"qa: error: 0 rows audited ({what}); see the reasons above", err=True)
+        return ExitCode.ERROR
 
     failing = _failing_findings(result, fail_on)
     if len(failing):

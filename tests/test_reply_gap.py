@@ -17,7 +17,8 @@ from qa.rules import builtin_rules_dir, load_rule_file
 
 TZ = "Asia/Shanghai"
 BUILTIN = load_rule_file(builtin_rules_dir() / "slow-reply.toml")
-# Most tests exercise a shop's working hours; the built-in default is the clock running all day.
+# The built-in rule counts 09:00-23:00 (test_builtin_default_counts_working_hours_only); the
+# tests below state the hours they use so that a change of default does not change them.
 RULE = dataclasses.replace(BUILTIN, params={**BUILTIN.params, "working_hours": "09:00-23:00"})
 
 
@@ -289,7 +290,7 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
 def test_bad_params_are_refused_when_the_rule_loads(tmp_path):
     text = (builtin_rules_dir() / "slow-reply.toml").read_text(encoding="utf-8")
     for old, new, problem in [
-        ('working_hours = ""', 'working_hours = "9点-23点"', "working_hours"),
+        ('working_hours = "09:00-23:00"', 'working_hours = "9点-23点"', "working_hours"),
         ("max_wait_seconds = 300", "max_wait_seconds = -1", "max_wait_seconds"),
     ]:
         path = tmp_path / "slow-reply.toml"
@@ -297,3 +298,35 @@ def test_bad_params_are_refused_when_the_rule_loads(tmp_path):
         with pytest.raises(RuleError, match=problem) as error:
             load_rule_file(path)
         assert str(path) in str(error.value)
+
+
+OVERNIGHT = "session_id,timestamp,role,agent,text\n" + "\n".join([
+    "N1,2026-11-20 22:58:00,customer,,在吗",
+    "N1,2026-11-21 09:03:00,agent,小美,早上好亲，在的",
+    "N2,2026-11-21 14:00:00,customer,,在吗",
+    "N2,2026-11-21 14:06:00,agent,小美,在的亲",
+]) + "\n"
+
+
+def test_builtin_default_counts_working_hours_only(tmp_path):
+    """002 §一.5 counts a wait "during working hours": the rule's default is 09:00-23:00, so a
+    question at 22:58 answered at 09:03 waited 5 minutes (not late), while an all-day clock
+    (working_hours = "", as a shop sets in qa.toml) finds it late; a 6-minute daytime wait is
+    late either way. The rule file, `qa rules explain` and the behaviour say the same."""
+    from click.testing import CliRunner
+
+    from qa.cli import main
+    from qa.pipeline import audit
+    from qa.rules import load_rules, with_working_hours
+
+    assert BUILTIN.params["working_hours"] == "09:00-23:00"
+    path = tmp_path / "night.csv"
+    path.write_text(OVERNIGHT, encoding="utf-8")
+    default = audit([str(path)]).findings
+    assert sorted(default.loc[default["rule"] == "slow-reply", "session_id"]) == ["N2"]
+    all_day = with_working_hours(load_rules([]), "")
+    flagged = audit([str(path)], rules=all_day).findings
+    assert sorted(flagged.loc[flagged["rule"] == "slow-reply", "session_id"]) == ["N1", "N2"]
+    explained = CliRunner().invoke(main, ["rules", "explain", "slow-reply"]).output
+    assert "working_hours = '09:00-23:00'" in explained
+    assert "默认 09:00-23:00" in explained

@@ -2,7 +2,7 @@
 
 Two kinds of input, never mixed in one audit:
 
-- **Exports** (CSV, TSV, TXT, XLSX: what :mod:`qa.ingest` reads). The driver streams them
+- **Exports** (CSV, TSV, TXT, XLSX, XLS, ODS: what :mod:`qa.ingest` reads but Parquet). The driver streams them
   through :func:`qa.ingest.stream_inputs` (the same parsing, encodings, column aliases, role
   and time rules, rejections and notes as every audit) and stages the audited rows as
   Parquet (:data:`qa.engines.common.MESSAGE_FIELDS`) in a work folder the engine reads.
@@ -32,6 +32,8 @@ import pyarrow.parquet as pq
 from qa.engines.common import MESSAGE_FIELDS, Accounting, conform, message_rows, message_table
 from qa.errors import InputError
 from qa.ingest import (
+    EXTENSIONS,
+    PARQUET_EXTENSIONS,
     _ColumnMap,
     _Notes,
     _Options,
@@ -39,15 +41,18 @@ from qa.ingest import (
     _build_part,
     _make_options,
     _resolve_columns,
+    arrow_cells,
     empty_rejected,
     stream_inputs,
 )
 
-PARQUET_SUFFIXES = (".parquet", ".parq")
+PARQUET_SUFFIXES = PARQUET_EXTENSIONS
 #: Bits of a Parquet record's input order taken by its row number (the file's rank above).
 ROW_BITS = 40
 
 _PA_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+#: What the driver reads through qa's own readers (every format but Parquet, which the engine reads).
+_EXPORT_EXTENSIONS = tuple(ext for ext in EXTENSIONS if ext not in PARQUET_EXTENSIONS)
 MESSAGE_SCHEMA = pa.schema([(name, _PA_TYPES[kind]) for name, kind in MESSAGE_FIELDS])
 
 
@@ -74,7 +79,7 @@ def plan_inputs(inputs: Sequence[str], table: str | None = None) -> InputPlan:
     if not inputs:
         raise InputError("no input files given")
     for item in inputs:
-        if "://" in item and item.lower().endswith((".csv", ".tsv", ".txt", ".xlsx", ".xlsm")):
+        if "://" in item and item.lower().endswith(_EXPORT_EXTENSIONS):
             raise InputError(f"{item}: exports are read from local files; load remote ones into Parquet or a table")
     parquet = [item for item in inputs if is_parquet(item)]
     if parquet and len(parquet) != len(inputs):
@@ -281,32 +286,6 @@ def parquet_accounting(rows: pd.DataFrame, spec: ParquetSpec, files: Sequence[st
         has_timestamps=spec.has_times,
         notes=parquet_notes(spec, counts),
     )
-
-
-def arrow_cells(table: pa.Table, header: Sequence[str]) -> pd.DataFrame:
-    """The ``header`` columns of an Arrow table as the text an export would hold ("" for
-    null): times with their offset (naive times as they are), numbers and booleans as
-    text. The Spark engine does the same in Spark SQL."""
-    columns = {}
-    for name in header:
-        column = table.column(name)
-        kind = column.type
-        if pa.types.is_timestamp(kind):
-            values = column.to_pandas()
-            if kind.tz is not None:
-                text = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            else:
-                text = values.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-            text = pd.Series([None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()])
-        elif pa.types.is_boolean(kind):
-            text = pd.Series([None if v is None else ("true" if v else "false") for v in column.to_pylist()])
-        elif pa.types.is_floating(kind):
-            text = pd.Series([None if v is None else repr(float(v)) for v in column.to_pylist()])
-        else:
-            text = pd.Series(column.cast(pa.string()).to_pylist(), dtype=object)
-        columns[name] = text.astype(object).where(pd.notna(text), "").to_numpy(dtype=object)
-    return pd.DataFrame(columns)
 
 
 __all__ = [

@@ -1342,7 +1342,12 @@ class _Writer:
         self.widths(sheet, [24, 7, 36, 80])
         if shown:
             part = rejected.iloc[:shown]
-            reasons = _cell_text(part["reason"], self.mask, lang)
+            reasons = part["reason"]
+            if lang == "zh":  # the reader's reasons are English; the Chinese workbook says them in Chinese
+                from qa.ingest.wording import to_zh
+
+                reasons = reasons.astype("str").map(to_zh)
+            reasons = _cell_text(reasons, self.mask, lang)
             raws = _cell_text(part["raw"], self.mask, lang)
             columns = [
                 Column(_as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
@@ -1366,6 +1371,10 @@ class _Writer:
         if len(inputs) > 20:
             inputs = inputs[:20] + [_word("and_more", lang, n=len(inputs) - 20)]
         notes = list(ingest.notes)
+        if lang == "zh":
+            from qa.ingest.wording import all_to_zh
+
+            notes = all_to_zh(notes)
         note = metrics_note(bool(ingest.has_timestamps), lang)
         if note:
             notes.append(note)

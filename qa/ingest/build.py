@@ -1,0 +1,267 @@
+"""Interpreting a table of cells: validation, roles, times, rejections; assembling the batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_rejected
+from qa.ingest.header import join_date_time, looks_like_time_of_day
+from qa.ingest.columns import _ColumnMap
+from qa.ingest.table import _Notes, _Options, _Table, _clip, _no_reasons, _rejected_frame
+from qa.ingest.times import _parse_times
+from qa.ingest.roles import _agents, _roles
+
+
+# --------------------------------------------------------------------------- interpreting rows
+
+
+@dataclass
+class _Part:
+    """One input's contribution to the batch."""
+
+    source: str
+    messages: pd.DataFrame  # MESSAGE_COLUMNS, input order
+    rejected: pd.DataFrame  # REJECTED_COLUMNS, by row
+    input_rows: int
+    has_timestamps: bool
+    mapped: tuple[str, ...] = ()  # the --column fields this input's header used
+    where: str = ""  # the input (and sheet) and the names its header has, for errors
+    found: str = ""
+
+
+def _build_part(
+    table: _Table, options: _Options, notes: _Notes, *, has_times: bool | None = None, counts: dict | None = None
+) -> _Part:
+    """Interpret one input's cells: validate, map roles, parse times, collect rejections.
+
+    ``has_times`` is decided from ``table`` unless given (a chunk of a streamed file gets the
+    decision made for the whole file); with ``counts`` the note counting non-numeric seq
+    values is not added but its count is added to ``counts["seq_ignored"]``.
+    """
+    cells, columns = table.cells, table.columns
+
+    def column(name: str) -> pd.Series:
+        return cells[columns.positions[name]]
+
+    if columns.mapped:
+        used = ", ".join(f"{name}={wanted}" for name, wanted in columns.mapped.items())
+        notes.add(f"{{files}}: columns read as {used}", table.source)
+    session = column("session_id").str.strip()
+    text = _without_final_cr(column("text"))
+    role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))
+    if has_times is None:
+        has_times = _has_times(table, notes)
+    else:
+        _note_times(table.columns, table.source, has_times, notes)
+    if has_times:
+        utc, time_reason = _parse_times(_time_text(table, options, notes), options.timezone)
+    else:
+        utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
+    reason = _first_reason(
+        np.where((session == "").to_numpy(), "empty session id", None),
+        np.where((text.str.strip() == "").to_numpy(), "empty text", None),
+        role_reason,
+        time_reason,
+    )
+    ok = pd.isna(reason).astype(bool)
+    agent = _agents(table, role, notes)
+    tally = _count_agents(table, role[ok], agent[ok], counts)
+    agent = agent[ok]
+    role = role[ok]
+    if columns.has("seq"):
+        seq, ignored = _parse_seq(column("seq"))
+        if counts is not None:
+            counts["seq_ignored"] = counts.get("seq_ignored", 0) + ignored
+        elif ignored:
+            notes.add(f"{{files}}: {ignored} non-numeric seq value(s) ignored", table.source)
+    else:
+        seq = np.full(len(cells), np.nan)
+    if counts is None:
+        agent_warning(tally, table.source, notes)
+    count = int(ok.sum())
+    messages = pd.DataFrame(
+        {
+            "session_id": session[ok].array,
+            "text": text[ok].array,
+            "role": _str_array(role),
+            "timestamp": pd.DatetimeIndex(utc[ok]).tz_localize("UTC").tz_convert(options.timezone),
+            "seq": seq[ok],
+            "agent": _str_array(agent),
+            "source_file": _constant_str(table.source, count),
+            "source_row": table.rows[ok],
+            "source_sheet": _constant_str(table.sheet, count),
+        }
+    )
+    bad = np.flatnonzero(~ok)  # few rows: take them by position rather than masking every column
+    rejected = _rejected_frame(
+        [table.source] * len(bad),
+        table.rows[bad],
+        reason[bad],
+        [_clip(",".join(values)) for values in cells.iloc[bad].itertuples(index=False, name=None)],
+    )
+    if len(table.malformed):
+        rejected = pd.concat([rejected, table.malformed], ignore_index=True)
+        rejected = rejected.sort_values("row", kind="stable", ignore_index=True)
+    where = f"{table.source} (sheet '{table.sheet}')" if table.sheet else table.source
+    found = ", ".join(n for n in columns.header if n) or "(no named columns)"
+    return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times,
+                 tuple(columns.mapped), where, found)
+
+
+def _without_final_cr(text: pd.Series) -> pd.Series:
+    """The texts without a trailing carriage return (CRLF files read as LF leave one)."""
+    if not text.str.endswith("\r").any():  # the usual case: skip rebuilding a million strings
+        return text
+    return text.str.removesuffix("\r")
+
+
+def _time_text(table: _Table, options: _Options, notes: _Notes) -> pd.Series:
+    """The time column's texts; with a date column beside a time-of-day column (日期 + 时间,
+    or ``--column timestamp=日期+时间``), the two joined."""
+    columns, cells = table.columns, table.cells
+    times = cells[columns.positions["timestamp"]]
+    if not columns.has("date"):
+        return times
+    explicit = "+" in options.columns.get("timestamp", "")
+    if not explicit and not looks_like_time_of_day(times):
+        return times
+    dates = cells[columns.positions["date"]]
+    notes.add(f"{{files}}: timestamp from '{columns.label('date')}' + '{columns.label('timestamp')}'", table.source)
+    return join_date_time(dates, times)
+
+
+# An export where agents wrote under a tenth of the messages was most likely read with the
+# wrong roles (nicknames without 店铺名:, a role column under another name).
+_FEW_AGENTS = 0.10
+
+
+def _count_agents(table: _Table, role: np.ndarray, agent: np.ndarray, counts: dict | None) -> dict:
+    """Add this table's messages, agent messages and (unknown) agents to ``counts`` (a fresh
+    tally when None) for :func:`agent_warning`."""
+    tally = counts if counts is not None else {}
+    is_agent = role == "agent"
+    tally["messages"] = tally.get("messages", 0) + len(role)
+    tally["agents"] = tally.get("agents", 0) + int(is_agent.sum())
+    tally["unknown"] = tally.get("unknown", 0) + int((agent[is_agent] == UNKNOWN_AGENT).sum())
+    columns = table.columns
+    tally["fix"] = ("--column role=COLUMN" if not columns.has("sender")
+                    else "--agent-pattern REGEX (the agents' nicknames) or --column role=COLUMN")
+    tally["named"] = columns.has("agent") or columns.has("sender")
+    return tally
+
+
+def agent_warning(tally: dict, source: str, notes: _Notes) -> None:
+    """A warning naming the likely fix when a file's roles or agents look wrong: no agent
+    messages, agents under a tenth of them, or (unknown) as the agent of most."""
+    total, agents = tally.get("messages", 0), tally.get("agents", 0)
+    if total < 5:  # too few rows to judge
+        return
+    fix = tally["fix"]
+    if agents == 0:
+        notes.add(f"warning: no agent messages in {{files}}: every message was read as a customer's or the "
+                  f"system's; use {fix}", source)
+    elif agents < _FEW_AGENTS * total:
+        notes.add(f"warning: agents wrote only {agents} of {total} messages in {{files}}; if that is wrong, "
+                  f"use {fix}", source)
+    elif tally["named"] and tally.get("unknown", 0) > agents / 2:
+        # Without any agent or sender column the note "agent set to (unknown)" already says so.
+        notes.add(f"warning: the agent is {UNKNOWN_AGENT} for most agent messages in {{files}}; "
+                  "use --column agent=COLUMN (the agent's name or account)", source)
+
+
+def _has_times(table: _Table, notes: _Notes) -> bool:
+    """Whether the input has a time column with at least one value (then every row needs one)."""
+    columns = table.columns
+    has_times = columns.has("timestamp") and _any_time_value(table.cells[columns.positions["timestamp"]])
+    _note_times(columns, table.source, has_times, notes)
+    return has_times
+
+
+def _any_time_value(raw: pd.Series) -> bool:
+    return bool(len(raw)) and not (raw.str.strip() == "").all()
+
+
+def _note_times(columns: _ColumnMap, source: str, has_times: bool, notes: _Notes) -> None:
+    """The note for an input whose times are not used: no time column, or an empty one."""
+    if not columns.has("timestamp"):
+        notes.add("no timestamp column in {files}: time-based rules skipped", source)
+    elif not has_times:
+        # An export template with an unused time column: treat as "no times", not as N rejections.
+        label = columns.label("timestamp")
+        notes.add(f"time column '{label}' in {{files}} is empty: time-based rules skipped", source)
+
+
+def _first_reason(*candidates: np.ndarray) -> np.ndarray:
+    """Per row, the first rejection reason that applies (None when the row is fine)."""
+    reason = candidates[0].astype(object)
+    for candidate in candidates[1:]:
+        reason = np.where(pd.isna(reason), candidate, reason)
+    return reason
+
+
+def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:
+    """Seq values (NaN when missing or not a number) and how many non-empty ones were ignored."""
+    text = raw.str.strip()
+    seq = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    ignored = int((np.isnan(seq) & (text != "").to_numpy()).sum())
+    return seq, ignored
+
+
+def _str_array(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray:
+    """Values as pandas' str dtype, via codes of distinct values (a million rows repeat few)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), pa.array(uniques, type=pa.string())
+    )
+    return pd.array(dictionary.cast(pa.string()), dtype="str")
+
+
+def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
+    codes = pa.array(np.zeros(length, dtype=np.int32))
+    return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()), dtype="str")
+
+
+def _empty_messages(timezone: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "session_id": pd.Series([], dtype="str"),
+            "text": pd.Series([], dtype="str"),
+            "role": pd.Series([], dtype="str"),
+            "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", timezone)),
+            "seq": pd.Series([], dtype="float64"),
+            "agent": pd.Series([], dtype="str"),
+            "source_file": pd.Series([], dtype="str"),
+            "source_row": pd.Series([], dtype="int64"),
+            "source_sheet": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _Notes) -> IngestResult:
+    """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
+    frames = [p.messages for p in parts if len(p.messages)]
+    if frames:
+        messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        # The input position (file order, then row) is the last key, so ties keep input order
+        # whatever algorithm pandas picks for a multi-column sort.
+        messages["_order"] = np.arange(len(messages))
+        messages = messages.sort_values(
+            ["session_id", "timestamp", "seq", "_order"], kind="stable", na_position="last"
+        ).reset_index(drop=True)
+        messages = messages[MESSAGE_COLUMNS]
+    else:
+        messages = _empty_messages(options.timezone)
+    rejected_frames = [p.rejected for p in parts if len(p.rejected)]
+    rejected = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else empty_rejected()
+    return IngestResult(
+        messages=messages,
+        rejected=rejected,
+        input_rows=sum(p.input_rows for p in parts),
+        files=list(files),
+        has_timestamps=any(p.has_timestamps for p in parts),
+        notes=notes.render(),
+    )

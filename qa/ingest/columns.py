@@ -1,0 +1,99 @@
+"""Column vocabularies and the mapping of a header to the fields of the message table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+from qa.errors import InputError
+from qa.ingest.header import VOCABULARY, closest
+
+
+#: Fields a ``--column FIELD=NAME`` override may name.
+FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
+
+# Header aliases per field: the platforms' vocabularies (qa.ingest.header), compared
+# case-insensitively after stripping spaces and BOM.
+_ALIASES: dict[str, tuple[str, ...]] = VOCABULARY
+_FLAG_FIELD = "agent_flag"
+_REQUIRED = ("session_id", "text")
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class _ColumnMap:
+    """Which header position holds each field (absent fields are missing)."""
+
+    positions: dict[str, int]
+    header: list[str]
+    mapped: dict[str, str] = field(default_factory=dict)  # the --column mappings this input used
+
+    def has(self, name: str) -> bool:
+        return name in self.positions
+
+    def label(self, name: str) -> str:
+        return self.header[self.positions[name]]
+
+
+def _clean_name(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip()
+
+
+def _resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: str) -> _ColumnMap:
+    """Map fields to header positions by override or alias; raise InputError when unclear."""
+    names = [_clean_name(h) for h in header]
+    keys = [n.casefold() for n in names]
+    found = ", ".join(n for n in names if n) or "(no named columns)"
+    positions: dict[str, int] = {}
+    unmatched: dict[str, str] = {}
+    for name, wanted in overrides.items():
+        if name == "timestamp" and "+" in wanted and _find_override(names, keys, _clean_name(wanted)) is None:
+            # --column timestamp=日期+时间: a date column and a time column make one timestamp
+            day, _, clock = wanted.partition("+")
+            for part, field in ((day, "date"), (clock, "timestamp")):
+                position = _find_override(names, keys, _clean_name(part))
+                if position is None:
+                    raise InputError(f"column '{part.strip()}' for {name} not found in {where}; found: {found}")
+                positions[field] = position
+            continue
+        position = _find_override(names, keys, _clean_name(wanted))
+        if position is None:
+            # In a folder mixing platforms a mapping is for the files that have that column;
+            # the others find the field by its usual names (or fail below, naming the mapping).
+            unmatched[name] = wanted
+            continue
+        positions[name] = position
+    claimed = set(positions.values())
+    for name, aliases in _ALIASES.items():
+        if name in positions:
+            continue
+        alias_keys = {a.casefold() for a in aliases}
+        hits = [i for i, key in enumerate(keys) if key in alias_keys and i not in claimed]
+        if len(hits) > 1:
+            listed = " and ".join(f"'{names[i]}'" for i in hits)
+            both = "both" if len(hits) == 2 else "all"
+            raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
+        if hits:
+            positions[name] = hits[0]
+    for name, wanted in unmatched.items():
+        if name not in positions and (name in _REQUIRED or name == "timestamp"):
+            raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
+    missing = [f for f in _REQUIRED if f not in positions]
+    if not missing and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
+        missing = ["role"]
+    if missing:
+        near = closest(missing[0], names)
+        hint = f"found {near}? use --column {missing[0]}={near}" if near else f"use --column {missing[0]}=NAME"
+        raise InputError(f"missing column for {missing[0]} in {where}; found: {found}; {hint}")
+    mapped = {name: wanted for name, wanted in overrides.items() if name not in unmatched}
+    return _ColumnMap(positions, names, mapped)
+
+
+def _find_override(names: list[str], keys: list[str], wanted: str) -> int | None:
+    if wanted in names:
+        return names.index(wanted)
+    folded = wanted.casefold()
+    return keys.index(folded) if folded in keys else None

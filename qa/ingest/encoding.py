@@ -1,0 +1,216 @@
+"""The one encoding detector of delimited text, and reading any encoding as UTF-8."""
+
+from __future__ import annotations
+
+import codecs
+import io
+
+
+from qa.errors import InputError
+from qa.ingest.table import _HEAD_BYTES
+
+
+# A NUL byte or two is damage in a text export (that row is rejected); a file is refused as
+# binary only for a known binary signature or when NULs are this large a share of its head.
+_BINARY_NUL_SHARE = 0.05
+_BINARY_MAGIC = (
+    b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf",
+    b"Rar!", b"\xd0\xcf\x11\xe0", b"SQLite format 3", b"PAR1", b"\x7fELF", b"MZ",
+)
+
+# Naive time layouts tried as whole-column formats (fast); which ones a file uses is sniffed
+
+
+def _transcode(path: str, data: bytes, encoding: str, report_as: str | None = None) -> bytes:
+    """Decode strictly and re-encode as UTF-8, the only encoding the parsers get (a bad byte is
+    reported as one of ``report_as`` when the file was first read as that)."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        hint = encoding == "gb18030"
+        raise InputError(_bad_byte_message(path, report_as or encoding, hint=hint)) from None
+    if _mostly_nul(text[:_HEAD_BYTES]):
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+    # Every BOM goes, not only the first: two exports concatenated carry one mid-file.
+    return text.replace("\ufeff", "").encode("utf-8")
+
+
+def _bad_byte_message(path: str, encoding: str, *, hint: bool | None = None) -> str:
+    """The error for a file ``encoding`` cannot decode, naming the first bad byte by its offset
+    in the file and its line (found by reading the file again: this is the error path)."""
+    offset, value, line = _first_bad_byte(path, encoding)
+    if hint is None:
+        hint = encoding == "gb18030"
+    tail = "; not UTF-8 or GB18030 either, use --encoding" if hint else ""
+    return f"cannot read {path} as {encoding}: bad byte 0x{value:02X} at offset {offset} (line {line}){tail}"
+
+
+def _first_bad_byte(path: str, encoding: str) -> tuple[int, int, int]:
+    """(offset, byte, line) of the first byte of the file that ``encoding`` cannot decode."""
+    lines, base = 1, 0
+    if codecs.lookup(encoding).name == "utf-8-sig":
+        encoding = "utf-8"  # the BOM is valid UTF-8, and offsets count from the file's start
+    # A stateless multi-byte encoding is decoded per block, which gives exact offsets; the
+    # others (UTF-16, UTF-32) go through an incremental decoder.
+    stateless = codecs.lookup(encoding).name in ("utf-8", "gb18030", "gbk", "gb2312", "big5", "ascii", "latin-1", "cp1252")
+    decoder = None if stateless else codecs.getincrementaldecoder(encoding)(errors="strict")
+    carry = b""
+    with open(path, "rb") as handle:
+        while True:
+            raw = handle.read(1 << 20)
+            data = carry + raw
+            try:
+                if decoder is not None:
+                    text = decoder.decode(raw, final=not raw)
+                else:
+                    text, carry = data.decode(encoding), b""
+            except UnicodeDecodeError as exc:
+                if decoder is not None:  # its start counts from the bytes it held back
+                    start = max(exc.start - len(decoder.getstate()[0]), 0)
+                    prefix = decoder.decode(raw[:start])
+                    return base + start, raw[start] if start < len(raw) else 0, lines + _line_breaks(prefix)
+                if raw and exc.start >= len(data) - 4:  # a character cut by the read: read on
+                    text, carry = data[: exc.start].decode(encoding), data[exc.start :]
+                else:
+                    prefix = data[: exc.start].decode(encoding)
+                    return base - len(carry) + exc.start, data[exc.start], lines + _line_breaks(prefix)
+            lines += _line_breaks(text)
+            base += len(raw)
+            if not raw:
+                return base, 0, lines  # not reached for a file that failed to decode
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _refuse_binary(path: str, head: bytes) -> None:
+    """Raise InputError when the file's first bytes are those of a binary file."""
+    if b"\x00" not in head:
+        return
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError(f"cannot read {path}: looks like an Excel workbook; save it as .xlsx")
+    if head.startswith(_BINARY_MAGIC) or _mostly_nul(head):
+        raise InputError(f"cannot read {path}: not a text file (binary content)")
+
+
+def _mostly_nul(sample: bytes | str) -> bool:
+    """Whether NULs are a binary file's share of ``sample`` rather than a stray byte or two."""
+    nul = b"\x00" if isinstance(sample, bytes) else "\x00"
+    return sample.count(nul) > max(1, len(sample) * _BINARY_NUL_SHARE)
+
+
+def detect_encoding(path: str, head: bytes, forced: str | None, *, final: bool) -> str:
+    """The encoding of a delimited file, from its first bytes (``final``: they are the whole
+    file): the user's choice, a BOM, then UTF-8 (verified further while parsing: see
+    :class:`_NotUtf8`), then GB18030. Raises InputError for binary content."""
+    if forced:
+        return forced
+    if head.startswith(codecs.BOM_UTF8):  # Excel's "CSV UTF-8"
+        return "utf-8-sig"
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if head.startswith(bom):
+            return name
+    _refuse_binary(path, head[:_HEAD_BYTES])
+    try:
+        _decode_head(head[:_HEAD_BYTES], final)
+    except _NotUtf8:
+        return "gb18030"
+    return "utf-8"
+
+
+def _decode_head(head: bytes, final: bool) -> str:
+    """UTF-8 ``head`` as text (a character cut at its end is dropped unless ``final``)."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
+
+
+def to_utf8(path: str, raw: bytes, encoding: str, report_as: str | None = None) -> bytes:
+    """A whole file's content as UTF-8 without BOMs (the in-memory counterpart of
+    :class:`_Utf8Reader`; UTF-8 is checked by the parser, not here)."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return raw.replace(codecs.BOM_UTF8, b"") if codecs.BOM_UTF8 in raw else raw
+    return _transcode(path, raw, encoding, report_as)
+
+
+class _NotUtf8(Exception):
+    """The file passed the UTF-8 check on its head but not further down."""
+
+
+class _Utf8Reader(io.RawIOBase):
+    """A file's content as UTF-8 bytes without BOMs, decoding other encodings strictly on the fly
+    (the streaming counterpart of :func:`_transcode`). ``saw_nul`` tells whether a NUL has been
+    read so far."""
+
+    def __init__(self, path: str, encoding: str, report_as: str | None = None) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._path = path
+        self._encoding = encoding
+        self._report_as = report_as
+        self._pending = bytearray()
+        self._started = False
+        self._decoder = None
+        self._held = b""  # the start of a UTF-8 BOM cut by a read boundary
+        self.saw_nul = False
+        if encoding in ("utf-8", "utf-8-sig"):
+            if self._file.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+                self._file.seek(0)
+        else:
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = (1 << 62) if size is None or size < 0 else size
+        while len(self._pending) < want:
+            raw = self._file.read(min(max(want - len(self._pending), 1 << 16), 1 << 24))
+            self._pending += self._utf8_of(raw)
+            if not raw:
+                break
+        out = bytes(self._pending[:want])
+        del self._pending[:want]
+        return out
+
+    def _utf8_of(self, raw: bytes) -> bytes:
+        """The next raw bytes as UTF-8 without BOMs (b"" at the end: ``raw`` is b"")."""
+        if self._decoder is None:
+            data, self._held = self._held + raw, b""
+            if raw:  # the last bytes may begin a BOM that the next read completes
+                for cut in (2, 1):
+                    if data.endswith(codecs.BOM_UTF8[:cut]):
+                        data, self._held = data[:-cut], data[-cut:]
+                        break
+            if b"\x00" in data:
+                self.saw_nul = True
+            return data.replace(codecs.BOM_UTF8, b"")
+        try:
+            text = self._decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            hint = self._encoding == "gb18030"
+            raise InputError(_bad_byte_message(self._path, self._report_as or self._encoding, hint=hint)) from None
+        if not self._started and text:
+            self._started = True
+            if _mostly_nul(text[:_HEAD_BYTES]):
+                raise InputError(f"cannot read {self._path}: not a text file (binary content)")
+        if "\x00" in text:
+            self.saw_nul = True
+        return text.replace("\ufeff", "").encode("utf-8")
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()

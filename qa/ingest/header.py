@@ -1,0 +1,269 @@
+"""Finding the header row of an export, and the vocabularies it is matched against.
+
+Real exports rarely start with their header: 千牛 writes a title and the export time above it,
+咚咚 a merged title row, 飞鸽 a two-level header (group cells such as 会话信息 over the real
+names). :func:`find_header` looks at the first :data:`SCAN_ROWS` rows and picks the one whose
+names best match the known vocabularies; the rows above it are not input rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+#: Rows looked at when searching for the header.
+SCAN_ROWS = 30
+# A row is taken as the header when it names at least this many known fields; below that the
+# first non-blank row is used (the old behaviour), so an export with its own names and
+# --column mappings still reads.
+_MIN_FIELDS = 2
+
+# Header names per field, compared case-insensitively after stripping spaces and BOM. Beyond
+# the fields of the message table, a few columns are known only so that a header is recognised
+# (receiver, customer) or a column is interpreted (msg_type, date).
+VOCABULARY: dict[str, tuple[str, ...]] = {
+    "session_id": (
+        "session_id", "session", "sessionid", "session id", "conversation_id", "dialogue_id", "chat_id",
+        "会话ID", "会话编号", "会话id", "对话ID", "对话编号", "会话标识", "咨询ID", "咨询编号",
+    ),
+    "timestamp": (
+        "timestamp", "time", "datetime", "created_at", "send_time", "时间", "发送时间", "消息时间",
+        "消息发送时间", "聊天时间", "回复时间",
+    ),
+    "role": (
+        "role", "sender_role", "sender_type", "发送方", "角色", "发送者身份", "消息发送方", "发送方类型",
+        "发送者类型", "发送者角色", "发送人身份", "发送人类型", "消息来源",
+    ),
+    "agent": (
+        "agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服", "客服名称", "客服姓名",
+        "客服名", "客服工号", "接待人",
+    ),
+    "text": (
+        "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容",
+    ),
+    "seq": ("seq", "turn", "序号"),
+    "sender": (
+        "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称", "发送人昵称",
+        "咚咚账号", "发送账号", "发送方昵称", "发送方账号",
+    ),
+    # JD-style exports mark agent messages with a 0/1 column instead of a role column.
+    "agent_flag": ("is_agent", "是否客服发送", "是否客服", "是否客服消息"),
+    # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
+    "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型"),
+    # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.
+    "date": ("date", "send_date", "日期", "发送日期", "消息日期", "聊天日期"),
+    "receiver": ("receiver", "to", "接收人", "接收者", "接收者昵称", "接收人昵称", "接收方"),
+    "customer": (
+        "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
+        "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称",
+    ),
+}
+
+_KEYS = {field: {name.casefold() for name in names} for field, names in VOCABULARY.items()}
+
+
+def clean_name(name: object) -> str:
+    """A header cell as compared: no BOM, no surrounding spaces."""
+    return str(name).replace("\ufeff", "").strip()
+
+
+def field_of(name: str) -> str | None:
+    """The vocabulary field a header name belongs to, or None."""
+    key = clean_name(name).casefold()
+    for field, keys in _KEYS.items():
+        if key in keys:
+            return field
+    return None
+
+
+@dataclass(frozen=True)
+class Header:
+    """The chosen header: ``index`` of its row among the rows looked at, the names a person
+    sees (a two-level header's empty cells take the group row's name above), and how many
+    rows above it are a group row merged into it (0 or 1)."""
+
+    index: int
+    names: list[str]
+    fields: int
+
+
+def _blank(row: Sequence[str]) -> bool:
+    return not any(clean_name(cell) for cell in row)
+
+
+def seen_names(rows: Sequence[Sequence[str]], index: int) -> list[str]:
+    """The names of row ``index`` as a person reads them: an empty cell under a filled one (a
+    header cell merged down over two rows) takes the name above."""
+    row = [clean_name(cell) for cell in rows[index]]
+    if index == 0:
+        return row
+    above = [clean_name(cell) for cell in rows[index - 1]]
+    return [cell or (above[i] if i < len(above) else "") for i, cell in enumerate(row)]
+
+
+def _score(names: Sequence[str], overrides: Mapping[str, str]) -> int:
+    wanted = {clean_name(v).casefold() for value in overrides.values() for v in value.split("+")}
+    fields = set()
+    for name in names:
+        if not name:
+            continue
+        field = field_of(name)
+        if field is not None:
+            fields.add(field)
+        elif name.casefold() in wanted:
+            fields.add("override:" + name)
+    return len(fields)
+
+
+def find_header(rows: Sequence[Sequence[str]], overrides: Mapping[str, str] = {}) -> Header | None:
+    """The header among the first :data:`SCAN_ROWS` ``rows`` (cell texts), or None when all
+    are blank. The row naming the most known fields wins (the earliest on a tie); when none
+    names :data:`_MIN_FIELDS`, the first non-blank row is the header."""
+    best: Header | None = None
+    first: int | None = None
+    for index, row in enumerate(rows[:SCAN_ROWS]):
+        if _blank(row):
+            continue
+        if first is None:
+            first = index
+        names = seen_names(rows, index)
+        fields = _score(names, overrides)
+        if best is None or fields > best.fields:
+            best = Header(index, names, fields)
+    if first is None:
+        return None
+    if best is None or best.fields < _MIN_FIELDS:
+        return Header(first, seen_names(rows, first) if first else [clean_name(c) for c in rows[first]], 0)
+    return best
+
+
+def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
+    """The header at a given row (``--header-row``)."""
+    return Header(index, seen_names(rows, index), _score(seen_names(rows, index), {}))
+
+
+def closest(field: str, names: Sequence[str]) -> str | None:
+    """The header name most like a known name of ``field`` and not itself known (for the hint
+    ``found 会话编码? use --column session_id=会话编码``)."""
+    candidates = [n for n in names if n and field_of(n) is None]
+    if not candidates:
+        return None
+    vocabulary = list(VOCABULARY.get(field, ()))
+    best, best_ratio = None, 0.0
+    for name in candidates:
+        key = name.casefold()
+        for known in vocabulary:
+            known_key = known.casefold()
+            ratio = difflib.SequenceMatcher(None, key, known_key).ratio()
+            if known_key in key or key in known_key:
+                ratio = max(ratio, 0.8)
+            if ratio > best_ratio:
+                best, best_ratio = name, ratio
+    return best if best_ratio >= 0.5 else None
+
+
+# --------------------------------------------------------------------------- text files
+
+
+@dataclass(frozen=True)
+class TextHeader:
+    """The header of a delimited text: its delimiter, names, and the lines above it (skipped)."""
+
+    delimiter: str
+    names: list[str]
+    lines_above: int  # text lines before the header line (title, metadata, blank lines)
+    raw: list[str]  # the header row's own cells (what the parsers compare repeated headers with)
+
+
+def find_text_header(
+    head: str, overrides: Mapping[str, str] = {}, *, delimiter: str | None = None, header_row: int | None = None
+) -> TextHeader:
+    """The header of a delimited text from its first lines: for each candidate delimiter the
+    best row of :func:`find_header`; the delimiter whose header names most known fields wins
+    (then the one splitting the header into most fields). ``header_row`` (1-based) forces it."""
+    import csv
+
+    import re
+
+    lines = re.split(r"\r\n|\r|\n", head)[: SCAN_ROWS + 1]
+    if len(lines) > SCAN_ROWS:  # the last one may be cut in the middle
+        lines = lines[:SCAN_ROWS]
+    best: tuple[tuple[int, int], TextHeader] | None = None
+    for candidate in ([delimiter] if delimiter else [",", "\t", ";"]):
+        rows = [next(csv.reader([line], delimiter=candidate), []) for line in lines]
+        if header_row is not None:
+            index = header_row - 1
+            if not 0 <= index < len(rows) or _blank(rows[index]):
+                from qa.errors import InputError
+
+                raise InputError(f"--header-row {header_row}: row {header_row} is blank or beyond the first "
+                                 f"{len(rows)} rows")
+            found = at_row(rows, index)
+        else:
+            found = find_header(rows, overrides)
+        if found is None:
+            continue
+        rank = (found.fields, len([n for n in found.names if n]))
+        if best is None or rank > best[0]:
+            best = (rank, TextHeader(candidate, found.names, found.index, rows[found.index]))
+    if best is None:
+        return TextHeader(delimiter or ",", [], 0, [])
+    return best[1]
+
+
+def header_note(source: str, sheet: str, row: int) -> str | None:
+    """``header found on row 3 of X (sheet S); rows 1–2 skipped`` (None for row 1)."""
+    if row <= 1:
+        return None
+    where = f"{source} (sheet {sheet})" if sheet else source
+    skipped = "row 1" if row == 2 else f"rows 1–{row - 1}"
+    return f"header found on row {row} of {where}; {skipped} skipped"
+
+
+# --------------------------------------------------------------------------- date + time
+
+_TIME_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*"
+_DATE_PART = r"\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
+
+
+def looks_like_time_of_day(values) -> bool:
+    """Whether the non-empty values (a pandas str Series) are times of day only (10:06:01)."""
+    sample = values[values.str.strip() != ""].iloc[:200]
+    return bool(len(sample)) and bool(sample.str.fullmatch(_TIME_ONLY).all())
+
+
+def join_date_time(dates, times):
+    """One text timestamp per row from a date column and a time-of-day column, as cell texts
+    (Excel dates read as ``2026-11-20 00:00:00`` keep only their date; Excel times read as
+    ``1899-12-30 10:06:01`` or ``10:06:01`` keep only the time of day)."""
+    import pandas as pd
+
+    date = dates.str.extract(_DATE_PART, expand=False).fillna(dates.str.strip())
+    time = times.str.extract(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*$", expand=False).fillna(times.str.strip())
+    joined = (date + " " + time).str.strip()
+    empty = (dates.str.strip() == "") & (times.str.strip() == "")
+    return pd.Series(joined.where(~empty, ""), dtype="str")
+
+
+# --------------------------------------------------------------------------- message types
+
+#: 消息类型 values that make a row a system message, whatever its sender column says.
+SYSTEM_TYPES = frozenset(
+    v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
+                           "system", "robot", "bot", "auto-reply", "auto_reply")
+)
+
+
+def main_accounts(nicknames) -> set[str]:
+    """The shop part of the ``店铺名:客服名`` nicknames: a sender equal to it is the shop's main
+    account, an agent."""
+    shops = set()
+    for nick in nicknames:
+        for colon in (":", "："):
+            if colon in nick:
+                shop = nick.split(colon, 1)[0].strip()
+                if shop:
+                    shops.add(shop)
+                break
+    return shops

@@ -1,0 +1,119 @@
+"""Parquet files (.parquet, .parq), read by pyarrow in row groups and interpreted like any export.
+
+Columns are found by the same names and ``--column`` overrides as an export's headers; typed
+values are first written as the text an export would hold (:func:`arrow_cells`: times with
+their UTC offset, so an instant stays the same instant). A record's row is its 1-based
+position in the file. The cluster engines read Parquet where it lies and interpret it with the
+same functions (:mod:`qa.engines.inputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from qa.errors import InputError
+from qa.ingest.build import _any_time_value
+from qa.ingest.columns import _ColumnMap, _resolve_columns
+from qa.ingest.table import Format, Source, _Notes, _Options, _Table
+from qa.model import empty_rejected
+
+PARQUET_EXTENSIONS = (".parquet", ".parq")
+
+
+class ParquetSource(Source):
+    """A Parquet file: the columns its fields use, in batches of at most ``chunk_rows``."""
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+        self.notes = _Notes()
+        self._path = path
+        self._chunk_rows = chunk_rows
+        self._blank = 0
+        try:
+            self._file = pq.ParquetFile(path)
+            names = [str(name) for name in self._file.schema_arrow.names]
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read {path}: not a readable Parquet file ({_first_line(exc)})") from None
+        resolved = _resolve_columns(names, options.columns, path)
+        used = sorted(set(resolved.positions.values()))
+        self._header = [names[p] for p in used]
+        positions = {name: used.index(p) for name, p in resolved.positions.items()}
+        self._columns = _ColumnMap(positions, [resolved.header[p] for p in used])
+        if not self._file.metadata.num_rows:
+            raise InputError(f"{path} has no data rows")
+        self._whole: pa.Table | None = None
+        if chunk_rows is None:
+            self._whole = self._read(lambda: self._file.read(columns=self._header))
+        time_at = positions.get("timestamp")
+        self.has_times = False
+        if time_at is not None:  # decided for the whole file, from its time column alone
+            name = self._header[time_at]
+            times = self._whole if self._whole is not None else self._read(lambda: self._file.read(columns=[name]))
+            self.has_times = _any_time_value(pd.Series(arrow_cells(times, [name])[name], dtype="str"))
+
+    def _read(self, read):
+        try:
+            return read()
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read {self._path}: {_first_line(exc)}") from None
+
+    def tables(self) -> Iterator[_Table]:
+        if self._whole is not None:
+            batches: Iterator = iter([self._whole])
+        else:
+            batches = self._read(lambda: self._file.iter_batches(batch_size=self._chunk_rows, columns=self._header))
+        start = 0
+        while True:
+            batch = self._read(lambda: next(batches, None))
+            if batch is None:
+                break
+            cells = arrow_cells(batch, self._header)
+            cells = pd.DataFrame({i: pd.Series(cells[name].to_numpy(dtype=object), dtype="str")
+                                  for i, name in enumerate(self._header)})
+            rows = np.arange(start + 1, start + 1 + len(cells), dtype=np.int64)
+            start += len(cells)
+            blank = (cells == "").all(axis=1).to_numpy() if len(cells.columns) else np.zeros(len(cells), bool)
+            if blank.any():
+                self._blank += int(blank.sum())
+                cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
+            yield _Table(self._path, "", self._columns, cells, rows, empty_rejected())
+        if self._blank:
+            self.notes.add(f"{{files}}: {self._blank} blank row(s) skipped", self._path)
+
+
+def arrow_cells(table: pa.Table | pa.RecordBatch, header: Sequence[str]) -> pd.DataFrame:
+    """The ``header`` columns of an Arrow table as the text an export would hold ("" for
+    null): times with their offset (naive times as they are), numbers and booleans as
+    text. The Spark engine does the same in Spark SQL."""
+    columns = {}
+    for name in header:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_timestamp(kind):
+            values = column.to_pandas()
+            if kind.tz is not None:
+                text = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            else:
+                text = values.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            text = pd.Series([None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()])
+        elif pa.types.is_boolean(kind):
+            text = pd.Series([None if v is None else ("true" if v else "false") for v in column.to_pylist()])
+        elif pa.types.is_floating(kind):
+            text = pd.Series([None if v is None else repr(float(v)) for v in column.to_pylist()])
+        else:
+            text = pd.Series(column.cast(pa.string()).to_pylist(), dtype=object)
+        columns[name] = text.astype(object).where(pd.notna(text), "").to_numpy(dtype=object)
+    return pd.DataFrame(columns)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+FORMAT = Format("Parquet", PARQUET_EXTENSIONS, (b"PAR1",), ParquetSource)

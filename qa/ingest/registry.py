@@ -1,0 +1,159 @@
+"""The reader seam: the input formats, finding the input files, and reading each through the
+reader of its format.
+
+Formats are discovered the way check types are (:mod:`qa.checks`): every module of this
+package that defines ``FORMAT`` (a :class:`qa.ingest.table.Format`) is one, so adding a format
+is adding a module. A file goes to the format of its extension, unless its first bytes are
+another format's signature (a workbook saved as .xls that is really .xlsx, a Parquet file
+named .parq or .xlsx): a format that declares signatures is trusted by content, not name.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import pkgutil
+from collections.abc import Sequence
+
+import qa.ingest as _package
+from qa.errors import InputError
+from qa.ingest.table import Format, Source, _Options
+
+# Modules of the package that are not formats (imported anyway by the formats).
+_NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
+_MAGIC_BYTES = 16
+
+
+def _discover() -> dict[str, Format]:
+    found: dict[str, Format] = {}
+    for module_info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+        if module_info.name in _NOT_FORMATS or module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_package.__name__}.{module_info.name}")
+        form = getattr(module, "FORMAT", None)
+        if isinstance(form, Format):
+            found[form.name] = form
+    return found
+
+
+#: The input formats by name.
+FORMATS: dict[str, Format] = _discover()
+#: Every file name ending a format reads, in the order the formats were found.
+EXTENSIONS: tuple[str, ...] = tuple(ext for form in FORMATS.values() for ext in form.extensions)
+
+
+def format_of(path: str) -> Format:
+    """The format that reads ``path``: by signature for formats that declare one, else by
+    extension (raises InputError for an extension no format reads)."""
+    lower = path.lower()
+    by_name = next((form for form in FORMATS.values() if lower.endswith(form.extensions)), None)
+    if by_name is None:
+        raise InputError(f"unsupported file type: {path} (use {_listed(' or ')})")
+    if not by_name.magic:
+        return by_name  # delimited text has no signature; it refuses binary content itself
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_MAGIC_BYTES)
+    except OSError:
+        return by_name  # the reader says why it cannot read the file
+    if head.startswith(by_name.magic):
+        return by_name
+    return next((form for form in FORMATS.values() if form.magic and head.startswith(form.magic)), by_name)
+
+
+def open_source(path: str, options: _Options, chunk_rows: int | None) -> Source:
+    """``path`` opened by the reader of its format (see :class:`qa.ingest.table.Source`)."""
+    return format_of(path).open(path, options, chunk_rows)
+
+
+def _listed(last: str) -> str:
+    names = list(EXTENSIONS)
+    return ", ".join(names[:-1]) + last + names[-1]
+
+
+# --------------------------------------------------------------------------- finding inputs
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Turn files, directories and globs into a list of supported files, each once (raises
+    InputError for a missing input, as :func:`load_inputs` does)."""
+    return _expand_inputs(inputs)
+
+
+def _expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Turn files, directories and globs into a list of supported files, each once."""
+    if isinstance(inputs, str):  # a lone path would otherwise be read letter by letter
+        inputs = [inputs]
+    if not inputs:
+        raise InputError("no input files given")
+    paths: list[str] = []
+    seen: set[str] = set()
+    for item in inputs:
+        for path in _expand_one(str(item)):
+            key = os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                paths.append(path)
+    return paths
+
+
+def _expand_one(item: str) -> list[str]:
+    if os.path.isdir(item):
+        found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
+        found = [p for p in found if os.path.isfile(p) and _is_listed_input(p)]
+        if not found:
+            raise InputError(f"no supported files in {item} ({_listed(', ')})")
+        return found
+    if os.path.isfile(item):
+        if not _has_supported_extension(item):
+            raise InputError(f"unsupported file type: {item} (use {_listed(' or ')})")
+        return [item]
+    if glob.has_magic(item):
+        found = [p for p in sorted(glob.glob(item)) if os.path.isfile(p) and _is_listed_input(p)]
+        if not found:
+            raise InputError(f"no supported files match {item}")
+        return found
+    raise InputError(f"no such file: {item}")
+
+
+def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
+    """The files a folder or glob among ``inputs`` holds that are not read, each with the
+    reason (a file is never silently ignored)."""
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    skipped = []
+    for item in map(str, inputs):
+        if os.path.isdir(item):
+            found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
+        elif not os.path.isfile(item) and glob.has_magic(item):
+            found = sorted(glob.glob(item))
+        else:
+            continue
+        for path in found:
+            name = os.path.basename(path)
+            if os.path.isdir(path):
+                continue  # folders are not searched (say so only when asked: a folder is not a file)
+            if name.startswith("~$"):
+                skipped.append((path, "an Excel lock file"))
+            elif name.startswith("."):
+                continue  # hidden files (.DS_Store, .gitkeep) are not exports
+            elif name.lower().startswith("readme"):
+                skipped.append((path, "a readme, not a chat export"))
+            elif not _has_supported_extension(name):
+                skipped.append((path, "not a chat export (unsupported file type)"))
+    return skipped
+
+
+def _has_supported_extension(path: str) -> bool:
+    return path.lower().endswith(EXTENSIONS)
+
+
+def _is_listed_input(path: str) -> bool:
+    """Whether a file found by a directory or glob is a chat log rather than a side file."""
+    name = os.path.basename(path)
+    if name.startswith((".", "~$")):  # hidden files, Excel lock files
+        return False
+    if name.lower().startswith("readme"):
+        return False
+    return _has_supported_extension(name)

@@ -1,0 +1,114 @@
+"""Roles (agent, customer, system) from a role column, an is-agent flag or sender nicknames; agents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from qa.model import UNKNOWN_AGENT, Role
+from qa.ingest.columns import _FLAG_FIELD
+from qa.ingest.header import SYSTEM_TYPES, main_accounts
+from qa.ingest.table import _Notes, _Options, _Table, _clip, _map_unique, _no_reasons
+
+
+_ROLE_WORDS: dict[str, str] = {
+    **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1", "人工客服", "人工", "卖家", "商家客服",
+                     "店铺客服", "客服人员"), Role.AGENT.value),
+    **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
+                     "visitor"), Role.CUSTOMER.value),
+    **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
+                     "店小蜜", "auto-reply"), Role.SYSTEM.value),
+}
+_FLAG_WORDS: dict[str, str] = {
+    **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
+    **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
+}
+_SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|^(?:system|bot|robot)$", re.IGNORECASE)
+# Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
+_SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
+
+
+def _roles(
+    table: _Table, options: _Options, notes: _Notes, shops: set[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Role per row (None when unknown) and the reason for rows whose role is unusable; a
+    message type column (消息类型 = 系统/机器人) makes a row a system message whatever its sender.
+    ``shops`` collects the main accounts seen so far (the chunks of one streamed file share it)."""
+    role, reason = _sender_roles(table, options, notes, shops if shops is not None else set())
+    if table.columns.has("msg_type"):
+        kinds = table.cells[table.columns.positions["msg_type"]].str.strip().str.casefold()
+        system = kinds.isin(SYSTEM_TYPES).to_numpy()
+        if system.any():
+            role = np.where(system, Role.SYSTEM.value, role)
+            reason = np.where(system, None, reason)
+    return role, reason
+
+
+def _sender_roles(
+    table: _Table, options: _Options, notes: _Notes, shops: set[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    columns, cells = table.columns, table.cells
+    if columns.has("role"):
+        raw = cells[columns.positions["role"]].str.strip()
+        return _roles_from_words(raw, _ROLE_WORDS, "role")
+    if columns.has(_FLAG_FIELD):
+        label = columns.label(_FLAG_FIELD)
+        notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
+        raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
+        return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
+    label = columns.label("sender")
+    rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名"
+    notes.add(
+        f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
+        table.source,
+    )
+    nicknames = cells[columns.positions["sender"]].str.strip()
+    # The main account replies under the bare shop name: the shop part of the sub-accounts.
+    if not options.agent_regex:
+        shops.update(main_accounts(
+            n for n in pd.unique(nicknames) if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
+    role = _map_unique(nicknames, lambda nick: Role.AGENT.value if nick in shops
+                       else _role_from_nickname(nick, options.agent_regex))
+    reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
+    return role, reason
+
+
+def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
+    role = _map_unique(raw, lambda value: words.get(value.casefold()))
+    unknown = pd.isna(role)
+    reason = _no_reasons(len(raw))
+    reason[unknown] = [f"unknown {what} '{_clip(v, 40)}'" if v else f"empty {what}" for v in raw[unknown]]
+    return role, reason
+
+
+def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> str | None:
+    """Role of a sender nickname; an explicit ``agent_pattern`` replaces the sub-account rule."""
+    if not nickname:
+        return None
+    if agent_regex is not None and agent_regex.search(nickname):
+        return Role.AGENT.value
+    if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
+        return Role.SYSTEM.value
+    if agent_regex is None and _SUBACCOUNT_NICKNAME.match(nickname):
+        return Role.AGENT.value
+    return Role.CUSTOMER.value
+
+
+def _agents(table: _Table, role: np.ndarray, notes: _Notes) -> np.ndarray:
+    """Agent per row: as exported; for agent rows without one, the nickname or (unknown)."""
+    columns, cells = table.columns, table.cells
+    is_agent = role == Role.AGENT.value
+    if columns.has("agent"):
+        agent = cells[columns.positions["agent"]].str.strip().to_numpy(dtype=object)
+        return np.where(is_agent & (agent == ""), UNKNOWN_AGENT, agent)
+    if columns.has("sender"):
+        label = columns.label("sender")
+        notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
+        nickname = cells[columns.positions["sender"]].str.strip().to_numpy(dtype=object)
+        return np.where(is_agent, np.where(nickname == "", UNKNOWN_AGENT, nickname), "")
+    notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
+    return np.where(is_agent, UNKNOWN_AGENT, "").astype(object)

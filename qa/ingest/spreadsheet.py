@@ -1,0 +1,220 @@
+"""Spreadsheets (.xlsx, .xlsm, .xls, .ods) read through calamine, after the size checks of
+:mod:`qa.xlsxlimits` (zip-based workbooks; a legacy .xls is one OLE file calamine reads as is).
+
+A sheet is read whole (a sheet holds at most ~1M rows) and then cut into chunks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from qa.errors import InputError
+from qa.model import empty_rejected
+from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
+from qa.ingest.columns import _resolve_columns
+from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
+from qa.ingest.build import _has_times
+from qa.ingest.table import Format, Source, _Notes, _Options, _Table, _blank_mask, _table_slices
+
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+class SpreadsheetSource(Source):
+    """A workbook's data sheet (``--sheet``, or the first with the needed columns)."""
+
+    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+        self.notes = _Notes()
+        self._table = _read_excel(path, options, self.notes)
+        self.has_times = _has_times(self._table, _Notes())  # its note comes with the rows'
+        self._chunk_rows = chunk_rows
+
+    def tables(self) -> Iterator[_Table]:
+        return _table_slices(self._table, self._chunk_rows)
+
+
+FORMAT = Format(
+    "spreadsheet",
+    SPREADSHEET_EXTENSIONS,
+    (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),  # zip (xlsx, ods), OLE (xls)
+    SpreadsheetSource,
+)
+
+
+# The very hidden sheet every qa workbook carries (qa.review.DATA_SHEET; not imported, to keep
+# the reader free of the report code).
+_QA_DATA_SHEET = "qa_data"
+
+
+def _read_excel(path: str, options: _Options, notes: _Notes) -> _Table:
+    limits = open_checked(path, options.excel_limits)  # before calamine allocates anything
+    try:
+        return _read_workbook(path, options, notes, limits)
+    finally:
+        if limits is not None:
+            limits.close()
+
+
+def _read_workbook(path: str, options: _Options, notes: _Notes, limits: WorkbookLimits | None) -> _Table:
+    with _calamine(f"cannot read {path}: not a readable Excel workbook"):
+        book = pd.ExcelFile(path, engine="calamine")
+    with book:
+        names = [str(n) for n in book.sheet_names]
+        if options.sheet is not None:
+            if options.sheet not in names:
+                raise InputError(f"no sheet '{options.sheet}' in {path}; sheets: {', '.join(names)}")
+            table = _read_sheet(book, path, options.sheet, options, limits, notes)
+            if table is None:
+                raise InputError(f"sheet '{options.sheet}' of {path} is empty")
+            return _checked_sheet(table, path, options.sheet)
+        if _QA_DATA_SHEET in names:
+            raise InputError(f"{path}: this is a qa report; audit the original export")
+        errors: list[InputError] = []
+        unread: list[str] = []
+        for name in names:
+            try:
+                table = _read_sheet(book, path, name, options, limits, notes)
+            except LimitError:
+                raise  # never skipped for the next sheet: it may be the one with the data
+            except InputError as exc:
+                errors.append(exc)
+                unread.append(name)
+                continue
+            if table is not None:
+                if len(names) > 1:
+                    notes.add(f"read sheet '{name}' of {{files}}", path)
+                for skipped in unread:  # sheets before it without chat columns
+                    notes.add(f"sheet '{skipped}' of {{files}} skipped: no chat columns (a cover sheet?)", path)
+                return _checked_sheet(table, path, name)
+    if not errors:
+        raise InputError(f"{path} is empty")
+    if len(names) == 1:
+        raise errors[0]
+    raise InputError(
+        f"{errors[0]} (no sheet has the needed columns; sheets: {', '.join(names)}; use --sheet NAME)"
+    )
+
+
+def _checked_sheet(table: _Table, path: str, sheet: str) -> _Table:
+    if not len(table.cells):
+        raise InputError(f"{path} has no data rows (only a header) in sheet '{sheet}'")
+    return table
+
+
+def _read_sheet(
+    book: pd.ExcelFile, path: str, sheet: str, options: _Options, limits: WorkbookLimits | None,
+    notes: _Notes | None = None,
+) -> _Table | None:
+    """Read one sheet; None when it has no cells. The header is found by
+    :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``."""
+    notes = notes if notes is not None else _Notes()
+    if limits is not None:
+        limits.check_sheet(sheet)
+    with _calamine(f"cannot read sheet '{sheet}' of {path}"):
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+    # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
+    cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
+    if not len(cells):
+        return None
+    blank = _blank_mask(cells)
+    if blank.all():
+        return None
+    # The header is the row naming most known columns among the first ones (title rows, a
+    # merged title, a group row of a two-level header sit above it); see qa.ingest.header.
+    top = cells.iloc[:SCAN_ROWS].values.tolist()
+    if options.header_row is not None:
+        if options.header_row > len(cells) or blank[options.header_row - 1]:
+            raise InputError(f"--header-row {options.header_row}: row {options.header_row} of {path} "
+                             f"(sheet '{sheet}') is blank or beyond its {len(cells)} rows")
+        found = at_row(cells.iloc[: options.header_row].values.tolist(), options.header_row - 1)
+    else:
+        found = find_header(top, options.columns)
+    header_at = found.index
+    columns = _resolve_columns(found.names, options.columns, f"{path} (sheet '{sheet}')")
+    note = header_note(path, sheet, header_at + 1)
+    if note:
+        notes.add(note.replace(path, "{files}", 1), path)
+    keep = ~blank
+    keep[: header_at + 1] = False
+    data = cells[keep].reset_index(drop=True)
+    data.columns = range(data.shape[1])
+    rows = np.flatnonzero(keep).astype(np.int64) + 1
+    return _Table(path, sheet, columns, data, rows, empty_rejected())
+
+
+@contextmanager
+def _calamine(failure: str) -> Iterator[None]:
+    """Turn every failure of calamine into one line starting with ``failure``, a Rust panic
+    included: pyo3 raises those as PanicException, a BaseException that ``except Exception``
+    misses, after Rust's panic hook has printed a backtrace on stderr, which is held back."""
+    with _native_stderr_held() as drop:
+        try:
+            yield
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise InputError(f"{failure} ({_first_line(exc)})") from None
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise  # KeyboardInterrupt, SystemExit
+            drop()
+            raise InputError(f"{failure} (the Excel reader failed: {_first_line(exc)})") from None
+
+
+@contextmanager
+def _native_stderr_held() -> Iterator[Callable[[], None]]:
+    """Divert what native code writes to file descriptor 2 during the block; it is written
+    out afterwards, unless the block calls the function it was given."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to hold
+        yield lambda: None
+        return
+    dropped = False
+
+    def drop() -> None:
+        nonlocal dropped
+        dropped = True
+
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield drop
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not dropped:
+                held.seek(0)
+                while piece := held.read(1 << 16):
+                    os.write(2, piece)
+
+
+def _excel_cell_text(value: object) -> str:
+    """A cell as the text a user sees: 12345 not 12345.0, dates in ISO form."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        try:
+            return value.isoformat(sep=" ")  # datetime
+        except TypeError:
+            return value.isoformat()  # date, time
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,204 @@
+"""What every reader shares: the reader options, the notes, the table of cells a reader yields."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from qa.errors import InputError
+from qa.model import REJECTED_COLUMNS, empty_rejected
+from qa.xlsxlimits import ExcelLimits
+from qa.ingest.columns import FIELDS, _ColumnMap
+
+
+_RAW_LIMIT = 200
+_HEAD_BYTES = 1 << 16
+
+
+# --------------------------------------------------------------------------- options, notes
+
+
+@dataclass(frozen=True)
+class _Options:
+    columns: dict[str, str]
+    encoding: str | None
+    sheet: str | None
+    timezone: str
+    agent_regex: re.Pattern[str] | None
+    excel_limits: ExcelLimits = ExcelLimits()
+    header_row: int | None = None  # --header-row: the header's row as the file shows it (1-based)
+
+
+def _make_options(
+    columns: Mapping[str, str] | None,
+    encoding: str | None,
+    sheet: str | None,
+    timezone: str,
+    agent_pattern: str | None,
+    excel_limits: ExcelLimits | None = None,
+    header_row: int | None = None,
+) -> _Options:
+    """Validate the arguments once, before any file is touched."""
+    overrides = dict(columns or {})
+    for name in overrides:
+        if name not in FIELDS:
+            raise InputError(f"unknown field '{name}' in --column; fields: {', '.join(FIELDS)}")
+    if encoding:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError(f"unknown encoding '{encoding}'") from None
+    try:
+        pd.DatetimeTZDtype("ns", timezone)
+    except Exception:  # zoneinfo raises several types (KeyError, ValueError) for bad names
+        raise InputError(f"unknown timezone '{timezone}'") from None
+    regex = None
+    if agent_pattern:
+        try:
+            regex = re.compile(agent_pattern)
+        except re.error as exc:
+            raise InputError(f"invalid agent pattern '{agent_pattern}': {exc}") from None
+    if header_row is not None and header_row < 1:
+        raise InputError(f"--header-row {header_row}: rows are numbered from 1")
+    return _Options(overrides, encoding or None, sheet, timezone, regex, excel_limits or ExcelLimits(), header_row)
+
+
+class _Notes:
+    """Human-readable notes; the same note for several files is merged into one line."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, list[str]] = {}
+
+    def add(self, template: str, source: str) -> None:
+        """Record ``template`` (with a ``{files}`` placeholder) for ``source``."""
+        sources = self._sources.setdefault(template, [])
+        if source not in sources:
+            sources.append(source)
+
+    def render(self) -> list[str]:
+        """The notes as lines, in the order first seen."""
+        lines = []
+        for template, sources in self._sources.items():
+            shown = ", ".join(sources[:5])
+            if len(sources) > 5:
+                shown += f" and {len(sources) - 5} more"
+            lines.append(template.format(files=shown))
+        return lines
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Table:
+    """One input's data rows as strings, before any interpretation."""
+
+    source: str
+    sheet: str
+    columns: _ColumnMap
+    cells: pd.DataFrame  # positional str columns, one per header cell; blank rows removed
+    rows: np.ndarray  # source row number of each cells row
+    malformed: pd.DataFrame  # rejected rows (REJECTED_COLUMNS) with a wrong number of fields
+
+
+def _empty_cells(width: int) -> pd.DataFrame:
+    return pd.DataFrame({i: pd.Series([], dtype="str") for i in range(width)})
+
+
+def _blank_mask(cells: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty: spreadsheet padding, not messages."""
+    blank = np.ones(len(cells), dtype=bool)
+    for position in cells.columns:
+        blank &= (cells[position] == "").to_numpy()
+        if not blank.any():
+            break
+    return blank
+
+
+def _no_reasons(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
+
+
+def _map_unique(values: pd.Series, function: Callable[[str], object]) -> np.ndarray:
+    """Apply ``function`` once per distinct value (exports repeat a few values a million times)."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([function(u) for u in uniques] + [None], dtype=object)
+    return mapped[codes]  # code -1 (missing) picks the trailing None
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _clip(value: str, limit: int = _RAW_LIMIT) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _rejected_frame(
+    files: Sequence[str], rows: Sequence[int], reasons: Sequence[str], raws: Sequence[str]
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": pd.Series(list(files), dtype="str"),
+            "row": pd.Series(np.asarray(rows, dtype=np.int64), dtype="int64"),
+            "reason": pd.Series(list(reasons), dtype="str"),
+            "raw": pd.Series(list(raws), dtype="str"),
+        },
+        columns=REJECTED_COLUMNS,
+    )
+
+
+def _table_slices(table: _Table, rows: int | None) -> Iterator[_Table]:
+    """``table`` cut into tables of at most ``rows`` rows (always at least one table; the
+    table itself when ``rows`` is None)."""
+    if rows is None:
+        yield table
+        return
+    total = len(table.cells)
+    for start in range(0, max(total, 1), rows):
+        piece = slice(start, start + rows)
+        malformed = table.malformed if start == 0 else empty_rejected()
+        yield _Table(
+            table.source, table.sheet, table.columns, table.cells.iloc[piece].reset_index(drop=True),
+            table.rows[piece], malformed,
+        )
+
+
+# --------------------------------------------------------------------------- the reader seam
+
+
+class Source:
+    """One input file opened by the reader of its format.
+
+    Opening decides what holds for the whole file before any row is interpreted: its columns,
+    whether its time column is used (``has_times``: every chunk of the file needs the same
+    answer) and the notes of reading it (``notes``: encoding, sheet, skipped rows; complete
+    once :meth:`tables` is exhausted). :meth:`tables` gives the data rows in file order, as
+    tables of at most ``chunk_rows`` rows, or one table when ``chunk_rows`` is None (the
+    in-memory audit: a reader may then parse the file in one go).
+    """
+
+    has_times: bool
+    notes: _Notes
+
+    def tables(self) -> Iterator[_Table]:
+        """The data rows, in file order (at least one table, possibly empty)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Format:
+    """An input format behind the reader seam. A module of :mod:`qa.ingest` that defines
+    ``FORMAT`` is discovered by :mod:`qa.ingest.registry`, so adding a format is adding a
+    module: ``extensions`` are the file names it reads (lower case, with the dot);
+    ``magic`` the first bytes of its files, which win over a misleading extension;
+    ``open(path, options, chunk_rows)`` returns the file's :class:`Source`."""
+
+    name: str
+    extensions: tuple[str, ...]
+    magic: tuple[bytes, ...]
+    open: Callable[[str, _Options, int | None], Source]

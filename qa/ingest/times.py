@@ -1,0 +1,174 @@
+"""Time values: whole-column formats sniffed from a sample, then offsets, epochs and Excel serials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from qa.ingest.table import _clip, _no_reasons
+
+
+# from a sample so that a million rows are normally parsed by exactly one format.
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y%m%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+)
+# All-digit layouts would also "parse" epoch seconds (1999999999 -> 1999-09-09 09:09:09), so
+# they are tried only on what the epoch and Excel-serial patterns did not claim.
+_DIGIT_TIME_FORMATS = ("%Y%m%d%H%M%S",)
+_OFFSET_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_EPOCH_SECONDS = r"\d{10}(?:\.\d+)?"
+_EPOCH_MILLIS = r"\d{13}"
+_EXCEL_SERIAL = r"\d{5}(?:\.\d+)?"
+# Times outside this window are typos or wrong units, and would overflow nanoseconds.
+_TIME_MIN = pd.Timestamp("1900-01-01")
+_TIME_MAX = pd.Timestamp("2200-01-01")
+
+
+# --------------------------------------------------------------------------- times
+
+
+def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTC instants (datetime64[ns], NaT when unusable) and a rejection reason per row.
+
+    Whole-column formats run first (one C-level pass for a clean export); only what they
+    leave goes through the slower classifiers for offsets, epochs and Excel serials.
+    """
+    text = raw.str.strip().reset_index(drop=True)
+    utc = np.full(len(text), np.datetime64("NaT", "ns"))
+    todo = (text != "").to_numpy(dtype=bool, copy=True)
+    for fmt in _likely_formats(text[todo]):
+        _fill(utc, todo, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
+        if not todo.any():
+            break
+    if todo.any():
+        _parse_other_times(text, utc, todo, timezone)
+    reason = _no_reasons(len(text))
+    empty = (text == "").to_numpy()
+    reason[empty] = "empty time"
+    failed = np.isnat(utc) & ~empty
+    reason[failed] = [f"unparseable time '{_clip(v, 40)}'" for v in text[failed]]
+    return utc, reason
+
+
+def _likely_formats(values: pd.Series) -> list[str]:
+    """The naive formats that parse a sample of the column, most successful first."""
+    sample = values.iloc[:200]
+    if not len(sample):
+        return []
+    scores = []
+    for order, fmt in enumerate(_TIME_FORMATS):
+        hits = int(_to_datetime(sample, format=fmt).notna().sum())
+        if hits:
+            scores.append((-hits, order, fmt))
+    return [fmt for *_, fmt in sorted(scores)]
+
+
+def _parse_other_times(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str) -> None:
+    """Times the sniffed formats left: offsets, epochs, Excel serials, then every other layout."""
+    positions = np.flatnonzero(todo)
+    rest = text.iloc[positions]
+    kinds: list[tuple[pd.Series, Callable[[pd.Series], pd.Series], str | None]] = [
+        (rest.str.contains(_OFFSET_TIME, regex=True), _parse_offset_times, None),
+        (rest.str.fullmatch(_EPOCH_MILLIS), lambda v: _from_epoch(v, "ms"), None),
+        (rest.str.fullmatch(_EPOCH_SECONDS), lambda v: _from_epoch(v, "s"), None),
+        (rest.str.fullmatch(_EXCEL_SERIAL), _from_excel_serial, timezone),
+    ]
+    taken = np.zeros(len(rest), dtype=bool)
+    for matches, parser, local in kinds:
+        mask = matches.to_numpy(dtype=bool, na_value=False) & ~taken
+        taken |= mask
+        if mask.any():
+            subset = np.zeros(len(text), dtype=bool)
+            subset[positions[mask]] = True
+            _fill(utc, subset, text, parser, local)
+    # Whatever is left is naive text: a layout the sample did not show, or ISO 8601 variants.
+    others = np.zeros(len(text), dtype=bool)
+    others[positions[~taken]] = True
+    for fmt in (*_TIME_FORMATS, *_DIGIT_TIME_FORMATS, "ISO8601"):
+        if not others.any():
+            break
+        _fill(utc, others, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
+    todo &= np.isnat(utc)
+
+
+def _fill(
+    utc: np.ndarray,
+    todo: np.ndarray,
+    text: pd.Series,
+    parser: Callable[[pd.Series], pd.Series],
+    local: str | None,
+) -> None:
+    """Parse ``text[todo]`` into ``utc`` and clear what parsed from ``todo``.
+
+    ``local`` is the timezone of naive results; None means they already are UTC.
+    """
+    where = np.flatnonzero(todo)
+    parsed = pd.DatetimeIndex(parser(text.iloc[where]))
+    if parsed.tz is not None:
+        parsed = parsed.tz_convert("UTC").tz_localize(None)
+    in_range = np.asarray((parsed >= _TIME_MIN) & (parsed < _TIME_MAX), dtype=bool)
+    if not in_range.any():
+        return
+    instants = parsed[in_range]
+    if local is not None:
+        # DST gaps shift forward; repeated hours take the first (summer-time) reading.
+        instants = (
+            instants.tz_localize(
+                local, ambiguous=np.ones(len(instants), dtype=bool), nonexistent="shift_forward"
+            )
+            .tz_convert("UTC")
+            .tz_localize(None)
+        )
+    utc[where[in_range]] = instants.as_unit("ns").to_numpy()
+    todo[where[in_range]] = False
+
+
+def _to_datetime(values: pd.Series, **kwargs: object) -> pd.Series:
+    """pd.to_datetime with errors="coerce" that never raises: bad values become NaT."""
+    try:
+        return pd.to_datetime(values, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        # A whole-column call can still raise (mixed offsets, overflow): go value by value.
+        parsed = {value: _to_datetime_one(value, kwargs) for value in pd.unique(values)}
+        dtype = "datetime64[ns, UTC]" if kwargs.get("utc") else "datetime64[ns]"
+        return pd.Series([parsed[v] for v in values], index=values.index, dtype=dtype)
+
+
+def _to_datetime_one(value: object, kwargs: dict[str, object]) -> pd.Timestamp:
+    try:
+        stamp = pd.to_datetime(value, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if stamp is pd.NaT or not _TIME_MIN <= stamp.tz_localize(None) < _TIME_MAX:
+        return pd.NaT
+    return stamp
+
+
+def _parse_offset_times(values: pd.Series) -> pd.Series:
+    return _to_datetime(values, format="ISO8601", utc=True)
+
+
+def _from_epoch(values: pd.Series, unit: str) -> pd.Series:
+    return _to_datetime(pd.to_numeric(values, errors="coerce"), unit=unit)
+
+
+def _from_excel_serial(values: pd.Series) -> pd.Series:
+    days = pd.to_numeric(values, errors="coerce")
+    days = days.where((days >= 20000) & (days < 80000))  # 1954..2119: plausible chat dates
+    # Day fractions are binary floats: round away the nanosecond noise (46346.58 -> 13:55:12).
+    return (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.round("ms")

@@ -1,0 +1,244 @@
+"""Exports as the platforms write them, read by `qa audit FILE` with no options: header
+detection (title lines, cover sheets, merged and two-level headers), split date and time, the
+platforms' vocabularies, folders with skipped files, roles one can trust, zero-row runs and the
+output slips that get one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from qa.errors import InputError
+from qa.ingest import load_inputs
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+EXPORTS = {
+    # file: (messages, sessions, header note fragment)
+    "qianniu-export.csv": (43, 8, "header found on row 4 of"),
+    "dongdong-export.xlsx": (26, 5, "header found on row 3 of"),
+    "feige-export.xlsx": (24, 5, None),
+    "qiyu-chats.csv": (23, 5, None),
+}
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def audit_json(tmp_path: Path, *inputs: str, extra: tuple[str, ...] = ()):
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    result = run("audit", *inputs, "-o", str(out), "--json", str(js), *extra)
+    data = json.loads(js.read_text(encoding="utf-8")) if js.exists() else None
+    return result, data
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_export_sample_is_read_whole_with_no_options(name, tmp_path):
+    messages, sessions, header_note = EXPORTS[name]
+    result, data = audit_json(tmp_path, str(SAMPLES / name))
+    assert result.exit_code == 0, result.output
+    summary = data["summary"]
+    assert (summary["input_rows"], summary["audited_rows"], summary["rejected_rows"]) == (messages, messages, 0)
+    assert summary["sessions"] == sessions
+    assert f"audited {messages} of {messages} rows (0 rejected)" in result.output
+    if header_note:
+        assert header_note in result.output
+    assert "warning:" not in result.output  # roles, agents and times all trusted
+
+
+def test_qianniu_title_lines_skipped_main_account_is_an_agent():
+    ingest = load_inputs([str(SAMPLES / "qianniu-export.csv")])
+    main_rows = ingest.messages[ingest.messages["text"].str.startswith("这不是我们的问题")]
+    assert main_rows["role"].tolist() == ["agent"] and main_rows["agent"].tolist() == ["暖暖家居旗舰店"]
+    assert main_rows["source_row"].tolist() == [20]  # rows as the file shows them (header on row 4)
+    assert ingest.messages["source_row"].min() == 5
+    assert any("rows 1–3 skipped" in note for note in ingest.notes)
+
+
+def test_dongdong_cover_sheet_merged_title_and_split_excel_date_time():
+    ingest = load_inputs([str(SAMPLES / "dongdong-export.xlsx")])
+    assert set(ingest.messages["source_sheet"]) == {"聊天记录"}
+    late = ingest.messages[ingest.messages["text"].str.startswith("您好，是新一级能效")]
+    assert str(late["timestamp"].iloc[0]) == "2026-11-20 10:06:10+08:00"
+    assert late["source_row"].tolist() == [16]
+    notes = "\n".join(ingest.notes)
+    assert "header found on row 3 of" in notes and "(sheet 聊天记录); rows 1–2 skipped" in notes
+    assert "'日期' + '时间'" in notes
+
+
+def test_feige_two_level_header_and_message_type_robot_is_system():
+    ingest = load_inputs([str(SAMPLES / "feige-export.xlsx")])
+    messages = ingest.messages
+    robot = messages[messages["text"].str.startswith("您好，欢迎来到轻风运动")]
+    assert len(robot) == 3 and set(robot["role"]) == {"system"}
+    assert messages["source_row"].min() == 3
+
+
+def test_qiyu_roles_and_split_date_time_columns():
+    messages = load_inputs([str(SAMPLES / "qiyu-chats.csv")]).messages
+    assert messages["role"].value_counts().to_dict() == {"customer": 12, "agent": 8, "system": 3}
+    first = messages[messages["text"] == "请问这个面霜适合干皮吗"]
+    assert str(first["timestamp"].iloc[0]) == "2026-11-20 09:15:00+08:00"
+
+
+# --------------------------------------------------------------------------- header rows
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+TITLED = "聊天记录导出\n导出时间：2026-11-21\n\n会话编号,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:30,客服,在的\n"
+
+
+def test_header_row_override_and_rows_above_are_not_input(tmp_path):
+    path = write(tmp_path / "t.csv", TITLED)
+    found = load_inputs([str(path)])
+    assert found.input_rows == 2 and found.messages["source_row"].tolist() == [5, 6]
+    forced = load_inputs([str(path)], header_row=4)
+    assert forced.messages["source_row"].tolist() == [5, 6]
+    with pytest.raises(InputError, match="missing column for session_id .*found: 导出时间"):
+        load_inputs([str(path)], header_row=2)
+
+
+def test_no_header_names_the_closest_column(tmp_path):
+    path = write(tmp_path / "odd.csv", "会话编码,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\n")
+    with pytest.raises(InputError) as error:
+        load_inputs([str(path)])
+    message = str(error.value)
+    assert "session_id" in message and "会话编码" in message
+    assert "--column session_id=会话编码" in message
+
+
+def test_two_level_header_in_text_rows(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["会话", None, "消息", None, "内容"])
+    sheet.append(["会话ID", "发送方", "发送时间", "客服名称", None])
+    sheet.merge_cells("E1:E2")
+    sheet.append(["S1", "访客", "2026-11-20 10:00:00", None, "在吗"])
+    sheet.append(["S1", "客服", "2026-11-20 10:00:20", "小花", "在的"])
+    book.save(tmp_path / "two.xlsx")
+    messages = load_inputs([str(tmp_path / "two.xlsx")]).messages
+    assert messages["text"].tolist() == ["在吗", "在的"] and messages["role"].tolist() == ["customer", "agent"]
+
+
+# --------------------------------------------------------------------------- date + time
+
+
+@pytest.mark.parametrize("date_name,time_name", [("日期", "时间"), ("发送日期", "发送时间"), ("date", "time")])
+def test_date_and_time_columns_become_one_timestamp(tmp_path, date_name, time_name):
+    text = (f"会话ID,{date_name},{time_name},角色,内容\n"
+            "S1,2026-11-20,10:00:00,买家,在吗\nS1,2026/11/20,10:06:01,客服,在的\n")
+    result = load_inputs([str(write(tmp_path / "d.csv", text))])
+    assert [str(t) for t in result.messages["timestamp"]] == [
+        "2026-11-20 10:00:00+08:00", "2026-11-20 10:06:01+08:00"]
+    assert len(result.rejected) == 0
+
+
+def test_explicit_date_plus_time_mapping(tmp_path):
+    text = "会话ID,日子,钟点,角色,内容\nS1,2026-11-20,10:00,买家,在吗\nS1,2026-11-20,10:01,客服,在的\n"
+    result = load_inputs([str(write(tmp_path / "d.csv", text))], columns={"timestamp": "日子+钟点"})
+    assert [str(t) for t in result.messages["timestamp"]] == [
+        "2026-11-20 10:00:00+08:00", "2026-11-20 10:01:00+08:00"]
+
+
+# --------------------------------------------------------------------------- vocabularies
+
+
+def test_pinduoduo_and_feige_vocabularies(tmp_path):
+    pdd = "会话ID,买家昵称,客服账号,发送者类型,发送时间,聊天内容\nP1,pdd_123,多多店:阿强,买家,2026-11-20 10:00:00,在吗\nP1,pdd_123,多多店:阿强,客服,2026-11-20 10:00:10,在的\n"
+    result = load_inputs([str(write(tmp_path / "pdd.csv", pdd))])
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+    assert result.messages["agent"].tolist()[1] == "多多店:阿强"
+
+
+def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.csv", "会话ID,发送时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\n")
+    write(folder / "b.csv", "编号,时间,角色,话\nB1,2026-11-20 10:00:00,买家,在吗\nB1,2026-11-20 10:00:10,客服,在的\n")
+    write(folder / "notes.pdf", "%PDF-1.4")
+    write(folder / "old.xls.bak", "x")
+    result, data = audit_json(tmp_path, str(folder), extra=("--column", "session_id=编号", "--column", "text=话"))
+    assert result.exit_code == 0, result.output
+    assert data["summary"]["audited_rows"] == 4
+    assert "skipped" in result.output and "notes.pdf" in result.output and "old.xls.bak" in result.output
+    assert "b.csv: columns read as" in result.output and "session_id=编号" in result.output
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    summary = "\n".join(str(c.value) for row in book["概览"].iter_rows() for c in row if c.value)
+    assert "notes.pdf" in summary and "跳过" in summary
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def test_no_agents_warns_with_the_fix(tmp_path):
+    text = "会话ID,时间,发送人,内容\n" + "".join(
+        f"S{i},2026-11-20 10:0{i}:00,{nick},你好\n" for i in range(5) for nick in ("买家甲", "小美"))
+    result = run("audit", str(write(tmp_path / "n.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    assert "warning:" in result.output and "no agent messages" in result.output
+    assert "--agent-pattern" in result.output
+
+
+def test_unknown_agent_for_most_rows_warns(tmp_path):
+    text = "会话ID,时间,角色,客服,内容\n" + "".join(
+        f"S{i},2026-11-20 10:0{i}:00,{role},,你好\n" for i in range(5) for role in ("买家", "客服"))
+    result = run("audit", str(write(tmp_path / "u.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    assert "warning:" in result.output and "(unknown)" in result.output and "--column agent=" in result.output
+
+
+# --------------------------------------------------------------------------- never green on nothing
+
+
+def test_zero_rows_audited_exits_2_with_reasons(tmp_path):
+    text = "会话ID,日期,时间,角色,内容\n" + "".join(
+        f"S1,昨天,10:0{i}:00,买家,你好\n" for i in range(4)) + "S1,昨天,10:09:00,路人,你好\n"
+    result = run("audit", str(write(tmp_path / "z.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "0 rows audited" in result.output
+    assert "4 ×" in result.output and "example: row 2" in result.output
+
+
+def test_top_rejection_reasons_printed_on_every_run(tmp_path):
+    text = "会话ID,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\nS1,不是时间,买家,好\n"
+    result = run("audit", str(write(tmp_path / "r.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 0
+    assert "rejected: 1 × unparseable time" in result.output
+
+
+def test_chinese_workbook_has_chinese_reasons_and_notes(tmp_path):
+    text = "会话ID,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\nS1,不是时间,买家,好\n"
+    run("audit", str(write(tmp_path / "r.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value]
+    assert any("无法识别的时间「不是时间」" in c for c in cells)
+    assert not any(c.startswith("unparseable time") for c in cells)
+    assert any("没有客服列" in c for c in cells)
+
+
+# --------------------------------------------------------------------------- output slips
+
+
+def test_output_slips_get_one_line(tmp_path):
+    sample = str(SAMPLES / "qianniu-day.csv")
+    pdf = run("audit", sample, "-o", str(tmp_path / "r.pdf"))
+    assert pdf.exit_code == 2 and ".xlsx" in pdf.output and len(pdf.output.strip().splitlines()) == 1
+    sheet = run("audit", sample, "--sheet", "x", "-o", str(tmp_path / "r.xlsx"))
+    assert sheet.exit_code == 2 and "--sheet" in sheet.output and len(sheet.output.strip().splitlines()) == 1
+    same = run("audit", sample, "-o", str(tmp_path / "r.xlsx"), "--json", str(tmp_path / "r.xlsx"))
+    assert same.exit_code == 2 and len(same.output.strip().splitlines()) == 1
+
+
+def test_qa_report_given_as_input_is_refused(tmp_path):
+    report = tmp_path / "day-qa.xlsx"
+    assert run("audit", str(SAMPLES / "qianniu-day.csv"), "-o", str(report)).exit_code == 0
+    again = run("audit", str(report), "-o", str(tmp_path / "again.xlsx"))
+    assert again.exit_code == 2
+    assert "this is a qa report; audit the original export" in again.output

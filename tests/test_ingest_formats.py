@@ -1,0 +1,233 @@
+"""The reader seam (qa.ingest.registry): formats discovered from modules, chosen by extension or
+signature; Parquet with the pandas engine (in memory and out of core); .xls and .ods."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from qa.errors import InputError
+from qa.ingest import EXTENSIONS, FORMATS, expand_inputs, format_of, load_inputs, stream_inputs
+from qa.outofcore import audit_out_of_core
+from qa.pipeline import AuditOptions, audit
+from qa.report.json_report import build_result
+from qa.rules import load_rules
+
+DATA = Path(__file__).parent / "data"
+TZ = "Asia/Shanghai"
+
+
+def streamed_like_loaded(paths, chunk_rows):
+    """The stream's chunks, concatenated and sorted, against load_inputs (which it must equal)."""
+    loaded = load_inputs(paths)
+    stream = stream_inputs(paths, chunk_rows=chunk_rows)
+    chunks = list(stream)
+    messages = pd.concat([c.messages for c in chunks], ignore_index=True)
+    messages = messages.sort_values(["session_id", "timestamp", "seq", "input_order"], kind="stable")
+    messages = messages.drop(columns="input_order").reset_index(drop=True)
+    pd.testing.assert_frame_equal(messages, loaded.messages)
+    rejected = pd.concat([c.rejected for c in chunks], ignore_index=True)
+    pd.testing.assert_frame_equal(rejected, loaded.rejected, check_dtype=False)
+    assert (stream.input_rows, stream.files, stream.notes) == (loaded.input_rows, loaded.files, loaded.notes)
+    assert len(chunks) > 1  # the chunking was exercised
+    return loaded
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_formats_are_discovered_from_modules():
+    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet"}
+    for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq"):
+        assert ext in EXTENSIONS
+
+
+def test_signature_wins_over_the_extension(tmp_path):
+    """A Parquet file named .xlsx is read as Parquet; a zip workbook named .xls as a workbook."""
+    table = pa.table({"session_id": ["s"], "role": ["customer"], "text": ["hi"]})
+    misnamed = tmp_path / "export.xlsx"
+    pq.write_table(table, misnamed)
+    assert format_of(str(misnamed)).name == "Parquet"
+    assert load_inputs([str(misnamed)]).messages["text"].tolist() == ["hi"]
+    book = openpyxl.Workbook()
+    book.active.append(["session_id", "role", "text"])
+    book.active.append(["s", "customer", "hello"])
+    xlsx_as_xls = tmp_path / "export.xls"
+    book.save(xlsx_as_xls)
+    assert load_inputs([str(xlsx_as_xls)]).messages["text"].tolist() == ["hello"]
+
+
+def test_unknown_extension_names_the_supported_ones(tmp_path):
+    other = tmp_path / "log.json"
+    other.write_text("{}")
+    with pytest.raises(InputError, match=r"unsupported file type: .*log\.json \(use .*\.xls.* or "):
+        load_inputs([str(other)])
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def chat_parquet(path: Path) -> Path:
+    """Typed columns as a warehouse would write them: an aware time, an int seq, a null text."""
+    times = pd.to_datetime(
+        ["2025-03-01 01:00:00", "2025-03-01 01:00:40", "2025-03-01 01:02:00", "2025-03-01 02:00:00",
+         "2025-03-01 02:09:00", None, "2025-03-01 02:10:00"], utc=True
+    )
+    table = pa.table({
+        "会话ID": ["S1", "S1", "S1", "S2", "S2", None, "S2"],
+        "时间": pa.array(times, type=pa.timestamp("us", tz="UTC")),
+        "角色": ["买家", "客服", "买家", "买家", "客服", None, "客服"],
+        "客服": [None, "小美", None, None, "阿杰", None, "阿杰"],
+        "内容": ["在吗", "在的亲", "好的", "退款呢", "不知道", None, None],
+        "序号": pa.array([1, 2, 3, 1, 2, None, 4], type=pa.int64()),
+        "unused": [1.5] * 7,
+    })
+    pq.write_table(table, path, row_group_size=3)
+    return path
+
+
+def test_parquet_is_read_in_memory(tmp_path):
+    path = str(chat_parquet(tmp_path / "chat.parquet"))
+    result = load_inputs([path])
+    messages = result.messages
+    assert messages["text"].tolist() == ["在吗", "在的亲", "好的", "退款呢", "不知道"]
+    assert messages["role"].tolist() == ["customer", "agent", "customer", "customer", "agent"]
+    assert messages["agent"].tolist() == ["", "小美", "", "", "阿杰"]
+    # instants kept: 01:00 UTC is 09:00 in Shanghai
+    assert messages["timestamp"].iloc[0] == pd.Timestamp("2025-03-01 09:00:00", tz=TZ)
+    assert messages["seq"].tolist() == [1.0, 2.0, 3.0, 1.0, 2.0]
+    assert messages["source_row"].tolist() == [1, 2, 3, 4, 5]  # 1-based position in the file
+    # the all-null record is a blank row (noted); the record without text is rejected by row
+    assert result.input_rows == 6
+    assert result.rejected[["row", "reason"]].values.tolist() == [[7, "empty text"]]
+    assert "chat.parquet: 1 blank row(s) skipped" in " ".join(result.notes)
+
+
+def test_parquet_streams_like_it_loads(tmp_path):
+    path = str(chat_parquet(tmp_path / "chat.parquet"))
+    streamed_like_loaded([path], chunk_rows=2)
+
+
+def test_parquet_missing_column_is_one_line(tmp_path):
+    path = tmp_path / "wrong.parquet"
+    pq.write_table(pa.table({"a": ["x"], "b": ["y"]}), path)
+    with pytest.raises(InputError, match=r"missing column for session_id in .*wrong\.parquet; found: a, b"):
+        load_inputs([str(path)])
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError, match=r"cannot read .*broken\.parquet: not a readable Parquet file"):
+        load_inputs([str(broken)])
+
+
+def test_parquet_with_the_pandas_engine_in_memory_and_out_of_core(tmp_path):
+    path = str(chat_parquet(tmp_path / "chat.parquet"))
+    rules = load_rules([])
+    expected = audit([path], AuditOptions(), rules=rules)
+    got = audit_out_of_core([path], AuditOptions(), rules, partitions=2, chunk_rows=2)
+    assert build_result(got) == build_result(expected)
+    assert {f for f in expected.findings["rule"]} >= {"slow-reply"}  # the 9-minute wait in S2
+    runner = CliRunner()
+    for flag in ("--in-memory", "--out-of-core"):
+        out = tmp_path / f"r{flag}.json"
+        outcome = runner.invoke(main, ["audit", path, "--engine", "pandas", flag, "--no-history",
+                                       "-o", str(tmp_path / f"r{flag}.xlsx"), "--json", str(out)])
+        assert outcome.exit_code == 0, outcome.output
+        summary = json.loads(out.read_text())["summary"]
+        assert (summary["input_rows"], summary["audited_rows"], summary["rejected_rows"]) == (6, 5, 1)
+
+
+def test_parquet_in_a_folder_is_listed(tmp_path):
+    chat_parquet(tmp_path / "b.parquet")
+    (tmp_path / "a.csv").write_text("session_id,role,text\ns,customer,hi\n")
+    assert [Path(p).name for p in expand_inputs([str(tmp_path)])] == ["a.csv", "b.parquet"]
+
+
+# --------------------------------------------------------------------------- .xls and .ods
+
+
+def test_xls_is_read_through_calamine():
+    """tests/data/chat-log.xls: made by LibreOffice from an openpyxl workbook (see its README)."""
+    path = str(DATA / "chat-log.xls")
+    result = load_inputs([path])
+    messages = result.messages
+    assert messages["text"].tolist() == [
+        "你好，在吗？", "亲，在的，请问有什么可以帮您？", "订单12345什么时候发货", "退款怎么还没到", "不知道",
+    ]
+    assert messages["timestamp"].iloc[1] == pd.Timestamp("2025-03-01 09:00:40", tz=TZ)
+    assert messages["source_sheet"].unique().tolist() == ["聊天记录"]
+    assert messages["source_row"].tolist() == [2, 3, 4, 5, 6]
+    assert result.rejected[["row", "reason"]].values.tolist() == [[7, "empty time"]]
+    streamed_like_loaded([path], chunk_rows=2)
+
+
+def write_ods(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    """A minimal OpenDocument spreadsheet, written by hand (no ODS writer is installed)."""
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, (int, float)):
+            return (f'<table:table-cell office:value-type="float" office:value="{value}">'
+                    f"<text:p>{value}</text:p></table:table-cell>")
+        if isinstance(value, pd.Timestamp):
+            return (f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}">'
+                    f"<text:p>{value}</text:p></table:table-cell>")
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p></table:table-cell>'
+
+    tables = "".join(
+        f'<table:table table:name="{escape(name)}">'
+        + "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows)
+        + "</table:table>"
+        for name, rows in sheets.items()
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_ods_is_read_through_calamine(tmp_path):
+    path = write_ods(tmp_path / "chat.ods", {
+        "说明": [["导出说明"]],  # a sheet without the columns: skipped for the next one
+        "记录": [
+            ["会话ID", "时间", "发送方", "内容"],
+            ["A1", pd.Timestamp("2025-03-01 09:00:00"), "买家", "你好"],
+            [None, None, None, None],
+            ["A1", "2025-03-01 09:00:30", "客服", "您好"],
+            ["A1", "2025-03-01 09:01:00", "火星人", "?"],
+        ],
+    })
+    result = load_inputs([str(path)])
+    assert result.messages["text"].tolist() == ["你好", "您好"]
+    assert result.messages["timestamp"].iloc[0] == pd.Timestamp("2025-03-01 09:00:00", tz=TZ)
+    assert result.messages["source_row"].tolist() == [2, 4]
+    assert result.rejected[["row", "reason"]].values.tolist() == [[5, "unknown role '火星人'"]]
+    assert f"read sheet '记录' of {path}" in result.notes
+    assert [Path(p).name for p in expand_inputs([str(tmp_path)])] == ["chat.ods"]
+    streamed_like_loaded([str(path)], chunk_rows=1)
