@@ -128,7 +128,8 @@ def _compiled(particles: tuple[str, ...], dropped: tuple[str, ...], groups: tupl
 
 
 class LineFinder:
-    """The soothing lines of one normalized text, per the rule's params (cached per text)."""
+    """The soothing lines of one normalized text, per the rule's params (callers work out each
+    distinct text once)."""
 
     def __init__(self, params: dict, classes) -> None:
         self.classes = classes
