@@ -336,6 +336,23 @@ def _fit_cell(text: str, lang: str = "zh") -> str:
     return text
 
 
+
+def _detail_cells(part: pd.DataFrame, lang: str):
+    """Reason, message, context and the marked message of finding-like rows (findings, credits):
+    the message is cut around its marked span so the highlight stays visible."""
+    reasons = _cell_text(part["reason"], False, lang)
+    texts = _cell_text(part["text"], False, lang, cut=False)
+    contexts = _cell_text(part["context_text"], False, lang)
+    marked = [
+        _fit_marked(*cell, lang)
+        for cell in zip(
+            _as_list(texts),
+            _as_list(part["span_start"].fillna(-1).astype("int64")),
+            _as_list(part["span_end"].fillna(-1).astype("int64")),
+        )
+    ]
+    return reasons, texts, contexts, marked
+
 def _fit_marked(text: str, start: int, end: int, lang: str) -> tuple[str, int, int]:
     """A highlighted cell ``(text, start, end)`` within Excel's limit. When the match lies
     beyond the head that fits, the cell shows a window of the text around the match instead,
@@ -965,17 +982,7 @@ class _Writer:
             part = self.masker.findings(findings.iloc[:shown])  # reasons hide what the masked text hides
             labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
-            reasons = _cell_text(part["reason"], False, lang)
-            texts = _cell_text(part["text"], False, lang, cut=False)
-            contexts = _cell_text(part["context_text"], False, lang)
-            marked = [
-                _fit_marked(*cell, lang)
-                for cell in zip(
-                    _as_list(texts),
-                    _as_list(part["span_start"].fillna(-1).astype("int64")),
-                    _as_list(part["span_end"].fillna(-1).astype("int64")),
-                )
-            ]
+            reasons, texts, contexts, marked = _detail_cells(part, lang)
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
@@ -1029,17 +1036,7 @@ class _Writer:
         if shown:
             part = self.masker.findings(credits.iloc[:shown])  # texts, session ids, agents: as findings
             labels = {c: self.credit_label(c) for c in part["credit"].unique()}
-            reasons = _cell_text(part["reason"], False, lang)
-            texts = _cell_text(part["text"], False, lang, cut=False)
-            contexts = _cell_text(part["context_text"], False, lang)
-            marked = [
-                _fit_marked(*cell, lang)
-                for cell in zip(
-                    _as_list(texts),
-                    _as_list(part["span_start"].fillna(-1).astype("int64")),
-                    _as_list(part["span_end"].fillna(-1).astype("int64")),
-                )
-            ]
+            reasons, texts, contexts, marked = _detail_cells(part, lang)
             columns = [
                 Column(_numbers(pd.Series(_excel_dates(part["timestamp"]))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
