@@ -55,26 +55,29 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
         "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
         "span_start", "span_end", "reason", "sheet", "context_text")}
     for index, finding_id in enumerate(ids):
-        start = columns["span_start"][index]
-        record = {
-            "id": finding_id,
-            "rule": columns["rule"][index],
-            "severity": columns["severity"][index],
-            "session_id": columns["session_id"][index],
-            "agent": columns["agent"][index],
-            "timestamp": columns["timestamp"][index],
-            "file": columns["file"][index],
-            "row": int(columns["row"][index]),
-            "text": columns["text"][index],
-            "match": columns["match"][index],
-            "span": [int(start), int(columns["span_end"][index])] if start >= 0 else None,
-            "reason": columns["reason"][index],
-        }
-        if columns["sheet"][index]:
-            record["sheet"] = columns["sheet"][index]
-        if columns["context_text"][index]:
-            record["context"] = columns["context_text"][index]
-        yield record
+        yield {"id": finding_id, "rule": columns["rule"][index], "severity": columns["severity"][index],
+               **_located(columns, index)}
+
+
+def _located(columns: dict[str, list], index: int) -> dict[str, Any]:
+    """Where a finding or credit stands and what it matched (the keys after its own id)."""
+    start = columns["span_start"][index]
+    record = {
+        "session_id": columns["session_id"][index],
+        "agent": columns["agent"][index],
+        "timestamp": columns["timestamp"][index],
+        "file": columns["file"][index],
+        "row": int(columns["row"][index]),
+        "text": columns["text"][index],
+        "match": columns["match"][index],
+        "span": [int(start), int(columns["span_end"][index])] if start >= 0 else None,
+        "reason": columns["reason"][index],
+    }
+    if columns["sheet"][index]:
+        record["sheet"] = columns["sheet"][index]
+    if columns["context_text"][index]:
+        record["context"] = columns["context_text"][index]
+    return record
 
 
 def iter_credits(result: AuditResult, *, mask: bool = False) -> Iterator[dict[str, Any]]:
@@ -87,24 +90,7 @@ def iter_credits(result: AuditResult, *, mask: bool = False) -> Iterator[dict[st
         "credit", "session_id", "agent", "timestamp", "file", "row", "text", "match",
         "span_start", "span_end", "reason", "sheet", "context_text")}
     for index in range(len(credits)):
-        start = columns["span_start"][index]
-        record = {
-            "credit": columns["credit"][index],
-            "session_id": columns["session_id"][index],
-            "agent": columns["agent"][index],
-            "timestamp": columns["timestamp"][index],
-            "file": columns["file"][index],
-            "row": int(columns["row"][index]),
-            "text": columns["text"][index],
-            "match": columns["match"][index],
-            "span": [int(start), int(columns["span_end"][index])] if start >= 0 else None,
-            "reason": columns["reason"][index],
-        }
-        if columns["sheet"][index]:
-            record["sheet"] = columns["sheet"][index]
-        if columns["context_text"][index]:
-            record["context"] = columns["context_text"][index]
-        yield record
+        yield {"credit": columns["credit"][index], **_located(columns, index)}
 
 
 def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[str, Any]]:
