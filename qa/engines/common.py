@@ -45,6 +45,7 @@ from qa.checks.base import CheckContext
 from qa.ingest import ORDER_COLUMN
 from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult
 from qa.normalize import add_norm_column
+from qa.classes import builtin_classes, classes_of, mark_auto_replies
 from qa.outofcore import audit_partition, sort_messages, transcript_sessions
 from qa.review import finding_ids
 from qa.score import AGENT_COLUMNS, SESSION_COLUMNS, Scoring, score_agents
@@ -735,6 +736,8 @@ def assemble(
                     (int(start[j] + timed["timed"].to_numpy(np.int64)[j] - 1), int(last[j]))]
     if len(transcripts):
         table = add_norm_column(sort_messages(transcripts)[MESSAGE_COLUMNS])
+        # The transcripts show auto-replies as system messages, as the audit judged them.
+        table = mark_auto_replies(table, classes_of(setup.rules[0]) if setup.rules else builtin_classes())
         ids = _global_ids(table["session_id"], offsets)
     else:
         table, ids = transcripts, np.zeros(0, dtype=np.int64)
