@@ -98,6 +98,43 @@ def test_stray_quote_in_a_file_with_malformed_rows(tmp_path):
     assert_every_row(path, 10, {5: "quote", 9: "expected 5 fields"})
 
 
+def test_stray_quote_closed_before_a_bom_on_the_next_row(tmp_path):
+    # found by the fuzz test: the BOM is dropped, the quote then closes on the last row, and
+    # the joined record (6 fields) was rejected as one row: the second physical row vanished
+    content = HEAD + 'S0,2026-11-20 10:00:00,customer,,",\nS1,2026-11-20 10:00:00,customer,"\ufeff,x'
+    path = write(tmp_path / "a.csv", content)
+    for input_rows, messages, rejected, _notes in both(path):
+        assert input_rows == 2
+        assert len(messages) == 0
+        assert rejected["row"].tolist() == [2, 3]
+        assert "stray quote" in rejected["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("after", [0, 4])
+def test_stray_quote_in_the_agent_closed_by_the_next_rows_quote(tmp_path, after):
+    # found by the fuzz test: a stray quote in the agent column closes at the next row's stray
+    # quote and the joined record has exactly five fields; the second row vanished into it
+    content = HEAD + "".join(row(i) for i in range(3)) + (
+        'S3,2026-11-20 10:00:00,customer,";,x\nS4,2026-11-20 10:00:00,customer,"\ufeff,x')
+    content += "".join("\n" + row(i).rstrip("\n") for i in range(5, 5 + after))
+    path = write(tmp_path / "a.csv", content)
+    total = 5 + after
+    for input_rows, messages, rejected, _notes in both(path):
+        assert input_rows == total
+        assert len(messages) + len(rejected) == total
+        assert sorted(messages["source_row"].tolist() + rejected["row"].tolist()) == list(range(2, total + 2))
+        assert "stray quote" in dict(zip(rejected["row"], rejected["reason"], strict=True))[5]
+
+
+def test_multiline_record_that_does_not_fit_costs_its_first_row_only(tmp_path):
+    # a stray quote closed by a later one joins three rows into a record of too many fields
+    rows = [row(i) for i in range(5)]
+    rows[1] = row(1, '"a,b')
+    rows[3] = row(3, 'c"')
+    path = write(tmp_path / "a.csv", HEAD + "".join(rows))
+    assert_every_row(path, 5, {3: "stray quote"})
+
+
 def test_quoted_value_over_the_line_bound_is_a_stray_quote(tmp_path):
     lines = "\n".join(f"第{n}行" for n in range(ingest._QUOTED_MAX_LINES + 5))
     rows = [row(0), row(1, f'"{lines}"'), row(2)]

@@ -172,13 +172,18 @@ def _suspect_record(values: Sequence[str], delimiter: str, width: int) -> bool:
     character count is an upper bound of the record's length in the file, so that the fast
     path gives up wherever :class:`_LineSource` could stop the exact one)."""
     lines, chars = 1, 3 * len(values) + 2
-    for value in values:
+    for at, value in enumerate(values):
         chars += len(value) + value.count('"')
         if "\n" in value or "\r" in value:
             lines += _line_breaks(value)
-            for line in re.split(r"\r\n|\r|\n", value):
+            value_lines = re.split(r"\r\n|\r|\n", value)
+            for line in value_lines:
                 if line.count(delimiter) >= width - 1 and len(_fields_of(line, delimiter)) >= width:
                     return True
+            # the value's last line shares its physical line with the fields after it: with
+            # them it may be a whole row whose own quote closed the stray one
+            if value_lines[-1].count(delimiter) + len(values) - 1 - at >= width - 1 and at < width - 1:
+                return True
     return lines > _QUOTED_MAX_LINES or (lines > 1 and chars > _QUOTED_MAX_CHARS)
 
 
@@ -297,7 +302,9 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iter
             # at the end of the file inside a quote (only csv's tolerant mode gets here)
             if source.ended and (len(taken) > 1 or taken[-1].endswith(_LINE_END)):
                 damage = _UNCLOSED_REASON
-            elif len(taken) > 1 and _suspect_record(record, delimiter, width):
+            elif len(taken) > 1 and (_fit_record(record, width) is None or _suspect_record(record, delimiter, width)):
+                # a record over several lines that does not fit the header: the quote that
+                # joined them is stray (a value with line breaks in a real row still fits)
                 damage = _RUNAWAY_REASON
         row += 1
         if damage is not None:
