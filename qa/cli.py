@@ -187,6 +187,9 @@ def _input_options(function):
         click.option("--max-sheet-cells", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
                      help="Excel input: refuse a sheet whose values span more cells (rows x columns from A1) "
                           "[default: 20,000,000]."),
+        click.option("--header-row", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
+                     help="Row of the column names, as the file shows it (1 = first line), in every input "
+                          "[default: found in the first 30 rows]."),
         click.option("--max-xlsx-part-mb", type=click.IntRange(min=1), expose_value=False, callback=_keep_limit,
                      help="Excel input: refuse shared strings or a sheet that inflate to more MB [default: 512]."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
@@ -217,6 +220,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
         rule_paths=packs,
         lang=lang or config.lang or "zh",
         excel_limits=_excel_limits(config),
+        header_row=click.get_current_context().meta.get("qa.header_row"),
     )
     rules = load_rules(packs)
     if config.working_hours is not None:

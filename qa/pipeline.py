@@ -33,6 +33,7 @@ class AuditOptions:
     lang: str = "zh"
     suppressions: Any = None  # qa.suppress.Suppressions (qa audit --suppress), applied before scoring
     excel_limits: ExcelLimits = field(default_factory=ExcelLimits)
+    header_row: int | None = None  # --header-row (1-based); None: found by the reader
 
     def reader_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`qa.ingest.load_inputs` / ``stream_inputs``."""
@@ -43,6 +44,7 @@ class AuditOptions:
             "timezone": self.timezone,
             "agent_pattern": self.agent_pattern,
             "excel_limits": self.excel_limits,
+            "header_row": self.header_row,
         }
 
 

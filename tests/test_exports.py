@@ -107,6 +107,17 @@ def test_header_row_override_and_rows_above_are_not_input(tmp_path):
         load_inputs([str(path)], header_row=2)
 
 
+def test_header_row_option_on_the_command_line(tmp_path):
+    path = write(tmp_path / "t.csv", TITLED)
+    result, data = audit_json(tmp_path, str(path), extra=("--header-row", "4"))
+    assert result.exit_code == 0, result.output
+    assert data["summary"]["input_rows"] == 2 and data["summary"]["audited_rows"] == 2
+    wrong = run("audit", str(path), "-o", str(tmp_path / "w.xlsx"), "--header-row", "2")
+    assert wrong.exit_code == 2
+    assert "missing column for session_id" in wrong.output and "Traceback" not in wrong.output
+    assert len(wrong.output.strip().splitlines()) <= 3
+
+
 def test_no_header_names_the_closest_column(tmp_path):
     path = write(tmp_path / "odd.csv", "会话编码,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\n")
     with pytest.raises(InputError) as error:
@@ -174,6 +185,22 @@ def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
     book = openpyxl.load_workbook(tmp_path / "r.xlsx")
     summary = "\n".join(str(c.value) for row in book["概览"].iter_rows() for c in row if c.value)
     assert "notes.pdf" in summary and "跳过" in summary
+
+
+def test_report_saved_in_the_export_folder_is_skipped_and_named(tmp_path):
+    # a nightly job that writes its report next to the exports audits that folder again
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.csv", "会话ID,发送时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\n")
+    first = run("audit", str(folder), "-o", str(folder / "report.xlsx"))
+    assert first.exit_code == 0, first.output
+    again, data = audit_json(tmp_path, str(folder))
+    assert again.exit_code == 0, again.output
+    assert data["summary"]["input_rows"] == 2
+    assert "skipped" in again.output and "report.xlsx: a qa report" in again.output
+    # named directly, a report is still refused with the reason
+    direct = run("audit", str(folder / "report.xlsx"), "-o", str(tmp_path / "x.xlsx"))
+    assert direct.exit_code == 2 and "this is a qa report" in direct.output
 
 
 # --------------------------------------------------------------------------- roles

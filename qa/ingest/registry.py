@@ -14,6 +14,7 @@ import glob
 import importlib
 import os
 import pkgutil
+import zipfile
 from collections.abc import Sequence
 
 import qa.ingest as _package
@@ -103,7 +104,8 @@ def _expand_one(item: str) -> list[str]:
         found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
         found = [p for p in found if os.path.isfile(p) and _is_listed_input(p)]
         if not found:
-            raise InputError(f"no supported files in {item} ({_listed(', ')})")
+            skipped = "; ".join(f"skipped {os.path.basename(p)}: {why}" for p, why in skipped_inputs([item]))
+            raise InputError(f"no supported files in {item} ({_listed(', ')})" + (f"; {skipped}" if skipped else ""))
         return found
     if os.path.isfile(item):
         if not _has_supported_extension(item):
@@ -142,7 +144,23 @@ def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
                 skipped.append((path, "a readme, not a chat export"))
             elif not _has_supported_extension(name):
                 skipped.append((path, "not a chat export (unsupported file type)"))
+            elif is_qa_report(path):
+                skipped.append((path, "a qa report, not a chat export"))
     return skipped
+
+
+def is_qa_report(path: str) -> bool:
+    """Whether ``path`` is a workbook qa wrote (it has a ``qa_data`` sheet): a report saved in
+    the folder of the exports must not stop the next night's run of that folder. Only the
+    workbook's sheet list is read (a few KB of the zip)."""
+    if not path.lower().endswith((".xlsx", ".xlsm")):
+        return False
+    try:
+        with zipfile.ZipFile(path) as book, book.open("xl/workbook.xml") as part:
+            head = part.read(1 << 20)
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError):
+        return False  # not a readable workbook: its reader says why
+    return b'name="qa_data"' in head
 
 
 def _has_supported_extension(path: str) -> bool:
@@ -156,4 +174,4 @@ def _is_listed_input(path: str) -> bool:
         return False
     if name.lower().startswith("readme"):
         return False
-    return _has_supported_extension(name)
+    return _has_supported_extension(name) and not is_qa_report(path)
