@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
 from qa.errors import InputError
-from qa.ingest import load_inputs
+from qa.ingest import load_inputs, stream_inputs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 EXPORTS = {
@@ -58,6 +59,21 @@ def test_qianniu_title_lines_skipped_main_account_is_an_agent():
     assert main_rows["source_row"].tolist() == [20]  # rows as the file shows them (header on row 4)
     assert ingest.messages["source_row"].min() == 5
     assert any("rows 1–3 skipped" in note for note in ingest.notes)
+
+
+def test_main_account_replying_first_is_an_agent_in_every_chunk(tmp_path):
+    # the main account answers before any sub-account has sent a message: the customer's
+    # messages to 店铺:客服 name the shop, so even a streamed chunk of two rows knows it
+    lines = ["会话ID,发送人,接收人,发送时间,消息内容",
+             "Q1,tb_1,小店:阿明,2026-11-20 10:00:00,在吗",
+             "Q1,小店,tb_1,2026-11-20 10:00:20,在的亲",
+             "Q1,tb_1,小店:阿明,2026-11-20 10:01:00,发货了吗",
+             "Q1,小店:阿明,tb_1,2026-11-20 10:01:30,今天发"]
+    path = write(tmp_path / "q.csv", "\n".join(lines) + "\n")
+    whole = load_inputs([str(path)]).messages
+    chunks = pd.concat([c.messages for c in stream_inputs([str(path)], chunk_rows=2)], ignore_index=True)
+    for messages in (whole, chunks):
+        assert messages.sort_values("source_row")["role"].tolist() == ["customer", "agent", "customer", "agent"]
 
 
 def test_dongdong_cover_sheet_merged_title_and_split_excel_date_time():

@@ -67,9 +67,14 @@ def _sender_roles(
     )
     nicknames = cells[columns.positions["sender"]].str.strip()
     # The main account replies under the bare shop name: the shop part of the sub-accounts.
+    # Receivers count too: a customer writes to 店铺:客服 before that sub-account has sent
+    # anything, so a chunk of a streamed file knows the shop from its first rows.
     if not options.agent_regex:
+        names = pd.unique(nicknames)
+        if columns.has("receiver"):
+            names = pd.unique(np.concatenate([names, pd.unique(cells[columns.positions["receiver"]].str.strip())]))
         shops.update(main_accounts(
-            n for n in pd.unique(nicknames) if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
+            n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
     role = _map_unique(nicknames, lambda nick: Role.AGENT.value if nick in shops
                        else _role_from_nickname(nick, options.agent_regex))
     reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
