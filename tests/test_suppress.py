@@ -122,3 +122,22 @@ def test_no_suppression_file_no_change(tmp_path):
     rules_sheet = openpyxl.load_workbook(book)["规则"]
     assert not any("已屏蔽" in str(c.value) for row in rules_sheet.iter_rows() for c in row)
     assert rows_as_dicts(book, "违规明细", "时间")
+
+
+def test_suppression_with_context_suppresses_only_replies_to_that_message(tmp_path):
+    # the same dismissive 嗯 answers two different complaints; the trainer suppressed it as a
+    # reply to one of them only: the other stays a finding
+    chat = CHAT + ("S8,2026-11-20 17:00:00,customer,,我要去12315投诉你们\n"
+                   "S8,2026-11-20 17:00:30,agent,阿杰,嗯\n")
+    _, before = audit(tmp_path, chat)
+    complaints = findings_of(before, rule="ignored-complaint")
+    assert {f["session_id"] for f in complaints} == {"S3", "S8"}
+    suppress = tmp_path / "s.toml"
+    write_suppressions(suppress, [Suppression(rule="ignored-complaint", text="嗯", context="我要投诉你们", reason="已电话处理")])
+    _, after = audit(tmp_path, chat, "day", "--suppress", suppress)
+    assert {f["session_id"] for f in findings_of(after, rule="ignored-complaint")} == {"S8"}
+    assert [f["session_id"] for f in after["summary"]["suppressed"]["findings"]] == ["S3"]
+    # without context the entry covers every reply of that text
+    write_suppressions(tmp_path / "all.toml", [Suppression(rule="ignored-complaint", text="嗯", reason="x")])
+    _, every = audit(tmp_path, chat, "day", "--suppress", tmp_path / "all.toml")
+    assert findings_of(every, rule="ignored-complaint") == []
