@@ -29,7 +29,6 @@ of findings must equal the number expected.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,14 +97,14 @@ def run_case(case: RuleCase, work_dir: Path, rules: list | None = None) -> list[
     return the findings as JSON-like dicts."""
     from qa.pipeline import AuditOptions, audit
     from qa.report.json_report import findings_records
-    from qa.rules import load_rules
+    from qa.rules import load_rules, with_params
 
     rules = [rule for rule in (rules if rules is not None else load_rules()) if rule.id == case.rule]
     if not rules:
         raise LookupError(f"no built-in rule '{case.rule}'")
     rule = rules[0]
     if case.params:
-        rule = dataclasses.replace(rule, params={**rule.params, **case.params})
+        rule = with_params(rule, case.params, case.source)
     path = work_dir / case.file_name
     path.write_text(case.chat, encoding="utf-8")
     result = audit([str(path)], AuditOptions(columns=case.columns), rules=[rule])

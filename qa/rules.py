@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +319,17 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
     )
 
 
+def with_params(rule: Rule, overrides: dict[str, Any], where: Path) -> Rule:
+    """``rule`` with some parameters replaced, validated exactly as a rule file's (unknown
+    keys, types, the check type's own checks), so that a typo in a test case or a config
+    fails with ``where`` and its line instead of silently changing nothing."""
+    text = where.read_text(encoding="utf-8") if where.is_file() else ""
+    changed = _validate_params(overrides, CHECK_TYPES[rule.check].params, where, text, where.parent, partial=True)
+    params = {**rule.params, **changed}
+    _run_check_validation(rule.check, params, where, text)
+    return replace(rule, params=params)
+
+
 def _run_check_validation(check_name: str, params: dict[str, Any], path: Path, text: str) -> None:
     validate = CHECK_TYPES[check_name].validate
     if validate is None:
@@ -424,8 +435,6 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
     In a pack, a file that names a ``check`` defines a rule (a new id, or a complete
     replacement of an existing one); a file without ``check`` patches the rule with that id.
     Returns rules sorted by id."""
-    import dataclasses
-
     from qa.classes import load_classes
 
     by_id: dict[str, Rule] = {}
@@ -450,18 +459,16 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
             else:
                 raise _fail(file_path, text, "id", f"no rule '{rule_id}' to change; a new rule needs check = \"...\" "
                             f"(known check types: {', '.join(sorted(CHECK_TYPES))})")
-    return [dataclasses.replace(by_id[key], classes=classes) for key in sorted(by_id)]
+    return [replace(by_id[key], classes=classes) for key in sorted(by_id)]
 
 
 def with_working_hours(rules: list[Rule], working_hours: str) -> list[Rule]:
     """The rules with ``working_hours`` set on every rule whose check type takes it (a
     project-wide setting from qa.toml)."""
-    import dataclasses
-
     changed = []
     for rule in rules:
         if "working_hours" in CHECK_TYPES[rule.check].params:
-            rule = dataclasses.replace(rule, params={**rule.params, "working_hours": working_hours})
+            rule = replace(rule, params={**rule.params, "working_hours": working_hours})
         changed.append(rule)
     return changed
 

@@ -28,3 +28,26 @@ def test_every_rule_has_enough_cases():
         assert len(flagged) >= 8, f"{rule.id}: only {len(flagged)} must-flag cases"
         assert len(clean) >= 8, f"{rule.id}: only {len(clean)} must-stay-clean cases"
         assert all(c.rule == rule.id for c in cases)
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"max_wait_secs": 600}, "unknown key 'max_wait_secs'"),   # a typo must not silently do nothing
+    ({"max_wait_seconds": "ten"}, "max_wait_seconds"),          # nor a wrong type
+])
+def test_case_params_are_validated_like_a_rule_file(tmp_path, params, problem):
+    from qa.errors import RuleError
+
+    source = tmp_path / "slow-reply.toml"
+    source.write_text(f'rule = "slow-reply"\n[[case]]\nname = "x"\nparams = {params!r}\n'.replace("'", '"'), encoding="utf-8")
+    case = load_case_file(CASES_DIR / "slow-reply.toml")[0]
+    case.params, case.source = params, source
+    with pytest.raises(RuleError, match=problem):
+        run_case(case, tmp_path)
+
+
+def test_new_rules_have_twelve_cases_each_way():
+    """Issue 15: each of the three newer rules has >= 12 must-flag and >= 12 must-stay-clean cases."""
+    for rule in ("unsoothed-emotion", "repeated-solution", "brand-doubt"):
+        cases = load_case_file(CASES_DIR / f"{rule}.toml")
+        assert sum(bool(c.expect) for c in cases) >= 12, rule
+        assert sum(not c.expect for c in cases) >= 12, rule
