@@ -28,9 +28,13 @@ File format (``rules/classes.toml``; a pack folder may hold its own ``classes.to
     condition = false               # drop matches in a condition scope
     hypothetical = ['会|怕|担心']     # markers before the match (same clause) that make it hypothetical
     question_after = 0              # drop when 吗/么/嘛/? follows within this many characters
+    question = false                # drop matches inside a yes/no question (是不是…, …吗, 不会…吧)
+    consequence = false             # drop the condition of what follows (不行就…) and the
+                                    # consequence of a condition (要是…就不要了)
     include = ["upset"]            # union with these classes
     [[classes.safety.categories]]
     name = "injury"; label_zh = "受伤"; label_en = "injury"; patterns = [ … ]
+    question = true                 # a category may set its own question handling
 
 A pack's ``classes.toml`` may define new classes, replace keys of an existing one
 (``[classes.soothing] negation = true``) and edit its lists (``[add.classes.soothing]
@@ -59,9 +63,10 @@ CLASSES_FILE = "classes.toml"
 TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
 CLASS_KEYS = {
     "doc", "roles", "patterns", "patterns_file", "exclude", "exclude_file", "negation", "condition",
-    "hypothetical", "question_after", "include", "categories",
+    "hypothetical", "question_after", "include", "categories", "question", "consequence",
 }
-CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "exclude", "exclude_file"}
+CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "exclude", "exclude_file",
+                 "question"}
 NEGATION_KEYS = {"negators", "conditions", "exceptions", "clause_separators", "window", "short_window"}
 LIST_KEYS = ("patterns", "exclude", "hypothetical", "include")
 DEFAULT_SENTENCE_SEPARATORS = r"[.!?;。…~\n]+|(?<=\S\S) (?=\S\S)"
@@ -97,6 +102,7 @@ class Category:
     pattern: Any  # compiled regex or None
     exclude: Any
     sources: tuple[str, ...] = ()  # the raw patterns, for the vectorised pre-filter
+    question: bool | None = None  # None: as the class
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ class ClassDef:
     hypothetical: Any
     question_after: int
     include: tuple[str, ...]
+    question: bool = False
+    consequence: bool = False
 
 
 @dataclass
@@ -183,6 +191,9 @@ class ClassSet:
                     continue
                 if self._dropped(cls, text, start, end):
                     continue
+                asks = cls.question if category.question is None else category.question
+                if asks and self.scope.question(text, start, end):
+                    continue
                 found.append(Match(start, end, hit.group(), name, category.name, category.label_zh, category.label_en))
         for other in cls.include:
             if other in seen or other == name:
@@ -195,6 +206,8 @@ class ClassSet:
         if (cls.negation or cls.condition) and self.scope.in_scope(
             text, start, end, negation=cls.negation, condition=cls.condition
         ):
+            return True
+        if cls.consequence and self.scope.consequence(text, start, end):
             return True
         if cls.hypothetical is not None:
             left = self.scope.clause_start(text, start)
@@ -425,7 +438,7 @@ def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
         for key in ("roles", "hypothetical", "include"):
             if key in table:
                 table[key] = lines_of(table[key], key)
-        for key in ("negation", "condition"):
+        for key in ("negation", "condition", "question", "consequence"):
             if key in table and not isinstance(table[key], bool):
                 raise _fail(path, text, key, f"classes.{name}.{key} must be true or false")
         if "question_after" in table and (not isinstance(table["question_after"], int) or isinstance(table["question_after"], bool)):
@@ -439,6 +452,8 @@ def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
                 for key in cat:
                     if key not in CATEGORY_KEYS:
                         raise _fail(path, text, key, f"unknown key '{key}' in a category of class {name} (allowed: {', '.join(sorted(CATEGORY_KEYS))})")
+                if "question" in cat and not isinstance(cat["question"], bool):
+                    raise _fail(path, text, "question", f"category {cat.get('name')} of class {name}: question must be true or false")
                 if not isinstance(cat.get("name"), str):
                     raise _fail(path, text, "categories", f"each category of class {name} needs name = \"...\"")
                 cat = read_lists(cat, cat["name"])
@@ -536,6 +551,7 @@ def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
                 cat["name"], cat.get("label_zh", ""), cat.get("label_en", ""),
                 _compile_list(cat.get("patterns", []), raw, name, "patterns"),
                 _compile_list(cat.get("exclude", []), raw, name, "exclude"), tuple(sources),
+                cat.get("question"),
             ))
         classes[name] = ClassDef(
             name=name,
@@ -548,6 +564,8 @@ def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
             hypothetical=_compile_list(table.get("hypothetical", []), raw, name, "hypothetical"),
             question_after=int(table.get("question_after", 0)),
             include=tuple(table.get("include", [])),
+            question=bool(table.get("question", False)),
+            consequence=bool(table.get("consequence", False)),
         )
     for name, cls in classes.items():
         for other in cls.include:

@@ -52,14 +52,14 @@ def diff_audits(base: AuditResult, changed: AuditResult, *, examples: int = 5) -
             "added_examples": _examples(rule_added, examples),
             "removed_examples": _examples(rule_removed, examples),
         })
-    scores = base.agents[["agent", "score"]].merge(
-        changed.agents[["agent", "score"]], on="agent", how="outer", suffixes=("_base", "_changed")
-    )
+    scores = _agent_columns(base).merge(_agent_columns(changed), on="agent", how="outer", suffixes=("_base", "_changed"))
     scores["delta"] = (scores["score_changed"] - scores["score_base"]).round(1)
     scores = scores.sort_values(["delta", "agent"], kind="stable")
     agents = [
         {"agent": mask_text(str(a.agent)), "score_base": _number(a.score_base), "score_changed": _number(a.score_changed),
-         "delta": _number(a.delta)}
+         "delta": _number(a.delta), "findings_base": _count(a.findings_base),
+         "findings_changed": _count(a.findings_changed), "credits_base": _count(a.credits_base),
+         "credits_changed": _count(a.credits_changed)}
         for a in scores.itertuples(index=False)
     ]
     return {
@@ -69,6 +69,23 @@ def diff_audits(base: AuditResult, changed: AuditResult, *, examples: int = 5) -
         "rules": per_rule,
         "agents": agents,
     }
+
+
+def _agent_columns(result: AuditResult) -> pd.DataFrame:
+    """agent, score, findings and credits (total credits for good practice; None when the
+    audit counted none) of an audit's agents."""
+    agents = result.agents
+    credits = agents["credits"] if "credits" in agents else pd.Series([None] * len(agents), index=agents.index)
+    return pd.DataFrame({
+        "agent": agents["agent"], "score": agents["score"],
+        "findings": agents["findings"] if "findings" in agents else None,
+        "credits": [sum(int(v) for v in c.values() if not isinstance(v, dict)) if isinstance(c, dict) else None
+                    for c in credits],
+    })
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _number(value: Any) -> float | None:
@@ -93,6 +110,11 @@ def print_diff(report: dict[str, Any], echo: Callable[[str], None]) -> None:
             echo(f"  {agent['agent']}: {agent['score_base']} -> {agent['score_changed']} ({agent['delta']:+.1f})")
     else:
         echo("agent scores: unchanged")
+    credited = [a for a in report["agents"] if a.get("credits_base") != a.get("credits_changed")]
+    if credited:
+        echo("agent credits (good practice):")
+        for agent in credited:
+            echo(f"  {agent['agent']}: {agent.get('credits_base')} -> {agent.get('credits_changed')}")
 
 
 def write_diff_json(report: dict[str, Any], path: Path) -> None:

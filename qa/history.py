@@ -105,8 +105,15 @@ ALTER TABLE rule_runs ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rule_runs ADD COLUMN false_positives INTEGER NOT NULL DEFAULT 0;
 """
 
+# Version 3: credits for good practice per agent (issue 15), beside the findings; NULL in runs
+# recorded before credits existed (shown as "-", not as zero).
+_V3 = """
+ALTER TABLE agent_runs ADD COLUMN credits INTEGER;
+ALTER TABLE agent_runs ADD COLUMN credits_by_id TEXT;
+"""
+
 # (version, SQL): applied in order from a file's version to the newest.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -359,7 +366,8 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
         connection.executemany(
             "INSERT INTO agent_runs (run_id, agent, score, audit_score, sessions, messages, customer_messages, "
             "first_response_median_s, first_response_mean_s, avg_response_s, reply_rate, qa_ratio, findings, "
-            "findings_per_100_sessions, vetoes, findings_by_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "findings_per_100_sessions, vetoes, findings_by_rule, credits, credits_by_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     run_id, masker.agent(a.agent), _number(a.score), _number(a.score), int(a.sessions), _int(a.messages),
@@ -367,6 +375,7 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
                     _number(a.avg_response_s), _number(a.reply_rate), _number(a.qa_ratio), int(a.findings),
                     _number(a.findings_per_100_sessions), _int(a.vetoes),
                     json.dumps({k: int(v) for k, v in (a.findings_by_rule or {}).items()}, ensure_ascii=False),
+                    *_credit_counts(getattr(a, "credits", None)),
                 )
                 for a in result.agents.itertuples(index=False)
             ],
@@ -394,6 +403,15 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
         _release(owner)
     label = _label(run_id, period_start or recorded_at, result.timezone)
     return RecordedRun(id=int(run_id), run_key=run_key, label=label, replaced=row is not None, path=Path(path))
+
+
+def _credit_counts(credits: Any) -> tuple[int | None, str | None]:
+    """(total, JSON per credit id) of an agent's credits; (None, None) when the audit had none."""
+    if not isinstance(credits, dict):
+        return None, None
+    # counts per credit id; nested tables (per_100_sessions) are derived, not counts
+    counts = {str(k): int(v) for k, v in credits.items() if not isinstance(v, dict)}
+    return sum(counts.values()), json.dumps(counts, ensure_ascii=False)
 
 
 def _int(value: Any) -> int | None:
@@ -537,7 +555,7 @@ def load_trends(path: Path, *, last: int = TREND_RUNS, agent: str | None = None,
         n = len(rows)
         agent_rows = connection.execute(
             f"SELECT run_id, agent, score, audit_score, sessions, findings, findings_per_100_sessions, false_positives, "
-            f"first_response_median_s, avg_response_s, reply_rate, vetoes FROM agent_runs WHERE run_id IN ({marks}) "
+            f"first_response_median_s, avg_response_s, reply_rate, vetoes, credits FROM agent_runs WHERE run_id IN ({marks}) "
             "ORDER BY agent",
             list(index),
         ).fetchall()
@@ -554,7 +572,8 @@ def load_trends(path: Path, *, last: int = TREND_RUNS, agent: str | None = None,
         for name in names:
             trends.agents[name] = [None] * n
             trends.details[name] = [{} for _ in range(n)]
-        for (run_id, name, score, audit_score, sessions, findings, per_100, false_positives, frt, art, reply, vetoes) in agent_rows:
+        for (run_id, name, score, audit_score, sessions, findings, per_100, false_positives, frt, art, reply, vetoes,
+             credits) in agent_rows:
             if name not in wanted:
                 continue
             position = index[run_id]
@@ -562,7 +581,7 @@ def load_trends(path: Path, *, last: int = TREND_RUNS, agent: str | None = None,
             trends.details[name][position] = {
                 "score": score, "audit_score": audit_score, "sessions": sessions, "findings": findings,
                 "per_100": per_100, "false_positives": false_positives, "first_response_median_s": frt,
-                "avg_response_s": art, "reply_rate": reply, "vetoes": vetoes,
+                "avg_response_s": art, "reply_rate": reply, "vetoes": vetoes, "credits": credits,
             }
         for run_id, rule, findings, false_positives, sessions in connection.execute(
             f"SELECT r.run_id, r.rule, r.findings, r.false_positives, runs.sessions FROM rule_runs r "
@@ -640,7 +659,7 @@ def format_trends(trends: Trends, *, agent_detail: bool = False) -> list[str]:
             rows = []
             for run, detail in zip(trends.runs, per_run):
                 if not detail:
-                    rows.append([run.label, "-", "", "", "", "", "", ""])
+                    rows.append([run.label, "-", "", "", "", "", "", "", ""])
                     continue
                 score = _fmt(detail["score"])
                 if detail["audit_score"] is not None and detail["score"] != detail["audit_score"]:
@@ -648,11 +667,13 @@ def format_trends(trends: Trends, *, agent_detail: bool = False) -> list[str]:
                 rows.append([
                     run.label, score, str(detail["sessions"]), str(detail["findings"]),
                     str(detail["false_positives"] or 0), _fmt(detail["per_100"]),
+                    "-" if detail.get("credits") is None else str(detail["credits"]),
                     _fmt(detail["first_response_median_s"]),
                     "-" if detail["reply_rate"] is None else f"{detail['reply_rate'] * 100:.1f}%",
                 ])
             lines += _table(
-                ["run", "score", "sessions", "findings", "false pos.", "per 100 sessions", "first response s (median)", "reply rate"],
+                ["run", "score", "sessions", "findings", "false pos.", "per 100 sessions", "credits",
+                 "first response s (median)", "reply rate"],
                 rows,
             )
     else:

@@ -9,7 +9,12 @@ A keyword hit is not a violation when it sits in the scope of a negator (并不�
   writers use a space for a comma), or at a contrast word (但是, 不过 …);
 * a negator only reaches ``window`` characters ahead (我不知道你们为什么不发货我要投诉 is not a
   negated 投诉), a condition reaches the whole clause;
-* double negatives that affirm (不得不, 不能不) are not negators.
+* double negatives that affirm (不得不, 不能不) are not negators;
+* a yes/no question is not a statement (:meth:`Scope.question`): 是不是就没用了, 不给退了吗,
+  不会拒绝吧 ask whether something is so — a class may drop matches inside one;
+* the consequence of a condition is as hypothetical as the condition (:meth:`Scope.consequence`):
+  要是…就不要了, and a match that is itself the condition of what follows (不行就换, 不满意
+  的话退) states no fact.
 
 The word lists are rule data (``[negation]`` in ``rules/classes.toml``), so a pack can add a
 negator; :func:`default_scope` gives the built-in one.
@@ -24,6 +29,23 @@ from typing import Any
 import regex
 
 DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不过|然而"
+# A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
+# though 就 ends a negation scope.
+_QUESTION_CLAUSE = regex.compile(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
+# A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
+# is an impatient request, not a question (the word after the A-not-A says so).
+_A_NOT_A = regex.compile(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
+_IMPERATIVE_AFTER = regex.compile(r"别|不要|少|快|赶紧|好好|认真|给我")
+# A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):
+# it is not a yes/no question.
+_RHETORICAL = regex.compile(r"难道|用得着|用的着|至于|何必|哪有|还用|有必要")
+# Sentence-final yes/no particles (not 什么/怎么/这么/多么); trailing 啊/呀/哈/啦 and ? are allowed.
+_YES_NO_END = regex.compile(r"(?:吗|(?<![什怎这那多要])么|嘛)[啊呀哈啦哦呢]*\??$")
+# 吧 asks only after a presumption: 不会拒绝吧, 应该可以吧 (太差了吧 is an exclamation).
+_PRESUMPTION = regex.compile(r"不会|该不会|应该|难道|不是|大概|估计")
+_BA_END = regex.compile(r"吧[啊呀哈]*\??$")
+# A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
+_ANTECEDENT = regex.compile(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,57 @@ class Scope:
             return None
         left = self.clause_start(text, start)
         found = self._condition.search(text, left, start)
+        return found.group() if found else None
+
+    def question(self, text: str, start: int, end: int) -> str | None:
+        """The marker making ``text[start:end]`` part of a yes/no question, or None.
+
+        The question runs over the sentence part between punctuation holding the match: an
+        A-not-A form (是不是, 能不能, 行不行) starting before the match's end, a sentence-final
+        吗/么/嘛, or 吧 after a presumption (不会…吧). A wh-question (什么态度?, 凭什么) is not
+        a yes/no question and is not matched here."""
+        left, right = 0, len(text)
+        for found in _QUESTION_CLAUSE.finditer(text):
+            if found.end() <= start:
+                left = found.end()
+            elif found.start() >= end:
+                right = found.start()
+                break
+        clause = text[left:right].rstrip(" ")
+        rel_start, rel_end = start - left, end - left
+        for found in _A_NOT_A.finditer(clause, 0, rel_start + 2, overlapped=True):
+            # before the match or overlapping its start (行不行 holds 不行), not inside it
+            if found.start() < rel_start and not _IMPERATIVE_AFTER.match(clause, found.end()):
+                return found.group()
+        if _RHETORICAL.search(clause, 0, rel_start):
+            return None
+        particle = _YES_NO_END.search(clause, rel_end)
+        if particle:
+            return particle.group()
+        ba = _BA_END.search(clause, rel_end)
+        if ba and _PRESUMPTION.search(clause, 0, rel_start):
+            return ba.group()
+        return None
+
+    def consequence(self, text: str, start: int, end: int) -> str | None:
+        """The condition that makes ``text[start:end]`` hypothetical though not inside its
+        clause, or None: the match is the condition of what follows (不行就…, 不满意的话…), or
+        it sits in the clause right after 就/那就 whose preceding clause holds a condition
+        marker (要是…就不要了)."""
+        after = _ANTECEDENT.match(text, end)
+        if after:
+            return after.group()
+        if self._condition is None:
+            return None
+        left = self.clause_start(text, start)
+        opener = text[max(0, left - 2):left]
+        if not opener.endswith("就"):
+            return None
+        before = self.clause_start(text, max(0, left - 1))
+        found = self._condition.search(text, before, left)
+        if found is None:
+            # 你要不…就 / 不…就 are conditions too when they open the clause before 就
+            found = regex.compile(r"要不(?!是|然|要)|不然").search(text, before, left)
         return found.group() if found else None
 
     def in_scope(self, text: str, start: int, end: int, negation: bool = True, condition: bool = True) -> str | None:

@@ -128,3 +128,70 @@ def test_a_personalisation_instruction_needs_an_answer():
     assert has("answer-due", "好的，贺卡写“生日快乐”")
     assert not has("answer-due", "好的谢谢")
     assert not has("answer-due", "那我买两支")
+
+
+# -- issue 15 precision: questions, conditions and word boundaries (own sentences) ----------
+# A yes/no question asks whether the refusal holds; it refuses nothing.
+@pytest.mark.parametrize("text", ["那换个颜色是不是也没用了", "先寄回去行不行", "补个差价不行么", "你们应该不会拒绝吧",
+                                  "整箱换不可以吗", "能不能不退只换"])
+def test_rejection_inside_a_question_is_not_a_rejection(text):
+    assert not has("rejection", text)
+
+
+# The condition of what follows (不行就…) and the consequence of a condition (要是…就不要了).
+@pytest.mark.parametrize("text", ["不行我就自己去网点寄", "你要不包运费就不要了",
+                                  "要是再拖到周末就不要了", "尺码不满意就七天内退", "实在不行再找你们"])
+def test_conditional_rejection_is_not_a_rejection(text):
+    assert not has("rejection", text)
+
+
+# 没用 as "did not use", 不行了 as a fault report, 没…不行 as a need, someone else telling me.
+@pytest.mark.parametrize("text", ["我这单没用优惠券", "这张卡好久没用了", "屏幕今天突然不行了", "一插电源就不行",
+                                  "没有发票不行的", "之前客服跟我说过可以开专票"])
+def test_rejection_words_used_otherwise(text):
+    assert not has("rejection", text)
+
+
+@pytest.mark.parametrize("text", ["还是不行", "试过了不行", "这个办法根本没用", "我说了不要优惠券", "不接受这个方案",
+                                  "不行", "重启了三次还是打不开"])
+def test_rejection_still_found(text):
+    assert has("rejection", text)
+
+
+# An upset the customer only imagines or asks about is not present.
+@pytest.mark.parametrize("text", ["到时候又坏了我肯定很失望的", "要是再弄丢我会崩溃的", "万一又晚到会不会很麻烦",
+                                  "换货是不是很麻烦", "这种情况可以给差评吗", "退款不给退了吗",
+                                  "卖家后台的差评处能看到", "小心诈骗电话", "一个很生气的大爷打错了电话"])
+def test_hypothetical_or_asked_upset_is_not_upset(text):
+    assert not has("upset", text)
+
+
+# Word boundaries: 人呢 inside 个人呢/家人呢, sb inside usb, 服了 inside 客服了, 你好+麻烦.
+@pytest.mark.parametrize("text", ["开票抬头写个人呢还是公司", "usb线送吗", "是转人工客服了么", "你好麻烦看下物流"])
+def test_upset_words_inside_other_words(text):
+    assert not has("upset", text)
+
+
+@pytest.mark.parametrize("text", ["人呢？", "客服人呢", "你们是不是故意耍我", "用得着这么麻烦吗", "等了三天了还不发",
+                                  "再这样我就给差评", "太麻烦了吧", "气死我了", "我不管，必须给我退钱"])
+def test_upset_still_found(text):
+    assert has("upset", text)
+
+
+def test_question_and_consequence_scope_markers():
+    scope = builtin_classes().scope
+    norm = normalize_text("那是不是就没用了")
+    start = norm.index("没用")
+    assert scope.question(norm, start, start + 2) == "是不是"
+    norm = normalize_text("要是下午不到就不要了")
+    start = norm.index("不要")
+    assert scope.consequence(norm, start, start + 2) == "要是"
+    norm = normalize_text("这个太差了吧")
+    start = norm.index("差")
+    assert scope.question(norm, start, start + 1) is None  # 吧 after no presumption: an exclamation
+
+
+def test_soothing_promise_to_resolve():
+    assert has("soothing", "放心吧，这件事我们一定帮您处理妥当")
+    assert has("soothing", "我们会为您把退款处理好的")
+    assert not has("soothing", "已经给您处理了")

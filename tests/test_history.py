@@ -217,3 +217,42 @@ def test_three_sample_days_as_a_new_user_would(tmp_path):
     workbook = openpyxl.load_workbook(tmp_path / "again.xlsx")
     labels = [c.value for row in workbook["趋势"].iter_rows() for c in row if str(c.value).startswith("#")]
     assert {"#1 2026-11-20", "#2 2026-11-20", "#3 2026-11-20"} <= set(labels)
+
+
+def test_credits_are_recorded_per_agent_beside_the_findings(three_days):
+    """Credits for good practice (JSON agents[].credits) are stored per agent and run and shown
+    in the per-agent history, as the findings are."""
+    folder, history, books = three_days
+    _, data = books["d3"]
+    counts = {a["agent"]: {k: v for k, v in a["credits"].items() if k != "per_100_sessions"} for a in data["agents"]}
+    expected = {name: sum(per_id.values()) for name, per_id in counts.items()}
+    assert any(expected.values())  # the day earns some credit, or this test proves nothing
+    trends = load_trends(history)
+    assert {name: detail[-1]["credits"] for name, detail in trends.details.items()} == expected
+    stored = dict(sqlite3.connect(history).execute(
+        "SELECT agent, credits_by_id FROM agent_runs WHERE run_id = 3").fetchall())
+    assert counts == {name: json.loads(text) for name, text in stored.items()}
+    result = run("history", "--history", history, "--agent", "阿杰")
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("run") and "credits" in line for line in result.stdout.splitlines())
+    row = [line for line in result.stdout.splitlines() if line.startswith("#3")][-1]  # the agent table
+    assert row.split()[7] == str(expected["阿杰"])  # label (2 words), score, sessions, findings, fp, per 100, credits
+
+
+def test_runs_recorded_before_credits_show_no_count(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    connection = open_history(path, target=2)
+    connection.execute(
+        "INSERT INTO runs (id, run_key, inputs_hash, rules_hash, recorded_at, ordered_at, timezone, inputs, sessions, "
+        "messages, findings, qa_version) VALUES (1, 'k', 'i', 'r', '2026-11-01T02:00:00Z', '2026-11-01T02:00:00Z', "
+        "'Asia/Shanghai', '[\"old.csv\"]', 10, 40, 3, '0.1.0')"
+    )
+    connection.execute("INSERT INTO agent_runs (run_id, agent, score, sessions, findings) VALUES (1, '老员工', 88.5, 10, 3)")
+    connection.close()
+    trends = load_trends(path)  # migrates to the credits columns
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert trends.details["老员工"][0]["credits"] is None  # unknown, not zero
+    from qa.history import format_trends
+
+    row = [line for line in format_trends(trends, agent_detail=True) if line.startswith("#1")][-1]
+    assert row.split()[7] == "-"

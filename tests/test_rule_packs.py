@@ -207,6 +207,23 @@ def test_diff_previews_a_rule_change(pack, day, tmp_path):
     assert agents["店:阿杰"]["delta"] == 0.0  # S2 no longer late (+5), S3 now off-platform (-5)
 
 
+def test_diff_shows_each_agents_findings_and_credits(pack, day, tmp_path):
+    """Per agent, the diff carries finding and credit counts of both audits beside the scores;
+    the credits equal the audit's own JSON agents[].credits."""
+    js, audit_js = tmp_path / "diff.json", tmp_path / "audit.json"
+    assert run("diff", str(day), "--rules", str(pack), "--json", str(js)).exit_code == 0
+    assert run("audit", str(day), "-o", str(tmp_path / "r.xlsx"), "--json", str(audit_js)).exit_code == 0
+    report = json.loads(js.read_text(encoding="utf-8"))
+    audited = {a["agent"]: a for a in json.loads(audit_js.read_text(encoding="utf-8"))["agents"]}
+    for agent in report["agents"]:
+        counts = {k: v for k, v in audited[agent["agent"]]["credits"].items() if k != "per_100_sessions"}
+        assert agent["credits_base"] == sum(counts.values())
+        assert isinstance(agent["credits_changed"], int)
+        assert agent["findings_base"] == audited[agent["agent"]]["findings"]
+    assert report["agents"][0]["findings_changed"] != report["agents"][0]["findings_base"] or any(
+        a["findings_changed"] != a["findings_base"] for a in report["agents"])
+
+
 def test_project_config_sets_packs_and_fail_on(pack, day, tmp_path, monkeypatch):
     (tmp_path / "qa.toml").write_text(f'rules = ["{pack.name}"]\nfail_on = "major"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
