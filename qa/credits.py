@@ -330,7 +330,7 @@ def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckCont
     if not len(positions):
         return _frame(credit, [], [], [], [], [], context.lang)
     norm = messages["norm"]
-    upset = classes.mask(params["customer_class"], norm.iloc[positions]).to_numpy()
+    upset = classes.row_mask(params["customer_class"], norm, positions)
     asked = positions[upset]
     replies = _next_agent_reply(messages, asked) if len(asked) else np.zeros(0, np.int64)
     keep = replies >= 0
@@ -456,7 +456,7 @@ def _agent_pattern(messages: pd.DataFrame, credit: Credit, context: CheckContext
     alternatives = params.get("alternatives_class")
     if alternatives:
         classes = _classes(classes)
-        candidates = candidates | classes.candidates(alternatives, norm)
+        candidates = candidates | classes.row_candidates(alternatives, messages["norm"], positions)
         connectives = regex.compile("|".join(params.get("connectives") or ["或者", "或是", "还是", "要么", "或"]))
         ignored = params.get("alternatives_ignore") or []
         ignore = regex.compile("|".join(f"(?:{p})" for p in ignored)) if ignored else None

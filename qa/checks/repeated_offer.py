@@ -123,7 +123,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         positions = np.flatnonzero(scope)
         for name in params["pass_over_classes"]:
             if name in classes.classes:
-                scope[positions[classes.mask(name, norm_all.iloc[positions]).to_numpy()]] = False
+                scope[positions[classes.row_mask(name, norm_all, positions)]] = False
     offers = np.flatnonzero(scope)
     if len(offers) <= params["max_uses"]:
         return findings_frame([], rule.id, "", "")
