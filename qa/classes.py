@@ -44,6 +44,7 @@ patterns = [...]``, ``[remove.classes.handling] patterns = [...]``, likewise
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,6 +59,7 @@ import regex
 
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
+from qa.textindex import TextIndex, text_index
 
 CLASSES_FILE = "classes.toml"
 TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
@@ -70,6 +72,7 @@ CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "e
 NEGATION_KEYS = {"negators", "conditions", "exceptions", "clause_separators", "window", "short_window"}
 LIST_KEYS = ("patterns", "exclude", "hypothetical", "include")
 DEFAULT_SENTENCE_SEPARATORS = r"[.!?;。…~\n]+|(?<=\S\S) (?=\S\S)"
+_SERIALS = itertools.count()
 _QUESTION_TAIL = regex.compile(r"吗|(?<![怎什这那多])么|嘛|\?")
 _MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 _MACRO_DEF = regex.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
@@ -133,6 +136,8 @@ class ClassSet:
     origin: tuple[str, ...] = ("built-in",)
     _prefilters: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, str], tuple[Match, ...]] = field(default_factory=dict, repr=False)
+    # Names this class set's results kept on a TextIndex (an id() could be reused).
+    _serial: int = field(default_factory=lambda: next(_SERIALS), repr=False)
 
     def __post_init__(self) -> None:
         self._sentence = regex.compile(self.sentence_separators)
@@ -239,29 +244,63 @@ class ClassSet:
     def mask(self, name: str, norm: pd.Series) -> pd.Series:
         """Boolean Series: which normalized texts belong to class ``name``.
 
-        A vectorised RE2 pre-filter (pyarrow, look-arounds stripped) picks candidates; each
-        distinct candidate text is then checked once in Python (exclusions, negation scope)."""
-        out = np.zeros(len(norm), dtype=bool)
+        A vectorised RE2 pre-filter (pyarrow, look-arounds stripped) picks candidates among
+        the distinct texts; each distinct candidate is then checked once in Python
+        (exclusions, negation scope)."""
         if not len(norm):
-            return pd.Series(out, index=norm.index, dtype=bool)
-        candidates = self.candidates(name, norm)
-        positions = np.flatnonzero(candidates)
-        if len(positions):
-            values = norm.to_numpy(dtype=object)[positions]
-            codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-            hits = np.fromiter((bool(self.find(name, str(t))) for t in distinct), dtype=bool, count=len(distinct))
-            out[positions] = hits[codes]
-        return pd.Series(out, index=norm.index, dtype=bool)
+            return pd.Series(np.zeros(0, dtype=bool), index=norm.index, dtype=bool)
+        return pd.Series(self.row_mask(name, norm), index=norm.index, dtype=bool)
 
     def candidates(self, name: str, norm: pd.Series) -> np.ndarray:
         """Vectorised superset of :meth:`mask` (no exclusions, no scope): a numpy bool array."""
+        if not len(norm):
+            return np.zeros(0, dtype=bool)
+        return self.row_candidates(name, norm)
+
+    def row_mask(self, name: str, norm: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`mask` of the rows ``rows`` (positions or a bool mask; all when None) of a
+        whole normalized column, as a bool array over those rows. Passing the whole column
+        lets every caller share its distinct texts and the results already found for them."""
+        index = text_index(norm)
+        hits = self._distinct_hits(index, name, index.present(rows), exact=True)
+        return hits[index.codes if rows is None else index.codes[rows]]
+
+    def row_candidates(self, name: str, norm: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`candidates` of the rows ``rows`` of a whole normalized column."""
+        index = text_index(norm)
+        hits = self._distinct_hits(index, name, index.present(rows), exact=False)
+        return hits[index.codes if rows is None else index.codes[rows]]
+
+    def _distinct_hits(self, index: TextIndex, name: str, needed: np.ndarray, exact: bool) -> np.ndarray:
+        """Bool array over the distinct texts of ``index``: candidates (``exact`` False) or
+        members of class ``name``, computed for the ``needed`` distinct texts not judged
+        before (results are kept on the index, so a class is judged once per text)."""
+        known = index.memo.get((self._serial, name, exact))
+        if known is None:
+            known = index.memo[(self._serial, name, exact)] = np.full(len(index.uniques), -1, dtype=np.int8)
+        todo = np.flatnonzero(needed & (known < 0))
+        if len(todo):
+            if exact:
+                wanted = np.zeros(len(known), dtype=bool)
+                wanted[todo] = True
+                candidate = self._distinct_hits(index, name, wanted, exact=False)[todo]
+                result = np.zeros(len(todo), dtype=bool)
+                chosen = np.flatnonzero(candidate)
+                texts = index.texts(todo[chosen])
+                result[chosen] = [bool(self.find(name, text)) for text in texts]
+            else:
+                result = self._prefiltered(name, index.uniques.take(pa.array(todo)))
+            known[todo] = result
+        return known > 0
+
+    def _prefiltered(self, name: str, texts: pa.Array) -> np.ndarray:
         prefilter = self._prefilter(name)
         if prefilter is None:
-            return np.ones(len(norm), dtype=bool)
+            return np.ones(len(texts), dtype=bool)
         if prefilter == "":
-            return np.zeros(len(norm), dtype=bool)
-        array = pa.array(norm.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
-        return pc.match_substring_regex(array, prefilter).to_numpy(zero_copy_only=False).astype(bool)
+            return np.zeros(len(texts), dtype=bool)
+        hits = pc.fill_null(pc.match_substring_regex(texts, prefilter), False)
+        return hits.to_numpy(zero_copy_only=False).astype(bool)
 
     def _prefilter(self, name: str) -> str | None:
         """RE2 pattern matching every text the class matches; None when not expressible."""
@@ -311,7 +350,47 @@ def _re2_form(pattern: str) -> str | None:
     from qa.checks.response import _strip_lookarounds
 
     candidate = relax_counts(_strip_lookarounds(pattern))
-    return candidate if candidate and _re2_valid(candidate) else None
+    if not candidate:
+        return None
+    if _re2_valid(candidate):
+        return candidate
+    widened = _widen_ascii_escapes(candidate)
+    return widened if widened is not None and _re2_valid(widened, allow_ascii=True) else None
+
+
+# Unicode whitespace that RE2's ASCII \s misses: separators (\p{Z}) and controls (\x1c-\x1f, \x85).
+_WIDE_SPACE = r"\s\p{Z}\p{Cc}"
+
+
+def _widen_ascii_escapes(pattern: str) -> str | None:
+    """``pattern`` with \\s and \\W made to match at least what they match in the ``regex``
+    module, so RE2 can pre-filter with it: RE2's \\W (not an ASCII word character) already
+    takes in every non-ASCII character; \\s gains the Unicode separators and controls. None
+    when another ASCII-only escape (\\w \\d \\b …) or \\s/\\W in a negated set remains."""
+    out: list[str] = []
+    i, in_set, negated = 0, False, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            pair = pattern[i : i + 2]
+            if pair in ("\\s", "\\W"):
+                if in_set and negated:
+                    return None
+                out.append(pair if pair == "\\W" else (_WIDE_SPACE if in_set else f"[{_WIDE_SPACE}]"))
+            elif pair[1:] in ("w", "d", "b", "B", "S", "D"):
+                return None
+            else:
+                out.append(pair)
+            i += 2
+            continue
+        if in_set:
+            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
+                in_set = False
+        elif ch == "[":
+            in_set, negated = True, pattern[i + 1 : i + 2] == "^"
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -591,8 +670,7 @@ def mark_auto_replies(messages: pd.DataFrame, classes: ClassSet, name: str = "au
     if not candidates.any():
         return messages
     hits = np.zeros(len(messages), dtype=bool)
-    subset = messages.loc[candidates, "norm"]
-    hits[np.flatnonzero(candidates)] = classes.mask(name, subset).to_numpy()
+    hits[candidates] = classes.row_mask(name, messages["norm"], candidates)
     if not hits.any():
         return messages
     out = messages.copy()

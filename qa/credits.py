@@ -55,11 +55,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext
 from qa.errors import RuleError
 from qa.model import Role
+from qa.textindex import text_index
 
 CREDITS_DIR = "credits"
 CREDIT_CHECKS = ("first-reply", "reply-opens-with", "agent-pattern")
@@ -70,6 +73,7 @@ CREDIT_REPORT_COLUMNS = [
 ]
 _ALTERNATIVES_GAP = 15  # characters at most between two alternatives
 _SENTENCE_END = regex.compile(r"[.!?;。…~\n]")
+_LITERAL = regex.compile(r"[\p{L}\p{N}]+")  # a connective with no regex syntax
 _TOP_KEYS = {"id", "check", "enabled", "name", "message", "docs", "params"}
 _PARAMS = {
     "first-reply": {"max_seconds": (int, float)},
@@ -330,7 +334,7 @@ def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckCont
     if not len(positions):
         return _frame(credit, [], [], [], [], [], context.lang)
     norm = messages["norm"]
-    upset = classes.mask(params["customer_class"], norm.iloc[positions]).to_numpy()
+    upset = classes.row_mask(params["customer_class"], norm, positions)
     asked = positions[upset]
     replies = _next_agent_reply(messages, asked) if len(asked) else np.zeros(0, np.int64)
     keep = replies >= 0
@@ -341,10 +345,10 @@ def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckCont
         asked, replies = asked[first], replies[first]
     open_class, before = params["open_class"], list(params.get("before_classes") or [])
     window = int(params.get("open_chars", 15))
-    norms = norm.to_numpy(dtype=object)
+    reply_texts = norm.take(replies).tolist()
     msgs, spans, contexts = [], [], []
-    for customer_id, reply_id in zip(asked.tolist(), replies.tolist()):
-        text = str(norms[reply_id])
+    for customer_id, reply_id, text in zip(asked.tolist(), replies.tolist(), reply_texts):
+        text = str(text)
         found = classes.first(open_class, text)
         if found is None or found.start > window:
             continue
@@ -363,8 +367,8 @@ def _with_original_spans(messages: pd.DataFrame, credit: Credit, msgs: list[int]
 
     if not msgs:
         return _frame(credit, [], [], [], [], [], lang)
-    originals = messages["text"].to_numpy(dtype=object)[msgs].tolist()
-    norms = messages["norm"].to_numpy(dtype=object)[msgs].tolist()
+    originals = messages["text"].take(msgs).tolist()
+    norms = messages["norm"].take(msgs).tolist()
     mapped = map_spans([(str(o), str(n), s, e) for o, n, (s, e) in zip(originals, norms, spans)])
     matches = [str(o)[s:e] if s >= 0 else str(n)[a:b]
                for o, n, (s, e), (a, b) in zip(originals, norms, mapped, spans)]
@@ -390,18 +394,12 @@ def _compiled(patterns: tuple[str, ...], exclude: tuple[str, ...], macros: tuple
     return combined, exclusion, prefilter if _re2_valid(prefilter) else None
 
 
-def _candidates(norm: pd.Series, prefilter: str | None) -> np.ndarray:
-    from qa.checks.pattern import candidate_mask
-
+def _arrow_candidates(texts: pa.Array, prefilter: str | None) -> np.ndarray:
+    """Which of ``texts`` the RE2 ``prefilter`` matches (all when there is none)."""
     if prefilter is None:
-        return np.ones(len(norm), dtype=bool)
-
-    class _Filter:  # candidate_mask reads only .prefilter
-        pass
-
-    probe = _Filter()
-    probe.prefilter = prefilter
-    return candidate_mask(norm, probe).to_numpy()
+        return np.ones(len(texts), dtype=bool)
+    hits = pc.fill_null(pc.match_substring_regex(texts, prefilter), False)
+    return hits.to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
 def _in_scope(text: str, start: int, end: int, negation: bool, condition: bool, classes: Any) -> bool:
@@ -448,33 +446,41 @@ def _agent_pattern(messages: pd.DataFrame, credit: Credit, context: CheckContext
     positions = np.flatnonzero(agent)
     if not len(positions):
         return _frame(credit, [], [], [], [], [], context.lang)
-    norm = messages["norm"].iloc[positions]
     combined, exclusion, prefilter = _compiled(
         tuple(params["patterns"]), tuple(params.get("exclude") or ()), tuple(params.get("macros") or ()))
     negation, condition = bool(params.get("negation", True)), bool(params.get("condition", True))
-    candidates = _candidates(norm, prefilter)
+    # Each distinct text of the agent messages is judged once (canned lines repeat).
+    index = text_index(messages["norm"])
+    distinct = np.flatnonzero(index.present(positions))
+    distinct_texts = index.uniques.take(pa.array(distinct))
+    candidates = _arrow_candidates(distinct_texts, prefilter)
     alternatives = params.get("alternatives_class")
     if alternatives:
         classes = _classes(classes)
-        candidates = candidates | classes.candidates(alternatives, norm)
-        connectives = regex.compile("|".join(params.get("connectives") or ["或者", "或是", "还是", "要么", "或"]))
+        connective_list = list(params.get("connectives") or ["或者", "或是", "还是", "要么", "或"])
+        connectives = regex.compile("|".join(connective_list))
         ignored = params.get("alternatives_ignore") or []
         ignore = regex.compile("|".join(f"(?:{p})" for p in ignored)) if ignored else None
+        offered = classes._distinct_hits(index, alternatives, index.present(positions), exact=False)[distinct]
+        if all(_LITERAL.fullmatch(c) for c in connective_list):
+            # Two alternatives need a connective between them, so a text without one has none.
+            offered &= _arrow_candidates(distinct_texts, "|".join(connective_list))
     elif negation or condition:
         classes = _classes(classes)
-    texts = norm.to_numpy(dtype=object)
-    seen: dict[str, tuple[int, int] | None] = {}
-    msgs, spans = [], []
-    for offset in np.flatnonzero(candidates).tolist():
-        text = str(texts[offset])
-        if text not in seen:
-            span = _pattern_span(text, combined, exclusion, negation, condition, classes)
-            if span is None and alternatives:
-                span = _alternatives_span(text, alternatives, connectives, ignore, classes)
-            seen[text] = span
-        if seen[text] is not None:
-            msgs.append(int(positions[offset]))
-            spans.append(seen[text])
+    chosen = np.flatnonzero(candidates | offered) if alternatives else np.flatnonzero(candidates)
+    span_of: list[tuple[int, int] | None] = []
+    for i, text in zip(chosen.tolist(), index.texts(distinct[chosen])):
+        span = _pattern_span(text, combined, exclusion, negation, condition, classes) if candidates[i] else None
+        if span is None and alternatives and offered[i]:
+            span = _alternatives_span(text, alternatives, connectives, ignore, classes)
+        span_of.append(span)
+    slot = np.full(len(index.uniques), -1, dtype=np.int64)
+    slot[distinct[chosen]] = np.arange(len(chosen))
+    at = slot[index.codes[positions]]
+    found = np.zeros(len(positions), dtype=bool)
+    found[at >= 0] = [span_of[k] is not None for k in at[at >= 0].tolist()]
+    msgs = positions[found].tolist()
+    spans = [span_of[k] for k in at[found].tolist()]
     contexts = _last_customer(messages, msgs)
     return _with_original_spans(messages, credit, msgs, spans, contexts, context.lang)
 

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa.textindex import register
+
 _NEEDS_COLLAPSE = regex.compile(r"^\s|\s$|\s\s|[^\S ]")
 # OpenCC is fastest on one long string; messages are joined with a separator that whitespace
 # collapsing has already removed from every message.
@@ -57,7 +59,13 @@ def normalize_column(texts: pd.Series) -> pd.Series:
     converted = _t2s().convert(_JOIN.join(folded)).split(_JOIN)
     if len(converted) != len(folded):  # OpenCC never adds newlines; stay correct regardless
         converted = [_t2s().convert(text) for text in folded]
-    return pd.Series(pd.array(converted, dtype="str").take(codes), index=texts.index, dtype="str")
+    distinct_norm = pd.array(converted, dtype="str")
+    out = pd.Series(distinct_norm.take(codes), index=texts.index, dtype="str")
+    # Checks judge classes per distinct text: hand them this factorization.
+    uniques = getattr(distinct_norm, "_pa_array", None)
+    if uniques is not None:
+        register(out, codes, uniques.combine_chunks() if isinstance(uniques, pa.ChunkedArray) else uniques)
+    return out
 
 
 def add_norm_column(messages: pd.DataFrame) -> pd.DataFrame:

@@ -70,6 +70,7 @@ import regex
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.errors import RuleError
 from qa.normalize import normalize_text
+from qa.textindex import text_index
 
 MESSAGE_FIELDS = {
     "zh": Param("str", "Chinese template", default=""),
@@ -266,6 +267,31 @@ def emoji_only_mask(
     """
     if texts.empty:
         return pd.Series([], index=texts.index, dtype=bool)
+    array = _to_arrow(texts)
+    if not normalized:
+        array = pc.utf8_lower(pc.utf8_normalize(array, "NFKC"))
+    hit = _emoji_hits(array, emoticons=emoticons, kaomoji=kaomoji, token_patterns=token_patterns,
+                      attachments=attachments, emoji=emoji, symbols=symbols, punctuation=punctuation,
+                      wangwang=wangwang, jd_codes=jd_codes)
+    return pd.Series(hit, index=texts.index, dtype=bool)
+
+
+def _emoji_hits(
+    array: pa.Array,
+    *,
+    emoticons: Sequence[str] | None,
+    kaomoji: Sequence[str] | None,
+    token_patterns: Sequence[str] | None,
+    attachments: Sequence[str] | None,
+    emoji: bool,
+    symbols: bool,
+    punctuation: bool,
+    wangwang: bool,
+    jd_codes: bool,
+) -> np.ndarray:
+    """:func:`emoji_only_mask` of an Arrow array of normalized texts, as a numpy bool array."""
+    if not len(array):
+        return np.zeros(0, dtype=bool)
     defaults = _builtin_defaults() if None in (emoticons, kaomoji, token_patterns, attachments) else {}
     full, attachment = build_class(
         tuple(defaults["emoticons"] if emoticons is None else emoticons),
@@ -274,9 +300,6 @@ def emoji_only_mask(
         tuple(defaults["attachments"] if attachments is None else attachments),
         emoji, symbols, punctuation, wangwang, jd_codes,
     )
-    array = _to_arrow(texts)
-    if not normalized:
-        array = pc.utf8_lower(pc.utf8_normalize(array, "NFKC"))
     hit = pc.and_(
         pc.match_substring_regex(array, full),
         pc.match_substring_regex(array, r"[^\s\p{Z}\x{200B}\x{200C}\x{2060}\x{FEFF}]"),
@@ -285,8 +308,7 @@ def emoji_only_mask(
         hit = pc.and_not(hit, pc.match_substring_regex(array, _ONLY_LETTERS))
     if attachment is not None:
         hit = pc.and_not(hit, pc.match_substring_regex(array, attachment))
-    hit = pc.fill_null(hit, False)
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=texts.index, dtype=bool)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
 @lru_cache(maxsize=16)
@@ -352,13 +374,23 @@ def _emoji_mask(messages: pd.DataFrame, scope: pd.Series, params: dict) -> pd.Se
         attachments=params["attachments"], emoji=params["emoji"], symbols=params["symbols"],
         punctuation=params["punctuation"], wangwang=params["wangwang"], jd_codes=params["jd_codes"],
     )
-    mask = emoji_only_mask(messages["norm"][scope], normalized=True, **kwargs)
-    raw = messages["text"][scope].astype("str")
-    maybe = ~mask & raw.str.len().le(40)
+    rows = scope.to_numpy(dtype=bool)
+    # Each distinct normalized text of the checked rows is tested once.
+    index = text_index(messages["norm"])
+    todo = np.flatnonzero(index.present(rows))
+    distinct = np.zeros(len(index.uniques), dtype=bool)
+    distinct[todo] = _emoji_hits(index.uniques.take(pa.array(todo)), **kwargs)
+    hits = distinct[index.codes[rows]]
+    # The raw text can only tell otherwise where lower-casing it does not give the norm text.
+    raw = _to_arrow(messages["text"][scope].astype("str"))
+    lowered = pc.utf8_lower(raw)
+    maybe = ~hits & pc.fill_null(pc.and_(pc.less_equal(pc.utf8_length(raw), 40),
+                                         pc.not_equal(lowered, _to_arrow(messages["norm"][scope]))),
+                                 False).to_numpy(zero_copy_only=False)
     if maybe.any():
-        lowered = raw[maybe].str.lower()
-        mask.loc[maybe[maybe].index] = emoji_only_mask(lowered, normalized=True, **kwargs).to_numpy()
-    return mask
+        chosen = np.flatnonzero(maybe)
+        hits[chosen] = _emoji_hits(lowered.take(pa.array(chosen)), **kwargs)
+    return pd.Series(hits, index=messages.index[rows], dtype=bool)
 
 
 def _neighbours(messages: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -410,6 +442,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         prev, after = _neighbours(messages, positions)
         roles = messages["role"].to_numpy(dtype=object)
         times = messages["timestamp"] if "timestamp" in messages else None
+        if times is not None:  # the two times of each (emoji, next message) pair, read once
+            first_times = times.take(positions).tolist()
+            next_times = times.take(np.maximum(after, 0)).tolist()
         agents = set(params["roles"])
         for i, position in enumerate(positions.tolist()):
             if not customers[i] and prev[i] >= 0 and roles[prev[i]] in agents:
@@ -419,7 +454,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if a >= 0 and roles[a] in agents and a not in emoji_positions:
                 close = True
                 if times is not None:
-                    t0, t1 = times.iloc[position], times.iloc[a]
+                    t0, t1 = first_times[i], next_times[i]
                     if pd.notna(t0) and pd.notna(t1):
                         close = (t1 - t0).total_seconds() <= params["together_seconds"]
                 if close:

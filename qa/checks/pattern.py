@@ -124,8 +124,10 @@ def relax_counts(pattern: str) -> str:
     return _COUNTED.sub(lambda m: m.group(1) + ("*" if int(m.group(2)) == 0 else "+"), pattern)
 
 
-def _re2_valid(pattern: str) -> bool:
-    if _ASCII_ONLY_IN_RE2.search(pattern):
+def _re2_valid(pattern: str, allow_ascii: bool = False) -> bool:
+    """Does RE2 (pyarrow) compile ``pattern``? Unless ``allow_ascii``, a pattern using an escape
+    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches."""
+    if not allow_ascii and _ASCII_ONLY_IN_RE2.search(pattern):
         return False
     try:
         pc.match_substring_regex(pa.array([""], type=pa.string()), pattern)

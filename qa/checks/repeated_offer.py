@@ -45,6 +45,7 @@ from qa.checks.base import CheckContext, CheckType, Param, findings_frame, rende
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
+from qa.textindex import text_index
 
 PARAMS = {
     "roles": Param("strings", "roles whose offers are counted", default=["agent"]),
@@ -123,12 +124,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         positions = np.flatnonzero(scope)
         for name in params["pass_over_classes"]:
             if name in classes.classes:
-                scope[positions[classes.mask(name, norm_all.iloc[positions]).to_numpy()]] = False
+                scope[positions[classes.row_mask(name, norm_all, positions)]] = False
     offers = np.flatnonzero(scope)
     if len(offers) <= params["max_uses"]:
         return findings_frame([], rule.id, "", "")
     session_codes = pd.factorize(messages["session_id"])[0].astype("int64")
-    agent_norm = to_arrow(norm_all.iloc[offers]).cast(pa.large_string())
+    # Keys depend on the text alone: work them out once per distinct text of the offers.
+    texts_of = text_index(norm_all)
+    distinct = np.flatnonzero(texts_of.present(offers))
+    agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
     # The words of the strip classes go out here already (their RE2 pre-filter form, a superset
     # of the class), so the anchors below compare solutions, not soothing openings.
     strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
@@ -136,9 +140,22 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if strip:
         agent_norm = pc.replace_substring_regex(agent_norm, "|".join(f"(?:{p})" for p in strip), "")
     keys = raw_keys(agent_norm, params)
+    slot = np.zeros(len(texts_of.uniques), dtype=np.int64)
+    slot[distinct] = np.arange(len(distinct))
+    keys = keys.take(pa.array(slot[texts_of.codes[offers]]))
     chosen_mask = _candidates(keys, session_codes[offers], params)
     chosen = offers[chosen_mask]
-    chosen_keys = keys.filter(pa.array(chosen_mask)).to_pylist()
+    chosen_keys = keys.filter(pa.array(chosen_mask))
+    if len(chosen):
+        # Offers join only offers quoting the same numbers, so an offer whose numbers come up at
+        # most max_uses times in its session is never flagged: drop those before the loop. The
+        # key's ASCII digits are equal wherever the numbers are, so grouping by them is safe.
+        digits = pc.replace_substring_regex(chosen_keys, "[^0-9]+", "")
+        codes = np.asarray(pc.dictionary_encode(digits).indices, dtype="int64")
+        group = session_codes[chosen] * (int(codes.max(initial=0)) + 1) + codes
+        repeated = pd.Series(group).map(pd.Series(group).value_counts()).to_numpy() > params["max_uses"]
+        chosen, chosen_keys = chosen[repeated], chosen_keys.filter(pa.array(repeated))
+    chosen_keys = chosen_keys.to_pylist()
     if len(chosen) == 0:
         return findings_frame([], rule.id, "", "")
 
@@ -149,7 +166,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     limit, threshold = params["max_uses"], params["similarity"]
     texts = messages["text"]
 
-    norm_np = norm_all.to_numpy(dtype=object)
     grams_of: dict[str, frozenset] = {}
 
     def grams(key: str) -> frozenset:
@@ -160,7 +176,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again."""
-        said = [str(norm_np[i]) for i in range(position_from + 1, position_to) if customer[i]]
+        between = np.arange(position_from + 1, position_to)
+        said = texts_of.texts(texts_of.codes[between[customer[between]]])
         if not said:
             return False
         for text in said:
@@ -179,7 +196,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # similar earlier offer (single linkage: 只能退货重拍 joins 不支持换货，只能退货重拍
         # through an earlier 只能退货重拍); an exact key joins its cluster without comparing.
         clusters: list[list] = []
-        members: list[tuple[str, frozenset, int]] = []  # (key, bigrams, cluster index)
+        # (bigrams, cluster index) of the earlier offers, by the numbers in them: an offer is
+        # only compared with offers (hence clusters) quoting the same numbers.
+        members: dict[tuple[str, ...], list[tuple[frozenset, int]]] = {}
         exact: dict[str, int] = {}
         for position in block.tolist():
             key = key_at[position]
@@ -187,12 +206,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 continue
             index = exact.get(key)
             if index is None:
-                numbers = _DIGITS.findall(key)
+                numbers = tuple(_DIGITS.findall(key))
                 mine = grams(key)
                 best_score = threshold
-                for other_key, other_grams, other_index in members:
-                    if clusters[other_index][2] != numbers:
-                        continue
+                same_numbers = members.setdefault(numbers, [])
+                for other_grams, other_index in same_numbers:
                     score = 2 * len(mine & other_grams) / (len(mine) + len(other_grams))
                     if score >= best_score:
                         index, best_score = other_index, score
@@ -200,7 +218,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     clusters.append([0, position, numbers])
                     index = len(clusters) - 1
                 exact[key] = index
-                members.append((key, mine, index))
+                same_numbers.append((mine, index))
             cluster = clusters[index]
             cluster[0] += 1
             if cluster[0] > limit and refused(cluster[1], position):

@@ -77,6 +77,7 @@ import pandas as pd
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.textindex import text_index
 
 PARAMS = {
     "soothing_class": Param("str", "class (rules/classes.toml) whose matches make a clause a soothing line",
@@ -201,7 +202,8 @@ class LineFinder:
         return core
 
 
-def soothing_lines(norm: pd.Series, params: dict, classes=None) -> tuple[np.ndarray, list[str]]:
+def soothing_lines(norm: pd.Series, params: dict, classes=None, rows: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[str]]:
     """Lines of the soothing class in the given (already role-filtered) normalized texts.
 
     Returns (position in ``norm`` of the message holding each line, key of each line), in
@@ -209,18 +211,19 @@ def soothing_lines(norm: pd.Series, params: dict, classes=None) -> tuple[np.ndar
     from qa.classes import builtin_classes
 
     classes = classes if classes is not None else builtin_classes()
-    if norm.empty:
+    if norm.empty or (rows is not None and not len(rows)):
         return np.array([], dtype="int64"), []
     finder = LineFinder(params, classes)
-    candidates = np.flatnonzero(classes.candidates(params["soothing_class"], norm))
+    candidates = np.flatnonzero(classes.row_candidates(params["soothing_class"], norm, rows))
     if not len(candidates):
         return np.array([], dtype="int64"), []
-    values = norm.to_numpy(dtype=object)[candidates]
-    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    per_text = [finder.lines(str(t)) for t in distinct]
-    counts = np.fromiter((len(per_text[c]) for c in codes), dtype="int64", count=len(codes))
+    index = text_index(norm)
+    codes = index.codes[candidates if rows is None else np.asarray(rows)[candidates]]
+    distinct, codes = np.unique(codes, return_inverse=True)
+    per_text = [finder.lines(t) for t in index.texts(distinct)]
+    counts = np.fromiter((len(lines) for lines in per_text), dtype="int64", count=len(per_text))[codes]
     owner = np.repeat(candidates, counts)
-    keys = [k for c in codes for k in per_text[c]]
+    keys = [k for c in codes.tolist() for k in per_text[c]]
     return owner, keys
 
 
@@ -240,7 +243,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return findings_frame([], rule.id, "", "")
     classes = classes_of(rule)
     scope = np.flatnonzero(role_mask(messages, params["roles"]).to_numpy())
-    owner, keys = soothing_lines(messages["norm"].iloc[scope], params, classes)
+    owner, keys = soothing_lines(messages["norm"], params, classes, rows=scope)
     if len(owner) == 0:
         return findings_frame([], rule.id, "", "")
     positions = scope[owner]

@@ -80,11 +80,13 @@ def _values(column: pd.Series, ids) -> list:
     return column.take(np.asarray(ids, dtype="int64")).tolist()
 
 
-def _class_mask(classes, names: list[str], norm: pd.Series) -> np.ndarray:
-    out = np.zeros(len(norm), dtype=bool)
+def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` (positions or a bool mask of the whole norm column) belong to any
+    of the classes ``names``."""
+    out = np.zeros(int(rows.sum()) if rows.dtype == bool else len(rows), dtype=bool)
     for name in names:
         if name in classes.classes:
-            out |= classes.mask(name, norm).to_numpy()
+            out |= classes.row_mask(name, norm_all, rows)
     return out
 
 
@@ -117,11 +119,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return findings_frame([], rule.id, "", "")
     norm_all = messages["norm"]
     scope = role_mask(messages, params["trigger_roles"]).to_numpy()
-    scoped = norm_all[scope]
     is_trigger = np.zeros(len(messages), dtype=bool)
     later = [n for n in params["trigger_classes"] if n in params["after_reply_classes"]]
     anytime = [n for n in params["trigger_classes"] if n not in params["after_reply_classes"]]
-    is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, scoped)
+    is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, norm_all, scope)
     sessions = pd.factorize(messages["session_id"])[0].astype("int64")
     replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
     if later:
@@ -133,10 +134,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         eligible = scope & (before > 0) & ~is_trigger
         if eligible.any():
             positions = np.flatnonzero(eligible)
-            is_trigger[positions] = _class_mask(classes, later, norm_all.iloc[positions])
+            is_trigger[positions] = _class_mask(classes, later, norm_all, positions)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
-        skipped = _class_mask(classes, list(params["skip_classes"]), norm_all.iloc[positions])
+        skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
         is_trigger[positions[skipped]] = False
     trigger_ids = np.flatnonzero(is_trigger)
     if len(trigger_ids) == 0:
@@ -146,7 +147,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if params["pass_over_classes"] and reply_mask.any():
         positions = np.flatnonzero(reply_mask)
         reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
-                                         norm_all.iloc[positions])]] = False
+                                         norm_all, positions)]] = False
     reply_positions = np.flatnonzero(reply_mask)
     k = np.searchsorted(reply_positions, trigger_ids, side="right")
     nxt = np.where(k < len(reply_positions), reply_positions[np.minimum(k, max(len(reply_positions) - 1, 0))]

@@ -582,7 +582,7 @@ def _run(messages: pd.DataFrame, rule, context: CheckContext, c: _Compiled, clas
     scoped = norm_all[trigger_scope]
     hit = np.zeros(len(scoped), dtype=bool)
     for name in names:
-        hit |= classes.mask(name, scoped).to_numpy()
+        hit |= classes.row_mask(name, norm_all, trigger_scope)
     candidates = scoped[hit]
     trigger_ids: list[int] = []
     trigger_found: dict[int, tuple] = {}
