@@ -203,7 +203,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
     """Resolve options: command line over the config file over defaults. Returns
     (config, AuditOptions, rules)."""
     from qa.config import load_config
-    from qa.pipeline import AuditOptions, scoring_file
+    from qa.audit.run import AuditOptions, scoring_file
     from qa.rules import load_rules, with_working_hours
     from qa.score import load_scoring
 
@@ -365,8 +365,8 @@ class _Scale:
 def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
     """In memory for ordinary inputs; out of core (bounded memory) when asked or when the
     inputs are larger than the automatic threshold. Both give identical results."""
-    from qa.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
-    from qa.pipeline import audit as run_audit
+    from qa.audit.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
+    from qa.audit.run import audit as run_audit
 
     out_of_core = scale.out_of_core
     if out_of_core is None:
@@ -573,7 +573,7 @@ def rules_check(packs, config_path, debug) -> None:
 
     def action() -> int:
         loaded = _load_for_inspection(packs, config_path)
-        from qa.pipeline import scoring_file
+        from qa.audit.run import scoring_file
         from qa.score import load_scoring
 
         from qa.credits import load_credits
@@ -668,7 +668,7 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
 
     def action() -> int:
         from qa.diff import diff_audits, print_diff, write_diff_json
-        from qa.pipeline import audit as run_audit
+        from qa.audit.run import audit as run_audit
 
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)

@@ -16,7 +16,7 @@ stop the clock):
   per agent message.
 
 Per-session metrics are attributed to the session's agent (the one who sent most of its
-agent messages, :func:`qa.engine.session_agents`), like its score. Times are seconds; they
+agent messages, :func:`qa.checks.stage.session_agents`), like its score. Times are seconds; they
 are blank (NaN) when the input has no timestamps (:data:`NO_TIMES_NOTE` says so).
 """
 

@@ -132,6 +132,23 @@ def empty_findings() -> pd.DataFrame:
     )
 
 
+def empty_messages(timezone: str) -> pd.DataFrame:
+    """A message table (:data:`MESSAGE_COLUMNS`) with no rows, times in ``timezone``."""
+    return pd.DataFrame(
+        {
+            "session_id": pd.Series([], dtype="str"),
+            "text": pd.Series([], dtype="str"),
+            "role": pd.Series([], dtype="str"),
+            "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", timezone)),
+            "seq": pd.Series([], dtype="float64"),
+            "agent": pd.Series([], dtype="str"),
+            "source_file": pd.Series([], dtype="str"),
+            "source_row": pd.Series([], dtype="int64"),
+            "source_sheet": pd.Series([], dtype="str"),
+        }
+    )
+
+
 def empty_rejected() -> pd.DataFrame:
     """A rejected-rows table with no rows."""
     return pd.DataFrame(

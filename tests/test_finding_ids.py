@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from qa.errors import QAError
-from qa.pipeline import audit as audit_in_process
+from qa.audit.run import audit as audit_in_process
 from qa.review import (
     DATA_SHEET, ID_SCHEME, data_chunks, finding_id, finding_ids, legacy_finding_ids, read_data_chunks,
     read_reviewed_workbook, run_id_scheme,
