@@ -47,9 +47,9 @@ from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
 from qa.ingest import ORDER_COLUMN
-from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult
+from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, naive_times
 from qa.normalize import add_norm_column
-from qa.review import finding_ids
+from qa.identity import finding_ids
 from qa.score import AGENT_COLUMNS, SESSION_COLUMNS, Scoring, score_agents
 
 #: Missing time (NaT) as int64 nanoseconds.
@@ -321,9 +321,7 @@ def message_table(messages: pd.DataFrame):
 
 def utc_ns(timestamps: pd.Series) -> np.ndarray:
     """int64 UTC nanoseconds of tz-aware (or naive UTC) times, :data:`NAT` for NaT."""
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return timestamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return naive_times(timestamps, "UTC").to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def _naive_ns(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -331,9 +329,7 @@ def _naive_ns(values: pd.Series | np.ndarray) -> np.ndarray:
     series = pd.Series(values)
     if series.dtype == object:
         series = pd.to_datetime(series)
-    if getattr(series.dt, "tz", None) is not None:
-        series = series.dt.tz_localize(None)
-    return series.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return naive_times(series).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 # --------------------------------------------------------------------------- the audit step

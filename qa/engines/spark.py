@@ -75,7 +75,6 @@ from qa.engines.inputs import (
     stage_exports,
     time_column,
 )
-from qa.engines import parse_conf  # noqa: F401  (--spark-conf; kept importable from here)
 from qa.errors import QAError
 from qa.outputs import owned_temp_dir
 
