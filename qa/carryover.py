@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.identity import finding_ids, legacy_finding_ids
 from qa.review import (
     HEADER_SCAN_ROWS,
     HEADERS,
     _cell_text,
     _last_modified_by,
-    finding_ids,
     findings_table,
-    legacy_finding_ids,
     misplaced_ids_message,
     row_differences,
 )

@@ -95,7 +95,7 @@ def load_case_files(paths: list[Path]) -> list[RuleCase]:
 def run_case(case: RuleCase, work_dir: Path, rules: list | None = None) -> list[dict[str, Any]]:
     """Audit the case's chat with its rule only (from ``rules``, default the built-in ones);
     return the findings as JSON-like dicts."""
-    from qa.pipeline import AuditOptions, audit
+    from qa.audit.run import AuditOptions, audit
     from qa.report.json_report import findings_records
     from qa.rules import load_rules, with_params
 

@@ -440,13 +440,13 @@ def load_classes(*packs: Path, include_builtin: bool = True) -> ClassSet:
 
 
 def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
-    from qa.rules import _line_of
+    from qa.tomlfile import line_of
 
-    return RuleError(f"{path}:{_line_of(text, key)}: {problem}")
+    return RuleError(f"{path}:{line_of(text, key)}: {problem}")
 
 
 def _class_line(text: str, name: str) -> str:
-    """A key that _line_of finds for class ``name`` (its table header)."""
+    """A key that line_of finds for class ``name`` (its table header)."""
     return name
 
 

@@ -8,31 +8,21 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import IntEnum
 from pathlib import Path
 
 import click
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from qa import __version__
+from qa.cli_base import ExitCode, guarded, main
 from qa.errors import QAError
 
 if TYPE_CHECKING:  # qa.model imports pandas; `qa --help` must start without it
     from qa.model import AuditResult
 
 FAIL_ON_CHOICES = ["never", "minor", "major", "critical"]
-
-
-class ExitCode(IntEnum):
-    """Process exit codes, a contract for CI pipelines."""
-
-    OK = 0
-    FINDINGS = 1
-    ERROR = 2
 
 
 def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -122,36 +112,6 @@ def _failing_findings(result: AuditResult, fail_on: str):
     return result.findings[ranks >= threshold]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="qa")
-def main() -> None:
-    """qa: batch quality inspection (客服质检) of customer-service chat logs."""
-
-
-def _guarded(debug: bool, action) -> int:
-    """Run ``action``; turn every error into one line on stderr and exit code 2. SIGTERM and
-    SIGHUP unwind like Ctrl-C, so temporary files and spill folders are removed on them too."""
-    from qa.outputs import signals_raise
-
-    try:
-        with signals_raise():
-            return action()
-    except (QAError, click.BadParameter) as error:
-        if debug:
-            traceback.print_exc()
-        message = error.format_message() if isinstance(error, click.ClickException) else str(error)
-        click.echo(f"qa: error: {message}", err=True)
-        return ExitCode.ERROR
-    except KeyboardInterrupt as error:
-        click.echo(f"qa: interrupted ({getattr(error, 'name', 'SIGINT')}); temporary files removed", err=True)
-        return ExitCode.ERROR
-    except Exception as error:  # an internal error still gets one line, and a hint
-        if debug:
-            traceback.print_exc()
-        click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
-        return ExitCode.ERROR
-
-
 def _keep_limit(ctx: click.Context, param: click.Parameter, value):
     ctx.meta[f"qa.{param.name}"] = value
     return value
@@ -203,7 +163,7 @@ def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, 
     """Resolve options: command line over the config file over defaults. Returns
     (config, AuditOptions, rules)."""
     from qa.config import load_config
-    from qa.pipeline import AuditOptions, scoring_file
+    from qa.audit.run import AuditOptions, scoring_file
     from qa.rules import load_rules, with_working_hours
     from qa.score import load_scoring
 
@@ -296,9 +256,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
                           "always works in partitions")
         config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                            timezone, agent_pattern, lang)
-        from qa.cli_review import audit_setup  # --suppress, --history (qa review / qa history)
-
-        options.suppressions, history = audit_setup(config, rules, suppress_paths, history_path, no_history)
+        options.suppressions, history = _audit_setup(config, rules, suppress_paths, history_path, no_history)
         _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
                              findings_parquet, history)
         _check_output_and_sheet(inputs, output, sheet)
@@ -315,7 +273,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             force=force,
         )
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parquet, history) -> None:
@@ -365,8 +323,8 @@ class _Scale:
 def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
     """In memory for ordinary inputs; out of core (bounded memory) when asked or when the
     inputs are larger than the automatic threshold. Both give identical results."""
-    from qa.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
-    from qa.pipeline import audit as run_audit
+    from qa.audit.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
+    from qa.audit.run import audit as run_audit
 
     out_of_core = scale.out_of_core
     if out_of_core is None:
@@ -424,11 +382,9 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     parquet = engine_options.findings_parquet if engine_options is not None else None
     outputs = [output] + [p for p in (json_path, findings_csv, parquet) if p]
     _refuse_overwriting_inputs(outputs, result.ingest.files)
-    from qa.cli_review import after_audit  # says what was suppressed; records the run in the history
-
     carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
-        trends = after_audit(result, history, sys.stderr, mask=mask)
+        trends = _after_audit(result, history, sys.stderr, mask=mask)
     with _timed(timings, "write workbook"):
         write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
     for line in carry.lines(lang) if carry is not None else []:
@@ -465,6 +421,46 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
             click.echo(f"{finding.file}:{finding.row} {finding.rule} {finding.severity} {finding.reason}")
         return ExitCode.FINDINGS
     return ExitCode.OK
+
+
+def _audit_setup(config: Any, rules: list, suppress_paths: tuple, history_path: Path | None, no_history: bool):
+    """For ``qa audit``: (suppressions for ``AuditOptions.suppressions`` or None, history file
+    or None). History is recorded only when asked for (option or qa.toml)."""
+    from qa.config import configured_history, configured_suppressions
+    from qa.suppress import load_suppressions
+
+    paths = [*configured_suppressions(config), *suppress_paths]
+    suppressions = load_suppressions(paths, rules=rules) if paths else None
+    history = None if no_history else (history_path or configured_history(config))
+    return suppressions, history
+
+
+def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool = True) -> Any:
+    """For ``qa audit``, after the audit and before writing outputs: say what was suppressed,
+    record the run in ``history`` (when given; agent names masked with ``mask``) and return
+    the trends for the workbook."""
+    from qa.history import TREND_RUNS, load_trends, record_audit
+    from qa.suppress import suppressed_line
+
+    stream = stream or sys.stderr
+    line = suppressed_line(result)
+    if line:
+        click.echo(line, file=stream)
+    if history is None:
+        return None
+    inputs = {Path(p).resolve() for p in result.ingest.files}
+    if Path(history).resolve() in inputs:
+        raise QAError(f"history {history} is one of the inputs; choose another --history")
+    recorded = record_audit(history, result, mask=mask)
+    trends = load_trends(history, last=TREND_RUNS, current=recorded.id)
+    trends.current_key = recorded.run_key
+    trends.current_label = recorded.label
+    verb = "replaced" if recorded.replaced else "recorded"
+    click.echo(
+        f"history: {verb} run {recorded.label} in {history} ({trends.total_runs} runs; `qa history` shows trends)",
+        file=stream,
+    )
+    return trends
 
 
 @contextmanager
@@ -519,7 +515,7 @@ def rules_list(rule_paths, config_path, debug) -> None:
                        f"{'yes' if rule.enabled else 'no':<8} {origin}")
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 def _format_value(value) -> str:
@@ -561,7 +557,7 @@ def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
             click.echo(f"{key} = {_format_value(value)}")
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 @rules.command("check")
@@ -573,7 +569,7 @@ def rules_check(packs, config_path, debug) -> None:
 
     def action() -> int:
         loaded = _load_for_inspection(packs, config_path)
-        from qa.pipeline import scoring_file
+        from qa.audit.run import scoring_file
         from qa.score import load_scoring
 
         from qa.credits import load_credits
@@ -583,7 +579,7 @@ def rules_check(packs, config_path, debug) -> None:
         click.echo(f"ok: {len(loaded)} rules valid")
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 @rules.command("test")
@@ -641,7 +637,7 @@ def rules_test(paths, rule_paths, debug) -> None:
         click.echo(f"{len(cases) - failures} passed, {failures} failed")
         return ExitCode.FINDINGS if failures else ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 def _is_case_file(path: Path) -> bool:
@@ -668,7 +664,7 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
 
     def action() -> int:
         from qa.diff import diff_audits, print_diff, write_diff_json
-        from qa.pipeline import audit as run_audit
+        from qa.audit.run import audit as run_audit
 
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)
@@ -688,7 +684,7 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
             click.echo(f"wrote {json_path}", err=True)
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
-from qa import cli_review  # noqa: E402,F401  (registers qa review, qa history)
+from qa import cli_review  # noqa: E402,F401  (registers qa review, qa history on main)

@@ -1,5 +1,4 @@
-"""``qa review`` and ``qa history`` (registered on :data:`qa.cli.main`), and the hooks
-``qa audit`` calls for ``--suppress`` and ``--history``."""
+"""``qa review`` and ``qa history`` (registered on :data:`qa.cli_base.main`)."""
 
 from __future__ import annotations
 
@@ -9,72 +8,9 @@ from typing import Any
 
 import click
 
-from qa.cli import ExitCode, _guarded, main
+from qa.cli_base import ExitCode, guarded, main
+from qa.config import configured_history
 from qa.errors import QAError
-
-
-def configured_history(config: Any) -> Path | None:
-    """The history file qa.toml asks for: ``history = "path"`` (relative to the config file's
-    folder) or ``history = true`` (:data:`qa.history.DEFAULT_HISTORY`); None when not set."""
-    from qa.history import DEFAULT_HISTORY
-
-    value = getattr(config, "history", None)
-    if value is None or value is False:
-        return None
-    if value is True:
-        return DEFAULT_HISTORY
-    path = Path(value)
-    if not path.is_absolute() and getattr(config, "path", None) is not None:
-        path = Path(config.path).parent / path
-    return path
-
-
-def configured_suppressions(config: Any) -> list[Path]:
-    """Suppression files qa.toml lists (``suppress = ["suppressions.toml"]``), if any."""
-    value = getattr(config, "suppress", None) or []
-    if isinstance(value, (str, Path)):
-        value = [value]
-    base = Path(config.path).parent if getattr(config, "path", None) is not None else Path()
-    return [Path(p) if Path(p).is_absolute() else base / p for p in value]
-
-
-def audit_setup(config: Any, rules: list, suppress_paths: tuple, history_path: Path | None, no_history: bool):
-    """For ``qa audit``: (suppressions for ``AuditOptions.suppressions`` or None, history file
-    or None). History is recorded only when asked for (option or qa.toml)."""
-    from qa.suppress import load_suppressions
-
-    paths = [*configured_suppressions(config), *suppress_paths]
-    suppressions = load_suppressions(paths, rules=rules) if paths else None
-    history = None if no_history else (history_path or configured_history(config))
-    return suppressions, history
-
-
-def after_audit(result: Any, history: Path | None, stream=None, *, mask: bool = True) -> Any:
-    """For ``qa audit``, after the audit and before writing outputs: say what was suppressed,
-    record the run in ``history`` (when given; agent names masked with ``mask``) and return
-    the trends for the workbook."""
-    from qa.history import TREND_RUNS, load_trends, record_audit
-    from qa.suppress import suppressed_line
-
-    stream = stream or sys.stderr
-    line = suppressed_line(result)
-    if line:
-        click.echo(line, file=stream)
-    if history is None:
-        return None
-    inputs = {Path(p).resolve() for p in result.ingest.files}
-    if Path(history).resolve() in inputs:
-        raise QAError(f"history {history} is one of the inputs; choose another --history")
-    recorded = record_audit(history, result, mask=mask)
-    trends = load_trends(history, last=TREND_RUNS, current=recorded.id)
-    trends.current_key = recorded.run_key
-    trends.current_label = recorded.label
-    verb = "replaced" if recorded.replaced else "recorded"
-    click.echo(
-        f"history: {verb} run {recorded.label} in {history} ({trends.total_runs} runs; `qa history` shows trends)",
-        file=stream,
-    )
-    return trends
 
 
 def _default_review_output(first: Path) -> Path:
@@ -134,7 +70,7 @@ def review(reports, output, suppress_path, history_path, no_history, top, lang, 
         click.echo(f"wrote {target}", err=True)
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))
 
 
 def _update_history(review: Any, history_path: Path | None, no_history: bool, config: Any) -> tuple[Any, str]:
@@ -208,4 +144,4 @@ def history(agent, last, history_path, config_path, debug) -> None:
         click.echo("\n".join(format_trends(trends, agent_detail=agent is not None)))
         return ExitCode.OK
 
-    sys.exit(_guarded(debug, action))
+    sys.exit(guarded(debug, action))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
-from qa.tomlfile import read_toml
+from qa.tomlfile import line_of, read_toml
 
 KEYS = {
     "rules", "columns", "timezone", "working_hours", "mask", "fail_on", "lang", "encoding",
@@ -52,20 +52,13 @@ class ProjectConfig:
     max_xlsx_part_mb: int | None = None
 
 
-def _line(text: str, key: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith(key):
-            return number
-    return 1
-
-
 def _string(data: dict, key: str, path: Path, text: str, choices: tuple[str, ...] = ()) -> str | None:
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or (choices and value not in choices):
         allowed = f" ({', '.join(choices)})" if choices else ""
-        raise QAError(f"{path}:{_line(text, key)}: {key} must be a string{allowed}; got {value!r}")
+        raise QAError(f"{path}:{line_of(text, key)}: {key} must be a string{allowed}; got {value!r}")
     return value
 
 
@@ -74,7 +67,7 @@ def _positive(data: dict, key: str, path: Path, text: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise QAError(f"{path}:{_line(text, key)}: {key} must be a positive whole number; got {value!r}")
+        raise QAError(f"{path}:{line_of(text, key)}: {key} must be a positive whole number; got {value!r}")
     return value
 
 
@@ -82,28 +75,28 @@ def parse_config(data: dict[str, Any], path: Path, text: str) -> ProjectConfig:
     """Validate a config table; unknown keys and wrong types name the file and line."""
     for key in data:
         if key not in KEYS:
-            raise QAError(f"{path}:{_line(text, key)}: unknown key '{key}' (allowed: {', '.join(sorted(KEYS))})")
+            raise QAError(f"{path}:{line_of(text, key)}: unknown key '{key}' (allowed: {', '.join(sorted(KEYS))})")
     rules = data.get("rules", [])
     if isinstance(rules, str):
         rules = [rules]
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-        raise QAError(f"{path}:{_line(text, 'rules')}: rules must be a list of paths")
+        raise QAError(f"{path}:{line_of(text, 'rules')}: rules must be a list of paths")
     columns = data.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise QAError(f"{path}:{_line(text, 'columns')}: [columns] maps fields to column names")
+        raise QAError(f"{path}:{line_of(text, 'columns')}: [columns] maps fields to column names")
     for name in columns:
         if name not in FIELDS:
-            raise QAError(f"{path}:{_line(text, name)}: unknown field '{name}' in [columns] (fields: {', '.join(sorted(FIELDS))})")
+            raise QAError(f"{path}:{line_of(text, name)}: unknown field '{name}' in [columns] (fields: {', '.join(sorted(FIELDS))})")
     mask = data.get("mask")
     if mask is not None and not isinstance(mask, bool):
-        raise QAError(f"{path}:{_line(text, 'mask')}: mask must be true or false")
+        raise QAError(f"{path}:{line_of(text, 'mask')}: mask must be true or false")
     history = data.get("history")
     if history is not None and not isinstance(history, (str, bool)):
-        raise QAError(f"{path}:{_line(text, 'history')}: history must be a path or true/false")
+        raise QAError(f"{path}:{line_of(text, 'history')}: history must be a path or true/false")
     suppress = data.get("suppress", [])
     suppress = [suppress] if isinstance(suppress, str) else suppress
     if not isinstance(suppress, list) or not all(isinstance(p, str) for p in suppress):
-        raise QAError(f"{path}:{_line(text, 'suppress')}: suppress must be a list of suppression files")
+        raise QAError(f"{path}:{line_of(text, 'suppress')}: suppress must be a list of suppression files")
     return ProjectConfig(
         path=path,
         rules=[(path.parent / r) for r in rules],
@@ -144,3 +137,28 @@ def load_config(explicit: Path | None = None, folder: Path | None = None) -> Pro
         if isinstance(table, dict):
             return parse_config(table, pyproject, text)
     return ProjectConfig()
+
+
+def configured_history(config: Any) -> Path | None:
+    """The history file qa.toml asks for: ``history = "path"`` (relative to the config file's
+    folder) or ``history = true`` (:data:`qa.history.DEFAULT_HISTORY`); None when not set."""
+    from qa.history import DEFAULT_HISTORY
+
+    value = getattr(config, "history", None)
+    if value is None or value is False:
+        return None
+    if value is True:
+        return DEFAULT_HISTORY
+    path = Path(value)
+    if not path.is_absolute() and getattr(config, "path", None) is not None:
+        path = Path(config.path).parent / path
+    return path
+
+
+def configured_suppressions(config: Any) -> list[Path]:
+    """Suppression files qa.toml lists (``suppress = ["suppressions.toml"]``), if any."""
+    value = getattr(config, "suppress", None) or []
+    if isinstance(value, (str, Path)):
+        value = [value]
+    base = Path(config.path).parent if getattr(config, "path", None) is not None else Path()
+    return [Path(p) if Path(p).is_absolute() else base / p for p in value]

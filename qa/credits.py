@@ -499,8 +499,8 @@ def _last_customer(messages: pd.DataFrame, msgs: list[int]) -> list[int]:
 def report_credits(raw: pd.DataFrame, messages: pd.DataFrame, agents_by_session: pd.Series, timezone: str
                    ) -> pd.DataFrame:
     """Join raw credits with their messages, exactly as findings are joined
-    (:func:`qa.engine.report_findings`): :data:`CREDIT_REPORT_COLUMNS`."""
-    from qa.engine import report_findings
+    (:func:`qa.checks.stage.report_findings`): :data:`CREDIT_REPORT_COLUMNS`."""
+    from qa.checks.stage import report_findings
 
     if not len(raw):
         return pd.DataFrame({column: pd.Series([], dtype="object") for column in CREDIT_REPORT_COLUMNS})

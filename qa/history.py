@@ -40,6 +40,7 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
+from qa.model import period_text
 
 DEFAULT_HISTORY = Path("reports/qa-history.sqlite")
 #: Seconds to wait for a history another process has locked before saying so; the
@@ -542,7 +543,7 @@ def load_trends(path: Path, *, last: int = TREND_RUNS, agent: str | None = None,
         trends = Trends(path=Path(path), current=current, total_runs=total)
         index = {}
         for position, (run_id, recorded, ordered, tz, start, end, inputs, sessions, findings, suppressed, reviewed) in enumerate(rows):
-            period = f"{_local(start, tz)} – {_local(end, tz)}" if start else ""
+            period = period_text(_local(start, tz), _local(end, tz)) if start else ""
             trends.runs.append(TrendRun(
                 id=run_id, label=_label(run_id, ordered, tz), ran=_local(recorded, tz), period=period,
                 inputs=json.loads(inputs), sessions=sessions, findings=findings, suppressed=suppressed or 0,

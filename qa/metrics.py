@@ -16,7 +16,7 @@ stop the clock):
   per agent message.
 
 Per-session metrics are attributed to the session's agent (the one who sent most of its
-agent messages, :func:`qa.engine.session_agents`), like its score. Times are seconds; they
+agent messages, :func:`qa.checks.stage.session_agents`), like its score. Times are seconds; they
 are blank (NaN) when the input has no timestamps (:data:`NO_TIMES_NOTE` says so).
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.model import Role
+from qa.model import Role, naive_times
 
 NO_TIMES_NOTE = {
     "zh": "输入没有时间列：首次响应时间、平均响应时长和最长等待为空。",
@@ -67,9 +67,7 @@ def metrics_note(has_timestamps: bool, lang: str = "zh") -> str | None:
 
 def _nanoseconds(timestamps: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(int64 nanoseconds since the epoch, bool mask of missing times)."""
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    values = timestamps.to_numpy(dtype="datetime64[ns]")
+    values = naive_times(timestamps, "UTC").to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(values)
     return values.view("int64"), missing
 
@@ -165,8 +163,7 @@ def session_metrics(messages: pd.DataFrame, *, has_timestamps: bool | None = Non
 
 def _first_times(timestamps: pd.Series, codes: np.ndarray, n_sessions: int, missing: np.ndarray) -> pd.Series:
     """Earliest time of each session as naive local time (NaT when none)."""
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_localize(None)
+    timestamps = naive_times(timestamps)
     if len(timestamps) == 0 or missing.all():
         return pd.Series(pd.NaT, index=range(n_sessions), dtype="datetime64[ns]").to_numpy()
     earliest = pd.Series(timestamps.to_numpy()).groupby(codes).min()

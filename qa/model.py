@@ -64,10 +64,11 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Numeric order, for comparisons such as ``--fail-on``."""
-        return _SEVERITY_RANK[self]
+        return SEVERITY_RANK[self.value]
 
 
-_SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+#: Rank of each severity (minor 1 < major 2 < critical 3), by its value.
+SEVERITY_RANK: dict[str, int] = {severity.value: rank for rank, severity in enumerate(Severity, 1)}
 
 UNKNOWN_AGENT = "(unknown)"
 
@@ -128,6 +129,48 @@ def empty_findings() -> pd.DataFrame:
             "span_end": pd.Series([], dtype="int64"),
             "reason": pd.Series([], dtype="str"),
             "context_msg": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def naive_times(times: pd.Series, timezone: str | None = None) -> pd.Series:
+    """Datetime values without a timezone: tz-aware ones as wall-clock times in ``timezone``
+    (None: in their own zone), naive ones unchanged."""
+    if getattr(times.dt, "tz", None) is None:
+        return times
+    if timezone is not None:
+        times = times.dt.tz_convert(timezone)
+    return times.dt.tz_localize(None)
+
+
+def period_text(first: str, last: str) -> str:
+    """How every output writes a period from its first to its last time."""
+    return f"{first} – {last}"
+
+
+def audit_period(messages: pd.DataFrame) -> str:
+    """The period of an audit's messages, first to last message (wall clock, to the minute);
+    "" when no message has a time."""
+    times = messages["timestamp"].dropna() if "timestamp" in messages else None
+    if times is None or times.empty:
+        return ""
+    times = naive_times(times)
+    return period_text(f"{times.min():%Y-%m-%d %H:%M}", f"{times.max():%Y-%m-%d %H:%M}")
+
+
+def empty_messages(timezone: str) -> pd.DataFrame:
+    """A message table (:data:`MESSAGE_COLUMNS`) with no rows, times in ``timezone``."""
+    return pd.DataFrame(
+        {
+            "session_id": pd.Series([], dtype="str"),
+            "text": pd.Series([], dtype="str"),
+            "role": pd.Series([], dtype="str"),
+            "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", timezone)),
+            "seq": pd.Series([], dtype="float64"),
+            "agent": pd.Series([], dtype="str"),
+            "source_file": pd.Series([], dtype="str"),
+            "source_row": pd.Series([], dtype="int64"),
+            "source_sheet": pd.Series([], dtype="str"),
         }
     )
 

@@ -1,23 +1,8 @@
-"""Trainer verdicts: stable finding ids, the data behind a workbook, reading reviewed
+"""Trainer verdicts: the data behind a workbook, reading reviewed
 workbooks, rescoring without false positives, and measured rule precision.
 
-**Finding id.** :func:`finding_id` (id scheme :data:`ID_SCHEME` = 2) is the first 12 hex
-digits of SHA-256 over a scheme tag, the input path as given (``./`` and ``..`` folded, ``/``
-separators), the Excel sheet for workbook inputs, the spreadsheet row, the rule id and the
-message text *masked* (:func:`qa.mask.mask_text`, whether or not the outputs are masked). An id
-therefore says nothing the masked outputs do not: every phone number ``138****8001`` could
-hide gives the same id, so guessing the 4 hidden digits cannot be checked against it (scheme
-1 hashed the unmasked text, and 10,000 guesses recovered the number). It depends neither on
-the order of findings, nor on ``--no-mask``, language or engine: sorting or filtering the
-Findings sheet keeps each verdict attached to its finding, and auditing the same file under
-the same path again gives the same ids. The workbook's Findings sheet shows it (column 编号 /
-ID), and so do the JSON result (``findings[].id``) and the findings CSV (column ``id``).
-
-Old ids: a workbook's ``qa_data`` records ``id_scheme`` (absent = 1, written before scheme 2);
-:func:`run_id_scheme` reads it, and ``finding_ids(findings, scheme=1)`` recomputes the old ids
-of a new audit's findings (:func:`legacy_finding_ids`) so verdicts given under scheme 1 can be
-matched. Suppression files and the history database hold no finding ids (suppressions match
-by rule and masked text, history by run), so they need no migration.
+**Finding ids** are :mod:`qa.identity`'s (shown in the workbook's ID column, the JSON and
+the findings CSV).
 
 **The data behind a workbook.** Rescoring needs each finding's points and veto, each flagged
 session's deductions and each agent's session count and score total: more than the visible
@@ -54,7 +39,6 @@ import hashlib
 import json
 import zlib
 import math
-import os
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -68,18 +52,17 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.mask import mask_series, mask_text, result_masker
+from qa.identity import ID_SCHEME, finding_id, finding_ids, legacy_finding_ids, run_id_scheme
+from qa.mask import result_masker
+from qa.model import audit_period, naive_times
+from qa.score import START_SCORE, session_scores
 from qa.suppress import UNSUPPRESSIBLE_CHECKS, Suppression, suppression_keys, today, uses_context
 
-ID_LENGTH = 12
-ID_SCHEME = 2  # 1: over the unmasked text (recoverable masked digits); 2: over the masked text
-_ID_TAG = "qa-finding-id/2"
 DATA_SHEET = "qa_data"
 DATA_FORMAT = 2  # 2: the header holds the payload's sha256
 DATA_KIND = "qa-workbook-data"
 DATA_CHUNK = 30_000  # base64 characters per cell (Excel allows 32,767)
 DATA_ENCODING = "json+zlib+base64"
-START_SCORE = 100.0
 HEADER_SCAN_ROWS = 10
 
 FINDINGS_SHEETS = ("违规明细", "Findings")
@@ -131,103 +114,18 @@ def parse_verdict(value: Any) -> Verdict | None:
 
 
 # ---------------------------------------------------------------------------------------
-# Finding ids
-
-
-def _path_key(path: Any) -> str:
-    text = str(path or "")
-    return os.path.normpath(text).replace("\\", "/") if text else ""
-
-
-def _row_key(row: Any) -> str:
-    try:
-        return str(int(row))
-    except (TypeError, ValueError):
-        return str(row)
-
-
-def _digest(parts: Sequence[str]) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:ID_LENGTH]
-
-
-def finding_id(file: Any, sheet: Any, row: Any, rule: str, text: Any, *, scheme: int = ID_SCHEME) -> str:
-    """The stable id of a finding (see the module docstring). ``text`` may be the original or
-    the masked message (masking is idempotent: both give the same id); ``scheme=1`` gives the
-    old id, which needs the original text."""
-    text = str(text or "")
-    parts = [_path_key(file), str(sheet or ""), _row_key(row), str(rule)]
-    if scheme == 1:
-        return _digest([*parts, text])
-    _check_scheme(scheme)
-    return _digest([_ID_TAG, *parts, mask_text(text)])
-
-
-def _check_scheme(scheme: int) -> None:
-    if scheme not in (1, ID_SCHEME):
-        raise QAError(f"finding id scheme {scheme} is newer than this qa knows ({ID_SCHEME}); upgrade qa")
-
-
-def finding_ids(findings: pd.DataFrame, *, scheme: int = ID_SCHEME) -> list[str]:
-    """Ids of a report finding table's rows (needs file, row, rule, text with the original
-    text; sheet optional); the same as :func:`finding_id` row by row."""
-    if findings.empty:
-        return []
-    _check_scheme(scheme)
-    files = {file: _path_key(file) for file in findings["file"].unique().tolist()}
-    sheets = findings["sheet"].fillna("").astype("str").tolist() if "sheet" in findings else [""] * len(findings)
-    rows = [str(int(row)) for row in findings["row"].tolist()]
-    texts = findings["text"].fillna("").astype("str")
-    # The masked text, never the original: the id must not confirm a guess of what is hidden.
-    texts = texts if scheme == 1 else mask_series(texts)
-    head = [] if scheme == 1 else [_ID_TAG]
-    return [
-        _digest([*head, files[file], sheet, row, rule, text])
-        for file, sheet, row, rule, text in zip(
-            findings["file"].tolist(), sheets, rows, findings["rule"].astype("str").tolist(), texts.tolist(),
-        )
-    ]
-
-
-def legacy_finding_ids(findings: pd.DataFrame) -> list[str]:
-    """Scheme-1 ids (over the unmasked text) of a finding table's rows: only to match verdicts
-    and ids recorded before scheme 2 against a new audit's findings; never written anywhere."""
-    return finding_ids(findings, scheme=1)
-
-
-def run_id_scheme(run: dict[str, Any]) -> int:
-    """The id scheme of one ``qa_data`` run (1 when it predates the ``id_scheme`` field)."""
-    scheme = run.get("id_scheme", 1)
-    if not isinstance(scheme, int) or isinstance(scheme, bool):
-        raise ValueError(f"id_scheme {scheme!r} is not a whole number")
-    _check_scheme(scheme)
-    return scheme
-
-
-# ---------------------------------------------------------------------------------------
 # The data behind a workbook
 
 
 def _iso_column(values: pd.Series) -> list[str | None]:
     if values.empty:
         return []
-    times = pd.to_datetime(values, errors="coerce")
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_localize(None)
+    times = naive_times(pd.to_datetime(values, errors="coerce"))
     return [v if isinstance(v, str) else None for v in times.dt.strftime("%Y-%m-%dT%H:%M:%S").tolist()]
 
 
 def _strings(values: pd.Series) -> list[str]:
     return values.fillna("").astype("str").tolist()
-
-
-def _period(result: Any) -> str:
-    messages = result.ingest.messages
-    times = messages["timestamp"].dropna() if "timestamp" in messages else pd.Series([], dtype="object")
-    if times.empty:
-        return ""
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_localize(None)
-    return f"{times.min():%Y-%m-%d %H:%M} – {times.max():%Y-%m-%d %H:%M}"
 
 
 def build_run_data(
@@ -273,7 +171,7 @@ def build_run_data(
         "mask": bool(mask),
         "timezone": result.timezone,
         "inputs": [str(p) for p in (result.inputs or result.ingest.files)],
-        "period": _period(result),
+        "period": audit_period(result.ingest.messages),
         "run_key": run_key,
         "history": history,
         "rules": [
@@ -843,11 +741,10 @@ def rescore_run(run: dict[str, Any], verdicts: dict[str, VerdictRow], label: str
     deducted = sessions["points_deducted"] - ids.map(fp_points).fillna(0.0).astype("float64")
     vetoed = (sessions["veto_findings"] - ids.map(fp_veto).fillna(0).astype("int64")) > 0
     if "bonus_points" in sessions:  # credits earned bonus points: they offset deductions, within 0..100
-        bonus = pd.to_numeric(sessions["bonus_points"]).astype("float64")
-        after = (START_SCORE - deducted + bonus).clip(lower=0.0, upper=START_SCORE).where(~vetoed, 0.0).round(1)
+        after = session_scores(deducted, vetoed, pd.to_numeric(sessions["bonus_points"]).astype("float64"))
         sessions = sessions.drop(columns=["bonus_points"])
     else:
-        after = (START_SCORE - deducted).clip(lower=0.0).where(~vetoed, 0.0).round(1)
+        after = session_scores(deducted, vetoed)
     sessions = sessions.rename(columns={"score": "score_before"})
     sessions["score_after"] = after.astype("float64") if len(sessions) else pd.Series([], dtype="float64")
     sessions["findings_after"] = sessions["findings"] - sessions["false_positives"] if len(sessions) else []

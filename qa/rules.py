@@ -27,7 +27,7 @@ from typing import Any
 from qa.checks import CHECK_TYPES
 from qa.checks.base import Param
 from qa.errors import RuleError
-from qa.tomlfile import read_toml
+from qa.tomlfile import line_of, read_toml
 from qa.model import Severity
 
 TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "message", "docs", "params"}
@@ -83,19 +83,8 @@ def _rule_files(path: Path) -> list[Path]:
     raise RuleError(f"no such rule file or folder: {path}")
 
 
-def _line_of(text: str, key: str) -> int:
-    """First line (1-based) where ``key`` appears as a TOML key, for error messages."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith(key) and stripped[len(key) :].lstrip()[:1] in ("=", ""):
-            return number
-        if stripped in (f"[{key}]", f"[params.{key}]", f"[[params.{key}]]"):
-            return number
-    return 1
-
-
 def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
-    return RuleError(f"{path}:{_line_of(text, key.split('.')[-1])}: {problem}")
+    return RuleError(f"{path}:{line_of(text, key.split('.')[-1])}: {problem}")
 
 
 def _read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[str]:
@@ -450,7 +439,7 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
             data, text = _read_toml(file_path)
             rule_id = _rule_id(data, file_path, text)
             if rule_id in seen_here:
-                raise RuleError(f"{file_path}:{_line_of(text, 'id')}: duplicate rule id '{rule_id}' (also in {seen_here[rule_id]})")
+                raise RuleError(f"{file_path}:{line_of(text, 'id')}: duplicate rule id '{rule_id}' (also in {seen_here[rule_id]})")
             seen_here[rule_id] = file_path
             if "check" in data:
                 by_id[rule_id] = _full_rule(data, text, file_path, origin=str(file_path))

@@ -42,6 +42,7 @@ import pandas as pd
 from qa.errors import RuleError
 from qa.metrics import AGENT_METRIC_COLUMNS, SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
 from qa.model import UNKNOWN_AGENT, Severity
+from qa.tomlfile import line_of
 
 SCORING_FILE = "scoring.toml"
 START_SCORE = 100.0
@@ -105,7 +106,7 @@ class Scoring:
             if credit_id not in known:
                 text = self.path.read_text(encoding="utf-8") if self.path and self.path.is_file() else ""
                 raise RuleError(
-                    f"{self.path}:{_line_of(text, f'credits.{credit_id}')}: [credits] {credit_id} names no loaded "
+                    f"{self.path}:{line_of(text, f'credits.{credit_id}')}: [credits] {credit_id} names no loaded "
                     f"credit (known: {', '.join(sorted(known)) or 'none'}; or max_bonus)"
                 )
 
@@ -130,53 +131,27 @@ class Scoring:
         for rule_id in self.rules:
             if rule_id not in known:
                 text = self.path.read_text(encoding="utf-8") if self.path and self.path.is_file() else ""
-                line = _line_of(text, f"rules.{rule_id}")
+                line = line_of(text, f"rules.{rule_id}")
                 raise RuleError(
                     f"{self.path}:{line}: [rules.{rule_id}] names no loaded rule "
                     f"(known: {', '.join(sorted(known)) or 'none'})"
                 )
 
 
-def _line_of(text: str, dotted_key: str) -> int:
-    """Line (1-based) of ``dotted_key`` (``points.major``, ``rules.x.veto``) in a TOML text."""
-    parts = dotted_key.split(".")
-    lines = text.splitlines()
-    # Look for the deepest table header that is a prefix of the key, then the key under it.
-    for depth in range(len(parts), 0, -1):
-        header = "[" + ".".join(parts[:depth]) + "]"
-        rest = parts[depth:]
-        for number, line in enumerate(lines, start=1):
-            if line.strip().replace(" ", "") != header.replace(" ", ""):
-                continue
-            if not rest:
-                return number
-            for offset, inner in enumerate(lines[number:], start=number + 1):
-                stripped = inner.strip()
-                if stripped.startswith("["):
-                    break
-                if stripped.split("=", 1)[0].strip().strip('"') == rest[0]:
-                    return offset
-            return number
-    for number, line in enumerate(lines, start=1):
-        if line.strip().split("=", 1)[0].strip() == parts[0]:
-            return number
-    return 1
-
-
 def _points_value(value: Any, path: Path, text: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a number of points >= 0, got {value!r}")
+        raise RuleError(f"{path}:{line_of(text, key)}: {key} must be a number of points >= 0, got {value!r}")
     return float(value)
 
 
 def _severity_points(raw: Any, path: Path, text: str, key: str) -> dict[str, float]:
     if not isinstance(raw, dict):
-        raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a table of minor/major/critical points")
+        raise RuleError(f"{path}:{line_of(text, key)}: {key} must be a table of minor/major/critical points")
     points = {}
     for severity, value in raw.items():
         if severity not in _SEVERITIES:
             raise RuleError(
-                f"{path}:{_line_of(text, f'{key}.{severity}')}: unknown key '{key}.{severity}' "
+                f"{path}:{line_of(text, f'{key}.{severity}')}: unknown key '{key}.{severity}' "
                 f"(allowed: {', '.join(_SEVERITIES)})"
             )
         points[severity] = _points_value(value, path, text, f"{key}.{severity}")
@@ -191,12 +166,12 @@ def parse_scoring(text: str, path: Path) -> Scoring:
         raise RuleError(f"{path}: not valid TOML: {error}") from None
     for key in data:
         if key not in ("points", "rules", "credits"):
-            raise RuleError(f"{path}:{_line_of(text, key)}: unknown key '{key}' (allowed: points, rules, credits)")
+            raise RuleError(f"{path}:{line_of(text, key)}: unknown key '{key}' (allowed: points, rules, credits)")
     credit_points: dict[str, float] = {}
     max_bonus = DEFAULT_MAX_BONUS
     raw_credits = data.get("credits", {})
     if not isinstance(raw_credits, dict):
-        raise RuleError(f"{path}:{_line_of(text, 'credits')}: credits must be a table [credits]")
+        raise RuleError(f"{path}:{line_of(text, 'credits')}: credits must be a table [credits]")
     for name, value in raw_credits.items():
         number = _points_value(value, path, text, f"credits.{name}")
         if name == "max_bonus":
@@ -209,15 +184,15 @@ def parse_scoring(text: str, path: Path) -> Scoring:
     rules: dict[str, RuleScoring] = {}
     raw_rules = data.get("rules", {})
     if not isinstance(raw_rules, dict):
-        raise RuleError(f"{path}:{_line_of(text, 'rules')}: rules must be tables [rules.<rule-id>]")
+        raise RuleError(f"{path}:{line_of(text, 'rules')}: rules must be tables [rules.<rule-id>]")
     for rule_id, raw in raw_rules.items():
         key = f"rules.{rule_id}"
         if not isinstance(raw, dict):
-            raise RuleError(f"{path}:{_line_of(text, key)}: {key} must be a table")
+            raise RuleError(f"{path}:{line_of(text, key)}: {key} must be a table")
         for name in raw:
             if name not in ("points", "veto"):
                 raise RuleError(
-                    f"{path}:{_line_of(text, f'{key}.{name}')}: unknown key '{key}.{name}' (allowed: points, veto)"
+                    f"{path}:{line_of(text, f'{key}.{name}')}: unknown key '{key}.{name}' (allowed: points, veto)"
                 )
         own_points: dict[str, float] = {}
         if "points" in raw:
@@ -238,7 +213,7 @@ def parse_scoring(text: str, path: Path) -> Scoring:
                 veto = value
             else:
                 raise RuleError(
-                    f"{path}:{_line_of(text, f'{key}.veto')}: {key}.veto must be true, false or a "
+                    f"{path}:{line_of(text, f'{key}.veto')}: {key}.veto must be true, false or a "
                     f"severity ({', '.join(_SEVERITIES)}); got {value!r}"
                 )
         rules[rule_id] = RuleScoring(points=own_points, veto=veto)
@@ -341,12 +316,21 @@ def score_sessions(
     sessions["credits"] = credit_counts
     sessions["credits_by_id"] = credit_dicts
     sessions["bonus_points"] = bonus
-    if scoring.credit_points:
-        score = (START_SCORE - sessions["points_deducted"] + sessions["bonus_points"]).clip(lower=0.0, upper=START_SCORE)
-    else:  # the score only deducts
-        score = (START_SCORE - sessions["points_deducted"]).clip(lower=0.0)
-    sessions["score"] = score.where(~sessions["veto"], 0.0).round(1)
+    bonus = sessions["bonus_points"] if scoring.credit_points else None  # else the score only deducts
+    sessions["score"] = session_scores(sessions["points_deducted"], sessions["veto"], bonus)
     return sessions.reset_index()[SESSION_COLUMNS]
+
+
+def session_scores(deducted: pd.Series, vetoed: pd.Series, bonus: pd.Series | None = None) -> pd.Series:
+    """The session score: :data:`START_SCORE` minus the points deducted, plus the bonus points
+    of credits (``bonus``; None when the scoring gives none), within 0..START_SCORE (no upper
+    cap without bonus); 0 for a vetoed session; one decimal. The audit and ``qa review``'s
+    rescoring both score with it."""
+    if bonus is not None:
+        score = (START_SCORE - deducted + bonus).clip(lower=0.0, upper=START_SCORE)
+    else:
+        score = (START_SCORE - deducted).clip(lower=0.0)
+    return score.where(~vetoed, 0.0).round(1)
 
 
 def _session_credits(credits: pd.DataFrame | None, index: pd.Index, scoring: Scoring

@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from qa.errors import QAError
+from qa.identity import finding_ids
 from qa.mask import mask_series, mask_text
 from qa.normalize import normalize_column, normalize_text
 from qa.report.files import atomic_write_text
@@ -239,8 +240,6 @@ def suppressed_of(result: Any) -> pd.DataFrame | None:
 def suppressed_summary(result: Any, *, mask: bool = True) -> dict[str, Any]:
     """JSON ``summary.suppressed``: count, per rule, the suppression files, and every
     suppressed finding (id, rule, severity, session, agent, file, row, text, why)."""
-    from qa.review import finding_ids
-
     suppressed = suppressed_of(result)
     if suppressed is None or suppressed.empty:
         return {"count": 0, "by_rule": {}, "findings": []}

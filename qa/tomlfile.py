@@ -19,3 +19,38 @@ def read_toml(path: Path, error: type[QAError] = QAError) -> tuple[dict[str, Any
         raise error(f"{path}: not valid TOML: {problem}") from None
     except (OSError, UnicodeDecodeError) as problem:
         raise error(f"{path}: cannot read: {problem}") from None
+
+
+def line_of(text: str, key: str) -> int:
+    """Line (1-based) of ``key`` in a TOML text, for file:line messages; 1 when not found.
+
+    A dotted key (``points.major``, ``rules.x.veto``) is looked up under the deepest table
+    header that is a prefix of it; a plain key is its first ``key = ...`` line or its table
+    header (``[key]``, or ``[params.key]`` / ``[[params.key]]`` in a rule file).
+    """
+    parts = key.split(".")
+    lines = text.splitlines()
+    if len(parts) > 1:
+        for depth in range(len(parts), 0, -1):
+            header = "[" + ".".join(parts[:depth]) + "]"
+            rest = parts[depth:]
+            for number, line in enumerate(lines, start=1):
+                if line.strip().replace(" ", "") != header.replace(" ", ""):
+                    continue
+                if not rest:
+                    return number
+                for offset, inner in enumerate(lines[number:], start=number + 1):
+                    stripped = inner.strip()
+                    if stripped.startswith("["):
+                        break
+                    if stripped.split("=", 1)[0].strip().strip('"') == rest[0]:
+                        return offset
+                return number
+        key = parts[0]
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith(key) and stripped[len(key) :].lstrip()[:1] in ("=", ""):
+            return number
+        if stripped in (f"[{key}]", f"[params.{key}]", f"[[params.{key}]]"):
+            return number
+    return 1

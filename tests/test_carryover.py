@@ -157,7 +157,7 @@ def test_review_does_not_overwrite_a_reviewed_review(reviewed, tmp_path):
 def test_verdicts_under_old_ids_are_carried_to_the_same_findings(reviewed, tmp_path):
     """A workbook written before finding id scheme 2 shows scheme-1 ids: its verdicts still go
     back on their findings."""
-    from qa.review import finding_id
+    from qa.identity import finding_id
 
     book, _, found = reviewed
     s5 = found["S2"]  # 爱买不买: no personal data, so the JSON's text is the original text

@@ -1,6 +1,6 @@
 """The cluster engines (qa.engines) give exactly the in-process results.
 
-pandas (qa.pipeline.audit), Dask (synchronous scheduler) and Spark (local mode, one session
+pandas (qa.audit.run.audit), Dask (synchronous scheduler) and Spark (local mode, one session
 for the module) audit the same ~20k-message benchmark log; the JSON documents
 (build_result, masked and not), the findings (message ids too), sessions, agents, rejected
 rows, notes and the workbook must be identical, and so must the findings Parquet. Parquet
@@ -37,7 +37,7 @@ from qa.engines.common import (
 )
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
-from qa.pipeline import AuditOptions, audit
+from qa.audit.run import AuditOptions, audit
 from qa.report.excel import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules

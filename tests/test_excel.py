@@ -13,7 +13,7 @@ import xlsxwriter
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 
 from qa.mask import mask_text
-from qa.pipeline import AuditOptions, audit
+from qa.audit.run import AuditOptions, audit
 from qa.report import excel
 from qa.report.excel import SHEETS, write_workbook
 from qa.report.findings_csv import write_findings_csv

@@ -12,11 +12,9 @@ import openpyxl
 import pytest
 
 from qa.errors import QAError
-from qa.pipeline import audit as audit_in_process
-from qa.review import (
-    DATA_SHEET, ID_SCHEME, data_chunks, finding_id, finding_ids, legacy_finding_ids, read_data_chunks,
-    read_reviewed_workbook, run_id_scheme,
-)
+from qa.audit.run import audit as audit_in_process
+from qa.identity import ID_SCHEME, finding_id, finding_ids, legacy_finding_ids, run_id_scheme
+from qa.review import DATA_SHEET, data_chunks, read_data_chunks, read_reviewed_workbook
 from review_helpers import audit, findings_of, review_in_excel, rows_as_dicts, run
 
 PHONE = "13800138001"

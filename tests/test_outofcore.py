@@ -1,8 +1,8 @@
-"""Out-of-core audit (qa.outofcore) and streamed ingest (qa.ingest.stream_inputs).
+"""Out-of-core audit (qa.audit.outofcore) and streamed ingest (qa.ingest.stream_inputs).
 
 Both are checked against the in-memory path on the same inputs: the streamed chunks must
 rebuild load_inputs' tables exactly, and audit_out_of_core must give the same JSON, the same
-findings (with the same message ids), sessions, agents and workbook as qa.pipeline.audit,
+findings (with the same message ids), sessions, agents and workbook as qa.audit.run.audit,
 whatever the number of partitions and the chunk size.
 """
 
@@ -22,8 +22,9 @@ from qa.checks.base import CheckContext
 from qa.errors import InputError
 from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS
-from qa.outofcore import audit_out_of_core, audit_partition, partition_of, sort_messages
-from qa.pipeline import AuditOptions, audit
+from qa.audit.outofcore import audit_out_of_core, partition_of
+from qa.audit.partition import audit_partition, sort_messages
+from qa.audit.run import AuditOptions, audit
 from qa.report.excel import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules

@@ -11,7 +11,7 @@ import pytest
 from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
 from qa.checks.reply_gap import format_duration, parse_working_hours, reply_pairs, run, working_ns
-from qa.engine import run_checks
+from qa.checks.stage import run_checks
 from qa.errors import RuleError
 from qa.rules import builtin_rules_dir, load_rule_file
 
@@ -316,7 +316,7 @@ def test_builtin_default_counts_working_hours_only(tmp_path):
     from click.testing import CliRunner
 
     from qa.cli import main
-    from qa.pipeline import audit
+    from qa.audit.run import audit
     from qa.rules import load_rules, with_working_hours
 
     assert BUILTIN.params["working_hours"] == "09:00-23:00"

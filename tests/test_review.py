@@ -9,7 +9,8 @@ import shutil
 import openpyxl
 import pytest
 
-from qa.review import Verdict, finding_id, parse_verdict, rescore_run
+from qa.identity import finding_id
+from qa.review import Verdict, parse_verdict, rescore_run
 from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.pipeline import audit
+from qa.audit.run import audit
 from qa.report.json_report import build_result
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qa.engine import session_agents
+from qa.checks.stage import session_agents
 from qa.errors import RuleError
 from qa.rules import builtin_rules_dir
 from qa.score import (

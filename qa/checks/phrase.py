@@ -38,10 +38,10 @@ import regex
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.checks.pattern import _re2_valid, expand_macros, relax_counts, to_arrow
 from qa.errors import RuleError
+from qa.model import SEVERITY_RANK
 from qa.negation import in_scope
 from qa.normalize import normalize_text, original_span
 
-_SEVERITY_RANK = {"minor": 1, "major": 2, "critical": 3}
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
 _PREFILTER_CHUNK = 400
@@ -289,7 +289,7 @@ def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], de
 
     def order(match: tuple[int, int, int]):
         severity = categories[match[2]]["severity"] or default
-        return (-_SEVERITY_RANK[severity], match[0], -(match[1] - match[0]))
+        return (-SEVERITY_RANK[severity], match[0], -(match[1] - match[0]))
 
     def kept(start: int, end: int, index: int) -> bool:
         if any(e_start < end and start < e_end for e_start, e_end in excepted):

@@ -40,7 +40,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render
 from qa.errors import RuleError
-from qa.model import Role
+from qa.model import Role, naive_times
 
 PARAMS = {
     "max_wait_seconds": Param("int", "longest allowed wait for an agent reply, in seconds (> is late)",
@@ -94,9 +94,7 @@ def _local_ns(times: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
     Tz-aware input is converted to ``timezone`` first; naive input is taken as local already.
     Integers, not floats: a wait of exactly the limit must compare equal to it.
     """
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_convert(timezone).dt.tz_localize(None)
-    values = times.to_numpy(dtype="datetime64[ns]")
+    values = naive_times(times, timezone).to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(values)
     ns = values.astype("int64")
     ns[missing] = 0

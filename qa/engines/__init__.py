@@ -1,10 +1,10 @@
 """Cluster engines: the same audit on Spark or Dask, with exactly the in-process results.
 
 ``qa audit --engine pandas|dask|spark`` (default pandas, the in-process path of
-:mod:`qa.pipeline` / :mod:`qa.outofcore`). The engines are optional extras
+:mod:`qa.audit.run` / :mod:`qa.audit.outofcore`). The engines are optional extras
 (``pip install 'qa[spark]'``, ``'qa[dask]'``); nothing here imports them until used.
 
-Every engine runs the core contract (:func:`qa.outofcore.audit_partition`: a frame of whole
+Every engine runs the core contract (:func:`qa.audit.partition.audit_partition`: a frame of whole
 sessions in, findings plus one row per session out) once per partition of many sessions,
 and merges the partitions as :mod:`qa.engines.common` describes. :func:`run_engine` is what
 the CLI calls.
@@ -87,7 +87,7 @@ def run_engine(
     engine_options.check()
     engine = engine_options.engine
     if engine == "pandas":
-        raise QAError("run_engine runs the cluster engines; the pandas engine is qa.pipeline.audit")
+        raise QAError("run_engine runs the cluster engines; the pandas engine is qa.audit.run.audit")
     reason = unavailable_reason(engine)
     if reason:
         raise QAError(f"--engine {engine}: {reason}")

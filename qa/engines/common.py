@@ -9,7 +9,7 @@ decides a result happens here, in the same code the in-process path runs:
    plus the input order (the last sort key) and a ``kind`` column that lets rejected rows
    and note counts of Parquet inputs ride along (:func:`interpret_cells`).
 2. **audit**: :func:`audit_rows` takes a frame holding WHOLE sessions (any row order, any
-   number of sessions) and runs :func:`qa.outofcore.audit_partition` on it (the core
+   number of sessions) and runs :func:`qa.audit.partition.audit_partition` on it (the core
    contract: normalize, checks, findings, session scores). It returns rows of
    :data:`ROW_FIELDS`: one per finding (kind ``f``), suppressed finding (``x``), session
    (``s``), credit for good practice (``c``: a finding row with the credit id as rule and no
@@ -19,11 +19,11 @@ decides a result happens here, in the same code the in-process path runs:
    batches (Spark): a session cut at a batch boundary is carried into the next batch.
 3. **scorecards**: :func:`agent_rows` scores one agent's session rows
    (:func:`qa.score.score_agents`); engines run it per agent (a groupBy).
-4. **assemble** (driver): :func:`assemble` turns the collected rows into the
-   :class:`qa.model.AuditResult` the in-process path gives: sessions sorted by id; global
-   message ids = messages of the sessions sorting before + position in the session (as
-   :mod:`qa.outofcore` defines them); findings in (msg, rule) order; a sparse message table
-   (:func:`sparse_messages`) of the audited length that holds the workbook's transcripts.
+4. **assemble** (driver): :func:`assemble_rows` turns the collected rows into one
+   partition's result with global message ids (:func:`qa.audit.partition.global_ids`) and
+   hands it to :func:`qa.audit.assemble.assemble`, as the in-process paths do; the message
+   table is compact (:class:`qa.audit.compact.CompactMessages`) and holds the workbook's
+   transcripts.
 
 Every integer column is non-null (missing times are :data:`NAT`) because engines hand
 nullable integers to pandas as float64, which cannot hold nanosecond times exactly.
@@ -42,12 +42,14 @@ import numpy as np
 import pandas as pd
 
 from qa.checks.base import CheckContext
-from qa.ingest import ORDER_COLUMN
-from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult
-from qa.normalize import add_norm_column
+from qa.audit.assemble import assemble
+from qa.audit.compact import CompactMessages, transcript_sessions
+from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
-from qa.outofcore import audit_partition, sort_messages, transcript_sessions
-from qa.review import finding_ids
+from qa.ingest import ORDER_COLUMN
+from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, naive_times
+from qa.normalize import add_norm_column
+from qa.identity import finding_ids
 from qa.score import AGENT_COLUMNS, SESSION_COLUMNS, Scoring, score_agents
 
 #: Missing time (NaT) as int64 nanoseconds.
@@ -182,11 +184,11 @@ def supports_suppressions() -> bool:
 
 
 def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup:
-    """The setup of an audit with ``options`` (qa.pipeline.AuditOptions): the rules (loaded
+    """The setup of an audit with ``options`` (qa.audit.run.AuditOptions): the rules (loaded
     from ``options.rule_paths`` unless given), the scoring in effect, the suppressions.
     ``context.has_timestamps`` is decided later, from the input (:func:`with_times`)."""
     from qa.errors import QAError
-    from qa.pipeline import scoring_file
+    from qa.audit.run import scoring_file
     from qa.rules import load_rules
     from qa.credits import load_credits
     from qa.score import load_scoring
@@ -319,9 +321,7 @@ def message_table(messages: pd.DataFrame):
 
 def utc_ns(timestamps: pd.Series) -> np.ndarray:
     """int64 UTC nanoseconds of tz-aware (or naive UTC) times, :data:`NAT` for NaT."""
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return timestamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return naive_times(timestamps, "UTC").to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def _naive_ns(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -329,9 +329,7 @@ def _naive_ns(values: pd.Series | np.ndarray) -> np.ndarray:
     series = pd.Series(values)
     if series.dtype == object:
         series = pd.to_datetime(series)
-    if getattr(series.dt, "tz", None) is not None:
-        series = series.dt.tz_localize(None)
-    return series.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return naive_times(series).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 # --------------------------------------------------------------------------- the audit step
@@ -585,12 +583,11 @@ def rows_of(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     return selected.reset_index(drop=True)
 
 
-def session_offsets(sessions: pd.DataFrame) -> pd.Series:
-    """Global id of each session's first message (``sessions`` sorted by id): the messages of
-    the sessions sorting before it, as :mod:`qa.outofcore` defines global ids."""
-    counts = sessions["messages"].to_numpy(dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
-    return pd.Series(starts, index=pd.Index(sessions["session_id"].to_numpy(dtype=object), dtype="str"), dtype="int64")
+def offsets_of(sessions: pd.DataFrame) -> pd.Series:
+    """Global id of each session's first message (:func:`qa.audit.partition.session_offsets`)
+    from session rows."""
+    return session_offsets(pd.Series(sessions["messages"].to_numpy(dtype=np.int64),
+                                     index=pd.Index(sessions["session_id"].to_numpy(dtype=object), dtype="str")))
 
 
 def findings_frame(rows: pd.DataFrame, offsets: pd.Series, *, suppressed: bool = False) -> pd.DataFrame:
@@ -656,52 +653,14 @@ def rejected_frame(rows: pd.DataFrame, file_order: Sequence[str]) -> pd.DataFram
     return frame.iloc[order].reset_index(drop=True)
 
 
-def sparse_messages(total: int, transcripts: pd.DataFrame, ids: np.ndarray, extremes: Sequence[tuple[int, int]],
-                    timezone: str) -> pd.DataFrame:
-    """The message table of an audit whose messages stayed on the cluster: ``total`` rows
-    (global ids), the usual columns, values only where the reports read them: every column
-    of the ``transcripts`` messages (at ``ids``) and the times at ``extremes`` (global id,
-    UTC ns) — the earliest and the latest message, so the period is right. Everything else
-    is missing (categorical codes -1, NaT, NaN, row 0), a few bytes per message."""
-    columns: dict[str, Any] = {}
-    for name in MESSAGE_COLUMNS + ["norm"]:
-        if name == "timestamp":
-            ns = np.full(total, NAT, dtype=np.int64)
-            for gid, value in extremes:
-                ns[gid] = value
-            if len(ids):
-                ns[ids] = utc_ns(transcripts["timestamp"])
-            columns[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(timezone)
-        elif name == "seq":
-            seq = np.full(total, np.nan)
-            seq[ids] = transcripts["seq"].to_numpy(dtype=np.float64)
-            columns[name] = seq
-        elif name == "source_row":
-            source_row = np.zeros(total, dtype=np.int64)
-            source_row[ids] = transcripts["source_row"].to_numpy(dtype=np.int64)
-            columns[name] = source_row
-        else:
-            values = transcripts[name].astype("str") if len(ids) else pd.Series([], dtype="str")
-            codes_small, uniques = pd.factorize(values)
-            dtype = np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32767 else np.int32
-            codes = np.full(total, -1, dtype=dtype)
-            codes[ids] = codes_small
-            columns[name] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
-    return pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)
-
-
-def audit_nothing(rules: list, context: CheckContext, scoring: Scoring):
+def audit_nothing(rules: list, context: CheckContext, scoring: Scoring) -> PartitionResult:
     """The core contract on no messages: the rules the audit skips (disabled, or needing
     times the input lacks), decided as the checks decide them, and the empty tables of an
     audit without messages."""
-    from qa.ingest import _empty_messages
-
-    empty = _empty_messages(context.timezone)
-    empty[ORDER_COLUMN] = pd.Series([], dtype="int64")
-    return audit_partition(empty, rules, context, scoring=scoring)
+    return audit_partition(empty_partition(context.timezone), rules, context, scoring=scoring)
 
 
-def assemble(
+def assemble_rows(
     rows: pd.DataFrame,
     agents: pd.DataFrame,
     transcripts: pd.DataFrame,
@@ -713,7 +672,8 @@ def assemble(
 ) -> AuditResult:
     """The :class:`AuditResult` of collected rows (:data:`ROW_FIELDS`), the agent rows of the
     scorecard groupBy, and the messages of the transcript sessions (ingest's table, from
-    :func:`to_messages`)."""
+    :func:`to_messages`): the rows become one partition's result for
+    :func:`qa.audit.assemble.assemble`, as every path's partitions do."""
     context = setup.context
     session_rows = rows_of(rows, "s")
     timed = session_rows[session_rows["timed"].to_numpy(dtype=np.int64) > 0]
@@ -721,60 +681,48 @@ def assemble(
         context = with_times(context, bool(len(timed)))
     nothing = audit_nothing(setup.rules, context, setup.scoring)
     sessions = sessions_frame(session_rows) if len(session_rows) else nothing.sessions
-    offsets = session_offsets(sessions)
-    findings = findings_frame(rows_of(rows, "f"), offsets)
-    suppressed = findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None
-    credits = credits_frame(rows_of(rows, "c"), offsets)
+    offsets = offsets_of(sessions)
+    part = PartitionResult(
+        findings=findings_frame(rows_of(rows, "f"), offsets),
+        sessions=sessions,
+        skipped=nothing.skipped,
+        suppressed=findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None,
+        credits=credits_frame(rows_of(rows, "c"), offsets),
+    )
     total = int(sessions["messages"].sum()) if len(sessions) else 0
 
-    extremes: list[tuple[int, int]] = []
+    # The messages stayed on the cluster: the table holds the transcripts and, so the
+    # period is right, the times of the earliest and the latest message.
+    compact = CompactMessages(total, setup.timezone)
     if len(timed):
         start = offsets.reindex(pd.Index(timed["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(np.int64)
         first, last = timed["first_ns"].to_numpy(np.int64), timed["last_ns"].to_numpy(np.int64)
         i, j = int(np.argmin(first)), int(np.argmax(last))
-        extremes = [(int(start[i]), int(first[i])),
-                    (int(start[j] + timed["timed"].to_numpy(np.int64)[j] - 1), int(last[j]))]
+        compact.set_times([(int(start[i]), int(first[i])),
+                           (int(start[j] + timed["timed"].to_numpy(np.int64)[j] - 1), int(last[j]))])
+    chosen: list[str] = []
     if len(transcripts):
         table = add_norm_column(sort_messages(transcripts)[MESSAGE_COLUMNS])
         # The transcripts show auto-replies as system messages, as the audit judged them.
         table = mark_auto_replies(table, classes_of(setup.rules[0]) if setup.rules else builtin_classes())
-        ids = _global_ids(table["session_id"], offsets)
-    else:
-        table, ids = transcripts, np.zeros(0, dtype=np.int64)
-    messages = sparse_messages(total, table, ids, extremes, setup.timezone)
+        chosen = table["session_id"].astype("str").unique().tolist()
+        compact.add(table, offsets)
+        compact.keep_texts(table, chosen, offsets)
 
     ingest = IngestResult(
-        messages=messages,
+        messages=compact.frame(chosen),
         rejected=accounting.rejected,
         input_rows=accounting.input_rows,
         files=list(accounting.files),
         has_timestamps=accounting.has_timestamps,
         notes=list(accounting.notes),
     )
-    return AuditResult(
-        ingest=ingest,
-        findings=findings,
-        sessions=sessions,
-        agents=agents,
-        skipped_rules=nothing.skipped,
-        rules=setup.rules,
-        timezone=setup.timezone,
-        inputs=list(inputs) or ingest.files,
-        rule_paths=list(options.rule_paths),
-        scoring=setup.scoring,
-        suppressed=suppressed,
-        credits=credits,
+    return assemble(
+        [part], ingest, rules=setup.rules,
         credit_defs=list(setup.credits) if getattr(setup, "credits", None) is not None else [],
+        scoring=setup.scoring, timezone=setup.timezone, inputs=inputs, rule_paths=options.rule_paths,
+        suppressions=setup.suppressions, agents=agents,
     )
-
-
-def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
-    values = session_ids.to_numpy(dtype=object)
-    n = len(values)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    first = offsets.reindex(pd.Index(values[starts], dtype="str")).to_numpy(dtype=np.int64)
-    return np.repeat(first, lengths) + np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
 
 
 def chosen_sessions(rows: pd.DataFrame) -> list[str]:
@@ -849,7 +797,7 @@ def result_finding_rows(result: AuditResult) -> pd.DataFrame:
     findings = result.findings
     if not len(findings):
         return empty_frame(ROW_FIELDS)
-    offsets = session_offsets(result.sessions)
+    offsets = offsets_of(result.sessions)
     first = offsets.reindex(pd.Index(findings["session_id"].to_numpy(dtype=object), dtype="str")).to_numpy(np.int64)
     msg = findings["msg"].to_numpy(dtype=np.int64)
     context = findings["context_msg"].to_numpy(dtype=np.int64)

@@ -9,7 +9,7 @@ The plan, for exports and Parquet alike::
       .persist()
     findings  -> --findings-parquet (masked like every output)
     sessions  -> shuffle(on="agent").map_partitions(agent_rows)   the scorecards
-    collected -> qa.engines.common.assemble -> AuditResult         when <= collect_limit messages
+    collected -> qa.engines.common.assemble_rows -> AuditResult         when <= collect_limit messages
 
 ``scheduler``: an address (``tcp://host:8786``: an existing cluster, whose workers need qa
 installed and, for exports, ``work_dir`` on storage they see), ``"threads"``,
@@ -47,7 +47,7 @@ from qa.engines.common import (
     EngineOutcome,
     agent_rows,
     agents_frame,
-    assemble,
+    assemble_rows,
     audit_rows,
     chosen_sessions,
     conform,
@@ -184,7 +184,7 @@ def audit_dask(
     :func:`qa.engines.spark.audit_spark` for the arguments shared with it. ``partitions``:
     session partitions after the shuffle (default: one per 200k messages, at least one per
     worker core)."""
-    from qa.pipeline import AuditOptions
+    from qa.audit.run import AuditOptions
 
     options = options or AuditOptions()
     timings = timings if timings is not None else {}
@@ -301,7 +301,7 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
         accounting = staged.accounting
     else:
         accounting = parquet_accounting(rows, spec, files, int(rows_of(rows, "s")["messages"].sum()))
-    result = assemble(rows, agents, transcripts, accounting, setup=setup, options=options, inputs=list(inputs))
+    result = assemble_rows(rows, agents, transcripts, accounting, setup=setup, options=options, inputs=list(inputs))
     timings["collect"] = time.perf_counter() - started
     return EngineOutcome(result, agents, {}, str(findings_parquet) if findings_parquet else None)
 

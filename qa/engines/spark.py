@@ -12,7 +12,7 @@ The plan, for exports and Parquet alike::
       .persist()
     findings   -> --findings-parquet (masked like every output, TIMESTAMP_MICROS)
     sessions   -> groupBy(agent).applyInPandas(agent_rows)     the scorecards
-    collected  -> qa.engines.common.assemble -> AuditResult     when <= collect_limit messages
+    collected  -> qa.engines.common.assemble_rows -> AuditResult     when <= collect_limit messages
 
 Traps of pyspark 4.x with pandas 3 handled here: pandas str columns returned from a UDF do
 not always serialize (every string column is cast to object); pyspark warns once per call
@@ -55,7 +55,7 @@ from qa.engines.common import (
     EngineOutcome,
     agent_rows,
     agents_frame,
-    assemble,
+    assemble_rows,
     audit_batches,
     chosen_sessions,
     conform,
@@ -75,7 +75,6 @@ from qa.engines.inputs import (
     stage_exports,
     time_column,
 )
-from qa.engines import parse_conf  # noqa: F401  (--spark-conf; kept importable from here)
 from qa.errors import QAError
 from qa.outputs import owned_temp_dir
 
@@ -278,7 +277,7 @@ def audit_spark(
 ) -> EngineOutcome:
     """Audit ``inputs`` (exports, or Parquet paths/URIs) or the catalog ``table`` on Spark.
 
-    The result (``outcome.result``) is exactly :func:`qa.pipeline.audit`'s for exports;
+    The result (``outcome.result``) is exactly :func:`qa.audit.run.audit`'s for exports;
     it is collected when the audit has at most ``collect_limit`` messages, otherwise only
     the scorecards and counts come back and ``findings_parquet`` is required (checked
     before the audit). ``spark``: a session to use (else :func:`spark_session` with
@@ -288,7 +287,7 @@ def audit_spark(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from qa.pipeline import AuditOptions
+    from qa.audit.run import AuditOptions
 
     options = options or AuditOptions()
     timings = timings if timings is not None else {}
@@ -388,7 +387,7 @@ def audit_spark(
         else:
             audited_messages = int(rows_of(rows, "s")["messages"].sum())
             accounting = parquet_accounting(rows, spec, files, audited_messages)
-        result = assemble(rows, agents, transcripts, accounting, setup=setup, options=options,
+        result = assemble_rows(rows, agents, transcripts, accounting, setup=setup, options=options,
                           inputs=list(inputs) or ([table] if table else []))
         timings["collect"] = time.perf_counter() - started
         return EngineOutcome(result, agents, {}, str(findings_parquet) if findings_parquet else None)

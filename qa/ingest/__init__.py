@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from qa.ingest.build import _assemble, _build_part, _empty_messages
+from qa.ingest.build import _assemble, _build_part
 from qa.ingest.columns import FIELDS, _ColumnMap, _resolve_columns
 from qa.ingest.delimited import _QUOTED_MAX_CHARS, _QUOTED_MAX_LINES, TEXT_EXTENSIONS
 from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
@@ -83,7 +83,7 @@ __all__ = [
     "SPREADSHEET_EXTENSIONS", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs", "arrow_cells", "expand_inputs",
     "Format", "Source", "format_of", "load_inputs", "read_parts", "stream_inputs",
     # the pieces the cluster engines interpret Parquet records with (qa.engines.inputs)
-    "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_empty_messages", "_make_options",
+    "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_make_options",
     "_resolve_columns", "empty_rejected",
     # the bounds of a quoted value (tests build files just over them)
     "_QUOTED_MAX_CHARS", "_QUOTED_MAX_LINES",

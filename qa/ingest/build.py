@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_rejected
+from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_messages, empty_rejected
 from qa.ingest.header import join_date_time, looks_like_time_of_day
 from qa.ingest.columns import _ColumnMap
 from qa.ingest.table import _Notes, _Options, _Table, _clip, _no_reasons, _rejected_frame
@@ -225,22 +225,6 @@ def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
     return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()), dtype="str")
 
 
-def _empty_messages(timezone: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "session_id": pd.Series([], dtype="str"),
-            "text": pd.Series([], dtype="str"),
-            "role": pd.Series([], dtype="str"),
-            "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", timezone)),
-            "seq": pd.Series([], dtype="float64"),
-            "agent": pd.Series([], dtype="str"),
-            "source_file": pd.Series([], dtype="str"),
-            "source_row": pd.Series([], dtype="int64"),
-            "source_sheet": pd.Series([], dtype="str"),
-        }
-    )
-
-
 def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _Notes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
@@ -254,7 +238,7 @@ def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _N
         ).reset_index(drop=True)
         messages = messages[MESSAGE_COLUMNS]
     else:
-        messages = _empty_messages(options.timezone)
+        messages = empty_messages(options.timezone)
     rejected_frames = [p.rejected for p in parts if len(p.rejected)]
     rejected = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else empty_rejected()
     return IngestResult(

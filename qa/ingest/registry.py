@@ -17,7 +17,6 @@ import pkgutil
 import zipfile
 from collections.abc import Sequence
 
-import qa.ingest as _package
 from qa.errors import InputError
 from qa.ingest.table import Format, Source, _Options
 
@@ -28,10 +27,10 @@ _MAGIC_BYTES = 16
 
 def _discover() -> dict[str, Format]:
     found: dict[str, Format] = {}
-    for module_info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+    for module_info in sorted(pkgutil.iter_modules([os.path.dirname(__file__)]), key=lambda m: m.name):
         if module_info.name in _NOT_FORMATS or module_info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{_package.__name__}.{module_info.name}")
+        module = importlib.import_module(f"{__package__}.{module_info.name}")
         form = getattr(module, "FORMAT", None)
         if isinstance(form, Format):
             found[form.name] = form

@@ -59,9 +59,10 @@ from xlsxwriter.worksheet import Worksheet
 from qa.errors import OutputError
 from qa.mask import maybe_mask, result_masker
 from qa.metrics import metrics_note
-from qa.model import UNKNOWN_AGENT, AuditResult
+from qa.model import UNKNOWN_AGENT, AuditResult, audit_period, naive_times
 from qa.report.files import atomic_write
-from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks, finding_ids
+from qa.identity import finding_ids
+from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
 from qa.rules import rules_hash
 from qa.score import Scoring, default_scoring
 
@@ -281,9 +282,7 @@ def _excel_dates(values: pd.Series) -> np.ndarray:
     aware ones are shown in their own timezone's wall time."""
     if len(values) == 0:
         return np.array([], dtype="float64")
-    values = pd.to_datetime(values, errors="coerce")
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_localize(None)
+    values = naive_times(pd.to_datetime(values, errors="coerce"))
     array = values.to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(array)
     serial = (array.view("int64") - _EXCEL_EPOCH.view("int64")) / _NS_PER_DAY
@@ -1386,7 +1385,7 @@ class _Writer:
             notes.append(_word("history_note", lang, path=self.trends.path, label=self.trends.current_label))
         facts: list[tuple[str, Any]] = [
             (_word("inputs", lang), "\n".join(inputs)),
-            (_word("period", lang), _period(ingest.messages, lang)),
+            (_word("period", lang), audit_period(ingest.messages) or _word("no_times", lang)),
             (_word("rows_read", lang), int(ingest.input_rows)),
             (_word("rows_audited", lang), int(len(ingest.messages))),
             (_word("rows_rejected", lang), int(len(ingest.rejected))),
@@ -1518,15 +1517,6 @@ def _file_labels(findings: pd.DataFrame) -> pd.Series:
 def _worst_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     """Sessions worst first: lowest score, then most findings, then by id."""
     return sessions.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")
-
-
-def _period(messages: pd.DataFrame, lang: str) -> str:
-    times = messages["timestamp"].dropna() if "timestamp" in messages else pd.Series(dtype="datetime64[ns]")
-    if times.empty:
-        return _word("no_times", lang)
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_localize(None)
-    return f"{times.min():%Y-%m-%d %H:%M} – {times.max():%Y-%m-%d %H:%M}"
 
 
 def _declared_severities(params: Any) -> set[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from qa.mask import result_masker
-from qa.model import AuditResult
+from qa.model import AuditResult, naive_times
 from qa.report.csvfile import write_csv
-from qa.review import finding_ids
+from qa.identity import finding_ids
 
 # (column in result.findings, zh header, en header)
 CSV_COLUMNS = [
@@ -56,9 +56,7 @@ def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) 
         else:
             values = pd.Series([""] * len(findings), dtype="str")
         if name == "timestamp":
-            times = pd.to_datetime(values, errors="coerce")
-            if getattr(times.dt, "tz", None) is not None:
-                times = times.dt.tz_localize(None)
+            times = naive_times(pd.to_datetime(values, errors="coerce"))
             values = times.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
         elif name in TEXT_COLUMNS:
             values = values.fillna("").astype("str")

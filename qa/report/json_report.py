@@ -21,7 +21,7 @@ import pandas as pd
 from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.files import atomic_write
-from qa.review import ID_SCHEME, finding_ids
+from qa.identity import ID_SCHEME, finding_ids
 from qa.suppress import suppressed_summary
 
 JSON_VERSION = 1

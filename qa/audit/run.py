@@ -1,4 +1,4 @@
-"""ingest -> normalize -> check -> score: one audit, as a function the CLI and tests share."""
+"""ingest -> normalize -> check -> score: one audit in memory, as a function the CLI and tests share."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from qa.checks.base import CheckContext
-from qa.core import audit_partition, merge_credits, merge_partitions, merge_suppressed
+from qa.audit.assemble import assemble
+from qa.audit.partition import audit_partition
 from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult
@@ -108,25 +109,10 @@ def audit_messages(
     part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
                            suppressions=options.suppressions, credits=credit_defs)
     started = time.perf_counter()
-    findings, sessions, agents = merge_partitions([part], [rule.id for rule in rules if rule.enabled],
-                                                  [credit.id for credit in credit_defs if credit.enabled])
-    credits = merge_credits([part])
-    suppressed = merge_suppressed([part])
-    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - started
     ingested.messages = part.messages
-    skipped = part.skipped
-    return AuditResult(
-        ingest=ingested,
-        findings=findings,
-        sessions=sessions,
-        agents=agents,
-        skipped_rules=skipped,
-        rules=rules,
-        timezone=options.timezone,
-        inputs=inputs or ingested.files,
-        rule_paths=list(options.rule_paths),
-        scoring=scoring,
-        suppressed=suppressed if options.suppressions else None,
-        credits=credits,
-        credit_defs=credit_defs,
+    result = assemble(
+        [part], ingested, rules=rules, credit_defs=credit_defs, scoring=scoring, timezone=options.timezone,
+        inputs=inputs or ingested.files, rule_paths=options.rule_paths, suppressions=options.suppressions,
     )
+    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - started
+    return result

@@ -1,17 +1,23 @@
-"""The core contract: audit a frame of WHOLE sessions, and merge such audits.
+"""The core contract: audit a frame of WHOLE sessions (one partition of an audit).
 
 Every way of running an audit goes through :func:`audit_partition`: the in-memory path
-(:mod:`qa.pipeline`, one partition holding everything), the out-of-core path
-(:mod:`qa.outofcore`, session partitions spilled to disk) and cluster engines. A frame of
-whole sessions in any row order gives findings plus one row per session; :func:`merge_partitions`
-turns the partitions' results into the audit's findings, sessions and agent scorecards, so all
+(:mod:`qa.audit.run`, one partition holding everything), the out-of-core path
+(:mod:`qa.audit.outofcore`, session partitions spilled to disk) and cluster engines. A frame
+of whole sessions in any row order gives findings plus one row per session;
+:func:`qa.audit.assemble.assemble` turns the partitions' results into the audit, so all
 paths give identical results.
+
+**Global message ids.** In the in-memory path a finding's ``msg`` is the row position in the
+whole message table, which is sorted by session id first. Session ids sort the same way in
+every partition, so the id of a message is known without the whole table: the number of
+messages in the sessions whose id sorts before its session (:func:`session_offsets`) plus
+its position within its session (:func:`global_ids`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,13 +25,13 @@ import pandas as pd
 
 from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
-from qa.credits import Credit, builtin_credits, detect_credits, merge_credit_frames, report_credits
-from qa.engine import report_findings, run_checks, session_agents
+from qa.credits import Credit, builtin_credits, detect_credits, report_credits
+from qa.checks.stage import report_findings, run_checks, session_agents
 from qa.ingest import ORDER_COLUMN
-from qa.model import MESSAGE_COLUMNS, SkippedRule
+from qa.model import MESSAGE_COLUMNS, SkippedRule, empty_messages
 from qa.normalize import add_norm_column
 from qa.rules import Rule
-from qa.score import SESSION_COLUMNS, Scoring, score_agents, score_sessions
+from qa.score import Scoring, score_sessions
 from qa.suppress import Suppressions, apply_suppressions
 
 
@@ -74,8 +80,8 @@ def audit_partition(
     they are found on the same messages and carried like findings.
 
     Returns the report findings (sorted by msg, rule) and one row per session
-    (:data:`qa.score.SESSION_COLUMNS`), from which :func:`merge_partitions` makes the
-    agent scorecards.
+    (:data:`qa.score.SESSION_COLUMNS`), from which :func:`qa.audit.assemble.merge_partitions`
+    makes the agent scorecards.
     """
     timings = timings if timings is not None else {}
     messages = sort_messages(frame)
@@ -103,10 +109,10 @@ def audit_partition(
         credits=found_credits,
     )
     if session_offsets is not None:
-        global_ids = _global_ids(messages["session_id"], session_offsets)
-        findings = _to_global(findings, global_ids)
-        suppressed = _to_global(suppressed, global_ids)
-        found_credits = _to_global(found_credits, global_ids)
+        ids = global_ids(messages["session_id"], session_offsets)
+        findings = _to_global(findings, ids)
+        suppressed = _to_global(suppressed, ids)
+        found_credits = _to_global(found_credits, ids)
     _add_time(timings, "score", started)
     return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed,
                            found_credits)
@@ -125,58 +131,22 @@ def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
     return findings
 
 
-def merge_partitions(
-    results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None,
-    credit_ids: Iterable[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Findings, sessions and agents of the whole audit from the partitions' results.
-
-    Findings are ordered by global message id then rule (the in-memory order), sessions by
-    session id; agents are scored from the session rows by :func:`qa.score.score_agents`
-    (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
-    likewise for the enabled credits, default the built-in ones). Credits merge with
-    :func:`merge_credits`.
-    Partitions must have been audited with global ids (``session_offsets``).
-    """
-    results = list(results)
-    finding_frames = [r.findings for r in results if len(r.findings)]
-    if finding_frames:
-        findings = pd.concat(finding_frames, ignore_index=True)
-        findings = findings.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
-    else:
-        findings = results[0].findings if results else pd.DataFrame()
-    session_frames = [r.sessions for r in results if len(r.sessions)]
-    if session_frames:
-        sessions = pd.concat(session_frames, ignore_index=True)
-        sessions = sessions.sort_values("session_id", kind="stable").reset_index(drop=True)
-    else:
-        sessions = results[0].sessions if results else pd.DataFrame(columns=SESSION_COLUMNS)
-    if credit_ids is None:
-        credit_ids = [credit.id for credit in builtin_credits() if credit.enabled]
-    return findings, sessions, score_agents(sessions, rule_ids=rule_ids, credit_ids=credit_ids)
+def session_offsets(counts: pd.Series) -> pd.Series:
+    """Global id of each session's first message, from the messages per session (``counts``,
+    indexed by session id, any order): the messages of the sessions sorting before it."""
+    if not len(counts):
+        return pd.Series([], dtype="int64", index=pd.Index([], dtype="str"))
+    # Sort ids exactly as ingest's sort_values does (same dtype, same algorithm).
+    ids = pd.Series(counts.index.astype("str"), dtype="str")
+    order = ids.sort_values(kind="stable").index.to_numpy()
+    counts = counts.iloc[order]
+    starts = np.concatenate([[0], np.cumsum(counts.to_numpy(dtype=np.int64))[:-1]])
+    return pd.Series(starts, index=counts.index, dtype="int64")
 
 
-def merge_credits(results: Iterable[PartitionResult]) -> pd.DataFrame:
-    """The credits of all partitions in the in-memory order (msg, credit), exactly as
-    :func:`merge_partitions` orders findings."""
-    return merge_credit_frames(r.credits for r in results if r.credits is not None)
-
-
-def merge_suppressed(results: Iterable[PartitionResult]) -> pd.DataFrame | None:
-    """The suppressed findings of all partitions, in the findings' order (None when none
-    of the partitions was audited with suppressions)."""
-    frames = [r.suppressed for r in results if r.suppressed is not None]
-    if not frames:
-        return None
-    non_empty = [f for f in frames if len(f)]
-    if not non_empty:
-        return frames[0]
-    merged = pd.concat(non_empty, ignore_index=True)
-    return merged.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
-
-
-def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
-    """Global message id of each row of a sorted table of whole sessions."""
+def global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
+    """Global message id of each row of a sorted table of whole sessions (``offsets``:
+    :func:`session_offsets`)."""
     values = session_ids.to_numpy(dtype=object)
     n = len(values)
     if not n:
@@ -186,6 +156,14 @@ def _global_ids(session_ids: pd.Series, offsets: pd.Series) -> np.ndarray:
     first = offsets.reindex(pd.Index(values[starts], dtype="str")).to_numpy(dtype=np.int64)
     position = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
     return np.repeat(first, lengths) + position
+
+
+def empty_partition(timezone: str) -> pd.DataFrame:
+    """A partition without messages: audited, it tells which rules the audit skips
+    (disabled, or needing times the input lacks) and gives the empty tables."""
+    frame = empty_messages(timezone)
+    frame[ORDER_COLUMN] = pd.Series([], dtype="int64")
+    return frame
 
 
 def _add_time(timings: dict[str, float], stage: str, started: float) -> None:

@@ -13,14 +13,14 @@ from qa.checks.base import CheckContext
 from qa.model import (
     FINDING_COLUMNS,
     FINDING_REPORT_COLUMNS,
+    SEVERITY_RANK,
     UNKNOWN_AGENT,
     Role,
     SkippedRule,
     empty_findings,
+    naive_times,
 )
 from qa.rules import Rule
-
-_SEVERITY_ORDER = {"minor": 1, "major": 2, "critical": 3}
 
 
 def run_checks(
@@ -57,7 +57,7 @@ def run_checks(
 
 
 def _one_per_message_and_rule(findings: pd.DataFrame) -> pd.DataFrame:
-    rank = findings["severity"].map(_SEVERITY_ORDER).fillna(0)
+    rank = findings["severity"].map(SEVERITY_RANK).fillna(0)
     ordered = findings.assign(_rank=-rank).sort_values(
         ["msg", "rule", "_rank", "span_start"], kind="stable"
     )
@@ -135,9 +135,7 @@ def report_findings(
         (rows["role"] == Role.AGENT.value) & (rows["agent"] != ""),
         rows["session_id"].map(agents_by_session),
     )
-    timestamps = rows["timestamp"]
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    timestamps = naive_times(rows["timestamp"], timezone)
     context_ids = _with_default_context(findings, messages)
     has_context = context_ids >= 0
     context_text = pd.Series([""] * len(findings), dtype="str")

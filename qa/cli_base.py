@@ -1,0 +1,53 @@
+"""The ``qa`` command group and what every subcommand shares: exit codes and one-line errors.
+
+Subcommands register on :data:`main` (:mod:`qa.cli`: audit, rules, diff; :mod:`qa.cli_review`:
+review, history).
+"""
+
+from __future__ import annotations
+
+import traceback
+from enum import IntEnum
+
+import click
+
+from qa import __version__
+from qa.errors import QAError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, a contract for CI pipelines."""
+
+    OK = 0
+    FINDINGS = 1
+    ERROR = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qa")
+def main() -> None:
+    """qa: batch quality inspection (客服质检) of customer-service chat logs."""
+
+
+def guarded(debug: bool, action) -> int:
+    """Run ``action``; turn every error into one line on stderr and exit code 2. SIGTERM and
+    SIGHUP unwind like Ctrl-C, so temporary files and spill folders are removed on them too."""
+    from qa.outputs import signals_raise
+
+    try:
+        with signals_raise():
+            return action()
+    except (QAError, click.BadParameter) as error:
+        if debug:
+            traceback.print_exc()
+        message = error.format_message() if isinstance(error, click.ClickException) else str(error)
+        click.echo(f"qa: error: {message}", err=True)
+        return ExitCode.ERROR
+    except KeyboardInterrupt as error:
+        click.echo(f"qa: interrupted ({getattr(error, 'name', 'SIGINT')}); temporary files removed", err=True)
+        return ExitCode.ERROR
+    except Exception as error:  # an internal error still gets one line, and a hint
+        if debug:
+            traceback.print_exc()
+        click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
+        return ExitCode.ERROR
