@@ -213,6 +213,19 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         soothed = np.array([p >= 0 and acceptable(_values(norm_all, [p])[0]) for p in previous.tolist()],
                            dtype=bool)
         if soothed.any():
+            # the soothing reply must have answered an emotion (the customer's turn before it held a
+            # trigger): a 请耐心等待 to a plain question opens no episode
+            for index in np.flatnonzero(soothed).tolist():
+                position = int(previous[index])
+                before = position - 1
+                opened = False
+                while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
+                    if is_trigger[before]:
+                        opened = True
+                        break
+                    before -= 1
+                if not opened:
+                    soothed[index] = False
             # a canned line the agent already sent in the session (非常抱歉给您带来不便, again) is
             # repeated-soothing's business: it does not answer the episode
             for index in np.flatnonzero(soothed).tolist():
