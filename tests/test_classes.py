@@ -195,3 +195,36 @@ def test_soothing_promise_to_resolve():
     assert has("soothing", "放心吧，这件事我们一定帮您处理妥当")
     assert has("soothing", "我们会为您把退款处理好的")
     assert not has("soothing", "已经给您处理了")
+
+
+@pytest.mark.parametrize("text", ["工程师会在两小时内给您回电", "我这就帮您联系仓库加急", "一有结果马上通知您"])
+def test_reassurance_tied_to_handling(text):
+    assert has("reassurance", text)
+
+
+@pytest.mark.parametrize("text", ["退款1-3个工作日原路退回", "72小时内发货哦", "稍等，正在为您查询", "已经帮您提交申请了",
+                                  "如果有进展会联系您"])
+def test_policy_waits_and_status_are_not_reassurance(text):
+    assert not has("reassurance", text)
+
+
+@pytest.mark.parametrize("text, asks", [("您那边能打开页面吗？", True), ("是这个订单吗", True),
+                                        ("给您退五元，您看可以吗？", False), ("这样处理您同意吗", False)])
+def test_factual_yes_no_question_versus_proposal(text, asks):
+    assert has("yes-no-question", text) is asks
+
+
+@pytest.mark.parametrize("text", ["卖家说不同意退款", "售后审核拒绝了我的申请", "申请了好几次都被驳回", "充电的时候信号不行",
+                                  "你们是人工客服吗？"])
+def test_reports_and_questions_are_not_rejection_or_upset(text):
+    assert not has("rejection", text) and not has("upset", text)
+
+
+@pytest.mark.parametrize("text", ["那不行", "试了还是不行", "我是说要退款", "这样肯定不行啊"])
+def test_refusals_kept(text):
+    assert has("rejection", text)
+
+
+def test_closing_formula_covers_the_whole_clause():
+    found = builtin_classes().find("closing", normalize_text("请问还有其他还可以帮到您的吗？"))
+    assert found and found[0].start == 0 and found[0].end >= 12

@@ -15,7 +15,8 @@ emoticon codes, modal particles, traditional/simplified) plus:
 The (``max_uses`` + 1)-th and later offer of the same solution in a session is flagged when the
 customer wrote between it and the previous offer and did not accept (no ``accepted`` pattern
 unless the customer also wrote a ``rejection`` class match: 好吧，还是不行) and did not ask for
-the same text again (``resend`` patterns: 再发一遍). An offer the customer accepted and a
+the same text again (``resend`` patterns: 再发一遍) or only asked how far it has got
+(``progress`` patterns: 申请好了吗, 到哪了: the agent's confirmation answers that). An offer the customer accepted and a
 different second solution are never flagged.
 
 Cost: the keys are made vectorised (pyarrow/RE2; the strip classes by their RE2 pre-filter
@@ -26,7 +27,7 @@ offers go on to the similarity clustering, in Python.
 Parameters (rule ``[params]``): ``roles`` (agent), ``customer_roles`` (customer),
 ``max_uses`` (2), ``similarity`` (0.6), ``anchor_chars`` (3), ``min_chars`` (shortest solution
 key compared, 4), ``strip_classes``, ``rejection_class``, ``pass_over_classes`` (class names),
-``accepted`` / ``resend`` (regular expressions over the customer's normalized text),
+``accepted`` / ``resend`` / ``progress`` (regular expressions over the customer's normalized text),
 ``particles``, ``address_words``, ``quote_chars``.
 
 Message fields: ``{count}``, ``{count_ordinal}``, ``{limit}``, ``{solution}`` (the offer as
@@ -61,6 +62,8 @@ PARAMS = {
     "accepted": Param("strings", "regular expressions of a customer accepting an offer", default=[]),
     "resend": Param("strings", "regular expressions of a customer asking for the same text again",
                     default=[]),
+    "progress": Param("strings", "regular expressions of a customer asking how far it has got (the "
+                      "agent's confirmation answers that; it is not a refused offer repeated)", default=[]),
     "particles": Param("strings", "characters ignored (modal particles)",
                        default=["哦", "呢", "哈", "啦", "呀", "哟", "嘛", "噢", "喔", "哒", "滴"]),
     "address_words": Param("strings", "forms of address ignored", default=["亲爱的", "亲亲", "亲"]),
@@ -161,6 +164,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     accepted = [regex.compile(p) for p in params["accepted"]]
     resend = [regex.compile(p) for p in params["resend"]]
+    progress = [regex.compile(p) for p in params["progress"]]
     rejection = params["rejection_class"] if params["rejection_class"] in classes.classes else None
     customer = role_mask(messages, params["customer_roles"]).to_numpy()
     limit, threshold = params["max_uses"], params["similarity"]
@@ -183,7 +187,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         for text in said:
             if any(p.search(text) for p in resend):
                 return False
-            if any(p.search(text) for p in accepted) and not (rejection and classes.matches(rejection, text)):
+            if any(p.search(text) for p in accepted + progress) and not (rejection and classes.matches(rejection, text)):
                 return False
         return True
 
@@ -250,7 +254,7 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("similarity", "similarity must be in (0, 1]"))
     if params["anchor_chars"] < 1:
         problems.append(("anchor_chars", "anchor_chars must be 1 or more"))
-    for key in ("accepted", "resend"):
+    for key in ("accepted", "resend", "progress"):
         for pattern in params[key]:
             try:
                 regex.compile(pattern)

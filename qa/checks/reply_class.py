@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
@@ -64,6 +65,14 @@ PARAMS = {
                                default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
+    "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
+                             "episode, not judged again", default=False),
+    "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
+                                       "(an after_reply trigger right after one is an answer, not a refusal)",
+                                       default=[]),
+    "short_answer_chars": Param("int", "longest short answer (normalized characters)", default=8),
+    "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
+                                   "leave the answer to the agent's next turn", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
@@ -87,6 +96,24 @@ def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray
     for name in names:
         if name in classes.classes:
             out |= classes.row_mask(name, norm_all, rows)
+    return out
+
+
+_NOT_WORDS = regex.compile(r"[^\p{L}\p{N}]+|[哦呢哈啦呀哟嘛噢喔哒滴的了]")
+
+
+def _line_key(norm_text: str) -> str:
+    """A reply without punctuation, emoji and modal particles (非常抱歉给您带来不便呢！ = …不便～)."""
+    return _NOT_WORDS.sub("", str(norm_text))
+
+
+def _previous_reply(reply_positions: np.ndarray, positions: np.ndarray, sessions: np.ndarray) -> np.ndarray:
+    """The last reply position before each position in the same session, or -1."""
+    if len(reply_positions) == 0:
+        return np.full(len(positions), -1, dtype="int64")
+    k = np.searchsorted(reply_positions, positions, side="left") - 1
+    out = np.where(k >= 0, reply_positions[np.maximum(k, 0)], -1).astype("int64")
+    out[(out >= 0) & (sessions[np.maximum(out, 0)] != sessions[positions])] = -1
     return out
 
 
@@ -125,6 +152,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, norm_all, scope)
     sessions = pd.factorize(messages["session_id"])[0].astype("int64")
     replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
+    reply_positions_all = np.flatnonzero(role_mask(messages, params["reply_roles"]).to_numpy())
     if later:
         # replies before each message within its session (cumulative count minus the count at
         # the session's first message)
@@ -134,7 +162,20 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         eligible = scope & (before > 0) & ~is_trigger
         if eligible.any():
             positions = np.flatnonzero(eligible)
-            is_trigger[positions] = _class_mask(classes, later, norm_all, positions)
+            found = _class_mask(classes, later, norm_all, positions)
+            if params["answered_question_classes"] and found.any():
+                # 不行 / 打不通 right after the agent asked 能打通吗 answers the question; it refuses
+                # nothing (a proposal 您看可以吗 is kept out of the question class)
+                hits = positions[found]
+                previous = _previous_reply(reply_positions_all, hits, sessions)
+                lengths = norm_all.iloc[hits].str.len().to_numpy()
+                asked = np.zeros(len(hits), dtype=bool)
+                has_prev = previous >= 0
+                if has_prev.any():
+                    asked[has_prev] = _class_mask(classes, list(params["answered_question_classes"]),
+                                                  norm_all, previous[has_prev])
+                found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
+            is_trigger[positions] = found
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
@@ -149,11 +190,56 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
                                          norm_all, positions)]] = False
     reply_positions = np.flatnonzero(reply_mask)
+    satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
+    verdicts: dict[str, bool] = {}
+
+    def acceptable(norm_text: str) -> bool:
+        if norm_text not in verdicts:
+            verdicts[norm_text] = satisfies(classes, norm_text, satisfied_by, not_counting)
+        return verdicts[norm_text]
+
     k = np.searchsorted(reply_positions, trigger_ids, side="right")
     nxt = np.where(k < len(reply_positions), reply_positions[np.minimum(k, max(len(reply_positions) - 1, 0))]
                    if len(reply_positions) else -1, -1)
     valid = nxt >= 0
     nxt[valid & (sessions[np.maximum(nxt, 0)] != sessions[trigger_ids])] = -1
+
+    if params["soothed_episode"] and len(trigger_ids):
+        # The agent's reply just before the trigger already soothed (消消气, 抱歉让您久等了) and the
+        # customer goes on in the same vein: that episode has been answered, not ignored.
+        # A refusal (an after_reply class: 我不要券, 这方案我不接受) answers the agent's new offer and
+        # opens a new episode, so it is judged even right after a soothing reply.
+        previous = _previous_reply(reply_positions, trigger_ids, sessions)
+        soothed = np.array([p >= 0 and acceptable(_values(norm_all, [p])[0]) for p in previous.tolist()],
+                           dtype=bool)
+        if soothed.any():
+            # the soothing reply must have answered an emotion (the customer's turn before it held a
+            # trigger): a 请耐心等待 to a plain question opens no episode
+            for index in np.flatnonzero(soothed).tolist():
+                position = int(previous[index])
+                before = position - 1
+                opened = False
+                while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
+                    if is_trigger[before]:
+                        opened = True
+                        break
+                    before -= 1
+                if not opened:
+                    soothed[index] = False
+            # a canned line the agent already sent in the session (非常抱歉给您带来不便, again) is
+            # repeated-soothing's business: it does not answer the episode
+            for index in np.flatnonzero(soothed).tolist():
+                position = int(previous[index])
+                key = _line_key(_values(norm_all, [position])[0])
+                earlier = [p for p in reply_positions[reply_positions < position].tolist()
+                           if sessions[p] == sessions[position]]
+                if any(_line_key(text) == key for text in _values(norm_all, earlier)):
+                    soothed[index] = False
+        if soothed.any() and later:
+            positions = trigger_ids[soothed]
+            refusal = _class_mask(classes, later, norm_all, positions)
+            soothed[np.flatnonzero(soothed)[refusal]] = False
+        trigger_ids, nxt = trigger_ids[~soothed], nxt[~soothed]
 
     # One judgement per reply (the first trigger before it is the context); per session end.
     first_of: dict[int, int] = {}
@@ -168,19 +254,33 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     texts = messages["text"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
-    satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
     trigger_names = list(params["trigger_classes"])
-    verdicts: dict[str, bool] = {}
 
-    def acceptable(norm_text: str) -> bool:
-        if norm_text not in verdicts:
-            verdicts[norm_text] = satisfies(classes, norm_text, satisfied_by, not_counting)
-        return verdicts[norm_text]
+    clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]
 
+    def classes_hit(names: list[str], norm_text: str) -> bool:
+        return any(classes.matches(name, norm_text) for name in names)
+
+    def next_turn_acceptable(reply: int) -> bool:
+        """The agent asked which item is meant: its messages up to the end of its next turn
+        (after the customer's answer) may hold the clarification."""
+        following, answered, replied_since = reply + 1, False, False
+        while following < n and sessions[following] == sessions[reply]:
+            if customer_turn[following]:
+                if answered and replied_since:
+                    return False
+                answered, replied_since = True, False
+            elif reply_mask[following]:
+                replied_since = True
+                if acceptable(_values(norm_all, [following])[0]):
+                    return True
+            following += 1
+        return False
+
+    n = len(messages)
     reply_ids = sorted(first_of)
     reply_norms = _values(norm_all, reply_ids)
     flagged: list[int] = []
-    n = len(messages)
     for reply, reply_norm in zip(reply_ids, reply_norms):
         if acceptable(reply_norm):
             continue
@@ -193,6 +293,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 following += 1
             if ok:
                 continue
+        if clarify_first and classes_hit(clarify_first, reply_norm) and next_turn_acceptable(reply):
+            continue
         flagged.append(reply)
 
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
