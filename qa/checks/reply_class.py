@@ -35,6 +35,14 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
 ``after_reply_classes`` (strings)
     Trigger classes that count only once an agent has replied in the session: ``rejection``
     (a refusal refuses what the agent offered; 找不到订单 in the first message refuses nothing).
+``waiting_classes`` (strings), ``wait_seconds`` (int, default 300)
+    A trigger of these classes (a bare ??? of ``bare-punctuation``) is impatience only while the
+    customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
+    times are known, or after the agent repeated a line; answering the agent's latest message
+    (a bare order number, a menu) it is confusion, and as the session's first message a call.
+``request_classes``, ``failure_classes`` (strings)
+    A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
+    the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
 ``judge`` (``first`` | ``turn``, default ``first``)
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
