@@ -167,7 +167,8 @@ def test_hypothetical_or_asked_upset_is_not_upset(text):
 
 
 # Word boundaries: 人呢 inside 个人呢/家人呢, sb inside usb, 服了 inside 客服了, 你好+麻烦.
-@pytest.mark.parametrize("text", ["开票抬头写个人呢还是公司", "usb线送吗", "是转人工客服了么", "你好麻烦看下物流"])
+@pytest.mark.parametrize("text", ["开票抬头写个人呢还是公司", "usb线送吗", "是转人工客服了么", "你好麻烦看下物流",
+                                  "麻烦人工帮我看下"])
 def test_upset_words_inside_other_words(text):
     assert not has("upset", text)
 
@@ -197,12 +198,14 @@ def test_soothing_promise_to_resolve():
     assert not has("soothing", "已经给您处理了")
 
 
-@pytest.mark.parametrize("text", ["工程师会在两小时内给您回电", "我这就帮您联系仓库加急", "一有结果马上通知您"])
+@pytest.mark.parametrize("text", ["工程师会在两小时内给您回电", "我这就帮您联系仓库加急", "一有结果马上通知您",
+                                  "正在为您处理中，请稍候", "这边正在帮您核实处理"])
 def test_reassurance_tied_to_handling(text):
     assert has("reassurance", text)
 
 
 @pytest.mark.parametrize("text", ["退款1-3个工作日原路退回", "72小时内发货哦", "稍等，正在为您查询", "已经帮您提交申请了",
+                                  "稍等，我查一下", "正在为您查看订单",
                                   "如果有进展会联系您"])
 def test_policy_waits_and_status_are_not_reassurance(text):
     assert not has("reassurance", text)
@@ -228,3 +231,31 @@ def test_refusals_kept(text):
 def test_closing_formula_covers_the_whole_clause():
     found = builtin_classes().find("closing", normalize_text("请问还有其他还可以帮到您的吗？"))
     assert found and found[0].start == 0 and found[0].end >= 12
+
+
+# The customer's own slip told with its cause (一激动, 太着急) or a sigh at oneself is not upset at
+# the agent, nor is a slip they could not correct a refusal; upset at the agent beside it counts.
+@pytest.mark.parametrize("text", ["一着急把颜色选错了", "太急了，下错单了", "晕，我自己把电话打错了",
+                                  "我自己把地址写错了，郁闷"])
+def test_own_slip_is_not_upset(text):
+    assert not has("upset", text)
+
+
+def test_own_slip_beside_upset_at_agent():
+    assert has("upset", "我是写错了地址，但你们这什么态度")
+    assert has("upset", "无语，你们又发错了")
+    assert not has("rejection", "门牌号输错了，我在页面上想修改也改不了")
+    assert has("rejection", "拒收不了，已经放门卫了")
+
+
+@pytest.mark.parametrize("text, bare", [("???", True), ("？？！", True), ("。。。？", True), ("明天???", False),
+                                        ("……", False)])
+def test_bare_punctuation(text, bare):
+    assert has("bare-punctuation", text) is bare
+
+
+def test_failed_step_and_manual_request():
+    assert has("failed-step", "申请了，提交不了")
+    assert has("manual-request", "麻烦人工处理一下")
+    assert has("manual-request", "你帮我申请一下吧")
+    assert not has("manual-request", "我自己申请就行")

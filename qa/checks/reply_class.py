@@ -35,6 +35,14 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
 ``after_reply_classes`` (strings)
     Trigger classes that count only once an agent has replied in the session: ``rejection``
     (a refusal refuses what the agent offered; 找不到订单 in the first message refuses nothing).
+``waiting_classes`` (strings), ``wait_seconds`` (int, default 300)
+    A trigger of these classes (a bare ??? of ``bare-punctuation``) is impatience only while the
+    customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
+    times are known, or after the agent repeated a line; answering the agent's latest message
+    (a bare order number, a menu) it is confusion, and as the session's first message a call.
+``request_classes``, ``failure_classes`` (strings)
+    A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
+    the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
 ``judge`` (``first`` | ``turn``, default ``first``)
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
@@ -73,6 +81,15 @@ PARAMS = {
     "short_answer_chars": Param("int", "longest short answer (normalized characters)", default=8),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
+    "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
+                             "customer waits: after the customer's own message, after a wait over "
+                             "wait_seconds, or after the agent repeated a line", default=[]),
+    "wait_seconds": Param("int", "a wait longer than this (when times are known) makes a waiting-class "
+                          "message impatience", default=300),
+    "request_classes": Param("strings", "a customer turn holding one of these (麻烦人工处理) asks for help: its "
+                             "failure reports (failure_classes) are not refusals", default=[]),
+    "failure_classes": Param("strings", "what a failed step reads like (操作不了): a refusal made only of these "
+                             "is a request when the turn also asks for handling", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
@@ -138,6 +155,84 @@ def first_trigger_match(classes, norm_text: str, names: list[str]):
     return best
 
 
+def _turn_of(position: int, customer: np.ndarray, replies: np.ndarray, sessions: np.ndarray) -> list[int]:
+    """The customer's messages of the turn around ``position``: from the agent's previous reply
+    to its next one, within the session."""
+    n = len(sessions)
+    start = position
+    while start - 1 >= 0 and sessions[start - 1] == sessions[position] and not replies[start - 1]:
+        start -= 1
+    end = position
+    while end + 1 < n and sessions[end + 1] == sessions[position] and not replies[end + 1]:
+        end += 1
+    return [p for p in range(start, end + 1) if customer[p]]
+
+
+def _drop_requests(classes, params, messages, norm_all, customer, replies, sessions, is_trigger,
+                   later: list[str], anytime: list[str]) -> None:
+    """A failure report (申请了，操作不了) in a calm turn that asks the agent to handle it
+    (麻烦人工处理) asks for help; it refuses nothing. Upset words in the turn keep it a trigger."""
+    failure = [c for c in params["failure_classes"] if c in classes.classes]
+    requests = [c for c in params["request_classes"] if c in classes.classes]
+    if not failure or not requests:
+        return
+    positions = np.flatnonzero(is_trigger)
+    for position in positions.tolist():
+        text = _values(norm_all, [position])[0]
+        refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
+        if not refusals:
+            continue  # a trigger by an upset word
+        failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
+        if not all(any(s < r.end and r.start < e for s, e in failed) for r in refusals):
+            continue
+        turn = _turn_of(position, customer, replies, sessions)
+        turn_texts = _values(norm_all, turn)
+        if not any(classes.matches(name, t) for name in requests for t in turn_texts):
+            continue
+        if any(classes.matches(name, t) for name in anytime if name in classes.classes for t in turn_texts):
+            continue
+        is_trigger[position] = False
+
+
+def _drop_answers_to_agent(classes, params, messages, norm_all, customer, replies, sessions,
+                           is_trigger) -> None:
+    """A bare ??? nudges while the customer waits, but answers the agent's latest message in
+    confusion (a bare order number, a menu, an unclear line). It stays a trigger after the
+    customer's own message, after a wait over ``wait_seconds`` (when times are known), or when
+    the agent's message repeated a line it had already sent (the same answer again)."""
+    names = [c for c in params["waiting_classes"] if c in classes.classes]
+    if not names:
+        return
+    positions = np.flatnonzero(is_trigger)
+    waiting = _class_mask(classes, names, norm_all, positions)
+    times = messages["timestamp"] if "timestamp" in messages.columns else None
+    limit = pd.Timedelta(seconds=params["wait_seconds"])
+    for position in positions[waiting].tolist():
+        before = position - 1
+        # system messages (auto-replies, transfers) neither answer nor wait
+        while before >= 0 and sessions[before] == sessions[position] and not customer[before] \
+                and not replies[before]:
+            before -= 1
+        if before < 0 or sessions[before] != sessions[position]:
+            is_trigger[position] = False  # nothing before it: a call for attention
+            continue
+        if customer[before]:
+            continue  # the customer's own message is still unanswered
+        if times is not None:
+            gap = times.iloc[position] - times.iloc[before]
+            if pd.notna(gap) and gap > limit:
+                continue
+        key = _line_key(_values(norm_all, [before])[0])
+        earlier, p = [], before - 1
+        while p >= 0 and sessions[p] == sessions[position]:
+            if replies[p]:
+                earlier.append(p)
+            p -= 1
+        if key and any(_line_key(t) == key for t in _values(norm_all, earlier)):
+            continue
+        is_trigger[position] = False
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the first reply of each trigger that satisfies none of the ``satisfied_by`` classes."""
     params = rule.params
@@ -176,6 +271,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                                                   norm_all, previous[has_prev])
                 found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
             is_trigger[positions] = found
+    reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
+    if params["pass_over_classes"] and reply_mask.any():
+        positions = np.flatnonzero(reply_mask)
+        reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
+                                         norm_all, positions)]] = False
+    if later and params["request_classes"] and params["failure_classes"] and is_trigger.any():
+        _drop_requests(classes, params, messages, norm_all, scope, reply_mask, sessions, is_trigger, later, anytime)
+    if params["waiting_classes"] and is_trigger.any():
+        _drop_answers_to_agent(classes, params, messages, norm_all, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
@@ -184,11 +288,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if len(trigger_ids) == 0:
         return findings_frame([], rule.id, "", "")
 
-    reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
-    if params["pass_over_classes"] and reply_mask.any():
-        positions = np.flatnonzero(reply_mask)
-        reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
-                                         norm_all, positions)]] = False
     reply_positions = np.flatnonzero(reply_mask)
     satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
     verdicts: dict[str, bool] = {}
