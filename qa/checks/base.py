@@ -60,6 +60,12 @@ class CheckType:
     # Checks beyond types, run when a rule loads (e.g. "does this regex compile?"): takes the
     # validated params, returns (key, problem) pairs; the loader reports them as file:line.
     validate: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    # Suppression by text (qa.suppress), the default of its rules' ``suppress_by_text``: False
+    # where findings depend on something else than text (timing).
+    suppress_by_text: bool = True
+    # Whether a suppression also names the customer message a finding answered (checks that
+    # judge a reply); False where a finding is about the flagged message's own text only.
+    suppress_context: bool = True
 
 
 def render(template: dict[str, str], lang: str, **values: Any) -> str:

@@ -385,4 +385,5 @@ CHECK = CheckType(
     params=PARAMS,
     run=run,
     validate=validate,
+    suppress_context=False,
 )
