@@ -217,8 +217,24 @@ def build_run_data(
             "score": [float(v) for v in agents["score"].tolist()],
             "score_sum": [float(score_sum.get(a, 0.0)) for a in agents["agent"].tolist()],
             "findings": [int(v) for v in agents["findings"].tolist()],
+            **_agent_credits(agents),
         },
+        # The credits counted (ids and display names), in column order; optional: data
+        # written before credits were carried has neither this nor agents.credits.
+        "credits": [{"id": credit.id, "name": dict(credit.name)}
+                    for credit in getattr(result, "credit_defs", None) or [] if credit.enabled],
     }
+
+
+def _agent_credits(agents: pd.DataFrame) -> dict[str, list[dict[str, int]]]:
+    """``{"credits": [{credit id: count, …} per agent]}`` (without the per-100 rates), or {}
+    when the audit counted no credits."""
+    from qa.score import PER_100
+
+    if "credits" not in agents:
+        return {}
+    return {"credits": [{key: int(count) for key, count in (value if isinstance(value, dict) else {}).items()
+                         if key != PER_100} for value in agents["credits"].tolist()]}
 
 
 def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -329,6 +345,10 @@ _COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
 }
 _OPTIONAL_COLUMNS = {
     "findings": {"time": (_is_optional_text, "a time text or null")},
+    # Since credits were carried: each agent's count per credit ({credit id: count}).
+    "agents": {"credits": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_count(n)
+                                                                 for k, n in v.items()),
+                           "a table of credit counts")},
     # Written only when scoring.toml gives credits points: the session's bonus (qa.score).
     "sessions": {"bonus_points": (lambda v: _is_number(v) and v >= 0, "a number >= 0")},
 }
@@ -703,6 +723,16 @@ class Review:
             for rule in run.data.get("rules", []):
                 found.setdefault(rule["id"], suppressibility(rule))
         return found
+
+    def credits(self) -> list[tuple[str, dict[str, str]]]:
+        """(credit id, display names) of the credits the reviewed audits counted, in order;
+        none for data written before credits were carried."""
+        found: dict[str, dict[str, str]] = {}
+        for run in self.runs:
+            for credit in run.data.get("credits") or []:
+                if isinstance(credit, dict) and isinstance(credit.get("id"), str):
+                    found.setdefault(credit["id"], credit.get("name") if isinstance(credit.get("name"), dict) else {})
+        return list(found.items())
 
     def rule_names(self) -> dict[str, dict[str, str]]:
         """Rule id -> display names, as the reviewed audits recorded them."""

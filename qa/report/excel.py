@@ -1712,6 +1712,7 @@ REVIEW_WORDS = {
     "change": ("变化", "Change"),
     "false_positives": ("误报数", "False positives"),
     "findings_after": ("复核后违规数", "Findings after review"),
+    "credits_total": ("亮点数", "Credits"),
     "reviewer": ("复核人", "Reviewer"),
     "reviewed_in": ("复核来源", "Reviewed in"),
     "points_after": ("复核后扣分", "Points after review"),
@@ -1836,8 +1837,13 @@ class _ReviewWriter(_Writer):
             _word("sessions", lang), _word("findings", lang), _rword("false_positives", lang),
             _rword("findings_after", lang), _rword("report", lang),
         ]
+        # Credits for good practice, when the audits carried them: the total, then each credit.
+        credits = self.review.credits()
+        if credits:
+            headers += [_rword("credits_total", lang)]
+            headers += [_word("credit_count", lang, label=names.get(lang) or credit) for credit, names in credits]
         self.header(sheet, 0, headers)
-        self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24])
+        self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24] + [10] * (len(credits) + 1 if credits else 0))
         frames = [run.agents.assign(report=run.label) for run in self.review.runs if len(run.agents)]
         agents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         n = len(agents)
@@ -1854,6 +1860,13 @@ class _ReviewWriter(_Writer):
                 Column(_numbers(agents["findings_after"]), "number", fmt.integer),
                 Column(_as_list(agents["report"].astype("str")), "text", fmt.text),
             ]
+            if credits:
+                counts = [value if isinstance(value, dict) else None
+                          for value in (agents["credits"] if "credits" in agents else [None] * n)]
+                # An agent of a run without credit data has no counts: blank, not 0.
+                columns.append(Column([sum(c.values()) if c is not None else None for c in counts], "number", fmt.integer))
+                columns += [Column([c.get(credit, 0) if c is not None else None for c in counts], "number", fmt.integer)
+                            for credit, _ in credits]
             self.cells.write_cells(sheet, 1, columns)
             sheet.conditional_format(
                 1, 1, n, 1,
