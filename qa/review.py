@@ -52,7 +52,7 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.identity import ID_SCHEME, finding_id, finding_ids, legacy_finding_ids, run_id_scheme
+from qa.identity import ID_SCHEME, finding_ids, run_id_scheme
 from qa.mask import result_masker
 from qa.model import audit_period, naive_times
 from qa.score import START_SCORE, session_scores

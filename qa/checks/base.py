@@ -17,16 +17,13 @@ import pandas as pd
 
 from qa.model import FINDING_COLUMNS, empty_findings
 
-# Parameter kinds a check type may declare. "strings" accepts a list of strings inline and/or
-# ``<name>_file`` naming a text file beside the rule (one entry per line, ``#`` comments),
-# so QA staff keep long phrase lists as plain text.
-PARAM_KINDS = ("str", "int", "float", "bool", "strings", "table", "tables")
-
-
 @dataclass(frozen=True)
 class Param:
     """One parameter a check type accepts."""
 
+    # str, int, float, bool, strings, table or tables (qa.rules validates each). "strings"
+    # accepts a list of strings inline and/or ``<name>_file`` naming a text file beside the
+    # rule (one entry per line, ``#`` comments), so QA staff keep long phrase lists as plain text.
     kind: str
     doc: str
     default: Any = None

@@ -80,8 +80,6 @@ from qa.checks.content_class import emoji_only_mask
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
 
-KINDS = ("missing", "emoji", "dismissive", "guiding", "cold")
-
 DEFAULT_KIND_TEXT = {
     "missing_zh": "客服未回复",
     "missing_en": "the agent never replied",

@@ -118,7 +118,6 @@ ROW_FIELDS: list[tuple[str, str]] = [
     ("last_ns", "int"),
     ("timed", "int"),  # messages with a time
 ]
-ROW_NAMES = [name for name, _ in ROW_FIELDS]
 
 #: Session columns the scorecards need, as they travel to :func:`agent_rows`.
 SESSION_ROW_NAMES = [
