@@ -176,13 +176,16 @@ def carry_reviews(earlier: EarlierReviews | None, result: Any) -> Carry | None:
         earlier = earlier_reviews(path)
         if earlier is None:
             return None
-    from qa.report.excel import MAX_DETAIL_ROWS
+    from qa.report import MAX_DETAIL_ROWS
+    from qa.rules import builtin_rule_names, rule_names
 
     part = result.findings.iloc[:MAX_DETAIL_ROWS]
     ids = finding_ids(part)
     facts = dict(zip(ids, zip(part["session_id"].astype("str").tolist(), part["rule"].astype("str").tolist(),
                               [int(v) for v in part["row"].tolist()], part["text"].fillna("").astype("str").tolist())))
     carry = Carry(path=path, ids=ids)
+    # The earlier workbook shows rule names: today's, or the built-in ones of an older qa.
+    names = {**builtin_rule_names(), **rule_names(result.rules)}
     if any(mark.id not in facts for mark in earlier.marks):
         # A workbook from before id scheme 2: its ids are the findings' scheme-1 ids.
         legacy = dict(zip(legacy_finding_ids(part), ids))
@@ -196,7 +199,7 @@ def carry_reviews(earlier: EarlierReviews | None, result: Any) -> Carry | None:
             mark.why = WHY_NOT_LISTED
             carry.not_carried.append(mark)
             continue
-        differences = row_differences(mark.shown, fact, earlier.lang)
+        differences = row_differences(mark.shown, fact, earlier.lang, names)
         if differences:
             misplaced.append((mark.id_cell, mark.id, differences))
             continue

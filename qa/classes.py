@@ -445,11 +445,6 @@ def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
     return RuleError(f"{path}:{line_of(text, key)}: {problem}")
 
 
-def _class_line(text: str, name: str) -> str:
-    """A key that line_of finds for class ``name`` (its table header)."""
-    return name
-
-
 def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
     from qa.rules import _read_list_file
     from qa.tomlfile import read_toml

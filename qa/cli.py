@@ -503,19 +503,25 @@ def _load_for_inspection(packs, config_path):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def rules_list(rule_paths, config_path, debug) -> None:
-    """List every rule: id, check type, severity, enabled, where it was defined."""
+    """List every rule: id, check type, severity, enabled, where it was defined, display name."""
 
     def action() -> int:
         loaded = _load_for_inspection(rule_paths, config_path)
         width = max(len(rule.id) for rule in loaded)
-        click.echo(f"{'id':<{width}}  {'check':<13} {'severity':<9} {'enabled':<8} defined in")
-        for rule in loaded:
-            origin = " + ".join(rule.origin)
+        origins = [" + ".join(rule.origin) for rule in loaded]
+        origin_width = max(len("defined in"), *map(len, origins))
+        click.echo(f"{'id':<{width}}  {'check':<13} {'severity':<9} {'enabled':<8} {'defined in':<{origin_width}}  name")
+        for rule, origin in zip(loaded, origins):
             click.echo(f"{rule.id:<{width}}  {rule.check:<13} {rule.severity.value:<9} "
-                       f"{'yes' if rule.enabled else 'no':<8} {origin}")
+                       f"{'yes' if rule.enabled else 'no':<8} {origin:<{origin_width}}  {_display_names(rule)}")
         return ExitCode.OK
 
     sys.exit(guarded(debug, action))
+
+
+def _display_names(rule) -> str:
+    """A rule's display names for the terminal: "服务禁语 / Forbidden phrase" (the id without [name])."""
+    return " / ".join(dict.fromkeys(rule.label(lang) for lang in ("zh", "en")))
 
 
 def _format_value(value) -> str:
@@ -547,7 +553,10 @@ def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
         rule = loaded[rule_id]
         click.echo(f"{rule.id}  (check: {rule.check}, severity: {rule.severity.value}, "
                    f"{'enabled' if rule.enabled else 'disabled'})")
+        click.echo(f"name: {_display_names(rule)}")
         click.echo(f"defined in: {' + '.join(rule.origin)}")
+        context = " (with the customer message answered)" if rule.suppress_context else ""
+        click.echo(f"suppressible by text: {'yes' + context if rule.suppress_by_text else 'no'}")
         for key, title in (("what", "What it does"), ("why", "Why it matters"), ("bad", "Bad"),
                            ("good", "Good"), ("source", "Source")):
             if rule.docs.get(key):

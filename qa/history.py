@@ -313,13 +313,6 @@ class RecordedRun:
     path: Path
 
 
-def run_key_of(result: Any) -> str:
-    """``inputs hash:rules hash`` of an audit: the identity under which it is recorded."""
-    from qa.rules import rules_hash
-
-    return f"{inputs_hash(result.ingest.files or result.inputs)}:{rules_hash(result.rules)}"
-
-
 def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool = True) -> RecordedRun:
     """Record an audit (:class:`qa.model.AuditResult`) in the history at ``path``; the same
     inputs with the same rules replace their earlier run. With ``mask``, agent names that are

@@ -37,10 +37,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import zlib
 import math
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,11 +52,11 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.identity import ID_SCHEME, finding_id, finding_ids, legacy_finding_ids, run_id_scheme
+from qa.identity import ID_SCHEME, finding_ids, run_id_scheme
 from qa.mask import result_masker
 from qa.model import audit_period, naive_times
 from qa.score import START_SCORE, session_scores
-from qa.suppress import UNSUPPRESSIBLE_CHECKS, Suppression, suppression_keys, today, uses_context
+from qa.suppress import Suppression, suppressibility, suppression_keys, today
 
 DATA_SHEET = "qa_data"
 DATA_FORMAT = 2  # 2: the header holds the payload's sha256
@@ -175,7 +175,9 @@ def build_run_data(
         "run_key": run_key,
         "history": history,
         "rules": [
-            {"id": rule.id, "check": rule.check, "severity": str(rule.severity), "enabled": bool(rule.enabled)}
+            {"id": rule.id, "check": rule.check, "severity": str(rule.severity), "enabled": bool(rule.enabled),
+             "name": dict(rule.name), "suppress_by_text": bool(rule.suppress_by_text),
+             "suppress_context": bool(rule.suppress_context)}
             for rule in result.rules
         ],
         "rules_hash": rules_hash(result.rules),
@@ -215,8 +217,24 @@ def build_run_data(
             "score": [float(v) for v in agents["score"].tolist()],
             "score_sum": [float(score_sum.get(a, 0.0)) for a in agents["agent"].tolist()],
             "findings": [int(v) for v in agents["findings"].tolist()],
+            **_agent_credits(agents),
         },
+        # The credits counted (ids and display names), in column order; optional: data
+        # written before credits were carried has neither this nor agents.credits.
+        "credits": [{"id": credit.id, "name": dict(credit.name)}
+                    for credit in getattr(result, "credit_defs", None) or [] if credit.enabled],
     }
+
+
+def _agent_credits(agents: pd.DataFrame) -> dict[str, list[dict[str, int]]]:
+    """``{"credits": [{credit id: count, …} per agent]}`` (without the per-100 rates), or {}
+    when the audit counted no credits."""
+    from qa.score import PER_100
+
+    if "credits" not in agents:
+        return {}
+    return {"credits": [{key: int(count) for key, count in (value if isinstance(value, dict) else {}).items()
+                         if key != PER_100} for value in agents["credits"].tolist()]}
 
 
 def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -327,6 +345,10 @@ _COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
 }
 _OPTIONAL_COLUMNS = {
     "findings": {"time": (_is_optional_text, "a time text or null")},
+    # Since credits were carried: each agent's count per credit ({credit id: count}).
+    "agents": {"credits": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_count(n)
+                                                                 for k, n in v.items()),
+                           "a table of credit counts")},
     # Written only when scoring.toml gives credits points: the session's bonus (qa.score).
     "sessions": {"bonus_points": (lambda v: _is_number(v) and v >= 0, "a number >= 0")},
 }
@@ -551,12 +573,30 @@ def _same_text(shown: str, expected: str) -> bool:
     return shown == expected or mask_text(shown) == mask_text(expected)
 
 
-def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang: str = "zh") -> list[str]:
+def rule_names_of(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Rule id -> display names ([name] of its rule file) as the audits' data records them;
+    data written before it did falls back to the built-in rules' names."""
+    from qa.rules import builtin_rule_names
+
+    names: dict[str, dict[str, str]] = {}
+    for run in runs:
+        for rule in run.get("rules", []):
+            if "name" in rule:
+                names.setdefault(rule["id"], rule["name"])
+    if any("name" not in rule for run in runs for rule in run.get("rules", [])):
+        names = {**builtin_rule_names(), **names}
+    return names
+
+
+def row_differences(
+    shown: dict[str, str], fact: tuple[str, str, int, str], lang: str = "zh",
+    names: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
     """How the visible cells of a Findings row (:meth:`FindingsTable.shown`) differ from the
     finding its id stands for (``fact``: session, rule, row, text); columns the sheet no
-    longer has are not compared."""
+    longer has are not compared. ``names``: the rules' display names (:func:`rule_names_of`)."""
     from qa.mask import mask_text, shows_name
-    from qa.report.excel import rule_label
+    from qa.rules import rule_label
 
     session, rule, number, text = fact
     differences = []
@@ -564,8 +604,9 @@ def row_differences(shown: dict[str, str], fact: tuple[str, str, int, str], lang
         cell = shown["session"]
         if cell != session and not shows_name(cell, session):
             differences.append(f"session {cell or '(blank)'} ≠ {mask_text(session)}")
-    if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh"), rule_label(rule, "en")):
-        differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang)}")
+    names = names or {}
+    if "rule" in shown and shown["rule"] not in (rule, rule_label(rule, "zh", names), rule_label(rule, "en", names)):
+        differences.append(f"rule {shown['rule'] or '(blank)'} ≠ {rule_label(rule, lang, names)}")
     if "row" in shown and shown["row"] != str(number):
         differences.append(f"row {shown['row'] or '(blank)'} ≠ {number}")
     if "text" in shown and not _same_text(shown["text"], text):
@@ -598,6 +639,7 @@ def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
     table = findings_table(book, path)
     if table is None:
         raise QAError(f"{path}: no sheet {' or '.join(FINDINGS_SHEETS)} (was it renamed or deleted?)")
+    names = rule_names_of(runs)
     sheet_name, rows, header_row, columns = table.sheet, table.rows, table.header_row, table.columns
     lang = table.lang
     if "review" not in columns:
@@ -628,7 +670,7 @@ def read_reviewed_workbook(path: Path) -> ReviewedWorkbook:
                           "was the cell edited, or the row pasted from another workbook?)")
         if verdict is not None or comment:
             shown = table.shown(row)
-            differences = [row_differences(shown, fact, table.lang) for fact in facts[finding]]
+            differences = [row_differences(shown, fact, table.lang, names) for fact in facts[finding]]
             if all(differences):
                 misplaced.append((id_cell, finding, differences[0]))
         reviewer = _cell_text(table.value(row, "reviewer")) or (modified_by if verdict is not None else "")
@@ -674,12 +716,27 @@ class Review:
         frames = [run.findings.assign(run=run.label) for run in self.runs]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def rule_checks(self) -> dict[str, str]:
-        checks: dict[str, str] = {}
+    def rule_suppression(self) -> dict[str, tuple[bool, bool]]:
+        """Rule id -> (suppressible by text, names the context) (:func:`qa.suppress.suppressibility`)."""
+        found: dict[str, tuple[bool, bool]] = {}
         for run in self.runs:
             for rule in run.data.get("rules", []):
-                checks.setdefault(rule["id"], rule["check"])
-        return checks
+                found.setdefault(rule["id"], suppressibility(rule))
+        return found
+
+    def credits(self) -> list[tuple[str, dict[str, str]]]:
+        """(credit id, display names) of the credits the reviewed audits counted, in order;
+        none for data written before credits were carried."""
+        found: dict[str, dict[str, str]] = {}
+        for run in self.runs:
+            for credit in run.data.get("credits") or []:
+                if isinstance(credit, dict) and isinstance(credit.get("id"), str):
+                    found.setdefault(credit["id"], credit.get("name") if isinstance(credit.get("name"), dict) else {})
+        return list(found.items())
+
+    def rule_names(self) -> dict[str, dict[str, str]]:
+        """Rule id -> display names, as the reviewed audits recorded them."""
+        return rule_names_of([run.data for run in self.runs])
 
     def reviewers(self) -> list[str]:
         names = [v.reviewer for v in self.verdicts.values() if v.verdict is not None and v.reviewer]
@@ -811,7 +868,9 @@ def rule_quality(findings: pd.DataFrame, rule_order: Sequence[str]) -> pd.DataFr
     )
 
 
-def false_positive_texts(findings: pd.DataFrame, checks: dict[str, str], *, top: int | None = None) -> pd.DataFrame:
+def false_positive_texts(
+    findings: pd.DataFrame, suppression: dict[str, tuple[bool, bool]], *, top: int | None = None
+) -> pd.DataFrame:
     """Per rule, the false-positive messages, most frequent first: the normalized text (the
     suppression key), the customer message for rules that judge a reply, how often, an
     example as shown, and the trainers' comments."""
@@ -824,7 +883,7 @@ def false_positive_texts(findings: pd.DataFrame, checks: dict[str, str], *, top:
     false = false.assign(
         key=suppression_keys(false["text"].fillna("").astype("str")).to_numpy(),
         context_key=[
-            key if uses_context(checks.get(rule)) else None
+            key if suppression.get(rule, (True, True))[1] else None
             for rule, key in zip(false["rule"], suppression_keys(false["context"].fillna("").astype("str")))
         ],
     )
@@ -859,17 +918,16 @@ def review_workbooks(workbooks: Sequence[ReviewedWorkbook], *, lang: str | None 
                     lang=lang or (workbooks[0].lang if workbooks else "zh"), verdicts=verdicts)
     findings = review.findings
     review.quality = rule_quality(findings, rule_order)
-    review.false_texts = false_positive_texts(findings, review.rule_checks())
+    review.false_texts = false_positive_texts(findings, review.rule_suppression())
     return review
 
 
 def suppression_entries(review: Review) -> tuple[list[Suppression], list[str]]:
     """The false positives as suppressions, and the rules left out (timing-based checks)."""
-    checks = review.rule_checks()
+    suppression = review.rule_suppression()
     entries, skipped = [], []
     for row in review.false_texts.itertuples(index=False):
-        check = checks.get(row.rule)
-        if check in UNSUPPRESSIBLE_CHECKS:
+        if not suppression.get(row.rule, (True, True))[0]:
             if row.rule not in skipped:
                 skipped.append(row.rule)
             continue

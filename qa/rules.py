@@ -5,6 +5,10 @@ A rule file names a check type and gives its parameters::
     id = "forbidden-phrase"
     check = "phrase"
     severity = "major"
+    suppress_by_text = true   # optional; default: the check type's (false for timing checks)
+    [name]                    # display names in the reports (default: the id)
+    zh = "服务禁语"
+    en = "Forbidden phrase"
     [message]
     zh = "客服使用服务禁语「{match}」"
     en = "Agent used a forbidden expression '{match}'"
@@ -27,15 +31,16 @@ from typing import Any
 from qa.checks import CHECK_TYPES
 from qa.checks.base import Param
 from qa.errors import RuleError
-from qa.tomlfile import line_of, read_toml
 from qa.model import Severity
+from qa.tomlfile import line_of, read_toml
 
-TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "message", "docs", "params"}
+TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "message", "docs", "params"}
 # Keys of a pack file that changes an existing rule (it has no ``check``).
-PATCH_KEYS = {"id", "severity", "enabled", "message", "docs", "params", "add", "remove"}
+PATCH_KEYS = {"id", "severity", "enabled", "name", "suppress_by_text", "message", "docs", "params", "add", "remove"}
 DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
+NAME_LANGS = ("zh", "en")
 _COMMENT = re.compile(r"(?:^|\s)#")
 # Files in a rules folder that are not rules.
 NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml", "classes.toml"}
@@ -61,6 +66,38 @@ class Rule:
     # The shared semantic classes (qa.classes.ClassSet) of the audit: built-in plus the packs'
     # classes.toml; None = the built-in ones.
     classes: Any = field(default=None, repr=False, compare=False)
+    # Display names by language ([name] zh/en); the reports fall back to the id.
+    name: dict[str, str] = field(default_factory=dict)
+    # Whether a finding can be suppressed by its text, and whether the suppression also names
+    # the customer message it answered (the check type's declaration unless the file says).
+    suppress_by_text: bool = True
+    suppress_context: bool = True
+
+    def label(self, lang: str) -> str:
+        """The rule's display name in ``lang`` (zh/en), else its id."""
+        return rule_label(self.id, lang, {self.id: self.name})
+
+
+def rule_label(rule_id: str, lang: str, names: dict[str, dict[str, str]]) -> str:
+    """The name a supervisor reads for a rule: ``names[rule_id]`` in ``lang`` (zh/en), else
+    its public id (a rule file without [name], or an id no loaded rule has)."""
+    return (names.get(rule_id) or {}).get(lang) or rule_id
+
+
+def rule_names(rules: list[Rule]) -> dict[str, dict[str, str]]:
+    """Rule id -> its [name] table, for :func:`rule_label`."""
+    return {rule.id: dict(rule.name) for rule in rules}
+
+
+def builtin_rule_names() -> dict[str, dict[str, str]]:
+    """The built-in rules' display names, read from their files' [name] tables without
+    loading the rules (for data written before workbooks carried the names)."""
+    names = {}
+    for path in _rule_files(builtin_rules_dir()):
+        data, _ = _read_toml(path)
+        if isinstance(data.get("id"), str) and isinstance(data.get("name"), dict):
+            names[data["id"]] = {k: v for k, v in data["name"].items() if isinstance(v, str)}
+    return names
 
 
 def builtin_rules_dir() -> Path:
@@ -248,6 +285,24 @@ def _check_texts(data: dict[str, Any], path: Path, text: str, partial: bool) -> 
                 raise _fail(path, text, "docs", f"[docs] needs a non-empty '{key}'")
 
 
+def _check_name(data: dict[str, Any], path: Path, text: str) -> dict[str, str]:
+    """Validate the optional [name] table (display names): zh/en, non-empty strings."""
+    name = data.get("name", {})
+    if not isinstance(name, dict):
+        raise _fail(path, text, "name", "[name] must be a table (zh = \"...\", en = \"...\")")
+    for lang, value in name.items():
+        if lang not in NAME_LANGS or not isinstance(value, str) or not value.strip():
+            raise _fail(path, text, lang, f"[name] keys are {', '.join(NAME_LANGS)} with non-empty string values")
+    return dict(name)
+
+
+def _suppress_by_text(data: dict[str, Any], path: Path, text: str, default: bool) -> bool:
+    value = data.get("suppress_by_text", default)
+    if not isinstance(value, bool):
+        raise _fail(path, text, "suppress_by_text", "suppress_by_text must be true or false")
+    return value
+
+
 def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:
     try:
         return Severity(data["severity"])
@@ -289,6 +344,7 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         if key not in data:
             raise RuleError(f"{path}:1: missing required key '{key}'")
     _check_texts(data, path, text, partial=False)
+    name = _check_name(data, path, text)
     raw_params = data.get("params", {})
     if not isinstance(raw_params, dict):
         raise _fail(path, text, "params", "[params] must be a table")
@@ -305,6 +361,9 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         enabled=_enabled(data, path, text, True),
         source_text=text,
         origin=(origin,),
+        name=name,
+        suppress_by_text=_suppress_by_text(data, path, text, CHECK_TYPES[check_name].suppress_by_text),
+        suppress_context=CHECK_TYPES[check_name].suppress_context,
     )
 
 
@@ -388,6 +447,7 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
         if key not in PATCH_KEYS:
             raise _fail(path, text, key, f"unknown key '{key}' in a rule patch (allowed: {', '.join(sorted(PATCH_KEYS))})")
     _check_texts(data, path, text, partial=True)
+    name = _check_name(data, path, text)
     specs = CHECK_TYPES[base.check].params
     raw_params = data.get("params", {})
     if not isinstance(raw_params, dict):
@@ -415,6 +475,9 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
         enabled=_enabled(data, path, text, base.enabled),
         source_text=base.source_text + "\n" + text,
         origin=base.origin + (str(path),),
+        name={**base.name, **name},
+        suppress_by_text=_suppress_by_text(data, path, text, base.suppress_by_text),
+        suppress_context=base.suppress_context,
     )
 
 

@@ -23,9 +23,11 @@ NFKC, lower case, whitespace collapsed, traditional -> simplified); when ``conte
 the customer message the finding answered must match it the same way. Whole messages, never
 substrings, so one false positive cannot hide other messages.
 
-Which rules a text can suppress depends on the rule's check type (:data:`TEXT_CHECKS`,
-:data:`CONTEXT_CHECKS`): a finding that depends on timing (``reply_gap``: slow-reply) is not
-about its text, so it is never emitted as a suppression, and a hand-written one is refused.
+Which rules a text can suppress is rule metadata: ``suppress_by_text`` in the rule file, by
+default its check type's declaration (:class:`qa.checks.base.CheckType`). A finding that
+depends on timing (``reply_gap``: slow-reply) is not about its text, so it is never emitted as
+a suppression, and a hand-written one is refused. Check types that judge a reply to a customer
+message declare ``suppress_context``: their suppressions name that message too.
 
 Suppressed findings are not dropped silently: they leave the findings and the scores, and are
 counted and listed (workbook Rules sheet, JSON ``summary.suppressed``, terminal summary).
@@ -50,12 +52,6 @@ from qa.normalize import normalize_column, normalize_text
 from qa.report.files import atomic_write_text
 
 SUPPRESS_FORMAT = 1
-# Check types whose findings are about the flagged message's own text.
-TEXT_CHECKS = frozenset({"phrase", "pattern", "content_class", "repetition"})
-# Check types that judge a reply to a customer message: the suppression also names that message.
-CONTEXT_CHECKS = frozenset({"response"})
-# Check types whose findings do not depend on the text (timing): never suppressed by text.
-UNSUPPRESSIBLE_CHECKS = frozenset({"reply_gap"})
 ENTRY_KEYS = ("rule", "text", "context", "reason", "count", "added")
 SUPPRESSED_COLUMNS = ["suppression", "suppression_reason"]
 
@@ -72,10 +68,18 @@ def suppression_keys(texts: pd.Series) -> pd.Series:
     return normalize_column(mask_series(texts))
 
 
-def uses_context(check: str | None) -> bool:
-    """Whether a suppression of a rule with this check type names the customer message too
-    (unknown check types do: the narrower match is the safe one)."""
-    return check not in TEXT_CHECKS
+def suppressibility(rule: dict[str, Any] | None) -> tuple[bool, bool]:
+    """(suppressible by text, suppression names the customer message too) of a rule as a
+    workbook's data records it (``{"id", "check", "suppress_by_text", "suppress_context"}``);
+    data written before the rules carried it falls back to the check type's declaration, and
+    an unknown rule or check type to (True, True): the narrower match is the safe one."""
+    from qa.checks import CHECK_TYPES  # late: the check types load only when a review needs them
+
+    rule = rule or {}
+    check = CHECK_TYPES.get(rule.get("check", ""))
+    by_text = rule.get("suppress_by_text", check.suppress_by_text if check else True)
+    context = rule.get("suppress_context", check.suppress_context if check else True)
+    return bool(by_text), bool(context)
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def parse_suppressions(text: str, path: Path, rules: Sequence[Any] | None = None
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         raise QAError(f"{path}: suppressions are [[suppress]] tables")
     lines = _entry_lines(text)
-    checks = {rule.id: rule.check for rule in rules} if rules is not None else None
+    loaded = {rule.id: rule for rule in rules} if rules is not None else None
     entries = []
     for index, item in enumerate(raw):
         where = f"{path}:{lines[index] if index < len(lines) else 1}"
@@ -148,13 +152,13 @@ def parse_suppressions(text: str, path: Path, rules: Sequence[Any] | None = None
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise QAError(f"{where}: count must be a whole number >= 0")
         rule = item["rule"].strip()
-        if checks is not None:
-            if rule not in checks:
-                raise QAError(f"{where}: rule '{rule}' is not loaded (known: {', '.join(sorted(checks))})")
-            if checks[rule] in UNSUPPRESSIBLE_CHECKS:
+        if loaded is not None:
+            if rule not in loaded:
+                raise QAError(f"{where}: rule '{rule}' is not loaded (known: {', '.join(sorted(loaded))})")
+            if not loaded[rule].suppress_by_text:
                 raise QAError(
-                    f"{where}: findings of {rule} (check {checks[rule]}) depend on timing, not text; "
-                    "they cannot be suppressed by text"
+                    f"{where}: findings of {rule} (check {loaded[rule].check}) cannot be suppressed by text "
+                    "(suppress_by_text = false, e.g. they depend on timing, not text)"
                 )
         entries.append(
             Suppression(

@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from tables import message_table
 
 from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
@@ -14,13 +15,18 @@ from qa.errors import RuleError
 from qa.normalize import normalize_column
 from qa.rules import builtin_rules_dir, load_rule_file
 
-from tables import message_table
-
 # The token mechanics are tested with the answer-due condition off (every emoji-only reply);
 # when an answer is due is tested in tests/rules/emoji-only.toml.
 _LOADED = load_rule_file(builtin_rules_dir() / "emoji-only.toml")
 RULE = dataclasses.replace(_LOADED, params={**_LOADED.params, "answer_due_class": ""})
 RUN = CHECK_TYPES["content_class"].run
+# The built-in rule's token lists: emoji_only_mask knows only what it is given.
+LISTS = {key: _LOADED.params[key] for key in ("emoticons", "kaomoji", "token_patterns", "attachments")}
+
+
+def emoji_only(texts: pd.Series, **options) -> pd.Series:
+    """:func:`emoji_only_mask` with the built-in emoji-only rule's lists (``options`` override)."""
+    return emoji_only_mask(texts, **{**LISTS, **options})
 
 
 def messages(rows: list[tuple[str, str] | tuple[str, str, str]]) -> pd.DataFrame:
@@ -107,36 +113,36 @@ NOT_EMOJI_ONLY = [
 
 @pytest.mark.parametrize("text", EMOJI_ONLY)
 def test_emoji_only(text):
-    assert emoji_only_mask(pd.Series([text])).iloc[0]
+    assert emoji_only(pd.Series([text])).iloc[0]
 
 
 @pytest.mark.parametrize("text", NOT_EMOJI_ONLY)
 def test_not_emoji_only(text):
-    assert not emoji_only_mask(pd.Series([text])).iloc[0]
+    assert not emoji_only(pd.Series([text])).iloc[0]
 
 
 @pytest.mark.parametrize("text", EMOJI_ONLY + NOT_EMOJI_ONLY)
 def test_raw_and_normalized_texts_agree(text):
-    raw = emoji_only_mask(pd.Series([text]))
-    norm = emoji_only_mask(normalize_column(pd.Series([text])), normalized=True)
+    raw = emoji_only(pd.Series([text]))
+    norm = emoji_only(normalize_column(pd.Series([text])), normalized=True)
     assert raw.iloc[0] == norm.iloc[0]
 
 
 def test_mask_keeps_index_and_dtypes():
     texts = pd.Series(["👍", "好的", None], index=[10, 20, 30], dtype="object")
-    assert emoji_only_mask(texts).to_dict() == {10: True, 20: False, 30: False}
+    assert emoji_only(texts).to_dict() == {10: True, 20: False, 30: False}
     arrow = pd.Series(["👍", "好的"], index=[3, 1], dtype="str")
-    assert emoji_only_mask(arrow).to_dict() == {3: True, 1: False}
-    assert emoji_only_mask(pd.Series([], dtype="str")).empty
+    assert emoji_only(arrow).to_dict() == {3: True, 1: False}
+    assert emoji_only(pd.Series([], dtype="str")).empty
 
 
 def test_mask_families_can_be_switched_off():
     texts = pd.Series(["。。。", "👍", "[微笑]", "#E-s57", "/:068"])
-    assert list(emoji_only_mask(texts, punctuation=False)) == [False, True, True, True, True]
-    assert list(emoji_only_mask(texts, emoticons=[])) == [True, True, False, True, True]
-    assert list(emoji_only_mask(texts, jd_codes=False)) == [True, True, True, False, True]
-    assert list(emoji_only_mask(texts, wangwang=False)) == [True, True, True, True, False]
-    assert list(emoji_only_mask(texts, attachments=["微笑"])) == [True, True, False, True, True]
+    assert list(emoji_only(texts, punctuation=False)) == [False, True, True, True, True]
+    assert list(emoji_only(texts, emoticons=[])) == [True, True, False, True, True]
+    assert list(emoji_only(texts, jd_codes=False)) == [True, True, True, False, True]
+    assert list(emoji_only(texts, wangwang=False)) == [True, True, True, True, False]
+    assert list(emoji_only(texts, attachments=["微笑"])) == [True, True, False, True, True]
 
 
 def test_build_class_refuses_bad_token_pattern_and_empty_class():
@@ -274,3 +280,9 @@ def test_validate_accepts_the_builtin_rule():
 def test_upset_complaint_words(customer, severity):
     frame = messages([("customer", customer), ("agent", "[微笑]")])
     assert RUN(frame, RULE, CheckContext()).iloc[0]["severity"] == severity
+
+
+def test_mask_knows_only_the_lists_it_is_given():
+    # No hidden defaults: without the rule's lists an emoticon code is just text in brackets.
+    assert not emoji_only_mask(pd.Series(["[微笑]"])).iloc[0]
+    assert emoji_only_mask(pd.Series(["👍"])).iloc[0]

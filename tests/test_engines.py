@@ -33,7 +33,6 @@ from qa.engines.common import (
     message_rows,
     rows_of,
     session_batches,
-    supports_suppressions,
 )
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
@@ -273,7 +272,6 @@ def test_dask_result_too_large_to_collect(log, rules, expected, tmp_path):
 
 
 @needs_dask
-@pytest.mark.skipif(not supports_suppressions(), reason="the core contract does not apply suppressions yet")
 def test_dask_applies_suppressions_like_pandas(log, rules, expected, tmp_path):
     from qa.suppress import load_suppressions
 

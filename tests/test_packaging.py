@@ -18,3 +18,21 @@ def test_every_rules_folder_is_a_shipped_package_with_its_data():
         for path in folder.iterdir():
             if path.is_file():
                 assert any(path.match(pattern) for pattern in patterns), f"{path.name} is not in {package}'s package-data"
+
+
+def test_every_qa_subpackage_is_shipped():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    for init in sorted((REPO / "qa").rglob("__init__.py")):
+        package = ".".join(init.parent.relative_to(REPO).parts)
+        assert package in config["packages"], f"{package} is not listed in [tool.setuptools] packages"
+
+
+def test_qa_itself_does_not_import_openpyxl():
+    # openpyxl is a test dependency only (the `test` extra): an installed qa must not need it.
+    import ast
+
+    for path in (REPO / "qa").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(name.split(".")[0] == "openpyxl" for name in names), f"{path} imports openpyxl"

@@ -213,7 +213,12 @@ REPLIES = [
 def test_classify_reply(compiled, reply, kind):
     from qa.checks.response import emoji_only_mask
 
-    is_emoji = bool(emoji_only_mask(pd.Series([reply], dtype="str")).iloc[0])
+    from qa.checks.response import EMOJI_TOKEN_PARAMS
+    from qa.rules import builtin_rules_dir, load_rule_file
+
+    params = load_rule_file(builtin_rules_dir() / "ignored-complaint.toml").params
+    lists = {key: params[key] for key in EMOJI_TOKEN_PARAMS}
+    is_emoji = bool(emoji_only_mask(pd.Series([reply], dtype="str"), **lists).iloc[0])
     verdict = classify_reply(normalize_text(reply), is_emoji, compiled, builtin_classes(), "soothing", "handling")
     assert verdict[0] == kind
 

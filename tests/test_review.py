@@ -399,3 +399,46 @@ def test_qa_data_from_before_checksums_is_still_read_and_range_checked(book, tmp
     workbook.save(path)
     result = run("review", path, "-o", tmp_path / "no.xlsx")
     assert result.exit_code == 2 and "agents.score[0] is 400.0, not a score from 0 to 100" in result.stderr
+
+
+CREDIT_CHAT = """session_id,timestamp,role,agent,text
+C1,2026-11-20 10:00:00,customer,,你们怎么回事，太慢了！
+C1,2026-11-20 10:00:10,agent,小美,非常抱歉让您久等了，我马上为您核实处理，10分钟内给您答复
+C2,2026-11-20 11:00:00,customer,,在吗
+C2,2026-11-20 11:00:05,agent,阿杰,在的亲，您可以选择退款或者补发
+C3,2026-11-20 12:00:00,customer,,发货了吗
+C3,2026-11-20 12:09:00,agent,阿杰,爱买不买
+"""
+
+
+def test_review_agents_sheet_shows_each_agents_credits(tmp_path):
+    from review_helpers import read_qa_data, write_qa_data
+
+    from qa.credits import load_credits
+    from qa.review import data_chunks
+
+    path, data = audit(tmp_path, CREDIT_CHAT, "credits")
+    expected = {a["agent"]: {k: v for k, v in a["credits"].items() if k != "per_100_sessions"} for a in data["agents"]}
+    assert sum(sum(c.values()) for c in expected.values()) >= 2  # the chat earns credits
+    out = tmp_path / "reviewed.xlsx"
+    assert run("review", path, "-o", out).exit_code == 0
+    names = {credit.id: credit.label("zh") for credit in load_credits([])}
+    rows = {r["客服"]: r for r in rows_as_dicts(out, "客服评分", "客服")}
+    for agent, counts in expected.items():
+        assert rows[agent]["亮点数"] == sum(counts.values())
+        for credit, count in counts.items():
+            assert rows[agent][f"亮点：{names[credit]} 次数"] == count
+
+    # A workbook written before the data carried credits still loads: no credit columns.
+    workbook = openpyxl.load_workbook(path, rich_text=True)
+    _, runs = read_qa_data(workbook)
+    for one in runs:
+        del one["credits"]
+        del one["agents"]["credits"]
+    write_qa_data(workbook, data_chunks(runs))
+    workbook.save(path)
+    older = tmp_path / "older.xlsx"
+    result = run("review", path, "-o", older)
+    assert result.exit_code == 0, result.stderr
+    row = next(iter(rows_as_dicts(older, "客服评分", "客服")))
+    assert "亮点数" not in row and not any(str(key).startswith("亮点") for key in row)

@@ -286,3 +286,77 @@ def test_diff_applies_the_config_packs_to_both_sides(pack, day, tmp_path, monkey
     # the same pack and working hours on both sides: nothing added or removed, no score moves
     assert "(+" not in result.stdout
     assert "agent scores: unchanged" in result.stdout
+
+
+NAMED_RULE = OFF_PLATFORM.replace('severity = "major"\n', 'severity = "major"\n{extra}\n[name]\nzh = "站外导流"\nen = "Off-platform contact"\n')
+
+
+def _named_pack(tmp_path: Path, extra: str = "") -> Path:
+    folder = tmp_path / "named-pack"
+    folder.mkdir(exist_ok=True)
+    (folder / "off-platform.toml").write_text(NAMED_RULE.replace("{extra}", extra), encoding="utf-8")
+    return folder
+
+
+def test_a_pack_rule_shows_its_own_name_everywhere(tmp_path, day):
+    import openpyxl
+
+    from qa.review import read_reviewed_workbook, review_workbooks
+
+    pack = _named_pack(tmp_path)
+    book, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    assert run("audit", str(day), "--rules", str(pack), "-o", str(book), "--json", str(js)).exit_code == 0
+    sheets = openpyxl.load_workbook(book)
+    findings = [row for row in sheets["违规明细"].iter_rows(values_only=True) if "站外导流" in row]
+    assert len(findings) == 2 and all("off-platform" not in row for row in findings)
+    rules_rows = [row for row in sheets["规则"].iter_rows(values_only=True) if row[0] == "off-platform"]
+    assert rules_rows and rules_rows[0][1] == "站外导流"
+    agent_headers = next(row for row in sheets["客服评分"].iter_rows(values_only=True) if "客服" in row)
+    assert {"站外导流 次数", "站外导流 每百会话"} <= set(agent_headers)
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["summary"]["rule_names"]["off-platform"] == {"zh": "站外导流", "en": "Off-platform contact"}
+    assert data["summary"]["rule_names"]["slow-reply"] == {"zh": "回复超时", "en": "Slow reply"}  # built-in, same way
+    listed = run("rules", "list", "--rules", str(pack)).stdout
+    assert any(line.startswith("off-platform") and "站外导流 / Off-platform contact" in line for line in listed.splitlines())
+    assert "name: 站外导流 / Off-platform contact" in run("rules", "explain", "off-platform", "--rules", str(pack)).stdout
+    # English workbook, and the review of it (names carried in its data, not looked up in code)
+    book_en = tmp_path / "en.xlsx"
+    assert run("audit", str(day), "--rules", str(pack), "-o", str(book_en), "--lang", "en").exit_code == 0
+    en_findings = [row for row in openpyxl.load_workbook(book_en)["Findings"].iter_rows(values_only=True)
+                   if "Off-platform contact" in row]
+    assert len(en_findings) == 2
+    review = review_workbooks([read_reviewed_workbook(book_en)])
+    assert review.rule_names()["off-platform"] == {"zh": "站外导流", "en": "Off-platform contact"}
+
+
+def test_a_pack_rule_is_suppressible_per_its_metadata(tmp_path, day):
+    suppress = tmp_path / "s.toml"
+    suppress.write_text('version = 1\n[[suppress]]\nrule = "off-platform"\ntext = "加我微信给你优惠"\n', encoding="utf-8")
+    js = tmp_path / "r.json"
+    pack = _named_pack(tmp_path)
+    result = run("audit", str(day), "--rules", str(pack), "--suppress", str(suppress), "-o", str(tmp_path / "r.xlsx"),
+                 "--json", str(js))
+    assert result.exit_code == 0, result.output
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert [f["text"] for f in data["findings"] if f["rule"] == "off-platform"] == ["加 我 V 信，私聊"]
+    assert data["summary"]["suppressed"]["count"] == 1
+    # The same rule declared not suppressible by text: the suppression file is refused.
+    pack = _named_pack(tmp_path, "suppress_by_text = false")
+    assert not {r.id: r for r in load_rules([pack])}["off-platform"].suppress_by_text
+    result = CliRunner().invoke(main, ["audit", str(day), "--rules", str(pack), "--suppress", str(suppress),
+                                       "-o", str(tmp_path / "r2.xlsx")])
+    assert result.exit_code == 2
+    assert "findings of off-platform (check phrase) cannot be suppressed by text" in result.output
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[name]\nzh = ""\n', "[name] keys are zh, en with non-empty string values"),
+    ('[name]\nfr = "x"\n', "[name] keys are zh, en"),
+    ('name = "x"\n', "[name] must be a table"),
+    ('suppress_by_text = "no"\n', "suppress_by_text must be true or false"),
+])
+def test_rule_metadata_is_validated(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(OFF_PLATFORM.replace('severity = "major"\n', 'severity = "major"\n' + text), encoding="utf-8")
+    with pytest.raises(RuleError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        load_rules([path])

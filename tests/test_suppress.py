@@ -99,7 +99,7 @@ def test_matching_is_on_the_masked_normalized_whole_message():
     "text, expected",
     [
         ('version = 1\n[[suppress]]\nrule = "no-such-rule"\ntext = "x"\n', "s.toml:2: rule 'no-such-rule' is not loaded"),
-        ('version = 1\n\n[[suppress]]\nrule = "slow-reply"\ntext = "x"\n', "s.toml:3: findings of slow-reply (check reply_gap) depend on timing"),
+        ('version = 1\n\n[[suppress]]\nrule = "slow-reply"\ntext = "x"\n', "s.toml:3: findings of slow-reply (check reply_gap) cannot be suppressed by text"),
         ('[[suppress]]\nrule = "forbidden-phrase"\ntext = "x"\ncolour = "red"\n', "s.toml:1: unknown key 'colour'"),
         ('[[suppress]]\nrule = "forbidden-phrase"\n', 's.toml:1: [[suppress]] needs text = "..."'),
         ("version = 7\n", "suppression file version 7 is newer than this qa reads"),

@@ -17,16 +17,13 @@ import pandas as pd
 
 from qa.model import FINDING_COLUMNS, empty_findings
 
-# Parameter kinds a check type may declare. "strings" accepts a list of strings inline and/or
-# ``<name>_file`` naming a text file beside the rule (one entry per line, ``#`` comments),
-# so QA staff keep long phrase lists as plain text.
-PARAM_KINDS = ("str", "int", "float", "bool", "strings", "table", "tables")
-
-
 @dataclass(frozen=True)
 class Param:
     """One parameter a check type accepts."""
 
+    # str, int, float, bool, strings, table or tables (qa.rules validates each). "strings"
+    # accepts a list of strings inline and/or ``<name>_file`` naming a text file beside the
+    # rule (one entry per line, ``#`` comments), so QA staff keep long phrase lists as plain text.
     kind: str
     doc: str
     default: Any = None
@@ -60,6 +57,12 @@ class CheckType:
     # Checks beyond types, run when a rule loads (e.g. "does this regex compile?"): takes the
     # validated params, returns (key, problem) pairs; the loader reports them as file:line.
     validate: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    # Suppression by text (qa.suppress), the default of its rules' ``suppress_by_text``: False
+    # where findings depend on something else than text (timing).
+    suppress_by_text: bool = True
+    # Whether a suppression also names the customer message a finding answered (checks that
+    # judge a reply); False where a finding is about the flagged message's own text only.
+    suppress_context: bool = True
 
 
 def render(template: dict[str, str], lang: str, **values: Any) -> str:

@@ -235,15 +235,6 @@ def _to_arrow(texts: pd.Series) -> pa.Array:
         return pa.array(texts.astype("str").to_numpy(dtype=object), type=pa.large_string())
 
 
-@lru_cache(maxsize=1)
-def _builtin_defaults() -> dict:
-    """The built-in emoji-only rule's token parameters (the one source of the default lists)."""
-    from qa.rules import builtin_rules_dir, load_rule_file  # late: qa.rules imports the checks
-
-    params = load_rule_file(builtin_rules_dir() / "emoji-only.toml").params
-    return {key: params[key] for key in ("emoticons", "kaomoji", "token_patterns", "attachments")}
-
-
 def emoji_only_mask(
     texts: pd.Series,
     *,
@@ -261,7 +252,8 @@ def emoji_only_mask(
     """Boolean Series (same index as ``texts``): True where a text is only emoji, emoticon
     codes, kaomoji, symbols or punctuation, with at least one of them and no attachment.
 
-    Lists left as None are those of the built-in ``emoji-only`` rule. Pass the ``norm``
+    The lists are a rule's parameters (the built-in ``emoji-only`` rule's name the files in
+    ``rules/lists/``); none given, only the Unicode, symbol and code families count. Pass the ``norm``
     column with ``normalized=True`` to skip NFKC + lower-casing; raw texts work too (both
     simplified and traditional emoticon names are recognised).
     """
@@ -292,12 +284,11 @@ def _emoji_hits(
     """:func:`emoji_only_mask` of an Arrow array of normalized texts, as a numpy bool array."""
     if not len(array):
         return np.zeros(0, dtype=bool)
-    defaults = _builtin_defaults() if None in (emoticons, kaomoji, token_patterns, attachments) else {}
     full, attachment = build_class(
-        tuple(defaults["emoticons"] if emoticons is None else emoticons),
-        tuple(defaults["kaomoji"] if kaomoji is None else kaomoji),
-        tuple(defaults["token_patterns"] if token_patterns is None else token_patterns),
-        tuple(defaults["attachments"] if attachments is None else attachments),
+        tuple(emoticons or ()),
+        tuple(kaomoji or ()),
+        tuple(token_patterns or ()),
+        tuple(attachments or ()),
         emoji, symbols, punctuation, wangwang, jd_codes,
     )
     hit = pc.and_(
@@ -556,4 +547,5 @@ CHECK = CheckType(
     params=PARAMS,
     run=run,
     validate=validate,
+    suppress_context=False,
 )

@@ -324,11 +324,6 @@ def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
-def map_span(original: str, normalized: str, start: int, end: int) -> tuple[int, int]:
-    """:func:`map_spans` for one match."""
-    return map_spans([(original, normalized, start, end)])[0]
-
-
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag each checked message with a pattern match that no exclusion covers."""
     matcher = matcher_for(rule.params)
@@ -385,4 +380,5 @@ CHECK = CheckType(
     params=PARAMS,
     run=run,
     validate=validate,
+    suppress_context=False,
 )

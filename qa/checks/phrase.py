@@ -404,4 +404,5 @@ CHECK = CheckType(
     params=PARAMS,
     run=run,
     validate=validate,
+    suppress_context=False,
 )

@@ -289,4 +289,5 @@ CHECK = CheckType(
     params=PARAMS,
     run=run,
     validate=validate,
+    suppress_context=False,
 )

@@ -234,4 +234,5 @@ CHECK = CheckType(
     run=run,
     needs_timestamps=True,
     validate=validate,
+    suppress_by_text=False,
 )

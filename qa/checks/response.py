@@ -80,8 +80,6 @@ from qa.checks.content_class import emoji_only_mask
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
 
-KINDS = ("missing", "emoji", "dismissive", "guiding", "cold")
-
 DEFAULT_KIND_TEXT = {
     "missing_zh": "客服未回复",
     "missing_en": "the agent never replied",
@@ -106,6 +104,8 @@ TRIGGER_FIELDS = {
 
 KIND_FIELDS = {key: Param("str", f"reason fragment ({key})", default=value)
                for key, value in DEFAULT_KIND_TEXT.items()}
+
+EMOJI_TOKEN_PARAMS = ("emoticons", "kaomoji", "token_patterns", "attachments")
 
 DEFAULT_SEPARATORS = r"[,.!?;:，。！？；：、…~～\s]+|但是|可是|不过|然而|但"
 
@@ -136,6 +136,12 @@ PARAMS = {
     "reply_exceptions": Param("strings", "stock phrases whose words do not count as soothing/handling",
                               default=[]),
     "dismissive": Param("strings", "words that alone make a reply dismissive", required=True),
+    # An emoji-only reply is judged with the same token lists as the emoji-only rule's (its
+    # rule file names the same list files); none given: Unicode emoji, symbols, punctuation.
+    "emoticons": Param("strings", "emoticon names of an emoji-only reply, without brackets", default=[]),
+    "kaomoji": Param("strings", "literal kaomoji of an emoji-only reply", default=[]),
+    "token_patterns": Param("strings", "further emoji-only token shapes (RE2 regexes)", default=[]),
+    "attachments": Param("strings", "attachment placeholders: a reply with one is not emoji-only", default=[]),
     "particles": Param("strings", "modal particles and forms of address ignored in whole-reply lists",
                        default=[]),
     "guiding": Param("strings", "regular expressions of replies pointing the customer to a complaint "
@@ -671,7 +677,7 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
     judged_ids = sorted(judged)
     if judged_ids:
         judged_text = pd.Series(_values(texts, judged_ids), dtype="str")
-        emoji = emoji_only_mask(judged_text).to_numpy()
+        emoji = emoji_only_mask(judged_text, **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
         verdicts: dict[tuple[str, bool], tuple[str, tuple[int, int] | None]] = {}
         # Once the agent has soothed or handled a complaint, the customer's later mentions of it
         # in the same session (在看医生) are the same complaint, not a new one to judge.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -121,7 +120,6 @@ def report_findings(
     messages: pd.DataFrame,
     agents_by_session: pd.Series,
     timezone: str,
-    on_progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Join raw findings with their messages: session, agent, time, file, row, text, context.
 

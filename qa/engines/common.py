@@ -31,7 +31,6 @@ nullable integers to pandas as float64, which cannot hold nanosecond times exact
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -119,7 +118,6 @@ ROW_FIELDS: list[tuple[str, str]] = [
     ("last_ns", "int"),
     ("timed", "int"),  # messages with a time
 ]
-ROW_NAMES = [name for name, _ in ROW_FIELDS]
 
 #: Session columns the scorecards need, as they travel to :func:`agent_rows`.
 SESSION_ROW_NAMES = [
@@ -178,23 +176,15 @@ class AuditSetup:
         return self.context.timezone
 
 
-def supports_suppressions() -> bool:
-    """Whether the core contract applies suppression files itself (before scoring)."""
-    return "suppressions" in inspect.signature(audit_partition).parameters
-
-
 def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup:
     """The setup of an audit with ``options`` (qa.audit.run.AuditOptions): the rules (loaded
     from ``options.rule_paths`` unless given), the scoring in effect, the suppressions.
     ``context.has_timestamps`` is decided later, from the input (:func:`with_times`)."""
-    from qa.errors import QAError
     from qa.audit.run import scoring_file
     from qa.rules import load_rules
     from qa.credits import load_credits
     from qa.score import load_scoring
 
-    if options.suppressions and not supports_suppressions():
-        raise QAError("--suppress is not supported by the cluster engines in this version of qa")
     rules = rules if rules is not None else load_rules(list(options.rule_paths))
     context = CheckContext(lang=options.lang, has_timestamps=True, timezone=options.timezone)
     return AuditSetup(rules, context, load_scoring(scoring_file(options.rule_paths)),

@@ -34,15 +34,15 @@ from qa.errors import InputError
 from qa.ingest import (
     EXTENSIONS,
     PARQUET_EXTENSIONS,
-    _ColumnMap,
-    _Notes,
-    _Options,
-    _Table,
-    _build_part,
-    _make_options,
-    _resolve_columns,
+    ColumnMap,
+    IngestNotes,
+    RawTable,
+    ReadOptions,
     arrow_cells,
+    build_part,
     empty_rejected,
+    make_options,
+    resolve_columns,
     stream_inputs,
 )
 
@@ -179,8 +179,8 @@ class ParquetSpec:
 
     source: str  # the dataset as given, for notes
     header: list[str]  # the columns read, in order
-    columns: _ColumnMap  # field -> position in header
-    options: _Options
+    columns: ColumnMap  # field -> position in header
+    options: ReadOptions
     has_times: bool = False
     file_rank: dict[str, int] = field(default_factory=dict)
 
@@ -192,13 +192,13 @@ class ParquetSpec:
 def parquet_spec(column_names: Sequence[str], options, source: str) -> ParquetSpec:
     """Resolve the dataset's columns like an export's header (aliases, ``--column``),
     keeping only the columns a field uses."""
-    ingest_options = _make_options(dict(options.columns) or None, None, None, options.timezone,
+    ingest_options = make_options(dict(options.columns) or None, None, None, options.timezone,
                                    options.agent_pattern)
-    resolved = _resolve_columns(list(column_names), ingest_options.columns, source)
+    resolved = resolve_columns(list(column_names), ingest_options.columns, source)
     used = sorted(set(resolved.positions.values()))
     header = [resolved.header[p] for p in used]
     positions = {name: used.index(p) for name, p in resolved.positions.items()}
-    return ParquetSpec(source, [str(column_names[p]) for p in used], _ColumnMap(positions, header), ingest_options)
+    return ParquetSpec(source, [str(column_names[p]) for p in used], ColumnMap(positions, header), ingest_options)
 
 
 def time_column(spec: ParquetSpec) -> str | None:
@@ -224,9 +224,9 @@ def interpret_cells(cells: pd.DataFrame, files: np.ndarray, rows: np.ndarray, sp
         if blank.any():
             out.append(_note_row(source, "blank", int(blank.sum())))
             table_cells = table_cells[~blank].reset_index(drop=True)
-        table = _Table(str(source), "", spec.columns, table_cells, rows[where][~blank], empty_rejected())
+        table = RawTable(str(source), "", spec.columns, table_cells, rows[where][~blank], empty_rejected())
         counts: dict[str, int] = {}
-        part = _build_part(table, spec.options, _Notes(), has_times=spec.has_times, counts=counts)
+        part = build_part(table, spec.options, IngestNotes(), has_times=spec.has_times, counts=counts)
         if counts.get("seq_ignored"):
             out.append(_note_row(source, "seq", counts["seq_ignored"]))
         if len(part.messages):
@@ -258,13 +258,13 @@ def _note_row(source: str, note: str, count: int) -> pd.DataFrame:
 def parquet_notes(spec: ParquetSpec, counts: dict[str, int]) -> list[str]:
     """The notes an export of these columns gets (times, roles, agents), plus blank records
     and ignored seq values counted by the workers, named after the dataset."""
-    notes = _Notes()
+    notes = IngestNotes()
     if counts.get("blank"):
         notes.add(f"{{files}}: {counts['blank']} blank row(s) skipped", spec.source)
-    empty = _Table(spec.source, "", spec.columns,
+    empty = RawTable(spec.source, "", spec.columns,
                    pd.DataFrame({i: pd.Series([], dtype="str") for i in range(len(spec.header))}),
                    np.zeros(0, dtype=np.int64), empty_rejected())
-    _build_part(empty, spec.options, notes, has_times=spec.has_times)
+    build_part(empty, spec.options, notes, has_times=spec.has_times)
     if counts.get("seq"):
         notes.add(f"{{files}}: {counts['seq']} non-numeric seq value(s) ignored", spec.source)
     return notes.render()

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from qa.ingest.build import _assemble, _build_part
-from qa.ingest.columns import FIELDS, _ColumnMap, _resolve_columns
+from qa.errors import InputError
+from qa.ingest.build import _assemble, build_part
+from qa.ingest.columns import FIELDS, ColumnMap, resolve_columns
 from qa.ingest.delimited import _QUOTED_MAX_CHARS, _QUOTED_MAX_LINES, TEXT_EXTENSIONS
 from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
 from qa.ingest.registry import EXTENSIONS, FORMATS, _expand_inputs, expand_inputs, format_of, skipped_inputs
 from qa.ingest.spreadsheet import SPREADSHEET_EXTENSIONS
 from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, read_parts, stream_inputs
-from qa.ingest.table import Format, Source, _make_options, _Notes, _Options, _Table
-from qa.errors import InputError
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, make_options
 from qa.model import IngestResult, empty_rejected
 from qa.xlsxlimits import ExcelLimits
 
@@ -54,9 +54,9 @@ def load_inputs(
     seq and input order, plus the rejected rows. Raises :class:`InputError` for problems
     that stop the run (missing file, missing column, unreadable content).
     """
-    options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
+    options = make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
     paths = _expand_inputs(inputs)
-    notes = _Notes()
+    notes = IngestNotes()
     for skipped, why in skipped_inputs(inputs):
         notes.add(f"skipped {{files}}: {why}", skipped)
     # The in-memory audit is the stream in one chunk per file, concatenated.
@@ -65,7 +65,7 @@ def load_inputs(
     return _assemble(parts, paths, options, notes)
 
 
-def _check_mappings_used(parts: list, options: _Options) -> None:
+def _check_mappings_used(parts: list, options: ReadOptions) -> None:
     """A ``--column`` mapping applies to the inputs that have its column; one that no input
     has is a mistake (a typo, the wrong file), reported as for a single file."""
     used = {name for part in parts for name in part.mapped}
@@ -83,8 +83,8 @@ __all__ = [
     "SPREADSHEET_EXTENSIONS", "TEXT_EXTENSIONS", "IngestChunk", "StreamedInputs", "arrow_cells", "expand_inputs",
     "Format", "Source", "format_of", "load_inputs", "read_parts", "stream_inputs",
     # the pieces the cluster engines interpret Parquet records with (qa.engines.inputs)
-    "_ColumnMap", "_Notes", "_Options", "_Table", "_build_part", "_make_options",
-    "_resolve_columns", "empty_rejected",
+    "ColumnMap", "IngestNotes", "ReadOptions", "RawTable", "build_part", "make_options",
+    "resolve_columns", "empty_rejected",
     # the bounds of a quoted value (tests build files just over them)
     "_QUOTED_MAX_CHARS", "_QUOTED_MAX_LINES",
 ]

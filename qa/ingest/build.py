@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_messages, empty_rejected
+from qa.ingest.columns import ColumnMap
 from qa.ingest.header import join_date_time, looks_like_time_of_day
-from qa.ingest.columns import _ColumnMap
-from qa.ingest.table import _Notes, _Options, _Table, _clip, _no_reasons, _rejected_frame
-from qa.ingest.times import _parse_times
 from qa.ingest.roles import _agents, _roles
-
+from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
+from qa.ingest.times import _parse_times
+from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_messages, empty_rejected
 
 # --------------------------------------------------------------------------- interpreting rows
 
@@ -33,8 +32,8 @@ class _Part:
     found: str = ""
 
 
-def _build_part(
-    table: _Table, options: _Options, notes: _Notes, *, has_times: bool | None = None, counts: dict | None = None
+def build_part(
+    table: RawTable, options: ReadOptions, notes: IngestNotes, *, has_times: bool | None = None, counts: dict | None = None
 ) -> _Part:
     """Interpret one input's cells: validate, map roles, parse times, collect rejections.
 
@@ -119,7 +118,7 @@ def _without_final_cr(text: pd.Series) -> pd.Series:
     return text.str.removesuffix("\r")
 
 
-def _time_text(table: _Table, options: _Options, notes: _Notes) -> pd.Series:
+def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes) -> pd.Series:
     """The time column's texts; with a date column beside a time-of-day column (日期 + 时间,
     or ``--column timestamp=日期+时间``), the two joined."""
     columns, cells = table.columns, table.cells
@@ -139,7 +138,7 @@ def _time_text(table: _Table, options: _Options, notes: _Notes) -> pd.Series:
 _FEW_AGENTS = 0.10
 
 
-def _count_agents(table: _Table, role: np.ndarray, agent: np.ndarray, counts: dict | None) -> dict:
+def _count_agents(table: RawTable, role: np.ndarray, agent: np.ndarray, counts: dict | None) -> dict:
     """Add this table's messages, agent messages and (unknown) agents to ``counts`` (a fresh
     tally when None) for :func:`agent_warning`."""
     tally = counts if counts is not None else {}
@@ -154,7 +153,7 @@ def _count_agents(table: _Table, role: np.ndarray, agent: np.ndarray, counts: di
     return tally
 
 
-def agent_warning(tally: dict, source: str, notes: _Notes) -> None:
+def agent_warning(tally: dict, source: str, notes: IngestNotes) -> None:
     """A warning naming the likely fix when a file's roles or agents look wrong: no agent
     messages, agents under a tenth of them, or (unknown) as the agent of most."""
     total, agents = tally.get("messages", 0), tally.get("agents", 0)
@@ -173,7 +172,7 @@ def agent_warning(tally: dict, source: str, notes: _Notes) -> None:
                   "use --column agent=COLUMN (the agent's name or account)", source)
 
 
-def _has_times(table: _Table, notes: _Notes) -> bool:
+def _has_times(table: RawTable, notes: IngestNotes) -> bool:
     """Whether the input has a time column with at least one value (then every row needs one)."""
     columns = table.columns
     has_times = columns.has("timestamp") and _any_time_value(table.cells[columns.positions["timestamp"]])
@@ -185,7 +184,7 @@ def _any_time_value(raw: pd.Series) -> bool:
     return bool(len(raw)) and not (raw.str.strip() == "").all()
 
 
-def _note_times(columns: _ColumnMap, source: str, has_times: bool, notes: _Notes) -> None:
+def _note_times(columns: ColumnMap, source: str, has_times: bool, notes: IngestNotes) -> None:
     """The note for an input whose times are not used: no time column, or an empty one."""
     if not columns.has("timestamp"):
         notes.add("no timestamp column in {files}: time-based rules skipped", source)
@@ -225,7 +224,7 @@ def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
     return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()), dtype="str")
 
 
-def _assemble(parts: list[_Part], files: list[str], options: _Options, notes: _Notes) -> IngestResult:
+def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes: IngestNotes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
     if frames:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-
 from qa.errors import InputError
 from qa.ingest.header import VOCABULARY, closest
-
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -24,7 +22,7 @@ _REQUIRED = ("session_id", "text")
 
 
 @dataclass(frozen=True)
-class _ColumnMap:
+class ColumnMap:
     """Which header position holds each field (absent fields are missing)."""
 
     positions: dict[str, int]
@@ -42,7 +40,7 @@ def _clean_name(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
 
-def _resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: str) -> _ColumnMap:
+def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: str) -> ColumnMap:
     """Map fields to header positions by override or alias; raise InputError when unclear."""
     names = [_clean_name(h) for h in header]
     keys = [n.casefold() for n in names]
@@ -89,7 +87,7 @@ def _resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where:
         hint = f"found {near}? use --column {missing[0]}={near}" if near else f"use --column {missing[0]}=NAME"
         raise InputError(f"missing column for {missing[0]} in {where}; found: {found}; {hint}")
     mapped = {name: wanted for name, wanted in overrides.items() if name not in unmatched}
-    return _ColumnMap(positions, names, mapped)
+    return ColumnMap(positions, names, mapped)
 
 
 def _find_override(names: list[str], keys: list[str], wanted: str) -> int | None:

@@ -15,23 +15,8 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
-from qa.model import empty_rejected
-from qa.ingest.columns import _clean_name, _resolve_columns
-from qa.ingest.header import find_text_header, header_note
 from qa.ingest.build import _any_time_value
-from qa.ingest.table import (
-    Format,
-    Source,
-    _HEAD_BYTES,
-    _Notes,
-    _Options,
-    _Table,
-    _blank_mask,
-    _clip,
-    _empty_cells,
-    _rejected_frame,
-    _table_slices,
-)
+from qa.ingest.columns import _clean_name, resolve_columns
 from qa.ingest.encoding import (
     _bad_byte_message,
     _decode_head,
@@ -41,7 +26,21 @@ from qa.ingest.encoding import (
     detect_encoding,
     to_utf8,
 )
-
+from qa.ingest.header import find_text_header, header_note
+from qa.ingest.table import (
+    _HEAD_BYTES,
+    Format,
+    IngestNotes,
+    RawTable,
+    ReadOptions,
+    Source,
+    _blank_mask,
+    _clip,
+    _empty_cells,
+    _rejected_frame,
+    _table_slices,
+)
+from qa.model import empty_rejected
 
 # A stray quote (a message starting with `"` that an export did not escape) makes a CSV parser
 # read the following rows as one field, silently. Chat messages with line breaks are real (an
@@ -81,7 +80,7 @@ def _sniff_delimiter(head: str) -> str:
 _Parsed = tuple[pd.DataFrame, np.ndarray, pd.DataFrame, int, int]
 
 
-def _note_skipped(notes: _Notes, path: str, blank: int, headers: int) -> None:
+def _note_skipped(notes: IngestNotes, path: str, blank: int, headers: int) -> None:
     """The notes for rows that are not data: blank rows, and header rows of joined exports."""
     if blank:
         notes.add(f"{{files}}: {blank} blank row(s) skipped", path)
@@ -346,7 +345,7 @@ class _DelimitedStream:
     keeps nothing and :meth:`tables` reads the file again, chunk by chunk.
     """
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
+    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
         self.path = path
         self.options = options
         self.chunk_rows = chunk_rows
@@ -354,7 +353,7 @@ class _DelimitedStream:
         self._report_as: str | None = None
         self._raw: bytes | None = None  # the file's bytes, when read whole
         self._utf8: bytes | None = None  # ... and as UTF-8
-        self._whole_tables: list[_Table] = []
+        self._whole_tables: list[RawTable] = []
         self._skip = self.lines_above = 0
         try:
             with open(path, "rb") as handle:
@@ -414,7 +413,7 @@ class _DelimitedStream:
             head = _decode_head(data_head[self._skip:], at_end)
         self.delimiter = found.delimiter if found.names else _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
-        self.columns = _resolve_columns(self.header, self.options.columns, path)
+        self.columns = resolve_columns(self.header, self.options.columns, path)
         self.exact = not self._scan_fast()
         if self.exact:
             self._scan_exact()
@@ -531,9 +530,9 @@ class _DelimitedStream:
         self.data_rows, self.malformed_rows = len(cells), len(rejected)
         time_at = self._time_position()
         self.has_times = time_at is not None and _any_time_value(cells[time_at])
-        self._whole_tables = [_Table(self.path, "", self.columns, cells, rows, rejected)]
+        self._whole_tables = [RawTable(self.path, "", self.columns, cells, rows, rejected)]
 
-    def _fast_tables(self) -> Iterator[_Table]:
+    def _fast_tables(self) -> Iterator[RawTable]:
         """Chunks of exactly ``chunk_rows`` rows (the last one shorter), gathered from blocks."""
         record = 0
         pending: pa.Table | None = None
@@ -561,9 +560,9 @@ class _DelimitedStream:
         if not record:  # a file with a header only still makes one (empty) chunk
             yield self._tidy_table(_empty_cells(len(self.header)), np.zeros(0, dtype=np.int64), False)
 
-    def _tidy_table(self, cells: pd.DataFrame, rows: np.ndarray, nul: bool) -> _Table:
+    def _tidy_table(self, cells: pd.DataFrame, rows: np.ndarray, nul: bool) -> RawTable:
         cells, rows, rejected, _blank, _headers = _tidy(self.path, cells, rows, self.header, nul=nul)
-        return _Table(self.path, "", self.columns, cells, rows, rejected)
+        return RawTable(self.path, "", self.columns, cells, rows, rejected)
 
     # -- the csv path (files with malformed rows or a stray quote)
 
@@ -596,7 +595,7 @@ class _DelimitedStream:
                 # the same test as _any_time_value, value by value
                 self.has_times = bool(pd.Series([value[time_at]], dtype="str").str.strip().iloc[0])
 
-    def _exact_tables(self, *, count: bool = False, keep: bool = True) -> Iterator[_Table]:
+    def _exact_tables(self, *, count: bool = False, keep: bool = True) -> Iterator[RawTable]:
         """The records read by :mod:`csv` as tables of at most ``chunk_rows`` rows (with
         ``keep``), counted for the scan (with ``count``)."""
         width = len(self.header)
@@ -609,12 +608,12 @@ class _DelimitedStream:
         rows: list[int] = []
         bad: list[tuple[int, str, str]] = []
 
-        def table() -> _Table:
+        def table() -> RawTable:
             cells = pd.DataFrame(good, columns=range(width), dtype="str") if good else _empty_cells(width)
             malformed = (
                 _rejected_frame([self.path] * len(bad), *zip(*bad, strict=True)) if bad else empty_rejected()
             )
-            return _Table(self.path, "", self.columns, cells, np.asarray(rows, dtype=np.int64), malformed)
+            return RawTable(self.path, "", self.columns, cells, np.asarray(rows, dtype=np.int64), malformed)
 
         made = False
         for kind, row, value in self._records():
@@ -636,7 +635,7 @@ class _DelimitedStream:
         if keep and (good or bad or not made):
             yield table()
 
-    def tables(self) -> Iterator[_Table]:
+    def tables(self) -> Iterator[RawTable]:
         """The file's data rows as tables of at most ``chunk_rows`` rows, in file order."""
         if self.whole:
             tables, self._whole_tables = self._whole_tables, []
@@ -647,7 +646,7 @@ class _DelimitedStream:
             return tables
         return (self._shifted(table) for table in tables)
 
-    def _shifted(self, table: _Table) -> _Table:
+    def _shifted(self, table: RawTable) -> RawTable:
         """``table`` with row numbers counted from the top of the file, title lines included."""
         table.rows = table.rows + self.lines_above
         if len(table.malformed):
@@ -672,8 +671,8 @@ def _equals_empty(column: pa.Array) -> np.ndarray:
 class DelimitedSource(Source):
     """A delimited text file (see :class:`_DelimitedStream`)."""
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
-        self.notes = _Notes()
+    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
+        self.notes = IngestNotes()
         stream = _DelimitedStream(path, options, chunk_rows)
         self.has_times = stream.has_times
         if stream.lines_above:
@@ -682,11 +681,11 @@ class DelimitedSource(Source):
         _note_encoding(self.notes, path, stream.encoding)
         self._tables = stream.tables
 
-    def tables(self) -> Iterator[_Table]:
+    def tables(self) -> Iterator[RawTable]:
         return self._tables()
 
 
-def _note_encoding(notes: _Notes, path: str, encoding: str) -> None:
+def _note_encoding(notes: IngestNotes, path: str, encoding: str) -> None:
     """The note for a file not read as UTF-8."""
     if encoding == "gb18030":
         notes.add("read {files} as GB18030 (GBK)", path)

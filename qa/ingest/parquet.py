@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from qa.errors import InputError
 from qa.ingest.build import _any_time_value
-from qa.ingest.columns import _ColumnMap, _resolve_columns
-from qa.ingest.table import Format, Source, _Notes, _Options, _Table
+from qa.ingest.columns import ColumnMap, resolve_columns
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source
 from qa.model import empty_rejected
 
 PARQUET_EXTENSIONS = (".parquet", ".parq")
@@ -28,8 +28,8 @@ PARQUET_EXTENSIONS = (".parquet", ".parq")
 class ParquetSource(Source):
     """A Parquet file: the columns its fields use, in batches of at most ``chunk_rows``."""
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
-        self.notes = _Notes()
+    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
+        self.notes = IngestNotes()
         self._path = path
         self._chunk_rows = chunk_rows
         self._blank = 0
@@ -38,11 +38,11 @@ class ParquetSource(Source):
             names = [str(name) for name in self._file.schema_arrow.names]
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read {path}: not a readable Parquet file ({_first_line(exc)})") from None
-        resolved = _resolve_columns(names, options.columns, path)
+        resolved = resolve_columns(names, options.columns, path)
         used = sorted(set(resolved.positions.values()))
         self._header = [names[p] for p in used]
         positions = {name: used.index(p) for name, p in resolved.positions.items()}
-        self._columns = _ColumnMap(positions, [resolved.header[p] for p in used])
+        self._columns = ColumnMap(positions, [resolved.header[p] for p in used])
         if not self._file.metadata.num_rows:
             raise InputError(f"{path} has no data rows")
         self._whole: pa.Table | None = None
@@ -61,7 +61,7 @@ class ParquetSource(Source):
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read {self._path}: {_first_line(exc)}") from None
 
-    def tables(self) -> Iterator[_Table]:
+    def tables(self) -> Iterator[RawTable]:
         if self._whole is not None:
             batches: Iterator = iter([self._whole])
         else:
@@ -80,7 +80,7 @@ class ParquetSource(Source):
             if blank.any():
                 self._blank += int(blank.sum())
                 cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
-            yield _Table(self._path, "", self._columns, cells, rows, empty_rejected())
+            yield RawTable(self._path, "", self._columns, cells, rows, empty_rejected())
         if self._blank:
             self.notes.add(f"{{files}}: {self._blank} blank row(s) skipped", self._path)
 

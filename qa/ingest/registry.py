@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Sequence
 
 from qa.errors import InputError
-from qa.ingest.table import Format, Source, _Options
+from qa.ingest.table import Format, ReadOptions, Source
 
 # Modules of the package that are not formats (imported anyway by the formats).
 _NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
@@ -62,7 +62,7 @@ def format_of(path: str) -> Format:
     return next((form for form in FORMATS.values() if form.magic and head.startswith(form.magic)), by_name)
 
 
-def open_source(path: str, options: _Options, chunk_rows: int | None) -> Source:
+def open_source(path: str, options: ReadOptions, chunk_rows: int | None) -> Source:
     """``path`` opened by the reader of its format (see :class:`qa.ingest.table.Source`)."""
     return format_of(path).open(path, options, chunk_rows)
 

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from qa.model import UNKNOWN_AGENT, Role
 from qa.ingest.columns import _FLAG_FIELD
 from qa.ingest.header import SYSTEM_TYPES, main_accounts
-from qa.ingest.table import _Notes, _Options, _Table, _clip, _map_unique, _no_reasons
-
+from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
+from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1", "人工客服", "人工", "卖家", "商家客服",
@@ -32,7 +31,7 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 
 
 def _roles(
-    table: _Table, options: _Options, notes: _Notes, shops: set[str] | None = None
+    table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Role per row (None when unknown) and the reason for rows whose role is unusable; a
     message type column (消息类型 = 系统/机器人) makes a row a system message whatever its sender.
@@ -48,7 +47,7 @@ def _roles(
 
 
 def _sender_roles(
-    table: _Table, options: _Options, notes: _Notes, shops: set[str]
+    table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     columns, cells = table.columns, table.cells
     if columns.has("role"):
@@ -103,7 +102,7 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> s
     return Role.CUSTOMER.value
 
 
-def _agents(table: _Table, role: np.ndarray, notes: _Notes) -> np.ndarray:
+def _agents(table: RawTable, role: np.ndarray, notes: IngestNotes) -> np.ndarray:
     """Agent per row: as exported; for agent rows without one, the nickname or (unknown)."""
     columns, cells = table.columns, table.cells
     is_agent = role == Role.AGENT.value

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
+from qa.ingest.build import _has_times
+from qa.ingest.columns import resolve_columns
+from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
-from qa.ingest.columns import _resolve_columns
-from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
-from qa.ingest.build import _has_times
-from qa.ingest.table import Format, Source, _Notes, _Options, _Table, _blank_mask, _table_slices
 
 SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
@@ -28,13 +28,13 @@ SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 class SpreadsheetSource(Source):
     """A workbook's data sheet (``--sheet``, or the first with the needed columns)."""
 
-    def __init__(self, path: str, options: _Options, chunk_rows: int | None) -> None:
-        self.notes = _Notes()
+    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
+        self.notes = IngestNotes()
         self._table = _read_excel(path, options, self.notes)
-        self.has_times = _has_times(self._table, _Notes())  # its note comes with the rows'
+        self.has_times = _has_times(self._table, IngestNotes())  # its note comes with the rows'
         self._chunk_rows = chunk_rows
 
-    def tables(self) -> Iterator[_Table]:
+    def tables(self) -> Iterator[RawTable]:
         return _table_slices(self._table, self._chunk_rows)
 
 
@@ -51,7 +51,7 @@ FORMAT = Format(
 _QA_DATA_SHEET = "qa_data"
 
 
-def _read_excel(path: str, options: _Options, notes: _Notes) -> _Table:
+def _read_excel(path: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
     limits = open_checked(path, options.excel_limits)  # before calamine allocates anything
     try:
         return _read_workbook(path, options, notes, limits)
@@ -60,7 +60,7 @@ def _read_excel(path: str, options: _Options, notes: _Notes) -> _Table:
             limits.close()
 
 
-def _read_workbook(path: str, options: _Options, notes: _Notes, limits: WorkbookLimits | None) -> _Table:
+def _read_workbook(path: str, options: ReadOptions, notes: IngestNotes, limits: WorkbookLimits | None) -> RawTable:
     with _calamine(f"cannot read {path}: not a readable Excel workbook"):
         book = pd.ExcelFile(path, engine="calamine")
     with book:
@@ -100,19 +100,19 @@ def _read_workbook(path: str, options: _Options, notes: _Notes, limits: Workbook
     )
 
 
-def _checked_sheet(table: _Table, path: str, sheet: str) -> _Table:
+def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
     if not len(table.cells):
         raise InputError(f"{path} has no data rows (only a header) in sheet '{sheet}'")
     return table
 
 
 def _read_sheet(
-    book: pd.ExcelFile, path: str, sheet: str, options: _Options, limits: WorkbookLimits | None,
-    notes: _Notes | None = None,
-) -> _Table | None:
+    book: pd.ExcelFile, path: str, sheet: str, options: ReadOptions, limits: WorkbookLimits | None,
+    notes: IngestNotes | None = None,
+) -> RawTable | None:
     """Read one sheet; None when it has no cells. The header is found by
     :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``."""
-    notes = notes if notes is not None else _Notes()
+    notes = notes if notes is not None else IngestNotes()
     if limits is not None:
         limits.check_sheet(sheet)
     with _calamine(f"cannot read sheet '{sheet}' of {path}"):
@@ -135,7 +135,7 @@ def _read_sheet(
     else:
         found = find_header(top, options.columns)
     header_at = found.index
-    columns = _resolve_columns(found.names, options.columns, f"{path} (sheet '{sheet}')")
+    columns = resolve_columns(found.names, options.columns, f"{path} (sheet '{sheet}')")
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
@@ -144,7 +144,7 @@ def _read_sheet(
     data = cells[keep].reset_index(drop=True)
     data.columns = range(data.shape[1])
     rows = np.flatnonzero(keep).astype(np.int64) + 1
-    return _Table(path, sheet, columns, data, rows, empty_rejected())
+    return RawTable(path, sheet, columns, data, rows, empty_rejected())
 
 
 @contextmanager

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qa.xlsxlimits import ExcelLimits
-from qa.ingest.table import _Notes, _Options, _make_options
-from qa.ingest.build import _Part, _build_part, agent_warning
+from qa.ingest.build import _Part, agent_warning, build_part
 from qa.ingest.registry import _expand_inputs, open_source, skipped_inputs
-
+from qa.ingest.table import IngestNotes, ReadOptions, make_options
+from qa.xlsxlimits import ExcelLimits
 
 # --------------------------------------------------------------------------- streaming
 
@@ -41,7 +40,7 @@ class StreamedInputs:
     its rejected table.
     """
 
-    def __init__(self, paths: list[str], options: _Options, chunk_rows: int,
+    def __init__(self, paths: list[str], options: ReadOptions, chunk_rows: int,
                  skipped: list[tuple[str, str]] | None = None) -> None:
         self.paths = paths
         self._skipped = skipped or []
@@ -53,7 +52,7 @@ class StreamedInputs:
         self._chunk_rows = max(1, int(chunk_rows))
 
     def __iter__(self) -> Iterator[IngestChunk]:
-        notes = _Notes()
+        notes = IngestNotes()
         for skipped, why in self._skipped:
             notes.add(f"skipped {{files}}: {why}", skipped)
         order = 0
@@ -88,20 +87,20 @@ def stream_inputs(
     decides what holds for the whole file (parser, whether times are used) before its first
     chunk. Arguments are checked, and inputs expanded, before returning.
     """
-    options = _make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
+    options = make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
     return StreamedInputs(_expand_inputs(inputs), options, chunk_rows, skipped_inputs(inputs))
 
 
-def read_parts(path: str, options: _Options, notes: _Notes, chunk_rows: int | None) -> Iterator[_Part]:
+def read_parts(path: str, options: ReadOptions, notes: IngestNotes, chunk_rows: int | None) -> Iterator[_Part]:
     """One input, through the reader of its format, as interpreted parts of at most
     ``chunk_rows`` rows (one part when None: the in-memory audit); its notes go to ``notes``
     in one order whatever the chunking (read notes, then interpretation notes)."""
     source = open_source(path, options, chunk_rows)
-    build_notes = _Notes()  # notes of interpreting: the same for every chunk, kept once
+    build_notes = IngestNotes()  # notes of interpreting: the same for every chunk, kept once
     counts: dict[str, int] = {}
     for index, table in enumerate(source.tables()):
-        yield _build_part(
-            table, options, build_notes if index == 0 else _Notes(), has_times=source.has_times, counts=counts
+        yield build_part(
+            table, options, build_notes if index == 0 else IngestNotes(), has_times=source.has_times, counts=counts
         )
     for collected in (source.notes, build_notes):
         for template, sources in collected._sources.items():

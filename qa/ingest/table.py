@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
+from qa.ingest.columns import FIELDS, ColumnMap
 from qa.model import REJECTED_COLUMNS, empty_rejected
 from qa.xlsxlimits import ExcelLimits
-from qa.ingest.columns import FIELDS, _ColumnMap
-
 
 _RAW_LIMIT = 200
 _HEAD_BYTES = 1 << 16
@@ -24,7 +23,10 @@ _HEAD_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
-class _Options:
+class ReadOptions:
+    """How inputs are read (:func:`make_options`): column overrides, encoding, sheet, timezone,
+    agent nickname pattern, workbook limits, header row."""
+
     columns: dict[str, str]
     encoding: str | None
     sheet: str | None
@@ -34,7 +36,7 @@ class _Options:
     header_row: int | None = None  # --header-row: the header's row as the file shows it (1-based)
 
 
-def _make_options(
+def make_options(
     columns: Mapping[str, str] | None,
     encoding: str | None,
     sheet: str | None,
@@ -42,7 +44,7 @@ def _make_options(
     agent_pattern: str | None,
     excel_limits: ExcelLimits | None = None,
     header_row: int | None = None,
-) -> _Options:
+) -> ReadOptions:
     """Validate the arguments once, before any file is touched."""
     overrides = dict(columns or {})
     for name in overrides:
@@ -65,10 +67,10 @@ def _make_options(
             raise InputError(f"invalid agent pattern '{agent_pattern}': {exc}") from None
     if header_row is not None and header_row < 1:
         raise InputError(f"--header-row {header_row}: rows are numbered from 1")
-    return _Options(overrides, encoding or None, sheet, timezone, regex, excel_limits or ExcelLimits(), header_row)
+    return ReadOptions(overrides, encoding or None, sheet, timezone, regex, excel_limits or ExcelLimits(), header_row)
 
 
-class _Notes:
+class IngestNotes:
     """Human-readable notes; the same note for several files is merged into one line."""
 
     def __init__(self) -> None:
@@ -95,12 +97,12 @@ class _Notes:
 
 
 @dataclass
-class _Table:
+class RawTable:
     """One input's data rows as strings, before any interpretation."""
 
     source: str
     sheet: str
-    columns: _ColumnMap
+    columns: ColumnMap
     cells: pd.DataFrame  # positional str columns, one per header cell; blank rows removed
     rows: np.ndarray  # source row number of each cells row
     malformed: pd.DataFrame  # rejected rows (REJECTED_COLUMNS) with a wrong number of fields
@@ -152,7 +154,7 @@ def _rejected_frame(
     )
 
 
-def _table_slices(table: _Table, rows: int | None) -> Iterator[_Table]:
+def _table_slices(table: RawTable, rows: int | None) -> Iterator[RawTable]:
     """``table`` cut into tables of at most ``rows`` rows (always at least one table; the
     table itself when ``rows`` is None)."""
     if rows is None:
@@ -162,7 +164,7 @@ def _table_slices(table: _Table, rows: int | None) -> Iterator[_Table]:
     for start in range(0, max(total, 1), rows):
         piece = slice(start, start + rows)
         malformed = table.malformed if start == 0 else empty_rejected()
-        yield _Table(
+        yield RawTable(
             table.source, table.sheet, table.columns, table.cells.iloc[piece].reset_index(drop=True),
             table.rows[piece], malformed,
         )
@@ -183,9 +185,9 @@ class Source:
     """
 
     has_times: bool
-    notes: _Notes
+    notes: IngestNotes
 
-    def tables(self) -> Iterator[_Table]:
+    def tables(self) -> Iterator[RawTable]:
         """The data rows, in file order (at least one table, possibly empty)."""
         raise NotImplementedError
 
@@ -201,4 +203,4 @@ class Format:
     name: str
     extensions: tuple[str, ...]
     magic: tuple[bytes, ...]
-    open: Callable[[str, _Options, int | None], Source]
+    open: Callable[[str, ReadOptions, int | None], Source]

@@ -60,15 +60,14 @@ from qa.errors import OutputError
 from qa.mask import maybe_mask, result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period, naive_times
+from qa.report import MAX_DETAIL_ROWS
 from qa.report.files import atomic_write
 from qa.identity import finding_ids
 from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
-from qa.rules import rules_hash
+from qa.rules import rule_label as _rule_label
+from qa.rules import rule_names, rules_hash
 from qa.score import Scoring, default_scoring
 
-# Rows a detail sheet holds at most; beyond it the first row says so (Excel's own limit is
-# 1,048,576 rows, but sheets this long are slow to open and to write).
-MAX_DETAIL_ROWS = 200_000
 MAX_TRANSCRIPT_SESSIONS = 200
 MAX_TRANSCRIPT_LINES = 20_000
 COACHING_AGENTS = 5
@@ -236,17 +235,6 @@ WORDS = {
 
 SEVERITY = {"minor": ("轻微", "minor"), "major": ("严重", "major"), "critical": ("致命", "critical")}
 ROLE = {"customer": ("客户", "customer"), "agent": ("客服", "agent"), "system": ("系统", "system")}
-RULE_LABELS = {
-    "forbidden-phrase": ("服务禁语", "Forbidden phrase"),
-    "rhetorical-question": ("反问质问", "Rhetorical question"),
-    "slow-reply": ("回复超时", "Slow reply"),
-    "repeated-soothing": ("重复安抚话术", "Repeated soothing line"),
-    "ignored-complaint": ("投诉未妥善处理", "Ignored complaint"),
-    "emoji-only": ("仅表情回复", "Emoji-only reply"),
-    "unsoothed-emotion": ("情绪未安抚", "Unsoothed emotion"),
-    "repeated-solution": ("重复同一方案", "Repeated solution"),
-    "brand-doubt": ("品牌质疑未澄清", "Brand doubt unanswered"),
-}
 
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
@@ -260,12 +248,6 @@ def _word(key: str, lang: str, **values: Any) -> str:
 
 def _pick(pair: tuple[Any, Any], lang: str) -> Any:
     return pair[0 if lang == "zh" else 1]
-
-
-def rule_label(rule_id: str, lang: str) -> str:
-    """The name a supervisor reads for a rule (its public id when it has no label)."""
-    labels = RULE_LABELS.get(rule_id)
-    return _pick(labels, lang) if labels else rule_id
 
 
 def _severity(value: str, lang: str) -> str:
@@ -758,6 +740,7 @@ class _Writer:
         self.workbook = workbook
         self.result = result
         self.lang = lang
+        self.rule_names = rule_names(result.rules)
         self.mask = mask
         self.masker = result_masker(result, mask)  # session ids and agent names, as in every output
         self.scoring = scoring
@@ -821,6 +804,10 @@ class _Writer:
         if credits is not None and len(credits):
             ids += sorted(set(credits["credit"].unique()) - set(ids))
         return ids
+
+    def rule_label(self, rule_id: str) -> str:
+        """A rule's display name in the workbook's language (from its rule file's [name])."""
+        return _rule_label(rule_id, self.lang, self.rule_names)
 
     def credit_label(self, credit_id: str) -> str:
         for credit in getattr(self.result, "credit_defs", None) or []:
@@ -914,8 +901,8 @@ class _Writer:
             _word("frt_median", lang), _word("frt_mean", lang), _word("art", lang), _word("reply_rate", lang),
             _word("qa_ratio", lang), _word("findings", lang), _word("per100", lang),
         ]
-        headers += [_word("rule_count", lang, label=rule_label(r, lang)) for r in rule_ids]
-        headers += [_word("rule_per100", lang, label=rule_label(r, lang)) for r in rule_ids]
+        headers += [_word("rule_count", lang, label=self.rule_label(r)) for r in rule_ids]
+        headers += [_word("rule_per100", lang, label=self.rule_label(r)) for r in rule_ids]
         headers.append(_word("vetoes", lang))
         credit_ids = self.credit_ids() if "credits" in agents else []
         headers += [_word("credit_count", lang, label=self.credit_label(c)) for c in credit_ids]
@@ -979,7 +966,7 @@ class _Writer:
         review_col = headers.index(_word("review", lang))
         if shown:
             part = self.masker.findings(findings.iloc[:shown])  # reasons hide what the masked text hides
-            labels = {rule: rule_label(rule, lang) for rule in part["rule"].unique()}
+            labels = {rule: self.rule_label(rule) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
             reasons, texts, contexts, marked = _detail_cells(part, lang)
             columns = [
@@ -1072,7 +1059,7 @@ class _Writer:
             def rules_text(by_rule: Any) -> str:
                 if not by_rule:
                     return ""
-                return "、".join(f"{rule_label(rule, lang)}×{count}" for rule, count in by_rule.items())
+                return "、".join(f"{self.rule_label(rule)}×{count}" for rule, count in by_rule.items())
 
             columns = [
                 Column(_as_list(self.masker.sessions(ordered["session_id"])), "text", fmt.text),
@@ -1144,7 +1131,7 @@ class _Writer:
                 _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
                 _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
             ):
-                label = rule_label(rule, lang)
+                label = self.rule_label(rule)
                 if msg in marks:
                     marks[msg][0] += "、" + label
                     marks[msg][1] += "\n" + reason
@@ -1227,7 +1214,7 @@ class _Writer:
             status = _word("skipped", lang, reason=skipped[rule.id]) if rule.id in skipped else _word("applied", lang)
             severities = {severity} | found_severities.get(rule.id, set()) | _declared_severities(rule.params)
             values = [
-                rule.id, rule_label(rule.id, lang), rule.check, _severity(severity, lang),
+                rule.id, self.rule_label(rule.id), rule.check, _severity(severity, lang),
                 self._points_text(rule.id, severities), self._veto_text(rule.id), status,
                 _params_summary(rule.params, lang), (rule.docs or {}).get("what", ""),
                 " + ".join(getattr(rule, "origin", ()) or ()), str(rule.path or ""),
@@ -1272,7 +1259,7 @@ class _Writer:
         for rule_id, count in suppressed["rule"].value_counts().sort_index().items():
             row += 1
             self.text(sheet, row, 0, rule_id, fmt.text)
-            self.text(sheet, row, 1, rule_label(rule_id, lang), fmt.text)
+            self.text(sheet, row, 1, self.rule_label(rule_id), fmt.text)
             sheet.write_number(row, 2, int(count), fmt.integer)
         row += 2
         shown = min(len(suppressed), MAX_SUPPRESSED_ROWS)
@@ -1319,7 +1306,7 @@ class _Writer:
         sentence = _word("scoring_text", self.lang, points=points)
         template = "{}（{}）" if self.lang == "zh" else "{} ({})"
         vetoes = [
-            template.format(rule_label(r, self.lang), self._veto_text(r))
+            template.format(self.rule_label(r), self._veto_text(r))
             for r in sorted(self.scoring.rules)
             if self._veto_text(r)
         ]
@@ -1431,7 +1418,7 @@ class _Writer:
             row += 1
             count = int(counts.get(rule_id, 0))
             self.text(sheet, row, 0, rule_id, fmt.text)
-            self.text(sheet, row, 1, rule_label(rule_id, lang), fmt.text)
+            self.text(sheet, row, 1, self.rule_label(rule_id), fmt.text)
             self.text(sheet, row, 2, _severity(severity_of.get(rule_id, ""), lang), fmt.text)
             sheet.write_number(row, 3, count, fmt.integer)
             sheet.write_number(row, 4, round(count * 100.0 / n_sessions, 1), fmt.number1)
@@ -1465,7 +1452,7 @@ class _Writer:
             by_rule = {k: v for k, v in (agent.findings_by_rule or {}).items() if v}
             main = max(by_rule, key=lambda k: (by_rule[k], k)) if by_rule else ""
             self.text(sheet, row, 0, self.masker.agent(agent.agent), fmt.text)
-            self.text(sheet, row, 1, rule_label(main, lang) if main else "", fmt.text)
+            self.text(sheet, row, 1, self.rule_label(main) if main else "", fmt.text)
             self.number(sheet, row, 2, float(agent.score), fmt.number1)
             self.number(sheet, row, 3, float(agent.sessions), fmt.integer)
             self.number(sheet, row, 4, float(agent.findings_per_100_sessions), fmt.number1)
@@ -1683,7 +1670,7 @@ def _write_trends(writer: Any, sheet: Any, trends: Any) -> None:
     # Agents with the lowest latest score first: they are the ones charted.
     agents = sorted(trends.agents.items(), key=lambda item: (_latest(item[1]), item[0]))
     row = series_table(row + 3, _word("agent_trend_title", lang), agents, 0, {"max": 100})
-    rules = [(rule_label(rule, lang), values) for rule, values in trends.rules.items()]
+    rules = [(writer.rule_label(rule), values) for rule, values in trends.rules.items()]
     series_table(row + 1, _word("rule_trend_title", lang), rules, 5, {"min": 0})
 
 
@@ -1725,6 +1712,7 @@ REVIEW_WORDS = {
     "change": ("变化", "Change"),
     "false_positives": ("误报数", "False positives"),
     "findings_after": ("复核后违规数", "Findings after review"),
+    "credits_total": ("亮点数", "Credits"),
     "reviewer": ("复核人", "Reviewer"),
     "reviewed_in": ("复核来源", "Reviewed in"),
     "points_after": ("复核后扣分", "Points after review"),
@@ -1745,6 +1733,7 @@ class _ReviewWriter(_Writer):
         self.workbook = workbook
         self.review = review
         self.lang = lang
+        self.rule_names = review.rule_names()
         self.mask = False  # texts come from the reviewed workbooks, masked as they were
         self.trends = trends
         self.history_note = history_note
@@ -1820,7 +1809,7 @@ class _ReviewWriter(_Writer):
         for quality in review.quality.itertuples(index=False):
             row += 1
             self.text(sheet, row, 0, quality.rule, fmt.text)
-            self.text(sheet, row, 1, rule_label(quality.rule, lang), fmt.text)
+            self.text(sheet, row, 1, self.rule_label(quality.rule), fmt.text)
             for col, value in enumerate(
                 [quality.findings, quality.reviewed, quality.confirmed, quality.false_positive, quality.pending,
                  quality.unreviewed], start=2,
@@ -1836,7 +1825,7 @@ class _ReviewWriter(_Writer):
         sheet.set_column(3, 3, 11)
         for fp in review.false_texts.itertuples(index=False):
             row += 1
-            self.text(sheet, row, 0, rule_label(fp.rule, lang), fmt.text)
+            self.text(sheet, row, 0, self.rule_label(fp.rule), fmt.text)
             self.text(sheet, row, 1, _fit_cell(str(fp.example)), fmt.wrap)
             sheet.write_number(row, 2, int(fp.count), fmt.integer)
             self.text(sheet, row, 3, str(fp.comments), fmt.text)
@@ -1848,8 +1837,13 @@ class _ReviewWriter(_Writer):
             _word("sessions", lang), _word("findings", lang), _rword("false_positives", lang),
             _rword("findings_after", lang), _rword("report", lang),
         ]
+        # Credits for good practice, when the audits carried them: the total, then each credit.
+        credits = self.review.credits()
+        if credits:
+            headers += [_rword("credits_total", lang)]
+            headers += [_word("credit_count", lang, label=names.get(lang) or credit) for credit, names in credits]
         self.header(sheet, 0, headers)
-        self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24])
+        self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24] + [10] * (len(credits) + 1 if credits else 0))
         frames = [run.agents.assign(report=run.label) for run in self.review.runs if len(run.agents)]
         agents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         n = len(agents)
@@ -1866,6 +1860,13 @@ class _ReviewWriter(_Writer):
                 Column(_numbers(agents["findings_after"]), "number", fmt.integer),
                 Column(_as_list(agents["report"].astype("str")), "text", fmt.text),
             ]
+            if credits:
+                counts = [value if isinstance(value, dict) else None
+                          for value in (agents["credits"] if "credits" in agents else [None] * n)]
+                # An agent of a run without credit data has no counts: blank, not 0.
+                columns.append(Column([sum(c.values()) if c is not None else None for c in counts], "number", fmt.integer))
+                columns += [Column([c.get(credit, 0) if c is not None else None for c in counts], "number", fmt.integer)
+                            for credit, _ in credits]
             self.cells.write_cells(sheet, 1, columns)
             sheet.conditional_format(
                 1, 1, n, 1,
@@ -1933,7 +1934,7 @@ class _ReviewWriter(_Writer):
                 Column(_numbers(pd.Series(_excel_dates(pd.Series(times)))), "number", fmt.datetime),
                 Column(_as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
                 Column(_as_list(part["session_id"].astype("str")), "text", fmt.text),
-                Column([rule_label(r, lang) for r in part["rule"]], "text", fmt.text),
+                Column([self.rule_label(r) for r in part["rule"]], "text", fmt.text),
                 Column([_severity(s, lang) for s in part["severity"]], "text", fmt.text),
                 Column(_as_list(reasons), "text", fmt.wrap),
                 Column(marked, "marked", fmt.wrap, fmt.highlight_cell),

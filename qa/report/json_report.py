@@ -6,6 +6,9 @@ Credits for good practice (:mod:`qa.credits`) are additive: a top-level ``credit
 (one record per credited message: credit, session_id, agent, timestamp, file, row, text,
 match, span, reason, context), ``summary.credits`` / ``summary.by_credit``, and per agent
 ``agents[].credits`` (``{credit id: count, …, "per_100_sessions": {…}}``).
+
+Rule display names are additive too: ``summary.rule_names`` (``{rule id: {"zh": …, "en": …}}``,
+from each rule file's ``[name]``, the id where it has none).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.files import atomic_write
+from qa.rules import rule_label, rule_names
 from qa.identity import ID_SCHEME, finding_ids
 from qa.suppress import suppressed_summary
 
@@ -115,6 +119,7 @@ def iter_table(frame: pd.DataFrame, masker: Any = None) -> Iterator[dict[str, An
 def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
     ingest = result.ingest
     by_rule = {rule.id: 0 for rule in result.rules if rule.enabled}
+    names = rule_names(result.rules)
     if len(result.findings):
         for rule_id, count in result.findings["rule"].value_counts().sort_index().items():
             by_rule[rule_id] = int(count)
@@ -136,6 +141,8 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
         "suppressed": suppressed_summary(result, mask=mask),
         "credits": int(len(credits)) if credits is not None else 0,
         "by_credit": by_credit,
+        # Display names ([name] of each rule file; the id where a rule has none), additive.
+        "rule_names": {rule_id: {lang: rule_label(rule_id, lang, names) for lang in ("zh", "en")} for rule_id in by_rule},
     }
 
 
