@@ -74,6 +74,7 @@ class Carry:
 
     @property
     def has_reviewers(self) -> bool:
+        """Whether any carried verdict names its reviewer."""
         return any(mark.reviewer for mark in self.marks.values())
 
     def lines(self, lang: str) -> list[str]:

@@ -52,6 +52,7 @@ class RuleCase:
 
     @property
     def id(self) -> str:
+        """``rule::name``, the case's id in test output."""
         return f"{self.rule}::{self.name}"
 
 

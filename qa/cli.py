@@ -11,10 +11,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-
-from typing import TYPE_CHECKING, Any
 
 from qa.cli_base import ExitCode, guarded, main
 from qa.errors import QAError
@@ -162,8 +161,8 @@ def _input_options(function):
 def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, agent_pattern, lang):
     """Resolve options: command line over the config file over defaults. Returns
     (config, AuditOptions, rules)."""
-    from qa.config import load_config
     from qa.audit.run import AuditOptions, scoring_file
+    from qa.config import load_config
     from qa.rules import load_rules, with_working_hours
     from qa.score import load_scoring
 
@@ -579,9 +578,8 @@ def rules_check(packs, config_path, debug) -> None:
     def action() -> int:
         loaded = _load_for_inspection(packs, config_path)
         from qa.audit.run import scoring_file
-        from qa.score import load_scoring
-
         from qa.credits import load_credits
+        from qa.score import load_scoring
 
         load_scoring(scoring_file(list(packs)), rule_ids=[rule.id for rule in loaded],
                      credit_ids=[credit.id for credit in load_credits(list(packs))])
@@ -672,8 +670,8 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
     the findings added and removed per rule and each agent's change in score."""
 
     def action() -> int:
-        from qa.diff import diff_audits, print_diff, write_diff_json
         from qa.audit.run import audit as run_audit
+        from qa.diff import diff_audits, print_diff, write_diff_json
 
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)

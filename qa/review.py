@@ -515,6 +515,7 @@ class FindingsTable:
     columns: dict[str, int]  # keys of HEADERS and ROW_HEADERS -> 0-based column
 
     def value(self, row: list, key: str) -> Any:
+        """The cell of ``row`` under the column ``key`` (None if the sheet has no such column)."""
         col = self.columns.get(key)
         return row[col] if col is not None and col < len(row) else None
 
@@ -525,6 +526,7 @@ class FindingsTable:
 
     @property
     def lang(self) -> str:
+        """The workbook's language, from the name of its findings sheet."""
         return "zh" if self.sheet == FINDINGS_SHEETS[0] else "en"
 
     def cell(self, key: str, index: int) -> str:
@@ -696,6 +698,7 @@ class RunReview:
 
     @property
     def run_key(self) -> str | None:
+        """The history run key the workbook was written with, if any."""
         return self.data.get("run_key")
 
 
@@ -739,6 +742,7 @@ class Review:
         return rule_names_of([run.data for run in self.runs])
 
     def reviewers(self) -> list[str]:
+        """The reviewers named on verdicts, each once, in order of appearance."""
         names = [v.reviewer for v in self.verdicts.values() if v.verdict is not None and v.reviewer]
         return list(dict.fromkeys(names))
 

@@ -96,6 +96,7 @@ class Suppression:
 
     @property
     def key(self) -> tuple[str, str, str | None]:
+        """What a finding must equal to be suppressed: rule, normalized text, normalized context."""
         return (self.rule, suppression_key(self.text), None if self.context is None else suppression_key(self.context))
 
 
@@ -358,4 +359,5 @@ def write_suppressions(path: Path, entries: Sequence[Suppression]) -> tuple[int,
 
 
 def today() -> str:
+    """Today's date as YYYY-MM-DD (the ``added`` of new entries)."""
     return date.today().isoformat()

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner
 
-from qa.cli import main
 import qa.cli_review  # noqa: F401  (registers qa review / qa history when qa.cli does not yet)
+from qa.cli import main
 
 # Seven sessions: forbidden-phrase in S1, S2 (the same text), S5 (longer text) and S6
 # (traditional characters); ignored-complaint in S3; slow-reply in S4; a veto (abuse) in S7, whose

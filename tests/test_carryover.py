@@ -8,7 +8,6 @@ import shutil
 
 import openpyxl
 import pytest
-
 from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 WITHOUT_S7 = "\n".join(line for line in CHAT.splitlines() if not line.startswith("S7")) + "\n"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qa.audit.run import AuditOptions, audit
 from qa.credits import load_credits
 from qa.errors import RuleError
-from qa.audit.run import AuditOptions, audit
 from qa.report.excel import write_workbook
 from qa.report.json_report import build_result
 from qa.review import build_run_data, rescore_run

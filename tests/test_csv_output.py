@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from review_helpers import run
 
 from qa.report.csvfile import csv_fields, defuse, write_csv
-from review_helpers import run
 
 ATTACK = "在吗\r=cmd|' /C calc'!A0"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qa.audit.run import AuditOptions, audit
 from qa.engines import EngineOptions, run_engine, unavailable_reason, write_result_findings_parquet
 from qa.engines.common import (
     MESSAGE_FIELDS,
@@ -36,7 +37,6 @@ from qa.engines.common import (
 )
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
-from qa.audit.run import AuditOptions, audit
 from qa.report.excel import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules

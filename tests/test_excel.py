@@ -12,8 +12,8 @@ import pytest
 import xlsxwriter
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 
-from qa.mask import mask_text
 from qa.audit.run import AuditOptions, audit
+from qa.mask import mask_text
 from qa.report import excel
 from qa.report.excel import SHEETS, write_workbook
 from qa.report.findings_csv import write_findings_csv

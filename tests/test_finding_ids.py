@@ -10,12 +10,12 @@ import sqlite3
 
 import openpyxl
 import pytest
+from review_helpers import audit, findings_of, review_in_excel, rows_as_dicts, run
 
-from qa.errors import QAError
 from qa.audit.run import audit as audit_in_process
+from qa.errors import QAError
 from qa.identity import ID_SCHEME, finding_id, finding_ids, legacy_finding_ids, run_id_scheme
 from qa.review import DATA_SHEET, data_chunks, read_data_chunks, read_reviewed_workbook
-from review_helpers import audit, findings_of, review_in_excel, rows_as_dicts, run
 
 PHONE = "13800138001"
 

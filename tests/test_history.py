@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import openpyxl
 import pytest
+from review_helpers import audit, findings_of, review_in_excel, rows_as_dicts, run
 
 from qa.config import configured_history
 from qa.history import DEFAULT_HISTORY, SCHEMA_VERSION, load_trends, open_history
-from review_helpers import audit, findings_of, review_in_excel, rows_as_dicts, run
 
 HEADER = "session_id,timestamp,role,agent,text\n"
 

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from qa.audit.outofcore import audit_out_of_core
+from qa.audit.run import AuditOptions, audit
 from qa.cli import main
 from qa.errors import InputError
 from qa.ingest import EXTENSIONS, FORMATS, expand_inputs, format_of, load_inputs, stream_inputs
-from qa.audit.outofcore import audit_out_of_core
-from qa.audit.run import AuditOptions, audit
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa.audit.outofcore import audit_out_of_core, partition_of
+from qa.audit.partition import audit_partition, sort_messages
+from qa.audit.run import AuditOptions, audit
 from qa.checks.base import CheckContext
 from qa.errors import InputError
 from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS
-from qa.audit.outofcore import audit_out_of_core, partition_of
-from qa.audit.partition import audit_partition, sort_messages
-from qa.audit.run import AuditOptions, audit
 from qa.report.excel import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules

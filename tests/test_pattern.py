@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tables import message_table
 
 from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
@@ -14,8 +15,6 @@ from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matc
 from qa.errors import RuleError
 from qa.normalize import normalize_text
 from qa.rules import builtin_rules_dir, load_rule_file
-
-from tables import message_table
 
 RULE = load_rule_file(builtin_rules_dir() / "rhetorical-question.toml")
 MATCHER = matcher_for(RULE.params)

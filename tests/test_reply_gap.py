@@ -315,8 +315,8 @@ def test_builtin_default_counts_working_hours_only(tmp_path):
     late either way. The rule file, `qa rules explain` and the behaviour say the same."""
     from click.testing import CliRunner
 
-    from qa.cli import main
     from qa.audit.run import audit
+    from qa.cli import main
     from qa.rules import load_rules, with_working_hours
 
     assert BUILTIN.params["working_hours"] == "09:00-23:00"

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tables import message_table
 
 from qa.checks.base import CheckContext
-from qa.classes import builtin_classes
 from qa.checks.response import _compile, _strip_lookarounds, classify_reply, run, triggers_in
+from qa.classes import builtin_classes
 from qa.normalize import normalize_text
 from qa.rules import load_rule_file
-
-from tables import message_table
 
 RULE_PATH = Path(__file__).resolve().parent.parent / "rules" / "ignored-complaint.toml"
 
@@ -211,9 +210,7 @@ REPLIES = [
 
 @pytest.mark.parametrize(("reply", "kind"), REPLIES, ids=[r for r, _ in REPLIES])
 def test_classify_reply(compiled, reply, kind):
-    from qa.checks.response import emoji_only_mask
-
-    from qa.checks.response import EMOJI_TOKEN_PARAMS
+    from qa.checks.response import EMOJI_TOKEN_PARAMS, emoji_only_mask
     from qa.rules import builtin_rules_dir, load_rule_file
 
     params = load_rule_file(builtin_rules_dir() / "ignored-complaint.toml").params

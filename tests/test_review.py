@@ -8,10 +8,10 @@ import shutil
 
 import openpyxl
 import pytest
+from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 from qa.identity import finding_id
 from qa.review import Verdict, parse_verdict, rescore_run
-from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_review_rescores_without_false_positives_after_rows_are_reordered(book, 
 
     # Measured precision per rule, in the terminal and in the workbook.
     assert "forbidden-phrase" in result.stdout
-    line = next(l for l in result.stdout.splitlines() if l.startswith("forbidden-phrase"))
+    line = next(text for text in result.stdout.splitlines() if text.startswith("forbidden-phrase"))
     assert line.split()[1:6] == ["5", "3", "1", "2", "0"]  # findings reviewed confirmed false pending
     assert "33% (n=3)" in line
     quality = {r["规则"]: r for r in rows_as_dicts(out, "复核结果", "规则")}
@@ -260,7 +260,6 @@ def test_json_findings_carry_ids(audited):
 def _id_rows(path, lang="zh"):
     """{finding id: (worksheet row number, ID column letter)} of a workbook's Findings sheet."""
     from openpyxl.utils import get_column_letter
-
     from review_helpers import table
 
     sheet = openpyxl.load_workbook(path)["违规明细" if lang == "zh" else "Findings"]
@@ -304,8 +303,9 @@ def test_swapped_id_cells_do_not_move_a_verdict_to_another_finding(book, tmp_pat
 def test_an_edited_qa_data_is_refused(book):
     """Decoding qa_data, raising an agent's score to 400 and packing it again keeps it well
     formed, but it no longer matches the checksum qa stored in A1."""
-    from qa.review import data_chunks
     from review_helpers import read_qa_data, write_qa_data
+
+    from qa.review import data_chunks
 
     path, _ = book
     workbook = openpyxl.load_workbook(path, rich_text=True)
@@ -338,8 +338,9 @@ def test_an_edited_qa_data_is_refused(book):
 def test_malformed_qa_data_names_sheet_and_cells(book, edit, expected):
     """Wrong types or a missing key in qa_data (packed with a matching checksum, so only the
     structure check can catch them) are one line naming the sheet and cells, not an internal error."""
-    from qa.review import data_chunks
     from review_helpers import read_qa_data, write_qa_data
+
+    from qa.review import data_chunks
 
     path, _ = book
     workbook = openpyxl.load_workbook(path, rich_text=True)
@@ -373,9 +374,10 @@ def test_malformed_qa_data_names_sheet_and_cells(book, edit, expected):
 def test_qa_data_from_before_checksums_is_still_read_and_range_checked(book, tmp_path):
     """Workbooks audited before format 2 have no checksum: still reviewable, and an out-of-range
     score in them is refused."""
-    from review_helpers import read_qa_data, write_qa_data
     import base64
     import zlib
+
+    from review_helpers import read_qa_data, write_qa_data
 
     path, data = book
 

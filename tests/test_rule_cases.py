@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rule_cases import CASES_DIR, all_cases, compare, load_case_file, run_case
 
 CASES = all_cases()

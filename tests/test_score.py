@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_metrics import table
 
 from qa.checks.stage import session_agents
 from qa.errors import RuleError
@@ -20,7 +21,6 @@ from qa.score import (
     score_agents,
     score_sessions,
 )
-from test_metrics import table
 
 # Four sessions: A handles S1..S3, B handles S4.
 ROWS = [

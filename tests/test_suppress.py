@@ -7,9 +7,9 @@ import tomllib
 
 import openpyxl
 import pytest
+from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 from qa.suppress import Suppression, format_suppressions, parse_suppressions, suppression_key, write_suppressions
-from review_helpers import CHAT, audit, findings_of, review_in_excel, rows_as_dicts, run
 
 
 def test_round_trip_review_emit_audit(tmp_path):

@@ -44,6 +44,7 @@ class CompactMessages:
         self.texts: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
 
     def add(self, messages: pd.DataFrame, offsets: pd.Series) -> None:
+        """Store a partition's message columns at their global ids (categories kept compact)."""
         ids = global_ids(messages["session_id"], offsets)
         for name in _CATEGORY_COLUMNS:
             codes, uniques = pd.factorize(messages[name])
@@ -69,6 +70,7 @@ class CompactMessages:
             self.timestamp[gid] = value
 
     def keep_texts(self, messages: pd.DataFrame, sessions: list[str], offsets: pd.Series) -> None:
+        """Keep the texts of ``sessions`` (those with findings), the only texts the reports show."""
         if not sessions:
             return
         rows = messages[messages["session_id"].isin(sessions)]

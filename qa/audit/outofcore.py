@@ -37,10 +37,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qa.checks.base import CheckContext
 from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets
+from qa.checks.base import CheckContext
 from qa.credits import load_credits
 from qa.ingest import StreamedInputs, expand_inputs, stream_inputs
 from qa.model import AuditResult, IngestResult, empty_rejected
@@ -156,7 +156,8 @@ def audit_out_of_core(
             inputs=inputs, rule_paths=options.rule_paths, suppressions=options.suppressions,
             messages_of=messages_of,
         )
-        del results, compact
+        del results
+        compact = None  # messages_of is done with it: free the table before the reports
         timings["merge"] = time.perf_counter() - started
     finally:
         shutil.rmtree(work, ignore_errors=True)

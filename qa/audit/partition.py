@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from qa.checks.base import CheckContext
+from qa.checks.stage import report_findings, run_checks, session_agents
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
 from qa.credits import Credit, builtin_credits, detect_credits, report_credits
-from qa.checks.stage import report_findings, run_checks, session_agents
 from qa.ingest import ORDER_COLUMN
 from qa.model import MESSAGE_COLUMNS, SkippedRule, empty_messages
 from qa.normalize import add_norm_column

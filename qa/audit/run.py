@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.checks.base import CheckContext
 from qa.audit.assemble import assemble
 from qa.audit.partition import audit_partition
+from qa.checks.base import CheckContext
 from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult

@@ -17,6 +17,7 @@ import pandas as pd
 
 from qa.model import FINDING_COLUMNS, empty_findings
 
+
 @dataclass(frozen=True)
 class Param:
     """One parameter a check type accepts."""

@@ -293,10 +293,8 @@ def _compile(rule) -> _Compiled:
     particles = params["particles"]
     question = None
     if params["question_particles"]:
-        question = regex.compile(
-            "^.{0,%d}?(?:%s)" % (params["question_window"],
-                                 "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"]))
-        )
+        particles = "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"])
+        question = regex.compile(f"^.{{0,{params['question_window']}}}?(?:{particles})")
     return _Compiled(
         categories=categories,
         prefilter=prefilter,

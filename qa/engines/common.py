@@ -40,15 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa.checks.base import CheckContext
 from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
+from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
+from qa.identity import finding_ids
 from qa.ingest import ORDER_COLUMN
 from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, naive_times
 from qa.normalize import add_norm_column
-from qa.identity import finding_ids
 from qa.score import AGENT_COLUMNS, SESSION_COLUMNS, Scoring, score_agents
 
 #: Missing time (NaT) as int64 nanoseconds.
@@ -173,6 +173,7 @@ class AuditSetup:
 
     @property
     def timezone(self) -> str:
+        """The audit's timezone."""
         return self.context.timezone
 
 
@@ -181,8 +182,8 @@ def make_setup(options, rules, rows_per_call: int = ROWS_PER_CALL) -> AuditSetup
     from ``options.rule_paths`` unless given), the scoring in effect, the suppressions.
     ``context.has_timestamps`` is decided later, from the input (:func:`with_times`)."""
     from qa.audit.run import scoring_file
-    from qa.rules import load_rules
     from qa.credits import load_credits
+    from qa.rules import load_rules
     from qa.score import load_scoring
 
     rules = rules if rules is not None else load_rules(list(options.rule_paths))
@@ -569,6 +570,7 @@ class Accounting:
 
 
 def rows_of(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The collected rows of one ``kind`` (findings, sessions …), renumbered."""
     selected = rows[rows["kind"].to_numpy(dtype=object) == kind]
     return selected.reset_index(drop=True)
 

@@ -66,6 +66,7 @@ class InputPlan:
 
     @property
     def label(self) -> str:
+        """What is read, for messages: the table, or the files."""
         return self.table or ", ".join(self.parquet or self.exports)
 
 
@@ -185,6 +186,7 @@ class ParquetSpec:
     file_rank: dict[str, int] = field(default_factory=dict)
 
     def with_files(self, files: Sequence[str], has_times: bool) -> ParquetSpec:
+        """This spec for the given Parquet files, each with its index in sorted order."""
         return ParquetSpec(self.source, self.header, self.columns, self.options, has_times,
                            {name: i for i, name in enumerate(sorted(files))})
 

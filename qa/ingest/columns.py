@@ -30,9 +30,11 @@ class ColumnMap:
     mapped: dict[str, str] = field(default_factory=dict)  # the --column mappings this input used
 
     def has(self, name: str) -> bool:
+        """Whether the field ``name`` has a column."""
         return name in self.positions
 
     def label(self, name: str) -> str:
+        """The header of the column of field ``name``, as the file writes it."""
         return self.header[self.positions[name]]
 
 

@@ -636,6 +636,7 @@ class _DelimitedStream:
             yield table()
 
     def tables(self) -> Iterator[RawTable]:
+        """The file's rows as tables of at most ``chunk_rows`` rows."""
         """The file's data rows as tables of at most ``chunk_rows`` rows, in file order."""
         if self.whole:
             tables, self._whole_tables = self._whole_tables, []
@@ -682,6 +683,7 @@ class DelimitedSource(Source):
         self._tables = stream.tables
 
     def tables(self) -> Iterator[RawTable]:
+        """The file's rows as tables of at most ``chunk_rows`` rows."""
         return self._tables()
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import codecs
 import io
 
-
 from qa.errors import InputError
 from qa.ingest.table import _HEAD_BYTES
-
 
 # A NUL byte or two is damage in a text export (that row is rejected); a file is refused as
 # binary only for a known binary signature or when NULs are this large a share of its head.

@@ -183,7 +183,6 @@ def find_text_header(
     best row of :func:`find_header`; the delimiter whose header names most known fields wins
     (then the one splitting the header into most fields). ``header_row`` (1-based) forces it."""
     import csv
-
     import re
 
     lines = re.split(r"\r\n|\r|\n", head)[: SCAN_ROWS + 1]

@@ -62,6 +62,7 @@ class ParquetSource(Source):
             raise InputError(f"cannot read {self._path}: {_first_line(exc)}") from None
 
     def tables(self) -> Iterator[RawTable]:
+        """The file's rows as tables of at most ``chunk_rows`` rows."""
         if self._whole is not None:
             batches: Iterator = iter([self._whole])
         else:

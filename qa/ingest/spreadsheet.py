@@ -35,6 +35,7 @@ class SpreadsheetSource(Source):
         self._chunk_rows = chunk_rows
 
     def tables(self) -> Iterator[RawTable]:
+        """The sheet's rows as tables of at most ``chunk_rows`` rows."""
         return _table_slices(self._table, self._chunk_rows)
 
 

@@ -9,7 +9,6 @@ import pandas as pd
 
 from qa.ingest.table import _clip, _no_reasons
 
-
 # from a sample so that a million rows are normally parsed by exactly one format.
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
