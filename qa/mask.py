@@ -167,9 +167,10 @@ def mask_text(text: str) -> str:
     return "".join(pieces)
 
 
-def mask_series(values: pd.Series) -> pd.Series:
+def mask_series(values: pd.Series, memo: dict[str, str] | None = None) -> pd.Series:
     """Mask a column of strings; missing values become "". Only rows that might hold a
-    number or an address go through the regular expression."""
+    number or an address go through the regular expression, each distinct text once (``memo``,
+    when given, keeps the masked texts for later calls: the channels of one result share it)."""
     text = values.fillna("").astype("str")
     if text.empty:
         return text
@@ -177,7 +178,7 @@ def mask_series(values: pd.Series) -> pd.Series:
     if not candidates.any():
         return text
     masked = text.copy()
-    done: dict[str, str] = {}  # repeated texts (canned replies, quoted lines) are masked once
+    done: dict[str, str] = {} if memo is None else memo  # repeated texts (canned replies, quoted lines) masked once
     out = []
     for value in text[candidates].tolist():
         result = done.get(value)
@@ -188,9 +189,9 @@ def mask_series(values: pd.Series) -> pd.Series:
     return masked
 
 
-def maybe_mask(values: pd.Series, mask: bool) -> pd.Series:
+def maybe_mask(values: pd.Series, mask: bool, memo: dict[str, str] | None = None) -> pd.Series:
     """``mask_series(values)`` when ``mask`` is true, else the strings unchanged ("" for missing)."""
-    return mask_series(values) if mask else values.fillna("").astype("str")
+    return mask_series(values, memo) if mask else values.fillna("").astype("str")
 
 
 # --------------------------------------------------------------------------- findings
@@ -280,10 +281,11 @@ def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker
     ``mask``, the frame unchanged."""
     if not mask or not len(findings):
         return findings
+    memo = names.memo if names is not None else None
     columns: dict[str, Any] = {}
     for name in ("text", "context_text", "reason", "match"):
         if name in findings:
-            columns[name] = mask_series(findings[name])
+            columns[name] = mask_series(findings[name], memo)
     if "text" in findings and "match" in findings:
         plain = findings["text"].fillna("").astype("str")
         context = findings["context_text"].fillna("").astype("str") if "context_text" in findings else None
@@ -370,6 +372,11 @@ class ResultMasker:
         self.enabled = enabled
         self._sessions: dict[str, str] | None = None
         self._agents: dict[str, str] | None = None
+        # Masked forms of the free texts seen so far, and the masked findings tables and ids
+        # by table: the workbook, JSON and CSV writers mask each text and table once.
+        self.memo: dict[str, str] = {}
+        self._tables_done: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        self._ids_done: list[tuple[pd.DataFrame, list[str]]] = []
 
     def _tables(self) -> list[pd.DataFrame]:
         result = self.result
@@ -403,7 +410,7 @@ class ResultMasker:
 
     def texts(self, values: pd.Series) -> pd.Series:
         """Free text (messages, reasons, raw rows)."""
-        return maybe_mask(values, self.enabled)
+        return maybe_mask(values, self.enabled, self.memo)
 
     def text(self, value: Any) -> str:
         """One free-text string (a terminal line, a note)."""
@@ -429,8 +436,28 @@ class ResultMasker:
         return self.agent_map().get(value, value) if self.enabled else value
 
     def findings(self, findings: pd.DataFrame) -> pd.DataFrame:
-        """A findings table (report columns) masked for writing (:func:`mask_findings`)."""
-        return mask_findings(findings, self.enabled, self)
+        """A findings table (report columns) masked for writing (:func:`mask_findings`); the
+        same table object (the result's findings or credits) is masked once, and a part of it
+        is best taken from the masked whole (``masker.findings(table).iloc[:n]``): masking
+        works row by row. Callers must not change the table in place in between."""
+        for table, masked in self._tables_done:
+            if table is findings:
+                return masked
+        masked = mask_findings(findings, self.enabled, self)
+        self._tables_done.append((findings, masked))
+        return masked
+
+    def finding_ids(self, findings: pd.DataFrame) -> list[str]:
+        """:func:`qa.identity.finding_ids` of a findings table, worked out once per table
+        object, over texts masked through this masker's memo."""
+        from qa.identity import finding_ids
+
+        for table, ids in self._ids_done:
+            if table is findings:
+                return ids
+        ids = finding_ids(findings, memo=self.memo)
+        self._ids_done.append((findings, ids))
+        return ids
 
 
 def result_masker(result: Any, mask: bool = True) -> ResultMasker:
