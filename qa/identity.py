@@ -69,9 +69,10 @@ def _check_scheme(scheme: int) -> None:
         raise QAError(f"finding id scheme {scheme} is newer than this qa knows ({ID_SCHEME}); upgrade qa")
 
 
-def finding_ids(findings: pd.DataFrame, *, scheme: int = ID_SCHEME) -> list[str]:
+def finding_ids(findings: pd.DataFrame, *, scheme: int = ID_SCHEME, memo: dict[str, str] | None = None) -> list[str]:
     """Ids of a report finding table's rows (needs file, row, rule, text with the original
-    text; sheet optional); the same as :func:`finding_id` row by row."""
+    text; sheet optional); the same as :func:`finding_id` row by row. ``memo``: masked texts
+    already known (:attr:`qa.mask.ResultMasker.memo`)."""
     if findings.empty:
         return []
     _check_scheme(scheme)
@@ -80,7 +81,7 @@ def finding_ids(findings: pd.DataFrame, *, scheme: int = ID_SCHEME) -> list[str]
     rows = [str(int(row)) for row in findings["row"].tolist()]
     texts = findings["text"].fillna("").astype("str")
     # The masked text, never the original: the id must not confirm a guess of what is hidden.
-    texts = texts if scheme == 1 else mask_series(texts)
+    texts = texts if scheme == 1 else mask_series(texts, memo)
     head = [] if scheme == 1 else [_ID_TAG]
     return [
         _digest([*head, files[file], sheet, row, rule, text])

@@ -69,7 +69,7 @@ _WIDE = re.compile("[\uff01-\uff5e。﹫　\u00a0]")
 _PROVINCE = r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]|91)"
 _MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_PATTERN = re.compile(
+_NUMBERS = (
     # ID card, 18 characters: region (6 digits), birth date 19xx/20xx-MM-DD, sequence (3),
     # check digit or X; the three groups may be separated by one space or hyphen.
     rf"(?P<id18>(?<![0-9]){_PROVINCE}[0-9]{{4}}(?P<isep>[- ]?)(?:19|20)[0-9]{{2}}{_MONTH_DAY}(?P=isep)"
@@ -83,11 +83,23 @@ _PATTERN = re.compile(
     r"|[0-9](?P<msep2>[-. ])[0-9]{3}(?P=msep2)[0-9]{4}))(?![0-9]))"
     # Landline: area code 0xx / 0xxx with a separator or in brackets, 7-8 digit number.
     r"|(?P<landline>(?<![0-9])(?:\(0[1-9][0-9]{1,2}\)[- ]?|0[1-9][0-9]{1,2}[- ])(?P<lnum>[1-9][0-9]{6,7})(?![0-9]))"
+)
+# Every number shape starts with a digit, "+" or "(": the look-ahead skips the other
+# positions at once instead of trying each alternative there.
+_NUMBERS = rf"(?=[0-9+(])(?:{_NUMBERS})"
+_PATTERN = re.compile(
+    _NUMBERS +
     # E-mail: only the local part is matched (the domain is a look-ahead: it stays visible and
     # is not consumed, so "a@x.cn、b@y.cn" masks both). ASCII local part, or a Chinese one.
     rf"|(?P<email>(?:[A-Za-z0-9_%+-][A-Za-z0-9._%+-]*|[{_CJK}]+)"
     r"(?=@(?:(?:[^\W_]|-)+\.)+[^\W\d_]{2,}))"
 )
+# The same without the e-mail shape (which cannot match without an "@"), for the texts that
+# have none: the e-mail local part is tried at every position of a run of letters or Chinese
+# characters, which makes it the costliest alternative. The empty group keeps the names.
+_NUMBERS_ONLY = re.compile(_NUMBERS + r"|(?P<email>(?!))")
+_WIDE_ASCII = {chr(code): chr(ascii_code) if isinstance(ascii_code, int) else ascii_code
+               for code, ascii_code in _ASCII.items()}
 # Cheap test for "might contain something to mask": four digits in a row, or an @.
 _CANDIDATE = r"[0-9０-９]{4}|[@＠﹫]"
 
@@ -120,14 +132,20 @@ def _masked_match(match: re.Match, text: str) -> tuple[int, int, str]:
     return start, end, _starred(value, _digit_positions(value)[:-4])  # ID cards
 
 
+def _ascii_of(match: re.Match) -> str:
+    return _WIDE_ASCII[match.group()]
+
+
 def personal_spans(text: str) -> list[tuple[int, int, str]]:
     """Where ``text`` holds personal data: ``(start, end, masked)`` for each piece that
     masking changes, in order (``text[start:end]`` is written as ``masked``, same length)."""
     if not text:
         return []
-    matched = text.translate(_ASCII) if _WIDE.search(text) else text
+    # Replacing the few wide characters is much faster than str.translate over the whole text.
+    matched = _WIDE.sub(_ascii_of, text) if _WIDE.search(text) else text
+    pattern = _PATTERN if "@" in matched else _NUMBERS_ONLY
     spans = []
-    for match in _PATTERN.finditer(matched):
+    for match in pattern.finditer(matched):
         start, end, masked = _masked_match(match, text)
         if masked != text[start:end]:
             spans.append((start, end, masked))
@@ -149,9 +167,10 @@ def mask_text(text: str) -> str:
     return "".join(pieces)
 
 
-def mask_series(values: pd.Series) -> pd.Series:
+def mask_series(values: pd.Series, memo: dict[str, str] | None = None) -> pd.Series:
     """Mask a column of strings; missing values become "". Only rows that might hold a
-    number or an address go through the regular expression."""
+    number or an address go through the regular expression, each distinct text once (``memo``,
+    when given, keeps the masked texts for later calls: the channels of one result share it)."""
     text = values.fillna("").astype("str")
     if text.empty:
         return text
@@ -159,7 +178,7 @@ def mask_series(values: pd.Series) -> pd.Series:
     if not candidates.any():
         return text
     masked = text.copy()
-    done: dict[str, str] = {}  # repeated texts (canned replies, quoted lines) are masked once
+    done: dict[str, str] = {} if memo is None else memo  # repeated texts (canned replies, quoted lines) masked once
     out = []
     for value in text[candidates].tolist():
         result = done.get(value)
@@ -170,9 +189,9 @@ def mask_series(values: pd.Series) -> pd.Series:
     return masked
 
 
-def maybe_mask(values: pd.Series, mask: bool) -> pd.Series:
+def maybe_mask(values: pd.Series, mask: bool, memo: dict[str, str] | None = None) -> pd.Series:
     """``mask_series(values)`` when ``mask`` is true, else the strings unchanged ("" for missing)."""
-    return mask_series(values) if mask else values.fillna("").astype("str")
+    return mask_series(values, memo) if mask else values.fillna("").astype("str")
 
 
 # --------------------------------------------------------------------------- findings
@@ -262,10 +281,11 @@ def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker
     ``mask``, the frame unchanged."""
     if not mask or not len(findings):
         return findings
+    memo = names.memo if names is not None else None
     columns: dict[str, Any] = {}
     for name in ("text", "context_text", "reason", "match"):
         if name in findings:
-            columns[name] = mask_series(findings[name])
+            columns[name] = mask_series(findings[name], memo)
     if "text" in findings and "match" in findings:
         plain = findings["text"].fillna("").astype("str")
         context = findings["context_text"].fillna("").astype("str") if "context_text" in findings else None
@@ -352,6 +372,11 @@ class ResultMasker:
         self.enabled = enabled
         self._sessions: dict[str, str] | None = None
         self._agents: dict[str, str] | None = None
+        # Masked forms of the free texts seen so far, and the masked findings tables and ids
+        # by table: the workbook, JSON and CSV writers mask each text and table once.
+        self.memo: dict[str, str] = {}
+        self._tables_done: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        self._ids_done: list[tuple[pd.DataFrame, list[str]]] = []
 
     def _tables(self) -> list[pd.DataFrame]:
         result = self.result
@@ -385,7 +410,7 @@ class ResultMasker:
 
     def texts(self, values: pd.Series) -> pd.Series:
         """Free text (messages, reasons, raw rows)."""
-        return maybe_mask(values, self.enabled)
+        return maybe_mask(values, self.enabled, self.memo)
 
     def text(self, value: Any) -> str:
         """One free-text string (a terminal line, a note)."""
@@ -411,8 +436,28 @@ class ResultMasker:
         return self.agent_map().get(value, value) if self.enabled else value
 
     def findings(self, findings: pd.DataFrame) -> pd.DataFrame:
-        """A findings table (report columns) masked for writing (:func:`mask_findings`)."""
-        return mask_findings(findings, self.enabled, self)
+        """A findings table (report columns) masked for writing (:func:`mask_findings`); the
+        same table object (the result's findings or credits) is masked once, and a part of it
+        is best taken from the masked whole (``masker.findings(table).iloc[:n]``): masking
+        works row by row. Callers must not change the table in place in between."""
+        for table, masked in self._tables_done:
+            if table is findings:
+                return masked
+        masked = mask_findings(findings, self.enabled, self)
+        self._tables_done.append((findings, masked))
+        return masked
+
+    def finding_ids(self, findings: pd.DataFrame) -> list[str]:
+        """:func:`qa.identity.finding_ids` of a findings table, worked out once per table
+        object, over texts masked through this masker's memo."""
+        from qa.identity import finding_ids
+
+        for table, ids in self._ids_done:
+            if table is findings:
+                return ids
+        ids = finding_ids(findings, memo=self.memo)
+        self._ids_done.append((findings, ids))
+        return ids
 
 
 def result_masker(result: Any, mask: bool = True) -> ResultMasker:

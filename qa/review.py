@@ -52,7 +52,7 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.identity import ID_SCHEME, finding_ids, run_id_scheme
+from qa.identity import ID_SCHEME, run_id_scheme
 from qa.mask import result_masker
 from qa.model import audit_period, naive_times
 from qa.score import START_SCORE, session_scores
@@ -163,7 +163,7 @@ def build_run_data(
     score_sum = sessions.groupby("agent")["score"].sum() if len(sessions) else pd.Series(dtype="float64")
     agents = result.agents
     masker = result_masker(result, mask)  # texts, session ids and agents as the visible sheets show them
-    shown_part = masker.findings(part)
+    shown_part = masker.findings(findings).iloc[:shown]  # the masked table the writers share
     return {
         "qa_version": __version__,
         "id_scheme": ID_SCHEME,
@@ -185,7 +185,7 @@ def build_run_data(
         "findings_total": int(len(findings)),
         "findings_shown": int(len(part)),
         "findings": {
-            "id": list(ids) if ids is not None else finding_ids(part),
+            "id": list(ids) if ids is not None else masker.finding_ids(findings)[:shown],
             "time": _iso_column(part["timestamp"]),
             "session_id": _strings(shown_part["session_id"]),
             "agent": _strings(shown_part["agent"]),

@@ -379,9 +379,19 @@ def _emoji_mask(messages: pd.DataFrame, scope: pd.Series, params: dict) -> pd.Se
                                          pc.not_equal(lowered, _to_arrow(messages["norm"][scope]))),
                                  False).to_numpy(zero_copy_only=False)
     if maybe.any():
+        # Most of them are canned texts (NFKC changed a full-width comma): each distinct one once.
         chosen = np.flatnonzero(maybe)
-        hits[chosen] = _emoji_hits(lowered.take(pa.array(chosen)), **kwargs)
+        encoded = _combined(lowered.take(pa.array(chosen))).dictionary_encode()
+        if encoded.indices.null_count:
+            hits[chosen] = _emoji_hits(lowered.take(pa.array(chosen)), **kwargs)
+        else:
+            distinct_hits = _emoji_hits(encoded.dictionary, **kwargs)
+            hits[chosen] = distinct_hits[encoded.indices.to_numpy(zero_copy_only=False)]
     return pd.Series(hits, index=messages.index[rows], dtype=bool)
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _neighbours(messages: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -453,6 +463,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     needed = sorted({c for row in customers for c in row})
     customer_norm = dict(zip(needed, messages["norm"].take(needed).tolist()))
     customer_text = dict(zip(needed, messages["text"].take(needed).tolist()))
+    # Whether an answer was due and whether the customer settled it, judged per distinct text
+    # through the class pre-filter rather than one text at a time.
+    due_of: dict[int, bool] = {}
+    settled_of: dict[int, bool] = {}
+    if due_class:
+        asked = sorted({c for i, row in enumerate(customers) if keep[i] for c in row})
+        if asked:
+            due_of = dict(zip(asked, classes.row_mask(due_class, messages["norm"], np.asarray(asked)).tolist()))
+        latest = sorted({row[0] for i, row in enumerate(customers) if keep[i] and row})
+        if params["settled_class"] and latest:
+            settled_of = dict(zip(latest, classes.row_mask(params["settled_class"], messages["norm"],
+                                                          np.asarray(latest)).tolist()))
 
     out_ids, severities, reasons, matches, starts, ends, contexts = [], [], [], [], [], [], []
     plain_reasons: dict[str, str] = {}
@@ -479,9 +501,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if due_class:
             # The customer's own last message may settle what they asked (found it, it works).
             latest = answered[0] if answered else None
-            settled = bool(params["settled_class"]) and latest is not None and classes.matches(
-                params["settled_class"], customer_norm[latest]) and not classes.matches(due_class, customer_norm[latest])
-            if settled or not any(classes.matches(due_class, customer_norm[c]) for c in answered):
+            settled = bool(params["settled_class"]) and latest is not None and settled_of[latest] and not due_of[latest]
+            if settled or not any(due_of[c] for c in answered):
                 continue
         stripped = original.strip()
         start = original.find(stripped) if stripped else 0

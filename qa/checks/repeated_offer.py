@@ -178,10 +178,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = grams_of[key] = frozenset(key[i : i + 2] for i in range(len(key) - 1)) or frozenset((key,))
         return found
 
+    said_of: dict[int, str] = {}  # distinct customer texts read so far (one Arrow take each was slow)
+
+    def said_text(code: int) -> str:
+        text = said_of.get(code)
+        if text is None:
+            text = said_of[code] = texts_of.uniques[code].as_py()
+        return text
+
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again."""
-        between = np.arange(position_from + 1, position_to)
-        said = texts_of.texts(texts_of.codes[between[customer[between]]])
+        codes = texts_of.codes[position_from + 1 : position_to]
+        said = [said_text(code) for code in codes[customer[position_from + 1 : position_to]].tolist()]
         if not said:
             return False
         for text in said:
@@ -212,17 +220,23 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if index is None:
                 numbers = tuple(_DIGITS.findall(key))
                 mine = grams(key)
+                size = len(mine)
                 best_score = threshold
                 same_numbers = members.setdefault(numbers, [])
-                for other_grams, other_index in same_numbers:
-                    score = 2 * len(mine & other_grams) / (len(mine) + len(other_grams))
+                for other_grams, other_size, other_index in same_numbers:
+                    total = size + other_size
+                    # The Dice score is at most 2·min(sizes)/total: skip the intersection when
+                    # even that cannot reach the best score so far.
+                    if 2 * (size if size < other_size else other_size) / total < best_score:
+                        continue
+                    score = 2 * len(mine & other_grams) / total
                     if score >= best_score:
                         index, best_score = other_index, score
                 if index is None:
                     clusters.append([0, position, numbers])
                     index = len(clusters) - 1
                 exact[key] = index
-                same_numbers.append((mine, index))
+                same_numbers.append((mine, size, index))
             cluster = clusters[index]
             cluster[0] += 1
             if cluster[0] > limit and refused(cluster[1], position):

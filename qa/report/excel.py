@@ -57,12 +57,12 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from qa.errors import OutputError
+from qa.identity import finding_ids
 from qa.mask import maybe_mask, result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period, naive_times
 from qa.report import MAX_DETAIL_ROWS
 from qa.report.files import atomic_write
-from qa.identity import finding_ids
 from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
 from qa.rules import rule_label as _rule_label
 from qa.rules import rule_names, rules_hash
@@ -358,10 +358,11 @@ def _fit_marked(text: str, start: int, end: int, lang: str) -> tuple[str, int, i
     return lead + text[first:last] + tail, len(lead) + start - first, len(lead) + end - first
 
 
-def _cell_text(values: pd.Series, mask: bool, lang: str = "zh", cut: bool = True) -> pd.Series:
-    """Strings ready for cells: masked if asked, missing as "", cut to Excel's cell limit
-    (``cut=False`` leaves that to :func:`_fit_marked`)."""
-    text = maybe_mask(values, mask)
+def _cell_text(values: pd.Series, mask: bool, lang: str = "zh", cut: bool = True,
+               memo: dict[str, str] | None = None) -> pd.Series:
+    """Strings ready for cells: masked if asked (through ``memo``, the masked texts known),
+    missing as "", cut to Excel's cell limit (``cut=False`` leaves that to :func:`_fit_marked`)."""
+    text = maybe_mask(values, mask, memo)
     # Only a text longer than half the limit can exceed it in UTF-16 units.
     long = (text.str.len() > MAX_CELL_CHARS // 2).to_numpy(dtype=bool, na_value=False)
     if cut and long.any():
@@ -851,7 +852,7 @@ class _Writer:
         if getattr(self, "_listed_ids", None) is None and getattr(self.carry, "ids", None) is not None:
             self._listed_ids = self.carry.ids
         if getattr(self, "_listed_ids", None) is None:
-            self._listed_ids = finding_ids(self.result.findings.iloc[:MAX_DETAIL_ROWS])
+            self._listed_ids = self.masker.finding_ids(self.result.findings)[:MAX_DETAIL_ROWS]
         return self._listed_ids
 
     def write_data(self) -> None:
@@ -868,7 +869,6 @@ class _Writer:
     def write_not_carried(self) -> None:
         """Verdicts and comments of the workbook this one replaced whose finding is not listed
         now: kept, so no trainer's work is lost (qa review does not read this sheet)."""
-        from qa.carryover import NOT_CARRIED_SHEET
 
         sheet, lang, fmt = self.sheets["not_carried"], self.lang, self.formats
         note = _pick((
@@ -965,7 +965,7 @@ class _Writer:
         self.widths(sheet, widths[: len(headers)])
         review_col = headers.index(_word("review", lang))
         if shown:
-            part = self.masker.findings(findings.iloc[:shown])  # reasons hide what the masked text hides
+            part = self.masker.findings(findings).iloc[:shown]  # reasons hide what the masked text hides
             labels = {rule: self.rule_label(rule) for rule in part["rule"].unique()}
             severities = {s: _severity(s, lang) for s in part["severity"].unique()}
             reasons, texts, contexts, marked = _detail_cells(part, lang)
@@ -1020,7 +1020,7 @@ class _Writer:
         widths = [19, 20, 16, 16, 36, 50, 36, 22, 7]
         self.widths(sheet, widths)
         if shown:
-            part = self.masker.findings(credits.iloc[:shown])  # texts, session ids, agents: as findings
+            part = self.masker.findings(credits).iloc[:shown]  # texts, session ids, agents: as findings
             labels = {c: self.credit_label(c) for c in part["credit"].unique()}
             reasons, texts, contexts, marked = _detail_cells(part, lang)
             columns = [
@@ -1123,10 +1123,11 @@ class _Writer:
 
         # Findings per message: rule names and reasons joined; the first span highlighted.
         findings = result.findings
-        on_lines = findings[findings["msg"].isin(message_ids)] if len(findings) else findings
+        on_line = findings["msg"].isin(message_ids).to_numpy(dtype=bool) if len(findings) else None
+        on_lines = findings[on_line] if len(findings) else findings
         marks: dict[int, list] = {}
         if len(on_lines):
-            reasons = _as_list(_cell_text(self.masker.findings(on_lines)["reason"], False, lang))
+            reasons = _as_list(_cell_text(self.masker.findings(findings)["reason"][on_line], False, lang))
             for msg, rule, reason, start, end in zip(
                 _as_list(on_lines["msg"]), _as_list(on_lines["rule"]), reasons,
                 _as_list(on_lines["span_start"]), _as_list(on_lines["span_end"]),
@@ -1146,7 +1147,7 @@ class _Writer:
         }
         agent_of = dict(zip(chosen, _as_list(self.masker.agents(info["agent"]))))
         shown_sid = {sid: self.masker.session(sid) for sid in chosen}
-        texts = _as_list(_cell_text(selected["text"], self.mask, lang, cut=False))
+        texts = _as_list(_cell_text(selected["text"], self.mask, lang, cut=False, memo=self.masker.memo))
         times = _numbers(pd.Series(_excel_dates(selected["timestamp"])))
         roles = [_pick(ROLE[r], lang) if r in ROLE else r for r in _as_list(selected["role"].astype("str"))]
         senders = _as_list(self.masker.agents(selected["agent"]))

@@ -16,7 +16,6 @@ import pandas as pd
 from qa.mask import result_masker
 from qa.model import AuditResult, naive_times
 from qa.report.csvfile import write_csv
-from qa.identity import finding_ids
 
 # (column in result.findings, zh header, en header)
 CSV_COLUMNS = [
@@ -44,13 +43,14 @@ TEXT_COLUMNS = ("agent", "session_id", "rule", "severity", "reason", "text", "ma
 def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) -> pd.DataFrame:
     """The CSV's rows as a DataFrame (headers in ``lang``), in the result's order; values as
     they are (formula defusing and quoting happen when the file is written)."""
-    findings = result_masker(result, mask).findings(result.findings)  # masked as in every output
+    masker = result_masker(result, mask)
+    findings = masker.findings(result.findings)  # masked as in every output
     header_index = 1 if lang == "zh" else 2
     columns = {}
     for spec in CSV_COLUMNS:
         name = spec[0]
         if name == "id":
-            values = pd.Series(finding_ids(result.findings), dtype="object")
+            values = pd.Series(masker.finding_ids(result.findings), dtype="object")
         elif name in findings:
             values = findings[name]
         else:

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from qa.identity import ID_SCHEME
 from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.files import atomic_write
 from qa.rules import rule_label, rule_names
-from qa.identity import ID_SCHEME, finding_ids
 from qa.suppress import suppressed_summary
 
 JSON_VERSION = 1
@@ -53,8 +53,9 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
     findings = result.findings
     if not len(findings):
         return
-    ids = finding_ids(findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
-    findings = result_masker(result, mask).findings(findings)
+    masker = result_masker(result, mask)
+    ids = masker.finding_ids(findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
+    findings = masker.findings(findings)
     columns = {name: _column(findings, name) for name in (
         "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
         "span_start", "span_end", "reason", "sheet", "context_text")}
