@@ -447,7 +447,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             first_times = times.take(positions).tolist()
             next_times = times.take(np.maximum(after, 0)).tolist()
         agents = set(params["roles"])
-        for i, position in enumerate(positions.tolist()):
+        for i in range(len(positions)):
             if not customers[i] and prev[i] >= 0 and roles[prev[i]] in agents:
                 keep[i] = False
                 continue

@@ -250,7 +250,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     quote_limit = params["quote_chars"]
     reasons = []
-    for (position, use), original in zip(flagged, originals):
+    for (_position, use), original in zip(flagged, originals):
         quote = " ".join(original.split())
         quote = quote if len(quote) <= quote_limit else quote[: quote_limit - 1] + "…"
         reasons.append(render(rule.message, lang, count=use, count_ordinal=ordinal(use), limit=limit,
