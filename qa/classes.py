@@ -66,6 +66,7 @@ TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
 CLASS_KEYS = {
     "doc", "roles", "patterns", "patterns_file", "exclude", "exclude_file", "negation", "condition",
     "hypothetical", "question_after", "include", "categories", "question", "consequence",
+    "label_zh", "label_en",  # what a reason calls a match of the class's own patterns
 }
 CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "exclude", "exclude_file",
                  "question"}
