@@ -346,7 +346,7 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
                history=None, scale: _Scale = _Scale(), config_path: Path | None = None,
                engine_options=None, force: bool = False) -> int:
     from qa.carryover import carry_reviews, earlier_reviews, refuse_reviewed_output
-    from qa.report.excel import write_workbook
+    from qa.report.excel.audit_book import write_workbook
     from qa.report.json_report import write_json
 
     lang = options.lang

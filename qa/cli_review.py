@@ -40,7 +40,7 @@ def review(reports, output, suppress_path, history_path, no_history, top, lang, 
 
     def action() -> int:
         from qa.config import load_config
-        from qa.report.excel import write_review_workbook
+        from qa.report.excel.review_book import write_review_workbook
         from qa.review import format_review, read_reviewed_workbook, review_workbooks
 
         config = load_config(config_path)

@@ -12,7 +12,7 @@ import pytest
 from qa.audit.run import AuditOptions, audit
 from qa.credits import load_credits
 from qa.errors import RuleError
-from qa.report.excel import write_workbook
+from qa.report.excel.audit_book import write_workbook
 from qa.report.json_report import build_result
 from qa.review import build_run_data, rescore_run
 from qa.score import load_scoring

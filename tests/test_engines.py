@@ -37,7 +37,7 @@ from qa.engines.common import (
 )
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
-from qa.report.excel import write_workbook
+from qa.report.excel.audit_book import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 

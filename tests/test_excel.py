@@ -14,8 +14,10 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 
 from qa.audit.run import AuditOptions, audit
 from qa.mask import mask_text
-from qa.report import excel
-from qa.report.excel import SHEETS, write_workbook
+from qa.report.excel import audit_book, rows
+from qa.report.excel.audit_book import write_workbook
+from qa.report.excel.cells import MAX_CELL_CHARS
+from qa.report.excel.words import SHEETS
 from qa.report.findings_csv import write_findings_csv
 from qa.rules import builtin_rules_dir, load_rule_file, rules_hash
 
@@ -271,7 +273,7 @@ def test_rejected_rows_listed(result, book_zh):
 
 
 def test_findings_cap_says_so_in_first_row(result, tmp_path, monkeypatch):
-    monkeypatch.setattr(excel, "MAX_DETAIL_ROWS", 2)
+    monkeypatch.setattr(audit_book, "MAX_DETAIL_ROWS", 2)
     path = tmp_path / "capped.xlsx"
     write_workbook(result, path)
     sheet = load(path)["违规明细"]
@@ -283,13 +285,13 @@ def test_findings_cap_says_so_in_first_row(result, tmp_path, monkeypatch):
 
 def test_public_api_fallback_gives_the_same_cells(result, book_zh, tmp_path, monkeypatch):
     """If xlsxwriter internals change, the slow public path writes the same workbook."""
-    original = excel._Cells.__init__
+    original = rows.Cells.__init__
 
     def slow(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self.fast = False
 
-    monkeypatch.setattr(excel._Cells, "__init__", slow)
+    monkeypatch.setattr(rows.Cells, "__init__", slow)
     path = tmp_path / "slow.xlsx"
     write_workbook(result, path)
     fast_book, slow_book = load(book_zh), load(path)
@@ -301,9 +303,9 @@ def test_public_api_fallback_gives_the_same_cells(result, book_zh, tmp_path, mon
 
 def test_fast_rich_text_matches_write_rich_string(tmp_path):
     workbook = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
-    formats = excel._formats(workbook)
-    sheet = workbook.add_worksheet("a", worksheet_class=excel._BulkSheet)
-    cells = excel._Cells(workbook, formats.highlight, formats.plain, sheet)
+    formats = audit_book.make_formats(workbook)
+    sheet = workbook.add_worksheet("a", worksheet_class=rows.BulkSheet)
+    cells = rows.Cells(workbook, formats.highlight, formats.plain, sheet)
     assert cells.fast
     for before, match, after in [(" 前 ", "你有病", " 后&<> "), ("", "你有病", "后"), ("前", "你有病", "")]:
         parts = ([before] if before else []) + [formats.highlight, match] + ([after] if after else [])
@@ -328,7 +330,7 @@ def test_control_characters_and_long_text(tmp_path):
     assert any(v.startswith("响铃") for v in values)
     assert any(v.startswith("爱买不买啊😊") for v in values)
     utf16_units = max(len(v.encode("utf-16-le")) // 2 for v in values)
-    assert excel.MAX_CELL_CHARS < utf16_units < 32_767  # cut, with a mark saying so
+    assert MAX_CELL_CHARS < utf16_units < 32_767  # cut, with a mark saying so
     assert any(v.startswith("爱买不买啊😊") and v.endswith(" 字]") and "…[已截断 " in v for v in values)
 
 
@@ -407,3 +409,19 @@ def test_workbook_for_empty_result(tmp_path):
     assert workbook["违规明细"].max_row == 1
     write_findings_csv(result, tmp_path / "f.csv")
     assert Path(tmp_path / "f.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+
+
+def test_the_fast_row_writer_is_pinned_to_the_xlsxwriter_it_was_written_for(tmp_path):
+    # rows.py overrides xlsxwriter's private Worksheet._write_rows and reads its internals; a
+    # new xlsxwriter must be checked (this file's fast-path tests) before the range is widened.
+    from xlsxwriter.worksheet import Worksheet
+
+    installed = tuple(int(part) for part in xlsxwriter.__version__.split(".")[:2])
+    low, high = rows.XLSXWRITER_VERSIONS
+    assert low <= installed < high, f"xlsxwriter {xlsxwriter.__version__} outside {rows.XLSXWRITER_VERSIONS}"
+    assert callable(getattr(Worksheet, "_write_rows", None))
+    workbook = xlsxwriter.Workbook(str(tmp_path / "pin.xlsx"))
+    formats = audit_book.make_formats(workbook)
+    sheet = workbook.add_worksheet("a", worksheet_class=rows.BulkSheet)
+    assert rows.Cells(workbook, formats.highlight, formats.plain, sheet).fast
+    workbook.close()

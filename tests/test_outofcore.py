@@ -25,7 +25,7 @@ from qa.checks.base import CheckContext
 from qa.errors import InputError
 from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS
-from qa.report.excel import write_workbook
+from qa.report.excel.audit_book import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 

@@ -120,10 +120,10 @@ def transcript_sessions(sessions: pd.DataFrame) -> list[str]:
     workbook's choice: its own ordering and session limit, when it exposes them)."""
     flagged = sessions[sessions["findings"] > 0]
     try:
-        from qa.report import excel
+        from qa.report.excel import audit_book
 
-        limit = int(getattr(excel, "MAX_TRANSCRIPT_SESSIONS", _DEFAULT_TRANSCRIPTS))
-        ordered = excel._worst_sessions(flagged)
+        limit = int(getattr(audit_book, "MAX_TRANSCRIPT_SESSIONS", _DEFAULT_TRANSCRIPTS))
+        ordered = audit_book.worst_sessions(flagged)
     except (ImportError, AttributeError):
         limit = _DEFAULT_TRANSCRIPTS
         ordered = flagged.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")
