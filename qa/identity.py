@@ -104,3 +104,15 @@ def run_id_scheme(run: dict[str, Any]) -> int:
         raise ValueError(f"id_scheme {scheme!r} is not a whole number")
     _check_scheme(scheme)
     return scheme
+
+
+def masked_finding_ids(masker: Any, findings: pd.DataFrame) -> list[str]:
+    """:func:`finding_ids` of a findings table through ``masker`` (a
+    :class:`qa.mask.ResultMasker`), worked out once per table object and kept on the masker, so
+    the workbook, JSON and CSV of one result share them."""
+    for table, ids in masker.ids_done:
+        if table is findings:
+            return ids
+    ids = finding_ids(findings, memo=masker.memo)
+    masker.ids_done.append((findings, ids))
+    return ids

@@ -376,7 +376,7 @@ class ResultMasker:
         # by table: the workbook, JSON and CSV writers mask each text and table once.
         self.memo: dict[str, str] = {}
         self._tables_done: list[tuple[pd.DataFrame, pd.DataFrame]] = []
-        self._ids_done: list[tuple[pd.DataFrame, list[str]]] = []
+        self.ids_done: list[tuple[pd.DataFrame, list[str]]] = []
 
     def _tables(self) -> list[pd.DataFrame]:
         result = self.result
@@ -446,18 +446,6 @@ class ResultMasker:
         masked = mask_findings(findings, self.enabled, self)
         self._tables_done.append((findings, masked))
         return masked
-
-    def finding_ids(self, findings: pd.DataFrame) -> list[str]:
-        """:func:`qa.identity.finding_ids` of a findings table, worked out once per table
-        object, over texts masked through this masker's memo."""
-        from qa.identity import finding_ids
-
-        for table, ids in self._ids_done:
-            if table is findings:
-                return ids
-        ids = finding_ids(findings, memo=self.memo)
-        self._ids_done.append((findings, ids))
-        return ids
 
 
 def result_masker(result: Any, mask: bool = True) -> ResultMasker:

@@ -52,7 +52,7 @@ import pandas as pd
 
 from qa import __version__
 from qa.errors import QAError
-from qa.identity import ID_SCHEME, run_id_scheme
+from qa.identity import ID_SCHEME, masked_finding_ids, run_id_scheme
 from qa.mask import result_masker
 from qa.model import audit_period, naive_times
 from qa.score import START_SCORE, session_scores
@@ -185,7 +185,7 @@ def build_run_data(
         "findings_total": int(len(findings)),
         "findings_shown": int(len(part)),
         "findings": {
-            "id": list(ids) if ids is not None else masker.finding_ids(findings)[:shown],
+            "id": list(ids) if ids is not None else masked_finding_ids(masker, findings)[:shown],
             "time": _iso_column(part["timestamp"]),
             "session_id": _strings(shown_part["session_id"]),
             "agent": _strings(shown_part["agent"]),

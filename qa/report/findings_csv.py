@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from qa.identity import masked_finding_ids
 from qa.mask import result_masker
 from qa.model import AuditResult, naive_times
 from qa.report.csvfile import write_csv
@@ -50,7 +51,7 @@ def findings_table(result: AuditResult, *, lang: str = "zh", mask: bool = True) 
     for spec in CSV_COLUMNS:
         name = spec[0]
         if name == "id":
-            values = pd.Series(masker.finding_ids(result.findings), dtype="object")
+            values = pd.Series(masked_finding_ids(masker, result.findings), dtype="object")
         elif name in findings:
             values = findings[name]
         else:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from qa.identity import ID_SCHEME
+from qa.identity import ID_SCHEME, masked_finding_ids
 from qa.mask import result_masker
 from qa.model import AuditResult
 from qa.report.files import atomic_write
@@ -54,7 +54,7 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
     if not len(findings):
         return
     masker = result_masker(result, mask)
-    ids = masker.finding_ids(findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
+    ids = masked_finding_ids(masker, findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
     findings = masker.findings(findings)
     columns = {name: _column(findings, name) for name in (
         "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",

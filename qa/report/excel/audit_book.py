@@ -14,7 +14,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 
 from qa.errors import OutputError
-from qa.identity import finding_ids
+from qa.identity import finding_ids, masked_finding_ids
 from qa.mask import result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period
@@ -235,7 +235,7 @@ class AuditWriter:
         if getattr(self, "_listed_ids", None) is None and getattr(self.carry, "ids", None) is not None:
             self._listed_ids = self.carry.ids
         if getattr(self, "_listed_ids", None) is None:
-            self._listed_ids = self.masker.finding_ids(self.result.findings)[:MAX_DETAIL_ROWS]
+            self._listed_ids = masked_finding_ids(self.masker, self.result.findings)[:MAX_DETAIL_ROWS]
         return self._listed_ids
 
     def write_data(self) -> None:
