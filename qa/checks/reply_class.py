@@ -60,6 +60,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
+from qa.textindex import text_index
 
 PARAMS = {
     "trigger_roles": Param("strings", "roles whose messages can trigger", default=["customer"]),
@@ -116,6 +117,60 @@ def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray
     return out
 
 
+class _Texts:
+    """The normalized column seen through its distinct texts: a row's text, its line key and
+    whether it satisfies the reply classes are found once per distinct text, never per row
+    (a pandas ``take`` per row cost more than the checks themselves)."""
+
+    def __init__(self, classes, norm_all: pd.Series, satisfied_by: list[str], not_counting: list[str]):
+        self.classes, self.norm_all = classes, norm_all
+        self.index = text_index(norm_all)
+        self.codes = self.index.codes
+        self.satisfied_by, self.not_counting = satisfied_by, not_counting
+        self._text: dict[int, str] = {}
+        self._key: dict[int, str] = {}
+        self._verdict = np.full(len(self.index.uniques), -1, dtype=np.int8)
+
+    def at(self, position: int) -> str:
+        """The normalized text of the row at ``position``."""
+        code = int(self.codes[position])
+        text = self._text.get(code)
+        if text is None:
+            text = self._text[code] = self.index.uniques[code].as_py()
+        return text
+
+    def line_key(self, position: int) -> str:
+        """:func:`_line_key` of the row at ``position``."""
+        code = int(self.codes[position])
+        key = self._key.get(code)
+        if key is None:
+            key = self._key[code] = _line_key(self.at(position))
+        return key
+
+    def acceptable(self, positions) -> np.ndarray:
+        """Does each row at ``positions`` satisfy (:func:`satisfies`)? Rows no satisfying class's
+        RE2 pre-filter matches hold no satisfying match and skip the Python check."""
+        positions = np.asarray(positions, dtype="int64")
+        codes = self.codes[positions]
+        todo = np.flatnonzero(self._verdict[codes] < 0)
+        if len(todo):
+            rows = positions[todo]
+            candidate = np.zeros(len(rows), dtype=bool)
+            for name in self.satisfied_by:
+                candidate |= self.classes.row_candidates(name, self.norm_all, rows)
+            self._verdict[codes[todo[~candidate]]] = 0
+            for position in np.unique(rows[candidate]).tolist():
+                code = int(self.codes[position])
+                if self._verdict[code] < 0:
+                    self._verdict[code] = satisfies(self.classes, self.at(position), self.satisfied_by,
+                                                    self.not_counting)
+        return self._verdict[codes] > 0
+
+    def acceptable_at(self, position: int) -> bool:
+        """:meth:`acceptable` of one row."""
+        return bool(self.acceptable([position])[0])
+
+
 _NOT_WORDS = regex.compile(r"[^\p{L}\p{N}]+|[哦呢哈啦呀哟嘛噢喔哒滴的了]")
 
 
@@ -168,7 +223,7 @@ def _turn_of(position: int, customer: np.ndarray, replies: np.ndarray, sessions:
     return [p for p in range(start, end + 1) if customer[p]]
 
 
-def _drop_requests(classes, params, messages, norm_all, customer, replies, sessions, is_trigger,
+def _drop_requests(classes, params, texts: _Texts, customer, replies, sessions, is_trigger,
                    later: list[str], anytime: list[str]) -> None:
     """A failure report (申请了，操作不了) in a calm turn that asks the agent to handle it
     (麻烦人工处理) asks for help; it refuses nothing. Upset words in the turn keep it a trigger."""
@@ -176,17 +231,24 @@ def _drop_requests(classes, params, messages, norm_all, customer, replies, sessi
     requests = [c for c in params["request_classes"] if c in classes.classes]
     if not failure or not requests:
         return
+    norm_all = texts.norm_all
     positions = np.flatnonzero(is_trigger)
+    # a trigger by an upset word holds no refusal; a refusal with no failure match is a refusal
+    # (class masks over the distinct texts, so only real candidates reach Python)
+    positions = positions[_class_mask(classes, later, norm_all, positions)]
+    positions = positions[_class_mask(classes, failure, norm_all, positions)]
+    covered: dict[int, bool] = {}
     for position in positions.tolist():
-        text = _values(norm_all, [position])[0]
-        refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
-        if not refusals:
-            continue  # a trigger by an upset word
-        failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
-        if not all(any(s < r.end and r.start < e for s, e in failed) for r in refusals):
+        code = int(texts.codes[position])
+        if code not in covered:
+            text = texts.at(position)
+            refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
+            failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
+            covered[code] = all(any(s < r.end and r.start < e for s, e in failed) for r in refusals)
+        if not covered[code]:
             continue
         turn = _turn_of(position, customer, replies, sessions)
-        turn_texts = _values(norm_all, turn)
+        turn_texts = [texts.at(p) for p in turn]
         if not any(classes.matches(name, t) for name in requests for t in turn_texts):
             continue
         if any(classes.matches(name, t) for name in anytime if name in classes.classes for t in turn_texts):
@@ -194,7 +256,7 @@ def _drop_requests(classes, params, messages, norm_all, customer, replies, sessi
         is_trigger[position] = False
 
 
-def _drop_answers_to_agent(classes, params, messages, norm_all, customer, replies, sessions,
+def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, replies, sessions,
                            is_trigger) -> None:
     """A bare ??? nudges while the customer waits, but answers the agent's latest message in
     confusion (a bare order number, a menu, an unclear line). It stays a trigger after the
@@ -204,7 +266,7 @@ def _drop_answers_to_agent(classes, params, messages, norm_all, customer, replie
     if not names:
         return
     positions = np.flatnonzero(is_trigger)
-    waiting = _class_mask(classes, names, norm_all, positions)
+    waiting = _class_mask(classes, names, texts.norm_all, positions)
     times = messages["timestamp"] if "timestamp" in messages.columns else None
     limit = pd.Timedelta(seconds=params["wait_seconds"])
     for position in positions[waiting].tolist():
@@ -222,13 +284,13 @@ def _drop_answers_to_agent(classes, params, messages, norm_all, customer, replie
             gap = times.iloc[position] - times.iloc[before]
             if pd.notna(gap) and gap > limit:
                 continue
-        key = _line_key(_values(norm_all, [before])[0])
+        key = texts.line_key(before)
         earlier, p = [], before - 1
         while p >= 0 and sessions[p] == sessions[position]:
             if replies[p]:
                 earlier.append(p)
             p -= 1
-        if key and any(_line_key(t) == key for t in _values(norm_all, earlier)):
+        if key and any(texts.line_key(e) == key for e in earlier):
             continue
         is_trigger[position] = False
 
@@ -276,10 +338,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         positions = np.flatnonzero(reply_mask)
         reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
                                          norm_all, positions)]] = False
+    satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
+    texts = _Texts(classes, norm_all, satisfied_by, not_counting)
     if later and params["request_classes"] and params["failure_classes"] and is_trigger.any():
-        _drop_requests(classes, params, messages, norm_all, scope, reply_mask, sessions, is_trigger, later, anytime)
+        _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():
-        _drop_answers_to_agent(classes, params, messages, norm_all, scope, reply_mask, sessions, is_trigger)
+        _drop_answers_to_agent(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
@@ -289,13 +353,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return findings_frame([], rule.id, "", "")
 
     reply_positions = np.flatnonzero(reply_mask)
-    satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
-    verdicts: dict[str, bool] = {}
-
-    def acceptable(norm_text: str) -> bool:
-        if norm_text not in verdicts:
-            verdicts[norm_text] = satisfies(classes, norm_text, satisfied_by, not_counting)
-        return verdicts[norm_text]
 
     k = np.searchsorted(reply_positions, trigger_ids, side="right")
     nxt = np.where(k < len(reply_positions), reply_positions[np.minimum(k, max(len(reply_positions) - 1, 0))]
@@ -309,8 +366,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # A refusal (an after_reply class: 我不要券, 这方案我不接受) answers the agent's new offer and
         # opens a new episode, so it is judged even right after a soothing reply.
         previous = _previous_reply(reply_positions, trigger_ids, sessions)
-        soothed = np.array([p >= 0 and acceptable(_values(norm_all, [p])[0]) for p in previous.tolist()],
-                           dtype=bool)
+        soothed = np.zeros(len(previous), dtype=bool)
+        has_prev = previous >= 0
+        soothed[has_prev] = texts.acceptable(previous[has_prev])
         if soothed.any():
             # the soothing reply must have answered an emotion (the customer's turn before it held a
             # trigger): a 请耐心等待 to a plain question opens no episode
@@ -327,12 +385,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     soothed[index] = False
             # a canned line the agent already sent in the session (非常抱歉给您带来不便, again) is
             # repeated-soothing's business: it does not answer the episode
+            session_start = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]
             for index in np.flatnonzero(soothed).tolist():
                 position = int(previous[index])
-                key = _line_key(_values(norm_all, [position])[0])
-                earlier = [p for p in reply_positions[reply_positions < position].tolist()
-                           if sessions[p] == sessions[position]]
-                if any(_line_key(text) == key for text in _values(norm_all, earlier)):
+                key = texts.line_key(position)
+                # the replies of the session before this one (sessions are contiguous)
+                start = session_start[np.searchsorted(session_start, position, side="right") - 1]
+                low, high = np.searchsorted(reply_positions, [start, position], side="left")
+                if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
         if soothed.any() and later:
             positions = trigger_ids[soothed]
@@ -350,7 +410,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             missing.setdefault(int(sessions[trigger]), trigger)
 
     customer_turn = role_mask(messages, params["trigger_roles"]).to_numpy()
-    texts = messages["text"]
+    originals = messages["text"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
     trigger_names = list(params["trigger_classes"])
@@ -371,34 +431,33 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 answered, replied_since = True, False
             elif reply_mask[following]:
                 replied_since = True
-                if acceptable(_values(norm_all, [following])[0]):
+                if texts.acceptable_at(following):
                     return True
             following += 1
         return False
 
     n = len(messages)
     reply_ids = sorted(first_of)
-    reply_norms = _values(norm_all, reply_ids)
+    judged = np.asarray(reply_ids, dtype="int64")
+    unsatisfied = judged[~texts.acceptable(judged)] if len(judged) else judged
     flagged: list[int] = []
-    for reply, reply_norm in zip(reply_ids, reply_norms):
-        if acceptable(reply_norm):
-            continue
+    for reply in unsatisfied.tolist():
         if params["judge"] == "turn":
             ok, following = False, reply + 1
             while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:
-                if reply_mask[following] and acceptable(_values(norm_all, [following])[0]):
+                if reply_mask[following] and texts.acceptable_at(following):
                     ok = True
                     break
                 following += 1
             if ok:
                 continue
-        if clarify_first and classes_hit(clarify_first, reply_norm) and next_turn_acceptable(reply):
+        if clarify_first and classes_hit(clarify_first, texts.at(reply)) and next_turn_acceptable(reply):
             continue
         flagged.append(reply)
 
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
     trigger_list = [first_of[r] for r in flagged] + (list(missing.values()) if params["flag_missing"] else [])
-    trigger_text = dict(zip(trigger_list, _values(texts, trigger_list)))
+    trigger_text = dict(zip(trigger_list, _values(originals, trigger_list)))
     trigger_norm = dict(zip(trigger_list, _values(norm_all, trigger_list)))
 
     def trigger_fields(trigger: int) -> dict[str, str]:
@@ -409,7 +468,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             "category": found.label(lang) if found is not None else "",
         }
 
-    for reply, original in zip(flagged, _values(texts, flagged)):
+    for reply, original in zip(flagged, _values(originals, flagged)):
         trigger = first_of[reply]
         original = str(original)
         reply_quote = _quote(original, limit)
