@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.exceptions import XlsxWriterException
 
-from qa.errors import OutputError
 from qa.identity import finding_ids, masked_finding_ids
 from qa.mask import result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period
 from qa.report import MAX_DETAIL_ROWS
+from qa.report.excel.book import write_book
 from qa.report.excel.cells import (
     DATETIME_FORMAT,
     MAX_CELL_CHARS,
@@ -36,7 +35,6 @@ from qa.report.excel.cells import (
 from qa.report.excel.rows import BulkSheet, Cells, Column
 from qa.report.excel.trends import write_trends
 from qa.report.excel.words import LANGS, ROLE, SEVERITY, SHEETS, TRENDS_SHEET, pick, severity_word, word
-from qa.report.files import atomic_write
 from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
 from qa.rules import rule_label as _rule_label
 from qa.rules import rule_names, rules_hash
@@ -957,31 +955,17 @@ def write_workbook(
     lang = lang if lang in LANGS else "zh"
     scoring = getattr(result, "scoring", None) or default_scoring()
 
-    def write(temporary: Path) -> None:
-        workbook = xlsxwriter.Workbook(
-            str(temporary),
-            {
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "constant_memory": False,
-                # Sheets are assembled in temporary files beside the output, not in memory:
-                # at 10M messages the in-memory zip alone cost ~700 MB of peak memory.
-                "in_memory": False,
-                "tmpdir": str(temporary.parent),
-            },
-        )
-        try:
-            AuditWriter(workbook, result, lang, mask, scoring, trends, carry).write()
-        finally:
-            try:
-                workbook.close()
-            except XlsxWriterException as error:
-                if error.args and isinstance(error.args[0], OSError):
-                    raise error.args[0] from None  # atomic_write names the path and the cause
-                raise OutputError(f"cannot write {path}: {error}") from None
-
-    atomic_write(Path(path), write)
+    write_book(
+        path,
+        lambda workbook: AuditWriter(workbook, result, lang, mask, scoring, trends, carry).write(),
+        lambda temporary: {
+            "constant_memory": False,
+            # Sheets are assembled in temporary files beside the output, not in memory:
+            # at 10M messages the in-memory zip alone cost ~700 MB of peak memory.
+            "in_memory": False,
+            "tmpdir": str(temporary.parent),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,16 +7,14 @@ from typing import Any
 
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.exceptions import XlsxWriterException
 
-from qa.errors import OutputError
 from qa.report import MAX_DETAIL_ROWS
 from qa.report.excel.audit_book import AuditWriter, display_lines, make_formats, write_data_sheet
+from qa.report.excel.book import write_book
 from qa.report.excel.cells import as_list, cell_text, excel_dates, fit_cell, fit_marked, number_values, row_heights
 from qa.report.excel.rows import BulkSheet, Cells, Column
 from qa.report.excel.trends import write_trends
 from qa.report.excel.words import LANGS, REVIEW_SHEETS, TRENDS_SHEET, pick, review_word, severity_word, word
-from qa.report.files import atomic_write
 from qa.review import DATA_SHEET, REVIEW_CHOICES
 
 
@@ -260,19 +258,5 @@ def write_review_workbook(review: Any, path: Path, *, lang: str = "zh", trends: 
     so it can be reviewed further and given to ``qa review`` again."""
     lang = lang if lang in LANGS else "zh"
 
-    def write(temporary: Path) -> None:
-        workbook = xlsxwriter.Workbook(
-            str(temporary),
-            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "in_memory": True},
-        )
-        try:
-            _ReviewWriter(workbook, review, lang, trends, history_note).write()
-        finally:
-            try:
-                workbook.close()
-            except XlsxWriterException as error:
-                if error.args and isinstance(error.args[0], OSError):
-                    raise error.args[0] from None  # atomic_write names the path and the cause
-                raise OutputError(f"cannot write {path}: {error}") from None
-
-    atomic_write(Path(path), write)
+    write_book(path, lambda workbook: _ReviewWriter(workbook, review, lang, trends, history_note).write(),
+               lambda _temporary: {"in_memory": True})
