@@ -293,8 +293,8 @@ def _compile(rule) -> _Compiled:
     particles = params["particles"]
     question = None
     if params["question_particles"]:
-        particles = "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"])
-        question = regex.compile(f"^.{{0,{params['question_window']}}}?(?:{particles})")
+        asking = "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"])
+        question = regex.compile(f"^.{{0,{params['question_window']}}}?(?:{asking})")
     return _Compiled(
         categories=categories,
         prefilter=prefilter,
