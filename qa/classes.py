@@ -431,9 +431,26 @@ def load_classes(*packs: Path, include_builtin: bool = True) -> ClassSet:
 
     ``packs`` are rule pack folders or ``classes.toml`` files; folders without one are
     skipped. Problems are RuleErrors naming file and line."""
+    files = ([builtin_classes_file()] if include_builtin else []) + class_files(packs)
+    # A ClassSet is read-only, and compiling the classes is most of a small audit's start-up
+    # (load_rules validates with them and the checks run with them), so one load per set of
+    # files serves both; the stamp makes an edited file load afresh.
+    return _load_files(tuple((path, *_stamp(path)) for path in files), include_builtin)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (0, 0)
+    return (status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load_files(stamped: tuple[tuple[Path, int, int], ...], include_builtin: bool) -> ClassSet:
     raw: dict[str, Any] = {"negation": {}, "sentences": {}, "macros": [], "classes": {}}
     origin: list[str] = []
-    files = ([builtin_classes_file()] if include_builtin else []) + class_files(packs)
+    files = [path for path, *_ in stamped]
     for index, path in enumerate(files):
         _merge_file(raw, path, first=index == 0 and include_builtin)
         origin.append("built-in" if index == 0 and include_builtin else str(path))
@@ -602,14 +619,19 @@ def _compile_list(items: list[str], raw: dict[str, Any], name: str, key: str) ->
     kept = [p for p in _expand([i for i in items if i.strip()], raw["macros"]) if p.strip()]
     if not kept:
         return None
+    ordered = sorted(set(kept), key=lambda p: (-len(p), p))
+    try:
+        return regex.compile("|".join(f"(?:{p})" for p in ordered))
+    except regex.error:
+        pass
+    # Compiling each item costs as much again: only done to name the one that fails.
     for item in kept:
         try:
             regex.compile(item)
         except regex.error as error:
             path, text, needle = _where(raw, item[:20])
             raise _fail(path, text, needle, f"class {name}: {key}: regex does not compile: {item!r}: {error}") from None
-    ordered = sorted(set(kept), key=lambda p: (-len(p), p))
-    return regex.compile("|".join(f"(?:{p})" for p in ordered))
+    raise RuleError(f"class {name}: {key}: the patterns do not compile together")
 
 
 def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:

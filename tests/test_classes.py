@@ -117,6 +117,24 @@ def test_pack_patches_a_class(tmp_path: Path):
     assert patched.matches("upset", normalize_text("真是无力吐槽"))
 
 
+def test_classes_load_once_per_file_version(tmp_path: Path):
+    pack = tmp_path / "classes.toml"
+    pack.write_text('[add.classes.upset]\npatterns = ["无力吐槽"]\n', encoding="utf-8")
+    first = load_classes(tmp_path)
+    assert load_classes(tmp_path) is first
+    pack.write_text('[add.classes.upset]\npatterns = ["真心服气了"]\n', encoding="utf-8")
+    edited = load_classes(tmp_path)
+    assert edited is not first
+    assert edited.matches("upset", normalize_text("真心服气了"))
+    assert not edited.matches("upset", normalize_text("无力吐槽"))
+
+
+def test_a_broken_pattern_is_named_among_many(tmp_path: Path):
+    (tmp_path / "classes.toml").write_text('[add.classes.upset]\npatterns = ["好烦", "气(死"]\n', encoding="utf-8")
+    with pytest.raises(RuleError, match=r"classes.toml:\d+: .*regex does not compile: '气\(死'"):
+        load_classes(tmp_path)
+
+
 def test_bad_class_file_names_file_and_line(tmp_path: Path):
     (tmp_path / "classes.toml").write_text('[classes.upset]\n\nnegatoin = true\n', encoding="utf-8")
     with pytest.raises(RuleError, match=r"classes.toml:3: unknown key"):

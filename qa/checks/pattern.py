@@ -359,18 +359,23 @@ def validate(params: dict) -> list[tuple[str, str]]:
         expand_macros([], macros)
     except RuleError as error:
         return [("macros", str(error))]
-    for key in ("patterns", "exclude"):
-        for pattern in params.get(key) or []:
-            try:
-                _compile(expand_macros([pattern], macros)[0], key)
-            except RuleError as error:
-                return [(key, str(error))]
     try:
-        _compile(params.get("clause_delimiters") or "[,.?!;:。、~ ]", "clause_delimiters")
+        # The matcher the check runs with (cached): compiling every pattern again here would
+        # double a small audit's start-up.
         matcher_for(params)
-    except RuleError as error:
-        key = "prefilter" if str(error).startswith("prefilter") else "clause_delimiters"
-        return [(key, str(error))]
+    except RuleError as whole:
+        for key in ("patterns", "exclude"):
+            for pattern in params.get(key) or []:
+                try:
+                    _compile(expand_macros([pattern], macros)[0], key)
+                except RuleError as error:
+                    return [(key, str(error))]
+        try:
+            _compile(params.get("clause_delimiters") or "[,.?!;:。、~ ]", "clause_delimiters")
+        except RuleError as error:
+            return [("clause_delimiters", str(error))]
+        key = "prefilter" if str(whole).startswith("prefilter") else "patterns"
+        return [(key, str(whole))]
     return []
 
 
