@@ -306,3 +306,26 @@ def test_rule_accuracy_meets_target(evaluation, rule):
         + "\n(python benchmarks/accuracy.py prints the full table)",
         pytrace=False,
     )
+
+
+def test_roles_from_sender_nicknames_without_a_role_column(tmp_path):
+    path = _csv(tmp_path, "qn.csv", """\
+        会话ID,发送人,接收人,发送时间,消息内容,expect
+        S1,momo:),暖居店:小禾,2026-11-20 10:00:00,在吗,
+        S1,暖居店:小禾,momo:),2026-11-20 10:00:20,在的亲,
+        S1,tb8823_小王,暖居店:小禾,2026-11-20 10:01:00,发货了吗,
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["customer", "agent", "customer"]
+    assert messages[1].agent == "暖居店:小禾"
+    assert acc.check_labels([path]) == []
+
+
+def test_a_rough_same_line_check_is_a_warning_not_a_stop(tmp_path):
+    path = _csv(tmp_path, "w.csv", """\
+        session_id,timestamp,role,agent,text,expect
+        S1,2026-11-20 10:00:00,customer,,还没到,
+        S1,2026-11-20 10:00:10,agent,a,抱歉让您久等了，我去催,repeated-soothing
+        """)
+    problems = acc.check_labels([path])
+    assert problems and all(problem.startswith(acc.WARNING) for problem in problems)
