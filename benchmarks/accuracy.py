@@ -292,7 +292,7 @@ def _check_session(rows: list[Message]) -> list[str]:
                                 f"(customer waited {wait:.0f} s)")
             waiting_since = None
             if "ignored-complaint" in m.labels:
-                previous = [r for r in rows[:i] if r.role != "system"]
+                previous = [r for r in rows[:i] if r.role != "system" and not _AUTO_REPLY.match(r.text)]
                 if not previous or previous[-1].role != "customer":
                     problems.append(f"{where}: ignored-complaint on an agent message that answers no customer message")
             # Soothing is counted per sentence (STANDARDS.md): the label needs the message or one

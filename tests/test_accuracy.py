@@ -329,3 +329,13 @@ def test_a_rough_same_line_check_is_a_warning_not_a_stop(tmp_path):
         """)
     problems = acc.check_labels([path])
     assert problems and all(problem.startswith(acc.WARNING) for problem in problems)
+
+
+def test_an_auto_reply_between_complaint_and_reply_is_not_the_agent_answering(tmp_path):
+    path = _csv(tmp_path, "auto.csv", """\
+        session_id,timestamp,role,agent,text,expect
+        S1,2026-11-20 10:00:00,customer,,我要打12315投诉你们,
+        S1,2026-11-20 10:00:01,agent,a,【自动回复】您好，客服马上就来,
+        S1,2026-11-20 10:00:30,agent,a,请提供订单号,ignored-complaint
+        """)
+    assert acc.check_labels([path]) == []
