@@ -35,6 +35,10 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
 ``after_reply_classes`` (strings)
     Trigger classes that count only once an agent has replied in the session: ``rejection``
     (a refusal refuses what the agent offered; 找不到订单 in the first message refuses nothing).
+``prompted_classes``, ``prompt_classes`` (strings)
+    After-reply trigger classes that refuse only what the agent proposed (打不通, 刚换的 are
+    reports on their own): a message of only these counts when the agent's previous reply is
+    of a ``prompt_classes`` class (建议您…, 您可以联系…).
 ``waiting_classes`` (strings), ``wait_seconds`` (int, default 300)
     A trigger of these classes (a bare ??? of ``bare-punctuation``) is impatience only while the
     customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
@@ -80,6 +84,11 @@ PARAMS = {
                                        "(an after_reply trigger right after one is an answer, not a refusal)",
                                        default=[]),
     "short_answer_chars": Param("int", "longest short answer (normalized characters)", default=8),
+    "prompted_classes": Param("strings", "after_reply trigger classes that refuse only what the agent proposed "
+                              "(打不通, 刚换的): they count only when the agent's previous reply is of a "
+                              "prompt_classes class", default=[]),
+    "prompt_classes": Param("strings", "agent proposals (建议您…, 您可以联系…) that a prompted_classes message "
+                            "can refuse", default=[]),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
     "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
@@ -223,6 +232,27 @@ def _turn_of(position: int, customer: np.ndarray, replies: np.ndarray, sessions:
     return [p for p in range(start, end + 1) if customer[p]]
 
 
+def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, positions, found,
+                     later: list[str], prompted: list[str]) -> None:
+    """打不通 / 刚换的 report a fact; they refuse the agent's way only right after the agent
+    proposed one (``prompt_classes``: 建议您重启, 您可以联系快递). A message holding another
+    refusal (不行, 没用) stays a trigger whatever came before."""
+    idx = np.flatnonzero(found)
+    hits = positions[idx]
+    others = [c for c in later if c not in prompted]
+    only = ~_class_mask(classes, others, norm_all, hits) if others else np.ones(len(hits), dtype=bool)
+    if not only.any():
+        return
+    idx, hits = idx[only], hits[only]
+    previous = _previous_reply(reply_positions, hits, sessions)
+    proposed = np.zeros(len(hits), dtype=bool)
+    has_prev = previous >= 0
+    prompts = [c for c in params["prompt_classes"] if c in classes.classes]
+    if has_prev.any() and prompts:
+        proposed[has_prev] = _class_mask(classes, prompts, norm_all, previous[has_prev])
+    found[idx[~proposed]] = False
+
+
 def _drop_requests(classes, params, texts: _Texts, customer, replies, sessions, is_trigger,
                    later: list[str], anytime: list[str]) -> None:
     """A failure report (申请了，操作不了) in a calm turn that asks the agent to handle it
@@ -332,6 +362,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     asked[has_prev] = _class_mask(classes, list(params["answered_question_classes"]),
                                                   norm_all, previous[has_prev])
                 found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
+            prompted = [c for c in params["prompted_classes"] if c in classes.classes]
+            if prompted and found.any():
+                _drop_unprompted(classes, params, norm_all, reply_positions_all, sessions, positions, found,
+                                 later, prompted)
             is_trigger[positions] = found
     reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
     if params["pass_over_classes"] and reply_mask.any():
