@@ -59,7 +59,10 @@ import regex
 
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
+from qa.regexutil import re2_valid, relax_counts, strip_lookarounds
+from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
+from qa.tomlfile import line_of, read_toml
 
 CLASSES_FILE = "classes.toml"
 TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
@@ -347,16 +350,13 @@ def _spans(pattern: Any, text: str) -> list[tuple[int, int]]:
 
 
 def _re2_form(pattern: str) -> str | None:
-    from qa.checks.pattern import _re2_valid, relax_counts
-    from qa.checks.response import _strip_lookarounds
-
-    candidate = relax_counts(_strip_lookarounds(pattern))
+    candidate = relax_counts(strip_lookarounds(pattern))
     if not candidate:
         return None
-    if _re2_valid(candidate):
+    if re2_valid(candidate):
         return candidate
     widened = _widen_ascii_escapes(candidate)
-    return widened if widened is not None and _re2_valid(widened, allow_ascii=True) else None
+    return widened if widened is not None and re2_valid(widened, allow_ascii=True) else None
 
 
 # Unicode whitespace that RE2's ASCII \s misses: separators (\p{Z}) and controls (\x1c-\x1f, \x85).
@@ -397,8 +397,6 @@ def _widen_ascii_escapes(pattern: str) -> str | None:
 # -- loading ------------------------------------------------------------------------------
 def builtin_classes_file() -> Path:
     """The built-in ``classes.toml`` (beside the built-in rules)."""
-    from qa.rules import builtin_rules_dir
-
     return builtin_rules_dir() / CLASSES_FILE
 
 
@@ -406,6 +404,19 @@ def builtin_classes_file() -> Path:
 def builtin_classes() -> ClassSet:
     """The built-in classes (cached)."""
     return load_classes()
+
+
+def default_scope() -> Scope:
+    """The built-in negation/condition scope (``[negation]`` of the built-in ``classes.toml``)."""
+    return builtin_classes().scope
+
+
+def in_scope(text: str, start: int, end: int, scope: Scope | None = None, *, negation: bool = True,
+             condition: bool = True) -> str | None:
+    """Is the match ``text[start:end]`` of a normalized text negated or conditional?
+
+    Returns ``"negation"``, ``"condition"`` or None. ``scope`` defaults to the built-in one."""
+    return (scope or default_scope()).in_scope(text, start, end, negation=negation, condition=condition)
 
 
 def classes_of(rule: Any) -> ClassSet:
@@ -458,15 +469,10 @@ def _load_files(stamped: tuple[tuple[Path, int, int], ...], include_builtin: boo
 
 
 def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
-    from qa.tomlfile import line_of
-
     return RuleError(f"{path}:{line_of(text, key)}: {problem}")
 
 
 def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
-    from qa.rules import _read_list_file
-    from qa.tomlfile import read_toml
-
     data, text = read_toml(path, RuleError)
     for key in data:
         if key not in TOP_KEYS:
@@ -487,7 +493,7 @@ def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
             file_key = f"{key}_file"
             if file_key in table:
                 for name in lines_of(table[file_key], file_key):
-                    items += _read_list_file(path.parent / name, path, text, file_key)
+                    items += read_list_file(path.parent / name, path, text, file_key)
                 del out[file_key]
             if key in table or file_key in table:
                 out[key] = items

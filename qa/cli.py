@@ -603,7 +603,8 @@ def rules_test(paths, rule_paths, debug) -> None:
         import tempfile
 
         from qa.casetest import compare, load_case_files, run_case
-        from qa.rules import builtin_rules_dir, load_rules
+        from qa.rulefiles import builtin_rules_dir
+        from qa.rules import load_rules
 
         case_files: list[Path] = []
         packs: list[Path] = list(rule_paths)

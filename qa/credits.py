@@ -60,8 +60,11 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext
+from qa.classes import builtin_classes, in_scope
 from qa.errors import RuleError
 from qa.model import Role
+from qa.regexutil import re2_valid, relax_counts
+from qa.rulefiles import builtin_rules_dir
 from qa.textindex import text_index
 
 CREDITS_DIR = "credits"
@@ -113,8 +116,6 @@ class Credit:
 
 def builtin_credits_dir() -> Path:
     """``rules/credits`` beside the built-in rules."""
-    from qa.rules import builtin_rules_dir
-
     return builtin_rules_dir() / CREDITS_DIR
 
 
@@ -238,8 +239,6 @@ def detect_credits(messages: pd.DataFrame, credits: Sequence[Credit], context: C
 def _classes(classes: Any) -> Any:
     if classes is not None:
         return classes
-    from qa.classes import builtin_classes
-
     return builtin_classes()
 
 
@@ -384,14 +383,12 @@ def _expand(patterns: list[str], macros: list[str]) -> list[str]:
 @lru_cache(maxsize=32)
 def _compiled(patterns: tuple[str, ...], exclude: tuple[str, ...], macros: tuple[str, ...]
               ) -> tuple[Any, Any, str | None]:
-    from qa.checks.pattern import _re2_valid, relax_counts
-
     expanded = _expand(list(patterns), list(macros))
     combined = regex.compile("|".join(f"(?:{p})" for p in expanded))
     excluded = _expand(list(exclude), list(macros))
     exclusion = regex.compile("|".join(f"(?:{p})" for p in excluded)) if excluded else None
     prefilter = relax_counts("|".join(f"(?:{p})" for p in expanded))
-    return combined, exclusion, prefilter if _re2_valid(prefilter) else None
+    return combined, exclusion, prefilter if re2_valid(prefilter) else None
 
 
 def _arrow_candidates(texts: pa.Array, prefilter: str | None) -> np.ndarray:
@@ -405,8 +402,6 @@ def _arrow_candidates(texts: pa.Array, prefilter: str | None) -> np.ndarray:
 def _in_scope(text: str, start: int, end: int, negation: bool, condition: bool, classes: Any) -> bool:
     if not (negation or condition):
         return False
-    from qa.negation import in_scope
-
     scope = getattr(classes, "scope", None)
     return bool(in_scope(text, start, end, scope, negation=negation, condition=condition))
 

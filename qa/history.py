@@ -30,7 +30,8 @@ import math
 import os
 import sqlite3
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,6 +218,28 @@ def _locked(path: Path) -> QAError:
     )
 
 
+@contextmanager
+def _writing(connection: sqlite3.Connection, path: Path, failure: str) -> Iterator[None]:
+    """One write transaction on the history at ``path`` (BEGIN IMMEDIATE, the writer named
+    beside it): committed when the block ends; on a database error rolled back and raised as a
+    QAError starting with ``failure`` (or naming the lock holder). Closes the connection."""
+    owner = None
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        owner = _claim(path)
+        yield
+        connection.execute("COMMIT")
+    except sqlite3.Error as error:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        if _is_locked(error):
+            raise _locked(path) from None
+        raise QAError(f"{failure}: {error}") from None
+    finally:
+        connection.close()
+        _release(owner)
+
+
 def open_history(path: Path, *, create: bool = True, target: int = SCHEMA_VERSION) -> sqlite3.Connection:
     """Open (and create, migrate) a history file; refuse files that are not a qa history or
     come from a newer qa, without changing them."""
@@ -342,10 +365,7 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
         "findings": int(len(result.findings)), "qa_version": __version__, "suppressed": n_suppressed,
         "reviewed_at": None, "reviewed_by": None,
     }
-    owner = None
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        owner = _claim(path)
+    with _writing(connection, path, f"cannot record the run in {path}"):
         row = connection.execute("SELECT id FROM runs WHERE run_key = ?", (run_key,)).fetchone()
         if row is None:
             columns = ", ".join(run_values)
@@ -385,16 +405,6 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
                 for rule in rule_ids
             ],
         )
-        connection.execute("COMMIT")
-    except sqlite3.Error as error:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        if _is_locked(error):
-            raise _locked(path) from None
-        raise QAError(f"cannot record the run in {path}: {error}") from None
-    finally:
-        connection.close()
-        _release(owner)
     label = _label(run_id, period_start or recorded_at, result.timezone)
     return RecordedRun(id=int(run_id), run_key=run_key, label=label, replaced=row is not None, path=Path(path))
 
@@ -429,10 +439,7 @@ def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = N
     the history)."""
     connection = open_history(path, create=False)
     updated, missing = [], []
-    owner = None
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        owner = _claim(path)
+    with _writing(connection, path, f"cannot update {path} with the review"):
         for update in updates:
             row = connection.execute(
                 "SELECT id, ordered_at, timezone FROM runs WHERE run_key = ?", (update.run_key,)
@@ -456,16 +463,6 @@ def apply_review(path: Path, updates: list[ReviewUpdate], *, now: str | None = N
                 ((now or _now()) if update.reviewed else None, (update.reviewed_by or None) if update.reviewed else None, run_id),
             )
             updated.append(_label(run_id, row[1], row[2]))
-        connection.execute("COMMIT")
-    except sqlite3.Error as error:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        if _is_locked(error):
-            raise _locked(path) from None
-        raise QAError(f"cannot update {path} with the review: {error}") from None
-    finally:
-        connection.close()
-        _release(owner)
     return updated, missing
 
 

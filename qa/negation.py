@@ -17,13 +17,12 @@ A keyword hit is not a violation when it sits in the scope of a negator (并不�
   的话退) states no fact.
 
 The word lists are rule data (``[negation]`` in ``rules/classes.toml``), so a pack can add a
-negator; :func:`default_scope` gives the built-in one.
+negator; :func:`qa.classes.default_scope` gives the built-in one (this module reads no files).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import regex
@@ -193,18 +192,3 @@ def scope_from_table(table: dict[str, Any] | None) -> Scope:
             kwargs[key] = int(table[key])
     return Scope(**kwargs)
 
-
-@lru_cache(maxsize=1)
-def default_scope() -> Scope:
-    """The built-in scope (``[negation]`` of the built-in ``rules/classes.toml``)."""
-    from qa.classes import builtin_classes
-
-    return builtin_classes().scope
-
-
-def in_scope(text: str, start: int, end: int, scope: Scope | None = None, *, negation: bool = True,
-             condition: bool = True) -> str | None:
-    """Is the match ``text[start:end]`` of a normalized text negated or conditional?
-
-    Returns ``"negation"``, ``"condition"`` or None. ``scope`` defaults to the built-in one."""
-    return (scope or default_scope()).in_scope(text, start, end, negation=negation, condition=condition)

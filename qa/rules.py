@@ -23,15 +23,17 @@ Unknown keys, wrong types and unknown check types are refused with the file and 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from qa.checks import CHECK_TYPES
 from qa.checks.base import Param
+from qa.classes import load_classes
 from qa.errors import RuleError
 from qa.model import Severity
+from qa.rulefiles import builtin_rules_dir, read_list_file
+from qa.rulefiles import rule_error as _fail
 from qa.tomlfile import line_of, read_toml
 
 TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "message", "docs", "params"}
@@ -41,7 +43,6 @@ DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
 NAME_LANGS = ("zh", "en")
-_COMMENT = re.compile(r"(?:^|\s)#")
 # Files in a rules folder that are not rules.
 NON_RULE_FILES = {"scoring.toml", "qa.toml", "pyproject.toml", "classes.toml"}
 # Rule test cases kept beside a pack: <anything>.cases.toml (same format as tests/rules/).
@@ -100,16 +101,6 @@ def builtin_rule_names() -> dict[str, dict[str, str]]:
     return names
 
 
-def builtin_rules_dir() -> Path:
-    """The folder holding the built-in rules (the repository's ``rules/`` when run from source)."""
-    package = Path(__file__).resolve().parent
-    source_tree = package.parent / "rules"
-    if (source_tree / "forbidden-phrase.toml").is_file():
-        return source_tree
-    # Installed: the wheel ships rules/ as the data folder qa/builtin_rules (see pyproject).
-    return package / "builtin_rules"
-
-
 def _rule_files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(
@@ -118,51 +109,6 @@ def _rule_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     raise RuleError(f"no such rule file or folder: {path}")
-
-
-def _fail(path: Path, text: str, key: str, problem: str) -> RuleError:
-    return RuleError(f"{path}:{line_of(text, key.split('.')[-1])}: {problem}")
-
-
-def _read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[str]:
-    """Entries of a list file: a .txt (one per line, # comments), or one column of a .csv or
-    .xlsx sheet (``禁语库.xlsx#禁语`` names the column; default the first), as QA teams keep
-    their 禁语库 in spreadsheets."""
-    column = None
-    if "#" in path.name and path.suffix.split("#")[0].lower() in (".csv", ".xlsx"):
-        name, column = path.name.split("#", 1)
-        path = path.with_name(name)
-    if not path.is_file():
-        raise _fail(rule_path, text, key, f"{key}: list file not found: {path}")
-    if path.suffix.lower() in (".csv", ".xlsx"):
-        return _read_list_sheet(path, column, rule_path, text, key)
-    entries = []
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
-        # A comment starts with # at the line start or after a space, so entries may contain #
-        # (kaomoji such as (#^.^#), JD codes #E-s57); \# at the start escapes a leading #.
-        entry = line.strip()[1:] if line.lstrip().startswith("\\#") else _COMMENT.split(line, 1)[0].strip()
-        if entry:
-            entries.append(entry)
-    return entries
-
-
-def _read_list_sheet(path: Path, column: str | None, rule_path: Path, text: str, key: str) -> list[str]:
-    import pandas as pd
-
-    try:
-        if path.suffix.lower() == ".xlsx":
-            table = pd.read_excel(path, engine="calamine", dtype=str)
-        else:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as error:  # any reader failure is a rule-pack problem to report
-        raise _fail(rule_path, text, key, f"{key}: cannot read {path}: {error}") from None
-    if table.shape[1] == 0:
-        raise _fail(rule_path, text, key, f"{key}: {path} has no columns")
-    if column is not None and column not in table.columns:
-        found = ", ".join(map(str, table.columns))
-        raise _fail(rule_path, text, key, f"{key}: no column '{column}' in {path}; found: {found}")
-    values = table[column if column is not None else table.columns[0]].fillna("").astype(str)
-    return [value.strip() for value in values if value.strip()]
 
 
 def _validate_value(
@@ -236,7 +182,7 @@ def _validate_params(
                 for file_name in files:
                     if not isinstance(file_name, str):
                         raise _fail(rule_path, text, file_key, f"{prefix}{file_key} must be a file name")
-                    items.extend(_read_list_file(base / file_name, rule_path, text, file_key))
+                    items.extend(read_list_file(base / file_name, rule_path, text, file_key))
                 present = True
             if not present:
                 if partial:
@@ -487,8 +433,6 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
     In a pack, a file that names a ``check`` defines a rule (a new id, or a complete
     replacement of an existing one); a file without ``check`` patches the rule with that id.
     Returns rules sorted by id."""
-    from qa.classes import load_classes
-
     by_id: dict[str, Rule] = {}
     # Classes first: a broken classes.toml is reported as file:line like a rule file.
     classes = load_classes(*[Path(p) for p in extra or []], include_builtin=True)

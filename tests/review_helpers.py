@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 
 import openpyxl
-from click.testing import CliRunner
-
-import qa.cli_review  # noqa: F401  (registers qa review / qa history when qa.cli does not yet)
-from qa.cli import main
+from helpers import run
 
 # Seven sessions: forbidden-phrase in S1, S2 (the same text), S5 (longer text) and S6
 # (traditional characters); ignored-complaint in S3; slow-reply in S4; a veto (abuse) in S7, whose
@@ -31,11 +28,6 @@ S6,2026-11-20 15:00:30,agent,小美,愛買不買
 S7,2026-11-20 16:00:00,customer,,到底什么时候发货
 S7,2026-11-20 16:00:30,agent,阿杰,你有病吧
 """
-
-
-def run(*args):
-    """Invoke the CLI in-process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def audit(folder: Path, text: str = CHAT, name: str = "day", *extra) -> tuple[Path, dict]:

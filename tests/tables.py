@@ -1,4 +1,5 @@
-"""Message tables for check tests, built one way (the columns qa.ingest produces, plus norm).
+"""Message tables for check tests, built one way (the columns qa.ingest produces, plus norm),
+and random chat exports for the property tests of the readers.
 
 Check tests used to build their own tables, each a little different; these builders give the
 schema of qa.model in one place, so a column added to ingest is added here once.
@@ -6,7 +7,12 @@ schema of qa.model in one place, so a column added to ingest is added here once.
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import pandas as pd
+from hypothesis import strategies as st
 
 from qa.normalize import add_norm_column
 
@@ -37,3 +43,48 @@ def message_table(rows, *, timestamp: str | None = "2026-11-20 10:00", timezone:
         }
     )
     return add_norm_column(frame)
+
+
+# --------------------------------------------------------------------------- random exports
+
+EXPORT_HEADER = ["session_id", "timestamp", "role", "agent", "text"]
+TIMES = st.sampled_from(
+    [
+        "2026-11-20 14:03:27",
+        "2026/11/20 14:03",
+        "1763618607",
+        "1763618607000",
+        "46346.58",
+        "2026-11-20T14:03:27+08:00",
+        "",
+        "不是时间",
+        "9999-99-99",
+        "0",
+        "99999999999999999999",
+    ]
+)
+ROLES = st.sampled_from(["客服", "买家", "系统", "agent", "", "wizard", "1"])
+
+
+def export_rows(text: st.SearchStrategy[str]) -> st.SearchStrategy[list[tuple[list[str], bool]]]:
+    """Rows of a chat export with texts from ``text``: five fields, or any number of texts and
+    times; each with whether it is written quoted (see :func:`write_export`)."""
+    row = st.one_of(
+        st.tuples(st.sampled_from(["s1", "s2", "", " s3 "]), TIMES, ROLES, text, text).map(list),
+        st.lists(st.one_of(text, TIMES), min_size=0, max_size=7),
+    )
+    return st.lists(st.tuples(row, st.booleans()), max_size=12)
+
+
+def write_export(path: Path, rows: list[tuple[list[str], bool]]) -> Path:
+    """A UTF-8 CSV of ``rows`` (from :func:`export_rows`) under :data:`EXPORT_HEADER`."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_HEADER)
+    for fields, quoted in rows:
+        if quoted:
+            writer.writerow(fields)
+        else:  # written without quoting: stray quotes, delimiters and newlines break the row
+            out.write(",".join(fields) + "\n")
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    return path

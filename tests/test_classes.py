@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qa.classes import builtin_classes, load_classes, mark_auto_replies
+from qa.classes import builtin_classes, in_scope, load_classes, mark_auto_replies
 from qa.errors import RuleError
-from qa.negation import in_scope
 from qa.normalize import normalize_text
 
 CONTRACT = ["soothing", "handling", "closing", "sensitive-complaint", "safety", "upset", "rejection",

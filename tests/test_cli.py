@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from qa.cli import main
+from helpers import run
 
 CHAT = """session_id,timestamp,role,agent,text
 S1,2026-11-20 10:00:00,customer,,我的快递怎么还没到
@@ -26,10 +24,6 @@ def chat_file(tmp_path: Path) -> Path:
     path = tmp_path / "day.csv"
     path.write_text(CHAT, encoding="utf-8")
     return path
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_audit_writes_workbook_and_json_with_exact_accounting(chat_file, tmp_path):

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
+from helpers import assert_same_workbook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,6 @@ from qa.engines.common import (
 )
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
-from qa.report.excel.audit_book import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 
@@ -112,16 +112,6 @@ def assert_same(got, expected, workbook_dir: Path | None = None) -> None:
         assert mine_value == their_value or (pd.isna(mine_value) and pd.isna(their_value))
     if workbook_dir is not None:
         assert_same_workbook(expected, got, workbook_dir)
-
-
-def assert_same_workbook(expected, got, folder: Path) -> None:
-    write_workbook(expected, folder / "pandas.xlsx")
-    write_workbook(got, folder / "engine.xlsx")
-    mine = pd.read_excel(folder / "engine.xlsx", sheet_name=None, header=None, engine="calamine")
-    theirs = pd.read_excel(folder / "pandas.xlsx", sheet_name=None, header=None, engine="calamine")
-    assert list(mine) == list(theirs)
-    for sheet in theirs:
-        pd.testing.assert_frame_equal(mine[sheet], theirs[sheet], obj=f"sheet {sheet}")
 
 
 def without_locations(document: dict) -> dict:

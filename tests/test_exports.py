@@ -11,9 +11,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from helpers import run
 
-from qa.cli import main
 from qa.errors import InputError
 from qa.ingest import load_inputs, stream_inputs
 
@@ -25,10 +24,6 @@ EXPORTS = {
     "feige-export.xlsx": (24, 5, None),
     "qiyu-chats.csv": (23, 5, None),
 }
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def audit_json(tmp_path: Path, *inputs: str, extra: tuple[str, ...] = ()):

@@ -119,15 +119,21 @@ def test_history_is_off_unless_asked(tmp_path, monkeypatch):
     assert configured_history(SimpleNamespace(path=None)) is None
 
 
-def test_an_older_schema_is_migrated_in_place(tmp_path):
-    path = tmp_path / "old.sqlite"
-    connection = open_history(path, target=1)
+def old_history(path: Path, version: int, qa_version: str) -> sqlite3.Connection:
+    """A history at schema ``version`` holding one run (10 sessions) of agent 老员工 (88.5)."""
+    connection = open_history(path, target=version)
     connection.execute(
         "INSERT INTO runs (id, run_key, inputs_hash, rules_hash, recorded_at, ordered_at, timezone, inputs, sessions, "
         "messages, findings, qa_version) VALUES (1, 'k', 'i', 'r', '2026-11-01T02:00:00Z', '2026-11-01T02:00:00Z', "
-        "'Asia/Shanghai', '[\"old.csv\"]', 10, 40, 3, '0.0.9')"
+        f"'Asia/Shanghai', '[\"old.csv\"]', 10, 40, 3, '{qa_version}')"
     )
     connection.execute("INSERT INTO agent_runs (run_id, agent, score, sessions, findings) VALUES (1, '老员工', 88.5, 10, 3)")
+    return connection
+
+
+def test_an_older_schema_is_migrated_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    connection = old_history(path, 1, "0.0.9")
     connection.execute("INSERT INTO rule_runs VALUES (1, 'forbidden-phrase', 3, 30.0)")
     connection.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
@@ -241,14 +247,7 @@ def test_credits_are_recorded_per_agent_beside_the_findings(three_days):
 
 def test_runs_recorded_before_credits_show_no_count(tmp_path):
     path = tmp_path / "v2.sqlite"
-    connection = open_history(path, target=2)
-    connection.execute(
-        "INSERT INTO runs (id, run_key, inputs_hash, rules_hash, recorded_at, ordered_at, timezone, inputs, sessions, "
-        "messages, findings, qa_version) VALUES (1, 'k', 'i', 'r', '2026-11-01T02:00:00Z', '2026-11-01T02:00:00Z', "
-        "'Asia/Shanghai', '[\"old.csv\"]', 10, 40, 3, '0.1.0')"
-    )
-    connection.execute("INSERT INTO agent_runs (run_id, agent, score, sessions, findings) VALUES (1, '老员工', 88.5, 10, 3)")
-    connection.close()
+    old_history(path, 2, "0.1.0").close()
     trends = load_trends(path)  # migrates to the credits columns
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert trends.details["老员工"][0]["credits"] is None  # unknown, not zero

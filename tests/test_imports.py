@@ -82,20 +82,6 @@ def test_the_graph_sees_function_level_imports():
     assert "qa.cli_review" in graph["qa.cli"]
 
 
-#: Cycles left to break (issue 12), each as the import that closes it: the rule classes, the
-#: check types and the negation scope being reworked elsewhere. Remove an entry when its cycle
-#: is gone; nothing may be added.
-KNOWN = {
-    ("qa.negation", "qa.classes"),
-    ("qa.checks.content_class", "qa.classes"),
-    ("qa.checks.response", "qa.classes"),
-    ("qa.classes", "qa.rules"),
-}
-
-
-def test_qa_has_no_import_cycles_beyond_the_known_ones():
-    graph = import_graph()
-    for source, target in KNOWN:
-        assert target in graph[source], f"{source} no longer imports {target}: remove it from KNOWN"
-        graph[source].discard(target)
-    assert find_cycle(graph) is None
+def test_qa_has_no_import_cycles():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, " -> ".join(cycle)

@@ -30,6 +30,11 @@ def write(path: Path, content: str | bytes) -> str:
     return str(path)
 
 
+def export(path: Path, count: int, texts: dict[int, str]) -> str:
+    """A CSV of :func:`row` 0..count-1, row i with ``texts[i]`` where given."""
+    return write(path, HEAD + "".join(row(i, texts.get(i, "")) for i in range(count)))
+
+
 def both(path: str, chunk_rows: int = 3):
     """(input_rows, messages, rejected, notes) from each reader."""
     loaded = load_inputs([path])
@@ -63,9 +68,7 @@ def assert_every_row(path: str, data_rows: int, rejected_rows: dict[int, str], c
 
 def test_stray_quote_without_close_rejects_only_its_row(tmp_path):
     # today: the 6 rows are read as 2 (the stray quote takes rows 4-7 into one text), exit 0
-    rows = [row(i) for i in range(6)]
-    rows[1] = row(1, '"oops')
-    path = write(tmp_path / "a.csv", HEAD + "".join(rows))
+    path = export(tmp_path / "a.csv", 6, {1: '"oops'})
     assert_every_row(path, 6, {3: "unclosed quote"})
     _, _, rejected, _ = both(path)[0]
     assert rejected["raw"].tolist() == ['S1,2026-11-20 10:00:01,customer,,"oops']
@@ -73,19 +76,13 @@ def test_stray_quote_without_close_rejects_only_its_row(tmp_path):
 
 def test_stray_quote_closed_by_a_later_quote(tmp_path):
     # today: the stray quote runs to the next quoted text, 50 rows later, and they vanish
-    rows = [row(i) for i in range(200)]
-    rows[10] = row(10, '"我要退款')
-    rows[60] = row(60, '"好的, 马上处理"')
-    path = write(tmp_path / "a.csv", HEAD + "".join(rows))
+    path = export(tmp_path / "a.csv", 200, {10: '"我要退款', 60: '"好的, 马上处理"'})
     assert_every_row(path, 200, {12: "quote"}, chunk_rows=7)
 
 
 def test_stray_quote_closed_cleanly_at_a_line_end(tmp_path):
     # the quote closes at a literal quote ending a later row: every field count still fits
-    rows = [row(i) for i in range(8)]
-    rows[2] = row(2, '"在吗')
-    rows[5] = row(5, '他说"')
-    path = write(tmp_path / "a.csv", HEAD + "".join(rows))
+    path = export(tmp_path / "a.csv", 8, {2: '"在吗', 5: '他说"'})
     assert_every_row(path, 8, {4: "stray quote"})
 
 
@@ -128,10 +125,7 @@ def test_stray_quote_in_the_agent_closed_by_the_next_rows_quote(tmp_path, after)
 
 def test_multiline_record_that_does_not_fit_costs_its_first_row_only(tmp_path):
     # a stray quote closed by a later one joins three rows into a record of too many fields
-    rows = [row(i) for i in range(5)]
-    rows[1] = row(1, '"a,b')
-    rows[3] = row(3, 'c"')
-    path = write(tmp_path / "a.csv", HEAD + "".join(rows))
+    path = export(tmp_path / "a.csv", 5, {1: '"a,b', 3: 'c"'})
     assert_every_row(path, 5, {3: "stray quote"})
 
 

@@ -8,15 +8,15 @@ whatever the number of partitions and the chunk size.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import assert_same_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tables import export_rows, write_export
 
 from qa.audit.outofcore import audit_out_of_core, partition_of
 from qa.audit.partition import audit_partition, sort_messages
@@ -25,7 +25,6 @@ from qa.checks.base import CheckContext
 from qa.errors import InputError
 from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS
-from qa.report.excel.audit_book import write_workbook
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 
@@ -99,16 +98,6 @@ def assert_same_audit(inputs, rules, *, partitions, chunk_rows=5, options=None, 
     return expected, got
 
 
-def assert_same_workbook(expected, got, folder: Path) -> None:
-    write_workbook(expected, folder / "memory.xlsx")
-    write_workbook(got, folder / "outofcore.xlsx")
-    mine = pd.read_excel(folder / "outofcore.xlsx", sheet_name=None, header=None, engine="calamine")
-    theirs = pd.read_excel(folder / "memory.xlsx", sheet_name=None, header=None, engine="calamine")
-    assert list(mine) == list(theirs)
-    for sheet in theirs:
-        pd.testing.assert_frame_equal(mine[sheet], theirs[sheet], obj=f"sheet {sheet}")
-
-
 # --------------------------------------------------------------------------- streamed ingest
 
 
@@ -178,31 +167,13 @@ def test_stream_excel_and_options(tmp_path):
 
 
 _TEXT = st.text(alphabet=st.sampled_from(list('ab客服,"\n \r好的吗?') + ["\u3000"]), max_size=8)
-_TIMES = st.sampled_from(
-    ["2026-11-20 14:03:27", "2026/11/20 14:03", "1763618607", "1763618607000", "46346.58",
-     "2026-11-20T14:03:27+08:00", "", "不是时间", "9999-99-99", "0"]
-)
-_ROLES = st.sampled_from(["客服", "买家", "系统", "agent", "", "wizard", "1"])
-_ROW = st.one_of(
-    st.tuples(st.sampled_from(["s1", "s2", "", " s3 "]), _TIMES, _ROLES, _TEXT, _TEXT).map(list),
-    st.lists(st.one_of(_TEXT, _TIMES), min_size=0, max_size=7),
-)
 
 
 @pytest.mark.slow  # 60 generated files, each read twice
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(_ROW, st.booleans()), max_size=12), chunk_rows=st.integers(1, 5))
+@given(rows=export_rows(_TEXT), chunk_rows=st.integers(1, 5))
 def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["session_id", "timestamp", "role", "agent", "text"])
-    for fields, quoted in rows:
-        if quoted:
-            writer.writerow(fields)
-        else:
-            out.write(",".join(fields) + "\n")
-    path = tmp_path / "random.csv"
-    path.write_bytes(out.getvalue().encode("utf-8"))
+    path = write_export(tmp_path / "random.csv", rows)
     assert_streams_like_load([str(path)], chunk_rows)
 
 

@@ -19,9 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import run
 
-from qa.cli import main
 from qa.errors import OutputError
 from qa.outputs import describe_os_error, owner_tag, sweep_stale
 from qa.report.files import atomic_write
@@ -41,10 +40,6 @@ def chat_file(tmp_path: Path) -> Path:
     path = tmp_path / "day.csv"
     path.write_text(CHAT, encoding="utf-8")
     return path
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def _one_error_line(result) -> str:

@@ -11,9 +11,10 @@ from tables import message_table
 
 from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
-from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matcher_for, relax_counts
+from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matcher_for
 from qa.errors import RuleError
 from qa.normalize import normalize_text
+from qa.regexutil import relax_counts
 from qa.rules import builtin_rules_dir, load_rule_file
 
 RULE = load_rule_file(builtin_rules_dir() / "rhetorical-question.toml")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import run
 
 from qa.cli import main
 from qa.errors import RuleError
@@ -86,10 +87,6 @@ def day(tmp_path: Path) -> Path:
     path = tmp_path / "day.csv"
     path.write_text(DAY, encoding="utf-8")
     return path
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_pack_adds_a_rule_and_patches_another(pack):

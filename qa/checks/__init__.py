@@ -7,25 +7,10 @@ in ``rules/`` and needs no Python at all. :mod:`qa.checks.stage` runs them over 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from qa.checks.base import CheckType
+from qa.plugins import discover
 
 #: Modules of this package that are not check types: the base classes and the check stage.
 _NOT_CHECK_TYPES = {"base", "stage"}
 
-
-def _discover() -> dict[str, CheckType]:
-    found: dict[str, CheckType] = {}
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name in _NOT_CHECK_TYPES or module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        check = getattr(module, "CHECK", None)
-        if isinstance(check, CheckType):
-            found[check.name] = check
-    return found
-
-
-CHECK_TYPES: dict[str, CheckType] = _discover()
+CHECK_TYPES: dict[str, CheckType] = discover(__name__, __path__, "CHECK", CheckType, _NOT_CHECK_TYPES)

@@ -68,6 +68,7 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text
 from qa.textindex import text_index
@@ -416,8 +417,6 @@ def _neighbours(messages: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarr
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag each checked message made only of class tokens where an answer was due; upgrade
     those answering an upset or complaining customer."""
-    from qa.classes import classes_of
-
     params = rule.params
     scope = role_mask(messages, params["roles"])
     mask = _emoji_mask(messages, scope, params)

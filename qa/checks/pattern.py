@@ -60,9 +60,10 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.classes import in_scope
 from qa.errors import RuleError
-from qa.negation import in_scope
 from qa.normalize import normalize_column, original_span
+from qa.regexutil import re2_valid, relax_counts
 
 PARAMS = {
     "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
@@ -81,10 +82,6 @@ PARAMS = {
 
 _MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 _MACRO_DEF = regex.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
-# Escapes whose RE2 meaning (ASCII only) differs from the regex module's (Unicode).
-_ASCII_ONLY_IN_RE2 = regex.compile(r"(?<!\\)(?:\\\\)*\\[wWdDsSbB]")
-# A counted repetition {m}, {m,} or {m,n} (optionally lazy), not preceded by a backslash.
-_COUNTED = regex.compile(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
 
 
 def expand_macros(patterns: list[str], macros: list[str]) -> list[str]:
@@ -113,27 +110,6 @@ def _compile(pattern: str, what: str) -> regex.Pattern:
         return regex.compile(pattern)
     except regex.error as error:
         raise RuleError(f"{what}: regex does not compile: {pattern!r}: {error}") from None
-
-
-def relax_counts(pattern: str) -> str:
-    """``pattern`` with every counted repetition widened to ``*`` (min 0) or ``+`` (min >= 1).
-
-    The result matches a superset of what ``pattern`` matches, so it is a valid pre-filter;
-    RE2 compiles bounded repetitions into many states and runs far slower on them.
-    """
-    return _COUNTED.sub(lambda m: m.group(1) + ("*" if int(m.group(2)) == 0 else "+"), pattern)
-
-
-def _re2_valid(pattern: str, allow_ascii: bool = False) -> bool:
-    """Does RE2 (pyarrow) compile ``pattern``? Unless ``allow_ascii``, a pattern using an escape
-    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches."""
-    if not allow_ascii and _ASCII_ONLY_IN_RE2.search(pattern):
-        return False
-    try:
-        pc.match_substring_regex(pa.array([""], type=pa.string()), pattern)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -240,12 +216,12 @@ def build_matcher(
     exclusion = _compile("|".join(f"(?:{p})" for p in excluded), "exclude") if excluded else None
     if filters:
         joined = "|".join(f"(?:{p})" for p in filters)
-        if not _re2_valid(joined):
+        if not re2_valid(joined):
             raise RuleError(f"prefilter: not a valid RE2 regex (does not compile in pyarrow): {joined!r}")
         chosen: str | None = joined
     else:
         joined = relax_counts("|".join(f"(?:{p})" for p in expanded))
-        chosen = joined if _re2_valid(joined) else None
+        chosen = joined if re2_valid(joined) else None
     return Matcher(
         patterns=compiled,
         combined=combined,

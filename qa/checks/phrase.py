@@ -36,11 +36,12 @@ import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
-from qa.checks.pattern import _re2_valid, expand_macros, relax_counts, to_arrow
+from qa.checks.pattern import expand_macros, to_arrow
+from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
-from qa.negation import in_scope
 from qa.normalize import normalize_text, original_span
+from qa.regexutil import re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -188,7 +189,7 @@ def _compile(params: dict) -> _Compiled:
     prefilter = None
     if sources:
         prefilter = relax_counts("|".join(f"(?:{source})" for _, source in sources))
-        if not _re2_valid(prefilter):
+        if not re2_valid(prefilter):
             raise RuleError("patterns: not valid RE2 (no look-arounds, \\w, \\d, \\s or \\b), so they "
                             "cannot pre-filter a million messages")
     return _Compiled(

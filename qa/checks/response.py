@@ -77,8 +77,10 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.checks.content_class import emoji_only_mask
+from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
+from qa.regexutil import strip_lookarounds
 
 DEFAULT_KIND_TEXT = {
     "missing_zh": "客服未回复",
@@ -156,43 +158,8 @@ PARAMS = {
 # whole-reply comparison, so 好的[微笑] is still only 好的.
 _CODES = regex.compile(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
 _NOT_LETTER = regex.compile(r"[^\p{L}\p{N}]+")
-_LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
 _ODD_SPACE = regex.compile(r"[^\S ]")  # whitespace other than a plain space
 _PREFILTER_CHUNK = 200
-
-
-def _strip_lookarounds(pattern: str) -> str:
-    """Remove look-around groups: the result matches wherever ``pattern`` does (a superset), and
-    RE2 (pyarrow) can run it."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        found = _LOOKAROUND_START.match(pattern, i)
-        if not found:
-            out.append(pattern[i])
-            i += 1
-            continue
-        depth, j, in_class = 1, found.end(), False
-        while j < len(pattern) and depth:
-            ch = pattern[j]
-            if ch == "\\":
-                j += 2
-                continue
-            if in_class:
-                in_class = ch != "]"
-            elif ch == "[":
-                in_class = True
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            j += 1
-        i = j
-    return "".join(out)
 
 
 def _alternation(words: list[str]) -> regex.Pattern | None:
@@ -282,7 +249,7 @@ def _compile(rule) -> _Compiled:
         except regex.error as error:
             raise RuleError(f"{rule.path}: triggers '{table['name']}': bad pattern: {error}") from None
         label = {"zh": table["label_zh"] or table["name"], "en": table["label_en"] or table["name"]}
-        stripped = [f"(?:{_strip_lookarounds(p)})" for p in patterns]
+        stripped = [f"(?:{strip_lookarounds(p)})" for p in patterns]
         categories.append(_Category(table["name"], label, compiled, table["negatable"], table["hypothetical"],
                                     "|".join(stripped)))
         prefilter.extend(stripped)
@@ -411,8 +378,6 @@ def triggers_in(texts: list[str], rule) -> list[tuple[int, int, str] | None]:
     out: list[tuple[int, int, str] | None] = []
     names = list(rule.params.get("trigger_classes") or [])
     if names:
-        from qa.classes import classes_of
-
         classes = classes_of(rule)
         for text in texts:
             norm = normalize_text(text)
@@ -539,8 +504,6 @@ def _first_replies(trigger_ids: np.ndarray, reply_mask: np.ndarray, sessions: pd
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag triggers whose first reply is missing, emoji-only, dismissive, guiding or cold."""
-    from qa.classes import classes_of
-
     c = _compile(rule)
     classes = classes_of(rule)
     trigger_classes = list(rule.params["trigger_classes"])

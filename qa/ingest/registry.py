@@ -11,34 +11,21 @@ named .parq or .xlsx): a format that declares signatures is trusted by content, 
 from __future__ import annotations
 
 import glob
-import importlib
 import os
-import pkgutil
 import zipfile
 from collections.abc import Sequence
 
 from qa.errors import InputError
 from qa.ingest.table import Format, ReadOptions, Source
+from qa.plugins import discover
 
 # Modules of the package that are not formats (imported anyway by the formats).
 _NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
 _MAGIC_BYTES = 16
 
 
-def _discover() -> dict[str, Format]:
-    found: dict[str, Format] = {}
-    for module_info in sorted(pkgutil.iter_modules([os.path.dirname(__file__)]), key=lambda m: m.name):
-        if module_info.name in _NOT_FORMATS or module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__package__}.{module_info.name}")
-        form = getattr(module, "FORMAT", None)
-        if isinstance(form, Format):
-            found[form.name] = form
-    return found
-
-
 #: The input formats by name.
-FORMATS: dict[str, Format] = _discover()
+FORMATS: dict[str, Format] = discover(__package__, [os.path.dirname(__file__)], "FORMAT", Format, _NOT_FORMATS)
 #: Every file name ending a format reads, in the order the formats were found.
 EXTENSIONS: tuple[str, ...] = tuple(ext for form in FORMATS.values() for ext in form.extensions)
 

@@ -1,0 +1,73 @@
+"""Regex helpers shared by the rule classes and the check types: turning a rule's pattern
+(``regex`` module syntax) into an RE2 pre-filter that pyarrow can run over a whole column.
+
+A pre-filter only has to match a superset of what the pattern matches; the exact pattern then
+runs on the rows it keeps. Low level on purpose: the checks and :mod:`qa.classes` both import it.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import regex
+
+# Escapes whose RE2 meaning (ASCII only) differs from the regex module's (Unicode).
+_ASCII_ONLY_IN_RE2 = regex.compile(r"(?<!\\)(?:\\\\)*\\[wWdDsSbB]")
+# A counted repetition {m}, {m,} or {m,n} (optionally lazy), not preceded by a backslash.
+_COUNTED = regex.compile(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
+_LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
+
+
+def relax_counts(pattern: str) -> str:
+    """``pattern`` with every counted repetition widened to ``*`` (min 0) or ``+`` (min >= 1).
+
+    The result matches a superset of what ``pattern`` matches, so it is a valid pre-filter;
+    RE2 compiles bounded repetitions into many states and runs far slower on them.
+    """
+    return _COUNTED.sub(lambda m: m.group(1) + ("*" if int(m.group(2)) == 0 else "+"), pattern)
+
+
+def re2_valid(pattern: str, allow_ascii: bool = False) -> bool:
+    """Does RE2 (pyarrow) compile ``pattern``? Unless ``allow_ascii``, a pattern using an escape
+    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches."""
+    if not allow_ascii and _ASCII_ONLY_IN_RE2.search(pattern):
+        return False
+    try:
+        pc.match_substring_regex(pa.array([""], type=pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def strip_lookarounds(pattern: str) -> str:
+    """Remove look-around groups: the result matches wherever ``pattern`` does (a superset), and
+    RE2 (pyarrow) can run it."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        found = _LOOKAROUND_START.match(pattern, i)
+        if not found:
+            out.append(pattern[i])
+            i += 1
+            continue
+        depth, j, in_class = 1, found.end(), False
+        while j < len(pattern) and depth:
+            ch = pattern[j]
+            if ch == "\\":
+                j += 2
+                continue
+            if in_class:
+                in_class = ch != "]"
+            elif ch == "[":
+                in_class = True
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            j += 1
+        i = j
+    return "".join(out)
