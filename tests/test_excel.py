@@ -425,3 +425,35 @@ def test_the_fast_row_writer_is_pinned_to_the_xlsxwriter_it_was_written_for(tmp_
     sheet = workbook.add_worksheet("a", worksheet_class=rows.BulkSheet)
     assert rows.Cells(workbook, formats.highlight, formats.plain, sheet).fast
     workbook.close()
+
+
+@pytest.mark.parametrize("batch", [4096, 3])
+def test_the_fast_shared_strings_writer_writes_what_xlsxwriter_writes(monkeypatch, batch):
+    # rows._FastSharedStrings skips xlsxwriter's per-string regular expressions; every case
+    # those expressions handle must come out byte for byte as xlsxwriter writes it.
+    from io import StringIO
+
+    from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
+
+    monkeypatch.setattr(rows, "_SST_BATCH", batch)
+    strings = [
+        "您好", " leading", "trailing ", "tab\t", "\u3000全角空格", "行尾换行\n", "a\nb", "a&b<c>d", "_x0041_ literal",
+        "bell\x07", "\x1cfile separator", "nonchar\ufffe\uffff", "<r><t>rich</t></r>", "<r><t>r&amp;</t></r> ",
+        "emoji 😡", "", "_x00zz_", "plain", "\xa0nbsp", "x\x85",
+    ]
+
+    def written(writer_class):
+        table = SharedStringTable()
+        for string in strings:
+            table._get_shared_string_index(string)
+        table._sort_string_data()
+        writer = writer_class()
+        writer.string_table = table
+        handle = StringIO()
+        writer._set_xml_writer(handle)
+        writer._assemble_xml_file()
+        return handle.getvalue()
+
+    assert written(rows._FastSharedStrings) == written(SharedStrings)
+    strings[:] = [s for s in strings if not rows._SPECIAL.search(s)]  # the batch path alone
+    assert written(rows._FastSharedStrings) == written(SharedStrings)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 
 from qa.errors import OutputError
+from qa.report.excel.rows import Book
 from qa.report.files import atomic_write
 
 # Text stays text: a chat line that looks like a formula, a URL or a number is not converted.
@@ -22,7 +22,7 @@ def write_book(path: Path, fill: Callable[[Any], None], options: Callable[[Path]
     and the cause in one line (an OSError is left to :func:`qa.report.files.atomic_write`)."""
 
     def write(temporary: Path) -> None:
-        workbook = xlsxwriter.Workbook(str(temporary), {**PLAIN_TEXT, **options(temporary)})
+        workbook = Book(str(temporary), {**PLAIN_TEXT, **options(temporary)})
         try:
             fill(workbook)
         finally:
