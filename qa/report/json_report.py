@@ -19,7 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from qa.identity import ID_SCHEME, masked_finding_ids
 from qa.mask import result_masker
@@ -35,14 +38,36 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     """One column as plain Python values: NaN/NaT -> None, timestamps -> ISO text."""
     column = frame[name]
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        text = column.dt.strftime("%Y-%m-%dT%H:%M:%S")
-        return [None if pd.isna(v) else v for v in text.tolist()]
+        return _iso_times(column)
     values = column.tolist()
     if pd.api.types.is_float_dtype(column.dtype):
         return [None if v is None or math.isnan(v) else v for v in values]
     if column.dtype == object:
         return [None if (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v for v in values]
     return values
+
+
+_EPOCH = pd.Timestamp("1970-01-01")
+_LAST = pd.Timestamp("9999-12-31")
+
+
+def _iso_times(column: pd.Series) -> list[str | None]:
+    """Timestamps as ``%Y-%m-%dT%H:%M:%S`` text in their own wall time (None for NaT)."""
+    wall = column.dt.tz_localize(None) if getattr(column.dt, "tz", None) is not None else column
+    present = wall.dropna()
+    if len(present) and _EPOCH <= present.min() and present.max() <= _LAST:
+        # numpy writes the same text as strftime here, ten times faster (whole seconds: both
+        # drop the fraction of a time after 1970).
+        text = np.datetime_as_string(wall.to_numpy(dtype="datetime64[ns]").astype("datetime64[s]"), unit="s")
+        return [None if v == "NaT" else v for v in text.tolist()]
+    text = column.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return [None if pd.isna(v) else v for v in text.tolist()]
+
+
+_LOCATED_COLUMNS = ("session_id", "agent", "timestamp", "file", "row", "text", "match", "span_start", "span_end",
+                    "reason", "sheet", "context_text")
+_FINDING_COLUMNS = ("rule", "severity", *_LOCATED_COLUMNS)
+_CREDIT_COLUMNS = ("credit", *_LOCATED_COLUMNS)
 
 
 def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[str, Any]]:
@@ -56,9 +81,7 @@ def iter_findings(result: AuditResult, *, mask: bool = False) -> Iterator[dict[s
     masker = result_masker(result, mask)
     ids = masked_finding_ids(masker, findings)  # over the masked text whatever ``mask``: the same id with or without --no-mask
     findings = masker.findings(findings)
-    columns = {name: _column(findings, name) for name in (
-        "rule", "severity", "session_id", "agent", "timestamp", "file", "row", "text", "match",
-        "span_start", "span_end", "reason", "sheet", "context_text")}
+    columns = {name: _column(findings, name) for name in _FINDING_COLUMNS}
     for index, finding_id in enumerate(ids):
         yield {"id": finding_id, "rule": columns["rule"][index], "severity": columns["severity"][index],
                **_located(columns, index)}
@@ -91,9 +114,7 @@ def iter_credits(result: AuditResult, *, mask: bool = False) -> Iterator[dict[st
     if credits is None or not len(credits):
         return
     credits = result_masker(result, mask).findings(credits)  # texts, session ids, agents: as findings
-    columns = {name: _column(credits, name) for name in (
-        "credit", "session_id", "agent", "timestamp", "file", "row", "text", "match",
-        "span_start", "span_end", "reason", "sheet", "context_text")}
+    columns = {name: _column(credits, name) for name in _CREDIT_COLUMNS}
     for index in range(len(credits)):
         yield {"credit": columns["credit"][index], **_located(columns, index)}
 
@@ -106,15 +127,21 @@ def findings_records(result: AuditResult, *, mask: bool = False) -> list[dict[st
 def iter_table(frame: pd.DataFrame, masker: Any = None) -> Iterator[dict[str, Any]]:
     """Rows of a sessions/agents table as JSON-ready dicts, built column-wise; with a
     :class:`qa.mask.ResultMasker`, session ids and agent names masked."""
+    frame = _masked_table(frame, masker)
+    names = list(frame.columns)
+    columns = [_column(frame, name) for name in names]
+    for values in zip(*columns):
+        yield dict(zip(names, values))
+
+
+def _masked_table(frame: pd.DataFrame, masker: Any) -> pd.DataFrame:
+    """A sessions/agents table with session ids and agent names masked (when ``masker`` is on)."""
     if masker is not None and masker.enabled and len(frame):
         if "session_id" in frame:
             frame = frame.assign(session_id=masker.sessions(frame["session_id"]))
         if "agent" in frame:
             frame = frame.assign(agent=masker.agents(frame["agent"]))
-    names = list(frame.columns)
-    columns = [_column(frame, name) for name in names]
-    for values in zip(*columns):
-        yield dict(zip(names, values))
+    return frame
 
 
 def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
@@ -175,10 +202,10 @@ def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
 def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
     """Write the JSON result to ``path`` atomically, one array element per line.
 
-    The document is streamed: each record is encoded by the C encoder on its own, so a
-    million-message audit neither builds the whole text in memory nor falls back to the
-    slow pure-Python encoder that indentation needs."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    The arrays are encoded a column at a time (:func:`_array_lines`): each distinct string is
+    encoded once by the C encoder and the records are joined with pyarrow string kernels, the
+    same text as encoding each record (:func:`build_result` holds the same document)."""
+    encode = _ENCODE
 
     def write(temporary: Path) -> None:
         with temporary.open("w", encoding="utf-8") as handle:
@@ -188,12 +215,138 @@ def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
                 if key in ("version", "summary"):
                     handle.write(encode(value))
                     continue
+                lines = _array_lines(key, result, mask)
+                if lines is None:  # no fast form for this array: each record encoded on its own
+                    lines = [encode(record) for record in value]
                 handle.write("[")
-                written = 0
-                for record in value:
-                    handle.write(("\n  " if written == 0 else ",\n  ") + encode(record))
-                    written += 1
-                handle.write("\n]" if written else "]")
+                for start in range(0, len(lines), _WRITE_BATCH):
+                    handle.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines[start : start + _WRITE_BATCH]))
+                handle.write("\n]" if lines else "]")
             handle.write("\n}\n")
 
     atomic_write(path, write)
+
+
+# ---------------------------------------------------------------------------------------
+# Column-wise encoding of the arrays (write_json)
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+# What that encoder writes for a str (JSONEncoder.encode's own choice without ensure_ascii).
+_encode_str = json.encoder.encode_basestring
+_WRITE_BATCH = 10_000
+
+
+def _fragments(values: list[Any]) -> pa.Array:
+    """The JSON text of each value (as :data:`_ENCODE` writes it inside a record)."""
+    if not values:
+        return pa.array([], type=pa.string())
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    try:
+        if kind == "string":  # str or None only (anything else fails the conversion): each distinct text encoded once
+            encoded = pa.array(values, type=pa.string(), from_pandas=False).dictionary_encode()
+            distinct = pa.array([_encode_str(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
+            return pc.fill_null(pc.take(distinct, encoded.indices), "null")
+        if kind == "integer" and all(v.__class__ is int for v in values):
+            return pc.cast(pa.array(values, type=pa.int64()), pa.string())
+    except (pa.ArrowException, OverflowError, TypeError):
+        pass  # mixed or out-of-range values: one at a time below
+    if kind == "floating":
+        # A finite float is written as its repr; None, NaN and infinities by the encoder.
+        return pa.array([float.__repr__(v) if v.__class__ is float and v - v == 0 else _ENCODE(v) for v in values],
+                        type=pa.string())
+    if kind == "boolean":
+        return pa.array(["true" if v is True else "false" if v is False else _ENCODE(v) for v in values], type=pa.string())
+    memo: dict[Any, str] = {}
+    out = []
+    for value in values:
+        cls = value.__class__
+        if value is None:
+            out.append("null")
+        elif cls is float and value - value == 0:
+            out.append(float.__repr__(value))
+        elif cls is int:
+            out.append(int.__repr__(value))
+        elif cls is str:
+            out.append(_encode_str(value))
+        elif cls is dict and all(k.__class__ is str and v.__class__ is int for k, v in value.items()):
+            # Counts by rule or credit: few distinct ones. (Only str keys and int values share a
+            # memo entry: 1, 1.0 and True are equal keys but are written differently.)
+            key = tuple(value.items())
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _ENCODE(value)
+            out.append(text)
+        else:
+            out.append(_ENCODE(value))
+    return pa.array(out, type=pa.string())
+
+
+def _records(fields: list[tuple[str, pa.Array]], optional: tuple[str, ...] = ()) -> list[str]:
+    """Records ``{"key": value, ...}`` from the fields' encoded values in order; a null in an
+    ``optional`` field leaves its key out of that record."""
+    pieces: list[Any] = []
+    for number, (key, fragments) in enumerate(fields):
+        lead = ("{" if number == 0 else ", ") + _ENCODE(key) + ": "
+        if key in optional:
+            pieces.append(pc.binary_join_element_wise(lead, fragments, ""))
+        else:
+            pieces += [lead, fragments]
+    joined = pc.binary_join_element_wise(*pieces, "}", "", null_handling="replace", null_replacement="")
+    return joined.to_pylist()
+
+
+def _located_fields(columns: dict[str, list]) -> list[tuple[str, pa.Array]]:
+    """The encoded fields of :func:`_located`, in its order (sheet and context optional)."""
+    span = [None if start is None else (f"[{int(start)}, {int(end)}]" if start >= 0 else "null")
+            for start, end in zip(columns["span_start"], columns["span_end"])]
+    if any(value is None for value in span):
+        raise TypeError("a finding without a span start")  # as _located fails on it
+    kept = lambda values: [value if value else None for value in values]  # noqa: E731
+    return [
+        ("session_id", _fragments(columns["session_id"])),
+        ("agent", _fragments(columns["agent"])),
+        ("timestamp", _fragments(columns["timestamp"])),
+        ("file", _fragments(columns["file"])),
+        ("row", _fragments([int(v) for v in columns["row"]])),
+        ("text", _fragments(columns["text"])),
+        ("match", _fragments(columns["match"])),
+        ("span", pa.array(span, type=pa.string())),
+        ("reason", _fragments(columns["reason"])),
+        ("sheet", _optional(_fragments(kept(columns["sheet"])), columns["sheet"])),
+        ("context", _optional(_fragments(kept(columns["context_text"])), columns["context_text"])),
+    ]
+
+
+def _optional(fragments: pa.Array, values: list[Any]) -> pa.Array:
+    """``fragments`` with null where the value is falsy (the key is left out)."""
+    mask = pa.array([not value for value in values], type=pa.bool_())
+    return pc.if_else(mask, pa.scalar(None, pa.string()), fragments)
+
+
+def _array_lines(key: str, result: AuditResult, mask: bool) -> list[str] | None:
+    """The encoded records of the array ``key``, or None when it has no column-wise form."""
+    if key == "findings":
+        findings = result.findings
+        if not len(findings):
+            return []
+        masker = result_masker(result, mask)
+        ids = masked_finding_ids(masker, findings)
+        findings = masker.findings(findings)
+        columns = {name: _column(findings, name) for name in _FINDING_COLUMNS}
+        fields = [("id", _fragments(list(ids))), ("rule", _fragments(columns["rule"])),
+                  ("severity", _fragments(columns["severity"])), *_located_fields(columns)]
+        return _records(fields, optional=("sheet", "context"))
+    if key == "credits":
+        credits = getattr(result, "credits", None)
+        if credits is None or not len(credits):
+            return []
+        credits = result_masker(result, mask).findings(credits)
+        columns = {name: _column(credits, name) for name in _CREDIT_COLUMNS}
+        return _records([("credit", _fragments(columns["credit"])), *_located_fields(columns)],
+                        optional=("sheet", "context"))
+    if key in ("sessions", "agents"):
+        frame = _masked_table(getattr(result, key), result_masker(result, mask))
+        if not len(frame) or not len(frame.columns):
+            return [] if not len(frame) else None
+        return _records([(str(name), _fragments(_column(frame, name))) for name in frame.columns])
+    return None
