@@ -138,7 +138,8 @@ def report_findings(
     has_context = context_ids >= 0
     context_text = pd.Series([""] * len(findings), dtype="str")
     if has_context.any():
-        context_text[has_context] = messages["text"].to_numpy()[context_ids[has_context]]
+        # Taken before converting: the whole column as Python strings cost ~1 s per million messages.
+        context_text[has_context] = messages["text"].take(context_ids[has_context]).to_numpy()
     report = pd.DataFrame(
         {
             "rule": findings["rule"].to_numpy(),
