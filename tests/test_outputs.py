@@ -384,3 +384,40 @@ def test_the_default_wait_for_a_locked_history_is_short(monkeypatch):
     monkeypatch.setenv("QA_HISTORY_WAIT", "soon")
     with pytest.raises(Exception, match="QA_HISTORY_WAIT='soon' is not a number of seconds"):
         history_wait()
+
+
+def _json_record_by_record(document: dict) -> str:
+    """The JSON file as written before the arrays were encoded column-wise: each record of
+    :func:`build_result`'s document encoded on its own, one per line."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    text = "{"
+    for number, (key, value) in enumerate(document.items()):
+        text += ("\n" if number == 0 else ",\n") + encode(key) + ": "
+        if key in ("version", "summary"):
+            text += encode(value)
+            continue
+        text += "[" + "".join(("\n  " if i == 0 else ",\n  ") + encode(r) for i, r in enumerate(value))
+        text += "\n]" if value else "]"
+    return text + "\n}\n"
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_json_written_column_wise_is_the_record_by_record_text(tmp_path, mask):
+    from qa.audit.run import audit
+    from qa.report.json_report import build_result, write_json
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text(
+        "session_id,timestamp,role,agent,text\n"
+        'S1,2026-11-20 10:00:00,customer,,"假货吧？\\"引号\\" \\\\ 反斜杠 \u2028 😡 13800138000"\n'
+        'S1,2026-11-20 10:05:00,agent,小美,"爱买不买 _x0041_ \x07"\n'
+        "S2,2026-11-20 11:00:00,customer,,在吗？？？\n",  # a session the agent never answered: NaN times
+        encoding="utf-8",
+    )
+    result = audit([str(samples / "qiyu-export.xlsx"), str(samples / "qianniu-day.csv"), str(hostile)])
+    assert len(result.findings) and (result.findings["sheet"].fillna("") != "").any()
+    assert result.sessions["first_response_s"].isna().any()
+    out = tmp_path / "r.json"
+    write_json(result, out, mask=mask)
+    assert out.read_text(encoding="utf-8") == _json_record_by_record(build_result(result, mask=mask))
