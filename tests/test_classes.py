@@ -276,3 +276,25 @@ def test_failed_step_and_manual_request():
     assert has("manual-request", "麻烦人工处理一下")
     assert has("manual-request", "你帮我申请一下吧")
     assert not has("manual-request", "我自己申请就行")
+
+
+# Doubts worded as a worry or a suspicion (issue 15, set G), in words of our own.
+@pytest.mark.parametrize("text", ["闻着有股霉味 会不会是放了好久的陈茶", "真的是实木的吗？敲着像空心的",
+                                  "防伪码扫出来显示已被查询", "拿库存尾货来充数啊", "這做工也太粗糙了吧"])
+def test_doubt_as_worry_or_suspicion(text):
+    assert has("doubt", text)
+
+
+@pytest.mark.parametrize("text", ["混纺的面料会起球吗", "是不是要先申请退货", "真的是今天能发吗", "尺码和上次差不多",
+                                  "积分是不是过期了", "不是质疑你们的货哈 就问问产地"])
+def test_doubt_not_a_feature_question_or_negated(text):
+    assert not has("doubt", text)
+
+
+@pytest.mark.parametrize("text", ["今年产区雨水多，这批口感偏淡，并不是陈茶哦", "亲，绝对不是翻新机"])
+def test_clarification_cause_or_denial(text):
+    assert has("clarification", text)
+
+
+def test_clarification_denial_itself_negated():
+    assert not has("clarification", "亲，这个不能保证不是二手的")

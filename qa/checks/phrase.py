@@ -19,7 +19,9 @@ Matching sees through form, because agents write 帮 不 了 你 and 请你自�
 
 ``exceptions`` are good phrases that contain or touch a forbidden one (不用您自己找快递
 contains 自己找快递) that neither negation nor word boundaries explain: a match overlapping an
-exception found in the same message is not reported.
+exception found in the same message is not reported. ``exception_patterns`` are the same as
+regexes, for a shape a list of phrases cannot hold (让您说了好几遍: the customer had to repeat
+because of the agent, not the agent reproaching the customer); they run on candidates only.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ PARAMS = {
     "categories": Param("tables", "phrase categories ([[params.categories]])", required=True,
                         fields=CATEGORY_FIELDS),
     "exceptions": Param("strings", "good phrases containing a listed phrase; never flagged", default=[]),
+    "exception_patterns": Param("strings", "regexes (regex module syntax, macros allowed) over the "
+                                "normalized text for good shapes containing a listed phrase or "
+                                "pattern; a match overlapping one is not reported", default=[]),
     "ignore_separators": Param("bool", "see through spaces, punctuation, symbols and emoji between "
                                "characters (加 我 微 信, 加.我.微.信)", default=True),
     "macros": Param("strings", "'name = regex' definitions usable as {{name}} in patterns", default=[]),
@@ -165,6 +170,7 @@ class _Compiled:
     patterns: tuple[tuple[int, regex.Pattern], ...]  # (category index, combined regex)
     prefilter: str | None  # RE2 alternation of every pattern, relaxed; None: no patterns
     squeeze: bool
+    exception_pattern: regex.Pattern | None = None  # run on candidates only: no RE2 needed
 
 
 def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[int, str]]:
@@ -186,6 +192,12 @@ def _compile(params: dict) -> _Compiled:
         patterns = tuple((index, regex.compile(source)) for index, source in sources)
     except regex.error as error:
         raise RuleError(f"patterns: regex does not compile: {error}") from None
+    exception_sources = expand_macros(list(params.get("exception_patterns") or []), list(params.get("macros") or []))
+    try:
+        exception_pattern = (regex.compile("|".join(f"(?:{p})" for p in exception_sources))
+                             if exception_sources else None)
+    except regex.error as error:
+        raise RuleError(f"exception_patterns: regex does not compile: {error}") from None
     prefilter = None
     if sources:
         prefilter = relax_counts("|".join(f"(?:{source})" for _, source in sources))
@@ -198,6 +210,7 @@ def _compile(params: dict) -> _Compiled:
         patterns=patterns,
         prefilter=prefilter,
         squeeze=bool(params.get("ignore_separators")),
+        exception_pattern=exception_pattern,
     )
 
 
@@ -268,17 +281,23 @@ def _all_matches(normalized: str, compiled: _Compiled) -> tuple[list[tuple[int, 
                     excepted.append((start, end))
                 else:
                     found.append((start, end, entry.category))
-    if compiled.patterns:
+    if compiled.patterns or compiled.exception_pattern is not None:
         if compiled.squeeze:
             haystack, positions = _squeezed(normalized, _SPACING_RE)
         else:
             haystack, positions = normalized, None
+        spans: list[tuple[int, int, int]] = []
         for index, pattern in compiled.patterns:
-            for match in pattern.finditer(haystack, overlapped=True):
-                start, end = match.span()
-                if end > start:
-                    if positions is not None:
-                        start, end = positions[start], positions[end - 1] + 1
+            spans.extend((*match.span(), index) for match in pattern.finditer(haystack, overlapped=True))
+        if compiled.exception_pattern is not None:
+            spans.extend((*match.span(), -1) for match in compiled.exception_pattern.finditer(haystack))
+        for start, end, index in spans:
+            if end > start:
+                if positions is not None:
+                    start, end = positions[start], positions[end - 1] + 1
+                if index < 0:
+                    excepted.append((start, end))
+                else:
                     found.append((start, end, index))
     return found, excepted
 
