@@ -4,31 +4,40 @@ did not accept it (002 §一.8 「如同一方案客户不接受，不得出现2
 "The same" is the normalization of ``repeated-soothing`` (punctuation, whitespace, emoji,
 emoticon codes, modal particles, traditional/simplified) plus:
 
-* the words of ``strip_classes`` (``soothing``, ``closing``) and address words (亲, 亲亲) are
-  left out, so a different soothing prefix does not make a solution different
-  (抱歉亲，请在订单页申请售后 = 辛苦您了，请在订单页申请售后);
-* near-identical wording: two offers are the same when the Dice similarity of their character
-  bigram sets is at least ``similarity`` (default 0.6: 您下单时有运费险，退货后会自动理赔 and
-  下单时有运费险的，退货后自动理赔 score 0.76; 给您补发一个 and 勺子也给您补发 0.55);
-* numbers must agree: 补偿5元 and 补偿10元 are different offers.
+* the solution core is compared, not the whole message: a clause made of ``strip_classes``
+  words (``soothing``, ``closing``) with at most ``soothing_gap`` other characters goes out
+  whole (抱歉让您费心了, 真是委屈您了, 别着急亲), the strip words left elsewhere go too, and so
+  do address words (亲, 亲亲) and ``filler_words`` (您, 一下, 麻烦, 已经, 再…), so a different
+  soothing opening or function words do not make a solution different;
+* near-identical wording: two offers are the same when the Dice similarity of their sets of
+  characters and character bigrams is at least ``similarity`` (default 0.5; characters too, so
+  催一下仓库 and 跟仓库催一下 match). Measured on sets G, F and tests/eval, pairs scoring
+  0.5–0.6 were mostly the same remedy reworded (个人抬头只能开普票 / 只支持开普通发票 0.65,
+  官方授权经销商 / 官方授权店 0.59), pairs under 0.5 mostly different remedies or items
+  (申请退款 / 申请换货 0.43, 补发一个 / 勺子补发 0.43);
+* one solution is every offer linked to another by that similarity (single linkage: an offer
+  like two earlier ones merges them);
+* numbers must agree: 补偿5元 and 补偿10元 are different offers;
+* an offer whose distinct characters are mostly new to the earlier offers of its solution
+  (less than ``min_repeated_share`` already used) explains further and is not a repeat.
 
 The (``max_uses`` + 1)-th and later offer of the same solution in a session is flagged when the
 customer wrote between it and the previous offer and did not accept (no ``accepted`` pattern
 unless the customer also wrote a ``rejection`` class match: 好吧，还是不行) and did not ask for
 the same text again (``resend`` patterns: 再发一遍) or only asked how far it has got
-(``progress`` patterns: 申请好了吗, 到哪了: the agent's confirmation answers that). An offer the customer accepted and a
-different second solution are never flagged.
+(``progress`` patterns: 申请好了吗, 到哪了: the agent's confirmation answers that). An offer the
+customer accepted and a different second solution are never flagged.
 
 Cost: the keys are made vectorised (pyarrow/RE2; the strip classes by their RE2 pre-filter
-form, a superset of the class), and only offers whose key shares its first or last
-``anchor_chars`` characters with another offer of a session holding more than ``max_uses`` such
-offers go on to the similarity clustering, in Python.
+form, a superset of the class), once per distinct text; only offers of sessions holding more
+than ``max_uses`` offers with the same numbers go on to the clustering, in Python.
 
 Parameters (rule ``[params]``): ``roles`` (agent), ``customer_roles`` (customer),
-``max_uses`` (2), ``similarity`` (0.6), ``anchor_chars`` (3), ``min_chars`` (shortest solution
-key compared, 4), ``strip_classes``, ``rejection_class``, ``pass_over_classes`` (class names),
-``accepted`` / ``resend`` / ``progress`` (regular expressions over the customer's normalized text),
-``particles``, ``address_words``, ``quote_chars``.
+``max_uses`` (2), ``similarity`` (0.5), ``min_repeated_share`` (0.5), ``min_chars`` (shortest
+solution key compared, 3), ``soothing_gap`` (3), ``strip_classes``, ``rejection_class``,
+``pass_over_classes`` (class names), ``accepted`` / ``resend`` / ``progress`` (regular
+expressions over the customer's normalized text), ``particles``, ``address_words``,
+``filler_words``, ``quote_chars``.
 
 Message fields: ``{count}``, ``{count_ordinal}``, ``{limit}``, ``{solution}`` (the offer as
 written, shortened).
@@ -52,9 +61,15 @@ PARAMS = {
     "roles": Param("strings", "roles whose offers are counted", default=["agent"]),
     "customer_roles": Param("strings", "roles whose answers accept or refuse an offer", default=["customer"]),
     "max_uses": Param("int", "offers of one solution allowed per session", default=2),
-    "similarity": Param("float", "least Dice similarity of character bigrams for the same offer", default=0.6),
-    "anchor_chars": Param("int", "length of the first/last characters of the pre-filter", default=3),
-    "min_chars": Param("int", "shortest solution (characters left after normalizing) compared", default=4),
+    "similarity": Param("float", "least Dice similarity of characters and character bigrams for the same "
+                        "offer", default=0.5),
+    "min_chars": Param("int", "shortest solution (characters left after normalizing) compared", default=3),
+    "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
+                                "the earlier offers of its solution for it to count as a repeat", default=0.5),
+    "soothing_gap": Param("int", "characters a clause may hold besides strip-class words and still "
+                          "count as a soothing clause (left out whole)", default=3),
+    "filler_words": Param("strings", "function words ignored when comparing (您, 一下, 麻烦, 已经…)",
+                          default=[]),
     "strip_classes": Param("strings", "classes whose words are not part of the solution",
                            default=["soothing", "closing"]),
     "rejection_class": Param("str", "class of a refusal (beats an acceptance word)", default="rejection"),
@@ -71,11 +86,15 @@ PARAMS = {
 }
 
 _DIGITS = regex.compile(r"\d+(?:\.\d+)?")
-_FINAL = regex.compile(r"[的了]+$")
+# Clause boundaries of the normalized text (half-width punctuation, whitespace), and the mark
+# that stands for a strip-class word while soothing clauses are found.
+_SEPARATORS = r",.!?;:~。…、\s"
+_MARK = "\x1f"
 
 
-def _ignored(params: dict) -> str:
-    words = sorted(params["address_words"], key=len, reverse=True)
+def _ignored(params: dict, fillers: bool = False) -> str:
+    words = list(params["address_words"]) + (list(params.get("filler_words") or []) if fillers else [])
+    words = sorted(words, key=len, reverse=True)
     parts = [EMOTICON, r"[^\p{L}\p{N}]"]
     if params["particles"]:
         parts.append("[" + "".join(regex.escape(p) for p in params["particles"]) + "]")
@@ -84,35 +103,67 @@ def _ignored(params: dict) -> str:
     return "(?:" + "|".join(parts) + ")+"
 
 
-def raw_keys(norm, params: dict) -> pa.Array:
-    """Vectorised key of each text: no emoticons, symbols, particles, address words, final 的/了."""
-    keys = pc.replace_substring_regex(norm if isinstance(norm, pa.Array) else to_arrow(norm).cast(pa.large_string()), _ignored(params), "")
+def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
+    """Vectorised key of each text: no emoticons, symbols, particles, address words (and the
+    ``filler_words`` when ``fillers``), no final 的/了."""
+    norm = norm if isinstance(norm, pa.Array) else to_arrow(norm).cast(pa.large_string())
+    keys = pc.replace_substring_regex(norm, _ignored(params, fillers), "")
     return pc.replace_substring_regex(keys, "[的了]+$", "")
 
 
+def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
+    """Vectorised solution core of each normalized text, the key offers are compared by.
+
+    The ``strip`` words (soothing, closing) go out, and so does a clause that held some and
+    keeps at most ``soothing_gap`` other characters (no digit) before, between and after them
+    (抱歉让您费心了, 真是委屈您了, 别着急亲); then what :func:`raw_keys` ignores and the
+    ``filler_words``.
+    """
+    norm = pc.fill_null(norm, "")
+    if strip:
+        norm = pc.replace_substring_regex(norm, strip, _MARK)
+        marked = np.flatnonzero(np.asarray(pc.match_substring(norm, _MARK)))
+        if len(marked):
+            # A soothing clause keeps its separators (\1, \2). Matches do not overlap, so a
+            # clause right after a removed one (its opening separator used up) needs a 2nd pass.
+            other = f"[^{_SEPARATORS}0-9{_MARK}]{{0,{int(params['soothing_gap'])}}}"
+            clause = f"(^|[{_SEPARATORS}])(?:{other}{_MARK})+{other}([{_SEPARATORS}]|$)"
+            texts = norm.take(pa.array(marked))
+            for _ in range(2):
+                texts = pc.replace_substring_regex(texts, clause, r"\1\2")
+            texts = pc.replace_substring(texts, _MARK, "")
+            norm = norm.to_numpy(zero_copy_only=False)
+            norm[marked] = texts.to_numpy(zero_copy_only=False)
+            norm = pa.array(norm, pa.large_string())
+    return raw_keys(norm, params, fillers=True)
+
+
+def _root(parent: list[int], index: int) -> int:
+    """The cluster an index was merged into (union-find with path halving)."""
+    while parent[index] != index:
+        parent[index] = parent[parent[index]]
+        index = parent[index]
+    return index
+
+
+def grams_of(key: str) -> frozenset:
+    """Characters and character bigrams of a key (a reordered 催仓库/仓库催 keeps its characters)."""
+    return frozenset(key) | frozenset(key[i : i + 2] for i in range(len(key) - 1))
+
+
 def similarity(a: str, b: str) -> float:
-    """Dice coefficient of the character-bigram sets (single characters for one-letter keys)."""
-    grams_a = {a[i : i + 2] for i in range(len(a) - 1)} or {a}
-    grams_b = {b[i : i + 2] for i in range(len(b) - 1)} or {b}
+    """Dice coefficient of the character and character-bigram sets of two keys."""
+    grams_a, grams_b = grams_of(a), grams_of(b)
+    if not grams_a or not grams_b:
+        return 0.0
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
 def _candidates(keys: pa.Array, sessions: np.ndarray, params: dict) -> np.ndarray:
-    """Messages sharing first or last anchor characters with ``max_uses`` others of the session."""
-    length = np.asarray(pc.utf8_length(keys), dtype="int64")
-    anchor = params["anchor_chars"]
-    long_enough = length >= params["min_chars"]
-    out = np.zeros(len(keys), dtype=bool)
-    for part in (pc.utf8_slice_codeunits(keys, 0, anchor), pc.utf8_slice_codeunits(keys, -anchor)):
-        codes = np.asarray(pc.dictionary_encode(part).indices, dtype="int64")
-        group = sessions * (int(codes.max(initial=0)) + 1) + codes
-        group = np.where(long_enough, group, -1 - np.arange(len(group)))  # short keys stay alone
-        counts = pd.Series(group).map(pd.Series(group).value_counts()).to_numpy()
-        out |= counts >= 2  # shares an anchor with another offer of the session
-    out &= long_enough
-    # a session needs max_uses + 1 such offers at all
-    per_session = pd.Series(out.astype("int64")).groupby(sessions).transform("sum").to_numpy()
-    return out & (per_session > params["max_uses"])
+    """Offers long enough to compare, in sessions holding more than ``max_uses`` of them."""
+    long_enough = np.asarray(pc.utf8_length(keys), dtype="int64") >= params["min_chars"]
+    per_session = pd.Series(long_enough.astype("int64")).groupby(sessions).transform("sum").to_numpy()
+    return long_enough & (per_session > params["max_uses"])
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -136,13 +187,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     texts_of = text_index(norm_all)
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
-    # The words of the strip classes go out here already (their RE2 pre-filter form, a superset
-    # of the class), so the anchors below compare solutions, not soothing openings.
+    # The words of the strip classes go out (their RE2 pre-filter form, a superset of the
+    # class), so offers compare solutions, not soothing openings.
     strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
-    strip = [p for p in strip if p]
-    if strip:
-        agent_norm = pc.replace_substring_regex(agent_norm, "|".join(f"(?:{p})" for p in strip), "")
-    keys = raw_keys(agent_norm, params)
+    strip = "|".join(f"(?:{p})" for p in strip if p) or None
+    keys = solution_keys(agent_norm, strip, params)
     slot = np.zeros(len(texts_of.uniques), dtype=np.int64)
     slot[distinct] = np.arange(len(distinct))
     keys = keys.take(pa.array(slot[texts_of.codes[offers]]))
@@ -167,15 +216,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     progress = [regex.compile(p) for p in params["progress"]]
     rejection = params["rejection_class"] if params["rejection_class"] in classes.classes else None
     customer = role_mask(messages, params["customer_roles"]).to_numpy()
-    limit, threshold = params["max_uses"], params["similarity"]
+    limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
     texts = messages["text"]
 
-    grams_of: dict[str, frozenset] = {}
+    grams_cache: dict[str, frozenset] = {}
 
     def grams(key: str) -> frozenset:
-        found = grams_of.get(key)
+        found = grams_cache.get(key)
         if found is None:
-            found = grams_of[key] = frozenset(key[i : i + 2] for i in range(len(key) - 1)) or frozenset((key,))
+            found = grams_cache[key] = grams_of(key)
         return found
 
     said_of: dict[int, str] = {}  # distinct customer texts read so far (one Arrow take each was slow)
@@ -204,13 +253,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     starts = np.flatnonzero(np.r_[True, chosen_sessions[1:] != chosen_sessions[:-1]])
     key_at = dict(zip(chosen.tolist(), chosen_keys))
     for block in np.split(chosen, starts[1:]):
-        # clusters: [uses, last position, numbers]; an offer joins the cluster of its most
-        # similar earlier offer (single linkage: 只能退货重拍 joins 不支持换货，只能退货重拍
-        # through an earlier 只能退货重拍); an exact key joins its cluster without comparing.
+        # clusters: [uses, last position, characters of its offers]; an offer joins every cluster holding an earlier offer
+        # at least `threshold` similar and merges them (single linkage: 只能退货重拍 links
+        # 不支持换货，只能退货重拍 and 只能退货重新拍 into one solution); an exact key joins its
+        # cluster without comparing.
         clusters: list[list] = []
-        # (bigrams, cluster index) of the earlier offers, by the numbers in them: an offer is
-        # only compared with offers (hence clusters) quoting the same numbers.
-        members: dict[tuple[str, ...], list[tuple[frozenset, int]]] = {}
+        parent: list[int] = []
+        # (grams, size, cluster index) of the earlier offers, by the numbers in them: an offer
+        # is only compared with offers (hence clusters) quoting the same numbers.
+        members: dict[tuple[str, ...], list[tuple[frozenset, int, int]]] = {}
         exact: dict[str, int] = {}
         for position in block.tolist():
             key = key_at[position]
@@ -218,30 +269,41 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 continue
             index = exact.get(key)
             if index is None:
-                numbers = tuple(_DIGITS.findall(key))
                 mine = grams(key)
                 size = len(mine)
-                best_score = threshold
-                same_numbers = members.setdefault(numbers, [])
+                same_numbers = members.setdefault(tuple(_DIGITS.findall(key)), [])
+                linked: set[int] = set()
                 for other_grams, other_size, other_index in same_numbers:
                     total = size + other_size
                     # The Dice score is at most 2·min(sizes)/total: skip the intersection when
-                    # even that cannot reach the best score so far.
-                    if 2 * (size if size < other_size else other_size) / total < best_score:
+                    # even that cannot reach the threshold.
+                    if 2 * (size if size < other_size else other_size) < threshold * total:
                         continue
-                    score = 2 * len(mine & other_grams) / total
-                    if score >= best_score:
-                        index, best_score = other_index, score
-                if index is None:
-                    clusters.append([0, position, numbers])
+                    if 2 * len(mine & other_grams) >= threshold * total:
+                        linked.add(_root(parent, other_index))
+                if linked:
+                    index = min(linked)
+                    for other in linked - {index}:
+                        parent[other] = index
+                        clusters[index][0] += clusters[other][0]
+                        clusters[index][1] = max(clusters[index][1], clusters[other][1])
+                        clusters[index][2] = clusters[index][2] | clusters[other][2]
+                else:
+                    clusters.append([0, position, frozenset()])
+                    parent.append(len(parent))
                     index = len(clusters) - 1
                 exact[key] = index
                 same_numbers.append((mine, size, index))
-            cluster = clusters[index]
+            cluster = clusters[_root(parent, index)]
             cluster[0] += 1
-            if cluster[0] > limit and refused(cluster[1], position):
+            chars = frozenset(key)
+            # An offer mostly made of what the earlier ones did not say explains further (30度以下
+            # → 30度以下的冷水或温水都可以，别用热水): the standard asks for that, it is no repeat.
+            if (cluster[0] > limit and len(chars & cluster[2]) >= share * len(chars)
+                    and refused(cluster[1], position)):
                 flagged.append((position, cluster[0]))
             cluster[1] = position
+            cluster[2] = cluster[2] | chars
 
     if not flagged:
         return findings_frame([], rule.id, "", "")
@@ -266,8 +328,10 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("max_uses", "max_uses must be 1 or more"))
     if not 0 < params["similarity"] <= 1:
         problems.append(("similarity", "similarity must be in (0, 1]"))
-    if params["anchor_chars"] < 1:
-        problems.append(("anchor_chars", "anchor_chars must be 1 or more"))
+    if not 0 <= params["min_repeated_share"] <= 1:
+        problems.append(("min_repeated_share", "min_repeated_share must be in [0, 1]"))
+    if params["soothing_gap"] < 0:
+        problems.append(("soothing_gap", "soothing_gap must be 0 or more"))
     for key in ("accepted", "resend", "progress"):
         for pattern in params[key]:
             try:
