@@ -95,12 +95,11 @@ _MARK = "\x1f"
 
 def _ignored(params: dict, fillers: bool = False) -> str:
     words = list(params["address_words"]) + (list(params.get("filler_words") or []) if fillers else [])
-    words = sorted(words, key=len, reverse=True)
-    parts = [EMOTICON, r"[^\p{L}\p{N}]"]
-    if params["particles"]:
-        parts.append("[" + "".join(regex.escape(p) for p in params["particles"]) + "]")
-    if words:
-        parts.append("|".join(regex.escape(w) for w in words))
+    # Longer words are tried first, longest first (亲爱的 before 亲, 是不是 before 是); the
+    # one-character words join the particles in one character class.
+    chars = "".join(regex.escape(c) for c in dict.fromkeys(list(params["particles"]) + [w for w in words if len(w) == 1]))
+    longer = sorted((w for w in words if len(w) > 1), key=len, reverse=True)
+    parts = [EMOTICON] + [regex.escape(w) for w in longer] + [r"[^\p{L}\p{N}]"] + ([f"[{chars}]"] if chars else [])
     return "(?:" + "|".join(parts) + ")+"
 
 
