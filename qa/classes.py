@@ -212,8 +212,10 @@ class ClassSet:
         return found
 
     def _dropped(self, cls: ClassDef, text: str, start: int, end: int) -> bool:
-        if (cls.negation or cls.condition) and self.scope.in_scope(
-            text, start, end, negation=cls.negation, condition=cls.condition
+        # a negator negates words: 不冲！！！ is a refusal shouted, not a negated ！！！
+        negation = cls.negation and _WORD.search(text, start, end) is not None
+        if (negation or cls.condition) and self.scope.in_scope(
+            text, start, end, negation=negation, condition=cls.condition
         ):
             return True
         if cls.consequence and self.scope.consequence(text, start, end):
@@ -333,6 +335,9 @@ class ClassSet:
             order.append(current)
             todo.extend(self.classes[current].include)
         return order
+
+
+_WORD = regex.compile(r"[\p{L}\p{N}]")
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

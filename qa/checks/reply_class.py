@@ -39,6 +39,11 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     After-reply trigger classes that refuse only what the agent proposed (打不通, 刚换的 are
     reports on their own): a message of only these counts when the agent's previous reply is
     of a ``prompt_classes`` class (建议您…, 您可以联系…).
+``answer_classes``, ``proposal_classes`` (strings)
+    Refusal as a relation (:mod:`qa.acceptance`): a customer message of an answer class
+    (不寄, 喷了还响, 我要退货) right after an agent reply of a proposal class is a refusal when
+    :func:`qa.acceptance.not_accepted` ties it to that proposal (the refused step's verb is in
+    it, or the demanded remedy is not). It is judged like an ``after_reply_classes`` trigger.
 ``waiting_classes`` (strings), ``wait_seconds`` (int, default 300)
     A trigger of these classes (a bare ??? of ``bare-punctuation``) is impatience only while the
     customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
@@ -62,6 +67,7 @@ import numpy as np
 import pandas as pd
 import regex
 
+from qa.acceptance import grants, not_accepted
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.textindex import text_index
@@ -89,6 +95,10 @@ PARAMS = {
                               "prompt_classes class", default=[]),
     "prompt_classes": Param("strings", "agent proposals (建议您…, 您可以联系…) that a prompted_classes message "
                             "can refuse", default=[]),
+    "answer_classes": Param("strings", "customer classes that refuse only in relation to the agent's proposal "
+                            "just before (不寄 after 寄回检测, 我要退货 after 多打几分钟; qa.acceptance)", default=[]),
+    "proposal_classes": Param("strings", "agent messages a customer's answer_classes message can refuse",
+                              default=[]),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
     "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
@@ -291,7 +301,8 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     """A bare ??? nudges while the customer waits, but answers the agent's latest message in
     confusion (a bare order number, a menu, an unclear line). It stays a trigger after the
     customer's own message, after a wait over ``wait_seconds`` (when times are known), or when
-    the agent's message repeated a line it had already sent (the same answer again)."""
+    the agent's message repeated a line it had already sent (the same answer again), or answered
+    a customer turn that was itself a trigger (the disagreement goes on)."""
     names = [c for c in params["waiting_classes"] if c in classes.classes]
     if not names:
         return
@@ -314,6 +325,17 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             gap = times.iloc[position] - times.iloc[before]
             if pd.notna(gap) and gap > limit:
                 continue
+        # the agent's message answered the customer's refusal or upset and the customer
+        # replies ??? to it: the disagreement goes on (the same offer again, in other words)
+        turn_before = before - 1
+        while turn_before >= 0 and sessions[turn_before] == sessions[position] and not replies[turn_before]:
+            if customer[turn_before] and is_trigger[turn_before]:
+                break
+            turn_before -= 1
+        else:
+            turn_before = -1
+        if turn_before >= 0 and sessions[turn_before] == sessions[position] and not replies[turn_before]:
+            continue
         key = texts.line_key(before)
         earlier, p = [], before - 1
         while p >= 0 and sessions[p] == sessions[position]:
@@ -323,6 +345,31 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
         if key and any(texts.line_key(e) == key for e in earlier):
             continue
         is_trigger[position] = False
+
+
+def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
+    """Which customer ``positions`` refuse the agent's proposal just before them (answer_classes
+    in relation to a proposal_classes reply, :func:`qa.acceptance.not_accepted`). Vectorised
+    masks pick the candidates; the relation is checked per candidate pair only."""
+    out = np.zeros(len(positions), dtype=bool)
+    answers = [c for c in params["answer_classes"] if c in classes.classes]
+    proposals = [c for c in params["proposal_classes"] if c in classes.classes]
+    if not answers or not proposals or not len(positions):
+        return out
+    candidate = _class_mask(classes, answers, norm_all, positions)
+    if not candidate.any():
+        return out
+    idx = np.flatnonzero(candidate)
+    previous = _previous_reply(reply_positions, positions[idx], sessions)
+    has_prev = previous >= 0
+    idx, previous = idx[has_prev], previous[has_prev]
+    if not len(idx):
+        return out
+    proposed = _class_mask(classes, proposals, norm_all, previous)
+    for i, prev in zip(idx[proposed].tolist(), previous[proposed].tolist()):
+        if not_accepted(classes, norm_all.iat[prev], norm_all.iat[int(positions[i])], answers) is not None:
+            out[i] = True
+    return out
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -336,6 +383,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     is_trigger = np.zeros(len(messages), dtype=bool)
     later = [n for n in params["trigger_classes"] if n in params["after_reply_classes"]]
     anytime = [n for n in params["trigger_classes"] if n not in params["after_reply_classes"]]
+    relation_hits = np.zeros(len(messages), dtype=bool)  # refusals found by the proposal relation
     is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, norm_all, scope)
     sessions = pd.factorize(messages["session_id"])[0].astype("int64")
     replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
@@ -350,6 +398,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if eligible.any():
             positions = np.flatnonzero(eligible)
             found = _class_mask(classes, later, norm_all, positions)
+            if params["answer_classes"]:
+                # 不寄 / 喷了还响 / 我要退货 refuse only what the agent just proposed
+                related = _relation_refusals(classes, params, norm_all, reply_positions_all, sessions,
+                                             positions[~found])
+                relation_hits[positions[~found][related]] = True
+                found[np.flatnonzero(~found)[related]] = True
             if params["answered_question_classes"] and found.any():
                 # 不行 / 打不通 right after the agent asked 能打通吗 answers the question; it refuses
                 # nothing (a proposal 您看可以吗 is kept out of the question class)
@@ -364,8 +418,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
             prompted = [c for c in params["prompted_classes"] if c in classes.classes]
             if prompted and found.any():
+                before_prompt = found.copy()
                 _drop_unprompted(classes, params, norm_all, reply_positions_all, sessions, positions, found,
                                  later, prompted)
+                # a relation refusal was tied to its proposal already
+                found |= before_prompt & relation_hits[positions]
             is_trigger[positions] = found
     reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
     if params["pass_over_classes"] and reply_mask.any():
@@ -430,7 +487,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     soothed[index] = False
         if soothed.any() and later:
             positions = trigger_ids[soothed]
-            refusal = _class_mask(classes, later, norm_all, positions)
+            refusal = _class_mask(classes, later, norm_all, positions) | relation_hits[positions]
+            if params["answer_classes"] and (~refusal).any():
+                # an upset message that also refuses the new proposal (你们寄一下会死吗 after 建议您就近买)
+                refusal[~refusal] = _relation_refusals(classes, params, norm_all, reply_positions_all, sessions,
+                                                       positions[~refusal])
             soothed[np.flatnonzero(soothed)[refusal]] = False
         trigger_ids, nxt = trigger_ids[~soothed], nxt[~soothed]
 
@@ -447,7 +508,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     originals = messages["text"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
-    trigger_names = list(params["trigger_classes"])
+    trigger_names = list(params["trigger_classes"]) + [c for c in params["answer_classes"]
+                                                        if c not in params["trigger_classes"]]
 
     clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]
 
@@ -470,6 +532,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             following += 1
         return False
 
+    def demand_granted(trigger: int, reply: int) -> bool:
+        """The customer asked for another remedy (我要换一个) and the reply grants it (给您换一个新的):
+        the refusal is answered by doing what the customer wants. Upset words keep it a trigger."""
+        if any(classes.matches(name, texts.at(trigger)) for name in anytime if name in classes.classes):
+            return False
+        previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
+        if previous < 0:
+            return False
+        return grants(classes, texts.at(previous), texts.at(trigger), texts.at(reply))
+
     n = len(messages)
     reply_ids = sorted(first_of)
     judged = np.asarray(reply_ids, dtype="int64")
@@ -486,6 +558,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if ok:
                 continue
         if clarify_first and classes_hit(clarify_first, texts.at(reply)) and next_turn_acceptable(reply):
+            continue
+        if relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
             continue
         flagged.append(reply)
 

@@ -1,0 +1,103 @@
+"""Does the customer's answer accept what the agent just proposed? (the proposal → answer relation)
+
+Whether a customer refuses a solution is a RELATION between two messages, not a property of
+the customer's words alone: 不寄 refuses only after the agent proposed sending something back,
+我要退货 insists on another remedy only after the agent proposed a different one, and 喷了还响
+reports that the proposed step was done and the problem stayed. A word list of refusals
+(``rejection``) misses these and would misfire on the same words said unprompted.
+
+The shapes are rule data (classes of ``rules/classes.toml``):
+
+* ``proposal``       agent: proposes a step or a remedy (建议您…, 需要寄回检测, 重装系统就好了, 给您补发);
+* ``step-refusal``   customer: 不/不想/别再让我 + a verb (不寄, 我不想转让, 别再让我冲了);
+* ``step-failed``    customer: a verb + 了/过 + 还/一样/还是/就没… (喷了还响, 看了还是不一样), or a
+                     bare 还是… (还是响);
+* ``counter-demand`` customer: asks for a remedy (我就想退, 能不能换, 就不能上门吗, 你们直接退).
+
+and this module checks the relation: a step refused or failed counts when its verb occurs in
+the proposal (不寄 after 寄回检测, 按了 一样 after 长按回充键); a demanded remedy counts when the
+proposal does not already offer it (我要退货 after 多打几分钟, not after 可以申请退货); an answer that
+opens with an acceptance (好的, 可以, 谢谢) accepts.
+
+Used by ``reply_class`` (``answer_classes``: such an answer is a refusal trigger for
+unsoothed-emotion) and meant for any rule that needs "the customer did not accept the agent's
+proposal" (repeated-solution). Cost: the caller pre-filters with the classes' vectorised
+masks; :func:`not_accepted` runs per candidate pair only.
+"""
+
+from __future__ import annotations
+
+import regex
+
+#: The default answer classes, in the order their matches are tried.
+ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand")
+#: The agent class that makes a message a proposal.
+PROPOSAL_CLASS = "proposal"
+
+# Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
+# a content verb the proposal names.
+_COMMON = set("是会能可好对要想用了过到在一有太行够知懂明清满需得该敢算然错着方合适止但只光准舒大小多少客见管急同接就也都还您你我他她它们这那的地个吗呢吧啊哦哈")
+# the negators in front of the step (step-refusal): what is left is the verb
+_NEGATOR = regex.compile(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
+# the remedies a counter-demand names, longest first
+_REMEDY = regex.compile(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
+# an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧)
+_ACCEPTS = regex.compile(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我)(?![不没])")
+_STILL = regex.compile(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
+
+
+def step_verb(match_text: str, class_name: str) -> str | None:
+    """The verb of a step-refusal (after its negator) or a step-failed match (before 了/过);
+    None for a bare 还是… report, which needs no verb."""
+    if class_name == "step-refusal":
+        rest = _NEGATOR.sub("", match_text, count=1)
+        return rest[:1] or None
+    if class_name == "step-failed":
+        if _STILL.match(match_text):
+            return None
+        return match_text[:1] or None
+    return None
+
+
+def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLASSES):
+    """The match of the customer's ``answer_norm`` that does not accept the agent's
+    ``proposal_norm`` (both normalized texts), or None when the answer accepts or is unrelated.
+
+    The caller decides that ``proposal_norm`` is a proposal (class ``proposal``); this checks
+    the relation between the two texts (see the module docstring)."""
+    if not proposal_norm or not answer_norm or _ACCEPTS.match(answer_norm):
+        return None
+    for name in names:
+        if name not in classes.classes:
+            continue
+        for found in classes.find(name, answer_norm):
+            if name == "counter-demand":
+                remedy = _REMEDY.search(found.text)
+                if remedy is not None and remedy.group() not in proposal_norm:
+                    return found
+                continue
+            verb = step_verb(found.text, name)
+            if verb is None:
+                if name == "step-failed":
+                    return found  # 还是响: the problem stayed after the proposed step
+                continue
+            if verb not in _COMMON and verb in proposal_norm:
+                return found
+    return None
+
+
+def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bool:
+    """Does the agent's ``reply_norm`` grant the other remedy the customer's ``answer_norm``
+    demanded instead of ``proposal_norm`` (我要换一个 → 好的，给您换一辆新的)? Only a
+    counter-demand can be granted; a refused or failed step is answered by something else."""
+    found = not_accepted(classes, proposal_norm, answer_norm)
+    if found is None or found.cls != "counter-demand":
+        return False
+    remedy = _REMEDY.search(found.text)
+    if remedy is None:
+        return False
+    word = regex.escape(remedy.group())
+    granted = regex.compile(
+        rf"(?:给|帮|为)(?:您|你|亲)?(?:直接|马上|重新)?[^,.!?;。]{{0,2}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
+        rf"|^(?:好的|好|可以|行|没问题)")
+    return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)
