@@ -98,6 +98,6 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
         return False
     word = regex.escape(remedy.group())
     granted = regex.compile(
-        rf"(?:给|帮|为)(?:您|你|亲)?(?:直接|马上|重新)?[^,.!?;。]{{0,2}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
-        rf"|^(?:好的|好|可以|行|没问题)")
+        rf"(?:给|帮|为)(?:您|你|亲)?[^,.!?;。]{{0,4}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
+        rf"|^\W*(?:好的|好|可以|行|没问题|是的|对的)")
     return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)
