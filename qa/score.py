@@ -30,7 +30,6 @@ findings_by_rule, per_100_sessions_by_rule, vetoes, credits`` (``credits``: ``{c
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ import pandas as pd
 from qa.errors import RuleError
 from qa.metrics import AGENT_METRIC_COLUMNS, SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
 from qa.model import UNKNOWN_AGENT, Severity
-from qa.tomlfile import line_of
+from qa.tomlfile import line_of, parse_toml, read_text
 
 SCORING_FILE = "scoring.toml"
 START_SCORE = 100.0
@@ -160,10 +159,7 @@ def _severity_points(raw: Any, path: Path, text: str, key: str) -> dict[str, flo
 
 def parse_scoring(text: str, path: Path) -> Scoring:
     """Validate a scoring file's text strictly: unknown keys are refused with file:line."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise RuleError(f"{path}: not valid TOML: {error}") from None
+    data = parse_toml(text, path, RuleError)
     for key in data:
         if key not in ("points", "rules", "credits"):
             raise RuleError(f"{path}:{line_of(text, key)}: unknown key '{key}' (allowed: points, rules, credits)")
@@ -232,11 +228,7 @@ def load_scoring(path: Path | None = None, *, rule_ids: Iterable[str] | None = N
     path = Path(path)
     if not path.is_file():
         raise RuleError(f"{path}: scoring file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise RuleError(f"{path}: cannot read: {error}") from None
-    scoring = parse_scoring(text, path)
+    scoring = parse_scoring(read_text(path, RuleError), path)
     if rule_ids is not None:
         scoring.check_rule_ids(rule_ids)
     if credit_ids is not None:
@@ -373,27 +365,10 @@ def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = Non
     agents["findings_per_100_sessions"] = (agents["findings"] * 100.0 / agents["sessions"]).round(1)
     agents["vetoes"] = grouped["veto"].sum().astype("int64")
 
-    # Findings per rule: expand the (few) flagged sessions' dicts, then pivot per agent.
-    flagged = sessions[sessions["findings"] > 0]
-    long = [
-        (agent, rule, count)
-        for agent, by_rule in zip(flagged["agent"].tolist(), flagged["findings_by_rule"].tolist())
-        for rule, count in by_rule.items()
-    ]
-    if long:
-        table = pd.DataFrame(long, columns=["agent", "rule", "count"])
-        per_rule = table.pivot_table(index="agent", columns="rule", values="count", aggfunc="sum", fill_value=0)
-    else:
-        per_rule = pd.DataFrame(index=agents.index)
-    columns = sorted(set(rule_ids) | set(per_rule.columns)) if rule_ids is not None else sorted(per_rule.columns)
-    per_rule = per_rule.reindex(index=agents.index, columns=columns, fill_value=0).fillna(0).astype("int64")
-    per_100 = (per_rule.mul(100.0).div(agents["sessions"], axis=0)).round(1)
-    agents["findings_by_rule"] = [
-        {rule: int(count) for rule, count in zip(columns, row)} for row in per_rule.to_numpy().tolist()
-    ]
-    agents["per_100_sessions_by_rule"] = [
-        {rule: float(value) for rule, value in zip(columns, row)} for row in per_100.to_numpy().tolist()
-    ]
+    # Findings per rule, as counts and per 100 sessions.
+    columns, counts, per_100 = _counts_per_agent(sessions, "findings", "findings_by_rule", agents, rule_ids)
+    agents["findings_by_rule"] = [{rule: int(count) for rule, count in zip(columns, row)} for row in counts]
+    agents["per_100_sessions_by_rule"] = [{rule: float(value) for rule, value in zip(columns, row)} for row in per_100]
     agents["credits"] = _agent_credits(sessions, agents, credit_ids)
     agents = agents.reset_index()
     agents = agents.sort_values(
@@ -406,26 +381,36 @@ def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = Non
 
 def _agent_credits(sessions: pd.DataFrame, agents: pd.DataFrame, credit_ids: Iterable[str] | None) -> list[dict]:
     """Per agent: ``{credit id: count, …, "per_100_sessions": {credit id: rate, …}}``."""
-    if "credits_by_id" in sessions:
-        credited = sessions[sessions["credits"] > 0]
+    columns, counts, per_100 = _counts_per_agent(sessions, "credits", "credits_by_id", agents, credit_ids)
+    out = []
+    for agent_counts, rates in zip(counts, per_100):
+        record: dict = {credit: int(count) for credit, count in zip(columns, agent_counts)}
+        record[PER_100] = {credit: float(rate) for credit, rate in zip(columns, rates)}
+        out.append(record)
+    return out
+
+
+def _counts_per_agent(
+    sessions: pd.DataFrame, total: str, by_id: str, agents: pd.DataFrame, ids: Iterable[str] | None,
+) -> tuple[list[str], list[list[int]], list[list[float]]]:
+    """Sum the sessions' ``{id: count}`` dicts (column ``by_id``) per agent: the ids (``ids``,
+    when given, plus any counted), each agent's counts and its counts per 100 sessions, in the
+    order of ``agents``' index. Only sessions with a ``total`` above 0 are expanded (few are)."""
+    if by_id in sessions:
+        counted = sessions[sessions[total] > 0]
         long = [
-            (agent, credit, count)
-            for agent, by_id in zip(credited["agent"].tolist(), credited["credits_by_id"].tolist())
-            for credit, count in by_id.items()
+            (agent, key, count)
+            for agent, counts in zip(counted["agent"].tolist(), counted[by_id].tolist())
+            for key, count in counts.items()
         ]
     else:
         long = []
     if long:
-        table = pd.DataFrame(long, columns=["agent", "credit", "count"])
-        per_id = table.pivot_table(index="agent", columns="credit", values="count", aggfunc="sum", fill_value=0)
+        table = pd.DataFrame(long, columns=["agent", "id", "count"])
+        per_id = table.pivot_table(index="agent", columns="id", values="count", aggfunc="sum", fill_value=0)
     else:
         per_id = pd.DataFrame(index=agents.index)
-    columns = sorted(set(credit_ids) | set(per_id.columns)) if credit_ids is not None else sorted(per_id.columns)
+    columns = sorted(set(ids) | set(per_id.columns)) if ids is not None else sorted(per_id.columns)
     per_id = per_id.reindex(index=agents.index, columns=columns, fill_value=0).fillna(0).astype("int64")
     per_100 = per_id.mul(100.0).div(agents["sessions"], axis=0).round(1)
-    out = []
-    for counts, rates in zip(per_id.to_numpy().tolist(), per_100.to_numpy().tolist()):
-        record: dict = {credit: int(count) for credit, count in zip(columns, counts)}
-        record[PER_100] = {credit: float(rate) for credit, rate in zip(columns, rates)}
-        out.append(record)
-    return out
+    return columns, per_id.to_numpy().tolist(), per_100.to_numpy().tolist()
