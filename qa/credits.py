@@ -46,7 +46,6 @@ with ``credit`` for ``rule`` and no severity, so partitions merge like findings.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -66,6 +65,7 @@ from qa.model import Role
 from qa.regexutil import re2_valid, relax_counts
 from qa.rulefiles import builtin_rules_dir
 from qa.textindex import text_index
+from qa.tomlfile import read_toml
 
 CREDITS_DIR = "credits"
 CREDIT_CHECKS = ("first-reply", "reply-opens-with", "agent-pattern")
@@ -124,12 +124,7 @@ def _fail(path: Path, problem: str) -> RuleError:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise _fail(path, f"cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise _fail(path, f"not valid TOML: {error}") from None
+    return read_toml(path, RuleError)[0]
 
 
 def _parse(data: dict[str, Any], path: Path) -> Credit:

@@ -36,7 +36,6 @@ counted and listed (workbook Rules sheet, JSON ``summary.suppressed``, terminal 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -50,6 +49,7 @@ from qa.identity import finding_ids
 from qa.mask import mask_series, mask_text
 from qa.normalize import normalize_column, normalize_text
 from qa.report.files import atomic_write_text
+from qa.tomlfile import parse_toml, read_text
 
 SUPPRESS_FORMAT = 1
 ENTRY_KEYS = ("rule", "text", "context", "reason", "count", "added")
@@ -120,10 +120,7 @@ def parse_suppressions(text: str, path: Path, rules: Sequence[Any] | None = None
 
     ``rules`` (loaded :class:`qa.rules.Rule` objects), when given, refuses entries naming no
     loaded rule or a rule whose findings do not depend on text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise QAError(f"{path}: not valid TOML: {error}") from None
+    data = parse_toml(text, path)
     for key in data:
         if key not in ("version", "suppress"):
             raise QAError(f"{path}: unknown key '{key}' (allowed: version, suppress)")
@@ -177,11 +174,7 @@ def load_suppressions(paths: Iterable[Path], *, rules: Sequence[Any] | None = No
         path = Path(path)
         if not path.is_file():
             raise QAError(f"no such suppression file: {path}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise QAError(f"{path}: cannot read: {error}") from None
-        result.entries.extend(parse_suppressions(text, path, rules))
+        result.entries.extend(parse_suppressions(read_text(path), path, rules))
         result.paths.append(path)
     return result
 
@@ -334,11 +327,7 @@ def write_suppressions(path: Path, entries: Sequence[Suppression]) -> tuple[int,
     path = Path(path)
     existing: list[Suppression] = []
     if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise QAError(f"{path}: cannot read: {error}") from None
-        existing = parse_suppressions(text, path)
+        existing = parse_suppressions(read_text(path), path)
     known = {entry.key: i for i, entry in enumerate(existing)}
     merged = list(existing)
     added = 0

@@ -12,13 +12,24 @@ from qa.errors import QAError
 def read_toml(path: Path, error: type[QAError] = QAError) -> tuple[dict[str, Any], str]:
     """The parsed table and the text (for file:line messages); unreadable or invalid TOML
     raises ``error`` naming the file."""
+    text = read_text(path, error)
+    return parse_toml(text, path, error), text
+
+
+def read_text(path: Path, error: type[QAError] = QAError) -> str:
+    """The UTF-8 text of ``path``; an unreadable file raises ``error`` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as problem:
-        raise error(f"{path}: not valid TOML: {problem}") from None
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as problem:
         raise error(f"{path}: cannot read: {problem}") from None
+
+
+def parse_toml(text: str, path: Path, error: type[QAError] = QAError) -> dict[str, Any]:
+    """The table of a TOML ``text`` read from ``path``; invalid TOML raises ``error`` naming it."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as problem:
+        raise error(f"{path}: not valid TOML: {problem}") from None
 
 
 def line_of(text: str, key: str) -> int:
