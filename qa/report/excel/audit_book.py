@@ -124,11 +124,7 @@ class AuditWriter:
         self.trends = trends  # qa.history.Trends, when the run was recorded in a history
         self.carry = carry  # qa.carryover.Carry: review work of the workbook this one replaces
         self.formats = make_formats(workbook)
-        self.sheets = {}
-        for key, names in SHEETS.items():
-            self.sheets[key] = workbook.add_worksheet(pick(names, lang), worksheet_class=BulkSheet)
-            if key == "agents" and trends is not None:
-                self.sheets["trends"] = workbook.add_worksheet(pick(TRENDS_SHEET, lang), worksheet_class=BulkSheet)
+        self.add_sheets(SHEETS)
         if carry is not None and carry.not_carried:
             from qa.carryover import NOT_CARRIED_SHEET
 
@@ -138,6 +134,23 @@ class AuditWriter:
         self.agents_header_row = 0
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def add_sheets(self, names: dict[str, tuple[str, str]]) -> None:
+        """Add the sheets ``names`` (key: (Chinese, English) name) in order, with the Trends
+        sheet after the Agents sheet when the run has trends."""
+        self.sheets = {}
+        for key, pair in names.items():
+            self.sheets[key] = self.workbook.add_worksheet(pick(pair, self.lang), worksheet_class=BulkSheet)
+            if key == "agents" and self.trends is not None:
+                self.sheets["trends"] = self.workbook.add_worksheet(pick(TRENDS_SHEET, self.lang), worksheet_class=BulkSheet)
+
+    def set_up_pages(self) -> None:
+        """Every sheet printed for a coaching talk: landscape A4, as wide as one page."""
+        for sheet in self.sheets.values():
+            sheet.set_landscape()
+            sheet.set_paper(9)
+            sheet.fit_to_pages(1, 0)
+            sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
 
     def text(self, sheet: Any, row: int, col: int, value: Any, cell_format: Any = None) -> None:
         """Write ``value`` as a string (never a formula), cut to fit a cell; None writes nothing."""
@@ -169,6 +182,65 @@ class AuditWriter:
         """Set the columns' widths, from column A."""
         for col, width in enumerate(widths):
             sheet.set_column(col, col, width)
+
+    @staticmethod
+    def colour_scores(sheet: Any, first_row: int, last_row: int) -> None:
+        """Scores in column B coloured red (lowest) through yellow to green (highest)."""
+        sheet.conditional_format(
+            first_row, 1, last_row, 1,
+            {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
+        )
+
+    def verdict_choices(self, sheet: Any, first_row: int, last_row: int, col: int) -> None:
+        """The Review column's drop-down list of verdicts (blank allowed)."""
+        sheet.data_validation(
+            first_row, col, last_row, col,
+            {"validate": "list", "source": pick(REVIEW_CHOICES, self.lang), "ignore_blank": True},
+        )
+
+    def facts(self, sheet: Any, row: int, facts: list[tuple[str, Any]], last_col: int, width: int) -> int:
+        """Label / value rows from ``row``: a whole number as a number, a text wrapped across
+        columns B to ``last_col`` (``width`` characters) with the row as tall as its lines;
+        returns the row after them."""
+        fmt = self.formats
+        for label, value in facts:
+            self.text(sheet, row, 0, label, fmt.bold)
+            if isinstance(value, int):
+                sheet.write_number(row, 1, value, fmt.integer_left)
+            else:
+                # merge_range writes "" and write_string the text.
+                sheet.merge_range(row, 1, row, last_col, "", fmt.wrap)
+                self.text(sheet, row, 1, value, fmt.wrap)
+                lines = display_lines(value, width)
+                if lines > 1:
+                    sheet.set_row(row, 15 * min(lines, 30))
+            row += 1
+        return row
+
+    def message_columns(
+        self, part: pd.DataFrame, times: pd.Series, labels: list[Column], details: tuple, files: pd.Series,
+        widths: list[float],
+    ) -> tuple[list[Column], Any]:
+        """The columns of a sheet of marked messages (findings, credits): time, agent, session,
+        the ``labels`` columns, reason, marked message, context, file, row; and the rows'
+        heights. ``details`` are the reasons, texts, contexts and marked cells
+        (:func:`detail_cells`), ``widths`` the sheet's column widths."""
+        reasons, texts, contexts, marked = details
+        fmt = self.formats
+        columns = [
+            Column(number_values(pd.Series(excel_dates(times))), "number", fmt.datetime),
+            Column(as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
+            Column(as_list(part["session_id"].astype("str")), "text", fmt.text),
+            *labels,
+            Column(as_list(reasons), "text", fmt.wrap),
+            Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
+            Column(as_list(contexts), "text", fmt.wrap),
+            Column(as_list(files), "text", fmt.text),
+            Column(number_values(part["row"]), "number", fmt.integer),
+        ]
+        reason = 3 + len(labels)
+        heights = row_heights([(reasons, widths[reason]), (texts, widths[reason + 1]), (contexts, widths[reason + 2])])
+        return columns, heights
 
     def notes_then_header(self, sheet: Any, notes: list[str], headers: list[str]) -> int:
         """Note lines (red, bold) on top, then the header; returns the header's row."""
@@ -207,12 +279,7 @@ class AuditWriter:
 
     def write(self) -> None:
         """Write every sheet."""
-        for sheet in self.sheets.values():
-            # Printed for a coaching talk: landscape A4, as wide as one page.
-            sheet.set_landscape()
-            sheet.set_paper(9)
-            sheet.fit_to_pages(1, 0)
-            sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        self.set_up_pages()
         self.write_agents()  # first: the summary's chart points at its rows
         self.write_findings()
         self.write_highlights()
@@ -320,10 +387,7 @@ class AuditWriter:
                             for c in credit_ids]
             # Ordinary cells (not bulk rows), so the summary chart caches their values.
             self.cells.write_cells(sheet, header_row + 1, columns)
-            sheet.conditional_format(
-                header_row + 1, 1, header_row + n, 1,
-                {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
-            )
+            self.colour_scores(sheet, header_row + 1, header_row + n)
         self.finish_table(sheet, header_row, header_row + n, len(headers))
         sheet.freeze_panes(header_row + 1, 1)  # the agent's name stays in view
 
@@ -351,18 +415,14 @@ class AuditWriter:
             part = self.masker.findings(findings).iloc[:shown]  # reasons hide what the masked text hides
             labels = {rule: self.rule_label(rule) for rule in part["rule"].unique()}
             severities = {s: severity_word(s, lang) for s in part["severity"].unique()}
-            reasons, texts, contexts, marked = detail_cells(part, lang)
-            columns = [
-                Column(number_values(pd.Series(excel_dates(part["timestamp"]))), "number", fmt.datetime),
-                Column(as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
-                Column(as_list(part["session_id"].astype("str")), "text", fmt.text),
+            rule_columns = [
                 Column(as_list(part["rule"].map(labels)), "text", fmt.text),
                 Column(as_list(part["severity"].map(severities)), "text", fmt.text),
-                Column(as_list(reasons), "text", fmt.wrap),
-                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
-                Column(as_list(contexts), "text", fmt.wrap),
-                Column(as_list(_file_labels(part)), "text", fmt.text),
-                Column(number_values(part["row"]), "number", fmt.integer),
+            ]
+            columns, heights = self.message_columns(
+                part, part["timestamp"], rule_columns, detail_cells(part, lang), _file_labels(part), widths,
+            )
+            columns += [
                 Column([""] * shown, "text", fmt.text),  # Review: the trainer's
                 Column([""] * shown, "text", fmt.text),  # Comment: the trainer's
                 Column(self.listed_ids(), "text", fmt.text),
@@ -373,12 +433,8 @@ class AuditWriter:
                 columns[11] = Column([m.comment if m else "" for m in marks], "text", fmt.wrap)
                 if carry.has_reviewers:
                     columns.append(Column([m.reviewer if m else "" for m in marks], "text", fmt.text))
-            heights = row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, header_row + 1, columns, heights)
-        sheet.data_validation(
-            header_row + 1, review_col, header_row + max(shown, 1), review_col,
-            {"validate": "list", "source": pick(REVIEW_CHOICES, lang), "ignore_blank": True},
-        )
+        self.verdict_choices(sheet, header_row + 1, header_row + max(shown, 1), review_col)
         self.finish_table(sheet, header_row, header_row + shown, len(headers))
 
     def write_highlights(self) -> None:
@@ -405,19 +461,10 @@ class AuditWriter:
         if shown:
             part = self.masker.findings(credits).iloc[:shown]  # texts, session ids, agents: as findings
             labels = {c: self.credit_label(c) for c in part["credit"].unique()}
-            reasons, texts, contexts, marked = detail_cells(part, lang)
-            columns = [
-                Column(number_values(pd.Series(excel_dates(part["timestamp"]))), "number", fmt.datetime),
-                Column(as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
-                Column(as_list(part["session_id"].astype("str")), "text", fmt.text),
-                Column(as_list(part["credit"].map(labels)), "text", fmt.text),
-                Column(as_list(reasons), "text", fmt.wrap),
-                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
-                Column(as_list(contexts), "text", fmt.wrap),
-                Column(as_list(_file_labels(part)), "text", fmt.text),
-                Column(number_values(part["row"]), "number", fmt.integer),
-            ]
-            heights = row_heights([(reasons, widths[4]), (texts, widths[5]), (contexts, widths[6])])
+            columns, heights = self.message_columns(
+                part, part["timestamp"], [Column(as_list(part["credit"].map(labels)), "text", fmt.text)],
+                detail_cells(part, lang), _file_labels(part), widths,
+            )
             self.cells.rows(sheet, header_row + 1, columns, heights)
         self.finish_table(sheet, header_row, header_row + shown, len(headers))
 
@@ -774,20 +821,7 @@ class AuditWriter:
             (word("privacy", lang), word("masked" if self.mask else "unmasked", lang)),
             (word("notes", lang), "\n".join(notes)),
         ]
-        row = 2
-        for label, value in facts:
-            self.text(sheet, row, 0, label, fmt.bold)
-            if isinstance(value, int):
-                sheet.write_number(row, 1, value, fmt.integer_left)
-            else:
-                # Long values span B:F; merge_range writes "" and write_string the text.
-                sheet.merge_range(row, 1, row, 5, "", fmt.wrap)
-                self.text(sheet, row, 1, value, fmt.wrap)
-                lines = display_lines(value, _SUMMARY_VALUE_WIDTH)
-                if lines > 1:
-                    sheet.set_row(row, 15 * min(lines, 30))
-            row += 1
-
+        row = self.facts(sheet, 2, facts, 5, _SUMMARY_VALUE_WIDTH)  # long values span B:F
         row = self._summary_rules_table(sheet, row + 1)
         self._summary_coaching(sheet, row + 2)
 

@@ -9,13 +9,13 @@ import pandas as pd
 import xlsxwriter
 
 from qa.report import MAX_DETAIL_ROWS
-from qa.report.excel.audit_book import AuditWriter, display_lines, make_formats, write_data_sheet
+from qa.report.excel.audit_book import AuditWriter, make_formats, write_data_sheet
 from qa.report.excel.book import write_book
-from qa.report.excel.cells import as_list, cell_text, excel_dates, fit_cell, fit_marked, number_values, row_heights
-from qa.report.excel.rows import BulkSheet, Cells, Column
+from qa.report.excel.cells import as_list, cell_text, fit_cell, fit_marked, number_values
+from qa.report.excel.rows import Cells, Column
 from qa.report.excel.trends import write_trends
-from qa.report.excel.words import LANGS, REVIEW_SHEETS, TRENDS_SHEET, pick, review_word, severity_word, word
-from qa.review import DATA_SHEET, REVIEW_CHOICES
+from qa.report.excel.words import LANGS, REVIEW_SHEETS, review_word, severity_word, word
+from qa.review import DATA_SHEET
 
 
 class _ReviewWriter(AuditWriter):
@@ -30,20 +30,12 @@ class _ReviewWriter(AuditWriter):
         self.trends = trends
         self.history_note = history_note
         self.formats = make_formats(workbook)
-        self.sheets = {}
-        for key, names in REVIEW_SHEETS.items():
-            self.sheets[key] = workbook.add_worksheet(pick(names, lang), worksheet_class=BulkSheet)
-            if key == "agents" and trends is not None:
-                self.sheets["trends"] = workbook.add_worksheet(pick(TRENDS_SHEET, lang), worksheet_class=BulkSheet)
+        self.add_sheets(REVIEW_SHEETS)
         self.data_sheet = workbook.add_worksheet(DATA_SHEET)
         self.cells = Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
 
     def write(self) -> None:
-        for sheet in self.sheets.values():
-            sheet.set_landscape()
-            sheet.set_paper(9)
-            sheet.fit_to_pages(1, 0)
-            sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        self.set_up_pages()
         self.write_review()
         self.write_review_agents()
         self.write_review_findings()
@@ -80,15 +72,7 @@ class _ReviewWriter(AuditWriter):
             (review_word("rescoring", lang), review_word("rescoring_text", lang)),
             (review_word("history", lang), self.history_note),
         ]
-        row = 2
-        for label, value in facts:
-            self.text(sheet, row, 0, label, fmt.bold)
-            sheet.merge_range(row, 1, row, 7, "", fmt.wrap)
-            self.text(sheet, row, 1, value, fmt.wrap)
-            lines = display_lines(value, 40 + 6 * 11)
-            if lines > 1:
-                sheet.set_row(row, 15 * min(lines, 30))
-            row += 1
+        row = self.facts(sheet, 2, facts, 7, 40 + 6 * 11)  # values span B:H
 
         row += 1
         self.text(sheet, row, 0, review_word("quality_title", lang), fmt.section)
@@ -160,10 +144,7 @@ class _ReviewWriter(AuditWriter):
                 columns += [Column([c.get(credit, 0) if c is not None else None for c in counts], "number", fmt.integer)
                             for credit, _ in credits]
             self.cells.write_cells(sheet, 1, columns)
-            sheet.conditional_format(
-                1, 1, n, 1,
-                {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"},
-            )
+            self.colour_scores(sheet, 1, n)
         self.finish_table(sheet, 0, n, len(headers))
         sheet.freeze_panes(1, 1)
 
@@ -222,17 +203,15 @@ class _ReviewWriter(AuditWriter):
                 fit_marked(*cell, lang)
                 for cell in zip(as_list(texts), [int(v) for v in part["span_start"]], [int(v) for v in part["span_end"]])
             ]
-            columns = [
-                Column(number_values(pd.Series(excel_dates(pd.Series(times)))), "number", fmt.datetime),
-                Column(as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
-                Column(as_list(part["session_id"].astype("str")), "text", fmt.text),
+            rule_columns = [
                 Column([self.rule_label(r) for r in part["rule"]], "text", fmt.text),
                 Column([severity_word(s, lang) for s in part["severity"]], "text", fmt.text),
-                Column(as_list(reasons), "text", fmt.wrap),
-                Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
-                Column(as_list(contexts), "text", fmt.wrap),
-                Column(as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
-                Column(number_values(part["row"]), "number", fmt.integer),
+            ]
+            columns, heights = self.message_columns(
+                part, pd.Series(times), rule_columns, (reasons, texts, contexts, marked),
+                part["file"].fillna("").astype("str"), widths,
+            )
+            columns += [
                 Column([verdict_word(v, lang) for v in part["verdict"]], "text", fmt.text),
                 Column(as_list(part["comment"].fillna("").astype("str")), "text", fmt.wrap),
                 Column(as_list(part["reviewer"].fillna("").astype("str")), "text", fmt.text),
@@ -243,12 +222,8 @@ class _ReviewWriter(AuditWriter):
                 Column(as_list(part["run"].astype("str")), "text", fmt.text),
                 Column(as_list(part["id"].astype("str")), "text", fmt.text),
             ]
-            heights = row_heights([(reasons, widths[5]), (texts, widths[6]), (contexts, widths[7])])
             self.cells.rows(sheet, 1, columns, heights)
-        sheet.data_validation(
-            1, review_col, max(n, 1), review_col,
-            {"validate": "list", "source": pick(REVIEW_CHOICES, lang), "ignore_blank": True},
-        )
+        self.verdict_choices(sheet, 1, max(n, 1), review_col)
         self.finish_table(sheet, 0, n, len(headers))
 
 
