@@ -34,7 +34,18 @@ from qa.report.excel.cells import (
 )
 from qa.report.excel.rows import BulkSheet, Cells, Column
 from qa.report.excel.trends import write_trends
-from qa.report.excel.words import LANGS, ROLE, SEVERITY, SHEETS, TRENDS_SHEET, pick, severity_word, word
+from qa.report.excel.words import (
+    FINDING_HEADERS,
+    LANGS,
+    ROLE,
+    SEVERITY,
+    SHEETS,
+    TRENDS_SHEET,
+    pick,
+    severity_word,
+    word,
+    words,
+)
 from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
 from qa.rules import rule_label as _rule_label
 from qa.rules import rule_names, rules_hash
@@ -242,6 +253,21 @@ class AuditWriter:
         heights = row_heights([(reasons, widths[reason]), (texts, widths[reason + 1]), (contexts, widths[reason + 2])])
         return columns, heights
 
+    def text_column(self, values: pd.Series) -> Column:
+        """A column of ``values`` written as strings."""
+        return Column(as_list(values.astype("str")), "text", self.formats.text)
+
+    @staticmethod
+    def number_columns(frame: pd.DataFrame, cell_format: Any, *fields: str) -> list[Column]:
+        """One column per field of ``frame``, numbers in ``cell_format`` (missing ones blank)."""
+        return [Column(number_values(frame[field]), "number", cell_format) for field in fields]
+
+    def capped_note(self, total: int, note: str) -> tuple[int, list[str]]:
+        """How many of ``total`` rows a detail sheet lists, and the note ``note`` saying so
+        when that is fewer."""
+        shown = min(total, MAX_DETAIL_ROWS)
+        return shown, ([word(note, self.lang, total=total, shown=shown)] if shown < total else [])
+
     def notes_then_header(self, sheet: Any, notes: list[str], headers: list[str]) -> int:
         """Note lines (red, bold) on top, then the header; returns the header's row."""
         for row, line in enumerate(notes):
@@ -288,12 +314,16 @@ class AuditWriter:
         self.write_rules()
         self.write_rejected()
         self.write_summary()
-        if self.trends is not None:
-            write_trends(self, self.sheets["trends"], self.trends)
+        self.write_trends()
         self.write_data()
         if "not_carried" in self.sheets:
             self.write_not_carried()
         self.sheets["summary"].activate()
+
+    def write_trends(self) -> None:
+        """The Trends sheet, when the run was recorded in a history."""
+        if self.trends is not None:
+            write_trends(self, self.sheets["trends"], self.trends)
 
     def listed_ids(self) -> list[str]:
         """Ids of the findings the Findings sheet lists (computed once)."""
@@ -345,11 +375,10 @@ class AuditWriter:
         agents = self.result.agents
         rule_ids = self.rule_ids()
         note = metrics_note(bool(self.result.ingest.has_timestamps), lang)
-        headers = [
-            word("agent", lang), word("score", lang), word("sessions", lang), word("messages_sent", lang),
-            word("frt_median", lang), word("frt_mean", lang), word("art", lang), word("reply_rate", lang),
-            word("qa_ratio", lang), word("findings", lang), word("per100", lang),
-        ]
+        headers = words(
+            lang, "agent", "score", "sessions", "messages_sent", "frt_median", "frt_mean", "art", "reply_rate", "qa_ratio",
+            "findings", "per100",
+        )
         headers += [word("rule_count", lang, label=self.rule_label(r)) for r in rule_ids]
         headers += [word("rule_per100", lang, label=self.rule_label(r)) for r in rule_ids]
         headers.append(word("vetoes", lang))
@@ -364,18 +393,16 @@ class AuditWriter:
         if n:
             by_rule = as_list(agents["findings_by_rule"])
             per_100 = as_list(agents["per_100_sessions_by_rule"])
+            numbers = self.number_columns
             columns = [
                 Column(as_list(self.masker.agents(agents["agent"])), "text", fmt.text),
-                Column(number_values(agents["score"]), "number", fmt.number1),
-                Column(number_values(agents["sessions"]), "number", fmt.integer),
-                Column(number_values(agents["messages"]), "number", fmt.integer),
-                Column(number_values(agents["first_response_median_s"]), "number", fmt.number1),
-                Column(number_values(agents["first_response_mean_s"]), "number", fmt.number1),
-                Column(number_values(agents["avg_response_s"]), "number", fmt.number1),
-                Column(number_values(agents["reply_rate"]), "number", fmt.percent),
-                Column(number_values(agents["qa_ratio"]), "number", fmt.number2),
-                Column(number_values(agents["findings"]), "number", fmt.integer),
-                Column(number_values(agents["findings_per_100_sessions"]), "number", fmt.number1),
+                *numbers(agents, fmt.number1, "score"),
+                *numbers(agents, fmt.integer, "sessions", "messages"),
+                *numbers(agents, fmt.number1, "first_response_median_s", "first_response_mean_s", "avg_response_s"),
+                *numbers(agents, fmt.percent, "reply_rate"),
+                *numbers(agents, fmt.number2, "qa_ratio"),
+                *numbers(agents, fmt.integer, "findings"),
+                *numbers(agents, fmt.number1, "findings_per_100_sessions"),
             ]
             columns += [Column([(d or {}).get(r, 0) for d in by_rule], "number", fmt.integer) for r in rule_ids]
             columns += [Column([(d or {}).get(r, 0.0) for d in per_100], "number", fmt.number1) for r in rule_ids]
@@ -395,15 +422,8 @@ class AuditWriter:
         """Findings / 违规明细: one row per finding, with Review and Comment columns."""
         sheet, lang, fmt = self.sheets["findings"], self.lang, self.formats
         findings = self.result.findings
-        total = len(findings)
-        shown = min(total, MAX_DETAIL_ROWS)
-        notes = [word("findings_capped", lang, total=total, shown=shown)] if shown < total else []
-        headers = [
-            word("time", lang), word("agent", lang), word("session", lang), word("rule", lang),
-            word("severity", lang), word("reason", lang), word("message_marked", lang), word("context", lang),
-            word("file", lang), word("row", lang), word("review", lang), word("comment", lang),
-            word("finding_id", lang),
-        ]
+        shown, notes = self.capped_note(len(findings), "findings_capped")
+        headers = words(lang, *FINDING_HEADERS, "finding_id")
         carry = self.carry
         if carry is not None and carry.has_reviewers:
             headers.append(pick(("复核人", "Reviewer"), lang))  # who gave the verdicts carried over
@@ -442,19 +462,12 @@ class AuditWriter:
         masking): the credited fragment marked in the message, the message it answered."""
         sheet, lang, fmt = self.sheets["highlights"], self.lang, self.formats
         credits = getattr(self.result, "credits", None)
-        total = len(credits) if credits is not None else 0
-        shown = min(total, MAX_DETAIL_ROWS)
+        shown, capped = self.capped_note(len(credits) if credits is not None else 0, "credits_capped")
         scoring = self.scoring
         bonus = (word("bonus_on", lang, max=f"{scoring.max_bonus:g}") if getattr(scoring, "credit_points", None)
                  else word("bonus_off", lang))
-        notes = [word("highlights_note", lang, bonus=bonus)]
-        if shown < total:
-            notes.append(word("credits_capped", lang, total=total, shown=shown))
-        headers = [
-            word("time", lang), word("agent", lang), word("session", lang), word("credit", lang),
-            word("reason", lang), word("message_credited", lang), word("context", lang),
-            word("file", lang), word("row", lang),
-        ]
+        notes = [word("highlights_note", lang, bonus=bonus), *capped]
+        headers = words(lang, "time", "agent", "session", "credit", "reason", "message_credited", "context", "file", "row")
         header_row = self.notes_then_header(sheet, notes, headers)
         widths = [19, 20, 16, 16, 36, 50, 36, 22, 7]
         self.widths(sheet, widths)
@@ -472,14 +485,11 @@ class AuditWriter:
         """Sessions / 会话: one row per session, worst first."""
         sheet, lang, fmt = self.sheets["sessions"], self.lang, self.formats
         sessions = self.result.sessions
-        total = len(sessions)
-        shown = min(total, MAX_DETAIL_ROWS)
-        notes = [word("rows_capped", lang, total=total, shown=shown)] if shown < total else []
-        headers = [
-            word("session", lang), word("agent", lang), word("started", lang), word("file", lang),
-            word("messages", lang), word("longest_wait", lang), word("findings", lang), word("rules_hit", lang),
-            word("veto", lang), word("score", lang),
-        ]
+        shown, notes = self.capped_note(len(sessions), "rows_capped")
+        headers = words(
+            lang, "session", "agent", "started", "file", "messages", "longest_wait", "findings", "rules_hit", "veto",
+            "score",
+        )
         header_row = self.notes_then_header(sheet, notes, headers)
         self.widths(sheet, [18, 20, 19, 22, 8, 12, 8, 30, 8, 8])
         if shown:
@@ -533,11 +543,7 @@ class AuditWriter:
         """Transcripts / 对话记录: the flagged sessions in full, flagged lines marked."""
         sheet, lang, fmt = self.sheets["transcripts"], self.lang, self.formats
         result = self.result
-        headers = [
-            word("session", lang), word("agent", lang), word("time", lang), word("role", lang),
-            word("sender", lang), word("message_marked", lang), word("rule", lang), word("reason", lang),
-            word("row", lang),
-        ]
+        headers = words(lang, "session", "agent", "time", "role", "sender", "message_marked", "rule", "reason", "row")
         self.widths(sheet, [16, 20, 19, 6, 20, 60, 16, 40, 7])
         chosen, flagged = self._transcript_sessions()
         note = word("transcripts_note", lang, flagged=flagged, shown=len(chosen))
@@ -629,11 +635,9 @@ class AuditWriter:
         sheet, lang, fmt = self.sheets["rules"], self.lang, self.formats
         result = self.result
         skipped = {s.rule: s.reason for s in result.skipped_rules}
-        headers = [
-            word("rule", lang), word("name", lang), word("check", lang), word("severity", lang),
-            word("points", lang), word("veto", lang), word("status", lang), word("params", lang),
-            word("what", lang), word("origin", lang), word("file", lang),
-        ]
+        headers = words(
+            lang, "rule", "name", "check", "severity", "points", "veto", "status", "params", "what", "origin", "file",
+        )
         self.header(sheet, 0, headers)
         widths = [18, 14, 12, 8, 18, 12, 16, 60, 50, 12, 30]
         self.widths(sheet, widths)
@@ -700,11 +704,9 @@ class AuditWriter:
         if shown < len(suppressed):
             self.text(sheet, row, 0, word("suppressed_capped", lang, total=len(suppressed), shown=shown), fmt.note)
             row += 1
-        headers = [
-            word("rule", lang), word("agent", lang), word("session", lang), word("file", lang), word("row", lang),
-            word("message", lang), word("suppression_reason", lang), word("suppression", lang),
-            word("finding_id", lang),
-        ]
+        headers = words(
+            lang, "rule", "agent", "session", "file", "row", "message", "suppression_reason", "suppression", "finding_id",
+        )
         self.header(sheet, row, headers)
         part = suppressed.iloc[:shown]
         texts = as_list(cell_text(part["text"], self.mask, lang))
@@ -752,9 +754,7 @@ class AuditWriter:
         """Rejected / 异常行: every rejected input row."""
         sheet, lang, fmt = self.sheets["rejected"], self.lang, self.formats
         rejected = self.result.ingest.rejected
-        total = len(rejected)
-        shown = min(total, MAX_DETAIL_ROWS)
-        notes = [word("rows_capped", lang, total=total, shown=shown)] if shown < total else []
+        shown, notes = self.capped_note(len(rejected), "rows_capped")
         headers = [word("file", lang), word("row", lang), word("reason", lang), word("raw", lang)]
         header_row = self.notes_then_header(sheet, notes, headers)
         self.widths(sheet, [24, 7, 36, 80])

@@ -13,8 +13,7 @@ from qa.report.excel.audit_book import AuditWriter, make_formats, write_data_she
 from qa.report.excel.book import write_book
 from qa.report.excel.cells import as_list, cell_text, fit_cell, fit_marked, number_values
 from qa.report.excel.rows import Cells, Column
-from qa.report.excel.trends import write_trends
-from qa.report.excel.words import LANGS, REVIEW_SHEETS, review_word, severity_word, word
+from qa.report.excel.words import FINDING_HEADERS, LANGS, REVIEW_SHEETS, review_word, severity_word, word, words
 from qa.review import DATA_SHEET
 
 
@@ -40,8 +39,7 @@ class _ReviewWriter(AuditWriter):
         self.write_review_agents()
         self.write_review_findings()
         self.write_review_sessions()
-        if self.trends is not None:
-            write_trends(self, self.sheets["trends"], self.trends)
+        self.write_trends()
         write_data_sheet(self, self.data_sheet, [run.data for run in self.review.runs])
         self.sheets["review"].activate()
 
@@ -106,6 +104,12 @@ class _ReviewWriter(AuditWriter):
             sheet.write_number(row, 2, int(fp.count), fmt.integer)
             self.text(sheet, row, 3, str(fp.comments), fmt.text)
 
+    def _all_runs(self, table: str) -> pd.DataFrame:
+        """The reviewed runs' ``table`` (agents, sessions) in one frame, each row with its
+        run's label in ``report``."""
+        frames = [getattr(run, table).assign(report=run.label) for run in self.review.runs if len(getattr(run, table))]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def write_review_agents(self) -> None:
         sheet, lang, fmt = self.sheets["agents"], self.lang, self.formats
         headers = [
@@ -120,21 +124,15 @@ class _ReviewWriter(AuditWriter):
             headers += [word("credit_count", lang, label=names.get(lang) or credit) for credit, names in credits]
         self.header(sheet, 0, headers)
         self.widths(sheet, [22, 10, 10, 8, 8, 8, 8, 10, 24] + [10] * (len(credits) + 1 if credits else 0))
-        frames = [run.agents.assign(report=run.label) for run in self.review.runs if len(run.agents)]
-        agents = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        agents = self._all_runs("agents")
         n = len(agents)
         if n:
             agents = agents.sort_values(["score_after", "agent", "report"], kind="stable")
             columns = [
-                Column(as_list(agents["agent"].astype("str")), "text", fmt.text),
-                Column(number_values(agents["score_after"]), "number", fmt.number1),
-                Column(number_values(agents["score_before"]), "number", fmt.number1),
-                Column(number_values(agents["change"]), "number", fmt.number1),
-                Column(number_values(agents["sessions"]), "number", fmt.integer),
-                Column(number_values(agents["findings"]), "number", fmt.integer),
-                Column(number_values(agents["false_positives"]), "number", fmt.integer),
-                Column(number_values(agents["findings_after"]), "number", fmt.integer),
-                Column(as_list(agents["report"].astype("str")), "text", fmt.text),
+                self.text_column(agents["agent"]),
+                *self.number_columns(agents, fmt.number1, "score_after", "score_before", "change"),
+                *self.number_columns(agents, fmt.integer, "sessions", "findings", "false_positives", "findings_after"),
+                self.text_column(agents["report"]),
             ]
             if credits:
                 counts = [value if isinstance(value, dict) else None
@@ -156,20 +154,16 @@ class _ReviewWriter(AuditWriter):
         ]
         self.header(sheet, 0, headers)
         self.widths(sheet, [18, 22, 10, 10, 8, 8, 8, 24])
-        frames = [run.sessions.assign(report=run.label) for run in self.review.runs if len(run.sessions)]
-        sessions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        sessions = self._all_runs("sessions")
         n = min(len(sessions), MAX_DETAIL_ROWS)
         if n:
             sessions = sessions.sort_values(["score_after", "session_id"], kind="stable").iloc[:n]
             columns = [
-                Column(as_list(sessions["session_id"].astype("str")), "text", fmt.text),
-                Column(as_list(sessions["agent"].astype("str")), "text", fmt.text),
-                Column(number_values(sessions["score_after"]), "number", fmt.number1),
-                Column(number_values(sessions["score_before"]), "number", fmt.number1),
-                Column(number_values(sessions["change"]), "number", fmt.number1),
-                Column(number_values(sessions["findings"]), "number", fmt.integer),
-                Column(number_values(sessions["false_positives"]), "number", fmt.integer),
-                Column(as_list(sessions["report"].astype("str")), "text", fmt.text),
+                self.text_column(sessions["session_id"]),
+                self.text_column(sessions["agent"]),
+                *self.number_columns(sessions, fmt.number1, "score_after", "score_before", "change"),
+                *self.number_columns(sessions, fmt.integer, "findings", "false_positives"),
+                self.text_column(sessions["report"]),
             ]
             self.cells.rows(sheet, 1, columns)
         self.finish_table(sheet, 0, n, len(headers))
@@ -179,9 +173,7 @@ class _ReviewWriter(AuditWriter):
 
         sheet, lang, fmt = self.sheets["findings"], self.lang, self.formats
         headers = [
-            word("time", lang), word("agent", lang), word("session", lang), word("rule", lang),
-            word("severity", lang), word("reason", lang), word("message_marked", lang), word("context", lang),
-            word("file", lang), word("row", lang), word("review", lang), word("comment", lang),
+            *words(lang, *FINDING_HEADERS),
             review_word("reviewer", lang), review_word("reviewed_in", lang), review_word("points_after", lang),
             review_word("session_before", lang), review_word("session_after", lang), review_word("report", lang),
             word("finding_id", lang),

@@ -170,6 +170,19 @@ def word(key: str, lang: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def words(lang: str, *keys: str) -> list[str]:
+    """The texts of ``WORDS[key]`` for each of ``keys`` in ``lang`` (a row of headers)."""
+    return [word(key, lang) for key in keys]
+
+
+# The headers the Findings sheets of the audit and review workbooks share (qa review finds the
+# Review and Comment columns by them).
+FINDING_HEADERS = (
+    "time", "agent", "session", "rule", "severity", "reason", "message_marked", "context", "file", "row", "review",
+    "comment",
+)
+
+
 def pick(pair: tuple[Any, Any], lang: str) -> Any:
     """The member of a (zh, en) pair for ``lang``."""
     return pair[0 if lang == "zh" else 1]
