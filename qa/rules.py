@@ -242,10 +242,11 @@ def _check_name(data: dict[str, Any], path: Path, text: str) -> dict[str, str]:
     return dict(name)
 
 
-def _suppress_by_text(data: dict[str, Any], path: Path, text: str, default: bool) -> bool:
-    value = data.get("suppress_by_text", default)
+def _true_or_false(data: dict[str, Any], path: Path, text: str, key: str, default: bool) -> bool:
+    """The value of a true/false ``key`` of a rule file, ``default`` when it is absent."""
+    value = data.get(key, default)
     if not isinstance(value, bool):
-        raise _fail(path, text, "suppress_by_text", "suppress_by_text must be true or false")
+        raise _fail(path, text, key, f"{key} must be true or false")
     return value
 
 
@@ -254,13 +255,6 @@ def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:
         return Severity(data["severity"])
     except (ValueError, TypeError):
         raise _fail(path, text, "severity", f"severity must be minor, major or critical; got {data['severity']!r}") from None
-
-
-def _enabled(data: dict[str, Any], path: Path, text: str, default: bool) -> bool:
-    enabled = data.get("enabled", default)
-    if not isinstance(enabled, bool):
-        raise _fail(path, text, "enabled", "enabled must be true or false")
-    return enabled
 
 
 def _rule_id(data: dict[str, Any], path: Path, text: str) -> str:
@@ -304,11 +298,11 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         docs=dict(data["docs"]),
         params=params,
         path=path,
-        enabled=_enabled(data, path, text, True),
+        enabled=_true_or_false(data, path, text, "enabled", True),
         source_text=text,
         origin=(origin,),
         name=name,
-        suppress_by_text=_suppress_by_text(data, path, text, CHECK_TYPES[check_name].suppress_by_text),
+        suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", CHECK_TYPES[check_name].suppress_by_text),
         suppress_context=CHECK_TYPES[check_name].suppress_context,
     )
 
@@ -418,11 +412,11 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
         docs={**base.docs, **data.get("docs", {})},
         params=params,
         path=base.path,
-        enabled=_enabled(data, path, text, base.enabled),
+        enabled=_true_or_false(data, path, text, "enabled", base.enabled),
         source_text=base.source_text + "\n" + text,
         origin=base.origin + (str(path),),
         name={**base.name, **name},
-        suppress_by_text=_suppress_by_text(data, path, text, base.suppress_by_text),
+        suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", base.suppress_by_text),
         suppress_context=base.suppress_context,
     )
 
