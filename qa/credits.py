@@ -237,6 +237,16 @@ def _classes(classes: Any) -> Any:
     return builtin_classes()
 
 
+def _no_credits(credit: Credit, lang: str) -> pd.DataFrame:
+    """The credits of ``credit`` when none was earned: no rows, the columns of :func:`_frame`."""
+    return _frame(credit, [], [], [], [], [], lang)
+
+
+def _role_positions(messages: pd.DataFrame, role: Role) -> np.ndarray:
+    """Positions of the messages of ``role``."""
+    return np.flatnonzero((messages["role"] == role.value).to_numpy())
+
+
 def _frame(credit: Credit, msgs: list[int], matches: list[str], starts: list[int], ends: list[int],
            contexts: list[int], lang: str) -> pd.DataFrame:
     return pd.DataFrame({
@@ -262,10 +272,10 @@ def _speaking(messages: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def _first_reply(messages: pd.DataFrame, credit: Credit, context: CheckContext) -> pd.DataFrame:
     """Sessions whose customer spoke first and got the first agent reply within the limit."""
     if not context.has_timestamps or not len(messages):
-        return _frame(credit, [], [], [], [], [], context.lang)
+        return _no_credits(credit, context.lang)
     ids, codes, roles = _speaking(messages)
     if not len(ids):
-        return _frame(credit, [], [], [], [], [], context.lang)
+        return _no_credits(credit, context.lang)
     first = np.r_[True, codes[1:] != codes[:-1]]
     starts = np.flatnonzero(first)
     opened_by_customer = roles[starts] == Role.CUSTOMER.value
@@ -273,7 +283,7 @@ def _first_reply(messages: pd.DataFrame, credit: Credit, context: CheckContext) 
     is_agent = roles == Role.AGENT.value
     agent_positions = np.flatnonzero(is_agent)
     if not len(agent_positions):
-        return _frame(credit, [], [], [], [], [], context.lang)
+        return _no_credits(credit, context.lang)
     first_agent = pd.Series(agent_positions).groupby(codes[agent_positions], sort=False).first()
     session_code = codes[starts]
     reply_pos = first_agent.reindex(session_code).to_numpy()
@@ -323,10 +333,9 @@ def _next_agent_reply(messages: pd.DataFrame, positions_of: np.ndarray) -> np.nd
 def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckContext, classes: Any) -> pd.DataFrame:
     """Upset customer messages whose next agent reply opens with soothing."""
     params = credit.params
-    customer = (messages["role"] == Role.CUSTOMER.value).to_numpy()
-    positions = np.flatnonzero(customer)
+    positions = _role_positions(messages, Role.CUSTOMER)
     if not len(positions):
-        return _frame(credit, [], [], [], [], [], context.lang)
+        return _no_credits(credit, context.lang)
     norm = messages["norm"]
     upset = classes.row_mask(params["customer_class"], norm, positions)
     asked = positions[upset]
@@ -360,7 +369,7 @@ def _with_original_spans(messages: pd.DataFrame, credit: Credit, msgs: list[int]
     from qa.checks.pattern import map_spans
 
     if not msgs:
-        return _frame(credit, [], [], [], [], [], lang)
+        return _no_credits(credit, lang)
     originals = messages["text"].take(msgs).tolist()
     norms = messages["norm"].take(msgs).tolist()
     mapped = map_spans([(str(o), str(n), s, e) for o, n, (s, e) in zip(originals, norms, spans)])
@@ -432,10 +441,9 @@ def _alternatives_span(text: str, name: str, connectives: Any, ignore: Any, clas
 def _agent_pattern(messages: pd.DataFrame, credit: Credit, context: CheckContext, classes: Any) -> pd.DataFrame:
     """Agent messages matching the credit's patterns (or offering alternatives)."""
     params = credit.params
-    agent = (messages["role"] == Role.AGENT.value).to_numpy()
-    positions = np.flatnonzero(agent)
+    positions = _role_positions(messages, Role.AGENT)
     if not len(positions):
-        return _frame(credit, [], [], [], [], [], context.lang)
+        return _no_credits(credit, context.lang)
     combined, exclusion, prefilter = _compiled(
         tuple(params["patterns"]), tuple(params.get("exclude") or ()), tuple(params.get("macros") or ()))
     negation, condition = bool(params.get("negation", True)), bool(params.get("condition", True))
