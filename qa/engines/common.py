@@ -45,6 +45,7 @@ from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
 from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
+from qa.errors import QAError
 from qa.identity import finding_ids
 from qa.ingest import ORDER_COLUMN
 from qa.model import FINDING_REPORT_COLUMNS, MESSAGE_COLUMNS, REJECTED_COLUMNS, AuditResult, IngestResult, naive_times
@@ -732,6 +733,18 @@ def default_partitions(messages: int, minimum: int = 1) -> int:
 #: Audited messages above which an engine leaves the results on the cluster (findings as
 #: Parquet) instead of collecting them into the workbook and JSON.
 COLLECT_LIMIT = 10_000_000
+
+
+def collects_results(expected: int, collect_limit: int, findings_parquet: Any) -> bool:
+    """Whether an engine collects the results of ``expected`` messages into the workbook and
+    JSON (at most ``collect_limit``); above it the findings must go to ``findings_parquet``,
+    and without one the audit is refused before it runs."""
+    if expected <= collect_limit:
+        return True
+    if not findings_parquet:
+        raise QAError(f"{expected:,} messages are more than the workbook and JSON hold ({collect_limit:,}); "
+                      "give --findings-parquet PATH to keep the findings")
+    return False
 
 #: Columns of ``--findings-parquet`` (every engine writes the same): the report's finding
 #: columns, with the time as an instant (UTC) and the message's position in its session

@@ -50,6 +50,7 @@ from qa.engines.common import (
     assemble_rows,
     audit_rows,
     chosen_sessions,
+    collects_results,
     conform,
     empty_frame,
     findings_parquet_rows,
@@ -234,10 +235,7 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
         setup.context = with_times(setup.context, has_times)
         messages = dd.from_map(_read_piece, pieces, args=(spec,), meta=_meta(MESSAGE_FIELDS))
     timings["read"] = time.perf_counter() - started
-    collect = expected <= collect_limit
-    if not collect and not findings_parquet:
-        raise QAError(f"{expected:,} messages are more than the workbook and JSON hold ({collect_limit:,}); "
-                      "give --findings-parquet PATH to keep the findings")
+    collect = collects_results(expected, collect_limit, findings_parquet)
 
     started = time.perf_counter()
     say("auditing sessions")

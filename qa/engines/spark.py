@@ -58,6 +58,7 @@ from qa.engines.common import (
     assemble_rows,
     audit_batches,
     chosen_sessions,
+    collects_results,
     conform,
     default_partitions,
     findings_parquet_rows,
@@ -319,10 +320,7 @@ def audit_spark(
             messages, spec, files, expected, cells = _parquet_messages(session, plan, options)
             setup.context = with_times(setup.context, spec.has_times)
         timings["read"] = time.perf_counter() - started
-        collect = expected <= collect_limit
-        if not collect and not findings_parquet:
-            raise QAError(f"{expected:,} messages are more than the workbook and JSON hold ({collect_limit:,}); "
-                          "give --findings-parquet PATH to keep the findings")
+        collect = collects_results(expected, collect_limit, findings_parquet)
 
         started = time.perf_counter()
         say("auditing sessions")
