@@ -52,6 +52,11 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
 ``request_classes``, ``failure_classes`` (strings)
     A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
     the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
+``carry_over_classes`` (strings)
+    Follow-ups that insist on an earlier trigger (我问的是…, 我就想知道…, 所以是…?, 别家就不会):
+    a customer message of these classes is a trigger again when the customer's previous turn
+    (before the agent's last reply) held a trigger, so a doubt the customer repeats opens a new
+    judgement on the next reply; on their own such lines trigger nothing. Chains carry on.
 ``judge`` (``first`` | ``turn``, default ``first``)
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
@@ -110,6 +115,9 @@ PARAMS = {
                              "failure reports (failure_classes) are not refusals", default=[]),
     "failure_classes": Param("strings", "what a failed step reads like (操作不了): a refusal made only of these "
                              "is a request when the turn also asks for handling", default=[]),
+    "carry_over_classes": Param("strings", "customer follow-ups insisting on an earlier trigger (我问的是…): "
+                                "a trigger again when the customer's previous turn held a trigger",
+                                default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
@@ -372,6 +380,31 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     return out
 
 
+def _carry_over(classes, names: list[str], norm_all: pd.Series, customer: np.ndarray, replies: np.ndarray,
+                sessions: np.ndarray, is_trigger: np.ndarray) -> None:
+    """A follow-up that insists on an earlier trigger (我问的是真假, 所以是镀金的?) becomes a trigger
+    when the customer's turn before the agent's last reply held one: the repeated doubt is judged
+    on the next reply. Candidates are the class matches only; chains carry (in order)."""
+    names = [c for c in names if c in classes.classes]
+    eligible = customer & ~is_trigger
+    if not names or not eligible.any():
+        return
+    positions = np.flatnonzero(eligible)
+    positions = positions[_class_mask(classes, names, norm_all, positions)]
+    for position in positions.tolist():
+        reply = position - 1
+        while reply >= 0 and sessions[reply] == sessions[position] and not replies[reply]:
+            reply -= 1
+        if reply < 0 or sessions[reply] != sessions[position]:
+            continue  # no agent reply yet: nothing was left unsettled
+        before = reply - 1
+        while before >= 0 and sessions[before] == sessions[position] and not replies[before]:
+            if is_trigger[before]:
+                is_trigger[position] = True
+                break
+            before -= 1
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the first reply of each trigger that satisfies none of the ``satisfied_by`` classes."""
     params = rule.params
@@ -435,6 +468,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():
         _drop_answers_to_agent(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
+    if params["carry_over_classes"] and is_trigger.any():
+        _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
