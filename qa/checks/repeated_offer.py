@@ -331,7 +331,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                              and 2 * len(mine & other_grams) >= threshold * total)
                     # A paraphrase: the offer's content is (mostly) said already by the earlier one.
                     if not alike and content_chars >= min_content:
-                        alike = len(content & content_of(other_key)) >= cover * len(content)
+                        other_content = content_of(other_key)
+                        # The share covered is at most the other's size over this one's.
+                        alike = (len(other_content) >= cover * len(content)
+                                 and len(content & other_content) >= cover * len(content))
                     if alike:
                         linked.add(_root(parent, other_index))
                         near.append(other_key)
