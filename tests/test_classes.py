@@ -245,6 +245,17 @@ def test_refusals_kept(text):
     assert has("rejection", text)
 
 
+@pytest.mark.parametrize("text", ["多谢您一直以来对小店的支持", "感谢亲对我们品牌的厚爱", "谢谢您的信任和支持",
+                                  "请问还有别的业务需要为您效劳吗", "很荣幸为您效劳"])
+def test_closing_covers_thanks_for_support_and_at_your_service(text):
+    assert has("closing", text)
+
+
+@pytest.mark.parametrize("text", ["对这个支架我们支持七天无理由", "感谢您提供的照片，我们马上核实", "您的业务已经办好了"])
+def test_closing_leaves_offers_and_thanks_for_evidence(text):
+    assert not has("closing", text)
+
+
 def test_closing_formula_covers_the_whole_clause():
     found = builtin_classes().find("closing", normalize_text("请问还有其他还可以帮到您的吗？"))
     assert found and found[0].start == 0 and found[0].end >= 12
