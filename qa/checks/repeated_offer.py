@@ -266,6 +266,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = content_cache[key] = grams_of(text)
         return found
 
+    chars_cache: dict[str, int] = {}
+
+    def chars_of(key: str, content: frozenset) -> int:
+        """Distinct single characters among a key's content grams (counted once per key)."""
+        found = chars_cache.get(key)
+        if found is None:
+            found = chars_cache[key] = sum(len(gram) == 1 for gram in content)
+        return found
+
     def grams(key: str) -> frozenset:
         found = grams_cache.get(key)
         if found is None:
@@ -331,7 +340,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     comparable = same_numbers + members.get((), [])
                 content = content_of(key)
                 # A question back (差价30吗, 无货了吗) asks, it does not offer: no paraphrase check.
-                content_chars = 0 if key.endswith(("吗", "么")) else sum(len(gram) == 1 for gram in content)
+                content_chars = 0 if key.endswith(("吗", "么")) else chars_of(key, content)
                 linked: set[int] = set()
                 near = neighbours[key] = []
                 for other_grams, other_size, other_index, other_key in comparable:
