@@ -70,6 +70,14 @@ class Severity(StrEnum):
 #: Rank of each severity (minor 1 < major 2 < critical 3), by its value.
 SEVERITY_RANK: dict[str, int] = {severity.value: rank for rank, severity in enumerate(Severity, 1)}
 
+# The columns a trainer fills in the Findings sheet, (zh, en): the audit workbook writes them and
+# `qa review` finds them by these headers, so both read them from here.
+REVIEW_COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"),
+    "review": ("复核", "Review"),
+    "comment": ("备注", "Comment"),
+}
+
 UNKNOWN_AGENT = "(unknown)"
 
 MESSAGE_COLUMNS = [

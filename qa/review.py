@@ -54,7 +54,7 @@ from qa import __version__
 from qa.errors import QAError
 from qa.identity import ID_SCHEME, masked_finding_ids, run_id_scheme
 from qa.mask import result_masker
-from qa.model import audit_period, naive_times
+from qa.model import REVIEW_COLUMNS, audit_period, naive_times
 from qa.score import START_SCORE, session_scores
 from qa.suppress import Suppression, suppressibility, suppression_keys, today
 
@@ -66,12 +66,7 @@ DATA_ENCODING = "json+zlib+base64"
 HEADER_SCAN_ROWS = 10
 
 FINDINGS_SHEETS = ("违规明细", "Findings")
-HEADERS = {
-    "id": ("编号", "ID"),
-    "review": ("复核", "Review"),
-    "comment": ("备注", "Comment"),
-    "reviewer": ("复核人", "Reviewer"),
-}
+HEADERS = {**REVIEW_COLUMNS, "reviewer": ("复核人", "Reviewer")}
 
 
 class Verdict(StrEnum):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qa.model import REVIEW_COLUMNS
+
 TRENDS_SHEET = ("趋势", "Trends")
 
 LANGS = ("zh", "en")
@@ -45,8 +47,8 @@ WORDS = {
     "context": ("客户消息（所回复的）", "Customer message (answered)"),
     "file": ("文件", "File"),
     "row": ("行号", "Row"),
-    "review": ("复核", "Review"),
-    "comment": ("备注", "Comment"),
+    "review": REVIEW_COLUMNS["review"],
+    "comment": REVIEW_COLUMNS["comment"],
     "started": ("开始时间", "Started"),
     "messages": ("消息数", "Messages"),
     "longest_wait": ("最长客户等待(秒)", "Longest customer wait (s)"),
@@ -123,7 +125,7 @@ WORDS = {
     "scoring_file": ("评分文件", "Scoring file"),
     "items": ("{n} 项", "{n} items"),
     # finding ids, suppressions, trends
-    "finding_id": ("编号", "ID"),
+    "finding_id": REVIEW_COLUMNS["id"],
     "suppressed_title": ("已屏蔽的违规（--suppress，共 {n} 条；不计入违规和得分）",
                          "Suppressed findings (--suppress, {n}; not counted in findings or scores)"),
     "suppressed_note": ("{n} 条违规被屏蔽文件排除（见“规则”表）", "{n} findings suppressed (see Rules)"),
