@@ -62,7 +62,7 @@ from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, in_scope
 from qa.errors import RuleError
 from qa.model import Role
-from qa.regexutil import re2_valid, relax_counts
+from qa.regexutil import re2_valid, regex_problem, relax_counts
 from qa.rulefiles import builtin_rules_dir
 from qa.textindex import text_index
 from qa.tomlfile import read_toml
@@ -149,10 +149,8 @@ def _parse(data: dict[str, Any], path: Path) -> Credit:
             raise _fail(path, f"params.{key} is required for check {check}")
     for key in ("patterns", "exclude"):
         for pattern in _expand(params.get(key) or [], params.get("macros") or []):
-            try:
-                regex.compile(pattern)
-            except regex.error as error:
-                raise _fail(path, f"params.{key}: bad regex {pattern!r}: {error}") from None
+            if (why := regex_problem(pattern)) is not None:
+                raise _fail(path, f"params.{key}: bad regex {pattern!r}: {why}")
     name, message = data.get("name") or {}, data.get("message") or {}
     for table, what in ((name, "name"), (message, "message")):
         if not isinstance(table, dict) or not {"zh", "en"} <= set(table):

@@ -7,15 +7,42 @@ runs on the rows it keeps. Low level on purpose: the checks and :mod:`qa.classes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import regex
+
+from qa.errors import RuleError
 
 # Escapes whose RE2 meaning (ASCII only) differs from the regex module's (Unicode).
 _ASCII_ONLY_IN_RE2 = regex.compile(r"(?<!\\)(?:\\\\)*\\[wWdDsSbB]")
 # A counted repetition {m}, {m,} or {m,n} (optionally lazy), not preceded by a backslash.
 _COUNTED = regex.compile(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
 _LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
+
+
+def compile_any(patterns: Iterable[str], what: str) -> regex.Pattern | None:
+    """One pattern matching wherever any of ``patterns`` matches (each kept in its own group, in
+    the order given), ``None`` for no patterns; a rule-file error naming ``what`` if one does not
+    compile, so every check type reports a bad list the same way."""
+    items = list(patterns)
+    if not items:
+        return None
+    try:
+        return regex.compile("|".join(f"(?:{p})" for p in items))
+    except regex.error as error:
+        raise RuleError(f"{what}: {error}") from None
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why ``pattern`` does not compile (the regex module's message), or ``None`` if it does:
+    for validators that collect every problem of a rule file before reporting."""
+    try:
+        regex.compile(pattern)
+    except regex.error as error:
+        return str(error)
+    return None
 
 
 def relax_counts(pattern: str) -> str:

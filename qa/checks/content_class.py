@@ -71,6 +71,7 @@ from qa.checks.base import CheckContext, CheckType, Param, findings_frame, rende
 from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text
+from qa.regexutil import compile_any
 from qa.textindex import text_index
 
 MESSAGE_FIELDS = {
@@ -305,15 +306,8 @@ def _emoji_hits(
 
 @lru_cache(maxsize=16)
 def _upset_matchers(patterns: tuple[str, ...], exclude: tuple[str, ...]):
-    def compile_all(items: tuple[str, ...], what: str):
-        if not items:
-            return None
-        try:
-            return regex.compile("|".join(f"(?:{p})" for p in items))
-        except regex.error as error:
-            raise RuleError(f"{what}: regex does not compile: {error}") from None
-
-    return compile_all(patterns, "upset_patterns"), compile_all(exclude, "upset_exclude")
+    return (compile_any(patterns, "upset_patterns: regex does not compile"),
+            compile_any(exclude, "upset_exclude: regex does not compile"))
 
 
 def upset_span(text: str, upset: regex.Pattern, exclude: regex.Pattern | None) -> tuple[int, int] | None:

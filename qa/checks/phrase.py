@@ -43,7 +43,7 @@ from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
-from qa.regexutil import re2_valid, relax_counts
+from qa.regexutil import compile_any, re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -193,11 +193,7 @@ def _compile(params: dict) -> _Compiled:
     except regex.error as error:
         raise RuleError(f"patterns: regex does not compile: {error}") from None
     exception_sources = expand_macros(list(params.get("exception_patterns") or []), list(params.get("macros") or []))
-    try:
-        exception_pattern = (regex.compile("|".join(f"(?:{p})" for p in exception_sources))
-                             if exception_sources else None)
-    except regex.error as error:
-        raise RuleError(f"exception_patterns: regex does not compile: {error}") from None
+    exception_pattern = compile_any(exception_sources, "exception_patterns: regex does not compile")
     prefilter = None
     if sources:
         prefilter = relax_counts("|".join(f"(?:{source})" for _, source in sources))

@@ -67,6 +67,7 @@ from qa.checks.base import CheckContext, CheckType, Param, findings_frame, rende
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
+from qa.regexutil import regex_problem
 from qa.textindex import text_index
 
 PARAMS = {
@@ -416,10 +417,8 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("cover", "cover must be in (0, 1]"))
     for key in ("accepted", "resend", "progress", "vague"):
         for pattern in params[key]:
-            try:
-                regex.compile(pattern)
-            except regex.error as error:
-                problems.append((key, f"{key}: bad regular expression {pattern!r}: {error}"))
+            if (why := regex_problem(pattern)) is not None:
+                problems.append((key, f"{key}: bad regular expression {pattern!r}: {why}"))
     return problems
 
 

@@ -80,7 +80,7 @@ from qa.checks.content_class import emoji_only_mask
 from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
-from qa.regexutil import strip_lookarounds
+from qa.regexutil import compile_any, regex_problem, strip_lookarounds
 
 DEFAULT_KIND_TEXT = {
     "missing_zh": "客服未回复",
@@ -172,12 +172,7 @@ def _alternation(words: list[str]) -> regex.Pattern | None:
 def _patterns(rule, key: str, patterns: list[str]) -> regex.Pattern | None:
     """One pattern matching any of the regular expressions (leftmost, longest listed first)."""
     kept = sorted({p for p in patterns if p.strip()}, key=len, reverse=True)
-    if not kept:
-        return None
-    try:
-        return regex.compile("|".join(f"(?:{p})" for p in kept))
-    except regex.error as error:
-        raise RuleError(f"{rule.path}: {key}: bad pattern: {error}") from None
+    return compile_any(kept, f"{rule.path}: {key}: bad pattern")
 
 
 def _repeated(words: list[str]) -> regex.Pattern | None:
@@ -244,10 +239,7 @@ def _compile(rule) -> _Compiled:
     prefilter: list[str] = []
     for table in params["triggers"]:
         patterns = [p for p in table["patterns"] if p.strip()]
-        try:
-            compiled = regex.compile("|".join(f"(?:{p})" for p in patterns))
-        except regex.error as error:
-            raise RuleError(f"{rule.path}: triggers '{table['name']}': bad pattern: {error}") from None
+        compiled = compile_any(patterns, f"{rule.path}: triggers '{table['name']}': bad pattern")
         label = {"zh": table["label_zh"] or table["name"], "en": table["label_en"] or table["name"]}
         stripped = [f"(?:{strip_lookarounds(p)})" for p in patterns]
         categories.append(_Category(table["name"], label, compiled, table["negatable"], table["hypothetical"],
@@ -684,10 +676,8 @@ def validate(params: dict) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
     def compiles(key: str, pattern: str, where: str) -> None:
-        try:
-            regex.compile(pattern)
-        except regex.error as error:
-            problems.append((key, f"{where}: bad regular expression {pattern!r}: {error}"))
+        if (why := regex_problem(pattern)) is not None:
+            problems.append((key, f"{where}: bad regular expression {pattern!r}: {why}"))
 
     for table in params["triggers"]:
         for pattern in table["patterns"]:
