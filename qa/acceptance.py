@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import regex
 
+from qa.regexcache import compile_regex
+
 #: The default answer classes, in the order their matches are tried.
 ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand")
 #: The agent class that makes a message a proposal.
@@ -38,12 +40,12 @@ PROPOSAL_CLASS = "proposal"
 # a content verb the proposal names.
 _COMMON = set("是会能可好对要想用了过到在一有太行够知懂明清满需得该敢算然错着方合适止但只光准舒大小多少客见管急同接就也都还您你我他她它们这那的地个吗呢吧啊哦哈")
 # the negators in front of the step (step-refusal): what is left is the verb
-_NEGATOR = regex.compile(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
+_NEGATOR = compile_regex(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
 # the remedies a counter-demand names, longest first
-_REMEDY = regex.compile(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
+_REMEDY = compile_regex(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
 # an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧)
-_ACCEPTS = regex.compile(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我)(?![不没])")
-_STILL = regex.compile(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
+_ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我)(?![不没])")
+_STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
 
 
 def step_verb(match_text: str, class_name: str) -> str | None:
@@ -97,7 +99,7 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
     if remedy is None:
         return False
     word = regex.escape(remedy.group())
-    granted = regex.compile(
+    granted = compile_regex(
         rf"(?:给|帮|为)(?:您|你|亲)?[^,.!?;。]{{0,4}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
         rf"|^\W*(?:好的|好|可以|行|没问题|是的|对的)")
     return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)

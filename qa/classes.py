@@ -59,6 +59,7 @@ import regex
 
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
+from qa.regexcache import compile_regex
 from qa.regexutil import re2_valid, relax_counts, strip_lookarounds
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
@@ -77,9 +78,9 @@ NEGATION_KEYS = {"negators", "conditions", "exceptions", "clause_separators", "w
 LIST_KEYS = ("patterns", "exclude", "hypothetical", "include")
 DEFAULT_SENTENCE_SEPARATORS = r"[.!?;。…~\n]+|(?<=\S\S) (?=\S\S)"
 _SERIALS = itertools.count()
-_QUESTION_TAIL = regex.compile(r"吗|(?<![怎什这那多])么|嘛|\?")
-_MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
-_MACRO_DEF = regex.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
+_QUESTION_TAIL = compile_regex(r"吗|(?<![怎什这那多])么|嘛|\?")
+_MACRO_REF = compile_regex(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
+_MACRO_DEF = compile_regex(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class ClassSet:
     _serial: int = field(default_factory=lambda: next(_SERIALS), repr=False)
 
     def __post_init__(self) -> None:
-        self._sentence = regex.compile(self.sentence_separators)
+        self._sentence = compile_regex(self.sentence_separators)
 
     def __getstate__(self) -> dict:  # picklable for cluster engines (caches are rebuilt)
         state = dict(self.__dict__)
@@ -337,7 +338,7 @@ class ClassSet:
         return order
 
 
-_WORD = regex.compile(r"[\p{L}\p{N}]")
+_WORD = compile_regex(r"[\p{L}\p{N}]")
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -600,7 +601,7 @@ def _merge_file(raw: dict[str, Any], path: Path, first: bool) -> None:
 
 def _compile_or_fail(pattern: str, path: Path, text: str, key: str) -> Any:
     try:
-        return regex.compile(pattern)
+        return compile_regex(pattern)
     except regex.error as error:
         raise _fail(path, text, key, f"{key}: regex does not compile: {pattern!r}: {error}") from None
 
@@ -632,13 +633,13 @@ def _compile_list(items: list[str], raw: dict[str, Any], name: str, key: str) ->
         return None
     ordered = sorted(set(kept), key=lambda p: (-len(p), p))
     try:
-        return regex.compile("|".join(f"(?:{p})" for p in ordered))
+        return compile_regex("|".join(f"(?:{p})" for p in ordered))
     except regex.error:
         pass
     # Compiling each item costs as much again: only done to name the one that fails.
     for item in kept:
         try:
-            regex.compile(item)
+            compile_regex(item)
         except regex.error as error:
             path, text, needle = _where(raw, item[:20])
             raise _fail(path, text, needle, f"class {name}: {key}: regex does not compile: {item!r}: {error}") from None

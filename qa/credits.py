@@ -62,6 +62,7 @@ from qa.checks.base import CheckContext
 from qa.classes import builtin_classes, in_scope
 from qa.errors import RuleError
 from qa.model import Role
+from qa.regexcache import compile_regex
 from qa.regexutil import re2_valid, regex_problem, relax_counts
 from qa.rulefiles import builtin_rules_dir
 from qa.textindex import text_index
@@ -75,8 +76,8 @@ CREDIT_REPORT_COLUMNS = [
     "span_start", "span_end", "reason", "context_text", "msg", "context_msg",
 ]
 _ALTERNATIVES_GAP = 15  # characters at most between two alternatives
-_SENTENCE_END = regex.compile(r"[.!?;。…~\n]")
-_LITERAL = regex.compile(r"[\p{L}\p{N}]+")  # a connective with no regex syntax
+_SENTENCE_END = compile_regex(r"[.!?;。…~\n]")
+_LITERAL = compile_regex(r"[\p{L}\p{N}]+")  # a connective with no regex syntax
 _TOP_KEYS = {"id", "check", "enabled", "name", "message", "docs", "params"}
 _PARAMS = {
     "first-reply": {"max_seconds": (int, float)},
@@ -386,9 +387,9 @@ def _expand(patterns: list[str], macros: list[str]) -> list[str]:
 def _compiled(patterns: tuple[str, ...], exclude: tuple[str, ...], macros: tuple[str, ...]
               ) -> tuple[Any, Any, str | None]:
     expanded = _expand(list(patterns), list(macros))
-    combined = regex.compile("|".join(f"(?:{p})" for p in expanded))
+    combined = compile_regex("|".join(f"(?:{p})" for p in expanded))
     excluded = _expand(list(exclude), list(macros))
-    exclusion = regex.compile("|".join(f"(?:{p})" for p in excluded)) if excluded else None
+    exclusion = compile_regex("|".join(f"(?:{p})" for p in excluded)) if excluded else None
     prefilter = relax_counts("|".join(f"(?:{p})" for p in expanded))
     return combined, exclusion, prefilter if re2_valid(prefilter) else None
 
@@ -454,9 +455,9 @@ def _agent_pattern(messages: pd.DataFrame, credit: Credit, context: CheckContext
     if alternatives:
         classes = _classes(classes)
         connective_list = list(params.get("connectives") or ["或者", "或是", "还是", "要么", "或"])
-        connectives = regex.compile("|".join(connective_list))
+        connectives = compile_regex("|".join(connective_list))
         ignored = params.get("alternatives_ignore") or []
-        ignore = regex.compile("|".join(f"(?:{p})" for p in ignored)) if ignored else None
+        ignore = compile_regex("|".join(f"(?:{p})" for p in ignored)) if ignored else None
         offered = classes._distinct_hits(index, alternatives, index.present(positions), exact=False)[distinct]
         if all(_LITERAL.fullmatch(c) for c in connective_list):
             # Two alternatives need a connective between them, so a text without one has none.

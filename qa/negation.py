@@ -27,24 +27,26 @@ from typing import Any
 
 import regex
 
+from qa.regexcache import compile_regex
+
 DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不过|然而"
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
 # though 就 ends a negation scope.
-_QUESTION_CLAUSE = regex.compile(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
+_QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
 # A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
 # is an impatient request, not a question (the word after the A-not-A says so).
-_A_NOT_A = regex.compile(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
-_IMPERATIVE_AFTER = regex.compile(r"别|不要|少|快|赶紧|好好|认真|给我")
+_A_NOT_A = compile_regex(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
+_IMPERATIVE_AFTER = compile_regex(r"别|不要|少|快|赶紧|好好|认真|给我")
 # A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):
 # it is not a yes/no question.
-_RHETORICAL = regex.compile(r"难道|用得着|用的着|至于|何必|哪有|还用|有必要")
+_RHETORICAL = compile_regex(r"难道|用得着|用的着|至于|何必|哪有|还用|有必要")
 # Sentence-final yes/no particles (not 什么/怎么/这么/多么); trailing 啊/呀/哈/啦 and ? are allowed.
-_YES_NO_END = regex.compile(r"(?:吗|(?<![什怎这那多要])么|嘛)[啊呀哈啦哦呢]*\??$")
+_YES_NO_END = compile_regex(r"(?:吗|(?<![什怎这那多要])么|嘛)[啊呀哈啦哦呢]*\??$")
 # 吧 asks only after a presumption: 不会拒绝吧, 应该可以吧 (太差了吧 is an exclamation).
-_PRESUMPTION = regex.compile(r"不会|该不会|应该|难道|不是|大概|估计")
-_BA_END = regex.compile(r"吧[啊呀哈]*\??$")
+_PRESUMPTION = compile_regex(r"不会|该不会|应该|难道|不是|大概|估计")
+_BA_END = compile_regex(r"吧[啊呀哈]*\??$")
 # A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
-_ANTECEDENT = regex.compile(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
+_ANTECEDENT = compile_regex(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,13 @@ class Scope:
             kept = sorted({i for i in items if i}, key=len, reverse=True)
             if not kept:
                 return None
-            return regex.compile("|".join(regex.escape(i) if literal else f"(?:{i})" for i in kept))
+            return compile_regex("|".join(regex.escape(i) if literal else f"(?:{i})" for i in kept))
 
         object.__setattr__(self, "_negator", alternation(self.negators, literal=True))
         # Conditions are regexes: 有[^,.!?]{0,8}(?:的地方|的话|问题)随时 is a condition too.
         object.__setattr__(self, "_condition", alternation(self.conditions, literal=False))
         object.__setattr__(self, "_exception", alternation(self.exceptions, literal=True))
-        object.__setattr__(self, "_separator", regex.compile(self.clause_separators))
+        object.__setattr__(self, "_separator", compile_regex(self.clause_separators))
 
     def clause_start(self, text: str, position: int) -> int:
         """Start of the clause holding ``position`` (just after the last separator before it)."""
@@ -166,7 +168,7 @@ class Scope:
         found = self._condition.search(text, before, left)
         if found is None:
             # 你要不…就 / 不…就 are conditions too when they open the clause before 就
-            found = regex.compile(r"要不(?!是|然|要)|不然").search(text, before, left)
+            found = compile_regex(r"要不(?!是|然|要)|不然").search(text, before, left)
         return found.group() if found else None
 
     def in_scope(self, text: str, start: int, end: int, negation: bool = True, condition: bool = True) -> str | None:

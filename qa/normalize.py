@@ -15,11 +15,11 @@ import opencc
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import regex
 
+from qa.regexcache import compile_regex
 from qa.textindex import register
 
-_NEEDS_COLLAPSE = regex.compile(r"^\s|\s$|\s\s|[^\S ]")
+_NEEDS_COLLAPSE = compile_regex(r"^\s|\s$|\s\s|[^\S ]")
 # OpenCC is fastest on one long string; messages are joined with a separator that whitespace
 # collapsing has already removed from every message.
 _JOIN = "\n"

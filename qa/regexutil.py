@@ -14,12 +14,13 @@ import pyarrow.compute as pc
 import regex
 
 from qa.errors import RuleError
+from qa.regexcache import compile_regex
 
 # Escapes whose RE2 meaning (ASCII only) differs from the regex module's (Unicode).
-_ASCII_ONLY_IN_RE2 = regex.compile(r"(?<!\\)(?:\\\\)*\\[wWdDsSbB]")
+_ASCII_ONLY_IN_RE2 = compile_regex(r"(?<!\\)(?:\\\\)*\\[wWdDsSbB]")
 # A counted repetition {m}, {m,} or {m,n} (optionally lazy), not preceded by a backslash.
-_COUNTED = regex.compile(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
-_LOOKAROUND_START = regex.compile(r"\(\?<?[=!]")
+_COUNTED = compile_regex(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
+_LOOKAROUND_START = compile_regex(r"\(\?<?[=!]")
 
 
 def compile_any(patterns: Iterable[str], what: str) -> regex.Pattern | None:
@@ -30,7 +31,7 @@ def compile_any(patterns: Iterable[str], what: str) -> regex.Pattern | None:
     if not items:
         return None
     try:
-        return regex.compile("|".join(f"(?:{p})" for p in items))
+        return compile_regex("|".join(f"(?:{p})" for p in items))
     except regex.error as error:
         raise RuleError(f"{what}: {error}") from None
 
@@ -39,7 +40,7 @@ def regex_problem(pattern: str) -> str | None:
     """Why ``pattern`` does not compile (the regex module's message), or ``None`` if it does:
     for validators that collect every problem of a rule file before reporting."""
     try:
-        regex.compile(pattern)
+        compile_regex(pattern)
     except regex.error as error:
         return str(error)
     return None

@@ -52,7 +52,7 @@ Message fields: ``{match}`` (the matched fragment of the original text).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pandas as pd
 import pyarrow as pa
@@ -63,6 +63,7 @@ from qa.checks.base import CheckContext, CheckType, Param, findings_frame, rende
 from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.normalize import normalize_column, original_span
+from qa.regexcache import compile_regex
 from qa.regexutil import re2_valid, relax_counts
 
 PARAMS = {
@@ -80,8 +81,8 @@ PARAMS = {
     "condition": Param("bool", "drop a match in the scope of a condition (如果, 万一…)", default=False),
 }
 
-_MACRO_REF = regex.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
-_MACRO_DEF = regex.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
+_MACRO_REF = compile_regex(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
+_MACRO_DEF = compile_regex(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
 
 
 def expand_macros(patterns: list[str], macros: list[str]) -> list[str]:
@@ -107,7 +108,7 @@ def _substitute(pattern: str, table: dict[str, str]) -> str:
 
 def _compile(pattern: str, what: str) -> regex.Pattern:
     try:
-        return regex.compile(pattern)
+        return compile_regex(pattern)
     except regex.error as error:
         raise RuleError(f"{what}: regex does not compile: {pattern!r}: {error}") from None
 
@@ -116,7 +117,7 @@ def _compile(pattern: str, what: str) -> regex.Pattern:
 class Matcher:
     """Compiled form of one rule's patterns, exclusions and pre-filter."""
 
-    patterns: tuple[regex.Pattern, ...]
+    sources: tuple[str, ...]  # the expanded patterns; compiled one by one only when needed
     combined: regex.Pattern
     exclude: regex.Pattern | None
     exclude_scope: str
@@ -124,6 +125,12 @@ class Matcher:
     prefilter: str | None  # one RE2 alternation, or None: search every message
     negation: bool = False
     condition: bool = False
+
+    @cached_property
+    def patterns(self) -> tuple[regex.Pattern, ...]:
+        """Each pattern on its own, for the rare scan past excluded matches: compiled on first
+        use, since compiling them all again costs a small audit as much as the combined one."""
+        return tuple(_compile(p, "patterns") for p in self.sources)
 
     def find(self, text: str) -> tuple[int, int] | None:
         """(start, end) in ``text`` of the first non-excluded match, widened to take in the
@@ -211,8 +218,12 @@ def build_matcher(
     expanded = expand_macros(list(patterns), list(macros))
     excluded = expand_macros(list(exclude), list(macros))
     filters = expand_macros(list(prefilter), list(macros))
-    compiled = tuple(_compile(p, "patterns") for p in expanded)
-    combined = _compile("|".join(f"(?:{p})" for p in expanded), "patterns")
+    try:
+        combined = compile_regex("|".join(f"(?:{p})" for p in expanded))
+    except regex.error as error:
+        for pattern in expanded:  # name the pattern that does not compile
+            _compile(pattern, "patterns")
+        raise RuleError(f"patterns: regex does not compile together: {error}") from None
     exclusion = _compile("|".join(f"(?:{p})" for p in excluded), "exclude") if excluded else None
     if filters:
         joined = "|".join(f"(?:{p})" for p in filters)
@@ -223,7 +234,7 @@ def build_matcher(
         joined = relax_counts("|".join(f"(?:{p})" for p in expanded))
         chosen = joined if re2_valid(joined) else None
     return Matcher(
-        patterns=compiled,
+        sources=tuple(expanded),
         combined=combined,
         exclude=exclusion,
         exclude_scope=exclude_scope,

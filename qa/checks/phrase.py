@@ -43,6 +43,7 @@ from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
+from qa.regexcache import compile_regex
 from qa.regexutil import compile_any, re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
@@ -84,11 +85,11 @@ PARAMS = {
 # What ignore_separators skips between characters: whitespace, punctuation, symbols.
 # Format characters and combining marks cover emoji joiners and variation selectors.
 _SEPARATOR = r"[\s\p{P}\p{S}\p{Cf}\p{Mn}]"
-_SEPARATOR_RE = regex.compile(_SEPARATOR)
+_SEPARATOR_RE = compile_regex(_SEPARATOR)
 # Patterns see through spaces, symbols and emoji but keep punctuation, so that they can
 # anchor on a question mark or a clause end.
 _SPACING = r"[\s\p{S}\p{Cf}\p{Mn}]"
-_SPACING_RE = regex.compile(_SPACING)
+_SPACING_RE = compile_regex(_SPACING)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _compile(params: dict) -> _Compiled:
     phrases = tuple(sorted({key for key, index in table if index >= 0}))
     sources = _category_patterns(categories, list(params.get("macros") or []))
     try:
-        patterns = tuple((index, regex.compile(source)) for index, source in sources)
+        patterns = tuple((index, compile_regex(source)) for index, source in sources)
     except regex.error as error:
         raise RuleError(f"patterns: regex does not compile: {error}") from None
     exception_sources = expand_macros(list(params.get("exception_patterns") or []), list(params.get("macros") or []))

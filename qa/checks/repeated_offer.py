@@ -67,6 +67,7 @@ from qa.checks.base import CheckContext, CheckType, Param, findings_frame, rende
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
+from qa.regexcache import compile_regex
 from qa.regexutil import regex_problem
 from qa.textindex import text_index
 
@@ -106,10 +107,10 @@ PARAMS = {
     "quote_chars": Param("int", "longest quote in the reason", default=40),
 }
 
-_DIGITS = regex.compile(r"\d+(?:\.\d+)?")
+_DIGITS = compile_regex(r"\d+(?:\.\d+)?")
 # Masking placeholders of exported chats ([数字x], [日期x] after normalizing) and Latin letters or
 # digits (numbers are compared on their own) are no content.
-_PLACEHOLDER = regex.compile(r"(?:数字|日期|时间|地址|电话|姓名|金额|组织机构|站点)x|[A-Za-z0-9_]+")
+_PLACEHOLDER = compile_regex(r"(?:数字|日期|时间|地址|电话|姓名|金额|组织机构|站点)x|[A-Za-z0-9_]+")
 # Clause boundaries of the normalized text (half-width punctuation, whitespace), and the mark
 # that stands for a strip-class word while soothing clauses are found.
 _SEPARATORS = r",.!?;:~。…、\s"
@@ -244,16 +245,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if len(chosen) == 0:
         return findings_frame([], rule.id, "", "")
 
-    accepted = [regex.compile(p) for p in params["accepted"]]
-    resend = [regex.compile(p) for p in params["resend"]]
-    progress = [regex.compile(p) for p in params["progress"]]
+    accepted = [compile_regex(p) for p in params["accepted"]]
+    resend = [compile_regex(p) for p in params["resend"]]
+    progress = [compile_regex(p) for p in params["progress"]]
     rejection = params["rejection_class"] if params["rejection_class"] in classes.classes else None
     customer = role_mask(messages, params["customer_roles"]).to_numpy()
     limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
     texts = messages["text"]
 
     grams_cache: dict[str, frozenset] = {}
-    light = regex.compile("|".join(sorted((regex.escape(w) for w in params["light_words"]), key=len, reverse=True))) \
+    light = compile_regex("|".join(sorted((regex.escape(w) for w in params["light_words"]), key=len, reverse=True))) \
         if params["light_words"] else None
     content_cache: dict[str, frozenset] = {}
     cover, min_content = params["cover"], params["cover_min_chars"]

@@ -77,6 +77,7 @@ import pandas as pd
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.regexcache import compile_regex
 from qa.textindex import text_index
 
 PARAMS = {
@@ -118,13 +119,13 @@ def _compiled(particles: tuple[str, ...], dropped: tuple[str, ...], groups: tupl
               address: tuple[str, ...]):
     """(clause cut regex, translation table of the dropped and equivalent characters, regex of
     the address words at the start of a line)."""
-    cut = regex.compile(f"(?:{EMOTICON}|{SYMBOLS}" + (f"|{_char_class(particles)}" if particles else "") + ")+")
+    cut = compile_regex(f"(?:{EMOTICON}|{SYMBOLS}" + (f"|{_char_class(particles)}" if particles else "") + ")+")
     table = {ord(c): None for c in dropped}
     for group in groups:
         for c in group[1:]:
             table.setdefault(ord(c), group[0])
     words = sorted({w for w in address if w}, key=len, reverse=True)
-    leading = regex.compile("^(?:" + "|".join(regex.escape(w) for w in words) + ")+") if words else None
+    leading = compile_regex("^(?:" + "|".join(regex.escape(w) for w in words) + ")+") if words else None
     return cut, table, leading
 
 

@@ -70,11 +70,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import regex
 
 from qa.acceptance import grants, not_accepted
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
+from qa.regexcache import compile_regex
 from qa.textindex import text_index
 
 PARAMS = {
@@ -198,7 +198,7 @@ class _Texts:
         return bool(self.acceptable([position])[0])
 
 
-_NOT_WORDS = regex.compile(r"[^\p{L}\p{N}]+|[哦呢哈啦呀哟嘛噢喔哒滴的了]")
+_NOT_WORDS = compile_regex(r"[^\p{L}\p{N}]+|[哦呢哈啦呀哟嘛噢喔哒滴的了]")
 
 
 def _line_key(norm_text: str) -> str:

@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render
 from qa.errors import RuleError
 from qa.model import Role, naive_times
+from qa.regexcache import compile_regex
 
 PARAMS = {
     "max_wait_seconds": Param("int", "longest allowed wait for an agent reply, in seconds (> is late)",
@@ -54,7 +54,7 @@ PARAMS = {
 
 _DAY = 86_400
 _NS = 1_000_000_000
-_WINDOW = regex.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_WINDOW = compile_regex(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def parse_working_hours(text: str) -> list[tuple[int, int]] | None:

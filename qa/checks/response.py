@@ -80,6 +80,7 @@ from qa.checks.content_class import emoji_only_mask
 from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
+from qa.regexcache import compile_regex
 from qa.regexutil import compile_any, regex_problem, strip_lookarounds
 
 DEFAULT_KIND_TEXT = {
@@ -156,9 +157,9 @@ PARAMS = {
 
 # Emoticon codes ([微笑], Wangwang /:^_^) and attachment placeholders; removed before the
 # whole-reply comparison, so 好的[微笑] is still only 好的.
-_CODES = regex.compile(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
-_NOT_LETTER = regex.compile(r"[^\p{L}\p{N}]+")
-_ODD_SPACE = regex.compile(r"[^\S ]")  # whitespace other than a plain space
+_CODES = compile_regex(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
+_NOT_LETTER = compile_regex(r"[^\p{L}\p{N}]+")
+_ODD_SPACE = compile_regex(r"[^\S ]")  # whitespace other than a plain space
 _PREFILTER_CHUNK = 200
 
 
@@ -166,7 +167,7 @@ def _alternation(words: list[str]) -> regex.Pattern | None:
     keys = sorted({normalize_text(w) for w in words} - {""}, key=len, reverse=True)
     if not keys:
         return None
-    return regex.compile("|".join(regex.escape(k) for k in keys))
+    return compile_regex("|".join(regex.escape(k) for k in keys))
 
 
 def _patterns(rule, key: str, patterns: list[str]) -> regex.Pattern | None:
@@ -178,7 +179,7 @@ def _patterns(rule, key: str, patterns: list[str]) -> regex.Pattern | None:
 def _repeated(words: list[str]) -> regex.Pattern | None:
     """Pattern whose fullmatch accepts a sequence of ``words``."""
     alternation = _alternation(words)
-    return None if alternation is None else regex.compile(f"(?:{alternation.pattern})+")
+    return None if alternation is None else compile_regex(f"(?:{alternation.pattern})+")
 
 
 def _whole(words: list[str], particles: list[str]) -> regex.Pattern | None:
@@ -191,7 +192,7 @@ def _whole(words: list[str], particles: list[str]) -> regex.Pattern | None:
                       key=len, reverse=True)
     word = "|".join(regex.escape(k) for k in word_keys)
     any_key = "|".join(regex.escape(k) for k in all_keys)
-    return regex.compile(f"(?:{any_key})*?(?:{word})(?:{any_key})*")
+    return compile_regex(f"(?:{any_key})*?(?:{word})(?:{any_key})*")
 
 
 def _core(norm: str) -> str:
@@ -246,14 +247,14 @@ def _compile(rule) -> _Compiled:
                                     "|".join(stripped)))
         prefilter.extend(stripped)
     try:
-        separators = regex.compile(params["clause_separators"])
+        separators = compile_regex(params["clause_separators"])
     except regex.error as error:
         raise RuleError(f"{rule.path}: clause_separators: {error}") from None
     particles = params["particles"]
     question = None
     if params["question_particles"]:
         asking = "|".join(regex.escape(normalize_text(q)) for q in params["question_particles"])
-        question = regex.compile(f"^.{{0,{params['question_window']}}}?(?:{asking})")
+        question = compile_regex(f"^.{{0,{params['question_window']}}}?(?:{asking})")
     return _Compiled(
         categories=categories,
         prefilter=prefilter,

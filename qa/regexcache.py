@@ -1,0 +1,114 @@
+"""Compiled regular expressions kept between runs.
+
+The ``regex`` module parses a pattern in Python: the rule lists and classes take a second or more
+to compile, which is most of a small audit and of every test that loads the rules. A compiled
+pattern pickles to its already-parsed program (``regex`` registers that with :mod:`copyreg` so
+patterns can cross process boundaries), and unpickling it costs microseconds. :func:`compile_regex`
+keeps the patterns it compiled in one file in the user's cache folder, keyed by pattern and flags
+and named after the ``regex`` and Python versions, so a changed rule is a new key and an upgraded
+library a new file: nothing in the cache can be stale.
+
+The folder is ``$QA_CACHE_DIR`` if set (an empty value turns the cache off), else
+``$XDG_CACHE_HOME/qa`` or ``~/.cache/qa`` (``%LOCALAPPDATA%\\qa`` on Windows). A cache file is read
+only if the current user owns it and no one else may write it; anything unreadable is ignored and
+rebuilt. Writing happens once at exit, atomically, and only when something new was compiled.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+import regex
+
+# Past this many entries the file is rewritten with only what this process used, so rules edited
+# over months do not grow it without end.
+_MAX_ENTRIES = 5000
+
+_entries: dict[tuple[str, int], regex.Pattern] | None = None
+_used: set[tuple[str, int]] = set()
+_added = False
+
+
+def cache_dir() -> Path | None:
+    """The folder of qa's caches, or ``None`` when ``QA_CACHE_DIR`` is set empty (cache off)."""
+    configured = os.environ.get("QA_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "qa"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa"
+
+
+def _cache_file() -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    version = getattr(regex, "__version__", "0")
+    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+
+
+def _trusted(path: Path) -> bool:
+    """Unpickling runs code: read only a file of this user's that no one else can write."""
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and status.st_uid != os.getuid():
+        return False
+    return not status.st_mode & 0o022
+
+
+def _load() -> dict[tuple[str, int], regex.Pattern]:
+    path = _cache_file()
+    if path is None or not _trusted(path):
+        return {}
+    try:
+        with path.open("rb") as handle:
+            loaded = pickle.load(handle)
+    except Exception:  # a damaged or foreign file is only a cold cache
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def compile_regex(pattern: str, flags: int = 0) -> regex.Pattern:
+    """``regex.compile(pattern, flags)``, from the cache of earlier runs when it is there.
+
+    Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
+    global _entries, _added
+    if _entries is None:
+        _entries = _load()
+        atexit.register(_save)
+    key = (pattern, int(flags))
+    compiled = _entries.get(key)
+    if compiled is None:
+        compiled = regex.compile(pattern, flags)
+        _entries[key] = compiled
+        _added = True
+    _used.add(key)
+    return compiled
+
+
+def _save() -> None:
+    if not _added or _entries is None:
+        return
+    path = _cache_file()
+    if path is None:
+        return
+    kept = _entries if len(_entries) <= _MAX_ENTRIES else {k: _entries[k] for k in _used}
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".regex-", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except Exception:  # a read-only home or a full disk must not fail the audit that ran
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)

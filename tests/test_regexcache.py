@@ -1,0 +1,106 @@
+"""The compiled-regex cache: patterns come back from the file of an earlier run and behave the
+same; a file that is damaged or that others could write is ignored; an empty QA_CACHE_DIR turns
+the cache off."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import regex
+
+from qa import regexcache
+
+PATTERN = r"(?:不是(?!吗))|(?<=亲)[~～]+|\p{Han}{2}退货"
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """A cache in tmp_path with nothing loaded yet in this process."""
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(regexcache, "_entries", None)
+    monkeypatch.setattr(regexcache, "_used", set())
+    monkeypatch.setattr(regexcache, "_added", False)
+    monkeypatch.setattr(regexcache.atexit, "register", lambda _f: None)
+    return tmp_path
+
+
+def _new_process(monkeypatch):
+    monkeypatch.setattr(regexcache, "_entries", None)
+    monkeypatch.setattr(regexcache, "_used", set())
+    monkeypatch.setattr(regexcache, "_added", False)
+
+
+def _forbid_compiling(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("compiled again instead of read from the cache")
+
+    monkeypatch.setattr(regexcache.regex, "compile", refuse)
+
+
+def test_pattern_comes_back_from_the_file_and_matches_the_same(fresh, monkeypatch):
+    first = regexcache.compile_regex(PATTERN)
+    regexcache._save()
+    files = list(fresh.iterdir())
+    assert len(files) == 1 and files[0].name.startswith("regex-")
+    _new_process(monkeypatch)
+    real_compile = regex.compile
+    _forbid_compiling(monkeypatch)
+    again = regexcache.compile_regex(PATTERN)
+    for text in ("我不是这个意思", "不是吗", "亲~~", "七天无理由退货", "退货"):
+        expected = real_compile(PATTERN).search(text)
+        got = again.search(text)
+        assert (got and got.span()) == (expected and expected.span()), text
+    assert again.pattern == first.pattern
+
+
+def test_flags_are_part_of_the_key(fresh, monkeypatch):
+    regexcache.compile_regex("abc")
+    regexcache._save()
+    _new_process(monkeypatch)
+    ignoring_case = regexcache.compile_regex("abc", regex.IGNORECASE)
+    assert ignoring_case.search("ABC")
+
+
+def test_a_bad_pattern_raises_and_is_not_cached(fresh):
+    with pytest.raises(regex.error):
+        regexcache.compile_regex("(unclosed")
+    assert ("(unclosed", 0) not in regexcache._entries
+
+
+def test_a_damaged_file_is_a_cold_cache(fresh, monkeypatch):
+    regexcache.compile_regex(PATTERN)
+    regexcache._save()
+    (path,) = fresh.iterdir()
+    path.write_bytes(b"not a pickle")
+    os.chmod(path, 0o600)
+    _new_process(monkeypatch)
+    assert regexcache.compile_regex(PATTERN).search("七天无理由退货")
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_file_others_can_write_is_not_read(fresh, monkeypatch):
+    regexcache.compile_regex(PATTERN)
+    regexcache._save()
+    (path,) = fresh.iterdir()
+    os.chmod(path, 0o666)
+    _new_process(monkeypatch)
+    _forbid_compiling(monkeypatch)
+    with pytest.raises(AssertionError, match="compiled again"):
+        regexcache.compile_regex(PATTERN)
+
+
+def test_empty_setting_turns_the_cache_off(fresh, monkeypatch):
+    monkeypatch.setenv("QA_CACHE_DIR", "")
+    regexcache.compile_regex(PATTERN)
+    regexcache._save()
+    assert regexcache.cache_dir() is None
+    assert not list(fresh.iterdir())
+
+
+def test_an_unwritable_folder_does_not_fail(fresh, monkeypatch):
+    blocker = fresh / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("QA_CACHE_DIR", str(blocker / "sub"))
+    regexcache.compile_regex(PATTERN)
+    regexcache._save()  # must not raise
