@@ -221,6 +221,9 @@ def _describe_setup(config, options) -> None:
                    "[default: automatic above 64 MiB of input].")
 @click.option("--partitions", type=click.IntRange(min=1),
               help="Partitions for --out-of-core [default: one per 32 MB of input].")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Worker processes auditing out-of-core partitions side by side "
+                   "[default: one per core]; results are identical for any number.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the out-of-core or engine spill [default: the system's temporary folder].")
 @click.option("--engine", type=click.Choice(["pandas", "dask", "spark"]), default="pandas", show_default=True,
@@ -235,7 +238,7 @@ def _describe_setup(config, options) -> None:
               help="Write a fresh workbook over one holding trainers' verdicts (复核) instead of carrying them over.")
 @_input_options
 def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppress_paths, history_path, no_history,
-          out_of_core, partitions, work_dir, engine, spark_master, spark_conf, dask_scheduler, table, findings_parquet,
+          out_of_core, partitions, jobs, work_dir, engine, spark_master, spark_conf, dask_scheduler, table, findings_parquet,
           force, rule_paths, config_path, column_pairs, encoding, sheet, timezone, agent_pattern, lang, debug) -> None:
     """Audit chat-log exports (CSV, TSV, XLSX; files, folders or globs) against the rules."""
 
@@ -253,6 +256,9 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         if engine != "pandas" and out_of_core is not None:
             raise QAError(f"--out-of-core/--in-memory choose the pandas engine's path; --engine {engine} "
                           "always works in partitions")
+        if engine != "pandas" and jobs is not None:
+            raise QAError(f"--jobs sets the pandas engine's worker processes; --engine {engine} "
+                          "has its own (its cluster's workers)")
         config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                            timezone, agent_pattern, lang)
         options.suppressions, history = _audit_setup(config, rules, suppress_paths, history_path, no_history)
@@ -266,7 +272,7 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
             mask if mask is not None else (config.mask if config.mask is not None else True),
             timings,
             history=history,
-            scale=_Scale(out_of_core, partitions, work_dir),
+            scale=_Scale(out_of_core, partitions, work_dir, jobs),
             config_path=config.path,
             engine_options=engine_options,
             force=force,
@@ -317,6 +323,7 @@ class _Scale:
     out_of_core: bool | None = None  # None: decide from the input size
     partitions: int | None = None
     work_dir: Path | None = None
+    jobs: int | None = None  # worker processes for the partitions; None: one per core
 
 
 def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
@@ -331,7 +338,7 @@ def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, fl
     if not out_of_core:
         return run_audit(list(inputs), options, rules=rules, timings=timings, progress=_progress())
     return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
-                             work_dir=scale.work_dir, timings=timings, progress=_progress())
+                             work_dir=scale.work_dir, timings=timings, progress=_progress(), jobs=scale.jobs)
 
 
 def _progress():

@@ -8,6 +8,7 @@ whatever the number of partitions and the chunk size.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tables import export_rows, write_export
 
-from qa.audit.outofcore import audit_out_of_core, partition_of
+from qa.audit.outofcore import audit_out_of_core, partition_of, worker_count
 from qa.audit.partition import audit_partition, sort_messages
 from qa.audit.run import AuditOptions, audit
 from qa.checks.base import CheckContext
@@ -67,11 +68,11 @@ def assert_streams_like_load(inputs, chunk_rows=3, **options):
     return loaded
 
 
-def assert_same_audit(inputs, rules, *, partitions, chunk_rows=5, options=None, workbook_dir=None):
+def assert_same_audit(inputs, rules, *, partitions, chunk_rows=5, options=None, workbook_dir=None, jobs=1):
     """audit_out_of_core == audit: JSON, findings (msg ids too), sessions, agents, messages."""
     options = options or AuditOptions()
     expected = audit(inputs, options, rules=rules)
-    got = audit_out_of_core(inputs, options, rules, partitions=partitions, chunk_rows=chunk_rows)
+    got = audit_out_of_core(inputs, options, rules, partitions=partitions, chunk_rows=chunk_rows, jobs=jobs)
     assert build_result(got) == build_result(expected)
     assert build_result(got, mask=False) == build_result(expected, mask=False)
     pd.testing.assert_frame_equal(got.findings, expected.findings)
@@ -187,8 +188,10 @@ def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, tmp
     assert_same_audit(SAMPLES, rules, partitions=partitions, chunk_rows=5, workbook_dir=tmp_path)
 
 
-@pytest.mark.slow  # a 6,000-message log, both paths and both workbooks
-def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path):
+@pytest.mark.slow  # a 6,000-message log, both paths and both workbooks; worker processes start
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path, jobs):
+    """In one process or in 2 or 3 worker processes, the partitions give the in-memory result."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -196,7 +199,7 @@ def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path):
 
     path = tmp_path / "log.csv"
     write_log(Plan(6000, seed=5), path)
-    expected, got = assert_same_audit([str(path)], rules, partitions=5, chunk_rows=777, workbook_dir=tmp_path)
+    expected, got = assert_same_audit([str(path)], rules, partitions=5, chunk_rows=777, workbook_dir=tmp_path, jobs=jobs)
     assert len(expected.findings) > 50
     assert set(expected.findings["rule"]) == {r.id for r in rules if r.enabled}
     assert len(expected.ingest.rejected) > 0
@@ -247,3 +250,16 @@ def test_trailing_empty_fields_are_tolerated_by_both_readers(tmp_path):
     assert loaded.messages["text"].tolist() == ["在吗", "在的亲"]
     assert loaded.rejected[["row", "reason"]].to_dict("records") == [{"row": 4, "reason": "expected 5 fields, found 6"}]
     assert_streams_like_load([path], chunk_rows=1)
+
+
+def test_worker_count_never_exceeds_partitions_or_goes_below_one():
+    assert worker_count(4, 2) == 2
+    assert worker_count(3, 10) == 3
+    assert worker_count(1, 10) == 1
+    assert worker_count(None, 1) == 1
+    assert 1 <= worker_count(None, 1000) <= (os.cpu_count() or 1)
+
+
+@pytest.mark.slow  # starts worker processes
+def test_parallel_partitions_on_eval_and_samples(rules, tmp_path):
+    assert_same_audit(SAMPLES, rules, partitions=4, chunk_rows=5, workbook_dir=tmp_path, jobs=2)

@@ -26,10 +26,12 @@ be the whole table (that is what does not fit): it is :class:`qa.audit.compact.C
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,7 @@ from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets
 from qa.checks.base import CheckContext
 from qa.credits import load_credits
+from qa.errors import QAError
 from qa.ingest import StreamedInputs, expand_inputs, stream_inputs
 from qa.model import AuditResult, IngestResult, empty_rejected
 from qa.outputs import make_private_dir, owned_temp_name
@@ -80,9 +83,12 @@ def audit_out_of_core(
     timings: dict[str, float] | None = None,
     chunk_rows: int | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> AuditResult:
     """Audit ``inputs`` like :func:`qa.audit.run.audit`, one partition of sessions at a time.
 
+    ``jobs``: worker processes auditing partitions side by side (default: one per core this
+    process may use, never more than there are partitions; 1 audits in this process);
     ``partitions``: how many session partitions (default: one per 32 MB of input);
     ``work_dir``: where the temporary Parquet spill goes (default: the system temporary
     folder; it needs about the input's size of free space, and is removed afterwards);
@@ -115,21 +121,21 @@ def audit_out_of_core(
 
         context = CheckContext(lang=options.lang, has_timestamps=spill.any_time, timezone=options.timezone)
         offsets = spill.session_offsets()
+        job = _PartitionJob(rules, context, offsets, scoring, options.suppressions, credit_defs)
         results: list[PartitionResult] = []
         compact = CompactMessages(spill.total, options.timezone)
-        for index in range(partitions):
-            say(f"auditing partition {index + 1}/{partitions}")
-            frame = spill.read(index)
-            if frame is None:
-                continue
-            result = audit_partition(frame, rules, context, session_offsets=offsets, scoring=scoring,
-                                     timings=timings, keep_messages=True, suppressions=options.suppressions,
-                                     credits=credit_defs)
+        filled = [paths for paths in spill.files if paths]
+        # Results come back in partition order whatever the number of workers, and the merge
+        # below only ever sees that order: 1 and N workers give byte-identical outputs.
+        for done, (result, texts, spent) in enumerate(_audit_all(job, filled, worker_count(jobs, len(filled))), 1):
+            say(f"audited partition {done}/{len(filled)}")
             compact.add(result.messages, offsets)
-            compact.keep_texts(result.messages, transcript_sessions(result.sessions), offsets)
+            compact.keep_texts(texts, transcript_sessions(result.sessions), offsets)
+            for stage, seconds in spent.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
             result.messages = None
             results.append(result)
-            del frame, result
+            del result, texts
             _release_memory()
         if not results:  # nothing audited: the checks still decide which rules are skipped
             results.append(audit_partition(empty_partition(options.timezone), rules, context,
@@ -162,6 +168,100 @@ def audit_out_of_core(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def worker_count(jobs: int | None, partitions: int) -> int:
+    """Worker processes for ``partitions`` partitions: ``jobs`` if given, else one per core this
+    process may run on; never more than the partitions, never fewer than one."""
+    if jobs is None:
+        try:
+            jobs = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            jobs = os.cpu_count() or 1
+    return max(1, min(int(jobs), partitions))
+
+
+@dataclass(frozen=True)
+class _PartitionJob:
+    """What every partition's audit needs besides its rows (sent once to each worker)."""
+
+    rules: list[Rule]
+    context: CheckContext
+    offsets: pd.Series
+    scoring: Scoring
+    suppressions: object
+    credits: object
+
+
+def _audit_files(job: _PartitionJob, paths: list[Path]) -> tuple[PartitionResult, pd.DataFrame, dict[str, float]]:
+    """Audit one spilled partition: its result with a slim message table (no texts), the texts
+    of the sessions the workbook may show, and the seconds each stage took."""
+    table = pa.concat_tables(pq.read_table(path) for path in paths)
+    for path in paths:
+        path.unlink()
+    frame = table.to_pandas()
+    del table
+    spent: dict[str, float] = {}
+    result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
+                             timings=spent, keep_messages=True, suppressions=job.suppressions, credits=job.credits)
+    del frame
+    messages = result.messages
+    shown = messages["session_id"].isin(transcript_sessions(result.sessions)).to_numpy()
+    texts = messages.loc[shown, ["session_id", "text", "norm"]].reset_index(drop=True)
+    # Texts are most of a partition's memory and only the shown sessions' are kept: leave the
+    # rest behind rather than send them back from a worker.
+    result.messages = messages.drop(columns=["text", "norm"])
+    return result, texts, spent
+
+
+_WORKER_JOB: _PartitionJob | None = None
+
+
+def _start_worker(job: _PartitionJob) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _audit_in_worker(paths: list[Path]):
+    assert _WORKER_JOB is not None, "worker started without its job"
+    return _audit_files(_WORKER_JOB, paths)
+
+
+def _audit_all(job: _PartitionJob, partitions: list[list[Path]], workers: int):
+    """Each partition's :func:`_audit_files`, in partition order: here when ``workers`` is 1,
+    else in that many worker processes. Workers are spawned (a fresh interpreter, no state
+    shared with this one's threads) and get the rules once each."""
+    if workers <= 1:
+        for paths in partitions:
+            yield _audit_files(job, paths)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(job,))
+    finished = False
+    try:
+        yield from pool.map(_audit_in_worker, partitions)
+        finished = True
+    except BrokenProcessPool as error:
+        raise QAError(f"a worker process died while auditing ({error}); it may have run out of memory: "
+                      "try --jobs 1 or more --partitions") from None
+    finally:
+        if not finished:  # an error, Ctrl-C or SIGTERM: stop the workers now, not after their partitions
+            _terminate_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate_workers(pool) -> None:
+    if hasattr(pool, "terminate_workers"):  # Python 3.14+
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 # --------------------------------------------------------------------------- spill
@@ -198,14 +298,6 @@ class _Spill:
             path = self.work / f"p{p:05d}-c{index:06d}.parquet"
             pq.write_table(table.take(order[lo:hi]), path, compression="lz4")
             self.files[p].append(path)
-
-    def read(self, p: int) -> pd.DataFrame | None:
-        if not self.files[p]:
-            return None
-        table = pa.concat_tables(pq.read_table(path) for path in self.files[p])
-        for path in self.files[p]:
-            path.unlink()
-        return table.to_pandas()
 
     def session_offsets(self) -> pd.Series:
         """Global id of each session's first message: messages of the sessions sorting before."""
