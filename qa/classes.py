@@ -60,7 +60,7 @@ import regex
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
 from qa.regexcache import compile_regex
-from qa.regexutil import re2_valid, relax_counts, strip_lookarounds
+from qa.regexutil import expand_backreferences, re2_valid, relax_counts, strip_lookarounds
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
 from qa.tomlfile import line_of, read_toml
@@ -356,7 +356,7 @@ def _spans(pattern: Any, text: str) -> list[tuple[int, int]]:
 
 
 def _re2_form(pattern: str) -> str | None:
-    candidate = relax_counts(strip_lookarounds(pattern))
+    candidate = relax_counts(strip_lookarounds(expand_backreferences(pattern)))
     if not candidate:
         return None
     if re2_valid(candidate):

@@ -99,3 +99,81 @@ def strip_lookarounds(pattern: str) -> str:
             j += 1
         i = j
     return "".join(out)
+
+
+# A numbered back-reference \1 … \99 (outside a character class, where \1 is an octal escape).
+_BACKREF = regex.compile(r"\\([1-9][0-9]?)")
+# What makes a group's text depend on where it stands (anchors, word boundaries, look-arounds):
+# a copy of such a group elsewhere could miss what the back-reference matches there.
+_POSITIONAL = regex.compile(r"(?<!\\)(?:\\\\)*(?:\\[AZzbBG]|[$^]|\(\?<?[=!])")
+
+
+def _group_bodies(pattern: str) -> list[str]:
+    """The bodies of the capturing groups of ``pattern`` in number order (plain ``(…)`` and
+    named ``(?P<n>…)`` / ``(?<n>…)`` groups), character classes and escapes skipped."""
+    opened: list[tuple[int, int | None]] = []  # (body start, group number or None)
+    bodies: dict[int, str] = {}
+    number, i, in_class = 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
+                in_class = False
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            named = regex.match(r"\(\?P?<(?![=!])[^>]*>", pattern[i:])
+            if named:
+                number += 1
+                opened.append((i + named.end(), number))
+                i += named.end()
+                continue
+            if pattern[i + 1 : i + 2] != "?":
+                number += 1
+                opened.append((i + 1, number))
+            else:
+                opened.append((i + 1, None))
+        elif ch == ")" and opened:
+            start, group = opened.pop()
+            if group is not None:
+                bodies[group] = pattern[start:i]
+        i += 1
+    return [bodies.get(n, "") for n in range(1, number + 1)]
+
+
+def expand_backreferences(pattern: str) -> str:
+    """``pattern`` with each numbered back-reference (\\1) replaced by a copy of its group's
+    pattern (RE2 has no back-references): the copy matches whatever the group matched, so the
+    result matches a superset of ``pattern`` and is a valid pre-filter. A group whose text
+    depends on its position (an anchor, a word boundary, a look-around) becomes ``.*``."""
+    if not _BACKREF.search(pattern):
+        return pattern
+    bodies = _group_bodies(pattern)
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            found = None if in_class else _BACKREF.match(pattern, i)
+            if found and int(found.group(1)) <= len(bodies):
+                body = bodies[int(found.group(1)) - 1]
+                # a copy without capturing groups, so later numbers keep their meaning
+                plain = regex.sub(r"(?<!\\)((?:\\\\)*)\((?!\?)", r"\1(?:", body)
+                out.append("(?s:.*)" if _POSITIONAL.search(body) or _BACKREF.search(body)
+                           else f"(?:{plain})")
+                i = found.end()
+                continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
+                in_class = False
+        elif ch == "[":
+            in_class = True
+        out.append(ch)
+        i += 1
+    return "".join(out)
