@@ -183,6 +183,59 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
+class _GramTable:
+    """The characters and character bigrams (:func:`grams_of`) of many texts as sorted integer
+    arrays, so that pairs of texts are compared in numpy rather than one Python set at a time."""
+
+    BUCKETS = 64  # grams hashed into this many counts per text, for an upper bound of shared grams
+    CHUNK = 200_000  # pairs compared at once (bounds the memory of the expanded arrays)
+
+    def __init__(self, texts: list[str]):
+        count = len(texts)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4").astype(np.int64)
+        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        bigram = np.flatnonzero(owner[1:] == owner[:-1])
+        # a character is its code point; a bigram lies above every code point (0x110000 < 2**21)
+        codes = np.concatenate([points, (points[bigram] + 1) * (1 << 21) + points[bigram + 1]])
+        owners = np.concatenate([owner, owner[bigram]])
+        vocabulary, gram = np.unique(codes, return_inverse=True)
+        self.n_grams = max(len(vocabulary), 1)
+        #: (text, gram) as text * n_grams + gram id, sorted: each text's grams are a run
+        members = np.sort(owners * self.n_grams + gram.ravel())
+        self.members = members[np.r_[True, members[1:] != members[:-1]]] if len(members) else members
+        member_owner, member_gram = np.divmod(self.members, self.n_grams)
+        self.sizes = np.bincount(member_owner, minlength=count).astype(np.int64)
+        #: distinct single characters of each text
+        self.chars = np.bincount(member_owner, weights=vocabulary[member_gram] < (1 << 21),
+                                 minlength=count).astype(np.int64)
+        self.start = np.cumsum(self.sizes) - self.sizes
+        buckets = np.bincount(member_owner * self.BUCKETS + member_gram % self.BUCKETS,
+                              minlength=count * self.BUCKETS)
+        self.signature = buckets.reshape(count, self.BUCKETS).astype(np.int32)
+
+    def shared(self, x: np.ndarray, y: np.ndarray, bound: bool = False) -> np.ndarray:
+        """Grams texts ``x[i]`` and ``y[i]`` have in common; with ``bound``, an upper bound of
+        that (the smaller count of each hash bucket, summed), much cheaper to find."""
+        out = np.zeros(len(x), dtype=np.int64)
+        for begin in range(0, len(x), self.CHUNK):
+            one, other = x[begin : begin + self.CHUNK], y[begin : begin + self.CHUNK]
+            if bound:
+                out[begin : begin + len(one)] = np.minimum(self.signature[one], self.signature[other]).sum(axis=1)
+                continue
+            # each gram of the smaller text looked up among the other's
+            swap = self.sizes[one] > self.sizes[other]
+            small, large = np.where(swap, other, one), np.where(swap, one, other)
+            counts = self.sizes[small]
+            rows = np.repeat(np.arange(len(one)), counts)
+            within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+            wanted = large[rows] * self.n_grams + self.members[self.start[small][rows] + within] % self.n_grams
+            found = np.minimum(np.searchsorted(self.members, wanted), max(len(self.members) - 1, 0))
+            hit = self.members[found] == wanted if len(self.members) else np.zeros(len(wanted), dtype=bool)
+            out[begin : begin + len(one)] = np.bincount(rows, weights=hit, minlength=len(one))
+        return out
+
+
 def _candidates(keys: pa.Array, sessions: np.ndarray, params: dict) -> np.ndarray:
     """Offers long enough to compare, in sessions holding more than ``max_uses`` of them."""
     long_enough = np.asarray(pc.utf8_length(keys), dtype="int64") >= params["min_chars"]
@@ -241,7 +294,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         count = np.where(plain, sessions_chosen.map(sessions_chosen.value_counts()).to_numpy(), count + plain_count)
         repeated = count > params["max_uses"]
         chosen, chosen_keys = chosen[repeated], chosen_keys.filter(pa.array(repeated))
-    chosen_keys = chosen_keys.to_pylist()
     if len(chosen) == 0:
         return findings_frame([], rule.id, "", "")
 
@@ -253,139 +305,198 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
     texts = messages["text"]
 
-    grams_cache: dict[str, frozenset] = {}
-    light = compile_regex("|".join(sorted((regex.escape(w) for w in params["light_words"]), key=len, reverse=True))) \
-        if params["light_words"] else None
-    content_cache: dict[str, frozenset] = {}
-    cover, min_content = params["cover"], params["cover_min_chars"]
+    blocking: dict[int, bool] = {}  # distinct customer text -> it accepts or asks again
 
-    def content_of(key: str) -> frozenset:
-        """Characters and bigrams of the content of a key: without the light words (建议, 需要, 会…),
-        masking placeholders and Latin letters or digits."""
-        found = content_cache.get(key)
+    def blocks(code: int) -> bool:
+        """Does the customer text ``code`` accept the offer, ask for it again or ask how far it
+        has got (so the offer after it is no refused offer repeated)?"""
+        found = blocking.get(code)
         if found is None:
-            text = _PLACEHOLDER.sub("", light.sub("", key) if light else key)
-            found = content_cache[key] = grams_of(text)
+            text = texts_of.uniques[code].as_py()
+            found = any(p.search(text) for p in resend) or (
+                any(p.search(text) for p in accepted + progress)
+                and not (rejection and classes.matches(rejection, text)))
+            blocking[code] = found
         return found
-
-    chars_cache: dict[str, int] = {}
-
-    def chars_of(key: str, content: frozenset) -> int:
-        """Distinct single characters among a key's content grams (counted once per key)."""
-        found = chars_cache.get(key)
-        if found is None:
-            found = chars_cache[key] = sum(len(gram) == 1 for gram in content)
-        return found
-
-    def grams(key: str) -> frozenset:
-        found = grams_cache.get(key)
-        if found is None:
-            found = grams_cache[key] = grams_of(key)
-        return found
-
-    said_of: dict[int, str] = {}  # distinct customer texts read so far (one Arrow take each was slow)
-
-    def said_text(code: int) -> str:
-        text = said_of.get(code)
-        if text is None:
-            text = said_of[code] = texts_of.uniques[code].as_py()
-        return text
 
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again."""
-        codes = texts_of.codes[position_from + 1 : position_to]
-        said = [said_text(code) for code in codes[customer[position_from + 1 : position_to]].tolist()]
-        if not said:
-            return False
-        for text in said:
-            if any(p.search(text) for p in resend):
-                return False
-            if any(p.search(text) for p in accepted + progress) and not (rejection and classes.matches(rejection, text)):
-                return False
-        return True
+        codes = texts_of.codes[position_from + 1 : position_to][customer[position_from + 1 : position_to]]
+        return len(codes) > 0 and not any(blocks(code) for code in codes.tolist())
+
+    # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
+    # pair comparisons. An offer is flagged only as the (max_uses+1)-th or later of its session
+    # (its solution already had max_uses offers) and only when the customer wrote since an
+    # earlier offer without accepting: the customer's last message before it comes after the
+    # session's first offer and does not accept (every message between the two offers must not).
+    # Offers after a session's last such offer change nothing before it and go too.
+    chosen_sessions = session_codes[chosen]
+    new_block = np.r_[True, chosen_sessions[1:] != chosen_sessions[:-1]]
+    starts = np.flatnonzero(new_block)
+    block_of = np.cumsum(new_block) - 1
+    order = np.arange(len(chosen))
+    customer_positions = np.flatnonzero(customer)
+    before = np.searchsorted(customer_positions, chosen) - 1
+    last_customer = np.where(before >= 0, customer_positions[np.maximum(before, 0)], -1)
+    may_flag = (order - starts[block_of] >= limit) & (last_customer > chosen[starts[block_of]])
+    if may_flag.any():
+        asked = np.flatnonzero(may_flag)
+        codes = texts_of.codes[last_customer[asked]]
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        blocked = np.asarray([blocks(code) for code in distinct.tolist()], dtype=bool)
+        may_flag[asked[blocked[inverse.ravel()]]] = False
+    last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), starts)
+    keep = order <= last_useful[block_of]
+    if not keep.any():
+        return findings_frame([], rule.id, "", "")
+    chosen, block_of = chosen[keep], block_of[keep]
+    encoded = pc.dictionary_encode(chosen_keys.filter(pa.array(keep)))
+    key_ids = np.asarray(encoded.indices, dtype="int64")
+    distinct_keys = encoded.dictionary.to_pylist()
+
+    # Everything the comparisons need of a key, once per distinct key, as arrays: its
+    # characters and bigrams (grams), those of its content (without light words, masking
+    # placeholders, Latin letters and digits), its distinct content characters (0 for a question
+    # back, 差价30吗: no paraphrase check) and the numbers it quotes (0: none).
+    light = compile_regex("|".join(sorted((regex.escape(w) for w in params["light_words"]), key=len, reverse=True))) \
+        if params["light_words"] else None
+    cover, min_content = params["cover"], params["cover_min_chars"]
+    n_keys = len(distinct_keys)
+    contents = [_PLACEHOLDER.sub("", light.sub("", key) if light else key) for key in distinct_keys]
+    grams = _GramTable(distinct_keys + contents)
+    sizes, content_sizes = grams.sizes[:n_keys], grams.sizes[n_keys:]
+    content_chars = grams.chars[n_keys:].copy()
+    content_chars[[k for k, key in enumerate(distinct_keys) if key.endswith(("吗", "么"))]] = 0
+    numbers = np.zeros(n_keys, dtype="int64")
+    number_ids: dict[tuple[str, ...], int] = {(): 0}
+    with_digits = np.asarray(pc.match_substring_regex(encoded.dictionary, r"\p{Nd}"), dtype=bool)
+    for k in np.flatnonzero(with_digits).tolist():
+        numbers[k] = number_ids.setdefault(tuple(_DIGITS.findall(distinct_keys[k])), len(number_ids))
+
+    # The first offer of each key in its session, in order: each is compared with the keys
+    # first offered before it in the session (an exact key joins its cluster without comparing).
+    group = block_of * n_keys + key_ids
+    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    firsts = np.sort(first)
+    slot_of_group = np.empty(len(first), dtype="int64")
+    slot_of_group[np.argsort(first, kind="stable")] = np.arange(len(first))
+    slot = slot_of_group[inverse.ravel()]  # the first-offer slot of each kept offer
+    slot_block, slot_key = block_of[firsts], key_ids[firsts]
+    slot_start = np.flatnonzero(np.r_[True, slot_block[1:] != slot_block[:-1]])
+    slot_rank = np.arange(len(firsts)) - np.repeat(slot_start, np.diff(np.r_[slot_start, len(firsts)]))
+    later = np.repeat(np.arange(len(firsts)), slot_rank)
+    within = np.arange(len(later)) - np.repeat(np.cumsum(slot_rank) - slot_rank, slot_rank)
+    earlier = later - slot_rank[later] + within
+    a, b = slot_key[earlier], slot_key[later]  # b, the later key, is the one compared
+    # Offers quoting the same numbers, and those quoting none, may be alike; one without
+    # numbers may be like any.
+    comparable = (numbers[a] == 0) | (numbers[b] == 0) | (numbers[a] == numbers[b])
+    compared = np.flatnonzero(comparable)
+    pair_codes = a[compared] * n_keys + b[compared]
+    distinct_pairs, pair_inverse = np.unique(pair_codes, return_inverse=True)
+    one, other = distinct_pairs // n_keys, distinct_pairs % n_keys
+    # Near-identical wording: Dice of the grams at least `threshold`. A paraphrase: the later
+    # offer's content is (mostly) said already by the earlier one (at least `cover` of it).
+    # Each is tried on the pairs whose sizes allow it (the Dice score is at most
+    # 2·min(sizes)/total; the share covered at most the earlier content's size over the later's),
+    # then on those an upper bound of the shared grams lets through, then exactly.
+    total = sizes[one] + sizes[other]
+    dice = 2 * np.minimum(sizes[one], sizes[other]) >= threshold * total
+    dice[dice] = 2 * grams.shared(one[dice], other[dice], bound=True) >= threshold * total[dice]
+    dice[dice] = 2 * grams.shared(one[dice], other[dice]) >= threshold * total[dice]
+    paraphrase = ~dice & (content_chars[other] >= min_content) & (content_sizes[one] >= cover * content_sizes[other])
+    c_one, c_other = one[paraphrase] + n_keys, other[paraphrase] + n_keys
+    need = cover * content_sizes[other[paraphrase]]
+    covered = grams.shared(c_one, c_other, bound=True) >= need
+    covered[covered] = grams.shared(c_one[covered], c_other[covered]) >= need[covered]
+    paraphrase[paraphrase] = covered
+    alike_pair = dice | paraphrase
+    linked_pairs = compared[alike_pair[pair_inverse.ravel()]]
+    # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
+    # own key and of the keys directly like it), not only chained to them through another
+    # (在与不在 / 管理不了 both share 商家客服 with a third answer, not each other). Its earlier offers
+    # of the same key plus every offer of those keys bound that from above: sessions where no
+    # offer that may be flagged reaches max_uses by it are not clustered at all, and a session
+    # is clustered only up to its last such offer.
+    link_earlier, link_later = earlier[linked_pairs], later[linked_pairs]
+    offers_of = np.bincount(slot, minlength=len(firsts))
+    like_offers = (np.bincount(link_later, weights=offers_of[link_earlier], minlength=len(firsts))
+                   + np.bincount(link_earlier, weights=offers_of[link_later], minlength=len(firsts)))
+    by_slot = np.argsort(slot, kind="stable")
+    same_before = np.empty(len(slot), dtype="int64")
+    same_before[by_slot] = np.arange(len(slot)) - np.repeat(np.cumsum(offers_of) - offers_of, offers_of)
+    may_flag = may_flag[keep] & (same_before + like_offers[slot] >= limit)
+    order = np.arange(len(chosen))
+    block_starts = np.flatnonzero(np.r_[True, block_of[1:] != block_of[:-1]])
+    block_index = np.cumsum(np.r_[True, block_of[1:] != block_of[:-1]]) - 1
+    last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), block_starts)
+    walk = order <= last_useful[block_index]
+
+    like_earlier: list[list[int]] = [[] for _ in range(len(firsts))]
+    neighbours: list[list[int]] = [[] for _ in range(len(firsts))]
+    needed = walk[firsts[link_later]]  # links of the sessions clustered
+    for one, other in zip(link_earlier[needed].tolist(), link_later[needed].tolist()):
+        like_earlier[other].append(one)
+        neighbours[other].append(one)
+        neighbours[one].append(other)
+
+    # clusters (union-find over cluster indices): offers so far, last position and the keys
+    # (slots) of its offers. A key's first offer joins every cluster holding an earlier key it
+    # is like and merges them (single linkage: 只能退货重拍 links 不支持换货，只能退货重拍 and
+    # 只能退货重新拍 into one solution).
+    parent: list[int] = []
+    uses: list[int] = []
+    last: list[int] = []
+    member_slots: list[list[int]] = []
+    cluster_of = [0] * len(firsts)
+    seen = [0] * len(firsts)
+    is_first = np.zeros(len(chosen), dtype=bool)
+    is_first[firsts] = True
+    char_sets: dict[int, frozenset] = {}
+
+    def chars_of(key_slot: int) -> frozenset:
+        """The characters of the key of a slot."""
+        found = char_sets.get(key_slot)
+        if found is None:
+            found = char_sets[key_slot] = frozenset(distinct_keys[int(slot_key[key_slot])])
+        return found
 
     flagged: list[tuple[int, int]] = []  # (position, use)
-    chosen_sessions = session_codes[chosen]
-    starts = np.flatnonzero(np.r_[True, chosen_sessions[1:] != chosen_sessions[:-1]])
-    key_at = dict(zip(chosen.tolist(), chosen_keys))
-    for block in np.split(chosen, starts[1:]):
-        # clusters: [uses, last position, characters of its offers]; an offer joins every cluster holding an earlier offer
-        # at least `threshold` similar and merges them (single linkage: 只能退货重拍 links
-        # 不支持换货，只能退货重拍 and 只能退货重新拍 into one solution); an exact key joins its
-        # cluster without comparing.
-        clusters: list[list] = []
-        parent: list[int] = []
-        # (grams, size, cluster index) of the earlier offers, by the numbers in them: an offer
-        # is only compared with offers (hence clusters) quoting the same numbers.
-        members: dict[tuple[str, ...], list[tuple[frozenset, int, int, str]]] = {}
-        exact: dict[str, int] = {}
-        # Offers so far of each key, and the keys directly like it: an offer is flagged only
-        # when it is itself like max_uses earlier offers, not only chained to them through
-        # another (在与不在 / 管理不了 both share 商家客服 with a third answer, not each other).
-        seen: dict[str, int] = {}
-        neighbours: dict[str, list[str]] = {}
-        for position in block.tolist():
-            key = key_at[position]
-            if len(key) < params["min_chars"]:
-                continue
-            index = exact.get(key)
-            if index is None:
-                mine = grams(key)
-                size = len(mine)
-                numbers = tuple(_DIGITS.findall(key))
-                same_numbers = members.setdefault(numbers, [])
-                # Offers quoting the same numbers, and those quoting none, may be alike; one
-                # without numbers may be like any.
-                if not numbers:
-                    comparable = [m for group in members.values() for m in group]
-                else:
-                    comparable = same_numbers + members.get((), [])
-                content = content_of(key)
-                # A question back (差价30吗, 无货了吗) asks, it does not offer: no paraphrase check.
-                content_chars = 0 if key.endswith(("吗", "么")) else chars_of(key, content)
-                linked: set[int] = set()
-                near = neighbours[key] = []
-                for other_grams, other_size, other_index, other_key in comparable:
-                    total = size + other_size
-                    # The Dice score is at most 2·min(sizes)/total: skip the intersection when
-                    # even that cannot reach the threshold.
-                    alike = (2 * (size if size < other_size else other_size) >= threshold * total
-                             and 2 * len(mine & other_grams) >= threshold * total)
-                    # A paraphrase: the offer's content is (mostly) said already by the earlier one.
-                    if not alike and content_chars >= min_content:
-                        other_content = content_of(other_key)
-                        # The share covered is at most the other's size over this one's.
-                        alike = (len(other_content) >= cover * len(content)
-                                 and len(content & other_content) >= cover * len(content))
-                    if alike:
-                        linked.add(_root(parent, other_index))
-                        near.append(other_key)
-                        neighbours[other_key].append(key)
-                if linked:
-                    index = min(linked)
-                    for other in linked - {index}:
-                        parent[other] = index
-                        clusters[index][0] += clusters[other][0]
-                        clusters[index][1] = max(clusters[index][1], clusters[other][1])
-                        clusters[index][2] = clusters[index][2] | clusters[other][2]
-                else:
-                    clusters.append([0, position, frozenset()])
-                    parent.append(len(parent))
-                    index = len(clusters) - 1
-                exact[key] = index
-                same_numbers.append((mine, size, index, key))
-            cluster = clusters[_root(parent, index)]
-            cluster[0] += 1
-            chars = frozenset(key)
-            # An offer mostly made of what the earlier ones did not say explains further (30度以下
-            # → 30度以下的冷水或温水都可以，别用热水): the standard asks for that, it is no repeat.
-            direct = seen.get(key, 0) + sum(seen[other] for other in neighbours[key])
-            if (cluster[0] > limit and direct >= limit and len(chars & cluster[2]) >= share * len(chars)
-                    and refused(cluster[1], position)):
-                flagged.append((position, cluster[0]))
-            seen[key] = seen.get(key, 0) + 1
-            cluster[1] = position
-            cluster[2] = cluster[2] | chars
+    for position, key_slot, new, may in zip(chosen[walk].tolist(), slot[walk].tolist(), is_first[walk].tolist(),
+                                            may_flag[walk].tolist()):
+        if new:
+            links = like_earlier[key_slot]
+            linked = {_root(parent, cluster_of[other]) for other in links} if links else None
+            if linked:
+                index = min(linked)
+                for other in linked - {index}:
+                    parent[other] = index
+                    uses[index] += uses[other]
+                    last[index] = max(last[index], last[other])
+                    member_slots[index].extend(member_slots[other])
+            else:
+                index = len(parent)
+                parent.append(index)
+                uses.append(0)
+                last.append(position)
+                member_slots.append([])
+            cluster_of[key_slot] = index
+        cluster = cluster_of[key_slot]
+        if parent[cluster] != cluster:
+            cluster = _root(parent, cluster)
+        uses[cluster] += 1
+        # An offer mostly made of what the earlier ones of its solution did not say explains
+        # further (30度以下 → 30度以下的冷水或温水都可以，别用热水): the standard asks for that, it is no repeat.
+        if (may and uses[cluster] > limit
+                and seen[key_slot] + sum(seen[other] for other in neighbours[key_slot]) >= limit):
+            chars = chars_of(key_slot)
+            used = frozenset().union(*(chars_of(other) for other in member_slots[cluster]))
+            if len(chars & used) >= share * len(chars) and refused(last[cluster], position):
+                flagged.append((position, uses[cluster]))
+        seen[key_slot] += 1
+        last[cluster] = position
+        if new:
+            member_slots[cluster].append(key_slot)
 
     if not flagged:
         return findings_frame([], rule.id, "", "")
