@@ -212,7 +212,9 @@ class _GramTable:
         self.start = np.cumsum(self.sizes) - self.sizes
         buckets = np.bincount(member_owner * self.BUCKETS + member_gram % self.BUCKETS,
                               minlength=count * self.BUCKETS)
-        self.signature = buckets.reshape(count, self.BUCKETS).astype(np.int32)
+        # the smallest type holding the counts (the bound sums them in int64)
+        kind = np.uint8 if buckets.max(initial=0) <= np.iinfo(np.uint8).max else np.int32
+        self.signature = buckets.reshape(count, self.BUCKETS).astype(kind)
 
     def shared(self, x: np.ndarray, y: np.ndarray, bound: bool = False) -> np.ndarray:
         """Grams texts ``x[i]`` and ``y[i]`` have in common; with ``bound``, an upper bound of
@@ -221,7 +223,8 @@ class _GramTable:
         for begin in range(0, len(x), self.CHUNK):
             one, other = x[begin : begin + self.CHUNK], y[begin : begin + self.CHUNK]
             if bound:
-                out[begin : begin + len(one)] = np.minimum(self.signature[one], self.signature[other]).sum(axis=1)
+                out[begin : begin + len(one)] = np.minimum(self.signature[one], self.signature[other]).sum(axis=1,
+                                                                                                        dtype=np.int64)
                 continue
             # each gram of the smaller text looked up among the other's
             swap = self.sizes[one] > self.sizes[other]
@@ -236,10 +239,11 @@ class _GramTable:
         return out
 
 
-def _candidates(keys: pa.Array, sessions: np.ndarray, params: dict) -> np.ndarray:
-    """Offers long enough to compare, in sessions holding more than ``max_uses`` of them."""
-    long_enough = np.asarray(pc.utf8_length(keys), dtype="int64") >= params["min_chars"]
-    per_session = pd.Series(long_enough.astype("int64")).groupby(sessions).transform("sum").to_numpy()
+def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.ndarray:
+    """Offers whose keys (of ``lengths`` characters) are long enough to compare, in sessions
+    (codes ``sessions``) holding more than ``max_uses`` of them."""
+    long_enough = lengths >= params["min_chars"]
+    per_session = np.bincount(sessions, weights=long_enough)[sessions] if len(sessions) else lengths
     return long_enough & (per_session > params["max_uses"])
 
 
@@ -274,26 +278,32 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if params["vague"]:
         # A promise to handle it without saying how (马上处理) is no solution to count.
         keys = pc.replace_substring_regex(keys, "^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")$", "")
-    keys = keys.take(pa.array(slot[texts_of.codes[offers]]))
-    chosen_mask = _candidates(keys, session_codes[offers], params)
+    # Keys as ids (equal keys, equal ids), with their lengths and numbers, found once per key
+    # and taken to the offers as integers.
+    encoded_keys = pc.dictionary_encode(keys)
+    key_strings = encoded_keys.dictionary
+    offer_keys = np.asarray(encoded_keys.indices, dtype="int64")[slot[texts_of.codes[offers]]]
+    key_lengths = np.asarray(pc.utf8_length(key_strings), dtype="int64")
+    chosen_mask = _candidates(key_lengths[offer_keys], session_codes[offers], params)
     chosen = offers[chosen_mask]
-    chosen_keys = keys.filter(pa.array(chosen_mask))
+    chosen_keys = offer_keys[chosen_mask]
     if len(chosen):
         # Offers join only offers quoting the same numbers, so an offer whose numbers come up at
         # most max_uses times in its session is never flagged: drop those before the loop. The
         # key's ASCII digits are equal wherever the numbers are, so grouping by them is safe.
-        digits = pc.replace_substring_regex(chosen_keys, "[^0-9]+", "")
-        codes = np.asarray(pc.dictionary_encode(digits).indices, dtype="int64")
+        digits = pc.replace_substring_regex(key_strings, "[^0-9]+", "")
+        codes = np.asarray(pc.dictionary_encode(digits).indices, dtype="int64")[chosen_keys]
         group = session_codes[chosen] * (int(codes.max(initial=0)) + 1) + codes
         # An offer without numbers may be like any offer (长按回充键 / 长按回充键3秒): it counts
         # with every group of its session.
-        plain = np.asarray(pc.equal(digits, ""))
-        sessions_chosen = pd.Series(session_codes[chosen])
-        plain_count = sessions_chosen.map(pd.Series(plain.astype("int64")).groupby(session_codes[chosen]).sum()).to_numpy()
-        count = pd.Series(group).map(pd.Series(group).value_counts()).to_numpy()
-        count = np.where(plain, sessions_chosen.map(sessions_chosen.value_counts()).to_numpy(), count + plain_count)
+        plain = np.asarray(pc.equal(digits, ""), dtype=bool)[chosen_keys]
+        sessions_chosen = session_codes[chosen]
+        plain_count = np.bincount(sessions_chosen, weights=plain)[sessions_chosen].astype("int64")
+        _, group_of, group_sizes = np.unique(group, return_inverse=True, return_counts=True)
+        count = group_sizes[group_of.ravel()]
+        count = np.where(plain, np.bincount(sessions_chosen)[sessions_chosen], count + plain_count)
         repeated = count > params["max_uses"]
-        chosen, chosen_keys = chosen[repeated], chosen_keys.filter(pa.array(repeated))
+        chosen, chosen_keys = chosen[repeated], chosen_keys[repeated]
     if len(chosen) == 0:
         return findings_frame([], rule.id, "", "")
 
@@ -307,17 +317,21 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     blocking: dict[int, bool] = {}  # distinct customer text -> it accepts or asks again
 
+    agreeing = accepted + progress
+
+    def judge(codes: list[int]) -> None:
+        """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet."""
+        todo = [code for code in codes if code not in blocking]
+        for code, text in zip(todo, texts_of.texts(np.asarray(todo, dtype=np.int64))):
+            blocking[code] = any(p.search(text) for p in resend) or (
+                any(p.search(text) for p in agreeing) and not (rejection and classes.matches(rejection, text)))
+
     def blocks(code: int) -> bool:
         """Does the customer text ``code`` accept the offer, ask for it again or ask how far it
         has got (so the offer after it is no refused offer repeated)?"""
-        found = blocking.get(code)
-        if found is None:
-            text = texts_of.uniques[code].as_py()
-            found = any(p.search(text) for p in resend) or (
-                any(p.search(text) for p in accepted + progress)
-                and not (rejection and classes.matches(rejection, text)))
-            blocking[code] = found
-        return found
+        if code not in blocking:
+            judge([code])
+        return blocking[code]
 
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again."""
@@ -343,16 +357,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         asked = np.flatnonzero(may_flag)
         codes = texts_of.codes[last_customer[asked]]
         distinct, inverse = np.unique(codes, return_inverse=True)
-        blocked = np.asarray([blocks(code) for code in distinct.tolist()], dtype=bool)
+        judge(distinct.tolist())
+        blocked = np.asarray([blocking[code] for code in distinct.tolist()], dtype=bool)
         may_flag[asked[blocked[inverse.ravel()]]] = False
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), starts)
     keep = order <= last_useful[block_of]
     if not keep.any():
         return findings_frame([], rule.id, "", "")
     chosen, block_of = chosen[keep], block_of[keep]
-    encoded = pc.dictionary_encode(chosen_keys.filter(pa.array(keep)))
-    key_ids = np.asarray(encoded.indices, dtype="int64")
-    distinct_keys = encoded.dictionary.to_pylist()
+    used_keys, key_ids = np.unique(chosen_keys[keep], return_inverse=True)
+    key_ids = key_ids.ravel()
+    used_strings = key_strings.take(pa.array(used_keys))
+    distinct_keys = used_strings.to_pylist()
 
     # Everything the comparisons need of a key, once per distinct key, as arrays: its
     # characters and bigrams (grams), those of its content (without light words, masking
@@ -369,7 +385,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     content_chars[[k for k, key in enumerate(distinct_keys) if key.endswith(("吗", "么"))]] = 0
     numbers = np.zeros(n_keys, dtype="int64")
     number_ids: dict[tuple[str, ...], int] = {(): 0}
-    with_digits = np.asarray(pc.match_substring_regex(encoded.dictionary, r"\p{Nd}"), dtype=bool)
+    with_digits = np.asarray(pc.match_substring_regex(used_strings, r"\p{Nd}"), dtype=bool)
     for k in np.flatnonzero(with_digits).tolist():
         numbers[k] = number_ids.setdefault(tuple(_DIGITS.findall(distinct_keys[k])), len(number_ids))
 
@@ -414,31 +430,36 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     linked_pairs = compared[alike_pair[pair_inverse.ravel()]]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
-    # (在与不在 / 管理不了 both share 商家客服 with a third answer, not each other). Its earlier offers
-    # of the same key plus every offer of those keys bound that from above: sessions where no
-    # offer that may be flagged reaches max_uses by it are not clustered at all, and a session
-    # is clustered only up to its last such offer.
+    # (在与不在 / 管理不了 both share 商家客服 with a third answer, not each other). That count
+    # depends on the links alone, so it is found here for every offer; sessions where no offer
+    # that may be flagged reaches max_uses are not clustered at all, and a session is clustered
+    # only up to its last such offer.
     link_earlier, link_later = earlier[linked_pairs], later[linked_pairs]
     offers_of = np.bincount(slot, minlength=len(firsts))
-    like_offers = (np.bincount(link_later, weights=offers_of[link_earlier], minlength=len(firsts))
-                   + np.bincount(link_earlier, weights=offers_of[link_later], minlength=len(firsts)))
-    by_slot = np.argsort(slot, kind="stable")
+    slot_begin = np.cumsum(offers_of) - offers_of
+    by_slot = np.argsort(slot, kind="stable")  # offers grouped by slot, in order within each
     same_before = np.empty(len(slot), dtype="int64")
-    same_before[by_slot] = np.arange(len(slot)) - np.repeat(np.cumsum(offers_of) - offers_of, offers_of)
-    may_flag = may_flag[keep] & (same_before + like_offers[slot] >= limit)
+    same_before[by_slot] = np.arange(len(slot)) - np.repeat(slot_begin, offers_of)
+    # each offer of a slot against each slot linked to it: that slot's offers before it
+    mine, theirs = np.r_[link_later, link_earlier], np.r_[link_earlier, link_later]
+    link_of_row = np.repeat(np.arange(len(mine)), offers_of[mine])
+    row_within = np.arange(len(link_of_row)) - np.repeat(np.cumsum(offers_of[mine]) - offers_of[mine], offers_of[mine])
+    offer = by_slot[slot_begin[mine][link_of_row] + row_within]
+    other_slot = theirs[link_of_row]
+    ordered = slot[by_slot] * len(slot) + by_slot
+    like_before = np.searchsorted(ordered, other_slot * len(slot) + offer) - slot_begin[other_slot]
+    direct = same_before + np.bincount(offer, weights=like_before, minlength=len(slot)).astype("int64")
+    may_flag = may_flag[keep] & (direct >= limit)
     order = np.arange(len(chosen))
     block_starts = np.flatnonzero(np.r_[True, block_of[1:] != block_of[:-1]])
     block_index = np.cumsum(np.r_[True, block_of[1:] != block_of[:-1]]) - 1
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), block_starts)
     walk = order <= last_useful[block_index]
 
-    like_earlier: list[list[int]] = [[] for _ in range(len(firsts))]
-    neighbours: list[list[int]] = [[] for _ in range(len(firsts))]
+    like_earlier: dict[int, list[int]] = {}
     needed = walk[firsts[link_later]]  # links of the sessions clustered
     for one, other in zip(link_earlier[needed].tolist(), link_later[needed].tolist()):
-        like_earlier[other].append(one)
-        neighbours[other].append(one)
-        neighbours[one].append(other)
+        like_earlier.setdefault(other, []).append(one)
 
     # clusters (union-find over cluster indices): offers so far, last position and the keys
     # (slots) of its offers. A key's first offer joins every cluster holding an earlier key it
@@ -449,23 +470,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     last: list[int] = []
     member_slots: list[list[int]] = []
     cluster_of = [0] * len(firsts)
-    seen = [0] * len(firsts)
     is_first = np.zeros(len(chosen), dtype=bool)
     is_first[firsts] = True
     char_sets: dict[int, frozenset] = {}
+    key_of_slot = slot_key.tolist()
 
     def chars_of(key_slot: int) -> frozenset:
         """The characters of the key of a slot."""
-        found = char_sets.get(key_slot)
+        key = key_of_slot[key_slot]
+        found = char_sets.get(key)
         if found is None:
-            found = char_sets[key_slot] = frozenset(distinct_keys[int(slot_key[key_slot])])
+            found = char_sets[key] = frozenset(distinct_keys[key])
         return found
 
     flagged: list[tuple[int, int]] = []  # (position, use)
     for position, key_slot, new, may in zip(chosen[walk].tolist(), slot[walk].tolist(), is_first[walk].tolist(),
                                             may_flag[walk].tolist()):
         if new:
-            links = like_earlier[key_slot]
+            links = like_earlier.get(key_slot)
             linked = {_root(parent, cluster_of[other]) for other in links} if links else None
             if linked:
                 index = min(linked)
@@ -487,13 +509,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         uses[cluster] += 1
         # An offer mostly made of what the earlier ones of its solution did not say explains
         # further (30度以下 → 30度以下的冷水或温水都可以，别用热水): the standard asks for that, it is no repeat.
-        if (may and uses[cluster] > limit
-                and seen[key_slot] + sum(seen[other] for other in neighbours[key_slot]) >= limit):
+        if may and uses[cluster] > limit:
             chars = chars_of(key_slot)
-            used = frozenset().union(*(chars_of(other) for other in member_slots[cluster]))
+            used: set = set()
+            for other in member_slots[cluster]:
+                used.update(chars_of(other))
             if len(chars & used) >= share * len(chars) and refused(last[cluster], position):
                 flagged.append((position, uses[cluster]))
-        seen[key_slot] += 1
         last[cluster] = position
         if new:
             member_slots[cluster].append(key_slot)
