@@ -343,3 +343,26 @@ def test_map_span_agrees_with_original_span(original, start, end):
 
     normalized = normalize_text(original)
     assert map_spans([(original, normalized, start, end)])[0] == original_span(original, start, end)
+
+
+def test_backreference_prefilter_matches_what_the_pattern_matches():
+    """RE2 has no back-references: the pre-filter copies the group in, so it still matches every
+    text the pattern does (到底退不退) and a class holding one keeps its vectorised pre-filter."""
+    import regex
+
+    from qa.classes import builtin_classes
+    from qa.regexutil import expand_backreferences, re2_valid, strip_lookarounds
+
+    pattern = r"到底[^,.!?;]{0,4}?(?![是有])(\p{Han}{1,2})[没不]\1"
+    expanded = expand_backreferences(pattern)
+    assert "\\1" not in expanded
+    assert re2_valid(relax_counts(strip_lookarounds(expanded)))
+    for text in ("你们到底退不退", "到底发没发货", "到底是不是"):
+        if regex.search(pattern, text):
+            assert regex.search(expanded, text)
+    assert regex.search(expanded, "到底退不换")  # a superset: the copy need not repeat the group
+    # a group tied to its position (an anchor) is not copied: any text may stand there
+    assert expand_backreferences(r"(^a)b\1") == r"(^a)b(?s:.*)"
+    # a back-reference inside a character class is an octal escape, left alone
+    assert expand_backreferences(r"(a)[\1]") == r"(a)[\1]"
+    assert builtin_classes()._prefilter("upset") is not None

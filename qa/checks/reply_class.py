@@ -374,8 +374,11 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     if not len(idx):
         return out
     proposed = _class_mask(classes, proposals, norm_all, previous)
-    for i, prev in zip(idx[proposed].tolist(), previous[proposed].tolist()):
-        if not_accepted(classes, norm_all.iat[prev], norm_all.iat[int(positions[i])], answers) is not None:
+    idx = idx[proposed]
+    # the texts of all candidate pairs in one take each (a pandas lookup per pair cost more)
+    pairs = zip(idx.tolist(), _values(norm_all, previous[proposed]), _values(norm_all, positions[idx]))
+    for i, proposal, answer in pairs:
+        if not_accepted(classes, proposal, answer, answers) is not None:
             out[i] = True
     return out
 
