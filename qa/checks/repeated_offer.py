@@ -42,7 +42,12 @@ customer accepted and a different second solution are never flagged.
 
 Cost: the keys are made vectorised (pyarrow/RE2; the strip classes by their RE2 pre-filter
 form, a superset of the class), once per distinct text; only offers of sessions holding more
-than ``max_uses`` offers with the same numbers go on to the clustering, in Python.
+than ``max_uses`` offers with the same numbers go on. Sessions where no offer can be flagged
+(none is the (max_uses+1)-th after a customer message that does not accept) are dropped; the
+pairs of keys of a session are compared in numpy (grams as integer tables: size bounds, then a
+bucketed upper bound of the shared grams, then exact counts); how many earlier offers each offer
+is directly like is counted in numpy too, and only sessions where an offer may be flagged are
+clustered, in Python, up to that offer.
 
 Parameters (rule ``[params]``): ``roles`` (agent), ``customer_roles`` (customer),
 ``max_uses`` (2), ``similarity`` (0.55), ``min_repeated_share`` (0.5), ``min_chars`` (shortest
