@@ -366,3 +366,18 @@ def test_backreference_prefilter_matches_what_the_pattern_matches():
     # a back-reference inside a character class is an octal escape, left alone
     assert expand_backreferences(r"(a)[\1]") == r"(a)[\1]"
     assert builtin_classes()._prefilter("upset") is not None
+
+
+def test_prefilter_runs_in_pieces_that_match_like_the_whole():
+    """A long alternation is cut into RE2 pieces (one big one falls back to RE2's slow NFA);
+    together they keep exactly the messages the whole alternation keeps."""
+    import pyarrow as pa
+
+    from qa.regexutil import match_pieces, prefilter_pieces
+
+    patterns = [f"词{i}[^,]*尾{i}" for i in range(200)]
+    pieces = prefilter_pieces(patterns, limit=100)
+    assert len(pieces) > 1 and all(len(piece) <= 100 for piece in pieces)
+    texts = pa.array(["词7abc尾7", "词7尾8", None, "x词199,尾199", "前词199尾199后"])
+    assert match_pieces(texts, pieces).tolist() == [True, False, False, False, True]
+    assert len(build_matcher(tuple(patterns)).prefilter_parts) > 1

@@ -44,7 +44,7 @@ from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import compile_any, re2_valid, relax_counts
+from qa.regexutil import compile_any, match_pieces, prefilter_pieces, re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -169,7 +169,7 @@ class _Compiled:
     automaton: ahocorasick.Automaton | None
     phrases: tuple[str, ...]  # matchable phrase keys (squeezed when separators are ignored)
     patterns: tuple[tuple[int, regex.Pattern], ...]  # (category index, combined regex)
-    prefilter: str | None  # RE2 alternation of every pattern, relaxed; None: no patterns
+    prefilter: tuple[str, ...] | None  # every pattern relaxed, as RE2 alternation pieces; None: no patterns
     squeeze: bool
     exception_pattern: regex.Pattern | None = None  # run on candidates only: no RE2 needed
 
@@ -195,12 +195,15 @@ def _compile(params: dict) -> _Compiled:
         raise RuleError(f"patterns: regex does not compile: {error}") from None
     exception_sources = expand_macros(list(params.get("exception_patterns") or []), list(params.get("macros") or []))
     exception_pattern = compile_any(exception_sources, "exception_patterns: regex does not compile")
-    prefilter = None
+    prefilter: tuple[str, ...] | None = None
     if sources:
-        prefilter = relax_counts("|".join(f"(?:{source})" for _, source in sources))
-        if not re2_valid(prefilter):
+        whole = relax_counts("|".join(f"(?:{source})" for _, source in sources))
+        if not re2_valid(whole):
             raise RuleError("patterns: not valid RE2 (no look-arounds, \\w, \\d, \\s or \\b), so they "
                             "cannot pre-filter a million messages")
+        # one alternation per category is still too big for RE2's DFA: cut it into pieces
+        prefilter = prefilter_pieces(relax_counts(p) for c in categories
+                                     for p in expand_macros(list(c.get("patterns") or []), list(params.get("macros") or [])))
     return _Compiled(
         automaton=_build_automaton(table) if table else None,
         phrases=phrases,
@@ -361,7 +364,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         searched = pc.replace_substring_regex(spaced, r"\p{P}", "") if compiled.squeeze else distinct
         hits |= _candidates(searched, list(compiled.phrases))
     if compiled.prefilter is not None:
-        hits |= _bools(pc.match_substring_regex(spaced, compiled.prefilter))
+        hits |= match_pieces(spaced, compiled.prefilter)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
     chosen = positions[(codes >= 0) & hits[np.maximum(codes, 0)]]
     if not len(chosen):
