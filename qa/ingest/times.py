@@ -26,6 +26,8 @@ _TIME_FORMATS = (
     "%Y-%m-%d",
     "%Y/%m/%d",
 )
+# The values a long column's formats are sniffed from.
+_SNIFF_SAMPLE = 200
 # All-digit layouts would also "parse" epoch seconds (1999999999 -> 1999-09-09 09:09:09), so
 # they are tried only on what the epoch and Excel-serial patterns did not claim.
 _DIGIT_TIME_FORMATS = ("%Y%m%d%H%M%S",)
@@ -65,10 +67,17 @@ def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]
 
 
 def _likely_formats(values: pd.Series) -> list[str]:
-    """The naive formats that parse a sample of the column, most successful first."""
-    sample = values.iloc[:200]
-    if not len(sample):
+    """The naive formats that parse a sample of the column, most successful first; every
+    format, in table order, for a column no longer than the sample."""
+    if not len(values):
         return []
+    if len(values) <= _SNIFF_SAMPLE:
+        # Sniffing would cost a parse per format, more than parsing such a column outright
+        # (the caller stops at the first formats that take every value; a streamed audit in
+        # small chunks sniffed each chunk). The order cannot change a result: the layouts
+        # are exclusive, so a value parses under one format at most.
+        return list(_TIME_FORMATS)
+    sample = values.iloc[:_SNIFF_SAMPLE]
     scores = []
     for order, fmt in enumerate(_TIME_FORMATS):
         hits = int(_to_datetime(sample, format=fmt).notna().sum())
