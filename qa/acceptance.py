@@ -103,3 +103,82 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
         rf"(?:给|帮|为)(?:您|你|亲)?[^,.!?;。]{{0,4}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
         rf"|^\W*(?:好的|好|可以|行|没问题|是的|对的)")
     return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)
+
+
+# What a customer may ask for and an agent may grant, as stems found in both texts (退款 and
+# 退货 share 退; 补偿 and 赔偿 are money).
+_GRANT_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换|寄|发")
+# (寄/发 alone are not offered remedies: 给您发个链接)
+_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新")
+_DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
+
+
+def _granted_in(reply_norm: str, remedy: str) -> bool:
+    word = regex.escape(remedy)
+    if regex.search(rf"{_DENY}[^,.!?;。]{{0,4}}{word}|{word}不了", reply_norm):
+        return False
+    return regex.search(
+        rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,6}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}",
+        reply_norm) is not None
+
+
+def grants_request(classes, request_norm: str, reply_norm: str, request_class: str = "remedy-request") -> bool:
+    """Does the agent's ``reply_norm`` grant what the customer's ``request_norm`` asks for (能退吗 →
+    可以的，给您申请退款; 我要换新的 → 给您换一个)? The agent must do it: 可以退的，您自己申请 only
+    permits it. Granting the request handles the customer's upset; a refusal of it (这边不能退哦) does not."""
+    if not request_norm or not reply_norm or request_class not in classes.classes:
+        return False
+    for found in classes.find(request_class, request_norm):
+        remedy = _GRANT_REMEDY.search(found.text)
+        if remedy is None:
+            continue
+        if regex.search(rf"{_DENY}[^,.!?;。]{{0,4}}{regex.escape(remedy.group())}", reply_norm):
+            return False
+        if _granted_in(reply_norm, remedy.group()):
+            return True
+    return False
+
+
+# a remedy's family: 补发 and 补寄 offer the same thing again
+_FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重发": "resend", "上门": "visit",
+           "派人": "visit", "补偿": "money", "赔": "money", "退": "refund"}
+
+
+def _families(text: str) -> set[str]:
+    return {_FAMILY.get(m.group(), "exchange" if m.group().startswith("换") else m.group())
+            for m in _GRANT_REMEDY.finditer(text)} | (
+        {"exchange"} if "换" in text else set())
+
+
+def offers_other(proposal_norm: str, reply_norm: str) -> bool:
+    """Does the agent's ``reply_norm`` offer the customer a remedy its earlier ``proposal_norm``
+    did not (补发太麻烦 → 那给您退这3个的钱)? After a refusal, a new concrete remedy meets the
+    customer; the same offer again (只能给您补偿3元, 补寄 after 补发) does not."""
+    proposed = _families(proposal_norm)
+    for remedy in _OTHER_REMEDY.finditer(reply_norm):
+        word = remedy.group()
+        family = "exchange" if word.startswith("换") else _FAMILY.get(word, word)
+        if family in proposed:
+            continue
+        if _granted_in(reply_norm, word) and regex.search(
+                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,6}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
+                reply_norm):
+            return True
+    return False
+
+
+_A_NOT_A = compile_regex(r"(\p{Han}{1,2})[不没]\1")
+_LEAD = compile_regex(r"^\W*(?:(?:亲+|您好|你好|在的|嗯+|是的)\W*)*")
+
+
+def answers_yes(question_norm: str, reply_norm: str) -> bool:
+    """Does ``reply_norm`` answer the customer's A-not-A question (到底支不支持快充?, 有没有货)
+    with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked."""
+    reply = reply_norm[_LEAD.match(reply_norm).end():]
+    for found in _A_NOT_A.finditer(question_norm):
+        word = found.group(1)
+        if word in ("是", "会", "对"):
+            continue  # 是不是骗人的 is rhetorical: 是这样的 answers nothing
+        if reply.startswith(word) or reply.startswith(word[-1:] + "的"):
+            return True
+    return False

@@ -43,3 +43,44 @@ def test_a_granted_demand_and_a_refused_one():
     assert grants(classes, proposal, answer, normalize_text("好的亲，给您换一台新的"))
     assert not grants(classes, proposal, answer, normalize_text("重新插好就正常了"))
     assert not grants(classes, proposal, answer, normalize_text("亲，这边不能换的哦"))
+
+
+@pytest.mark.parametrize(("request_text", "reply", "granted"), [
+    ("坏了能退吗", "可以的，马上给您申请退款", True),
+    ("我要换个新的", "好的，给您换一台新的寄过去", True),
+    ("给我补发一个", "这就安排补发", True),
+    ("坏了能退吗", "可以退的，您在订单页自己申请", False),     # permission, the agent does nothing
+    ("我要退款", "这边不能给您退款哦", False),
+    ("我要退款", "好的亲，我看一下", False),                   # an acknowledgement grants nothing
+])
+def test_a_granted_request(request_text, reply, granted):
+    from qa.acceptance import grants_request
+    assert grants_request(builtin_classes(), normalize_text(request_text), normalize_text(reply)) is granted
+
+
+@pytest.mark.parametrize(("proposal", "reply", "other"), [
+    ("给您补发一包哈", "那直接给您退这包的钱", True),
+    ("可以寄回维修", "那给您换个新的", True),
+    ("给您补发一包哈", "给您补寄一包新的", False),               # the same remedy in other words
+    ("只能给您补偿3元", "给您补偿3元哦", False),
+    ("给您补发一包哈", "给您发个链接看看", False),               # a link is no remedy
+])
+def test_another_remedy_offered(proposal, reply, other):
+    from qa.acceptance import offers_other
+    assert offers_other(normalize_text(proposal), normalize_text(reply)) is other
+
+
+@pytest.mark.parametrize(("question", "reply", "yes"), [
+    ("到底支不支持快充", "支持的亲", True),
+    ("有没有货啊", "亲，有的", True),
+    ("到底支不支持快充", "不支持的哦", False),
+    ("到底支不支持快充", "亲，请问是哪一款", False),
+])
+def test_a_not_a_answered_yes(question, reply, yes):
+    from qa.acceptance import answers_yes
+    assert answers_yes(normalize_text(question), normalize_text(reply)) is yes
+
+
+def test_a_rhetorical_shi_bu_shi_is_not_answered_by_shi():
+    from qa.acceptance import answers_yes
+    assert not answers_yes(normalize_text("你们是不是骗人的"), normalize_text("是这样的亲，活动已经结束了"))

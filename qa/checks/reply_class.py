@@ -71,7 +71,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.acceptance import grants, not_accepted
+from qa.acceptance import answers_yes, grants, grants_request, not_accepted, offers_other
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
@@ -118,6 +118,12 @@ PARAMS = {
     "carry_over_classes": Param("strings", "customer follow-ups insisting on an earlier trigger (我问的是…): "
                                 "a trigger again when the customer's previous turn held a trigger",
                                 default=[]),
+    "grant_classes": Param("strings", "customer requests (能退吗, 我要退款) a reply granting them handles the "
+                           "customer (可以的，给您申请退款); an A-not-A question answered yes (支不支持 → 支持的) "
+                           "is settled too", default=[]),
+    "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
+                                  "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
+                                  default=False),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
@@ -580,6 +586,30 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             return False
         return grants(classes, texts.at(previous), texts.at(trigger), texts.at(reply))
 
+    grant_names = [c for c in params["grant_classes"] if c in classes.classes]
+
+    def request_granted(trigger: int, reply: int) -> bool:
+        """The customer's turn asked for something (能退吗, 我要退款, 到底支不支持…) and the reply
+        grants it or says yes: the request is handled, not left unsoothed."""
+        reply_text = texts.at(reply)
+        for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
+            if position > reply:
+                break
+            text = texts.at(position)
+            if answers_yes(text, reply_text):
+                return True
+            if any(grants_request(classes, text, reply_text, name) for name in grant_names):
+                return True
+        return False
+
+    def refusal_met(trigger: int, reply: int) -> bool:
+        """The customer refused the agent's proposal and the reply offers another remedy."""
+        if not (relation_hits[trigger] or any(classes.matches(name, texts.at(trigger)) for name in later
+                                              if name in classes.classes)):
+            return False
+        previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
+        return previous >= 0 and offers_other(texts.at(previous), texts.at(reply))
+
     n = len(messages)
     reply_ids = sorted(first_of)
     judged = np.asarray(reply_ids, dtype="int64")
@@ -598,6 +628,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if clarify_first and classes_hit(clarify_first, texts.at(reply)) and next_turn_acceptable(reply):
             continue
         if relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
+            continue
+        if grant_names and request_granted(first_of[reply], reply):
+            continue
+        if params["accommodate_refusals"] and refusal_met(first_of[reply], reply):
             continue
         flagged.append(reply)
 
