@@ -182,3 +182,16 @@ def answers_yes(question_norm: str, reply_norm: str) -> bool:
         if reply.startswith(word) or reply.startswith(word[-1:] + "的"):
             return True
     return False
+
+
+_WHEN = compile_regex(r"什么时候|啥时候?|几时|哪天|多久|多长时间|几天")
+_TIME = compile_regex(r"(?:今天|明天|后天|今晚|明早|上午|下午|晚上|最晚|最迟|[0-9一二三四五六七八九十两]+(?:号|日|点|天内|天之内|个?小时内|个?工作日))"
+                      r"[^,.!?;。]{0,10}(?:发|到|送|寄|退|处理|安排|完成|出库|揽收|上门)")
+_UNSURE = compile_regex(r"不确定|不清楚|不知道|没法确定|无法确定|说不准|不好说")
+
+
+def answers_when(question_norm: str, reply_norm: str) -> bool:
+    """Does ``reply_norm`` answer the customer's when-question (到底哪天发?) with a concrete time
+    for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question."""
+    return (_WHEN.search(question_norm) is not None and _TIME.search(reply_norm) is not None
+            and _UNSURE.search(reply_norm) is None)

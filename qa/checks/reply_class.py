@@ -71,7 +71,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.acceptance import answers_yes, grants, grants_request, not_accepted, offers_other
+from qa.acceptance import answers_when, answers_yes, grants, grants_request, not_accepted, offers_other
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
@@ -120,7 +120,7 @@ PARAMS = {
                                 default=[]),
     "grant_classes": Param("strings", "customer requests (能退吗, 我要退款) a reply granting them handles the "
                            "customer (可以的，给您申请退款); an A-not-A question answered yes (支不支持 → 支持的) "
-                           "is settled too", default=[]),
+                           "or a when-question answered with a time (哪天发 → 明天中午前发出) is settled too", default=[]),
     "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
                                   "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
                                   default=False),
@@ -592,12 +592,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         """The customer's turn asked for something (能退吗, 我要退款, 到底支不支持…) and the reply
         grants it or says yes: the request is handled, not left unsoothed."""
         reply_text = texts.at(reply)
+        # only the impatient question itself is settled by a straight answer (人呢？ after a
+        # question is waiting, which 今天下午发 does not answer)
+        if answers_yes(texts.at(trigger), reply_text) or answers_when(texts.at(trigger), reply_text):
+            return True
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
                 break
             text = texts.at(position)
-            if answers_yes(text, reply_text):
-                return True
             if any(grants_request(classes, text, reply_text, name) for name in grant_names):
                 return True
         return False
