@@ -84,3 +84,10 @@ def test_a_not_a_answered_yes(question, reply, yes):
 def test_a_rhetorical_shi_bu_shi_is_not_answered_by_shi():
     from qa.acceptance import answers_yes
     assert not answers_yes(normalize_text("你们是不是骗人的"), normalize_text("是这样的亲，活动已经结束了"))
+
+
+def test_a_cancellation_asked_and_done():
+    from qa.acceptance import grants_request
+    classes = builtin_classes()
+    assert grants_request(classes, normalize_text("我想把它取消了"), normalize_text("那我给您取消下哦"))
+    assert not grants_request(classes, normalize_text("我想把它取消了"), normalize_text("已发货无法取消哦"))
