@@ -58,7 +58,6 @@ from functools import cached_property, lru_cache
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
