@@ -166,8 +166,7 @@ def test_audit_rows_of_any_split_merge_to_the_in_process_result(log, rules, expe
     setup = make_setup(AuditOptions(), rules)
     part = pd.util.hash_pandas_object(rows["session_id"], index=False).to_numpy() % 3
     out = pd.concat([audit_rows(rows[part == p], setup) for p in range(3)], ignore_index=True)
-    assert sorted(rows_of(out, "f")["finding_id"]) == sorted(build_result(expected)["findings"][i]["id"]
-                                                                for i in range(len(expected.findings)))
+    assert sorted(rows_of(out, "f")["finding_id"]) == sorted(f["id"] for f in build_result(expected)["findings"])
     assert len(rows_of(out, "s")) == len(expected.sessions)
     assert list(conform(out, ROW_FIELDS).columns) == [name for name, _ in ROW_FIELDS]
 
