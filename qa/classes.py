@@ -60,7 +60,7 @@ import regex
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
 from qa.regexcache import compile_regex
-from qa.regexutil import expand_backreferences, re2_valid, relax_counts, strip_lookarounds
+from qa.regexutil import expand_backreferences, pattern_tokens, re2_valid, relax_counts, strip_lookarounds
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
 from qa.tomlfile import line_of, read_toml
@@ -375,28 +375,19 @@ def _widen_ascii_escapes(pattern: str) -> str | None:
     takes in every non-ASCII character; \\s gains the Unicode separators and controls. None
     when another ASCII-only escape (\\w \\d \\b …) or \\s/\\W in a negated set remains."""
     out: list[str] = []
-    i, in_set, negated = 0, False, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            pair = pattern[i : i + 2]
-            if pair in ("\\s", "\\W"):
-                if in_set and negated:
-                    return None
-                out.append(pair if pair == "\\W" else (_WIDE_SPACE if in_set else f"[{_WIDE_SPACE}]"))
-            elif pair[1:] in ("w", "d", "b", "B", "S", "D"):
+    negated, was_in_set = False, False
+    for i, token, in_set in pattern_tokens(pattern):
+        opens, was_in_set = in_set and not was_in_set, in_set
+        if opens:
+            negated = pattern[i + 1 : i + 2] == "^"
+        if token in ("\\s", "\\W"):
+            if in_set and negated:
                 return None
-            else:
-                out.append(pair)
-            i += 2
+            out.append(token if token == "\\W" else (_WIDE_SPACE if in_set else f"[{_WIDE_SPACE}]"))
             continue
-        if in_set:
-            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
-                in_set = False
-        elif ch == "[":
-            in_set, negated = True, pattern[i + 1 : i + 2] == "^"
-        out.append(ch)
-        i += 1
+        if len(token) == 2 and token[1:] in ("w", "d", "b", "B", "S", "D"):
+            return None
+        out.append(token)
     return "".join(out)
 
 

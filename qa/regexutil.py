@@ -7,7 +7,7 @@ runs on the rows it keeps. Low level on purpose: the checks and :mod:`qa.classes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -108,39 +108,54 @@ _BACKREF = regex.compile(r"\\([1-9][0-9]?)")
 _POSITIONAL = regex.compile(r"(?<!\\)(?:\\\\)*(?:\\[AZzbBG]|[$^]|\(\?<?[=!])")
 
 
+def pattern_tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:
+    """The tokens of a regular expression as ``(position, token, in_class)``: an escape (two
+    characters) or one character, and whether it stands inside a character class ``[…]``.
+    The opening bracket counts as inside and the closing one as outside, so a token inside
+    after one outside opens a class; ``[]…]`` and ``[^]…]`` start with a literal ``]``.
+    The walk every pattern rewriter here needs, so escapes and classes are read one way."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            yield i, pattern[i : i + 2], in_class
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
+                yield i, ch, False
+                in_class = False
+                i += 1
+                continue
+        elif ch == "[":
+            in_class = True
+        yield i, ch, in_class
+        i += 1
+
+
 def _group_bodies(pattern: str) -> list[str]:
     """The bodies of the capturing groups of ``pattern`` in number order (plain ``(…)`` and
     named ``(?P<n>…)`` / ``(?<n>…)`` groups), character classes and escapes skipped."""
     opened: list[tuple[int, int | None]] = []  # (body start, group number or None)
     bodies: dict[int, str] = {}
-    number, i, in_class = 0, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
+    number = 0
+    for i, token, in_class in pattern_tokens(pattern):
+        if in_class or len(token) > 1:
             continue
-        if in_class:
-            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
-                in_class = False
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
+        if token == "(":
             named = regex.match(r"\(\?P?<(?![=!])[^>]*>", pattern[i:])
-            if named:
+            if named:  # the name's characters that follow hold no parenthesis
                 number += 1
                 opened.append((i + named.end(), number))
-                i += named.end()
-                continue
-            if pattern[i + 1 : i + 2] != "?":
+            elif pattern[i + 1 : i + 2] != "?":
                 number += 1
                 opened.append((i + 1, number))
             else:
                 opened.append((i + 1, None))
-        elif ch == ")" and opened:
+        elif token == ")" and opened:
             start, group = opened.pop()
             if group is not None:
                 bodies[group] = pattern[start:i]
-        i += 1
     return [bodies.get(n, "") for n in range(1, number + 1)]
 
 
@@ -153,29 +168,19 @@ def expand_backreferences(pattern: str) -> str:
         return pattern
     bodies = _group_bodies(pattern)
     out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            found = None if in_class else _BACKREF.match(pattern, i)
-            if found and int(found.group(1)) <= len(bodies):
-                body = bodies[int(found.group(1)) - 1]
-                # a copy without capturing groups, so later numbers keep their meaning
-                plain = regex.sub(r"(?<!\\)((?:\\\\)*)\((?!\?)", r"\1(?:", body)
-                out.append("(?s:.*)" if _POSITIONAL.search(body) or _BACKREF.search(body)
-                           else f"(?:{plain})")
-                i = found.end()
-                continue
-            out.append(pattern[i : i + 2])
-            i += 2
+    skip_to = 0  # the second digit of a two-digit back-reference, already replaced
+    for i, token, in_class in pattern_tokens(pattern):
+        if i < skip_to:
             continue
-        if in_class:
-            if ch == "]" and not (pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"):
-                in_class = False
-        elif ch == "[":
-            in_class = True
-        out.append(ch)
-        i += 1
+        found = _BACKREF.match(pattern, i) if token.startswith("\\") and not in_class else None
+        if found and int(found.group(1)) <= len(bodies):
+            body = bodies[int(found.group(1)) - 1]
+            # a copy without capturing groups, so later numbers keep their meaning
+            plain = regex.sub(r"(?<!\\)((?:\\\\)*)\((?!\?)", r"\1(?:", body)
+            out.append("(?s:.*)" if _POSITIONAL.search(body) or _BACKREF.search(body) else f"(?:{plain})")
+            skip_to = found.end()
+            continue
+        out.append(token)
     return "".join(out)
 
 
