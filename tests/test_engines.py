@@ -1,7 +1,7 @@
 """The cluster engines (qa.engines) give exactly the in-process results.
 
 pandas (qa.audit.run.audit), Dask (synchronous scheduler) and Spark (local mode, one session
-for the module) audit the same ~20k-message benchmark log; the JSON documents
+for the module) audit the same ~10k-message benchmark log; the JSON documents
 (build_result, masked and not), the findings (message ids too), sessions, agents, rejected
 rows, notes and the workbook must be identical, and so must the findings Parquet. Parquet
 inputs (the warehouse case) give the same audit, except that a finding's file and row are the
@@ -43,13 +43,14 @@ from qa.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
-LOG_MESSAGES = 20_000
+# Every rule fires on this log (test_log_exercises_every_rule); a larger one only costs time.
+LOG_MESSAGES = 10_000
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import Plan, write_log  # noqa: E402
 
 # pyspark 4 on pandas 3 warns at every call that pandas 3 is not fully supported. The module
-# starts Spark and Dask and audits a 20k log several times: it runs with -m slow (.ci/run).
+# starts Spark and Dask and audits a 10k log several times: it runs with -m slow (.ci/run).
 pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
               pytest.mark.slow]
 
@@ -135,7 +136,7 @@ def read_findings_parquet(path) -> pd.DataFrame:
 def test_log_exercises_every_rule(expected, rules):
     assert set(expected.findings["rule"]) == {rule.id for rule in rules if rule.enabled}
     assert len(expected.ingest.rejected) > 0
-    assert len(expected.ingest.messages) > 19_000
+    assert len(expected.ingest.messages) > LOG_MESSAGES * 0.95
 
 
 @settings(max_examples=40, deadline=None)
