@@ -33,8 +33,6 @@ from qa.regexcache import compile_regex
 
 #: The default answer classes, in the order their matches are tried.
 ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand")
-#: The agent class that makes a message a proposal.
-PROPOSAL_CLASS = "proposal"
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.

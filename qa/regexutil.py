@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import regex
@@ -213,8 +214,6 @@ def prefilter_pieces(patterns: Iterable[str], limit: int = PREFILTER_PIECE_CHARS
 
 def match_pieces(array: pa.Array, pieces: Iterable[str]):
     """Boolean numpy mask: where any piece of :func:`prefilter_pieces` matches (nulls: False)."""
-    import numpy as np
-
     hits = np.zeros(len(array), dtype=bool)
     for piece in pieces:
         found = pc.fill_null(pc.match_substring_regex(array, piece), False)

@@ -180,14 +180,6 @@ def grams_of(key: str) -> frozenset:
     return frozenset(key) | frozenset(key[i : i + 2] for i in range(len(key) - 1))
 
 
-def similarity(a: str, b: str) -> float:
-    """Dice coefficient of the character and character-bigram sets of two keys."""
-    grams_a, grams_b = grams_of(a), grams_of(b)
-    if not grams_a or not grams_b:
-        return 0.0
-    return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
-
-
 class _GramTable:
     """The characters and character bigrams (:func:`grams_of`) of many texts as sorted integer
     arrays, so that pairs of texts are compared in numpy rather than one Python set at a time."""
