@@ -53,8 +53,9 @@ def _cache_file() -> Path | None:
     return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
 
 
-def _trusted(path: Path) -> bool:
-    """Unpickling runs code: read only a file of this user's that no one else can write."""
+def trusted_cache_file(path: Path) -> bool:
+    """Whether a cache file may be read: this user's, and no one else may write it (unpickling
+    runs code; a foreign dictionary table would change results)."""
     try:
         status = path.stat()
     except OSError:
@@ -66,7 +67,7 @@ def _trusted(path: Path) -> bool:
 
 def _load() -> dict[tuple[str, int], regex.Pattern]:
     path = _cache_file()
-    if path is None or not _trusted(path):
+    if path is None or not trusted_cache_file(path):
         return {}
     try:
         with path.open("rb") as handle:

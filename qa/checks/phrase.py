@@ -26,7 +26,6 @@ because of the agent, not the agent reproaching the customer); they run on candi
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa import wordseg
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.checks.pattern import expand_macros, to_arrow
 from qa.classes import in_scope
@@ -218,26 +218,12 @@ def _compile(params: dict) -> _Compiled:
 
 # Trailing particles that jieba glues to a word (去死吧, 滚吧): they do not make a longer word.
 _PARTICLES = "吧啊呀吗嘛呢了啦哦哈么"
-_jieba = None
-
-
-def _segmenter():
-    """jieba's tokenizer, loaded on first use and quietly (it logs its dictionary loading)."""
-    global _jieba
-    if _jieba is None:
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        jieba.initialize()
-        _jieba = jieba
-    return _jieba
 
 
 @lru_cache(maxsize=4096)
 def _tokens(text: str) -> tuple[tuple[int, int], ...]:
     spans, position = [], 0
-    for token in _segmenter().cut(text, HMM=True):
+    for token in wordseg.cut(text):
         spans.append((position, position + len(token)))
         position += len(token)
     return tuple(spans)

@@ -1,0 +1,96 @@
+"""qa.wordseg: jieba's segmentation with the dictionary read word by word from a cached table gives
+exactly jieba's tokens, also after switching to the full dictionary, with the cache off, and when
+the table on disk is not trustworthy."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from qa import wordseg
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _texts() -> list[str]:
+    """Chat lines of the bundled samples and eval files, plus the tricky word-boundary shapes."""
+    texts = ["滚筒洗衣机坏了你去死吧", "去死皮膏好用吗", "我有病历本", "废物利用做得很好", "中毒了吗电脑"]
+    for path in sorted((REPO / "tests" / "eval").glob("*.csv")) + [REPO / "samples" / "qianniu-day.csv"]:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for record in csv.reader(handle):
+                texts.extend(cell for cell in record if len(cell) > 3 and any("\u4e00" <= ch <= "\u9fff" for ch in cell))
+    return list(dict.fromkeys(texts))[:400]
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, list[str]]:
+    import jieba
+
+    jieba.setLogLevel(60)
+    return {text: list(jieba.cut(text, HMM=True)) for text in _texts()}
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory) -> Path:
+    """One cache folder with the dictionary table, built once for the module."""
+    folder = tmp_path_factory.mktemp("qa-cache")
+    previous = os.environ.get("QA_CACHE_DIR")
+    os.environ["QA_CACHE_DIR"] = str(folder)
+    try:
+        wordseg._tokenizer = None
+        list(wordseg.cut("建表"))
+    finally:
+        if previous is None:
+            os.environ.pop("QA_CACHE_DIR")
+        else:
+            os.environ["QA_CACHE_DIR"] = previous
+    return folder
+
+
+@pytest.fixture
+def fresh(monkeypatch, store_dir):
+    """A new tokenizer on the module's cache folder, as in a new process."""
+    monkeypatch.setenv("QA_CACHE_DIR", str(store_dir))
+    monkeypatch.setattr(wordseg, "_tokenizer", None)
+    return store_dir
+
+
+def test_lazy_dictionary_gives_jiebas_tokens(fresh, reference):
+    assert len(reference) > 100
+    assert {text: list(wordseg.cut(text)) for text in reference} == reference
+    frequencies = wordseg._tokenizer.FREQ
+    assert isinstance(frequencies, wordseg._LazyFrequencies)
+    assert frequencies._full is None, "a few hundred lines must not need the whole dictionary"
+    assert list(fresh.glob("jieba-*.sqlite")), "the table is kept in qa's cache folder"
+
+
+def test_many_lookups_switch_to_the_full_dictionary(fresh, reference, monkeypatch):
+    monkeypatch.setattr(wordseg, "LOOKUPS_BEFORE_FULL_LOAD", 50)
+    assert {text: list(wordseg.cut(text)) for text in reference} == reference
+    assert wordseg._tokenizer.FREQ._full is not None
+
+
+def test_cache_off_loads_jiebas_dictionary(monkeypatch, reference):
+    monkeypatch.setenv("QA_CACHE_DIR", "")
+    monkeypatch.setattr(wordseg, "_tokenizer", None)
+    assert {text: list(wordseg.cut(text)) for text in list(reference)[:50]} == dict(list(reference.items())[:50])
+    assert isinstance(wordseg._tokenizer.FREQ, dict)
+
+
+def test_a_table_others_may_write_is_not_read(monkeypatch, tmp_path, reference):
+    import jieba
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(wordseg, "_tokenizer", None)
+    planted = wordseg._store_path(jieba)
+    planted.write_bytes(b"not a dictionary")
+    planted.chmod(0o666)
+    built = []
+    monkeypatch.setattr(wordseg, "_build_store", lambda path, _tokenizer: built.append(path))
+    text = next(iter(reference))
+    assert list(wordseg.cut(text)) == reference[text]
+    assert built == [planted], "an untrusted table is rebuilt"
+    assert isinstance(wordseg._tokenizer.FREQ, dict), "and until then jieba's own loading is used"
