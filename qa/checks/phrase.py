@@ -65,6 +65,10 @@ CATEGORY_FIELDS = {
                        default=True),
     "word_boundaries": Param("bool", "confirm matches on jieba's word segmentation: a match inside a "
                              "longer word (滚 in 滚筒) is not reported", default=False),
+    "cleared_by": Param("strings", "regexes (macros allowed) over the normalized text: a match of this "
+                        "category is not reported when the same message also holds one of these outside "
+                        "a negation or condition (a refusal followed by the agent's own hand-over: "
+                        "我这边处理不了，已经帮您升级给主管了)", default=[]),
 }
 
 PARAMS = {
@@ -90,6 +94,11 @@ _SEPARATOR_RE = compile_regex(_SEPARATOR)
 # anchor on a question mark or a clause end.
 _SPACING = r"[\s\p{S}\p{Cf}\p{Mn}]"
 _SPACING_RE = compile_regex(_SPACING)
+# Chat writers end a clause with a space instead of a comma (这个真没办法哈 您自己看着弄吧): a space
+# with two or more characters on both sides is a clause end for the patterns, which otherwise see
+# through spaces (帮 不 了 你, 你 有病). Patterns run on both views, so neither form is lost.
+_CLAUSE_SPACE_RE = compile_regex(r"(?<=[^\s,.?!;:。~]{2})\s+(?=[^\s,.?!;:。~]{2})")
+_CLAUSE_SPACE_RE2 = r"([^\s,.?!;:。~]{2})\s+([^\s,.?!;:。~]{2})"
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,7 @@ class _Compiled:
     prefilter: tuple[str, ...] | None  # every pattern relaxed, as RE2 alternation pieces; None: no patterns
     squeeze: bool
     exception_pattern: regex.Pattern | None = None  # run on candidates only: no RE2 needed
+    cleared: tuple[tuple[int, regex.Pattern], ...] = ()  # (category index, its cleared_by regex)
 
 
 def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[int, str]]:
@@ -204,7 +214,14 @@ def _compile(params: dict) -> _Compiled:
         # one alternation per category is still too big for RE2's DFA: cut it into pieces
         prefilter = prefilter_pieces(relax_counts(p) for c in categories
                                      for p in expand_macros(list(c.get("patterns") or []), list(params.get("macros") or [])))
+    cleared = []
+    for index, category in enumerate(categories):
+        sources_cleared = expand_macros(list(category.get("cleared_by") or []), list(params.get("macros") or []))
+        pattern = compile_any(sources_cleared, f"category '{category['name']}': cleared_by: regex does not compile")
+        if pattern is not None:
+            cleared.append((index, pattern))
     return _Compiled(
+        cleared=tuple(cleared),
         automaton=_build_automaton(table) if table else None,
         phrases=phrases,
         patterns=patterns,
@@ -268,24 +285,34 @@ def _all_matches(normalized: str, compiled: _Compiled) -> tuple[list[tuple[int, 
                 else:
                     found.append((start, end, entry.category))
     if compiled.patterns or compiled.exception_pattern is not None:
-        if compiled.squeeze:
-            haystack, positions = _squeezed(normalized, _SPACING_RE)
-        else:
-            haystack, positions = normalized, None
-        spans: list[tuple[int, int, int]] = []
-        for index, pattern in compiled.patterns:
-            spans.extend((*match.span(), index) for match in pattern.finditer(haystack, overlapped=True))
-        if compiled.exception_pattern is not None:
-            spans.extend((*match.span(), -1) for match in compiled.exception_pattern.finditer(haystack))
-        for start, end, index in spans:
-            if end > start:
-                if positions is not None:
-                    start, end = positions[start], positions[end - 1] + 1
-                if index < 0:
-                    excepted.append((start, end))
-                else:
-                    found.append((start, end, index))
+        views = [_squeezed(normalized, _SPACING_RE)] if compiled.squeeze else [(normalized, None)]
+        if compiled.squeeze and _CLAUSE_SPACE_RE.search(normalized):
+            views.append(_squeezed(_CLAUSE_SPACE_RE.sub(lambda m: "," * len(m.group()), normalized), _SPACING_RE))
+        for haystack, positions in views:
+            spans: list[tuple[int, int, int]] = []
+            for index, pattern in compiled.patterns:
+                spans.extend((*match.span(), index) for match in pattern.finditer(haystack, overlapped=True))
+            if compiled.exception_pattern is not None:
+                spans.extend((*match.span(), -1) for match in compiled.exception_pattern.finditer(haystack))
+            for start, end, index in spans:
+                if end > start:
+                    if positions is not None:
+                        start, end = positions[start], positions[end - 1] + 1
+                    if index < 0:
+                        excepted.append((start, end))
+                    else:
+                        found.append((start, end, index))
     return found, excepted
+
+
+def _cleared(normalized: str, compiled: _Compiled, index: int) -> bool:
+    """Does the message hold a ``cleared_by`` match of category ``index`` outside any negation
+    or condition (我帮您转给售后专员 clears 这个不归我们管; 没法帮您转 does not)?"""
+    for category, pattern in compiled.cleared:
+        if category == index:
+            return any(not in_scope(normalized, *match.span()) for match in pattern.finditer(normalized)
+                       if match.end() > match.start())
+    return False
 
 
 def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], default: str):
@@ -302,6 +329,8 @@ def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], de
             return False
         category = categories[index]
         if category.get("word_boundaries") and inside_word(normalized, start, end):
+            return False
+        if compiled.cleared and _cleared(normalized, compiled, index):
             return False
         negation, condition = category.get("negation", True), category.get("condition", True)
         return not ((negation or condition)
@@ -351,6 +380,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         hits |= _candidates(searched, list(compiled.phrases))
     if compiled.prefilter is not None:
         hits |= match_pieces(spaced, compiled.prefilter)
+        if compiled.squeeze:
+            # the clause view of _all_matches (RE2 has no look-arounds: two passes catch 'ab cd ef')
+            clauses = distinct
+            for _ in range(2):
+                clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
+            hits |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""), compiled.prefilter)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
     chosen = positions[(codes >= 0) & hits[np.maximum(codes, 0)]]
     if not len(chosen):

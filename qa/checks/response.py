@@ -121,6 +121,8 @@ PARAMS = {
                              "used instead of triggers when given", default=[]),
     "soothing_class": Param("str", "class of soothing replies (instead of the soothing words)", default=""),
     "handling_class": Param("str", "class of handling replies (instead of the handling words)", default=""),
+    "escalation_classes": Param("strings", "trigger classes whose categories are separate topics: after a "
+                                "handled 投诉, a later 起诉 in the same session is judged again", default=[]),
     "trigger_exceptions": Param("strings", "phrases containing a trigger that are not one", default=[]),
     "clause_separators": Param("str", "regular expression splitting clauses", default=DEFAULT_SEPARATORS),
     "negators": Param("strings", "words negating a following trigger (不, 没, 不会 ...)", default=[]),
@@ -634,21 +636,33 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         emoji = emoji_only_mask(judged_text, **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
         verdicts: dict[tuple[str, bool], tuple[str, tuple[int, int] | None]] = {}
         # Once the agent has soothed or handled a complaint, the customer's later mentions of it
-        # in the same session (在看医生) are the same complaint, not a new one to judge.
+        # in the same session (在看医生) are the same complaint, not a new one to judge. A new
+        # channel of an ``escalation_classes`` class (投诉 handled, then 我去法院起诉) is a new
+        # threat and is judged; a reply guiding to a complaint channel is judged every time.
+        escalation = set(rule.params.get("escalation_classes") or [])
+
+        def topic(trigger_id: int):
+            found = trigger_found[trigger_id][2]
+            cls = getattr(found, "cls", None)
+            if cls is None:
+                return None
+            return (cls, found.category) if cls in escalation else (cls, None)
+
         handled: set = set()
         judged_sessions = _values(sessions, judged_ids)
         for reply_id, original, reply_norm, is_emoji, session in zip(
             judged_ids, judged_text.tolist(), _values(norm_all, judged_ids), emoji.tolist(), judged_sessions
         ):
-            if session in handled:
-                continue
             key = (reply_norm, bool(is_emoji))
             if key not in verdicts:
                 verdicts[key] = classify_reply(reply_norm, bool(is_emoji), c, classes,
                                                rule.params["soothing_class"], rule.params["handling_class"])
             kind_name, guide_span = verdicts[key]
+            about = topic(judged[reply_id])
+            if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
+                continue
             if not kind_name:
-                handled.add(session)
+                handled.add((session, about))
                 continue
             if guide_span is not None:
                 span = _span_in(original, reply_norm, *guide_span)
