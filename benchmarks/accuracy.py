@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import re
@@ -201,15 +202,27 @@ def _sessions(messages: list[Message]) -> dict[str, list[Message]]:
 _PARTICLES = "哦呢哈啦呀哟嘛了"
 
 
-def _same_line_key(text: str) -> str:
-    """A rough "same soothing line" key for label checks only: no punctuation, symbols,
-    spaces or final particles; traditional folded to simplified when opencc is present."""
+@functools.cache
+def _t2s():
+    """opencc's traditional-to-simplified converter, built once (building one loads its
+    dictionaries: done per message it was most of check_labels' time), or None without opencc."""
     try:
         import opencc  # a dependency of the tool; optional here
 
-        text = opencc.OpenCC("t2s").convert(text)
+        return opencc.OpenCC("t2s")
     except Exception:  # noqa: BLE001 - any failure just skips the folding
-        pass
+        return None
+
+
+def _same_line_key(text: str) -> str:
+    """A rough "same soothing line" key for label checks only: no punctuation, symbols,
+    spaces or final particles; traditional folded to simplified when opencc is present."""
+    converter = _t2s()
+    if converter is not None:
+        try:
+            text = converter.convert(text)
+        except Exception:  # noqa: BLE001 - any failure just skips the folding
+            pass
     kept = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
     return kept.rstrip(_PARTICLES)
 

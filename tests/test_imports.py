@@ -9,6 +9,7 @@ what features share.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import qa
@@ -21,6 +22,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+# Cached: parsing all of qa/ (about 1 MB of source) is most of this module's time, and both
+# tests read the same graph (neither changes it).
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """Module -> the qa modules it imports anywhere in its body (``from a import b`` counts
     as importing ``a.b`` when that is a module, else ``a``)."""

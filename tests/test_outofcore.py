@@ -110,7 +110,8 @@ def test_stream_rebuilds_load_inputs_on_samples(path, chunk_rows):
 
 
 def test_stream_of_several_inputs_merges_notes_like_load():
-    assert_streams_like_load(SAMPLES, chunk_rows=7)
+    # 20 rows a chunk still splits every sample file (the finer splits run file by file above)
+    assert_streams_like_load(SAMPLES, chunk_rows=20)
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> str:
@@ -182,10 +183,14 @@ def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
 
 
 # 3 partitions in the default run; 1 and 8 (each two audits and four workbooks) with -m slow.
-@pytest.mark.parametrize("partitions", [pytest.param(1, marks=pytest.mark.slow), 3, pytest.param(8, marks=pytest.mark.slow)])
-def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, tmp_path):
-    assert_same_audit(EVAL, rules, partitions=partitions, chunk_rows=17)
-    assert_same_audit(SAMPLES, rules, partitions=partitions, chunk_rows=5, workbook_dir=tmp_path)
+# Chunks cut every eval and sample file (the smallest has 23 data rows) at least once, so sessions
+# straddle chunk boundaries in each; a chunk costs a fixed ~30 ms of spill, so the default run
+# uses fewer, larger ones and -m slow the finest split (eval by 17, samples by 5).
+@pytest.mark.parametrize("partitions, eval_chunk, sample_chunk", [
+    pytest.param(1, 17, 5, marks=pytest.mark.slow), (3, 50, 13), pytest.param(8, 17, 5, marks=pytest.mark.slow)])
+def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, eval_chunk, sample_chunk, tmp_path):
+    assert_same_audit(EVAL, rules, partitions=partitions, chunk_rows=eval_chunk)
+    assert_same_audit(SAMPLES, rules, partitions=partitions, chunk_rows=sample_chunk, workbook_dir=tmp_path)
 
 
 @pytest.mark.slow  # a 6,000-message log, both paths and both workbooks; worker processes start
