@@ -50,3 +50,21 @@ def test_new_rules_have_twelve_cases_each_way():
         cases = load_case_file(CASES_DIR / f"{rule}.toml")
         assert sum(bool(c.expect) for c in cases) >= 12, rule
         assert sum(not c.expect for c in cases) >= 12, rule
+
+
+def test_findings_only_audit_finds_what_the_full_audit_finds(builtin_rules):
+    """The cases run findings-only audits (score=False, no credits or scores): on logs where every
+    rule fires, those findings are the full audit's, record for record (ids too)."""
+    from pathlib import Path
+
+    from qa.audit.run import AuditOptions, audit
+    from qa.report.json_report import findings_records
+
+    root = Path(__file__).resolve().parent.parent
+    inputs = [str(root / "samples" / "qianniu-day.csv"), str(root / "tests" / "eval" / "a_taobao.csv")]
+    full = audit(inputs, AuditOptions(), rules=builtin_rules)
+    only = audit(inputs, AuditOptions(), rules=builtin_rules, score=False)
+    assert len(full.findings) > 20 and len(full.credits) > 0 and len(full.agents) > 0
+    assert findings_records(only) == findings_records(full)
+    assert only.skipped_rules == full.skipped_rules
+    assert only.sessions.empty and only.agents.empty and not len(only.credits)

@@ -31,7 +31,7 @@ from qa.ingest import ORDER_COLUMN
 from qa.model import MESSAGE_COLUMNS, SkippedRule, empty_messages
 from qa.normalize import add_norm_column
 from qa.rules import Rule
-from qa.score import Scoring, score_sessions
+from qa.score import SESSION_COLUMNS, Scoring, score_sessions
 from qa.suppress import Suppressions, apply_suppressions
 
 
@@ -66,6 +66,7 @@ def audit_partition(
     keep_messages: bool = False,
     suppressions: Suppressions | None = None,
     credits: Sequence[Credit] | None = None,
+    score: bool = True,
 ) -> PartitionResult:
     """Audit a frame holding one or more WHOLE sessions (any row order): the core contract.
 
@@ -81,7 +82,8 @@ def audit_partition(
 
     Returns the report findings (sorted by msg, rule) and one row per session
     (:data:`qa.score.SESSION_COLUMNS`), from which :func:`qa.audit.assemble.merge_partitions`
-    makes the agent scorecards.
+    makes the agent scorecards. Without ``score`` only the findings are worked out: no credits
+    are looked for and the session table is empty (a rule's test cases need no more).
     """
     timings = timings if timings is not None else {}
     messages = sort_messages(frame)
@@ -95,7 +97,7 @@ def audit_partition(
     for stage, seconds in local.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
     started = time.perf_counter()
-    credit_defs = list(builtin_credits() if credits is None else credits)
+    credit_defs = list(builtin_credits() if credits is None else credits) if score else []
     classes = classes_of(rules[0]) if rules else builtin_classes()
     raw_credits = detect_credits(normalized, credit_defs, context, classes)
     _add_time(timings, "credits", started)
@@ -104,10 +106,13 @@ def audit_partition(
     findings = report_findings(raw, normalized, agents_by_session, context.timezone)
     found_credits = report_credits(raw_credits, normalized, agents_by_session, context.timezone)
     findings, suppressed = apply_suppressions(findings, suppressions)  # before scoring
-    sessions = score_sessions(
-        normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps,
-        credits=found_credits,
-    )
+    if score:
+        sessions = score_sessions(
+            normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps,
+            credits=found_credits,
+        )
+    else:
+        sessions = pd.DataFrame(columns=SESSION_COLUMNS)
     if session_offsets is not None:
         ids = global_ids(messages["session_id"], session_offsets)
         findings = _to_global(findings, ids)

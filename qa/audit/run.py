@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from qa.audit.assemble import assemble
 from qa.audit.partition import audit_partition
@@ -17,7 +18,7 @@ from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.model import AuditResult, IngestResult
 from qa.rules import Rule, load_rules
-from qa.score import load_scoring
+from qa.score import AGENT_COLUMNS, load_scoring
 from qa.xlsxlimits import ExcelLimits
 
 
@@ -66,10 +67,12 @@ def audit(
     rules: list[Rule] | None = None,
     timings: dict[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
+    score: bool = True,
 ) -> AuditResult:
     """Audit the given input files with the built-in rules plus ``options.rule_paths``
     (or exactly ``rules`` when given). ``timings`` collects seconds per stage; ``progress``
-    is told when each stage starts."""
+    is told when each stage starts. Without ``score``, only the findings (no credits, session
+    rows or agent scorecards: those tables are empty), for a rule's test cases."""
     options = options or AuditOptions()
     timings = timings if timings is not None else {}
     say = progress or (lambda _line: None)
@@ -80,7 +83,7 @@ def audit(
     ingested = load_inputs(inputs, **options.reader_options())
     timings["read"] = time.perf_counter() - started
     say(f"auditing {len(ingested.messages):,} messages with {sum(r.enabled for r in rules)} rules")
-    return audit_messages(ingested, rules, options, timings=timings, inputs=list(inputs))
+    return audit_messages(ingested, rules, options, timings=timings, inputs=list(inputs), score=score)
 
 
 def audit_messages(
@@ -90,8 +93,9 @@ def audit_messages(
     *,
     timings: dict[str, float] | None = None,
     inputs: list[str] | None = None,
+    score: bool = True,
 ) -> AuditResult:
-    """The stages after ingest, on an already loaded message table."""
+    """The stages after ingest, on an already loaded message table (``score``: as in :func:`audit`)."""
     timings = timings if timings is not None else {}
     messages = ingested.messages
     context = CheckContext(
@@ -105,14 +109,15 @@ def audit_messages(
     # The whole table is one partition of the core contract, so the in-memory, out-of-core and
     # cluster paths share one code path. Ingest has sorted it; its positions are its order.
     frame = messages.assign(**{ORDER_COLUMN: np.arange(len(messages), dtype="int64")})
-    credit_defs = load_credits(list(options.rule_paths))
+    credit_defs = load_credits(list(options.rule_paths)) if score else []
     part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
-                           suppressions=options.suppressions, credits=credit_defs)
+                           suppressions=options.suppressions, credits=credit_defs, score=score)
     started = time.perf_counter()
     ingested.messages = part.messages
     result = assemble(
         [part], ingested, rules=rules, credit_defs=credit_defs, scoring=scoring, timezone=options.timezone,
         inputs=inputs or ingested.files, rule_paths=options.rule_paths, suppressions=options.suppressions,
+        agents=None if score else pd.DataFrame(columns=AGENT_COLUMNS),
     )
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - started
     return result
