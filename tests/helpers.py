@@ -1,7 +1,10 @@
-"""Helpers shared by test modules: the CLI run in-process, two audits' workbooks compared."""
+"""Helpers shared by test modules: the CLI run in-process, two audits' workbooks compared, a
+folder built once per run for all xdist workers."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,3 +28,25 @@ def assert_same_workbook(expected, got, folder: Path) -> None:
     assert list(mine) == list(theirs)
     for sheet in theirs:
         pd.testing.assert_frame_equal(mine[sheet], theirs[sheet], obj=f"sheet {sheet}")
+
+
+def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder ``build`` fills once for the whole run, whichever xdist worker asks first; the
+    others wait on a lock and reuse it (a module-scoped fixture is otherwise built once per
+    worker). It lives in this run's temporary root, so no run sees an earlier run's folder."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.done"
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: each worker builds its own
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            done.touch()
+    return folder

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import shared_folder
 
 from qa import wordseg
 
@@ -33,10 +34,7 @@ def reference() -> dict[str, list[str]]:
     return {text: list(jieba.cut(text, HMM=True)) for text in _texts()}
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory) -> Path:
-    """One cache folder with the dictionary table, built once for the module."""
-    folder = tmp_path_factory.mktemp("qa-cache")
+def _build_table(folder: Path) -> None:
     previous = os.environ.get("QA_CACHE_DIR")
     os.environ["QA_CACHE_DIR"] = str(folder)
     try:
@@ -47,7 +45,13 @@ def store_dir(tmp_path_factory) -> Path:
             os.environ.pop("QA_CACHE_DIR")
         else:
             os.environ["QA_CACHE_DIR"] = previous
-    return folder
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory) -> Path:
+    """One cache folder with the dictionary table, built once for the run (~3 s) and shared by
+    the xdist workers, as one user's processes share the cache folder."""
+    return shared_folder(tmp_path_factory, "qa-cache", _build_table)
 
 
 @pytest.fixture
