@@ -111,6 +111,13 @@ PARAMS = {
                              "wait_seconds, or after the agent repeated a line", default=[]),
     "wait_seconds": Param("int", "a wait longer than this (when times are known) makes a waiting-class "
                           "message impatience", default=300),
+    "least_wait_seconds": Param("int", "a waiting-class message after the customer's own unanswered message is "
+                                "impatience only when the customer has waited at least this long (when times "
+                                "are known; 人呢 ten seconds after asking is a call, not frustration)", default=0),
+    "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
+                            "closes its own complaint: its triggers are not judged", default=[]),
+    "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
+                            "upset: its triggers are not judged", default=[]),
     "request_classes": Param("strings", "a customer turn holding one of these (麻烦人工处理) asks for help: its "
                              "failure reports (failure_classes) are not refusals", default=[]),
     "failure_classes": Param("strings", "what a failed step reads like (操作不了): a refusal made only of these "
@@ -334,7 +341,18 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             is_trigger[position] = False  # nothing before it: a call for attention
             continue
         if customer[before]:
-            continue  # the customer's own message is still unanswered
+            # the customer's own message is still unanswered: impatience once the customer has
+            # waited (from the first message of the unanswered run)
+            if times is not None and params["least_wait_seconds"] > 0:
+                first = before
+                while first - 1 >= 0 and sessions[first - 1] == sessions[position] and not replies[first - 1]:
+                    first -= 1
+                while not customer[first]:
+                    first += 1
+                gap = times.iloc[position] - times.iloc[first]
+                if pd.notna(gap) and gap < pd.Timedelta(seconds=params["least_wait_seconds"]):
+                    is_trigger[position] = False
+            continue
         if times is not None:
             gap = times.iloc[position] - times.iloc[before]
             if pd.notna(gap) and gap > limit:
@@ -359,6 +377,27 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
         if key and any(texts.line_key(e) == key for e in earlier):
             continue
         is_trigger[position] = False
+
+
+def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
+    """A customer who closes the complaint in the same turn (…好吧 / 行吧 at the end, a calm 那算了
+    不要了) or is relieved (早说嘛 吓我一跳) is not left upset: the turn's triggers are not judged.
+    The closing class itself keeps shouts and angry emoji out (算了! is no calm close)."""
+    closing = [c for c in params["closed_classes"] if c in classes.classes]
+    relief = [c for c in params["relief_classes"] if c in classes.classes]
+    if not closing and not relief:
+        return
+    positions = np.flatnonzero(customer)
+    positions = positions[_class_mask(classes, closing + relief, texts.norm_all, positions)]
+    for position in positions.tolist():
+        turn = _turn_of(position, customer, replies, sessions)
+        if not is_trigger[turn].any():
+            continue
+        text = texts.at(position)
+        # a closing word counts at the end of the turn; relief anywhere in it
+        if (position == turn[-1] and any(classes.matches(name, text) for name in closing)) \
+                or any(classes.matches(name, text) for name in relief):
+            is_trigger[turn] = False
 
 
 def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
@@ -477,6 +516,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():
         _drop_answers_to_agent(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
+    if (params["closed_classes"] or params["relief_classes"]) and is_trigger.any():
+        _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["carry_over_classes"] and is_trigger.any():
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
