@@ -111,9 +111,11 @@ PARAMS = {
                              "wait_seconds, or after the agent repeated a line", default=[]),
     "wait_seconds": Param("int", "a wait longer than this (when times are known) makes a waiting-class "
                           "message impatience", default=300),
-    "least_wait_seconds": Param("int", "a waiting-class message after the customer's own unanswered message is "
-                                "impatience only when the customer has waited at least this long (when times "
-                                "are known; 人呢 ten seconds after asking is a call, not frustration)", default=0),
+    "call_classes": Param("strings", "waiting-class messages that call for attention (人呢, 有人吗): after the "
+                          "customer's own unanswered message they are impatience only once the customer has "
+                          "waited least_wait_seconds (when times are known)", default=[]),
+    "least_wait_seconds": Param("int", "the wait that makes a call_classes message impatience (人呢 ten seconds "
+                                "after asking is a call, not frustration)", default=0),
     "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
                             "closes its own complaint: its triggers are not judged", default=[]),
     "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
@@ -136,6 +138,10 @@ PARAMS = {
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
     "quote_chars": Param("int", "longest quote in the reason", default=30),
 }
+
+
+# an A-not-A question with its 到底/究竟 (到底能不能退)
+_A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
 
 
 def _quote(text: str, limit: int) -> str:
@@ -327,6 +333,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     names = [c for c in params["waiting_classes"] if c in classes.classes]
     if not names:
         return
+    calls = [c for c in params["call_classes"] if c in classes.classes]
     positions = np.flatnonzero(is_trigger)
     waiting = _class_mask(classes, names, texts.norm_all, positions)
     times = messages["timestamp"] if "timestamp" in messages.columns else None
@@ -343,7 +350,8 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
         if customer[before]:
             # the customer's own message is still unanswered: impatience once the customer has
             # waited (from the first message of the unanswered run)
-            if times is not None and params["least_wait_seconds"] > 0:
+            if times is not None and params["least_wait_seconds"] > 0 and any(
+                    classes.matches(name, texts.at(position)) for name in calls):
                 first = before
                 while first - 1 >= 0 and sessions[first - 1] == sessions[position] and not replies[first - 1]:
                     first -= 1
@@ -629,13 +637,25 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     grant_names = [c for c in params["grant_classes"] if c in classes.classes]
 
+    def only_the_question(text: str) -> bool:
+        """The customer's upset lies in the impatient question alone (到底能不能开票), not beside it
+        (等了半天了 到底能不能退: a yes answers the question, not the wait)."""
+        spans = [(m.start(), m.end()) for m in _A_NOT_A_Q.finditer(text)]
+        return all(any(found.start < e and s < found.end for s, e in spans)
+                   for name in anytime if name in classes.classes for found in classes.find(name, text))
+
     def request_granted(trigger: int, reply: int) -> bool:
         """The customer's turn asked for something (能退吗, 我要退款, 到底支不支持…) and the reply
         grants it or says yes: the request is handled, not left unsoothed."""
         reply_text = texts.at(reply)
         # only the impatient question itself is settled by a straight answer (人呢？ after a
         # question is waiting, which 今天下午发 does not answer)
-        if answers_yes(texts.at(trigger), reply_text) or answers_when(texts.at(trigger), reply_text):
+        question = texts.at(trigger)
+        if answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text):
+            return True
+        # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
+        # (等了半天了 到底能不能退 → 可以退的 您自己申请)
+        if answers_yes(question, reply_text) and only_the_question(question):
             return True
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
