@@ -402,10 +402,26 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         if not is_trigger[turn].any():
             continue
         text = texts.at(position)
-        # a closing word counts at the end of the turn; relief anywhere in it
-        if (position == turn[-1] and any(classes.matches(name, text) for name in closing)) \
-                or any(classes.matches(name, text) for name in relief):
+        # a closing word counts at the end of the turn, and only when the customer was not already
+        # upset in the turns before (算了不买了 after an argument gives up in frustration); relief
+        # anywhere in the turn
+        if any(classes.matches(name, text) for name in relief) or (
+                position == turn[-1] and any(classes.matches(name, text) for name in closing)
+                and not _upset_before(turn[0], customer, replies, sessions, is_trigger)):
             is_trigger[turn] = False
+
+
+def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
+    """Did one of the customer's two turns before ``start`` hold a trigger (an argument going on)?"""
+    p = start - 1
+    for _ in range(2):
+        while p >= 0 and sessions[p] == sessions[start] and not customer[p]:
+            p -= 1  # the agent's turn (and system messages)
+        while p >= 0 and sessions[p] == sessions[start] and not replies[p]:
+            if customer[p] and is_trigger[p]:
+                return True
+            p -= 1
+    return False
 
 
 def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
