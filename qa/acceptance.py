@@ -169,15 +169,24 @@ _A_NOT_A = compile_regex(r"(\p{Han}{1,2})[不没]\1")
 _LEAD = compile_regex(r"^\W*(?:(?:亲+|您好|你好|在的|嗯+|是的)\W*)*")
 
 
-def answers_yes(question_norm: str, reply_norm: str) -> bool:
+# the can-questions (能不能, 可不可以, 行不行, 支不支持) and the words that say yes to any of them
+_CAN = {"能", "以", "行", "持"}
+_CAN_YES = ("可以", "能", "行的", "支持", "没问题")
+
+
+def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> bool:
     """Does ``reply_norm`` answer the customer's A-not-A question (到底支不支持快充?, 有没有货)
-    with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked."""
+    with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked.
+    With ``synonyms`` the usual yes of a can-question counts too (能不能开票 → 可以开的)."""
     reply = reply_norm[_LEAD.match(reply_norm).end():]
     for found in _A_NOT_A.finditer(question_norm):
         word = found.group(1)
         if word in ("是", "会", "对"):
             continue  # 是不是骗人的 is rhetorical: 是这样的 answers nothing
         if reply.startswith(word) or reply.startswith(word[-1:] + "的"):
+            return True
+        # 能不能开票 → 可以开的; 支不支持 → 可以的: the usual yes of a can-question
+        if synonyms and word[-1:] in _CAN and reply.startswith(_CAN_YES):
             return True
     return False
 

@@ -100,6 +100,12 @@ PARAMS = {
     "strip_classes": Param("strings", "classes whose words are not part of the solution",
                            default=["soothing", "closing"]),
     "rejection_class": Param("str", "class of a refusal (beats an acceptance word)", default="rejection"),
+    "refusal_classes": Param("strings", "customer classes of non-acceptance (a refusal, an objection, a failed "
+                             "step, upset): when given, an offer is a refused one repeated only when the "
+                             "customer wrote one of these, or asked an earlier question again, since the "
+                             "previous offer", default=[]),
+    "repeated_question": Param("float", "least Dice similarity of two customer messages for the later to ask "
+                               "the earlier again (a non-acceptance)", default=0.6),
     "pass_over_classes": Param("strings", "agent messages of these classes are not offers", default=[]),
     "accepted": Param("strings", "regular expressions of a customer accepting an offer", default=[]),
     "resend": Param("strings", "regular expressions of a customer asking for the same text again",
@@ -330,10 +336,42 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             judge([code])
         return blocking[code]
 
+    refusal_names = [c for c in params["refusal_classes"] if c in classes.classes]
+    objecting: dict[int, bool] = {}  # distinct customer text -> it does not go along with the offer
+
+    def objects(code: int, text: str) -> bool:
+        if code not in objecting:
+            objecting[code] = any(classes.matches(name, text) for name in refusal_names)
+        return objecting[code]
+
+    def asked_again(position: int, text: str) -> bool:
+        """The customer's message at ``position`` asks an earlier question of the session again."""
+        grams = grams_of(text)
+        p = position - 1
+        while p >= 0 and session_codes[p] == session_codes[position]:
+            if customer[p]:
+                earlier = grams_of(texts_of.texts(np.asarray([texts_of.codes[p]], dtype=np.int64))[0])
+                if grams and earlier and 2 * len(grams & earlier) >= params["repeated_question"] * (
+                        len(grams) + len(earlier)):
+                    return True
+            p -= 1
+        return False
+
     def refused(position_from: int, position_to: int) -> bool:
-        """The customer wrote between the two offers, neither accepting nor asking again."""
-        codes = texts_of.codes[position_from + 1 : position_to][customer[position_from + 1 : position_to]]
-        return len(codes) > 0 and not any(blocks(code) for code in codes.tolist())
+        """The customer wrote between the two offers, neither accepting nor asking again, and (with
+        ``refusal_classes``) did not go along with it: refused, objected, reported the step failed,
+        was upset or asked an earlier question again. A customer who only went on talking (sent the
+        order number, asked something else) did not refuse the offer."""
+        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        codes = texts_of.codes[between]
+        if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
+            return False
+        if not refusal_names:
+            return True
+        for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
+            if objects(code, text) or asked_again(position, text):
+                return True
+        return False
 
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
     # pair comparisons. An offer is flagged only as the (max_uses+1)-th or later of its session

@@ -111,6 +111,15 @@ PARAMS = {
                              "wait_seconds, or after the agent repeated a line", default=[]),
     "wait_seconds": Param("int", "a wait longer than this (when times are known) makes a waiting-class "
                           "message impatience", default=300),
+    "call_classes": Param("strings", "waiting-class messages that call for attention (人呢, 有人吗): after the "
+                          "customer's own unanswered message they are impatience only once the customer has "
+                          "waited least_wait_seconds (when times are known)", default=[]),
+    "least_wait_seconds": Param("int", "the wait that makes a call_classes message impatience (人呢 ten seconds "
+                                "after asking is a call, not frustration)", default=0),
+    "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
+                            "closes its own complaint: its triggers are not judged", default=[]),
+    "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
+                            "upset: its triggers are not judged", default=[]),
     "request_classes": Param("strings", "a customer turn holding one of these (麻烦人工处理) asks for help: its "
                              "failure reports (failure_classes) are not refusals", default=[]),
     "failure_classes": Param("strings", "what a failed step reads like (操作不了): a refusal made only of these "
@@ -129,6 +138,10 @@ PARAMS = {
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
     "quote_chars": Param("int", "longest quote in the reason", default=30),
 }
+
+
+# an A-not-A question with its 到底/究竟 (到底能不能退)
+_A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
 
 
 def _quote(text: str, limit: int) -> str:
@@ -320,6 +333,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     names = [c for c in params["waiting_classes"] if c in classes.classes]
     if not names:
         return
+    calls = [c for c in params["call_classes"] if c in classes.classes]
     positions = np.flatnonzero(is_trigger)
     waiting = _class_mask(classes, names, texts.norm_all, positions)
     times = messages["timestamp"] if "timestamp" in messages.columns else None
@@ -334,7 +348,19 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             is_trigger[position] = False  # nothing before it: a call for attention
             continue
         if customer[before]:
-            continue  # the customer's own message is still unanswered
+            # the customer's own message is still unanswered: impatience once the customer has
+            # waited (from the first message of the unanswered run)
+            if times is not None and params["least_wait_seconds"] > 0 and any(
+                    classes.matches(name, texts.at(position)) for name in calls):
+                first = before
+                while first - 1 >= 0 and sessions[first - 1] == sessions[position] and not replies[first - 1]:
+                    first -= 1
+                while not customer[first]:
+                    first += 1
+                gap = times.iloc[position] - times.iloc[first]
+                if pd.notna(gap) and gap < pd.Timedelta(seconds=params["least_wait_seconds"]):
+                    is_trigger[position] = False
+            continue
         if times is not None:
             gap = times.iloc[position] - times.iloc[before]
             if pd.notna(gap) and gap > limit:
@@ -359,6 +385,43 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
         if key and any(texts.line_key(e) == key for e in earlier):
             continue
         is_trigger[position] = False
+
+
+def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
+    """A customer who closes the complaint in the same turn (…好吧 / 行吧 at the end, a calm 那算了
+    不要了) or is relieved (早说嘛 吓我一跳) is not left upset: the turn's triggers are not judged.
+    The closing class itself keeps shouts and angry emoji out (算了! is no calm close)."""
+    closing = [c for c in params["closed_classes"] if c in classes.classes]
+    relief = [c for c in params["relief_classes"] if c in classes.classes]
+    if not closing and not relief:
+        return
+    positions = np.flatnonzero(customer)
+    positions = positions[_class_mask(classes, closing + relief, texts.norm_all, positions)]
+    for position in positions.tolist():
+        turn = _turn_of(position, customer, replies, sessions)
+        if not is_trigger[turn].any():
+            continue
+        text = texts.at(position)
+        # a closing word counts at the end of the turn, and only when the customer was not already
+        # upset in the turns before (算了不买了 after an argument gives up in frustration); relief
+        # anywhere in the turn
+        if any(classes.matches(name, text) for name in relief) or (
+                position == turn[-1] and any(classes.matches(name, text) for name in closing)
+                and not _upset_before(turn[0], customer, replies, sessions, is_trigger)):
+            is_trigger[turn] = False
+
+
+def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
+    """Did one of the customer's two turns before ``start`` hold a trigger (an argument going on)?"""
+    p = start - 1
+    for _ in range(2):
+        while p >= 0 and sessions[p] == sessions[start] and not customer[p]:
+            p -= 1  # the agent's turn (and system messages)
+        while p >= 0 and sessions[p] == sessions[start] and not replies[p]:
+            if customer[p] and is_trigger[p]:
+                return True
+            p -= 1
+    return False
 
 
 def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
@@ -477,6 +540,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():
         _drop_answers_to_agent(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
+    if (params["closed_classes"] or params["relief_classes"]) and is_trigger.any():
+        _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["carry_over_classes"] and is_trigger.any():
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
@@ -588,13 +653,25 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     grant_names = [c for c in params["grant_classes"] if c in classes.classes]
 
+    def only_the_question(text: str) -> bool:
+        """The customer's upset lies in the impatient question alone (到底能不能开票), not beside it
+        (等了半天了 到底能不能退: a yes answers the question, not the wait)."""
+        spans = [(m.start(), m.end()) for m in _A_NOT_A_Q.finditer(text)]
+        return all(any(found.start < e and s < found.end for s, e in spans)
+                   for name in anytime if name in classes.classes for found in classes.find(name, text))
+
     def request_granted(trigger: int, reply: int) -> bool:
         """The customer's turn asked for something (能退吗, 我要退款, 到底支不支持…) and the reply
         grants it or says yes: the request is handled, not left unsoothed."""
         reply_text = texts.at(reply)
         # only the impatient question itself is settled by a straight answer (人呢？ after a
         # question is waiting, which 今天下午发 does not answer)
-        if answers_yes(texts.at(trigger), reply_text) or answers_when(texts.at(trigger), reply_text):
+        question = texts.at(trigger)
+        if answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text):
+            return True
+        # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
+        # (等了半天了 到底能不能退 → 可以退的 您自己申请)
+        if answers_yes(question, reply_text) and only_the_question(question):
             return True
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
