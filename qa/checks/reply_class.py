@@ -140,6 +140,9 @@ PARAMS = {
 }
 
 
+# what a reply with content has: a letter or a digit outside emoticon codes ([微笑], [OK])
+_CONTENT = compile_regex(r"[\p{L}\p{N}]")
+_EMOTICON_CODE = compile_regex(r"\[[^\[\]]{1,8}\]")
 # an A-not-A question with its 到底/究竟 (到底能不能退)
 _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
 
@@ -660,6 +663,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return all(any(found.start < e and s < found.end for s, e in spans)
                    for name in anytime if name in classes.classes for found in classes.find(name, text))
 
+    def dodged_before(trigger: int) -> bool:
+        """Was the agent's reply before the customer's turn content-less (emoji, codes, punctuation)?"""
+        previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
+        return previous >= 0 and _CONTENT.search(_EMOTICON_CODE.sub("", texts.at(previous))) is None
+
     def request_granted(trigger: int, reply: int) -> bool:
         """The customer's turn asked for something (能退吗, 我要退款, 到底支不支持…) and the reply
         grants it or says yes: the request is handled, not left unsoothed."""
@@ -670,8 +678,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text):
             return True
         # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
-        # (等了半天了 到底能不能退 → 可以退的 您自己申请)
-        if answers_yes(question, reply_text) and only_the_question(question):
+        # (等了半天了 到底能不能退 → 可以退的 您自己申请), nor the impatience of a customer whose
+        # question the agent dodged with emoji only (早晚都能用吗 → 😊😊 → 到底能不能)
+        if answers_yes(question, reply_text) and only_the_question(question) and not dodged_before(trigger):
             return True
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
