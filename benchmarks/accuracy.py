@@ -68,14 +68,14 @@ AGENT_MESSAGE_RULES = {"forbidden-phrase", "rhetorical-question", "repeated-soot
 LABEL_COLUMN = "expect"
 LABEL_SEPARATORS = re.compile(r"[;；]")
 
-# Header names of the eval layouts (A, B, C, and the 飞鸽 one of set K), per field. Only this script uses them, to show
+# Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话编号", "对话ID"),
-    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间"),
-    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方"),
-    "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者"),
-    "text": ("text", "内容", "消息内容", "聊天内容"),
+    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
+    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "sender_type"),
+    "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者", "agent_name"),
+    "text": ("text", "内容", "消息内容", "聊天内容", "content"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
 # ``店铺名:客服名`` is an agent, any other nickname (``tb123_小王``, ``momo:)``) a customer.
@@ -85,7 +85,7 @@ WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent",
     "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer",
-    "system": "system", "系统": "system", "机器人": "system",
+    "system": "system", "系统": "system", "机器人": "system", "robot": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z")
 SLOW_REPLY_SECONDS = 5 * 60
