@@ -32,7 +32,7 @@ import regex
 from qa.regexcache import compile_regex
 
 #: The default answer classes, in the order their matches are tried.
-ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand")
+ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim")
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.
@@ -43,6 +43,9 @@ _NEGATOR = compile_regex(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|�
 _REMEDY = compile_regex(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
 # an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧)
 _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我)(?![不没])")
+# an answer that opens by suggesting an alternative (要不…能不能…, 不如…, 或者…) bargains: it asks
+# for a deal, it does not refuse (要不不退差价 送个赠品行吗)
+_BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
 _STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
 
 
@@ -65,12 +68,18 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
 
     The caller decides that ``proposal_norm`` is a proposal (class ``proposal``); this checks
     the relation between the two texts (see the module docstring)."""
-    if not proposal_norm or not answer_norm or _ACCEPTS.match(answer_norm):
+    if not proposal_norm or not answer_norm or _ACCEPTS.match(answer_norm) or _BARGAINS.match(answer_norm):
         return None
     for name in names:
         if name not in classes.classes:
             continue
         for found in classes.find(name, answer_norm):
+            if name == "useless-claim":
+                # 贴膜有什么用 after 给您补发钢化膜: the thing called useless is the one proposed
+                subject = found.text[: found.text.rfind("有")]
+                if any(ch not in _COMMON and ch in proposal_norm for ch in subject):
+                    return found
+                continue
             if name == "counter-demand":
                 remedy = _REMEDY.search(found.text)
                 if remedy is not None and remedy.group() not in proposal_norm:
@@ -202,3 +211,17 @@ def answers_when(question_norm: str, reply_norm: str) -> bool:
     for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question."""
     return (_WHEN.search(question_norm) is not None and _TIME.search(reply_norm) is not None
             and _UNSURE.search(reply_norm) is None)
+
+
+_PERMITS = compile_regex(r"^\W*(?:(?:亲+|您好|你好|嗯+)\W*)*(?:可以|好的?|行的?|没问题|ok|okay|嗯+|是的|对的|能的)"
+                         r"|(?:可以|能)(?:直接|自己|先)?(?:取消|退|换|重新|申请)")
+_REFUSES = compile_regex(r"不能|无法|没法|没办法|不可以|不支持|不行|取消不了|退不了")
+
+
+def permits_decision(classes, answer_norm: str, reply_norm: str, decision_class: str = "own-decision") -> bool:
+    """Does the agent's ``reply_norm`` go along with the way out the customer chose themselves
+    (那我取消订单重新拍 → 可以取消的; 我自己去网点寄 → 好的)? The customer decided; the agent's
+    consent settles it, as granting a request does."""
+    if decision_class not in classes.classes or not classes.matches(decision_class, answer_norm):
+        return False
+    return _PERMITS.search(reply_norm) is not None and _REFUSES.search(reply_norm) is None

@@ -46,6 +46,8 @@ _YES_NO_END = compile_regex(r"(?:吗|(?<![什怎这那多要])么|嘛)[啊呀哈
 _PRESUMPTION = compile_regex(r"不会|该不会|应该|难道|不是|大概|估计")
 _BA_END = compile_regex(r"吧[啊呀哈]*\??$")
 # A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
+# The condition marker that closes its clause (不用的话, 要是不行的话).
+_POSTPOSED = compile_regex(r"的话")
 _ANTECEDENT = compile_regex(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
 
 
@@ -118,7 +120,11 @@ class Scope:
             return None
         left = self.clause_start(text, start)
         found = self._condition.search(text, left, start)
-        return found.group() if found else None
+        if found:
+            return found.group()
+        # 的话 is a postposed marker: 不使用的话 / 是翻新机的话 make their whole clause a condition
+        after = _POSTPOSED.search(text, end, self.clause_end(text, end))
+        return after.group() if after else None
 
     def question(self, text: str, start: int, end: int) -> str | None:
         """The marker making ``text[start:end]`` part of a yes/no question, or None.

@@ -251,6 +251,13 @@ def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.n
     return long_enough & (per_session > params["max_uses"])
 
 
+# the remedy an offer names, by family (退货/退款 both give the money back)
+_REMEDY_WORD = compile_regex(r"退货|退款|退钱|换货|换新|补发|补寄|重发|维修|返修|上门|补偿|赔偿|价保")
+_REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
+                  "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
+                  "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price"}
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept."""
     params = rule.params
@@ -443,6 +450,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     # Offers quoting the same numbers, and those quoting none, may be alike; one without
     # numbers may be like any.
     comparable = (numbers[a] == 0) | (numbers[b] == 0) | (numbers[a] == numbers[b])
+    # Remedies must agree like numbers: 只能申请退货 and 只能申请换货 are two solutions, however alike
+    # their wording (the second is the recommended change of solution).
+    remedy_sets = [frozenset(_REMEDY_FAMILY[m] for m in _REMEDY_WORD.findall(key)) for key in distinct_keys]
+    if any(remedy_sets):
+        differ = np.fromiter((bool(remedy_sets[x]) and bool(remedy_sets[y]) and not remedy_sets[x] & remedy_sets[y]
+                              for x, y in zip(a.tolist(), b.tolist())), dtype=bool, count=len(a))
+        comparable &= ~differ
     compared = np.flatnonzero(comparable)
     pair_codes = a[compared] * n_keys + b[compared]
     distinct_pairs, pair_inverse = np.unique(pair_codes, return_inverse=True)

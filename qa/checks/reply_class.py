@@ -71,7 +71,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.acceptance import answers_when, answers_yes, grants, grants_request, not_accepted, offers_other
+from qa.acceptance import (answers_when, answers_yes, grants, grants_request, not_accepted, offers_other,
+                           permits_decision)
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
@@ -130,6 +131,11 @@ PARAMS = {
     "grant_classes": Param("strings", "customer requests (能退吗, 我要退款) a reply granting them handles the "
                            "customer (可以的，给您申请退款); an A-not-A question answered yes (支不支持 → 支持的) "
                            "or a when-question answered with a time (哪天发 → 明天中午前发出) is settled too", default=[]),
+    "decision_classes": Param("strings", "the customer's own way out (那我取消重新拍): a reply consenting to it "
+                              "(可以取消的) settles a calm refusal", default=[]),
+    "affirmed_classes": Param("strings", "customer questions whether a claim holds (是正品吗) that a plain yes "
+                              "(affirmative_classes: 是的亲) answers", default=[]),
+    "affirmative_classes": Param("strings", "agent replies opening with a plain yes", default=[]),
     "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
                                   "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
                                   default=False),
@@ -293,6 +299,29 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
     found[idx[~proposed]] = False
 
 
+def _drop_unprompted_failures(classes, params, norm_all, reply_positions, sessions, positions, found,
+                              later: list[str]) -> None:
+    """改不了 / 操作不了 report that a step failed; like 打不通 they refuse the agent's way only right
+    after the agent proposed one. Reported in answer to a question (您提交了吗? → 没有，改不了) or
+    unprompted, they are information: a refusal made only of ``failure_classes`` matches counts
+    only when the agent's previous reply is of a ``prompt_classes`` class."""
+    failure = [c for c in params["failure_classes"] if c in classes.classes]
+    prompts = [c for c in params["prompt_classes"] if c in classes.classes]
+    if not failure or not prompts:
+        return
+    idx = np.flatnonzero(found)
+    idx = idx[_class_mask(classes, failure, norm_all, positions[idx])]
+    for i in idx.tolist():
+        text = norm_all.iat[int(positions[i])]
+        refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
+        failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
+        if not refusals or not all(any(s < r.end and r.start < e for s, e in failed) for r in refusals):
+            continue
+        previous = _previous_reply(reply_positions, positions[[i]], sessions)[0]
+        if previous < 0 or not _class_mask(classes, prompts, norm_all, np.asarray([previous])).any():
+            found[i] = False
+
+
 def _drop_requests(classes, params, texts: _Texts, customer, replies, sessions, is_trigger,
                    later: list[str], anytime: list[str]) -> None:
     """A failure report (申请了，操作不了) in a calm turn that asks the agent to handle it
@@ -341,7 +370,14 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     waiting = _class_mask(classes, names, texts.norm_all, positions)
     times = messages["timestamp"] if "timestamp" in messages.columns else None
     limit = pd.Timedelta(seconds=params["wait_seconds"])
+    triggers = [c for c in params["trigger_classes"] if c in classes.classes]
     for position in positions[waiting].tolist():
+        # the ??? or the call must be the message's only upset (人呢 太差劲了 stays a trigger)
+        text = texts.at(position)
+        spans = [(m.start, m.end) for name in names for m in classes.find(name, text)]
+        if not all(any(s < m.end and m.start < e for s, e in spans)
+                   for name in triggers for m in classes.find(name, text)):
+            continue
         before = position - 1
         # system messages (auto-replies, transfers) neither answer nor wait
         while before >= 0 and sessions[before] == sessions[position] and not customer[before] \
@@ -529,6 +565,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 before_prompt = found.copy()
                 _drop_unprompted(classes, params, norm_all, reply_positions_all, sessions, positions, found,
                                  later, prompted)
+                _drop_unprompted_failures(classes, params, norm_all, reply_positions_all, sessions, positions,
+                                          found, later)
                 # a relation refusal was tied to its proposal already
                 found |= before_prompt & relation_hits[positions]
             is_trigger[positions] = found
@@ -698,6 +736,29 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
         return previous >= 0 and offers_other(texts.at(previous), texts.at(reply))
 
+    decision_names = [c for c in params["decision_classes"] if c in classes.classes]
+
+    def decision_consented(trigger: int, reply: int) -> bool:
+        """A calm turn in which the customer chose their own way out (不行的话我就取消重拍), and
+        the reply consents to it: the customer is not left with a refused solution. Upset words
+        in the turn keep it a trigger."""
+        turn = [p for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply]
+        if any(classes.matches(name, texts.at(p)) for p in turn for name in anytime if name in classes.classes):
+            return False
+        return any(permits_decision(classes, texts.at(p), texts.at(reply), name)
+                   for p in turn for name in decision_names)
+
+    affirmed_names = [c for c in params["affirmed_classes"] if c in classes.classes]
+    affirmative_names = [c for c in params["affirmative_classes"] if c in classes.classes]
+
+    def affirmed(trigger: int, reply: int) -> bool:
+        """The customer asked whether a claim holds (是原装的吗) and the reply opens with a plain
+        yes (是的亲): the doubt is answered, whatever courtesy follows."""
+        if not any(classes.matches(name, texts.at(reply)) for name in affirmative_names):
+            return False
+        return any(classes.matches(name, texts.at(p)) for name in affirmed_names
+                   for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply)
+
     n = len(messages)
     reply_ids = sorted(first_of)
     judged = np.asarray(reply_ids, dtype="int64")
@@ -720,6 +781,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if grant_names and request_granted(first_of[reply], reply):
             continue
         if params["accommodate_refusals"] and refusal_met(first_of[reply], reply):
+            continue
+        if decision_names and decision_consented(first_of[reply], reply):
+            continue
+        if affirmed_names and affirmed(first_of[reply], reply):
             continue
         flagged.append(reply)
 
