@@ -71,8 +71,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.acceptance import (answers_when, answers_yes, grants, grants_request, not_accepted, offers_other,
-                           permits_decision)
+from qa.acceptance import answers_when, answers_yes, grants, grants_request, not_accepted, offers_other, permits_decision
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
