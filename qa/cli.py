@@ -609,7 +609,7 @@ def rules_test(paths, rule_paths, debug) -> None:
     def action() -> int:
         import tempfile
 
-        from qa.casetest import compare, load_case_files, run_case
+        from qa.casetest import CaseRunner, compare, load_case_files
         from qa.rulefiles import builtin_rules_dir
         from qa.rules import load_rules
 
@@ -637,11 +637,11 @@ def rules_test(paths, rule_paths, debug) -> None:
             raise QAError(str(error)) from None
         failures = 0
         with tempfile.TemporaryDirectory() as work:
+            # Cases that share a layout are audited together, each still judged on its own.
+            runner = CaseRunner(cases, Path(work), rules=loaded)
             for index, case in enumerate(cases):
-                case_dir = Path(work) / str(index)
-                case_dir.mkdir()
                 try:
-                    problems = compare(case, run_case(case, case_dir, rules=loaded))
+                    problems = compare(case, runner.findings(index))
                 except LookupError as error:
                     problems = [str(error)]
                 if problems:

@@ -5,13 +5,67 @@ from __future__ import annotations
 import pytest
 from rule_cases import CASES_DIR, all_cases, compare, load_case_file, run_case
 
+from qa.casetest import CaseRunner, RuleCase
+
 CASES = all_cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_rule_case(case, tmp_path, builtin_rules):
-    problems = compare(case, run_case(case, tmp_path, rules=builtin_rules))
+@pytest.fixture(scope="module")
+def case_runner(tmp_path_factory, builtin_rules):
+    """One runner per worker: the cases that share a layout are audited together, a group at
+    the first of its cases a worker runs (qa.casetest.CaseRunner)."""
+    return CaseRunner(CASES, tmp_path_factory.mktemp("rule-cases"), rules=builtin_rules)
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case.id for case in CASES])
+def test_rule_case(index, case_runner):
+    case = CASES[index]
+    problems = compare(case, case_runner.findings(index))
     assert not problems, f"{case.id} ({case.source.name}):\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.slow
+def test_batched_cases_find_what_each_case_finds_alone(tmp_path, builtin_rules):
+    """Every built-in case's findings from the shared audits are its own audit's, record for
+    record (rows, session ids, files and finding ids too), and nearly all cases are batched."""
+    runner = CaseRunner(CASES, tmp_path, rules=builtin_rules)
+    batched = [runner.findings(index) for index in range(len(CASES))]
+    assert len(runner.batched) >= 0.9 * len(CASES)
+    for index, case in enumerate(CASES):
+        (tmp_path / str(index)).mkdir(exist_ok=True)
+        alone = run_case(case, tmp_path / str(index), rules=builtin_rules)
+        assert batched[index] == alone, case.id
+
+
+_HEADER = "session_id,timestamp,role,agent,text"
+
+
+def _case(name: str, rows: list[str], expect: list, *, header: str = _HEADER) -> RuleCase:
+    return RuleCase(rule="forbidden-phrase", name=name, chat="\n".join([header, *rows]) + "\n", expect=expect,
+                    params={}, columns={}, file_name="chat.csv", source=CASES_DIR / "forbidden-phrase.toml")
+
+
+def test_cases_a_shared_file_would_read_otherwise_run_alone(tmp_path, builtin_rules):
+    """A case whose rows the shared file would not read as its own file does (a rejected row,
+    roles from nicknames, a quoted line break) runs alone; the others are still batched, and
+    every case gets its own audit's findings."""
+    flagged = "S1,2026-11-20 10:01:00,agent,小美,我已经说过很多遍了"
+    cases = [
+        _case("plain", ["S1,2026-11-20 10:00:00,customer,,快递还没到", flagged], [{"row": 3}]),
+        _case("same_session_id", ["S1,2026-11-20 10:00:00,customer,,在吗", flagged], [{"row": 3}]),
+        _case("clean", ["S9,2026-11-20 10:00:00,customer,,谢谢", "S9,2026-11-20 10:01:00,agent,小美,不客气"], []),
+        _case("unknown_role", ["S1,2026-11-20 10:00:00,boss,,快递还没到", flagged], [{"row": 3}]),
+        _case("quoted_break", ['S1,2026-11-20 10:00:00,customer,,"快递\n还没到"', flagged], [{"row": 3}]),
+        _case("nicknames", ["S1,2026-11-20 10:00:00,顾客甲,快递还没到", "S1,2026-11-20 10:01:00,店铺:小美,我已经说过很多遍了"],
+              [{"row": 3}], header="session_id,timestamp,sender,text"),
+    ]
+    runner = CaseRunner(cases, tmp_path, rules=builtin_rules)
+    found = [runner.findings(index) for index in range(len(cases))]
+    assert runner.batched == {0, 1, 2}
+    for index, case in enumerate(cases):
+        (tmp_path / str(index)).mkdir(exist_ok=True)
+        assert found[index] == run_case(case, tmp_path / str(index), rules=builtin_rules), case.name
+        assert not compare(case, found[index]), case.name
 
 
 def test_every_rule_has_enough_cases():

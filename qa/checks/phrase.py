@@ -26,6 +26,7 @@ because of the agent, not the agent reproaching the customer); they run on candi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,6 +196,23 @@ def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[
 
 
 def _compile(params: dict) -> _Compiled:
+    """The rule's automaton and regexes, cached per parameter set (their JSON text): building
+    them took longer than checking a small file, once per audit (tests run thousands)."""
+    key = json.dumps(params, sort_keys=True, default=repr)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _compile_now(params)  # raises (and caches nothing) on a bad pattern
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = compiled
+    return compiled
+
+
+_COMPILED: dict[str, _Compiled] = {}
+_COMPILED_MAX = 64
+
+
+def _compile_now(params: dict) -> _Compiled:
     categories = params["categories"]
     table = _phrase_table(categories, params["exceptions"], params)
     phrases = tuple(sorted({key for key, index in table if index >= 0}))
