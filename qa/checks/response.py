@@ -615,40 +615,26 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
             quotes[trigger_id] = (quote, label_of(found, lang))
         return quotes[trigger_id]
 
-    out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
-    for trigger_id in missing:
-        quote, category = trigger_values(trigger_id)
-        found = trigger_found[trigger_id]
-        original = trigger_text[trigger_id]
-        span = _span_in(original, trigger_norm[trigger_id], found[0], found[1])
-        fragment = original[span[0] : span[1]] if span[0] >= 0 else trigger_norm[trigger_id][found[0] : found[1]]
-        kind = render({lang: kinds_text[f"missing_{lang}"]}, lang, trigger=quote, reply="")
-        out_ids.append(trigger_id)
-        reasons.append(render(rule.message, lang, trigger=quote, category=category, reply="", kind=kind))
-        matches.append(fragment)
-        starts.append(span[0])
-        ends.append(span[1])
-        contexts.append(-1)
+    # Once the agent has soothed or handled a complaint, the customer's later mentions of it
+    # in the same session (在看医生) are the same complaint, not a new one to judge. A new
+    # channel of an ``escalation_classes`` class (投诉 handled, then 我去法院起诉) is a new
+    # threat and is judged; a reply guiding to a complaint channel is judged every time.
+    escalation = set(rule.params.get("escalation_classes") or [])
 
+    def topic(trigger_id: int):
+        found = trigger_found[trigger_id][2]
+        cls = getattr(found, "cls", None)
+        if cls is None:
+            return None
+        return (cls, found.category) if cls in escalation else (cls, None)
+
+    handled: set = set()
+    out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
     judged_ids = sorted(judged)
     if judged_ids:
         judged_text = pd.Series(_values(texts, judged_ids), dtype="str")
         emoji = emoji_only_mask(judged_text, **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
         verdicts: dict[tuple[str, bool], tuple[str, tuple[int, int] | None]] = {}
-        # Once the agent has soothed or handled a complaint, the customer's later mentions of it
-        # in the same session (在看医生) are the same complaint, not a new one to judge. A new
-        # channel of an ``escalation_classes`` class (投诉 handled, then 我去法院起诉) is a new
-        # threat and is judged; a reply guiding to a complaint channel is judged every time.
-        escalation = set(rule.params.get("escalation_classes") or [])
-
-        def topic(trigger_id: int):
-            found = trigger_found[trigger_id][2]
-            cls = getattr(found, "cls", None)
-            if cls is None:
-                return None
-            return (cls, found.category) if cls in escalation else (cls, None)
-
-        handled: set = set()
         judged_sessions = _values(sessions, judged_ids)
         for reply_id, original, reply_norm, is_emoji, session in zip(
             judged_ids, judged_text.tolist(), _values(norm_all, judged_ids), emoji.tolist(), judged_sessions
@@ -682,6 +668,25 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
             starts.append(span[0])
             ends.append(span[1])
             contexts.append(trigger_id)
+
+    # A mention left unanswered at the session's end (在医院了) after the agent had already
+    # soothed or handled the same complaint in this session continues that episode: it is not
+    # a new complaint nobody answered. A new channel of an escalation class still counts.
+    for trigger_id, session in zip(missing, _values(sessions, missing)):
+        if (session, None) in handled or (session, topic(trigger_id)) in handled:
+            continue
+        quote, category = trigger_values(trigger_id)
+        found = trigger_found[trigger_id]
+        original = trigger_text[trigger_id]
+        span = _span_in(original, trigger_norm[trigger_id], found[0], found[1])
+        fragment = original[span[0] : span[1]] if span[0] >= 0 else trigger_norm[trigger_id][found[0] : found[1]]
+        kind = render({lang: kinds_text[f"missing_{lang}"]}, lang, trigger=quote, reply="")
+        out_ids.append(trigger_id)
+        reasons.append(render(rule.message, lang, trigger=quote, category=category, reply="", kind=kind))
+        matches.append(fragment)
+        starts.append(span[0])
+        ends.append(span[1])
+        contexts.append(-1)
 
     return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
 
