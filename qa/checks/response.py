@@ -671,9 +671,15 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
 
     # A mention left unanswered at the session's end (在医院了) after the agent had already
     # soothed or handled the same complaint in this session continues that episode: it is not
-    # a new complaint nobody answered. A new channel of an escalation class still counts.
+    # a new complaint nobody answered. Any agent reply since the episode's first trigger counts
+    # (the caring answer often comes only after a cold first reply and the customer's protest).
+    # A new channel of an escalation class is a new topic and still counts.
+    trigger_sessions_of = dict(zip(ids.tolist(), trigger_sessions))
     for trigger_id, session in zip(missing, _values(sessions, missing)):
         if (session, None) in handled or (session, topic(trigger_id)) in handled:
+            continue
+        if _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply_mask, norm_all,
+                            texts, rule, c, classes):
             continue
         quote, category = trigger_values(trigger_id)
         found = trigger_found[trigger_id]
@@ -689,6 +695,30 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         contexts.append(-1)
 
     return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
+
+
+def _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply_mask, norm_all, texts,
+                     rule, c, classes) -> bool:
+    """Whether an agent reply after an earlier trigger of the same topic in ``session`` (and
+    before ``trigger_id``) soothed or handled it: the unanswered ``trigger_id`` then continues
+    an episode already taken care of. Only runs for triggers left without a reply."""
+    about = topic(trigger_id)
+    earlier = [t for t in ids.tolist() if t < trigger_id and trigger_sessions_of[t] == session
+               and topic(t) == about]
+    if not earlier:
+        return False
+    replies = [p for p in range(min(earlier) + 1, trigger_id) if reply_mask[p]]
+    if not replies:
+        return False
+    reply_norms = _values(norm_all, replies)
+    emoji = emoji_only_mask(pd.Series(_values(texts, replies), dtype="str"),
+                            **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
+    for reply_norm, is_emoji in zip(reply_norms, emoji.tolist()):
+        kind, _ = classify_reply(reply_norm, bool(is_emoji), c, classes,
+                                 rule.params["soothing_class"], rule.params["handling_class"])
+        if not kind:
+            return True
+    return False
 
 
 def validate(params: dict) -> list[tuple[str, str]]:
