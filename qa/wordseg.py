@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,15 @@ def cut(text: str) -> Iterator[str]:
 
 
 def _quiet_jieba():
+    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+        # jieba imports setuptools' deprecated pkg_resources (0.2–0.3 s, a DeprecationWarning) only to
+        # open its own data files, and falls back to plain open() when that import fails: a None
+        # entry in sys.modules makes the import fail, for this one import only.
+        sys.modules["pkg_resources"] = None
+        try:
+            import jieba  # noqa: F401
+        finally:
+            del sys.modules["pkg_resources"]
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
