@@ -352,13 +352,20 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             objecting[code] = any(classes.matches(name, text) for name in refusal_names)
         return objecting[code]
 
+    grams_by_code: dict[int, frozenset] = {}
+
+    def grams_of_code(code: int) -> frozenset:
+        if code not in grams_by_code:
+            grams_by_code[code] = grams_of(texts_of.texts(np.asarray([code], dtype=np.int64))[0])
+        return grams_by_code[code]
+
     def asked_again(position: int, text: str) -> bool:
         """The customer's message at ``position`` asks an earlier question of the session again."""
         grams = grams_of(text)
         p = position - 1
         while p >= 0 and session_codes[p] == session_codes[position]:
             if customer[p]:
-                earlier = grams_of(texts_of.texts(np.asarray([texts_of.codes[p]], dtype=np.int64))[0])
+                earlier = grams_of_code(int(texts_of.codes[p]))
                 if grams and earlier and 2 * len(grams & earlier) >= params["repeated_question"] * (
                         len(grams) + len(earlier)):
                     return True
@@ -452,11 +459,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     comparable = (numbers[a] == 0) | (numbers[b] == 0) | (numbers[a] == numbers[b])
     # Remedies must agree like numbers: 只能申请退货 and 只能申请换货 are two solutions, however alike
     # their wording (the second is the recommended change of solution).
-    remedy_sets = [frozenset(_REMEDY_FAMILY[m] for m in _REMEDY_WORD.findall(key)) for key in distinct_keys]
-    if any(remedy_sets):
-        differ = np.fromiter((bool(remedy_sets[x]) and bool(remedy_sets[y]) and not remedy_sets[x] & remedy_sets[y]
-                              for x, y in zip(a.tolist(), b.tolist())), dtype=bool, count=len(a))
-        comparable &= ~differ
+    # (each key's remedy families as bits: two keys differ when both name one and share none)
+    family_bit = {family: 1 << bit for bit, family in enumerate(sorted(set(_REMEDY_FAMILY.values())))}
+    remedies = np.fromiter((sum({family_bit[_REMEDY_FAMILY[m]] for m in _REMEDY_WORD.findall(key)})
+                            for key in distinct_keys), dtype=np.int64, count=len(distinct_keys))
+    if remedies.any():
+        ra, rb = remedies[a], remedies[b]
+        comparable &= ~((ra != 0) & (rb != 0) & ((ra & rb) == 0))
     compared = np.flatnonzero(comparable)
     pair_codes = a[compared] * n_keys + b[compared]
     distinct_pairs, pair_inverse = np.unique(pair_codes, return_inverse=True)
