@@ -298,6 +298,22 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
     found[idx[~proposed]] = False
 
 
+def _class_matches(classes, names: list[str], text: str) -> list:
+    """Every match of the (known) classes ``names`` in ``text``."""
+    return [m for name in names if name in classes.classes for m in classes.find(name, text)]
+
+
+def _class_spans(classes, names: list[str], text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of :func:`_class_matches`."""
+    return [(m.start, m.end) for m in _class_matches(classes, names, text)]
+
+
+def _overlaps_all(matches, spans: list[tuple[int, int]]) -> bool:
+    """Does every match overlap one of ``spans``: is that part of the text all there is of it
+    (a refusal made only of a failure report, an upset made only of ??? or of the question)?"""
+    return all(any(s < m.end and m.start < e for s, e in spans) for m in matches)
+
+
 def _drop_unprompted_failures(classes, params, norm_all, reply_positions, sessions, positions, found,
                               later: list[str]) -> None:
     """改不了 / 操作不了 report that a step failed; like 打不通 they refuse the agent's way only right
@@ -312,9 +328,8 @@ def _drop_unprompted_failures(classes, params, norm_all, reply_positions, sessio
     idx = idx[_class_mask(classes, failure, norm_all, positions[idx])]
     for i in idx.tolist():
         text = norm_all.iat[int(positions[i])]
-        refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
-        failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
-        if not refusals or not all(any(s < r.end and r.start < e for s, e in failed) for r in refusals):
+        refusals = _class_matches(classes, later, text)
+        if not refusals or not _overlaps_all(refusals, _class_spans(classes, failure, text)):
             continue
         previous = _previous_reply(reply_positions, positions[[i]], sessions)[0]
         if previous < 0 or not _class_mask(classes, prompts, norm_all, np.asarray([previous])).any():
@@ -340,9 +355,7 @@ def _drop_requests(classes, params, texts: _Texts, customer, replies, sessions, 
         code = int(texts.codes[position])
         if code not in covered:
             text = texts.at(position)
-            refusals = [m for name in later if name in classes.classes for m in classes.find(name, text)]
-            failed = [(m.start, m.end) for name in failure for m in classes.find(name, text)]
-            covered[code] = all(any(s < r.end and r.start < e for s, e in failed) for r in refusals)
+            covered[code] = _overlaps_all(_class_matches(classes, later, text), _class_spans(classes, failure, text))
         if not covered[code]:
             continue
         turn = _turn_of(position, customer, replies, sessions)
@@ -373,9 +386,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     for position in positions[waiting].tolist():
         # the ??? or the call must be the message's only upset (人呢 太差劲了 stays a trigger)
         text = texts.at(position)
-        spans = [(m.start, m.end) for name in names for m in classes.find(name, text)]
-        if not all(any(s < m.end and m.start < e for s, e in spans)
-                   for name in triggers for m in classes.find(name, text)):
+        if not _overlaps_all(_class_matches(classes, triggers, text), _class_spans(classes, names, text)):
             continue
         before = position - 1
         # system messages (auto-replies, transfers) neither answer nor wait
@@ -696,9 +707,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     def only_the_question(text: str) -> bool:
         """The customer's upset lies in the impatient question alone (到底能不能开票), not beside it
         (等了半天了 到底能不能退: a yes answers the question, not the wait)."""
-        spans = [(m.start(), m.end()) for m in _A_NOT_A_Q.finditer(text)]
-        return all(any(found.start < e and s < found.end for s, e in spans)
-                   for name in anytime if name in classes.classes for found in classes.find(name, text))
+        return _overlaps_all(_class_matches(classes, anytime, text), [m.span() for m in _A_NOT_A_Q.finditer(text)])
 
     def dodged_before(trigger: int) -> bool:
         """Was the agent's reply before the customer's turn content-less (emoji, codes, punctuation)?"""
