@@ -252,10 +252,10 @@ def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.n
 
 
 # the remedy an offer names, by family (退货/退款 both give the money back)
-_REMEDY_WORD = compile_regex(r"退货|退款|退钱|换货|换新|补发|补寄|重发|维修|返修|上门|补偿|赔偿|价保")
 _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price"}
+_REMEDY_WORD = compile_regex("|".join(_REMEDY_FAMILY))
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -359,9 +359,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             grams_by_code[code] = grams_of(texts_of.texts(np.asarray([code], dtype=np.int64))[0])
         return grams_by_code[code]
 
-    def asked_again(position: int, text: str) -> bool:
+    def asked_again(position: int) -> bool:
         """The customer's message at ``position`` asks an earlier question of the session again."""
-        grams = grams_of(text)
+        grams = grams_of_code(int(texts_of.codes[position]))
         p = position - 1
         while p >= 0 and session_codes[p] == session_codes[position]:
             if customer[p]:
@@ -384,7 +384,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if not refusal_names:
             return True
         for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
-            if objects(code, text) or asked_again(position, text):
+            if objects(code, text) or asked_again(position):
                 return True
         return False
 
