@@ -68,19 +68,25 @@ AGENT_MESSAGE_RULES = {"forbidden-phrase", "rhetorical-question", "repeated-soot
 LABEL_COLUMN = "expect"
 LABEL_SEPARATORS = re.compile(r"[;；]")
 
-# Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L), per field. Only this script uses them, to show
+# Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话编号", "对话ID"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
     "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "sender_type"),
-    "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者", "agent_name"),
+    "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者", "agent_name", "咚咚账号"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
 # ``店铺名:客服名`` is an agent, any other nickname (``tb123_小王``, ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
+# A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
+# from the account 机器人. Its date and time may be two columns.
+AGENT_FLAG_HEADERS = ("是否客服发送",)
+AGENT_FLAG_YES = {"是", "1", "true", "True"}
+ROBOT_ACCOUNTS = {"机器人", "robot"}
+SPLIT_TIME_HEADERS = (("日期", "时间"),)
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent",
@@ -140,11 +146,18 @@ def read_messages(path: Path) -> list[Message]:
         raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
     sender = next((header.index(name) for name in SENDER_HEADERS if name in header), None)
     role_known = any(name in header for name in FIELD_HEADERS["role"])
-    by_sender = not role_known and sender is not None
+    agent_flag = next((header.index(name) for name in AGENT_FLAG_HEADERS if name in header), None)
+    by_flag = not role_known and agent_flag is not None
+    by_sender = not role_known and not by_flag and sender is not None
+    split_time = next(((header.index(d), header.index(t)) for d, t in SPLIT_TIME_HEADERS
+                       if d in header and t in header), None)
     idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
-           if not (by_sender and name in ("role", "agent"))}
+           if not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
+                   or (split_time and name == "time"))}
     if by_sender:
         idx["role"] = idx["agent"] = sender
+    if by_flag:
+        idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
     messages = []
     for number, record in enumerate(records[1:], start=2):
@@ -154,12 +167,21 @@ def read_messages(path: Path) -> list[Message]:
         raw_role = record[idx["role"]].strip()
         if by_sender:
             raw_role = "agent" if SUB_ACCOUNT.fullmatch(raw_role) else "customer"
+        elif by_flag:
+            account = record[idx["agent"]].strip()
+            raw_role = ("system" if account in ROBOT_ACCOUNTS
+                        else "agent" if raw_role in AGENT_FLAG_YES else "customer")
+        if split_time:
+            date_part = record[split_time[0]].strip().split(" ")[0]
+            time_text = f"{date_part} {record[split_time[1]].strip()}"
+        else:
+            time_text = record[idx["time"]].strip()
         messages.append(
             Message(
                 file=path.name,
                 row=number,
                 session=record[idx["session"]].strip(),
-                time=record[idx["time"]].strip(),
+                time=time_text,
                 role=ROLE_VALUES.get(raw_role, raw_role),
                 agent=record[idx["agent"]].strip(),
                 text=record[idx["text"]],

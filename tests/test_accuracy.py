@@ -321,6 +321,20 @@ def test_roles_from_sender_nicknames_without_a_role_column(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_dongdong_layout_agent_flag_robot_account_and_split_date_time(tmp_path):
+    path = _csv(tmp_path, "dd.csv", """\
+        会话ID,咚咚账号,是否客服发送,日期,时间,消息内容,expect
+        77001,jd_5c2e91a0,否,2026-12-10,09:00:00,在吗,
+        77001,机器人,是,2026-12-10,09:00:01,【机器人】您好,
+        77001,shop_小赵,是,2026-12-10,09:06:00,在的亲,slow-reply
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["customer", "system", "agent"]
+    assert messages[2].agent == "shop_小赵"
+    assert messages[2].time == "2026-12-10 09:06:00"
+    assert acc.check_labels([path]) == []
+
+
 def test_a_rough_same_line_check_is_a_warning_not_a_stop(tmp_path):
     path = _csv(tmp_path, "w.csv", """\
         session_id,timestamp,role,agent,text,expect
