@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa.diskmemo import disk_memo
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
 from qa.regexcache import compile_regex
@@ -355,7 +356,10 @@ def _spans(pattern: Any, text: str) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(text, overlapped=True)]
 
 
+@disk_memo
 def _re2_form(pattern: str) -> str | None:
+    """A pattern RE2 (pyarrow) can run that matches at least wherever ``pattern`` does (for
+    the pre-filter), or None."""
     candidate = relax_counts(strip_lookarounds(expand_backreferences(pattern)))
     if not candidate:
         return None

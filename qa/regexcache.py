@@ -65,15 +65,38 @@ def trusted_cache_file(path: Path) -> bool:
     return not status.st_mode & 0o022
 
 
-def _load() -> dict[tuple[str, int], regex.Pattern]:
-    path = _cache_file()
+def read_private_pickle(path: Path | None) -> object | None:
+    """The object pickled in ``path``, or None when there is no such file, it is not
+    :func:`trusted_cache_file`, or it does not unpickle (a damaged file is only a cold cache)."""
     if path is None or not trusted_cache_file(path):
-        return {}
+        return None
     try:
         with path.open("rb") as handle:
-            loaded = pickle.load(handle)
-    except Exception:  # a damaged or foreign file is only a cold cache
-        return {}
+            return pickle.load(handle)
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, the cache is cold
+        return None
+
+
+def write_private_pickle(path: Path | None, value: object) -> None:
+    """Pickle ``value`` to ``path`` atomically, readable by this user only; failures (a
+    read-only home, a full disk) are ignored: they must not fail the audit that ran."""
+    if path is None:
+        return
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except Exception:  # noqa: BLE001
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _load() -> dict[tuple[str, int], regex.Pattern]:
+    loaded = read_private_pickle(_cache_file())
     return loaded if isinstance(loaded, dict) else {}
 
 
@@ -98,18 +121,5 @@ def compile_regex(pattern: str, flags: int = 0) -> regex.Pattern:
 def _save() -> None:
     if not _added or _entries is None:
         return
-    path = _cache_file()
-    if path is None:
-        return
     kept = _entries if len(_entries) <= _MAX_ENTRIES else {k: _entries[k] for k in _used}
-    temporary: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".regex-", dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except Exception:  # a read-only home or a full disk must not fail the audit that ran
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
+    write_private_pickle(_cache_file(), kept)

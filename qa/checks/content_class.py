@@ -69,6 +69,7 @@ import regex
 
 from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
 from qa.classes import classes_of
+from qa.diskmemo import disk_memo
 from qa.errors import RuleError
 from qa.normalize import normalize_text
 from qa.regexutil import compile_any
@@ -177,6 +178,7 @@ def _check_re2(pattern: str, what: str) -> str:
 
 
 @lru_cache(maxsize=32)
+@disk_memo
 def build_class(
     emoticons: tuple[str, ...],
     kaomoji: tuple[str, ...],
