@@ -71,7 +71,7 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话编号", "对话ID"),
+    "session": ("session_id", "会话ID", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
     "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "sender_type"),
     "agent": ("agent", "客服", "接待客服", "客服昵称", "发送者", "agent_name", "咚咚账号"),
@@ -90,7 +90,7 @@ SPLIT_TIME_HEADERS = (("日期", "时间"),)
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent",
-    "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer",
+    "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z")
@@ -151,9 +151,12 @@ def read_messages(path: Path) -> list[Message]:
     by_sender = not role_known and not by_flag and sender is not None
     split_time = next(((header.index(d), header.index(t)) for d, t in SPLIT_TIME_HEADERS
                        if d in header and t in header), None)
+    # A log without times (the JD corpus: turn numbers only) is labelled without slow-reply.
+    timeless = not split_time and not any(name in header for name in FIELD_HEADERS["time"])
     idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
            if not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
-                   or (split_time and name == "time"))}
+                   or (split_time and name == "time") or (timeless and name == "time")
+                   or (timeless and name == "agent" and name not in header and not by_sender))}
     if by_sender:
         idx["role"] = idx["agent"] = sender
     if by_flag:
@@ -174,6 +177,8 @@ def read_messages(path: Path) -> list[Message]:
         if split_time:
             date_part = record[split_time[0]].strip().split(" ")[0]
             time_text = f"{date_part} {record[split_time[1]].strip()}"
+        elif timeless:
+            time_text = ""
         else:
             time_text = record[idx["time"]].strip()
         messages.append(
@@ -183,7 +188,7 @@ def read_messages(path: Path) -> list[Message]:
                 session=record[idx["session"]].strip(),
                 time=time_text,
                 role=ROLE_VALUES.get(raw_role, raw_role),
-                agent=record[idx["agent"]].strip(),
+                agent=record[idx["agent"]].strip() if "agent" in idx else "",
                 text=record[idx["text"]],
                 labels=tuple(label for label in raw_labels if label),
             )
@@ -217,7 +222,8 @@ def _sessions(messages: list[Message]) -> dict[str, list[Message]]:
     for message in messages:
         sessions.setdefault(message.session, []).append(message)
     return {
-        sid: sorted(rows, key=lambda m: (_parse_time(m.time), m.row)) for sid, rows in sessions.items()
+        sid: sorted(rows, key=lambda m: (_parse_time(m.time) if m.time else datetime.min, m.row))
+        for sid, rows in sessions.items()
     }
 
 
@@ -289,6 +295,10 @@ def check_labels(paths: Iterable[Path]) -> list[str]:
                 problems.append(f"{where}: a customer message can only carry ignored-complaint")
             if not m.text.strip():
                 problems.append(f"{where}: empty text")
+            if not m.time:
+                if "slow-reply" in m.labels:
+                    problems.append(f"{where}: slow-reply labelled in a file without times")
+                continue
             try:
                 _parse_time(m.time)
             except LabelError as exc:
@@ -310,7 +320,7 @@ def _check_session(rows: list[Message]) -> list[str]:
     agent_lines: dict[str, int] = {}
     for i, m in enumerate(rows):
         where = f"{m.file}:{m.row}"
-        when = _parse_time(m.time)
+        when = _parse_time(m.time) if m.time else None
         if m.role == "customer":
             if waiting_since is None:
                 waiting_since = when
@@ -320,8 +330,9 @@ def _check_session(rows: list[Message]) -> list[str]:
         elif m.role == "agent" and _AUTO_REPLY.match(m.text):
             continue  # an auto-reply under the agent's name is a system message: the clock runs on
         elif m.role == "agent":
-            late = waiting_since is not None and (when - waiting_since).total_seconds() > SLOW_REPLY_SECONDS
-            if late != ("slow-reply" in m.labels):
+            late = (waiting_since is not None and when is not None
+                    and (when - waiting_since).total_seconds() > SLOW_REPLY_SECONDS)
+            if when is not None and late != ("slow-reply" in m.labels):
                 wait = (when - waiting_since).total_seconds() if waiting_since else 0
                 problems.append(f"{where}: slow-reply label {'missing' if late else 'wrong'} "
                                 f"(customer waited {wait:.0f} s)")

@@ -335,6 +335,25 @@ def test_dongdong_layout_agent_flag_robot_account_and_split_date_time(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_a_log_without_times_is_read_in_file_order_and_cannot_carry_slow_reply(tmp_path):
+    path = _csv(tmp_path, "jd.csv", """\
+        dialogue_id,turn,role,text,expect
+        d1,0,客户,在吗,
+        d1,1,客服,在的亲,
+        d1,2,客户,东西坏了,
+        d1,3,客服,[微笑],emoji-only
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["customer", "agent", "customer", "agent"]
+    assert acc.check_labels([path]) == []
+    late = _csv(tmp_path, "late.csv", """\
+        dialogue_id,turn,role,text,expect
+        d1,0,客户,在吗,
+        d1,1,客服,在的亲,slow-reply
+        """)
+    assert any("without times" in problem for problem in acc.check_labels([late]))
+
+
 def test_a_rough_same_line_check_is_a_warning_not_a_stop(tmp_path):
     path = _csv(tmp_path, "w.csv", """\
         session_id,timestamp,role,agent,text,expect
