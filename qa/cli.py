@@ -516,9 +516,11 @@ def rules_list(rule_paths, config_path, debug) -> None:
         width = max(len(rule.id) for rule in loaded)
         origins = [" + ".join(rule.origin) for rule in loaded]
         origin_width = max(len("defined in"), *map(len, origins))
-        click.echo(f"{'id':<{width}}  {'check':<13} {'severity':<9} {'enabled':<8} {'defined in':<{origin_width}}  name")
+        check_width = max(len("check"), *(len(rule.check) for rule in loaded))
+        click.echo(f"{'id':<{width}}  {'check':<{check_width}} {'severity':<9} {'enabled':<8} "
+                   f"{'defined in':<{origin_width}}  name")
         for rule, origin in zip(loaded, origins):
-            click.echo(f"{rule.id:<{width}}  {rule.check:<13} {rule.severity.value:<9} "
+            click.echo(f"{rule.id:<{width}}  {rule.check:<{check_width}} {rule.severity.value:<9} "
                        f"{'yes' if rule.enabled else 'no':<8} {origin:<{origin_width}}  {_display_names(rule)}")
         return ExitCode.OK
 

@@ -6,6 +6,8 @@ review, history).
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from enum import IntEnum
 
@@ -43,6 +45,11 @@ def guarded(debug: bool, action) -> int:
         message = error.format_message() if isinstance(error, click.ClickException) else str(error)
         click.echo(f"qa: error: {message}", err=True)
         return ExitCode.ERROR
+    except BrokenPipeError:
+        # The reader of stdout went away (qa rules list | head): no traceback, no message on a
+        # pipe nobody reads, and no second error when Python flushes stdout at exit.
+        _silence_stdout()
+        return ExitCode.ERROR
     except KeyboardInterrupt as error:
         click.echo(f"qa: interrupted ({getattr(error, 'name', 'SIGINT')}); temporary files removed", err=True)
         return ExitCode.ERROR
@@ -51,3 +58,11 @@ def guarded(debug: bool, action) -> int:
             traceback.print_exc()
         click.echo(f"qa: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
         return ExitCode.ERROR
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout: nothing left to flush
+        pass

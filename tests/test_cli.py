@@ -141,3 +141,17 @@ def test_installed_command_runs(chat_file, tmp_path):
     assert completed.returncode == 1, completed.stderr
     assert "forbidden-phrase" in completed.stdout
     assert "audited 4 of 5 rows" in completed.stderr
+
+
+def test_a_closed_output_pipe_is_a_quiet_stop_not_an_internal_error():
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before qa writes (qa rules list | head -0)
+    try:
+        completed = subprocess.run([sys.executable, "-m", "qa", "rules", "list"], stdout=write_end,
+                                   stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert completed.returncode == 2
+    assert "internal error" not in completed.stderr and "Traceback" not in completed.stderr
