@@ -45,6 +45,10 @@ _YES_NO_END = compile_regex(r"(?:吗|(?<![什怎这那多要])么|嘛)[啊呀哈
 # 吧 asks only after a presumption: 不会拒绝吧, 应该可以吧 (太差了吧 is an exclamation).
 _PRESUMPTION = compile_regex(r"不会|该不会|应该|难道|不是|大概|估计")
 _BA_END = compile_regex(r"吧[啊呀哈]*\??$")
+# 不是 + a match + 吗 is a rhetorical question that affirms the match (这不是骗人吗, 这不是坑人嘛):
+# 不是 negates nothing there, when the question closes within a few characters of the match.
+_RHETORICAL_NEGATORS = frozenset({"不是", "这不是", "那不是"})
+_RHETORICAL_TAIL = 4
 # A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
 # The condition marker that closes its clause (不用的话, 要是不行的话).
 _POSTPOSED = compile_regex(r"的话")
@@ -112,7 +116,17 @@ class Scope:
         reach = self.window if len(last.group()) > 1 else self.short_window
         if len(before) - last.end() > reach:
             return None
+        if last.group() in _RHETORICAL_NEGATORS and self._rhetorical_end(text, end):
+            return None
         return last.group()
+
+    @staticmethod
+    def _rhetorical_end(text: str, end: int) -> bool:
+        """Does the sentence part after ``end`` close as a yes/no question (…吗, …嘛)?
+        不是…吗 asks back and affirms: 这不是骗人吗 says it is cheating."""
+        stop = _QUESTION_CLAUSE.search(text, end)
+        part = text[end:stop.start() if stop else len(text)].rstrip(" ")
+        return len(part) <= _RHETORICAL_TAIL and _YES_NO_END.search(part) is not None
 
     def conditional(self, text: str, start: int, end: int) -> str | None:
         """The condition marker whose scope holds ``text[start:end]``, or None."""

@@ -317,3 +317,22 @@ def test_every_builtin_class_runs_a_vectorised_prefilter():
     classes = builtin_classes()
     slow = [name for name in classes.classes if classes._prefilter(name) is None]
     assert not slow, f"classes without an RE2 pre-filter: {slow}"
+
+
+@pytest.mark.parametrize(
+    "text, target, negated",
+    [
+        # 不是…吗 asks back and affirms what it holds
+        ("这不是坑人吗", "坑人", False),
+        ("你们这不是糊弄人嘛", "糊弄", False),
+        ("那不是欺负人吗？", "欺负人", False),
+        # a plain 不是 still negates, and a question closing far after the match is no tag
+        ("我不是说你们坑人", "坑人", True),
+        ("不是坑人的意思，我就想问问能不能便宜点吗", "坑人", True),
+        ("这不是坑人的吧", "坑人", True),
+    ],
+)
+def test_bu_shi_ma_asks_back_and_affirms(text, target, negated):
+    norm = normalize_text(text)
+    start = norm.index(target)
+    assert (in_scope(norm, start, start + len(target)) is not None) == negated
