@@ -142,6 +142,10 @@ class ClassSet:
     origin: tuple[str, ...] = ("built-in",)
     _prefilters: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, str], tuple[Match, ...]] = field(default_factory=dict, repr=False)
+    # Per category (by id): how often it was scanned, and once that passes _SCREEN_AFTER, its
+    # patterns compiled one by one (see _may_match).
+    _scans: dict[int, int] = field(default_factory=dict, repr=False)
+    _screens: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
     # Names this class set's results kept on a TextIndex (an id() could be reused).
     _serial: int = field(default_factory=lambda: next(_SERIALS), repr=False)
 
@@ -150,7 +154,7 @@ class ClassSet:
 
     def __getstate__(self) -> dict:  # picklable for cluster engines (caches are rebuilt)
         state = dict(self.__dict__)
-        state["_prefilters"], state["_cache"] = {}, {}
+        state["_prefilters"], state["_cache"], state["_scans"], state["_screens"] = {}, {}, {}, {}
         return state
 
     def names(self) -> list[str]:
@@ -189,10 +193,12 @@ class ClassSet:
     def _find(self, name: str, text: str, seen: frozenset[str]) -> list[Match]:
         cls = self.get(name)
         found: list[Match] = []
-        class_excluded = _spans(cls.exclude, text)
+        class_excluded: list[tuple[int, int]] | None = None
         for category in cls.categories:
-            if category.pattern is None:
+            if category.pattern is None or not self._may_match(category, text):
                 continue
+            if class_excluded is None:
+                class_excluded = _spans(cls.exclude, text)
             excluded = class_excluded + _spans(category.exclude, text)
             for hit in category.pattern.finditer(text, overlapped=False):
                 start, end = hit.span()
@@ -212,6 +218,25 @@ class ClassSet:
             found.extend(self._find(other, text, seen | {name}))
         found.sort(key=lambda m: (m.start, -(m.end - m.start)))
         return found
+
+    def _may_match(self, category: Category, text: str) -> bool:
+        """False only when no pattern of ``category`` occurs in ``text`` (then its joined
+        pattern finds nothing either). The ``regex`` module scans a long alternation several
+        times slower than its branches one by one, and most texts that reach here (the RE2
+        pre-filter is loose) hold none of them: a category scanned often is first screened
+        branch by branch. Compiling the branches costs a few milliseconds per category, so
+        small audits never do it; the result is the same either way."""
+        key = id(category)
+        screen = self._screens.get(key)
+        if screen is None:
+            scans = self._scans[key] = self._scans.get(key, 0) + 1
+            if scans < _SCREEN_AFTER or len(category.sources) < _SCREEN_MIN_BRANCHES:
+                return True
+            screen = self._screens[key] = tuple(
+                regex.compile(source, category.pattern.flags) for source in dict.fromkeys(category.sources)
+                if source.strip()
+            )
+        return any(branch.search(text) for branch in screen)
 
     def _dropped(self, cls: ClassDef, text: str, start: int, end: int) -> bool:
         # a negator negates words: 不冲！！！ is a refusal shouted, not a negated ！！！
@@ -340,6 +365,10 @@ class ClassSet:
 
 
 _WORD = compile_regex(r"[\p{L}\p{N}]")
+# A category is screened branch by branch (ClassSet._may_match) from its 200th scan on, when it
+# has this many branches or more.
+_SCREEN_AFTER = 200
+_SCREEN_MIN_BRANCHES = 4
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
