@@ -11,6 +11,7 @@ customer turn before the reply and, per customer message, the stage that kept or
 ``first-message``   an after-reply class before any agent reply
 ``answered``        a short answer to the agent's yes/no question
 ``unprompted``      a prompted class (打不通) without an agent proposal before it
+``nothing-offered`` a refusal after a greeting, a hold or an identifying question (nothing to refuse)
 ``request`` / ``waiting`` / ``skip:<class>``   the check's later gates
 ``episode``         the previous reply already soothed the same episode
 ``trigger``         kept as a trigger
@@ -135,6 +136,10 @@ def trace(messages, rule, rows_of_interest: set[int]) -> tuple[list[str], Counte
             kept[drop] = False
             for p in positions[drop].tolist():
                 stage[p] = "answered"
+        snapshot = kept.copy()
+        rc._drop_nothing_offered(classes, params, norm_all, reply_positions_all, sessions, positions, kept)
+        for p in positions[snapshot & ~kept].tolist():
+            stage[p] = "nothing-offered"
         prompted = [c for c in params["prompted_classes"] if c in classes.classes]
         if prompted and kept.any():
             snapshot = kept.copy()

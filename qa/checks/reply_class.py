@@ -39,6 +39,10 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     After-reply trigger classes that refuse only what the agent proposed (打不通, 刚换的 are
     reports on their own): a message of only these counts when the agent's previous reply is
     of a ``prompt_classes`` class (建议您…, 您可以联系…).
+``nothing_offered_classes`` (strings)
+    Agent lines that offer nothing (有什么可以帮您, 稍等 正在为您查询, 提供下订单号, …是吗?): an
+    after-reply trigger right after one (不要了, 不认可, 我要退货) tells the agent what the customer
+    wants or what someone else decided, unless that line is also a ``prompt_classes`` proposal.
 ``answer_classes``, ``proposal_classes`` (strings)
     Refusal as a relation (:mod:`qa.acceptance`): a customer message of an answer class
     (不寄, 喷了还响, 我要退货) right after an agent reply of a proposal class is a refusal when
@@ -100,6 +104,10 @@ PARAMS = {
                               "prompt_classes class", default=[]),
     "prompt_classes": Param("strings", "agent proposals (建议您…, 您可以联系…) that a prompted_classes message "
                             "can refuse", default=[]),
+    "nothing_offered_classes": Param("strings", "agent lines that offer nothing to refuse (a greeting, a hold, "
+                                     "提供下订单号, 是这个商品吗): an after_reply trigger right after one, when that "
+                                     "line is no prompt_classes proposal, tells what the customer wants; it refuses "
+                                     "nothing", default=[]),
     "answer_classes": Param("strings", "customer classes that refuse only in relation to the agent's proposal "
                             "just before (不寄 after 寄回检测, 我要退货 after 多打几分钟; qa.acceptance)", default=[]),
     "proposal_classes": Param("strings", "agent messages a customer's answer_classes message can refuse",
@@ -296,6 +304,26 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
     if has_prev.any() and prompts:
         proposed[has_prev] = _class_mask(classes, prompts, norm_all, previous[has_prev])
     found[idx[~proposed]] = False
+
+
+def _drop_nothing_offered(classes, params, norm_all, reply_positions, sessions, positions, found) -> None:
+    """不要了 / 不认可 / 我要退货 right after a greeting, a hold or a question identifying the order
+    refuse nothing: the agent had offered no answer or solution yet. ``found`` holds refusals only
+    (a message with an upset word is an ``anytime`` trigger and never reaches here)."""
+    names = [c for c in params["nothing_offered_classes"] if c in classes.classes]
+    if not names or not found.any():
+        return
+    idx = np.flatnonzero(found)
+    previous = _previous_reply(reply_positions, positions[idx], sessions)
+    has_prev = previous >= 0
+    idx, previous = idx[has_prev], previous[has_prev]
+    if not len(idx):
+        return
+    empty = _class_mask(classes, names, norm_all, previous)
+    prompts = [c for c in params["prompt_classes"] if c in classes.classes]
+    if prompts and empty.any():
+        empty[empty] = ~_class_mask(classes, prompts, norm_all, previous[empty])
+    found[idx[empty]] = False
 
 
 def _class_matches(classes, names: list[str], text: str) -> list:
@@ -570,6 +598,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     asked[has_prev] = _class_mask(classes, list(params["answered_question_classes"]),
                                                   norm_all, previous[has_prev])
                 found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
+            _drop_nothing_offered(classes, params, norm_all, reply_positions_all, sessions, positions, found)
             prompted = [c for c in params["prompted_classes"] if c in classes.classes]
             if prompted and found.any():
                 before_prompt = found.copy()
