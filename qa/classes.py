@@ -61,7 +61,14 @@ from qa.diskmemo import disk_memo
 from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
 from qa.regexcache import compile_regex
-from qa.regexutil import expand_backreferences, pattern_tokens, re2_valid, relax_counts, strip_lookarounds
+from qa.regexutil import (
+    expand_backreferences,
+    join_alternatives,
+    pattern_tokens,
+    re2_valid,
+    relax_counts,
+    strip_lookarounds,
+)
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
 from qa.tomlfile import line_of, read_toml
@@ -657,7 +664,7 @@ def _compile_list(items: list[str], raw: dict[str, Any], name: str, key: str) ->
         return None
     ordered = sorted(set(kept), key=lambda p: (-len(p), p))
     try:
-        return compile_regex("|".join(f"(?:{p})" for p in ordered))
+        return compile_regex(join_alternatives(ordered))
     except regex.error:
         pass
     # Compiling each item costs as much again: only done to name the one that fails.

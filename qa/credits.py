@@ -63,7 +63,7 @@ from qa.classes import builtin_classes, in_scope
 from qa.errors import RuleError
 from qa.model import Role
 from qa.regexcache import compile_regex
-from qa.regexutil import re2_valid, regex_problem, relax_counts
+from qa.regexutil import join_alternatives, re2_valid, regex_problem, relax_counts
 from qa.rulefiles import builtin_rules_dir
 from qa.textindex import text_index
 from qa.tomlfile import read_toml
@@ -395,9 +395,9 @@ def _expand(patterns: list[str], macros: list[str]) -> list[str]:
 def _compiled(patterns: tuple[str, ...], exclude: tuple[str, ...], macros: tuple[str, ...]
               ) -> tuple[Any, Any, str | None]:
     expanded = _expand(list(patterns), list(macros))
-    combined = compile_regex("|".join(f"(?:{p})" for p in expanded))
+    combined = compile_regex(join_alternatives(expanded))
     excluded = _expand(list(exclude), list(macros))
-    exclusion = compile_regex("|".join(f"(?:{p})" for p in excluded)) if excluded else None
+    exclusion = compile_regex(join_alternatives(excluded)) if excluded else None
     prefilter = relax_counts("|".join(f"(?:{p})" for p in expanded))
     return combined, exclusion, prefilter if re2_valid(prefilter) else None
 
@@ -465,7 +465,7 @@ def _agent_pattern(messages: pd.DataFrame, credit: Credit, context: CheckContext
         connective_list = list(params.get("connectives") or ["或者", "或是", "还是", "要么", "或"])
         connectives = compile_regex("|".join(connective_list))
         ignored = params.get("alternatives_ignore") or []
-        ignore = compile_regex("|".join(f"(?:{p})" for p in ignored)) if ignored else None
+        ignore = compile_regex(join_alternatives(ignored)) if ignored else None
         offered = classes._distinct_hits(index, alternatives, index.present(positions), exact=False)[distinct]
         if all(_LITERAL.fullmatch(c) for c in connective_list):
             # Two alternatives need a connective between them, so a text without one has none.

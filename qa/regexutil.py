@@ -24,6 +24,41 @@ _COUNTED = compile_regex(r"(?<!\\)((?:\\\\)*)\{(\d+)(?:,(\d*))?\}\??")
 _LOOKAROUND_START = compile_regex(r"\(\?<?[=!]")
 
 
+def join_alternatives(patterns: Iterable[str]) -> str:
+    """``(?:p1)|(?:p2)|…``: one pattern matching wherever any of ``patterns`` matches.
+
+    Each pattern's numbered back-references keep pointing at its own groups: joined, ``\\1``
+    would name the first group of the whole alternation, so in ``(a)x|(\\p{Han})不\\1`` the A-not-A
+    test of the second pattern would silently never match. They are renumbered by the number of
+    groups before them (counted only when some pattern has a back-reference)."""
+    items = list(patterns)
+    if not any(_BACKREF.search(item) for item in items):
+        return "|".join(f"(?:{item})" for item in items)
+    parts: list[str] = []
+    offset = 0
+    for item in items:
+        parts.append(f"(?:{_shift_backreferences(item, offset) if offset else item})")
+        offset += len(_group_bodies(item))
+    return "|".join(parts)
+
+
+def _shift_backreferences(pattern: str, offset: int) -> str:
+    if not _BACKREF.search(pattern):
+        return pattern
+    out: list[str] = []
+    skip_to = 0  # the second digit of a two-digit back-reference, already rewritten
+    for i, token, in_class in pattern_tokens(pattern):
+        if i < skip_to:
+            continue
+        found = _BACKREF.match(pattern, i) if token.startswith("\\") and not in_class else None
+        if found:
+            out.append(f"\\g<{int(found.group(1)) + offset}>")
+            skip_to = found.end()
+            continue
+        out.append(token)
+    return "".join(out)
+
+
 def compile_any(patterns: Iterable[str], what: str) -> regex.Pattern | None:
     """One pattern matching wherever any of ``patterns`` matches (each kept in its own group, in
     the order given), ``None`` for no patterns; a rule-file error naming ``what`` if one does not
@@ -32,7 +67,7 @@ def compile_any(patterns: Iterable[str], what: str) -> regex.Pattern | None:
     if not items:
         return None
     try:
-        return compile_regex("|".join(f"(?:{p})" for p in items))
+        return compile_regex(join_alternatives(items))
     except regex.error as error:
         raise RuleError(f"{what}: {error}") from None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import regex
 from tables import message_table
 
 from qa.checks import CHECK_TYPES
@@ -14,7 +15,7 @@ from qa.checks.base import CheckContext
 from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matcher_for
 from qa.errors import RuleError
 from qa.normalize import normalize_text
-from qa.regexutil import relax_counts
+from qa.regexutil import join_alternatives, relax_counts
 from qa.rules import builtin_rules_dir, load_rule_file
 
 RULE = load_rule_file(builtin_rules_dir() / "rhetorical-question.toml")
@@ -381,3 +382,24 @@ def test_prefilter_runs_in_pieces_that_match_like_the_whole():
     texts = pa.array(["词7abc尾7", "词7尾8", None, "x词199,尾199", "前词199尾199后"])
     assert match_pieces(texts, pieces).tolist() == [True, False, False, False, True]
     assert len(build_matcher(tuple(patterns)).prefilter_parts) > 1
+
+
+@pytest.mark.parametrize(
+    "patterns, text, expected",
+    [
+        # the A-not-A test after a pattern with a group of its own: joined naively, \1 would name
+        # the first pattern's group and the second pattern would never match
+        (["(满意)吗", r"(\p{Han})不\1"], "到底行不行", "行不行"),
+        (["(满意)吗", r"(\p{Han})不\1"], "行不好", None),
+        ([r"(\p{Han})不\1", "(满意)吗"], "到底行不行", "行不行"),
+        (["(?P<x>满意)吗", "(a)(b)", r"(\p{Han})(\p{Han})不\1\2"], "好用不好用", "好用不好用"),
+    ],
+)
+def test_joined_patterns_keep_their_own_back_references(patterns, text, expected):
+    joined = regex.compile(join_alternatives(patterns))
+    found = joined.search(text)
+    assert (found.group() if found else None) == expected
+
+
+def test_a_back_reference_sign_inside_a_character_class_is_left_alone():
+    assert join_alternatives(["(a)", r"[\1]x"]) == r"(?:(a))|(?:[\1]x)"

@@ -65,7 +65,7 @@ from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.normalize import normalize_column, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import match_pieces, prefilter_pieces, re2_valid, relax_counts
+from qa.regexutil import join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
 
 PARAMS = {
     "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
@@ -222,12 +222,12 @@ def build_matcher(
     excluded = expand_macros(list(exclude), list(macros))
     filters = expand_macros(list(prefilter), list(macros))
     try:
-        combined = compile_regex("|".join(f"(?:{p})" for p in expanded))
+        combined = compile_regex(join_alternatives(expanded))
     except regex.error as error:
         for pattern in expanded:  # name the pattern that does not compile
             _compile(pattern, "patterns")
         raise RuleError(f"patterns: regex does not compile together: {error}") from None
-    exclusion = _compile("|".join(f"(?:{p})" for p in excluded), "exclude") if excluded else None
+    exclusion = _compile(join_alternatives(excluded), "exclude") if excluded else None
     if filters:
         joined = "|".join(f"(?:{p})" for p in filters)
         if not re2_valid(joined):

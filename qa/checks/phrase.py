@@ -45,7 +45,7 @@ from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import compile_any, match_pieces, prefilter_pieces, re2_valid, relax_counts
+from qa.regexutil import compile_any, join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -191,7 +191,7 @@ def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[
     for index, category in enumerate(categories):
         patterns = expand_macros(list(category.get("patterns") or []), macros)
         if patterns:
-            combined.append((index, "|".join(f"(?:{p})" for p in patterns)))
+            combined.append((index, join_alternatives(patterns)))
     return combined
 
 
