@@ -29,7 +29,9 @@ from qa.regexcache import cache_dir, read_private_pickle, write_private_pickle
 
 T = TypeVar("T")
 
-_FILE_NAME = "derived.pickle"
+_FILE_PREFIX = "derived-"
+# Files of other builds (checkouts, versions) kept beside this one's.
+_KEEP_OTHER_BUILDS = 3
 _LIBRARIES = ("pyarrow", "regex", "opencc")
 # Past this many entries only what this process used is written back.
 _MAX_ENTRIES = 20000
@@ -56,8 +58,21 @@ def fingerprint() -> str:
 
 
 def _cache_file() -> Path | None:
+    """This build's file: named after the fingerprint, so two checkouts or installs sharing
+    the cache folder keep a file each instead of overwriting each other's."""
     folder = cache_dir()
-    return None if folder is None else folder / _FILE_NAME
+    return None if folder is None else folder / f"{_FILE_PREFIX}{fingerprint()[:16]}.pickle"
+
+
+def _remove_stale(keep: Path) -> None:
+    """Drop other builds' files beyond the newest few (edited checkouts make a new one each time)."""
+    try:
+        others = sorted((p for p in keep.parent.glob(f"{_FILE_PREFIX}*.pickle") if p != keep),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in others[_KEEP_OTHER_BUILDS:]:
+            stale.unlink(missing_ok=True)
+    except OSError:  # a file another process removed first, or a read-only folder
+        pass
 
 
 def _load() -> dict[tuple, Any]:
@@ -96,4 +111,7 @@ def _save() -> None:
     if not _added or _entries is None:
         return
     kept = _entries if len(_entries) <= _MAX_ENTRIES else {k: _entries[k] for k in _used}
-    write_private_pickle(_cache_file(), {"fingerprint": fingerprint(), "entries": kept})
+    path = _cache_file()
+    write_private_pickle(path, {"fingerprint": fingerprint(), "entries": kept})
+    if path is not None:
+        _remove_stale(path)

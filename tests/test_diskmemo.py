@@ -39,7 +39,7 @@ def fresh(monkeypatch, tmp_path):
 def test_a_result_comes_back_from_the_file_without_calling_again(fresh, monkeypatch):
     assert _shout("ab", times=2) == "ABAB"
     diskmemo._save()
-    assert [p.name for p in fresh.iterdir()] == ["derived.pickle"]
+    assert [p.name for p in fresh.iterdir()] == [f"derived-{diskmemo.fingerprint()[:16]}.pickle"]
     _new_process(monkeypatch)
     assert _shout("ab", times=2) == "ABAB"
     assert calls == []
@@ -97,3 +97,21 @@ def test_empty_setting_turns_it_off(fresh, monkeypatch):
     _shout("ab")
     diskmemo._save()
     assert not list(fresh.iterdir())
+
+
+def test_builds_sharing_a_folder_keep_a_file_each_and_old_ones_go(fresh, monkeypatch):
+    for build in ("a", "b"):
+        _new_process(monkeypatch)
+        monkeypatch.setattr(diskmemo, "fingerprint", lambda build=build: build * 20)
+        _shout("ab")
+        diskmemo._save()
+    _new_process(monkeypatch)
+    monkeypatch.setattr(diskmemo, "fingerprint", lambda: "a" * 20)
+    _shout("ab")
+    assert calls == []  # build a's file survived build b's run
+    for build in "cdefg":
+        _new_process(monkeypatch)
+        monkeypatch.setattr(diskmemo, "fingerprint", lambda build=build: build * 20)
+        _shout("ab")
+        diskmemo._save()
+    assert len(list(fresh.glob("derived-*.pickle"))) == 1 + diskmemo._KEEP_OTHER_BUILDS
