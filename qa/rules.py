@@ -15,7 +15,7 @@ A rule file names a check type and gives its parameters::
     [docs]
     what = "..."; why = "..."; bad = "..."; good = "..."
     [params]
-    ...  # declared by the check type in qa/checks/
+    ...  # declared by the check type in qa/checktypes/
 
 Unknown keys, wrong types and unknown check types are refused with the file and key named.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qa.checks import CHECK_TYPES
-from qa.checks.base import Param
+from qa.checktypes import CHECK_TYPES
+from qa.checktypes.base import Param
 from qa.classes import load_classes
 from qa.errors import RuleError
 from qa.model import Severity
