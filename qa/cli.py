@@ -493,12 +493,14 @@ def rules() -> None:
     """Inspect, validate and test rules and rule packs."""
 
 
-def _load_for_inspection(packs, config_path):
+def _load_for_inspection(packs, config_path, deep: bool):
+    """The rules of the config and ``packs``; ``deep`` as :func:`qa.rules.load_rules` (False
+    when they are only shown: reading the files needs no pandas, so the command starts at once)."""
     from qa.config import load_config
     from qa.rules import load_rules, with_working_hours
 
     config = load_config(config_path)
-    loaded = load_rules(list(config.rules) + list(packs))
+    loaded = load_rules(list(config.rules) + list(packs), deep=deep)
     if config.working_hours is not None:
         loaded = with_working_hours(loaded, config.working_hours)
     return loaded
@@ -509,10 +511,12 @@ def _load_for_inspection(packs, config_path):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def rules_list(rule_paths, config_path, debug) -> None:
-    """List every rule: id, check type, severity, enabled, where it was defined, display name."""
+    """List every rule: id, check type, severity, enabled, where it was defined, display name.
+
+    Reads the rule files without compiling their patterns; `qa rules check` validates fully."""
 
     def action() -> int:
-        loaded = _load_for_inspection(rule_paths, config_path)
+        loaded = _load_for_inspection(rule_paths, config_path, deep=False)
         width = max(len(rule.id) for rule in loaded)
         origins = [" + ".join(rule.origin) for rule in loaded]
         origin_width = max(len("defined in"), *map(len, origins))
@@ -555,7 +559,7 @@ def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
     """Show a rule's docs (what / why / bad / good) and its effective parameters."""
 
     def action() -> int:
-        loaded = {rule.id: rule for rule in _load_for_inspection(rule_paths, config_path)}
+        loaded = {rule.id: rule for rule in _load_for_inspection(rule_paths, config_path, deep=False)}
         if rule_id not in loaded:
             raise QAError(f"no rule '{rule_id}'; known: {', '.join(sorted(loaded))}")
         rule = loaded[rule_id]
@@ -585,7 +589,7 @@ def rules_check(packs, config_path, debug) -> None:
     """Validate rule packs (and the built-in rules); problems print as file:line: what."""
 
     def action() -> int:
-        loaded = _load_for_inspection(packs, config_path)
+        loaded = _load_for_inspection(packs, config_path, deep=True)
         from qa.audit.run import scoring_file
         from qa.credits import load_credits
         from qa.score import load_scoring

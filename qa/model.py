@@ -42,9 +42,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+# pandas is imported by the functions that build tables: the vocabulary (roles, severities,
+# columns) is also what reading and listing rules needs, and that must start without pandas.
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Role(StrEnum):
@@ -135,6 +138,8 @@ def empty_findings() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _empty_findings() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "msg": pd.Series([], dtype="int64"),
@@ -181,6 +186,8 @@ def empty_messages(timezone: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _empty_messages(timezone: str) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "session_id": pd.Series([], dtype="str"),
@@ -203,6 +210,8 @@ def empty_rejected() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _empty_rejected() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "file": pd.Series([], dtype="str"),

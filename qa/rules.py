@@ -15,9 +15,15 @@ A rule file names a check type and gives its parameters::
     [docs]
     what = "..."; why = "..."; bad = "..."; good = "..."
     [params]
-    ...  # declared by the check type in qa/checks/
+    ...  # declared by the check type in qa/checktypes/
 
 Unknown keys, wrong types and unknown check types are refused with the file and key named.
+
+Loading has two depths. Reading the files (keys, types, choices, list files, ids, packs) needs
+only the check types' declarations (:mod:`qa.checktypes`). A deep load also runs each check
+type's own ``validate`` (does a regex compile, is it RE2) and compiles the shared classes,
+which imports the checks' code (pandas, pyarrow, regex): every audit and ``qa rules check``
+load deeply; listing and explaining rules reads the files only, and starts instantly.
 """
 
 from __future__ import annotations
@@ -27,9 +33,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qa.checks import CHECK_TYPES
-from qa.checks.base import Param
-from qa.classes import load_classes
+from qa.checktypes import CHECK_TYPES
+from qa.checktypes.base import Param
 from qa.errors import RuleError
 from qa.model import Severity
 from qa.rulefiles import builtin_rules_dir, read_list_file
@@ -266,13 +271,14 @@ def _rule_id(data: dict[str, Any], path: Path, text: str) -> str:
     return rule_id
 
 
-def load_rule_file(path: Path) -> Rule:
-    """Load and validate one complete rule file (one that names its check type)."""
+def load_rule_file(path: Path, *, deep: bool = True) -> Rule:
+    """Load and validate one complete rule file (one that names its check type); ``deep``:
+    as :func:`load_rules`."""
     data, text = _read_toml(path)
-    return _full_rule(data, text, path)
+    return _full_rule(data, text, path, deep=deep)
 
 
-def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built-in") -> Rule:
+def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built-in", deep: bool = True) -> Rule:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise _fail(path, text, key, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
@@ -289,7 +295,8 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
     if not isinstance(raw_params, dict):
         raise _fail(path, text, "params", "[params] must be a table")
     params = _validate_params(raw_params, CHECK_TYPES[check_name].params, path, text, path.parent)
-    _run_check_validation(check_name, params, path, text)
+    if deep:
+        _run_check_validation(check_name, params, path, text)
     return Rule(
         id=rule_id,
         check=check_name,
@@ -380,7 +387,7 @@ def _apply_list_edits(
             raise _fail(path, text, key, f"[{section}] edits lists; '{key}' is not a list parameter")
 
 
-def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Rule:
+def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path, deep: bool = True) -> Rule:
     """A pack file without ``check`` changes an existing rule: severity, enabled, message,
     docs, parameters (replaced), and list entries added or removed."""
     for key in data:
@@ -403,7 +410,8 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
         _apply_list_edits(params, data["add"], specs, path, text, "add", adding=True)
     if "remove" in data:
         _apply_list_edits(params, data["remove"], specs, path, text, "remove", adding=False)
-    _run_check_validation(base.check, params, path, text)
+    if deep:
+        _run_check_validation(base.check, params, path, text)
     return Rule(
         id=base.id,
         check=base.check,
@@ -421,18 +429,26 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path) -> Ru
     )
 
 
-def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True) -> list[Rule]:
+def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True, deep: bool = True) -> list[Rule]:
     """Load the built-in rules, then apply each rule pack (a file or folder) in order.
 
     In a pack, a file that names a ``check`` defines a rule (a new id, or a complete
     replacement of an existing one); a file without ``check`` patches the rule with that id.
-    Returns rules sorted by id."""
+    Returns rules sorted by id.
+
+    ``deep=False`` reads and checks the files only: the check types' own validations do not
+    run and the classes are not loaded (the rules' ``classes`` stay None), so such rules are
+    for showing, not for auditing."""
     by_id: dict[str, Rule] = {}
-    # Classes first: a broken classes.toml is reported as file:line like a rule file.
-    classes = load_classes(*[Path(p) for p in extra or []], include_builtin=True)
+    classes = None
+    if deep:
+        from qa.classes import load_classes  # late: classes compile regexes with pyarrow and pandas
+
+        # Classes first: a broken classes.toml is reported as file:line like a rule file.
+        classes = load_classes(*[Path(p) for p in extra or []], include_builtin=True)
     if include_builtin:
         for file_path in _rule_files(builtin_rules_dir()):
-            rule = load_rule_file(file_path)
+            rule = load_rule_file(file_path, deep=deep)
             by_id[rule.id] = rule
     for pack in extra or []:
         seen_here: dict[str, Path] = {}
@@ -443,9 +459,9 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True)
                 raise RuleError(f"{file_path}:{line_of(text, 'id')}: duplicate rule id '{rule_id}' (also in {seen_here[rule_id]})")
             seen_here[rule_id] = file_path
             if "check" in data:
-                by_id[rule_id] = _full_rule(data, text, file_path, origin=str(file_path))
+                by_id[rule_id] = _full_rule(data, text, file_path, origin=str(file_path), deep=deep)
             elif rule_id in by_id:
-                by_id[rule_id] = _patched_rule(by_id[rule_id], data, text, file_path)
+                by_id[rule_id] = _patched_rule(by_id[rule_id], data, text, file_path, deep=deep)
             else:
                 raise _fail(file_path, text, "id", f"no rule '{rule_id}' to change; a new rule needs check = \"...\" "
                             f"(known check types: {', '.join(sorted(CHECK_TYPES))})")

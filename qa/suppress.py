@@ -73,7 +73,7 @@ def suppressibility(rule: dict[str, Any] | None) -> tuple[bool, bool]:
     workbook's data records it (``{"id", "check", "suppress_by_text", "suppress_context"}``);
     data written before the rules carried it falls back to the check type's declaration, and
     an unknown rule or check type to (True, True): the narrower match is the safe one."""
-    from qa.checks import CHECK_TYPES  # late: the check types load only when a review needs them
+    from qa.checktypes import CHECK_TYPES  # late: the check types load only when a review needs them
 
     rule = rule or {}
     check = CHECK_TYPES.get(rule.get("check", ""))

@@ -1,16 +1,13 @@
-"""The check types: a few kinds of logic that all rules are built from.
+"""The implementations of the check types: each module runs the rules of one check type.
 
-Each module in this package defines ``CHECK``, a :class:`qa.checks.base.CheckType`. They are
-discovered here, so adding a check type is adding a module; adding a rule is adding a file
-in ``rules/`` and needs no Python at all. :mod:`qa.checks.stage` runs them over a table.
+A check type is declared in :mod:`qa.checktypes` (its parameters, flags and the name of its
+module here); that declaration is all that reading or listing rules needs, and a module here
+is imported only when a rule of its type runs or is compiled. :mod:`qa.checks.stage` runs
+them over a table. ``CHECK_TYPES`` is the declarations, by name.
 """
 
 from __future__ import annotations
 
-from qa.checks.base import CheckType
-from qa.plugins import discover
+from qa.checktypes import CHECK_TYPES
 
-#: Modules of this package that are not check types: the base classes and the check stage.
-_NOT_CHECK_TYPES = {"base", "stage"}
-
-CHECK_TYPES: dict[str, CheckType] = discover(__name__, __path__, "CHECK", CheckType, _NOT_CHECK_TYPES)
+__all__ = ["CHECK_TYPES"]

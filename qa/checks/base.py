@@ -1,69 +1,22 @@
-"""What every check type shares: its declared parameters, its context, building findings.
+"""What the implementations of the check types share: rendering reasons, building findings.
 
-A check type is code; a rule (a TOML file in ``rules/``) names a check type and gives its
-parameters. A check type declares the parameters it accepts (like sqlfluff's
-``config_keywords``), so a rule file with an unknown key or a wrong type is refused when
-the rules load, naming the file and the key.
+A check type's declaration (parameters, flags) is in :mod:`qa.checktypes`; the code here is
+what its ``run`` uses. :class:`CheckContext`, the facts about the audit a ``run`` receives, is
+declared beside the check types and importable from here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qa.checktypes.base import CheckContext
 from qa.model import FINDING_COLUMNS, empty_findings
 
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter a check type accepts."""
-
-    # str, int, float, bool, strings, table or tables (qa.rules validates each). "strings"
-    # accepts a list of strings inline and/or ``<name>_file`` naming a text file beside the
-    # rule (one entry per line, ``#`` comments), so QA staff keep long phrase lists as plain text.
-    kind: str
-    doc: str
-    default: Any = None
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    # For kind "table"/"tables": the keys each table accepts (same Param declarations).
-    fields: dict[str, Param] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckContext:
-    """Facts about the whole audit that a check may need."""
-
-    lang: str = "zh"
-    has_timestamps: bool = True
-    timezone: str = "Asia/Shanghai"
-
-
-CheckFunction = Callable[[pd.DataFrame, Any, CheckContext], pd.DataFrame]
-
-
-@dataclass(frozen=True)
-class CheckType:
-    """A kind of logic shared by many rules (vale's extension points)."""
-
-    name: str
-    doc: str
-    params: dict[str, Param]
-    run: CheckFunction  # (messages with norm column, rule, context) -> finding table
-    needs_timestamps: bool = False
-    # Checks beyond types, run when a rule loads (e.g. "does this regex compile?"): takes the
-    # validated params, returns (key, problem) pairs; the loader reports them as file:line.
-    validate: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
-    # Suppression by text (qa.suppress), the default of its rules' ``suppress_by_text``: False
-    # where findings depend on something else than text (timing).
-    suppress_by_text: bool = True
-    # Whether a suppression also names the customer message a finding answered (checks that
-    # judge a reply); False where a finding is about the flagged message's own text only.
-    suppress_context: bool = True
+__all__ = ["CheckContext", "findings_frame", "render", "role_mask"]
 
 
 def render(template: dict[str, str], lang: str, **values: Any) -> str:

@@ -60,27 +60,12 @@ import pandas as pd
 import pyarrow as pa
 import regex
 
-from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.normalize import normalize_column, original_span
 from qa.regexcache import compile_regex
 from qa.regexutil import join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
-
-PARAMS = {
-    "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
-    "patterns": Param("strings", "regexes (regex module syntax) matched on the norm text", required=True),
-    "exclude": Param("strings", "regexes of good wording; a match they cover is not reported", default=[]),
-    "exclude_scope": Param(
-        "str", "where an exclusion must match to drop a match", default="overlap",
-        choices=("overlap", "clause", "message"),
-    ),
-    "prefilter": Param("strings", "RE2 regexes every flagged message matches (vectorised)", default=[]),
-    "macros": Param("strings", "'name = regex' definitions usable as {{name}}", default=[]),
-    "clause_delimiters": Param("str", "regex character class ending a clause", default="[,.?!;:。、~ ]"),
-    "negation": Param("bool", "drop a match in the scope of a negation (qa.negation)", default=False),
-    "condition": Param("bool", "drop a match in the scope of a condition (如果, 万一…)", default=False),
-}
 
 _MACRO_REF = compile_regex(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 _MACRO_DEF = compile_regex(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
@@ -370,13 +355,3 @@ def validate(params: dict) -> list[tuple[str, str]]:
         key = "prefilter" if str(whole).startswith("prefilter") else "patterns"
         return [(key, str(whole))]
     return []
-
-
-CHECK = CheckType(
-    name="pattern",
-    doc="Messages matching a regex list on normalized text, minus exclusions (vectorised pre-filter).",
-    params=PARAMS,
-    run=run,
-    validate=validate,
-    suppress_context=False,
-)

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import regex
 
 from qa import wordseg
-from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.checks.pattern import expand_macros, to_arrow
 from qa.classes import in_scope
 from qa.errors import RuleError
@@ -51,41 +51,6 @@ from qa.regexutil import compile_any, join_alternatives, match_pieces, prefilter
 # size keeps its compiled program small.
 _PREFILTER_CHUNK = 400
 
-CATEGORY_FIELDS = {
-    "name": Param("str", "category id, e.g. abuse", required=True),
-    "label_zh": Param("str", "category name shown in Chinese reports", default=""),
-    "label_en": Param("str", "category name shown in English reports", default=""),
-    "severity": Param("str", "severity of this category (default: the rule's)", default="",
-                      choices=("", "minor", "major", "critical")),
-    "phrases": Param("strings", "phrases of this category", default=[]),
-    "patterns": Param("strings", "regexes (regex module syntax, RE2-compatible) over the normalized "
-                      "text, for forms a phrase list cannot hold", default=[]),
-    "negation": Param("bool", "a match in the scope of a negation (不是, 并不是, 没有, 不会) is not "
-                      "reported", default=True),
-    "condition": Param("bool", "a match in the scope of a condition (如果, 万一) is not reported",
-                       default=True),
-    "word_boundaries": Param("bool", "confirm matches on jieba's word segmentation: a match inside a "
-                             "longer word (滚 in 滚筒) is not reported", default=False),
-    "cleared_by": Param("strings", "regexes (macros allowed) over the normalized text: a match of this "
-                        "category is not reported when the same message also holds one of these outside "
-                        "a negation or condition (a refusal followed by the agent's own hand-over: "
-                        "我这边处理不了，已经帮您升级给主管了)", default=[]),
-}
-
-PARAMS = {
-    "roles": Param("strings", "roles whose messages are checked", default=["agent"]),
-    "categories": Param("tables", "phrase categories ([[params.categories]])", required=True,
-                        fields=CATEGORY_FIELDS),
-    "exceptions": Param("strings", "good phrases containing a listed phrase; never flagged", default=[]),
-    "exception_patterns": Param("strings", "regexes (regex module syntax, macros allowed) over the "
-                                "normalized text for good shapes containing a listed phrase or "
-                                "pattern; a match overlapping one is not reported", default=[]),
-    "ignore_separators": Param("bool", "see through spaces, punctuation, symbols and emoji between "
-                               "characters (加 我 微 信, 加.我.微.信)", default=True),
-    "macros": Param("strings", "'name = regex' definitions usable as {{name}} in patterns", default=[]),
-    "variants": Param("strings", "spelling variants as 'word=variant|variant' (微信=v信|vx|薇信): every "
-                      "phrase containing the word also matches with each variant", default=[]),
-}
 
 # What ignore_separators skips between characters: whitespace, punctuation, symbols.
 # Format characters and combining marks cover emoji joiners and variation selectors.
@@ -454,14 +419,3 @@ def validate(params: dict) -> list[tuple[str, str]]:
     except RuleError as error:
         problems.append(("categories", str(error)))
     return problems
-
-
-CHECK = CheckType(
-    name="phrase",
-    doc="Messages containing a phrase or pattern of categorised lists (Aho-Corasick and regex over "
-        "normalized text; negation- and condition-aware).",
-    params=PARAMS,
-    run=run,
-    validate=validate,
-    suppress_context=False,
-)

@@ -69,55 +69,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
-from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
 from qa.regexutil import regex_problem
 from qa.textindex import text_index
-
-PARAMS = {
-    "roles": Param("strings", "roles whose offers are counted", default=["agent"]),
-    "customer_roles": Param("strings", "roles whose answers accept or refuse an offer", default=["customer"]),
-    "max_uses": Param("int", "offers of one solution allowed per session", default=2),
-    "similarity": Param("float", "least Dice similarity of characters and character bigrams for the same "
-                        "offer", default=0.55),
-    "min_chars": Param("int", "shortest solution (characters left after normalizing) compared", default=3),
-    "cover": Param("float", "least share of an offer's content characters found in one earlier offer for "
-                   "the same offer (a paraphrase: 运费由买家承担 after 退货运费需要买家承担)", default=1.0),
-    "cover_min_chars": Param("int", "least distinct content characters of an offer compared by cover",
-                             default=3),
-    "light_words": Param("strings", "words left out of the content an offer is covered by (建议, 需要, 会…)",
-                         default=[]),
-    "vague": Param("strings", "regular expressions of a solution key that promises handling without "
-                   "saying which (马上处理): not an offer", default=[]),
-    "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
-                                "the earlier offers of its solution for it to count as a repeat", default=0.5),
-    "soothing_gap": Param("int", "characters a clause may hold besides strip-class words and still "
-                          "count as a soothing clause (left out whole)", default=3),
-    "filler_words": Param("strings", "function words ignored when comparing (您, 一下, 麻烦, 已经…)",
-                          default=[]),
-    "strip_classes": Param("strings", "classes whose words are not part of the solution",
-                           default=["soothing", "closing"]),
-    "rejection_class": Param("str", "class of a refusal (beats an acceptance word)", default="rejection"),
-    "refusal_classes": Param("strings", "customer classes of non-acceptance (a refusal, an objection, a failed "
-                             "step, upset): when given, an offer is a refused one repeated only when the "
-                             "customer wrote one of these, or asked an earlier question again, since the "
-                             "previous offer", default=[]),
-    "repeated_question": Param("float", "least Dice similarity of two customer messages for the later to ask "
-                               "the earlier again (a non-acceptance)", default=0.6),
-    "pass_over_classes": Param("strings", "agent messages of these classes are not offers", default=[]),
-    "accepted": Param("strings", "regular expressions of a customer accepting an offer", default=[]),
-    "resend": Param("strings", "regular expressions of a customer asking for the same text again",
-                    default=[]),
-    "progress": Param("strings", "regular expressions of a customer asking how far it has got (the "
-                      "agent's confirmation answers that; it is not a refused offer repeated)", default=[]),
-    "particles": Param("strings", "characters ignored (modal particles)",
-                       default=["哦", "呢", "哈", "啦", "呀", "哟", "嘛", "噢", "喔", "哒", "滴", "唷"]),
-    "address_words": Param("strings", "forms of address ignored", default=["亲爱的", "亲亲", "亲"]),
-    "quote_chars": Param("int", "longest quote in the reason", default=40),
-}
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
 # Masking placeholders of exported chats ([数字x], [日期x] after normalizing) and Latin letters or
@@ -613,13 +571,3 @@ def validate(params: dict) -> list[tuple[str, str]]:
             if (why := regex_problem(pattern)) is not None:
                 problems.append((key, f"{key}: bad regular expression {pattern!r}: {why}"))
     return problems
-
-
-CHECK = CheckType(
-    name="repeated_offer",
-    doc="The same answer or solution offered more than max_uses times in a session although the "
-        "customer did not accept it.",
-    params=PARAMS,
-    run=run,
-    validate=validate,
-)

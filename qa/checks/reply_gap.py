@@ -37,20 +37,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa.checks.base import CheckContext, CheckType, Param, findings_frame, render
+from qa.checks.base import CheckContext, findings_frame, render
 from qa.errors import RuleError
 from qa.model import Role, naive_times
 from qa.regexcache import compile_regex
-
-PARAMS = {
-    "max_wait_seconds": Param("int", "longest allowed wait for an agent reply, in seconds (> is late)",
-                              default=300),
-    "channel": Param("str", "channel of the audited chats; selects the limit", default="online",
-                     choices=("online", "phone")),
-    "phone_max_wait_seconds": Param("int", "limit used when channel = \"phone\"", default=30),
-    "working_hours": Param("str", "local time windows when the clock runs, e.g. \"09:00-23:00\" "
-                           "(comma-separated; empty = all day)", default=""),
-}
 
 _DAY = 86_400
 _NS = 1_000_000_000
@@ -225,14 +215,3 @@ def validate(params: dict) -> list[tuple[str, str]]:
     except ValueError as error:
         problems.append(("working_hours", str(error)))
     return problems
-
-
-CHECK = CheckType(
-    name="reply_gap",
-    doc="A customer waited longer than a limit (working time only) for the next agent reply.",
-    params=PARAMS,
-    run=run,
-    needs_timestamps=True,
-    validate=validate,
-    suppress_by_text=False,
-)

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
+from qa.checktypes import CHECK_TYPES
 from qa.model import (
     FINDING_COLUMNS,
     FINDING_REPORT_COLUMNS,

@@ -1,0 +1,88 @@
+"""Declaration of the check type ``reply_class``: its parameters and flags.
+
+The check itself, and its load-time ``validate``, are :mod:`qa.checks.reply_class`.
+"""
+
+from __future__ import annotations
+
+from qa.checktypes.base import CheckType, Param
+
+PARAMS = {
+    "trigger_roles": Param("strings", "roles whose messages can trigger", default=["customer"]),
+    "reply_roles": Param("strings", "roles whose next message is the judged reply", default=["agent"]),
+    "trigger_classes": Param("strings", "classes making a message a trigger", required=True),
+    "skip_classes": Param("strings", "classes whose messages are left to another rule", default=[]),
+    "satisfied_by": Param("strings", "classes of which one match makes the reply acceptable", required=True),
+    "not_counting": Param("strings", "classes whose matches cancel an overlapping satisfying match",
+                          default=[]),
+    "pass_over_classes": Param("strings", "reply-role messages of these classes are not replies",
+                               default=[]),
+    "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
+                                 "session (a refusal refuses something the agent said)", default=[]),
+    "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
+                             "episode, not judged again", default=False),
+    "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
+                                       "(an after_reply trigger right after one is an answer, not a refusal)",
+                                       default=[]),
+    "short_answer_chars": Param("int", "longest short answer (normalized characters)", default=8),
+    "prompted_classes": Param("strings", "after_reply trigger classes that refuse only what the agent proposed "
+                              "(打不通, 刚换的): they count only when the agent's previous reply is of a "
+                              "prompt_classes class", default=[]),
+    "prompt_classes": Param("strings", "agent proposals (建议您…, 您可以联系…) that a prompted_classes message "
+                            "can refuse", default=[]),
+    "nothing_offered_classes": Param("strings", "agent lines that offer nothing to refuse (a greeting, a hold, "
+                                     "提供下订单号, 是这个商品吗): an after_reply trigger right after one, when that "
+                                     "line is no prompt_classes proposal, tells what the customer wants; it refuses "
+                                     "nothing", default=[]),
+    "answer_classes": Param("strings", "customer classes that refuse only in relation to the agent's proposal "
+                            "just before (不寄 after 寄回检测, 我要退货 after 多打几分钟; qa.acceptance)", default=[]),
+    "proposal_classes": Param("strings", "agent messages a customer's answer_classes message can refuse",
+                              default=[]),
+    "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
+                                   "leave the answer to the agent's next turn", default=[]),
+    "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
+                             "customer waits: after the customer's own message, after a wait over "
+                             "wait_seconds, or after the agent repeated a line", default=[]),
+    "wait_seconds": Param("int", "a wait longer than this (when times are known) makes a waiting-class "
+                          "message impatience", default=300),
+    "call_classes": Param("strings", "waiting-class messages that call for attention (人呢, 有人吗): after the "
+                          "customer's own unanswered message they are impatience only once the customer has "
+                          "waited least_wait_seconds (when times are known)", default=[]),
+    "least_wait_seconds": Param("int", "the wait that makes a call_classes message impatience (人呢 ten seconds "
+                                "after asking is a call, not frustration)", default=0),
+    "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
+                            "closes its own complaint: its triggers are not judged", default=[]),
+    "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
+                            "upset: its triggers are not judged", default=[]),
+    "request_classes": Param("strings", "a customer turn holding one of these (麻烦人工处理) asks for help: its "
+                             "failure reports (failure_classes) are not refusals", default=[]),
+    "failure_classes": Param("strings", "what a failed step reads like (操作不了): a refusal made only of these "
+                             "is a request when the turn also asks for handling", default=[]),
+    "carry_over_classes": Param("strings", "customer follow-ups insisting on an earlier trigger (我问的是…): "
+                                "a trigger again when the customer's previous turn held a trigger",
+                                default=[]),
+    "grant_classes": Param("strings", "customer requests (能退吗, 我要退款) a reply granting them handles the "
+                           "customer (可以的，给您申请退款); an A-not-A question answered yes (支不支持 → 支持的) "
+                           "or a when-question answered with a time (哪天发 → 明天中午前发出) is settled too", default=[]),
+    "decision_classes": Param("strings", "the customer's own way out (那我取消重新拍): a reply consenting to it "
+                              "(可以取消的) settles a calm refusal", default=[]),
+    "affirmed_classes": Param("strings", "customer questions whether a claim holds (是正品吗) that a plain yes "
+                              "(affirmative_classes: 是的亲) answers", default=[]),
+    "affirmative_classes": Param("strings", "agent replies opening with a plain yes", default=[]),
+    "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
+                                  "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
+                                  default=False),
+    "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
+                   choices=("first", "turn")),
+    "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
+    "quote_chars": Param("int", "longest quote in the reason", default=30),
+}
+
+
+CHECK = CheckType(
+    name="reply_class",
+    doc="A customer message of a trigger class (upset, doubt …) whose next agent reply belongs to "
+        "none of the required classes (soothing, clarification …).",
+    params=PARAMS,
+    implementation="qa.checks.reply_class",
+)
