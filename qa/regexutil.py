@@ -7,7 +7,7 @@ runs on the rows it keeps. Low level on purpose: the checks and :mod:`qa.classes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -43,16 +43,23 @@ def join_alternatives(patterns: Iterable[str]) -> str:
 
 
 def _shift_backreferences(pattern: str, offset: int) -> str:
+    return _replace_backreferences(pattern, lambda number: f"\\g<{number + offset}>")
+
+
+def _replace_backreferences(pattern: str, replacement: Callable[[int], str | None]) -> str:
+    """``pattern`` with each numbered back-reference outside a character class replaced by
+    ``replacement(number)`` (None keeps it as written)."""
     if not _BACKREF.search(pattern):
         return pattern
     out: list[str] = []
-    skip_to = 0  # the second digit of a two-digit back-reference, already rewritten
+    skip_to = 0  # the second digit of a two-digit back-reference, already replaced
     for i, token, in_class in pattern_tokens(pattern):
         if i < skip_to:
             continue
         found = _BACKREF.match(pattern, i) if token.startswith("\\") and not in_class else None
-        if found:
-            out.append(f"\\g<{int(found.group(1)) + offset}>")
+        replaced = replacement(int(found.group(1))) if found else None
+        if replaced is not None:
+            out.append(replaced)
             skip_to = found.end()
             continue
         out.append(token)
@@ -203,21 +210,16 @@ def expand_backreferences(pattern: str) -> str:
     if not _BACKREF.search(pattern):
         return pattern
     bodies = _group_bodies(pattern)
-    out: list[str] = []
-    skip_to = 0  # the second digit of a two-digit back-reference, already replaced
-    for i, token, in_class in pattern_tokens(pattern):
-        if i < skip_to:
-            continue
-        found = _BACKREF.match(pattern, i) if token.startswith("\\") and not in_class else None
-        if found and int(found.group(1)) <= len(bodies):
-            body = bodies[int(found.group(1)) - 1]
-            # a copy without capturing groups, so later numbers keep their meaning
-            plain = regex.sub(r"(?<!\\)((?:\\\\)*)\((?!\?)", r"\1(?:", body)
-            out.append("(?s:.*)" if _POSITIONAL.search(body) or _BACKREF.search(body) else f"(?:{plain})")
-            skip_to = found.end()
-            continue
-        out.append(token)
-    return "".join(out)
+
+    def copy_of_group(number: int) -> str | None:
+        if number > len(bodies):
+            return None
+        body = bodies[number - 1]
+        # a copy without capturing groups, so later numbers keep their meaning
+        plain = regex.sub(r"(?<!\\)((?:\\\\)*)\((?!\?)", r"\1(?:", body)
+        return "(?s:.*)" if _POSITIONAL.search(body) or _BACKREF.search(body) else f"(?:{plain})"
+
+    return _replace_backreferences(pattern, copy_of_group)
 
 
 #: RE2 runs an alternation as one lazily built DFA. With many gapped patterns (a relaxed
