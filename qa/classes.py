@@ -153,6 +153,10 @@ class ClassSet:
     # patterns compiled one by one (see _may_match).
     _scans: dict[int, int] = field(default_factory=dict, repr=False)
     _screens: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    # Per category (by id): its branches (see _Branches; None when they cannot stand for the
+    # joined pattern), and the patterns made of some of them (see _subset).
+    _branches: dict[int, _Branches | None] = field(default_factory=dict, repr=False)
+    _subsets: dict[tuple[int, tuple[int, ...]], Any] = field(default_factory=dict, repr=False)
     # Names this class set's results kept on a TextIndex (an id() could be reused).
     _serial: int = field(default_factory=lambda: next(_SERIALS), repr=False)
 
@@ -162,6 +166,7 @@ class ClassSet:
     def __getstate__(self) -> dict:  # picklable for cluster engines (caches are rebuilt)
         state = dict(self.__dict__)
         state["_prefilters"], state["_cache"], state["_scans"], state["_screens"] = {}, {}, {}, {}
+        state["_branches"], state["_subsets"] = {}, {}
         return state
 
     def names(self) -> list[str]:
@@ -197,20 +202,35 @@ class ClassSet:
         """Does ``norm_text`` belong to class ``name``?"""
         return bool(self.find(name, norm_text))
 
-    def _find(self, name: str, text: str, seen: frozenset[str]) -> list[Match]:
+    def _find(self, name: str, text: str, seen: frozenset[str],
+              hints: dict[int, dict[int, tuple[int, ...]]] | None = None, row: int = -1) -> list[Match]:
+        """The matches of class ``name`` (and the classes it includes) in ``text``. ``hints``
+        (from :meth:`_branch_hints`, ``text`` being its ``row``) name per category the branches
+        that may occur in the text: only those are tried, and only the ones present run."""
         cls = self.get(name)
         found: list[Match] = []
         class_excluded: list[tuple[int, int]] | None = None
         for category in cls.categories:
-            if category.pattern is None or not self._may_match(category, text):
+            if category.pattern is None:
                 continue
-            if class_excluded is None:
-                class_excluded = _spans(cls.exclude, text)
-            excluded = class_excluded + _spans(category.exclude, text)
-            for hit in category.pattern.finditer(text, overlapped=False):
+            hinted = hints.get(id(category)) if hints is not None else None
+            if hinted is not None:
+                pattern = self._present_pattern(category, text, hinted.get(row, ()))
+                if pattern is None:
+                    continue
+            elif not self._may_match(category, text):
+                continue
+            else:
+                pattern = category.pattern
+            excluded: list[tuple[int, int]] | None = None
+            for hit in pattern.finditer(text, overlapped=False):
                 start, end = hit.span()
                 if end == start:
                     continue
+                if excluded is None:  # only a text with a match needs its exclusions
+                    if class_excluded is None:
+                        class_excluded = _spans(cls.exclude, text)
+                    excluded = class_excluded + _spans(category.exclude, text)
                 if any(s < end and start < e for s, e in excluded):
                     continue
                 if self._dropped(cls, text, start, end):
@@ -222,9 +242,120 @@ class ClassSet:
         for other in cls.include:
             if other in seen or other == name:
                 continue
-            found.extend(self._find(other, text, seen | {name}))
+            found.extend(self._find(other, text, seen | {name}, hints, row))
         found.sort(key=lambda m: (m.start, -(m.end - m.start)))
         return found
+
+    def _find_many(self, name: str, texts: pa.Array) -> list[bool]:
+        """:meth:`matches` of class ``name`` for each of many texts (an Arrow string array),
+        found as :meth:`find` finds them (and kept in the same cache). Many texts at once let a
+        vectorised RE2 pass per branch name the few branches worth trying in each text."""
+        values = texts.to_pylist()
+        out = [False] * len(values)
+        todo: list[int] = []
+        for i, text in enumerate(values):
+            cached = self._cache.get((name, text))
+            if cached is None:
+                todo.append(i)
+            else:
+                out[i] = bool(cached)
+        if not todo:
+            return out
+        hints = None
+        if len(todo) >= _HINT_MIN_TEXTS:
+            hints = self._branch_hints(name, texts.take(pa.array(todo, type=pa.int64())) if len(todo) < len(values)
+                                       else texts)
+        for row, i in enumerate(todo):
+            found = tuple(self._find(name, values[i], frozenset(), hints, row))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[(name, values[i])] = found
+            out[i] = bool(found)
+        return out
+
+    def _branch_hints(self, name: str, texts: pa.Array) -> dict[int, dict[int, tuple[int, ...]]]:
+        """Per category of class ``name`` and the classes it includes (by id): for each text
+        (row of ``texts``) the branches whose RE2 form (a superset, as for the class
+        pre-filter) occurs in it; a row with none is left out. Categories of few branches, and
+        those whose branches cannot stand for their joined pattern, get no entry (they are
+        screened as before)."""
+        hints: dict[int, dict[int, tuple[int, ...]]] = {}
+        every = None
+        for member in self._closure(name):
+            for category in self.classes[member].categories:
+                if category.pattern is None or id(category) in hints:
+                    continue
+                if len(category.sources) < _SCREEN_MIN_BRANCHES:
+                    continue  # the class pre-filter already tried these few
+                branches = self._branches_of(category)
+                if branches is None:
+                    continue
+                columns = []
+                for form in branches.re2:
+                    if form is None:
+                        if every is None:
+                            every = np.ones(len(texts), dtype=bool)
+                        columns.append(every)
+                    else:
+                        hit = pc.fill_null(pc.match_substring_regex(texts, form), False)
+                        columns.append(hit.to_numpy(zero_copy_only=False).astype(bool))
+                rows, which = np.nonzero(np.column_stack(columns)) if columns else ((), ())
+                per_row: dict[int, list[int]] = {}
+                for r, b in zip(np.asarray(rows).tolist(), np.asarray(which).tolist()):
+                    per_row.setdefault(r, []).append(b)
+                hints[id(category)] = {r: tuple(bs) for r, bs in per_row.items()}
+        return hints
+
+    def _branches_of(self, category: Category) -> _Branches | None:
+        """The branches of ``category``'s joined pattern (cached), or None when rebuilding the
+        joined pattern from them does not give it back exactly."""
+        key = id(category)
+        if key in self._branches:
+            return self._branches[key]
+        ordered = sorted({s for s in category.sources if s.strip()}, key=lambda p: (-len(p), p))
+        plan: _Branches | None = None
+        if ordered and "|".join(f"(?:{p})" for p in ordered) == category.pattern.pattern:
+            flags = category.pattern.flags
+            compiled = tuple(compile_regex(source, flags) for source in ordered)
+            plan = _Branches(tuple(ordered), compiled, tuple(_re2_form(source) for source in ordered),
+                             tuple(branch.groups > 0 for branch in compiled), flags)
+        self._branches[key] = plan
+        return plan
+
+    def _present_pattern(self, category: Category, text: str, maybe: tuple[int, ...]) -> Any:
+        """The pattern to run on ``text`` for ``category`` given the branches that may occur in
+        it (``maybe``): None when none does, else the joined pattern with only the branches
+        that may (one) or do (several; :meth:`_subset`)."""
+        if not maybe:
+            return None
+        branches = self._branches[id(category)]
+        if len(maybe) == 1:  # running that one branch is as cheap as looking for it
+            return self._subset(category, branches, maybe)
+        present = tuple(b for b in maybe if branches.compiled[b].search(text) is not None)
+        if not present:
+            return None
+        return self._subset(category, branches, present)
+
+    def _subset(self, category: Category, branches: _Branches, present: tuple[int, ...]) -> Any:
+        """The joined pattern of ``category`` without the branches not in ``present``.
+
+        A branch that occurs nowhere in a text matches at no position of it, so leaving it
+        out of the alternation changes no match there: the alternatives left are tried in the
+        same order. A branch left out that holds groups stays as a branch that never matches
+        (``(?!)`` before it), so the groups keep their numbers and back-references their
+        meaning."""
+        key = (id(category), present)
+        compiled = self._subsets.get(key)
+        if compiled is None:
+            if len(present) == len(branches.sources):
+                compiled = category.pattern
+            else:
+                keep = set(present)
+                parts = [f"(?:{source})" if b in keep else f"(?!)(?:{source})"
+                         for b, source in enumerate(branches.sources) if b in keep or branches.groups[b]]
+                compiled = compile_regex("|".join(parts), branches.flags)
+            self._subsets[key] = compiled
+        return compiled
 
     def _may_match(self, category: Category, text: str) -> bool:
         """False only when no pattern of ``category`` occurs in ``text`` (then its joined
@@ -240,7 +371,7 @@ class ClassSet:
             if scans < _SCREEN_AFTER or len(category.sources) < _SCREEN_MIN_BRANCHES:
                 return True
             screen = self._screens[key] = tuple(
-                regex.compile(source, category.pattern.flags) for source in dict.fromkeys(category.sources)
+                compile_regex(source, category.pattern.flags) for source in dict.fromkeys(category.sources)
                 if source.strip()
             )
         return any(branch.search(text) for branch in screen)
@@ -326,8 +457,8 @@ class ClassSet:
                 candidate = self._distinct_hits(index, name, wanted, exact=False)[todo]
                 result = np.zeros(len(todo), dtype=bool)
                 chosen = np.flatnonzero(candidate)
-                texts = index.texts(todo[chosen])
-                result[chosen] = [bool(self.find(name, text)) for text in texts]
+                if len(chosen):
+                    result[chosen] = self._find_many(name, index.uniques.take(pa.array(todo[chosen])))
             else:
                 result = self._prefiltered(name, index.uniques.take(pa.array(todo)))
             known[todo] = result
@@ -371,7 +502,21 @@ class ClassSet:
         return order
 
 
+@dataclass(frozen=True)
+class _Branches:
+    """The branches of a category's joined pattern, in its order (see ClassSet._subset)."""
+
+    sources: tuple[str, ...]
+    compiled: tuple[Any, ...]  # each alone, with the joined pattern's flags
+    re2: tuple[str | None, ...]  # each one's RE2 superset form (None: none)
+    groups: tuple[bool, ...]  # whether it holds groups
+    flags: int
+
+
 _WORD = compile_regex(r"[\p{L}\p{N}]")
+# Below this many texts judged at once, the per-branch RE2 pass of ClassSet._find_many costs more
+# than it saves.
+_HINT_MIN_TEXTS = 32
 # A category is screened branch by branch (ClassSet._may_match) from its 200th scan on, when it
 # has this many branches or more.
 _SCREEN_AFTER = 200
