@@ -150,9 +150,9 @@ class ClassSet:
     _prefilters: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, str], tuple[Match, ...]] = field(default_factory=dict, repr=False)
     # Per category (by id): how often it was scanned, and once that passes _SCREEN_AFTER, its
-    # patterns compiled one by one (see _may_match).
+    # patterns compiled one by one (see _screened).
     _scans: dict[int, int] = field(default_factory=dict, repr=False)
-    _screens: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    _screens: dict[int, Any] = field(default_factory=dict, repr=False)
     # Per category (by id): its branches (see _Branches; None when they cannot stand for the
     # joined pattern), and the patterns made of some of them (see _subset).
     _branches: dict[int, _Branches | None] = field(default_factory=dict, repr=False)
@@ -218,10 +218,10 @@ class ClassSet:
                 pattern = self._present_pattern(category, text, hinted.get(row, ()))
                 if pattern is None:
                     continue
-            elif not self._may_match(category, text):
-                continue
             else:
-                pattern = category.pattern
+                pattern = self._screened(category, text)
+                if pattern is None:
+                    continue
             excluded: list[tuple[int, int]] | None = None
             for hit in pattern.finditer(text, overlapped=False):
                 start, end = hit.span()
@@ -357,24 +357,29 @@ class ClassSet:
             self._subsets[key] = compiled
         return compiled
 
-    def _may_match(self, category: Category, text: str) -> bool:
-        """False only when no pattern of ``category`` occurs in ``text`` (then its joined
-        pattern finds nothing either). The ``regex`` module scans a long alternation several
-        times slower than its branches one by one, and most texts that reach here (the RE2
-        pre-filter is loose) hold none of them: a category scanned often is first screened
-        branch by branch. Compiling the branches costs a few milliseconds per category, so
+    def _screened(self, category: Category, text: str) -> Any:
+        """The pattern to run on ``text`` for ``category``, or None when no pattern of it occurs
+        there (then its joined pattern finds nothing either). The ``regex`` module scans a long
+        alternation several times slower than its branches one by one, and most texts that
+        reach here (the RE2 pre-filter is loose) hold none of them: a category scanned often
+        is first screened branch by branch, and the branches found run alone
+        (:meth:`_subset`). Compiling the branches costs a few milliseconds per category, so
         small audits never do it; the result is the same either way."""
         key = id(category)
         screen = self._screens.get(key)
         if screen is None:
             scans = self._scans[key] = self._scans.get(key, 0) + 1
             if scans < _SCREEN_AFTER or len(category.sources) < _SCREEN_MIN_BRANCHES:
-                return True
-            screen = self._screens[key] = tuple(
+                return category.pattern
+            branches = self._branches_of(category)
+            screen = self._screens[key] = branches if branches is not None else tuple(
                 compile_regex(source, category.pattern.flags) for source in dict.fromkeys(category.sources)
                 if source.strip()
             )
-        return any(branch.search(text) for branch in screen)
+        if isinstance(screen, _Branches):
+            present = tuple(b for b, branch in enumerate(screen.compiled) if branch.search(text) is not None)
+            return self._subset(category, screen, present) if present else None
+        return category.pattern if any(branch.search(text) for branch in screen) else None
 
     def _dropped(self, cls: ClassDef, text: str, start: int, end: int) -> bool:
         # a negator negates words: 不冲！！！ is a refusal shouted, not a negated ！！！
@@ -517,7 +522,7 @@ _WORD = compile_regex(r"[\p{L}\p{N}]")
 # Below this many texts judged at once, the per-branch RE2 pass of ClassSet._find_many costs more
 # than it saves.
 _HINT_MIN_TEXTS = 32
-# A category is screened branch by branch (ClassSet._may_match) from its 200th scan on, when it
+# A category is screened branch by branch (ClassSet._screened) from its 200th scan on, when it
 # has this many branches or more.
 _SCREEN_AFTER = 200
 _SCREEN_MIN_BRANCHES = 4
