@@ -441,6 +441,14 @@ class ClassSet:
         hits = self._distinct_hits(index, name, index.present(rows), exact=True)
         return hits[index.codes if rows is None else index.codes[rows]]
 
+    def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
+        """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
+        :meth:`row_mask` over that column already found (None when it has not judged it)."""
+        known = index.memo.get((self._serial, name, True))
+        if known is None or known[code] < 0:
+            return None
+        return bool(known[code] > 0)
+
     def row_candidates(self, name: str, norm: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
         """:meth:`candidates` of the rows ``rows`` of a whole normalized column."""
         index = text_index(norm)

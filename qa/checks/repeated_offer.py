@@ -288,12 +288,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     agreeing = accepted + progress
 
+    def member(name: str, code: int, text: str) -> bool:
+        """``classes.matches(name, text)`` of distinct text ``code``: what a class mask over the
+        column already found for it, else judged now."""
+        verdict = classes.judged(name, texts_of, code)
+        return verdict if verdict is not None else classes.matches(name, text)
+
     def judge(codes: list[int]) -> None:
         """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet."""
         todo = [code for code in codes if code not in blocking]
         for code, text in zip(todo, texts_of.texts(np.asarray(todo, dtype=np.int64))):
             blocking[code] = any(p.search(text) for p in resend) or (
-                any(p.search(text) for p in agreeing) and not (rejection and classes.matches(rejection, text)))
+                any(p.search(text) for p in agreeing) and not (rejection and member(rejection, code, text)))
 
     def blocks(code: int) -> bool:
         """Does the customer text ``code`` accept the offer, ask for it again or ask how far it
@@ -307,7 +313,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     def objects(code: int, text: str) -> bool:
         if code not in objecting:
-            objecting[code] = any(classes.matches(name, text) for name in refusal_names)
+            objecting[code] = any(member(name, code, text) for name in refusal_names)
         return objecting[code]
 
     grams_by_code: dict[int, frozenset] = {}

@@ -137,6 +137,12 @@ class _Texts:
             key = self._key[code] = _line_key(self.at(position))
         return key
 
+    def member(self, name: str, position: int) -> bool:
+        """``classes.matches(name, …)`` of the row at ``position``: what a class mask over the
+        column already found for its text, else judged now."""
+        verdict = self.classes.judged(name, self.index, int(self.codes[position]))
+        return verdict if verdict is not None else self.classes.matches(name, self.at(position))
+
     def acceptable(self, positions) -> np.ndarray:
         """Does each row at ``positions`` satisfy (:func:`satisfies`)? Rows no satisfying class's
         RE2 pre-filter matches hold no satisfying match and skip the Python check."""
@@ -315,10 +321,9 @@ def _drop_requests(classes, params, texts: _Texts, customer, replies, sessions, 
         if not covered[code]:
             continue
         turn = _turn_of(position, customer, replies, sessions)
-        turn_texts = [texts.at(p) for p in turn]
-        if not any(classes.matches(name, t) for name in requests for t in turn_texts):
+        if not any(texts.member(name, p) for name in requests for p in turn):
             continue
-        if any(classes.matches(name, t) for name in anytime if name in classes.classes for t in turn_texts):
+        if any(texts.member(name, p) for name in anytime if name in classes.classes for p in turn):
             continue
         is_trigger[position] = False
 
@@ -356,7 +361,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             # the customer's own message is still unanswered: impatience once the customer has
             # waited (from the first message of the unanswered run)
             if times is not None and params["least_wait_seconds"] > 0 and any(
-                    classes.matches(name, texts.at(position)) for name in calls):
+                    texts.member(name, position) for name in calls):
                 first = before
                 while first - 1 >= 0 and sessions[first - 1] == sessions[position] and not replies[first - 1]:
                     first -= 1
@@ -406,12 +411,11 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         turn = _turn_of(position, customer, replies, sessions)
         if not is_trigger[turn].any():
             continue
-        text = texts.at(position)
         # a closing word counts at the end of the turn, and only when the customer was not already
         # upset in the turns before (算了不买了 after an argument gives up in frustration); relief
         # anywhere in the turn
-        if any(classes.matches(name, text) for name in relief) or (
-                position == turn[-1] and any(classes.matches(name, text) for name in closing)
+        if any(texts.member(name, position) for name in relief) or (
+                position == turn[-1] and any(texts.member(name, position) for name in closing)
                 and not _upset_before(turn[0], customer, replies, sessions, is_trigger)):
             is_trigger[turn] = False
 
@@ -630,9 +634,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]
 
-    def classes_hit(names: list[str], norm_text: str) -> bool:
-        return any(classes.matches(name, norm_text) for name in names)
-
     def next_turn_acceptable(reply: int) -> bool:
         """The agent asked which item is meant: its messages up to the end of its next turn
         (after the customer's answer) may hold the clarification."""
@@ -652,7 +653,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     def demand_granted(trigger: int, reply: int) -> bool:
         """The customer asked for another remedy (我要换一个) and the reply grants it (给您换一个新的):
         the refusal is answered by doing what the customer wants. Upset words keep it a trigger."""
-        if any(classes.matches(name, texts.at(trigger)) for name in anytime if name in classes.classes):
+        if any(texts.member(name, trigger) for name in anytime if name in classes.classes):
             return False
         previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
         if previous < 0:
@@ -695,7 +696,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     def refusal_met(trigger: int, reply: int) -> bool:
         """The customer refused the agent's proposal and the reply offers another remedy."""
-        if not (relation_hits[trigger] or any(classes.matches(name, texts.at(trigger)) for name in later
+        if not (relation_hits[trigger] or any(texts.member(name, trigger) for name in later
                                               if name in classes.classes)):
             return False
         previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
@@ -708,7 +709,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         the reply consents to it: the customer is not left with a refused solution. Upset words
         in the turn keep it a trigger."""
         turn = [p for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply]
-        if any(classes.matches(name, texts.at(p)) for p in turn for name in anytime if name in classes.classes):
+        if any(texts.member(name, p) for p in turn for name in anytime if name in classes.classes):
             return False
         return any(permits_decision(classes, texts.at(p), texts.at(reply), name)
                    for p in turn for name in decision_names)
@@ -719,9 +720,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     def affirmed(trigger: int, reply: int) -> bool:
         """The customer asked whether a claim holds (是原装的吗) and the reply opens with a plain
         yes (是的亲): the doubt is answered, whatever courtesy follows."""
-        if not any(classes.matches(name, texts.at(reply)) for name in affirmative_names):
+        if not any(texts.member(name, reply) for name in affirmative_names):
             return False
-        return any(classes.matches(name, texts.at(p)) for name in affirmed_names
+        return any(texts.member(name, p) for name in affirmed_names
                    for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply)
 
     n = len(messages)
@@ -739,7 +740,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 following += 1
             if ok:
                 continue
-        if clarify_first and classes_hit(clarify_first, texts.at(reply)) and next_turn_acceptable(reply):
+        if clarify_first and any(texts.member(name, reply) for name in clarify_first) and next_turn_acceptable(reply):
             continue
         if relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
             continue
