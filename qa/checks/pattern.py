@@ -254,7 +254,16 @@ def candidate_mask(norm: pd.Series, matcher: Matcher) -> pd.Series:
     """Vectorised pre-filter: True where a message may match (all True without a filter)."""
     if matcher.prefilter is None or norm.empty:
         return pd.Series(True, index=norm.index)
-    hits = match_pieces(to_arrow(norm), matcher.prefilter_parts or (matcher.prefilter,))
+    import numpy as np
+    import pyarrow.compute as pc
+
+    # Canned lines repeat: the pieces run once per distinct text (missing texts stay False).
+    encoded = pc.dictionary_encode(to_arrow(norm))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = match_pieces(encoded.dictionary, matcher.prefilter_parts or (matcher.prefilter,))
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
+    hits = (codes >= 0) & distinct[np.maximum(codes, 0)] if len(distinct) else np.zeros(len(codes), dtype=bool)
     return pd.Series(hits, index=norm.index, dtype=bool)
 
 
