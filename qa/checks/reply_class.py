@@ -137,6 +137,11 @@ class _Texts:
             key = self._key[code] = _line_key(self.at(position))
         return key
 
+    def known(self, name: str, position: int) -> bool | None:
+        """Whether the row at ``position`` belongs to class ``name``, as far as a class mask over
+        the column already found (None: not judged yet)."""
+        return self.classes.judged(name, self.index, int(self.codes[position]))
+
     def member(self, name: str, position: int) -> bool:
         """``classes.matches(name, …)`` of the row at ``position``: what a class mask over the
         column already found for its text, else judged now."""
@@ -690,7 +695,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if position > reply:
                 break
             text = texts.at(position)
-            if any(grants_request(classes, text, reply_text, name) for name in grant_names):
+            # (a text outside the request class grants nothing: no need to look)
+            if any(texts.known(name, position) is not False and grants_request(classes, text, reply_text, name)
+                   for name in grant_names):
                 return True
         return False
 
@@ -711,7 +718,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         turn = [p for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply]
         if any(texts.member(name, p) for p in turn for name in anytime if name in classes.classes):
             return False
-        return any(permits_decision(classes, texts.at(p), texts.at(reply), name)
+        return any(texts.known(name, p) is not False and permits_decision(classes, texts.at(p), texts.at(reply), name)
                    for p in turn for name in decision_names)
 
     affirmed_names = [c for c in params["affirmed_classes"] if c in classes.classes]
@@ -729,6 +736,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     reply_ids = sorted(first_of)
     judged = np.asarray(reply_ids, dtype="int64")
     unsatisfied = judged[~texts.acceptable(judged)] if len(judged) else judged
+    if len(unsatisfied):
+        # The classes the judgements below ask of the customer's turns, as class masks over all
+        # those messages at once (vectorised) rather than one text at a time.
+        asked = np.unique(np.asarray([p for reply in unsatisfied.tolist()
+                                      for p in _turn_of(first_of[reply], customer_turn, reply_mask, sessions)],
+                                     dtype="int64"))
+        for name in dict.fromkeys(grant_names + decision_names + affirmed_names + trigger_names):
+            if name in classes.classes and len(asked):
+                classes.row_mask(name, norm_all, asked)
     flagged: list[int] = []
     for reply in unsatisfied.tolist():
         if params["judge"] == "turn":
@@ -760,7 +776,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     trigger_norm = dict(zip(trigger_list, _values(norm_all, trigger_list)))
 
     def trigger_fields(trigger: int) -> dict[str, str]:
-        found = first_trigger_match(classes, trigger_norm[trigger], trigger_names)
+        found = first_trigger_match(classes, trigger_norm[trigger],
+                                    [name for name in trigger_names if texts.known(name, trigger) is not False])
         return {
             "trigger": _quote(trigger_text[trigger], limit),
             "cue": found.text if found is not None else "",
