@@ -437,13 +437,22 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     plain_reasons: dict[str, str] = {}
     base_severity = rule.severity.value
     upset_found: dict[int, tuple[int, int] | None] = {}
+    if upgrade_classes and needed:
+        # the upgrade classes of all the answered customers' messages in one class mask each
+        # (vectorised); a class absent from a text is then not looked for in it
+        norm_index = text_index(messages["norm"])
+        for name in upgrade_classes:
+            if name in classes.classes:
+                classes.row_mask(name, messages["norm"], np.asarray(needed))
 
     def upset_in(customer: int) -> tuple[int, int] | None:
         if customer not in upset_found:
             span = None
             norm = customer_norm[customer]
             if upgrade_classes:
-                hits = [m for name in upgrade_classes for m in classes.find(name, norm)]
+                code = int(norm_index.codes[customer])
+                hits = [m for name in upgrade_classes if classes.judged(name, norm_index, code) is not False
+                        for m in classes.find(name, norm)]
                 if hits:
                     first = min(hits, key=lambda m: m.start)
                     span = (first.start, first.end)
