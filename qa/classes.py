@@ -265,8 +265,18 @@ class ClassSet:
         if len(todo) >= _HINT_MIN_TEXTS:
             hints = self._branch_hints(name, texts.take(pa.array(todo, type=pa.int64())) if len(todo) < len(values)
                                        else texts)
+        # With every category hinted, a text no branch may occur in has no match: no need to look.
+        rows_hinted: set[int] | None = None
+        if hints is not None:
+            categories = [c for member in self._closure(name) for c in self.classes[member].categories
+                          if c.pattern is not None]
+            if all(id(c) in hints for c in categories):
+                rows_hinted = set().union(*(hints[id(c)].keys() for c in categories))
         for row, i in enumerate(todo):
-            found = tuple(self._find(name, values[i], frozenset(), hints, row))
+            if rows_hinted is not None and row not in rows_hinted:
+                found: tuple[Match, ...] = ()
+            else:
+                found = tuple(self._find(name, values[i], frozenset(), hints, row))
             if len(self._cache) > 200_000:
                 self._cache.clear()
             self._cache[(name, values[i])] = found
@@ -285,20 +295,23 @@ class ClassSet:
             for category in self.classes[member].categories:
                 if category.pattern is None or id(category) in hints:
                     continue
-                if len(category.sources) < _SCREEN_MIN_BRANCHES:
-                    continue  # the class pre-filter already tried these few
                 branches = self._branches_of(category)
-                if branches is None:
-                    continue
+                if branches is None or (len(category.sources) < _SCREEN_MIN_BRANCHES
+                                        and not any(branches.required)):
+                    continue  # the class pre-filter already tried these few
                 columns = []
-                for form in branches.re2:
-                    if form is None:
+                for form, required in zip(branches.re2, branches.required):
+                    if form is None and required is None:
                         if every is None:
                             every = np.ones(len(texts), dtype=bool)
                         columns.append(every)
-                    else:
-                        hit = pc.fill_null(pc.match_substring_regex(texts, form), False)
-                        columns.append(hit.to_numpy(zero_copy_only=False).astype(bool))
+                        continue
+                    hit = np.ones(len(texts), dtype=bool)
+                    for piece in (form, required):
+                        if piece is not None:
+                            found = pc.fill_null(pc.match_substring_regex(texts, piece), False)
+                            hit &= found.to_numpy(zero_copy_only=False).astype(bool)
+                    columns.append(hit)
                 rows, which = np.nonzero(np.column_stack(columns)) if columns else ((), ())
                 per_row: dict[int, list[int]] = {}
                 for r, b in zip(np.asarray(rows).tolist(), np.asarray(which).tolist()):
@@ -318,7 +331,8 @@ class ClassSet:
             flags = category.pattern.flags
             compiled = tuple(compile_regex(source, flags) for source in ordered)
             plan = _Branches(tuple(ordered), compiled, tuple(_re2_form(source) for source in ordered),
-                             tuple(branch.groups > 0 for branch in compiled), flags)
+                             tuple(branch.groups > 0 for branch in compiled), flags,
+                             tuple(_required_form(source) for source in ordered))
         self._branches[key] = plan
         return plan
 
@@ -524,6 +538,30 @@ class _Branches:
     re2: tuple[str | None, ...]  # each one's RE2 superset form (None: none)
     groups: tuple[bool, ...]  # whether it holds groups
     flags: int
+    required: tuple[str | None, ...] = ()  # each one's RE2 form of what it looks ahead for (None: nothing)
+
+
+_LOOKAHEAD_OPEN = "^(?=.*"
+
+
+def _required_form(source: str) -> str | None:
+    """The RE2 superset form of X for a branch opening with ``^(?=.*X)``: X occurs in every
+    text the branch matches, which the branch's own RE2 form (look-arounds dropped) does not
+    say. None for other branches, or when X has no RE2 form."""
+    if not source.startswith(_LOOKAHEAD_OPEN):
+        return None
+    depth = 1
+    for i, token, in_set in pattern_tokens(source):
+        if i < len(_LOOKAHEAD_OPEN) or in_set or len(token) > 1:
+            continue
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+            if depth == 0:
+                inner = source[len(_LOOKAHEAD_OPEN) : i]
+                return _re2_form(inner) if inner.strip() else None
+    return None
 
 
 _WORD = compile_regex(r"[\p{L}\p{N}]")
