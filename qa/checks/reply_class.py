@@ -150,15 +150,21 @@ class _Texts:
 
     def acceptable(self, positions) -> np.ndarray:
         """Does each row at ``positions`` satisfy (:func:`satisfies`)? Rows no satisfying class's
-        RE2 pre-filter matches hold no satisfying match and skip the Python check."""
+        RE2 pre-filter matches hold no satisfying match and skip the Python check (when there
+        are enough of them to pay for the pre-filter)."""
         positions = np.asarray(positions, dtype="int64")
         codes = self.codes[positions]
         todo = np.flatnonzero(self._verdict[codes] < 0)
         if len(todo):
             rows = positions[todo]
-            candidate = np.zeros(len(rows), dtype=bool)
-            for name in self.satisfied_by:
-                candidate |= self.classes.row_candidates(name, self.norm_all, rows)
+            if len(rows) < 8:
+                # a few rows (one reply at a time): judging them costs less than compiling the RE2
+                # pre-filters, which pyarrow does on every call
+                candidate = np.ones(len(rows), dtype=bool)
+            else:
+                candidate = np.zeros(len(rows), dtype=bool)
+                for name in self.satisfied_by:
+                    candidate |= self.classes.row_candidates(name, self.norm_all, rows)
             self._verdict[codes[todo[~candidate]]] = 0
             for position in np.unique(rows[candidate]).tolist():
                 code = int(self.codes[position])
