@@ -459,9 +459,10 @@ class ClassSet:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
         :meth:`row_mask` over that column already found (None when it has not judged it)."""
         known = index.memo.get((self._serial, name, True))
-        if known is None or known[code] < 0:
+        if known is None:
             return None
-        return bool(known[code] > 0)
+        verdict = known[code]
+        return None if verdict < 0 else bool(verdict)
 
     def row_candidates(self, name: str, norm: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
         """:meth:`candidates` of the rows ``rows`` of a whole normalized column."""

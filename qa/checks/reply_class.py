@@ -140,12 +140,12 @@ class _Texts:
     def known(self, name: str, position: int) -> bool | None:
         """Whether the row at ``position`` belongs to class ``name``, as far as a class mask over
         the column already found (None: not judged yet)."""
-        return self.classes.judged(name, self.index, int(self.codes[position]))
+        return self.classes.judged(name, self.index, self.codes[position])
 
     def member(self, name: str, position: int) -> bool:
         """``classes.matches(name, …)`` of the row at ``position``: what a class mask over the
         column already found for its text, else judged now."""
-        verdict = self.classes.judged(name, self.index, int(self.codes[position]))
+        verdict = self.classes.judged(name, self.index, self.codes[position])
         return verdict if verdict is not None else self.classes.matches(name, self.at(position))
 
     def acceptable(self, positions) -> np.ndarray:
