@@ -327,7 +327,7 @@ class ClassSet:
             return self._branches[key]
         ordered = sorted({s for s in category.sources if s.strip()}, key=lambda p: (-len(p), p))
         plan: _Branches | None = None
-        if ordered and "|".join(f"(?:{p})" for p in ordered) == category.pattern.pattern:
+        if ordered and join_alternatives(ordered) == category.pattern.pattern:
             flags = category.pattern.flags
             compiled = tuple(compile_regex(source, flags) for source in ordered)
             plan = _Branches(tuple(ordered), compiled, tuple(_re2_form(source) for source in ordered),
@@ -356,8 +356,8 @@ class ClassSet:
         A branch that occurs nowhere in a text matches at no position of it, so leaving it
         out of the alternation changes no match there: the alternatives left are tried in the
         same order. A branch left out that holds groups stays as a branch that never matches
-        (``(?!)`` before it), so the groups keep their numbers and back-references their
-        meaning."""
+        (``(?!)`` before it), so the groups keep their numbers, and the back-references
+        :func:`join_alternatives` renumbers keep theirs."""
         key = (id(category), present)
         compiled = self._subsets.get(key)
         if compiled is None:
@@ -365,9 +365,9 @@ class ClassSet:
                 compiled = category.pattern
             else:
                 keep = set(present)
-                parts = [f"(?:{source})" if b in keep else f"(?!)(?:{source})"
+                parts = [source if b in keep else f"(?!)(?:{source})"
                          for b, source in enumerate(branches.sources) if b in keep or branches.groups[b]]
-                compiled = compile_regex("|".join(parts), branches.flags)
+                compiled = compile_regex(join_alternatives(parts), branches.flags)
             self._subsets[key] = compiled
         return compiled
 
