@@ -27,7 +27,7 @@ from typing import Any
 
 import regex
 
-from qa.regexcache import compile_regex
+from qa.regexcache import compile_regex, longest_first
 
 DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不过|然而"
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
@@ -74,7 +74,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         def alternation(items: tuple[str, ...], literal: bool) -> Any:
-            kept = sorted({i for i in items if i}, key=len, reverse=True)
+            kept = longest_first(items)
             if not kept:
                 return None
             return compile_regex("|".join(regex.escape(i) if literal else f"(?:{i})" for i in kept))

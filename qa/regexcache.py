@@ -100,6 +100,14 @@ def _load() -> dict[tuple[str, int], regex.Pattern]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+def longest_first(items) -> list[str]:
+    """The distinct non-empty ``items``, longest first, equal lengths in text order: the order of
+    an alternation where the longer form must win. A set's own order changes from process to
+    process (string hashing), which made a new cache key, and for patterns of equal length
+    possibly another match, in every run."""
+    return sorted({item for item in items if item}, key=lambda item: (-len(item), item))
+
+
 def compile_regex(pattern: str, flags: int = 0) -> regex.Pattern:
     """``regex.compile(pattern, flags)``, from the cache of earlier runs when it is there.
 

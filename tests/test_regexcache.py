@@ -104,3 +104,25 @@ def test_an_unwritable_folder_does_not_fail(fresh, monkeypatch):
     monkeypatch.setenv("QA_CACHE_DIR", str(blocker / "sub"))
     regexcache.compile_regex(PATTERN)
     regexcache._save()  # must not raise
+
+
+def test_longest_first_orders_ties_by_text_not_by_set_order():
+    assert regexcache.longest_first(["不", "不会", "没有", "", "不会"]) == ["不会", "没有", "不"]
+
+
+def test_rule_alternations_are_the_same_in_every_process():
+    """Built from sets, the alternations once came out in the set's order, which string hashing
+    changes per process: a new cache entry (and compile) in every run."""
+    import subprocess
+    import sys
+
+    script = ("from qa.rules import load_rules; from qa.classes import builtin_classes; "
+              "from qa.checks.response import _whole, _alternation; "
+              "s = builtin_classes().scope; print(s._negator.pattern, s._condition.pattern, s._exception.pattern, "
+              "_alternation(['好的', '收到', '嗯嗯', '可以']).pattern, _whole(['好的', '收到'], ['哦', '呢']).pattern)")
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

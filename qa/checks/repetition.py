@@ -77,7 +77,7 @@ import pandas as pd
 import regex
 
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
-from qa.regexcache import compile_regex
+from qa.regexcache import compile_regex, longest_first
 from qa.textindex import text_index
 
 # Emoticon codes that contain letters or digits (so the symbol class below would keep them):
@@ -103,7 +103,7 @@ def _compiled(particles: tuple[str, ...], dropped: tuple[str, ...], groups: tupl
     for group in groups:
         for c in group[1:]:
             table.setdefault(ord(c), group[0])
-    words = sorted({w for w in address if w}, key=len, reverse=True)
+    words = longest_first(address)
     leading = compile_regex("^(?:" + "|".join(regex.escape(w) for w in words) + ")+") if words else None
     return cut, table, leading
 

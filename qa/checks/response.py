@@ -81,7 +81,7 @@ from qa.checktypes.response import DEFAULT_KIND_TEXT
 from qa.classes import classes_of
 from qa.errors import RuleError
 from qa.normalize import normalize_text, original_span
-from qa.regexcache import compile_regex
+from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import compile_any, regex_problem, strip_lookarounds
 
 EMOJI_TOKEN_PARAMS = ("emoticons", "kaomoji", "token_patterns", "attachments")
@@ -95,7 +95,7 @@ _PREFILTER_CHUNK = 200
 
 
 def _alternation(words: list[str]) -> regex.Pattern | None:
-    keys = sorted({normalize_text(w) for w in words} - {""}, key=len, reverse=True)
+    keys = longest_first(normalize_text(w) for w in words)
     if not keys:
         return None
     return compile_regex("|".join(regex.escape(k) for k in keys))
@@ -103,7 +103,7 @@ def _alternation(words: list[str]) -> regex.Pattern | None:
 
 def _patterns(rule, key: str, patterns: list[str]) -> regex.Pattern | None:
     """One pattern matching any of the regular expressions (leftmost, longest listed first)."""
-    kept = sorted({p for p in patterns if p.strip()}, key=len, reverse=True)
+    kept = longest_first(p for p in patterns if p.strip())
     return compile_any(kept, f"{rule.path}: {key}: bad pattern")
 
 
@@ -116,11 +116,10 @@ def _repeated(words: list[str]) -> regex.Pattern | None:
 def _whole(words: list[str], particles: list[str]) -> regex.Pattern | None:
     """Pattern whose fullmatch accepts a reply core made of ``words`` and ``particles`` with at
     least one of ``words``."""
-    word_keys = sorted({_core(normalize_text(w)) for w in words} - {""}, key=len, reverse=True)
+    word_keys = longest_first(_core(normalize_text(w)) for w in words)
     if not word_keys:
         return None
-    all_keys = sorted(set(word_keys) | ({_core(normalize_text(p)) for p in particles} - {""}),
-                      key=len, reverse=True)
+    all_keys = longest_first([*word_keys, *(_core(normalize_text(p)) for p in particles)])
     word = "|".join(regex.escape(k) for k in word_keys)
     any_key = "|".join(regex.escape(k) for k in all_keys)
     return compile_regex(f"(?:{any_key})*?(?:{word})(?:{any_key})*")
