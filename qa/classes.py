@@ -329,7 +329,7 @@ class ClassSet:
         plan: _Branches | None = None
         if ordered and join_alternatives(ordered) == category.pattern.pattern:
             flags = category.pattern.flags
-            compiled = tuple(compile_regex(source, flags) for source in ordered)
+            compiled = tuple(compile_regex(source, flags, store="large") for source in ordered)
             plan = _Branches(tuple(ordered), compiled, tuple(_re2_form(source) for source in ordered),
                              tuple(branch.groups > 0 for branch in compiled), flags,
                              tuple(_required_form(source) for source in ordered))
@@ -367,7 +367,7 @@ class ClassSet:
                 keep = set(present)
                 parts = [source if b in keep else f"(?!)(?:{source})"
                          for b, source in enumerate(branches.sources) if b in keep or branches.groups[b]]
-                compiled = compile_regex(join_alternatives(parts), branches.flags)
+                compiled = compile_regex(join_alternatives(parts), branches.flags, store="large")
             self._subsets[key] = compiled
         return compiled
 
@@ -387,7 +387,8 @@ class ClassSet:
                 return category.pattern
             branches = self._branches_of(category)
             screen = self._screens[key] = branches if branches is not None else tuple(
-                compile_regex(source, category.pattern.flags) for source in dict.fromkeys(category.sources)
+                compile_regex(source, category.pattern.flags, store="large")
+                for source in dict.fromkeys(category.sources)
                 if source.strip()
             )
         if isinstance(screen, _Branches):

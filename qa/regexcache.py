@@ -29,9 +29,40 @@ import regex
 # over months do not grow it without end.
 _MAX_ENTRIES = 5000
 
-_entries: dict[tuple[str, int], regex.Pattern] | None = None
-_used: set[tuple[str, int]] = set()
-_added = False
+
+class _PatternFile:
+    """The compiled patterns of one cache file, read on first use and written at exit."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+        self.entries: dict[tuple[str, int], regex.Pattern] | None = None
+        self.used: set[tuple[str, int]] = set()
+        self.added = False
+
+    def get(self, pattern: str, flags: int) -> regex.Pattern:
+        if self.entries is None:
+            loaded = read_private_pickle(_cache_file(self.store))
+            self.entries = loaded if isinstance(loaded, dict) else {}
+            atexit.register(self.save)
+        key = (pattern, int(flags))
+        compiled = self.entries.get(key)
+        if compiled is None:
+            compiled = regex.compile(pattern, flags)
+            self.entries[key] = compiled
+            self.added = True
+        self.used.add(key)
+        return compiled
+
+    def save(self) -> None:
+        if not self.added or self.entries is None:
+            return
+        kept = self.entries if len(self.entries) <= _MAX_ENTRIES else {k: self.entries[k] for k in self.used}
+        write_private_pickle(_cache_file(self.store), kept)
+
+
+# One file per store: "" holds what every audit compiles (read at its start); "large" what only big
+# audits do (ClassSet's branch screens), so a small audit does not read those too.
+_files: dict[str, _PatternFile] = {}
 
 
 def cache_dir() -> Path | None:
@@ -45,12 +76,13 @@ def cache_dir() -> Path | None:
     return Path(base) / "qa"
 
 
-def _cache_file() -> Path | None:
+def _cache_file(store: str = "") -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
     version = getattr(regex, "__version__", "0")
-    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+    suffix = f"-{store}" if store else ""
+    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}{suffix}.pickle"
 
 
 def trusted_cache_file(path: Path) -> bool:
@@ -95,11 +127,6 @@ def write_private_pickle(path: Path | None, value: object) -> None:
             Path(temporary).unlink(missing_ok=True)
 
 
-def _load() -> dict[tuple[str, int], regex.Pattern]:
-    loaded = read_private_pickle(_cache_file())
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def longest_first(items) -> list[str]:
     """The distinct non-empty ``items``, longest first, equal lengths in text order: the order of
     an alternation where the longer form must win. A set's own order changes from process to
@@ -108,26 +135,18 @@ def longest_first(items) -> list[str]:
     return sorted({item for item in items if item}, key=lambda item: (-len(item), item))
 
 
-def compile_regex(pattern: str, flags: int = 0) -> regex.Pattern:
+def compile_regex(pattern: str, flags: int = 0, *, store: str = "") -> regex.Pattern:
     """``regex.compile(pattern, flags)``, from the cache of earlier runs when it is there.
+    ``store`` names the cache file (see ``_files``).
 
     Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
-    global _entries, _added
-    if _entries is None:
-        _entries = _load()
-        atexit.register(_save)
-    key = (pattern, int(flags))
-    compiled = _entries.get(key)
-    if compiled is None:
-        compiled = regex.compile(pattern, flags)
-        _entries[key] = compiled
-        _added = True
-    _used.add(key)
-    return compiled
+    file = _files.get(store)
+    if file is None:
+        file = _files[store] = _PatternFile(store)
+    return file.get(pattern, flags)
 
 
 def _save() -> None:
-    if not _added or _entries is None:
-        return
-    kept = _entries if len(_entries) <= _MAX_ENTRIES else {k: _entries[k] for k in _used}
-    write_private_pickle(_cache_file(), kept)
+    """Write every cache file that gained a pattern (at exit; tests call it directly)."""
+    for file in list(_files.values()):
+        file.save()

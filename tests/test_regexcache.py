@@ -18,17 +18,13 @@ PATTERN = r"(?:不是(?!吗))|(?<=亲)[~～]+|\p{Han}{2}退货"
 def fresh(monkeypatch, tmp_path):
     """A cache in tmp_path with nothing loaded yet in this process."""
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(regexcache, "_entries", None)
-    monkeypatch.setattr(regexcache, "_used", set())
-    monkeypatch.setattr(regexcache, "_added", False)
+    monkeypatch.setattr(regexcache, "_files", {})
     monkeypatch.setattr(regexcache.atexit, "register", lambda _f: None)
     return tmp_path
 
 
 def _new_process(monkeypatch):
-    monkeypatch.setattr(regexcache, "_entries", None)
-    monkeypatch.setattr(regexcache, "_used", set())
-    monkeypatch.setattr(regexcache, "_added", False)
+    monkeypatch.setattr(regexcache, "_files", {})
 
 
 def _forbid_compiling(monkeypatch):
@@ -54,6 +50,18 @@ def test_pattern_comes_back_from_the_file_and_matches_the_same(fresh, monkeypatc
     assert again.pattern == first.pattern
 
 
+def test_a_store_is_a_file_of_its_own_read_only_when_used(fresh, monkeypatch):
+    regexcache.compile_regex("abc")
+    regexcache.compile_regex("xyz", store="large")
+    regexcache._save()
+    assert sorted(p.name.endswith("-large.pickle") for p in fresh.iterdir()) == [False, True]
+    _new_process(monkeypatch)
+    regexcache.compile_regex("abc")
+    assert set(regexcache._files) == {""}  # the large store was not read
+    _forbid_compiling(monkeypatch)
+    assert regexcache.compile_regex("xyz", store="large").search("xyz")
+
+
 def test_flags_are_part_of_the_key(fresh, monkeypatch):
     regexcache.compile_regex("abc")
     regexcache._save()
@@ -65,7 +73,7 @@ def test_flags_are_part_of_the_key(fresh, monkeypatch):
 def test_a_bad_pattern_raises_and_is_not_cached(fresh):
     with pytest.raises(regex.error):
         regexcache.compile_regex("(unclosed")
-    assert ("(unclosed", 0) not in regexcache._entries
+    assert ("(unclosed", 0) not in regexcache._files[""].entries
 
 
 def test_a_damaged_file_is_a_cold_cache(fresh, monkeypatch):
