@@ -35,6 +35,7 @@ DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不�
 _QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
 # A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
 # is an impatient request, not a question (the word after the A-not-A says so).
+_A_NOT_A_ONLY = compile_regex(r"(\p{Han})[不没]\1")
 _A_NOT_A = compile_regex(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
 _IMPERATIVE_AFTER = compile_regex(r"别|不要|少|快|赶紧|好好|认真|给我")
 # A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):
@@ -106,6 +107,8 @@ class Scope:
         before = text[left:start]
         if self._exception is not None:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)
+        # The 不/没 of an A-not-A question (能不能, 有没有, 会不会) asks; it negates nothing after it.
+        before = _A_NOT_A_ONLY.sub(lambda m: "#" * len(m.group()), before)
         last = None
         for found in self._negator.finditer(before, overlapped=True):
             # The nearest negator wins; at one position the longest (没有 over 没).
