@@ -340,7 +340,7 @@ def test_bu_shi_ma_asks_back_and_affirms(text, target, negated):
 
 # The 不/没 of an A-not-A question asks; it does not negate the emotion after it.
 @pytest.mark.parametrize("text", ["你们能不能快点 气死了", "会不会太慢了 烦死了", "有没有人 回一下 气死了",
-                                  "能不能配个贺卡 人呢"])
+                                  "可不可以加个包装 人呢"])
 def test_an_a_not_a_question_negates_nothing_after_it(text):
     assert has("upset", text)
 
