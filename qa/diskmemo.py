@@ -16,7 +16,6 @@ code), written once at exit, atomically, and only when something new was compute
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import sys
@@ -25,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qa.regexcache import cache_dir, read_private_pickle, write_private_pickle
+from qa.regexcache import KeptDict, cache_dir
 
 T = TypeVar("T")
 
@@ -36,9 +35,6 @@ _LIBRARIES = ("pyarrow", "regex", "opencc")
 # Past this many entries only what this process used is written back.
 _MAX_ENTRIES = 20000
 
-_entries: dict[tuple, Any] | None = None
-_used: set[tuple] = set()
-_added = False
 
 
 @functools.cache
@@ -75,12 +71,22 @@ def _remove_stale(keep: Path) -> None:
         pass
 
 
-def _load() -> dict[tuple, Any]:
-    stored = read_private_pickle(_cache_file())
+def _pack(entries: dict) -> dict:
+    return {"fingerprint": fingerprint(), "entries": entries}
+
+
+def _unpack(stored: object) -> dict | None:
     if not isinstance(stored, dict) or stored.get("fingerprint") != fingerprint():
-        return {}
+        return None
     entries = stored.get("entries")
-    return entries if isinstance(entries, dict) else {}
+    return entries if isinstance(entries, dict) else None
+
+
+def _new_memo() -> KeptDict:
+    return KeptDict(_cache_file, _MAX_ENTRIES, pack=_pack, unpack=_unpack, after_save=_remove_stale)
+
+
+_memo = _new_memo()
 
 
 def disk_memo(function: Callable[..., T]) -> Callable[..., T]:
@@ -91,27 +97,12 @@ def disk_memo(function: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(function)
     def remembered(*args: Any, **kwargs: Any) -> T:
-        global _entries, _added
-        if _entries is None:
-            _entries = _load()
-            atexit.register(_save)
         key = (name, args, tuple(sorted(kwargs.items())))
-        try:
-            result = _entries[key]
-        except KeyError:
-            result = _entries[key] = function(*args, **kwargs)
-            _added = True
-        _used.add(key)
-        return result
+        return _memo.get(key, lambda: function(*args, **kwargs))
 
     return remembered
 
 
 def _save() -> None:
-    if not _added or _entries is None:
-        return
-    kept = _entries if len(_entries) <= _MAX_ENTRIES else {k: _entries[k] for k in _used}
-    path = _cache_file()
-    write_private_pickle(path, {"fingerprint": fingerprint(), "entries": kept})
-    if path is not None:
-        _remove_stale(path)
+    """Write the file now (it is written at exit anyway; tests call this)."""
+    _memo.save()

@@ -21,7 +21,9 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any
 
 import regex
 
@@ -30,39 +32,49 @@ import regex
 _MAX_ENTRIES = 5000
 
 
-class _PatternFile:
-    """The compiled patterns of one cache file, read on first use and written at exit."""
+class KeptDict:
+    """A dict kept between runs in one private pickle file (:func:`read_private_pickle`): read on
+    first use, written at exit when something was added, and past ``max_entries`` only with the
+    keys this process used, so it cannot grow without end. ``pack``/``unpack`` wrap what is stored
+    (``unpack`` returns None for a file that does not fit: a cold cache); ``after_save`` gets the
+    path written. Shared by the compiled patterns here and the derived values of qa.diskmemo."""
 
-    def __init__(self, store: str) -> None:
-        self.store = store
-        self.entries: dict[tuple[str, int], regex.Pattern] | None = None
-        self.used: set[tuple[str, int]] = set()
+    def __init__(self, path: Callable[[], Path | None], max_entries: int, *,
+                 pack: Callable[[dict], object] = lambda entries: entries,
+                 unpack: Callable[[object], dict | None] = lambda stored: stored if isinstance(stored, dict) else None,
+                 after_save: Callable[[Path], None] | None = None) -> None:
+        self._path, self._max, self._pack, self._unpack, self._after_save = path, max_entries, pack, unpack, after_save
+        self.entries: dict | None = None
+        self.used: set = set()
         self.added = False
 
-    def get(self, pattern: str, flags: int) -> regex.Pattern:
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value kept for ``key``, else ``compute()`` kept (exceptions propagate, unkept)."""
         if self.entries is None:
-            loaded = read_private_pickle(_cache_file(self.store))
-            self.entries = loaded if isinstance(loaded, dict) else {}
+            self.entries = self._unpack(read_private_pickle(self._path())) or {}
             atexit.register(self.save)
-        key = (pattern, int(flags))
-        compiled = self.entries.get(key)
-        if compiled is None:
-            compiled = regex.compile(pattern, flags)
-            self.entries[key] = compiled
+        try:
+            value = self.entries[key]
+        except KeyError:
+            value = self.entries[key] = compute()
             self.added = True
         self.used.add(key)
-        return compiled
+        return value
 
     def save(self) -> None:
+        """Write the file if something was added (failures are ignored, as for any cache)."""
         if not self.added or self.entries is None:
             return
-        kept = self.entries if len(self.entries) <= _MAX_ENTRIES else {k: self.entries[k] for k in self.used}
-        write_private_pickle(_cache_file(self.store), kept)
+        kept = self.entries if len(self.entries) <= self._max else {k: self.entries[k] for k in self.used}
+        path = self._path()
+        write_private_pickle(path, self._pack(kept))
+        if path is not None and self._after_save is not None:
+            self._after_save(path)
 
 
 # One file per store: "" holds what every audit compiles (read at its start); "large" what only big
 # audits do (ClassSet's branch screens), so a small audit does not read those too.
-_files: dict[str, _PatternFile] = {}
+_files: dict[str, KeptDict] = {}
 
 
 def cache_dir() -> Path | None:
@@ -142,8 +154,8 @@ def compile_regex(pattern: str, flags: int = 0, *, store: str = "") -> regex.Pat
     Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
     file = _files.get(store)
     if file is None:
-        file = _files[store] = _PatternFile(store)
-    return file.get(pattern, flags)
+        file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES)
+    return file.get((pattern, int(flags)), lambda: regex.compile(pattern, flags))
 
 
 def _save() -> None:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from qa import diskmemo
+from qa import diskmemo, regexcache
 
 calls: list[str] = []
 
@@ -22,16 +22,14 @@ def _shout(text: str, times: int = 1) -> str:
 
 
 def _new_process(monkeypatch):
-    monkeypatch.setattr(diskmemo, "_entries", None)
-    monkeypatch.setattr(diskmemo, "_used", set())
-    monkeypatch.setattr(diskmemo, "_added", False)
+    monkeypatch.setattr(diskmemo, "_memo", diskmemo._new_memo())
     calls.clear()
 
 
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(diskmemo.atexit, "register", lambda _f: None)
+    monkeypatch.setattr(regexcache.atexit, "register", lambda _f: None)
     _new_process(monkeypatch)
     return tmp_path
 
