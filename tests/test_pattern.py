@@ -303,6 +303,13 @@ def test_candidate_mask_accepts_object_and_arrow_columns():
         assert candidate_mask(norm, matcher).to_dict() == {5: True, 9: False}
 
 
+def test_candidate_mask_of_a_column_with_no_text_at_all():
+    # pandas leaves an all-missing column as object; Arrow infers its null type from it.
+    matcher = build_matcher(("凭什么",))
+    norm = pd.Series([None, None], dtype="object", index=[3, 4])
+    assert candidate_mask(norm, matcher).to_dict() == {3: False, 4: False}
+
+
 def test_rule_file_declares_pattern_check():
     assert RULE.check == "pattern"
     assert Path(RULE.path).name == "rhetorical-question.toml"

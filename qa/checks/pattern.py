@@ -270,9 +270,12 @@ def candidate_mask(norm: pd.Series, matcher: Matcher) -> pd.Series:
 def to_arrow(texts: pd.Series) -> pa.Array:
     """The column as an Arrow string array (no copy when it is already Arrow-backed)."""
     try:
-        return pa.array(texts.array)
+        array = pa.array(texts.array)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array(texts.astype("str").to_numpy(dtype=object), type=pa.large_string())
+    # An object column of only missing values infers Arrow's null type, which no string
+    # kernel accepts: it is a string column with every value missing.
+    return array.cast(pa.string()) if pa.types.is_null(array.type) else array
 
 
 def find_matches(norm: pd.Series, matcher: Matcher) -> dict[int, tuple[int, int]]:
