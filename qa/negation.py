@@ -87,10 +87,15 @@ class Scope:
         object.__setattr__(self, "_separator", compile_regex(self.clause_separators))
 
     def clause_start(self, text: str, position: int) -> int:
-        """Start of the clause holding ``position`` (just after the last separator before it)."""
+        """Start of the clause holding ``position`` (just after the last separator before it).
+
+        A space separates two runs of text (the chat writer's comma), so its look-ahead may see the
+        phrase itself (我没有收到 太生气了: two clauses). A lone space right before the phrase is
+        not a clause break: chat writers put a space before the word they stress (我没有 生气,
+        不是 质量问题), and the negation stays in force."""
         start = 0
-        for found in self._separator.finditer(text, 0, position):
-            if found.end() <= position:
+        for found in self._separator.finditer(text, 0, min(len(text), position + 2)):
+            if found.end() < position or (found.end() == position and found.group() != " "):
                 start = found.end()
         return start
 

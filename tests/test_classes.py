@@ -40,6 +40,20 @@ def test_negation_or_condition_scope(text, negated):
     assert (in_scope(norm, start, start + len(target)) is not None) == negated
 
 
+@pytest.mark.parametrize(
+    "text, target, negated",
+    [
+        ("我没有 生气", "生气", True),
+        ("不是 质量问题", "质量问题", True),
+        ("我没有收到 太生气了", "生气", False),
+    ],
+)
+def test_a_space_before_the_phrase_keeps_the_negation(text, target, negated):
+    norm = normalize_text(text)
+    start = norm.rindex(target)
+    assert (in_scope(norm, start, start + len(target)) is not None) == negated
+
+
 def test_scope_ends_at_clause_punctuation():
     norm = normalize_text("我不是这个意思，我要投诉")
     start = norm.index("投诉")
