@@ -36,6 +36,10 @@ _QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
 # A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
 # is an impatient request, not a question (the word after the A-not-A says so).
 _A_NOT_A_ONLY = compile_regex(r"(\p{Han})[不没]\1")
+# The 不/没 inside a potential complement V不C (找不到, 打不开, 看不懂, 用不了) negates only its
+# complement: 找不到那是你自己的事 does not negate what follows. An adverb or a person before 不
+# makes it a plain negator (也不到, 我不动, 还不了), and so does a clause start.
+_POTENTIAL = compile_regex(r"(?<=\p{Han})(?<![也还都就才又并绝可再从而我你您他她们这那亲是要会能别])不(?=[到开懂清见起住出完掉通惯及了动])")
 _A_NOT_A = compile_regex(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
 _IMPERATIVE_AFTER = compile_regex(r"别|不要|少|快|赶紧|好好|认真|给我")
 # A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):
@@ -114,6 +118,7 @@ class Scope:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)
         # The 不/没 of an A-not-A question (能不能, 有没有, 会不会) asks; it negates nothing after it.
         before = _A_NOT_A_ONLY.sub(lambda m: "#" * len(m.group()), before)
+        before = _POTENTIAL.sub("#", before)
         last = None
         for found in self._negator.finditer(before, overlapped=True):
             # The nearest negator wins; at one position the longest (没有 over 没).

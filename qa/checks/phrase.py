@@ -45,7 +45,7 @@ from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import compile_any, join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
+from qa.regexutil import compile_any, expand_backreferences, join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -190,13 +190,16 @@ def _compile_now(params: dict) -> _Compiled:
     exception_pattern = compile_any(exception_sources, "exception_patterns: regex does not compile")
     prefilter: tuple[str, ...] | None = None
     if sources:
-        whole = relax_counts("|".join(f"(?:{source})" for _, source in sources))
+        # A back-reference (爱(V)不\1, (V)什么\1) is matched by the regex module; RE2 pre-filters
+        # with a copy of the group in its place (a superset), each pattern expanded on its own.
+        raw = [relax_counts(expand_backreferences(p)) for c in categories
+               for p in expand_macros(list(c.get("patterns") or []), list(params.get("macros") or []))]
+        whole = "|".join(f"(?:{p})" for p in raw)
         if not re2_valid(whole):
             raise RuleError("patterns: not valid RE2 (no look-arounds, \\w, \\d, \\s or \\b), so they "
                             "cannot pre-filter a million messages")
         # one alternation per category is still too big for RE2's DFA: cut it into pieces
-        prefilter = prefilter_pieces(relax_counts(p) for c in categories
-                                     for p in expand_macros(list(c.get("patterns") or []), list(params.get("macros") or [])))
+        prefilter = prefilter_pieces(raw)
     cleared = []
     for index, category in enumerate(categories):
         sources_cleared = expand_macros(list(category.get("cleared_by") or []), list(params.get("macros") or []))
