@@ -45,7 +45,15 @@ from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import compile_any, expand_backreferences, join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
+from qa.regexutil import (
+    compile_any,
+    expand_backreferences,
+    join_alternatives,
+    match_pieces,
+    prefilter_pieces,
+    re2_valid,
+    relax_counts,
+)
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
