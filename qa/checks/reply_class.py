@@ -107,6 +107,11 @@ def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray
     return out
 
 
+# Below this many rows (one reply at a time) judging them costs less than screening them: pyarrow
+# compiles the RE2 pre-filters on every call.
+_FEW_ROWS_TO_SCREEN = 8
+
+
 class _Texts:
     """The normalized column seen through its distinct texts: a row's text, its line key and
     whether it satisfies the reply classes are found once per distinct text, never per row
@@ -157,9 +162,7 @@ class _Texts:
         todo = np.flatnonzero(self._verdict[codes] < 0)
         if len(todo):
             rows = positions[todo]
-            if len(rows) < 8:
-                # a few rows (one reply at a time): judging them costs less than compiling the RE2
-                # pre-filters, which pyarrow does on every call
+            if len(rows) < _FEW_ROWS_TO_SCREEN:
                 candidate = np.ones(len(rows), dtype=bool)
             else:
                 candidate = np.zeros(len(rows), dtype=bool)
