@@ -362,3 +362,16 @@ def test_an_a_not_a_question_negates_nothing_after_it(text):
 @pytest.mark.parametrize("text", ["我没有 生气", "我不生气", "没生气哈"])
 def test_a_plain_negation_still_negates(text):
     assert not has("upset", text)
+
+
+# A space between two clauses ends a negator's reach (扣不上 | 孩子差点摔下来), unless the words
+# before the space end with the negator itself (我没有 生气); 不然/否则 open a clause of their own.
+@pytest.mark.parametrize("text, name, found", [
+    ("安全带扣不上 孩子差点摔下来", "safety", True),
+    ("盖子拧不紧 手被烫伤了", "safety", True),
+    ("搜过了 页面没有 不然我问你干嘛", "upset", True),
+    ("我没有 生气", "upset", False),
+    ("孩子没有 摔伤", "safety", False),
+])
+def test_a_space_ends_the_negation_scope(text, name, found):
+    assert has(name, text) == found
