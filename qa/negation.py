@@ -118,14 +118,13 @@ class Scope:
             return None
         if _OPENER.match(text, start):
             return None  # 不然我问你干嘛 opens a clause of its own: 没有 before it negates nothing there
-        clause = self.clause_start(text, start)
-        if clause == start and start > 0 and text[start - 1].isspace():
-            # a space ends the clause before the match (扣不上 我儿子…), unless the words before it
-            # end with the negator itself (我没有 生气): that negator reaches over the space
+        left = max(self.clause_start(text, start), start - self.window - 4)
+        if start > 0 and text[start - 1] == " " and self._separator.match(text, start - 1):
+            # the lone space right before the phrase keeps a negator standing just before it (我没有
+            # 生气, 不是 质量问题); a negator that already has its word (扣不上 我儿子差点摔下来) ends there
             kept = text[:start].rstrip()
-            if self._negator.search(kept, max(0, len(kept) - 4)) and any(kept.endswith(n) for n in self.negators):
-                clause = self.clause_start(text, len(kept))
-        left = max(clause, start - self.window - 4)
+            if not any(kept.endswith(n) for n in self.negators):
+                left = start
         before = text[left:start]
         if self._exception is not None:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)

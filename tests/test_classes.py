@@ -364,8 +364,9 @@ def test_a_plain_negation_still_negates(text):
     assert not has("upset", text)
 
 
-# A space between two clauses ends a negator's reach (扣不上 | 孩子差点摔下来), unless the words
-# before the space end with the negator itself (我没有 生气); 不然/否则 open a clause of their own.
+# 不然/否则 open a clause of their own: a negator before them (页面没有 不然…) does not reach into it.
+# A lone space before the phrase ends a negator that already has its word (扣不上 孩子差点摔下来), not
+# one standing right before the space (我没有 生气, 孩子没有 摔伤).
 @pytest.mark.parametrize("text, name, found", [
     ("安全带扣不上 孩子差点摔下来", "safety", True),
     ("盖子拧不紧 手被烫伤了", "safety", True),
@@ -373,5 +374,5 @@ def test_a_plain_negation_still_negates(text):
     ("我没有 生气", "upset", False),
     ("孩子没有 摔伤", "safety", False),
 ])
-def test_a_space_ends_the_negation_scope(text, name, found):
+def test_otherwise_opens_a_clause_and_narrow_escapes(text, name, found):
     assert has(name, text) == found
