@@ -60,6 +60,10 @@ _POSTPOSED = compile_regex(r"的话")
 _ANTECEDENT = compile_regex(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
 
 
+# words that open a clause of their own ("otherwise"): a negator before them does not reach past
+_OPENER = compile_regex(r"要不然|不然|否则")
+
+
 @dataclass(frozen=True)
 class Scope:
     """Compiled negation/condition settings (see the module docstring)."""
@@ -112,7 +116,15 @@ class Scope:
         """The negator whose scope holds ``text[start:end]``, or None."""
         if self._negator is None:
             return None
+        if _OPENER.match(text, start):
+            return None  # 不然我问你干嘛 opens a clause of its own: 没有 before it negates nothing there
         left = max(self.clause_start(text, start), start - self.window - 4)
+        if start > 0 and text[start - 1] == " " and self._separator.match(text, start - 1):
+            # the lone space right before the phrase keeps a negator standing just before it (我没有
+            # 生气, 不是 质量问题); a negator that already has its word (扣不上 我儿子差点摔下来) ends there
+            kept = text[:start].rstrip()
+            if not any(kept.endswith(n) for n in self.negators):
+                left = start
         before = text[left:start]
         if self._exception is not None:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)

@@ -362,3 +362,17 @@ def test_an_a_not_a_question_negates_nothing_after_it(text):
 @pytest.mark.parametrize("text", ["我没有 生气", "我不生气", "没生气哈"])
 def test_a_plain_negation_still_negates(text):
     assert not has("upset", text)
+
+
+# 不然/否则 open a clause of their own: a negator before them (页面没有 不然…) does not reach into it.
+# A lone space before the phrase ends a negator that already has its word (扣不上 孩子差点摔下来), not
+# one standing right before the space (我没有 生气, 孩子没有 摔伤).
+@pytest.mark.parametrize("text, name, found", [
+    ("安全带扣不上 孩子差点摔下来", "safety", True),
+    ("盖子拧不紧 手被烫伤了", "safety", True),
+    ("搜过了 页面没有 不然我问你干嘛", "upset", True),
+    ("我没有 生气", "upset", False),
+    ("孩子没有 摔伤", "safety", False),
+])
+def test_otherwise_opens_a_clause_and_narrow_escapes(text, name, found):
+    assert has(name, text) == found

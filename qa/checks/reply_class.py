@@ -61,6 +61,11 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     a customer message of these classes is a trigger again when the customer's previous turn
     (before the agent's last reply) held a trigger, so a doubt the customer repeats opens a new
     judgement on the next reply; on their own such lines trigger nothing. Chains carry on.
+``provoked_classes``, ``pressed_classes`` (strings)
+    After the agent's provocation (a rhetorical question, contempt, buck-passing: 你不会自己看吗)
+    the customer's answer shows the upset by its form more than by its words (我是租的房子！,
+    啊？那我这冰箱就这样了？, 我就问你能不能换): the customer's first message after such a line is
+    a trigger when it is of a pressed class; a calm answer (我还没下单呢 就问问) is not.
 ``judge`` (``first`` | ``turn``, default ``first``)
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
@@ -86,6 +91,18 @@ _CONTENT = compile_regex(r"[\p{L}\p{N}]")
 _EMOTICON_CODE = compile_regex(r"\[[^\[\]]{1,8}\]")
 # an A-not-A question with its 到底/究竟 (到底能不能退)
 _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
+
+
+# attachments ([图片], [商品链接]) carry an answer; emoticon codes ([微笑]) do not
+_ATTACHMENT_CODE = compile_regex(r"\[(?:图片|商品|链接|订单|视频|文件|卡片|语音|位置)[^\[\]]{0,6}\]")
+
+
+def _dodged(norm_text: str) -> bool:
+    """Is the agent's message content-less: emoji, emoticon codes or punctuation only (no
+    letter or digit, no attachment)?"""
+    if _ATTACHMENT_CODE.search(norm_text):
+        return False
+    return _CONTENT.search(_EMOTICON_CODE.sub("", norm_text)) is None
 
 
 def _quote(text: str, limit: int) -> str:
@@ -389,6 +406,10 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             gap = times.iloc[position] - times.iloc[before]
             if pd.notna(gap) and gap > limit:
                 continue
+        # the agent's message held no answer (only emoji, stickers, punctuation): ??? or 说话 after
+        # it presses the question the agent dodged
+        if _dodged(texts.at(before)):
+            continue
         # the agent's message answered the customer's refusal or upset and the customer
         # replies ??? to it: the disagreement goes on (the same offer again, in other words)
         turn_before = before - 1
@@ -445,6 +466,32 @@ def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
                 return True
             p -= 1
     return False
+
+
+def _mark_provoked(classes, params, texts: "_Texts", customer, replies, sessions, is_trigger) -> None:
+    """The customer's first message after an agent line of ``provoked_classes`` (你不会自己看吗,
+    我已经说过很多遍了) answers a provocation: it is a trigger when it presses its point
+    (``pressed_classes``: !, ??, 啊?, 我就问…)."""
+    provoking = [c for c in params["provoked_classes"] if c in classes.classes]
+    if not provoking:
+        return
+    pressed = [c for c in params["pressed_classes"] if c in classes.classes]
+    norm_all = texts.norm_all
+    agent_rows = np.flatnonzero(replies)
+    if not len(agent_rows):
+        return
+    provoked = agent_rows[_class_mask(classes, provoking, norm_all, agent_rows)]
+    n = len(sessions)
+    for reply in provoked.tolist():
+        following = reply + 1
+        # system messages between (auto-replies, transfers) neither answer nor provoke
+        while following < n and sessions[following] == sessions[reply] and not customer[following] \
+                and not replies[following]:
+            following += 1
+        if following >= n or sessions[following] != sessions[reply] or not customer[following]:
+            continue
+        if any(texts.member(name, following) for name in pressed):
+            is_trigger[following] = True
 
 
 def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
@@ -570,6 +617,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["carry_over_classes"] and is_trigger.any():
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
+    if params["provoked_classes"]:
+        _mark_provoked(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)

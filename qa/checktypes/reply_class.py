@@ -72,6 +72,11 @@ PARAMS = {
     "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
                                   "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
                                   default=False),
+    "provoked_classes": Param("strings", "agent lines that provoke the customer (a rhetorical question, "
+                              "contempt, buck-passing): the customer's next message answering one is a "
+                              "trigger when it is of pressed_classes", default=[]),
+    "pressed_classes": Param("strings", "customer answers to a provocation that show the feeling (!, ??, "
+                             "啊?, 我就问…); a calm answer (我还没下单呢) is not upset", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
