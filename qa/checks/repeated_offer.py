@@ -216,6 +216,68 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
 _REMEDY_WORD = compile_regex("|".join(_REMEDY_FAMILY))
 
 
+class RemedyTerms:
+    """The remedy an offer names, as its terms: jieba words of the solution key after each
+    ``term_synonyms`` wording is replaced by its group's first word (a remedy kind or the thing
+    it acts on: 按住/长按, 开机键/电源键, 重新开机/关机再开机/重启, 调到/设置成/改成, 冰箱/冷藏), less
+    ``term_stop`` words and single characters that name nothing (把, 在, 好, 会…).
+
+    A later offer names the same remedy as an earlier one when at least ``term_share`` of its
+    terms, and at least ``term_min_hits`` of them, are terms of the earlier one (equal, or one
+    containing the other: 裁缝/裁缝店, 膜/钢化膜; each earlier term matched once). Asymmetric like ``cover``: a later offer mostly
+    made of new terms is a new or further answer. Measured on 40 hand-judged key pairs (set M's
+    labelled repeats against their earlier offers, M's final different remedies, and three pairs of
+    the Dice measurement above: 个人抬头只能开普票 / 只支持开普通发票, 申请退款 / 申请换货, 补发一个 / 勺子补发):
+    with 3 terms, 21 of 34 same-remedy pairs and 0 of 6 different-remedy pairs reach 0.5 or 0.6,
+    12 and 0 reach 0.7; 0.6 is the file's value (the higher of the equal ones). Every set
+    (E, G–M, the JDDC reading) kept or raised its precision with it; the JD test split got 3 more
+    findings (12), each a customer pressing the same question or refusal."""
+
+    def __init__(self, params: dict):
+        self.canon: dict[str, str] = {}
+        for group in params["term_synonyms"]:
+            words = [w for w in group.replace("=", "|").split("|") if w]
+            for word in words[1:]:
+                self.canon[word] = words[0]
+        longer = sorted((w for w in self.canon if len(w) > 1), key=len, reverse=True)
+        self.phrase = compile_regex("|".join(regex.escape(w) for w in longer)) if longer else None
+        self.stop = set(params["term_stop"])
+        self.share, self.min_hits = params["term_share"], params["term_min_hits"]
+        self.cache: dict[str, tuple[str, ...]] = {}
+
+    def terms(self, key: str) -> tuple[str, ...]:
+        """The distinct terms of a solution key, in order."""
+        found = self.cache.get(key)
+        if found is None:
+            from qa.wordseg import cut
+
+            text = self.phrase.sub(lambda m: self.canon[m.group()], key) if self.phrase else key
+            words = (self.canon.get(w, w) for w in cut(text))
+            found = self.cache[key] = tuple(dict.fromkeys(
+                w for w in words if w not in self.stop and _TERM.search(w)))
+        return found
+
+    def alike(self, earlier: str, later: str) -> bool:
+        """Does ``later`` name mostly the terms of ``earlier`` (see the class docstring)?"""
+        mine, theirs = self.terms(later), self.terms(earlier)
+        if len(mine) < self.min_hits:
+            return False
+        # each earlier term answers one later term (换货 and 换 do not both count against one 换),
+        # equal terms first
+        left = list(theirs)
+        hits = 0
+        for t in sorted(mine, key=lambda t: t not in left):
+            match = next((u for u in left if t == u), None) or next(
+                (u for u in left if (len(t) > 1 or len(u) > 1) and (t in u or u in t)), None)
+            if match is not None:
+                left.remove(match)
+                hits += 1
+        return hits >= self.min_hits and hits >= self.share * len(mine)
+
+
+_TERM = compile_regex(r"\p{Han}|\d")
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept."""
     params = rule.params
@@ -280,6 +342,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     resend = [compile_regex(p) for p in params["resend"]]
     progress = [compile_regex(p) for p in params["progress"]]
     rejection = params["rejection_class"] if params["rejection_class"] in classes.classes else None
+    # An agreeing word said in refusal or upset (好吧，还是不行; 行 差评; …就会复制粘贴是吧) accepts nothing.
+    overriding = [n for n in dict.fromkeys(([rejection] if rejection else []) + list(params["accept_overridden_by"]))
+                  if n in classes.classes]
     customer = role_mask(messages, params["customer_roles"]).to_numpy()
     limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
     texts = messages["text"]
@@ -299,7 +364,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         todo = [code for code in codes if code not in blocking]
         for code, text in zip(todo, texts_of.texts(np.asarray(todo, dtype=np.int64))):
             blocking[code] = any(p.search(text) for p in resend) or (
-                any(p.search(text) for p in agreeing) and not (rejection and member(rejection, code, text)))
+                any(p.search(text) for p in agreeing) and not any(member(name, code, text) for name in overriding))
 
     def blocks(code: int) -> bool:
         """Does the customer text ``code`` accept the offer, ask for it again or ask how far it
@@ -450,6 +515,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     covered[covered] = grams.shared(c_one[covered], c_other[covered]) >= need[covered]
     paraphrase[paraphrase] = covered
     alike_pair = dice | paraphrase
+    if params["term_share"] < 1 and (~alike_pair).any():
+        # The same remedy in other words (长按电源键15秒 / 按住开机键15秒强制关机再开机): its terms.
+        terms = RemedyTerms(params)
+        for pair in np.flatnonzero(~alike_pair).tolist():
+            alike_pair[pair] = terms.alike(distinct_keys[int(one[pair])], distinct_keys[int(other[pair])])
     linked_pairs = compared[alike_pair[pair_inverse.ravel()]]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
@@ -570,6 +640,8 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("min_repeated_share", "min_repeated_share must be in [0, 1]"))
     if params["soothing_gap"] < 0:
         problems.append(("soothing_gap", "soothing_gap must be 0 or more"))
+    if not 0 < params["term_share"] <= 1:
+        problems.append(("term_share", "term_share must be in (0, 1]"))
     if not 0 < params["cover"] <= 1:
         problems.append(("cover", "cover must be in (0, 1]"))
     for key in ("accepted", "resend", "progress", "vague"):

@@ -20,6 +20,13 @@ PARAMS = {
                              default=3),
     "light_words": Param("strings", "words left out of the content an offer is covered by (建议, 需要, 会…)",
                          default=[]),
+    "term_share": Param("float", "least share of a later offer's remedy terms (jieba words, synonyms "
+                        "grouped) that are terms of an earlier offer for the same remedy; 1 turns it off",
+                        default=1.0),
+    "term_min_hits": Param("int", "least remedy terms shared for the same remedy", default=3),
+    "term_synonyms": Param("strings", "groups 'word=other|other' of wordings of one remedy term (the first "
+                           "word stands for the group)", default=[]),
+    "term_stop": Param("strings", "words that name no remedy (把, 在, 建议…)", default=[]),
     "vague": Param("strings", "regular expressions of a solution key that promises handling without "
                    "saying which (马上处理): not an offer", default=[]),
     "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
@@ -31,6 +38,8 @@ PARAMS = {
     "strip_classes": Param("strings", "classes whose words are not part of the solution",
                            default=["soothing", "closing"]),
     "rejection_class": Param("str", "class of a refusal (beats an acceptance word)", default="rejection"),
+    "accept_overridden_by": Param("strings", "customer classes that, beside an agreeing word, make it no "
+                                  "acceptance (upset: 行 差评, 就会复制粘贴是吧)", default=[]),
     "refusal_classes": Param("strings", "customer classes of non-acceptance (a refusal, an objection, a failed "
                              "step, upset): when given, an offer is a refused one repeated only when the "
                              "customer wrote one of these, or asked an earlier question again, since the "
