@@ -468,7 +468,7 @@ def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
     return False
 
 
-def _mark_provoked(classes, params, texts: "_Texts", customer, replies, sessions, is_trigger) -> None:
+def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
     """The customer's first message after an agent line of ``provoked_classes`` (你不会自己看吗,
     我已经说过很多遍了) answers a provocation: it is a trigger when it presses its point
     (``pressed_classes``: !, ??, 啊?, 我就问…)."""
