@@ -78,7 +78,8 @@ FIELD_HEADERS = {
     "text": ("text", "内容", "消息内容", "聊天内容", "content"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
-# ``店铺名:客服名`` is an agent, any other nickname (``tb123_小王``, ``momo:)``) a customer.
+# ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
+# ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
@@ -169,7 +170,9 @@ def read_messages(path: Path) -> list[Message]:
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
         raw_role = record[idx["role"]].strip()
         if by_sender:
-            raw_role = "agent" if SUB_ACCOUNT.fullmatch(raw_role) else "customer"
+            raw_role = ("customer" if not SUB_ACCOUNT.fullmatch(raw_role)
+                        else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
+                        else "agent")
         elif by_flag:
             account = record[idx["agent"]].strip()
             raw_role = ("system" if account in ROBOT_ACCOUNTS
@@ -256,7 +259,7 @@ def _same_line_key(text: str) -> str:
 
 
 _SENTENCE_SPLIT = re.compile(r"[，,。！？!?；;～~\s]+")
-_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理)")
+_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理|智能客服|智能助手|客服助手)")
 
 
 def check_labels(paths: Iterable[Path]) -> list[str]:

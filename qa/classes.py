@@ -64,7 +64,9 @@ from qa.regexcache import compile_regex
 from qa.regexutil import (
     expand_backreferences,
     join_alternatives,
+    match_pieces,
     pattern_tokens,
+    prefilter_pieces,
     re2_valid,
     relax_counts,
     strip_lookarounds,
@@ -499,25 +501,32 @@ class ClassSet:
             return np.ones(len(texts), dtype=bool)
         if prefilter == "":
             return np.zeros(len(texts), dtype=bool)
-        hits = pc.fill_null(pc.match_substring_regex(texts, prefilter), False)
-        return hits.to_numpy(zero_copy_only=False).astype(bool)
+        # One alternation of a big class (provocation reads a dozen lists) overflows RE2's DFA and
+        # runs hundreds of times slower: pieces of a few hundred characters each stay in it.
+        return match_pieces(texts, self._prefilter_pieces(name))
+
+    def _prefilter_pieces(self, name: str) -> tuple[str, ...]:
+        """:meth:`_prefilter` as :func:`qa.regexutil.prefilter_pieces` (for a class that has one)."""
+        key = ("pieces", name)
+        if key not in self._prefilters:
+            self._prefilters[key] = prefilter_pieces(self._prefilter_sources(name))
+        return self._prefilters[key]
 
     def _prefilter(self, name: str) -> str | None:
         """RE2 pattern matching every text the class matches; None when not expressible."""
         if name in self._prefilters:
             return self._prefilters[name]
-        sources: list[str] = []
-        for member in self._closure(name):
-            for category in self.classes[member].categories:
-                sources.extend(category.sources)
-        result: str | None
-        if not sources:
-            result = ""
-        else:
-            relaxed = [_re2_form(s) for s in sources]
-            result = None if any(r is None for r in relaxed) else "|".join(f"(?:{r})" for r in relaxed)
+        relaxed = self._prefilter_sources(name)
+        result = None if relaxed is None else "|".join(f"(?:{r})" for r in relaxed)  # [] -> ""
         self._prefilters[name] = result
         return result
+
+    def _prefilter_sources(self, name: str) -> list[str] | None:
+        """The RE2 form of every pattern of class ``name`` (its members' too); None when one
+        has none."""
+        relaxed = [_re2_form(s) for member in self._closure(name)
+                   for category in self.classes[member].categories for s in category.sources]
+        return None if any(r is None for r in relaxed) else relaxed
 
     def _closure(self, name: str) -> list[str]:
         order, todo = [], [name]
