@@ -321,6 +321,19 @@ def test_roles_from_sender_nicknames_without_a_role_column(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_the_shop_robot_as_a_sub_account_neither_answers_nor_stops_the_clock(tmp_path):
+    # 飞鸽 without a role column: the robot sends as 店铺名:机器人, its text marked 【智能客服】
+    path = _csv(tmp_path, "fg.csv", """\
+        对话ID,发送者昵称,发送时间,聊天内容,expect
+        FG1,静静,2026/12/14 11:15:00,能上门换吗,
+        FG1,禾木店:机器人,2026/12/14 11:15:03,【智能客服】亲，人工客服马上来,
+        FG1,禾木店:小雨,2026/12/14 11:20:30,可以的亲,slow-reply
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["customer", "system", "agent"]
+    assert acc.check_labels([path]) == []
+
+
 def test_dongdong_layout_agent_flag_robot_account_and_split_date_time(tmp_path):
     path = _csv(tmp_path, "dd.csv", """\
         会话ID,咚咚账号,是否客服发送,日期,时间,消息内容,expect
