@@ -432,6 +432,46 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
         is_trigger[position] = False
 
 
+def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, replies, sessions,
+                          is_trigger) -> None:
+    """The customer asked or reported something, nobody answered, and they nudge twice (? then
+    人还在吗, 你好 ?? 在不在): the second nudge of the unanswered turn is impatience, a trigger. One
+    nudge is a call (在吗 after a question may be typed at once); when times are known the customer
+    must also have waited ``least_wait_seconds`` since the message nudged about."""
+    names = [c for c in params["nudge_classes"] if c in classes.classes]
+    due = [c for c in params["nudge_after_classes"] if c in classes.classes]
+    if not names or not due:
+        return
+    positions = np.flatnonzero(customer)
+    nudges = positions[_class_mask(classes, names, texts.norm_all, positions)]
+    if not len(nudges):
+        return
+    is_nudge = np.zeros(len(customer), dtype=bool)
+    is_nudge[nudges] = True
+    times = messages["timestamp"] if "timestamp" in messages.columns else None
+    least = pd.Timedelta(seconds=params["least_wait_seconds"])
+    for position in nudges.tolist():
+        if is_trigger[position]:
+            continue
+        p, between, asked = position - 1, 0, -1
+        while p >= 0 and sessions[p] == sessions[position] and not replies[p]:
+            if customer[p]:
+                if is_nudge[p]:
+                    between += 1
+                else:
+                    if any(texts.member(name, p) for name in due):
+                        asked = p
+                    break
+            p -= 1
+        if asked < 0 or between < 1:
+            continue
+        if times is not None and params["least_wait_seconds"] > 0:
+            gap = times.iloc[position] - times.iloc[asked]
+            if pd.notna(gap) and gap < least:
+                continue
+        is_trigger[position] = True
+
+
 def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
     """A customer who closes the complaint in the same turn (…好吧 / 行吧 at the end, a calm 那算了
     不要了) or is relieved (早说嘛 吓我一跳) is not left upset: the turn's triggers are not judged.
@@ -613,6 +653,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():
         _drop_answers_to_agent(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
+    if params["nudge_classes"]:
+        _mark_repeated_nudges(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
     if (params["closed_classes"] or params["relief_classes"]) and is_trigger.any():
         _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["carry_over_classes"] and is_trigger.any():
@@ -692,7 +734,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     originals = messages["text"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
-    trigger_names = list(params["trigger_classes"]) + [c for c in params["answer_classes"]
+    trigger_names = list(params["trigger_classes"]) + [c for c in params["answer_classes"] + params["nudge_classes"]
                                                         if c not in params["trigger_classes"]]
 
     clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]

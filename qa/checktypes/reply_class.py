@@ -50,6 +50,12 @@ PARAMS = {
                           "waited least_wait_seconds (when times are known)", default=[]),
     "least_wait_seconds": Param("int", "the wait that makes a call_classes message impatience (人呢 ten seconds "
                                 "after asking is a call, not frustration)", default=0),
+    "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
+                           "a turn after the customer's unanswered question or problem (nudge_after_classes) is "
+                           "impatience, once the customer has waited least_wait_seconds (when times are known)",
+                           default=[]),
+    "nudge_after_classes": Param("strings", "customer messages that are due an answer (a question, a problem): "
+                                 "nudges after one press it", default=[]),
     "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
                             "closes its own complaint: its triggers are not judged", default=[]),
     "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
