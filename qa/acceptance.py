@@ -46,6 +46,8 @@ _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|
 # an answer that opens by suggesting an alternative (要不…能不能…, 不如…, 或者…) bargains: it asks
 # for a deal, it does not refuse (要不不退差价 送个赠品行吗)
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
+# where the thing called useless ends (贴膜|有什么用, 冷冻的|没意思)
+_USELESS = compile_regex(r"有(?:什么|啥)用|(?:的)?没(?:意思|啥意思|什么意思)")
 _STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
 
 
@@ -76,7 +78,8 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
         for found in classes.find(name, answer_norm):
             if name == "useless-claim":
                 # 贴膜有什么用 after 给您补发钢化膜: the thing called useless is the one proposed
-                subject = found.text[: found.text.rfind("有")]
+                cut = _USELESS.search(found.text)
+                subject = found.text[: cut.start() if cut else len(found.text)]
                 if any(ch not in _COMMON and ch in proposal_norm for ch in subject):
                     return found
                 continue
@@ -125,7 +128,7 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
     if regex.search(rf"{_DENY}[^,.!?;。]{{0,4}}{word}|{word}不了", reply_norm):
         return False
     return regex.search(
-        rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,6}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}",
+        rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}",
         reply_norm) is not None
 
 
@@ -151,10 +154,14 @@ _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重�
            "派人": "visit", "补偿": "money", "赔": "money", "退": "refund"}
 
 
+# a sum of money offered (补10元红包, 5块钱的券, 返现): the family of 补偿/赔
+_MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)|红包|券|返现|补差价?")
+
+
 def _families(text: str) -> set[str]:
     return {_FAMILY.get(m.group(), "exchange" if m.group().startswith("换") else m.group())
             for m in _GRANT_REMEDY.finditer(text)} | (
-        {"exchange"} if "换" in text else set())
+        {"exchange"} if "换" in text else set()) | ({"money"} if _MONEY.search(text) else set())
 
 
 def offers_other(proposal_norm: str, reply_norm: str) -> bool:
@@ -168,7 +175,7 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
         if family in proposed:
             continue
         if _granted_in(reply_norm, word) and regex.search(
-                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,6}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
+                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
                 reply_norm):
             return True
     return False

@@ -118,6 +118,10 @@ class LineFinder:
         self.unit = params["unit"]
         self.min_core = params["min_core_chars"]
         self.min_line = params["min_line_chars"]
+        # a particle or a final 了 followed by punctuation (呢，/ 了，): see :meth:`lines`
+        particles = _char_class(tuple(params["particles"]) + tuple(params["final_particles"]))
+        self.particles = compile_regex(f"{particles}+[^\\p{{Han}}\\p{{L}}\\p{{N}}]*?(?:{EMOTICON}|{SYMBOLS})") \
+            if particles else None
         self.cut, self.table, self.leading = _compiled(
             tuple(params["particles"]), tuple(params["final_particles"]) + tuple(params["fillers"]),
             tuple(params["equivalent_chars"]), tuple(params["address_words"]))
@@ -146,16 +150,23 @@ class LineFinder:
             clauses.append((position, len(text)))
         sentence_ends = [end for _, end in self.classes.sentences(text)]
         runs: list[list] = []  # [start, end, core_start, core_end, sentence, joinable]
-        previous_soothing, sentence = False, 0
+        previous_soothing, sentence, previous_end = False, 0, 0
         for start, end in clauses:
             while sentence < len(sentence_ends) - 1 and start >= sentence_ends[sentence]:
                 sentence += 1
             inside = [(s, e) for s, e in matches if s < end and start < e]
+            # a modal particle or a final 了 closing a clause before its comma (理解您的心情呢，…,
+            # 抱歉让您失望了，是我们发错了) ends the utterance as a full stop does: what follows is
+            # a line of its own, also joined (非常抱歉，给您带来不便 stays one line)
+            closed = self.particles is not None and previous_end > 0 and \
+                self.particles.match(text, previous_end - 1, start) is not None or \
+                self.particles is not None and self.particles.search(text, previous_end, start) is not None
+            previous_end = end
             if not inside:
                 previous_soothing = False
                 continue
             core_start, core_end = max(min(s for s, _ in inside), start), min(max(e for _, e in inside), end)
-            if previous_soothing and runs[-1][4] == sentence:
+            if previous_soothing and runs[-1][4] == sentence and not closed:
                 run = runs[-1]
                 run[1], run[3] = end, core_end
             else:

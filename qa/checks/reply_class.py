@@ -478,6 +478,8 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
     The closing class itself keeps shouts and angry emoji out (算了! is no calm close)."""
     closing = [c for c in params["closed_classes"] if c in classes.classes]
     relief = [c for c in params["relief_classes"] if c in classes.classes]
+    # 那算了 不退了 after the agent's rudeness (凭什么运费要我们出?) gives up; it closes nothing
+    provoking = [c for c in params["provoked_classes"] if c in classes.classes]
     if not closing and not relief:
         return
     positions = np.flatnonzero(customer)
@@ -491,7 +493,8 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         # anywhere in the turn
         if any(texts.member(name, position) for name in relief) or (
                 position == turn[-1] and any(texts.member(name, position) for name in closing)
-                and not _upset_before(turn[0], customer, replies, sessions, is_trigger)):
+                and not _upset_before(turn[0], customer, replies, sessions, is_trigger)
+                and not _provoked_before(turn[0], replies, sessions, texts, provoking)):
             is_trigger[turn] = False
 
 
@@ -505,6 +508,24 @@ def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
             if customer[p] and is_trigger[p]:
                 return True
             p -= 1
+    return False
+
+
+def _provoked_before(start: int, replies, sessions, texts: _Texts, provoking: list[str]) -> bool:
+    """Did one of the agent's two turns before ``start`` provoke the customer (a rhetorical
+    question, contempt, buck-passing)? A calm-looking close after it is resignation."""
+    if not provoking:
+        return False
+    p, turns = start - 1, 0
+    while p >= 0 and sessions[p] == sessions[start] and turns < 2:
+        if not replies[p]:
+            p -= 1
+            continue
+        while p >= 0 and sessions[p] == sessions[start] and replies[p]:
+            if any(texts.member(name, p) for name in provoking):
+                return True
+            p -= 1
+        turns += 1
     return False
 
 
@@ -534,6 +555,26 @@ def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, 
             is_trigger[following] = True
 
 
+def _skip_judged_turns(classes, names: list[str], norm_all, customer, replies, sessions, is_trigger) -> None:
+    """A customer turn that holds a skip-class message (我去工商局举报你们) has its reply judged by
+    another rule (ignored-complaint): the other triggers of that turn (凭什么) are not judged here
+    again. Candidates are the skip-class matches among the customer rows (a vectorised mask)."""
+    if not is_trigger.any():
+        return
+    rows = np.flatnonzero(customer)
+    hits = rows[_class_mask(classes, names, norm_all, rows)]
+    n = len(sessions)
+    for position in hits.tolist():
+        p = position - 1
+        while p >= 0 and sessions[p] == sessions[position] and not replies[p]:
+            is_trigger[p] = False
+            p -= 1
+        p = position + 1
+        while p < n and sessions[p] == sessions[position] and not replies[p]:
+            is_trigger[p] = False
+            p += 1
+
+
 def _relation_refusals(classes, params, norm_all, reply_positions, sessions, positions) -> np.ndarray:
     """Which customer ``positions`` refuse the agent's proposal just before them (answer_classes
     in relation to a proposal_classes reply, :func:`qa.acceptance.not_accepted`). Vectorised
@@ -553,12 +594,19 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     if not len(idx):
         return out
     proposed = _class_mask(classes, proposals, norm_all, previous)
-    idx = idx[proposed]
-    # the texts of all candidate pairs in one take each (a pandas lookup per pair cost more)
-    pairs = zip(idx.tolist(), _values(norm_all, previous[proposed]), _values(norm_all, positions[idx]))
-    for i, proposal, answer in pairs:
-        if not_accepted(classes, proposal, answer, answers) is not None:
-            out[i] = True
+    # a ruling (色差属于正常现象) is refused by a demand for a remedy (我要退), not by a step report
+    rulings = [c for c in params["ruling_classes"] if c in classes.classes]
+    ruled = ~proposed & _class_mask(classes, rulings, norm_all, previous) if rulings \
+        else np.zeros(len(previous), dtype=bool)
+    demands = [c for c in answers if c == "counter-demand"]
+    for kind, names in ((proposed, answers), (ruled, demands)):
+        if not names or not kind.any():
+            continue
+        # the texts of all candidate pairs in one take each (a pandas lookup per pair cost more)
+        pairs = zip(idx[kind].tolist(), _values(norm_all, previous[kind]), _values(norm_all, positions[idx[kind]]))
+        for i, proposal, answer in pairs:
+            if not_accepted(classes, proposal, answer, names) is not None:
+                out[i] = True
     return out
 
 
@@ -665,6 +713,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
         is_trigger[positions[skipped]] = False
+        _skip_judged_turns(classes, list(params["skip_classes"]), norm_all, scope, reply_mask, sessions,
+                           is_trigger)
     trigger_ids = np.flatnonzero(is_trigger)
     if len(trigger_ids) == 0:
         return findings_frame([], rule.id, "", "")

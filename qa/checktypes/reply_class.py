@@ -38,6 +38,8 @@ PARAMS = {
                             "just before (不寄 after 寄回检测, 我要退货 after 多打几分钟; qa.acceptance)", default=[]),
     "proposal_classes": Param("strings", "agent messages a customer's answer_classes message can refuse",
                               default=[]),
+    "ruling_classes": Param("strings", "agent messages that rule on the problem (属于正常现象, 不支持退换): only "
+                            "a counter-demand among answer_classes refuses them", default=[]),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
     "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
