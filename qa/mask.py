@@ -441,11 +441,34 @@ class ResultMasker:
         is best taken from the masked whole (``masker.findings(table).iloc[:n]``): masking
         works row by row. Callers must not change the table in place in between."""
         for table, masked in self._tables_done:
-            if table is findings:
+            if table is findings and len(masked) == len(findings):
                 return masked
         masked = mask_findings(findings, self.enabled, self)
         self._tables_done.append((findings, masked))
         return masked
+
+    def findings_head(self, findings: pd.DataFrame, rows: int) -> pd.DataFrame:
+        """``self.findings(findings).iloc[:rows]`` without masking (and keeping) the rows after
+        ``rows``: the sheets list at most a few hundred thousand of millions of findings. Kept,
+        like :meth:`findings`, so the channels of one result mask these rows once."""
+        for table, masked in self._tables_done:
+            if table is findings and len(masked) >= min(rows, len(findings)):
+                return masked.iloc[:rows]
+        if rows >= len(findings):
+            return self.findings(findings)
+        masked = mask_findings(findings.iloc[:rows], self.enabled, self)
+        self._tables_done.append((findings, masked))
+        return masked
+
+    def findings_rows(self, findings: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+        """``self.findings(findings).iloc[start:stop]``, taken from the rows already masked
+        when they cover it, else masked on their own and not kept (a writer going through a
+        large table a chunk at a time)."""
+        stop = min(stop, len(findings))
+        for table, masked in self._tables_done:
+            if table is findings and len(masked) >= stop:
+                return masked.iloc[start:stop]
+        return mask_findings(findings.iloc[start:stop], self.enabled, self)
 
 
 def result_masker(result: Any, mask: bool = True) -> ResultMasker:

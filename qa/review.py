@@ -158,7 +158,7 @@ def build_run_data(
     score_sum = sessions.groupby("agent")["score"].sum() if len(sessions) else pd.Series(dtype="float64")
     agents = result.agents
     masker = result_masker(result, mask)  # texts, session ids and agents as the visible sheets show them
-    shown_part = masker.findings(findings).iloc[:shown]  # the masked table the writers share
+    shown_part = masker.findings_head(findings, shown)  # the masked rows the writers share
     return {
         "qa_version": __version__,
         "id_scheme": ID_SCHEME,

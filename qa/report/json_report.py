@@ -202,9 +202,11 @@ def build_result(result: AuditResult, *, mask: bool = True) -> dict[str, Any]:
 def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
     """Write the JSON result to ``path`` atomically, one array element per line.
 
-    The arrays are encoded a column at a time (:func:`_array_lines`): each distinct string is
+    The arrays are encoded a column at a time (:func:`_array_chunks`): each distinct string is
     encoded once by the C encoder and the records are joined with pyarrow string kernels, the
-    same text as encoding each record (:func:`build_result` holds the same document)."""
+    same text as encoding each record (:func:`build_result` holds the same document). They are
+    encoded and written :data:`_CHUNK_ROWS` rows at a time: a record's text does not depend on
+    the other rows, and the whole array's lines at once cost gigabytes at 10M messages."""
     encode = _ENCODE
 
     def write(temporary: Path) -> None:
@@ -215,13 +217,16 @@ def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
                 if key in ("version", "summary"):
                     handle.write(encode(value))
                     continue
-                lines = _array_lines(key, result, mask)
-                if lines is None:  # no fast form for this array: each record encoded on its own
-                    lines = [encode(record) for record in value]
+                chunks = _array_chunks(key, result, mask)
+                if chunks is None:  # no fast form for this array: each record encoded on its own
+                    chunks = iter([[encode(record) for record in value]])
                 handle.write("[")
-                for start in range(0, len(lines), _WRITE_BATCH):
-                    handle.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines[start : start + _WRITE_BATCH]))
-                handle.write("\n]" if lines else "]")
+                written = False
+                for lines in chunks:
+                    for start in range(0, len(lines), _WRITE_BATCH):
+                        handle.write((",\n  " if written else "\n  ") + ",\n  ".join(lines[start : start + _WRITE_BATCH]))
+                        written = True
+                handle.write("\n]" if written else "]")
             handle.write("\n}\n")
 
     atomic_write(path, write)
@@ -234,6 +239,8 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # What that encoder writes for a str (JSONEncoder.encode's own choice without ensure_ascii).
 _encode_str = json.encoder.encode_basestring
 _WRITE_BATCH = 10_000
+#: Rows of an array encoded at a time by :func:`write_json` (a few tens of MB of text).
+_CHUNK_ROWS = 50_000
 
 
 def _fragments(values: list[Any]) -> pa.Array:
@@ -323,30 +330,45 @@ def _optional(fragments: pa.Array, values: list[Any]) -> pa.Array:
     return pc.if_else(mask, pa.scalar(None, pa.string()), fragments)
 
 
-def _array_lines(key: str, result: AuditResult, mask: bool) -> list[str] | None:
-    """The encoded records of the array ``key``, or None when it has no column-wise form."""
+def _array_chunks(key: str, result: AuditResult, mask: bool) -> Iterator[list[str]] | None:
+    """The encoded records of the array ``key``, :data:`_CHUNK_ROWS` rows at a time, or None
+    when it has no column-wise form."""
     if key == "findings":
         findings = result.findings
         if not len(findings):
-            return []
+            return iter(())
         masker = result_masker(result, mask)
         ids = masked_finding_ids(masker, findings)
-        findings = masker.findings(findings)
-        columns = {name: _column(findings, name) for name in _FINDING_COLUMNS}
-        fields = [("id", _fragments(list(ids))), ("rule", _fragments(columns["rule"])),
-                  ("severity", _fragments(columns["severity"])), *_located_fields(columns)]
-        return _records(fields, optional=("sheet", "context"))
+
+        def finding_lines(part: pd.DataFrame, start: int) -> list[str]:
+            columns = {name: _column(part, name) for name in _FINDING_COLUMNS}
+            fields = [("id", _fragments(ids[start : start + len(part)])), ("rule", _fragments(columns["rule"])),
+                      ("severity", _fragments(columns["severity"])), *_located_fields(columns)]
+            return _records(fields, optional=("sheet", "context"))
+
+        return _masked_chunks(masker, findings, finding_lines)
     if key == "credits":
         credits = getattr(result, "credits", None)
         if credits is None or not len(credits):
-            return []
-        credits = result_masker(result, mask).findings(credits)
-        columns = {name: _column(credits, name) for name in _CREDIT_COLUMNS}
-        return _records([("credit", _fragments(columns["credit"])), *_located_fields(columns)],
-                        optional=("sheet", "context"))
+            return iter(())
+
+        def credit_lines(part: pd.DataFrame, _start: int) -> list[str]:
+            columns = {name: _column(part, name) for name in _CREDIT_COLUMNS}
+            return _records([("credit", _fragments(columns["credit"])), *_located_fields(columns)],
+                            optional=("sheet", "context"))
+
+        return _masked_chunks(result_masker(result, mask), credits, credit_lines)
     if key in ("sessions", "agents"):
-        frame = _masked_table(getattr(result, key), result_masker(result, mask))
+        frame, masker = getattr(result, key), result_masker(result, mask)
         if not len(frame) or not len(frame.columns):
-            return [] if not len(frame) else None
-        return _records([(str(name), _fragments(_column(frame, name))) for name in frame.columns])
+            return iter(()) if not len(frame) else None
+        parts = (_masked_table(frame.iloc[start : start + _CHUNK_ROWS], masker) for start in range(0, len(frame), _CHUNK_ROWS))
+        return (_records([(str(name), _fragments(_column(part, name))) for name in part.columns]) for part in parts)
     return None
+
+
+def _masked_chunks(masker: Any, table: pd.DataFrame, lines_of: Any) -> Iterator[list[str]]:
+    """``lines_of(masked rows, first row)`` over ``table`` a chunk at a time, masked by
+    ``masker`` (row by row, so a chunk masks as it would within the whole)."""
+    for start in range(0, len(table), _CHUNK_ROWS):
+        yield lines_of(masker.findings_rows(table, start, start + _CHUNK_ROWS), start)

@@ -13,7 +13,7 @@ import pandas as pd
 import xlsxwriter
 
 from qa.identity import finding_ids, masked_finding_ids
-from qa.mask import result_masker
+from qa.mask import mask_findings, result_masker
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period
 from qa.report import MAX_DETAIL_ROWS
@@ -432,7 +432,7 @@ class AuditWriter:
         self.widths(sheet, widths[: len(headers)])
         review_col = headers.index(word("review", lang))
         if shown:
-            part = self.masker.findings(findings).iloc[:shown]  # reasons hide what the masked text hides
+            part = self.masker.findings_head(findings, shown)  # reasons hide what the masked text hides
             labels = {rule: self.rule_label(rule) for rule in part["rule"].unique()}
             severities = {s: severity_word(s, lang) for s in part["severity"].unique()}
             rule_columns = [
@@ -472,7 +472,7 @@ class AuditWriter:
         widths = [19, 20, 16, 16, 36, 50, 36, 22, 7]
         self.widths(sheet, widths)
         if shown:
-            part = self.masker.findings(credits).iloc[:shown]  # texts, session ids, agents: as findings
+            part = self.masker.findings_head(credits, shown)  # texts, session ids, agents: as findings
             labels = {c: self.credit_label(c) for c in part["credit"].unique()}
             columns, heights = self.message_columns(
                 part, part["timestamp"], [Column(as_list(part["credit"].map(labels)), "text", fmt.text)],
@@ -565,7 +565,8 @@ class AuditWriter:
         on_lines = findings[on_line] if len(findings) else findings
         marks: dict[int, list] = {}
         if len(on_lines):
-            reasons = as_list(cell_text(self.masker.findings(findings)["reason"][on_line], False, lang))
+            # Masked row by row: these rows alone, not every finding of the audit.
+            reasons = as_list(cell_text(mask_findings(on_lines, self.mask, self.masker)["reason"], False, lang))
             for msg, rule, reason, start, end in zip(
                 as_list(on_lines["msg"]), as_list(on_lines["rule"]), reasons,
                 as_list(on_lines["span_start"]), as_list(on_lines["span_end"]),
