@@ -356,7 +356,12 @@ def _distinct(series_list: Iterable[Any]) -> set[str]:
     for values in series_list:
         if values is None or not len(values):
             continue
-        text = pd.Series(pd.unique(pd.Series(values).dropna().astype("str")), dtype="str")
+        values = pd.Series(values)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # The message table of a large audit (qa.audit.compact): its distinct values, not
+            # millions of strings made from the codes.
+            values = pd.Series(values.cat.remove_unused_categories().cat.categories)
+        text = pd.Series(pd.unique(values.dropna().astype("str")), dtype="str")
         seen.update(text[text.str.contains(_CANDIDATE, regex=True)].tolist())
     return seen
 

@@ -41,7 +41,7 @@ import math
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -234,13 +234,47 @@ def _agent_credits(agents: pd.DataFrame) -> dict[str, list[dict[str, int]]]:
 
 def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
     """The ``qa_data`` sheet's cells (column A, from A1) for these runs."""
-    text = json.dumps({"runs": list(runs)}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    raw = text.encode("utf-8", "surrogatepass")
-    packed = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    # The same bytes as compressing json.dumps of the whole document, but encoded, hashed and
+    # compressed a piece at a time: at 200,000 listed findings the document's text alone is
+    # hundreds of MB (zlib's output does not depend on how its input is cut up).
+    digest = hashlib.sha256()
+    compressor = zlib.compressobj(6)
+    packed_parts = []
+    for piece in _json_pieces({"runs": list(runs)}):
+        raw = piece.encode("utf-8", "surrogatepass")
+        digest.update(raw)
+        packed_parts.append(compressor.compress(raw))
+    packed_parts.append(compressor.flush())
+    packed = base64.b64encode(b"".join(packed_parts)).decode("ascii")
+    del packed_parts
     chunks = [packed[i : i + DATA_CHUNK] for i in range(0, len(packed), DATA_CHUNK)]
     header = {"format": DATA_FORMAT, "kind": DATA_KIND, "encoding": DATA_ENCODING, "cells": len(chunks),
-              "sha256": hashlib.sha256(raw).hexdigest()}
+              "sha256": digest.hexdigest()}
     return [json.dumps(header), *chunks]
+
+
+_DATA_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _json_pieces(value: Any) -> Iterator[str]:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)`` in
+    pieces: dicts with text keys and lists of dicts are taken apart, anything else (a column
+    of values) is one piece from the C encoder."""
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        yield "{"
+        for number, (key, item) in enumerate(value.items()):
+            yield ("," if number else "") + _DATA_ENCODE(key) + ":"
+            yield from _json_pieces(item)
+        yield "}"
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        yield "["
+        for number, item in enumerate(value):
+            if number:
+                yield ","
+            yield from _json_pieces(item)
+        yield "]"
+    else:
+        yield _DATA_ENCODE(value)
 
 
 class DataEdited(ValueError):

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from qa.identity import ID_SCHEME, masked_finding_ids
 from qa.mask import result_masker
+from qa.memory import release_memory
 from qa.model import AuditResult
 from qa.report.files import atomic_write
 from qa.rules import rule_label, rule_names
@@ -227,6 +228,7 @@ def write_json(result: AuditResult, path: Path, *, mask: bool = True) -> None:
                         handle.write((",\n  " if written else "\n  ") + ",\n  ".join(lines[start : start + _WRITE_BATCH]))
                         written = True
                 handle.write("\n]" if written else "]")
+                release_memory()  # the array's Arrow buffers and strings, before the next one
             handle.write("\n}\n")
 
     atomic_write(path, write)

@@ -14,6 +14,7 @@ import xlsxwriter
 
 from qa.identity import finding_ids, masked_finding_ids
 from qa.mask import mask_findings, result_masker
+from qa.memory import release_memory
 from qa.metrics import metrics_note
 from qa.model import UNKNOWN_AGENT, AuditResult, audit_period
 from qa.report import MAX_DETAIL_ROWS
@@ -306,18 +307,18 @@ class AuditWriter:
     def write(self) -> None:
         """Write every sheet."""
         self.set_up_pages()
-        self.write_agents()  # first: the summary's chart points at its rows
-        self.write_findings()
-        self.write_highlights()
-        self.write_sessions()
-        self.write_transcripts()
-        self.write_rules()
-        self.write_rejected()
-        self.write_summary()
-        self.write_trends()
-        self.write_data()
+        steps = [
+            self.write_agents,  # first: the summary's chart points at its rows
+            self.write_findings, self.write_highlights, self.write_sessions, self.write_transcripts, self.write_rules,
+            self.write_rejected, self.write_summary, self.write_trends, self.write_data,
+        ]
         if "not_carried" in self.sheets:
-            self.write_not_carried()
+            steps.append(self.write_not_carried)
+        for step in steps:
+            step()
+            # Each detail sheet builds its rows with Arrow kernels and Python lists, then keeps
+            # only their XML: hand the rest back so the next sheet does not add to it.
+            release_memory()
         self.sheets["summary"].activate()
 
     def write_trends(self) -> None:

@@ -39,6 +39,7 @@ XLSXWRITER_VERSIONS = ((3, 1), (4, 0))
 # short path of :meth:`_FastSharedStrings._write_sst_strings`.
 _SPECIAL = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _SST_BATCH = 4096
+_XML_ROWS = 10_000  # bulk rows turned into text and written at a time
 
 
 class _FastSharedStrings(SharedStrings):
@@ -141,7 +142,7 @@ class BulkSheet(Worksheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self.bulk_xml: list[str] = []
+        self.bulk_xml: list[pa.Array] = []  # row XML, one string per row
         self.bulk_first_row = 1 << 30
 
     def _write_rows(self) -> None:
@@ -159,7 +160,10 @@ class BulkSheet(Worksheet):
         finally:
             self.dim_rowmax = saved
         for chunk in self.bulk_xml:
-            self.fh.write(chunk)
+            # Arrow arrays of row XML, joined into text a slice at a time: the whole sheet's
+            # rows as Python strings would cost twice its XML again.
+            for start in range(0, len(chunk), _XML_ROWS):
+                self.fh.write("".join(chunk.slice(start, _XML_ROWS).to_pylist()))
 
 
 class Cells:
@@ -299,7 +303,7 @@ class Cells:
         else:
             starts = plain_start
         xml = pc.binary_join_element_wise(starts, *cells, "</row>", "")
-        sheet.bulk_xml.append("".join(xml.to_pylist()))
+        sheet.bulk_xml.append(xml)
         sheet.bulk_first_row = min(sheet.bulk_first_row, first_row)
         sheet._check_dimensions(first_row, 0)
         sheet._check_dimensions(first_row + n - 1, len(columns) - 1)
