@@ -370,7 +370,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     last ``anchor_reach`` offers) restate the same remedy in other words: they share an anchor
     (a bigram of Han characters of both keys, cut at ``light_words`` and ``anchor_stop`` words of
     two or more characters, not made of two one-character light or ``term_stop`` words; or the
-    same quoted numbers), the later one names no remedy family (``_REMEDY_FAMILY``) that the
+    same quoted sum of money), the later one names no remedy family (``_REMEDY_FAMILY``) that the
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
     ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
     (``refused``) and brought up none of the later offer's anchors that the agent's last offers
@@ -405,7 +405,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     for i in todo.tolist():
         k_one, k_other = int(one[i]), int(other[i])
         shared = anchors(k_one) & anchors(k_other)
-        if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other]:
+        if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
         if not shared or terms[k_one] != terms[k_other]:
             continue
@@ -414,7 +414,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         # it answers the customer, it does not restate the earlier offer
         heard = frozenset(p[j : j + 2] for p in cut.sub(" ", said_between(start, end)).split()
                           for j in range(len(p) - 1))
-        if (anchors(k_other) & heard) - said[int(later_slot[i])] or not refused(start, end):
+        if (anchors(k_other) & heard) - said[int(later_slot[i])] or not refused(start, end, strongly=True):
             continue
         out[i] = True
         common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
@@ -428,6 +428,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 
 
 _NOT_HAN = compile_regex(r"[^\p{Han}]")
+# a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
+# numbers (40度以下, 3天) name no remedy by themselves
+_MONEY = compile_regex(r"[\d零一二两三四五六七八九十百](?:元|块)")
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
@@ -553,11 +556,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             p -= 1
         return False
 
-    def refused(position_from: int, position_to: int) -> bool:
+    strong_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+    objecting_strongly: dict[int, bool] = {}
+
+    def refused(position_from: int, position_to: int, strongly: bool = False) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again, and (with
         ``refusal_classes``) did not go along with it: refused, objected, reported the step failed,
         was upset or asked an earlier question again. A customer who only went on talking (sent the
-        order number, asked something else) did not refuse the offer."""
+        order number, asked something else) did not refuse the offer. ``strongly``: one of the
+        ``anchor_refusal_classes`` (a question back alone is no refusal of a restated remedy)."""
         between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
         codes = texts_of.codes[between]
         if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
@@ -565,7 +572,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if not refusal_names:
             return True
         for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
-            if objects(code, text) or asked_again(position):
+            if strongly:
+                if code not in objecting_strongly:
+                    objecting_strongly[code] = any(member(name, code, text) for name in strong_names)
+                if objecting_strongly[code]:
+                    return True
+            elif objects(code, text) or asked_again(position):
                 return True
         return False
 
