@@ -373,7 +373,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     same quoted sum of money), the later one names no remedy family (``_REMEDY_FAMILY``) that the
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
     ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
-    (``refused``) and brought up none of the later offer's anchors that the agent's last offers
+    (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
     lacked (``said_between``: the customer's text between two positions). A later offer restating two
     earlier ones must share one anchor with both; else only its link to the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
@@ -402,20 +402,25 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     for i in todo.tolist():
         said.setdefault(int(later_slot[i]), set()).update(anchors(int(one[i])))
     common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
+    found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
     for i in todo.tolist():
         k_one, k_other = int(one[i]), int(other[i])
         shared = anchors(k_one) & anchors(k_other)
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
-        if not shared or terms[k_one] != terms[k_other]:
+        if shared and terms[k_one] == terms[k_other]:
+            found.append((i, shared))
+    verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in found])
+    for (i, shared), refusal in zip(found, verdicts):
+        if not refusal:
             continue
-        start, end = int(position_one[i]), int(position_other[i])
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
-        heard = frozenset(p[j : j + 2] for p in cut.sub(" ", said_between(start, end)).split()
-                          for j in range(len(p) - 1))
-        if (anchors(k_other) & heard) - said[int(later_slot[i])] or not refused(start, end, strongly=True):
-            continue
+        fresh = anchors(int(other[i])) - said[int(later_slot[i])]
+        if fresh:
+            text = cut.sub(" ", said_between(int(position_one[i]), int(position_other[i])))
+            if any(gram in text for gram in fresh):
+                continue
         out[i] = True
         common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
     # two earlier offers restated by one: the three name one thing in common (撕膜 then 补寄原厂膜,
@@ -556,15 +561,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             p -= 1
         return False
 
-    strong_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
-    objecting_strongly: dict[int, bool] = {}
-
-    def refused(position_from: int, position_to: int, strongly: bool = False) -> bool:
+    def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again, and (with
         ``refusal_classes``) did not go along with it: refused, objected, reported the step failed,
         was upset or asked an earlier question again. A customer who only went on talking (sent the
-        order number, asked something else) did not refuse the offer. ``strongly``: one of the
-        ``anchor_refusal_classes`` (a question back alone is no refusal of a restated remedy)."""
+        order number, asked something else) did not refuse the offer."""
         between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
         codes = texts_of.codes[between]
         if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
@@ -572,14 +573,31 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if not refusal_names:
             return True
         for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
-            if strongly:
-                if code not in objecting_strongly:
-                    objecting_strongly[code] = any(member(name, code, text) for name in strong_names)
-                if objecting_strongly[code]:
-                    return True
-            elif objects(code, text) or asked_again(position):
+            if objects(code, text) or asked_again(position):
                 return True
         return False
+
+    strong_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+
+    def refused_strongly(spans: list[tuple[int, int]]) -> list[bool]:
+        """:func:`refused` of each span of positions with only the ``anchor_refusal_classes`` (a
+        question back alone is no refusal of a restated remedy); the classes are found for all
+        the customer messages of the spans at once (a column mask)."""
+        betweens = [np.arange(start + 1, end)[customer[start + 1 : end]] for start, end in spans]
+        rows = np.unique(np.concatenate(betweens)) if betweens else np.zeros(0, dtype=np.int64)
+        strong = np.zeros(len(rows), dtype=bool)
+        for name in strong_names:
+            if len(rows):
+                strong |= classes.row_mask(name, norm_all, rows)
+        strong_at = dict(zip(rows.tolist(), strong.tolist()))
+        if len(rows):
+            judge(np.unique(texts_of.codes[rows]).tolist())
+        out = []
+        for between in betweens:
+            positions = between.tolist()
+            out.append(bool(positions) and any(strong_at[p] for p in positions)
+                       and not any(blocking[int(texts_of.codes[p])] for p in positions))
+        return out
 
     def said_between(position_from: int, position_to: int) -> str:
         """The customer's normalized text between two positions, one message a line."""
@@ -707,11 +725,17 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             same_block = slot_block[back:] == slot_block[:-back]
             known_after = known[back:]  # a view: slot s gets the families of slot s - back
             known_after[same_block] |= slot_remedies[:-back][same_block]
+        # Only links to a slot holding an offer that may be flagged are looked for: the flagged
+        # offer must itself be like max_uses earlier ones, and its own links merge their clusters
+        # (on the 200k benchmark log 2 of 552 anchored findings went with this, at a third of the cost).
+        slot_may = np.zeros(len(firsts), dtype=bool)
+        np.logical_or.at(slot_may, slot, may_flag[keep])
+        close = ((later[compared] - earlier[compared]) <= params["anchor_reach"]) & slot_may[later[compared]]
         linked |= _anchored(params, distinct_keys, a[compared], b[compared], numbers, remedies, known[later[compared]],
-                            (later[compared] - earlier[compared]) <= params["anchor_reach"],
+                            close,
                             earlier[compared], later[compared],
-                            chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]], refused,
-                            said_between)
+                            chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]],
+                            refused_strongly, said_between)
     linked_pairs = compared[linked]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
