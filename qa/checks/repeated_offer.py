@@ -405,6 +405,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
     for i in todo.tolist():
         k_one, k_other = int(one[i]), int(other[i])
+        if _QUESTION_BACK.search(keys[k_other]):  # a question back (这个订单出票问题吗) restates nothing
+            continue
         shared = anchors(k_one) & anchors(k_other)
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
@@ -435,6 +437,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 _NOT_HAN = compile_regex(r"[^\p{Han}]")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
 # numbers (40度以下, 3天) name no remedy by themselves
+# an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
+_QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
 _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百](?:元|块)")
 
 
