@@ -344,6 +344,103 @@ class RemedyTerms:
 
 _TERM = compile_regex(r"\p{Han}|\d")
 
+# An amount in Chinese numerals (二十元, 两块, 一百五十元) and its value.
+_CN_AMOUNT = compile_regex(r"([零一二两三四五六七八九十百]+)(?=元|块|毛)")
+_CN_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_number(numeral: str) -> int:
+    """The value of a Chinese numeral up to the hundreds (二十 20, 一百五十 150, 十五 15, 三 3)."""
+    value, digit = 0, 0
+    for char in numeral:
+        if char == "百":
+            value, digit = value + max(digit, 1) * 100, 0
+        elif char == "十":
+            value, digit = value + max(digit, 1) * 10, 0
+        else:
+            digit = _CN_DIGIT[char]
+    return value + digit
+
+
+def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray, numbers: np.ndarray,
+              remedies: np.ndarray, known: np.ndarray, close: np.ndarray, earlier_slot: np.ndarray,
+              later_slot: np.ndarray, position_one: np.ndarray, position_other: np.ndarray, refused,
+              said_between) -> np.ndarray:
+    """Which compared pairs of keys (``one`` earlier, ``other`` later; ``close``: within the agent's
+    last ``anchor_reach`` offers) restate the same remedy in other words: they share an anchor
+    (a bigram of Han characters of both keys, cut at ``light_words`` and ``anchor_stop`` words of
+    two or more characters, not made of two one-character light or ``term_stop`` words; or the
+    same quoted sum of money), the later one names no remedy family (``_REMEDY_FAMILY``) that the
+    agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
+    ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
+    (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
+    lacked (``said_between``: the customer's text between two positions). A later offer restating two
+    earlier ones must share one anchor with both; else only its link to the nearer one stays.
+    Only the close pairs are looked at, in Python: a few per offer."""
+    out = np.zeros(len(one), dtype=bool)
+    todo = np.flatnonzero(close & ((remedies[other] & ~known) == 0))
+    if not len(todo):
+        return out
+    words = set(params["light_words"]) | set(params["anchor_stop"])
+    stop = sorted((w for w in words if len(w) > 1), key=len, reverse=True)
+    cut = compile_regex("|".join(regex.escape(w) for w in stop) + r"|[^\p{Han}]") if stop else _NOT_HAN
+    weak = {w for w in words | set(params["term_stop"]) if len(w) == 1}
+    changing = params["anchor_terms"]
+    bigrams: dict[int, frozenset] = {}
+    terms: dict[int, frozenset] = {}
+
+    def anchors(k: int) -> frozenset:
+        found = bigrams.get(k)
+        if found is None:
+            pieces = cut.sub(" ", keys[k]).split()
+            found = bigrams[k] = frozenset(p[i : i + 2] for p in pieces for i in range(len(p) - 1)
+                                           if not (p[i] in weak and p[i + 1] in weak))
+            terms[k] = frozenset(w for w in changing if w in keys[k])
+        return found
+
+    said: dict[int, set] = {}  # later slot -> the anchors of the agent's last offers before it
+    for i in todo.tolist():
+        said.setdefault(int(later_slot[i]), set()).update(anchors(int(one[i])))
+    common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
+    found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
+    for i in todo.tolist():
+        k_one, k_other = int(one[i]), int(other[i])
+        if _QUESTION_BACK.search(keys[k_other]):  # a question back (这个订单出票问题吗) restates nothing
+            continue
+        shared = anchors(k_one) & anchors(k_other)
+        if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
+            shared = shared | {numbers[k_one]}
+        if shared and terms[k_one] == terms[k_other]:
+            found.append((i, shared))
+    verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in found])
+    for (i, shared), refusal in zip(found, verdicts):
+        if not refusal:
+            continue
+        # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
+        # it answers the customer, it does not restate the earlier offer
+        fresh = anchors(int(other[i])) - said[int(later_slot[i])]
+        if fresh:
+            text = cut.sub(" ", said_between(int(position_one[i]), int(position_other[i])))
+            if any(gram in text for gram in fresh):
+                continue
+        out[i] = True
+        common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
+    # two earlier offers restated by one: the three name one thing in common (撕膜 then 补寄原厂膜,
+    # then 先撕膜用 while 原厂膜 comes shares 屏幕 with one and 原厂 with the other: a new plan)
+    for links in common.values():
+        if len(links) > 1 and not frozenset.intersection(*(shared for _, _, shared in links)):
+            for _, i, _ in sorted(links)[:-1]:
+                out[i] = False
+    return out
+
+
+_NOT_HAN = compile_regex(r"[^\p{Han}]")
+# a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
+# numbers (40度以下, 3天) name no remedy by themselves
+# an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
+_QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
+_MONEY = compile_regex(r"[\d零一二两三四五六七八九十百](?:元|块)")
+
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept."""
@@ -484,6 +581,33 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 return True
         return False
 
+    strong_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+
+    def refused_strongly(spans: list[tuple[int, int]]) -> list[bool]:
+        """:func:`refused` of each span of positions with only the ``anchor_refusal_classes`` (a
+        question back alone is no refusal of a restated remedy); the classes are found for all
+        the customer messages of the spans at once (a column mask)."""
+        betweens = [np.arange(start + 1, end)[customer[start + 1 : end]] for start, end in spans]
+        rows = np.unique(np.concatenate(betweens)) if betweens else np.zeros(0, dtype=np.int64)
+        strong = np.zeros(len(rows), dtype=bool)
+        for name in strong_names:
+            if len(rows):
+                strong |= classes.row_mask(name, norm_all, rows)
+        strong_at = dict(zip(rows.tolist(), strong.tolist()))
+        if len(rows):
+            judge(np.unique(texts_of.codes[rows]).tolist())
+        out = []
+        for between in betweens:
+            positions = between.tolist()
+            out.append(bool(positions) and any(strong_at[p] for p in positions)
+                       and not any(blocking[int(texts_of.codes[p])] for p in positions))
+        return out
+
+    def said_between(position_from: int, position_to: int) -> str:
+        """The customer's normalized text between two positions, one message a line."""
+        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        return "\n".join(texts_of.texts(texts_of.codes[between])) if len(between) else ""
+
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
     # pair comparisons. An offer is flagged only as the (max_uses+1)-th or later of its session
     # (its solution already had max_uses offers) and only when the customer wrote since an
@@ -531,9 +655,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     content_chars[[k for k, key in enumerate(distinct_keys) if key.endswith(("吗", "么"))]] = 0
     numbers = np.zeros(n_keys, dtype="int64")
     number_ids: dict[tuple[str, ...], int] = {(): 0}
-    with_digits = np.asarray(pc.match_substring_regex(used_strings, r"\p{Nd}"), dtype=bool)
+    # an amount in Chinese numerals is the same number (二十元的券 = 20元券)
+    with_digits = np.asarray(pc.match_substring_regex(used_strings, r"\p{Nd}|[零一二两三四五六七八九十百](?:元|块|毛)"), dtype=bool)
     for k in np.flatnonzero(with_digits).tolist():
-        numbers[k] = number_ids.setdefault(tuple(_DIGITS.findall(distinct_keys[k])), len(number_ids))
+        spelled = _CN_AMOUNT.sub(lambda m: str(_cn_number(m.group(1))), distinct_keys[k])
+        numbers[k] = number_ids.setdefault(tuple(_DIGITS.findall(spelled)), len(number_ids))
 
     # The first offer of each key in its session, in order: each is compared with the keys
     # first offered before it in the session (an exact key joins its cluster without comparing).
@@ -590,7 +716,31 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         terms.index({distinct_keys[int(k)] for pair in unsettled for k in (one[pair], other[pair])})
         for pair in unsettled:
             alike_pair[pair] = terms.alike(distinct_keys[int(one[pair])], distinct_keys[int(other[pair])])
-    linked_pairs = compared[alike_pair[pair_inverse.ravel()]]
+    linked = alike_pair[pair_inverse.ravel()]
+    if params["anchor_reach"] > 0:
+        # The same remedy restated while the customer keeps refusing it (冷水手洗 / 冷水洗可以减少缩水 /
+        # 后续请用冷水轻柔洗涤): one of the agent's last anchor_reach offers and this one name a common
+        # thing (a content bigram) or the same amount, this one adds no remedy kind and no waiver
+        # that one lacks, and the customer did not go along with it in between.
+        # the remedy families of the agent's last anchor_reach offers before each first offer
+        known = np.zeros(len(firsts), dtype=np.int64)
+        slot_remedies = remedies[slot_key]
+        for back in range(1, min(params["anchor_reach"], len(firsts) - 1) + 1):
+            same_block = slot_block[back:] == slot_block[:-back]
+            known_after = known[back:]  # a view: slot s gets the families of slot s - back
+            known_after[same_block] |= slot_remedies[:-back][same_block]
+        # Only links to a slot holding an offer that may be flagged are looked for: the flagged
+        # offer must itself be like max_uses earlier ones, and its own links merge their clusters
+        # (on the 200k benchmark log 2 of 552 anchored findings went with this, at a third of the cost).
+        slot_may = np.zeros(len(firsts), dtype=bool)
+        np.logical_or.at(slot_may, slot, may_flag[keep])
+        close = ((later[compared] - earlier[compared]) <= params["anchor_reach"]) & slot_may[later[compared]]
+        linked |= _anchored(params, distinct_keys, a[compared], b[compared], numbers, remedies, known[later[compared]],
+                            close,
+                            earlier[compared], later[compared],
+                            chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]],
+                            refused_strongly, said_between)
+    linked_pairs = compared[linked]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
     # (在与不在 / 管理不了 both share 商家客服 with a third answer, not each other). That count

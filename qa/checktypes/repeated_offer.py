@@ -27,6 +27,14 @@ PARAMS = {
     "term_synonyms": Param("strings", "groups 'word=other|other' of wordings of one remedy term (the first "
                            "word stands for the group)", default=[]),
     "term_stop": Param("strings", "words that name no remedy (把, 在, 建议…)", default=[]),
+    "anchor_reach": Param("int", "an offer restating one of the agent's last this many offers with a common "
+                          "thing named (a content bigram, the same amount) after the customer refused it is "
+                          "the same remedy; 0 turns it off", default=0),
+    "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
+    "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
+                            "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
+    "anchor_refusal_classes": Param("strings", "customer classes of a refusal strong enough for an anchored "
+                                    "restatement (refusal_classes without the mere question back)", default=[]),
     "vague": Param("strings", "regular expressions of a solution key that promises handling without "
                    "saying which (马上处理): not an offer", default=[]),
     "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
