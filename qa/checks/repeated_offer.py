@@ -582,6 +582,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return False
 
     strong_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+    provoked_names = [c for c in params["anchor_provoked_classes"] if c in classes.classes]
+
+    def _agent_before(position: int) -> int:
+        """The nearest agent message before ``position`` in its session (-1: none)."""
+        p = position - 1
+        while p >= 0 and session_codes[p] == session_codes[position]:
+            if not customer[p]:
+                return p
+            p -= 1
+        return -1
 
     def refused_strongly(spans: list[tuple[int, int]]) -> list[bool]:
         """:func:`refused` of each span of positions with only the ``anchor_refusal_classes`` (a
@@ -593,6 +603,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         for name in strong_names:
             if len(rows):
                 strong |= classes.row_mask(name, norm_all, rows)
+        if provoked_names and strong.any():
+            # the answer to the agent's own provocation (你不会看上面的记录吗 → ……) reacts to the
+            # agent, it does not refuse the remedy
+            agent_before = np.asarray([_agent_before(int(p)) for p in rows[strong].tolist()], dtype=np.int64)
+            provoked = np.zeros(len(agent_before), dtype=bool)
+            present = agent_before >= 0
+            for name in provoked_names:
+                if present.any():
+                    provoked[present] |= classes.row_mask(name, norm_all, agent_before[present])
+            strong[np.flatnonzero(strong)[provoked]] = False
         strong_at = dict(zip(rows.tolist(), strong.tolist()))
         if len(rows):
             judge(np.unique(texts_of.codes[rows]).tolist())

@@ -35,6 +35,9 @@ PARAMS = {
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
     "anchor_refusal_classes": Param("strings", "customer classes of a refusal strong enough for an anchored "
                                     "restatement (refusal_classes without the mere question back)", default=[]),
+    "anchor_provoked_classes": Param("strings", "agent classes (a provocation) after which the customer's "
+                                     "answer is a reaction to the agent, not a refusal of the remedy "
+                                     "(你不会看上面的记录吗 → ……)", default=[]),
     "vague": Param("strings", "regular expressions of a solution key that promises handling without "
                    "saying which (马上处理): not an offer", default=[]),
     "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
