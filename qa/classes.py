@@ -62,6 +62,7 @@ from qa.errors import RuleError
 from qa.negation import Scope, scope_from_table
 from qa.regexcache import compile_regex
 from qa.regexutil import (
+    FEW_TEXTS_TO_SCREEN,
     expand_backreferences,
     join_alternatives,
     match_pieces,
@@ -70,13 +71,12 @@ from qa.regexutil import (
     re2_valid,
     relax_counts,
     strip_lookarounds,
+    valid_mask,
 )
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, text_index
 from qa.tomlfile import line_of, read_toml
 
-# Up to this many distinct texts a class's candidates are not screened with RE2 (see _prefiltered).
-_FEW_TEXTS_TO_SCREEN = 64
 CLASSES_FILE = "classes.toml"
 TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
 CLASS_KEYS = {
@@ -503,10 +503,8 @@ class ClassSet:
             return np.ones(len(texts), dtype=bool)
         if prefilter == "":
             return np.zeros(len(texts), dtype=bool)
-        if len(texts) <= _FEW_TEXTS_TO_SCREEN:
-            # candidates are a superset: every text is one, and the exact check costs less here
-            # than compiling the pieces, which pyarrow does on every call
-            return np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False), dtype=bool)
+        if len(texts) <= FEW_TEXTS_TO_SCREEN:  # candidates are a superset: every text is one
+            return valid_mask(texts)
         # One alternation of a big class (provocation reads a dozen lists) overflows RE2's DFA and
         # runs hundreds of times slower: pieces of a few hundred characters each stay in it.
         return match_pieces(texts, self._prefilter_pieces(name))

@@ -249,6 +249,17 @@ def prefilter_pieces(patterns: Iterable[str], limit: int = PREFILTER_PIECE_CHARS
     return tuple(pieces)
 
 
+#: Up to this many distinct texts a screen (a superset of the matches, checked exactly after) is not
+#: worth running: pyarrow compiles every RE2 piece on every call, which costs more than checking a few
+#: dozen texts exactly (a small audit, a rule's test cases).
+FEW_TEXTS_TO_SCREEN = 64
+
+
+def valid_mask(array: pa.Array):
+    """Boolean numpy mask of the non-null texts of ``array`` (every one a candidate)."""
+    return np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def match_pieces(array: pa.Array, pieces: Iterable[str]):
     """Boolean numpy mask: where any piece of :func:`prefilter_pieces` matches (nulls: False)."""
     hits = np.zeros(len(array), dtype=bool)

@@ -10,9 +10,10 @@ import pytest
 import regex
 from tables import message_table
 
+import qa.checks.pattern as pattern_module
 from qa.checks import CHECK_TYPES
 from qa.checks.base import CheckContext
-from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, matcher_for
+from qa.checks.pattern import build_matcher, candidate_mask, expand_macros, find_matches, matcher_for
 from qa.errors import RuleError
 from qa.normalize import normalize_text
 from qa.regexutil import join_alternatives, relax_counts
@@ -296,11 +297,20 @@ def test_no_prefilter_still_finds_matches():
     assert [matcher.find(t) for t in norm] == [None, (0, 2), None]
 
 
-def test_candidate_mask_accepts_object_and_arrow_columns():
+def test_candidate_mask_accepts_object_and_arrow_columns(monkeypatch):
+    monkeypatch.setattr(pattern_module, "FEW_TEXTS_TO_SCREEN", 0)  # screen even two texts
     matcher = build_matcher(("凭什么",))
     for dtype in ("object", "str"):
         norm = pd.Series(["凭什么", "好的"], dtype=dtype, index=[5, 9])
         assert candidate_mask(norm, matcher).to_dict() == {5: True, 9: False}
+
+
+def test_a_few_texts_are_all_candidates_not_screened():
+    # pyarrow compiles the RE2 screen on every call; a few texts are checked exactly instead
+    matcher = build_matcher(("凭什么",))
+    norm = pd.Series(["凭什么", "好的", None], dtype="object", index=[5, 9, 11])
+    assert candidate_mask(norm, matcher).to_dict() == {5: True, 9: True, 11: False}
+    assert find_matches(norm, matcher) == {5: (0, 3)}
 
 
 def test_candidate_mask_of_a_column_with_no_text_at_all():

@@ -65,7 +65,7 @@ from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.normalize import normalize_column, original_span
 from qa.regexcache import compile_regex
-from qa.regexutil import join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
+from qa.regexutil import FEW_TEXTS_TO_SCREEN, join_alternatives, match_pieces, prefilter_pieces, re2_valid, relax_counts
 
 _MACRO_REF = compile_regex(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 _MACRO_DEF = compile_regex(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
@@ -254,6 +254,8 @@ def candidate_mask(norm: pd.Series, matcher: Matcher) -> pd.Series:
     """Vectorised pre-filter: True where a message may match (all True without a filter)."""
     if matcher.prefilter is None or norm.empty:
         return pd.Series(True, index=norm.index)
+    if len(norm) <= FEW_TEXTS_TO_SCREEN:  # a few texts: every present one is a candidate
+        return norm.notna()
     import numpy as np
     import pyarrow.compute as pc
 

@@ -46,6 +46,7 @@ from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, original_span
 from qa.regexcache import compile_regex
 from qa.regexutil import (
+    FEW_TEXTS_TO_SCREEN,
     compile_any,
     expand_backreferences,
     join_alternatives,
@@ -53,6 +54,7 @@ from qa.regexutil import (
     prefilter_pieces,
     re2_valid,
     relax_counts,
+    valid_mask,
 )
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
@@ -367,19 +369,22 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     distinct = encoded.dictionary
-    hits = np.zeros(len(distinct), dtype=bool)
-    spaced = pc.replace_substring_regex(distinct, _SPACING, "") if compiled.squeeze else distinct
-    if compiled.phrases:
-        searched = pc.replace_substring_regex(spaced, r"\p{P}", "") if compiled.squeeze else distinct
-        hits |= _candidates(searched, list(compiled.phrases))
-    if compiled.prefilter is not None:
-        hits |= match_pieces(spaced, compiled.prefilter)
-        if compiled.squeeze:
-            # the clause view of _all_matches (RE2 has no look-arounds: two passes catch 'ab cd ef')
-            clauses = distinct
-            for _ in range(2):
-                clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
-            hits |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""), compiled.prefilter)
+    if len(distinct) <= FEW_TEXTS_TO_SCREEN:  # a few texts: all candidates, checked exactly below
+        hits = valid_mask(distinct)
+    else:
+        hits = np.zeros(len(distinct), dtype=bool)
+        spaced = pc.replace_substring_regex(distinct, _SPACING, "") if compiled.squeeze else distinct
+        if compiled.phrases:
+            searched = pc.replace_substring_regex(spaced, r"\p{P}", "") if compiled.squeeze else distinct
+            hits |= _candidates(searched, list(compiled.phrases))
+        if compiled.prefilter is not None:
+            hits |= match_pieces(spaced, compiled.prefilter)
+            if compiled.squeeze:
+                # the clause view of _all_matches (RE2 has no look-arounds: two passes catch 'ab cd ef')
+                clauses = distinct
+                for _ in range(2):
+                    clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
+                hits |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""), compiled.prefilter)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
     chosen = positions[(codes >= 0) & hits[np.maximum(codes, 0)]]
     if not len(chosen):
