@@ -24,17 +24,37 @@ def test_rule_case(index, case_runner):
     assert not problems, f"{case.id} ({case.source.name}):\n  " + "\n  ".join(problems)
 
 
+# The one-by-one audits (about a thousand) in shards, so the workers share them.
+_SHARDS = 8
+
+
+@pytest.fixture(scope="module")
+def runner_and_folder(tmp_path_factory, builtin_rules):
+    """A runner whose shared audits name each case's file as its own audit in ``folder/<index>``
+    does (finding ids depend on the file)."""
+    folder = tmp_path_factory.mktemp("batched")
+    return CaseRunner(CASES, folder, rules=builtin_rules), folder
+
+
 @pytest.mark.slow
-def test_batched_cases_find_what_each_case_finds_alone(tmp_path, builtin_rules):
+@pytest.mark.parametrize("shard", range(_SHARDS))
+def test_batched_cases_find_what_each_case_finds_alone(shard, runner_and_folder, builtin_rules):
     """Every built-in case's findings from the shared audits are its own audit's, record for
-    record (rows, session ids, files and finding ids too), and nearly all cases are batched."""
+    record (rows, session ids, files and finding ids too)."""
+    runner, folder = runner_and_folder
+    for index in range(shard, len(CASES), _SHARDS):
+        batched = runner.findings(index)
+        (folder / str(index)).mkdir(exist_ok=True)
+        alone = run_case(CASES[index], folder / str(index), rules=builtin_rules)
+        assert batched == alone, CASES[index].id
+
+
+@pytest.mark.slow
+def test_nearly_all_cases_are_batched(tmp_path, builtin_rules):
     runner = CaseRunner(CASES, tmp_path, rules=builtin_rules)
-    batched = [runner.findings(index) for index in range(len(CASES))]
+    for index in range(len(CASES)):
+        runner.findings(index)
     assert len(runner.batched) >= 0.9 * len(CASES)
-    for index, case in enumerate(CASES):
-        (tmp_path / str(index)).mkdir(exist_ok=True)
-        alone = run_case(case, tmp_path / str(index), rules=builtin_rules)
-        assert batched[index] == alone, case.id
 
 
 _HEADER = "session_id,timestamp,role,agent,text"
