@@ -68,6 +68,14 @@ def log(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
+def small_log(tmp_path_factory) -> str:
+    """A short log for the CLI's wiring: the engines' equivalence on the 10k log is tested above."""
+    path = tmp_path_factory.mktemp("small-log") / "log.csv"
+    write_log(Plan(1_500, seed=11), path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
 def expected(log, rules):
     """The in-process (pandas engine) result of the log."""
     return audit([log], AuditOptions(), rules=rules)
@@ -414,12 +422,12 @@ def cli(*args: str):
 
 
 @needs_cli
-def test_cli_engines_write_the_same_json(spark, log, tmp_path):
+def test_cli_engines_write_the_same_json(spark, small_log, tmp_path):
     """qa audit --engine pandas|dask|spark: byte-identical JSON; --findings-parquet on each."""
     documents = {}
     for engine, extra in (("pandas", []), ("dask", ["--dask-scheduler", "sync"]), ("spark", ["--spark-master", "local[2]"])):
         out = tmp_path / engine
-        result = cli(log, "--engine", engine, *extra, "-o", str(out / "r.xlsx"), "--json", str(out / "r.json"),
+        result = cli(small_log, "--engine", engine, *extra, "-o", str(out / "r.xlsx"), "--json", str(out / "r.json"),
                      "--findings-parquet", str(out / "findings"))
         assert result.exit_code == 0, result.output
         documents[engine] = (out / "r.json").read_bytes()
