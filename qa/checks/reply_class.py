@@ -53,6 +53,10 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
     times are known, or after the agent repeated a line; answering the agent's latest message
     (a bare order number, a menu) it is confusion, and as the session's first message a call.
+``waits_unknown`` ("impatience" | "call"), ``emphasis_classes`` (strings)
+    Without a time on the message, a waiting-class or nudge message after the customer's own
+    unanswered line shows no wait: "call" does not count it as impatience unless it is of an
+    emphasis class (????, ?!); "impatience" (the default) counts it as before.
 ``request_classes``, ``failure_classes`` (strings)
     A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
     the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
@@ -370,6 +374,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     if not names:
         return
     calls = [c for c in params["call_classes"] if c in classes.classes]
+    emphasis = [c for c in params["emphasis_classes"] if c in classes.classes]
     positions = np.flatnonzero(is_trigger)
     waiting = _class_mask(classes, names, texts.norm_all, positions)
     times = messages["timestamp"] if "timestamp" in messages.columns else None
@@ -390,7 +395,13 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
             continue
         if customer[before]:
             # the customer's own message is still unanswered: impatience once the customer has
-            # waited (from the first message of the unanswered run)
+            # waited (from the first message of the unanswered run). Without times no wait shows:
+            # ? / 人呢 / 你好 right after the customer's own line is the rhythm of chat, not anger,
+            # unless shouted (????, ?!).
+            if _wait_unknown(times, position) and params["waits_unknown"] == "call" and not any(
+                    texts.member(name, position) for name in emphasis):
+                is_trigger[position] = False
+                continue
             if times is not None and params["least_wait_seconds"] > 0 and any(
                     texts.member(name, position) for name in calls):
                 first = before
@@ -465,11 +476,18 @@ def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, re
             p -= 1
         if asked < 0 or between < 1:
             continue
+        if _wait_unknown(times, position) and params["waits_unknown"] == "call":
+            continue
         if times is not None and params["least_wait_seconds"] > 0:
             gap = times.iloc[position] - times.iloc[asked]
             if pd.notna(gap) and gap < least:
                 continue
         is_trigger[position] = True
+
+
+def _wait_unknown(times: pd.Series | None, position: int) -> bool:
+    """No time at ``position``: how long the customer waited cannot be told."""
+    return times is None or pd.isna(times.iloc[position])
 
 
 def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:

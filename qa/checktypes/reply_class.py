@@ -52,6 +52,12 @@ PARAMS = {
                           "waited least_wait_seconds (when times are known)", default=[]),
     "least_wait_seconds": Param("int", "the wait that makes a call_classes message impatience (人呢 ten seconds "
                                 "after asking is a call, not frustration)", default=0),
+    "waits_unknown": Param("str", "without times a waiting-class or nudge message after the customer's own "
+                           "unanswered message cannot show a wait: 'impatience' counts it anyway, 'call' counts "
+                           "it only when it is of emphasis_classes (????, ?!)", default="impatience",
+                           choices=("impatience", "call")),
+    "emphasis_classes": Param("strings", "waiting-class messages of these classes (????, ?!) are impatience "
+                              "whatever the wait", default=[]),
     "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
                            "a turn after the customer's unanswered question or problem (nudge_after_classes) is "
                            "impatience, once the customer has waited least_wait_seconds (when times are known)",
