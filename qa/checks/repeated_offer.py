@@ -39,7 +39,8 @@ customer wrote between it and the previous offer and did not accept (no ``accept
 unless the customer also wrote a ``rejection`` class match: 好吧，还是不行) and did not ask for
 the same text again (``resend`` patterns: 再发一遍) or only asked how far it has got
 (``progress`` patterns: 申请好了吗, 到哪了: the agent's confirmation answers that). An offer the
-customer accepted and a different second solution are never flagged.
+customer accepted and a different second solution are never flagged. The count starts again
+after a customer message that accepts (the same patterns): offers before it were taken up.
 
 Cost: the keys are made vectorised (pyarrow/RE2; the strip classes by their RE2 pre-filter
 form, a superset of the class), once per distinct text; only offers of sessions holding more
@@ -623,6 +624,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                        and not any(blocking[int(texts_of.codes[p])] for p in positions))
         return out
 
+    def accepted_between(position_from: int, position_to: int) -> bool:
+        """Did a customer message between the two positions accept the offer (or ask for it
+        again, or ask how far it has got): :func:`blocks`."""
+        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        return any(blocks(code) for code in texts_of.codes[between].tolist())
+
     def said_between(position_from: int, position_to: int) -> str:
         """The customer's normalized text between two positions, one message a line."""
         between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
@@ -839,6 +846,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         cluster = cluster_of[key_slot]
         if parent[cluster] != cluster:
             cluster = _root(parent, cluster)
+        # The customer went along with the solution since its last offer (好的，谢谢): the count
+        # starts again; offering it anew for a new turn of the matter repeats no refused offer.
+        if uses[cluster] and accepted_between(last[cluster], position):
+            uses[cluster] = 0
         uses[cluster] += 1
         # An offer mostly made of what the earlier ones of its solution did not say explains
         # further (30度以下 → 30度以下的冷水或温水都可以，别用热水): the standard asks for that, it is no repeat.
