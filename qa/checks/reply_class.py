@@ -53,6 +53,9 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     customer waits: after the customer's own message, after a wait over ``wait_seconds`` when
     times are known, or after the agent repeated a line; answering the agent's latest message
     (a bare order number, a menu) it is confusion, and as the session's first message a call.
+``mild_classes``, ``mild_satisfied_by`` (strings)
+    A customer turn whose triggers all lie in mild-class matches (……, 这…) is answered by a
+    reply of a ``mild_satisfied_by`` class (the agent takes the matter up: 这边帮您查询一下).
 ``waits_unknown`` ("impatience" | "call"), ``emphasis_classes`` (strings)
     Without a time on the message, a waiting-class or nudge message after the customer's own
     unanswered line shows no wait: "call" does not count it as impatience unless it is of an
@@ -900,6 +903,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         return any(texts.member(name, p) for name in affirmed_names
                    for p in _turn_of(trigger, customer_turn, reply_mask, sessions) if p < reply)
 
+    mild_names = [c for c in params["mild_classes"] if c in classes.classes]
+    mild_replies = [c for c in params["mild_satisfied_by"] if c in classes.classes]
+
+    def mild_taken_up(trigger: int, reply: int) -> bool:
+        """The customer's turn voiced a mild feeling only (……, 这… 你查一下呀: every trigger match
+        in it lies in a ``mild_classes`` match) and the reply takes the matter up (这边帮您查询一下,
+        我查询的结果是…): speechlessness met by the agent's own action needs no apology."""
+        if not any(texts.member(name, reply) for name in mild_replies):
+            return False
+        for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
+            if position > reply:
+                break
+            text = texts.at(position)
+            found = _class_matches(classes, trigger_names, text)
+            if found and not _overlaps_all(found, _class_spans(classes, mild_names, text)):
+                return False
+        return True
+
     n = len(messages)
     reply_ids = sorted(first_of)
     judged = np.asarray(reply_ids, dtype="int64")
@@ -935,6 +956,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if decision_names and decision_consented(first_of[reply], reply):
             continue
         if affirmed_names and affirmed(first_of[reply], reply):
+            continue
+        if mild_names and mild_replies and mild_taken_up(first_of[reply], reply):
             continue
         flagged.append(reply)
 

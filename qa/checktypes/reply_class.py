@@ -58,6 +58,10 @@ PARAMS = {
                            choices=("impatience", "call")),
     "emphasis_classes": Param("strings", "waiting-class messages of these classes (????, ?!) are impatience "
                               "whatever the wait", default=[]),
+    "mild_classes": Param("strings", "customer messages that voice a mild feeling only (……, 这…): a turn whose "
+                          "triggers are all of these is answered by a reply of mild_satisfied_by", default=[]),
+    "mild_satisfied_by": Param("strings", "agent replies that take a mild turn up (这边帮您查询一下, 我查询的结果是…)",
+                               default=[]),
     "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
                            "a turn after the customer's unanswered question or problem (nudge_after_classes) is "
                            "impatience, once the customer has waited least_wait_seconds (when times are known)",
