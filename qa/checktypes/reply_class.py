@@ -60,7 +60,7 @@ PARAMS = {
                               "whatever the wait", default=[]),
     "mild_classes": Param("strings", "customer messages that voice a mild feeling only (……, 这…): a turn whose "
                           "triggers are all of these is answered by a reply of mild_satisfied_by", default=[]),
-    "mild_satisfied_by": Param("strings", "agent replies that take a mild turn up (这边帮您查询一下, 我查询的结果是…)",
+    "mild_satisfied_by": Param("strings", "agent replies that take a mild turn up (我来帮您看看, 核实的结果是…)",
                                default=[]),
     "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
                            "a turn after the customer's unanswered question or problem (nudge_after_classes) is "
