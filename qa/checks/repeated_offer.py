@@ -531,6 +531,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             blocking[code] = any(p.search(text) for p in resend) or (
                 any(p.search(text) for p in agreeing) and not any(member(name, code, text) for name in overriding))
 
+    accepting_cache: dict[int, bool] = {}
+
+    def accepting(code: int) -> bool:
+        """Does the customer text ``code`` accept (an ``accepted`` pattern, not overridden)?"""
+        if code not in accepting_cache:
+            text = texts_of.texts(np.asarray([code], dtype=np.int64))[0]
+            accepting_cache[code] = any(p.search(text) for p in accepted) and not any(
+                member(name, code, text) for name in overriding)
+        return accepting_cache[code]
+
     def blocks(code: int) -> bool:
         """Does the customer text ``code`` accept the offer, ask for it again or ask how far it
         has got (so the offer after it is no refused offer repeated)?"""
@@ -629,6 +639,27 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         again, or ask how far it has got): :func:`blocks`."""
         between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
         return any(blocks(code) for code in texts_of.codes[between].tolist())
+
+    question_names = [c for c in params["question_refusal_classes"] if c in classes.classes]
+
+    def answered_a_question(position_from: int, position_to: int) -> bool:
+        """Did the customer only ask on between the two offers (``question_refusal_classes``, no
+        other refusal class) and accept the later offer in the next message (好的, OK 谢谢)? Then
+        the later offer answered a new question (价保一个月吗 → 订单完成后15天内价保哦 → OK): no
+        refused solution was repeated."""
+        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        others = [name for name in refusal_names if name not in question_names]
+        for position, code, text in zip(between.tolist(), texts_of.codes[between].tolist(),
+                                        texts_of.texts(texts_of.codes[between])):
+            if any(member(name, code, text) for name in others) or asked_again(position):
+                return False
+        after = position_to + 1
+        while after < len(customer) and session_codes[after] == session_codes[position_to] and not customer[after]:
+            after += 1
+        if after >= len(customer) or session_codes[after] != session_codes[position_to]:
+            return False
+        code = int(texts_of.codes[after])
+        return bool(accepting(code))
 
     def said_between(position_from: int, position_to: int) -> str:
         """The customer's normalized text between two positions, one message a line."""
@@ -858,7 +889,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             used: set = set()
             for other in member_slots[cluster]:
                 used.update(chars_of(other))
-            if len(chars & used) >= share * len(chars) and refused(last[cluster], position):
+            if len(chars & used) >= share * len(chars) and refused(last[cluster], position) and not (
+                    question_names and answered_a_question(last[cluster], position)):
                 flagged.append((position, uses[cluster]))
         last[cluster] = position
         if new:

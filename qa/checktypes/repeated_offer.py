@@ -38,6 +38,11 @@ PARAMS = {
     "anchor_provoked_classes": Param("strings", "agent classes (a provocation) after which the customer's "
                                      "answer is a reaction to the agent, not a refusal of the remedy "
                                      "(你不会看上面的记录吗 → ……)", default=[]),
+    "question_refusal_classes": Param("strings", "customer classes that refuse an offer only by asking on "
+                                      "(follow-up-question, bare-punctuation): when those are all the customer "
+                                      "wrote between two offers and the customer's next message accepts the later "
+                                      "one, it answered a new question and is no refused offer repeated "
+                                      "(empty: off)", default=[]),
     "vague": Param("strings", "regular expressions of a solution key that promises handling without "
                    "saying which (马上处理): not an offer", default=[]),
     "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
