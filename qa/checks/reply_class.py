@@ -488,6 +488,20 @@ def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, re
         is_trigger[position] = True
 
 
+_STEP_WORDS = compile_regex(r"\p{Han}{2}")
+# bigrams that name no step (how a step is offered, not which)
+_NO_STEP = frozenset("一遍 一下 一次 试试 试一 可以 您可 您先 建议 麻烦 就好 好了 亲亲 的话 这个 那个 然后 再试".split())
+
+
+def _unlike(one: str, other: str) -> bool:
+    """Does the reply ``other`` name no step of ``one`` (no Han bigram in common but the words
+    of offering: 一遍, 试试, 可以): another way, not the same one again (清洗 → 再清洗一次)?"""
+    def steps(text: str) -> set[str]:
+        return {text[i:i + 2] for i in range(len(text) - 1)
+                if _STEP_WORDS.fullmatch(text[i:i + 2])} - _NO_STEP
+    return not (steps(one) & steps(other))
+
+
 def _wait_unknown(times: pd.Series | None, position: int) -> bool:
     """No time at ``position``: how long the customer waited cannot be told."""
     return times is None or pd.isna(times.iloc[position])
@@ -501,6 +515,7 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
     relief = [c for c in params["relief_classes"] if c in classes.classes]
     # 那算了 不退了 after the agent's rudeness (凭什么运费要我们出?) gives up; it closes nothing
     provoking = [c for c in params["provoked_classes"] if c in classes.classes]
+    made_good_by = [c for c in params["made_good_classes"] if c in classes.classes]
     if not closing and not relief:
         return
     positions = np.flatnonzero(customer)
@@ -515,7 +530,7 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         if any(texts.member(name, position) for name in relief) or (
                 position == turn[-1] and any(texts.member(name, position) for name in closing)
                 and not _upset_before(turn[0], customer, replies, sessions, is_trigger)
-                and not _provoked_before(turn[0], replies, sessions, texts, provoking)):
+                and not _provoked_before(turn[0], replies, sessions, texts, provoking, made_good_by)):
             is_trigger[turn] = False
 
 
@@ -532,9 +547,11 @@ def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:
     return False
 
 
-def _provoked_before(start: int, replies, sessions, texts: _Texts, provoking: list[str]) -> bool:
+def _provoked_before(start: int, replies, sessions, texts: _Texts, provoking: list[str],
+                     made_good_by: list[str] = ()) -> bool:
     """Did one of the agent's two turns before ``start`` provoke the customer (a rhetorical
-    question, contempt, buck-passing)? A calm-looking close after it is resignation."""
+    question, contempt, buck-passing), not made good by a soothing turn since? A calm-looking
+    close after it is resignation."""
     if not provoking:
         return False
     p, turns = start - 1, 0
@@ -542,10 +559,16 @@ def _provoked_before(start: int, replies, sessions, texts: _Texts, provoking: li
         if not replies[p]:
             p -= 1
             continue
+        made_good = False
         while p >= 0 and sessions[p] == sessions[start] and replies[p]:
             if any(texts.member(name, p) for name in provoking):
                 return True
+            made_good = made_good or any(texts.member(name, p) for name in made_good_by)
             p -= 1
+        if made_good:
+            # the agent apologised for its manner since (不好意思，刚才语气急了): an older provocation
+            # is made good (made_good_by: a polite 不好意思 before a refusal is not)
+            return False
         turns += 1
     return False
 
@@ -759,13 +782,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         soothed[has_prev] = texts.acceptable(previous[has_prev])
         if soothed.any():
             # the soothing reply must have answered an emotion (the customer's turn before it held a
-            # trigger): a 请耐心等待 to a plain question opens no episode
+            # trigger, or a complaint left to skip_classes' rule: 我要投诉 → 非常抱歉… → 退钱): a 请耐心等待
+            # to a plain question opens no episode
+            skip_names = [c for c in params["skip_classes"] if c in classes.classes]
             for index in np.flatnonzero(soothed).tolist():
                 position = int(previous[index])
                 before = position - 1
                 opened = False
                 while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
-                    if is_trigger[before]:
+                    if is_trigger[before] or (scope[before] and any(texts.member(name, before) for name in skip_names)):
                         opened = True
                         break
                     before -= 1
@@ -878,7 +903,25 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                                               if name in classes.classes)):
             return False
         previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
-        return previous >= 0 and offers_other(texts.at(previous), texts.at(reply))
+        if previous < 0:
+            return False
+        if offers_other(texts.at(previous), texts.at(reply)):
+            return True
+        # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
+        # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
+        return (bool(other_way_names) and any(texts.member(name, trigger) for name in other_way_after)
+                and calm_turn(trigger, reply) and any(texts.member(name, reply) for name in other_way_names)
+                and not any(texts.member(name, reply) for name in other_way_not)
+                and _unlike(texts.at(previous), texts.at(reply)))
+
+    other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
+    other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
+    other_way_not = [c for c in params["not_counting"] if c in classes.classes]
+
+    def calm_turn(trigger: int, reply: int) -> bool:
+        """No upset word in the customer's turn up to ``reply``."""
+        return not any(texts.member(name, p) for p in _turn_of(trigger, customer_turn, reply_mask, sessions)
+                       if p < reply for name in anytime if name in classes.classes)
 
     decision_names = [c for c in params["decision_classes"] if c in classes.classes]
 

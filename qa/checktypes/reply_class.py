@@ -87,6 +87,13 @@ PARAMS = {
     "affirmed_classes": Param("strings", "customer questions whether a claim holds (是正品吗) that a plain yes "
                               "(affirmative_classes: 是的亲) answers", default=[]),
     "affirmative_classes": Param("strings", "agent replies opening with a plain yes", default=[]),
+    "made_good_classes": Param("strings", "agent lines that make a provocation good (不好意思，刚才语气急了): a "
+                               "calm close after them is no resignation", default=[]),
+    "other_way_classes": Param("strings", "with accommodate_refusals: after a calm trigger of "
+                               "other_way_after_classes (a step tried in vain, no upset in the turn), a reply of "
+                               "these classes unlike the refused one and of no not_counting class (a wait) "
+                               "meets the customer: another way to try", default=[]),
+    "other_way_after_classes": Param("strings", "triggers another way to try answers (试了还是不行)", default=[]),
     "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
                                   "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
                                   default=False),
