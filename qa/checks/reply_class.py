@@ -916,7 +916,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
     other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
-    other_way_not = [c for c in params["not_counting"] if c in classes.classes]
+    # a wait is no way, and a provocation (难道不是您自己摔的吗) none either
+    other_way_not = [c for c in list(params["not_counting"]) + list(params["provoked_classes"]) if c in classes.classes]
 
     def calm_turn(trigger: int, reply: int) -> bool:
         """No upset word in the customer's turn up to ``reply``."""
