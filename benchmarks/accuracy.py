@@ -142,9 +142,13 @@ def read_messages(path: Path) -> list[Message]:
         records = list(csv.reader(handle))
     if not records:
         raise LabelError(f"{path.name}: empty file")
-    header = [name.strip() for name in records[0]]
-    if LABEL_COLUMN not in header:
+    # an export's title lines (聊天记录导出,店铺:…) and blank lines may stand above the header,
+    # as the tool reads them: the header is the first record holding the label column
+    first = next((i for i, record in enumerate(records[:20])
+                  if LABEL_COLUMN in [name.strip() for name in record]), None)
+    if first is None:
         raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
+    header = [name.strip() for name in records[first]]
     sender = next((header.index(name) for name in SENDER_HEADERS if name in header), None)
     role_known = any(name in header for name in FIELD_HEADERS["role"])
     agent_flag = next((header.index(name) for name in AGENT_FLAG_HEADERS if name in header), None)
@@ -164,7 +168,7 @@ def read_messages(path: Path) -> list[Message]:
         idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
     messages = []
-    for number, record in enumerate(records[1:], start=2):
+    for number, record in enumerate(records[first + 1:], start=first + 2):
         if len(record) != len(header):
             raise LabelError(f"{path.name}:{number}: {len(record)} cells, header has {len(header)}")
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]

@@ -102,6 +102,10 @@ def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
     """Vectorised key of each text: no emoticons, symbols, particles, address words (and the
     ``filler_words`` when ``fillers``), no final 的/了."""
     norm = norm if isinstance(norm, pa.Array) else to_arrow(norm).cast(pa.large_string())
+    # a range of days or money is one range however it is joined (3-5天 = 3到5天 = 3~5天): its
+    # numbers stay two (a code like 5-3-2018 has no unit after it and stays as it is)
+    norm = pc.replace_substring_regex(
+        norm, r"(\d)\s*(?:-|~|～|—|至)\s*(\d+)(\s*(?:个)?(?:天|小时|工作日|日|周|分钟|元|块|件|月|号))", r"\1到\2\3")
     keys = pc.replace_substring_regex(norm, _ignored(params, fillers), "")
     return pc.replace_substring_regex(keys, "[的了]+$", "")
 
