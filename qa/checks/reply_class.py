@@ -909,13 +909,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             return True
         # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
         # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
+        # (a remedy offered for it — 给您寄个新的 — meets the customer whatever was tried before)
         return (bool(other_way_names) and any(texts.member(name, trigger) for name in other_way_after)
-                and calm_turn(trigger, reply) and any(texts.member(name, reply) for name in other_way_names)
-                and not any(texts.member(name, reply) for name in other_way_not)
-                and _unlike(texts.at(previous), texts.at(reply)))
+                and calm_turn(trigger, reply) and not any(texts.member(name, reply) for name in other_way_not)
+                and (any(texts.member(name, reply) for name in other_remedy_names)
+                     or (any(texts.member(name, reply) for name in other_way_names)
+                         and _unlike(texts.at(previous), texts.at(reply)))))
 
     other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
     other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
+    other_remedy_names = [c for c in params["other_remedy_classes"] if c in classes.classes]
     # a wait is no way, and a provocation (难道不是您自己摔的吗) none either
     other_way_not = [c for c in list(params["not_counting"]) + list(params["provoked_classes"]) if c in classes.classes]
 

@@ -94,6 +94,8 @@ PARAMS = {
                                "these classes unlike the refused one and of no not_counting class (a wait) "
                                "meets the customer: another way to try", default=[]),
     "other_way_after_classes": Param("strings", "triggers another way to try answers (试了还是不行)", default=[]),
+    "other_remedy_classes": Param("strings", "after such a trigger, a reply of these classes (a concrete remedy: "
+                                  "给您寄个新的) meets the customer whatever was tried before", default=[]),
     "accommodate_refusals": Param("bool", "after a refusal, a reply offering a remedy the agent's previous "
                                   "proposal did not (补发太麻烦 → 给您退这几个的钱) meets the customer",
                                   default=False),
