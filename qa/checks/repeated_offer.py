@@ -536,8 +536,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet."""
         todo = [code for code in codes if code not in blocking]
         for code, text in zip(todo, texts_of.texts(np.asarray(todo, dtype=np.int64))):
-            blocking[code] = any(p.search(text) for p in resend) or (
-                any(p.search(text) for p in agreeing) and not any(member(name, code, text) for name in overriding))
+            blocking[code] = any(p.search(text) for p in resend) or agrees(code, text, agreeing)
+
+    def agrees(code: int, text: str, patterns: list) -> bool:
+        """Does customer text ``code`` match one of ``patterns`` without an overriding class
+        (好吧，还是不行 agrees to nothing)?"""
+        return any(p.search(text) for p in patterns) and not any(member(name, code, text) for name in overriding)
 
     accepting_cache: dict[int, bool] = {}
 
@@ -545,8 +549,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         """Does the customer text ``code`` accept (an ``accepted`` pattern, not overridden)?"""
         if code not in accepting_cache:
             text = texts_of.texts(np.asarray([code], dtype=np.int64))[0]
-            accepting_cache[code] = any(p.search(text) for p in accepted) and not any(
-                member(name, code, text) for name in overriding)
+            accepting_cache[code] = agrees(code, text, accepted)
         return accepting_cache[code]
 
     def blocks(code: int) -> bool:
@@ -584,12 +587,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             p -= 1
         return False
 
+    def customer_between(position_from: int, position_to: int) -> np.ndarray:
+        """The positions of the customer's messages strictly between two positions."""
+        return np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+
     def refused(position_from: int, position_to: int) -> bool:
         """The customer wrote between the two offers, neither accepting nor asking again, and (with
         ``refusal_classes``) did not go along with it: refused, objected, reported the step failed,
         was upset or asked an earlier question again. A customer who only went on talking (sent the
         order number, asked something else) did not refuse the offer."""
-        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        between = customer_between(position_from, position_to)
         codes = texts_of.codes[between]
         if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
             return False
@@ -616,7 +623,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         """:func:`refused` of each span of positions with only the ``anchor_refusal_classes`` (a
         question back alone is no refusal of a restated remedy); the classes are found for all
         the customer messages of the spans at once (a column mask)."""
-        betweens = [np.arange(start + 1, end)[customer[start + 1 : end]] for start, end in spans]
+        betweens = [customer_between(start, end) for start, end in spans]
         rows = np.unique(np.concatenate(betweens)) if betweens else np.zeros(0, dtype=np.int64)
         strong = np.zeros(len(rows), dtype=bool)
         for name in strong_names:
@@ -645,7 +652,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     def accepted_between(position_from: int, position_to: int) -> bool:
         """Did a customer message between the two positions accept the offer (or ask for it
         again, or ask how far it has got): :func:`blocks`."""
-        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        between = customer_between(position_from, position_to)
         return any(blocks(code) for code in texts_of.codes[between].tolist())
 
     question_names = [c for c in params["question_refusal_classes"] if c in classes.classes]
@@ -655,7 +662,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         other refusal class) and accept the later offer in the next message (好的, OK 谢谢)? Then
         the later offer answered a new question (价保一个月吗 → 订单完成后15天内价保哦 → OK): no
         refused solution was repeated."""
-        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        between = customer_between(position_from, position_to)
         others = [name for name in refusal_names if name not in question_names]
         for position, code, text in zip(between.tolist(), texts_of.codes[between].tolist(),
                                         texts_of.texts(texts_of.codes[between])):
@@ -671,7 +678,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     def said_between(position_from: int, position_to: int) -> str:
         """The customer's normalized text between two positions, one message a line."""
-        between = np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
+        between = customer_between(position_from, position_to)
         return "\n".join(texts_of.texts(texts_of.codes[between])) if len(between) else ""
 
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the

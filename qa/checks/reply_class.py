@@ -897,6 +897,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 return True
         return False
 
+    other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
+    other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
+    other_remedy_names = [c for c in params["other_remedy_classes"] if c in classes.classes]
+    # a wait is no way, and a provocation (难道不是您自己摔的吗) none either
+    other_way_not = [c for c in list(params["not_counting"]) + list(params["provoked_classes"]) if c in classes.classes]
+
     def refusal_met(trigger: int, reply: int) -> bool:
         """The customer refused the agent's proposal and the reply offers another remedy."""
         if not (relation_hits[trigger] or any(texts.member(name, trigger) for name in later
@@ -915,12 +921,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 and (any(texts.member(name, reply) for name in other_remedy_names)
                      or (any(texts.member(name, reply) for name in other_way_names)
                          and _unlike(texts.at(previous), texts.at(reply)))))
-
-    other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
-    other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
-    other_remedy_names = [c for c in params["other_remedy_classes"] if c in classes.classes]
-    # a wait is no way, and a provocation (难道不是您自己摔的吗) none either
-    other_way_not = [c for c in list(params["not_counting"]) + list(params["provoked_classes"]) if c in classes.classes]
 
     def calm_turn(trigger: int, reply: int) -> bool:
         """No upset word in the customer's turn up to ``reply``."""
