@@ -19,6 +19,7 @@ def _refuses(proposal: str, answer: str):
     ("您先把滤网清洗一遍", "洗了 还是不制冷", "step-failed"),
     ("亲，重新插拔一下数据线就好了", "还是充不进电", "step-failed"),
     ("您可以试试恢复出厂设置", "能不能直接换一台", "counter-demand"),
+    ("给您补一个小挂件当补偿", "不要小挂件", "step-refusal"),  # the declined thing by its noun
 ])
 def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     found = _refuses(proposal, answer)
@@ -32,6 +33,9 @@ def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     ("您先重启一下耳机", "重启了 就好了"),              # the step worked
     ("您还记得绑定的邮箱吗", "不记得"),                # answers a question
     ("", "我不寄"),                                    # nothing proposed
+    ("请您耐心等待审核结果", "电视开不了机"),          # a fault told in a cannot-form
+    ("订单号发您了，您核对下", "app里查不到订单"),      # 查不到 declines nothing
+    ("您选一下要哪个颜色", "不用了，选好了"),          # 不用了 declines no proposed thing
 ])
 def test_an_answer_that_accepts_or_is_unrelated(proposal, answer):
     assert _refuses(proposal, answer) is None

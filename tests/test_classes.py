@@ -157,7 +157,7 @@ def test_a_personalisation_instruction_needs_an_answer():
 
 # -- issue 15 precision: questions, conditions and word boundaries (own sentences) ----------
 # A yes/no question asks whether the refusal holds; it refuses nothing.
-@pytest.mark.parametrize("text", ["那换个颜色是不是也没用了", "先寄回去行不行", "补个差价不行么", "你们应该不会拒绝吧",
+@pytest.mark.parametrize("text", ["那换个颜色是不是也没用了", "我就要这款能今天发吗", "这样合不合理", "先寄回去行不行", "补个差价不行么", "你们应该不会拒绝吧",
                                   "整箱换不可以吗", "能不能不退只换"])
 def test_rejection_inside_a_question_is_not_a_rejection(text):
     assert not has("rejection", text)
@@ -178,7 +178,9 @@ def test_rejection_words_used_otherwise(text):
 
 
 @pytest.mark.parametrize("text", ["还是不行", "试过了不行", "这个办法根本没用", "我说了不要优惠券", "不接受这个方案",
-                                  "不行", "重启了三次还是打不开"])
+                                  "不行", "重启了三次还是打不开",
+                                  # an objection, what was offered instead not wanted, one's own choice insisted on
+                                  "你这么处理不合理", "其他款式也不喜欢", "我只要原来那个尺码"])
 def test_rejection_still_found(text):
     assert has("rejection", text)
 

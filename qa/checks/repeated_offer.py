@@ -70,6 +70,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa.acceptance import not_accepted
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
@@ -559,13 +560,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             judge([code])
         return blocking[code]
 
-    refusal_names = [c for c in params["refusal_classes"] if c in classes.classes]
+    tied_names = tuple(c for c in params["tied_refusal_classes"] if c in classes.classes)
+    refusal_names = [c for c in params["refusal_classes"] if c in classes.classes and c not in tied_names]
     objecting: dict[int, bool] = {}  # distinct customer text -> it does not go along with the offer
 
     def objects(code: int, text: str) -> bool:
         if code not in objecting:
             objecting[code] = any(member(name, code, text) for name in refusal_names)
         return objecting[code]
+
+    def answers_no(position: int, text: str, offer: int) -> bool:
+        """Does the customer's message at ``position`` refuse, as a step refused or failed or another
+        remedy demanded (``tied_refusal_classes``), the ``offer`` or the agent's message just before
+        it? Said about something else (开不了机 told as the problem), it refuses nothing."""
+        if not tied_names:
+            return False
+        proposals = {offer, _agent_before(position)}
+        return any(p >= 0 and not_accepted(classes, norm_all.iat[p], text, tied_names) is not None
+                   for p in proposals)
 
     grams_by_code: dict[int, frozenset] = {}
 
@@ -600,10 +612,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         codes = texts_of.codes[between]
         if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
             return False
-        if not refusal_names:
+        if not refusal_names and not tied_names:
             return True
         for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
-            if objects(code, text) or asked_again(position):
+            if objects(code, text) or asked_again(position) or answers_no(position, text, position_from):
                 return True
         return False
 
@@ -666,7 +678,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         others = [name for name in refusal_names if name not in question_names]
         for position, code, text in zip(between.tolist(), texts_of.codes[between].tolist(),
                                         texts_of.texts(texts_of.codes[between])):
-            if any(member(name, code, text) for name in others) or asked_again(position):
+            if (any(member(name, code, text) for name in others) or asked_again(position)
+                    or answers_no(position, text, position_from)):
                 return False
         after = position_to + 1
         while after < len(customer) and session_codes[after] == session_codes[position_to] and not customer[after]:

@@ -60,6 +60,11 @@ PARAMS = {
                              "step, upset): when given, an offer is a refused one repeated only when the "
                              "customer wrote one of these, or asked an earlier question again, since the "
                              "previous offer", default=[]),
+    "tied_refusal_classes": Param("strings", "refusal_classes that answer a proposal (a step refused or failed, "
+                                  "another remedy demanded: step-refusal, step-failed, counter-demand, "
+                                  "useless-claim): they count only when tied to the agent's offer or the agent's "
+                                  "message just before (qa.acceptance: the refused step's verb is in it); "
+                                  "开不了机 told as the problem refuses no wait for the review", default=[]),
     "repeated_question": Param("float", "least Dice similarity of two customer messages for the later to ask "
                                "the earlier again (a non-acceptance)", default=0.6),
     "pass_over_classes": Param("strings", "agent messages of these classes are not offers", default=[]),
