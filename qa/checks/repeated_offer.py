@@ -452,6 +452,12 @@ _QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
 _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百](?:元|块)")
 
 
+# Clauses of an offer, their Han characters, and the function characters that name no solution.
+_CLAUSE = regex.compile(r"[,.!?;~。，！？；\s]+")
+_HAN = regex.compile(r"\p{Han}")
+_FUNCTION_CHARS = frozenset("您你我们的了是就再还也都可以吗呢吧啊哦哈亲这那个一下把给帮为在有会能要")
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept."""
     params = rule.params
@@ -689,6 +695,20 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         code = int(texts_of.codes[after])
         return bool(accepting(code))
 
+    proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
+
+    def adds_new_proposal(position: int, used: set) -> bool:
+        """Does the offer at ``position`` hold a clause proposing something its solution's earlier
+        offers did not say (its content characters mostly not in ``used``)? Then it offers another
+        solution, the recommended behaviour, whatever old words stand beside it."""
+        for clause in _CLAUSE.split(norm_all.iat[position]):
+            content = set(_HAN.findall(clause)) - _FUNCTION_CHARS
+            if len(content) < 3 or len(content & used) >= share * len(content):
+                continue
+            if any(classes.matches(name, clause) for name in proposal_names):
+                return True
+        return False
+
     def said_between(position_from: int, position_to: int) -> str:
         """The customer's normalized text between two positions, one message a line."""
         between = customer_between(position_from, position_to)
@@ -918,7 +938,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             for other in member_slots[cluster]:
                 used.update(chars_of(other))
             if len(chars & used) >= share * len(chars) and refused(last[cluster], position) and not (
-                    question_names and answered_a_question(last[cluster], position)):
+                    question_names and answered_a_question(last[cluster], position)) and not (
+                    proposal_names and adds_new_proposal(position, used)):
                 flagged.append((position, uses[cluster]))
         last[cluster] = position
         if new:
