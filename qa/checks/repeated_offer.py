@@ -354,8 +354,10 @@ class RemedyTerms:
 
 _TERM = compile_regex(r"\p{Han}|\d")
 
+# A unit of money: 块 only as 块钱, 块的 or ending the amount (一块新桌面 counts pieces, not yuan).
+_MONEY_UNIT = r"(?:元|毛|块(?=钱|的|[^\p{Han}]|$))"
 # An amount in Chinese numerals (二十元, 两块, 一百五十元) and its value.
-_CN_AMOUNT = compile_regex(r"([零一二两三四五六七八九十百]+)(?=元|块|毛)")
+_CN_AMOUNT = compile_regex(r"([零一二两三四五六七八九十百]+)(?=" + _MONEY_UNIT + ")")
 _CN_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
@@ -449,7 +451,7 @@ _NOT_HAN = compile_regex(r"[^\p{Han}]")
 # numbers (40度以下, 3天) name no remedy by themselves
 # an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
 _QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
-_MONEY = compile_regex(r"[\d零一二两三四五六七八九十百](?:元|块)")
+_MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_UNIT)
 
 
 # Clauses of an offer, their Han characters, and the function characters that name no solution.
@@ -761,7 +763,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     content_chars[[k for k, key in enumerate(distinct_keys) if key.endswith(("吗", "么"))]] = 0
     numbers = np.zeros(n_keys, dtype="int64")
     number_ids: dict[tuple[str, ...], int] = {(): 0}
-    # an amount in Chinese numerals is the same number (二十元的券 = 20元券)
+    # an amount in Chinese numerals is the same number (二十元的券 = 20元券); RE2 finds a superset here
+    # (一块新桌面 too), _CN_AMOUNT the amounts
     with_digits = np.asarray(pc.match_substring_regex(used_strings, r"\p{Nd}|[零一二两三四五六七八九十百](?:元|块|毛)"), dtype=bool)
     for k in np.flatnonzero(with_digits).tolist():
         spelled = _CN_AMOUNT.sub(lambda m: str(_cn_number(m.group(1))), distinct_keys[k])
