@@ -591,8 +591,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     grams_by_code: dict[int, frozenset] = {}
 
     def grams_of_code(code: int) -> frozenset:
+        """The grams of a customer text's words: masking placeholders, order numbers, Latin letters
+        and punctuation left out (two order numbers sent one after the other ask nothing twice);
+        none for a text of fewer than two Han characters."""
         if code not in grams_by_code:
-            grams_by_code[code] = grams_of(texts_of.texts(np.asarray([code], dtype=np.int64))[0])
+            words = "".join(_HAN.findall(_PLACEHOLDER.sub("", texts_of.texts(np.asarray([code], dtype=np.int64))[0])))
+            grams_by_code[code] = grams_of(words) if len(words) >= 2 else frozenset()
         return grams_by_code[code]
 
     def asked_again(position: int) -> bool:
