@@ -73,7 +73,7 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
-    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "sender_type"),
+    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type"),
     "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "发送者", "agent_name", "咚咚账号"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content"),
 }

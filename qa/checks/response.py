@@ -554,7 +554,18 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         cls = getattr(found, "cls", None)
         if cls is None:
             return None
-        return (cls, found.category) if cls in escalation else (cls, None)
+        if cls not in escalation:
+            # a message that reports the harm again and threatens a new channel (医生说是灼伤 我要找律师
+            # 起诉) is judged by the threat: its channel is the topic
+            for name in sorted(escalation):
+                norm = trigger_norm.get(trigger_id)
+                if norm is None:
+                    norm = trigger_norm[trigger_id] = _values(norm_all, [trigger_id])[0]
+                threat = classes.first(name, norm) if name in classes.classes else None
+                if threat is not None:
+                    return (name, threat.category)
+            return (cls, None)
+        return (cls, found.category)
 
     handled: set = set()
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
