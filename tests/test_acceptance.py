@@ -33,7 +33,7 @@ def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     ("您先重启一下耳机", "重启了 就好了"),              # the step worked
     ("您还记得绑定的邮箱吗", "不记得"),                # answers a question
     ("", "我不寄"),                                    # nothing proposed
-    ("请您耐心等待审核结果", "电视开不了机"),          # a fault told in a cannot-form
+    ("请您耐心等候审核通知", "电视开不了机"),          # a fault told in a cannot-form
     ("订单号发您了，您核对下", "app里查不到订单"),      # 查不到 declines nothing
     ("您选一下要哪个颜色", "不用了，选好了"),          # 不用了 declines no proposed thing
 ])

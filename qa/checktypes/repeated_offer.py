@@ -68,7 +68,7 @@ PARAMS = {
     "new_proposal_classes": Param("strings", "agent classes of a proposal (proposal): an offer holding a clause "
                                   "of one whose characters are mostly new to the earlier offers of its solution "
                                   "(less than min_repeated_share) offers a different solution beside the old "
-                                  "words (您可以取消服务单重新申请, 以审核为准) and is no repeat", default=[]),
+                                  "words (您可以撤销后重新申请 beside 以审核结果为准) and is no repeat", default=[]),
     "repeated_question": Param("float", "least Dice similarity of two customer messages for the later to ask "
                                "the earlier again (a non-acceptance)", default=0.6),
     "pass_over_classes": Param("strings", "agent messages of these classes are not offers", default=[]),
