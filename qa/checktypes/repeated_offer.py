@@ -69,6 +69,11 @@ PARAMS = {
                                   "of one whose characters are mostly new to the earlier offers of its solution "
                                   "(less than min_repeated_share) offers a different solution beside the old "
                                   "words (您可以撤销后重新申请 beside 以审核结果为准) and is no repeat", default=[]),
+    "clause_similarity": Param("float", "least Dice similarity of a proposing clause of each of two offers for "
+                               "them to be the same proposal restated beside new reasons (1.0: off)", default=1.0),
+    "clause_min_chars": Param("int", "shortest clause key compared by clause_similarity", default=4),
+    "clause_classes": Param("strings", "agent classes a clause must belong to for clause_similarity (proposal)",
+                            default=[]),
     "repeated_question": Param("float", "least Dice similarity of two customer messages for the later to ask "
                                "the earlier again (a non-acceptance)", default=0.6),
     "pass_over_classes": Param("strings", "agent messages of these classes are not offers", default=[]),
