@@ -48,7 +48,7 @@ _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
 # where the thing called useless ends (贴膜|有什么用, 冷冻的|没意思)
 _USELESS = compile_regex(r"有(?:什么|啥)用|(?:的)?没(?:意思|啥意思|什么意思)")
-_WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用|别)")
+_WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # the refused word after a step-refusal's negator: up to two Han characters, none after 了 (不用了)
 _REFUSED_WORD = compile_regex(r"\p{Han}(?:(?<!了)\p{Han})?|")
 _STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
@@ -98,7 +98,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 continue
             if name == "step-refusal" and _WILL_NOT.match(found.text):
                 # a thing declined may be named by its noun (不要小样 after 补偿两片小样): the word after
-                # 不要/不想/不用/别, two characters of the clause (查不到订单 declines nothing)
+                # 不要/不想/不用, two characters of the clause (查不到订单 declines nothing; 别 is often inside a word: 类别)
                 verb = _REFUSED_WORD.match(answer_norm, found.end - 1).group()
             if any(ch not in _COMMON and ch in proposal_norm for ch in verb):
                 return found
