@@ -74,7 +74,7 @@ FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
     "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type"),
-    "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "发送者", "agent_name", "咚咚账号"),
+    "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -87,11 +87,12 @@ SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 AGENT_FLAG_HEADERS = ("是否客服发送",)
 AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
-SPLIT_TIME_HEADERS = (("日期", "时间"),)
+SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent",
     "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
+    "访客": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z")
