@@ -137,6 +137,7 @@ def test_phrase_list_from_a_spreadsheet_column(tmp_path):
         (OFF_PLATFORM.replace('phrases = ["加我微信", "加微信"]', "phrases = []"), "is empty"),
         (OFF_PLATFORM.replace('"微信=v信|vx|薇信|威信"', '"微信"'), "is not 'word=variant|variant'"),
         ('id = "slow-reply"\nseverity = "fatal"\n', ":2: severity must be minor, major or critical"),
+        ('id = "repeated-solution"\n[params]\nclause_similarity = 1.5\n', "clause_similarity must be in (0, 1]"),
     ],
 )
 def test_invalid_packs_name_file_and_line(tmp_path, text, expected):

@@ -29,7 +29,7 @@ emoticon codes, modal particles, traditional/simplified) plus:
   有些线只能传数据): with ``clause_similarity`` < 1, two offers are alike when a proposing clause of each
   (``clause_classes``, a clause key of ``clause_min_chars`` or more) reaches that Dice similarity, and
   such a clause mostly said already makes the offer a repeat whatever reasons stand beside it. Measured
-  at the whole-key threshold (0.55): blind set S 5 -> 6 of 12 repeats, nothing else moved on the written
+  at the whole-key threshold (0.55): blind set S 4 -> 6 of 12 repeats, nothing else moved on the written
   sets, the JD test split or its reading; +0.35 s per 300k synthetic messages;
 * offers without numbers compare with any offer (长按回充键 / 长按回充键3秒); ``vague`` keys (马上处理,
   请稍等: handling promised without saying how, or a hold) are no offers;
@@ -151,9 +151,9 @@ def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
 def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array, encoded_keys, used_keys: np.ndarray,
                  involved: np.ndarray) -> dict[int, list[tuple[frozenset, str, frozenset]]]:
     """The proposing clauses of the keys ``involved`` (indices into ``used_keys``), as (grams,
-    digits) of their solution keys: one offer text per key is split at clause punctuation, each
-    clause made a key like a whole offer, and kept when it proposes (``clause_classes``) and holds
-    at least ``clause_min_chars`` characters; with the characters of each clause key."""
+    digits, characters) of their solution keys: one offer text per key is split at clause
+    punctuation, each clause made a key like a whole offer, and kept when it proposes
+    (``clause_classes``) and holds at least ``clause_min_chars`` characters."""
     key_of_text = np.asarray(encoded_keys.indices, dtype="int64")
     keys_seen, first_text = np.unique(key_of_text, return_index=True)
     text_of_key = dict(zip(keys_seen.tolist(), first_text.tolist()))
@@ -1046,6 +1046,8 @@ def validate(params: dict) -> list[tuple[str, str]]:
         problems.append(("term_share", "term_share must be in (0, 1]"))
     if not 0 < params["cover"] <= 1:
         problems.append(("cover", "cover must be in (0, 1]"))
+    if not 0 < params["clause_similarity"] <= 1:
+        problems.append(("clause_similarity", "clause_similarity must be in (0, 1]"))
     for key in ("accepted", "resend", "progress", "vague"):
         for pattern in params[key]:
             if (why := regex_problem(pattern)) is not None:
