@@ -36,7 +36,7 @@ def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     ("请您耐心等候审核通知", "电视开不了机"),          # a fault told in a cannot-form
     ("订单号发您了，您核对下", "app里查不到订单"),      # 查不到 declines nothing
     ("您选一下要哪个颜色", "不用了，选好了"),          # 不用了 declines no proposed thing
-    ("可以开普票，您看可以吗", "发票类别可以写日用品，不写明细"),  # 别 inside 类别 declines nothing
+    ("可以开普票，您看可以吗", "发票类别可以开办公耗材"),  # 别 inside 类别 declines nothing
 ])
 def test_an_answer_that_accepts_or_is_unrelated(proposal, answer):
     assert _refuses(proposal, answer) is None

@@ -370,3 +370,11 @@ def test_a_plain_negation_still_negates(text):
 ])
 def test_otherwise_opens_a_clause_and_narrow_escapes(text, name, found):
     assert has(name, text) == found
+
+
+# An apology for the trouble and nothing else answers nothing (repeated-solution passes it over); an
+# apology followed by a remedy is an answer.
+@pytest.mark.parametrize(("text", "expected"), [("实在对不起，害狗狗饿着了", True), ("真是不好意思让小猫咪饿肚子了！", True),
+                                                ("不好意思哈，给您补发一件哦", False), ("抱歉让您久等了，今天下午发出", False)])
+def test_apology_line_is_no_offer(text, expected):
+    assert has("no-offer", text) is expected

@@ -870,8 +870,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     alike_pair = dice | paraphrase
     clause_keys: dict[int, list] = {}
     if params["clause_similarity"] < 1 and (~alike_pair).any():
-        # The same proposal restated beside new reasons (麻烦您换个插座试试，别和大功率电器共用 / 您换一个
-        # 插座试试呢，有的插座漏保比较灵敏): a proposing clause of each is near-identical.
+        # The same proposal restated beside new reasons (换根数据线试试，原装线偶尔接触不良 / 建议换一根
+        # 数据线试试呢，有的线只能传数据): a proposing clause of each is near-identical.
         unsettled = np.flatnonzero(~alike_pair)
         involved = np.unique(np.concatenate([one[unsettled], other[unsettled]]))
         clause_keys = _clause_keys(classes, params, strip, agent_norm, encoded_keys, used_keys, involved)
