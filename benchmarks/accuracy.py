@@ -20,6 +20,10 @@ Usage::
     python benchmarks/accuracy.py --check-labels           # only validate the labels
     python benchmarks/accuracy.py --qa-command qa          # an installed qa instead of python -m qa
 
+The tool measured is the code of the checkout this script lives in (its folder goes first on
+``PYTHONPATH``, whatever ``--qa-command`` says): to measure another commit, run that checkout's
+own copy of the script (``git worktree add ../ref <commit>``, then ``python ../ref/benchmarks/accuracy.py``).
+
 Exit codes: 0 every rule meets the targets (or none were given); 1 some rule is below a
 target; 2 the labels are invalid or the tool failed on a file.
 
