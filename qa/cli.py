@@ -391,6 +391,7 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
         trends = _after_audit(result, history, sys.stderr, mask=mask)
+    json_done = _json_beside(result, json_path, mask) if json_path else None
     with _timed(timings, "write workbook"):
         write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
     for line in carry.lines(lang) if carry is not None else []:
@@ -399,8 +400,12 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     if engine_options is not None and engine_options.findings_parquet:
         written.append(engine_options.findings_parquet)
     if json_path:
+        # (beside the workbook, this is the wait for the forked writer after the workbook is done)
         with _timed(timings, "write json"):
-            write_json(result, json_path, mask=mask)
+            if json_done is None:
+                write_json(result, json_path, mask=mask)
+            else:
+                json_done()
         written.append(json_path)
     if findings_csv:
         from qa.report.findings_csv import write_findings_csv
@@ -467,6 +472,50 @@ def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool =
         file=stream,
     )
     return trends
+
+
+# Below this many messages the JSON is written after the workbook, in this process: a second
+# process costs more than it saves.
+JSON_BESIDE_MIN_MESSAGES = 200_000
+_BESIDE: tuple | None = None  # what the forked JSON writer writes (set just before the fork)
+
+
+def _write_json_beside() -> None:
+    from qa.report.json_report import write_json
+
+    result, path, mask = _BESIDE
+    write_json(result, path, mask=mask)
+
+
+def _json_beside(result, json_path: Path, mask: bool):
+    """Start writing the JSON in a forked process while this one writes the workbook (both are
+    single-threaded Python: on two cores they overlap), or None to write it after the workbook
+    (a small audit, or no fork on this platform). Returns a function that waits for it and
+    raises its error. The child writes from the same result, forked before the workbook is
+    written: the bytes are those of the sequential run."""
+    import multiprocessing
+    import os
+
+    global _BESIDE
+    if len(result.ingest.messages) < JSON_BESIDE_MIN_MESSAGES or (os.cpu_count() or 1) < 2 \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+
+    _BESIDE = (result, json_path, mask)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        future = pool.submit(_write_json_beside)
+    finally:
+        _BESIDE = None
+
+    def done() -> None:
+        try:
+            future.result()
+        finally:
+            pool.shutdown()
+
+    return done
 
 
 @contextmanager

@@ -155,3 +155,18 @@ def test_a_closed_output_pipe_is_a_quiet_stop_not_an_internal_error():
         os.close(write_end)
     assert completed.returncode == 2
     assert "internal error" not in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_json_written_beside_the_workbook_is_the_same(tmp_path, monkeypatch):
+    """A large audit writes its JSON in a forked process while the workbook is written: the
+    bytes are those of the sequential run, and the child's error reaches the user as one line."""
+    import qa.cli
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "qianniu-day.csv"
+    assert run("audit", sample, "-o", tmp_path / "a.xlsx", "--json", tmp_path / "a.json", "--no-history").exit_code == 0
+    monkeypatch.setattr(qa.cli, "JSON_BESIDE_MIN_MESSAGES", 0)
+    assert run("audit", sample, "-o", tmp_path / "b.xlsx", "--json", tmp_path / "b.json", "--no-history").exit_code == 0
+    assert (tmp_path / "b.json").read_bytes() == (tmp_path / "a.json").read_bytes()
+    failed = run("audit", sample, "-o", tmp_path / "c.xlsx", "--json", "/proc/c.json", "--no-history")
+    assert failed.exit_code == 2
+    assert "cannot write /proc/c.json" in failed.stderr
