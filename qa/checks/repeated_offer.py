@@ -126,7 +126,7 @@ def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
     ``filler_words``.
     """
     norm = pc.fill_null(norm, "")
-    # waiting a stated time is the remedy, not a soothing word (建议再耐心等待两天 offers the wait):
+    # waiting a stated time is the remedy, not a soothing word (建议再耐心等待三天 offers the wait):
     # 耐心 goes, the wait and its time stay in the key
     norm = pc.replace_substring_regex(
         norm, r"耐心(等(?:待|候)?)\s*(\d+|[一二两三四五六七八九十几半]+)\s*((?:个)?(?:天|小时|工作日|周|日))", r"\1\2\3")

@@ -900,7 +900,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     other_way_names = [c for c in params["other_way_classes"] if c in classes.classes]
     other_way_after = [c for c in params["other_way_after_classes"] if c in classes.classes]
     other_remedy_names = [c for c in params["other_remedy_classes"] if c in classes.classes]
-    # a wait is no way, and a provocation (难道不是您自己摔的吗) none either
+    # a wait is no way, and a provocation (难道不是您自己碰掉的吗) none either
     other_way_not = [c for c in list(params["not_counting"]) + list(params["provoked_classes"]) if c in classes.classes]
 
     def refusal_met(trigger: int, reply: int) -> bool:
