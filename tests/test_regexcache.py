@@ -132,3 +132,33 @@ def test_rule_alternations_are_the_same_in_every_process():
         for seed in ("1", "2")
     }
     assert len(outputs) == 1
+
+
+def test_a_pattern_no_run_used_over_several_writes_is_dropped(fresh, monkeypatch):
+    """An edited rule leaves its old pattern in the file; it goes once later runs that wrote
+    the file did not use it, while patterns every run uses stay."""
+    regexcache.compile_regex("old-form")
+    regexcache.compile_regex("every-run")
+    regexcache._save()
+    for generation in range(regexcache.KeptDict.STALE_AFTER_SAVES):
+        _new_process(monkeypatch)
+        regexcache.compile_regex("every-run")
+        regexcache.compile_regex(f"new-{generation}")  # something new, so the file is written
+        regexcache._save()
+    _new_process(monkeypatch)
+    regexcache.compile_regex("every-run")
+    kept = regexcache._files[""].entries
+    assert ("every-run", 0) in kept and ("new-0", 0) in kept
+    assert ("old-form", 0) not in kept
+
+
+def test_a_warm_run_does_not_age_the_file(fresh, monkeypatch):
+    regexcache.compile_regex("rarely")
+    regexcache._save()
+    for _ in range(regexcache.KeptDict.STALE_AFTER_SAVES + 2):
+        _new_process(monkeypatch)
+        regexcache.compile_regex("rarely")  # nothing new: nothing written
+        regexcache._save()
+    _new_process(monkeypatch)
+    _forbid_compiling(monkeypatch)
+    assert regexcache.compile_regex("rarely").search("rarely")
