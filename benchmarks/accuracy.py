@@ -667,7 +667,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="replace")
 
-    paths = args.paths or eval_files()
+    # a folder stands for its CSV files (a six-rules folder inside it too)
+    paths = [f for p in args.paths for f in (sorted(p.glob("*.csv")) + sorted((p / SIX_RULE_DIR).glob("*.csv"))
+                                             if p.is_dir() else [p])] or eval_files()
     if not paths:
         print(f"no eval files in {EVAL_DIR}", file=sys.stderr)
         return 2
