@@ -378,3 +378,15 @@ def test_otherwise_opens_a_clause_and_narrow_escapes(text, name, found):
                                                 ("不好意思哈，给您补发一件哦", False), ("抱歉让您久等了，今天下午发出", False)])
 def test_apology_line_is_no_offer(text, expected):
     assert has("no-offer", text) is expected
+
+
+# Not knowing, or having no say over a third party, is no solution to repeat; the same words
+# beside a proposal, or a policy told with 只能, are an answer.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("这个我们这边也不清楚他们那边怎么排班的", True), ("驿站是小区物业的，我们管不了呢", True),
+    ("具体几点到暂时不确定哈", True),
+    ("不清楚的话建议您看下说明书第三页", False), ("门店那边我们管不了，可以帮您申请退款", False),
+    ("这个不太清楚，只能等物流更新", False), ("您清楚怎么操作吗?", False),
+])
+def test_not_knowing_is_no_offer(text, expected):
+    assert has("no-offer", text) is expected

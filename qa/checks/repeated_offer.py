@@ -81,7 +81,7 @@ from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
-from qa.regexcache import compile_regex
+from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import regex_problem
 from qa.textindex import text_index
 
@@ -169,7 +169,7 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
         return {}
     names = [c for c in params["clause_classes"] if c in classes.classes]
     keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
-    vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")$") if params["vague"] else None
+    vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
     found: dict[int, list[tuple[frozenset, str, frozenset]]] = {}
     for owner, piece, key in zip(owners, pieces, keys):
         if len(key) < params["clause_min_chars"] or (vague is not None and vague.match(key)):
@@ -433,7 +433,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
     ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
     (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
-    lacked (``said_between``: the customer's text between two positions). A later offer restating two
+    lacked (``said_between``: the customer's text between two positions) and the shared anchors are
+    not what the customer asked about in between. A later offer restating two
     earlier ones must share one anchor with both; else only its link to the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
     out = np.zeros(len(one), dtype=bool)
@@ -445,28 +446,28 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     cut = compile_regex("|".join(regex.escape(w) for w in stop) + r"|[^\p{Han}]") if stop else _NOT_HAN
     weak = {w for w in words | set(params["term_stop"]) if len(w) == 1}
     changing = params["anchor_terms"]
+    # per key of the pairs: its anchors, its anchor_terms, whether it is a question back
     bigrams: dict[int, frozenset] = {}
     terms: dict[int, frozenset] = {}
+    asks_back: dict[int, bool] = {}
+    for k in np.unique(np.concatenate([one[todo], other[todo]])).tolist():
+        pieces = cut.sub(" ", keys[k]).split()
+        bigrams[k] = frozenset(p[i : i + 2] for p in pieces for i in range(len(p) - 1)
+                               if not (p[i] in weak and p[i + 1] in weak))
+        terms[k] = frozenset(w for w in changing if w in keys[k])
+        asks_back[k] = bool(_QUESTION_BACK.search(keys[k]))
+    anchors = bigrams.__getitem__
 
-    def anchors(k: int) -> frozenset:
-        found = bigrams.get(k)
-        if found is None:
-            pieces = cut.sub(" ", keys[k]).split()
-            found = bigrams[k] = frozenset(p[i : i + 2] for p in pieces for i in range(len(p) - 1)
-                                           if not (p[i] in weak and p[i + 1] in weak))
-            terms[k] = frozenset(w for w in changing if w in keys[k])
-        return found
-
+    pairs = list(zip(todo.tolist(), one[todo].tolist(), other[todo].tolist(), later_slot[todo].tolist()))
     said: dict[int, set] = {}  # later slot -> the anchors of the agent's last offers before it
-    for i in todo.tolist():
-        said.setdefault(int(later_slot[i]), set()).update(anchors(int(one[i])))
+    for _, k_one, _, later in pairs:
+        said.setdefault(later, set()).update(bigrams[k_one])
     common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
     found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
-    for i in todo.tolist():
-        k_one, k_other = int(one[i]), int(other[i])
-        if _QUESTION_BACK.search(keys[k_other]):  # a question back (这个订单出票问题吗) restates nothing
+    for i, k_one, k_other, _ in pairs:
+        if asks_back[k_other]:  # a question back (这个订单出票问题吗) restates nothing
             continue
-        shared = anchors(k_one) & anchors(k_other)
+        shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
         if shared and terms[k_one] == terms[k_other]:
@@ -475,6 +476,14 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     for (i, shared), refusal in zip(found, verdicts):
         if not refusal:
             continue
+        # a thing the customer asked about in between (床笠和床单有什么不一样) is the topic the
+        # later offer answers, not the remedy it restates
+        asked = said_between(int(position_one[i]), int(position_other[i]), questions_only=True)
+        if asked:
+            asked = cut.sub(" ", asked)
+            shared = frozenset(gram for gram in shared if not isinstance(gram, str) or gram not in asked)
+            if not shared:
+                continue
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
         fresh = anchors(int(other[i])) - said[int(later_slot[i])]
@@ -494,6 +503,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 
 
 _NOT_HAN = compile_regex(r"[^\p{Han}]")
+# a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
+# (好几天 and 几次 count, they ask nothing)
+_ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
 # numbers (40度以下, 3天) name no remedy by themselves
 # an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
@@ -537,7 +549,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     slot[distinct] = np.arange(len(distinct))
     if params["vague"]:
         # A promise to handle it without saying how (马上处理) is no solution to count.
-        keys = pc.replace_substring_regex(keys, "^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")$", "")
+        keys = pc.replace_substring_regex(keys, "^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$", "")
     # Keys as ids (equal keys, equal ids), with their lengths and numbers, found once per key
     # and taken to the offers as integers.
     encoded_keys = pc.dictionary_encode(keys)
@@ -750,22 +762,49 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
 
+    def agent_said_before(position: int) -> str:
+        """The agent's normalized messages of the session before ``position``, one a line."""
+        start = position
+        while start > 0 and session_codes[start - 1] == session_codes[position]:
+            start -= 1
+        return "\n".join(norm_all.iat[p] for p in range(start, position) if scope_agent[p])
+
+    scope_agent = role_mask(messages, params["roles"]).to_numpy()
+    plain_words = compile_regex("|".join(regex.escape(w) for w in longest_first(
+        [*params["light_words"], *params["filler_words"], *(w for w in params["term_stop"] if len(w) > 1)])))
+
     def adds_new_proposal(position: int, used: set) -> bool:
         """Does the offer at ``position`` hold a clause proposing something its solution's earlier
-        offers did not say (its content characters mostly not in ``used``)? Then it offers another
-        solution, the recommended behaviour, whatever old words stand beside it."""
+        offers did not say? Either its content characters are mostly not in ``used``, or at least
+        two words of it, more than half its words (less the filler, light and stop words), are in
+        nothing the agent said before in the session: 刷新 then 重新登录 share
+        a character, not a step. Then it offers another solution, the recommended behaviour,
+        whatever old words stand beside it."""
+        said = said_chars = None
         for clause in _CLAUSE.split(norm_all.iat[position]):
             content = set(_HAN.findall(clause)) - _FUNCTION_CHARS
-            if len(content) < 3 or len(content & used) >= share * len(content):
+            if len(content) < 3 or not any(classes.matches(name, clause) for name in proposal_names):
                 continue
-            if any(classes.matches(name, clause) for name in proposal_names):
+            if len(content & used) < share * len(content):
+                return True
+            if said is None:
+                said = agent_said_before(position)
+                said_chars = set(said)
+            from qa.wordseg import cut
+
+            words = {w for w in cut(plain_words.sub(" ", clause)) if len(w) > 1 and _HAN.match(w)}
+            # a new word of old characters (找一找 after 找找) is a rewording, no new thing
+            new = [w for w in words if w not in said and not set(w) <= said_chars]
+            if len(new) >= 2 and 2 * len(new) > len(words):
                 return True
         return False
 
-    def said_between(position_from: int, position_to: int) -> str:
-        """The customer's normalized text between two positions, one message a line."""
+    def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
+        """The customer's normalized text between two positions, one message a line (with
+        ``questions_only``, only the messages that ask something)."""
         between = customer_between(position_from, position_to)
-        return "\n".join(texts_of.texts(texts_of.codes[between])) if len(between) else ""
+        said = texts_of.texts(texts_of.codes[between]) if len(between) else []
+        return "\n".join(t for t in said if not questions_only or _ASKS.search(t))
 
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
     # pair comparisons. An offer is flagged only as the (max_uses+1)-th or later of its session
