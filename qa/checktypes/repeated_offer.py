@@ -35,6 +35,10 @@ PARAMS = {
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
     "anchor_refusal_classes": Param("strings", "customer classes of a refusal strong enough for an anchored "
                                     "restatement (refusal_classes without the mere question back)", default=[]),
+    "anchor_offer_classes": Param("strings", "agent classes of which both offers of an anchored restatement "
+                                  "must be (offering the remedy again), none empty", default=[]),
+    "anchor_detail_classes": Param("strings", "agent classes (a request for details) that are no anchored "
+                                   "restatement", default=[]),
     "anchor_provoked_classes": Param("strings", "agent classes (a provocation) after which the customer's "
                                      "answer is a reaction to the agent, not a refusal of the remedy "
                                      "(你不会看上面的记录吗 → ……)", default=[]),
