@@ -465,7 +465,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
     found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
     for i, k_one, k_other, _ in pairs:
-        if asks_back[k_other]:  # a question back (这个订单出票问题吗) restates nothing
+        if asks_back[k_other]:  # a question back (这单能开专票吗) restates nothing
             continue
         shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
