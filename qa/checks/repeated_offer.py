@@ -86,6 +86,10 @@ from qa.regexutil import regex_problem
 from qa.textindex import text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
+# A short code of letters and digits (故障码e3, p30, a1) names a fault or a model, not an amount: its
+# digits are no number of the offer. (Longer runs, masked order ids, stay numbers: they tell orders apart.)
+_CODE = compile_regex(r"(?<![a-z])[a-z]{1,3}\d{1,3}(?![\d.])")
+_CODE_RE2 = r"(^|[^a-z])[a-z]{1,3}[0-9]{1,3}([^0-9.]|$)"
 # Masking placeholders of exported chats ([数字x], [日期x] after normalizing) and Latin letters or
 # digits (numbers are compared on their own) are no content.
 _PLACEHOLDER = compile_regex(r"(?:数字|日期|时间|地址|电话|姓名|金额|组织机构|站点)x|[A-Za-z0-9_]+")
@@ -563,7 +567,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # Offers join only offers quoting the same numbers, so an offer whose numbers come up at
         # most max_uses times in its session is never flagged: drop those before the loop. The
         # key's ASCII digits are equal wherever the numbers are, so grouping by them is safe.
-        digits = pc.replace_substring_regex(key_strings, "[^0-9]+", "")
+        digits = pc.replace_substring_regex(pc.replace_substring_regex(key_strings, _CODE_RE2, r"\1\2"), "[^0-9]+", "")
         codes = np.asarray(pc.dictionary_encode(digits).indices, dtype="int64")[chosen_keys]
         group = session_codes[chosen] * (int(codes.max(initial=0)) + 1) + codes
         # An offer without numbers may be like any offer (长按回充键 / 长按回充键3秒): it counts
@@ -782,7 +786,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         whatever old words stand beside it."""
         said = said_chars = None
         for clause in _CLAUSE.split(norm_all.iat[position]):
-            content = set(_HAN.findall(clause)) - _FUNCTION_CHARS
+            # (建议, 还是, 一下… say nothing of the step: 建议再等等 after 再耐心等等 proposes nothing new)
+            content = set(_HAN.findall(plain_words.sub("", clause))) - _FUNCTION_CHARS
             if len(content) < 3 or not any(classes.matches(name, clause) for name in proposal_names):
                 continue
             if len(content & used) < share * len(content):
@@ -857,7 +862,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     # (一块新桌面 too), _CN_AMOUNT the amounts
     with_digits = np.asarray(pc.match_substring_regex(used_strings, r"\p{Nd}|[零一二两三四五六七八九十百](?:元|块|毛)"), dtype=bool)
     for k in np.flatnonzero(with_digits).tolist():
-        spelled = _CN_AMOUNT.sub(lambda m: str(_cn_number(m.group(1))), distinct_keys[k])
+        spelled = _CN_AMOUNT.sub(lambda m: str(_cn_number(m.group(1))), _CODE.sub("", distinct_keys[k]))
         numbers[k] = number_ids.setdefault(tuple(_DIGITS.findall(spelled)), len(number_ids))
 
     # The first offer of each key in its session, in order: each is compared with the keys
