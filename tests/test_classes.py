@@ -393,3 +393,14 @@ def test_apology_line_is_no_offer(text, expected):
 ])
 def test_not_knowing_is_no_offer(text, expected):
     assert has("no-offer", text) is expected
+
+
+# The step done again and again is a failed step; more time asked for it offers the remedy again.
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("step-failed", "都换了三组了还是不亮", True), ("step-failed", "已经泡了两回了", True),
+    ("step-failed", "换几组比较好", False),
+    ("restated-offer", "再给快递两天时间", True), ("restated-offer", "您再晾晾看", True),
+    ("restated-offer", "物流显示正在派送", False),
+])
+def test_done_again_and_more_time(name, text, expected):
+    assert has(name, text) is expected
