@@ -404,3 +404,9 @@ def test_not_knowing_is_no_offer(text, expected):
 ])
 def test_done_again_and_more_time(name, text, expected):
     assert has(name, text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("理解的哈，我这边再帮您看看", True), ("理解理解～这边帮您跟进", True),
+                                                ("理解错了，是另一个型号", False)])
+def test_bare_understanding_with_particles_is_soothing(text, expected):
+    assert has("soothing", text) is expected
