@@ -460,7 +460,6 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
                                if not (p[i] in weak and p[i + 1] in weak))
         terms[k] = frozenset(w for w in changing if w in keys[k])
         asks_back[k] = bool(_QUESTION_BACK.search(keys[k]))
-    anchors = bigrams.__getitem__
 
     pairs = list(zip(todo.tolist(), one[todo].tolist(), other[todo].tolist(), later_slot[todo].tolist()))
     said: dict[int, set] = {}  # later slot -> the anchors of the agent's last offers before it
@@ -490,7 +489,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
                 continue
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
-        fresh = anchors(int(other[i])) - said[int(later_slot[i])]
+        fresh = bigrams[int(other[i])] - said[int(later_slot[i])]
         if fresh:
             text = cut.sub(" ", said_between(int(position_one[i]), int(position_other[i])))
             if any(gram in text for gram in fresh):
@@ -529,7 +528,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if messages.empty:
         return findings_frame([], rule.id, "", "")
     classes = classes_of(rule)
-    scope = role_mask(messages, params["roles"]).to_numpy().copy()
+    agent_rows = role_mask(messages, params["roles"]).to_numpy()
+    scope = agent_rows.copy()
     norm_all = messages["norm"]
     if params["pass_over_classes"] and scope.any():
         positions = np.flatnonzero(scope)
@@ -771,9 +771,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         start = position
         while start > 0 and session_codes[start - 1] == session_codes[position]:
             start -= 1
-        return "\n".join(norm_all.iat[p] for p in range(start, position) if scope_agent[p])
+        return "\n".join(norm_all.iat[p] for p in range(start, position) if agent_rows[p])
 
-    scope_agent = role_mask(messages, params["roles"]).to_numpy()
     plain_words = compile_regex("|".join(regex.escape(w) for w in longest_first(
         [*params["light_words"], *params["filler_words"], *(w for w in params["term_stop"] if len(w) > 1)])))
 
@@ -784,6 +783,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         nothing the agent said before in the session: 刷新 then 重新登录 share
         a character, not a step. Then it offers another solution, the recommended behaviour,
         whatever old words stand beside it."""
+        from qa.wordseg import cut
+
         said = said_chars = None
         for clause in _CLAUSE.split(norm_all.iat[position]):
             # (建议, 还是, 一下… say nothing of the step: 建议再等等 after 再耐心等等 proposes nothing new)
@@ -795,8 +796,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if said is None:
                 said = agent_said_before(position)
                 said_chars = set(said)
-            from qa.wordseg import cut
-
             words = {w for w in cut(plain_words.sub(" ", clause)) if len(w) > 1 and _HAN.match(w)}
             # a new word of old characters (找一找 after 找找) is a rewording, no new thing
             new = [w for w in words if w not in said and not set(w) <= said_chars]
