@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import functools
 import json
 import os
@@ -77,9 +78,10 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
-    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type"),
-    "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号"),
-    "text": ("text", "内容", "消息内容", "聊天内容", "content"),
+    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源"),
+    "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
+              "接待人员"),
+    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
 # ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
@@ -94,13 +96,16 @@ ROBOT_ACCOUNTS = {"机器人", "robot"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
-    "agent": "agent", "客服": "agent",
+    "agent": "agent", "客服": "agent", "接待人员": "agent",
     "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z")
 SLOW_REPLY_SECONDS = 5 * 60
+# The tool's default working hours (rules/slow-reply.toml): a wait counts only inside them, so a
+# question at 23:40 answered at 09:00 the next morning waited no working time.
+WORKING_HOURS = (9, 23)
 CHINA_TIME = timezone(timedelta(hours=8))
 
 DEFAULT_COMMAND = (sys.executable, "-m", "qa")
@@ -141,10 +146,15 @@ def _field_index(header: list[str], field_name: str, path: Path) -> int:
 
 
 def read_messages(path: Path) -> list[Message]:
-    """Read one eval file (UTF-8, BOM allowed) into messages with their row numbers."""
+    """Read one eval file (UTF-8, BOM allowed; else GB18030, as Chinese Windows tools export)
+    into messages with their row numbers."""
     path = Path(path)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        records = list(csv.reader(handle))
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = raw.decode("gb18030")
+    records = list(csv.reader(io.StringIO(content, newline="")))
     if not records:
         raise LabelError(f"{path.name}: empty file")
     # an export's title lines (聊天记录导出,店铺:…) and blank lines may stand above the header,
@@ -326,6 +336,16 @@ def check_labels(paths: Iterable[Path]) -> list[str]:
     return problems
 
 
+def _working_seconds(start: datetime, end: datetime) -> float:
+    """Seconds between ``start`` and ``end`` that fall inside :data:`WORKING_HOURS` of each day."""
+    total, day = 0.0, start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        opens, closes = day + timedelta(hours=WORKING_HOURS[0]), day + timedelta(hours=WORKING_HOURS[1])
+        total += max(0.0, (min(end, closes) - max(start, opens)).total_seconds())
+        day += timedelta(days=1)
+    return total
+
+
 def _check_session(rows: list[Message]) -> list[str]:
     problems = []
     waiting_since: datetime | None = None
@@ -343,9 +363,9 @@ def _check_session(rows: list[Message]) -> list[str]:
             continue  # an auto-reply under the agent's name is a system message: the clock runs on
         elif m.role == "agent":
             late = (waiting_since is not None and when is not None
-                    and (when - waiting_since).total_seconds() > SLOW_REPLY_SECONDS)
+                    and _working_seconds(waiting_since, when) > SLOW_REPLY_SECONDS)
             if when is not None and late != ("slow-reply" in m.labels):
-                wait = (when - waiting_since).total_seconds() if waiting_since else 0
+                wait = _working_seconds(waiting_since, when) if waiting_since else 0
                 problems.append(f"{where}: slow-reply label {'missing' if late else 'wrong'} "
                                 f"(customer waited {wait:.0f} s)")
             waiting_since = None

@@ -139,6 +139,20 @@ def test_check_labels_slow_reply_counts_from_first_customer_message_through_syst
     assert acc.check_labels([path]) == []
 
 
+def test_check_labels_reads_gb18030_and_counts_only_working_hours(tmp_path):
+    # a 企业微信-style export in GB18030: 23:40 answered at 09:02 waited 2 working minutes, while
+    # a 6-minute daytime wait is late (the tool's default hours, 09:00-23:00)
+    path = _csv(tmp_path, "wecom.csv", """\
+        会话编号,接待人员,消息来源,消息时间,消息,expect
+        W1,小雨,客户,2026/12/3 23:40:00,还在吗,
+        W1,小雨,接待人员,2026/12/4 9:02:00,早上好，在的,
+        W2,小雨,客户,2026/12/4 10:00:00,在吗,
+        W2,小雨,接待人员,2026/12/4 10:06:00,在的,
+        """, encoding="gb18030")
+    assert [m.role for m in acc.read_messages(path)][:2] == ["customer", "agent"]
+    assert acc.check_labels([path]) == ["wecom.csv:5: slow-reply label missing (customer waited 360 s)"]
+
+
 def test_check_labels_missing_label_column(tmp_path):
     path = _csv(tmp_path, "nolabel.csv", """\
         session_id,timestamp,role,agent,text

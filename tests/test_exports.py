@@ -181,6 +181,23 @@ def test_pinduoduo_and_feige_vocabularies(tmp_path):
     assert result.messages["agent"].tolist()[1] == "多多店:阿强"
 
 
+def test_wecom_export_in_gb18030_with_a_title_line_reads_with_no_options(tmp_path):
+    # 微信客服 / 企业微信: 消息 holds the text, 接待人员 the agent, 消息来源 客户/接待人员/系统, times
+    # without zero padding; Windows tools write it in GB18030
+    wecom = ("微信客服聊天记录,客服账号:某某小店,导出时间:2026/12/05 08:30\n"
+             "会话编号,客户昵称,接待人员,消息来源,消息时间,消息\n"
+             "wk1,阿强,售后-小雨,系统,2026/12/3 9:05:00,会话已接入\n"
+             "wk1,阿强,售后-小雨,客户,2026/12/3 9:05:10,鞋子开胶了\n"
+             "wk1,阿强,售后-小雨,接待人员,2026/12/3 9:06:00,抱歉，拍张照片给我看看\n")
+    result = load_inputs([str(write(tmp_path / "wecom.csv", wecom, encoding="gb18030"))])
+    messages = result.messages
+    assert messages["role"].tolist() == ["system", "customer", "agent"]
+    assert messages["text"].tolist()[2] == "抱歉，拍张照片给我看看"
+    assert messages["agent"].tolist()[2] == "售后-小雨"
+    assert str(messages["timestamp"].iloc[1]) == "2026-12-03 09:05:10+08:00"
+    assert messages["source_row"].tolist() == [3, 4, 5]
+
+
 def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

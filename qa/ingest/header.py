@@ -38,9 +38,12 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "agent": (
         "agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服", "客服名称", "客服姓名",
         "客服名", "客服工号", "接待人",
+        # 企业微信 / 微信客服 and call-centre style exports name the agent by the desk's word
+        "接待人员", "客服人员", "接待员", "坐席", "坐席名称", "接待坐席", "员工", "员工姓名",
     ),
     "text": (
-        "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容",
+        "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容", "消息",
+        "聊天消息", "会话内容",
     ),
     "seq": ("seq", "turn", "序号"),
     "sender": (

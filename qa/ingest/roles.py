@@ -15,9 +15,9 @@ from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1", "人工客服", "人工", "卖家", "商家客服",
-                     "店铺客服", "客服人员"), Role.AGENT.value),
+                     "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
-                     "visitor"), Role.CUSTOMER.value),
+                     "visitor", "外部联系人", "微信用户"), Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply"), Role.SYSTEM.value),
 }
