@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import functools
+import io
 import json
 import os
 import re
