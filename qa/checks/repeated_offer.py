@@ -523,10 +523,37 @@ _FUNCTION_CHARS = frozenset("您你我们的了是就再还也都可以吗呢吧
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
-    """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept."""
+    """Flag the (max_uses+1)-th and later offer of a solution the customer did not accept: offers
+    linked by their wording (:func:`_linked_repeats`) and, with ``streak_offers``, a remedy pushed
+    again through a run of refusals (:func:`_streak_repeats`)."""
     params = rule.params
     if messages.empty:
         return findings_frame([], rule.id, "", "")
+    flagged = dict(_linked_repeats(messages, rule))
+    if params["streak_offers"]:
+        for position, use in _streak_repeats(messages, rule):
+            flagged.setdefault(position, use)
+    if not flagged:
+        return findings_frame([], rule.id, "", "")
+    positions = sorted(flagged)
+    originals = [str(t) for t in messages["text"].iloc[positions].tolist()]
+    lang = context.lang if context.lang in ("zh", "en") else "zh"
+    quote_limit = params["quote_chars"]
+    reasons = []
+    for position, original in zip(positions, originals):
+        quote = " ".join(original.split())
+        quote = quote if len(quote) <= quote_limit else quote[: quote_limit - 1] + "…"
+        use = flagged[position]
+        reasons.append(render(rule.message, lang, count=use, count_ordinal=ordinal(use), limit=params["max_uses"],
+                              solution=quote))
+    return findings_frame(messages.index.to_numpy()[positions], rule.id, rule.severity.value, reasons,
+                          match=originals, span_start=0, span_end=[len(t) for t in originals])
+
+
+def _linked_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
+    """(position, use) of each offer like max_uses earlier offers of its session in wording (the
+    near-identical, paraphrase, clause, term and anchored tests) that the customer did not accept."""
+    params = rule.params
     classes = classes_of(rule)
     agent_rows = role_mask(messages, params["roles"]).to_numpy()
     scope = agent_rows.copy()
@@ -538,7 +565,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 scope[positions[classes.row_mask(name, norm_all, positions)]] = False
     offers = np.flatnonzero(scope)
     if len(offers) <= params["max_uses"]:
-        return findings_frame([], rule.id, "", "")
+        return []
     session_codes = pd.factorize(messages["session_id"])[0].astype("int64")
     # Keys depend on the text alone: work them out once per distinct text of the offers.
     texts_of = text_index(norm_all)
@@ -581,7 +608,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         repeated = count > params["max_uses"]
         chosen, chosen_keys = chosen[repeated], chosen_keys[repeated]
     if len(chosen) == 0:
-        return findings_frame([], rule.id, "", "")
+        return []
 
     accepted = [compile_regex(p) for p in params["accepted"]]
     resend = [compile_regex(p) for p in params["resend"]]
@@ -592,7 +619,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                   if n in classes.classes]
     customer = role_mask(messages, params["customer_roles"]).to_numpy()
     limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
-    texts = messages["text"]
 
     blocking: dict[int, bool] = {}  # distinct customer text -> it accepts or asks again
 
@@ -835,7 +861,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), starts)
     keep = order <= last_useful[block_of]
     if not keep.any():
-        return findings_frame([], rule.id, "", "")
+        return []
     chosen, block_of = chosen[keep], block_of[keep]
     used_keys, key_ids = np.unique(chosen_keys[keep], return_inverse=True)
     key_ids = key_ids.ravel()
@@ -1075,20 +1101,138 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if new:
             member_slots[cluster].append(key_slot)
 
-    if not flagged:
-        return findings_frame([], rule.id, "", "")
-    positions = [p for p, _ in flagged]
-    originals = [str(t) for t in texts.iloc[positions].tolist()]
-    lang = context.lang if context.lang in ("zh", "en") else "zh"
-    quote_limit = params["quote_chars"]
-    reasons = []
-    for (_position, use), original in zip(flagged, originals):
-        quote = " ".join(original.split())
-        quote = quote if len(quote) <= quote_limit else quote[: quote_limit - 1] + "…"
-        reasons.append(render(rule.message, lang, count=use, count_ordinal=ordinal(use), limit=limit,
-                              solution=quote))
-    return findings_frame(messages.index.to_numpy()[positions], rule.id, rule.severity.value, reasons,
-                          match=originals, span_start=0, span_end=[len(t) for t in originals])
+    return flagged
+
+
+# A reply that opens by going along with the customer (好的，按比例给您退) grants what was asked; it pushes
+# nothing of its own.
+_GOES_ALONG = compile_regex(r"^\W*(?:亲|亲亲)?\W*(?:好的|好滴|好嘞|可以的?|行|没问题)(?![^,.!?]{0,3}(?:吗|么|\?))")
+
+
+_ASKED_BACK_RE2 = r"(?:\?|吗|么|呢)[^\p{Han}\p{L}\p{N}]*$"
+
+
+def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
+    """(position, use) of each offer that pushes the agent's last two offers' remedy again through a
+    run of refusals (``streak_offers`` = 3: the third offer in a row): the customer refused after each
+    of the three's predecessors (``anchor_refusal_classes``, no acceptance beside it), the offer names a
+    thing each of the two named (a content character of its solution key: 盐 in 加一勺盐泡 / 多放点盐 /
+    盐水多泡两次), offers a remedy (``anchor_offer_classes``), and adds no remedy family, no
+    ``anchor_terms`` waiver and no proposing clause mostly of its own (``min_repeated_share``).
+    Real agents who reword a refused remedy three times keep one thing of it; a turn to another
+    remedy (退货, 补发, 不用寄回, 直接…) or another step is the recommended change."""
+    params = rule.params
+    streak = params["streak_offers"]
+    classes = classes_of(rule)
+    agent = role_mask(messages, params["roles"]).to_numpy()
+    customer = role_mask(messages, params["customer_roles"]).to_numpy()
+    norm_all = messages["norm"]
+    scope = np.flatnonzero(agent)
+    for name in params["pass_over_classes"]:
+        if name in classes.classes and len(scope):
+            scope = scope[~classes.row_mask(name, norm_all, scope)]
+    if len(scope) < streak:
+        return []
+    sessions = pd.factorize(messages["session_id"])[0].astype("int64")
+    # runs of `streak` consecutive offers of one session with a customer message in each gap
+    customer_before = np.cumsum(customer)
+    gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
+    same_session = np.r_[False, sessions[scope[1:]] == sessions[scope[:-1]]]
+    linked = gap_has_customer & same_session
+    # (the offers in a row before each: the distance to the last offer not linked to its predecessor)
+    at = np.arange(len(scope))
+    run_length = at - np.maximum.accumulate(np.where(linked, 0, at))
+    ends = np.flatnonzero(run_length >= streak - 1)
+    if not len(ends):
+        return []
+    # Each customer message sits in the gap after the offer before it. A gap refuses when one of its
+    # messages is a strong refusal (anchor_refusal_classes) that is no question back (那不是商家赔吗?
+    # asks on) and none goes along with the offer (accepted) without refusing. Found for the
+    # messages of the gaps before candidate offers only, as column masks.
+    wanted = np.zeros(len(scope), dtype=bool)
+    for back in range(1, streak):
+        wanted[ends - back] = True
+    rows = np.flatnonzero(customer)
+    gap_of = np.searchsorted(scope, rows) - 1
+    inside = (gap_of >= 0) & (gap_of < len(scope) - 1)
+    rows, gap_of = rows[inside], gap_of[inside]
+    keep = wanted[gap_of] & (sessions[rows] == sessions[scope[gap_of]])
+    rows, gap_of = rows[keep], gap_of[keep]
+    strong = np.zeros(len(rows), dtype=bool)
+    for name in params["anchor_refusal_classes"]:
+        if name in classes.classes and len(rows):
+            strong |= classes.row_mask(name, norm_all, rows)
+    if strong.any():
+        arrow = to_arrow(norm_all).take(pa.array(rows[strong]))
+        strong[np.flatnonzero(strong)] = ~np.asarray(pc.match_substring_regex(arrow, _ASKED_BACK_RE2), dtype=bool)
+    accepted = [compile_regex(p) for p in params["accepted"]]
+    gap_refuses = np.zeros(len(scope), dtype=bool)
+    np.logical_or.at(gap_refuses, gap_of, strong)
+    # an agreeing word beside a refusal (好吧，还是不行) accepts nothing; an agreeing message that
+    # refuses nothing vetoes the gap
+    vetoed = np.zeros(len(scope), dtype=bool)
+    plain_agree = np.zeros(len(rows), dtype=bool)
+    if accepted and len(rows):
+        maybe = np.flatnonzero(~strong & gap_refuses[gap_of])
+        texts_of = text_index(norm_all)
+        distinct, inverse = np.unique(texts_of.codes[rows[maybe]], return_inverse=True)
+        agreeing = np.fromiter((any(p.search(t) for p in accepted) for t in texts_of.texts(distinct)), dtype=bool,
+                               count=len(distinct))
+        plain_agree[maybe] = agreeing[inverse.ravel()]
+    np.logical_or.at(vetoed, gap_of, plain_agree)
+    gap_refuses &= ~vetoed
+    ok = np.ones(len(ends), dtype=bool)
+    for back in range(1, streak):
+        ok &= gap_refuses[ends - back]
+    ends = ends[ok]
+    if not len(ends):
+        return []
+
+    offer_names = [c for c in params["anchor_offer_classes"] if c in classes.classes]
+    proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
+    strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
+    strip = "|".join(f"(?:{p})" for p in strip if p) or None
+    light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
+    plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
+    changing = params["anchor_terms"]
+    share = params["min_repeated_share"]
+    involved = sorted({int(scope[i - back]) for i in ends.tolist() for back in range(streak)})
+    keys = dict(zip(involved, solution_keys(pa.array([norm_all.iat[p] for p in involved], pa.large_string()),
+                                            strip, params).to_pylist()))
+
+    def content(position: int) -> set:
+        key = keys[position] or ""
+        return set(_HAN.findall(plain.sub("", key) if plain else key)) - _FUNCTION_CHARS
+
+    out = []
+    for i in ends.tolist():
+        chain = [int(scope[i - back]) for back in range(streak - 1, -1, -1)]
+        later, earlier = chain[-1], chain[:-1]
+        text = norm_all.iat[later]
+        if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
+            continue
+        if offer_names and not any(classes.matches(name, text) for name in offer_names):
+            continue
+        mine = content(later)
+        if not all(mine & content(p) for p in earlier):
+            continue
+        said = "\n".join(norm_all.iat[p] for p in earlier)
+        families = {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)}
+        if families - {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(said)}:
+            continue
+        if any(w in text and w not in said for w in changing):
+            continue
+        used = set().union(*(content(p) for p in earlier))
+        new_step = False
+        for clause in _CLAUSE.split(text):
+            clause_content = set(_HAN.findall(plain.sub("", clause) if plain else clause)) - _FUNCTION_CHARS
+            if (len(clause_content) >= 3 and any(classes.matches(n, clause) for n in proposal_names)
+                    and len(clause_content & used) < share * len(clause_content)):
+                new_step = True
+                break
+        if not new_step:
+            out.append((later, int(run_length[i]) + 1))
+    return out
 
 
 def validate(params: dict) -> list[tuple[str, str]]:

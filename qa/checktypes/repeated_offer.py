@@ -30,6 +30,9 @@ PARAMS = {
     "anchor_reach": Param("int", "an offer restating one of the agent's last this many offers with a common "
                           "thing named (a content bigram, the same amount) after the customer refused it is "
                           "the same remedy; 0 turns it off", default=0),
+    "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "
+                           "the one before, and keeps a thing of each earlier one without a new remedy or step, "
+                           "repeats the solution (3: the third push); 0 turns it off", default=0),
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
