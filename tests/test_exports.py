@@ -198,6 +198,18 @@ def test_wecom_export_in_gb18030_with_a_title_line_reads_with_no_options(tmp_pat
     assert messages["source_row"].tolist() == [3, 4, 5]
 
 
+def test_role_told_by_what_the_sender_did_reads_with_no_options(tmp_path):
+    # 快手小店-style: 发送方向 = 买家发送/客服发送/系统通知, times with milliseconds
+    shop = ("会话id,消息id,发送时间,发送方向,买家昵称,客服昵称,消息内容\n"
+            "K1,1,2026-12-06 10:00:00.120,系统通知,阿花,小杨,会话开始\n"
+            "K1,2,2026-12-06 10:00:05.500,买家发送,阿花,小杨,发货了吗\n"
+            "K1,3,2026-12-06 10:00:40.010,客服发送,阿花,小杨,今天下午发\n")
+    messages = load_inputs([str(write(tmp_path / "shop.csv", shop))]).messages
+    assert messages["role"].tolist() == ["system", "customer", "agent"]
+    assert messages["agent"].tolist()[2] == "小杨"
+    assert str(messages["timestamp"].iloc[1]) == "2026-12-06 10:00:05.500000+08:00"
+
+
 def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -21,6 +21,8 @@ _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply"), Role.SYSTEM.value),
 }
+# A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
+_ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
 _FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
@@ -82,7 +84,7 @@ def _sender_roles(
 
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
     """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
-    role = _map_unique(raw, lambda value: words.get(value.casefold()))
+    role = _map_unique(raw, lambda value: words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold())))
     unknown = pd.isna(role)
     reason = _no_reasons(len(raw))
     reason[unknown] = [f"unknown {what} '{_clip(v, 40)}'" if v else f"empty {what}" for v in raw[unknown]]
