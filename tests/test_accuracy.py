@@ -155,9 +155,9 @@ def test_check_labels_reads_gb18030_and_counts_only_working_hours(tmp_path):
 
 def test_read_messages_role_by_direction_and_milliseconds(tmp_path):
     path = _csv(tmp_path, "ks.csv", """\
-        会话id,发送方向,发送时间,客服昵称,消息内容,expect
-        K1,买家发送,2026-12-06 10:00:00.120,小杨,发货了吗,
-        K1,客服发送,2026-12-06 10:06:00.500,小杨,今天下午发,slow-reply
+        会话id,消息内容,发送方向,客服昵称,发送时间,expect
+        K1,发货了吗,买家发送,小杨,2026-12-06 10:00:00.120,
+        K1,今天下午发,客服发送,小杨,2026-12-06 10:06:00.500,slow-reply
         """)
     assert [m.role for m in acc.read_messages(path)] == ["customer", "agent"]
     assert acc.check_labels([path]) == []

@@ -200,10 +200,10 @@ def test_wecom_export_in_gb18030_with_a_title_line_reads_with_no_options(tmp_pat
 
 def test_role_told_by_what_the_sender_did_reads_with_no_options(tmp_path):
     # 快手小店-style: 发送方向 = 买家发送/客服发送/系统通知, times with milliseconds
-    shop = ("会话id,发送方向,发送时间,买家昵称,客服昵称,消息内容\n"
-            "K1,系统通知,2026-12-06 10:00:00.120,阿花,小杨,会话开始\n"
-            "K1,买家发送,2026-12-06 10:00:05.500,阿花,小杨,发货了吗\n"
-            "K1,客服发送,2026-12-06 10:00:40.010,阿花,小杨,今天下午发\n")
+    shop = ("会话id,消息内容,发送方向,发送时间,客服昵称,买家昵称\n"
+            "K1,会话开始,系统通知,2026-12-06 10:00:00.120,小杨,阿花\n"
+            "K1,发货了吗,买家发送,2026-12-06 10:00:05.500,小杨,阿花\n"
+            "K1,今天下午发,客服发送,2026-12-06 10:00:40.010,小杨,阿花\n")
     messages = load_inputs([str(write(tmp_path / "shop.csv", shop))]).messages
     assert messages["role"].tolist() == ["system", "customer", "agent"]
     assert messages["agent"].tolist()[2] == "小杨"
