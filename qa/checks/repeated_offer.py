@@ -1109,7 +1109,13 @@ def _linked_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
 _GOES_ALONG = compile_regex(r"^\W*(?:亲|亲亲)?\W*(?:好的|好滴|好嘞|可以的?|行|没问题)(?![^,.!?]{0,3}(?:吗|么|\?))")
 
 
-_ASKED_BACK_RE2 = r"(?:\?|吗|么|呢)[^\p{Han}\p{L}\p{N}]*$"
+# A question that asks for information (要是寄回去运费谁出呢? 大概要多久呢?): a condition, a
+# supposition or a question word with the question mark; a challenge (就没有别的招了吗, 你听不懂吗) refuses.
+_ASKED_BACK_RE2 = (r"(?:如果|要是|假如|万一|的话|请问|怎么|什么|多久|多少|哪|几|是否|是不是)[^!]*"
+                   r"(?:\?|吗|么|呢)[^\p{Han}\p{L}\p{N}]*$")
+
+
+_ENDS_ASKING = compile_regex(r"(?:\?|吗|么)\W*$")
 
 
 def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
@@ -1117,7 +1123,7 @@ def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
     run of refusals (``streak_offers`` = 3: the third offer in a row): the customer refused after each
     of the three's predecessors (``anchor_refusal_classes``, no acceptance beside it), the offer names a
     thing each of the two named (a content character of its solution key: 盐 in 加一勺盐泡 / 多放点盐 /
-    盐水多泡两次), offers a remedy (``anchor_offer_classes``), and adds no remedy family, no
+    盐水多泡两次), offers a remedy (``streak_offer_classes``), and adds no remedy family, no
     ``anchor_terms`` waiver and no proposing clause mostly of its own (``min_repeated_share``).
     Real agents who reword a refused remedy three times keep one thing of it; a turn to another
     remedy (退货, 补发, 不用寄回, 直接…) or another step is the recommended change."""
@@ -1188,7 +1194,7 @@ def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
     if not len(ends):
         return []
 
-    offer_names = [c for c in params["anchor_offer_classes"] if c in classes.classes]
+    offer_names = [c for c in params["streak_offer_classes"] if c in classes.classes]
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
     strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
     strip = "|".join(f"(?:{p})" for p in strip if p) or None
@@ -1212,6 +1218,9 @@ def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
         if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
             continue
         if offer_names and not any(classes.matches(name, text) for name in offer_names):
+            continue
+        # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
+        if any(_ENDS_ASKING.search(norm_all.iat[p]) for p in earlier):
             continue
         mine = content(later)
         if not all(mine & content(p) for p in earlier):

@@ -33,6 +33,8 @@ PARAMS = {
     "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "
                            "the one before, and keeps a thing of each earlier one without a new remedy or step, "
                            "repeats the solution (3: the third push); 0 turns it off", default=0),
+    "streak_offer_classes": Param("strings", "agent classes of a third push (a remedy offered again, a step to do "
+                                  "again)", default=[]),
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
