@@ -1013,9 +1013,18 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     trigger_text = dict(zip(trigger_list, _values(originals, trigger_list)))
     trigger_norm = dict(zip(trigger_list, _values(norm_all, trigger_list)))
 
+    # a turn admitted by another path (a pressed question, a doubt pressed again, question marks) names
+    # that class in the reason rather than nothing
+    other_names = [name for key, value in params.items() if key.endswith("_classes") and isinstance(value, list)
+                   for name in value if name in classes.classes and name not in trigger_names
+                   and "customer" in (classes.classes[name].roles or ("customer",))
+                   and any(c.label_zh for c in classes.classes[name].categories)]
+
     def trigger_fields(trigger: int) -> dict[str, str]:
         found = first_trigger_match(classes, trigger_norm[trigger],
                                     [name for name in trigger_names if texts.known(name, trigger) is not False])
+        if found is None and other_names:
+            found = first_trigger_match(classes, trigger_norm[trigger], other_names)
         return {
             "trigger": _quote(trigger_text[trigger], limit),
             "cue": found.text if found is not None else "",
