@@ -147,15 +147,17 @@ def _field_index(header: list[str], field_name: str, path: Path) -> int:
 
 
 def read_messages(path: Path) -> list[Message]:
-    """Read one eval file (UTF-8, BOM allowed; else GB18030, as Chinese Windows tools export)
-    into messages with their row numbers."""
+    """Read one eval file (UTF-8, BOM allowed; else GB18030, as Chinese Windows tools export;
+    comma- or tab-separated) into messages with their row numbers."""
     path = Path(path)
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         content = raw.decode("gb18030")
-    records = list(csv.reader(io.StringIO(content, newline="")))
+    first_line = content.split("\n", 1)[0]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
+    records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
     if not records:
         raise LabelError(f"{path.name}: empty file")
     # an export's title lines (聊天记录导出,店铺:…) and blank lines may stand above the header,

@@ -163,6 +163,12 @@ def test_read_messages_role_by_direction_and_milliseconds(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_read_messages_tab_separated(tmp_path):
+    path = _csv(tmp_path, "t.tsv", "会话ID\t发送方\t客服名称\t发送时间\t消息内容\texpect\n"
+                "T1\t访客\t阿青\t2026-12-09 10:00:00\t在吗\t\nT1\t客服\t阿青\t2026-12-09 10:00:30\t在的\t\n")
+    assert [(m.role, m.text) for m in acc.read_messages(path)] == [("customer", "在吗"), ("agent", "在的")]
+
+
 def test_check_labels_missing_label_column(tmp_path):
     path = _csv(tmp_path, "nolabel.csv", """\
         session_id,timestamp,role,agent,text
