@@ -70,6 +70,9 @@ written, shortened).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -529,9 +532,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     params = rule.params
     if messages.empty:
         return findings_frame([], rule.id, "", "")
-    flagged = dict(_linked_repeats(messages, rule))
+    offers = _Offers.of(messages, rule)
+    flagged = dict(_linked_repeats(messages, rule, offers))
     if params["streak_offers"]:
-        for position, use in _streak_repeats(messages, rule):
+        for position, use in _streak_repeats(messages, rule, offers):
             flagged.setdefault(position, use)
     if not flagged:
         return findings_frame([], rule.id, "", "")
@@ -550,31 +554,57 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                           match=originals, span_start=0, span_end=[len(t) for t in originals])
 
 
-def _linked_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class _Offers:
+    """What both passes read of the messages: the rule's classes, agent and customer rows, the
+    agent messages that may be offers (less ``pass_over_classes``), session codes, and the
+    strip-class pattern of the solution keys."""
+
+    classes: Any
+    agent_rows: np.ndarray
+    customer: np.ndarray
+    positions: np.ndarray
+    session_codes: np.ndarray
+    strip: str | None
+
+    @classmethod
+    def of(cls, messages: pd.DataFrame, rule) -> _Offers:
+        params = rule.params
+        classes = classes_of(rule)
+        agent_rows = role_mask(messages, params["roles"]).to_numpy()
+        scope = agent_rows.copy()
+        norm_all = messages["norm"]
+        if params["pass_over_classes"] and scope.any():
+            positions = np.flatnonzero(scope)
+            for name in params["pass_over_classes"]:
+                if name in classes.classes:
+                    scope[positions[classes.row_mask(name, norm_all, positions)]] = False
+        # The words of the strip classes go out of the keys (their RE2 pre-filter form, a
+        # superset of the class), so offers compare solutions, not soothing openings.
+        strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
+        return cls(classes=classes, agent_rows=agent_rows,
+                   customer=role_mask(messages, params["customer_roles"]).to_numpy(),
+                   positions=np.flatnonzero(scope),
+                   session_codes=pd.factorize(messages["session_id"])[0].astype("int64"),
+                   strip="|".join(f"(?:{p})" for p in strip if p) or None)
+
+
+def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
     """(position, use) of each offer like max_uses earlier offers of its session in wording (the
     near-identical, paraphrase, clause, term and anchored tests) that the customer did not accept."""
     params = rule.params
-    classes = classes_of(rule)
-    agent_rows = role_mask(messages, params["roles"]).to_numpy()
-    scope = agent_rows.copy()
+    classes = view.classes
+    agent_rows = view.agent_rows
     norm_all = messages["norm"]
-    if params["pass_over_classes"] and scope.any():
-        positions = np.flatnonzero(scope)
-        for name in params["pass_over_classes"]:
-            if name in classes.classes:
-                scope[positions[classes.row_mask(name, norm_all, positions)]] = False
-    offers = np.flatnonzero(scope)
+    offers = view.positions
     if len(offers) <= params["max_uses"]:
         return []
-    session_codes = pd.factorize(messages["session_id"])[0].astype("int64")
+    session_codes = view.session_codes
     # Keys depend on the text alone: work them out once per distinct text of the offers.
     texts_of = text_index(norm_all)
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
-    # The words of the strip classes go out (their RE2 pre-filter form, a superset of the
-    # class), so offers compare solutions, not soothing openings.
-    strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
-    strip = "|".join(f"(?:{p})" for p in strip if p) or None
+    strip = view.strip
     keys = solution_keys(agent_norm, strip, params)
     slot = np.zeros(len(texts_of.uniques), dtype=np.int64)
     slot[distinct] = np.arange(len(distinct))
@@ -617,7 +647,7 @@ def _linked_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
     # An agreeing word said in refusal or upset (好吧，还是不行; 行 差评; …就会复制粘贴是吧) accepts nothing.
     overriding = [n for n in dict.fromkeys(([rejection] if rejection else []) + list(params["accept_overridden_by"]))
                   if n in classes.classes]
-    customer = role_mask(messages, params["customer_roles"]).to_numpy()
+    customer = view.customer
     limit, threshold, share = params["max_uses"], params["similarity"], params["min_repeated_share"]
 
     blocking: dict[int, bool] = {}  # distinct customer text -> it accepts or asks again
@@ -1118,7 +1148,7 @@ _ASKED_BACK_RE2 = (r"(?:如果|要是|假如|万一|的话|请问|怎么|什么|
 _ENDS_ASKING = compile_regex(r"(?:\?|吗|么)\W*$")
 
 
-def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
+def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
     """(position, use) of each offer that pushes the agent's last two offers' remedy again through a
     run of refusals (``streak_offers`` = 3: the third offer in a row): the customer refused after each
     of the three's predecessors (``anchor_refusal_classes``, no acceptance beside it), the offer names a
@@ -1129,17 +1159,10 @@ def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
     remedy (退货, 补发, 不用寄回, 直接…) or another step is the recommended change."""
     params = rule.params
     streak = params["streak_offers"]
-    classes = classes_of(rule)
-    agent = role_mask(messages, params["roles"]).to_numpy()
-    customer = role_mask(messages, params["customer_roles"]).to_numpy()
+    classes, customer, scope, sessions = view.classes, view.customer, view.positions, view.session_codes
     norm_all = messages["norm"]
-    scope = np.flatnonzero(agent)
-    for name in params["pass_over_classes"]:
-        if name in classes.classes and len(scope):
-            scope = scope[~classes.row_mask(name, norm_all, scope)]
     if len(scope) < streak:
         return []
-    sessions = pd.factorize(messages["session_id"])[0].astype("int64")
     # runs of `streak` consecutive offers of one session with a customer message in each gap
     customer_before = np.cumsum(customer)
     gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
@@ -1196,15 +1219,13 @@ def _streak_repeats(messages: pd.DataFrame, rule) -> list[tuple[int, int]]:
 
     offer_names = [c for c in params["streak_offer_classes"] if c in classes.classes]
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
-    strip = [classes._prefilter(n) for n in params["strip_classes"] if n in classes.classes]
-    strip = "|".join(f"(?:{p})" for p in strip if p) or None
     light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
     plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
     changing = params["anchor_terms"]
     share = params["min_repeated_share"]
     involved = sorted({int(scope[i - back]) for i in ends.tolist() for back in range(streak)})
     keys = dict(zip(involved, solution_keys(pa.array([norm_all.iat[p] for p in involved], pa.large_string()),
-                                            strip, params).to_pylist()))
+                                            view.strip, params).to_pylist()))
 
     def content(position: int) -> set:
         key = keys[position] or ""
