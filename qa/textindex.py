@@ -40,6 +40,11 @@ class TextIndex:
         out[self.codes if rows is None else self.codes[rows]] = True
         return out
 
+    def text(self, position: int) -> str:
+        """The distinct text at ``position`` of ``uniques`` (a scalar read: one text costs a
+        tenth of a one-element :meth:`texts`)."""
+        return self.uniques[int(position)].as_py()
+
     def texts(self, positions: np.ndarray) -> list[str]:
         """The distinct texts at ``positions`` of ``uniques``, as Python strings."""
         if not len(positions):

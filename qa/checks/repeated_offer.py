@@ -676,7 +676,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     def accepting(code: int) -> bool:
         """Does the customer text ``code`` accept (an ``accepted`` pattern, not overridden)?"""
         if code not in accepting_cache:
-            text = texts_of.texts(np.asarray([code], dtype=np.int64))[0]
+            text = texts_of.text(code)
             accepting_cache[code] = agrees(code, text, accepted)
         return accepting_cache[code]
 
@@ -713,7 +713,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         and punctuation left out (two order numbers sent one after the other ask nothing twice);
         none for a text of fewer than two Han characters."""
         if code not in grams_by_code:
-            words = "".join(_HAN.findall(_PLACEHOLDER.sub("", texts_of.texts(np.asarray([code], dtype=np.int64))[0])))
+            words = "".join(_HAN.findall(_PLACEHOLDER.sub("", texts_of.text(code))))
             grams_by_code[code] = grams_of(words) if len(words) >= 2 else frozenset()
         return grams_by_code[code]
 
