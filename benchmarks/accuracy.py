@@ -78,7 +78,8 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
-    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向"),
+    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
+             "发送人身份"),
     "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
               "接待人员"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息"),
@@ -100,9 +101,10 @@ ROLE_VALUES = {
     "买家发送": "customer", "系统通知": "system",
     "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer",
-    "system": "system", "系统": "system", "机器人": "system", "robot": "system",
+    "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system",
 }
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f")
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
+                "%Y年%m月%d日 %H:%M:%S")
 SLOW_REPLY_SECONDS = 5 * 60
 # The tool's default working hours (rules/slow-reply.toml): a wait counts only inside them, so a
 # question at 23:40 answered at 09:00 the next morning waited no working time.

@@ -210,6 +210,24 @@ def test_role_told_by_what_the_sender_did_reads_with_no_options(tmp_path):
     assert str(messages["timestamp"].iloc[1]) == "2026-12-06 10:00:05.500000+08:00"
 
 
+def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_no_options(tmp_path):
+    # 小红书千帆-style: a title line and a blank line, the customer's ID beside the customer's
+    # nickname (no ambiguity: neither is read), 发送人身份 with the platform's bot word
+    # 智能助手, Chinese dates (2026年12月10日 14:03:21)
+    shop = ("\ufeff千帆·客服聊天记录导出,店铺:某某铺,导出时间:2026年12月11日 08:00\n\n"
+            "会话ID,用户ID,用户昵称,客服账号,发送人身份,发送时间,消息类型,消息内容\n"
+            "X1,5f3a0c,小羊,某某铺-阿桃,智能助手,2026年12月10日 09:00:01,文本,您好 客服马上就来\n"
+            "X1,5f3a0c,小羊,某某铺-阿桃,用户,2026年12月10日 09:00:05,文本,口红什么时候发\n"
+            "X1,5f3a0c,小羊,某某铺-阿桃,客服,2026年12月10日 09:01:40,文本,今天下午发出\n")
+    result = load_inputs([str(write(tmp_path / "xhs.csv", shop))])
+    messages = result.messages
+    assert len(result.rejected) == 0
+    assert messages["role"].tolist() == ["system", "customer", "agent"]
+    assert messages["agent"].tolist()[2] == "某某铺-阿桃"
+    assert str(messages["timestamp"].iloc[1]) == "2026-12-10 09:00:05+08:00"
+    assert messages["source_row"].tolist() == [4, 5, 6]
+
+
 def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

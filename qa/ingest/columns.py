@@ -14,6 +14,10 @@ FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
 # Header aliases per field: the platforms' vocabularies (qa.ingest.header), compared
 # case-insensitively after stripping spaces and BOM.
 _ALIASES: dict[str, tuple[str, ...]] = VOCABULARY
+# Fields read only to recognise a header (a customer's ID beside the customer's nickname, as
+# 小红书 and 七鱼 export them): which of two such columns is taken changes nothing, so two are
+# no ambiguity to stop the run for.
+_RECOGNITION_ONLY = frozenset({"customer"})
 _FLAG_FIELD = "agent_flag"
 _REQUIRED = ("session_id", "text")
 
@@ -72,7 +76,7 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             continue
         alias_keys = {a.casefold() for a in aliases}
         hits = [i for i, key in enumerate(keys) if key in alias_keys and i not in claimed]
-        if len(hits) > 1:
+        if len(hits) > 1 and name not in _RECOGNITION_ONLY:
             listed = " and ".join(f"'{names[i]}'" for i in hits)
             both = "both" if len(hits) == 2 else "all"
             raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")

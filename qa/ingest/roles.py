@@ -23,6 +23,9 @@ _ROLE_WORDS: dict[str, str] = {
 }
 # A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
 _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
+# A bot named by the platform's own word (智能助手, 机器人客服, AI助理, 自动应答): a role value that is
+# no known word but names a machine sender is a system row, never an unknown role.
+_BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|bot|robot)(?![a-z])", re.IGNORECASE)
 _FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
@@ -84,7 +87,13 @@ def _sender_roles(
 
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
     """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
-    role = _map_unique(raw, lambda value: words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold())))
+    def role_of(value: str) -> str | None:
+        known = words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold()))
+        if known is None and words is _ROLE_WORDS and _BOT_ROLE.search(value):
+            return Role.SYSTEM.value
+        return known
+
+    role = _map_unique(raw, role_of)
     unknown = pd.isna(role)
     reason = _no_reasons(len(raw))
     reason[unknown] = [f"unknown {what} '{_clip(v, 40)}'" if v else f"empty {what}" for v in raw[unknown]]
