@@ -54,6 +54,13 @@ _BA_END = compile_regex(r"吧[啊呀哈]*\??$")
 # 不是 negates nothing there, when the question closes within a few characters of the match.
 _RHETORICAL_NEGATORS = frozenset({"不是", "这不是", "那不是"})
 _RHETORICAL_TAIL = 4
+# 这不 / 那不 + a match + 嘛 asks back the same way (这不扯淡嘛, 那不坑人吗): 这不是 with 是 left out.
+_BARE_RHETORICAL_BEFORE = ("这", "那", "这可", "那可")
+
+
+def _bare_rhetorical(before: str, negator: regex.Match) -> bool:
+    """Is ``negator`` a bare 不 right after 这/那 (the 这不…嘛 of a rhetorical question)?"""
+    return negator.group() == "不" and before[:negator.start()].endswith(_BARE_RHETORICAL_BEFORE)
 # A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
 # The condition marker that closes its clause (不用的话, 要是不行的话).
 _POSTPOSED = compile_regex(r"的话")
@@ -141,7 +148,7 @@ class Scope:
         reach = self.window if len(last.group()) > 1 else self.short_window
         if len(before) - last.end() > reach:
             return None
-        if last.group() in _RHETORICAL_NEGATORS and self._rhetorical_end(text, end):
+        if (last.group() in _RHETORICAL_NEGATORS or _bare_rhetorical(before, last)) and self._rhetorical_end(text, end):
             return None
         return last.group()
 
