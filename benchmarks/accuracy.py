@@ -49,6 +49,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -148,18 +149,47 @@ def _field_index(header: list[str], field_name: str, path: Path) -> int:
     raise LabelError(f"{path.name}: no {field_name} column (tried {', '.join(FIELD_HEADERS[field_name])})")
 
 
+def _cell_text(value: Any) -> str:
+    """An Excel cell as its text: dates and times as the CSV layouts write them."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt_time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sheet_records(path: Path) -> list[list[str]]:
+    """The first sheet of an .xlsx eval file as rows of cell texts; row i is spreadsheet row i+1."""
+    import openpyxl  # a dependency of the tool
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    width = max((len(r) for r in rows), default=0)
+    return [r + [""] * (width - len(r)) for r in rows]
+
+
 def read_messages(path: Path) -> list[Message]:
     """Read one eval file (UTF-8, BOM allowed; else GB18030, as Chinese Windows tools export;
-    comma- or tab-separated) into messages with their row numbers."""
+    comma- or tab-separated; or the first sheet of an .xlsx) into messages with their row numbers."""
     path = Path(path)
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        content = raw.decode("gb18030")
-    first_line = content.split("\n", 1)[0]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
-    records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
+    if path.suffix.lower() == ".xlsx":
+        records = _sheet_records(path)
+    else:
+        raw = path.read_bytes()
+        try:
+            content = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            content = raw.decode("gb18030")
+        first_line = content.split("\n", 1)[0]
+        delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
+        records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
     if not records:
         raise LabelError(f"{path.name}: empty file")
     # an export's title lines (聊天记录导出,店铺:…) and blank lines may stand above the header,

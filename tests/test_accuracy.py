@@ -169,6 +169,27 @@ def test_read_messages_tab_separated(tmp_path):
     assert [(m.role, m.text) for m in acc.read_messages(path)] == [("customer", "在吗"), ("agent", "在的")]
 
 
+def test_read_messages_xlsx_with_a_title_row_and_split_date_and_time_cells(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["有赞会话记录导出"])
+    sheet.append(["会话ID", "发送方", "接待客服", "日期", "时间", "内容", "expect"])
+    sheet.append(["Y1", "客户", "小桃", dt.datetime(2026, 12, 12), dt.time(9, 0, 5), "到哪了", None])
+    sheet.append(["Y1", "客服", "小桃", dt.datetime(2026, 12, 12), dt.time(9, 20, 0), "在路上", "slow-reply"])
+    path = tmp_path / "y.xlsx"
+    book.save(path)
+    messages = acc.read_messages(path)
+    assert [(m.row, m.role, m.time, m.labels) for m in messages] == [
+        (3, "customer", "2026-12-12 09:00:05", ()),
+        (4, "agent", "2026-12-12 09:20:00", ("slow-reply",)),
+    ]
+    assert acc.check_labels([path]) == []
+
+
 def test_check_labels_missing_label_column(tmp_path):
     path = _csv(tmp_path, "nolabel.csv", """\
         session_id,timestamp,role,agent,text
