@@ -120,6 +120,8 @@ def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
     # numbers stay two (a code like 5-3-2018 has no unit after it and stays as it is)
     norm = pc.replace_substring_regex(
         norm, r"(\d)\s*(?:-|~|～|—|至)\s*(\d+)(\s*(?:个)?(?:天|小时|工作日|日|周|分钟|元|块|件|月|号))", r"\1到\2\3")
+    # an ordinal (第2本, 第3次) names which one, not an amount: no number to tell offers apart
+    norm = pc.replace_substring_regex(norm, r"第\s*\d+", "第几")
     # a sum said in yuan, 块 or 块钱 is one sum (补偿5块钱 = 补偿5元)
     norm = pc.replace_substring_regex(norm, r"(\d)\s*(?:块钱|块|元钱)", r"\1元")
     keys = pc.replace_substring_regex(norm, _ignored(params, fillers), "")
