@@ -80,10 +80,10 @@ FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "对话ID", "dialogue_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
     "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
-             "发送人身份"),
+             "发送人身份", "消息方向"),
     "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员"),
-    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息"),
+              "接待人员", "坐席昵称"),
+    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
 # ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
@@ -101,7 +101,7 @@ ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent",
     "买家发送": "customer", "系统通知": "system",
     "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
-    "访客": "customer",
+    "访客": "customer", "坐席": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
@@ -244,7 +244,7 @@ def read_messages(path: Path) -> list[Message]:
                 row=number,
                 session=record[idx["session"]].strip(),
                 time=time_text,
-                role=ROLE_VALUES.get(raw_role, raw_role),
+                role=ROLE_VALUES.get(raw_role, ROLE_VALUES.get(re.split(r"→|->", raw_role)[0].strip(), raw_role)),
                 agent=record[idx["agent"]].strip() if "agent" in idx else "",
                 text=record[idx["text"]],
                 labels=tuple(label for label in raw_labels if label),

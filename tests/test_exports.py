@@ -129,13 +129,20 @@ def test_header_row_option_on_the_command_line(tmp_path):
     assert len(wrong.output.strip().splitlines()) <= 3
 
 
-def test_no_header_names_the_closest_column(tmp_path):
+def test_a_session_column_in_other_words_is_found_and_told(tmp_path):
     path = write(tmp_path / "odd.csv", "会话编码,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\n")
+    result = load_inputs([str(path)])
+    assert result.messages["session_id"].tolist() == ["S1"]
+    assert any("columns found by their names: session_id=会话编码" in note for note in result.notes)
+
+
+def test_no_session_column_names_the_closest_column(tmp_path):
+    path = write(tmp_path / "odd.csv", "会话编,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\n")
     with pytest.raises(InputError) as error:
         load_inputs([str(path)])
     message = str(error.value)
-    assert "session_id" in message and "会话编码" in message
-    assert "--column session_id=会话编码" in message
+    assert "session_id" in message and "会话编" in message
+    assert "--column session_id=会话编" in message
 
 
 def test_two_level_header_in_text_rows(tmp_path):
@@ -226,6 +233,22 @@ def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_n
     assert messages["agent"].tolist()[2] == "某某铺-阿桃"
     assert str(messages["timestamp"].iloc[1]) == "2026-12-10 09:00:05+08:00"
     assert messages["source_row"].tolist() == [4, 5, 6]
+
+
+def test_columns_named_in_other_words_and_a_direction_read_with_no_options(tmp_path):
+    # 苏宁云信-style: the text under 消息正文, the agent's nickname beside its number (坐席工号 / 坐席昵称),
+    # the sender as a direction (访客→坐席, 坐席→访客, 机器人→访客); the guess is told in a note
+    shop = ("会话编号,访客昵称,坐席工号,坐席昵称,消息方向,消息时间,消息正文\n"
+            "N1,阿橙,80231,苏宁-小林,机器人→访客,2026/12/13 10:00:01,您好 请描述问题\n"
+            "N1,阿橙,80231,苏宁-小林,访客→坐席,2026/12/13 10:00:09,空调什么时候装\n"
+            "N1,阿橙,80231,苏宁-小林,坐席→访客,2026/12/13 10:01:00,明天上午师傅上门\n")
+    result = load_inputs([str(write(tmp_path / "sn.csv", shop))])
+    messages = result.messages
+    assert len(result.rejected) == 0
+    assert messages["role"].tolist() == ["system", "customer", "agent"]
+    assert messages["text"].tolist()[1] == "空调什么时候装"
+    assert messages["agent"].tolist()[2] == "苏宁-小林"
+    assert any("columns found by their names: text=消息正文, agent=坐席昵称" in note for note in result.notes)
 
 
 def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):

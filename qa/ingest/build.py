@@ -49,6 +49,9 @@ def build_part(
     if columns.mapped:
         used = ", ".join(f"{name}={wanted}" for name, wanted in columns.mapped.items())
         notes.add(f"{{files}}: columns read as {used}", table.source)
+    if columns.guessed:
+        guessed = ", ".join(f"{name}={wanted}" for name, wanted in columns.guessed.items())
+        notes.add(f"{{files}}: columns found by their names: {guessed} (--column FIELD=NAME to choose others)", table.source)
     session = column("session_id").str.strip()
     text = _without_final_cr(column("text"))
     role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qa.errors import InputError
-from qa.ingest.header import VOCABULARY, closest
+from qa.ingest.header import VOCABULARY, closest, guess_column
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -32,6 +32,7 @@ class ColumnMap:
     positions: dict[str, int]
     header: list[str]
     mapped: dict[str, str] = field(default_factory=dict)  # the --column mappings this input used
+    guessed: dict[str, str] = field(default_factory=dict)  # fields found by the words in a header name
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""
@@ -82,6 +83,12 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
         if hits:
             positions[name] = hits[0]
+    guessed: dict[str, str] = {}
+    if not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
+        _guess(positions, names, "role", guessed)
+    for name in ("session_id", "text", "timestamp", "agent"):
+        if name not in positions:
+            _guess(positions, names, name, guessed)
     for name, wanted in unmatched.items():
         if name not in positions and (name in _REQUIRED or name == "timestamp"):
             raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
@@ -93,7 +100,15 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         hint = f"found {near}? use --column {missing[0]}={near}" if near else f"use --column {missing[0]}=NAME"
         raise InputError(f"missing column for {missing[0]} in {where}; found: {found}; {hint}")
     mapped = {name: wanted for name, wanted in overrides.items() if name not in unmatched}
-    return ColumnMap(positions, names, mapped)
+    return ColumnMap(positions, names, mapped, guessed)
+
+
+def _guess(positions: dict[str, int], names: list[str], name: str, guessed: dict[str, str]) -> None:
+    """Take a column for ``name`` by the words in its header (消息正文 for text), noting the guess."""
+    position = guess_column(name, names, set(positions.values()))
+    if position is not None:
+        positions[name] = position
+        guessed[name] = names[position]
 
 
 def _find_override(names: list[str], keys: list[str], wanted: str) -> int | None:

@@ -9,6 +9,7 @@ names best match the known vocabularies; the rows above it are not input rows.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -144,6 +145,32 @@ def find_header(rows: Sequence[Sequence[str]], overrides: Mapping[str, str] = {}
 def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
     """The header at a given row (``--header-row``)."""
     return Header(index, seen_names(rows, index), _score(seen_names(rows, index), {}))
+
+
+# A field no vocabulary name matched may still be named in other words (苏宁云信: 消息正文, 消息方向,
+# 坐席昵称 beside 坐席工号). Each field's words, most telling first: a column is taken for the field
+# by the first pattern that some unclaimed column's name matches, and among those columns the first.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "session_id": (r"(?:会话|对话|咨询|session|conversation|chat|dialog).*(?:id|编号|号|标识|码)$",),
+    "text": (r"正文|内容|文本|(?:^|[^类])消息$|^(?:message|content|text|body)", r"聊天记录$|话术$"),
+    "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时间$|^(?:time|datetime|timestamp|sent_at)",),
+    "role": (r"角色|身份|方向|发送方|direction|sender_?type|^role",),
+    "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号)$",
+              r"(?:客服|坐席|接待|员工|agent).*(?:工号|编号|id)$"),
+}
+_KEYWORD_PATTERNS = {field: tuple(re.compile(p, re.IGNORECASE) for p in patterns) for field, patterns in KEYWORDS.items()}
+
+
+def guess_column(field: str, names: Sequence[str], claimed: set[int]) -> int | None:
+    """The position of an unclaimed column whose name says ``field`` in other words
+    (:data:`KEYWORDS`), or None. Names a vocabulary knows for another field are never taken."""
+    for pattern in _KEYWORD_PATTERNS.get(field, ()):
+        for index, name in enumerate(names):
+            if index in claimed or not name or field_of(name) not in (None, field):
+                continue
+            if pattern.search(clean_name(name)):
+                return index
+    return None
 
 
 def closest(field: str, names: Sequence[str]) -> str | None:

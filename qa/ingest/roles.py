@@ -26,6 +26,8 @@ _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
 # A bot named by the platform's own word (智能助手, 机器人客服, AI助理, 自动应答): a role value that is
 # no known word but names a machine sender is a system row, never an unknown role.
 _BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|bot|robot)(?![a-z])", re.IGNORECASE)
+# A message direction written sender-arrow-receiver (访客→坐席, 坐席->访客, 客服 => 客户, 买家至卖家).
+_DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
 _FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
@@ -88,6 +90,8 @@ def _sender_roles(
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
     """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
     def role_of(value: str) -> str | None:
+        # a direction names the sender first (访客→坐席, 坐席->访客, 客服 to 客户)
+        value = _DIRECTION.split(value, maxsplit=1)[0].strip() if _DIRECTION.search(value) else value
         known = words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold()))
         if known is None and words is _ROLE_WORDS and _BOT_ROLE.search(value):
             return Role.SYSTEM.value
