@@ -238,10 +238,10 @@ def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_n
 def test_columns_named_in_other_words_and_a_direction_read_with_no_options(tmp_path):
     # 苏宁云信-style: the text under 消息正文, the agent's nickname beside its number (坐席工号 / 坐席昵称),
     # the sender as a direction (访客→坐席, 坐席→访客, 机器人→访客); the guess is told in a note
-    shop = ("会话编号,消息时间,消息方向,消息正文,坐席工号,坐席昵称\n"
-            "N1,2026/12/13 10:00:01,机器人→访客,您好 请描述问题,80231,苏宁-小林\n"
-            "N1,2026/12/13 10:00:09,访客→坐席,空调什么时候装,80231,苏宁-小林\n"
-            "N1,2026/12/13 10:01:00,坐席→访客,后天下午安装师傅过去,80231,苏宁-小林\n")
+    shop = ("消息方向,会话编号,消息正文,消息时间,坐席工号,坐席昵称\n"
+            "机器人→访客,N1,您好 请描述问题,2026/12/13 10:00:01,80231,苏宁-小林\n"
+            "访客→坐席,N1,空调什么时候装,2026/12/13 10:00:09,80231,苏宁-小林\n"
+            "坐席→访客,N1,后天下午安装师傅过去,2026/12/13 10:01:00,80231,苏宁-小林\n")
     result = load_inputs([str(write(tmp_path / "sn.csv", shop))])
     messages = result.messages
     assert len(result.rejected) == 0
