@@ -221,11 +221,11 @@ def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_n
     # 小红书千帆-style: a title line and a blank line, the customer's ID beside the customer's
     # nickname (no ambiguity: neither is read), 发送人身份 with the platform's bot word
     # 智能助手, Chinese dates (2026年12月10日 14:03:21)
-    shop = ("\ufeff千帆·客服聊天记录导出,店铺:某某铺,导出时间:2026年12月11日 08:00\n\n"
-            "会话ID,用户ID,用户昵称,客服账号,发送人身份,发送时间,消息类型,消息内容\n"
-            "X1,5f3a0c,小羊,某某铺-阿桃,智能助手,2026年12月10日 09:00:01,文本,您好 客服马上就来\n"
-            "X1,5f3a0c,小羊,某某铺-阿桃,用户,2026年12月10日 09:00:05,文本,口红什么时候发\n"
-            "X1,5f3a0c,小羊,某某铺-阿桃,客服,2026年12月10日 09:01:40,文本,今天下午发出\n")
+    shop = ("\ufeff千帆 会话导出,店铺:某某铺,导出时间:2026年12月11日 08:00\n\n"
+            "会话ID,发送人身份,用户昵称,发送时间,用户ID,消息内容,客服账号,消息类型\n"
+            "X1,智能助手,小羊,2026年12月10日 09:00:01,5f3a0c,您好 客服马上就来,某某铺-阿桃,文本\n"
+            "X1,用户,小羊,2026年12月10日 09:00:05,5f3a0c,口红什么时候发,某某铺-阿桃,文本\n"
+            "X1,客服,小羊,2026年12月10日 09:01:40,5f3a0c,今天下午发出,某某铺-阿桃,文本\n")
     result = load_inputs([str(write(tmp_path / "xhs.csv", shop))])
     messages = result.messages
     assert len(result.rejected) == 0
@@ -238,10 +238,10 @@ def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_n
 def test_columns_named_in_other_words_and_a_direction_read_with_no_options(tmp_path):
     # 苏宁云信-style: the text under 消息正文, the agent's nickname beside its number (坐席工号 / 坐席昵称),
     # the sender as a direction (访客→坐席, 坐席→访客, 机器人→访客); the guess is told in a note
-    shop = ("消息方向,会话编号,消息正文,消息时间,坐席工号,坐席昵称\n"
-            "机器人→访客,N1,您好 请描述问题,2026/12/13 10:00:01,80231,苏宁-小林\n"
-            "访客→坐席,N1,空调什么时候装,2026/12/13 10:00:09,80231,苏宁-小林\n"
-            "坐席→访客,N1,后天下午安装师傅过去,2026/12/13 10:01:00,80231,苏宁-小林\n")
+    shop = ("消息方向,会话编号,消息正文,坐席昵称,消息时间,坐席工号\n"
+            "机器人→访客,N1,您好 请描述问题,苏宁-小林,2026/12/13 10:00:01,80231\n"
+            "访客→坐席,N1,空调什么时候装,苏宁-小林,2026/12/13 10:00:09,80231\n"
+            "坐席→访客,N1,后天下午安装师傅过去,苏宁-小林,2026/12/13 10:01:00,80231\n")
     result = load_inputs([str(write(tmp_path / "sn.csv", shop))])
     messages = result.messages
     assert len(result.rejected) == 0
