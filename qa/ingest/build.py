@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,13 +234,12 @@ def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes:
     frames = [p.messages for p in parts if len(p.messages)]
     if frames:
         messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        # The input position (file order, then row) is the last key, so ties keep input order
-        # whatever algorithm pandas picks for a multi-column sort.
-        messages["_order"] = np.arange(len(messages))
-        messages = messages.sort_values(
-            ["session_id", "timestamp", "seq", "_order"], kind="stable", na_position="last"
-        ).reset_index(drop=True)
         messages = messages[MESSAGE_COLUMNS]
+        order = canonical_order(messages)
+        if order is not None:
+            # One input's file and sheet columns hold one value: reordering them changes nothing.
+            same = ("source_file", "source_sheet") if len(frames) == 1 else ()
+            messages = _take_rows(messages, order, same)
     else:
         messages = empty_messages(options.timezone)
     rejected_frames = [p.rejected for p in parts if len(p.rejected)]
@@ -251,3 +252,38 @@ def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes:
         has_timestamps=any(p.has_timestamps for p in parts),
         notes=notes.render(),
     )
+
+
+def canonical_order(messages: pd.DataFrame) -> np.ndarray | None:
+    """The positions that sort ``messages`` by session, time, seq and input position (NaT and
+    NaN last), i.e. what a stable ``sort_values`` of those keys gives; None when the rows are
+    already in that order (exports often come session by session)."""
+    session = messages["session_id"]
+    if session.hasnans:  # no reader makes one; pandas' own sort decides where they go
+        keyed = messages.reset_index(drop=True).assign(_order=np.arange(len(messages)))
+        order = keyed.sort_values(["session_id", "timestamp", "seq", "_order"], kind="stable",
+                                  na_position="last").index.to_numpy()
+    else:
+        # Sorted codes of the distinct ids order the ids as comparing them would, for far
+        # less than a multi-column sort_values of a million strings.
+        codes, _ = pd.factorize(session, sort=True)
+        times = messages["timestamp"]
+        # np.lexsort is stable (ties keep input order) and puts NaN seq last; its last key is
+        # the primary one. asi8 is UTC whatever the zone, with NaT as the minimum: hence the
+        # NaT flag before it.
+        order = np.lexsort((messages["seq"].to_numpy(dtype=float), times.array.asi8,
+                            times.isna().to_numpy(), codes))
+    if np.array_equal(order, np.arange(len(order))):
+        return None
+    return order
+
+
+def _take_rows(messages: pd.DataFrame, order: np.ndarray, same: tuple[str, ...]) -> pd.DataFrame:
+    """``messages`` in ``order`` with a fresh RangeIndex; the columns in ``same`` (one value in
+    every row) are kept as they are."""
+    # pyarrow's take releases the GIL: the string columns reorder side by side (2 cores halve
+    # the ~0.4 s a million rows take one after another).
+    names = [name for name in messages.columns if name not in same]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        taken = dict(zip(names, pool.map(lambda name: messages[name].array.take(order), names), strict=True))
+    return pd.DataFrame({name: taken.get(name, messages[name].array) for name in messages.columns})
