@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
 from qa.ingest.header import join_date_time, looks_like_time_of_day
 from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
-from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, empty_messages, empty_rejected
+from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, Role, empty_messages, empty_rejected
 
 # --------------------------------------------------------------------------- interpreting rows
 
@@ -72,10 +73,13 @@ def build_part(
         time_reason,
     )
     ok = pd.isna(reason).astype(bool)
-    agent = _agents(table, role, notes)
-    tally = _count_agents(table, role[ok], agent[ok], counts)
-    agent = agent[ok]
-    role = role[ok]
+    # Roles as codes of their few values, agents as Arrow strings: a million Python string
+    # comparisons and factorizations of object arrays cost far more.
+    role_codes, role_names = pd.factorize(role)
+    is_agent = role_codes == _code_of(role_names, Role.AGENT.value)
+    agent = _agents(table, is_agent, notes).filter(pa.array(ok))
+    role_codes, is_agent = role_codes[ok], is_agent[ok]
+    tally = _count_agents(table, is_agent, agent, counts)
     if columns.has("seq"):
         seq, ignored = _parse_seq(column("seq"))
         if counts is not None:
@@ -91,10 +95,10 @@ def build_part(
         {
             "session_id": session[ok].array,
             "text": text[ok].array,
-            "role": _str_array(role),
+            "role": _coded_str(role_codes, role_names),
             "timestamp": pd.DatetimeIndex(utc[ok]).tz_localize("UTC").tz_convert(options.timezone),
             "seq": seq[ok],
-            "agent": _str_array(agent),
+            "agent": pd.array(agent, dtype="str"),
             "source_file": _constant_str(table.source, count),
             "source_row": table.rows[ok],
             "source_sheet": _constant_str(table.sheet, count),
@@ -143,14 +147,13 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes) -> pd.
 _FEW_AGENTS = 0.10
 
 
-def _count_agents(table: RawTable, role: np.ndarray, agent: np.ndarray, counts: dict | None) -> dict:
+def _count_agents(table: RawTable, is_agent: np.ndarray, agent: pa.Array | pa.ChunkedArray, counts: dict | None) -> dict:
     """Add this table's messages, agent messages and (unknown) agents to ``counts`` (a fresh
     tally when None) for :func:`agent_warning`."""
     tally = counts if counts is not None else {}
-    is_agent = role == "agent"
-    tally["messages"] = tally.get("messages", 0) + len(role)
+    tally["messages"] = tally.get("messages", 0) + len(is_agent)
     tally["agents"] = tally.get("agents", 0) + int(is_agent.sum())
-    tally["unknown"] = tally.get("unknown", 0) + int((agent[is_agent] == UNKNOWN_AGENT).sum())
+    tally["unknown"] = tally.get("unknown", 0) + int((is_agent & _arrow_equals(agent, UNKNOWN_AGENT)).sum())
     columns = table.columns
     tally["fix"] = ("--column role=COLUMN" if not columns.has("sender")
                     else "--agent-pattern REGEX (the agents' nicknames) or --column role=COLUMN")
@@ -215,11 +218,20 @@ def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:
     return seq, ignored
 
 
-def _str_array(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray:
-    """Values as pandas' str dtype, via codes of distinct values (a million rows repeat few)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+def _code_of(names: np.ndarray, value: str) -> int:
+    """The code of ``value`` among factorized ``names``; -2 (no code) when absent."""
+    found = np.flatnonzero(names == value)
+    return int(found[0]) if len(found) else -2
+
+
+def _arrow_equals(values: pa.Array | pa.ChunkedArray, value: str) -> np.ndarray:
+    return np.asarray(pc.equal(values, value).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _coded_str(codes: np.ndarray, names: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Values given as codes into ``names``, as pandas' str dtype."""
     dictionary = pa.DictionaryArray.from_arrays(
-        pa.array(codes, type=pa.int32()), pa.array(uniques, type=pa.string())
+        pa.array(codes, type=pa.int32()), pa.array(names, type=pa.string())
     )
     return pd.array(dictionary.cast(pa.string()), dtype="str")
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from qa.ingest.columns import _FLAG_FIELD
 from qa.ingest.header import SYSTEM_TYPES, main_accounts
@@ -117,17 +119,22 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> s
     return Role.CUSTOMER.value
 
 
-def _agents(table: RawTable, role: np.ndarray, notes: IngestNotes) -> np.ndarray:
-    """Agent per row: as exported; for agent rows without one, the nickname or (unknown)."""
+def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Array | pa.ChunkedArray:
+    """Agent per row, as Arrow strings: as exported; for agent rows without one, the nickname
+    or (unknown)."""
     columns, cells = table.columns, table.cells
-    is_agent = role == Role.AGENT.value
     if columns.has("agent"):
-        agent = cells[columns.positions["agent"]].str.strip().to_numpy(dtype=object)
-        return np.where(is_agent & (agent == ""), UNKNOWN_AGENT, agent)
+        agent = pa.array(cells[columns.positions["agent"]].str.strip())
+        return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        nickname = cells[columns.positions["sender"]].str.strip().to_numpy(dtype=object)
-        return np.where(is_agent, np.where(nickname == "", UNKNOWN_AGENT, nickname), "")
+        nickname = pa.array(cells[columns.positions["sender"]].str.strip())
+        named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
+        return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
-    return np.where(is_agent, UNKNOWN_AGENT, "").astype(object)
+    return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _empty(values: pa.Array) -> np.ndarray:
+    return np.asarray(pc.equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
