@@ -448,7 +448,8 @@ class _DelimitedStream:
                 invalid_row_handler=handler,
             ),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in self.header},
+                # pandas keeps strings as large_string: read so, it need not convert every column
+                column_types={name: pa.large_string() for name in self.header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 include_columns=include or [],
@@ -474,7 +475,7 @@ class _DelimitedStream:
         try:
             with self._open() as stream:
                 schema = self._arrow_reader(stream, count_malformed).schema
-            if len(schema) != width or any(not pa.types.is_string(t) for t in schema.types):
+            if len(schema) != width or any(not pa.types.is_large_string(t) for t in schema.types):
                 return False
             names = schema.names
             last: pa.RecordBatch | None = None
