@@ -66,13 +66,17 @@ def build_part(
         utc, time_reason = _parse_times(_time_text(table, options, notes), options.timezone)
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
-    reason = _first_reason(
-        np.where((session == "").to_numpy(), "empty session id", None),
-        np.where(_blank(text), "empty text", None),
-        role_reason,
-        time_reason,
+    no_session, no_text = (session == "").to_numpy(), _blank(text)
+    ok = ~(no_session | no_text | pd.notna(role_reason) | pd.notna(time_reason))
+    # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
+    bad = np.flatnonzero(~ok)
+    reason = _no_reasons(len(cells))
+    reason[bad] = _first_reason(
+        np.where(no_session[bad], "empty session id", None),
+        np.where(no_text[bad], "empty text", None),
+        role_reason[bad],
+        time_reason[bad],
     )
-    ok = pd.isna(reason).astype(bool)
     # Roles as codes of their few values, agents as Arrow strings: a million Python string
     # comparisons and factorizations of object arrays cost far more.
     role_codes, role_names = pd.factorize(role)
@@ -104,7 +108,7 @@ def build_part(
             "source_sheet": _constant_str(table.sheet, count),
         }
     )
-    bad = np.flatnonzero(~ok)  # few rows: take them by position rather than masking every column
+    # few rows (bad): take them by position rather than masking every column
     rejected = _rejected_frame(
         [table.source] * len(bad),
         table.rows[bad],

@@ -52,7 +52,8 @@ def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]
     text = raw.str.strip().reset_index(drop=True)
     utc = np.full(len(text), np.datetime64("NaT", "ns"))
     todo = (text != "").to_numpy(dtype=bool, copy=True)
-    for fmt in _likely_formats(text[todo]):
+    # the sample is the first values: no need to pick out all of a million
+    for fmt in _likely_formats(text.iloc[np.flatnonzero(todo)[: _SNIFF_SAMPLE + 1]]):
         _fill(utc, todo, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
         if not todo.any():
             break
@@ -89,6 +90,13 @@ def _likely_formats(values: pd.Series) -> list[str]:
 def _parse_other_times(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str) -> None:
     """Times the sniffed formats left: offsets, epochs, Excel serials, then every other layout."""
     positions = np.flatnonzero(todo)
+    if len(positions) < len(text):
+        # Usually a handful of rows: each of the ~20 attempts below would otherwise scan
+        # masks as long as the file.
+        few_utc, few_todo = utc[positions], np.ones(len(positions), dtype=bool)
+        _parse_other_times(text.iloc[positions].reset_index(drop=True), few_utc, few_todo, timezone)
+        utc[positions], todo[positions] = few_utc, few_todo
+        return
     rest = text.iloc[positions]
     kinds: list[tuple[pd.Series, Callable[[pd.Series], pd.Series], str | None]] = [
         (rest.str.contains(_OFFSET_TIME, regex=True), _parse_offset_times, None),
@@ -126,7 +134,7 @@ def _fill(
     ``local`` is the timezone of naive results; None means they already are UTC.
     """
     where = np.flatnonzero(todo)
-    parsed = pd.DatetimeIndex(parser(text.iloc[where]))
+    parsed = pd.DatetimeIndex(parser(text if len(where) == len(text) else text.iloc[where]))
     if parsed.tz is not None:
         parsed = parsed.tz_convert("UTC").tz_localize(None)
     in_range = np.asarray((parsed >= _TIME_MIN) & (parsed < _TIME_MAX), dtype=bool)
