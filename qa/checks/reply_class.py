@@ -314,6 +314,12 @@ def _overlaps_all(matches, spans: list[tuple[int, int]]) -> bool:
     return all(any(s < m.end and m.start < e for s, e in spans) for m in matches)
 
 
+def _within_all(matches, spans: list[tuple[int, int]]) -> bool:
+    """Does every match lie inside one of ``spans`` (说好的今天到 reaches past the mild 到现在还没,
+    so that turn holds more than a mild remark)?"""
+    return all(any(s <= m.start and m.end <= e for s, e in spans) for m in matches)
+
+
 def _drop_unprompted_failures(classes, params, norm_all, reply_positions, sessions, positions, found,
                               later: list[str]) -> None:
     """改不了 / 操作不了 report that a step failed; like 打不通 they refuse the agent's way only right
@@ -964,7 +970,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 break
             text = texts.at(position)
             found = _class_matches(classes, trigger_names, text)
-            if found and not _overlaps_all(found, _class_spans(classes, mild_names, text)):
+            if found and not _within_all(found, _class_spans(classes, mild_names, text)):
                 return False
         return True
 
