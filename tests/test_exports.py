@@ -188,67 +188,57 @@ def test_pinduoduo_and_feige_vocabularies(tmp_path):
     assert result.messages["agent"].tolist()[1] == "多多店:阿强"
 
 
-def test_wecom_export_in_gb18030_with_a_title_line_reads_with_no_options(tmp_path):
+# Platform layouts read with no options, each with what makes it hard: (file name, content, encoding,
+# the agent on the third row, the second row's time, a note the reader must give or None, the rows).
+_LAYOUTS_WITH_NO_OPTIONS = [
     # 微信客服 / 企业微信: 消息 holds the text, 接待人员 the agent, 消息来源 客户/接待人员/系统, times
-    # without zero padding; Windows tools write it in GB18030
-    wecom = ("微信客服聊天记录,客服账号:某某小店,导出时间:2026/12/05 08:30\n"
-             "会话编号,客户昵称,接待人员,消息来源,消息时间,消息\n"
-             "wk1,阿强,售后-小雨,系统,2026/12/3 9:05:00,会话已接入\n"
-             "wk1,阿强,售后-小雨,客户,2026/12/3 9:05:10,鞋子开胶了\n"
-             "wk1,阿强,售后-小雨,接待人员,2026/12/3 9:06:00,抱歉，拍张照片给我看看\n")
-    result = load_inputs([str(write(tmp_path / "wecom.csv", wecom, encoding="gb18030"))])
-    messages = result.messages
-    assert messages["role"].tolist() == ["system", "customer", "agent"]
-    assert messages["text"].tolist()[2] == "抱歉，拍张照片给我看看"
-    assert messages["agent"].tolist()[2] == "售后-小雨"
-    assert str(messages["timestamp"].iloc[1]) == "2026-12-03 09:05:10+08:00"
-    assert messages["source_row"].tolist() == [3, 4, 5]
+    # without zero padding, GB18030 as Windows tools write it, a title line
+    pytest.param("wecom.csv",
+                 "微信客服聊天记录,客服账号:某某小店,导出时间:2026/12/05 08:30\n"
+                 "会话编号,客户昵称,接待人员,消息来源,消息时间,消息\n"
+                 "wk1,阿强,售后-小雨,系统,2026/12/3 9:05:00,会话已接入\n"
+                 "wk1,阿强,售后-小雨,客户,2026/12/3 9:05:10,鞋子开胶了\n"
+                 "wk1,阿强,售后-小雨,接待人员,2026/12/3 9:06:00,抱歉，拍张照片给我看看\n",
+                 "gb18030", "售后-小雨", "2026-12-03 09:05:10+08:00", None, [3, 4, 5], id="wecom"),
+    # 快手小店: 发送方向 = 买家发送/客服发送/系统通知 (the sender told with what it did), milliseconds
+    pytest.param("shop.csv",
+                 "会话id,消息内容,发送方向,发送时间,客服昵称,买家昵称\n"
+                 "K1,会话开始,系统通知,2026-12-06 10:00:00.120,小杨,阿花\n"
+                 "K1,发货了吗,买家发送,2026-12-06 10:00:05.500,小杨,阿花\n"
+                 "K1,今天下午发,客服发送,2026-12-06 10:00:40.010,小杨,阿花\n",
+                 "utf-8", "小杨", "2026-12-06 10:00:05.500000+08:00", None, [2, 3, 4], id="kuaishou"),
+    # 小红书千帆: a title and a blank line, the customer's ID beside the nickname (no ambiguity: neither
+    # is read), the bot as 智能助手, Chinese dates
+    pytest.param("xhs.csv",
+                 "\ufeff千帆 会话导出,店铺:某某铺,导出时间:2026年12月11日 08:00\n\n"
+                 "会话ID,发送人身份,用户昵称,发送时间,用户ID,消息内容,客服账号,消息类型\n"
+                 "X1,智能助手,小羊,2026年12月10日 09:00:01,5f3a0c,您好 客服马上就来,某某铺-阿桃,文本\n"
+                 "X1,用户,小羊,2026年12月10日 09:00:05,5f3a0c,口红什么时候发,某某铺-阿桃,文本\n"
+                 "X1,客服,小羊,2026年12月10日 09:01:40,5f3a0c,今天下午发出,某某铺-阿桃,文本\n",
+                 "utf-8", "某某铺-阿桃", "2026-12-10 09:00:05+08:00", None, [4, 5, 6], id="xiaohongshu"),
+    # 苏宁云信: the text under 消息正文, the agent's nickname beside its number, the sender as a
+    # direction (访客→坐席); the columns found by their words are told in a note
+    pytest.param("sn.csv",
+                 "消息方向,会话编号,消息正文,坐席昵称,消息时间,坐席工号\n"
+                 "机器人→访客,N1,您好 请描述问题,苏宁-小林,2026/12/13 10:00:01,80231\n"
+                 "访客→坐席,N1,空调什么时候装,苏宁-小林,2026/12/13 10:00:09,80231\n"
+                 "坐席→访客,N1,后天下午安装师傅过去,苏宁-小林,2026/12/13 10:01:00,80231\n",
+                 "utf-8", "苏宁-小林", "2026-12-13 10:00:09+08:00",
+                 "columns found by their names: text=消息正文, agent=坐席昵称", [2, 3, 4], id="suning-other-words"),
+]
 
 
-def test_role_told_by_what_the_sender_did_reads_with_no_options(tmp_path):
-    # 快手小店-style: 发送方向 = 买家发送/客服发送/系统通知, times with milliseconds
-    shop = ("会话id,消息内容,发送方向,发送时间,客服昵称,买家昵称\n"
-            "K1,会话开始,系统通知,2026-12-06 10:00:00.120,小杨,阿花\n"
-            "K1,发货了吗,买家发送,2026-12-06 10:00:05.500,小杨,阿花\n"
-            "K1,今天下午发,客服发送,2026-12-06 10:00:40.010,小杨,阿花\n")
-    messages = load_inputs([str(write(tmp_path / "shop.csv", shop))]).messages
-    assert messages["role"].tolist() == ["system", "customer", "agent"]
-    assert messages["agent"].tolist()[2] == "小杨"
-    assert str(messages["timestamp"].iloc[1]) == "2026-12-06 10:00:05.500000+08:00"
-
-
-def test_xiaohongshu_export_with_customer_id_and_nickname_and_a_bot_reads_with_no_options(tmp_path):
-    # 小红书千帆-style: a title line and a blank line, the customer's ID beside the customer's
-    # nickname (no ambiguity: neither is read), 发送人身份 with the platform's bot word
-    # 智能助手, Chinese dates (2026年12月10日 14:03:21)
-    shop = ("\ufeff千帆 会话导出,店铺:某某铺,导出时间:2026年12月11日 08:00\n\n"
-            "会话ID,发送人身份,用户昵称,发送时间,用户ID,消息内容,客服账号,消息类型\n"
-            "X1,智能助手,小羊,2026年12月10日 09:00:01,5f3a0c,您好 客服马上就来,某某铺-阿桃,文本\n"
-            "X1,用户,小羊,2026年12月10日 09:00:05,5f3a0c,口红什么时候发,某某铺-阿桃,文本\n"
-            "X1,客服,小羊,2026年12月10日 09:01:40,5f3a0c,今天下午发出,某某铺-阿桃,文本\n")
-    result = load_inputs([str(write(tmp_path / "xhs.csv", shop))])
-    messages = result.messages
-    assert len(result.rejected) == 0
-    assert messages["role"].tolist() == ["system", "customer", "agent"]
-    assert messages["agent"].tolist()[2] == "某某铺-阿桃"
-    assert str(messages["timestamp"].iloc[1]) == "2026-12-10 09:00:05+08:00"
-    assert messages["source_row"].tolist() == [4, 5, 6]
-
-
-def test_columns_named_in_other_words_and_a_direction_read_with_no_options(tmp_path):
-    # 苏宁云信-style: the text under 消息正文, the agent's nickname beside its number (坐席工号 / 坐席昵称),
-    # the sender as a direction (访客→坐席, 坐席→访客, 机器人→访客); the guess is told in a note
-    shop = ("消息方向,会话编号,消息正文,坐席昵称,消息时间,坐席工号\n"
-            "机器人→访客,N1,您好 请描述问题,苏宁-小林,2026/12/13 10:00:01,80231\n"
-            "访客→坐席,N1,空调什么时候装,苏宁-小林,2026/12/13 10:00:09,80231\n"
-            "坐席→访客,N1,后天下午安装师傅过去,苏宁-小林,2026/12/13 10:01:00,80231\n")
-    result = load_inputs([str(write(tmp_path / "sn.csv", shop))])
+@pytest.mark.parametrize("name, content, encoding, agent, second_time, note, rows", _LAYOUTS_WITH_NO_OPTIONS)
+def test_platform_layout_reads_with_no_options(tmp_path, name, content, encoding, agent, second_time, note, rows):
+    result = load_inputs([str(write(tmp_path / name, content, encoding=encoding))])
     messages = result.messages
     assert len(result.rejected) == 0
     assert messages["role"].tolist() == ["system", "customer", "agent"]
-    assert messages["text"].tolist()[1] == "空调什么时候装"
-    assert messages["agent"].tolist()[2] == "苏宁-小林"
-    assert any("columns found by their names: text=消息正文, agent=坐席昵称" in note for note in result.notes)
+    assert messages["agent"].tolist()[2] == agent
+    assert str(messages["timestamp"].iloc[1]) == second_time
+    assert messages["source_row"].tolist() == rows
+    if note:
+        assert any(note in line for line in result.notes)
 
 
 def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
