@@ -77,11 +77,11 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话id", "会话编号", "对话ID", "dialogue_id"),
-    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at"),
-    "role": ("role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
+    "session": ("session_id", "会话ID", "会话id", "会话编号", "对话ID", "dialogue_id", "conversation_id"),
+    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time"),
+    "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向"),
-    "agent": ("agent", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
+    "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
               "接待人员", "坐席昵称"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
@@ -100,7 +100,7 @@ WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent",
     "买家发送": "customer", "系统通知": "system",
-    "customer": "customer", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
+    "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system",
 }
@@ -262,6 +262,8 @@ def _parse_time(value: str) -> datetime:
     """A naive China-time datetime (times with an offset are converted to UTC+8)."""
     if value.isdigit() and len(value) == 13:  # epoch milliseconds (layout E)
         return datetime.fromtimestamp(int(value) / 1000, CHINA_TIME).replace(tzinfo=None)
+    if value.isdigit() and len(value) == 10:  # epoch seconds
+        return datetime.fromtimestamp(int(value), CHINA_TIME).replace(tzinfo=None)
     for fmt in TIME_FORMATS:
         try:
             parsed = datetime.strptime(value, fmt)

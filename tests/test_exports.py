@@ -225,6 +225,13 @@ _LAYOUTS_WITH_NO_OPTIONS = [
                  "坐席→访客,N1,后天下午安装师傅过去,苏宁-小林,2026/12/13 10:01:00,80231\n",
                  "utf-8", "苏宁-小林", "2026-12-13 10:00:09+08:00",
                  "columns found by their names: text=消息正文, agent=坐席昵称", [2, 3, 4], id="suning-other-words"),
+    # English headers, the time as Unix epoch seconds under msg_time, buyer/seller/bot
+    pytest.param("vip.csv",
+                 "conversation_id,msg_time,sender_role,sender_name,content\n"
+                 "v1,1796090400,bot,小唯,您好 我是机器人\n"
+                 "v1,1796090405,buyer,阿柚,这件有M码吗\n"
+                 "v1,1796090460,seller,唯品-小满,有的 M码有货\n",
+                 "utf-8", "唯品-小满", "2026-12-01 10:00:05+08:00", None, [2, 3, 4], id="english-epoch-seconds"),
 ]
 
 
