@@ -102,7 +102,7 @@ ROLE_VALUES = {
     "买家发送": "customer", "系统通知": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent",
-    "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system",
+    "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
                 "%Y年%m月%d日 %H:%M:%S")
