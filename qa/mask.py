@@ -312,7 +312,9 @@ def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker
         columns["session_id"] = names.sessions(findings["session_id"]) if names else mask_series(findings["session_id"])
     if "agent" in findings:
         columns["agent"] = names.agents(findings["agent"]) if names else mask_series(findings["agent"])
-    return findings.assign(**{name: values.to_numpy(dtype=object) for name, values in columns.items()})
+    # The masked columns are str Series on the findings' own index: assigned as they are, not
+    # as object arrays pandas would scan and convert back to str (about 0.1 s at 70k findings).
+    return findings.assign(**columns)
 
 
 # --------------------------------------------------------------------------- names
