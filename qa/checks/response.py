@@ -322,9 +322,11 @@ def _counting(pattern: regex.Pattern | None, norm: str, excluded: list[tuple[int
 
 
 def classify_reply(norm: str, is_emoji: bool, c: _Compiled, classes=None, soothing_class: str = "",
-                   handling_class: str = "") -> tuple[str, tuple[int, int] | None]:
+                   handling_class: str = "", self_service_class: str = "") -> tuple[str, tuple[int, int] | None]:
     """("" when acceptable, else a kind; the normalized span of a guiding phrase or None).
-    With ``classes`` (a qa.classes.ClassSet), soothing and handling are those classes."""
+    With ``classes`` (a qa.classes.ClassSet), soothing and handling are those classes; a handling
+    match that lies inside a ``self_service_class`` match (自己去订单里点退货) sends the customer
+    to do it alone and handles nothing."""
     if is_emoji:
         return "emoji", None
     core = _core(norm)
@@ -342,8 +344,11 @@ def classify_reply(norm: str, is_emoji: bool, c: _Compiled, classes=None, soothi
     if classes is not None and (soothing_class or handling_class):
         if soothing_class and classes.matches(soothing_class, norm):
             return "", None
-        if handling_class and classes.matches(handling_class, norm):
-            return "", None
+        if handling_class:
+            handled = classes.find(handling_class, norm)
+            alone = classes.find(self_service_class, norm) if handled and self_service_class else []
+            if any(not any(a.start <= h.start and h.end <= a.end for a in alone) for h in handled):
+                return "", None
         return "cold", None
     soothing = c.soothing is not None and c.soothing.search(norm) is not None
     handling = c.handling is not None and c.handling.search(norm) is not None
@@ -581,7 +586,8 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
             key = (reply_norm, bool(is_emoji))
             if key not in verdicts:
                 verdicts[key] = classify_reply(reply_norm, bool(is_emoji), c, classes,
-                                               rule.params["soothing_class"], rule.params["handling_class"])
+                                               rule.params["soothing_class"], rule.params["handling_class"],
+                                               rule.params["self_service_class"])
             kind_name, guide_span = verdicts[key]
             about = topic(judged[reply_id])
             if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
@@ -654,7 +660,8 @@ def _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply
                             **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
     for reply_norm, is_emoji in zip(reply_norms, emoji.tolist()):
         kind, _ = classify_reply(reply_norm, bool(is_emoji), c, classes,
-                                 rule.params["soothing_class"], rule.params["handling_class"])
+                                 rule.params["soothing_class"], rule.params["handling_class"],
+                                 rule.params["self_service_class"])
         if not kind:
             return True
     return False

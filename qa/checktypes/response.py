@@ -43,6 +43,8 @@ PARAMS = {
                              "used instead of triggers when given", default=[]),
     "soothing_class": Param("str", "class of soothing replies (instead of the soothing words)", default=""),
     "handling_class": Param("str", "class of handling replies (instead of the handling words)", default=""),
+    "self_service_class": Param("str", "class of replies sending the customer to do it alone (自己去订单里点申请); "
+                                "a handling match inside one does not handle", default=""),
     "escalation_classes": Param("strings", "trigger classes whose categories are separate topics: after a "
                                 "handled 投诉, a later 起诉 in the same session is judged again", default=[]),
     "trigger_exceptions": Param("strings", "phrases containing a trigger that are not one", default=[]),
