@@ -1150,6 +1150,8 @@ _ASKED_BACK_RE2 = (r"(?:如果|要是|假如|万一|的话|请问|怎么|什么|
 
 
 _ENDS_ASKING = compile_regex(r"(?:\?|吗|么)\W*$")
+# ...asking only the customer's consent (给您退5块钱可以吗, 您看行不) still offers the remedy
+_ASKS_CONSENT = compile_regex(r"(?:可以|行|好|成|合适|ok|接受)(?:的)?(?:吗|么|不|不行|不可以)?\W*$|(?:看|觉得)(?:这样)?(?:可以|行)?(?:吗|么|不|呢)\W*$")
 
 
 def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
@@ -1182,9 +1184,10 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # messages is a strong refusal (anchor_refusal_classes) that is no question back (那不是商家赔吗?
     # asks on) and none goes along with the offer (accepted) without refusing. Found for the
     # messages of the gaps before candidate offers only, as column masks.
+    # (the gaps of the whole run before each candidate: the run of refused pushes it ends, see below)
     wanted = np.zeros(len(scope), dtype=bool)
-    for back in range(1, streak):
-        wanted[ends - back] = True
+    for i in ends.tolist():
+        wanted[i - int(run_length[i]) : i] = True
     rows = np.flatnonzero(customer)
     gap_of = np.searchsorted(scope, rows) - 1
     inside = (gap_of >= 0) & (gap_of < len(scope) - 1)
@@ -1223,16 +1226,30 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 
     offer_names = [c for c in params["streak_offer_classes"] if c in classes.classes]
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
+    retry_names = [c for c in params["streak_retry_classes"] if c in classes.classes]
     light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
     plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
     changing = params["anchor_terms"]
     share = params["min_repeated_share"]
-    involved = sorted({int(scope[i - back]) for i in ends.tolist() for back in range(streak)})
+    # A clause is no new step when a push of the run of refused pushes the offer ends said it (重置 in
+    # the first of four pushes): the run goes back while each gap refused.
+    pushes_from = {}
+    for i in ends.tolist():
+        j = i - (streak - 1)
+        while j > i - int(run_length[i]) and gap_refuses[j - 1]:
+            j -= 1
+        pushes_from[i] = j
+    involved = sorted({int(scope[j]) for i in ends.tolist() for j in range(pushes_from[i], i + 1)})
     keys = dict(zip(involved, solution_keys(pa.array([norm_all.iat[p] for p in involved], pa.large_string()),
                                             view.strip, params).to_pylist()))
 
+    # one thing named in other words (拔掉电源 / 把插头拔了 / 断电) is one thing: the term_synonyms groups
+    synonyms = RemedyTerms(params)
+
     def content(position: int) -> set:
         key = keys[position] or ""
+        if synonyms.phrase is not None:  # its own words and its synonym groups' words
+            key += "," + synonyms.phrase.sub(lambda m: synonyms.canon[m.group()], key)
         return set(_HAN.findall(plain.sub("", key) if plain else key)) - _FUNCTION_CHARS
 
     out = []
@@ -1245,7 +1262,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if offer_names and not any(classes.matches(name, text) for name in offer_names):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
-        if any(_ENDS_ASKING.search(norm_all.iat[p]) for p in earlier):
+        if any(_ENDS_ASKING.search(norm_all.iat[p]) and not _ASKS_CONSENT.search(norm_all.iat[p]) for p in earlier):
             continue
         mine = content(later)
         if not all(mine & content(p) for p in earlier):
@@ -1256,10 +1273,16 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             continue
         if any(w in text and w not in said for w in changing):
             continue
-        used = set().union(*(content(p) for p in earlier))
+        used = set().union(*(content(int(scope[j])) for j in range(pushes_from[i], i)))
         new_step = False
-        for clause in _CLAUSE.split(text):
-            clause_content = set(_HAN.findall(plain.sub("", clause) if plain else clause)) - _FUNCTION_CHARS
+        clauses = [c for c in _CLAUSE.split(text) if c]
+        # a clause's soothing words (辛苦您, 让您费心了) are no step; a step to do again (最后再试一次) is the old step
+        clause_keys = solution_keys(pa.array(clauses, pa.large_string()), view.strip, params).to_pylist() if clauses else []
+        for clause, clause_key in zip(clauses, clause_keys):
+            if retry_names and any(classes.matches(n, clause) for n in retry_names):
+                continue
+            clause_key = clause_key or ""
+            clause_content = set(_HAN.findall(plain.sub("", clause_key) if plain else clause_key)) - _FUNCTION_CHARS
             if (len(clause_content) >= 3 and any(classes.matches(n, clause) for n in proposal_names)
                     and len(clause_content & used) < share * len(clause_content)):
                 new_step = True
