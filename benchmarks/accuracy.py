@@ -77,7 +77,7 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话id", "会话编号", "对话ID", "dialogue_id", "conversation_id"),
+    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向"),
@@ -98,7 +98,7 @@ ROBOT_ACCOUNTS = {"机器人", "robot"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
-    "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent",
+    "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
     "买家发送": "customer", "系统通知": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent",
