@@ -130,13 +130,29 @@ _OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
 
 
+# a reply opening with yes (好 今天下午就发出, 可以的 给您…)
+# (a word of its own: 可以退的 您自己申请 only permits)
+_AGREES = compile_regex(r"^\W*(?:亲|亲亲)?\W*(?:好的|好滴|好嘞|好|可以的|可以|行|没问题|ok)(?:的|哈|哦|呢|呀|亲)?(?=[\s,.!~]|$)")
+_SELF_SERVICE = compile_regex(r"(?:您|你|亲)(?:自己|可以|需要|先|直接)?(?:在|到|去|从)?[^,.!?;。]{0,8}?(?:点|点击|申请|提交|操作|选择|填写)")
+# what doing a remedy is called once under way (补发 → 今天就发出, 寄出)
+_DOING = {"补发": "发|寄", "补寄": "发|寄", "重新发": "发|寄", "重发": "发|寄", "寄": "发|寄", "发": "发|寄"}
+
+
 def _granted_in(reply_norm: str, remedy: str) -> bool:
     word = regex.escape(remedy)
     if regex.search(rf"{_DENY}[^,.!?;。]{{0,4}}{word}|{word}不了", reply_norm):
         return False
-    return regex.search(
-        rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}",
-        reply_norm) is not None
+    if regex.search(
+            rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}"
+            # done already (好 已退, 已经给您补发了)
+            rf"|已(?:经)?(?:给|帮|为)?(?:您|你|亲)?(?:申请|安排|操作)?(?:了)?{word}",
+            reply_norm):
+        return True
+    # yes, and the remedy under way (补发吧 → 好 今天下午就发出); yes and the customer sent to do it
+    # (好的 您在订单页点申请退货就可以) only permits
+    doing = _DOING.get(remedy, word)
+    return (_AGREES.search(reply_norm) is not None and regex.search(rf"(?:{doing})", reply_norm) is not None
+            and _SELF_SERVICE.search(reply_norm) is None)
 
 
 def grants_request(classes, request_norm: str, reply_norm: str, request_class: str = "remedy-request") -> bool:
