@@ -104,8 +104,8 @@ def run_case(case: RuleCase, work_dir: Path, rules: list | None = None) -> list[
     path.write_text(case.chat, encoding="utf-8")
     # Findings only: the verdict of a case is its findings, and scoring and credits (which
     # never change them) were two thirds of the time of each case's audit.
-    result = audit([str(path)], AuditOptions(columns=case.columns), rules=[rule], score=False)
-    return findings_records(result)
+    result = audit([str(path)], AuditOptions(columns=case.columns), rules=_audited(rule, rules), score=False)
+    return [record for record in findings_records(result) if record["rule"] == rule.id]
 
 
 # --------------------------------------------------------------------------- batched cases
@@ -266,7 +266,8 @@ class CaseRunner:
         path = folder / first.file_name
         path.write_text("\n".join(batch_lines) + "\n", encoding="utf-8")
         try:
-            result = audit([str(path)], AuditOptions(columns=first.columns), rules=[rule], score=False)
+            result = audit([str(path)], AuditOptions(columns=first.columns), rules=_audited(rule, self.rules),
+                           score=False)
         except QAError:
             return {}, set(group)
         # Every row of every case must come back once, as its own file would give it.
@@ -285,6 +286,8 @@ class CaseRunner:
             return {}, bad
         found: dict[int, list[dict[str, Any]]] = {index: [] for index in group}
         for record in findings_records(result):
+            if record["rule"] != rule.id:  # a rule it yields to, run beside it
+                continue
             index = case_of_row[record["row"]]
             position = group.index(index)
             row = record["row"] - offsets[position]
@@ -295,6 +298,17 @@ class CaseRunner:
             )
             found[index].append(record)
         return found, set()
+
+
+def _audited(rule, rules: list | None) -> list:
+    """The case's rule and the rules it ``yields_to`` (their findings decide which of its own
+    stand; only its own are compared)."""
+    if not rule.yields_to:
+        return [rule]
+    from qa.rules import load_rules
+
+    wanted = {other for other, _ in rule.yields_to}
+    return [rule] + [r for r in (rules if rules is not None else load_rules()) if r.id in wanted and r.id != rule.id]
 
 
 def _case_rule(case: RuleCase, rules: list | None):

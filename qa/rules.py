@@ -6,6 +6,7 @@ A rule file names a check type and gives its parameters::
     check = "phrase"
     severity = "major"
     suppress_by_text = true   # optional; default: the check type's (false for timing checks)
+    yields_to = ["forbidden-phrase:critical"]  # optional: no finding where that rule found this much
     [name]                    # display names in the reports (default: the id)
     zh = "服务禁语"
     en = "Forbidden phrase"
@@ -41,9 +42,10 @@ from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.rulefiles import rule_error as _fail
 from qa.tomlfile import line_of, read_toml
 
-TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "message", "docs", "params"}
+TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "yields_to", "message", "docs", "params"}
 # Keys of a pack file that changes an existing rule (it has no ``check``).
-PATCH_KEYS = {"id", "severity", "enabled", "name", "suppress_by_text", "message", "docs", "params", "add", "remove"}
+PATCH_KEYS = {"id", "severity", "enabled", "name", "suppress_by_text", "yields_to", "message", "docs", "params", "add",
+              "remove"}
 DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
 MESSAGE_LANGS = ("zh", "en")
@@ -78,6 +80,9 @@ class Rule:
     # the customer message it answered (the check type's declaration unless the file says).
     suppress_by_text: bool = True
     suppress_context: bool = True
+    # (rule id, least severity or None): this rule makes no finding on a message where that rule
+    # made one at least that severe (abuse phrased as a question is abuse, not also a rhetorical question)
+    yields_to: tuple[tuple[str, Severity | None], ...] = ()
 
     def label(self, lang: str) -> str:
         """The rule's display name in ``lang`` (zh/en), else its id."""
@@ -255,6 +260,25 @@ def _true_or_false(data: dict[str, Any], path: Path, text: str, key: str, defaul
     return value
 
 
+def _yields_to(data: dict[str, Any], path: Path, text: str, default: tuple) -> tuple[tuple[str, Severity | None], ...]:
+    """``yields_to``: a list of "rule-id" or "rule-id:severity" (that rule's finding at least that severe)."""
+    if "yields_to" not in data:
+        return default
+    value = data["yields_to"]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise _fail(path, text, "yields_to", 'yields_to must be a list of rule ids, each optionally ":minor", ":major" '
+                                             'or ":critical" (e.g. ["forbidden-phrase:critical"])')
+    out = []
+    for item in value:
+        rule_id, _, severity = item.partition(":")
+        try:
+            out.append((rule_id.strip(), Severity(severity.strip()) if severity else None))
+        except ValueError:
+            raise _fail(path, text, "yields_to", f"yields_to: unknown severity '{severity}' in '{item}' "
+                                                 "(minor, major or critical)") from None
+    return tuple(out)
+
+
 def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:
     try:
         return Severity(data["severity"])
@@ -311,6 +335,7 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         name=name,
         suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", CHECK_TYPES[check_name].suppress_by_text),
         suppress_context=CHECK_TYPES[check_name].suppress_context,
+        yields_to=_yields_to(data, path, text, ()),
     )
 
 
@@ -426,6 +451,7 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path, deep:
         name={**base.name, **name},
         suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", base.suppress_by_text),
         suppress_context=base.suppress_context,
+        yields_to=_yields_to(data, path, text, base.yields_to),
     )
 
 
@@ -465,6 +491,11 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True,
             else:
                 raise _fail(file_path, text, "id", f"no rule '{rule_id}' to change; a new rule needs check = \"...\" "
                             f"(known check types: {', '.join(sorted(CHECK_TYPES))})")
+    for rule in by_id.values():
+        for other, _ in rule.yields_to:
+            if other not in by_id:
+                raise RuleError(f"{rule.path}: yields_to names no loaded rule '{other}' "
+                                f"(known: {', '.join(sorted(by_id))})")
     return [replace(by_id[key], classes=classes) for key in sorted(by_id)]
 
 

@@ -352,9 +352,36 @@ def test_a_pack_rule_is_suppressible_per_its_metadata(tmp_path, day):
     ('[name]\nfr = "x"\n', "[name] keys are zh, en"),
     ('name = "x"\n', "[name] must be a table"),
     ('suppress_by_text = "no"\n', "suppress_by_text must be true or false"),
+    ('yields_to = "forbidden-phrase"\n', "yields_to must be a list of rule ids"),
+    ('yields_to = ["forbidden-phrase:severe"]\n', "unknown severity 'severe'"),
+    ('yields_to = ["no-such-rule"]\n', "yields_to names no loaded rule 'no-such-rule'"),
 ])
 def test_rule_metadata_is_validated(tmp_path, text, expected):
     path = tmp_path / "bad.toml"
     path.write_text(OFF_PLATFORM.replace('severity = "major"\n', 'severity = "major"\n' + text), encoding="utf-8")
     with pytest.raises(RuleError, match=expected.replace("[", r"\[").replace("]", r"\]")):
         load_rules([path])
+
+
+def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
+    """One message, one verdict: a rule that yields_to forbidden-phrase:critical makes no finding
+    where abuse was found, keeps it where the forbidden phrase is a lesser one, and a pack can
+    take the yield away."""
+    day = tmp_path / "day.csv"
+    day.write_text("session_id,timestamp,role,agent,text\n"
+                   "S1,2026-11-20 10:00:00,customer,,在吗\n"
+                   "S1,2026-11-20 10:01:00,agent,店:小美,你是不是有病啊？\n"
+                   "S2,2026-11-20 10:00:00,customer,,在吗\n"
+                   "S2,2026-11-20 10:01:00,agent,店:小美,你不会往上翻翻聊天记录吗？\n", encoding="utf-8")
+
+    def found(*packs):
+        out = tmp_path / "r.json"
+        result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history",
+                     *[a for p in packs for a in ("--rules", p)])
+        assert result.exit_code == 0, result.output
+        return sorted((f["session_id"], f["rule"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"])
+
+    assert found() == [("S1", "forbidden-phrase"), ("S2", "forbidden-phrase"), ("S2", "rhetorical-question")]
+    undo = tmp_path / "undo.toml"
+    undo.write_text('id = "rhetorical-question"\nyields_to = []\n', encoding="utf-8")
+    assert ("S1", "rhetorical-question") in found(undo)

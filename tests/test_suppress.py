@@ -47,16 +47,16 @@ def test_round_trip_review_emit_audit(tmp_path):
     remaining = {(f["session_id"], f["rule"]) for f in after["findings"]}
     # S1, S2 and S6 (愛買不買: the same text once normalized) are suppressed; S5 says more than
     # the suppressed text, so it stays; the complaint answered with 嗯 is suppressed.
-    # S7 answers an impatient 到底什么时候发货 with 你有病吧: abuse (also read as a reproaching
-    # question) that does not soothe the customer — nothing suppressed touches it.
+    # S7 answers an impatient 到底什么时候发货 with 你有病吧: abuse (not also a rhetorical question:
+    # abuse beats it) that does not soothe the customer — nothing suppressed touches it.
     assert remaining == {("S4", "slow-reply"), ("S5", "forbidden-phrase"), ("S7", "forbidden-phrase"),
-                         ("S7", "rhetorical-question"), ("S7", "unsoothed-emotion")}
+                         ("S7", "unsoothed-emotion")}
     summary = after["summary"]["suppressed"]
     assert summary["count"] == 4
     assert summary["by_rule"] == {"forbidden-phrase": 3, "ignored-complaint": 1}
     assert {f["id"] for f in summary["findings"]} == {s1["id"], s2["id"], s3["id"], findings_of(data, session_id="S6")[0]["id"]}
     assert all(f["suppression"].startswith(str(suppress)) for f in summary["findings"])
-    assert after["summary"]["findings"] == len(after["findings"]) == 5
+    assert after["summary"]["findings"] == len(after["findings"]) == 4
     scores = {s["session_id"]: s["score"] for s in after["sessions"]}
     assert scores["S1"] == scores["S2"] == scores["S3"] == scores["S6"] == 100.0
 

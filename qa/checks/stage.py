@@ -52,7 +52,28 @@ def run_checks(
     if not frames:
         return empty_findings(), skipped
     findings = pd.concat(frames, ignore_index=True)
-    return _one_per_message_and_rule(findings), skipped
+    return _drop_yielded(_one_per_message_and_rule(findings), rules), skipped
+
+
+def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
+    """Without the findings of a rule on messages where a rule it ``yields_to`` found at least
+    the severity named (one message, one verdict: abuse asked as a question is abuse)."""
+    yielding = [rule for rule in rules if rule.yields_to and rule.enabled]
+    if not yielding or not len(findings):
+        return findings
+    rank = findings["severity"].map(SEVERITY_RANK).fillna(0).to_numpy()
+    drop = np.zeros(len(findings), dtype=bool)
+    for rule in yielding:
+        mine = (findings["rule"] == rule.id).to_numpy()
+        if not mine.any():
+            continue
+        for other, least in rule.yields_to:
+            strong = (findings["rule"] == other).to_numpy().copy()
+            if least is not None:
+                strong &= rank >= SEVERITY_RANK[least.value]
+            if strong.any():
+                drop |= mine & findings["msg"].isin(findings.loc[strong, "msg"]).to_numpy()
+    return findings[~drop].reset_index(drop=True) if drop.any() else findings
 
 
 def _one_per_message_and_rule(findings: pd.DataFrame) -> pd.DataFrame:
