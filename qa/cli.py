@@ -621,6 +621,9 @@ def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
         click.echo(f"defined in: {' + '.join(rule.origin)}")
         context = " (with the customer message answered)" if rule.suppress_context else ""
         click.echo(f"suppressible by text: {'yes' + context if rule.suppress_by_text else 'no'}")
+        if rule.yields_to:
+            yields = ", ".join(f"{other} ({least.value} or worse)" if least else other for other, least in rule.yields_to)
+            click.echo(f"yields to: {yields} — no finding on a message that rule found")
         for key, title in (("what", "What it does"), ("why", "Why it matters"), ("bad", "Bad"),
                            ("good", "Good"), ("source", "Source")):
             if rule.docs.get(key):

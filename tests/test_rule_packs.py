@@ -175,6 +175,7 @@ def test_rules_list_and_explain(pack):
     assert "max_wait_seconds = 600" in explained.stdout
     assert "## Why it matters" in explained.stdout
     assert run("rules", "explain", "no-such-rule").exit_code == 2
+    assert "yields to: forbidden-phrase (critical or worse)" in run("rules", "explain", "rhetorical-question").stdout
 
 
 def test_rules_test_runs_pack_cases_and_reports_failures(pack):
