@@ -149,7 +149,7 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
             reply_norm):
         return True
     # yes, and the remedy under way (补发吧 → 好 今天下午就发出); yes and the customer sent to do it
-    # (好的 您在订单页点申请退货就可以) only permits
+    # (好的 您自己在页面上点退货就行) only permits
     doing = _DOING.get(remedy, word)
     return (_AGREES.search(reply_norm) is not None and regex.search(rf"(?:{doing})", reply_norm) is not None
             and _SELF_SERVICE.search(reply_norm) is None)

@@ -373,7 +373,7 @@ def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
                    "S1,2026-11-20 10:00:00,customer,,在吗\n"
                    "S1,2026-11-20 10:01:00,agent,店:小美,你是不是有病啊？\n"
                    "S2,2026-11-20 10:00:00,customer,,在吗\n"
-                   "S2,2026-11-20 10:01:00,agent,店:小美,你不会往上翻翻聊天记录吗？\n", encoding="utf-8")
+                   "S2,2026-11-20 10:01:00,agent,店:小美,您自己不会在订单里查一下吗？\n", encoding="utf-8")
 
     def found(*packs):
         out = tmp_path / "r.json"
