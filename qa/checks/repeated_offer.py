@@ -281,6 +281,13 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price"}
 _REMEDY_WORD = compile_regex("|".join(_REMEDY_FAMILY))
+# a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包)
+_SUM = compile_regex(r"(?:[0-9]+|[一二两三四五六七八九十百]+)(?:元|块)|红包|优惠券|无门槛")
+
+
+def _families(text: str) -> set[str]:
+    """The remedy families a text names (退货 refund, 补发 resend, a sum of money…)."""
+    return {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)} | ({"money"} if _SUM.search(text) else set())
 
 
 class RemedyTerms:
@@ -1150,8 +1157,9 @@ _ASKED_BACK_RE2 = (r"(?:如果|要是|假如|万一|的话|请问|怎么|什么|
 
 
 _ENDS_ASKING = compile_regex(r"(?:\?|吗|么)\W*$")
-# ...asking only the customer's consent (给您退5块钱可以吗, 您看行不) still offers the remedy
-_ASKS_CONSENT = compile_regex(r"(?:可以|行|好|成|合适|ok|接受)(?:的)?(?:吗|么|不|不行|不可以)?\W*$|(?:看|觉得)(?:这样)?(?:可以|行)?(?:吗|么|不|呢)\W*$")
+# ...asking only the customer's consent (给您退5块钱可以吗, 您看行不, 要不…先用着?) still offers the remedy
+_ASKS_CONSENT = compile_regex(r"(?:可以|行|好|成|合适|ok|接受)(?:的)?(?:吗|么|不|不行|不可以)?\W*$|(?:看|觉得)(?:这样)?(?:可以|行)?(?:吗|么|不|呢)\W*$"
+                              r"|(?:要不|要不然|不如)[^?]{0,30}\?\W*$")
 
 
 def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
@@ -1268,8 +1276,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if not all(mine & content(p) for p in earlier):
             continue
         said = "\n".join(norm_all.iat[p] for p in earlier)
-        families = {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)}
-        if families - {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(said)}:
+        if _families(text) - _families(said):
             continue
         if any(w in text and w not in said for w in changing):
             continue
