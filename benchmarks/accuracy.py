@@ -80,9 +80,9 @@ FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
-             "发送人身份", "消息方向"),
+             "发送人身份", "消息方向", "身份"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称"),
+              "接待人员", "坐席昵称", "发送人"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -99,7 +99,7 @@ SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
-    "买家发送": "customer", "系统通知": "system",
+    "买家发送": "customer", "系统通知": "system", "商家": "agent", "自动回复": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
@@ -176,17 +176,20 @@ def _sheet_records(path: Path) -> list[list[str]]:
 
 
 def read_messages(path: Path) -> list[Message]:
-    """Read one eval file (UTF-8, BOM allowed; else GB18030, as Chinese Windows tools export;
+    """Read one eval file (UTF-8, BOM allowed; UTF-16 with a BOM; else GB18030, as Chinese Windows tools export;
     comma- or tab-separated; or the first sheet of an .xlsx) into messages with their row numbers."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
         records = _sheet_records(path)
     else:
         raw = path.read_bytes()
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            content = raw.decode("gb18030")
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with a BOM
+            content = raw.decode("utf-16")
+        else:
+            try:
+                content = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                content = raw.decode("gb18030")
         first_line = content.split("\n", 1)[0]
         delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
         records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))

@@ -225,6 +225,14 @@ _LAYOUTS_WITH_NO_OPTIONS = [
                  "坐席→访客,N1,后天下午安装师傅过去,苏宁-小林,2026/12/13 10:01:00,80231\n",
                  "utf-8", "苏宁-小林", "2026-12-13 10:00:09+08:00",
                  "columns found by their names: text=消息正文, agent=坐席昵称", [2, 3, 4], id="suning-other-words"),
+    # 美团 merchant IM saved by Excel as "Unicode text": UTF-16 with a BOM, tabs, date and time apart, the
+    # sender's name beside a 身份 column (顾客 / 商家 / 自动回复): the role column, not the nicknames, decides
+    pytest.param("mt.txt",
+                 "序号\t会话编号\t日期\t时间\t发送人\t身份\t内容\r\n"
+                 "1\tM1\t2026/12/16\t18:00:01\t店长-阿梅\t自动回复\t您好 欢迎光临\r\n"
+                 "2\tM1\t2026/12/16\t18:00:09\t小胖丁\t顾客\t汤洒了一半\r\n"
+                 "3\tM1\t2026/12/16\t18:01:00\t店长-阿梅\t商家\t抱歉 马上给您退汤的钱\r\n",
+                 "utf-16", "店长-阿梅", "2026-12-16 18:00:09+08:00", None, [2, 3, 4], id="meituan-utf16-identity"),
     # English headers, the time as Unix epoch seconds under msg_time, buyer/seller/bot
     pytest.param("vip.csv",
                  "conversation_id,msg_time,sender_role,sender_name,content\n"

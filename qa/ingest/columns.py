@@ -84,7 +84,8 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         if hits:
             positions[name] = hits[0]
     guessed: dict[str, str] = {}
-    if not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
+    # a column naming the role in other words (发送人身份类型) beats telling roles from nicknames
+    if not ({"role", _FLAG_FIELD} & positions.keys()):
         _guess(positions, names, "role", guessed)
     for name in ("session_id", "text", "timestamp", "agent"):
         if name not in positions:
