@@ -50,3 +50,22 @@ def test_sample_flags_exactly_what_its_readme_says(name):
     summary = result["summary"]
     assert summary["input_rows"] == summary["audited_rows"] + summary["rejected_rows"]
     assert summary["rejected_rows"] == 0
+
+
+def test_each_samples_totals_line_counts_its_table():
+    """The "Totals:" line under a sample's table says what the table lists (a reader trusts it)."""
+    from collections import Counter
+
+    current, totals = None, {}
+    for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^## `([^`]+)`", line)
+        if heading:
+            current = heading.group(1)
+        elif line.startswith("Totals:") and current:
+            counts = {rule: int(n) for rule, n in re.findall(r"`([a-z-]+)` (\d+)", line)}
+            total = int(re.search(r"— (\d+) findings", line).group(1))
+            totals[current] = (counts, total)
+    assert totals, "no Totals lines found"
+    for name, (counts, total) in totals.items():
+        listed = Counter(rule for _, _, rule, _ in EXPECTED[name])
+        assert counts == dict(listed) and total == sum(listed.values()), name
