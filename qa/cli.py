@@ -422,6 +422,11 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
         what = "every row was rejected" if result.ingest.input_rows else "no readable rows"
         click.echo(f"qa: error: 0 rows audited ({what}); see the reasons above", err=True)
         return ExitCode.ERROR
+    if not (result.ingest.messages["role"] == "agent").any():
+        # Nothing an agent wrote was checked: the roles were not read (the warning above names the fix).
+        click.echo("qa: error: no agent message audited (every message was read as a customer's or the system's); "
+                   "use --agent-pattern REGEX or --column role=COLUMN", err=True)
+        return ExitCode.ERROR
 
     failing = _failing_findings(result, fail_on)
     if len(failing):

@@ -319,6 +319,18 @@ def test_zero_rows_audited_exits_2_with_reasons(tmp_path):
     assert "4 ×" in result.output and "example: row 2" in result.output
 
 
+def test_no_agent_message_read_exits_2_with_the_fix(tmp_path):
+    """Roles not read (every sender taken for a customer) audit no agent message: never green on that."""
+    text = "会话ID,时间,发送人,内容\n" + "".join(
+        f"S{i},2026-11-20 10:0{i}:00,{who},你好\n" for i in range(5) for who in ("小胖丁", "店长阿梅"))
+    result = run("audit", str(write(tmp_path / "n.csv", text)), "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "no agent message audited" in result.output and "--agent-pattern" in result.output
+    # the same file with the agents named audits normally
+    named = run("audit", str(tmp_path / "n.csv"), "-o", str(tmp_path / "r2.xlsx"), "--agent-pattern", "店长")
+    assert named.exit_code == 0, named.output
+
+
 def test_top_rejection_reasons_printed_on_every_run(tmp_path):
     text = "会话ID,时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\nS1,不是时间,买家,好\n"
     result = run("audit", str(write(tmp_path / "r.csv", text)), "-o", str(tmp_path / "r.xlsx"))
