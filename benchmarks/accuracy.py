@@ -92,7 +92,7 @@ SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
 # from the account 机器人. Its date and time may be two columns.
-AGENT_FLAG_HEADERS = ("是否客服发送",)
+AGENT_FLAG_HEADERS = ("是否客服发送", "是否客服")
 AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
@@ -163,14 +163,20 @@ def _cell_text(value: Any) -> str:
 
 
 def _sheet_records(path: Path) -> list[list[str]]:
-    """The first sheet of an .xlsx eval file as rows of cell texts; row i is spreadsheet row i+1."""
-    import openpyxl  # a dependency of the tool
+    """The first sheet of an .xlsx (or old .xls) eval file as rows of cell texts; row i is spreadsheet row i+1."""
+    if path.suffix.lower() == ".xls":
+        import pandas as pd  # calamine reads the old format; a dependency of the tool
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+        frame = pd.read_excel(path, sheet_name=0, header=None, engine="calamine", dtype=object)
+        rows = [[_cell_text(None if pd.isna(v) else v) for v in row] for row in frame.itertuples(index=False)]
+    else:
+        import openpyxl  # a dependency of the tool
+
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
     width = max((len(r) for r in rows), default=0)
     return [r + [""] * (width - len(r)) for r in rows]
 
@@ -179,7 +185,7 @@ def read_messages(path: Path) -> list[Message]:
     """Read one eval file (UTF-8, BOM allowed; UTF-16 with a BOM; else GB18030, as Chinese Windows tools export;
     comma- or tab-separated; or the first sheet of an .xlsx) into messages with their row numbers."""
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() in (".xlsx", ".xls"):
         records = _sheet_records(path)
     else:
         raw = path.read_bytes()
@@ -232,7 +238,7 @@ def read_messages(path: Path) -> list[Message]:
                         else "agent")
         elif by_flag:
             account = record[idx["agent"]].strip()
-            raw_role = ("system" if account in ROBOT_ACCOUNTS
+            raw_role = ("system" if account in ROBOT_ACCOUNTS or raw_role in ("机器人", "系统", "robot", "system")
                         else "agent" if raw_role in AGENT_FLAG_YES else "customer")
         if split_time:
             date_part = record[split_time[0]].strip().split(" ")[0]

@@ -233,6 +233,13 @@ _LAYOUTS_WITH_NO_OPTIONS = [
                  "2\tM1\t2026/12/16\t18:00:09\t小胖丁\t顾客\t汤洒了一半\r\n"
                  "3\tM1\t2026/12/16\t18:01:00\t店长-阿梅\t商家\t抱歉 马上给您退汤的钱\r\n",
                  "utf-16", "店长-阿梅", "2026-12-16 18:00:09+08:00", None, [2, 3, 4], id="meituan-utf16-identity"),
+    # 京东健康 system export: an agent flag 是否客服 whose other values name the sender (机器人, 系统)
+    pytest.param("jk.csv",
+                 "会话ID,客户账号,客服账号,消息时间,是否客服,消息内容\n"
+                 "88120931,jd_4a8c1f,jk_药师小周,2026-12-17 14:03:01,机器人,【自动回复】您好\n"
+                 "88120931,jd_4a8c1f,jk_药师小周,2026-12-17 14:03:21,否,布洛芬一天吃几次\n"
+                 "88120931,jd_4a8c1f,jk_药师小周,2026-12-17 14:04:00,是,成人一次一粒 一天不超过四次\n",
+                 "utf-8", "jk_药师小周", "2026-12-17 14:03:21+08:00", None, [2, 3, 4], id="agent-flag-with-bot-value"),
     # English headers, the time as Unix epoch seconds under msg_time, buyer/seller/bot
     pytest.param("vip.csv",
                  "conversation_id,msg_time,sender_role,sender_name,content\n"

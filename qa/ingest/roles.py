@@ -97,6 +97,11 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         known = words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold()))
         if known is None and words is _ROLE_WORDS and _BOT_ROLE.search(value):
             return Role.SYSTEM.value
+        # a yes/no agent flag whose other values name the sender (是否客服: 是 / 否 / 机器人 / 系统)
+        if known is None and words is _FLAG_WORDS:
+            named = _ROLE_WORDS.get(value.casefold())
+            if named == Role.SYSTEM.value or (named is None and _BOT_ROLE.search(value)):
+                return Role.SYSTEM.value
         return known
 
     role = _map_unique(raw, role_of)
