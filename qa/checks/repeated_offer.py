@@ -199,6 +199,21 @@ def _clauses_alike(a: tuple, b: tuple, threshold: float) -> bool:
     return 2 * len(grams_a & grams_b) >= threshold * (len(grams_a) + len(grams_b))
 
 
+def _text_reader(texts_of) -> Any:
+    """The normalized text of a row position, read through the column's distinct texts and
+    remembered (a pandas scalar read costs ten times more; the offer loops read the same rows again)."""
+    codes, cache = texts_of.codes, {}
+
+    def norm_at(position: int) -> str:
+        code = int(codes[position])
+        text = cache.get(code)
+        if text is None:
+            text = cache[code] = texts_of.text(code)
+        return text
+
+    return norm_at
+
+
 def _root(parent: list[int], index: int) -> int:
     """The cluster an index was merged into (union-find with path halving)."""
     while parent[index] != index:
@@ -613,6 +628,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     session_codes = view.session_codes
     # Keys depend on the text alone: work them out once per distinct text of the offers.
     texts_of = text_index(norm_all)
+    norm_at = _text_reader(texts_of)
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
     strip = view.strip
@@ -714,7 +730,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if not tied_names:
             return False
         proposals = {offer, _agent_before(position)}
-        return any(p >= 0 and not_accepted(classes, norm_all.iat[p], text, tied_names) is not None
+        return any(p >= 0 and not_accepted(classes, norm_at(p), text, tied_names) is not None
                    for p in proposals)
 
     grams_by_code: dict[int, frozenset] = {}
@@ -838,7 +854,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         start = position
         while start > 0 and session_codes[start - 1] == session_codes[position]:
             start -= 1
-        return "\n".join(norm_all.iat[p] for p in range(start, position) if agent_rows[p])
+        return "\n".join(norm_at(p) for p in range(start, position) if agent_rows[p])
 
     plain_words = compile_regex("|".join(regex.escape(w) for w in longest_first(
         [*params["light_words"], *params["filler_words"], *(w for w in params["term_stop"] if len(w) > 1)])))
@@ -853,7 +869,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         from qa.wordseg import cut
 
         said = said_chars = None
-        for clause in _CLAUSE.split(norm_all.iat[position]):
+        for clause in _CLAUSE.split(norm_at(position)):
             # (建议, 还是, 一下… say nothing of the step: 建议再等等 after 再耐心等等 proposes nothing new)
             content = set(_HAN.findall(plain_words.sub("", clause))) - _FUNCTION_CHARS
             if len(content) < 3 or not any(classes.matches(name, clause) for name in proposal_names):
@@ -1253,7 +1269,8 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             j -= 1
         pushes_from[i] = j
     involved = sorted({int(scope[j]) for i in ends.tolist() for j in range(pushes_from[i], i + 1)})
-    keys = dict(zip(involved, solution_keys(pa.array([norm_all.iat[p] for p in involved], pa.large_string()),
+    norm_at = _text_reader(text_index(norm_all))
+    keys = dict(zip(involved, solution_keys(pa.array([norm_at(p) for p in involved], pa.large_string()),
                                             view.strip, params).to_pylist()))
 
     # one thing named in other words (拔掉电源 / 把插头拔了 / 断电) is one thing: the term_synonyms groups
@@ -1266,25 +1283,25 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         return set(_HAN.findall(plain.sub("", key) if plain else key)) - _FUNCTION_CHARS
 
     # the solution key of every clause of the candidates, found in one pass
-    clause_texts = list(dict.fromkeys(c for i in ends.tolist() for c in _CLAUSE.split(norm_all.iat[int(scope[i])]) if c))
+    clause_texts = list(dict.fromkeys(c for i in ends.tolist() for c in _CLAUSE.split(norm_at(int(scope[i]))) if c))
     clause_key_of = dict(zip(clause_texts, solution_keys(pa.array(clause_texts, pa.large_string()), view.strip,
                                                          params).to_pylist())) if clause_texts else {}
     out = []
     for i in ends.tolist():
         chain = [int(scope[i - back]) for back in range(streak - 1, -1, -1)]
         later, earlier = chain[-1], chain[:-1]
-        text = norm_all.iat[later]
+        text = norm_at(later)
         if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
             continue
         if offer_names and not any(classes.matches(name, text) for name in offer_names):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
-        if any(_ENDS_ASKING.search(norm_all.iat[p]) and not _ASKS_CONSENT.search(norm_all.iat[p]) for p in earlier):
+        if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p)) for p in earlier):
             continue
         mine = content(later)
         if not all(mine & content(p) for p in earlier):
             continue
-        said = "\n".join(norm_all.iat[p] for p in earlier)
+        said = "\n".join(norm_at(p) for p in earlier)
         if _families(text) - _families(said):
             continue
         if any(w in text and w not in said for w in changing):
