@@ -199,19 +199,30 @@ def _clauses_alike(a: tuple, b: tuple, threshold: float) -> bool:
     return 2 * len(grams_a & grams_b) >= threshold * (len(grams_a) + len(grams_b))
 
 
-def _text_reader(texts_of) -> Any:
-    """The normalized text of a row position, read through the column's distinct texts and
-    remembered (a pandas scalar read costs ten times more; the offer loops read the same rows again)."""
-    codes, cache = texts_of.codes, {}
+class _TextReader:
+    """Normalized texts read through a column's distinct texts and remembered: by row position
+    (:meth:`at`) or by distinct-text code (:meth:`of`, :meth:`of_codes`). A pandas scalar read,
+    or an Arrow take of a few codes, costs ten times more, and the offer loops read the same texts again."""
 
-    def norm_at(position: int) -> str:
-        code = int(codes[position])
-        text = cache.get(code)
+    def __init__(self, texts_of) -> None:
+        self._texts_of, self._codes, self._cache = texts_of, texts_of.codes, {}
+
+    def of(self, code: int) -> str:
+        text = self._cache.get(code)
         if text is None:
-            text = cache[code] = texts_of.text(code)
+            text = self._cache[code] = self._texts_of.text(code)
         return text
 
-    return norm_at
+    def of_codes(self, codes) -> list[str]:
+        return [self.of(int(code)) for code in codes]
+
+    def at(self, position: int) -> str:
+        return self.of(int(self._codes[position]))
+
+
+def _text_reader(texts_of) -> Any:
+    """:meth:`_TextReader.at` of a new reader (the text of a row position)."""
+    return _TextReader(texts_of).at
 
 
 def _root(parent: list[int], index: int) -> int:
@@ -628,7 +639,8 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     session_codes = view.session_codes
     # Keys depend on the text alone: work them out once per distinct text of the offers.
     texts_of = text_index(norm_all)
-    norm_at = _text_reader(texts_of)
+    reader = _TextReader(texts_of)
+    norm_at = reader.at
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
     strip = view.strip
@@ -690,7 +702,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     def judge(codes: list[int]) -> None:
         """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet."""
         todo = [code for code in codes if code not in blocking]
-        for code, text in zip(todo, texts_of.texts(np.asarray(todo, dtype=np.int64))):
+        for code, text in zip(todo, reader.of_codes(todo)):
             blocking[code] = any(p.search(text) for p in resend) or agrees(code, text, agreeing)
 
     def agrees(code: int, text: str, patterns: list) -> bool:
@@ -703,7 +715,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     def accepting(code: int) -> bool:
         """Does the customer text ``code`` accept (an ``accepted`` pattern, not overridden)?"""
         if code not in accepting_cache:
-            text = texts_of.text(code)
+            text = reader.of(code)
             accepting_cache[code] = agrees(code, text, accepted)
         return accepting_cache[code]
 
@@ -740,7 +752,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         and punctuation left out (two order numbers sent one after the other ask nothing twice);
         none for a text of fewer than two Han characters."""
         if code not in grams_by_code:
-            words = "".join(_HAN.findall(_PLACEHOLDER.sub("", texts_of.text(code))))
+            words = "".join(_HAN.findall(_PLACEHOLDER.sub("", reader.of(code))))
             grams_by_code[code] = grams_of(words) if len(words) >= 2 else frozenset()
         return grams_by_code[code]
 
@@ -772,7 +784,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             return False
         if not refusal_names and not tied_names:
             return True
-        for position, code, text in zip(between.tolist(), codes.tolist(), texts_of.texts(codes)):
+        for position, code, text in zip(between.tolist(), codes.tolist(), reader.of_codes(codes)):
             if objects(code, text) or asked_again(position) or answers_no(position, text, position_from):
                 return True
         return False
@@ -835,7 +847,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         between = customer_between(position_from, position_to)
         others = [name for name in refusal_names if name not in question_names]
         for position, code, text in zip(between.tolist(), texts_of.codes[between].tolist(),
-                                        texts_of.texts(texts_of.codes[between])):
+                                        reader.of_codes(texts_of.codes[between])):
             if (any(member(name, code, text) for name in others) or asked_again(position)
                     or answers_no(position, text, position_from)):
                 return False
@@ -890,7 +902,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         """The customer's normalized text between two positions, one message a line (with
         ``questions_only``, only the messages that ask something)."""
         between = customer_between(position_from, position_to)
-        said = texts_of.texts(texts_of.codes[between]) if len(between) else []
+        said = reader.of_codes(texts_of.codes[between]) if len(between) else []
         return "\n".join(t for t in said if not questions_only or _ASKS.search(t))
 
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
