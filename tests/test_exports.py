@@ -326,6 +326,16 @@ def test_zero_rows_audited_exits_2_with_reasons(tmp_path):
     assert "4 ×" in result.output and "example: row 2" in result.output
 
 
+def test_an_id_card_column_is_never_taken_for_the_role(tmp_path):
+    """身份证号 holds the customer's ID number: the role still comes from the sender's nickname."""
+    text = ("会话编号,时间,发送人,身份证号,内容\n"
+            "S1,2026-11-20 10:00:00,小胖丁,110101199001011234,在吗\n"
+            "S1,2026-11-20 10:00:30,店铺:阿梅,,在的\n")
+    result = load_inputs([str(write(tmp_path / "id.csv", text))])
+    assert len(result.rejected) == 0
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+
+
 def test_no_agent_message_read_exits_2_with_the_fix(tmp_path):
     """Roles not read (every sender taken for a customer) audit no agent message: never green on that."""
     text = "会话ID,时间,发送人,内容\n" + "".join(
