@@ -155,8 +155,9 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "session_id": (r"(?:会话|对话|咨询|session|conversation|chat|dialog).*(?:id|编号|号|标识|码)$",),
     "text": (r"正文|内容|文本|(?:^|[^类])消息$|^(?:message|content|text|body)", r"聊天记录$|话术$"),
     "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时间$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
-    # (身份证号 is an ID number, never a role)
-    "role": (r"角色|身份(?!证)|方向|发送方|direction|sender_?type|^role",),
+    # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID)
+    "role": (r"^(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
+             r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role)",),
     "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号)$",
               r"(?:客服|坐席|接待|员工|agent).*(?:工号|编号|id)$"),
 }
