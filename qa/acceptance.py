@@ -178,13 +178,13 @@ _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重�
 
 
 # a sum of money offered (补10元红包, 5块钱的券, 返现): the family of 补偿/赔
-_MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)|红包|券|返现|补差价?")
+MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)|红包|券|返现|补差价?")
 
 
 def _families(text: str) -> set[str]:
     return {_FAMILY.get(m.group(), "exchange" if m.group().startswith("换") else m.group())
             for m in _GRANT_REMEDY.finditer(text)} | (
-        {"exchange"} if "换" in text else set()) | ({"money"} if _MONEY.search(text) else set())
+        {"exchange"} if "换" in text else set()) | ({"money"} if MONEY.search(text) else set())
 
 
 def offers_other(proposal_norm: str, reply_norm: str) -> bool:

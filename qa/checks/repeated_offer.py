@@ -79,7 +79,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
-from qa.acceptance import not_accepted
+from qa.acceptance import MONEY, not_accepted
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
@@ -220,11 +220,6 @@ class _TextReader:
         return self.of(int(self._codes[position]))
 
 
-def _text_reader(texts_of) -> Any:
-    """:meth:`_TextReader.at` of a new reader (the text of a row position)."""
-    return _TextReader(texts_of).at
-
-
 def _root(parent: list[int], index: int) -> int:
     """The cluster an index was merged into (union-find with path halving)."""
     while parent[index] != index:
@@ -307,13 +302,12 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price"}
 _REMEDY_WORD = compile_regex("|".join(_REMEDY_FAMILY))
-# a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包)
-_SUM = compile_regex(r"(?:[0-9]+|[一二两三四五六七八九十百]+)(?:元|块)|红包|优惠券|无门槛")
+# a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
 
 
 def _families(text: str) -> set[str]:
     """The remedy families a text names (退货 refund, 补发 resend, a sum of money…)."""
-    return {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)} | ({"money"} if _SUM.search(text) else set())
+    return {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)} | ({"money"} if MONEY.search(text) else set())
 
 
 class RemedyTerms:
@@ -1226,9 +1220,10 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # messages of the gaps before candidate offers only, as column masks.
     # (the gaps of the run before each candidate, up to _PUSHES_BACK offers: the run of refused pushes it
     # ends, see below)
+    reach = np.maximum(at - run_length, at - _PUSHES_BACK)  # the earliest push each candidate looks back to
     wanted = np.zeros(len(scope), dtype=bool)
     for i in ends.tolist():
-        wanted[max(i - int(run_length[i]), i - _PUSHES_BACK) : i] = True
+        wanted[int(reach[i]) : i] = True
     rows = np.flatnonzero(customer)
     gap_of = np.searchsorted(scope, rows) - 1
     inside = (gap_of >= 0) & (gap_of < len(scope) - 1)
@@ -1277,11 +1272,11 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     pushes_from = {}
     for i in ends.tolist():
         j = i - (streak - 1)
-        while j > max(i - int(run_length[i]), i - _PUSHES_BACK) and gap_refuses[j - 1]:
+        while j > reach[i] and gap_refuses[j - 1]:
             j -= 1
         pushes_from[i] = j
     involved = sorted({int(scope[j]) for i in ends.tolist() for j in range(pushes_from[i], i + 1)})
-    norm_at = _text_reader(text_index(norm_all))
+    norm_at = _TextReader(text_index(norm_all)).at
     keys = dict(zip(involved, solution_keys(pa.array([norm_at(p) for p in involved], pa.large_string()),
                                             view.strip, params).to_pylist()))
 
