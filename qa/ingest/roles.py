@@ -95,11 +95,9 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         # a direction names the sender first (访客→坐席, 坐席->访客, 客服 to 客户)
         value = _DIRECTION.split(value, maxsplit=1)[0].strip() if _DIRECTION.search(value) else value
         known = words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold()))
-        if known is None and words is _ROLE_WORDS and _BOT_ROLE.search(value):
-            return Role.SYSTEM.value
-        # a yes/no agent flag whose other values name the sender (是否客服: 是 / 否 / 机器人 / 系统)
-        if known is None and words is _FLAG_WORDS:
-            named = _ROLE_WORDS.get(value.casefold())
+        if known is None:
+            # a machine sender is a system row, also under a yes/no agent flag (是否客服: 是 / 否 / 机器人 / 系统)
+            named = _ROLE_WORDS.get(value.casefold()) if words is _FLAG_WORDS else None
             if named == Role.SYSTEM.value or (named is None and _BOT_ROLE.search(value)):
                 return Role.SYSTEM.value
         return known
