@@ -55,7 +55,8 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     (a bare order number, a menu) it is confusion, and as the session's first message a call.
 ``mild_classes``, ``mild_satisfied_by`` (strings)
     A customer turn whose triggers all lie in mild-class matches (……, 这…) is answered by a
-    reply of a ``mild_satisfied_by`` class (the agent takes the matter up: 我来帮您看看).
+    reply of a ``mild_satisfied_by`` class (the agent takes the matter up: 我来帮您看看), unless
+    the reply is also of a ``mild_spoiled_by`` class (it rules against the customer: 超过7天不支持).
 ``waits_unknown`` ("impatience" | "call"), ``emphasis_classes`` (strings)
     Without a time on the message, a waiting-class or nudge message after the customer's own
     unanswered line shows no wait: "call" does not count it as impatience unless it is of an
@@ -958,12 +959,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     mild_names = [c for c in params["mild_classes"] if c in classes.classes]
     mild_replies = [c for c in params["mild_satisfied_by"] if c in classes.classes]
+    mild_spoilers = [c for c in params["mild_spoiled_by"] if c in classes.classes]
 
     def mild_taken_up(trigger: int, reply: int) -> bool:
         """The customer's turn voiced a mild feeling only (……, 这… 你查一下呀: every trigger match
         in it lies in a ``mild_classes`` match) and the reply takes the matter up (我来帮您看看,
         核实的结果是…): speechlessness met by the agent's own action needs no apology."""
         if not any(texts.member(name, reply) for name in mild_replies):
+            return False
+        if any(texts.member(name, reply) for name in mild_spoilers):
             return False
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
