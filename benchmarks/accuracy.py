@@ -78,11 +78,11 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id"),
-    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time"),
+    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称", "发送人"),
+              "接待人员", "坐席昵称", "发送人", "sender"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -114,6 +114,15 @@ CHINA_TIME = timezone(timedelta(hours=8))
 
 DEFAULT_COMMAND = (sys.executable, "-m", "qa")
 TOOL_TIMEOUT = 600
+
+
+def _role_value(raw_role: str) -> str:
+    """The normalised role of a role cell (SELLER and seller alike; 客服→客户 names the sender)."""
+    for candidate in (raw_role, re.split(r"→|->", raw_role)[0].strip()):
+        for spelling in (candidate, candidate.casefold()):
+            if spelling in ROLE_VALUES:
+                return ROLE_VALUES[spelling]
+    return raw_role
 
 
 class LabelError(ValueError):
@@ -253,7 +262,7 @@ def read_messages(path: Path) -> list[Message]:
                 row=number,
                 session=record[idx["session"]].strip(),
                 time=time_text,
-                role=ROLE_VALUES.get(raw_role, ROLE_VALUES.get(re.split(r"→|->", raw_role)[0].strip(), raw_role)),
+                role=_role_value(raw_role),
                 agent=record[idx["agent"]].strip() if "agent" in idx else "",
                 text=record[idx["text"]],
                 labels=tuple(label for label in raw_labels if label),
