@@ -77,7 +77,7 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id"),
+    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份"),
@@ -90,6 +90,8 @@ FIELD_HEADERS = {
 # ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
+# Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
+STAFF_NAME = re.compile(r"\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
 # from the account 机器人. Its date and time may be two columns.
 AGENT_FLAG_HEADERS = ("是否客服发送", "是否客服")
@@ -104,7 +106,7 @@ ROLE_VALUES = {
     "访客": "customer", "坐席": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
                 "%Y年%m月%d日 %H:%M:%S")
 SLOW_REPLY_SECONDS = 5 * 60
 # The tool's default working hours (rules/slow-reply.toml): a wait counts only inside them, so a
@@ -219,6 +221,12 @@ def read_messages(path: Path) -> list[Message]:
     header = [name.strip() for name in records[first]]
     sender = next((header.index(name) for name in SENDER_HEADERS if name in header), None)
     role_known = any(name in header for name in FIELD_HEADERS["role"])
+    if role_known and sender is None:
+        # a role column holding names (a WeCom archive's 发送方: 王先生, 员工-售后小林, 自动回复) is the sender
+        at = next(header.index(name) for name in FIELD_HEADERS["role"] if name in header)
+        values = [record[at].strip() for record in records[first + 1:] if len(record) > at and record[at].strip()]
+        if values and sum(_role_value(v) not in ("agent", "customer", "system") for v in values) > len(values) / 2:
+            role_known, sender = False, at
     agent_flag = next((header.index(name) for name in AGENT_FLAG_HEADERS if name in header), None)
     by_flag = not role_known and agent_flag is not None
     by_sender = not role_known and not by_flag and sender is not None
@@ -242,7 +250,9 @@ def read_messages(path: Path) -> list[Message]:
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
         raw_role = record[idx["role"]].strip()
         if by_sender:
-            raw_role = ("customer" if not SUB_ACCOUNT.fullmatch(raw_role)
+            raw_role = ("system" if raw_role in ("自动回复", "系统", "机器人", "系统消息")
+                        else "agent" if STAFF_NAME.match(raw_role)
+                        else "customer" if not SUB_ACCOUNT.fullmatch(raw_role)
                         else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
                         else "agent")
         elif by_flag:

@@ -115,6 +115,7 @@ ALIASES = {
         "会话编号",
         "会话id",
         "对话ID",
+        "会话",
     ],
     "timestamp": ["timestamp", "time", "datetime", "created_at", "send_time", "时间", "发送时间", "消息时间"],
     "role": ["role", "sender_role", "sender_type", "发送方", "角色", "发送者身份"],
@@ -169,6 +170,49 @@ def test_sender_alias_infers_roles(tmp_path, alias):
     m = load_inputs([path]).messages
     assert m["role"].tolist() == ["customer", "agent"]
     assert m["agent"].tolist() == ["", "旗舰店:小王"]
+
+
+def test_staff_named_by_their_post_are_agents(tmp_path):
+    """A sender named 员工-…, 客服_… or 客服… is the shop's staff; other nicknames are customers."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "发送人", "内容"], ["s1", "🍊橙子", "在吗"], ["s1", "员工-售后小林", "在的"],
+         ["s1", "客服小美", "您说"], ["s1", "店长·阿梅", "好的"], ["s1", "员工甲乙", "嗯"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent", "agent", "agent", "customer"]
+
+
+def test_role_column_holding_names_is_read_as_the_sender(tmp_path):
+    """A WeCom archive's 发送方 holds names (王先生, 员工-售后小林, 自动回复), not roles: read as the
+    sender, its staff are agents named as written, the auto-reply a system row, nothing rejected."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话", "发送方", "接收方", "发送时间", "消息内容"],
+         ["客户-王先生(wm01)", "自动回复", "王先生", "2026/12/17 14:02", "您好 欢迎咨询"],
+         ["客户-王先生(wm01)", "王先生", "员工-售后小林", "2026/12/17 14:03", "空调漏水了"],
+         ["客户-王先生(wm01)", "员工-售后小林", "王先生", "2026/12/17 14:04", "我马上安排师傅"],
+         ["客户-李女士(wm02)", "李女士", "员工-客服小周", "2026/12/17 15:00", "还没发货"],
+         ["客户-李女士(wm02)", "员工-客服小周", "李女士", "2026/12/17 15:01", "我帮您查"]],
+    )
+    result = load_inputs([path])
+    m = result.messages
+    role_of = dict(zip(m["text"], m["role"]))
+    assert [role_of[text] for text in ("您好 欢迎咨询", "空调漏水了", "我马上安排师傅", "还没发货", "我帮您查")] == [
+        "system", "customer", "agent", "customer", "agent"]
+    assert dict(zip(m["text"], m["agent"]))["我马上安排师傅"] == "员工-售后小林"
+    assert len(result.rejected) == 0
+    assert any("'发送方'" in note and "holds names" in note for note in result.notes)
+
+
+def test_role_column_of_roles_is_kept_despite_a_few_unknown_values(tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["session_id", "发送方", "text"], ["s1", "客户", "在吗"], ["s1", "客服", "在的"], ["s1", "小王", "嗯"]],
+    )
+    result = load_inputs([path])
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+    assert len(result.rejected) == 1
 
 
 def test_bom_in_header_is_ignored(tmp_path):

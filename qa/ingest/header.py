@@ -26,7 +26,7 @@ _MIN_FIELDS = 2
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "session_id": (
         "session_id", "session", "sessionid", "session id", "conversation_id", "dialogue_id", "chat_id",
-        "会话ID", "会话编号", "会话id", "对话ID", "对话编号", "会话标识", "咨询ID", "咨询编号",
+        "会话ID", "会话编号", "会话id", "对话ID", "对话编号", "会话标识", "咨询ID", "咨询编号", "会话", "对话",
     ),
     "timestamp": (
         "timestamp", "time", "datetime", "created_at", "send_time", "msg_time", "message_time", "sent_time",

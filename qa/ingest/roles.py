@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,13 @@ _FLAG_WORDS: dict[str, str] = {
 _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|^(?:system|bot|robot)$", re.IGNORECASE)
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
 _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
+# Staff named by their post before the name (员工-售后小林, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
+# exports); 客服 also runs straight into the name (客服小林).
+_STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# A role column is taken for senders' names when most of its distinct values (and at least three)
+# are no role word at all.
+_NAMES_SHARE = 0.5
+_NAMES_AT_LEAST = 3
 
 
 def _roles(
@@ -55,6 +63,32 @@ def _roles(
     return role, reason
 
 
+def names_for_roles(table: RawTable, notes: IngestNotes, decided: dict | None = None) -> RawTable:
+    """The table with its role column read as the senders' names when that column holds names
+    rather than roles (a WeCom archive's 发送方: 王先生, 员工-售后小林, 自动回复); else ``table``.
+    A column the user named with --column role= is kept as it is. ``decided`` (the counts a
+    streamed file's chunks share) keeps the first chunk's decision for the whole file."""
+    columns = table.columns
+    if not columns.has("role") or columns.has("sender") or "role" in columns.mapped or not len(table.cells):
+        return table
+    if decided is not None and "role_holds_names" in decided:
+        names = decided["role_holds_names"]
+    else:
+        raw = table.cells[columns.positions["role"]].str.strip()
+        distinct = pd.Series(pd.unique(raw[raw != ""]), dtype="str")
+        role, _ = _roles_from_words(distinct, _ROLE_WORDS, "role")
+        unknown = int(pd.isna(role).sum())
+        names = unknown >= _NAMES_AT_LEAST and unknown > _NAMES_SHARE * len(distinct)
+        if decided is not None:
+            decided["role_holds_names"] = names
+    if not names:
+        return table
+    label = columns.label("role")
+    notes.add(f"'{label}' in {{files}} holds names, not roles: read as the sender", table.source)
+    positions = {("sender" if name == "role" else name): at for name, at in columns.positions.items()}
+    return replace(table, columns=replace(columns, positions=positions))
+
+
 def _sender_roles(
     table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +102,7 @@ def _sender_roles(
         raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
         return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
     label = columns.label("sender")
-    rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名"
+    rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名, 员工-名字"
     notes.add(
         f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
         table.source,
@@ -117,7 +151,7 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> s
         return Role.AGENT.value
     if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
         return Role.SYSTEM.value
-    if agent_regex is None and _SUBACCOUNT_NICKNAME.match(nickname):
+    if agent_regex is None and (_SUBACCOUNT_NICKNAME.match(nickname) or _STAFF_NICKNAME.match(nickname)):
         return Role.AGENT.value
     return Role.CUSTOMER.value
 
