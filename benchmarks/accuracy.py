@@ -173,23 +173,25 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _sheet_records(path: Path) -> list[list[str]]:
-    """The first sheet of an .xlsx (or old .xls) eval file as rows of cell texts; row i is spreadsheet row i+1."""
-    if path.suffix.lower() == ".xls":
-        import pandas as pd  # calamine reads the old format; a dependency of the tool
+def _sheet_records(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet of an .xlsx (or old .xls) eval file as (name, rows of cell texts); row i is
+    spreadsheet row i+1."""
+    import pandas as pd  # calamine reads both formats; a dependency of the tool
 
-        frame = pd.read_excel(path, sheet_name=0, header=None, engine="calamine", dtype=object)
-        rows = [[_cell_text(None if pd.isna(v) else v) for v in row] for row in frame.itertuples(index=False)]
-    else:
-        import openpyxl  # a dependency of the tool
+    sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+    out = []
+    for name, frame in sheets.items():
+        rows = [[_cell_text(None if _is_na(v) else v) for v in row] for row in frame.itertuples(index=False)]
+        width = max((len(r) for r in rows), default=0)
+        out.append((str(name), [r + [""] * (width - len(r)) for r in rows]))
+    return out
 
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-    width = max((len(r) for r in rows), default=0)
-    return [r + [""] * (width - len(r)) for r in rows]
+
+def _is_na(value: Any) -> bool:
+    try:
+        return bool(value != value) or value is None  # NaN, NaT, None
+    except (TypeError, ValueError):
+        return False
 
 
 def read_messages(path: Path) -> list[Message]:
@@ -197,7 +199,14 @@ def read_messages(path: Path) -> list[Message]:
     comma- or tab-separated; or the first sheet of an .xlsx) into messages with their row numbers."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xls"):
-        records = _sheet_records(path)
+        # every sheet holding the label column (one sheet per agent or per day); with several, a
+        # message's file is named with its sheet, as the tool's findings name theirs
+        labelled = [(name, records) for name, records in _sheet_records(path) if _label_row(records) is not None]
+        if not labelled:
+            raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
+        if len(labelled) == 1:
+            return _parse_records(path, labelled[0][1], path.name)
+        return [m for name, records in labelled for m in _parse_records(path, records, f"{path.name}[{name}]")]
     else:
         raw = path.read_bytes()
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with a BOM
@@ -212,10 +221,19 @@ def read_messages(path: Path) -> list[Message]:
         records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
     if not records:
         raise LabelError(f"{path.name}: empty file")
-    # an export's title lines (聊天记录导出,店铺:…) and blank lines may stand above the header,
-    # as the tool reads them: the header is the first record holding the label column
-    first = next((i for i, record in enumerate(records[:20])
-                  if LABEL_COLUMN in [name.strip() for name in record]), None)
+    return _parse_records(path, records, path.name)
+
+
+def _label_row(records: list[list[str]]) -> int | None:
+    """The header's index: an export's title lines (聊天记录导出,店铺:…) and blank lines may stand
+    above it, as the tool reads them; the header is the first record holding the label column."""
+    return next((i for i, record in enumerate(records[:20])
+                 if LABEL_COLUMN in [str(name).strip() for name in record]), None)
+
+
+def _parse_records(path: Path, records: list[list[str]], file_label: str) -> list[Message]:
+    """The messages of one table of records (a CSV, or one sheet) with their row numbers."""
+    first = _label_row(records)
     if first is None:
         raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
     header = [name.strip() for name in records[first]]
@@ -268,7 +286,7 @@ def read_messages(path: Path) -> list[Message]:
             time_text = record[idx["time"]].strip()
         messages.append(
             Message(
-                file=path.name,
+                file=file_label,
                 row=number,
                 session=record[idx["session"]].strip(),
                 time=time_text,
@@ -486,7 +504,7 @@ def run_tool(path: Path, work_dir: Path, command: Sequence[str] = DEFAULT_COMMAN
 def _same_file(reported: Any, path: Path) -> bool:
     if not isinstance(reported, str) or not reported:
         return False
-    reported_path = Path(reported)
+    reported_path = Path(re.sub(r" \(sheet '[^']*'\)$", "", reported))
     if reported_path.name != path.name:
         return False
     try:
@@ -498,9 +516,12 @@ def _same_file(reported: Any, path: Path) -> bool:
 Key = tuple[str, int, str]  # (file name, row, rule)
 
 
-def predicted_from_result(result: dict[str, Any], path: Path) -> tuple[set[Key], dict[Key, dict]]:
+def predicted_from_result(result: dict[str, Any], path: Path,
+                          by_sheet: bool = False) -> tuple[set[Key], dict[Key, dict]]:
     """The predicted set ``{(file name, row, rule)}`` for ``path`` from a JSON result, plus the
-    first finding behind each key (for match/reason in the FP listing)."""
+    first finding behind each key (for match/reason in the FP listing); ``by_sheet``: the file
+    name carries the finding's sheet (``book.xlsx[sheet]``), as a workbook of several labelled
+    sheets is read."""
     path = Path(path)
     keys: set[tuple[str, int, str]] = set()
     detail: dict[tuple[str, int, str], dict] = {}
@@ -508,7 +529,8 @@ def predicted_from_result(result: dict[str, Any], path: Path) -> tuple[set[Key],
         if not _same_file(finding.get("file"), path):
             continue
         try:
-            key = (path.name, int(finding["row"]), str(finding["rule"]))
+            name = f"{path.name}[{finding.get('sheet') or ''}]" if by_sheet else path.name
+            key = (name, int(finding["row"]), str(finding["rule"]))
         except (KeyError, TypeError, ValueError):
             continue
         keys.add(key)
@@ -649,7 +671,7 @@ def run_evaluation(paths: Sequence[Path] | None = None, *, command: Sequence[str
             except ToolError as exc:
                 evaluation.errors.append(str(exc))
                 continue
-            keys, found = predicted_from_result(result, path)
+            keys, found = predicted_from_result(result, path, by_sheet=len({m.file for m in messages}) > 1)
             scored = labelled_rules(path)
             keys = {key for key in keys if key[2] in scored}
             predicted |= keys

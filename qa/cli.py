@@ -138,7 +138,7 @@ def _input_options(function):
         click.option("--column", "column_pairs", multiple=True, metavar="FIELD=SOURCE",
                      help="Map a field (session_id, text, role, timestamp, seq, agent, sender) to a column."),
         click.option("--encoding", help="Input encoding (default: detected)."),
-        click.option("--sheet", help="Excel sheet to read (default: the first with the required columns)."),
+        click.option("--sheet", help="Excel sheet to read (default: every sheet with the required columns)."),
         click.option("--timezone", help="Timezone of times without offset, and of reports [default: Asia/Shanghai]."),
         click.option("--agent-pattern", help="Regex: sender nicknames matching it are agents."),
         click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons, sheets and headers [default: zh]."),

@@ -190,6 +190,32 @@ def test_read_messages_xlsx_with_a_title_row_and_split_date_and_time_cells(tmp_p
     assert acc.check_labels([path]) == []
 
 
+def test_read_messages_xlsx_with_one_labelled_sheet_per_agent(tmp_path):
+    """Every labelled sheet is read; with several, a message's file names its sheet (the key the
+    tool's findings are matched by), so rows of the same number in two sheets stay apart."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "小桃"
+    for row in (["会话ID", "发送人", "内容", "expect"], ["A1", "果果妈", "在吗", None], ["A1", "鲜果店:小桃", "在的", None]):
+        first.append(row)
+    second = book.create_sheet("阿北")
+    for row in (["会话ID", "发送人", "内容", "expect"], ["B1", "tb_1", "发货没", None],
+                ["B1", "鲜果店:阿北", "你自己看着办", "forbidden-phrase"]):
+        second.append(row)
+    path = tmp_path / "agents.xlsx"
+    book.save(path)
+    messages = acc.read_messages(path)
+    assert [(m.file, m.row, m.role) for m in messages] == [
+        ("agents.xlsx[小桃]", 2, "customer"), ("agents.xlsx[小桃]", 3, "agent"),
+        ("agents.xlsx[阿北]", 2, "customer"), ("agents.xlsx[阿北]", 3, "agent"),
+    ]
+    finding = {"file": str(path), "sheet": "阿北", "row": 3, "rule": "forbidden-phrase"}
+    keys, _ = acc.predicted_from_result({"findings": [finding]}, path, by_sheet=True)
+    assert keys == {("agents.xlsx[阿北]", 3, "forbidden-phrase")}
+
+
 def test_check_labels_missing_label_column(tmp_path):
     path = _csv(tmp_path, "nolabel.csv", """\
         session_id,timestamp,role,agent,text

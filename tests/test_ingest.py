@@ -765,15 +765,34 @@ def test_xlsx_sheet_selection(tmp_path):
             "day2": [["会话ID", "发送方", "内容"], ["d2", "客服", "two"]],
         },
     )
-    result = load_inputs([path])  # default: first sheet with the needed columns
-    assert result.messages["session_id"].tolist() == ["d1"]
-    assert result.messages["source_sheet"].tolist() == ["day1"]
+    # default: every sheet with the needed columns (one sheet per day or per agent), the cover skipped
+    result = load_inputs([path])
+    assert result.messages["session_id"].tolist() == ["d1", "d2"]
+    assert result.messages["source_sheet"].tolist() == ["day1", "day2"]
+    assert any("read sheets 'day1', 'day2'" in note for note in result.notes)
+    assert any("sheet '说明'" in note and "skipped" in note for note in result.notes)
     assert load_inputs([path], sheet="day2").messages["session_id"].tolist() == ["d2"]
     with pytest.raises(InputError) as info:
         load_inputs([path], sheet="day3")
     assert str(info.value) == f"no sheet 'day3' in {path}; sheets: 说明, day1, day2"
     with pytest.raises(InputError, match=r"missing column for session_id in .*\(sheet '说明'\)"):
         load_inputs([path], sheet="说明")
+
+
+def test_xlsx_sheets_per_agent_all_audited_and_rejections_name_their_sheet(tmp_path):
+    """A workbook with one sheet per agent loses no sheet; a rejected row names file, sheet and row."""
+    path = _workbook(
+        tmp_path / "agents.xlsx",
+        {
+            "小桃": [["会话ID", "发送方", "内容"], ["a1", "客户", "在吗"], ["a1", "客服", "在的"]],
+            "阿北": [["会话ID", "发送方", "内容"], ["b1", "客户", "发货了吗"], ["b1", "火星人", "?"],
+                     ["b1", "客服", "发了"]],
+        },
+    )
+    result = load_inputs([path])
+    assert sorted(set(result.messages["source_sheet"])) == ["小桃", "阿北"]
+    assert len(result.messages) == 4
+    assert result.rejected[["file", "row"]].values.tolist() == [[f"{path} (sheet '阿北')", 3]]
 
 
 def test_xlsx_header_below_blank_rows(tmp_path):

@@ -44,7 +44,7 @@ def load_inputs(
 
     ``columns`` maps a field (see :data:`FIELDS`) to the header naming it in the files;
     ``encoding`` forces the text encoding of delimited files; ``sheet`` picks the Excel
-    sheet (default: the first sheet with the needed columns); naive times are local to
+    sheet (default: every sheet with the needed columns); naive times are local to
     ``timezone``; ``agent_pattern`` is a regex of sender nicknames that are agents, used
     when roles are inferred from nicknames; ``excel_limits`` bounds what a workbook may make
     the reader allocate (default :class:`qa.xlsxlimits.ExcelLimits`); ``header_row`` names

@@ -111,7 +111,7 @@ def build_part(
     )
     # few rows (bad): take them by position rather than masking every column
     rejected = _rejected_frame(
-        [table.source] * len(bad),
+        [table.rejected_as] * len(bad),
         table.rows[bad],
         reason[bad],
         [_clip(",".join(values)) for values in cells.iloc[bad].itertuples(index=False, name=None)],

@@ -26,17 +26,20 @@ SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 class SpreadsheetSource(Source):
-    """A workbook's data sheet (``--sheet``, or the first with the needed columns)."""
+    """A workbook's data sheets (``--sheet``, or every sheet with the needed columns: an export
+    may hold one sheet per agent or per day)."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
         self.notes = IngestNotes()
-        self._table = _read_excel(path, options, self.notes)
-        self.has_times = _has_times(self._table, IngestNotes())  # its note comes with the rows'
+        self._tables = _read_excel(path, options, self.notes)
+        # its note comes with the rows'
+        self.has_times = any(_has_times(table, IngestNotes()) for table in self._tables)
         self._chunk_rows = chunk_rows
 
     def tables(self) -> Iterator[RawTable]:
-        """The sheet's rows as tables of at most ``chunk_rows`` rows."""
-        return _table_slices(self._table, self._chunk_rows)
+        """The sheets' rows, sheet after sheet, as tables of at most ``chunk_rows`` rows."""
+        for table in self._tables:
+            yield from _table_slices(table, self._chunk_rows)
 
 
 FORMAT = Format(
@@ -52,7 +55,7 @@ FORMAT = Format(
 _QA_DATA_SHEET = "qa_data"
 
 
-def _read_excel(path: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
+def _read_excel(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
     limits = open_checked(path, options.excel_limits)  # before calamine allocates anything
     try:
         return _read_workbook(path, options, notes, limits)
@@ -61,7 +64,9 @@ def _read_excel(path: str, options: ReadOptions, notes: IngestNotes) -> RawTable
             limits.close()
 
 
-def _read_workbook(path: str, options: ReadOptions, notes: IngestNotes, limits: WorkbookLimits | None) -> RawTable:
+def _read_workbook(
+    path: str, options: ReadOptions, notes: IngestNotes, limits: WorkbookLimits | None
+) -> list[RawTable]:
     with _calamine(f"cannot read {path}: not a readable Excel workbook"):
         book = pd.ExcelFile(path, engine="calamine")
     with book:
@@ -72,11 +77,13 @@ def _read_workbook(path: str, options: ReadOptions, notes: IngestNotes, limits: 
             table = _read_sheet(book, path, options.sheet, options, limits, notes)
             if table is None:
                 raise InputError(f"sheet '{options.sheet}' of {path} is empty")
-            return _checked_sheet(table, path, options.sheet)
+            return [_checked_sheet(table, path, options.sheet)]
         if _QA_DATA_SHEET in names:
             raise InputError(f"{path}: this is a qa report; audit the original export")
         errors: list[InputError] = []
         unread: list[str] = []
+        read: list[RawTable] = []
+        header_only: list[str] = []
         for name in names:
             try:
                 table = _read_sheet(book, path, name, options, limits, notes)
@@ -87,11 +94,21 @@ def _read_workbook(path: str, options: ReadOptions, notes: IngestNotes, limits: 
                 unread.append(name)
                 continue
             if table is not None:
-                if len(names) > 1:
-                    notes.add(f"read sheet '{name}' of {{files}}", path)
-                for skipped in unread:  # sheets before it without chat columns
-                    notes.add(f"sheet '{skipped}' of {{files}} skipped: no chat columns (a cover sheet?)", path)
-                return _checked_sheet(table, path, name)
+                (read.append(table) if len(table.cells) else header_only.append(name))
+        if not read and header_only:
+            raise InputError(f"{path} has no data rows (only a header) in sheet '{header_only[0]}'")
+        if read:
+            if len(names) > 1:
+                listed = ", ".join(f"'{table.sheet}'" for table in read)
+                notes.add(f"read sheet{'s' if len(read) > 1 else ''} {listed} of {{files}}", path)
+            for skipped in unread:  # sheets without chat columns
+                notes.add(f"sheet '{skipped}' of {{files}} skipped: no chat columns (a cover sheet?)", path)
+            for skipped in header_only:
+                notes.add(f"sheet '{skipped}' of {{files}} skipped: a header without rows", path)
+            if len(read) > 1:  # row numbers repeat from sheet to sheet: rejected rows name theirs
+                for table in read:
+                    table.label = f"{path} (sheet '{table.sheet}')"
+            return read
     if not errors:
         raise InputError(f"{path} is empty")
     if len(names) == 1:

@@ -106,6 +106,14 @@ class RawTable:
     cells: pd.DataFrame  # positional str columns, one per header cell; blank rows removed
     rows: np.ndarray  # source row number of each cells row
     malformed: pd.DataFrame  # rejected rows (REJECTED_COLUMNS) with a wrong number of fields
+    # how rejected rows name their file: the path, or the path and sheet when a workbook's rows
+    # come from several sheets (their row numbers repeat)
+    label: str = ""
+
+    @property
+    def rejected_as(self) -> str:
+        """The file name rejected rows of this table carry."""
+        return self.label or self.source
 
 
 def _empty_cells(width: int) -> pd.DataFrame:
@@ -166,7 +174,7 @@ def _table_slices(table: RawTable, rows: int | None) -> Iterator[RawTable]:
         malformed = table.malformed if start == 0 else empty_rejected()
         yield RawTable(
             table.source, table.sheet, table.columns, table.cells.iloc[piece].reset_index(drop=True),
-            table.rows[piece], malformed,
+            table.rows[piece], malformed, table.label,
         )
 
 
