@@ -516,13 +516,15 @@ def _wait_unknown(times: pd.Series | None, position: int) -> bool:
 
 def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
     """A customer who closes the complaint in the same turn (…好吧 / 行吧 at the end, a calm 那算了
-    不要了) or is relieved (早说嘛 吓我一跳) is not left upset: the turn's triggers are not judged.
+    不要了, answering what the agent said) or is relieved (早说嘛 吓我一跳) is not left upset: the
+    turn's triggers are not judged.
     The closing class itself keeps shouts and angry emoji out (算了! is no calm close)."""
     closing = [c for c in params["closed_classes"] if c in classes.classes]
     relief = [c for c in params["relief_classes"] if c in classes.classes]
     # 那算了 不退了 after the agent's rudeness (凭什么运费要我们出?) gives up; it closes nothing
     provoking = [c for c in params["provoked_classes"] if c in classes.classes]
     made_good_by = [c for c in params["made_good_classes"] if c in classes.classes]
+    giving_up = [c for c in params["giving_up_classes"] if c in classes.classes]
     if not closing and not relief:
         return
     positions = np.flatnonzero(customer)
@@ -536,9 +538,22 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         # anywhere in the turn
         if any(texts.member(name, position) for name in relief) or (
                 position == turn[-1] and any(texts.member(name, position) for name in closing)
+                and (_agent_spoke_before(turn[0], replies, sessions)
+                     or not any(texts.member(name, position) for name in giving_up))
                 and not _upset_before(turn[0], customer, replies, sessions, is_trigger)
                 and not _provoked_before(turn[0], replies, sessions, texts, provoking, made_good_by)):
             is_trigger[turn] = False
+
+
+def _agent_spoke_before(start: int, replies, sessions) -> bool:
+    """Has the agent replied in the session before ``start``? A close that gives up (算了 不退了) and
+    answers nothing the agent said (the customer's first turn) accepts nothing."""
+    p = start - 1
+    while p >= 0 and sessions[p] == sessions[start]:
+        if replies[p]:
+            return True
+        p -= 1
+    return False
 
 
 def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:

@@ -62,6 +62,8 @@ PARAMS = {
                           "triggers are all of these is answered by a reply of mild_satisfied_by", default=[]),
     "mild_satisfied_by": Param("strings", "agent replies that take a mild turn up (我来帮您看看, 核实的结果是…)",
                                default=[]),
+    "giving_up_classes": Param("strings", "closing messages that give up a remedy (算了 不退了): they close the "
+                               "complaint only when they answer something the agent said", default=[]),
     "mild_spoiled_by": Param("strings", "agent replies that rule against the customer (超过7天不支持): taking the "
                              "matter up while refusing it does not answer a mild turn", default=[]),
     "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
