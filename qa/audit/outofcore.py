@@ -51,6 +51,7 @@ from qa.model import AuditResult, IngestResult, empty_rejected
 from qa.outputs import make_private_dir, owned_temp_name
 from qa.rules import Rule, load_rules
 from qa.score import Scoring, load_scoring
+from qa.textindex import Carry, carrying
 
 #: Input bytes per partition when the number of partitions is not given: a partition of
 #: ~32 MB of CSV (~230k messages) audits in a few hundred MB; each partition costs ~0.1 s of
@@ -197,17 +198,21 @@ class _PartitionJob:
     credits: object
 
 
-def _audit_files(job: _PartitionJob, paths: list[Path]) -> tuple[PartitionResult, pd.DataFrame, dict[str, float]]:
+def _audit_files(job: _PartitionJob, paths: list[Path], carry: Carry | None = None
+                 ) -> tuple[PartitionResult, pd.DataFrame, dict[str, float]]:
     """Audit one spilled partition: its result with a slim message table (no texts), the texts
-    of the sessions the workbook may show, and the seconds each stage took."""
+    of the sessions the workbook may show, and the seconds each stage took. ``carry`` keeps
+    per-text results from one partition to the next (the same process's partitions)."""
     table = pa.concat_tables(pq.read_table(path) for path in paths)
     for path in paths:
         path.unlink()
     frame = table.to_pandas()
     del table
     spent: dict[str, float] = {}
-    result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
-                             timings=spent, keep_messages=True, suppressions=job.suppressions, credits=job.credits)
+    with carrying(carry):
+        result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
+                                 timings=spent, keep_messages=True, suppressions=job.suppressions,
+                                 credits=job.credits)
     del frame
     messages = result.messages
     shown = messages["session_id"].isin(transcript_sessions(result.sessions)).to_numpy()
@@ -219,16 +224,18 @@ def _audit_files(job: _PartitionJob, paths: list[Path]) -> tuple[PartitionResult
 
 
 _WORKER_JOB: _PartitionJob | None = None
+_WORKER_CARRY: Carry | None = None
 
 
 def _start_worker(job: _PartitionJob) -> None:
-    global _WORKER_JOB
+    global _WORKER_JOB, _WORKER_CARRY
     _WORKER_JOB = job
+    _WORKER_CARRY = Carry()
 
 
 def _audit_in_worker(paths: list[Path]):
     assert _WORKER_JOB is not None, "worker started without its job"
-    return _audit_files(_WORKER_JOB, paths)
+    return _audit_files(_WORKER_JOB, paths, _WORKER_CARRY)
 
 
 def _audit_all(job: _PartitionJob, partitions: list[list[Path]], workers: int):
@@ -236,8 +243,9 @@ def _audit_all(job: _PartitionJob, partitions: list[list[Path]], workers: int):
     else in that many worker processes. Workers are spawned (a fresh interpreter, no state
     shared with this one's threads) and get the rules once each."""
     if workers <= 1:
+        carry = Carry()
         for paths in partitions:
-            yield _audit_files(job, paths)
+            yield _audit_files(job, paths, carry)
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
