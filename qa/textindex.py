@@ -12,6 +12,7 @@ index that normalization built instead of factorizing the column again.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,28 @@ def carrying(carry: Carry | None):
         yield carry
     finally:
         _CARRY = previous
+
+
+def judged_once(index: TextIndex, key: Any, needed: np.ndarray, judge: Callable[[np.ndarray], np.ndarray]
+                ) -> np.ndarray:
+    """Bool array over ``index.uniques``: ``judge(positions)`` (a bool per distinct text at those
+    positions of ``uniques``, depending on the text alone) for the ``needed`` texts (a bool mask
+    over ``uniques``; the others are False). Each text is judged once per column (the results
+    kept on the index under ``key``, which names what is judged by its content) and, with a
+    :class:`Carry` in effect, once per carry."""
+    carry = _CARRY
+    known = index.memo.get(key)
+    if known is None:
+        known = index.memo[key] = np.full(len(index.uniques), -1, dtype=np.int8)
+        if carry is not None:
+            carry.fill(index, key, known)
+    todo = np.flatnonzero(needed & (known < 0))
+    if len(todo):
+        found = np.asarray(judge(todo), dtype=bool)
+        known[todo] = found
+        if carry is not None:
+            carry.keep(index, key, todo, found)
+    return needed & (known > 0)
 
 
 def _arrow_of(column: pd.Series) -> Any:
