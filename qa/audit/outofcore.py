@@ -91,7 +91,8 @@ def audit_out_of_core(
 
     ``jobs``: worker processes auditing partitions side by side (default: one per core this
     process may use, never more than there are partitions; 1 audits in this process);
-    ``partitions``: how many session partitions (default: one per 32 MB of input);
+    ``partitions``: how many session partitions (default: one per 32 MB of input, rounded up
+    to a multiple of the workers);
     ``work_dir``: where the temporary Parquet spill goes (default: the system temporary
     folder; it needs about the input's size of free space, and is removed afterwards);
     ``timings`` collects seconds per stage (read = stream + spill, then normalize, each rule
@@ -110,7 +111,7 @@ def audit_out_of_core(
         inputs, **options.reader_options(), **({"chunk_rows": chunk_rows} if chunk_rows else {})
     )
     if partitions is None:
-        partitions = default_partitions(stream.paths)
+        partitions = balanced_partitions(default_partitions(stream.paths), jobs)
     partitions = max(1, int(partitions))
     # Named after this process, so a later run sweeps it away if this one is killed.
     work = owned_temp_name("qa-outofcore-", work_dir)
@@ -173,6 +174,14 @@ def audit_out_of_core(
 
 
 # --------------------------------------------------------------------------- workers
+
+
+def balanced_partitions(partitions: int, jobs: int | None) -> int:
+    """``partitions`` rounded up to whole rounds of the workers that would audit them: 5
+    partitions on 2 workers leave one worker auditing the last alone while the other waits;
+    6 smaller ones finish together (no partition grows, so neither does the memory)."""
+    workers = worker_count(jobs, partitions)
+    return math.ceil(partitions / workers) * workers
 
 
 def worker_count(jobs: int | None, partitions: int) -> int:
