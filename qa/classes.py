@@ -74,7 +74,7 @@ from qa.regexutil import (
     valid_mask,
 )
 from qa.rulefiles import builtin_rules_dir, read_list_file
-from qa.textindex import TextIndex, text_index
+from qa.textindex import TextIndex, active_carry, text_index
 from qa.tomlfile import line_of, read_toml
 
 CLASSES_FILE = "classes.toml"
@@ -479,9 +479,13 @@ class ClassSet:
         """Bool array over the distinct texts of ``index``: candidates (``exact`` False) or
         members of class ``name``, computed for the ``needed`` distinct texts not judged
         before (results are kept on the index, so a class is judged once per text)."""
-        known = index.memo.get((self._serial, name, exact))
+        key = (self._serial, name, exact)
+        known = index.memo.get(key)
+        carry = active_carry()
         if known is None:
-            known = index.memo[(self._serial, name, exact)] = np.full(len(index.uniques), -1, dtype=np.int8)
+            known = index.memo[key] = np.full(len(index.uniques), -1, dtype=np.int8)
+            if carry is not None:
+                carry.fill(index, key, known)
         todo = np.flatnonzero(needed & (known < 0))
         if len(todo):
             if exact:
@@ -495,6 +499,8 @@ class ClassSet:
             else:
                 result = self._prefiltered(name, index.uniques.take(pa.array(todo)))
             known[todo] = result
+            if carry is not None:
+                carry.keep(index, key, todo, known[todo])
         return known > 0
 
     def _prefiltered(self, name: str, texts: pa.Array) -> np.ndarray:

@@ -220,7 +220,7 @@ def _describe_setup(config, options) -> None:
               help="Audit in session partitions spilled to disk, in bounded memory "
                    "[default: automatic above 64 MiB of input].")
 @click.option("--partitions", type=click.IntRange(min=1),
-              help="Partitions for --out-of-core [default: one per 32 MB of input].")
+              help="Partitions for --out-of-core [default: one per 32 MB of input, rounded up to a multiple of --jobs].")
 @click.option("--jobs", type=click.IntRange(min=1),
               help="Worker processes auditing out-of-core partitions side by side "
                    "[default: one per core]; results are identical for any number.")

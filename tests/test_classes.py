@@ -414,3 +414,35 @@ def test_done_again_and_more_time(name, text, expected):
                                                 ("理解错了，是另一个型号", False)])
 def test_bare_understanding_with_particles_is_soothing(text, expected):
     assert has("soothing", text) is expected
+
+
+def test_carry_gives_the_verdicts_found_without_it(monkeypatch):
+    """A Carry (out-of-core workers) hands class verdicts from one partition's column to the
+    next: the same masks as without it, a full carry takes no more texts, and a text carried
+    from an earlier column is not judged again."""
+    from qa.textindex import Carry, carrying
+
+    base = ["亲，您好", "太慢了，我很生气", "好的", "你们这是骗人吧", "谢谢", "收到了吗", "亲，您好"]
+    texts = [base * 20, base[::-1] * 15 + ["垃圾客服", "我要投诉你们"] * 40, base[2:] * 30]
+
+    def column(i):  # a new column each time: its own index, nothing judged on it yet
+        return pd.Series([normalize_text(t) for t in texts[i]], dtype="str")
+
+    names = ["upset", "soothing", "provocation"]
+    expected = [[builtin_classes().mask(name, column(i)).tolist() for name in names] for i in range(3)]
+    classes = builtin_classes()
+    for limit in (3, 250_000):
+        carry = Carry(limit)
+        with carrying(carry):
+            got = [[classes.mask(name, column(i)).tolist() for name in names] for i in range(3)]
+        assert got == expected
+        assert 0 < len(carry.texts) <= limit
+    judged: list[int] = []
+    original = type(classes)._prefiltered
+    monkeypatch.setattr(type(classes), "_prefiltered",
+                        lambda self, name, texts: judged.append(len(texts)) or original(self, name, texts))
+    with carrying(carry):  # every text of the first column is carried already
+        assert classes.mask("upset", column(0)).tolist() == expected[0][0]
+    assert judged == []
+    assert classes.mask("upset", column(0)).tolist() == expected[0][0]
+    assert judged  # without the carry the texts are judged again

@@ -51,6 +51,7 @@ from qa.model import AuditResult, IngestResult, empty_rejected
 from qa.outputs import make_private_dir, owned_temp_name
 from qa.rules import Rule, load_rules
 from qa.score import Scoring, load_scoring
+from qa.textindex import Carry, carrying
 
 #: Input bytes per partition when the number of partitions is not given: a partition of
 #: ~32 MB of CSV (~230k messages) audits in a few hundred MB; each partition costs ~0.1 s of
@@ -90,7 +91,8 @@ def audit_out_of_core(
 
     ``jobs``: worker processes auditing partitions side by side (default: one per core this
     process may use, never more than there are partitions; 1 audits in this process);
-    ``partitions``: how many session partitions (default: one per 32 MB of input);
+    ``partitions``: how many session partitions (default: one per 32 MB of input, rounded up
+    to a multiple of the workers);
     ``work_dir``: where the temporary Parquet spill goes (default: the system temporary
     folder; it needs about the input's size of free space, and is removed afterwards);
     ``timings`` collects seconds per stage (read = stream + spill, then normalize, each rule
@@ -109,7 +111,7 @@ def audit_out_of_core(
         inputs, **options.reader_options(), **({"chunk_rows": chunk_rows} if chunk_rows else {})
     )
     if partitions is None:
-        partitions = default_partitions(stream.paths)
+        partitions = balanced_partitions(default_partitions(stream.paths), jobs)
     partitions = max(1, int(partitions))
     # Named after this process, so a later run sweeps it away if this one is killed.
     work = owned_temp_name("qa-outofcore-", work_dir)
@@ -174,6 +176,14 @@ def audit_out_of_core(
 # --------------------------------------------------------------------------- workers
 
 
+def balanced_partitions(partitions: int, jobs: int | None) -> int:
+    """``partitions`` rounded up to whole rounds of the workers that would audit them: 5
+    partitions on 2 workers leave one worker auditing the last alone while the other waits;
+    6 smaller ones finish together (no partition grows, so neither does the memory)."""
+    workers = worker_count(jobs, partitions)
+    return math.ceil(partitions / workers) * workers
+
+
 def worker_count(jobs: int | None, partitions: int) -> int:
     """Worker processes for ``partitions`` partitions: ``jobs`` if given, else one per core this
     process may run on; never more than the partitions, never fewer than one."""
@@ -197,17 +207,21 @@ class _PartitionJob:
     credits: object
 
 
-def _audit_files(job: _PartitionJob, paths: list[Path]) -> tuple[PartitionResult, pd.DataFrame, dict[str, float]]:
+def _audit_files(job: _PartitionJob, paths: list[Path], carry: Carry | None = None
+                 ) -> tuple[PartitionResult, pd.DataFrame, dict[str, float]]:
     """Audit one spilled partition: its result with a slim message table (no texts), the texts
-    of the sessions the workbook may show, and the seconds each stage took."""
+    of the sessions the workbook may show, and the seconds each stage took. ``carry`` keeps
+    per-text results from one partition to the next (the same process's partitions)."""
     table = pa.concat_tables(pq.read_table(path) for path in paths)
     for path in paths:
         path.unlink()
     frame = table.to_pandas()
     del table
     spent: dict[str, float] = {}
-    result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
-                             timings=spent, keep_messages=True, suppressions=job.suppressions, credits=job.credits)
+    with carrying(carry):
+        result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
+                                 timings=spent, keep_messages=True, suppressions=job.suppressions,
+                                 credits=job.credits)
     del frame
     messages = result.messages
     shown = messages["session_id"].isin(transcript_sessions(result.sessions)).to_numpy()
@@ -219,16 +233,18 @@ def _audit_files(job: _PartitionJob, paths: list[Path]) -> tuple[PartitionResult
 
 
 _WORKER_JOB: _PartitionJob | None = None
+_WORKER_CARRY: Carry | None = None
 
 
 def _start_worker(job: _PartitionJob) -> None:
-    global _WORKER_JOB
+    global _WORKER_JOB, _WORKER_CARRY
     _WORKER_JOB = job
+    _WORKER_CARRY = Carry()
 
 
 def _audit_in_worker(paths: list[Path]):
     assert _WORKER_JOB is not None, "worker started without its job"
-    return _audit_files(_WORKER_JOB, paths)
+    return _audit_files(_WORKER_JOB, paths, _WORKER_CARRY)
 
 
 def _audit_all(job: _PartitionJob, partitions: list[list[Path]], workers: int):
@@ -236,8 +252,9 @@ def _audit_all(job: _PartitionJob, partitions: list[list[Path]], workers: int):
     else in that many worker processes. Workers are spawned (a fresh interpreter, no state
     shared with this one's threads) and get the rules once each."""
     if workers <= 1:
+        carry = Carry()
         for paths in partitions:
-            yield _audit_files(job, paths)
+            yield _audit_files(job, paths, carry)
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool

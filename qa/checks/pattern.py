@@ -256,16 +256,17 @@ def candidate_mask(norm: pd.Series, matcher: Matcher) -> pd.Series:
         return pd.Series(True, index=norm.index)
     if len(norm) <= FEW_TEXTS_TO_SCREEN:  # a few texts: every present one is a candidate
         return norm.notna()
-    import numpy as np
-    import pyarrow.compute as pc
 
-    # Canned lines repeat: the pieces run once per distinct text (missing texts stay False).
-    encoded = pc.dictionary_encode(to_arrow(norm))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    distinct = match_pieces(encoded.dictionary, matcher.prefilter_parts or (matcher.prefilter,))
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
-    hits = (codes >= 0) & distinct[np.maximum(codes, 0)] if len(distinct) else np.zeros(len(codes), dtype=bool)
+    from qa.textindex import judged_once, text_index
+
+    # Canned lines repeat: the pieces run once per distinct text (and once per worker's
+    # partitions, see qa.textindex.Carry); missing texts stay False.
+    pieces = matcher.prefilter_parts or (matcher.prefilter,)
+    index = text_index(norm)
+    present = norm.notna().to_numpy()
+    distinct = judged_once(index, ("pattern prefilter", pieces), index.present(present),
+                           lambda todo: match_pieces(index.uniques.take(pa.array(todo, type=pa.int64())), pieces))
+    hits = present & distinct[index.codes]
     return pd.Series(hits, index=norm.index, dtype=bool)
 
 

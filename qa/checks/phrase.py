@@ -39,7 +39,7 @@ import regex
 
 from qa import wordseg
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
-from qa.checks.pattern import expand_macros, to_arrow
+from qa.checks.pattern import expand_macros
 from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
@@ -56,6 +56,7 @@ from qa.regexutil import (
     relax_counts,
     valid_mask,
 )
+from qa.textindex import judged_once, text_index
 
 # How many phrases go into one pre-filter alternation; RE2 handles large ones, but a bounded
 # size keeps its compiled program small.
@@ -365,13 +366,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     positions = np.flatnonzero(role_mask(messages, params["roles"]).to_numpy())
     if not len(positions):
         return findings_frame([], rule.id, "", "")
-    encoded = pc.dictionary_encode(to_arrow(messages["norm"].iloc[positions]))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    distinct = encoded.dictionary
-    if len(distinct) <= FEW_TEXTS_TO_SCREEN:  # a few texts: all candidates, checked exactly below
-        hits = valid_mask(distinct)
-    else:
+    positions = positions[messages["norm"].iloc[positions].notna().to_numpy()]
+    index = text_index(messages["norm"])
+
+    def screen(todo: np.ndarray) -> np.ndarray:
+        distinct = index.uniques.take(pa.array(todo, type=pa.int64()))
+        if len(distinct) <= FEW_TEXTS_TO_SCREEN:  # a few texts: all candidates, checked exactly below
+            return valid_mask(distinct)
         hits = np.zeros(len(distinct), dtype=bool)
         spaced = pc.replace_substring_regex(distinct, _SPACING, "") if compiled.squeeze else distinct
         if compiled.phrases:
@@ -385,8 +386,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 for _ in range(2):
                     clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
                 hits |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""), compiled.prefilter)
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype="int64")
-    chosen = positions[(codes >= 0) & hits[np.maximum(codes, 0)]]
+        return hits
+
+    # Candidates depend on the text and the phrases and patterns alone: each distinct text is
+    # screened once per column (and once per worker's partitions, see qa.textindex.Carry).
+    key = ("phrase candidates", compiled.phrases, compiled.prefilter, compiled.squeeze)
+    hits = judged_once(index, key, index.present(positions), screen)
+    chosen = positions[hits[index.codes[positions]]]
     if not len(chosen):
         return findings_frame([], rule.id, "", "")
     candidates = pd.Series(messages["norm"].iloc[chosen].to_numpy(dtype=object), index=messages.index[chosen])
