@@ -74,7 +74,7 @@ from qa.regexutil import (
     valid_mask,
 )
 from qa.rulefiles import builtin_rules_dir, read_list_file
-from qa.textindex import TextIndex, active_carry, text_index
+from qa.textindex import TextIndex, judged_once, text_index
 from qa.tomlfile import line_of, read_toml
 
 CLASSES_FILE = "classes.toml"
@@ -477,31 +477,22 @@ class ClassSet:
 
     def _distinct_hits(self, index: TextIndex, name: str, needed: np.ndarray, exact: bool) -> np.ndarray:
         """Bool array over the distinct texts of ``index``: candidates (``exact`` False) or
-        members of class ``name``, computed for the ``needed`` distinct texts not judged
-        before (results are kept on the index, so a class is judged once per text)."""
-        key = (self._serial, name, exact)
-        known = index.memo.get(key)
-        carry = active_carry()
-        if known is None:
-            known = index.memo[key] = np.full(len(index.uniques), -1, dtype=np.int8)
-            if carry is not None:
-                carry.fill(index, key, known)
-        todo = np.flatnonzero(needed & (known < 0))
-        if len(todo):
-            if exact:
-                wanted = np.zeros(len(known), dtype=bool)
-                wanted[todo] = True
-                candidate = self._distinct_hits(index, name, wanted, exact=False)[todo]
-                result = np.zeros(len(todo), dtype=bool)
-                chosen = np.flatnonzero(candidate)
-                if len(chosen):
-                    result[chosen] = self._find_many(name, index.uniques.take(pa.array(todo[chosen])))
-            else:
-                result = self._prefiltered(name, index.uniques.take(pa.array(todo)))
-            known[todo] = result
-            if carry is not None:
-                carry.keep(index, key, todo, known[todo])
-        return known > 0
+        members of class ``name``, for the ``needed`` distinct texts (others False); each text
+        is judged once per column and carried between partitions (:func:`judged_once`)."""
+
+        def judge(todo: np.ndarray) -> np.ndarray:
+            if not exact:
+                return self._prefiltered(name, index.uniques.take(pa.array(todo)))
+            wanted = np.zeros(len(index.uniques), dtype=bool)
+            wanted[todo] = True
+            candidate = self._distinct_hits(index, name, wanted, exact=False)[todo]
+            result = np.zeros(len(todo), dtype=bool)
+            chosen = np.flatnonzero(candidate)
+            if len(chosen):
+                result[chosen] = self._find_many(name, index.uniques.take(pa.array(todo[chosen])))
+            return result
+
+        return judged_once(index, (self._serial, name, exact), needed, judge)
 
     def _prefiltered(self, name: str, texts: pa.Array) -> np.ndarray:
         prefilter = self._prefilter(name)
