@@ -139,6 +139,10 @@ EDGE_FILES = {
     "empty": "",
     "whitespace": " \n\n ",
     "nickname roles": "session_id,sender,text\ns1,店铺:小王,x\ns1,买家A,y\ns1,系统,z\ns2,,w\n",
+    # a role column holding names (企业微信 发送方): decided on the rows below the header, whatever the chunking
+    "names in the role column": "会话,发送方,消息内容\nw1,自动回复,欢迎\nw1,王先生,在吗\nw1,员工-小林,在的\n"
+    "w2,李女士,发货没\nw2,员工-小周,发了\nw2,火星人,?\n",
+    "a role column with one odd value": "session_id,发送方,text\ns1,客户,在吗\ns1,客服,在的\ns1,火星人,?\n",
 }
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
 from qa.ingest.header import join_date_time, looks_like_time_of_day
-from qa.ingest.roles import _agents, _roles, names_for_roles
+from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
 from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, Role, empty_messages, empty_rejected
@@ -44,7 +44,6 @@ def build_part(
     decision made for the whole file); with ``counts`` the note counting non-numeric seq
     values is not added but its count is added to ``counts["seq_ignored"]``.
     """
-    table = names_for_roles(table, notes, counts)
     cells, columns = table.cells, table.columns
 
     def column(name: str) -> pd.Series:
@@ -53,6 +52,8 @@ def build_part(
     if columns.mapped:
         used = ", ".join(f"{name}={wanted}" for name, wanted in columns.mapped.items())
         notes.add(f"{{files}}: columns read as {used}", table.source)
+    for note in columns.notes:
+        notes.add(note, table.source)
     if columns.guessed:
         guessed = ", ".join(f"{name}={wanted}" for name, wanted in columns.guessed.items())
         notes.add(f"{{files}}: columns found by their names: {guessed} (--column FIELD=NAME to choose others)", table.source)

@@ -33,6 +33,7 @@ class ColumnMap:
     header: list[str]
     mapped: dict[str, str] = field(default_factory=dict)  # the --column mappings this input used
     guessed: dict[str, str] = field(default_factory=dict)  # fields found by the words in a header name
+    notes: tuple[str, ...] = ()  # how the reader took a column ({files} stands for the input)
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""

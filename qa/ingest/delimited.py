@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from qa.ingest.encoding import (
     to_utf8,
 )
 from qa.ingest.header import find_text_header, header_note
+from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender
 from qa.ingest.table import (
     _HEAD_BYTES,
     Format,
@@ -414,6 +416,10 @@ class _DelimitedStream:
         self.delimiter = found.delimiter if found.names else _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
         self.columns = resolve_columns(self.header, self.options.columns, path)
+        # the rows in the head (read the same whatever the chunking) show whether a role column holds names
+        sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
+                                       1, 1 + ROLE_SAMPLE_ROWS))
+        self.columns = names_as_sender(self.columns, sample[:-1] if not at_end else sample)
         self.exact = not self._scan_fast()
         if self.exact:
             self._scan_exact()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from qa.ingest.columns import _FLAG_FIELD
+from qa.ingest.columns import _FLAG_FIELD, ColumnMap
 from qa.ingest.header import SYSTEM_TYPES, main_accounts
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
@@ -45,6 +45,8 @@ _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导�
 # are no role word at all.
 _NAMES_SHARE = 0.5
 _NAMES_AT_LEAST = 3
+# data rows looked at for it (the first ones below the header)
+ROLE_SAMPLE_ROWS = 200
 
 
 def _roles(
@@ -63,30 +65,26 @@ def _roles(
     return role, reason
 
 
-def names_for_roles(table: RawTable, notes: IngestNotes, decided: dict | None = None) -> RawTable:
-    """The table with its role column read as the senders' names when that column holds names
-    rather than roles (a WeCom archive's 发送方: 王先生, 员工-售后小林, 自动回复); else ``table``.
-    A column the user named with --column role= is kept as it is. ``decided`` (the counts a
-    streamed file's chunks share) keeps the first chunk's decision for the whole file."""
-    columns = table.columns
-    if not columns.has("role") or columns.has("sender") or "role" in columns.mapped or not len(table.cells):
-        return table
-    if decided is not None and "role_holds_names" in decided:
-        names = decided["role_holds_names"]
-    else:
-        raw = table.cells[columns.positions["role"]].str.strip()
-        distinct = pd.Series(pd.unique(raw[raw != ""]), dtype="str")
-        role, _ = _roles_from_words(distinct, _ROLE_WORDS, "role")
-        unknown = int(pd.isna(role).sum())
-        names = unknown >= _NAMES_AT_LEAST and unknown > _NAMES_SHARE * len(distinct)
-        if decided is not None:
-            decided["role_holds_names"] = names
-    if not names:
-        return table
-    label = columns.label("role")
-    notes.add(f"'{label}' in {{files}} holds names, not roles: read as the sender", table.source)
-    positions = {("sender" if name == "role" else name): at for name, at in columns.positions.items()}
-    return replace(table, columns=replace(columns, positions=positions))
+def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the role column read as the senders' names when, in the ``sample`` (the
+    data rows the reader sees below the header before reading on, the same whatever the
+    chunking), that column holds names rather than roles: a WeCom archive's 发送方 (王先生,
+    员工-售后小林, 自动回复). A column named with --column role= is kept as it is."""
+    if not columns.has("role") or columns.has("sender") or "role" in columns.mapped:
+        return columns
+    at = columns.positions["role"]
+    values = pd.Series(pd.unique(pd.Series([str(row[at]).strip() for row in sample if len(row) > at], dtype="str")),
+                       dtype="str")
+    values = values[values != ""]
+    if not len(values):
+        return columns
+    role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
+    unknown = int(pd.isna(role).sum())
+    if unknown < _NAMES_AT_LEAST or unknown <= _NAMES_SHARE * len(values):
+        return columns
+    positions = {("sender" if name == "role" else name): place for name, place in columns.positions.items()}
+    note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
+    return replace(columns, positions=positions, notes=(*columns.notes, note))
 
 
 def _sender_roles(
