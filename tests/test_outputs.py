@@ -232,8 +232,15 @@ def big_log(tmp_path_factory) -> Path:
 
 def _start(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # qa started as a foreground command is: a test runner run as a background job (or a worker
+    # that ignores Ctrl-C) would pass SIGINT on ignored, and qa keeps an ignored signal ignored.
     return subprocess.Popen([sys.executable, "-m", "qa", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
+
+
+def _default_signals() -> None:
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 def _wait_for(process: subprocess.Popen, folder: Path, pattern: str, timeout: float = 60) -> list[Path]:
