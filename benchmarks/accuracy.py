@@ -181,17 +181,10 @@ def _sheet_records(path: Path) -> list[tuple[str, list[list[str]]]]:
     sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
     out = []
     for name, frame in sheets.items():
-        rows = [[_cell_text(None if _is_na(v) else v) for v in row] for row in frame.itertuples(index=False)]
-        width = max((len(r) for r in rows), default=0)
-        out.append((str(name), [r + [""] * (width - len(r)) for r in rows]))
+        # a frame is rectangular: every row has the sheet's width
+        out.append((str(name), [[_cell_text(None if pd.isna(v) else v) for v in row]
+                                for row in frame.itertuples(index=False)]))
     return out
-
-
-def _is_na(value: Any) -> bool:
-    try:
-        return bool(value != value) or value is None  # NaN, NaT, None
-    except (TypeError, ValueError):
-        return False
 
 
 def read_messages(path: Path) -> list[Message]:

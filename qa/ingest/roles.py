@@ -73,9 +73,7 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     if not columns.has("role") or columns.has("sender") or "role" in columns.mapped:
         return columns
     at = columns.positions["role"]
-    values = pd.Series(pd.unique(pd.Series([str(row[at]).strip() for row in sample if len(row) > at], dtype="str")),
-                       dtype="str")
-    values = values[values != ""]
+    values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
     if not len(values):
         return columns
     role, _ = _roles_from_words(values, _ROLE_WORDS, "role")

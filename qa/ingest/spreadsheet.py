@@ -94,8 +94,10 @@ def _read_workbook(
                 errors.append(exc)
                 unread.append(name)
                 continue
-            if table is not None:
-                (read.append(table) if len(table.cells) else header_only.append(name))
+            if table is not None and len(table.cells):
+                read.append(table)
+            elif table is not None:
+                header_only.append(name)
         if not read and header_only:
             raise InputError(f"{path} has no data rows (only a header) in sheet '{header_only[0]}'")
         if read:
