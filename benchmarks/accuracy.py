@@ -89,6 +89,10 @@ FIELD_HEADERS = {
 # ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
 # ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
+# Without a session column a session is the customer's conversation, one per start time if a
+# column gives it (a 千牛 export keyed by 买家旺旺), as the tool reads it.
+CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "访客名称", "customer", "buyer_nick")
+SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
 STAFF_NAME = re.compile(r"\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
@@ -178,9 +182,12 @@ def _sheet_records(path: Path) -> list[tuple[str, list[list[str]]]]:
     spreadsheet row i+1."""
     import pandas as pd  # calamine reads both formats; a dependency of the tool
 
-    sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+    from qa.ingest.spreadsheet import merges_filled  # merged cells read as the tool reads them
+
+    book = pd.ExcelFile(path, engine="calamine")
     out = []
-    for name, frame in sheets.items():
+    for name in book.sheet_names:
+        frame, _ = merges_filled(book, name, pd.read_excel(book, sheet_name=name, header=None, dtype=object))
         # a frame is rectangular: every row has the sheet's width
         out.append((str(name), [[_cell_text(None if pd.isna(v) else v) for v in row]
                                 for row in frame.itertuples(index=False)]))
@@ -245,8 +252,12 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
                        if d in header and t in header), None)
     # A log without times (the JD corpus: turn numbers only) is labelled without slow-reply.
     timeless = not split_time and not any(name in header for name in FIELD_HEADERS["time"])
+    no_session = not any(name in header for name in FIELD_HEADERS["session"])
+    customer_at = next((header.index(name) for name in CUSTOMER_HEADERS if name in header), None)
+    start_at = next((header.index(name) for name in SESSION_START_HEADERS if name in header), None)
     idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
-           if not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
+           if not (name == "session" and no_session and customer_at is not None)
+           and not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
                    or (split_time and name == "time") or (timeless and name == "time")
                    or (timeless and name == "agent" and name not in header and not by_sender))}
     if by_sender:
@@ -281,7 +292,8 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
             Message(
                 file=file_label,
                 row=number,
-                session=record[idx["session"]].strip(),
+                session=(record[idx["session"]].strip() if "session" in idx
+                         else " · ".join(record[i].strip() for i in (customer_at, start_at) if i is not None)),
                 time=time_text,
                 role=_role_value(raw_role),
                 agent=record[idx["agent"]].strip() if "agent" in idx else "",

@@ -805,6 +805,55 @@ def test_xlsx_header_below_blank_rows(tmp_path):
     assert m["source_row"].tolist() == [4]
 
 
+def test_xlsx_cells_merged_over_a_session_s_rows_hold_their_value(tmp_path):
+    """A BI report writes a session's id and agent once, merged over the session's rows (the other
+    cells of the merge are empty in the file): every row is audited under its session; a title
+    merged across the columns stays a title. The sheet starts at B2, so merges are placed by
+    Excel's own coordinates."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B2"] = "会话明细报表"
+    sheet.merge_cells("B2:E2")
+    rows = [["会话ID", "客服账号", "角色", "内容"],
+            ["s1", "小北", "顾客", "水壶漏水了"], [None, None, "客服", "抱歉 马上给您换"], [None, None, "顾客", "好"],
+            ["s2", "阿芳", "顾客", "发票怎么开"], [None, None, "客服", "订单页申请就行"]]
+    for offset, values in enumerate(rows):
+        for column, value in zip("BCDE", values):
+            if value is not None:
+                sheet[f"{column}{4 + offset}"] = value
+    sheet.merge_cells("B5:B7")
+    sheet.merge_cells("C5:C7")
+    sheet.merge_cells("B8:B9")
+    sheet.merge_cells("C8:C9")
+    book.save(tmp_path / "bi.xlsx")
+    result = load_inputs([str(tmp_path / "bi.xlsx")])
+    assert result.rejected.empty
+    m = result.messages
+    assert m["session_id"].tolist() == ["s1", "s1", "s1", "s2", "s2"]
+    assert m["source_row"].tolist() == [5, 6, 7, 8, 9]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小北", "阿芳"]
+    assert any("merges over several rows" in note for note in result.notes)
+
+
+def test_no_session_column_a_session_is_the_customer_s_conversation(tmp_path):
+    """A 千牛 export keyed by the buyer's 旺旺 has no session column: a session is the customer's
+    conversation, one per 会话开始 when the export gives it; without one, the customer's."""
+    header = "买家旺旺,客服子账号,会话开始,发送时间,发送人,消息\n"
+    body = ("tb_1,店:可可,2026/12/17 14:03,2026/12/17 14:03:10,tb_1,在吗\n"
+            "tb_1,店:可可,2026/12/17 14:03,2026/12/17 14:03:40,店:可可,在的\n"
+            "tb_2,店:可可,2026/12/17 14:05,2026/12/17 14:05:00,tb_2,发货了吗\n"
+            "tb_1,店:可可,2026/12/17 18:20,2026/12/17 18:20:00,tb_1,又是我\n")
+    (tmp_path / "qn.csv").write_text(header + body, encoding="utf-8")
+    result = load_inputs([str(tmp_path / "qn.csv")])
+    assert sorted(set(result.messages["session_id"])) == [
+        "tb_1 · 2026/12/17 14:03", "tb_1 · 2026/12/17 18:20", "tb_2 · 2026/12/17 14:05"]
+    assert any("no session column" in note and "买家旺旺" in note for note in result.notes)
+    (tmp_path / "plain.csv").write_text(header.replace("会话开始,", "") + "".join(
+        ",".join(line.split(",")[:2] + line.split(",")[3:]) + "\n" for line in body.splitlines()), encoding="utf-8")
+    plain = load_inputs([str(tmp_path / "plain.csv")]).messages
+    assert sorted(set(plain["session_id"])) == ["tb_1", "tb_2"]
+
+
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
     path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
     with pytest.raises(InputError, match=r"use --sheet NAME"):

@@ -58,6 +58,9 @@ def build_part(
         guessed = ", ".join(f"{name}={wanted}" for name, wanted in columns.guessed.items())
         notes.add(f"{{files}}: columns found by their names: {guessed} (--column FIELD=NAME to choose others)", table.source)
     session = column("session_id").str.strip()
+    if columns.has("session_start"):  # a session derived from the customer: one per start time
+        start = column("session_start").str.strip()
+        session = session.where((session == "") | (start == ""), session + " · " + start)
     text = _without_final_cr(column("text"))
     role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))
     if has_times is None:

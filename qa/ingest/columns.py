@@ -20,6 +20,11 @@ _ALIASES: dict[str, tuple[str, ...]] = VOCABULARY
 _RECOGNITION_ONLY = frozenset({"customer"})
 _FLAG_FIELD = "agent_flag"
 _REQUIRED = ("session_id", "text")
+# Without a session column (a 千牛 export keyed by the buyer's 旺旺) a session is the customer's
+# conversation, told apart by the time it began when a column gives it.
+_SESSION_START = frozenset(n.casefold() for n in (
+    "会话开始", "会话开始时间", "会话创建时间", "进线时间", "接入时间", "session_start", "session_started_at",
+    "conversation_start"))
 
 
 # --------------------------------------------------------------------------- columns
@@ -91,6 +96,15 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     for name in ("session_id", "text", "timestamp", "agent"):
         if name not in positions:
             _guess(positions, names, name, guessed)
+    notes: tuple[str, ...] = ()
+    if "session_id" not in positions and "customer" in positions and "session_id" not in unmatched:
+        positions["session_id"] = positions["customer"]
+        starts = [i for i, key in enumerate(keys) if key in _SESSION_START and i not in positions.values()]
+        if starts:
+            positions["session_start"] = starts[0]
+        split = f", one per '{names[starts[0]]}'" if starts else ""
+        notes = (f"{{files}}: no session column: a session is a customer's conversation "
+                 f"('{names[positions['customer']]}'{split})",)
     for name, wanted in unmatched.items():
         if name not in positions and (name in _REQUIRED or name == "timestamp"):
             raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
@@ -102,7 +116,7 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         hint = f"found {near}? use --column {missing[0]}={near}" if near else f"use --column {missing[0]}=NAME"
         raise InputError(f"missing column for {missing[0]} in {where}; found: {found}; {hint}")
     mapped = {name: wanted for name, wanted in overrides.items() if name not in unmatched}
-    return ColumnMap(positions, names, mapped, guessed)
+    return ColumnMap(positions, names, mapped, guessed, notes)
 
 
 def _guess(positions: dict[str, int], names: list[str], name: str, guessed: dict[str, str]) -> None:

@@ -138,6 +138,7 @@ def _read_sheet(
         limits.check_sheet(sheet)
     with _calamine(f"cannot read sheet '{sheet}' of {path}"):
         frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+        frame, merged = merges_filled(book, sheet, frame)
     # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
     cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
     if not len(cells):
@@ -162,12 +163,44 @@ def _read_sheet(
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
+    if merged:
+        notes.add(f"{{files}} (sheet '{sheet}'): {merged} cell(s) of merges over several rows read as the "
+                  "merge's value (a session's id written once over its rows)", path)
     keep = ~blank
     keep[: header_at + 1] = False
     data = cells[keep].reset_index(drop=True)
     data.columns = range(data.shape[1])
     rows = np.flatnonzero(keep).astype(np.int64) + 1
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
+
+
+def merges_filled(book: pd.ExcelFile, sheet: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``frame`` with every cell of a merge spanning several rows holding the merge's value, as
+    Excel shows it: a BI report writes a session's id and agent once, merged over the session's
+    rows, and only the first row of the merge holds the value in the file. Merges within one row
+    (a title over the columns, a group header) are left as they are."""
+    workbook = getattr(book, "book", None)
+    try:
+        ranges = workbook.get_sheet_by_name(sheet).merged_cell_ranges or []
+    except Exception:  # a reader without merge information (some .xls/.ods): cells as stored
+        return frame, 0
+    tall = [(top, bottom) for top, bottom in ranges if bottom[0] > top[0]]
+    if not tall:
+        return frame, 0
+    values = frame.to_numpy(dtype=object, copy=True)
+    rows, columns = values.shape
+    filled = 0
+    for (first_row, first_column), (last_row, last_column) in tall:
+        if first_row >= rows or first_column >= columns:
+            continue
+        value = values[first_row, first_column]
+        if pd.isna(value):
+            continue
+        block = values[first_row : last_row + 1, first_column : last_column + 1]
+        empty = pd.isna(block)
+        block[empty] = value
+        filled += int(empty.sum())
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns), filled
 
 
 @contextmanager
