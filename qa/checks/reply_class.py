@@ -715,6 +715,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     relation_hits = np.zeros(len(messages), dtype=bool)  # refusals found by the proposal relation
     is_trigger[np.flatnonzero(scope)] = _class_mask(classes, anytime, norm_all, scope)
     sessions = pd.factorize(messages["session_id"])[0].astype("int64")
+    agent_codes = pd.factorize(messages["agent"])[0]
     replies_so_far = np.cumsum(role_mask(messages, params["reply_roles"]).to_numpy())
     reply_positions_all = np.flatnonzero(role_mask(messages, params["reply_roles"]).to_numpy())
     if later:
@@ -1009,8 +1010,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     flagged: list[int] = []
     for reply in unsatisfied.tolist():
         if params["judge"] == "turn":
+            # the rest of the same agent's turn: another agent stepping in does not make it good
             ok, following = False, reply + 1
             while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:
+                if reply_mask[following] and agent_codes[following] != agent_codes[reply]:
+                    break
                 if reply_mask[following] and texts.acceptable_at(following):
                     ok = True
                     break

@@ -13,7 +13,11 @@ further customer messages are passed over) is judged. A finding is made when the
 
 Consecutive triggers before one reply give one finding (context = the first trigger). A reply
 made only of a ``preambles`` line (您好 / 亲 / 稍等) that the same agent turn continues is
-passed over: the next agent message of that turn is judged instead.
+passed over: the next agent message of that turn is judged instead. A failing reply is made
+good by a soothing or handling message the same agent sends before the customer writes again
+when it was an answer of its own (``cold``: agents split one answer over several messages);
+a bare 嗯/好的, an emoji or a complaint channel stays what the standard calls it, and another
+agent stepping in does not make good the first one's reply.
 
 Trigger matching works on the ``norm`` column (simplified, lower-case, half-width). Each match
 is checked in its *clause* (text between ``clause_separators``): it is dropped when it overlaps
@@ -533,6 +537,7 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         judged.setdefault(reply, first)
 
     texts = messages["text"]
+    agents = messages["agent"]
     kinds_text = {**DEFAULT_KIND_TEXT, **(rule.params.get("kinds") or {})}
     limit = rule.params["quote_chars"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
@@ -589,6 +594,10 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
                                                rule.params["soothing_class"], rule.params["handling_class"],
                                                rule.params["self_service_class"])
             kind_name, guide_span = verdicts[key]
+            if kind_name == "cold" and _turn_makes_good(
+                    reply_id, session, n, sessions, agents, reply_mask, trigger_mask, norm_all, texts, rule, c,
+                    classes):
+                kind_name = None
             about = topic(judged[reply_id])
             if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
                 continue
@@ -640,6 +649,30 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         contexts.append(-1)
 
     return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
+
+
+def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, texts, rule,
+                     c, classes) -> bool:
+    """Whether a message the agent sends right after ``reply_id``, before the customer writes
+    again, soothes or handles: agents split one answer over several messages (天 吓坏了吧 /
+    这是我们的问题 马上给您全额退), and the turn is judged whole. Another agent taking over (a
+    supervisor stepping in) does not make good the first agent's reply. Runs only for replies
+    that fail."""
+    following = reply_id + 1
+    agent = _values(agents, [reply_id])[0]
+    while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
+        if reply_mask[following] and _values(agents, [following])[0] != agent:
+            break
+        if reply_mask[following]:
+            original, norm = _values(texts, [following])[0], _values(norm_all, [following])[0]
+            is_emoji = bool(emoji_only_mask(pd.Series([original], dtype="str"),
+                                            **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).iloc[0])
+            kind, _ = classify_reply(norm, is_emoji, c, classes, rule.params["soothing_class"],
+                                     rule.params["handling_class"], rule.params["self_service_class"])
+            if not kind:
+                return True
+        following += 1
+    return False
 
 
 def _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply_mask, norm_all, texts,
