@@ -578,6 +578,7 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         return (cls, found.category)
 
     handled: set = set()
+    trigger_sessions_of = dict(zip(ids.tolist(), trigger_sessions))
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
     judged_ids = sorted(judged)
     if judged_ids:
@@ -597,6 +598,12 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
             if kind_name == "cold" and _turn_makes_good(
                     reply_id, session, n, sessions, agents, reply_mask, trigger_mask, norm_all, texts, rule, c,
                     classes):
+                kind_name = None
+            # a later word on a complaint the agent has since soothed or handled (已经在医院了 after
+            # the apology and the offer) continues that episode: its reply is not judged again
+            if kind_name and kind_name != "guiding" and _episode_handled(
+                    judged[reply_id], session, ids, trigger_sessions_of, topic, reply_mask, norm_all, texts, rule,
+                    c, classes):
                 kind_name = None
             about = topic(judged[reply_id])
             if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
@@ -628,7 +635,6 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
     # a new complaint nobody answered. Any agent reply since the episode's first trigger counts
     # (the caring answer often comes only after a cold first reply and the customer's protest).
     # A new channel of an escalation class is a new topic and still counts.
-    trigger_sessions_of = dict(zip(ids.tolist(), trigger_sessions))
     for trigger_id, session in zip(missing, _values(sessions, missing)):
         if (session, None) in handled or (session, topic(trigger_id)) in handled:
             continue
