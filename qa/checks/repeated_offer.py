@@ -1193,7 +1193,8 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     run of refusals (``streak_offers`` = 3: the third offer in a row): the customer refused after each
     of the three's predecessors (``anchor_refusal_classes``, no acceptance beside it), the offer names a
     thing each of the two named (a content character of its solution key: 盐 in 加一勺盐泡 / 多放点盐 /
-    盐水多泡两次), offers a remedy (``streak_offer_classes``), and adds no remedy family, no
+    盐水多泡两次; or all three are of one ``streak_kind_classes`` kind: 再等一两天 / 建议再等等 / 再给它两天
+    时间), offers a remedy (``streak_offer_classes``), and adds no remedy family, no
     ``anchor_terms`` waiver and no proposing clause mostly of its own (``min_repeated_share``).
     Real agents who reword a refused remedy three times keep one thing of it; a turn to another
     remedy (退货, 补发, 不用寄回, 直接…) or another step is the recommended change."""
@@ -1263,6 +1264,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     offer_names = [c for c in params["streak_offer_classes"] if c in classes.classes]
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
     retry_names = [c for c in params["streak_retry_classes"] if c in classes.classes]
+    kind_names = [c for c in params["streak_kind_classes"] if c in classes.classes]
     light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
     plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
     changing = params["anchor_terms"]
@@ -1300,13 +1302,14 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         text = norm_at(later)
         if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
             continue
-        if offer_names and not any(classes.matches(name, text) for name in offer_names):
+        if offer_names and not any(classes.matches(name, text) for name in offer_names + kind_names):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
         if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p)) for p in earlier):
             continue
         mine = content(later)
-        if not all(mine & content(p) for p in earlier):
+        if not all(mine & content(p) for p in earlier) and not any(
+                all(classes.matches(name, norm_at(p)) for p in chain) for name in kind_names):
             continue
         said = "\n".join(norm_at(p) for p in earlier)
         if _families(text) - _families(said):

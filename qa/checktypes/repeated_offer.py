@@ -37,6 +37,8 @@ PARAMS = {
                                   "again)", default=[]),
     "streak_retry_classes": Param("strings", "agent classes of a step to do again (再试一次): a clause of them in a "
                                   "push proposes no new step", default=[]),
+    "streak_kind_classes": Param("strings", "agent classes of one remedy kind (waiting more): pushes all of one of "
+                                 "them keep the remedy even when they share no word", default=[]),
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
