@@ -52,6 +52,10 @@ Parameters (rule ``[params]``; every ``strings`` list may come from ``<name>_fil
 ``soothing`` / ``handling`` (strings)
     Words that make a reply acceptable; a handling word preceded by a negator (无法处理,
     不能退款) does not count.
+``care_trigger_classes`` (strings), ``goods_remedies`` (strings)
+    After a trigger of these classes (harm to the person) an otherwise acceptable reply that does
+    not soothe and whose every handling match is a ``goods_remedies`` match (退货, 退款, 运费险理赔)
+    is ``cold``: it ignores the harm.
 ``reply_exceptions`` (strings)
     Stock closings whose words do not count as soothing or handling (还有什么可以帮您).
 ``dismissive`` / ``particles`` / ``preambles`` (strings)
@@ -578,6 +582,10 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         return (cls, found.category)
 
     handled: set = set()
+    # After harm to the person (脚崴了, 孩子扎出血了) a refund or a return alone ignores the harm.
+    care = set(rule.params.get("care_trigger_classes") or [])
+    goods = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in rule.params["goods_remedies"]) + ")+$") \
+        if care and rule.params.get("goods_remedies") else None
     trigger_sessions_of = dict(zip(ids.tolist(), trigger_sessions))
     out_ids, reasons, matches, starts, ends, contexts = [], [], [], [], [], []
     judged_ids = sorted(judged)
@@ -606,6 +614,8 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
                     c, classes):
                 kind_name = None
             about = topic(judged[reply_id])
+            if not kind_name and about is not None and about[0] in care and _goods_only(reply_norm, rule, classes, goods):
+                kind_name = "cold"
             if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
                 continue
             if not kind_name:
@@ -655,6 +665,15 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         contexts.append(-1)
 
     return findings_frame(out_ids, rule.id, rule.severity.value, reasons, matches, starts, ends, contexts)
+
+
+def _goods_only(reply_norm: str, rule, classes, goods) -> bool:
+    """Whether an acceptable reply only handles the goods: no soothing, and every handling match
+    a ``goods_remedies`` one (可以申请退货，运费险会自动理赔 after 脚崴了)."""
+    if goods is None or classes.matches(rule.params["soothing_class"], reply_norm):
+        return False
+    found = classes.find(rule.params["handling_class"], reply_norm)
+    return bool(found) and all(goods.match(reply_norm[m.start : m.end]) for m in found)
 
 
 def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, texts, rule,

@@ -45,6 +45,11 @@ PARAMS = {
     "handling_class": Param("str", "class of handling replies (instead of the handling words)", default=""),
     "self_service_class": Param("str", "class of replies sending the customer to do it alone (自己去订单里点申请); "
                                 "a handling match inside one does not handle", default=""),
+    "care_trigger_classes": Param("strings", "trigger classes about the person (safety): their reply must soothe "
+                                  "or handle more than the goods; a refund or return alone ignores the harm",
+                                  default=[]),
+    "goods_remedies": Param("strings", "regular expressions a handling match that only concerns the goods "
+                            "matches whole (退货, 退款, 运费险理赔)", default=[]),
     "escalation_classes": Param("strings", "trigger classes whose categories are separate topics: after a "
                                 "handled 投诉, a later 起诉 in the same session is judged again", default=[]),
     "trigger_exceptions": Param("strings", "phrases containing a trigger that are not one", default=[]),
