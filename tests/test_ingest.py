@@ -854,6 +854,80 @@ def test_no_session_column_a_session_is_the_customer_s_conversation(tmp_path):
     assert sorted(set(plain["session_id"])) == ["tb_1", "tb_2"]
 
 
+def test_times_without_a_year_and_day_first_times(tmp_path):
+    """拼多多 writes 12-17 10:02 (no year): read in the current year, or the year before when that
+    would put it more than a month ahead, with a note; a European-locale Excel writes 17.12.2026 09:05."""
+    now = pd.Timestamp.now(tz="Asia/Shanghai")
+    ahead = (now + pd.Timedelta(days=60)).strftime("%m-%d")
+    (tmp_path / "pdd.csv").write_text(
+        "会话ID,发送方,时间,消息内容\n"
+        f"a,买家,{now.strftime('%m-%d')} 23:58,在吗\n"
+        f"b,买家,{ahead} 10:00,你好\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "pdd.csv")])
+    assert result.rejected.empty
+    years = dict(zip(result.messages["session_id"], result.messages["timestamp"].dt.year))
+    assert years["a"] == now.year
+    assert years["b"] == (now + pd.Timedelta(days=60)).year - 1
+    assert any("without a year" in note for note in result.notes)
+    (tmp_path / "eu.csv").write_text("会话ID;发送方;时间;消息内容\nx;买家;17.12.2026 09:05;在吗\n", encoding="utf-8")
+    stamp = load_inputs([str(tmp_path / "eu.csv")]).messages["timestamp"].iloc[0]
+    assert (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute) == (2026, 12, 17, 9, 5)
+
+
+def test_more_export_shapes_read_without_options(tmp_path):
+    """A helpdesk's English export (ticket_id, author_type end-user/agent, body), a 消息发送者 column
+    of roles, a recalled message's notice (消息类型 撤回消息) as a system row."""
+    (tmp_path / "desk.csv").write_text(
+        "ticket_id,author_type,author_name,created_at,body\n"
+        "7,end-user,Amy,2026-12-17T06:03:21Z,<p>脸发红</p>\n"
+        "7,agent,Lena,2026-12-17T06:05:04Z,<p>很抱歉 先停用</p>\n", encoding="utf-8")
+    desk = load_inputs([str(tmp_path / "desk.csv")]).messages
+    assert desk["role"].tolist() == ["customer", "agent"] and desk["agent"].tolist()[1] == "Lena"
+    (tmp_path / "fg.csv").write_text(
+        "会话ID,客服昵称,消息发送者,发送时间,消息类型,消息内容\n"
+        "f1,小林,用户,2026-12-17 10:00:00,文本,在吗\n"
+        "f1,小林,客服,2026-12-17 10:00:20,撤回消息,客服撤回了一条消息\n"
+        "f1,小林,客服,2026-12-17 10:00:30,文本,在的\n", encoding="utf-8")
+    assert load_inputs([str(tmp_path / "fg.csv")]).messages["role"].tolist() == ["customer", "system", "agent"]
+
+
+def test_sender_and_receiver_archive_sessions_are_the_two_people(tmp_path):
+    """企业微信 会话存档 with only 发送者 and 接收者: a session is the conversation of the two, and
+    senders named 名字@微信 are the customers, the others staff."""
+    (tmp_path / "wecom.csv").write_text(
+        "消息时间,发送者,接收者,消息内容\n"
+        "2026-12-17 10:00:00,阿朵,王女士@微信,您好\n"
+        "2026-12-17 10:00:30,王女士@微信,阿朵,能转二段吗\n"
+        "2026-12-17 10:01:00,小周,李妈妈@微信,在的\n"
+        "2026-12-17 10:01:30,阿朵,王女士@微信,可以的\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "wecom.csv")])
+    m = result.messages
+    assert m["session_id"].nunique() == 2
+    assert dict(zip(m["text"], m["role"])) == {"您好": "agent", "能转二段吗": "customer", "在的": "agent",
+                                               "可以的": "agent"}
+    assert sorted(set(m.loc[m["role"] == "agent", "agent"])) == ["小周", "阿朵"]
+
+
+def test_a_session_list_is_told_apart_from_message_records(tmp_path):
+    (tmp_path / "sessions.csv").write_text(
+        "会话ID,访客名称,接待客服,会话开始时间,会话结束时间,满意度,聊天记录\n"
+        "q1,Lily,木木,2026-12-17 10:12:30,2026-12-17 10:16:05,满意,\"Lily 10:12\n在吗\"\n", encoding="utf-8")
+    with pytest.raises(InputError, match="list of sessions, one row per session"):
+        load_inputs([str(tmp_path / "sessions.csv")])
+
+
+def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
+    (tmp_path / "qn.csv").write_text(
+        "会话ID,发送方,客服,发送时间,内容\n"
+        "a,买家,,2026-12-17 10:00:00,在吗\n"
+        "a,客服,小芸,2026-12-17 10:00:20,在的\n"
+        "合计,,,,共2条\n"
+        "导出人：店长,,,,\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "qn.csv")])
+    assert len(result.messages) == 2
+    assert result.rejected["reason"].str.contains("summary line").all() and len(result.rejected) == 2
+
+
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
     path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
     with pytest.raises(InputError, match=r"use --sheet NAME"):

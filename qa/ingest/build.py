@@ -61,6 +61,11 @@ def build_part(
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)
+    if columns.has("session_peer"):  # the conversation of two people, whoever sent the message
+        peer = column("session_peer").str.strip()
+        first = session.where((session <= peer) | (peer == ""), peer)
+        second = peer.where((session <= peer) | (peer == ""), session)
+        session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
     text = _without_final_cr(column("text"))
     role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))
     if has_times is None:
@@ -68,7 +73,9 @@ def build_part(
     else:
         _note_times(table.columns, table.source, has_times, notes)
     if has_times:
-        utc, time_reason = _parse_times(_time_text(table, options, notes), options.timezone)
+        utc, time_reason = _parse_times(
+            _time_text(table, options, notes), options.timezone,
+            lambda year: notes.add(f"{{files}}: times without a year (12-17 10:02) read as in {year}", table.source))
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
     no_session, no_text = (session == "").to_numpy(), _blank(text)
@@ -76,7 +83,10 @@ def build_part(
     # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
     bad = np.flatnonzero(~ok)
     reason = _no_reasons(len(cells))
+    # a summary or signature line under the data (合计 共26条, 导出人：…) says why it is no message
+    footer = session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool) if len(bad) else bad.astype(bool)
     reason[bad] = _first_reason(
+        np.where(footer, "an export's summary line (合计/导出人…), not a message", None),
         np.where(no_session[bad], "empty session id", None),
         np.where(no_text[bad], "empty text", None),
         role_reason[bad],
@@ -224,6 +234,9 @@ def _first_reason(*candidates: np.ndarray) -> np.ndarray:
     for candidate in candidates[1:]:
         reason = np.where(pd.isna(reason), candidate, reason)
     return reason
+
+
+_FOOTER = r"^\s*(?:合计|总计|小计|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
 
 
 def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:

@@ -22,6 +22,12 @@ _FLAG_FIELD = "agent_flag"
 _REQUIRED = ("session_id", "text")
 # Without a session column (a 千牛 export keyed by the buyer's 旺旺) a session is the customer's
 # conversation, told apart by the time it began when a column gives it.
+# Columns of a session list (one row per session, the whole chat in one cell or none): 七鱼/飞鸽
+# export it beside the message records, and it is easily taken for them.
+_SESSION_SUMMARY = frozenset(n.casefold() for n in (
+    "会话开始时间", "会话结束时间", "会话时长", "满意度", "满意度评价", "评价结果", "首次响应时长", "平均响应时长",
+    "消息数", "消息条数", "接待时长", "结束方式", "session_start", "session_end", "duration", "rating",
+    "satisfaction"))
 _SESSION_START = frozenset(n.casefold() for n in (
     "会话开始", "会话开始时间", "会话创建时间", "进线时间", "接入时间", "session_start", "session_started_at",
     "conversation_start"))
@@ -105,12 +111,23 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         split = f", one per '{names[starts[0]]}'" if starts else ""
         notes = (f"{{files}}: no session column: a session is a customer's conversation "
                  f"('{names[positions['customer']]}'{split})",)
+    elif "session_id" not in positions and {"sender", "receiver"} <= positions.keys() and "session_id" not in unmatched:
+        # an archive of messages from one person to another (企业微信 会话存档: 发送者, 接收者): a session
+        # is the conversation of the two
+        positions["session_id"] = positions["sender"]
+        positions["session_peer"] = positions["receiver"]
+        notes = (f"{{files}}: no session column: a session is the conversation of '{names[positions['sender']]}' "
+                 f"and '{names[positions['receiver']]}'",)
     for name, wanted in unmatched.items():
         if name not in positions and (name in _REQUIRED or name == "timestamp"):
             raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
     missing = [f for f in _REQUIRED if f not in positions]
     if not missing and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
         missing = ["role"]
+    if missing and len({key for key in keys if key in _SESSION_SUMMARY}) >= 2:
+        listed = ", ".join(n for n, key in zip(names, keys) if key in _SESSION_SUMMARY)
+        raise InputError(f"{where} looks like a list of sessions, one row per session ({listed}); qa audits "
+                         f"the message records, one row per message: export the chat messages instead")
     if missing:
         near = closest(missing[0], names)
         hint = f"found {near}? use --column {missing[0]}={near}" if near else f"use --column {missing[0]}=NAME"

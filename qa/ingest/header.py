@@ -27,6 +27,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "session_id": (
         "session_id", "session", "sessionid", "session id", "conversation_id", "dialogue_id", "chat_id",
         "会话ID", "会话编号", "会话id", "对话ID", "对话编号", "会话标识", "咨询ID", "咨询编号", "会话", "对话",
+        # helpdesk exports (Zendesk-like) keep a ticket's messages under its id
+        "ticket_id", "ticket", "case_id", "thread_id", "工单号", "工单ID", "工单编号",
     ),
     "timestamp": (
         "timestamp", "time", "datetime", "created_at", "send_time", "msg_time", "message_time", "sent_time",
@@ -36,6 +38,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "role": (
         "role", "sender_role", "sender_type", "发送方", "角色", "发送者身份", "消息发送方", "发送方类型",
         "发送者类型", "发送者角色", "发送人身份", "发送人类型", "消息来源", "发送方向", "消息方向", "身份",
+        "消息发送者", "author_type", "author_role", "from_type", "user_type",
     ),
     "agent": (
         "agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服", "客服名称", "客服姓名",
@@ -45,12 +48,12 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     "text": (
         "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容", "消息",
-        "聊天消息", "会话内容",
+        "聊天消息", "会话内容", "body", "message_body", "message_text", "msg_content",
     ),
     "seq": ("seq", "turn", "序号"),
     "sender": (
         "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称", "发送人昵称",
-        "咚咚账号", "发送账号", "发送方昵称", "发送方账号",
+        "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name",
     ),
     # JD-style exports mark agent messages with a 0/1 column instead of a role column.
     "agent_flag": ("is_agent", "是否客服发送", "是否客服", "是否客服消息"),
@@ -284,7 +287,9 @@ def join_date_time(dates, times):
 #: 消息类型 values that make a row a system message, whatever its sender column says.
 SYSTEM_TYPES = frozenset(
     v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
-                           "system", "robot", "bot", "auto-reply", "auto_reply")
+                           "system", "robot", "bot", "auto-reply", "auto_reply",
+                           # a message withdrawn leaves a platform notice (买家撤回了一条消息), no one's words
+                           "撤回消息", "撤回", "消息撤回", "recall", "recalled")
 )
 
 

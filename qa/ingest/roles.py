@@ -20,7 +20,8 @@ _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1", "人工客服", "人工", "卖家", "商家客服",
                      "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
-                     "visitor", "外部联系人", "微信用户"), Role.CUSTOMER.value),
+                     "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester"),
+                   Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply"), Role.SYSTEM.value),
 }
@@ -41,6 +42,10 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 # Staff named by their post before the name (员工-售后小林, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
 # exports); 客服 also runs straight into the name (客服小林).
 _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
+# and every other (non-system) sender is staff.
+_EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
+_EXTERNAL_MARK = "\x00external"
 # A role column is taken for senders' names when most of its distinct values (and at least three)
 # are no role word at all.
 _NAMES_SHARE = 0.5
@@ -113,8 +118,13 @@ def _sender_roles(
             names = pd.unique(np.concatenate([names, pd.unique(cells[columns.positions["receiver"]].str.strip())]))
         shops.update(main_accounts(
             n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
+        if _EXTERNAL_MARK not in shops and any(_EXTERNAL_NICKNAME.search(n) for n in names):
+            shops.add(_EXTERNAL_MARK)
+            notes.add("{files}: senders named 名字@微信 are customers (企业微信 external contacts), "
+                      "the others staff", table.source)
+    external = _EXTERNAL_MARK in shops
     role = _map_unique(nicknames, lambda nick: Role.AGENT.value if nick in shops
-                       else _role_from_nickname(nick, options.agent_regex))
+                       else _role_from_nickname(nick, options.agent_regex, external))
     reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
     return role, reason
 
@@ -139,14 +149,17 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
     return role, reason
 
 
-def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None) -> str | None:
-    """Role of a sender nickname; an explicit ``agent_pattern`` replaces the sub-account rule."""
+def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None, external: bool = False) -> str | None:
+    """Role of a sender nickname; an explicit ``agent_pattern`` replaces the sub-account rule;
+    with ``external`` (an archive naming customers 名字@微信) every other sender is staff."""
     if not nickname:
         return None
     if agent_regex is not None and agent_regex.search(nickname):
         return Role.AGENT.value
     if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
         return Role.SYSTEM.value
+    if external and agent_regex is None:
+        return Role.CUSTOMER.value if _EXTERNAL_NICKNAME.search(nickname) else Role.AGENT.value
     if agent_regex is None and (_SUBACCOUNT_NICKNAME.match(nickname) or _STAFF_NICKNAME.match(nickname)):
         return Role.AGENT.value
     return Role.CUSTOMER.value

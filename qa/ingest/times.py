@@ -22,6 +22,11 @@ _TIME_FORMATS = (
     "%Y年%m月%d日 %H:%M:%S",
     "%Y年%m月%d日 %H:%M",
     "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d %H:%M",
+    # day first with dots, as a European-locale Excel writes it (17.12.2026 09:05); never ambiguous
+    # with the year-first layouts above
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
     "%Y%m%d %H:%M:%S",
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -35,6 +40,10 @@ _OFFSET_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?
 _EPOCH_SECONDS = r"\d{10}(?:\.\d+)?"
 _EPOCH_MILLIS = r"\d{13}"
 _EXCEL_SERIAL = r"\d{5}(?:\.\d+)?"
+# A month and day without a year (拼多多: 12-17 10:02; 12月17日 10:02:05): read in the current year,
+# or the year before when that would put it more than a month ahead of today.
+_YEARLESS = r"(\d{1,2})(?:[-/]|月)(\d{1,2})日?\s*(\d{1,2}:\d{2}(?::\d{2})?)"
+_YEARLESS_AHEAD = pd.Timedelta(days=31)
 # Times outside this window are typos or wrong units, and would overflow nanoseconds.
 _TIME_MIN = pd.Timestamp("1900-01-01")
 _TIME_MAX = pd.Timestamp("2200-01-01")
@@ -43,11 +52,13 @@ _TIME_MAX = pd.Timestamp("2200-01-01")
 # --------------------------------------------------------------------------- times
 
 
-def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_times(raw: pd.Series, timezone: str,
+                 on_yearless: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """UTC instants (datetime64[ns], NaT when unusable) and a rejection reason per row.
 
     Whole-column formats run first (one C-level pass for a clean export); only what they
-    leave goes through the slower classifiers for offsets, epochs and Excel serials.
+    leave goes through the slower classifiers for offsets, epochs and Excel serials, then
+    month-day times without a year (``on_yearless`` hears the year they were read in).
     """
     text = raw.str.strip().reset_index(drop=True)
     utc = np.full(len(text), np.datetime64("NaT", "ns"))
@@ -59,6 +70,8 @@ def _parse_times(raw: pd.Series, timezone: str) -> tuple[np.ndarray, np.ndarray]
             break
     if todo.any():
         _parse_other_times(text, utc, todo, timezone)
+    if todo.any():
+        _parse_yearless(text, utc, todo, timezone, on_yearless)
     reason = _no_reasons(len(text))
     empty = (text == "").to_numpy()
     reason[empty] = "empty time"
@@ -120,6 +133,31 @@ def _parse_other_times(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timez
             break
         _fill(utc, others, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
     todo &= np.isnat(utc)
+
+
+def _parse_yearless(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str,
+                    on_yearless: Callable[[int], None] | None) -> None:
+    """Month-day times without a year (12-17 10:02), read in the current year of ``timezone``,
+    or the year before for a date more than a month ahead of today."""
+    positions = np.flatnonzero(todo)
+    parts = text.iloc[positions].str.fullmatch(_YEARLESS)
+    hits = positions[parts.to_numpy(dtype=bool, na_value=False)]
+    if not len(hits):
+        return
+    found = text.iloc[hits].str.extract("^" + _YEARLESS + "$")
+    now = pd.Timestamp.now(tz=timezone).tz_localize(None)
+    spelled = found[0].str.zfill(2) + "-" + found[1].str.zfill(2) + " " + found[2]
+    stamps = _to_datetime(f"{now.year}-" + spelled, format="mixed")
+    ahead = (stamps > now + _YEARLESS_AHEAD).to_numpy(dtype=bool, na_value=False)
+    if ahead.any():
+        stamps[ahead] = _to_datetime(f"{now.year - 1}-" + spelled[ahead], format="mixed")
+    subset = np.zeros(len(text), dtype=bool)
+    subset[hits] = True
+    values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    values.iloc[hits] = stamps.to_numpy()
+    _fill(utc, subset, values.astype("object").where(subset, None), lambda v: pd.to_datetime(v), timezone)
+    if on_yearless is not None and (~np.isnat(utc[hits])).any():
+        on_yearless(now.year - 1 if ahead.all() else now.year)
 
 
 def _fill(
