@@ -928,6 +928,71 @@ def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
     assert result.rejected["reason"].str.contains("summary line").all() and len(result.rejected) == 2
 
 
+def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
+    """Excel in a Chinese locale writes 2026/12/17 下午 2:03:21 (上午 12:05 is just after midnight);
+    Go writes 2026-12-17 08:30:12.457 +0800 CST (CST is China's time here)."""
+    (tmp_path / "t.csv").write_text(
+        "会话ID,发送方,发送时间,内容\n"
+        "a,买家,2026/12/17 下午 2:03:21,在吗\n"
+        "a,客服,2026/12/17 上午 12:05:00,在的\n"
+        "b,买家,2026-12-17 08:30:12.457 +0800 CST,你好\n", encoding="utf-8")
+    m = load_inputs([str(tmp_path / "t.csv")]).messages
+    stamps = dict(zip(m["text"], m["timestamp"].dt.strftime("%H:%M:%S")))
+    assert stamps == {"在吗": "14:03:21", "在的": "00:05:00", "你好": "08:30:12"}
+
+
+def test_a_taiwan_shop_s_big5_export_with_traditional_headers(tmp_path):
+    """Traditional headers and roles (對話編號, 發送者: 買家/賣家) match the vocabularies; a Big5 file,
+    which GB18030 also decodes into other characters, is read as Big5."""
+    text = ("對話編號,客服人員,發送者,發送時間,訊息內容\n"
+            "t1,小舖-小許,買家,2026-12-17 10:05:00,請問這支鋼筆是什麼筆尖\n"
+            "t1,小舖-小許,賣家,2026-12-17 10:05:38,是F尖，寫字比較細\n")
+    (tmp_path / "tw.csv").write_bytes(text.encode("big5"))
+    result = load_inputs([str(tmp_path / "tw.csv")])
+    assert result.rejected.empty
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+    assert result.messages["text"].iloc[0] == "請問這支鋼筆是什麼筆尖"
+
+
+def test_roles_from_a_legend_a_sender_column_of_roles_and_the_platforms_robots(tmp_path):
+    """发送方 codes explained only in the title line (1=顾客); codes without a legend are refused,
+    never guessed; a 发送者 column of role words is the role; 京东's robot JIMI under the agent
+    column and a 【系统消息】 without a role are system rows."""
+    (tmp_path / "legend.csv").write_text(
+        "客服聊天记录导出（发送方：1=顾客，2=客服，3=机器人）\n"
+        "会话ID,接待客服,发送方,发送时间,消息内容\n"
+        "v1,大海,3,2026-12-17 09:05:33,您好 请问有什么可以帮您\n"
+        "v1,大海,1,2026-12-17 09:05:40,鞋子偏大吗\n"
+        "v1,大海,2,2026-12-17 09:06:10,偏大半码\n", encoding="utf-8")
+    assert load_inputs([str(tmp_path / "legend.csv")]).messages["role"].tolist() == ["system", "customer", "agent"]
+    (tmp_path / "codes.csv").write_text(
+        "会话ID,接待客服,发送方,发送时间,消息内容\n"
+        "v1,大海,1,2026-12-17 09:05:40,鞋子偏大吗\n"
+        "v1,大海,2,2026-12-17 09:06:10,偏大半码\n"
+        "v1,大海,3,2026-12-17 09:06:20,感谢咨询\n", encoding="utf-8")
+    refused = load_inputs([str(tmp_path / "codes.csv")])
+    assert refused.messages.empty and len(refused.rejected) == 3
+    assert refused.rejected["reason"].str.startswith("unknown role").all()
+    (tmp_path / "jd.csv").write_text(
+        "会话ID,客服账号,发送者,发送时间,内容\n"
+        "j1,JIMI,客服,2026-12-17 09:00:00,您好 我是JIMI\n"
+        "j1,,,2026-12-17 09:00:05,【系统消息】已为您转接人工\n"
+        "j1,pop_kf01,顾客,2026-12-17 09:00:20,在吗\n"
+        "j1,pop_kf01,客服,2026-12-17 09:00:40,在的\n", encoding="utf-8")
+    m = load_inputs([str(tmp_path / "jd.csv")]).messages
+    assert m["role"].tolist() == ["system", "system", "customer", "agent"]
+
+
+def test_layouts_that_are_not_message_records_are_refused_naming_why(tmp_path):
+    (tmp_path / "pairs.csv").write_text(
+        "会话ID,买家昵称,接待客服,买家消息,客服回复\nq1,小王,阿杰,在吗,在的\n", encoding="utf-8")
+    with pytest.raises(InputError, match="side by side"):
+        load_inputs([str(tmp_path / "pairs.csv")])
+    (tmp_path / "bare.tsv").write_text("P-1\t小王\t买家\t2026-12-17 10:01:30\t牛轧糖什么口味\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no header row"):
+        load_inputs([str(tmp_path / "bare.tsv")])
+
+
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
     path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
     with pytest.raises(InputError, match=r"use --sheet NAME"):

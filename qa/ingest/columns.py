@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import regex
+
 from qa.errors import InputError
-from qa.ingest.header import VOCABULARY, closest, guess_column
+from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -22,6 +24,11 @@ _FLAG_FIELD = "agent_flag"
 _REQUIRED = ("session_id", "text")
 # Without a session column (a 千牛 export keyed by the buyer's 旺旺) a session is the customer's
 # conversation, told apart by the time it began when a column gives it.
+# A header cell that is a date (2026-12-17 10:01:30) means the first line is data.
+_DATA_LIKE = regex.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
+# Question-and-answer layouts: the customer's message and the agent's reply in two columns of one row.
+_ASKED_COLUMN = regex.compile(r"^(?:买家|客户|顾客|用户|访客)(?:消息|内容|问题|提问|发言)$")
+_ANSWERED_COLUMN = regex.compile(r"^(?:客服|商家|卖家|坐席)(?:回复|答复|回答|消息|内容)$")
 # Columns of a session list (one row per session, the whole chat in one cell or none): 七鱼/飞鸽
 # export it beside the message records, and it is easily taken for them.
 _SESSION_SUMMARY = frozenset(n.casefold() for n in (
@@ -45,6 +52,7 @@ class ColumnMap:
     mapped: dict[str, str] = field(default_factory=dict)  # the --column mappings this input used
     guessed: dict[str, str] = field(default_factory=dict)  # fields found by the words in a header name
     notes: tuple[str, ...] = ()  # how the reader took a column ({files} stands for the input)
+    role_codes: tuple[tuple[str, str | None], ...] = ()  # role column codes (1=顾客) from the export's legend
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""
@@ -62,7 +70,7 @@ def _clean_name(name: object) -> str:
 def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: str) -> ColumnMap:
     """Map fields to header positions by override or alias; raise InputError when unclear."""
     names = [_clean_name(h) for h in header]
-    keys = [n.casefold() for n in names]
+    keys = [fold_name(n) for n in names]
     found = ", ".join(n for n in names if n) or "(no named columns)"
     positions: dict[str, int] = {}
     unmatched: dict[str, str] = {}
@@ -124,6 +132,15 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     missing = [f for f in _REQUIRED if f not in positions]
     if not missing and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
         missing = ["role"]
+    if missing and any(_DATA_LIKE.search(n) for n in names):
+        sample = next(n for n in names if _DATA_LIKE.search(n))
+        raise InputError(f"{where} has no header row: its first line already holds data ('{sample}'); add the "
+                         f"header line (会话ID, 发送方, 时间, 内容…) or name the columns with --header-row/--column")
+    asks = [n for n in names if _ASKED_COLUMN.search(n)]
+    answers = [n for n in names if _ANSWERED_COLUMN.search(n)]
+    if missing and asks and answers:
+        raise InputError(f"{where} holds a customer's message and the agent's reply side by side on one row "
+                         f"('{asks[0]}', '{answers[0]}'); qa needs the message records, one row per message")
     if missing and len({key for key in keys if key in _SESSION_SUMMARY}) >= 2:
         listed = ", ".join(n for n, key in zip(names, keys) if key in _SESSION_SUMMARY)
         raise InputError(f"{where} looks like a list of sessions, one row per session ({listed}); qa audits "
@@ -147,5 +164,5 @@ def _guess(positions: dict[str, int], names: list[str], name: str, guessed: dict
 def _find_override(names: list[str], keys: list[str], wanted: str) -> int | None:
     if wanted in names:
         return names.index(wanted)
-    folded = wanted.casefold()
+    folded = fold_name(wanted)
     return keys.index(folded) if folded in keys else None

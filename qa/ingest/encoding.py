@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 
 from qa.errors import InputError
 from qa.ingest.table import _HEAD_BYTES
@@ -118,8 +119,28 @@ def detect_encoding(path: str, head: bytes, forced: str | None, *, final: bool) 
     try:
         _decode_head(head[:_HEAD_BYTES], final)
     except _NotUtf8:
-        return "gb18030"
+        return "big5" if _reads_better_as_big5(head[:_HEAD_BYTES]) else "gb18030"
     return "utf-8"
+
+
+def _reads_better_as_big5(head: bytes) -> bool:
+    """Whether the first lines name more known columns read as Big5 (a Taiwan shop's export:
+    對話編號, 發送時間) than as GB18030, which decodes most Big5 bytes too, into other characters."""
+    try:
+        big5 = head.decode("big5", errors="strict")
+    except UnicodeDecodeError:
+        try:  # the head may end inside a character
+            big5 = head[:-1].decode("big5", errors="strict")
+        except UnicodeDecodeError:
+            return False
+    return _known_columns(big5) > _known_columns(head.decode("gb18030", errors="replace"))
+
+
+def _known_columns(text: str) -> int:
+    from qa.ingest.header import field_of
+
+    lines = text.splitlines()[:8]
+    return max((len({field_of(cell) for cell in re.split(r"[,\t;]", line)} - {None}) for line in lines), default=0)
 
 
 def _decode_head(head: bytes, final: bool) -> str:

@@ -9,6 +9,7 @@ names best match the known vocabularies; the rows above it are not input rows.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,9 +78,23 @@ def clean_name(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
 
+@functools.lru_cache(maxsize=4096)
+def fold_name(name: str) -> str:
+    """A header name or a cell's word as matched against the vocabularies: clean, simplified
+    Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家), lower case."""
+    return _t2s().convert(clean_name(name)).casefold()
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # only when a header is read: qa --help stays fast
+
+    return opencc.OpenCC("t2s")
+
+
 def field_of(name: str) -> str | None:
     """The vocabulary field a header name belongs to, or None."""
-    key = clean_name(name).casefold()
+    key = fold_name(name)
     for field, keys in _KEYS.items():
         if key in keys:
             return field
@@ -112,7 +127,7 @@ def seen_names(rows: Sequence[Sequence[str]], index: int) -> list[str]:
 
 
 def _score(names: Sequence[str], overrides: Mapping[str, str]) -> int:
-    wanted = {clean_name(v).casefold() for value in overrides.values() for v in value.split("+")}
+    wanted = {fold_name(v) for value in overrides.values() for v in value.split("+")}
     fields = set()
     for name in names:
         if not name:
@@ -120,7 +135,7 @@ def _score(names: Sequence[str], overrides: Mapping[str, str]) -> int:
         field = field_of(name)
         if field is not None:
             fields.add(field)
-        elif name.casefold() in wanted:
+        elif fold_name(name) in wanted:
             fields.add("override:" + name)
     return len(fields)
 
@@ -175,7 +190,7 @@ def guess_column(field: str, names: Sequence[str], claimed: set[int]) -> int | N
         for index, name in enumerate(names):
             if index in claimed or not name or field_of(name) not in (None, field):
                 continue
-            if pattern.search(clean_name(name)):
+            if pattern.search(fold_name(name)):
                 return index
     return None
 
@@ -189,7 +204,7 @@ def closest(field: str, names: Sequence[str]) -> str | None:
     vocabulary = list(VOCABULARY.get(field, ()))
     best, best_ratio = None, 0.0
     for name in candidates:
-        key = name.casefold()
+        key = fold_name(name)
         for known in vocabulary:
             known_key = known.casefold()
             ratio = difflib.SequenceMatcher(None, key, known_key).ratio()

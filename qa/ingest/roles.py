@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.ingest.columns import _FLAG_FIELD, ColumnMap
-from qa.ingest.header import SYSTEM_TYPES, main_accounts
+from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
 
@@ -42,6 +42,10 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 # Staff named by their post before the name (员工-售后小林, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
 # exports); 客服 also runs straight into the name (客服小林).
 _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
+_BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
+# A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
+_SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -67,6 +71,18 @@ def _roles(
         if system.any():
             role = np.where(system, Role.SYSTEM.value, role)
             reason = np.where(system, None, reason)
+    if table.columns.has("agent"):
+        # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
+        bots = table.cells[table.columns.positions["agent"]].str.strip().str.fullmatch(_BOT_ACCOUNT).to_numpy(
+            dtype=bool, na_value=False)
+        if bots.any():
+            role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+    # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
+    marked = pd.isna(role) & table.cells[table.columns.positions["text"]].str.match(_SYSTEM_TEXT).to_numpy(
+        dtype=bool, na_value=False)
+    if marked.any():
+        role = np.where(marked, Role.SYSTEM.value, role)
+        reason = np.where(marked, None, reason)
     return role, reason
 
 
@@ -75,6 +91,9 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     data rows the reader sees below the header before reading on, the same whatever the
     chunking), that column holds names rather than roles: a WeCom archive's 发送方 (王先生,
     员工-售后小林, 自动回复). A column named with --column role= is kept as it is."""
+    if (not columns.has("role") and columns.has("sender") and not columns.has(_FLAG_FIELD)
+            and "sender" not in columns.mapped):
+        return _roles_as_role(columns, sample)
     if not columns.has("role") or columns.has("sender") or "role" in columns.mapped:
         return columns
     at = columns.positions["role"]
@@ -90,13 +109,55 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     return replace(columns, positions=positions, notes=(*columns.notes, note))
 
 
+_LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访客|消费者|客服|商家|卖家|坐席|人工客服|人工|"
+                     r"机器人|智能客服|系统|自动回复)")
+
+
+def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the role column's codes read from the legend in the lines above the
+    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, a role column of codes other than
+    the 0/1 agent flag (1, 2, 3) has no known meaning: its digits are left unknown (rejected with
+    the reason), never guessed (1 = agent would turn every customer into an agent)."""
+    if not columns.has("role") or "role" in columns.mapped:
+        return columns
+    pairs = {code: _ROLE_WORDS[word] for code, word in _LEGEND.findall(above or "") if word in _ROLE_WORDS}
+    if len(pairs) >= 2:
+        listed = ", ".join(f"{code}={role}" for code, role in sorted(pairs.items()))
+        note = f"{{files}}: '{columns.label('role')}' codes read from the export's legend ({listed})"
+        return replace(columns, role_codes=tuple(sorted(pairs.items())), notes=(*columns.notes, note))
+    at = columns.positions["role"]
+    digits = {str(row[at]).strip() for row in sample if len(row) > at and str(row[at]).strip().isdigit()}
+    if digits - {"0", "1"}:
+        note = (f"{{files}}: '{columns.label('role')}' holds codes ({', '.join(sorted(digits))}) and no legend "
+                "says which is which: those rows are rejected")
+        return replace(columns, role_codes=tuple((d, None) for d in sorted(digits | {"0", "1"})),
+                       notes=(*columns.notes, note))
+    return columns
+
+
+def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the sender column read as the role when, in the ``sample``, it holds role
+    words (发送者: 顾客 / 客服 / 系统), not nicknames: every distinct value a role word."""
+    at = columns.positions["sender"]
+    values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+    if len(values) < 2:
+        return columns
+    role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
+    if pd.isna(role).any() or Role.AGENT.value not in set(role):
+        return columns
+    positions = {("role" if name == "sender" else name): place for name, place in columns.positions.items()}
+    note = f"'{columns.label('sender')}' in {{files}} holds roles, not names: read as the role"
+    return replace(columns, positions=positions, notes=(*columns.notes, note))
+
+
 def _sender_roles(
     table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     columns, cells = table.columns, table.cells
     if columns.has("role"):
         raw = cells[columns.positions["role"]].str.strip()
-        return _roles_from_words(raw, _ROLE_WORDS, "role")
+        words = {**_ROLE_WORDS, **dict(columns.role_codes)} if columns.role_codes else _ROLE_WORDS
+        return _roles_from_words(raw, words, "role")
     if columns.has(_FLAG_FIELD):
         label = columns.label(_FLAG_FIELD)
         notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
@@ -134,7 +195,8 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
     def role_of(value: str) -> str | None:
         # a direction names the sender first (访客→坐席, 坐席->访客, 客服 to 客户)
         value = _DIRECTION.split(value, maxsplit=1)[0].strip() if _DIRECTION.search(value) else value
-        known = words.get(value.casefold()) or words.get(_ROLE_SUFFIX.sub("", value.casefold()))
+        folded = fold_name(value)  # 買家 / 賣家 from a Taiwan shop are 买家 / 卖家
+        known = words.get(folded) or words.get(_ROLE_SUFFIX.sub("", folded))
         if known is None:
             # a machine sender is a system row, also under a yes/no agent flag (是否客服: 是 / 否 / 机器人 / 系统)
             named = _ROLE_WORDS.get(value.casefold()) if words is _FLAG_WORDS else None

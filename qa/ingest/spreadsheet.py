@@ -18,7 +18,7 @@ from qa.errors import InputError
 from qa.ingest.build import _has_times
 from qa.ingest.columns import resolve_columns
 from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender
+from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender, role_legend
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
@@ -160,6 +160,7 @@ def _read_sheet(
     columns = resolve_columns(found.names, options.columns, f"{path} (sheet '{sheet}')")
     sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
     columns = names_as_sender(columns, sample)
+    columns = role_legend(columns, " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist()), sample)
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)

@@ -72,6 +72,8 @@ def _parse_times(raw: pd.Series, timezone: str,
         _parse_other_times(text, utc, todo, timezone)
     if todo.any():
         _parse_yearless(text, utc, todo, timezone, on_yearless)
+    if todo.any():
+        _parse_rewritten(text, utc, todo, timezone)
     reason = _no_reasons(len(text))
     empty = (text == "").to_numpy()
     reason[empty] = "empty time"
@@ -158,6 +160,62 @@ def _parse_yearless(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone
     _fill(utc, subset, values.astype("object").where(subset, None), lambda v: pd.to_datetime(v), timezone)
     if on_yearless is not None and (~np.isnat(utc[hits])).any():
         on_yearless(now.year - 1 if ahead.all() else now.year)
+
+
+# A 12-hour clock with the Chinese (or English) half of the day: 2026/12/17 下午 2:03:21 (Excel in a
+# Chinese locale), 2026-12-17 2:03 PM.
+_HALF_DAY = r"^(.*?\d)\s*(上午|下午|中午|晚上|凌晨|早上|早晨|傍晚|am|pm|AM|PM)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$"
+_HALF_DAY_AFTER = r"^(.*?\d)\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(am|pm|AM|PM)\s*$"
+_AFTERNOON = {"下午", "晚上", "傍晚", "pm"}
+_MORNING = {"上午", "凌晨", "早上", "早晨", "am"}
+# An offset followed by a zone's abbreviation (Go's default: 2026-12-17 08:30:12.457 +0800 CST): the
+# offset says it all, the abbreviation (CST is China here, not US Central) is dropped.
+_OFFSET_ZONE = r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2})\s+[A-Za-z]{2,5}$"
+
+
+def _parse_rewritten(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str) -> None:
+    """Times in a layout rewritten first: a 12-hour clock with 上午/下午 (or AM/PM), and an offset
+    followed by a zone abbreviation."""
+    positions = np.flatnonzero(todo)
+    rest = text.iloc[positions]
+
+    def as_24h(date: str, half: str, hour: str, minute: str, second: str | None) -> str:
+        h, half = int(hour), half.lower()
+        if half in _AFTERNOON and h < 12:
+            h += 12
+        elif half == "中午" and h < 11:
+            h += 12
+        elif half in _MORNING and h == 12:
+            h = 0
+        return f"{date} {h:02d}:{minute}:{second or '00'}"
+
+    rewritten = pd.Series(None, index=rest.index, dtype="object")
+    for pattern, order in ((_HALF_DAY, (0, 1, 2, 3, 4)), (_HALF_DAY_AFTER, (0, 4, 1, 2, 3))):
+        found = rest.str.extract(pattern)
+        hit = found[0].notna() & rewritten.isna()
+        for index in found.index[hit]:
+            parts = [found.at[index, k] for k in order]
+            rewritten.at[index] = as_24h(parts[0], parts[1], parts[2], parts[3],
+                                         None if pd.isna(parts[4]) else parts[4])
+    subset = np.zeros(len(text), dtype=bool)
+    hits = rewritten.notna().to_numpy()
+    if hits.any():
+        subset[positions[hits]] = True
+        values = pd.Series(None, index=text.index, dtype="object")
+        values.iloc[positions[hits]] = rewritten[hits].to_numpy()
+        for fmt in _TIME_FORMATS:
+            if not subset.any():
+                break
+            _fill(utc, subset, values, lambda v, fmt=fmt: _to_datetime(v, format=fmt), timezone)
+    zoned = rest.str.extract(_OFFSET_ZONE)
+    hit = zoned[0].notna().to_numpy()
+    if hit.any():
+        subset = np.zeros(len(text), dtype=bool)
+        subset[positions[hit]] = True
+        values = pd.Series(None, index=text.index, dtype="object")
+        values.iloc[positions[hit]] = (zoned[0] + "T" + zoned[1] + zoned[2])[hit].to_numpy()
+        _fill(utc, subset, values, _parse_offset_times, None)
+    todo &= np.isnat(utc)
 
 
 def _fill(
