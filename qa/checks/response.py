@@ -669,7 +669,7 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
 
 def _goods_only(reply_norm: str, rule, classes, goods) -> bool:
     """Whether an acceptable reply only handles the goods: no soothing, and every handling match
-    a ``goods_remedies`` one (可以申请退货，运费险会自动理赔 after 脚崴了)."""
+    a ``goods_remedies`` one (申请退货就行 运费险会赔 after 摔伤了腿)."""
     if goods is None or classes.matches(rule.params["soothing_class"], reply_norm):
         return False
     found = classes.find(rule.params["handling_class"], reply_norm)
@@ -679,7 +679,7 @@ def _goods_only(reply_norm: str, rule, classes, goods) -> bool:
 def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, texts, rule,
                      c, classes) -> bool:
     """Whether a message the agent sends right after ``reply_id``, before the customer writes
-    again, soothes or handles: agents split one answer over several messages (天 吓坏了吧 /
+    again, soothes or handles: agents split one answer over several messages (天 吓到了吧 /
     这是我们的问题 马上给您全额退), and the turn is judged whole. Another agent taking over (a
     supervisor stepping in) does not make good the first agent's reply. Runs only for replies
     that fail."""
