@@ -391,9 +391,9 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
         trends = _after_audit(result, history, sys.stderr, mask=mask)
-    json_done = _json_beside(result, json_path, mask) if json_path else None
+    json_done, data = _beside(result, json_path, mask, lang=lang, trends=trends, carry=carry)
     with _timed(timings, "write workbook"):
-        write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry)
+        write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry, data=data)
     for line in carry.lines(lang) if carry is not None else []:
         click.echo(line, err=True)
     written = [output]
@@ -484,22 +484,32 @@ def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool =
 # a large audit's memory (3M: 1.87 -> 2.06 GiB summed over the processes for 43.7 -> 40.9 s).
 JSON_BESIDE_MIN_MESSAGES = 200_000
 JSON_BESIDE_MAX_MESSAGES = 3_000_000
-_BESIDE: tuple | None = None  # what the forked JSON writer writes (set just before the fork)
+_BESIDE: tuple | None = None  # what the forked writer writes (set just before the fork)
 
 
 def _write_json_beside() -> None:
     from qa.report.json_report import write_json
 
-    result, path, mask = _BESIDE
+    result, path, mask, _workbook = _BESIDE
     write_json(result, path, mask=mask)
 
 
-def _json_beside(result, json_path: Path, mask: bool):
-    """Start writing the JSON in a forked process while this one writes the workbook (both are
-    single-threaded Python: on two cores they overlap), or None to write it after the workbook
-    (a small or a very large audit, or no fork on this platform). Returns a function that waits for it and
-    raises its error. The child writes from the same result, forked before the workbook is
-    written: the bytes are those of the sequential run."""
+def _data_cells_beside() -> list[str]:
+    from qa.report.excel.audit_book import data_cells
+
+    result, _path, mask, workbook = _BESIDE
+    return data_cells(result, mask=mask, **workbook)
+
+
+def _beside(result, json_path: Path | None, mask: bool, **workbook):
+    """Start, in a forked process, the work of the outputs that this one need not do while it
+    writes the workbook (both are single-threaded Python: on two cores they overlap): first the
+    cells of the workbook's hidden data sheet (``workbook``: write_workbook's lang, trends and
+    carry), then the JSON (when ``json_path``). Returns (a function that waits for the JSON and
+    raises its error, or None to write it after the workbook; the ``data`` of write_workbook, or
+    None) — both None for a small or a very large audit, or without fork on this platform. The
+    child works from the same result, forked before the workbook is written: the bytes are those
+    of the sequential run."""
     import multiprocessing
     import os
 
@@ -507,23 +517,32 @@ def _json_beside(result, json_path: Path, mask: bool):
     if not JSON_BESIDE_MIN_MESSAGES <= len(result.ingest.messages) <= JSON_BESIDE_MAX_MESSAGES \
             or (os.cpu_count() or 1) < 2 \
             or "fork" not in multiprocessing.get_all_start_methods():
-        return None
+        return None, None
     from concurrent.futures import ProcessPoolExecutor
 
-    _BESIDE = (result, json_path, mask)
+    _BESIDE = (result, json_path, mask, workbook)
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     try:
-        future = pool.submit(_write_json_beside)
+        # one child, in this order: the workbook wants its data cells before the JSON is done
+        cells = pool.submit(_data_cells_beside)
+        json_future = pool.submit(_write_json_beside) if json_path else None
     finally:
         _BESIDE = None
 
     def done() -> None:
         try:
-            future.result()
+            json_future.result()
         finally:
             pool.shutdown()
 
-    return done
+    def data() -> list[str]:
+        try:
+            return cells.result()
+        finally:
+            if json_future is None:
+                pool.shutdown()
+
+    return (done if json_future is not None else None), data
 
 
 @contextmanager

@@ -157,6 +157,15 @@ def test_a_closed_output_pipe_is_a_quiet_stop_not_an_internal_error():
     assert "internal error" not in completed.stderr and "Traceback" not in completed.stderr
 
 
+def _workbook_cells(path):
+    """Every sheet's name, state and cell values, as openpyxl reads them."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    return [(sheet.title, sheet.sheet_state, [[cell.value for cell in row] for row in sheet.iter_rows()])
+            for sheet in book.worksheets]
+
+
 def test_json_written_beside_the_workbook_is_the_same(tmp_path, monkeypatch):
     """A large audit writes its JSON in a forked process while the workbook is written: the
     bytes are those of the sequential run, and the child's error reaches the user as one line."""
@@ -167,6 +176,12 @@ def test_json_written_beside_the_workbook_is_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(qa.cli, "JSON_BESIDE_MIN_MESSAGES", 0)
     assert run("audit", sample, "-o", tmp_path / "b.xlsx", "--json", tmp_path / "b.json", "--no-history").exit_code == 0
     assert (tmp_path / "b.json").read_bytes() == (tmp_path / "a.json").read_bytes()
+    # the workbook's hidden data cells come from the same child: the workbook is the same too,
+    # with the JSON beside it or without
+    assert run("audit", sample, "-o", tmp_path / "d.xlsx", "--no-history").exit_code == 0
+    expected = _workbook_cells(tmp_path / "a.xlsx")
+    assert _workbook_cells(tmp_path / "b.xlsx") == expected
+    assert _workbook_cells(tmp_path / "d.xlsx") == expected
     failed = run("audit", sample, "-o", tmp_path / "c.xlsx", "--json", "/proc/c.json", "--no-history")
     assert failed.exit_code == 2
     assert "cannot write /proc/c.json" in failed.stderr

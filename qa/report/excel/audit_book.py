@@ -4,6 +4,7 @@ Rejected, Trends, hidden qa_data): :func:`write_workbook`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,7 @@ class AuditWriter:
         self.data_sheet = workbook.add_worksheet(DATA_SHEET)
         self.cells = Cells(workbook, self.formats.highlight, self.formats.plain, self.sheets["findings"])
         self.agents_header_row = 0
+        self.data_cells: Callable[[], list[str]] | None = None  # see write_workbook
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -328,22 +330,19 @@ class AuditWriter:
 
     def listed_ids(self) -> list[str]:
         """Ids of the findings the Findings sheet lists (computed once)."""
-        if getattr(self, "_listed_ids", None) is None and getattr(self.carry, "ids", None) is not None:
-            self._listed_ids = self.carry.ids
         if getattr(self, "_listed_ids", None) is None:
-            self._listed_ids = masked_finding_ids(self.masker, self.result.findings)[:MAX_DETAIL_ROWS]
+            self._listed_ids = listed_finding_ids(self.result, self.masker, self.carry)
         return self._listed_ids
 
     def write_data(self) -> None:
-        """The very hidden sheet with the data ``qa review`` rescores from."""
-        trends = self.trends
-        run = build_run_data(
-            self.result, mask=self.mask, shown=min(len(self.result.findings), MAX_DETAIL_ROWS), lang=self.lang,
-            run_key=getattr(trends, "current_key", None),
-            history=str(Path(trends.path).resolve()) if trends is not None else None,
-            ids=self.listed_ids(),
-        )
-        write_data_sheet(self, self.data_sheet, [run])
+        """The very hidden sheet with the data ``qa review`` rescores from (its cells found here,
+        or by ``data_cells`` when given: see :func:`write_workbook`)."""
+        if self.data_cells is not None:
+            cells = self.data_cells()
+        else:
+            cells = data_cells(self.result, lang=self.lang, mask=self.mask, trends=self.trends,
+                               listed_ids=self.listed_ids())
+        write_data_cells(self, self.data_sheet, cells)
 
     def write_not_carried(self) -> None:
         """Verdicts and comments of the workbook this one replaced whose finding is not listed
@@ -976,8 +975,36 @@ def _params_summary(params: dict[str, Any], lang: str) -> str:
     return "\n".join(f"{key} = {_short(value, lang)}" for key, value in params.items())[:MAX_CELL_CHARS]
 
 
+def listed_finding_ids(result: AuditResult, masker: Any, carry: Any = None) -> list[str]:
+    """Ids of the findings the Findings sheet lists: the carried workbook's when it has them,
+    else the first :data:`MAX_DETAIL_ROWS` of the (masked) findings."""
+    if getattr(carry, "ids", None) is not None:
+        return carry.ids
+    return masked_finding_ids(masker, result.findings)[:MAX_DETAIL_ROWS]
+
+
+def data_cells(
+    result: AuditResult, *, lang: str = "zh", mask: bool = True, trends: Any = None, carry: Any = None,
+    listed_ids: list[str] | None = None,
+) -> list[str]:
+    """The cells of the workbook's very hidden ``qa_data`` sheet (what ``qa review`` rescores
+    from) for :func:`write_workbook` with the same arguments; ``listed_ids``: the listed
+    findings' ids when already known (:func:`listed_finding_ids`)."""
+    lang = lang if lang in LANGS else "zh"
+    if listed_ids is None:
+        listed_ids = listed_finding_ids(result, result_masker(result, mask), carry)
+    run = build_run_data(
+        result, mask=mask, shown=min(len(result.findings), MAX_DETAIL_ROWS), lang=lang,
+        run_key=getattr(trends, "current_key", None),
+        history=str(Path(trends.path).resolve()) if trends is not None else None,
+        ids=listed_ids,
+    )
+    return data_chunks([run])
+
+
 def write_workbook(
     result: AuditResult, path: Path, *, lang: str = "zh", mask: bool = True, trends: Any = None, carry: Any = None,
+    data: Callable[[], list[str]] | None = None,
 ) -> None:
     """Write the audit workbook to ``path`` atomically (temporary file, then rename).
 
@@ -987,13 +1014,20 @@ def write_workbook(
     when the run was recorded in a history) adds the Trends sheet. ``carry``
     (:class:`qa.carryover.Carry`) puts the verdicts and comments of the workbook it replaces
     back on their findings, and keeps those it cannot place on a sheet of their own.
+    ``data``, when given, returns :func:`data_cells` of the same arguments (worked out
+    elsewhere meanwhile, e.g. in another process): it is called when that sheet is written.
     """
     lang = lang if lang in LANGS else "zh"
     scoring = getattr(result, "scoring", None) or default_scoring()
 
+    def fill(workbook: Any) -> None:
+        writer = AuditWriter(workbook, result, lang, mask, scoring, trends, carry)
+        writer.data_cells = data
+        writer.write()
+
     write_book(
         path,
-        lambda workbook: AuditWriter(workbook, result, lang, mask, scoring, trends, carry).write(),
+        fill,
         lambda temporary: {
             "constant_memory": False,
             # Sheets are assembled in temporary files beside the output, not in memory:
@@ -1010,6 +1044,11 @@ def write_workbook(
 
 def write_data_sheet(writer: Any, sheet: Any, runs: list[dict[str, Any]]) -> None:
     """The very hidden ``qa_data`` sheet: the runs' data as JSON cut into cells A1, A2, ..."""
+    write_data_cells(writer, sheet, data_chunks(runs))
+
+
+def write_data_cells(writer: Any, sheet: Any, cells: list[str]) -> None:
+    """The very hidden ``qa_data`` sheet with ``cells`` (:func:`qa.review.data_chunks`) in A1, A2, ..."""
     sheet.very_hidden()
-    for row, chunk in enumerate(data_chunks(runs)):
+    for row, chunk in enumerate(cells):
         writer.text(sheet, row, 0, chunk)
