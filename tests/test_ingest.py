@@ -925,7 +925,7 @@ def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
         "导出人：店长,,,,\n", encoding="utf-8")
     result = load_inputs([str(tmp_path / "qn.csv")])
     assert len(result.messages) == 2
-    assert result.rejected["reason"].str.contains("summary line").all() and len(result.rejected) == 2
+    assert result.rejected["reason"].str.contains("summary or page line").all() and len(result.rejected) == 2
 
 
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
@@ -991,6 +991,28 @@ def test_layouts_that_are_not_message_records_are_refused_naming_why(tmp_path):
     (tmp_path / "bare.tsv").write_text("P-1\t小王\t买家\t2026-12-17 10:01:30\t牛轧糖什么口味\n", encoding="utf-8")
     with pytest.raises(InputError, match="no header row"):
         load_inputs([str(tmp_path / "bare.tsv")])
+
+
+def test_wrapped_headers_seat_status_and_a_repeated_header(tmp_path):
+    """A header cell wrapped onto two lines or ending in a colon (会话\\nID, 消息内容：) names its column;
+    an agent's status after the name (小林(在线), 小林[组长]) is the same agent; a page's title and its
+    header repeated mid-sheet are rejected as such."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    rows = [["会话\nID", "客服", "发送方:", "发送\n时间", "消息内容："],
+            ["a", "花颜-小林(在线)", "买家", "2026-12-17 10:00:00", "在吗"],
+            ["a", "花颜-小林[组长]", "客服", "2026-12-17 10:00:30", "在的"],
+            ["客服聊天记录 第2页/共2页", None, None, None, None],
+            ["会话\nID", "客服", "发送方:", "发送\n时间", "消息内容："],
+            ["a", "花颜-小林（忙碌）", "客服", "2026-12-17 10:01:00", "稍等"]]
+    for row in rows:
+        sheet.append(row)
+    book.save(tmp_path / "paged.xlsx")
+    result = load_inputs([str(tmp_path / "paged.xlsx")])
+    m = result.messages
+    assert len(m) == 3 and set(m.loc[m["role"] == "agent", "agent"]) == {"花颜-小林"}
+    reasons = result.rejected["reason"].tolist()
+    assert len(reasons) == 2 and any("page line" in r for r in reasons) and any("header repeated" in r for r in reasons)
 
 
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
-from qa.ingest.header import join_date_time, looks_like_time_of_day
+from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
 from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
@@ -85,8 +85,10 @@ def build_part(
     reason = _no_reasons(len(cells))
     # a summary or signature line under the data (合计 共26条, 导出人：…) says why it is no message
     footer = session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool) if len(bad) else bad.astype(bool)
+    repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
-        np.where(footer, "an export's summary line (合计/导出人…), not a message", None),
+        np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
+        np.where(footer, "an export's summary or page line (合计/导出人/第2页…), not a message", None),
         np.where(no_session[bad], "empty session id", None),
         np.where(no_text[bad], "empty text", None),
         role_reason[bad],
@@ -236,7 +238,21 @@ def _first_reason(*candidates: np.ndarray) -> np.ndarray:
     return reason
 
 
-_FOOTER = r"^\s*(?:合计|总计|小计|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
+_FOOTER = (r"^\s*(?:合计|总计|小计|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
+           r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页")
+
+
+def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` repeat the header: the session and text cells hold their own column names."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    columns, cells = table.columns, table.cells
+    same = np.ones(len(rows), dtype=bool)
+    for name in ("session_id", "text"):
+        at = columns.positions[name]
+        label = fold_name(columns.header[at])
+        same &= cells[at].iloc[rows].map(fold_name).to_numpy() == label
+    return same
 
 
 def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:

@@ -78,11 +78,15 @@ def clean_name(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
 
+_SPACES = re.compile(r"\s+")
+
+
 @functools.lru_cache(maxsize=4096)
 def fold_name(name: str) -> str:
     """A header name or a cell's word as matched against the vocabularies: clean, simplified
     Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家), lower case."""
-    return _t2s().convert(clean_name(name)).casefold()
+    # a header cell wrapped onto two lines (会话\nID) or ending in a colon (消息内容：) names the same column
+    return _t2s().convert(_SPACES.sub("", clean_name(name)).rstrip(":：")).casefold()
 
 
 @functools.lru_cache(maxsize=1)

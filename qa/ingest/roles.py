@@ -44,6 +44,8 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
+# A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
+_AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
@@ -232,7 +234,13 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        agent = pa.array(cells[columns.positions["agent"]].str.strip())
+        names = cells[columns.positions["agent"]].str.strip()
+        # a seat's status or post written after the name (小林(在线), 小林（忙碌）, 小林[组长]) is the same agent
+        if names.str.contains(_AGENT_STATUS, regex=True).any():
+            names = names.str.replace(_AGENT_STATUS, "", regex=True)
+            notes.add("{files}: a status after an agent's name (在线, 忙碌, 组长…) is dropped: one agent, one name",
+                      table.source)
+        agent = pa.array(names)
         return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
     if columns.has("sender"):
         label = columns.label("sender")
