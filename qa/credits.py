@@ -28,7 +28,8 @@ Check types (each runs on candidate messages only, found column-wise):
     A customer message of class ``customer_class`` (``upset``), and the agent's next reply
     opens with class ``open_class`` (``soothing``): the first soothing match starts within
     ``open_chars`` characters and before any match of ``before_classes`` (``handling``: the
-    explanation or offer comes after the apology).
+    explanation or offer comes after the apology); a soothing match inside a ``not_counting``
+    match (``wait-request``: 请耐心等待 asks for patience, it soothes nothing) does not count.
 ``agent-pattern``
     An agent message matching ``patterns`` (regex over the normalized text) outside
     ``exclude`` and, with ``negation``/``condition``, outside the scope of a negation
@@ -81,7 +82,8 @@ _LITERAL = compile_regex(r"[\p{L}\p{N}]+")  # a connective with no regex syntax
 _TOP_KEYS = {"id", "check", "enabled", "name", "message", "docs", "params"}
 _PARAMS = {
     "first-reply": {"max_seconds": (int, float)},
-    "reply-opens-with": {"customer_class": str, "open_class": str, "before_classes": list, "open_chars": int},
+    "reply-opens-with": {"customer_class": str, "open_class": str, "before_classes": list, "open_chars": int,
+                         "not_counting": list},
     "agent-pattern": {"patterns": list, "exclude": list, "negation": bool, "condition": bool,
                       "alternatives_class": str, "alternatives_ignore": list, "connectives": list, "macros": list},
 }
@@ -355,11 +357,14 @@ def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckCont
         asked, replies = asked[first], replies[first]
     open_class, before = params["open_class"], list(params.get("before_classes") or [])
     window = int(params.get("open_chars", 15))
+    not_counting = [name for name in params.get("not_counting") or [] if name in classes.classes]
     reply_texts = norm.take(replies).tolist()
     msgs, spans, contexts = [], [], []
     for customer_id, reply_id, text in zip(asked.tolist(), replies.tolist(), reply_texts):
         text = str(text)
-        found = classes.first(open_class, text)
+        ignored = [m for name in not_counting for m in classes.find(name, text)]
+        found = next((m for m in sorted(classes.find(open_class, text), key=lambda m: m.start)
+                      if not any(i.start <= m.start and m.end <= i.end for i in ignored)), None)
         if found is None or found.start > window:
             continue
         earlier = [m for name in before for m in classes.find(name, text) if m.start < found.start]
