@@ -1015,6 +1015,32 @@ def test_wrapped_headers_seat_status_and_a_repeated_header(tmp_path):
     assert len(reasons) == 2 and any("page line" in r for r in reasons) and any("header repeated" in r for r in reasons)
 
 
+def test_a_role_column_found_by_its_values_and_english_erp_headers(tmp_path):
+    """A column whose name no vocabulary knows (类型) but whose values are the roles is the role
+    column; an ERP's seller_nick names the agent and 平台 rows are the platform's."""
+    (tmp_path / "old.csv").write_bytes(
+        ("会话号,客服,类型,时间,内容\r\n"
+         "w1,王哥,买家,2026-12-17 08:30:12,电钻能打混凝土吗\r\n"
+         "w1,王哥,客服,2026-12-17 08:31:00,冲击钻模式可以").encode("gbk") + b"\x1a")
+    m = load_inputs([str(tmp_path / "old.csv")]).messages
+    assert m["role"].tolist() == ["customer", "agent"] and m["text"].iloc[1] == "冲击钻模式可以"
+    (tmp_path / "erp.csv").write_text(
+        "session_id,buyer_nick,seller_nick,sender,send_time,content\n"
+        "t1,爬山的猫,户外:小杨,买家,2026-12-17 09:30:00,内胆能单穿吗\n"
+        "t1,爬山的猫,户外:小杨,平台,2026-12-17 09:30:10,买家已下单\n"
+        "t1,爬山的猫,户外:小杨,卖家,2026-12-17 09:30:42,可以的\n", encoding="utf-8")
+    erp = load_inputs([str(tmp_path / "erp.csv")]).messages
+    assert erp["role"].tolist() == ["customer", "system", "agent"]
+    assert erp.loc[erp["role"] == "agent", "agent"].tolist() == ["户外:小杨"]
+
+
+def test_two_columns_of_the_same_name_are_refused_naming_them(tmp_path):
+    (tmp_path / "twice.csv").write_text(
+        "会话ID,时间,发送方,时间,内容\nq1,2026-12-17 10:00,买家,2026-12-17 10:00:05,在吗\n", encoding="utf-8")
+    with pytest.raises(InputError, match="columns 2, 4 .* are all named '时间'"):
+        load_inputs([str(tmp_path / "twice.csv")])
+
+
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
     path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
     with pytest.raises(InputError, match=r"use --sheet NAME"):

@@ -45,6 +45,8 @@ def build_part(
     values is not added but its count is added to ``counts["seq_ignored"]``.
     """
     cells, columns = table.cells, table.columns
+    if len(cells):
+        _drop_eof_mark(cells)
 
     def column(name: str) -> pd.Series:
         return cells[columns.positions[name]]
@@ -139,6 +141,15 @@ def build_part(
     found = ", ".join(n for n in columns.header if n) or "(no named columns)"
     return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times,
                  tuple(columns.mapped), where, found)
+
+
+def _drop_eof_mark(cells: pd.DataFrame) -> None:
+    """Old DOS tools end a file with Ctrl-Z (0x1A) right after the last value: it is no text."""
+    last = len(cells) - 1
+    for column in cells.columns:
+        value = cells.iat[last, column] if isinstance(column, int) else cells[column].iat[last]
+        if isinstance(value, str) and value.endswith("\x1a"):
+            cells.loc[cells.index[last], column] = value.rstrip("\x1a")
 
 
 def _without_final_cr(text: pd.Series) -> pd.Series:

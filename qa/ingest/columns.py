@@ -100,6 +100,10 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         if len(hits) > 1 and name not in _RECOGNITION_ONLY:
             listed = " and ".join(f"'{names[i]}'" for i in hits)
             both = "both" if len(hits) == 2 else "all"
+            if len({keys[i] for i in hits}) == 1:  # the same name twice: --column cannot pick one
+                places = ", ".join(str(i + 1) for i in hits)
+                raise InputError(f"columns {places} of {where} are all named '{names[hits[0]]}' and look like {name}: "
+                                 f"rename one of them in the file (the other is likely a session's start)")
             raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
         if hits:
             positions[name] = hits[0]

@@ -17,7 +17,7 @@ import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
 from qa.ingest.build import _any_time_value
-from qa.ingest.columns import _clean_name, resolve_columns
+from qa.ingest.columns import _clean_name
 from qa.ingest.encoding import (
     _bad_byte_message,
     _decode_head,
@@ -28,7 +28,7 @@ from qa.ingest.encoding import (
     to_utf8,
 )
 from qa.ingest.header import find_text_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender, role_legend
+from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender, resolve_with_role_values, role_legend
 from qa.ingest.table import (
     _HEAD_BYTES,
     Format,
@@ -415,10 +415,12 @@ class _DelimitedStream:
             head = _decode_head(data_head[self._skip:], at_end)
         self.delimiter = found.delimiter if found.names else _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
-        self.columns = resolve_columns(self.header, self.options.columns, path)
-        # the rows in the head (read the same whatever the chunking) show whether a role column holds names
+        # the rows in the head (read the same whatever the chunking) show whether a role column holds
+        # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
+        self.columns = resolve_with_role_values(self.header, self.options.columns, path,
+                                                sample[:-1] if not at_end else sample)
         self.columns = names_as_sender(self.columns, sample[:-1] if not at_end else sample)
         self.columns = role_legend(self.columns, _decode_head(data_head[: self._skip], True) if self._skip else "",
                                    sample[:-1] if not at_end else sample)

@@ -46,6 +46,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "客服名", "客服工号", "接待人",
         # 企业微信 / 微信客服 and call-centre style exports name the agent by the desk's word
         "接待人员", "客服人员", "接待员", "坐席", "坐席名称", "接待坐席", "员工", "员工姓名",
+        # ERP and shop-system exports in English
+        "seller_nick", "seller_name", "seller", "agent_nick", "staff", "staff_name", "kefu", "kf_name",
     ),
     "text": (
         "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容", "消息",

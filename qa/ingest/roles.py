@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from qa.ingest.columns import _FLAG_FIELD, ColumnMap
+from qa.errors import InputError
+from qa.ingest.columns import _FLAG_FIELD, ColumnMap, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
@@ -23,7 +24,7 @@ _ROLE_WORDS: dict[str, str] = {
                      "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester"),
                    Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
-                     "店小蜜", "auto-reply"), Role.SYSTEM.value),
+                     "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
 }
 # A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
 _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
@@ -135,6 +136,40 @@ def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]])
         return replace(columns, role_codes=tuple((d, None) for d in sorted(digits | {"0", "1"})),
                        notes=(*columns.notes, note))
     return columns
+
+
+def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str], where: str,
+                             sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """:func:`qa.ingest.columns.resolve_columns`, and when it finds no role column, the one column
+    whose values are role words (类型: 买家 / 客服) taken as the role, with a note."""
+    try:
+        return resolve_columns(header, overrides, where)
+    except InputError as error:
+        if "role" in overrides or not str(error).startswith("missing column for role"):
+            raise
+        name = role_column_by_values(header, sample, set())
+        if name is None:
+            raise
+    columns = resolve_columns(header, {**overrides, "role": name}, where)
+    note = f"{{files}}: '{name}' holds the roles (买家, 客服…): read as the role column"
+    return replace(columns, mapped={k: v for k, v in columns.mapped.items() if k != "role"}, notes=(*columns.notes, note))
+
+
+def role_column_by_values(header: Sequence[str], sample: Sequence[Sequence[str]], taken: set[int]) -> str | None:
+    """The name of a column (none of ``taken``) whose values in ``sample`` are all role words,
+    the agent's among them (类型: 买家 / 客服), for an export whose role column has a name no
+    vocabulary knows; None when there is none or more than one."""
+    found = []
+    for at, name in enumerate(header):
+        if at in taken or not str(name).strip():
+            continue
+        values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+        if len(values) < 2 or values.str.fullmatch(r"\d+").any():
+            continue
+        role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
+        if not pd.isna(role).any() and Role.AGENT.value in set(role) and Role.CUSTOMER.value in set(role):
+            found.append(str(name).strip())
+    return found[0] if len(found) == 1 else None
 
 
 def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
