@@ -1034,6 +1034,19 @@ def test_a_role_column_found_by_its_values_and_english_erp_headers(tmp_path):
     assert erp.loc[erp["role"] == "agent", "agent"].tolist() == ["户外:小杨"]
 
 
+def test_sessions_numbered_per_agent_are_the_agent_s(tmp_path):
+    """会话序号 restarts at 1 for each agent: a session is the agent's with that number."""
+    (tmp_path / "perf.csv").write_text(
+        "客服,会话序号,发送方,时间,内容\n"
+        "阿宝,1,买家,2026-12-17 09:10:00,狗粮是无谷的吗\n"
+        "阿宝,1,客服,2026-12-17 09:10:40,是的\n"
+        "小糖,1,买家,2026-12-17 09:12:00,猫砂结团吗\n"
+        "小糖,1,客服,2026-12-17 09:12:30,结团的\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "perf.csv")])
+    assert result.messages["session_id"].nunique() == 2
+    assert any("numbers each agent's sessions" in note for note in result.notes)
+
+
 def test_two_columns_of_the_same_name_are_refused_naming_them(tmp_path):
     (tmp_path / "twice.csv").write_text(
         "会话ID,时间,发送方,时间,内容\nq1,2026-12-17 10:00,买家,2026-12-17 10:00:05,在吗\n", encoding="utf-8")

@@ -63,6 +63,9 @@ def build_part(
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)
+    if columns.has("session_scope"):  # a number of each agent's sessions: the agent's with it
+        scope = column("session_scope").str.strip()
+        session = session.where((session == "") | (scope == ""), scope + " · " + session)
     if columns.has("session_peer"):  # the conversation of two people, whoever sent the message
         peer = column("session_peer").str.strip()
         first = session.where((session <= peer) | (peer == ""), peer)

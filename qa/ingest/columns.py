@@ -130,6 +130,13 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         positions["session_peer"] = positions["receiver"]
         notes = (f"{{files}}: no session column: a session is the conversation of '{names[positions['sender']]}' "
                  f"and '{names[positions['receiver']]}'",)
+    if "session_id" in positions and "agent" in positions and "session_id" not in overrides \
+            and keys[positions["session_id"]].endswith("序号"):
+        # a running number of each agent's sessions (会话序号 1, 2, 3 again for the next agent) names a
+        # session only together with its agent
+        positions["session_scope"] = positions["agent"]
+        notes = (*notes, f"{{files}}: '{names[positions['session_id']]}' numbers each agent's sessions: a session "
+                         f"is '{names[positions['agent']]}' with that number")
     for name, wanted in unmatched.items():
         if name not in positions and (name in _REQUIRED or name == "timestamp"):
             raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
