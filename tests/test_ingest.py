@@ -928,15 +928,18 @@ def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
     assert result.rejected["reason"].str.contains("summary or page line").all() and len(result.rejected) == 2
 
 
+def _messages_of(path: Path, header: str, *lines: str):
+    """The messages read from a UTF-8 CSV of ``header`` and ``lines``."""
+    path.write_text("\n".join((header, *lines)) + "\n", encoding="utf-8")
+    return load_inputs([str(path)]).messages
+
+
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
     """Excel in a Chinese locale writes 2026/12/17 下午 2:03:21 (上午 12:05 is just after midnight);
     Go writes 2026-12-17 08:30:12.457 +0800 CST (CST is China's time here)."""
-    (tmp_path / "t.csv").write_text(
-        "会话ID,发送方,发送时间,内容\n"
-        "a,买家,2026/12/17 下午 2:03:21,在吗\n"
-        "a,客服,2026/12/17 上午 12:05:00,在的\n"
-        "b,买家,2026-12-17 08:30:12.457 +0800 CST,你好\n", encoding="utf-8")
-    m = load_inputs([str(tmp_path / "t.csv")]).messages
+    m = _messages_of(tmp_path / "t.csv", "会话ID,发送方,发送时间,内容",
+                     "a,买家,2026/12/17 下午 2:03:21,在吗", "a,客服,2026/12/17 上午 12:05:00,在的",
+                     "b,买家,2026-12-17 08:30:12.457 +0800 CST,你好")
     stamps = dict(zip(m["text"], m["timestamp"].dt.strftime("%H:%M:%S")))
     assert stamps == {"在吗": "14:03:21", "在的": "00:05:00", "你好": "08:30:12"}
 
@@ -1024,12 +1027,10 @@ def test_a_role_column_found_by_its_values_and_english_erp_headers(tmp_path):
          "w1,王哥,客服,2026-12-17 08:31:00,冲击钻模式可以").encode("gbk") + b"\x1a")
     m = load_inputs([str(tmp_path / "old.csv")]).messages
     assert m["role"].tolist() == ["customer", "agent"] and m["text"].iloc[1] == "冲击钻模式可以"
-    (tmp_path / "erp.csv").write_text(
-        "session_id,buyer_nick,seller_nick,sender,send_time,content\n"
-        "t1,爬山的猫,户外:小杨,买家,2026-12-17 09:30:00,内胆能单穿吗\n"
-        "t1,爬山的猫,户外:小杨,平台,2026-12-17 09:30:10,买家已下单\n"
-        "t1,爬山的猫,户外:小杨,卖家,2026-12-17 09:30:42,可以的\n", encoding="utf-8")
-    erp = load_inputs([str(tmp_path / "erp.csv")]).messages
+    erp = _messages_of(tmp_path / "erp.csv", "session_id,buyer_nick,seller_nick,sender,send_time,content",
+                       "t1,爬山的猫,户外:小杨,买家,2026-12-17 09:30:00,内胆能单穿吗",
+                       "t1,爬山的猫,户外:小杨,平台,2026-12-17 09:30:10,买家已下单",
+                       "t1,爬山的猫,户外:小杨,卖家,2026-12-17 09:30:42,可以的")
     assert erp["role"].tolist() == ["customer", "system", "agent"]
     assert erp.loc[erp["role"] == "agent", "agent"].tolist() == ["户外:小杨"]
 
