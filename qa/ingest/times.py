@@ -153,11 +153,7 @@ def _parse_yearless(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone
     ahead = (stamps > now + _YEARLESS_AHEAD).to_numpy(dtype=bool, na_value=False)
     if ahead.any():
         stamps[ahead] = _to_datetime(f"{now.year - 1}-" + spelled[ahead], format="mixed")
-    subset = np.zeros(len(text), dtype=bool)
-    subset[hits] = True
-    values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    values.iloc[hits] = stamps.to_numpy()
-    _fill(utc, subset, values.astype("object").where(subset, None), lambda v: pd.to_datetime(v), timezone)
+    _fill_rows(utc, text, hits, stamps.to_numpy(), lambda v: pd.to_datetime(v), timezone)
     if on_yearless is not None and (~np.isnat(utc[hits])).any():
         on_yearless(now.year - 1 if ahead.all() else now.year)
 
@@ -178,44 +174,45 @@ def _parse_rewritten(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezon
     followed by a zone abbreviation."""
     positions = np.flatnonzero(todo)
     rest = text.iloc[positions]
-
-    def as_24h(date: str, half: str, hour: str, minute: str, second: str | None) -> str:
-        h, half = int(hour), half.lower()
-        if half in _AFTERNOON and h < 12:
-            h += 12
-        elif half == "中午" and h < 11:
-            h += 12
-        elif half in _MORNING and h == 12:
-            h = 0
-        return f"{date} {h:02d}:{minute}:{second or '00'}"
-
     rewritten = pd.Series(None, index=rest.index, dtype="object")
-    for pattern, order in ((_HALF_DAY, (0, 1, 2, 3, 4)), (_HALF_DAY_AFTER, (0, 4, 1, 2, 3))):
+    for pattern, (date, half, hour, minute, second) in ((_HALF_DAY, (0, 1, 2, 3, 4)), (_HALF_DAY_AFTER, (0, 4, 1, 2, 3))):
         found = rest.str.extract(pattern)
-        hit = found[0].notna() & rewritten.isna()
-        for index in found.index[hit]:
-            parts = [found.at[index, k] for k in order]
-            rewritten.at[index] = as_24h(parts[0], parts[1], parts[2], parts[3],
-                                         None if pd.isna(parts[4]) else parts[4])
-    subset = np.zeros(len(text), dtype=bool)
+        hit = (found[date].notna() & rewritten.isna()).to_numpy()
+        if not hit.any():
+            continue
+        found = found[hit]
+        h, halves = found[hour].astype(int).to_numpy(), found[half].str.lower()
+        h = np.where(halves.isin(_AFTERNOON).to_numpy() & (h < 12), h + 12,
+                     np.where((halves == "中午").to_numpy() & (h < 11), h + 12,
+                              np.where(halves.isin(_MORNING).to_numpy() & (h == 12), 0, h)))
+        clock = pd.Series(h, index=found.index).astype(str).str.zfill(2)
+        rewritten[hit] = found[date] + " " + clock + ":" + found[minute] + ":" + found[second].fillna("00")
     hits = rewritten.notna().to_numpy()
     if hits.any():
-        subset[positions[hits]] = True
-        values = pd.Series(None, index=text.index, dtype="object")
-        values.iloc[positions[hits]] = rewritten[hits].to_numpy()
         for fmt in _TIME_FORMATS:
-            if not subset.any():
-                break
-            _fill(utc, subset, values, lambda v, fmt=fmt: _to_datetime(v, format=fmt), timezone)
+            _fill_rows(utc, text, positions[hits], rewritten[hits].to_numpy(),
+                       lambda v, fmt=fmt: _to_datetime(v, format=fmt), timezone)
     zoned = rest.str.extract(_OFFSET_ZONE)
     hit = zoned[0].notna().to_numpy()
     if hit.any():
-        subset = np.zeros(len(text), dtype=bool)
-        subset[positions[hit]] = True
-        values = pd.Series(None, index=text.index, dtype="object")
-        values.iloc[positions[hit]] = (zoned[0] + "T" + zoned[1] + zoned[2])[hit].to_numpy()
-        _fill(utc, subset, values, _parse_offset_times, None)
+        _fill_rows(utc, text, positions[hit], (zoned[0] + "T" + zoned[1] + zoned[2])[hit].to_numpy(),
+                   _parse_offset_times, None)
     todo &= np.isnat(utc)
+
+
+def _fill_rows(utc: np.ndarray, text: pd.Series, rows: np.ndarray, values: np.ndarray,
+               parser: Callable[[pd.Series], pd.Series], local: str | None) -> None:
+    """Parse ``values`` (rewritten forms of ``text`` at positions ``rows``) into ``utc`` where
+    those rows have no time yet."""
+    open_rows = np.isnat(utc[rows])
+    if not open_rows.any():
+        return
+    rows = rows[open_rows]
+    subset = np.zeros(len(text), dtype=bool)
+    subset[rows] = True
+    column = pd.Series(None, index=text.index, dtype="object")
+    column.iloc[rows] = np.asarray(values, dtype=object)[open_rows]
+    _fill(utc, subset, column, parser, local)
 
 
 def _fill(
