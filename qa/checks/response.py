@@ -688,16 +688,20 @@ def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, custome
     while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
         if reply_mask[following] and _values(agents, [following])[0] != agent:
             break
-        if reply_mask[following]:
-            original, norm = _values(texts, [following])[0], _values(norm_all, [following])[0]
-            is_emoji = bool(emoji_only_mask(pd.Series([original], dtype="str"),
-                                            **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).iloc[0])
-            kind, _ = classify_reply(norm, is_emoji, c, classes, rule.params["soothing_class"],
-                                     rule.params["handling_class"], rule.params["self_service_class"])
-            if not kind:
-                return True
+        if reply_mask[following] and not _reply_kinds([following], texts, norm_all, rule, c, classes)[0]:
+            return True
         following += 1
     return False
+
+
+def _reply_kinds(replies: list[int], texts, norm_all, rule, c, classes) -> list[str]:
+    """The :func:`classify_reply` kind of each agent message of ``replies`` ("" when it soothes
+    or handles)."""
+    emoji = emoji_only_mask(pd.Series(_values(texts, replies), dtype="str"),
+                            **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
+    return [classify_reply(norm, bool(is_emoji), c, classes, rule.params["soothing_class"],
+                           rule.params["handling_class"], rule.params["self_service_class"])[0]
+            for norm, is_emoji in zip(_values(norm_all, replies), emoji.tolist())]
 
 
 def _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply_mask, norm_all, texts,
@@ -713,16 +717,7 @@ def _episode_handled(trigger_id, session, ids, trigger_sessions_of, topic, reply
     replies = [p for p in range(min(earlier) + 1, trigger_id) if reply_mask[p]]
     if not replies:
         return False
-    reply_norms = _values(norm_all, replies)
-    emoji = emoji_only_mask(pd.Series(_values(texts, replies), dtype="str"),
-                            **{key: rule.params[key] for key in EMOJI_TOKEN_PARAMS}).to_numpy()
-    for reply_norm, is_emoji in zip(reply_norms, emoji.tolist()):
-        kind, _ = classify_reply(reply_norm, bool(is_emoji), c, classes,
-                                 rule.params["soothing_class"], rule.params["handling_class"],
-                                 rule.params["self_service_class"])
-        if not kind:
-            return True
-    return False
+    return not all(_reply_kinds(replies, texts, norm_all, rule, c, classes))
 
 
 def validate(params: dict) -> list[tuple[str, str]]:

@@ -149,10 +149,10 @@ def build_part(
 def _drop_eof_mark(cells: pd.DataFrame) -> None:
     """Old DOS tools end a file with Ctrl-Z (0x1A) right after the last value: it is no text."""
     last = len(cells) - 1
-    for column in cells.columns:
-        value = cells.iat[last, column] if isinstance(column, int) else cells[column].iat[last]
+    for at in range(cells.shape[1]):
+        value = cells.iat[last, at]
         if isinstance(value, str) and value.endswith("\x1a"):
-            cells.loc[cells.index[last], column] = value.rstrip("\x1a")
+            cells.iat[last, at] = value.rstrip("\x1a")
 
 
 def _without_final_cr(text: pd.Series) -> pd.Series:

@@ -100,7 +100,7 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     if not columns.has("role") or columns.has("sender") or "role" in columns.mapped:
         return columns
     at = columns.positions["role"]
-    values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+    values = _sample_values(sample, at)
     if not len(values):
         return columns
     role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
@@ -129,7 +129,7 @@ def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]])
         note = f"{{files}}: '{columns.label('role')}' codes read from the export's legend ({listed})"
         return replace(columns, role_codes=tuple(sorted(pairs.items())), notes=(*columns.notes, note))
     at = columns.positions["role"]
-    digits = {str(row[at]).strip() for row in sample if len(row) > at and str(row[at]).strip().isdigit()}
+    digits = {value for value in _sample_values(sample, at) if value.isdigit()}
     if digits - {"0", "1"}:
         note = (f"{{files}}: '{columns.label('role')}' holds codes ({', '.join(sorted(digits))}) and no legend "
                 "says which is which: those rows are rejected")
@@ -147,7 +147,7 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
     except InputError as error:
         if "role" in overrides or not str(error).startswith("missing column for role"):
             raise
-        name = role_column_by_values(header, sample, set())
+        name = role_column_by_values(header, sample)
         if name is None:
             raise
     columns = resolve_columns(header, {**overrides, "role": name}, where)
@@ -155,15 +155,20 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
     return replace(columns, mapped={k: v for k, v in columns.mapped.items() if k != "role"}, notes=(*columns.notes, note))
 
 
-def role_column_by_values(header: Sequence[str], sample: Sequence[Sequence[str]], taken: set[int]) -> str | None:
-    """The name of a column (none of ``taken``) whose values in ``sample`` are all role words,
+def _sample_values(sample: Sequence[Sequence[str]], at: int) -> pd.Series:
+    """The distinct non-empty values of column ``at`` in the ``sample`` rows, sorted."""
+    return pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+
+
+def role_column_by_values(header: Sequence[str], sample: Sequence[Sequence[str]]) -> str | None:
+    """The name of a column whose values in ``sample`` are all role words,
     the agent's among them (类型: 买家 / 客服), for an export whose role column has a name no
     vocabulary knows; None when there is none or more than one."""
     found = []
     for at, name in enumerate(header):
-        if at in taken or not str(name).strip():
+        if not str(name).strip():
             continue
-        values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+        values = _sample_values(sample, at)
         if len(values) < 2 or values.str.fullmatch(r"\d+").any():
             continue
         role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
@@ -176,7 +181,7 @@ def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colum
     """``columns`` with the sender column read as the role when, in the ``sample``, it holds role
     words (发送者: 顾客 / 客服 / 系统), not nicknames: every distinct value a role word."""
     at = columns.positions["sender"]
-    values = pd.Series(sorted({str(row[at]).strip() for row in sample if len(row) > at} - {""}), dtype="str")
+    values = _sample_values(sample, at)
     if len(values) < 2:
         return columns
     role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
