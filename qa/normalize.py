@@ -26,7 +26,8 @@ _JOIN = "\n"
 
 
 @lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
+def t2s_converter() -> opencc.OpenCC:
+    """The one traditional -> simplified converter (OpenCC ``t2s``) of the process."""
     return opencc.OpenCC("t2s")
 
 
@@ -41,7 +42,7 @@ def _fold(array: pa.Array) -> list[str]:
 @lru_cache(maxsize=65536)
 def normalize_text(text: str) -> str:
     """Normalize one string exactly as :func:`normalize_column` does."""
-    return _t2s().convert(_fold(pa.array([text], type=pa.string()))[0])
+    return t2s_converter().convert(_fold(pa.array([text], type=pa.string()))[0])
 
 
 def normalize_column(texts: pd.Series) -> pd.Series:
@@ -56,9 +57,9 @@ def normalize_column(texts: pd.Series) -> pd.Series:
         return texts.astype("str")
     codes, distinct = pd.factorize(texts.astype("str"), use_na_sentinel=False)
     folded = _fold(pa.array(pd.Series(distinct, dtype="str"), type=pa.string()))
-    converted = _t2s().convert(_JOIN.join(folded)).split(_JOIN)
+    converted = t2s_converter().convert(_JOIN.join(folded)).split(_JOIN)
     if len(converted) != len(folded):  # OpenCC never adds newlines; stay correct regardless
-        converted = [_t2s().convert(text) for text in folded]
+        converted = [t2s_converter().convert(text) for text in folded]
     distinct_norm = pd.array(converted, dtype="str")
     out = pd.Series(distinct_norm.take(codes), index=texts.index, dtype="str")
     # Checks judge classes per distinct text: hand them this factorization.
@@ -77,7 +78,7 @@ def add_norm_column(messages: pd.DataFrame) -> pd.DataFrame:
 
 def _char_pieces(text: str) -> list[str]:
     """Normalized form of each original character, in order (whitespace handled by caller)."""
-    converter = _t2s()
+    converter = t2s_converter()
     return [converter.convert(unicodedata.normalize("NFKC", ch).lower()) for ch in text]
 
 

@@ -88,14 +88,9 @@ def fold_name(name: str) -> str:
     """A header name or a cell's word as matched against the vocabularies: clean, simplified
     Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家), lower case."""
     # a header cell wrapped onto two lines (会话\nID) or ending in a colon (消息内容：) names the same column
-    return _t2s().convert(_SPACES.sub("", clean_name(name)).rstrip(":：")).casefold()
+    from qa.normalize import t2s_converter  # only when a header is read: qa --help stays fast
 
-
-@functools.lru_cache(maxsize=1)
-def _t2s():
-    import opencc  # only when a header is read: qa --help stays fast
-
-    return opencc.OpenCC("t2s")
+    return t2s_converter().convert(_SPACES.sub("", clean_name(name)).rstrip(":：")).casefold()
 
 
 def field_of(name: str) -> str | None:
