@@ -82,7 +82,7 @@ FIELD_HEADERS = {
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称", "发送人", "sender"),
+              "接待人员", "坐席昵称", "发送人", "发送方昵称", "sender"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
