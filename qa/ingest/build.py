@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
 from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
+from qa.ingest.parties import message_text
 from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
@@ -71,8 +72,9 @@ def build_part(
         first = session.where((session <= peer) | (peer == ""), peer)
         second = peer.where((session <= peer) | (peer == ""), session)
         session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
-    text = _without_final_cr(column("text"))
-    role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))
+    text = _without_final_cr(message_text(table))
+    role, role_reason = _roles(table, text, options, notes,
+                               None if counts is None else counts.setdefault("shops", set()))
     if has_times is None:
         has_times = _has_times(table, notes)
     else:
@@ -262,8 +264,7 @@ def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     columns, cells = table.columns, table.cells
     same = np.ones(len(rows), dtype=bool)
-    for name in ("session_id", "text"):
-        at = columns.positions[name]
+    for at in (columns.positions["session_id"], *columns.text_positions()):
         label = fold_name(columns.header[at])
         same &= cells[at].iloc[rows].map(fold_name).to_numpy() == label
     return same
