@@ -1081,6 +1081,50 @@ def test_per_party_text_columns_give_each_row_its_text_and_role(tmp_path):
     assert english["role"].tolist() == ["customer", "agent"] and english["text"].tolist()[1] == "on its way"
 
 
+def test_a_message_exported_twice_is_rejected_naming_the_row_it_repeats(tmp_path):
+    """Two overlapping exports joined (the overlap pasted twice), or given as two files: a row equal
+    to an earlier one in session, time, role, agent and text, with other rows between them, is a
+    duplicate; the same words at another time or from the other side, equal rows in a row (photos
+    sent at once), and rows without any time are messages of their own."""
+    first = tmp_path / "morning.csv"
+    first.write_text(
+        "会话ID,客服,发送方,时间,内容\n"
+        "d1,小鹿,买家,2026-12-17 10:57:13,在吗\n"
+        "d1,小鹿,买家,2026-12-17 10:57:35,在吗\n"
+        "d1,小鹿,客服,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,买家,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,客服,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,客服,2026-12-17 11:01:00,亲 稍等\n", encoding="utf-8")
+    second = tmp_path / "noon.csv"
+    second.write_text(
+        "会话ID,客服,发送方,时间,内容\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,客服,2026-12-17 11:01:00,亲 稍等\n"
+        "d1,小鹿,买家,2026-12-17 11:02:00,好的\n", encoding="utf-8")
+    result = load_inputs([str(first), str(second)])
+    assert_consistent(result)
+    m = result.messages
+    assert m["text"].tolist() == ["在吗", "在吗", "在的", "在的", "[图片]", "[图片]", "亲 稍等", "好的"]
+    assert list(zip(m["source_file"], m["source_row"])) == [(str(first), row) for row in (2, 3, 4, 5, 7, 8, 9)] + [
+        (str(second), 5)]
+    rejected = result.rejected
+    assert rejected[["file", "row"]].values.tolist() == [[str(first), 6], [str(second), 2], [str(second), 3],
+                                                         [str(second), 4]]
+    same = "duplicate: the same session, time, role, agent and text as row"
+    assert rejected["reason"].tolist() == [f"{same} 4 (a message exported twice)",
+                                           f"{same} 7 of {first} (a message exported twice)",
+                                           f"{same} 7 of {first} (a message exported twice)",
+                                           f"{same} 9 of {first} (a message exported twice)"]
+    noted = "row(s) repeat an earlier row exactly (overlapping exports joined?): rejected as duplicates"
+    assert [note for note in result.notes if noted in note] == [f"{first}: 1 {noted}", f"{second}: 3 {noted}"]
+    untimed = load_inputs([write_csv(tmp_path / "untimed.csv", [["会话ID", "发送方", "内容"], ["u", "买家", "好的"],
+                                                                ["u", "客服", "嗯"], ["u", "买家", "好的"]])])
+    assert len(untimed.messages) == 3 and untimed.rejected.empty
+
+
 def test_two_columns_of_the_same_name_are_refused_naming_them(tmp_path):
     (tmp_path / "twice.csv").write_text(
         "会话ID,时间,发送方,时间,内容\nq1,2026-12-17 10:00,买家,2026-12-17 10:00:05,在吗\n", encoding="utf-8")

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
+from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
 from qa.ingest.parties import message_text
 from qa.ingest.roles import _agents, _roles
@@ -304,6 +305,7 @@ def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
 def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes: IngestNotes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
+    repeats = empty_rejected()
     if frames:
         messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         messages = messages[MESSAGE_COLUMNS]
@@ -312,9 +314,12 @@ def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes:
             # One input's file and sheet columns hold one value: reordering them changes nothing.
             same = ("source_file", "source_sheet") if len(frames) == 1 else ()
             messages = _take_rows(messages, order, same)
+        messages, repeats = drop_duplicates(messages, order if order is not None else np.arange(len(messages)))
+        note_duplicates(repeats, notes)
     else:
         messages = empty_messages(options.timezone)
-    rejected_frames = [p.rejected for p in parts if len(p.rejected)]
+    # the repeats come after the rows each reader rejected, as the out-of-core audit finds them after its read
+    rejected_frames = [p.rejected for p in parts if len(p.rejected)] + ([repeats] if len(repeats) else [])
     rejected = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else empty_rejected()
     return IngestResult(
         messages=messages,
