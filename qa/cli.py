@@ -6,6 +6,7 @@ is; 2 usage, input, rule or output error (one line on stderr, no traceback unles
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -81,8 +82,12 @@ def _print_summary(result: AuditResult, written: list[Path], stream, mask: bool 
 
 
 def _rejection_kind(reason: str) -> str:
-    """A reason without the value it quotes: "unparseable time '昨天'" counts with the others."""
-    return reason.split(" '", 1)[0]
+    """A reason without the value it quotes: "unparseable time '昨天'" counts with the others, and
+    so does a duplicate of another row ("… as row 13" is "… as row N")."""
+    return _ROW_NUMBER.sub("N", reason.split(" '", 1)[0])
+
+
+_ROW_NUMBER = re.compile(r"(?<=\brow )\d+")
 
 
 def _rejection_lines(rejected, top: int = 3) -> list[str]:

@@ -991,6 +991,11 @@ def test_layouts_that_are_not_message_records_are_refused_naming_why(tmp_path):
         "会话ID,买家昵称,接待客服,买家消息,客服回复\nq1,小王,阿杰,在吗,在的\n", encoding="utf-8")
     with pytest.raises(InputError, match="side by side"):
         load_inputs([str(tmp_path / "pairs.csv")])
+    # a question left unanswered leaves the reply empty: the other rows still show the pairs
+    (tmp_path / "unanswered.csv").write_text(
+        "会话ID,接待客服,买家消息,客服回复\nq1,阿杰,在吗,在的\nq1,阿杰,有货吗,\nq1,阿杰,几天到,两天\n", encoding="utf-8")
+    with pytest.raises(InputError, match="side by side"):
+        load_inputs([str(tmp_path / "unanswered.csv")])
     (tmp_path / "bare.tsv").write_text("P-1\t小王\t买家\t2026-12-17 10:01:30\t牛轧糖什么口味\n", encoding="utf-8")
     with pytest.raises(InputError, match="no header row"):
         load_inputs([str(tmp_path / "bare.tsv")])
@@ -1046,6 +1051,78 @@ def test_sessions_numbered_per_agent_are_the_agent_s(tmp_path):
     result = load_inputs([str(tmp_path / "perf.csv")])
     assert result.messages["session_id"].nunique() == 2
     assert any("numbers each agent's sessions" in note for note in result.notes)
+
+
+def test_per_party_text_columns_give_each_row_its_text_and_role(tmp_path):
+    """No text and no role column (1688 旺旺 plug-in): a row's text is in the column of its
+    sender (买家发言 / 客服发言 / 系统提示); a row with two parties' text is no one message."""
+    path = tmp_path / "split.csv"
+    path.write_text(
+        "会话ID,买家,客服,时间,买家发言,客服发言,系统提示\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:50:00,,,买家发起咨询\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:50:10,发夹起批量多少,,\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:50:40,,单款50个起批,\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:51:30,200个什么价,200个以上1.2元,\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:52:00,,,\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:52:10,能开票吗,,\n"
+        "AL-1,小店主,星光:阿玲,2026-12-17 08:52:40,,可以开普票,\n", encoding="utf-8")
+    result = load_inputs([str(path)])
+    assert_consistent(result)
+    m = result.messages
+    assert m["text"].tolist() == ["买家发起咨询", "发夹起批量多少", "单款50个起批", "能开票吗", "可以开普票"]
+    assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent"]
+    assert set(m.loc[m["role"] == "agent", "agent"]) == {"星光:阿玲"}
+    assert dict(zip(result.rejected["row"], result.rejected["reason"])) == {
+        5: "text in '买家发言' and '客服发言': one row must hold one message, in its sender's column",
+        6: "empty text"}
+    assert any("each row's text is in the column of its sender" in note for note in result.notes)
+    english = _messages_of(tmp_path / "en.csv", "ticket_id,time,customer_message,agent_message",
+                           "T1,2026-12-17 09:00:00,where is my parcel,", "T1,2026-12-17 09:01:00,,on its way")
+    assert english["role"].tolist() == ["customer", "agent"] and english["text"].tolist()[1] == "on its way"
+
+
+def test_a_message_exported_twice_is_rejected_naming_the_row_it_repeats(tmp_path):
+    """Two overlapping exports joined (the overlap pasted twice), or given as two files: a row equal
+    to an earlier one in session, time, role, agent and text, with other rows between them, is a
+    duplicate; the same words at another time or from the other side, equal rows in a row (photos
+    sent at once), and rows without any time are messages of their own."""
+    first = tmp_path / "morning.csv"
+    first.write_text(
+        "会话ID,客服,发送方,时间,内容\n"
+        "d1,小鹿,买家,2026-12-17 10:57:13,在吗\n"
+        "d1,小鹿,买家,2026-12-17 10:57:35,在吗\n"
+        "d1,小鹿,客服,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,买家,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,客服,2026-12-17 11:00:22,在的\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,客服,2026-12-17 11:01:00,亲 稍等\n", encoding="utf-8")
+    second = tmp_path / "noon.csv"
+    second.write_text(
+        "会话ID,客服,发送方,时间,内容\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,买家,2026-12-17 11:00:40,[图片]\n"
+        "d1,小鹿,客服,2026-12-17 11:01:00,亲 稍等\n"
+        "d1,小鹿,买家,2026-12-17 11:02:00,好的\n", encoding="utf-8")
+    result = load_inputs([str(first), str(second)])
+    assert_consistent(result)
+    m = result.messages
+    assert m["text"].tolist() == ["在吗", "在吗", "在的", "在的", "[图片]", "[图片]", "亲 稍等", "好的"]
+    assert list(zip(m["source_file"], m["source_row"])) == [(str(first), row) for row in (2, 3, 4, 5, 7, 8, 9)] + [
+        (str(second), 5)]
+    rejected = result.rejected
+    assert rejected[["file", "row"]].values.tolist() == [[str(first), 6], [str(second), 2], [str(second), 3],
+                                                         [str(second), 4]]
+    same = "duplicate: the same session, time, role, agent and text as row"
+    assert rejected["reason"].tolist() == [f"{same} 4 (a message exported twice)",
+                                           f"{same} 7 of {first} (a message exported twice)",
+                                           f"{same} 7 of {first} (a message exported twice)",
+                                           f"{same} 9 of {first} (a message exported twice)"]
+    noted = "row(s) repeat an earlier row exactly (overlapping exports joined?): rejected as duplicates"
+    assert [note for note in result.notes if noted in note] == [f"{first}: 1 {noted}", f"{second}: 3 {noted}"]
+    untimed = load_inputs([write_csv(tmp_path / "untimed.csv", [["会话ID", "发送方", "内容"], ["u", "买家", "好的"],
+                                                                ["u", "客服", "嗯"], ["u", "买家", "好的"]])])
+    assert len(untimed.messages) == 3 and untimed.rejected.empty
 
 
 def test_two_columns_of_the_same_name_are_refused_naming_them(tmp_path):

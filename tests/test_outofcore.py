@@ -24,7 +24,8 @@ from qa.audit.partition import audit_partition, sort_messages
 from qa.audit.run import AuditOptions, audit
 from qa.checks.base import CheckContext
 from qa.errors import InputError
-from qa.ingest import ORDER_COLUMN, load_inputs, stream_inputs
+from qa.ingest import ORDER_COLUMN, IngestNotes, load_inputs, stream_inputs
+from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.model import MESSAGE_COLUMNS
 from qa.report.json_report import build_result
 from qa.rules import load_rules
@@ -40,14 +41,18 @@ def rules():
 
 
 def streamed(inputs, chunk_rows=3, **options):
-    """The streamed chunks put back together the way load_inputs builds its tables."""
+    """The streamed chunks put back together the way load_inputs builds its tables (sorted, the
+    repeats of earlier messages taken out and noted), and the stream's notes with that note."""
     stream = stream_inputs(inputs, chunk_rows=chunk_rows, **options)
     chunks = list(stream)
     messages = pd.concat([c.messages for c in chunks], ignore_index=True)
     assert (messages[ORDER_COLUMN].to_numpy() == np.arange(len(messages))).all()
-    messages = sort_messages(messages)[MESSAGE_COLUMNS]
-    rejected = pd.concat([c.rejected for c in chunks], ignore_index=True)
-    return stream, messages, rejected
+    messages = sort_messages(messages)
+    messages, repeats = drop_duplicates(messages[MESSAGE_COLUMNS], messages[ORDER_COLUMN].to_numpy())
+    rejected = pd.concat([c.rejected for c in chunks] + [repeats], ignore_index=True)
+    notes = IngestNotes()
+    note_duplicates(repeats, notes)
+    return stream, messages, rejected, stream.notes + notes.render()
 
 
 def assert_streams_like_load(inputs, chunk_rows=3, **options):
@@ -58,13 +63,13 @@ def assert_streams_like_load(inputs, chunk_rows=3, **options):
             streamed(inputs, chunk_rows, **options)
         assert str(streamed_error.value) == str(error)
         return None
-    stream, messages, rejected = streamed(inputs, chunk_rows, **options)
+    stream, messages, rejected, notes = streamed(inputs, chunk_rows, **options)
     pd.testing.assert_frame_equal(messages, loaded.messages)
     pd.testing.assert_frame_equal(rejected, loaded.rejected)
     assert stream.input_rows == loaded.input_rows
     assert stream.files == loaded.files
     assert stream.has_timestamps == loaded.has_timestamps
-    assert stream.notes == loaded.notes
+    assert notes == loaded.notes
     return loaded
 
 
@@ -223,6 +228,27 @@ def test_partition_without_times_keeps_time_rules(rules, tmp_path):
                     + "".join(f"u{i},买家,,在吗\nu{i},客服,b,在的\n" for i in range(12)))
     _, got = assert_same_audit([timed, untimed], rules, partitions=6, chunk_rows=2)
     assert "slow-reply" in set(got.findings["rule"])
+
+
+def test_messages_exported_twice_are_audited_once_in_both_paths(rules, tmp_path):
+    """Two overlapping exports joined: the repeats are rejected in both paths, in chunks apart from
+    their originals, and the message ids of the findings after them stay the in-memory ones; two
+    photos sent at once are two messages."""
+    def session(sid: str, minute: int) -> str:
+        return (f"{sid},2026-11-20 14:{minute:02d}:00,买家,,你们这什么破东西\n"
+                f"{sid},2026-11-20 14:{minute:02d}:10,买家,,[图片]\n{sid},2026-11-20 14:{minute:02d}:10,买家,,[图片]\n"
+                f"{sid},2026-11-20 14:{minute:02d}:30,客服,a,你自己看着办吧\n"
+                f"{sid},2026-11-20 14:{minute + 1:02d}:00,买家,,在吗\n")
+    morning = "".join(session(f"s{i}", 2 * i) for i in range(6))
+    overlap = session("s1", 2) + session("s2", 4)
+    joined = write(tmp_path / "joined.csv", HEAD + morning + overlap + session("s9", 40))
+    expected, got = assert_same_audit([joined], rules, partitions=3, chunk_rows=4)
+    assert expected.ingest.rejected["row"].tolist() == list(range(32, 42))
+    assert (expected.ingest.messages["text"] == "[图片]").sum() == 14
+    assert expected.ingest.rejected["reason"].str.startswith("duplicate:").all()
+    forbidden = expected.findings[expected.findings["rule"] == "forbidden-phrase"]
+    assert sorted(forbidden["session_id"]) == sorted(f"s{i}" for i in (0, 1, 2, 3, 4, 5, 9))
+    assert_same_audit([joined], rules, partitions=2, chunk_rows=5, jobs=2)
 
 
 def test_nothing_audited(rules, tmp_path):

@@ -8,6 +8,9 @@ accounting of rejected rows) while holding only one partition of messages at a t
    audited row goes to partition ``hash(session_id) % partitions`` (pandas' fixed-key
    SipHash, so the same on every run and machine), written as Parquet into a temporary
    folder. Rejected rows are kept (they are few), and each session's message count.
+   A fingerprint of each row (8 bytes) finds the rows that may repeat an earlier message
+   (:mod:`qa.ingest.duplicates`); only when some do are those rows read back, the repeats among
+   them rejected and taken off their sessions' counts, as the in-memory read does.
 2. **audit partitions**: each partition holds whole sessions. Its rows are sorted as ingest
    sorts (session, time, seq, input order) and :func:`audit_partition` runs the stages of
    :func:`qa.audit.run.audit_messages` on them: normalize, checks, report findings, session
@@ -39,15 +42,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
-from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets
+from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
 from qa.checks.base import CheckContext
 from qa.credits import load_credits
 from qa.errors import QAError
-from qa.ingest import StreamedInputs, expand_inputs, stream_inputs
+from qa.ingest import ORDER_COLUMN, IngestNotes, StreamedInputs, expand_inputs, stream_inputs
+from qa.ingest.duplicates import find_duplicates, fingerprints, note_duplicates, possible_duplicates
 from qa.memory import release_memory
 from qa.model import AuditResult, IngestResult, empty_rejected
 from qa.outputs import make_private_dir, owned_temp_name
@@ -125,12 +130,13 @@ def audit_out_of_core(
         make_private_dir(work)
         started = time.perf_counter()
         spill = _spill(stream, work, partitions, say)
+        spill.take_out_duplicates()
         _release_memory()
         timings["read"] = time.perf_counter() - started
 
         context = CheckContext(lang=options.lang, has_timestamps=spill.any_time, timezone=options.timezone)
         offsets = spill.session_offsets()
-        job = _PartitionJob(rules, context, offsets, scoring, options.suppressions, credit_defs)
+        job = _PartitionJob(rules, context, offsets, scoring, options.suppressions, credit_defs, spill.duplicates)
         results: list[PartitionResult] = []
         compact = CompactMessages(spill.total, options.timezone)
         filled = [paths for paths in spill.files if paths]
@@ -160,7 +166,7 @@ def audit_out_of_core(
             input_rows=stream.input_rows,
             files=stream.files,
             has_timestamps=stream.has_timestamps,
-            notes=stream.notes,
+            notes=stream.notes + spill.duplicate_notes(),
         )
 
         def messages_of(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -213,6 +219,7 @@ class _PartitionJob:
     scoring: Scoring
     suppressions: object
     credits: object
+    duplicates: np.ndarray  # the input order of the rows that repeat an earlier message (not audited)
 
 
 def _audit_files(job: _PartitionJob, paths: list[Path], carry: Carry | None = None
@@ -225,6 +232,8 @@ def _audit_files(job: _PartitionJob, paths: list[Path], carry: Carry | None = No
         path.unlink()
     frame = table.to_pandas()
     del table
+    if len(job.duplicates):
+        frame = frame[~np.isin(frame[ORDER_COLUMN].to_numpy(), job.duplicates)]
     spent: dict[str, float] = {}
     with carrying(carry):
         result = audit_partition(frame, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
@@ -253,7 +262,7 @@ class _StaticJob:
 
 _WORKER_STATIC: _StaticJob | None = None
 _WORKER_CARRY: Carry | None = None
-_WORKER_READ: tuple[bytes, tuple] | None = None  # the last pickled (context, offsets) and its objects
+_WORKER_READ: tuple[bytes, tuple] | None = None  # the last pickled (context, offsets, duplicates), unpickled
 
 
 def _start_worker(static: _StaticJob) -> None:
@@ -263,15 +272,16 @@ def _start_worker(static: _StaticJob) -> None:
 
 
 def _audit_in_worker(read: bytes, paths: list[Path]):
-    """Audit one partition in a worker; ``read`` is the pickled (context, offsets) of the
-    read, the same for every partition of a run (unpickled once per worker)."""
+    """Audit one partition in a worker; ``read`` is the pickled (context, offsets, duplicates)
+    of the read, the same for every partition of a run (unpickled once per worker)."""
     global _WORKER_READ
     static = _WORKER_STATIC
     assert static is not None, "worker started without its job"
     if _WORKER_READ is None or _WORKER_READ[0] != read:
         _WORKER_READ = (read, pickle.loads(read))
-    context, offsets = _WORKER_READ[1]
-    job = _PartitionJob(static.rules, context, offsets, static.scoring, static.suppressions, static.credits)
+    context, offsets, duplicates = _WORKER_READ[1]
+    job = _PartitionJob(static.rules, context, offsets, static.scoring, static.suppressions, static.credits,
+                        duplicates)
     return _audit_files(job, paths, _WORKER_CARRY)
 
 
@@ -299,7 +309,7 @@ class _Workers:
             return
         from concurrent.futures.process import BrokenProcessPool
 
-        read = pickle.dumps((job.context, job.offsets), protocol=pickle.HIGHEST_PROTOCOL)
+        read = pickle.dumps((job.context, job.offsets, job.duplicates), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             yield from self.pool.map(_audit_in_worker, [read] * len(partitions), partitions)
         except BrokenProcessPool as error:
@@ -343,6 +353,9 @@ class _Spill:
         self.any_time = False
         self._counts: list[pd.Series] = []
         self._rejected: list[pd.DataFrame] = []
+        self._fingerprints: list[np.ndarray] = []  # qa.ingest.duplicates.fingerprints, by input order
+        self.duplicates = np.zeros(0, dtype=np.int64)  # input order of the repeats (take_out_duplicates)
+        self._repeats = empty_rejected()
         self._writer: ThreadPoolExecutor | None = None
         self._writing: Future | None = None
 
@@ -354,6 +367,7 @@ class _Spill:
         self.total += len(messages)
         self.any_time = self.any_time or bool(messages["timestamp"].notna().any())
         self._counts.append(messages["session_id"].value_counts(sort=False))
+        self._fingerprints.append(fingerprints(messages))
         part = partition_of(messages["session_id"], self.partitions)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))
@@ -389,6 +403,39 @@ class _Spill:
             self._writer.shutdown(wait=True)
             self._writer = None
 
+    def take_out_duplicates(self) -> None:
+        """Find the rows that repeat an earlier message (:mod:`qa.ingest.duplicates`), as the
+        in-memory read does: they are rejected, and no longer count in their sessions. Only the
+        rows whose fingerprint another row shares are read back (none in an ordinary export)."""
+        values = np.concatenate(self._fingerprints) if self._fingerprints else np.zeros(0, dtype=np.uint64)
+        self._fingerprints = []
+        possible = possible_duplicates(values)
+        if not len(possible):
+            return
+        rows = sort_messages(self._rows_at(possible))
+        found = find_duplicates(rows, rows[ORDER_COLUMN].to_numpy())
+        repeats = rows.iloc[found.positions]
+        self.duplicates = np.sort(repeats[ORDER_COLUMN].to_numpy())
+        self._repeats = found.rejected
+        self.total -= len(repeats)
+        self._counts.append(-repeats["session_id"].value_counts(sort=False))
+
+    def _rows_at(self, orders: np.ndarray) -> pd.DataFrame:
+        """The spilled messages with these input orders (sorted), from every partition file."""
+        wanted = pa.array(orders)
+        pieces = []
+        for paths in self.files:
+            for path in paths:
+                table = pq.read_table(path)
+                pieces.append(table.filter(pc.is_in(table.column(ORDER_COLUMN), value_set=wanted)))
+        return pa.concat_tables(pieces).to_pandas()
+
+    def duplicate_notes(self) -> list[str]:
+        """The notes on the repeats, as the in-memory read words them."""
+        notes = IngestNotes()
+        note_duplicates(self._repeats, notes)
+        return notes.render()
+
     def session_offsets(self) -> pd.Series:
         """Global id of each session's first message: messages of the sessions sorting before."""
         if not self._counts:
@@ -396,9 +443,11 @@ class _Spill:
         return session_offsets(pd.concat(self._counts).groupby(level=0, sort=False).sum())
 
     def rejected(self) -> pd.DataFrame:
-        if not self._rejected:
+        """The rows the readers rejected, then the repeats (the in-memory read's order)."""
+        frames = self._rejected + ([self._repeats] if len(self._repeats) else [])
+        if not frames:
             return empty_rejected()
-        return pd.concat(self._rejected, ignore_index=True)
+        return pd.concat(frames, ignore_index=True)
 
 
 def partition_of(session_ids: pd.Series, partitions: int) -> np.ndarray:

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
+from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
+from qa.ingest.parties import message_text
 from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
@@ -71,8 +73,9 @@ def build_part(
         first = session.where((session <= peer) | (peer == ""), peer)
         second = peer.where((session <= peer) | (peer == ""), session)
         session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
-    text = _without_final_cr(column("text"))
-    role, role_reason = _roles(table, options, notes, None if counts is None else counts.setdefault("shops", set()))
+    text = _without_final_cr(message_text(table))
+    role, role_reason = _roles(table, text, options, notes,
+                               None if counts is None else counts.setdefault("shops", set()))
     if has_times is None:
         has_times = _has_times(table, notes)
     else:
@@ -262,8 +265,7 @@ def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     columns, cells = table.columns, table.cells
     same = np.ones(len(rows), dtype=bool)
-    for name in ("session_id", "text"):
-        at = columns.positions[name]
+    for at in (columns.positions["session_id"], *columns.text_positions()):
         label = fold_name(columns.header[at])
         same &= cells[at].iloc[rows].map(fold_name).to_numpy() == label
     return same
@@ -303,6 +305,7 @@ def _constant_str(value: str, length: int) -> pd.api.extensions.ExtensionArray:
 def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes: IngestNotes) -> IngestResult:
     """Concatenate the inputs, sort once (stable: input order breaks ties) and fix dtypes."""
     frames = [p.messages for p in parts if len(p.messages)]
+    repeats = empty_rejected()
     if frames:
         messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         messages = messages[MESSAGE_COLUMNS]
@@ -311,9 +314,12 @@ def _assemble(parts: list[_Part], files: list[str], options: ReadOptions, notes:
             # One input's file and sheet columns hold one value: reordering them changes nothing.
             same = ("source_file", "source_sheet") if len(frames) == 1 else ()
             messages = _take_rows(messages, order, same)
+        messages, repeats = drop_duplicates(messages, order if order is not None else np.arange(len(messages)))
+        note_duplicates(repeats, notes)
     else:
         messages = empty_messages(options.timezone)
-    rejected_frames = [p.rejected for p in parts if len(p.rejected)]
+    # the repeats come after the rows each reader rejected, as the out-of-core audit finds them after its read
+    rejected_frames = [p.rejected for p in parts if len(p.rejected)] + ([repeats] if len(repeats) else [])
     rejected = pd.concat(rejected_frames, ignore_index=True) if rejected_frames else empty_rejected()
     return IngestResult(
         messages=messages,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import regex
 
 from qa.errors import InputError
-from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column
+from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column, party_text_columns
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -21,6 +21,14 @@ _ALIASES: dict[str, tuple[str, ...]] = VOCABULARY
 # no ambiguity to stop the run for.
 _RECOGNITION_ONLY = frozenset({"customer"})
 _FLAG_FIELD = "agent_flag"
+# The positions of per-party text columns (买家发言, 客服发言) are kept as fields "text:customer",
+# "text:agent", "text:system", so that every reader carries them as it carries the other fields.
+PARTY_TEXT = "text:"
+# A file is read as one message per row from its per-party text columns unless, in the rows looked
+# at, more than this share fill two parties' columns: then it holds questions and answers side by side
+# (a question-and-answer sheet fills both on most rows, half of them when many questions went
+# unanswered or a reply took two rows; an export of messages fills two only on a damaged row).
+_SIDE_BY_SIDE_SHARE = 0.25
 _REQUIRED = ("session_id", "text")
 # Without a session column (a 千牛 export keyed by the buyer's 旺旺) a session is the customer's
 # conversation, told apart by the time it began when a column gives it.
@@ -61,6 +69,16 @@ class ColumnMap:
     def label(self, name: str) -> str:
         """The header of the column of field ``name``, as the file writes it."""
         return self.header[self.positions[name]]
+
+    def party_texts(self) -> list[tuple[str, int]]:
+        """(role, position) of each per-party text column (买家发言 -> customer), in header order;
+        empty when the file has one text column."""
+        pairs = [(name[len(PARTY_TEXT):], at) for name, at in self.positions.items() if name.startswith(PARTY_TEXT)]
+        return sorted(pairs, key=lambda pair: pair[1])
+
+    def text_positions(self) -> list[int]:
+        """The column holding the text, or the per-party text columns."""
+        return [self.positions["text"]] if "text" in self.positions else [at for _, at in self.party_texts()]
 
 
 def _clean_name(name: object) -> str:
@@ -107,29 +125,33 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
         if hits:
             positions[name] = hits[0]
+    notes: tuple[str, ...] = ()
+    if "text" not in positions and "text" not in unmatched:
+        notes = _take_party_texts(positions, names)
+    # per-party text columns give each row's text and its sender's role: neither is looked for
+    parties = any(name.startswith(PARTY_TEXT) for name in positions)
     guessed: dict[str, str] = {}
     # a column naming the role in other words (发送人身份类型) beats telling roles from nicknames
-    if not ({"role", _FLAG_FIELD} & positions.keys()):
+    if not ({"role", _FLAG_FIELD} & positions.keys()) and not parties:
         _guess(positions, names, "role", guessed)
     for name in ("session_id", "text", "timestamp", "agent"):
-        if name not in positions:
+        if name not in positions and not (name == "text" and parties):
             _guess(positions, names, name, guessed)
-    notes: tuple[str, ...] = ()
     if "session_id" not in positions and "customer" in positions and "session_id" not in unmatched:
         positions["session_id"] = positions["customer"]
         starts = [i for i, key in enumerate(keys) if key in _SESSION_START and i not in positions.values()]
         if starts:
             positions["session_start"] = starts[0]
         split = f", one per '{names[starts[0]]}'" if starts else ""
-        notes = (f"{{files}}: no session column: a session is a customer's conversation "
-                 f"('{names[positions['customer']]}'{split})",)
+        notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation "
+                         f"('{names[positions['customer']]}'{split})")
     elif "session_id" not in positions and {"sender", "receiver"} <= positions.keys() and "session_id" not in unmatched:
         # an archive of messages from one person to another (企业微信 会话存档: 发送者, 接收者): a session
         # is the conversation of the two
         positions["session_id"] = positions["sender"]
         positions["session_peer"] = positions["receiver"]
-        notes = (f"{{files}}: no session column: a session is the conversation of '{names[positions['sender']]}' "
-                 f"and '{names[positions['receiver']]}'",)
+        notes = (*notes, f"{{files}}: no session column: a session is the conversation of "
+                         f"'{names[positions['sender']]}' and '{names[positions['receiver']]}'")
     if "session_id" in positions and "agent" in positions and "session_id" not in overrides \
             and keys[positions["session_id"]].endswith("序号"):
         # a running number of each agent's sessions (会话序号 1, 2, 3 again for the next agent) names a
@@ -140,8 +162,8 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     for name, wanted in unmatched.items():
         if name not in positions and (name in _REQUIRED or name == "timestamp"):
             raise InputError(f"column '{wanted}' for {name} not found in {where}; found: {found}")
-    missing = [f for f in _REQUIRED if f not in positions]
-    if not missing and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
+    missing = [f for f in _REQUIRED if f not in positions and not (f == "text" and parties)]
+    if not missing and not parties and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
         missing = ["role"]
     if missing and any(_DATA_LIKE.search(n) for n in names):
         sample = next(n for n in names if _DATA_LIKE.search(n))
@@ -150,8 +172,7 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     asks = [n for n in names if _ASKED_COLUMN.search(n)]
     answers = [n for n in names if _ANSWERED_COLUMN.search(n)]
     if missing and asks and answers:
-        raise InputError(f"{where} holds a customer's message and the agent's reply side by side on one row "
-                         f"('{asks[0]}', '{answers[0]}'); qa needs the message records, one row per message")
+        raise _side_by_side(where, asks[0], answers[0])
     if missing and len({key for key in keys if key in _SESSION_SUMMARY}) >= 2:
         listed = ", ".join(n for n, key in zip(names, keys) if key in _SESSION_SUMMARY)
         raise InputError(f"{where} looks like a list of sessions, one row per session ({listed}); qa audits "
@@ -162,6 +183,35 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         raise InputError(f"missing column for {missing[0]} in {where}; found: {found}; {hint}")
     mapped = {name: wanted for name, wanted in overrides.items() if name not in unmatched}
     return ColumnMap(positions, names, mapped, guessed, notes)
+
+
+def _take_party_texts(positions: dict[str, int], names: list[str]) -> tuple[str, ...]:
+    """Take the per-party text columns (买家发言, 客服发言, 系统提示) of a header without a text column
+    into ``positions``; the note saying so, or no note when there are none."""
+    parties = party_text_columns(names, set(positions.values()))
+    for party, at in parties.items():
+        positions[PARTY_TEXT + party] = at
+    if not parties:
+        return ()
+    listed = ", ".join(f"'{names[at]}' {party}" for party, at in sorted(parties.items(), key=lambda item: item[1]))
+    return (f"{{files}}: no text column: each row's text is in the column of its sender ({listed})",)
+
+
+def refuse_side_by_side(columns: ColumnMap, sample: Sequence[Sequence[str]], where: str) -> None:
+    """Raise when per-party text columns hold a question and its answer on one row: in the
+    ``sample`` rows (the first data rows), most rows with any text fill two parties' columns."""
+    texts = columns.party_texts()
+    if not texts:
+        return
+    filled = [sum(1 for _, at in texts if at < len(row) and str(row[at]).strip()) for row in sample]
+    with_text = [count for count in filled if count]
+    if with_text and sum(count > 1 for count in with_text) > _SIDE_BY_SIDE_SHARE * len(with_text):
+        raise _side_by_side(where, columns.header[texts[0][1]], columns.header[texts[1][1]])
+
+
+def _side_by_side(where: str, asked: str, answered: str) -> InputError:
+    return InputError(f"{where} holds a customer's message and the agent's reply side by side on one row "
+                      f"('{asked}', '{answered}'); qa needs the message records, one row per message")
 
 
 def _guess(positions: dict[str, int], names: list[str], name: str, guessed: dict[str, str]) -> None:

@@ -196,6 +196,38 @@ def guess_column(field: str, names: Sequence[str], claimed: set[int]) -> int | N
     return None
 
 
+# Per-party text columns: some exports (1688 旺旺 plug-ins, QA sheets) have no text and no role
+# column, but one text column per party (买家发言 / 客服发言 / 系统提示, customer_message /
+# agent_message): the name pairs a party word with a text word. Whether a row holds one message
+# (one of them filled) or a question and its answer side by side (both filled) only the values tell.
+_PARTY_WORDS = {
+    "customer": r"买家|顾客|客户|用户|访客|会员|buyer|customer|user|visitor|client",
+    "agent": r"客服|商家|卖家|坐席|店铺|agent|seller|staff",
+    "system": r"系统|机器人|平台|system|bot|robot",
+}
+_TEXT_WORDS = (r"发言|消息|内容|文本|回复|答复|回答|问题|提问|提示|通知|message|msg|text|content|reply|question|answer"
+               r"|notice")
+_PARTY_TEXT = {party: re.compile(rf"^(?:{words})[\s_\-·]*(?:{_TEXT_WORDS})$", re.IGNORECASE)
+               for party, words in _PARTY_WORDS.items()}
+
+
+def party_text_columns(names: Sequence[str], claimed: set[int]) -> dict[str, int]:
+    """The unclaimed columns whose names pair a party with a text word (买家发言, 客服发言, 系统提示),
+    as party (customer, agent, system) -> position; empty unless at least two parties have one
+    and no party has two (which of two would be the party's text is unknown)."""
+    found: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        if index in claimed or not name or field_of(name) is not None:
+            continue
+        key = fold_name(name)
+        for party, pattern in _PARTY_TEXT.items():
+            if pattern.search(key):
+                found.setdefault(party, []).append(index)
+    if len(found) < 2 or any(len(positions) > 1 for positions in found.values()):
+        return {}
+    return {party: positions[0] for party, positions in found.items()}
+
+
 def closest(field: str, names: Sequence[str]) -> str | None:
     """The header name most like a known name of ``field`` and not itself known (for the hint
     ``found 会话编码? use --column session_id=会话编码``)."""

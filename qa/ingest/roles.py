@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.errors import InputError
-from qa.ingest.columns import _FLAG_FIELD, ColumnMap, resolve_columns
+from qa.ingest.columns import _FLAG_FIELD, ColumnMap, refuse_side_by_side, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
+from qa.ingest.parties import party_roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
 
@@ -62,11 +63,12 @@ ROLE_SAMPLE_ROWS = 200
 
 
 def _roles(
-    table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str] | None = None
+    table: RawTable, text: pd.Series, options: ReadOptions, notes: IngestNotes, shops: set[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Role per row (None when unknown) and the reason for rows whose role is unusable; a
     message type column (消息类型 = 系统/机器人) makes a row a system message whatever its sender.
-    ``shops`` collects the main accounts seen so far (the chunks of one streamed file share it)."""
+    ``text`` is each row's text; ``shops`` collects the main accounts seen so far (the chunks of
+    one streamed file share it)."""
     role, reason = _sender_roles(table, options, notes, shops if shops is not None else set())
     if table.columns.has("msg_type"):
         kinds = table.cells[table.columns.positions["msg_type"]].str.strip().str.casefold()
@@ -81,8 +83,7 @@ def _roles(
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
-    marked = pd.isna(role) & table.cells[table.columns.positions["text"]].str.match(_SYSTEM_TEXT).to_numpy(
-        dtype=bool, na_value=False)
+    marked = pd.isna(role) & text.str.match(_SYSTEM_TEXT).to_numpy(dtype=bool, na_value=False)
     if marked.any():
         role = np.where(marked, Role.SYSTEM.value, role)
         reason = np.where(marked, None, reason)
@@ -141,9 +142,13 @@ def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]])
 def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str], where: str,
                              sample: Sequence[Sequence[str]]) -> ColumnMap:
     """:func:`qa.ingest.columns.resolve_columns`, and when it finds no role column, the one column
-    whose values are role words (类型: 买家 / 客服) taken as the role, with a note."""
+    whose values are role words (类型: 买家 / 客服) taken as the role, with a note. Per-party text
+    columns that the ``sample`` shows filled side by side (a question and its answer on one row)
+    are refused."""
     try:
-        return resolve_columns(header, overrides, where)
+        columns = resolve_columns(header, overrides, where)
+        refuse_side_by_side(columns, sample, where)
+        return columns
     except InputError as error:
         if "role" in overrides or not str(error).startswith("missing column for role"):
             raise
@@ -196,6 +201,8 @@ def _sender_roles(
     table: RawTable, options: ReadOptions, notes: IngestNotes, shops: set[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     columns, cells = table.columns, table.cells
+    if columns.party_texts():  # the column a row's text is in says who sent it
+        return party_roles(table)
     if columns.has("role"):
         raw = cells[columns.positions["role"]].str.strip()
         words = {**_ROLE_WORDS, **dict(columns.role_codes)} if columns.role_codes else _ROLE_WORDS

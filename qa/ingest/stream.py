@@ -36,8 +36,10 @@ class StreamedInputs:
     Iterating gives :class:`IngestChunk` objects in input order; once iterated, ``input_rows``,
     ``files``, ``has_timestamps`` and ``notes`` equal what :func:`load_inputs` reports, and
     the chunks' messages and rejected rows, concatenated, are its message table before the
-    sort (sorting them by session, time, seq and :data:`ORDER_COLUMN` gives it exactly) and
-    its rejected table.
+    sort and its rejected table, both before the repeats of earlier messages are taken out
+    (sorting the messages by session, time, seq and :data:`ORDER_COLUMN`, then
+    :func:`qa.ingest.duplicates.drop_duplicates`, gives its tables exactly; the out-of-core
+    audit finds the same repeats without holding the table).
     """
 
     def __init__(self, paths: list[str], options: ReadOptions, chunk_rows: int,
