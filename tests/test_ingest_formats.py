@@ -47,8 +47,8 @@ def streamed_like_loaded(paths, chunk_rows):
 
 
 def test_formats_are_discovered_from_modules():
-    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet"}
-    for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq"):
+    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines"}
+    for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson"):
         assert ext in EXTENSIONS
 
 
@@ -150,6 +150,45 @@ def test_parquet_in_a_folder_is_listed(tmp_path):
     chat_parquet(tmp_path / "b.parquet")
     (tmp_path / "a.csv").write_text("session_id,role,text\ns,customer,hi\n")
     assert [Path(p).name for p in expand_inputs([str(tmp_path)])] == ["a.csv", "b.parquet"]
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+
+def chat_jsonl(path: Path) -> Path:
+    """An API dump: ASCII-escaped Chinese, a nested sender object, a list value, a blank line."""
+    records = [
+        {"conversation_id": "C1", "create_time": "2026-12-17 09:00:00", "sender": {"role": "buyer", "nick": "豆豆"},
+         "content": "猫砂只到了一袋", "tags": ["物流"]},
+        {"conversation_id": "C1", "create_time": "2026-12-17 09:01:00", "sender": {"role": "servicer", "nick": "阿布"},
+         "content": "我查一下物流哈", "tags": []},
+        {"conversation_id": "C1", "create_time": "2026-12-17 09:09:30", "sender": {"role": "robot", "nick": "小助手"},
+         "content": "已为您催促仓库", "tags": []},
+        {"conversation_id": "C1", "create_time": "2026-12-17 09:10:00", "sender": {"role": "servicer", "nick": "阿布"},
+         "content": "", "tags": []},
+    ]
+    lines = [json.dumps(r) for r in records]  # ensure_ascii: 猫 is written \u732b
+    path.write_text("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n", encoding="ascii")
+    return path
+
+
+def test_jsonl_is_read_like_a_table_of_records(tmp_path):
+    path = str(chat_jsonl(tmp_path / "dump.jsonl"))
+    result = load_inputs([path])
+    messages = result.messages
+    assert messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库"]
+    assert messages["role"].tolist() == ["customer", "agent", "system"]
+    assert messages["agent"].tolist() == ["", "阿布", ""]
+    assert messages["timestamp"].iloc[1] == pd.Timestamp("2026-12-17 09:01:00", tz=TZ)
+    assert result.rejected[["row", "reason"]].values.tolist() == [[4, "empty text"]]
+    streamed_like_loaded([path], chunk_rows=2)
+
+
+def test_jsonl_that_is_not_json_is_one_line(tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("session_id,role,text\nS1,customer,hi\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"cannot read .*broken\.jsonl: not JSON Lines"):
+        load_inputs([str(broken)])
 
 
 # --------------------------------------------------------------------------- .xls and .ods

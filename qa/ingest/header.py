@@ -56,7 +56,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "seq": ("seq", "turn", "序号"),
     "sender": (
         "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称", "发送人昵称",
-        "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name",
+        "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name", "sender_nick",
     ),
     # JD-style exports mark agent messages with a 0/1 column instead of a role column.
     "agent_flag": ("is_agent", "是否客服发送", "是否客服", "是否客服消息"),

@@ -32,28 +32,23 @@ class ParquetSource(Source):
         self.notes = IngestNotes()
         self._path = path
         self._chunk_rows = chunk_rows
-        self._blank = 0
         try:
             self._file = pq.ParquetFile(path)
             names = [str(name) for name in self._file.schema_arrow.names]
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read {path}: not a readable Parquet file ({_first_line(exc)})") from None
-        resolved = resolve_columns(names, options.columns, path)
-        used = sorted(set(resolved.positions.values()))
-        self._header = [names[p] for p in used]
-        positions = {name: used.index(p) for name, p in resolved.positions.items()}
-        self._columns = ColumnMap(positions, [resolved.header[p] for p in used])
+        self._header, self._columns = record_columns(names, options, path)
         if not self._file.metadata.num_rows:
             raise InputError(f"{path} has no data rows")
         self._whole: pa.Table | None = None
         if chunk_rows is None:
             self._whole = self._read(lambda: self._file.read(columns=self._header))
-        time_at = positions.get("timestamp")
+        time_at = self._columns.positions.get("timestamp")
         self.has_times = False
         if time_at is not None:  # decided for the whole file, from its time column alone
             name = self._header[time_at]
             times = self._whole if self._whole is not None else self._read(lambda: self._file.read(columns=[name]))
-            self.has_times = _any_time_value(pd.Series(arrow_cells(times, [name])[name], dtype="str"))
+            self.has_times = has_time_values(times, name)
 
     def _read(self, read):
         try:
@@ -63,27 +58,49 @@ class ParquetSource(Source):
 
     def tables(self) -> Iterator[RawTable]:
         """The file's rows as tables of at most ``chunk_rows`` rows."""
+        return record_tables(self._path, self._header, self._columns, self._batches(), self.notes)
+
+    def _batches(self) -> Iterator[pa.Table | pa.RecordBatch]:
         if self._whole is not None:
-            batches: Iterator = iter([self._whole])
-        else:
-            batches = self._read(lambda: self._file.iter_batches(batch_size=self._chunk_rows, columns=self._header))
-        start = 0
-        while True:
-            batch = self._read(lambda: next(batches, None))
-            if batch is None:
-                break
-            cells = arrow_cells(batch, self._header)
-            cells = pd.DataFrame({i: pd.Series(cells[name].to_numpy(dtype=object), dtype="str")
-                                  for i, name in enumerate(self._header)})
-            rows = np.arange(start + 1, start + 1 + len(cells), dtype=np.int64)
-            start += len(cells)
-            blank = (cells == "").all(axis=1).to_numpy() if len(cells.columns) else np.zeros(len(cells), bool)
-            if blank.any():
-                self._blank += int(blank.sum())
-                cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
-            yield RawTable(self._path, "", self._columns, cells, rows, empty_rejected())
-        if self._blank:
-            self.notes.add(f"{{files}}: {self._blank} blank row(s) skipped", self._path)
+            yield self._whole
+            return
+        batches = self._read(lambda: self._file.iter_batches(batch_size=self._chunk_rows, columns=self._header))
+        while (batch := self._read(lambda: next(batches, None))) is not None:
+            yield batch
+
+
+def record_columns(names: Sequence[str], options: ReadOptions, path: str) -> tuple[list[str], ColumnMap]:
+    """The columns of a file of typed records (Parquet, JSON Lines) its fields use, and their
+    mapping, found by the same names and ``--column`` overrides as an export's header."""
+    resolved = resolve_columns(list(names), options.columns, path)
+    used = sorted(set(resolved.positions.values()))
+    positions = {name: used.index(p) for name, p in resolved.positions.items()}
+    return [names[p] for p in used], ColumnMap(positions, [resolved.header[p] for p in used], resolved.mapped)
+
+
+def has_time_values(table: pa.Table | pa.RecordBatch, name: str) -> bool:
+    """Whether the column ``name`` holds any time value (decided once for a whole file)."""
+    return _any_time_value(pd.Series(arrow_cells(table, [name])[name], dtype="str"))
+
+
+def record_tables(path: str, header: Sequence[str], columns: ColumnMap,
+                  batches: Iterator[pa.Table | pa.RecordBatch], notes: IngestNotes) -> Iterator[RawTable]:
+    """Arrow batches of typed records as the reader's raw tables: cells as an export's text, a
+    record's row its 1-based position in the file, blank records skipped with a note."""
+    start = blank_rows = 0
+    for batch in batches:
+        cells = arrow_cells(batch, header)
+        cells = pd.DataFrame({i: pd.Series(cells[name].to_numpy(dtype=object), dtype="str")
+                              for i, name in enumerate(header)})
+        rows = np.arange(start + 1, start + 1 + len(cells), dtype=np.int64)
+        start += len(cells)
+        blank = (cells == "").all(axis=1).to_numpy() if len(cells.columns) else np.zeros(len(cells), bool)
+        if blank.any():
+            blank_rows += int(blank.sum())
+            cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
+        yield RawTable(path, "", columns, cells, rows, empty_rejected())
+    if blank_rows:
+        notes.add(f"{{files}}: {blank_rows} blank row(s) skipped", path)
 
 
 def arrow_cells(table: pa.Table | pa.RecordBatch, header: Sequence[str]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_uniq
 from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
-    **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "1", "人工客服", "人工", "卖家", "商家客服",
+    **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "servicer", "support", "1", "人工客服", "人工", "卖家", "商家客服",
                      "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
                      "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester"),
