@@ -118,6 +118,13 @@ def test_parquet_streams_like_it_loads(tmp_path):
     streamed_like_loaded([path], chunk_rows=2)
 
 
+def test_parquet_column_mapping_is_used(tmp_path):
+    path = tmp_path / "own_names.parquet"
+    pq.write_table(pa.table({"sid": ["S1", "S1"], "who": ["买家", "客服"], "words": ["在吗", "在的"]}), path)
+    messages = load_inputs([str(path)], columns={"session_id": "sid", "role": "who", "text": "words"}).messages
+    assert messages["text"].tolist() == ["在吗", "在的"]
+
+
 def test_parquet_missing_column_is_one_line(tmp_path):
     path = tmp_path / "wrong.parquet"
     pq.write_table(pa.table({"a": ["x"], "b": ["y"]}), path)
