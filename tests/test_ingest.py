@@ -1109,3 +1109,19 @@ def test_random_rows_never_crash(tmp_path, rows):
     assert len(rows) == len(set(rows)) and min(rows, default=2) >= 2
     sessions = result.messages["session_id"].tolist()
     assert sessions == sorted(sessions)
+
+
+def test_taiwan_words_in_a_header_name_their_columns(tmp_path):
+    """A Taiwan shop's export says 身分 (not 身份), 訊息 (not 消息) and 帳號 (not 账号): the role
+    column is 身分, and a semicolon file keeps the commas and the quoted ';' of its texts."""
+    (tmp_path / "shopee.csv").write_text(
+        "\ufeff對話ID;買家帳號;發送者;身分;訊息內容;發送時間\r\n"
+        "TW1;kiki;kiki;買家;我身高160, 體重52, 穿M可以嗎;2024-10-05 13:23:15\r\n"
+        'TW1;kiki;Amber;賣家;"可以的, M號胸圍88cm; 腰圍70cm";2024-10-05 13:24:02\r\n'
+        "TW1;kiki;小島選物;自動回覆;您好，會盡快回覆您。;2024-10-05 13:24:03\r\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "shopee.csv")])
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m["text"].tolist()[:2] == ["我身高160, 體重52, 穿M可以嗎", "可以的, M號胸圍88cm; 腰圍70cm"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["Amber"]
+    assert not any("columns found by their names" in note for note in result.notes)  # 訊息內容 is known

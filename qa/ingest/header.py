@@ -81,16 +81,21 @@ def clean_name(name: object) -> str:
 
 
 _SPACES = re.compile(r"\s+")
+# Taiwan and Hong Kong exports use their own words, which converting the characters leaves as they
+# are (訊息 → 讯息, 帳號 → 帐号, 身分): each is matched as the mainland word the vocabularies know.
+_REGIONAL_WORDS = {"讯息": "消息", "帐号": "账号", "帐户": "账户", "身分": "身份", "使用者": "用户"}
+_REGIONAL = re.compile("|".join(_REGIONAL_WORDS))
 
 
 @functools.lru_cache(maxsize=4096)
 def fold_name(name: str) -> str:
     """A header name or a cell's word as matched against the vocabularies: clean, simplified
-    Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家), lower case."""
+    Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家, 身分, 訊息內容), lower case."""
     # a header cell wrapped onto two lines (会话\nID) or ending in a colon (消息内容：) names the same column
     from qa.normalize import t2s_converter  # only when a header is read: qa --help stays fast
 
-    return t2s_converter().convert(_SPACES.sub("", clean_name(name)).rstrip(":：")).casefold()
+    simplified = t2s_converter().convert(_SPACES.sub("", clean_name(name)).rstrip(":："))
+    return _REGIONAL.sub(lambda word: _REGIONAL_WORDS[word.group()], simplified).casefold()
 
 
 def field_of(name: str) -> str | None:
