@@ -1125,3 +1125,12 @@ def test_taiwan_words_in_a_header_name_their_columns(tmp_path):
     assert m["text"].tolist()[:2] == ["我身高160, 體重52, 穿M可以嗎", "可以的, M號胸圍88cm; 腰圍70cm"]
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["Amber"]
     assert not any("columns found by their names" in note for note in result.notes)  # 訊息內容 is known
+
+
+def test_an_epoch_column_named_a_timestamp_in_chinese(tmp_path):
+    """抖店's BI download names its epoch-milliseconds column 发送时间戳: it is the time column, read
+    in Beijing time with the milliseconds kept."""
+    m = _messages_of(tmp_path / "feige.csv", "会话ID,用户昵称,发送者角色,发送者,消息内容,发送时间戳",
+                     "7389021548120001,用户88,用户,用户88,这个粉底液干皮能用吗,1720405805041",
+                     "7389021548120001,用户88,商家客服,奈斯-可乐,可以的,1720405846512")
+    assert m["timestamp"].tolist() == [stamp("2024-07-08 10:30:05.041"), stamp("2024-07-08 10:30:46.512")]
