@@ -928,10 +928,15 @@ def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
     assert result.rejected["reason"].str.contains("summary or page line").all() and len(result.rejected) == 2
 
 
+def _csv_of(path: Path, header: str, *lines: str) -> str:
+    """A UTF-8 CSV of ``header`` and ``lines`` written at ``path``, as a path string."""
+    path.write_text("\n".join((header, *lines)) + "\n", encoding="utf-8")
+    return str(path)
+
+
 def _messages_of(path: Path, header: str, *lines: str):
     """The messages read from a UTF-8 CSV of ``header`` and ``lines``."""
-    path.write_text("\n".join((header, *lines)) + "\n", encoding="utf-8")
-    return load_inputs([str(path)]).messages
+    return load_inputs([_csv_of(path, header, *lines)]).messages
 
 
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
@@ -1134,3 +1139,15 @@ def test_an_epoch_column_named_a_timestamp_in_chinese(tmp_path):
                      "7389021548120001,用户88,用户,用户88,这个粉底液干皮能用吗,1720405805041",
                      "7389021548120001,用户88,商家客服,奈斯-可乐,可以的,1720405846512")
     assert m["timestamp"].tolist() == [stamp("2024-07-08 10:30:05.041"), stamp("2024-07-08 10:30:46.512")]
+
+
+def test_the_platform_s_staff_are_no_shop_agent(tmp_path):
+    """官方客服 (抖音电商's own staff) or 平台小二 writing in a shop's chat is a system row: neither rejected
+    as an unknown role nor one of the shop's agents."""
+    result = load_inputs([_csv_of(tmp_path / "feige.csv", "会话ID,发送者角色,发送者,消息内容,发送时间",
+                                  "s3,用户,momo,怎么还不发货,2024-07-08 20:12:40",
+                                  "s3,官方客服,抖音电商官方客服-小抖,已催促商家,2024-07-08 20:15:02",
+                                  "s3,平台小二,小二-阿里,已介入,2024-07-08 20:16:00",
+                                  "s3,商家客服,奈斯-糖糖,今天发出,2024-07-08 20:18:45")])
+    assert result.rejected.empty
+    assert result.messages["role"].tolist() == ["customer", "system", "system", "agent"]

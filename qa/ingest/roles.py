@@ -31,6 +31,9 @@ _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
 # A bot named by the platform's own word (智能助手, 机器人客服, AI助理, 自动应答): a role value that is
 # no known word but names a machine sender is a system row, never an unknown role.
 _BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|bot|robot)(?![a-z])", re.IGNORECASE)
+# The platform's own staff (抖店 官方客服, 平台客服, 淘宝 小二) write in the shop's chats but are no shop
+# agent: like a robot or a notice, a system row (it neither answers for the shop nor counts as an agent).
+_PLATFORM_ROLE = re.compile(r"官方|平台|小二|platform", re.IGNORECASE)
 # A message direction written sender-arrow-receiver (访客→坐席, 坐席->访客, 客服 => 客户, 买家至卖家).
 _DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
 _FLAG_WORDS: dict[str, str] = {
@@ -240,9 +243,11 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         folded = fold_name(value)  # 買家 / 賣家 from a Taiwan shop are 买家 / 卖家
         known = words.get(folded) or words.get(_ROLE_SUFFIX.sub("", folded))
         if known is None:
-            # a machine sender is a system row, also under a yes/no agent flag (是否客服: 是 / 否 / 机器人 / 系统)
+            # a machine sender, or the platform's staff, is a system row, also under a yes/no agent flag
+            # (是否客服: 是 / 否 / 机器人 / 系统)
             named = _ROLE_WORDS.get(value.casefold()) if words is _FLAG_WORDS else None
-            if named == Role.SYSTEM.value or (named is None and _BOT_ROLE.search(value)):
+            no_shop_agent = _BOT_ROLE.search(value) or _PLATFORM_ROLE.search(value)
+            if named == Role.SYSTEM.value or (named is None and no_shop_agent):
                 return Role.SYSTEM.value
         return known
 
