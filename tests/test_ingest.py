@@ -1151,3 +1151,15 @@ def test_the_platform_s_staff_are_no_shop_agent(tmp_path):
                                   "s3,商家客服,奈斯-糖糖,今天发出,2024-07-08 20:18:45")])
     assert result.rejected.empty
     assert result.messages["role"].tolist() == ["customer", "system", "system", "agent"]
+
+
+def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
+    """咚咚 sends its auto-replies under the agent's own account with 发送方 客服; only the text's
+    【自动回复】 tells them apart: a system row, still carrying the account, never the agent's reply."""
+    m = _messages_of(tmp_path / "jd.csv", "会话ID,客服账号,发送方,发送时间,消息内容",
+                     "JD1,绿野户外_小北,顾客,2024-06-03 09:15:02,这个帐篷防水指数多少",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:15:03,【自动回复】您好，客服小北正在赶来",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:17:40,您好，PU3000mm",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:18:00,[自動回覆] 感謝您的訊息")
+    assert m["role"].tolist() == ["customer", "system", "agent", "system"]
+    assert m["agent"].tolist()[1] == "绿野户外_小北"

@@ -52,6 +52,9 @@ _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|�
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
+# An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
+_AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
+                    r"auto[- ]?reply)\s*[】\]]")
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -83,13 +86,28 @@ def _roles(
             dtype=bool, na_value=False)
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+    text = table.cells[table.columns.positions["text"]]
     # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
-    marked = pd.isna(role) & table.cells[table.columns.positions["text"]].str.match(_SYSTEM_TEXT).to_numpy(
-        dtype=bool, na_value=False)
+    marked = _opens_with(text, _SYSTEM_TEXT, pd.isna(role))
     if marked.any():
         role = np.where(marked, Role.SYSTEM.value, role)
         reason = np.where(marked, None, reason)
+    # a robot replying under the agent's own account, told only by its text (【自动回复】亲，客服马上来), is
+    # no agent's reply
+    automatic = _opens_with(text, _AUTO_REPLY_TEXT, role == Role.AGENT.value)
+    if automatic.any():
+        role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
+
+
+def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` (a mask) have a ``text`` that opens with ``pattern``; the texts of the
+    other rows are not looked at (a million agent texts need not be matched for a few notices)."""
+    found = np.zeros(len(text), dtype=bool)
+    where = np.flatnonzero(rows)
+    if len(where):
+        found[where] = text.iloc[where].str.match(pattern).to_numpy(dtype=bool, na_value=False)
+    return found
 
 
 def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
