@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tables import export_rows, write_export
 
 from qa.errors import InputError
-from qa.ingest import load_inputs
+from qa.ingest import load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS, REJECTED_COLUMNS, UNKNOWN_AGENT
 
 TZ = "Asia/Shanghai"
@@ -1163,3 +1163,28 @@ def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
                      "JD1,绿野户外_小北,客服,2024-06-03 09:18:00,[自動回覆] 感謝您的訊息")
     assert m["role"].tolist() == ["customer", "system", "agent", "system"]
     assert m["agent"].tolist()[1] == "绿野户外_小北"
+
+
+_BILINGUAL_QIANNIU = (
+    "\ufeff买家昵称,发送人,发送时间,消息内容\r\n"
+    "buyer_nick,sender_nick,send_time,content\r\n"
+    "tb_林小满,tb_林小满,2024-05-17 10:02:11,在吗？这款四件套是纯棉的吗\r\n"
+    "tb_林小满,森屿家居旗舰店:小芸,2024-05-17 10:02:40,亲，在的哦～\r\n"
+    "tb_林小满,tb_林小满,2024-05-17 10:03:15,1.8米的床拿哪个尺寸\r\n"
+    "tb_林小满,小芸,2024-05-17 10:03:52,建议拿2.0m款\r\n"
+    "tb_阿飞飞,tb_阿飞飞,2024-05-17 14:20:05,枕头有股味道\r\n"
+    "tb_阿飞飞,系统消息,2024-05-17 14:20:06,当前咨询人数较多，已为您转接客服阿哲\r\n"
+    "tb_阿飞飞,阿哲,2024-05-17 14:21:30,非常抱歉\r\n")
+
+
+def test_without_a_role_column_the_customer_column_tells_the_customer(tmp_path):
+    """千牛's 子账号 export: no role column, 发送人 equal to the row's 买家昵称 is the customer, 系统消息
+    the system, any other sender an agent, with or without the shop's name (店铺:小芸 and 小芸 are
+    one agent). Streamed in chunks of two rows, the reading is the same."""
+    path = write_text(tmp_path / "qianniu.csv", _BILINGUAL_QIANNIU)
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "system", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小芸", "小芸", "阿哲"]
+    streamed = [chunk.messages for chunk in stream_inputs([path], chunk_rows=2)]
+    assert pd.concat(streamed)["agent"].tolist() == m.sort_values("source_row")["agent"].tolist()
+

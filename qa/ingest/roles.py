@@ -110,6 +110,17 @@ def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
     return found
 
 
+def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where: str, above: str,
+                      sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
+    the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
+    columns = resolve_with_role_values(header, overrides, where, sample)
+    columns = names_as_sender(columns, sample)
+    columns = role_legend(columns, above, sample)
+    columns = senders_by_customer(columns, sample)
+    return agent_aliases(columns, sample)
+
+
 def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` with the role column read as the senders' names when, in the ``sample`` (the
     data rows the reader sees below the header before reading on, the same whatever the
@@ -131,6 +142,53 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     positions = {("sender" if name == "role" else name): place for name, place in columns.positions.items()}
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
+
+
+# The sender is the row's customer on at least this share of the sample's rows (and not on every row)
+# when the customer column names the customers as the sender column writes them.
+_CUSTOMER_SENDS_SHARE = 0.2
+
+
+def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` telling roles by the customer column when there is no role column: a sender
+    equal to the row's customer (买家昵称) is the customer, 系统消息 the system and any other sender
+    an agent (千牛's 子账号 export names an agent 店铺:小芸 on some rows and 小芸 on others, which the
+    nickname rule would take for a customer). Taken when, in the ``sample``, the sender is the
+    row's customer on a good share of the rows but not on all: the two columns name customers alike."""
+    if columns.has("role") or columns.has(_FLAG_FIELD) or not (columns.has("sender") and columns.has("customer")):
+        return columns
+    sender, customer = columns.positions["sender"], columns.positions["customer"]
+    pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
+             for row in sample if len(row) > max(sender, customer) and str(row[sender]).strip()]
+    customers = sum(name == buyer for name, buyer in pairs)
+    if sender == customer or not customers or customers == len(pairs) or customers < _CUSTOMER_SENDS_SHARE * len(pairs):
+        return columns
+    note = (f"no role column in {{files}}: a sender ('{columns.label('sender')}') equal to the row's "
+            f"'{columns.label('customer')}' is the customer, 系统/机器人 the system, any other sender an agent")
+    return replace(columns, senders_by_customer=True, notes=(*columns.notes, note))
+
+
+def agent_aliases(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the agents that the ``sample`` spells both as a sub-account (店铺:小芸) and by
+    the bare name (小芸) taken as one agent under the bare name. Only where the bare name is an
+    agent's: in an agent column, or in a sender column read by :func:`senders_by_customer`."""
+    if columns.has("agent"):
+        names = _sample_values(sample, columns.positions["agent"])
+    elif columns.senders_by_customer:
+        customers = set(_sample_values(sample, columns.positions["customer"]))
+        names = _sample_values(sample, columns.positions["sender"])
+        names = names[~names.isin(customers) & ~names.str.contains(_SYSTEM_NICKNAME)]
+    else:
+        return columns
+    bare = set(names)
+    spelled = names[names.str.match(_SUBACCOUNT_NICKNAME)]
+    pairs = tuple((full, name) for full, name in zip(spelled, spelled.str.split(r"[:：]", n=1, regex=True).str[1].str.strip(),
+                                                      strict=True) if name in bare)
+    if not pairs:
+        return columns
+    listed = ", ".join(f"{full} = {name}" for full, name in pairs[:3]) + (" …" if len(pairs) > 3 else "")
+    note = f"{{files}}: an agent named with and without the shop's name is one agent ({listed})"
+    return replace(columns, agent_aliases=pairs, notes=(*columns.notes, note))
 
 
 _LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访客|消费者|客服|商家|卖家|坐席|人工客服|人工|"
@@ -226,13 +284,15 @@ def _sender_roles(
         notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
         raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
         return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
+    nicknames = cells[columns.positions["sender"]].str.strip()
+    if columns.senders_by_customer and not options.agent_regex:
+        return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
     rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名, 员工-名字"
     notes.add(
         f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
         table.source,
     )
-    nicknames = cells[columns.positions["sender"]].str.strip()
     # The main account replies under the bare shop name: the shop part of the sub-accounts.
     # Receivers count too: a customer writes to 店铺:客服 before that sub-account has sent
     # anything, so a chunk of a streamed file knows the shop from its first rows.
@@ -251,6 +311,16 @@ def _sender_roles(
                        else _role_from_nickname(nick, options.agent_regex, external))
     reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
     return role, reason
+
+
+def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Roles when the sender equal to the row's customer is the customer (see
+    :func:`senders_by_customer`): every other sender is the system (系统消息) or an agent."""
+    role = _map_unique(nicknames, lambda nick: Role.SYSTEM.value if _SYSTEM_NICKNAME.search(nick) else Role.AGENT.value)
+    empty = (nicknames == "").to_numpy()
+    role = np.where(((nicknames == customers).to_numpy() & ~empty), Role.CUSTOMER.value, role)
+    role[empty] = None
+    return role, np.where(empty, "empty sender", None)
 
 
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +367,7 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        names = cells[columns.positions["agent"]].str.strip()
+        names = _merged_aliases(cells[columns.positions["agent"]].str.strip(), columns)
         # a seat's status or post written after the name (小林(在线), 小林（忙碌）, 小林[组长]) is the same agent
         if names.str.contains(_AGENT_STATUS, regex=True).any():
             names = names.str.replace(_AGENT_STATUS, "", regex=True)
@@ -308,11 +378,16 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        nickname = pa.array(cells[columns.positions["sender"]].str.strip())
+        nickname = pa.array(_merged_aliases(cells[columns.positions["sender"]].str.strip(), columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _merged_aliases(names: pd.Series, columns: ColumnMap) -> pd.Series:
+    """Agent names with each sub-account spelling of :attr:`ColumnMap.agent_aliases` as its bare name."""
+    return names.replace(dict(columns.agent_aliases)) if columns.agent_aliases else names
 
 
 def _empty(values: pa.Array) -> np.ndarray:
