@@ -1188,3 +1188,12 @@ def test_without_a_role_column_the_customer_column_tells_the_customer(tmp_path):
     streamed = [chunk.messages for chunk in stream_inputs([path], chunk_rows=2)]
     assert pd.concat(streamed)["agent"].tolist() == m.sort_values("source_row")["agent"].tolist()
 
+
+def test_a_second_header_line_in_other_words_is_rejected_as_a_header(tmp_path):
+    """The English line under a Chinese header (buyer_nick, content) names the same columns: it is
+    rejected as a header line, not as a message with an unparseable time."""
+    result = load_inputs([write_text(tmp_path / "qianniu.csv", _BILINGUAL_QIANNIU)])
+    assert_consistent(result)
+    assert result.rejected["row"].tolist() == [2]
+    assert result.rejected["reason"].iloc[0].startswith("the header in other words")
+    assert len(result.messages) == 7

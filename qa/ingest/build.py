@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
-from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
+from qa.ingest.header import field_of, fold_name, join_date_time, looks_like_time_of_day
 from qa.ingest.roles import _agents, _roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
@@ -93,6 +93,8 @@ def build_part(
     repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
         np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
+        np.where(_header_in_other_words(table, bad), "the header in other words (a second header line, as in a "
+                                                     "Chinese + English header), not a message", None),
         np.where(footer, "an export's summary or page line (合计/导出人/第2页…), not a message", None),
         np.where(no_session[bad], "empty session id", None),
         np.where(no_text[bad], "empty text", None),
@@ -267,6 +269,18 @@ def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
         label = fold_name(columns.header[at])
         same &= cells[at].iloc[rows].map(fold_name).to_numpy() == label
     return same
+
+
+def _header_in_other_words(table: RawTable, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` name the header's fields in other words (the English line under a Chinese
+    header: buyer_nick, content): the session and text cells name the fields of their columns."""
+    columns, cells = table.columns, table.cells
+    named = np.ones(len(rows), dtype=bool)
+    for name in ("session_id", "text"):
+        at = columns.positions[name]
+        fields = {name, field_of(columns.header[at])}  # a session column may be the customer's (买家昵称)
+        named &= cells[at].iloc[rows].map(field_of).isin(fields).to_numpy()
+    return named
 
 
 def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:

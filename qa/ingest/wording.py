@@ -43,6 +43,7 @@ _PATTERNS: list[tuple[str, str]] = [
      "{f} 没有角色列：「{c}」等于本行「{b}」的是顾客，系统/机器人是系统消息，其他发送人是客服"),
     (r"(?P<f>.+): an agent named with and without the shop's name is one agent \((?P<l>.+)\)",
      "{f}：带店铺名与不带店铺名的同一客服合为一人（{l}）"),
+    (r"the header in other words \(.*\), not a message", "表头的另一种写法（如中文表头下的英文表头行），不是消息"),
     (r"no agent column in (?P<f>.+): agent taken from '(?P<c>.+)'", "{f} 没有客服列：客服取自「{c}」"),
     (r"no agent column in (?P<f>.+): agent set to (?P<u>.+)", "{f} 没有客服列：客服记为 {u}"),
     (r"header found on row (?P<r>\d+) of (?P<f>.+?)(?: \(sheet (?P<s>.+)\))?; rows? (?P<skip>.+) skipped",
