@@ -1197,3 +1197,23 @@ def test_a_second_header_line_in_other_words_is_rejected_as_a_header(tmp_path):
     assert result.rejected["row"].tolist() == [2]
     assert result.rejected["reason"].iloc[0].startswith("the header in other words")
     assert len(result.messages) == 7
+
+
+def test_a_member_name_column_keys_the_sessions_and_a_total_line_is_refused(tmp_path):
+    """1688's export through an ERP: no session column, the buyer's 买家会员名 keys the sessions (the
+    hidden 序号 numbers the rows, one per row, and keys nothing); the 共 N 条 line under the data is
+    rejected as a total line."""
+    path = _workbook(tmp_path / "1688.xlsx", {"Sheet1": [
+        ["序号", "买家会员名", "接待客服", "发送方", "发送时间", "消息内容"],
+        [1, "hzlily2020", "小陈", "买家", "2024-04-22 09:10:05", "这款耳钉批发价多少"],
+        [2, "hzlily2020", "小陈", "卖家", "2024-04-22 09:12:30", "1.8元一对"],
+        [3, "深圳饰界贸易", "阿丽", "买家", "2024-04-22 14:30:12", "电镀掉色了"],
+        [4, "深圳饰界贸易", "阿丽", "卖家", "2024-04-22 14:32:00", "非常抱歉"],
+        [None, "共 4 条", None, None, None, None]]})
+    book = openpyxl.load_workbook(path)
+    book["Sheet1"].column_dimensions["A"].hidden = True
+    book.save(path)
+    result = load_inputs([path])
+    assert_consistent(result)
+    assert result.messages.groupby("session_id").size().to_dict() == {"hzlily2020": 2, "深圳饰界贸易": 2}
+    assert result.rejected["row"].tolist() == [6] and "summary" in result.rejected["reason"].iloc[0]
