@@ -1217,3 +1217,26 @@ def test_a_member_name_column_keys_the_sessions_and_a_total_line_is_refused(tmp_
     assert_consistent(result)
     assert result.messages.groupby("session_id").size().to_dict() == {"hzlily2020": 2, "深圳饰界贸易": 2}
     assert result.rejected["row"].tolist() == [6] and "summary" in result.rejected["reason"].iloc[0]
+
+
+def test_a_date_written_on_the_first_row_of_each_day_is_filled_down(tmp_path):
+    """七鱼's grouped report writes 日期 on the first row of each day only: the rows below take it,
+    in file order (a session crossing midnight, and the next session dated by another's row), also
+    when the file is read in chunks. A date missing from a column dated on every row is not guessed."""
+    path = _workbook(tmp_path / "qiyu.xlsx", {"会话消息": [
+        ["会话ID", "访客名称", "接待客服", "发送方", "日期", "时间", "消息内容"],
+        ["q2", "访客_9527", "刘洋", "访客", "2024-03-14", "23:55:40", "有优惠吗"],
+        ["q2", "访客_9527", "刘洋", "客服", None, "23:56:20", "满399减40"],
+        ["q2", "访客_9527", "刘洋", "访客", "2024-03-15", "00:03:12", "好的已下单"],
+        ["q2", "访客_9527", "刘洋", "客服", None, "00:04:01", "晚安～"],
+        ["q3", "Lily妈妈", "王敏", "访客", None, "09:20:44", "发票怎么开"]]})
+    expected = [stamp(t) for t in ("2024-03-14 23:55:40", "2024-03-14 23:56:20", "2024-03-15 00:03:12",
+                                   "2024-03-15 00:04:01", "2024-03-15 09:20:44")]
+    result = load_inputs([path])
+    assert result.rejected.empty and result.messages["timestamp"].tolist() == expected
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=2))
+    assert streamed["timestamp"].tolist() == expected
+    damaged = _messages_of(tmp_path / "damaged.csv", "会话ID,发送方,日期,时间,消息内容",
+                           "q1,访客,2024-03-14,20:11:05,在吗", "q1,客服,,20:11:30,在的",
+                           "q1,访客,2024-03-14,20:12:00,好的")
+    assert len(damaged) == 2

@@ -58,6 +58,8 @@ class ColumnMap:
     senders_by_customer: bool = False
     # an agent's sub-account spelling and the bare name also in the file (店铺:小芸 -> 小芸): one agent
     agent_aliases: tuple[tuple[str, str], ...] = ()
+    # a grouped report writes the date on the first row of each day only: each blank takes the date above
+    dates_filled_down: bool = False
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""

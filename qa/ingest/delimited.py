@@ -16,7 +16,7 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
-from qa.ingest.build import _any_time_value
+from qa.ingest.build import _any_time_value, columns_from_head
 from qa.ingest.columns import _clean_name
 from qa.ingest.encoding import (
     _bad_byte_message,
@@ -28,7 +28,7 @@ from qa.ingest.encoding import (
     to_utf8,
 )
 from qa.ingest.header import find_text_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, columns_from_head
+from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import (
     _HEAD_BYTES,
     Format,

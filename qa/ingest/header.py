@@ -294,6 +294,16 @@ def looks_like_time_of_day(values) -> bool:
     return bool(len(sample)) and bool(sample.str.fullmatch(_TIME_ONLY).all())
 
 
+def written_once(dates: Sequence[str]) -> bool:
+    """Whether a date column's values (rows in file order) are a grouped report's: the first row
+    dated, blanks below, and no date written on two dated rows in a row (a date missing here and
+    there from a column dated on every row is damage, not a layout: those rows stay undated)."""
+    if not dates or not dates[0] or all(dates):
+        return False
+    written = [date for date in dates if date]
+    return all(earlier != later for earlier, later in zip(written, written[1:]))
+
+
 def join_date_time(dates, times):
     """One text timestamp per row from a date column and a time-of-day column, as cell texts
     (Excel dates read as ``2026-11-20 00:00:00`` keep only their date; Excel times read as

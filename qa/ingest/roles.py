@@ -110,17 +110,6 @@ def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
     return found
 
 
-def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where: str, above: str,
-                      sample: Sequence[Sequence[str]]) -> ColumnMap:
-    """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
-    the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
-    columns = resolve_with_role_values(header, overrides, where, sample)
-    columns = names_as_sender(columns, sample)
-    columns = role_legend(columns, above, sample)
-    columns = senders_by_customer(columns, sample)
-    return agent_aliases(columns, sample)
-
-
 def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` with the role column read as the senders' names when, in the ``sample`` (the
     data rows the reader sees below the header before reading on, the same whatever the

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.build import _has_times
+from qa.ingest.build import _has_times, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, columns_from_head
+from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
