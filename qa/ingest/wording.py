@@ -48,6 +48,8 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"no agent column in (?P<f>.+): agent set to (?P<u>.+)", "{f} 没有客服列：客服记为 {u}"),
     (r"header found on row (?P<r>\d+) of (?P<f>.+?)(?: \(sheet (?P<s>.+)\))?; rows? (?P<skip>.+) skipped",
      "{f}{sheet_zh} 的表头在第 {r} 行；跳过第 {skip} 行"),
+    (r"(?P<f>.+) holds delimited text, not the spreadsheet its name says: read as text",
+     "{f} 的内容是分隔符文本（不是文件名所示的 Excel 工作簿）：按文本读取"),
     (r"(?P<f>.+): '(?P<d>.+)' is written on the first row of each day only: the rows below take it",
      "{f}：「{d}」只写在每天的第一行，其下各行沿用上面的日期"),
     (r"(?P<f>.+): timestamp from '(?P<d>.+)' \+ '(?P<t>.+)'", "{f}：时间由「{d}」+「{t}」合成"),
