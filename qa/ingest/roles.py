@@ -150,7 +150,8 @@ def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> 
     pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
              for row in sample if len(row) > max(sender, customer) and str(row[sender]).strip()]
     customers = sum(name == buyer for name, buyer in pairs)
-    if sender == customer or not customers or customers == len(pairs) or customers < _CUSTOMER_SENDS_SHARE * len(pairs):
+    names_alike = _CUSTOMER_SENDS_SHARE * len(pairs) <= customers < len(pairs)
+    if sender == customer or not names_alike:
         return columns
     note = (f"no role column in {{files}}: a sender ('{columns.label('sender')}') equal to the row's "
             f"'{columns.label('customer')}' is the customer, 系统/机器人 the system, any other sender an agent")
@@ -169,10 +170,10 @@ def agent_aliases(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Column
         names = names[~names.isin(customers) & ~names.str.contains(_SYSTEM_NICKNAME)]
     else:
         return columns
-    bare = set(names)
     spelled = names[names.str.match(_SUBACCOUNT_NICKNAME)]
-    pairs = tuple((full, name) for full, name in zip(spelled, spelled.str.split(r"[:：]", n=1, regex=True).str[1].str.strip(),
-                                                      strict=True) if name in bare)
+    name_part = spelled.str.split(r"[:：]", n=1, regex=True).str[1].str.strip()
+    also_bare = name_part.isin(set(names)).to_numpy()
+    pairs = tuple(zip(spelled[also_bare], name_part[also_bare], strict=True))
     if not pairs:
         return columns
     listed = ", ".join(f"{full} = {name}" for full, name in pairs[:3]) + (" …" if len(pairs) > 3 else "")
