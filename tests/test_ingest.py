@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tables import export_rows, write_export
 
 from qa.errors import InputError
-from qa.ingest import load_inputs
+from qa.ingest import load_inputs, stream_inputs
 from qa.model import MESSAGE_COLUMNS, REJECTED_COLUMNS, UNKNOWN_AGENT
 
 TZ = "Asia/Shanghai"
@@ -928,10 +928,15 @@ def test_an_export_s_summary_lines_are_rejected_as_such(tmp_path):
     assert result.rejected["reason"].str.contains("summary or page line").all() and len(result.rejected) == 2
 
 
+def _csv_of(path: Path, header: str, *lines: str) -> str:
+    """A UTF-8 CSV of ``header`` and ``lines`` written at ``path``, as a path string."""
+    path.write_text("\n".join((header, *lines)) + "\n", encoding="utf-8")
+    return str(path)
+
+
 def _messages_of(path: Path, header: str, *lines: str):
     """The messages read from a UTF-8 CSV of ``header`` and ``lines``."""
-    path.write_text("\n".join((header, *lines)) + "\n", encoding="utf-8")
-    return load_inputs([str(path)]).messages
+    return load_inputs([_csv_of(path, header, *lines)]).messages
 
 
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
@@ -1186,3 +1191,129 @@ def test_random_rows_never_crash(tmp_path, rows):
     assert len(rows) == len(set(rows)) and min(rows, default=2) >= 2
     sessions = result.messages["session_id"].tolist()
     assert sessions == sorted(sessions)
+
+
+def test_taiwan_words_in_a_header_name_their_columns(tmp_path):
+    """A Taiwan shop's export says 身分 (not 身份), 訊息 (not 消息) and 帳號 (not 账号): the role
+    column is 身分, and a semicolon file keeps the commas and the quoted ';' of its texts."""
+    (tmp_path / "shopee.csv").write_text(
+        "\ufeff對話ID;買家帳號;發送者;身分;訊息內容;發送時間\r\n"
+        "TW1;kiki;kiki;買家;我身高160, 體重52, 穿M可以嗎;2024-10-05 13:23:15\r\n"
+        'TW1;kiki;Amber;賣家;"可以的, M號胸圍88cm; 腰圍70cm";2024-10-05 13:24:02\r\n'
+        "TW1;kiki;小島選物;自動回覆;您好，會盡快回覆您。;2024-10-05 13:24:03\r\n", encoding="utf-8")
+    result = load_inputs([str(tmp_path / "shopee.csv")])
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m["text"].tolist()[:2] == ["我身高160, 體重52, 穿M可以嗎", "可以的, M號胸圍88cm; 腰圍70cm"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["Amber"]
+    assert not any("columns found by their names" in note for note in result.notes)  # 訊息內容 is known
+
+
+def test_an_epoch_column_named_a_timestamp_in_chinese(tmp_path):
+    """抖店's BI download names its epoch-milliseconds column 发送时间戳: it is the time column, read
+    in Beijing time with the milliseconds kept."""
+    m = _messages_of(tmp_path / "feige.csv", "会话ID,用户昵称,发送者角色,发送者,消息内容,发送时间戳",
+                     "7389021548120001,用户88,用户,用户88,这个粉底液干皮能用吗,1720405805041",
+                     "7389021548120001,用户88,商家客服,奈斯-可乐,可以的,1720405846512")
+    assert m["timestamp"].tolist() == [stamp("2024-07-08 10:30:05.041"), stamp("2024-07-08 10:30:46.512")]
+
+
+def test_the_platform_s_staff_are_no_shop_agent(tmp_path):
+    """官方客服 (抖音电商's own staff) or 平台小二 writing in a shop's chat is a system row: neither rejected
+    as an unknown role nor one of the shop's agents."""
+    result = load_inputs([_csv_of(tmp_path / "feige.csv", "会话ID,发送者角色,发送者,消息内容,发送时间",
+                                  "s3,用户,momo,怎么还不发货,2024-07-08 20:12:40",
+                                  "s3,官方客服,抖音电商官方客服-小抖,已催促商家,2024-07-08 20:15:02",
+                                  "s3,平台小二,小二-阿里,已介入,2024-07-08 20:16:00",
+                                  "s3,商家客服,奈斯-糖糖,今天发出,2024-07-08 20:18:45")])
+    assert result.rejected.empty
+    assert result.messages["role"].tolist() == ["customer", "system", "system", "agent"]
+
+
+def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
+    """咚咚 sends its auto-replies under the agent's own account with 发送方 客服; only the text's
+    【自动回复】 tells them apart: a system row, still carrying the account, never the agent's reply."""
+    m = _messages_of(tmp_path / "jd.csv", "会话ID,客服账号,发送方,发送时间,消息内容",
+                     "JD1,绿野户外_小北,顾客,2024-06-03 09:15:02,这个帐篷防水指数多少",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:15:03,【自动回复】您好，客服小北正在赶来",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:17:40,您好，PU3000mm",
+                     "JD1,绿野户外_小北,客服,2024-06-03 09:18:00,[自動回覆] 感謝您的訊息")
+    assert m["role"].tolist() == ["customer", "system", "agent", "system"]
+    assert m["agent"].tolist()[1] == "绿野户外_小北"
+
+
+_BILINGUAL_QIANNIU = (
+    "\ufeff买家昵称,发送人,发送时间,消息内容\r\n"
+    "buyer_nick,sender_nick,send_time,content\r\n"
+    "tb_林小满,tb_林小满,2024-05-17 10:02:11,在吗？这款四件套是纯棉的吗\r\n"
+    "tb_林小满,森屿家居旗舰店:小芸,2024-05-17 10:02:40,亲，在的哦～\r\n"
+    "tb_林小满,tb_林小满,2024-05-17 10:03:15,1.8米的床拿哪个尺寸\r\n"
+    "tb_林小满,小芸,2024-05-17 10:03:52,建议拿2.0m款\r\n"
+    "tb_阿飞飞,tb_阿飞飞,2024-05-17 14:20:05,枕头有股味道\r\n"
+    "tb_阿飞飞,系统消息,2024-05-17 14:20:06,当前咨询人数较多，已为您转接客服阿哲\r\n"
+    "tb_阿飞飞,阿哲,2024-05-17 14:21:30,非常抱歉\r\n")
+
+
+def test_without_a_role_column_the_customer_column_tells_the_customer(tmp_path):
+    """千牛's 子账号 export: no role column, 发送人 equal to the row's 买家昵称 is the customer, 系统消息
+    the system, any other sender an agent, with or without the shop's name (店铺:小芸 and 小芸 are
+    one agent). Streamed in chunks of two rows, the reading is the same."""
+    path = write_text(tmp_path / "qianniu.csv", _BILINGUAL_QIANNIU)
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "system", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小芸", "小芸", "阿哲"]
+    streamed = [chunk.messages for chunk in stream_inputs([path], chunk_rows=2)]
+    assert pd.concat(streamed)["agent"].tolist() == m.sort_values("source_row")["agent"].tolist()
+
+
+def test_a_second_header_line_in_other_words_is_rejected_as_a_header(tmp_path):
+    """The English line under a Chinese header (buyer_nick, content) names the same columns: it is
+    rejected as a header line, not as a message with an unparseable time."""
+    result = load_inputs([write_text(tmp_path / "qianniu.csv", _BILINGUAL_QIANNIU)])
+    assert_consistent(result)
+    assert result.rejected["row"].tolist() == [2]
+    assert result.rejected["reason"].iloc[0].startswith("the header in other words")
+    assert len(result.messages) == 7
+
+
+def test_a_member_name_column_keys_the_sessions_and_a_total_line_is_refused(tmp_path):
+    """1688's export through an ERP: no session column, the buyer's 买家会员名 keys the sessions (the
+    hidden 序号 numbers the rows, one per row, and keys nothing); the 共 N 条 line under the data is
+    rejected as a total line."""
+    path = _workbook(tmp_path / "1688.xlsx", {"Sheet1": [
+        ["序号", "买家会员名", "接待客服", "发送方", "发送时间", "消息内容"],
+        [1, "hzlily2020", "小陈", "买家", "2024-04-22 09:10:05", "这款耳钉批发价多少"],
+        [2, "hzlily2020", "小陈", "卖家", "2024-04-22 09:12:30", "1.8元一对"],
+        [3, "深圳饰界贸易", "阿丽", "买家", "2024-04-22 14:30:12", "电镀掉色了"],
+        [4, "深圳饰界贸易", "阿丽", "卖家", "2024-04-22 14:32:00", "非常抱歉"],
+        [None, "共 4 条", None, None, None, None]]})
+    book = openpyxl.load_workbook(path)
+    book["Sheet1"].column_dimensions["A"].hidden = True
+    book.save(path)
+    result = load_inputs([path])
+    assert_consistent(result)
+    assert result.messages.groupby("session_id").size().to_dict() == {"hzlily2020": 2, "深圳饰界贸易": 2}
+    assert result.rejected["row"].tolist() == [6] and "summary" in result.rejected["reason"].iloc[0]
+
+
+def test_a_date_written_on_the_first_row_of_each_day_is_filled_down(tmp_path):
+    """七鱼's grouped report writes 日期 on the first row of each day only: the rows below take it,
+    in file order (a session crossing midnight, and the next session dated by another's row), also
+    when the file is read in chunks. A date missing from a column dated on every row is not guessed."""
+    path = _workbook(tmp_path / "qiyu.xlsx", {"会话消息": [
+        ["会话ID", "访客名称", "接待客服", "发送方", "日期", "时间", "消息内容"],
+        ["q2", "访客_9527", "刘洋", "访客", "2024-03-14", "23:55:40", "有优惠吗"],
+        ["q2", "访客_9527", "刘洋", "客服", None, "23:56:20", "满399减40"],
+        ["q2", "访客_9527", "刘洋", "访客", "2024-03-15", "00:03:12", "好的已下单"],
+        ["q2", "访客_9527", "刘洋", "客服", None, "00:04:01", "晚安～"],
+        ["q3", "Lily妈妈", "王敏", "访客", None, "09:20:44", "发票怎么开"]]})
+    expected = [stamp(t) for t in ("2024-03-14 23:55:40", "2024-03-14 23:56:20", "2024-03-15 00:03:12",
+                                   "2024-03-15 00:04:01", "2024-03-15 09:20:44")]
+    result = load_inputs([path])
+    assert result.rejected.empty and result.messages["timestamp"].tolist() == expected
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=2))
+    assert streamed["timestamp"].tolist() == expected
+    damaged = _messages_of(tmp_path / "damaged.csv", "会话ID,发送方,日期,时间,消息内容",
+                           "q1,访客,2024-03-14,20:11:05,在吗", "q1,客服,,20:11:30,在的",
+                           "q1,访客,2024-03-14,20:12:00,好的")
+    assert len(damaged) == 2

@@ -67,6 +67,28 @@ def test_signature_wins_over_the_extension(tmp_path):
     assert load_inputs([str(xlsx_as_xls)]).messages["text"].tolist() == ["hello"]
 
 
+def test_text_named_as_a_workbook_is_read_as_the_text_it_is(tmp_path):
+    """A browser plug-in writes tab-separated text and names it .xls: the content decides, and 20-digit
+    session ids stay text (as numbers they collapse into one float); an HTML page named .xls is
+    refused naming what it is; a text that is no table keeps the workbook reader's refusal."""
+    tsv = tmp_path / "plugin.xls"
+    tsv.write_bytes("\ufeff会话ID\t买家\t发送者\t角色\t时间\t内容\r\n"
+                    "20250214093015482701\ttb_小白\ttb_小白\t买家\t2025-02-14 09:30:15\t充电宝能带上飞机吗\r\n"
+                    "20250214093015482701\ttb_小白\t小橙\t客服\t2025-02-14 09:31:02\t可以的\r\n"
+                    "20250214093015482709\ttb_小白\ttb_小白\t买家\t2025-02-14 14:05:10\t发货了吗\r\n".encode())
+    assert format_of(str(tsv)).name == "delimited text"
+    result = load_inputs([str(tsv)])
+    assert result.messages["session_id"].tolist() == ["20250214093015482701"] * 2 + ["20250214093015482709"]
+    assert any("holds delimited text, not the spreadsheet its name says" in note for note in result.notes)
+    page = tmp_path / "web.xls"
+    page.write_text("<html><body><table><tr><td>会话ID</td></tr></table></body></html>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"web\.xls: it is an HTML or XML page named \.xls, not a workbook"):
+        load_inputs([str(page)])
+    (tmp_path / "note.xlsx").write_text("not a zip", encoding="utf-8")
+    with pytest.raises(InputError, match="not a readable Excel workbook"):
+        load_inputs([str(tmp_path / "note.xlsx")])
+
+
 def test_unknown_extension_names_the_supported_ones(tmp_path):
     other = tmp_path / "log.json"
     other.write_text("{}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,49 @@ import pyarrow.compute as pc
 
 from qa.ingest.columns import ColumnMap
 from qa.ingest.duplicates import drop_duplicates, note_duplicates
-from qa.ingest.header import fold_name, join_date_time, looks_like_time_of_day
+from qa.ingest.header import field_of, fold_name, join_date_time, looks_like_time_of_day, written_once
 from qa.ingest.parties import message_text
-from qa.ingest.roles import _agents, _roles
+from qa.ingest.roles import (
+    _agents,
+    _roles,
+    agent_aliases,
+    names_as_sender,
+    resolve_with_role_values,
+    role_legend,
+    senders_by_customer,
+)
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
 from qa.ingest.times import _parse_times
 from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, Role, empty_messages, empty_rejected
+
+# --------------------------------------------------------------------------- reading the columns
+
+
+def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where: str, above: str,
+                      sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
+    the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
+    columns = resolve_with_role_values(header, overrides, where, sample)
+    columns = names_as_sender(columns, sample)
+    columns = role_legend(columns, above, sample)
+    columns = senders_by_customer(columns, sample)
+    columns = agent_aliases(columns, sample)
+    return dates_written_once(columns, sample)
+
+
+def dates_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the date column filled down when the ``sample`` shows a grouped report's
+    layout (七鱼: 日期 written on the first row of each day, blank below it): see
+    :func:`qa.ingest.header.written_once`."""
+    if not (columns.has("date") and columns.has("timestamp")):
+        return columns
+    date, time = columns.positions["date"], columns.positions["timestamp"]
+    dated = [str(row[date]).strip() for row in sample if len(row) > max(date, time) and str(row[time]).strip()]
+    if not written_once(dated):
+        return columns
+    note = f"{{files}}: '{columns.label('date')}' is written on the first row of each day only: the rows below take it"
+    return replace(columns, dates_filled_down=True, notes=(*columns.notes, note))
+
 
 # --------------------------------------------------------------------------- interpreting rows
 
@@ -82,7 +120,7 @@ def build_part(
         _note_times(table.columns, table.source, has_times, notes)
     if has_times:
         utc, time_reason = _parse_times(
-            _time_text(table, options, notes), options.timezone,
+            _time_text(table, options, notes, counts), options.timezone,
             lambda year: notes.add(f"{{files}}: times without a year (12-17 10:02) read as in {year}", table.source))
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
@@ -96,6 +134,8 @@ def build_part(
     repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
         np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
+        np.where(_header_in_other_words(table, bad), "the header in other words (a second header line, as in a "
+                                                     "Chinese + English header), not a message", None),
         np.where(footer, "an export's summary or page line (合计/导出人/第2页…), not a message", None),
         np.where(no_session[bad], "empty session id", None),
         np.where(no_text[bad], "empty text", None),
@@ -172,9 +212,10 @@ def _blank(text: pd.Series) -> np.ndarray:
     return np.asarray(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes) -> pd.Series:
+def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts: dict | None) -> pd.Series:
     """The time column's texts; with a date column beside a time-of-day column (日期 + 时间,
-    or ``--column timestamp=日期+时间``), the two joined."""
+    or ``--column timestamp=日期+时间``), the two joined. ``counts`` carries a grouped report's
+    last date from one chunk of a file to the next."""
     columns, cells = table.columns, table.cells
     times = cells[columns.positions["timestamp"]]
     if not columns.has("date"):
@@ -183,8 +224,21 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes) -> pd.
     if not explicit and not looks_like_time_of_day(times):
         return times
     dates = cells[columns.positions["date"]]
+    if columns.dates_filled_down:
+        dates = _filled_down(dates, counts if counts is not None else {})
     notes.add(f"{{files}}: timestamp from '{columns.label('date')}' + '{columns.label('timestamp')}'", table.source)
     return join_date_time(dates, times)
+
+
+def _filled_down(dates: pd.Series, counts: dict) -> pd.Series:
+    """A grouped report's dates on every row: a blank takes the date above it, in file order; the
+    first rows of a chunk take the last date of the chunk before (``counts["last_date"]``)."""
+    stripped = dates.str.strip()
+    written = stripped.mask(stripped == "")
+    filled = written.ffill().fillna(counts.get("last_date", ""))
+    if written.notna().any():
+        counts["last_date"] = written[written.notna()].iloc[-1]
+    return filled
 
 
 # An export where agents wrote under a tenth of the messages was most likely read with the
@@ -269,6 +323,18 @@ def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
         label = fold_name(columns.header[at])
         same &= cells[at].iloc[rows].map(fold_name).to_numpy() == label
     return same
+
+
+def _header_in_other_words(table: RawTable, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` name the header's fields in other words (the English line under a Chinese
+    header: buyer_nick, content): the session and text cells name the fields of their columns."""
+    columns, cells = table.columns, table.cells
+    named = np.ones(len(rows), dtype=bool)
+    for name, at in (("session_id", columns.positions["session_id"]),
+                     *(("text", at) for at in columns.text_positions())):
+        fields = {name, field_of(columns.header[at])}  # a session column may be the customer's (买家昵称)
+        named &= cells[at].iloc[rows].map(field_of).isin(fields).to_numpy()
+    return named
 
 
 def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:

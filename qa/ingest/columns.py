@@ -61,6 +61,13 @@ class ColumnMap:
     guessed: dict[str, str] = field(default_factory=dict)  # fields found by the words in a header name
     notes: tuple[str, ...] = ()  # how the reader took a column ({files} stands for the input)
     role_codes: tuple[tuple[str, str | None], ...] = ()  # role column codes (1=顾客) from the export's legend
+    # no role column, and the sender equals the row's customer (买家昵称) on many rows: that sender is
+    # the customer, every other sender an agent or the system
+    senders_by_customer: bool = False
+    # an agent's sub-account spelling and the bare name also in the file (店铺:小芸 -> 小芸): one agent
+    agent_aliases: tuple[tuple[str, str], ...] = ()
+    # a grouped report writes the date on the first row of each day only: each blank takes the date above
+    dates_filled_down: bool = False
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""

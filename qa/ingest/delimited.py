@@ -16,7 +16,7 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
-from qa.ingest.build import _any_time_value
+from qa.ingest.build import _any_time_value, columns_from_head
 from qa.ingest.columns import _clean_name
 from qa.ingest.encoding import (
     _bad_byte_message,
@@ -28,7 +28,7 @@ from qa.ingest.encoding import (
     to_utf8,
 )
 from qa.ingest.header import find_text_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender, resolve_with_role_values, role_legend
+from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import (
     _HEAD_BYTES,
     Format,
@@ -419,11 +419,9 @@ class _DelimitedStream:
         # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
-        self.columns = resolve_with_role_values(self.header, self.options.columns, path,
-                                                sample[:-1] if not at_end else sample)
-        self.columns = names_as_sender(self.columns, sample[:-1] if not at_end else sample)
-        self.columns = role_legend(self.columns, _decode_head(data_head[: self._skip], True) if self._skip else "",
-                                   sample[:-1] if not at_end else sample)
+        above = _decode_head(data_head[: self._skip], True) if self._skip else ""
+        self.columns = columns_from_head(self.header, self.options.columns, path, above,
+                                         sample[:-1] if not at_end else sample)
         self.exact = not self._scan_fast()
         if self.exact:
             self._scan_exact()

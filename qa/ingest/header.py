@@ -35,6 +35,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "timestamp", "time", "datetime", "created_at", "send_time", "msg_time", "message_time", "sent_time",
         "sent_at", "时间", "发送时间", "消息时间",
         "消息发送时间", "聊天时间", "回复时间",
+        # an epoch column says so (飞鸽/抖店 BI: 发送时间戳 in milliseconds)
+        "时间戳", "发送时间戳", "消息时间戳", "send_timestamp", "msg_timestamp",
     ),
     "role": (
         "role", "sender_role", "sender_type", "发送方", "角色", "发送者身份", "消息发送方", "发送方类型",
@@ -69,6 +71,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
         "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",
         "buyer_nick", "customer_name",
+        # 1688 / 阿里旺旺 name the buyer by the member name (会员名) of the account
+        "买家会员名", "会员名", "买家会员", "会员昵称", "会员账号", "买家会员账号",
     ),
 }
 
@@ -81,16 +85,21 @@ def clean_name(name: object) -> str:
 
 
 _SPACES = re.compile(r"\s+")
+# Taiwan and Hong Kong exports use their own words, which converting the characters leaves as they
+# are (訊息 → 讯息, 帳號 → 帐号, 身分): each is matched as the mainland word the vocabularies know.
+_REGIONAL_WORDS = {"讯息": "消息", "帐号": "账号", "帐户": "账户", "身分": "身份", "使用者": "用户"}
+_REGIONAL = re.compile("|".join(_REGIONAL_WORDS))
 
 
 @functools.lru_cache(maxsize=4096)
 def fold_name(name: str) -> str:
     """A header name or a cell's word as matched against the vocabularies: clean, simplified
-    Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家), lower case."""
+    Chinese (a Taiwan or Hong Kong shop writes 對話編號, 發送時間, 買家, 身分, 訊息內容), lower case."""
     # a header cell wrapped onto two lines (会话\nID) or ending in a colon (消息内容：) names the same column
     from qa.normalize import t2s_converter  # only when a header is read: qa --help stays fast
 
-    return t2s_converter().convert(_SPACES.sub("", clean_name(name)).rstrip(":：")).casefold()
+    simplified = t2s_converter().convert(_SPACES.sub("", clean_name(name)).rstrip(":："))
+    return _REGIONAL.sub(lambda word: _REGIONAL_WORDS[word.group()], simplified).casefold()
 
 
 def field_of(name: str) -> str | None:
@@ -174,7 +183,7 @@ def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "session_id": (r"(?:会话|对话|咨询|session|conversation|chat|dialog).*(?:id|编号|号|标识|码)$",),
     "text": (r"正文|内容|文本|(?:^|[^类])消息$|^(?:message|content|text|body)", r"聊天记录$|话术$"),
-    "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时间$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
+    "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时间戳?$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
     # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID)
     "role": (r"^(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
              r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role)",),
@@ -315,6 +324,16 @@ def looks_like_time_of_day(values) -> bool:
     """Whether the non-empty values (a pandas str Series) are times of day only (10:06:01)."""
     sample = values[values.str.strip() != ""].iloc[:200]
     return bool(len(sample)) and bool(sample.str.fullmatch(_TIME_ONLY).all())
+
+
+def written_once(dates: Sequence[str]) -> bool:
+    """Whether a date column's values (rows in file order) are a grouped report's: the first row
+    dated, blanks below, and no date written on two dated rows in a row (a date missing here and
+    there from a column dated on every row is damage, not a layout: those rows stay undated)."""
+    if not dates or not dates[0] or all(dates):
+        return False
+    written = [date for date in dates if date]
+    return all(earlier != later for earlier, later in zip(written, written[1:]))
 
 
 def join_date_time(dates, times):

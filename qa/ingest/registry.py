@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 
 from qa.errors import InputError
+from qa.ingest.encoding import head_text
 from qa.ingest.table import Format, ReadOptions, Source
 from qa.plugins import discover
 
 # Modules of the package that are not formats (imported anyway by the formats).
 _NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
-_MAGIC_BYTES = 16
+# The first bytes looked at: enough for every signature, and for telling text (a header line) apart.
+_SNIFF_BYTES = 4096
+# The format of files without a signature that hold delimited text, whatever their name.
+TEXT_FORMAT = "delimited text"
+# Delimited text has a tab, comma or semicolon in its lines (a text without any is no table).
+_DELIMITER = re.compile(r"[\t,;]")
 
 
 #: The input formats by name.
@@ -32,26 +39,51 @@ EXTENSIONS: tuple[str, ...] = tuple(ext for form in FORMATS.values() for ext in 
 
 def format_of(path: str) -> Format:
     """The format that reads ``path``: by signature for formats that declare one, else by
-    extension (raises InputError for an extension no format reads)."""
-    lower = path.lower()
-    by_name = next((form for form in FORMATS.values() if lower.endswith(form.extensions)), None)
-    if by_name is None:
-        raise InputError(f"unsupported file type: {path} (use {_listed(' or ')})")
+    extension (raises InputError for an extension no format reads). A file named as a format
+    with a signature but holding delimited text instead (many tools write tab-separated text
+    as .xls) is delimited text; one holding an HTML or XML page is refused, naming it."""
+    by_name = _format_by_name(path)
     if not by_name.magic:
         return by_name  # delimited text has no signature; it refuses binary content itself
     try:
         with open(path, "rb") as handle:
-            head = handle.read(_MAGIC_BYTES)
+            head = handle.read(_SNIFF_BYTES)
     except OSError:
         return by_name  # the reader says why it cannot read the file
     if head.startswith(by_name.magic):
         return by_name
-    return next((form for form in FORMATS.values() if form.magic and head.startswith(form.magic)), by_name)
+    signed = next((form for form in FORMATS.values() if form.magic and head.startswith(form.magic)), None)
+    if signed is not None:
+        return signed
+    text = head_text(head)
+    if text is None:
+        return by_name  # damaged or unknown binary content: its reader refuses it
+    if text.lstrip().startswith("<"):
+        raise InputError(f"cannot read {path}: it is an HTML or XML page named {os.path.splitext(path)[1]}, not a "
+                         "workbook; open it in Excel and save it as .xlsx or CSV")
+    if _DELIMITER.search(text):
+        return FORMATS[TEXT_FORMAT]
+    return by_name
+
+
+def _format_by_name(path: str) -> Format:
+    """The format of ``path``'s extension (InputError for an extension no format reads)."""
+    lower = path.lower()
+    by_name = next((form for form in FORMATS.values() if lower.endswith(form.extensions)), None)
+    if by_name is None:
+        raise InputError(f"unsupported file type: {path} (use {_listed(' or ')})")
+    return by_name
 
 
 def open_source(path: str, options: ReadOptions, chunk_rows: int | None) -> Source:
-    """``path`` opened by the reader of its format (see :class:`qa.ingest.table.Source`)."""
-    return format_of(path).open(path, options, chunk_rows)
+    """``path`` opened by the reader of its format (see :class:`qa.ingest.table.Source`), with a
+    note when that is not the format its name says."""
+    form = format_of(path)
+    source = form.open(path, options, chunk_rows)
+    named = _format_by_name(path)
+    if form is not named and form.name == TEXT_FORMAT:
+        source.notes.add(f"{{files}} holds delimited text, not the {named.name} its name says: read as text", path)
+    return source
 
 
 def _listed(last: str) -> str:

@@ -32,6 +32,9 @@ _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
 # A bot named by the platform's own word (智能助手, 机器人客服, AI助理, 自动应答): a role value that is
 # no known word but names a machine sender is a system row, never an unknown role.
 _BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|bot|robot)(?![a-z])", re.IGNORECASE)
+# The platform's own staff (抖店 官方客服, 平台客服, 淘宝 小二) write in the shop's chats but are no shop
+# agent: like a robot or a notice, a system row (it neither answers for the shop nor counts as an agent).
+_PLATFORM_ROLE = re.compile(r"官方|平台|小二|platform", re.IGNORECASE)
 # A message direction written sender-arrow-receiver (访客→坐席, 坐席->访客, 客服 => 客户, 买家至卖家).
 _DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
 _FLAG_WORDS: dict[str, str] = {
@@ -50,6 +53,9 @@ _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|�
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
+# An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
+_AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
+                    r"auto[- ]?reply)\s*[】\]]")
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -83,11 +89,26 @@ def _roles(
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
-    marked = pd.isna(role) & text.str.match(_SYSTEM_TEXT).to_numpy(dtype=bool, na_value=False)
+    marked = _opens_with(text, _SYSTEM_TEXT, pd.isna(role))
     if marked.any():
         role = np.where(marked, Role.SYSTEM.value, role)
         reason = np.where(marked, None, reason)
+    # a robot replying under the agent's own account, told only by its text (【自动回复】亲，客服马上来), is
+    # no agent's reply
+    automatic = _opens_with(text, _AUTO_REPLY_TEXT, role == Role.AGENT.value)
+    if automatic.any():
+        role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
+
+
+def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` (a mask) have a ``text`` that opens with ``pattern``; the texts of the
+    other rows are not looked at (a million agent texts need not be matched for a few notices)."""
+    found = np.zeros(len(text), dtype=bool)
+    where = np.flatnonzero(rows)
+    if len(where):
+        found[where] = text.iloc[where].str.match(pattern).to_numpy(dtype=bool, na_value=False)
+    return found
 
 
 def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -111,6 +132,54 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     positions = {("sender" if name == "role" else name): place for name, place in columns.positions.items()}
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
+
+
+# The sender is the row's customer on at least this share of the sample's rows (and not on every row)
+# when the customer column names the customers as the sender column writes them.
+_CUSTOMER_SENDS_SHARE = 0.2
+
+
+def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` telling roles by the customer column when there is no role column: a sender
+    equal to the row's customer (买家昵称) is the customer, 系统消息 the system and any other sender
+    an agent (千牛's 子账号 export names an agent 店铺:小芸 on some rows and 小芸 on others, which the
+    nickname rule would take for a customer). Taken when, in the ``sample``, the sender is the
+    row's customer on a good share of the rows but not on all: the two columns name customers alike."""
+    if columns.has("role") or columns.has(_FLAG_FIELD) or not (columns.has("sender") and columns.has("customer")):
+        return columns
+    sender, customer = columns.positions["sender"], columns.positions["customer"]
+    pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
+             for row in sample if len(row) > max(sender, customer) and str(row[sender]).strip()]
+    customers = sum(name == buyer for name, buyer in pairs)
+    names_alike = _CUSTOMER_SENDS_SHARE * len(pairs) <= customers < len(pairs)
+    if sender == customer or not names_alike:
+        return columns
+    note = (f"no role column in {{files}}: a sender ('{columns.label('sender')}') equal to the row's "
+            f"'{columns.label('customer')}' is the customer, 系统/机器人 the system, any other sender an agent")
+    return replace(columns, senders_by_customer=True, notes=(*columns.notes, note))
+
+
+def agent_aliases(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the agents that the ``sample`` spells both as a sub-account (店铺:小芸) and by
+    the bare name (小芸) taken as one agent under the bare name. Only where the bare name is an
+    agent's: in an agent column, or in a sender column read by :func:`senders_by_customer`."""
+    if columns.has("agent"):
+        names = _sample_values(sample, columns.positions["agent"])
+    elif columns.senders_by_customer:
+        customers = set(_sample_values(sample, columns.positions["customer"]))
+        names = _sample_values(sample, columns.positions["sender"])
+        names = names[~names.isin(customers) & ~names.str.contains(_SYSTEM_NICKNAME)]
+    else:
+        return columns
+    spelled = names[names.str.match(_SUBACCOUNT_NICKNAME)]
+    name_part = spelled.str.split(r"[:：]", n=1, regex=True).str[1].str.strip()
+    also_bare = name_part.isin(set(names)).to_numpy()
+    pairs = tuple(zip(spelled[also_bare], name_part[also_bare], strict=True))
+    if not pairs:
+        return columns
+    listed = ", ".join(f"{full} = {name}" for full, name in pairs[:3]) + (" …" if len(pairs) > 3 else "")
+    note = f"{{files}}: an agent named with and without the shop's name is one agent ({listed})"
+    return replace(columns, agent_aliases=pairs, notes=(*columns.notes, note))
 
 
 _LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访客|消费者|客服|商家|卖家|坐席|人工客服|人工|"
@@ -212,13 +281,15 @@ def _sender_roles(
         notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
         raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
         return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
+    nicknames = cells[columns.positions["sender"]].str.strip()
+    if columns.senders_by_customer and not options.agent_regex:
+        return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
     rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名, 员工-名字"
     notes.add(
         f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
         table.source,
     )
-    nicknames = cells[columns.positions["sender"]].str.strip()
     # The main account replies under the bare shop name: the shop part of the sub-accounts.
     # Receivers count too: a customer writes to 店铺:客服 before that sub-account has sent
     # anything, so a chunk of a streamed file knows the shop from its first rows.
@@ -239,6 +310,16 @@ def _sender_roles(
     return role, reason
 
 
+def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Roles when the sender equal to the row's customer is the customer (see
+    :func:`senders_by_customer`): every other sender is the system (系统消息) or an agent."""
+    role = _map_unique(nicknames, lambda nick: Role.SYSTEM.value if _SYSTEM_NICKNAME.search(nick) else Role.AGENT.value)
+    empty = (nicknames == "").to_numpy()
+    role = np.where(((nicknames == customers).to_numpy() & ~empty), Role.CUSTOMER.value, role)
+    role[empty] = None
+    return role, np.where(empty, "empty sender", None)
+
+
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
     """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
     def role_of(value: str) -> str | None:
@@ -247,9 +328,11 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         folded = fold_name(value)  # 買家 / 賣家 from a Taiwan shop are 买家 / 卖家
         known = words.get(folded) or words.get(_ROLE_SUFFIX.sub("", folded))
         if known is None:
-            # a machine sender is a system row, also under a yes/no agent flag (是否客服: 是 / 否 / 机器人 / 系统)
+            # a machine sender, or the platform's staff, is a system row, also under a yes/no agent flag
+            # (是否客服: 是 / 否 / 机器人 / 系统)
             named = _ROLE_WORDS.get(value.casefold()) if words is _FLAG_WORDS else None
-            if named == Role.SYSTEM.value or (named is None and _BOT_ROLE.search(value)):
+            no_shop_agent = _BOT_ROLE.search(value) or _PLATFORM_ROLE.search(value)
+            if named == Role.SYSTEM.value or (named is None and no_shop_agent):
                 return Role.SYSTEM.value
         return known
 
@@ -281,7 +364,7 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        names = cells[columns.positions["agent"]].str.strip()
+        names = _merged_aliases(cells[columns.positions["agent"]].str.strip(), columns)
         # a seat's status or post written after the name (小林(在线), 小林（忙碌）, 小林[组长]) is the same agent
         if names.str.contains(_AGENT_STATUS, regex=True).any():
             names = names.str.replace(_AGENT_STATUS, "", regex=True)
@@ -292,11 +375,16 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        nickname = pa.array(cells[columns.positions["sender"]].str.strip())
+        nickname = pa.array(_merged_aliases(cells[columns.positions["sender"]].str.strip(), columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _merged_aliases(names: pd.Series, columns: ColumnMap) -> pd.Series:
+    """Agent names with each sub-account spelling of :attr:`ColumnMap.agent_aliases` as its bare name."""
+    return names.replace(dict(columns.agent_aliases)) if columns.agent_aliases else names
 
 
 def _empty(values: pa.Array) -> np.ndarray:

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.build import _has_times
+from qa.ingest.build import _has_times, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS, names_as_sender, resolve_with_role_values, role_legend
+from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
@@ -157,9 +157,8 @@ def _read_sheet(
         found = find_header(top, options.columns)
     header_at = found.index
     sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
-    columns = resolve_with_role_values(found.names, options.columns, f"{path} (sheet '{sheet}')", sample)
-    columns = names_as_sender(columns, sample)
-    columns = role_legend(columns, " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist()), sample)
+    above = " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist())
+    columns = columns_from_head(found.names, options.columns, f"{path} (sheet '{sheet}')", above, sample)
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
