@@ -1004,6 +1004,11 @@ def test_layouts_that_are_not_message_records_are_refused_naming_why(tmp_path):
     (tmp_path / "bare.tsv").write_text("P-1\t小王\t买家\t2026-12-17 10:01:30\t牛轧糖什么口味\n", encoding="utf-8")
     with pytest.raises(InputError, match="no header row"):
         load_inputs([str(tmp_path / "bare.tsv")])
+    # a dataset's rows without a time: the ids and the 0/1 flags of the first line are values, not names
+    (tmp_path / "dataset.txt").write_text(
+        "0000b82c62117aa4\tUSER_1\t0\t0\t在吗\n0000b82c62117aa4\tUSER_1\t1\t0\t在的\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"has no header row: its first line already holds data \('0000b82c62117aa4'\)"):
+        load_inputs([str(tmp_path / "dataset.txt")])
 
 
 def test_wrapped_headers_seat_status_and_a_repeated_header(tmp_path):

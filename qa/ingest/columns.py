@@ -32,8 +32,10 @@ _SIDE_BY_SIDE_SHARE = 0.25
 _REQUIRED = ("session_id", "text")
 # Without a session column (a 千牛 export keyed by the buyer's 旺旺) a session is the customer's
 # conversation, told apart by the time it began when a column gives it.
-# A header cell that is a date (2026-12-17 10:01:30) means the first line is data.
+# A header cell that is a date (2026-12-17 10:01:30) means the first line is data; so do two cells that
+# are numbers or long hex ids (0000b82c62117aa4…, 0, 1) in a line naming no field.
 _DATA_LIKE = regex.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
+_VALUE_LIKE = regex.compile(r"^\s*(?:-?\d+(?:\.\d+)?|[0-9a-fA-F]{16,})\s*$")
 # Question-and-answer layouts: the customer's message and the agent's reply in two columns of one row.
 _ASKED_COLUMN = regex.compile(r"^(?:买家|客户|顾客|用户|访客)(?:消息|内容|问题|提问|发言)$")
 _ANSWERED_COLUMN = regex.compile(r"^(?:客服|商家|卖家|坐席)(?:回复|答复|回答|消息|内容)$")
@@ -172,8 +174,9 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     missing = [f for f in _REQUIRED if f not in positions and not (f == "text" and parties)]
     if not missing and not parties and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
         missing = ["role"]
-    if missing and any(_DATA_LIKE.search(n) for n in names):
-        sample = next(n for n in names if _DATA_LIKE.search(n))
+    values = [n for n in names if _VALUE_LIKE.search(n)]
+    if missing and (any(_DATA_LIKE.search(n) for n in names) or (len(values) >= 2 and not positions)):
+        sample = next((n for n in names if _DATA_LIKE.search(n)), values[0] if values else "")
         raise InputError(f"{where} has no header row: its first line already holds data ('{sample}'); add the "
                          f"header line (会话ID, 发送方, 时间, 内容…) or name the columns with --header-row/--column")
     asks = [n for n in names if _ASKED_COLUMN.search(n)]
