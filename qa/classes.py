@@ -192,9 +192,7 @@ class ClassSet:
         cached = self._cache.get(key)
         if cached is None:
             cached = tuple(self._find(name, norm_text, frozenset()))
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[key] = cached
+            self._remember(key, cached)
         return list(cached)
 
     def first(self, name: str, norm_text: str) -> Match | None:
@@ -205,6 +203,17 @@ class ClassSet:
     def matches(self, name: str, norm_text: str) -> bool:
         """Does ``norm_text`` belong to class ``name``?"""
         return bool(self.find(name, norm_text))
+
+    def _remember(self, key: tuple[str, str], found: tuple[Match, ...]) -> None:
+        """Keep the matches of ``key`` (class, text). Past :data:`_CACHE_LIMIT` entries the older
+        half goes, not the whole cache: a rule asks again for the matches of the texts its masks
+        just judged (the cue of a finding), and clearing everything made it find them all again
+        (a tenth of the class work on a log of mostly distinct texts)."""
+        cache = self._cache
+        if len(cache) >= _CACHE_LIMIT:
+            for old in list(itertools.islice(cache, len(cache) // 2)):
+                del cache[old]
+        cache[key] = found
 
     def _find(self, name: str, text: str, seen: frozenset[str],
               hints: dict[int, dict[int, tuple[int, ...]]] | None = None, row: int = -1) -> list[Match]:
@@ -281,9 +290,7 @@ class ClassSet:
                 found: tuple[Match, ...] = ()
             else:
                 found = tuple(self._find(name, values[i], frozenset(), hints, row))
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[(name, values[i])] = found
+            self._remember((name, values[i]), found)
             out[i] = bool(found)
         return out
 
@@ -577,6 +584,8 @@ def _required_form(source: str) -> str | None:
 
 
 _WORD = compile_regex(r"[\p{L}\p{N}]")
+# Matches kept per (class, text) by ClassSet.find (most are empty: a text outside the class).
+_CACHE_LIMIT = 200_000
 # Below this many texts judged at once, the per-branch RE2 pass of ClassSet._find_many costs more
 # than it saves.
 _HINT_MIN_TEXTS = 32
