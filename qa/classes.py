@@ -499,6 +499,18 @@ class ClassSet:
         hits = self._distinct_hits(index, name, index.present(rows), exact=True)
         return hits[index.codes if rows is None else index.codes[rows]]
 
+    def row_mask_any(self, names: list[str], norm: pd.Series, rows: np.ndarray) -> np.ndarray:
+        """Which of the rows at positions ``rows`` of a whole normalized column belong to any of
+        the classes ``names``, as a bool array over ``rows``. A row one class took is not judged
+        for the next ones (the union is the same; the later classes judge fewer texts)."""
+        out = np.zeros(len(rows), dtype=bool)
+        for name in names:
+            undecided = np.flatnonzero(~out)
+            if not len(undecided):
+                break
+            out[undecided] = self.row_mask(name, norm, rows[undecided])
+        return out
+
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
         :meth:`row_mask` over that column already found (None when it has not judged it)."""

@@ -124,12 +124,9 @@ def _values(column: pd.Series, ids) -> list:
 
 def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` (positions or a bool mask of the whole norm column) belong to any
-    of the classes ``names``."""
-    out = np.zeros(int(rows.sum()) if rows.dtype == bool else len(rows), dtype=bool)
-    for name in names:
-        if name in classes.classes:
-            out |= classes.row_mask(name, norm_all, rows)
-    return out
+    of the classes ``names`` (names of no class are left out)."""
+    positions = np.flatnonzero(rows) if rows.dtype == bool else rows
+    return classes.row_mask_any([name for name in names if name in classes.classes], norm_all, positions)
 
 
 # Below this many rows (one reply at a time) judging them costs less than screening them: pyarrow
