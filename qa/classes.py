@@ -123,6 +123,7 @@ class Category:
     exclude: Any
     sources: tuple[str, ...] = ()  # the raw patterns, for the vectorised pre-filter
     question: bool | None = None  # None: as the class
+    exclude_sources: tuple[str, ...] = ()  # the raw patterns of ``exclude`` (see ClassSet._exclusions)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,16 @@ class ClassDef:
     include: tuple[str, ...]
     question: bool = False
     consequence: bool = False
+    exclude_sources: tuple[str, ...] = ()  # the raw patterns of ``exclude`` (see ClassSet._exclusions)
+
+
+@dataclass(frozen=True, eq=False)
+class _Alternation:
+    """A list of patterns joined into one (an exclusion list), seen like a category's patterns
+    (``pattern`` and its ``sources``) so that ClassSet._screened can screen it branch by branch."""
+
+    pattern: Any
+    sources: tuple[str, ...]
 
 
 @dataclass
@@ -161,6 +172,8 @@ class ClassSet:
     # joined pattern), and the patterns made of some of them (see _subset).
     _branches: dict[int, _Branches | None] = field(default_factory=dict, repr=False)
     _subsets: dict[tuple[int, tuple[int, ...]], Any] = field(default_factory=dict, repr=False)
+    # Per exclusion pattern (by id): it as an _Alternation (kept, so its id stays its own).
+    _alternations: dict[int, _Alternation] = field(default_factory=dict, repr=False)
     # Names this class set's results kept on a TextIndex (an id() could be reused).
     _serial: int = field(default_factory=lambda: next(_SERIALS), repr=False)
 
@@ -170,7 +183,7 @@ class ClassSet:
     def __getstate__(self) -> dict:  # picklable for cluster engines (caches are rebuilt)
         state = dict(self.__dict__)
         state["_prefilters"], state["_cache"], state["_scans"], state["_screens"] = {}, {}, {}, {}
-        state["_branches"], state["_subsets"] = {}, {}
+        state["_branches"], state["_subsets"], state["_alternations"] = {}, {}, {}
         return state
 
     def names(self) -> list[str]:
@@ -192,9 +205,7 @@ class ClassSet:
         cached = self._cache.get(key)
         if cached is None:
             cached = tuple(self._find(name, norm_text, frozenset()))
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[key] = cached
+            self._remember(key, cached)
         return list(cached)
 
     def first(self, name: str, norm_text: str) -> Match | None:
@@ -205,6 +216,17 @@ class ClassSet:
     def matches(self, name: str, norm_text: str) -> bool:
         """Does ``norm_text`` belong to class ``name``?"""
         return bool(self.find(name, norm_text))
+
+    def _remember(self, key: tuple[str, str], found: tuple[Match, ...]) -> None:
+        """Keep the matches of ``key`` (class, text). Past :data:`_CACHE_LIMIT` entries the older
+        half goes, not the whole cache: a rule asks again for the matches of the texts its masks
+        just judged (the cue of a finding), and clearing everything made it find them all again
+        (a tenth of the class work on a log of mostly distinct texts)."""
+        cache = self._cache
+        if len(cache) >= _CACHE_LIMIT:
+            for old in list(itertools.islice(cache, len(cache) // 2)):
+                del cache[old]
+        cache[key] = found
 
     def _find(self, name: str, text: str, seen: frozenset[str],
               hints: dict[int, dict[int, tuple[int, ...]]] | None = None, row: int = -1) -> list[Match]:
@@ -233,8 +255,8 @@ class ClassSet:
                     continue
                 if excluded is None:  # only a text with a match needs its exclusions
                     if class_excluded is None:
-                        class_excluded = _spans(cls.exclude, text)
-                    excluded = class_excluded + _spans(category.exclude, text)
+                        class_excluded = self._exclusions(cls.exclude, cls.exclude_sources, text)
+                    excluded = class_excluded + self._exclusions(category.exclude, category.exclude_sources, text)
                 if any(s < end and start < e for s, e in excluded):
                     continue
                 if self._dropped(cls, text, start, end):
@@ -281,9 +303,7 @@ class ClassSet:
                 found: tuple[Match, ...] = ()
             else:
                 found = tuple(self._find(name, values[i], frozenset(), hints, row))
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[(name, values[i])] = found
+            self._remember((name, values[i]), found)
             out[i] = bool(found)
         return out
 
@@ -323,7 +343,7 @@ class ClassSet:
                 hints[id(category)] = {r: tuple(bs) for r, bs in per_row.items()}
         return hints
 
-    def _branches_of(self, category: Category) -> _Branches | None:
+    def _branches_of(self, category: Category | _Alternation) -> _Branches | None:
         """The branches of ``category``'s joined pattern (cached), or None when rebuilding the
         joined pattern from them does not give it back exactly."""
         key = id(category)
@@ -354,7 +374,7 @@ class ClassSet:
             return None
         return self._subset(category, branches, present)
 
-    def _subset(self, category: Category, branches: _Branches, present: tuple[int, ...]) -> Any:
+    def _subset(self, category: Category | _Alternation, branches: _Branches, present: tuple[int, ...]) -> Any:
         """The joined pattern of ``category`` without the branches not in ``present``.
 
         A branch that occurs nowhere in a text matches at no position of it, so leaving it
@@ -375,7 +395,7 @@ class ClassSet:
             self._subsets[key] = compiled
         return compiled
 
-    def _screened(self, category: Category, text: str) -> Any:
+    def _screened(self, category: Category | _Alternation, text: str) -> Any:
         """The pattern to run on ``text`` for ``category``, or None when no pattern of it occurs
         there (then its joined pattern finds nothing either). The ``regex`` module scans a long
         alternation several times slower than its branches one by one, and most texts that
@@ -399,6 +419,25 @@ class ClassSet:
             present = tuple(b for b, branch in enumerate(screen.compiled) if branch.search(text) is not None)
             return self._subset(category, screen, present) if present else None
         return category.pattern if any(branch.search(text) for branch in screen) else None
+
+    def _exclusions(self, pattern: Any, sources: tuple[str, ...], text: str) -> list[tuple[int, int]]:
+        """The spans of the exclusion ``pattern`` (joined from ``sources``) in ``text``: where
+        each position's first matching alternative matches (overlapped). A long list is screened
+        like a category (:meth:`_screened`): an alternative that occurs nowhere in the text is
+        first at no position, so leaving it out changes no span, and the ``regex`` module scans
+        the alternatives present alone several times faster than the whole alternation at every
+        position (upset's 35 exclusions: a quarter of the class work on a log of distinct texts).
+        Lists shorter than :data:`_SCREEN_MIN_EXCLUSIONS` run whole: screening them costs as much
+        as it saves."""
+        if pattern is None:
+            return []
+        if len(sources) < _SCREEN_MIN_EXCLUSIONS:
+            return _spans(pattern, text)
+        alternation = self._alternations.get(id(pattern))
+        if alternation is None:
+            alternation = self._alternations[id(pattern)] = _Alternation(pattern, sources)
+        screened = self._screened(alternation, text)
+        return [] if screened is None else _spans(screened, text)
 
     def _dropped(self, cls: ClassDef, text: str, start: int, end: int) -> bool:
         # a negator negates words: 不冲！！！ is a refusal shouted, not a negated ！！！
@@ -459,6 +498,18 @@ class ClassSet:
         index = text_index(norm)
         hits = self._distinct_hits(index, name, index.present(rows), exact=True)
         return hits[index.codes if rows is None else index.codes[rows]]
+
+    def row_mask_any(self, names: list[str], norm: pd.Series, rows: np.ndarray) -> np.ndarray:
+        """Which of the rows at positions ``rows`` of a whole normalized column belong to any of
+        the classes ``names``, as a bool array over ``rows``. A row one class took is not judged
+        for the next ones (the union is the same; the later classes judge fewer texts)."""
+        out = np.zeros(len(rows), dtype=bool)
+        for name in names:
+            undecided = np.flatnonzero(~out)
+            if not len(undecided):
+                break
+            out[undecided] = self.row_mask(name, norm, rows[undecided])
+        return out
 
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
@@ -577,6 +628,8 @@ def _required_form(source: str) -> str | None:
 
 
 _WORD = compile_regex(r"[\p{L}\p{N}]")
+# Matches kept per (class, text) by ClassSet.find (most are empty: a text outside the class).
+_CACHE_LIMIT = 200_000
 # Below this many texts judged at once, the per-branch RE2 pass of ClassSet._find_many costs more
 # than it saves.
 _HINT_MIN_TEXTS = 32
@@ -584,6 +637,10 @@ _HINT_MIN_TEXTS = 32
 # has this many branches or more.
 _SCREEN_AFTER = 200
 _SCREEN_MIN_BRANCHES = 4
+# An exclusion list is screened so from this many patterns on (measured on 20,000 distinct texts
+# of the benchmark log: upset's 35 and provocation's 30 took a quarter and two thirds of the time
+# screened; lists of 15 to 19 about as long either way).
+_SCREEN_MIN_EXCLUSIONS = 24
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -866,8 +923,13 @@ def _where(raw: dict[str, Any], needle: str) -> tuple[Path, str, str]:
     return path, text, needle
 
 
+def _list_sources(items: list[str], raw: dict[str, Any]) -> tuple[str, ...]:
+    """The patterns :func:`_compile_list` joins, macros expanded (empty ones left out)."""
+    return tuple(p for p in _expand([i for i in items if i.strip()], raw["macros"]) if p.strip())
+
+
 def _compile_list(items: list[str], raw: dict[str, Any], name: str, key: str) -> Any:
-    kept = [p for p in _expand([i for i in items if i.strip()], raw["macros"]) if p.strip()]
+    kept = list(_list_sources(items, raw))
     if not kept:
         return None
     ordered = sorted(set(kept), key=lambda p: (-len(p), p))
@@ -899,7 +961,7 @@ def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
                 cat["name"], cat.get("label_zh", ""), cat.get("label_en", ""),
                 _compile_list(cat.get("patterns", []), raw, name, "patterns"),
                 _compile_list(cat.get("exclude", []), raw, name, "exclude"), tuple(sources),
-                cat.get("question"),
+                cat.get("question"), _list_sources(cat.get("exclude", []), raw),
             ))
         classes[name] = ClassDef(
             name=name,
@@ -907,6 +969,7 @@ def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
             roles=tuple(table.get("roles", [])),
             categories=tuple(categories),
             exclude=_compile_list(table.get("exclude", []), raw, name, "exclude"),
+            exclude_sources=_list_sources(table.get("exclude", []), raw),
             negation=bool(table.get("negation", False)),
             condition=bool(table.get("condition", False)),
             hypothetical=_compile_list(table.get("hypothetical", []), raw, name, "hypothetical"),

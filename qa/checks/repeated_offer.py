@@ -801,10 +801,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         the customer messages of the spans at once (a column mask)."""
         betweens = [customer_between(start, end) for start, end in spans]
         rows = np.unique(np.concatenate(betweens)) if betweens else np.zeros(0, dtype=np.int64)
-        strong = np.zeros(len(rows), dtype=bool)
-        for name in strong_names:
-            if len(rows):
-                strong |= classes.row_mask(name, norm_all, rows)
+        strong = classes.row_mask_any(strong_names, norm_all, rows)
         if provoked_names and strong.any():
             # the answer to the agent's own provocation (你不会看上面的记录吗 → ……) reacts to the
             # agent, it does not refuse the remedy
@@ -1231,10 +1228,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     rows, gap_of = rows[inside], gap_of[inside]
     keep = wanted[gap_of] & (sessions[rows] == sessions[scope[gap_of]])
     rows, gap_of = rows[keep], gap_of[keep]
-    strong = np.zeros(len(rows), dtype=bool)
-    for name in params["anchor_refusal_classes"]:
-        if name in classes.classes and len(rows):
-            strong |= classes.row_mask(name, norm_all, rows)
+    strong = classes.row_mask_any([c for c in params["anchor_refusal_classes"] if c in classes.classes], norm_all, rows)
     if strong.any():
         arrow = to_arrow(norm_all).take(pa.array(rows[strong]))
         strong[np.flatnonzero(strong)] = ~np.asarray(pc.match_substring_regex(arrow, _ASKED_BACK_RE2), dtype=bool)

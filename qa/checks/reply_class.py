@@ -124,12 +124,9 @@ def _values(column: pd.Series, ids) -> list:
 
 def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` (positions or a bool mask of the whole norm column) belong to any
-    of the classes ``names``."""
-    out = np.zeros(int(rows.sum()) if rows.dtype == bool else len(rows), dtype=bool)
-    for name in names:
-        if name in classes.classes:
-            out |= classes.row_mask(name, norm_all, rows)
-    return out
+    of the classes ``names`` (names of no class are left out)."""
+    positions = np.flatnonzero(rows) if rows.dtype == bool else rows
+    return classes.row_mask_any([name for name in names if name in classes.classes], norm_all, positions)
 
 
 # Below this many rows (one reply at a time) judging them costs less than screening them: pyarrow
@@ -598,27 +595,37 @@ def _provoked_before(start: int, replies, sessions, texts: _Texts, provoking: li
 def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
     """The customer's first message after an agent line of ``provoked_classes`` (你不会自己看吗,
     我已经说过很多遍了) answers a provocation: it is a trigger when it presses its point
-    (``pressed_classes``: !, ??, 啊?, 我就问…)."""
+    (``pressed_classes``: !, ??, 啊?, 我就问…). The answers are found first and judged pressed, and
+    only the agent lines answered so are judged for a provocation (its lists are long: judging
+    every agent line cost more than the rest of the rule)."""
     provoking = [c for c in params["provoked_classes"] if c in classes.classes]
     if not provoking:
         return
     pressed = [c for c in params["pressed_classes"] if c in classes.classes]
-    norm_all = texts.norm_all
     agent_rows = np.flatnonzero(replies)
-    if not len(agent_rows):
+    if not len(agent_rows) or not pressed:
         return
-    provoked = agent_rows[_class_mask(classes, provoking, norm_all, agent_rows)]
+    answer = _answer_after(agent_rows, customer, replies, sessions)
+    answered = answer >= 0
+    agent_rows, answer = agent_rows[answered], answer[answered]
+    pressing = _class_mask(classes, pressed, texts.norm_all, answer)
+    agent_rows, answer = agent_rows[pressing], answer[pressing]
+    if len(agent_rows):
+        is_trigger[answer[_class_mask(classes, provoking, texts.norm_all, agent_rows)]] = True
+
+
+def _answer_after(agent_rows: np.ndarray, customer, replies, sessions) -> np.ndarray:
+    """The customer's message answering each agent row: the next customer or agent message of
+    the session (system messages between, auto-replies and transfers, neither answer nor
+    provoke) when it is the customer's, else -1."""
     n = len(sessions)
-    for reply in provoked.tolist():
-        following = reply + 1
-        # system messages between (auto-replies, transfers) neither answer nor provoke
-        while following < n and sessions[following] == sessions[reply] and not customer[following] \
-                and not replies[following]:
-            following += 1
-        if following >= n or sessions[following] != sessions[reply] or not customer[following]:
-            continue
-        if any(texts.member(name, following) for name in pressed):
-            is_trigger[following] = True
+    speaking = np.flatnonzero(customer | replies)
+    at = np.searchsorted(speaking, agent_rows, side="right")
+    following = np.where(at < len(speaking), speaking[np.minimum(at, len(speaking) - 1)], n)
+    session_changes = np.r_[0, np.cumsum(sessions[1:] != sessions[:-1]), 0]
+    same_session = session_changes[following] == session_changes[agent_rows]
+    answers = (following < n) & same_session & customer[np.minimum(following, n - 1)]
+    return np.where(answers, following, -1)
 
 
 def _skip_judged_turns(classes, names: list[str], norm_all, customer, replies, sessions, is_trigger) -> None:
