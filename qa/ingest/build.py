@@ -130,7 +130,7 @@ def build_part(
     bad = np.flatnonzero(~ok)
     reason = _no_reasons(len(cells))
     # a summary or signature line under the data (合计 共26条, 导出人：…) says why it is no message
-    footer = session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool) if len(bad) else bad.astype(bool)
+    footer = _footer_rows(cells, session, bad)
     repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
         np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
@@ -150,7 +150,7 @@ def build_part(
     role_codes, is_agent = role_codes[ok], is_agent[ok]
     tally = _count_agents(table, is_agent, agent, counts)
     if columns.has("seq"):
-        seq, ignored = _parse_seq(column("seq"))
+        seq, ignored = _parse_seq(column("seq"), ok)
         if counts is not None:
             counts["seq_ignored"] = counts.get("seq_ignored", 0) + ignored
         elif ignored:
@@ -309,8 +309,20 @@ def _first_reason(*candidates: np.ndarray) -> np.ndarray:
     return reason
 
 
-_FOOTER = (r"^\s*(?:合计|总计|小计|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
+_FOOTER = (r"^\s*(?:合计|总计|小计|汇总|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
            r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页")
+
+
+def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np.ndarray:
+    """Which of the ``bad`` rows are an export's summary or page line: its session cell, or the
+    row's first filled cell (an Excel table's totals row writes 汇总 in its first column, whatever
+    that column holds), opens with a footer word."""
+    if not len(bad):
+        return bad.astype(bool)
+    rows = cells.iloc[bad]
+    first_filled = rows.where(rows.apply(lambda column: column.str.strip() != "")).bfill(axis=1).iloc[:, 0]
+    return (session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool)
+            | first_filled.fillna("").str.contains(_FOOTER, regex=True).to_numpy(dtype=bool))
 
 
 def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
@@ -337,11 +349,12 @@ def _header_in_other_words(table: RawTable, rows: np.ndarray) -> np.ndarray:
     return named
 
 
-def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:
-    """Seq values (NaN when missing or not a number) and how many non-empty ones were ignored."""
+def _parse_seq(raw: pd.Series, kept: np.ndarray) -> tuple[np.ndarray, int]:
+    """Seq values (NaN when missing or not a number) and how many non-empty ones of the ``kept``
+    rows were ignored (a rejected row's 汇总 is no seq value ignored)."""
     text = raw.str.strip()
     seq = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    ignored = int((np.isnan(seq) & (text != "").to_numpy()).sum())
+    ignored = int((np.isnan(seq) & (text != "").to_numpy() & kept).sum())
     return seq, ignored
 
 
