@@ -1317,3 +1317,31 @@ def test_a_date_written_on_the_first_row_of_each_day_is_filled_down(tmp_path):
                            "q1,访客,2024-03-14,20:11:05,在吗", "q1,客服,,20:11:30,在的",
                            "q1,访客,2024-03-14,20:12:00,好的")
     assert len(damaged) == 2
+
+
+def test_of_two_columns_named_like_the_role_the_one_holding_role_words_is_the_role(tmp_path):
+    """快手 and 有赞 write 发送方 (the sender's name) beside 角色, 美团 发送方 beside 发送方类型: both are
+    named like the role, and the values tell which is which, as a person reading the rows would;
+    the other is the sender, whose name is the agent's. An Excel table's totals row (汇总 in its
+    first column) is rejected as a summary line, its count no seq value ignored. Two columns that
+    both hold names are still refused."""
+    path = _workbook(tmp_path / "youzan.xlsx", {"会话明细": [
+        ["序号", "会话ID", "发送时间", "发送方", "角色", "消息内容"],
+        [1, "y1", "2024-05-25 09:48:30", "有赞买家_林", "客户", "能补差价吗"],
+        [2, "y1", "2024-05-25 09:49:20", "小唐", "客服", "可以的亲"],
+        [3, "y1", "2024-05-25 09:49:40", "系统", "系统", "会话已结束"],
+        ["汇总", None, None, None, None, 3]]})
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小唐"]
+    assert result.rejected["row"].tolist() == [5] and "summary" in result.rejected["reason"].iloc[0]
+    assert not any("seq" in note for note in result.notes)
+    meituan = _messages_of(tmp_path / "meituan.csv", "会话ID,发送时间,发送方,发送方类型,消息内容",
+                           "m1,2024-05-29 11:20:15,美团用户_小鹿,顾客,汤洒了",
+                           "m1,2024-05-29 11:21:30,小周,客服,非常抱歉")
+    assert meituan["role"].tolist() == ["customer", "agent"] and meituan["agent"].iloc[1] == "小周"
+    with pytest.raises(InputError, match="both look like role"):
+        load_inputs([_csv_of(tmp_path / "names.csv", "会话ID,发送时间,发送方,角色,消息内容",
+                             "m1,2024-05-29 11:20:15,小鹿,小鹿,汤洒了", "m1,2024-05-29 11:21:30,小周,小周,抱歉")])

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.errors import InputError
-from qa.ingest.columns import _FLAG_FIELD, ColumnMap, refuse_side_by_side, resolve_columns
+from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
 from qa.ingest.parties import party_roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
@@ -218,6 +218,10 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
         columns = resolve_columns(header, overrides, where)
         refuse_side_by_side(columns, sample, where)
         return columns
+    except AmbiguousColumns as error:
+        if error.field != "role":
+            raise
+        return _role_among(error, header, overrides, where, sample)
     except InputError as error:
         if "role" in overrides or not str(error).startswith("missing column for role"):
             raise
@@ -227,6 +231,29 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
     columns = resolve_columns(header, {**overrides, "role": name}, where)
     note = f"{{files}}: '{name}' holds the roles (买家, 客服…): read as the role column"
     return replace(columns, mapped={k: v for k, v in columns.mapped.items() if k != "role"}, notes=(*columns.notes, note))
+
+
+def _role_among(error: AmbiguousColumns, header: Sequence[str], overrides: Mapping[str, str], where: str,
+                sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """The columns when several are named like the role (发送方 and 角色, 发送方 and 发送方类型): the one
+    whose ``sample`` values are role words (客服 / 买家) is the role, as a person reading the rows
+    would take it, and the other the senders' names when the header has no sender column. Raises
+    ``error`` again when not exactly one of them holds role words."""
+    positions = [i for i, name in enumerate(header) if str(name).strip() in error.names]
+    holding_roles = [at for at in positions if _holds_role_words(_sample_values(sample, at))]
+    if len(holding_roles) != 1:
+        raise error
+    role = str(header[holding_roles[0]]).strip()
+    columns = resolve_columns(header, {**overrides, "role": role}, where)
+    others = [str(header[at]).strip() for at in positions if at != holding_roles[0]]
+    if not columns.has("sender") and len(others) == 1:
+        columns = resolve_columns(header, {**overrides, "role": role, "sender": others[0]}, where)
+    refuse_side_by_side(columns, sample, where)
+    taken = ", ".join(f"'{columns.label(f)}' as the {f}" for f in ("role", "sender") if f in columns.mapped
+                      and f not in overrides)
+    note = f"{{files}}: {' and '.join(repr(n) for n in error.names)} are both named like the role: read {taken} by their values"
+    mapped = {k: v for k, v in columns.mapped.items() if k in overrides}
+    return replace(columns, mapped=mapped, notes=(*columns.notes, note))
 
 
 def _sample_values(sample: Sequence[Sequence[str]], at: int) -> pd.Series:
@@ -242,13 +269,18 @@ def role_column_by_values(header: Sequence[str], sample: Sequence[Sequence[str]]
     for at, name in enumerate(header):
         if not str(name).strip():
             continue
-        values = _sample_values(sample, at)
-        if len(values) < 2 or values.str.fullmatch(r"\d+").any():
-            continue
-        role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
-        if not pd.isna(role).any() and Role.AGENT.value in set(role) and Role.CUSTOMER.value in set(role):
+        if _holds_role_words(_sample_values(sample, at)):
             found.append(str(name).strip())
     return found[0] if len(found) == 1 else None
+
+
+def _holds_role_words(values: pd.Series) -> bool:
+    """Whether a column's distinct ``values`` are all role words (no codes), the agent's and the
+    customer's among them (买家 / 客服 / 系统)."""
+    if len(values) < 2 or values.str.fullmatch(r"\d+").any():
+        return False
+    role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
+    return not pd.isna(role).any() and {Role.AGENT.value, Role.CUSTOMER.value} <= set(role)
 
 
 def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
