@@ -36,12 +36,41 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
                       sample: Sequence[Sequence[str]]) -> ColumnMap:
     """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
     the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
+    marked = tuple(at for at in text_marked_columns(sample) if at < len(header))  # cells beyond it are malformed
+    sample = [[_unmarked(cell) if at in marked else cell for at, cell in enumerate(row)] for row in sample]
     columns = resolve_with_role_values(header, overrides, where, sample)
+    if marked:
+        listed = ", ".join(f"'{header[at]}'" for at in marked)
+        note = f"{{files}}: the leading ' of {listed} (Excel's mark for a cell kept as text) is dropped"
+        columns = replace(columns, text_marked=marked, notes=(*columns.notes, note))
     columns = names_as_sender(columns, sample)
     columns = role_legend(columns, above, sample)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     return dates_written_once(columns, sample)
+
+
+# Excel's text marker: a plug-in writes '1716203471 and '2024-05-30 09:15:27 so that Excel keeps long
+# numbers and dates as they are; the apostrophe is no part of the value.
+_TEXT_MARK = "'"
+
+
+def text_marked_columns(sample: Sequence[Sequence[str]]) -> tuple[int, ...]:
+    """The positions of the columns whose every filled value in the ``sample`` (the first data rows,
+    the same whatever the chunking) opens with Excel's text marker: a whole-column layout, never a
+    message that happens to start with an apostrophe."""
+    if not sample:
+        return ()
+    width = max(len(row) for row in sample)
+    padded = [[*row, *[""] * (width - len(row))] for row in sample]  # a short row misses its last cells
+    cells = pd.DataFrame(padded, dtype="str").fillna("").apply(lambda column: column.str.strip())
+    filled = cells != ""
+    marked = cells.apply(lambda column: column.str.startswith(_TEXT_MARK)) | ~filled
+    return tuple(int(at) for at in cells.columns[marked.all() & filled.any()])
+
+
+def _unmarked(cell: object) -> object:
+    return cell.strip().removeprefix(_TEXT_MARK) if isinstance(cell, str) else cell
 
 
 def dates_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -87,6 +116,8 @@ def build_part(
     cells, columns = table.cells, table.columns
     if len(cells):
         _drop_eof_mark(cells)
+    for at in columns.text_marked:
+        cells[at] = cells[at].str.strip().str.removeprefix(_TEXT_MARK)
 
     def column(name: str) -> pd.Series:
         return cells[columns.positions[name]]
