@@ -1345,3 +1345,25 @@ def test_of_two_columns_named_like_the_role_the_one_holding_role_words_is_the_ro
     with pytest.raises(InputError, match="both look like role"):
         load_inputs([_csv_of(tmp_path / "names.csv", "会话ID,发送时间,发送方,角色,消息内容",
                              "m1,2024-05-29 11:20:15,小鹿,小鹿,汤洒了", "m1,2024-05-29 11:21:30,小周,小周,抱歉")])
+
+
+def test_excel_s_leading_apostrophe_is_no_part_of_ids_and_times(tmp_path):
+    """A 1688 plug-in writes '1716203471 and '2024-05-30 09:15:27 so that Excel keeps them as text:
+    a column whose every value opens with the mark loses it (also read in chunks), and a 10-digit
+    message id stays an id; a message that opens with an apostrophe keeps it. Its 发送方 holds names,
+    and 发送方角色 beside it the roles."""
+    path = _csv_of(tmp_path / "1688.csv", "消息ID,会话ID,发送时间,发送方角色,发送方,内容",
+                   "'1716203471,'20240530000101,'2024-05-30 09:15:27,买家,义乌批发部,拿500个什么价",
+                   "'1716203508,'20240530000101,'2024-05-30 09:15:29,机器人,阿里店小蜜,欢迎光临",
+                   "'1716203545,'20240530000101,'2024-05-30 09:16:17,卖家,小芳,'8.5元' 一个",
+                   "'1716203582,'20240530000101,'2024-05-30 09:16:47,卖家,老陈,含税")
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert result.rejected.empty and m["session_id"].unique().tolist() == ["20240530000101"]
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-30 09:15:27", "2024-05-30 09:15:29",
+                                                          "2024-05-30 09:16:17", "2024-05-30 09:16:47")]
+    assert m["role"].tolist() == ["customer", "system", "agent", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小芳", "老陈"] and m["text"].iloc[2] == "'8.5元' 一个"
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=2))
+    assert streamed["timestamp"].tolist() == m["timestamp"].tolist()

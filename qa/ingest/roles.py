@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
-from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
+from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
 from qa.ingest.parties import party_roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
@@ -131,6 +131,11 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
         return columns
     positions = {("sender" if name == "role" else name): place for name, place in columns.positions.items()}
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
+    # the role may then be in a column named in other words beside it (1688: 发送方 and 发送方角色)
+    role_at = guess_column("role", columns.header, set(positions.values()))
+    if role_at is not None and _holds_role_words(_sample_values(sample, role_at)):
+        positions["role"] = role_at
+        note += f", and '{columns.header[role_at]}', holding role words, as the role"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
 
 
