@@ -1367,3 +1367,18 @@ def test_excel_s_leading_apostrophe_is_no_part_of_ids_and_times(tmp_path):
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小芳", "老陈"] and m["text"].iloc[2] == "'8.5元' 一个"
     streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=2))
     assert streamed["timestamp"].tolist() == m["timestamp"].tolist()
+
+
+def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
+    """七鱼's message detail gives the date once per session (会话日期) and each message's time of
+    day (消息时间): the two make the message's time, each session on its own day; the 接待客服 written
+    on the session's robot and system rows makes none of them an agent's."""
+    m = _messages_of(tmp_path / "qiyu.csv", "会话ID,会话日期,接待客服,消息时间,发送方,消息内容",
+                     "q1,2024-05-20,李婷,09:05:10,访客,地址填错了", "q1,2024-05-20,李婷,09:05:39,客服,可以修改",
+                     "q1,2024-05-20,李婷,09:08:37,系统,会话已结束", "q2,2024-05-22,周航,16:02:37,访客,在吗",
+                     "q2,2024-05-22,周航,16:02:40,机器人,您好")
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-20 09:05:10", "2024-05-20 09:05:39",
+                                                          "2024-05-20 09:08:37", "2024-05-22 16:02:37",
+                                                          "2024-05-22 16:02:40")]
+    assert m["role"].tolist() == ["customer", "agent", "system", "customer", "system"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["李婷"]
