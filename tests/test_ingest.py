@@ -1382,3 +1382,16 @@ def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
                                                           "2024-05-22 16:02:40")]
     assert m["role"].tolist() == ["customer", "agent", "system", "customer", "system"]
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["李婷"]
+
+
+def test_an_agent_s_status_title_and_desk_prefix_leave_one_name_per_agent(tmp_path):
+    """飞鸽 names an agent 客服-小王, 客服-小王(离线) and 阿珍[主管] in its sender column: with a role column
+    saying who is an agent, the desk's word and the status or title are no part of the name (one
+    agent each); a customer's nickname is left as written. Its dates read 2024年5月19日 10:02."""
+    m = _messages_of(tmp_path / "feige.csv", "会话ID,发送者,身份,发送时间,消息内容",
+                     "f1,用户(离线),用户,2024年5月19日 10:02,杯子裂了", "f1,客服-小王,客服,2024年5月19日 10:02,抱歉",
+                     "f1,客服-小王(离线),客服,2024年5月19日 10:04,给您补发", "f2,阿珍[主管],客服,2024年5月9日 9:05,您好")
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小王", "小王", "阿珍"]
+    assert m.loc[m["role"] == "customer", "agent"].tolist() == [""]
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-19 10:02", "2024-05-19 10:02",
+                                                          "2024-05-19 10:04", "2024-05-09 09:05")]

@@ -51,6 +51,8 @@ _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导�
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
+# The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).
+_DESK_PREFIX = r"^客服\s*[-_·|－—]\s*(?=\S)"
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
@@ -401,22 +403,36 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        names = _merged_aliases(cells[columns.positions["agent"]].str.strip(), columns)
-        # a seat's status or post written after the name (小林(在线), 小林（忙碌）, 小林[组长]) is the same agent
-        if names.str.contains(_AGENT_STATUS, regex=True).any():
-            names = names.str.replace(_AGENT_STATUS, "", regex=True)
-            notes.add("{files}: a status after an agent's name (在线, 忙碌, 组长…) is dropped: one agent, one name",
-                      table.source)
+        names = _undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), table, notes)
         agent = pa.array(names)
         return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        nickname = pa.array(_merged_aliases(cells[columns.positions["sender"]].str.strip(), columns))
+        senders = cells[columns.positions["sender"]].str.strip()
+        # only the agents' names lose their decorations: a customer's nickname is left as written
+        names = senders.where(~is_agent, _undecorated(senders[is_agent], table, notes)) if is_agent.any() else senders
+        nickname = pa.array(_merged_aliases(names, columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _undecorated(names: pd.Series, table: RawTable, notes: IngestNotes) -> pd.Series:
+    """Agents' names without what decorates them, so that one agent has one name: a seat's status
+    or post after the name (小林(在线), 小林（忙碌）, 小林[组长]), and, where a role column already says
+    who is an agent, the desk's word before it (客服-小王: the role again, not the name). Without a
+    role column that word is how agents are told from customers (员工-小林): it stays."""
+    if names.str.contains(_AGENT_STATUS, regex=True).any():
+        names = names.str.replace(_AGENT_STATUS, "", regex=True)
+        notes.add("{files}: a status after an agent's name (在线, 忙碌, 组长…) is dropped: one agent, one name",
+                  table.source)
+    if table.columns.has("role") and names.str.match(_DESK_PREFIX).any():
+        names = names.str.replace(_DESK_PREFIX, "", regex=True)
+        notes.add("{files}: the role column names the agents: 客服- before an agent's name is dropped (客服-小王 is 小王)",
+                  table.source)
+    return names
 
 
 def _merged_aliases(names: pd.Series, columns: ColumnMap) -> pd.Series:
