@@ -963,8 +963,8 @@ def test_a_taiwan_shop_s_big5_export_with_traditional_headers(tmp_path):
 
 
 def test_roles_from_a_legend_a_sender_column_of_roles_and_the_platforms_robots(tmp_path):
-    """发送方 codes explained only in the title line (1=顾客); codes without a legend are refused,
-    never guessed; a 发送者 column of role words is the role; 京东's robot JIMI under the agent
+    """发送方 codes explained only in the title line (1=顾客); a column of codes without a legend is
+    refused, naming them, never guessed; a 发送者 column of role words is the role; 京东's robot JIMI under the agent
     column and a 【系统消息】 without a role are system rows."""
     (tmp_path / "legend.csv").write_text(
         "客服聊天记录导出（发送方：1=顾客，2=客服，3=机器人）\n"
@@ -978,9 +978,8 @@ def test_roles_from_a_legend_a_sender_column_of_roles_and_the_platforms_robots(t
         "v1,大海,1,2026-12-17 09:05:40,鞋子偏大吗\n"
         "v1,大海,2,2026-12-17 09:06:10,偏大半码\n"
         "v1,大海,3,2026-12-17 09:06:20,感谢咨询\n", encoding="utf-8")
-    refused = load_inputs([str(tmp_path / "codes.csv")])
-    assert refused.messages.empty and len(refused.rejected) == 3
-    assert refused.rejected["reason"].str.startswith("unknown role").all()
+    with pytest.raises(InputError, match=r"'发送方' in .*codes.csv holds role codes \(1, 2, 3\) and no legend"):
+        load_inputs([str(tmp_path / "codes.csv")])
     (tmp_path / "jd.csv").write_text(
         "会话ID,客服账号,发送者,发送时间,内容\n"
         "j1,JIMI,客服,2026-12-17 09:00:00,您好 我是JIMI\n"

@@ -44,7 +44,7 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
         note = f"{{files}}: the leading ' of {listed} (Excel's mark for a cell kept as text) is dropped"
         columns = replace(columns, text_marked=marked, notes=(*columns.notes, note))
     columns = names_as_sender(columns, sample)
-    columns = role_legend(columns, above, sample)
+    columns = role_legend(columns, above, sample, where)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     return dates_written_once(columns, sample)

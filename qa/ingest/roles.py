@@ -193,11 +193,12 @@ _LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访
                      r"机器人|智能客服|系统|自动回复)")
 
 
-def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]]) -> ColumnMap:
+def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]], where: str) -> ColumnMap:
     """``columns`` with the role column's codes read from the legend in the lines above the
-    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, a role column of codes other than
-    the 0/1 agent flag (1, 2, 3) has no known meaning: its digits are left unknown (rejected with
-    the reason), never guessed (1 = agent would turn every customer into an agent)."""
+    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, codes other than the 0/1 agent flag
+    (1, 2, 3) have no known meaning and are never guessed (1 = agent would turn every customer into
+    an agent): a role column of nothing but codes is refused, naming them (reading on would lose
+    every row but a few notices); a stray code among role words leaves its row rejected."""
     if not columns.has("role") or "role" in columns.mapped:
         return columns
     pairs = {code: _ROLE_WORDS[word] for code, word in _LEGEND.findall(above or "") if word in _ROLE_WORDS}
@@ -206,7 +207,13 @@ def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]])
         note = f"{{files}}: '{columns.label('role')}' codes read from the export's legend ({listed})"
         return replace(columns, role_codes=tuple(sorted(pairs.items())), notes=(*columns.notes, note))
     at = columns.positions["role"]
-    digits = {value for value in _sample_values(sample, at) if value.isdigit()}
+    values = _sample_values(sample, at)
+    digits = {value for value in values if value.isdigit()}
+    if digits - {"0", "1"} and len(digits) == len(values):
+        label = columns.label("role")
+        raise InputError(f"'{label}' in {where} holds role codes ({', '.join(sorted(digits))}) and no legend says "
+                         f"which is which; add a legend line above the header ({label}：1=顾客，2=客服，3=系统) "
+                         f"or export the roles as words")
     if digits - {"0", "1"}:
         note = (f"{{files}}: '{columns.label('role')}' holds codes ({', '.join(sorted(digits))}) and no legend "
                 "says which is which: those rows are rejected")
