@@ -20,6 +20,7 @@ from qa.ingest.roles import (
     _agents,
     _roles,
     agent_aliases,
+    agent_decorations,
     names_as_sender,
     resolve_with_role_values,
     role_legend,
@@ -47,6 +48,7 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
     columns = role_legend(columns, above, sample, where)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
+    columns = agent_decorations(columns, sample)
     return dates_written_once(columns, sample)
 
 

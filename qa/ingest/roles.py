@@ -193,6 +193,35 @@ _LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访
                      r"机器人|智能客服|系统|自动回复)")
 
 
+def agent_decorations(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the decorations of agents' names that the ``sample`` (the file's head, the
+    same whatever the chunking) shows, to be dropped so that one agent has one name: a seat's
+    status or title after the name (小林(在线), 小林（忙碌）, 阿珍[主管]) in an agent column or a sender
+    column, and in a sender column beside a role column the desk's word before it (客服-小王: the
+    role column says who is an agent, the word is no part of the name). An agent column holds the
+    account as the shop named it (客服-小林 stays), and without a role column the desk's word is how
+    a sender is told to be staff (员工-小林 stays)."""
+    if columns.has("agent"):
+        names, desk = _sample_values(sample, columns.positions["agent"]), False
+    elif columns.has("sender") and columns.has("role"):
+        sender, role = columns.positions["sender"], columns.positions["role"]
+        rows = [row for row in sample if len(row) > max(sender, role)]
+        roles, _ = _roles_from_words(pd.Series([str(row[role]).strip() for row in rows], dtype="str"),
+                                     {**_ROLE_WORDS, **dict(columns.role_codes)}, "role")
+        names = pd.Series([str(row[sender]).strip() for row in rows], dtype="str")[roles == Role.AGENT.value]
+        desk = True
+    else:
+        return columns
+    found = {pattern: note for pattern, note, wanted in (
+        (_AGENT_STATUS, "a status or title after an agent's name (在线, 忙碌, 主管…) is dropped", True),
+        (_DESK_PREFIX, "the role column says who is an agent: 客服- before an agent's name is dropped", desk))
+        if wanted and names.str.contains(pattern, regex=True).any()}
+    if not found:
+        return columns
+    notes = tuple(f"{{files}}: {note}: one agent, one name" for note in found.values())
+    return replace(columns, agent_decorations=tuple(found), notes=(*columns.notes, *notes))
+
+
 def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]], where: str) -> ColumnMap:
     """``columns`` with the role column's codes read from the legend in the lines above the
     header (发送方：1=顾客，2=客服，3=机器人). Without a legend, codes other than the 0/1 agent flag
@@ -410,35 +439,24 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        names = _undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), table, notes)
-        agent = pa.array(names)
+        agent = pa.array(_undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns))
         return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        senders = cells[columns.positions["sender"]].str.strip()
-        # only the agents' names lose their decorations: a customer's nickname is left as written
-        names = senders.where(~is_agent, _undecorated(senders[is_agent], table, notes)) if is_agent.any() else senders
-        nickname = pa.array(_merged_aliases(names, columns))
+        # (a customer's row has no agent: what the decorations do to customers' nicknames is never seen)
+        senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
+        nickname = pa.array(_merged_aliases(senders, columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
 
 
-def _undecorated(names: pd.Series, table: RawTable, notes: IngestNotes) -> pd.Series:
-    """Agents' names without what decorates them, so that one agent has one name: a seat's status
-    or post after the name (小林(在线), 小林（忙碌）, 小林[组长]), and, where a role column already says
-    who is an agent, the desk's word before it (客服-小王: the role again, not the name). Without a
-    role column that word is how agents are told from customers (员工-小林): it stays."""
-    if names.str.contains(_AGENT_STATUS, regex=True).any():
-        names = names.str.replace(_AGENT_STATUS, "", regex=True)
-        notes.add("{files}: a status after an agent's name (在线, 忙碌, 组长…) is dropped: one agent, one name",
-                  table.source)
-    if table.columns.has("role") and names.str.match(_DESK_PREFIX).any():
-        names = names.str.replace(_DESK_PREFIX, "", regex=True)
-        notes.add("{files}: the role column names the agents: 客服- before an agent's name is dropped (客服-小王 is 小王)",
-                  table.source)
+def _undecorated(names: pd.Series, columns: ColumnMap) -> pd.Series:
+    """Agents' names without the decorations :func:`agent_decorations` found in the file's head."""
+    for pattern in columns.agent_decorations:
+        names = names.str.replace(pattern, "", regex=True)
     return names
 
 
