@@ -1394,3 +1394,10 @@ def test_an_agent_s_status_title_and_desk_prefix_leave_one_name_per_agent(tmp_pa
     assert m.loc[m["role"] == "customer", "agent"].tolist() == [""]
     assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-19 10:02", "2024-05-19 10:02",
                                                           "2024-05-19 10:04", "2024-05-09 09:05")]
+    path = str(tmp_path / "feige.csv")
+    chunks = stream_inputs([path], chunk_rows=1)
+    assert pd.concat(chunk.messages for chunk in chunks)["agent"].tolist() == m["agent"].tolist()
+    assert chunks.notes == load_inputs([path]).notes
+    account = _messages_of(tmp_path / "account.csv", "会话ID,接待客服,身份,发送时间,消息内容",
+                           "c1,客服-小林,客服,2024-05-19 10:02,您好", "c1,客服-小林(在线),客服,2024-05-19 10:03,在的")
+    assert account["agent"].tolist() == ["客服-小林", "客服-小林"]
