@@ -963,8 +963,8 @@ def test_a_taiwan_shop_s_big5_export_with_traditional_headers(tmp_path):
 
 
 def test_roles_from_a_legend_a_sender_column_of_roles_and_the_platforms_robots(tmp_path):
-    """发送方 codes explained only in the title line (1=顾客); codes without a legend are refused,
-    never guessed; a 发送者 column of role words is the role; 京东's robot JIMI under the agent
+    """发送方 codes explained only in the title line (1=顾客); a column of codes without a legend is
+    refused, naming them, never guessed; a 发送者 column of role words is the role; 京东's robot JIMI under the agent
     column and a 【系统消息】 without a role are system rows."""
     (tmp_path / "legend.csv").write_text(
         "客服聊天记录导出（发送方：1=顾客，2=客服，3=机器人）\n"
@@ -978,9 +978,8 @@ def test_roles_from_a_legend_a_sender_column_of_roles_and_the_platforms_robots(t
         "v1,大海,1,2026-12-17 09:05:40,鞋子偏大吗\n"
         "v1,大海,2,2026-12-17 09:06:10,偏大半码\n"
         "v1,大海,3,2026-12-17 09:06:20,感谢咨询\n", encoding="utf-8")
-    refused = load_inputs([str(tmp_path / "codes.csv")])
-    assert refused.messages.empty and len(refused.rejected) == 3
-    assert refused.rejected["reason"].str.startswith("unknown role").all()
+    with pytest.raises(InputError, match=r"'发送方' in .*codes.csv holds role codes \(1, 2, 3\) and no legend"):
+        load_inputs([str(tmp_path / "codes.csv")])
     (tmp_path / "jd.csv").write_text(
         "会话ID,客服账号,发送者,发送时间,内容\n"
         "j1,JIMI,客服,2026-12-17 09:00:00,您好 我是JIMI\n"
@@ -1322,3 +1321,88 @@ def test_a_date_written_on_the_first_row_of_each_day_is_filled_down(tmp_path):
                            "q1,访客,2024-03-14,20:11:05,在吗", "q1,客服,,20:11:30,在的",
                            "q1,访客,2024-03-14,20:12:00,好的")
     assert len(damaged) == 2
+
+
+def test_of_two_columns_named_like_the_role_the_one_holding_role_words_is_the_role(tmp_path):
+    """快手 and 有赞 write 发送方 (the sender's name) beside 角色, 美团 发送方 beside 发送方类型: both are
+    named like the role, and the values tell which is which, as a person reading the rows would;
+    the other is the sender, whose name is the agent's. An Excel table's totals row (汇总 in its
+    first column) is rejected as a summary line, its count no seq value ignored. Two columns that
+    both hold names are still refused."""
+    path = _workbook(tmp_path / "youzan.xlsx", {"会话明细": [
+        ["序号", "会话ID", "发送时间", "发送方", "角色", "消息内容"],
+        [1, "y1", "2024-05-25 09:48:30", "有赞买家_林", "客户", "能补差价吗"],
+        [2, "y1", "2024-05-25 09:49:20", "小唐", "客服", "可以的亲"],
+        [3, "y1", "2024-05-25 09:49:40", "系统", "系统", "会话已结束"],
+        ["汇总", None, None, None, None, 3]]})
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小唐"]
+    assert result.rejected["row"].tolist() == [5] and "summary" in result.rejected["reason"].iloc[0]
+    assert not any("seq" in note for note in result.notes)
+    meituan = _messages_of(tmp_path / "meituan.csv", "会话ID,发送时间,发送方,发送方类型,消息内容",
+                           "m1,2024-05-29 11:20:15,美团用户_小鹿,顾客,汤洒了",
+                           "m1,2024-05-29 11:21:30,小周,客服,非常抱歉")
+    assert meituan["role"].tolist() == ["customer", "agent"] and meituan["agent"].iloc[1] == "小周"
+    with pytest.raises(InputError, match="both look like role"):
+        load_inputs([_csv_of(tmp_path / "names.csv", "会话ID,发送时间,发送方,角色,消息内容",
+                             "m1,2024-05-29 11:20:15,小鹿,小鹿,汤洒了", "m1,2024-05-29 11:21:30,小周,小周,抱歉")])
+
+
+def test_excel_s_leading_apostrophe_is_no_part_of_ids_and_times(tmp_path):
+    """A 1688 plug-in writes '1716203471 and '2024-05-30 09:15:27 so that Excel keeps them as text:
+    a column whose every value opens with the mark loses it (also read in chunks), and a 10-digit
+    message id stays an id; a message that opens with an apostrophe keeps it. Its 发送方 holds names,
+    and 发送方角色 beside it the roles."""
+    path = _csv_of(tmp_path / "1688.csv", "消息ID,会话ID,发送时间,发送方角色,发送方,内容",
+                   "'1716203471,'20240530000101,'2024-05-30 09:15:27,买家,义乌批发部,拿500个什么价",
+                   "'1716203508,'20240530000101,'2024-05-30 09:15:29,机器人,阿里店小蜜,欢迎光临",
+                   "'1716203545,'20240530000101,'2024-05-30 09:16:17,卖家,小芳,'8.5元' 一个",
+                   "'1716203582,'20240530000101,'2024-05-30 09:16:47,卖家,老陈,含税")
+    result = load_inputs([path])
+    assert_consistent(result)
+    m = result.messages
+    assert result.rejected.empty and m["session_id"].unique().tolist() == ["20240530000101"]
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-30 09:15:27", "2024-05-30 09:15:29",
+                                                          "2024-05-30 09:16:17", "2024-05-30 09:16:47")]
+    assert m["role"].tolist() == ["customer", "system", "agent", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小芳", "老陈"] and m["text"].iloc[2] == "'8.5元' 一个"
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=2))
+    assert streamed["timestamp"].tolist() == m["timestamp"].tolist()
+
+
+def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
+    """七鱼's message detail gives the date once per session (会话日期) and each message's time of
+    day (消息时间): the two make the message's time, each session on its own day; the 接待客服 written
+    on the session's robot and system rows makes none of them an agent's."""
+    m = _messages_of(tmp_path / "qiyu.csv", "会话ID,会话日期,接待客服,消息时间,发送方,消息内容",
+                     "q1,2024-05-20,李婷,09:05:10,访客,地址填错了", "q1,2024-05-20,李婷,09:05:39,客服,可以修改",
+                     "q1,2024-05-20,李婷,09:08:37,系统,会话已结束", "q2,2024-05-22,周航,16:02:37,访客,在吗",
+                     "q2,2024-05-22,周航,16:02:40,机器人,您好")
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-20 09:05:10", "2024-05-20 09:05:39",
+                                                          "2024-05-20 09:08:37", "2024-05-22 16:02:37",
+                                                          "2024-05-22 16:02:40")]
+    assert m["role"].tolist() == ["customer", "agent", "system", "customer", "system"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["李婷"]
+
+
+def test_an_agent_s_status_title_and_desk_prefix_leave_one_name_per_agent(tmp_path):
+    """飞鸽 names an agent 客服-小王, 客服-小王(离线) and 阿珍[主管] in its sender column: with a role column
+    saying who is an agent, the desk's word and the status or title are no part of the name (one
+    agent each); a customer's nickname is left as written. Its dates read 2024年5月19日 10:02."""
+    m = _messages_of(tmp_path / "feige.csv", "会话ID,发送者,身份,发送时间,消息内容",
+                     "f1,用户(离线),用户,2024年5月19日 10:02,杯子裂了", "f1,客服-小王,客服,2024年5月19日 10:02,抱歉",
+                     "f1,客服-小王(离线),客服,2024年5月19日 10:04,给您补发", "f2,阿珍[主管],客服,2024年5月9日 9:05,您好")
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["小王", "小王", "阿珍"]
+    assert m.loc[m["role"] == "customer", "agent"].tolist() == [""]
+    assert m["timestamp"].tolist() == [stamp(t) for t in ("2024-05-19 10:02", "2024-05-19 10:02",
+                                                          "2024-05-19 10:04", "2024-05-09 09:05")]
+    path = str(tmp_path / "feige.csv")
+    chunks = stream_inputs([path], chunk_rows=1)
+    assert pd.concat(chunk.messages for chunk in chunks)["agent"].tolist() == m["agent"].tolist()
+    assert chunks.notes == load_inputs([path]).notes
+    account = _messages_of(tmp_path / "account.csv", "会话ID,接待客服,身份,发送时间,消息内容",
+                           "c1,客服-小林,客服,2024-05-19 10:02,您好", "c1,客服-小林(在线),客服,2024-05-19 10:03,在的")
+    assert account["agent"].tolist() == ["客服-小林", "客服-小林"]

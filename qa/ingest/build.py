@@ -20,6 +20,7 @@ from qa.ingest.roles import (
     _agents,
     _roles,
     agent_aliases,
+    agent_decorations,
     names_as_sender,
     resolve_with_role_values,
     role_legend,
@@ -36,12 +37,42 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
                       sample: Sequence[Sequence[str]]) -> ColumnMap:
     """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
     the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
+    marked = tuple(at for at in text_marked_columns(sample) if at < len(header))  # cells beyond it are malformed
+    sample = [[_unmarked(cell) if at in marked else cell for at, cell in enumerate(row)] for row in sample]
     columns = resolve_with_role_values(header, overrides, where, sample)
+    if marked:
+        listed = ", ".join(f"'{header[at]}'" for at in marked)
+        note = f"{{files}}: the leading ' of {listed} (Excel's mark for a cell kept as text) is dropped"
+        columns = replace(columns, text_marked=marked, notes=(*columns.notes, note))
     columns = names_as_sender(columns, sample)
-    columns = role_legend(columns, above, sample)
+    columns = role_legend(columns, above, sample, where)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
+    columns = agent_decorations(columns, sample)
     return dates_written_once(columns, sample)
+
+
+# Excel's text marker: a plug-in writes '1716203471 and '2024-05-30 09:15:27 so that Excel keeps long
+# numbers and dates as they are; the apostrophe is no part of the value.
+_TEXT_MARK = "'"
+
+
+def text_marked_columns(sample: Sequence[Sequence[str]]) -> tuple[int, ...]:
+    """The positions of the columns whose every filled value in the ``sample`` (the first data rows,
+    the same whatever the chunking) opens with Excel's text marker: a whole-column layout, never a
+    message that happens to start with an apostrophe."""
+    if not sample:
+        return ()
+    width = max(len(row) for row in sample)
+    padded = [[*row, *[""] * (width - len(row))] for row in sample]  # a short row misses its last cells
+    cells = pd.DataFrame(padded, dtype="str").fillna("").apply(lambda column: column.str.strip())
+    filled = cells != ""
+    marked = cells.apply(lambda column: column.str.startswith(_TEXT_MARK)) | ~filled
+    return tuple(int(at) for at in cells.columns[marked.all() & filled.any()])
+
+
+def _unmarked(cell: object) -> object:
+    return cell.strip().removeprefix(_TEXT_MARK) if isinstance(cell, str) else cell
 
 
 def dates_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -87,6 +118,8 @@ def build_part(
     cells, columns = table.cells, table.columns
     if len(cells):
         _drop_eof_mark(cells)
+    for at in columns.text_marked:
+        cells[at] = cells[at].str.strip().str.removeprefix(_TEXT_MARK)
 
     def column(name: str) -> pd.Series:
         return cells[columns.positions[name]]
@@ -130,7 +163,7 @@ def build_part(
     bad = np.flatnonzero(~ok)
     reason = _no_reasons(len(cells))
     # a summary or signature line under the data (合计 共26条, 导出人：…) says why it is no message
-    footer = session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool) if len(bad) else bad.astype(bool)
+    footer = _footer_rows(cells, session, bad)
     repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
         np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
@@ -150,7 +183,7 @@ def build_part(
     role_codes, is_agent = role_codes[ok], is_agent[ok]
     tally = _count_agents(table, is_agent, agent, counts)
     if columns.has("seq"):
-        seq, ignored = _parse_seq(column("seq"))
+        seq, ignored = _parse_seq(column("seq"), ok)
         if counts is not None:
             counts["seq_ignored"] = counts.get("seq_ignored", 0) + ignored
         elif ignored:
@@ -309,8 +342,20 @@ def _first_reason(*candidates: np.ndarray) -> np.ndarray:
     return reason
 
 
-_FOOTER = (r"^\s*(?:合计|总计|小计|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
+_FOOTER = (r"^\s*(?:合计|总计|小计|汇总|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
            r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页")
+
+
+def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np.ndarray:
+    """Which of the ``bad`` rows are an export's summary or page line: its session cell, or the
+    row's first filled cell (an Excel table's totals row writes 汇总 in its first column, whatever
+    that column holds), opens with a footer word."""
+    if not len(bad):
+        return bad.astype(bool)
+    rows = cells.iloc[bad]
+    first_filled = rows.where(rows.apply(lambda column: column.str.strip() != "")).bfill(axis=1).iloc[:, 0]
+    return (session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool)
+            | first_filled.fillna("").str.contains(_FOOTER, regex=True).to_numpy(dtype=bool))
 
 
 def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
@@ -337,11 +382,12 @@ def _header_in_other_words(table: RawTable, rows: np.ndarray) -> np.ndarray:
     return named
 
 
-def _parse_seq(raw: pd.Series) -> tuple[np.ndarray, int]:
-    """Seq values (NaN when missing or not a number) and how many non-empty ones were ignored."""
+def _parse_seq(raw: pd.Series, kept: np.ndarray) -> tuple[np.ndarray, int]:
+    """Seq values (NaN when missing or not a number) and how many non-empty ones of the ``kept``
+    rows were ignored (a rejected row's 汇总 is no seq value ignored)."""
     text = raw.str.strip()
     seq = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    ignored = int((np.isnan(seq) & (text != "").to_numpy()).sum())
+    ignored = int((np.isnan(seq) & (text != "").to_numpy() & kept).sum())
     return seq, ignored
 
 

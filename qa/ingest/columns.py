@@ -53,6 +53,16 @@ _SESSION_START = frozenset(n.casefold() for n in (
 # --------------------------------------------------------------------------- columns
 
 
+class AmbiguousColumns(InputError):
+    """Two or more columns of a header are named like one field (发送方 and 角色 both like role):
+    which one holds it only their values can tell."""
+
+    def __init__(self, message: str, field: str, names: Sequence[str]) -> None:
+        super().__init__(message)
+        self.field = field
+        self.names = tuple(names)
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """Which header position holds each field (absent fields are missing)."""
@@ -70,6 +80,10 @@ class ColumnMap:
     agent_aliases: tuple[tuple[str, str], ...] = ()
     # a grouped report writes the date on the first row of each day only: each blank takes the date above
     dates_filled_down: bool = False
+    # patterns of what decorates agents' names (小王(离线), 客服-小王): dropped, one agent one name
+    agent_decorations: tuple[str, ...] = ()
+    # columns whose values open with Excel's text marker (a leading '): the marker is dropped
+    text_marked: tuple[int, ...] = ()
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""
@@ -131,7 +145,8 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
                 places = ", ".join(str(i + 1) for i in hits)
                 raise InputError(f"columns {places} of {where} are all named '{names[hits[0]]}' and look like {name}: "
                                  f"rename one of them in the file (the other is likely a session's start)")
-            raise InputError(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME")
+            raise AmbiguousColumns(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME",
+                                   name, [names[i] for i in hits])
         if hits:
             positions[name] = hits[0]
     notes: tuple[str, ...] = ()

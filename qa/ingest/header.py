@@ -65,7 +65,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
     "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型"),
     # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.
-    "date": ("date", "send_date", "日期", "发送日期", "消息日期", "聊天日期"),
+    "date": ("date", "send_date", "日期", "发送日期", "消息日期", "聊天日期",
+             # a session's date beside each message's time of day (七鱼: 会话日期 + 消息时间)
+             "会话日期", "对话日期", "咨询日期", "接待日期", "session_date", "conversation_date", "chat_date"),
     "receiver": ("receiver", "to", "接收人", "接收者", "接收者昵称", "接收人昵称", "接收方"),
     "customer": (
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",

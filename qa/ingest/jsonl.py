@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from qa.errors import InputError
-from qa.ingest.parquet import has_time_values, record_columns, record_tables
+from qa.ingest.parquet import has_time_values, record_columns, record_tables, with_head
+from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source
 
 JSONL_EXTENSIONS = (".jsonl", ".ndjson")
@@ -35,6 +36,7 @@ class JsonLinesSource(Source):
             raise InputError(f"{path} has no data rows")
         self._header, self._columns = record_columns(table.column_names, options, path)
         self._table = table.select(self._header)
+        self._columns = with_head(self._columns, self._table.slice(0, ROLE_SAMPLE_ROWS))
         time_at = self._columns.positions.get("timestamp")
         self.has_times = time_at is not None and has_time_values(self._table, self._header[time_at])
 

@@ -14,11 +14,13 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa.errors import InputError
 from qa.ingest.build import _any_time_value
 from qa.ingest.columns import ColumnMap, resolve_columns
+from qa.ingest.roles import ROLE_SAMPLE_ROWS, agent_decorations
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source
 from qa.model import empty_rejected
 
@@ -40,6 +42,8 @@ class ParquetSource(Source):
         self._header, self._columns = record_columns(names, options, path)
         if not self._file.metadata.num_rows:
             raise InputError(f"{path} has no data rows")
+        head = self._read(lambda: next(self._file.iter_batches(batch_size=ROLE_SAMPLE_ROWS, columns=self._header)))
+        self._columns = with_head(self._columns, head)
         self._whole: pa.Table | None = None
         if chunk_rows is None:
             self._whole = self._read(lambda: self._file.read(columns=self._header))
@@ -67,6 +71,13 @@ class ParquetSource(Source):
         batches = self._read(lambda: self._file.iter_batches(batch_size=self._chunk_rows, columns=self._header))
         while (batch := self._read(lambda: next(batches, None))) is not None:
             yield batch
+
+
+def with_head(columns: ColumnMap, head: pa.Table | pa.RecordBatch) -> ColumnMap:
+    """``columns`` read as the first records (``head``, the file's used fields) show, as an export's
+    are read from the rows below its header: the decorations of agents' names."""
+    cells = [pc.fill_null(pc.cast(column, pa.string()), "").to_pylist() for column in head.columns]
+    return agent_decorations(columns, [list(row) for row in zip(*cells, strict=True)])
 
 
 def record_columns(names: Sequence[str], options: ReadOptions, path: str) -> tuple[list[str], ColumnMap]:

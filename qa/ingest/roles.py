@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa.errors import InputError
-from qa.ingest.columns import _FLAG_FIELD, ColumnMap, refuse_side_by_side, resolve_columns
-from qa.ingest.header import SYSTEM_TYPES, fold_name, main_accounts
+from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
+from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
 from qa.ingest.parties import party_roles
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
 from qa.model import UNKNOWN_AGENT, Role
@@ -51,6 +51,8 @@ _STAFF_NICKNAME = re.compile(r"^\s*(?:(?:员工|客服|售后|店长|店员|导�
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
+# The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).
+_DESK_PREFIX = r"^客服\s*[-_·|－—]\s*(?=\S)"
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
@@ -131,6 +133,11 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
         return columns
     positions = {("sender" if name == "role" else name): place for name, place in columns.positions.items()}
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
+    # the role may then be in a column named in other words beside it (1688: 发送方 and 发送方角色)
+    role_at = guess_column("role", columns.header, set(positions.values()))
+    if role_at is not None and _holds_role_words(_sample_values(sample, role_at)):
+        positions["role"] = role_at
+        note += f", and '{columns.header[role_at]}', holding role words, as the role"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
 
 
@@ -186,11 +193,41 @@ _LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访
                      r"机器人|智能客服|系统|自动回复)")
 
 
-def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]]) -> ColumnMap:
+def agent_decorations(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the decorations of agents' names that the ``sample`` (the file's head, the
+    same whatever the chunking) shows, to be dropped so that one agent has one name: a seat's
+    status or title after the name (小林(在线), 小林（忙碌）, 阿珍[主管]) in an agent column or a sender
+    column, and in a sender column beside a role column the desk's word before it (客服-小王: the
+    role column says who is an agent, the word is no part of the name). An agent column holds the
+    account as the shop named it (客服-小林 stays), and without a role column the desk's word is how
+    a sender is told to be staff (员工-小林 stays)."""
+    if columns.has("agent"):
+        names, desk = _sample_values(sample, columns.positions["agent"]), False
+    elif columns.has("sender") and columns.has("role"):
+        sender, role = columns.positions["sender"], columns.positions["role"]
+        rows = [row for row in sample if len(row) > max(sender, role)]
+        roles, _ = _roles_from_words(pd.Series([str(row[role]).strip() for row in rows], dtype="str"),
+                                     {**_ROLE_WORDS, **dict(columns.role_codes)}, "role")
+        names = pd.Series([str(row[sender]).strip() for row in rows], dtype="str")[roles == Role.AGENT.value]
+        desk = True
+    else:
+        return columns
+    found = {pattern: note for pattern, note, wanted in (
+        (_AGENT_STATUS, "a status or title after an agent's name (在线, 忙碌, 主管…) is dropped", True),
+        (_DESK_PREFIX, "the role column says who is an agent: 客服- before an agent's name is dropped", desk))
+        if wanted and names.str.contains(pattern, regex=True).any()}
+    if not found:
+        return columns
+    notes = tuple(f"{{files}}: {note}: one agent, one name" for note in found.values())
+    return replace(columns, agent_decorations=tuple(found), notes=(*columns.notes, *notes))
+
+
+def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]], where: str) -> ColumnMap:
     """``columns`` with the role column's codes read from the legend in the lines above the
-    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, a role column of codes other than
-    the 0/1 agent flag (1, 2, 3) has no known meaning: its digits are left unknown (rejected with
-    the reason), never guessed (1 = agent would turn every customer into an agent)."""
+    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, codes other than the 0/1 agent flag
+    (1, 2, 3) have no known meaning and are never guessed (1 = agent would turn every customer into
+    an agent): a role column of nothing but codes is refused, naming them (reading on would lose
+    every row but a few notices); a stray code among role words leaves its row rejected."""
     if not columns.has("role") or "role" in columns.mapped:
         return columns
     pairs = {code: _ROLE_WORDS[word] for code, word in _LEGEND.findall(above or "") if word in _ROLE_WORDS}
@@ -199,7 +236,13 @@ def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]])
         note = f"{{files}}: '{columns.label('role')}' codes read from the export's legend ({listed})"
         return replace(columns, role_codes=tuple(sorted(pairs.items())), notes=(*columns.notes, note))
     at = columns.positions["role"]
-    digits = {value for value in _sample_values(sample, at) if value.isdigit()}
+    values = _sample_values(sample, at)
+    digits = {value for value in values if value.isdigit()}
+    if digits - {"0", "1"} and len(digits) == len(values):
+        label = columns.label("role")
+        raise InputError(f"'{label}' in {where} holds role codes ({', '.join(sorted(digits))}) and no legend says "
+                         f"which is which; add a legend line above the header ({label}：1=顾客，2=客服，3=系统) "
+                         f"or export the roles as words")
     if digits - {"0", "1"}:
         note = (f"{{files}}: '{columns.label('role')}' holds codes ({', '.join(sorted(digits))}) and no legend "
                 "says which is which: those rows are rejected")
@@ -218,6 +261,10 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
         columns = resolve_columns(header, overrides, where)
         refuse_side_by_side(columns, sample, where)
         return columns
+    except AmbiguousColumns as error:
+        if error.field != "role":
+            raise
+        return _role_among(error, header, overrides, where, sample)
     except InputError as error:
         if "role" in overrides or not str(error).startswith("missing column for role"):
             raise
@@ -227,6 +274,29 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
     columns = resolve_columns(header, {**overrides, "role": name}, where)
     note = f"{{files}}: '{name}' holds the roles (买家, 客服…): read as the role column"
     return replace(columns, mapped={k: v for k, v in columns.mapped.items() if k != "role"}, notes=(*columns.notes, note))
+
+
+def _role_among(error: AmbiguousColumns, header: Sequence[str], overrides: Mapping[str, str], where: str,
+                sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """The columns when several are named like the role (发送方 and 角色, 发送方 and 发送方类型): the one
+    whose ``sample`` values are role words (客服 / 买家) is the role, as a person reading the rows
+    would take it, and the other the senders' names when the header has no sender column. Raises
+    ``error`` again when not exactly one of them holds role words."""
+    positions = [i for i, name in enumerate(header) if str(name).strip() in error.names]
+    holding_roles = [at for at in positions if _holds_role_words(_sample_values(sample, at))]
+    if len(holding_roles) != 1:
+        raise error
+    role = str(header[holding_roles[0]]).strip()
+    columns = resolve_columns(header, {**overrides, "role": role}, where)
+    others = [str(header[at]).strip() for at in positions if at != holding_roles[0]]
+    if not columns.has("sender") and len(others) == 1:
+        columns = resolve_columns(header, {**overrides, "role": role, "sender": others[0]}, where)
+    refuse_side_by_side(columns, sample, where)
+    taken = ", ".join(f"'{columns.label(f)}' as the {f}" for f in ("role", "sender") if f in columns.mapped
+                      and f not in overrides)
+    note = f"{{files}}: {' and '.join(repr(n) for n in error.names)} are both named like the role: read {taken} by their values"
+    mapped = {k: v for k, v in columns.mapped.items() if k in overrides}
+    return replace(columns, mapped=mapped, notes=(*columns.notes, note))
 
 
 def _sample_values(sample: Sequence[Sequence[str]], at: int) -> pd.Series:
@@ -242,13 +312,18 @@ def role_column_by_values(header: Sequence[str], sample: Sequence[Sequence[str]]
     for at, name in enumerate(header):
         if not str(name).strip():
             continue
-        values = _sample_values(sample, at)
-        if len(values) < 2 or values.str.fullmatch(r"\d+").any():
-            continue
-        role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
-        if not pd.isna(role).any() and Role.AGENT.value in set(role) and Role.CUSTOMER.value in set(role):
+        if _holds_role_words(_sample_values(sample, at)):
             found.append(str(name).strip())
     return found[0] if len(found) == 1 else None
+
+
+def _holds_role_words(values: pd.Series) -> bool:
+    """Whether a column's distinct ``values`` are all role words (no codes), the agent's and the
+    customer's among them (买家 / 客服 / 系统)."""
+    if len(values) < 2 or values.str.fullmatch(r"\d+").any():
+        return False
+    role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
+    return not pd.isna(role).any() and {Role.AGENT.value, Role.CUSTOMER.value} <= set(role)
 
 
 def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -364,22 +439,25 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        names = _merged_aliases(cells[columns.positions["agent"]].str.strip(), columns)
-        # a seat's status or post written after the name (小林(在线), 小林（忙碌）, 小林[组长]) is the same agent
-        if names.str.contains(_AGENT_STATUS, regex=True).any():
-            names = names.str.replace(_AGENT_STATUS, "", regex=True)
-            notes.add("{files}: a status after an agent's name (在线, 忙碌, 组长…) is dropped: one agent, one name",
-                      table.source)
-        agent = pa.array(names)
+        agent = pa.array(_undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns))
         return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
-        nickname = pa.array(_merged_aliases(cells[columns.positions["sender"]].str.strip(), columns))
+        # (a customer's row has no agent: what the decorations do to customers' nicknames is never seen)
+        senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
+        nickname = pa.array(_merged_aliases(senders, columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _undecorated(names: pd.Series, columns: ColumnMap) -> pd.Series:
+    """Agents' names without the decorations :func:`agent_decorations` found in the file's head."""
+    for pattern in columns.agent_decorations:
+        names = names.str.replace(pattern, "", regex=True)
+    return names
 
 
 def _merged_aliases(names: pd.Series, columns: ColumnMap) -> pd.Series:
