@@ -209,8 +209,23 @@ def test_jsonl_is_read_like_a_table_of_records(tmp_path):
     assert messages["role"].tolist() == ["customer", "agent", "system"]
     assert messages["agent"].tolist() == ["", "阿布", ""]
     assert messages["timestamp"].iloc[1] == pd.Timestamp("2026-12-17 09:01:00", tz=TZ)
-    assert result.rejected[["row", "reason"]].values.tolist() == [[4, "empty text"]]
+    # rows are line numbers: the empty reply is on line 5, below the blank line 3
+    assert result.rejected[["row", "reason"]].values.tolist() == [[5, "empty text"]]
+    assert result.messages["source_row"].tolist() == [1, 2, 4]
     streamed_like_loaded([path], chunk_rows=2)
+
+
+def test_a_broken_json_line_costs_that_line_only(tmp_path):
+    path = chat_jsonl(tmp_path / "cut.jsonl")
+    with path.open("a", encoding="ascii") as handle:
+        handle.write('{"conversation_id": "C1", "create_time": "2026-12-17 09:11:00", "sender": {"ro')  # cut off
+    result = load_inputs([str(path)])
+    assert result.messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库"]
+    assert result.messages["agent"].tolist() == ["", "阿布", ""]
+    rejected = sorted(result.rejected[["row", "reason"]].values.tolist())
+    assert rejected[0] == [5, "empty text"]
+    assert rejected[1][0] == 6 and rejected[1][1].startswith("not a JSON object")
+    assert result.input_rows == len(result.messages) + len(result.rejected)
 
 
 def test_jsonl_that_is_not_json_is_one_line(tmp_path):

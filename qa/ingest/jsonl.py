@@ -3,8 +3,9 @@ platform's chat API (抖店飞鸽, 企业微信 会话存档). Read by pyarrow's
 like Parquet: an object's keys are the header, its values the cells (``\\uXXXX`` escapes decoded);
 a nested object's keys are joined with ``_`` (``sender: {role}`` is ``sender_role``, as APIs name
 such fields flat), so its fields are found by the same names and ``--column`` overrides as an
-export's. A record's row is its position among the
-file's records.
+export's. A record's row is its line number. A line that is no JSON object (a dump cut off in
+the middle of its last line) is rejected with its line and the parser's reason; the other lines
+are read.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pj
 
 from qa.errors import InputError
 from qa.ingest.parquet import has_time_values, record_columns, record_tables, with_head
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
-from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _rejected_frame
 
 JSONL_EXTENSIONS = (".jsonl", ".ndjson")
 
@@ -31,9 +34,12 @@ class JsonLinesSource(Source):
         self.notes = IngestNotes()
         self._path = path
         self._chunk_rows = chunk_rows
-        table = _flat(_read(path))
+        table, self._lines, self._unread = _read(path)
+        table = _flat(table)
         if not table.num_rows:
-            raise InputError(f"{path} has no data rows")
+            raise InputError(f"{path} has no data rows" if not len(self._unread) else
+                             f"cannot read {path}: not JSON Lines, one object per line "
+                             f"(line {self._unread['row'].iat[0]}: {self._unread['reason'].iat[0]})")
         self._header, self._columns = record_columns(table.column_names, options, path)
         self._table = table.select(self._header)
         self._columns = with_head(self._columns, self._table.slice(0, ROLE_SAMPLE_ROWS))
@@ -43,16 +49,72 @@ class JsonLinesSource(Source):
     def tables(self) -> Iterator[RawTable]:
         """The file's records as tables of at most ``chunk_rows`` rows."""
         batches = [self._table] if self._chunk_rows is None else self._table.to_batches(self._chunk_rows)
-        return record_tables(self._path, self._header, self._columns, iter(batches or [self._table]), self.notes)
+        return record_tables(self._path, self._header, self._columns, iter(batches or [self._table]), self.notes,
+                             self._lines, self._unread)
 
 
-def _read(path: str) -> pa.Table:
+def _read(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
+    """The file's records, the line number of each, and the lines that are no JSON object
+    (rejected). pyarrow parses a well-formed file at once; a file it refuses is read line by line
+    so that one broken line costs that line only."""
     try:
-        return pj.read_json(path)
-    except (OSError, pa.ArrowException) as exc:
-        text = str(exc).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
-        raise InputError(f"cannot read {path}: not JSON Lines, one object per line ({reason})") from None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    lines = data.split(b"\n")
+    filled = np.flatnonzero([bool(line.strip()) for line in lines]) + 1
+    try:
+        table = pj.read_json(pa.BufferReader(data))
+    except pa.ArrowException:
+        return _read_line_by_line(path, lines, filled)
+    if table.num_rows != len(filled):  # a record over several lines: number the records instead
+        filled = np.arange(1, table.num_rows + 1)
+    return table, filled.astype(np.int64), _rejected_frame([], [], [], [])
+
+
+def _read_line_by_line(path: str, lines: list[bytes], filled: np.ndarray) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
+    records: list[dict] = []
+    kept: list[int] = []
+    bad_rows: list[int] = []
+    reasons: list[str] = []
+    raws: list[str] = []
+    for number in filled.tolist():
+        text = lines[number - 1].decode("utf-8", "replace").strip()
+        try:
+            value = json.loads(text)
+            problem = None if isinstance(value, dict) else "not a JSON object"
+        except ValueError as exc:
+            problem = f"not a JSON object ({exc.msg})"
+        if problem is None:
+            records.append(_flat_record(value))
+            kept.append(number)
+        else:
+            bad_rows.append(number)
+            reasons.append(problem)
+            raws.append(text[:200])
+    names = list(dict.fromkeys(name for record in records for name in record))
+    table = pa.table({name: pa.array([record.get(name) for record in records], pa.string()) for name in names})
+    return table, np.asarray(kept, dtype=np.int64), _rejected_frame([path] * len(bad_rows), bad_rows, reasons, raws)
+
+
+def _flat_record(value: dict, prefix: str = "") -> dict[str, str | None]:
+    """One parsed object as the fast path reads it: nested keys joined with _, lists as their JSON
+    text, booleans, numbers and strings as an export's text."""
+    out: dict[str, str | None] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            out.update(_flat_record(item, f"{name}_"))
+        elif isinstance(item, list):
+            out[name] = json.dumps(item, ensure_ascii=False)
+        elif isinstance(item, bool):
+            out[name] = "true" if item else "false"
+        elif isinstance(item, float):
+            out[name] = repr(item)
+        else:
+            out[name] = None if item is None else str(item)
+    return out
 
 
 def _flat(table: pa.Table) -> pa.Table:

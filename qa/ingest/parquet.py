@@ -95,21 +95,27 @@ def has_time_values(table: pa.Table | pa.RecordBatch, name: str) -> bool:
 
 
 def record_tables(path: str, header: Sequence[str], columns: ColumnMap,
-                  batches: Iterator[pa.Table | pa.RecordBatch], notes: IngestNotes) -> Iterator[RawTable]:
+                  batches: Iterator[pa.Table | pa.RecordBatch], notes: IngestNotes,
+                  row_numbers: np.ndarray | None = None, rejected: pd.DataFrame | None = None) -> Iterator[RawTable]:
     """Arrow batches of typed records as the reader's raw tables: cells as an export's text, a
-    record's row its 1-based position in the file, blank records skipped with a note."""
+    record's row its 1-based position in the file (or ``row_numbers``, one per record: a JSON
+    line's line number), blank records skipped with a note; ``rejected`` (records the format's
+    reader could not parse) go with the first table."""
     start = blank_rows = 0
     for batch in batches:
         cells = arrow_cells(batch, header)
         cells = pd.DataFrame({i: pd.Series(cells[name].to_numpy(dtype=object), dtype="str")
                               for i, name in enumerate(header)})
-        rows = np.arange(start + 1, start + 1 + len(cells), dtype=np.int64)
+        rows = (np.arange(start + 1, start + 1 + len(cells), dtype=np.int64) if row_numbers is None
+                else row_numbers[start : start + len(cells)])
         start += len(cells)
         blank = (cells == "").all(axis=1).to_numpy() if len(cells.columns) else np.zeros(len(cells), bool)
         if blank.any():
             blank_rows += int(blank.sum())
             cells, rows = cells[~blank].reset_index(drop=True), rows[~blank]
-        yield RawTable(path, "", columns, cells, rows, empty_rejected())
+        unread = rejected if rejected is not None and len(rejected) else empty_rejected()
+        rejected = None
+        yield RawTable(path, "", columns, cells, rows, unread)
     if blank_rows:
         notes.add(f"{{files}}: {blank_rows} blank row(s) skipped", path)
 
