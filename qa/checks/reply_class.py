@@ -1057,8 +1057,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                    and any(c.label_zh for c in classes.classes[name].categories)]
 
     def trigger_fields(trigger: int) -> dict[str, str]:
+        candidates = [name for name in trigger_names if texts.known(name, trigger) is not False]
+        # a refusal of a step (看不到 in 京东里怎么看不到订单) counts only after a proposal: a trigger class
+        # in the same message names what the customer felt
         found = first_trigger_match(classes, trigger_norm[trigger],
-                                    [name for name in trigger_names if texts.known(name, trigger) is not False])
+                                    [name for name in candidates if name in params["trigger_classes"]])
+        if found is None:
+            found = first_trigger_match(classes, trigger_norm[trigger], candidates)
         if found is None and other_names:
             found = first_trigger_match(classes, trigger_norm[trigger], other_names)
         return {
