@@ -1058,7 +1058,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     def trigger_fields(trigger: int) -> dict[str, str]:
         candidates = [name for name in trigger_names if texts.known(name, trigger) is not False]
-        # a refusal of a step (看不到 in 京东里怎么看不到订单) counts only after a proposal: a trigger class
+        # a refusal of a step (找不到 in 订单列表里找不到…又降价了) counts only after a proposal: a trigger class
         # in the same message names what the customer felt
         found = first_trigger_match(classes, trigger_norm[trigger],
                                     [name for name in candidates if name in params["trigger_classes"]])
