@@ -95,13 +95,15 @@ CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户�
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
-STAFF_NAME = re.compile(r"\s*(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
+ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
 # from the account 机器人. Its date and time may be two columns.
 AGENT_FLAG_HEADERS = ("是否客服发送", "是否客服")
 AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
-SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"))
+SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
@@ -272,7 +274,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
         raw_role = record[idx["role"]].strip()
         if by_sender:
-            raw_role = ("system" if raw_role in ("自动回复", "系统", "机器人", "系统消息")
+            raw_role = ("system" if ROBOT_NAME.search(raw_role)
                         else "agent" if STAFF_NAME.match(raw_role)
                         else "customer" if not SUB_ACCOUNT.fullmatch(raw_role)
                         else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
@@ -652,9 +654,10 @@ def labelled_rules(path: Path) -> tuple[str, ...]:
 
 
 def run_evaluation(paths: Sequence[Path] | None = None, *, command: Sequence[str] = DEFAULT_COMMAND,
-                   keep_dir: Path | None = None) -> Evaluation:
+                   keep_dir: Path | None = None, working_hours: str | None = None) -> Evaluation:
     """Run the tool on each file and compare. A file the tool fails on is reported in
-    ``errors`` and its labels count as false negatives."""
+    ``errors`` and its labels count as false negatives. ``working_hours`` (09:00-23:00) is the
+    shop's, given to the tool through a qa.toml in its working folder."""
     paths = [Path(p) for p in (paths or eval_files())]
     expected: set[tuple[str, int, str]] = set()
     predicted: set[tuple[str, int, str]] = set()
@@ -667,6 +670,8 @@ def run_evaluation(paths: Sequence[Path] | None = None, *, command: Sequence[str
     with tempfile.TemporaryDirectory(prefix="qa-accuracy-") as tmp:
         work_dir = Path(keep_dir) if keep_dir else Path(tmp)
         work_dir.mkdir(parents=True, exist_ok=True)
+        if working_hours:
+            (work_dir / "qa.toml").write_text(f'working_hours = "{working_hours}"\n', encoding="utf-8")
         for path in paths:
             messages = read_messages(path)
             by_row.update({(m.file, m.row): m for m in messages})
@@ -775,7 +780,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check-labels", action="store_true", help="only validate the labels, do not run the tool")
     parser.add_argument("--qa-command", metavar="CMD",
                         help="how to start the tool, e.g. 'qa' for an installed one (default: this python -m qa)")
+    parser.add_argument("--working-hours", metavar="HH:MM-HH:MM",
+                        help="the shop's working hours, when the set's are not the tool's default 09:00-23:00")
     args = parser.parse_args(argv)
+    if args.working_hours:
+        global WORKING_HOURS
+        opens, closes = (int(part.split(":")[0]) for part in args.working_hours.split("-"))
+        WORKING_HOURS = (opens, closes)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="replace")
 
@@ -802,7 +813,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     command = shlex.split(args.qa_command) if args.qa_command else DEFAULT_COMMAND
-    evaluation = run_evaluation(paths, command=command, keep_dir=args.keep)
+    evaluation = run_evaluation(paths, command=command, keep_dir=args.keep, working_hours=args.working_hours)
     print(format_table(evaluation, args.min_precision, args.min_recall))
     if args.json_path:
         targets = {"min_precision": args.min_precision, "min_recall": args.min_recall}

@@ -183,6 +183,24 @@ def test_staff_named_by_their_post_are_agents(tmp_path):
     assert m["role"].tolist() == ["customer", "agent", "agent", "agent", "customer"]
 
 
+def test_staff_named_after_the_shop_and_the_shops_robot(tmp_path):
+    """小红书 千帆 names the shop first (雾屿-客服-晴天) and its robot by its post (雾屿-智能助手): staff are
+    agents, the robot and 系统消息 the system, a nickname with a dash in it (momo-lee) a customer."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话编号", "发送者", "接收者", "发送时间", "消息内容"],
+         ["x1", "momo-lee", "雾屿-客服-晴天", "2026/12/22 20:15:07", "在吗"],
+         ["x1", "雾屿-智能助手", "momo-lee", "2026/12/22 20:15:08", "您好 我是智能助手"],
+         ["x1", "雾屿-客服-晴天", "momo-lee", "2026/12/22 20:16:00", "在的 您说"],
+         ["x1", "系统消息", "momo-lee", "2026/12/22 20:17:00", "客服已接入"],
+         ["x2", "桃子", "雾屿_售后_小满", "2026/12/22 21:00:00", "东西坏了"],
+         ["x2", "雾屿_售后_小满", "桃子", "2026/12/22 21:01:00", "我看下"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "system", "agent", "system", "customer", "agent"]
+    assert sorted(set(m["agent"]) - {""}) == ["雾屿-客服-晴天", "雾屿_售后_小满"]
+
+
 def test_role_column_holding_names_is_read_as_the_sender(tmp_path):
     """A WeCom archive's 发送方 holds names (王先生, 员工-售后小林, 自动回复), not roles: read as the
     sender, its staff are agents named as written, the auto-reply a system row, nothing rejected."""
