@@ -232,6 +232,9 @@ class IngestResult:
     files: list[str] = field(default_factory=list)
     has_timestamps: bool = False
     notes: list[str] = field(default_factory=list)
+    # inputs of a several-file run that the reader refused before any of their rows (file, reason):
+    # the others are audited, the run exits 2 naming these
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

@@ -185,3 +185,34 @@ def test_json_written_beside_the_workbook_is_the_same(tmp_path, monkeypatch):
     failed = run("audit", sample, "-o", tmp_path / "c.xlsx", "--json", "/proc/c.json", "--no-history")
     assert failed.exit_code == 2
     assert "cannot write /proc/c.json" in failed.stderr
+
+
+@pytest.mark.parametrize("mode", ["--in-memory", "--out-of-core"])
+def test_a_refused_file_in_a_folder_does_not_stop_the_others(tmp_path, mode):
+    """A nightly folder with one export the reader refuses (role codes and no legend): the other
+    files are audited and reported, the refused one is named with its reason as skipped, and the
+    run exits 2 (never green with an input left unread)."""
+    folder = tmp_path / "day"
+    folder.mkdir()
+    (folder / "a.csv").write_text(CHAT, encoding="utf-8")
+    (folder / "b.csv").write_text("会话ID,时间,发送方类型,内容\nS9,2026-11-20 10:00:00,1,在吗\n"
+                                  "S9,2026-11-20 10:01:00,2,在的\nS9,2026-11-20 10:02:00,4,评价邀请\n", encoding="utf-8")
+    out, js = tmp_path / "out.xlsx", tmp_path / "out.json"
+    result = run("audit", folder, "-o", out, "--json", js, "--no-history", mode)
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("qa: error: 1 input file(s) not read, the others audited:") and "b.csv" in last
+    assert "role codes" in last
+    assert any(line.startswith("note: skipped") and "b.csv" in line for line in result.stderr.splitlines())
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["summary"]["audited_rows"] == 4 and data["summary"]["rejected_rows"] == 1  # a.csv only
+    assert [f["file"] for f in data["summary"]["files_not_read"]] == [str(folder / "b.csv")]
+    assert {f["rule"] for f in data["findings"]} >= {"forbidden-phrase"}
+    assert out.exists()
+
+
+def test_a_single_refused_file_still_stops_with_one_line(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_text("会话ID,时间,发送方类型,内容\nS9,2026-11-20 10:00:00,1,在吗\nS9,2026-11-20 10:01:00,2,在的\n"
+                    "S9,2026-11-20 10:02:00,4,评价邀请\n", encoding="utf-8")
+    _assert_one_line_error(run("audit", path, "-o", tmp_path / "o.xlsx"), "role codes")

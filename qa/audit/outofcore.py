@@ -167,6 +167,7 @@ def audit_out_of_core(
             files=stream.files,
             has_timestamps=stream.has_timestamps,
             notes=stream.notes + spill.duplicate_notes(),
+            refused=list(stream.refused),
         )
 
         def messages_of(sessions: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from qa.ingest.delimited import _QUOTED_MAX_CHARS, _QUOTED_MAX_LINES, TEXT_EXTEN
 from qa.ingest.parquet import PARQUET_EXTENSIONS, arrow_cells
 from qa.ingest.registry import EXTENSIONS, FORMATS, _expand_inputs, expand_inputs, format_of, skipped_inputs
 from qa.ingest.spreadsheet import SPREADSHEET_EXTENSIONS
-from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, read_parts, stream_inputs
+from qa.ingest.stream import CHUNK_ROWS, ORDER_COLUMN, IngestChunk, StreamedInputs, read_input, read_parts, stream_inputs
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, make_options
 from qa.model import IngestResult, empty_rejected
 from qa.xlsxlimits import ExcelLimits
@@ -60,9 +60,13 @@ def load_inputs(
     for skipped, why in skipped_inputs(inputs):
         notes.add(f"skipped {{files}}: {why}", skipped)
     # The in-memory audit is the stream in one chunk per file, concatenated.
-    parts = [part for path in paths for part in read_parts(path, options, notes, None)]
+    refused: list[tuple[str, str]] | None = [] if len(paths) > 1 else None
+    parts = [part for path in paths for part in read_input(path, options, notes, None, refused)]
     _check_mappings_used(parts, options)
-    return _assemble(parts, paths, options, notes)
+    not_read = {path for path, _ in refused or []}
+    result = _assemble(parts, [path for path in paths if path not in not_read], options, notes)
+    result.refused = list(refused or [])
+    return result
 
 
 def _check_mappings_used(parts: list, options: ReadOptions) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from qa.errors import InputError
 from qa.ingest.build import _Part, agent_warning, build_part
 from qa.ingest.registry import _expand_inputs, open_source, skipped_inputs
 from qa.ingest.table import IngestNotes, ReadOptions, make_options
@@ -50,6 +51,7 @@ class StreamedInputs:
         self.files: list[str] = []
         self.has_timestamps = False
         self.notes: list[str] = []
+        self.refused: list[tuple[str, str]] = []
         self._options = options
         self._chunk_rows = max(1, int(chunk_rows))
 
@@ -58,15 +60,17 @@ class StreamedInputs:
         for skipped, why in self._skipped:
             notes.add(f"skipped {{files}}: {why}", skipped)
         order = 0
+        refused = self.refused if len(self.paths) > 1 else None
         for path in self.paths:
-            for part in read_parts(path, self._options, notes, self._chunk_rows):
+            for part in read_input(path, self._options, notes, self._chunk_rows, refused):
                 messages = part.messages
                 messages[ORDER_COLUMN] = np.arange(order, order + len(messages), dtype=np.int64)
                 order += len(messages)
                 self.input_rows += part.input_rows
                 self.has_timestamps |= part.has_timestamps
                 yield IngestChunk(messages, part.rejected)
-            self.files.append(path)
+            if not (refused and refused[-1][0] == path):
+                self.files.append(path)
         self.notes = notes.render()
 
 
@@ -91,6 +95,28 @@ def stream_inputs(
     """
     options = make_options(columns, encoding, sheet, timezone, agent_pattern, excel_limits, header_row)
     return StreamedInputs(_expand_inputs(inputs), options, chunk_rows, skipped_inputs(inputs))
+
+
+def read_input(path: str, options: ReadOptions, notes: IngestNotes, chunk_rows: int | None,
+               refused: list[tuple[str, str]] | None) -> Iterator[_Part]:
+    """:func:`read_parts` of one input of several: an input the reader refuses before its first
+    rows (no role legend, no header, a layout it cannot read) is added to ``refused`` with the
+    reason and noted as skipped, so that one bad export in a nightly folder does not stop the
+    audit of the others. With ``refused`` None (a single input) the refusal stops the run. A
+    refusal after rows were read stops it too: a file is never half audited."""
+    parts = read_parts(path, options, notes, chunk_rows)
+    try:
+        first = next(parts)
+    except StopIteration:
+        return
+    except InputError as error:
+        if refused is None:
+            raise
+        refused.append((path, str(error)))
+        notes.add(f"skipped {{files}}: not read ({error})", path)
+        return
+    yield first
+    yield from parts
 
 
 def read_parts(path: str, options: ReadOptions, notes: IngestNotes, chunk_rows: int | None) -> Iterator[_Part]:

@@ -54,6 +54,7 @@ _PATTERNS: list[tuple[str, str]] = [
      "{f}：「{d}」只写在每天的第一行，其下各行沿用上面的日期"),
     (r"(?P<f>.+): timestamp from '(?P<d>.+)' \+ '(?P<t>.+)'", "{f}：时间由「{d}」+「{t}」合成"),
     (r"(?P<f>.+): columns read as (?P<m>.+)", "{f}：列的对应关系 {m}"),
+    (r"skipped (?P<f>.+?): not read \((?P<why>.+)\)", "跳过 {f}：未能读取（{why}）"),
     (r"skipped (?P<f>.+?): (?P<why>.+)", "跳过 {f}：{why_zh}"),
     (r"warning: (?P<rest>.+)", "警告：{rest_zh}"),
 ]

@@ -167,12 +167,22 @@ def _summary(result: AuditResult, mask: bool) -> dict[str, Any]:
         "id_scheme": ID_SCHEME,  # how findings[].id is made (README, "Finding ids")
         "by_rule": by_rule,
         "skipped_rules": [{"rule": s.rule, "reason": s.reason} for s in result.skipped_rules],
+        # inputs of a several-file run the reader refused (the run exits 2), additive; a reason may quote a cell
+        "files_not_read": _files_not_read(result, mask),
         "suppressed": suppressed_summary(result, mask=mask),
         "credits": int(len(credits)) if credits is not None else 0,
         "by_credit": by_credit,
         # Display names ([name] of each rule file; the id where a rule has none), additive.
         "rule_names": {rule_id: {lang: rule_label(rule_id, lang, names) for lang in ("zh", "en")} for rule_id in by_rule},
     }
+
+
+def _files_not_read(result: AuditResult, mask: bool) -> list[dict[str, str]]:
+    refused = getattr(result.ingest, "refused", None) or []
+    if not refused:
+        return []
+    reasons = result_masker(result, mask).texts(pd.Series([why for _, why in refused], dtype="str")).tolist()
+    return [{"file": path, "reason": why} for (path, _), why in zip(refused, reasons, strict=True)]
 
 
 def _rejected(result: AuditResult, mask: bool) -> Iterator[dict[str, Any]]:
