@@ -252,7 +252,8 @@ class _GramTable:
         # a character is its code point; a bigram lies above every code point (0x110000 < 2**21)
         codes = np.concatenate([points, (points[bigram] + 1) * (1 << 21) + points[bigram + 1]])
         owners = np.concatenate([owner, owner[bigram]])
-        vocabulary, gram = np.unique(codes, return_inverse=True)
+        # (pandas' sorted factorize: np.unique's ids and vocabulary, found by hashing in half the time)
+        gram, vocabulary = pd.factorize(codes, sort=True)
         self.n_grams = max(len(vocabulary), 1)
         #: (text, gram) as text * n_grams + gram id, sorted: each text's grams are a run
         members = np.sort(owners * self.n_grams + gram.ravel())
@@ -276,8 +277,9 @@ class _GramTable:
         for begin in range(0, len(x), self.CHUNK):
             one, other = x[begin : begin + self.CHUNK], y[begin : begin + self.CHUNK]
             if bound:
-                out[begin : begin + len(one)] = np.minimum(self.signature[one], self.signature[other]).sum(axis=1,
-                                                                                                        dtype=np.int64)
+                least = self.signature[one]
+                np.minimum(least, self.signature[other], out=least)
+                out[begin : begin + len(one)] = np.add.reduce(least, axis=1, dtype=np.int64)
                 continue
             # each gram of the smaller text looked up among the other's
             swap = self.sizes[one] > self.sizes[other]
