@@ -86,7 +86,7 @@ from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import regex_problem
-from qa.textindex import text_index
+from qa.textindex import TextIndex, carrying, text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
 # From this many distinct texts judged at once, their classes are found as one class mask (a
@@ -184,12 +184,23 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     names = [c for c in params["clause_classes"] if c in classes.classes]
     keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
     vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
+    kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys)
+            if len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))]
+    if names and kept:
+        # whether each distinct clause proposes, found as class masks over them all at once
+        distinct = list(dict.fromkeys(piece for _, piece, _ in kept))
+        index = TextIndex(np.arange(len(distinct), dtype=np.int64), pa.array(distinct, pa.large_string()))
+        proposes = np.zeros(len(distinct), dtype=bool)
+        with carrying(None):  # clauses are no messages: they take no room in the partitions' carry
+            for name in names:
+                undecided = np.flatnonzero(~proposes)
+                if not len(undecided):
+                    break
+                proposes[undecided] = classes.distinct_mask(name, index, undecided)
+        proposing = dict(zip(distinct, proposes.tolist()))
+        kept = [item for item in kept if proposing[item[1]]]
     found: dict[int, list[tuple[frozenset, str, frozenset]]] = {}
-    for owner, piece, key in zip(owners, pieces, keys):
-        if len(key) < params["clause_min_chars"] or (vague is not None and vague.match(key)):
-            continue
-        if names and not any(classes.matches(name, piece) for name in names):
-            continue
+    for owner, _piece, key in kept:
         found.setdefault(owner, []).append((grams_of(key), "".join(_DIGITS.findall(key)), frozenset(key)))
     return found
 
@@ -1112,6 +1123,28 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     block_index = np.cumsum(np.r_[True, block_of[1:] != block_of[:-1]]) - 1
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), block_starts)
     walk = order <= last_useful[block_index]
+    if refusal_names:
+        # The customer messages the walk below may ask :func:`objects` of lie between a session's
+        # first offer walked and its last offer that may be flagged: their refusal classes are
+        # found here as class masks over them all at once (the texts that accept or ask again
+        # never reach that question), not one text at a time. The verdicts are the same.
+        useful = last_useful >= 0
+        low, high = chosen[block_starts[useful]], chosen[last_useful[useful]]
+        begin, end = np.searchsorted(customer_positions, low, side="right"), np.searchsorted(customer_positions, high)
+        spans = end - begin
+        if spans.sum() > 0:
+            at = np.repeat(begin, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+            codes = np.unique(texts_of.codes[customer_positions[at]]).tolist()
+            judge(codes)
+            todo = np.asarray([code for code in codes if not blocking[code] and code not in objecting], dtype=np.int64)
+            if len(todo) >= _BATCH_TEXTS:
+                objected = np.zeros(len(todo), dtype=bool)
+                for name in refusal_names:
+                    undecided = np.flatnonzero(~objected)
+                    if not len(undecided):
+                        break
+                    objected[undecided] = classes.distinct_mask(name, texts_of, todo[undecided])
+                objecting.update(zip(todo.tolist(), objected.tolist()))
 
     like_earlier: dict[int, list[int]] = {}
     needed = walk[firsts[link_later]]  # links of the sessions clustered
