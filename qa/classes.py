@@ -511,6 +511,15 @@ class ClassSet:
             out[undecided] = self.row_mask(name, norm, rows[undecided])
         return out
 
+    def distinct_mask(self, name: str, index: TextIndex, codes: np.ndarray) -> np.ndarray:
+        """:meth:`matches` of class ``name`` for the distinct texts ``codes`` of ``index``, as a
+        bool array over ``codes``: found as :meth:`row_mask` finds them, all at once, and kept
+        the same way (:meth:`judged` reads them)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        needed = np.zeros(len(index.uniques), dtype=bool)
+        needed[codes] = True
+        return self._distinct_hits(index, name, needed, exact=True)[codes]
+
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
         :meth:`row_mask` over that column already found (None when it has not judged it)."""

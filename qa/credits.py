@@ -358,6 +358,11 @@ def _reply_opens_with(messages: pd.DataFrame, credit: Credit, context: CheckCont
     open_class, before = params["open_class"], list(params.get("before_classes") or [])
     window = int(params.get("open_chars", 15))
     not_counting = [name for name in params.get("not_counting") or [] if name in classes.classes]
+    if len(replies):
+        # a reply outside the open class opens with nothing: left out by a class mask over all the
+        # replies at once (vectorised pre-filter, the verdicts kept) rather than found one by one
+        opens = classes.row_mask(open_class, norm, replies)
+        asked, replies = asked[opens], replies[opens]
     reply_texts = norm.take(replies).tolist()
     msgs, spans, contexts = [], [], []
     for customer_id, reply_id, text in zip(asked.tolist(), replies.tolist(), reply_texts):

@@ -86,9 +86,12 @@ from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import regex_problem
-from qa.textindex import text_index
+from qa.textindex import TextIndex, carrying, text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
+# From this many distinct texts judged at once, their classes are found as one class mask (a
+# vectorised pre-filter) rather than one text at a time.
+_BATCH_TEXTS = 32
 # A short code of letters and digits (故障码e3, p30, a1) names a fault or a model, not an amount: its
 # digits are no number of the offer. (Longer runs, masked order ids, stay numbers: they tell orders apart.)
 _CODE = compile_regex(r"(?<![a-z])[a-z]{1,3}\d{1,3}(?![\d.])")
@@ -181,12 +184,23 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     names = [c for c in params["clause_classes"] if c in classes.classes]
     keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
     vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
+    kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys)
+            if len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))]
+    if names and kept:
+        # whether each distinct clause proposes, found as class masks over them all at once
+        distinct = list(dict.fromkeys(piece for _, piece, _ in kept))
+        index = TextIndex(np.arange(len(distinct), dtype=np.int64), pa.array(distinct, pa.large_string()))
+        proposes = np.zeros(len(distinct), dtype=bool)
+        with carrying(None):  # clauses are no messages: they take no room in the partitions' carry
+            for name in names:
+                undecided = np.flatnonzero(~proposes)
+                if not len(undecided):
+                    break
+                proposes[undecided] = classes.distinct_mask(name, index, undecided)
+        proposing = dict(zip(distinct, proposes.tolist()))
+        kept = [item for item in kept if proposing[item[1]]]
     found: dict[int, list[tuple[frozenset, str, frozenset]]] = {}
-    for owner, piece, key in zip(owners, pieces, keys):
-        if len(key) < params["clause_min_chars"] or (vague is not None and vague.match(key)):
-            continue
-        if names and not any(classes.matches(name, piece) for name in names):
-            continue
+    for owner, _piece, key in kept:
         found.setdefault(owner, []).append((grams_of(key), "".join(_DIGITS.findall(key)), frozenset(key)))
     return found
 
@@ -249,7 +263,8 @@ class _GramTable:
         # a character is its code point; a bigram lies above every code point (0x110000 < 2**21)
         codes = np.concatenate([points, (points[bigram] + 1) * (1 << 21) + points[bigram + 1]])
         owners = np.concatenate([owner, owner[bigram]])
-        vocabulary, gram = np.unique(codes, return_inverse=True)
+        # (pandas' sorted factorize: np.unique's ids and vocabulary, found by hashing in half the time)
+        gram, vocabulary = pd.factorize(codes, sort=True)
         self.n_grams = max(len(vocabulary), 1)
         #: (text, gram) as text * n_grams + gram id, sorted: each text's grams are a run
         members = np.sort(owners * self.n_grams + gram.ravel())
@@ -273,8 +288,9 @@ class _GramTable:
         for begin in range(0, len(x), self.CHUNK):
             one, other = x[begin : begin + self.CHUNK], y[begin : begin + self.CHUNK]
             if bound:
-                out[begin : begin + len(one)] = np.minimum(self.signature[one], self.signature[other]).sum(axis=1,
-                                                                                                        dtype=np.int64)
+                least = self.signature[one]
+                np.minimum(least, self.signature[other], out=least)
+                out[begin : begin + len(one)] = np.add.reduce(least, axis=1, dtype=np.int64)
                 continue
             # each gram of the smaller text looked up among the other's
             swap = self.sizes[one] > self.sizes[other]
@@ -694,10 +710,32 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         return verdict if verdict is not None else classes.matches(name, text)
 
     def judge(codes: list[int]) -> None:
-        """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet."""
+        """Find :func:`blocks` for the distinct customer texts ``codes`` not judged yet. Many at
+        once: the overriding classes of the texts an agreeing pattern matches are found as class
+        masks over them all (vectorised pre-filter), not one text at a time; the verdicts are the same."""
         todo = [code for code in codes if code not in blocking]
+        if len(todo) < _BATCH_TEXTS or not overriding:
+            for code, text in zip(todo, reader.of_codes(todo)):
+                blocking[code] = any(p.search(text) for p in resend) or agrees(code, text, agreeing)
+            return
+        pending: list[int] = []
         for code, text in zip(todo, reader.of_codes(todo)):
-            blocking[code] = any(p.search(text) for p in resend) or agrees(code, text, agreeing)
+            if any(p.search(text) for p in resend):
+                blocking[code] = True
+            elif any(p.search(text) for p in agreeing):
+                pending.append(code)
+            else:
+                blocking[code] = False
+        if pending:
+            codes_left = np.asarray(pending, dtype=np.int64)
+            overridden = np.zeros(len(codes_left), dtype=bool)
+            for name in overriding:
+                undecided = np.flatnonzero(~overridden)
+                if not len(undecided):
+                    break
+                overridden[undecided] = classes.distinct_mask(name, texts_of, codes_left[undecided])
+            for code, over in zip(pending, overridden.tolist()):
+                blocking[code] = not over
 
     def agrees(code: int, text: str, patterns: list) -> bool:
         """Does customer text ``code`` match one of ``patterns`` without an overriding class
@@ -1085,6 +1123,28 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     block_index = np.cumsum(np.r_[True, block_of[1:] != block_of[:-1]]) - 1
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), block_starts)
     walk = order <= last_useful[block_index]
+    if refusal_names:
+        # The customer messages the walk below may ask :func:`objects` of lie between a session's
+        # first offer walked and its last offer that may be flagged: their refusal classes are
+        # found here as class masks over them all at once (the texts that accept or ask again
+        # never reach that question), not one text at a time. The verdicts are the same.
+        useful = last_useful >= 0
+        low, high = chosen[block_starts[useful]], chosen[last_useful[useful]]
+        begin, end = np.searchsorted(customer_positions, low, side="right"), np.searchsorted(customer_positions, high)
+        spans = end - begin
+        if spans.sum() > 0:
+            at = np.repeat(begin, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+            codes = np.unique(texts_of.codes[customer_positions[at]]).tolist()
+            judge(codes)
+            todo = np.asarray([code for code in codes if not blocking[code] and code not in objecting], dtype=np.int64)
+            if len(todo) >= _BATCH_TEXTS:
+                objected = np.zeros(len(todo), dtype=bool)
+                for name in refusal_names:
+                    undecided = np.flatnonzero(~objected)
+                    if not len(undecided):
+                        break
+                    objected[undecided] = classes.distinct_mask(name, texts_of, todo[undecided])
+                objecting.update(zip(todo.tolist(), objected.tolist()))
 
     like_earlier: dict[int, list[int]] = {}
     needed = walk[firsts[link_later]]  # links of the sessions clustered

@@ -202,6 +202,22 @@ class _Texts:
         """:meth:`acceptable` of one row."""
         return bool(self.acceptable([position])[0])
 
+    def screen(self, positions) -> None:
+        """Settle as not acceptable, at once, the rows at ``positions`` that no satisfying class's
+        RE2 pre-filter matches (what :meth:`acceptable` finds of them, vectorised), so that
+        :meth:`acceptable_at` asked of them one at a time later skips the Python check; the
+        other rows are left to be judged when asked."""
+        positions = np.asarray(positions, dtype="int64")
+        codes = self.codes[positions]
+        todo = np.flatnonzero(self._verdict[codes] < 0)
+        if len(todo) < _FEW_ROWS_TO_SCREEN:
+            return
+        rows = positions[todo]
+        candidate = np.zeros(len(rows), dtype=bool)
+        for name in self.satisfied_by:
+            candidate |= self.classes.row_candidates(name, self.norm_all, rows)
+        self._verdict[codes[todo[~candidate]]] = 0
+
 
 _NOT_WORDS = compile_regex(r"[^\p{L}\p{N}]+|[哦呢哈啦呀哟嘛噢喔哒滴的了]")
 
@@ -1014,6 +1030,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         for name in dict.fromkeys(grant_names + decision_names + affirmed_names + trigger_names):
             if name in classes.classes and len(asked):
                 classes.row_mask(name, norm_all, asked)
+        # So are the classes asked of the replies themselves (the first of clarify_first, which
+        # every reply is asked, the affirmative and mild-reply classes), and the satisfying classes'
+        # pre-filter over the rest of each reply's turn (judge = "turn"): the loop then runs the
+        # Python check only on the replies a pre-filter lets through. The verdicts are the same.
+        for name in dict.fromkeys(clarify_first[:1] + affirmative_names + mild_replies):
+            classes.row_mask(name, norm_all, unsatisfied)
+        if params["judge"] == "turn":
+            following_replies: list[int] = []
+            for reply in unsatisfied.tolist():
+                following = reply + 1
+                while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:
+                    if reply_mask[following]:
+                        if agent_codes[following] != agent_codes[reply]:
+                            break
+                        following_replies.append(following)
+                    following += 1
+            if following_replies:
+                texts.screen(np.unique(np.asarray(following_replies, dtype="int64")))
     flagged: list[int] = []
     for reply in unsatisfied.tolist():
         if params["judge"] == "turn":
