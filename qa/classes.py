@@ -520,6 +520,19 @@ class ClassSet:
         needed[codes] = True
         return self._distinct_hits(index, name, needed, exact=True)[codes]
 
+    def distinct_mask_any(self, names: list[str], index: TextIndex, codes: np.ndarray) -> np.ndarray:
+        """Which of the distinct texts ``codes`` belong to any of the classes ``names``
+        (:meth:`distinct_mask`); a text one class took is not judged for the next ones, as in
+        :meth:`row_mask_any`."""
+        codes = np.asarray(codes, dtype=np.int64)
+        out = np.zeros(len(codes), dtype=bool)
+        for name in names:
+            undecided = np.flatnonzero(~out)
+            if not len(undecided):
+                break
+            out[undecided] = self.distinct_mask(name, index, codes[undecided])
+        return out
+
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
         :meth:`row_mask` over that column already found (None when it has not judged it)."""

@@ -727,13 +727,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             else:
                 blocking[code] = False
         if pending:
-            codes_left = np.asarray(pending, dtype=np.int64)
-            overridden = np.zeros(len(codes_left), dtype=bool)
-            for name in overriding:
-                undecided = np.flatnonzero(~overridden)
-                if not len(undecided):
-                    break
-                overridden[undecided] = classes.distinct_mask(name, texts_of, codes_left[undecided])
+            overridden = classes.distinct_mask_any(overriding, texts_of, np.asarray(pending, dtype=np.int64))
             for code, over in zip(pending, overridden.tolist()):
                 blocking[code] = not over
 
@@ -1138,12 +1132,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             judge(codes)
             todo = np.asarray([code for code in codes if not blocking[code] and code not in objecting], dtype=np.int64)
             if len(todo) >= _BATCH_TEXTS:
-                objected = np.zeros(len(todo), dtype=bool)
-                for name in refusal_names:
-                    undecided = np.flatnonzero(~objected)
-                    if not len(undecided):
-                        break
-                    objected[undecided] = classes.distinct_mask(name, texts_of, todo[undecided])
+                objected = classes.distinct_mask_any(refusal_names, texts_of, todo)
                 objecting.update(zip(todo.tolist(), objected.tolist()))
 
     like_earlier: dict[int, list[int]] = {}
