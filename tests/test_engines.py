@@ -447,3 +447,23 @@ def test_cli_engine_errors(log, tmp_path):
     assert result.exit_code == 2 and "--out-of-core" in result.output
     result = cli(log, "--engine", "spark", "--spark-conf", "nonsense", "-o", str(tmp_path / "r.xlsx"))
     assert result.exit_code == 2 and "KEY=VALUE" in result.output
+
+
+@needs_cli
+@needs_dask
+def test_cli_dask_audits_a_folder_past_a_refused_file(small_log, tmp_path):
+    """As in memory and out of core: a file the reader refuses in a folder is listed as not read,
+    the others are audited, and the run exits 2."""
+    import json
+    import shutil
+
+    folder = tmp_path / "day"
+    folder.mkdir()
+    shutil.copy(small_log, folder / "a.csv")
+    (folder / "b.csv").write_text("会话ID,时间,发送方类型,内容\nS9,2026-11-20 10:00:00,1,在吗\n"
+                                  "S9,2026-11-20 10:01:00,2,在的\nS9,2026-11-20 10:02:00,4,评价邀请\n", encoding="utf-8")
+    result = cli(str(folder), "--engine", "dask", "--dask-scheduler", "sync", "-o", str(tmp_path / "r.xlsx"),
+                 "--json", str(tmp_path / "r.json"), "--no-history")
+    assert result.exit_code == 2 and "1 input file(s) not read" in result.output
+    summary = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["audited_rows"] > 1000 and [f["file"] for f in summary["files_not_read"]] == [str(folder / "b.csv")]

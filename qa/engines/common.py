@@ -568,6 +568,7 @@ class Accounting:
     rejected: pd.DataFrame  # REJECTED_COLUMNS (raw kept for the workbook)
     has_timestamps: bool
     notes: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # inputs not read (qa.model.IngestResult)
 
 
 def rows_of(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -709,6 +710,7 @@ def assemble_rows(
         files=list(accounting.files),
         has_timestamps=accounting.has_timestamps,
         notes=list(accounting.notes),
+        refused=list(accounting.refused),
     )
     return assemble(
         [part], ingest, rules=setup.rules,

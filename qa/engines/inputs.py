@@ -167,6 +167,7 @@ def stage_exports(inputs: Sequence[str], options, folder: Path, *, chunk_rows: i
         rejected=pd.concat(rejected, ignore_index=True) if rejected else empty_rejected(),
         has_timestamps=stream.has_timestamps,
         notes=list(stream.notes),
+        refused=list(stream.refused),
     )
     return Staged(folder, files, total, any_time, accounting)
 
