@@ -1297,6 +1297,12 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         plain_agree[maybe] = agreeing[inverse.ravel()]
     np.logical_or.at(vetoed, gap_of, plain_agree)
     gap_refuses &= ~vetoed
+    # the remedy itself refused in a gap (不要券, 不用催了, 没用): what a push that only acts again needs
+    acted_refusals = [c for c in params["streak_acted_refusal_classes"] if c in classes.classes]
+    gap_refuses_remedy = np.zeros(len(scope), dtype=bool)
+    if acted_refusals and len(rows):
+        np.logical_or.at(gap_refuses_remedy, gap_of, strong & classes.row_mask_any(acted_refusals, norm_all, rows))
+        gap_refuses_remedy &= ~vetoed
     ok = np.ones(len(ends), dtype=bool)
     for back in range(1, streak):
         ok &= gap_refuses[ends - back]
@@ -1308,6 +1314,9 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
     retry_names = [c for c in params["streak_retry_classes"] if c in classes.classes]
     kind_names = [c for c in params["streak_kind_classes"] if c in classes.classes]
+    acted_names = [c for c in params["streak_acted_classes"] if c in classes.classes]
+    acted_not_names = [c for c in params["streak_acted_not_classes"] if c in classes.classes]
+    acted_share = params["streak_acted_share"]
     light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
     plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
     changing = params["anchor_terms"]
@@ -1345,12 +1354,21 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         text = norm_at(later)
         if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
             continue
-        if offer_names and not any(classes.matches(name, text) for name in offer_names + kind_names):
+        offered = not offer_names or any(classes.matches(name, text) for name in offer_names + kind_names)
+        # a push that only acts on the remedy again (马上帮您催仓库, 券已发到您账户) counts after the remedy itself was
+        # refused in each gap, and names at least two things of each earlier push
+        acted = not offered and bool(acted_names) and any(classes.matches(name, text) for name in acted_names) \
+            and not any(classes.matches(name, text) for name in acted_not_names) \
+            and all(gap_refuses_remedy[i - back] for back in range(1, streak))
+        if not (offered or acted):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
         if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p)) for p in earlier):
             continue
         mine = content(later)
+        if acted and (not all(len(mine & content(p)) >= 2 for p in earlier)
+                      or len(mine & set().union(*(content(p) for p in earlier))) < acted_share * len(mine)):
+            continue
         if not all(mine & content(p) for p in earlier) and not any(
                 all(classes.matches(name, norm_at(p)) for p in chain) for name in kind_names):
             continue

@@ -37,6 +37,15 @@ PARAMS = {
                                   "again)", default=[]),
     "streak_retry_classes": Param("strings", "agent classes of a step to do again (再试一次): a clause of them in a "
                                   "push proposes no new step", default=[]),
+    "streak_acted_classes": Param("strings", "agent classes of a third push that acts on the remedy rather than "
+                                  "offering it (催仓库, 券已发到账户): a push only where the customer refused the "
+                                  "remedy itself in each gap (streak_acted_refusal_classes)", default=[]),
+    "streak_acted_not_classes": Param("strings", "agent classes that keep an acting push out (a request for details, "
+                                      "a progress report asking to wait)", default=[]),
+    "streak_acted_share": Param("float", "the least share of an acting push's content characters that its earlier "
+                                "pushes already named (a push mostly new is a new remedy)", default=0.4),
+    "streak_acted_refusal_classes": Param("strings", "customer classes refusing the remedy itself (不要券, 不用催了, "
+                                          "没用): upset or a question back is no such refusal", default=[]),
     "streak_kind_classes": Param("strings", "agent classes of one remedy kind (waiting more): pushes all of one of "
                                  "them keep the remedy even when they share no word", default=[]),
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
