@@ -503,13 +503,7 @@ class ClassSet:
         """Which of the rows at positions ``rows`` of a whole normalized column belong to any of
         the classes ``names``, as a bool array over ``rows``. A row one class took is not judged
         for the next ones (the union is the same; the later classes judge fewer texts)."""
-        out = np.zeros(len(rows), dtype=bool)
-        for name in names:
-            undecided = np.flatnonzero(~out)
-            if not len(undecided):
-                break
-            out[undecided] = self.row_mask(name, norm, rows[undecided])
-        return out
+        return _any_class(names, rows, lambda name, some: self.row_mask(name, norm, some))
 
     def distinct_mask(self, name: str, index: TextIndex, codes: np.ndarray) -> np.ndarray:
         """:meth:`matches` of class ``name`` for the distinct texts ``codes`` of ``index``, as a
@@ -524,14 +518,7 @@ class ClassSet:
         """Which of the distinct texts ``codes`` belong to any of the classes ``names``
         (:meth:`distinct_mask`); a text one class took is not judged for the next ones, as in
         :meth:`row_mask_any`."""
-        codes = np.asarray(codes, dtype=np.int64)
-        out = np.zeros(len(codes), dtype=bool)
-        for name in names:
-            undecided = np.flatnonzero(~out)
-            if not len(undecided):
-                break
-            out[undecided] = self.distinct_mask(name, index, codes[undecided])
-        return out
+        return _any_class(names, np.asarray(codes, dtype=np.int64), lambda name, some: self.distinct_mask(name, index, some))
 
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
@@ -1029,4 +1016,17 @@ def mark_auto_replies(messages: pd.DataFrame, classes: ClassSet, name: str = "au
         return messages
     out = messages.copy()
     out.loc[hits, "role"] = "system"
+    return out
+
+
+def _any_class(names: list[str], items: np.ndarray, member) -> np.ndarray:
+    """Which of ``items`` belong to any of the classes ``names``, as a bool array over them:
+    ``member(name, some_items)`` judges one class; an item one class took is not judged for the
+    next ones (the union is the same; the later classes judge fewer items)."""
+    out = np.zeros(len(items), dtype=bool)
+    for name in names:
+        undecided = np.flatnonzero(~out)
+        if not len(undecided):
+            break
+        out[undecided] = member(name, items[undecided])
     return out
