@@ -123,7 +123,7 @@ def transcript_sessions(sessions: pd.DataFrame) -> list[str]:
         from qa.report.excel import audit_book
 
         limit = int(getattr(audit_book, "MAX_TRANSCRIPT_SESSIONS", _DEFAULT_TRANSCRIPTS))
-        ordered = audit_book.worst_sessions(flagged)
+        ordered = audit_book.worst_sessions(flagged, limit)
     except (ImportError, AttributeError):
         limit = _DEFAULT_TRANSCRIPTS
         ordered = flagged.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")
