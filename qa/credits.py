@@ -524,11 +524,13 @@ def report_credits(raw: pd.DataFrame, messages: pd.DataFrame, agents_by_session:
     return report.rename(columns={"rule": "credit"})[CREDIT_REPORT_COLUMNS]
 
 
-def merge_credit_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Credits of several partitions (global ids), in the in-memory order (msg, credit)."""
+def merge_credit_frames(frames: Iterable[pd.DataFrame], *, release: bool = False) -> pd.DataFrame:
+    """Credits of several partitions (global ids), in the in-memory order (msg, credit);
+    ``release`` empties the frames as they are merged (:func:`qa.memory.concat_sorted`)."""
     frames = list(frames)
     non_empty = [f for f in frames if len(f)]
     if not non_empty:
         return frames[0] if frames else pd.DataFrame({c: pd.Series([], dtype="object") for c in CREDIT_REPORT_COLUMNS})
-    merged = pd.concat(non_empty, ignore_index=True)
-    return merged.sort_values(["msg", "credit"], kind="stable").reset_index(drop=True)
+    from qa.memory import concat_sorted
+
+    return concat_sorted(non_empty, ["msg", "credit"], release=release)

@@ -39,3 +39,29 @@ def _libc():
         except (OSError, AttributeError):
             _LIBC = None
     return _LIBC
+
+
+def concat_sorted(frames: list, keys: list[str], *, release: bool = False):
+    """``pd.concat(frames, ignore_index=True).sort_values(keys, kind="stable")`` with a fresh
+    RangeIndex. With ``release`` the merged table is built a column at a time and each column
+    is taken off ``frames`` once merged (the frames are emptied): the merge then holds about
+    one copy of the rows, not three (the pieces, their concatenation, the sorted copy; at 10M
+    messages ~650k findings). The rows, values and dtypes are the same either way."""
+    import pandas as pd
+
+    names = list(frames[0].columns)
+    if not release or any(list(frame.columns) != names for frame in frames):
+        merged = pd.concat(frames, ignore_index=True)
+        return merged.sort_values(keys, kind="stable").reset_index(drop=True)
+    # The order sort_values finds for the whole table comes from its key columns alone.
+    order = pd.concat([frame[keys] for frame in frames], ignore_index=True).sort_values(keys, kind="stable").index
+    order = order.to_numpy()
+    columns = {}
+    for name in names:
+        merged = pd.concat([frame[name] for frame in frames], ignore_index=True)
+        columns[name] = merged.take(order).reset_index(drop=True)
+        del merged
+        for frame in frames:
+            del frame[name]
+        release_memory()  # the pieces' memory (glibc's heap) before the next column is merged
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(order)), copy=False)

@@ -123,6 +123,19 @@ def _strings(values: pd.Series) -> list[str]:
     return values.fillna("").astype("str").tolist()
 
 
+def _rule_severity_pairs(findings: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """The code of each finding's (rule, severity) pair into the distinct pairs, and those pairs."""
+    if not len(findings):
+        return np.zeros(0, dtype=np.intp), []
+    rules, rule_values = pd.factorize(findings["rule"], use_na_sentinel=False)
+    severities, severity_values = pd.factorize(findings["severity"], use_na_sentinel=False)
+    width = max(len(severity_values), 1)
+    codes, combined = pd.factorize(rules.astype(np.int64) * width + severities)
+    rule_list, severity_list = rule_values.tolist(), severity_values.tolist()
+    pairs = [(rule_list[int(c) // width], severity_list[int(c) % width]) for c in combined.tolist()]
+    return codes, pairs
+
+
 def build_run_data(
     result: Any,
     *,
@@ -132,6 +145,7 @@ def build_run_data(
     run_key: str | None = None,
     history: str | None = None,
     ids: list[str] | None = None,
+    deferred: bool = False,
 ) -> dict[str, Any]:
     """What ``qa review`` needs from one audit (:class:`qa.model.AuditResult`): the first
     ``shown`` findings (those the Findings sheet lists, the only ones a trainer can review)
@@ -143,11 +157,14 @@ def build_run_data(
     scoring = getattr(result, "scoring", None) or default_scoring()
     findings = result.findings
     part = findings.iloc[:shown]
-    pairs = list(zip(findings["rule"].tolist(), findings["severity"].tolist())) if len(findings) else []
-    points_of = {pair: scoring.points_for(*pair) for pair in set(pairs)}
-    veto_of = {pair: scoring.vetoes(*pair) for pair in set(pairs)}
-    vetoes_all = pd.Series([veto_of[pair] for pair in pairs], index=findings.index, dtype=bool)
-    part_pairs = pairs[:shown]
+    # (rule, severity) of each finding as a code into its distinct pairs: a tuple per finding
+    # of every finding (650k at 10M messages) cost ~120 MB of this sheet's peak.
+    pair_codes, pairs = _rule_severity_pairs(findings)
+    points_of = {pair: scoring.points_for(*pair) for pair in pairs}
+    veto_of = {pair: scoring.vetoes(*pair) for pair in pairs}
+    vetoes_all = pd.Series(np.array([bool(veto_of[pair]) for pair in pairs], dtype=bool)[pair_codes],
+                           index=findings.index, dtype=bool)
+    part_pairs = [pairs[code] for code in pair_codes[:shown].tolist()]
 
     sessions = result.sessions
     flagged = sessions[sessions["findings"] > 0] if len(sessions) else sessions
@@ -159,6 +176,9 @@ def build_run_data(
     agents = result.agents
     masker = result_masker(result, mask)  # texts, session ids and agents as the visible sheets show them
     shown_part = masker.findings_head(findings, shown)  # the masked rows the writers share
+    # ``deferred``: the long columns are made as data_chunks encodes them, one at a time (the
+    # hidden sheet's 200,000 findings as Python lists at once cost ~400 MB at 10M messages).
+    later = _Deferred if deferred else (lambda make: make())
     return {
         "qa_version": __version__,
         "id_scheme": ID_SCHEME,
@@ -181,29 +201,29 @@ def build_run_data(
         "findings_shown": int(len(part)),
         "findings": {
             "id": list(ids) if ids is not None else masked_finding_ids(masker, findings)[:shown],
-            "time": _iso_column(part["timestamp"]),
-            "session_id": _strings(shown_part["session_id"]),
-            "agent": _strings(shown_part["agent"]),
-            "rule": _strings(part["rule"]),
-            "severity": _strings(part["severity"]),
-            "reason": _strings(shown_part["reason"]),
-            "text": _strings(shown_part["text"]),
-            "span_start": [int(v) for v in part["span_start"].fillna(-1).tolist()],
-            "span_end": [int(v) for v in part["span_end"].fillna(-1).tolist()],
-            "context": _strings(shown_part["context_text"]),
-            "file": _strings(part["file"]),
-            "row": [int(v) for v in part["row"].tolist()],
-            "points": [points_of[pair] for pair in part_pairs],
-            "veto": [bool(veto_of[pair]) for pair in part_pairs],
+            "time": later(lambda: _iso_column(part["timestamp"])),
+            "session_id": later(lambda: _strings(shown_part["session_id"])),
+            "agent": later(lambda: _strings(shown_part["agent"])),
+            "rule": later(lambda: _strings(part["rule"])),
+            "severity": later(lambda: _strings(part["severity"])),
+            "reason": later(lambda: _strings(shown_part["reason"])),
+            "text": later(lambda: _strings(shown_part["text"])),
+            "span_start": later(lambda: [int(v) for v in part["span_start"].fillna(-1).tolist()]),
+            "span_end": later(lambda: [int(v) for v in part["span_end"].fillna(-1).tolist()]),
+            "context": later(lambda: _strings(shown_part["context_text"])),
+            "file": later(lambda: _strings(part["file"])),
+            "row": later(lambda: [int(v) for v in part["row"].tolist()]),
+            "points": later(lambda: [points_of[pair] for pair in part_pairs]),
+            "veto": later(lambda: [bool(veto_of[pair]) for pair in part_pairs]),
         },
         "sessions": {
-            "session_id": _strings(masker.sessions(flagged["session_id"])),
-            "agent": _strings(masker.agents(flagged["agent"])),
-            "findings": [int(v) for v in flagged["findings"].tolist()],
-            "points_deducted": [float(v) for v in flagged["points_deducted"].tolist()],
-            "veto_findings": [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()],
-            "score": [float(v) for v in flagged["score"].tolist()],
-            **({"bonus_points": [float(v) for v in flagged["bonus_points"].tolist()]}
+            "session_id": later(lambda: _strings(masker.sessions(flagged["session_id"]))),
+            "agent": later(lambda: _strings(masker.agents(flagged["agent"]))),
+            "findings": later(lambda: [int(v) for v in flagged["findings"].tolist()]),
+            "points_deducted": later(lambda: [float(v) for v in flagged["points_deducted"].tolist()]),
+            "veto_findings": later(lambda: [int(veto_counts.get(s, 0)) for s in flagged["session_id"].tolist()]),
+            "score": later(lambda: [float(v) for v in flagged["score"].tolist()]),
+            **({"bonus_points": later(lambda: [float(v) for v in flagged["bonus_points"].tolist()])}
                if getattr(scoring, "credit_points", None) and "bonus_points" in flagged else {}),
         },
         "agents": {
@@ -256,10 +276,21 @@ def data_chunks(runs: Sequence[dict[str, Any]]) -> list[str]:
 _DATA_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+class _Deferred:
+    """A value of :func:`build_run_data` made when :func:`_json_pieces` encodes it."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+
+
 def _json_pieces(value: Any) -> Iterator[str]:
     """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)`` in
     pieces: dicts with text keys and lists of dicts are taken apart, anything else (a column
-    of values) is one piece from the C encoder."""
+    of values) is one piece from the C encoder. A :class:`_Deferred` value is made first."""
+    if isinstance(value, _Deferred):
+        value = value.make()
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         yield "{"
         for number, (key, item) in enumerate(value.items()):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from qa.audit.partition import PartitionResult
 from qa.credits import builtin_credits, merge_credit_frames
+from qa.memory import concat_sorted, release_memory
 from qa.model import AuditResult, IngestResult
 from qa.score import SESSION_COLUMNS, Scoring, score_agents
 
@@ -31,6 +32,7 @@ def assemble(
     suppressions: Any = None,
     agents: pd.DataFrame | None = None,
     messages_of: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    release: bool = False,
 ) -> AuditResult:
     """The :class:`AuditResult` of the partitions' results (audited with global ids; at least
     one, so the skipped rules are known) and the input's accounting in ``ingest``.
@@ -39,15 +41,19 @@ def assemble(
     from the session rows. ``messages_of`` builds the message table from the merged session
     rows when the paths cannot hold it whole (it needs the sessions to know which
     transcripts to keep); otherwise ``ingest.messages`` is kept. ``suppressed`` is None
-    unless ``suppressions`` were given.
+    unless ``suppressions`` were given. With ``release`` the partitions' tables are emptied
+    as they are merged (the caller is done with them), and the memory they held is handed
+    back before the message table is built.
     """
     findings, sessions, scored = merge_partitions(
         results, [rule.id for rule in rules if rule.enabled], [credit.id for credit in credit_defs if credit.enabled],
-        score=agents is None,
+        score=agents is None, release=release,
     )
-    credits = merge_credits(results)
+    credits = merge_credits(results, release=release)
     suppressed = merge_suppressed(results) if suppressions else None
     skipped = results[0].skipped
+    if release:
+        release_memory()
     if messages_of is not None:
         ingest.messages = messages_of(sessions)
     return AuditResult(
@@ -69,7 +75,7 @@ def assemble(
 
 def merge_partitions(
     results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None,
-    credit_ids: Iterable[str] | None = None, *, score: bool = True,
+    credit_ids: Iterable[str] | None = None, *, score: bool = True, release: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Findings, sessions and agents of the whole audit from the partitions' results.
 
@@ -78,19 +84,19 @@ def merge_partitions(
     (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
     likewise for the enabled credits, default the built-in ones). Credits merge with
     :func:`merge_credits`. Without ``score`` the agents are None (scored elsewhere).
-    Partitions must have been audited with global ids (``session_offsets``).
+    Partitions must have been audited with global ids (``session_offsets``). With
+    ``release`` the partitions' findings and sessions are emptied as they are merged
+    (:func:`qa.memory.concat_sorted`).
     """
     results = list(results)
     finding_frames = [r.findings for r in results if len(r.findings)]
     if finding_frames:
-        findings = pd.concat(finding_frames, ignore_index=True)
-        findings = findings.sort_values(["msg", "rule"], kind="stable").reset_index(drop=True)
+        findings = concat_sorted(finding_frames, ["msg", "rule"], release=release)
     else:
         findings = results[0].findings if results else pd.DataFrame()
     session_frames = [r.sessions for r in results if len(r.sessions)]
     if session_frames:
-        sessions = pd.concat(session_frames, ignore_index=True)
-        sessions = sessions.sort_values("session_id", kind="stable").reset_index(drop=True)
+        sessions = concat_sorted(session_frames, ["session_id"], release=release)
     else:
         sessions = results[0].sessions if results else pd.DataFrame(columns=SESSION_COLUMNS)
     if not score:
@@ -100,10 +106,10 @@ def merge_partitions(
     return findings, sessions, score_agents(sessions, rule_ids=rule_ids, credit_ids=credit_ids)
 
 
-def merge_credits(results: Iterable[PartitionResult]) -> pd.DataFrame:
+def merge_credits(results: Iterable[PartitionResult], *, release: bool = False) -> pd.DataFrame:
     """The credits of all partitions in the in-memory order (msg, credit), exactly as
-    :func:`merge_partitions` orders findings."""
-    return merge_credit_frames(r.credits for r in results if r.credits is not None)
+    :func:`merge_partitions` orders findings (``release``: as there)."""
+    return merge_credit_frames((r.credits for r in results if r.credits is not None), release=release)
 
 
 def merge_suppressed(results: Iterable[PartitionResult]) -> pd.DataFrame | None:

@@ -95,7 +95,9 @@ class CompactMessages:
                 self.timestamp = None
                 columns[name] = utc.tz_localize("UTC").tz_convert(self.timezone)
             elif name == "seq":
-                columns[name] = self.seq if self.seq is not None else np.full(self.total, np.nan)
+                # No seq anywhere (most exports): one read-only NaN seen ``total`` times (a
+                # stride-0 view), not 8 bytes per message (80 MB at 10M) of the same NaN.
+                columns[name] = self.seq if self.seq is not None else np.broadcast_to(np.float64(np.nan), (self.total,))
             elif name == "source_row":
                 columns[name] = self.source_row
         columns["norm"] = self._texts(transcripts, 2)
@@ -123,7 +125,7 @@ def transcript_sessions(sessions: pd.DataFrame) -> list[str]:
         from qa.report.excel import audit_book
 
         limit = int(getattr(audit_book, "MAX_TRANSCRIPT_SESSIONS", _DEFAULT_TRANSCRIPTS))
-        ordered = audit_book.worst_sessions(flagged)
+        ordered = audit_book.worst_sessions(flagged, limit)
     except (ImportError, AttributeError):
         limit = _DEFAULT_TRANSCRIPTS
         ordered = flagged.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")

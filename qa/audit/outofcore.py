@@ -177,10 +177,13 @@ def audit_out_of_core(
         result = assemble(
             results, ingest, rules=rules, credit_defs=credit_defs, scoring=scoring, timezone=options.timezone,
             inputs=inputs, rule_paths=options.rule_paths, suppressions=options.suppressions,
-            messages_of=messages_of,
+            messages_of=messages_of, release=True,
         )
         del results
         compact = None  # messages_of is done with it: free the table before the reports
+        # What the merge freed (the partitions' tables, glibc's heap) goes back to the system
+        # before the reports: measured at 10M messages, 2.26 -> ~1.5 GiB entering the workbook.
+        _release_memory()
         timings["merge"] = time.perf_counter() - started
     finally:
         workers.close()

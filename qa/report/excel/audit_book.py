@@ -34,7 +34,7 @@ from qa.report.excel.cells import (
     number_values,
     row_heights,
 )
-from qa.report.excel.rows import BulkSheet, Cells, Column
+from qa.report.excel.rows import BulkSheet, Cells, Column, Later
 from qa.report.excel.trends import write_trends
 from qa.report.excel.words import (
     FINDING_HEADERS,
@@ -241,15 +241,17 @@ class AuditWriter:
         (:func:`detail_cells`), ``widths`` the sheet's column widths."""
         reasons, texts, contexts, marked = details
         fmt = self.formats
+        n = len(part)
+        # The text columns are made as the sheet writes them, one at a time (see Later).
         columns = [
             Column(number_values(pd.Series(excel_dates(times))), "number", fmt.datetime),
-            Column(as_list(part["agent"].fillna("").astype("str")), "text", fmt.text),
-            Column(as_list(part["session_id"].astype("str")), "text", fmt.text),
+            Column(Later(n, lambda: as_list(part["agent"].fillna("").astype("str"))), "text", fmt.text),
+            Column(Later(n, lambda: as_list(part["session_id"].astype("str"))), "text", fmt.text),
             *labels,
-            Column(as_list(reasons), "text", fmt.wrap),
+            Column(Later(n, lambda: as_list(reasons)), "text", fmt.wrap),
             Column(marked, "marked", fmt.wrap, fmt.highlight_cell),
-            Column(as_list(contexts), "text", fmt.wrap),
-            Column(as_list(files), "text", fmt.text),
+            Column(Later(n, lambda: as_list(contexts)), "text", fmt.wrap),
+            Column(Later(n, lambda: as_list(files)), "text", fmt.text),
             Column(number_values(part["row"]), "number", fmt.integer),
         ]
         reason = 3 + len(labels)
@@ -436,8 +438,8 @@ class AuditWriter:
             labels = {rule: self.rule_label(rule) for rule in part["rule"].unique()}
             severities = {s: severity_word(s, lang) for s in part["severity"].unique()}
             rule_columns = [
-                Column(as_list(part["rule"].map(labels)), "text", fmt.text),
-                Column(as_list(part["severity"].map(severities)), "text", fmt.text),
+                Column(Later(shown, lambda: as_list(part["rule"].map(labels))), "text", fmt.text),
+                Column(Later(shown, lambda: as_list(part["severity"].map(severities))), "text", fmt.text),
             ]
             columns, heights = self.message_columns(
                 part, part["timestamp"], rule_columns, detail_cells(part, lang), _file_labels(part), widths,
@@ -493,7 +495,7 @@ class AuditWriter:
         header_row = self.notes_then_header(sheet, notes, headers)
         self.widths(sheet, [18, 20, 19, 22, 8, 12, 8, 30, 8, 8])
         if shown:
-            ordered = worst_sessions(sessions).iloc[:shown]
+            ordered = worst_sessions(sessions, shown)
             blank_text, blank_number = [""] * shown, [None] * shown
             yes = word("yes", lang)
 
@@ -502,19 +504,23 @@ class AuditWriter:
                     return ""
                 return "、".join(f"{self.rule_label(rule)}×{count}" for rule, count in by_rule.items())
 
+            # Text columns made as the sheet writes them (see Later): the masker keeps no state
+            # between these calls that another column's would change.
             columns = [
-                Column(as_list(self.masker.sessions(ordered["session_id"])), "text", fmt.text),
-                Column(as_list(self.masker.agents(ordered["agent"])), "text", fmt.text),
+                Column(Later(shown, lambda: as_list(self.masker.sessions(ordered["session_id"]))), "text", fmt.text),
+                Column(Later(shown, lambda: as_list(self.masker.agents(ordered["agent"]))), "text", fmt.text),
                 Column(
                     number_values(pd.Series(excel_dates(ordered["started_at"]))) if "started_at" in ordered else blank_number,
                     "number", fmt.datetime,
                 ),
-                Column(as_list(ordered["file"].fillna("").astype("str")) if "file" in ordered else blank_text, "text", fmt.text),
+                Column(Later(shown, lambda: as_list(ordered["file"].fillna("").astype("str"))) if "file" in ordered
+                       else blank_text, "text", fmt.text),
                 Column(number_values(ordered["messages"]), "number", fmt.integer),
                 Column(number_values(ordered["longest_wait_s"]) if "longest_wait_s" in ordered else blank_number, "number", fmt.number1),
                 Column(number_values(ordered["findings"]), "number", fmt.integer),
                 Column(
-                    [rules_text(d) for d in as_list(ordered["findings_by_rule"])] if "findings_by_rule" in ordered else blank_text,
+                    Later(shown, lambda: [rules_text(d) for d in as_list(ordered["findings_by_rule"])])
+                    if "findings_by_rule" in ordered else blank_text,
                     "text", fmt.text,
                 ),
                 Column([yes if v else "" for v in as_list(ordered["veto"])] if "veto" in ordered else blank_text, "text", fmt.text),
@@ -531,7 +537,7 @@ class AuditWriter:
         flagged = sessions[sessions["findings"] > 0]
         chosen: list[str] = []
         lines = 0
-        ordered = worst_sessions(flagged)
+        ordered = worst_sessions(flagged, MAX_TRANSCRIPT_SESSIONS)  # never more are chosen
         for session_id, count in zip(as_list(ordered["session_id"]), as_list(ordered["messages"])):
             if len(chosen) >= MAX_TRANSCRIPT_SESSIONS or (chosen and lines + count + 1 > MAX_TRANSCRIPT_LINES):
                 break
@@ -925,9 +931,14 @@ def _file_labels(findings: pd.DataFrame) -> pd.Series:
     return files.where(~has_sheet, files + " [" + sheets + "]")
 
 
-def worst_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Sessions worst first: lowest score, then most findings, then by id."""
-    return sessions.sort_values(["score", "findings", "session_id"], ascending=[True, False, True], kind="stable")
+def worst_sessions(sessions: pd.DataFrame, head: int | None = None) -> pd.DataFrame:
+    """Sessions worst first: lowest score, then most findings, then by id; the first ``head``
+    of them when given (sorted by the three key columns alone, then only those rows taken:
+    not a sorted copy of every session's row, ~190 MB at 10M messages)."""
+    keys = ["score", "findings", "session_id"]
+    order = sessions[keys].reset_index(drop=True).sort_values(keys, ascending=[True, False, True], kind="stable")
+    positions = order.index.to_numpy()
+    return sessions.iloc[positions if head is None else positions[:head]]
 
 
 def _declared_severities(params: Any) -> set[str]:
@@ -997,7 +1008,7 @@ def data_cells(
         result, mask=mask, shown=min(len(result.findings), MAX_DETAIL_ROWS), lang=lang,
         run_key=getattr(trends, "current_key", None),
         history=str(Path(trends.path).resolve()) if trends is not None else None,
-        ids=listed_ids,
+        ids=listed_ids, deferred=True,
     )
     return data_chunks([run])
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from qa.mask import maybe_mask
 from qa.model import naive_times
+from qa.report.excel.rows import Later
 from qa.report.excel.words import pick
 
 MAX_CELL_CHARS = 32_000
@@ -89,14 +90,18 @@ def detail_cells(part: pd.DataFrame, lang: str):
     reasons = cell_text(part["reason"], False, lang)
     texts = cell_text(part["text"], False, lang, cut=False)
     contexts = cell_text(part["context_text"], False, lang)
-    marked = [
-        fit_marked(*cell, lang)
-        for cell in zip(
-            as_list(texts),
-            as_list(part["span_start"].fillna(-1).astype("int64")),
-            as_list(part["span_end"].fillna(-1).astype("int64")),
-        )
-    ]
+    starts, ends = part["span_start"], part["span_end"]
+
+    def make_marked() -> list[tuple[str, int, int]]:
+        return [
+            fit_marked(*cell, lang)
+            for cell in zip(
+                as_list(texts), as_list(starts.fillna(-1).astype("int64")), as_list(ends.fillna(-1).astype("int64")),
+            )
+        ]
+
+    # Made when the sheet writes that column (a tuple and a string per row: see Later).
+    marked = Later(len(part), make_marked)
     return reasons, texts, contexts, marked
 
 def fit_marked(text: str, start: int, end: int, lang: str) -> tuple[str, int, int]:

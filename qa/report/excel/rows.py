@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from io import StringIO
@@ -115,6 +117,27 @@ class Book(xlsxwriter.Workbook):
 # Cells: rich text and bulk rows
 
 
+class Later:
+    """A column's values made only when its cells are written (``make()``: the list of
+    ``rows`` values). :meth:`Cells.rows` writes a sheet a column at a time, left to right,
+    so each column's Python strings exist only while its own XML is built instead of every
+    column's at once (the Findings sheet's 200,000 rows: ~10 columns of strings). The
+    shared strings are met in the same order: the same bytes."""
+
+    def __init__(self, rows: int, make: Any) -> None:
+        self.rows = rows
+        self.make = make
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+def column_values(column: Any) -> list:
+    """The values of a :class:`Column` (made now when they are :class:`Later`)."""
+    values = column.values
+    return values.make() if isinstance(values, Later) else values
+
+
 @dataclass
 class Column:
     """One prepared column of a detail table.
@@ -125,7 +148,7 @@ class Column:
     cell whose whole text is the match (a rich string needs two runs or more).
     """
 
-    values: list
+    values: list | Later
     kind: str
     fmt: Any
     whole_fmt: Any = None
@@ -142,11 +165,23 @@ class BulkSheet(Worksheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self.bulk_xml: list[pa.Array] = []  # row XML, one string per row
+        # The bulk rows' XML, kept in a temporary file (in the workbook's tmpdir) until the
+        # sheet is written when the workbook closes: held in memory, the detail sheets' rows
+        # added up to ~360 MB at 10M messages, on top of the next sheet's peak.
+        self.bulk_file: Any = None
         self.bulk_first_row = 1 << 30
 
+    def add_bulk_rows(self, xml: pa.Array) -> None:
+        """Keep rows' XML (one string per row, in row order) for :meth:`_write_rows`."""
+        if self.bulk_file is None:
+            self.bulk_file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="", dir=self.tmpdir)
+        # Arrow arrays of row XML, joined into text a slice at a time: the whole sheet's
+        # rows as Python strings would cost twice its XML again.
+        for start in range(0, len(xml), _XML_ROWS):
+            self.bulk_file.write("".join(xml.slice(start, _XML_ROWS).to_pylist()))
+
     def _write_rows(self) -> None:
-        if not self.bulk_xml:
+        if self.bulk_file is None:
             super()._write_rows()
             return
         # Ordinary cells (header, notes) come first; the bulk rows all follow them.
@@ -159,11 +194,12 @@ class BulkSheet(Worksheet):
             super()._write_rows()
         finally:
             self.dim_rowmax = saved
-        for chunk in self.bulk_xml:
-            # Arrow arrays of row XML, joined into text a slice at a time: the whole sheet's
-            # rows as Python strings would cost twice its XML again.
-            for start in range(0, len(chunk), _XML_ROWS):
-                self.fh.write("".join(chunk.slice(start, _XML_ROWS).to_pylist()))
+        bulk, self.bulk_file = self.bulk_file, None
+        try:
+            bulk.seek(0)
+            shutil.copyfileobj(bulk, self.fh, 1 << 20)
+        finally:
+            bulk.close()
 
 
 class Cells:
@@ -303,7 +339,8 @@ class Cells:
         else:
             starts = plain_start
         xml = pc.binary_join_element_wise(starts, *cells, "</row>", "")
-        sheet.bulk_xml.append(xml)
+        del cells, starts, plain_start  # the cells' XML, joined into rows now
+        sheet.add_bulk_rows(xml)
         sheet.bulk_first_row = min(sheet.bulk_first_row, first_row)
         sheet._check_dimensions(first_row, 0)
         sheet._check_dimensions(first_row + n - 1, len(columns) - 1)
@@ -340,7 +377,7 @@ class Cells:
     def _column_xml(self, letter: str, numbers: pa.Array, column: Column) -> pa.Array:
         """The column's cells as XML strings ("" for a blank cell)."""
         n = len(numbers)
-        values = column.values
+        values = column_values(column)
         ref = pc.binary_join_element_wise(letter, numbers, "")
         xf = self._xf_text(column.fmt, n)
         if column.kind == "number":
@@ -389,7 +426,7 @@ class Cells:
         for col, column in enumerate(columns):
             per_row = isinstance(column.fmt, list)
             wholes = column.whole_fmt if column.whole_fmt is not None else column.fmt
-            for i, value in enumerate(column.values):
+            for i, value in enumerate(column_values(column)):
                 fmt = column.fmt[i] if per_row else column.fmt
                 row = first_row + i
                 if column.style_blanks and fmt is not None:
