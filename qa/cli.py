@@ -424,7 +424,9 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
             click.echo(f"timing: {stage}: {seconds:.3f} s", err=True)
     if result.ingest.refused:
         # One bad export in a folder does not stop the others' audit, but the run is no success.
-        why, more = result.ingest.refused[0][1], len(result.ingest.refused) - 1
+        from qa.mask import result_masker
+
+        why, more = result_masker(result, mask).text(result.ingest.refused[0][1]), len(result.ingest.refused) - 1
         click.echo(f"qa: error: {len(result.ingest.refused)} input file(s) not read, the others audited: "
                    f"{why}" + (f" (and {more} more, listed above)" if more else ""), err=True)
         return ExitCode.ERROR

@@ -43,6 +43,10 @@ def guarded(debug: bool, action) -> int:
         if debug:
             traceback.print_exc()
         message = error.format_message() if isinstance(error, click.ClickException) else str(error)
+        if isinstance(error, QAError):
+            from qa.mask import mask_text
+
+            message = mask_text(message)  # an input error may quote a cell (a phone number): stderr is a channel too
         click.echo(f"qa: error: {message}", err=True)
         return ExitCode.ERROR
     except BrokenPipeError:

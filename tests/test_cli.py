@@ -216,3 +216,17 @@ def test_a_single_refused_file_still_stops_with_one_line(tmp_path):
     path.write_text("会话ID,时间,发送方类型,内容\nS9,2026-11-20 10:00:00,1,在吗\nS9,2026-11-20 10:01:00,2,在的\n"
                     "S9,2026-11-20 10:02:00,4,评价邀请\n", encoding="utf-8")
     _assert_one_line_error(run("audit", path, "-o", tmp_path / "o.xlsx"), "role codes")
+
+
+def test_an_input_error_quoting_a_cell_is_masked_on_stderr(tmp_path):
+    """A refusal that quotes the file's first cells (a headerless export starting with a phone
+    number) shows the number masked, alone or in a folder: stderr reaches CI logs."""
+    bad = tmp_path / "day" / "bad.csv"
+    bad.parent.mkdir()
+    bad.write_text("13812345678,张三,在吗\n13812345678,客服,在的\n", encoding="utf-8")
+    alone = run("audit", bad, "-o", tmp_path / "a.xlsx", "--no-history")
+    (bad.parent / "good.csv").write_text(CHAT, encoding="utf-8")
+    folder = run("audit", bad.parent, "-o", tmp_path / "b.xlsx", "--no-history")
+    for result in (alone, folder):
+        assert result.exit_code == 2
+        assert "13812345678" not in result.stderr and "138****5678" in result.stderr
