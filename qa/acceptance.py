@@ -126,7 +126,8 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
 # 退货 share 退; 补偿 and 赔偿 are money).
 _GRANT_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|取消|赔|退|换|寄|发")
 # (寄/发 alone are not offered remedies: 给您发个链接)
-_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新")
+# (换开/重开/补开 an invoice re-issued: the remedy of an invoice made out wrong)
+_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新|换开|重开|补开|重新开")
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
 
 
@@ -174,7 +175,8 @@ def grants_request(classes, request_norm: str, reply_norm: str, request_class: s
 
 # a remedy's family: 补发 and 补寄 offer the same thing again
 _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重发": "resend", "上门": "visit",
-           "派人": "visit", "补偿": "money", "赔": "money", "退": "refund"}
+           "派人": "visit", "补偿": "money", "赔": "money", "退": "refund",
+           "换开": "reissue", "重开": "reissue", "补开": "reissue", "重新开": "reissue"}
 
 
 # a sum of money offered (补10元红包, 5块钱的券, 返现): the family of 补偿/赔
@@ -184,7 +186,8 @@ MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)
 def _families(text: str) -> set[str]:
     return {_FAMILY.get(m.group(), "exchange" if m.group().startswith("换") else m.group())
             for m in _GRANT_REMEDY.finditer(text)} | (
-        {"exchange"} if "换" in text else set()) | ({"money"} if MONEY.search(text) else set())
+        {"exchange"} if "换" in text else set()) | ({"money"} if MONEY.search(text) else set()) | {
+        _FAMILY[m.group()] for m in _OTHER_REMEDY.finditer(text) if _FAMILY.get(m.group()) == "reissue"}
 
 
 def offers_other(proposal_norm: str, reply_norm: str) -> bool:
@@ -194,7 +197,7 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
     proposed = _families(proposal_norm)
     for remedy in _OTHER_REMEDY.finditer(reply_norm):
         word = remedy.group()
-        family = "exchange" if word.startswith("换") else _FAMILY.get(word, word)
+        family = _FAMILY.get(word) or ("exchange" if word.startswith("换") else word)
         if family in proposed:
             continue
         if _granted_in(reply_norm, word) and regex.search(
