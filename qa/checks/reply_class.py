@@ -538,6 +538,7 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
     provoking = [c for c in params["provoked_classes"] if c in classes.classes]
     made_good_by = [c for c in params["made_good_classes"] if c in classes.classes]
     giving_up = [c for c in params["giving_up_classes"] if c in classes.classes]
+    settled_by = [c for c in params["settled_by_classes"] if c in classes.classes]
     if not closing and not relief:
         return
     positions = np.flatnonzero(customer)
@@ -553,7 +554,8 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
                 position == turn[-1] and any(texts.member(name, position) for name in closing)
                 and (_agent_spoke_before(turn[0], replies, sessions)
                      or not any(texts.member(name, position) for name in giving_up))
-                and not _upset_before(turn[0], customer, replies, sessions, is_trigger)
+                and (not _upset_before(turn[0], customer, replies, sessions, is_trigger)
+                     or _settled_just_before(turn[0], replies, sessions, texts, settled_by))
                 and not _provoked_before(turn[0], replies, sessions, texts, provoking, made_good_by)):
             is_trigger[turn] = False
 
@@ -567,6 +569,19 @@ def _agent_spoke_before(start: int, replies, sessions) -> bool:
             return True
         p -= 1
     return False
+
+
+def _settled_just_before(start: int, replies, sessions, texts: _Texts, settled_by: list[str]) -> bool:
+    """Did the agent's turn just before ``start`` apologise or soothe (``settled_by``)? Then a calm
+    close of the customer's (那算了) accepts the answer rather than giving up on an argument."""
+    p = start - 1
+    while p >= 0 and sessions[p] == sessions[start] and not replies[p]:
+        p -= 1
+    found = False
+    while p >= 0 and sessions[p] == sessions[start] and replies[p]:
+        found = found or any(texts.member(name, p) for name in settled_by)
+        p -= 1
+    return found
 
 
 def _upset_before(start: int, customer, replies, sessions, is_trigger) -> bool:

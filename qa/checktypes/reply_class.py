@@ -93,6 +93,9 @@ PARAMS = {
     "affirmative_classes": Param("strings", "agent replies opening with a plain yes", default=[]),
     "made_good_classes": Param("strings", "agent lines that make a provocation good (不好意思，刚才语气急了): a "
                                "calm close after them is no resignation", default=[]),
+    "settled_by_classes": Param("strings", "agent lines that answer the customer's earlier upset (抱歉，刚才表述不当; "
+                                "非常抱歉给您添麻烦了): a calm close right after them (那算了) accepts, it does not "
+                                "give up in frustration", default=[]),
     "other_way_classes": Param("strings", "with accommodate_refusals: after a calm trigger of "
                                "other_way_after_classes (a step tried in vain, no upset in the turn), a reply of "
                                "these classes unlike the refused one and of no not_counting class (a wait) "
