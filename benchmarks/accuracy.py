@@ -95,7 +95,7 @@ CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户�
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
-STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
 # A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
 ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends

@@ -45,11 +45,11 @@ _FLAG_WORDS: dict[str, str] = {
 _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$", re.IGNORECASE)
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
 _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
-# Staff named by their post before the name (员工-售后小林, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
+# Staff named by their post before the name (员工-售后小林, 售前_七七, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
 # exports), the shop's name may come first (小红书 千帆: 雾屿美妆-客服-晴天); 客服 also runs straight into
 # the name (客服小林).
 _STAFF_NICKNAME = re.compile(r"^\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?"
-                             r"(?:(?:员工|客服|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+                             r"(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
