@@ -868,6 +868,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 low, high = np.searchsorted(reply_positions, [start, position], side="left")
                 if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
+        new_episode = [c for c in params["new_episode_classes"] if c in classes.classes]
+        if soothed.any() and new_episode:
+            # the customer turns on the agent or the service itself (客服是摆设吗 after waiting on the
+            # agent): a new grievance, not the soothed one going on
+            positions = trigger_ids[soothed]
+            soothed[np.flatnonzero(soothed)[_class_mask(classes, new_episode, norm_all, positions)]] = False
         if soothed.any() and later:
             positions = trigger_ids[soothed]
             refusal = _class_mask(classes, later, norm_all, positions) | relation_hits[positions]

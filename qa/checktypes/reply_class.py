@@ -19,6 +19,9 @@ PARAMS = {
                                default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
+    "new_episode_classes": Param("strings", "with soothed_episode: customer lines that turn on the agent or the service "
+                                 "itself (你们客服是摆设吗, 半天不回) open a new episode even right after a soothing "
+                                 "reply", default=[]),
     "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
                              "episode, not judged again", default=False),
     "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
