@@ -846,11 +846,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             # trigger, or a complaint left to skip_classes' rule: 我要投诉 → 非常抱歉… → 退钱): a 请耐心等待
             # to a plain question opens no episode
             skip_names = [c for c in params["skip_classes"] if c in classes.classes]
+            urge_names = [c for c in params["urge_classes"] if c in classes.classes]
             for index in np.flatnonzero(soothed).tolist():
                 position = int(previous[index])
                 before = position - 1
-                opened = False
-                while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
+                # 很抱歉…会帮您催 → 赶紧安排吧: the customer urges what was just promised
+                opened = any(texts.member(name, int(trigger_ids[index])) for name in urge_names)
+                while not opened and before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
                     if is_trigger[before] or (scope[before] and any(texts.member(name, before) for name in skip_names)):
                         opened = True
                         break
