@@ -48,6 +48,14 @@ Parameters (rule ``[params]``):
     Drop a match in the scope of a negation (不是, 并不是, 没有, 不会) or of a condition
     (如果, 万一, 有…的地方随时) within its clause, as decided by :mod:`qa.negation`.
 
+``model`` (strings; or ``model_file``) and ``model_min_han`` (int, default 10)
+    A trained text model (:mod:`qa.questionmodel`; ``benchmarks/train_question_model.py``
+    writes it) that looks again at the checked messages no pattern flagged: a message of at
+    least ``model_min_han`` Han characters that asks something (a clause ending in ? or 吗/嘛)
+    and that the model puts in the class is flagged at its last question, unless an exclusion
+    overlaps that clause. Patterns know the forms seen; the model recognises the same reproach in words
+    no pattern lists. Short clarifying questions (是这个吗?) stay below ``model_min_han``.
+
 Message fields: ``{match}`` (the matched fragment of the original text).
 """
 
@@ -317,12 +325,59 @@ def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
+@lru_cache(maxsize=8)
+def _model(lines: tuple[str, ...]):
+    from qa.questionmodel import QuestionModel
+
+    return QuestionModel.from_lines(list(lines)) if lines else None
+
+
+# the last question of a message: a clause ending in ? or in 吗/嘛 (before closing punctuation)
+_QUESTION_CLAUSE = compile_regex(r"[^,.?!;:。~]*(?:\?+|(?:吗|嘛)(?=[\s.!~。]*$))")
+_HAN = compile_regex(r"\p{Han}")
+
+
+def model_matches(norm: pd.Series, matcher: Matcher, params: dict, skip: set) -> dict[int, tuple[int, int]]:
+    """{message id: span of its last question} of the messages the rule's model flags (those in
+    ``skip`` already have a pattern match). Each distinct text is scored once; only questions in
+    messages of ``model_min_han`` Han characters or more are scored at all."""
+    model = _model(tuple(params.get("model") or ()))
+    if model is None or norm.empty:
+        return {}
+    texts = norm[~norm.index.isin(list(skip))].dropna()
+    texts = texts[texts.str.contains("?", regex=False) | texts.str.contains("吗|嘛", regex=True)]
+    found: dict[int, tuple[int, int]] = {}
+    seen: dict[str, tuple[int, int] | None] = {}
+    least = int(params.get("model_min_han") or 0)
+    for msg_id, text in zip(texts.index, texts.tolist()):
+        if text not in seen:
+            seen[text] = None
+            # cheapest first: the length gate, the model, then where the question is and whether an
+            # exclusion (good wording) covers it
+            if len(_HAN.findall(text)) < least or not model.flags(text):
+                continue
+            questions = [m for m in _QUESTION_CLAUSE.finditer(text) if m.group().strip(" ?")]
+            if questions:
+                start, end = questions[-1].span()
+                while start < end and text[start] == " ":
+                    start += 1
+                excluded = matcher.exclude is not None and any(
+                    s < end and start < e for s, e in (m.span() for m in matcher.exclude.finditer(text, overlapped=True)))
+                if not excluded:
+                    seen[text] = (start, end)
+        if seen[text] is not None:
+            found[msg_id] = seen[text]
+    return found
+
+
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
-    """Flag each checked message with a pattern match that no exclusion covers."""
+    """Flag each checked message with a pattern match that no exclusion covers (or, with a
+    ``model``, whose question the model puts in the class)."""
     matcher = matcher_for(rule.params)
     scope = role_mask(messages, rule.params["roles"])
     norm = messages["norm"][scope]
     spans = find_matches(norm, matcher)
+    spans.update(model_matches(norm, matcher, rule.params, set(spans)))
     if not spans:
         return findings_frame([], rule.id, "", "")
     ids = list(spans)

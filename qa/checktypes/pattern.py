@@ -20,6 +20,10 @@ PARAMS = {
     "clause_delimiters": Param("str", "regex character class ending a clause", default="[,.?!;:。、~ ]"),
     "negation": Param("bool", "drop a match in the scope of a negation (qa.negation)", default=False),
     "condition": Param("bool", "drop a match in the scope of a condition (如果, 万一…)", default=False),
+    "model": Param("strings", "a trained text model's lines (model_file: written by "
+                   "benchmarks/train_question_model.py): it also flags a checked message with no pattern "
+                   "match whose question it puts in the class", default=[]),
+    "model_min_han": Param("int", "the model judges only questions in messages of at least this many Han characters", default=10),
 }
 
 
