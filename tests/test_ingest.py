@@ -177,10 +177,11 @@ def test_staff_named_by_their_post_are_agents(tmp_path):
     path = write_csv(
         tmp_path / "a.csv",
         [["会话ID", "发送人", "内容"], ["s1", "🍊橙子", "在吗"], ["s1", "员工-售后小林", "在的"],
-         ["s1", "客服小美", "您说"], ["s1", "店长·阿梅", "好的"], ["s1", "员工甲乙", "嗯"]],
+         ["s1", "客服小美", "您说"], ["s1", "店长·阿梅", "好的"], ["s1", "员工甲乙", "嗯"],
+         ["s1", "禾木-售前-七七", "这款有货"], ["s1", "售前_阿宁", "可以的"]],
     )
     m = load_inputs([path]).messages
-    assert m["role"].tolist() == ["customer", "agent", "agent", "agent", "customer"]
+    assert m["role"].tolist() == ["customer", "agent", "agent", "agent", "customer", "agent", "agent"]
 
 
 def test_staff_named_after_the_shop_and_the_shops_robot(tmp_path):
