@@ -16,7 +16,7 @@ text): the agent messages of ``tests/eval/*.csv`` and ``tests/eval/six-rules/*.c
 The threshold is chosen by leave-one-file-out cross-validation: the lowest score at which the
 out-of-fold predictions keep precision >= 0.95. ``qa`` applies the model only to agent questions
 of at least ``model_min_han`` Han characters (rules/rhetorical-question.toml): on real JD chats the
-model's hits below that were all short clarifying questions (是这个吗?, 怎么了亲).
+model's hits below that were all short clarifying questions (是这个颜色吗?, 您说的是哪件呢?).
 
     pip install -e '.[train]'
     python benchmarks/train_question_model.py            # writes rules/lists/rhetorical-model.tsv

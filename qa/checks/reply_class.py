@@ -850,7 +850,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             for index in np.flatnonzero(soothed).tolist():
                 position = int(previous[index])
                 before = position - 1
-                # 很抱歉…会帮您催 → 赶紧安排吧: the customer urges what was just promised
+                # 很抱歉…会帮您催 → 那抓紧处理吧: the customer urges what was just promised
                 opened = any(texts.member(name, int(trigger_ids[index])) for name in urge_names)
                 while not opened and before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
                     if is_trigger[before] or (scope[before] and any(texts.member(name, before) for name in skip_names)):

@@ -19,7 +19,7 @@ PARAMS = {
                                default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
-    "urge_classes": Param("strings", "with soothed_episode: a bare urge (赶紧安排吧, 尽快处理) right after a soothing reply "
+    "urge_classes": Param("strings", "with soothed_episode: a bare urge (那抓紧处理吧, 尽快处理) right after a soothing reply "
                           "takes up what the agent promised: the same episode, whether or not a trigger was found "
                           "before the soothing reply", default=[]),
     "new_episode_classes": Param("strings", "with soothed_episode: customer lines that turn on the agent or the service "
