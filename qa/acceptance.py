@@ -170,7 +170,7 @@ def grants_request(classes, request_norm: str, reply_norm: str, request_class: s
             return False
         if _granted_in(reply_norm, remedy.group()):
             return True
-        # a refund of goods not yet sent is the order cancelled (退款 → 帮您提交取消订单)
+        # a refund of goods not yet sent is the order cancelled (退款 → 帮您把订单取消掉)
         if remedy.group() == "退" and _granted_in(reply_norm, "取消"):
             return True
     return False
