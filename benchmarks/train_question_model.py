@@ -106,6 +106,8 @@ def choose_threshold(data: list[tuple[str, str, int]]) -> float:
         flagged = scores >= threshold
         if flagged.sum() and (flagged & (labels == 1)).sum() / flagged.sum() >= TARGET_PRECISION:
             best = threshold
+    found = ((scores >= best) & (labels == 1)).sum()
+    print(f"leave-one-file-out at {best:.4f}: recall {found / max(1, labels.sum()):.2f} ({found} of {labels.sum()})")
     return round(float(best), 4)
 
 
