@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import random
 import sys
 import tomllib
@@ -40,19 +39,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_question_model import accuracy_module  # noqa: E402
+
 from qa.classes import builtin_classes  # noqa: E402
 from qa.normalize import normalize_text  # noqa: E402
 
 LABELS = Path(__file__).with_name("customer_emotion_labels.csv")
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9)
-
-
-def _accuracy_module():
-    spec = importlib.util.spec_from_file_location("qa_accuracy", REPO / "benchmarks" / "accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["qa_accuracy"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _pipeline():
@@ -76,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", action="append", default=[], help="CSV[:text column] with role 客户 rows")
     parser.add_argument("--sample", type=int, default=0, help="print N random model-only real messages")
     args = parser.parse_args(argv)
-    accuracy = _accuracy_module()
+    accuracy = accuracy_module()
     classes = builtin_classes()
     params = tomllib.loads((REPO / "rules" / "unsoothed-emotion.toml").read_text(encoding="utf-8"))["params"]
     triggers = [c for c in params["trigger_classes"] if c in classes.classes]

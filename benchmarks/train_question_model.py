@@ -48,7 +48,8 @@ C = 100.0
 TARGET_PRECISION = 0.95
 
 
-def _accuracy_module():
+def accuracy_module():
+    """benchmarks/accuracy.py as a module (its reader of labelled chat exports)."""
     spec = importlib.util.spec_from_file_location("qa_accuracy", REPO / "benchmarks" / "accuracy.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["qa_accuracy"] = module
@@ -58,7 +59,7 @@ def _accuracy_module():
 
 def training_messages(rule: str = RULE) -> list[tuple[str, str, int]]:
     """(group, normalized text, label) of every agent message of the training data."""
-    accuracy = _accuracy_module()
+    accuracy = accuracy_module()
     out = []
     for path in sorted((REPO / "tests" / "eval").glob("*.csv")) + sorted((REPO / "tests" / "eval" / "six-rules").glob("*.csv")):
         for message in accuracy.read_messages(path):
