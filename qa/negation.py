@@ -133,6 +133,11 @@ class Scope:
             if not any(kept.endswith(n) for n in self.negators):
                 left = start
         before = text[left:start]
+        closed = before.rfind("的话")
+        if closed >= 0:
+            # 的话 closes a condition: a negator inside it (不想要的话请你自己看着办) does not reach
+            # what is said after it
+            before = before[closed + 2:]
         if self._exception is not None:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)
         # The 不/没 of an A-not-A question (能不能, 有没有, 会不会) asks; it negates nothing after it.

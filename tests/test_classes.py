@@ -45,6 +45,9 @@ def negated(text: str, target: str) -> bool:
         # 的话 closes the condition before it: what it follows is supposed, what comes after is said
         ("真是翻新机的话我就投诉", "翻新机", True),
         ("尺码小的话您下单前没量一下吗", "没量一下吗", False),
+        # …and a negator inside the condition does not reach past 的话
+        ("不想要的话请您自己想办法", "自己想办法", False),
+        ("不需要的话你别拍", "别拍", False),
         # 这不…嘛 asks back and affirms (这不是 with 是 left out); a plain 不 still negates
         ("这不坑人嘛", "坑人", False),
         ("那不是骗人吗", "骗人", False),
