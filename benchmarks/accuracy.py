@@ -247,6 +247,13 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         values = [record[at].strip() for record in records[first + 1:] if len(record) > at and record[at].strip()]
         if values and sum(_role_value(v) not in ("agent", "customer", "system") for v in values) > len(values) / 2:
             role_known, sender = False, at
+    if not role_known and sender is not None:
+        # …and a sender column holding roles (a Qiyu export's 发送者: 访客/客服/机器人) is the role, as the tool reads it
+        values = [record[sender].strip() for record in records[first + 1:] if len(record) > sender and record[sender].strip()]
+        if values and sum(_role_value(v) in ("agent", "customer", "system") for v in values) > len(values) / 2:
+            role_at, sender = sender, None
+            header = header[:role_at] + [FIELD_HEADERS["role"][0]] + header[role_at + 1:]
+            role_known = True
     agent_flag = next((header.index(name) for name in AGENT_FLAG_HEADERS if name in header), None)
     by_flag = not role_known and agent_flag is not None
     by_sender = not role_known and not by_flag and sender is not None

@@ -163,6 +163,19 @@ def test_read_messages_role_by_direction_and_milliseconds(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_a_sender_column_holding_roles_is_the_role_column(tmp_path):
+    # a Qiyu-style 发送者 column with 访客/客服/机器人 values, the agent's name in 客服
+    path = _csv(tmp_path, "qy.csv", """\
+        会话ID,客服,发送者,消息内容,消息时间,expect
+        Q1,七鱼客服-阿青,机器人,您好，请问有什么可以帮您,2026-12-09 10:00:00,
+        Q1,七鱼客服-阿青,访客,在吗,2026-12-09 10:00:10,
+        Q1,七鱼客服-阿青,客服,在的,2026-12-09 10:00:30,
+        """)
+    assert [(m.role, m.agent) for m in acc.read_messages(path)] == [
+        ("system", "七鱼客服-阿青"), ("customer", "七鱼客服-阿青"), ("agent", "七鱼客服-阿青")]
+    assert acc.check_labels([path]) == []
+
+
 def test_read_messages_tab_separated(tmp_path):
     path = _csv(tmp_path, "t.tsv", "会话ID\t发送方\t客服名称\t发送时间\t消息内容\texpect\n"
                 "T1\t访客\t阿青\t2026-12-09 10:00:00\t在吗\t\nT1\t客服\t阿青\t2026-12-09 10:00:30\t在的\t\n")
