@@ -32,7 +32,7 @@ import regex
 from qa.regexcache import compile_regex
 
 #: The default answer classes, in the order their matches are tried.
-ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim")
+ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim", "option-refused")
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.
@@ -48,6 +48,8 @@ _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
 # where the thing called useless ends (贴膜|有什么用, 冷冻的|没意思)
 _USELESS = compile_regex(r"有(?:什么|啥)用|(?:的)?没(?:意思|啥意思|什么意思)")
+# where the option's name ends (中通|不行, 水放|得没问题)
+_OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # the refused word after a step-refusal's negator: up to two Han characters, none after 了 (不用了)
 _REFUSED_WORD = compile_regex(r"\p{Han}(?:(?<!了)\p{Han})?|")
@@ -84,6 +86,15 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 cut = _USELESS.search(found.text)
                 subject = found.text[: cut.start() if cut else len(found.text)]
                 if any(ch not in _COMMON and ch in proposal_norm for ch in subject):
+                    return found
+                continue
+            if name == "option-refused":
+                # 中通不行 after 给您发中通加急: the option refused is named by two of its characters; a step
+                # declared done right (水放得没问题 after 按比例放水) by one
+                cut = _OPTION_VERDICT.search(found.text)
+                subject = found.text[: cut.start() if cut else len(found.text)]
+                shared = sum(ch not in _COMMON and ch in proposal_norm for ch in subject)
+                if shared >= (1 if cut is not None and cut.group().startswith(("得", "的")) else 2):
                     return found
                 continue
             if name == "counter-demand":

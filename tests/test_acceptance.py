@@ -20,6 +20,8 @@ def _refuses(proposal: str, answer: str):
     ("亲，重新插拔一下数据线就好了", "还是充不进电", "step-failed"),
     ("您可以试试恢复出厂设置", "能不能直接换一台", "counter-demand"),
     ("给您补一个小挂件当补偿", "不要小挂件", "step-refusal"),  # the declined thing by its noun
+    ("今天只能给您发韵达，明天到", "周末没人收 韵达不行", "option-refused"),  # the offered option by its name
+    ("麻烦您检查下电源线有没有插紧", "电源线插得好好的", "option-refused"),  # the step declared done right
 ])
 def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     found = _refuses(proposal, answer)
@@ -33,6 +35,8 @@ def test_an_answer_that_does_not_accept_the_proposal(proposal, answer, kind):
     ("您先重启一下耳机", "重启了 就好了"),              # the step worked
     ("您还记得绑定的邮箱吗", "不记得"),                # answers a question
     ("", "我不寄"),                                    # nothing proposed
+    ("今天只能给您发韵达，明天到", "你们客服不行"),      # an option the agent did not offer
+    ("麻烦您检查下电源线有没有插紧", "灯泡装得好好的"),  # a step the agent did not propose
     ("请您耐心等候审核通知", "电视开不了机"),          # a fault told in a cannot-form
     ("订单号发您了，您核对下", "app里查不到订单"),      # 查不到 declines nothing
     ("您选一下要哪个颜色", "不用了，选好了"),          # 不用了 declines no proposed thing
