@@ -70,8 +70,9 @@ PARAMS = {
                                default=[]),
     "giving_up_classes": Param("strings", "closing messages that give up a remedy (算了 不退了): they close the "
                                "complaint only when they answer something the agent said", default=[]),
-    "mild_spoiled_by": Param("strings", "agent replies that rule against the customer (超过7天不支持): taking the "
-                             "matter up while refusing it does not answer a mild turn", default=[]),
+    "mild_spoiled_by": Param("strings", "agent replies that rule against the customer (超过7天不支持) or ask for a "
+                             "rating while the customer is upset: taking the matter up, or a straight answer to the "
+                             "impatient question, does not answer the turn then", default=[]),
     "nudge_classes": Param("strings", "customer messages that only nudge (在吗, ?, 你好): the second nudge of "
                            "a turn after the customer's unanswered question or problem (nudge_after_classes) is "
                            "impatience, once the customer has waited least_wait_seconds (when times are known)",
