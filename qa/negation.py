@@ -135,7 +135,7 @@ class Scope:
         before = text[left:start]
         closed = before.rfind("的话")
         if closed >= 0:
-            # 的话 closes a condition: a negator inside it (不想要的话请你自己看着办) does not reach
+            # 的话 closes a condition: a negator inside it (不喜欢的话请你自己看着办) does not reach
             # what is said after it
             before = before[closed + 2:]
         if self._exception is not None:
