@@ -499,7 +499,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     if not len(todo):
         return out
     words = set(params["light_words"]) | set(params["anchor_stop"])
-    stop = sorted((w for w in words if len(w) > 1), key=len, reverse=True)
+    # longest first, equal lengths in text order: a set's own order changes from run to run, which
+    # made a pattern (and a regex cache entry and write) of its own in every process
+    stop = longest_first(w for w in words if len(w) > 1)
     cut = compile_regex("|".join(regex.escape(w) for w in stop) + r"|[^\p{Han}]") if stop else _NOT_HAN
     weak = {w for w in words | set(params["term_stop"]) if len(w) == 1}
     changing = params["anchor_terms"]
