@@ -912,14 +912,26 @@ def _compile_or_fail(pattern: str, path: Path, text: str, key: str) -> Any:
 
 
 def _expand(patterns: list[str], macros: list[str]) -> list[str]:
+    table = _macro_table(tuple(macros))
+    if not table:
+        return patterns
+    # a pattern without {{ holds no macro reference: it is its own expansion
+    return [p if "{{" not in p else
+            _MACRO_REF.sub(lambda m: f"(?:{table[m.group(1)]})" if m.group(1) in table else m.group(0), p)
+            for p in patterns]
+
+
+@lru_cache(maxsize=16)
+def _macro_table(macros: tuple[str, ...]) -> dict[str, str]:
+    """The macros' names and bodies (a body's references to earlier macros expanded), read once
+    per set of macro lines: every list of every class is expanded with them (reading the lines
+    again for each list was a third of compiling the classes). Callers do not change it."""
     table: dict[str, str] = {}
     for line in macros:
         found = _MACRO_DEF.match(line)
         if found:
             table[found.group(1)] = _MACRO_REF.sub(lambda m: f"(?:{table.get(m.group(1), m.group(0))})", found.group(2))
-    if not table:
-        return patterns
-    return [_MACRO_REF.sub(lambda m: f"(?:{table[m.group(1)]})" if m.group(1) in table else m.group(0), p) for p in patterns]
+    return table
 
 
 def _where(raw: dict[str, Any], needle: str) -> tuple[Path, str, str]:
