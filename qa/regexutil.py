@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa.diskmemo import disk_memo
 from qa.errors import RuleError
 from qa.regexcache import compile_regex
 
@@ -98,9 +99,13 @@ def relax_counts(pattern: str) -> str:
     return _COUNTED.sub(lambda m: m.group(1) + ("*" if int(m.group(2)) == 0 else "+"), pattern)
 
 
+@disk_memo
 def re2_valid(pattern: str, allow_ascii: bool = False) -> bool:
     """Does RE2 (pyarrow) compile ``pattern``? Unless ``allow_ascii``, a pattern using an escape
-    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches."""
+    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches.
+
+    Kept between runs (:func:`qa.diskmemo.disk_memo`): loading the rules asks it of every rule's
+    whole pattern list joined, and pyarrow compiles the pattern to answer (a tenth of loading them)."""
     if not allow_ascii and _ASCII_ONLY_IN_RE2.search(pattern):
         return False
     try:
