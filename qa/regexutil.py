@@ -39,8 +39,16 @@ def join_alternatives(patterns: Iterable[str]) -> str:
     offset = 0
     for item in items:
         parts.append(f"(?:{_shift_backreferences(item, offset) if offset else item})")
-        offset += len(_group_bodies(item))
+        offset += _group_count(item)
     return "|".join(parts)
+
+
+@disk_memo
+def _group_count(pattern: str) -> int:
+    """How many capturing groups ``pattern`` has (kept between runs: the classes' lists with a
+    back-reference are joined at every load, and walking each pattern in Python cost a tenth of
+    loading the classes)."""
+    return len(_group_bodies(pattern))
 
 
 def _shift_backreferences(pattern: str, offset: int) -> str:
