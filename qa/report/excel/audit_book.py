@@ -49,8 +49,8 @@ from qa.report.excel.words import (
     words,
 )
 from qa.review import DATA_SHEET, REVIEW_CHOICES, build_run_data, data_chunks
+from qa.rules import result_rules_hash, rule_names
 from qa.rules import rule_label as _rule_label
-from qa.rules import rule_names, rules_hash
 from qa.score import Scoring, default_scoring
 
 MAX_TRANSCRIPT_SESSIONS = 200
@@ -822,7 +822,7 @@ class AuditWriter:
             (word("n_sessions", lang), int(len(result.sessions))),
             (word("n_agents", lang), int(len(result.agents))),
             (word("n_findings", lang), int(len(result.findings))),
-            (word("rules_version", lang), rules_hash(result.rules)),
+            (word("rules_version", lang), result_rules_hash(result)),
             (word("timezone", lang), result.timezone),
             (word("scoring", lang), self._scoring_sentence()),
             (word("privacy", lang), word("masked" if self.mask else "unmasked", lang)),
@@ -952,7 +952,8 @@ def _declared_severities(params: Any) -> set[str]:
                 found |= _declared_severities(value)
     elif isinstance(params, list):
         for value in params:
-            found |= _declared_severities(value)
+            if isinstance(value, (dict, list)):  # not each word of a list of ten thousand
+                found |= _declared_severities(value)
     return found
 
 
