@@ -20,7 +20,7 @@ import functools
 import hashlib
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,6 +116,13 @@ def disk_memo(function: Callable[..., T]) -> Callable[..., T]:
         return _memo.get(key, lambda: function(*args, **kwargs))
 
     return remembered
+
+
+def disk_kept(name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """The value kept under ``name`` and ``key``, else ``compute()`` kept: :func:`disk_memo`
+    for a value whose argument is too big to be its own key (a digest of it is). ``name`` names
+    the computation as a function name would; ``compute`` must depend on ``key`` alone."""
+    return _memo.get((name, key, ()), compute)
 
 
 def _save() -> None:
