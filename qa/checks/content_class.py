@@ -71,7 +71,7 @@ from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.diskmemo import disk_memo
 from qa.errors import RuleError
-from qa.normalize import normalize_text
+from qa.normalize import normalize_text, normalize_texts
 from qa.regexutil import compile_any
 from qa.textindex import text_index
 
@@ -103,7 +103,9 @@ def _alternation(items: Sequence[str]) -> str:
 def _emoji_ranges() -> str:
     """RE2 class body of every emoji code point (Extended_Pictographic, modifiers, flags),
     taken from the ``regex`` module's Unicode tables (newer than RE2's)."""
-    chars = "".join(chr(i) for i in range(0x30000) if not 0xD800 <= i < 0xE000)
+    # every code point below U+30000 but the surrogates, in order (made from their UTF-32 bytes)
+    points = np.concatenate([np.arange(0xD800, dtype="<u4"), np.arange(0xE000, 0x30000, dtype="<u4")])
+    chars = points.tobytes().decode("utf-32-le")
     pieces = []
     for found in regex.finditer(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}]+", chars):
         first, last = ord(found.group()[0]), ord(found.group()[-1])
@@ -123,8 +125,7 @@ def _s2t():
 def _name_forms(names: Sequence[str]) -> list[str]:
     """Each name normalized (simplified) plus its traditional form, both NFKC + lower case."""
     forms: set[str] = set()
-    for name in names:
-        simplified = normalize_text(name)
+    for simplified in normalize_texts(names):  # all names in one pass
         if simplified:
             forms.add(simplified)
             forms.add(_s2t().convert(simplified))
