@@ -30,8 +30,9 @@ import regex
 # Past this many entries the file is rewritten with only what this process used, so rules edited
 # over months do not grow it without end.
 _MAX_ENTRIES = 5000
-# What a KeptDict file holds: its payload and the generations its entries were last used in.
-_KEPT_FORMAT = "qa-kept-2"
+# What a KeptDict file holds: its payload (each value pickled on its own) and the generations its
+# entries were last used in. A file of another format is a cold cache.
+_KEPT_FORMAT = "qa-kept-3"
 
 
 class KeptDict:
@@ -42,7 +43,12 @@ class KeptDict:
     a small audit a fifth of its time), and past ``max_entries`` only the keys this process used
     are written, so the file cannot grow without end. ``pack``/``unpack`` wrap what is stored
     (``unpack`` returns None for a file that does not fit: a cold cache); ``after_save`` gets the
-    path written. Shared by the compiled patterns here and the derived values of qa.diskmemo."""
+    path written. Shared by the compiled patterns here and the derived values of qa.diskmemo.
+
+    Each value is kept pickled on its own and unpickled when first asked for: a store holds what
+    every recent run used (tests, other rule packs, large audits), and unpickling a compiled
+    pattern rebuilds it, so reading them all cost a small audit up to several times what it
+    uses (776 patterns, 1.5 MB, against the ~340 a 100-row audit asks for)."""
 
     #: Writes after which an entry no process used in between is dropped. Writes happen only when
     #: something new was computed (a changed rule, another command), never on a warm audit.
@@ -56,6 +62,8 @@ class KeptDict:
         self.entries: dict | None = None
         self.used: set = set()
         self.added = False
+        # the keys whose value in ``entries`` is still the pickle read from the file
+        self._packed: set = set()
         # the generation of this file's last write, and per key the last generation that used it
         self._generation = 0
         self._last_used: dict = {}
@@ -69,15 +77,26 @@ class KeptDict:
         except KeyError:
             value = self.entries[key] = compute()
             self.added = True
+        else:
+            if key in self._packed:
+                self._packed.discard(key)
+                del self.entries[key]  # (gone if compute() below raises)
+                try:
+                    value = pickle.loads(value)
+                except Exception:  # noqa: BLE001 - a damaged entry is only a cold one
+                    value = compute()
+                    self.added = True
+                self.entries[key] = value
         self.used.add(key)
         return value
 
     def _load(self) -> None:
         stored = read_private_pickle(self._path())
-        ages = None
+        ages, entries = None, None
         if isinstance(stored, dict) and stored.get("format") == _KEPT_FORMAT:
-            ages, stored = stored.get("ages"), stored.get("payload")
-        self.entries = self._unpack(stored) or {}
+            ages, entries = stored.get("ages"), self._unpack(stored.get("payload"))
+        self.entries = entries if isinstance(entries, dict) else {}
+        self._packed = set(self.entries)
         if isinstance(ages, dict) and isinstance(ages.get("last_used"), dict):
             self._generation = int(ages.get("generation", 0))
             self._last_used = ages["last_used"]
@@ -91,9 +110,18 @@ class KeptDict:
         for key in self.used:
             self._last_used[key] = generation
         oldest = generation - self.STALE_AFTER_SAVES
-        kept = {k: v for k, v in self.entries.items() if self._last_used.get(k, generation) > oldest}
-        if len(kept) > self._max:
-            kept = {k: self.entries[k] for k in self.used}
+        keys = [k for k in self.entries if self._last_used.get(k, generation) > oldest]
+        if len(keys) > self._max:
+            keys = [k for k in self.entries if k in self.used]
+        kept = {}
+        for key in keys:
+            value = self.entries[key]
+            if key not in self._packed:
+                try:
+                    value = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - a value that does not pickle is not kept
+                    continue
+            kept[key] = value
         ages = {"generation": generation, "last_used": {k: self._last_used.get(k, generation) for k in kept}}
         path = self._path()
         write_private_pickle(path, {"format": _KEPT_FORMAT, "ages": ages, "payload": self._pack(kept)})
@@ -124,7 +152,9 @@ def _cache_file(store: str = "") -> Path | None:
         return None
     version = getattr(regex, "__version__", "0")
     suffix = f"-{store}" if store else ""
-    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}{suffix}.pickle"
+    # "k3": the file format (_KEPT_FORMAT), so builds of another format sharing the folder keep
+    # files of their own instead of each finding the other's cold and rewriting it
+    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}-k3{suffix}.pickle"
 
 
 def trusted_cache_file(path: Path) -> bool:

@@ -162,3 +162,44 @@ def test_a_warm_run_does_not_age_the_file(fresh, monkeypatch):
     _new_process(monkeypatch)
     _forbid_compiling(monkeypatch)
     assert regexcache.compile_regex("rarely").search("rarely")
+
+
+def _kept(path):
+    return regexcache.KeptDict(lambda: path, 100)
+
+
+def test_a_value_is_unpickled_only_when_asked_for_and_written_back_as_it_was(fresh, monkeypatch):
+    import pickle
+
+    path = fresh / "store.pickle"
+    first = _kept(path)
+    first.get("asked", lambda: ["a"])
+    first.get("not asked", lambda: ["b"])
+    first.save()
+    loads = []
+    real_loads = pickle.loads
+    monkeypatch.setattr(regexcache.pickle, "loads", lambda data: loads.append(data) or real_loads(data))
+    second = _kept(path)
+    assert second.get("asked", lambda: pytest.fail("computed again")) == ["a"]
+    assert len(loads) == 1  # the other value stayed a pickle
+    second.get("new", lambda: ["c"])
+    second.save()  # written back without being unpickled
+    assert len(loads) == 1
+    third = _kept(path)
+    assert [third.get(k, lambda: pytest.fail("computed again")) for k in ("not asked", "asked", "new")] == [["b"], ["a"], ["c"]]
+
+
+def test_a_damaged_value_is_computed_again_and_a_file_of_another_format_is_cold(fresh):
+    import pickle
+
+    path = fresh / "store.pickle"
+    first = _kept(path)
+    first.get("key", lambda: "value")
+    first.save()
+    stored = pickle.loads(path.read_bytes())
+    stored["payload"]["key"] = b"not a pickle"
+    regexcache.write_private_pickle(path, stored)
+    assert _kept(path).get("key", lambda: "again") == "again"
+    stored["format"] = "qa-kept-2"
+    regexcache.write_private_pickle(path, stored)
+    assert _kept(path).get("key", lambda: "cold") == "cold"
