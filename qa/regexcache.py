@@ -33,6 +33,8 @@ _MAX_ENTRIES = 5000
 # What a KeptDict file holds: its payload (each value pickled on its own) and the generations its
 # entries were last used in. A file of another format is a cold cache.
 _KEPT_FORMAT = "qa-kept-3"
+# The format before (values pickled with the file); see KeptDict's ``legacy``.
+_LEGACY_FORMAT = "qa-kept-2"
 
 
 class KeptDict:
@@ -57,8 +59,12 @@ class KeptDict:
     def __init__(self, path: Callable[[], Path | None], max_entries: int, *,
                  pack: Callable[[dict], object] = lambda entries: entries,
                  unpack: Callable[[object], dict | None] = lambda stored: stored if isinstance(stored, dict) else None,
-                 after_save: Callable[[Path], None] | None = None) -> None:
+                 after_save: Callable[[Path], None] | None = None,
+                 legacy: Callable[[], Path | None] | None = None) -> None:
         self._path, self._max, self._pack, self._unpack, self._after_save = path, max_entries, pack, unpack, after_save
+        # the file of the previous format, read when there is none of this one yet (written again
+        # in this format at exit): upgrading qa does not make the store cold
+        self._legacy = legacy
         self.entries: dict | None = None
         self.used: set = set()
         self.added = False
@@ -95,8 +101,15 @@ class KeptDict:
         ages, entries = None, None
         if isinstance(stored, dict) and stored.get("format") == _KEPT_FORMAT:
             ages, entries = stored.get("ages"), self._unpack(stored.get("payload"))
-        self.entries = entries if isinstance(entries, dict) else {}
-        self._packed = set(self.entries)
+            self.entries = entries if isinstance(entries, dict) else {}
+            self._packed = set(self.entries)
+        else:
+            self.entries = {}
+            old = read_private_pickle(self._legacy()) if stored is None and self._legacy is not None else None
+            if isinstance(old, dict) and old.get("format") == _LEGACY_FORMAT:
+                ages, entries = old.get("ages"), self._unpack(old.get("payload"))
+                if isinstance(entries, dict) and entries:
+                    self.entries, self.added = dict(entries), True  # values unpickled; write this format
         if isinstance(ages, dict) and isinstance(ages.get("last_used"), dict):
             self._generation = int(ages.get("generation", 0))
             self._last_used = ages["last_used"]
@@ -146,7 +159,7 @@ def cache_dir() -> Path | None:
     return Path(base) / "qa"
 
 
-def _cache_file(store: str = "") -> Path | None:
+def _cache_file(store: str = "", legacy: bool = False) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
@@ -154,7 +167,8 @@ def _cache_file(store: str = "") -> Path | None:
     suffix = f"-{store}" if store else ""
     # "k3": the file format (_KEPT_FORMAT), so builds of another format sharing the folder keep
     # files of their own instead of each finding the other's cold and rewriting it
-    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}-k3{suffix}.pickle"
+    kept = "" if legacy else "-k3"
+    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}{kept}{suffix}.pickle"
 
 
 def trusted_cache_file(path: Path) -> bool:
@@ -214,7 +228,8 @@ def compile_regex(pattern: str, flags: int = 0, *, store: str = "") -> regex.Pat
     Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
     file = _files.get(store)
     if file is None:
-        file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES)
+        file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES,
+                                        legacy=lambda: _cache_file(store, legacy=True))
     return file.get((pattern, int(flags)), lambda: regex.compile(pattern, flags))
 
 

@@ -203,3 +203,18 @@ def test_a_damaged_value_is_computed_again_and_a_file_of_another_format_is_cold(
     stored["format"] = "qa-kept-2"
     regexcache.write_private_pickle(path, stored)
     assert _kept(path).get("key", lambda: "cold") == "cold"
+
+
+def test_the_previous_format_s_file_seeds_the_store_once(fresh, monkeypatch):
+    """Upgrading does not make the store cold: with no file of this format yet, the file of the
+    previous one (values pickled with the file) is read, and the store is written in this format."""
+    legacy = regexcache._cache_file(legacy=True)
+    regexcache.write_private_pickle(legacy, {"format": "qa-kept-2", "ages": {"generation": 1, "last_used": {}},
+                                             "payload": {(PATTERN, 0): regex.compile(PATTERN)}})
+    _forbid_compiling(monkeypatch)
+    assert regexcache.compile_regex(PATTERN).search("七天无理由退货")
+    regexcache._save()
+    assert regexcache._cache_file().is_file()
+    _new_process(monkeypatch)
+    legacy.unlink()
+    assert regexcache.compile_regex(PATTERN).search("七天无理由退货")  # from this format's file
