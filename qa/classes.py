@@ -555,6 +555,13 @@ class ClassSet:
         return judged_once(index, (self._serial, name, exact), needed, judge)
 
     def _prefiltered(self, name: str, texts: pa.Array) -> np.ndarray:
+        if len(texts) <= FEW_TEXTS_TO_SCREEN and not texts.null_count and name not in self._prefilters:
+            # A few texts are all candidates (as below), whatever the pre-filter: it is not built
+            # (the RE2 form of every pattern of a big class, thousands of look-ups) unless the
+            # class has no pattern at all (no candidate then).
+            has_patterns = any(category.sources for member in self._closure(name)
+                               for category in self.classes[member].categories)
+            return np.full(len(texts), has_patterns, dtype=bool)
         prefilter = self._prefilter(name)
         if prefilter is None:
             return np.ones(len(texts), dtype=bool)
@@ -640,8 +647,11 @@ _WORD = compile_regex(r"[\p{L}\p{N}]")
 # Matches kept per (class, text) by ClassSet.find (most are empty: a text outside the class).
 _CACHE_LIMIT = 200_000
 # Below this many texts judged at once, the per-branch RE2 pass of ClassSet._find_many costs more
-# than it saves.
-_HINT_MIN_TEXTS = 32
+# than it saves: pyarrow compiles each branch's RE2 form on every call. Measured per call on the
+# real JDDC chats (warm caches): up to ~250 texts the pass took 2-10 times as long as running the
+# patterns directly (upset on 35 texts: 23 ms against 4 ms), from ~400 about the same, at 2,700
+# it saved three quarters (no-offer: 12 ms against 42 ms). Same results either way.
+_HINT_MIN_TEXTS = 256
 # A category is screened branch by branch (ClassSet._screened) from its 200th scan on, when it
 # has this many branches or more.
 _SCREEN_AFTER = 200
@@ -912,14 +922,26 @@ def _compile_or_fail(pattern: str, path: Path, text: str, key: str) -> Any:
 
 
 def _expand(patterns: list[str], macros: list[str]) -> list[str]:
+    table = _macro_table(tuple(macros))
+    if not table:
+        return patterns
+    # a pattern without {{ holds no macro reference: it is its own expansion
+    return [p if "{{" not in p else
+            _MACRO_REF.sub(lambda m: f"(?:{table[m.group(1)]})" if m.group(1) in table else m.group(0), p)
+            for p in patterns]
+
+
+@lru_cache(maxsize=16)
+def _macro_table(macros: tuple[str, ...]) -> dict[str, str]:
+    """The macros' names and bodies (a body's references to earlier macros expanded), read once
+    per set of macro lines: every list of every class is expanded with them (reading the lines
+    again for each list was a third of compiling the classes). Callers do not change it."""
     table: dict[str, str] = {}
     for line in macros:
         found = _MACRO_DEF.match(line)
         if found:
             table[found.group(1)] = _MACRO_REF.sub(lambda m: f"(?:{table.get(m.group(1), m.group(0))})", found.group(2))
-    if not table:
-        return patterns
-    return [_MACRO_REF.sub(lambda m: f"(?:{table[m.group(1)]})" if m.group(1) in table else m.group(0), p) for p in patterns]
+    return table
 
 
 def _where(raw: dict[str, Any], needle: str) -> tuple[Path, str, str]:

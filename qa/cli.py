@@ -468,7 +468,6 @@ def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool =
     """For ``qa audit``, after the audit and before writing outputs: say what was suppressed,
     record the run in ``history`` (when given; agent names masked with ``mask``) and return
     the trends for the workbook."""
-    from qa.history import TREND_RUNS, load_trends, record_audit
     from qa.suppress import suppressed_line
 
     stream = stream or sys.stderr
@@ -477,6 +476,8 @@ def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool =
         click.echo(line, file=stream)
     if history is None:
         return None
+    from qa.history import TREND_RUNS, load_trends, record_audit  # (not imported without a history)
+
     inputs = {Path(p).resolve() for p in result.ingest.files}
     if Path(history).resolve() in inputs:
         raise QAError(f"history {history} is one of the inputs; choose another --history")

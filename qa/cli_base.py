@@ -6,6 +6,8 @@ review, history).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 import traceback
@@ -15,6 +17,13 @@ import click
 
 from qa import __version__
 from qa.errors import QAError
+
+# At exit, after every other exit handler (this one is registered first, so it runs last), the
+# objects still alive are set aside from the garbage collector: the interpreter's own collections
+# at shutdown then skip them instead of walking the tens of thousands of objects an audit leaves
+# (pandas, pyarrow, the compiled rules), which took a tenth of a second, a tenth of a small
+# audit. Nothing is lost: the process ends next, outputs are closed and the caches written by then.
+atexit.register(gc.freeze)
 
 
 class ExitCode(IntEnum):

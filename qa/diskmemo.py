@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import sys
-from collections.abc import Callable
-from importlib import metadata
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,15 +42,30 @@ def fingerprint() -> str:
     """What the stored results depend on: qa's source files and the libraries' versions."""
     digest = hashlib.sha1(f"py{sys.version_info[:3]}".encode())
     for name in _LIBRARIES:
-        try:
-            digest.update(f"{name}={metadata.version(name)};".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=-;".encode())
+        digest.update(f"{name}={_version(name)};".encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         status = path.stat()
         digest.update(f"{path.relative_to(package)}:{status.st_size}:{status.st_mtime_ns};".encode())
     return digest.hexdigest()
+
+
+def _version(name: str) -> str:
+    """The installed version of library ``name`` ("-" when it is missing): its ``__version__``
+    (an audit has imported all three by then), else the package metadata. importlib.metadata
+    alone took a hundredth of a second to import and search the installed packages."""
+    try:
+        version = getattr(importlib.import_module(name), "__version__", None)
+    except ImportError:
+        version = None
+    if isinstance(version, str) and version:
+        return version
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
 
 
 def _cache_file() -> Path | None:
@@ -101,6 +116,13 @@ def disk_memo(function: Callable[..., T]) -> Callable[..., T]:
         return _memo.get(key, lambda: function(*args, **kwargs))
 
     return remembered
+
+
+def disk_kept(name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """The value kept under ``name`` and ``key``, else ``compute()`` kept: :func:`disk_memo`
+    for a value whose argument is too big to be its own key (a digest of it is). ``name`` names
+    the computation as a function name would; ``compute`` must depend on ``key`` alone."""
+    return _memo.get((name, key, ()), compute)
 
 
 def _save() -> None:

@@ -341,14 +341,14 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
     inputs with the same rules replace their earlier run. With ``mask``, agent names that are
     phone numbers or e-mails are stored masked, as the workbook shows them (:mod:`qa.mask`)."""
     from qa.mask import result_masker
-    from qa.rules import rules_hash
+    from qa.rules import result_rules_hash
 
     masker = result_masker(result, mask)
 
     connection = open_history(path)
     files = list(result.ingest.files or result.inputs)
     key_inputs = inputs_hash(files)
-    key_rules = rules_hash(result.rules)
+    key_rules = result_rules_hash(result)
     run_key = f"{key_inputs}:{key_rules}"
     recorded_at = now or _now()
     times = result.ingest.messages["timestamp"].dropna() if "timestamp" in result.ingest.messages else pd.Series([])

@@ -9,6 +9,7 @@ mapped back to the original text with :func:`original_span`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import opencc
@@ -39,10 +40,34 @@ def _fold(array: pa.Array) -> list[str]:
     return pc.utf8_trim(folded, characters=" ").to_pylist()
 
 
-@lru_cache(maxsize=65536)
+# normalize_text's results by text (cleared when full).
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 65536
+
+
 def normalize_text(text: str) -> str:
     """Normalize one string exactly as :func:`normalize_column` does."""
-    return t2s_converter().convert(_fold(pa.array([text], type=pa.string()))[0])
+    try:
+        return _NORMALIZED[text]
+    except KeyError:
+        return normalize_texts([text])[0]
+
+
+def normalize_texts(texts: Iterable[str]) -> list[str]:
+    """:func:`normalize_text` of each of ``texts``, those not normalized before folded in one
+    Arrow pass: a rule's word lists are normalized when it is compiled, and one kernel call
+    per word (four, each with its own start-up) cost more than the words."""
+    items = list(texts)
+    found = {text: _NORMALIZED[text] for text in items if text in _NORMALIZED}
+    todo = [text for text in dict.fromkeys(items) if text not in found]
+    if todo:
+        convert = t2s_converter().convert
+        for text, folded in zip(todo, _fold(pa.array(todo, type=pa.string()))):
+            found[text] = convert(folded)
+        if len(_NORMALIZED) + len(todo) > _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        _NORMALIZED.update((text, found[text]) for text in todo)
+    return [found[text] for text in items]
 
 
 def normalize_column(texts: pd.Series) -> pd.Series:

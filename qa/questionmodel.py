@@ -36,6 +36,16 @@ def char_wb_ngrams(text: str, min_n: int, max_n: int) -> Iterator[str]:
                 break
 
 
+def _json_string(field: str) -> str:
+    """``json.loads(field)``, without the decoder for a string that has nothing to decode (no
+    escape, quote or control character between its quotes: nearly every n-gram of a model file,
+    and the decoder was most of reading the model)."""
+    inner = field[1:-1]
+    if len(field) >= 2 and field[0] == '"' == field[-1] and '"' not in inner and "\\" not in inner and inner.isprintable():
+        return inner
+    return json.loads(field)
+
+
 @dataclass(frozen=True)
 class QuestionModel:
     """Features (n-gram -> (idf, weight)), intercept and decision threshold of a trained model."""
@@ -59,7 +69,7 @@ class QuestionModel:
             if len(fields) == 2:
                 meta[fields[0].strip()] = float(fields[1])
             elif len(fields) == 3:
-                features[json.loads(fields[2])] = (float(fields[0]), float(fields[1]))
+                features[_json_string(fields[2])] = (float(fields[0]), float(fields[1]))
             else:
                 raise ValueError(f"not a model line: {line[:60]!r}")
         if "threshold" not in meta or (intercept is None and "intercept" not in meta):

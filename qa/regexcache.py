@@ -30,8 +30,11 @@ import regex
 # Past this many entries the file is rewritten with only what this process used, so rules edited
 # over months do not grow it without end.
 _MAX_ENTRIES = 5000
-# What a KeptDict file holds: its payload and the generations its entries were last used in.
-_KEPT_FORMAT = "qa-kept-2"
+# What a KeptDict file holds: its payload (each value pickled on its own) and the generations its
+# entries were last used in. A file of another format is a cold cache.
+_KEPT_FORMAT = "qa-kept-3"
+# The format before (values pickled with the file); see KeptDict's ``legacy``.
+_LEGACY_FORMAT = "qa-kept-2"
 
 
 class KeptDict:
@@ -42,7 +45,12 @@ class KeptDict:
     a small audit a fifth of its time), and past ``max_entries`` only the keys this process used
     are written, so the file cannot grow without end. ``pack``/``unpack`` wrap what is stored
     (``unpack`` returns None for a file that does not fit: a cold cache); ``after_save`` gets the
-    path written. Shared by the compiled patterns here and the derived values of qa.diskmemo."""
+    path written. Shared by the compiled patterns here and the derived values of qa.diskmemo.
+
+    Each value is kept pickled on its own and unpickled when first asked for: a store holds what
+    every recent run used (tests, other rule packs, large audits), and unpickling a compiled
+    pattern rebuilds it, so reading them all cost a small audit up to several times what it
+    uses (776 patterns, 1.5 MB, against the ~340 a 100-row audit asks for)."""
 
     #: Writes after which an entry no process used in between is dropped. Writes happen only when
     #: something new was computed (a changed rule, another command), never on a warm audit.
@@ -51,11 +59,17 @@ class KeptDict:
     def __init__(self, path: Callable[[], Path | None], max_entries: int, *,
                  pack: Callable[[dict], object] = lambda entries: entries,
                  unpack: Callable[[object], dict | None] = lambda stored: stored if isinstance(stored, dict) else None,
-                 after_save: Callable[[Path], None] | None = None) -> None:
+                 after_save: Callable[[Path], None] | None = None,
+                 legacy: Callable[[], Path | None] | None = None) -> None:
         self._path, self._max, self._pack, self._unpack, self._after_save = path, max_entries, pack, unpack, after_save
+        # the file of the previous format, read when there is none of this one yet (written again
+        # in this format at exit): upgrading qa does not make the store cold
+        self._legacy = legacy
         self.entries: dict | None = None
         self.used: set = set()
         self.added = False
+        # the keys whose value in ``entries`` is still the pickle read from the file
+        self._packed: set = set()
         # the generation of this file's last write, and per key the last generation that used it
         self._generation = 0
         self._last_used: dict = {}
@@ -69,15 +83,33 @@ class KeptDict:
         except KeyError:
             value = self.entries[key] = compute()
             self.added = True
+        else:
+            if key in self._packed:
+                self._packed.discard(key)
+                del self.entries[key]  # (gone if compute() below raises)
+                try:
+                    value = pickle.loads(value)
+                except Exception:  # noqa: BLE001 - a damaged entry is only a cold one
+                    value = compute()
+                    self.added = True
+                self.entries[key] = value
         self.used.add(key)
         return value
 
     def _load(self) -> None:
         stored = read_private_pickle(self._path())
-        ages = None
+        ages, entries = None, None
         if isinstance(stored, dict) and stored.get("format") == _KEPT_FORMAT:
-            ages, stored = stored.get("ages"), stored.get("payload")
-        self.entries = self._unpack(stored) or {}
+            ages, entries = stored.get("ages"), self._unpack(stored.get("payload"))
+            self.entries = entries if isinstance(entries, dict) else {}
+            self._packed = set(self.entries)
+        else:
+            self.entries = {}
+            old = read_private_pickle(self._legacy()) if stored is None and self._legacy is not None else None
+            if isinstance(old, dict) and old.get("format") == _LEGACY_FORMAT:
+                ages, entries = old.get("ages"), self._unpack(old.get("payload"))
+                if isinstance(entries, dict) and entries:
+                    self.entries, self.added = dict(entries), True  # values unpickled; write this format
         if isinstance(ages, dict) and isinstance(ages.get("last_used"), dict):
             self._generation = int(ages.get("generation", 0))
             self._last_used = ages["last_used"]
@@ -91,9 +123,18 @@ class KeptDict:
         for key in self.used:
             self._last_used[key] = generation
         oldest = generation - self.STALE_AFTER_SAVES
-        kept = {k: v for k, v in self.entries.items() if self._last_used.get(k, generation) > oldest}
-        if len(kept) > self._max:
-            kept = {k: self.entries[k] for k in self.used}
+        keys = [k for k in self.entries if self._last_used.get(k, generation) > oldest]
+        if len(keys) > self._max:
+            keys = [k for k in self.entries if k in self.used]
+        kept = {}
+        for key in keys:
+            value = self.entries[key]
+            if key not in self._packed:
+                try:
+                    value = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - a value that does not pickle is not kept
+                    continue
+            kept[key] = value
         ages = {"generation": generation, "last_used": {k: self._last_used.get(k, generation) for k in kept}}
         path = self._path()
         write_private_pickle(path, {"format": _KEPT_FORMAT, "ages": ages, "payload": self._pack(kept)})
@@ -118,13 +159,16 @@ def cache_dir() -> Path | None:
     return Path(base) / "qa"
 
 
-def _cache_file(store: str = "") -> Path | None:
+def _cache_file(store: str = "", legacy: bool = False) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
     version = getattr(regex, "__version__", "0")
     suffix = f"-{store}" if store else ""
-    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}{suffix}.pickle"
+    # "k3": the file format (_KEPT_FORMAT), so builds of another format sharing the folder keep
+    # files of their own instead of each finding the other's cold and rewriting it
+    kept = "" if legacy else "-k3"
+    return folder / f"regex-{version}-py{sys.version_info[0]}{sys.version_info[1]}{kept}{suffix}.pickle"
 
 
 def trusted_cache_file(path: Path) -> bool:
@@ -184,7 +228,8 @@ def compile_regex(pattern: str, flags: int = 0, *, store: str = "") -> regex.Pat
     Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
     file = _files.get(store)
     if file is None:
-        file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES)
+        file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES,
+                                        legacy=lambda: _cache_file(store, legacy=True))
     return file.get((pattern, int(flags)), lambda: regex.compile(pattern, flags))
 
 

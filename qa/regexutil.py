@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
+from qa.diskmemo import disk_memo
 from qa.errors import RuleError
 from qa.regexcache import compile_regex
 
@@ -38,8 +39,16 @@ def join_alternatives(patterns: Iterable[str]) -> str:
     offset = 0
     for item in items:
         parts.append(f"(?:{_shift_backreferences(item, offset) if offset else item})")
-        offset += len(_group_bodies(item))
+        offset += _group_count(item)
     return "|".join(parts)
+
+
+@disk_memo
+def _group_count(pattern: str) -> int:
+    """How many capturing groups ``pattern`` has (kept between runs: the classes' lists with a
+    back-reference are joined at every load, and walking each pattern in Python cost a tenth of
+    loading the classes)."""
+    return len(_group_bodies(pattern))
 
 
 def _shift_backreferences(pattern: str, offset: int) -> str:
@@ -98,9 +107,13 @@ def relax_counts(pattern: str) -> str:
     return _COUNTED.sub(lambda m: m.group(1) + ("*" if int(m.group(2)) == 0 else "+"), pattern)
 
 
+@disk_memo
 def re2_valid(pattern: str, allow_ascii: bool = False) -> bool:
     """Does RE2 (pyarrow) compile ``pattern``? Unless ``allow_ascii``, a pattern using an escape
-    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches."""
+    that is ASCII-only in RE2 (\\w \\s \\d \\b …) does not count: RE2 would miss Unicode matches.
+
+    Kept between runs (:func:`qa.diskmemo.disk_memo`): loading the rules asks it of every rule's
+    whole pattern list joined, and pyarrow compiles the pattern to answer (a tenth of loading them)."""
     if not allow_ascii and _ASCII_ONLY_IN_RE2.search(pattern):
         return False
     try:

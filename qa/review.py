@@ -151,7 +151,7 @@ def build_run_data(
     ``shown`` findings (those the Findings sheet lists, the only ones a trainer can review)
     with points and veto, every flagged session's deductions, every agent's totals. ``ids``:
     the listed findings' ids when already computed."""
-    from qa.rules import rules_hash
+    from qa.rules import result_rules_hash
     from qa.score import default_scoring
 
     scoring = getattr(result, "scoring", None) or default_scoring()
@@ -195,7 +195,7 @@ def build_run_data(
              "suppress_context": bool(rule.suppress_context)}
             for rule in result.rules
         ],
-        "rules_hash": rules_hash(result.rules),
+        "rules_hash": result_rules_hash(result),
         "sessions_total": int(len(sessions)),
         "findings_total": int(len(findings)),
         "findings_shown": int(len(part)),

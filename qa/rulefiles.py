@@ -47,7 +47,11 @@ def read_list_file(path: Path, rule_path: Path, text: str, key: str) -> list[str
     for line in path.read_text(encoding="utf-8-sig").splitlines():
         # A comment starts with # at the line start or after a space, so entries may contain #
         # (kaomoji such as (#^.^#), JD codes #E-s57); \# at the start escapes a leading #.
-        entry = line.strip()[1:] if line.lstrip().startswith("\\#") else _COMMENT.split(line, 1)[0].strip()
+        # A line without # is its entry (most lines: a model file has ten thousand).
+        if "#" not in line:
+            entry = line.strip()
+        else:
+            entry = line.strip()[1:] if line.lstrip().startswith("\\#") else _COMMENT.split(line, 1)[0].strip()
         if entry:
             entries.append(entry)
     return entries

@@ -510,6 +510,16 @@ def with_working_hours(rules: list[Rule], working_hours: str) -> list[Rule]:
     return changed
 
 
+def result_rules_hash(result: Any) -> str:
+    """:func:`rules_hash` of an audit result's rules, computed once per result and kept on it
+    (the workbook, its review data and the history each show it; hashing the text of every
+    parameter, a model of ten thousand lines among them, took several milliseconds a time)."""
+    kept = result.__dict__.get("_qa_rules_hash")
+    if kept is None or kept[0] is not result.rules:
+        kept = result.__dict__["_qa_rules_hash"] = (result.rules, rules_hash(result.rules))
+    return kept[1]
+
+
 def rules_hash(rules: list[Rule]) -> str:
     """A short hash of the rule files' contents, shown in reports as the rules version."""
     digest = hashlib.sha256()

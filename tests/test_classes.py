@@ -449,3 +449,27 @@ def test_carry_gives_the_verdicts_found_without_it(monkeypatch):
     assert judged == []
     assert classes.mask("upset", column(0)).tolist() == expected[0][0]
     assert judged  # without the carry the texts are judged again
+
+
+def test_branch_hints_change_no_verdict(monkeypatch):
+    """The per-branch RE2 pass that names the branches worth trying in each text (used from
+    _HINT_MIN_TEXTS texts at once) finds exactly what running the joined patterns finds: the
+    same verdicts and the same matches, on the texts of the eval set, for every class."""
+    import pickle
+
+    import qa.classes as classes_module
+    from qa.ingest import load_inputs
+    from qa.normalize import normalize_column
+
+    files = sorted(str(p) for p in (Path(__file__).parent / "eval").rglob("*.csv"))
+    messages = load_inputs(files).messages
+    norm = normalize_column(messages["text"]).drop_duplicates().reset_index(drop=True)
+    assert len(norm) > 500
+    found = {}
+    for least in (0, 10**9):
+        monkeypatch.setattr(classes_module, "_HINT_MIN_TEXTS", least)
+        fresh = pickle.loads(pickle.dumps(builtin_classes()))  # a copy without the caches
+        found[least] = {name: [(text, fresh.find(name, text)) for text, hit in zip(norm, fresh.mask(name, norm)) if hit]
+                        for name in fresh.names()}
+    assert found[0] == found[10**9]
+    assert sum(map(len, found[0].values())) > 100

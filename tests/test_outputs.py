@@ -157,8 +157,15 @@ class _FullDisk:
         return getattr(self.handle, name)
 
 
-def test_disk_full_during_the_workbook_is_one_line_and_leaves_nothing(chat_file, tmp_path, monkeypatch):
-    original = zipfile.ZipFile.write
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_disk_full_during_the_workbook_is_one_line_and_leaves_nothing(chat_file, tmp_path, monkeypatch, in_memory):
+    """Parts assembled in temporary files (large audits: ZipFile.write) or in memory (small
+    ones: ZipFile.writestr)."""
+    from qa.report.excel import audit_book
+
+    monkeypatch.setattr(audit_book, "IN_MEMORY_MAX_MESSAGES", 10**9 if in_memory else -1)
+    method = "writestr" if in_memory else "write"
+    original = getattr(zipfile.ZipFile, method)
     calls = []
 
     def write(self, *args, **kwargs):
@@ -169,7 +176,7 @@ def test_disk_full_during_the_workbook_is_one_line_and_leaves_nothing(chat_file,
         return original(self, *args, **kwargs)
 
     unraisable = []
-    monkeypatch.setattr(zipfile.ZipFile, "write", write)
+    monkeypatch.setattr(zipfile.ZipFile, method, write)
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     out = tmp_path / "out"
     result = run("audit", str(chat_file), "-o", str(out / "r.xlsx"), "--json", str(out / "r.json"))

@@ -162,3 +162,59 @@ def test_a_warm_run_does_not_age_the_file(fresh, monkeypatch):
     _new_process(monkeypatch)
     _forbid_compiling(monkeypatch)
     assert regexcache.compile_regex("rarely").search("rarely")
+
+
+def _kept(path):
+    return regexcache.KeptDict(lambda: path, 100)
+
+
+def test_a_value_is_unpickled_only_when_asked_for_and_written_back_as_it_was(fresh, monkeypatch):
+    import pickle
+
+    path = fresh / "store.pickle"
+    first = _kept(path)
+    first.get("asked", lambda: ["a"])
+    first.get("not asked", lambda: ["b"])
+    first.save()
+    loads = []
+    real_loads = pickle.loads
+    monkeypatch.setattr(regexcache.pickle, "loads", lambda data: loads.append(data) or real_loads(data))
+    second = _kept(path)
+    assert second.get("asked", lambda: pytest.fail("computed again")) == ["a"]
+    assert len(loads) == 1  # the other value stayed a pickle
+    second.get("new", lambda: ["c"])
+    second.save()  # written back without being unpickled
+    assert len(loads) == 1
+    third = _kept(path)
+    assert [third.get(k, lambda: pytest.fail("computed again")) for k in ("not asked", "asked", "new")] == [["b"], ["a"], ["c"]]
+
+
+def test_a_damaged_value_is_computed_again_and_a_file_of_another_format_is_cold(fresh):
+    import pickle
+
+    path = fresh / "store.pickle"
+    first = _kept(path)
+    first.get("key", lambda: "value")
+    first.save()
+    stored = pickle.loads(path.read_bytes())
+    stored["payload"]["key"] = b"not a pickle"
+    regexcache.write_private_pickle(path, stored)
+    assert _kept(path).get("key", lambda: "again") == "again"
+    stored["format"] = "qa-kept-2"
+    regexcache.write_private_pickle(path, stored)
+    assert _kept(path).get("key", lambda: "cold") == "cold"
+
+
+def test_the_previous_format_s_file_seeds_the_store_once(fresh, monkeypatch):
+    """Upgrading does not make the store cold: with no file of this format yet, the file of the
+    previous one (values pickled with the file) is read, and the store is written in this format."""
+    legacy = regexcache._cache_file(legacy=True)
+    regexcache.write_private_pickle(legacy, {"format": "qa-kept-2", "ages": {"generation": 1, "last_used": {}},
+                                             "payload": {(PATTERN, 0): regex.compile(PATTERN)}})
+    _forbid_compiling(monkeypatch)
+    assert regexcache.compile_regex(PATTERN).search("七天无理由退货")
+    regexcache._save()
+    assert regexcache._cache_file().is_file()
+    _new_process(monkeypatch)
+    legacy.unlink()
+    assert regexcache.compile_regex(PATTERN).search("七天无理由退货")  # from this format's file

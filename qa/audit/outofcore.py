@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
@@ -231,7 +230,7 @@ def _audit_files(job: _PartitionJob, paths: list[Path], carry: Carry | None = No
     """Audit one spilled partition: its result with a slim message table (no texts), the texts
     of the sessions the workbook may show, and the seconds each stage took. ``carry`` keeps
     per-text results from one partition to the next (the same process's partitions)."""
-    table = pa.concat_tables(pq.read_table(path) for path in paths)
+    table = pa.concat_tables(_parquet().read_table(path) for path in paths)
     for path in paths:
         path.unlink()
     frame = table.to_pandas()
@@ -430,7 +429,7 @@ class _Spill:
         pieces = []
         for paths in self.files:
             for path in paths:
-                table = pq.read_table(path)
+                table = _parquet().read_table(path)
                 pieces.append(table.filter(pc.is_in(table.column(ORDER_COLUMN), value_set=wanted)))
         return pa.concat_tables(pieces).to_pandas()
 
@@ -463,7 +462,7 @@ def partition_of(session_ids: pd.Series, partitions: int) -> np.ndarray:
 def _write_pieces(table: pa.Table, pieces: list[tuple[Path, np.ndarray]]) -> None:
     """Write the rows ``rows`` of ``table`` to ``path``, for each (path, rows) of ``pieces``."""
     for path, rows in pieces:
-        pq.write_table(table.take(rows), path, compression="lz4")
+        _parquet().write_table(table.take(rows), path, compression="lz4")
 
 
 def _spill(stream: StreamedInputs, work: Path, partitions: int, say: Callable[[str], None]) -> _Spill:
@@ -496,3 +495,11 @@ def _release_memory() -> None:
 
 def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def _parquet():
+    """``pyarrow.parquet``, imported when the spill is first written or read: its import
+    (pyarrow's file systems, SSL; about 12 ms) is not needed by an audit held in memory."""
+    import pyarrow.parquet as pq
+
+    return pq

@@ -71,7 +71,7 @@ from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.diskmemo import disk_memo
 from qa.errors import RuleError
-from qa.normalize import normalize_text
+from qa.normalize import normalize_text, normalize_texts
 from qa.regexutil import compile_any
 from qa.textindex import text_index
 
@@ -103,7 +103,9 @@ def _alternation(items: Sequence[str]) -> str:
 def _emoji_ranges() -> str:
     """RE2 class body of every emoji code point (Extended_Pictographic, modifiers, flags),
     taken from the ``regex`` module's Unicode tables (newer than RE2's)."""
-    chars = "".join(chr(i) for i in range(0x30000) if not 0xD800 <= i < 0xE000)
+    # every code point below U+30000 but the surrogates, in order (made from their UTF-32 bytes)
+    points = np.concatenate([np.arange(0xD800, dtype="<u4"), np.arange(0xE000, 0x30000, dtype="<u4")])
+    chars = points.tobytes().decode("utf-32-le")
     pieces = []
     for found in regex.finditer(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}]+", chars):
         first, last = ord(found.group()[0]), ord(found.group()[-1])
@@ -123,14 +125,14 @@ def _s2t():
 def _name_forms(names: Sequence[str]) -> list[str]:
     """Each name normalized (simplified) plus its traditional form, both NFKC + lower case."""
     forms: set[str] = set()
-    for name in names:
-        simplified = normalize_text(name)
+    for simplified in normalize_texts(names):  # all names in one pass
         if simplified:
             forms.add(simplified)
             forms.add(_s2t().convert(simplified))
     return sorted(forms)
 
 
+@disk_memo  # pyarrow compiles the pattern to say it is valid: at every load, for every token pattern
 def _check_re2(pattern: str, what: str) -> str:
     try:
         pc.match_substring_regex(pa.array([""], type=pa.string()), pattern)
@@ -328,24 +330,31 @@ def _emoji_mask(messages: pd.DataFrame, scope: pd.Series, params: dict) -> pd.Se
     # Each distinct normalized text of the checked rows is tested once.
     index = text_index(messages["norm"])
     todo = np.flatnonzero(index.present(rows))
-    distinct = np.zeros(len(index.uniques), dtype=bool)
-    distinct[todo] = _emoji_hits(index.uniques.take(pa.array(todo)), **kwargs)
-    hits = distinct[index.codes[rows]]
     # The raw text can only tell otherwise where lower-casing it does not give the norm text.
     raw = _to_arrow(messages["text"][scope].astype("str"))
     lowered = pc.utf8_lower(raw)
-    maybe = ~hits & pc.fill_null(pc.and_(pc.less_equal(pc.utf8_length(raw), 40),
-                                         pc.not_equal(lowered, _to_arrow(messages["norm"][scope]))),
-                                 False).to_numpy(zero_copy_only=False)
-    if maybe.any():
+    differs = pc.fill_null(pc.and_(pc.less_equal(pc.utf8_length(raw), 40),
+                                   pc.not_equal(lowered, _to_arrow(messages["norm"][scope]))),
+                           False).to_numpy(zero_copy_only=False)
+    chosen = np.flatnonzero(differs)
+    raw_texts, raw_of = pa.array([], type=pa.large_string()), np.zeros(0, dtype=np.int64)
+    if len(chosen):
         # Most of them are canned texts (NFKC changed a full-width comma): each distinct one once.
-        chosen = np.flatnonzero(maybe)
-        encoded = _combined(lowered.take(pa.array(chosen))).dictionary_encode()
+        picked = _combined(lowered.take(pa.array(chosen)))
+        encoded = picked.dictionary_encode()
         if encoded.indices.null_count:
-            hits[chosen] = _emoji_hits(lowered.take(pa.array(chosen)), **kwargs)
+            raw_texts, raw_of = picked, np.arange(len(chosen))
         else:
-            distinct_hits = _emoji_hits(encoded.dictionary, **kwargs)
-            hits[chosen] = distinct_hits[encoded.indices.to_numpy(zero_copy_only=False)]
+            raw_texts, raw_of = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    # Both kinds of text in one pass: pyarrow compiles the class's RE2 regex (every emoji code
+    # point) on every call, ~10 ms each. Each text is judged on its own, so a raw text whose
+    # norm text is already emoji-only being judged too changes nothing.
+    found = _emoji_hits(pa.concat_arrays([index.uniques.take(pa.array(todo)).cast(pa.large_string()),
+                                          raw_texts.cast(pa.large_string())]), **kwargs)
+    distinct = np.zeros(len(index.uniques), dtype=bool)
+    distinct[todo] = found[: len(todo)]
+    hits = distinct[index.codes[rows]]
+    hits[chosen] |= found[len(todo) :][raw_of]
     return pd.Series(hits, index=messages.index[rows], dtype=bool)
 
 

@@ -61,6 +61,7 @@ Message fields: ``{match}`` (the matched fragment of the original text).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -70,6 +71,7 @@ import regex
 
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import in_scope
+from qa.diskmemo import disk_kept
 from qa.errors import RuleError
 from qa.normalize import normalize_column, original_span
 from qa.regexcache import compile_regex
@@ -327,9 +329,14 @@ def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=8)
 def _model(lines: tuple[str, ...]):
+    """The rule's model, kept between runs under a digest of its lines (reading the ten thousand
+    lines of the built-in one took a twentieth of a small audit)."""
     from qa.questionmodel import QuestionModel
 
-    return QuestionModel.from_lines(list(lines)) if lines else None
+    if not lines:
+        return None
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return disk_kept("qa.questionmodel.QuestionModel.from_lines", digest, lambda: QuestionModel.from_lines(list(lines)))
 
 
 # the last question of a message: a clause ending in ? or in 吗/嘛 (before closing punctuation)

@@ -43,7 +43,7 @@ from qa.checks.pattern import expand_macros
 from qa.classes import in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
-from qa.normalize import normalize_text, original_span
+from qa.normalize import normalize_text, normalize_texts, original_span
 from qa.regexcache import compile_regex
 from qa.regexutil import (
     FEW_TEXTS_TO_SCREEN,
@@ -89,6 +89,7 @@ def parse_variants(entries: list[str]) -> dict[str, list[str]]:
     """'微信=v信|vx' entries -> {normalized word: [normalized variants]}; malformed ones raise
     ValueError (the loader reports them with the rule file and line)."""
     variants: dict[str, list[str]] = {}
+    normalize_texts(piece for entry in entries for piece in entry.replace("=", "|").split("|"))  # all at once
     for entry in entries:
         word, sep, alternatives = entry.partition("=")
         forms = [normalize_text(a) for a in alternatives.split("|") if a.strip()]
@@ -115,6 +116,7 @@ def _phrase_table(categories: list[dict], exceptions: list[str], params: dict) -
     variants = parse_variants(params.get("variants") or [])
     squeeze = bool(params.get("ignore_separators"))
     table: list[tuple[str, int]] = []
+    normalize_texts([*(phrase for category in categories for phrase in category["phrases"]), *exceptions])  # all at once
     for index, category in enumerate(categories):
         for phrase in category["phrases"]:
             table.extend((key, index) for key in _expand(normalize_text(phrase), variants, squeeze))

@@ -163,11 +163,13 @@ def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
 
 
 def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array, encoded_keys, used_keys: np.ndarray,
-                 involved: np.ndarray) -> dict[int, list[tuple[frozenset, str, frozenset]]]:
+                 involved: np.ndarray, clause_key_of: dict[str, str] | None = None
+                 ) -> dict[int, list[tuple[frozenset, str, frozenset]]]:
     """The proposing clauses of the keys ``involved`` (indices into ``used_keys``), as (grams,
     digits, characters) of their solution keys: one offer text per key is split at clause
     punctuation, each clause made a key like a whole offer, and kept when it proposes
-    (``clause_classes``) and holds at least ``clause_min_chars`` characters."""
+    (``clause_classes``) and holds at least ``clause_min_chars`` characters. ``clause_key_of``:
+    the solution key of every clause of every text of ``agent_norm``, when already made."""
     key_of_text = np.asarray(encoded_keys.indices, dtype="int64")
     keys_seen, first_text = np.unique(key_of_text, return_index=True)
     text_of_key = dict(zip(keys_seen.tolist(), first_text.tolist()))
@@ -182,7 +184,10 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     if not pieces:
         return {}
     names = [c for c in params["clause_classes"] if c in classes.classes]
-    keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
+    if clause_key_of is not None:
+        keys = [clause_key_of[piece] for piece in pieces]
+    else:
+        keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
     vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
     kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys)
             if len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))]
@@ -499,7 +504,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     if not len(todo):
         return out
     words = set(params["light_words"]) | set(params["anchor_stop"])
-    stop = sorted((w for w in words if len(w) > 1), key=len, reverse=True)
+    # longest first, equal lengths in text order: a set's own order changes from run to run, which
+    # made a pattern (and a regex cache entry and write) of its own in every process
+    stop = longest_first(w for w in words if len(w) > 1)
     cut = compile_regex("|".join(regex.escape(w) for w in stop) + r"|[^\p{Han}]") if stop else _NOT_HAN
     weak = {w for w in words | set(params["term_stop"]) if len(w) == 1}
     changing = params["anchor_terms"]
@@ -571,6 +578,8 @@ _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_U
 
 # Clauses of an offer, their Han characters, and the function characters that name no solution.
 _CLAUSE = regex.compile(r"[,.!?;~。，！？；\s]+")
+# Up to this many distinct offer texts, the keys of their clauses are made with theirs (one pass).
+_CLAUSES_WITH_TEXTS_MAX = 256
 _HAN = regex.compile(r"\p{Han}")
 _FUNCTION_CHARS = frozenset("您你我们的了是就再还也都可以吗呢吧啊哦哈亲这那个一下把给帮为在有会能要")
 
@@ -657,7 +666,19 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
     strip = view.strip
-    keys = solution_keys(agent_norm, strip, params)
+    clause_key_of: dict[str, str] | None = None
+    if len(agent_norm) <= _CLAUSES_WITH_TEXTS_MAX:
+        # A few texts: their clauses' keys (wanted below if some offers are not alike whole) are
+        # made in the same pass as the texts' own. pyarrow compiles each of the key's regexes
+        # (the strip classes' alternation among them, ~15 ms) on every call; a key depends on
+        # its text alone, so the keys are the same either way.
+        clauses = list(dict.fromkeys(clause for text in agent_norm.to_pylist()
+                                     for clause in _CLAUSE.split(text or "") if clause))
+        both = solution_keys(pa.concat_arrays([agent_norm, pa.array(clauses, pa.large_string())]), strip, params)
+        keys = both.slice(0, len(agent_norm))
+        clause_key_of = dict(zip(clauses, both.slice(len(agent_norm)).to_pylist()))
+    else:
+        keys = solution_keys(agent_norm, strip, params)
     slot = np.zeros(len(texts_of.uniques), dtype=np.int64)
     slot[distinct] = np.arange(len(distinct))
     if params["vague"]:
@@ -1038,7 +1059,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         # 数据线试试呢，有的线只能传数据): a proposing clause of each is near-identical.
         unsettled = np.flatnonzero(~alike_pair)
         involved = np.unique(np.concatenate([one[unsettled], other[unsettled]]))
-        clause_keys = _clause_keys(classes, params, strip, agent_norm, encoded_keys, used_keys, involved)
+        clause_keys = _clause_keys(classes, params, strip, agent_norm, encoded_keys, used_keys, involved, clause_key_of)
         for pair in unsettled.tolist():
             mine, theirs = clause_keys.get(int(other[pair])), clause_keys.get(int(one[pair]))
             if mine and theirs:

@@ -88,7 +88,7 @@ from qa.checks.content_class import emoji_only_mask
 from qa.checktypes.response import DEFAULT_KIND_TEXT
 from qa.classes import classes_of
 from qa.errors import RuleError
-from qa.normalize import normalize_text, original_span
+from qa.normalize import normalize_text, normalize_texts, original_span
 from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import compile_any, regex_problem, strip_lookarounds
 
@@ -100,6 +100,9 @@ _CODES = compile_regex(r"\[[^\[\]]{1,8}\]|/:[^\s/]{1,6}")
 _NOT_LETTER = compile_regex(r"[^\p{L}\p{N}]+")
 _ODD_SPACE = compile_regex(r"[^\S ]")  # whitespace other than a plain space
 _PREFILTER_CHUNK = 200
+# The parameters that are lists of words, normalized when the rule is compiled.
+_WORD_LISTS = ("trigger_exceptions", "negators", "negation_fillers", "negation_exceptions", "hypothetical_markers",
+               "soothing", "handling", "reply_exceptions", "dismissive", "preambles", "particles", "question_particles")
 
 
 def _alternation(words: list[str]) -> regex.Pattern | None:
@@ -174,6 +177,8 @@ class _Compiled:
 
 def _compile(rule) -> _Compiled:
     params = rule.params
+    # every word list normalized at once (normalize_text then finds each word done)
+    normalize_texts(word for key in _WORD_LISTS for word in params.get(key) or ())
     categories: list[_Category] = []
     prefilter: list[str] = []
     for table in params["triggers"]:
