@@ -907,6 +907,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         return bool(accepting(code))
 
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
+    promise_names = [c for c in params["new_proposal_not_classes"] if c in classes.classes]
 
     def agent_said_before(position: int) -> str:
         """The agent's normalized messages of the session before ``position``, one a line."""
@@ -933,6 +934,8 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             content = set(_HAN.findall(plain_words.sub("", clause))) - _FUNCTION_CHARS
             if len(content) < 3 or not any(classes.matches(name, clause) for name in proposal_names):
                 continue
+            if any(classes.matches(name, clause) for name in promise_names):
+                continue  # 明天就能到: the outcome of the same remedy, no new one
             if len(content & used) < share * len(content):
                 return True
             if said is None:
