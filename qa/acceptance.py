@@ -89,7 +89,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 continue
             if name == "option-refused":
-                # 中通不行 after 给您发中通加急: the option refused is named by two of its characters; a step
+                # 中通不行 after 可以走中通: the option refused is named by two of its characters; a step
                 # declared done right (水放得没问题 after 按比例放水) by one
                 cut = _OPTION_VERDICT.search(found.text)
                 subject = found.text[: cut.start() if cut else len(found.text)]

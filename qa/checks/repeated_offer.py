@@ -322,7 +322,7 @@ def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.n
 _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price",
-                  # a new one sent (给您寄一个新盒子, 重新寄一份): resending, in the words agents use for it
+                  # a new one sent (给您另寄一个新的, 重新寄一份): resending, in the words agents use for it
                   "重新寄": "resend", "重新发一": "resend", "寄一个新": "resend", "寄个新": "resend", "发一个新": "resend",
                   "发个新": "resend", "寄一份新": "resend", "再寄一": "resend", "单独寄": "resend", "单独给您寄": "resend"}
 _REMEDY_WORD = compile_regex("|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True)))

@@ -510,7 +510,7 @@ def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, re
 
 _STEP_WORDS = compile_regex(r"\p{Han}{2}")
 # bigrams that name no step (how a step is offered, not which), nor the device or order it is done on
-# (重启手机 → 在手机蓝牙里删掉旧设备 is another way)
+# (重启手机 → 去手机的蓝牙列表里忽略这个设备 is another way)
 _NO_STEP = frozenset("一遍 一下 一次 试试 试一 可以 您可 您先 建议 麻烦 就好 好了 亲亲 的话 这个 那个 然后 再试 "
                      "手机 电脑 平板 耳机 手表 音箱 电视 路由 由器 设备 机器 订单 商品 宝贝 产品 东西 包裹 系统 软件".split())
 

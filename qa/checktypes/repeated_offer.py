@@ -92,7 +92,7 @@ PARAMS = {
                                   "(less than min_repeated_share) offers a different solution beside the old "
                                   "words (您可以撤销后重新申请 beside 以审核结果为准) and is no repeat", default=[]),
     "new_proposal_not_classes": Param("strings", "agent classes of a clause that only promises the outcome of the "
-                                      "remedy (明天就能到, 装上就能正常用了): such a clause proposes nothing new",
+                                      "remedy (明天就能到, 装好就能正常使用): such a clause proposes nothing new",
                                       default=[]),
     "clause_similarity": Param("float", "least Dice similarity of a proposing clause of each of two offers for "
                                "them to be the same proposal restated beside new reasons (1.0: off)", default=1.0),

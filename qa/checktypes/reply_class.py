@@ -23,7 +23,7 @@ PARAMS = {
                           "takes up what the agent promised: the same episode, whether or not a trigger was found "
                           "before the soothing reply", default=[]),
     "new_episode_classes": Param("strings", "with soothed_episode: customer lines that turn on the agent or the service "
-                                 "itself (你们客服是摆设吗, 半天不回) open a new episode even right after a soothing "
+                                 "itself (客服是当摆设的吗, 半天不回) open a new episode even right after a soothing "
                                  "reply", default=[]),
     "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
                              "episode, not judged again", default=False),
