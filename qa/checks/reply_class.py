@@ -952,8 +952,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # question is waiting, which 今天下午发 does not answer)
         question = texts.at(trigger)
         # …unless the answer also spoils it (a rating asked for while the customer is upset)
-        spoiled = any(classes.matches(name, reply_text) for name in mild_spoilers)
-        if not spoiled and (answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text)):
+        if ((answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text))
+                and not any(classes.matches(name, reply_text) for name in mild_spoilers)):
             return True
         # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
         # (等了半天了 到底能不能退 → 可以退的 您自己申请), nor the impatience of a customer whose
