@@ -36,7 +36,7 @@ ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-clai
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.
-_COMMON = set("是会能可好对要想用了过到在一有太行够知懂明清满需得该敢算然错着方合适止但只光准舒大小多少客见管急同接就也都还您你我他她它们这那的地个吗呢吧啊哦哈")
+COMMON_CHARS = _COMMON = set("是会能可好对要想用了过到在一有太行够知懂明清满需得该敢算然错着方合适止但只光准舒大小多少客见管急同接就也都还您你我他她它们这那的地个吗呢吧啊哦哈")
 # the negators in front of the step (step-refusal): what is left is the verb
 _NEGATOR = compile_regex(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
 # the remedies a counter-demand names, longest first
@@ -46,8 +46,8 @@ _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|
 # an answer that opens by suggesting an alternative (要不…能不能…, 不如…, 或者…) bargains: it asks
 # for a deal, it does not refuse (要不不退差价 送个赠品行吗)
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
-# where the thing called useless ends (贴膜|有什么用, 冷冻的|没意思)
-_USELESS = compile_regex(r"有(?:什么|啥)用|(?:的)?没(?:意思|啥意思|什么意思)")
+# where the thing called useless ends (贴膜|有什么用, 重启|管用吗, 冷冻的|没意思)
+_USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|么|嘛)|(?:的)?没(?:意思|啥意思|什么意思)")
 # where the option's name ends (中通|不行, 水放|得没问题)
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")

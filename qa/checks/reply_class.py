@@ -61,6 +61,11 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     Without a time on the message, a waiting-class or nudge message after the customer's own
     unanswered line shows no wait: "call" does not count it as impatience unless it is of an
     emphasis class (????, ?!); "impatience" (the default) counts it as before.
+``restated_classes`` (strings)
+    Satisfying classes (``reassurance``: 我给您催一下) whose match does not count when the
+    customer's trigger refused the agent's proposal just before and the match shares a step
+    (a Han bigram naming no device or way of offering) with that proposal: the refused
+    solution offered again reassures no one. An apology or empathy in the reply still counts.
 ``request_classes``, ``failure_classes`` (strings)
     A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
     the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
@@ -88,6 +93,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qa.acceptance import COMMON_CHARS as _COMMON_CHARS
 from qa.acceptance import answers_when, answers_yes, grants, grants_request, not_accepted, offers_other, permits_decision
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
@@ -518,10 +524,36 @@ _NO_STEP = frozenset("一遍 一下 一次 试试 试一 可以 您可 您先 �
 def _unlike(one: str, other: str) -> bool:
     """Does the reply ``other`` name no step of ``one`` (no Han bigram in common but the words
     of offering: 一遍, 试试, 可以): another way, not the same one again (清洗 → 再清洗一次)?"""
-    def steps(text: str) -> set[str]:
-        return {text[i:i + 2] for i in range(len(text) - 1)
-                if _STEP_WORDS.fullmatch(text[i:i + 2])} - _NO_STEP
-    return not (steps(one) & steps(other))
+    return not (_steps(one) & _steps(other))
+
+
+# how an action is offered (给您, 帮您, 再, 一下), not which action
+_OFFERING_CHARS = frozenset("给帮为再下马上立刻")
+
+
+def _steps(text: str) -> set[str]:
+    """The Han bigrams of ``text`` that can name a step (see :data:`_NO_STEP`)."""
+    return {text[i:i + 2] for i in range(len(text) - 1) if _STEP_WORDS.fullmatch(text[i:i + 2])} - _NO_STEP
+
+
+def _restates(classes, reply_norm: str, proposal_norm: str, satisfied_by: list[str], restated: list[str],
+              not_counting: list[str]) -> bool:
+    """Does the reply satisfy only by ``restated`` matches that name a content character of the
+    refused ``proposal_norm``? (我再给您催一下 after the customer called 催 useless; 抱歉… or a
+    new promise — 差价补给您 after 提交售后单 — still satisfies.)"""
+    cancel = [(m.start, m.end) for name in not_counting if name in classes.classes
+              for m in classes.find(name, reply_norm)]
+    restating = False
+    for name in satisfied_by:
+        for found in classes.find(name, reply_norm):
+            if any(found.start < e and s < found.end for s, e in cancel):
+                continue
+            if name in restated and any(ch in proposal_norm for ch in found.text
+                                        if ch not in _COMMON_CHARS and ch not in _OFFERING_CHARS):
+                restating = True
+                continue
+            return False
+    return restating
 
 
 def _wait_unknown(times: pd.Series | None, position: int) -> bool:
@@ -529,11 +561,13 @@ def _wait_unknown(times: pd.Series | None, position: int) -> bool:
     return times is None or pd.isna(times.iloc[position])
 
 
-def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
+def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger,
+                 anytime: list[str]) -> None:
     """A customer who closes the complaint in the same turn (…好吧 / 行吧 at the end, a calm 那算了
     不要了, answering what the agent said) or is relieved (早说嘛 吓我一跳) is not left upset: the
     turn's triggers are not judged.
-    The closing class itself keeps shouts and angry emoji out (算了! is no calm close)."""
+    The closing class itself keeps shouts and angry emoji out (算了! is no calm close); a close said
+    with an upset word beside it (算了 懒得说了 就这样吧: resignation) closes nothing either."""
     closing = [c for c in params["closed_classes"] if c in classes.classes]
     relief = [c for c in params["relief_classes"] if c in classes.classes]
     # 那算了 不退了 after the agent's rudeness (凭什么运费要我们出?) gives up; it closes nothing
@@ -554,12 +588,21 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
         # anywhere in the turn
         if any(texts.member(name, position) for name in relief) or (
                 position == turn[-1] and any(texts.member(name, position) for name in closing)
+                and not _upset_beside(classes, texts.at(position), anytime, closing)
                 and (_agent_spoke_before(turn[0], replies, sessions)
                      or not any(texts.member(name, position) for name in giving_up))
                 and (not _upset_before(turn[0], customer, replies, sessions, is_trigger)
                      or _settled_just_before(turn[0], replies, sessions, texts, settled_by))
                 and not _provoked_before(turn[0], replies, sessions, texts, provoking, made_good_by)):
             is_trigger[turn] = False
+
+
+def _upset_beside(classes, norm_text: str, anytime: list[str], closing: list[str]) -> bool:
+    """Does the closing message hold an upset match outside its closing words (不想说了 in
+    算了 不想说了 就这样吧)?"""
+    spans = _class_spans(classes, closing, norm_text)
+    return any(not any(found.start < end and start < found.end for start, end in spans)
+               for found in _class_matches(classes, [n for n in anytime if n in classes.classes], norm_text))
 
 
 def _agent_spoke_before(start: int, replies, sessions) -> bool:
@@ -811,7 +854,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if params["nudge_classes"]:
         _mark_repeated_nudges(classes, params, messages, texts, scope, reply_mask, sessions, is_trigger)
     if (params["closed_classes"] or params["relief_classes"]) and is_trigger.any():
-        _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
+        _drop_closed(classes, params, texts, scope, reply_mask, sessions, is_trigger, anytime)
     if params["carry_over_classes"] and is_trigger.any():
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["provoked_classes"]:
@@ -1075,6 +1118,21 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     following += 1
             if following_replies:
                 texts.screen(np.unique(np.asarray(following_replies, dtype="int64")))
+    restated_names = [c for c in params["restated_classes"] if c in classes.classes]
+    if restated_names and len(judged):
+        # the customer refused the proposal just before (催管用吗, tied to it by qa.acceptance) and
+        # the reply only offers it again
+        again = []
+        for reply in judged[texts.acceptable(judged)].tolist():
+            trigger = first_of[reply]
+            if not relation_hits[trigger]:
+                continue  # only a refusal tied to the proposal names what was refused
+            previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
+            if previous >= 0 and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by,
+                                           restated_names, not_counting):
+                again.append(reply)
+        if again:
+            unsatisfied = np.sort(np.r_[unsatisfied, np.asarray(again, dtype="int64")])
     flagged: list[int] = []
     for reply in unsatisfied.tolist():
         if params["judge"] == "turn":

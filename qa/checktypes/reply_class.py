@@ -103,6 +103,9 @@ PARAMS = {
     "settled_by_classes": Param("strings", "agent lines that answer the customer's earlier upset (抱歉，刚才表述不当; "
                                 "非常抱歉给您添麻烦了): a calm close right after them (那算了) accepts, it does not "
                                 "give up in frustration", default=[]),
+    "restated_classes": Param("strings", "satisfied_by classes that do not satisfy when the customer has just "
+                              "refused the agent's proposal and the match restates it (催管用吗 → 我再给您催一下: the "
+                              "refused step again is no reassurance)", default=[]),
     "other_way_classes": Param("strings", "with accommodate_refusals: after a calm trigger of "
                                "other_way_after_classes (a step tried in vain, no upset in the turn), a reply of "
                                "these classes unlike the refused one and of no not_counting class (a wait) "
