@@ -90,12 +90,16 @@ FIELD_HEADERS = {
 # ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 # Without a session column a session is the customer's conversation, one per start time if a
-# column gives it (a 千牛 export keyed by 买家旺旺), as the tool reads it.
-CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "访客名称", "customer", "buyer_nick")
+# column gives it (a 千牛 export keyed by 买家旺旺), else one per day, as the tool reads it.
+CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick")
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
 STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# A shop's staff named shop-then-name (拾光家居旗舰店-小橙): an agent when two or more senders share the shop
+# part or it names a shop (…店, …旗舰店), as the tool reads it.
+SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
+SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
 # A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
 ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
@@ -274,6 +278,15 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     if by_flag:
         idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
+    shops: set[str] = set()
+    if by_sender:
+        senders: dict[str, set[str]] = {}
+        for record in records[first + 1:]:
+            name = record[sender].strip() if len(record) > sender else ""
+            found = SHOP_PREFIX.match(name)
+            if found and not ROBOT_NAME.search(name):
+                senders.setdefault(found.group(1).strip(), set()).add(name)
+        shops = {shop for shop, who in senders.items() if len(who) >= 2 or SHOP_WORD.search(shop)}
     messages = []
     for number, record in enumerate(records[first + 1:], start=first + 2):
         if len(record) != len(header):
@@ -281,8 +294,10 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
         raw_role = record[idx["role"]].strip()
         if by_sender:
+            shop = SHOP_PREFIX.match(raw_role)
             raw_role = ("system" if ROBOT_NAME.search(raw_role)
-                        else "agent" if STAFF_NAME.match(raw_role)
+                        else "agent" if STAFF_NAME.match(raw_role) or raw_role in shops
+                        or (shop is not None and shop.group(1).strip() in shops)
                         else "customer" if not SUB_ACCOUNT.fullmatch(raw_role)
                         else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
                         else "agent")
@@ -302,7 +317,10 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
                 file=file_label,
                 row=number,
                 session=(record[idx["session"]].strip() if "session" in idx
-                         else " · ".join(record[i].strip() for i in (customer_at, start_at) if i is not None)),
+                         else " · ".join(record[i].strip() for i in (customer_at, start_at) if i is not None)
+                         if start_at is not None or not time_text
+                         # one session per customer per day, as the tool reads it
+                         else f"{record[customer_at].strip()} · {_parse_time(time_text).date()}"),
                 time=time_text,
                 role=_role_value(raw_role),
                 agent=record[idx["agent"]].strip() if "agent" in idx else "",

@@ -202,6 +202,21 @@ def test_staff_named_after_the_shop_and_the_shops_robot(tmp_path):
     assert sorted(set(m["agent"]) - {""}) == ["雾屿-客服-晴天", "雾屿_售后_小满"]
 
 
+def test_staff_named_shop_dash_name_are_agents(tmp_path):
+    """抖店飞鸽 names a shop's agents 店铺-名字 (拾光家居旗舰店-小橙): the shop part shared by two senders, or
+    naming a shop (…旗舰店), makes them agents; a customer's own dashed nickname (小鹿-成都) or id
+    (tb_123, 用户_88) stays a customer, the shop's robot the system."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "发送方", "消息内容"],
+         ["s1", "小鹿-成都", "在吗"], ["s1", "木木良品-阿杰", "在的"],
+         ["s2", "tb_123", "发货没"], ["s2", "木木良品-小橙", "今天发"],
+         ["s3", "用户_88", "有赠品吗"], ["s3", "柚见官方旗舰店-七七", "有的"], ["s3", "柚见官方旗舰店-智能助手", "欢迎"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "agent", "system"]
+
+
 def test_role_column_holding_names_is_read_as_the_sender(tmp_path):
     """A WeCom archive's 发送方 holds names (王先生, 员工-售后小林, 自动回复), not roles: read as the
     sender, its staff are agents named as written, the auto-reply a system row, nothing rejected."""
@@ -870,7 +885,26 @@ def test_no_session_column_a_session_is_the_customer_s_conversation(tmp_path):
     (tmp_path / "plain.csv").write_text(header.replace("会话开始,", "") + "".join(
         ",".join(line.split(",")[:2] + line.split(",")[3:]) + "\n" for line in body.splitlines()), encoding="utf-8")
     plain = load_inputs([str(tmp_path / "plain.csv")]).messages
-    assert sorted(set(plain["session_id"])) == ["tb_1", "tb_2"]
+    assert sorted(set(plain["session_id"])) == ["tb_1 · 2026-12-17", "tb_2 · 2026-12-17"]
+
+
+def test_without_a_session_column_or_start_a_customer_s_day_is_a_session(tmp_path):
+    """企业微信 exports name the customer, not the session: the customer who comes back the next day
+    starts another session (a 20-hour wait is no slow reply); with no times the customer's whole
+    conversation stays one."""
+    header = "客服账号,客户昵称,消息方向,日期,时间,内容\n"
+    body = ("暖居-大熊,老周,客户发送,2026-11-28,21:50,灯不亮了\n"
+            "暖居-大熊,老周,客服发送,2026-11-28,21:52,麻烦拍个视频\n"
+            "暖居-大熊,老周,客户发送,2026-11-29,09:05,视频发你了\n"
+            "暖居-大熊,阿兰,客户发送,2026-11-29,09:06,在吗\n")
+    (tmp_path / "wx.csv").write_text(header + body, encoding="utf-8")
+    result = load_inputs([str(tmp_path / "wx.csv")])
+    assert result.messages["session_id"].tolist() == [
+        "老周 · 2026-11-28", "老周 · 2026-11-28", "老周 · 2026-11-29", "阿兰 · 2026-11-29"]
+    assert any("one per day" in note for note in result.notes)
+    (tmp_path / "nt.csv").write_text("客户昵称,消息方向,内容\n老周,客户发送,在吗\n老周,客服发送,在的\n",
+                                     encoding="utf-8")
+    assert load_inputs([str(tmp_path / "nt.csv")]).messages["session_id"].tolist() == ["老周", "老周"]
 
 
 def test_times_without_a_year_and_day_first_times(tmp_path):
@@ -1315,7 +1349,8 @@ def test_a_member_name_column_keys_the_sessions_and_a_total_line_is_refused(tmp_
     book.save(path)
     result = load_inputs([path])
     assert_consistent(result)
-    assert result.messages.groupby("session_id").size().to_dict() == {"hzlily2020": 2, "深圳饰界贸易": 2}
+    assert result.messages.groupby("session_id").size().to_dict() == {"hzlily2020 · 2024-04-22": 2,
+                                                                      "深圳饰界贸易 · 2024-04-22": 2}
     assert result.rejected["row"].tolist() == [6] and "summary" in result.rejected["reason"].iloc[0]
 
 

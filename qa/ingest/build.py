@@ -157,6 +157,8 @@ def build_part(
             lambda year: notes.add(f"{{files}}: times without a year (12-17 10:02) read as in {year}", table.source))
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
+    if has_times and columns.has("session_day"):  # a customer's conversation: one session per local day
+        session = _per_day(session, utc, options.timezone)
     no_session, no_text = (session == "").to_numpy(), _blank(text)
     ok = ~(no_session | no_text | pd.notna(role_reason) | pd.notna(time_reason))
     # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
@@ -220,6 +222,16 @@ def build_part(
     found = ", ".join(n for n in columns.header if n) or "(no named columns)"
     return _Part(table.source, messages, rejected, len(cells) + len(table.malformed), has_times,
                  tuple(columns.mapped), where, found)
+
+
+def _per_day(session: pd.Series, utc: np.ndarray, timezone: str) -> pd.Series:
+    """``session · YYYY-MM-DD`` (the local day of each row's time); rows without a time keep the
+    bare session (they are rejected for it anyway). Days are formatted once per distinct day."""
+    days = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(timezone).normalize()
+    codes, uniques = pd.factorize(days)
+    labels = np.asarray([" · " + day.strftime("%Y-%m-%d") for day in uniques] + [""], dtype=object)
+    suffix = labels[np.where(codes < 0, len(uniques), codes)]
+    return session.where(session == "", session + pd.Series(suffix, index=session.index))
 
 
 def _drop_eof_mark(cells: pd.DataFrame) -> None:

@@ -166,7 +166,11 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         starts = [i for i, key in enumerate(keys) if key in _SESSION_START and i not in positions.values()]
         if starts:
             positions["session_start"] = starts[0]
-        split = f", one per '{names[starts[0]]}'" if starts else ""
+        if not starts:
+            # nothing tells one conversation from the next: a customer's messages of one day are one
+            # session (a customer who comes back tomorrow starts another), when the rows have times
+            positions["session_day"] = positions["customer"]
+        split = f", one per '{names[starts[0]]}'" if starts else ", one per day when times are given"
         notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation "
                          f"('{names[positions['customer']]}'{split})")
     elif "session_id" not in positions and {"sender", "receiver"} <= positions.keys() and "session_id" not in unmatched:

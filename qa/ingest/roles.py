@@ -50,6 +50,12 @@ _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 # the name (客服小林).
 _STAFF_NICKNAME = re.compile(r"^\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?"
                              r"(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
+# A shop's staff named shop-then-name with a dash or a dot (拾光家居旗舰店-小橙, 某某官方店·阿杰: 抖店飞鸽, 快手):
+# the part before the separator (two Chinese characters at least: tb_123, jd-abc are customers' ids) is the shop when two or more senders share it, or when it names a
+# shop (…店, …旗舰店, …官方, …工作室). A customer's nickname with a dash (小王-北京) shares it with no one.
+_SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
+_SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
+_SHOP_MARK = "\x00shop:"
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
@@ -363,7 +369,8 @@ def _sender_roles(
     if columns.senders_by_customer and not options.agent_regex:
         return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
-    rule = f"matching /{options.agent_regex.pattern}/" if options.agent_regex else "店铺名:客服名, 员工-名字, 店铺-客服-名字"
+    rule = (f"matching /{options.agent_regex.pattern}/" if options.agent_regex
+            else "店铺名:客服名, 员工-名字, 店铺-客服-名字, 店铺-名字 when the shop has two such senders or is named …店")
     notes.add(
         f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
         table.source,
@@ -377,15 +384,41 @@ def _sender_roles(
             names = pd.unique(np.concatenate([names, pd.unique(cells[columns.positions["receiver"]].str.strip())]))
         shops.update(main_accounts(
             n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
+        shops.update(_SHOP_MARK + shop for shop in shop_prefixes(names, shops))
         if _EXTERNAL_MARK not in shops and any(_EXTERNAL_NICKNAME.search(n) for n in names):
             shops.add(_EXTERNAL_MARK)
             notes.add("{files}: senders named 名字@微信 are customers (企业微信 external contacts), "
                       "the others staff", table.source)
     external = _EXTERNAL_MARK in shops
-    role = _map_unique(nicknames, lambda nick: Role.AGENT.value if nick in shops
-                       else _role_from_nickname(nick, options.agent_regex, external))
+    def role_of(nick: str) -> str | None:
+        if not options.agent_regex and not _SYSTEM_NICKNAME.search(nick) and (
+                nick in shops or _SHOP_MARK + _shop_of(nick) in shops):
+            return Role.AGENT.value
+        return _role_from_nickname(nick, options.agent_regex, external)
+
+    role = _map_unique(nicknames, role_of)
     reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
     return role, reason
+
+
+def _shop_of(nickname: str) -> str:
+    """The part of ``店铺-名字`` before the separator ("" when there is none)."""
+    found = _SHOP_PREFIX.match(nickname)
+    return found.group(1).strip() if found else ""
+
+
+def shop_prefixes(names, known: set[str] = frozenset()) -> set[str]:
+    """The shops among the ``店铺-名字`` senders (see :data:`_SHOP_PREFIX`): a prefix that two or more
+    distinct senders share, or that names a shop (…旗舰店); system senders (店铺-智能助手) do not count.
+    ``known`` are the marks of the shops already found (earlier chunks of a streamed file): one
+    more sender of a known shop is its staff."""
+    senders: dict[str, set[str]] = {}
+    for name in names:
+        shop = _shop_of(name)
+        if shop and not _SYSTEM_NICKNAME.search(name):
+            senders.setdefault(shop, set()).add(name)
+    return {shop for shop, who in senders.items()
+            if len(who) >= 2 or _SHOP_WORD.search(shop) or _SHOP_MARK + shop in known}
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
