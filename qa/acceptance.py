@@ -32,7 +32,7 @@ import regex
 from qa.regexcache import compile_regex
 
 #: The default answer classes, in the order their matches are tried.
-ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim", "option-refused")
+ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim", "option-refused", "echoed-proposal")
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.
@@ -51,6 +51,9 @@ _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|�
 # where the option's name ends (中通|不行, 水放|得没问题)
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
+_HAN_RUN = compile_regex(r"\p{Han}+")
+# the customer did not understand the proposal (新订单? 我没懂 意思是…): asking, not refusing
+_CONFUSED = compile_regex(r"没懂|不懂|不明白|没明白|没看懂|什么意思|啥意思|意思是")
 # the refused word after a step-refusal's negator: up to two Han characters, none after 了 (不用了)
 _REFUSED_WORD = compile_regex(r"\p{Han}(?:(?<!了)\p{Han})?|")
 _STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
@@ -86,6 +89,15 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 cut = _USELESS.search(found.text)
                 subject = found.text[: cut.start() if cut else len(found.text)]
                 if any(ch not in _COMMON and ch in proposal_norm for ch in subject):
+                    return found
+                continue
+            if name == "echoed-proposal":
+                # 退货？… after 给您办理退货: the echoed word is the proposal's, and what follows neither
+                # takes it (退货？好的 那我申请) nor says it was not understood
+                echoed = _HAN_RUN.search(found.text)
+                rest = answer_norm[found.end:]
+                if (echoed is not None and echoed.group() in proposal_norm and not _ACCEPTS.match(rest)
+                        and not _CONFUSED.search(rest)):
                     return found
                 continue
             if name == "option-refused":

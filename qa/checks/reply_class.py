@@ -915,6 +915,29 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 low, high = np.searchsorted(reply_positions, [start, position], side="left")
                 if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
+        # (a refusal said in anger, 你听不懂吗 不要补, is an upset trigger whose refusal class still counts)
+        refusing = [c for c in later + list(params["answer_classes"]) if c in classes.classes]
+        if soothed.any() and refusing:
+            # a soothing reply that insisted on the solution the customer had just refused (我不要补胶 →
+            # 抱歉，还是建议您返厂补胶): the customer's next upset (……) is about that insistence, not the
+            # soothed episode going on
+            for index in np.flatnonzero(soothed).tolist():
+                position = int(previous[index])
+                offer = int(_previous_reply(reply_positions, np.asarray([position]), sessions)[0])
+                if offer < 0:
+                    continue
+                refusals = [p for p in range(offer + 1, position) if scope[p]
+                            and (relation_hits[p] or any(texts.member(name, p) for name in refusing))]
+                if refusals and not _unlike(texts.at(offer), texts.at(position)):
+                    soothed[index] = False
+        provoking = [c for c in params["provoked_classes"] if c in classes.classes]
+        if soothed.any() and provoking:
+            # the agent turns on the customer in the next reply (这不是早讲过了吗？您没留意？): the
+            # soothing before it is undone, the reply is judged
+            for index in np.flatnonzero(soothed).tolist():
+                reply = int(nxt[index])
+                if reply >= 0 and any(texts.member(name, reply) for name in provoking):
+                    soothed[index] = False
         new_episode = [c for c in params["new_episode_classes"] if c in classes.classes]
         if soothed.any() and new_episode:
             # the customer turns on the agent or the service itself (客服是摆设吗 after waiting on the
