@@ -471,7 +471,9 @@ def _check_session(rows: list[Message]) -> list[str]:
         if m.role == "customer":
             if waiting_since is None:
                 waiting_since = when
-            if "ignored-complaint" in m.labels and any(r.role == "agent" for r in rows[i + 1:]):
+            # (an auto-reply under the agent's name is no reply, as the tool reads it)
+            if "ignored-complaint" in m.labels and any(r.role == "agent" and not _AUTO_REPLY.match(r.text)
+                                                       for r in rows[i + 1:]):
                 problems.append(f"{where}: customer complaint labelled ignored-complaint, but an agent replies later "
                                 "(label the agent reply instead)")
         elif m.role == "agent" and _AUTO_REPLY.match(m.text):

@@ -1142,14 +1142,17 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if following_replies:
                 texts.screen(np.unique(np.asarray(following_replies, dtype="int64")))
     restated_names = [c for c in params["restated_classes"] if c in classes.classes]
+    challenge_names = [c for c in params["new_episode_classes"] if c in classes.classes]
     if restated_names and len(judged):
         # the customer refused the proposal just before (催管用吗, tied to it by qa.acceptance) and
         # the reply only offers it again
         again = []
         for reply in judged[texts.acceptable(judged)].tolist():
             trigger = first_of[reply]
-            if not relation_hits[trigger]:
-                continue  # only a refusal tied to the proposal names what was refused
+            # a refusal tied to the proposal names what was refused; a challenge to the agent (你是复读机吗)
+            # refuses the proposal it answers as a whole
+            if not (relation_hits[trigger] or any(texts.member(name, trigger) for name in challenge_names)):
+                continue
             previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
             if previous >= 0 and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by,
                                            restated_names, not_counting):
