@@ -100,6 +100,8 @@ STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客
 # part or it names a shop (…店, …旗舰店), as the tool reads it.
 SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
 SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
+GENERIC_PREFIX = re.compile(r"(?:用户|访客|会员|买家|顾客|客户|游客|粉丝|网友|匿名|新人)$")
+ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*[0-9a-zA-Z_]{3,}\s*$")
 # A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
 ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
@@ -284,7 +286,8 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         for record in records[first + 1:]:
             name = record[sender].strip() if len(record) > sender else ""
             found = SHOP_PREFIX.match(name)
-            if found and not ROBOT_NAME.search(name):
+            if (found and not ROBOT_NAME.search(name) and not GENERIC_PREFIX.search(found.group(1).strip())
+                    and not ID_SUFFIX.match(name)):
                 senders.setdefault(found.group(1).strip(), set()).add(name)
         shops = {shop for shop, who in senders.items() if len(who) >= 2 or SHOP_WORD.search(shop)}
     messages = []
@@ -297,7 +300,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
             shop = SHOP_PREFIX.match(raw_role)
             raw_role = ("system" if ROBOT_NAME.search(raw_role)
                         else "agent" if STAFF_NAME.match(raw_role) or raw_role in shops
-                        or (shop is not None and shop.group(1).strip() in shops)
+                        or (shop is not None and shop.group(1).strip() in shops and not ID_SUFFIX.match(raw_role))
                         else "customer" if not SUB_ACCOUNT.fullmatch(raw_role)
                         else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
                         else "agent")

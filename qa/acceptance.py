@@ -52,6 +52,8 @@ _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|�
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 _HAN_RUN = compile_regex(r"\p{Han}+")
+# a time or a date echoed back is checked, not refused (明天？ after 明天发出)
+_WHEN = compile_regex(r"今天|明天|后天|今晚|明早|明晚|下午|上午|晚上|中午|早上|周[一二三四五六日天末内]|星期|礼拜|下周|本周|这周|月底|月初|之内|以内|[0-9一二两三四五六七八九十几]+(?:点|号|日|天|小时|分钟|周|个?月)")
 # the customer did not understand the proposal (新订单? 我没懂 意思是…): asking, not refusing
 _CONFUSED = compile_regex(r"没懂|不懂|不明白|没明白|没看懂|什么意思|啥意思|意思是")
 # the refused word after a step-refusal's negator: up to two Han characters, none after 了 (不用了)
@@ -92,12 +94,13 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 continue
             if name == "echoed-proposal":
-                # 退货？… after 给您办理退货: the echoed word is the proposal's, and what follows neither
-                # takes it (退货？好的 那我申请) nor says it was not understood
+                # 退货？… after 给您办理退货: the echoed word is the proposal's, no time (明天？ checks the
+                # date), and what follows says why, neither taking it (退货？好的 那我申请) nor saying it
+                # was not understood
                 echoed = _HAN_RUN.search(found.text)
                 rest = answer_norm[found.end:]
-                if (echoed is not None and echoed.group() in proposal_norm and not _ACCEPTS.match(rest)
-                        and not _CONFUSED.search(rest)):
+                if (echoed is not None and echoed.group() in proposal_norm and not _WHEN.search(echoed.group())
+                        and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)):
                     return found
                 continue
             if name == "option-refused":

@@ -217,6 +217,25 @@ def test_staff_named_shop_dash_name_are_agents(tmp_path):
     assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "agent", "system"]
 
 
+def test_shop_dash_staff_generic_customers_and_chunks(tmp_path):
+    """Generic customer names with an id (微信用户-3721) make no shop; the shop's bare name is its own
+    account; two staff of a shop in different chunks of a streamed file still make it a shop from the
+    chunk where the second appears (a chunk read before it cannot know: out-of-core chunks are large,
+    a limitation the README states)."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "发送方", "消息内容"],
+         ["s1", "微信用户-3721", "在吗"], ["s1", "木木良品-阿杰", "在的"],
+         ["s2", "微信用户-5512", "发货没"], ["s2", "木木良品-小橙", "今天发"],
+         ["s3", "木木良品", "欢迎光临"], ["s3", "小鹿", "你好"]],
+    )
+    roles = ["customer", "agent", "customer", "agent", "agent", "customer"]
+    assert load_inputs([path]).messages["role"].tolist() == roles
+    assert pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=4))["role"].tolist() == roles
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=3))
+    assert streamed["role"].tolist()[3:] == roles[3:]
+
+
 def test_role_column_holding_names_is_read_as_the_sender(tmp_path):
     """A WeCom archive's 发送方 holds names (王先生, 员工-售后小林, 自动回复), not roles: read as the
     sender, its staff are agents named as written, the auto-reply a system row, nothing rejected."""

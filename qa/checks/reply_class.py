@@ -527,6 +527,7 @@ def _unlike(one: str, other: str) -> bool:
     return not (_steps(one) & _steps(other))
 
 
+_HAN = compile_regex(r"\p{Han}")
 # how an action is offered (给您, 帮您, 再, 一下), not which action
 _OFFERING_CHARS = frozenset("给帮为再下马上立刻")
 
@@ -548,7 +549,7 @@ def _restates(classes, reply_norm: str, proposal_norm: str, satisfied_by: list[s
         for found in classes.find(name, reply_norm):
             if any(found.start < e and s < found.end for s, e in cancel):
                 continue
-            if name in restated and any(ch in proposal_norm for ch in found.text
+            if name in restated and any(ch in proposal_norm for ch in _HAN.findall(found.text)
                                         if ch not in _COMMON_CHARS and ch not in _OFFERING_CHARS):
                 restating = True
                 continue
@@ -916,19 +917,30 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
         # (a refusal said in anger, 你听不懂吗 不要补, is an upset trigger whose refusal class still counts)
-        refusing = [c for c in later + list(params["answer_classes"]) if c in classes.classes]
-        if soothed.any() and refusing:
+        refusing = [c for c in later if c in classes.classes]
+        tied = [c for c in params["answer_classes"] if c in classes.classes]
+        insisted_at: dict[int, bool] = {}
+
+        def insisted(position: int) -> bool:
+            """Did the soothing reply at ``position`` offer again what the customer refused since the
+            agent's offer before it? Found once per soothing reply."""
+            found = insisted_at.get(position)
+            if found is None:
+                offer = int(_previous_reply(reply_positions, np.asarray([position]), sessions)[0])
+                found = offer >= 0 and not _unlike(texts.at(offer), texts.at(position)) and any(
+                    scope[p] and (relation_hits[p] or any(texts.member(name, p) for name in refusing)
+                                  # an answer class counts only tied to the offer (要多久？ echoes nothing)
+                                  or (tied and not_accepted(classes, texts.at(offer), texts.at(p), tied) is not None))
+                    for p in range(offer + 1, position))
+                insisted_at[position] = found
+            return found
+
+        if soothed.any() and (refusing or tied):
             # a soothing reply that insisted on the solution the customer had just refused (我不要补胶 →
             # 抱歉，还是建议您返厂补胶): the customer's next upset (……) is about that insistence, not the
             # soothed episode going on
             for index in np.flatnonzero(soothed).tolist():
-                position = int(previous[index])
-                offer = int(_previous_reply(reply_positions, np.asarray([position]), sessions)[0])
-                if offer < 0:
-                    continue
-                refusals = [p for p in range(offer + 1, position) if scope[p]
-                            and (relation_hits[p] or any(texts.member(name, p) for name in refusing))]
-                if refusals and not _unlike(texts.at(offer), texts.at(position)):
+                if insisted(int(previous[index])):
                     soothed[index] = False
         provoking = [c for c in params["provoked_classes"] if c in classes.classes]
         if soothed.any() and provoking:
@@ -1142,20 +1154,26 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if following_replies:
                 texts.screen(np.unique(np.asarray(following_replies, dtype="int64")))
     restated_names = [c for c in params["restated_classes"] if c in classes.classes]
+    refused_offer: dict[int, int] = {}  # a reply that only restated the refused offer -> that offer
     challenge_names = [c for c in params["new_episode_classes"] if c in classes.classes]
     if restated_names and len(judged):
         # the customer refused the proposal just before (催管用吗, tied to it by qa.acceptance) and
-        # the reply only offers it again
+        # the reply only offers it again; a message of the same turn that only offers it again does
+        # not make the reply good either (refused_offer)
+        acceptable = texts.acceptable(judged)
         again = []
-        for reply in judged[texts.acceptable(judged)].tolist():
+        for reply, ok in zip(judged.tolist(), acceptable.tolist()):
             trigger = first_of[reply]
             # a refusal tied to the proposal names what was refused; a challenge to the agent (你是复读机吗)
             # refuses the proposal it answers as a whole
             if not (relation_hits[trigger] or any(texts.member(name, trigger) for name in challenge_names)):
                 continue
-            previous = _previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0]
-            if previous >= 0 and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by,
-                                           restated_names, not_counting):
+            previous = int(_previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0])
+            if previous < 0:
+                continue
+            refused_offer[reply] = previous
+            if ok and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by, restated_names,
+                                not_counting):
                 again.append(reply)
         if again:
             unsatisfied = np.sort(np.r_[unsatisfied, np.asarray(again, dtype="int64")])
@@ -1167,7 +1185,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:
                 if reply_mask[following] and agent_codes[following] != agent_codes[reply]:
                     break
-                if reply_mask[following] and texts.acceptable_at(following):
+                # (a second message restating the refused offer, 这就再去催, is no better than the first)
+                if reply_mask[following] and texts.acceptable_at(following) and not (
+                        reply in refused_offer and _restates(classes, texts.at(following), texts.at(refused_offer[reply]),
+                                                             satisfied_by, restated_names, not_counting)):
                     ok = True
                     break
                 following += 1

@@ -56,6 +56,12 @@ _STAFF_NICKNAME = re.compile(r"^\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?"
 _SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
 _SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
 _SHOP_MARK = "\x00shop:"
+# a staff name seen under a shop part (kept across the chunks of a streamed file, so two staff in
+# different chunks still make a shop)
+_STAFF_MARK = "\x00staff:"
+# Platforms name anonymous customers by a generic word and a number (微信用户-3721, 抖音用户·88): no shop.
+_GENERIC_PREFIX = re.compile(r"(?:用户|访客|会员|买家|顾客|客户|游客|粉丝|网友|匿名|新人)$")
+_ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*[0-9a-zA-Z_]{3,}\s*$")
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
@@ -384,15 +390,18 @@ def _sender_roles(
             names = pd.unique(np.concatenate([names, pd.unique(cells[columns.positions["receiver"]].str.strip())]))
         shops.update(main_accounts(
             n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
-        shops.update(_SHOP_MARK + shop for shop in shop_prefixes(names, shops))
+        found_shops = shop_prefixes(names, shops)
+        shops.update(_SHOP_MARK + shop for shop in found_shops)
         if _EXTERNAL_MARK not in shops and any(_EXTERNAL_NICKNAME.search(n) for n in names):
             shops.add(_EXTERNAL_MARK)
             notes.add("{files}: senders named 名字@微信 are customers (企业微信 external contacts), "
                       "the others staff", table.source)
     external = _EXTERNAL_MARK in shops
     def role_of(nick: str) -> str | None:
+        # the shop's own account under its bare name (木木良品 beside 木木良品-阿杰) is an agent too
         if not options.agent_regex and not _SYSTEM_NICKNAME.search(nick) and (
-                nick in shops or _SHOP_MARK + _shop_of(nick) in shops):
+                nick in shops or _SHOP_MARK + nick in shops
+                or (_SHOP_MARK + _shop_of(nick) in shops and not _ID_SUFFIX.match(nick))):
             return Role.AGENT.value
         return _role_from_nickname(nick, options.agent_regex, external)
 
@@ -407,18 +416,23 @@ def _shop_of(nickname: str) -> str:
     return found.group(1).strip() if found else ""
 
 
-def shop_prefixes(names, known: set[str] = frozenset()) -> set[str]:
+def shop_prefixes(names, known: set[str]) -> set[str]:
     """The shops among the ``店铺-名字`` senders (see :data:`_SHOP_PREFIX`): a prefix that two or more
-    distinct senders share, or that names a shop (…旗舰店); system senders (店铺-智能助手) do not count.
-    ``known`` are the marks of the shops already found (earlier chunks of a streamed file): one
-    more sender of a known shop is its staff."""
-    senders: dict[str, set[str]] = {}
+    distinct senders share, or that names a shop (…旗舰店). System senders (店铺-智能助手), generic
+    customer names with an id (微信用户-3721) and ids after the dash do not count. ``known`` holds what
+    earlier chunks of a streamed file saw (shop and staff marks); this chunk's staff names are added
+    to it, so two staff of one shop in different chunks still make it a shop."""
     for name in names:
         shop = _shop_of(name)
-        if shop and not _SYSTEM_NICKNAME.search(name):
-            senders.setdefault(shop, set()).add(name)
-    return {shop for shop, who in senders.items()
-            if len(who) >= 2 or _SHOP_WORD.search(shop) or _SHOP_MARK + shop in known}
+        if (shop and not _SYSTEM_NICKNAME.search(name) and not _GENERIC_PREFIX.search(shop)
+                and not _ID_SUFFIX.match(name)):
+            known.add(f"{_STAFF_MARK}{shop}\x1f{name}")
+    senders: dict[str, int] = {}
+    for mark in known:
+        if mark.startswith(_STAFF_MARK):
+            shop = mark[len(_STAFF_MARK):].split("\x1f", 1)[0]
+            senders[shop] = senders.get(shop, 0) + 1
+    return {shop for shop, count in senders.items() if count >= 2 or _SHOP_WORD.search(shop)}
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
