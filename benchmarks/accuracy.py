@@ -90,7 +90,7 @@ FIELD_HEADERS = {
 # ``momo:)``) a customer.
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 # Without a session column a session is the customer's conversation, one per start time if a
-# column gives it (a 千牛 export keyed by 买家旺旺), else one per day, as the tool reads it.
+# column gives it (a 千牛 export keyed by 买家旺旺), else one per day (from 04:00), as the tool reads it.
 CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick")
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
@@ -323,7 +323,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
                          else " · ".join(record[i].strip() for i in (customer_at, start_at) if i is not None)
                          if start_at is not None or not time_text
                          # one session per customer per day, as the tool reads it
-                         else f"{record[customer_at].strip()} · {_parse_time(time_text).date()}"),
+                         else f"{record[customer_at].strip()} · {(_parse_time(time_text) - timedelta(hours=4)).date()}"),
                 time=time_text,
                 role=_role_value(raw_role),
                 agent=record[idx["agent"]].strip() if "agent" in idx else "",

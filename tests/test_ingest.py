@@ -909,17 +909,20 @@ def test_no_session_column_a_session_is_the_customer_s_conversation(tmp_path):
 
 def test_without_a_session_column_or_start_a_customer_s_day_is_a_session(tmp_path):
     """企业微信 exports name the customer, not the session: the customer who comes back the next day
-    starts another session (a 20-hour wait is no slow reply); with no times the customer's whole
-    conversation stays one."""
+    starts another session (a 20-hour wait is no slow reply), a chat past midnight does not; with no
+    times the customer's whole conversation stays one."""
     header = "客服账号,客户昵称,消息方向,日期,时间,内容\n"
     body = ("暖居-大熊,老周,客户发送,2026-11-28,21:50,灯不亮了\n"
             "暖居-大熊,老周,客服发送,2026-11-28,21:52,麻烦拍个视频\n"
             "暖居-大熊,老周,客户发送,2026-11-29,09:05,视频发你了\n"
-            "暖居-大熊,阿兰,客户发送,2026-11-29,09:06,在吗\n")
+            "暖居-大熊,阿兰,客户发送,2026-11-29,09:06,在吗\n"
+            "暖居-大熊,阿兰,客户发送,2026-11-29,23:58,还在吗\n"
+            "暖居-大熊,阿兰,客服发送,2026-11-30,00:04,在的\n")
     (tmp_path / "wx.csv").write_text(header + body, encoding="utf-8")
     result = load_inputs([str(tmp_path / "wx.csv")])
     assert result.messages["session_id"].tolist() == [
-        "老周 · 2026-11-28", "老周 · 2026-11-28", "老周 · 2026-11-29", "阿兰 · 2026-11-29"]
+        "老周 · 2026-11-28", "老周 · 2026-11-28", "老周 · 2026-11-29", "阿兰 · 2026-11-29", "阿兰 · 2026-11-29",
+        "阿兰 · 2026-11-29"]  # a chat past midnight stays one: days start at 04:00
     assert any("one per day" in note for note in result.notes)
     (tmp_path / "nt.csv").write_text("客户昵称,消息方向,内容\n老周,客户发送,在吗\n老周,客服发送,在的\n",
                                      encoding="utf-8")

@@ -224,10 +224,16 @@ def build_part(
                  tuple(columns.mapped), where, found)
 
 
+# A customer's day runs from 04:00 to 04:00 local time, so a chat going on past midnight (23:55 → 00:10)
+# stays one session; a day's chats and the next morning's are two.
+_DAY_STARTS = pd.Timedelta(hours=4)
+
+
 def _per_day(session: pd.Series, utc: np.ndarray, timezone: str) -> pd.Series:
-    """``session · YYYY-MM-DD`` (the local day of each row's time); rows without a time keep the
-    bare session (they are rejected for it anyway). Days are formatted once per distinct day."""
-    days = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(timezone).normalize()
+    """``session · YYYY-MM-DD`` (the day of each row's local time, days starting at 04:00); rows
+    without a time keep the bare session (they are rejected for it anyway). Days are formatted
+    once per distinct day."""
+    days = (pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(timezone) - _DAY_STARTS).normalize()
     codes, uniques = pd.factorize(days)
     labels = np.asarray([" · " + day.strftime("%Y-%m-%d") for day in uniques] + [""], dtype=object)
     suffix = labels[np.where(codes < 0, len(uniques), codes)]
