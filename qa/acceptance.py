@@ -41,8 +41,9 @@ COMMON_CHARS = _COMMON = set("是会能可好对要想用了过到在一有太�
 _NEGATOR = compile_regex(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
 # the remedies a counter-demand names, longest first
 _REMEDY = compile_regex(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
-# an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧)
-_ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我)(?![不没])")
+# an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧); 不介意 answers the agent's
+# 您介意的话… by taking the goods as they are
+_ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我|不介意|不在意|没关系)(?![不没])")
 # an answer that opens by suggesting an alternative (要不…能不能…, 不如…, 或者…) bargains: it asks
 # for a deal, it does not refuse (要不不退差价 送个赠品行吗)
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")
