@@ -576,6 +576,19 @@ def _drop_closed(classes, params, texts: _Texts, customer, replies, sessions, is
     made_good_by = [c for c in params["made_good_classes"] if c in classes.classes]
     giving_up = [c for c in params["giving_up_classes"] if c in classes.classes]
     settled_by = [c for c in params["settled_by_classes"] if c in classes.classes]
+    mild_closing = [c for c in params["mild_closed_classes"] if c in classes.classes]
+    mild = [c for c in params["mild_classes"] if c in classes.classes]
+    if mild_closing and mild:
+        # a mild grievance the customer ends with thanks (还要那么久啊? 谢谢你) is accepted
+        trigger_names = [c for c in params["trigger_classes"] if c in classes.classes]
+        positions = np.flatnonzero(customer)
+        for position in positions[_class_mask(classes, mild_closing, texts.norm_all, positions)].tolist():
+            turn = _turn_of(position, customer, replies, sessions)
+            if position != turn[-1] or not is_trigger[turn].any():
+                continue
+            if all(_within_all(_class_matches(classes, trigger_names, texts.at(p)),
+                               _class_spans(classes, mild, texts.at(p))) for p in turn if is_trigger[p]):
+                is_trigger[turn] = False
     if not closing and not relief:
         return
     positions = np.flatnonzero(customer)

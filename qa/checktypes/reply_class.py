@@ -81,6 +81,9 @@ PARAMS = {
                                  "nudges after one press it", default=[]),
     "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
                             "closes its own complaint: its triggers are not judged", default=[]),
+    "mild_closed_classes": Param("strings", "a customer turn whose last message is of these classes (…谢谢你) closes "
+                                 "its complaint when every trigger of the turn is a mild_classes match "
+                                 "(还要那么久啊? 谢谢你); after anger the thanks may be sarcasm", default=[]),
     "relief_classes": Param("strings", "a customer turn holding one of these (早说嘛 吓我一跳) is relieved, not "
                             "upset: its triggers are not judged", default=[]),
     "request_classes": Param("strings", "a customer turn holding one of these (麻烦人工处理) asks for help: its "
