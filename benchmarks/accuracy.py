@@ -115,7 +115,8 @@ ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
     "买家发送": "customer", "系统通知": "system", "商家": "agent", "自动回复": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
-    "访客": "customer", "坐席": "agent",
+    "访客": "customer", "坐席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
+    "requester": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
@@ -163,6 +164,21 @@ class Message:
     agent: str
     text: str
     labels: tuple[str, ...]
+
+
+# English helpdesk headers (Ticket ID, Author Role, Created At, Body) as the tool reads them: case, spaces,
+# hyphens and underscores do not matter
+_HELPDESK_HEADERS = {"ticketid": "session_id", "authorrole": "role", "authortype": "role", "createdat": "created_at",
+                     "body": "text", "author": "agent"}
+
+
+def _canonical_header(name: str) -> str:
+    key = re.sub(r"[\s_\-]+", "", name.casefold())
+    for names in FIELD_HEADERS.values():
+        for known in names:
+            if re.sub(r"[\s_\-]+", "", known.casefold()) == key:
+                return known
+    return _HELPDESK_HEADERS.get(key, name)
 
 
 def _field_index(header: list[str], field_name: str, path: Path) -> int:
@@ -224,8 +240,10 @@ def read_messages(path: Path) -> list[Message]:
                 content = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
                 content = raw.decode("gb18030")
-        first_line = content.split("\n", 1)[0]
-        delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
+        # the header line decides (a title line above it may hold neither separator)
+        lines = content.split("\n", 20)[:20]
+        head = next((line for line in lines if LABEL_COLUMN in line), lines[0])
+        delimiter = "\t" if path.suffix.lower() == ".tsv" or head.count("\t") > head.count(",") else ","
         records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
     if not records:
         raise LabelError(f"{path.name}: empty file")
@@ -244,7 +262,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     first = _label_row(records)
     if first is None:
         raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
-    header = [name.strip() for name in records[first]]
+    header = [_canonical_header(name.strip()) for name in records[first]]
     sender = next((header.index(name) for name in SENDER_HEADERS if name in header), None)
     role_known = any(name in header for name in FIELD_HEADERS["role"])
     if role_known and sender is None:

@@ -1482,3 +1482,20 @@ def test_an_agent_s_status_title_and_desk_prefix_leave_one_name_per_agent(tmp_pa
     account = _messages_of(tmp_path / "account.csv", "会话ID,接待客服,身份,发送时间,消息内容",
                            "c1,客服-小林,客服,2024-05-19 10:02,您好", "c1,客服-小林(在线),客服,2024-05-19 10:03,在的")
     assert account["agent"].tolist() == ["客服-小林", "客服-小林"]
+
+
+def test_english_helpdesk_headers_spaced_and_capitalised(tmp_path):
+    """A helpdesk export writes Ticket ID, Author Role, Created At, Body: spaces, case and underscores do
+    not matter to the header names, and end-user is the customer."""
+    path = write_csv(
+        tmp_path / "zd.csv",
+        [["Ticket ID", "Comment ID", "Author", "Author Role", "Created At", "Body"],
+         ["88101", "1", "lily@example.com", "end-user", "2026-11-27T06:41:09Z", "在吗 订单还没发"],
+         ["88101", "2", "Amy Chen", "agent", "2026-11-27T06:42:00Z", "您好，我马上帮您查"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["session_id"].tolist() == ["88101", "88101"]
+    assert m["role"].tolist() == ["customer", "agent"]
+    assert m["agent"].tolist() == ["", "Amy Chen"]
+    assert str(m["timestamp"].iloc[0].tz_convert("Asia/Shanghai")) == "2026-11-27 14:41:09+08:00"
+

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import regex
 
 from qa.errors import InputError
-from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column, party_text_columns
+from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column, header_key, party_text_columns
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -112,6 +112,7 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     """Map fields to header positions by override or alias; raise InputError when unclear."""
     names = [_clean_name(h) for h in header]
     keys = [fold_name(n) for n in names]
+    flat_keys = [header_key(n) for n in names]  # Ticket ID matches the alias ticket_id
     found = ", ".join(n for n in names if n) or "(no named columns)"
     positions: dict[str, int] = {}
     unmatched: dict[str, str] = {}
@@ -136,8 +137,8 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     for name, aliases in _ALIASES.items():
         if name in positions:
             continue
-        alias_keys = {a.casefold() for a in aliases}
-        hits = [i for i, key in enumerate(keys) if key in alias_keys and i not in claimed]
+        alias_keys = {header_key(a) for a in aliases}
+        hits = [i for i, key in enumerate(flat_keys) if key in alias_keys and i not in claimed]
         if len(hits) > 1 and name not in _RECOGNITION_ONLY:
             listed = " and ".join(f"'{names[i]}'" for i in hits)
             both = "both" if len(hits) == 2 else "all"

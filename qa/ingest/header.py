@@ -78,7 +78,10 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_KEYS = {field: {name.casefold() for name in names} for field, names in VOCABULARY.items()}
+# English headers come spaced, hyphenated or underscored (Ticket ID, Created At, author-role, session_id): the
+# separators do not tell one name from another
+_WORD_SEPARATORS = re.compile(r"[\s_\-]+")
+_KEYS = {field: {_WORD_SEPARATORS.sub("", name.casefold()) for name in names} for field, names in VOCABULARY.items()}
 
 
 def clean_name(name: object) -> str:
@@ -104,9 +107,15 @@ def fold_name(name: str) -> str:
     return _REGIONAL.sub(lambda word: _REGIONAL_WORDS[word.group()], simplified).casefold()
 
 
+def header_key(name: str) -> str:
+    """:func:`fold_name` without word separators: how a header name is matched against the
+    vocabularies (Ticket ID = ticket_id, Created At = created_at)."""
+    return _WORD_SEPARATORS.sub("", fold_name(name))
+
+
 def field_of(name: str) -> str | None:
     """The vocabulary field a header name belongs to, or None."""
-    key = fold_name(name)
+    key = header_key(name)
     for field, keys in _KEYS.items():
         if key in keys:
             return field
