@@ -53,6 +53,9 @@ _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|�
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 _HAN_RUN = compile_regex(r"\p{Han}+")
+# surprise or a check, not the remedy echoed (真的？那太好了, 是吗？); delight after the echo takes it
+_NOT_ECHOED = frozenset("真的 是吗 是的 真是 这样 那样 什么 怎么 为啥 确定 当真 真滴".split())
+_DELIGHT = compile_regex(r"太好了|太棒了|好耶|那就好|好的|可以|行吧|谢谢")
 # a time or a date echoed back is checked, not refused (明天？ after 明天发出)
 _WHEN = compile_regex(r"今天|明天|后天|今晚|明早|明晚|下午|上午|晚上|中午|早上|周[一二三四五六日天末内]|星期|礼拜|下周|本周|这周|月底|月初|之内|以内|[0-9一二两三四五六七八九十几]+(?:点|号|日|天|小时|分钟|周|个?月)")
 # the customer did not understand the proposal (新订单? 我没懂 意思是…): asking, not refusing
@@ -101,6 +104,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 echoed = _HAN_RUN.search(found.text)
                 rest = answer_norm[found.end:]
                 if (echoed is not None and echoed.group() in proposal_norm and not _WHEN.search(echoed.group())
+                        and echoed.group() not in _NOT_ECHOED and not _DELIGHT.search(rest)
                         and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)):
                     return found
                 continue
@@ -114,8 +118,10 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 continue
             if name == "counter-demand":
+                # another remedy than the one proposed; a bare 发 asks when the order ships (能不能今天发),
+                # no remedy of its own
                 remedy = _REMEDY.search(found.text)
-                if remedy is not None and remedy.group() not in proposal_norm:
+                if remedy is not None and remedy.group() not in proposal_norm and remedy.group() != "发":
                     return found
                 continue
             verb = step_verb(found.text, name)
