@@ -63,9 +63,11 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     emphasis class (????, ?!); "impatience" (the default) counts it as before.
 ``restated_classes`` (strings)
     Satisfying classes (``reassurance``: 我给您催一下) whose match does not count when the
-    customer's trigger refused the agent's proposal just before and the match shares a step
-    (a Han bigram naming no device or way of offering) with that proposal: the refused
-    solution offered again reassures no one. An apology or empathy in the reply still counts.
+    customer's trigger refused the agent's proposal just before (tied by :mod:`qa.acceptance`,
+    or a challenge to the agent of ``new_episode_classes``: 你是复读机吗) and the match names a
+    Han character of that proposal other than common ones and the words of offering (给, 帮,
+    再, 马上): the refused solution offered again reassures no one, in the reply or in a later
+    message of the same turn. An apology or empathy in the reply still counts.
 ``request_classes``, ``failure_classes`` (strings)
     A refusal made only of failure-class matches (操作不了) in a customer turn that also asks
     the agent to handle it (麻烦人工处理) and holds no other trigger is a request, not a refusal.
