@@ -227,8 +227,8 @@ def _describe_setup(config, options) -> None:
 @click.option("--partitions", type=click.IntRange(min=1),
               help="Partitions for --out-of-core [default: one per 32 MB of input, rounded up to a multiple of --jobs].")
 @click.option("--jobs", type=click.IntRange(min=1),
-              help="Worker processes auditing out-of-core partitions side by side "
-                   "[default: one per core]; results are identical for any number.")
+              help="Worker processes auditing sessions side by side, in memory (from 100,000 messages) "
+                   "or out of core [default: one per core]; results are identical for any number.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the out-of-core or engine spill [default: the system's temporary folder].")
 @click.option("--engine", type=click.Choice(["pandas", "dask", "spark"]), default="pandas", show_default=True,
@@ -341,6 +341,7 @@ def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, fl
     if out_of_core is None:
         out_of_core = scale.partitions is not None or input_bytes(inputs) > AUTO_THRESHOLD_BYTES
     if not out_of_core:
+        options.jobs = scale.jobs
         return run_audit(list(inputs), options, rules=rules, timings=timings, progress=_progress())
     return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
                              work_dir=scale.work_dir, timings=timings, progress=_progress(), jobs=scale.jobs)

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from qa.audit.assemble import assemble
-from qa.audit.partition import audit_partition
+from qa.audit.forked import audit_forked, worker_processes
+from qa.audit.partition import audit_partition, prepare_partition
 from qa.checks.base import CheckContext
 from qa.credits import load_credits
 from qa.ingest import ORDER_COLUMN, load_inputs
@@ -36,6 +37,7 @@ class AuditOptions:
     suppressions: Any = None  # qa.suppress.Suppressions (qa audit --suppress), applied before scoring
     excel_limits: ExcelLimits = field(default_factory=ExcelLimits)
     header_row: int | None = None  # --header-row (1-based); None: found by the reader
+    jobs: int | None = None  # processes auditing a large table's sessions side by side; None: one per core
 
     def reader_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`qa.ingest.load_inputs` / ``stream_inputs``."""
@@ -110,12 +112,21 @@ def audit_messages(
     # cluster paths share one code path. Ingest has sorted it; its positions are its order.
     frame = messages.assign(**{ORDER_COLUMN: np.arange(len(messages), dtype="int64")})
     credit_defs = load_credits(list(options.rule_paths)) if score else []
-    part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
-                           suppressions=options.suppressions, credits=credit_defs, score=score)
+    workers = worker_processes(options.jobs, len(frame)) if score else 1
+    if workers > 1:
+        started = time.perf_counter()
+        prepared = prepare_partition(frame, rules)
+        timings["normalize"] = timings.get("normalize", 0.0) + time.perf_counter() - started
+        parts = audit_forked(prepared, rules, context, workers, scoring=scoring, timings=timings,
+                             suppressions=options.suppressions, credits=credit_defs)
+        ingested.messages = prepared
+    else:
+        part = audit_partition(frame, rules, context, scoring=scoring, timings=timings, keep_messages=True,
+                               suppressions=options.suppressions, credits=credit_defs, score=score)
+        ingested.messages, parts = part.messages, [part]
     started = time.perf_counter()
-    ingested.messages = part.messages
     result = assemble(
-        [part], ingested, rules=rules, credit_defs=credit_defs, scoring=scoring, timezone=options.timezone,
+        parts, ingested, rules=rules, credit_defs=credit_defs, scoring=scoring, timezone=options.timezone,
         inputs=inputs or ingested.files, rule_paths=options.rule_paths, suppressions=options.suppressions,
         agents=None if score else pd.DataFrame(columns=AGENT_COLUMNS),
     )
