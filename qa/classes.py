@@ -523,11 +523,18 @@ class ClassSet:
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
         :meth:`row_mask` over that column already found (None when it has not judged it)."""
-        known = index.memo.get((self._serial, name, True))
+        known = self.verdicts(name, index)
         if known is None:
             return None
-        verdict = known[code]
-        return None if verdict < 0 else bool(verdict)
+        verdict = int(known[code])
+        return None if verdict < 0 else verdict > 0
+
+    def verdicts(self, name: str, index: TextIndex) -> np.ndarray | None:
+        """The verdicts of class ``name`` over the distinct texts of ``index`` found so far (int8
+        per text: 1 member, 0 not, -1 not judged yet; updated in place as more are judged), or
+        None before the first :meth:`row_mask` of that column: for loops asking :meth:`judged`
+        of text after text."""
+        return index.memo.get((self._serial, name, True))
 
     def row_candidates(self, name: str, norm: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
         """:meth:`candidates` of the rows ``rows`` of a whole normalized column."""

@@ -1063,10 +1063,12 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         unsettled = np.flatnonzero(~alike_pair)
         involved = np.unique(np.concatenate([one[unsettled], other[unsettled]]))
         clause_keys = _clause_keys(classes, params, strip, agent_norm, encoded_keys, used_keys, involved, clause_key_of)
-        for pair in unsettled.tolist():
-            mine, theirs = clause_keys.get(int(other[pair])), clause_keys.get(int(one[pair]))
-            if mine and theirs:
-                alike_pair[pair] = any(_clauses_alike(a, b, params["clause_similarity"]) for a in mine for b in theirs)
+        # only pairs whose keys both have proposing clauses can be alike by them
+        has_clauses = np.zeros(n_keys, dtype=bool)
+        has_clauses[[key for key, clauses in clause_keys.items() if clauses]] = True
+        for pair in unsettled[has_clauses[one[unsettled]] & has_clauses[other[unsettled]]].tolist():
+            mine, theirs = clause_keys[int(other[pair])], clause_keys[int(one[pair])]
+            alike_pair[pair] = any(_clauses_alike(a, b, params["clause_similarity"]) for a in mine for b in theirs)
     if params["term_share"] < 1 and (~alike_pair).any():
         # The same remedy in other words (长按电源键15秒 / 按住开机键15秒强制关机再开机): its terms.
         terms = RemedyTerms(params)

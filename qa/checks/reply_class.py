@@ -155,6 +155,7 @@ class _Texts:
         self._text: dict[int, str] = {}
         self._key: dict[int, str] = {}
         self._verdict = np.full(len(self.index.uniques), -1, dtype=np.int8)
+        self._verdicts: dict[str, np.ndarray] = {}  # per class: ClassSet.verdicts over the column
 
     def at(self, position: int) -> str:
         """The normalized text of the row at ``position``."""
@@ -175,12 +176,19 @@ class _Texts:
     def known(self, name: str, position: int) -> bool | None:
         """Whether the row at ``position`` belongs to class ``name``, as far as a class mask over
         the column already found (None: not judged yet)."""
-        return self.classes.judged(name, self.index, self.codes[position])
+        verdicts = self._verdicts.get(name)
+        if verdicts is None:
+            verdicts = self.classes.verdicts(name, self.index)
+            if verdicts is None:
+                return None
+            self._verdicts[name] = verdicts  # the array stays the class's and fills in place
+        verdict = int(verdicts[self.codes[position]])
+        return None if verdict < 0 else verdict > 0
 
     def member(self, name: str, position: int) -> bool:
         """``classes.matches(name, …)`` of the row at ``position``: what a class mask over the
         column already found for its text, else judged now."""
-        verdict = self.classes.judged(name, self.index, self.codes[position])
+        verdict = self.known(name, position)
         return verdict if verdict is not None else self.classes.matches(name, self.at(position))
 
     def acceptable(self, positions) -> np.ndarray:
