@@ -1,8 +1,8 @@
 """Normalize message text once, for matching; reports keep the original text.
 
-Normalization = Unicode NFKC (full-width -> half-width, compatibility forms), traditional ->
-simplified Chinese (OpenCC ``t2s``), lower case, and every run of whitespace collapsed to one
-space with the ends stripped. Checks match against the ``norm`` column; a finding's span is
+Normalization = Unicode NFKC (full-width -> half-width, compatibility forms) with the ideographic
+full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), lower case, and every run
+of whitespace collapsed to one space with the ends stripped. Checks match against the ``norm`` column; a finding's span is
 mapped back to the original text with :func:`original_span`.
 """
 
@@ -32,10 +32,17 @@ def t2s_converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+# NFKC turns the full-width ，？！；： into , ? ! ; : but leaves the ideographic full stop alone: it
+# becomes "." as well, so that every pattern that ends a clause or sentence at "." ends it at 。 too
+# (我家没有鞋柜。算了 is a 算了 opening a sentence). One character for one: spans map back unchanged.
+_FULL_STOP, _STOP = "\u3002", "."
+
+
 def _fold(array: pa.Array) -> list[str]:
-    """NFKC, lower case and whitespace collapsing over an Arrow string array (C++ kernels)."""
+    """NFKC, lower case, the ideographic full stop as "." and whitespace collapsing over an Arrow
+    string array (C++ kernels)."""
     folded = pc.utf8_normalize(array.fill_null(""), form="NFKC")
-    folded = pc.utf8_lower(folded)
+    folded = pc.replace_substring(pc.utf8_lower(folded), pattern=_FULL_STOP, replacement=_STOP)
     folded = pc.replace_substring_regex(folded, pattern=r"[\s\p{Z}]+", replacement=" ")
     return pc.utf8_trim(folded, characters=" ").to_pylist()
 
@@ -104,7 +111,7 @@ def add_norm_column(messages: pd.DataFrame) -> pd.DataFrame:
 def _char_pieces(text: str) -> list[str]:
     """Normalized form of each original character, in order (whitespace handled by caller)."""
     converter = t2s_converter()
-    return [converter.convert(unicodedata.normalize("NFKC", ch).lower()) for ch in text]
+    return [converter.convert(unicodedata.normalize("NFKC", ch).lower().replace(_FULL_STOP, _STOP)) for ch in text]
 
 
 def original_span(text: str, norm_start: int, norm_end: int, norm: str | None = None) -> tuple[int, int]:

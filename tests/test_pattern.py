@@ -353,6 +353,7 @@ def test_validate_accepts_the_builtin_rule():
         ("  ＡＢ难道  你没看到吗", 2, 10),
         ("……难道你没看到吗", 6, 13),
         ("难道你没看到吗", 0, 7),
+        ("我已經說過了。難道你沒看到嗎", 7, 14),
     ],
 )
 def test_map_span_agrees_with_original_span(original, start, end):
@@ -361,6 +362,19 @@ def test_map_span_agrees_with_original_span(original, start, end):
 
     normalized = normalize_text(original)
     assert map_spans([(original, normalized, start, end)])[0] == original_span(original, start, end)
+
+
+def test_ideographic_full_stop_is_a_stop_of_the_same_length():
+    """。 normalizes to "." (as NFKC makes ．. and ，,), one character for one: a match after it maps
+    back to the same characters of the original."""
+    from qa.normalize import normalize_column, original_span
+
+    original = "放門口了。算了吧"
+    norm = normalize_text(original)
+    assert norm == "放门口了.算了吧"
+    assert normalize_column(pd.Series([original])).tolist() == [norm]
+    start = norm.index("算了")
+    assert original_span(original, start, start + 2) == (5, 7)
 
 
 def test_backreference_prefilter_matches_what_the_pattern_matches():
