@@ -1321,6 +1321,28 @@ def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
     assert m["agent"].tolist()[1] == "绿野户外_小北"
 
 
+def test_a_text_s_mark_after_any_leading_space_still_marks_it(tmp_path):
+    """Texts are matched against the marks (【自动回复】, 【系统消息】) only when they open with a
+    bracket or a space: every space Python's regex skips (ideographic, no-break, U+2028…) counts."""
+    m = _messages_of(tmp_path / "jd.csv", "会话ID,客服账号,发送方,发送时间,消息内容",
+                     "JD1,小北,客服,2024-06-03 09:15:03,\u3000【自动回复】您好",
+                     "JD1,小北,客服,2024-06-03 09:15:04,\xa0[自动回复] 您好",
+                     "JD1,小北,客服,2024-06-03 09:15:05,\u2028\u205f【机器人】您好",
+                     "JD1,小北,客服,2024-06-03 09:15:06,\u200b【自动回复】您好",  # a zero-width space is no space
+                     "JD1,小北,,2024-06-03 09:15:07,\u2003【系统消息】已转接")
+    assert m["role"].tolist() == ["system", "system", "system", "agent", "system"]
+
+
+def test_the_first_character_test_knows_every_space_python_s_regex_skips():
+    import sys
+
+    from qa.ingest.roles import _opens_with_space_or_bracket
+
+    chars = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+    opens = _opens_with_space_or_bracket(pd.Series(chars, dtype="str"))
+    assert {c for c, o in zip(chars, opens, strict=True) if o} == {c for c in chars if c.isspace()} | {"【", "["}
+
+
 _BILINGUAL_QIANNIU = (
     "\ufeff买家昵称,发送人,发送时间,消息内容\r\n"
     "buyer_nick,sender_nick,send_time,content\r\n"

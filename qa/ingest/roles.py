@@ -73,6 +73,10 @@ _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
                     r"auto[- ]?reply)\s*[】\]]")
+# What a text that _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with: a bracket or one
+# of the characters Python's \s matches (those str.isspace() is true of), in Arrow's (RE2) syntax.
+_SPACE_OR_BRACKET = (r"^[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+                     r"\x{202f}\x{205f}\x{3000}【\[]")
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -105,17 +109,27 @@ def _roles(
             dtype=bool, na_value=False)
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+    # Only the few texts opening with a space or a bracket can be marked: the others are never
+    # taken out of the column to be matched (a million agents' texts for a few notices).
+    may_be_marked = _opens_with_space_or_bracket(text)
     # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
-    marked = _opens_with(text, _SYSTEM_TEXT, pd.isna(role))
+    marked = _opens_with(text, _SYSTEM_TEXT, may_be_marked & pd.isna(role))
     if marked.any():
         role = np.where(marked, Role.SYSTEM.value, role)
         reason = np.where(marked, None, reason)
     # a robot replying under the agent's own account, told only by its text (【自动回复】亲，客服马上来), is
     # no agent's reply
-    automatic = _opens_with(text, _AUTO_REPLY_TEXT, role == Role.AGENT.value)
+    automatic = _opens_with(text, _AUTO_REPLY_TEXT, may_be_marked & (role == Role.AGENT.value))
     if automatic.any():
         role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
+
+
+def _opens_with_space_or_bracket(text: pd.Series) -> np.ndarray:
+    """Which texts open with a bracket or a space (see :data:`_SPACE_OR_BRACKET`): one test of the
+    first character per text, in Arrow."""
+    opens = pc.match_substring_regex(pa.array(text), _SPACE_OR_BRACKET).fill_null(False)
+    return np.asarray(opens.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
