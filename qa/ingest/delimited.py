@@ -530,10 +530,8 @@ class _DelimitedStream:
 
     def _keep_whole(self, table: pa.Table, nul: bool) -> None:
         """The file read whole by pyarrow as its one table, and what the scan counts."""
-        table = table.rename_columns([str(i) for i in range(table.num_columns)])
-        cells = table.to_pandas()
+        cells = _cells_of(table)
         del table
-        cells.columns = range(len(self.header))
         rows = np.arange(2, len(cells) + 2, dtype=np.int64)
         cells, rows, rejected, self.blank, self.headers = _tidy(self.path, cells, rows, self.header, nul=nul)
         self.data_rows, self.malformed_rows = len(cells), len(rejected)
@@ -552,7 +550,7 @@ class _DelimitedStream:
                 batch = next(batches, None)
                 done = batch is None
                 if batch is not None:
-                    batch = pa.Table.from_batches([batch.rename_columns([str(i) for i in range(batch.num_columns)])])
+                    batch = pa.Table.from_batches([batch])
                     pending = batch if pending is None else pa.concat_tables([pending, batch])
                 if pending is None or (not done and pending.num_rows < self.chunk_rows):
                     continue
@@ -560,9 +558,8 @@ class _DelimitedStream:
                     break
                 size = pending.num_rows if done else pending.num_rows - pending.num_rows % self.chunk_rows
                 table, pending = pending.slice(0, size), pending.slice(size)
-                cells = table.to_pandas()
+                cells = _cells_of(table)
                 del table
-                cells.columns = range(len(self.header))
                 rows = np.arange(record + 2, record + 2 + len(cells), dtype=np.int64)
                 record += len(cells)
                 yield from _table_slices(self._tidy_table(cells, rows, stream.saw_nul), self.chunk_rows)
@@ -671,6 +668,15 @@ class _MemoryStream(io.BytesIO):
         super().__init__(data)
         self.data = data
         self.saw_nul = b"\x00" in data
+
+
+def _cells_of(table: pa.Table) -> pd.DataFrame:
+    """The cells of a table read by pyarrow, as str columns named by position, each column one
+    contiguous array: pandas takes rows of a column in chunks (one per block read) by joining
+    the chunks first, again for every take, which costs more than joining them once here."""
+    cells = table.rename_columns([str(i) for i in range(table.num_columns)]).combine_chunks().to_pandas()
+    cells.columns = range(table.num_columns)
+    return cells
 
 
 def _equals_empty(column: pa.Array) -> np.ndarray:
