@@ -484,16 +484,17 @@ class _DelimitedStream:
         self.has_times = False
         self.data_rows = self.malformed_rows = self.blank = self.headers = 0
         try:
+            # one reader gives the schema and then the batches (a second one would parse the first block again)
             with self._open() as stream:
-                schema = self._arrow_reader(stream, count_malformed).schema
-            if len(schema) != width or any(not pa.types.is_large_string(t) for t in schema.types):
-                return False
-            names = schema.names
-            last: pa.RecordBatch | None = None
-            kept: list[pa.RecordBatch] = []
-            # Scan every column for blank rows; the time column decides has_times.
-            with self._open() as stream:
-                for batch in self._arrow_reader(stream, count_malformed):
+                reader = self._arrow_reader(stream, count_malformed)
+                schema = reader.schema
+                if len(schema) != width or any(not pa.types.is_large_string(t) for t in schema.types):
+                    return False
+                names = schema.names
+                last: pa.RecordBatch | None = None
+                kept: list[pa.RecordBatch] = []
+                # Scan every column for blank rows; the time column decides has_times.
+                for batch in reader:
                     if malformed:
                         return False
                     if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=False):
