@@ -15,7 +15,7 @@ from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
 from qa.ingest.parties import party_roles
-from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
+from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons, _test_distinct
 from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
@@ -105,8 +105,8 @@ def _roles(
             reason = np.where(system, None, reason)
     if table.columns.has("agent"):
         # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
-        bots = table.cells[table.columns.positions["agent"]].str.strip().str.fullmatch(_BOT_ACCOUNT).to_numpy(
-            dtype=bool, na_value=False)
+        bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.strip().str.fullmatch(
+            _BOT_ACCOUNT).to_numpy(dtype=bool, na_value=False))
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     # Only the few texts opening with a space or a bracket can be marked: the others are never

@@ -141,6 +141,14 @@ def _map_unique(values: pd.Series, function: Callable[[str], object]) -> np.ndar
     return mapped[codes]  # code -1 (missing) picks the trailing None
 
 
+def _test_distinct(values: pd.Series, test: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+    """``test`` (vectorised: one bool per value) of each of ``values``, run once per distinct
+    value as :func:`_map_unique` does; a missing value is False."""
+    codes, uniques = pd.factorize(values)
+    tested = np.asarray(test(pd.Series(uniques, dtype=values.dtype)), dtype=bool)
+    return np.append(tested, False)[codes]  # code -1 (missing) picks the trailing False
+
+
 # --------------------------------------------------------------------------- output
 
 
