@@ -8,6 +8,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -1012,6 +1013,29 @@ def _csv_of(path: Path, header: str, *lines: str) -> str:
 def _messages_of(path: Path, header: str, *lines: str):
     """The messages read from a UTF-8 CSV of ``header`` and ``lines``."""
     return load_inputs([_csv_of(path, header, *lines)]).messages
+
+
+def test_a_column_repeating_its_times_parses_each_distinct_time_as_among_the_others():
+    """A busy log repeats its times: they are parsed once per distinct value, with the same
+    result, reason and year notice as parsing every row (layouts of every parser, a DST gap and
+    a repeated hour, blanks and garbage among them)."""
+    from qa.ingest import times
+
+    layouts = ["2026-12-17 09:05:33", "2026/12/17 09:05", "17.12.2026 09:05", "1716203471", "1716203471123",
+               "46346.58", "2026-12-17T08:30:12+08:00", "12-17 10:02", "12月17日 10:02:05", "2026/12/17 下午 2:03:21",
+               "2026-12-17 2:03 PM", "2026-12-17 08:30:12.457 +0800 CST", "20261217090533", "", "  ", "not a time",
+               "1850-01-01 00:00:00", "2026-03-08 02:30:00", "2026-11-01 01:30:00", " 2026-12-17 09:05:33 "]
+    column = pd.Series(layouts * 30, dtype="str")
+    assert times._repeats_times(column.str.strip())
+    years: list[int] = []
+    utc, reason = times._parse_times(column, "America/New_York", years.append)
+    text = column.str.strip()
+    formats = times._likely_formats(text[text != ""].iloc[: times._SNIFF_SAMPLE + 1])
+    each_years: list[int] = []
+    each_utc, each_reason = times._parse_each(text, formats, "America/New_York", each_years.append)
+    np.testing.assert_array_equal(utc, each_utc)  # NaT where NaT
+    assert list(reason) == list(each_reason) and years == each_years
+    assert (~pd.isna(utc)).sum() > 15 * 30  # most layouts parsed
 
 
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
