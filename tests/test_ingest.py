@@ -1545,3 +1545,19 @@ def test_english_helpdesk_headers_spaced_and_capitalised(tmp_path):
     assert m["agent"].tolist() == ["", "Amy Chen"]
     assert str(m["timestamp"].iloc[0].tz_convert("Asia/Shanghai")) == "2026-11-27 14:41:09+08:00"
 
+
+
+def test_a_file_read_whole_is_parsed_by_pyarrow_below_its_title_lines(tmp_path):
+    """Title lines above the header do not send a clean file read whole to the slow exact
+    parser: pyarrow reads from the header on, as it does for the file streamed."""
+    from qa.ingest.delimited import _DelimitedStream
+    from qa.ingest.table import make_options
+
+    path = write_text(tmp_path / "titled.csv", "客服聊天记录导出 2026年12月\n导出人：张三\n"
+                      "session_id,timestamp,role,agent,text\n"
+                      "s1,2026-12-17 09:00:00,customer,,你好\ns1,2026-12-17 09:00:05,agent,小王,在的\n")
+    options = make_options(None, None, None, TZ, None, None, None)
+    for chunk_rows in (None, 1):
+        assert not _DelimitedStream(path, options, chunk_rows).exact
+    messages = load_inputs([path]).messages
+    assert messages["source_row"].tolist() == [4, 5] and messages["text"].tolist() == ["你好", "在的"]

@@ -446,7 +446,8 @@ class _DelimitedStream:
 
     def _arrow_reader(self, stream: io.RawIOBase, handler: Callable | None, include: list[str] | None = None):
         if isinstance(stream, _MemoryStream):
-            source = pa.BufferReader(pa.py_buffer(stream.data))  # no Python call per block
+            # no Python call per block; from where the stream is (past the title lines above the header)
+            source = pa.BufferReader(pa.py_buffer(stream.data).slice(stream.tell()))
         else:
             source = pa.PythonFile(stream, mode="r")
         return pa_csv.open_csv(
