@@ -1357,14 +1357,16 @@ def test_a_text_s_mark_after_any_leading_space_still_marks_it(tmp_path):
     assert m["role"].tolist() == ["system", "system", "system", "agent", "system"]
 
 
-def test_the_first_character_test_knows_every_space_python_s_regex_skips():
+def test_the_first_byte_test_knows_every_space_python_s_regex_skips():
     import sys
 
     from qa.ingest.roles import _opens_with_space_or_bracket
 
     chars = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
-    opens = _opens_with_space_or_bracket(pd.Series(chars, dtype="str"))
-    assert {c for c, o in zip(chars, opens, strict=True) if o} == {c for c in chars if c.isspace()} | {"【", "["}
+    opens = _opens_with_space_or_bracket(pd.Series([f"{c}x" for c in chars] + [""], dtype="str"))
+    assert all(opens[:-1][[c.isspace() or c in "【[" for c in chars]]) and not opens[-1]
+    # (with other characters of the leading bytes, 。 and 「 among them) but no Chinese character
+    assert not opens[:-1][[0x4E00 <= ord(c) <= 0x9FFF for c in chars]].any()
 
 
 _BILINGUAL_QIANNIU = (

@@ -41,6 +41,7 @@ from qa.ingest.table import (
     _empty_cells,
     _rejected_frame,
     _table_slices,
+    string_buffers,
 )
 from qa.model import empty_rejected
 
@@ -154,19 +155,15 @@ def _rows_with_line_breaks(columns: Sequence) -> np.ndarray:
     found: list[np.ndarray] = []
     for column in columns:
         base = 0
-        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
-            offsets_buffer, data_buffer = chunk.buffers()[1:3]
-            if data_buffer is not None and len(chunk):
-                kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-                offsets = np.frombuffer(offsets_buffer, dtype=kind)[chunk.offset : chunk.offset + len(chunk) + 1]
-                data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
-                # one comparison per byte finds the few control characters (tab, CR, LF…), a
-                # third of what testing every byte for CR and for LF costs
-                controls = np.flatnonzero(data < 14)
-                at = controls[(data[controls] == 10) | (data[controls] == 13)] + offsets[0]
-                if len(at):
-                    found.append(np.searchsorted(offsets, at, side="right") - 1 + base)
-            base += len(chunk)
+        for offsets, data in string_buffers(column):
+            values = data[offsets[0] : offsets[-1]]
+            # one comparison per byte finds the few control characters (tab, CR, LF…), a
+            # third of what testing every byte for CR and for LF costs
+            controls = np.flatnonzero(values < 14)
+            at = controls[(values[controls] == 10) | (values[controls] == 13)] + offsets[0]
+            if len(at):
+                found.append(np.searchsorted(offsets, at, side="right") - 1 + base)
+            base += len(offsets) - 1
     return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 

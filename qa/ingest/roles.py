@@ -15,7 +15,16 @@ from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
 from qa.ingest.parties import party_roles
-from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons, _test_distinct
+from qa.ingest.table import (
+    IngestNotes,
+    RawTable,
+    ReadOptions,
+    _clip,
+    _map_unique,
+    _no_reasons,
+    _test_distinct,
+    string_buffers,
+)
 from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
@@ -73,10 +82,11 @@ _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
                     r"auto[- ]?reply)\s*[】\]]")
-# What a text that _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with: a bracket or one
-# of the characters Python's \s matches (those str.isspace() is true of), in Arrow's (RE2) syntax.
-_SPACE_OR_BRACKET = (r"^[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
-                     r"\x{202f}\x{205f}\x{3000}【\[]")
+# The first bytes of the UTF-8 of 【, [ and of the characters Python's \s matches (those str.isspace() is
+# true of: \t-\r, \x1c-\x1f, space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): a text that
+# _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with one of them.
+_SPACE_OR_BRACKET_LEAD = np.zeros(256, dtype=bool)
+_SPACE_OR_BRACKET_LEAD[[*range(0x09, 0x0E), *range(0x1C, 0x21), ord("["), 0xC2, 0xE1, 0xE2, 0xE3]] = True
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -126,10 +136,17 @@ def _roles(
 
 
 def _opens_with_space_or_bracket(text: pd.Series) -> np.ndarray:
-    """Which texts open with a bracket or a space (see :data:`_SPACE_OR_BRACKET`): one test of the
-    first character per text, in Arrow."""
-    opens = pc.match_substring_regex(pa.array(text), _SPACE_OR_BRACKET).fill_null(False)
-    return np.asarray(opens.to_numpy(zero_copy_only=False), dtype=bool)
+    """Which texts may open with a bracket or a space: those whose first byte begins one (see
+    :data:`_SPACE_OR_BRACKET_LEAD`; a few more than do, as 0xE3 also begins 。 and 「), read from
+    the Arrow buffers."""
+    leads = []
+    for offsets, data in string_buffers(pa.array(text)):
+        starts = offsets[:-1]
+        filled = offsets[1:] > starts
+        lead = np.zeros(len(starts), dtype=np.uint8)
+        lead[filled] = data[starts[filled]]
+        leads.append(_SPACE_OR_BRACKET_LEAD[lead])
+    return np.concatenate(leads) if leads else np.zeros(0, dtype=bool)
 
 
 def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
