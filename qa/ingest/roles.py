@@ -521,7 +521,9 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
         agent = pa.array(_undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns))
-        return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
+        unnamed = is_agent & _empty(agent)
+        # usually none: then the column is kept as it is rather than written out again
+        return pc.if_else(pa.array(unnamed), UNKNOWN_AGENT, agent) if unnamed.any() else agent
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
