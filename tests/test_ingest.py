@@ -8,6 +8,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -1014,6 +1015,29 @@ def _messages_of(path: Path, header: str, *lines: str):
     return load_inputs([_csv_of(path, header, *lines)]).messages
 
 
+def test_a_column_repeating_its_times_parses_each_distinct_time_as_among_the_others():
+    """A busy log repeats its times: they are parsed once per distinct value, with the same
+    result, reason and year notice as parsing every row (layouts of every parser, a DST gap and
+    a repeated hour, blanks and garbage among them)."""
+    from qa.ingest import times
+
+    layouts = ["2026-12-17 09:05:33", "2026/12/17 09:05", "17.12.2026 09:05", "1716203471", "1716203471123",
+               "46346.58", "2026-12-17T08:30:12+08:00", "12-17 10:02", "12月17日 10:02:05", "2026/12/17 下午 2:03:21",
+               "2026-12-17 2:03 PM", "2026-12-17 08:30:12.457 +0800 CST", "20261217090533", "", "  ", "not a time",
+               "1850-01-01 00:00:00", "2026-03-08 02:30:00", "2026-11-01 01:30:00", " 2026-12-17 09:05:33 "]
+    column = pd.Series(layouts * 30, dtype="str")
+    assert times._repeats_times(column.str.strip())
+    years: list[int] = []
+    utc, reason = times._parse_times(column, "America/New_York", years.append)
+    text = column.str.strip()
+    formats = times._likely_formats(text[text != ""].iloc[: times._SNIFF_SAMPLE + 1])
+    each_years: list[int] = []
+    each_utc, each_reason = times._parse_each(text, formats, "America/New_York", each_years.append)
+    np.testing.assert_array_equal(utc, each_utc)  # NaT where NaT
+    assert list(reason) == list(each_reason) and years == each_years
+    assert (~pd.isna(utc)).sum() > 15 * 30  # most layouts parsed
+
+
 def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
     """Excel in a Chinese locale writes 2026/12/17 下午 2:03:21 (上午 12:05 is just after midnight);
     Go writes 2026-12-17 08:30:12.457 +0800 CST (CST is China's time here)."""
@@ -1321,6 +1345,30 @@ def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
     assert m["agent"].tolist()[1] == "绿野户外_小北"
 
 
+def test_a_text_s_mark_after_any_leading_space_still_marks_it(tmp_path):
+    """Texts are matched against the marks (【自动回复】, 【系统消息】) only when they open with a
+    bracket or a space: every space Python's regex skips (ideographic, no-break, U+2028…) counts."""
+    m = _messages_of(tmp_path / "jd.csv", "会话ID,客服账号,发送方,发送时间,消息内容",
+                     "JD1,小北,客服,2024-06-03 09:15:03,\u3000【自动回复】您好",
+                     "JD1,小北,客服,2024-06-03 09:15:04,\xa0[自动回复] 您好",
+                     "JD1,小北,客服,2024-06-03 09:15:05,\u2028\u205f【机器人】您好",
+                     "JD1,小北,客服,2024-06-03 09:15:06,\u200b【自动回复】您好",  # a zero-width space is no space
+                     "JD1,小北,,2024-06-03 09:15:07,\u2003【系统消息】已转接")
+    assert m["role"].tolist() == ["system", "system", "system", "agent", "system"]
+
+
+def test_the_first_byte_test_knows_every_space_python_s_regex_skips():
+    import sys
+
+    from qa.ingest.roles import _opens_with_space_or_bracket
+
+    chars = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+    opens = _opens_with_space_or_bracket(pd.Series([f"{c}x" for c in chars] + [""], dtype="str"))
+    assert all(opens[:-1][[c.isspace() or c in "【[" for c in chars]]) and not opens[-1]
+    # (with other characters of the leading bytes, 。 and 「 among them) but no Chinese character
+    assert not opens[:-1][[0x4E00 <= ord(c) <= 0x9FFF for c in chars]].any()
+
+
 _BILINGUAL_QIANNIU = (
     "\ufeff买家昵称,发送人,发送时间,消息内容\r\n"
     "buyer_nick,sender_nick,send_time,content\r\n"
@@ -1499,3 +1547,19 @@ def test_english_helpdesk_headers_spaced_and_capitalised(tmp_path):
     assert m["agent"].tolist() == ["", "Amy Chen"]
     assert str(m["timestamp"].iloc[0].tz_convert("Asia/Shanghai")) == "2026-11-27 14:41:09+08:00"
 
+
+
+def test_a_file_read_whole_is_parsed_by_pyarrow_below_its_title_lines(tmp_path):
+    """Title lines above the header do not send a clean file read whole to the slow exact
+    parser: pyarrow reads from the header on, as it does for the file streamed."""
+    from qa.ingest.delimited import _DelimitedStream
+    from qa.ingest.table import make_options
+
+    path = write_text(tmp_path / "titled.csv", "客服聊天记录导出 2026年12月\n导出人：张三\n"
+                      "session_id,timestamp,role,agent,text\n"
+                      "s1,2026-12-17 09:00:00,customer,,你好\ns1,2026-12-17 09:00:05,agent,小王,在的\n")
+    options = make_options(None, None, None, TZ, None, None, None)
+    for chunk_rows in (None, 1):
+        assert not _DelimitedStream(path, options, chunk_rows).exact
+    messages = load_inputs([path]).messages
+    assert messages["source_row"].tolist() == [4, 5] and messages["text"].tolist() == ["你好", "在的"]

@@ -170,11 +170,21 @@ def _decode_head(head: bytes, final: bool) -> str:
         raise _NotUtf8 from None
 
 
+# A BOM anywhere in a file (exports joined into one): re finds it in about half the time of
+# ``in`` or bytes.replace (Chinese text is full of the BOM's first byte, 0xEF, which begins ，！？：).
+_UTF8_BOM = re.compile(re.escape(codecs.BOM_UTF8))
+
+
+def _without_boms(data: bytes) -> bytes:
+    """UTF-8 ``data`` without its BOMs (``data`` itself when it has none, the usual case)."""
+    return data.replace(codecs.BOM_UTF8, b"") if _UTF8_BOM.search(data) else data
+
+
 def to_utf8(path: str, raw: bytes, encoding: str, report_as: str | None = None) -> bytes:
     """A whole file's content as UTF-8 without BOMs (the in-memory counterpart of
     :class:`_Utf8Reader`; UTF-8 is checked by the parser, not here)."""
     if encoding in ("utf-8", "utf-8-sig"):
-        return raw.replace(codecs.BOM_UTF8, b"") if codecs.BOM_UTF8 in raw else raw
+        return _without_boms(raw)
     return _transcode(path, raw, encoding, report_as)
 
 
@@ -211,7 +221,10 @@ class _Utf8Reader(io.RawIOBase):
         want = (1 << 62) if size is None or size < 0 else size
         while len(self._pending) < want:
             raw = self._file.read(min(max(want - len(self._pending), 1 << 16), 1 << 24))
-            self._pending += self._utf8_of(raw)
+            data = self._utf8_of(raw)
+            if not self._pending and len(data) == want:
+                return data  # a block just as asked for (the usual case): not copied through _pending
+            self._pending += data
             if not raw:
                 break
         out = bytes(self._pending[:want])
@@ -229,7 +242,7 @@ class _Utf8Reader(io.RawIOBase):
                         break
             if b"\x00" in data:
                 self.saw_nul = True
-            return data.replace(codecs.BOM_UTF8, b"")
+            return _without_boms(data)
         try:
             text = self._decoder.decode(raw, final=not raw)
         except UnicodeDecodeError:

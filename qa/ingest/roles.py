@@ -15,7 +15,16 @@ from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
 from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
 from qa.ingest.parties import party_roles
-from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _map_unique, _no_reasons
+from qa.ingest.table import (
+    IngestNotes,
+    RawTable,
+    ReadOptions,
+    _clip,
+    _map_unique,
+    _no_reasons,
+    _test_distinct,
+    string_buffers,
+)
 from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
@@ -73,6 +82,11 @@ _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
                     r"auto[- ]?reply)\s*[】\]]")
+# The first bytes of the UTF-8 of 【, [ and of the characters Python's \s matches (those str.isspace() is
+# true of: \t-\r, \x1c-\x1f, space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): a text that
+# _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with one of them.
+_SPACE_OR_BRACKET_LEAD = np.zeros(256, dtype=bool)
+_SPACE_OR_BRACKET_LEAD[[*range(0x09, 0x0E), *range(0x1C, 0x21), ord("["), 0xC2, 0xE1, 0xE2, 0xE3]] = True
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -101,21 +115,38 @@ def _roles(
             reason = np.where(system, None, reason)
     if table.columns.has("agent"):
         # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
-        bots = table.cells[table.columns.positions["agent"]].str.strip().str.fullmatch(_BOT_ACCOUNT).to_numpy(
-            dtype=bool, na_value=False)
+        bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.strip().str.fullmatch(
+            _BOT_ACCOUNT).to_numpy(dtype=bool, na_value=False))
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+    # Only the few texts opening with a space or a bracket can be marked: the others are never
+    # taken out of the column to be matched (a million agents' texts for a few notices).
+    may_be_marked = _opens_with_space_or_bracket(text)
     # a notice with no role, marked by its text (【系统消息】订单已发货), is a system row
-    marked = _opens_with(text, _SYSTEM_TEXT, pd.isna(role))
+    marked = _opens_with(text, _SYSTEM_TEXT, may_be_marked & pd.isna(role))
     if marked.any():
         role = np.where(marked, Role.SYSTEM.value, role)
         reason = np.where(marked, None, reason)
     # a robot replying under the agent's own account, told only by its text (【自动回复】亲，客服马上来), is
     # no agent's reply
-    automatic = _opens_with(text, _AUTO_REPLY_TEXT, role == Role.AGENT.value)
+    automatic = _opens_with(text, _AUTO_REPLY_TEXT, may_be_marked & (role == Role.AGENT.value))
     if automatic.any():
         role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
+
+
+def _opens_with_space_or_bracket(text: pd.Series) -> np.ndarray:
+    """Which texts may open with a bracket or a space: those whose first byte begins one (see
+    :data:`_SPACE_OR_BRACKET_LEAD`; a few more than do, as 0xE3 also begins 。 and 「), read from
+    the Arrow buffers."""
+    leads = []
+    for offsets, data in string_buffers(pa.array(text)):
+        starts = offsets[:-1]
+        filled = offsets[1:] > starts
+        lead = np.zeros(len(starts), dtype=np.uint8)
+        lead[filled] = data[starts[filled]]
+        leads.append(_SPACE_OR_BRACKET_LEAD[lead])
+    return np.concatenate(leads) if leads else np.zeros(0, dtype=bool)
 
 
 def _opens_with(text: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
@@ -490,7 +521,9 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
         agent = pa.array(_undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns))
-        return pc.if_else(pa.array(is_agent & _empty(agent)), UNKNOWN_AGENT, agent)
+        unnamed = is_agent & _empty(agent)
+        # usually none: then the column is kept as it is rather than written out again
+        return pc.if_else(pa.array(unnamed), UNKNOWN_AGENT, agent) if unnamed.any() else agent
     if columns.has("sender"):
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)

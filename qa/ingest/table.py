@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from qa.errors import InputError
 from qa.ingest.columns import FIELDS, ColumnMap
@@ -139,6 +140,31 @@ def _map_unique(values: pd.Series, function: Callable[[str], object]) -> np.ndar
     codes, uniques = pd.factorize(values)
     mapped = np.array([function(u) for u in uniques] + [None], dtype=object)
     return mapped[codes]  # code -1 (missing) picks the trailing None
+
+
+def _test_distinct(values: pd.Series, test: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+    """``test`` (vectorised: one bool per value) of each of ``values``, run once per distinct
+    value as :func:`_map_unique` does; a missing value is False."""
+    codes, uniques = pd.factorize(values)
+    tested = np.asarray(test(pd.Series(uniques, dtype=values.dtype)), dtype=bool)
+    return np.append(tested, False)[codes]  # code -1 (missing) picks the trailing False
+
+
+def string_buffers(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each chunk of Arrow strings as numpy views of its value offsets (one more than it has
+    values) and of the bytes they index: a test of a few bytes per value without a kernel call
+    per value, or a kernel over every byte."""
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = chunk.cast(pa.large_string())
+        offsets_buffer, data_buffer = chunk.buffers()[1:3]
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        if offsets_buffer is None or not len(chunk):
+            offsets = np.zeros(len(chunk) + 1, dtype=kind)
+        else:
+            offsets = np.frombuffer(offsets_buffer, dtype=kind)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+        yield offsets, data
 
 
 # --------------------------------------------------------------------------- output

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from qa.ingest.table import _clip, _no_reasons
 
@@ -59,12 +61,37 @@ def _parse_times(raw: pd.Series, timezone: str,
     Whole-column formats run first (one C-level pass for a clean export); only what they
     leave goes through the slower classifiers for offsets, epochs and Excel serials, then
     month-day times without a year (``on_yearless`` hears the year they were read in).
+    A column that repeats its times is parsed once per distinct time.
     """
     text = raw.str.strip().reset_index(drop=True)
+    # the sample is the first values: no need to pick out all of a million
+    formats = _likely_formats(text.iloc[np.flatnonzero((text != "").to_numpy(dtype=bool))[: _SNIFF_SAMPLE + 1]])
+    if not _repeats_times(text):
+        return _parse_each(text, formats, timezone, on_yearless)
+    # Every step below reads a value on its own, so a time parses as it would among the others.
+    codes, distinct = pd.factorize(text, use_na_sentinel=False)
+    utc, reason = _parse_each(pd.Series(distinct, dtype=text.dtype), formats, timezone, on_yearless)
+    return utc[codes], reason[codes]
+
+
+# A log repeats its times (several messages a second in a busy shop): parsing each distinct time
+# once pays when the first tenth of the column holds under this share of distinct values (the
+# share pandas' to_datetime caches by, which it does for strptime layouts but not ISO 8601 ones).
+_REPEATED_SHARE = 0.7
+
+
+def _repeats_times(text: pd.Series) -> bool:
+    """Whether the (stripped) time texts repeat enough to be parsed once per distinct value."""
+    head = text.iloc[: max(len(text) // 10, _SNIFF_SAMPLE)]
+    return len(head) > 0 and pc.count_distinct(pa.array(head)).as_py() < _REPEATED_SHARE * len(head)
+
+
+def _parse_each(text: pd.Series, formats: list[str], timezone: str,
+                on_yearless: Callable[[int], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_parse_times` of stripped time texts, the naive ``formats`` sniffed first."""
     utc = np.full(len(text), np.datetime64("NaT", "ns"))
     todo = (text != "").to_numpy(dtype=bool, copy=True)
-    # the sample is the first values: no need to pick out all of a million
-    for fmt in _likely_formats(text.iloc[np.flatnonzero(todo)[: _SNIFF_SAMPLE + 1]]):
+    for fmt in formats:
         _fill(utc, todo, text, lambda values, fmt=fmt: _to_datetime(values, format=fmt), timezone)
         if not todo.any():
             break
