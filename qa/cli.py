@@ -223,11 +223,11 @@ def _describe_setup(config, options) -> None:
 @click.option("--no-history", is_flag=True, help="Do not record this run, even if qa.toml sets history.")
 @click.option("--out-of-core/--in-memory", "out_of_core", default=None,
               help="Audit in session partitions spilled to disk, in bounded memory "
-                   "[default: automatic above 64 MiB of input].")
+                   "[default: automatic above 160 MiB of input].")
 @click.option("--partitions", type=click.IntRange(min=1),
               help="Partitions for --out-of-core [default: one per 32 MB of input, rounded up to a multiple of --jobs].")
 @click.option("--jobs", type=click.IntRange(min=1),
-              help="Worker processes auditing sessions side by side, in memory (from 100,000 messages) "
+              help="Worker processes auditing sessions side by side, in memory (from 20,000 messages) "
                    "or out of core [default: one per core]; results are identical for any number.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the out-of-core or engine spill [default: the system's temporary folder].")

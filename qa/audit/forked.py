@@ -29,9 +29,11 @@ from qa.errors import QAError
 from qa.rules import Rule
 from qa.score import Scoring
 
-#: Below this many messages the audit stays in one process: a fork and the merge cost more than
-#: a second core saves (measured on the benchmark log: 100k messages audit in ~2.5 s).
-PARALLEL_MIN_MESSAGES = 100_000
+#: Below this many messages the audit stays in one process: the fork and the merge (~0.1 s) cost
+#: about what a second core saves. Measured on the benchmark log, 2 cores, whole `qa audit` runs
+#: alternated: 20k messages 2.2-2.4 s forked against 2.3-2.9 s in one process, 40k 2.5-2.9 against
+#: 2.8-3.0 s, 100k 3.6-3.9 against 4.3-4.4 s.
+PARALLEL_MIN_MESSAGES = 20_000
 
 
 def usable_cores() -> int:

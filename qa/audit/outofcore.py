@@ -64,9 +64,12 @@ from qa.textindex import Carry, carrying
 #: fixed overhead (rule setup), so much smaller partitions only add time.
 PARTITION_BYTES = 32 << 20
 #: Above this input size the CLI switches to the out-of-core path by itself. Measured on the
-#: benchmark log (135 MB of CSV per 1M messages, 2 cores): 1M messages take 9.3 s and 1.35 GiB
-#: in memory but 7.6 s and 0.65 GiB out of core; at 100k the spill costs ~0.4 s extra.
-AUTO_THRESHOLD_BYTES = 64 << 20
+#: benchmark log (136 MB of CSV per 1M messages, nine rules, 2 cores), since the in-memory audit
+#: works on every core too (qa.audit.forked): 1M messages take 13.9-14.5 s in memory against
+#: 16.5-16.9 s out of core, the summed PSS of all processes alike (1.32-1.33 against 1.26-1.29
+#: GiB; the in-memory parent alone ~1.0 GiB, the out-of-core one ~0.6 GiB). Beyond ~1.2M
+#: messages the bounded memory of the out-of-core path is worth its spill.
+AUTO_THRESHOLD_BYTES = 160 << 20
 
 
 def input_bytes(inputs: Sequence[str]) -> int:
