@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
 EVAL = sorted(str(p) for p in (ROOT / "tests" / "eval").glob("*.csv"))
 
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers need fork()")
+needs_fork = pytest.mark.skipif(not forked.fork_available(), reason="workers are forked on Linux only")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_a_worker_that_dies_is_a_clear_error(rules, fork_small_tables, monkeypat
 def test_small_tables_stay_in_one_process():
     assert worker_processes(None, forked.PARALLEL_MIN_MESSAGES - 1) == 1
     assert worker_processes(4, 10) == 1
-    if hasattr(os, "fork"):
+    if forked.fork_available():
         assert worker_processes(3, forked.PARALLEL_MIN_MESSAGES) == 3
         assert worker_processes(1, 10 * forked.PARALLEL_MIN_MESSAGES) == 1
 

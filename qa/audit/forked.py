@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +45,18 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def fork_available() -> bool:
+    """Whether workers may be forked here: on Linux. (macOS offers fork, but forking a process
+    whose system libraries have started threads can crash the child; there the audit keeps one
+    process.)"""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def worker_processes(jobs: int | None, messages: int) -> int:
     """How many processes audit a prepared table of ``messages`` rows: ``jobs`` if given (else one
-    per usable core), one for a table under :data:`PARALLEL_MIN_MESSAGES` rows or where processes
-    cannot be forked."""
-    if messages < PARALLEL_MIN_MESSAGES or "fork" not in multiprocessing.get_all_start_methods():
+    per usable core), one for a table under :data:`PARALLEL_MIN_MESSAGES` rows or where workers
+    cannot be forked (:func:`fork_available`)."""
+    if messages < PARALLEL_MIN_MESSAGES or not fork_available():
         return 1
     return max(1, usable_cores() if jobs is None else int(jobs))
 
