@@ -112,3 +112,22 @@ def test_first_message_ids_are_the_session_offsets_of_a_sorted_table():
     got = first_message_ids(ids)
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
     assert got.tolist() == [0, 2, 3, 6]
+
+
+@needs_fork
+def test_an_error_in_this_process_stops_the_workers_at_once(rules, fork_small_tables, monkeypatch):
+    """A failure (or Ctrl-C) while this process audits its slice does not wait for the workers'."""
+    import time
+
+    parent = os.getpid()
+
+    def slow_in_a_worker(*args, **kwargs):
+        if os.getpid() != parent:
+            time.sleep(60)
+        raise RuntimeError("failed in this process")
+
+    monkeypatch.setattr(forked, "audit_prepared", slow_in_a_worker)
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="failed in this process"):
+        audit(EVAL, AuditOptions(jobs=2), rules=rules)
+    assert time.perf_counter() - started < 20

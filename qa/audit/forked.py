@@ -45,6 +45,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def terminate_workers(pool) -> None:
+    """Stop a process pool's workers now (their running tasks are lost)."""
+    if hasattr(pool, "terminate_workers"):  # Python 3.14+
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def fork_available() -> bool:
     """Whether workers may be forked here: on Linux. (macOS offers fork, but forking a process
     whose system libraries have started threads can crash the child; there the audit keeps one
@@ -144,6 +153,7 @@ def audit_forked(
             futures = [pool.submit(_audit_slice, number) for number in range(1, len(slices))]
         finally:
             _JOB = None
+    finished = False
     try:
         _JOB = job
         try:
@@ -156,8 +166,12 @@ def audit_forked(
             except BrokenProcessPool as error:
                 raise QAError(f"a worker process died while auditing ({error}); it may have run out of memory: "
                               "try --jobs 1") from None
+        finished = True
     finally:
         if pool is not None:
+            if not finished:
+                # an error or Ctrl-C here: stop the workers now rather than wait for their slices
+                terminate_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
     for _, spent in outcomes:
         for stage, seconds in spent.items():

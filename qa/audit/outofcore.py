@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 
 from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
+from qa.audit.forked import terminate_workers
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
 from qa.checks.base import CheckContext
 from qa.credits import load_credits
@@ -328,17 +329,9 @@ class _Workers:
         # On an error, Ctrl-C or SIGTERM: stop the workers now, not after their partitions. When
         # all partitions are done the workers are idle: stopped too, rather than waited for while
         # each interpreter frees its heap on the way out (measured: 0.6 s after the last partition).
-        _terminate_workers(self.pool)
+        terminate_workers(self.pool)
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
-
-
-def _terminate_workers(pool) -> None:
-    if hasattr(pool, "terminate_workers"):  # Python 3.14+
-        pool.terminate_workers()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
 
 
 # --------------------------------------------------------------------------- spill
