@@ -67,14 +67,14 @@ def test_forked_audit_sums_the_workers_stage_times(rules, fork_small_tables):
 @needs_fork
 def test_a_worker_that_dies_is_a_clear_error(rules, fork_small_tables, monkeypatch):
     parent = os.getpid()
-    real = forked.audit_prepared
+    real = forked.audit_partition
 
     def dies_in_a_worker(*args, **kwargs):
         if os.getpid() != parent:
             os._exit(9)  # as the kernel's out-of-memory killer would end it
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(forked, "audit_prepared", dies_in_a_worker)
+    monkeypatch.setattr(forked, "audit_partition", dies_in_a_worker)
     with pytest.raises(QAError, match="worker process died"):
         audit(EVAL, AuditOptions(jobs=2), rules=rules)
 
@@ -126,7 +126,7 @@ def test_an_error_in_this_process_stops_the_workers_at_once(rules, fork_small_ta
             time.sleep(60)
         raise RuntimeError("failed in this process")
 
-    monkeypatch.setattr(forked, "audit_prepared", slow_in_a_worker)
+    monkeypatch.setattr(forked, "audit_partition", slow_in_a_worker)
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match="failed in this process"):
         audit(EVAL, AuditOptions(jobs=2), rules=rules)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa.audit.partition import PartitionResult, audit_prepared
+from qa.audit.partition import PartitionResult, audit_partition
 from qa.checks.base import CheckContext
 from qa.errors import QAError
 from qa.rules import Rule
@@ -116,8 +116,9 @@ def _audit_slice(number: int) -> tuple[PartitionResult, dict[str, float]]:
     start, stop = job.slices[number]
     part = job.prepared.iloc[start:stop].reset_index(drop=True)
     spent: dict[str, float] = {}
-    result = audit_prepared(part, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
-                            timings=spent, suppressions=job.suppressions, credits=job.credits, score=job.score)
+    result = audit_partition(part, job.rules, job.context, session_offsets=job.offsets, scoring=job.scoring,
+                             timings=spent, suppressions=job.suppressions, credits=job.credits, score=job.score,
+                             prepared=True)
     return result, spent
 
 

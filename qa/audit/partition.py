@@ -67,6 +67,7 @@ def audit_partition(
     suppressions: Suppressions | None = None,
     credits: Sequence[Credit] | None = None,
     score: bool = True,
+    prepared: bool = False,
 ) -> PartitionResult:
     """Audit a frame holding one or more WHOLE sessions (any row order): the core contract.
 
@@ -84,44 +85,19 @@ def audit_partition(
     (:data:`qa.score.SESSION_COLUMNS`), from which :func:`qa.audit.assemble.merge_partitions`
     makes the agent scorecards. Without ``score`` only the findings are worked out: no credits
     are looked for and the session table is empty (a rule's test cases need no more).
+
+    With ``prepared`` the frame has been through :func:`prepare_partition` already (a contiguous
+    run of sessions of a prepared table, with a fresh RangeIndex, will do) and is audited as it is.
     """
     timings = timings if timings is not None else {}
-    started = time.perf_counter()
-    normalized = prepare_partition(frame, rules)
-    _add_time(timings, "normalize", started)
-    return audit_prepared(normalized, rules, context, session_offsets=session_offsets, scoring=scoring,
-                          timings=timings, keep_messages=keep_messages, suppressions=suppressions, credits=credits,
-                          score=score)
-
-
-def prepare_partition(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
-    """The first step of :func:`audit_partition`: ``frame`` sorted into the canonical order, with
-    the normalized text (``norm``) and the auto-replies sent under an agent's name marked as
-    system messages. It depends on each row alone, so a table prepared whole and then cut into
-    sessions gives each part what preparing the part would."""
-    normalized = add_norm_column(sort_messages(frame)[MESSAGE_COLUMNS])
-    # Auto-replies sent under an agent's name (【自动回复】…) are system messages for every rule
-    # and metric: they do not answer the customer.
-    return mark_auto_replies(normalized, classes_of(rules[0]) if rules else builtin_classes())
-
-
-def audit_prepared(
-    normalized: pd.DataFrame,
-    rules: list[Rule],
-    context: CheckContext,
-    *,
-    session_offsets: pd.Series | None = None,
-    scoring: Scoring | None = None,
-    timings: dict[str, float] | None = None,
-    keep_messages: bool = False,
-    suppressions: Suppressions | None = None,
-    credits: Sequence[Credit] | None = None,
-    score: bool = True,
-) -> PartitionResult:
-    """:func:`audit_partition` of whole sessions already through :func:`prepare_partition` (a
-    contiguous run of sessions of a prepared table, with a fresh RangeIndex, will do)."""
-    timings = timings if timings is not None else {}
+    if prepared:
+        normalized = frame
+    else:
+        started = time.perf_counter()
+        normalized = prepare_partition(frame, rules)
+        _add_time(timings, "normalize", started)
     messages = normalized
+
     raw, skipped = run_checks(normalized, rules, context, local := {})
     for stage, seconds in local.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
@@ -151,6 +127,16 @@ def audit_prepared(
     return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed,
                            found_credits)
 
+
+def prepare_partition(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
+    """The first step of :func:`audit_partition`: ``frame`` sorted into the canonical order, with
+    the normalized text (``norm``) and the auto-replies sent under an agent's name marked as
+    system messages. It depends on each row alone, so a table prepared whole and then cut into
+    sessions gives each part what preparing the part would."""
+    normalized = add_norm_column(sort_messages(frame)[MESSAGE_COLUMNS])
+    # Auto-replies sent under an agent's name (【自动回复】…) are system messages for every rule
+    # and metric: they do not answer the customer.
+    return mark_auto_replies(normalized, classes_of(rules[0]) if rules else builtin_classes())
 
 def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
     """Findings with ``msg`` and ``context_msg`` turned from partition ids into global ids."""
