@@ -93,6 +93,9 @@ SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 # column gives it (a 千牛 export keyed by 买家旺旺), else one per day (from 04:00), as the tool reads it.
 CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick")
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
+# …or, in a log of sender and receiver (千牛 聊天记录), the customer of each row: the sender of a customer's
+# message, the receiver of the shop's; one session per customer per day
+RECEIVER_HEADERS = ("接收方", "接收人", "接收者", "receiver")
 SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
 STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
@@ -288,8 +291,10 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     no_session = not any(name in header for name in FIELD_HEADERS["session"])
     customer_at = next((header.index(name) for name in CUSTOMER_HEADERS if name in header), None)
     start_at = next((header.index(name) for name in SESSION_START_HEADERS if name in header), None)
+    receiver_at = next((header.index(name) for name in RECEIVER_HEADERS if name in header), None)
+    by_receiver = no_session and customer_at is None and receiver_at is not None and sender is not None
     idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
-           if not (name == "session" and no_session and customer_at is not None)
+           if not (name == "session" and no_session and (customer_at is not None or by_receiver))
            and not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
                    or (split_time and name == "time") or (timeless and name == "time")
                    or (timeless and name == "agent" and name not in header and not by_sender))}
@@ -333,6 +338,8 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
             time_text = ""
         else:
             time_text = record[idx["time"]].strip()
+        if by_receiver:
+            customer_at = sender if _role_value(raw_role) == "customer" else receiver_at
         messages.append(
             Message(
                 file=file_label,

@@ -984,6 +984,37 @@ def test_sender_and_receiver_archive_sessions_are_the_two_people(tmp_path):
     assert sorted(set(m.loc[m["role"] == "agent", "agent"])) == ["小周", "阿朵"]
 
 
+def test_qianniu_sender_receiver_log_sessions_are_a_customer_s_day(tmp_path):
+    """千牛 聊天记录 with 日期 + 时间, 发送方 and 接收方 and no session column: the customer of a row is the
+    sender of a customer's message and the receiver of the shop's, a transfer notice from 系统消息 stays
+    in the customer's session, and a buyer who comes back the next day starts another session."""
+    (tmp_path / "qn.csv").write_text(
+        "日期,时间,发送方,接收方,消息内容\n"
+        "2026-12-17,10:00:00,阿福,木森家居:小雨,在吗 柜子少了个螺丝\n"
+        "2026-12-17,10:00:30,木森家居:小雨,阿福,亲 我看一下\n"
+        "2026-12-17,10:01:00,系统消息,阿福,会话已由 木森家居:小雨 转接至 木森家居:阿杰\n"
+        "2026-12-17,10:01:30,木森家居:阿杰,阿福,给您补寄一包螺丝\n"
+        "2026-12-17,10:02:00,糖糖酱,木森家居:小雨,发货了吗\n"
+        "2026-12-17,10:02:30,木森家居:小雨,糖糖酱,今天发\n"
+        "2026-12-18,09:30:00,阿福,木森家居:阿杰,螺丝收到了\n", encoding="utf-8")
+    m = load_inputs([str(tmp_path / "qn.csv")]).messages
+    assert m["session_id"].nunique() == 3
+    first = m[m["session_id"] == m.loc[m["text"] == "在吗 柜子少了个螺丝", "session_id"].iloc[0]]
+    assert first["text"].tolist()[:4] == ["在吗 柜子少了个螺丝", "亲 我看一下",
+                                          "会话已由 木森家居:小雨 转接至 木森家居:阿杰", "给您补寄一包螺丝"]
+    assert first["role"].tolist()[:4] == ["customer", "agent", "system", "agent"]
+    assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
+
+
+def test_role_words_with_a_receiver_and_no_session_ask_for_the_session_column(tmp_path):
+    (tmp_path / "roles.csv").write_text(
+        "时间,发送方,接收方,消息内容\n"
+        "2026-12-17 10:00:00,买家,客服,在吗\n"
+        "2026-12-17 10:00:30,客服,买家,在的\n", encoding="utf-8")
+    with pytest.raises(InputError, match="missing column for session_id"):
+        load_inputs([str(tmp_path / "roles.csv")])
+
+
 def test_a_session_list_is_told_apart_from_message_records(tmp_path):
     (tmp_path / "sessions.csv").write_text(
         "会话ID,访客名称,接待客服,会话开始时间,会话结束时间,满意度,聊天记录\n"

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qa.errors import InputError
 from qa.ingest.columns import ColumnMap
 from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.ingest.header import field_of, fold_name, join_date_time, looks_like_time_of_day, written_once
@@ -147,6 +148,12 @@ def build_part(
     text = _without_final_cr(message_text(table))
     role, role_reason = _roles(table, text, options, notes,
                                None if counts is None else counts.setdefault("shops", set()))
+    if columns.has("session_customer"):
+        if not columns.has("sender"):  # the column holds role words (买家/客服), not who sent the message
+            raise InputError(f"missing column for session_id in {table.source}; found: "
+                             f"{', '.join(n for n in columns.header if n)}; use --column session_id=NAME")
+        receiver = column("session_customer").str.strip()
+        session = session.where(pd.Series(role == Role.CUSTOMER.value, index=session.index), receiver)
     if has_times is None:
         has_times = _has_times(table, notes)
     else:

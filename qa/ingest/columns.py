@@ -181,6 +181,18 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         positions["session_peer"] = positions["receiver"]
         notes = (*notes, f"{{files}}: no session column: a session is the conversation of "
                          f"'{names[positions['sender']]}' and '{names[positions['receiver']]}'")
+    elif ("session_id" not in positions and {"role", "receiver"} <= positions.keys()
+          and "session_id" not in unmatched):
+        # a message log of sender and receiver without a session (千牛 聊天记录: 发送方 is the buyer or the
+        # shop's 店铺:子账号, 接收方 the other party; a transfer hands the buyer to another 子账号): a session
+        # is the customer's day, the customer being the sender of a customer's message and the receiver
+        # of the shop's. The role column must turn out to hold the senders' names (roles.names_as_sender).
+        positions["session_id"] = positions["role"]
+        positions["session_customer"] = positions["receiver"]
+        positions["session_day"] = positions["receiver"]
+        notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation of one day "
+                         f"(the customer: '{names[positions['role']]}' of a customer's message, "
+                         f"'{names[positions['receiver']]}' of the shop's)")
     if "session_id" in positions and "agent" in positions and "session_id" not in overrides \
             and keys[positions["session_id"]].endswith("序号"):
         # a running number of each agent's sessions (会话序号 1, 2, 3 again for the next agent) names a
