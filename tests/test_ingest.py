@@ -993,7 +993,7 @@ def test_qianniu_sender_receiver_log_sessions_are_a_customer_s_day(tmp_path):
         "2026-12-17,10:00:00,阿福,木森家居:小雨,在吗 柜子少了个螺丝\n"
         "2026-12-17,10:00:30,木森家居:小雨,阿福,亲 我看一下\n"
         "2026-12-17,10:01:00,系统消息,阿福,会话已由 木森家居:小雨 转接至 木森家居:阿杰\n"
-        "2026-12-17,10:01:30,木森家居:阿杰,阿福,给您补寄一包螺丝\n"
+        "2026-12-17,10:01:30,木森家居:阿杰,阿福,螺丝给您补发两颗\n"
         "2026-12-17,10:02:00,糖糖酱,木森家居:小雨,发货了吗\n"
         "2026-12-17,10:02:30,木森家居:小雨,糖糖酱,今天发\n"
         "2026-12-18,09:30:00,阿福,木森家居:阿杰,螺丝收到了\n", encoding="utf-8")
@@ -1001,7 +1001,7 @@ def test_qianniu_sender_receiver_log_sessions_are_a_customer_s_day(tmp_path):
     assert m["session_id"].nunique() == 3
     first = m[m["session_id"] == m.loc[m["text"] == "在吗 柜子少了个螺丝", "session_id"].iloc[0]]
     assert first["text"].tolist()[:4] == ["在吗 柜子少了个螺丝", "亲 我看一下",
-                                          "会话已由 木森家居:小雨 转接至 木森家居:阿杰", "给您补寄一包螺丝"]
+                                          "会话已由 木森家居:小雨 转接至 木森家居:阿杰", "螺丝给您补发两颗"]
     assert first["role"].tolist()[:4] == ["customer", "agent", "system", "agent"]
     assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
 
