@@ -1053,8 +1053,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # question is waiting, which 今天下午发 does not answer)
         question = texts.at(trigger)
         # …unless the answer also spoils it (a rating asked for while the customer is upset)
+        # …nor when a stronger upset follows in the same turn (什么时候发货 → 人呢？？？还没人回): the
+        # answer settles the question, not the anger that came after it
         if ((answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text))
-                and not any(classes.matches(name, reply_text) for name in mild_spoilers)):
+                and not any(classes.matches(name, reply_text) for name in mild_spoilers)
+                and not upset_after(trigger, reply)):
             return True
         # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
         # (等了半天了 到底能不能退 → 可以退的 您自己申请), nor the impatience of a customer whose
@@ -1127,6 +1130,19 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     mild_names = [c for c in params["mild_classes"] if c in classes.classes]
     mild_replies = [c for c in params["mild_satisfied_by"] if c in classes.classes]
     mild_spoilers = [c for c in params["mild_spoiled_by"] if c in classes.classes]
+
+    def upset_after(trigger: int, reply: int) -> bool:
+        """A later message of the trigger's turn (before ``reply``) voices more than a mild feeling."""
+        for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
+            if position >= reply:
+                break
+            if position == trigger or not is_trigger[position]:
+                continue
+            text = texts.at(position)
+            found = _class_matches(classes, trigger_names, text)
+            if found and not _within_all(found, _class_spans(classes, mild_names, text)):
+                return True
+        return False
 
     def mild_taken_up(trigger: int, reply: int) -> bool:
         """The customer's turn voiced a mild feeling only (……, 这… 你查一下呀: every trigger match
