@@ -1131,18 +1131,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     mild_replies = [c for c in params["mild_satisfied_by"] if c in classes.classes]
     mild_spoilers = [c for c in params["mild_spoiled_by"] if c in classes.classes]
 
+    def more_than_mild(position: int) -> bool:
+        """The message at ``position`` has a trigger match outside every mild-class match."""
+        text = texts.at(position)
+        found = _class_matches(classes, trigger_names, text)
+        return bool(found) and not _within_all(found, _class_spans(classes, mild_names, text))
+
     def upset_after(trigger: int, reply: int) -> bool:
         """A later message of the trigger's turn (before ``reply``) voices more than a mild feeling."""
-        for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
-            if position >= reply:
-                break
-            if position == trigger or not is_trigger[position]:
-                continue
-            text = texts.at(position)
-            found = _class_matches(classes, trigger_names, text)
-            if found and not _within_all(found, _class_spans(classes, mild_names, text)):
-                return True
-        return False
+        return any(position != trigger and is_trigger[position] and more_than_mild(position)
+                   for position in _turn_of(trigger, customer_turn, reply_mask, sessions) if position < reply)
 
     def mild_taken_up(trigger: int, reply: int) -> bool:
         """The customer's turn voiced a mild feeling only (……, 这… 你查一下呀: every trigger match
@@ -1152,14 +1150,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             return False
         if any(texts.member(name, reply) for name in mild_spoilers):
             return False
-        for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
-            if position > reply:
-                break
-            text = texts.at(position)
-            found = _class_matches(classes, trigger_names, text)
-            if found and not _within_all(found, _class_spans(classes, mild_names, text)):
-                return False
-        return True
+        return not any(more_than_mild(position)
+                       for position in _turn_of(trigger, customer_turn, reply_mask, sessions) if position <= reply)
 
     n = len(messages)
     reply_ids = sorted(first_of)
