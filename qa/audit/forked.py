@@ -70,6 +70,13 @@ def worker_processes(jobs: int | None, messages: int) -> int:
     return max(1, usable_cores() if jobs is None else int(jobs))
 
 
+def _first_rows(values: np.ndarray) -> np.ndarray:
+    """Row positions where a new session starts in session ids sorted by session."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+
+
 def session_slices(session_ids: pd.Series, parts: int) -> list[tuple[int, int]]:
     """``parts`` (or fewer) contiguous (start, stop) row ranges of a table sorted by session, each
     holding whole sessions and about as many rows as the others."""
@@ -77,7 +84,7 @@ def session_slices(session_ids: pd.Series, parts: int) -> list[tuple[int, int]]:
     n = len(values)
     if n == 0:
         return []
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    starts = _first_rows(values)
     targets = (np.arange(1, parts) * n) // parts
     cuts = np.unique(starts[np.clip(np.searchsorted(starts, targets), 0, len(starts) - 1)])
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
@@ -88,7 +95,7 @@ def first_message_ids(session_ids: pd.Series) -> pd.Series:
     """Global id (row position) of each session's first message in a table sorted by session:
     :func:`qa.audit.partition.session_offsets` of the whole table."""
     values = session_ids.to_numpy(dtype=object)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.zeros(0, dtype=np.int64)
+    starts = _first_rows(values)
     return pd.Series(starts.astype(np.int64), index=pd.Index(values[starts], dtype="str"), dtype="int64")
 
 

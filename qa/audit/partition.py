@@ -96,8 +96,6 @@ def audit_partition(
         started = time.perf_counter()
         normalized = prepare_partition(frame, rules)
         _add_time(timings, "normalize", started)
-    messages = normalized
-
     raw, skipped = run_checks(normalized, rules, context, local := {})
     for stage, seconds in local.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
@@ -119,7 +117,7 @@ def audit_partition(
     else:
         sessions = pd.DataFrame(columns=SESSION_COLUMNS)
     if session_offsets is not None:
-        ids = global_ids(messages["session_id"], session_offsets)
+        ids = global_ids(normalized["session_id"], session_offsets)
         findings = _to_global(findings, ids)
         suppressed = _to_global(suppressed, ids)
         found_credits = _to_global(found_credits, ids)
@@ -137,6 +135,7 @@ def prepare_partition(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     # Auto-replies sent under an agent's name (【自动回复】…) are system messages for every rule
     # and metric: they do not answer the customer.
     return mark_auto_replies(normalized, classes_of(rules[0]) if rules else builtin_classes())
+
 
 def _to_global(findings: pd.DataFrame, global_ids: np.ndarray) -> pd.DataFrame:
     """Findings with ``msg`` and ``context_msg`` turned from partition ids into global ids."""
