@@ -100,11 +100,15 @@ SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
 # Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
 STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
 # A shop's staff named shop-then-name (拾光家居旗舰店-小橙): an agent when two or more senders share the shop
-# part or it names a shop (…店, …旗舰店), as the tool reads it.
+# part or it names a shop (…店, …铺, …百货, …女装), or when one sender of that shape writes in three sessions
+# or more, as the tool reads it.
 SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
-SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
+SHOP_WORD = re.compile(r"(?:店|铺|铺子|馆|坊|站|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗|"
+                       r"百货|超市|优选|严选|好物|女装|男装|童装|服饰|服装|鞋业|鞋服|数码|电器|家电|食品|生鲜|零食|"
+                       r"茶叶|茶庄|母婴|家纺|玩具|文具|户外|器材|酒业|酒庄|果园|农场|专柜)$")
+STAFF_SESSIONS = 3
 GENERIC_PREFIX = re.compile(r"(?:用户|访客|会员|买家|顾客|客户|游客|粉丝|网友|匿名|新人)$")
-ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*[0-9a-zA-Z_]{3,}\s*$")
+ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*(?=[0-9a-zA-Z_]*[0-9_])[0-9a-zA-Z_]{3,}\s*$")
 # A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
 ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
 # A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
@@ -306,13 +310,19 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     shops: set[str] = set()
     if by_sender:
         senders: dict[str, set[str]] = {}
+        sessions_of: dict[str, set[str]] = {}
+        session_at = next((header.index(name) for name in FIELD_HEADERS["session"] if name in header), None)
         for record in records[first + 1:]:
             name = record[sender].strip() if len(record) > sender else ""
             found = SHOP_PREFIX.match(name)
             if (found and not ROBOT_NAME.search(name) and not GENERIC_PREFIX.search(found.group(1).strip())
                     and not ID_SUFFIX.match(name)):
                 senders.setdefault(found.group(1).strip(), set()).add(name)
-        shops = {shop for shop, who in senders.items() if len(who) >= 2 or SHOP_WORD.search(shop)}
+                if session_at is not None and len(record) > session_at:
+                    sessions_of.setdefault(name, set()).add(record[session_at].strip())
+        shops = {shop for shop, who in senders.items()
+                 if len(who) >= 2 or SHOP_WORD.search(shop)
+                 or any(len(sessions_of.get(name, ())) >= STAFF_SESSIONS for name in who)}
     messages = []
     for number, record in enumerate(records[first + 1:], start=first + 2):
         if len(record) != len(header):

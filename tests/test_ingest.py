@@ -218,6 +218,25 @@ def test_staff_named_shop_dash_name_are_agents(tmp_path):
     assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "agent", "system"]
 
 
+def test_one_agent_shop_and_shop_words_make_staff(tmp_path):
+    """A shop with one agent and a name no shop word ends (南山小院-阿福) is told by its agent answering
+    three sessions; a shop word (…铺, …百货, …女装) is enough on its own; a staff name in Latin letters
+    (美妆店-Coco) is no id; a customer's dashed nickname in one session (小鹿-成都) and an id with a
+    digit (微信用户-ab_12, 阿狸-jd88) stay customers."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "发送人", "消息内容"],
+         ["s1", "小鹿-成都", "在吗"], ["s1", "南山小院-阿福", "在的"],
+         ["s2", "阿狸-jd88", "发货没"], ["s2", "南山小院-阿福", "今天发"],
+         ["s3", "微信用户-ab_12", "有赠品吗"], ["s3", "南山小院-阿福", "有的"],
+         ["s4", "夏天", "这个铺子卖什么"], ["s4", "半山零食铺-糖糖", "坚果"],
+         ["s5", "冬天", "有货吗"], ["s5", "港货美妆店-Coco", "有的"],
+         ["s6", "秋天", "尺码准吗"], ["s6", "南风女装-小桃", "标准码"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent"] * 6
+
+
 def test_shop_dash_staff_generic_customers_and_chunks(tmp_path):
     """Generic customer names with an id (微信用户-3721) make no shop; the shop's bare name is its own
     account; two staff of a shop in different chunks of a streamed file still make it a shop from the

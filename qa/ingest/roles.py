@@ -63,14 +63,21 @@ _STAFF_NICKNAME = re.compile(r"^\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?"
 # the part before the separator (two Chinese characters at least: tb_123, jd-abc are customers' ids) is the shop when two or more senders share it, or when it names a
 # shop (…店, …旗舰店, …官方, …工作室). A customer's nickname with a dash (小王-北京) shares it with no one.
 _SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
-_SHOP_WORD = re.compile(r"(?:店|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗)$")
+# The words shop names end in (半山零食铺, 家常杂货百货, 极客e站, 南风女装): the kind of place or of goods.
+_SHOP_WORD = re.compile(r"(?:店|铺|铺子|馆|坊|站|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗|"
+                        r"百货|超市|优选|严选|好物|女装|男装|童装|服饰|服装|鞋业|鞋服|数码|电器|家电|食品|生鲜|零食|"
+                        r"茶叶|茶庄|母婴|家纺|玩具|文具|户外|器材|酒业|酒庄|果园|农场|专柜)$")
 _SHOP_MARK = "\x00shop:"
 # a staff name seen under a shop part (kept across the chunks of a streamed file, so two staff in
 # different chunks still make a shop)
 _STAFF_MARK = "\x00staff:"
 # Platforms name anonymous customers by a generic word and a number (微信用户-3721, 抖音用户·88): no shop.
 _GENERIC_PREFIX = re.compile(r"(?:用户|访客|会员|买家|顾客|客户|游客|粉丝|网友|匿名|新人)$")
-_ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*[0-9a-zA-Z_]{3,}\s*$")
+# (an id holds a digit or an underscore: 微信用户-3721, 抖音用户-ab_12; a staff name in Latin letters, 美妆店-Coco, is no id)
+_ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*(?=[0-9a-zA-Z_]*[0-9_])[0-9a-zA-Z_]{3,}\s*$")
+# A 店铺-名字 sender seen in this many sessions of a chunk is the shop's staff: a one-agent shop (半山零食铺-阿梅)
+# answers every session, a customer with a dashed nickname (小鹿-成都) writes in one or two.
+_STAFF_SESSIONS = 3
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 _BOT_ACCOUNT = r"(?i)(?:jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot)"
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
@@ -422,6 +429,8 @@ def _sender_roles(
         shops.update(main_accounts(
             n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
         found_shops = shop_prefixes(names, shops)
+        if columns.has("session_id"):
+            found_shops |= _serving_shops(nicknames, cells[columns.positions["session_id"]], shops)
         shops.update(_SHOP_MARK + shop for shop in found_shops)
         if _EXTERNAL_MARK not in shops and any(_EXTERNAL_NICKNAME.search(n) for n in names):
             shops.add(_EXTERNAL_MARK)
@@ -464,6 +473,22 @@ def shop_prefixes(names, known: set[str]) -> set[str]:
             shop = mark[len(_STAFF_MARK):].split("\x1f", 1)[0]
             senders[shop] = senders.get(shop, 0) + 1
     return {shop for shop, count in senders.items() if count >= 2 or _SHOP_WORD.search(shop)}
+
+
+def _serving_shops(nicknames: pd.Series, sessions: pd.Series, known: set[str]) -> set[str]:
+    """The shop parts of the ``店铺-名字`` senders (the candidates :func:`shop_prefixes` marked in
+    ``known``) who write in :data:`_STAFF_SESSIONS` or more sessions: the staff of a shop that has one
+    agent and a name no shop word ends. Only those senders' rows are counted."""
+    staff = {mark[len(_STAFF_MARK):].split("\x1f", 1)[1]: mark[len(_STAFF_MARK):].split("\x1f", 1)[0]
+             for mark in known if mark.startswith(_STAFF_MARK)}
+    if not staff:
+        return set()
+    rows = nicknames.isin(staff.keys()).to_numpy()
+    if not rows.any():
+        return set()
+    pairs = pd.DataFrame({"name": nicknames[rows].to_numpy(), "session": sessions[rows].to_numpy()})
+    spread = pairs.drop_duplicates()["name"].value_counts()
+    return {staff[name] for name in spread.index[spread >= _STAFF_SESSIONS]}
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
