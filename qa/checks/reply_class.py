@@ -538,6 +538,10 @@ def _unlike(one: str, other: str) -> bool:
 
 
 _HAN = compile_regex(r"\p{Han}")
+# what is done for the customer in a handling match (寄个新的, 上门, 补发, 退款, 换新): no mere promise
+_HANDS_OVER = compile_regex(r"寄|发|上门|派|补|赔|退|换|修|送")
+# the clause around a match: between clause punctuation (normalized text)
+_CLAUSE_STOP = compile_regex(r"[,.!?;~\s]")
 # how an action is offered (给您, 帮您, 再, 一下), not which action
 _OFFERING_CHARS = frozenset("给帮为再下马上立刻")
 
@@ -565,6 +569,24 @@ def _restates(classes, reply_norm: str, proposal_norm: str, satisfied_by: list[s
                 continue
             return False
     return restating
+
+
+def _clause_of(text: str, found) -> str:
+    """The clause of ``text`` (normalized) holding the match ``found``: a promise of a step's outcome
+    (大部分问题重启都能解决的) names the step beside the promise, not inside it."""
+    start, end = found.start, found.end
+    while start > 0 and not _CLAUSE_STOP.match(text, start - 1):
+        start -= 1
+    while end < len(text) and not _CLAUSE_STOP.match(text, end):
+        end += 1
+    return text[start:end]
+
+
+def _remedy_besides(proposal_norm: str, reply_norm: str, found) -> bool:
+    """Is the handling match ``found`` of the reply a remedy besides the tried ``proposal_norm``: a
+    thing done for the customer (寄个新的, 换新, 补发), or a promise in a clause naming no step of the
+    proposal? 大部分问题重启都能解决的 promises the tried step's outcome: the same step again."""
+    return _unlike(proposal_norm, _clause_of(reply_norm, found)) or _HANDS_OVER.search(found.text) is not None
 
 
 def _wait_unknown(times: pd.Series | None, position: int) -> bool:
@@ -1092,10 +1114,13 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             return True
         # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
         # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
-        # (a remedy offered for it — 给您寄个新的 — meets the customer whatever was tried before)
+        # (a remedy offered for it — 给您寄个新的 — meets the customer whatever was tried before; a promise
+        # beside the tried step, 重启都能解决的, is that step again)
         return (bool(other_way_names) and any(texts.member(name, trigger) for name in other_way_after)
                 and calm_turn(trigger, reply) and not any(texts.member(name, reply) for name in other_way_not)
-                and (any(texts.member(name, reply) for name in other_remedy_names)
+                and (any(_remedy_besides(texts.at(previous), texts.at(reply), found)
+                         for name in other_remedy_names if texts.member(name, reply)
+                         for found in classes.find(name, texts.at(reply)))
                      or (any(texts.member(name, reply) for name in other_way_names)
                          and _unlike(texts.at(previous), texts.at(reply)))))
 
