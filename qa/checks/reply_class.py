@@ -573,7 +573,7 @@ def _restates(classes, reply_norm: str, proposal_norm: str, satisfied_by: list[s
 
 def _clause_of(text: str, found) -> str:
     """The clause of ``text`` (normalized) holding the match ``found``: a promise of a step's outcome
-    (大部分问题重启都能解决的) names the step beside the promise, not inside it."""
+    (清了缓存一般就好了) names the step beside the promise, not inside it."""
     start, end = found.start, found.end
     while start > 0 and not _CLAUSE_STOP.match(text, start - 1):
         start -= 1
@@ -585,7 +585,7 @@ def _clause_of(text: str, found) -> str:
 def _remedy_besides(proposal_norm: str, reply_norm: str, found) -> bool:
     """Is the handling match ``found`` of the reply a remedy besides the tried ``proposal_norm``: a
     thing done for the customer (寄个新的, 换新, 补发), or a promise in a clause naming no step of the
-    proposal? 大部分问题重启都能解决的 promises the tried step's outcome: the same step again."""
+    proposal? 清了缓存一般就好了 promises the tried step's outcome: the same step again."""
     return _unlike(proposal_norm, _clause_of(reply_norm, found)) or _HANDS_OVER.search(found.text) is not None
 
 
@@ -1115,7 +1115,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
         # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
         # (a remedy offered for it — 给您寄个新的 — meets the customer whatever was tried before; a promise
-        # beside the tried step, 重启都能解决的, is that step again)
+        # beside the tried step, 清缓存就能好, is that step again)
         return (bool(other_way_names) and any(texts.member(name, trigger) for name in other_way_after)
                 and calm_turn(trigger, reply) and not any(texts.member(name, reply) for name in other_way_not)
                 and (any(_remedy_besides(texts.at(previous), texts.at(reply), found)
