@@ -63,6 +63,8 @@ _CONFUSED = compile_regex(r"没懂|不懂|不明白|没明白|没看懂|什么�
 # the refused word after a step-refusal's negator: up to two Han characters, none after 了 (不用了)
 _REFUSED_WORD = compile_regex(r"\p{Han}(?:(?<!了)\p{Han})?|")
 _STILL = compile_regex(r"^(?:可是?|但是?)?(?:还是|依然|仍然|照样)")
+# the verbs of trying in general (试了, 弄了, 照做了): they name no step of their own
+_TRIED = frozenset("试弄搞照做")
 
 
 def step_verb(match_text: str, class_name: str) -> str | None:
@@ -125,9 +127,11 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 continue
             verb = step_verb(found.text, name)
-            if verb is None:
+            if verb is None or (name == "step-failed" and verb in _TRIED):
                 if name == "step-failed":
-                    return found  # 还是响: the problem stayed after the proposed step
+                    # 还是响: the problem stayed after the proposed step; 试了 没有 / 弄了还是不行: what
+                    # was tried right after a proposal is the proposal
+                    return found
                 continue
             if name == "step-refusal" and _WILL_NOT.match(found.text):
                 # a thing declined may be named by its noun (不要小样 after 补偿两片小样): the word after
