@@ -297,13 +297,19 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     start_at = next((header.index(name) for name in SESSION_START_HEADERS if name in header), None)
     receiver_at = next((header.index(name) for name in RECEIVER_HEADERS if name in header), None)
     by_receiver = no_session and customer_at is None and receiver_at is not None and sender is not None
+    # a role column beside the senders' names and no agent column: the agent is the sender, as the tool reads it
+    agent_from_sender = (sender is not None and not by_sender
+                         and not any(name in header for name in FIELD_HEADERS["agent"]))
     idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
-           if not (name == "session" and no_session and (customer_at is not None or by_receiver))
+           if not (name == "agent" and agent_from_sender)
+           and not (name == "session" and no_session and (customer_at is not None or by_receiver))
            and not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
                    or (split_time and name == "time") or (timeless and name == "time")
                    or (timeless and name == "agent" and name not in header and not by_sender))}
     if by_sender:
         idx["role"] = idx["agent"] = sender
+    elif agent_from_sender:
+        idx["agent"] = sender
     if by_flag:
         idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
