@@ -116,6 +116,13 @@ ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|�
 AGENT_FLAG_HEADERS = ("是否客服发送", "是否客服")
 AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
+# The platforms' robots by their account names (京东 JIMI, 店小蜜): an agent-side row sent from one is the
+# system, as the tool reads it; on a customer's row the column names whoever was serving.
+ROBOT_ACCOUNT = re.compile(r"(?i)jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot")
+# A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
+MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
+SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
+                    "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"))
 WARNING = "warning: "
 ROLE_VALUES = {
@@ -313,6 +320,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
     if by_flag:
         idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
+    msg_type_at = next((header.index(name) for name in MSG_TYPE_HEADERS if name in header), None)
     shops: set[str] = set()
     if by_sender:
         senders: dict[str, set[str]] = {}
@@ -345,8 +353,11 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
                         else "agent")
         elif by_flag:
             account = record[idx["agent"]].strip()
-            raw_role = ("system" if account in ROBOT_ACCOUNTS or raw_role in ("机器人", "系统", "robot", "system")
+            raw_role = ("system" if raw_role in ("机器人", "系统", "robot", "system")
+                        or (raw_role in AGENT_FLAG_YES and (account in ROBOT_ACCOUNTS or ROBOT_ACCOUNT.fullmatch(account)))
                         else "agent" if raw_role in AGENT_FLAG_YES else "customer")
+        if msg_type_at is not None and record[msg_type_at].strip().casefold() in SYSTEM_MSG_TYPES:
+            raw_role = "system"
         if split_time:
             date_part = record[split_time[0]].strip().split(" ")[0]
             time_text = f"{date_part} {record[split_time[1]].strip()}"

@@ -438,6 +438,21 @@ def test_dongdong_layout_agent_flag_robot_account_and_split_date_time(tmp_path):
     assert acc.check_labels([path]) == []
 
 
+def test_dongdong_platform_robot_and_system_message_types_as_the_tool_reads_them(tmp_path):
+    """The platform robot's account (JIMI) on an agent-side row is the system; on a customer's row the
+    account column names whoever was serving, the customer still; a 系统消息 row is the system."""
+    path = _csv(tmp_path, "dd2.csv", """\
+        会话ID,客服账号,是否客服发送,发送时间,消息内容,消息类型,expect
+        88001,JIMI,是,2026/12/10 09:00:01,您好 我是智能客服,文本,
+        88001,JIMI,否,2026/12/10 09:00:30,转人工,文本,
+        88001,JIMI,是,2026/12/10 09:00:31,正在为您转接,系统消息,
+        88001,店铺_小赵,是,2026/12/10 09:06:00,在的亲,文本,slow-reply
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["system", "customer", "system", "agent"]
+    assert acc.check_labels([path]) == []
+
+
 def test_a_log_without_times_is_read_in_file_order_and_cannot_carry_slow_reply(tmp_path):
     path = _csv(tmp_path, "jd.csv", """\
         dialogue_id,turn,role,text,expect
