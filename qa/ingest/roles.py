@@ -414,7 +414,7 @@ def _sender_roles(
         return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
     rule = (f"matching /{options.agent_regex.pattern}/" if options.agent_regex
-            else "店铺名:客服名, 员工-名字, 店铺-客服-名字, 店铺-名字 when the shop has two such senders or is named …店")
+            else "店铺名:客服名, 员工-名字, 店铺-客服-名字, 店铺-名字 when the shop has two such senders, is named like a shop (…店, …铺, …百货) or the sender answers three sessions")
     notes.add(
         f"no role column in {{files}}: roles inferred from nicknames in '{label}' ({rule} = agent)",
         table.source,
