@@ -24,7 +24,6 @@ order as :func:`qa.checks.reply_class.run`), so the tool's verdict and the trace
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import Counter
 from pathlib import Path
@@ -40,10 +39,10 @@ from qa.rules import load_rules
 
 
 def _labels(path: Path, rule: str) -> set[int]:
-    """Spreadsheet rows (header = 1) labelled with ``rule``."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return {i + 2 for i, row in enumerate(rows) if rule in (row.get("expect") or "").split(";")}
+    """Spreadsheet rows labelled with ``rule``, read as benchmarks/accuracy.py reads the file (any
+    layout it knows: title rows above the header, .xlsx, GB18030, no role column)."""
+    from accuracy import read_messages
+    return {m.row for m in read_messages(path) if rule in m.labels}
 
 
 def _class_why(classes, name: str, text: str) -> str | None:
