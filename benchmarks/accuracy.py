@@ -285,6 +285,19 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         values = [record[at].strip() for record in records[first + 1:] if len(record) > at and record[at].strip()]
         if values and sum(_role_value(v) not in ("agent", "customer", "system") for v in values) > len(values) / 2:
             role_known, sender = False, at
+            # …unless another column holds the role words (微信客服 发送方类型 beside 发送方): that one is
+            # the role, the names the sender, as the tool tells two role-like columns apart by their values
+            for other, name in enumerate(header):
+                if other in (at, len(header) - 1) or name == LABEL_COLUMN:
+                    continue
+                cells = [record[other].strip() for record in records[first + 1:]
+                         if len(record) > other and record[other].strip()]
+                if cells and all(_role_value(v) in ("agent", "customer", "system") for v in cells) and \
+                        {"agent", "customer"} <= {_role_value(v) for v in cells}:
+                    header = header[:other] + [FIELD_HEADERS["role"][0]] + header[other + 1:]
+                    header[at] = SENDER_HEADERS[0]
+                    role_known = True
+                    break
     if not role_known and sender is not None:
         # …and a sender column holding roles (a Qiyu export's 发送者: 访客/客服/机器人) is the role, as the tool reads it
         values = [record[sender].strip() for record in records[first + 1:] if len(record) > sender and record[sender].strip()]

@@ -453,6 +453,21 @@ def test_dongdong_platform_robot_and_system_message_types_as_the_tool_reads_them
     assert acc.check_labels([path]) == []
 
 
+def test_two_role_like_columns_told_apart_by_their_values(tmp_path):
+    """微信客服: 发送方 holds names and 发送方类型 the role words; the role is the latter, the agent the
+    sender's name, as the tool reads them."""
+    path = _csv(tmp_path, "wx.csv", """\
+        会话ID,消息时间,发送方类型,发送方,消息内容,expect
+        K1,2026-11-23T10:00:00+08:00,客户,喝茶的猫,在吗,
+        K1,2026-11-23T10:00:02+08:00,系统,系统,客服接入,
+        K1,2026-11-23T10:07:00+08:00,客服,小鹿,在的,slow-reply
+        """)
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["customer", "system", "agent"]
+    assert messages[2].agent == "小鹿"
+    assert acc.check_labels([path]) == []
+
+
 def test_a_log_without_times_is_read_in_file_order_and_cannot_carry_slow_reply(tmp_path):
     path = _csv(tmp_path, "jd.csv", """\
         dialogue_id,turn,role,text,expect
