@@ -459,7 +459,7 @@ def test_two_role_like_columns_told_apart_by_their_values(tmp_path):
     path = _csv(tmp_path, "wx.csv", """\
         会话ID,消息时间,发送方类型,发送方,消息内容,expect
         K1,2026-11-23T10:00:00+08:00,客户,喝茶的猫,在吗,
-        K1,2026-11-23T10:00:02+08:00,系统,系统,客服接入,
+        K1,2026-11-23T10:00:02+08:00,系统,系统,已接入人工,
         K1,2026-11-23T10:07:00+08:00,客服,小鹿,在的,slow-reply
         """)
     messages = acc.read_messages(path)
