@@ -91,7 +91,7 @@ FIELD_HEADERS = {
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 # Without a session column a session is the customer's conversation, one per start time if a
 # column gives it (a 千牛 export keyed by 买家旺旺), else one per day (from 04:00), as the tool reads it.
-CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick")
+CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick", "客户ID", "客户账号", "用户pin")
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 # …or, in a log of sender and receiver (千牛 聊天记录), the customer of each row: the sender of a customer's
 # message, the receiver of the shop's; one session per customer per day
@@ -118,11 +118,12 @@ AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
 # The platforms' robots by their account names (京东 JIMI, 店小蜜): an agent-side row sent from one is the
 # system, as the tool reads it; on a customer's row the column names whoever was serving.
-ROBOT_ACCOUNT = re.compile(r"(?i)jimi|店小蜜|阿里小蜜|智能客服|智能助手|智能助理|机器人|机器人客服|ai客服|ai助手|robot|bot|chatbot")
+ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|"
+                           r"智能助理|机器人|ai客服|ai助手).*)")
 # A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
 MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
 SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
-                    "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled"}
+                    "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"))
 WARNING = "warning: "
 ROLE_VALUES = {

@@ -443,7 +443,7 @@ def test_dongdong_platform_robot_and_system_message_types_as_the_tool_reads_them
     account column names whoever was serving, the customer still; a 系统消息 row is the system."""
     path = _csv(tmp_path, "dd2.csv", """\
         会话ID,客服账号,是否客服发送,发送时间,消息内容,消息类型,expect
-        88001,JIMI,是,2026/12/10 09:00:01,您好 我是智能客服,文本,
+        88001,JIMI,是,2026/12/10 09:00:01,在的 机器人为您服务,文本,
         88001,JIMI,否,2026/12/10 09:00:30,转人工,文本,
         88001,JIMI,是,2026/12/10 09:00:31,正在为您转接,系统消息,
         88001,店铺_小赵,是,2026/12/10 09:06:00,在的亲,文本,slow-reply

@@ -1613,3 +1613,52 @@ def test_a_file_read_whole_is_parsed_by_pyarrow_below_its_title_lines(tmp_path):
         assert not _DelimitedStream(path, options, chunk_rows).exact
     messages = load_inputs([path]).messages
     assert messages["source_row"].tolist() == [4, 5] and messages["text"].tolist() == ["你好", "在的"]
+
+
+def test_repeated_header_in_the_head_does_not_hide_a_role_word_sender_column(tmp_path):
+    """A 拼多多 export joined from two pages repeats its header inside the first rows; 发送者 still holds the
+    role words (买家 / 商家 / 系统) and is read as the role, not as nicknames."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "买家昵称", "客服账号", "时间", "发送者", "聊天内容"],
+         ["p1", "pdd_11", "果园-小果", "2026-11-25 18:22:45", "买家", "少发了一个"],
+         ["p1", "pdd_11", "果园-小果", "2026-11-25 18:23:14", "商家", "亲，我马上核实"],
+         ["会话ID", "买家昵称", "客服账号", "时间", "发送者", "聊天内容"],
+         ["p1", "pdd_11", "果园-小果", "2026-11-25 18:24:00", "系统", "人工已接入"],
+         ["p2", "pdd_22", "果园-小果", "2026-11-25 19:00:00", "买家", "在吗"]],
+        encoding="gb18030",
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "agent", "system", "customer"]
+
+
+def test_customer_id_column_makes_sessions_per_customer_per_day(tmp_path):
+    """有赞 without a session column: 客户ID names the customer; a conversation is one customer on one day."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["客户ID", "客服", "发送时间", "发送方", "消息内容"],
+         ["yz1", "小店-阿宁", "2026-11-26 10:01:18", "客户", "香味有点冲"],
+         ["yz2", "小店-阿宁", "2026-11-26 10:02:00", "客户", "发货了吗"],
+         ["yz1", "小店-阿宁", "2026-11-26 10:03:33", "客服", "抱歉，给您换一瓶"],
+         ["yz1", "小店-阿宁", "2026-11-27 09:00:00", "客户", "收到了"]],
+    )
+    m = load_inputs([path]).messages
+    sessions = dict(zip(m["text"], m["session_id"]))
+    assert sessions["香味有点冲"] == sessions["抱歉，给您换一瓶"] != sessions["发货了吗"]
+    assert sessions["收到了"] != sessions["香味有点冲"]
+
+
+def test_platform_robot_account_with_a_suffix_and_a_revoke_row_are_system(tmp_path):
+    """京东 咚咚: 客服pin is the agent column and a robot account with a suffix (jimi_robot) is the system, a staff
+    account whose name merely contains the letters (robin_kf) is not; a 企业微信 revoke row is a notice."""
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["会话ID", "用户pin", "客服pin", "消息时间", "消息方向", "消息类型", "消息内容"],
+         ["d1", "jd_1", "shop_kf01", "2026-11-25 11:06:27", "客户→客服", "text", "拍错了"],
+         ["d1", "jd_1", "jimi_robot", "2026-11-25 11:06:30", "客服→客户", "text", "人工马上来，先帮您看看"],
+         ["d1", "jd_1", "robin_kf", "2026-11-25 11:07:00", "客服→客户", "text", "在的亲"],
+         ["d1", "jd_1", "robin_kf", "2026-11-25 11:07:30", "客户→客服", "revoke", "jd_1 撤回了一条消息"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "system", "agent", "system"]
+    assert m["agent"].tolist()[2] == "robin_kf"

@@ -38,6 +38,10 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
                       sample: Sequence[Sequence[str]]) -> ColumnMap:
     """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
     the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
+    # a blank row or the header repeated (exports joined into one file) tells nothing of the columns' values
+    heading = [str(name).strip() for name in header]
+    sample = [row for row in sample if any(str(cell).strip() for cell in row)
+              and [str(cell).strip() for cell in row][: len(heading)] != heading]
     marked = tuple(at for at in text_marked_columns(sample) if at < len(header))  # cells beyond it are malformed
     sample = [[_unmarked(cell) if at in marked else cell for at, cell in enumerate(row)] for row in sample]
     columns = resolve_with_role_values(header, overrides, where, sample)

@@ -45,7 +45,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     "agent": (
         "agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服", "客服名称", "客服姓名",
-        "客服名", "客服工号", "接待人",
+        "客服名", "客服工号", "接待人", "客服pin", "客服PIN",
         # 企业微信 / 微信客服 and call-centre style exports name the agent by the desk's word
         "接待人员", "客服人员", "接待员", "坐席", "坐席名称", "接待坐席", "员工", "员工姓名",
         # ERP and shop-system exports in English
@@ -72,7 +72,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "customer": (
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
         "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",
-        "buyer_nick", "customer_name",
+        "buyer_nick", "customer_name", "客户ID", "客户账号", "客户名称", "customer_id", "buyer_id", "用户pin", "用户PIN",
         # 1688 / 阿里旺旺 name the buyer by the member name (会员名) of the account
         "买家会员名", "会员名", "买家会员", "会员昵称", "会员账号", "买家会员账号",
     ),
@@ -198,7 +198,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID)
     "role": (r"^(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
              r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role)",),
-    "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号)$",
+    "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号|pin)$",
               r"(?:客服|坐席|接待|员工|agent).*(?:工号|编号|id)$"),
 }
 _KEYWORD_PATTERNS = {field: tuple(re.compile(p, re.IGNORECASE) for p in patterns) for field, patterns in KEYWORDS.items()}
@@ -367,7 +367,7 @@ SYSTEM_TYPES = frozenset(
     v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
                            "system", "robot", "bot", "auto-reply", "auto_reply",
                            # a message withdrawn leaves a platform notice (买家撤回了一条消息), no one's words
-                           "撤回消息", "撤回", "消息撤回", "recall", "recalled")
+                           "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked")
 )
 
 
