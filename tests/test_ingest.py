@@ -1662,3 +1662,35 @@ def test_platform_robot_account_with_a_suffix_and_a_revoke_row_are_system(tmp_pa
     m = load_inputs([path]).messages
     assert m["role"].tolist() == ["customer", "system", "agent", "system"]
     assert m["agent"].tolist()[2] == "robin_kf"
+
+
+def test_bilingual_headers_day_first_times_and_sessions_written_once(tmp_path):
+    """Headers glossed in brackets (会话ID(Session ID)) are matched by the name before the brackets; a Hong Kong
+    shop's day-first times (29/11/2026 15:21) are read day first; a merged-cells export writes the 工单号 on each
+    conversation's first row only and the rows below take it (the same across the chunks of a streamed read)."""
+    bilingual = write_csv(
+        tmp_path / "b.csv",
+        [["会话ID(Session ID)", "发送时间(Send Time)", "角色(Role)", "客服(Agent)", "内容(Content)"],
+         ["s1", "2026-11-27T23:58:31.694Z", "客户", "", "在吗"],
+         ["s1", "2026-11-28T00:01:02.120Z", "客服", "阿明", "在的"]],
+    )
+    m = load_inputs([bilingual]).messages
+    assert m["role"].tolist() == ["customer", "agent"] and m["session_id"].nunique() == 1
+    day_first = write_csv(
+        tmp_path / "h.csv",
+        [["對話編號", "時間", "發送者", "客服名稱", "訊息內容"],
+         ["h1", "29/11/2026 15:21", "顧客", "", "幾時到貨"],
+         ["h1", "01/12/2026 09:05", "客服", "阿詩", "今日寄出"]],
+    )
+    times = load_inputs([day_first]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    assert [(t.month, t.day) for t in times] == [(11, 29), (12, 1)]
+    rows = [["工单号", "时间", "发送者身份", "客服", "内容"]]
+    for n in range(1, 7):
+        rows += [[f"T{n}", f"2026-11-2{n} 10:00:00", "买家", "", "发货了吗"],
+                 ["", f"2026-11-2{n} 10:01:00", "客服", "小雨", "今天发"],
+                 ["", f"2026-11-2{n} 10:02:00", "买家", "", "好的"]]
+    merged = write_csv(tmp_path / "m.csv", rows)
+    whole = load_inputs([merged])
+    assert len(whole.rejected) == 0 and whole.messages["session_id"].tolist() == [f"T{n}" for n in range(1, 7) for _ in range(3)]
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([merged], chunk_rows=4))
+    assert streamed["session_id"].tolist() == whole.messages["session_id"].tolist()

@@ -54,7 +54,26 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     columns = agent_decorations(columns, sample)
-    return dates_written_once(columns, sample)
+    return sessions_written_once(dates_written_once(columns, sample), sample)
+
+
+def sessions_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the session column filled down when the ``sample`` shows a merged-cells
+    export (工单号 written on the first row of each conversation, blank below it; see
+    :func:`qa.ingest.header.written_once`)."""
+    if not columns.has("session_id"):
+        return columns
+    at = columns.positions["session_id"]
+    others = [place for name, place in columns.positions.items() if place != at]
+    ids = [str(row[at]).strip() for row in sample
+           if len(row) > at and any(len(row) > o and str(row[o]).strip() for o in others)]
+    # (a conversation has several messages: blanks outnumber the ids written; a blank here and there among ids on
+    # every row is a row without its session, rejected as such)
+    if not written_once(ids) or sum(1 for value in ids if not value) < sum(1 for value in ids if value):
+        return columns
+    note = (f"{{files}}: '{columns.label('session_id')}' is written on the first row of each conversation only: "
+            "the rows below take it")
+    return replace(columns, sessions_filled_down=True, notes=(*columns.notes, note))
 
 
 # Excel's text marker: a plug-in writes '1716203471 and '2024-05-30 09:15:27 so that Excel keeps long
@@ -138,6 +157,8 @@ def build_part(
         guessed = ", ".join(f"{name}={wanted}" for name, wanted in columns.guessed.items())
         notes.add(f"{{files}}: columns found by their names: {guessed} (--column FIELD=NAME to choose others)", table.source)
     session = column("session_id").str.strip()
+    if columns.sessions_filled_down:
+        session = _filled_down(session, counts if counts is not None else {}, "last_session")
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)
@@ -298,14 +319,15 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
     return join_date_time(dates, times)
 
 
-def _filled_down(dates: pd.Series, counts: dict) -> pd.Series:
-    """A grouped report's dates on every row: a blank takes the date above it, in file order; the
-    first rows of a chunk take the last date of the chunk before (``counts["last_date"]``)."""
-    stripped = dates.str.strip()
+def _filled_down(values: pd.Series, counts: dict, key: str = "last_date") -> pd.Series:
+    """A grouped report's dates (or a merged-cells export's sessions) on every row: a blank takes
+    the value above it, in file order; the first rows of a chunk take the last value of the chunk
+    before (``counts[key]``)."""
+    stripped = values.str.strip()
     written = stripped.mask(stripped == "")
-    filled = written.ffill().fillna(counts.get("last_date", ""))
+    filled = written.ffill().fillna(counts.get(key, ""))
     if written.notna().any():
-        counts["last_date"] = written[written.notna()].iloc[-1]
+        counts[key] = written[written.notna()].iloc[-1]
     return filled
 
 

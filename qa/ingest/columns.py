@@ -80,6 +80,8 @@ class ColumnMap:
     agent_aliases: tuple[tuple[str, str], ...] = ()
     # a grouped report writes the date on the first row of each day only: each blank takes the date above
     dates_filled_down: bool = False
+    # a merged-cells export writes the session on its first row only: each blank takes the session above
+    sessions_filled_down: bool = False
     # patterns of what decorates agents' names (小王(离线), 客服-小王): dropped, one agent one name
     agent_decorations: tuple[str, ...] = ()
     # columns whose values open with Excel's text marker (a leading '): the marker is dropped

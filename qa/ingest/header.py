@@ -109,8 +109,15 @@ def fold_name(name: str) -> str:
 
 def header_key(name: str) -> str:
     """:func:`fold_name` without word separators: how a header name is matched against the
-    vocabularies (Ticket ID = ticket_id, Created At = created_at)."""
-    return _WORD_SEPARATORS.sub("", fold_name(name))
+    vocabularies (Ticket ID = ticket_id, Created At = created_at). A name given in two languages
+    (会话ID(Session ID), 内容（Content）) is matched by the part before the brackets."""
+    folded = fold_name(name)
+    outside = _BRACKETED_TAIL.sub("", folded)
+    return _WORD_SEPARATORS.sub("", outside or folded)
+
+
+# a gloss in brackets after a header name: 会话ID(Session ID), 客服（Agent）
+_BRACKETED_TAIL = re.compile(r"\s*[(（\[【][^()（）\[\]【】]*[)）\]】]\s*$")
 
 
 def field_of(name: str) -> str | None:

@@ -29,6 +29,10 @@ _TIME_FORMATS = (
     # with the year-first layouts above
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
+    # day first with slashes, as Hong Kong and Macau shops write it (29/11/2026 15:21); no month-first
+    # layout is read, so a value parses under one format at most (11/28/2026 is refused, not guessed)
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
     "%Y%m%d %H:%M:%S",
     "%Y-%m-%d",
     "%Y/%m/%d",
