@@ -1694,3 +1694,33 @@ def test_bilingual_headers_day_first_times_and_sessions_written_once(tmp_path):
     assert len(whole.rejected) == 0 and whole.messages["session_id"].tolist() == [f"T{n}" for n in range(1, 7) for _ in range(3)]
     streamed = pd.concat(chunk.messages for chunk in stream_inputs([merged], chunk_rows=4))
     assert streamed["session_id"].tolist() == whole.messages["session_id"].tolist()
+
+
+def test_us_clock_chinese_clock_units_and_a_system_sender_in_the_agent_column(tmp_path):
+    """A US-locale Excel's 11/28/2026 2:03:27 PM is month first (its AM/PM tells it from the day-first layouts);
+    a time of day in Chinese units (14时03分27秒) beside 日期 is the clock's 14:03:27; 系统 in the agent column of a
+    two-text-columns export sends notices, not replies."""
+    us = write_csv(
+        tmp_path / "u.csv",
+        [["会话ID", "时间", "角色", "客服", "内容"],
+         ["u1", "11/28/2026 11:58:34 AM", "客户", "", "在吗"],
+         ["u1", "11/28/2026 12:01:02 PM", "客服", "Amy", "在的"]],
+    )
+    local = load_inputs([us]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    assert [(t.month, t.day, t.hour) for t in local] == [(11, 28, 11), (11, 28, 12)]
+    split = write_csv(
+        tmp_path / "c.csv",
+        [["会话ID", "日期", "时间", "发送方", "客服", "内容"],
+         ["c1", "2026年11月28日", "14时03分27秒", "客户", "", "发货没"],
+         ["c1", "2026年11月28日", "14时05分02秒", "客服", "小禾", "今天发"]],
+    )
+    local = load_inputs([split]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    assert [t.strftime("%H:%M:%S") for t in local] == ["14:03:27", "14:05:02"]
+    two = write_csv(
+        tmp_path / "t.csv",
+        [["会话ID", "时间", "客服", "客户消息", "客服回复"],
+         ["t1", "2026-11-28 11:00:00", "小禾", "在吗", ""],
+         ["t1", "2026-11-28 11:01:00", "小禾", "", "在的"],
+         ["t1", "2026-11-28 11:20:00", "系统", "", "本次服务已完成"]],
+    )
+    assert load_inputs([two]).messages["role"].tolist() == ["customer", "agent", "system"]

@@ -309,6 +309,9 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
     times = cells[columns.positions["timestamp"]]
     if not columns.has("date"):
         return times
+    # a time of day in Chinese units (14时03分27秒, 9点05分) is the clock's 14:03:27
+    if times.str.contains("[时点]", regex=True).any():
+        times = times.str.replace(_CN_CLOCK, _clock_of, regex=True)
     explicit = "+" in options.columns.get("timestamp", "")
     if not explicit and not looks_like_time_of_day(times):
         return times
@@ -317,6 +320,14 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
         dates = _filled_down(dates, counts if counts is not None else {})
     notes.add(f"{{files}}: timestamp from '{columns.label('date')}' + '{columns.label('timestamp')}'", table.source)
     return join_date_time(dates, times)
+
+
+_CN_CLOCK = r"^\s*(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?\s*$"
+
+
+def _clock_of(found) -> str:
+    hours, minutes, seconds = found.group(1), found.group(2), found.group(3) or "0"
+    return f"{int(hours):02d}:{int(minutes):02d}:{int(seconds):02d}"
 
 
 def _filled_down(values: pd.Series, counts: dict, key: str = "last_date") -> pd.Series:

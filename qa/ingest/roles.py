@@ -80,9 +80,9 @@ _ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*(?=[0-9a-zA-Z_]
 _STAFF_SESSIONS = 3
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
 # An account named after the robot with a suffix or prefix (jimi_robot, shop_bot01, 京小智) is the robot too; a Latin
-# name is taken whole (a staff account robin or botanic_kf is no robot).
+# name is taken whole (a staff account robin or botanic_kf is no robot). 系统 in the agent column sends notices.
 _BOT_ACCOUNT = (r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|智能助理|机器人|"
-                r"ai客服|ai助手).*)")
+                r"ai客服|ai助手).*|系统(?:消息|通知)?|system)")
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).

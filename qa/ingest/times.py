@@ -33,6 +33,10 @@ _TIME_FORMATS = (
     # layout is read, so a value parses under one format at most (11/28/2026 is refused, not guessed)
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
+    # month first only on a 12-hour English clock, as a US-locale Excel writes it (11/28/2026 2:03:27 PM): the
+    # AM/PM keeps it apart from the day-first layouts
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
     "%Y%m%d %H:%M:%S",
     "%Y-%m-%d",
     "%Y/%m/%d",
