@@ -1664,6 +1664,11 @@ def test_platform_robot_account_with_a_suffix_and_a_revoke_row_are_system(tmp_pa
     assert m["agent"].tolist()[2] == "robin_kf"
 
 
+def _china_times(path: Path, rows: list[list[str]]) -> pd.Series:
+    """The message times of a CSV of ``rows`` as read, in China time."""
+    return load_inputs([write_csv(path, rows)]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+
+
 def test_bilingual_headers_day_first_times_and_sessions_written_once(tmp_path):
     """Headers glossed in brackets (会话ID(Session ID)) are matched by the name before the brackets; a Hong Kong
     shop's day-first times (29/11/2026 15:21) are read day first; a merged-cells export writes the 工单号 on each
@@ -1676,13 +1681,9 @@ def test_bilingual_headers_day_first_times_and_sessions_written_once(tmp_path):
     )
     m = load_inputs([bilingual]).messages
     assert m["role"].tolist() == ["customer", "agent"] and m["session_id"].nunique() == 1
-    day_first = write_csv(
-        tmp_path / "h.csv",
-        [["對話編號", "時間", "發送者", "客服名稱", "訊息內容"],
-         ["h1", "29/11/2026 15:21", "顧客", "", "幾時到貨"],
-         ["h1", "01/12/2026 09:05", "客服", "阿詩", "今日寄出"]],
-    )
-    times = load_inputs([day_first]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    times = _china_times(tmp_path / "h.csv", [["對話編號", "時間", "發送者", "客服名稱", "訊息內容"],
+                                              ["h1", "29/11/2026 15:21", "顧客", "", "幾時到貨"],
+                                              ["h1", "01/12/2026 09:05", "客服", "阿詩", "今日寄出"]])
     assert [(t.month, t.day) for t in times] == [(11, 29), (12, 1)]
     rows = [["工单号", "时间", "发送者身份", "客服", "内容"]]
     for n in range(1, 7):
@@ -1700,21 +1701,13 @@ def test_us_clock_chinese_clock_units_and_a_system_sender_in_the_agent_column(tm
     """A US-locale Excel's 11/28/2026 2:03:27 PM is month first (its AM/PM tells it from the day-first layouts);
     a time of day in Chinese units (14时03分27秒) beside 日期 is the clock's 14:03:27; 系统 in the agent column of a
     two-text-columns export sends notices, not replies."""
-    us = write_csv(
-        tmp_path / "u.csv",
-        [["会话ID", "时间", "角色", "客服", "内容"],
-         ["u1", "11/28/2026 11:58:34 AM", "客户", "", "在吗"],
-         ["u1", "11/28/2026 12:01:02 PM", "客服", "Amy", "在的"]],
-    )
-    local = load_inputs([us]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    local = _china_times(tmp_path / "u.csv", [["会话ID", "时间", "角色", "客服", "内容"],
+                                               ["u1", "11/28/2026 11:58:34 AM", "客户", "", "在吗"],
+                                               ["u1", "11/28/2026 12:01:02 PM", "客服", "Amy", "在的"]])
     assert [(t.month, t.day, t.hour) for t in local] == [(11, 28, 11), (11, 28, 12)]
-    split = write_csv(
-        tmp_path / "c.csv",
-        [["会话ID", "日期", "时间", "发送方", "客服", "内容"],
-         ["c1", "2026年11月28日", "14时03分27秒", "客户", "", "发货没"],
-         ["c1", "2026年11月28日", "14时05分02秒", "客服", "小禾", "今天发"]],
-    )
-    local = load_inputs([split]).messages["timestamp"].dt.tz_convert("Asia/Shanghai")
+    local = _china_times(tmp_path / "c.csv", [["会话ID", "日期", "时间", "发送方", "客服", "内容"],
+                                               ["c1", "2026年11月28日", "14时03分27秒", "客户", "", "发货没"],
+                                               ["c1", "2026年11月28日", "14时05分02秒", "客服", "小禾", "今天发"]])
     assert [t.strftime("%H:%M:%S") for t in local] == ["14:03:27", "14:05:02"]
     two = write_csv(
         tmp_path / "t.csv",
