@@ -289,7 +289,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
             # …unless another column holds the role words (微信客服 发送方类型 beside 发送方): that one is
             # the role, the names the sender, as the tool tells two role-like columns apart by their values
             for other, name in enumerate(header):
-                if other in (at, len(header) - 1) or name == LABEL_COLUMN:
+                if other == at or name == LABEL_COLUMN:
                     continue
                 cells = [record[other].strip() for record in records[first + 1:]
                          if len(record) > other and record[other].strip()]
