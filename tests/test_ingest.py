@@ -1717,3 +1717,84 @@ def test_us_clock_chinese_clock_units_and_a_system_sender_in_the_agent_column(tm
          ["t1", "2026-11-28 11:20:00", "系统", "", "本次服务已完成"]],
     )
     assert load_inputs([two]).messages["role"].tolist() == ["customer", "agent", "system"]
+
+
+def test_a_buyer_flag_an_html_message_and_a_robot_sender(tmp_path):
+    """是否买家 1 marks the customer's messages (the reverse of 是否客服); on the shop's side a sender named
+    系统 or 智能机器人 is the system; a message exported as HTML reads as the text it shows, so an
+    auto-reply wrapped in <p> is still one and an emoticon <img alt> is the emoticon."""
+    path = write_csv(
+        tmp_path / "f.csv",
+        [["会话ID", "发送者", "是否买家", "发送时间", "消息内容"],
+         ["z1", "小雨点", "1", "2026-11-28 10:00:00", "我的快递三天没动了"],
+         ["z1", "智能机器人", "0", "2026-11-28 10:00:02", "您好，请问有什么可以帮您"],
+         ["z1", "阿哲", "0", "2026-11-28 10:01:00", "<p>【自动回复】亲，客服马上就来</p>"],
+         ["z1", "阿哲", "0", "2026-11-28 10:02:00", "<p>抱歉久等&nbsp;我查一下<br/>单号稍等</p>"],
+         ["z1", "小雨点", "1", "2026-11-28 10:03:00", '<img src="https://x.example/a.jpg">'],
+         ["z1", "阿哲", "0", "2026-11-28 10:04:00", '<img class="emoji" alt="[微笑]" src="https://x.example/e.png"/>'],
+         ["z1", "小雨点", "1", "2026-11-28 10:05:00", "a<b 我就问问 <3"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist() == ["customer", "system", "system", "agent", "customer", "agent", "customer"]
+    assert m["text"].tolist()[3:] == ["抱歉久等 我查一下\n单号稍等", "[图片]", "[微笑]", "a<b 我就问问 <3"]
+
+
+def test_minguo_dates_and_a_shopee_helper_robot(tmp_path):
+    """A Taiwan shop's 民國 dates (115/12/01 is 2026-12-01) are read as such, across a month's end; the
+    platform's helper robot (聊聊小幫手) answering under the agent column is the system."""
+    path = write_csv(
+        tmp_path / "tw.csv",
+        [["對話編號", "買家帳號", "客服人員", "傳送者", "傳送時間", "訊息內容"],
+         ["t1", "阿偉", "聊聊小幫手", "賣家", "115/11/30 23:59:10", "您好，請問需要什麼協助？"],
+         ["t1", "阿偉", "", "買家", "115/12/01 00:00:30", "我要找真人"],
+         ["t1", "阿偉", "Winnie", "賣家", "民國115年12月01日 00:02:00", "您好，我是Winnie"]],
+        encoding="cp950",
+    )
+    m = load_inputs([path]).messages
+    local = m["timestamp"].dt.tz_convert(TZ)
+    assert [(t.year, t.month, t.day) for t in local] == [(2026, 11, 30), (2026, 12, 1), (2026, 12, 1)]
+    assert m["role"].tolist() == ["system", "customer", "agent"]
+
+
+def test_a_date_written_on_each_conversation_s_first_row_turns_at_midnight(tmp_path):
+    """An agent's own view (我 is the agent, 客户 names the customer) dates each conversation on its first
+    row only: the rows below take its date, and a time of day earlier than the row above it in the same
+    conversation is on the next day; the next conversation's written date starts afresh."""
+    rows = [["会话编号", "客户", "日期", "时间", "发送方", "内容"],
+            ["w1", "大白兔", "2026-11-29", "23:58:10", "大白兔", "在吗"],
+            ["w1", "大白兔", "", "23:59:40", "我", "在的亲"],
+            ["w1", "大白兔", "", "00:00:04", "大白兔", "怎么退"],
+            ["w1", "大白兔", "", "00:01:38", "阿杰", "订单页申请售后就行"],
+            ["w2", "小白马", "2026-11-30", "00:31:05", "小白马", "什么时候发货"],
+            ["w2", "小白马", "", "00:32:00", "我", "今天发"]]
+    for n in range(3, 6):
+        rows += [[f"w{n}", f"客人{n}", "2026-11-30", "10:00:00", f"客人{n}", "你好"],
+                 [f"w{n}", f"客人{n}", "", "10:00:30", "我", "您好"]]
+    path = write_csv(tmp_path / "me.csv", rows)
+    whole = load_inputs([path])
+    m = whole.messages
+    assert len(whole.rejected) == 0
+    local = m["timestamp"].dt.tz_convert(TZ).dt.strftime("%m-%d %H:%M").tolist()
+    assert local[:6] == ["11-29 23:58", "11-29 23:59", "11-30 00:00", "11-30 00:01", "11-30 00:31", "11-30 00:32"]
+    assert m["role"].tolist()[:6] == ["customer", "agent", "customer", "agent", "customer", "agent"]
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=3))
+    assert streamed["timestamp"].tolist() == m["timestamp"].tolist()
+
+
+def test_without_a_session_column_a_customer_s_chats_about_two_orders_are_two_sessions(tmp_path):
+    """飞鸽 without a session column: a customer's day is cut by the order asked about (订单号), so two
+    chats of one buyer on one day about two orders are two sessions; pre-sales rows without an order stay the
+    customer's day."""
+    path = write_csv(
+        tmp_path / "fg.csv",
+        [["订单号", "买家昵称", "发送者", "发送时间", "消息内容"],
+         ["6969210180574818286", "胖橘", "胖橘", "2026-11-27 14:06:20", "我要退款"],
+         ["6969210180574818286", "胖橘", "商家客服:可可", "2026-11-27 14:07:55", "好的给您处理"],
+         ["6975963522111895796", "胖橘", "胖橘", "2026-11-27 15:39:21", "地址写错了能拦截吗"],
+         ["6975963522111895796", "胖橘", "商家客服:小橙", "2026-11-27 15:40:54", "帮您联系快递拦截"],
+         ["", "小马", "小马", "2026-11-27 16:00:00", "有现货吗"],
+         ["", "小马", "商家客服:可可", "2026-11-27 16:01:00", "有的"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["session_id"].nunique() == 3
+    assert m.groupby("session_id")["text"].count().tolist() == [2, 2, 2]

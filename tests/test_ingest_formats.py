@@ -314,3 +314,26 @@ def test_ods_is_read_through_calamine(tmp_path):
     assert f"read sheet '记录' of {path}" in result.notes
     assert [Path(p).name for p in expand_inputs([str(tmp_path)])] == ["chat.ods"]
     streamed_like_loaded([str(path)], chunk_rows=1)
+
+
+@pytest.mark.parametrize("mixed", [True, False], ids=["content-mixed", "content-always-an-object"])
+def test_a_message_object_shows_its_text_and_a_robot_flag_makes_a_system_row(tmp_path, mixed):
+    """An API dump gives a message's content as a string or as an object (a notice's {"text": …}, a picture's
+    {"url": …, "width": …}): an object reads as the text it shows, a picture as [图片]; a sender flagged
+    isRobot is the system, not the shop's agent."""
+    def record(n, kind, content, robot=False):
+        return {"conversationId": "c1", "sendTime": 1795831207018 + n * 60_000,
+                "sender": {"type": kind, "nick": "店小智" if robot else ("麦兜" if kind == "BUYER" else "青禾-小美"),
+                           "isRobot": robot}, "content": content}
+    records = [record(0, "BUYER", {"text": "能开专票吗"} if not mixed else "能开专票吗"),
+               record(1, "SELLER", {"text": "您好，我是智能助理"}, robot=True),
+               record(2, "BUYER", {"url": "https://img.example/a.jpg?x=1", "width": 1080, "height": 1440}),
+               record(3, "SYSTEM", {"event": "TRANSFER", "text": "会话已转接至 青禾-小美"}),
+               record(4, "SELLER", {"text": "可以开的亲"} if not mixed else "可以开的亲")]
+    path = tmp_path / "api.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="ascii")
+    result = load_inputs([str(path)])
+    assert len(result.rejected) == 0
+    assert result.messages["text"].tolist() == ["能开专票吗", "您好，我是智能助理", "[图片]", "会话已转接至 青禾-小美", "可以开的亲"]
+    assert result.messages["role"].tolist() == ["customer", "system", "customer", "system", "agent"]
+    assert result.messages["timestamp"].iloc[0].year == 2026

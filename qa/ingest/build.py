@@ -16,6 +16,7 @@ from qa.errors import InputError
 from qa.ingest.columns import ColumnMap
 from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.ingest.header import field_of, fold_name, join_date_time, looks_like_time_of_day, written_once
+from qa.ingest.markup import without_markup
 from qa.ingest.parties import message_text
 from qa.ingest.roles import (
     _agents,
@@ -106,11 +107,26 @@ def dates_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> C
     if not (columns.has("date") and columns.has("timestamp")):
         return columns
     date, time = columns.positions["date"], columns.positions["timestamp"]
-    dated = [str(row[date]).strip() for row in sample if len(row) > max(date, time) and str(row[time]).strip()]
-    if not written_once(dated):
-        return columns
-    note = f"{{files}}: '{columns.label('date')}' is written on the first row of each day only: the rows below take it"
-    return replace(columns, dates_filled_down=True, notes=(*columns.notes, note))
+    rows = [row for row in sample if len(row) > max(date, time) and str(row[time]).strip()]
+    dated = [str(row[date]).strip() for row in rows]
+    if written_once(dated):
+        note = f"{{files}}: '{columns.label('date')}' is written on the first row of each day only: the rows below take it"
+        return replace(columns, dates_filled_down=True, notes=(*columns.notes, note))
+    if columns.has("session_id") and _dated_per_session(rows, dated, columns.positions["session_id"]):
+        note = (f"{{files}}: '{columns.label('date')}' is written on the first row of each conversation only: the rows "
+                "below take it, and the next day after midnight")
+        return replace(columns, dates_filled_down=True, dates_per_session=True, notes=(*columns.notes, note))
+    return columns
+
+
+def _dated_per_session(rows: Sequence[Sequence[str]], dated: list[str], session_at: int) -> bool:
+    """Whether the dates are written on the first row of conversations only (a conversation's
+    date, blank on its other rows): the first row dated, most rows blank, and every dated row
+    opening a conversation."""
+    if not dated or not dated[0] or sum(1 for d in dated if not d) <= sum(1 for d in dated if d):
+        return False
+    sessions = [str(row[session_at]).strip() if len(row) > session_at else "" for row in rows]
+    return all(not d or i == 0 or sessions[i] != sessions[i - 1] for i, d in enumerate(dated))
 
 
 # --------------------------------------------------------------------------- interpreting rows
@@ -162,6 +178,9 @@ def build_part(
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)
+    if columns.has("session_order"):  # a session derived from the customer: one per order asked about
+        order = column("session_order").str.strip()
+        session = session.where((session == "") | (order == ""), session + " · " + order)
     if columns.has("session_scope"):  # a number of each agent's sessions: the agent's with it
         scope = column("session_scope").str.strip()
         session = session.where((session == "") | (scope == ""), scope + " · " + session)
@@ -170,7 +189,9 @@ def build_part(
         first = session.where((session <= peer) | (peer == ""), peer)
         second = peer.where((session <= peer) | (peer == ""), session)
         session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
-    text = _without_final_cr(message_text(table))
+    text, marked_up = without_markup(_without_final_cr(message_text(table)))
+    if marked_up:
+        notes.add("{files}: messages written in HTML (<p>, <br>, <img>) read as the text they show", table.source)
     role, role_reason = _roles(table, text, options, notes,
                                None if counts is None else counts.setdefault("shops", set()))
     if columns.has("session_customer"):
@@ -316,10 +337,39 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
     if not explicit and not looks_like_time_of_day(times):
         return times
     dates = cells[columns.positions["date"]]
+    written = (dates.str.strip() != "").to_numpy()
     if columns.dates_filled_down:
         dates = _filled_down(dates, counts if counts is not None else {})
     notes.add(f"{{files}}: timestamp from '{columns.label('date')}' + '{columns.label('timestamp')}'", table.source)
-    return join_date_time(dates, times)
+    joined = join_date_time(dates, times)
+    if columns.dates_per_session:
+        joined = _past_midnight(joined, written, counts if counts is not None else {})
+    return joined
+
+
+def _past_midnight(joined: pd.Series, written: np.ndarray, counts: dict) -> pd.Series:
+    """Timestamps of conversations dated on their first row only, a day later from where the time
+    of day goes back (23:58 then 00:01) until the next written date; ``counts`` carries the last
+    row's clock and days ahead from one chunk to the next."""
+    parts = joined.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?", expand=True)
+    clock = (parts[1].astype(float) * 3600 + parts[2].astype(float) * 60 + parts[3].fillna("0").astype(float)).to_numpy()
+    group = np.cumsum(written)
+    before = np.r_[counts.get("last_clock", np.nan), clock[:-1]]
+    same_group = np.r_[not written[0] if len(written) else False, group[1:] == group[:-1]]
+    back = same_group & (clock < before)  # NaN compares False: an unparsed clock turns no day
+    carried = counts.get("days_ahead", 0) if len(written) and not written[0] else 0
+    # days ahead: the wraps so far in the row's group (the first group may go on from the chunk before)
+    wraps = pd.Series(back.astype(np.int64)).groupby(group).cumsum().to_numpy() + np.where(group == 0, carried, 0)
+    if len(clock):
+        counts["last_clock"], counts["days_ahead"] = clock[-1], int(wraps[-1])
+    ahead = np.flatnonzero(wraps > 0)
+    if not len(ahead):
+        return joined
+    shifted = joined.copy()
+    days = pd.to_datetime(parts[0].iloc[ahead], errors="coerce") + pd.to_timedelta(wraps[ahead], unit="D")
+    clock_part = joined.iloc[ahead].str.replace(r"^\d{4}-\d{1,2}-\d{1,2}", "", regex=True)
+    shifted.iloc[ahead] = (days.dt.strftime("%Y-%m-%d") + clock_part).where(days.notna(), joined.iloc[ahead]).to_numpy()
+    return shifted
 
 
 _CN_CLOCK = r"^\s*(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?\s*$"

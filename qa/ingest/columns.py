@@ -48,6 +48,10 @@ _SESSION_SUMMARY = frozenset(n.casefold() for n in (
 _SESSION_START = frozenset(n.casefold() for n in (
     "会话开始", "会话开始时间", "会话创建时间", "进线时间", "接入时间", "session_start", "session_started_at",
     "conversation_start"))
+# The order a conversation is about (飞鸽 / 抖店 exports without a session column): a customer's chats about
+# two orders are two sessions.
+_SESSION_ORDER = frozenset(n.casefold() for n in (
+    "订单号", "订单编号", "订单ID", "关联订单", "关联订单号", "咨询订单", "order_id", "order_no", "order_sn", "orderid"))
 
 
 # --------------------------------------------------------------------------- columns
@@ -80,6 +84,9 @@ class ColumnMap:
     agent_aliases: tuple[tuple[str, str], ...] = ()
     # a grouped report writes the date on the first row of each day only: each blank takes the date above
     dates_filled_down: bool = False
+    # ... or on the first row of each conversation only: a time of day earlier than the one above it in
+    # the same conversation is on the next day (a chat that runs past midnight)
+    dates_per_session: bool = False
     # a merged-cells export writes the session on its first row only: each blank takes the session above
     sessions_filled_down: bool = False
     # patterns of what decorates agents' names (小王(离线), 客服-小王): dropped, one agent one name
@@ -169,11 +176,15 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         starts = [i for i, key in enumerate(keys) if key in _SESSION_START and i not in positions.values()]
         if starts:
             positions["session_start"] = starts[0]
+        orders = [i for i, key in enumerate(keys) if key in _SESSION_ORDER and i not in positions.values()]
+        if orders and not starts:
+            positions["session_order"] = orders[0]
         if not starts:
             # nothing tells one conversation from the next: a customer's messages of one day are one
             # session (a customer who comes back tomorrow starts another), when the rows have times
             positions["session_day"] = positions["customer"]
-        split = f", one per '{names[starts[0]]}'" if starts else ", one per day when times are given"
+        split = (f", one per '{names[starts[0]]}'" if starts else
+                 f", one per '{names[orders[0]]}' and day when times are given" if orders else ", one per day when times are given")
         notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation "
                          f"('{names[positions['customer']]}'{split})")
     elif "session_id" not in positions and {"sender", "receiver"} <= positions.keys() and "session_id" not in unmatched:

@@ -24,6 +24,10 @@ _MIN_FIELDS = 2
 # Header names per field, compared case-insensitively after stripping spaces and BOM. Beyond
 # the fields of the message table, a few columns are known only so that a header is recognised
 # (receiver, customer) or a column is interpreted (msg_type, date).
+# Flag columns whose 1 / 是 marks the customer's message, not the agent's.
+CUSTOMER_FLAG_NAMES = ("is_buyer", "is_customer", "from_buyer", "from_customer", "是否买家", "是否买家发送", "是否买家消息",
+                       "是否客户", "是否客户发送", "是否顾客", "是否用户", "是否用户发送", "是否访客", "是否访客发送")
+
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "session_id": (
         "session_id", "session", "sessionid", "session id", "conversation_id", "dialogue_id", "chat_id",
@@ -60,8 +64,13 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称", "发送人昵称",
         "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name", "sender_nick",
     ),
-    # JD-style exports mark agent messages with a 0/1 column instead of a role column.
-    "agent_flag": ("is_agent", "是否客服发送", "是否客服", "是否客服消息"),
+    # JD-style exports mark agent messages with a 0/1 column instead of a role column; others mark the
+    # buyer's (智齿 / 七鱼 API: 是否买家), where 1 is the customer (see CUSTOMER_FLAG_NAMES).
+    "agent_flag": ("is_agent", "是否客服发送", "是否客服", "是否客服消息", *CUSTOMER_FLAG_NAMES),
+    # A yes/no column marking the robot's messages (API dumps: sender.isRobot; 是否机器人): those are system rows.
+    "bot_flag": ("is_robot", "isrobot", "sender_is_robot", "sender_isrobot", "from_is_robot", "is_bot", "sender_is_bot",
+                 "robot", "是否机器人", "是否机器人发送", "是否机器人回复", "机器人消息", "是否自动回复", "is_auto_reply",
+                 "auto_reply"),
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
     "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型"),
     # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.
@@ -72,7 +81,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "customer": (
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
         "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",
-        "buyer_nick", "customer_name", "客户ID", "客户账号", "客户名称", "customer_id", "buyer_id", "用户pin", "用户PIN",
+        "buyer_nick", "customer_name", "客户", "客户ID", "客户账号", "客户名称", "customer_id", "buyer_id", "用户pin", "用户PIN",
         # 1688 / 阿里旺旺 name the buyer by the member name (会员名) of the account
         "买家会员名", "会员名", "买家会员", "会员昵称", "会员账号", "买家会员账号",
     ),

@@ -11,6 +11,7 @@ are read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -106,6 +107,9 @@ def _flat_record(value: dict, prefix: str = "") -> dict[str, str | None]:
         name = f"{prefix}{key}"
         if isinstance(item, dict):
             out.update(_flat_record(item, f"{name}_"))
+            shown = _shown_text(item)
+            if shown is not None:
+                out.setdefault(name, shown)
         elif isinstance(item, list):
             out[name] = json.dumps(item, ensure_ascii=False)
         elif isinstance(item, bool):
@@ -117,10 +121,35 @@ def _flat_record(value: dict, prefix: str = "") -> dict[str, str | None]:
     return out
 
 
+# the keys of a message object (content: {"text": …}) holding what the reader saw, in order of preference
+_SHOWN_KEYS = ("text", "content", "title", "desc", "description", "name")
+_IMAGE_URL = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|heic)(?:[?#].*)?$", re.IGNORECASE)
+
+
+def _shown_text(value: dict) -> str | None:
+    """What a message given as an object shows (its content field is sometimes a string, sometimes
+    {"text": …} for a notice or {"url": …, "width": …} for a picture): its text, else what its
+    link is ([图片] for a picture, [链接] otherwise); ``None`` for an object that is no message."""
+    for key in _SHOWN_KEYS:
+        text = value.get(key)
+        if isinstance(text, str) and text.strip():
+            return text
+    link = next((value[key] for key in ("url", "src", "href", "link") if isinstance(value.get(key), str)), None)
+    if link is None:
+        return None
+    return "[图片]" if _IMAGE_URL.search(link) or {"width", "height"} & value.keys() else "[链接]"
+
+
 def _flat(table: pa.Table) -> pa.Table:
     """Nested objects flattened (``sender.role`` named ``sender_role``); lists written as their JSON text."""
     while any(pa.types.is_struct(field.type) for field in table.schema):
+        for index, field in enumerate(table.schema):
+            if pa.types.is_struct(field.type):  # (as in _flat_record) a message object shows its text
+                shown = [None if v is None else _shown_text(v) for v in table.column(index).to_pylist()]
+                if any(value is not None for value in shown):
+                    table = table.append_column(f"{field.name}\x00shown", pa.array(shown, pa.string()))
         table = table.flatten()
+        table = table.rename_columns([name.removesuffix("\x00shown") for name in table.column_names])
     table = table.rename_columns([name.replace(".", "_") for name in table.column_names])
     for index, field in enumerate(table.schema):
         if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):

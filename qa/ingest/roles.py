@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
-from qa.ingest.header import SYSTEM_TYPES, fold_name, guess_column, main_accounts
+from qa.ingest.header import CUSTOMER_FLAG_NAMES, SYSTEM_TYPES, fold_name, guess_column, header_key, main_accounts
 from qa.ingest.parties import party_roles
 from qa.ingest.table import (
     IngestNotes,
@@ -46,9 +46,15 @@ _BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|b
 _PLATFORM_ROLE = re.compile(r"官方|平台|小二|platform", re.IGNORECASE)
 # A message direction written sender-arrow-receiver (访客→坐席, 坐席->访客, 客服 => 客户, 买家至卖家).
 _DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
+_YES = ("1", "1.0", "true", "yes", "y", "是")
 _FLAG_WORDS: dict[str, str] = {
-    **dict.fromkeys(("1", "1.0", "true", "yes", "y", "是"), Role.AGENT.value),
+    **dict.fromkeys(_YES, Role.AGENT.value),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.CUSTOMER.value),
+}
+# a flag column of the buyer's messages (是否买家: 1 = the customer's)
+_CUSTOMER_FLAG_WORDS: dict[str, str] = {
+    **dict.fromkeys(_YES, Role.CUSTOMER.value),
+    **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.AGENT.value),
 }
 # (a shop's robot named by its post, 雾屿美妆-智能助手 or 店小蜜, is no customer either)
 _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$", re.IGNORECASE)
@@ -78,11 +84,11 @@ _ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*(?=[0-9a-zA-Z_]
 # A 店铺-名字 sender seen in this many sessions of a chunk is the shop's staff: a one-agent shop (半山零食铺-阿梅)
 # answers every session, a customer with a dashed nickname (小鹿-成都) writes in one or two.
 _STAFF_SESSIONS = 3
-# The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 智能客服…).
+# The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 蝦皮 聊聊小幫手, 智能客服…).
 # An account named after the robot with a suffix or prefix (jimi_robot, shop_bot01, 京小智) is the robot too; a Latin
 # name is taken whole (a staff account robin or botanic_kf is no robot). 系统 in the agent column sends notices.
 _BOT_ACCOUNT = (r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|智能助理|机器人|"
-                r"ai客服|ai助手).*|系统(?:消息|通知)?|system)")
+                r"ai客服|ai助手|小[帮幫]手).*|系统(?:消息|通知)?|system)")
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).
@@ -123,6 +129,10 @@ def _roles(
         if system.any():
             role = np.where(system, Role.SYSTEM.value, role)
             reason = np.where(system, None, reason)
+    if table.columns.has("bot_flag"):
+        # a row the export marks as the robot's (isRobot: true, 是否机器人: 是) is a system message, not the shop's agent
+        flagged = table.cells[table.columns.positions["bot_flag"]].str.strip().str.casefold().isin(_YES).to_numpy()
+        role = np.where(flagged & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     if table.columns.has("agent"):
         # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
         bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.strip().str.fullmatch(
@@ -409,9 +419,18 @@ def _sender_roles(
         return _roles_from_words(raw, words, "role")
     if columns.has(_FLAG_FIELD):
         label = columns.label(_FLAG_FIELD)
-        notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = agent)", table.source)
+        buyer_flag = header_key(label) in {header_key(name) for name in CUSTOMER_FLAG_NAMES}
+        notes.add(f"no role column in {{files}}: roles taken from '{label}' (1 = {'customer' if buyer_flag else 'agent'})",
+                  table.source)
         raw = cells[columns.positions[_FLAG_FIELD]].str.strip()
-        return _roles_from_words(raw, _FLAG_WORDS, f"{label} value")  # "unknown is_agent value '2'"
+        role, reason = _roles_from_words(raw, _CUSTOMER_FLAG_WORDS if buyer_flag else _FLAG_WORDS, f"{label} value")
+        if columns.has("sender"):
+            # a flag tells the shop's side from the buyer's only: the robot and the notices (智能机器人, 系统)
+            # are on the shop's side, told by their sender
+            machine = _test_distinct(cells[columns.positions["sender"]], lambda senders: senders.str.strip().str.contains(
+                _SYSTEM_NICKNAME).to_numpy(dtype=bool, na_value=False))
+            role = np.where(machine & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+        return role, reason  # "unknown is_agent value '2'"
     nicknames = cells[columns.positions["sender"]].str.strip()
     if columns.senders_by_customer and not options.agent_regex:
         return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
@@ -514,7 +533,7 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         if known is None:
             # a machine sender, or the platform's staff, is a system row, also under a yes/no agent flag
             # (是否客服: 是 / 否 / 机器人 / 系统)
-            named = _ROLE_WORDS.get(value.casefold()) if words is _FLAG_WORDS else None
+            named = _ROLE_WORDS.get(value.casefold()) if words in (_FLAG_WORDS, _CUSTOMER_FLAG_WORDS) else None
             no_shop_agent = _BOT_ROLE.search(value) or _PLATFORM_ROLE.search(value)
             if named == Role.SYSTEM.value or (named is None and no_shop_agent):
                 return Role.SYSTEM.value

@@ -204,15 +204,26 @@ _MORNING = {"上午", "凌晨", "早上", "早晨", "am"}
 _OFFSET_ZONE = r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2})\s+[A-Za-z]{2,5}$"
 
 
+# A 民國 year of three digits (100 = 2011) before a month and a day, after an optional 民國.
+_ROC_YEAR = r"^\s*(?:民[國国]\s*)?(1\d\d)(?=\s*[/.\-年]\s*\d{1,2}\s*[/.\-月]\s*\d{1,2})"
+_ROC_EPOCH = 1911
+
+
 def _parse_rewritten(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str) -> None:
     """Times in a layout rewritten first: a 12-hour clock with 上午/下午 (or AM/PM), and an offset
     followed by a zone abbreviation."""
     positions = np.flatnonzero(todo)
     rest = text.iloc[positions]
     rewritten = pd.Series(None, index=rest.index, dtype="object")
+    # a Taiwan shop dates by the 民國 year (115/11/29 15:17:27 is 2026-11-29)
+    western = rest.str.replace(_ROC_YEAR, lambda m: str(int(m.group(1)) + _ROC_EPOCH), regex=True)
+    roc = (western != rest).to_numpy(dtype=bool, na_value=False)
+    if roc.any():
+        rewritten[roc] = western[roc]
+        rest = western
     for pattern, (date, half, hour, minute, second) in ((_HALF_DAY, (0, 1, 2, 3, 4)), (_HALF_DAY_AFTER, (0, 4, 1, 2, 3))):
         found = rest.str.extract(pattern)
-        hit = (found[date].notna() & rewritten.isna()).to_numpy()
+        hit = (found[date].notna() & (rewritten.isna() | roc)).to_numpy()
         if not hit.any():
             continue
         found = found[hit]
