@@ -47,8 +47,9 @@ def streamed_like_loaded(paths, chunk_rows):
 
 
 def test_formats_are_discovered_from_modules():
-    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines"}
-    for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson"):
+    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table"}
+    for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson",
+                ".html", ".htm"):
         assert ext in EXTENSIONS
 
 
@@ -70,7 +71,7 @@ def test_signature_wins_over_the_extension(tmp_path):
 def test_text_named_as_a_workbook_is_read_as_the_text_it_is(tmp_path):
     """A browser plug-in writes tab-separated text and names it .xls: the content decides, and 20-digit
     session ids stay text (as numbers they collapse into one float); an HTML page named .xls is
-    refused naming what it is; a text that is no table keeps the workbook reader's refusal."""
+    refused naming what it is (one holding an HTML table is read: see below); a text that is no table keeps the workbook reader's refusal."""
     tsv = tmp_path / "plugin.xls"
     tsv.write_bytes("\ufeff会话ID\t买家\t发送者\t角色\t时间\t内容\r\n"
                     "20250214093015482701\ttb_小白\ttb_小白\t买家\t2025-02-14 09:30:15\t充电宝能带上飞机吗\r\n"
@@ -81,7 +82,7 @@ def test_text_named_as_a_workbook_is_read_as_the_text_it_is(tmp_path):
     assert result.messages["session_id"].tolist() == ["20250214093015482701"] * 2 + ["20250214093015482709"]
     assert any("holds delimited text, not the spreadsheet its name says" in note for note in result.notes)
     page = tmp_path / "web.xls"
-    page.write_text("<html><body><table><tr><td>会话ID</td></tr></table></body></html>", encoding="utf-8")
+    page.write_text('<?xml version="1.0"?><Workbook><Worksheet ss:Name="a"/></Workbook>', encoding="utf-8")
     with pytest.raises(InputError, match=r"web\.xls: it is an HTML or XML page named \.xls, not a workbook"):
         load_inputs([str(page)])
     (tmp_path / "note.xlsx").write_text("not a zip", encoding="utf-8")
@@ -337,3 +338,27 @@ def test_a_message_object_shows_its_text_and_a_robot_flag_makes_a_system_row(tmp
     assert result.messages["text"].tolist() == ["能开专票吗", "您好，我是智能助理", "[图片]", "会话已转接至 青禾-小美", "可以开的亲"]
     assert result.messages["role"].tolist() == ["customer", "system", "customer", "system", "agent"]
     assert result.messages["timestamp"].iloc[0].year == 2026
+
+
+def test_an_html_table_named_xls_is_read_like_a_sheet(tmp_path):
+    """A web console's "Excel" export is an HTML page named .xls, its charset only in <meta>: its table is read
+    like a sheet, a <tr> a row (the spanning title and date rows count as rows), <br> a line break inside a
+    message; 消息方向 接收 / 发送 is the shop's view (接收 the customer's message, 发送 the shop's)."""
+    page = tmp_path / "export.xls"
+    body = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>
+<table border="1"><tr><td colspan="5">客服聊天记录导出　店铺：青禾生活馆</td></tr>
+<tr><td>会话编号</td><td>客服</td><td>消息方向</td><td>时间</td><td>内容</td></tr>
+<tr><td colspan="5">日期：2026年11月27日</td></tr>
+<tr><td>2611289065756049</td><td>小王</td><td>接收</td><td>2026年11月27日 11:08</td><td>水壶漏水了</td></tr>
+<tr><td>2611289065756049</td><td>小王</td><td>发送</td><td>2026年11月27日 11:09</td><td>抱歉亲<br>麻烦拍个照片</td></tr>
+<tr><td>2611289065756049</td><td>智能客服</td><td>发送</td><td>2026年11月27日 11:09</td><td>您好，智能客服为您服务</td></tr>
+</table></body></html>"""
+    page.write_bytes(body.encode("gb2312"))
+    assert format_of(str(page)).name == "HTML table"
+    result = load_inputs([str(page)])
+    m = result.messages
+    assert m["source_row"].tolist() == [4, 5, 6]
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m["text"].tolist() == ["水壶漏水了", "抱歉亲\n麻烦拍个照片", "您好，智能客服为您服务"]
+    assert m["session_id"].tolist() == ["2611289065756049"] * 3
+    assert result.rejected["row"].tolist() == [3]  # the date row: no message

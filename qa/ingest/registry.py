@@ -22,11 +22,14 @@ from qa.ingest.table import Format, ReadOptions, Source
 from qa.plugins import discover
 
 # Modules of the package that are not formats (imported anyway by the formats).
-_NOT_FORMATS = {"build", "columns", "encoding", "registry", "roles", "stream", "table", "times"}
+_NOT_FORMATS = {"build", "columns", "encoding", "markup", "registry", "roles", "stream", "table", "times"}
 # The first bytes looked at: enough for every signature, and for telling text (a header line) apart.
 _SNIFF_BYTES = 4096
+_MARKUP_SNIFF_BYTES = 1 << 20
 # The format of files without a signature that hold delimited text, whatever their name.
 TEXT_FORMAT = "delimited text"
+HTML_TABLE_FORMAT = "HTML table"
+_HTML_TABLE = re.compile(r"<(?:table|tr|td)[\s>]", re.IGNORECASE)
 # Delimited text has a tab, comma or semicolon in its lines (a text without any is no table).
 _DELIMITER = re.compile(r"[\t,;]")
 
@@ -58,12 +61,24 @@ def format_of(path: str) -> Format:
     text = head_text(head)
     if text is None:
         return by_name  # damaged or unknown binary content: its reader refuses it
+    if text.lstrip().startswith("<") and HTML_TABLE_FORMAT in FORMATS and _holds_a_table(path):
+        return FORMATS[HTML_TABLE_FORMAT]  # a web console's "Excel" export: an HTML table named .xls
     if text.lstrip().startswith("<"):
         raise InputError(f"cannot read {path}: it is an HTML or XML page named {os.path.splitext(path)[1]}, not a "
                          "workbook; open it in Excel and save it as .xlsx or CSV")
     if _DELIMITER.search(text):
         return FORMATS[TEXT_FORMAT]
     return by_name
+
+
+def _holds_a_table(path: str) -> bool:
+    """Whether a markup file has an HTML table in its first part (Excel's HTML export opens with a
+    long style sheet)."""
+    try:
+        with open(path, "rb") as handle:
+            return _HTML_TABLE.search(handle.read(_MARKUP_SNIFF_BYTES).decode("latin-1")) is not None
+    except OSError:
+        return False
 
 
 def _format_by_name(path: str) -> Format:

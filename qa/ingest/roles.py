@@ -35,6 +35,9 @@ _ROLE_WORDS: dict[str, str] = {
                    Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
+    # a message's direction as the shop's export sees it (消息方向: 接收 from the customer, 发送 by the shop)
+    **dict.fromkeys(("接收", "收到", "received", "incoming", "inbound"), Role.CUSTOMER.value),
+    **dict.fromkeys(("发送", "发出", "sent", "outgoing", "outbound"), Role.AGENT.value),
 }
 # A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
 _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")

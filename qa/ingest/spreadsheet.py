@@ -140,6 +140,13 @@ def _read_sheet(
         frame, merged = merges_filled(book, sheet, frame)
     # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
     cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
+    return sheet_table(cells, path, sheet, options, notes, merged)
+
+
+def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
+                merged: int = 0) -> RawTable | None:
+    """A sheet's cells (as text, one row per row the sheet shows: index + 1 is its row number) as the
+    reader's table: the header found, the columns mapped, blank rows dropped; None when it has no cells."""
     if not len(cells):
         return None
     blank = _blank_mask(cells)

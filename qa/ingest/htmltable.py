@@ -1,0 +1,91 @@
+"""HTML tables (.html, .htm, and the many web consoles' "Excel" exports that are an HTML page named
+.xls): each table of the page is read like a sheet, a ``<tr>`` a row (title and separator rows
+spanning the table count as rows, as the page shows them), parsed by lxml with the charset the page
+declares (its ``<meta>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from qa.errors import InputError
+from qa.ingest.build import _has_times
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _table_slices
+
+HTML_EXTENSIONS = (".html", ".htm")
+
+
+class HtmlTableSource(Source):
+    """The tables of an HTML page that have the needed columns, table after table."""
+
+    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
+        self.notes = IngestNotes()
+        self._tables = _read_tables(path, options, self.notes)
+        self.has_times = any(_has_times(table, IngestNotes()) for table in self._tables)
+        self._chunk_rows = chunk_rows
+
+    def tables(self) -> Iterator[RawTable]:
+        """The tables' rows, table after table, as tables of at most ``chunk_rows`` rows."""
+        for table in self._tables:
+            yield from _table_slices(table, self._chunk_rows)
+
+
+def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+    from lxml import etree, html  # only for an HTML input: qa's start stays quick
+
+    from qa.ingest.spreadsheet import sheet_table
+
+    try:
+        with open(path, "rb") as handle:
+            page = html.document_fromstring(handle.read())
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (etree.ParserError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: not a readable HTML page ({exc})") from None
+    read: list[RawTable] = []
+    errors: list[InputError] = []
+    tables = [table for table in page.iter("table") if not any(True for _ in table.iterancestors("table"))]
+    for number, table in enumerate(tables, 1):
+        name = f"table {number}"
+        try:
+            found = sheet_table(_cells(table), path, name, options, notes)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if found is not None and len(found.cells):
+            read.append(found)
+    if not read:
+        if errors:
+            raise errors[0]
+        raise InputError(f"{path} holds no table with chat messages")
+    notes.add(f"{{files}} is an HTML page{' named ' + path.rsplit('.', 1)[-1] if not path.lower().endswith(HTML_EXTENSIONS) else ''}: "
+              f"read its table{'s' if len(read) > 1 else ''} as a sheet", path)
+    if len(read) > 1:  # row numbers repeat from table to table: rejected rows name theirs
+        for table in read:
+            table.label = f"{path} ({table.sheet})"
+    return read
+
+
+def _cells(table) -> pd.DataFrame:
+    """A table's rows as text cells: a cell spanning columns fills the first (the others blank), a
+    ``<br>`` is a line break, non-breaking spaces are spaces; a nested table's rows are not its rows."""
+    rows: list[list[str]] = []
+    for row in table.iter("tr"):
+        if next(row.iterancestors("table")) is not table:
+            continue
+        cells: list[str] = []
+        for cell in row:
+            if cell.tag not in ("td", "th"):
+                continue
+            for br in cell.iter("br"):
+                br.tail = "\n" + (br.tail or "")
+            text = "\n".join(line.strip() for line in cell.text_content().replace("\xa0", " ").split("\n")).strip()
+            span = cell.get("colspan") or "1"
+            cells += [text] + [""] * (max(1, min(int(span) if span.isdigit() else 1, 256)) - 1)
+        rows.append(cells)
+    width = max((len(row) for row in rows), default=0)
+    return pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype="str")
+
+
+FORMAT = Format("HTML table", HTML_EXTENSIONS, (), HtmlTableSource)
