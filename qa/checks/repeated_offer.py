@@ -70,7 +70,7 @@ written, shortened).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -163,13 +163,13 @@ def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
 
 
 def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array, encoded_keys, used_keys: np.ndarray,
-                 involved: np.ndarray, clause_key_of: dict[str, str] | None = None
+                 involved: np.ndarray, clause_key_of: dict[str, str]
                  ) -> dict[int, list[tuple[frozenset, str, frozenset]]]:
     """The proposing clauses of the keys ``involved`` (indices into ``used_keys``), as (grams,
     digits, characters) of their solution keys: one offer text per key is split at clause
     punctuation, each clause made a key like a whole offer, and kept when it proposes
     (``clause_classes``) and holds at least ``clause_min_chars`` characters. ``clause_key_of``:
-    the solution key of every clause of every text of ``agent_norm``, when already made."""
+    the solution keys of clauses already made (read back; the ones made here are added)."""
     key_of_text = np.asarray(encoded_keys.indices, dtype="int64")
     keys_seen, first_text = np.unique(key_of_text, return_index=True)
     text_of_key = dict(zip(keys_seen.tolist(), first_text.tolist()))
@@ -184,10 +184,7 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     if not pieces:
         return {}
     names = [c for c in params["clause_classes"] if c in classes.classes]
-    if clause_key_of is not None:
-        keys = [clause_key_of[piece] for piece in pieces]
-    else:
-        keys = solution_keys(pa.array(pieces, pa.large_string()), strip, params).to_pylist()
+    keys = _keys_of_clauses(pieces, strip, params, clause_key_of)
     vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
     kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys)
             if len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))]
@@ -208,6 +205,17 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     for owner, _piece, key in kept:
         found.setdefault(owner, []).append((grams_of(key), "".join(_DIGITS.findall(key)), frozenset(key)))
     return found
+
+
+def _keys_of_clauses(clauses: list[str], strip: str | None, params: dict, known: dict[str, str]) -> list[str]:
+    """The solution key of each clause text: read from ``known`` (keys made before), the others made in
+    one pass and added to it. A key depends on its text alone, and pyarrow compiles each of the key's
+    regexes (the strip classes' alternation among them) on every call: both passes of the check share
+    one memo instead of making the keys of the same clauses again."""
+    todo = list(dict.fromkeys(c for c in clauses if c not in known))
+    if todo:
+        known.update(zip(todo, solution_keys(pa.array(todo, pa.large_string()), strip, params).to_pylist()))
+    return [known[c] for c in clauses]
 
 
 def _clauses_alike(a: tuple, b: tuple, threshold: float) -> bool:
@@ -620,7 +628,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 class _Offers:
     """What both passes read of the messages: the rule's classes, agent and customer rows, the
     agent messages that may be offers (less ``pass_over_classes``), session codes, and the
-    strip-class pattern of the solution keys."""
+    strip-class pattern of the solution keys. ``made``: keys the first pass made, for the second
+    (``texts``: the distinct-text codes and solution keys of the offers; ``clauses``: clause text -> key)."""
 
     classes: Any
     agent_rows: np.ndarray
@@ -628,6 +637,7 @@ class _Offers:
     positions: np.ndarray
     session_codes: np.ndarray
     strip: str | None
+    made: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, messages: pd.DataFrame, rule) -> _Offers:
@@ -669,7 +679,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     distinct = np.flatnonzero(texts_of.present(offers))
     agent_norm = texts_of.uniques.take(pa.array(distinct)).cast(pa.large_string())
     strip = view.strip
-    clause_key_of: dict[str, str] | None = None
+    clause_key_of: dict[str, str] = view.made.setdefault("clauses", {})
     if len(agent_norm) <= _CLAUSES_WITH_TEXTS_MAX:
         # A few texts: their clauses' keys (wanted below if some offers are not alike whole) are
         # made in the same pass as the texts' own. pyarrow compiles each of the key's regexes
@@ -679,9 +689,10 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                                      for clause in _CLAUSE.split(text or "") if clause))
         both = solution_keys(pa.concat_arrays([agent_norm, pa.array(clauses, pa.large_string())]), strip, params)
         keys = both.slice(0, len(agent_norm))
-        clause_key_of = dict(zip(clauses, both.slice(len(agent_norm)).to_pylist()))
+        clause_key_of.update(zip(clauses, both.slice(len(agent_norm)).to_pylist()))
     else:
         keys = solution_keys(agent_norm, strip, params)
+    view.made["texts"] = (distinct, keys)  # (before the vague keys are emptied: the second pass reads them whole)
     slot = np.zeros(len(texts_of.uniques), dtype=np.int64)
     slot[distinct] = np.arange(len(distinct))
     if params["vague"]:
@@ -894,6 +905,16 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         other refusal class) and accept the later offer in the next message (好的, OK 谢谢)? Then
         the later offer answered a new question (价保一个月吗 → 订单完成后15天内价保哦 → OK): no
         refused solution was repeated."""
+        # Both conditions must hold and neither has side effects: the customer's next message, one
+        # cached verdict, is looked at first; most are no acceptance, and the messages between
+        # (class finds, the look-back for a question asked again) are then never judged.
+        after = position_to + 1
+        while after < len(customer) and session_codes[after] == session_codes[position_to] and not customer[after]:
+            after += 1
+        if after >= len(customer) or session_codes[after] != session_codes[position_to]:
+            return False
+        if not accepting(int(texts_of.codes[after])):
+            return False
         between = customer_between(position_from, position_to)
         others = [name for name in refusal_names if name not in question_names]
         for position, code, text in zip(between.tolist(), texts_of.codes[between].tolist(),
@@ -901,13 +922,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             if (any(member(name, code, text) for name in others) or asked_again(position)
                     or answers_no(position, text, position_from)):
                 return False
-        after = position_to + 1
-        while after < len(customer) and session_codes[after] == session_codes[position_to] and not customer[after]:
-            after += 1
-        if after >= len(customer) or session_codes[after] != session_codes[position_to]:
-            return False
-        code = int(texts_of.codes[after])
-        return bool(accepting(code))
+        return True
 
     proposal_names = [c for c in params["new_proposal_classes"] if c in classes.classes]
     promise_names = [c for c in params["new_proposal_not_classes"] if c in classes.classes]
@@ -1362,9 +1377,17 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             j -= 1
         pushes_from[i] = j
     involved = sorted({int(scope[j]) for i in ends.tolist() for j in range(pushes_from[i], i + 1)})
-    norm_at = _TextReader(text_index(norm_all)).at
-    keys = dict(zip(involved, solution_keys(pa.array([norm_at(p) for p in involved], pa.large_string()),
-                                            view.strip, params).to_pylist()))
+    texts_of = text_index(norm_all)
+    norm_at = _TextReader(texts_of).at
+    if "texts" in view.made:
+        # every offer's text had its key made by the first pass (a key depends on its text alone)
+        made_codes, made_keys = view.made["texts"]
+        row = np.full(len(texts_of.uniques), -1, dtype=np.int64)
+        row[made_codes] = np.arange(len(made_codes))
+        keys = dict(zip(involved, made_keys.take(pa.array(row[texts_of.codes[involved]])).to_pylist()))
+    else:
+        keys = dict(zip(involved, solution_keys(pa.array([norm_at(p) for p in involved], pa.large_string()),
+                                                view.strip, params).to_pylist()))
 
     # one thing named in other words (拔掉电源 / 把插头拔了 / 断电) is one thing: the term_synonyms groups
     synonyms = RemedyTerms(params)
@@ -1377,16 +1400,26 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 
     # the solution key of every clause of the candidates, found in one pass
     clause_texts = list(dict.fromkeys(c for i in ends.tolist() for c in _CLAUSE.split(norm_at(int(scope[i]))) if c))
-    clause_key_of = dict(zip(clause_texts, solution_keys(pa.array(clause_texts, pa.large_string()), view.strip,
-                                                         params).to_pylist())) if clause_texts else {}
+    clause_key_of = view.made.setdefault("clauses", {})
+    _keys_of_clauses(clause_texts, view.strip, params, clause_key_of)
+    def plain_push(later: int) -> bool:
+        """The offer has a key, asks nothing back and does not open by going along with the customer."""
+        return bool(keys[later]) and not _QUESTION_BACK.search(keys[later]) and not _GOES_ALONG.match(norm_at(later))
+
+    # Whether each push that gets that far offers a remedy, as one class mask over their rows (a
+    # vectorised pre-filter, then one check per distinct text) instead of a class search per text:
+    # the verdicts are the same.
+    pushes = np.asarray([int(scope[i]) for i in ends.tolist() if plain_push(int(scope[i]))], dtype=np.int64)
+    offering = dict(zip(pushes.tolist(), classes.row_mask_any(offer_names + kind_names, norm_all, pushes).tolist())) \
+        if offer_names and len(pushes) else {}
     out = []
     for i in ends.tolist():
         chain = [int(scope[i - back]) for back in range(streak - 1, -1, -1)]
         later, earlier = chain[-1], chain[:-1]
         text = norm_at(later)
-        if not keys[later] or _QUESTION_BACK.search(keys[later]) or _GOES_ALONG.match(text):
+        if not plain_push(later):
             continue
-        offered = not offer_names or any(classes.matches(name, text) for name in offer_names + kind_names)
+        offered = not offer_names or offering[later]
         # a push that only acts on the remedy again (马上帮您催仓库, 券已发到您账户) counts after the remedy itself was
         # refused in each gap, and names at least two things of each earlier push
         acted = not offered and bool(acted_names) and any(classes.matches(name, text) for name in acted_names) \
