@@ -1761,7 +1761,7 @@ def test_a_date_written_on_each_conversation_s_first_row_turns_at_midnight(tmp_p
     row only: the rows below take its date, and a time of day earlier than the row above it in the same
     conversation is on the next day; the next conversation's written date starts afresh."""
     rows = [["会话编号", "客户", "日期", "时间", "发送方", "内容"],
-            ["w1", "大白兔", "2026-11-29", "23:58:10", "大白兔", "在吗"],
+            ["w1", "大白兔", "2026/11/29", "23:58:10", "大白兔", "在吗"],
             ["w1", "大白兔", "", "23:59:40", "我", "在的亲"],
             ["w1", "大白兔", "", "00:00:04", "大白兔", "怎么退"],
             ["w1", "大白兔", "", "00:01:38", "阿杰", "订单页申请售后就行"],

@@ -351,7 +351,7 @@ def _past_midnight(joined: pd.Series, written: np.ndarray, counts: dict) -> pd.S
     """Timestamps of conversations dated on their first row only, a day later from where the time
     of day goes back (23:58 then 00:01) until the next written date; ``counts`` carries the last
     row's clock and days ahead from one chunk to the next."""
-    parts = joined.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?", expand=True)
+    parts = joined.str.extract(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?", expand=True)
     clock = (parts[1].astype(float) * 3600 + parts[2].astype(float) * 60 + parts[3].fillna("0").astype(float)).to_numpy()
     group = np.cumsum(written)
     before = np.r_[counts.get("last_clock", np.nan), clock[:-1]]
@@ -367,7 +367,7 @@ def _past_midnight(joined: pd.Series, written: np.ndarray, counts: dict) -> pd.S
         return joined
     shifted = joined.copy()
     days = pd.to_datetime(parts[0].iloc[ahead], errors="coerce") + pd.to_timedelta(wraps[ahead], unit="D")
-    clock_part = joined.iloc[ahead].str.replace(r"^\d{4}-\d{1,2}-\d{1,2}", "", regex=True)
+    clock_part = joined.iloc[ahead].str.replace(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", "", regex=True)
     shifted.iloc[ahead] = (days.dt.strftime("%Y-%m-%d") + clock_part).where(days.notna(), joined.iloc[ahead]).to_numpy()
     return shifted
 
