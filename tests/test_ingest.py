@@ -1798,3 +1798,34 @@ def test_without_a_session_column_a_customer_s_chats_about_two_orders_are_two_se
     m = load_inputs([path]).messages
     assert m["session_id"].nunique() == 3
     assert m.groupby("session_id")["text"].count().tolist() == [2, 2, 2]
+
+
+def test_a_transcript_in_blocks_takes_each_conversation_from_its_heading(tmp_path):
+    """A transcript exported in blocks: a heading line per conversation (会话：… 买家：… 客服：… 开始时间：…), the
+    header again under it, times of day only. Each heading gives the rows below it their session, agent and date
+    (turning at midnight); headings and repeated headers are no messages; a summary line naming a 会话 count at the
+    end of an ordinary export heads no block."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [["聊天记录导出（导出时间：2026-11-29 09:12:03）"], [],
+                ["会话：2100  买家：jack88  客服：糖糖  开始时间：2026-11-28 23:58:45"], ["时间", "发送方", "内容"],
+                ["23:58:45", "买家", "定金能退吗"], ["00:01:10", "客服", "亲，定金不支持退哦"], [],
+                ["会话：2107  买家：momo  客服：客服-可可  开始时间：2026-11-29 10:29:53"], ["时间", "发送方", "内容"],
+                ["10:29:53", "买家", "饼干吃了肚子疼"], ["10:30:43", "客服", "非常抱歉！孩子现在好些了吗"]]:
+        sheet.append(row)
+    path = tmp_path / "blocks.xlsx"
+    book.save(path)
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert len(result.rejected) == 0
+    assert m["session_id"].tolist() == ["2100", "2100", "2107", "2107"]
+    assert m["source_row"].tolist() == [5, 6, 10, 11]
+    assert m["agent"].tolist() == ["糖糖", "糖糖", "客服-可可", "客服-可可"]  # the block's agent, as an agent column gives it
+    local = m["timestamp"].dt.tz_convert(TZ).dt.strftime("%m-%d %H:%M").tolist()
+    assert local == ["11-28 23:58", "11-29 00:01", "11-29 10:29", "11-29 10:30"]
+    plain = openpyxl.Workbook()
+    for row in [["买家", "时间", "发送方", "内容"], ["jack", "2026-11-28 10:00:00", "买家", "在吗"],
+                ["jack", "2026-11-28 10:01:00", "客服", "在的"], [], ["合计 会话：1 消息：2"]]:
+        plain.active.append(row)
+    plain.save(tmp_path / "plain.xlsx")
+    assert load_inputs([str(tmp_path / "plain.xlsx")]).messages["session_id"].nunique() == 1

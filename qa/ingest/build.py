@@ -109,21 +109,22 @@ def dates_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> C
     date, time = columns.positions["date"], columns.positions["timestamp"]
     rows = [row for row in sample if len(row) > max(date, time) and str(row[time]).strip()]
     dated = [str(row[date]).strip() for row in rows]
-    if written_once(dated):
-        note = f"{{files}}: '{columns.label('date')}' is written on the first row of each day only: the rows below take it"
-        return replace(columns, dates_filled_down=True, notes=(*columns.notes, note))
+    # (checked first: a date written on each conversation's first row can also look like a date per day)
     if columns.has("session_id") and _dated_per_session(rows, dated, columns.positions["session_id"]):
         note = (f"{{files}}: '{columns.label('date')}' is written on the first row of each conversation only: the rows "
                 "below take it, and the next day after midnight")
         return replace(columns, dates_filled_down=True, dates_per_session=True, notes=(*columns.notes, note))
+    if written_once(dated):
+        note = f"{{files}}: '{columns.label('date')}' is written on the first row of each day only: the rows below take it"
+        return replace(columns, dates_filled_down=True, notes=(*columns.notes, note))
     return columns
 
 
 def _dated_per_session(rows: Sequence[Sequence[str]], dated: list[str], session_at: int) -> bool:
     """Whether the dates are written on the first row of conversations only (a conversation's
-    date, blank on its other rows): the first row dated, most rows blank, and every dated row
+    date, blank on its other rows): the first row dated, at least as many rows blank, and every dated row
     opening a conversation."""
-    if not dated or not dated[0] or sum(1 for d in dated if not d) <= sum(1 for d in dated if d):
+    if not dated or not dated[0] or sum(1 for d in dated if not d) < sum(1 for d in dated if d):
         return False
     sessions = [str(row[session_at]).strip() if len(row) > session_at else "" for row in rows]
     return all(not d or i == 0 or sessions[i] != sessions[i - 1] for i, d in enumerate(dated))

@@ -17,6 +17,7 @@ import pandas as pd
 from qa.errors import InputError
 from qa.ingest.build import _has_times, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
+from qa.ingest.headings import block_headings
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
 from qa.model import empty_rejected
@@ -163,16 +164,23 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     else:
         found = find_header(top, options.columns)
     header_at = found.index
-    sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
+    not_messages = np.zeros(len(cells), dtype=bool)
+    names = found.names
+    blocks = block_headings(cells, blank, header_at, names) if "session_id" not in options.columns else None
+    if blocks is not None:
+        cells, not_messages, names = blocks.cells, blocks.not_messages, blocks.names
+        notes.add(f"{{files}} (sheet '{sheet}'): a transcript in blocks: {blocks.count} heading lines (会话：…) give "
+                  "the rows below them their conversation and its date", path)
+    sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS][~not_messages[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS]].values.tolist()
     above = " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist())
-    columns = columns_from_head(found.names, options.columns, f"{path} (sheet '{sheet}')", above, sample)
+    columns = columns_from_head(names, options.columns, f"{path} (sheet '{sheet}')", above, sample)
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
     if merged:
         notes.add(f"{{files}} (sheet '{sheet}'): {merged} cell(s) of merges over several rows read as the "
                   "merge's value (a session's id written once over its rows)", path)
-    keep = ~blank
+    keep = ~blank & ~not_messages
     keep[: header_at + 1] = False
     data = cells[keep].reset_index(drop=True)
     data.columns = range(data.shape[1])
