@@ -1829,3 +1829,46 @@ def test_a_transcript_in_blocks_takes_each_conversation_from_its_heading(tmp_pat
         plain.active.append(row)
     plain.save(tmp_path / "plain.xlsx")
     assert load_inputs([str(tmp_path / "plain.xlsx")]).messages["session_id"].nunique() == 1
+
+
+def test_a_text_first_export_with_in_out_directions_and_a_message_over_lines(tmp_path):
+    """An ERP export puts the message first and writes the direction as IN / OUT / SYS; a quoted message with line
+    breaks in that first column is a message (its last line is followed by the row's other fields), not a stray
+    quote; English-locale times read 29-Nov-2026 10:00."""
+    path = tmp_path / "erp.csv"
+    path.write_text(
+        "消息内容,方向,客服账号,买家账号,消息时间,平台会话号\n"
+        "我要退货寄到哪,IN,店:阿柯,豆豆妈,29-Nov-2026 17:41,179628866921634368\n"
+        '"亲，退货地址是：\n杭州市余杭区文一西路1288号\n收件人：售后组",OUT,店:阿柯,豆豆妈,29-Nov-2026 17:42,179628866921634368\n'
+        "邀请您对本次服务进行评价,SYS,,豆豆妈,29-Nov-2026 17:45,179628866921634368\n",
+        encoding="utf-8")
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert len(result.rejected) == 0
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m["text"].iloc[1].count("\n") == 2
+    assert m["timestamp"].dt.tz_convert(TZ).dt.strftime("%d %H:%M").tolist() == ["29 17:41", "29 17:42", "29 17:45"]
+
+
+def test_a_withdrawn_message_and_a_robot_named_in_the_sender_column_are_system_rows(tmp_path):
+    """消息状态 已撤回 makes the row the platform's placeholder (system) whoever it is marked as, and so does the
+    placeholder text itself (该消息已撤回, 对方撤回了一条消息) without a status column; a robot named in the sender
+    column (智能客服小赞) under the shop's role is no agent."""
+    path = write_csv(
+        tmp_path / "yz.csv",
+        [["会话链接", "发送时间", "发送方", "发送者", "消息状态", "消息内容"],
+         ["https://x.example/im?sid=1", "2026-11-28 16:13:29", "客服", "智能客服小赞", "正常", "您好，我是智能助手"],
+         ["https://x.example/im?sid=1", "2026-11-28 16:14:37", "客户", "一颗柠檬", "正常", "穿M还是L"],
+         ["https://x.example/im?sid=1", "2026-11-28 16:14:43", "客户", "一颗柠檬", "已撤回", "该消息已撤回"],
+         ["https://x.example/im?sid=1", "2026-11-28 16:15:10", "客服", "小满", "已撤回", "该消息已撤回"],
+         ["https://x.example/im?sid=1", "2026-11-28 16:15:40", "客服", "小满", "正常", "165穿M就好"]],
+    )
+    assert load_inputs([path]).messages["role"].tolist() == ["system", "customer", "system", "system", "agent"]
+    plain = write_csv(
+        tmp_path / "p.csv",
+        [["会话ID", "时间", "角色", "内容"],
+         ["s1", "2026-11-28 10:00:00", "买家", "对方撤回了一条消息"],
+         ["s1", "2026-11-28 10:00:05", "买家", "我撤回的是问价格的"],
+         ["s1", "2026-11-28 10:01:00", "客服", "好的亲"]],
+    )
+    assert load_inputs([plain]).messages["role"].tolist() == ["system", "customer", "agent"]

@@ -182,8 +182,11 @@ def _suspect_record(values: Sequence[str], delimiter: str, width: int) -> bool:
                 if line.count(delimiter) >= width - 1 and len(_fields_of(line, delimiter)) >= width:
                     return True
             # the value's last line shares its physical line with the fields after it: with
-            # them it may be a whole row whose own quote closed the stray one
-            if value_lines[-1].count(delimiter) + len(values) - 1 - at >= width - 1 and at < width - 1:
+            # them it may be a whole row whose own quote closed the stray one (that row's fields
+            # before its text are on that line; a value in the first column has none: a message
+            # with line breaks in a text-first export is no such row)
+            last = value_lines[-1].count(delimiter)
+            if last and last + len(values) - 1 - at >= width - 1 and at < width - 1:
                 return True
     return lines > _QUOTED_MAX_LINES or (lines > 1 and chars > _QUOTED_MAX_CHARS)
 

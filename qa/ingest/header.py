@@ -34,6 +34,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "会话ID", "会话编号", "会话id", "对话ID", "对话编号", "会话标识", "咨询ID", "咨询编号", "会话", "对话",
         # helpdesk exports (Zendesk-like) keep a ticket's messages under its id
         "ticket_id", "ticket", "case_id", "thread_id", "工单号", "工单ID", "工单编号",
+        # a console's link to the conversation (有赞: …/session-detail?kdt_id=…&sid=…) names it as well as its id
+        "会话链接", "会话地址", "会话URL", "session_url", "conversation_url",
     ),
     "timestamp": (
         "timestamp", "time", "datetime", "created_at", "send_time", "msg_time", "message_time", "sent_time",
@@ -71,6 +73,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "bot_flag": ("is_robot", "isrobot", "sender_is_robot", "sender_isrobot", "from_is_robot", "is_bot", "sender_is_bot",
                  "robot", "是否机器人", "是否机器人发送", "是否机器人回复", "机器人消息", "是否自动回复", "is_auto_reply",
                  "auto_reply"),
+    # 消息状态: 已撤回 makes the row the platform's placeholder of a withdrawn message (a system row).
+    "msg_status": ("msg_status", "message_status", "消息状态", "撤回状态"),
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
     "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型"),
     # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.

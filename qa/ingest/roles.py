@@ -36,8 +36,9 @@ _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
     # a message's direction as the shop's export sees it (消息方向: 接收 from the customer, 发送 by the shop)
-    **dict.fromkeys(("接收", "收到", "received", "incoming", "inbound"), Role.CUSTOMER.value),
-    **dict.fromkeys(("发送", "发出", "sent", "outgoing", "outbound"), Role.AGENT.value),
+    **dict.fromkeys(("接收", "收到", "received", "incoming", "inbound", "in"), Role.CUSTOMER.value),
+    **dict.fromkeys(("发送", "发出", "sent", "outgoing", "outbound", "out"), Role.AGENT.value),
+    "sys": Role.SYSTEM.value,
 }
 # A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
 _ROLE_SUFFIX = re.compile(r"(?:发送|发出|回复|消息|通知|说)$")
@@ -97,6 +98,9 @@ _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|�
 # The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).
 _DESK_PREFIX = r"^客服\s*[-_·|－—]\s*(?=\S)"
 # A notice's text marks it when its role is missing (【系统消息】, [系统通知]).
+# A withdrawn message: its status (消息状态 已撤回), or the placeholder the platform leaves as its text.
+_WITHDRAWN_STATUS = frozenset(("已撤回", "撤回", "消息已撤回", "recalled", "withdrawn", "revoked", "deleted", "已删除"))
+_WITHDRAWN_TEXT = r"\s*(?:该消息已撤回|此消息已撤回|消息已撤回|[^\n]{0,24}撤回了一条消息)\s*[。.]?\s*"
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
@@ -136,6 +140,20 @@ def _roles(
         # a row the export marks as the robot's (isRobot: true, 是否机器人: 是) is a system message, not the shop's agent
         flagged = table.cells[table.columns.positions["bot_flag"]].str.strip().str.casefold().isin(_YES).to_numpy()
         role = np.where(flagged & (role == Role.AGENT.value), Role.SYSTEM.value, role)
+    if table.columns.has("msg_status"):
+        # a withdrawn message (消息状态 已撤回) leaves the platform's placeholder, no one's words
+        status = table.cells[table.columns.positions["msg_status"]].str.strip().str.casefold()
+        withdrawn = status.isin(_WITHDRAWN_STATUS).to_numpy()
+        role = np.where(withdrawn & pd.notna(role), Role.SYSTEM.value, role)
+    placeholder = _whole_text_is(text, "撤回", _WITHDRAWN_TEXT) & pd.notna(role)
+    if placeholder.any():
+        role = np.where(placeholder, Role.SYSTEM.value, role)
+    if table.columns.has("sender") and not table.columns.has("agent"):
+        # a robot named in the sender column under the shop's role (智能客服小赞 as 客服) is no agent
+        bots = _test_distinct(table.cells[table.columns.positions["sender"]], lambda senders: senders.str.strip().str.fullmatch(
+            _BOT_ACCOUNT).to_numpy(dtype=bool, na_value=False))
+        if bots.any():
+            role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     if table.columns.has("agent"):
         # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
         bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.strip().str.fullmatch(
@@ -156,6 +174,17 @@ def _roles(
     if automatic.any():
         role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
+
+
+def _whole_text_is(text: pd.Series, word: str, pattern: str) -> np.ndarray:
+    """Which texts are wholly ``pattern``; only the texts holding ``word`` are matched (a million
+    texts are searched for the word by Arrow, not by a regex each)."""
+    values = pa.array(text)
+    found = np.zeros(len(values), dtype=bool)
+    maybe = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring(values, word), False), dtype=bool))
+    if len(maybe):
+        found[maybe] = text.iloc[maybe].str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+    return found
 
 
 def _opens_with_space_or_bracket(text: pd.Series) -> np.ndarray:

@@ -37,6 +37,11 @@ _TIME_FORMATS = (
     # AM/PM keeps it apart from the day-first layouts
     "%m/%d/%Y %I:%M:%S %p",
     "%m/%d/%Y %I:%M %p",
+    # day, English month abbreviation, year (29-Nov-2026 10:00), as English-locale consoles write it
+    "%d-%b-%Y %H:%M:%S",
+    "%d-%b-%Y %H:%M",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
     "%Y%m%d %H:%M:%S",
     "%Y-%m-%d",
     "%Y/%m/%d",
