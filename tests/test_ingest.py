@@ -1872,3 +1872,26 @@ def test_a_withdrawn_message_and_a_robot_named_in_the_sender_column_are_system_r
          ["s1", "2026-11-28 10:01:00", "客服", "好的亲"]],
     )
     assert load_inputs([plain]).messages["role"].tolist() == ["system", "customer", "agent"]
+
+
+def test_two_exports_joined_with_the_second_header_in_another_column_order(tmp_path):
+    """Two shops' exports joined into one file: below a blank line the second export's header names the same
+    columns in another order; the rows under it are read by that order (also when a streamed read's chunk starts
+    after it), and the header line itself is rejected as the header repeated."""
+    rows = [["店铺名称", "会话ID", "发送时间", "发送者角色", "发送者昵称", "消息内容"],
+            ["悦品(淘宝)", "TB1", "2026-11-28 13:56:41", "买家", "小鱼", "充电宝能带上飞机吗"],
+            ["悦品(淘宝)", "TB1", "2026-11-28 13:57:36", "客服", "小棠", "可以的亲"],
+            [],
+            ["会话ID", "消息内容", "发送者昵称", "发送者角色", "发送时间", "店铺名称"]]
+    for n in range(3):
+        rows += [["PD1", f"热水壶漏电{n}", "柠檬", "买家", f"2026/11/28 14:0{n}", "悦品拼多多店"],
+                 ["PD1", f"马上给您退{n}", "拼拼客服-大米", "商家", f"2026/11/28 14:0{n}", "悦品拼多多店"]]
+    path = write_csv(tmp_path / "joined.csv", rows)
+    whole = load_inputs([path])
+    m = whole.messages.sort_values("source_row")
+    assert m["session_id"].tolist() == ["TB1", "TB1"] + ["PD1"] * 6
+    assert m["role"].tolist() == ["customer", "agent"] + ["customer", "agent"] * 3
+    assert m["text"].iloc[2] == "热水壶漏电0"
+    assert whole.rejected["reason"].str.startswith("the header repeated").tolist() == [True]
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=3))
+    assert sorted(streamed["text"].tolist()) == sorted(m["text"].tolist())

@@ -159,6 +159,11 @@ def build_part(
     cells, columns = table.cells, table.columns
     if len(cells):
         _drop_eof_mark(cells)
+        reordered = _reordered_after_headers(cells, columns.header, counts if counts is not None else {})
+        if reordered is not None:
+            cells, order_note = reordered
+            table = replace(table, cells=cells)
+            notes.add(order_note, table.source)
     for at in columns.text_marked:
         cells[at] = cells[at].str.strip().str.removeprefix(_TEXT_MARK)
 
@@ -475,6 +480,41 @@ def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np
     first_filled = rows.where(rows.apply(lambda column: column.str.strip() != "")).bfill(axis=1).iloc[:, 0]
     return (session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool)
             | first_filled.fillna("").str.contains(_FOOTER, regex=True).to_numpy(dtype=bool))
+
+
+def _reordered_after_headers(cells: pd.DataFrame, header: Sequence[str], counts: dict
+                             ) -> tuple[pd.DataFrame, str] | None:
+    """The cells with the rows below a header line in another column order (two exports joined
+    into one file: 店铺名称,会话ID,… then 会话ID,消息内容,…) put back in the first header's order,
+    and a note; None when no row is such a header. The order in effect is carried from one chunk
+    of a streamed file to the next (``counts["column_order"]``)."""
+    names = [fold_name(name) for name in header]
+    if len(set(names)) != len(names) or len(names) < 2:
+        return None
+    carried = counts.get("column_order")
+    # a header line opens with one of the header's names, as written (a million first cells are
+    # looked up, not folded)
+    written = {str(name) for name in header} | {str(name).strip() for name in header}
+    marks: list[tuple[int, list[int] | None]] = []
+    for row in np.flatnonzero(cells[0].isin(written).to_numpy()):
+        line = [fold_name(cell) for cell in cells.iloc[row].tolist()]
+        if line == names:
+            marks.append((int(row), None))  # the first order again
+        elif sorted(line) == sorted(names):
+            marks.append((int(row), [line.index(name) for name in names]))
+    if carried is None and all(order is None for _, order in marks):
+        return None
+    out = cells.copy()
+    counts["column_order"] = marks[-1][1] if marks else carried  # what the next chunk goes on with
+    order, begin = carried, 0
+    # each header line starts a block read by its order; it is put in order too, and then rejected as
+    # the header repeated
+    for row, next_order in [*marks, (len(cells), None)]:
+        if order is not None and row > begin:
+            out.iloc[begin:row, :] = cells.iloc[begin:row, order].to_numpy()
+        order, begin = next_order, row
+    return out, ("{files}: a header line in another column order below the first (two exports joined): the rows "
+                 "under it are read by its order")
 
 
 def _repeats_header(table: RawTable, rows: np.ndarray) -> np.ndarray:
