@@ -1895,3 +1895,35 @@ def test_two_exports_joined_with_the_second_header_in_another_column_order(tmp_p
     assert whole.rejected["reason"].str.startswith("the header repeated").tolist() == [True]
     streamed = pd.concat(chunk.messages for chunk in stream_inputs([path], chunk_rows=3))
     assert sorted(streamed["text"].tolist()) == sorted(m["text"].tolist())
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_session_list_with_each_conversation_in_one_cell_is_read_message_by_message(tmp_path, kind):
+    """One row per conversation, its messages in one cell as '[hh:mm:ss] 名字：…' lines: each message is a row of its
+    own with its conversation's row number, dated by the conversation's start (the next day past midnight); the
+    sender equal to the customer column is the customer, another the agent (a transfer included); a line without
+    a time goes on the message above."""
+    header = ["会话ID", "客户昵称", "接待客服", "会话开始时间", "会话结束时间", "满意度", "聊天记录"]
+    rows = [header,
+            ["CS-1", "晴天娃娃", "客服可可", "2026-11-28 23:55:41", "2026-11-29 00:03:00", "未评价",
+             "[23:55:41] 晴天娃娃：这个还有货吗\n[23:58:02] 客服可可：有的亲\n[00:00:37] 晴天娃娃：颜色呢\n"
+             "[00:01:10] 客服小王：您好我是小王，颜色有两种：\n2.灰色的\n[00:02:00] 晴天娃娃：好"],
+            ["CS-2", "小鹿", "客服小王", "2026-11-29 11:25:53", "2026-11-29 11:32:34", "满意",
+             "[11:25:53] 小鹿：孩子吃了肚子疼\n[11:26:42] 客服小王：非常抱歉，孩子现在好些了吗？"]]
+    if kind == "csv":
+        path = write_csv(tmp_path / "sessions.csv", rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(tmp_path / "sessions.xlsx")
+        path = str(tmp_path / "sessions.xlsx")
+    result = load_inputs([path])
+    m = result.messages.sort_values(["source_row", "timestamp"])
+    assert len(result.rejected) == 0
+    assert m["source_row"].tolist() == [2] * 5 + [3] * 2
+    assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "customer", "agent"]
+    assert m["agent"].tolist()[:4] == ["", "客服可可", "", "客服小王"]
+    assert m["text"].tolist()[3] == "您好我是小王，颜色有两种：\n2.灰色的"
+    local = m["timestamp"].dt.tz_convert(TZ).dt.strftime("%m-%d %H:%M").tolist()
+    assert local[:5] == ["11-28 23:55", "11-28 23:58", "11-29 00:00", "11-29 00:01", "11-29 00:02"]

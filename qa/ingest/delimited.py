@@ -16,7 +16,7 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
-from qa.ingest.build import _any_time_value, columns_from_head
+from qa.ingest.build import _any_time_value, _has_times, columns_from_head
 from qa.ingest.columns import _clean_name
 from qa.ingest.encoding import (
     _bad_byte_message,
@@ -27,7 +27,7 @@ from qa.ingest.encoding import (
     detect_encoding,
     to_utf8,
 )
-from qa.ingest.header import find_text_header, header_note
+from qa.ingest.header import field_of, find_text_header, header_note
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import (
     _HEAD_BYTES,
@@ -43,6 +43,7 @@ from qa.ingest.table import (
     _table_slices,
     string_buffers,
 )
+from qa.ingest.transcript import transcript_at
 from qa.model import empty_rejected
 
 # A stray quote (a message starting with `"` that an export did not escape) makes a CSV parser
@@ -423,6 +424,9 @@ class _DelimitedStream:
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
         above = _decode_head(data_head[: self._skip], True) if self._skip else ""
+        if ("text" not in self.options.columns and not any(field_of(name) == "text" for name in self.header)
+                and transcript_at(self.header, sample[:-1] if not at_end else sample) is not None):
+            raise _WholeConversations(self)
         self.columns = columns_from_head(self.header, self.options.columns, path, above,
                                          sample[:-1] if not at_end else sample)
         self.exact = not self._scan_fast()
@@ -689,12 +693,44 @@ def _equals_empty(column: pa.Array) -> np.ndarray:
     return np.asarray(pa_compute.equal(column, "").to_numpy(zero_copy_only=False), dtype=bool)
 
 
+class _WholeConversations(Exception):
+    """The file is a session list with each conversation whole in one cell (read by :func:`_conversations`)."""
+
+    def __init__(self, stream: _DelimitedStream) -> None:
+        super().__init__(stream.path)
+        self.stream = stream
+
+
+def _conversations(stream: _DelimitedStream, notes: IngestNotes) -> list[RawTable]:
+    """A session list with whole conversations in a cell, read with :mod:`csv` (such lists are small)
+    and made into a table of its messages (see :mod:`qa.ingest.transcript`)."""
+    from qa.ingest.spreadsheet import sheet_table
+
+    with stream._open() as handle:
+        text = handle.read().decode("utf-8", "replace").lstrip("\ufeff")
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=stream.delimiter))
+    width = max((len(record) for record in records), default=0)
+    # title lines above the header keep their place, so that a row's number is the one the file shows
+    padded = [[""] * width] * stream.lines_above + [record + [""] * (width - len(record)) for record in records]
+    table = sheet_table(pd.DataFrame(padded, dtype="str"), stream.path, "", stream.options, notes)
+    if table is None:
+        raise InputError(f"{stream.path} has no data rows (only a header)")
+    return [table]
+
+
 class DelimitedSource(Source):
     """A delimited text file (see :class:`_DelimitedStream`)."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
         self.notes = IngestNotes()
-        stream = _DelimitedStream(path, options, chunk_rows)
+        try:
+            stream = _DelimitedStream(path, options, chunk_rows)
+        except _WholeConversations as whole:
+            tables = _conversations(whole.stream, self.notes)
+            _note_encoding(self.notes, path, whole.stream.encoding)
+            self.has_times = any(_has_times(table, IngestNotes()) for table in tables)
+            self._tables = lambda: iter(tables)
+            return
         self.has_times = stream.has_times
         if stream.lines_above:
             self.notes.add(header_note("{files}", "", stream.lines_above + 1), path)

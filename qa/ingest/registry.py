@@ -22,7 +22,8 @@ from qa.ingest.table import Format, ReadOptions, Source
 from qa.plugins import discover
 
 # Modules of the package that are not formats (imported anyway by the formats).
-_NOT_FORMATS = {"build", "columns", "encoding", "markup", "registry", "roles", "stream", "table", "times"}
+_NOT_FORMATS = {"build", "columns", "encoding", "headings", "markup", "registry", "roles", "stream", "table", "times",
+                "transcript"}
 # The first bytes looked at: enough for every signature, and for telling text (a header line) apart.
 _SNIFF_BYTES = 4096
 _MARKUP_SNIFF_BYTES = 1 << 20

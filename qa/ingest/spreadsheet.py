@@ -16,10 +16,11 @@ import pandas as pd
 
 from qa.errors import InputError
 from qa.ingest.build import _has_times, columns_from_head
-from qa.ingest.header import SCAN_ROWS, at_row, find_header, header_note
+from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
+from qa.ingest.transcript import exploded, transcript_at
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
 
@@ -164,6 +165,11 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     else:
         found = find_header(top, options.columns)
     header_at = found.index
+    if "text" not in options.columns and not any(field_of(name) == "text" for name in found.names if name):
+        head = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
+        at = transcript_at(found.names, head)
+        if at is not None:
+            return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
     not_messages = np.zeros(len(cells), dtype=bool)
     names = found.names
     blocks = block_headings(cells, blank, header_at, names) if "session_id" not in options.columns else None
@@ -185,6 +191,20 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     data = cells[keep].reset_index(drop=True)
     data.columns = range(data.shape[1])
     rows = np.flatnonzero(keep).astype(np.int64) + 1
+    return RawTable(path, sheet, columns, data, rows, empty_rejected())
+
+
+def _transcript_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, names: list[str], at: int, path: str,
+                      sheet: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
+    """A session list whose ``at`` column holds each conversation whole, as a table of its messages
+    (see :mod:`qa.ingest.transcript`); every message keeps its session's row number."""
+    keep = ~blank
+    keep[: header_at + 1] = False
+    data, rows, message_names = exploded(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1, names, at)
+    where = f"{path} (sheet '{sheet}')" if sheet else path
+    columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
+    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: one row per conversation, its messages in "
+              f"'{names[at]}': each message read as a row of its own (its row number the conversation's)", path)
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
 
 

@@ -1,0 +1,92 @@
+"""A whole conversation in one cell (七鱼 / Udesk session lists exported with their chat: one row per
+session, the messages in a 聊天记录 cell as ``[09:53:16] 晴天娃娃：这个还有货吗`` lines): each message
+becomes a row of its own, keeping the session's row number, with its time (the day from the
+session's start, the next day where the clock goes back past midnight), its sender and its text. A
+line without a time and sender goes on the message above it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import regex
+
+from qa.ingest.header import field_of, fold_name
+
+# one message line: an optional date, the time (bracketed or not), the sender, a colon, the text
+_MESSAGE_LINE = regex.compile(
+    r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
+    r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
+_DAY = regex.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+# the session-list columns that say nothing of a message (kept out of the message rows: a 会话结束时间
+# beside the messages' own times would make the time column ambiguous)
+_SESSION_ONLY = frozenset(fold_name(n) for n in (
+    "会话结束时间", "会话时长", "满意度", "满意度评价", "评价结果", "首次响应时长", "平均响应时长", "消息数", "消息条数",
+    "接待时长", "结束方式", "session_end", "duration", "rating", "satisfaction"))
+_START = frozenset(fold_name(n) for n in ("会话开始时间", "会话开始", "开始时间", "会话创建时间", "进线时间", "接入时间",
+                                            "session_start", "conversation_start"))
+# the columns given to the message rows, named as the vocabularies know them
+TIME_NAME, SENDER_NAME, TEXT_NAME = "消息时间", "发送者", "消息内容"
+
+
+def transcript_at(header: Sequence[str], sample: Sequence[Sequence[str]]) -> int | None:
+    """The column whose cells hold whole conversations (two or more message lines each) in most of the
+    ``sample``'s filled cells, or None."""
+    for at in range(len(header)):
+        cells = [str(row[at]) for row in sample if len(row) > at and str(row[at]).strip()]
+        if len(cells) < 1:
+            continue
+        whole = sum(1 for cell in cells if sum(1 for line in cell.splitlines() if _MESSAGE_LINE.match(line)) >= 2)
+        if whole * 2 > len(cells):
+            return at
+    return None
+
+
+def exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], at: int
+             ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The message rows of a session list (``data``: its data rows as text, ``rows`` their row
+    numbers): the session's other cells on each (less the columns of the session only), then the
+    message's time, sender and text. Returns the cells, each message's row number and the names."""
+    folded = [fold_name(name) for name in header]
+    fields = [field_of(name) for name in header]
+    # with a customer column, a message's sender tells its role and names its agent (a transfer hands the
+    # chat to another agent than the session's 接待客服)
+    drop_agent = "customer" in fields
+    kept = [i for i, name in enumerate(folded) if i != at and name not in _SESSION_ONLY and name not in _START
+            and not (drop_agent and fields[i] == "agent")]
+    start = next((i for i, name in enumerate(folded) if name in _START), None)
+    out: list[list[str]] = []
+    numbers: list[int] = []
+    for values, number in zip(data.itertuples(index=False, name=None), rows.tolist()):
+        day = _DAY.search(str(values[start])) if start is not None else None
+        date = f"{day.group(1)}-{int(day.group(2)):02d}-{int(day.group(3)):02d}" if day else ""
+        base = [str(values[i]) for i in kept]
+        last_clock, ahead = -1, 0
+        for line in str(values[at]).splitlines():
+            found = _MESSAGE_LINE.match(line)
+            if not found:
+                if out and numbers[-1] == number and line.strip():  # the message above goes on
+                    out[-1][-1] += "\n" + line.strip()
+                continue
+            written_day, clock, sender, text = found.groups()
+            hours, minutes, *seconds = (int(part) for part in clock.split(":"))
+            at_clock = hours * 3600 + minutes * 60 + (seconds[0] if seconds else 0)
+            if written_day:
+                stamp = f"{written_day} {clock}"
+            else:
+                ahead += at_clock < last_clock  # past midnight: the next day
+                stamp = f"{_plus_days(date, ahead)} {clock}" if date else clock
+            last_clock = at_clock
+            out.append([*base, stamp, sender.strip(), text.strip()])
+            numbers.append(number)
+    names = [str(header[i]) for i in kept] + [TIME_NAME, SENDER_NAME, TEXT_NAME]
+    cells = pd.DataFrame(out, columns=range(len(names)), dtype="str") if out else pd.DataFrame(
+        columns=range(len(names)), dtype="str")
+    return cells, np.asarray(numbers, dtype=np.int64), names
+
+
+def _plus_days(date: str, days: int) -> str:
+    if not days:
+        return date
+    return (pd.Timestamp(date) + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
