@@ -1927,3 +1927,41 @@ def test_a_session_list_with_each_conversation_in_one_cell_is_read_message_by_me
     assert m["text"].tolist()[3] == "您好我是小王，颜色有两种：\n2.灰色的"
     local = m["timestamp"].dt.tz_convert(TZ).dt.strftime("%m-%d %H:%M").tolist()
     assert local[:5] == ["11-28 23:55", "11-28 23:58", "11-29 00:00", "11-29 00:01", "11-29 00:02"]
+
+
+def test_dotted_api_headers_media_without_text_excel_day_fractions_and_scientific_ids(tmp_path):
+    """A flattened API dump names its columns sender.role, message.created_at, content.text: each is known whole
+    (as the JSON reader joins it) or by its last part; an image or video message without text is the platform's
+    placeholder ([图片], [视频]), not an empty row. A time read as Excel's fraction of a day (0.5915) beside a
+    date is that time; ids Excel rewrote as 1.79613E+17 (digits lost) tell sessions apart with the customer."""
+    api = write_csv(
+        tmp_path / "api.csv",
+        [["conversation.id", "message.created_at", "sender.role", "sender.nick", "sender.is_robot", "content.type",
+          "content.text", "content.url"],
+         ["c1", "2026-11-28T14:29:53.772+0800", "卖家", "小助手", "true", "text", "欢迎光临", ""],
+         ["c1", "2026-11-28T14:30:37.535+0800", "买家", "Cici", "false", "image", "", "https://x.example/1.jpg"],
+         ["c1", "2026-11-28T14:31:00.000+0800", "买家", "Cici", "false", "video", "", "https://x.example/2.mp4"],
+         ["c1", "2026-11-28T14:32:10.000+0800", "卖家", "安然", "false", "text", "收到，我看一下", ""]],
+    )
+    m = load_inputs([api]).messages
+    assert m["text"].tolist() == ["欢迎光临", "[图片]", "[视频]", "收到，我看一下"]
+    assert m["role"].tolist() == ["system", "customer", "customer", "agent"]
+    book = openpyxl.Workbook()
+    for row in [["会话ID", "日期", "时间", "客户昵称", "角色", "客服", "内容"],
+                ["W1", "2026/11/28", 0.5915046296296296, "老陈", "买家", None, "手机壳发黄了"],
+                ["W1", "2026/11/28", 0.5919328703703703, "老陈", "客服", "安然", "亲，抱歉"]]:
+        book.active.append(row)
+    book.save(tmp_path / "frac.xlsx")
+    local = load_inputs([str(tmp_path / "frac.xlsx")]).messages["timestamp"].dt.tz_convert(TZ)
+    assert local.dt.strftime("%m-%d %H:%M:%S").tolist() == ["11-28 14:11:46", "11-28 14:12:23"]
+    sci = write_csv(
+        tmp_path / "sci.csv",
+        [["会话ID", "用户昵称", "客服昵称", "发送方", "发送时间", "消息内容"],
+         ["1.79613E+17", "星河", "小禾", "用户", "2026/11/29 13:54", "能装热牛奶吗"],
+         ["1.79613E+17", "星河", "小禾", "客服", "2026/11/29 13:55", "可以的"],
+         ["1.79613E+17", "胖橘", "小禾", "用户", "2026/11/29 14:10", "发货了吗"],
+         ["1.79613E+17", "胖橘", "小禾", "客服", "2026/11/29 14:11", "今天发"]],
+    )
+    loaded = load_inputs([sci])
+    assert loaded.messages["session_id"].nunique() == 2
+    assert any("scientific notation" in note for note in loaded.notes)

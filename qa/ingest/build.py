@@ -184,6 +184,16 @@ def build_part(
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)
+    if columns.has("customer") and columns.positions["customer"] != columns.positions["session_id"]:
+        # ids Excel rewrote in scientific notation (1.79613E+17) lost their last digits and run together:
+        # with the customer they still tell conversations apart
+        damaged = session.str.fullmatch(_SCIENTIFIC_ID).to_numpy(dtype=bool, na_value=False)
+        if damaged.any():
+            customer = column("customer").str.strip()
+            session = session.where(~damaged | (customer == "").to_numpy(), session + " · " + customer)
+            notes.add(f"{{files}}: '{columns.label('session_id')}' holds ids Excel wrote in scientific notation "
+                      f"(1.79613E+17), which lost their digits: a session is such an id and the customer "
+                      f"('{columns.label('customer')}'); export the ids as text to keep them", table.source)
     if columns.has("session_order"):  # a session derived from the customer: one per order asked about
         order = column("session_order").str.strip()
         session = session.where((session == "") | (order == ""), session + " · " + order)
@@ -196,6 +206,8 @@ def build_part(
         second = peer.where((session <= peer) | (peer == ""), session)
         session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
     text, marked_up = without_markup(_without_final_cr(message_text(table)))
+    if columns.has("msg_type"):
+        text = _media_placeholders(text, column("msg_type"))
     if marked_up:
         notes.add("{files}: messages written in HTML (<p>, <br>, <img>) read as the text they show", table.source)
     role, role_reason = _roles(table, text, options, notes,
@@ -312,6 +324,33 @@ def _drop_eof_mark(cells: pd.DataFrame) -> None:
         value = cells.iat[last, at]
         if isinstance(value, str) and value.endswith("\x1a"):
             cells.iat[last, at] = value.rstrip("\x1a")
+
+
+# A message without text whose type says what it was (an API's image / video / voice message) stands as
+# the placeholder the platforms' own exports write for it.
+_MEDIA_PLACEHOLDERS = {
+    **dict.fromkeys(("image", "img", "picture", "pic", "photo", "图片", "图像"), "[图片]"),
+    **dict.fromkeys(("video", "视频", "短视频"), "[视频]"),
+    **dict.fromkeys(("voice", "audio", "语音", "音频"), "[语音]"),
+    **dict.fromkeys(("file", "文件", "附件"), "[文件]"),
+    **dict.fromkeys(("sticker", "emoticon", "表情", "表情包"), "[表情]"),
+    **dict.fromkeys(("card", "link", "goods", "product", "商品", "商品卡片", "链接", "卡片", "订单卡片"), "[链接]"),
+}
+
+
+def _media_placeholders(text: pd.Series, kinds: pd.Series) -> pd.Series:
+    """``text`` with each empty text of a media message (消息类型 图片, content.type image) written as the
+    platform's placeholder ([图片], [视频] …): such a message was sent, it is no empty row."""
+    empty = np.flatnonzero(_blank(text))
+    if not len(empty):
+        return text
+    shown = kinds.iloc[empty].str.strip().str.casefold().map(_MEDIA_PLACEHOLDERS)
+    found = shown.notna().to_numpy()
+    if not found.any():
+        return text
+    filled = text.copy()
+    filled.iloc[empty[found]] = shown[found].to_numpy()
+    return filled
 
 
 def _without_final_cr(text: pd.Series) -> pd.Series:
@@ -480,6 +519,9 @@ def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np
     first_filled = rows.where(rows.apply(lambda column: column.str.strip() != "")).bfill(axis=1).iloc[:, 0]
     return (session.iloc[bad].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool)
             | first_filled.fillna("").str.contains(_FOOTER, regex=True).to_numpy(dtype=bool))
+
+
+_SCIENTIFIC_ID = r"\s*\d(?:\.\d+)?[eE]\+\d{1,3}\s*"
 
 
 def _reordered_after_headers(cells: pd.DataFrame, header: Sequence[str], counts: dict

@@ -76,7 +76,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     # 消息状态: 已撤回 makes the row the platform's placeholder of a withdrawn message (a system row).
     "msg_status": ("msg_status", "message_status", "消息状态", "撤回状态"),
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
-    "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型"),
+    "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型", "content_type", "msgtype"),
     # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.
     "date": ("date", "send_date", "日期", "发送日期", "消息日期", "聊天日期",
              # a session's date beside each message's time of day (七鱼: 会话日期 + 消息时间)
@@ -126,7 +126,13 @@ def header_key(name: str) -> str:
     (会话ID(Session ID), 内容（Content）) is matched by the part before the brackets."""
     folded = fold_name(name)
     outside = _BRACKETED_TAIL.sub("", folded)
-    return _WORD_SEPARATORS.sub("", outside or folded)
+    key = _WORD_SEPARATORS.sub("", outside or folded)
+    if "." in key.strip("."):
+        # a flattened API field (sender.role, message.created_at, content.text): known whole, as the JSON
+        # reader joins it (sender_role), else by its last part
+        whole, last = key.replace(".", ""), key.rsplit(".", 1)[-1]
+        return whole if any(whole in keys for keys in _KEYS.values()) or not last else last
+    return key
 
 
 # a gloss in brackets after a header name: 会话ID(Session ID), 客服（Agent）
@@ -352,9 +358,14 @@ _DATE_PART = r"\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
 
 
 def looks_like_time_of_day(values) -> bool:
-    """Whether the non-empty values (a pandas str Series) are times of day only (10:06:01)."""
+    """Whether the non-empty values (a pandas str Series) are times of day only (10:06:01, or Excel's
+    fraction of a day read as a number: 0.5915)."""
     sample = values[values.str.strip() != ""].iloc[:200]
-    return bool(len(sample)) and bool(sample.str.fullmatch(_TIME_ONLY).all())
+    return bool(len(sample)) and bool((sample.str.fullmatch(_TIME_ONLY) | sample.str.fullmatch(_DAY_FRACTION)).all())
+
+
+# a fraction of a day (an Excel time cell read as its number), below 1
+_DAY_FRACTION = r"\s*0?\.\d+(?:[eE]-\d+)?\s*|\s*0\s*|\s*\d(?:\.\d+)?[eE]-\d+\s*"
 
 
 def written_once(dates: Sequence[str]) -> bool:
@@ -375,6 +386,12 @@ def join_date_time(dates, times):
 
     date = dates.str.extract(_DATE_PART, expand=False).fillna(dates.str.strip())
     time = times.str.extract(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*$", expand=False).fillna(times.str.strip())
+    fraction = times.str.fullmatch(_DAY_FRACTION).to_numpy(dtype=bool, na_value=False)
+    if fraction.any():
+        # an Excel time read as its number (0.5915 of a day is 14:11:46)
+        seconds = (pd.to_numeric(times[fraction], errors="coerce") * 86400).round().astype("int64")
+        time = time.copy()
+        time[fraction] = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in seconds.tolist()]
     joined = (date + " " + time).str.strip()
     empty = (dates.str.strip() == "") & (times.str.strip() == "")
     return pd.Series(joined.where(~empty, ""), dtype="str")
