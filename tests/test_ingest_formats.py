@@ -47,7 +47,7 @@ def streamed_like_loaded(paths, chunk_rows):
 
 
 def test_formats_are_discovered_from_modules():
-    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table"}
+    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table", "chat transcript text"}
     for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson",
                 ".html", ".htm"):
         assert ext in EXTENSIONS
@@ -362,3 +362,29 @@ def test_an_html_table_named_xls_is_read_like_a_sheet(tmp_path):
     assert m["text"].tolist() == ["水壶漏水了", "抱歉亲\n麻烦拍个照片", "您好，智能客服为您服务"]
     assert m["session_id"].tolist() == ["2611289065756049"] * 3
     assert result.rejected["row"].tolist() == [3]  # the date row: no message
+
+
+def test_a_chat_transcript_in_text_is_read_message_by_message(tmp_path):
+    """千牛's transcript as .txt: blocks per buyer (买家：… between rules), a message per paragraph (a time-and-sender
+    line, the sender's name may hold a space, then the text lines). Each message is a row at the line of its time; a
+    text line that itself begins with a date and a time stays text; the buyer is the customer, the shop's
+    sub-account the agent, its robot and the 系统提示 the system; a session is the buyer's day."""
+    lines = ["聊天记录导出    店铺：禾木生活旗舰店", "", "=" * 40, "买家：南风 知我意    （共 4 条消息）", "=" * 40, "",
+             "2026-11-27 13:08:24 南风 知我意", "杯子破了", "2026-11-24 21:10 下的单", "",
+             "2026-11-27 13:08:30 禾木生活旗舰店:店小蜜", "您好，我是智能助手", "",
+             "2026-11-27 13:09:26 禾木生活旗舰店:小芸", "非常抱歉，给您补发", "",
+             "2026-11-27 13:10:00 系统提示", "邀请您对本次服务进行评价", "",
+             "=" * 40, "买家：lily    （共 2 条消息）", "=" * 40, "",
+             "2026-11-28 09:00:00 lily", "发货了吗", "",
+             "2026-11-28 09:01:00 禾木生活旗舰店:小芸", "今天发", "", "—— 共导出 2 位买家的聊天记录 ——"]
+    path = tmp_path / "qianniu.txt"
+    path.write_text("\ufeff" + "\r\n".join(lines) + "\r\n", encoding="utf-8")
+    assert format_of(str(path)).name == "chat transcript text"
+    result = load_inputs([str(path)])
+    m = result.messages.sort_values("source_row")
+    assert len(result.rejected) == 0
+    assert m["source_row"].tolist() == [7, 11, 14, 17, 24, 27]
+    assert m["role"].tolist() == ["customer", "system", "agent", "system", "customer", "agent"]
+    assert m["text"].iloc[0] == "杯子破了\n2026-11-24 21:10 下的单"
+    assert m["session_id"].nunique() == 2
+    assert m["agent"].tolist()[2] == "小芸" or m["agent"].tolist()[2].endswith("小芸")

@@ -30,6 +30,7 @@ _MARKUP_SNIFF_BYTES = 1 << 20
 # The format of files without a signature that hold delimited text, whatever their name.
 TEXT_FORMAT = "delimited text"
 HTML_TABLE_FORMAT = "HTML table"
+CHAT_TEXT_FORMAT = "chat transcript text"
 _HTML_TABLE = re.compile(r"<(?:table|tr|td)[\s>]", re.IGNORECASE)
 # Delimited text has a tab, comma or semicolon in its lines (a text without any is no table).
 _DELIMITER = re.compile(r"[\t,;]")
@@ -48,7 +49,11 @@ def format_of(path: str) -> Format:
     as .xls) is delimited text; one holding an HTML or XML page is refused, naming it."""
     by_name = _format_by_name(path)
     if not by_name.magic:
-        return by_name  # delimited text has no signature; it refuses binary content itself
+        # delimited text has no signature (it refuses binary content itself); a chat transcript in text
+        # named .txt is told by its lines
+        if by_name.name == TEXT_FORMAT and CHAT_TEXT_FORMAT in FORMATS and _is_chat_text(path):
+            return FORMATS[CHAT_TEXT_FORMAT]
+        return by_name
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
@@ -70,6 +75,18 @@ def format_of(path: str) -> Format:
     if _DELIMITER.search(text):
         return FORMATS[TEXT_FORMAT]
     return by_name
+
+
+def _is_chat_text(path: str) -> bool:
+    """Whether a text file is a chat transcript (see :mod:`qa.ingest.chattext`), from its first part."""
+    from qa.ingest.chattext import looks_like_chat_text
+
+    try:
+        with open(path, "rb") as handle:
+            head = head_text(handle.read(_SNIFF_BYTES * 16))
+    except OSError:
+        return False
+    return head is not None and looks_like_chat_text(head)
 
 
 def _holds_a_table(path: str) -> bool:
