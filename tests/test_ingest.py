@@ -1965,3 +1965,26 @@ def test_dotted_api_headers_media_without_text_excel_day_fractions_and_scientifi
     loaded = load_inputs([sci])
     assert loaded.messages["session_id"].nunique() == 2
     assert any("scientific notation" in note for note in loaded.notes)
+
+
+def test_wecom_ids_tell_customers_from_staff_with_the_same_plain_names(tmp_path):
+    """微信客服's export names customers and staff alike by plain names (a customer 张杰 served by agent 张杰); the
+    ids tell them apart: an external userid (wm… / wo…, 32 characters) is the customer, the kf account (wk…) and an
+    empty id the system, any other id (wmeng included) staff. A session is the customer's id per day, whoever
+    writes; the person who wrote is the agent, not the shared 客服账号."""
+    customer, other, kf = "wm" + "A" * 30, "wo" + "b" * 30, "wk" + "C" * 30
+    path = write_csv(
+        tmp_path / "kf.csv",
+        [["消息时间", "客服账号", "发送者ID", "发送者", "接收者ID", "接收者", "消息类型", "消息内容"],
+         ["2026-11-28 10:08:04", "售后", "", "系统", customer, "张杰", "event", "张杰 进入会话"],
+         ["2026-11-28 10:08:05", "售后", kf, "售后", customer, "张杰", "text", "您好，欢迎咨询"],
+         ["2026-11-28 10:08:06", "售后", customer, "张杰", "", "", "text", "水壶盖子弹开烫伤了"],
+         ["2026-11-28 10:09:57", "售后", "ZhangJie01", "张杰", customer, "张杰", "text", "您先用冷水冲一下"],
+         ["2026-11-28 10:10:00", "售后", other, "陈晨", "", "", "text", "加湿器不出雾"],
+         ["2026-11-28 10:11:00", "售后", "wmeng", "王萌", other, "陈晨", "text", "您看下水箱"]],
+    )
+    m = load_inputs([path]).messages.sort_values("source_row")
+    assert m["role"].tolist() == ["system", "system", "customer", "agent", "customer", "agent"]
+    assert m["session_id"].str.startswith(customer).tolist() == [True] * 4 + [False] * 2
+    assert m["session_id"].nunique() == 2
+    assert m["agent"].tolist()[3] == "张杰" and m["agent"].tolist()[5] == "王萌"

@@ -19,10 +19,12 @@ from qa.ingest.header import field_of, fold_name, join_date_time, looks_like_tim
 from qa.ingest.markup import without_markup
 from qa.ingest.parties import message_text
 from qa.ingest.roles import (
+    EXTERNAL_ID,
     _agents,
     _roles,
     agent_aliases,
     agent_decorations,
+    ids_tell_roles,
     names_as_sender,
     resolve_with_role_values,
     role_legend,
@@ -52,6 +54,7 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
         columns = replace(columns, text_marked=marked, notes=(*columns.notes, note))
     columns = names_as_sender(columns, sample)
     columns = role_legend(columns, above, sample, where)
+    columns = ids_tell_roles(columns, sample)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     columns = agent_decorations(columns, sample)
@@ -181,6 +184,11 @@ def build_part(
     session = column("session_id").str.strip()
     if columns.sessions_filled_down:
         session = _filled_down(session, counts if counts is not None else {}, "last_session")
+    if columns.external_ids and columns.positions["session_id"] == columns.positions["sender_id"]:
+        # the customer's id: the sender's on a customer's message, else the receiver's (a notice to the customer)
+        receiver = column("receiver_id").str.strip() if columns.has("receiver_id") else pd.Series("", index=session.index)
+        external = session.str.fullmatch(EXTERNAL_ID).to_numpy(dtype=bool, na_value=False)
+        session = session.where(external, receiver.where(receiver.str.fullmatch(EXTERNAL_ID).fillna(False), ""))
     if columns.has("session_start"):  # a session derived from the customer: one per start time
         start = column("session_start").str.strip()
         session = session.where((session == "") | (start == ""), session + " · " + start)

@@ -82,6 +82,9 @@ class ColumnMap:
     senders_by_customer: bool = False
     # an agent's sub-account spelling and the bare name also in the file (店铺:小芸 -> 小芸): one agent
     agent_aliases: tuple[tuple[str, str], ...] = ()
+    # 企业微信 / 微信客服: the ids tell who wrote (a customer's external userid wm… / wo…, the kf account's wk…,
+    # staff's own userids): roles from the sender's id, a session the customer's id per day
+    external_ids: bool = False
     # a grouped report writes the date on the first row of each day only: each blank takes the date above
     dates_filled_down: bool = False
     # ... or on the first row of each conversation only: a time of day earlier than the one above it in

@@ -82,6 +82,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
              # a session's date beside each message's time of day (七鱼: 会话日期 + 消息时间)
              "会话日期", "对话日期", "咨询日期", "接待日期", "session_date", "conversation_date", "chat_date"),
     "receiver": ("receiver", "to", "接收人", "接收者", "接收者昵称", "接收人昵称", "接收方"),
+    # the accounts' ids beside their names (企业微信 / 微信客服: a customer's external userid is wm… or wo…)
+    "sender_id": ("sender_id", "from_id", "from_userid", "sender_userid", "发送者ID", "发送人ID", "发送方ID", "发送者userid"),
+    "receiver_id": ("receiver_id", "to_id", "to_userid", "receiver_userid", "接收者ID", "接收人ID", "接收方ID", "接收者userid"),
     "customer": (
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
         "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",

@@ -244,6 +244,37 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
 _CUSTOMER_SENDS_SHARE = 0.2
 
 
+# 企业微信's external userid (a customer, 32 characters after wm / wo) and a 微信客服 account's id (wk…)
+EXTERNAL_ID = r"\s*w[mo][0-9A-Za-z_-]{20,}\s*"
+KF_ACCOUNT_ID = r"\s*wk[0-9A-Za-z_-]{20,}\s*"
+
+
+def ids_tell_roles(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` reading roles and sessions from the senders' ids when there is no role column and the
+    ``sample`` shows 企业微信 external userids among them (customers and staff alike have plain names: only
+    the ids tell them apart)."""
+    if columns.has("role") or columns.has(_FLAG_FIELD) or not columns.has("sender_id") or "session_id" in columns.mapped:
+        return columns
+    ids = [str(row[at]).strip() for at in (columns.positions["sender_id"], columns.positions.get("receiver_id", -1))
+           if at >= 0 for row in sample if len(row) > at]
+    if not any(re.fullmatch(EXTERNAL_ID, value) for value in ids):
+        return columns
+    positions = {name: at for name, at in columns.positions.items() if name not in ("session_peer", "session_customer")}
+    session_given = columns.has("session_id") and columns.positions["session_id"] not in (
+        columns.positions.get("sender"), columns.positions.get("customer"))
+    notes = columns.notes
+    if not session_given:
+        positions["session_id"] = positions["session_day"] = columns.positions["sender_id"]
+        notes = tuple(note for note in notes if "no session column" not in note)  # the sender↔receiver guess is replaced
+    if "agent" in positions and "sender" in positions and "agent" not in columns.mapped:
+        # the agent column names the 客服 account the staff share; the sender names the person who wrote
+        del positions["agent"]
+    note = (f"{{files}}: the ids in '{columns.label('sender_id')}' tell who wrote (企业微信 external userids wm… / wo… "
+            f"are customers, wk… the 微信客服 account, other ids staff)"
+            + ("" if session_given else ": a session is the customer's id per day"))
+    return replace(columns, positions=positions, external_ids=True, notes=(*notes, note))
+
+
 def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` telling roles by the customer column when there is no role column: a sender
     equal to the row's customer (买家昵称) is the customer, 系统消息 the system and any other sender
@@ -445,6 +476,8 @@ def _sender_roles(
     columns, cells = table.columns, table.cells
     if columns.party_texts():  # the column a row's text is in says who sent it
         return party_roles(table)
+    if columns.external_ids:
+        return _roles_by_ids(table)
     if columns.has("role"):
         raw = cells[columns.positions["role"]].str.strip()
         words = {**_ROLE_WORDS, **dict(columns.role_codes)} if columns.role_codes else _ROLE_WORDS
@@ -543,6 +576,19 @@ def _serving_shops(nicknames: pd.Series, sessions: pd.Series, known: set[str]) -
     pairs = pd.DataFrame({"name": nicknames[rows].to_numpy(), "session": sessions[rows].to_numpy()})
     spread = pairs.drop_duplicates()["name"].value_counts()
     return {staff[name] for name in spread.index[spread >= _STAFF_SESSIONS]}
+
+
+def _roles_by_ids(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
+    """Roles from the senders' ids (:func:`ids_tell_roles`): an external userid is the customer; the
+    微信客服 account (wk…), an empty id or a system sender name is the system; any other id is staff."""
+    columns, cells = table.columns, table.cells
+    ids = cells[columns.positions["sender_id"]].str.strip()
+    names = cells[columns.positions["sender"]].str.strip() if columns.has("sender") else pd.Series("", index=ids.index)
+    customer = ids.str.fullmatch(EXTERNAL_ID).to_numpy(dtype=bool, na_value=False)
+    machine = (ids.str.fullmatch(KF_ACCOUNT_ID).to_numpy(dtype=bool, na_value=False) | (ids == "").to_numpy()
+               | names.str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool, na_value=False))
+    role = np.where(customer, Role.CUSTOMER.value, np.where(machine, Role.SYSTEM.value, Role.AGENT.value)).astype(object)
+    return role, _no_reasons(len(cells))
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
