@@ -1988,3 +1988,23 @@ def test_wecom_ids_tell_customers_from_staff_with_the_same_plain_names(tmp_path)
     assert m["session_id"].str.startswith(customer).tolist() == [True] * 4 + [False] * 2
     assert m["session_id"].nunique() == 2
     assert m["agent"].tolist()[3] == "张杰" and m["agent"].tolist()[5] == "王萌"
+
+
+def test_message_order_from_the_sequence_column_and_a_transfer_written_into_the_customer_column(tmp_path):
+    """快手: times to the minute, rows of one minute sorted by sender, only 消息序号 gives the order; on a transfer the
+    export writes the new agent (老杨家-小米, who answers as an agent elsewhere) into 买家昵称: that row is still the
+    agent's, while the buyer's own rows stay the customer's."""
+    path = write_csv(
+        tmp_path / "ks.csv",
+        [["会话ID", "消息序号", "买家昵称", "发送人", "发送时间", "消息内容"],
+         ["K1", "2", "大虎", "大虎", "2026-11-27 20:25", "这件穿什么码"],
+         ["K1", "1", "大虎", "智能客服", "2026-11-27 20:25", "您好，我是智能助手"],
+         ["K1", "3", "老杨家-小米", "老杨家-小米", "2026-11-27 20:26", "亲，95斤选S"],
+         ["K1", "4", "大虎", "大虎", "2026-11-27 20:27", "好"],
+         ["K2", "1", "阿福", "阿福", "2026-11-27 21:00", "发货了吗"],
+         ["K2", "2", "阿福", "老杨家-小米", "2026-11-27 21:01", "今天发"]],
+    )
+    m = load_inputs([path]).messages
+    k1 = m[m["session_id"] == "K1"]
+    assert k1["text"].tolist() == ["您好，我是智能助手", "这件穿什么码", "亲，95斤选S", "好"]
+    assert k1["role"].tolist() == ["system", "customer", "agent", "customer"]

@@ -61,7 +61,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "text", "content", "message", "msg", "内容", "消息内容", "聊天内容", "消息文本", "对话内容", "消息",
         "聊天消息", "会话内容", "body", "message_body", "message_text", "msg_content",
     ),
-    "seq": ("seq", "turn", "序号"),
+    "seq": ("seq", "turn", "序号", "消息序号", "msg_seq", "message_seq", "seq_no"),
     "sender": (
         "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "昵称", "发送人昵称",
         "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name", "sender_nick",

@@ -591,12 +591,26 @@ def _roles_by_ids(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
     return role, _no_reasons(len(cells))
 
 
+# a name shaped like the shop's staff: 店铺:名字, 店铺-名字, 客服_名字
+_SHOP_STAFF_SHAPE = r"^\s*[^-_·|/:：\s]+\s*[-_·|/:：]\s*\S"
+
+
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Roles when the sender equal to the row's customer is the customer (see
     :func:`senders_by_customer`): every other sender is the system (系统消息) or an agent."""
     role = _map_unique(nicknames, lambda nick: Role.SYSTEM.value if _SYSTEM_NICKNAME.search(nick) else Role.AGENT.value)
     empty = (nicknames == "").to_numpy()
-    role = np.where(((nicknames == customers).to_numpy() & ~empty), Role.CUSTOMER.value, role)
+    as_customer = (nicknames == customers).to_numpy() & ~empty
+    # an export that writes the new agent into the customer column on a transfer (快手): a staff-shaped name
+    # (老杨家-小米) that writes as an agent elsewhere stays the agent
+    staff = set(pd.unique(nicknames[~as_customer & (role == Role.AGENT.value)]))
+    if staff and as_customer.any():
+        suspect = nicknames.isin(staff).to_numpy() & as_customer
+        if suspect.any():
+            shaped = _test_distinct(nicknames[suspect], lambda names: names.str.match(_SHOP_STAFF_SHAPE).to_numpy(
+                dtype=bool, na_value=False))
+            as_customer[np.flatnonzero(suspect)[shaped]] = False
+    role = np.where(as_customer, Role.CUSTOMER.value, role)
     role[empty] = None
     return role, np.where(empty, "empty sender", None)
 
