@@ -2008,3 +2008,21 @@ def test_message_order_from_the_sequence_column_and_a_transfer_written_into_the_
     k1 = m[m["session_id"] == "K1"]
     assert k1["text"].tolist() == ["您好，我是智能助手", "这件穿什么码", "亲，95斤选S", "好"]
     assert k1["role"].tolist() == ["system", "customer", "agent", "customer"]
+
+
+def test_a_session_the_robot_served_alone_is_no_robot_s_scorecard(tmp_path):
+    """An export names the serving 客服 on every row; a session the robot (智能客服) served alone names the robot
+    there: it is no agent, so the session has no agent to score (unknown), while a human's session keeps its agent."""
+    from qa.checks.stage import session_agents
+
+    path = write_csv(
+        tmp_path / "robot.csv",
+        [["会话ID", "客服", "消息方向", "时间", "内容"],
+         ["r1", "智能客服", "接收", "2026-11-27 11:00:00", "有货吗"],
+         ["r1", "智能客服", "发送", "2026-11-27 11:00:01", "您好，智能客服为您服务"],
+         ["h1", "小王", "接收", "2026-11-27 12:00:00", "水壶漏水"],
+         ["h1", "小王", "发送", "2026-11-27 12:01:00", "抱歉，给您换新"]],
+    )
+    m = load_inputs([path]).messages
+    agents = session_agents(m)
+    assert agents["r1"] == UNKNOWN_AGENT and agents["h1"] == "小王"

@@ -659,7 +659,13 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     or (unknown)."""
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
-        agent = pa.array(_undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns))
+        names = _undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns)
+        agent = pa.array(names)
+        # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
+        robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
+            dtype=bool, na_value=False))
+        if robot.any():
+            agent = pc.if_else(pa.array(robot), "", agent)
         unnamed = is_agent & _empty(agent)
         # usually none: then the column is kept as it is rather than written out again
         return pc.if_else(pa.array(unnamed), UNKNOWN_AGENT, agent) if unnamed.any() else agent
