@@ -63,3 +63,18 @@ def test_screen_names_the_patterns_whose_words_occur():
     assert screen.possible("真差劲") == [1, 2]
     assert screen.possible("你们是骗子") == [0, 1]
     assert screen.worded("好的") == set()
+
+
+def test_worded_candidates_hold_every_member_and_only_prefilter_candidates():
+    import numpy as np
+    import pyarrow as pa
+
+    classes = builtin_classes()
+    texts = ["你们什么服务啊???", "太离谱了吧", "好的谢谢", "这个是假的吧", "孩子手被烫伤了", "我要投诉到消协",
+             "请问什么时候发货", "你们就这服务?", "早知道就不买了", "再也不买了!!!"] * 8  # past the few-texts shortcut
+    array = pa.array(texts)
+    for name in ("upset", "doubt", "safety", "answer-due"):
+        worded = classes._worded_candidates(name, array)
+        members = np.array([classes.matches(name, text) for text in texts])
+        assert not (members & ~worded).any(), name
+        assert not (worded & ~classes._prefiltered(name, array)).any(), name
