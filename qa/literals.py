@@ -171,6 +171,7 @@ class LiteralScreen:
     Aho-Corasick pass instead of a search per pattern. Patterns without literals always may."""
 
     def __init__(self, sources: Sequence[str]) -> None:
+        self._sources = tuple(sources)
         words: dict[str, list[int]] = {}
         always: list[int] = []
         for index, source in enumerate(sources):
@@ -189,6 +190,15 @@ class LiteralScreen:
                 automaton.add_word(word, tuple(indexes))
             automaton.make_automaton()
             self._automaton = automaton
+
+    def __reduce__(self):
+        # rebuilt from its patterns where it is unpickled (a Spark or Dask worker): the automaton's own
+        # pickle is large and not the same from one run to the next
+        return (LiteralScreen, (self._sources,))
+
+    def __dask_tokenize__(self) -> tuple:
+        """What the screen is made of: Dask names tasks by a deterministic token of their inputs."""
+        return ("LiteralScreen", self._sources)
 
     @property
     def useful(self) -> bool:

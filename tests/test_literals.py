@@ -78,3 +78,18 @@ def test_worded_candidates_hold_every_member_and_only_prefilter_candidates():
         members = np.array([classes.matches(name, text) for text in texts])
         assert not (members & ~worded).any(), name
         assert not (worded & ~classes._prefiltered(name, array)).any(), name
+
+
+def test_a_screen_pickles_as_its_patterns_and_tokenizes_deterministically():
+    """A screen travels to cluster workers (Spark pickles it, Dask also names tasks by a token of it): it is
+    rebuilt there from its patterns and says the same, and its pickle is the same from one build to the next."""
+    import pickle
+
+    from qa.literals import LiteralScreen
+
+    patterns = ["(?:您|你)(?:没|没有)(?:看到|看见)", "退(?:款|货)", r"\d+"]
+    screen = LiteralScreen(patterns)
+    again = pickle.loads(pickle.dumps(screen))
+    assert again.possible("你没有看到吗 退款") == screen.possible("你没有看到吗 退款")
+    assert pickle.dumps(screen) == pickle.dumps(LiteralScreen(patterns))
+    assert screen.__dask_tokenize__() == LiteralScreen(patterns).__dask_tokenize__()
