@@ -2026,3 +2026,24 @@ def test_a_session_the_robot_served_alone_is_no_robot_s_scorecard(tmp_path):
     m = load_inputs([path]).messages
     agents = session_agents(m)
     assert agents["r1"] == UNKNOWN_AGENT and agents["h1"] == "小王"
+
+
+def test_a_customer_group_chat_takes_its_staff_from_the_row_s_staff_list(tmp_path):
+    """企业微信 customer groups: no role column, plain names for everyone; the 群内员工 list on each row names the
+    shop's staff (刘芸(客服)) and robot (青禾小助手(机器人)): a listed sender is an agent or the system, everyone else in
+    the group a customer; an auto-reply addressed to a member (@王丽 【自动回复】…) is the system; a session is the
+    group's day."""
+    staff = "刘芸(客服)、张杰(客服)、青禾小助手(机器人)"
+    path = write_csv(
+        tmp_path / "group.csv",
+        [["群名称", "发送时间", "发送人", "消息类型", "消息内容", "群内员工"],
+         ["VIP群", "2026-11-28 19:45:11", "青禾小助手", "文本", "欢迎光临~", staff],
+         ["VIP群", "2026-11-28 19:46:20", "王丽", "文本", "穿什么码", staff],
+         ["VIP群", "2026-11-28 19:46:30", "张杰", "文本", "@王丽 【自动回复】客服稍后回复您", staff],
+         ["VIP群", "2026-11-28 19:47:29", "刘芸", "文本", "@王丽 95斤选S", staff],
+         ["VIP群", "2026-11-28 19:48:00", "系统", "系统消息", "刘芸 邀请 郑雪 加入了群聊", staff],
+         ["VIP群", "2026-11-29 10:00:00", "郑雪", "文本", "我也想问尺码", staff]],
+    )
+    m = load_inputs([path]).messages.sort_values("source_row")
+    assert m["role"].tolist() == ["system", "customer", "system", "agent", "system", "customer"]
+    assert m["session_id"].nunique() == 2

@@ -73,6 +73,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "bot_flag": ("is_robot", "isrobot", "sender_is_robot", "sender_isrobot", "from_is_robot", "is_bot", "sender_is_bot",
                  "robot", "是否机器人", "是否机器人发送", "是否机器人回复", "机器人消息", "是否自动回复", "is_auto_reply",
                  "auto_reply"),
+    # A customer group's staff on each row (企业微信 客户群 export: 群内员工 "刘芸(客服)、青禾小助手(机器人)"): its
+    # listed senders are the shop's agents (or its robot), everyone else in the group a customer.
+    "staff_list": ("群内员工", "群员工", "群内客服", "员工列表", "客服列表", "staff_list", "group_staff"),
     # 消息状态: 已撤回 makes the row the platform's placeholder of a withdrawn message (a system row).
     "msg_status": ("msg_status", "message_status", "消息状态", "撤回状态"),
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
@@ -91,6 +94,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "buyer_nick", "customer_name", "客户", "客户ID", "客户账号", "客户名称", "customer_id", "buyer_id", "用户pin", "用户PIN",
         # 1688 / 阿里旺旺 name the buyer by the member name (会员名) of the account
         "买家会员名", "会员名", "买家会员", "会员昵称", "会员账号", "买家会员账号",
+        # a 企业微信 customer group (客户群) is served as one conversation a day
+        "群名称", "群聊名称", "群名", "客户群", "客户群名称", "group_name", "chat_group",
     ),
 }
 

@@ -103,13 +103,14 @@ _WITHDRAWN_STATUS = frozenset(("已撤回", "撤回", "消息已撤回", "recall
 _WITHDRAWN_TEXT = r"\s*(?:该消息已撤回|此消息已撤回|消息已撤回|[^\n]{0,24}撤回了一条消息)\s*[。.]?\s*"
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
-_AUTO_REPLY_TEXT = (r"(?i)^\s*[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
+_AUTO_REPLY_TEXT = (r"(?i)^\s*(?:[@＠][^\s@＠]{1,30}\s+)?[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
                     r"auto[- ]?reply)\s*[】\]]")
 # The first bytes of the UTF-8 of 【, [ and of the characters Python's \s matches (those str.isspace() is
 # true of: \t-\r, \x1c-\x1f, space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): a text that
 # _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with one of them.
 _SPACE_OR_BRACKET_LEAD = np.zeros(256, dtype=bool)
-_SPACE_OR_BRACKET_LEAD[[*range(0x09, 0x0E), *range(0x1C, 0x21), ord("["), 0xC2, 0xE1, 0xE2, 0xE3]] = True
+# (and @ / ＠ (0xEF), which open a group chat's auto-reply to a member: @王丽 【自动回复】…)
+_SPACE_OR_BRACKET_LEAD[[*range(0x09, 0x0E), *range(0x1C, 0x21), ord("["), ord("@"), 0xC2, 0xE1, 0xE2, 0xE3, 0xEF]] = True
 # 企业微信 names an external WeChat contact 名字@微信: in an archive that has them, they are the customers
 # and every other (non-system) sender is staff.
 _EXTERNAL_NICKNAME = re.compile(r"@(?:微信|wechat)\s*$", re.IGNORECASE)
@@ -478,6 +479,8 @@ def _sender_roles(
         return party_roles(table)
     if columns.external_ids:
         return _roles_by_ids(table)
+    if columns.has("staff_list") and columns.has("sender"):
+        return _roles_by_staff_list(table)
     if columns.has("role"):
         raw = cells[columns.positions["role"]].str.strip()
         words = {**_ROLE_WORDS, **dict(columns.role_codes)} if columns.role_codes else _ROLE_WORDS
@@ -576,6 +579,38 @@ def _serving_shops(nicknames: pd.Series, sessions: pd.Series, known: set[str]) -
     pairs = pd.DataFrame({"name": nicknames[rows].to_numpy(), "session": sessions[rows].to_numpy()})
     spread = pairs.drop_duplicates()["name"].value_counts()
     return {staff[name] for name in spread.index[spread >= _STAFF_SESSIONS]}
+
+
+# one member of a staff list: 刘芸(客服), 青禾小助手（机器人）, 张杰
+_STAFF_MEMBER = re.compile(r"\s*([^()（）、,，;；/|]+?)\s*(?:[(（]\s*([^()（）]*)\s*[)）])?\s*$")
+
+
+def _roles_by_staff_list(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
+    """Roles in a customer group: a sender named in the row's staff list is an agent, or the system when the
+    list calls it a robot (青禾小助手(机器人)); 系统 and the like are the system; every other member a customer."""
+    columns, cells = table.columns, table.cells
+    senders = cells[columns.positions["sender"]].str.strip()
+    lists = cells[columns.positions["staff_list"]].str.strip()
+    pairs = pd.DataFrame({"sender": senders, "staff": lists})
+    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    roles = []
+    for sender, staff in distinct:
+        members = {}
+        for item in re.split(r"[、,，;；|/]", staff):
+            found = _STAFF_MEMBER.match(item) if item.strip() else None
+            if found:
+                members[found.group(1)] = found.group(2) or ""
+        if not sender:
+            roles.append(None)
+        elif _SYSTEM_NICKNAME.search(sender):
+            roles.append(Role.SYSTEM.value)
+        elif sender in members:
+            roles.append(Role.SYSTEM.value if _BOT_ROLE.search(members[sender]) else Role.AGENT.value)
+        else:
+            roles.append(Role.CUSTOMER.value)
+    role = np.asarray(roles, dtype=object)[codes]
+    empty = pd.isna(role)
+    return role, np.where(empty, "empty sender", None)
 
 
 def _roles_by_ids(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
