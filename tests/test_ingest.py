@@ -2047,3 +2047,15 @@ def test_a_customer_group_chat_takes_its_staff_from_the_row_s_staff_list(tmp_pat
     m = load_inputs([path]).messages.sort_values("source_row")
     assert m["role"].tolist() == ["system", "customer", "system", "agent", "system", "customer"]
     assert m["session_id"].nunique() == 2
+
+
+def test_rows_holding_finds_a_word_in_the_texts_bytes_never_across_two_texts():
+    """The byte search behind the markup and withdrawn-message tests: a word found in a text's own bytes, never
+    in the joined bytes of two neighbours (撤 then 回), in every chunk."""
+    from qa.ingest.table import rows_holding
+
+    texts = pd.Series(["a<b", "无", "该消息已撤回", "撤", "回", "撤回了撤回", ""], dtype="str")
+    assert rows_holding(texts, "撤回").tolist() == [2, 5]
+    assert rows_holding(texts, "<").tolist() == [0]
+    assert rows_holding(texts.iloc[3:], "撤回").tolist() == [2]
+    assert rows_holding(texts, "zz").tolist() == []

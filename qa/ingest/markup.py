@@ -12,6 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qa.ingest.table import rows_holding
+
 # A tag of the markup chat exports use; a customer's "<3" or "a<b" is no tag. Looked for (in RE2)
 # only in the texts holding a "<".
 _TAG_RE2 = r"(?i)</?(?:p|br|img|span|a|div|font|b|i|u|strong|em|ul|ol|li|h[1-6])(?:\s[^<>]*)?/?>"
@@ -74,11 +76,10 @@ def fragment_text(fragment: str) -> str:
 
 def html_rows(text: pd.Series) -> np.ndarray:
     """Which texts hold chat-export markup (a <p>, <br>, <img>, <span>… tag)."""
-    values = pa.array(text)
-    found = np.zeros(len(values), dtype=bool)
-    maybe = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring(values, "<"), False), dtype=bool))
+    found = np.zeros(len(text), dtype=bool)
+    maybe = rows_holding(text, "<")
     if len(maybe):
-        tagged = pc.match_substring_regex(values.take(pa.array(maybe)), _TAG_RE2)
+        tagged = pc.match_substring_regex(pa.array(text.iloc[maybe]), _TAG_RE2)
         found[maybe] = np.asarray(pc.fill_null(tagged, False), dtype=bool)
     return found
 

@@ -23,6 +23,7 @@ from qa.ingest.table import (
     _map_unique,
     _no_reasons,
     _test_distinct,
+    rows_holding,
     string_buffers,
 )
 from qa.model import UNKNOWN_AGENT, Role
@@ -180,9 +181,8 @@ def _roles(
 def _whole_text_is(text: pd.Series, word: str, pattern: str) -> np.ndarray:
     """Which texts are wholly ``pattern``; only the texts holding ``word`` are matched (a million
     texts are searched for the word by Arrow, not by a regex each)."""
-    values = pa.array(text)
-    found = np.zeros(len(values), dtype=bool)
-    maybe = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring(values, word), False), dtype=bool))
+    found = np.zeros(len(text), dtype=bool)
+    maybe = rows_holding(text, word)
     if len(maybe):
         found[maybe] = text.iloc[maybe].str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
     return found

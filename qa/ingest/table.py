@@ -167,6 +167,31 @@ def string_buffers(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[np.ndar
         yield offsets, data
 
 
+def rows_holding(values: pd.Series, needle: str) -> np.ndarray:
+    """The positions of the texts holding ``needle``, found in the Arrow bytes of the column (a text
+    search of a million strings costs a tenth of a second, the bytes' ``find`` a few milliseconds when
+    the needle is rare)."""
+    pattern = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
+    # the needle's rarest-looking byte first: its last (a lead byte of a CJK character is common)
+    order = [len(pattern) - 1, *range(len(pattern) - 1)]
+    found: list[np.ndarray] = []
+    base = 0
+    for offsets, data in string_buffers(pa.array(values)):
+        span = len(data) - len(pattern) + 1
+        starts = np.flatnonzero(data[order[0]: order[0] + max(span, 0)] == pattern[order[0]]) if span > 0 else np.zeros(0, np.int64)
+        for at in order[1:]:
+            starts = starts[data[starts + at] == pattern[at]]
+        # a slice's buffers hold the bytes of texts before and after it
+        starts = starts[(starts >= offsets[0]) & (starts < offsets[-1])]
+        if len(starts):
+            rows = np.searchsorted(offsets, starts, side="right") - 1
+            # a match across two texts is none: it must end inside the text it starts in
+            rows = rows[starts + len(pattern) <= offsets[rows + 1]]
+            found.append(np.unique(rows) + base)
+        base += len(offsets) - 1
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 # --------------------------------------------------------------------------- output
 
 
