@@ -2059,3 +2059,17 @@ def test_rows_holding_finds_a_word_in_the_texts_bytes_never_across_two_texts():
     assert rows_holding(texts, "<").tolist() == [0]
     assert rows_holding(texts.iloc[3:], "撤回").tolist() == [2]
     assert rows_holding(texts, "zz").tolist() == []
+
+
+def test_a_note_may_quote_braces_from_an_agent_pattern_or_a_header(tmp_path):
+    """Notes quote the user's --agent-pattern and the file's header names: braces in them (^\\d{4}$, 内容{1}) are
+    text, never a placeholder (they made the audit stop with an internal error)."""
+    path = write_csv(
+        tmp_path / "ids.csv",
+        [["会话ID", "消息时间", "发送人", "接收人", "消息内容{1}"],
+         ["D1", "2026-11-28 10:50:05", "jd_6b1c", "1024", "能带上飞机吗"],
+         ["D1", "2026-11-28 10:51:13", "1024", "jd_6b1c", "可以的"]],
+    )
+    result = load_inputs([path], agent_pattern=r"^\d{4}$", columns={"text": "消息内容{1}"})
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+    assert any(r"/^\d{4}$/" in note for note in result.notes)

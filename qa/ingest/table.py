@@ -90,7 +90,8 @@ class IngestNotes:
             shown = ", ".join(sources[:5])
             if len(sources) > 5:
                 shown += f" and {len(sources) - 5} more"
-            lines.append(template.format(files=shown))
+            # (replaced, not str.format: a note may quote a user's regex or a header holding braces: ^\d{4}$)
+            lines.append(template.replace("{files}", shown))
         return lines
 
 
