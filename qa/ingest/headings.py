@@ -16,8 +16,16 @@ from qa.ingest.header import field_of
 
 # a conversation's id in a heading line: 会话：2100, 会话ID: 2100, 对话编号：A-17, 咨询单号 …
 _SESSION_LABEL = regex.compile(r"(?:会话|对话|咨询|工单)(?:ID|id|编号|号|单号)?\s*[:：]\s*([^\s,，;；|]+)")
-# the day of a heading: 开始时间：2026-11-28 09:34:45, 日期：2026年11月28日
-_HEADING_DATE = regex.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+# the day of a heading or a session's start: 开始时间：2026-11-28 09:34:45, 日期：2026年11月28日
+_DAY = regex.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+# a cell that may name a conversation (the test of every cell of a sheet, vectorised, before _SESSION_LABEL)
+_LABEL_WORD = r"(?:会话|对话|咨询|工单)"
+
+
+def day_in(text: str) -> str:
+    """The first date written in ``text`` as YYYY-MM-DD, or ""."""
+    found = _DAY.search(text)
+    return f"{found.group(1)}-{int(found.group(2)):02d}-{int(found.group(3)):02d}" if found else ""
 # the agent serving the conversation: 客服：糖糖, 接待客服: 客服-可可
 _HEADING_AGENT = regex.compile(r"(?:接待)?(?:客服|坐席)(?:昵称|名称|账号)?\s*[:：]\s*([^\s,，;；|]+)")
 # the columns given to the message rows, named as the vocabularies know them
@@ -41,24 +49,29 @@ def block_headings(cells: pd.DataFrame, blank: np.ndarray, header_at: int, names
     its blocks (the first may stand above the header)."""
     if any(field_of(name) == "session_id" for name in names if name):
         return None
-    values = cells.to_numpy(dtype=object)
-    filled = values != ""
-    single = filled.sum(axis=1) == 1
+    # only the rows with a cell naming a conversation word are looked at one by one (a sheet of a million
+    # messages is not copied nor walked row by row)
+    labelled = np.zeros(len(cells), dtype=bool)
+    for column in cells.columns:
+        labelled |= cells[column].str.contains(_LABEL_WORD, regex=True).to_numpy(dtype=bool, na_value=False)
+    if not labelled.any():
+        return None
     heading_ids: dict[int, tuple[str, str, str]] = {}
-    for row in np.flatnonzero(single & ~blank):
-        text = next(cell for cell in values[row] if cell)
-        found = _SESSION_LABEL.search(text)
+    candidates = np.flatnonzero(labelled & ~blank)
+    for row, line in zip(candidates.tolist(), cells.iloc[candidates].to_numpy(dtype=object)):
+        cells_filled = [cell for cell in line if cell]
+        found = _SESSION_LABEL.search(cells_filled[0]) if len(cells_filled) == 1 else None
         if found:
-            day = _HEADING_DATE.search(text)
-            date = f"{day.group(1)}-{int(day.group(2)):02d}-{int(day.group(3)):02d}" if day else ""
-            agent = _HEADING_AGENT.search(text)
-            heading_ids[int(row)] = (found.group(1), date, agent.group(1) if agent else "")
+            agent = _HEADING_AGENT.search(cells_filled[0])
+            heading_ids[int(row)] = (found.group(1), day_in(cells_filled[0]), agent.group(1) if agent else "")
     below = [row for row in heading_ids if row > header_at]
-    first_row = next((row for row in range(header_at + 1, len(values)) if not blank[row]), None)
+    unblank = np.flatnonzero(~blank[header_at + 1:])
+    first_row = int(unblank[0]) + header_at + 1 if len(unblank) else None
     # the first block must open with its heading (above the header or right below it): a summary line
     # at the end (合计 会话：13) heads no block
     if not below or not (any(row < header_at for row in heading_ids) or first_row in heading_ids):
         return None
+    values = cells.to_numpy(dtype=object)  # a transcript in blocks: each row is walked below
     header = [str(cell).strip() for cell in values[header_at]]
     sessions = np.full(len(values), "", dtype=object)
     dates = np.full(len(values), "", dtype=object)

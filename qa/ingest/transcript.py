@@ -13,12 +13,12 @@ import pandas as pd
 import regex
 
 from qa.ingest.header import field_of, fold_name
+from qa.ingest.headings import day_in
 
 # one message line: an optional date, the time (bracketed or not), the sender, a colon, the text
 _MESSAGE_LINE = regex.compile(
     r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
     r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
-_DAY = regex.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 # the session-list columns that say nothing of a message (kept out of the message rows: a 会话结束时间
 # beside the messages' own times would make the time column ambiguous)
 _SESSION_ONLY = frozenset(fold_name(n) for n in (
@@ -59,8 +59,7 @@ def exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], at: in
     out: list[list[str]] = []
     numbers: list[int] = []
     for values, number in zip(data.itertuples(index=False, name=None), rows.tolist()):
-        day = _DAY.search(str(values[start])) if start is not None else None
-        date = f"{day.group(1)}-{int(day.group(2)):02d}-{int(day.group(3)):02d}" if day else ""
+        date = day_in(str(values[start])) if start is not None else ""
         base = [str(values[i]) for i in kept]
         last_clock, ahead = -1, 0
         for line in str(values[at]).splitlines():
