@@ -340,9 +340,18 @@ _REMEDY_WORD = compile_regex("|".join(sorted(_REMEDY_FAMILY, key=len, reverse=Tr
 # a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
 
 
+# a remedy named to be refused (补发不了, 没法给您换货, 能换的话早就换了): no remedy offered
+_REFUSED_BEFORE = compile_regex(r"(?:不能|不可以|不支持|没法|没办法|无法|不给|不予|不会)(?:给|帮|为)?(?:您|你|亲)?(?:再)?\W?$")
+_REFUSED_AFTER = compile_regex(r"^(?:不了|不行|不出|不到|是不行|是不可以|是不能|的话)")
+
+
 def _families(text: str) -> set[str]:
-    """The remedy families a text names (退货 refund, 补发 resend, a sum of money…)."""
-    return {_REMEDY_FAMILY[w] for w in _REMEDY_WORD.findall(text)} | ({"money"} if MONEY.search(text) else set())
+    """The remedy families a text offers (退货 refund, 补发 resend, a sum of money…); a remedy named
+    only to be refused (补发不了, 没法给您换货) offers none."""
+    named = {_REMEDY_FAMILY[m.group()] for m in _REMEDY_WORD.finditer(text)
+             if not (_REFUSED_BEFORE.search(text[max(0, m.start() - 6) : m.start()])
+                     or _REFUSED_AFTER.match(text[m.end() : m.end() + 4]))}
+    return named | ({"money"} if MONEY.search(text) else set())
 
 
 class RemedyTerms:
@@ -1281,6 +1290,38 @@ _ASKS_CONSENT = compile_regex(r"(?:可以|行|好|成|合适|ok|接受)(?:的)?(
                               r"|(?:要不|要不然|不如)[^?]{0,30}\?\W*$")
 
 
+# the agent taking a step over itself (我这边直接联系网点, 给您直接退): no mere urging
+_AGENT_ACTS = compile_regex(r"(?:我|我们|这边|小妹|给(?:您|你|亲)|帮(?:您|你|亲)|为(?:您|你|亲))\W{0,1}$")
+
+
+# a clause that refuses a remedy (没法给您补发, 这个真的换不了)
+_REFUSING_CLAUSE = compile_regex(r"^\W*(?:那|这边|我们|我这边|小妹)?(?:实在|确实|真的)?(?:没法|没办法|无法|不能|不可以|不支持|不给|不予)"
+                                 r"|不了\W*$")
+
+
+def _changes_terms(text: str, said: str, changing, emphasis: frozenset) -> bool:
+    """Whether ``text`` holds an ``anchor_terms`` word that ``said`` (the earlier offers) lacks. An
+    ``emphasis`` word (直接) before a step already said (直接拒收 after 拒收), with no agent taking the
+    step over just before it (我这边直接…), only urges the old step."""
+    for word in changing:
+        if word not in text or word in said:
+            continue
+        if word not in emphasis:
+            return True
+        for match in regex.finditer(regex.escape(word), text):
+            step = text[match.end() : match.end() + 2]
+            if not (len(step) == 2 and _HAN.fullmatch(step[0]) and step in said) \
+                    or _AGENT_ACTS.search(text[max(0, match.start() - 4) : match.start()]):
+                return True
+    return False
+
+
+def _offers_before_question(text: str, classes, offer_names: list[str]) -> bool:
+    """Whether a clause before the last one of ``text`` offers a remedy (``offer_names`` classes)."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    return any(classes.matches(name, clause) for clause in clauses[:-1] for name in offer_names)
+
+
 def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
     """(position, use) of each offer that pushes the agent's last two offers' remedy again through a
     run of refusals (``streak_offers`` = 3: the third offer in a row): the customer refused after each
@@ -1367,6 +1408,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     light = set(params["light_words"]) | set(params["filler_words"]) | set(params["anchor_stop"])
     plain = compile_regex("|".join(regex.escape(w) for w in longest_first(light))) if light else None
     changing = params["anchor_terms"]
+    emphasis = frozenset(params["anchor_emphasis"])
     share = params["min_repeated_share"]
     # A clause is no new step when a push of the run of refused pushes the offer ends said it (重置 in
     # the first of four pushes): the run goes back while each gap refused.
@@ -1428,7 +1470,9 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if not (offered or acted):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
-        if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p)) for p in earlier):
+        # (an offer before the closing question still offers: 那给您补偿3元吧，您自己再买一块？)
+        if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p))
+               and not _offers_before_question(norm_at(p), classes, offer_names) for p in earlier):
             continue
         mine = content(later)
         if acted and (not all(len(mine & content(p)) >= 2 for p in earlier)
@@ -1440,7 +1484,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         said = "\n".join(norm_at(p) for p in earlier)
         if _families(text) - _families(said):
             continue
-        if any(w in text and w not in said for w in changing):
+        if _changes_terms(text, said, changing, emphasis):
             continue
         used = set().union(*(content(int(scope[j])) for j in range(pushes_from[i], i)))
         new_step = False
@@ -1448,6 +1492,8 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         # a clause's soothing words (辛苦您, 让您费心了) are no step; a step to do again (最后再试一次) is the old step
         for clause, clause_key in zip(clauses, (clause_key_of[c] for c in clauses)):
             if retry_names and any(classes.matches(n, clause) for n in retry_names):
+                continue
+            if _REFUSING_CLAUSE.search(clause):  # 没法给您补发: a remedy refused is no new step
                 continue
             clause_key = clause_key or ""
             clause_content = set(_HAN.findall(plain.sub("", clause_key) if plain else clause_key)) - _FUNCTION_CHARS

@@ -51,6 +51,9 @@ PARAMS = {
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
+    "anchor_emphasis": Param("strings", "anchor_terms words that only urge a step the earlier offers named when "
+                             "they stand before it with no agent taking it over (直接拒收 after 拒收; not 我这边直接联系)",
+                             default=[]),
     "anchor_refusal_classes": Param("strings", "customer classes of a refusal strong enough for an anchored "
                                     "restatement (refusal_classes without the mere question back)", default=[]),
     "anchor_offer_classes": Param("strings", "agent classes of which both offers of an anchored restatement "
