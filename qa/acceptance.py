@@ -230,6 +230,13 @@ def _families(text: str) -> set[str]:
         _FAMILY[m.group()] for m in _OTHER_REMEDY.finditer(text) if _FAMILY.get(m.group()) == "reissue"}
 
 
+def same_remedy(proposal_norm: str, text_norm: str) -> bool:
+    """Does ``text_norm`` name only remedies the agent's ``proposal_norm`` already offered (换货 →
+    可以给您换货的)? A text naming none is no same remedy."""
+    named = _families(text_norm)
+    return bool(named) and named <= _families(proposal_norm)
+
+
 def offers_other(proposal_norm: str, reply_norm: str) -> bool:
     """Does the agent's ``reply_norm`` offer the customer a remedy its earlier ``proposal_norm``
     did not (补发太麻烦 → 那给您退这3个的钱)? After a refusal, a new concrete remedy meets the

@@ -96,7 +96,16 @@ import numpy as np
 import pandas as pd
 
 from qa.acceptance import COMMON_CHARS as _COMMON_CHARS
-from qa.acceptance import answers_when, answers_yes, grants, grants_request, not_accepted, offers_other, permits_decision
+from qa.acceptance import (
+    answers_when,
+    answers_yes,
+    grants,
+    grants_request,
+    not_accepted,
+    offers_other,
+    permits_decision,
+    same_remedy,
+)
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
@@ -585,8 +594,11 @@ def _clause_of(text: str, found) -> str:
 def _remedy_besides(proposal_norm: str, reply_norm: str, found) -> bool:
     """Is the handling match ``found`` of the reply a remedy besides the tried ``proposal_norm``: a
     thing done for the customer (寄个新的, 换新, 补发), or a promise in a clause naming no step of the
-    proposal? 清了缓存一般就好了 promises the tried step's outcome: the same step again."""
-    return _unlike(proposal_norm, _clause_of(reply_norm, found)) or _HANDS_OVER.search(found.text) is not None
+    proposal? 清了缓存一般就好了 promises the tried step's outcome: the same step again, and so is
+    the remedy the proposal offered done for them (申请换货 → 可以给您换货的)."""
+    clause = _clause_of(reply_norm, found)
+    return _unlike(proposal_norm, clause) or (_HANDS_OVER.search(found.text) is not None
+                                               and not same_remedy(proposal_norm, clause))
 
 
 def _wait_unknown(times: pd.Series | None, position: int) -> bool:
