@@ -131,7 +131,7 @@ ROLE_VALUES = {
     "买家发送": "customer", "系统通知": "system", "商家": "agent", "自动回复": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
-    "requester": "customer",
+    "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",

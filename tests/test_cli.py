@@ -79,6 +79,20 @@ def _assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
+def test_an_export_of_agent_messages_only_is_audited(tmp_path):
+    """No customer message at all (an export of the shop's side, or customer rows all rejected): the
+    checks that follow the customer find nothing to follow; none may crash (repeated-solution did)."""
+    path = tmp_path / "agents.csv"
+    path.write_text("session_id,timestamp,role,agent,text\n" + "".join(
+        f"S1,2026-11-20 10:0{minute}:00,agent,小雅,亲，可以申请退货退款哦\n" for minute in range(4)), encoding="utf-8")
+    js = tmp_path / "out.json"
+    result = run("audit", str(path), "-o", str(tmp_path / "out.xlsx"), "--json", str(js))
+    assert result.exit_code == 0, result.output
+    report = json.loads(js.read_text(encoding="utf-8"))
+    assert report["summary"]["audited_rows"] == 4
+    assert not [f for f in report["findings"] if f["rule"] == "repeated-solution"]
+
+
 def test_missing_file(tmp_path):
     _assert_one_line_error(run("audit", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.xlsx")), "nope.csv")
 

@@ -473,7 +473,9 @@ def test_no_time_column(tmp_path):
 
 ROLE_VALUES = [
     *[(v, "agent") for v in ["agent", "AGENT", "客服", "商家", "seller", "staff", "1", " Agent "]],
-    *[(v, "customer") for v in ["customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "Buyer"]],
+    *[(v, "customer") for v in ["customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "Buyer",
+                                # 唯品会 names the customer 会员; 快手 a follower 粉丝; a guest 游客
+                                "会员", "粉丝", "游客", "Member"]],
     *[(v, "system") for v in ["system", "系统", "机器人", "bot", "robot", "自动回复", "ROBOT"]],
 ]
 

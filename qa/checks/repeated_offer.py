@@ -994,6 +994,8 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     block_of = np.cumsum(new_block) - 1
     order = np.arange(len(chosen))
     customer_positions = np.flatnonzero(customer)
+    if not len(customer_positions):  # no customer wrote: nothing refused, nothing repeated
+        return []
     before = np.searchsorted(customer_positions, chosen) - 1
     last_customer = np.where(before >= 0, customer_positions[np.maximum(before, 0)], -1)
     may_flag = (order - starts[block_of] >= limit) & (last_customer > chosen[starts[block_of]])

@@ -32,7 +32,9 @@ _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "servicer", "support", "1", "人工客服", "人工", "卖家", "商家客服",
                      "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
-                     "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester"),
+                     "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester",
+                     # the platform's member (唯品会 会员) or follower (快手 粉丝), a guest not logged in (游客)
+                     "会员", "粉丝", "游客", "member"),
                    Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
