@@ -886,6 +886,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 if has_prev.any():
                     asked[has_prev] = _class_mask(classes, list(params["answered_question_classes"]),
                                                   norm_all, previous[has_prev])
+                    # a reproach put as a question (您自己不会再翻翻盒子吗？) asks nothing: 我翻了三遍了
+                    # reports the step done in vain, it answers no yes/no question
+                    provoking = [c for c in params["provoked_classes"] if c in classes.classes]
+                    if provoking and asked.any():
+                        asking = np.flatnonzero(asked)
+                        asked[asking[_class_mask(classes, provoking, norm_all, previous[asking])]] = False
                 found[np.flatnonzero(found)[asked & (lengths <= params["short_answer_chars"])]] = False
             _drop_nothing_offered(classes, params, norm_all, reply_positions_all, sessions, positions, found)
             prompted = [c for c in params["prompted_classes"] if c in classes.classes]
