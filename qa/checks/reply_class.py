@@ -116,6 +116,8 @@ _CONTENT = compile_regex(r"[\p{L}\p{N}]")
 _EMOTICON_CODE = compile_regex(r"\[[^\[\]]{1,8}\]")
 # an A-not-A question with its 到底/究竟 (到底能不能退)
 _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
+# …asking whether something happened (发没发货, 到没到): a status the agent can look up
+_STATUS_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})没\1[^,.!?;]{0,8}")
 
 
 # attachments ([图片], [商品链接]) carry an answer; emoticon codes ([微笑]) do not
@@ -1175,10 +1177,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     mild_spoilers = [c for c in params["mild_spoiled_by"] if c in classes.classes]
 
     def more_than_mild(position: int) -> bool:
-        """The message at ``position`` has a trigger match outside every mild-class match."""
+        """The message at ``position`` has a trigger match outside every mild-class match and
+        outside an impatient question whether something happened (到底发没发货: the agent looking it
+        up answers it; 管不管, 是不是机器人 challenge the agent and stay more than mild)."""
         text = texts.at(position)
         found = _class_matches(classes, trigger_names, text)
-        return bool(found) and not _within_all(found, _class_spans(classes, mild_names, text))
+        if not found:
+            return False
+        spans = _class_spans(classes, mild_names, text) + [m.span() for m in _STATUS_Q.finditer(text)]
+        return not _within_all(found, spans)
 
     def upset_after(trigger: int, reply: int) -> bool:
         """A later message of the trigger's turn (before ``reply``) voices more than a mild feeling."""
