@@ -888,7 +888,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 if has_prev.any():
                     asked[has_prev] = _class_mask(classes, list(params["answered_question_classes"]),
                                                   norm_all, previous[has_prev])
-                    # a reproach put as a question (您自己不会再翻翻盒子吗？) asks nothing: 我翻了三遍了
+                    # a reproach put as a question (您自己不会再插紧试试吗？) asks nothing: 插了好几次了
                     # reports the step done in vain, it answers no yes/no question
                     provoking = [c for c in params["provoked_classes"] if c in classes.classes]
                     if provoking and asked.any():
