@@ -1301,10 +1301,19 @@ _REFUSING_CLAUSE = compile_regex(r"^\W*(?:那|这边|我们|我这边|小妹)?(?
                                  r"|不了\W*$")
 
 
+# the agent doing the step for the customer (我们帮您申请, 给您代为提交): the verb it takes over
+_TAKES_OVER = compile_regex(r"(?:帮|给|为|替|代)(?:您|你|亲)?(?:代为|直接)?\p{Han}{0,2}?(申请|提交|操作|办理|下单|登记|填写|联系)")
+
+
 def _changes_terms(text: str, said: str, changing, emphasis: frozenset) -> bool:
-    """Whether ``text`` holds an ``anchor_terms`` word that ``said`` (the earlier offers) lacks. An
+    """Whether ``text`` holds an ``anchor_terms`` word that ``said`` (the earlier offers) lacks, or
+    takes over a step the earlier offers left to the customer (麻烦提交下售后申请 → 我们帮您申请). An
     ``emphasis`` word (直接) before a step already said (直接拒收 after 拒收), with no agent taking the
     step over just before it (我这边直接…), only urges the old step."""
+    for match in _TAKES_OVER.finditer(text):
+        verb = match.group(1)
+        if verb in said and not any(m.group(1) == verb for m in _TAKES_OVER.finditer(said)):
+            return True
     for word in changing:
         if word not in text or word in said:
             continue
@@ -1447,8 +1456,11 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     clause_key_of = view.made.setdefault("clauses", {})
     _keys_of_clauses(clause_texts, view.strip, params, clause_key_of)
     def plain_push(later: int) -> bool:
-        """The offer has a key, asks nothing back and does not open by going along with the customer."""
-        return bool(keys[later]) and not _QUESTION_BACK.search(keys[later]) and not _GOES_ALONG.match(norm_at(later))
+        """The offer has a key, asks nothing back (asking consent, 给您换一件新的可以吗, still offers: the
+        key has lost its 可以) and does not open by going along with the customer."""
+        text = norm_at(later)
+        return bool(keys[later]) and not (_QUESTION_BACK.search(keys[later]) and not _ASKS_CONSENT.search(text)) \
+            and not _GOES_ALONG.match(text)
 
     # Whether each push that gets that far offers a remedy, as one class mask over their rows (a
     # vectorised pre-filter, then one check per distinct text) instead of a class search per text:
