@@ -250,8 +250,10 @@ class ClassSet:
                 if pattern is None:
                     continue
             excluded: list[tuple[int, int]] | None = None
-            for hit in pattern.finditer(text, overlapped=False):
+            position = 0
+            while (hit := pattern.search(text, position)) is not None:
                 start, end = hit.span()
+                position = end if end > start else start + 1
                 if end == start:
                     continue
                 if excluded is None:  # only a text with a match needs its exclusions
@@ -259,6 +261,9 @@ class ClassSet:
                         class_excluded = self._exclusions(cls.exclude, cls.exclude_sources, text)
                     excluded = class_excluded + self._exclusions(category.exclude, category.exclude_sources, text)
                 if any(s < end and start < e for s, e in excluded):
+                    # an excluded match (评论都差不多…) hides no later one that starts inside it
+                    # (销量是刷出来的吧): look again from the next character
+                    position = start + 1
                     continue
                 if self._dropped(cls, text, start, end):
                     continue

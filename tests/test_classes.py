@@ -473,3 +473,15 @@ def test_branch_hints_change_no_verdict(monkeypatch):
                         for name in fresh.names()}
     assert found[0] == found[10**9]
     assert sum(map(len, found[0].values())) > 100
+
+
+def test_an_excluded_match_hides_no_later_match_inside_it(tmp_path: Path):
+    """A match dropped for overlapping an exclusion (甲…戊 over 乙丙) must not swallow a later match
+    that starts inside it and lies clear of the exclusion (丁戊): the search goes on from the next
+    character, not from the dropped match's end."""
+    (tmp_path / "classes.toml").write_text(
+        '[classes.probe]\ndoc = "a probe"\nroles = ["customer"]\npatterns = ["甲[^，]{0,6}戊", "丁戊"]\nexclude = ["乙丙"]\n',
+        encoding="utf-8")
+    probe = load_classes(tmp_path)
+    assert [m.text for m in probe.find("probe", "甲乙丙丁戊")] == ["丁戊"]
+    assert [m.text for m in probe.find("probe", "甲己庚戊")] == ["甲己庚戊"]
