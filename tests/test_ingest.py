@@ -1931,6 +1931,47 @@ def test_a_session_list_with_each_conversation_in_one_cell_is_read_message_by_me
     assert local[:5] == ["11-28 23:55", "11-28 23:58", "11-29 00:00", "11-29 00:01", "11-29 00:02"]
 
 
+def test_a_helpdesk_turn_per_row_with_role_lines_is_read_message_by_message(tmp_path):
+    """A helpdesk export writes a turn per row (轮次, 轮次开始时间) and the turn's messages in one cell as 顾客：… /
+    客服：… / 机器人：… / 系统：… lines without times, the session's id and agent merged over its turns: each line is a
+    message of that role at its turn's time, of the session's agent; a text column read with a role column beside it
+    stays one message per row, whatever lines its texts hold."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "会话轮次"
+    sheet.append(["会话编号", "客户", "接待客服", "轮次", "轮次开始时间", "对话内容"])
+    sheet.append(["HD-1", "南风", "客服小满", 1, dt.datetime(2026, 11, 28, 9, 8, 4),
+                  "机器人：亲，欢迎光临~\n顾客：这件毛衣起球吗\n系统：会话已转接至 客服小满\n客服：正常穿着轻微起球是有的"])
+    sheet.append([None, None, None, 2, dt.datetime(2026, 11, 28, 9, 10, 33), "顾客：那我拍S\n客服：好的亲"])
+    sheet.append(["HD-2", "郭先生", "客服阿宁", 1, dt.datetime(2026, 11, 28, 13, 50, 18),
+                  "顾客：鞋标歪的，是不是假货\n顾客：[图片]\n客服：亲，我们是品牌授权经销"])
+    sheet.merge_cells("A2:A3")
+    sheet.merge_cells("B2:B3")
+    sheet.merge_cells("C2:C3")
+    book.save(tmp_path / "turns.xlsx")
+    result = load_inputs([str(tmp_path / "turns.xlsx")])
+    m = result.messages.sort_values(["source_row", "timestamp"], kind="stable")
+    assert len(result.rejected) == 0
+    assert m["session_id"].tolist() == ["HD-1"] * 6 + ["HD-2"] * 3
+    assert m["role"].tolist() == ["system", "customer", "system", "agent", "customer", "agent",
+                                  "customer", "customer", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["客服小满", "客服小满", "客服阿宁"]
+    local = m["timestamp"].dt.tz_convert(TZ).dt.strftime("%H:%M:%S").tolist()
+    assert local == ["09:08:04"] * 4 + ["09:10:33"] * 2 + ["13:50:18"] * 3
+    records = write_csv(tmp_path / "records.csv", [
+        ["会话ID", "时间", "角色", "消息内容"],
+        ["s1", "2026-11-28 09:00:00", "客服", "顾客：能便宜吗\n客服：不能"],
+        ["s1", "2026-11-28 09:01:00", "买家", "客服：你刚才说的\n顾客：我记下了"]])
+    plain = load_inputs([records]).messages
+    assert plain["role"].tolist() == ["agent", "customer"]
+    turns = write_csv(tmp_path / "turns.csv", [
+        ["会话编号", "客户", "接待客服", "轮次", "轮次开始时间", "对话内容"],
+        ["HD-3", "阿珂", "客服橙子", "1", "2026-11-28 09:08:04", "顾客：有S码吗\n客服：有的亲"],
+        ["HD-3", "阿珂", "客服橙子", "2", "2026-11-28 09:12:00", "顾客：好\n机器人：感谢咨询"]])
+    from_csv = load_inputs([turns]).messages
+    assert from_csv["role"].tolist() == ["customer", "agent", "customer", "system"]
+
+
 def test_dotted_api_headers_media_without_text_excel_day_fractions_and_scientific_ids(tmp_path):
     """A flattened API dump names its columns sender.role, message.created_at, content.text: each is known whole
     (as the JSON reader joins it) or by its last part; an image or video message without text is the platform's

@@ -424,8 +424,13 @@ class _DelimitedStream:
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
         above = _decode_head(data_head[: self._skip], True) if self._skip else ""
-        if ("text" not in self.options.columns and not any(field_of(name) == "text" for name in self.header)
-                and transcript_at(self.header, sample[:-1] if not at_end else sample) is not None):
+        fields = {field_of(name) for name in self.header} | set(self.options.columns)
+        rows = sample[:-1] if not at_end else sample
+        if "text" not in fields and transcript_at(self.header, rows) is not None:
+            raise _WholeConversations(self)
+        # a text column and nothing telling who wrote: a helpdesk turn per row, its messages as 顾客：… lines
+        if "text" in fields and not {"role", "sender", "agent_flag"} & fields \
+                and transcript_at(self.header, rows, roles_only=True) is not None:
             raise _WholeConversations(self)
         self.columns = columns_from_head(self.header, self.options.columns, path, above,
                                          sample[:-1] if not at_end else sample)

@@ -165,9 +165,15 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     else:
         found = find_header(top, options.columns)
     header_at = found.index
-    if "text" not in options.columns and not any(field_of(name) == "text" for name in found.names if name):
-        head = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
+    head = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
+    fields = {field_of(name) for name in found.names if name}
+    if "text" not in options.columns and "text" not in fields:
         at = transcript_at(found.names, head)
+        if at is not None:
+            return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
+    elif not ({"role", "sender", "agent_flag"} & (fields | set(options.columns))):
+        # a text column and nothing telling who wrote: a helpdesk turn per row, its messages as 顾客：… lines
+        at = transcript_at(found.names, head, roles_only=True)
         if at is not None:
             return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
     not_messages = np.zeros(len(cells), dtype=bool)
@@ -203,7 +209,7 @@ def _transcript_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, na
     data, rows, message_names = exploded(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1, names, at)
     where = f"{path} (sheet '{sheet}')" if sheet else path
     columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
-    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: one row per conversation, its messages in "
+    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: one row per conversation (or turn), its messages in "
               f"'{names[at]}': each message read as a row of its own (its row number the conversation's)", path)
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
 

@@ -2,7 +2,11 @@
 session, the messages in a 聊天记录 cell as ``[09:53:16] 晴天娃娃：这个还有货吗`` lines): each message
 becomes a row of its own, keeping the session's row number, with its time (the day from the
 session's start, the next day where the clock goes back past midnight), its sender and its text. A
-line without a time and sender goes on the message above it."""
+line without a time and sender goes on the message above it.
+
+Helpdesk exports write a conversation a turn per row (轮次, 轮次开始时间) with the turn's messages as
+``顾客：…`` / ``客服：…`` / ``机器人：…`` lines without times: each line is a message of that role, at
+the turn's start time."""
 
 from __future__ import annotations
 
@@ -19,25 +23,44 @@ from qa.ingest.headings import day_in
 _MESSAGE_LINE = regex.compile(
     r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
     r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
+# one message line named by its role alone, without a time (a helpdesk turn: 顾客：… / 客服：…)
+_ROLE_LINE = regex.compile(r"^\s*(顾客|客户|买家|用户|访客|客人|会员|客服|人工客服|商家|卖家|坐席|机器人|智能助手|系统)\s*[：:]\s?(.*)$")
 # the session-list columns that say nothing of a message (kept out of the message rows: a 会话结束时间
 # beside the messages' own times would make the time column ambiguous)
 _SESSION_ONLY = frozenset(fold_name(n) for n in (
     "会话结束时间", "会话时长", "满意度", "满意度评价", "评价结果", "首次响应时长", "平均响应时长", "消息数", "消息条数",
     "接待时长", "结束方式", "session_end", "duration", "rating", "satisfaction"))
 _START = frozenset(fold_name(n) for n in ("会话开始时间", "会话开始", "开始时间", "会话创建时间", "进线时间", "接入时间",
-                                            "session_start", "conversation_start"))
+                                            "session_start", "conversation_start",
+                                            # a helpdesk turn's start: the time of its messages
+                                            "轮次开始时间", "轮次时间", "本轮开始时间", "turn_start"))
 # the columns given to the message rows, named as the vocabularies know them
 TIME_NAME, SENDER_NAME, TEXT_NAME = "消息时间", "发送者", "消息内容"
 
 
-def transcript_at(header: Sequence[str], sample: Sequence[Sequence[str]]) -> int | None:
+def _message_line(line: str) -> tuple[str | None, str | None, str, str] | None:
+    """(written day, clock, sender, text) of a message line, day and clock None for a role line."""
+    found = _MESSAGE_LINE.match(line)
+    if found:
+        return found.groups()
+    found = _ROLE_LINE.match(line)
+    return (None, None, found.group(1), found.group(2)) if found else None
+
+
+def transcript_at(header: Sequence[str], sample: Sequence[Sequence[str]], *, roles_only: bool = False) -> int | None:
     """The column whose cells hold whole conversations (two or more message lines each) in most of the
-    ``sample``'s filled cells, or None."""
+    ``sample``'s filled cells, or None. ``roles_only``: only cells of lines named by a role (顾客：…)
+    count (a table whose text column is read as such otherwise)."""
+    def lines_in(cell: str) -> int:
+        if roles_only:
+            return sum(1 for line in cell.splitlines() if _ROLE_LINE.match(line))
+        return sum(1 for line in cell.splitlines() if _message_line(line) is not None)
+
     for at in range(len(header)):
         cells = [str(row[at]) for row in sample if len(row) > at and str(row[at]).strip()]
         if len(cells) < 1:
             continue
-        whole = sum(1 for cell in cells if sum(1 for line in cell.splitlines() if _MESSAGE_LINE.match(line)) >= 2)
+        whole = sum(1 for cell in cells if lines_in(cell) >= 2)
         if whole * 2 > len(cells):
             return at
     return None
@@ -52,7 +75,10 @@ def exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], at: in
     fields = [field_of(name) for name in header]
     # with a customer column, a message's sender tells its role and names its agent (a transfer hands the
     # chat to another agent than the session's 接待客服)
-    drop_agent = "customer" in fields
+    # (a role line names no one: the agent column stays then)
+    named = any(_MESSAGE_LINE.match(line) for cell in data[data.columns[at]].astype(str).head(50)
+                for line in cell.splitlines())
+    drop_agent = "customer" in fields and named
     kept = [i for i, name in enumerate(folded) if i != at and name not in _SESSION_ONLY and name not in _START
             and not (drop_agent and fields[i] == "agent")]
     start = next((i for i, name in enumerate(folded) if name in _START), None)
@@ -63,12 +89,16 @@ def exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], at: in
         base = [str(values[i]) for i in kept]
         last_clock, ahead = -1, 0
         for line in str(values[at]).splitlines():
-            found = _MESSAGE_LINE.match(line)
+            found = _message_line(line)
             if not found:
                 if out and numbers[-1] == number and line.strip():  # the message above goes on
                     out[-1][-1] += "\n" + line.strip()
                 continue
-            written_day, clock, sender, text = found.groups()
+            written_day, clock, sender, text = found
+            if clock is None:  # a role line: the turn's time
+                out.append([*base, str(values[start]).strip() if start is not None else "", sender, text.strip()])
+                numbers.append(number)
+                continue
             hours, minutes, *seconds = (int(part) for part in clock.split(":"))
             at_clock = hours * 3600 + minutes * 60 + (seconds[0] if seconds else 0)
             if written_day:
