@@ -41,6 +41,8 @@ COMMON_CHARS = _COMMON = set("是会能可好对要想用了过到在一有太�
 _NEGATOR = compile_regex(r"^(?:不想再?|不要再?|不愿意?再?|不用再?|不再|别再?(?:让|叫|要)?我?再?|不)")
 # the remedies a counter-demand names, longest first
 _REMEDY = compile_regex(r"上门|补发|重新发|重发|派人|退|换|寄|赔|发")
+_RESEND_COUNTED = compile_regex(r"(?:再|重新)发(?!一下|下|个?(?:链接|单号|图|照片|地址|截图|视频|信息|消息|定位))"
+                                r"|发(?:一|两)?(?:个|双|件|份|台|箱|盒|套|只|条|瓶)(?!链接|单号|图|照片|地址|截图|视频|信息|消息|定位)")
 # an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧); 不介意 answers the agent's
 # 您介意的话… by taking the goods as they are
 _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|那我|不介意|不在意|没关系)(?![不没])")
@@ -122,8 +124,10 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
             if name == "counter-demand":
                 # another remedy than the one proposed; a bare 发 asks when the order ships (能不能今天发),
                 # no remedy of its own
+                # (再发一双 / 重新寄一个 sends a new one: 发 with 再 before it or a count after it is a resend)
                 remedy = _REMEDY.search(found.text)
-                if remedy is not None and remedy.group() not in proposal_norm and remedy.group() != "发":
+                if remedy is not None and remedy.group() not in proposal_norm and (
+                        remedy.group() != "发" or _RESEND_COUNTED.search(found.text)):
                     return found
                 continue
             verb = step_verb(found.text, name)
