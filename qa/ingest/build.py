@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -30,7 +30,7 @@ from qa.ingest.roles import (
     role_legend,
     senders_by_customer,
 )
-from qa.ingest.table import IngestNotes, RawTable, ReadOptions, _clip, _no_reasons, _rejected_frame
+from qa.ingest.table import IngestNotes, RawTable, ReadOptions, Source, _clip, _no_reasons, _rejected_frame, _table_slices
 from qa.ingest.times import _parse_times
 from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, Role, empty_messages, empty_rejected
 
@@ -481,6 +481,23 @@ def agent_warning(tally: dict, source: str, notes: IngestNotes) -> None:
         # Without any agent or sender column the note "agent set to (unknown)" already says so.
         notes.add(f"warning: the agent is {UNKNOWN_AGENT} for most agent messages in {{files}}; "
                   "use --column agent=COLUMN (the agent's name or account)", source)
+
+
+class WholeFileSource(Source):
+    """A file read whole into its tables when opened (a workbook's sheets, an HTML page's tables, a
+    text transcript): its rows given table after table, as tables of at most ``chunk_rows`` rows."""
+
+    def __init__(self, tables: list[RawTable], notes: IngestNotes, chunk_rows: int | None) -> None:
+        self.notes = notes
+        self._tables = tables
+        # (the time note comes with the rows')
+        self.has_times = any(_has_times(table, IngestNotes()) for table in tables)
+        self._chunk_rows = chunk_rows
+
+    def tables(self) -> Iterator[RawTable]:
+        """The tables' rows, in file order, as tables of at most ``chunk_rows`` rows."""
+        for table in self._tables:
+            yield from _table_slices(table, self._chunk_rows)
 
 
 def _has_times(table: RawTable, notes: IngestNotes) -> bool:

@@ -7,17 +7,15 @@ out as for any export: the buyer is the customer, a session is the buyer's day."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import regex
 
 from qa.errors import InputError
-from qa.ingest.build import _has_times, columns_from_head
+from qa.ingest.build import WholeFileSource, columns_from_head
 from qa.ingest.encoding import detect_encoding, to_utf8
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
-from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _table_slices
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
 from qa.model import empty_rejected
 
 # a message's first line: its date and time, then who sent it
@@ -68,11 +66,11 @@ def _messages(text: str) -> tuple[list[list[str]], list[int]]:
     return rows, numbers
 
 
-class ChatTextSource(Source):
+class ChatTextSource(WholeFileSource):
     """A plain-text transcript, read whole (see the module's docstring)."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
-        self.notes = IngestNotes()
+        notes = IngestNotes()
         try:
             with open(path, "rb") as handle:
                 raw = handle.read()
@@ -85,15 +83,10 @@ class ChatTextSource(Source):
             raise InputError(f"{path} holds no message of a chat transcript")
         cells = pd.DataFrame(rows, columns=range(len(NAMES)), dtype="str")
         columns = columns_from_head(NAMES, options.columns, path, "", cells.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
-        self.notes.add("{files} is a chat transcript in text (a time-and-sender line, then the message, per buyer "
-                       "block): read message by message, each at the line of its time", path)
-        self._table = RawTable(path, "", columns, cells, np.asarray(numbers, dtype=np.int64), empty_rejected())
-        self.has_times = _has_times(self._table, IngestNotes())
-        self._chunk_rows = chunk_rows
-
-    def tables(self) -> Iterator[RawTable]:
-        """The transcript's messages as tables of at most ``chunk_rows`` rows."""
-        return _table_slices(self._table, self._chunk_rows)
+        notes.add("{files} is a chat transcript in text (a time-and-sender line, then the message, per buyer "
+                  "block): read message by message, each at the line of its time", path)
+        table = RawTable(path, "", columns, cells, np.asarray(numbers, dtype=np.int64), empty_rejected())
+        super().__init__([table], notes, chunk_rows)
 
 
 FORMAT = Format("chat transcript text", (), (), ChatTextSource)

@@ -5,30 +5,21 @@ declares (its ``<meta>``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.build import _has_times
-from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _table_slices
+from qa.ingest.build import WholeFileSource
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
 
 HTML_EXTENSIONS = (".html", ".htm")
 
 
-class HtmlTableSource(Source):
+class HtmlTableSource(WholeFileSource):
     """The tables of an HTML page that have the needed columns, table after table."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
-        self.notes = IngestNotes()
-        self._tables = _read_tables(path, options, self.notes)
-        self.has_times = any(_has_times(table, IngestNotes()) for table in self._tables)
-        self._chunk_rows = chunk_rows
-
-    def tables(self) -> Iterator[RawTable]:
-        """The tables' rows, table after table, as tables of at most ``chunk_rows`` rows."""
-        for table in self._tables:
-            yield from _table_slices(table, self._chunk_rows)
+        notes = IngestNotes()
+        super().__init__(_read_tables(path, options, notes), notes, chunk_rows)
 
 
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.build import _has_times, columns_from_head
+from qa.ingest.build import WholeFileSource, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
-from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, Source, _blank_mask, _table_slices
+from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
 from qa.ingest.transcript import exploded, transcript_at
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
@@ -27,21 +27,13 @@ from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
 SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
-class SpreadsheetSource(Source):
+class SpreadsheetSource(WholeFileSource):
     """A workbook's data sheets (``--sheet``, or every sheet with the needed columns: an export
-    may hold one sheet per agent or per day)."""
+    may hold one sheet per agent or per day), sheet after sheet."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
-        self.notes = IngestNotes()
-        self._tables = _read_excel(path, options, self.notes)
-        # its note comes with the rows'
-        self.has_times = any(_has_times(table, IngestNotes()) for table in self._tables)
-        self._chunk_rows = chunk_rows
-
-    def tables(self) -> Iterator[RawTable]:
-        """The sheets' rows, sheet after sheet, as tables of at most ``chunk_rows`` rows."""
-        for table in self._tables:
-            yield from _table_slices(table, self._chunk_rows)
+        notes = IngestNotes()
+        super().__init__(_read_excel(path, options, notes), notes, chunk_rows)
 
 
 FORMAT = Format(
