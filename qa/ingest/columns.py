@@ -96,6 +96,8 @@ class ColumnMap:
     agent_decorations: tuple[str, ...] = ()
     # columns whose values open with Excel's text marker (a leading '): the marker is dropped
     text_marked: tuple[int, ...] = ()
+    # a workbook's staff directory sheet (qa.ingest.staffdir): (id, name, role) of the shop's accounts
+    staff_directory: tuple[tuple[str, str, str], ...] = ()
 
     def has(self, name: str) -> bool:
         """Whether the field ``name`` has a column."""

@@ -502,6 +502,13 @@ def _sender_roles(
             role = np.where(machine & (role == Role.AGENT.value), Role.SYSTEM.value, role)
         return role, reason  # "unknown is_agent value '2'"
     nicknames = cells[columns.positions["sender"]].str.strip()
+    if columns.staff_directory and not options.agent_regex:
+        listed = {account: role for account, _, role in columns.staff_directory}
+        if nicknames.isin(listed.keys()).any():
+            notes.add(f"no role column in {{files}}: a sender in '{columns.label('sender')}' that the staff directory "
+                      f"lists is staff (a robot or notice account the system), any other sender the customer",
+                      table.source)
+            return _roles_by_directory(nicknames, listed)
     if columns.senders_by_customer and not options.agent_regex:
         return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
@@ -615,6 +622,20 @@ def _roles_by_staff_list(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
     return role, np.where(empty, "empty sender", None)
 
 
+def _roles_by_directory(senders: pd.Series, listed: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Roles by a staff directory (:mod:`qa.ingest.staffdir`): a listed sender has its listed role, a
+    system-named one (系统消息) is the system, an empty one has none, any other the customer."""
+    def role_of(sender: str) -> str | None:
+        if not sender:
+            return None
+        if sender in listed:
+            return listed[sender]
+        return Role.SYSTEM.value if _SYSTEM_NICKNAME.search(sender) else Role.CUSTOMER.value
+
+    role = _map_unique(senders, role_of)
+    return role, np.where((senders == "").to_numpy(), "empty sender", None)
+
+
 def _roles_by_ids(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
     """Roles from the senders' ids (:func:`ids_tell_roles`): an external userid is the customer; the
     微信客服 account (wk…), an empty id or a system sender name is the system; any other id is staff."""
@@ -711,6 +732,8 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
         # (a customer's row has no agent: what the decorations do to customers' nicknames is never seen)
         senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
+        if columns.staff_directory:  # a 工号 named as the directory names it (1024 -> 小鹿)
+            senders = senders.replace({account: name for account, name, _ in columns.staff_directory})
         nickname = pa.array(_merged_aliases(senders, columns))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")

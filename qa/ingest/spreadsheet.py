@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from qa.ingest.build import WholeFileSource, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
+from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
 from qa.ingest.transcript import exploded, transcript_at
 from qa.model import empty_rejected
@@ -78,12 +80,20 @@ def _read_workbook(
         unread: list[str] = []
         read: list[RawTable] = []
         header_only: list[str] = []
+        directory: tuple[tuple[str, str, str], ...] = ()
         for name in names:
             try:
                 table = _read_sheet(book, path, name, options, limits, notes)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
+                listed = () if directory else staff_directory(_sheet_cells(book, path, name))
+                if listed:
+                    directory = listed
+                    shown = ", ".join(f"{account} = {who}" + (" (system)" if role == "system" else "")
+                                      for account, who, role in listed[:4]) + (" …" if len(listed) > 4 else "")
+                    notes.add(f"sheet '{name}' of {{files}} read as the staff directory: {shown}", path)
+                    continue
                 errors.append(exc)
                 unread.append(name)
                 continue
@@ -104,6 +114,9 @@ def _read_workbook(
             if len(read) > 1:  # row numbers repeat from sheet to sheet: rejected rows name theirs
                 for table in read:
                     table.label = f"{path} (sheet '{table.sheet}')"
+            if directory:
+                for table in read:
+                    table.columns = replace(table.columns, staff_directory=directory)
             return read
     if not errors:
         raise InputError(f"{path} is empty")
@@ -112,6 +125,14 @@ def _read_workbook(
     raise InputError(
         f"{errors[0]} (no sheet has the needed columns; sheets: {', '.join(names)}; use --sheet NAME)"
     )
+
+
+def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str) -> pd.DataFrame:
+    """A sheet's cells as strings, as Excel shows them (to look for a staff directory in a sheet
+    without chat columns)."""
+    with _calamine(f"cannot read sheet '{sheet}' of {path}"):
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+    return frame.map(_excel_cell_text).astype("str") if len(frame) else frame
 
 
 def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
