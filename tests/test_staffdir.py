@@ -8,9 +8,11 @@ import json
 
 import openpyxl
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
+from qa.errors import InputError
 from qa.ingest import load_inputs
 from qa.ingest.staffdir import staff_directory
 
@@ -78,3 +80,13 @@ def test_a_directory_is_a_sheet_naming_ids_and_names():
     titled = pd.DataFrame([["客服名单（2026-12）", "", ""], ["客服ID", "客服昵称", "角色"],
                            ["k01", "木子", "人工"], ["", "", ""], ["bot", "小蜜", "机器人"]])
     assert staff_directory(titled) == (("k01", "木子", "agent"), ("bot", "小蜜", "system"))
+
+
+def test_a_workbook_holding_only_a_directory_says_what_is_missing(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "客服工号对照"
+    for row in DIRECTORY:
+        book.active.append(list(row))
+    book.save(tmp_path / "staff.xlsx")
+    with pytest.raises(InputError, match="missing column"):
+        load_inputs([str(tmp_path / "staff.xlsx")])

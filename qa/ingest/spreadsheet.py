@@ -87,6 +87,7 @@ def _read_workbook(
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
+                errors.append(exc)  # (what the run says when no sheet holds chat, the directory's too)
                 listed = () if directory else staff_directory(_sheet_cells(book, path, name))
                 if listed:
                     directory = listed
@@ -94,7 +95,6 @@ def _read_workbook(
                                       for account, who, role in listed[:4]) + (" …" if len(listed) > 4 else "")
                     notes.add(f"sheet '{name}' of {{files}} read as the staff directory: {shown}", path)
                     continue
-                errors.append(exc)
                 unread.append(name)
                 continue
             if table is not None and len(table.cells):
