@@ -576,7 +576,7 @@ def test_every_rejection_reason_with_row_numbers(tmp_path):
         "s1,2026-11-20 14:03:27,客服,ok\n"  # 2
         's2,2026-11-20 14:03:28,买家,"two\nlines"\n'  # 3 (one record over two lines)
         ",2026-11-20 14:03:29,客服,no session\n"  # 4
-        "s3,2026-11-20 14:03:30,客服,   \n"  # 5
+        "s3,2026-11-20 14:03:30,,   \n"  # 5 (no sender and no text: nothing says a message was sent)
         "s4,2026-11-20 14:03:31,wizard,x\n"  # 6
         "s5,不是时间,客服,x\n"  # 7
         "s6,,客服,x\n"  # 8
@@ -605,7 +605,7 @@ def test_every_rejection_reason_with_row_numbers(tmp_path):
     ]
     assert rejected["raw"].tolist()[:2] == [
         ",2026-11-20 14:03:29,客服,no session",
-        "s3,2026-11-20 14:03:30,客服,   ",
+        "s3,2026-11-20 14:03:30,,   ",
     ]
     assert rejected["raw"].iloc[5] == "s7,2026-11-20 14:03:32,客服,x,extra"
     assert result.input_rows == 11

@@ -20,6 +20,7 @@ from qa.audit.run import AuditOptions, audit
 from qa.cli import main
 from qa.errors import InputError
 from qa.ingest import EXTENSIONS, FORMATS, expand_inputs, format_of, load_inputs, stream_inputs
+from qa.ingest.build import CONTENTLESS
 from qa.report.json_report import build_result
 from qa.rules import load_rules
 
@@ -123,16 +124,18 @@ def test_parquet_is_read_in_memory(tmp_path):
     path = str(chat_parquet(tmp_path / "chat.parquet"))
     result = load_inputs([path])
     messages = result.messages
-    assert messages["text"].tolist() == ["在吗", "在的亲", "好的", "退款呢", "不知道"]
-    assert messages["role"].tolist() == ["customer", "agent", "customer", "customer", "agent"]
-    assert messages["agent"].tolist() == ["", "小美", "", "", "阿杰"]
+    # the agent's record without text (a card the warehouse kept no text of) is a message all the same
+    assert messages["text"].tolist() == ["在吗", "在的亲", "好的", "退款呢", "不知道", CONTENTLESS]
+    assert messages["role"].tolist() == ["customer", "agent", "customer", "customer", "agent", "agent"]
+    assert messages["agent"].tolist() == ["", "小美", "", "", "阿杰", "阿杰"]
     # instants kept: 01:00 UTC is 09:00 in Shanghai
     assert messages["timestamp"].iloc[0] == pd.Timestamp("2025-03-01 09:00:00", tz=TZ)
-    assert messages["seq"].tolist() == [1.0, 2.0, 3.0, 1.0, 2.0]
-    assert messages["source_row"].tolist() == [1, 2, 3, 4, 5]  # 1-based position in the file
-    # the all-null record is a blank row (noted); the record without text is rejected by row
+    assert messages["seq"].tolist() == [1.0, 2.0, 3.0, 1.0, 2.0, 4.0]
+    assert messages["source_row"].tolist() == [1, 2, 3, 4, 5, 7]  # 1-based position in the file
+    # the all-null record is a blank row (noted)
     assert result.input_rows == 6
-    assert result.rejected[["row", "reason"]].values.tolist() == [[7, "empty text"]]
+    assert result.rejected.empty
+    assert "chat.parquet: 1 message(s) without text" in " ".join(result.notes)
     assert "chat.parquet: 1 blank row(s) skipped" in " ".join(result.notes)
 
 
@@ -173,7 +176,7 @@ def test_parquet_with_the_pandas_engine_in_memory_and_out_of_core(tmp_path):
                                        "-o", str(tmp_path / f"r{flag}.xlsx"), "--json", str(out)])
         assert outcome.exit_code == 0, outcome.output
         summary = json.loads(out.read_text())["summary"]
-        assert (summary["input_rows"], summary["audited_rows"], summary["rejected_rows"]) == (6, 5, 1)
+        assert (summary["input_rows"], summary["audited_rows"], summary["rejected_rows"]) == (6, 6, 0)
 
 
 def test_parquet_in_a_folder_is_listed(tmp_path):
@@ -206,13 +209,13 @@ def test_jsonl_is_read_like_a_table_of_records(tmp_path):
     path = str(chat_jsonl(tmp_path / "dump.jsonl"))
     result = load_inputs([path])
     messages = result.messages
-    assert messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库"]
-    assert messages["role"].tolist() == ["customer", "agent", "system"]
-    assert messages["agent"].tolist() == ["", "阿布", ""]
+    assert messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库", CONTENTLESS]
+    assert messages["role"].tolist() == ["customer", "agent", "system", "agent"]
+    assert messages["agent"].tolist() == ["", "阿布", "", "阿布"]
     assert messages["timestamp"].iloc[1] == pd.Timestamp("2026-12-17 09:01:00", tz=TZ)
-    # rows are line numbers: the empty reply is on line 5, below the blank line 3
-    assert result.rejected[["row", "reason"]].values.tolist() == [[5, "empty text"]]
-    assert result.messages["source_row"].tolist() == [1, 2, 4]
+    # rows are line numbers: the reply without text is on line 5, below the blank line 3
+    assert result.rejected.empty
+    assert result.messages["source_row"].tolist() == [1, 2, 4, 5]
     streamed_like_loaded([path], chunk_rows=2)
 
 
@@ -221,11 +224,11 @@ def test_a_broken_json_line_costs_that_line_only(tmp_path):
     with path.open("a", encoding="ascii") as handle:
         handle.write('{"conversation_id": "C1", "create_time": "2026-12-17 09:11:00", "sender": {"ro')  # cut off
     result = load_inputs([str(path)])
-    assert result.messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库"]
-    assert result.messages["agent"].tolist() == ["", "阿布", ""]
-    rejected = sorted(result.rejected[["row", "reason"]].values.tolist())
-    assert rejected[0] == [5, "empty text"]
-    assert rejected[1][0] == 6 and rejected[1][1].startswith("not a JSON object")
+    assert result.messages["text"].tolist() == ["猫砂只到了一袋", "我查一下物流哈", "已为您催促仓库", CONTENTLESS]
+    assert result.messages["agent"].tolist() == ["", "阿布", "", "阿布"]
+    rejected = result.rejected[["row", "reason"]].values.tolist()
+    assert len(rejected) == 1
+    assert rejected[0][0] == 6 and rejected[0][1].startswith("not a JSON object")
     assert result.input_rows == len(result.messages) + len(result.rejected)
 
 

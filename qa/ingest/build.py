@@ -220,6 +220,7 @@ def build_part(
         notes.add("{files}: messages written in HTML (<p>, <br>, <img>) read as the text they show", table.source)
     role, role_reason = _roles(table, text, options, notes,
                                None if counts is None else counts.setdefault("shops", set()))
+    text = _contentless_filled(text, role, role_reason, table.source, notes, counts)
     if columns.has("session_customer"):
         if not columns.has("sender"):  # the column holds role words (买家/客服), not who sent the message
             raise InputError(f"missing column for session_id in {table.source}; found: "
@@ -359,6 +360,38 @@ def _media_placeholders(text: pd.Series, kinds: pd.Series) -> pd.Series:
     filled = text.copy()
     filled.iloc[empty[found]] = shown[found].to_numpy()
     return filled
+
+
+# What a message the export left without its content is audited as (emoji-only takes it for an attachment).
+CONTENTLESS = "[非文本消息]"
+
+
+def _contentless_filled(text: pd.Series, role: np.ndarray, role_reason: np.ndarray, source: str,
+                        notes: IngestNotes, counts: dict | None) -> pd.Series:
+    """``text`` with each empty text of a row whose sender is known written as :data:`CONTENTLESS`: a card,
+    a picture, a sticker or a recalled message the export wrote without its content is still a message of
+    its sender (an agent's card answers the customer). A row whose sender is not known keeps its empty text
+    and is refused for it. How many were filled goes to ``counts["contentless"]`` (noted once per file by
+    the stream) or, without ``counts``, to a note."""
+    empty = _blank(text)
+    if not empty.any():
+        return text
+    sent = empty & pd.isna(role_reason) & np.isin(role, [Role.CUSTOMER.value, Role.AGENT.value, Role.SYSTEM.value])
+    if not sent.any():
+        return text
+    if counts is None:
+        notes.add(contentless_note(int(sent.sum())), source)
+    else:
+        counts["contentless"] = counts.get("contentless", 0) + int(sent.sum())
+    filled = text.copy()
+    filled[sent] = CONTENTLESS
+    return filled
+
+
+def contentless_note(count: int) -> str:
+    """The note on a file's messages audited as :data:`CONTENTLESS` (``{files}`` names the file)."""
+    return (f"{{files}}: {count} message(s) without text (a card, a picture or a recalled message the export "
+            f"left empty) audited as {CONTENTLESS}")
 
 
 def _without_final_cr(text: pd.Series) -> pd.Series:
