@@ -402,6 +402,18 @@ def test_not_knowing_is_no_offer(text, expected):
     assert has("no-offer", text) is expected
 
 
+# Asking whether the customer already took a step, or reporting a step done and nothing else, offers no
+# solution; the same words proposing the step, or beside a remedy, do.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("您申请退货了吗", True), ("你重启过了没", True), ("亲 您联系过快递了吗？", True),
+    ("已经帮您反馈过了 已经登记了呢", True), ("亲，这边已帮您催过了哦", True),
+    ("您申请退货吧", False), ("您可以申请售后了", False), ("已经给您申请补发了，明天发出", False),
+    ("您重启一下试试好吗？", False),
+])
+def test_asking_whether_done_and_reporting_done_are_no_offer(text, expected):
+    assert has("no-offer", text) is expected
+
+
 # The step done again and again is a failed step; more time asked for it offers the remedy again.
 @pytest.mark.parametrize(("name", "text", "expected"), [
     ("step-failed", "都换了三组了还是不亮", True), ("step-failed", "已经泡了两回了", True),
