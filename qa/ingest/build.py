@@ -220,7 +220,7 @@ def build_part(
         notes.add("{files}: messages written in HTML (<p>, <br>, <img>) read as the text they show", table.source)
     role, role_reason = _roles(table, text, options, notes,
                                None if counts is None else counts.setdefault("shops", set()))
-    text = _contentless_filled(text, role, role_reason, table.source, notes, counts)
+    text, no_text = _contentless_filled(text, role, role_reason, table.source, notes, counts)
     if columns.has("session_customer"):
         if not columns.has("sender"):  # the column holds role words (买家/客服), not who sent the message
             raise InputError(f"missing column for session_id in {table.source}; found: "
@@ -239,7 +239,7 @@ def build_part(
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
     if has_times and columns.has("session_day"):  # a customer's conversation: one session per local day
         session = _per_day(session, utc, options.timezone)
-    no_session, no_text = (session == "").to_numpy(), _blank(text)
+    no_session = (session == "").to_numpy()
     ok = ~(no_session | no_text | pd.notna(role_reason) | pd.notna(time_reason))
     # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
     bad = np.flatnonzero(~ok)
@@ -367,25 +367,25 @@ CONTENTLESS = "[非文本消息]"
 
 
 def _contentless_filled(text: pd.Series, role: np.ndarray, role_reason: np.ndarray, source: str,
-                        notes: IngestNotes, counts: dict | None) -> pd.Series:
-    """``text`` with each empty text of a row whose sender is known written as :data:`CONTENTLESS`: a card,
-    a picture, a sticker or a recalled message the export wrote without its content is still a message of
-    its sender (an agent's card answers the customer). A row whose sender is not known keeps its empty text
-    and is refused for it. How many were filled goes to ``counts["contentless"]`` (noted once per file by
-    the stream) or, without ``counts``, to a note."""
+                        notes: IngestNotes, counts: dict | None) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with each empty text of a row whose sender is known written as :data:`CONTENTLESS`, and which
+    rows are still without text. A card, a picture, a sticker or a recalled message the export wrote without
+    its content is still a message of its sender (an agent's card answers the customer); a row whose sender
+    is not known keeps its empty text and is refused for it. How many were filled goes to
+    ``counts["contentless"]`` (noted once per file by the stream) or, without ``counts``, to a note."""
     empty = _blank(text)
     if not empty.any():
-        return text
+        return text, empty
     sent = empty & pd.isna(role_reason) & np.isin(role, [Role.CUSTOMER.value, Role.AGENT.value, Role.SYSTEM.value])
     if not sent.any():
-        return text
+        return text, empty
     if counts is None:
         notes.add(contentless_note(int(sent.sum())), source)
     else:
         counts["contentless"] = counts.get("contentless", 0) + int(sent.sum())
     filled = text.copy()
     filled[sent] = CONTENTLESS
-    return filled
+    return filled, empty & ~sent
 
 
 def contentless_note(count: int) -> str:

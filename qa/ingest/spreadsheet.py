@@ -82,13 +82,15 @@ def _read_workbook(
         header_only: list[str] = []
         directory: tuple[tuple[str, str, str], ...] = ()
         for name in names:
+            cells = None
             try:
-                table = _read_sheet(book, path, name, options, limits, notes)
+                cells, merged = _sheet_cells(book, path, name, limits)
+                table = sheet_table(cells, path, name, options, notes, merged)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
                 errors.append(exc)  # (what the run says when no sheet holds chat, the directory's too)
-                listed = () if directory else staff_directory(_sheet_cells(book, path, name))
+                listed = () if directory or cells is None else staff_directory(cells)
                 if listed:
                     directory = listed
                     shown = ", ".join(f"{account} = {who}" + (" (system)" if role == "system" else "")
@@ -127,14 +129,6 @@ def _read_workbook(
     )
 
 
-def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str) -> pd.DataFrame:
-    """A sheet's cells as strings, as Excel shows them (to look for a staff directory in a sheet
-    without chat columns)."""
-    with _calamine(f"cannot read sheet '{sheet}' of {path}"):
-        frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
-    return frame.map(_excel_cell_text).astype("str") if len(frame) else frame
-
-
 def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
     if not len(table.cells):
         raise InputError(f"{path} has no data rows (only a header) in sheet '{sheet}'")
@@ -148,14 +142,20 @@ def _read_sheet(
     """Read one sheet; None when it has no cells. The header is found by
     :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``."""
     notes = notes if notes is not None else IngestNotes()
+    cells, merged = _sheet_cells(book, path, sheet, limits)
+    return sheet_table(cells, path, sheet, options, notes, merged)
+
+
+def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,
+                 limits: WorkbookLimits | None) -> tuple[pd.DataFrame, int]:
+    """A sheet's cells as strings, as Excel shows them (merged cells filled), and how many merges were
+    filled. header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows."""
     if limits is not None:
         limits.check_sheet(sheet)
     with _calamine(f"cannot read sheet '{sheet}' of {path}"):
         frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
         frame, merged = merges_filled(book, sheet, frame)
-    # header=None keeps leading and inner blank rows, so index + 1 is the row Excel shows.
-    cells = frame.map(_excel_cell_text).astype("str") if len(frame) else frame
-    return sheet_table(cells, path, sheet, options, notes, merged)
+    return (frame.map(_excel_cell_text).astype("str") if len(frame) else frame), merged
 
 
 def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
