@@ -909,20 +909,35 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 
     question_names = [c for c in params["question_refusal_classes"] if c in classes.classes]
 
+    answer_openings = [compile_regex(p) for p in params["answer_openings"]]
+
+    def accepted_next(position: int) -> bool:
+        """Does the customer's next message of the session after ``position`` accept (好的, OK 谢谢)?"""
+        after = position + 1
+        while after < len(customer) and session_codes[after] == session_codes[position] and not customer[after]:
+            after += 1
+        if after >= len(customer) or session_codes[after] != session_codes[position]:
+            return False
+        return accepting(int(texts_of.codes[after]))
+
+    def answers_yes_no(position: int) -> bool:
+        """Does the offer at ``position`` open with a plain yes (是的呢, 对的) to a question the
+        customer's message just before it asks (目前只能这样吗?)?"""
+        if not answer_openings or position < 1 or not customer[position - 1] \
+                or session_codes[position - 1] != session_codes[position]:
+            return False
+        return bool(_ENDS_ASKING.search(norm_at(position - 1))) and any(p.search(norm_at(position)) for p in answer_openings)
+
     def answered_a_question(position_from: int, position_to: int) -> bool:
         """Did the customer only ask on between the two offers (``question_refusal_classes``, no
-        other refusal class) and accept the later offer in the next message (好的, OK 谢谢)? Then
-        the later offer answered a new question (价保一个月吗 → 订单完成后15天内价保哦 → OK): no
-        refused solution was repeated."""
+        other refusal class), and either accept the later offer in the next message (好的, OK 谢谢)
+        or get a plain yes to the question (``answer_openings``)? Then the later offer answered a
+        new question (价保一个月吗 → 订单完成后15天内价保哦 → OK; 只能这样吗? → 是的呢…): no refused
+        solution was repeated."""
         # Both conditions must hold and neither has side effects: the customer's next message, one
         # cached verdict, is looked at first; most are no acceptance, and the messages between
         # (class finds, the look-back for a question asked again) are then never judged.
-        after = position_to + 1
-        while after < len(customer) and session_codes[after] == session_codes[position_to] and not customer[after]:
-            after += 1
-        if after >= len(customer) or session_codes[after] != session_codes[position_to]:
-            return False
-        if not accepting(int(texts_of.codes[after])):
+        if not (answers_yes_no(position_to) or accepted_next(position_to)):
             return False
         between = customer_between(position_from, position_to)
         others = [name for name in refusal_names if name not in question_names]
@@ -1227,6 +1242,11 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             links = like_earlier.get(key_slot)
             linked = {_root(parent, cluster_of[other]) for other in links} if links else None
             if linked:
+                # A wording the customer went along with since its last offer (知道了) brings no
+                # uses into the merged solution: its count started again, merged or not.
+                for other in linked:
+                    if uses[other] and accepted_between(last[other], position):
+                        uses[other] = 0
                 index = min(linked)
                 for other in linked - {index}:
                     parent[other] = index

@@ -68,6 +68,9 @@ PARAMS = {
                                       "wrote between two offers and the customer's next message accepts the later "
                                       "one, it answered a new question and is no refused offer repeated "
                                       "(empty: off)", default=[]),
+    "answer_openings": Param("strings", "regular expressions of an offer opening with a plain yes (是的呢, 对的): "
+                             "after the customer's question just before it, with question_refusal_classes, it "
+                             "answered a new question as an acceptance in the next message shows", default=[]),
     "vague": Param("strings", "regular expressions of a solution key that promises handling without "
                    "saying which (马上处理): not an offer", default=[]),
     "min_repeated_share": Param("float", "least share of an offer's distinct characters already used by "
