@@ -1549,6 +1549,20 @@ def test_excel_s_leading_apostrophe_is_no_part_of_ids_and_times(tmp_path):
     assert streamed["timestamp"].tolist() == m["timestamp"].tolist()
 
 
+def test_the_receiver_s_role_before_the_sender_s_is_no_role_column(tmp_path):
+    """A data-platform dump puts 接收方角色 and 接收方 before 发送方角色 and 发送方: the roles are the
+    sender's (发送方角色), never the receiver's, which would turn every customer into an agent."""
+    m = _messages_of(tmp_path / "dump.csv", "会话ID,消息时间,接收方角色,接收方,发送方角色,发送方,消息内容",
+                     "k1,2026-12-12 12:01:18,客服,山货-大壮,买家,老铁,橙子烂了好几个",
+                     "k1,2026-12-12 12:01:30,买家,老铁,客服,山货-大壮,亲 坏了几个呢",
+                     "k1,2026-12-12 12:02:10,客服,山货-大壮,买家,老铁,四个",
+                     "k1,2026-12-12 12:02:40,买家,老铁,系统,系统通知,会话已转接",
+                     "k2,2026-12-12 13:00:05,客服,山货-春花,买家,春花,土豆发芽了",
+                     "k2,2026-12-12 13:00:50,买家,春花,客服,山货-春花,抱歉 给您补发")
+    assert m["role"].tolist() == ["customer", "agent", "customer", "system", "customer", "agent"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["山货-大壮", "山货-春花"]
+
+
 def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
     """七鱼's message detail gives the date once per session (会话日期) and each message's time of
     day (消息时间): the two make the message's time, each session on its own day; the 接待客服 written
@@ -2116,3 +2130,96 @@ def test_a_note_may_quote_braces_from_an_agent_pattern_or_a_header(tmp_path):
     result = load_inputs([path], agent_pattern=r"^\d{4}$", columns={"text": "消息内容{1}"})
     assert result.messages["role"].tolist() == ["customer", "agent"]
     assert any(r"/^\d{4}$/" in note for note in result.notes)
+
+
+def test_rows_holding_only_text_are_the_further_lines_of_the_message_above(tmp_path):
+    """A web table pasted into Excel spills a message's line breaks into rows of their own, every cell
+    but the text empty: they are joined to the message above, line by line, and listed as such (not
+    lost as rows without a session); one under a blank row has no message to join and stays refused."""
+    result = load_inputs([_csv_of(tmp_path / "paste.csv", "用户昵称,接待客服,发送方,发送时间,消息内容",
+                                  "阿青,小满,用户,2026-12-09 10:00:00,地址改一下",
+                                  "阿青,小满,用户,2026-12-09 10:00:20,杭州市文三路8号",
+                                  ",,,,华星大厦8楼 王女士",
+                                  "阿青,小满,客服,2026-12-09 10:01:00,请回复数字：",
+                                  ",,,,1. 查物流",
+                                  ",,,,2. 转人工",
+                                  "阿青,小满,客服,2026-12-09 10:01:30,好的",
+                                  "",
+                                  ",,,,孤零零的一行")])
+    m = result.messages
+    assert m["text"].tolist() == ["地址改一下", "杭州市文三路8号\n华星大厦8楼 王女士", "请回复数字：\n1. 查物流\n2. 转人工", "好的"]
+    reasons = dict(zip(result.rejected["row"], result.rejected["reason"]))
+    assert {row for row, why in reasons.items() if "joined to it" in why} == {4, 6, 7}
+    assert reasons[10] == "empty session id"
+    assert any("joined to the message above" in note for note in result.notes)
+
+
+def test_a_sender_written_with_the_customer_s_role_word_is_the_customer(tmp_path):
+    """快麦 writes the role before the name (买家-…, 客服-…) and no role column: a buyer whose nickname holds
+    客服 or 店小二 is still the customer, a dashed nickname keeps its dash, and a notice account named
+    for what it announces (平台通知) is the system."""
+    m = _messages_of(tmp_path / "kuaimai.csv", "时间,发送人,内容,会话ID",
+                     "2026-12-29 19:21:18,买家-客服小哥哥在吗,孩子吃了肚子疼,s1",
+                     "2026-12-29 19:21:53,客服-糖糖,非常抱歉！孩子现在怎么样了？,s1",
+                     "2026-12-29 19:23:05,买家-客服小哥哥在吗,吐了两次,s1",
+                     "2026-12-29 19:30:00,平台通知,商家已发起退款,s1",
+                     "2026-12-29 20:06:32,买家-小-鹿,还没发货？,s2",
+                     "2026-12-29 20:07:10,客服-阿满,今天发出,s2",
+                     "2026-12-29 20:07:40,买家-店小二的猫,好,s2")
+    assert m["role"].tolist() == ["customer", "agent", "customer", "system", "customer", "agent", "customer"]
+
+
+def test_times_without_a_year_that_run_over_the_new_year_stay_in_order(tmp_path, monkeypatch):
+    """Month-day times of an export that runs over the new year (12-31 23:52 … 01-01 00:00), read a few
+    weeks before it: January is the next year's, so a session over midnight keeps its order."""
+    from qa.ingest import times
+
+    real_now = pd.Timestamp.now
+
+    def early_december(tz=None):
+        return pd.Timestamp("2026-12-05 12:00:00", tz=tz) if tz else real_now()
+
+    monkeypatch.setattr(times.pd.Timestamp, "now", staticmethod(early_december))
+    result = load_inputs([_csv_of(tmp_path / "pdd.csv", "会话ID,发送方,时间,消息内容",
+                                  "a,买家,12-31 23:52,在吗", "a,客服,12-31 23:55,在的",
+                                  "a,买家,01-01 00:01,新年好", "a,客服,01-01 00:02,新年好")])
+    m = result.messages
+    assert m["text"].tolist() == ["在吗", "在的", "新年好", "新年好"]
+    assert m["timestamp"].dt.year.tolist() == [2026, 2026, 2027, 2027]
+    assert any("read as in 2026–2027" in note for note in result.notes)
+
+
+def test_a_role_column_beside_names_holds_role_words_though_a_table_below_fills_it(tmp_path):
+    """发送方 holds names and 发送方角色 the roles, and a statistics table appended under the messages
+    writes numbers into the same columns: the roles are still 发送方角色's (机器人 the system), and the
+    appended rows are refused each with its reason."""
+    result = load_inputs([_csv_of(tmp_path / "hx.csv", "会话ID,消息时间,访客昵称,发送方,发送方角色,技能组,消息内容",
+                                  "u1,2026-12-10 12:42:08,访客7,小环,机器人,机器人,您好",
+                                  "u1,2026-12-10 12:42:40,访客7,访客7,访客,售后组,耳机没声音了",
+                                  "u1,2026-12-10 12:43:06,访客7,小鹿,坐席,售后组,抱歉 给您换新",
+                                  "u2,2026-12-10 13:00:00,访客9,访客9,访客,售前组,有货吗",
+                                  "u2,2026-12-10 13:00:30,访客9,阿木,坐席,售前组,有的",
+                                  "u2,2026-12-10 13:01:00,访客9,访客9,访客,售前组,今天能发吗",
+                                  "u2,2026-12-10 13:01:20,访客9,阿木,坐席,售前组,能",
+                                  "u3,2026-12-10 14:00:00,访客5,小环,机器人,机器人,您好",
+                                  "u3,2026-12-10 14:00:09,访客5,访客5,访客,售后组,转人工",
+                                  "u3,2026-12-10 14:00:30,访客5,小鹿,坐席,售后组,在的",
+                                  "",
+                                  "坐席,技能组,接待会话数,消息数,平均首次响应(秒),满意率,备注",
+                                  "小鹿,售后组,2,2,26,100%,")])
+    assert result.messages["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "customer",
+                                                "agent", "system", "customer", "agent"]
+    assert len(result.rejected) == 2 and result.rejected["reason"].str.len().gt(0).all()
+
+
+def test_a_message_opening_with_a_lone_quote_in_an_unquoted_tsv_is_read(tmp_path):
+    """旺店通's 导出Excel is tab-separated text written without quoting: a message that opens with a
+    quote mark that never closes is read as it stands, and the rows after it as rows of their own."""
+    path = tmp_path / "wdt.xls"
+    path.write_text("会话ID\t发送方\t时间\t消息内容\n"
+                    "w1\t买家\t2026-12-10 10:00:00\t\"胡桃色 这个发新疆吗\n"
+                    "w1\t客服\t2026-12-10 10:01:00\t发的 运费到付\n"
+                    "w1\t买家\t2026-12-10 10:02:00\t好\n", encoding="gb18030")
+    result = load_inputs([str(path)])
+    assert result.rejected.empty
+    assert result.messages["text"].tolist() == ["\"胡桃色 这个发新疆吗", "发的 运费到付", "好"]

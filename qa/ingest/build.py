@@ -240,6 +240,10 @@ def build_part(
     if has_times and columns.has("session_day"):  # a customer's conversation: one session per local day
         session = _per_day(session, utc, options.timezone)
     no_session = (session == "").to_numpy()
+    text, continued = _continuations_joined(cells, columns, text, no_session, no_text, np.asarray(table.rows))
+    if len(continued):
+        notes.add(f"{{files}}: {len(continued)} row(s) holding only text (a message's further lines, pasted as rows "
+                  "of their own) joined to the message above", table.source)
     ok = ~(no_session | no_text | pd.notna(role_reason) | pd.notna(time_reason))
     # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
     bad = np.flatnonzero(~ok)
@@ -248,6 +252,7 @@ def build_part(
     footer = _footer_rows(cells, session, bad)
     repeated = _repeats_header(table, bad)
     reason[bad] = _first_reason(
+        np.where(np.isin(bad, continued), "the further lines of the message above, joined to it", None),
         np.where(repeated, "the header repeated (a paged or concatenated export), not a message", None),
         np.where(_header_in_other_words(table, bad), "the header in other words (a second header line, as in a "
                                                      "Chinese + English header), not a message", None),
@@ -565,6 +570,39 @@ def _first_reason(*candidates: np.ndarray) -> np.ndarray:
 
 _FOOTER = (r"^\s*(?:合计|总计|小计|汇总|共\s*\d+\s*条|导出人|导出时间|导出日期|导出账号|制表人?|统计时间|备注[:：])"
            r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页")
+
+
+def _continuations_joined(cells: pd.DataFrame, columns: ColumnMap, text: pd.Series, no_session: np.ndarray,
+                          no_text: np.ndarray, file_rows: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with the rows that hold only text joined, a line each, to the message in the file row just
+    above them, and the positions of those rows. A message with line breaks pasted from a web table into
+    Excel (抖店飞鸽 历史会话) spills its further lines into rows of their own, every other cell empty; a run
+    of them under no message (under a blank row, atop the table) is joined to nothing."""
+    rows = np.flatnonzero(no_session & ~no_text)
+    if not len(rows):
+        return text, rows
+    text_at = columns.positions.get("text")
+    others = [at for name, at in columns.positions.items() if at != text_at and at in cells.columns]
+    if text_at is None or not others:
+        return text, rows[:0]
+    only_text = (cells.iloc[rows][others].apply(lambda column: column.str.strip()) == "").all(axis=1).to_numpy()
+    rows = rows[only_text]
+    if not len(rows):
+        return text, rows
+    # each run of such rows (adjacent in the file) belongs to the message in the row just above the run
+    opens = np.r_[True, (np.diff(rows) > 1) | (np.diff(file_rows[rows]) > 1)]
+    above = rows - 1
+    has_owner = (above >= 0) & ~no_session[np.maximum(above, 0)] & (file_rows[np.maximum(above, 0)] == file_rows[rows] - 1)
+    owner = np.where(opens & has_owner, above, -1)
+    owner = owner[np.maximum.accumulate(np.where(opens, np.arange(len(rows)), 0))]  # the run's owner, on each row
+    joined = rows[owner >= 0]
+    if not len(joined):
+        return text, joined
+    values = text.to_numpy(dtype=object).copy()
+    for message in np.unique(owner[owner >= 0]).tolist():
+        lines = [str(values[row]) for row in rows[owner == message].tolist()]
+        values[message] = "\n".join([str(values[message]), *lines])
+    return pd.Series(values, index=text.index, dtype=text.dtype), joined
 
 
 def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np.ndarray:

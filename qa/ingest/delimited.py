@@ -313,7 +313,15 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iter
                 damage = _RUNAWAY_REASON
         row += 1
         if damage is not None:
-            yield _BAD, row, (damage, _clip(_without_line_end(taken[0])))
+            # Tab-separated text is often written without quoting (旺店通's 导出Excel): a message that opens
+            # with a quote mark ("加急"两个字 …) is then its own line, split as it stands. (In comma-separated
+            # text quoting is the rule, and a quote that never closes leaves the row's fields in doubt.)
+            literal = next(csv.reader([_without_line_end(taken[0])], delimiter=delimiter, quoting=csv.QUOTE_NONE),
+                           []) if delimiter == "\t" else []
+            if literal and (fitted := _fit_record(literal, width)) is not None and any(fitted) and "\x00" not in taken[0]:
+                yield _GOOD, row, fitted
+            else:
+                yield _BAD, row, (damage, _clip(_without_line_end(taken[0])))
             source.read_again(taken[1:])
             reader = csv.reader(source, delimiter=delimiter, strict=True)
         elif not any(record):

@@ -64,7 +64,12 @@ _CUSTOMER_FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "否"), Role.AGENT.value),
 }
 # (a shop's robot named by its post, 雾屿美妆-智能助手 or 店小蜜, is no customer either)
-_SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$", re.IGNORECASE)
+# (nor is a notice account named for what it announces: 平台通知, 订单提醒, 官方公告)
+_SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$"
+                              r"|^\s*(?:平台|官方|订单|物流|交易|售后|服务|消息)(?:通知|提醒|公告)\s*$", re.IGNORECASE)
+# A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-果果妈, 顾客:小王): the
+# customer, whatever the name holds (买家-客服小哥哥在吗, 买家-店小二的猫); 客户经理-小王 is no such word.
+_CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员|buyer|customer|visitor)\s*[-_·|:：]\s*\S", re.IGNORECASE)
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
 _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 # Staff named by their post before the name (员工-售后小林, 售前_七七, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
@@ -236,7 +241,7 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
     # the role may then be in a column named in other words beside it (1688: 发送方 and 发送方角色)
     role_at = guess_column("role", columns.header, set(positions.values()))
-    if role_at is not None and _holds_role_words(_sample_values(sample, role_at)):
+    if role_at is not None and _mostly_role_words(sample, role_at):
         positions["role"] = role_at
         note += f", and '{columns.header[role_at]}', holding role words, as the role"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
@@ -456,6 +461,24 @@ def _holds_role_words(values: pd.Series) -> bool:
         return False
     role, _ = _roles_from_words(values, _ROLE_WORDS, "role")
     return not pd.isna(role).any() and {Role.AGENT.value, Role.CUSTOMER.value} <= set(role)
+
+
+# Share of a sample's filled cells that must be role words for a column named like the role (发送方角色) to be
+# read as it beside a sender column of names: a table appended below the messages (坐席工作量统计) fills a few.
+_ROLE_WORDS_SHARE = 0.75
+
+
+def _mostly_role_words(sample: Sequence[Sequence[str]], at: int) -> bool:
+    """Whether at least :data:`_ROLE_WORDS_SHARE` of the filled cells of column ``at`` in the ``sample``
+    rows are role words, the agent's and the customer's among them."""
+    cells = pd.Series([row[at].strip() for row in sample if at < len(row) and row[at] and row[at].strip()], dtype=object)
+    if len(cells) < 2:
+        return False
+    counts = cells.value_counts()
+    role, _ = _roles_from_words(pd.Series(counts.index, dtype=object), _ROLE_WORDS, "role")
+    known = pd.notna(role)
+    return (counts.to_numpy()[known].sum() >= _ROLE_WORDS_SHARE * counts.sum()
+            and {Role.AGENT.value, Role.CUSTOMER.value} <= set(role[known]))
 
 
 def _roles_as_role(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -703,6 +726,8 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None, exte
         return None
     if agent_regex is not None and agent_regex.search(nickname):
         return Role.AGENT.value
+    if _CUSTOMER_PREFIX.match(nickname):  # 买家-客服小哥哥在吗: the export's role word, not the name, tells
+        return Role.CUSTOMER.value
     if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
         return Role.SYSTEM.value
     if external and agent_regex is None:

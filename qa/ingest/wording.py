@@ -26,6 +26,9 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"contains a NUL character \(binary data in a text row\)", "含有 NUL 字符（文本行中混入二进制数据）"),
     (r"unclosed quote: .*", "引号未闭合：本行开始的引号到文件末尾都没有结束（其后各行已按无引号读取）"),
     (r"stray quote: .*", "多余的引号：本行开始的引号内容延续到了后面的行（已按无引号读取）"),
+    (r"the further lines of the message above, joined to it", "上一条消息的后续几行，已并入该消息"),
+    (r"(?P<f>.+): (?P<n>\d+) row\(s\) holding only text \(a message's further lines, pasted as rows of their own\) "
+     r"joined to the message above", "{f}：{n} 行只有消息内容（多行消息粘贴时拆成的后续行），已并入上一条消息"),
     (r"read (?P<f>.+) as GB18030 \(GBK\)", "{f} 按 GB18030（GBK）编码读取"),
     (r"read sheet '(?P<s>.+)' of (?P<f>.+)", "读取了 {f} 的工作表「{s}」"),
     (r"read (?P<f>.+) as (?P<e>[\w-]+)", "{f} 按 {e} 编码读取"),
