@@ -2223,3 +2223,17 @@ def test_a_message_opening_with_a_lone_quote_in_an_unquoted_tsv_is_read(tmp_path
     result = load_inputs([str(path)])
     assert result.rejected.empty
     assert result.messages["text"].tolist() == ["\"胡桃色 这个发新疆吗", "发的 运费到付", "好"]
+
+
+def test_an_agent_column_filled_on_a_session_s_first_row_only_takes_the_sender_s_name(tmp_path):
+    """七鱼 writes 会话ID and 接待客服 on each session's header row only: an agent's message without its
+    接待客服 is the agent's who sent it (发送方), not an unknown agent."""
+    result = load_inputs([_csv_of(tmp_path / "qiyu.csv", "会话ID,访客,接待客服,时间,发送方,发送方类型,消息内容",
+                                  "601,林小姐,阿宁,2026-12-09 11:17:30,,,会话开始｜来源：微信",
+                                  ",,,2026-12-09 11:17:35,林小姐,访客,脸上起红疹子了",
+                                  ",,,2026-12-09 11:18:29,阿宁,客服,非常抱歉！请先停用",
+                                  "602,访客_a8,小周,2026-12-09 13:29:16,,,会话开始｜来源：网页",
+                                  ",,,2026-12-09 13:29:21,访客_a8,访客,是正品吗",
+                                  ",,,2026-12-09 13:29:50,小周,客服,是的 专柜同款")])
+    m = result.messages
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["阿宁", "小周"]

@@ -750,6 +750,12 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         if robot.any():
             agent = pc.if_else(pa.array(robot), "", agent)
         unnamed = is_agent & _empty(agent)
+        if unnamed.any() and columns.has("sender"):
+            # the agent column written on a session's first row only (七鱼's session-header rows): an agent's
+            # message names its sender itself
+            senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
+            agent = pc.if_else(pa.array(unnamed), pa.array(_merged_aliases(senders, columns)), agent)
+            unnamed = is_agent & _empty(agent)
         # usually none: then the column is kept as it is rather than written out again
         return pc.if_else(pa.array(unnamed), UNKNOWN_AGENT, agent) if unnamed.any() else agent
     if columns.has("sender"):
