@@ -2237,3 +2237,53 @@ def test_an_agent_column_filled_on_a_session_s_first_row_only_takes_the_sender_s
                                   ",,,2026-12-09 13:29:50,小周,客服,是的 专柜同款")])
     m = result.messages
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["阿宁", "小周"]
+
+
+def test_helpdesk_replies_internal_notes_and_a_copied_colleague(tmp_path):
+    """Udesk's ticket replies name the role in 回复人类型 and how a reply went out in 回复方式: an internal
+    note (内部备注) and a trigger's automatic mail are no agent's answer (system), a colleague copied on the
+    mail (抄送人) is on the customer's side."""
+    m = _messages_of(tmp_path / "udesk.csv", "工单编号,客户,回复人,回复人类型,回复方式,回复时间,回复内容",
+                     "20452,刘敏,刘敏,客户,邮件,2026-12-17T10:00:00+08:00,发票抬头错了",
+                     "20452,刘敏,售后-阿宁,客服,触发器,2026-12-17T10:00:05+08:00,【自动回复】已收到您的工单",
+                     "20452,刘敏,售后-阿宁,客服,内部备注,2026-12-17T10:20:00+08:00,先别理他",
+                     "20452,刘敏,售后-阿宁,客服,在线,2026-12-17T10:30:00+08:00,抱歉 马上给您重开",
+                     "20452,刘敏,财务-王姐,抄送人,邮件,2026-12-17T03:00:00Z,税号见附件")
+    assert m["role"].tolist() == ["customer", "system", "system", "agent", "customer"]
+    assert m["timestamp"].iloc[-1] == pd.Timestamp("2026-12-17 11:00:00", tz="Asia/Shanghai")
+
+
+def test_a_shop_side_direction_column_and_a_source_column_blank_on_the_buyer_s_rows(tmp_path):
+    """万里牛's 收发 (收 the customer wrote, 发 the shop sent) is the role; 千牛's 消息来源 names how the shop's
+    message was sent (人工, 快捷短语, 智能辅助 — a human's; 店小蜜 — the robot) and is blank on the buyer's rows,
+    whom the sender equal to 买家昵称 tells."""
+    m = _messages_of(tmp_path / "wln.csv", "会话编号,买家昵称,接待客服,收发,消息时间,消息内容",
+                     "s1,小满,阿岚,收,2026-12-17 10:00:00,在吗", "s1,小满,阿岚,发,2026-12-17 10:00:30,在的")
+    assert m["role"].tolist() == ["customer", "agent"]
+    m = _messages_of(tmp_path / "qn.csv", "会话ID,买家昵称,发送人,消息来源,发送时间,消息内容",
+                     "1,采购:小刘,店:小棠,店小蜜,2026-12-17 08:58:51,您好 我是店小蜜",
+                     "1,采购:小刘,采购:小刘,,2026-12-17 08:59:04,我要人工",
+                     "1,采购:小刘,店:小棠,人工,2026-12-17 09:00:22,您好 我是小棠",
+                     "1,采购:小刘,采购:小刘,,2026-12-17 09:00:42,周日能装吗",
+                     "1,采购:小刘,店:小棠,智能辅助,2026-12-17 09:00:58,可以的 已预约",
+                     "1,采购:小刘,店:小棠,快捷短语,2026-12-17 09:01:10,还有什么可以帮您")
+    assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "agent"]
+
+
+def test_a_question_and_its_answer_per_row_are_two_messages(tmp_path):
+    """晓多's 问答明细 writes a turn per row: the customer's message (提问时间, 买家消息) and the reply (回复时间,
+    回复人, 回复内容). Each is a message at its own time; a row may hold only one; the reply's sender tells
+    the robot and notices from the agents, and the session's 接待客服 summary names no one."""
+    result = load_inputs([_csv_of(tmp_path / "xiaoduo.csv",
+                                  "会话ID,买家账号,接待客服,轮次,提问时间,买家消息,回复时间,回复人,回复内容,响应时长(秒)",
+                                  "x1,tb_小满,晓多机器人/极光-小鹿,1,,,2026-12-18 10:00:00,晓多机器人,您好 我是机器人,",
+                                  "x1,tb_小满,晓多机器人/极光-小鹿,2,2026-12-18 10:00:20,音箱搜不到蓝牙,"
+                                  "2026-12-18 10:00:21,晓多机器人,请长按配对键,1",
+                                  "x1,tb_小满,晓多机器人/极光-小鹿,3,2026-12-18 10:01:00,转人工,2026-12-18 10:01:02,系统,已为您转接,2",
+                                  "x1,tb_小满,晓多机器人/极光-小鹿,4,2026-12-18 10:01:30,在吗,2026-12-18 10:02:00,极光-小鹿,在的 您说,30",
+                                  "x1,tb_小满,晓多机器人/极光-小鹿,5,2026-12-18 10:03:00,好的谢谢,,,,")])
+    m = result.messages
+    assert m["role"].tolist() == ["system", "customer", "system", "customer", "system", "customer", "agent", "customer"]
+    assert m["source_row"].tolist() == [2, 3, 3, 4, 4, 5, 5, 6]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["极光-小鹿"]
+    assert m["timestamp"].iloc[6] == pd.Timestamp("2026-12-18 10:02:00", tz="Asia/Shanghai")

@@ -43,7 +43,7 @@ from qa.ingest.table import (
     _table_slices,
     string_buffers,
 )
-from qa.ingest.transcript import transcript_at
+from qa.ingest.transcript import transcript_at, turn_pairs_at
 from qa.model import empty_rejected
 
 # A stray quote (a message starting with `"` that an export did not escape) makes a CSV parser
@@ -434,7 +434,8 @@ class _DelimitedStream:
         above = _decode_head(data_head[: self._skip], True) if self._skip else ""
         fields = {field_of(name) for name in self.header} | set(self.options.columns)
         rows = sample[:-1] if not at_end else sample
-        if "text" not in fields and transcript_at(self.header, rows) is not None:
+        if "text" not in fields and (transcript_at(self.header, rows) is not None or (
+                turn_pairs_at(self.header) is not None and not {"role", "sender"} & set(self.options.columns))):
             raise _WholeConversations(self)
         # a text column and nothing telling who wrote: a helpdesk turn per row, its messages as 顾客：… lines
         if "text" in fields and not {"role", "sender", "agent_flag"} & fields \

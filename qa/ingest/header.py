@@ -47,6 +47,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "role": (
         "role", "sender_role", "sender_type", "发送方", "角色", "发送者身份", "消息发送方", "发送方类型",
         "发送者类型", "发送者角色", "发送人身份", "发送人类型", "消息来源", "发送方向", "消息方向", "身份",
+        # a helpdesk's replies (Udesk 工单回复: 回复人类型 = 客户/客服/系统/抄送人), an ERP's direction (万里牛 收发 = 收/发)
+        "回复人类型", "回复者类型", "回复人角色", "收发", "收/发", "收发方向", "收发类型",
         "消息发送者", "author_type", "author_role", "from_type", "user_type",
     ),
     "agent": (
@@ -79,7 +81,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     # 消息状态: 已撤回 makes the row the platform's placeholder of a withdrawn message (a system row).
     "msg_status": ("msg_status", "message_status", "消息状态", "撤回状态"),
     # 消息类型: 文本/图片 are ordinary, 系统/机器人/自动回复 make the row a system message.
-    "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型", "content_type", "msgtype"),
+    "msg_type": ("msg_type", "message_type", "消息类型", "消息种类", "内容类型", "content_type", "msgtype",
+                 # how a helpdesk reply went out (回复方式 = 邮件/在线/内部备注/触发器)
+                 "回复方式", "reply_type", "reply_channel"),
     # A date column beside a time-of-day column (日期 + 时间) makes one timestamp.
     "date": ("date", "send_date", "日期", "发送日期", "消息日期", "聊天日期",
              # a session's date beside each message's time of day (七鱼: 会话日期 + 消息时间)
@@ -412,6 +416,9 @@ def join_date_time(dates, times):
 SYSTEM_TYPES = frozenset(
     v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
                            "system", "robot", "bot", "auto-reply", "auto_reply",
+                           # a helpdesk's internal note (the customer never sees it) and its triggers' automatic mails
+                           "内部备注", "备注", "内部消息", "internal note", "internal_note", "private note", "note",
+                           "触发器", "trigger",
                            # a message withdrawn leaves a platform notice (买家撤回了一条消息), no one's words
                            "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked")
 )

@@ -30,17 +30,21 @@ from qa.model import UNKNOWN_AGENT, Role
 
 _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "servicer", "support", "1", "人工客服", "人工", "卖家", "商家客服",
-                     "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工"), Role.AGENT.value),
+                     "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工",
+                     # a human's message by the tool it was sent with (千牛 消息来源: a canned phrase, a suggested reply)
+                     "快捷短语", "快捷回复", "智能辅助", "辅助回复", "推荐回复", "话术"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
                      "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester",
                      # the platform's member (唯品会 会员) or follower (快手 粉丝), a guest not logged in (游客)
-                     "会员", "粉丝", "游客", "member"),
+                     "会员", "粉丝", "游客", "member",
+                     # a colleague of the customer copied on a helpdesk ticket's mail (Udesk 抄送人)
+                     "抄送人", "抄送", "cc"),
                    Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
                      "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
     # a message's direction as the shop's export sees it (消息方向: 接收 from the customer, 发送 by the shop)
-    **dict.fromkeys(("接收", "收到", "received", "incoming", "inbound", "in"), Role.CUSTOMER.value),
-    **dict.fromkeys(("发送", "发出", "sent", "outgoing", "outbound", "out"), Role.AGENT.value),
+    **dict.fromkeys(("接收", "收到", "收", "received", "incoming", "inbound", "in"), Role.CUSTOMER.value),
+    **dict.fromkeys(("发送", "发出", "发", "sent", "outgoing", "outbound", "out"), Role.AGENT.value),
     "sys": Role.SYSTEM.value,
 }
 # A role told with what the sender did (买家发送, 客服回复, 系统通知 in 快手/小店 exports): the sender decides.
@@ -509,7 +513,17 @@ def _sender_roles(
     if columns.has("role"):
         raw = cells[columns.positions["role"]].str.strip()
         words = {**_ROLE_WORDS, **dict(columns.role_codes)} if columns.role_codes else _ROLE_WORDS
-        return _roles_from_words(raw, words, "role")
+        role, reason = _roles_from_words(raw, words, "role")
+        if columns.has("sender") and columns.has("customer"):
+            # a role column written for the shop's messages only (千牛 消息来源 = 人工/店小蜜/快捷短语, blank on the
+            # buyer's): a blank row sent by the row's customer is the customer's
+            blank = (raw == "").to_numpy()
+            if blank.any():
+                sender = cells[columns.positions["sender"]].str.strip()
+                own = blank & (sender == cells[columns.positions["customer"]].str.strip()).to_numpy() & (sender != "").to_numpy()
+                role = np.where(own, Role.CUSTOMER.value, role)
+                reason = np.where(own, None, reason)
+        return role, reason
     if columns.has(_FLAG_FIELD):
         label = columns.label(_FLAG_FIELD)
         buyer_flag = header_key(label) in {header_key(name) for name in CUSTOMER_FLAG_NAMES}

@@ -22,7 +22,7 @@ from qa.ingest.headings import block_headings
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
-from qa.ingest.transcript import exploded, transcript_at
+from qa.ingest.transcript import exploded, pairs_exploded, transcript_at, turn_pairs_at
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
 
@@ -184,6 +184,9 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
         at = transcript_at(found.names, head)
         if at is not None:
             return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
+        pairs = turn_pairs_at(found.names) if not set(options.columns) & {"role", "sender"} else None
+        if pairs is not None:
+            return _pairs_table(cells, blank, header_at, found.names, pairs, path, sheet, options, notes)
     elif not ({"role", "sender", "agent_flag"} & (fields | set(options.columns))):
         # a text column and nothing telling who wrote: a helpdesk turn per row, its messages as 顾客：… lines
         at = transcript_at(found.names, head, roles_only=True)
@@ -224,6 +227,21 @@ def _transcript_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, na
     columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
     notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: one row per conversation (or turn), its messages in "
               f"'{names[at]}': each message read as a row of its own (its row number the conversation's)", path)
+    return RawTable(path, sheet, columns, data, rows, empty_rejected())
+
+
+def _pairs_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, names: list[str], at: dict[str, int],
+                 path: str, sheet: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
+    """A table of question-and-answer rows (see :func:`qa.ingest.transcript.pairs_exploded`) as a table of
+    its messages; both messages of a row keep its row number."""
+    keep = ~blank
+    keep[: header_at + 1] = False
+    data, rows, message_names = pairs_exploded(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1, names, at)
+    where = f"{path} (sheet '{sheet}')" if sheet else path
+    columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
+    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: a question and its answer per row "
+              f"('{names[at['ask_text']]}' the customer's, '{names[at['answer_text']]}' the reply, each at its own time): "
+              "each read as a message of its own (its row number the row's)", path)
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
 
 

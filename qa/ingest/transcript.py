@@ -119,3 +119,63 @@ def _plus_days(date: str, days: int) -> str:
     if not days:
         return date
     return (pd.Timestamp(date) + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+# A conversation a question-and-answer turn per row (晓多 问答明细: 提问时间, 买家消息, 回复时间, 回复人, 回复内容): the
+# customer's message and the reply to it, each with its own time, on one row. The columns by their names.
+_PAIR_NAMES = {
+    "ask_text": regex.compile(r"^(?:买家|顾客|客户|用户|访客|会员)(?:消息|发言|问题|提问)(?:内容)?$|^(?:提问|问题)(?:内容)?$"),
+    "ask_time": regex.compile(r"^(?:提问|买家|顾客|客户|用户|访客|会员)(?:消息|发言|提问)?时间$"),
+    "answer_text": regex.compile(r"^(?:回复|答复|回答)(?:内容|消息)?$|^(?:客服|商家|坐席|卖家)(?:回复|消息|发言)(?:内容)?$"),
+    "answer_time": regex.compile(r"^(?:回复|答复|回答)时间$|^(?:客服|商家|坐席|卖家)(?:回复)?时间$"),
+    "answer_by": regex.compile(r"^(?:回复|答复|回答)(?:人|者|客服|方|账号)$"),
+}
+# what a turn row says of the pair, not of a message (响应时长: the seconds between question and answer)
+_PAIR_ONLY = regex.compile(r"时长|响应|耗时|间隔|duration|latency", regex.IGNORECASE)
+ROLE_NAME = "角色"
+
+
+def turn_pairs_at(header: Sequence[str]) -> dict[str, int] | None:
+    """The columns of a question-and-answer row (``_PAIR_NAMES``: the question's and the answer's text and
+    time at least, the answer's sender if named), or None."""
+    found: dict[str, int] = {}
+    for at, name in enumerate(header):
+        key = fold_name(str(name))
+        for part, pattern in _PAIR_NAMES.items():
+            if part not in found and pattern.match(key):
+                found[part] = at
+                break
+    needed = ("ask_text", "ask_time", "answer_text", "answer_time")
+    return found if all(part in found for part in needed) else None
+
+
+def pairs_exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], at: dict[str, int]
+                   ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The message rows of a question-and-answer table (``data``: its data rows as text, ``rows`` their row
+    numbers): each row's question (the customer's, sent by the customer column's name) and its answer (the
+    shop's, sent by the answer's sender: an agent, the robot or a notice), each with its own time and the
+    row's other cells. A row may hold only one of them. Returns the cells, each message's row number and the
+    names."""
+    fields = [field_of(str(name)) for name in header]
+    customer = next((i for i, field in enumerate(fields) if field == "customer"), None)
+    taken = set(at.values())
+    # (the session's serving agents, 晓多机器人/极光-小鹿, name no message's sender when the answer names its own)
+    kept = [i for i, name in enumerate(header) if i not in taken and not _PAIR_ONLY.search(str(name))
+            and not ("answer_by" in at and fields[i] in ("agent", "role", "sender"))]
+    out: list[list[str]] = []
+    numbers: list[int] = []
+    for values, number in zip(data.itertuples(index=False, name=None), rows.tolist()):
+        base = [str(values[i]) for i in kept]
+        asked, answered = str(values[at["ask_text"]]).strip(), str(values[at["answer_text"]]).strip()
+        if asked:
+            who = str(values[customer]).strip() if customer is not None else ""
+            out.append([*base, str(values[at["ask_time"]]).strip(), who, "买家", asked])
+            numbers.append(number)
+        if answered:
+            who = str(values[at["answer_by"]]).strip() if "answer_by" in at else ""
+            out.append([*base, str(values[at["answer_time"]]).strip(), who, "客服", answered])
+            numbers.append(number)
+    names = [str(header[i]) for i in kept] + [TIME_NAME, SENDER_NAME, ROLE_NAME, TEXT_NAME]
+    cells = pd.DataFrame(out, columns=range(len(names)), dtype="str") if out else pd.DataFrame(
+        columns=range(len(names)), dtype="str")
+    return cells, np.asarray(numbers, dtype=np.int64), names
