@@ -2287,3 +2287,21 @@ def test_a_question_and_its_answer_per_row_are_two_messages(tmp_path):
     assert m["source_row"].tolist() == [2, 3, 3, 4, 4, 5, 5, 6]
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["极光-小鹿"]
     assert m["timestamp"].iloc[6] == pd.Timestamp("2026-12-18 10:02:00", tz="Asia/Shanghai")
+
+
+def test_a_staff_member_s_archive_tells_roles_by_who_sends_and_who_receives(tmp_path):
+    """A 企业微信 SCRM archive (员工, 客户, 发送者, 接收者, no role): the staff member's messages are the agent's,
+    those sent to them the customer's under whatever name (the remark the staff gave, a renamed nickname),
+    the automatic 欢迎语 the system's; two customers both called 小雨, of two staff members, are two sessions."""
+    result = load_inputs([_csv_of(tmp_path / "weiban.csv", "员工,员工账号,客户,客户备注,发送者,接收者,消息类型,消息内容,发送时间",
+                                  "刘芸,liuyun,小雨,小雨-宝妈,刘芸,小雨-宝妈,欢迎语,您好 我是刘芸,2026-12-20 09:00:00",
+                                  "刘芸,liuyun,小雨,小雨-宝妈,小雨-宝妈,刘芸,文本,奶粉到了吗,2026-12-20 09:01:00",
+                                  "刘芸,liuyun,小雨,小雨-宝妈,刘芸,小雨-宝妈,文本,今天到,2026-12-20 09:02:00",
+                                  "张杰,zhangjie,小雨,,小雨,张杰,文本,在吗,2026-12-20 10:00:00",
+                                  "张杰,zhangjie,小雨,,张杰,小雨,文本,在的,2026-12-20 10:01:00",
+                                  "张杰,zhangjie,橙子不酸,,🍊橙子,张杰,文本,退款呢,2026-12-20 11:00:00",
+                                  "张杰,zhangjie,橙子不酸,,系统,张杰,系统,商家已同意退款,2026-12-20 11:01:00",
+                                  "张杰,zhangjie,橙子不酸,,张杰,橙子不酸,文本,已退,2026-12-20 11:02:00")])
+    m = result.messages.sort_values("source_row")
+    assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "customer", "system", "agent"]
+    assert m["session_id"].nunique() == 3

@@ -80,6 +80,9 @@ class ColumnMap:
     # no role column, and the sender equals the row's customer (买家昵称) on many rows: that sender is
     # the customer, every other sender an agent or the system
     senders_by_customer: bool = False
+    # no role column, and every message is the staff member's (the row's agent column, 员工) or sent to them (a
+    # 企业微信 archive: 员工, 发送者, 接收者): the staff member's are the agent's, the others the customer's
+    senders_by_staff: bool = False
     # an agent's sub-account spelling and the bare name also in the file (店铺:小芸 -> 小芸): one agent
     agent_aliases: tuple[tuple[str, str], ...] = ()
     # 企业微信 / 微信客服: the ids tell who wrote (a customer's external userid wm… / wo…, the kf account's wk…,

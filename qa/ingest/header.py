@@ -419,6 +419,8 @@ SYSTEM_TYPES = frozenset(
                            # a helpdesk's internal note (the customer never sees it) and its triggers' automatic mails
                            "内部备注", "备注", "内部消息", "internal note", "internal_note", "private note", "note",
                            "触发器", "trigger",
+                           # a staff member's automatic greeting to a new contact (企业微信 欢迎语)
+                           "欢迎语", "welcome",
                            # a message withdrawn leaves a platform notice (买家撤回了一条消息), no one's words
                            "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked")
 )

@@ -287,13 +287,44 @@ def ids_tell_roles(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colum
     return replace(columns, positions=positions, external_ids=True, notes=(*notes, note))
 
 
+# Share of the sample's messages that must be the staff member's or sent to them for a file to be read as
+# one staff member's archive (a system notice to them is among them)
+_STAFF_ARCHIVE_SHARE = 0.9
+
+
+def senders_by_staff(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` telling roles by the agent column when there is no role column and, in the ``sample``,
+    nearly every message is sent by the row's staff member or to them (a 企业微信 SCRM archive: 员工, 发送者,
+    接收者): the staff member's messages are the agent's, those sent to them the customer's whatever name the
+    customer goes by (a nickname, the remark the staff gave them, a renamed nickname). A customer column
+    then makes a session of the staff member's conversation with that customer (two customers both called
+    小雨 are two conversations)."""
+    if columns.has("role") or columns.has(_FLAG_FIELD) or not all(columns.has(f) for f in ("sender", "receiver", "agent")):
+        return columns
+    sender, receiver, agent = (columns.positions[f] for f in ("sender", "receiver", "agent"))
+    rows = [(str(row[sender]).strip(), str(row[receiver]).strip(), str(row[agent]).strip())
+            for row in sample if len(row) > max(sender, receiver, agent) and str(row[sender]).strip()]
+    sent = sum(1 for by, _, staff in rows if staff and by == staff)
+    received = sum(1 for by, to, staff in rows if staff and to == staff and by != staff)
+    if not rows or not sent or not received or sent + received < _STAFF_ARCHIVE_SHARE * len(rows):
+        return columns
+    positions = dict(columns.positions)
+    note = (f"no role column in {{files}}: a message sent by the row's '{columns.label('agent')}' is the agent's, one "
+            f"sent to them ('{columns.label('receiver')}') the customer's, 系统 the system")
+    if columns.has("customer") and positions.get("session_id") == positions["customer"] and "session_scope" not in positions:
+        positions["session_scope"] = agent
+        note += f"; a session is a conversation of one '{columns.label('agent')}' with one customer"
+    return replace(columns, positions=positions, senders_by_staff=True, notes=(*columns.notes, note))
+
+
 def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` telling roles by the customer column when there is no role column: a sender
     equal to the row's customer (买家昵称) is the customer, 系统消息 the system and any other sender
     an agent (千牛's 子账号 export names an agent 店铺:小芸 on some rows and 小芸 on others, which the
     nickname rule would take for a customer). Taken when, in the ``sample``, the sender is the
     row's customer on a good share of the rows but not on all: the two columns name customers alike."""
-    if columns.has("role") or columns.has(_FLAG_FIELD) or not (columns.has("sender") and columns.has("customer")):
+    if columns.has("role") or columns.has(_FLAG_FIELD) or columns.senders_by_staff \
+            or not (columns.has("sender") and columns.has("customer")):
         return columns
     sender, customer = columns.positions["sender"], columns.positions["customer"]
     pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
@@ -546,6 +577,9 @@ def _sender_roles(
                       f"lists is staff (a robot or notice account the system), any other sender the customer",
                       table.source)
             return _roles_by_directory(nicknames, listed)
+    if columns.senders_by_staff and not options.agent_regex:
+        return _roles_by_staff(nicknames, cells[columns.positions["receiver"]].str.strip(),
+                               cells[columns.positions["agent"]].str.strip())
     if columns.senders_by_customer and not options.agent_regex:
         return _roles_by_customer(nicknames, cells[columns.positions["customer"]].str.strip())
     label = columns.label("sender")
@@ -688,6 +722,24 @@ def _roles_by_ids(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
 
 # a name shaped like the shop's staff: 店铺:名字, 店铺-名字, 客服_名字
 _SHOP_STAFF_SHAPE = r"^\s*[^-_·|/:：\s]+\s*[-_·|/:：]\s*\S"
+
+
+def _roles_by_staff(senders: pd.Series, receivers: pd.Series, staff: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Roles when the row's staff member (the agent column) sends or receives every message (see
+    :func:`senders_by_staff`): a notice account (系统) the system, the staff member the agent, a sender
+    writing to them the customer; a row neither sent by nor to them has no role it can tell."""
+    machine = _test_distinct(senders, lambda names: names.str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool, na_value=False))
+    by_staff = ((senders == staff) & (staff != "")).to_numpy()
+    to_staff = ((receivers == staff) & (staff != "")).to_numpy()
+    role = np.full(len(senders), None, dtype=object)
+    role[to_staff] = Role.CUSTOMER.value
+    role[by_staff] = Role.AGENT.value
+    role[machine] = Role.SYSTEM.value
+    unknown = pd.isna(role)
+    reason = _no_reasons(len(senders))
+    reason[unknown] = ["empty sender" if not name else f"unknown role: sent by '{_clip(name, 40)}', neither by nor to "
+                       "the row's staff member" for name in senders[unknown]]
+    return role, reason
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
