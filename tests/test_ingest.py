@@ -2305,3 +2305,29 @@ def test_a_staff_member_s_archive_tells_roles_by_who_sends_and_who_receives(tmp_
     m = result.messages.sort_values("source_row")
     assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "customer", "system", "agent"]
     assert m["session_id"].nunique() == 3
+
+
+def test_role_codes_explained_by_a_field_dictionary_sheet(tmp_path):
+    """A data platform's export writes the role as codes (1-客服；2-买家；3-机器人) and explains them only on a
+    字段说明 sheet beside the data, in the line naming the role column: the codes are read from that line
+    (not from another column's line), and an English field-name row under the header is no message."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    data = book.active
+    data.title = "Sheet0"
+    for row in (["会话ID", "发送方类型", "发送方昵称", "发送时间", "消息内容"],
+                ["session_id", "sender_type", "sender_nick", "send_time", "content"],
+                ["s1", 2, "小满", "2026-12-21 10:00:00", "在吗"], ["s1", 3, "机器人", "2026-12-21 10:00:01", "您好"],
+                ["s1", 1, "栖木-七七", "2026-12-21 10:00:30", "在的"], ["s2", 2, "阿木", "2026-12-21 11:00:00", "发货了吗"],
+                ["s2", 1, "栖木-可乐", "2026-12-21 11:00:40", "发了"]):
+        data.append(row)
+    fields = book.create_sheet("字段说明")
+    for row in (["字段名", "中文名", "类型", "说明"], ["channel", "渠道", "int", "1-买家App；2-客服工作台"],
+                ["sender_type", "发送方类型", "int", "1-客服；2-买家；3-机器人"]):
+        fields.append(row)
+    path = tmp_path / "datahub.xlsx"
+    book.save(path)
+    result = load_inputs([str(path)])
+    assert result.messages["role"].tolist() == ["customer", "system", "agent", "customer", "agent"]
+    assert result.rejected["row"].tolist() == [2]

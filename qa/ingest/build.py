@@ -39,7 +39,7 @@ from qa.model import MESSAGE_COLUMNS, UNKNOWN_AGENT, IngestResult, Role, empty_m
 
 
 def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where: str, above: str,
-                      sample: Sequence[Sequence[str]]) -> ColumnMap:
+                      sample: Sequence[Sequence[str]], dictionary: Sequence[str] = ()) -> ColumnMap:
     """The columns of an input: its ``header`` resolved, and read as the rows below it (``sample``,
     the same whatever the chunking) and the lines above it (``above``: a legend of role codes) show."""
     # a blank row or the header repeated (exports joined into one file) tells nothing of the columns' values
@@ -54,7 +54,7 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
         note = f"{{files}}: the leading ' of {listed} (Excel's mark for a cell kept as text) is dropped"
         columns = replace(columns, text_marked=marked, notes=(*columns.notes, note))
     columns = names_as_sender(columns, sample)
-    columns = role_legend(columns, above, sample, where)
+    columns = role_legend(columns, above, sample, where, dictionary)
     columns = ids_tell_roles(columns, sample)
     columns = senders_by_staff(columns, sample)
     columns = senders_by_customer(columns, sample)

@@ -361,7 +361,7 @@ def agent_aliases(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Column
     return replace(columns, agent_aliases=pairs, notes=(*columns.notes, note))
 
 
-_LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：]\s*(顾客|客户|买家|用户|访客|消费者|客服|商家|卖家|坐席|人工客服|人工|"
+_LEGEND = re.compile(r"(\d{1,2})\s*[=＝:：\-－]\s*(顾客|客户|买家|用户|访客|消费者|客服|商家|卖家|坐席|人工客服|人工|"
                      r"机器人|智能客服|系统|自动回复)")
 
 
@@ -394,15 +394,21 @@ def agent_decorations(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Co
     return replace(columns, agent_decorations=tuple(found), notes=(*columns.notes, *notes))
 
 
-def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]], where: str) -> ColumnMap:
+def role_legend(columns: ColumnMap, above: str, sample: Sequence[Sequence[str]], where: str,
+                dictionary: Sequence[str] = ()) -> ColumnMap:
     """``columns`` with the role column's codes read from the legend in the lines above the
-    header (发送方：1=顾客，2=客服，3=机器人). Without a legend, codes other than the 0/1 agent flag
+    header (发送方：1=顾客，2=客服，3=机器人), or from the line of a workbook's field dictionary
+    (``dictionary``: a 字段说明 sheet's rows, as text) that names the role column (sender_type 发送方类型 …
+    1-客服；2-买家). Without a legend, codes other than the 0/1 agent flag
     (1, 2, 3) have no known meaning and are never guessed (1 = agent would turn every customer into
     an agent): a role column of nothing but codes is refused, naming them (reading on would lose
     every row but a few notices); a stray code among role words leaves its row rejected."""
     if not columns.has("role") or "role" in columns.mapped:
         return columns
-    pairs = {code: _ROLE_WORDS[word] for code, word in _LEGEND.findall(above or "") if word in _ROLE_WORDS}
+    label = columns.label("role")
+    described = " ".join(line for line in dictionary if label and label in line)
+    pairs = {code: _ROLE_WORDS[word] for code, word in _LEGEND.findall(f"{above or ''} {described}")
+             if word in _ROLE_WORDS}
     if len(pairs) >= 2:
         listed = ", ".join(f"{code}={role}" for code, role in sorted(pairs.items()))
         note = f"{{files}}: '{columns.label('role')}' codes read from the export's legend ({listed})"

@@ -6,9 +6,10 @@ A sheet is read whole (a sheet holds at most ~1M rows) and then cut into chunks.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -81,11 +82,15 @@ def _read_workbook(
         read: list[RawTable] = []
         header_only: list[str] = []
         directory: tuple[tuple[str, str, str], ...] = ()
+        # a data platform's field dictionary beside the data (字段说明: sender_type 发送方类型 … 1-客服；2-买家)
+        # explains a role column of codes
+        dictionary = [line for name in names if _DICTIONARY_SHEET.search(name)
+                      for line in _sheet_lines(book, path, name, limits)]
         for name in names:
             cells = None
             try:
                 cells, merged = _sheet_cells(book, path, name, limits)
-                table = sheet_table(cells, path, name, options, notes, merged)
+                table = sheet_table(cells, path, name, options, notes, merged, dictionary)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
@@ -110,7 +115,9 @@ def _read_workbook(
                 listed = ", ".join(f"'{table.sheet}'" for table in read)
                 notes.add(f"read sheet{'s' if len(read) > 1 else ''} {listed} of {{files}}", path)
             for skipped in unread:  # sheets without chat columns
-                notes.add(f"sheet '{skipped}' of {{files}} skipped: no chat columns (a cover sheet?)", path)
+                what = "the field dictionary, no chat" if dictionary and _DICTIONARY_SHEET.search(skipped) else \
+                    "no chat columns (a cover sheet?)"
+                notes.add(f"sheet '{skipped}' of {{files}} skipped: {what}", path)
             for skipped in header_only:
                 notes.add(f"sheet '{skipped}' of {{files}} skipped: a header without rows", path)
             if len(read) > 1:  # row numbers repeat from sheet to sheet: rejected rows name theirs
@@ -127,6 +134,19 @@ def _read_workbook(
     raise InputError(
         f"{errors[0]} (no sheet has the needed columns; sheets: {', '.join(names)}; use --sheet NAME)"
     )
+
+
+_DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|说明|(?:data\s*)?dictionary|schema|fields",
+                               re.IGNORECASE)
+
+
+def _sheet_lines(book, path: str, sheet: str, limits) -> list[str]:
+    """A small sheet's rows as lines of text (its cells joined by spaces); none for a sheet too big to be a
+    field dictionary."""
+    cells, _ = _sheet_cells(book, path, sheet, limits)
+    if len(cells) > 500:
+        return []
+    return [" ".join(str(cell).strip() for cell in row if str(cell).strip()) for row in cells.values.tolist()]
 
 
 def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
@@ -159,7 +179,7 @@ def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,
 
 
 def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
-                merged: int = 0) -> RawTable | None:
+                merged: int = 0, dictionary: Sequence[str] = ()) -> RawTable | None:
     """A sheet's cells (as text, one row per row the sheet shows: index + 1 is its row number) as the
     reader's table: the header found, the columns mapped, blank rows dropped; None when it has no cells."""
     if not len(cells):
@@ -201,7 +221,7 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
                   "the rows below them their conversation and its date", path)
     sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS][~not_messages[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS]].values.tolist()
     above = " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist())
-    columns = columns_from_head(names, options.columns, f"{path} (sheet '{sheet}')", above, sample)
+    columns = columns_from_head(names, options.columns, f"{path} (sheet '{sheet}')", above, sample, dictionary)
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
