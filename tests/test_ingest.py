@@ -2169,26 +2169,6 @@ def test_a_sender_written_with_the_customer_s_role_word_is_the_customer(tmp_path
     assert m["role"].tolist() == ["customer", "agent", "customer", "system", "customer", "agent", "customer"]
 
 
-def test_times_without_a_year_that_run_over_the_new_year_stay_in_order(tmp_path, monkeypatch):
-    """Month-day times of an export that runs over the new year (12-31 23:52 … 01-01 00:00), read a few
-    weeks before it: January is the next year's, so a session over midnight keeps its order."""
-    from qa.ingest import times
-
-    real_now = pd.Timestamp.now
-
-    def early_december(tz=None):
-        return pd.Timestamp("2026-12-05 12:00:00", tz=tz) if tz else real_now()
-
-    monkeypatch.setattr(times.pd.Timestamp, "now", staticmethod(early_december))
-    result = load_inputs([_csv_of(tmp_path / "pdd.csv", "会话ID,发送方,时间,消息内容",
-                                  "a,买家,12-31 23:52,在吗", "a,客服,12-31 23:55,在的",
-                                  "a,买家,01-01 00:01,新年好", "a,客服,01-01 00:02,新年好")])
-    m = result.messages
-    assert m["text"].tolist() == ["在吗", "在的", "新年好", "新年好"]
-    assert m["timestamp"].dt.year.tolist() == [2026, 2026, 2027, 2027]
-    assert any("read as in 2026–2027" in note for note in result.notes)
-
-
 def test_a_role_column_beside_names_holds_role_words_though_a_table_below_fills_it(tmp_path):
     """发送方 holds names and 发送方角色 the roles, and a statistics table appended under the messages
     writes numbers into the same columns: the roles are still 发送方角色's (机器人 the system), and the
@@ -2331,3 +2311,47 @@ def test_role_codes_explained_by_a_field_dictionary_sheet(tmp_path):
     result = load_inputs([str(path)])
     assert result.messages["role"].tolist() == ["customer", "system", "agent", "customer", "agent"]
     assert result.rejected["row"].tolist() == [2]
+
+
+def test_review_of_the_new_readings_keeps_the_older_ones(tmp_path):
+    """The readings added for readers8/9 leave the layouts they were not made for as they were: a direction
+    column naming both words (方向（接收/发送）) is still the role; a 千牛 log with 客服昵称 beside 发送者/接收者,
+    where a colleague answers too, is no staff member's archive (the colleague is an agent); a role-word prefix
+    does not make a robot a customer (会员:店小蜜)."""
+    m = _messages_of(tmp_path / "dir.csv", "会话ID,时间,昵称,方向（接收/发送）,内容",
+                     "d1,2026-12-09 10:00:00,小王,接收,在吗", "d1,2026-12-09 10:00:30,阿宁,发送,在的",
+                     "d1,2026-12-09 10:01:00,小王,接收,好", "d2,2026-12-09 11:00:00,小李,接收,发货没",
+                     "d2,2026-12-09 11:00:30,阿宁,发送,发了")
+    assert m["role"].tolist() == ["customer", "agent", "customer", "customer", "agent"]
+    rows = [f"s{i},2026-12-09 1{i}:00:00,小芸,buyer{i},buyer{i},小芸,问{i}" for i in range(4)]
+    rows += [f"s{i},2026-12-09 1{i}:00:30,小芸,buyer{i},小芸,buyer{i},答{i}" for i in range(4)]
+    rows.append("s0,2026-12-09 10:01:00,小芸,buyer0,阿宁,buyer0,我来补充")
+    m = _messages_of(tmp_path / "qn.csv", "会话ID,发送时间,客服昵称,买家昵称,发送者,接收者,消息内容", *rows)
+    assert m.loc[m["text"] == "我来补充", "role"].tolist() == ["agent"]
+    assert (m.loc[m["text"].str.startswith("问"), "role"] == "customer").all()
+    m = _messages_of(tmp_path / "prefix.csv", "会话ID,时间,发送人,内容",
+                     "p1,2026-12-09 10:00:00,买家-阿青,在吗", "p1,2026-12-09 10:00:05,会员:店小蜜,您好",
+                     "p1,2026-12-09 10:00:30,客服-阿宁,在的")
+    assert m["role"].tolist() == ["customer", "system", "agent"]
+
+
+def test_a_field_dictionary_explains_codes_with_sheet_chosen_and_q_a_rows_without_text_are_rejected(tmp_path):
+    """--sheet names the data sheet: the workbook's 字段说明 still explains its role codes. A question-and-answer
+    row with neither a question nor an answer is rejected, not lost."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    data = book.active
+    data.title = "数据"
+    for row in (["会话ID", "发送方类型", "发送方昵称", "发送时间", "消息内容"], ["s1", 2, "小满", "2026-12-21 10:00:00", "在吗"],
+                ["s1", 1, "栖木-七七", "2026-12-21 10:00:30", "在的"], ["s1", 2, "小满", "2026-12-21 10:01:00", "好"]):
+        data.append(row)
+    book.create_sheet("字段说明").append(["sender_type", "发送方类型", "int", "1-客服；2-买家"])
+    path = tmp_path / "dh.xlsx"
+    book.save(path)
+    result = load_inputs([str(path)], sheet="数据")
+    assert result.messages["role"].tolist() == ["customer", "agent", "customer"]
+    result = load_inputs([_csv_of(tmp_path / "qa.csv", "会话ID,买家账号,提问时间,买家消息,回复时间,回复人,回复内容",
+                                  "x1,小满,2026-12-18 10:00:20,在吗,2026-12-18 10:00:30,阿宁,在的",
+                                  "x1,小满,2026-12-18 10:01:00,,,,")])
+    assert len(result.messages) == 2 and result.rejected["row"].tolist() == [3]

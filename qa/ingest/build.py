@@ -244,8 +244,10 @@ def build_part(
     no_session = (session == "").to_numpy()
     text, continued = _continuations_joined(cells, columns, text, no_session, no_text, np.asarray(table.rows))
     if len(continued):
-        notes.add(f"{{files}}: {len(continued)} row(s) holding only text (a message's further lines, pasted as rows "
-                  "of their own) joined to the message above", table.source)
+        if counts is None:
+            notes.add(continued_note(len(continued)), table.source)
+        else:
+            counts["continued"] = counts.get("continued", 0) + len(continued)
     ok = ~(no_session | no_text | pd.notna(role_reason) | pd.notna(time_reason))
     # Reasons only for the rows refused (a few): four object arrays of a million rows cost more.
     bad = np.flatnonzero(~ok)
@@ -393,6 +395,12 @@ def _contentless_filled(text: pd.Series, role: np.ndarray, role_reason: np.ndarr
     filled = text.copy()
     filled[sent] = CONTENTLESS
     return filled, empty & ~sent
+
+
+def continued_note(count: int) -> str:
+    """The note on a file's rows holding only text, joined to the message above (``{files}`` names the file)."""
+    return (f"{{files}}: {count} row(s) holding only text (a message's further lines, pasted as rows of their own) "
+            "joined to the message above")
 
 
 def contentless_note(count: int) -> str:
@@ -601,9 +609,11 @@ def _continuations_joined(cells: pd.DataFrame, columns: ColumnMap, text: pd.Seri
     if not len(joined):
         return text, joined
     values = text.to_numpy(dtype=object).copy()
-    for message in np.unique(owner[owner >= 0]).tolist():
-        lines = [str(values[row]) for row in rows[owner == message].tolist()]
-        values[message] = "\n".join([str(values[message]), *lines])
+    lines: dict[int, list[str]] = {}
+    for row, message in zip(joined.tolist(), owner[owner >= 0].tolist()):
+        lines.setdefault(message, [str(values[message])]).append(str(values[row]))
+    for message, parts in lines.items():
+        values[message] = "\n".join(parts)
     return pd.Series(values, index=text.index, dtype=text.dtype), joined
 
 

@@ -73,7 +73,7 @@ _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|�
                               r"|^\s*(?:平台|官方|订单|物流|交易|售后|服务|消息)(?:通知|提醒|公告)\s*$", re.IGNORECASE)
 # A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-果果妈, 顾客:小王): the
 # customer, whatever the name holds (买家-客服小哥哥在吗, 买家-店小二的猫); 客户经理-小王 is no such word.
-_CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员|buyer|customer|visitor)\s*[-_·|:：]\s*\S", re.IGNORECASE)
+_CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员)\s*[-_·|:：]\s*\S")
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
 _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
 # Staff named by their post before the name (员工-售后小林, 售前_七七, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
@@ -287,11 +287,6 @@ def ids_tell_roles(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colum
     return replace(columns, positions=positions, external_ids=True, notes=(*notes, note))
 
 
-# Share of the sample's messages that must be the staff member's or sent to them for a file to be read as
-# one staff member's archive (a system notice to them is among them)
-_STAFF_ARCHIVE_SHARE = 0.9
-
-
 def senders_by_staff(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` telling roles by the agent column when there is no role column and, in the ``sample``,
     nearly every message is sent by the row's staff member or to them (a 企业微信 SCRM archive: 员工, 发送者,
@@ -303,11 +298,20 @@ def senders_by_staff(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Col
         return columns
     sender, receiver, agent = (columns.positions[f] for f in ("sender", "receiver", "agent"))
     rows = [(str(row[sender]).strip(), str(row[receiver]).strip(), str(row[agent]).strip())
-            for row in sample if len(row) > max(sender, receiver, agent) and str(row[sender]).strip()]
+            for row in sample if len(row) > max(sender, receiver, agent) and str(row[sender]).strip()
+            and not _SYSTEM_NICKNAME.search(str(row[sender]))]
     sent = sum(1 for by, _, staff in rows if staff and by == staff)
-    received = sum(1 for by, to, staff in rows if staff and to == staff and by != staff)
-    if not rows or not sent or not received or sent + received < _STAFF_ARCHIVE_SHARE * len(rows):
+    received = [(by, to) for by, to, staff in rows if staff and to == staff and by != staff]
+    # every message by or to the staff member (a colleague answering or the shop's main account writing, as in a
+    # 千牛 log with 客服昵称 beside 发送者/接收者, makes it no archive), ...
+    if not rows or not sent or not received or sent + len(received) < len(rows):
         return columns
+    # ... and the customer column does not name the customers as they write (else it tells roles itself)
+    if columns.has("customer"):
+        customer = columns.positions["customer"]
+        names = {str(row[sender]).strip(): str(row[customer]).strip() for row in sample if len(row) > max(sender, customer)}
+        if all(names.get(by) == by for by, _ in received):
+            return columns
     positions = dict(columns.positions)
     note = (f"no role column in {{files}}: a message sent by the row's '{columns.label('agent')}' is the agent's, one "
             f"sent to them ('{columns.label('receiver')}') the customer's, 系统 the system")
@@ -741,11 +745,11 @@ def _roles_by_staff(senders: pd.Series, receivers: pd.Series, staff: pd.Series) 
     role[to_staff] = Role.CUSTOMER.value
     role[by_staff] = Role.AGENT.value
     role[machine] = Role.SYSTEM.value
-    unknown = pd.isna(role)
-    reason = _no_reasons(len(senders))
-    reason[unknown] = ["empty sender" if not name else f"unknown role: sent by '{_clip(name, 40)}', neither by nor to "
-                       "the row's staff member" for name in senders[unknown]]
-    return role, reason
+    other = pd.isna(role) & (senders != "").to_numpy()
+    if other.any():  # a message neither by nor to the staff member: its sender's name tells what it can
+        role[other] = _map_unique(senders[other], lambda nick: _role_from_nickname(nick, None))
+    empty = (senders == "").to_numpy()
+    return role, np.where(empty, "empty sender", None)
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -798,10 +802,10 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None, exte
         return None
     if agent_regex is not None and agent_regex.search(nickname):
         return Role.AGENT.value
-    if _CUSTOMER_PREFIX.match(nickname):  # 买家-客服小哥哥在吗: the export's role word, not the name, tells
-        return Role.CUSTOMER.value
     if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
         return Role.SYSTEM.value
+    if _CUSTOMER_PREFIX.match(nickname):  # 买家-客服小哥哥在吗: the export's role word, not the name, tells
+        return Role.CUSTOMER.value
     if external and agent_regex is None:
         return Role.CUSTOMER.value if _EXTERNAL_NICKNAME.search(nickname) else Role.AGENT.value
     if agent_regex is None and (_SUBACCOUNT_NICKNAME.match(nickname) or _STAFF_NICKNAME.match(nickname)):
@@ -826,6 +830,8 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
             # the agent column written on a session's first row only (七鱼's session-header rows): an agent's
             # message names its sender itself
             senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
+            if columns.staff_directory:  # a 工号 named as the directory names it
+                senders = senders.replace({account: name for account, name, _ in columns.staff_directory})
             agent = pc.if_else(pa.array(unnamed), pa.array(_merged_aliases(senders, columns)), agent)
             unnamed = is_agent & _empty(agent)
         # usually none: then the column is kept as it is rather than written out again

@@ -84,8 +84,7 @@ def _read_workbook(
         directory: tuple[tuple[str, str, str], ...] = ()
         # a data platform's field dictionary beside the data (字段说明: sender_type 发送方类型 … 1-客服；2-买家)
         # explains a role column of codes
-        dictionary = [line for name in names if _DICTIONARY_SHEET.search(name)
-                      for line in _sheet_lines(book, path, name, limits)]
+        dictionary = _dictionary_lines(book, path, names, limits)
         for name in names:
             cells = None
             try:
@@ -140,13 +139,20 @@ _DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段�
                                re.IGNORECASE)
 
 
-def _sheet_lines(book, path: str, sheet: str, limits) -> list[str]:
-    """A small sheet's rows as lines of text (its cells joined by spaces); none for a sheet too big to be a
-    field dictionary."""
-    cells, _ = _sheet_cells(book, path, sheet, limits)
-    if len(cells) > 500:
-        return []
-    return [" ".join(str(cell).strip() for cell in row if str(cell).strip()) for row in cells.values.tolist()]
+def _dictionary_lines(book, path: str, names: Sequence[str], limits) -> list[str]:
+    """The rows of the workbook's field dictionary sheets (named 字段说明, 数据字典 …) as lines of text (their
+    cells joined by spaces); a sheet that cannot be read, or too big to be a dictionary, gives none."""
+    lines: list[str] = []
+    for name in names:
+        if not _DICTIONARY_SHEET.search(name):
+            continue
+        try:
+            cells, _ = _sheet_cells(book, path, name, limits)
+        except (InputError, LimitError):
+            continue
+        if len(cells) <= 500:
+            lines += [" ".join(str(cell).strip() for cell in row if str(cell).strip()) for row in cells.values.tolist()]
+    return lines
 
 
 def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
@@ -160,10 +166,12 @@ def _read_sheet(
     notes: IngestNotes | None = None,
 ) -> RawTable | None:
     """Read one sheet; None when it has no cells. The header is found by
-    :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``."""
+    :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``; the
+    workbook's field dictionary sheets may explain its role codes."""
     notes = notes if notes is not None else IngestNotes()
     cells, merged = _sheet_cells(book, path, sheet, limits)
-    return sheet_table(cells, path, sheet, options, notes, merged)
+    dictionary = _dictionary_lines(book, path, [name for name in book.sheet_names if name != sheet], limits)
+    return sheet_table(cells, path, sheet, options, notes, merged, dictionary)
 
 
 def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,

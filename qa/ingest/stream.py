@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import InputError
-from qa.ingest.build import _Part, agent_warning, build_part, contentless_note
+from qa.ingest.build import _Part, agent_warning, build_part, contentless_note, continued_note
 from qa.ingest.registry import _expand_inputs, open_source, skipped_inputs
 from qa.ingest.table import IngestNotes, ReadOptions, make_options
 from qa.xlsxlimits import ExcelLimits
@@ -136,6 +136,8 @@ def read_parts(path: str, options: ReadOptions, notes: IngestNotes, chunk_rows: 
                 notes.add(template, name)
     if counts.get("contentless"):
         notes.add(contentless_note(counts["contentless"]), path)
+    if counts.get("continued"):
+        notes.add(continued_note(counts["continued"]), path)
     if counts.get("seq_ignored"):
         notes.add(f"{{files}}: {counts['seq_ignored']} non-numeric seq value(s) ignored", path)
     agent_warning(counts, path, notes)  # judged on the whole file, whatever the chunking

@@ -59,7 +59,6 @@ _EXCEL_SERIAL = r"\d{5}(?:\.\d+)?"
 # or the year before when that would put it more than a month ahead of today.
 _YEARLESS = r"(\d{1,2})(?:[-/]|月)(\d{1,2})日?\s*(\d{1,2}:\d{2}(?::\d{2})?)"
 _YEARLESS_AHEAD = pd.Timedelta(days=31)
-_HALF_YEAR = pd.Timedelta(days=183)
 # Times outside this window are typos or wrong units, and would overflow nanoseconds.
 _TIME_MIN = pd.Timestamp("1900-01-01")
 _TIME_MAX = pd.Timestamp("2200-01-01")
@@ -69,7 +68,7 @@ _TIME_MAX = pd.Timestamp("2200-01-01")
 
 
 def _parse_times(raw: pd.Series, timezone: str,
-                 on_yearless: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 on_yearless: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """UTC instants (datetime64[ns], NaT when unusable) and a rejection reason per row.
 
     Whole-column formats run first (one C-level pass for a clean export); only what they
@@ -101,7 +100,7 @@ def _repeats_times(text: pd.Series) -> bool:
 
 
 def _parse_each(text: pd.Series, formats: list[str], timezone: str,
-                on_yearless: Callable[[str], None] | None) -> tuple[np.ndarray, np.ndarray]:
+                on_yearless: Callable[[int], None] | None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_parse_times` of stripped time texts, the naive ``formats`` sniffed first."""
     utc = np.full(len(text), np.datetime64("NaT", "ns"))
     todo = (text != "").to_numpy(dtype=bool, copy=True)
@@ -178,23 +177,8 @@ def _parse_other_times(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timez
     todo &= np.isnat(utc)
 
 
-def _across_new_year(stamps: pd.Series, now: pd.Timestamp) -> pd.Series:
-    """Month-day times of one export that run over the new year (12-31 23:52 … 01-01 00:00), read
-    ahead of today (the year of today puts January eleven months before December): the first
-    half-year's dates go to the next year, when that keeps them within a month of today."""
-    known = stamps.dropna()
-    if known.empty or known.max() - known.min() <= _HALF_YEAR:
-        return stamps
-    early = (stamps.dt.month <= 6).to_numpy(dtype=bool, na_value=False)
-    moved = stamps[early] + pd.DateOffset(years=1)
-    if early.any() and (moved <= now + _YEARLESS_AHEAD).all():
-        stamps = stamps.copy()
-        stamps[early] = moved
-    return stamps
-
-
 def _parse_yearless(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone: str,
-                    on_yearless: Callable[[str], None] | None) -> None:
+                    on_yearless: Callable[[int], None] | None) -> None:
     """Month-day times without a year (12-17 10:02), read in the current year of ``timezone``,
     or the year before for a date more than a month ahead of today."""
     positions = np.flatnonzero(todo)
@@ -209,11 +193,9 @@ def _parse_yearless(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezone
     ahead = (stamps > now + _YEARLESS_AHEAD).to_numpy(dtype=bool, na_value=False)
     if ahead.any():
         stamps[ahead] = _to_datetime(f"{now.year - 1}-" + spelled[ahead], format="mixed")
-    stamps = _across_new_year(pd.Series(stamps), now)
     _fill_rows(utc, text, hits, stamps.to_numpy(), lambda v: pd.to_datetime(v), timezone)
     if on_yearless is not None and (~np.isnat(utc[hits])).any():
-        years = sorted(set(stamps.dropna().dt.year.tolist()))
-        on_yearless(f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]))
+        on_yearless(now.year - 1 if ahead.all() else now.year)
 
 
 # A 12-hour clock with the Chinese (or English) half of the day: 2026/12/17 下午 2:03:21 (Excel in a

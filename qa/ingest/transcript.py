@@ -175,6 +175,9 @@ def pairs_exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], 
             who = str(values[at["answer_by"]]).strip() if "answer_by" in at else ""
             out.append([*base, str(values[at["answer_time"]]).strip(), who, "客服", answered])
             numbers.append(number)
+        if not asked and not answered:  # a row with neither stays a row, rejected for its empty text
+            out.append([*base, str(values[at["ask_time"]]).strip() or str(values[at["answer_time"]]).strip(), "", "", ""])
+            numbers.append(number)
     names = [str(header[i]) for i in kept] + [TIME_NAME, SENDER_NAME, ROLE_NAME, TEXT_NAME]
     cells = pd.DataFrame(out, columns=range(len(names)), dtype="str") if out else pd.DataFrame(
         columns=range(len(names)), dtype="str")
