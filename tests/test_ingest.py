@@ -2355,3 +2355,34 @@ def test_a_field_dictionary_explains_codes_with_sheet_chosen_and_q_a_rows_withou
                                   "x1,小满,2026-12-18 10:00:20,在吗,2026-12-18 10:00:30,阿宁,在的",
                                   "x1,小满,2026-12-18 10:01:00,,,,")])
     assert len(result.messages) == 2 and result.rejected["row"].tolist() == [3]
+
+
+def test_role_words_with_a_status_escaped_text_and_unquoted_commas(tmp_path):
+    """京麦's older export writes a status after the role word (顾客(PLUS会员), 客服（已离职）, 客服(快捷回复)) and
+    marks the automatic reply in brackets (客服(自动回复)); a platform event filed under the buyer is a system
+    row by its 消息类型 (系统通知); a web console's CSV writes its text HTML-escaped (&lt;p&gt;…, 【 as &#12304;);
+    an ERP's CSV written without quoting splits a message at its commas."""
+    m = _messages_of(tmp_path / "jm.csv", "会话ID,角色,昵称,时间,内容",
+                     "j1,顾客(PLUS会员),阿青,2027-01-14 09:00:00,在吗",
+                     "j1,客服(自动回复),小满,2027-01-14 09:00:01,您好 稍等",
+                     "j1,客服（已离职）,小满,2027-01-14 09:01:00,在的",
+                     "j1,顾客[新客],阿青,2027-01-14 09:02:00,好",
+                     "j1,客服(快捷回复),小满,2027-01-14 09:02:30,还有什么可以帮您")
+    assert m["role"].tolist() == ["customer", "system", "agent", "customer", "agent"]
+    m = _messages_of(tmp_path / "ks.csv", "会话ID,买家信息,发送人,消息类型,消息内容,发送时间",
+                     "k1,138****3150,138****3150,文本,坚果受潮了,2027-01-14 09:18:04",
+                     "k1,138****3150,林家:阿月,文本,麻烦拍一下,2027-01-14 09:18:45",
+                     "k1,138****3150,138****3150,系统通知,买家已发起售后申请,2027-01-14 09:23:40")
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    m = _messages_of(tmp_path / "hx.csv", "会话ID,发送者类型,发送者,发送时间,消息内容",
+                     "h1,访客,Tom,2027-01-16 09:06:57,没声音了",
+                     "h1,坐席,Amy,2027-01-16 09:07:00,&#12304;&#33258;&#21160;&#22238;&#22797;&#12305;&#31245;&#20505;",
+                     "h1,坐席,Amy,2027-01-16 09:07:44,&lt;p&gt;您好&amp;amp;抱歉&lt;/p&gt;")
+    assert m["role"].tolist() == ["customer", "system", "agent"] and m["text"].iloc[2] == "您好&抱歉"
+    result = load_inputs([_csv_of(tmp_path / "gy.csv", "平台会话号,消息时间,消息内容,发送方,客服账号",
+                                  "g1,2027-01-17 09:22:19,能开专票吗,买家,店:小橙",
+                                  "g1,2027-01-17 09:22:53,可以开专票,50份以上还有企业价,卖家,店:小橙",
+                                  "g1,2027-01-17 09:24:17,企业价多少,买家,店:小橙")])
+    assert result.rejected.empty
+    assert result.messages["text"].tolist() == ["能开专票吗", "可以开专票,50份以上还有企业价", "企业价多少"]
+    assert result.messages["role"].tolist() == ["customer", "agent", "customer"]

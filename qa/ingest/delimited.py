@@ -203,14 +203,22 @@ class _RunawayQuote(Exception):
     """A quoted value ran over more lines or characters than a chat message has."""
 
 
-def _fit_record(record: list[str], width: int) -> list[str] | None:
+def _fit_record(record: list[str], width: int, text_at: int | None = None, delimiter: str = ",") -> list[str] | None:
     """The record with ``width`` fields, or None when it cannot be one. Extra fields that
     are all empty are dropped: some exports end every data row (not the header) with a
-    delimiter, and rejecting every such row would lose the whole file."""
+    delimiter, and rejecting every such row would lose the whole file. With ``text_at`` (the
+    message text's field), a record with more fields than the header is a message whose
+    delimiters the export did not quote (管易: 您好！可以开专票,50份以上…): the fields before
+    the text and after it keep their places, the text takes the rest back with its delimiters.
+    (Only for a text with fields after it, which anchor the rest: after a last text column, an
+    extra field may as well be a column too many, and the row is rejected.)"""
     if len(record) == width:
         return record
     if len(record) > width and not any(field.strip() for field in record[width:]):
         return record[:width]
+    if len(record) > width and text_at is not None and text_at < width:
+        extra = len(record) - width
+        return [*record[:text_at], delimiter.join(record[text_at : text_at + extra + 1]), *record[text_at + extra + 1 :]]
     return None
 
 
@@ -255,7 +263,8 @@ _BLANK, _HEADER, _GOOD, _BAD = range(4)
 _LINE_END = ("\n", "\r")
 
 
-def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iterator[tuple[int, int, object]]:
+def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str], unquoted: bool = False
+                ) -> Iterator[tuple[int, int, object]]:
     """The data records of a delimited text, one at a time with their row numbers (header =
     1), as ``(kind, row, value)``: blank rows, repeated header rows, good records (value: the
     fields) and bad ones (value: reason and raw text).
@@ -268,6 +277,10 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iter
     """
     width = len(header)
     names = [_clean_name(name) for name in header]
+    # (in a file written without quoting, a message's own delimiters give its row more fields than the
+    # header: see _fit_record; where values are quoted, more fields are a malformed row)
+    texts = [at for at, name in enumerate(names) if field_of(name) == "text"]
+    text_at = texts[0] if len(texts) == 1 and unquoted and texts[0] < width - 1 else None
     source = _LineSource(lines)
     try:
         next(csv.reader(source, delimiter=delimiter), None)  # the header
@@ -326,7 +339,7 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str]) -> Iter
             reader = csv.reader(source, delimiter=delimiter, strict=True)
         elif not any(record):
             yield _BLANK, row, None
-        elif (fitted := _fit_record(record, width)) is None:
+        elif (fitted := _fit_record(record, width, text_at, delimiter)) is None:
             yield _BAD, row, (f"expected {width} fields, found {len(record)}", _clip(",".join(record)))
         elif any("\x00" in line for line in taken):
             yield _BAD, row, (_NUL_REASON, _clip(",".join(record)))
@@ -431,6 +444,11 @@ class _DelimitedStream:
         # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
+        # a file whose head holds no quote mark is written without quoting (管易, 旺店通 text exports)
+        self.unquoted = '"' not in head
+        texts = [at for at, name in enumerate(self.header) if field_of(name) == "text"]
+        if self.unquoted and len(texts) == 1 and texts[0] < len(self.header) - 1:  # read as the rows will be
+            sample = [_fit_record(row, len(self.header), texts[0], self.delimiter) or row for row in sample]
         above = _decode_head(data_head[: self._skip], True) if self._skip else ""
         fields = {field_of(name) for name in self.header} | set(self.options.columns)
         rows = sample[:-1] if not at_end else sample
@@ -599,7 +617,7 @@ class _DelimitedStream:
         with self._open() as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
             try:
-                yield from _exact_rows(text, self.delimiter, self.header)
+                yield from _exact_rows(text, self.delimiter, self.header, self.unquoted)
             except UnicodeDecodeError:
                 raise _NotUtf8 from None
 

@@ -414,7 +414,8 @@ def join_date_time(dates, times):
 
 #: 消息类型 values that make a row a system message, whatever its sender column says.
 SYSTEM_TYPES = frozenset(
-    v.casefold() for v in ("系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜",
+    v.casefold() for v in ("系统", "系统消息", "系统通知", "系统提示", "平台通知", "通知", "机器人", "机器人消息", "自动回复",
+                           "智能客服", "智能助理", "店小蜜",
                            "system", "robot", "bot", "auto-reply", "auto_reply",
                            # a helpdesk's internal note (the customer never sees it) and its triggers' automatic mails
                            "内部备注", "备注", "内部消息", "internal note", "internal_note", "private note", "note",

@@ -84,11 +84,39 @@ def html_rows(text: pd.Series) -> np.ndarray:
     return found
 
 
+# an HTML character reference (&lt; &amp; &nbsp; &#12304; &#x3010;): a web console's text written escaped
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#[xX][0-9a-fA-F]{2,6}|lt|gt|amp|quot|apos|nbsp);")
+
+
+def _unescaped(text: pd.Series) -> tuple[pd.Series, int]:
+    """``text`` with the texts a web console wrote HTML-escaped (&lt;p&gt;…, 【 as &#12304;, escaped twice:
+    &amp;nbsp;) decoded, and how many were."""
+    maybe = rows_holding(text, "&")
+    if not len(maybe):
+        return text, 0
+    escaped = [position for position, value in zip(maybe.tolist(), text.iloc[maybe].tolist())
+               if isinstance(value, str) and _ENTITY.search(value)]
+    if not escaped:
+        return text, 0
+    decoded = []
+    for value in text.iloc[escaped].tolist():
+        for _ in range(3):  # an export escaping twice (&amp;lt;) decodes in two passes
+            if not _ENTITY.search(value):
+                break
+            value = html.unescape(value)
+        decoded.append(value)
+    plain = text.copy()
+    plain.iloc[escaped] = decoded
+    return plain, len(escaped)
+
+
 def without_markup(text: pd.Series) -> tuple[pd.Series, int]:
-    """``text`` with each HTML fragment replaced by the text it shows, and how many were."""
+    """``text`` with each HTML fragment replaced by the text it shows (escaped text decoded first), and how
+    many were."""
+    text, escaped = _unescaped(text)
     rows = html_rows(text)
     if not rows.any():
-        return text, 0
+        return text, escaped
     plain = text.copy()
     plain.iloc[np.flatnonzero(rows)] = [fragment_text(value) for value in text.iloc[np.flatnonzero(rows)]]
     return plain, int(rows.sum())

@@ -772,6 +772,9 @@ def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.n
     return role, np.where(empty, "empty sender", None)
 
 
+_BRACKETED_ROLE = re.compile(r"^\s*([^(（\[【]+?)\s*[(（\[【]\s*([^)）\]】]+?)\s*[)）\]】]\s*$")
+
+
 def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tuple[np.ndarray, np.ndarray]:
     """Map stripped values through ``words`` (case-insensitive); reasons name ``what``."""
     def role_of(value: str) -> str | None:
@@ -779,6 +782,13 @@ def _roles_from_words(raw: pd.Series, words: Mapping[str, str], what: str) -> tu
         value = _DIRECTION.split(value, maxsplit=1)[0].strip() if _DIRECTION.search(value) else value
         folded = fold_name(value)  # 買家 / 賣家 from a Taiwan shop are 买家 / 卖家
         known = words.get(folded) or words.get(_ROLE_SUFFIX.sub("", folded))
+        if known is None and (bracketed := _BRACKETED_ROLE.match(value)):
+            # a status or kind after the role word (顾客(PLUS会员), 客服（已离职）, 客服(快捷回复)): the role word's,
+            # unless what is in brackets names a machine (客服(自动回复), 客服[机器人])
+            base, inner = bracketed.groups()
+            if role_of(inner) == Role.SYSTEM.value:
+                return Role.SYSTEM.value
+            known = role_of(base)
         if known is None:
             # a machine sender, or the platform's staff, is a system row, also under a yes/no agent flag
             # (是否客服: 是 / 否 / 机器人 / 系统)
