@@ -2386,3 +2386,24 @@ def test_role_words_with_a_status_escaped_text_and_unquoted_commas(tmp_path):
     assert result.rejected.empty
     assert result.messages["text"].tolist() == ["能开专票吗", "可以开专票,50份以上还有企业价", "企业价多少"]
     assert result.messages["role"].tolist() == ["customer", "agent", "customer"]
+
+
+def test_a_name_repeated_under_two_group_cells_takes_its_group_s_name(tmp_path):
+    """京麦's 2025 export heads 账号 and 角色 twice, under the merged group cells 发送方 and 接收方: the roles are
+    the sender's (发送方 角色), not the receiver's, nor refused as two role columns."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["会话信息", None, "发送方", None, "接收方", None, "消息", None])
+    sheet.append(["会话编号", "顾客账号", "账号", "角色", "账号", "角色", "发送时间", "消息内容"])
+    for cells in (("jd_a", "用户", "shop_lu", "客服", "2027-01-13 09:20:35", "是正品吗"),
+                  ("shop_lu", "客服", "jd_a", "用户", "2027-01-13 09:21:18", "是的 有防伪吊牌"),
+                  ("jd_a", "用户", "shop_lu", "客服", "2027-01-13 09:22:32", "好")):
+        sheet.append(["DD1", "jd_a", *cells])
+    for cells in ("A1:B1", "C1:D1", "E1:F1", "G1:H1"):
+        sheet.merge_cells(cells)
+    path = tmp_path / "jm2025.xlsx"
+    book.save(path)
+    m = load_inputs([str(path)]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer"]

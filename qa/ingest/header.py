@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -182,7 +183,18 @@ def seen_names(rows: Sequence[Sequence[str]], index: int) -> list[str]:
     if index == 0:
         return row
     above = [clean_name(cell) for cell in rows[index - 1]]
-    return [cell or (above[i] if i < len(above) else "") for i, cell in enumerate(row)]
+    names = [cell or (above[i] if i < len(above) else "") for i, cell in enumerate(row)]
+    # a name repeated under different group cells (京麦 2025: 账号, 角色 under 发送方 and again under 接收方) is
+    # read with its group's name (发送方角色, 接收方角色), when that tells the repeats apart
+    repeated = {name for name in names if name and names.count(name) > 1}
+    spans = list(itertools.accumulate(above, lambda left, cell: cell or left)) if repeated else []  # a group cell spans right
+    for name in repeated:
+        places = [i for i, cell in enumerate(names) if cell == name]
+        groups = [spans[i] if i < len(spans) else "" for i in places]
+        if all(groups) and len(set(groups)) == len(groups):
+            for i, group in zip(places, groups):
+                names[i] = group + name
+    return names
 
 
 def _score(names: Sequence[str], overrides: Mapping[str, str]) -> int:
