@@ -248,28 +248,32 @@ def _transcript_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, na
                       sheet: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
     """A session list whose ``at`` column holds each conversation whole, as a table of its messages
     (see :mod:`qa.ingest.transcript`); every message keeps its session's row number."""
-    keep = ~blank
-    keep[: header_at + 1] = False
-    data, rows, message_names = exploded(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1, names, at)
-    where = f"{path} (sheet '{sheet}')" if sheet else path
-    columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
-    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: one row per conversation (or turn), its messages in "
-              f"'{names[at]}': each message read as a row of its own (its row number the conversation's)", path)
-    return RawTable(path, sheet, columns, data, rows, empty_rejected())
+    return _messages_table(cells, blank, header_at, lambda data, rows: exploded(data, rows, names, at), path, sheet,
+                           options, notes, f"one row per conversation (or turn), its messages in '{names[at]}': each "
+                           "message read as a row of its own (its row number the conversation's)")
 
 
 def _pairs_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, names: list[str], at: dict[str, int],
                  path: str, sheet: str, options: ReadOptions, notes: IngestNotes) -> RawTable:
     """A table of question-and-answer rows (see :func:`qa.ingest.transcript.pairs_exploded`) as a table of
     its messages; both messages of a row keep its row number."""
+    return _messages_table(cells, blank, header_at, lambda data, rows: pairs_exploded(data, rows, names, at), path,
+                           sheet, options, notes,
+                           f"a question and its answer per row ('{names[at['ask_text']]}' the customer's, "
+                           f"'{names[at['answer_text']]}' the reply, each at its own time): each read as a message of "
+                           "its own (its row number the row's)")
+
+
+def _messages_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, explode: Callable, path: str, sheet: str,
+                    options: ReadOptions, notes: IngestNotes, how: str) -> RawTable:
+    """The data rows below the header made into message rows by ``explode`` (data, row numbers -> cells,
+    each message's row number, names), with their columns and the note ``how`` they were read."""
     keep = ~blank
     keep[: header_at + 1] = False
-    data, rows, message_names = pairs_exploded(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1, names, at)
+    data, rows, message_names = explode(cells[keep].reset_index(drop=True), np.flatnonzero(keep) + 1)
     where = f"{path} (sheet '{sheet}')" if sheet else path
     columns = columns_from_head(message_names, options.columns, where, "", data.iloc[:ROLE_SAMPLE_ROWS].values.tolist())
-    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: a question and its answer per row "
-              f"('{names[at['ask_text']]}' the customer's, '{names[at['answer_text']]}' the reply, each at its own time): "
-              "each read as a message of its own (its row number the row's)", path)
+    notes.add(f"{{files}}{f' (sheet {sheet!r})' if sheet else ''}: {how}", path)
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
 
 
