@@ -177,7 +177,7 @@ def test_staff_named_by_their_post_are_agents(tmp_path):
     """A sender named 员工-…, 客服_… or 客服… is the shop's staff; other nicknames are customers."""
     path = write_csv(
         tmp_path / "a.csv",
-        [["会话ID", "发送人", "内容"], ["s1", "🍊橙子", "在吗"], ["s1", "员工-售后小林", "在的"],
+        [["会话ID", "发送人", "内容"], ["s1", "🍇葡萄", "在吗"], ["s1", "员工-售后小林", "在的"],
          ["s1", "客服小美", "您说"], ["s1", "店长·阿梅", "好的"], ["s1", "员工甲乙", "嗯"],
          ["s1", "禾木-售前-七七", "这款有货"], ["s1", "售前_阿宁", "可以的"]],
     )
@@ -1553,14 +1553,14 @@ def test_the_receiver_s_role_before_the_sender_s_is_no_role_column(tmp_path):
     """A data-platform dump puts 接收方角色 and 接收方 before 发送方角色 and 发送方: the roles are the
     sender's (发送方角色), never the receiver's, which would turn every customer into an agent."""
     m = _messages_of(tmp_path / "dump.csv", "会话ID,消息时间,接收方角色,接收方,发送方角色,发送方,消息内容",
-                     "k1,2026-12-12 12:01:18,客服,山货-大壮,买家,老铁,橙子烂了好几个",
-                     "k1,2026-12-12 12:01:30,买家,老铁,客服,山货-大壮,亲 坏了几个呢",
-                     "k1,2026-12-12 12:02:10,客服,山货-大壮,买家,老铁,四个",
-                     "k1,2026-12-12 12:02:40,买家,老铁,系统,系统通知,会话已转接",
-                     "k2,2026-12-12 13:00:05,客服,山货-春花,买家,春花,土豆发芽了",
-                     "k2,2026-12-12 13:00:50,买家,春花,客服,山货-春花,抱歉 给您补发")
+                     "k1,2026-12-12 12:01:18,客服,果园-阿强,买家,大刘,苹果坏了三个",
+                     "k1,2026-12-12 12:01:30,买家,大刘,客服,果园-阿强,亲 坏了几个呢",
+                     "k1,2026-12-12 12:02:10,客服,果园-阿强,买家,大刘,四个",
+                     "k1,2026-12-12 12:02:40,买家,大刘,系统,系统通知,会话已转接",
+                     "k2,2026-12-12 13:00:05,客服,果园-阿香,买家,小芳,土豆发芽了",
+                     "k2,2026-12-12 13:00:50,买家,小芳,客服,果园-阿香,抱歉 给您补发")
     assert m["role"].tolist() == ["customer", "agent", "customer", "system", "customer", "agent"]
-    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["山货-大壮", "山货-春花"]
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["果园-阿强", "果园-阿香"]
 
 
 def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
@@ -1925,7 +1925,7 @@ def test_a_session_list_with_each_conversation_in_one_cell_is_read_message_by_me
              "[23:55:41] 晴天娃娃：这个还有货吗\n[23:58:02] 客服可可：有的亲\n[00:00:37] 晴天娃娃：颜色呢\n"
              "[00:01:10] 客服小王：您好我是小王，颜色有两种：\n2.灰色的\n[00:02:00] 晴天娃娃：好"],
             ["CS-2", "小鹿", "客服小王", "2026-11-29 11:25:53", "2026-11-29 11:32:34", "满意",
-             "[11:25:53] 小鹿：孩子吃了肚子疼\n[11:26:42] 客服小王：非常抱歉，孩子现在好些了吗？"]]
+             "[11:25:53] 小鹿：饼干里吃出头发了\n[11:26:42] 客服小王：非常抱歉，孩子现在好些了吗？"]]
     if kind == "csv":
         path = write_csv(tmp_path / "sessions.csv", rows)
     else:
@@ -2025,7 +2025,7 @@ def test_dotted_api_headers_media_without_text_excel_day_fractions_and_scientifi
 
 
 def test_wecom_ids_tell_customers_from_staff_with_the_same_plain_names(tmp_path):
-    """微信客服's export names customers and staff alike by plain names (a customer 张杰 served by agent 张杰); the
+    """微信客服's export names customers and staff alike by plain names (a customer 王磊 served by agent 王磊); the
     ids tell them apart: an external userid (wm… / wo…, 32 characters) is the customer, the kf account (wk…) and an
     empty id the system, any other id (wmeng included) staff. A session is the customer's id per day, whoever
     writes; the person who wrote is the agent, not the shared 客服账号."""
@@ -2033,10 +2033,10 @@ def test_wecom_ids_tell_customers_from_staff_with_the_same_plain_names(tmp_path)
     path = write_csv(
         tmp_path / "kf.csv",
         [["消息时间", "客服账号", "发送者ID", "发送者", "接收者ID", "接收者", "消息类型", "消息内容"],
-         ["2026-11-28 10:08:04", "售后", "", "系统", customer, "张杰", "event", "张杰 进入会话"],
-         ["2026-11-28 10:08:05", "售后", kf, "售后", customer, "张杰", "text", "您好，欢迎咨询"],
-         ["2026-11-28 10:08:06", "售后", customer, "张杰", "", "", "text", "水壶盖子弹开烫伤了"],
-         ["2026-11-28 10:09:57", "售后", "ZhangJie01", "张杰", customer, "张杰", "text", "您先用冷水冲一下"],
+         ["2026-11-28 10:08:04", "售后", "", "系统", customer, "王磊", "event", "王磊 进入会话"],
+         ["2026-11-28 10:08:05", "售后", kf, "售后", customer, "王磊", "text", "您好，欢迎咨询"],
+         ["2026-11-28 10:08:06", "售后", customer, "王磊", "", "", "text", "水壶盖子弹开烫伤了"],
+         ["2026-11-28 10:09:57", "售后", "ZhangJie01", "王磊", customer, "王磊", "text", "您先用冷水冲一下"],
          ["2026-11-28 10:10:00", "售后", other, "陈晨", "", "", "text", "加湿器不出雾"],
          ["2026-11-28 10:11:00", "售后", "wmeng", "王萌", other, "陈晨", "text", "您看下水箱"]],
     )
@@ -2044,7 +2044,7 @@ def test_wecom_ids_tell_customers_from_staff_with_the_same_plain_names(tmp_path)
     assert m["role"].tolist() == ["system", "system", "customer", "agent", "customer", "agent"]
     assert m["session_id"].str.startswith(customer).tolist() == [True] * 4 + [False] * 2
     assert m["session_id"].nunique() == 2
-    assert m["agent"].tolist()[3] == "张杰" and m["agent"].tolist()[5] == "王萌"
+    assert m["agent"].tolist()[3] == "王磊" and m["agent"].tolist()[5] == "王萌"
 
 
 def test_message_order_from_the_sequence_column_and_a_transfer_written_into_the_customer_column(tmp_path):
@@ -2087,18 +2087,18 @@ def test_a_session_the_robot_served_alone_is_no_robot_s_scorecard(tmp_path):
 
 def test_a_customer_group_chat_takes_its_staff_from_the_row_s_staff_list(tmp_path):
     """企业微信 customer groups: no role column, plain names for everyone; the 群内员工 list on each row names the
-    shop's staff (刘芸(客服)) and robot (青禾小助手(机器人)): a listed sender is an agent or the system, everyone else in
+    shop's staff (周敏(客服)) and robot (青禾小助手(机器人)): a listed sender is an agent or the system, everyone else in
     the group a customer; an auto-reply addressed to a member (@王丽 【自动回复】…) is the system; a session is the
     group's day."""
-    staff = "刘芸(客服)、张杰(客服)、青禾小助手(机器人)"
+    staff = "周敏(客服)、王磊(客服)、青禾小助手(机器人)"
     path = write_csv(
         tmp_path / "group.csv",
         [["群名称", "发送时间", "发送人", "消息类型", "消息内容", "群内员工"],
          ["VIP群", "2026-11-28 19:45:11", "青禾小助手", "文本", "欢迎光临~", staff],
          ["VIP群", "2026-11-28 19:46:20", "王丽", "文本", "穿什么码", staff],
-         ["VIP群", "2026-11-28 19:46:30", "张杰", "文本", "@王丽 【自动回复】客服稍后回复您", staff],
-         ["VIP群", "2026-11-28 19:47:29", "刘芸", "文本", "@王丽 95斤选S", staff],
-         ["VIP群", "2026-11-28 19:48:00", "系统", "系统消息", "刘芸 邀请 郑雪 加入了群聊", staff],
+         ["VIP群", "2026-11-28 19:46:30", "王磊", "文本", "@王丽 【自动回复】客服稍后回复您", staff],
+         ["VIP群", "2026-11-28 19:47:29", "周敏", "文本", "@王丽 95斤选S", staff],
+         ["VIP群", "2026-11-28 19:48:00", "系统", "系统消息", "周敏 邀请 郑雪 加入了群聊", staff],
          ["VIP群", "2026-11-29 10:00:00", "郑雪", "文本", "我也想问尺码", staff]],
     )
     m = load_inputs([path]).messages.sort_values("source_row")
@@ -2159,13 +2159,13 @@ def test_a_sender_written_with_the_customer_s_role_word_is_the_customer(tmp_path
     客服 or 店小二 is still the customer, a dashed nickname keeps its dash, and a notice account named
     for what it announces (平台通知) is the system."""
     m = _messages_of(tmp_path / "kuaimai.csv", "时间,发送人,内容,会话ID",
-                     "2026-12-29 19:21:18,买家-客服小哥哥在吗,孩子吃了肚子疼,s1",
-                     "2026-12-29 19:21:53,客服-糖糖,非常抱歉！孩子现在怎么样了？,s1",
-                     "2026-12-29 19:23:05,买家-客服小哥哥在吗,吐了两次,s1",
-                     "2026-12-29 19:30:00,平台通知,商家已发起退款,s1",
-                     "2026-12-29 20:06:32,买家-小-鹿,还没发货？,s2",
+                     "2026-12-29 19:21:18,买家-客服姐姐你好,饼干里吃出头发了,s1",
+                     "2026-12-29 19:21:53,客服-豆豆,非常抱歉！方便拍张照片吗？,s1",
+                     "2026-12-29 19:23:05,买家-客服姐姐你好,拍好了,s1",
+                     "2026-12-29 19:30:00,平台通知,退款已到账,s1",
+                     "2026-12-29 20:06:32,买家-小-鱼,还没发货？,s2",
                      "2026-12-29 20:07:10,客服-阿满,今天发出,s2",
-                     "2026-12-29 20:07:40,买家-店小二的猫,好,s2")
+                     "2026-12-29 20:07:40,买家-店小二家的狗,好,s2")
     assert m["role"].tolist() == ["customer", "agent", "customer", "system", "customer", "agent", "customer"]
 
 
@@ -2225,10 +2225,10 @@ def test_helpdesk_replies_internal_notes_and_a_copied_colleague(tmp_path):
     mail (抄送人) is on the customer's side."""
     m = _messages_of(tmp_path / "udesk.csv", "工单编号,客户,回复人,回复人类型,回复方式,回复时间,回复内容",
                      "20452,刘敏,刘敏,客户,邮件,2026-12-17T10:00:00+08:00,发票抬头错了",
-                     "20452,刘敏,售后-阿宁,客服,触发器,2026-12-17T10:00:05+08:00,【自动回复】已收到您的工单",
-                     "20452,刘敏,售后-阿宁,客服,内部备注,2026-12-17T10:20:00+08:00,先别理他",
+                     "20452,刘敏,售后-阿宁,客服,触发器,2026-12-17T10:00:05+08:00,【自动回复】工单已受理",
+                     "20452,刘敏,售后-阿宁,客服,内部备注,2026-12-17T10:20:00+08:00,等仓库回复再答",
                      "20452,刘敏,售后-阿宁,客服,在线,2026-12-17T10:30:00+08:00,抱歉 马上给您重开",
-                     "20452,刘敏,财务-王姐,抄送人,邮件,2026-12-17T03:00:00Z,税号见附件")
+                     "20452,刘敏,财务-李会计,抄送人,邮件,2026-12-17T03:00:00Z,附件是营业执照")
     assert m["role"].tolist() == ["customer", "system", "system", "agent", "customer"]
     assert m["timestamp"].iloc[-1] == pd.Timestamp("2026-12-17 11:00:00", tz="Asia/Shanghai")
 
@@ -2241,12 +2241,12 @@ def test_a_shop_side_direction_column_and_a_source_column_blank_on_the_buyer_s_r
                      "s1,小满,阿岚,收,2026-12-17 10:00:00,在吗", "s1,小满,阿岚,发,2026-12-17 10:00:30,在的")
     assert m["role"].tolist() == ["customer", "agent"]
     m = _messages_of(tmp_path / "qn.csv", "会话ID,买家昵称,发送人,消息来源,发送时间,消息内容",
-                     "1,采购:小刘,店:小棠,店小蜜,2026-12-17 08:58:51,您好 我是店小蜜",
+                     "1,采购:小刘,店:小棠,店小蜜,2026-12-17 08:58:51,您好 机器人为您服务",
                      "1,采购:小刘,采购:小刘,,2026-12-17 08:59:04,我要人工",
                      "1,采购:小刘,店:小棠,人工,2026-12-17 09:00:22,您好 我是小棠",
                      "1,采购:小刘,采购:小刘,,2026-12-17 09:00:42,周日能装吗",
                      "1,采购:小刘,店:小棠,智能辅助,2026-12-17 09:00:58,可以的 已预约",
-                     "1,采购:小刘,店:小棠,快捷短语,2026-12-17 09:01:10,还有什么可以帮您")
+                     "1,采购:小刘,店:小棠,快捷短语,2026-12-17 09:01:10,您看还需要别的吗")
     assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "agent"]
 
 
@@ -2274,14 +2274,14 @@ def test_a_staff_member_s_archive_tells_roles_by_who_sends_and_who_receives(tmp_
     those sent to them the customer's under whatever name (the remark the staff gave, a renamed nickname),
     the automatic 欢迎语 the system's; two customers both called 小雨, of two staff members, are two sessions."""
     result = load_inputs([_csv_of(tmp_path / "weiban.csv", "员工,员工账号,客户,客户备注,发送者,接收者,消息类型,消息内容,发送时间",
-                                  "刘芸,liuyun,小雨,小雨-宝妈,刘芸,小雨-宝妈,欢迎语,您好 我是刘芸,2026-12-20 09:00:00",
-                                  "刘芸,liuyun,小雨,小雨-宝妈,小雨-宝妈,刘芸,文本,奶粉到了吗,2026-12-20 09:01:00",
-                                  "刘芸,liuyun,小雨,小雨-宝妈,刘芸,小雨-宝妈,文本,今天到,2026-12-20 09:02:00",
-                                  "张杰,zhangjie,小雨,,小雨,张杰,文本,在吗,2026-12-20 10:00:00",
-                                  "张杰,zhangjie,小雨,,张杰,小雨,文本,在的,2026-12-20 10:01:00",
-                                  "张杰,zhangjie,橙子不酸,,🍊橙子,张杰,文本,退款呢,2026-12-20 11:00:00",
-                                  "张杰,zhangjie,橙子不酸,,系统,张杰,系统,商家已同意退款,2026-12-20 11:01:00",
-                                  "张杰,zhangjie,橙子不酸,,张杰,橙子不酸,文本,已退,2026-12-20 11:02:00")])
+                                  "周敏,zhoumin,小月,小月-二宝妈,周敏,小月-二宝妈,欢迎语,您好 我是周敏,2026-12-20 09:00:00",
+                                  "周敏,zhoumin,小月,小月-二宝妈,小月-二宝妈,周敏,文本,尿不湿到了吗,2026-12-20 09:01:00",
+                                  "周敏,zhoumin,小月,小月-二宝妈,周敏,小月-二宝妈,文本,今天到,2026-12-20 09:02:00",
+                                  "王磊,wanglei,小月,,小月,王磊,文本,在吗,2026-12-20 10:00:00",
+                                  "王磊,wanglei,小月,,王磊,小月,文本,在的,2026-12-20 10:01:00",
+                                  "王磊,wanglei,葡萄不甜,,🍇葡萄,王磊,文本,钱退了没,2026-12-20 11:00:00",
+                                  "王磊,wanglei,葡萄不甜,,系统,王磊,系统,退款申请已通过,2026-12-20 11:01:00",
+                                  "王磊,wanglei,葡萄不甜,,王磊,葡萄不甜,文本,退好了,2026-12-20 11:02:00")])
     m = result.messages.sort_values("source_row")
     assert m["role"].tolist() == ["system", "customer", "agent", "customer", "agent", "customer", "system", "agent"]
     assert m["session_id"].nunique() == 3
@@ -2367,12 +2367,12 @@ def test_role_words_with_a_status_escaped_text_and_unquoted_commas(tmp_path):
                      "j1,客服(自动回复),小满,2027-01-14 09:00:01,您好 稍等",
                      "j1,客服（已离职）,小满,2027-01-14 09:01:00,在的",
                      "j1,顾客[新客],阿青,2027-01-14 09:02:00,好",
-                     "j1,客服(快捷回复),小满,2027-01-14 09:02:30,还有什么可以帮您")
+                     "j1,客服(快捷回复),小满,2027-01-14 09:02:30,您看还需要别的吗")
     assert m["role"].tolist() == ["customer", "system", "agent", "customer", "agent"]
     m = _messages_of(tmp_path / "ks.csv", "会话ID,买家信息,发送人,消息类型,消息内容,发送时间",
                      "k1,138****3150,138****3150,文本,坚果受潮了,2027-01-14 09:18:04",
                      "k1,138****3150,林家:阿月,文本,麻烦拍一下,2027-01-14 09:18:45",
-                     "k1,138****3150,138****3150,系统通知,买家已发起售后申请,2027-01-14 09:23:40")
+                     "k1,138****3150,138****3150,系统通知,买家申请了仅退款,2027-01-14 09:23:40")
     assert m["role"].tolist() == ["customer", "agent", "system"]
     m = _messages_of(tmp_path / "hx.csv", "会话ID,发送者类型,发送者,发送时间,消息内容",
                      "h1,访客,Tom,2027-01-16 09:06:57,没声音了",
@@ -2380,11 +2380,11 @@ def test_role_words_with_a_status_escaped_text_and_unquoted_commas(tmp_path):
                      "h1,坐席,Amy,2027-01-16 09:07:44,&lt;p&gt;您好&amp;amp;抱歉&lt;/p&gt;")
     assert m["role"].tolist() == ["customer", "system", "agent"] and m["text"].iloc[2] == "您好&抱歉"
     result = load_inputs([_csv_of(tmp_path / "gy.csv", "平台会话号,消息时间,消息内容,发送方,客服账号",
-                                  "g1,2027-01-17 09:22:19,能开专票吗,买家,店:小橙",
-                                  "g1,2027-01-17 09:22:53,可以开专票,50份以上还有企业价,卖家,店:小橙",
-                                  "g1,2027-01-17 09:24:17,企业价多少,买家,店:小橙")])
+                                  "g1,2027-01-17 09:22:19,发票能开吗,买家,店:小橙",
+                                  "g1,2027-01-17 09:22:53,能开,满20份还能打九折,卖家,店:小橙",
+                                  "g1,2027-01-17 09:24:17,九折是多少钱,买家,店:小橙")])
     assert result.rejected.empty
-    assert result.messages["text"].tolist() == ["能开专票吗", "可以开专票,50份以上还有企业价", "企业价多少"]
+    assert result.messages["text"].tolist() == ["发票能开吗", "能开,满20份还能打九折", "九折是多少钱"]
     assert result.messages["role"].tolist() == ["customer", "agent", "customer"]
 
 

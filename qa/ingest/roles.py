@@ -72,7 +72,7 @@ _CUSTOMER_FLAG_WORDS: dict[str, str] = {
 _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$"
                               r"|^\s*(?:平台|官方|订单|物流|交易|售后|服务|消息)(?:通知|提醒|公告)\s*$", re.IGNORECASE)
 # A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-果果妈, 顾客:小王): the
-# customer, whatever the name holds (买家-客服小哥哥在吗, 买家-店小二的猫); 客户经理-小王 is no such word.
+# customer, whatever the name holds (买家-客服姐姐你好, 买家-店小二家的狗); 客户经理-小王 is no such word.
 _CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员)\s*[-_·|:：]\s*\S")
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
 _SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*\S")
@@ -814,7 +814,7 @@ def _role_from_nickname(nickname: str, agent_regex: re.Pattern[str] | None, exte
         return Role.AGENT.value
     if _SYSTEM_NICKNAME.search(nickname):  # before the sub-account rule: 店铺:机器人小蜜 is a bot
         return Role.SYSTEM.value
-    if _CUSTOMER_PREFIX.match(nickname):  # 买家-客服小哥哥在吗: the export's role word, not the name, tells
+    if _CUSTOMER_PREFIX.match(nickname):  # 买家-客服姐姐你好: the export's role word, not the name, tells
         return Role.CUSTOMER.value
     if external and agent_regex is None:
         return Role.CUSTOMER.value if _EXTERNAL_NICKNAME.search(nickname) else Role.AGENT.value
