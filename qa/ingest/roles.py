@@ -71,7 +71,7 @@ _CUSTOMER_FLAG_WORDS: dict[str, str] = {
 # (nor is a notice account named for what it announces: 平台通知, 订单提醒, 官方公告)
 _SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$"
                               r"|^\s*(?:平台|官方|订单|物流|交易|售后|服务|消息)(?:通知|提醒|公告)\s*$", re.IGNORECASE)
-# A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-果果妈, 顾客:小王): the
+# A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-阿青, 顾客:小王): the
 # customer, whatever the name holds (买家-客服姐姐你好, 买家-店小二家的狗); 客户经理-小王 is no such word.
 _CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员)\s*[-_·|:：]\s*\S")
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon).
