@@ -219,7 +219,8 @@ def build_part(
     if columns.has("msg_type"):
         text = _media_placeholders(text, column("msg_type"))
     if marked_up:
-        notes.add("{files}: messages written in HTML (<p>, <br>, <img>) read as the text they show", table.source)
+        notes.add("{files}: messages written in HTML (<p>, <br>, <img>) or HTML-escaped (&lt;, &amp;, &#12304;) read as "
+                  "the text they show", table.source)
     role, role_reason = _roles(table, text, options, notes,
                                None if counts is None else counts.setdefault("shops", set()))
     text, no_text = _contentless_filled(text, role, role_reason, table.source, notes, counts)
