@@ -259,11 +259,20 @@ class _LineSource:
         self._again.extend(reversed(lines))
 
 
+def _rejoined_text_at(header: list[str], head: str) -> int | None:
+    """The text field whose extra delimiters :func:`_fit_record` gives back to it, or None: in a file written
+    without quoting (no quote mark in its ``head``: 管易, 旺店通 text exports) a message's own delimiters give
+    its row more fields than the header, when the text has fields after it; where values are quoted, more
+    fields are a malformed row."""
+    texts = [at for at, name in enumerate(header) if field_of(_clean_name(name)) == "text"]
+    return texts[0] if '"' not in head and len(texts) == 1 and texts[0] < len(header) - 1 else None
+
+
 _BLANK, _HEADER, _GOOD, _BAD = range(4)
 _LINE_END = ("\n", "\r")
 
 
-def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str], unquoted: bool = False
+def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str], rejoin_at: int | None = None
                 ) -> Iterator[tuple[int, int, object]]:
     """The data records of a delimited text, one at a time with their row numbers (header =
     1), as ``(kind, row, value)``: blank rows, repeated header rows, good records (value: the
@@ -277,10 +286,6 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str], unquote
     """
     width = len(header)
     names = [_clean_name(name) for name in header]
-    # (in a file written without quoting, a message's own delimiters give its row more fields than the
-    # header: see _fit_record; where values are quoted, more fields are a malformed row)
-    texts = [at for at, name in enumerate(names) if field_of(name) == "text"]
-    text_at = texts[0] if len(texts) == 1 and unquoted and texts[0] < width - 1 else None
     source = _LineSource(lines)
     try:
         next(csv.reader(source, delimiter=delimiter), None)  # the header
@@ -339,7 +344,7 @@ def _exact_rows(lines: Iterator[str], delimiter: str, header: list[str], unquote
             reader = csv.reader(source, delimiter=delimiter, strict=True)
         elif not any(record):
             yield _BLANK, row, None
-        elif (fitted := _fit_record(record, width, text_at, delimiter)) is None:
+        elif (fitted := _fit_record(record, width, rejoin_at, delimiter)) is None:
             yield _BAD, row, (f"expected {width} fields, found {len(record)}", _clip(",".join(record)))
         elif any("\x00" in line for line in taken):
             yield _BAD, row, (_NUL_REASON, _clip(",".join(record)))
@@ -444,11 +449,9 @@ class _DelimitedStream:
         # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
-        # a file whose head holds no quote mark is written without quoting (管易, 旺店通 text exports)
-        self.unquoted = '"' not in head
-        texts = [at for at, name in enumerate(self.header) if field_of(name) == "text"]
-        if self.unquoted and len(texts) == 1 and texts[0] < len(self.header) - 1:  # read as the rows will be
-            sample = [_fit_record(row, len(self.header), texts[0], self.delimiter) or row for row in sample]
+        self.rejoin_at = _rejoined_text_at(self.header, head)
+        if self.rejoin_at is not None:  # the sample read as the rows will be
+            sample = [_fit_record(row, len(self.header), self.rejoin_at, self.delimiter) or row for row in sample]
         above = _decode_head(data_head[: self._skip], True) if self._skip else ""
         fields = {field_of(name) for name in self.header} | set(self.options.columns)
         rows = sample[:-1] if not at_end else sample
@@ -617,7 +620,7 @@ class _DelimitedStream:
         with self._open() as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
             try:
-                yield from _exact_rows(text, self.delimiter, self.header, self.unquoted)
+                yield from _exact_rows(text, self.delimiter, self.header, self.rejoin_at)
             except UnicodeDecodeError:
                 raise _NotUtf8 from None
 

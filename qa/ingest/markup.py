@@ -88,16 +88,18 @@ def html_rows(text: pd.Series) -> np.ndarray:
 _ENTITY = re.compile(r"&(?:#\d{2,7}|#[xX][0-9a-fA-F]{2,6}|lt|gt|amp|quot|apos|nbsp);")
 
 
-def _unescaped(text: pd.Series) -> tuple[pd.Series, int]:
+def _unescaped(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """``text`` with the texts a web console wrote HTML-escaped (&lt;p&gt;…, 【 as &#12304;, escaped twice:
-    &amp;nbsp;) decoded, and how many were."""
+    &amp;nbsp;) decoded, and which rows were."""
+    found = np.zeros(len(text), dtype=bool)
     maybe = rows_holding(text, "&")
     if not len(maybe):
-        return text, 0
+        return text, found
     escaped = [position for position, value in zip(maybe.tolist(), text.iloc[maybe].tolist())
                if isinstance(value, str) and _ENTITY.search(value)]
     if not escaped:
-        return text, 0
+        return text, found
+    found[escaped] = True
     decoded = []
     for value in text.iloc[escaped].tolist():
         for _ in range(3):  # an export escaping twice (&amp;lt;) decodes in two passes
@@ -107,7 +109,7 @@ def _unescaped(text: pd.Series) -> tuple[pd.Series, int]:
         decoded.append(value)
     plain = text.copy()
     plain.iloc[escaped] = decoded
-    return plain, len(escaped)
+    return plain, found
 
 
 def without_markup(text: pd.Series) -> tuple[pd.Series, int]:
@@ -116,7 +118,7 @@ def without_markup(text: pd.Series) -> tuple[pd.Series, int]:
     text, escaped = _unescaped(text)
     rows = html_rows(text)
     if not rows.any():
-        return text, escaped
+        return text, int(escaped.sum())
     plain = text.copy()
     plain.iloc[np.flatnonzero(rows)] = [fragment_text(value) for value in text.iloc[np.flatnonzero(rows)]]
-    return plain, int(rows.sum())
+    return plain, int((rows | escaped).sum())

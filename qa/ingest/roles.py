@@ -289,11 +289,12 @@ def ids_tell_roles(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colum
 
 def senders_by_staff(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` telling roles by the agent column when there is no role column and, in the ``sample``,
-    nearly every message is sent by the row's staff member or to them (a 企业微信 SCRM archive: 员工, 发送者,
-    接收者): the staff member's messages are the agent's, those sent to them the customer's whatever name the
-    customer goes by (a nickname, the remark the staff gave them, a renamed nickname). A customer column
-    then makes a session of the staff member's conversation with that customer (two customers both called
-    小雨 are two conversations)."""
+    every message but the system's is sent by the row's staff member or to them (a 企业微信 SCRM archive: 员工,
+    发送者, 接收者) and a customer column, if any, does not name the customers as they write: the staff
+    member's messages are the agent's, those sent to them the customer's whatever name the customer goes by
+    (a nickname, the remark the staff gave them, a renamed nickname). A customer column then makes a session
+    of the staff member's conversation with that customer (two customers both called 小雨 are two
+    conversations)."""
     if columns.has("role") or columns.has(_FLAG_FIELD) or not all(columns.has(f) for f in ("sender", "receiver", "agent")):
         return columns
     sender, receiver, agent = (columns.positions[f] for f in ("sender", "receiver", "agent"))
@@ -737,7 +738,7 @@ _SHOP_STAFF_SHAPE = r"^\s*[^-_·|/:：\s]+\s*[-_·|/:：]\s*\S"
 def _roles_by_staff(senders: pd.Series, receivers: pd.Series, staff: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Roles when the row's staff member (the agent column) sends or receives every message (see
     :func:`senders_by_staff`): a notice account (系统) the system, the staff member the agent, a sender
-    writing to them the customer; a row neither sent by nor to them has no role it can tell."""
+    writing to them the customer; a message neither by nor to them goes by its sender's name."""
     machine = _test_distinct(senders, lambda names: names.str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool, na_value=False))
     by_staff = ((senders == staff) & (staff != "")).to_numpy()
     to_staff = ((receivers == staff) & (staff != "")).to_numpy()
@@ -839,10 +840,7 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         if unnamed.any() and columns.has("sender"):
             # the agent column written on a session's first row only (七鱼's session-header rows): an agent's
             # message names its sender itself
-            senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
-            if columns.staff_directory:  # a 工号 named as the directory names it
-                senders = senders.replace({account: name for account, name, _ in columns.staff_directory})
-            agent = pc.if_else(pa.array(unnamed), pa.array(_merged_aliases(senders, columns)), agent)
+            agent = pc.if_else(pa.array(unnamed), pa.array(_sender_names(table)), agent)
             unnamed = is_agent & _empty(agent)
         # usually none: then the column is kept as it is rather than written out again
         return pc.if_else(pa.array(unnamed), UNKNOWN_AGENT, agent) if unnamed.any() else agent
@@ -850,14 +848,21 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         label = columns.label("sender")
         notes.add(f"no agent column in {{files}}: agent taken from '{label}'", table.source)
         # (a customer's row has no agent: what the decorations do to customers' nicknames is never seen)
-        senders = _undecorated(cells[columns.positions["sender"]].str.strip(), columns)
-        if columns.staff_directory:  # a 工号 named as the directory names it (1024 -> 小鹿)
-            senders = senders.replace({account: name for account, name, _ in columns.staff_directory})
-        nickname = pa.array(_merged_aliases(senders, columns))
+        nickname = pa.array(_sender_names(table))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _sender_names(table: RawTable) -> pd.Series:
+    """Each row's sender as an agent's name: undecorated (:func:`_undecorated`), a 工号 named as the staff
+    directory names it (1024 -> 小鹿), a sub-account spelling as the bare name (:func:`_merged_aliases`)."""
+    columns = table.columns
+    senders = _undecorated(table.cells[columns.positions["sender"]].str.strip(), columns)
+    if columns.staff_directory:
+        senders = senders.replace({account: name for account, name, _ in columns.staff_directory})
+    return _merged_aliases(senders, columns)
 
 
 def _undecorated(names: pd.Series, columns: ColumnMap) -> pd.Series:

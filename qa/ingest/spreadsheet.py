@@ -84,11 +84,18 @@ def _read_workbook(
         directory: tuple[tuple[str, str, str], ...] = ()
         # a data platform's field dictionary beside the data (字段说明: sender_type 发送方类型 … 1-客服；2-买家)
         # explains a role column of codes
-        dictionary = _dictionary_lines(book, path, names, limits)
+        read_cells: dict[str, tuple[pd.DataFrame, int]] = {}  # each sheet is read to cells once
+
+        def cells_of(name: str) -> tuple[pd.DataFrame, int]:
+            if name not in read_cells:
+                read_cells[name] = _sheet_cells(book, path, name, limits)
+            return read_cells[name]
+
+        dictionary = _dictionary_lines(names, cells_of)
         for name in names:
             cells = None
             try:
-                cells, merged = _sheet_cells(book, path, name, limits)
+                cells, merged = cells_of(name)
                 table = sheet_table(cells, path, name, options, notes, merged, dictionary)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
@@ -139,15 +146,16 @@ _DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段�
                                re.IGNORECASE)
 
 
-def _dictionary_lines(book, path: str, names: Sequence[str], limits) -> list[str]:
-    """The rows of the workbook's field dictionary sheets (named 字段说明, 数据字典 …) as lines of text (their
-    cells joined by spaces); a sheet that cannot be read, or too big to be a dictionary, gives none."""
+def _dictionary_lines(names: Sequence[str], cells_of: Callable[[str], tuple[pd.DataFrame, int]]) -> list[str]:
+    """The rows of the workbook's field dictionary sheets (named 字段说明, 数据字典 …; ``cells_of`` reads a sheet)
+    as lines of text (their cells joined by spaces); a sheet that cannot be read, or too big to be a
+    dictionary, gives none."""
     lines: list[str] = []
     for name in names:
         if not _DICTIONARY_SHEET.search(name):
             continue
         try:
-            cells, _ = _sheet_cells(book, path, name, limits)
+            cells, _ = cells_of(name)
         except (InputError, LimitError):
             continue
         if len(cells) <= 500:
@@ -170,7 +178,8 @@ def _read_sheet(
     workbook's field dictionary sheets may explain its role codes."""
     notes = notes if notes is not None else IngestNotes()
     cells, merged = _sheet_cells(book, path, sheet, limits)
-    dictionary = _dictionary_lines(book, path, [name for name in book.sheet_names if name != sheet], limits)
+    dictionary = _dictionary_lines([name for name in book.sheet_names if name != sheet],
+                                   lambda name: _sheet_cells(book, path, name, limits))
     return sheet_table(cells, path, sheet, options, notes, merged, dictionary)
 
 
