@@ -586,6 +586,26 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 
 
 _NOT_HAN = compile_regex(r"[^\p{Han}]")
+_TWO_HAN = regex.compile(r"\p{Han}{2}")
+_NOT_A_THING = frozenset("您你我们的了是就再还也都可以吗呢吧啊哦哈亲这那个一下把给帮为在有会能要不没无法办行到予支持")
+_DENIAL_AFTER = r"[^,.!?;~\s]{0,2}?(?:不了|不能|不行|不到|不可以|没法|没办法|无法)"
+_DENIAL_BEFORE = r"(?:不能|不可以|不支持|没法|没办法|无法|不给|不予)[^,.!?;~\s]{0,3}?"
+
+
+def _denies(text: str, gram: str) -> bool:
+    """Whether ``text`` refuses the thing ``gram`` names (差价补不了, 没法退差价)."""
+    escaped = regex.escape(gram)
+    return bool(regex.search(escaped + _DENIAL_AFTER + "|" + _DENIAL_BEFORE + escaped, text))
+
+
+def _grants_refused(text: str, said: str) -> bool:
+    """Whether ``text`` names, without refusing it, a thing (two Han characters, no function or
+    negating character: 给您 in 不能给您退 names nothing) that ``said`` refused."""
+    grams = {m for m in (text[i : i + 2] for i in range(len(text) - 1))
+             if _TWO_HAN.fullmatch(m) and not (set(m) & _NOT_A_THING)}
+    return any(_denies(said, gram) and not _denies(text, gram) for gram in grams)
+
+
 # a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
 # (好几天 and 几次 count, they ask nothing)
 _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
@@ -1517,6 +1537,9 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             continue
         said = "\n".join(norm_at(p) for p in earlier)
         if _families(text) - _families(said):
+            continue
+        # what an earlier push refused (差价补不了) granted now (给您补60元差价): the customer's remedy at last
+        if _grants_refused(text, said):
             continue
         if _changes_terms(text, said, changing, emphasis):
             continue
