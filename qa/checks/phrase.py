@@ -411,6 +411,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         start, end, category_index = best
         while end - start > 1 and _SEPARATOR_RE.match(normalized[end - 1]):
             end -= 1  # a pattern may consume the clause end; the report shows the words
+        while end - start > 1 and _SEPARATOR_RE.match(normalized[start]):
+            start += 1  # …or the clause start before them (…？有病吧)
         category = categories[category_index]
         original = texts[msg_id]
         span = original_span(original, start, end, normalized)

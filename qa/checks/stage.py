@@ -63,12 +63,17 @@ def run_checks(
 
 
 def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
-    """Without the findings of a rule on messages where a rule it ``yields_to`` found at least
-    the severity named (one message, one verdict: abuse asked as a question is abuse)."""
+    """Without the findings of a rule where a rule it ``yields_to`` found at least the severity
+    named in the same words of the same message (abuse asked as a question is abuse: 你是不是有病?).
+    Two spans apart are two verdicts (你自己不会用还怪锅？有病吧: a rhetorical question, then abuse);
+    a finding without a span yields on its whole message."""
     yielding = [rule for rule in rules if rule.yields_to and rule.enabled]
     if not yielding or not len(findings):
         return findings
     rank = findings["severity"].map(SEVERITY_RANK).fillna(0).to_numpy()
+    msg = findings["msg"].to_numpy()
+    start = findings["span_start"].to_numpy()
+    end = findings["span_end"].to_numpy()
     drop = np.zeros(len(findings), dtype=bool)
     for rule in yielding:
         mine = (findings["rule"] == rule.id).to_numpy()
@@ -78,8 +83,17 @@ def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
             strong = (findings["rule"] == other).to_numpy().copy()
             if least is not None:
                 strong &= rank >= SEVERITY_RANK[least.value]
-            if strong.any():
-                drop |= mine & findings["msg"].isin(findings.loc[strong, "msg"]).to_numpy()
+            if not strong.any():
+                continue
+            candidates = np.flatnonzero(mine & np.isin(msg, msg[strong]))
+            if not len(candidates):
+                continue
+            pairs = pd.DataFrame({"msg": msg[candidates], "i": candidates}).merge(
+                pd.DataFrame({"msg": msg[strong], "j": np.flatnonzero(strong)}), on="msg")
+            i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+            unknown = (start[i] < 0) | (start[j] < 0)
+            overlap = (start[i] < end[j]) & (start[j] < end[i])
+            drop[i[unknown | overlap]] = True
     return findings[~drop].reset_index(drop=True) if drop.any() else findings
 
 
