@@ -209,6 +209,13 @@ _MORNING = {"上午", "凌晨", "早上", "早晨", "am"}
 _OFFSET_ZONE = r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2})\s+[A-Za-z]{2,5}$"
 
 
+# Java's Date.toString() (Fri Jan 29 09:15:42 CST 2027), as webhooks and Java back ends log it: the zone's
+# abbreviation is the shop's local zone (CST is China here, not US Central), but UTC and GMT are UTC.
+_JAVA_DATE = (r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\s+([A-Z][a-z]{2})[a-z]*\.?\s+(\d{1,2})\s+"
+              r"(\d{1,2}:\d{2}:\d{2})\s+([A-Za-z]{2,5})\s+(\d{4})$")
+_UTC_ZONES = {"UTC", "GMT", "Z"}
+
+
 # A 民國 year of three digits (100 = 2011) before a month and a day, after an optional 民國.
 _ROC_YEAR = r"^\s*(?:民[國国]\s*)?(1\d\d)(?=\s*[/.\-年]\s*\d{1,2}\s*[/.\-月]\s*\d{1,2})"
 _ROC_EPOCH = 1911
@@ -248,6 +255,17 @@ def _parse_rewritten(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezon
     if hit.any():
         _fill_rows(utc, text, positions[hit], (zoned[0] + "T" + zoned[1] + zoned[2])[hit].to_numpy(),
                    _parse_offset_times, None)
+    java = rest.str.extract(_JAVA_DATE)
+    hit = java[0].notna().to_numpy()
+    if hit.any():
+        java = java[hit]
+        spelled = java[1].str.zfill(2) + "-" + java[0] + "-" + java[4] + " " + java[2]
+        universal = java[3].str.upper().isin(_UTC_ZONES).to_numpy()
+        for zone_is_utc, local in ((False, timezone), (True, "UTC")):
+            rows = universal == zone_is_utc
+            if rows.any():
+                _fill_rows(utc, text, positions[hit][rows], spelled[rows].to_numpy(),
+                           lambda v: _to_datetime(v, format="%d-%b-%Y %H:%M:%S"), local)
     todo &= np.isnat(utc)
 
 
