@@ -90,6 +90,8 @@ _SHOP_WORD = re.compile(r"(?:店|铺|铺子|馆|坊|站|旗舰店|专营店|专�
                         r"百货|超市|优选|严选|好物|女装|男装|童装|服饰|服装|鞋业|鞋服|数码|电器|家电|食品|生鲜|零食|"
                         r"茶叶|茶庄|母婴|家纺|玩具|文具|户外|器材|酒业|酒庄|果园|农场|专柜)$")
 _SHOP_MARK = "\x00shop:"
+# a company whose sub-accounts are customers (1688 B2B buyers: 采购公司:采购员)
+_BUYER_MARK = "\x00buyer:"
 # a staff name seen under a shop part (kept across the chunks of a streamed file, so two staff in
 # different chunks still make a shop)
 _STAFF_MARK = "\x00staff:"
@@ -607,8 +609,13 @@ def _sender_roles(
         names = pd.unique(nicknames)
         if columns.has("receiver"):
             names = pd.unique(np.concatenate([names, pd.unique(cells[columns.positions["receiver"]].str.strip())]))
+        if columns.has("session_id"):
+            # buyers that are companies with sub-accounts too (1688: 采购公司:采购员 writing to 工厂:客服)
+            shops.update(_BUYER_MARK + company for company in _buyer_companies(
+                cells, columns, nicknames, shops))
         shops.update(main_accounts(
-            n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)))
+            n for n in names if _SUBACCOUNT_NICKNAME.match(n) and not _SYSTEM_NICKNAME.search(n)
+            and _BUYER_MARK + _company_of(n) not in shops))
         found_shops = shop_prefixes(names, shops)
         if columns.has("session_id"):
             found_shops |= _serving_shops(nicknames, cells[columns.positions["session_id"]], shops)
@@ -619,6 +626,8 @@ def _sender_roles(
                       "the others staff", table.source)
     external = _EXTERNAL_MARK in shops
     def role_of(nick: str) -> str | None:
+        if not options.agent_regex and _BUYER_MARK + _company_of(nick) in shops and not _SYSTEM_NICKNAME.search(nick):
+            return Role.CUSTOMER.value
         # the shop's own account under its bare name (木木良品 beside 木木良品-阿杰) is an agent too
         if not options.agent_regex and not _SYSTEM_NICKNAME.search(nick) and (
                 nick in shops or _SHOP_MARK + nick in shops
@@ -629,6 +638,41 @@ def _sender_roles(
     role = _map_unique(nicknames, role_of)
     reason = np.where((nicknames == "").to_numpy(), "empty sender", None)
     return role, reason
+
+
+def _company_of(nickname: str) -> str:
+    """The part of ``公司:名字`` before the colon ("" when there is none)."""
+    for colon in (":", "："):
+        if colon in nickname:
+            return nickname.split(colon, 1)[0].strip()
+    return ""
+
+
+def _buyer_companies(cells: pd.DataFrame, columns, nicknames: pd.Series, known: set[str]) -> set[str]:
+    """The companies of ``公司:名字`` accounts that are customers: where two companies' sub-accounts
+    talk in one session, the company present (as sender or receiver) in more sessions is the shop, the
+    other a buyer (1688 B2B: every session is the factory's, each buyer company is in a few). A company
+    an earlier chunk took for the shop (in ``known``) stays the shop."""
+    parties = [nicknames]
+    if columns.has("receiver"):
+        parties.append(cells[columns.positions["receiver"]].str.strip())
+    sessions = cells[columns.positions["session_id"]]
+    pairs = pd.DataFrame({"company": pd.concat([p.map(_company_of) for p in parties], ignore_index=True),
+                          "session": pd.concat([sessions] * len(parties), ignore_index=True)})
+    named = pd.concat(parties, ignore_index=True)
+    pairs = pairs[(pairs["company"] != "") & ~named.str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool)].drop_duplicates()
+    if pairs.empty:
+        return set()
+    per_session = pairs.groupby("session")["company"].nunique()
+    shared = per_session.index[per_session >= 2]
+    if not len(shared):
+        return set()
+    reach = pairs["company"].value_counts()
+    buyers = set()
+    for _, companies in pairs[pairs["session"].isin(shared)].groupby("session")["company"]:
+        present = sorted(companies, key=lambda c: (_SHOP_MARK + c not in known, -reach[c]))
+        buyers.update(c for c in present[1:] if reach[c] < reach[present[0]] or _SHOP_MARK + present[0] in known)
+    return buyers
 
 
 def _shop_of(nickname: str) -> str:
