@@ -60,7 +60,27 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     columns = agent_decorations(columns, sample)
-    return sessions_written_once(dates_written_once(columns, sample), sample)
+    return sessions_written_once(dates_written_once(sessions_named_by_link(columns, sample), sample), sample)
+
+
+def sessions_named_by_link(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` without a session column that holds one text on every row, no id (查看会话: the id
+    is in the cell's link, which the export's reader does not see), while the rows name several
+    customers: a session is then a customer's conversation of one day, as when there is no session column."""
+    if not (columns.has("session_id") and columns.has("customer")) or "session_day" in columns.positions:
+        return columns
+    at, customer = columns.positions["session_id"], columns.positions["customer"]
+    if at == customer:
+        return columns
+    ids = {str(row[at]).strip() for row in sample if len(row) > max(at, customer)}
+    customers = {str(row[customer]).strip() for row in sample if len(row) > max(at, customer)} - {""}
+    if len(ids) != 1 or len(customers) < 2 or any(ch.isdigit() for ch in next(iter(ids))):
+        return columns
+    label = columns.label("session_id")
+    positions = {**columns.positions, "session_id": customer, "session_day": customer}
+    note = (f"{{files}}: '{label}' holds the same text on every row ('{next(iter(ids))}', a link): a session is "
+            f"a customer's conversation ('{columns.label('customer')}') of one day")
+    return replace(columns, positions=positions, notes=(*columns.notes, note))
 
 
 def sessions_written_once(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
