@@ -121,6 +121,12 @@ class ColumnMap:
         return [self.positions["text"]] if "text" in self.positions else [at for _, at in self.party_texts()]
 
 
+# The agent named twice, by number and by name (客服工号 / 客服昵称): reports show the name. (Not the
+# customer: 买家ID tells apart two buyers whose masked nicknames read alike.)
+_NAMED_PARTIES = frozenset({"agent"})
+_NUMBER_LIKE = regex.compile(r"(?i)工号|编号|账号|帐号|号码|(?<![a-z])id$|_id$|\bid\b|ID")
+
+
 def _clean_name(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
@@ -156,6 +162,11 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             continue
         alias_keys = {header_key(a) for a in aliases}
         hits = [i for i, key in enumerate(flat_keys) if key in alias_keys and i not in claimed]
+        if len(hits) > 1 and name in _NAMED_PARTIES:
+            # an agent by number and by name (客服工号 beside 客服昵称): the name is what people read
+            named = [i for i in hits if not _NUMBER_LIKE.search(names[i])]
+            if len(named) == 1:
+                hits = named
         if len(hits) > 1 and name not in _RECOGNITION_ONLY:
             listed = " and ".join(f"'{names[i]}'" for i in hits)
             both = "both" if len(hits) == 2 else "all"
