@@ -1100,6 +1100,16 @@ def test_twelve_hour_clock_and_an_offset_with_its_zone_name(tmp_path):
     assert stamps == {"在吗": "14:03:21", "在的": "00:05:00", "你好": "08:30:12"}
 
 
+def test_java_date_strings_in_the_shop_s_zone_and_in_utc(tmp_path):
+    """A Java back end logs Date.toString(): Tue Dec 15 21:40:05 CST 2026. CST is the shop's (China's)
+    time, not US Central; a UTC or GMT stamp is UTC."""
+    m = _messages_of(tmp_path / "j.csv", "会话ID,发送方,发送时间,内容",
+                     "a,买家,Tue Dec 15 21:40:05 CST 2026,到了吗", "a,客服,Tue Dec 15 13:41:10 UTC 2026,查一下",
+                     "a,买家,Wed Dec 16 00:02:00 CST 2026,还在吗")
+    stamps = dict(zip(m["text"], m["timestamp"].dt.strftime("%m-%d %H:%M:%S")))
+    assert stamps == {"到了吗": "12-15 21:40:05", "查一下": "12-15 21:41:10", "还在吗": "12-16 00:02:00"}
+
+
 def test_a_taiwan_shop_s_big5_export_with_traditional_headers(tmp_path):
     """Traditional headers and roles (對話編號, 發送者: 買家/賣家) match the vocabularies; a Big5 file,
     which GB18030 also decodes into other characters, is read as Big5."""
@@ -2407,3 +2417,40 @@ def test_a_name_repeated_under_two_group_cells_takes_its_group_s_name(tmp_path):
     book.save(path)
     m = load_inputs([str(path)]).messages
     assert m["role"].tolist() == ["customer", "agent", "customer"]
+
+
+def test_b2b_buyers_with_company_sub_accounts_are_customers(tmp_path):
+    """On a B2B marketplace the buyers write as 公司:采购员, the same shape as the seller's 工厂:客服. The
+    company present in every session is the shop; a company met in one of its sessions is a buyer, its
+    bare main account too; the seller's bare main account is an agent."""
+    m = _messages_of(tmp_path / "b2b.csv", "会话编号,发送者,接收者,消息时间,内容",
+                     "s1,青松商贸有限公司:采购阿明,南湖塑料制品厂:小叶,2026-12-17 09:00:00,托盘怎么卖",
+                     "s1,南湖塑料制品厂:小叶,青松商贸有限公司:采购阿明,2026-12-17 09:01:00,100个起批 每个8元",
+                     "s2,北岸超市连锁:老周,南湖塑料制品厂:小叶,2026-12-17 10:00:00,上批货有裂的",
+                     "s2,南湖塑料制品厂,北岸超市连锁:老周,2026-12-17 10:02:00,周总抱歉 给您补发",
+                     "s3,东城五金店:阿娟,南湖塑料制品厂:阿凯,2026-12-17 11:00:00,能开票吗",
+                     "s3,南湖塑料制品厂:阿凯,东城五金店:阿娟,2026-12-17 11:01:00,可以开",
+                     "s3,东城五金店,南湖塑料制品厂:阿凯,2026-12-17 11:02:00,好的")
+    assert m["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "agent", "customer"]
+
+
+def test_a_session_column_holding_one_link_text_is_no_session_id(tmp_path):
+    """A console export writes 查看会话 in every session cell (the id is in the cell's link): the rows of
+    different customers are different sessions, a customer's conversation of one day each."""
+    rows = [["会话", "用户昵称", "发送方", "发送时间", "消息内容"],
+            ["查看会话", "阿布", "用户", "2026-12-17 10:00:00", "还没发货吗"],
+            ["查看会话", "小米粒", "用户", "2026-12-17 10:00:30", "有优惠券吗"],
+            ["查看会话", "阿布", "客服", "2026-12-17 10:01:00", "今天发"],
+            ["查看会话", "小米粒", "客服", "2026-12-17 10:01:30", "有的 满99减10"]]
+    result = load_inputs([_workbook(tmp_path / "links.xlsx", {"会话消息": rows})])
+    sessions = result.messages.groupby("session_id")["text"].apply(list).to_dict()
+    assert sorted(sessions.values()) == [["有优惠券吗", "有的 满99减10"], ["还没发货吗", "今天发"]]
+    assert any("查看会话" in note for note in result.notes)
+
+
+def test_an_agent_named_by_number_and_by_name_is_read_by_name(tmp_path):
+    """客服工号 beside 客服昵称: both look like the agent; the name is the one a report shows."""
+    m = _messages_of(tmp_path / "n.csv", "会话编号,客户会员名,客服工号,客服昵称,消息发送方,消息内容,时间",
+                     "s1,阿布,100231,小橙,会员,在吗,2026-12-17 10:00:00",
+                     "s1,阿布,100231,小橙,客服,在的,2026-12-17 10:00:20")
+    assert m["agent"].tolist() == ["小橙", "小橙"]
