@@ -1442,6 +1442,15 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     if acted_refusals and len(rows):
         np.logical_or.at(gap_refuses_remedy, gap_of, strong & classes.row_mask_any(acted_refusals, norm_all, rows))
         gap_refuses_remedy &= ~vetoed
+    # the kind itself refused in a gap (还等??, 帮我催一下, 就知道等): what pushes of a kind need when they offer
+    # nothing else (请耐心等待 after a fault told, 开不了机, is no refused wait)
+    kind_refusals = [c for c in params["streak_kind_refusal_classes"] if c in classes.classes]
+    gap_refuses_kind = np.ones(len(scope), dtype=bool)
+    if kind_refusals:
+        gap_refuses_kind[:] = False
+        if len(rows):
+            np.logical_or.at(gap_refuses_kind, gap_of, strong & classes.row_mask_any(kind_refusals, norm_all, rows))
+            gap_refuses_kind &= ~vetoed
     ok = np.ones(len(ends), dtype=bool)
     for back in range(1, streak):
         ok &= gap_refuses[ends - back]
@@ -1508,6 +1517,10 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     pushes = np.asarray([int(scope[i]) for i in ends.tolist() if plain_push(int(scope[i]))], dtype=np.int64)
     offering = dict(zip(pushes.tolist(), classes.row_mask_any(offer_names + kind_names, norm_all, pushes).tolist())) \
         if offer_names and len(pushes) else {}
+    # pushes that offer a remedy only by being of a kind (请耐心等待: no restated offer, no step)
+    kind_only = dict(zip(pushes.tolist(), (classes.row_mask_any(kind_names, norm_all, pushes)
+                                           & ~classes.row_mask_any(offer_names, norm_all, pushes)).tolist())) \
+        if offer_names and kind_names and kind_refusals and len(pushes) else {}
     out = []
     for i in ends.tolist():
         chain = [int(scope[i - back]) for back in range(streak - 1, -1, -1)]
@@ -1522,6 +1535,8 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             and not any(classes.matches(name, text) for name in acted_not_names) \
             and all(gap_refuses_remedy[i - back] for back in range(1, streak))
         if not (offered or acted):
+            continue
+        if kind_only.get(later) and not all(gap_refuses_kind[i - back] for back in range(1, streak)):
             continue
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
         # (an offer before the closing question still offers: 那给您补偿3元吧，您自己再买一块？)

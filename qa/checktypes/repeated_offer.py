@@ -48,6 +48,9 @@ PARAMS = {
                                           "没用): upset or a question back is no such refusal", default=[]),
     "streak_kind_classes": Param("strings", "agent classes of one remedy kind (waiting more): pushes all of one of "
                                  "them keep the remedy even when they share no word", default=[]),
+    "streak_kind_refusal_classes": Param("strings", "customer classes refusing a remedy kind itself (还等??, 帮我催一下): "
+                                         "a push that offers nothing but its kind counts only after one in each gap",
+                                         default=[]),
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
