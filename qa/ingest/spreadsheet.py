@@ -20,7 +20,7 @@ from qa.errors import InputError
 from qa.ingest.build import WholeFileSource, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
-from qa.ingest.roles import ROLE_SAMPLE_ROWS
+from qa.ingest.roles import _ROLE_WORDS, ROLE_SAMPLE_ROWS
 from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
 from qa.ingest.transcript import exploded, pairs_exploded, transcript_at, turn_pairs_at
@@ -96,7 +96,16 @@ def _read_workbook(
             cells = None
             try:
                 cells, merged = cells_of(name)
-                table = sheet_table(cells, path, name, options, notes, merged, dictionary)
+                try:
+                    table = sheet_table(cells, path, name, options, notes, merged, dictionary)
+                except InputError as exc:
+                    # an export split by sender (买家消息, 客服消息, 系统消息): the sheet says who wrote
+                    with_role = _role_from_sheet_name(cells, name, options) if "missing column for role" in str(exc) else None
+                    if with_role is None:
+                        raise
+                    table = sheet_table(with_role, path, name, options, notes, merged, dictionary)
+                    notes.add(f"{{files}}: no role column in sheet '{name}': its name says who wrote its rows"
+                              " (a role word in another column, 机器人/自动回复, still tells)", path)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
@@ -140,6 +149,39 @@ def _read_workbook(
     raise InputError(
         f"{errors[0]} (no sheet has the needed columns; sheets: {', '.join(names)}; use --sheet NAME)"
     )
+
+
+# A sheet named after the party whose messages it holds (买家消息, 客服消息, 系统消息).
+_SHEET_ROLE = re.compile(r"^\s*(买家|顾客|客户|用户|会员|访客|粉丝|客服|坐席|人工|卖家|商家|系统|通知)(?:的)?(?:消息|发言|记录|聊天|会话|回复)?\s*$")
+_ADDED_ROLE_HEADER = "发送方"
+
+
+def _role_from_sheet_name(cells: pd.DataFrame, sheet: str, options: ReadOptions) -> pd.DataFrame | None:
+    """``cells`` with a role column added from the sheet's name, or None when the name names no
+    party. A row whose cells hold a role word of their own (回复类型 机器人 / 自动回复 on the agents'
+    sheet) takes that word instead."""
+    found = _SHEET_ROLE.match(sheet)
+    if not found:
+        return None
+    blank = _blank_mask(cells)
+    header = find_header(cells.iloc[:SCAN_ROWS].values.tolist(), options.columns)
+    if header is None:
+        return None
+    word = found.group(1)
+    role = pd.Series(word, index=cells.index, dtype=object)
+    if _ROLE_WORDS.get(word) in ("agent", "customer"):
+        system_words = [w for w, r in _ROLE_WORDS.items() if r == "system"]
+        for at in range(cells.shape[1]):
+            values = cells.iloc[:, at].str.strip()
+            said = values.isin(system_words)
+            if said.any():
+                role = role.where(~said, values)
+    role[: header.index] = ""
+    role[header.index] = _ADDED_ROLE_HEADER
+    role[blank] = ""
+    added = cells.copy()
+    added[cells.shape[1]] = role.astype(str)
+    return added
 
 
 _DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|说明|(?:data\s*)?dictionary|schema|fields",
@@ -204,6 +246,11 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     blank = _blank_mask(cells)
     if blank.all():
         return None
+    split = _fields_in_one_column(cells, blank)
+    if split is not None:
+        cells, delimiter, width = split
+        notes.add(f"{{files}} (sheet '{sheet}'): every row is one cell of '{delimiter}'-separated fields (a text export "
+                  f"saved as a workbook): read as {width} columns, the last one taking any further '{delimiter}'", path)
     # The header is the row naming most known columns among the first ones (title rows, a
     # merged title, a group row of a two-level header sit above it); see qa.ingest.header.
     top = cells.iloc[:SCAN_ROWS].values.tolist()
@@ -251,6 +298,39 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     data.columns = range(data.shape[1])
     rows = np.flatnonzero(keep).astype(np.int64) + 1
     return RawTable(path, sheet, columns, data, rows, empty_rejected())
+
+
+# Delimiters a text export is split on when Excel kept each line in one cell: 竖线, tab, semicolon, comma.
+_ONE_CELL_DELIMITERS = ("|", "\t", ";", ",")
+
+
+def _fields_in_one_column(cells: pd.DataFrame, blank: np.ndarray) -> tuple[pd.DataFrame, str, int] | None:
+    """The cells split into columns when the sheet holds everything in its first column and the header
+    found there splits on a delimiter into three or more named fields (旺店通's 竖线 txt opened in Excel
+    and saved as .xlsx); the last field takes the rest of each row (a message with a | in it). None
+    when the sheet has columns of its own."""
+    if cells.shape[1] < 1:
+        return None
+    if cells.shape[1] > 1:
+        # the top rows first: a sheet with columns of its own is told there without a pass over all its cells
+        others = cells.iloc[:SCAN_ROWS, 1:].to_numpy(dtype=str)
+        if (np.char.strip(others) != "").any() or (np.char.strip(cells.iloc[:, 1:].to_numpy(dtype=str)) != "").any():
+            return None
+    column = cells.iloc[:, 0]
+    top = column[~blank][:SCAN_ROWS].tolist()
+    for delimiter in _ONE_CELL_DELIMITERS:
+        for line in top:
+            fields = [part.strip() for part in line.split(delimiter)]
+            if len(fields) < 3 or not all(fields):
+                continue
+            if sum(1 for name in fields if field_of(name)) < 3:
+                continue
+            width = len(fields)
+            parts = column.str.split(delimiter, n=width - 1, regex=False, expand=True)
+            parts = parts.reindex(columns=range(width)).fillna("")
+            parts.columns = range(width)
+            return parts.astype(str), delimiter, width
+    return None
 
 
 def _transcript_table(cells: pd.DataFrame, blank: np.ndarray, header_at: int, names: list[str], at: int, path: str,
