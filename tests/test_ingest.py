@@ -2454,3 +2454,30 @@ def test_an_agent_named_by_number_and_by_name_is_read_by_name(tmp_path):
                      "s1,阿布,100231,小橙,会员,在吗,2026-12-17 10:00:00",
                      "s1,阿布,100231,小橙,客服,在的,2026-12-17 10:00:20")
     assert m["agent"].tolist() == ["小橙", "小橙"]
+
+
+def test_a_text_export_saved_as_a_workbook_with_every_line_in_one_cell(tmp_path):
+    """A 竖线 txt opened in Excel and saved as .xlsx keeps each line in column A: the header's fields
+    give the columns, and the last one keeps a | written in a message."""
+    rows = [["店铺|会话号|买家昵称|发送方|客服账号|消息时间|消息内容"],
+            ["小铺|h1|阿布|买家|小铺:阿杰|2026-12-17 10:00:00|型号A|型号B 哪个好"],
+            ["小铺|h1|阿布|客服|小铺:阿杰|2026-12-17 10:00:40|A更静音"]]
+    result = load_inputs([_workbook(tmp_path / "pipes.xlsx", {"聊天记录": rows})])
+    assert result.rejected.empty
+    assert result.messages["text"].tolist() == ["型号A|型号B 哪个好", "A更静音"]
+    assert result.messages["role"].tolist() == ["customer", "agent"]
+
+
+def test_an_export_split_into_a_sheet_per_sender(tmp_path):
+    """买家消息 / 客服消息 / 系统消息 sheets with no role column: the sheet's name says who wrote; a robot's
+    or auto-reply's row on the agents' sheet (回复类型) is the system's."""
+    head = ["会话ID", "买家昵称", "发送时间", "消息内容"]
+    sheets = {"买家消息": [head, ["c1", "阿布", "2026-12-17 10:00:00", "在吗"], ["c1", "阿布", "2026-12-17 10:02:00", "还在吗"]],
+              "客服消息": [["会话ID", "买家昵称", "回复类型", "发送时间", "消息内容"],
+                       ["c1", "阿布", "自动回复", "2026-12-17 10:00:01", "您好 稍等"],
+                       ["c1", "阿布", "人工", "2026-12-17 10:03:00", "在的亲"]],
+              "系统消息": [head, ["c1", "阿布", "2026-12-17 10:02:30", "已为您转接人工"]]}
+    result = load_inputs([_workbook(tmp_path / "by_sender.xlsx", sheets)])
+    m = result.messages.sort_values("timestamp")
+    assert m["role"].tolist() == ["customer", "system", "customer", "system", "agent"]
+    assert m["session_id"].nunique() == 1
