@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -2481,3 +2482,15 @@ def test_an_export_split_into_a_sheet_per_sender(tmp_path):
     m = result.messages.sort_values("timestamp")
     assert m["role"].tolist() == ["customer", "system", "customer", "system", "agent"]
     assert m["session_id"].nunique() == 1
+
+
+def test_two_exports_joined_byte_for_byte_in_gbk_and_in_utf8(tmp_path):
+    """copy /b of an older GBK export and a newer UTF-8 one (its BOM and header mid-file): each line is
+    read in its own encoding, nothing rejected."""
+    older = "会话ID,买家昵称,发送者,时间,聊天内容\r\ng1,阿布,买家,2026-12-16 10:00:00,橙子甜吗\r\ng1,阿布,客服,2026-12-16 10:00:30,很甜哦\r\n"
+    newer = "会话ID,买家昵称,发送者,时间,聊天内容\r\nu1,小米粒,买家,2026-12-17 09:00:00,到了吗 🍊\r\n"
+    path = tmp_path / "joined.csv"
+    path.write_bytes(older.encode("gbk") + codecs.BOM_UTF8 + newer.encode("utf-8"))
+    result = load_inputs([str(path)])
+    assert result.rejected.empty
+    assert result.messages["text"].tolist() == ["橙子甜吗", "很甜哦", "到了吗 🍊"]

@@ -26,12 +26,30 @@ def _transcode(path: str, data: bytes, encoding: str, report_as: str | None = No
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        hint = encoding == "gb18030"
-        raise InputError(_bad_byte_message(path, report_as or encoding, hint=hint)) from None
+        text = _lines_in_two_encodings(data) if encoding == "gb18030" else None
+        if text is None:
+            hint = encoding == "gb18030"
+            raise InputError(_bad_byte_message(path, report_as or encoding, hint=hint)) from None
     if _mostly_nul(text[:_HEAD_BYTES]):
         raise InputError(f"cannot read {path}: not a text file (binary content)")
     # Every BOM goes, not only the first: two exports concatenated carry one mid-file.
     return text.replace("\ufeff", "").encode("utf-8")
+
+
+def _lines_in_two_encodings(data: bytes) -> str | None:
+    """``data`` decoded line by line, each line as UTF-8 when it is valid UTF-8 and as GB18030
+    otherwise (two exports joined byte for byte, one from before a platform moved to UTF-8); None
+    when a line is neither. A GBK line of Chinese text is almost never valid UTF-8."""
+    parts = []
+    for line in data.splitlines(keepends=True):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("gb18030"))
+            except UnicodeDecodeError:
+                return None
+    return "".join(parts)
 
 
 def _bad_byte_message(path: str, encoding: str, *, hint: bool | None = None) -> str:
