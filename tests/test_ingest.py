@@ -2494,3 +2494,16 @@ def test_two_exports_joined_byte_for_byte_in_gbk_and_in_utf8(tmp_path):
     result = load_inputs([str(path)])
     assert result.rejected.empty
     assert result.messages["text"].tolist() == ["橙子甜吗", "很甜哦", "到了吗 🍊"]
+
+
+def test_a_workbook_with_a_sheet_per_session_named_in_a_block_above_the_header(tmp_path):
+    """An index sheet, then one sheet per session whose id stands in an information block (会话ID： …)
+    above the header: each sheet is its session; the index sheet is skipped."""
+    def session(sid, customer, first):
+        return [["会话ID：", sid], ["客户：", customer], [], ["发送时间", "发送者", "发送者类型", "消息内容"],
+                [f"2026-12-17 {first}:00:00", customer, "客户", "在吗"], [f"2026-12-17 {first}:00:30", "安安", "客服", "在的"]]
+    sheets = {"目录": [["序号", "会话ID", "客户", "消息条数"], [1, "s-1", "阿布", 2], [2, "s-2", "阿布", 2]],
+              "阿布_1": session("s-1", "阿布", "10"), "阿布_2": session("s-2", "阿布", "15")}
+    result = load_inputs([_workbook(tmp_path / "per_session.xlsx", sheets)])
+    assert result.rejected.empty
+    assert result.messages.groupby("session_id")["text"].apply(list).to_dict() == {"s-1": ["在吗", "在的"], "s-2": ["在吗", "在的"]}

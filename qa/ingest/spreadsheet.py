@@ -99,13 +99,17 @@ def _read_workbook(
                 try:
                     table = sheet_table(cells, path, name, options, notes, merged, dictionary)
                 except InputError as exc:
-                    # an export split by sender (买家消息, 客服消息, 系统消息): the sheet says who wrote
-                    with_role = _role_from_sheet_name(cells, name, options) if "missing column for role" in str(exc) else None
-                    if with_role is None:
+                    # an export split by sender (买家消息, 客服消息, 系统消息): the sheet says who wrote;
+                    # a sheet per session (智齿): the session's id stands in the block above the header
+                    missing = str(exc)
+                    completed = (_role_from_sheet_name(cells, name, options) if "missing column for role" in missing
+                                 else _session_from_block(cells, options) if "missing column for session_id" in missing
+                                 else None)
+                    if completed is None:
                         raise
-                    table = sheet_table(with_role, path, name, options, notes, merged, dictionary)
-                    notes.add(f"{{files}}: no role column in sheet '{name}': its name says who wrote its rows"
-                              " (a role word in another column, 机器人/自动回复, still tells)", path)
+                    cells, why = completed
+                    table = sheet_table(cells, path, name, options, notes, merged, dictionary)
+                    notes.add(f"{{files}} (sheet '{name}'): {why}", path)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
@@ -156,14 +160,13 @@ _SHEET_ROLE = re.compile(r"^\s*(买家|顾客|客户|用户|会员|访客|粉丝
 _ADDED_ROLE_HEADER = "发送方"
 
 
-def _role_from_sheet_name(cells: pd.DataFrame, sheet: str, options: ReadOptions) -> pd.DataFrame | None:
-    """``cells`` with a role column added from the sheet's name, or None when the name names no
-    party. A row whose cells hold a role word of their own (回复类型 机器人 / 自动回复 on the agents'
-    sheet) takes that word instead."""
+def _role_from_sheet_name(cells: pd.DataFrame, sheet: str, options: ReadOptions) -> tuple[pd.DataFrame, str] | None:
+    """``cells`` with a role column added from the sheet's name, and the note saying so; None when
+    the name names no party. A row whose cells hold a role word of their own (回复类型 机器人 /
+    自动回复 on the agents' sheet) takes that word instead."""
     found = _SHEET_ROLE.match(sheet)
     if not found:
         return None
-    blank = _blank_mask(cells)
     header = find_header(cells.iloc[:SCAN_ROWS].values.tolist(), options.columns)
     if header is None:
         return None
@@ -176,11 +179,46 @@ def _role_from_sheet_name(cells: pd.DataFrame, sheet: str, options: ReadOptions)
             said = values.isin(system_words)
             if said.any():
                 role = role.where(~said, values)
-    role[: header.index] = ""
-    role[header.index] = _ADDED_ROLE_HEADER
-    role[blank] = ""
+    return (_with_column(cells, header.index, _ADDED_ROLE_HEADER, role),
+            "no role column: the sheet's name says who wrote its rows (a role word in a row, 机器人/自动回复, still tells)")
+
+
+# The session's id in an information block above the header (会话ID： 49aa…, 会话编号: S1).
+_BLOCK_SESSION = re.compile(r"^\s*(?:会话|对话|咨询|工单)\s*(?:ID|id|编号|号|单号)\s*[:：]?\s*(.*?)\s*$")
+
+
+def _session_from_block(cells: pd.DataFrame, options: ReadOptions) -> tuple[pd.DataFrame, str] | None:
+    """``cells`` with a session column holding the id that a block above the header names (a sheet
+    per session: 会话ID： in A1, its value beside it or after the colon), and the note saying so;
+    None when no such block stands above the header."""
+    header = find_header(cells.iloc[:SCAN_ROWS].values.tolist(), options.columns)
+    if header is None or header.index == 0:
+        return None
+    for row in cells.iloc[: header.index].values.tolist():
+        for at, cell in enumerate(row):
+            found = _BLOCK_SESSION.match(str(cell))
+            if not found:
+                continue
+            value = found.group(1) or next((str(v).strip() for v in row[at + 1:] if str(v).strip()), "")
+            if value:
+                column = pd.Series(value, index=cells.index, dtype=object)
+                return (_with_column(cells, header.index, _ADDED_SESSION_HEADER, column),
+                        f"no session column: the block above the header names the session ('{value}')")
+    return None
+
+
+_ADDED_SESSION_HEADER = "会话ID"
+
+
+def _with_column(cells: pd.DataFrame, header_at: int, name: str, values: pd.Series) -> pd.DataFrame:
+    """``cells`` with one more column: ``name`` on the header row, ``values`` on the non-blank rows below."""
+    blank = _blank_mask(cells)
+    column = values.astype(object).copy()
+    column[: header_at] = ""
+    column[header_at] = name
+    column[blank] = ""
     added = cells.copy()
-    added[cells.shape[1]] = role.astype(str)
+    added[cells.shape[1]] = column.astype(str)
     return added
 
 
