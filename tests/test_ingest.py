@@ -1106,9 +1106,18 @@ def test_java_date_strings_in_the_shop_s_zone_and_in_utc(tmp_path):
     time, not US Central; a UTC or GMT stamp is UTC."""
     m = _messages_of(tmp_path / "j.csv", "会话ID,发送方,发送时间,内容",
                      "a,买家,Tue Dec 15 21:40:05 CST 2026,到了吗", "a,客服,Tue Dec 15 13:41:10 UTC 2026,查一下",
-                     "a,买家,Wed Dec 16 00:02:00 CST 2026,还在吗")
+                     "a,客服,Tue Dec 15 21:42:00 HKT 2026,查到了", "a,客服,Tue Dec 15 05:43:00 PST 2026,明天到",
+                     "a,买家,Wed Dec 16 00:02:00 GMT+08:00 2026,还在吗")
     stamps = dict(zip(m["text"], m["timestamp"].dt.strftime("%m-%d %H:%M:%S")))
-    assert stamps == {"到了吗": "12-15 21:40:05", "查一下": "12-15 21:41:10", "还在吗": "12-16 00:02:00"}
+    assert stamps == {"到了吗": "12-15 21:40:05", "查一下": "12-15 21:41:10", "查到了": "12-15 21:42:00",
+                      "明天到": "12-15 21:43:00", "还在吗": "12-16 00:02:00"}
+
+
+def test_a_java_date_in_an_unknown_zone_is_rejected_not_read_in_the_shop_s_zone(tmp_path):
+    result = load_inputs([_csv_of(tmp_path / "z.csv", "会话ID,发送方,发送时间,内容",
+                                  "a,买家,Tue Dec 15 21:40:05 CST 2026,到了吗", "a,客服,Tue Dec 15 21:41:05 XYZ 2026,在的")])
+    assert result.messages["text"].tolist() == ["到了吗"]
+    assert "unparseable time" in result.rejected["reason"].iloc[0]
 
 
 def test_a_taiwan_shop_s_big5_export_with_traditional_headers(tmp_path):
@@ -2507,3 +2516,15 @@ def test_a_workbook_with_a_sheet_per_session_named_in_a_block_above_the_header(t
     result = load_inputs([_workbook(tmp_path / "per_session.xlsx", sheets)])
     assert result.rejected.empty
     assert result.messages.groupby("session_id")["text"].apply(list).to_dict() == {"s-1": ["在吗", "在的"], "s-2": ["在吗", "在的"]}
+
+
+def test_a_shop_s_second_account_writing_to_the_customer_stays_the_shop_s(tmp_path):
+    """Two sub-accounts of differently named shop companies in one session (旗舰店 and 售后中心) both write to
+    the customer: neither is a B2B buyer (a buyer company writes to the shop's account)."""
+    m = _messages_of(tmp_path / "two_accounts.csv", "会话编号,发送者,接收者,消息时间,内容",
+                     "s1,阿布,南湖旗舰店:小叶,2026-12-17 09:00:00,盖子坏了",
+                     "s1,南湖旗舰店:小叶,阿布,2026-12-17 09:01:00,我转给售后",
+                     "s1,南湖售后中心:阿凯,阿布,2026-12-17 09:02:00,您好 这边是售后 给您补发",
+                     "s2,小米粒,南湖旗舰店:小叶,2026-12-17 10:00:00,在吗",
+                     "s2,南湖旗舰店:小叶,小米粒,2026-12-17 10:01:00,在的")
+    assert m["role"].tolist() == ["customer", "agent", "agent", "customer", "agent"]

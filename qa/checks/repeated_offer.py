@@ -588,8 +588,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 _NOT_HAN = compile_regex(r"[^\p{Han}]")
 _TWO_HAN = regex.compile(r"\p{Han}{2}")
 _NOT_A_THING = frozenset("您你我们的了是就再还也都可以吗呢吧啊哦哈亲这那个一下把给帮为在有会能要不没无法办行到予支持")
-_DENIAL_AFTER = r"[^,.!?;~\s]{0,2}?(?:不了|不能|不行|不到|不可以|没法|没办法|无法)"
-_DENIAL_BEFORE = r"(?:不能|不可以|不支持|没法|没办法|无法|不给|不予)[^,.!?;~\s]{0,3}?"
+_DENIAL_AFTER = r"[^,.!?;~\s]{0,6}?(?:不了|不能|不行|不到|不可以|不支持|没法|没办法|无法)"
+_DENIAL_BEFORE = r"(?:不能|不可以|不支持|没法|没办法|无法|不给|不予)[^,.!?;~\s]{0,4}?"
 
 
 def _denies(text: str, gram: str) -> bool:
@@ -1536,8 +1536,9 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             and all(gap_refuses_remedy[i - back] for back in range(1, streak))
         if not (offered or acted):
             continue
-        if kind_only.get(later) and not all(gap_refuses_kind[i - back] for back in range(1, streak)):
-            continue
+        if kind_only.get(later) and (not all(gap_refuses_kind[i - back] for back in range(1, streak))
+                                     or any(classes.matches(name, text) for name in acted_names)):
+            continue  # (a wait asked beside a step taken, 给您备注优先发出, takes a new step)
         # the earlier two offered something: a question (是三罐都拿走了吗? 剩下两罐也要退是吗?) offers nothing
         # (an offer before the closing question still offers: 那给您补偿3元吧，您自己再买一块？)
         if any(_ENDS_ASKING.search(norm_at(p)) and not _ASKS_CONSENT.search(norm_at(p))

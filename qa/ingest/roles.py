@@ -649,30 +649,33 @@ def _company_of(nickname: str) -> str:
 
 
 def _buyer_companies(cells: pd.DataFrame, columns, nicknames: pd.Series, known: set[str]) -> set[str]:
-    """The companies of ``公司:名字`` accounts that are customers: where two companies' sub-accounts
-    talk in one session, the company present (as sender or receiver) in more sessions is the shop, the
-    other a buyer (1688 B2B: every session is the factory's, each buyer company is in a few). A company
-    an earlier chunk took for the shop (in ``known``) stays the shop."""
-    parties = [nicknames]
-    if columns.has("receiver"):
-        parties.append(cells[columns.positions["receiver"]].str.strip())
+    """The companies of ``公司:名字`` accounts that are customers (1688 B2B: 采购公司:采购员 writing to
+    工厂:客服): an account of a company writes to an account of another company in the same session, and
+    that other company is present (as sender or receiver) in more sessions, or an earlier chunk took it
+    for the shop (``known``). Needs the receiver column: a shop's own second account (店:售后) writes to
+    the customer, not to another company, so it stays the shop's."""
+    if not columns.has("receiver"):
+        return set()
+    receivers = cells[columns.positions["receiver"]].str.strip()
     sessions = cells[columns.positions["session_id"]]
-    pairs = pd.DataFrame({"company": pd.concat([p.map(_company_of) for p in parties], ignore_index=True),
-                          "session": pd.concat([sessions] * len(parties), ignore_index=True)})
-    named = pd.concat(parties, ignore_index=True)
-    pairs = pairs[(pairs["company"] != "") & ~named.str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool)].drop_duplicates()
-    if pairs.empty:
+    names = pd.unique(np.concatenate([pd.unique(nicknames), pd.unique(receivers)]))
+    company = {name: _company_of(name) for name in names if not _SYSTEM_NICKNAME.search(name)}
+    triples = pd.DataFrame({"sender": nicknames.map(company), "receiver": receivers.map(company),
+                            "session": sessions.to_numpy()}).drop_duplicates()
+    triples = triples[triples["sender"].notna() & triples["receiver"].notna()
+                      & (triples["sender"] != "") & (triples["receiver"] != "")]
+    across = triples[triples["sender"] != triples["receiver"]]
+    if across.empty:
         return set()
-    per_session = pairs.groupby("session")["company"].nunique()
-    shared = per_session.index[per_session >= 2]
-    if not len(shared):
-        return set()
-    reach = pairs["company"].value_counts()
-    buyers = set()
-    for _, companies in pairs[pairs["session"].isin(shared)].groupby("session")["company"]:
-        present = sorted(companies, key=lambda c: (_SHOP_MARK + c not in known, -reach[c]))
-        buyers.update(c for c in present[1:] if reach[c] < reach[present[0]] or _SHOP_MARK + present[0] in known)
-    return buyers
+    present = pd.concat([triples[["sender", "session"]].set_axis(["company", "session"], axis=1),
+                         triples[["receiver", "session"]].set_axis(["company", "session"], axis=1)]).drop_duplicates()
+    reach = present["company"].value_counts()
+    writer_reach = across["sender"].map(reach).to_numpy()
+    shop_reach = across["receiver"].map(reach).to_numpy()
+    shop_known = across["receiver"].map(lambda c: _SHOP_MARK + c in known).to_numpy(dtype=bool)
+    writer_known = across["sender"].map(lambda c: _SHOP_MARK + c in known).to_numpy(dtype=bool)
+    buyer = ((writer_reach < shop_reach) | shop_known) & ~writer_known
+    return set(across["sender"][buyer])
 
 
 def _shop_of(nickname: str) -> str:

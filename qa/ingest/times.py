@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -209,11 +210,32 @@ _MORNING = {"上午", "凌晨", "早上", "早晨", "am"}
 _OFFSET_ZONE = r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2})\s+[A-Za-z]{2,5}$"
 
 
-# Java's Date.toString() (Fri Jan 29 09:15:42 CST 2027), as webhooks and Java back ends log it: the zone's
-# abbreviation is the shop's local zone (CST is China here, not US Central), but UTC and GMT are UTC.
+# Java's Date.toString() (Fri Jan 29 09:15:42 CST 2027), as webhooks and Java back ends log it. CST is the
+# shop's local zone (China here, not US Central); the other usual abbreviations and GMT+08:00 are their
+# offsets; an unknown abbreviation leaves the row unparsed (rejected, not read in the wrong zone).
 _JAVA_DATE = (r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\s+([A-Z][a-z]{2})[a-z]*\.?\s+(\d{1,2})\s+"
-              r"(\d{1,2}:\d{2}:\d{2})\s+([A-Za-z]{2,5})\s+(\d{4})$")
-_UTC_ZONES = {"UTC", "GMT", "Z"}
+              r"(\d{1,2}:\d{2}:\d{2})\s+([A-Za-z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?)\s+(\d{4})$")
+_ZONE_OFFSETS = {"UTC": "+00:00", "GMT": "+00:00", "HKT": "+08:00", "SGT": "+08:00", "AWST": "+08:00",
+                 "JST": "+09:00", "KST": "+09:00", "IST": "+05:30", "PST": "-08:00", "PDT": "-07:00",
+                 "MST": "-07:00", "MDT": "-06:00", "EST": "-05:00", "EDT": "-04:00", "CET": "+01:00",
+                 "CEST": "+02:00", "BST": "+01:00", "AEST": "+10:00", "AEDT": "+11:00"}
+_LOCAL_ZONES = {"CST"}
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+def _java_zone_offset(zone: str) -> str | None:
+    """The ±HH:MM of a Java zone name (HKT, GMT+08:00, GMT+8), "" for the shop's own zone (CST), None
+    when unknown."""
+    zone = zone.upper()
+    if zone in _LOCAL_ZONES:
+        return ""
+    if zone in _ZONE_OFFSETS:
+        return _ZONE_OFFSETS[zone]
+    found = re.fullmatch(r"(?:GMT|UTC)([+-])(\d{1,2}):?(\d{2})?", zone)
+    if found:
+        return f"{found.group(1)}{int(found.group(2)):02d}:{found.group(3) or '00'}"
+    return None
 
 
 # A 民國 year of three digits (100 = 2011) before a month and a day, after an optional 民國.
@@ -259,13 +281,18 @@ def _parse_rewritten(text: pd.Series, utc: np.ndarray, todo: np.ndarray, timezon
     hit = java[0].notna().to_numpy()
     if hit.any():
         java = java[hit]
-        spelled = java[1].str.zfill(2) + "-" + java[0] + "-" + java[4] + " " + java[2]
-        universal = java[3].str.upper().isin(_UTC_ZONES).to_numpy()
-        for zone_is_utc, local in ((False, timezone), (True, "UTC")):
-            rows = universal == zone_is_utc
-            if rows.any():
-                _fill_rows(utc, text, positions[hit][rows], spelled[rows].to_numpy(),
-                           lambda v: _to_datetime(v, format="%d-%b-%Y %H:%M:%S"), local)
+        offsets = java[3].map(_java_zone_offset)
+        months = java[0].map(_MONTHS)
+        known = (offsets.notna() & months.notna()).to_numpy()
+        stamp = java[4] + "-" + months.fillna("01") + "-" + java[1].str.zfill(2) + "T" + java[2].str.zfill(8)
+        local = known & (offsets == "").to_numpy()
+        zoned = known & ~local
+        if local.any():
+            _fill_rows(utc, text, positions[hit][local], stamp[local].to_numpy(),
+                       lambda v: _to_datetime(v, format="%Y-%m-%dT%H:%M:%S"), timezone)
+        if zoned.any():
+            _fill_rows(utc, text, positions[hit][zoned], (stamp + offsets.fillna(""))[zoned].to_numpy(),
+                       _parse_offset_times, None)
     todo &= np.isnat(utc)
 
 
