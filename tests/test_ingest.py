@@ -2528,3 +2528,21 @@ def test_a_shop_s_second_account_writing_to_the_customer_stays_the_shop_s(tmp_pa
                      "s2,小米粒,南湖旗舰店:小叶,2026-12-17 10:00:00,在吗",
                      "s2,南湖旗舰店:小叶,小米粒,2026-12-17 10:01:00,在的")
     assert m["role"].tolist() == ["customer", "agent", "agent", "customer", "agent"]
+
+
+def test_session_ids_kept_only_in_the_cells_links(tmp_path):
+    """飞鸽 shows 查看会话 in every session cell; the id is the conversationId of the cell's link. Each
+    link's id is the session, so one customer's two sessions of a day stay apart."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "会话消息"
+    sheet.append(["会话", "用户昵称", "发送方", "发送时间", "消息内容"])
+    rows = [("9001", "阿布", "用户", "2026-12-17 10:00:00", "在吗"), ("9001", "阿布", "客服", "2026-12-17 10:00:30", "在的"),
+            ("9002", "阿布", "用户", "2026-12-17 15:00:00", "又是我"), ("9002", "阿布", "客服", "2026-12-17 15:00:20", "您说")]
+    for sid, *rest in rows:
+        sheet.append(["查看会话", *rest])
+        sheet.cell(row=sheet.max_row, column=1).hyperlink = f"https://example.test/history?conversationId={sid}&shopId=7"
+    path = tmp_path / "links.xlsx"
+    book.save(path)
+    result = load_inputs([str(path)])
+    assert result.messages.groupby("session_id")["text"].apply(list).to_dict() == {"9001": ["在吗", "在的"], "9002": ["又是我", "您说"]}

@@ -20,6 +20,7 @@ from qa.errors import InputError
 from qa.ingest.build import WholeFileSource, columns_from_head
 from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
+from qa.ingest.links import ids_from_links, link_text_column
 from qa.ingest.roles import _ROLE_WORDS, ROLE_SAMPLE_ROWS
 from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
@@ -284,6 +285,12 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     blank = _blank_mask(cells)
     if blank.all():
         return None
+    linked_at = link_text_column(cells) if path.lower().endswith((".xlsx", ".xlsm")) else None
+    if linked_at is not None:
+        cells, linked = ids_from_links(path, sheet, cells, linked_at)
+        if linked:
+            notes.add(f"{{files}} (sheet '{sheet}'): {linked} cell(s) showing a link's text read as the id in "
+                      "their link (会话: 查看会话 → conversationId)", path)
     split = _fields_in_one_column(cells, blank)
     if split is not None:
         cells, delimiter, width = split
