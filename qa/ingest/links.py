@@ -21,6 +21,7 @@ from qa.ingest.header import field_of
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 _DIGITS = re.compile(r"\d{6,}")
 # how many rows below the header show the link text before the links are looked for
 _SAMPLE_ROWS = 30
@@ -47,17 +48,15 @@ def link_text_column(cells: pd.DataFrame) -> int | None:
 def ids_from_links(path: str, sheet: str, cells: pd.DataFrame, at: int) -> tuple[pd.DataFrame, int]:
     """``cells`` with column ``at`` holding the id of each cell's hyperlink (the cell's text kept where
     it has none), and how many cells took one. Any failure to read the links leaves ``cells`` as is."""
-    from openpyxl.utils.cell import coordinate_from_string, get_column_letter  # only when links are read
-
-    column = get_column_letter(at + 1)
+    column = _column_letters(at)
     found = {}
     try:
         for ref, url in _sheet_links(path, sheet).items():
-            letters, row = coordinate_from_string(ref)
-            if letters == column:
-                found[row - 1] = _id_of(url)
-    except Exception:  # noqa: BLE001 - a workbook whose links cannot be read keeps its cells' text
-        return cells, 0
+            parts = _CELL_REF.match(ref)
+            if parts and parts.group(1) == column:
+                found[int(parts.group(2)) - 1] = _id_of(url)
+    except (OSError, KeyError, ValueError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        return cells, 0  # a workbook whose links cannot be read keeps its cells' text
     found = {row: value for row, value in found.items() if value and 0 <= row < len(cells)}
     if not found:
         return cells, 0
@@ -93,12 +92,25 @@ def _sheet_links(path: str, sheet: str) -> dict[str, str]:
 
 
 def _cells_of(ref: str) -> list[str]:
-    """The cell references of ``A2`` or of a range ``A2:A5`` (openpyxl's reading of the reference)."""
-    from openpyxl.utils.cell import get_column_letter, range_boundaries
+    """The cell references of ``A2`` or of a one-column range ``A2:A5`` (openpyxl, which reads them, is a
+    test dependency only: the few lines are here)."""
+    if ":" not in ref:
+        return [ref]
+    first, last = ref.split(":", 1)
+    a, b = _CELL_REF.match(first), _CELL_REF.match(last)
+    if not a or not b or a.group(1) != b.group(1):
+        return [first]
+    return [f"{a.group(1)}{row}" for row in range(int(a.group(2)), int(b.group(2)) + 1)]
 
-    low_column, low_row, high_column, high_row = range_boundaries(ref)
-    return [f"{get_column_letter(column)}{row}" for column in range(low_column, high_column + 1)
-            for row in range(low_row, high_row + 1)]
+
+def _column_letters(at: int) -> str:
+    """Excel's letters of the 0-based column ``at`` (0 → A, 26 → AA)."""
+    letters = ""
+    at += 1
+    while at:
+        at, rest = divmod(at - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _id_of(url: str) -> str:
