@@ -2546,3 +2546,13 @@ def test_session_ids_kept_only_in_the_cells_links(tmp_path):
     book.save(path)
     result = load_inputs([str(path)])
     assert result.messages.groupby("session_id")["text"].apply(list).to_dict() == {"9001": ["在吗", "在的"], "9002": ["又是我", "您说"]}
+
+
+def test_a_shop_named_after_robots_keeps_its_agents_human(tmp_path):
+    """A robot-vacuum shop's name holds 机器人, so every sub-account does (扫地机器人旗舰店:小云): the robot word
+    counts in the account part only; the shop's 店小蜜 is still the robot, a buyer named 机器人小白 still the buyer."""
+    m = _messages_of(tmp_path / "robots.csv", "会话ID,买家昵称,发送人,发送时间,消息内容",
+                     "s1,机器人小白,机器人小白,2026-12-17 10:00:00,能拖地吗",
+                     "s1,机器人小白,洁宝扫地机器人旗舰店:店小蜜,2026-12-17 10:00:02,您好 我是智能助手",
+                     "s1,机器人小白,洁宝扫地机器人旗舰店:小云,2026-12-17 10:01:00,能的亲 扫拖一体")
+    assert m["role"].tolist() == ["customer", "system", "agent"]

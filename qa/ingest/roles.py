@@ -69,7 +69,8 @@ _CUSTOMER_FLAG_WORDS: dict[str, str] = {
 }
 # (a shop's robot named by its post, 雾屿美妆-智能助手 or 店小蜜, is no customer either)
 # (nor is a notice account named for what it announces: 平台通知, 订单提醒, 官方公告)
-_SYSTEM_NICKNAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜|^(?:system|bot|robot)$"
+# (the shop part of a 店铺:子账号 name names no robot: 净小宝扫地机器人旗舰店:小云 is a person; its 店小蜜 is the robot)
+_SYSTEM_NICKNAME = re.compile(r"(?:系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜)(?![^:：]*[:：]\s*\S)|^(?:system|bot|robot)$"
                               r"|^\s*(?:平台|官方|订单|物流|交易|售后|服务|消息)(?:通知|提醒|公告)\s*$", re.IGNORECASE)
 # A sender written with the customer's role word before the name (快麦 / ERP exports: 买家-阿青, 顾客:小王): the
 # customer, whatever the name holds (买家-客服姐姐你好, 买家-店小二家的狗); 客户经理-小王 is no such word.
@@ -105,8 +106,9 @@ _STAFF_SESSIONS = 3
 # The platforms' robots by their account names (京东 JIMI, 淘宝 店小蜜/阿里小蜜, 蝦皮 聊聊小幫手, 智能客服…).
 # An account named after the robot with a suffix or prefix (jimi_robot, shop_bot01, 京小智) is the robot too; a Latin
 # name is taken whole (a staff account robin or botanic_kf is no robot). 系统 in the agent column sends notices.
-_BOT_ACCOUNT = (r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|智能助理|机器人|"
-                r"ai客服|ai助手|小[帮幫]手).*|系统(?:消息|通知)?|system)")
+# The robot word counts after a 店铺: part, not in it (扫地机器人旗舰店:小云 is a person).
+_BOT_ACCOUNT = (r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|(?:[^:：]*[:：])?[^:：]*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|智能助理|机器人|"
+                r"ai客服|ai助手|小[帮幫]手)[^:：]*|系统(?:消息|通知)?|system)")
 # A seat's status or post after the agent's name (小林(在线), 小林（忙碌）, 小林[组长]).
 _AGENT_STATUS = (r"\s*[(（\[【](?:在线|忙碌|离开|离线|挂起|小休|休息|空闲|忙|组长|主管|值班|暂离|繁忙)[)）\]】]\s*$")
 # The desk's word before an agent's name (客服-小王, 客服_小王, 客服·小王).
