@@ -2556,3 +2556,23 @@ def test_a_shop_named_after_robots_keeps_its_agents_human(tmp_path):
                      "s1,机器人小白,洁宝扫地机器人旗舰店:店小蜜,2026-12-17 10:00:02,您好 我是智能助手",
                      "s1,机器人小白,洁宝扫地机器人旗舰店:小云,2026-12-17 10:01:00,能的亲 扫拖一体")
     assert m["role"].tolist() == ["customer", "system", "agent"]
+
+
+def test_times_of_day_under_the_day_a_title_names_turn_the_day_past_midnight(tmp_path):
+    """A night shift's export: 时间 holds 23:58:10 and 00:03:00 only, the day is in the title line. The rows take
+    that day and the next one once the clock goes back past midnight; a conversation begun a little before the
+    last one ended stays on its day."""
+    path = tmp_path / "night.csv"
+    path.write_text("药房夜班记录 班次：2026-12-16 20:00 至 次日 08:00\n会话ID,访客名称,发送者类型,时间,内容\n"
+                    "n1,阿布,访客,23:50:00,在吗\nn2,小米粒,访客,23:49:30,你好\nn1,阿布,客服,23:58:10,在的\n"
+                    "n1,阿布,访客,00:03:00,谢谢\nn2,小米粒,客服,00:04:00,您说\n", encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    stamps = dict(zip(m["text"], m["timestamp"].dt.strftime("%m-%d %H:%M")))
+    assert stamps == {"在吗": "12-16 23:50", "你好": "12-16 23:49", "在的": "12-16 23:58", "谢谢": "12-17 00:03",
+                      "您说": "12-17 00:04"}
+
+
+def test_times_of_day_under_the_day_the_file_name_names(tmp_path):
+    m = _messages_of(tmp_path / "chat_20261216.csv", "会话ID,访客名称,发送者类型,时间,内容",
+                     "n1,阿布,访客,09:00:00,在吗", "n1,阿布,客服,09:00:40,在的")
+    assert m["timestamp"].dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2026-12-16 09:00", "2026-12-16 09:00"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -60,7 +61,41 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)
     columns = agent_decorations(columns, sample)
+    columns = dated_by_title(columns, above, where, sample)
     return sessions_written_once(dates_written_once(sessions_named_by_link(columns, sample), sample), sample)
+
+
+# A day named in a title line or a file name (班次：2027-02-03, 2027年2月3日, _20270203.csv).
+_TITLE_DATE = re.compile(r"(20\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_NAME_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
+
+
+def dated_by_title(columns: ColumnMap, above: str, where: str, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` with the file's day when its time column holds times of day only and no column holds
+    the date: the first date in the lines above the header, else in the file's name (a night shift's
+    export: 时间 20:14:37, the shift's start date in its title). The rows take that day, and the next one
+    after the clock goes back past midnight."""
+    if not columns.has("timestamp") or columns.has("date"):
+        return columns
+    at = columns.positions["timestamp"]
+    times = pd.Series([str(row[at]).strip() for row in sample if len(row) > at and str(row[at]).strip()], dtype=object)
+    if not len(times) or not looks_like_time_of_day(times):
+        return columns
+    found = _TITLE_DATE.search(above or "")
+    source = "the title above the header"
+    if not found:
+        found = _NAME_DATE.search(os.path.basename(where.split(" (sheet ")[0]))
+        source = "the file's name"
+    if not found:
+        return columns
+    year, month, day = (int(part) for part in found.groups())
+    try:
+        base = pd.Timestamp(year=year, month=month, day=day).strftime("%Y-%m-%d")
+    except ValueError:
+        return columns
+    note = (f"{{files}}: '{columns.label('timestamp')}' holds times of day only: the day {base} is taken from {source}, "
+            "the next day from where the clock goes back past midnight")
+    return replace(columns, base_date=base, notes=(*columns.notes, note))
 
 
 def sessions_named_by_link(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
@@ -450,6 +485,14 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
     last date from one chunk of a file to the next."""
     columns, cells = table.columns, table.cells
     times = cells[columns.positions["timestamp"]]
+    if not columns.has("date") and columns.base_date:
+        # times of day under a day named in the title or file name: one group from the file's first row
+        joined = join_date_time(pd.Series(columns.base_date, index=times.index, dtype=object), times)
+        written = np.zeros(len(times), dtype=bool)
+        first = counts is None or "last_clock" not in counts
+        if first and len(written):
+            written[0] = True
+        return _past_midnight(joined, written, counts if counts is not None else {}, least_back=_NIGHT_WRAP)
     if not columns.has("date"):
         return times
     # a time of day in Chinese units (14时03分27秒, 9点05分) is the clock's 14:03:27
@@ -469,16 +512,21 @@ def _time_text(table: RawTable, options: ReadOptions, notes: IngestNotes, counts
     return joined
 
 
-def _past_midnight(joined: pd.Series, written: np.ndarray, counts: dict) -> pd.Series:
+# Times of day under one day for the whole file: only a clock going back more than this many seconds wraps
+# past midnight (23:58 → 00:02); a little back is the next conversation, begun before the last one ended.
+_NIGHT_WRAP = 12 * 3600
+
+
+def _past_midnight(joined: pd.Series, written: np.ndarray, counts: dict, least_back: float = 0) -> pd.Series:
     """Timestamps of conversations dated on their first row only, a day later from where the time
-    of day goes back (23:58 then 00:01) until the next written date; ``counts`` carries the last
-    row's clock and days ahead from one chunk to the next."""
+    of day goes back (23:58 then 00:01; by more than ``least_back`` seconds) until the next written
+    date; ``counts`` carries the last row's clock and days ahead from one chunk to the next."""
     parts = joined.str.extract(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?", expand=True)
     clock = (parts[1].astype(float) * 3600 + parts[2].astype(float) * 60 + parts[3].fillna("0").astype(float)).to_numpy()
     group = np.cumsum(written)
     before = np.r_[counts.get("last_clock", np.nan), clock[:-1]]
     same_group = np.r_[not written[0] if len(written) else False, group[1:] == group[:-1]]
-    back = same_group & (clock < before)  # NaN compares False: an unparsed clock turns no day
+    back = same_group & (clock < before - least_back)  # NaN compares False: an unparsed clock turns no day
     carried = counts.get("days_ahead", 0) if len(written) and not written[0] else 0
     # days ahead: the wraps so far in the row's group (the first group may go on from the chunk before)
     wraps = pd.Series(back.astype(np.int64)).groupby(group).cumsum().to_numpy() + np.where(group == 0, carried, 0)

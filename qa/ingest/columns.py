@@ -93,6 +93,8 @@ class ColumnMap:
     # ... or on the first row of each conversation only: a time of day earlier than the one above it in
     # the same conversation is on the next day (a chat that runs past midnight)
     dates_per_session: bool = False
+    # the day of a file whose times are times of day only, named in its title or file name (班次：2027-02-03)
+    base_date: str | None = None
     # a merged-cells export writes the session on its first row only: each blank takes the session above
     sessions_filled_down: bool = False
     # patterns of what decorates agents' names (小王(离线), 客服-小王): dropped, one agent one name
