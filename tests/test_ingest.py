@@ -2576,3 +2576,17 @@ def test_times_of_day_under_the_day_the_file_name_names(tmp_path):
     m = _messages_of(tmp_path / "chat_20261216.csv", "会话ID,访客名称,发送者类型,时间,内容",
                      "n1,阿布,访客,09:00:00,在吗", "n1,阿布,客服,09:00:40,在的")
     assert m["timestamp"].dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2026-12-16 09:00", "2026-12-16 09:00"]
+
+
+def test_a_long_message_cut_into_numbered_pieces_is_one_message(tmp_path):
+    """An ERP cuts long messages into records numbered 1/2, 2/2 (分片): the later pieces join the first,
+    each counted as joined, so an auto-reply's second half is no agent's reply."""
+    result = load_inputs([_csv_of(tmp_path / "pieces.csv", "平台会话号,分片,发送时间,发送方类型,发送方,消息内容",
+                                  "p1,1/1,2026-12-17 09:00:00,买家,阿布,奶粉几段",
+                                  "p1,1/2,2026-12-17 09:00:03,客服,店:阿梨,【自动回复】您好 段数按月龄选：",
+                                  "p1,2/2,2026-12-17 09:00:03,客服,店:阿梨,1段0-6个月 2段6-12个月",
+                                  "p1,1/1,2026-12-17 09:02:00,客服,店:阿梨,宝宝多大了呢")])
+    m = result.messages
+    assert m["text"].tolist() == ["奶粉几段", "【自动回复】您好 段数按月龄选：1段0-6个月 2段6-12个月", "宝宝多大了呢"]
+    assert m["role"].tolist() == ["customer", "system", "agent"]
+    assert len(result.rejected) == 1 and "joined" in result.rejected["reason"].iloc[0]

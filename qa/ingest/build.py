@@ -299,6 +299,11 @@ def build_part(
         session = _per_day(session, utc, options.timezone)
     no_session = (session == "").to_numpy()
     text, continued = _continuations_joined(cells, columns, text, no_session, no_text, np.asarray(table.rows))
+    text, pieces = _pieces_joined(cells, columns, text, session)
+    if len(pieces):
+        continued = np.union1d(continued, pieces)
+        no_session = no_session.copy()
+        no_session[pieces] = True  # (refused below as joined to the message above)
     if len(continued):
         if counts is None:
             notes.add(continued_note(len(continued)), table.source)
@@ -684,6 +689,35 @@ def _continuations_joined(cells: pd.DataFrame, columns: ColumnMap, text: pd.Seri
     for message, parts in lines.items():
         values[message] = "\n".join(parts)
     return pd.Series(values, index=text.index, dtype=text.dtype), joined
+
+
+# A column numbering the pieces of a long message cut into records (网店管家 分片: 1/2, 2/2).
+_PIECE_HEADERS = {"分片", "分段", "片段", "分片序号", "消息分片", "分片号", "分段序号"}
+_PIECE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def _pieces_joined(cells: pd.DataFrame, columns: ColumnMap, text: pd.Series,
+                   session: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with the later pieces of a message cut into records (分片 2/2 under 1/2, same session) appended
+    to its first piece, and the positions of those later pieces."""
+    at = next((i for i, name in enumerate(columns.header) if fold_name(name) in _PIECE_HEADERS and i in cells.columns), None)
+    if at is None:
+        return text, np.zeros(0, dtype=np.int64)
+    parts = cells[at].str.extract(_PIECE)
+    index = pd.to_numeric(parts[0], errors="coerce").to_numpy()
+    later = np.flatnonzero(index > 1)
+    if not len(later):
+        return text, later
+    # each later piece belongs to the nearest row above it that opens a message (piece 1, or no piece number)
+    opens = ~(index > 1)
+    owner_of = np.maximum.accumulate(np.where(opens, np.arange(len(index)), -1))
+    owners = owner_of[later]
+    keep = (owners >= 0) & (session.to_numpy()[np.maximum(owners, 0)] == session.to_numpy()[later])
+    later, owners = later[keep], owners[keep]
+    values = text.to_numpy(dtype=object).copy()
+    for row, message in zip(later.tolist(), owners.tolist()):
+        values[message] = str(values[message]) + str(values[row])
+    return pd.Series(values, index=text.index, dtype=text.dtype), later
 
 
 def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np.ndarray:
