@@ -2590,3 +2590,16 @@ def test_a_long_message_cut_into_numbered_pieces_is_one_message(tmp_path):
     assert m["text"].tolist() == ["奶粉几段", "【自动回复】您好 段数按月龄选：1段0-6个月 2段6-12个月", "宝宝多大了呢"]
     assert m["role"].tolist() == ["customer", "system", "agent"]
     assert len(result.rejected) == 1 and "joined" in result.rejected["reason"].iloc[0]
+
+
+def test_shop_bands_above_blocks_scope_the_session_numbers(tmp_path):
+    """A multi-shop export with no shop column: a band row (店铺：…) above each shop's block, session numbers
+    restarting in each block. The same number in two shops is two sessions; the bands are no messages."""
+    rows = [["会话编号", "买家昵称", "发送方身份", "发送时间", "消息内容"],
+            ["店铺：暖窝天猫店｜平台：天猫", None, None, None, None],
+            ["001", "阿布", "买家", "2026-12-17 09:00:00", "有货吗"], ["001", "阿布", "客服", "2026-12-17 09:00:30", "有的"],
+            ["店铺：暖窝京东店｜平台：京东", None, None, None, None],
+            ["001", "小米粒", "买家", "2026-12-17 09:01:00", "发什么快递"], ["001", "小米粒", "客服", "2026-12-17 09:01:20", "京东物流"]]
+    result = load_inputs([_workbook(tmp_path / "bands.xlsx", {"聊天记录": rows})])
+    assert result.rejected.empty
+    assert sorted(result.messages.groupby("session_id")["text"].apply(list).tolist()) == [["发什么快递", "京东物流"], ["有货吗", "有的"]]

@@ -156,6 +156,40 @@ def _read_workbook(
     )
 
 
+# A band row naming the shop of the block below it (E店宝 多店铺导出: 店铺：棉小暖天猫旗舰店｜平台：天猫｜…).
+_SHOP_BAND = re.compile(r"^\s*(?:店铺|店铺名称|店名|门店|所属店铺)\s*[:：]\s*([^｜|,，;；\s]+)")
+_SHOP_BAND_START = re.compile(r"^\s*(?:店铺|店铺名称|店名|门店|所属店铺)\s*[:：]\s*[^｜|,，;；\s]")
+_BAND_HEADER = "所属店铺"
+
+
+def _shop_bands(cells: pd.DataFrame, blank: np.ndarray, header_at: int) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """``cells`` with a column giving each row the shop of the band row above it, and the band rows; None
+    when no row below the header holds only a first cell naming a shop. Session numbers restart in each
+    shop's block, so the shop scopes them."""
+    if cells.shape[1] < 2:
+        return None
+    first = cells.iloc[:, 0]
+    candidates = np.flatnonzero(first.str.contains(_SHOP_BAND_START).to_numpy(dtype=bool, na_value=False))
+    candidates = candidates[candidates > header_at]
+    if not len(candidates):
+        return None
+    rest = cells.iloc[candidates, 1:].to_numpy(dtype=str)
+    alone = (np.char.strip(rest) == "").all(axis=1)
+    bands = candidates[alone]
+    if not len(bands):
+        return None
+    band_rows = np.zeros(len(cells), dtype=bool)
+    band_rows[bands] = True
+    shops = pd.Series(None, index=cells.index, dtype=object)
+    shops.iloc[bands] = first.iloc[bands].str.extract(_SHOP_BAND)[0].to_numpy()
+    shops = shops.ffill().fillna("")
+    shops.iloc[: header_at + 1] = ""
+    added = cells.copy()
+    added[cells.shape[1]] = shops.astype(str)
+    added.iloc[header_at, cells.shape[1]] = _BAND_HEADER
+    return added, band_rows
+
+
 # A sheet named after the party whose messages it holds (买家消息, 客服消息, 系统消息).
 _SHEET_ROLE = re.compile(r"^\s*(买家|顾客|客户|用户|会员|访客|粉丝|客服|坐席|人工|卖家|商家|系统|通知)(?:的)?(?:消息|发言|记录|聊天|会话|回复)?\s*$")
 _ADDED_ROLE_HEADER = "发送方"
@@ -328,9 +362,18 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
         cells, not_messages, names = blocks.cells, blocks.not_messages, blocks.names
         notes.add(f"{{files}} (sheet '{sheet}'): a transcript in blocks: {blocks.count} heading lines (会话：…) give "
                   "the rows below them their conversation and its date", path)
+    bands = _shop_bands(cells, blank, header_at) if blocks is None else None
+    if bands is not None:
+        cells, band_rows = bands
+        not_messages = not_messages | band_rows
+        names = [*names, *[""] * (cells.shape[1] - 1 - len(names)), _BAND_HEADER]
+        notes.add(f"{{files}} (sheet '{sheet}'): {int(band_rows.sum())} band row(s) naming a shop (店铺：…) above "
+                  "blocks of rows: a session is its number within its shop", path)
     sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS][~not_messages[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS]].values.tolist()
     above = " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist())
     columns = columns_from_head(names, options.columns, f"{path} (sheet '{sheet}')", above, sample, dictionary)
+    if bands is not None and columns.has("session_id") and not columns.has("session_scope"):
+        columns = replace(columns, positions={**columns.positions, "session_scope": cells.shape[1] - 1})
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
