@@ -1515,12 +1515,14 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # vectorised pre-filter, then one check per distinct text) instead of a class search per text:
     # the verdicts are the same.
     pushes = np.asarray([int(scope[i]) for i in ends.tolist() if plain_push(int(scope[i]))], dtype=np.int64)
-    offering = dict(zip(pushes.tolist(), classes.row_mask_any(offer_names + kind_names, norm_all, pushes).tolist())) \
-        if offer_names and len(pushes) else {}
-    # pushes that offer a remedy only by being of a kind (请耐心等待: no restated offer, no step)
-    kind_only = dict(zip(pushes.tolist(), (classes.row_mask_any(kind_names, norm_all, pushes)
-                                           & ~classes.row_mask_any(offer_names, norm_all, pushes)).tolist())) \
-        if offer_names and kind_names and kind_refusals and len(pushes) else {}
+    offering: dict[int, bool] = {}
+    kind_only: dict[int, bool] = {}  # pushes that offer a remedy only by being of a kind (请耐心等待: no step)
+    if offer_names and len(pushes):
+        offers = classes.row_mask_any(offer_names, norm_all, pushes)
+        of_kind = classes.row_mask_any(kind_names, norm_all, pushes) if kind_names else np.zeros(len(pushes), dtype=bool)
+        offering = dict(zip(pushes.tolist(), (offers | of_kind).tolist()))
+        if kind_refusals:
+            kind_only = dict(zip(pushes.tolist(), (of_kind & ~offers).tolist()))
     out = []
     for i in ends.tolist():
         chain = [int(scope[i - back]) for back in range(streak - 1, -1, -1)]

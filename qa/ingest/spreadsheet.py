@@ -182,12 +182,7 @@ def _shop_bands(cells: pd.DataFrame, blank: np.ndarray, header_at: int) -> tuple
     band_rows[bands] = True
     shops = pd.Series(None, index=cells.index, dtype=object)
     shops.iloc[bands] = first.iloc[bands].str.extract(_SHOP_BAND)[0].to_numpy()
-    shops = shops.ffill().fillna("")
-    shops.iloc[: header_at + 1] = ""
-    added = cells.copy()
-    added[cells.shape[1]] = shops.astype(str)
-    added.iloc[header_at, cells.shape[1]] = _BAND_HEADER
-    return added, band_rows
+    return _with_column(cells, header_at, _BAND_HEADER, shops.ffill().fillna("")), band_rows
 
 
 # A sheet named after the party whose messages it holds (买家消息, 客服消息, 系统消息).
