@@ -2603,3 +2603,95 @@ def test_shop_bands_above_blocks_scope_the_session_numbers(tmp_path):
     result = load_inputs([_workbook(tmp_path / "bands.xlsx", {"聊天记录": rows})])
     assert result.rejected.empty
     assert sorted(result.messages.groupby("session_id")["text"].apply(list).tolist()) == [["发什么快递", "京东物流"], ["有货吗", "有的"]]
+
+
+def test_a_dump_without_a_header_line_is_read_by_what_its_columns_hold(tmp_path):
+    """A warehouse download with its header off (tunnel download): the first line is a message. The
+    columns are told by their content (an id repeated in runs is the session, the role words the
+    role, the date-times the time, the long varied cells the text; the message's own id and the
+    shop are neither), row 1 is a message, a quoted message over two lines is one, and a read in
+    chunks gives the same rows."""
+    lines = [
+        "31000001,90000001,木木家居店,buyer_a1,买家,buyer_a1,2027-03-02 10:00:05,这个台灯能调光吗",
+        "31000001,90000002,木木家居店,buyer_a1,机器人,木木家居店:小助手,2027-03-02 10:00:07,亲，可以三档调光哦",
+        "31000001,90000003,木木家居店,buyer_a1,系统,,2027-03-02 10:00:09,已转接人工客服",
+        "31000001,90000004,木木家居店,buyer_a1,客服,木木家居店:阿青,2027-03-02 10:01:10,\"您好，可以调的\n长按开关就能切换\"",
+        "31000001,90000005,木木家居店,buyer_a1,买家,buyer_a1,2027-03-02 10:02:00,好的谢谢",
+        "31000002,90000006,木木家居店,zhou_77,买家,zhou_77,2027-03-02 11:20:00,收到的灯罩裂了",
+        "31000002,90000007,木木家居店,zhou_77,客服,木木家居店:阿青,2027-03-02 11:21:30,非常抱歉，麻烦拍张照片",
+        "31000002,90000008,木木家居店,zhou_77,买家,zhou_77,2027-03-02 11:23:00,[图片]",
+    ]
+    path = tmp_path / "dump.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert result.rejected.empty and len(m) == 8
+    assert m["role"].tolist() == ["customer", "system", "system", "agent", "customer", "customer", "agent", "customer"]
+    assert m["session_id"].nunique() == 2 and m["session_id"].iloc[0] == "31000001"
+    assert m["source_row"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]  # records, as Excel shows them
+    assert m["text"].iloc[0] == "这个台灯能调光吗" and m["text"].iloc[3].endswith("长按开关就能切换")
+    assert m.loc[m["role"] == "agent", "agent"].unique().tolist() == ["木木家居店:阿青"]
+    assert any("no header line" in note for note in result.notes)
+    streamed = pd.concat(chunk.messages for chunk in stream_inputs([str(path)], chunk_rows=3))
+    assert streamed["source_row"].tolist() == m["source_row"].tolist()
+    assert streamed["role"].tolist() == m["role"].tolist()
+
+
+def test_a_dump_without_a_header_or_a_role_column_tells_roles_by_the_senders(tmp_path):
+    """No role column either: the sender column (the buyer, or the shop's 店铺:子账号) tells the roles."""
+    lines = [
+        "s-4410001,2027-03-02 09:00:01,tom_lee,tom_lee,快递到哪了",
+        "s-4410001,2027-03-02 09:01:01,tom_lee,鹿角旗舰店:小米,我帮您查一下物流",
+        "s-4410001,2027-03-02 09:02:01,tom_lee,tom_lee,好",
+        "s-4410002,2027-03-02 09:10:01,amy88,amy88,能开发票吗",
+        "s-4410002,2027-03-02 09:11:31,amy88,鹿角旗舰店:小米,可以的，下单时填写抬头",
+        "s-4410002,2027-03-02 09:12:01,amy88,鹿角旗舰店:小禾,发票会随货寄出",
+    ]
+    path = tmp_path / "dump.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer", "customer", "agent", "agent"]
+    assert m["session_id"].tolist() == ["s-4410001"] * 3 + ["s-4410002"] * 3
+    assert m["source_row"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def _box_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines the mysql client prints for a result: cells padded to the column's width on the
+    screen, where a Chinese character takes two columns."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+    widths = [max(width(r[at]) for r in [header, *rows]) for at in range(len(header))]
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def line(cells: list[str]) -> str:
+        return "|" + "|".join(f" {c}{' ' * (w - width(c))} " for c, w in zip(cells, widths)) + "|"
+
+    return [border, line(header), border, *(line(r) for r in rows), border]
+
+
+def test_a_database_client_s_table_pasted_into_a_text_file(tmp_path):
+    """The mysql client's box table in a .txt: cells cut by the border's screen columns (a 中文
+    cell is padded by display width; a message holding | stays one cell), NULL is no value, the
+    prompt, the query and the row count are no rows, and each row keeps its line number."""
+    table = _box_table(["session_id", "msg_time", "sender_type", "sender_nick", "content"], [
+        ["88001", "2027-03-05 10:00:00", "BUYER", "小鹿妈妈", "奶瓶有几个口径"],
+        ["88001", "2027-03-05 10:00:02", "ROBOT", "小助手", "有宽口|标准口两种哦"],
+        ["88001", "2027-03-05 10:01:00", "STAFF", "阿雅", "您好，宽口的更好清洗"],
+        ["88001", "2027-03-05 10:01:30", "SYSTEM", "NULL", "买家已下单"],
+        ["88002", "2027-03-05 11:00:00", "BUYER", "tony", "发货了吗"],
+        ["88002", "2027-03-05 11:02:00", "STAFF", "阿雅", "今天下午发出"],
+    ])
+    lines = ["mysql> SELECT session_id, msg_time, sender_type, sender_nick, content", "    -> FROM msg;",
+             *table, "6 rows in set (0.01 sec)", "", "mysql> "]
+    path = tmp_path / "query.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert result.rejected.empty
+    assert m["text"].tolist()[:2] == ["奶瓶有几个口径", "有宽口|标准口两种哦"]
+    assert m["role"].tolist() == ["customer", "system", "agent", "system", "customer", "agent"]
+    assert m["source_row"].tolist() == [6, 7, 8, 9, 10, 11]
+    assert m.loc[m["role"] == "agent", "agent"].unique().tolist() == ["阿雅"]

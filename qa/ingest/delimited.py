@@ -16,6 +16,7 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from qa.errors import InputError
+from qa.ingest.boxtable import box_table_as_csv, is_box_table
 from qa.ingest.build import _any_time_value, _has_times, columns_from_head
 from qa.ingest.columns import _clean_name
 from qa.ingest.encoding import (
@@ -28,7 +29,8 @@ from qa.ingest.encoding import (
     to_utf8,
 )
 from qa.ingest.header import field_of, find_text_header, header_note
-from qa.ingest.roles import ROLE_SAMPLE_ROWS
+from qa.ingest.headerless import first_line_is_data, names_by_content
+from qa.ingest.roles import ROLE_SAMPLE_ROWS, mostly_role_words
 from qa.ingest.table import (
     _HEAD_BYTES,
     Format,
@@ -387,6 +389,7 @@ class _DelimitedStream:
         self._utf8: bytes | None = None  # ... and as UTF-8
         self._whole_tables: list[RawTable] = []
         self._skip = self.lines_above = 0
+        self._prefix, self._prefixed, self.named_by_content = b"", False, {}
         try:
             with open(path, "rb") as handle:
                 if self.whole:
@@ -400,6 +403,14 @@ class _DelimitedStream:
         if not size:
             raise InputError(f"{path} is empty")
         self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
+        self.box_table = is_box_table(raw_head[:_HEAD_BYTES].decode("gb18030" if self.encoding == "gb18030" else "utf-8",
+                                                                    "replace"))
+        if self.box_table:
+            # a database client's table pasted into a text file: read as the CSV of its rows (such
+            # pastes are small; the converted text is kept for every pass, read whole or in chunks)
+            raw = self._raw if self._raw is not None else _read_all(path)
+            text = to_utf8(path, raw, self.encoding).decode("utf-8", "replace")
+            self._raw, self.encoding = box_table_as_csv(text).encode("utf-8"), "utf-8"
         try:
             self._scan()
         except _NotUtf8:
@@ -413,9 +424,14 @@ class _DelimitedStream:
     def _open(self) -> io.RawIOBase:
         if self._raw is None:
             stream: io.RawIOBase = _Utf8Reader(self.path, self.encoding, self._report_as)
+            if self._prefix:
+                stream = _PrefixedStream(self._prefix, stream)
         else:
             if self._utf8 is None:
                 self._utf8 = to_utf8(self.path, self._raw, self.encoding, self._report_as)
+                self._prefixed = False
+            if self._prefix and not self._prefixed:
+                self._utf8, self._prefixed = self._prefix + self._utf8, True
             stream = _MemoryStream(self._utf8)
         skip = self._skip  # title lines above the header (see _scan)
         while skip > 0:
@@ -428,6 +444,7 @@ class _DelimitedStream:
     def _scan(self) -> None:
         path = self.path
         self._skip = self.lines_above = 0
+        self._prefix, self.named_by_content = b"", {}
         with self._open() as stream:
             data_head = stream.read(_HEAD_BYTES)
             at_end = not stream.read(1)
@@ -449,6 +466,20 @@ class _DelimitedStream:
         # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
+        if not found.lines_above and not self.options.columns and self.options.header_row is None \
+                and first_line_is_data(self.header):
+            # a dump without a header line (tunnel download): its columns are named by what they hold,
+            # and the first line, a message, is read as data under those names
+            names = names_by_content([self.header, *sample[:-1]], mostly_role_words)
+            if names is not None:
+                line = io.StringIO()
+                csv.writer(line, delimiter=self.delimiter, lineterminator="\n").writerow(names)
+                self._prefix = line.getvalue().encode("utf-8")
+                self.named_by_content = dict(zip(names, range(1, len(names) + 1), strict=True))
+                self.lines_above = -1  # the first line is row 1, not the header
+                sample = [self.header, *sample]
+                self.header = names
+                head = line.getvalue() + head
         self.rejoin_at = _rejoined_text_at(self.header, head)
         if self.rejoin_at is not None:  # the sample read as the rows will be
             sample = [_fit_record(row, len(self.header), self.rejoin_at, self.delimiter) or row for row in sample]
@@ -469,7 +500,8 @@ class _DelimitedStream:
             self._scan_exact()
         if not self.data_rows and not self.malformed_rows:
             raise InputError(f"{path} has no data rows (only a header)")
-        self._raw = self._utf8 = None  # read whole, the rows are kept as tables: the bytes can go
+        if self.whole:
+            self._raw = self._utf8 = None  # read whole, the rows are kept as tables: the bytes can go
 
     def _all_space(self) -> bool:
         with self._open() as stream:
@@ -705,6 +737,43 @@ class _DelimitedStream:
         return table
 
 
+def _read_all(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+class _PrefixedStream(io.RawIOBase):
+    """A stream read after some bytes of its own (the header line a headerless dump is given)."""
+
+    def __init__(self, prefix: bytes, inner: io.RawIOBase) -> None:
+        super().__init__()
+        self._prefix = prefix
+        self._inner = inner
+
+    @property
+    def saw_nul(self) -> bool:
+        return self._inner.saw_nul
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._prefix:
+            return self._inner.read(size)
+        if size is None or size < 0:
+            out, self._prefix = self._prefix + self._inner.read(), b""
+            return out
+        out, self._prefix = self._prefix[:size], self._prefix[size:]
+        return out + self._inner.read(size - len(out)) if len(out) < size else out
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 class _MemoryStream(io.BytesIO):
     """A file read whole, as UTF-8: what :class:`_Utf8Reader` gives, from memory."""
 
@@ -767,7 +836,14 @@ class DelimitedSource(Source):
             self._tables = lambda: iter(tables)
             return
         self.has_times = stream.has_times
-        if stream.lines_above:
+        if stream.box_table:
+            self.notes.add("{files} is a database client's table (+---+ borders, | cells): read by its columns, "
+                           "NULL as empty", path)
+        if stream.named_by_content:
+            named = ", ".join(f"{name} = column {at}" for name, at in stream.named_by_content.items()
+                              if not name.startswith("第"))
+            self.notes.add(f"{{files}} has no header line: its columns are named by what they hold ({named})", path)
+        elif stream.lines_above:
             self.notes.add(header_note("{files}", "", stream.lines_above + 1), path)
         _note_skipped(self.notes, path, stream.blank, stream.headers)
         _note_encoding(self.notes, path, stream.encoding)

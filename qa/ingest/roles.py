@@ -249,7 +249,7 @@ def names_as_sender(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> Colu
     note = f"'{columns.label('role')}' in {{files}} holds names, not roles: read as the sender"
     # the role may then be in a column named in other words beside it (1688: 发送方 and 发送方角色)
     role_at = guess_column("role", columns.header, set(positions.values()))
-    if role_at is not None and _mostly_role_words(sample, role_at):
+    if role_at is not None and mostly_role_words(sample, role_at):
         positions["role"] = role_at
         note += f", and '{columns.header[role_at]}', holding role words, as the role"
     return replace(columns, positions=positions, notes=(*columns.notes, note))
@@ -518,7 +518,7 @@ def _holds_role_words(values: pd.Series) -> bool:
 _ROLE_WORDS_SHARE = 0.75
 
 
-def _mostly_role_words(sample: Sequence[Sequence[str]], at: int) -> bool:
+def mostly_role_words(sample: Sequence[Sequence[str]], at: int) -> bool:
     """Whether at least :data:`_ROLE_WORDS_SHARE` of the filled cells of column ``at`` in the ``sample``
     rows are role words, the agent's and the customer's among them."""
     cells = pd.Series([row[at].strip() for row in sample if at < len(row) and row[at] and row[at].strip()], dtype=object)
