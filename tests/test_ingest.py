@@ -2695,3 +2695,22 @@ def test_a_database_client_s_table_pasted_into_a_text_file(tmp_path):
     assert m["role"].tolist() == ["customer", "system", "agent", "system", "customer", "agent"]
     assert m["source_row"].tolist() == [6, 7, 8, 9, 10, 11]
     assert m.loc[m["role"] == "agent", "agent"].unique().tolist() == ["阿雅"]
+
+
+def test_excel_s_delimiter_line_an_api_s_waiter_and_a_wechat_nudge(tmp_path):
+    """sep=^ on line 1 (Excel's hint, hidden when Excel opens the file) names the delimiter and is
+    no header; 京东's API calls the agent WAITER; WeChat's 拍了拍 notice, filed under the customer who
+    nudged, is a system row (a customer's 我拍了拍照片 is not)."""
+    lines = ["sep=^", "会话ID^发送方^发送时间^内容",
+             "w1^CUSTOMER^2027-02-14 10:00:00^\"情人节能送到吗^_^\"",
+             "w1^WAITER^2027-02-14 10:01:00^可以的亲 今天下单今天送",
+             "w1^CUSTOMER^2027-02-14 10:02:00^\"\"\"小美\"\" 拍了拍 \"\"客服阿青\"\"\"",
+             "w1^CUSTOMER^2027-02-14 10:03:00^我拍了拍照片发你看下"]
+    path = tmp_path / "caret.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert result.rejected.empty
+    assert m["text"].iloc[0] == "情人节能送到吗^_^"
+    assert m["role"].tolist() == ["customer", "agent", "system", "customer"]
+    assert m["source_row"].tolist() == [3, 4, 5, 6]

@@ -270,6 +270,9 @@ def _rejoined_text_at(header: list[str], head: str) -> int | None:
     return texts[0] if '"' not in head and len(texts) == 1 and texts[0] < len(header) - 1 else None
 
 
+# Excel's first-line hint of the delimiter (sep=; sep=^ sep=|), which Excel hides
+_SEP_LINE = re.compile(r"\A\ufeff?sep=([^\s\w\"])[ \t]*\r?\n", re.IGNORECASE)
+
 _BLANK, _HEADER, _GOOD, _BAD = range(4)
 _LINE_END = ("\n", "\r")
 
@@ -453,8 +456,10 @@ class _DelimitedStream:
         head = _decode_head(data_head, at_end)
         # The header is the line naming most known columns among the first ones (qa.ingest.header):
         # title and metadata lines above it are skipped by _open, and the rows renumbered.
+        # Excel's delimiter line (sep=^ as the first line) names the delimiter and is no header
+        told = _SEP_LINE.match(head)
         found = find_text_header(head, self.options.columns,
-                                 delimiter="\t" if path.lower().endswith(".tsv") else None,
+                                 delimiter=told.group(1) if told else "\t" if path.lower().endswith(".tsv") else None,
                                  header_row=self.options.header_row)
         if found.lines_above:
             self.lines_above = found.lines_above

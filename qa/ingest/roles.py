@@ -32,7 +32,9 @@ _ROLE_WORDS: dict[str, str] = {
     **dict.fromkeys(("agent", "客服", "商家", "seller", "staff", "servicer", "support", "1", "人工客服", "人工", "卖家", "商家客服",
                      "店铺客服", "客服人员", "接待人员", "接待员", "坐席", "员工",
                      # a human's message by the tool it was sent with (千牛 消息来源: a canned phrase, a suggested reply)
-                     "快捷短语", "快捷回复", "智能辅助", "辅助回复", "推荐回复", "话术"), Role.AGENT.value),
+                     "快捷短语", "快捷回复", "智能辅助", "辅助回复", "推荐回复", "话术",
+                     # API enums for the shop's side (京东 WAITER, KF, CS, SERVICE, OPERATOR)
+                     "waiter", "kf", "cs", "service", "operator", "csr", "employee"), Role.AGENT.value),
     **dict.fromkeys(("customer", "买家", "顾客", "用户", "客户", "buyer", "user", "0", "访客", "客人", "消费者",
                      "visitor", "外部联系人", "微信用户", "end-user", "end_user", "enduser", "requester",
                      # the platform's member (唯品会 会员) or follower (快手 粉丝), a guest not logged in (游客)
@@ -117,6 +119,9 @@ _DESK_PREFIX = r"^客服\s*[-_·|－—]\s*(?=\S)"
 # A withdrawn message: its status (消息状态 已撤回), or the placeholder the platform leaves as its text.
 _WITHDRAWN_STATUS = frozenset(("已撤回", "撤回", "消息已撤回", "recalled", "withdrawn", "revoked", "deleted", "已删除"))
 _WITHDRAWN_TEXT = r"\s*(?:该消息已撤回|此消息已撤回|消息已撤回|[^\n]{0,24}撤回了一条消息)\s*[。.]?\s*"
+# WeChat's nudge notice ("Cici" 拍了拍 "林小夏", 我拍了拍客服的肩膀), filed under whoever nudged: no one's words
+# (as WeChat writes it: a name in quotes, or 我/你; 我拍了拍照片 is no nudge)
+_NUDGE_TEXT = (r"\s*(?:[\"“][^\n\"“”]{1,24}[\"”]|我|你)\s*拍了拍\s*(?:[\"“][^\n\"“”]{1,24}[\"”]|我|你|自己)[^\n]{0,12}")
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*(?:[@＠][^\s@＠]{1,30}\s+)?[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
@@ -162,7 +167,7 @@ def _roles(
         status = table.cells[table.columns.positions["msg_status"]].str.strip().str.casefold()
         withdrawn = status.isin(_WITHDRAWN_STATUS).to_numpy()
         role = np.where(withdrawn & pd.notna(role), Role.SYSTEM.value, role)
-    placeholder = _whole_text_is(text, "撤回", _WITHDRAWN_TEXT) & pd.notna(role)
+    placeholder = (_whole_text_is(text, "撤回", _WITHDRAWN_TEXT) | _whole_text_is(text, "拍了拍", _NUDGE_TEXT)) & pd.notna(role)
     if placeholder.any():
         role = np.where(placeholder, Role.SYSTEM.value, role)
     if table.columns.has("sender") and not table.columns.has("agent"):
