@@ -351,6 +351,14 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         shops = {shop for shop, who in senders.items()
                  if len(who) >= 2 or SHOP_WORD.search(shop)
                  or any(len(sessions_of.get(name, ())) >= STAFF_SESSIONS for name in who)}
+        # the shop's main account writes under the bare shop name its sub-accounts share (佳禾日用品厂 beside
+        # 佳禾日用品厂:小鱼 and 佳禾日用品厂:阿珍), as the tool reads it
+        accounts: dict[str, set[str]] = {}
+        for record in records[first + 1:]:
+            name = record[sender].strip() if len(record) > sender else ""
+            if SUB_ACCOUNT.fullmatch(name) and not ROBOT_NAME.search(name):
+                accounts.setdefault(re.split("[:：]", name, maxsplit=1)[0], set()).add(name)
+        shops |= {shop for shop, who in accounts.items() if len(who) >= 2}
     messages = []
     for number, record in enumerate(records[first + 1:], start=first + 2):
         if len(record) != len(header):

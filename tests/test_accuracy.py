@@ -398,6 +398,19 @@ def test_rule_accuracy_meets_target(evaluation, rule):
     )
 
 
+def test_the_shop_s_main_account_beside_its_sub_accounts_is_the_agent(tmp_path):
+    """A 1688 factory owner writes under the bare shop name its sub-accounts share, as the tool reads it."""
+    path = _csv(tmp_path, "b2b.csv", """\
+        客户账号,发送人,发送时间,消息内容,expect
+        义乌小王-采购,义乌小王-采购,2026-11-20 10:00:00,这批杯子能便宜点吗,
+        义乌小王-采购,青禾杯业,2026-11-20 10:00:20,老朋友了 给你按批发价,
+        阿杰百货,阿杰百货,2026-11-20 10:05:00,发货了吗,
+        阿杰百货,青禾杯业:小林,2026-11-20 10:05:30,今天下午发,
+        阿杰百货,青禾杯业:小吴,2026-11-20 10:06:00,单号稍后发您,
+        """)
+    assert [m.role for m in acc.read_messages(path)] == ["customer", "agent", "customer", "agent", "agent"]
+
+
 def test_roles_from_sender_nicknames_without_a_role_column(tmp_path):
     path = _csv(tmp_path, "qn.csv", """\
         会话ID,发送人,接收人,发送时间,消息内容,expect
