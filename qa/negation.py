@@ -32,6 +32,8 @@ from qa.regexcache import compile_regex, longest_first
 DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不过|然而"
 # "Nothing (at all)" closing its own clause: 啥也没有, 什么都没, 一个都没有, 一点都不
 _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪个|谁|半个|一次)(?:也|都)(?:没有|没|不)$")
+# A concession closing its own clause: 不给就不给, 不退就不退 (the same negated verb twice around 就).
+_CONCESSION = compile_regex(r"(不\p{Han}{1,2})就\1$")
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
 # though 就 ends a negation scope.
 _QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
@@ -131,9 +133,10 @@ class Scope:
         if start > 0 and text[start - 1] == " " and self._separator.match(text, start - 1):
             # the lone space right before the phrase keeps a negator standing just before it (我没有
             # 生气, 不是 质量问题); a negator that already has its word (扣不上 我儿子差点摔下来) ends there,
-            # and so does "nothing there" (啥也没有 白高兴了, 一个都没 气死)
+            # and so do "nothing there" (啥也没有 白高兴了, 一个都没 气死) and a concession (不给就不给 凶什么)
             kept = text[:start].rstrip()
-            if not any(kept.endswith(n) for n in self.negators) or _NOTHING_THERE.search(kept):
+            if not any(kept.endswith(n) for n in self.negators) or _NOTHING_THERE.search(kept) \
+                    or _CONCESSION.search(kept):
                 left = start
         before = text[left:start]
         closed = before.rfind("的话")

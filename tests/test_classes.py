@@ -42,6 +42,9 @@ def negated(text: str, target: str) -> bool:
         ("我没有 生气", "生气", True),
         ("不是 质量问题", "质量问题", True),
         ("我没有收到 太生气了", "生气", False),
+        # a concession closes its clause before the space (不给就不给 凶什么); 不给 standing alone still negates
+        ("不给就不给 凶什么", "凶什么", False),
+        ("不给 退款", "退款", True),
         # 的话 closes the condition before it: what it follows is supposed, what comes after is said
         ("真是翻新机的话我就投诉", "翻新机", True),
         ("尺码小的话您下单前没量一下吗", "没量一下吗", False),

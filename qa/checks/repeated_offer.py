@@ -89,6 +89,8 @@ from qa.regexutil import regex_problem
 from qa.textindex import TextIndex, carrying, text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
+# What stands in a key between two numbers the text set apart (a character keys keep; see raw_keys).
+_NUMBER_BREAK = "丨"
 # From this many distinct texts judged at once, their classes are found as one class mask (a
 # vectorised pre-filter) rather than one text at a time.
 _BATCH_TEXTS = 32
@@ -127,6 +129,10 @@ def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
     norm = pc.replace_substring_regex(norm, r"第\s*\d+", "第几")
     # a sum said in yuan, 块 or 块钱 is one sum (补偿5块钱 = 补偿5元)
     norm = pc.replace_substring_regex(norm, r"(\d)\s*(?:块钱|块|元钱)", r"\1元")
+    # two numbers apart only by a space or a comma stay two (打样费150 3到5天 is not 1503): a mark
+    # the key keeps goes between them (twice: a match uses up the digit after it)
+    for _ in range(2):
+        norm = pc.replace_substring_regex(norm, r"(\d)[\s,;、]+(\d)", "\\1" + _NUMBER_BREAK + "\\2")
     keys = pc.replace_substring_regex(norm, _ignored(params, fillers), "")
     return pc.replace_substring_regex(keys, "[的了]+$", "")
 
@@ -737,21 +743,11 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     chosen = offers[chosen_mask]
     chosen_keys = offer_keys[chosen_mask]
     if len(chosen):
-        # Offers join only offers quoting the same numbers, so an offer whose numbers come up at
-        # most max_uses times in its session is never flagged: drop those before the loop. The
-        # key's ASCII digits are equal wherever the numbers are, so grouping by them is safe.
-        digits = pc.replace_substring_regex(pc.replace_substring_regex(key_strings, _CODE_RE2, r"\1\2"), "[^0-9]+", "")
-        codes = np.asarray(pc.dictionary_encode(digits).indices, dtype="int64")[chosen_keys]
-        group = session_codes[chosen] * (int(codes.max(initial=0)) + 1) + codes
-        # An offer without numbers may be like any offer (长按回充键 / 长按回充键3秒): it counts
-        # with every group of its session.
-        plain = np.asarray(pc.equal(digits, ""), dtype=bool)[chosen_keys]
+        # An offer is flagged only as the (max_uses+1)-th of its session: drop the offers of sessions
+        # with at most max_uses before the loop. (Offers join only offers whose numbers agree, one's
+        # among the other's, which a count by the digits cannot tell: the session's count bounds it.)
         sessions_chosen = session_codes[chosen]
-        plain_count = np.bincount(sessions_chosen, weights=plain)[sessions_chosen].astype("int64")
-        _, group_of, group_sizes = np.unique(group, return_inverse=True, return_counts=True)
-        count = group_sizes[group_of.ravel()]
-        count = np.where(plain, np.bincount(sessions_chosen)[sessions_chosen], count + plain_count)
-        repeated = count > params["max_uses"]
+        repeated = np.bincount(sessions_chosen)[sessions_chosen] > params["max_uses"]
         chosen, chosen_keys = chosen[repeated], chosen_keys[repeated]
     if len(chosen) == 0:
         return []
@@ -1091,6 +1087,14 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # Offers quoting the same numbers, and those quoting none, may be alike; one without
     # numbers may be like any.
     comparable = (numbers[a] == 0) | (numbers[b] == 0) | (numbers[a] == numbers[b])
+    if not comparable.all():
+        # numbers agree when one offer's are among the other's (打样费150 3-5天出样 满500退 / 打样费是150):
+        # the shorter restates part of the longer; 补偿5元 and 补偿10元 still differ
+        sets = [frozenset(numbers_of) for numbers_of in number_ids]  # by id (dicts keep insertion order)
+        differ = np.flatnonzero(~comparable)
+        pairs = list(zip(numbers[a[differ]].tolist(), numbers[b[differ]].tolist()))
+        nested = {pair: sets[pair[0]] <= sets[pair[1]] or sets[pair[1]] <= sets[pair[0]] for pair in set(pairs)}
+        comparable[differ] = np.fromiter((nested[pair] for pair in pairs), dtype=bool, count=len(pairs))
     # Remedies must agree like numbers: 只能申请退货 and 只能申请换货 are two solutions, however alike
     # their wording (the second is the recommended change of solution).
     # (each key's remedy families as bits: two keys differ when both name one and share none)
