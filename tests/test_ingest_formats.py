@@ -48,9 +48,10 @@ def streamed_like_loaded(paths, chunk_rows):
 
 
 def test_formats_are_discovered_from_modules():
-    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table", "chat transcript text"}
+    assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table", "chat transcript text",
+                            "zip archive", "JSON document", "Excel 2003 XML"}
     for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson",
-                ".html", ".htm"):
+                ".html", ".htm", ".zip", ".json", ".xml"):
         assert ext in EXTENSIONS
 
 
@@ -92,9 +93,9 @@ def test_text_named_as_a_workbook_is_read_as_the_text_it_is(tmp_path):
 
 
 def test_unknown_extension_names_the_supported_ones(tmp_path):
-    other = tmp_path / "log.json"
+    other = tmp_path / "log.pdf"
     other.write_text("{}")
-    with pytest.raises(InputError, match=r"unsupported file type: .*log\.json \(use .*\.xls.* or "):
+    with pytest.raises(InputError, match=r"unsupported file type: .*log\.pdf \(use .*\.xls.* or "):
         load_inputs([str(other)])
 
 
@@ -391,3 +392,111 @@ def test_a_chat_transcript_in_text_is_read_message_by_message(tmp_path):
     assert m["text"].iloc[0] == "杯子破了\n2026-11-24 21:10 下的单"
     assert m["session_id"].nunique() == 2
     assert m["agent"].tolist()[2] == "小芸" or m["agent"].tolist()[2].endswith("小芸")
+
+
+# --------------------------------------------------------------------------- zip archives, JSON documents, Excel 2003 XML
+
+
+def _csv_bytes(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def test_a_zip_of_exports_made_on_a_mac(tmp_path):
+    """Each export inside a zip is read by its format; rows name the archive and the member; a
+    member name stored in UTF-8 without the zip flag (macOS) is read as UTF-8; __MACOSX resource
+    forks and .DS_Store are no exports; a member no format reads is skipped with a note."""
+    path = tmp_path / "三店导出.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("山茶店/聊天记录_0215.csv", _csv_bytes("会话ID,发送方,发送时间,内容", "z1,买家,2027-02-15 10:00:00,茶叶什么时候发",
+                                          "z1,客服,2027-02-15 10:01:00,今天下午发出"))
+        archive.writestr("__MACOSX/山茶店/._聊天记录_0215.csv", b"\x00\x05\x16\x07binary")
+        archive.writestr(".DS_Store", b"\x00\x00\x00\x01Bud1")
+        archive.writestr("说明.pdf", b"%PDF-1.4")
+        archive.writestr("竹林店/0215.csv", _csv_bytes("会话ID,发送方,发送时间,内容", "z2,买家,2027-02-15 11:00:00,有优惠吗",
+                                                     "z2,客服,2027-02-15 11:00:30,满199减20", "bad row"))
+    # a Mac's archiver stores the names in UTF-8 without the flag that says so
+    data = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start >= 0:
+            data[start + at + 1] &= 0xFF ^ 0x08  # bit 11 of the (little-endian) flags: 0x0800
+            start = data.find(signature, start + 4)
+    path.write_bytes(bytes(data))
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert m["text"].tolist() == ["茶叶什么时候发", "今天下午发出", "有优惠吗", "满199减20"]
+    assert set(m["source_file"]) == {str(path)}
+    assert m["source_sheet"].tolist() == ["山茶店/聊天记录_0215.csv"] * 2 + ["竹林店/0215.csv"] * 2
+    assert result.rejected["file"].tolist() == [f"{path} [竹林店/0215.csv]"]
+    assert any("说明.pdf" in note for note in result.notes)
+
+
+def test_json_responses_appended_with_messages_nested_in_sessions(tmp_path):
+    """Two pretty-printed API responses in one .json: the messages are the objects of the lists
+    inside the sessions, each taking its session's id; a session cut by the page break is one; a
+    message's row is the line of its opening brace; a content object shows its text (or [图片])."""
+    def page(sessions):
+        return json.dumps({"code": 0, "data": {"sessions": sessions}}, ensure_ascii=False, indent=2)
+
+    first = page([{"session_id": "s-1", "user": {"nick": "阿木"}, "messages": [
+        {"from": "user", "sender_name": "阿木", "time": "2027-02-16T09:00:00+08:00", "content": {"text": "在吗"}},
+        {"from": "kf", "sender_name": "小云", "time": "2027-02-16T09:00:40+08:00", "content": {"text": "在的"}}]}])
+    second = page([{"session_id": "s-1", "user": {"nick": "阿木"}, "messages": [
+        {"from": "user", "sender_name": "阿木", "time": "2027-02-16T09:01:00+08:00",
+         "content": {"url": "https://img.example/a.jpg", "width": 640, "height": 480}}]}])
+    path = tmp_path / "history.json"
+    path.write_text(first + "\n" + second + "\n", encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    assert m["session_id"].tolist() == ["s-1"] * 3
+    assert m["role"].tolist() == ["customer", "agent", "customer"]
+    assert m["text"].tolist() == ["在吗", "在的", "[图片]"]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for row, text in zip(m["source_row"], ["在吗", "在的", "a.jpg"]):
+        assert lines[row - 1].strip() == "{" and text in "\n".join(lines[row - 1: row + 12])
+
+
+def test_excel_2003_xml_named_xls_with_skipped_cells_and_rows(tmp_path):
+    """An Excel 2003 XML workbook named .xls: a cell's ss:Index puts it in its column past the empty
+    ones left out, a row's ss:Index keeps the row number Excel shows, a merged title fills its row."""
+    def row(cells, index=None):
+        at = f' ss:Index="{index}"' if index else ""
+        inner = "".join(f'<Cell{" ss:Index=" + chr(34) + str(i) + chr(34) if i else ""}><Data ss:Type="String">{escape(v)}'
+                        f"</Data></Cell>" for i, v in cells)
+        return f"<Row{at}>{inner}</Row>"
+
+    rows = [
+        '<Row><Cell ss:MergeAcross="3"><Data ss:Type="String">客服聊天记录 2027-02-18</Data></Cell></Row>',
+        row([(None, "会话号"), (None, "客服"), (None, "发送方"), (None, "发送时间"), (None, "内容")]),
+        row([(None, "x1"), (3, "买家"), (None, "2027-02-18T10:00:00.000"), (None, "快递到哪了")]),
+        row([(None, "x1"), (None, "阿星"), (None, "客服"), (None, "2027-02-18T10:01:00.000"), (None, "今天派送")]),
+        row([(None, "x2"), (3, "买家"), (None, "2027-02-18T11:00:00.000"), (None, "能开发票吗")], index=6),
+    ]
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="聊天记录"><Table>'
+           + "".join(rows) + "</Table></Worksheet></Workbook>")
+    path = tmp_path / "erp.xls"
+    path.write_text(xml, encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    assert m["role"].tolist() == ["customer", "agent", "customer"]
+    assert m["text"].tolist() == ["快递到哪了", "今天派送", "能开发票吗"]
+    assert m["source_row"].tolist() == [3, 4, 6]
+
+
+def test_a_session_a_row_with_one_message_a_column(tmp_path):
+    """A QA sampling sheet: a session per row, its messages in 消息1, 消息2 … as 顾客(09:05:40):…, the
+    rows ragged; the date from the session's start; a line break inside a cell stays in its message;
+    the agent column's chain of who served (机器人→阿鹏) names the human last."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["会话ID", "接待客服", "会话开始时间", "消息条数", "消息1", "消息2", "消息3", "消息4"])
+    sheet.append(["q1", "小助手机器人→阿鹏", "2027-02-19 09:05:40", 4, "顾客(09:05:40):帐篷防水吗",
+                  "机器人(09:05:41):您好 请问有什么可以帮您", "客服(09:07:00):防水的\n暴雨建议加天幕", "顾客(09:08:00):好"])
+    sheet.append(["q2", "阿鹏", "2027-02-19 10:00:00", 2, "顾客(10:00:00):在吗", "客服(10:00:30):在的"])
+    path = tmp_path / "抽检.xlsx"
+    book.save(path)
+    m = load_inputs([str(path)]).messages
+    assert m["role"].tolist() == ["customer", "system", "agent", "customer", "customer", "agent"]
+    assert m["text"].iloc[2] == "防水的\n暴雨建议加天幕"
+    assert m["timestamp"].dt.strftime("%d %H:%M:%S").tolist()[:3] == ["19 09:05:40", "19 09:05:41", "19 09:07:00"]
+    assert set(m.loc[m["role"] == "agent", "agent"]) == {"阿鹏"}

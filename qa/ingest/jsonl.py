@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from qa.errors import InputError
@@ -35,17 +36,24 @@ class JsonLinesSource(Source):
         self.notes = IngestNotes()
         self._path = path
         self._chunk_rows = chunk_rows
-        table, self._lines, self._unread = _read(path)
+        table, self._lines, self._unread = self._read(path)
         table = _flat(table)
         if not table.num_rows:
             raise InputError(f"{path} has no data rows" if not len(self._unread) else
                              f"cannot read {path}: not JSON Lines, one object per line "
                              f"(line {self._unread['row'].iat[0]}: {self._unread['reason'].iat[0]})")
-        self._header, self._columns = record_columns(table.column_names, options, path)
+        head = table.slice(0, ROLE_SAMPLE_ROWS)
+        sample = [list(row) for row in zip(*(pc.fill_null(pc.cast(column, pa.string()), "").to_pylist()
+                                            for column in head.columns), strict=True)]
+        self._header, self._columns = record_columns(table.column_names, options, path, sample)
         self._table = table.select(self._header)
         self._columns = with_head(self._columns, self._table.slice(0, ROLE_SAMPLE_ROWS))
         time_at = self._columns.positions.get("timestamp")
         self.has_times = time_at is not None and has_time_values(self._table, self._header[time_at])
+
+    @staticmethod
+    def _read(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
+        return _read(path)
 
     def tables(self) -> Iterator[RawTable]:
         """The file's records as tables of at most ``chunk_rows`` rows."""

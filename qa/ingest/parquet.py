@@ -79,10 +79,18 @@ def with_head(columns: ColumnMap, head: pa.Table | pa.RecordBatch) -> ColumnMap:
     return agent_decorations(columns, [list(row) for row in zip(*cells, strict=True)])
 
 
-def record_columns(names: Sequence[str], options: ReadOptions, path: str) -> tuple[list[str], ColumnMap]:
+def record_columns(names: Sequence[str], options: ReadOptions, path: str,
+                   sample: Sequence[Sequence[str]] | None = None) -> tuple[list[str], ColumnMap]:
     """The columns of a file of typed records (Parquet, JSON Lines) its fields use, and their
-    mapping, found by the same names and ``--column`` overrides as an export's header."""
-    resolved = resolve_columns(list(names), options.columns, path)
+    mapping, found by the same names and ``--column`` overrides as an export's header (and, given
+    the first records as a ``sample``, by their values where two fields are named alike: an API's
+    from: user/kf beside sender_name)."""
+    if sample is None:
+        resolved = resolve_columns(list(names), options.columns, path)
+    else:
+        from qa.ingest.roles import resolve_with_role_values
+
+        resolved = resolve_with_role_values(list(names), options.columns, path, sample)
     used = sorted(set(resolved.positions.values()))
     positions = {name: used.index(p) for name, p in resolved.positions.items()}
     return [names[p] for p in used], ColumnMap(positions, [resolved.header[p] for p in used], resolved.mapped)

@@ -30,6 +30,7 @@ _MARKUP_SNIFF_BYTES = 1 << 20
 # The format of files without a signature that hold delimited text, whatever their name.
 TEXT_FORMAT = "delimited text"
 HTML_TABLE_FORMAT = "HTML table"
+SPREADSHEETML_FORMAT = "Excel 2003 XML"
 CHAT_TEXT_FORMAT = "chat transcript text"
 _HTML_TABLE = re.compile(r"<(?:table|tr|td)[\s>]", re.IGNORECASE)
 # Delimited text has a tab, comma or semicolon in its lines (a text without any is no table).
@@ -67,6 +68,8 @@ def format_of(path: str) -> Format:
     text = head_text(head)
     if text is None:
         return by_name  # damaged or unknown binary content: its reader refuses it
+    if text.lstrip().startswith("<") and SPREADSHEETML_FORMAT in FORMATS and _is_spreadsheetml(text):
+        return FORMATS[SPREADSHEETML_FORMAT]  # an old ERP's "Excel" export: Excel 2003 XML named .xls
     if text.lstrip().startswith("<") and HTML_TABLE_FORMAT in FORMATS and _holds_a_table(path):
         return FORMATS[HTML_TABLE_FORMAT]  # a web console's "Excel" export: an HTML table named .xls
     if text.lstrip().startswith("<"):
@@ -87,6 +90,12 @@ def _is_chat_text(path: str) -> bool:
     except OSError:
         return False
     return head is not None and looks_like_chat_text(head)
+
+
+def _is_spreadsheetml(head: str) -> bool:
+    """Whether a markup file's head is an Excel 2003 XML workbook (its namespace, or Excel's
+    processing instruction)."""
+    return "urn:schemas-microsoft-com:office:spreadsheet" in head or 'progid="Excel.Sheet"' in head
 
 
 def _holds_a_table(path: str) -> bool:

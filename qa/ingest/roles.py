@@ -59,6 +59,8 @@ _BOT_ROLE = re.compile(r"机器人|智能|自动|助手|助理|(?<![a-z])(?:ai|b
 _PLATFORM_ROLE = re.compile(r"官方|平台|小二|platform", re.IGNORECASE)
 # A message direction written sender-arrow-receiver (访客→坐席, 坐席->访客, 客服 => 客户, 买家至卖家).
 _DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
+# a chain of who served a session, in an agent column (飞鸽机器人→乐途-大鹏): arrows only (至 is in names)
+_CHAIN = r"\s*(?:→|->|=>|⟶|➡)\s*"
 _YES = ("1", "1.0", "true", "yes", "y", "是")
 _FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(_YES, Role.AGENT.value),
@@ -177,9 +179,10 @@ def _roles(
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     if table.columns.has("agent"):
-        # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent
-        bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.strip().str.fullmatch(
-            _BOT_ACCOUNT).to_numpy(dtype=bool, na_value=False))
+        # the platform's robot answering under the agent column (京东 JIMI, 店小蜜) is no agent; a chain of
+        # who served the session (飞鸽机器人→乐途-大鹏) names the robot first and the human who took over last
+        bots = _test_distinct(table.cells[table.columns.positions["agent"]], lambda agents: agents.str.split(
+            _CHAIN, regex=True).str[-1].str.strip().str.fullmatch(_BOT_ACCOUNT).to_numpy(dtype=bool, na_value=False))
         if bots.any():
             role = np.where(bots & (role == Role.AGENT.value), Role.SYSTEM.value, role)
     # Only the few texts opening with a space or a bracket can be marked: the others are never
@@ -454,6 +457,13 @@ def resolve_with_role_values(header: Sequence[str], overrides: Mapping[str, str]
         refuse_side_by_side(columns, sample, where)
         return columns
     except AmbiguousColumns as error:
+        if error.field == "sender" and "role" not in overrides and "sender" not in overrides:
+            # two sender-like fields (an API's from: user/kf beside sender_name): the one holding role
+            # words is the role
+            named = [name for name in error.names if mostly_role_words(sample, list(header).index(name))]
+            if len(named) == 1:
+                other = next(name for name in error.names if name != named[0])
+                return resolve_with_role_values(header, {**overrides, "role": named[0], "sender": other}, where, sample)
         if error.field != "role":
             raise
         return _role_among(error, header, overrides, where, sample)
@@ -884,6 +894,10 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     columns, cells = table.columns, table.cells
     if columns.has("agent"):
         names = _undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns)
+        chained = names.str.contains(_CHAIN, regex=True, na=False)
+        if chained.any():
+            # who served the session as a chain (飞鸽机器人→乐途-大鹏): the human who took over last answered
+            names = names.where(~chained, names.str.split(_CHAIN, regex=True).str[-1].str.strip())
         agent = pa.array(names)
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
         robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(

@@ -18,13 +18,13 @@ import pandas as pd
 
 from qa.errors import InputError
 from qa.ingest.build import WholeFileSource, columns_from_head
-from qa.ingest.header import SCAN_ROWS, at_row, field_of, find_header, header_note
+from qa.ingest.header import SCAN_ROWS, Header, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.links import ids_from_links, link_text_column
 from qa.ingest.roles import _ROLE_WORDS, ROLE_SAMPLE_ROWS
 from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
-from qa.ingest.transcript import exploded, pairs_exploded, transcript_at, turn_pairs_at
+from qa.ingest.transcript import exploded, message_columns_joined, pairs_exploded, transcript_at, turn_pairs_at
 from qa.model import empty_rejected
 from qa.xlsxlimits import LimitError, WorkbookLimits, open_checked
 
@@ -336,6 +336,13 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     else:
         found = find_header(top, options.columns)
     header_at = found.index
+    joined = message_columns_joined(cells, header_at, found.names) if "text" not in options.columns else None
+    if joined is not None:
+        cells, names = joined
+        found = Header(found.index, names, found.fields)
+        blank = _blank_mask(cells)
+        notes.add(f"{{files}} (sheet '{sheet}'): a session a row, a message a column (消息1, 消息2…): read as "
+                  "the session's messages in order", path)
     head = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS].values.tolist()
     fields = {field_of(name) for name in found.names if name}
     if "text" not in options.columns and "text" not in fields:

@@ -23,6 +23,10 @@ from qa.ingest.headings import day_in
 _MESSAGE_LINE = regex.compile(
     r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
     r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
+# one message line with the sender first and the time in brackets after it (顾客(09:05:40):…)
+_SENDER_TIME_LINE = regex.compile(
+    r"^\s*([^：:\n\[\]【】()（）]{1,40}?)\s*[(（]\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[)）]"
+    r"\s*[：:]\s?(.*)$")
 # one message line named by its role alone, without a time (a helpdesk turn: 顾客：… / 客服：…)
 _ROLE_LINE = regex.compile(r"^\s*(顾客|客户|买家|用户|访客|客人|会员|客服|人工客服|商家|卖家|坐席|机器人|智能助手|系统)\s*[：:]\s?(.*)$")
 # the session-list columns that say nothing of a message (kept out of the message rows: a 会话结束时间
@@ -43,6 +47,10 @@ def _message_line(line: str) -> tuple[str | None, str | None, str, str] | None:
     found = _MESSAGE_LINE.match(line)
     if found:
         return found.groups()
+    found = _SENDER_TIME_LINE.match(line)
+    if found:
+        sender, day, clock, text = found.groups()
+        return day, clock, sender, text
     found = _ROLE_LINE.match(line)
     return (None, None, found.group(1), found.group(2)) if found else None
 
@@ -182,3 +190,27 @@ def pairs_exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], 
     cells = pd.DataFrame(out, columns=range(len(names)), dtype="str") if out else pd.DataFrame(
         columns=range(len(names)), dtype="str")
     return cells, np.asarray(numbers, dtype=np.int64), names
+
+
+# the columns of a session row that each hold one message (消息1, 消息2 … / 第1条 …)
+_MESSAGE_COLUMN = regex.compile(r"^(?:消息|对话|聊天|内容|发言|第)\s*\d+\s*(?:条)?(?:消息|内容)?$")
+# the name the joined column takes (a conversation's cell, as a session list names it)
+JOINED_NAME = "聊天记录"
+
+
+def message_columns_joined(cells: pd.DataFrame, header_at: int, names: Sequence[str]
+                           ) -> tuple[pd.DataFrame, list[str]] | None:
+    """A session per row with one message a column (质检抽检: 消息1, 消息2, …, ragged rows): those
+    columns joined into one conversation cell, a message a line (a message's own line breaks stay
+    in it, as lines without a sender going on the message above), so that it is read as a
+    conversation in one cell is. None when the header has fewer than two such columns."""
+    at = [i for i, name in enumerate(names) if _MESSAGE_COLUMN.match(str(name).strip())]
+    if len(at) < 2:
+        return None
+    kept = [i for i in range(cells.shape[1]) if i not in set(at)]
+    joined = cells.iloc[:, at].apply(lambda row: "\n".join(cell for cell in row if cell), axis=1)
+    joined.iloc[: header_at + 1] = ""
+    joined.iloc[header_at] = JOINED_NAME
+    out = pd.concat([cells.iloc[:, kept], joined.rename(cells.shape[1])], axis=1)
+    out.columns = range(out.shape[1])
+    return out.astype("str"), [str(names[i]) for i in kept] + [JOINED_NAME]
