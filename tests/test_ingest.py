@@ -2714,3 +2714,22 @@ def test_excel_s_delimiter_line_an_api_s_waiter_and_a_wechat_nudge(tmp_path):
     assert m["text"].iloc[0] == "情人节能送到吗^_^"
     assert m["role"].tolist() == ["customer", "agent", "system", "customer"]
     assert m["source_row"].tolist() == [3, 4, 5, 6]
+
+
+def test_hive_text_output_without_a_header_and_with_epoch_seconds(tmp_path):
+    """Hive's INSERT OVERWRITE … DIRECTORY output: fields split by ^A (\\x01), no header, \\N for NULL,
+    the time as epoch seconds; a buyer id of ten digits, in the same range, repeats on its session's
+    rows and is no time."""
+    a = "\x01"
+    lines = [a.join(["88001", "1802657193", "小橙子", "buyer", "小橙子", "1802677266", "有满减吗", "20270215"]),
+             a.join(["88001", "1802657193", "小橙子", "seller", "柚子店:阿柚", "1802677290", "满199减20哦", "20270215"]),
+             a.join(["88001", "1802657193", "小橙子", "system", "\\N", "1802677300", "会话已结束", "20270215"]),
+             a.join(["88002", "1802659999", "阿木", "buyer", "阿木", "1802680000", "发货了吗", "20270215"]),
+             a.join(["88002", "1802659999", "阿木", "seller", "柚子店:阿柚", "1802680100", "今天发", "20270215"])]
+    path = tmp_path / "000000_0.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    assert m["role"].tolist() == ["customer", "agent", "system", "customer", "agent"]
+    assert m["session_id"].tolist() == ["88001"] * 3 + ["88002"] * 2
+    assert m["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").iloc[0] == "2027-02-15 15:41:06"
+    assert m["source_row"].tolist() == [1, 2, 3, 4, 5]

@@ -270,6 +270,8 @@ def _rejoined_text_at(header: list[str], head: str) -> int | None:
     return texts[0] if '"' not in head and len(texts) == 1 and texts[0] < len(header) - 1 else None
 
 
+# Hive's field separator (^A) in its text output (INSERT OVERWRITE … DIRECTORY): a dump without a header
+_HIVE_FIELDS = "\x01"
 # Excel's first-line hint of the delimiter (sep=; sep=^ sep=|), which Excel hides
 _SEP_LINE = re.compile(r"\A\ufeff?sep=([^\s\w\"])[ \t]*\r?\n", re.IGNORECASE)
 
@@ -456,23 +458,24 @@ class _DelimitedStream:
         head = _decode_head(data_head, at_end)
         # The header is the line naming most known columns among the first ones (qa.ingest.header):
         # title and metadata lines above it are skipped by _open, and the rows renumbered.
-        # Excel's delimiter line (sep=^ as the first line) names the delimiter and is no header
+        # Excel's delimiter line (sep=^ as the first line) names the delimiter and is no header; Hive's
+        # text output separates fields with \x01 (^A) and has no header at all
         told = _SEP_LINE.match(head)
-        found = find_text_header(head, self.options.columns,
-                                 delimiter=told.group(1) if told else "\t" if path.lower().endswith(".tsv") else None,
-                                 header_row=self.options.header_row)
+        hive = _HIVE_FIELDS in head.split("\n", 1)[0]
+        delimiter = told.group(1) if told else _HIVE_FIELDS if hive else "\t" if path.lower().endswith(".tsv") else None
+        found = find_text_header(head, self.options.columns, delimiter=delimiter, header_row=self.options.header_row)
         if found.lines_above:
             self.lines_above = found.lines_above
             self._skip = _offset_after_lines(data_head, found.lines_above)
             head = _decode_head(data_head[self._skip:], at_end)
-        self.delimiter = found.delimiter if found.names else _sniff_delimiter(head)
+        self.delimiter = found.delimiter if found.names else delimiter or _sniff_delimiter(head)
         self.header = next(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter), [])
         # the rows in the head (read the same whatever the chunking) show whether a role column holds
         # names, or which unnamed column holds the roles
         sample = list(itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter),
                                        1, 1 + ROLE_SAMPLE_ROWS))
         if not found.lines_above and not self.options.columns and self.options.header_row is None \
-                and first_line_is_data(self.header):
+                and first_line_is_data(self.header, dump=hive):
             # a dump without a header line (tunnel download): its columns are named by what they hold,
             # and the first line, a message, is read as data under those names
             names = names_by_content([self.header, *sample[:-1]], mostly_role_words)

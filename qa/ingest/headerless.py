@@ -20,20 +20,23 @@ from qa.ingest.header import field_of
 # a date with a time of day (2027-01-25 09:31:20, 2027/1/25 9:31, 2027-01-25T09:31:20.123Z)
 _DATE_TIME = regex.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
                            r"\s*(?:Z|[+-]\d{2}:?\d{2})?)\s*$")
-# an id: letters, digits, _ and -, with a digit, at least six long (27010480415755, t_1499023117)
-_ID = regex.compile(r"^\s*(?=[0-9A-Za-z_-]*\d)[0-9A-Za-z_-]{6,}\s*$")
+# a time as epoch seconds or milliseconds between 2001 and 2100 (1802677266, 1802677266123)
+_EPOCH = regex.compile(r"^\s*(?:[1-3]\d{9}|[1-3]\d{12})\s*$")
+# an id: letters, digits, _ and -, with a digit, at least four long (27010480415755, t_1499023117, 8801)
+_ID = regex.compile(r"^\s*(?=[0-9A-Za-z_-]*\d)[0-9A-Za-z_-]{4,}\s*$")
 # Share of a column's filled cells that must fit a kind for the column to be of it.
 _SHARE = 0.9
 # The names given; each is one the header vocabularies know (qa.ingest.header).
 SESSION, ROLE, SENDER, TIME, TEXT, CUSTOMER = "会话ID", "发送方", "发送者", "发送时间", "消息内容", "买家昵称"
 
 
-def first_line_is_data(names: Sequence[str]) -> bool:
-    """Whether a would-be header line holds data: one of its cells is a date-time, and fewer than
-    half name a known column (a role word such as 买家 is also a column's name)."""
+def first_line_is_data(names: Sequence[str], dump: bool = False) -> bool:
+    """Whether a would-be header line holds data: fewer than half its cells name a known column (a
+    role word such as 买家 is also a column's name), and one is a date-time — or the file is a dump
+    that never has a header (``dump``: Hive's \\x01-separated output, its times often epoch seconds)."""
     cells = [str(name).strip() for name in names]
     return (len(cells) >= 3 and 2 * sum(1 for cell in cells if cell and field_of(cell)) < len(cells)
-            and any(_DATE_TIME.match(cell) for cell in cells))
+            and (dump or any(_DATE_TIME.match(cell) for cell in cells)))
 
 
 def names_by_content(rows: Sequence[Sequence[str]], mostly_role_words) -> list[str] | None:
@@ -44,7 +47,8 @@ def names_by_content(rows: Sequence[Sequence[str]], mostly_role_words) -> list[s
     rows = [list(row) + [""] * (width - len(row)) for row in rows]
     if width < 3 or len(rows) < 3:
         return None
-    columns = [[str(row[at]).strip() for row in rows] for at in range(width)]
+    # (\\N is Hive's NULL)
+    columns = [["" if str(row[at]).strip() == "\\N" else str(row[at]).strip() for row in rows] for at in range(width)]
     filled = [[cell for cell in column if cell] for column in columns]
 
     def share(at: int, pattern: regex.Pattern) -> float:
@@ -59,6 +63,11 @@ def names_by_content(rows: Sequence[Sequence[str]], mostly_role_words) -> list[s
             free.discard(at)
 
     times = [at for at in range(width) if filled[at] and share(at, _DATE_TIME) >= _SHARE]
+    if not times:
+        # epoch seconds or milliseconds (a dump's raw times): of the columns of such numbers, the one of
+        # most values (an id in the same range repeats on a session's rows; a message's time seldom)
+        epochs = [at for at in range(width) if filled[at] and share(at, _EPOCH) >= _SHARE]
+        times = [max(epochs, key=lambda at: len(set(filled[at])))] if epochs else []
     if len(times) != 1:
         return None
     take(times[0], TIME)
@@ -73,7 +82,8 @@ def names_by_content(rows: Sequence[Sequence[str]], mostly_role_words) -> list[s
     take(max(words, key=lambda at: (len(set(filled[at])), sum(map(len, filled[at])) / len(filled[at]))), TEXT)
     # the session: an id repeated in runs (each value on consecutive rows), the one of most values
     runs = [at for at in sorted(ids & free) if _in_runs(columns[at]) and len(set(filled[at])) < len(filled[at])]
-    session = max(runs, key=lambda at: len(set(filled[at])), default=None)
+    # (of two alike, the first: a dump puts its session before the buyer's id)
+    session = max(runs, key=lambda at: (len(set(filled[at])), -at), default=None)
     if session is None:
         return None
     take(session, SESSION)
