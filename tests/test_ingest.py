@@ -2733,3 +2733,33 @@ def test_hive_text_output_without_a_header_and_with_epoch_seconds(tmp_path):
     assert m["session_id"].tolist() == ["88001"] * 3 + ["88002"] * 2
     assert m["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S").iloc[0] == "2027-02-15 15:41:06"
     assert m["source_row"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_readings_a_review_showed_wrong(tmp_path):
+    """A mysql value holding a line break is one message, not a lost row; a dump's 0/1 flag column is
+    no role column; a typed 你拍了拍我 is a message, not a nudge notice; in a conversation cell a line
+    such as 上门时间(14:30)：… goes on the message above."""
+    border = "+------------+---------------------+------+------------------+"
+    box = ["mysql> select * from msg;", border, "| session_id | msg_time            | role | content          |", border,
+           "| s2         | 2024-03-01 11:00:00 | 买家 | 你们什么态度", "我要投诉     |",
+           "| s2         | 2024-03-01 11:01:00 | 客服 | 抱歉 马上处理    |", border, "2 rows in set (0.00 sec)"]
+    (tmp_path / "box.txt").write_text("\n".join(box) + "\n", encoding="utf-8")
+    boxed = load_inputs([str(tmp_path / "box.txt")])
+    assert boxed.messages["text"].tolist() == ["你们什么态度\n我要投诉", "抱歉 马上处理"]
+    assert boxed.messages["source_row"].tolist() == [5, 7]
+    dump = ["2024030100001,2024-03-01 10:00:00,buyer1,0,你好 在吗",
+            "2024030100001,2024-03-01 10:01:00,旗舰店:小王,1,在的亲",
+            "2024030100001,2024-03-01 10:02:00,buyer1,1,什么时候发货",
+            "2024030100002,2024-03-01 10:10:00,buyer2,0,有优惠吗",
+            "2024030100002,2024-03-01 10:11:00,旗舰店:小王,1,满减哦",
+            "2024030100002,2024-03-01 10:12:00,buyer2,1,好的"]
+    (tmp_path / "dump.csv").write_text("\n".join(dump) + "\n", encoding="utf-8")
+    assert load_inputs([str(tmp_path / "dump.csv")]).messages["role"].tolist() == [
+        "customer", "agent", "customer", "customer", "agent", "customer"]
+    m = _messages_of(tmp_path / "n.csv", "会话ID,发送方,发送时间,内容", "n1,客户,2027-02-14 10:00:00,在吗",
+                     "n1,员工,2027-02-14 10:01:00,你拍了拍我 有啥事直接说")
+    assert m["role"].tolist() == ["customer", "agent"]
+    cell = _messages_of(tmp_path / "cell.csv", "会话ID,客户,会话开始时间,聊天记录",
+                        '"c1","阿明","2024-03-01 10:00:00","10:00:00 阿明：我想预约明天安装\n'
+                        '10:01:00 客服：好的亲，已为您预约\n上门时间(14:30)：师傅会提前联系您"')
+    assert cell["text"].tolist() == ["我想预约明天安装", "好的亲，已为您预约\n上门时间(14:30)：师傅会提前联系您"]

@@ -4,6 +4,7 @@ signature; Parquet with the pandas engine (in memory and out of core); .xls and 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -500,3 +501,67 @@ def test_a_session_a_row_with_one_message_a_column(tmp_path):
     assert m["text"].iloc[2] == "防水的\n暴雨建议加天幕"
     assert m["timestamp"].dt.strftime("%d %H:%M:%S").tolist()[:3] == ["19 09:05:40", "19 09:05:41", "19 09:07:00"]
     assert set(m.loc[m["role"] == "agent", "agent"]) == {"阿鹏"}
+
+
+def test_a_zip_member_that_cannot_be_read_is_skipped_with_a_note_and_a_bomb_is_refused(tmp_path):
+    """A readme or a side file inside an archive is skipped with a note (as in a folder), a member
+    that is no export too; an archive whose member unpacks to hundreds of times its size is refused
+    with a one-line error, before it fills the disk."""
+    path = tmp_path / "exports.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("chat.csv", _csv_bytes("会话ID,发送方,发送时间,内容", "k1,买家,2027-02-15 10:00:00,在吗",
+                                                "k1,客服,2027-02-15 10:00:30,在的"))
+        archive.writestr("说明.txt", "本压缩包为二月的聊天记录导出，请查收。\n".encode())
+        archive.writestr("manifest.json", b'{"version": 2, "files": ["chat.csv"]}')
+    result = load_inputs([str(path)])
+    assert result.messages["text"].tolist() == ["在吗", "在的"]
+    assert any("说明.txt" in note for note in result.notes) and any("manifest.json" in note for note in result.notes)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("chat.csv", "w", force_zip64=True) as member:
+            member.write("会话ID,发送方,发送时间,内容\n".encode())
+            for _ in range(80):
+                member.write(b" " * (1 << 20))
+    with pytest.raises(InputError, match="zip bomb"):
+        load_inputs([str(bomb)])
+
+
+def test_json_a_response_wrapper_and_json_lines_named_json(tmp_path):
+    """A response's own fields (msg: success, code) lend nothing to its messages; a message object with
+    a list field is still a message; JSON Lines named .json with one broken line rejects that line."""
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps({"code": 0, "msg": "success", "data": {"list": [
+        {"session_id": "w1", "role": "buyer", "content": "在吗", "time": "2027-02-15 10:00:00", "images": []},
+        {"session_id": "w1", "role": "seller", "content": "在的", "time": "2027-02-15 10:00:30", "images": []}]}},
+        ensure_ascii=False), encoding="utf-8")
+    assert load_inputs([str(wrapped)]).messages["text"].tolist() == ["在吗", "在的"]
+    lines = tmp_path / "lines.json"
+    rows = [{"session_id": "l1", "role": "buyer", "content": "在吗", "time": "2027-02-15 10:00:00", "tags": ["a"]},
+            {"session_id": "l1", "role": "seller", "content": "在的", "time": "2027-02-15 10:00:30", "tags": []}]
+    lines.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + '\n{"session_id": "l1", "role"\n',
+                     encoding="utf-8")
+    result = load_inputs([str(lines)])
+    assert result.messages["text"].tolist() == ["在吗", "在的"]
+    assert result.rejected["row"].tolist() == [3]
+
+
+def test_excel_2003_xml_with_an_index_far_past_its_rows_is_refused(tmp_path):
+    """A damaged or hostile ss:Index (row 1,048,576) is checked against --max-sheet-cells before any
+    grid is made."""
+    xml = ('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="s"><Table>'
+           '<Row><Cell><Data ss:Type="String">会话ID</Data></Cell><Cell><Data ss:Type="String">内容</Data></Cell></Row>'
+           '<Row ss:Index="1048576"><Cell ss:Index="256"><Data ss:Type="String">x</Data></Cell></Row>'
+           "</Table></Worksheet></Workbook>")
+    path = tmp_path / "big.xls"
+    path.write_text(xml, encoding="utf-8")
+    with pytest.raises(InputError, match="max-sheet-cells"):
+        load_inputs([str(path)])
+
+
+def test_a_folder_s_side_files_named_json_or_xml_are_skipped(tmp_path):
+    (tmp_path / "chat.csv").write_text("会话ID,发送方,发送时间,内容\nf1,买家,2027-02-15 10:00:00,在吗\n"
+                                       "f1,客服,2027-02-15 10:00:30,在的\n", encoding="utf-8")
+    (tmp_path / "settings.xml").write_text('<?xml version="1.0"?><settings><theme>dark</theme></settings>')
+    (tmp_path / "manifest.json").write_text('{"version": 2}')
+    assert [os.path.basename(p) for p in expand_inputs([str(tmp_path)])] == ["chat.csv"]

@@ -129,8 +129,11 @@ def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
     norm = pc.replace_substring_regex(norm, r"第\s*\d+", "第几")
     # a sum said in yuan, 块 or 块钱 is one sum (补偿5块钱 = 补偿5元)
     norm = pc.replace_substring_regex(norm, r"(\d)\s*(?:块钱|块|元钱)", r"\1元")
-    # two numbers apart only by a space or a comma stay two (打样费150 3到5天 is not 1503): a mark
-    # the key keeps goes between them (twice: a match uses up the digit after it)
+    # a thousands separator joins one number (1,299元 = 1299元); two numbers apart only by a space or
+    # another comma stay two (打样费150 3到5天 is not 1503): a mark the key keeps goes between them
+    # (each twice: a match uses up the digit after it)
+    for _ in range(2):
+        norm = pc.replace_substring_regex(norm, r"(\d),(\d{3})(\D|$)", "\\1\\2\\3")
     for _ in range(2):
         norm = pc.replace_substring_regex(norm, r"(\d)[\s,;、]+(\d)", "\\1" + _NUMBER_BREAK + "\\2")
     keys = pc.replace_substring_regex(norm, _ignored(params, fillers), "")

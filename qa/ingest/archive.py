@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 from qa.errors import InputError
@@ -46,59 +47,102 @@ def _archiver_litter(name: str) -> bool:
 
 
 class ZipSource(Source):
-    """The exports inside a zip archive, one after the other, in the archive's order."""
+    """The exports inside a zip archive, one after the other, in the archive's order. A member is
+    extracted only when its turn comes (and removed once read), its size counted as it is copied;
+    a member that cannot be read (a damaged or encrypted one, a program's side file, a layout no
+    reader reads) is skipped with a note naming why, as a folder's files are."""
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
-        from qa.ingest.registry import EXTENSIONS, open_source
-
         self.path = path
+        self.options = options
+        self.chunk_rows = chunk_rows
         self.notes = IngestNotes()
         try:
-            archive = zipfile.ZipFile(path)
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise InputError(f"cannot read {path}: not a zip archive ({exc})") from None
-        self._folder = tempfile.mkdtemp(prefix="qa-zip-")
-        self._members: list[tuple[str, str, Source]] = []  # (member name, extracted path, its source)
-        try:
-            with archive:
-                for info in archive.infolist():
-                    name = member_name(info)
-                    if _archiver_litter(name):
-                        continue
-                    if not name.lower().endswith(EXTENSIONS) or name.lower().endswith(".zip"):
-                        self.notes.add(f"{{files}}: skipped {name} inside it (not a chat export)", path)
-                        continue
-                    # the member's own name (a date in it dates its times of day), in a folder of its own
-                    folder = os.path.join(self._folder, str(len(self._members)))
-                    os.makedirs(folder)
-                    extracted = os.path.join(folder, os.path.basename(name))
-                    with archive.open(info) as member, open(extracted, "wb") as out:
-                        shutil.copyfileobj(member, out)
-                    try:
-                        source = open_source(extracted, options, chunk_rows)
-                    except InputError as error:
-                        raise InputError(str(error).replace(extracted, f"{path} [{name}]")) from None
-                    self._members.append((name, extracted, source))
-        except BaseException:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            raise
-        if not self._members:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            raise InputError(f"{path} holds no chat export (a zip archive of .csv/.xlsx files is read)")
-        self.has_times = any(source.has_times for _, _, source in self._members)
+            with zipfile.ZipFile(path) as archive:
+                self._infos = [(info, member_name(info)) for info in archive.infolist()]
+        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+            raise InputError(f"cannot read {path}: not a readable zip archive ({exc})") from None
+        self._infos = [(info, name) for info, name in self._infos if not _archiver_litter(name)]
+        self.has_times = True  # set member by member as each is read (a member's rows take its own)
 
     def tables(self) -> Iterator[RawTable]:
-        """Each member's tables, named by the archive and the member (the extracted copies go
-        when the last one has been read)."""
+        """Each member's tables, named by the archive and the member."""
+        from qa.ingest.registry import EXTENSIONS, is_side_file, open_source
+
+        folder = tempfile.mkdtemp(prefix="qa-zip-")
+        read = 0
+        skipped: list[str] = []
+        budget = _MAX_EXTRACTED_BYTES
         try:
-            for name, extracted, source in self._members:
-                for table in source.tables():
-                    yield _renamed(table, self.path, name, extracted)
-                for template, sources in source.notes._sources.items():
-                    for shown in sources:
-                        self.notes.add(template, f"{self.path} [{name}]" if shown == extracted else shown)
+            with zipfile.ZipFile(self.path) as archive:
+                for number, (info, name) in enumerate(self._infos):
+                    label = f"{self.path} [{name}]"
+                    base = name.rsplit("/", 1)[-1]
+                    if not name.lower().endswith(EXTENSIONS) or name.lower().endswith(".zip") \
+                            or base.lower().startswith("readme") or base.startswith("~$"):
+                        self.notes.add(f"{{files}}: skipped {name} inside it (not a chat export)", self.path)
+                        continue
+                    extracted = os.path.join(folder, str(number), os.path.basename(name))
+                    os.makedirs(os.path.dirname(extracted))
+                    try:
+                        budget -= _extract(archive, info, extracted, budget, label)
+                    except (RuntimeError, zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:
+                        why = "encrypted: a password is needed" if "encrypted" in str(exc) else f"damaged: {exc}"
+                        self.notes.add(f"{{files}}: skipped {name} inside it ({why})", self.path)
+                        skipped.append(f"{name} ({why})")
+                        continue
+                    if is_side_file(extracted):
+                        self.notes.add(f"{{files}}: skipped {name} inside it (a program's side file)", self.path)
+                        os.remove(extracted)
+                        continue
+                    try:
+                        source = open_source(extracted, self.options, self.chunk_rows)
+                    except InputError as error:
+                        reason = str(error).replace(extracted, label)
+                        self.notes.add(f"{{files}}: skipped {name} inside it (not read: {reason})", self.path)
+                        skipped.append(f"{name} ({reason})")
+                        os.remove(extracted)
+                        continue
+                    self.has_times = source.has_times
+                    for table in source.tables():
+                        read += 1
+                        yield _renamed(table, self.path, name, extracted)
+                    for template, sources in source.notes._sources.items():
+                        for shown in sources:
+                            self.notes.add(template, label if shown == extracted else shown)
+                    os.remove(extracted)
+        except (zipfile.BadZipFile, RuntimeError) as exc:
+            raise InputError(f"cannot read {self.path}: not a readable zip archive ({exc})") from None
         finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
+        if not read:
+            why = f"; skipped {skipped[0]}" if skipped else ""
+            raise InputError(f"{self.path} holds no chat export that could be read (a zip archive of .csv/.xlsx "
+                             f"files is read){why}")
+
+
+# What an archive may unpack to, all members together: past it, it is taken for a zip bomb.
+_MAX_EXTRACTED_BYTES = 8 << 30
+_COPY_BYTES = 1 << 20
+# A member may unpack to this many times its compressed size, or to this size whatever it is.
+_MAX_RATIO = 200
+_RATIO_FREE_BYTES = 64 << 20
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: str, budget: int, label: str) -> int:
+    """Copy a member to ``target``, counting its bytes as they come (a header's size can lie);
+    the bytes written. Raises InputError past ``budget``."""
+    written = 0
+    # text compresses five to twenty times; hundreds of times over a large size is a bomb's work
+    most = max(_RATIO_FREE_BYTES, _MAX_RATIO * info.compress_size)
+    with archive.open(info) as member, open(target, "wb") as out:
+        while block := member.read(_COPY_BYTES):
+            written += len(block)
+            if written > budget or written > most:
+                raise InputError(f"{label} unpacks to far more than it holds compressed ({info.compress_size:,} bytes): "
+                                 "refused as a zip bomb")
+            out.write(block)
+    return written
 
 
 def _renamed(table: RawTable, archive: str, member: str, extracted: str) -> RawTable:

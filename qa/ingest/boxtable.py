@@ -43,16 +43,51 @@ def box_table_as_csv(text: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     cuts: list[int] | None = None
-    for line in text.splitlines():
-        stripped = line.strip()
+    lines = text.splitlines()
+    at = 0
+    while at < len(lines):
+        stripped = lines[at].strip()
         if _BORDER.match(stripped):
-            cuts = [at for at, char in enumerate(stripped) if char == "+"]
+            cuts = [position for position, char in enumerate(stripped) if char == "+"]
             out.write("\n")
         elif cuts is not None and _ROW.match(stripped):
             writer.writerow(_cells(stripped, cuts))
+        elif cuts is not None and stripped.startswith("|"):
+            # a value holding a line break: the client prints it as it is, so the row goes on over the
+            # next lines until one closes it (|); the row stays on its first line, the others blank
+            end = at + 1
+            while end < len(lines) and not lines[end].rstrip().endswith("|") and not _BORDER.match(lines[end].strip()):
+                end += 1
+            if end < len(lines) and not _BORDER.match(lines[end].strip()):
+                writer.writerow(_broken_row(stripped, [line.rstrip() for line in lines[at + 1 : end + 1]], cuts))
+                out.write("\n" * (end - at))
+                at = end
+            else:
+                writer.writerow([stripped])  # never closed: a malformed row, rejected with its line
         else:
             out.write("\n")
+        at += 1
     return out.getvalue()
+
+
+def _broken_row(first: str, rest: list[str], cuts: list[int]) -> list[str]:
+    """The cells of a row printed over several lines: the first line cut at the border's columns up
+    to where it stops, the value it stops in taking the next lines, the last line's other cells split
+    at its ``|`` separators."""
+    cells = _cells(first + " " * _width_of(first), cuts)  # (padded: the cells the first line holds)
+    width = _width_of(first)
+    whole = [index for index in range(1, len(cuts)) if cuts[index] <= width]
+    done, open_cell = cells[: len(whole)], cells[len(whole)] if len(cells) > len(whole) else ""
+    tail = "\n".join(rest)
+    pieces = [piece.strip() for piece in tail.rstrip().removesuffix("|").split(" | ")]
+    pieces[0] = (open_cell + "\n" + pieces[0]).strip() if open_cell else pieces[0]
+    out = done + pieces
+    return [cell if cell != "NULL" else "" for cell in out][: len(cuts) - 1]
+
+
+def _width_of(text: str) -> int:
+    """The screen columns a text takes."""
+    return sum(_width(char) for char in text)
 
 
 def _cells(line: str, cuts: list[int]) -> list[str]:

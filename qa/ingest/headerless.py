@@ -71,7 +71,8 @@ def names_by_content(rows: Sequence[Sequence[str]], mostly_role_words) -> list[s
     if len(times) != 1:
         return None
     take(times[0], TIME)
-    roles = [at for at in sorted(free) if mostly_role_words(rows, at)]
+    # (codes such as 0/1 are role words only where a header says so: a flag column of a dump is no role)
+    roles = [at for at in sorted(free) if mostly_role_words(rows, at) and not all(cell.isdigit() for cell in filled[at])]
     take(roles[0] if len(roles) == 1 else None, ROLE)
     ids = {at for at in free if filled[at] and share(at, _ID) >= _SHARE}
     # the text: of the columns that are no ids, the one of most distinct cells (a sender repeats

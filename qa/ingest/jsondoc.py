@@ -23,11 +23,15 @@ import pyarrow as pa
 from qa.errors import InputError
 from qa.ingest.header import field_of
 from qa.ingest.jsonl import JsonLinesSource, _flat_record
+from qa.ingest.jsonl import _read as read_json_lines
 from qa.ingest.table import Format, _rejected_frame
 
 JSON_EXTENSIONS = (".json",)
 # a message object names a text and one of these (an export's header would)
 _MESSAGE_FIELDS = frozenset({"timestamp", "role", "sender", "agent", "customer"})
+# the fields of a message an enclosing object must not lend it (a response's msg: success is no text)
+_MESSAGE_PARTS = frozenset({"text", "timestamp", "role", "sender", "agent_flag", "bot_flag", "msg_type", "msg_status",
+                            "seq", "sender_id", "receiver", "receiver_id"})
 
 
 class JsonDocumentSource(JsonLinesSource):
@@ -46,7 +50,11 @@ def _read_documents(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"cannot read {path}: a JSON file must be UTF-8") from None
-    documents = _documents(text, path)
+    documents = _documents(text)
+    if documents is None:
+        # not a sequence of JSON values: JSON Lines saved as .json with a broken line, read line by
+        # line (that line rejected with its reason, the others read)
+        return read_json_lines(path)
     # every object's opening brace, in the order of the text: a walk of the documents meets the
     # objects in that order too
     opens = _object_offsets(text)
@@ -65,8 +73,9 @@ def _read_documents(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
     return table, lines.astype(np.int64), _rejected_frame([], [], [], [])
 
 
-def _documents(text: str, path: str) -> list[Any]:
-    """The JSON values of the text, one after the other (a file of appended responses)."""
+def _documents(text: str) -> list[Any] | None:
+    """The JSON values of the text, one after the other (a file of appended responses); None when
+    the text is not such a sequence."""
     decoder = json.JSONDecoder()
     values, at = [], 0
     while True:
@@ -76,8 +85,8 @@ def _documents(text: str, path: str) -> list[Any]:
             return values
         try:
             value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"cannot read {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        except json.JSONDecodeError:
+            return None
         values.append(value)
 
 
@@ -104,46 +113,73 @@ def _looks_like_message(record: dict[str, str | None]) -> bool:
     return "text" in fields and bool(fields & _MESSAGE_FIELDS)
 
 
+def _holds_list(value: Any) -> bool:
+    """Whether a value holds a list at any depth."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and any(_holds_list(item) for item in value.values())
+
+
+def _holds_messages(value: Any) -> bool:
+    """Whether a value holds, at any depth, a list of message objects."""
+    if isinstance(value, list):
+        return any(_is_message(item) for item in value) or any(_holds_messages(item) for item in value)
+    return isinstance(value, dict) and any(_holds_messages(item) for item in value.values())
+
+
+def _is_message(value: Any) -> bool:
+    """A message object: it looks like one (a text and a time, sender or role field) and holds no
+    messages itself (a session object with a 会话已结束 ``message`` beside its ``messages`` is no message)."""
+    return isinstance(value, dict) and _looks_like_message(_plain(value)) and not _holds_messages(value)
+
+
 def _plain(value: dict) -> dict[str, str | None]:
-    """An object's fields other than its lists, flat (user.nickname as user_nickname)."""
-    return _flat_record({key: item for key, item in value.items() if not isinstance(item, list)})
+    """An object's own fields, flat (user.nickname as user_nickname), less those holding a list."""
+    return _flat_record({key: item for key, item in value.items() if not _holds_list(item)})
 
 
-def _collect(value: Any, around: dict[str, str | None], counter, records: list, offsets: list, top: bool = True) -> None:
-    """Walk ``value`` in text order, numbering its objects; the objects of a list of messages become
-    records with the plain fields of the objects ``around`` them (a document that is itself one
-    message is one record)."""
+def _around(value: dict) -> dict[str, str | None]:
+    """What an enclosing object gives its messages: its plain fields that name no message part (a
+    response's msg: success or code is none of theirs; a session's session_id and user are)."""
+    return {name: item for name, item in _plain(value).items() if field_of(name) not in _MESSAGE_PARTS}
+
+
+def _collect(value: Any, around: dict[str, str | None], counter, records: list, offsets: list) -> None:
+    """Walk ``value`` in text order, numbering its objects; each message object (:func:`_is_message`)
+    becomes a record with the fields the objects ``around`` it give."""
     if isinstance(value, dict):
         number = next(counter)
-        flat = _plain(value)
-        if top and _looks_like_message(flat) and not any(isinstance(item, list) for item in value.values()):
-            records.append(flat)
+        if _is_message(value):
+            flat = _flat_record(value)
+            records.append({**{k: v for k, v in around.items() if k not in flat}, **flat})
             offsets.append(number)
             for item in value.values():
                 _skip_objects(item, counter)
             return
-        inner = {**around, **flat}
+        inner = {**around, **_around(value)}
         for item in value.values():  # (the keys in text order)
             if isinstance(item, (dict, list)):
-                _collect(item, inner, counter, records, offsets, top=False)
+                _collect(item, inner, counter, records, offsets)
+            # (plain values hold no objects)
         return
     if isinstance(value, list):
         objects = [item for item in value if isinstance(item, dict)]
-        messages = [item for item in objects if _looks_like_message(_plain(item))]
-        if messages and 2 * len(messages) >= len(objects):
+        if objects and 2 * sum(1 for item in objects if _is_message(item)) >= len(objects):
+            # a list of messages: each of its objects is one, the few without a text among them too
+            # (an order card, a picture of only a url)
             for item in value:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and not _holds_messages(item):
                     number = next(counter)
-                    flat = _plain(item)
-                    for inner_value in item.values():
-                        _skip_objects(inner_value, counter)
+                    flat = _flat_record(item)
                     records.append({**{k: v for k, v in around.items() if k not in flat}, **flat})
                     offsets.append(number)
+                    for inner in item.values():
+                        _skip_objects(inner, counter)
                 else:
-                    _skip_objects(item, counter)
+                    _collect(item, around, counter, records, offsets)
             return
         for item in value:
-            _collect(item, around, counter, records, offsets, top=top)
+            _collect(item, around, counter, records, offsets)
 
 
 def _skip_objects(value: Any, counter) -> None:

@@ -204,6 +204,8 @@ def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
                 skipped.append((path, "a readme, not a chat export"))
             elif not _has_supported_extension(name):
                 skipped.append((path, "not a chat export (unsupported file type)"))
+            elif is_side_file(path):
+                skipped.append((path, "not a chat export (a program's side file)"))
             elif is_qa_report(path):
                 skipped.append((path, "a qa report, not a chat export"))
     return skipped
@@ -234,4 +236,27 @@ def _is_listed_input(path: str) -> bool:
         return False
     if name.lower().startswith("readme"):
         return False
-    return _has_supported_extension(name) and not is_qa_report(path)
+    return _has_supported_extension(name) and not is_qa_report(path) and not is_side_file(path)
+
+
+# Extensions that also name a program's side files (settings.xml, manifest.json): in a folder, such a file is
+# an export only when its head says so.
+_SIDE_EXTENSIONS = (".json", ".xml")
+# what a chat export in JSON names near its top (a message's text and its time or sender)
+_JSON_TEXT_KEY = re.compile(r'"(?:text|content|msg|message|msg_content|内容|消息内容|聊天内容)"\s*:', re.IGNORECASE)
+
+
+def is_side_file(path: str) -> bool:
+    """Whether a .json / .xml file found in a folder is a side file (settings, a manifest), not an
+    export: an XML file without the Excel 2003 workbook namespace, a JSON file naming no message text
+    in its first part."""
+    if not path.lower().endswith(_SIDE_EXTENSIONS):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_MARKUP_SNIFF_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return False  # its reader says why it cannot be read
+    if path.lower().endswith(".xml"):
+        return not _is_spreadsheetml(head)
+    return _JSON_TEXT_KEY.search(head) is None

@@ -122,8 +122,10 @@ _DESK_PREFIX = r"^客服\s*[-_·|－—]\s*(?=\S)"
 _WITHDRAWN_STATUS = frozenset(("已撤回", "撤回", "消息已撤回", "recalled", "withdrawn", "revoked", "deleted", "已删除"))
 _WITHDRAWN_TEXT = r"\s*(?:该消息已撤回|此消息已撤回|消息已撤回|[^\n]{0,24}撤回了一条消息)\s*[。.]?\s*"
 # WeChat's nudge notice ("Cici" 拍了拍 "林小夏", 我拍了拍客服的肩膀), filed under whoever nudged: no one's words
-# (as WeChat writes it: a name in quotes, or 我/你; 我拍了拍照片 is no nudge)
-_NUDGE_TEXT = (r"\s*(?:[\"“][^\n\"“”]{1,24}[\"”]|我|你)\s*拍了拍\s*(?:[\"“][^\n\"“”]{1,24}[\"”]|我|你|自己)[^\n]{0,12}")
+# (as WeChat writes it: a name in quotes on one side at least, and a short suffix; 我拍了拍照片, 你拍了拍我 有啥事直接说 are
+# typed words)
+_NUDGE_TEXT = (r"\s*(?:[\"“][^\n\"“”]{1,24}[\"”]\s*拍了拍\s*(?:[\"“][^\n\"“”]{1,24}[\"”]|我|你|自己)"
+               r"|(?:我|你)\s*拍了拍\s*[\"“][^\n\"“”]{1,24}[\"”])[^\n,.!?，。！？;；]{0,12}")
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*(?:[@＠][^\s@＠]{1,30}\s+)?[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"

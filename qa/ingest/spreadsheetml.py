@@ -12,6 +12,7 @@ import pandas as pd
 from qa.errors import InputError
 from qa.ingest.build import WholeFileSource
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
+from qa.xlsxlimits import LimitError
 
 SPREADSHEETML_EXTENSIONS = (".xml",)
 # the namespace of Excel 2003 XML workbooks: what tells one from another XML page
@@ -56,7 +57,9 @@ def _read_sheets(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
         if table is None:
             continue
         try:
-            found = sheet_table(_cells(table), path, name, options, notes)
+            found = sheet_table(_cells(table, path, name, options.excel_limits.max_sheet_cells), path, name, options, notes)
+        except LimitError:
+            raise
         except InputError as exc:
             errors.append(exc)
             continue
@@ -74,9 +77,10 @@ def _read_sheets(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
     return read
 
 
-def _cells(table) -> pd.DataFrame:
+def _cells(table, path: str, sheet: str, max_cells: int) -> pd.DataFrame:
     """A worksheet's cells as text, placed by their ``ss:Index`` (1-based) where the file skips
-    empty ones; a row not written is a blank row."""
+    empty ones; a row not written is a blank row. A sheet whose span (its last row times its last
+    column) passes ``max_cells`` is refused before the grid is made (a damaged or hostile index)."""
     rows: dict[int, dict[int, str]] = {}
     row_at = 0
     for row in table.findall(f"{_SS}Row"):
@@ -96,6 +100,9 @@ def _cells(table) -> pd.DataFrame:
         return pd.DataFrame(dtype="str")
     height = max(rows)
     width = max((max(cells) for cells in rows.values() if cells), default=0)
+    if height * width > max_cells:
+        raise LimitError(f"{path} (sheet '{sheet}') spans {height:,} rows × {width} columns, over --max-sheet-cells "
+                         f"{max_cells:,}: refused (raise the limit if the sheet is really that large)")
     grid = [[rows.get(r, {}).get(c, "") for c in range(1, width + 1)] for r in range(1, height + 1)]
     return pd.DataFrame(grid, dtype="str")
 

@@ -23,7 +23,7 @@ from qa.ingest.headings import day_in
 _MESSAGE_LINE = regex.compile(
     r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
     r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
-# one message line with the sender first and the time in brackets after it (顾客(09:05:40):…)
+# a message cell of a session row opening with the sender and the time in brackets (顾客(09:05:40):…)
 _SENDER_TIME_LINE = regex.compile(
     r"^\s*([^：:\n\[\]【】()（）]{1,40}?)\s*[(（]\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[)）]"
     r"\s*[：:]\s?(.*)$")
@@ -47,10 +47,6 @@ def _message_line(line: str) -> tuple[str | None, str | None, str, str] | None:
     found = _MESSAGE_LINE.match(line)
     if found:
         return found.groups()
-    found = _SENDER_TIME_LINE.match(line)
-    if found:
-        sender, day, clock, text = found.groups()
-        return day, clock, sender, text
     found = _ROLE_LINE.match(line)
     return (None, None, found.group(1), found.group(2)) if found else None
 
@@ -198,6 +194,18 @@ _MESSAGE_COLUMN = regex.compile(r"^(?:消息|对话|聊天|内容|发言|第)\s*
 JOINED_NAME = "聊天记录"
 
 
+def _as_message_line(cell: str) -> str:
+    """A message cell's first line written as a conversation cell's message line ([09:05:40] 顾客：…)
+    when it opens with the sender and the time in brackets (顾客(09:05:40):…); its other lines stay
+    the message's own."""
+    first, _, rest = cell.partition("\n")
+    found = _SENDER_TIME_LINE.match(first)
+    if found:
+        sender, day, clock, text = found.groups()
+        first = f"[{(day + ' ') if day else ''}{clock}] {sender}：{text}"
+    return first + ("\n" + rest if rest else "")
+
+
 def message_columns_joined(cells: pd.DataFrame, header_at: int, names: Sequence[str]
                            ) -> tuple[pd.DataFrame, list[str]] | None:
     """A session per row with one message a column (质检抽检: 消息1, 消息2, …, ragged rows): those
@@ -208,7 +216,7 @@ def message_columns_joined(cells: pd.DataFrame, header_at: int, names: Sequence[
     if len(at) < 2:
         return None
     kept = [i for i in range(cells.shape[1]) if i not in set(at)]
-    joined = cells.iloc[:, at].apply(lambda row: "\n".join(cell for cell in row if cell), axis=1)
+    joined = cells.iloc[:, at].apply(lambda row: "\n".join(_as_message_line(cell) for cell in row if cell), axis=1)
     joined.iloc[: header_at + 1] = ""
     joined.iloc[header_at] = JOINED_NAME
     out = pd.concat([cells.iloc[:, kept], joined.rename(cells.shape[1])], axis=1)
