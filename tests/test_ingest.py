@@ -6,6 +6,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import json
 import os
 from pathlib import Path
 
@@ -2763,3 +2764,28 @@ def test_readings_a_review_showed_wrong(tmp_path):
                         '"c1","阿明","2024-03-01 10:00:00","10:00:00 阿明：我想预约明天安装\n'
                         '10:01:00 客服：好的亲，已为您预约\n上门时间(14:30)：师傅会提前联系您"')
     assert cell["text"].tolist() == ["我想预约明天安装", "好的亲，已为您预约\n上门时间(14:30)：师傅会提前联系您"]
+
+
+def test_a_browser_s_json_stringified_csv_and_mysql_outfile_text(tmp_path):
+    """Every value quoted with JSON's escapes (\\" for a quote, \\n for a break: 腾讯企点's console) is read
+    as it means, a message ending in an inch mark included; MySQL INTO OUTFILE text (a backslash before
+    an inner TAB, line break or backslash, \\N for NULL) is a record a row; 系统事件 is a system role."""
+    rows = [["会话ID", "发送方", "发送时间", "消息内容"],
+            ["QD1", "访客", "2027/2/24 09:15:03", '有适合iPad Pro 11"的壳吗'],
+            ["QD1", "客服", "2027/2/24 09:16:00", "有的\n两种颜色"],
+            ["QD1", "系统事件", "2027/2/24 09:20:00", "会话已结束"]]
+    (tmp_path / "qd.csv").write_text("\ufeff" + "\n".join(",".join(json.dumps(v, ensure_ascii=False) for v in row)
+                                                          for row in rows), encoding="utf-8")
+    m = load_inputs([str(tmp_path / "qd.csv")]).messages
+    assert m["text"].tolist() == ['有适合iPad Pro 11"的壳吗', "有的\n两种颜色", "会话已结束"]
+    assert m["role"].tolist() == ["customer", "agent", "system"]
+    assert m["source_row"].tolist() == [2, 3, 4]
+    outfile = ("session_id\tsender_role\tsender_name\tsend_time\tcontent\n"
+               "k1\tbuyer\t小花\t2027-02-23 10:00:00\t甲片怎么贴\n"
+               "k1\tcs\t阿美\t2027-02-23 10:01:00\t第一步\\\n清洁甲面\\\n第二步\\\t贴\n"
+               "k1\tsystem\t\\N\t2027-02-23 10:02:00\t会话结束\n")
+    (tmp_path / "ks.txt").write_text(outfile, encoding="utf-8")
+    k = load_inputs([str(tmp_path / "ks.txt")]).messages
+    assert k["text"].tolist() == ["甲片怎么贴", "第一步\n清洁甲面\n第二步\t贴", "会话结束"]
+    assert k["role"].tolist() == ["customer", "agent", "system"]
+    assert k["source_row"].tolist() == [2, 3, 4]

@@ -30,6 +30,8 @@ from qa.ingest.encoding import (
 )
 from qa.ingest.header import field_of, find_text_header, header_note
 from qa.ingest.headerless import first_line_is_data, names_by_content
+from qa.ingest.jsoncsv import json_stringified_as_csv, looks_json_stringified
+from qa.ingest.mysqlout import looks_like_outfile, outfile_as_csv
 from qa.ingest.roles import ROLE_SAMPLE_ROWS, mostly_role_words
 from qa.ingest.table import (
     _HEAD_BYTES,
@@ -408,6 +410,7 @@ class _DelimitedStream:
         if not size:
             raise InputError(f"{path} is empty")
         self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
+        self.json_quoted = self.outfile = False
         self.box_table = is_box_table(raw_head[:_HEAD_BYTES].decode("gb18030" if self.encoding == "gb18030" else "utf-8",
                                                                     "replace"))
         if self.box_table:
@@ -416,6 +419,19 @@ class _DelimitedStream:
             raw = self._raw if self._raw is not None else _read_all(path)
             text = to_utf8(path, raw, self.encoding).decode("utf-8", "replace")
             self._raw, self.encoding = box_table_as_csv(text).encode("utf-8"), "utf-8"
+        elif looks_like_outfile(raw_head[:_HEAD_BYTES].decode("gb18030" if self.encoding == "gb18030" else "utf-8",
+                                                                "replace")):
+            # MySQL's INTO OUTFILE text: backslash escapes, no quotes (such dumps are read whole)
+            raw = self._raw if self._raw is not None else _read_all(path)
+            text = to_utf8(path, raw, self.encoding).decode("utf-8", "replace")
+            self.outfile = True
+            self._raw, self.encoding = outfile_as_csv(text).encode("utf-8"), "utf-8"
+        elif looks_json_stringified(raw_head[:_HEAD_BYTES].decode("utf-8", "replace")):
+            raw = self._raw if self._raw is not None else _read_all(path)
+            converted = json_stringified_as_csv(to_utf8(path, raw, self.encoding).decode("utf-8", "replace"))
+            if converted is not None:
+                self.json_quoted = True
+                self._raw, self.encoding = converted.encode("utf-8"), "utf-8"
         try:
             self._scan()
         except _NotUtf8:
@@ -844,6 +860,13 @@ class DelimitedSource(Source):
             self._tables = lambda: iter(tables)
             return
         self.has_times = stream.has_times
+        if stream.outfile:
+            notes_text = ("{files} is MySQL INTO OUTFILE text (a backslash before a TAB, a line break or a backslash "
+                          "inside a value, \\N for NULL): read so, a record a row")
+            self.notes.add(notes_text, path)
+        if stream.json_quoted:
+            self.notes.add("{files}: every value quoted the JavaScript way (JSON.stringify: \\\" for a quote, \\n for a line "
+                           "break): read so", path)
         if stream.box_table:
             self.notes.add("{files} is a database client's table (+---+ borders, | cells): read by its columns, "
                            "NULL as empty", path)

@@ -43,7 +43,9 @@ _ROLE_WORDS: dict[str, str] = {
                      "抄送人", "抄送", "cc"),
                    Role.CUSTOMER.value),
     **dict.fromkeys(("system", "系统", "机器人", "bot", "robot", "自动回复", "系统消息", "智能客服", "智能助理",
-                     "店小蜜", "auto-reply", "平台", "平台消息", "官方通知"), Role.SYSTEM.value),
+                     "店小蜜", "auto-reply", "平台", "平台消息", "官方通知",
+                     # a conversation's events (微信客服 来源: 系统事件)
+                     "系统事件", "事件", "event", "系统提示", "系统通知"), Role.SYSTEM.value),
     # a message's direction as the shop's export sees it (消息方向: 接收 from the customer, 发送 by the shop)
     **dict.fromkeys(("接收", "收到", "收", "received", "incoming", "inbound", "in"), Role.CUSTOMER.value),
     **dict.fromkeys(("发送", "发出", "发", "sent", "outgoing", "outbound", "out"), Role.AGENT.value),

@@ -1,0 +1,64 @@
+"""MySQL's ``SELECT … INTO OUTFILE`` text (and ``mysqldump --tab``) with its defaults: fields split by
+TAB, records by LF, nothing quoted — a TAB, a line break or a backslash inside a value is written
+with a backslash before it, and NULL as ``\\N``. A CSV or TSV parser ends the record at the escaped
+line break and the field at the escaped TAB. The records are rewritten as the CSV they mean, one a
+line, so a record's row is its number in the file (the header, UNION'd in as line 1, is record 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import regex
+
+# a line ending in an odd number of backslashes: its line break is escaped, the record goes on
+_ESCAPED_LINE_END = regex.compile(r"(?<!\\)(?:\\\\)*\\\r?$", regex.MULTILINE)
+# an escaped TAB inside a value, or a NULL field
+_ESCAPED_TAB_OR_NULL = regex.compile(r"(?<!\\)(?:\\\\)*\\\t|(?:^|\t)\\N(?:\t|$)", regex.MULTILINE)
+_UNESCAPE = {"0": "\x00", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "\\": "\\", "\t": "\t", "\n": "\n"}
+
+
+def looks_like_outfile(head: str) -> bool:
+    """Whether a text's first lines are MySQL OUTFILE records: TABs in the first line, no quotes
+    opening fields, and an escaped line break, an escaped TAB or a ``\\N`` among them."""
+    first = head.split("\n", 1)[0]
+    return ("\t" in first and not first.lstrip("\ufeff").startswith('"')
+            and (_ESCAPED_LINE_END.search(head) is not None or _ESCAPED_TAB_OR_NULL.search(head) is not None))
+
+
+def outfile_as_csv(text: str) -> str:
+    """The OUTFILE text's records as CSV, a record a line (``\\N`` as empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    fields: list[str] = []
+    value: list[str] = []
+    at, size = 0, len(text)
+    while at < size:
+        char = text[at]
+        if char == "\\" and at + 1 < size:
+            following = text[at + 1]
+            if following == "\r" and at + 2 < size and text[at + 2] == "\n":  # an escaped CR LF: one break
+                value.append("\n")
+                at += 3
+                continue
+            if following == "N" and not value and (at + 2 >= size or text[at + 2] in "\t\r\n"):
+                value.append("\x00N")  # NULL: the whole field is \N
+            else:
+                value.append(_UNESCAPE.get(following, following))
+            at += 2
+            continue
+        if char == "\t":
+            fields.append("".join(value))
+            value = []
+        elif char == "\n":
+            fields.append("".join(value).rstrip("\r"))
+            writer.writerow(["" if field == "\x00N" else field for field in fields])
+            fields, value = [], []
+        else:
+            value.append(char)
+        at += 1
+    if value or fields:
+        fields.append("".join(value).rstrip("\r"))
+        writer.writerow(["" if field == "\x00N" else field for field in fields])
+    return out.getvalue()
