@@ -28,22 +28,49 @@ def looks_like_outfile(head: str) -> bool:
 
 
 def outfile_as_csv(text: str) -> str:
-    """The OUTFILE text's records as CSV, a record a line (``\\N`` as empty)."""
+    """The OUTFILE text's records as CSV, a record a line (``\\N`` as empty). Lines go by whole
+    (a record without a backslash is split at its TABs at once); only a record holding one is
+    read character by character."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    pending: list[str] = []
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # (the last record's line break)
+    for line in lines:
+        pending.append(line)
+        trailing = len(line.rstrip("\r")) - len(line.rstrip("\r").rstrip("\\"))
+        if trailing % 2 == 1:  # an escaped line break: the record goes on
+            continue
+        record = "\n".join(pending).rstrip("\r")
+        pending = []
+        if not record:
+            out.write("\n")  # a blank line stays one (rows keep their numbers)
+        else:
+            fields = record.split("\t")
+            if all("\\" not in field or field == "\\N" for field in fields):  # (the common case: at most NULLs)
+                writer.writerow(["" if field == "\\N" else field for field in fields])
+            else:
+                writer.writerow(_fields(record))
+    if pending and any(pending):
+        writer.writerow(_fields("\n".join(pending)))
+    return out.getvalue()
+
+
+def _fields(record: str) -> list[str]:
+    """A record's fields, its escapes read (\\N alone: empty)."""
     fields: list[str] = []
     value: list[str] = []
-    at, size = 0, len(text)
+    at, size = 0, len(record)
     while at < size:
-        char = text[at]
+        char = record[at]
         if char == "\\" and at + 1 < size:
-            following = text[at + 1]
-            if following == "\r" and at + 2 < size and text[at + 2] == "\n":  # an escaped CR LF: one break
-                value.append("\n")
-                at += 3
-                continue
-            if following == "N" and not value and (at + 2 >= size or text[at + 2] in "\t\r\n"):
+            following = record[at + 1]
+            if following == "N" and not value and (at + 2 >= size or record[at + 2] == "\t"):
                 value.append("\x00N")  # NULL: the whole field is \N
+            elif following == "\r" and at + 2 < size and record[at + 2] == "\n":  # an escaped CR LF: one break
+                value.append("\n")
+                at += 1
             else:
                 value.append(_UNESCAPE.get(following, following))
             at += 2
@@ -51,14 +78,8 @@ def outfile_as_csv(text: str) -> str:
         if char == "\t":
             fields.append("".join(value))
             value = []
-        elif char == "\n":
-            fields.append("".join(value).rstrip("\r"))
-            writer.writerow(["" if field == "\x00N" else field for field in fields])
-            fields, value = [], []
         else:
             value.append(char)
         at += 1
-    if value or fields:
-        fields.append("".join(value).rstrip("\r"))
-        writer.writerow(["" if field == "\x00N" else field for field in fields])
-    return out.getvalue()
+    fields.append("".join(value))
+    return ["" if field == "\x00N" else field for field in fields]
