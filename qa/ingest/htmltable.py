@@ -25,7 +25,7 @@ class HtmlTableSource(WholeFileSource):
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
     from lxml import etree, html  # only for an HTML input: qa's start stays quick
 
-    from qa.ingest.spreadsheet import sheet_table
+    from qa.ingest.spreadsheet import grid_tables
 
     try:
         with open(path, "rb") as handle:
@@ -34,27 +34,11 @@ def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (etree.ParserError, ValueError) as exc:
         raise InputError(f"cannot read {path}: not a readable HTML page ({exc})") from None
-    read: list[RawTable] = []
-    errors: list[InputError] = []
     tables = [table for table in page.iter("table") if not any(True for _ in table.iterancestors("table"))]
-    for number, table in enumerate(tables, 1):
-        name = f"table {number}"
-        try:
-            found = sheet_table(_cells(table), path, name, options, notes)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        if found is not None and len(found.cells):
-            read.append(found)
-    if not read:
-        if errors:
-            raise errors[0]
-        raise InputError(f"{path} holds no table with chat messages")
+    read = grid_tables(path, ((f"table {number}", lambda table=table: _cells(table)) for number, table in enumerate(tables, 1)),
+                       options, notes, f"{path} holds no table with chat messages")
     notes.add(f"{{files}} is an HTML page{' named ' + path.rsplit('.', 1)[-1] if not path.lower().endswith(HTML_EXTENSIONS) else ''}: "
               f"read its table{'s' if len(read) > 1 else ''} as a sheet", path)
-    if len(read) > 1:  # row numbers repeat from table to table: rejected rows name theirs
-        for table in read:
-            table.label = f"{path} ({table.sheet})"
     return read
 
 

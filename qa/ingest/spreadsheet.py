@@ -305,6 +305,34 @@ def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,
     return (frame.map(_excel_cell_text).astype("str") if len(frame) else frame), merged
 
 
+def grid_tables(path: str, grids, options: ReadOptions, notes: IngestNotes, nothing: str) -> list[RawTable]:
+    """The tables of a file of several grids (an HTML page's tables, an XML workbook's sheets): each
+    ``(name, cells)`` of ``grids`` read by :func:`sheet_table` (``cells`` a function making its cells,
+    so a grid over the limits is refused before it is made); a grid without the needed columns is
+    passed over, the first one's error raised when none has them (``nothing`` when none failed). With
+    several, rejected rows name their grid (row numbers repeat)."""
+    read: list[RawTable] = []
+    errors: list[InputError] = []
+    for name, cells in grids:
+        try:
+            found = sheet_table(cells(), path, name, options, notes)
+        except LimitError:
+            raise
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if found is not None and len(found.cells):
+            read.append(found)
+    if not read:
+        if errors:
+            raise errors[0]
+        raise InputError(nothing)
+    if len(read) > 1:
+        for table in read:
+            table.label = f"{path} ({table.sheet})"
+    return read
+
+
 def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
                 merged: int = 0, dictionary: Sequence[str] = ()) -> RawTable | None:
     """A sheet's cells (as text, one row per row the sheet shows: index + 1 is its row number) as the

@@ -34,7 +34,7 @@ class SpreadsheetMLSource(WholeFileSource):
 def _read_sheets(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
     from lxml import etree  # only for such an input: qa's start stays quick
 
-    from qa.ingest.spreadsheet import sheet_table
+    from qa.ingest.spreadsheet import grid_tables
 
     # no entities expanded, nothing fetched: a workbook is data, never instructions
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -49,31 +49,16 @@ def _read_sheets(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
         sheets = [sheet for sheet in sheets if sheet.get(f"{_SS}Name") == options.sheet]
         if not sheets:
             raise InputError(f"{path} has no sheet named '{options.sheet}'")
-    read: list[RawTable] = []
-    errors: list[InputError] = []
+    limit = options.excel_limits.max_sheet_cells
+    grids = []
     for number, sheet in enumerate(sheets, 1):
         name = sheet.get(f"{_SS}Name") or f"Sheet{number}"
         table = sheet.find(f"{_SS}Table")
-        if table is None:
-            continue
-        try:
-            found = sheet_table(_cells(table, path, name, options.excel_limits.max_sheet_cells), path, name, options, notes)
-        except LimitError:
-            raise
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        if found is not None and len(found.cells):
-            read.append(found)
-    if not read:
-        if errors:
-            raise errors[0]
-        raise InputError(f"{path} holds no sheet with chat messages")
+        if table is not None:
+            grids.append((name, lambda table=table, name=name: _cells(table, path, name, limit)))
+    read = grid_tables(path, grids, options, notes, f"{path} holds no sheet with chat messages")
     notes.add(f"{{files}} is an Excel 2003 XML workbook{' named ' + path.rsplit('.', 1)[-1] if not path.lower().endswith('.xml') else ''}: "
               "read as a workbook", path)
-    if len(read) > 1:  # row numbers repeat from sheet to sheet: rejected rows name theirs
-        for table in read:
-            table.label = f"{path} (sheet '{table.sheet}')"
     return read
 
 
