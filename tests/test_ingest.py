@@ -2789,3 +2789,37 @@ def test_a_browser_s_json_stringified_csv_and_mysql_outfile_text(tmp_path):
     assert k["text"].tolist() == ["甲片怎么贴", "第一步\n清洁甲面\n第二步\t贴", "会话结束"]
     assert k["role"].tolist() == ["customer", "agent", "system"]
     assert k["source_row"].tolist() == [2, 3, 4]
+
+
+def test_ordinary_tab_separated_text_is_no_mysql_outfile_and_a_real_one_named_tsv_is(tmp_path):
+    """A TSV whose messages end in a typed backslash or hold \\N (Hive, pandas) is read as it is, in
+    UTF-8 or UTF-16 (whose bytes hold 0x5C); MySQL OUTFILE text (an escaped break continuing a record)
+    is read as one record a row even when named .tsv."""
+    plain = ("会话ID\t发送方\t客服\t内容\n"
+             "p1\t买家\t\\N\t截图在D:\\新建文件夹\\n1.jpg\n"
+             "p1\t客服\t阿山\t好的亲\\\n"
+             "p1\t买家\t\\N\t\\(^o^)/ 收到啦\n")
+    (tmp_path / "plain.txt").write_text(plain, encoding="utf-8")
+    m = load_inputs([str(tmp_path / "plain.txt")]).messages
+    assert m["text"].tolist() == ["截图在D:\\新建文件夹\\n1.jpg", "好的亲\\", "\\(^o^)/ 收到啦"]
+    (tmp_path / "plain16.txt").write_bytes(plain.encode("utf-16"))
+    assert load_inputs([str(tmp_path / "plain16.txt")]).messages["text"].tolist()[1] == "好的亲\\"
+    outfile = ("session_id\tsender_role\tsend_time\tcontent\n"
+               "o1\tbuyer\t2027-02-23 10:00:00\t怎么贴\n"
+               "o1\tcs\t2027-02-23 10:01:00\t第一步\\\n清洁\n"
+               "o1\tbuyer\t2027-02-23 10:02:00\t好\n")
+    (tmp_path / "dump.tsv").write_text(outfile, encoding="utf-8")
+    o = load_inputs([str(tmp_path / "dump.tsv")]).messages
+    assert o["text"].tolist() == ["怎么贴", "第一步\n清洁", "好"] and o["source_row"].tolist() == [2, 3, 4]
+
+
+def test_json_stringified_csv_with_a_cut_last_line_and_a_half_emoji(tmp_path):
+    """A line cut off mid-download is one rejected row (the others still read the JSON way, the inch
+    mark kept); half an emoji (\\ud83d) becomes a replacement character, not a crash."""
+    rows = [["会话ID", "发送方", "发送时间", "消息内容"], ["q1", "访客", "2027/2/24 09:15:03", '11"的壳有吗'],
+            ["q1", "客服", "2027/2/24 09:16:00", "有的\ud83d"]]
+    text = "\n".join(",".join(json.dumps(v) for v in row) for row in rows) + '\n"q1","访客","2027/2/24 09:1'
+    (tmp_path / "cut.csv").write_text(text, encoding="utf-8")
+    result = load_inputs([str(tmp_path / "cut.csv")])
+    assert result.messages["text"].tolist() == ['11"的壳有吗', "有的\ufffd"]
+    assert result.rejected["row"].tolist() == [4]

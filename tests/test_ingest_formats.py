@@ -565,3 +565,20 @@ def test_a_folder_s_side_files_named_json_or_xml_are_skipped(tmp_path):
     (tmp_path / "settings.xml").write_text('<?xml version="1.0"?><settings><theme>dark</theme></settings>')
     (tmp_path / "manifest.json").write_text('{"version": 2}')
     assert [os.path.basename(p) for p in expand_inputs([str(tmp_path)])] == ["chat.csv"]
+
+
+def test_excel_2003_xml_cells_merged_down_fill_their_rows(tmp_path):
+    """An agent written once over its session's rows (ss:MergeDown) names each row's agent."""
+    xml = ('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="s"><Table>'
+           '<Row><Cell><Data ss:Type="String">会话ID</Data></Cell><Cell><Data ss:Type="String">客服</Data></Cell>'
+           '<Cell><Data ss:Type="String">发送方</Data></Cell><Cell><Data ss:Type="String">内容</Data></Cell></Row>'
+           '<Row><Cell><Data ss:Type="String">m1</Data></Cell><Cell ss:MergeDown="1"><Data ss:Type="String">阿星</Data></Cell>'
+           '<Cell><Data ss:Type="String">买家</Data></Cell><Cell><Data ss:Type="String">在吗</Data></Cell></Row>'
+           '<Row><Cell><Data ss:Type="String">m1</Data></Cell><Cell ss:Index="3"><Data ss:Type="String">客服</Data></Cell>'
+           '<Cell><Data ss:Type="String">在的</Data></Cell></Row>'
+           "</Table></Worksheet></Workbook>")
+    path = tmp_path / "merged.xls"
+    path.write_text(xml, encoding="utf-8")
+    m = load_inputs([str(path)]).messages
+    assert m.loc[m["role"] == "agent", "agent"].tolist() == ["阿星"]

@@ -43,7 +43,7 @@ def box_table_as_csv(text: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     cuts: list[int] | None = None
-    lines = text.splitlines()
+    lines = [line.rstrip("\r") for line in text.split("\n")]  # (not splitlines: U+2028 inside a cell is no line end)
     at = 0
     while at < len(lines):
         stripped = lines[at].strip()

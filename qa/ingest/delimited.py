@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -397,6 +398,7 @@ class _DelimitedStream:
         self._whole_tables: list[RawTable] = []
         self._skip = self.lines_above = 0
         self._prefix, self._prefixed, self.named_by_content = b"", False, {}
+        self._converted = False  # the file rewritten as CSV by qa (box table, OUTFILE, JSON.stringify)
         try:
             with open(path, "rb") as handle:
                 if self.whole:
@@ -411,27 +413,26 @@ class _DelimitedStream:
             raise InputError(f"{path} is empty")
         self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
         self.json_quoted = self.outfile = False
-        self.box_table = is_box_table(raw_head[:_HEAD_BYTES].decode("gb18030" if self.encoding == "gb18030" else "utf-8",
-                                                                    "replace"))
-        if self.box_table:
-            # a database client's table pasted into a text file: read as the CSV of its rows (such
-            # pastes are small; the converted text is kept for every pass, read whole or in chunks)
+        head_text = _head_in(raw_head[:_HEAD_BYTES], self.encoding)
+        self.box_table = is_box_table(head_text)
+        # text another program escaped its own way, rewritten as the CSV it means (such files are read
+        # whole; one that does not decode in its encoding throughout is read as it is)
+        kind = "box" if self.box_table else "outfile" if looks_like_outfile(head_text) else \
+            "json" if looks_json_stringified(head_text) else None
+        if kind is not None:
             raw = self._raw if self._raw is not None else _read_all(path)
-            text = to_utf8(path, raw, self.encoding).decode("utf-8", "replace")
-            self._raw, self.encoding = box_table_as_csv(text).encode("utf-8"), "utf-8"
-        elif looks_like_outfile(raw_head[:_HEAD_BYTES].decode("gb18030" if self.encoding == "gb18030" else "utf-8",
-                                                                "replace")):
-            # MySQL's INTO OUTFILE text: backslash escapes, no quotes (such dumps are read whole)
-            raw = self._raw if self._raw is not None else _read_all(path)
-            text = to_utf8(path, raw, self.encoding).decode("utf-8", "replace")
-            self.outfile = True
-            self._raw, self.encoding = outfile_as_csv(text).encode("utf-8"), "utf-8"
-        elif looks_json_stringified(raw_head[:_HEAD_BYTES].decode("utf-8", "replace")):
-            raw = self._raw if self._raw is not None else _read_all(path)
-            converted = json_stringified_as_csv(to_utf8(path, raw, self.encoding).decode("utf-8", "replace"))
+            try:
+                text = to_utf8(path, raw, self.encoding).decode("utf-8")
+            except (UnicodeDecodeError, InputError):
+                text = None
+            converted = None if text is None else box_table_as_csv(text) if kind == "box" else \
+                outfile_as_csv(text) if kind == "outfile" else json_stringified_as_csv(text)
             if converted is not None:
-                self.json_quoted = True
-                self._raw, self.encoding = converted.encode("utf-8"), "utf-8"
+                self.outfile, self.json_quoted = kind == "outfile", kind == "json"
+                self._converted = True
+                self._raw, self.encoding = converted.encode("utf-8", "replace"), "utf-8"
+            else:
+                self.box_table = False
         try:
             self._scan()
         except _NotUtf8:
@@ -478,7 +479,8 @@ class _DelimitedStream:
         # text output separates fields with \x01 (^A) and has no header at all
         told = _SEP_LINE.match(head)
         hive = _HIVE_FIELDS in head.split("\n", 1)[0]
-        delimiter = told.group(1) if told else _HIVE_FIELDS if hive else "\t" if path.lower().endswith(".tsv") else None
+        delimiter = (told.group(1) if told else _HIVE_FIELDS if hive else "," if self._converted
+                     else "\t" if path.lower().endswith(".tsv") else None)
         found = find_text_header(head, self.options.columns, delimiter=delimiter, header_row=self.options.header_row)
         if found.lines_above:
             self.lines_above = found.lines_above
@@ -593,7 +595,8 @@ class _DelimitedStream:
                 for batch in reader:
                     if malformed:
                         return False
-                    if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=False):
+                    if last is not None and not self._converted and _quote_trouble(last.columns, self.delimiter, width,
+                                                                                   ends_file=False):
                         return False
                     last = batch
                     if self.whole:  # counted on the whole table, below
@@ -616,7 +619,8 @@ class _DelimitedStream:
                         # the test of _any_time_value (pandas' str.strip is this kernel)
                         stripped = pa_compute.utf8_trim_whitespace(batch.column(names[time_at]))
                         self.has_times = bool((~_equals_empty(stripped) & ~skip).any())
-            if last is not None and _quote_trouble(last.columns, self.delimiter, width, ends_file=True):
+            if last is not None and not self._converted and _quote_trouble(last.columns, self.delimiter, width,
+                                                                           ends_file=True):
                 return False
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc):
@@ -759,6 +763,15 @@ class _DelimitedStream:
         if len(table.malformed):
             table.malformed = table.malformed.assign(row=table.malformed["row"] + self.lines_above)
         return table
+
+
+def _head_in(head: bytes, encoding: str) -> str:
+    """A file's first bytes as text in its detected encoding (UTF-16's second bytes and Big5's hold
+    0x5C, a backslash in ASCII); what does not decode is replaced."""
+    try:
+        return codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    except LookupError:
+        return head.decode("utf-8", "replace")
 
 
 def _read_all(path: str) -> bytes:

@@ -30,11 +30,15 @@ def looks_json_stringified(head: str) -> bool:
 
 
 def json_stringified_as_csv(text: str) -> str | None:
-    """The text's records (one a line, each a JSON array's items) as CSV, a line each; None when a
-    line does not decode (then the text is read as the CSV it claims to be)."""
+    """The text's records (one a line, each a JSON array's items) as CSV, a line each; a line that
+    does not decode (a download cut off) stays one field, which the reader rejects with its row;
+    None when the header line does not decode (then the text is read as the CSV it claims to be)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for line in text.lstrip("\ufeff").split("\n"):
+    lines = text.lstrip("\ufeff").split("\n")
+    if lines and not lines[-1].strip():
+        lines.pop()  # (the last record's line break)
+    for number, line in enumerate(lines):
         line = line.rstrip("\r")
         if not line.strip():
             out.write("\n")
@@ -42,6 +46,16 @@ def json_stringified_as_csv(text: str) -> str | None:
         try:
             fields = json.loads("[" + line + "]")
         except ValueError:
-            return None
-        writer.writerow(["" if field is None else str(field) for field in fields])
+            if number == 0:
+                return None
+            writer.writerow([line])
+            continue
+        writer.writerow([_whole("" if field is None else str(field)) for field in fields])
     return out.getvalue()
+
+
+def _whole(value: str) -> str:
+    """A value without lone surrogates (an emoji cut in half by the exporting script: \\ud83d)."""
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value

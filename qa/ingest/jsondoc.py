@@ -62,8 +62,12 @@ def _read_documents(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
     records: list[dict[str, str | None]] = []
     offsets: list[int] = []
     counter = iter(range(len(opens)))
-    for document in documents:
-        _collect(document, {}, counter, records, offsets)
+    _HOLDS.clear()
+    try:
+        for document in documents:
+            _collect(document, {}, counter, records, offsets)
+    finally:
+        _HOLDS.clear()
     if not records:
         raise InputError(f"cannot read {path}: no list of messages found in it (objects with a text and a time, "
                          "sender or role)")
@@ -120,11 +124,24 @@ def _holds_list(value: Any) -> bool:
     return isinstance(value, dict) and any(_holds_list(item) for item in value.values())
 
 
+# _holds_messages of the objects and lists of the documents being read, by id (a walk asks it of every
+# level: without it, messages quoting messages take time exponential in the depth)
+_HOLDS: dict[int, bool] = {}
+
+
 def _holds_messages(value: Any) -> bool:
     """Whether a value holds, at any depth, a list of message objects."""
-    if isinstance(value, list):
-        return any(_is_message(item) for item in value) or any(_holds_messages(item) for item in value)
-    return isinstance(value, dict) and any(_holds_messages(item) for item in value.values())
+    if not isinstance(value, (list, dict)):
+        return False
+    key = id(value)
+    known = _HOLDS.get(key)
+    if known is None:
+        if isinstance(value, list):
+            known = any(_is_message(item) for item in value) or any(_holds_messages(item) for item in value)
+        else:
+            known = any(_holds_messages(item) for item in value.values())
+        _HOLDS[key] = known
+    return known
 
 
 def _is_message(value: Any) -> bool:

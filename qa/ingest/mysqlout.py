@@ -10,21 +10,38 @@ from __future__ import annotations
 import csv
 import io
 
-import regex
-
-# a line ending in an odd number of backslashes: its line break is escaped, the record goes on
-_ESCAPED_LINE_END = regex.compile(r"(?<!\\)(?:\\\\)*\\\r?$", regex.MULTILINE)
-# an escaped TAB inside a value, or a NULL field
-_ESCAPED_TAB_OR_NULL = regex.compile(r"(?<!\\)(?:\\\\)*\\\t|(?:^|\t)\\N(?:\t|$)", regex.MULTILINE)
 _UNESCAPE = {"0": "\x00", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "\\": "\\", "\t": "\t", "\n": "\n"}
 
 
 def looks_like_outfile(head: str) -> bool:
-    """Whether a text's first lines are MySQL OUTFILE records: TABs in the first line, no quotes
-    opening fields, and an escaped line break, an escaped TAB or a ``\\N`` among them."""
-    first = head.split("\n", 1)[0]
-    return ("\t" in first and not first.lstrip("\ufeff").startswith('"')
-            and (_ESCAPED_LINE_END.search(head) is not None or _ESCAPED_TAB_OR_NULL.search(head) is not None))
+    """Whether a text's first lines are MySQL OUTFILE records: TABs in the first line (the header's
+    width), no quoted fields, and a line that reads the header's width only with its escapes read —
+    a line ending in an escaped break that, joined to the lines after it, makes a record of that
+    width, or a line whose escaped TABs make it one. ``\\N`` alone or a stray backslash proves nothing
+    (Hive and pandas write \\N and escape nothing)."""
+    lines = head.split("\r\n" if "\r\n" in head else "\n")
+    if len(lines) < 2 or "\t" not in lines[0] or '"' in head:
+        return False
+    width = len(lines[0].split("\t"))
+    for at, line in enumerate(lines[1:-1], 1):  # (the head's last line may be cut)
+        # an escaped break whose next line is no record of its own (a whole record follows a message
+        # that merely ends in a typed backslash)
+        if _odd_backslashes(line) and len(lines[at + 1].split("\t")) != width:
+            joined, end = line, at
+            while _odd_backslashes(joined) and end + 1 < len(lines) - 1:
+                end += 1
+                joined += "\n" + lines[end]
+            if len(_fields(joined)) == width:
+                return True
+        elif "\\\t" in line and len(line.split("\t")) > width and len(_fields(line)) == width:
+            return True
+    return False
+
+
+def _odd_backslashes(line: str) -> bool:
+    """Whether a line ends in an odd number of backslashes (its line break escaped)."""
+    stripped = line.rstrip("\r")
+    return (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
 
 
 def outfile_as_csv(text: str) -> str:
@@ -34,13 +51,13 @@ def outfile_as_csv(text: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     pending: list[str] = []
-    lines = text.split("\n")
+    # (written with LINES TERMINATED BY '\r\n', a plain LF inside a value is written as it is)
+    lines = text.split("\r\n" if "\r\n" in text[:1 << 16] else "\n")
     if lines and lines[-1] == "":
         lines.pop()  # (the last record's line break)
     for line in lines:
         pending.append(line)
-        trailing = len(line.rstrip("\r")) - len(line.rstrip("\r").rstrip("\\"))
-        if trailing % 2 == 1:  # an escaped line break: the record goes on
+        if _odd_backslashes(line):  # an escaped line break: the record goes on
             continue
         record = "\n".join(pending).rstrip("\r")
         pending = []

@@ -67,6 +67,7 @@ def _cells(table, path: str, sheet: str, max_cells: int) -> pd.DataFrame:
     empty ones; a row not written is a blank row. A sheet whose span (its last row times its last
     column) passes ``max_cells`` is refused before the grid is made (a damaged or hostile index)."""
     rows: dict[int, dict[int, str]] = {}
+    downs: list[tuple[int, int, int, str]] = []  # (row, column, rows below, value) of cells merged down
     row_at = 0
     for row in table.findall(f"{_SS}Row"):
         row_at = _index(row, row_at + 1)
@@ -79,8 +80,15 @@ def _cells(table, path: str, sheet: str, max_cells: int) -> pd.DataFrame:
             data = cell.find(f"{_SS}Data")
             text = "" if data is None else "".join(data.itertext())
             cells[column] = text.replace("\r\n", "\n").strip()
+            down = cell.get(f"{_SS}MergeDown")
+            if down and down.isdigit() and int(down) > 0:
+                downs.append((row_at, column, min(int(down), _MAX_INDEX), cells[column]))
             span = cell.get(f"{_SS}MergeAcross")
             column += int(span) if span and span.isdigit() else 0
+    for top, column, below, value in downs:
+        # a session's id or agent written once over its rows: each row shows it (as the .xlsx reader fills merges)
+        for at in range(top + 1, min(top + below, _MAX_INDEX) + 1):
+            rows.setdefault(at, {}).setdefault(column, value)
     if not rows:
         return pd.DataFrame(dtype="str")
     height = max(rows)
