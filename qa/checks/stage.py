@@ -65,7 +65,7 @@ def run_checks(
 def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     """Without the findings of a rule where a rule it ``yields_to`` found at least the severity
     named in the same words of the same message (abuse asked as a question is abuse: 你是不是有病?).
-    Two spans apart are two verdicts (你自己不会用还怪锅？有病吧: a rhetorical question, then abuse);
+    Two spans apart are two verdicts (自己没装好还怪我们？有病吧: a rhetorical question, then abuse);
     a finding without a span yields on its whole message. A rule reports one span per message (its
     first match): when that span is the abuse, a second question after it is not reported."""
     yielding = [rule for rule in rules if rule.yields_to and rule.enabled]
