@@ -750,6 +750,80 @@ def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, 
         is_trigger[answer[_class_mask(classes, provoking, texts.norm_all, agent_rows)]] = True
 
 
+def _content_bigrams(text: str) -> frozenset[str]:
+    """The bigrams of a text's Han characters and digits (punctuation, emoji and Latin letters out)."""
+    kept = _CONTENT_CHARS.sub("", text)
+    return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
+
+
+_CONTENT_CHARS = compile_regex(r"[^\p{Han}0-9]+")
+
+
+def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
+    """The customer's turn between two agent replies of which the second restates the first
+    (``said_again_share`` of the shorter one's content bigrams in common, each of at least
+    ``said_again_min_bigrams``): the agent answered the turn by saying its answer again, so the
+    turn did not take it. Its last message becomes a trigger when the turn pushes back (a message
+    of ``pressing_classes`` that is not a bare ``waiting_classes`` one, whose wait the check judges),
+    accepts nothing (``accepting_classes``), holds no trigger yet, and the first reply offered
+    something (not of ``nothing_offered_classes`` or ``not_counting``: a hold, a closing line).
+    Returns the marked rows. The turns are narrowed with vectorised class masks first; only the
+    pairs left are compared."""
+    marked: set[int] = set()
+    reply_rows = np.flatnonzero(replies)
+    if len(reply_rows) < 2:
+        return marked
+    earlier, later = reply_rows[:-1], reply_rows[1:]
+    customer_count = np.cumsum(customer)
+    trigger_count = np.cumsum(is_trigger & customer)
+    keep = ((sessions[earlier] == sessions[later]) & (customer_count[later] > customer_count[earlier])
+            & (trigger_count[later] == trigger_count[earlier]))
+    pressing = [c for c in params["pressing_classes"] if c in classes.classes]
+    if not keep.any() or not pressing:
+        return marked
+    # the customer rows of the kept turns, judged once
+    starts, ends = earlier[keep] + 1, later[keep]
+    depth = np.zeros(len(customer) + 1, dtype=np.int64)
+    np.add.at(depth, starts, 1)
+    np.add.at(depth, ends, -1)
+    turn_rows = (np.cumsum(depth[:-1]) > 0) & customer
+    pushed = np.zeros(len(customer), dtype=bool)
+    rows = np.flatnonzero(turn_rows)
+    pushed[rows[_class_mask(classes, pressing, texts.norm_all, rows)]] = True
+    waiting = [c for c in params["waiting_classes"] if c in classes.classes]
+    if waiting and pushed.any():
+        rows = np.flatnonzero(pushed)
+        pushed[rows[_class_mask(classes, waiting, texts.norm_all, rows)]] = False
+    pushed_count = np.cumsum(pushed)
+    keep &= pushed_count[later] > pushed_count[earlier]
+    holding = [c for c in params["nothing_offered_classes"] + params["not_counting"] if c in classes.classes]
+    if holding and keep.any():
+        at = np.flatnonzero(keep)
+        keep[at[_class_mask(classes, holding, texts.norm_all, earlier[at])]] = False
+    accepting = [c for c in params["accepting_classes"] if c in classes.classes]
+    least, share = params["said_again_min_bigrams"], params["said_again_share"]
+    grams: dict[int, frozenset[str]] = {}
+
+    def content(position: int) -> frozenset[str]:
+        code = int(texts.codes[position])
+        found = grams.get(code)
+        if found is None:
+            found = grams[code] = _content_bigrams(texts.at(position))
+        return found
+
+    for index in np.flatnonzero(keep).tolist():
+        first, second = int(earlier[index]), int(later[index])
+        one, other = content(first), content(second)
+        if len(one) < least or len(other) < least or len(one & other) < share * min(len(one), len(other)):
+            continue
+        turn = [p for p in range(first + 1, second) if customer[p]]
+        if any(texts.member(name, p) for p in turn for name in accepting):
+            continue
+        is_trigger[turn[-1]] = True
+        marked.add(turn[-1])
+    return marked
+
+
 def _answer_after(agent_rows: np.ndarray, customer, replies, sessions) -> np.ndarray:
     """The customer's message answering each agent row: the next customer or agent message of
     the session (system messages between, auto-replies and transfers, neither answer nor
@@ -925,6 +999,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["provoked_classes"]:
         _mark_provoked(classes, params, texts, scope, reply_mask, sessions, is_trigger)
+    said_again_triggers: set[int] = set()
+    if params["said_again_share"] > 0:
+        said_again_triggers = _mark_said_again(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     if params["skip_classes"] and is_trigger.any():
         positions = np.flatnonzero(is_trigger)
         skipped = _class_mask(classes, list(params["skip_classes"]), norm_all, positions)
@@ -1313,6 +1390,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = first_trigger_match(classes, trigger_norm[trigger], candidates)
         if found is None and other_names:
             found = first_trigger_match(classes, trigger_norm[trigger], other_names)
+        if found is None and trigger in said_again_triggers:
+            label = params["said_again_label"]
+            return {"trigger": _quote(trigger_text[trigger], limit), "cue": "",
+                    "category": label.get(lang) or label.get("zh", "")}
         return {
             "trigger": _quote(trigger_text[trigger], limit),
             "cue": found.text if found is not None else "",

@@ -19,6 +19,16 @@ PARAMS = {
                                default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
+    "said_again_share": Param("float", "an agent reply sharing this share of the shorter one's content bigrams with "
+                            "the agent's previous reply restates it: the customer's turn between did not take the "
+                            "answer and is a trigger (0 turns it off)", default=0.0),
+    "said_again_min_bigrams": Param("int", "least content bigrams of each of the two replies compared", default=4),
+    "accepting_classes": Param("strings", "customer messages that take the answer (好的, 谢谢): a turn holding one "
+                               "is no refusal however the agent goes on", default=[]),
+    "pressing_classes": Param("strings", "customer messages that push back (不对啊, 我都说了, 我问的是…): a turn "
+                              "holding one before a restated answer is a trigger (said_again_share)", default=[]),
+    "said_again_label": Param("table", "what a reason calls a turn found by said_again_share (zh, en)", default={},
+                            fields={"zh": Param("str", "Chinese"), "en": Param("str", "English")}),
     "urge_classes": Param("strings", "with soothed_episode: a bare urge (那抓紧处理吧, 尽快处理) right after a soothing reply "
                           "takes up what the agent promised: the same episode, whether or not a trigger was found "
                           "before the soothing reply", default=[]),
