@@ -259,6 +259,8 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
 
 
 _A_NOT_A = compile_regex(r"(\p{Han}{1,2})[不没]\1")
+# what may follow a yes said back (有的, 能啊, 行~)
+_YES_TAIL = frozenset("的啊呀哦呢哈滴嘞啦哟喔噢了,.!?~ ")
 _LEAD = compile_regex(r"^\W*(?:(?:亲+|您好|你好|在的|嗯+|是的)\W*)*")
 
 
@@ -276,7 +278,12 @@ def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> b
         word = found.group(1)
         if word in ("是", "会", "对"):
             continue  # 是不是骗人的 is rhetorical: 是这样的 answers nothing
-        if reply.startswith(word) or reply.startswith(word[-1:] + "的"):
+        # the word said back alone, with a particle, or with the question's own object (有没有货 → 有货的);
+        # 有病吧 after 有没有点用 says no yes
+        rest = reply[len(word):] if reply.startswith(word) else None
+        if rest is not None and (not rest or rest[0] in _YES_TAIL or rest[0] == question_norm[found.end():found.end() + 1]):
+            return True
+        if reply.startswith(word[-1:] + "的"):
             return True
         # 能不能开票 → 可以开的; 支不支持 → 可以的: the usual yes of a can-question
         if synonyms and word[-1:] in _CAN and reply.startswith(_CAN_YES):
