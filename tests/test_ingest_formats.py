@@ -503,6 +503,24 @@ def test_a_session_a_row_with_one_message_a_column(tmp_path):
     assert set(m.loc[m["role"] == "agent", "agent"]) == {"阿鹏"}
 
 
+def test_a_transfer_chain_in_the_agent_column_gives_each_message_its_own_sender(tmp_path):
+    """美洽-style rows name the session's chain of agents (售后-小安→主管-老林) beside each message's
+    sender: an agent's message before the transfer is that agent's, not the one who took over last
+    (a veto of the first agent's reply must not land on the supervisor who stepped in)."""
+    path = tmp_path / "对话记录.csv"
+    path.write_bytes(_csv_bytes(
+        "对话ID,接待客服,消息时间,发送方,发送者,消息内容",
+        "m1,售后-小安→主管-老林,2027-02-15 10:00:00,访客,张三,水壶漏水",
+        "m1,售后-小安→主管-老林,2027-02-15 10:00:30,客服,售后-小安,拍个视频看看",
+        "m1,售后-小安→主管-老林,2027-02-15 10:01:00,系统,系统,对话由售后-小安转接至主管-老林",
+        "m1,售后-小安→主管-老林,2027-02-15 10:01:30,客服,主管-老林,您好 我来处理",
+        "m2,售前-阿木,2027-02-15 11:00:00,访客,李四,在吗",
+        "m2,售前-阿木,2027-02-15 11:00:20,客服,售前-阿木,在的"))
+    m = load_inputs([str(path)]).messages
+    agents = m.loc[m["role"] == "agent", ["text", "agent"]].values.tolist()
+    assert agents == [["拍个视频看看", "售后-小安"], ["您好 我来处理", "主管-老林"], ["在的", "售前-阿木"]]
+
+
 def test_a_zip_member_that_cannot_be_read_is_skipped_with_a_note_and_a_bomb_is_refused(tmp_path):
     """A readme or a side file inside an archive is skipped with a note (as in a folder), a member
     that is no export too; an archive whose member unpacks to hundreds of times its size is refused

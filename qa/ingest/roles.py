@@ -902,8 +902,18 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         chained = _test_distinct(names, lambda values: values.str.contains(_CHAIN, regex=True).to_numpy(
             dtype=bool, na_value=False))
         if chained.any():
-            # who served the session as a chain (飞鸽机器人→乐途-大鹏): the human who took over last answered
-            names = names.where(~chained, names.str.split(_CHAIN, regex=True).str[-1].str.strip())
+            # who served the session as a chain (飞鸽机器人→乐途-大鹏): an agent's message written before the
+            # transfer names its sender (售后-大伟 in 售后-大伟→主管-老周) when the file has a sender column;
+            # otherwise the human who took over last answered
+            last = names.str.split(_CHAIN, regex=True).str[-1].str.strip()
+            if columns.has("sender"):
+                senders = _sender_names(table)
+                pair = (names.where(chained & is_agent, "") + "\x00" + senders.fillna("")).where(chained & is_agent)
+                member = _test_distinct(pair, lambda values: np.asarray(
+                    [sender.strip() != "" and sender.strip() in {part.strip() for part in re.split(_CHAIN, chain)}
+                     for chain, _, sender in (value.partition("\x00") for value in values)], dtype=bool))
+                last = last.where(~member, senders.str.strip())
+            names = names.where(~chained, last)
         agent = pa.array(names)
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
         robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
