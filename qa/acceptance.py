@@ -259,8 +259,8 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
 
 
 _A_NOT_A = compile_regex(r"(\p{Han}{1,2})[不没]\1")
-# what may follow a yes said back (有的, 能啊, 行~)
-_YES_TAIL = frozenset("的啊呀哦呢哈滴嘞啦哟喔噢了,.!?~ ")
+# what, after the word of an A-not-A question, makes no yes of it (有病, 有毛病, 有问题找售后)
+_NOT_A_YES = ("病", "毛病", "问题")
 _LEAD = compile_regex(r"^\W*(?:(?:亲+|您好|你好|在的|嗯+|是的)\W*)*")
 
 
@@ -278,10 +278,8 @@ def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> b
         word = found.group(1)
         if word in ("是", "会", "对"):
             continue  # 是不是骗人的 is rhetorical: 是这样的 answers nothing
-        # the word said back alone, with a particle, or with the question's own object (有没有货 → 有货的);
-        # 有病吧 after 有没有点用 says no yes
-        rest = reply[len(word):] if reply.startswith(word) else None
-        if rest is not None and (not rest or rest[0] in _YES_TAIL or rest[0] == question_norm[found.end():found.end() + 1]):
+        # the word said back (有的, 有现货的, 能啊); 有病吧 / 有问题找售后去 after 有没有办法 say no yes
+        if reply.startswith(word) and not reply.startswith(_NOT_A_YES, len(word)):
             return True
         if reply.startswith(word[-1:] + "的"):
             return True

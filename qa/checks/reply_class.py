@@ -751,24 +751,46 @@ def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, 
 
 
 def _content_bigrams(text: str) -> frozenset[str]:
-    """The bigrams of a text's Han characters and digits (punctuation, emoji and Latin letters out)."""
-    kept = _CONTENT_CHARS.sub("", text)
+    """The bigrams of a text's Han characters and short numbers (punctuation, emoji, Latin letters and
+    long numbers such as an order number out: an order number named in two different answers would
+    make them alike)."""
+    kept = _CONTENT_CHARS.sub("", _LONG_NUMBER.sub("", text))
     return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
 
 
 _CONTENT_CHARS = compile_regex(r"[^\p{Han}0-9]+")
+_LONG_NUMBER = compile_regex(r"[0-9]{5,}")
+_OTHER_WAY = compile_regex(r"或者|或是|要不然?|再不然|也可以|还可以|另外")
+# a negated word (不支持, 没有货): said bare in the other answer, the two say opposite things
+_NEGATED = compile_regex(r"(?:不|没|无法|未)(\p{Han}{2})")
+_NEGATOR_BEFORE = compile_regex(r"(?:不|没|无法|未)$")
+
+
+def _flipped(one: str, other: str) -> bool:
+    """Does one answer negate a word the other says bare (不支持七天退换 / 支持七天退换)? 不好意思 or
+    退不了 beside an answer that never says 好意 or 了… flips nothing."""
+    for text, against in ((one, other), (other, one)):
+        for found in _NEGATED.finditer(text):
+            word = found.group(1)
+            start = against.find(word)
+            while start >= 0:
+                if not _NEGATOR_BEFORE.search(against[:start]):
+                    return True
+                start = against.find(word, start + 1)
+    return False
 
 
 def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
     """The customer's turn between two agent replies of which the second restates the first
-    (``said_again_share`` of the shorter one's content bigrams in common, each of at least
-    ``said_again_min_bigrams``): the agent answered the turn by saying its answer again, so the
-    turn did not take it. Its last message becomes a trigger when the turn pushes back (a message
-    of ``pressing_classes`` that is not a bare ``waiting_classes`` one, whose wait the check judges),
-    accepts nothing (``accepting_classes``), holds no trigger yet, and the first reply offered
-    something (not of ``nothing_offered_classes`` or ``not_counting``: a hold, a closing line).
-    Returns the marked rows. The turns are narrowed with vectorised class masks first; only the
-    pairs left are compared."""
+    (``said_again_share`` of the shorter one's content bigrams in common, long numbers left out, each
+    reply with at least ``said_again_min_bigrams``, neither negating a word the other says bare, the
+    second adding no other way: 或者…, 也可以…): the agent answered the
+    turn by saying its answer again, so the turn did not take it. The turn's last message of
+    ``pressing_classes`` (not a bare ``waiting_classes`` one, whose wait the check judges) becomes a
+    trigger when the turn accepts nothing (``accepting_classes``), holds no trigger yet, and the
+    first reply offered something (not of ``nothing_offered_classes``, ``not_counting`` or
+    ``answered_question_classes``: a hold, a closing line, a question). Returns the marked rows. The
+    turns are narrowed with vectorised class masks first; only the pairs left are compared."""
     marked: set[int] = set()
     reply_rows = np.flatnonzero(replies)
     if len(reply_rows) < 2:
@@ -796,7 +818,10 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         pushed[rows[_class_mask(classes, waiting, texts.norm_all, rows)]] = False
     pushed_count = np.cumsum(pushed)
     keep &= pushed_count[later] > pushed_count[earlier]
-    holding = [c for c in params["nothing_offered_classes"] + params["not_counting"] if c in classes.classes]
+    # a hold, a closing line or a question of the agent's (是5月1日这单吗? → 不对 → 是5月3日这单吗?) offered
+    # nothing to take
+    holding = [c for c in params["nothing_offered_classes"] + params["not_counting"]
+               + params["answered_question_classes"] if c in classes.classes]
     if holding and keep.any():
         at = np.flatnonzero(keep)
         keep[at[_class_mask(classes, holding, texts.norm_all, earlier[at])]] = False
@@ -816,11 +841,20 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         one, other = content(first), content(second)
         if len(one) < least or len(other) < least or len(one & other) < share * min(len(one), len(other)):
             continue
+        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
+        # answer to a refusal, not the same one again
+        if _OTHER_WAY.search(texts.at(second)) and not _OTHER_WAY.search(texts.at(first)):
+            continue
+        # 不支持 → 支持: a corrected answer, not the same one
+        if _flipped(texts.at(first), texts.at(second)):
+            continue
         turn = [p for p in range(first + 1, second) if customer[p]]
         if any(texts.member(name, p) for p in turn for name in accepting):
             continue
-        is_trigger[turn[-1]] = True
-        marked.add(turn[-1])
+        # the message that pushed back is the trigger (an attachment sent after it says nothing)
+        trigger = max(p for p in turn if pushed[p])
+        is_trigger[trigger] = True
+        marked.add(trigger)
     return marked
 
 

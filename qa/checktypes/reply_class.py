@@ -19,9 +19,9 @@ PARAMS = {
                                default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
-    "said_again_share": Param("float", "an agent reply sharing this share of the shorter one's content bigrams with "
-                            "the agent's previous reply restates it: the customer's turn between did not take the "
-                            "answer and is a trigger (0 turns it off)", default=0.0),
+    "said_again_share": Param("float", "an agent reply sharing this share of the shorter one's content bigrams "
+                              "with the agent's previous reply restates it: the customer's turn between did not take the answer and "
+                              "is a trigger when it pushes back (pressing_classes; 0 turns it off)", default=0.0),
     "said_again_min_bigrams": Param("int", "least content bigrams of each of the two replies compared", default=4),
     "accepting_classes": Param("strings", "customer messages that take the answer (好的, 谢谢): a turn holding one "
                                "is no refusal however the agent goes on", default=[]),

@@ -908,11 +908,9 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
             last = names.str.split(_CHAIN, regex=True).str[-1].str.strip()
             if columns.has("sender"):
                 senders = _sender_names(table)
-                pair = (names.where(chained & is_agent, "") + "\x00" + senders.fillna("")).where(chained & is_agent)
-                member = _test_distinct(pair, lambda values: np.asarray(
-                    [sender.strip() != "" and sender.strip() in {part.strip() for part in re.split(_CHAIN, chain)}
-                     for chain, _, sender in (value.partition("\x00") for value in values)], dtype=bool))
-                last = last.where(~member, senders.str.strip())
+                member = _sender_in_chain(names, senders, chained & is_agent)
+                if member.any():
+                    last = last.where(~member, senders.str.strip())
             names = names.where(~chained, last)
         agent = pa.array(names)
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
@@ -937,6 +935,28 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         return pc.if_else(pa.array(is_agent), named, "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` name a sender who is one of the names of the row's chain of agents (售后-大伟 in
+    售后-大伟→主管-老周); tested once per distinct (chain, sender) pair, as integer codes."""
+    found = np.zeros(len(chains), dtype=bool)
+    at = np.flatnonzero(rows)
+    if not len(at):
+        return found
+    chain_codes, chain_values = pd.factorize(chains.iloc[at])
+    sender_codes, sender_values = pd.factorize(senders.iloc[at])
+    pairs = chain_codes.astype(np.int64) * (len(sender_values) + 1) + sender_codes
+    unique_pairs, inverse = np.unique(pairs, return_inverse=True)
+    verdicts = np.zeros(len(unique_pairs), dtype=bool)
+    for index, pair in enumerate(unique_pairs.tolist()):
+        chain_code, sender_code = divmod(pair, len(sender_values) + 1)
+        if chain_code < 0 or sender_code < 0 or sender_code >= len(sender_values):
+            continue
+        sender = str(sender_values[sender_code]).strip()
+        verdicts[index] = bool(sender) and sender in {part.strip() for part in re.split(_CHAIN, str(chain_values[chain_code]))}
+    found[at] = verdicts[inverse.ravel()]
+    return found
 
 
 def _sender_names(table: RawTable) -> pd.Series:
