@@ -519,6 +519,14 @@ def test_a_transfer_chain_in_the_agent_column_gives_each_message_its_own_sender(
     m = load_inputs([str(path)]).messages
     agents = m.loc[m["role"] == "agent", ["text", "agent"]].values.tolist()
     assert agents == [["拍个视频看看", "售后-小安"], ["您好 我来处理", "主管-老林"], ["在的", "售前-阿木"]]
+    # the robot named first in a chain is no agent: its greeting stays with the human who answered
+    path.write_bytes(_csv_bytes(
+        "对话ID,接待客服,发送方,发送者,消息时间,消息内容",
+        "m3,店铺机器人→售后-小安,访客,王五,2027-02-15 12:00:00,在吗",
+        "m3,店铺机器人→售后-小安,客服,店铺机器人,2027-02-15 12:00:01,您好 有什么可以帮您",
+        "m3,店铺机器人→售后-小安,客服,售后-小安,2027-02-15 12:01:00,您好 我是小安"))
+    m = load_inputs([str(path)]).messages
+    assert set(m.loc[m["role"] == "agent", "agent"]) == {"售后-小安"}
 
 
 def test_a_zip_member_that_cannot_be_read_is_skipped_with_a_note_and_a_bomb_is_refused(tmp_path):

@@ -761,6 +761,7 @@ def _content_bigrams(text: str) -> frozenset[str]:
 _CONTENT_CHARS = compile_regex(r"[^\p{Han}0-9]+")
 _LONG_NUMBER = compile_regex(r"[0-9]{5,}")
 _OTHER_WAY = compile_regex(r"或者|或是|要不然?|再不然|也可以|还可以|另外")
+_FIGURE = compile_regex(r"(?<![0-9])[0-9]{1,4}(?:\.[0-9]+)?(?![0-9])")
 # a negated word (不支持, 没有货): said bare in the other answer, the two say opposite things
 _NEGATED = compile_regex(r"(?:不|没|无法|未)(\p{Han}{2})")
 _NEGATOR_BEFORE = compile_regex(r"(?:不|没|无法|未)$")
@@ -784,7 +785,7 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
     """The customer's turn between two agent replies of which the second restates the first
     (``said_again_share`` of the shorter one's content bigrams in common, long numbers left out, each
     reply with at least ``said_again_min_bigrams``, neither negating a word the other says bare, the
-    second adding no other way: 或者…, 也可以…): the agent answered the
+    second adding no other way — 或者…, 也可以… — and no other figure): the agent answered the
     turn by saying its answer again, so the turn did not take it. The turn's last message of
     ``pressing_classes`` (not a bare ``waiting_classes`` one, whose wait the check judges) becomes a
     trigger when the turn accepts nothing (``accepting_classes``), holds no trigger yet, and the
@@ -843,7 +844,10 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
             continue
         # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
         # answer to a refusal, not the same one again
-        if _OTHER_WAY.search(texts.at(second)) and not _OTHER_WAY.search(texts.at(first)):
+        if len(_OTHER_WAY.findall(texts.at(second))) > len(_OTHER_WAY.findall(texts.at(first))):
+            continue
+        # another figure (退款金额是85元 → 是95元, 3幢 → 5幢): the answer corrected, not said again
+        if set(_FIGURE.findall(texts.at(first))) != set(_FIGURE.findall(texts.at(second))):
             continue
         # 不支持 → 支持: a corrected answer, not the same one
         if _flipped(texts.at(first), texts.at(second)):

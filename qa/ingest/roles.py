@@ -954,7 +954,9 @@ def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray) ->
         if chain_code < 0 or sender_code < 0 or sender_code >= len(sender_values):
             continue
         sender = str(sender_values[sender_code]).strip()
-        verdicts[index] = bool(sender) and sender in {part.strip() for part in re.split(_CHAIN, str(chain_values[chain_code]))}
+        # (the robot named in the chain is no agent: its greeting stays with the human who answered)
+        verdicts[index] = bool(sender) and not re.fullmatch(_BOT_ACCOUNT, sender) and not _SYSTEM_NICKNAME.search(sender) \
+            and sender in {part.strip() for part in re.split(_CHAIN, str(chain_values[chain_code]))}
     found[at] = verdicts[inverse.ravel()]
     return found
 
