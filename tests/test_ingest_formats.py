@@ -523,7 +523,7 @@ def test_a_transfer_chain_in_the_agent_column_gives_each_message_its_own_sender(
     path.write_bytes(_csv_bytes(
         "对话ID,接待客服,发送方,发送者,消息时间,消息内容",
         "m3,店铺机器人→售后-小安,访客,王五,2027-02-15 12:00:00,在吗",
-        "m3,店铺机器人→售后-小安,客服,店铺机器人,2027-02-15 12:00:01,您好 有什么可以帮您",
+        "m3,店铺机器人→售后-小安,客服,店铺机器人,2027-02-15 12:00:01,这里是店铺助手 请描述问题",
         "m3,店铺机器人→售后-小安,客服,售后-小安,2027-02-15 12:01:00,您好 我是小安"))
     m = load_inputs([str(path)]).messages
     assert set(m.loc[m["role"] == "agent", "agent"]) == {"售后-小安"}
