@@ -28,7 +28,7 @@ PARAMS = {
     "pressing_classes": Param("strings", "customer messages that push back (不对啊, 我都说了, 我问的是…): a turn "
                               "holding one before a restated answer is a trigger (said_again_share)", default=[]),
     "said_again_label": Param("table", "what a reason calls a turn found by said_again_share (zh, en)", default={},
-                            fields={"zh": Param("str", "Chinese"), "en": Param("str", "English")}),
+                              fields={"zh": Param("str", "Chinese"), "en": Param("str", "English")}),
     "urge_classes": Param("strings", "with soothed_episode: a bare urge (那抓紧处理吧, 尽快处理) right after a soothing reply "
                           "takes up what the agent promised: the same episode, whether or not a trigger was found "
                           "before the soothing reply", default=[]),
