@@ -529,6 +529,27 @@ def test_a_transfer_chain_in_the_agent_column_gives_each_message_its_own_sender(
     assert set(m.loc[m["role"] == "agent", "agent"]) == {"售后-小安"}
 
 
+def test_without_a_session_column_the_end_events_split_a_customers_conversations(tmp_path):
+    """微信客服 exports have no session id: a customer's conversation runs through the system event that
+    ends it, the customer's next message opens the next one (also on the same day), and a conversation
+    going on past midnight is not cut there."""
+    path = tmp_path / "消息记录.csv"
+    path.write_bytes(_csv_bytes(
+        "客户昵称,来源,接待人员,消息内容,发送时间",
+        "豆豆妈,客户,,外套有130码吗,2027-02-25 10:00:00",
+        "豆豆妈,接待人员,小青,有的,2027-02-25 10:01:00",
+        "豆豆妈,系统事件,,[事件] 会话已结束,2027-02-25 10:11:00",
+        "豆豆妈,客户,,下午再问一下 发货了吗,2027-02-25 15:00:00",
+        "豆豆妈,接待人员,小青,今天发,2027-02-25 15:01:00",
+        "豆豆妈,客户,,好的 晚上还想问个尺码,2027-02-25 23:58:00",
+        "豆豆妈,接待人员,小青,您说,2027-02-26 00:03:00",
+        "豆豆妈,系统事件,,[事件] 会话已结束,2027-02-26 00:13:00"))
+    result = load_inputs([str(path)])
+    sessions = result.messages["session_id"].tolist()
+    assert sessions[:3] == [sessions[0]] * 3 and sessions[3:] == [sessions[3]] * 5 and sessions[0] != sessions[3]
+    assert any("会话已结束" in note for note in result.notes)
+
+
 def test_a_zip_member_that_cannot_be_read_is_skipped_with_a_note_and_a_bomb_is_refused(tmp_path):
     """A readme or a side file inside an archive is skipped with a note (as in a folder), a member
     that is no export too; an archive whose member unpacks to hundreds of times its size is refused

@@ -295,8 +295,13 @@ def build_part(
             lambda year: notes.add(f"{{files}}: times without a year (12-17 10:02) read as in {year}", table.source))
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
-    if has_times and columns.has("session_day"):  # a customer's conversation: one session per local day
+    if has_times and columns.has("session_day"):
+        # a customer's conversation: one session per local day, split again where the platform wrote
+        # that a conversation ended (微信客服's [事件] 会话已结束)
         session = _per_day(session, utc, options.timezone)
+        ended = _session_end_events(text, role)
+        if ended.any():
+            session = _between_end_events(session, ended, utc)
     no_session = (session == "").to_numpy()
     text, continued = _continuations_joined(cells, columns, text, no_session, no_text, np.asarray(table.rows))
     text, pieces = _pieces_joined(cells, columns, text, session)
@@ -377,6 +382,39 @@ def build_part(
 # A customer's day runs from 04:00 to 04:00 local time, so a chat going on past midnight (23:55 → 00:10)
 # stays one session; a day's chats and the next morning's are two.
 _DAY_STARTS = pd.Timedelta(hours=4)
+
+
+# A system event saying the conversation ended (微信客服: [事件] 会话已结束; 客服结束了会话, 对话超时自动结束).
+_SESSION_END = r"^\W*(?:\[?事件\]?\s*)?(?:本次)?(?:会话|对话|咨询)(?:已|已经)?(?:结束|关闭)|^\W*(?:\[?事件\]?\s*)?(?:客服|接待人员|系统)\S{0,8}?结束了?(?:本次)?(?:会话|对话)|^\W*(?:\[?事件\]?\s*)?(?:会话|对话)超时(?:自动)?(?:结束|关闭)"
+
+
+def _session_end_events(text: pd.Series, role) -> np.ndarray:
+    """System rows that end a conversation (the customer's next message opens another)."""
+    system = np.asarray(role == Role.SYSTEM.value, dtype=bool)
+    ended = np.zeros(len(text), dtype=bool)
+    rows = np.flatnonzero(system)
+    if len(rows):
+        ended[rows] = text.iloc[rows].str.contains(_SESSION_END, regex=True).to_numpy(dtype=bool, na_value=False)
+    return ended
+
+
+def _between_end_events(session: pd.Series, ended: np.ndarray, utc: np.ndarray) -> pd.Series:
+    """``session · k``: the k-th conversation of each customer, counted in time order (file order between
+    equal times), a conversation running through the event that ends it; rows without a time keep the
+    bare session (they are rejected for it anyway)."""
+    keys, _ = pd.factorize(session)
+    times = pd.DatetimeIndex(utc).asi8
+    order = np.lexsort((np.arange(len(session)), times, keys))
+    ended_sorted = ended[order].astype(np.int64)
+    keys_sorted = keys[order]
+    before = np.cumsum(ended_sorted) - ended_sorted  # end events before each row, over all keys
+    starts = np.r_[0, np.flatnonzero(keys_sorted[1:] != keys_sorted[:-1]) + 1]
+    first_of_key = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    number = np.empty(len(order), dtype=np.int64)
+    number[order] = before - before[first_of_key] + 1
+    timed = ~np.isnat(np.asarray(utc, dtype="datetime64[ns]"))
+    labels = pd.Series(number, index=session.index).astype(str)
+    return session.where((session == "") | ~timed, session + " · " + labels)
 
 
 def _per_day(session: pd.Series, utc: np.ndarray, timezone: str) -> pd.Series:

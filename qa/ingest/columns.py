@@ -206,6 +206,7 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             positions["session_day"] = positions["customer"]
         split = (f", one per '{names[starts[0]]}'" if starts else
                  f", one per '{names[orders[0]]}' and day when times are given" if orders else ", one per day when times are given")
+        split += "; where the export writes that a conversation ended (会话已结束), the next one starts after it"
         notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation "
                          f"('{names[positions['customer']]}'{split})")
     elif "session_id" not in positions and {"sender", "receiver"} <= positions.keys() and "session_id" not in unmatched:
