@@ -629,3 +629,57 @@ def test_excel_2003_xml_cells_merged_down_fill_their_rows(tmp_path):
     path.write_text(xml, encoding="utf-8")
     m = load_inputs([str(path)]).messages
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["阿星"]
+
+
+def _joined_exports_frame() -> pd.DataFrame:
+    """An old and a new export of one shop joined with pd.concat: each fills its own columns."""
+    old = pd.DataFrame({
+        "会话ID": [880011223344.0, 880011223344.0, 880011225566.0, 880011225566.0],
+        "买家昵称": ["橘子汽水", "橘子汽水", "晚风", "晚风"],
+        "发送人": ["橘子汽水", "木木家纺:小林", "晚风", "木木家纺:小林"],
+        "发送时间": ["2027-03-01 10:00:00", "2027-03-01 10:01:00", "2027-03-01 23:58:00", "2027-03-01 23:59:00"],
+        "消息内容": ["枕套有蓝色吗", "有的亲，浅蓝和雾蓝两种", "被套能机洗吗", "可以的，冷水轻柔模式"],
+    })
+    new = pd.DataFrame({
+        "会话编号": ["880011225566", "880011225566", "880011229900"],
+        "买家": ["晚风", "晚风", "阿橙"],
+        "客服账号": ["木木家纺:小林", "木木家纺:小林", "木木家纺:阿青"],
+        "发送方": ["买家", "客服", "买家"],
+        "发送时间": ["2027-03-02 00:01:00", "2027-03-02 00:02:00", "2027-03-02 09:00:00"],
+        "内容": ["那烘干呢", "不建议烘干哦，容易缩", "在吗"],
+    })
+    # the ids of the old export became floats in the join (a gap in the column), as pandas writes them
+    return pd.concat([old, new]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_two_exports_of_different_columns_joined_read_each_row_by_its_own_columns(tmp_path, suffix):
+    path = tmp_path / f"joined{suffix}"
+    frame = _joined_exports_frame()
+    if suffix == ".csv":
+        frame.to_csv(path, encoding="utf-8-sig")
+    else:
+        frame.to_excel(path)
+    loaded = load_inputs([str(path)])
+    messages = loaded.messages.sort_values("source_row")
+    assert messages["source_row"].tolist() == list(range(2, 9))
+    assert messages["role"].tolist() == ["customer", "agent", "customer", "agent", "customer", "agent", "customer"]
+    assert messages["text"].iloc[4] == "那烘干呢"
+    # the session that went on past the switch of exports is one session, its id without pandas' .0
+    assert messages["session_id"].iloc[2:6].nunique() == 1
+    assert messages["session_id"].iloc[2] == "880011225566"
+    assert set(messages.loc[messages["role"] == "agent", "agent"]) == {"木木家纺:小林"}
+    notes = " ".join(loaded.notes)
+    assert "two exports of different columns joined" in notes and "'会话编号' on rows 6–8" in notes
+
+
+def test_columns_named_alike_filled_row_by_row_in_turn_are_still_refused(tmp_path):
+    # two session-like columns filled alternately are no two exports: which one holds the session is unclear
+    path = tmp_path / "alternating.csv"
+    lines = ["会话ID,会话编号,发送方,发送时间,内容"]
+    for i in range(8):
+        first, second = ("5501", "") if i % 2 == 0 else ("", "5501")
+        lines.append(f"{first},{second},{'买家' if i % 2 == 0 else '客服'},2027-03-01 10:0{i}:00,消息{i}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="both look like session_id"):
+        load_inputs([str(path)])

@@ -239,6 +239,11 @@ def build_part(
         guessed = ", ".join(f"{name}={wanted}" for name, wanted in columns.guessed.items())
         notes.add(f"{{files}}: columns found by their names: {guessed} (--column FIELD=NAME to choose others)", table.source)
     session = column("session_id").str.strip()
+    floated = _float_ids(session)
+    if floated is not None:
+        session = floated
+        notes.add(f"{{files}}: '{columns.label('session_id')}' holds ids written as decimals (713420118305.0, "
+                  "pandas' float): read without the .0", table.source)
     if columns.sessions_filled_down:
         session = _filled_down(session, counts if counts is not None else {}, "last_session")
     if columns.external_ids and columns.positions["session_id"] == columns.positions["sender_id"]:
@@ -771,6 +776,17 @@ def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np
 
 
 _SCIENTIFIC_ID = r"\s*\d(?:\.\d+)?[eE]\+\d{1,3}\s*"
+# A whole-number id a program wrote as a float (pandas turns an id column with a gap into float64 and
+# to_csv writes 713420118305.0): every id of the column so, five digits or more.
+_FLOAT_ID = r"\d{5,}\.0"
+
+
+def _float_ids(session: pd.Series) -> pd.Series | None:
+    """``session`` without the .0 of ids written as floats, when every filled id is one; else None."""
+    filled = session[session != ""]
+    if not len(filled) or not filled.str.endswith(".0").all() or not filled.str.fullmatch(_FLOAT_ID).all():
+        return None
+    return session.str.removesuffix(".0")
 
 
 def _reordered_after_headers(cells: pd.DataFrame, header: Sequence[str], counts: dict

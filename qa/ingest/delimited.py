@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 from qa.errors import InputError
 from qa.ingest.boxtable import box_table_as_csv, is_box_table
 from qa.ingest.build import _any_time_value, _has_times, columns_from_head
-from qa.ingest.columns import _clean_name
+from qa.ingest.columns import AmbiguousColumns, _clean_name
 from qa.ingest.encoding import (
     _bad_byte_message,
     _decode_head,
@@ -64,6 +64,9 @@ _QUOTED_MAX_CHARS = 20_000
 # (far beyond any chat message) rejects its row, not the file.
 _CSV_FIELD_LIMIT = 1 << 28
 csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+
+# Joined exports (pd.concat of two column sets) are read whole by the sheet reader: up to this size.
+_JOINED_MAX_BYTES = 256 << 20
 
 
 def _offset_after_lines(data: bytes, lines: int) -> int:
@@ -519,8 +522,15 @@ class _DelimitedStream:
         if "text" in fields and not {"role", "sender", "agent_flag"} & fields \
                 and transcript_at(self.header, rows, roles_only=True) is not None:
             raise _WholeConversations(self)
-        self.columns = columns_from_head(self.header, self.options.columns, path, above,
-                                         sample[:-1] if not at_end else sample)
+        try:
+            self.columns = columns_from_head(self.header, self.options.columns, path, above,
+                                             sample[:-1] if not at_end else sample)
+        except AmbiguousColumns as error:
+            # two exports of other columns joined into one file (pd.concat): the sheet reader tells the
+            # column sets apart on the whole file (such files are small)
+            if error.field in self.options.columns or os.path.getsize(path) > _JOINED_MAX_BYTES:
+                raise
+            raise _WholeConversations(self) from None
         self.exact = not self._scan_fast()
         if self.exact:
             self._scan_exact()
@@ -835,7 +845,8 @@ def _equals_empty(column: pa.Array) -> np.ndarray:
 
 
 class _WholeConversations(Exception):
-    """The file is a session list with each conversation whole in one cell (read by :func:`_conversations`)."""
+    """The file is read whole as a grid (by :func:`_conversations`): a session list with each conversation
+    whole in one cell, or two exports of different columns joined into one."""
 
     def __init__(self, stream: _DelimitedStream) -> None:
         super().__init__(stream.path)
@@ -845,7 +856,7 @@ class _WholeConversations(Exception):
 def _conversations(stream: _DelimitedStream, notes: IngestNotes) -> list[RawTable]:
     """A session list with whole conversations in a cell, read with :mod:`csv` (such lists are small)
     and made into a table of its messages (see :mod:`qa.ingest.transcript`)."""
-    from qa.ingest.spreadsheet import sheet_table
+    from qa.ingest.spreadsheet import sheet_tables
 
     with stream._open() as handle:
         text = handle.read().decode("utf-8", "replace").lstrip("\ufeff")
@@ -853,10 +864,10 @@ def _conversations(stream: _DelimitedStream, notes: IngestNotes) -> list[RawTabl
     width = max((len(record) for record in records), default=0)
     # title lines above the header keep their place, so that a row's number is the one the file shows
     padded = [[""] * width] * stream.lines_above + [record + [""] * (width - len(record)) for record in records]
-    table = sheet_table(pd.DataFrame(padded, dtype="str"), stream.path, "", stream.options, notes)
-    if table is None:
+    tables = sheet_tables(pd.DataFrame(padded, dtype="str"), stream.path, "", stream.options, notes)
+    if not tables:
         raise InputError(f"{stream.path} has no data rows (only a header)")
-    return [table]
+    return tables
 
 
 class DelimitedSource(Source):

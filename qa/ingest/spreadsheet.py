@@ -18,6 +18,8 @@ import pandas as pd
 
 from qa.errors import InputError
 from qa.ingest.build import WholeFileSource, columns_from_head
+from qa.ingest.columns import AmbiguousColumns, ColumnMap
+from qa.ingest.columnsets import column_sets
 from qa.ingest.header import SCAN_ROWS, Header, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.links import ids_from_links, link_text_column
@@ -72,10 +74,10 @@ def _read_workbook(
         if options.sheet is not None:
             if options.sheet not in names:
                 raise InputError(f"no sheet '{options.sheet}' in {path}; sheets: {', '.join(names)}")
-            table = _read_sheet(book, path, options.sheet, options, limits, notes)
-            if table is None:
+            tables = _read_sheet(book, path, options.sheet, options, limits, notes)
+            if not tables:
                 raise InputError(f"sheet '{options.sheet}' of {path} is empty")
-            return [_checked_sheet(table, path, options.sheet)]
+            return [_checked_sheet(table, path, options.sheet) for table in tables]
         if _QA_DATA_SHEET in names:
             raise InputError(f"{path}: this is a qa report; audit the original export")
         errors: list[InputError] = []
@@ -98,7 +100,7 @@ def _read_workbook(
             try:
                 cells, merged = cells_of(name)
                 try:
-                    table = sheet_table(cells, path, name, options, notes, merged, dictionary)
+                    tables = sheet_tables(cells, path, name, options, notes, merged, dictionary)
                 except InputError as exc:
                     # an export split by sender (买家消息, 客服消息, 系统消息): the sheet says who wrote;
                     # a sheet per session (智齿): the session's id stands in the block above the header
@@ -109,7 +111,7 @@ def _read_workbook(
                     if completed is None:
                         raise
                     cells, why = completed
-                    table = sheet_table(cells, path, name, options, notes, merged, dictionary)
+                    tables = sheet_tables(cells, path, name, options, notes, merged, dictionary)
                     notes.add(f"{{files}} (sheet '{name}'): {why}", path)
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
@@ -124,9 +126,9 @@ def _read_workbook(
                     continue
                 unread.append(name)
                 continue
-            if table is not None and len(table.cells):
-                read.append(table)
-            elif table is not None:
+            if any(len(table.cells) for table in tables):
+                read.extend(table for table in tables if len(table.cells))
+            elif tables:
                 header_only.append(name)
         if not read and header_only:
             raise InputError(f"{path} has no data rows (only a header) in sheet '{header_only[0]}'")
@@ -282,15 +284,15 @@ def _checked_sheet(table: RawTable, path: str, sheet: str) -> RawTable:
 def _read_sheet(
     book: pd.ExcelFile, path: str, sheet: str, options: ReadOptions, limits: WorkbookLimits | None,
     notes: IngestNotes | None = None,
-) -> RawTable | None:
-    """Read one sheet; None when it has no cells. The header is found by
+) -> list[RawTable]:
+    """Read one sheet (its tables: one, or one per column set of exports joined); none when it has no cells. The header is found by
     :func:`qa.ingest.header.find_header` (or ``--header-row``); its note goes to ``notes``; the
     workbook's field dictionary sheets may explain its role codes."""
     notes = notes if notes is not None else IngestNotes()
     cells, merged = _sheet_cells(book, path, sheet, limits)
     dictionary = _dictionary_lines([name for name in book.sheet_names if name != sheet],
                                    lambda name: _sheet_cells(book, path, name, limits))
-    return sheet_table(cells, path, sheet, options, notes, merged, dictionary)
+    return sheet_tables(cells, path, sheet, options, notes, merged, dictionary)
 
 
 def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,
@@ -307,7 +309,7 @@ def _sheet_cells(book: pd.ExcelFile, path: str, sheet: str,
 
 def grid_tables(path: str, grids, options: ReadOptions, notes: IngestNotes, nothing: str) -> list[RawTable]:
     """The tables of a file of several grids (an HTML page's tables, an XML workbook's sheets): each
-    ``(name, cells)`` of ``grids`` read by :func:`sheet_table` (``cells`` a function making its cells,
+    ``(name, cells)`` of ``grids`` read by :func:`sheet_tables` (``cells`` a function making its cells,
     so a grid over the limits is refused before it is made); a grid without the needed columns is
     passed over, the first one's error raised when none has them (``nothing`` when none failed). With
     several, rejected rows name their grid (row numbers repeat)."""
@@ -315,14 +317,13 @@ def grid_tables(path: str, grids, options: ReadOptions, notes: IngestNotes, noth
     errors: list[InputError] = []
     for name, cells in grids:
         try:
-            found = sheet_table(cells(), path, name, options, notes)
+            found = sheet_tables(cells(), path, name, options, notes)
         except LimitError:
             raise
         except InputError as exc:
             errors.append(exc)
             continue
-        if found is not None and len(found.cells):
-            read.append(found)
+        read.extend(table for table in found if len(table.cells))
     if not read:
         if errors:
             raise errors[0]
@@ -333,15 +334,16 @@ def grid_tables(path: str, grids, options: ReadOptions, notes: IngestNotes, noth
     return read
 
 
-def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
-                merged: int = 0, dictionary: Sequence[str] = ()) -> RawTable | None:
+def sheet_tables(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions, notes: IngestNotes,
+                 merged: int = 0, dictionary: Sequence[str] = ()) -> list[RawTable]:
     """A sheet's cells (as text, one row per row the sheet shows: index + 1 is its row number) as the
-    reader's table: the header found, the columns mapped, blank rows dropped; None when it has no cells."""
+    reader's table: the header found, the columns mapped, blank rows dropped; none when it has no
+    cells, one per column set when two exports of other columns were joined into it."""
     if not len(cells):
-        return None
+        return []
     blank = _blank_mask(cells)
     if blank.all():
-        return None
+        return []
     linked_at = link_text_column(cells) if path.lower().endswith((".xlsx", ".xlsm")) else None
     if linked_at is not None:
         cells, linked = ids_from_links(path, sheet, cells, linked_at)
@@ -376,15 +378,15 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
     if "text" not in options.columns and "text" not in fields:
         at = transcript_at(found.names, head)
         if at is not None:
-            return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
+            return [_transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)]
         pairs = turn_pairs_at(found.names) if not set(options.columns) & {"role", "sender"} else None
         if pairs is not None:
-            return _pairs_table(cells, blank, header_at, found.names, pairs, path, sheet, options, notes)
+            return [_pairs_table(cells, blank, header_at, found.names, pairs, path, sheet, options, notes)]
     elif not ({"role", "sender", "agent_flag"} & (fields | set(options.columns))):
         # a text column and nothing telling who wrote: a helpdesk turn per row, its messages as 顾客：… lines
         at = transcript_at(found.names, head, roles_only=True)
         if at is not None:
-            return _transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)
+            return [_transcript_table(cells, blank, header_at, found.names, at, path, sheet, options, notes)]
     not_messages = np.zeros(len(cells), dtype=bool)
     names = found.names
     blocks = block_headings(cells, blank, header_at, names) if "session_id" not in options.columns else None
@@ -401,21 +403,46 @@ def sheet_table(cells: pd.DataFrame, path: str, sheet: str, options: ReadOptions
                   "blocks of rows: a session is its number within its shop", path)
     sample = cells.iloc[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS][~not_messages[header_at + 1 : header_at + 1 + ROLE_SAMPLE_ROWS]].values.tolist()
     above = " ".join(" ".join(row) for row in cells.iloc[:header_at].values.tolist())
-    columns = columns_from_head(names, options.columns, f"{path} (sheet '{sheet}')", above, sample, dictionary)
-    if bands is not None and columns.has("session_id") and not columns.has("session_scope"):
-        columns = replace(columns, positions={**columns.positions, "session_scope": cells.shape[1] - 1})
+    where = f"{path} (sheet '{sheet}')" if sheet else path  # (a text file read as a grid has no sheet)
+    skip = blank | not_messages
+    try:
+        sets = [(columns_from_head(names, options.columns, where, above, sample, dictionary), ~skip)]
+    except AmbiguousColumns as error:
+        # two exports of other columns joined (pd.concat): each read by the columns it fills
+        found_sets = column_sets(cells, header_at, names, skip, error.names) if error.field not in options.columns else None
+        if found_sets is None:
+            raise
+        sets = [(columns_from_head(set_names, options.columns, where, above,
+                                   cells[own].iloc[:ROLE_SAMPLE_ROWS].values.tolist(), dictionary), own & ~skip)
+                for set_names, own in found_sets]
+        spans = "; ".join(_set_span(set_columns, own, error.field) for set_columns, own in sets)
+        notes.add(f"{{files}}{'' if not sheet else f' (sheet {sheet!r})'}: two exports of different columns joined "
+                  f"into one ({spans}): each row read by its own export's columns", path)
+    if bands is not None:
+        sets = [(replace(columns, positions={**columns.positions, "session_scope": cells.shape[1] - 1})
+                 if columns.has("session_id") and not columns.has("session_scope") else columns, keep)
+                for columns, keep in sets]
     note = header_note(path, sheet, header_at + 1)
     if note:
         notes.add(note.replace(path, "{files}", 1), path)
     if merged:
         notes.add(f"{{files}} (sheet '{sheet}'): {merged} cell(s) of merges over several rows read as the "
                   "merge's value (a session's id written once over its rows)", path)
-    keep = ~blank & ~not_messages
-    keep[: header_at + 1] = False
-    data = cells[keep].reset_index(drop=True)
-    data.columns = range(data.shape[1])
-    rows = np.flatnonzero(keep).astype(np.int64) + 1
-    return RawTable(path, sheet, columns, data, rows, empty_rejected())
+    tables = []
+    for columns, keep in sets:
+        keep = keep.copy()
+        keep[: header_at + 1] = False
+        data = cells[keep].reset_index(drop=True)
+        data.columns = range(data.shape[1])
+        rows = np.flatnonzero(keep).astype(np.int64) + 1
+        tables.append(RawTable(path, sheet, columns, data, rows, empty_rejected()))
+    return tables
+
+
+def _set_span(columns: ColumnMap, rows: np.ndarray, field: str) -> str:
+    """Where a column set of a joined table is: its column of ``field`` and its first and last row."""
+    at = np.flatnonzero(rows)
+    return f"'{columns.label(field)}' on rows {at[0] + 1}–{at[-1] + 1}" if len(at) else f"'{columns.label(field)}'"
 
 
 # Delimiters a text export is split on when Excel kept each line in one cell: 竖线, tab, semicolon, comma.
