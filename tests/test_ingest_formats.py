@@ -683,3 +683,36 @@ def test_columns_named_alike_filled_row_by_row_in_turn_are_still_refused(tmp_pat
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="both look like session_id"):
         load_inputs([str(path)])
+
+
+def _role_column_rows(stale: str) -> list[list[str]]:
+    rows = [["会话ID", "顾客账号", "发送人", "发送时间", "消息内容", "角色"]]
+    for n, buyer in enumerate(["jd_小鹿", "jd_青柠", "jd_团子", "jd_北北"]):
+        agent = "小周" if n % 2 else stale  # the agent who joined after the role list was made
+        rows += [[f"91000{n}", buyer, buyer, f"2027-03-0{n + 1} 10:00:00", "充电器是原装的吗", "顾客"],
+                 [f"91000{n}", buyer, agent, f"2027-03-0{n + 1} 10:01:00", "是原装的，配件清单里有写",
+                  "人工" if agent == "小周" else "顾客"]]
+    return rows
+
+
+def test_a_role_column_calling_an_agent_the_customer_is_overruled_by_the_sender_and_customer_columns(tmp_path):
+    path = tmp_path / "roles.csv"
+    path.write_text("\n".join(",".join(row) for row in _role_column_rows("小桃")) + "\n", encoding="utf-8")
+    loaded = load_inputs([str(path)])
+    messages = loaded.messages.sort_values("source_row")
+    assert messages["role"].tolist() == ["customer", "agent"] * 4
+    assert set(messages.loc[messages["role"] == "agent", "agent"]) == {"小桃", "小周"}
+    assert any("calls 小桃 the customer" in note for note in loaded.notes)
+
+
+def test_a_role_column_is_kept_where_senders_and_customers_are_written_differently(tmp_path):
+    # the customer column holds nicknames, the sender column account ids: no sender is ever "the row's
+    # customer", so nothing contradicts the role column
+    rows = _role_column_rows("小桃")
+    for row in rows[1:]:
+        row[1] = row[1].removeprefix("jd_") + "同学"
+    path = tmp_path / "roles.csv"
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8")
+    messages = load_inputs([str(path)]).messages.sort_values("source_row")
+    assert messages["role"].tolist() == ["customer", "customer", "customer", "agent", "customer", "customer",
+                                         "customer", "agent"]

@@ -95,7 +95,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "receiver_id": ("receiver_id", "to_id", "to_userid", "receiver_userid", "接收者ID", "接收人ID", "接收方ID", "接收者userid"),
     "customer": (
         "customer", "buyer", "用户昵称", "访客名称", "访客", "访客ID", "买家", "买家昵称", "买家ID", "用户ID",
-        "顾客", "顾客ID", "顾客昵称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",
+        "顾客", "顾客ID", "顾客昵称", "顾客账号", "顾客名称", "客户昵称", "用户名", "访客昵称", "买家旺旺", "旺旺", "买家旺旺号", "买家账号",
         "buyer_nick", "customer_name", "客户", "客户ID", "客户账号", "客户名称", "customer_id", "buyer_id", "用户pin", "用户PIN",
         # 1688 / 阿里旺旺 name the buyer by the member name (会员名) of the account
         "买家会员名", "会员名", "买家会员", "会员昵称", "会员账号", "买家会员账号",

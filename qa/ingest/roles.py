@@ -158,6 +158,8 @@ def _roles(
     ``text`` is each row's text; ``shops`` collects the main accounts seen so far (the chunks of
     one streamed file share it)."""
     role, reason = _sender_roles(table, options, notes, shops if shops is not None else set())
+    if all(table.columns.has(name) for name in ("role", "sender", "customer")):
+        role = _customer_role_contradicted(table, role, notes)
     if table.columns.has("msg_type"):
         kinds = table.cells[table.columns.positions["msg_type"]].str.strip().str.casefold()
         system = kinds.isin(SYSTEM_TYPES).to_numpy()
@@ -819,6 +821,35 @@ def _roles_by_staff(senders: pd.Series, receivers: pd.Series, staff: pd.Series) 
         role[other] = _map_unique(senders[other], lambda nick: _role_from_nickname(nick, None))
     empty = (senders == "").to_numpy()
     return role, np.where(empty, "empty sender", None)
+
+
+def _customer_role_contradicted(table: RawTable, role: np.ndarray, notes: IngestNotes) -> np.ndarray:
+    """``role`` with the rows a role column gives to the customer but the sender and customer columns give
+    to someone else made that one's (an agent, or the system by its name): in an export whose customers'
+    rows are their own (the sender is the row's customer), a sender called the customer who is never the
+    row's customer is not (a helper column of lookups a colleague added, stale for an agent who joined
+    after its list was made). Nothing changes when the customers' rows name them otherwise."""
+    said_customer = role == Role.CUSTOMER.value
+    if not said_customer.any():
+        return role
+    cells, positions = table.cells, table.columns.positions
+    senders = cells[positions["sender"]].str.strip()[said_customer]
+    own = (senders == cells[positions["customer"]].str.strip()[said_customer]) | (senders == "")
+    is_own = own.groupby(senders.to_numpy()).any()
+    strangers = is_own.index[~is_own.to_numpy()]
+    # most of those called customers are the rows' own customers: the column is to be trusted elsewhere
+    if not len(strangers) or is_own.sum() < 3 * len(strangers):
+        return role
+    flipped = np.zeros(len(role), dtype=bool)
+    flipped[np.flatnonzero(said_customer)[senders.isin(strangers).to_numpy()]] = True
+    role = role.copy()
+    role[flipped] = Role.AGENT.value
+    system = flipped & cells[positions["sender"]].str.strip().str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool)
+    role[system] = Role.SYSTEM.value
+    listed = ", ".join(sorted(strangers)[:3]) + (" …" if len(strangers) > 3 else "")
+    notes.add(f"{{files}}: '{table.columns.label('role')}' calls {listed} the customer, but the sender is never the row's "
+              f"'{table.columns.label('customer')}': read as the shop's ({int(flipped.sum())} rows)", table.source)
+    return role
 
 
 def _roles_by_customer(nicknames: pd.Series, customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
