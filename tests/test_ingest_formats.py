@@ -716,3 +716,24 @@ def test_a_role_column_is_kept_where_senders_and_customers_are_written_different
     messages = load_inputs([str(path)]).messages.sort_values("source_row")
     assert messages["role"].tolist() == ["customer", "customer", "customer", "agent", "customer", "customer",
                                          "customer", "agent"]
+
+
+def test_a_customer_on_two_wechat_service_accounts_at_once_has_two_sessions(tmp_path):
+    presale, aftersale = "wk" + "P" * 24, "wk" + "Q" * 24
+    rows = [["客服账号ID", "客户ID", "客户昵称", "来源", "接待人员", "消息内容", "发送时间"]]
+    buyer = "wm" + "b" * 24
+    for minute, (account, source, agent, text) in enumerate([
+            (aftersale, "客户", "", "退货寄出三天了还没退款", ),
+            (aftersale, "接待人员", "阿May", "我看一下，仓库今天签收的"),
+            (presale, "客户", "", "另外问下连体衣有70码吗"),
+            (presale, "接待人员", "小青", "有的，70码适合3到6个月"),
+            (aftersale, "客户", "", "那什么时候到账"),
+            (aftersale, "接待人员", "阿May", "今天下班前给您退")]):
+        rows.append([account, buyer, "Amy妈", source, agent, text, f"2027-03-01 10:{minute:02d}:00"])
+    path = tmp_path / "kf.csv"
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8")
+    loaded = load_inputs([str(path)])
+    messages = loaded.messages.sort_values("source_row")
+    sessions = messages["session_id"].tolist()
+    assert sessions[0] == sessions[1] == sessions[4] == sessions[5] != sessions[2] == sessions[3]
+    assert any("two accounts are two sessions" in note for note in loaded.notes)

@@ -31,6 +31,7 @@ from qa.ingest.roles import (
     role_legend,
     senders_by_customer,
     senders_by_staff,
+    sessions_per_kf_account,
 )
 from qa.ingest.table import IngestNotes, RawTable, ReadOptions, Source, _clip, _no_reasons, _rejected_frame, _table_slices
 from qa.ingest.times import _parse_times
@@ -57,6 +58,7 @@ def columns_from_head(header: Sequence[str], overrides: Mapping[str, str], where
     columns = names_as_sender(columns, sample)
     columns = role_legend(columns, above, sample, where, dictionary)
     columns = ids_tell_roles(columns, sample)
+    columns = sessions_per_kf_account(columns, sample)
     columns = senders_by_staff(columns, sample)
     columns = senders_by_customer(columns, sample)
     columns = agent_aliases(columns, sample)

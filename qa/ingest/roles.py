@@ -279,6 +279,26 @@ EXTERNAL_ID = r"\s*w[mo][0-9A-Za-z_-]{20,}\s*"
 KF_ACCOUNT_ID = r"\s*wk[0-9A-Za-z_-]{20,}\s*"
 
 
+def sessions_per_kf_account(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
+    """``columns`` keeping a customer's conversations on two 微信客服 accounts apart (售前 and 售后 at the same
+    time are two conversations): when a session is the customer's day, a column no field took whose ``sample``
+    values are all 微信客服 account ids (open_kfid, wk…) scopes it."""
+    positions = columns.positions
+    if not columns.has("session_day") or columns.has("session_scope") or "session_id" in columns.mapped:
+        return columns
+    taken = set(positions.values())
+    width = max((len(row) for row in sample), default=0)
+    for at in range(width):
+        if at in taken:
+            continue
+        values = {str(row[at]).strip() for row in sample if len(row) > at} - {""}
+        if values and all(re.fullmatch(KF_ACCOUNT_ID, value) for value in values):
+            note = (f"{{files}}: '{columns.header[at]}' holds 微信客服 accounts (wk…): a customer's conversations on "
+                    "two accounts are two sessions")
+            return replace(columns, positions={**positions, "session_scope": at}, notes=(*columns.notes, note))
+    return columns
+
+
 def ids_tell_roles(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> ColumnMap:
     """``columns`` reading roles and sessions from the senders' ids when there is no role column and the
     ``sample`` shows 企业微信 external userids among them (customers and staff alike have plain names: only
