@@ -82,7 +82,7 @@ FIELD_HEADERS = {
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称", "发送人", "发送方昵称", "sender"),
+              "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -130,7 +130,7 @@ ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
     "买家发送": "customer", "系统通知": "system", "商家": "agent", "自动回复": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
-    "访客": "customer", "坐席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
+    "访客": "customer", "坐席": "agent", "座席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
     "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }

@@ -737,3 +737,16 @@ def test_a_customer_on_two_wechat_service_accounts_at_once_has_two_sessions(tmp_
     sessions = messages["session_id"].tolist()
     assert sessions[0] == sessions[1] == sessions[4] == sessions[5] != sessions[2] == sessions[3]
     assert any("two accounts are two sessions" in note for note in loaded.notes)
+
+
+def test_a_call_centre_export_writing_zuoxi_with_the_other_character_reads_its_agents_and_directions(tmp_path):
+    # 座席 and 坐席 are one word: 座席名称 names the agent, 座席→访客 is the agent's message
+    rows = [["会话编号", "访客名称", "座席工号", "座席名称", "消息方向", "消息时间", "消息内容"],
+            ["c-1", "小雨", "", "", "访客→座席", "2027-03-01 10:00:00", "沙发什么时候送"],
+            ["c-1", "小雨", "8002", "木隅-阿凯", "座席→访客", "2027-03-01 10:01:00", "明天上午送到"],
+            ["c-1", "小雨", "", "", "系统", "2027-03-01 10:02:00", "座席结束会话"]]
+    path = tmp_path / "7moor.csv"
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8-sig")
+    messages = load_inputs([str(path)]).messages.sort_values("source_row")
+    assert messages["role"].tolist() == ["customer", "agent", "system"]
+    assert messages["agent"].iloc[1] == "木隅-阿凯"

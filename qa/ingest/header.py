@@ -118,7 +118,8 @@ def clean_name(name: object) -> str:
 _SPACES = re.compile(r"\s+")
 # Taiwan and Hong Kong exports use their own words, which converting the characters leaves as they
 # are (訊息 → 讯息, 帳號 → 帐号, 身分): each is matched as the mainland word the vocabularies know.
-_REGIONAL_WORDS = {"讯息": "消息", "帐号": "账号", "帐户": "账户", "身分": "身份", "使用者": "用户"}
+# 座席 and 坐席 are the same word (call centres write both)
+_REGIONAL_WORDS = {"讯息": "消息", "帐号": "账号", "帐户": "账户", "身分": "身份", "使用者": "用户", "座席": "坐席"}
 _REGIONAL = re.compile("|".join(_REGIONAL_WORDS))
 
 
