@@ -79,7 +79,7 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
-    "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "发送者类型", "sender_type", "消息来源", "发送方向",
+    "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "消息发送者", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
               "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender"),

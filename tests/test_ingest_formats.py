@@ -750,3 +750,17 @@ def test_a_call_centre_export_writing_zuoxi_with_the_other_character_reads_its_a
     messages = load_inputs([str(path)]).messages.sort_values("source_row")
     assert messages["role"].tolist() == ["customer", "agent", "system"]
     assert messages["agent"].iloc[1] == "木隅-阿凯"
+
+
+def test_an_agent_column_listing_the_session_s_agents_gives_each_message_to_its_sender(tmp_path):
+    rows = [["对话ID", "客服", "消息发送者", "发送者名称", "发送时间", "消息内容"],
+            ["77", "可可/小雅", "客户", "Bella", "2027-03-01 10:00:00", "孕妇能用吗"],
+            ["77", "可可/小雅", "客服", "可可", "2027-03-01 10:01:00", "不放心就别买"],
+            ["77", "可可/小雅", "系统", "系统", "2027-03-01 10:02:00", "对话已由 可可 转接给 小雅"],
+            ["77", "可可/小雅", "客服", "小雅", "2027-03-01 10:03:00", "抱歉，刚才的回复不妥，这款孕期可以用"],
+            ["78", "小雅", "客服", "小雅", "2027-03-01 11:00:00", "您好"]]
+    path = tmp_path / "udesk.csv"
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8")
+    messages = load_inputs([str(path)]).messages.sort_values("source_row")
+    agents = messages.loc[messages["role"] == "agent", "agent"].tolist()
+    assert agents == ["可可", "小雅", "小雅"]

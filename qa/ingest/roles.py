@@ -63,6 +63,8 @@ _PLATFORM_ROLE = re.compile(r"官方|平台|小二|platform", re.IGNORECASE)
 _DIRECTION = re.compile(r"\s*(?:→|->|=>|⟶|➡|至|\bto\b)\s*", re.IGNORECASE)
 # a chain of who served a session, in an agent column (飞鸽机器人→乐途-大鹏): arrows only (至 is in names)
 _CHAIN = r"\s*(?:→|->|=>|⟶|➡)\s*"
+# ... or a list of them (可可/小雅, 小王、小李): told apart by the sender column only
+_AGENT_LIST = r"\s*[/、,，;；|]\s*"
 _YES = ("1", "1.0", "true", "yes", "y", "是")
 _FLAG_WORDS: dict[str, str] = {
     **dict.fromkeys(_YES, Role.AGENT.value),
@@ -963,6 +965,16 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
                 if member.any():
                     last = last.where(~member, senders.str.strip())
             names = names.where(~chained, last)
+        if columns.has("sender"):
+            # the session's agents listed (可可/小雅, 小王、小李): an agent's message is its sender's when the
+            # sender is one of them
+            listed = _test_distinct(names, lambda values: values.str.contains(_AGENT_LIST, regex=True).to_numpy(
+                dtype=bool, na_value=False))
+            if listed.any():
+                senders = _sender_names(table)
+                member = _sender_in_chain(names, senders, listed & is_agent, _AGENT_LIST)
+                if member.any():
+                    names = names.where(~member, senders.str.strip())
         agent = pa.array(names)
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
         robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
@@ -988,9 +1000,10 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
 
 
-def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray) -> np.ndarray:
+def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray, separator: str = _CHAIN) -> np.ndarray:
     """Which of ``rows`` name a sender who is one of the names of the row's chain of agents (售后-大伟 in
-    售后-大伟→主管-老周); tested once per distinct (chain, sender) pair, as integer codes."""
+    售后-大伟→主管-老周; parts split at ``separator``); tested once per distinct (chain, sender) pair, as
+    integer codes."""
     found = np.zeros(len(chains), dtype=bool)
     at = np.flatnonzero(rows)
     if not len(at):
@@ -1007,7 +1020,7 @@ def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray) ->
         sender = str(sender_values[sender_code]).strip()
         # (the robot named in the chain is no agent: its greeting stays with the human who answered)
         verdicts[index] = bool(sender) and not re.fullmatch(_BOT_ACCOUNT, sender) and not _SYSTEM_NICKNAME.search(sender) \
-            and sender in {part.strip() for part in re.split(_CHAIN, str(chain_values[chain_code]))}
+            and sender in {part.strip() for part in re.split(separator, str(chain_values[chain_code]))}
     found[at] = verdicts[inverse.ravel()]
     return found
 
