@@ -781,6 +781,40 @@ def _flipped(one: str, other: str) -> bool:
     return False
 
 
+class _SaidAgain:
+    """Whether an agent reply says an earlier one again: ``said_again_share`` of the shorter one's content
+    bigrams in common (long numbers left out), each with at least ``said_again_min_bigrams``, no second way
+    added (或者…), no other figure, neither negating a word the other says bare. Bigrams are made once
+    per distinct text."""
+
+    def __init__(self, texts: _Texts, params) -> None:
+        self.texts = texts
+        self.least, self.share = params["said_again_min_bigrams"], params["said_again_share"]
+        self.grams: dict[int, frozenset[str]] = {}
+
+    def content(self, position: int) -> frozenset[str]:
+        code = int(self.texts.codes[position])
+        found = self.grams.get(code)
+        if found is None:
+            found = self.grams[code] = _content_bigrams(self.texts.at(position))
+        return found
+
+    def __call__(self, first: int, second: int) -> bool:
+        one, other = self.content(first), self.content(second)
+        if len(one) < self.least or len(other) < self.least or len(one & other) < self.share * min(len(one), len(other)):
+            return False
+        earlier, later = self.texts.at(first), self.texts.at(second)
+        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
+        # answer to a refusal, not the same one again
+        if len(_OTHER_WAY.findall(later)) > len(_OTHER_WAY.findall(earlier)):
+            return False
+        # another figure (退款金额是85元 → 是95元, 3幢 → 5幢): the answer corrected, not said again
+        if set(_FIGURE.findall(earlier)) != set(_FIGURE.findall(later)):
+            return False
+        # 不支持 → 支持: a corrected answer, not the same one
+        return not _flipped(earlier, later)
+
+
 def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
     """The customer's turn between two agent replies of which the second restates the first
     (``said_again_share`` of the shorter one's content bigrams in common, long numbers left out, each
@@ -827,30 +861,10 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         at = np.flatnonzero(keep)
         keep[at[_class_mask(classes, holding, texts.norm_all, earlier[at])]] = False
     accepting = [c for c in params["accepting_classes"] if c in classes.classes]
-    least, share = params["said_again_min_bigrams"], params["said_again_share"]
-    grams: dict[int, frozenset[str]] = {}
-
-    def content(position: int) -> frozenset[str]:
-        code = int(texts.codes[position])
-        found = grams.get(code)
-        if found is None:
-            found = grams[code] = _content_bigrams(texts.at(position))
-        return found
-
+    says_again = _SaidAgain(texts, params)
     for index in np.flatnonzero(keep).tolist():
         first, second = int(earlier[index]), int(later[index])
-        one, other = content(first), content(second)
-        if len(one) < least or len(other) < least or len(one & other) < share * min(len(one), len(other)):
-            continue
-        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
-        # answer to a refusal, not the same one again
-        if len(_OTHER_WAY.findall(texts.at(second))) > len(_OTHER_WAY.findall(texts.at(first))):
-            continue
-        # another figure (退款金额是85元 → 是95元, 3幢 → 5幢): the answer corrected, not said again
-        if set(_FIGURE.findall(texts.at(first))) != set(_FIGURE.findall(texts.at(second))):
-            continue
-        # 不支持 → 支持: a corrected answer, not the same one
-        if _flipped(texts.at(first), texts.at(second)):
+        if not says_again(first, second):
             continue
         turn = [p for p in range(first + 1, second) if customer[p]]
         if any(texts.member(name, p) for p in turn for name in accepting):
@@ -1352,12 +1366,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     restated_names = [c for c in params["restated_classes"] if c in classes.classes]
     refused_offer: dict[int, int] = {}  # a reply that only restated the refused offer -> that offer
     challenge_names = [c for c in params["new_episode_classes"] if c in classes.classes]
+    again: list[int] = []
     if restated_names and len(judged):
         # the customer refused the proposal just before (催管用吗, tied to it by qa.acceptance) and
         # the reply only offers it again; a message of the same turn that only offers it again does
         # not make the reply good either (refused_offer)
         acceptable = texts.acceptable(judged)
-        again = []
         for reply, ok in zip(judged.tolist(), acceptable.tolist()):
             trigger = first_of[reply]
             # a refusal tied to the proposal names what was refused; a challenge to the agent (你是复读机吗)
@@ -1371,8 +1385,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             if ok and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by, restated_names,
                                 not_counting):
                 again.append(reply)
-        if again:
-            unsatisfied = np.sort(np.r_[unsatisfied, np.asarray(again, dtype="int64")])
+    if again:
+        unsatisfied = np.sort(np.r_[unsatisfied, np.asarray(again, dtype="int64")])
     flagged: list[int] = []
     for reply in unsatisfied.tolist():
         if params["judge"] == "turn":
