@@ -764,3 +764,69 @@ def test_an_agent_column_listing_the_session_s_agents_gives_each_message_to_its_
     messages = load_inputs([str(path)]).messages.sort_values("source_row")
     agents = messages.loc[messages["role"] == "agent", "agent"].tolist()
     assert agents == ["可可", "小雅", "小雅"]
+
+
+def _csv_file(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_customer_alone_on_the_customer_s_side_under_another_nickname_stays_the_customer(tmp_path):
+    path = _csv_file(tmp_path, "roles.csv", "会话ID,时间,角色,发送人,顾客昵称,内容\n"
+                     "S1,2026-12-01 10:00:00,顾客,阿花,阿花,这个杯子有蓝色吗\nS1,2026-12-01 10:00:30,客服,小禾,阿花,有的亲\n"
+                     "S2,2026-12-01 10:01:00,顾客,大熊,大熊,发货了吗\nS2,2026-12-01 10:01:30,客服,小禾,大熊,今天发\n"
+                     "S3,2026-12-01 10:02:00,顾客,木木,木木,能开发票吗\nS3,2026-12-01 10:02:30,客服,小禾,木木,可以\n"
+                     "S4,2026-12-01 10:03:00,顾客,橘子汽水,小橘,东西太差了\nS4,2026-12-01 10:04:30,客服,小禾,小橘,抱歉\n")
+    messages = load_inputs([path]).messages
+    assert messages.loc[messages["session_id"] == "S4", "role"].tolist() == ["customer", "agent"]
+
+
+def test_a_wechat_event_row_without_its_account_stays_in_the_customer_s_conversation(tmp_path):
+    first, second, buyer = "wk" + "A" * 24, "wk" + "B" * 24, "wm" + "c" * 24
+    rows = [[first, "客户", "", "在吗", "10:00:00"], [first, "接待人员", "小青", "在的", "10:01:00"],
+            ["", "系统事件", "", "[事件] 会话已结束", "10:30:00"],
+            [second, "客户", "", "退款到了吗", "15:00:00"], [second, "接待人员", "阿May", "今天到", "15:01:00"]]
+    text = "客服账号ID,客户ID,客户昵称,来源,接待人员,消息内容,发送时间\n" + "".join(
+        f"{account},{buyer},小B,{source},{agent},{words},2027-03-01 {clock}\n" for account, source, agent, words, clock in rows)
+    messages = load_inputs([_csv_file(tmp_path, "kf.csv", text)]).messages.sort_values("source_row")
+    sessions = messages["session_id"].tolist()
+    assert sessions[0] == sessions[1] == sessions[2] != sessions[3] == sessions[4]
+
+
+def test_the_customer_column_is_the_one_whose_names_the_senders_use(tmp_path):
+    # 顾客账号 (ids) beside 顾客 (nicknames), the senders written as nicknames
+    path = _csv_file(tmp_path, "c.csv", "时间,顾客账号,顾客,发送人,内容\n"
+                     "2026-12-01 10:00:00,c1001,阿花,阿花,这个杯子有蓝色吗\n2026-12-01 10:00:30,c1001,阿花,小禾,有的亲\n"
+                     "2026-12-01 10:01:00,c1002,大熊,大熊,发货了吗\n2026-12-01 10:01:30,c1002,大熊,小禾,今天发\n"
+                     "2026-12-01 10:02:00,c1003,木木,木木,能开发票吗\n2026-12-01 10:02:30,c1003,木木,阿青,可以\n")
+    messages = load_inputs([path]).messages.sort_values("source_row")
+    assert messages["role"].tolist() == ["customer", "agent"] * 3
+
+
+@pytest.mark.parametrize("bare,named", [("发送者", "发送者名称"), ("发送人", "发送人名称"), ("坐席", "座席名称")])
+def test_a_party_named_bare_and_by_its_name_reads_the_name(tmp_path, bare, named):
+    path = _csv_file(tmp_path, "n.csv", f"会话ID,时间,角色,{bare},{named},内容\n"
+                     "S1,2026-12-01 10:00:00,顾客,u1,阿花,在吗\nS1,2026-12-01 10:00:30,客服,k7,小禾,在的\n")
+    messages = load_inputs([path]).messages.sort_values("source_row")
+    assert messages["agent"].iloc[1] == "小禾"
+
+
+def test_an_agent_name_with_a_slash_is_one_agent_when_its_parts_do_not_all_write(tmp_path):
+    path = _csv_file(tmp_path, "s.csv", "会话ID,时间,角色,客服,发送人,内容\n"
+                     "S1,2026-12-01 10:00:00,顾客,暖暖家居/小美,小圆,在吗\nS1,2026-12-01 10:00:30,客服,暖暖家居/小美,暖暖家居,在的亲\n"
+                     "S2,2026-12-01 10:01:00,顾客,暖暖家居/阿杰,大熊,发货了吗\nS2,2026-12-01 10:01:30,客服,暖暖家居/阿杰,暖暖家居,今天发\n")
+    messages = load_inputs([path]).messages
+    assert set(messages.loc[messages["role"] == "agent", "agent"]) == {"暖暖家居/小美", "暖暖家居/阿杰"}
+
+
+def test_float_ids_read_alike_in_every_chunk_and_beside_a_footer(tmp_path):
+    lines = ["会话ID,发送时间,发送方,客服,内容"]
+    for n in range(12):
+        session = f"{713420100000 + n // 4}.0"
+        lines.append(f"{session},2026-12-01 10:{n:02d}:00,{'买家' if n % 2 == 0 else '客服'},小禾,消息{n}")
+    lines.append("合计：共12条,,,,")
+    path = _csv_file(tmp_path, "f.csv", "\n".join(lines) + "\n")
+    streamed_like_loaded([path], 5)
+    sessions = set(load_inputs([path]).messages["session_id"])
+    assert sessions == {"713420100000", "713420100001", "713420100002"}

@@ -269,6 +269,14 @@ def build_part(
     if columns.has("session_order"):  # a session derived from the customer: one per order asked about
         order = column("session_order").str.strip()
         session = session.where((session == "") | (order == ""), session + " · " + order)
+    if columns.has("session_account"):
+        # the 微信客服 account the customer wrote to: a row without one (an event the export left blank) is on
+        # the account of the customer's rows around it
+        account = column("session_account").str.strip()
+        if (account == "").any():
+            account = account.mask(account == "").groupby(session.to_numpy()).transform(
+                lambda values: values.ffill().bfill()).fillna("")
+        session = session.where((session == "") | (account == ""), account + " · " + session)
     if columns.has("session_scope"):  # a number of each agent's sessions: the agent's with it
         scope = column("session_scope").str.strip()
         session = session.where((session == "") | (scope == ""), scope + " · " + session)
@@ -779,16 +787,24 @@ def _footer_rows(cells: pd.DataFrame, session: pd.Series, bad: np.ndarray) -> np
 
 _SCIENTIFIC_ID = r"\s*\d(?:\.\d+)?[eE]\+\d{1,3}\s*"
 # A whole-number id a program wrote as a float (pandas turns an id column with a gap into float64 and
-# to_csv writes 713420118305.0): every id of the column so, five digits or more.
+# to_csv writes 713420118305.0): five digits or more, then .0.
 _FLOAT_ID = r"\d{5,}\.0"
 
 
 def _float_ids(session: pd.Series) -> pd.Series | None:
-    """``session`` without the .0 of ids written as floats, when every filled id is one; else None."""
-    filled = session[session != ""]
-    if not len(filled) or not filled.str.endswith(".0").all() or not filled.str.fullmatch(_FLOAT_ID).all():
+    """``session`` with the ids written as floats read without their .0 (whatever else the column holds: a
+    footer line, the other export's ids in a joined file, the next chunk's rows); None when there are none.
+    Decided per id, so that every chunk of a streamed file reads an id the same way."""
+    ending = session.str.endswith(".0").to_numpy(dtype=bool, na_value=False)
+    if not ending.any():
         return None
-    return session.str.removesuffix(".0")
+    at = np.flatnonzero(ending)
+    floated = session.iloc[at].str.fullmatch(_FLOAT_ID).to_numpy(dtype=bool, na_value=False)
+    if not floated.any():
+        return None
+    session = session.copy()
+    session.iloc[at[floated]] = session.iloc[at[floated]].str.removesuffix(".0")
+    return session
 
 
 def _reordered_after_headers(cells: pd.DataFrame, header: Sequence[str], counts: dict

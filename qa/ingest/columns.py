@@ -126,6 +126,7 @@ class ColumnMap:
 # The agent named twice, by number and by name (客服工号 / 客服昵称): reports show the name. (Not the
 # customer: 买家ID tells apart two buyers whose masked nicknames read alike.)
 _NAMED_PARTIES = frozenset({"agent"})
+_NAME_SUFFIXES = frozenset({"名称", "昵称", "姓名", "名字", "name"})
 _NUMBER_LIKE = regex.compile(r"(?i)工号|编号|账号|帐号|号码|(?<![a-z])id$|_id$|\bid\b|ID")
 
 
@@ -167,6 +168,12 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         if len(hits) > 1 and name in _NAMED_PARTIES:
             # an agent by number and by name (客服工号 beside 客服昵称): the name is what people read
             named = [i for i in hits if not _NUMBER_LIKE.search(names[i])]
+            if len(named) == 1:
+                hits = named
+        if len(hits) > 1 and name in ("sender", "agent"):
+            # a party named twice, bare and as a name (发送者 / 发送者名称, 坐席 / 座席名称): the name is what people read
+            named = [i for i in hits if any(keys[i] != keys[j] and keys[i].startswith(keys[j])
+                                            and keys[i][len(keys[j]):] in _NAME_SUFFIXES for j in hits)]
             if len(named) == 1:
                 hits = named
         if len(hits) > 1 and name not in _RECOGNITION_ONLY:

@@ -13,7 +13,15 @@ import pyarrow.compute as pc
 
 from qa.errors import InputError
 from qa.ingest.columns import _FLAG_FIELD, AmbiguousColumns, ColumnMap, refuse_side_by_side, resolve_columns
-from qa.ingest.header import CUSTOMER_FLAG_NAMES, SYSTEM_TYPES, fold_name, guess_column, header_key, main_accounts
+from qa.ingest.header import (
+    CUSTOMER_FLAG_NAMES,
+    SYSTEM_TYPES,
+    field_of,
+    fold_name,
+    guess_column,
+    header_key,
+    main_accounts,
+)
 from qa.ingest.parties import party_roles
 from qa.ingest.table import (
     IngestNotes,
@@ -286,7 +294,8 @@ def sessions_per_kf_account(columns: ColumnMap, sample: Sequence[Sequence[str]])
     time are two conversations): when a session is the customer's day, a column no field took whose ``sample``
     values are all 微信客服 account ids (open_kfid, wk…) scopes it."""
     positions = columns.positions
-    if not columns.has("session_day") or columns.has("session_scope") or "session_id" in columns.mapped:
+    if not columns.has("session_day") or columns.has("session_scope") or columns.has("session_account") \
+            or "session_id" in columns.mapped:
         return columns
     taken = set(positions.values())
     width = max((len(row) for row in sample), default=0)
@@ -297,7 +306,7 @@ def sessions_per_kf_account(columns: ColumnMap, sample: Sequence[Sequence[str]])
         if values and all(re.fullmatch(KF_ACCOUNT_ID, value) for value in values):
             note = (f"{{files}}: '{columns.header[at]}' holds 微信客服 accounts (wk…): a customer's conversations on "
                     "two accounts are two sessions")
-            return replace(columns, positions={**positions, "session_scope": at}, notes=(*columns.notes, note))
+            return replace(columns, positions={**positions, "session_account": at}, notes=(*columns.notes, note))
     return columns
 
 
@@ -371,13 +380,25 @@ def senders_by_customer(columns: ColumnMap, sample: Sequence[Sequence[str]]) -> 
     if columns.has("role") or columns.has(_FLAG_FIELD) or columns.senders_by_staff \
             or not (columns.has("sender") and columns.has("customer")):
         return columns
-    sender, customer = columns.positions["sender"], columns.positions["customer"]
-    pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
-             for row in sample if len(row) > max(sender, customer) and str(row[sender]).strip()]
-    customers = sum(name == buyer for name, buyer in pairs)
-    names_alike = _CUSTOMER_SENDS_SHARE * len(pairs) <= customers < len(pairs)
-    if sender == customer or not names_alike:
+    sender = columns.positions["sender"]
+    # of the columns naming the customer (顾客账号 beside 顾客), the one whose names the senders use
+    taken = set(columns.positions.values()) - {columns.positions["customer"]}
+    candidates = [columns.positions["customer"]] + [
+        at for at, name in enumerate(columns.header)
+        if at not in taken and at != columns.positions["customer"] and field_of(str(name)) == "customer"]
+    best = None
+    for customer in candidates:
+        pairs = [(str(row[sender]).strip(), str(row[customer]).strip())
+                 for row in sample if len(row) > max(sender, customer) and str(row[sender]).strip()]
+        customers = sum(name == buyer for name, buyer in pairs)
+        if sender != customer and _CUSTOMER_SENDS_SHARE * len(pairs) <= customers < len(pairs):
+            best = customer
+            break
+    if best is None:
         return columns
+    if best != columns.positions["customer"]:
+        # (a session derived from the customer stays on the column it was: an account tells customers apart)
+        columns = replace(columns, positions={**columns.positions, "customer": best})
     note = (f"no role column in {{files}}: a sender ('{columns.label('sender')}') equal to the row's "
             f"'{columns.label('customer')}' is the customer, 系统/机器人 the system, any other sender an agent")
     return replace(columns, senders_by_customer=True, notes=(*columns.notes, note))
@@ -862,8 +883,21 @@ def _customer_role_contradicted(table: RawTable, role: np.ndarray, notes: Ingest
     # most of those called customers are the rows' own customers: the column is to be trusted elsewhere
     if not len(strangers) or is_own.sum() < 3 * len(strangers):
         return role
+    # ... and a stranger is overruled only in a conversation where the row's customer also writes as themself:
+    # two people called the customer in one chat, one of them the chat's customer (a customer whose nickname
+    # differs from the customer column, alone on the customer's side of the chat, stays the customer)
+    rows = np.flatnonzero(said_customer)
+    if "session_id" in positions:
+        sessions = cells[positions["session_id"]].str.strip()[said_customer]
+        voiced = set(sessions[own.to_numpy() & (senders != "").to_numpy()])
+        stranger_rows = senders.isin(strangers).to_numpy() & sessions.isin(voiced).to_numpy()
+    else:
+        stranger_rows = senders.isin(strangers).to_numpy()
+    if not stranger_rows.any():
+        return role
+    strangers = pd.unique(senders[stranger_rows])
     flipped = np.zeros(len(role), dtype=bool)
-    flipped[np.flatnonzero(said_customer)[senders.isin(strangers).to_numpy()]] = True
+    flipped[rows[stranger_rows]] = True
     role = role.copy()
     role[flipped] = Role.AGENT.value
     system = flipped & cells[positions["sender"]].str.strip().str.contains(_SYSTEM_NICKNAME).to_numpy(dtype=bool)
@@ -972,6 +1006,11 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
                 dtype=bool, na_value=False))
             if listed.any():
                 senders = _sender_names(table)
+                # a list of people only when each of them writes as an agent in the file (暖暖家居/小美 beside the
+                # shop's account 暖暖家居 as sender is one agent's name, not two people)
+                writing = set(senders[is_agent].str.strip()) - {""}
+                listed &= _test_distinct(names, lambda values: np.array(
+                    [all(part.strip() in writing for part in re.split(_AGENT_LIST, value)) for value in values], dtype=bool))
                 member = _sender_in_chain(names, senders, listed & is_agent, _AGENT_LIST)
                 if member.any():
                     names = names.where(~member, senders.str.strip())
