@@ -86,6 +86,7 @@ from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import classes_of
 from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import regex_problem
+from qa.saidagain import SaidAgain
 from qa.textindex import TextIndex, carrying, text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
@@ -644,6 +645,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     flagged = dict(_linked_repeats(messages, rule, offers))
     if params["streak_offers"]:
         for position, use in _streak_repeats(messages, rule, offers):
+            flagged.setdefault(position, use)
+    if params["said_again_share"] > 0:
+        for position, use in _said_again_repeats(messages, rule, offers):
             flagged.setdefault(position, use)
     if not flagged:
         return findings_frame([], rule.id, "", "")
@@ -1378,6 +1382,87 @@ def _offers_before_question(text: str, classes, offer_names: list[str]) -> bool:
     """Whether a clause before the last one of ``text`` offers a remedy (``offer_names`` classes)."""
     clauses = [c for c in _CLAUSE.split(text) if c]
     return any(classes.matches(name, clause) for clause in clauses[:-1] for name in offer_names)
+
+
+def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
+    """(position, use) of each answer the agent sends for the (max_uses+1)-th time in a row nearly word for
+    word (:class:`qa.saidagain.SaidAgain` on the answers less their soothing and closing words), the
+    customer having written in each gap a message of ``said_again_refusal_classes`` and none that takes the
+    answer (``accepted``). Whatever the answer is (a policy, a promise, an explanation), sent again to a
+    customer who did not take it, it is the same solution offered again. The gaps are screened as class
+    masks first; only the pairs of answers left are compared."""
+    params = rule.params
+    classes, customer, scope, sessions = view.classes, view.customer, view.positions, view.session_codes
+    needed = params["max_uses"] + 1
+    if len(scope) < needed:
+        return []
+    customer_before = np.cumsum(customer)
+    gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
+    same_session = np.r_[False, sessions[scope[1:]] == sessions[scope[:-1]]]
+    linked = gap_has_customer & same_session
+    at = np.arange(len(scope))
+    run_length = at - np.maximum.accumulate(np.where(linked, 0, at))
+    ends = np.flatnonzero(run_length >= needed - 1)
+    if not len(ends):
+        return []
+    # the gaps before the candidate answers and the runs before them, judged once
+    wanted = np.zeros(len(scope), dtype=bool)
+    for i in ends.tolist():
+        wanted[i - needed + 2: i + 1] = True
+    gaps = np.flatnonzero(wanted)
+    norm_all = messages["norm"]
+    depth = np.zeros(len(customer) + 1, dtype=np.int64)
+    np.add.at(depth, scope[gaps - 1] + 1, 1)
+    np.add.at(depth, scope[gaps], -1)
+    rows = np.flatnonzero((np.cumsum(depth[:-1]) > 0) & customer)
+    if not len(rows):
+        return []
+    names = [c for c in params["said_again_refusal_classes"] if c in classes.classes]
+    refusing = np.zeros(len(customer), dtype=bool)
+    if names:
+        refusing[rows[classes.row_mask_any(names, norm_all, rows)]] = True
+    # a message going along with the answer that refuses nothing (好的 知道了) takes it
+    taking = np.zeros(len(customer), dtype=bool)
+    accepted = [compile_regex(p) for p in params["accepted"]]
+    maybe = rows[~refusing[rows]]
+    if accepted and len(maybe):
+        index = text_index(norm_all)
+        distinct, inverse = np.unique(index.codes[maybe], return_inverse=True)
+        agreeing = np.fromiter((any(p.search(t) for p in accepted) for t in index.texts(distinct)), dtype=bool,
+                               count=len(distinct))
+        taking[maybe] = agreeing[inverse.ravel()]
+    refused_count, taken_count = np.cumsum(refusing), np.cumsum(taking)
+    refused_gap = np.zeros(len(scope), dtype=bool)
+    refused_gap[gaps] = ((refused_count[scope[gaps] - 1] > refused_count[scope[gaps - 1]])
+                         & (taken_count[scope[gaps] - 1] == taken_count[scope[gaps - 1]]))
+    if not refused_gap.any():
+        return []
+    index = text_index(norm_all)
+    # compared: the answer less its soothing and closing words and the filler words (您, 这边, 给您…), so that
+    # 这边给您申请退款 / 这边给您申请换货 differ in what they offer
+    strip = compile_regex("|".join(p for p in (view.strip, _ignored(params, fillers=True)) if p))
+
+    def content(text: str) -> str:
+        return strip.sub("", text)
+
+    says_again = SaidAgain(lambda position: str(norm_all.iloc[position]), lambda position: index.codes[position],
+                           params["said_again_min_bigrams"], params["said_again_share"], content,
+                           params["said_again_reordered"])
+    # a question of the agent's (是需要购物清单吗?), a hold or a closing line asked or said again offers nothing
+    not_names = [c for c in params["said_again_not_classes"] if c in classes.classes]
+    offering = np.ones(len(scope), dtype=bool)
+    if not_names:
+        pairs = np.flatnonzero(refused_gap)
+        ends_of = np.unique(np.r_[pairs, pairs - 1])
+        offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
+    found: list[tuple[int, int]] = []
+    chain = np.ones(len(scope), dtype=np.int64)
+    for i in np.flatnonzero(refused_gap).tolist():
+        if offering[i] and offering[i - 1] and says_again(int(scope[i - 1]), int(scope[i])):
+            chain[i] = chain[i - 1] + 1
+            if chain[i] >= needed:
+                found.append((int(scope[i]), int(chain[i])))
+    return found
 
 
 def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:

@@ -109,6 +109,7 @@ from qa.acceptance import (
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
+from qa.saidagain import SaidAgain
 from qa.textindex import text_index
 
 # what a reply with content has: a letter or a digit outside emoticon codes ([微笑], [OK])
@@ -750,71 +751,6 @@ def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, 
         is_trigger[answer[_class_mask(classes, provoking, texts.norm_all, agent_rows)]] = True
 
 
-def _content_bigrams(text: str) -> frozenset[str]:
-    """The bigrams of a text's Han characters and short numbers (punctuation, emoji, Latin letters and
-    long numbers such as an order number out: an order number named in two different answers would
-    make them alike)."""
-    kept = _CONTENT_CHARS.sub("", _LONG_NUMBER.sub("", text))
-    return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
-
-
-_CONTENT_CHARS = compile_regex(r"[^\p{Han}0-9]+")
-_LONG_NUMBER = compile_regex(r"[0-9]{5,}")
-_OTHER_WAY = compile_regex(r"或者|或是|要不然?|再不然|也可以|还可以|另外")
-_FIGURE = compile_regex(r"(?<![0-9])[0-9]{1,4}(?:\.[0-9]+)?(?![0-9])")
-# a negated word (不支持, 没有货): said bare in the other answer, the two say opposite things
-_NEGATED = compile_regex(r"(?:不|没|无法|未)(\p{Han}{2})")
-_NEGATOR_BEFORE = compile_regex(r"(?:不|没|无法|未)$")
-
-
-def _flipped(one: str, other: str) -> bool:
-    """Does one answer negate a word the other says bare (不支持七天退换 / 支持七天退换)? 不好意思 or
-    退不了 beside an answer that never says 好意 or 了… flips nothing."""
-    for text, against in ((one, other), (other, one)):
-        for found in _NEGATED.finditer(text):
-            word = found.group(1)
-            start = against.find(word)
-            while start >= 0:
-                if not _NEGATOR_BEFORE.search(against[:start]):
-                    return True
-                start = against.find(word, start + 1)
-    return False
-
-
-class _SaidAgain:
-    """Whether an agent reply says an earlier one again: ``said_again_share`` of the shorter one's content
-    bigrams in common (long numbers left out), each with at least ``said_again_min_bigrams``, no second way
-    added (或者…), no other figure, neither negating a word the other says bare. Bigrams are made once
-    per distinct text."""
-
-    def __init__(self, texts: _Texts, params) -> None:
-        self.texts = texts
-        self.least, self.share = params["said_again_min_bigrams"], params["said_again_share"]
-        self.grams: dict[int, frozenset[str]] = {}
-
-    def content(self, position: int) -> frozenset[str]:
-        code = int(self.texts.codes[position])
-        found = self.grams.get(code)
-        if found is None:
-            found = self.grams[code] = _content_bigrams(self.texts.at(position))
-        return found
-
-    def __call__(self, first: int, second: int) -> bool:
-        one, other = self.content(first), self.content(second)
-        if len(one) < self.least or len(other) < self.least or len(one & other) < self.share * min(len(one), len(other)):
-            return False
-        earlier, later = self.texts.at(first), self.texts.at(second)
-        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
-        # answer to a refusal, not the same one again
-        if len(_OTHER_WAY.findall(later)) > len(_OTHER_WAY.findall(earlier)):
-            return False
-        # another figure (退款金额是85元 → 是95元, 3幢 → 5幢): the answer corrected, not said again
-        if set(_FIGURE.findall(earlier)) != set(_FIGURE.findall(later)):
-            return False
-        # 不支持 → 支持: a corrected answer, not the same one
-        return not _flipped(earlier, later)
-
-
 def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
     """The customer's turn between two agent replies of which the second restates the first
     (``said_again_share`` of the shorter one's content bigrams in common, long numbers left out, each
@@ -861,7 +797,8 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         at = np.flatnonzero(keep)
         keep[at[_class_mask(classes, holding, texts.norm_all, earlier[at])]] = False
     accepting = [c for c in params["accepting_classes"] if c in classes.classes]
-    says_again = _SaidAgain(texts, params)
+    says_again = SaidAgain(texts.at, lambda position: texts.codes[position], params["said_again_min_bigrams"],
+                           params["said_again_share"])
     for index in np.flatnonzero(keep).tolist():
         first, second = int(earlier[index]), int(later[index])
         if not says_again(first, second):

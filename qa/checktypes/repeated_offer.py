@@ -30,6 +30,19 @@ PARAMS = {
     "anchor_reach": Param("int", "an offer restating one of the agent's last this many offers with a common "
                           "thing named (a content bigram, the same amount) after the customer refused it is "
                           "the same remedy; 0 turns it off", default=0),
+    "said_again_share": Param("float", "an answer the agent sends a third time nearly word for word (this share of "
+                              "the shorter one's content bigrams, less its soothing and closing words, the same figures, "
+                              "no way added), each time after a customer message of said_again_refusal_classes and none "
+                              "accepting it, is a solution repeated whatever it offers (0 turns it off)", default=0.0),
+    "said_again_min_bigrams": Param("int", "least content bigrams of each answer compared by said_again_share",
+                                    default=6),
+    "said_again_reordered": Param("float", "the same words in another order: with this share of the shorter "
+                                  "answer's characters in the other, a bigram share 0.2 lower is enough (0: off)",
+                                  default=0.0),
+    "said_again_not_classes": Param("strings", "agent classes of an answer that offers nothing said again (a "
+                                    "question, a hold, a closing line; for said_again_share)", default=[]),
+    "said_again_refusal_classes": Param("strings", "customer classes of a message that did not take the answer "
+                                        "(for said_again_share)", default=[]),
     "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "
                            "the one before, and keeps a thing of each earlier one without a new remedy or step, "
                            "repeats the solution (3: the third push); 0 turns it off", default=0),
