@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,6 +166,13 @@ class AuditSetup:
     suppressions: Any = None
     rows_per_call: int = ROWS_PER_CALL
     credits: Any = None  # list[qa.credits.Credit]; None = the built-in ones
+    # Dask names every task after its arguments' tokens; tokenizing the rules walks thousands of
+    # compiled patterns (3-30 s per graph), so a setup is named when it is made (and by its context,
+    # which the engines settle after reading).
+    token: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False, compare=False)
+
+    def __dask_tokenize__(self) -> tuple:
+        return (self.token, repr(self.context), self.rows_per_call)
 
     def credit_ids(self) -> list[str]:
         """The enabled credits' ids (every agent gets a count for each)."""
