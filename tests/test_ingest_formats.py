@@ -50,9 +50,9 @@ def streamed_like_loaded(paths, chunk_rows):
 
 def test_formats_are_discovered_from_modules():
     assert set(FORMATS) == {"delimited text", "spreadsheet", "Parquet", "JSON Lines", "HTML table", "chat transcript text",
-                            "zip archive", "JSON document", "Excel 2003 XML"}
+                            "zip archive", "JSON document", "Excel 2003 XML", "MHTML archive"}
     for ext in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet", ".parq", ".jsonl", ".ndjson",
-                ".html", ".htm", ".zip", ".json", ".xml"):
+                ".html", ".htm", ".zip", ".json", ".xml", ".mhtml", ".mht"):
         assert ext in EXTENSIONS
 
 
@@ -367,6 +367,83 @@ def test_an_html_table_named_xls_is_read_like_a_sheet(tmp_path):
     assert m["text"].tolist() == ["水壶漏水了", "抱歉亲\n麻烦拍个照片", "您好，智能客服为您服务"]
     assert m["session_id"].tolist() == ["2611289065756049"] * 3
     assert result.rejected["row"].tolist() == [3]  # the date row: no message
+
+
+def _mime_archive(parts: list[tuple[str, str, str]], head: list[str], boundary: str = "----=_NextPart_qa") -> bytes:
+    """An MHTML archive as browsers and Excel write it: header lines, then each ``(location, charset,
+    html)`` part quoted-printable in its charset, CRLF line ends."""
+    import quopri
+
+    lines = [*head, "MIME-Version: 1.0", f'Content-Type: multipart/related; boundary="{boundary}"; type="text/html"', ""]
+    for location, charset, body in parts:
+        lines += [f"--{boundary}", f"Content-Location: {location}", "Content-Transfer-Encoding: quoted-printable",
+                  f'Content-Type: text/html; charset="{charset}"', "",
+                  quopri.encodestring(body.encode(charset)).decode("ascii").replace("\n", "\r\n")]
+    lines.append(f"--{boundary}--")
+    return "\r\n".join(lines).encode("ascii")
+
+
+def test_a_page_saved_as_mhtml_is_read_like_an_html_page(tmp_path):
+    """A console's chat history saved by a browser (.mhtml: a MIME archive, the page quoted-printable in
+    UTF-8, images beside it): its table is read like an HTML page's, soft line breaks and =XX escapes
+    decoded, the stylesheet and image parts passed over."""
+    rows = "".join(f"<tr><td>S{n // 3}</td><td>2026-11-27 11:0{n}:00</td><td>{role}</td><td>小王</td><td>{text}</td></tr>"
+                   for n, (role, text) in enumerate([("买家", "水壶漏水了，" + "很着急" * 30), ("客服", "抱歉亲，麻烦拍个照片"),
+                                                     ("买家", "好的"), ("买家", "发货了吗"), ("客服", "今天发 😊")]))
+    page = ('<html><head><meta charset="utf-8"><title>会话记录</title></head><body><div class="nav">首页</div>'
+            f"<table><tr><th>会话ID</th><th>时间</th><th>角色</th><th>客服</th><th>内容</th></tr>{rows}</table></body></html>")
+    archive = _mime_archive([("https://kf.example.com/history?page=1", "utf-8", page)],
+                            ["From: <Saved by Blink>", "Snapshot-Content-Location: https://kf.example.com/history?page=1",
+                             "Subject: =?utf-8?Q?=E4=BC=9A=E8=AF=9D?=", "Date: Sat, 5 Dec 2026 10:00:00 +0800"])
+    path = tmp_path / "history.mhtml"
+    path.write_bytes(archive.replace(b"------=_NextPart_qa--", b"------=_NextPart_qa\r\nContent-Type: image/png\r\n"
+                                     b"Content-Transfer-Encoding: base64\r\nContent-Location: logo.png\r\n\r\niVBORw0KGgo=\r\n"
+                                     b"------=_NextPart_qa--"))
+    assert format_of(str(path)).name == "MHTML archive"
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert len(result.rejected) == 0
+    assert m["role"].tolist() == ["customer", "agent", "customer", "customer", "agent"]
+    assert m["text"].tolist()[0] == "水壶漏水了，" + "很着急" * 30
+    assert m["text"].tolist()[4] == "今天发 😊"
+    assert m["source_row"].tolist() == [2, 3, 4, 5, 6]
+    assert any("MHTML" in note for note in result.notes)
+
+
+def test_an_excel_single_file_web_page_named_xls_reads_each_sheet(tmp_path):
+    """Excel's "single file web page" (an MHTML archive) that a console names .xls: a frame page, then a
+    part per sheet in the workbook's charset (GB2312 here); the messages sheet is read, the statistics
+    sheet without a message column is passed over, and the file is not taken for delimited text (its
+    MIME header holds a ';')."""
+    frame = '<html><frameset><frame src="sheet001.htm"><frame src="sheet002.htm"></frameset></html>'
+    messages = ("<html><body><table><tr><td colspan=5>客服聊天记录</td></tr>"
+                "<tr><td>会话编号</td><td>客服</td><td>消息方向</td><td>时间</td><td>内容</td></tr>"
+                "<tr><td>2611289065756049</td><td>小王</td><td>接收</td><td>2026年11月27日 11:08</td><td>水壶漏水了</td></tr>"
+                "<tr><td>2611289065756049</td><td>小王</td><td>发送</td><td>2026年11月27日 11:09</td><td>抱歉亲<br>麻烦拍个照片</td></tr>"
+                "</table></body></html>")
+    stats = "<html><body><table><tr><td>客服</td><td>接待量</td></tr><tr><td>小王</td><td>1</td></tr></table></body></html>"
+    path = tmp_path / "export.xls"
+    path.write_bytes(_mime_archive([("file:///C:/export.htm", "gb2312", frame),
+                                    ("file:///C:/export.files/sheet001.htm", "gb2312", messages),
+                                    ("file:///C:/export.files/sheet002.htm", "gb2312", stats)],
+                                   ["X-Document-Type: Workbook"]))
+    assert format_of(str(path)).name == "MHTML archive"
+    result = load_inputs([str(path)])
+    m = result.messages
+    assert m["role"].tolist() == ["customer", "agent"]
+    assert m["text"].tolist() == ["水壶漏水了", "抱歉亲\n麻烦拍个照片"]
+    assert m["source_row"].tolist() == [3, 4]
+
+
+def test_an_mhtml_without_a_table_is_a_one_line_error(tmp_path):
+    path = tmp_path / "saved.mht"
+    path.write_bytes(_mime_archive([("https://x.example/", "utf-8", "<html><body><p>没有表格</p></body></html>")],
+                                   ["From: <Saved by Blink>"]))
+    with pytest.raises(InputError, match=r"saved\.mht holds no table with chat messages"):
+        load_inputs([str(path)])
+    path.write_bytes(b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
+    with pytest.raises(InputError, match="not an MHTML archive"):
+        load_inputs([str(path)])
 
 
 def test_a_chat_transcript_in_text_is_read_message_by_message(tmp_path):

@@ -23,23 +23,39 @@ class HtmlTableSource(WholeFileSource):
 
 
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    read = page_tables(path, [("", content, None)], options, notes)
+    notes.add(f"{{files}} is an HTML page{' named ' + path.rsplit('.', 1)[-1] if not path.lower().endswith(HTML_EXTENSIONS) else ''}: "
+              f"read its table{'s' if len(read) > 1 else ''} as a sheet", path)
+    return read
+
+
+def page_tables(path: str, pages: list[tuple[str, bytes, str | None]], options: ReadOptions,
+                notes: IngestNotes) -> list[RawTable]:
+    """The tables of the HTML ``pages`` of ``path`` (each ``(name, content, charset)``: a page of
+    an archive is named, its charset given by the archive or else declared by the page) that
+    have the needed columns; a table nested in another is part of it."""
     from lxml import etree, html  # only for an HTML input: qa's start stays quick
 
     from qa.ingest.spreadsheet import grid_tables
 
-    try:
-        with open(path, "rb") as handle:
-            page = html.document_fromstring(handle.read())
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (etree.ParserError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: not a readable HTML page ({exc})") from None
-    tables = [table for table in page.iter("table") if not any(True for _ in table.iterancestors("table"))]
-    read = grid_tables(path, ((f"table {number}", lambda table=table: _cells(table)) for number, table in enumerate(tables, 1)),
-                       options, notes, f"{path} holds no table with chat messages")
-    notes.add(f"{{files}} is an HTML page{' named ' + path.rsplit('.', 1)[-1] if not path.lower().endswith(HTML_EXTENSIONS) else ''}: "
-              f"read its table{'s' if len(read) > 1 else ''} as a sheet", path)
-    return read
+    grids = []
+    for page_name, content, charset in pages:
+        try:
+            parser = html.HTMLParser(encoding=charset) if charset else None
+            page = html.document_fromstring(content, parser=parser)
+        except LookupError:
+            page = html.document_fromstring(content)  # a charset lxml does not know: the page's own
+        except (etree.ParserError, ValueError) as exc:
+            raise InputError(f"cannot read {path}: not a readable HTML page ({exc})") from None
+        tables = [table for table in page.iter("table") if not any(True for _ in table.iterancestors("table"))]
+        prefix = f"{page_name} " if page_name else ""
+        grids += [(f"{prefix}table {number}", lambda table=table: _cells(table)) for number, table in enumerate(tables, 1)]
+    return grid_tables(path, grids, options, notes, f"{path} holds no table with chat messages")
 
 
 def _cells(table) -> pd.DataFrame:

@@ -32,6 +32,7 @@ TEXT_FORMAT = "delimited text"
 HTML_TABLE_FORMAT = "HTML table"
 SPREADSHEETML_FORMAT = "Excel 2003 XML"
 CHAT_TEXT_FORMAT = "chat transcript text"
+MHTML_FORMAT = "MHTML archive"
 _HTML_TABLE = re.compile(r"<(?:table|tr|td)[\s>]", re.IGNORECASE)
 # Delimited text has a tab, comma or semicolon in its lines (a text without any is no table).
 _DELIMITER = re.compile(r"[\t,;]")
@@ -68,6 +69,8 @@ def format_of(path: str) -> Format:
     text = head_text(head)
     if text is None:
         return by_name  # damaged or unknown binary content: its reader refuses it
+    if MHTML_FORMAT in FORMATS and _is_mime_archive(text):
+        return FORMATS[MHTML_FORMAT]  # Excel's "single file web page", or a saved console page, named .xls
     if text.lstrip().startswith("<") and SPREADSHEETML_FORMAT in FORMATS and _is_spreadsheetml(text):
         return FORMATS[SPREADSHEETML_FORMAT]  # an old ERP's "Excel" export: Excel 2003 XML named .xls
     if text.lstrip().startswith("<") and HTML_TABLE_FORMAT in FORMATS and _holds_a_table(path):
@@ -90,6 +93,12 @@ def _is_chat_text(path: str) -> bool:
     except OSError:
         return False
     return head is not None and looks_like_chat_text(head)
+
+
+def _is_mime_archive(head: str) -> bool:
+    from qa.ingest.mhtml import is_mime_archive
+
+    return is_mime_archive(head)
 
 
 def _is_spreadsheetml(head: str) -> bool:
