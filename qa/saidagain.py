@@ -67,6 +67,14 @@ class SaidAgain:
 
     def __call__(self, first: int, second: int) -> bool:
         """Does the row at ``second`` say the row at ``first`` again?"""
+        earlier, later = self.text_at(first), self.text_at(second)
+        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
+        # answer to a refusal, not the same one again; another figure (退款金额是85元 → 是95元, 3幢 → 5幢) is
+        # the answer corrected. Both are cheap, so they are asked before the content is compared.
+        if len(OTHER_WAY.findall(later)) > len(OTHER_WAY.findall(earlier)):
+            return False
+        if set(_FIGURE.findall(earlier)) != set(_FIGURE.findall(later)):
+            return False
         one, other = self.content(first), self.content(second)
         if len(one) < self.least or len(other) < self.least:
             return False
@@ -77,13 +85,5 @@ class SaidAgain:
             chars_one, chars_other = {g[0] for g in one} | {g[1] for g in one}, {g[0] for g in other} | {g[1] for g in other}
             if len(chars_one & chars_other) < self.reordered * min(len(chars_one), len(chars_other)):
                 return False
-        earlier, later = self.text_at(first), self.text_at(second)
-        # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
-        # answer to a refusal, not the same one again
-        if len(OTHER_WAY.findall(later)) > len(OTHER_WAY.findall(earlier)):
-            return False
-        # another figure (退款金额是85元 → 是95元, 3幢 → 5幢): the answer corrected, not said again
-        if set(_FIGURE.findall(earlier)) != set(_FIGURE.findall(later)):
-            return False
         # 不支持 → 支持: a corrected answer, not the same one
         return not flipped(earlier, later)

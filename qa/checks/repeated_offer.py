@@ -1445,7 +1445,7 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     def content(text: str) -> str:
         return strip.sub("", text)
 
-    says_again = SaidAgain(lambda position: str(norm_all.iloc[position]), lambda position: index.codes[position],
+    says_again = SaidAgain(lambda position: index.text(index.codes[position]), lambda position: index.codes[position],
                            params["said_again_min_bigrams"], params["said_again_share"], content,
                            params["said_again_reordered"])
     # a question of the agent's (是需要购物清单吗?), a hold or a closing line asked or said again offers nothing
