@@ -1384,6 +1384,23 @@ def _offers_before_question(text: str, classes, offer_names: list[str]) -> bool:
     return any(classes.matches(name, clause) for clause in clauses[:-1] for name in offer_names)
 
 
+def _run_ends(view: _Offers, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into ``view.positions`` of the offers that end a run of ``length`` consecutive offers of
+    one session with a customer message in each gap between them, and each offer's count of linked
+    offers before it."""
+    scope, sessions = view.positions, view.session_codes
+    if len(scope) < length:
+        return np.zeros(0, dtype=np.int64), np.zeros(len(scope), dtype=np.int64)
+    customer_before = np.cumsum(view.customer)
+    gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
+    same_session = np.r_[False, sessions[scope[1:]] == sessions[scope[:-1]]]
+    linked = gap_has_customer & same_session
+    # the offers in a row before each: the distance to the last offer not linked to its predecessor
+    at = np.arange(len(scope))
+    run_length = at - np.maximum.accumulate(np.where(linked, 0, at))
+    return np.flatnonzero(run_length >= length - 1), run_length
+
+
 def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
     """(position, use) of each answer the agent sends for the (max_uses+1)-th time in a row nearly word for
     word (:class:`qa.saidagain.SaidAgain` on the answers less their soothing and closing words), the
@@ -1392,17 +1409,9 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     customer who did not take it, it is the same solution offered again. The gaps are screened as class
     masks first; only the pairs of answers left are compared."""
     params = rule.params
-    classes, customer, scope, sessions = view.classes, view.customer, view.positions, view.session_codes
+    classes, customer, scope = view.classes, view.customer, view.positions
     needed = params["max_uses"] + 1
-    if len(scope) < needed:
-        return []
-    customer_before = np.cumsum(customer)
-    gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
-    same_session = np.r_[False, sessions[scope[1:]] == sessions[scope[:-1]]]
-    linked = gap_has_customer & same_session
-    at = np.arange(len(scope))
-    run_length = at - np.maximum.accumulate(np.where(linked, 0, at))
-    ends = np.flatnonzero(run_length >= needed - 1)
+    ends, _ = _run_ends(view, needed)
     if not len(ends):
         return []
     # the gaps before the candidate answers and the runs before them, judged once
@@ -1479,17 +1488,8 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     streak = params["streak_offers"]
     classes, customer, scope, sessions = view.classes, view.customer, view.positions, view.session_codes
     norm_all = messages["norm"]
-    if len(scope) < streak:
-        return []
-    # runs of `streak` consecutive offers of one session with a customer message in each gap
-    customer_before = np.cumsum(customer)
-    gap_has_customer = np.r_[False, customer_before[scope[1:] - 1] > customer_before[scope[:-1]]]
-    same_session = np.r_[False, sessions[scope[1:]] == sessions[scope[:-1]]]
-    linked = gap_has_customer & same_session
-    # (the offers in a row before each: the distance to the last offer not linked to its predecessor)
+    ends, run_length = _run_ends(view, streak)
     at = np.arange(len(scope))
-    run_length = at - np.maximum.accumulate(np.where(linked, 0, at))
-    ends = np.flatnonzero(run_length >= streak - 1)
     if not len(ends):
         return []
     # Each customer message sits in the gap after the offer before it. A gap refuses when one of its

@@ -19,7 +19,12 @@ class HtmlTableSource(WholeFileSource):
 
     def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
         notes = IngestNotes()
-        super().__init__(_read_tables(path, options, notes), notes, chunk_rows)
+        super().__init__(self.read_tables(path, options, notes), notes, chunk_rows)
+
+    @staticmethod
+    def read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+        """The file's tables with the needed columns (a subclass reads another kind of page file)."""
+        return _read_tables(path, options, notes)
 
 
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:

@@ -11,8 +11,7 @@ import email.policy
 import re
 
 from qa.errors import InputError
-from qa.ingest.build import WholeFileSource
-from qa.ingest.htmltable import page_tables
+from qa.ingest.htmltable import HtmlTableSource, page_tables
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
 
 MHTML_EXTENSIONS = (".mhtml", ".mht")
@@ -29,12 +28,13 @@ def is_mime_archive(head: str) -> bool:
     return _ARCHIVE_HEAD.match(head) is not None and _MULTIPART.search(block) is not None
 
 
-class MhtmlSource(WholeFileSource):
+class MhtmlSource(HtmlTableSource):
     """The tables of an MHTML archive's HTML parts that have the needed columns, part after part."""
 
-    def __init__(self, path: str, options: ReadOptions, chunk_rows: int | None) -> None:
-        notes = IngestNotes()
-        super().__init__(_read_tables(path, options, notes), notes, chunk_rows)
+    @staticmethod
+    def read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+        """The archive's tables with the needed columns."""
+        return _read_tables(path, options, notes)
 
 
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
