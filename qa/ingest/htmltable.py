@@ -21,8 +21,7 @@ class HtmlTableSource(WholeFileSource):
         notes = IngestNotes()
         super().__init__(self.read_tables(path, options, notes), notes, chunk_rows)
 
-    @staticmethod
-    def read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+    def read_tables(self, path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
         """The file's tables with the needed columns (a subclass reads another kind of page file)."""
         return _read_tables(path, options, notes)
 

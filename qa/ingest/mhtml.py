@@ -28,16 +28,8 @@ def is_mime_archive(head: str) -> bool:
     return _ARCHIVE_HEAD.match(head) is not None and _MULTIPART.search(block) is not None
 
 
-class MhtmlSource(HtmlTableSource):
-    """The tables of an MHTML archive's HTML parts that have the needed columns, part after part."""
-
-    @staticmethod
-    def read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
-        """The archive's tables with the needed columns."""
-        return _read_tables(path, options, notes)
-
-
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
+    """The archive's tables with the needed columns."""
     try:
         with open(path, "rb") as handle:
             message = email.message_from_binary_file(handle, policy=email.policy.compat32)
@@ -60,6 +52,12 @@ def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
     read = page_tables(path, pages, options, notes)
     notes.add(f"{{files}} is a web page archive (MHTML): read its table{'s' if len(read) > 1 else ''} as a sheet", path)
     return read
+
+
+class MhtmlSource(HtmlTableSource):
+    """The tables of an MHTML archive's HTML parts that have the needed columns, part after part."""
+
+    read_tables = staticmethod(_read_tables)
 
 
 FORMAT = Format("MHTML archive", MHTML_EXTENSIONS, (), MhtmlSource)
