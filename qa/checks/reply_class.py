@@ -64,7 +64,8 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
 ``restated_classes`` (strings)
     Satisfying classes (``reassurance``: 我给您催一下) whose match does not count when the
     customer's trigger refused the agent's proposal just before (tied by :mod:`qa.acceptance`,
-    or a challenge to the agent of ``new_episode_classes``: 你是复读机吗) and the match names a
+    or a challenge to the agent of ``new_episode_classes``: 你是复读机吗, or a refusal in so many words of
+    ``restated_refusal_classes``: 我说了不等了) and the match names a
     Han character of that proposal other than common ones and the words of offering (给, 帮,
     再, 马上): the refused solution offered again reassures no one, in the reply or in a later
     message of the same turn. An apology or empathy in the reply still counts.
@@ -1303,6 +1304,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     restated_names = [c for c in params["restated_classes"] if c in classes.classes]
     refused_offer: dict[int, int] = {}  # a reply that only restated the refused offer -> that offer
     challenge_names = [c for c in params["new_episode_classes"] if c in classes.classes]
+    refusal_names = [c for c in params["restated_refusal_classes"] if c in classes.classes]
+    proposing = [c for c in params["proposal_classes"] if c in classes.classes]
     again: list[int] = []
     if restated_names and len(judged):
         # the customer refused the proposal just before (催管用吗, tied to it by qa.acceptance) and
@@ -1312,11 +1315,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         for reply, ok in zip(judged.tolist(), acceptable.tolist()):
             trigger = first_of[reply]
             # a refusal tied to the proposal names what was refused; a challenge to the agent (你是复读机吗)
-            # refuses the proposal it answers as a whole
-            if not (relation_hits[trigger] or any(texts.member(name, trigger) for name in challenge_names)):
+            # refuses the proposal it answers as a whole, and so does a refusal in so many words (我说了不等了)
+            # of a reply that proposed something
+            tied = relation_hits[trigger] or any(texts.member(name, trigger) for name in challenge_names)
+            refused_whole = not tied and any(texts.member(name, trigger) for name in refusal_names)
+            if not (tied or refused_whole):
                 continue
             previous = int(_previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0])
-            if previous < 0:
+            if previous < 0 or (refused_whole and not any(texts.member(name, previous) for name in proposing)):
                 continue
             refused_offer[reply] = previous
             if ok and _restates(classes, texts.at(reply), texts.at(previous), satisfied_by, restated_names,

@@ -119,6 +119,9 @@ PARAMS = {
     "restated_classes": Param("strings", "satisfied_by classes that do not satisfy when the customer has just "
                               "refused the agent's proposal and the match restates it (催管用吗 → 我再给您催一下: the "
                               "refused step again is no reassurance)", default=[]),
+    "restated_refusal_classes": Param("strings", "customer classes that refuse the agent's proposal as a whole "
+                                      "(不等了, 不要): after them too a restated_classes match restating the "
+                                      "proposal does not satisfy", default=[]),
     "other_way_classes": Param("strings", "with accommodate_refusals: after a calm trigger of "
                                "other_way_after_classes (a step tried in vain, no upset in the turn), a reply of "
                                "these classes unlike the refused one and of no not_counting class (a wait) "
