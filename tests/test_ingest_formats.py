@@ -435,6 +435,31 @@ def test_an_excel_single_file_web_page_named_xls_reads_each_sheet(tmp_path):
     assert m["source_row"].tolist() == [3, 4]
 
 
+def test_code_page_936_labelled_gb2312_is_read_whole_in_archives_and_pages(tmp_path):
+    """IE and Chinese Excel label code page 936 text gb2312 (also x-gbk, chinese): characters outside GB2312
+    (喆, 堃) must not cut a row short; an archive's empty frame part is passed over; a part's raw file name
+    is decoded."""
+    rows = ("<tr><td>会话ID</td><td>时间</td><td>角色</td><td>客服</td><td>内容</td></tr>"
+            "<tr><td>S1</td><td>2026-11-27 11:00:00</td><td>买家</td><td>小喆</td><td>水壶烫到手了 堃哥说要投诉</td></tr>"
+            "<tr><td>S1</td><td>2026-11-27 11:01:00</td><td>客服</td><td>小喆</td><td>非常抱歉 马上为您处理</td></tr>")
+    page = f"<html><body><table>{rows}</table></body></html>"
+    for label in ("gb2312", "x-gbk", "chinese"):
+        body = page.encode("gbk")
+        archive = (b"From: <Saved by Blink>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"B\"\r\n\r\n"
+                   b"--B\r\nContent-Type: text/html; charset=\"" + label.encode() + b"\"\r\nContent-Transfer-Encoding: 8bit\r\n"
+                   b"Content-Location: file:///C:/" + "聊天记录.htm".encode() + b"\r\n\r\n" + body + b"\r\n"
+                   b"--B\r\nContent-Type: text/html\r\nContent-Location: ad.htm\r\n\r\n<!DOCTYPE html><!-- ad slot -->\r\n--B--\r\n")
+        path = tmp_path / f"saved-{label}.mhtml"
+        path.write_bytes(archive)
+        m = load_inputs([str(path)]).messages
+        assert m["text"].tolist() == ["水壶烫到手了 堃哥说要投诉", "非常抱歉 马上为您处理"], label
+        assert set(m["agent"]) == {"小喆"}
+    plain = tmp_path / "export.xls"
+    plain.write_bytes(('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head>'
+                       f"<body><table>{rows}</table></body></html>").encode("gbk"))
+    assert load_inputs([str(plain)]).messages["text"].tolist()[0] == "水壶烫到手了 堃哥说要投诉"
+
+
 def test_an_mhtml_without_a_table_is_a_one_line_error(tmp_path):
     path = tmp_path / "saved.mht"
     path.write_bytes(_mime_archive([("https://x.example/", "utf-8", "<html><body><p>没有表格</p></body></html>")],

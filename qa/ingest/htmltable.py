@@ -1,9 +1,12 @@
 """HTML tables (.html, .htm, and the many web consoles' "Excel" exports that are an HTML page named
 .xls): each table of the page is read like a sheet, a ``<tr>`` a row (title and separator rows
-spanning the table count as rows, as the page shows them), parsed by lxml with the charset the page
-declares (its ``<meta>``)."""
+spanning the table count as rows, as the page shows them), decoded with the charset the page declares
+(its ``<meta>``; see :func:`page_text`) and parsed by lxml."""
 
 from __future__ import annotations
+
+import codecs
+import re
 
 import pandas as pd
 
@@ -48,18 +51,65 @@ def page_tables(path: str, pages: list[tuple[str, bytes, str | None]], options: 
     from qa.ingest.spreadsheet import grid_tables
 
     grids = []
+    errors: list[str] = []
     for page_name, content, charset in pages:
         try:
-            parser = html.HTMLParser(encoding=charset) if charset else None
-            page = html.document_fromstring(content, parser=parser)
-        except LookupError:
-            page = html.document_fromstring(content)  # a charset lxml does not know: the page's own
+            page = html.document_fromstring(_XML_DECLARATION.sub("", page_text(content, options.encoding or charset), count=1))
         except (etree.ParserError, ValueError) as exc:
-            raise InputError(f"cannot read {path}: not a readable HTML page ({exc})") from None
+            # an archive's empty frame or ad slot beside the chat page is passed over
+            errors.append(f"{page_name or 'the page'}: {exc}")
+            continue
         tables = [table for table in page.iter("table") if not any(True for _ in table.iterancestors("table"))]
         prefix = f"{page_name} " if page_name else ""
         grids += [(f"{prefix}table {number}", lambda table=table: _cells(table)) for number, table in enumerate(tables, 1)]
+    if errors and len(errors) == len(pages):
+        raise InputError(f"cannot read {path}: not a readable HTML page ({errors[0]})")
     return grid_tables(path, grids, options, notes, f"{path} holds no table with chat messages")
+
+
+# The charset labels Chinese pages and archives give code page 936 text (IE and Chinese Excel write
+# gb2312 for it), whose bytes Python's gb2312 and gbk codecs do not all read: GB18030 reads them all.
+_CP936_LABELS = frozenset({"gb2312", "gb_2312", "gb_2312-80", "csgb2312", "iso-ir-58", "csiso58gb231280", "chinese",
+                           "gbk", "x-gbk", "cp936", "ms936", "windows-936", "euc-cn", "x-euc-cn"})
+_OTHER_LABELS = {"big5": "big5hkscs", "cn-big5": "big5hkscs", "csbig5": "big5hkscs", "x-x-big5": "big5hkscs",
+                 "unicode": "utf-16", "x-unicode": "utf-16"}
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def page_text(content: bytes, charset: str | None = None) -> str:
+    """An HTML page's text: decoded by its byte-order mark, else the ``charset`` its archive gives,
+    else the one its ``<meta>`` declares (code page 936 labels read as GB18030), else as UTF-8 when it
+    is valid UTF-8 and as GB18030 when not; a byte its charset cannot read becomes U+FFFD, so a row
+    is never cut short."""
+    if content.startswith(codecs.BOM_UTF8):
+        return content[3:].decode("utf-8", "replace")
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content.decode("utf-16", "replace")
+    if not charset:
+        declared = _META_CHARSET.search(content[:8192])
+        charset = declared.group(1).decode("ascii") if declared else None
+    encoding = _codec(charset)
+    if encoding is None:
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+    return content.decode(encoding, "replace")
+
+
+def _codec(label: str | None) -> str | None:
+    """The Python codec of a charset label, or None for no label or one Python does not know."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    if name in _CP936_LABELS:
+        return "gb18030"
+    name = _OTHER_LABELS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def _cells(table) -> pd.DataFrame:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from email.header import decode_header
+from urllib.parse import unquote
 
 from qa.errors import InputError
 from qa.ingest.htmltable import HtmlTableSource, page_tables
@@ -45,13 +47,26 @@ def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[Ra
         if not content:
             continue
         # one page reads like an HTML file; several (Excel's sheets) are told apart by their file names
-        location = str(part.get("Content-Location") or "").rsplit("/", 1)[-1]
+        location = _file_name(part.get("Content-Location"))
         pages.append(("" if len(parts) == 1 else location or f"part {number}", content, part.get_content_charset()))
     if not pages:
         raise InputError(f"cannot read {path}: the MHTML archive holds no HTML page")
     read = page_tables(path, pages, options, notes)
     notes.add(f"{{files}} is a web page archive (MHTML): read its table{'s' if len(read) > 1 else ''} as a sheet", path)
     return read
+
+
+def _file_name(location) -> str:
+    """The file name at the end of a part's Content-Location (percent-escapes and raw bytes decoded)."""
+    if not location:
+        return ""
+    raw = b"".join(piece if isinstance(piece, bytes) else piece.encode("utf-8", "surrogateescape")
+                   for piece, _ in decode_header(location))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", "replace")  # a Chinese Excel's file name, written raw
+    return unquote(text.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
 
 
 class MhtmlSource(HtmlTableSource):
