@@ -75,6 +75,16 @@ _ANTECEDENT = compile_regex(r"了?(?:的话|就|那就|那我|我就|我再|再|
 _OPENER = compile_regex(r"要不然|不然|否则")
 
 
+# A bare refusal (不要, 不用, 不行) and then, after a lone space, a phrase with its own subject (不要 我要全额退款,
+# 不用 我自己去取) are two clauses: the stress space (我没有 生气, 并不是 我们不给您退) stands inside one.
+_SUBJECT = compile_regex(r"我|你|您|他|她|咱")
+_BARE_REFUSAL = compile_regex(r"(?:^|[^\p{Han}])(?:不要|不用|不行|不了|不需要|别)(?:了|啊|呀|哦|吧|啦)?\s$")
+
+
+def _opens_with_subject(text: str, position: int) -> bool:
+    return _SUBJECT.match(text, position) is not None and _BARE_REFUSAL.search(text, 0, position) is not None
+
+
 @dataclass(frozen=True)
 class Scope:
     """Compiled negation/condition settings (see the module docstring)."""
@@ -111,10 +121,11 @@ class Scope:
         A space separates two runs of text (the chat writer's comma), so its look-ahead may see the
         phrase itself (我没有收到 太生气了: two clauses). A lone space right before the phrase is
         not a clause break: chat writers put a space before the word they stress (我没有 生气,
-        不是 质量问题), and the negation stays in force."""
+        不是 质量问题), and the negation stays in force — unless a bare refusal stands before it and
+        the phrase opens with its own subject (不要 我要全额退款)."""
         start = 0
         for found in self._separator.finditer(text, 0, min(len(text), position + 2)):
-            if found.end() < position or (found.end() == position and found.group() != " "):
+            if found.end() < position or (found.end() == position and (found.group() != " " or _opens_with_subject(text, position))):
                 start = found.end()
         return start
 
