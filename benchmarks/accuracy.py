@@ -124,7 +124,7 @@ ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-
 MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
 SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
                     "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked"}
-SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"))
+SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"), ("发送日期", "发送时刻"))
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",

@@ -1599,6 +1599,16 @@ def test_a_session_s_date_beside_each_message_s_time_of_day(tmp_path):
     assert m.loc[m["role"] == "agent", "agent"].tolist() == ["李婷"]
 
 
+def test_a_send_date_beside_a_send_moment(tmp_path):
+    """小红书's export writes 发送日期 and 发送时刻 (the moment of the day): the two make the timestamp, so
+    the time rules run instead of being skipped."""
+    m = _messages_of(tmp_path / "xhs.csv", "会话ID,用户昵称,客服昵称,发送方,消息类型,消息内容,发送日期,发送时刻",
+                     "x1,小红薯A1,小桃,用户,文本,面膜赠品少了,2026-12-05,09:02:17",
+                     "x1,小红薯A1,小桃,客服,文本,抱歉亲 给您补发,2026-12-05,09:03:31")
+    assert m["timestamp"].tolist() == [stamp("2026-12-05 09:02:17"), stamp("2026-12-05 09:03:31")]
+    assert m["role"].tolist() == ["customer", "agent"]
+
+
 def test_an_agent_s_status_title_and_desk_prefix_leave_one_name_per_agent(tmp_path):
     """飞鸽 names an agent 客服-小王, 客服-小王(离线) and 阿珍[主管] in its sender column: with a role column
     saying who is an agent, the desk's word and the status or title are no part of the name (one

@@ -42,6 +42,8 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "timestamp", "time", "datetime", "created_at", "send_time", "msg_time", "message_time", "sent_time",
         "sent_at", "时间", "发送时间", "消息时间",
         "消息发送时间", "聊天时间", "回复时间",
+        # a time of day beside a date column (小红书: 发送日期 + 发送时刻)
+        "时刻", "发送时刻", "消息时刻",
         # an epoch column says so (飞鸽/抖店 BI: 发送时间戳 in milliseconds)
         "时间戳", "发送时间戳", "消息时间戳", "send_timestamp", "msg_timestamp",
     ),
@@ -245,7 +247,7 @@ def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "session_id": (r"(?:会话|对话|咨询|session|conversation|chat|dialog).*(?:id|编号|号|标识|码)$",),
     "text": (r"正文|内容|文本|(?:^|[^类])消息$|^(?:message|content|text|body)", r"聊天记录$|话术$"),
-    "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时间戳?$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
+    "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时(?:间戳?|刻)$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
     # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID; nor is
     # the receiver's role, which an export may put before the sender's: 接收方角色, receiver_role)
     "role": (r"^(?!(?:接收|收件|收信|receiver|recipient|to[_\s]))(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
