@@ -434,3 +434,17 @@ def test_joined_patterns_keep_their_own_back_references(patterns, text, expected
 
 def test_a_back_reference_sign_inside_a_character_class_is_left_alone():
     assert join_alternatives(["(a)", r"[\1]x"]) == r"(?:(a))|(?:[\1]x)"
+
+
+def test_every_builtin_pattern_rule_screens_with_re2():
+    """A built-in pattern rule whose patterns are not all RE2-valid (a look-around, \\w…) loses its
+    vectorised pre-filter and searches every message in Python: one such pattern made
+    rhetorical-question 25 times slower at 1M messages. Each built-in pattern rule keeps one."""
+    for path in sorted(builtin_rules_dir().glob("*.toml")):
+        try:
+            rule = load_rule_file(path)
+        except RuleError:
+            continue  # not a rule file (scoring, classes)
+        if rule.check != "pattern":
+            continue
+        assert matcher_for(rule.params).prefilter is not None, f"{rule.id}: a pattern is not RE2-valid"
