@@ -46,7 +46,8 @@ def assert_same_result(got, expected) -> None:
 
 
 @needs_fork
-@pytest.mark.parametrize("jobs", [2, pytest.param(3, marks=pytest.mark.slow)])  # 3 workers on 2 cores: CI
+@pytest.mark.slow  # the eval files and samples audited three times; the stage-time and error tests below fork in the core run
+@pytest.mark.parametrize("jobs", [2, 3])
 def test_forked_audit_equals_one_process(rules, fork_small_tables, tmp_path, jobs):
     for inputs in (EVAL, SAMPLES):
         expected = audit(inputs, AuditOptions(jobs=1), rules=rules)
