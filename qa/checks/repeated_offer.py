@@ -1434,8 +1434,8 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     taking = np.zeros(len(customer), dtype=bool)
     accepted = [compile_regex(p) for p in params["accepted"]]
     maybe = rows[~refusing[rows]]
+    index = text_index(norm_all)
     if accepted and len(maybe):
-        index = text_index(norm_all)
         distinct, inverse = np.unique(index.codes[maybe], return_inverse=True)
         agreeing = np.fromiter((any(p.search(t) for p in accepted) for t in index.texts(distinct)), dtype=bool,
                                count=len(distinct))
@@ -1446,7 +1446,6 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
                          & (taken_count[scope[gaps] - 1] == taken_count[scope[gaps - 1]]))
     if not refused_gap.any():
         return []
-    index = text_index(norm_all)
     # compared: the answer less its soothing and closing words and the filler words (您, 这边, 给您…), so that
     # 这边给您申请退款 / 这边给您申请换货 differ in what they offer
     strip = compile_regex("|".join(p for p in (view.strip, _ignored(params, fillers=True)) if p))

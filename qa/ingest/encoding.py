@@ -117,13 +117,14 @@ def _mostly_nul(sample: bytes | str) -> bool:
     return sample.count(nul) > max(1, len(sample) * _BINARY_NUL_SHARE)
 
 
-_UNICODE_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: The byte-order marks of UTF-8 and UTF-16 (a text file or page that starts with one says its encoding).
+UNICODE_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def head_text(head: bytes) -> str | None:
     """A file's first bytes as text, or None when they are not text: decoded by their Unicode BOM,
     else as UTF-8 or GB18030 when they hold no NUL (a character cut at the end of ``head`` aside)."""
-    for bom, encoding in zip(_UNICODE_BOMS, ("utf-8", "utf-16-le", "utf-16-be"), strict=True):
+    for bom, encoding in zip(UNICODE_BOMS, ("utf-8", "utf-16-le", "utf-16-be"), strict=True):
         if head.startswith(bom):
             return codecs.getincrementaldecoder(encoding)(errors="replace").decode(head[len(bom):])
     if b"\x00" in head:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from qa.errors import InputError
 from qa.ingest.build import WholeFileSource
+from qa.ingest.encoding import UNICODE_BOMS, detect_encoding
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
 
 HTML_EXTENSIONS = (".html", ".htm")
@@ -54,7 +55,7 @@ def page_tables(path: str, pages: list[tuple[str, bytes, str | None]], options: 
     errors: list[str] = []
     for page_name, content, charset in pages:
         try:
-            page = html.document_fromstring(_XML_DECLARATION.sub("", page_text(content, options.encoding or charset), count=1))
+            page = html.document_fromstring(_XML_DECLARATION.sub("", page_text(path, content, options.encoding or charset), count=1))
         except (etree.ParserError, ValueError) as exc:
             # an archive's empty frame or ad slot beside the chat page is passed over
             errors.append(f"{page_name or 'the page'}: {exc}")
@@ -77,25 +78,18 @@ _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def page_text(content: bytes, charset: str | None = None) -> str:
+def page_text(path: str, content: bytes, charset: str | None = None) -> str:
     """An HTML page's text: decoded by its byte-order mark, else the ``charset`` its archive gives,
-    else the one its ``<meta>`` declares (code page 936 labels read as GB18030), else as UTF-8 when it
-    is valid UTF-8 and as GB18030 when not; a byte its charset cannot read becomes U+FFFD, so a row
-    is never cut short."""
-    if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8", "replace")
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return content.decode("utf-16", "replace")
-    if not charset:
-        declared = _META_CHARSET.search(content[:8192])
-        charset = declared.group(1).decode("ascii") if declared else None
-    encoding = _codec(charset)
-    if encoding is None:
-        try:
-            return content.decode("utf-8")
-        except UnicodeDecodeError:
-            encoding = "gb18030"
-    return content.decode(encoding, "replace")
+    else the one its ``<meta>`` declares (code page 936 labels read as GB18030), else as a delimited
+    file's encoding is found (:func:`qa.ingest.encoding.detect_encoding`: UTF-8, GB18030 or Big5); a
+    byte its charset cannot read becomes U+FFFD, so a row is never cut short."""
+    encoding = None
+    if not content.startswith(UNICODE_BOMS):
+        if not charset:
+            declared = _META_CHARSET.search(content[:8192])
+            charset = declared.group(1).decode("ascii") if declared else None
+        encoding = _codec(charset)
+    return content.decode(encoding or detect_encoding(path, content, None, final=True), "replace")
 
 
 def _codec(label: str | None) -> str | None:
