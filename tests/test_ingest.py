@@ -990,6 +990,23 @@ def test_more_export_shapes_read_without_options(tmp_path):
     assert load_inputs([str(tmp_path / "fg.csv")]).messages["role"].tolist() == ["customer", "system", "agent"]
 
 
+def test_an_api_dump_naming_the_sender_by_from_role_reads_without_options(tmp_path):
+    """A shop's API dump (快手小店: conversation_id, from_role buyer/seller/robot/system, sender_nick,
+    msg_time in epoch milliseconds): from_role is the role column, so the robot's auto-replies are
+    system rows, not an agent's, and the agent is the seller's nickname; a column named ``*_role``
+    in other words (sender_side_role) is taken for the role too."""
+    header = "conversation_id,msg_id,from_role,sender_nick,msg_type,content,msg_time"
+    rows = ("k1,1,buyer,快手用户1,text,在吗 我的货到哪了,1796518884000",
+            "k1,2,robot,小店助手,text,【自动回复】您好，稍后为您处理,1796518886000",
+            "k1,3,seller,鹿鸣-豆豆,text,我查一下,1796518926000")
+    m = _messages_of(tmp_path / "ks.csv", header, *rows)
+    assert m["role"].tolist() == ["customer", "system", "agent"]
+    assert m["agent"].tolist()[2] == "鹿鸣-豆豆"
+    assert (m["timestamp"].iloc[2] - m["timestamp"].iloc[0]).total_seconds() == 42
+    other = _messages_of(tmp_path / "other.csv", header.replace("from_role", "sender_side_role"), *rows)
+    assert other["role"].tolist() == ["customer", "system", "agent"]
+
+
 def test_sender_and_receiver_archive_sessions_are_the_two_people(tmp_path):
     """企业微信 会话存档 with only 发送者 and 接收者: a session is the conversation of the two, and
     senders named 名字@微信 are the customers, the others staff."""
