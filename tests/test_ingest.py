@@ -1007,6 +1007,20 @@ def test_an_api_dump_naming_the_sender_by_from_role_reads_without_options(tmp_pa
     assert other["role"].tolist() == ["customer", "system", "agent"]
 
 
+def test_a_media_message_holding_only_its_link_reads_as_its_placeholder_before_the_link(tmp_path):
+    """An API dump gives a picture's content as its link (kwimg://…, https://….jpg) or file name: the
+    message is audited as the picture sent ([图片] before the link, which stays for the reader); a text
+    message that is a link, and a picture with a caption, keep their text."""
+    m = _messages_of(tmp_path / "media.csv", "conversation_id,from_role,sender_nick,msg_type,content,msg_time",
+                     "k1,buyer,买家1,text,你们是正品吗,1796518884000",
+                     "k1,seller,鹿鸣-豆豆,image,kwimg://im/20261206/472cf211842b.jpg,1796518926000",
+                     "k1,seller,鹿鸣-豆豆,video,IMG_0231.MP4,1796518930000",
+                     "k1,seller,鹿鸣-豆豆,text,https://shop.example.com/item/1,1796518940000",
+                     "k1,seller,鹿鸣-豆豆,image,授权书见图,1796518950000")
+    assert m["text"].tolist() == ["你们是正品吗", "[图片] kwimg://im/20261206/472cf211842b.jpg", "[视频] IMG_0231.MP4",
+                                  "https://shop.example.com/item/1", "授权书见图"]
+
+
 def test_sender_and_receiver_archive_sessions_are_the_two_people(tmp_path):
     """企业微信 会话存档 with only 发送者 and 接收者: a session is the conversation of the two, and
     senders named 名字@微信 are the customers, the others staff."""

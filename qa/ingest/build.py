@@ -472,17 +472,26 @@ _MEDIA_PLACEHOLDERS = {
 
 def _media_placeholders(text: pd.Series, kinds: pd.Series) -> pd.Series:
     """``text`` with each empty text of a media message (消息类型 图片, content.type image) written as the
-    platform's placeholder ([图片], [视频] …): such a message was sent, it is no empty row."""
-    empty = np.flatnonzero(_blank(text))
-    if not len(empty):
+    platform's placeholder ([图片], [视频] …): such a message was sent, it is no empty row. A media message
+    whose content is only the file's link or name (快手 API: kwimg://im/…/4f2c.jpg) gets the placeholder
+    before it ([图片] kwimg://…): the link stays for the reader, and the rules see a picture sent, not words."""
+    blank = _blank(text)
+    referenced = ~blank & text.str.fullmatch(_MEDIA_REFERENCE, case=False).fillna(False).to_numpy(dtype=bool)
+    if not blank.any() and not referenced.any():
         return text
-    shown = kinds.iloc[empty].str.strip().str.casefold().map(_MEDIA_PLACEHOLDERS)
-    found = shown.notna().to_numpy()
-    if not found.any():
+    shown = kinds.str.strip().str.casefold().map(_MEDIA_PLACEHOLDERS)
+    known = shown.notna().to_numpy()
+    empty, linked = np.flatnonzero(blank & known), np.flatnonzero(referenced & known)
+    if not len(empty) and not len(linked):
         return text
     filled = text.copy()
-    filled.iloc[empty[found]] = shown[found].to_numpy()
+    filled.iloc[empty] = shown.iloc[empty].to_numpy()
+    filled.iloc[linked] = (shown.iloc[linked] + " " + text.iloc[linked].str.strip()).to_numpy()
     return filled
+
+
+# A media message's content that only names the file: a link (scheme://…, www.…) or a file name, no words.
+_MEDIA_REFERENCE = r"\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://\S+|www\.\S+|[^\s\[\]\u3000-\u9fff]+\.(?:jpe?g|png|gif|webp|bmp|heic|mp4|mov|avi|amr|mp3|m4a|wav|silk|pdf|docx?|xlsx?|zip))\s*"
 
 
 # What a message the export left without its content is audited as (emoji-only takes it for an attachment).
