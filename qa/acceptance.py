@@ -32,7 +32,8 @@ import regex
 from qa.regexcache import compile_regex
 
 #: The default answer classes, in the order their matches are tried.
-ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim", "option-refused", "echoed-proposal")
+ANSWER_CLASSES = ("step-refusal", "step-failed", "counter-demand", "useless-claim", "option-refused", "echoed-proposal",
+                  "term-denied")
 
 # Characters too common to tie a step to a proposal (不是, 不会, 看了就好 …): a step verb is
 # a content verb the proposal names.
@@ -54,6 +55,8 @@ _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|�
 # where the option's name ends (中通|不行, 水放|得没问题)
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
+# where the denial ends (这根本就不是|色差): the word denied follows
+_DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)(?:什么)?")
 _HAN_RUN = compile_regex(r"\p{Han}+")
 # surprise or a check, not the remedy echoed (真的？那太好了, 是吗？); delight after the echo takes it
 _NOT_ECHOED = frozenset("真的 是吗 是的 真是 这样 那样 什么 怎么 为啥 确定 当真 真滴".split())
@@ -110,6 +113,13 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 if (echoed is not None and echoed.group() in proposal_norm and not _WHEN.search(echoed.group())
                         and echoed.group() not in _NOT_ECHOED and not _DELIGHT.search(rest)
                         and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)):
+                    return found
+                continue
+            if name == "term-denied":
+                # 这不是色差 after 不同显示器会有色差: two characters of the word denied are the agent's
+                cut = _DENIAL.search(found.text)
+                denied = found.text[cut.end():] if cut else ""
+                if sum(ch not in _COMMON and ch in proposal_norm for ch in dict.fromkeys(denied)) >= 2:
                     return found
                 continue
             if name == "option-refused":

@@ -35,6 +35,8 @@ File format (``rules/classes.toml``; a pack folder may hold its own ``classes.to
     [[classes.safety.categories]]
     name = "injury"; label_zh = "受伤"; label_en = "injury"; patterns = [ … ]
     question = true                 # a category may set its own question handling
+    word_boundaries = true          # drop a category's match that a word of jieba's dictionary
+                                    # crosses (服了 in 舒服了, 无语 in 无语音)
 
 A pack's ``classes.toml`` may define new classes, replace keys of an existing one
 (``[classes.soothing] negation = true``) and edit its lists (``[add.classes.soothing]
@@ -77,6 +79,7 @@ from qa.regexutil import (
 from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.textindex import TextIndex, judged_once, text_index
 from qa.tomlfile import line_of, read_toml
+from qa.wordseg import crosses_word
 
 CLASSES_FILE = "classes.toml"
 TOP_KEYS = {"negation", "sentences", "macros", "classes", "add", "remove"}
@@ -86,7 +89,7 @@ CLASS_KEYS = {
     "label_zh", "label_en",  # what a reason calls a match of the class's own patterns
 }
 CATEGORY_KEYS = {"name", "label_zh", "label_en", "patterns", "patterns_file", "exclude", "exclude_file",
-                 "question"}
+                 "question", "word_boundaries"}
 NEGATION_KEYS = {"negators", "conditions", "exceptions", "clause_separators", "window", "short_window"}
 LIST_KEYS = ("patterns", "exclude", "hypothetical", "include")
 DEFAULT_SENTENCE_SEPARATORS = r"[.!?;。…~\n]+|(?<=\S\S) (?=\S\S)"
@@ -125,6 +128,8 @@ class Category:
     sources: tuple[str, ...] = ()  # the raw patterns, for the vectorised pre-filter
     question: bool | None = None  # None: as the class
     exclude_sources: tuple[str, ...] = ()  # the raw patterns of ``exclude`` (see ClassSet._exclusions)
+    # a match that a dictionary word crosses (服了 in 舒服了, 无语 in 无语音) is dropped (qa.wordseg.crosses_word)
+    word_boundaries: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,8 @@ class ClassSet:
                     continue
                 asks = cls.question if category.question is None else category.question
                 if asks and self.scope.question(text, start, end):
+                    continue
+                if category.word_boundaries and crosses_word(text, start, end):
                     continue
                 found.append(Match(start, end, hit.group(), name, category.name, category.label_zh, category.label_en))
         for other in cls.include:
@@ -1098,6 +1105,7 @@ def _compile(raw: dict[str, Any], origin: list[str]) -> ClassSet:
                 _compile_list(cat.get("patterns", []), raw, name, "patterns"),
                 _compile_list(cat.get("exclude", []), raw, name, "exclude"), tuple(sources),
                 cat.get("question"), _list_sources(cat.get("exclude", []), raw),
+                bool(cat.get("word_boundaries", False)),
             ))
         classes[name] = ClassDef(
             name=name,

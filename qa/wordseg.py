@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from qa.regexcache import cache_dir, trusted_cache_file
@@ -36,6 +37,32 @@ _tokenizer = None
 def cut(text: str) -> Iterator[str]:
     """jieba's tokens of ``text`` (``jieba.cut(text, HMM=True)``), the dictionary read lazily."""
     return _get_tokenizer().cut(text, HMM=True)
+
+
+@lru_cache(maxsize=4096)
+def token_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """The (start, end) of each of jieba's tokens of ``text``."""
+    spans, position = [], 0
+    for token in cut(text):
+        spans.append((position, position + len(token)))
+        position += len(token)
+    return tuple(spans)
+
+
+def crosses_word(text: str, start: int, end: int) -> bool:
+    """Does a dictionary word of jieba's segmentation of ``text`` cross an end of ``text[start:end]``:
+    the match begins in the middle of a word (服了 in 舒服了, 衣服了, 说服了) or ends in one (无语 in 无语音,
+    火大 in 火大小)? Only words of jieba's dictionary count: the tokens its HMM makes of unknown
+    strings (我服|了, 太气|人) are no innocent words, and a token holding the whole match (真服了, 太无语)
+    leaves it whole."""
+    frequencies = _get_tokenizer().FREQ
+    for a, b in token_spans(text):
+        if a >= end:
+            break
+        if (a < start < b < end) or (start < a < end < b):
+            if frequencies.get(text[a:b], 0):
+                return True
+    return False
 
 
 def _quiet_jieba():

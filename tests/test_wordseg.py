@@ -98,3 +98,18 @@ def test_a_table_others_may_write_is_not_read(monkeypatch, tmp_path, reference):
     assert list(wordseg.cut(text)) == reference[text]
     assert built == [planted], "an untrusted table is rebuilt"
     assert isinstance(wordseg._tokenizer.FREQ, dict), "and until then jieba's own loading is used"
+
+
+@pytest.mark.parametrize(("text", "word", "crossed"), [
+    ("这床被子盖着太舒服了", "服了", True),      # 舒服|了: the match starts inside 舒服
+    ("收到衣服了 谢谢", "服了", True),
+    ("还是无语音的款吗", "无语", True),          # 无|语音: the match ends inside 语音
+    ("火大小能调吗", "火大", True),
+    ("真服了你们", "服了", False),               # one token holds the whole match
+    ("太无语了吧", "无语", False),
+    ("我服了", "服了", False),                   # 我服 is no dictionary word (jieba's HMM made it)
+    ("无语", "无语", False),
+])
+def test_crosses_word_only_for_dictionary_words_across_the_match(text, word, crossed):
+    start = text.index(word)
+    assert wordseg.crosses_word(text, start, start + len(word)) is crossed

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
 import ahocorasick
 import numpy as np
@@ -236,20 +235,11 @@ def _compile_now(params: dict) -> _Compiled:
 _PARTICLES = "吧啊呀吗嘛呢了啦哦哈么"
 
 
-@lru_cache(maxsize=4096)
-def _tokens(text: str) -> tuple[tuple[int, int], ...]:
-    spans, position = [], 0
-    for token in wordseg.cut(text):
-        spans.append((position, position + len(token)))
-        position += len(token)
-    return tuple(spans)
-
-
 def inside_word(text: str, start: int, end: int) -> bool:
     """Does jieba's segmentation put ``text[start:end]`` inside a longer word (滚 in 滚筒洗衣机,
     去死 in 去死皮, 有病 in 有病历)? A word that only adds a trailing particle (去死吧) does not
     count."""
-    for a, b in _tokens(text):
+    for a, b in wordseg.token_spans(text):
         if a < start < b:
             return True
         if a < end < b:

@@ -855,9 +855,10 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     out = np.zeros(len(positions), dtype=bool)
     answers = [c for c in params["answer_classes"] if c in classes.classes]
     proposals = [c for c in params["proposal_classes"] if c in classes.classes]
+    demands = [c for c in params["ruling_answer_classes"] if c in classes.classes]
     if not answers or not proposals or not len(positions):
         return out
-    candidate = _class_mask(classes, answers, norm_all, positions)
+    candidate = _class_mask(classes, list(dict.fromkeys(answers + demands)), norm_all, positions)
     if not candidate.any():
         return out
     idx = np.flatnonzero(candidate)
@@ -867,11 +868,11 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     if not len(idx):
         return out
     proposed = _class_mask(classes, proposals, norm_all, previous)
-    # a ruling (色差属于正常现象) is refused by a demand for a remedy (我要退), not by a step report
+    # a ruling (色差属于正常现象) is refused by a demand for a remedy (我要退) or by its word denied (这不是色差),
+    # not by a step report
     rulings = [c for c in params["ruling_classes"] if c in classes.classes]
     ruled = ~proposed & _class_mask(classes, rulings, norm_all, previous) if rulings \
         else np.zeros(len(previous), dtype=bool)
-    demands = [c for c in answers if c == "counter-demand"]
     for kind, names in ((proposed, answers), (ruled, demands)):
         if not names or not kind.any():
             continue
@@ -1111,8 +1112,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     originals = messages["text"]
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
-    trigger_names = list(params["trigger_classes"]) + [c for c in params["answer_classes"] + params["nudge_classes"]
-                                                        if c not in params["trigger_classes"]]
+    trigger_names = list(dict.fromkeys(list(params["trigger_classes"]) + params["answer_classes"]
+                                       + params["ruling_answer_classes"] + params["nudge_classes"]))
 
     clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]
 

@@ -55,7 +55,10 @@ PARAMS = {
     "proposal_classes": Param("strings", "agent messages a customer's answer_classes message can refuse",
                               default=[]),
     "ruling_classes": Param("strings", "agent messages that rule on the problem (属于正常现象, 不支持退换): only "
-                            "a counter-demand among answer_classes refuses them", default=[]),
+                            "a ruling_answer_classes message refuses them", default=[]),
+    "ruling_answer_classes": Param("strings", "customer classes that refuse a ruling_classes reply just before, in "
+                                   "relation to it (我要退 after 属于正常现象, 这不是色差 after 会有色差; qa.acceptance)",
+                                   default=["counter-demand"]),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
     "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
