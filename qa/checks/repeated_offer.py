@@ -1447,11 +1447,14 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     if not refused_gap.any():
         return []
     # compared: the answer less its soothing and closing words and the filler words (您, 这边, 给您…), so that
-    # 这边给您申请退款 / 这边给您申请换货 differ in what they offer
-    strip = compile_regex("|".join(p for p in (view.strip, _ignored(params, fillers=True)) if p))
-
-    def content(text: str) -> str:
-        return strip.sub("", text)
+    # 这边给您申请退款 / 这边给您申请换货 differ in what they offer. Stripped for the answers of the refused gaps
+    # at once, in RE2 as the solution keys are (a regex substitution per answer cost a tenth of the rule).
+    compared = np.flatnonzero(refused_gap)
+    codes = np.unique(index.codes[np.r_[scope[compared], scope[compared - 1]]])
+    originals = index.texts(codes)
+    stripped = pc.replace_substring_regex(pa.array(originals, pa.large_string()),
+                                          "|".join(p for p in (view.strip, _ignored(params, fillers=True)) if p), "")
+    content = dict(zip(originals, stripped.to_pylist())).__getitem__
 
     says_again = SaidAgain(lambda position: index.text(index.codes[position]), lambda position: index.codes[position],
                            params["said_again_min_bigrams"], params["said_again_share"], content,
