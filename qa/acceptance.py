@@ -178,7 +178,9 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
 _GRANT_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|取消|赔|退|换|寄|发|送|做|煮")
 # (寄/发 alone are not offered remedies: 给您发个链接; 送/做/煮: a dish made or sent again, 再做一杯吧 → 马上给您重做一杯送去)
 # (换开/重开/补开 an invoice re-issued: the remedy of an invoice made out wrong)
-_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新|换开|重开|补开|重新开")
+_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新|换开|重开|补开|重新开"
+                              # the cost taken on by the shop (改裤脚的钱我们报销, 运费我们来承担)
+                              r"|报销|承担")
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
 
 
@@ -196,6 +198,7 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
         return False
     if regex.search(
             rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}"
+            rf"|(?:我们|我|店里|小店|商家|这边)(?:来)?(?:全|都|全部)?{word}"
             # done already (好 已退, 已经给您补发了)
             rf"|已(?:经)?(?:给|帮|为)?(?:您|你|亲)?(?:申请|安排|操作)?(?:了)?{word}",
             reply_norm):
@@ -229,7 +232,7 @@ def grants_request(classes, request_norm: str, reply_norm: str, request_class: s
 
 # a remedy's family: 补发 and 补寄 offer the same thing again
 _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重发": "resend", "上门": "visit",
-           "派人": "visit", "补偿": "money", "赔": "money", "退": "refund",
+           "派人": "visit", "补偿": "money", "赔": "money", "报销": "money", "承担": "money", "退": "refund",
            "换开": "reissue", "重开": "reissue", "补开": "reissue", "重新开": "reissue"}
 
 
@@ -262,7 +265,9 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
         if family in proposed:
             continue
         if _granted_in(reply_norm, word) and regex.search(
-                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
+                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}"
+                # the shop as the one who pays (钱我们报销, 运费由我们来承担)
+                rf"|(?:我们|我|店里|小店|商家|这边)(?:来)?(?:全|都|全部)?{regex.escape(word)}",
                 reply_norm):
             return True
     return False
