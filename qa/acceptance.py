@@ -56,7 +56,10 @@ _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|�
 _OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # where the denial ends (这根本就不是|色差): the word denied follows
-_DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)(?:什么)?")
+_DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)")
+# a denial that plays the matter down (不是什么大问题, 不是很在意) or an answer that takes the ruling (也没关系, 我就问问)
+_DENIAL_HEDGE = compile_regex(r"什么|很|太|特别|那么|这么|非常|一定|大")
+_DENIAL_TAKEN = compile_regex(r"没关系|没事|无所谓|就问问|问问而已|随便问问|我就要|也行|也可以|不在意|不介意")
 _HAN_RUN = compile_regex(r"\p{Han}+")
 # surprise or a check, not the remedy echoed (真的？那太好了, 是吗？); delight after the echo takes it
 _NOT_ECHOED = frozenset("真的 是吗 是的 真是 这样 那样 什么 怎么 为啥 确定 当真 真滴".split())
@@ -116,10 +119,16 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 continue
             if name == "term-denied":
-                # 这不是色差 after 不同显示器会有色差: two characters of the word denied are the agent's
+                # 这不是色差 after 不同显示器会有色差: a word of two characters denied is the agent's (a bigram of
+                # the denied words in the agent's reply), neither played down nor taken in the same answer
                 cut = _DENIAL.search(found.text)
                 denied = found.text[cut.end():] if cut else ""
-                if sum(ch not in _COMMON and ch in proposal_norm for ch in dict.fromkeys(denied)) >= 2:
+                if denied.startswith("什么") and cut.group() != "不是":
+                    denied = denied[2:]  # 哪是什么使用不当 denies as strongly as 哪是使用不当
+                if (denied and not (cut.group() == "不是" and _DENIAL_HEDGE.match(denied))
+                        and not _DENIAL_TAKEN.search(answer_norm)
+                        and any(denied[k] not in _COMMON and denied[k + 1] not in _COMMON
+                                and denied[k:k + 2] in proposal_norm for k in range(len(denied) - 1))):
                     return found
                 continue
             if name == "option-refused":
@@ -198,7 +207,6 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
         return False
     if regex.search(
             rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}"
-            rf"|(?:我们|我|店里|小店|商家|这边)(?:来)?(?:全|都|全部)?{word}"
             # done already (好 已退, 已经给您补发了)
             rf"|已(?:经)?(?:给|帮|为)?(?:您|你|亲)?(?:申请|安排|操作)?(?:了)?{word}",
             reply_norm):
@@ -232,9 +240,13 @@ def grants_request(classes, request_norm: str, reply_norm: str, request_class: s
 
 # a remedy's family: 补发 and 补寄 offer the same thing again
 _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重发": "resend", "上门": "visit",
-           "派人": "visit", "补偿": "money", "赔": "money", "报销": "money", "承担": "money", "退": "refund",
+           "派人": "visit", "补偿": "money", "赔": "money", "报销": "cost", "承担": "cost", "退": "refund",
            "换开": "reissue", "重开": "reissue", "补开": "reissue", "重新开": "reissue"}
 
+
+# the shop named as the one who pays a cost (改裤脚的钱我们报销, 运费由我们来承担, 这边全部承担)
+_SHOP_PAYS = compile_regex(r"(?<!不是|不由|您|你)(?:我们|我们店|店里|小店|商家|(?<![您你])这边)(?:来|会|都会|可以|给您|帮您|为您)?"
+                           r"(?:全部|全|都)?(?:报销|承担)")
 
 # a sum of money offered (补10元红包, 5块钱的券, 返现): the family of 补偿/赔
 MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)|红包|券|返现|补差价?")
@@ -264,10 +276,14 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
         family = _FAMILY.get(word) or ("exchange" if word.startswith("换") else word)
         if family in proposed:
             continue
+        if family == "cost":
+            # the shop as the one who pays (钱我们报销, 运费由我们来承担); not the customer's side (您这边承担)
+            # nor a payment denied (不是我们承担, 我们不报销)
+            if _SHOP_PAYS.search(reply_norm):
+                return True
+            continue
         if _granted_in(reply_norm, word) and regex.search(
-                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}"
-                # the shop as the one who pays (钱我们报销, 运费由我们来承担)
-                rf"|(?:我们|我|店里|小店|商家|这边)(?:来)?(?:全|都|全部)?{regex.escape(word)}",
+                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
                 reply_norm):
             return True
     return False

@@ -993,8 +993,7 @@ def test_more_export_shapes_read_without_options(tmp_path):
 def test_an_api_dump_naming_the_sender_by_from_role_reads_without_options(tmp_path):
     """A shop's API dump (快手小店: conversation_id, from_role buyer/seller/robot/system, sender_nick,
     msg_time in epoch milliseconds): from_role is the role column, so the robot's auto-replies are
-    system rows, not an agent's, and the agent is the seller's nickname; a column named ``*_role``
-    in other words (sender_side_role) is taken for the role too."""
+    system rows, not an agent's, and the agent is the seller's nickname; send_role and the like too."""
     header = "conversation_id,msg_id,from_role,sender_nick,msg_type,content,msg_time"
     rows = ("k1,1,buyer,快手用户1,text,在吗 我的货到哪了,1796518884000",
             "k1,2,robot,小店助手,text,【自动回复】您好，稍后为您处理,1796518886000",
@@ -1003,22 +1002,35 @@ def test_an_api_dump_naming_the_sender_by_from_role_reads_without_options(tmp_pa
     assert m["role"].tolist() == ["customer", "system", "agent"]
     assert m["agent"].tolist()[2] == "鹿鸣-豆豆"
     assert (m["timestamp"].iloc[2] - m["timestamp"].iloc[0]).total_seconds() == 42
-    other = _messages_of(tmp_path / "other.csv", header.replace("from_role", "sender_side_role"), *rows)
+    other = _messages_of(tmp_path / "other.csv", header.replace("from_role", "sender_role"), *rows)
     assert other["role"].tolist() == ["customer", "system", "agent"]
+    # a receiver's role beside the sender's (recv_role, send_role) is not taken for it, and a column of sender
+    # names called msg_from is no role column
+    both = _messages_of(tmp_path / "both.csv", "conversation_id,recv_role,send_role,sender_nick,content,msg_time",
+                        "k1,seller,buyer,快手用户1,在吗,1796518884000", "k1,buyer,seller,鹿鸣-豆豆,在的,1796518926000")
+    assert both["role"].tolist() == ["customer", "agent"]
+    names = _messages_of(tmp_path / "names.csv", "conversation_id,msg_from,sender_nick,content,msg_time",
+                         "k1,买家小王,买家小王,在吗,1796518884000", "k1,鹿鸣-豆豆,鹿鸣-豆豆,在的,1796518926000",
+                         "k2,买家小李,买家小李,发货了吗,1796518884000", "k2,鹿鸣-豆豆,鹿鸣-豆豆,发了,1796518926000",
+                         "k3,买家小赵,买家小赵,好的,1796518884000", "k3,鹿鸣-豆豆,鹿鸣-豆豆,嗯嗯,1796518926000")
+    assert len(names) == 6 and names["role"].tolist()[:2] == ["customer", "agent"]
 
 
 def test_a_media_message_holding_only_its_link_reads_as_its_placeholder_before_the_link(tmp_path):
     """An API dump gives a picture's content as its link (kwimg://…, https://….jpg) or file name: the
-    message is audited as the picture sent ([图片] before the link, which stays for the reader); a text
-    message that is a link, and a picture with a caption, keep their text."""
+    message is audited as the picture sent ([图片] before the link, which stays for the reader; a sticker is
+    audited as one, [表情], as emoji-only judges it); a text message that is a link, and a picture with a caption,
+    keep their text."""
     m = _messages_of(tmp_path / "media.csv", "conversation_id,from_role,sender_nick,msg_type,content,msg_time",
                      "k1,buyer,买家1,text,你们是正品吗,1796518884000",
                      "k1,seller,鹿鸣-豆豆,image,kwimg://im/20261206/472cf211842b.jpg,1796518926000",
                      "k1,seller,鹿鸣-豆豆,video,IMG_0231.MP4,1796518930000",
                      "k1,seller,鹿鸣-豆豆,text,https://shop.example.com/item/1,1796518940000",
-                     "k1,seller,鹿鸣-豆豆,image,授权书见图,1796518950000")
+                     "k1,seller,鹿鸣-豆豆,image,授权书见图,1796518950000",
+                     "k1,seller,鹿鸣-豆豆,file,质检报告.pdf,1796518960000",
+                     "k1,seller,鹿鸣-豆豆,sticker,kwimg://emoji/smile.gif,1796518970000")
     assert m["text"].tolist() == ["你们是正品吗", "[图片] kwimg://im/20261206/472cf211842b.jpg", "[视频] IMG_0231.MP4",
-                                  "https://shop.example.com/item/1", "授权书见图"]
+                                  "https://shop.example.com/item/1", "授权书见图", "[文件] 质检报告.pdf", "[表情]"]
 
 
 def test_sender_and_receiver_archive_sessions_are_the_two_people(tmp_path):

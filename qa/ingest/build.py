@@ -486,12 +486,15 @@ def _media_placeholders(text: pd.Series, kinds: pd.Series) -> pd.Series:
         return text
     filled = text.copy()
     filled.iloc[empty] = shown.iloc[empty].to_numpy()
-    filled.iloc[linked] = (shown.iloc[linked] + " " + text.iloc[linked].str.strip()).to_numpy()
+    # a sticker's link says nothing to a reader: the sticker is audited as one ([表情]), as emoji-only sees it
+    shown_linked = shown.iloc[linked]
+    filled.iloc[linked] = shown_linked.where(shown_linked == "[表情]",
+                                             shown_linked + " " + text.iloc[linked].str.strip()).to_numpy()
     return filled
 
 
 # A media message's content that only names the file: a link (scheme://…, www.…) or a file name, no words.
-_MEDIA_REFERENCE = r"\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://\S+|www\.\S+|[^\s\[\]\u3000-\u9fff]+\.(?:jpe?g|png|gif|webp|bmp|heic|mp4|mov|avi|amr|mp3|m4a|wav|silk|pdf|docx?|xlsx?|zip))\s*"
+_MEDIA_REFERENCE = r"\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://\S+|www\.\S+|[^\s\[\]]+\.(?:jpe?g|png|gif|webp|bmp|heic|mp4|mov|avi|amr|mp3|m4a|wav|silk|pdf|docx?|xlsx?|zip))\s*"
 
 
 # What a message the export left without its content is audited as (emoji-only takes it for an attachment).

@@ -54,7 +54,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
         "回复人类型", "回复者类型", "回复人角色", "收发", "收/发", "收发方向", "收发类型",
         "消息发送者", "author_type", "author_role", "from_type", "user_type",
         # API dumps name who sent a message by its origin (快手小店 API: from_role = buyer/seller/robot/system)
-        "from_role", "msg_from", "message_from", "sender_kind", "role_type",
+        "from_role", "sender_kind", "role_type",
     ),
     "agent": (
         "agent", "agent_name", "agent_id", "客服", "客服昵称", "客服账号", "接待客服", "客服名称", "客服姓名",
@@ -253,7 +253,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID; nor is
     # the receiver's role, which an export may put before the sender's: 接收方角色, receiver_role)
     "role": (r"^(?!(?:接收|收件|收信|receiver|recipient|to[_\s]))(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
-             r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role|.*[_\s]role$)",),
+             r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role|(?:from|sender|send|author|msg|message|speaker)[_\s]?role$)",),
     "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号|pin)$",
               r"(?:客服|坐席|接待|员工|agent).*(?:工号|编号|id)$"),
 }
