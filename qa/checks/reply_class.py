@@ -1376,7 +1376,14 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                    and "customer" in (classes.classes[name].roles or ("customer",))
                    and any(c.label_zh for c in classes.classes[name].categories)]
 
-    def trigger_fields(trigger: int) -> dict[str, str]:
+    named: dict[tuple[int, bool], tuple[str, str]] = {}  # (text code, said again) -> (cue, category)
+
+    def trigger_named(trigger: int) -> tuple[str, str]:
+        """The cue and category a trigger's reason names: they depend on its text alone (and on whether
+        the agent said its answer again), so they are found once per distinct text."""
+        key = (int(texts.codes[trigger]), trigger in said_again_triggers)
+        if key in named:
+            return named[key]
         candidates = [name for name in trigger_names if texts.known(name, trigger) is not False]
         # a refusal of a step (找不到 in 订单列表里找不到…又降价了) counts only after a proposal: a trigger class
         # in the same message names what the customer felt
@@ -1386,15 +1393,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = first_trigger_match(classes, trigger_norm[trigger], candidates)
         if found is None and other_names:
             found = first_trigger_match(classes, trigger_norm[trigger], other_names)
-        if found is None and trigger in said_again_triggers:
+        if found is None and key[1]:
             label = params["said_again_label"]
-            return {"trigger": _quote(trigger_text[trigger], limit), "cue": "",
-                    "category": label.get(lang) or label.get("zh", "")}
-        return {
-            "trigger": _quote(trigger_text[trigger], limit),
-            "cue": found.text if found is not None else "",
-            "category": found.label(lang) if found is not None else "",
-        }
+            named[key] = ("", label.get(lang) or label.get("zh", ""))
+        else:
+            named[key] = (found.text if found is not None else "", found.label(lang) if found is not None else "")
+        return named[key]
+
+    def trigger_fields(trigger: int) -> dict[str, str]:
+        cue, category = trigger_named(trigger)
+        return {"trigger": _quote(trigger_text[trigger], limit), "cue": cue, "category": category}
 
     for reply, original in zip(flagged, _values(originals, flagged)):
         trigger = first_of[reply]
