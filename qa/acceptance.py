@@ -58,8 +58,10 @@ _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # where the denial ends (这根本就不是|色差): the word denied follows
 _DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)")
 # a denial that plays the matter down (不是什么大问题, 不是很在意) or an answer that takes the ruling (也没关系, 我就问问)
-_DENIAL_HEDGE = compile_regex(r"什么|很|太|特别|那么|这么|非常|一定|大")
-_DENIAL_TAKEN = compile_regex(r"没关系|没事|无所谓|就问问|问问而已|随便问问|我就要|也行|也可以|不在意|不介意")
+_DENIAL_HEDGE = compile_regex(r"什么|很|太|特别|那么|这么|非常")
+# (根本不是, 压根不是 deny outright, whatever follows: 这根本不是太…)
+_DENIAL_OUTRIGHT = compile_regex(r"(?:根本|压根|明明|绝对|肯定|才|哪)(?:就)?(?:不是|是)")
+_DENIAL_TAKEN = compile_regex(r"(?<!说)(?:没关系|无所谓|就问问|问问而已|随便问问|不在意|不介意)(?![^,.!?;]{0,3}(?:吗|么|吧|\?))")
 _HAN_RUN = compile_regex(r"\p{Han}+")
 # surprise or a check, not the remedy echoed (真的？那太好了, 是吗？); delight after the echo takes it
 _NOT_ECHOED = frozenset("真的 是吗 是的 真是 这样 那样 什么 怎么 为啥 确定 当真 真滴".split())
@@ -125,7 +127,8 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 denied = found.text[cut.end():] if cut else ""
                 if denied.startswith("什么") and cut.group() != "不是":
                     denied = denied[2:]  # 哪是什么使用不当 denies as strongly as 哪是使用不当
-                if (denied and not (cut.group() == "不是" and _DENIAL_HEDGE.match(denied))
+                if (denied and not (cut.group() == "不是" and _DENIAL_HEDGE.match(denied)
+                                    and not _DENIAL_OUTRIGHT.search(found.text))
                         and not _DENIAL_TAKEN.search(answer_norm)
                         and any(denied[k] not in _COMMON and denied[k + 1] not in _COMMON
                                 and denied[k:k + 2] in proposal_norm for k in range(len(denied) - 1))):
@@ -245,8 +248,8 @@ _FAMILY = {"补发": "resend", "补寄": "resend", "重新发": "resend", "重�
 
 
 # the shop named as the one who pays a cost (改裤脚的钱我们报销, 运费由我们来承担, 这边全部承担)
-_SHOP_PAYS = compile_regex(r"(?<!不是|不由|您|你)(?:我们|我们店|店里|小店|商家|(?<![您你])这边)(?:来|会|都会|可以|给您|帮您|为您)?"
-                           r"(?:全部|全|都)?(?:报销|承担)")
+_SHOP_PAYS = compile_regex(r"(?<!不是|不由|不是由|由您|您|你)(?:我们店|我们这边|我们|店里|小店|商家|小店这边)(?:来|会|都会|可以|给您|帮您|为您)?"
+                           r"(?:全部|全|都)?(?:报销|承担)(?!不了|不起)")
 
 # a sum of money offered (补10元红包, 5块钱的券, 返现): the family of 补偿/赔
 MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)|红包|券|返现|补差价?")
@@ -255,7 +258,8 @@ MONEY = compile_regex(r"[0-9一二两三四五六七八九十几百]+(?:元|块)
 def _families(text: str) -> set[str]:
     return {_FAMILY.get(m.group(), "exchange" if m.group().startswith("换") else m.group())
             for m in _GRANT_REMEDY.finditer(text)} | (
-        {"exchange"} if "换" in text else set()) | ({"money"} if MONEY.search(text) else set()) | {
+        {"exchange"} if "换" in text else set()) | ({"money"} if MONEY.search(text) else set()) | (
+        {"cost"} if _SHOP_PAYS.search(text) else set()) | {
         _FAMILY[m.group()] for m in _OTHER_REMEDY.finditer(text) if _FAMILY.get(m.group()) == "reissue"}
 
 

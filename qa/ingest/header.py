@@ -252,8 +252,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "timestamp": (r"(?:发送|消息|聊天|回复|创建|记录)?时(?:间戳?|刻)$|^(?:time|datetime|timestamp|sent_at)|[_ ](?:time|at)$",),
     # (a name, account, number or ID card beside the word is no role: 发送方昵称, 身份证号, 角色ID; nor is
     # the receiver's role, which an export may put before the sender's: 接收方角色, receiver_role)
-    "role": (r"^(?!(?:接收|收件|收信|receiver|recipient|to[_\s]))(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
-             r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role|(?:from|sender|send|author|msg|message|speaker)[_\s]?role$)",),
+    "role": (r"^(?!(?:接收|收件|收信|receiver|recipient|recv|target|peer|dest|reply_to|to[_\s]))(?!.*(?:昵称|名称|名字|姓名|账号|帐号|编号|号码|证|(?<![a-z])id$))"
+             r"(?:.*(?:角色|身份|方向|发送方|direction|sender_?type)|role|.*[_\s]role$)",),
     "agent": (r"(?:客服|坐席|接待|员工|agent).*(?:昵称|名称|姓名|名字)$", r"(?:客服|坐席|接待|员工|agent).*(?:账号|帐号|pin)$",
               r"(?:客服|坐席|接待|员工|agent).*(?:工号|编号|id)$"),
 }
