@@ -475,13 +475,20 @@ def _media_placeholders(text: pd.Series, kinds: pd.Series) -> pd.Series:
     platform's placeholder ([图片], [视频] …): such a message was sent, it is no empty row. A media message
     whose content is only the file's link or name (快手 API: kwimg://im/…/4f2c.jpg) gets the placeholder
     before it ([图片] kwimg://…): the link stays for the reader, and the rules see a picture sent, not words."""
-    blank = _blank(text)
-    referenced = ~blank & text.str.fullmatch(_MEDIA_REFERENCE, case=False).fillna(False).to_numpy(dtype=bool)
-    if not blank.any() and not referenced.any():
+    # the kinds are few: each distinct one is looked up once, and only media rows' texts are matched
+    codes, distinct = pd.factorize(kinds)
+    placeholder = pd.Series(distinct, dtype=object).astype(str).str.strip().str.casefold().map(_MEDIA_PLACEHOLDERS)
+    known_kind = np.append(placeholder.notna().to_numpy(), False)  # code -1 (a missing kind): no media
+    known = known_kind[codes]
+    if not known.any():
         return text
-    shown = kinds.str.strip().str.casefold().map(_MEDIA_PLACEHOLDERS)
-    known = shown.notna().to_numpy()
-    empty, linked = np.flatnonzero(blank & known), np.flatnonzero(referenced & known)
+    shown = pd.Series(np.append(placeholder.to_numpy(dtype=object), None)[codes], index=text.index)
+    blank = _blank(text)
+    media = np.flatnonzero(known & ~blank)
+    referenced = np.zeros(len(text), dtype=bool)
+    if len(media):
+        referenced[media] = text.iloc[media].str.fullmatch(_MEDIA_REFERENCE, case=False).fillna(False).to_numpy(dtype=bool)
+    empty, linked = np.flatnonzero(blank & known), np.flatnonzero(referenced)
     if not len(empty) and not len(linked):
         return text
     filled = text.copy()
