@@ -53,7 +53,13 @@ _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然
 # where the thing called useless ends (贴膜|有什么用, 重启|管用吗, 冷冻的|没意思)
 _USELESS = compile_regex(r"有(?:什么|啥)用|(?:有用|管用|顶用)(?:吗|么|嘛)|(?:的)?没(?:意思|啥意思|什么意思)")
 # where the option's name ends (中通|不行, 水放|得没问题)
-_OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)")
+_OPTION_VERDICT = compile_regex(r"(?:也|都|还是|肯定|真的|根本)?(?:不行|不可以|不接受|不考虑|不方便|不合适)|[得的](?:都|也|是)?(?:没问题|没错|好好的|对的|正确)"
+                                r"|(?:我)?(?:也|都|根本)?(?:用不上|用不到|不稀罕)")
+_OF_NO_USE = compile_regex(r"用不上|用不到|不稀罕")
+# a counter-demand that names no remedy word but wants more than the proposal gives: the answer
+# outright instead of the self-service pointed to (你直接告诉我穿多大), a bigger amount (至少给一半), the
+# shop's own easy step instead (你们打个电话给快递就能改)
+_DEMANDS_MORE = compile_regex(r"告诉我|跟我说|给我说|说一下|帮我(?:选|看|挑|查)|至少|起码|最少|太少|太低|不够|就能|就可以")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # where the denial ends (这根本就不是|色差): the word denied follows
 _DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)")
@@ -140,7 +146,9 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 cut = _OPTION_VERDICT.search(found.text)
                 subject = found.text[: cut.start() if cut else len(found.text)]
                 shared = sum(ch not in _COMMON and ch in proposal_norm for ch in subject)
-                if shared >= (1 if cut is not None and cut.group().startswith(("得", "的")) else 2):
+                # (券我用不上 after 给您10元券: the thing of no use to the customer is named by one character too)
+                named_by_one = cut is not None and (cut.group().startswith(("得", "的")) or _OF_NO_USE.search(cut.group()))
+                if shared >= (1 if named_by_one else 2):
                     return found
                 continue
             if name == "counter-demand":
@@ -148,6 +156,8 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 # no remedy of its own
                 # (再发一双 / 重新寄一个 sends a new one: 发 with 再 before it or a count after it is a resend)
                 remedy = _REMEDY.search(found.text)
+                if remedy is None and _DEMANDS_MORE.search(found.text):
+                    return found
                 if remedy is not None and remedy.group() not in proposal_norm and (
                         remedy.group() != "发" or _RESEND_COUNTED.search(found.text)):
                     return found
