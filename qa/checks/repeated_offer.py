@@ -1539,12 +1539,16 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         ends_of = np.unique(np.r_[pairs, pairs - 1])
         offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
     found: list[tuple[int, int]] = []
-    chain = np.ones(len(scope), dtype=np.int64)
-    for i in np.flatnonzero(refused_gap).tolist():
-        if offering[i] and offering[i - 1] and says_again(int(scope[i - 1]), int(scope[i])):
-            chain[i] = chain[i - 1] + 1
+    # only answers that both offer are compared (a chain grows through them alone): picked out in
+    # numpy, not tested pair by pair in the loop
+    pairs = np.flatnonzero(refused_gap)
+    pairs = pairs[offering[pairs] & offering[pairs - 1]]
+    chain: dict[int, int] = {}  # answers said again: how many in a row (1 when absent)
+    for i, earlier, later in zip(pairs.tolist(), scope[pairs - 1].tolist(), scope[pairs].tolist()):
+        if says_again(earlier, later):
+            chain[i] = chain.get(i - 1, 1) + 1
             if chain[i] >= needed:
-                found.append((int(scope[i]), int(chain[i])))
+                found.append((later, chain[i]))
     return found
 
 
