@@ -185,9 +185,10 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     text_of_key = dict(zip(keys_seen.tolist(), first_text.tolist()))
     owners: list[int] = []
     pieces: list[str] = []
-    for index in involved.tolist():
-        text = agent_norm[text_of_key[int(used_keys[index])]].as_py() or ""
-        for clause in _CLAUSE.split(text):
+    # (the texts read in one take, not one Arrow scalar per key)
+    texts = agent_norm.take(pa.array([text_of_key[key] for key in used_keys[involved].tolist()], pa.int64()))
+    for index, text in zip(involved.tolist(), texts.to_pylist()):
+        for clause in _CLAUSE.split(text or ""):
             if clause:
                 owners.append(index)
                 pieces.append(clause)
@@ -196,8 +197,13 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
     names = [c for c in params["clause_classes"] if c in classes.classes]
     keys = _keys_of_clauses(pieces, strip, params, clause_key_of)
     vague = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in params["vague"]) + ")+$") if params["vague"] else None
-    kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys)
-            if len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))]
+    # whether a clause's key is long enough and no vague promise: it depends on the clause alone, and
+    # offers share clauses (greetings, canned steps), so it is found once per distinct clause
+    usable: dict[str, bool] = {}
+    for piece, key in zip(pieces, keys):
+        if piece not in usable:
+            usable[piece] = len(key) >= params["clause_min_chars"] and not (vague is not None and vague.match(key))
+    kept = [(owner, piece, key) for owner, piece, key in zip(owners, pieces, keys) if usable[piece]]
     if names and kept:
         # whether each distinct clause proposes, found as class masks over them all at once
         distinct = list(dict.fromkeys(piece for _, piece, _ in kept))
@@ -212,8 +218,12 @@ def _clause_keys(classes, params: dict, strip: str | None, agent_norm: pa.Array,
         proposing = dict(zip(distinct, proposes.tolist()))
         kept = [item for item in kept if proposing[item[1]]]
     found: dict[int, list[tuple[frozenset, str, frozenset]]] = {}
+    made: dict[str, tuple[frozenset, str, frozenset]] = {}  # per distinct clause key (read only after)
     for owner, _piece, key in kept:
-        found.setdefault(owner, []).append((grams_of(key), "".join(_DIGITS.findall(key)), frozenset(key)))
+        described = made.get(key)
+        if described is None:
+            described = made[key] = (grams_of(key), "".join(_DIGITS.findall(key)), frozenset(key))
+        found.setdefault(owner, []).append(described)
     return found
 
 
@@ -915,8 +925,16 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             grams_by_code[code] = grams_of(words) if len(words) >= 2 else frozenset()
         return grams_by_code[code]
 
+    asked_again_at: dict[int, bool] = {}  # position -> verdict (offers of a session ask of the same messages)
+
     def asked_again(position: int) -> bool:
         """The customer's message at ``position`` asks an earlier question of the session again."""
+        found = asked_again_at.get(position)
+        if found is None:
+            found = asked_again_at[position] = _asked_again(position)
+        return found
+
+    def _asked_again(position: int) -> bool:
         grams = grams_of_code(int(texts_of.codes[position]))
         p = position - 1
         while p >= 0 and session_codes[p] == session_codes[position]:
@@ -939,7 +957,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         order number, asked something else) did not refuse the offer."""
         between = customer_between(position_from, position_to)
         codes = texts_of.codes[between]
-        if len(codes) == 0 or any(blocks(code) for code in codes.tolist()):
+        if len(codes) == 0 or accepted_between(position_from, position_to):
             return False
         if not refusal_names and not tied_names:
             return True
@@ -986,12 +1004,6 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             out.append(bool(positions) and any(strong_at[p] for p in positions)
                        and not any(blocking[int(texts_of.codes[p])] for p in positions))
         return out
-
-    def accepted_between(position_from: int, position_to: int) -> bool:
-        """Did a customer message between the two positions accept the offer (or ask for it
-        again, or ask how far it has got): :func:`blocks`."""
-        between = customer_between(position_from, position_to)
-        return any(blocks(code) for code in texts_of.codes[between].tolist())
 
     question_names = [c for c in params["question_refusal_classes"] if c in classes.classes]
 
@@ -1047,6 +1059,32 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     plain_words = compile_regex("|".join(regex.escape(w) for w in longest_first(
         [*params["light_words"], *params["filler_words"], *(w for w in params["term_stop"] if len(w) > 1)])))
 
+    # What adds_new_proposal needs of a clause depends on the clause alone, and canned offers repeat
+    # their clauses: found once per clause text.
+    proposing_contents: dict[str, frozenset | None] = {}
+    words_of_clause: dict[str, frozenset] = {}
+
+    def proposing_content(clause: str) -> frozenset | None:
+        """The content characters of a clause that proposes (``new_proposal_classes``, not only
+        promising the outcome, 3 content characters or more); None for any other clause."""
+        if clause not in proposing_contents:
+            # (建议, 还是, 一下… say nothing of the step: 建议再等等 after 再耐心等等 proposes nothing new)
+            content = frozenset(_HAN.findall(plain_words.sub("", clause))) - _FUNCTION_CHARS
+            proposes = len(content) >= 3 and any(classes.matches(name, clause) for name in proposal_names) \
+                and not any(classes.matches(name, clause) for name in promise_names)  # 明天就能到: the same remedy's outcome
+            proposing_contents[clause] = content if proposes else None
+        return proposing_contents[clause]
+
+    def clause_words(clause: str) -> frozenset:
+        """The words of a clause (jieba) of two or more characters, Han, less the plain words."""
+        found = words_of_clause.get(clause)
+        if found is None:
+            from qa.wordseg import cut
+
+            found = words_of_clause[clause] = frozenset(
+                w for w in cut(plain_words.sub(" ", clause)) if len(w) > 1 and _HAN.match(w))
+        return found
+
     def adds_new_proposal(position: int, used: set) -> bool:
         """Does the offer at ``position`` hold a clause proposing something its solution's earlier
         offers did not say? Either its content characters are mostly not in ``used``, or at least
@@ -1054,22 +1092,17 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         nothing the agent said before in the session: 刷新 then 重新登录 share
         a character, not a step. Then it offers another solution, the recommended behaviour,
         whatever old words stand beside it."""
-        from qa.wordseg import cut
-
         said = said_chars = None
         for clause in _CLAUSE.split(norm_at(position)):
-            # (建议, 还是, 一下… say nothing of the step: 建议再等等 after 再耐心等等 proposes nothing new)
-            content = set(_HAN.findall(plain_words.sub("", clause))) - _FUNCTION_CHARS
-            if len(content) < 3 or not any(classes.matches(name, clause) for name in proposal_names):
+            content = proposing_content(clause)
+            if content is None:
                 continue
-            if any(classes.matches(name, clause) for name in promise_names):
-                continue  # 明天就能到: the outcome of the same remedy, no new one
             if len(content & used) < share * len(content):
                 return True
             if said is None:
                 said = agent_said_before(position)
                 said_chars = set(said)
-            words = {w for w in cut(plain_words.sub(" ", clause)) if len(w) > 1 and _HAN.match(w)}
+            words = clause_words(clause)
             # a new word of old characters (找一找 after 找找) is a rewording, no new thing
             new = [w for w in words if w not in said and not set(w) <= said_chars]
             if len(new) >= 2 and 2 * len(new) > len(words):
@@ -1289,23 +1322,36 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     block_index = np.cumsum(np.r_[True, block_of[1:] != block_of[:-1]]) - 1
     last_useful = np.maximum.reduceat(np.where(may_flag, order, -1), block_starts)
     walk = order <= last_useful[block_index]
-    if refusal_names:
-        # The customer messages the walk below may ask :func:`objects` of lie between a session's
-        # first offer walked and its last offer that may be flagged: their refusal classes are
-        # found here as class masks over them all at once (the texts that accept or ask again
-        # never reach that question), not one text at a time. The verdicts are the same.
-        useful = last_useful >= 0
-        low, high = chosen[block_starts[useful]], chosen[last_useful[useful]]
-        begin, end = np.searchsorted(customer_positions, low, side="right"), np.searchsorted(customer_positions, high)
-        spans = end - begin
-        if spans.sum() > 0:
-            at = np.repeat(begin, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
-            codes = np.unique(texts_of.codes[customer_positions[at]]).tolist()
-            judge(codes)
+    # The customer messages the walk below asks about lie between a session's first offer walked and
+    # its last offer that may be flagged (a solution's offers are all of one session). Whether each
+    # accepts or asks again (:func:`blocks`) is found here for them all at once, kept as a running
+    # count of such messages along the rows (:func:`accepted_between` is then two look-ups, not a scan
+    # of the messages between two offers), and so are their refusal classes, as class masks over them
+    # all (the texts that accept or ask again never reach that question). The verdicts are the same.
+    blocking_before = np.zeros(len(customer), dtype=np.int64)  # blocking customer messages up to each row
+    useful = last_useful >= 0
+    low, high = chosen[block_starts[useful]], chosen[last_useful[useful]]
+    begin, end = np.searchsorted(customer_positions, low, side="right"), np.searchsorted(customer_positions, high)
+    spans = end - begin
+    if spans.sum() > 0:
+        at = np.repeat(begin, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+        span_rows = customer_positions[at]
+        distinct_codes, code_at = np.unique(texts_of.codes[span_rows], return_inverse=True)
+        codes = distinct_codes.tolist()
+        judge(codes)
+        blocks_at = np.zeros(len(customer), dtype=np.int64)
+        blocks_at[span_rows] = np.asarray([blocking[code] for code in codes], dtype=np.int64)[code_at.ravel()]
+        np.cumsum(blocks_at, out=blocking_before)
+        if refusal_names:
             todo = np.asarray([code for code in codes if not blocking[code] and code not in objecting], dtype=np.int64)
             if len(todo) >= _BATCH_TEXTS:
                 objected = classes.distinct_mask_any(refusal_names, texts_of, todo)
                 objecting.update(zip(todo.tolist(), objected.tolist()))
+
+    def accepted_between(position_from: int, position_to: int) -> bool:
+        """Did a customer message between the two positions (offers of one walked session) accept
+        the offer, ask for it again or ask how far it has got (:func:`blocks`)?"""
+        return bool(blocking_before[position_to - 1] > blocking_before[position_from])
 
     like_earlier: dict[int, list[int]] = {}
     needed = walk[firsts[link_later]]  # links of the sessions clustered
