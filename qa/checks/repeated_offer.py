@@ -85,7 +85,7 @@ from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import _re2_form, classes_of
 from qa.regexcache import compile_regex, longest_first
-from qa.regexutil import FEW_TEXTS_TO_SCREEN, regex_problem
+from qa.regexutil import FEW_TEXTS_TO_SCREEN, re2_valid, regex_problem
 from qa.saidagain import SaidAgain
 from qa.textindex import TextIndex, carrying, text_index
 
@@ -1158,7 +1158,13 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if params["light_words"] else None
     cover, min_content = params["cover"], params["cover_min_chars"]
     n_keys = len(distinct_keys)
-    contents = [_PLACEHOLDER.sub("", light.sub("", key) if light else key) for key in distinct_keys]
+    if light is None or re2_valid(light.pattern):
+        # in RE2 over all the keys at once: both patterns are alternations of plain words and sets,
+        # matched leftmost-first by RE2 as by ``regex``, so the contents are the same
+        content_array = pc.replace_substring_regex(used_strings, light.pattern, "") if light else used_strings
+        contents = pc.replace_substring_regex(content_array, _PLACEHOLDER.pattern, "").to_pylist()
+    else:
+        contents = [_PLACEHOLDER.sub("", light.sub("", key)) for key in distinct_keys]
     grams = _GramTable(distinct_keys + contents)
     sizes, content_sizes = grams.sizes[:n_keys], grams.sizes[n_keys:]
     content_chars = grams.chars[n_keys:].copy()
@@ -1195,9 +1201,13 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         # the shorter restates part of the longer; 补偿5元 and 补偿10元 still differ
         sets = [frozenset(numbers_of) for numbers_of in number_ids]  # by id (dicts keep insertion order)
         differ = np.flatnonzero(~comparable)
-        pairs = list(zip(numbers[a[differ]].tolist(), numbers[b[differ]].tolist()))
-        nested = {pair: sets[pair[0]] <= sets[pair[1]] or sets[pair[1]] <= sets[pair[0]] for pair in set(pairs)}
-        comparable[differ] = np.fromiter((nested[pair] for pair in pairs), dtype=bool, count=len(pairs))
+        # (judged once per distinct pair of number ids, found in numpy)
+        n_ids = len(sets)
+        pair_ids, pair_of = np.unique(numbers[a[differ]] * n_ids + numbers[b[differ]], return_inverse=True)
+        nested = np.fromiter((sets[x] <= sets[y] or sets[y] <= sets[x]
+                              for x, y in zip(*(part.tolist() for part in np.divmod(pair_ids, n_ids)))),
+                             dtype=bool, count=len(pair_ids))
+        comparable[differ] = nested[pair_of.ravel()]
     # Remedies must agree like numbers: 只能申请退货 and 只能申请换货 are two solutions, however alike
     # their wording (the second is the recommended change of solution).
     # (each key's remedy families as bits: two keys differ when both name one and share none)
