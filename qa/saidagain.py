@@ -55,6 +55,17 @@ class SaidAgain:
         self.reordered = reordered
         self.content_of = content  # what of a text is compared (repeated-solution: less its soothing)
         self.grams: dict[int, frozenset[str]] = {}
+        self.marks: dict[int, tuple[int, frozenset[str]]] = {}
+
+    def _marks(self, position: int) -> tuple[int, frozenset[str]]:
+        """How many second ways (或者…) the row at ``position`` offers and the figures it names:
+        found once per text (each answer is asked against the one before it and the one after)."""
+        code = int(self.code_of(position))
+        found = self.marks.get(code)
+        if found is None:
+            text = self.text_at(position)
+            found = self.marks[code] = (len(OTHER_WAY.findall(text)), frozenset(_FIGURE.findall(text)))
+        return found
 
     def content(self, position: int) -> frozenset[str]:
         """The content bigrams of the row at ``position``."""
@@ -67,13 +78,13 @@ class SaidAgain:
 
     def __call__(self, first: int, second: int) -> bool:
         """Does the row at ``second`` say the row at ``first`` again?"""
-        earlier, later = self.text_at(first), self.text_at(second)
         # a second way offered beside the first (…或者您拍段视频，确认了直接给您发新的) is the recommended
         # answer to a refusal, not the same one again; another figure (退款金额是85元 → 是95元, 3幢 → 5幢) is
         # the answer corrected. Both are cheap, so they are asked before the content is compared.
-        if len(OTHER_WAY.findall(later)) > len(OTHER_WAY.findall(earlier)):
+        (ways_earlier, figures_earlier), (ways_later, figures_later) = self._marks(first), self._marks(second)
+        if ways_later > ways_earlier:
             return False
-        if set(_FIGURE.findall(earlier)) != set(_FIGURE.findall(later)):
+        if figures_earlier != figures_later:
             return False
         one, other = self.content(first), self.content(second)
         if len(one) < self.least or len(other) < self.least:
@@ -86,4 +97,4 @@ class SaidAgain:
             if len(chars_one & chars_other) < self.reordered * min(len(chars_one), len(chars_other)):
                 return False
         # 不支持 → 支持: a corrected answer, not the same one
-        return not flipped(earlier, later)
+        return not flipped(self.text_at(first), self.text_at(second))
