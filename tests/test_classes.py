@@ -421,6 +421,9 @@ def test_asking_whether_done_and_reporting_done_are_no_offer(text, expected):
 @pytest.mark.parametrize(("name", "text", "expected"), [
     ("step-failed", "都换了三组了还是不亮", True), ("step-failed", "已经泡了两回了", True),
     ("step-failed", "换几组比较好", False),
+    # saying is no step tried (我说了都检查了 presses what was said), a step done in hyperbole is one
+    ("step-failed", "我说了都检查了", False), ("step-failed", "重置了八百遍了", True),
+    ("step-failed", "看了 视频里的零件跟我收到的不一样", True),
     ("restated-offer", "再给快递两天时间", True), ("restated-offer", "您再晾晾看", True),
     ("restated-offer", "物流显示正在派送", False),
 ])
