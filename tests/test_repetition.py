@@ -73,9 +73,11 @@ def test_check_type_is_registered():
 
 
 def test_the_standard_example_is_one_line():
-    lines = {tuple(key(t)) for t in ["非常抱歉给您带来不便了哦～", "非常抱歉給您帶來不便", "非常抱歉，给您带来不便！",
-                                    "非常抱歉给您带来不便[微笑]", "非常抱歉給你帶來的不便"]}
-    assert lines == {("非常抱歉给您带来不便",)}
+    variants = ["非常抱歉给您带来不便了哦～", "非常抱歉給您帶來不便", "非常抱歉，给您带来不便！",
+                "非常抱歉给您带来不便[微笑]", "非常抱歉給你帶來的不便"]
+    assert {key(t)[0] for t in variants} == {"非常抱歉给您带来不便"}
+    # (a clause that is a formula of its own, 给您带来不便 after the comma, is also a line: min_part_chars)
+    assert {tuple(key(t)[1:]) for t in variants} == {(), ("给您带来不便",)}
     # a space between longer runs ends a sentence: two lines, and the joined one is the same line
     assert "非常抱歉给您带来不便" in key("非常抱歉 给您带来不便😊")
 
@@ -107,9 +109,21 @@ def test_two_soothing_sentences_are_two_lines_and_their_joined_line():
     ],
 )
 def test_same_soothing_line(first, second):
-    # the messages share a line (a second message of two sentences also holds each sentence)
-    assert set(key(first)) & set(key(second))
-    assert len(key(first)) == 1
+    # the messages share a line (a second message of two sentences also holds each sentence), the
+    # first message's whole soothing run
+    assert key(first)[0] in key(second)
+    assert len(key(first)) == 1 or key(first)[1:] == [k for k in key(first)[1:] if k in key(first)[0]]
+
+
+def test_a_formula_clause_inside_a_longer_line_is_a_line_too():
+    # 理解您的心情 as a clause of 抱歉亲，理解您的心情 is used again when said alone; a bare 非常抱歉 (4 characters)
+    # before different lines is not a line on its own, nor is a formula without a clause of its own
+    assert key("抱歉亲，理解您的心情，麻烦拍张照片") == ["抱歉亲理解您心情", "理解您心情"]
+    assert "非常抱歉" not in key("非常抱歉，让您久等了")
+    assert key("非常抱歉亲给您带来不便") == ["非常抱歉亲给您带来不便"]
+    assert key("抱歉亲，理解您的心情", the_rule=rule(min_part_chars=0)) == ["抱歉亲理解您心情"]
+    # a formula inside a longer line of the first message, then alone twice: the third use is flagged
+    assert flagged(agent_session("抱歉亲，理解您的心情，麻烦拍张照片", "收到，理解您的心情，给您补发", "理解您的心情，那给您退20元")) == [2]
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,10 @@ How a message becomes "lines" (each distinct candidate text is worked out once):
    clause run instead. A non-soothing clause between two soothing ones separates two lines
    (非常抱歉，我查一下，请您谅解 = 非常抱歉 + 请您谅解). When soothing sentences follow one another,
    their joined core is a line too, so 非常抱歉！给您带来不便。 is also the line 非常抱歉给您带来不便
-   (the same words with other punctuation); ``unit = "message"``: the whole message (all
-   its clauses) is the line, for rules that want exact repeats only;
+   (the same words with other punctuation). With ``min_part_chars``, a clause of a run of two or more
+   that is a soothing formula of that many characters or more (its key from its first class match to
+   its last) is a line of its own too: 抱歉亲，理解您的心情 also uses 理解您的心情; ``unit = "message"``:
+   the whole message (all its clauses) is the line, for rules that want exact repeats only;
 5. near-identical wording is the same line: ``final_particles`` (了) and ``fillers`` (的) are
    ignored, and the characters of each ``equivalent_chars`` group read as its first one
    (你 = 您), so 给你带来的不便了 = 给您带来不便;
@@ -59,6 +61,8 @@ Parameters (rule ``[params]``):
 ``address_words`` (strings, default 亲爱的 亲亲 亲)
     Dropped at the start of a line: a class match may begin with an address word
     (亲亲别着急 = 亲亲，别着急 = 别着急).
+``min_part_chars`` (int, default 0: off)
+    See 4: the shortest clause of a longer line that is a line of its own too.
 ``min_core_chars`` / ``min_line_chars`` (int, default 3)
     See 4; a line shorter than ``min_line_chars`` (a bare 抱歉 clause) is courtesy, not counted.
 ``roles`` (strings, default agent)
@@ -118,6 +122,7 @@ class LineFinder:
         self.unit = params["unit"]
         self.min_core = params["min_core_chars"]
         self.min_line = params["min_line_chars"]
+        self.min_part = params.get("min_part_chars", 0)
         # a particle or a final 了 followed by punctuation (呢，/ 了，): see :meth:`lines`
         particles = _char_class(tuple(params["particles"]) + tuple(params["final_particles"]))
         self.particles = compile_regex(f"{particles}+[^\\p{{Han}}\\p{{L}}\\p{{N}}]*?(?:{EMOTICON}|{SYMBOLS})") \
@@ -150,6 +155,8 @@ class LineFinder:
             clauses.append((position, len(text)))
         sentence_ends = [end for _, end in self.classes.sentences(text)]
         runs: list[list] = []  # [start, end, core_start, core_end, sentence, joinable]
+        whole_clauses: list[tuple] = []  # (start, end, core_start, core_end, [clauses of its run]) per soothing clause
+        run_clauses = [0]
         previous_soothing, sentence, previous_end = False, 0, 0
         for start, end in clauses:
             while sentence < len(sentence_ends) - 1 and start >= sentence_ends[sentence]:
@@ -169,13 +176,26 @@ class LineFinder:
             if previous_soothing and runs[-1][4] == sentence and not closed:
                 run = runs[-1]
                 run[1], run[3] = end, core_end
+                run_clauses[0] += 1
             else:
                 # a soothing sentence right after another one: their joined core is a line too
                 joinable = previous_soothing
                 runs.append([start, end, core_start, core_end, sentence, joinable])
+                run_clauses = [1]  # the clauses of this run, shared by its clauses' records
+            if self.min_part:
+                whole_clauses.append((start, end, core_start, core_end, run_clauses))
             previous_soothing = True
         keys = [self._line(text, run[0], run[1], run[2], run[3]) for run in runs]
         out = [k for k in keys if len(k) >= self.min_line]
+        # a clause that is a soothing formula of its own inside a longer line (抱歉亲，理解您的心情，… then
+        # 理解您的心情 alone): the clause is a line too, when it is long enough to be a formula and not a
+        # bare word (非常抱歉); one clause holds one line only (非常抱歉亲给您带来不便 stays whole)
+        for start, end, core_start, core_end, run_clauses in whole_clauses:
+            if run_clauses[0] < 2:
+                continue
+            key = self._key(text[start:end])
+            if len(key) >= self.min_part and key == self._key(text[core_start:core_end]) and key not in out:
+                out.append(key)
         # joined lines of sentences that follow one another (非常抱歉！给您带来不便。)
         for first in range(len(runs)):
             last = first

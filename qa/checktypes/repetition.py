@@ -26,6 +26,8 @@ PARAMS = {
                             "clause run instead (a bare 抱歉 before three different answers is "
                             "not one repeated line)", default=3),
     "min_line_chars": Param("int", "shortest line counted at all (a bare 抱歉 clause is courtesy)", default=3),
+    "min_part_chars": Param("int", "a soothing phrase of at least this many characters inside a longer line is a line "
+                            "of its own too (理解您的心情 in 抱歉亲，理解您的心情; 0: off)", default=0),
 }
 
 
