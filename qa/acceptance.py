@@ -187,12 +187,32 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
         return False
     remedy = _REMEDY.search(found.text)
     if remedy is None:
-        return False
+        return _DEMANDS_MORE.search(found.text) is not None and _gives_what_was_demanded(found.text, reply_norm)
     word = regex.escape(remedy.group())
     granted = compile_regex(
         rf"(?:给|帮|为)(?:您|你|亲)?[^,.!?;。]{{0,4}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
         rf"|^\W*(?:好的|好|可以|行|没问题|是的|对的)")
     return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)
+
+
+# the amount a customer demands (起码给20, 至少给一半) and an agent's concrete answer (拍39就可以, M码)
+_DEMANDED_AMOUNT = compile_regex(r"(?:至少|起码|最少|最起码)(?:也)?(?:得)?(?:给|赔|退|补|返)?(?:我)?([0-9]+|一半|全额|全款)")
+_CONCRETE_ANSWER = compile_regex(r"[0-9]|[xsml]{1,3}码|码|号|尺|厘米|cm")
+_POINTED_BACK = compile_regex(r"详情|尺码表|说明书|页面|视频|参考|对照|看一下|看下")
+
+
+def _gives_what_was_demanded(demand: str, reply_norm: str) -> bool:
+    """Does the reply give a counter-demand that names no remedy word: it agrees (好的, 可以), pays the
+    amount demanded (起码给20 → 给您补20元), or answers outright what the customer asked to be told
+    (你直接告诉我穿多大 → 您平时穿39的话拍39就可以), not pointing back to the self-service?"""
+    if regex.match(r"^\W*(?:亲|亲亲)?\W*(?:好的|好|可以|行|没问题|那就)", reply_norm):
+        return True
+    amount = _DEMANDED_AMOUNT.search(demand)
+    if amount is not None:
+        return amount.group(1) in reply_norm
+    if regex.search(r"告诉我|跟我说|给我说|说一下", demand):
+        return _CONCRETE_ANSWER.search(reply_norm) is not None and _POINTED_BACK.search(reply_norm) is None
+    return False
 
 
 # What a customer may ask for and an agent may grant, as stems found in both texts (退款 and
