@@ -187,7 +187,7 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
         return False
     remedy = _REMEDY.search(found.text)
     if remedy is None:
-        return _DEMANDS_MORE.search(found.text) is not None and _gives_what_was_demanded(found.text, reply_norm)
+        return _DEMANDS_MORE.search(found.text) is not None and _gives_what_was_demanded(answer_norm, reply_norm)
     word = regex.escape(remedy.group())
     granted = compile_regex(
         rf"(?:给|帮|为)(?:您|你|亲)?[^,.!?;。]{{0,4}}{word}|(?:安排|马上|立即|立刻|这就|现在就)[^,.!?;。]{{0,3}}{word}"
@@ -195,24 +195,29 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
     return granted.search(reply_norm) is not None and not regex.search(r"(?:不能|无法|没法|不可以|不支持)" + word, reply_norm)
 
 
-# the amount a customer demands (起码给20, 至少给一半) and an agent's concrete answer (拍39就可以, M码)
+# the amount a customer demands (起码给20, 至少给一半), the agent giving an amount, a size answered outright
+# (拍39就可以, 建议M码), and the words by which a reply that opens agreeably still refuses (好的亲，但是20不行哦)
 _DEMANDED_AMOUNT = compile_regex(r"(?:至少|起码|最少|最起码)(?:也)?(?:得)?(?:给|赔|退|补|返)?(?:我)?([0-9]+|一半|全额|全款)")
-_CONCRETE_ANSWER = compile_regex(r"[0-9]|[xsml]{1,3}码|码|号|尺|厘米|cm")
-_POINTED_BACK = compile_regex(r"详情|尺码表|说明书|页面|视频|参考|对照|看一下|看下")
+_SIZE_GIVEN = compile_regex(r"(?:拍|选|穿|建议|推荐|买|要)[^,.!?;]{0,4}(?:[0-9]{2,3}|[xsml]{1,3})(?![0-9])|[0-9]{2,3}(?:码|号|cm|厘米)")
+_STILL_REFUSES = compile_regex(r"但|不过|不行|不能|只能|最多|不一定|估计|做不到|超出|没法|没办法|不知道|因人而异|说不准|审批"
+                               r"|权限|不了|不支持|无法|还是(?:看|参考|以)")
 
 
-def _gives_what_was_demanded(demand: str, reply_norm: str) -> bool:
-    """Does the reply give a counter-demand that names no remedy word: it agrees (好的, 可以), pays the
-    amount demanded (起码给20 → 给您补20元), or answers outright what the customer asked to be told
-    (你直接告诉我穿多大 → 您平时穿39的话拍39就可以), not pointing back to the self-service?"""
-    if regex.match(r"^\W*(?:亲|亲亲)?\W*(?:好的|好|可以|行|没问题|那就)", reply_norm):
-        return True
-    amount = _DEMANDED_AMOUNT.search(demand)
+def _gives_what_was_demanded(answer_norm: str, reply_norm: str) -> bool:
+    """Does the reply give a counter-demand that names no remedy word (``answer_norm``, the customer's
+    turn): the amount demanded, given (起码给20 → 给您补20元), or the answer the customer asked to be told,
+    outright (你直接告诉我穿多大 → 您平时穿39的话拍39就可以), or a plain yes to the shop's own easy step
+    (你们跟快递说一声就能改 → 好的，我马上联系快递)? Never when the reply still refuses or hedges
+    (好的亲，但是20不行哦; 尺码因人而异)."""
+    if _STILL_REFUSES.search(reply_norm):
+        return False
+    amount = _DEMANDED_AMOUNT.search(answer_norm)
     if amount is not None:
-        return amount.group(1) in reply_norm
-    if regex.search(r"告诉我|跟我说|给我说|说一下", demand):
-        return _CONCRETE_ANSWER.search(reply_norm) is not None and _POINTED_BACK.search(reply_norm) is None
-    return False
+        number = regex.escape(amount.group(1))
+        return regex.search(rf"(?:给|补|退|返|赔|发)(?:您|你|亲)?[^,.!?;]{{0,4}}(?<![0-9]){number}(?![0-9])", reply_norm) is not None
+    if regex.search(r"告诉我|跟我说|给我说|说一下|帮我(?:选|看|挑)", answer_norm):
+        return _SIZE_GIVEN.search(reply_norm) is not None
+    return _AGREES.search(reply_norm) is not None
 
 
 # What a customer may ask for and an agent may grant, as stems found in both texts (退款 and
