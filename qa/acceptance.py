@@ -59,7 +59,10 @@ _OF_NO_USE = compile_regex(r"用不上|用不到|不稀罕")
 # a counter-demand that names no remedy word but wants more than the proposal gives: the answer
 # outright instead of the self-service pointed to (你直接告诉我穿多大), a bigger amount (至少给一半), the
 # shop's own easy step instead (你们打个电话给快递就能改)
-_DEMANDS_MORE = compile_regex(r"告诉我|跟我说|给我说|说一下|帮我(?:选|看|挑|查)|至少|起码|最少|太少|太低|不够|就能|就可以")
+# (the answer asked to be told outright; a least amount named)
+_TOLD = r"告诉我|跟我说|给我说|说一下|帮我(?:选|看|挑)"
+_AT_LEAST = r"至少|起码|最少|最起码"
+_DEMANDS_MORE = compile_regex(rf"{_TOLD}|帮我查|{_AT_LEAST}|太少|太低|不够|就能|就可以")
 _WILL_NOT = compile_regex(r"^(?:不想|不要|不愿|不用)")
 # where the denial ends (这根本就不是|色差): the word denied follows
 _DENIAL = compile_regex(r"(?:不是|哪是|哪里是|才不是|哪儿是)")
@@ -197,7 +200,8 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
 
 # the amount a customer demands (起码给20, 至少给一半), the agent giving an amount, a size answered outright
 # (拍39就可以, 建议M码), and the words by which a reply that opens agreeably still refuses (好的亲，但是20不行哦)
-_DEMANDED_AMOUNT = compile_regex(r"(?:至少|起码|最少|最起码)(?:也)?(?:得)?(?:给|赔|退|补|返)?(?:我)?([0-9]+|一半|全额|全款)")
+_DEMANDED_AMOUNT = compile_regex(rf"(?:{_AT_LEAST})(?:也)?(?:得)?(?:给|赔|退|补|返)?(?:我)?([0-9]+|一半|全额|全款)")
+_ASKS_TO_BE_TOLD = compile_regex(_TOLD)
 _SIZE_GIVEN = compile_regex(r"(?:拍|选|穿|建议|推荐|买|要)[^,.!?;]{0,4}(?:[0-9]{2,3}|[xsml]{1,3})(?![0-9])|[0-9]{2,3}(?:码|号|cm|厘米)")
 _STILL_REFUSES = compile_regex(r"但|不过|不行|不能|只能|最多|不一定|估计|做不到|超出|没法|没办法|不知道|因人而异|说不准|审批"
                                r"|权限|不了|不支持|无法|还是(?:看|参考|以)")
@@ -215,7 +219,7 @@ def _gives_what_was_demanded(answer_norm: str, reply_norm: str) -> bool:
     if amount is not None:
         number = regex.escape(amount.group(1))
         return regex.search(rf"(?:给|补|退|返|赔|发)(?:您|你|亲)?[^,.!?;]{{0,4}}(?<![0-9]){number}(?![0-9])", reply_norm) is not None
-    if regex.search(r"告诉我|跟我说|给我说|说一下|帮我(?:选|看|挑)", answer_norm):
+    if _ASKS_TO_BE_TOLD.search(answer_norm):
         return _SIZE_GIVEN.search(reply_norm) is not None
     return _AGREES.search(reply_norm) is not None
 

@@ -154,9 +154,8 @@ class LineFinder:
         if position < len(text):
             clauses.append((position, len(text)))
         sentence_ends = [end for _, end in self.classes.sentences(text)]
-        runs: list[list] = []  # [start, end, core_start, core_end, sentence, joinable]
-        whole_clauses: list[tuple] = []  # (start, end, core_start, core_end, [clauses of its run]) per soothing clause
-        run_clauses = [0]
+        runs: list[list] = []  # [start, end, core_start, core_end, sentence, joinable, clauses]
+        soothing_clauses: list[tuple] = []  # (start, end, core_start, core_end, its run's index)
         previous_soothing, sentence, previous_end = False, 0, 0
         for start, end in clauses:
             while sentence < len(sentence_ends) - 1 and start >= sentence_ends[sentence]:
@@ -176,25 +175,22 @@ class LineFinder:
             if previous_soothing and runs[-1][4] == sentence and not closed:
                 run = runs[-1]
                 run[1], run[3] = end, core_end
-                run_clauses[0] += 1
+                run[6] += 1
             else:
                 # a soothing sentence right after another one: their joined core is a line too
                 joinable = previous_soothing
-                runs.append([start, end, core_start, core_end, sentence, joinable])
-                run_clauses = [1]  # the clauses of this run, shared by its clauses' records
-            if self.min_part:
-                whole_clauses.append((start, end, core_start, core_end, run_clauses))
+                runs.append([start, end, core_start, core_end, sentence, joinable, 1])
+            soothing_clauses.append((start, end, core_start, core_end, len(runs) - 1))
             previous_soothing = True
         keys = [self._line(text, run[0], run[1], run[2], run[3]) for run in runs]
         out = [k for k in keys if len(k) >= self.min_line]
         # a clause that is a soothing formula of its own inside a longer line (抱歉亲，理解您的心情，… then
         # 理解您的心情 alone): the clause is a line too, when it is long enough to be a formula and not a
         # bare word (非常抱歉); one clause holds one line only (非常抱歉亲给您带来不便 stays whole)
-        for start, end, core_start, core_end, run_clauses in whole_clauses:
-            if run_clauses[0] < 2:
-                continue
+        for start, end, core_start, core_end, run in soothing_clauses if self.min_part else ():
             key = self._key(text[start:end])
-            if len(key) >= self.min_part and key == self._key(text[core_start:core_end]) and key not in out:
+            if runs[run][6] >= 2 and len(key) >= self.min_part and key == self._key(text[core_start:core_end]) \
+                    and key not in out:
                 out.append(key)
         # joined lines of sentences that follow one another (非常抱歉！给您带来不便。)
         for first in range(len(runs)):
