@@ -2160,6 +2160,27 @@ def test_a_session_the_robot_served_alone_is_no_robot_s_scorecard(tmp_path):
     assert agents["r1"] == UNKNOWN_AGENT and agents["h1"] == "小王"
 
 
+def test_a_session_only_the_named_robot_answered_is_no_robot_s_scorecard(tmp_path):
+    """有赞: the robot answers under its own nickname (角色 智能助手, 客服名称 栖暖小管家) and no human ever does; the
+    customer rows name nobody. The robot's name is no agent's: the session has none (unknown), so a supervisor sees an
+    unattended chat, not a robot at the bottom of the scorecards."""
+    from qa.checks.stage import session_agents
+
+    path = write_csv(
+        tmp_path / "youzan.csv",
+        [["会话编号", "客服名称", "角色", "发送时间", "消息内容"],
+         ["y1", "", "客户", "2026-11-27 11:00:00", "电暖器外壳烫伤了孩子的手"],
+         ["y1", "栖暖小管家", "智能助手", "2026-11-27 11:00:01", "您好，人工客服正在赶来哦"],
+         ["y2", "", "客户", "2026-11-27 12:00:00", "有货吗"],
+         ["y2", "栖暖小管家", "智能助手", "2026-11-27 12:00:01", "您好，人工客服正在赶来哦"],
+         ["y2", "阿满", "客服", "2026-11-27 12:01:00", "有的亲"]],
+    )
+    m = load_inputs([path]).messages
+    assert m["role"].tolist()[:2] == ["customer", "system"]
+    agents = session_agents(m)
+    assert agents["y1"] == UNKNOWN_AGENT and agents["y2"] == "阿满"
+
+
 def test_a_customer_group_chat_takes_its_staff_from_the_row_s_staff_list(tmp_path):
     """企业微信 customer groups: no role column, plain names for everyone; the 群内员工 list on each row names the
     shop's staff (周敏(客服)) and robot (青禾小助手(机器人)): a listed sender is an agent or the system, everyone else in
