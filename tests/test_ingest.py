@@ -833,6 +833,21 @@ def test_xlsx_english_headers_epoch_ms(tmp_path):
     ]
 
 
+def test_an_export_notes_sheet_is_called_a_cover_not_a_field_dictionary(tmp_path):
+    """有赞: a first sheet 导出说明 (shop, export time, filters) before the 聊天记录 sheet is a cover sheet; only a
+    sheet named for the fields (字段说明, 数据字典, 说明 alone) is called the field dictionary."""
+    path = _workbook(
+        tmp_path / "youzan.xlsx",
+        {
+            "导出说明": [["店铺：栖暖生活馆"], ["导出时间：2026-12-05 18:30"]],
+            "聊天记录": [["会话编号", "角色", "消息内容"], ["y1", "客服", "在的"]],
+        },
+    )
+    notes = load_inputs([path]).notes
+    assert any("sheet '导出说明'" in note and "a cover sheet" in note for note in notes), notes
+    assert not any("field dictionary" in note for note in notes)
+
+
 def test_xlsx_sheet_selection(tmp_path):
     path = _workbook(
         tmp_path / "book.xlsx",

@@ -254,7 +254,7 @@ def _with_column(cells: pd.DataFrame, header_at: int, name: str, values: pd.Seri
     return added
 
 
-_DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|说明|(?:data\s*)?dictionary|schema|fields",
+_DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|^说明$|(?:data\s*)?dictionary|schema|fields",
                                re.IGNORECASE)
 
 
