@@ -846,6 +846,16 @@ def test_an_export_notes_sheet_is_called_a_cover_not_a_field_dictionary(tmp_path
     notes = load_inputs([path]).notes
     assert any("sheet '导出说明'" in note and "a cover sheet" in note for note in notes), notes
     assert not any("field dictionary" in note for note in notes)
+    # a legend sheet named otherwise (数据说明, 代码说明) still tells the role codes
+    for legend in ("数据说明", "代码说明", "说明 "):
+        coded = _workbook(
+            tmp_path / f"coded-{legend.strip()}.xlsx",
+            {
+                "聊天记录": [["会话编号", "发送方类型", "消息内容"], ["y1", "2", "在吗"], ["y1", "1", "在的"]],
+                legend: [["字段", "取值"], ["发送方类型", "1-客服；2-买家"]],
+            },
+        )
+        assert load_inputs([coded]).messages["role"].tolist() == ["customer", "agent"], legend
 
 
 def test_xlsx_sheet_selection(tmp_path):
@@ -2188,12 +2198,15 @@ def test_a_session_only_the_named_robot_answered_is_no_robot_s_scorecard(tmp_pat
          ["y1", "栖暖小管家", "智能助手", "2026-11-27 11:00:01", "您好，人工客服正在赶来哦"],
          ["y2", "", "客户", "2026-11-27 12:00:00", "有货吗"],
          ["y2", "栖暖小管家", "智能助手", "2026-11-27 12:00:01", "您好，人工客服正在赶来哦"],
-         ["y2", "阿满", "客服", "2026-11-27 12:01:00", "有的亲"]],
+         ["y2", "阿满", "客服", "2026-11-27 12:01:00", "有的亲"],
+         # a notice naming the human the chat was assigned to keeps that agent responsible, answered or not
+         ["y3", "", "客户", "2026-11-27 13:00:00", "电热毯冒烟了 床单烧了个洞"],
+         ["y3", "小林", "系统通知", "2026-11-27 13:00:01", "会话已分配给客服小林"]],
     )
     m = load_inputs([path]).messages
     assert m["role"].tolist()[:2] == ["customer", "system"]
     agents = session_agents(m)
-    assert agents["y1"] == UNKNOWN_AGENT and agents["y2"] == "阿满"
+    assert agents["y1"] == UNKNOWN_AGENT and agents["y2"] == "阿满" and agents["y3"] == "小林"
 
 
 def test_a_customer_group_chat_takes_its_staff_from_the_row_s_staff_list(tmp_path):

@@ -108,8 +108,7 @@ def _one_per_message_and_rule(findings: pd.DataFrame) -> pd.DataFrame:
 
 def session_agents(messages: pd.DataFrame) -> pd.Series:
     """The agent responsible for each session: the agent who sent most of its agent messages
-    (first seen wins a tie); sessions without agent messages get the first agent name seen on a
-    customer row (the serving agent some exports name there), never a system row's (a robot).
+    (first seen wins a tie); sessions without agent messages get the first agent name seen.
 
     Works on integer codes (factorized session ids and agent names): grouping the string
     columns themselves cost half a second per million messages."""
@@ -128,8 +127,7 @@ def session_agents(messages: pd.DataFrame) -> pd.Series:
         best = order[np.r_[True, session_of[order][1:] != session_of[order][:-1]]]
         chosen[session_of[best]] = agent_of[best]
 
-    # a name on a system row is the robot's or the platform's (智能助手 栖暖小管家): no agent to score
-    named = ((messages["agent"] != "") & (messages["role"] != Role.SYSTEM.value)).to_numpy()
+    named = (messages["agent"] != "").to_numpy()
     missing = chosen < 0
     if missing.any() and named.any():
         rows = np.flatnonzero(named)

@@ -1018,6 +1018,11 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
         robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
             dtype=bool, na_value=False))
+        if columns.has("role"):
+            # …nor a robot under a nickname of its own on rows whose role names a machine (有赞: 角色 智能助手,
+            # 客服名称 栖暖小管家); a notice's name stays (系统通知 会话已分配给客服小林: the agent assigned)
+            robot |= ~is_agent & _test_distinct(cells[columns.positions["role"]].str.strip(), lambda values: values.str.contains(
+                _BOT_ROLE).to_numpy(dtype=bool, na_value=False))
         if robot.any():
             agent = pc.if_else(pa.array(robot), "", agent)
         unnamed = is_agent & _empty(agent)

@@ -137,7 +137,7 @@ def _read_workbook(
                 listed = ", ".join(f"'{table.sheet}'" for table in read)
                 notes.add(f"read sheet{'s' if len(read) > 1 else ''} {listed} of {{files}}", path)
             for skipped in unread:  # sheets without chat columns
-                what = "the field dictionary, no chat" if dictionary and _DICTIONARY_SHEET.search(skipped) else \
+                what = "the field dictionary, no chat" if dictionary and _FIELDS_SHEET.search(skipped) else \
                     "no chat columns (a cover sheet?)"
                 notes.add(f"sheet '{skipped}' of {{files}} skipped: {what}", path)
             for skipped in header_only:
@@ -254,8 +254,11 @@ def _with_column(cells: pd.DataFrame, header_at: int, name: str, values: pd.Seri
     return added
 
 
-_DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|^说明$|(?:data\s*)?dictionary|schema|fields",
+_DICTIONARY_SHEET = re.compile(r"字段说明|字段解释|字段含义|字段定义|数据字典|说明|(?:data\s*)?dictionary|schema|fields",
                                re.IGNORECASE)
+# …of which a sheet is called the field dictionary in the notes only when named for the fields: 导出说明 or 使用说明
+# may hold a legend too (read above), but is a cover sheet to the reader
+_FIELDS_SHEET = re.compile(r"字段|数据字典|代码说明|^\s*说明\s*$|dictionary|schema|fields", re.IGNORECASE)
 
 
 def _dictionary_lines(names: Sequence[str], cells_of: Callable[[str], tuple[pd.DataFrame, int]]) -> list[str]:
