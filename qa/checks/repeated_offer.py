@@ -406,15 +406,18 @@ def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.n
     return long_enough & (per_session > params["max_uses"])
 
 
+# the measure words of goods sent or swapped (一根, 一双, 一份)
+_MEASURES = "个根条件双台只瓶套盒把张支份"
 # the remedy an offer names, by family (退货/退款 both give the money back)
 _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price",
                   # a new one sent (给您另寄一个新的, 重新寄一份): resending, in the words agents use for it
-                  "重新寄": "resend", "重新发一": "resend", "寄一个新": "resend", "寄个新": "resend", "发一个新": "resend",
-                  "发个新": "resend", "寄一份新": "resend", "再寄一": "resend", "单独寄": "resend", "单独给您寄": "resend",
-                  # a new one in place of the old (换一条新的, 换双新的, 调换): exchanging, by the measure word agents use
-                  **{f"换{one}{measure}新": "exchange" for one in ("", "一") for measure in "个条件双台只瓶套盒把张"},
+                  "重新寄": "resend", "重新发一": "resend", "再寄一": "resend", "单独寄": "resend", "单独给您寄": "resend",
+                  # …by the measure word agents use (寄一根新的, 发个新的, 寄一份新的)
+                  **{f"{send}{one}{measure}新": "resend" for send in "寄发" for one in ("", "一") for measure in _MEASURES},
+                  # a new one in place of the old (换一条新的, 换双新的, 调换): exchanging, by the measure word
+                  **{f"换{one}{measure}新": "exchange" for one in ("", "一") for measure in _MEASURES},
                   "调换": "exchange"}
 _REMEDY_WORD = compile_regex("|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True)))
 # a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
