@@ -408,6 +408,7 @@ def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.n
 
 # the measure words of goods sent or swapped (一根, 一双, 一份)
 _MEASURES = "个根条件双台只瓶套盒把张支份"
+_GOODS_MEASURES = "个根双台只瓶套盒把支"
 # the remedy an offer names, by family (退货/退款 both give the money back)
 _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
@@ -415,7 +416,8 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
                   # a new one sent (给您另寄一个新的, 重新寄一份): resending, in the words agents use for it
                   "重新寄": "resend", "重新发一": "resend", "再寄一": "resend", "单独寄": "resend", "单独给您寄": "resend",
                   # …by the measure word agents use (寄一根新的, 发个新的, 寄一份新的)
-                  **{f"{send}{one}{measure}新": "resend" for send in "寄发" for one in ("", "一") for measure in _MEASURES},
+                  # (发张/发份/发条 新的 send information, 寄件 is the parcel service: no goods' measure word for them)
+                  **{f"{send}{one}{measure}新": "resend" for send in "寄发" for one in ("", "一") for measure in _GOODS_MEASURES},
                   # a new one in place of the old (换一条新的, 换双新的, 调换): exchanging, by the measure word
                   **{f"换{one}{measure}新": "exchange" for one in ("", "一") for measure in _MEASURES},
                   "调换": "exchange"}
