@@ -86,8 +86,9 @@ def audit_partition(
     they are found on the same messages and carried like findings.
 
     Returns the report findings (sorted by msg, rule), one row per session
-    (:data:`qa.score.SESSION_COLUMNS`) and the parts of the transferred sessions, from which :func:`qa.audit.assemble.merge_partitions`
-    makes the agent scorecards. Without ``score`` only the findings are worked out: no credits
+    (:data:`qa.score.SESSION_COLUMNS`) and the parts of the transferred sessions
+    (:func:`qa.score.score_parts`), from which :func:`qa.audit.assemble.merge_partitions` makes
+    the agent scorecards. Without ``score`` only the findings are worked out: no credits
     are looked for and the session table is empty (a rule's test cases need no more).
 
     With ``prepared`` the frame has been through :func:`prepare_partition` already (a contiguous
