@@ -256,3 +256,18 @@ def test_review_rescores_the_part_of_the_agent_whose_finding_is_false(chat, tmp_
     assert agents["小美"]["误报数"] == 0
     sessions = {r["会话"]: r for r in rows_as_dicts(out, "会话", "会话")}
     assert sessions["T1"]["复核前得分"] == 0 and sessions["T1"]["复核后得分"] == 100  # the session's veto is lifted
+
+
+def test_history_records_the_agents_scored_on_their_parts_and_the_review_updates_them(chat, tmp_path):
+    from qa.history import load_trends
+
+    history = tmp_path / "h.sqlite"
+    book, js = tmp_path / "t.xlsx", tmp_path / "t.json"
+    assert run("audit", chat, "-o", book, "--json", js, "--history", history).exit_code == 0
+    trends = load_trends(history)
+    assert trends.agents["阿杰"] == [40.0] and trends.agents["小美"] == [100.0]
+    assert trends.details["阿杰"][0]["sessions"] == 2 and trends.details["小美"][0]["sessions"] == 4
+    abuse = findings_of(json.loads(js.read_text(encoding="utf-8")), session_id="T1", rule="forbidden-phrase")[0]
+    review_in_excel(book, {abuse["id"]: ("误报", "")})
+    assert run("review", book, "-o", tmp_path / "reviewed.xlsx").exit_code == 0
+    assert load_trends(history).agents["阿杰"] == [90.0]

@@ -83,9 +83,9 @@ def merge_partitions(
     """Findings, sessions and agents of the whole audit from the partitions' results.
 
     Findings are ordered by global message id then rule (the in-memory order), sessions by
-    session id; agents are scored from the session rows and the parts of the transferred sessions
-    (``parts``, :func:`merge_parts` of the same results, default: merged here) by :func:`qa.score.score_agents`
-    (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
+    session id; agents are scored from the session rows and the parts of the transferred
+    sessions (``parts``: :func:`merge_parts` of the same results, merged here when not given) by
+    :func:`qa.score.score_agents` (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
     likewise for the enabled credits, default the built-in ones). Credits merge with
     :func:`merge_credits`. Without ``score`` the agents are None (scored elsewhere).
     Partitions must have been audited with global ids (``session_offsets``). With

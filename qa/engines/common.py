@@ -12,7 +12,8 @@ decides a result happens here, in the same code the in-process path runs:
    number of sessions) and runs :func:`qa.audit.partition.audit_partition` on it (the core
    contract: normalize, checks, findings, session scores). It returns rows of
    :data:`ROW_FIELDS`: one per finding (kind ``f``), suppressed finding (``x``), session
-   (``s``), part of a transferred session (``p``: one per agent taking part, as session rows), credit for good practice (``c``: a finding row with the credit id as rule and no
+   (``s``), part of a transferred session (``p``: one per agent taking part, as a session
+   row), credit for good practice (``c``: a finding row with the credit id as rule and no
    severity), rejected input row (``r``) and note count (``n``). Findings carry the message's
    position within its session, not a global id: that needs every session (step 4).
    :func:`session_batches` is the adapter for engines that deliver a sorted partition in
