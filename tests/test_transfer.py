@@ -271,3 +271,22 @@ def test_history_records_the_agents_scored_on_their_parts_and_the_review_updates
     review_in_excel(book, {abuse["id"]: ("误报", "")})
     assert run("review", book, "-o", tmp_path / "reviewed.xlsx").exit_code == 0
     assert load_trends(history).agents["阿杰"] == [90.0]
+
+
+def test_part_metrics_of_one_part_per_session_are_the_session_metrics():
+    """The parts' run arithmetic is the sessions': with one part per session (every agent
+    message and the unanswered runs in it) the metrics agree, also without times."""
+    from test_metrics import ROWS
+
+    from qa.metrics import PART_METRIC_COLUMNS, part_metrics, session_metrics
+
+    for rows, timed in ((ROWS, True), ([(s, None, r, a, t) for s, _, r, a, t in ROWS], False)):
+        messages = table(rows)
+        codes, _ = pd.factorize(messages["session_id"], sort=True)
+        part_of_agent = np.where((messages["role"] == "agent").to_numpy(), codes, -1)
+        sessions = session_metrics(messages, has_timestamps=timed)
+        parts = part_metrics(messages, part_of_agent, np.arange(len(sessions)), len(sessions), has_timestamps=timed)
+        expected = sessions[PART_METRIC_COLUMNS].reset_index(drop=True)
+        # A part's messages are its agent and customer messages (system messages belong to no part).
+        expected["messages"] = expected["customer_messages"] + expected["agent_messages"]
+        pd.testing.assert_frame_equal(parts, expected)
