@@ -432,6 +432,11 @@ class ResultMasker:
         """A column of agent names."""
         return self._mapped(values, self.agent_map()) if self.enabled else values.fillna("").astype("str")
 
+    def agent_lists(self, values: pd.Series) -> list[list[str]]:
+        """A column of lists of agent names (the sessions' ``agents``)."""
+        mapping = self.agent_map() if self.enabled else {}
+        return [[mapping.get(name, name) for name in names] for names in values.tolist()]
+
     def session(self, value: Any) -> str:
         """One session id."""
         value = "" if value is None else str(value)

@@ -16,7 +16,9 @@ stop the clock):
   per agent message.
 
 Per-session metrics are attributed to the session's agent (the one who sent most of its
-agent messages, :func:`qa.checks.stage.session_agents`), like its score. Times are seconds; they
+agent messages, :func:`qa.checks.stage.session_agents`), like its score; in a session
+transferred between agents each agent's part has its own (:func:`part_metrics`): the runs that
+agent replied to. Times are seconds; they
 are blank (NaN) when the input has no timestamps (:data:`NO_TIMES_NOTE` says so).
 """
 
@@ -89,6 +91,74 @@ def session_metrics(messages: pd.DataFrame, *, has_timestamps: bool | None = Non
         messages = messages.iloc[order]
         codes = codes[order]
 
+    runs = _customer_runs(messages, codes, has_timestamps)
+    frame = pd.DataFrame(index=pd.Index(uniques, name="session_id"))
+    frame["started_at"] = _first_times(messages["timestamp"], codes, n_sessions, runs.missing)
+    # Codes now ascend, so the first row of each session follows each change of code.
+    first_rows = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n_messages else np.array([], "int64")
+    files = messages["source_file"] if "source_file" in messages else pd.Series("", index=messages.index)
+    frame["file"] = files.to_numpy(dtype=object)[first_rows]
+    frame["messages"] = np.bincount(codes, minlength=n_sessions).astype("int64")
+    frame["customer_messages"] = np.bincount(codes, weights=runs.is_customer, minlength=n_sessions).astype("int64")
+    frame["agent_messages"] = np.bincount(codes, weights=runs.is_agent, minlength=n_sessions).astype("int64")
+    for column, values in _run_stats(runs, runs.run_session, n_sessions).items():
+        frame[column] = values
+    return frame[SESSION_METRIC_COLUMNS]
+
+
+# Columns of part_metrics, in the order of SESSION_METRIC_COLUMNS (without started_at and file).
+PART_METRIC_COLUMNS = [
+    "messages", "customer_messages", "agent_messages", "customer_runs", "replied_runs", "first_response_s",
+    "avg_response_s", "longest_wait_s",
+]
+
+
+def part_metrics(messages: pd.DataFrame, part_of_agent_message: np.ndarray, default_part: np.ndarray,
+                 n_parts: int, *, has_timestamps: bool | None = None) -> pd.DataFrame:
+    """Per part of a session (one agent's share of a transferred chat, :func:`qa.score.score_parts`):
+    :data:`PART_METRIC_COLUMNS`, index ``0..n_parts-1``.
+
+    ``messages`` holds whole sessions in the canonical order (sorted by session, then time; no
+    reordering here). ``part_of_agent_message``: the part of each agent message (-1 for other
+    messages); ``default_part``: per session in order of appearance, the part that gets what no
+    agent sent (its responsible agent's). A customer run belongs to the part of the agent message
+    that replied to it; the unreplied run a session may end with, like a finding on a customer
+    message, to ``default_part``. A part's customer messages are those of its runs; its messages,
+    its agent and customer messages.
+    """
+    n_messages = len(messages)
+    codes = np.r_[0, np.cumsum(messages["session_id"].to_numpy(dtype=object)[1:]
+                               != messages["session_id"].to_numpy(dtype=object)[:-1])] if n_messages else np.zeros(0, np.int64)
+    codes = codes.astype(np.int64)
+    runs = _customer_runs(messages, codes, has_timestamps)
+    kept_part = np.asarray(part_of_agent_message, dtype=np.int64)[runs.kept]
+    agent_at = np.flatnonzero(kept_part >= 0)
+    run_part = np.where(runs.replied, kept_part[runs.reply_at], np.asarray(default_part, dtype=np.int64)[runs.run_session])
+    frame = pd.DataFrame(index=pd.RangeIndex(n_parts))
+    customer_at = np.flatnonzero(runs.customer)
+    run_of_customer = np.searchsorted(runs.run_starts, customer_at, side="right") - 1
+    customer_messages = np.bincount(run_part[run_of_customer], minlength=n_parts).astype("int64")
+    agent_messages = np.bincount(kept_part[agent_at], minlength=n_parts).astype("int64")
+    frame["messages"] = customer_messages + agent_messages
+    frame["customer_messages"] = customer_messages
+    frame["agent_messages"] = agent_messages
+    for column, values in _run_stats(runs, run_part, n_parts).items():
+        frame[column] = values
+    return frame[PART_METRIC_COLUMNS]
+
+
+class _Runs:
+    """The customer runs of a sorted table of whole sessions (see the module's definitions)."""
+
+    def __init__(self, **values: np.ndarray) -> None:
+        self.__dict__.update(values)
+
+
+def _customer_runs(messages: pd.DataFrame, codes: np.ndarray, has_timestamps: bool | None) -> _Runs:
+    """The runs of ``messages`` (each session contiguous, in conversation order; ``codes``: the
+    session of each row as ascending integers). Positions of runs and replies index the
+    conversation without system messages (``kept``: its rows in ``messages``)."""
+    n_messages = len(messages)
     role = messages["role"]
     is_agent = (role == Role.AGENT.value).to_numpy(dtype=bool, na_value=False)
     is_customer = (role == Role.CUSTOMER.value).to_numpy(dtype=bool, na_value=False)
@@ -100,16 +170,6 @@ def session_metrics(messages: pd.DataFrame, *, has_timestamps: bool | None = Non
     else:
         times = np.zeros(n_messages, dtype="int64")
         missing = np.ones(n_messages, dtype=bool)
-
-    frame = pd.DataFrame(index=pd.Index(uniques, name="session_id"))
-    frame["started_at"] = _first_times(messages["timestamp"], codes, n_sessions, missing)
-    # Codes now ascend, so the first row of each session follows each change of code.
-    first_rows = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n_messages else np.array([], "int64")
-    files = messages["source_file"] if "source_file" in messages else pd.Series("", index=messages.index)
-    frame["file"] = files.to_numpy(dtype=object)[first_rows]
-    frame["messages"] = np.bincount(codes, minlength=n_sessions).astype("int64")
-    frame["customer_messages"] = np.bincount(codes, weights=is_customer, minlength=n_sessions).astype("int64")
-    frame["agent_messages"] = np.bincount(codes, weights=is_agent, minlength=n_sessions).astype("int64")
 
     # The conversation without system messages.
     keep = is_agent | is_customer
@@ -130,7 +190,6 @@ def session_metrics(messages: pd.DataFrame, *, has_timestamps: bool | None = Non
 
     run_starts = np.flatnonzero(customer & ~(same_as_previous & previous_customer))
     run_ends = np.flatnonzero(customer & ~(same_as_next & next_customer))
-    run_session = session[run_starts]
     # The message after a run's end is, when in the same session, an agent message.
     replied = same_as_next[run_ends]
     reply_at = np.minimum(run_ends + 1, max(count - 1, 0))
@@ -139,26 +198,33 @@ def session_metrics(messages: pd.DataFrame, *, has_timestamps: bool | None = Non
     wait[timed] = (time_ns[reply_at[timed]] - time_ns[run_starts[timed]]) / _NS_PER_SECOND
     # A session ordered by seq against its times would give a negative wait: count it as 0.
     np.maximum(wait, 0.0, out=wait, where=timed)
+    return _Runs(
+        is_agent=is_agent, is_customer=is_customer, missing=missing, kept=np.flatnonzero(keep), session=session,
+        customer=customer, run_starts=run_starts, run_session=session[run_starts], replied=replied,
+        reply_at=reply_at, timed=timed, wait=wait, opens_session=~same_as_previous[run_starts] & timed,
+    )
 
-    frame["customer_runs"] = np.bincount(run_session, minlength=n_sessions).astype("int64")
-    frame["replied_runs"] = np.bincount(run_session, weights=replied, minlength=n_sessions).astype("int64")
 
-    first_response = np.full(n_sessions, np.nan)
-    opens_session = ~same_as_previous[run_starts] & timed
-    first_response[run_session[opens_session]] = wait[opens_session]
-    frame["first_response_s"] = first_response
-
-    timed_count = np.bincount(run_session[timed], minlength=n_sessions)
-    wait_total = np.bincount(run_session[timed], weights=wait[timed], minlength=n_sessions)
+def _run_stats(runs: _Runs, group: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """Per group (``group``: each run's, 0..n_groups-1): runs, replied runs, the first response
+    (of a run opening its session), the mean and the longest wait of the timed runs."""
+    timed, wait = runs.timed, runs.wait
+    first_response = np.full(n_groups, np.nan)
+    opens = runs.opens_session
+    first_response[group[opens]] = wait[opens]
+    timed_count = np.bincount(group[timed], minlength=n_groups)
+    wait_total = np.bincount(group[timed], weights=wait[timed], minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        frame["avg_response_s"] = np.where(timed_count > 0, wait_total / np.maximum(timed_count, 1), np.nan)
-    longest = np.full(n_sessions, -np.inf)
-    np.maximum.at(longest, run_session[timed], wait[timed])
-    frame["longest_wait_s"] = np.where(np.isfinite(longest), longest, np.nan)
-
-    for column in ("first_response_s", "avg_response_s", "longest_wait_s"):
-        frame[column] = frame[column].round(3)
-    return frame[SESSION_METRIC_COLUMNS]
+        average = np.where(timed_count > 0, wait_total / np.maximum(timed_count, 1), np.nan)
+    longest = np.full(n_groups, -np.inf)
+    np.maximum.at(longest, group[timed], wait[timed])
+    return {
+        "customer_runs": np.bincount(group, minlength=n_groups).astype("int64"),
+        "replied_runs": np.bincount(group, weights=runs.replied, minlength=n_groups).astype("int64"),
+        "first_response_s": first_response.round(3),
+        "avg_response_s": average.round(3),
+        "longest_wait_s": np.where(np.isfinite(longest), longest, np.nan).round(3),
+    }
 
 
 def _first_times(timestamps: pd.Series, codes: np.ndarray, n_sessions: int, missing: np.ndarray) -> pd.Series:

@@ -267,3 +267,6 @@ class AuditResult:
     # credit definitions in effect (list[qa.credits.Credit]).
     credits: Any = None
     credit_defs: list = field(default_factory=list)
+    # The parts of the transferred sessions (qa.score.score_parts: one row per session and agent
+    # taking part, SESSION_COLUMNS); the agents are scored on them. None or empty when none.
+    parts: Any = None

@@ -55,7 +55,7 @@ from qa.errors import QAError
 from qa.identity import ID_SCHEME, masked_finding_ids, run_id_scheme
 from qa.mask import result_masker
 from qa.model import REVIEW_COLUMNS, audit_period, naive_times
-from qa.score import START_SCORE, session_scores
+from qa.score import START_SCORE, scorecard_rows, session_scores
 from qa.suppress import Suppression, suppressibility, suppression_keys, today
 
 DATA_SHEET = "qa_data"
@@ -172,7 +172,11 @@ def build_run_data(
         veto_counts = vetoes_all.groupby(findings["session_id"]).sum()
     else:
         veto_counts = pd.Series(dtype="int64")
-    score_sum = sessions.groupby("agent")["score"].sum() if len(sessions) else pd.Series(dtype="float64")
+    # Agents are scored on their parts of transferred sessions (qa.score.scorecard_rows).
+    parts = getattr(result, "parts", None)
+    parts = parts if isinstance(parts, pd.DataFrame) and len(parts) else None
+    scored = scorecard_rows(sessions, parts) if len(sessions) else sessions
+    score_sum = scored.groupby("agent")["score"].sum() if len(scored) else pd.Series(dtype="float64")
     agents = result.agents
     masker = result_masker(result, mask)  # texts, session ids and agents as the visible sheets show them
     shown_part = masker.findings_head(findings, shown)  # the masked rows the writers share
@@ -226,6 +230,8 @@ def build_run_data(
             **({"bonus_points": later(lambda: [float(v) for v in flagged["bonus_points"].tolist()])}
                if getattr(scoring, "credit_points", None) and "bonus_points" in flagged else {}),
         },
+        **({"parts": _parts_data(parts, flagged, findings, vetoes_all, masker, scoring, later)}
+           if parts is not None else {}),
         "agents": {
             "agent": _strings(masker.agents(agents["agent"])),
             "sessions": [int(v) for v in agents["sessions"].tolist()],
@@ -238,6 +244,29 @@ def build_run_data(
         # written before credits were carried has neither this nor agents.credits.
         "credits": [{"id": credit.id, "name": dict(credit.name)}
                     for credit in getattr(result, "credit_defs", None) or [] if credit.enabled],
+    }
+
+
+def _parts_data(parts: pd.DataFrame, flagged: pd.DataFrame, findings: pd.DataFrame, vetoes: pd.Series,
+                masker: Any, scoring: Any, later: Any) -> dict[str, Any]:
+    """The ``parts`` table of a run's data (written only when some session was transferred): every
+    part of the flagged transferred sessions, with its deductions and veto findings, so rescoring
+    gives each agent the change of their own part (the findings name the part's agent)."""
+    parts = parts[parts["session_id"].isin(flagged["session_id"]).to_numpy()]
+    if len(findings):
+        veto_counts = vetoes.groupby([findings["session_id"], findings["agent"]]).sum()
+    else:
+        veto_counts = pd.Series(dtype="int64")
+    keys = list(zip(parts["session_id"].tolist(), parts["agent"].tolist()))
+    return {
+        "session_id": later(lambda: _strings(masker.sessions(parts["session_id"]))),
+        "agent": later(lambda: _strings(masker.agents(parts["agent"]))),
+        "findings": later(lambda: [int(v) for v in parts["findings"].tolist()]),
+        "points_deducted": later(lambda: [float(v) for v in parts["points_deducted"].tolist()]),
+        "veto_findings": later(lambda: [int(veto_counts.get(key, 0)) for key in keys]),
+        "score": later(lambda: [float(v) for v in parts["score"].tolist()]),
+        **({"bonus_points": later(lambda: [float(v) for v in parts["bonus_points"].tolist()])}
+           if getattr(scoring, "credit_points", None) and "bonus_points" in parts else {}),
     }
 
 
@@ -403,6 +432,10 @@ _COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
         "score_sum": (lambda v: _is_number(v) and v >= 0, "a number >= 0"), "findings": (_is_count, "a count"),
     },
 }
+# Since agents are scored on their parts of transferred sessions: those parts (written only when
+# some session was transferred), as the sessions are.
+_COLUMNS["parts"] = dict(_COLUMNS["sessions"])
+_OPTIONAL_TABLES = {"parts"}
 _OPTIONAL_COLUMNS = {
     "findings": {"time": (_is_optional_text, "a time text or null")},
     # Since credits were carried: each agent's count per credit ({credit id: count}).
@@ -411,6 +444,7 @@ _OPTIONAL_COLUMNS = {
                            "a table of credit counts")},
     # Written only when scoring.toml gives credits points: the session's bonus (qa.score).
     "sessions": {"bonus_points": (lambda v: _is_number(v) and v >= 0, "a number >= 0")},
+    "parts": {"bonus_points": (lambda v: _is_number(v) and v >= 0, "a number >= 0")},
 }
 
 
@@ -435,6 +469,8 @@ def _run_problem(run: Any) -> str:
         return "rules is not a list of rules with id and check"
     for table, columns in _COLUMNS.items():
         data = run.get(table)
+        if data is None and table in _OPTIONAL_TABLES:
+            continue
         if not isinstance(data, dict):
             return f"missing {table}" if data is None else f"{table} is not a table"
         lengths: set[int] = set()
@@ -833,6 +869,45 @@ def _frame(columns: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame({key: pd.Series(values, dtype="object") for key, values in columns.items()})
 
 
+def _rescored(sessions: pd.DataFrame, false_rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Flagged sessions (or parts, ``keys`` session_id and agent) with their false positives
+    (``false_rows``: the findings judged 误报) taken off: false_positives, score_before,
+    score_after, findings_after, change."""
+    for column in ("findings", "veto_findings"):
+        sessions[column] = pd.to_numeric(sessions[column]).astype("int64") if len(sessions) else sessions[column]
+    for column in ("points_deducted", "score"):
+        sessions[column] = pd.to_numeric(sessions[column]).astype("float64") if len(sessions) else sessions[column]
+    empty = not len(false_rows) or not len(sessions)
+    grouped = None if empty else false_rows.groupby(keys)
+    fp_points = pd.Series(dtype="float64") if empty else grouped["points"].sum()
+    fp_count = pd.Series(dtype="int64") if empty else grouped.size()
+    fp_veto = (
+        pd.Series(dtype="int64") if empty else false_rows[false_rows["veto"].astype(bool)].groupby(keys).size()
+    )
+
+    def of(values: pd.Series, fill: Any) -> pd.Series:
+        if not len(values):
+            return pd.Series(fill, index=sessions.index)
+        if len(keys) == 1:
+            return sessions[keys[0]].map(values).fillna(fill)
+        index = pd.MultiIndex.from_frame(sessions[keys]) if len(sessions) else pd.MultiIndex.from_tuples([], names=keys)
+        return pd.Series(values.reindex(index).to_numpy(), index=sessions.index).fillna(fill)
+
+    sessions["false_positives"] = of(fp_count, 0).astype("int64").to_numpy() if len(sessions) else []
+    deducted = sessions["points_deducted"] - of(fp_points, 0.0).astype("float64")
+    vetoed = (sessions["veto_findings"] - of(fp_veto, 0).astype("int64")) > 0
+    if "bonus_points" in sessions:  # credits earned bonus points: they offset deductions, within 0..100
+        after = session_scores(deducted, vetoed, pd.to_numeric(sessions["bonus_points"]).astype("float64"))
+        sessions = sessions.drop(columns=["bonus_points"])
+    else:
+        after = session_scores(deducted, vetoed)
+    sessions = sessions.rename(columns={"score": "score_before"})
+    sessions["score_after"] = after.astype("float64") if len(sessions) else pd.Series([], dtype="float64")
+    sessions["findings_after"] = sessions["findings"] - sessions["false_positives"] if len(sessions) else []
+    sessions["change"] = (sessions["score_after"] - sessions["score_before"]).round(1) if len(sessions) else []
+    return sessions
+
+
 def rescore_run(run: dict[str, Any], verdicts: dict[str, VerdictRow], label: str) -> RunReview:
     """Scores of one audit with its false positives removed."""
     findings = _frame(run["findings"])
@@ -846,35 +921,20 @@ def rescore_run(run: dict[str, Any], verdicts: dict[str, VerdictRow], label: str
     findings["points"] = pd.to_numeric(findings["points"]) if n else pd.Series([], dtype="float64")
     findings["points_after"] = findings["points"].where(~false, 0.0) if n else findings["points"]
 
-    sessions = _frame(run["sessions"])
-    for column in ("findings", "veto_findings"):
-        sessions[column] = pd.to_numeric(sessions[column]).astype("int64") if len(sessions) else sessions[column]
-    for column in ("points_deducted", "score"):
-        sessions[column] = pd.to_numeric(sessions[column]).astype("float64") if len(sessions) else sessions[column]
     false_rows = findings[false] if n else findings
-    fp_points = false_rows.groupby("session_id")["points"].sum() if len(false_rows) else pd.Series(dtype="float64")
-    fp_count = false_rows.groupby("session_id").size() if len(false_rows) else pd.Series(dtype="int64")
-    fp_veto = (
-        false_rows[false_rows["veto"].astype(bool)].groupby("session_id").size() if len(false_rows) else pd.Series(dtype="int64")
-    )
-    ids = sessions["session_id"]
-    sessions["false_positives"] = ids.map(fp_count).fillna(0).astype("int64").to_numpy() if len(sessions) else []
-    deducted = sessions["points_deducted"] - ids.map(fp_points).fillna(0.0).astype("float64")
-    vetoed = (sessions["veto_findings"] - ids.map(fp_veto).fillna(0).astype("int64")) > 0
-    if "bonus_points" in sessions:  # credits earned bonus points: they offset deductions, within 0..100
-        after = session_scores(deducted, vetoed, pd.to_numeric(sessions["bonus_points"]).astype("float64"))
-        sessions = sessions.drop(columns=["bonus_points"])
-    else:
-        after = session_scores(deducted, vetoed)
-    sessions = sessions.rename(columns={"score": "score_before"})
-    sessions["score_after"] = after.astype("float64") if len(sessions) else pd.Series([], dtype="float64")
-    sessions["findings_after"] = sessions["findings"] - sessions["false_positives"] if len(sessions) else []
-    sessions["change"] = (sessions["score_after"] - sessions["score_before"]).round(1) if len(sessions) else []
+    sessions = _rescored(_frame(run["sessions"]), false_rows, ["session_id"])
+    # Agents are scored on their parts of transferred sessions: a false positive changes the
+    # part of the agent it names (data written before parts were carried has none: the sessions).
+    rows = sessions
+    if isinstance(run.get("parts"), dict):
+        parts = _rescored(_frame(run["parts"]), false_rows, ["session_id", "agent"])
+        if len(parts):
+            rows = pd.concat([sessions[~sessions["session_id"].isin(parts["session_id"])], parts], ignore_index=True)
 
     agents = _frame(run["agents"])
     if len(agents):
-        delta = (sessions["score_after"] - sessions["score_before"]).groupby(sessions["agent"]).sum() if len(sessions) else pd.Series(dtype="float64")
-        fp_agent = sessions.groupby("agent")["false_positives"].sum() if len(sessions) else pd.Series(dtype="int64")
+        delta = (rows["score_after"] - rows["score_before"]).groupby(rows["agent"]).sum() if len(rows) else pd.Series(dtype="float64")
+        fp_agent = rows.groupby("agent")["false_positives"].sum() if len(rows) else pd.Series(dtype="int64")
         agents["sessions"] = pd.to_numeric(agents["sessions"]).astype("int64")
         agents["score_before"] = pd.to_numeric(agents["score"]).astype("float64")
         agents["findings"] = pd.to_numeric(agents["findings"]).astype("int64")

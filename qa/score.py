@@ -12,13 +12,21 @@ by QA staff, shown in the workbook):
   the points of its credits, at most ``max_bonus`` (default 5), and its score is
   ``100 - deductions + bonus`` kept within 0..100 (a bonus offsets deductions, never lifts a
   session above 100); a vetoed session stays 0;
-- an agent's score is the mean of the scores of the sessions they handled, shown next to
-  findings per rule as counts and per 100 sessions (fair to busy agents) and vetoes.
+- an agent's score is the mean of the scores of the sessions they took part in, shown next to
+  findings per rule as counts and per 100 sessions (fair to busy agents) and vetoes;
+- a session transferred between agents (转接: more than one agent sent agent messages in it)
+  keeps one row with all its findings and its responsible agent (the one who sent most of its
+  agent messages), and is scored for the agents by its **parts** (:func:`score_parts`): one per
+  agent taking part, scored like a session from the findings and credits on that agent's
+  messages (a finding on a customer message or a message without an agent is the responsible
+  agent's), with the reply times of that agent's replies. A vetoed part does not zero the others.
 
 Session columns (``result.sessions``, one row per session, sorted by session id):
 ``session_id, agent, started_at, file, messages, customer_messages, agent_messages,
 customer_runs, replied_runs, first_response_s, avg_response_s, longest_wait_s, findings,
-findings_by_rule, points_deducted, veto, score, credits, credits_by_id, bonus_points``.
+findings_by_rule, points_deducted, veto, score, credits, credits_by_id, bonus_points, agents``
+(``agents``: the agents taking part, in order of their first message). Parts (``result.parts``)
+have the same columns, ``agent`` being the part's.
 
 Agent columns (``result.agents``, one row per agent, worst first): ``agent, score, sessions,
 messages, customer_messages, first_response_median_s, first_response_mean_s,
@@ -39,8 +47,15 @@ import numpy as np
 import pandas as pd
 
 from qa.errors import RuleError
-from qa.metrics import AGENT_METRIC_COLUMNS, SESSION_METRIC_COLUMNS, agent_metrics, session_metrics
-from qa.model import UNKNOWN_AGENT, Severity
+from qa.metrics import (
+    AGENT_METRIC_COLUMNS,
+    PART_METRIC_COLUMNS,
+    SESSION_METRIC_COLUMNS,
+    agent_metrics,
+    part_metrics,
+    session_metrics,
+)
+from qa.model import UNKNOWN_AGENT, Role, Severity
 from qa.tomlfile import line_of, parse_toml, read_text
 
 SCORING_FILE = "scoring.toml"
@@ -61,6 +76,7 @@ SESSION_COLUMNS = [
     "credits",
     "credits_by_id",
     "bonus_points",
+    "agents",
 ]
 
 AGENT_COLUMNS = [
@@ -274,13 +290,21 @@ def score_sessions(
     ``findings`` is the report finding table (needs ``session_id``, ``rule``, ``severity``);
     ``credits`` the credit table (``session_id``, ``credit``), counted and, when the scoring
     gives credits points, turned into a bonus;
-    ``agents_by_session`` maps session id to its agent. Columns: :data:`SESSION_COLUMNS`.
+    ``agents_by_session`` maps session id to its (responsible) agent; ``agents`` lists the agents
+    taking part (:func:`session_agent_lists`). Columns: :data:`SESSION_COLUMNS`.
     """
     scoring = scoring or default_scoring()
     sessions = session_metrics(messages, has_timestamps=has_timestamps)
     sessions.insert(0, "agent", agents_by_session.reindex(sessions.index).fillna(UNKNOWN_AGENT).astype("str").to_numpy())
+    _add_scores(sessions, findings, credits, scoring, sessions.index)
+    sessions["agents"] = session_agent_lists(messages, sessions["agent"]).to_numpy()
+    return sessions.reset_index()[SESSION_COLUMNS]
 
-    index = sessions.index
+
+def _add_scores(table: pd.DataFrame, findings: pd.DataFrame, credits: pd.DataFrame | None, scoring: Scoring,
+                index: pd.Index) -> None:
+    """Add the finding, credit and score columns to ``table`` (one row per key of ``index``;
+    ``findings`` and ``credits`` name their row's key in ``session_id``)."""
     if len(findings):
         grouped = _finding_points(findings, scoring)
         by_session = grouped.groupby("session_id", sort=True)
@@ -288,7 +312,7 @@ def score_sessions(
         deducted = by_session["points"].sum()
         vetoed = by_session["veto"].any()
         per_rule = grouped.groupby(["session_id", "rule"], sort=True)["count"].sum()
-        rule_dicts: dict[str, dict[str, int]] = {}
+        rule_dicts: dict[Any, dict[str, int]] = {}
         levels = per_rule.index
         for session_id, rule, count in zip(
             levels.get_level_values(0).tolist(), levels.get_level_values(1).tolist(), per_rule.tolist()
@@ -300,17 +324,165 @@ def score_sessions(
         vetoed = pd.Series(dtype="bool")
         rule_dicts = {}
 
-    sessions["findings"] = counts.reindex(index, fill_value=0).astype("int64").to_numpy()
-    sessions["findings_by_rule"] = [rule_dicts.get(session_id) or {} for session_id in index.tolist()]
-    sessions["points_deducted"] = deducted.reindex(index, fill_value=0.0).astype("float64").round(1).to_numpy()
-    sessions["veto"] = vetoed.reindex(index, fill_value=False).astype(bool).to_numpy()
+    table["findings"] = counts.reindex(index, fill_value=0).astype("int64").to_numpy()
+    table["findings_by_rule"] = [rule_dicts.get(session_id) or {} for session_id in index.tolist()]
+    table["points_deducted"] = deducted.reindex(index, fill_value=0.0).astype("float64").round(1).to_numpy()
+    table["veto"] = vetoed.reindex(index, fill_value=False).astype(bool).to_numpy()
     credit_counts, credit_dicts, bonus = _session_credits(credits, index, scoring)
-    sessions["credits"] = credit_counts
-    sessions["credits_by_id"] = credit_dicts
-    sessions["bonus_points"] = bonus
-    bonus = sessions["bonus_points"] if scoring.credit_points else None  # else the score only deducts
-    sessions["score"] = session_scores(sessions["points_deducted"], sessions["veto"], bonus)
-    return sessions.reset_index()[SESSION_COLUMNS]
+    table["credits"] = credit_counts
+    table["credits_by_id"] = credit_dicts
+    table["bonus_points"] = bonus
+    bonus = table["bonus_points"] if scoring.credit_points else None  # else the score only deducts
+    table["score"] = session_scores(table["points_deducted"], table["veto"], bonus)
+
+
+def _owners(messages: pd.DataFrame, responsible: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Who sent each agent message, for the parts of sessions: (rows of the agent messages, their
+    owner's name); an agent message without a name is the responsible agent's (``responsible``:
+    session id -> agent), as its findings are."""
+    is_agent = (messages["role"] == Role.AGENT.value).to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(is_agent)
+    names = messages["agent"].to_numpy(dtype=object)[rows]
+    unnamed = names == ""
+    if unnamed.any():
+        names = names.copy()
+        names[unnamed] = responsible.reindex(messages["session_id"].to_numpy(dtype=object)[rows][unnamed]).to_numpy(dtype=object)
+    return rows, names
+
+
+def session_agent_lists(messages: pd.DataFrame, responsible: pd.Series) -> pd.Series:
+    """The agents taking part in each session (index: ``responsible``'s session ids), in order of
+    their first message: those who sent an agent message in it; a session without agent messages
+    lists its responsible agent (``responsible``: session id -> agent), so every session has one
+    part at least and its responsible agent always takes part."""
+    chosen = responsible.astype(object).tolist()
+    # One list per agent, shared by their sessions (a list per session cost ~70 MB at 1M sessions);
+    # nothing changes these lists in place.
+    alone = {name: [name] for name in set(chosen)}
+    lists = pd.Series([alone[name] for name in chosen], index=responsible.index, dtype=object)
+    if not len(messages):
+        return lists
+    # On integer codes (factorized session ids and agent names), as qa.checks.stage.session_agents:
+    # the string columns as Python objects cost ~0.4 s per million messages.
+    is_agent = (messages["role"] == Role.AGENT.value).to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(is_agent)
+    if not len(rows):
+        return lists
+    session_codes, session_values = pd.factorize(messages["session_id"])
+    agent_codes, agent_values = pd.factorize(messages["agent"])
+    sessions = session_codes[rows].astype(np.int64)
+    owners = agent_codes[rows].astype(np.int64)
+    agent_names = np.asarray(agent_values, dtype=object)
+    unnamed = agent_names[owners] == ""
+    if unnamed.any():  # the responsible agent's, as the findings on them are
+        chosen_of_session = responsible.reindex(np.asarray(session_values, dtype=object)).to_numpy(dtype=object)
+        agent_names = np.concatenate([agent_names, chosen_of_session])  # a name of its own per session, deduplicated below
+        owners[unnamed] = len(agent_values) + sessions[unnamed]
+        owner_codes, owner_values = pd.factorize(agent_names)
+        owners, agent_names = owner_codes[owners].astype(np.int64), np.asarray(owner_values, dtype=object)
+    width = max(len(agent_names), 1)
+    pairs, first = np.unique(sessions * width + owners, return_index=True)
+    pair_session = pairs // width
+    several = np.bincount(pair_session, minlength=len(session_values)) > 1
+    if not several.any():
+        return lists  # one agent each: their responsible agent
+    chosen = several[pair_session]
+    order = np.lexsort((first[chosen], pair_session[chosen]))
+    pair_session, pair_owner = pair_session[chosen][order], (pairs % width)[chosen][order]
+    grouped: dict[str, list[str]] = {}
+    for code, owner in zip(pair_session.tolist(), pair_owner.tolist()):
+        grouped.setdefault(session_values[code], []).append(agent_names[owner])
+    return pd.Series([grouped.get(sid, agents) for sid, agents in zip(lists.index.tolist(), lists.tolist())],
+                     index=lists.index, dtype=object)
+
+
+def score_parts(
+    messages: pd.DataFrame,
+    findings: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    scoring: Scoring | None = None,
+    has_timestamps: bool | None = None,
+    credits: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The parts of the transferred sessions (more than one agent in ``sessions["agents"]``): one
+    row per (session, agent taking part), in session id order, then the agents' order, with
+    :data:`SESSION_COLUMNS` (``agent``: the part's agent; ``started_at``, ``file`` and ``agents``:
+    the session's). A part is scored like a session from the findings and credits on its agent's
+    messages (their ``agent``, which names the responsible agent for a customer message or a
+    message without an agent); its reply-time metrics count the customer runs its agent replied
+    to (:func:`qa.metrics.part_metrics`). Sessions of one agent have no parts: their agent's part
+    is the session itself (:func:`scorecard_rows`). Empty when no session was transferred.
+    """
+    scoring = scoring or default_scoring()
+    several = sessions["agents"].map(len).to_numpy() > 1 if len(sessions) else np.zeros(0, dtype=bool)
+    if not several.any():
+        return pd.DataFrame({column: sessions[column].iloc[:0] for column in SESSION_COLUMNS})
+    moved = sessions[several]
+    part_sessions = np.repeat(moved["session_id"].to_numpy(dtype=object), moved["agents"].map(len).to_numpy())
+    part_agents = np.array([agent for agents in moved["agents"].tolist() for agent in agents], dtype=object)
+    keys = pd.MultiIndex.from_arrays([part_sessions, part_agents])
+    n_parts = len(keys)
+    responsible = pd.Series(moved["agent"].to_numpy(dtype=object), index=moved["session_id"].to_numpy(dtype=object))
+    default_of_session = pd.Series(keys.get_indexer(pd.MultiIndex.from_arrays(
+        [responsible.index.to_numpy(dtype=object), responsible.to_numpy(dtype=object)])), index=responsible.index)
+
+    # The messages of the transferred sessions, each session's together in its canonical order.
+    inside = messages["session_id"].isin(moved["session_id"]).to_numpy()
+    subset = messages[inside]
+    codes, _ = pd.factorize(subset["session_id"], sort=True)
+    if len(codes) > 1 and (np.diff(codes) < 0).any():
+        subset = subset.iloc[np.argsort(codes, kind="stable")]
+    rows, names = _owners(subset, responsible)
+    part_of_message = np.full(len(subset), -1, dtype=np.int64)
+    part_of_message[rows] = keys.get_indexer(pd.MultiIndex.from_arrays(
+        [subset["session_id"].to_numpy(dtype=object)[rows], names]))
+    ids = subset["session_id"].to_numpy(dtype=object)
+    appearance = ids[np.r_[True, ids[1:] != ids[:-1]]] if len(ids) else ids
+    metrics = part_metrics(subset, part_of_message, default_of_session.reindex(appearance).to_numpy(np.int64),
+                           n_parts, has_timestamps=has_timestamps)
+
+    parts = pd.DataFrame({"session_id": pd.Series(part_sessions, dtype="str"), "agent": pd.Series(part_agents, dtype="str")})
+    position = np.repeat(np.flatnonzero(several), moved["agents"].map(len).to_numpy())
+    for column in ("started_at", "file"):
+        parts[column] = sessions[column].to_numpy()[position]
+    for column in PART_METRIC_COLUMNS:
+        parts[column] = metrics[column].to_numpy()
+    index = pd.RangeIndex(n_parts)
+    _add_scores(parts, _by_part(findings, keys, default_of_session), _by_part(credits, keys, default_of_session),
+                scoring, index)
+    parts["agents"] = sessions["agents"].to_numpy()[position]
+    return parts[SESSION_COLUMNS]
+
+
+def _by_part(table: pd.DataFrame | None, keys: pd.MultiIndex, default_of_session: pd.Series) -> pd.DataFrame | None:
+    """The rows of ``table`` (findings or credits) in the transferred sessions, with ``session_id``
+    replaced by the number of their part (by their ``agent``; the responsible agent's part when
+    the agent takes no part or the table names none)."""
+    if table is None or not len(table):
+        return table
+    inside = table["session_id"].isin(default_of_session.index).to_numpy()
+    table = table[inside]
+    sessions = table["session_id"].to_numpy(dtype=object)
+    if "agent" in table:
+        part = keys.get_indexer(pd.MultiIndex.from_arrays([sessions, table["agent"].to_numpy(dtype=object)]))
+    else:
+        part = np.full(len(table), -1, dtype=np.intp)
+    missing = part < 0
+    if missing.any():
+        part[missing] = default_of_session.reindex(sessions[missing]).to_numpy(np.int64)
+    return table.assign(session_id=part.astype(np.int64))
+
+
+def scorecard_rows(sessions: pd.DataFrame, parts: pd.DataFrame | None) -> pd.DataFrame:
+    """What the agent scorecards are made of: each session of one agent as it is, each
+    transferred session (one that has parts) by its parts; in session id order (the order every
+    path sums an agent's sessions in)."""
+    if parts is None or not len(parts):
+        return sessions
+    kept = sessions[~sessions["session_id"].isin(parts["session_id"]).to_numpy()]
+    rows = pd.concat([kept, parts[list(sessions.columns)]], ignore_index=True)
+    return rows.sort_values("session_id", kind="stable").reset_index(drop=True)
 
 
 def session_scores(deducted: pd.Series, vetoed: pd.Series, bonus: pd.Series | None = None) -> pd.Series:
@@ -348,13 +520,16 @@ def _session_credits(credits: pd.DataFrame | None, index: pd.Index, scoring: Sco
 
 
 def score_agents(sessions: pd.DataFrame, *, rule_ids: Iterable[str] | None = None,
-                 credit_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                 credit_ids: Iterable[str] | None = None, parts: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per agent, worst first: score (mean of their session scores), metrics,
     findings (total, per rule, per 100 sessions) and vetoes. Columns: :data:`AGENT_COLUMNS`.
 
+    ``parts``: the parts of the transferred sessions (:func:`score_parts`): an agent is then
+    scored on their part of each session they took part in (:func:`scorecard_rows`).
     ``rule_ids`` lists the rules every agent gets a (possibly zero) count for; by default
     the rules that have findings; ``credit_ids`` likewise for the credits.
     """
+    sessions = scorecard_rows(sessions, parts)
     if sessions.empty:
         return pd.DataFrame({column: pd.Series([], dtype="object") for column in AGENT_COLUMNS})
     grouped = sessions.groupby("agent", sort=True)

@@ -76,6 +76,20 @@ def small_log(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
+def transfer_log(tmp_path_factory) -> str:
+    """Sessions transferred between agents (tests/test_transfer.py's chat) among the samples'
+    and many more: agents are scored on their parts (qa.score.score_parts)."""
+    from test_transfer import CHAT
+
+    extra = "".join(f"U{i},2026-11-20 14:{i % 60:02d}:00,customer,,在吗\n"
+                    f"U{i},2026-11-20 14:{i % 60:02d}:10,agent,{'阿杰' if i % 2 else '小美'},{'你有病吧' if i % 3 == 0 else '在的亲'}\n"
+                    f"U{i},2026-11-20 14:{i % 60:02d}:20,agent,{'小美' if i % 4 == 1 else '阿杰'},好的\n" for i in range(60))
+    path = tmp_path_factory.mktemp("transfer") / "transfer.csv"
+    path.write_text(CHAT + extra, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
 def expected(log, rules):
     """The in-process (pandas engine) result of the log."""
     return audit([log], AuditOptions(), rules=rules)
@@ -102,6 +116,8 @@ def assert_same(got, expected, workbook_dir: Path | None = None) -> None:
     assert build_result(got, mask=False) == build_result(expected, mask=False)
     pd.testing.assert_frame_equal(got.findings, expected.findings)
     pd.testing.assert_frame_equal(got.sessions, expected.sessions)
+    if expected.parts is not None and len(expected.parts):  # the parts of transferred sessions
+        pd.testing.assert_frame_equal(got.parts, expected.parts)
     pd.testing.assert_frame_equal(got.agents, expected.agents)
     pd.testing.assert_frame_equal(got.ingest.rejected, expected.ingest.rejected)
     assert got.skipped_rules == expected.skipped_rules
@@ -229,6 +245,13 @@ def test_dask_equals_pandas_on_samples(rules, timezone):
     assert_same(run_engine(SAMPLES, AuditOptions(timezone=timezone), rules, engine).result, expected)
 
 
+@needs_dask
+def test_dask_scores_parts_of_transferred_sessions_like_pandas(transfer_log, rules, tmp_path):
+    expected = audit([transfer_log], AuditOptions(), rules=rules)
+    assert (expected.sessions["agents"].map(len) > 1).sum() > 10
+    assert_same(dask_run([transfer_log], rules, partitions=3).result, expected, workbook_dir=tmp_path)
+
+
 EDGE_FILES = {
     "nothing audited": "session_id,timestamp,role,agent,text\n,2026-11-20 14:03:27,客服,a,x\ns1,2026-11-20 14:03:27,客服,a,  \n",
     "no times": "session_id,role,agent,text\ns1,客服,a,你好\ns1,买家,,在吗\ns2,买家,,我要投诉\n",
@@ -328,6 +351,11 @@ def test_spark_equals_pandas_on_samples_in_small_batches(spark, rules):
     finally:
         spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
     assert_same(got, expected)
+
+
+def test_spark_scores_parts_of_transferred_sessions_like_pandas(spark, transfer_log, rules, tmp_path):
+    expected = audit([transfer_log], AuditOptions(), rules=rules)
+    assert_same(spark_run(spark, [transfer_log], rules, partitions=3).result, expected, workbook_dir=tmp_path)
 
 
 @pytest.mark.skipif(bool(dask_reason), reason=f"Dask engine: {dask_reason}")

@@ -45,9 +45,10 @@ def assemble(
     as they are merged (the caller is done with them), and the memory they held is handed
     back before the message table is built.
     """
+    parts = merge_parts(results, release=release)
     findings, sessions, scored = merge_partitions(
         results, [rule.id for rule in rules if rule.enabled], [credit.id for credit in credit_defs if credit.enabled],
-        score=agents is None, release=release,
+        score=agents is None, release=release, parts=parts,
     )
     credits = merge_credits(results, release=release)
     suppressed = merge_suppressed(results) if suppressions else None
@@ -70,18 +71,21 @@ def assemble(
         suppressed=suppressed,
         credits=credits,
         credit_defs=list(credit_defs),
+        parts=parts,
     )
 
 
 def merge_partitions(
     results: Iterable[PartitionResult], rule_ids: Iterable[str] | None = None,
     credit_ids: Iterable[str] | None = None, *, score: bool = True, release: bool = False,
+    parts: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Findings, sessions and agents of the whole audit from the partitions' results.
 
     Findings are ordered by global message id then rule (the in-memory order), sessions by
-    session id; agents are scored from the session rows by :func:`qa.score.score_agents`
-    (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
+    session id; agents are scored from the session rows and the parts of the transferred
+    sessions (``parts``: :func:`merge_parts` of the same results, merged here when not given) by
+    :func:`qa.score.score_agents` (``rule_ids``: the enabled rules, each agent gets a count for each; ``credit_ids``
     likewise for the enabled credits, default the built-in ones). Credits merge with
     :func:`merge_credits`. Without ``score`` the agents are None (scored elsewhere).
     Partitions must have been audited with global ids (``session_offsets``). With
@@ -89,6 +93,8 @@ def merge_partitions(
     (:func:`qa.memory.concat_sorted`).
     """
     results = list(results)
+    if score and parts is None:
+        parts = merge_parts(results)
     finding_frames = [r.findings for r in results if len(r.findings)]
     if finding_frames:
         findings = concat_sorted(finding_frames, ["msg", "rule"], release=release)
@@ -103,7 +109,16 @@ def merge_partitions(
         return findings, sessions, None
     if credit_ids is None:
         credit_ids = [credit.id for credit in builtin_credits() if credit.enabled]
-    return findings, sessions, score_agents(sessions, rule_ids=rule_ids, credit_ids=credit_ids)
+    return findings, sessions, score_agents(sessions, rule_ids=rule_ids, credit_ids=credit_ids, parts=parts)
+
+
+def merge_parts(results: Iterable[PartitionResult], *, release: bool = False) -> pd.DataFrame:
+    """The parts of the transferred sessions of all partitions, by session id (a session's parts
+    in their own order: each partition holds whole sessions)."""
+    frames = [r.parts for r in results if r.parts is not None and len(r.parts)]
+    if not frames:
+        return pd.DataFrame(columns=SESSION_COLUMNS)
+    return concat_sorted(frames, ["session_id"], release=release)
 
 
 def merge_credits(results: Iterable[PartitionResult], *, release: bool = False) -> pd.DataFrame:

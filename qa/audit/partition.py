@@ -32,7 +32,7 @@ from qa.memory import release_memory
 from qa.model import MESSAGE_COLUMNS, SkippedRule, empty_messages
 from qa.normalize import add_norm_column
 from qa.rules import Rule
-from qa.score import SESSION_COLUMNS, Scoring, score_sessions
+from qa.score import SESSION_COLUMNS, Scoring, score_parts, score_sessions
 from qa.suppress import Suppressions, apply_suppressions
 
 
@@ -46,6 +46,9 @@ class PartitionResult:
     messages: pd.DataFrame | None = None  # the sorted partition table with norm, when kept
     suppressed: pd.DataFrame | None = None  # findings removed by suppression files, if any
     credits: pd.DataFrame | None = None  # qa.credits.CREDIT_REPORT_COLUMNS, global ids like findings
+    # The parts of its transferred sessions (qa.score.score_parts: SESSION_COLUMNS, one row per
+    # session and agent taking part), from which with the sessions the agents are scored.
+    parts: pd.DataFrame | None = None
 
 
 def sort_messages(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,9 +85,10 @@ def audit_partition(
     ``credits`` are the credits for good practice in effect (default: the built-in ones);
     they are found on the same messages and carried like findings.
 
-    Returns the report findings (sorted by msg, rule) and one row per session
-    (:data:`qa.score.SESSION_COLUMNS`), from which :func:`qa.audit.assemble.merge_partitions`
-    makes the agent scorecards. Without ``score`` only the findings are worked out: no credits
+    Returns the report findings (sorted by msg, rule), one row per session
+    (:data:`qa.score.SESSION_COLUMNS`) and the parts of the transferred sessions
+    (:func:`qa.score.score_parts`), from which :func:`qa.audit.assemble.merge_partitions` makes
+    the agent scorecards. Without ``score`` only the findings are worked out: no credits
     are looked for and the session table is empty (a rule's test cases need no more).
 
     With ``prepared`` the frame has been through :func:`prepare_partition` already (a contiguous
@@ -116,8 +120,11 @@ def audit_partition(
             normalized, findings, agents_by_session, scoring=scoring, has_timestamps=context.has_timestamps,
             credits=found_credits,
         )
+        parts = score_parts(normalized, findings, sessions, scoring=scoring, has_timestamps=context.has_timestamps,
+                            credits=found_credits)
     else:
         sessions = pd.DataFrame(columns=SESSION_COLUMNS)
+        parts = pd.DataFrame(columns=SESSION_COLUMNS)
     if session_offsets is not None:
         ids = global_ids(normalized["session_id"], session_offsets)
         findings = _to_global(findings, ids)
@@ -125,7 +132,7 @@ def audit_partition(
         found_credits = _to_global(found_credits, ids)
     _add_time(timings, "score", started)
     return PartitionResult(findings, sessions, skipped, normalized if keep_messages else None, suppressed,
-                           found_credits)
+                           found_credits, parts)
 
 
 def prepare_partition(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:

@@ -12,12 +12,13 @@ decides a result happens here, in the same code the in-process path runs:
    number of sessions) and runs :func:`qa.audit.partition.audit_partition` on it (the core
    contract: normalize, checks, findings, session scores). It returns rows of
    :data:`ROW_FIELDS`: one per finding (kind ``f``), suppressed finding (``x``), session
-   (``s``), credit for good practice (``c``: a finding row with the credit id as rule and no
+   (``s``), part of a transferred session (``p``: one per agent taking part, as a session
+   row), credit for good practice (``c``: a finding row with the credit id as rule and no
    severity), rejected input row (``r``) and note count (``n``). Findings carry the message's
    position within its session, not a global id: that needs every session (step 4).
    :func:`session_batches` is the adapter for engines that deliver a sorted partition in
    batches (Spark): a session cut at a batch boundary is carried into the next batch.
-3. **scorecards**: :func:`agent_rows` scores one agent's session rows
+3. **scorecards**: :func:`agent_rows` scores one agent's session and part rows
    (:func:`qa.score.score_agents`); engines run it per agent (a groupBy).
 4. **assemble** (driver): :func:`assemble_rows` turns the collected rows into one
    partition's result with global message ids (:func:`qa.audit.partition.global_ids`) and
@@ -116,16 +117,18 @@ ROW_FIELDS: list[tuple[str, str]] = [
     ("credits", "int"),
     ("credits_by_id", "str"),  # JSON object, as score_sessions gives it
     ("bonus_points", "float"),
+    ("agents", "str"),  # JSON array: the agents taking part, in order of their first message
     ("first_ns", "int"),  # earliest and latest time of the session (UTC), NAT when none
     ("last_ns", "int"),
     ("timed", "int"),  # messages with a time
 ]
 
-#: Session columns the scorecards need, as they travel to :func:`agent_rows`.
+#: Session columns the scorecards need, as they travel to :func:`agent_rows` (the session rows,
+#: kind s, and the parts of the transferred sessions, kind p).
 SESSION_ROW_NAMES = [
-    "session_id", "agent", "file", "started_at_ns", "messages", "customer_messages", "agent_messages",
+    "kind", "session_id", "agent", "file", "started_at_ns", "messages", "customer_messages", "agent_messages",
     "customer_runs", "replied_runs", "first_response_s", "avg_response_s", "longest_wait_s", "findings",
-    "findings_by_rule", "points_deducted", "veto", "score", "credits", "credits_by_id", "bonus_points",
+    "findings_by_rule", "points_deducted", "veto", "score", "credits", "credits_by_id", "bonus_points", "agents",
 ]
 
 #: One row per agent from :func:`agent_rows` (AGENT_COLUMNS; dicts as JSON objects).
@@ -426,6 +429,9 @@ def _audit_messages(messages: pd.DataFrame, setup: AuditSetup) -> list[pd.DataFr
         as_findings = credits.rename(columns={"credit": "rule"}).assign(severity="")
         rows.append(_finding_rows(as_findings, "c", start_of_row, instants))
     rows.append(_session_rows(result.sessions, ids, starts, instants))
+    parts = getattr(result, "parts", None)
+    if parts is not None and len(parts):
+        rows.append(_session_rows(parts, ids, starts, instants, kind="p"))
     return [r for r in rows if len(r)]
 
 
@@ -466,7 +472,8 @@ def _finding_rows(findings: pd.DataFrame, kind: str, start_of_row: np.ndarray, i
     return rows
 
 
-def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, instants: np.ndarray) -> pd.DataFrame:
+def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, instants: np.ndarray,
+                  kind: str = "s") -> pd.DataFrame:
     if not len(sessions):
         return pd.DataFrame()
     timed = instants != NAT
@@ -479,10 +486,11 @@ def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, i
     extremes = pd.DataFrame({"first_ns": first, "last_ns": last, "timed": timed_count, "n": lengths},
                             index=pd.Index(ids[starts], dtype=object))
     extremes = extremes.reindex(sessions["session_id"].to_numpy(dtype=object))
-    as_json = ("findings_by_rule", "credits_by_id")
+    as_json = ("findings_by_rule", "credits_by_id", "agents")
     rows = pd.DataFrame({name: sessions[name].to_numpy() for name in SESSION_COLUMNS if name not in as_json})
-    rows["kind"] = "s"
+    rows["kind"] = kind
     rows["credits_by_id"] = [json.dumps(d, ensure_ascii=False) for d in sessions["credits_by_id"].tolist()]
+    rows["agents"] = [json.dumps(list(a), ensure_ascii=False) for a in sessions["agents"].tolist()]
     rows["started_at_ns"] = _naive_ns(sessions["started_at"])
     rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in sessions["findings_by_rule"].tolist()]
     rows["first_ns"] = extremes["first_ns"].to_numpy(dtype=np.int64)
@@ -495,17 +503,21 @@ def _session_rows(sessions: pd.DataFrame, ids: np.ndarray, starts: np.ndarray, i
 
 
 def agent_rows(sessions: pd.DataFrame, rule_ids: Sequence[str], credit_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Score the agents of a frame of session rows (SESSION_ROW_NAMES; one agent or more):
-    rows of :data:`AGENT_FIELDS`. Sessions are put in id order first, as the in-process
-    path has them, so sums and means add up in the same order (identical floats)."""
+    """Score the agents of a frame of session and part rows (SESSION_ROW_NAMES, kinds s and p;
+    one agent or more, each agent's rows all in the frame): rows of :data:`AGENT_FIELDS`.
+    Sessions are put in id order first, as the in-process path has them, so sums and means add
+    up in the same order (identical floats). A transferred session counts by its parts: its
+    session row is in the frame only with its responsible agent's part, which replaces it."""
     if not len(sessions):
         return empty_frame(AGENT_FIELDS)
-    table = sessions_frame(sessions)
+    is_part = sessions["kind"].to_numpy(dtype=object) == "p"
+    table = sessions_frame(sessions[~is_part])
+    parts = parts_frame(sessions[is_part]) if is_part.any() else None
     if credit_ids is None:
         from qa.credits import builtin_credits
 
         credit_ids = [c.id for c in builtin_credits() if c.enabled]
-    agents = score_agents(table, rule_ids=list(rule_ids), credit_ids=list(credit_ids))
+    agents = score_agents(table, rule_ids=list(rule_ids), credit_ids=list(credit_ids), parts=parts)
     rows = agents.drop(columns=["findings_by_rule", "per_100_sessions_by_rule", "credits"])
     rows["credits"] = [json.dumps(d, ensure_ascii=False) for d in agents["credits"].tolist()]
     rows["findings_by_rule"] = [json.dumps(d, ensure_ascii=False) for d in agents["findings_by_rule"].tolist()]
@@ -536,9 +548,23 @@ def sessions_frame(rows: pd.DataFrame) -> pd.DataFrame:
             "credits": rows["credits"].to_numpy(dtype=np.int64),
             "credits_by_id": [json.loads(value) for value in rows["credits_by_id"].tolist()],
             "bonus_points": rows["bonus_points"].to_numpy(dtype=np.float64),
+            "agents": [json.loads(value) for value in rows["agents"].tolist()],
         }
     )
     return frame.sort_values("session_id", kind="stable").reset_index(drop=True)[SESSION_COLUMNS]
+
+
+def parts_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Part rows (kind p) back as ``result.parts``: as :func:`sessions_frame`, a session's parts
+    in the order of its agents."""
+    frame = sessions_frame(rows)
+    if not len(frame):
+        return frame
+    rank = [agents.index(agent) if agent in agents else len(agents)
+            for agent, agents in zip(frame["agent"].tolist(), frame["agents"].tolist())]
+    keys = frame[["session_id"]].assign(_rank=rank)
+    order = keys.sort_values(["session_id", "_rank"], kind="stable").index.to_numpy()
+    return frame.take(order).reset_index(drop=True)
 
 
 def agents_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -684,9 +710,11 @@ def assemble_rows(
     nothing = audit_nothing(setup.rules, context, setup.scoring)
     sessions = sessions_frame(session_rows) if len(session_rows) else nothing.sessions
     offsets = offsets_of(sessions)
+    part_rows = rows_of(rows, "p")
     part = PartitionResult(
         findings=findings_frame(rows_of(rows, "f"), offsets),
         sessions=sessions,
+        parts=parts_frame(part_rows) if len(part_rows) else None,
         skipped=nothing.skipped,
         suppressed=findings_frame(rows_of(rows, "x"), offsets, suppressed=True) if setup.suppressions else None,
         credits=credits_frame(rows_of(rows, "c"), offsets),

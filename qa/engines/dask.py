@@ -8,7 +8,7 @@ The plan, for exports and Parquet alike::
       .map_partitions(audit_rows, meta)  a whole partition per call; declared meta ROW_FIELDS
       .persist()
     findings  -> --findings-parquet (masked like every output)
-    sessions  -> shuffle(on="agent").map_partitions(agent_rows)   the scorecards
+    sessions, parts -> shuffle(on="agent").map_partitions(agent_rows)   the scorecards
     collected -> qa.engines.common.assemble_rows -> AuditResult         when <= collect_limit messages
 
 ``scheduler``: an address (``tcp://host:8786``: an existing cluster, whose workers need qa
@@ -261,7 +261,8 @@ def _audit(plan, inputs, options, setup, client, work, partitions, findings_parq
     say("scoring agents")
     rule_ids = [rule.id for rule in setup.rules if rule.enabled]
     sessions = audited[audited["kind"] == "s"][SESSION_ROW_NAMES]
-    agent_frame = sessions.shuffle(on="agent", npartitions=max(1, min(count, 8))).map_partitions(
+    scored_rows = audited[audited["kind"].isin(["s", "p"])][SESSION_ROW_NAMES]  # sessions and parts
+    agent_frame = scored_rows.shuffle(on="agent", npartitions=max(1, min(count, 8))).map_partitions(
         _agents_partition, rule_ids, setup.credit_ids(), meta=_meta(AGENT_FIELDS))
     agents = agents_frame(agent_frame.compute())
     timings["scorecards"] = time.perf_counter() - started

@@ -11,7 +11,7 @@ The plan, for exports and Parquet alike::
                                               ~100k rows; declared schema ROW_FIELDS
       .persist()
     findings   -> --findings-parquet (masked like every output, TIMESTAMP_MICROS)
-    sessions   -> groupBy(agent).applyInPandas(agent_rows)     the scorecards
+    sessions, parts -> groupBy(agent).applyInPandas(agent_rows)     the scorecards
     collected  -> qa.engines.common.assemble_rows -> AuditResult     when <= collect_limit messages
 
 Traps of pyspark 4.x with pandas 3 handled here: pandas str columns returned from a UDF do
@@ -353,7 +353,7 @@ def audit_spark(
         # ~9 ms (90 s per 10,000 agents); a bucket holds many agents and score_agents groups
         # them itself, with the same arithmetic per agent.
         buckets = max(cores, math.ceil(expected / SESSIONS_PER_BUCKET / 10))
-        agent_frame = (audited.where(F.col("kind") == "s").select(*SESSION_ROW_NAMES)
+        agent_frame = (audited.where(F.col("kind").isin("s", "p")).select(*SESSION_ROW_NAMES)
                        .withColumn("_bucket", F.pmod(F.hash("agent"), F.lit(buckets)))
                        .groupBy("_bucket").applyInPandas(_agents_udf(rule_ids, setup.credit_ids()), struct(AGENT_FIELDS)))
         agents = agents_frame(_collect(agent_frame))

@@ -142,6 +142,8 @@ def _masked_table(frame: pd.DataFrame, masker: Any) -> pd.DataFrame:
             frame = frame.assign(session_id=masker.sessions(frame["session_id"]))
         if "agent" in frame:
             frame = frame.assign(agent=masker.agents(frame["agent"]))
+        if "agents" in frame:  # the sessions' agents taking part
+            frame = frame.assign(agents=masker.agent_lists(frame["agents"]))
     return frame
 
 
@@ -294,6 +296,13 @@ def _fragments(values: list[Any]) -> pa.Array:
             # Counts by rule or credit: few distinct ones. (Only str keys and int values share a
             # memo entry: 1, 1.0 and True are equal keys but are written differently.)
             key = tuple(value.items())
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _ENCODE(value)
+            out.append(text)
+        elif cls is list and all(v.__class__ is str for v in value):
+            # A session's agents: few distinct lists. (Keyed apart from the dicts' item tuples.)
+            key = ("list", tuple(value))
             text = memo.get(key)
             if text is None:
                 text = memo[key] = _ENCODE(value)

@@ -490,12 +490,16 @@ class AuditWriter:
         sheet, lang, fmt = self.sheets["sessions"], self.lang, self.formats
         sessions = self.result.sessions
         shown, notes = self.capped_note(len(sessions), "rows_capped")
+        # A transferred session (more than one agent) adds the column of the agents taking part,
+        # in order of their first message, after the responsible agent's; without one the sheet
+        # is as before.
+        transferred = "agents" in sessions and bool(len(sessions)) and bool((sessions["agents"].map(len) > 1).any())
         headers = words(
-            lang, "session", "agent", "started", "file", "messages", "longest_wait", "findings", "rules_hit", "veto",
-            "score",
+            lang, "session", "agent", *(["session_agents"] if transferred else []), "started", "file", "messages",
+            "longest_wait", "findings", "rules_hit", "veto", "score",
         )
         header_row = self.notes_then_header(sheet, notes, headers)
-        self.widths(sheet, [18, 20, 19, 22, 8, 12, 8, 30, 8, 8])
+        self.widths(sheet, [18, 20, *([28] if transferred else []), 19, 22, 8, 12, 8, 30, 8, 8])
         if shown:
             ordered = worst_sessions(sessions, shown)
             blank_text, blank_number = [""] * shown, [None] * shown
@@ -511,6 +515,8 @@ class AuditWriter:
             columns = [
                 Column(Later(shown, lambda: as_list(self.masker.sessions(ordered["session_id"]))), "text", fmt.text),
                 Column(Later(shown, lambda: as_list(self.masker.agents(ordered["agent"]))), "text", fmt.text),
+                *([Column(Later(shown, lambda: [" → ".join(names) for names in self.masker.agent_lists(ordered["agents"])]),
+                          "text", fmt.text)] if transferred else []),
                 Column(
                     number_values(pd.Series(excel_dates(ordered["started_at"]))) if "started_at" in ordered else blank_number,
                     "number", fmt.datetime,

@@ -40,6 +40,8 @@ WORDS = {
     "vetoes": ("一票否决次数", "Vetoes"),
     "time": ("时间", "Time"),
     "session": ("会话", "Session"),
+    # The Sessions sheet's column of the agents taking part (only when a session was transferred).
+    "session_agents": ("参与客服（转接顺序）", "Agents (in order of transfer)"),
     "rule": ("规则", "Rule"),
     "severity": ("严重程度", "Severity"),
     "reason": ("原因", "Reason"),
