@@ -3,8 +3,9 @@
 sample audit <= 1 s).
 
 Each command runs N times in a fresh process (``python -m qa ...``, from a temporary folder), after
-one untimed run that fills qa's caches (compiled rules, ``QA_CACHE_DIR``; a temporary one when it
-is not set). The sample audit writes to the same workbook every time, as someone auditing again
+one untimed run that fills qa's caches (compiled rules: a fresh ``QA_CACHE_DIR`` of this run, one per
+source tree, so that what other runs and the tests left in a shared cache does not change the
+figures; ``--cache-dir`` to use another). The sample audit writes to the same workbook every time, as someone auditing again
 would (so it also reads the earlier workbook for trainers' verdicts). Printed per command: the
 median, minimum and maximum wall time and the median CPU time (user + system) of the runs.
 
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=Path, default=SAMPLE, help=f"export to audit (default {SAMPLE.relative_to(ROOT)})")
     parser.add_argument("--compiled", action="store_true", help="run with a bytecode cache (PYTHONPYCACHEPREFIX)")
     parser.add_argument("--only", action="append", default=[], help="time only commands whose name contains this")
+    parser.add_argument("--cache-dir", type=Path, help="QA_CACHE_DIR of the runs (default: a fresh one per tree)")
     args = parser.parse_args(argv)
 
     trees = {"this": ROOT}
@@ -86,26 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qa-startup-") as work:
         work = Path(work)
         env = dict(os.environ)
-        env.setdefault("QA_CACHE_DIR", str(work / "cache"))
         if args.compiled:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         print(bytecode_note(ROOT, args.compiled))
-        print(f"QA_CACHE_DIR={env['QA_CACHE_DIR']}; {args.runs} runs per command, {os.cpu_count()} cores, "
-              f"load average {os.getloadavg()[0]:.2f}")
+        caches = {label: args.cache_dir or work / f"cache-{label}" for label in trees}
+        print(f"QA_CACHE_DIR={caches['this'] if args.cache_dir else work / 'cache-<tree>'}; {args.runs} runs per "
+              f"command, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
         chosen = {name: cmd for name, cmd in commands(args.sample.resolve(), work).items()
                   if not args.only or any(word in name for word in args.only)}
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for name, cmd in chosen.items():
             for label, tree in trees.items():  # untimed: fills the caches, writes the first workbook
                 (work / label).mkdir(exist_ok=True)
-                wall, cpu, code = run_once(tree, cmd, env, work / label)
+                wall, cpu, code = run_once(tree, cmd, {**env, "QA_CACHE_DIR": str(caches[label])}, work / label)
                 if code not in (0, 1, 2):
                     print(f"{name} ({label}) exited {code}", file=sys.stderr)
                     return 2
             for _ in range(args.runs):
                 for label, tree in trees.items():
-                    wall, cpu, _code = run_once(tree, cmd, env, work / label)
+                    wall, cpu, _code = run_once(tree, cmd, {**env, "QA_CACHE_DIR": str(caches[label])}, work / label)
                     times.setdefault((name, label), []).append((wall, cpu))
         width = max(len(name) for name in chosen)
         print(f"{'command':<{width}}  {'tree':<7}  {'wall median':>11}  {'min':>6}  {'max':>6}  {'cpu median':>10}")
