@@ -355,7 +355,7 @@ class _Scale:
 def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
     """In memory for ordinary inputs; out of core (bounded memory) when asked or when the
     inputs are larger than the automatic threshold. Both give identical results."""
-    from qa.audit.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
+    from qa.audit.run import AUTO_THRESHOLD_BYTES, input_bytes
     from qa.audit.run import audit as run_audit
 
     out_of_core = scale.out_of_core
@@ -364,6 +364,8 @@ def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, fl
     if not out_of_core:
         options.jobs = scale.jobs
         return run_audit(list(inputs), options, rules=rules, timings=timings, progress=_progress())
+    from qa.audit.outofcore import audit_out_of_core
+
     return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
                              work_dir=scale.work_dir, timings=timings, progress=_progress(), jobs=scale.jobs)
 
@@ -381,7 +383,6 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
                engine_options=None, force: bool = False) -> int:
     from qa.carryover import carry_reviews, earlier_reviews, refuse_reviewed_output
     from qa.report.excel.audit_book import write_workbook
-    from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
@@ -430,6 +431,8 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
         # (beside the workbook, this is the wait for the forked writer after the workbook is done)
         with _timed(timings, "write json"):
             if json_done is None:
+                from qa.report.json_report import write_json
+
                 write_json(result, json_path, mask=mask)
             else:
                 json_done()
