@@ -551,13 +551,15 @@ def _beside(result, json_path: Path | None, mask: bool, **workbook):
     None) — both None for a small or a very large audit, or without fork on this platform. The
     child works from the same result, forked before the workbook is written: the bytes are those
     of the sequential run."""
-    import multiprocessing
     import os
 
     global _BESIDE
     if not JSON_BESIDE_MIN_MESSAGES <= len(result.ingest.messages) <= JSON_BESIDE_MAX_MESSAGES \
-            or (os.cpu_count() or 1) < 2 \
-            or "fork" not in multiprocessing.get_all_start_methods():
+            or (os.cpu_count() or 1) < 2:
+        return None, None
+    import multiprocessing  # (not imported by a small audit)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return None, None
     from concurrent.futures import ProcessPoolExecutor
 
