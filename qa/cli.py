@@ -163,15 +163,15 @@ def _input_options(function):
     return function
 
 
-def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, agent_pattern, lang):
+def _settings(config_path, rule_paths, column_pairs, encoding, sheet, timezone, agent_pattern, lang, config=None):
     """Resolve options: command line over the config file over defaults. Returns
-    (config, AuditOptions, rules)."""
+    (config, AuditOptions, rules). ``config``: the config file already read from ``config_path``."""
     from qa.audit.run import AuditOptions, scoring_file
     from qa.config import load_config
     from qa.rules import load_rules, with_working_hours
     from qa.score import load_scoring
 
-    config = load_config(config_path)
+    config = config if config is not None else load_config(config_path)
     timezone = timezone or config.timezone or "Asia/Shanghai"
     _check_timezone(timezone)
     packs = list(config.rules) + list(rule_paths)
@@ -264,12 +264,19 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
         if engine != "pandas" and jobs is not None:
             raise QAError(f"--jobs sets the pandas engine's worker processes; --engine {engine} "
                           "has its own (its cluster's workers)")
+        # Slips in the arguments are told before the rules and the pipeline (pandas) load.
+        from qa.config import configured_history, load_config
+
+        config = load_config(config_path)
+        _check_outputs_given(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
+                             findings_parquet, None if no_history else (history_path or configured_history(config)))
+        _check_workbook_path(output)
         config, options, rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
-                                           timezone, agent_pattern, lang)
+                                           timezone, agent_pattern, lang, config=config)
         options.suppressions, history = _audit_setup(config, rules, suppress_paths, history_path, no_history)
         _check_audit_outputs(inputs, output or _default_output(inputs or [table]), json_path, findings_csv,
                              findings_parquet, history)
-        _check_output_and_sheet(inputs, output, sheet)
+        _check_sheet(inputs, sheet)
         _describe_setup(config, options)
         return _run_audit(
             inputs, options, rules, output, json_path, findings_csv,
@@ -287,28 +294,42 @@ def audit(inputs, output, json_path, findings_csv, fail_on, mask, timings, suppr
 
 
 def _check_audit_outputs(inputs, output, json_path, findings_csv, findings_parquet, history) -> None:
-    """Before auditing: no two outputs on one file, none of them an input."""
+    """Before auditing: no two outputs on one file, none of them an input (the input folders
+    and globs expanded)."""
     from qa.ingest import expand_inputs
-    from qa.outputs import check_outputs
 
     try:
         files = expand_inputs(inputs) if inputs else []
     except QAError:  # the audit reports a missing input in its own words
         files = [p for p in inputs if Path(p).is_file()]
+    _check_outputs_given(files, output, json_path, findings_csv, findings_parquet, history)
+
+
+def _check_outputs_given(files, output, json_path, findings_csv, findings_parquet, history) -> None:
+    """No two outputs on one file, none of them one of ``files`` (the input files named on the
+    command line, before the pipeline loads; every input file, after)."""
+    from qa.outputs import check_outputs
+
     check_outputs([("-o", output), ("--json", json_path), ("--findings-csv", findings_csv),
-                   ("--findings-parquet", findings_parquet), ("--history", history)], files)
+                   ("--findings-parquet", findings_parquet), ("--history", history)],
+                  [p for p in files if Path(p).is_file()])
 
 
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
-def _check_output_and_sheet(inputs, output, sheet) -> None:
-    """Two common slips, each one line: a workbook path that is not .xlsx (xlsxwriter would
-    write an Excel file under a name no program opens as one), and --sheet for inputs that
-    have no sheets."""
-    if output is not None and Path(output).suffix.lower() != ".xlsx":
-        raise QAError(f"-o {output}: the report is an Excel workbook, give a path ending in .xlsx "
-                      "(--json and --findings-csv write the other formats)")
+def _check_workbook_path(output) -> None:
+    """A common slip, in one line: a workbook path that is not .xlsx (xlsxwriter would write an
+    Excel file under a name no program opens as one). Reads only the argument: it runs before
+    the rules and the pipeline (pandas) are loaded."""
+    if output is None or Path(output).suffix.lower() == ".xlsx":
+        return
+    raise QAError(f"-o {output}: the report is an Excel workbook, give a path ending in .xlsx "
+                  "(--json and --findings-csv write the other formats)")
+
+
+def _check_sheet(inputs, sheet) -> None:
+    """Another common slip: --sheet for inputs that have no sheets."""
     if sheet and inputs:
         from qa.ingest import expand_inputs
 
@@ -334,7 +355,7 @@ class _Scale:
 def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, float]):
     """In memory for ordinary inputs; out of core (bounded memory) when asked or when the
     inputs are larger than the automatic threshold. Both give identical results."""
-    from qa.audit.outofcore import AUTO_THRESHOLD_BYTES, audit_out_of_core, input_bytes
+    from qa.audit.run import AUTO_THRESHOLD_BYTES, input_bytes
     from qa.audit.run import audit as run_audit
 
     out_of_core = scale.out_of_core
@@ -343,6 +364,8 @@ def _audit_any_size(inputs, options, rules, scale: _Scale, timings: dict[str, fl
     if not out_of_core:
         options.jobs = scale.jobs
         return run_audit(list(inputs), options, rules=rules, timings=timings, progress=_progress())
+    from qa.audit.outofcore import audit_out_of_core
+
     return audit_out_of_core(list(inputs), options, rules, partitions=scale.partitions,
                              work_dir=scale.work_dir, timings=timings, progress=_progress(), jobs=scale.jobs)
 
@@ -360,7 +383,6 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
                engine_options=None, force: bool = False) -> int:
     from qa.carryover import carry_reviews, earlier_reviews, refuse_reviewed_output
     from qa.report.excel.audit_book import write_workbook
-    from qa.report.json_report import write_json
 
     lang = options.lang
     timings: dict[str, float] = {}
@@ -409,6 +431,8 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
         # (beside the workbook, this is the wait for the forked writer after the workbook is done)
         with _timed(timings, "write json"):
             if json_done is None:
+                from qa.report.json_report import write_json
+
                 write_json(result, json_path, mask=mask)
             else:
                 json_done()
@@ -527,13 +551,15 @@ def _beside(result, json_path: Path | None, mask: bool, **workbook):
     None) — both None for a small or a very large audit, or without fork on this platform. The
     child works from the same result, forked before the workbook is written: the bytes are those
     of the sequential run."""
-    import multiprocessing
     import os
 
     global _BESIDE
     if not JSON_BESIDE_MIN_MESSAGES <= len(result.ingest.messages) <= JSON_BESIDE_MAX_MESSAGES \
-            or (os.cpu_count() or 1) < 2 \
-            or "fork" not in multiprocessing.get_all_start_methods():
+            or (os.cpu_count() or 1) < 2:
+        return None, None
+    import multiprocessing  # (not imported by a small audit)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return None, None
     from concurrent.futures import ProcessPoolExecutor
 

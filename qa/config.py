@@ -142,12 +142,12 @@ def load_config(explicit: Path | None = None, folder: Path | None = None) -> Pro
 def configured_history(config: Any) -> Path | None:
     """The history file qa.toml asks for: ``history = "path"`` (relative to the config file's
     folder) or ``history = true`` (:data:`qa.history.DEFAULT_HISTORY`); None when not set."""
-    from qa.history import DEFAULT_HISTORY
-
     value = getattr(config, "history", None)
     if value is None or value is False:
         return None
     if value is True:
+        from qa.history import DEFAULT_HISTORY  # (an audit without a history does not import qa.history)
+
         return DEFAULT_HISTORY
     path = Path(value)
     if not path.is_absolute() and getattr(config, "path", None) is not None:

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from itertools import product
 
 import ahocorasick
-import regex
 
 from qa.diskmemo import disk_memo
+from qa.regexcache import compile_regex
 from qa.regexutil import pattern_tokens, strip_lookarounds
 
 # At most this many strings in a set of alternatives a node or a run of nodes can match: past it
@@ -34,10 +34,10 @@ _MAX_STRINGS = 256
 # A counted repetition {m,} of a short set contributes at most this many copies to the words.
 _MAX_COPIES = 3
 # \p{Han} and the like: a character the standard parser does not know; \W stands for one.
-_PROPERTY = regex.compile(r"(?<!\\)((?:\\\\)*)\\[pP](?:\{[^}]*\}|[A-Za-z])")
+_PROPERTY = compile_regex(r"(?<!\\)((?:\\\\)*)\\[pP](?:\{[^}]*\}|[A-Za-z])")
 # A brace that is not a counted repetition (a fuzzy constraint {e<=1}, an unexpanded macro): the
 # standard parser would read it as literal characters.
-_ODD_BRACE = regex.compile(r"(?<!\\)(?:\\\\)*\{(?!\d+(?:,\d*)?\}|,\d+\})")
+_ODD_BRACE = compile_regex(r"(?<!\\)(?:\\\\)*\{(?!\d+(?:,\d*)?\}|,\d+\})")
 _CASE_FLAGS = _sre.SRE_FLAG_IGNORECASE | _sre.SRE_FLAG_VERBOSE | _sre.SRE_FLAG_LOCALE
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 _ZERO_WIDTH = (_sre.AT,)

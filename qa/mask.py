@@ -54,9 +54,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where a table is masked: a one-line error masked on stderr needs none
+    import pandas as pd
 
 # Full-width ASCII (digits, letters, ＋ ＠ － ． （ ）...) is matched as ASCII; the text is
 # translated for matching only (one character for one, so positions agree) and masked in the
@@ -354,6 +355,8 @@ def shows_name(shown: str, original: str) -> bool:
 
 
 def _distinct(series_list: Iterable[Any]) -> set[str]:
+    import pandas as pd
+
     seen: set[str] = set()
     for values in series_list:
         if values is None or not len(values):
@@ -386,6 +389,8 @@ class ResultMasker:
         self.ids_done: list[tuple[pd.DataFrame, list[str]]] = []
 
     def _tables(self) -> list[pd.DataFrame]:
+        import pandas as pd
+
         result = self.result
         tables = [result.sessions, result.agents, result.findings, result.ingest.messages]
         suppressed = getattr(result, "suppressed", None)

@@ -16,13 +16,10 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -95,6 +92,10 @@ def check_outputs(outputs: Sequence[tuple[str, Path | str | None]], inputs: Iter
 
 
 def _host_tag() -> str:
+    # (imported here: every command imports this module for signals_raise, few make temporary files)
+    import hashlib
+    import socket
+
     return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
 
 
@@ -154,6 +155,8 @@ def owned_temp_name(prefix: str, folder: Path | str | None = None, suffix: str =
         where.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create folder {where}: {describe_os_error(error)}") from None
+    import secrets
+
     return where / f"{prefix}{owner_tag()}{secrets.token_hex(4)}{suffix}"
 
 

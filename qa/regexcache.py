@@ -23,9 +23,10 @@ import sys
 import tempfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
+if TYPE_CHECKING:  # regex is imported when a pattern is compiled: KeptDict alone (qa.tomlfile) needs none
+    import regex
 
 # Past this many entries the file is rewritten with only what this process used, so rules edited
 # over months do not grow it without end.
@@ -163,6 +164,8 @@ def _cache_file(store: str = "", legacy: bool = False) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
+    import regex
+
     version = getattr(regex, "__version__", "0")
     suffix = f"-{store}" if store else ""
     # "k3": the file format (_KEPT_FORMAT), so builds of another format sharing the folder keep
@@ -226,6 +229,8 @@ def compile_regex(pattern: str, flags: int = 0, *, store: str = "") -> regex.Pat
     ``store`` names the cache file (see ``_files``).
 
     Raises ``regex.error`` exactly as ``regex.compile`` does (errors are never cached)."""
+    import regex
+
     file = _files.get(store)
     if file is None:
         file = _files[store] = KeptDict(lambda: _cache_file(store), _MAX_ENTRIES,

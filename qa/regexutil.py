@@ -158,10 +158,10 @@ def strip_lookarounds(pattern: str) -> str:
 
 
 # A numbered back-reference \1 … \99 (outside a character class, where \1 is an octal escape).
-_BACKREF = regex.compile(r"\\([1-9][0-9]?)")
+_BACKREF = compile_regex(r"\\([1-9][0-9]?)")
 # What makes a group's text depend on where it stands (anchors, word boundaries, look-arounds):
 # a copy of such a group elsewhere could miss what the back-reference matches there.
-_POSITIONAL = regex.compile(r"(?<!\\)(?:\\\\)*(?:\\[AZzbBG]|[$^]|\(\?<?[=!])")
+_POSITIONAL = compile_regex(r"(?<!\\)(?:\\\\)*(?:\\[AZzbBG]|[$^]|\(\?<?[=!])")
 
 
 def pattern_tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.regexcache import cache_dir, trusted_cache_file
+
+if TYPE_CHECKING:
+    import sqlite3
 
 #: Word reads before the whole dictionary is loaded instead (about 0.1 s of SQLite reads, a few
 #: hundred sentences; the full load costs 0.5 s and more).
@@ -160,6 +163,8 @@ def _store_path(jieba) -> Path | None:
 def _dictionary_store(jieba, tokenizer) -> tuple[sqlite3.Connection, int] | None:
     """An open read-only connection to the dictionary table and jieba's total, building the table
     on first use; ``None`` when there is no usable cache folder."""
+    import sqlite3  # (here: most audits segment nothing)
+
     path = _store_path(jieba)
     if path is None:
         return None
@@ -177,6 +182,8 @@ def _dictionary_store(jieba, tokenizer) -> tuple[sqlite3.Connection, int] | None
 
 def _build_store(path: Path, tokenizer) -> None:
     """Write jieba's dictionary (words and prefixes with their frequencies) to ``path``, atomically."""
+    import sqlite3
+
     frequencies, total = tokenizer.gen_pfdict(tokenizer.get_dict_file())
     temporary: str | None = None
     try:

@@ -31,7 +31,7 @@ def _forbid_compiling(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("compiled again instead of read from the cache")
 
-    monkeypatch.setattr(regexcache.regex, "compile", refuse)
+    monkeypatch.setattr(regex, "compile", refuse)  # (qa.regexcache imports regex where it compiles)
 
 
 def test_pattern_comes_back_from_the_file_and_matches_the_same(fresh, monkeypatch):

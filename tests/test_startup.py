@@ -29,13 +29,26 @@ def _imported(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
     return completed, modules
 
 
-@pytest.mark.parametrize("args", [("--help",), ("rules", "list"), ("rules", "explain", "slow-reply")])
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("rules", "list"), ("rules", "explain", "slow-reply")])
 def test_reading_rules_imports_no_pandas(args):
     completed, modules = _imported(*args)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip()
     assert "qa" in modules  # the import log was read
     assert not modules & set(HEAVY), f"qa {' '.join(args)} imported {sorted(modules & set(HEAVY))}"
+
+
+@pytest.mark.parametrize("args", [("-o", "report"), ("-o", "report.csv", "--engine", "pandas")])
+def test_a_usage_error_of_audit_is_told_before_pandas_loads(tmp_path: Path, args):
+    """A workbook path that is not .xlsx is a slip in the arguments: one line, exit 2, and no
+    wait for the pipeline (pandas, the rules) to load first."""
+    log = tmp_path / "log.csv"
+    log.write_text("session_id,role,text,timestamp\ns1,customer,你好,2026-11-20 09:00:00\n", encoding="utf-8")
+    completed, modules = _imported("audit", str(log), *[str(tmp_path / a) if a.startswith("report") else a for a in args])
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert "give a path ending in .xlsx" in completed.stderr
+    assert "qa" in modules
+    assert not modules & set(HEAVY), f"qa audit {' '.join(args)} imported {sorted(modules & set(HEAVY))}"
 
 
 def test_rules_list_reads_a_pack_and_rules_check_compiles_it(tmp_path: Path):

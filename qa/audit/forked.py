@@ -14,7 +14,6 @@ credits. This process audits the first slice itself while they audit the others.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -58,6 +57,8 @@ def fork_available() -> bool:
     """Whether workers may be forked here: on Linux. (macOS offers fork, but forking a process
     whose system libraries have started threads can crash the child; there the audit keeps one
     process.)"""
+    import multiprocessing  # (here: a table too small for workers never asks)
+
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -146,6 +147,7 @@ def audit_forked(
     audits the first, forked processes the others. ``timings`` get each stage's seconds summed over
     the slices (the processes' time, as the out-of-core path counts it)."""
     global _JOB
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 

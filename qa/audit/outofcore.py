@@ -48,10 +48,11 @@ from qa.audit.assemble import assemble
 from qa.audit.compact import CompactMessages, transcript_sessions
 from qa.audit.forked import terminate_workers
 from qa.audit.partition import PartitionResult, audit_partition, empty_partition, session_offsets, sort_messages
+from qa.audit.run import input_bytes
 from qa.checks.base import CheckContext
 from qa.credits import load_credits
 from qa.errors import QAError
-from qa.ingest import ORDER_COLUMN, IngestNotes, StreamedInputs, expand_inputs, stream_inputs
+from qa.ingest import ORDER_COLUMN, IngestNotes, StreamedInputs, stream_inputs
 from qa.ingest.duplicates import find_duplicates, fingerprints, note_duplicates, possible_duplicates
 from qa.memory import release_memory
 from qa.model import AuditResult, IngestResult, empty_rejected
@@ -64,22 +65,6 @@ from qa.textindex import Carry, carrying
 #: ~32 MB of CSV (~230k messages) audits in a few hundred MB; each partition costs ~0.1 s of
 #: fixed overhead (rule setup), so much smaller partitions only add time.
 PARTITION_BYTES = 32 << 20
-#: Above this input size the CLI switches to the out-of-core path by itself. Measured on the
-#: benchmark log (136 MB of CSV per 1M messages, nine rules, 2 cores), since the in-memory audit
-#: works on every core too (qa.audit.forked): 1M messages take 13.9-14.5 s in memory against
-#: 16.5-16.9 s out of core, the summed PSS of all processes alike (1.32-1.33 against 1.26-1.29
-#: GiB; the in-memory parent alone ~1.0 GiB, the out-of-core one ~0.6 GiB). Beyond ~1.2M
-#: messages the bounded memory of the out-of-core path is worth its spill.
-AUTO_THRESHOLD_BYTES = 160 << 20
-
-
-def input_bytes(inputs: Sequence[str]) -> int:
-    """Total size of the input files (folders and globs expanded), for the CLI's automatic
-    switch to the out-of-core path above :data:`AUTO_THRESHOLD_BYTES`. Raises InputError
-    like the audit would for a missing input."""
-    return sum(os.path.getsize(p) for p in expand_inputs(inputs))
-
-
 def default_partitions(inputs: Sequence[str]) -> int:
     """Partitions for inputs of this total size (one per :data:`PARTITION_BYTES`)."""
     return max(1, math.ceil(input_bytes(inputs) / PARTITION_BYTES))

@@ -13,48 +13,17 @@ the CLI calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa.engines.common import COLLECT_LIMIT, EngineOutcome, result_finding_rows, write_findings_parquet
+from qa.engines.options import COLLECT_LIMIT, ENGINES, EngineOptions, parse_conf
 from qa.errors import QAError
 
-ENGINES = ("pandas", "dask", "spark")
+if TYPE_CHECKING:
+    from qa.engines.common import EngineOutcome
 
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How to run an audit on an engine (the CLI's --engine and its companions)."""
-
-    engine: str = "pandas"
-    spark_master: str | None = None
-    spark_conf: dict[str, str] = field(default_factory=dict)
-    dask_scheduler: str | None = None
-    table: str | None = None
-    findings_parquet: Path | None = None
-    partitions: int | None = None
-    work_dir: Path | None = None
-    collect_limit: int = COLLECT_LIMIT
-
-    def check(self) -> None:
-        """Refuse option combinations that cannot work, before any input is read."""
-        if self.engine not in ENGINES:
-            raise QAError(f"unknown engine '{self.engine}'; engines: {', '.join(ENGINES)}")
-        if self.engine != "spark" and (self.spark_master or self.spark_conf or self.table):
-            raise QAError("--spark-master, --spark-conf and --table need --engine spark")
-        if self.engine != "dask" and self.dask_scheduler:
-            raise QAError("--dask-scheduler needs --engine dask")
-
-
-def parse_conf(pairs) -> dict[str, str]:
-    """``--spark-conf KEY=VALUE`` pairs as a dict (QAError on a malformed pair)."""
-    conf: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise QAError(f"--spark-conf '{pair}' is not KEY=VALUE (e.g. spark.executor.memory=4g)")
-        conf[key.strip()] = value.strip()
-    return conf
+# Nothing here imports pandas at import: the CLI builds and checks EngineOptions (qa.engines.options)
+# before any input is read, and qa.engines.common is imported when an engine runs.
 
 
 def unavailable_reason(engine: str) -> str | None:
@@ -107,6 +76,8 @@ def run_engine(
 def write_result_findings_parquet(result, path: Path | str, *, mask: bool = True) -> None:
     """``--findings-parquet`` for the pandas engine: the result's findings in the layout the
     cluster engines write (one Parquet file)."""
+    from qa.engines.common import result_finding_rows, write_findings_parquet
+
     rows = result_finding_rows(result)
     if mask and len(rows):  # the session and agent names the workbook and JSON show
         from qa.mask import result_masker
@@ -117,5 +88,15 @@ def write_result_findings_parquet(result, path: Path | str, *, mask: bool = True
     write_findings_parquet(rows, path, mask)
 
 
-__all__ = ["ENGINES", "EngineOptions", "EngineOutcome", "parse_conf", "run_engine", "unavailable_reason",
+def __getattr__(name: str):
+    """``EngineOutcome`` on first use: it lives in :mod:`qa.engines.common`, which imports pandas,
+    and this package is imported for :class:`EngineOptions` before any input is read."""
+    if name == "EngineOutcome":
+        from qa.engines.common import EngineOutcome
+
+        return EngineOutcome
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["COLLECT_LIMIT", "ENGINES", "EngineOptions", "EngineOutcome", "parse_conf", "run_engine", "unavailable_reason",
            "write_result_findings_parquet"]

@@ -768,11 +768,6 @@ def default_partitions(messages: int, minimum: int = 1) -> int:
 
 # --------------------------------------------------------------------------- outcome, Parquet findings
 
-#: Audited messages above which an engine leaves the results on the cluster (findings as
-#: Parquet) instead of collecting them into the workbook and JSON.
-COLLECT_LIMIT = 10_000_000
-
-
 def collects_results(expected: int, collect_limit: int, findings_parquet: Any) -> bool:
     """Whether an engine collects the results of ``expected`` messages into the workbook and
     JSON (at most ``collect_limit``); above it the findings must go to ``findings_parquet``,

@@ -35,7 +35,6 @@ import pyarrow.parquet as pq
 
 from qa.engines.common import (
     AGENT_FIELDS,
-    COLLECT_LIMIT,
     FINDINGS_PARQUET_FIELDS,
     MESSAGE_FIELDS,
     MESSAGE_NAMES,
@@ -70,6 +69,7 @@ from qa.engines.inputs import (
     stage_exports,
     time_column,
 )
+from qa.engines.options import COLLECT_LIMIT
 from qa.errors import QAError
 from qa.outputs import owned_temp_dir
 

@@ -43,7 +43,6 @@ import pandas as pd
 
 from qa.engines.common import (
     AGENT_FIELDS,
-    COLLECT_LIMIT,
     FINDINGS_PARQUET_FIELDS,
     MESSAGE_FIELDS,
     MESSAGE_NAMES,
@@ -76,6 +75,7 @@ from qa.engines.inputs import (
     stage_exports,
     time_column,
 )
+from qa.engines.options import COLLECT_LIMIT
 from qa.errors import QAError
 from qa.outputs import owned_temp_dir
 

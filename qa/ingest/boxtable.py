@@ -15,10 +15,10 @@ import csv
 import io
 import unicodedata
 
-import regex
+from qa.regexcache import compile_regex
 
-_BORDER = regex.compile(r"^\+(?:-+\+)+$")
-_ROW = regex.compile(r"^\|.*\|$")
+_BORDER = compile_regex(r"^\+(?:-+\+)+$")
+_ROW = compile_regex(r"^\|.*\|$")
 # Lines looked at for a table's top: the header's border, the header, its border.
 _HEAD_LINES = 60
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import regex
 
 from qa.errors import InputError
 from qa.ingest.build import WholeFileSource, columns_from_head
@@ -17,12 +16,13 @@ from qa.ingest.encoding import detect_encoding, to_utf8
 from qa.ingest.roles import ROLE_SAMPLE_ROWS
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions
 from qa.model import empty_rejected
+from qa.regexcache import compile_regex
 
 # a message's first line: its date and time, then who sent it
-_MESSAGE_HEAD = regex.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}:\d{2})\s+(\S.{0,60}?)\s*$")
+_MESSAGE_HEAD = compile_regex(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}:\d{2})\s+(\S.{0,60}?)\s*$")
 # a block's heading: the buyer whose chat follows (买家：lily_2019    （共 8 条消息）)
-_BUYER = regex.compile(r"^\s*(?:买家|客户|顾客|用户|访客)(?:昵称|账号)?\s*[:：]\s*(.+?)\s*(?:[（(]\s*共.*)?$")
-_RULE = regex.compile(r"^\s*[=\-—_*~·]{5,}\s*$")
+_BUYER = compile_regex(r"^\s*(?:买家|客户|顾客|用户|访客)(?:昵称|账号)?\s*[:：]\s*(.+?)\s*(?:[（(]\s*共.*)?$")
+_RULE = compile_regex(r"^\s*[=\-—_*~·]{5,}\s*$")
 # the columns given to the messages, named as the vocabularies know them
 NAMES = ["买家", "发送时间", "发送人", "消息内容"]
 

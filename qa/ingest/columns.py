@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import regex
-
 from qa.errors import InputError
 from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column, header_key, party_text_columns
+from qa.regexcache import compile_regex
 
 #: Fields a ``--column FIELD=NAME`` override may name.
 FIELDS = ("session_id", "text", "role", "timestamp", "seq", "agent", "sender")
@@ -34,11 +33,11 @@ _REQUIRED = ("session_id", "text")
 # conversation, told apart by the time it began when a column gives it.
 # A header cell that is a date (2026-12-17 10:01:30) means the first line is data; so do two cells that
 # are numbers or long hex ids (0000b82c62117aa4…, 0, 1) in a line naming no field.
-_DATA_LIKE = regex.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
-_VALUE_LIKE = regex.compile(r"^\s*(?:-?\d+(?:\.\d+)?|[0-9a-fA-F]{16,})\s*$")
+_DATA_LIKE = compile_regex(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
+_VALUE_LIKE = compile_regex(r"^\s*(?:-?\d+(?:\.\d+)?|[0-9a-fA-F]{16,})\s*$")
 # Question-and-answer layouts: the customer's message and the agent's reply in two columns of one row.
-_ASKED_COLUMN = regex.compile(r"^(?:买家|客户|顾客|用户|访客)(?:消息|内容|问题|提问|发言)$")
-_ANSWERED_COLUMN = regex.compile(r"^(?:客服|商家|卖家|坐席)(?:回复|答复|回答|消息|内容)$")
+_ASKED_COLUMN = compile_regex(r"^(?:买家|客户|顾客|用户|访客)(?:消息|内容|问题|提问|发言)$")
+_ANSWERED_COLUMN = compile_regex(r"^(?:客服|商家|卖家|坐席)(?:回复|答复|回答|消息|内容)$")
 # Columns of a session list (one row per session, the whole chat in one cell or none): 七鱼/飞鸽
 # export it beside the message records, and it is easily taken for them.
 _SESSION_SUMMARY = frozenset(n.casefold() for n in (
@@ -127,7 +126,7 @@ class ColumnMap:
 # customer: 买家ID tells apart two buyers whose masked nicknames read alike.)
 _NAMED_PARTIES = frozenset({"agent"})
 _NAME_SUFFIXES = frozenset({"名称", "昵称", "姓名", "名字", "name"})
-_NUMBER_LIKE = regex.compile(r"(?i)工号|编号|账号|帐号|号码|(?<![a-z])id$|_id$|\bid\b|ID")
+_NUMBER_LIKE = compile_regex(r"(?i)工号|编号|账号|帐号|号码|(?<![a-z])id$|_id$|\bid\b|ID")
 
 
 def _clean_name(name: object) -> str:

@@ -16,14 +16,15 @@ from collections.abc import Sequence
 import regex
 
 from qa.ingest.header import field_of
+from qa.regexcache import compile_regex
 
 # a date with a time of day (2027-01-25 09:31:20, 2027/1/25 9:31, 2027-01-25T09:31:20.123Z)
-_DATE_TIME = regex.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+_DATE_TIME = compile_regex(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
                            r"\s*(?:Z|[+-]\d{2}:?\d{2})?)\s*$")
 # a time as epoch seconds or milliseconds between 2001 and 2100 (1802677266, 1802677266123)
-_EPOCH = regex.compile(r"^\s*(?:[1-3]\d{9}|[1-3]\d{12})\s*$")
+_EPOCH = compile_regex(r"^\s*(?:[1-3]\d{9}|[1-3]\d{12})\s*$")
 # an id: letters, digits, _ and -, with a digit, at least four long (27010480415755, t_1499023117, 8801)
-_ID = regex.compile(r"^\s*(?=[0-9A-Za-z_-]*\d)[0-9A-Za-z_-]{4,}\s*$")
+_ID = compile_regex(r"^\s*(?=[0-9A-Za-z_-]*\d)[0-9A-Za-z_-]{4,}\s*$")
 # Share of a column's filled cells that must fit a kind for the column to be of it.
 _SHARE = 0.9
 # The names given; each is one the header vocabularies know (qa.ingest.header).

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import regex
 
 from qa.ingest.header import field_of
+from qa.regexcache import compile_regex
 
 # a conversation's id in a heading line: 会话：2100, 会话ID: 2100, 对话编号：A-17, 咨询单号 …
-_SESSION_LABEL = regex.compile(r"(?:会话|对话|咨询|工单)(?:ID|id|编号|号|单号)?\s*[:：]\s*([^\s,，;；|]+)")
+_SESSION_LABEL = compile_regex(r"(?:会话|对话|咨询|工单)(?:ID|id|编号|号|单号)?\s*[:：]\s*([^\s,，;；|]+)")
 # the day of a heading or a session's start: 开始时间：2026-11-28 09:34:45, 日期：2026年11月28日
-_DAY = regex.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DAY = compile_regex(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 # a cell that may name a conversation (the test of every cell of a sheet, vectorised, before _SESSION_LABEL)
 _LABEL_WORD = r"(?:会话|对话|咨询|工单)"
 
@@ -27,7 +27,7 @@ def day_in(text: str) -> str:
     found = _DAY.search(text)
     return f"{found.group(1)}-{int(found.group(2)):02d}-{int(found.group(3)):02d}" if found else ""
 # the agent serving the conversation: 客服：糖糖, 接待客服: 客服-可可
-_HEADING_AGENT = regex.compile(r"(?:接待)?(?:客服|坐席)(?:昵称|名称|账号)?\s*[:：]\s*([^\s,，;；|]+)")
+_HEADING_AGENT = compile_regex(r"(?:接待)?(?:客服|坐席)(?:昵称|名称|账号)?\s*[:：]\s*([^\s,，;；|]+)")
 # the columns given to the message rows, named as the vocabularies know them
 SESSION_NAME, DATE_NAME, AGENT_NAME = "会话ID", "日期", "客服"
 

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 
 from qa.errors import InputError
 from qa.ingest.parquet import has_time_values, record_columns, record_tables, with_head
@@ -73,6 +72,8 @@ def _read(path: str) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
     filled = np.flatnonzero([bool(line.strip()) for line in lines]) + 1
+    import pyarrow.json as pj  # (here: every audit imports this module to know the formats)
+
     try:
         table = pj.read_json(pa.BufferReader(data))
     except pa.ArrowException:

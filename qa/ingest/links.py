@@ -12,7 +12,6 @@ import re
 import zipfile
 from posixpath import dirname, join, normpath
 from urllib.parse import parse_qsl, urlsplit
-from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -48,6 +47,8 @@ def link_text_column(cells: pd.DataFrame) -> int | None:
 def ids_from_links(path: str, sheet: str, cells: pd.DataFrame, at: int) -> tuple[pd.DataFrame, int]:
     """``cells`` with column ``at`` holding the id of each cell's hyperlink (the cell's text kept where
     it has none), and how many cells took one. Any failure to read the links leaves ``cells`` as is."""
+    from xml.etree import ElementTree  # (here: only workbooks with linked ids read their links)
+
     column = _column_letters(at)
     found = {}
     try:
@@ -68,6 +69,8 @@ def ids_from_links(path: str, sheet: str, cells: pd.DataFrame, at: int) -> tuple
 
 def _sheet_links(path: str, sheet: str) -> dict[str, str]:
     """{cell reference: link target} of the sheet named ``sheet`` (ranges give each of their cells)."""
+    from xml.etree import ElementTree
+
     with zipfile.ZipFile(path) as book:
         workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
         rel_id = next(s.get(f"{_REL}id") for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet)

@@ -6,10 +6,7 @@ for tables like an HTML page (:mod:`qa.ingest.htmltable`), decoded from its tran
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from email.header import decode_header
 from urllib.parse import unquote
 
 from qa.errors import InputError
@@ -32,6 +29,10 @@ def is_mime_archive(head: str) -> bool:
 
 def _read_tables(path: str, options: ReadOptions, notes: IngestNotes) -> list[RawTable]:
     """The archive's tables with the needed columns."""
+    # (email is imported here: every audit imports this module to know the formats, few read one)
+    import email
+    import email.policy
+
     try:
         with open(path, "rb") as handle:
             message = email.message_from_binary_file(handle, policy=email.policy.compat32)
@@ -60,6 +61,8 @@ def _file_name(location) -> str:
     """The file name at the end of a part's Content-Location (percent-escapes and raw bytes decoded)."""
     if not location:
         return ""
+    from email.header import decode_header
+
     raw = b"".join(piece if isinstance(piece, bytes) else piece.encode("utf-8", "surrogateescape")
                    for piece, _ in decode_header(location))
     try:

@@ -18,17 +18,18 @@ import regex
 
 from qa.ingest.header import field_of, fold_name
 from qa.ingest.headings import day_in
+from qa.regexcache import compile_regex
 
 # one message line: an optional date, the time (bracketed or not), the sender, a colon, the text
-_MESSAGE_LINE = regex.compile(
+_MESSAGE_LINE = compile_regex(
     r"^\s*[\[【(（]?\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[\]】)）]?\s*"
     r"([^：:\n\[\]【】]{1,40}?)\s*[：:]\s?(.*)$")
 # a message cell of a session row opening with the sender and the time in brackets (顾客(09:05:40):…)
-_SENDER_TIME_LINE = regex.compile(
+_SENDER_TIME_LINE = compile_regex(
     r"^\s*([^：:\n\[\]【】()（）]{1,40}?)\s*[(（]\s*(?:(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})\s+)?(\d{1,2}:\d{2}(?::\d{2})?)\s*[)）]"
     r"\s*[：:]\s?(.*)$")
 # one message line named by its role alone, without a time (a helpdesk turn: 顾客：… / 客服：…)
-_ROLE_LINE = regex.compile(r"^\s*(顾客|客户|买家|用户|访客|客人|会员|客服|人工客服|商家|卖家|坐席|机器人|智能助手|系统)\s*[：:]\s?(.*)$")
+_ROLE_LINE = compile_regex(r"^\s*(顾客|客户|买家|用户|访客|客人|会员|客服|人工客服|商家|卖家|坐席|机器人|智能助手|系统)\s*[：:]\s?(.*)$")
 # the session-list columns that say nothing of a message (kept out of the message rows: a 会话结束时间
 # beside the messages' own times would make the time column ambiguous)
 _SESSION_ONLY = frozenset(fold_name(n) for n in (
@@ -128,14 +129,14 @@ def _plus_days(date: str, days: int) -> str:
 # A conversation a question-and-answer turn per row (晓多 问答明细: 提问时间, 买家消息, 回复时间, 回复人, 回复内容): the
 # customer's message and the reply to it, each with its own time, on one row. The columns by their names.
 _PAIR_NAMES = {
-    "ask_text": regex.compile(r"^(?:买家|顾客|客户|用户|访客|会员)(?:消息|发言|问题|提问)(?:内容)?$|^(?:提问|问题)(?:内容)?$"),
-    "ask_time": regex.compile(r"^(?:提问|买家|顾客|客户|用户|访客|会员)(?:消息|发言|提问)?时间$"),
-    "answer_text": regex.compile(r"^(?:回复|答复|回答)(?:内容|消息)?$|^(?:客服|商家|坐席|卖家)(?:回复|消息|发言)(?:内容)?$"),
-    "answer_time": regex.compile(r"^(?:回复|答复|回答)时间$|^(?:客服|商家|坐席|卖家)(?:回复)?时间$"),
-    "answer_by": regex.compile(r"^(?:回复|答复|回答)(?:人|者|客服|方|账号)$"),
+    "ask_text": compile_regex(r"^(?:买家|顾客|客户|用户|访客|会员)(?:消息|发言|问题|提问)(?:内容)?$|^(?:提问|问题)(?:内容)?$"),
+    "ask_time": compile_regex(r"^(?:提问|买家|顾客|客户|用户|访客|会员)(?:消息|发言|提问)?时间$"),
+    "answer_text": compile_regex(r"^(?:回复|答复|回答)(?:内容|消息)?$|^(?:客服|商家|坐席|卖家)(?:回复|消息|发言)(?:内容)?$"),
+    "answer_time": compile_regex(r"^(?:回复|答复|回答)时间$|^(?:客服|商家|坐席|卖家)(?:回复)?时间$"),
+    "answer_by": compile_regex(r"^(?:回复|答复|回答)(?:人|者|客服|方|账号)$"),
 }
 # what a turn row says of the pair, not of a message (响应时长: the seconds between question and answer)
-_PAIR_ONLY = regex.compile(r"时长|响应|耗时|间隔|duration|latency", regex.IGNORECASE)
+_PAIR_ONLY = compile_regex(r"时长|响应|耗时|间隔|duration|latency", regex.IGNORECASE)
 ROLE_NAME = "角色"
 
 
@@ -189,7 +190,7 @@ def pairs_exploded(data: pd.DataFrame, rows: np.ndarray, header: Sequence[str], 
 
 
 # the columns of a session row that each hold one message (消息1, 消息2 … / 第1条 …)
-_MESSAGE_COLUMN = regex.compile(r"^(?:消息|对话|聊天|内容|发言|第)\s*\d+\s*(?:条)?(?:消息|内容)?$")
+_MESSAGE_COLUMN = compile_regex(r"^(?:消息|对话|聊天|内容|发言|第)\s*\d+\s*(?:条)?(?:消息|内容)?$")
 # the name the joined column takes (a conversation's cell, as a session list names it)
 JOINED_NAME = "聊天记录"
 
