@@ -39,7 +39,6 @@ from qa.engines.common import (
 from qa.errors import QAError
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.report.json_report import build_result
-from qa.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
@@ -56,8 +55,9 @@ pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully supp
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_rules([])
+def rules(builtin_rules):
+    """The built-in rules (the session's shared load)."""
+    return builtin_rules
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from qa.audit.partition import session_offsets
 from qa.audit.run import AuditOptions, audit
 from qa.errors import QAError
 from qa.report.json_report import build_result
-from qa.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
@@ -26,8 +25,9 @@ needs_fork = pytest.mark.skipif(not forked.fork_available(), reason="workers are
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_rules([])
+def rules(builtin_rules):
+    """The built-in rules (the session's shared load)."""
+    return builtin_rules
 
 
 @pytest.fixture

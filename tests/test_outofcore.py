@@ -28,7 +28,6 @@ from qa.ingest import ORDER_COLUMN, IngestNotes, load_inputs, stream_inputs
 from qa.ingest.duplicates import drop_duplicates, note_duplicates
 from qa.model import MESSAGE_COLUMNS
 from qa.report.json_report import build_result
-from qa.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".csv", ".tsv", ".xlsx"))
@@ -36,8 +35,9 @@ EVAL = sorted(str(p) for p in (ROOT / "tests" / "eval").glob("*.csv"))
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_rules([])
+def rules(builtin_rules):
+    """The built-in rules (the session's shared load)."""
+    return builtin_rules
 
 
 def streamed(inputs, chunk_rows=3, **options):

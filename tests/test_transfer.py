@@ -23,7 +23,6 @@ from qa.checks.stage import session_agents
 from qa.engines.common import agent_rows, agents_frame, audit_rows, make_setup, message_rows, rows_of
 from qa.ingest import ORDER_COLUMN, load_inputs
 from qa.report.json_report import build_result
-from qa.rules import load_rules
 from qa.score import PER_100, Scoring, score_agents, score_sessions
 
 CHAT = """session_id,timestamp,role,agent,text
@@ -48,8 +47,9 @@ T4,2026-11-20 13:00:30,agent,小美,默认中通快递哦亲
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_rules([])
+def rules(builtin_rules):
+    """The built-in rules (the session's shared load)."""
+    return builtin_rules
 
 
 @pytest.fixture(scope="module")
