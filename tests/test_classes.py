@@ -469,6 +469,7 @@ def test_carry_gives_the_verdicts_found_without_it(monkeypatch):
     assert judged  # without the carry the texts are judged again
 
 
+@pytest.mark.slow
 def test_branch_hints_change_no_verdict(monkeypatch):
     """The per-branch RE2 pass that names the branches worth trying in each text (used from
     _HINT_MIN_TEXTS texts at once) finds exactly what running the joined patterns finds: the

@@ -180,6 +180,7 @@ def _workbook_cells(path):
             for sheet in book.worksheets]
 
 
+@pytest.mark.slow
 def test_json_written_beside_the_workbook_is_the_same(tmp_path, monkeypatch):
     """A large audit writes its JSON in a forked process while the workbook is written: the
     bytes are those of the sequential run, and the child's error reaches the user as one line."""

@@ -272,6 +272,7 @@ def _one_line(text: str) -> str:
     return text.replace("\r", " ").replace("\n", " ").replace('"', "'")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.tuples(_KIND, _TEXT), min_size=1, max_size=14),
@@ -314,6 +315,7 @@ def test_every_physical_row_is_counted_and_none_vanishes(tmp_path, rows, newline
             assert rows[at - 2][0] != "quoted" or "quote" not in reason
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(noise=st.lists(st.binary(min_size=1, max_size=6), max_size=8), at=st.lists(st.integers(0, 400), max_size=8))
 def test_random_bytes_never_lose_rows_silently(tmp_path, noise, at):

@@ -110,8 +110,10 @@ def assert_same_audit(inputs, rules, *, partitions, chunk_rows=5, options=None, 
 
 @pytest.mark.parametrize("path", SAMPLES + EVAL, ids=lambda p: Path(p).name)
 # One row per chunk is the strictest split and the slowest (a chunk per row): with -m slow, as
-# is 4 rows; the default run cuts each file every 9 rows (a chunk costs a fixed ~25 ms).
-@pytest.mark.parametrize("chunk_rows", [pytest.param(1, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow), 9, 1000])
+# are 4 and 9 rows; the default run reads each file as one chunk (a chunk costs a fixed ~25 ms;
+# test_stream_edge_files cuts small files at every row by default).
+@pytest.mark.parametrize("chunk_rows", [pytest.param(1, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow),
+                                        pytest.param(9, marks=pytest.mark.slow), 1000])
 def test_stream_rebuilds_load_inputs_on_samples(path, chunk_rows):
     assert assert_streams_like_load([path], chunk_rows) is not None
 
@@ -193,14 +195,11 @@ def test_random_rows_stream_like_load(tmp_path, rows, chunk_rows):
 # --------------------------------------------------------------------------- out-of-core audit
 
 
-# 3 partitions in the default run; 1 and 8 (each two audits and four workbooks) with -m slow.
 # Chunks cut every eval and sample file (the smallest has 23 data rows) at least once, so sessions
-# straddle chunk boundaries in each; a chunk costs a fixed ~30 ms of spill, so the default run
-# uses fewer, larger ones and -m slow the finest split (eval by 17, samples by 5).
-# The default run streams the samples only (the eval files, 2,271 rows, run with -m slow).
-@pytest.mark.parametrize("partitions, eval_chunk, sample_chunk", [
-    pytest.param(1, 17, 5, marks=pytest.mark.slow), (3, None, 13), pytest.param(3, 100, 13, marks=pytest.mark.slow),
-    pytest.param(8, 17, 5, marks=pytest.mark.slow)])
+# straddle chunk boundaries in each. Seconds per case, so -m slow only; the default run has the
+# smaller in-memory/out-of-core comparisons below and in test_transfer.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("partitions, eval_chunk, sample_chunk", [(1, 17, 5), (3, None, 13), (3, 100, 13), (8, 17, 5)])
 def test_out_of_core_equals_in_memory_on_eval_and_samples(rules, partitions, eval_chunk, sample_chunk, tmp_path):
     if eval_chunk:
         assert_same_audit(EVAL, rules, partitions=partitions, chunk_rows=eval_chunk)
@@ -234,6 +233,7 @@ def test_partition_without_times_keeps_time_rules(rules, tmp_path):
     assert "slow-reply" in set(got.findings["rule"])
 
 
+@pytest.mark.slow
 def test_messages_exported_twice_are_audited_once_in_both_paths(rules, tmp_path):
     """Two overlapping exports joined: the repeats are rejected in both paths, in chunks apart from
     their originals, and the message ids of the findings after them stay the in-memory ones; two
@@ -260,6 +260,7 @@ def test_nothing_audited(rules, tmp_path):
     assert_same_audit([path], rules, partitions=3)
 
 
+@pytest.mark.slow
 def test_audit_partition_ignores_row_order(rules):
     loaded = load_inputs(EVAL)
     frame = loaded.messages.assign(**{ORDER_COLUMN: np.arange(len(loaded.messages))})
