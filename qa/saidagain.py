@@ -40,6 +40,32 @@ def flipped(one: str, other: str) -> bool:
     return False
 
 
+def takes_up(earlier: str, later: str, customer: str, stop: frozenset[str]) -> bool:
+    """Does the later answer take up a word of the customer's that the earlier one did not have, to fit
+    the answer to it (家里白天没人 晚上才在 → …师傅会电话联系您约晚上的时间; 家里没装宽带 用的流量 →
+    插上流量卡的话…)? Then the agent answered what the customer told it, not said its answer again.
+    Words are jieba's tokens of two or more Han characters outside ``stop`` (一直, 已经, 还是: echoed,
+    they fit nothing); a word taken up only to insist (新机器也建议先清洗, 寄配件也需要审核) fits nothing
+    either. Asked only of the few answers found said again, so segmenting them costs nothing."""
+    from qa.wordseg import cut
+
+    def words(text: str) -> set[str]:
+        return {w for w in cut(text) if len(w) >= 2 and w not in stop and _HAN_WORD.fullmatch(w)}
+
+    for word in (words(later) & words(customer)) - words(earlier):
+        start = later.find(word)
+        while start >= 0:
+            if not _INSISTING.match(later, start + len(word)):
+                return True
+            start = later.find(word, start + 1)
+    return False
+
+
+_HAN_WORD = compile_regex(r"\p{Han}+")
+# the word said to need the answer all the same (新机器也…, 寄配件同样要…)
+_INSISTING = compile_regex(r"\p{Han}{0,2}?(?:也|都|还是|同样|照样|一样)")
+
+
 class SaidAgain:
     """Whether an agent reply says an earlier one again: ``share`` of the shorter one's content bigrams in
     common (long numbers left out), each with at least ``least``, no second way added (或者…), no other

@@ -86,7 +86,7 @@ from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import _re2_form, classes_of
 from qa.regexcache import compile_regex, longest_first
 from qa.regexutil import FEW_TEXTS_TO_SCREEN, re2_valid, regex_problem
-from qa.saidagain import SaidAgain
+from qa.saidagain import SaidAgain, takes_up
 from qa.textindex import TextIndex, carrying, text_index
 
 _DIGITS = compile_regex(r"\d+(?:\.\d+)?")
@@ -1599,14 +1599,27 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         pairs = np.flatnonzero(refused_gap)
         ends_of = np.unique(np.r_[pairs, pairs - 1])
         offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
+    # an answer fitted to what the customer told (那这款就很合适) takes the turn: no link of a chain
+    fitted_names = [c for c in params["said_again_fitted_classes"] if c in classes.classes]
+    fitted = np.zeros(len(scope), dtype=bool)
+    if fitted_names:
+        later_of = np.flatnonzero(refused_gap)
+        fitted[later_of] = classes.row_mask_any(fitted_names, norm_all, scope[later_of])
     found: list[tuple[int, int]] = []
     # only answers that both offer are compared (a chain grows through them alone): picked out in
     # numpy, not tested pair by pair in the loop
     pairs = np.flatnonzero(refused_gap)
-    pairs = pairs[offering[pairs] & offering[pairs - 1]]
+    pairs = pairs[offering[pairs] & offering[pairs - 1] & ~fitted[pairs]]
     chain: dict[int, int] = {}  # answers said again: how many in a row (1 when absent)
+    reader = _TextReader(index).at
+    taken_up_stop = frozenset(params["term_stop"])
     for i, earlier, later in zip(pairs.tolist(), scope[pairs - 1].tolist(), scope[pairs].tolist()):
         if says_again(earlier, later):
+            # an answer fitted to what the customer told it (家里没装宽带 用的流量 → 插上流量卡的话…) is
+            # the answer applied, not the same one again
+            told = " ".join(reader(p) for p in range(earlier + 1, later) if refusing[p])
+            if takes_up(reader(earlier), reader(later), told, taken_up_stop):
+                continue
             chain[i] = chain.get(i - 1, 1) + 1
             if chain[i] >= needed:
                 found.append((later, chain[i]))

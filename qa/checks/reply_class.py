@@ -110,7 +110,7 @@ from qa.acceptance import (
 from qa.checks.base import CheckContext, findings_frame, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
-from qa.saidagain import SaidAgain
+from qa.saidagain import SaidAgain, takes_up
 from qa.textindex import text_index
 
 # what a reply with content has: a letter or a digit outside emoticon codes ([微笑], [OK])
@@ -798,6 +798,8 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         at = np.flatnonzero(keep)
         keep[at[_class_mask(classes, holding, texts.norm_all, earlier[at])]] = False
     accepting = [c for c in params["accepting_classes"] if c in classes.classes]
+    fitted = [c for c in params["fitted_classes"] if c in classes.classes]
+    taken_up_stop = frozenset(params["taken_up_stop"])
     says_again = SaidAgain(texts.at, lambda position: texts.codes[position], params["said_again_min_bigrams"],
                            params["said_again_share"])
     for index in np.flatnonzero(keep).tolist():
@@ -809,6 +811,9 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
             continue
         # the message that pushed back is the trigger (an attachment sent after it says nothing)
         trigger = max(p for p in turn if pushed[p])
+        if (any(texts.member(name, second) for name in fitted)
+                or takes_up(texts.at(first), texts.at(second), texts.at(trigger), taken_up_stop)):
+            continue
         is_trigger[trigger] = True
         marked.add(trigger)
     return marked

@@ -41,6 +41,8 @@ PARAMS = {
                                   default=0.0),
     "said_again_not_classes": Param("strings", "agent classes of an answer that offers nothing said again (a "
                                     "question, a hold, a closing line; for said_again_share)", default=[]),
+    "said_again_fitted_classes": Param("strings", "agent classes of an answer fitted to what the customer told "
+                                       "(那这款就很合适): not said again (for said_again_share)", default=[]),
     "said_again_refusal_classes": Param("strings", "customer classes of a message that did not take the answer "
                                         "(for said_again_share)", default=[]),
     "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "

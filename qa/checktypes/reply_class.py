@@ -27,6 +27,10 @@ PARAMS = {
                                "is no refusal however the agent goes on", default=[]),
     "pressing_classes": Param("strings", "customer messages that push back (不对啊, 我都说了, 我问的是…): a turn "
                               "holding one before a restated answer is a trigger (said_again_share)", default=[]),
+    "fitted_classes": Param("strings", "agent classes of a reply that fits its answer to what the customer told "
+                            "(那这款就很合适): not the answer said again (said_again_share)", default=[]),
+    "taken_up_stop": Param("strings", "words that fit an answer to nothing when the agent's reply takes them up "
+                           "from the customer (一直, 已经: with said_again_share)", default=[]),
     "said_again_label": Param("table", "what a reason calls a turn found by said_again_share (zh, en)", default={},
                               fields={"zh": Param("str", "Chinese"), "en": Param("str", "English")}),
     "urge_classes": Param("strings", "with soothed_episode: a bare urge (那抓紧处理吧, 尽快处理) right after a soothing reply "
