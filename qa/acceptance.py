@@ -27,6 +27,8 @@ masks; :func:`not_accepted` runs per candidate pair only.
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from qa.regexcache import compile_regex
@@ -343,15 +345,27 @@ _CAN = {"能", "以", "行", "持"}
 _CAN_YES = ("可以", "能", "行的", "支持", "没问题")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _a_not_a_words(question_norm: str) -> tuple[str, ...]:
+    """The words of the A-not-A questions of ``question_norm`` (支 of 支不支持, 有 of 有没有), in
+    order, less the rhetorical 是不是 / 会不会 / 对不对. Each needs a 不 or 没: a text without one
+    (most) skips the back-reference scan. Kept per text: a question is asked of every reply."""
+    if "不" not in question_norm and "没" not in question_norm:
+        return ()
+    return tuple(word for found in _A_NOT_A.finditer(question_norm)
+                 # 是不是骗人的 is rhetorical: 是这样的 answers nothing
+                 if (word := found.group(1)) not in ("是", "会", "对"))
+
+
 def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> bool:
     """Does ``reply_norm`` answer the customer's A-not-A question (到底支不支持快充?, 有没有货)
     with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked.
     With ``synonyms`` the usual yes of a can-question counts too (能不能开票 → 可以开的)."""
+    words = _a_not_a_words(question_norm)
+    if not words:
+        return False
     reply = reply_norm[_LEAD.match(reply_norm).end():]
-    for found in _A_NOT_A.finditer(question_norm):
-        word = found.group(1)
-        if word in ("是", "会", "对"):
-            continue  # 是不是骗人的 is rhetorical: 是这样的 answers nothing
+    for word in words:
         # the word said back (有的, 有现货的, 能啊); 有病吧 / 有问题找售后去 after 有没有办法 say no yes
         if reply.startswith(word) and not reply.startswith(_NOT_A_YES, len(word)):
             return True

@@ -540,7 +540,9 @@ class ClassSet:
         """Which of the rows at positions ``rows`` of a whole normalized column belong to any of
         the classes ``names``, as a bool array over ``rows``. A row one class took is not judged
         for the next ones (the union is the same; the later classes judge fewer texts)."""
-        return _any_class(names, rows, lambda name, some: self.row_mask(name, norm, some))
+        index = text_index(norm)
+        return _any_class(names, rows, lambda name, some: self.row_mask(name, norm, some),
+                          self._known_members(names, index, index.codes[rows]))
 
     def distinct_mask(self, name: str, index: TextIndex, codes: np.ndarray) -> np.ndarray:
         """:meth:`matches` of class ``name`` for the distinct texts ``codes`` of ``index``, as a
@@ -555,7 +557,20 @@ class ClassSet:
         """Which of the distinct texts ``codes`` belong to any of the classes ``names``
         (:meth:`distinct_mask`); a text one class took is not judged for the next ones, as in
         :meth:`row_mask_any`."""
-        return _any_class(names, np.asarray(codes, dtype=np.int64), lambda name, some: self.distinct_mask(name, index, some))
+        codes = np.asarray(codes, dtype=np.int64)
+        return _any_class(names, codes, lambda name, some: self.distinct_mask(name, index, some),
+                          self._known_members(names, index, codes))
+
+    def _known_members(self, names: list[str], index: TextIndex, codes: np.ndarray) -> np.ndarray:
+        """Which of the distinct texts ``codes`` of ``index`` a class mask already found to belong to
+        one of the classes ``names`` (the verdicts kept on the index): :func:`_any_class` judges no
+        class of them again (a rule asking for any of many classes, most found by earlier rules)."""
+        known = np.zeros(len(codes), dtype=bool)
+        for name in names:
+            verdicts = self.verdicts(name, index)
+            if verdicts is not None:
+                known |= verdicts[codes] > 0
+        return known
 
     def judged(self, name: str, index: TextIndex, code: int) -> bool | None:
         """Whether distinct text ``code`` of ``index`` belongs to class ``name``, as a
@@ -1154,11 +1169,12 @@ def mark_auto_replies(messages: pd.DataFrame, classes: ClassSet, name: str = "au
     return out
 
 
-def _any_class(names: list[str], items: np.ndarray, member) -> np.ndarray:
+def _any_class(names: list[str], items: np.ndarray, member, known: np.ndarray | None = None) -> np.ndarray:
     """Which of ``items`` belong to any of the classes ``names``, as a bool array over them:
     ``member(name, some_items)`` judges one class; an item one class took is not judged for the
-    next ones (the union is the same; the later classes judge fewer items)."""
-    out = np.zeros(len(items), dtype=bool)
+    next ones (the union is the same; the later classes judge fewer items). ``known``: items
+    already known to belong to one of them (taken without judging any class)."""
+    out = np.zeros(len(items), dtype=bool) if known is None else known.copy()
     for name in names:
         undecided = np.flatnonzero(~out)
         if not len(undecided):

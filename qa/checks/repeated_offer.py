@@ -1732,11 +1732,16 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # one thing named in other words (拔掉电源 / 把插头拔了 / 断电) is one thing: the term_synonyms groups
     synonyms = RemedyTerms(params)
 
-    def content(position: int) -> set:
-        key = keys[position] or ""
-        if synonyms.phrase is not None:  # its own words and its synonym groups' words
-            key += "," + synonyms.phrase.sub(lambda m: synonyms.canon[m.group()], key)
-        return set(_HAN.findall(plain.sub("", key) if plain else key)) - _FUNCTION_CHARS
+    contents: dict[int, frozenset] = {}  # position -> its content (each push is compared with several)
+
+    def content(position: int) -> frozenset:
+        found = contents.get(position)
+        if found is None:
+            key = keys[position] or ""
+            if synonyms.phrase is not None:  # its own words and its synonym groups' words
+                key += "," + synonyms.phrase.sub(lambda m: synonyms.canon[m.group()], key)
+            found = contents[position] = frozenset(_HAN.findall(plain.sub("", key) if plain else key)) - _FUNCTION_CHARS
+        return found
 
     # the solution key of every clause of the candidates, found in one pass
     clause_texts = list(dict.fromkeys(c for i in ends.tolist() for c in _CLAUSE.split(norm_at(int(scope[i]))) if c))

@@ -267,11 +267,15 @@ def _previous_reply(reply_positions: np.ndarray, positions: np.ndarray, sessions
 
 
 def satisfies(classes, norm_text: str, satisfied_by: list[str], not_counting: list[str]) -> bool:
-    """Does a normalized reply hold a satisfying class match not overlapped by a not-counting one?"""
-    cancel = [(m.start, m.end) for name in not_counting if name in classes.classes
-              for m in classes.find(name, norm_text)]
+    """Does a normalized reply hold a satisfying class match not overlapped by a not-counting one?
+    The not-counting classes are looked for only in a text that holds a satisfying match (most
+    candidates of the pre-filter hold none)."""
+    cancel: list[tuple[int, int]] | None = None
     for name in satisfied_by:
         for found in classes.find(name, norm_text):
+            if cancel is None:
+                cancel = [(m.start, m.end) for other in not_counting if other in classes.classes
+                          for m in classes.find(other, norm_text)]
             if not any(found.start < e and s < found.end for s, e in cancel):
                 return True
     return False
