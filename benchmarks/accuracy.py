@@ -128,7 +128,7 @@ SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("
 WARNING = "warning: "
 ROLE_VALUES = {
     "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
-    "买家发送": "customer", "系统通知": "system", "商家": "agent", "自动回复": "system",
+    "买家发送": "customer", "系统通知": "system", "系统提示": "system", "系统消息": "system", "商家": "agent", "自动回复": "system",
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent", "座席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
     "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
