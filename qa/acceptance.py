@@ -231,7 +231,7 @@ def _gives_what_was_demanded(answer_norm: str, reply_norm: str) -> bool:
 _GRANT_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|取消|赔|退|换|寄|发|送|做|煮")
 # (寄/发 alone are not offered remedies: 给您发个链接; 送/做/煮: a dish made or sent again, 再做一杯吧 → 马上给您重做一杯送去)
 # (换开/重开/补开 an invoice re-issued: the remedy of an invoice made out wrong)
-_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新|换开|重开|补开|重新开"
+_OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补偿|赔|退|换(?:个|一个|一件|一台|件|台)?新|换成|换开|重开|补开|重新开"
                               # the cost taken on by the shop (改裤脚的钱我们报销, 运费我们来承担)
                               r"|报销|承担")
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
