@@ -235,6 +235,8 @@ _OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补
                               # the cost taken on by the shop (改裤脚的钱我们报销, 运费我们来承担)
                               r"|报销|承担")
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
+# the agent (or the shop) sends someone to do the remedy (我让快递上门取件, 这边安排师傅上门)
+_AGENT_SENDS = r"(?:我|我们|这边|小妹)(?:这边)?(?:来|会|马上|这就|现在)?(?:让|叫|安排|联系)"
 
 
 # a reply opening with yes (好 今天下午就发出, 可以的 给您…)
@@ -251,6 +253,8 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
         return False
     if regex.search(
             rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{word}|(?:安排|马上|立即|立刻|这就|现在就|直接)[^,.!?;。]{{0,4}}{word}"
+            # the agent sends someone to do it (我让快递上门取, 这边叫师傅上门)
+            rf"|{_AGENT_SENDS}[^,.!?;。]{{0,6}}{word}"
             # done already (好 已退, 已经给您补发了)
             rf"|已(?:经)?(?:给|帮|为)?(?:您|你|亲)?(?:申请|安排|操作)?(?:了)?{word}",
             reply_norm):
@@ -328,7 +332,8 @@ def offers_other(proposal_norm: str, reply_norm: str) -> bool:
                 return True
             continue
         if _granted_in(reply_norm, word) and regex.search(
-                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}",
+                rf"(?:给|帮|为|替)(?:您|你|亲)?[^,.!?;。]{{0,10}}{regex.escape(word)}|直接[^,.!?;。]{{0,3}}{regex.escape(word)}"
+                rf"|{_AGENT_SENDS}[^,.!?;。]{{0,6}}{regex.escape(word)}",
                 reply_norm):
             return True
     return False
