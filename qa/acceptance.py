@@ -235,8 +235,9 @@ _OTHER_REMEDY = compile_regex(r"上门|补发|补寄|重新发|重发|派人|补
                               # the cost taken on by the shop (改裤脚的钱我们报销, 运费我们来承担)
                               r"|报销|承担")
 _DENY = r"(?:不能|无法|没法|没办法|不可以|不支持|不予|不给|不了|只能)"
-# the agent (or the shop) sends someone to do the remedy (我让快递上门取件, 这边安排师傅上门)
-_AGENT_SENDS = r"(?:我|我们|这边|小妹)(?:这边)?(?:来|会|马上|这就|现在)?(?:让|叫|安排|联系)"
+# the agent (or the shop) sends someone to do the remedy (我让快递上门取件, 这边安排师傅上门; 您这边让快递… is
+# the customer's job)
+_AGENT_SENDS = r"(?<![您你])(?:我|我们|这边|小妹)(?:这边)?(?:来|会|马上|这就|现在)?(?:让|叫|安排|联系)"
 
 
 # a reply opening with yes (好 今天下午就发出, 可以的 给您…)

@@ -1599,26 +1599,39 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         pairs = np.flatnonzero(refused_gap)
         ends_of = np.unique(np.r_[pairs, pairs - 1])
         offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
-    # an answer fitted to what the customer told (那这款就很合适) takes the turn: no link of a chain
+    # an answer fitted to what the customer told (那这款就很合适) takes the turn: no link of a chain — after
+    # information only (said_again_informing_classes), not after a firm refusal in the gap
+    reader = _TextReader(index).at
+    firm = [c for c in names if c not in params["said_again_informing_classes"]]
+
+    def firmly_refused(earlier: int, later: int) -> bool:
+        """Did a customer message between two answers refuse more firmly than by telling a fact?"""
+        return any(classes.matches(name, reader(p)) for p in range(earlier + 1, later) if refusing[p] for name in firm)
+
     fitted_names = [c for c in params["said_again_fitted_classes"] if c in classes.classes]
     fitted = np.zeros(len(scope), dtype=bool)
     if fitted_names:
         later_of = np.flatnonzero(refused_gap)
         fitted[later_of] = classes.row_mask_any(fitted_names, norm_all, scope[later_of])
+        # (not the earlier answer's own fitted clause said again)
+        fitted[later_of] &= ~classes.row_mask_any(fitted_names, norm_all, scope[later_of - 1])
+        for at in np.flatnonzero(fitted).tolist():
+            if firmly_refused(int(scope[at - 1]), int(scope[at])):
+                fitted[at] = False
     found: list[tuple[int, int]] = []
     # only answers that both offer are compared (a chain grows through them alone): picked out in
     # numpy, not tested pair by pair in the loop
     pairs = np.flatnonzero(refused_gap)
     pairs = pairs[offering[pairs] & offering[pairs - 1] & ~fitted[pairs]]
     chain: dict[int, int] = {}  # answers said again: how many in a row (1 when absent)
-    reader = _TextReader(index).at
     taken_up_stop = frozenset(params["term_stop"])
     for i, earlier, later in zip(pairs.tolist(), scope[pairs - 1].tolist(), scope[pairs].tolist()):
         if says_again(earlier, later):
             # an answer fitted to what the customer told it (家里没装宽带 用的流量 → 插上流量卡的话…) is
             # the answer applied, not the same one again
-            told = " ".join(reader(p) for p in range(earlier + 1, later) if refusing[p])
-            if takes_up(reader(earlier), reader(later), told, taken_up_stop):
+            if not firmly_refused(earlier, later) and takes_up(
+                    reader(earlier), reader(later),
+                    " ".join(reader(p) for p in range(earlier + 1, later) if refusing[p]), taken_up_stop):
                 continue
             chain[i] = chain.get(i - 1, 1) + 1
             if chain[i] >= needed:
