@@ -52,6 +52,11 @@ def takes_up(earlier: str, later: str, customer: str, stop: frozenset[str]) -> b
     def words(text: str) -> set[str]:
         return {w for w in cut(text) if len(w) >= 2 and w not in stop and _HAN_WORD.fullmatch(w)}
 
+    # the customer's word put in front of the same answer (您出差的话，快递员明天派送…) fits nothing: the later
+    # answer must add words of its own too (约…时间, 插上…卡)
+    own = set(_HAN_WORD_CHARS.findall(later)) - set(earlier) - set(customer) - _LIGHT_CHARS
+    if len(own) < 2:
+        return False
     for word in (words(later) & words(customer)) - words(earlier):
         start = later.find(word)
         while start >= 0:
@@ -62,6 +67,9 @@ def takes_up(earlier: str, later: str, customer: str, stop: frozenset[str]) -> b
 
 
 _HAN_WORD = compile_regex(r"\p{Han}+")
+_HAN_WORD_CHARS = compile_regex(r"\p{Han}")
+# characters that add nothing of the agent's own (的话, 您, 亲, particles)
+_LIGHT_CHARS = frozenset("的话您你亲呢哦哈吧啊呀了是就也都还在这那个么嘛哒滴")
 # the word said to need the answer all the same (新机器也…, 寄配件同样要…)
 _INSISTING = compile_regex(r"\p{Han}{0,2}?(?:也|都|还是|同样|照样|一样)")
 

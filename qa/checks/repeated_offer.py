@@ -1600,13 +1600,14 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         ends_of = np.unique(np.r_[pairs, pairs - 1])
         offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
     # an answer fitted to what the customer told (那这款就很合适) takes the turn: no link of a chain — after
-    # information only (said_again_informing_classes), not after a firm refusal in the gap
+    # the customer told its circumstances only (said_again_informing_classes), not after a denial in the gap
     reader = _TextReader(index).at
-    firm = [c for c in names if c not in params["said_again_informing_classes"]]
+    informing = [c for c in params["said_again_informing_classes"] if c in classes.classes]
 
-    def firmly_refused(earlier: int, later: int) -> bool:
-        """Did a customer message between two answers refuse more firmly than by telling a fact?"""
-        return any(classes.matches(name, reader(p)) for p in range(earlier + 1, later) if refusing[p] for name in firm)
+    def only_told(earlier: int, later: int) -> bool:
+        """Did the customer, between two answers, only tell its circumstances (no refusal but information)?"""
+        told = [p for p in range(earlier + 1, later) if refusing[p]]
+        return bool(told) and all(any(classes.matches(name, reader(p)) for name in informing) for p in told)
 
     fitted_names = [c for c in params["said_again_fitted_classes"] if c in classes.classes]
     fitted = np.zeros(len(scope), dtype=bool)
@@ -1616,7 +1617,7 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         # (not the earlier answer's own fitted clause said again)
         fitted[later_of] &= ~classes.row_mask_any(fitted_names, norm_all, scope[later_of - 1])
         for at in np.flatnonzero(fitted).tolist():
-            if firmly_refused(int(scope[at - 1]), int(scope[at])):
+            if not only_told(int(scope[at - 1]), int(scope[at])):
                 fitted[at] = False
     found: list[tuple[int, int]] = []
     # only answers that both offer are compared (a chain grows through them alone): picked out in
@@ -1629,7 +1630,7 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         if says_again(earlier, later):
             # an answer fitted to what the customer told it (家里没装宽带 用的流量 → 插上流量卡的话…) is
             # the answer applied, not the same one again
-            if not firmly_refused(earlier, later) and takes_up(
+            if only_told(earlier, later) and takes_up(
                     reader(earlier), reader(later),
                     " ".join(reader(p) for p in range(earlier + 1, later) if refusing[p]), taken_up_stop):
                 continue

@@ -804,7 +804,7 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
     accepting = [c for c in params["accepting_classes"] if c in classes.classes]
     fitted = [c for c in params["fitted_classes"] if c in classes.classes]
     taken_up_stop = frozenset(params["taken_up_stop"])
-    firm = [c for c in pressing if c not in params["informing_classes"]]
+    informing = [c for c in params["informing_classes"] if c in classes.classes]
     says_again = SaidAgain(texts.at, lambda position: texts.codes[position], params["said_again_min_bigrams"],
                            params["said_again_share"])
     for index in np.flatnonzero(keep).tolist():
@@ -817,9 +817,9 @@ def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions
         # the message that pushed back is the trigger (an attachment sent after it says nothing)
         trigger = max(p for p in turn if pushed[p])
         # an answer fitted to what the customer told (家里没装宽带 用的流量 → 插上流量卡的话…) applies the answer:
-        # only after information (informing_classes), not after a contradiction (不对吧…), and not the earlier
-        # answer's own fitted clause said again
-        if not any(texts.member(name, trigger) for name in firm) and (
+        # only after the customer told its circumstances (informing_classes), not after a denial (不是刚开始…, 不对吧…),
+        # and not the earlier answer's own fitted clause said again
+        if any(texts.member(name, trigger) for name in informing) and (
                 (any(texts.member(name, second) for name in fitted) and not any(texts.member(name, first) for name in fitted))
                 or takes_up(texts.at(first), texts.at(second), texts.at(trigger), taken_up_stop)):
             continue

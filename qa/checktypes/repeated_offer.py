@@ -43,8 +43,9 @@ PARAMS = {
                                     "question, a hold, a closing line; for said_again_share)", default=[]),
     "said_again_fitted_classes": Param("strings", "agent classes of an answer fitted to what the customer told "
                                        "(那这款就很合适): not said again (for said_again_share)", default=[]),
-    "said_again_informing_classes": Param("strings", "refusal classes that may be plain information (家里白天没人): "
-                                          "only after a gap of these alone does a fitted answer take it", default=[]),
+    "said_again_informing_classes": Param("strings", "customer classes of plain information (家里白天没人): only "
+                                          "after a gap whose refusals are all of these does a fitted answer take it",
+                                          default=[]),
     "said_again_refusal_classes": Param("strings", "customer classes of a message that did not take the answer "
                                         "(for said_again_share)", default=[]),
     "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "

@@ -29,9 +29,8 @@ PARAMS = {
                               "holding one before a restated answer is a trigger (said_again_share)", default=[]),
     "fitted_classes": Param("strings", "agent classes of a reply that fits its answer to what the customer told "
                             "(那这款就很合适): not the answer said again (said_again_share)", default=[]),
-    "informing_classes": Param("strings", "pressing classes that may be plain information (家里白天没人): only after a "
-                               "turn of these alone does a fitted answer (fitted_classes, taken-up words) take it",
-                               default=[]),
+    "informing_classes": Param("strings", "customer classes of plain information (家里白天没人): only after a message of "
+                               "these does a fitted answer (fitted_classes, taken-up words) take the turn", default=[]),
     "taken_up_stop": Param("strings", "words that fit an answer to nothing when the agent's reply takes them up "
                            "from the customer (一直, 已经: with said_again_share)", default=[]),
     "said_again_label": Param("table", "what a reason calls a turn found by said_again_share (zh, en)", default={},
