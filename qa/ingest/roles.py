@@ -24,6 +24,7 @@ from qa.ingest.header import (
 )
 from qa.ingest.parties import party_roles
 from qa.ingest.table import (
+    Distinct,
     IngestNotes,
     RawTable,
     ReadOptions,
@@ -986,7 +987,8 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     if columns.has("agent"):
         names = _undecorated(_merged_aliases(cells[columns.positions["agent"]].str.strip(), columns), columns)
         # (tested once per distinct name: a million rows name a few hundred agents)
-        chained = _test_distinct(names, lambda values: values.str.contains(_CHAIN, regex=True).to_numpy(
+        distinct = Distinct(names)  # (factorized again only if the names change)
+        chained = distinct.test(lambda values: values.str.contains(_CHAIN, regex=True).to_numpy(
             dtype=bool, na_value=False))
         if chained.any():
             # who served the session as a chain (飞鸽机器人→乐途-大鹏): an agent's message written before the
@@ -999,29 +1001,32 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
                 if member.any():
                     last = last.where(~member, senders.str.strip())
             names = names.where(~chained, last)
+            distinct = Distinct(names)
         if columns.has("sender"):
             # the session's agents listed (可可/小雅, 小王、小李): an agent's message is its sender's when the
             # sender is one of them
-            listed = _test_distinct(names, lambda values: values.str.contains(_AGENT_LIST, regex=True).to_numpy(
+            listed = distinct.test(lambda values: values.str.contains(_AGENT_LIST, regex=True).to_numpy(
                 dtype=bool, na_value=False))
             if listed.any():
                 senders = _sender_names(table)
                 # a list of people only when each of them writes as an agent in the file (暖暖家居/小美 beside the
                 # shop's account 暖暖家居 as sender is one agent's name, not two people)
                 writing = set(senders[is_agent].str.strip()) - {""}
-                listed &= _test_distinct(names, lambda values: np.array(
+                listed &= distinct.test(lambda values: np.array(
                     [all(part.strip() in writing for part in re.split(_AGENT_LIST, value)) for value in values], dtype=bool))
                 member = _sender_in_chain(names, senders, listed & is_agent, _AGENT_LIST)
                 if member.any():
                     names = names.where(~member, senders.str.strip())
+                    distinct = Distinct(names)
         agent = pa.array(names)
         # the robot named on the rows of a session it served alone (智能客服, ROBOT01) is no agent to score
-        robot = ~is_agent & _test_distinct(names, lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
+        robot = ~is_agent & distinct.test(lambda values: values.str.fullmatch(_BOT_ACCOUNT).to_numpy(
             dtype=bool, na_value=False))
         if columns.has("role"):
             # …nor a robot under a nickname of its own on rows whose role names a machine (有赞: 角色 智能助手,
-            # 客服名称 栖暖小管家); a notice's name stays (系统通知 会话已分配给客服小林: the agent assigned)
-            robot |= ~is_agent & _test_distinct(cells[columns.positions["role"]].str.strip(), lambda values: values.str.contains(
+            # 客服名称 栖暖小管家); a notice's name stays (系统通知 会话已分配给客服小林: the agent assigned).
+            # (the distinct values are stripped: a million need not be)
+            robot |= ~is_agent & _test_distinct(cells[columns.positions["role"]], lambda values: values.str.strip().str.contains(
                 _BOT_ROLE).to_numpy(dtype=bool, na_value=False))
         if robot.any():
             agent = pc.if_else(pa.array(robot), "", agent)
