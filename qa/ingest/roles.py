@@ -214,7 +214,7 @@ def _roles(
         reason = np.where(marked, None, reason)
     # a robot replying under the agent's own account, told only by its text (【自动回复】亲，客服马上来), is
     # no agent's reply
-    automatic = _opens_with(text, _AUTO_REPLY_TEXT, may_be_marked & (role == Role.AGENT.value))
+    automatic = _opens_with(text, _AUTO_REPLY_TEXT, _where_also(may_be_marked, lambda rows: role[rows] == Role.AGENT.value))
     if automatic.any():
         role = np.where(automatic, Role.SYSTEM.value, role)
     return role, reason
