@@ -2926,3 +2926,23 @@ def test_json_stringified_csv_with_a_cut_last_line_and_a_half_emoji(tmp_path):
     result = load_inputs([str(tmp_path / "cut.csv")])
     assert result.messages["text"].tolist() == ['11"的壳有吗', "有的\ufffd"]
     assert result.rejected["row"].tolist() == [4]
+
+
+@pytest.mark.parametrize("sessions", [3, 70_000])
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_canonical_order_is_the_stable_sort_of_session_time_seq_and_position(sessions, in_time_order):
+    # rows in time order take the radix sort of the session codes (more than 65,536 sessions: two
+    # passes); others the lexsort: both are the stable sort_values of the keys
+    from qa.ingest.build import canonical_order
+
+    rng = np.random.default_rng(5)
+    count = 200_000
+    stamps = np.sort(rng.integers(0, 10**6, count)) if in_time_order else rng.integers(0, 10**6, count)
+    messages = pd.DataFrame({
+        "session_id": pd.array([f"s{k}" for k in rng.integers(0, sessions, count)], dtype="str"),
+        "timestamp": pd.to_datetime(stamps * 10**9).tz_localize("UTC").tz_convert("Asia/Shanghai"),
+        "seq": np.full(count, np.nan),
+    })
+    expected = messages.assign(_order=np.arange(count)).sort_values(
+        ["session_id", "timestamp", "seq", "_order"], kind="stable").index.to_numpy()
+    assert np.array_equal(canonical_order(messages), expected)

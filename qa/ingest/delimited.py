@@ -557,8 +557,10 @@ class _DelimitedStream:
             source = pa.BufferReader(pa.py_buffer(stream.data).slice(stream.tell()))
         else:
             source = pa.PythonFile(stream, mode="r")
-        return pa_csv.open_csv(
-            source,
+        return pa_csv.open_csv(source, **self._arrow_options(handler, include))
+
+    def _arrow_options(self, handler: Callable | None, include: list[str] | None = None) -> dict:
+        return dict(
             read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(
                 delimiter=self.delimiter,
@@ -591,6 +593,8 @@ class _DelimitedStream:
         width = len(self.header)
         self.has_times = False
         self.data_rows = self.malformed_rows = self.blank = self.headers = 0
+        if self.whole and self._read_whole_at_once():
+            return True
         try:
             # one reader gives the schema and then the batches (a second one would parse the first block again)
             with self._open() as stream:
@@ -640,6 +644,39 @@ class _DelimitedStream:
             return False
         if self.whole:
             self._keep_whole(pa.Table.from_batches(kept, schema), stream.saw_nul)
+        return True
+
+    def _read_whole_at_once(self) -> bool:
+        """The file read whole by pyarrow's parallel reader (blocks parsed side by side, where the
+        streaming reader of :meth:`_scan_fast` parses them one after another): True when it read
+        the file cleanly and the rows are kept; False, keeping nothing, on any doubt (a malformed
+        row, a stray quote, an error), and the streaming reader decides as it always did."""
+        malformed = 0
+
+        def count_malformed(_row: object) -> str:
+            nonlocal malformed
+            malformed += 1
+            return "skip"
+
+        width = len(self.header)
+        with self._open() as stream:
+            if not isinstance(stream, _MemoryStream):
+                return False
+            source = pa.BufferReader(pa.py_buffer(stream.data).slice(stream.tell()))
+            try:
+                table = pa_csv.read_csv(source, **self._arrow_options(count_malformed))
+            except (pa.ArrowException, ValueError):
+                return False
+            if malformed or table.num_columns != width or table.schema.names != self.header \
+                    or any(not pa.types.is_large_string(t) for t in table.schema.types):
+                return False
+            if not self._converted:
+                # the checks of the streaming reader, batch by batch (the last one ends the file)
+                batches = [batch for batch in table.to_batches() if batch.num_rows]
+                for at, batch in enumerate(batches):
+                    if _quote_trouble(batch.columns, self.delimiter, width, ends_file=at == len(batches) - 1):
+                        return False
+            self._keep_whole(table, stream.saw_nul)
         return True
 
     def _keep_whole(self, table: pa.Table, nul: bool) -> None:

@@ -151,6 +151,23 @@ def _test_distinct(values: pd.Series, test: Callable[[pd.Series], np.ndarray]) -
     return np.append(tested, False)[codes]  # code -1 (missing) picks the trailing False
 
 
+class Distinct:
+    """:func:`_test_distinct` of several tests of the same ``values``, factorized once (a million
+    agents' names are factorized in some 25 ms, their few hundred names tested in far less)."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+        self._factorized: tuple[np.ndarray, pd.Series] | None = None
+
+    def test(self, test: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+        """``test`` (vectorised: one bool per value) of each value; a missing value is False."""
+        if self._factorized is None:
+            codes, uniques = pd.factorize(self.values)
+            self._factorized = codes, pd.Series(uniques, dtype=self.values.dtype)
+        codes, uniques = self._factorized
+        return np.append(np.asarray(test(uniques), dtype=bool), False)[codes]  # code -1 (missing): False
+
+
 def string_buffers(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Each chunk of Arrow strings as numpy views of its value offsets (one more than it has
     values) and of the bytes they index: a test of a few bytes per value without a kernel call
