@@ -17,6 +17,13 @@ def builtin_rules():
     return load_rules()
 
 
+@pytest.fixture(scope="session")
+def rules(builtin_rules):
+    """The built-in rules under the short name the engine, partition and transfer tests use (a
+    module that means other rules defines its own ``rules`` fixture, which takes precedence)."""
+    return builtin_rules
+
+
 def pytest_ignore_collect(collection_path, config):
     """Skip importing tests/test_engines.py when slow tests are deselected (the default run):
     every test in it is slow, and importing it starts Dask and probes for Spark, which takes

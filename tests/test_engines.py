@@ -55,12 +55,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully supp
 
 
 @pytest.fixture(scope="module")
-def rules(builtin_rules):
-    """The built-in rules (the session's shared load)."""
-    return builtin_rules
-
-
-@pytest.fixture(scope="module")
 def log(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("log") / "log.csv"
     write_log(Plan(LOG_MESSAGES, seed=11), path)

@@ -24,12 +24,6 @@ EVAL = sorted(str(p) for p in (ROOT / "tests" / "eval").glob("*.csv"))
 needs_fork = pytest.mark.skipif(not forked.fork_available(), reason="workers are forked on Linux only")
 
 
-@pytest.fixture(scope="module")
-def rules(builtin_rules):
-    """The built-in rules (the session's shared load)."""
-    return builtin_rules
-
-
 @pytest.fixture
 def fork_small_tables(monkeypatch):
     """Let tables of any size be audited in worker processes."""

@@ -34,12 +34,6 @@ SAMPLES = sorted(str(p) for p in (ROOT / "samples").iterdir() if p.suffix in (".
 EVAL = sorted(str(p) for p in (ROOT / "tests" / "eval").glob("*.csv"))
 
 
-@pytest.fixture(scope="module")
-def rules(builtin_rules):
-    """The built-in rules (the session's shared load)."""
-    return builtin_rules
-
-
 def streamed(inputs, chunk_rows=3, **options):
     """The streamed chunks put back together the way load_inputs builds its tables (sorted, the
     repeats of earlier messages taken out and noted), and the stream's notes with that note."""

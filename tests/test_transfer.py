@@ -47,12 +47,6 @@ T4,2026-11-20 13:00:30,agent,小美,默认中通快递哦亲
 
 
 @pytest.fixture(scope="module")
-def rules(builtin_rules):
-    """The built-in rules (the session's shared load)."""
-    return builtin_rules
-
-
-@pytest.fixture(scope="module")
 def chat(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("transfer") / "transfer.csv"
     path.write_text(CHAT, encoding="utf-8")
