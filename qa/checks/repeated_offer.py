@@ -1588,8 +1588,9 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     content = dict(zip(originals, stripped.to_pylist())).__getitem__
 
     # (texts read through a reader that remembers them: each answer is compared with the one before
-    # and the one after it, and canned answers recur)
-    says_again = SaidAgain(_TextReader(index).at, lambda position: index.codes[position],
+    # and the one after it, and canned answers recur; the fitted-answer test below reads the same)
+    reader = _TextReader(index).at
+    says_again = SaidAgain(reader, lambda position: index.codes[position],
                            params["said_again_min_bigrams"], params["said_again_share"], content,
                            params["said_again_reordered"])
     # a question of the agent's (是需要购物清单吗?), a hold or a closing line asked or said again offers nothing
@@ -1601,7 +1602,6 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
         offering[ends_of] = ~classes.row_mask_any(not_names, norm_all, scope[ends_of])
     # an answer fitted to what the customer told (那这款就很合适) takes the turn: no link of a chain — after
     # the customer told its circumstances only (said_again_informing_classes), not after a denial in the gap
-    reader = _TextReader(index).at
     informing = [c for c in params["said_again_informing_classes"] if c in classes.classes]
 
     def only_told(earlier: int, later: int) -> bool:
