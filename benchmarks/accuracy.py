@@ -80,9 +80,11 @@ FIELD_HEADERS = {
     "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "消息发送者", "发送者类型", "sender_type", "消息来源", "发送方向",
-             "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人", "from_role"),
+             "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人", "from_role",
+             "发送角色", "发送人角色", "发送者角色"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender", "sender_nick"),
+              "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender", "sender_nick",
+              "客服名", "客服工号", "接待人"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -470,7 +472,9 @@ def _same_line_key(text: str) -> str:
 
 
 _SENTENCE_SPLIT = re.compile(r"[，,。！？!?；;～~\s]+")
-_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理|智能客服|智能助手|客服助手)")
+_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理|智能客服|智能助手|客服助手)"
+                         # a platform notice filed under the agent's account (【系统提示】会话已转接至…), as the tool reads it
+                         r"|\s*[【\[]\s*(?:系统|系統)(?:消息|訊息|通知|提示)?\s*[】\]]")
 
 
 def check_labels(paths: Iterable[Path]) -> list[str]:

@@ -1475,6 +1475,17 @@ def test_the_platform_s_staff_are_no_shop_agent(tmp_path):
     assert result.messages["role"].tolist() == ["customer", "system", "system", "agent"]
 
 
+def test_a_role_column_named_the_sending_role_is_known_by_name(tmp_path):
+    """得物's merchant export names its role column 发送角色 (用户 / 商家客服 / 智能助手 / 系统): a known name,
+    read without guessing (no "found by their names" note)."""
+    result = load_inputs([_csv_of(tmp_path / "dewu.csv", "会话编号,用户ID,发送角色,客服工号,消息内容,发送时间",
+                                  "D1,u_1,用户,,是正品吗,2026-12-06 09:00:00",
+                                  "D1,u_1,智能助手,,【自动回复】您好,2026-12-06 09:00:01",
+                                  "D1,u_1,商家客服,KF1-阿泽,正品的 支持鉴定,2026-12-06 09:00:30")])
+    assert result.messages["role"].tolist() == ["customer", "system", "agent"]
+    assert not any("found by their names" in note for note in result.notes)
+
+
 def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
     """咚咚 sends its auto-replies under the agent's own account with 发送方 客服; only the text's
     【自动回复】 tells them apart: a system row, still carrying the account, never the agent's reply."""
@@ -1485,6 +1496,20 @@ def test_a_robot_reply_under_the_agent_s_account_is_a_system_row(tmp_path):
                      "JD1,绿野户外_小北,客服,2024-06-03 09:18:00,[自動回覆] 感謝您的訊息")
     assert m["role"].tolist() == ["customer", "system", "agent", "system"]
     assert m["agent"].tolist()[1] == "绿野户外_小北"
+
+
+def test_a_platform_notice_under_the_agent_s_account_is_a_system_row(tmp_path):
+    """千牛 files its transfer notice under the old agent's account (发送人 店铺:子账号): 【系统提示】会话已转接至…
+    is no reply of the agent's, so the customer's wait runs on to the new agent's answer. An agent's own
+    bracketed heading (【通知】, 【温馨提示】) stays the agent's."""
+    m = _messages_of(tmp_path / "qn.csv", "会话ID,发送人,发送方,发送时间,消息内容",
+                     "Q1,tb_kk,买家,2026-12-06 12:10:50,那退货运费谁出呀",
+                     "Q1,棉里家纺:小满,客服,2026-12-06 12:10:55,【系统提示】会话已转接至 棉里家纺:阿青",
+                     "Q1,棉里家纺:小满,客服,2026-12-06 12:10:56,[系統訊息] 會話已轉接",
+                     "Q1,棉里家纺:小满,客服,2026-12-06 12:10:57,【系统】对方已结束会话",
+                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:15,【温馨提示】7天内可以无理由退",
+                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:20,【通知】运费险会自动理赔")
+    assert m["role"].tolist() == ["customer", "system", "system", "system", "agent", "agent"]
 
 
 def test_a_text_s_mark_after_any_leading_space_still_marks_it(tmp_path):
