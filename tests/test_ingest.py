@@ -1508,8 +1508,11 @@ def test_a_platform_notice_under_the_agent_s_account_is_a_system_row(tmp_path):
                      "Q1,棉里家纺:小满,客服,2026-12-06 12:10:56,[系統訊息] 會話已轉接",
                      "Q1,棉里家纺:小满,客服,2026-12-06 12:10:57,【系统】对方已结束会话",
                      "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:15,【温馨提示】7天内可以无理由退",
-                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:20,【通知】运费险会自动理赔")
-    assert m["role"].tolist() == ["customer", "system", "system", "system", "agent", "agent"]
+                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:20,【通知】运费险会自动理赔",
+                     # the agent's own words behind the bracket: they speak to the customer, so they are judged
+                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:30,【系统】显示已放驿站 亲去问下可以吗",
+                     "Q1,棉里家纺:阿青,客服,2026-12-06 12:16:40,【系统提示】你烦不烦")
+    assert m["role"].tolist() == ["customer", "system", "system", "system", "agent", "agent", "agent", "agent"]
 
 
 def test_a_text_s_mark_after_any_leading_space_still_marks_it(tmp_path):

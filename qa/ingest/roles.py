@@ -142,10 +142,11 @@ _NUDGE_TEXT = (r"\s*(?:[\"“][^\n\"“”]{1,24}[\"”]\s*拍了拍\s*(?:[\"“
 _SYSTEM_TEXT = r"^\s*[【\[](?:系统消息|系统通知|系统提示|系统|通知|自动回复|机器人)[】\]]"
 # An automatic reply sent under the agent's own account marks its text (【自动回复】, [自動回覆], 【机器人】).
 _AUTO_REPLY_TEXT = (r"(?i)^\s*(?:[@＠][^\s@＠]{1,30}\s+)?[【\[]\s*(?:自[动動]回[复覆復]|自[动動][应應]答|[机機]器人|智能(?:客服|助[理手])|"
-                    r"auto[- ]?reply|"
+                    r"auto[- ]?reply)\s*[】\]]"
                     # …and so is the platform's notice that 千牛 files under the agent's account (【系统提示】会话已转接至…):
-                    # no agent types it, and read as a reply it would stop the customer's clock
-                    r"(?:系统|系統)(?:消息|訊息|通知|提示)?)\s*[】\]]")
+                    # read as a reply it would stop the customer's clock. Text that speaks to the customer (【系统】显示
+                    # 已签收 亲去驿站问下吗, 【系统提示】你烦不烦) is the agent's own, whatever its bracket.
+                    r"|^\s*[【\[]\s*(?:系统|系統)(?:消息|訊息|通知|提示)?\s*[】\]](?![^\n]*(?:你|您|妳|亲|親|吗|嗎|呢|吧|[?？]))")
 # The first bytes of the UTF-8 of 【, [ and of the characters Python's \s matches (those str.isspace() is
 # true of: \t-\r, \x1c-\x1f, space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): a text that
 # _SYSTEM_TEXT or _AUTO_REPLY_TEXT match (both ^\s*[【\[]) opens with one of them.
