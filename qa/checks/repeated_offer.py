@@ -346,33 +346,72 @@ class _GramTable:
 
     BUCKETS = 64  # grams hashed into this many counts per text, for an upper bound of shared grams
     CHUNK = 200_000  # pairs compared at once (bounds the memory of the expanded arrays)
+    TEXT_CHARS = 1 << 18  # characters of the texts taken in at once (bounds the memory of building)
 
     def __init__(self, texts: list[str]):
         count = len(texts)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
-        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4").astype(np.int64)
-        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
-        bigram = np.flatnonzero(owner[1:] == owner[:-1])
-        # a character is its code point; a bigram lies above every code point (0x110000 < 2**21)
-        codes = np.concatenate([points, (points[bigram] + 1) * (1 << 21) + points[bigram + 1]])
-        owners = np.concatenate([owner, owner[bigram]])
-        # (pandas' sorted factorize: np.unique's ids and vocabulary, found by hashing in half the time)
-        gram, vocabulary = pd.factorize(codes, sort=True)
+        total = int(lengths.sum())
+        # Built a run of texts at a time: the whole table's intermediate arrays (code points,
+        # owners, codes, ids, the unsorted members) took ~180 bytes per character, 540 MB for the
+        # 157k distinct keys of a 200k-message log of mostly distinct texts.
+        ends = np.cumsum(lengths)
+        cuts = np.searchsorted(ends, np.arange(self.TEXT_CHARS, total, self.TEXT_CHARS), side="right")
+        bounds = np.unique(np.r_[0, cuts, count]).tolist()
+        runs = list(zip(bounds[:-1], bounds[1:]))
+
+        def owners(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+            owner = np.repeat(np.arange(a, b, dtype=np.int64), lengths[a:b])
+            return owner, np.flatnonzero(owner[1:] == owner[:-1])  # (the first character of each bigram)
+
+        # Pass 1: each run's grams as ids into the run's own distinct codes; a character is its code
+        # point, a bigram lies above every code point (0x110000 < 2**21).
+        local = []
+        for a, b in runs:
+            points = np.frombuffer("".join(texts[a:b]).encode("utf-32-le"), dtype="<u4").astype(np.int64)
+            _, bigram = owners(a, b)
+            codes = np.concatenate([points, (points[bigram] + 1) * (1 << 21) + points[bigram + 1]])
+            ids, uniques = pd.factorize(codes)
+            local.append((ids.astype(np.int32), uniques))
+        # the gram ids: ranks in the sorted vocabulary of all runs
+        vocabulary = np.sort(np.concatenate([uniques for _, uniques in local] or [np.zeros(0, np.int64)]))
+        vocabulary = vocabulary[np.r_[True, vocabulary[1:] != vocabulary[:-1]]] if len(vocabulary) else vocabulary
         self.n_grams = max(len(vocabulary), 1)
-        #: (text, gram) as text * n_grams + gram id, sorted: each text's grams are a run
-        members = np.sort(owners * self.n_grams + gram.ravel())
-        self.members = members[np.r_[True, members[1:] != members[:-1]]] if len(members) else members
-        member_owner, member_gram = np.divmod(self.members, self.n_grams)
-        self.sizes = np.bincount(member_owner, minlength=count).astype(np.int64)
-        #: distinct single characters of each text
-        self.chars = np.bincount(member_owner, weights=vocabulary[member_gram] < (1 << 21),
-                                 minlength=count).astype(np.int64)
+        single = int(np.searchsorted(vocabulary, 1 << 21))  # ids below it are single characters
+        # Pass 2: (text, gram) as text * n_grams + gram id, sorted: each text's grams are a run
+        # (the runs of texts follow each other, so sorting each sorts the whole).
+        members = np.empty(2 * total - int(np.count_nonzero(lengths)), dtype=np.int64)
+        filled = 0
+        sizes, chars, buckets = [], [], []
+        for number, (a, b) in enumerate(runs):
+            ids, uniques = local[number]
+            local[number] = None
+            owner, bigram = owners(a, b)
+            run = np.concatenate([owner, owner[bigram]])
+            del owner, bigram
+            run *= self.n_grams
+            run += np.searchsorted(vocabulary, uniques)[ids]
+            del ids
+            run.sort()
+            run = run[np.r_[True, run[1:] != run[:-1]]] if len(run) else run
+            members[filled : filled + len(run)] = run
+            filled += len(run)
+            member_owner, member_gram = np.divmod(run, self.n_grams)
+            member_owner -= a
+            sizes.append(np.bincount(member_owner, minlength=b - a))
+            #: distinct single characters of each text
+            chars.append(np.bincount(member_owner, weights=member_gram < single, minlength=b - a))
+            bucket = np.bincount(member_owner * self.BUCKETS + member_gram % self.BUCKETS,
+                                 minlength=(b - a) * self.BUCKETS)
+            buckets.append(bucket.astype(np.uint8 if bucket.max(initial=0) <= np.iinfo(np.uint8).max else np.int32))
+        self.members = members[:filled]
+        self.sizes = np.concatenate(sizes).astype(np.int64) if sizes else np.zeros(0, dtype=np.int64)
+        self.chars = np.concatenate(chars).astype(np.int64) if chars else np.zeros(0, dtype=np.int64)
         self.start = np.cumsum(self.sizes) - self.sizes
-        buckets = np.bincount(member_owner * self.BUCKETS + member_gram % self.BUCKETS,
-                              minlength=count * self.BUCKETS)
         # the smallest type holding the counts (the bound sums them in int64)
-        kind = np.uint8 if buckets.max(initial=0) <= np.iinfo(np.uint8).max else np.int32
-        self.signature = buckets.reshape(count, self.BUCKETS).astype(kind)
+        kind = np.int32 if any(bucket.dtype == np.int32 for bucket in buckets) else np.uint8
+        self.signature = np.concatenate([bucket.astype(kind, copy=False) for bucket in buckets] or
+                                        [np.zeros(0, dtype=kind)]).reshape(count, self.BUCKETS)
 
     def shared(self, x: np.ndarray, y: np.ndarray, bound: bool = False) -> np.ndarray:
         """Grams texts ``x[i]`` and ``y[i]`` have in common; with ``bound``, an upper bound of
