@@ -145,15 +145,14 @@ def _map_unique(values: pd.Series, function: Callable[[str], object]) -> np.ndar
 
 def _test_distinct(values: pd.Series, test: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
     """``test`` (vectorised: one bool per value) of each of ``values``, run once per distinct
-    value as :func:`_map_unique` does; a missing value is False."""
-    codes, uniques = pd.factorize(values)
-    tested = np.asarray(test(pd.Series(uniques, dtype=values.dtype)), dtype=bool)
-    return np.append(tested, False)[codes]  # code -1 (missing) picks the trailing False
+    value as :func:`_map_unique` does; a missing value is False (one test of :class:`Distinct`)."""
+    return Distinct(values).test(test)
 
 
 class Distinct:
-    """:func:`_test_distinct` of several tests of the same ``values``, factorized once (a million
-    agents' names are factorized in some 25 ms, their few hundred names tested in far less)."""
+    """Tests of the same ``values``, each run once per distinct value, the values factorized once
+    for all of them (a million agents' names are factorized in some 25 ms, their few hundred
+    names tested in far less)."""
 
     def __init__(self, values: pd.Series) -> None:
         self.values = values
