@@ -70,6 +70,9 @@ def load_case_file(path: Path) -> list[RuleCase]:
         unknown = set(raw) - CASE_KEYS
         if unknown:
             raise ValueError(f"{path}: case {raw.get('name')}: unknown keys {sorted(unknown)}")
+        problem = _shape_problem(raw)
+        if problem:
+            raise ValueError(f"{path}: case {raw.get('name')}: {problem}")
         cases.append(
             RuleCase(
                 rule=rule,
@@ -83,6 +86,20 @@ def load_case_file(path: Path) -> list[RuleCase]:
             )
         )
     return cases
+
+
+def _shape_problem(raw: dict) -> str | None:
+    """What is malformed in a case table (a name and a chat as text, expect as a list of tables
+    with a row number), or None."""
+    if not isinstance(raw.get("name"), str) or not isinstance(raw.get("chat"), str):
+        return "needs name and chat as text"
+    expect = raw.get("expect")
+    if not isinstance(expect, list):
+        return "needs expect = [] or a list of { row = N, … } tables"
+    for entry in expect:
+        if not isinstance(entry, dict) or not isinstance(entry.get("row"), int):
+            return f"expect entries are {{ row = N, … }} tables, not {entry!r}"
+    return None
 
 
 def load_case_files(paths: list[Path]) -> list[RuleCase]:

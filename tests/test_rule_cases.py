@@ -118,6 +118,18 @@ def test_case_params_are_validated_like_a_rule_file(tmp_path, params, problem):
         run_case(case, tmp_path)
 
 
+@pytest.mark.parametrize("expect, problem", [
+    ('["S1:2"]', "expect entries are"),          # a row written as text, not a { row = N } table
+    ('"S1:2"', "needs expect"),                    # not a list at all
+    ("[{ match = \"x\" }]", "expect entries are"),  # a table without its row
+])
+def test_malformed_case_expectations_are_refused_by_name(tmp_path, expect, problem):
+    source = tmp_path / "slow-reply.toml"
+    source.write_text(f'rule = "slow-reply"\n[[case]]\nname = "x"\nchat = "a"\nexpect = {expect}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=f"case x: {problem}"):
+        load_case_file(source)
+
+
 def test_new_rules_have_twelve_cases_each_way():
     """Issue 15: each of the three newer rules has >= 12 must-flag and >= 12 must-stay-clean cases."""
     for rule in ("unsoothed-emotion", "repeated-solution", "brand-doubt"):
