@@ -93,7 +93,7 @@ FIELD_HEADERS = {
 SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
 # Without a session column a session is the customer's conversation, one per start time if a
 # column gives it (a 千牛 export keyed by 买家旺旺), else one per day (from 04:00), as the tool reads it.
-CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick", "客户ID", "客户账号", "用户pin")
+CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick", "客户ID", "客户账号", "用户pin", "买家ID", "买家id")
 SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
 # …or, in a log of sender and receiver (千牛 聊天记录), the customer of each row: the sender of a customer's
 # message, the receiver of the shop's; one session per customer per day

@@ -18,7 +18,8 @@ How it works (vectorised; Python only over the trigger candidates and their repl
    customer message is judged by one rule);
 2. the judged reply is the next ``reply_roles`` message of the same session (system messages,
    other customer messages and replies of a ``pass_over_classes`` class such as an
-   auto-reply under the agent's nickname are passed over; ``searchsorted`` over the reply
+   auto-reply under the agent's nickname are passed over, unless the customer's turn before it
+   holds a ``pass_over_answering`` class (人呢 answered by a greeting); ``searchsorted`` over the reply
    positions). Consecutive triggers before one reply give one finding, on the reply, with the
    first trigger as context. ``judge = "turn"`` judges the reply together with the messages
    the agent sends right after it (before the customer writes again);
@@ -141,6 +142,27 @@ def _quote(text: str, limit: int) -> str:
 
 def _values(column: pd.Series, ids) -> list:
     return column.take(np.asarray(ids, dtype="int64")).tolist()
+
+
+def _answers_turn_of(classes, names: list[str], norm_all: pd.Series, scope: np.ndarray, reply_mask: np.ndarray,
+                     sessions: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """For each reply position: does the customer turn just before it (the trigger-role messages since the
+    session's previous reply, other roles passed) hold a message of the classes ``names``? A welcome line
+    (请问有什么可以帮您) is no reply to a problem told before it, but it is the agent's answer to 人呢 / 半天没人理."""
+    turn_rows: list[int] = []
+    owner: list[int] = []
+    for number, position in enumerate(positions.tolist()):
+        before = position - 1
+        while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
+            if scope[before]:
+                turn_rows.append(before)
+                owner.append(number)
+            before -= 1
+    answers = np.zeros(len(positions), dtype=bool)
+    if turn_rows:
+        hit = _class_mask(classes, names, norm_all, np.asarray(turn_rows, dtype=np.int64))
+        answers[np.asarray(owner, dtype=np.int64)[hit]] = True
+    return answers
 
 
 def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -988,8 +1010,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     reply_mask = role_mask(messages, params["reply_roles"]).to_numpy().copy()
     if params["pass_over_classes"] and reply_mask.any():
         positions = np.flatnonzero(reply_mask)
-        reply_mask[positions[_class_mask(classes, list(params["pass_over_classes"]),
-                                         norm_all, positions)]] = False
+        over = positions[_class_mask(classes, list(params["pass_over_classes"]), norm_all, positions)]
+        if params["pass_over_answering"] and len(over):
+            over = over[~_answers_turn_of(classes, list(params["pass_over_answering"]), norm_all, scope, reply_mask,
+                                          sessions, over)]
+        reply_mask[over] = False
     satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
     texts = _Texts(classes, norm_all, satisfied_by, not_counting)
     if later and params["request_classes"] and params["failure_classes"] and is_trigger.any():

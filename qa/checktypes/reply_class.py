@@ -17,6 +17,9 @@ PARAMS = {
                           default=[]),
     "pass_over_classes": Param("strings", "reply-role messages of these classes are not replies",
                                default=[]),
+    "pass_over_answering": Param("strings", "customer classes that keep a pass_over_classes message a reply when "
+                                 "the customer's turn just before it holds one (在吗/人呢 answered with 有什么可以帮您)",
+                                 default=[]),
     "after_reply_classes": Param("strings", "trigger classes that count only after an agent reply in the "
                                  "session (a refusal refuses something the agent said)", default=[]),
     "said_again_share": Param("float", "an agent reply sharing this share of the shorter one's content bigrams "
