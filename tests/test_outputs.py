@@ -441,3 +441,32 @@ def test_json_written_column_wise_is_the_record_by_record_text(tmp_path, mask):
     out = tmp_path / "r.json"
     write_json(result, out, mask=mask)
     assert out.read_text(encoding="utf-8") == _json_record_by_record(build_result(result, mask=mask))
+
+
+def test_output_through_a_symlink_writes_the_file_it_points_to_and_keeps_the_link(tmp_path):
+    from qa.report.files import atomic_write_text
+
+    target = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "{}")
+    assert link.is_symlink() and target.read_text() == "{}"
+
+
+def test_output_to_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    """--json /dev/stdout (or a pipe, a device) must stream into it: renaming a file onto it
+    replaced the device with a regular file."""
+    import stat
+    import threading
+
+    from qa.report.files import atomic_write_text
+
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    atomic_write_text(pipe, '{"version": 1}')
+    reader.join(timeout=10)
+    assert received == ['{"version": 1}']
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     whatever happens, and one left by a process that was killed is swept at the next write
     into that folder. Every ``OSError`` becomes one line naming ``path`` and the cause."""
     path = Path(path)
+    if _is_stream(path):
+        # /dev/stdout, a named pipe, a device: written through as it stands (renaming a file onto
+        # it would replace the device with a regular file)
+        _write_through(path, write)
+        return
+    if path.is_symlink():
+        # the link stays; the file it points to gets the output
+        path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -42,6 +52,30 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException as error:
         close_abandoned_zips(error)
         raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_stream(path: Path) -> bool:
+    """Does ``path`` name something other than a regular file or a folder (a device, a pipe)?"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_through(path: Path, write: Callable[[Path], None]) -> None:
+    """Write the output to a private temporary file, then copy its bytes into ``path``."""
+    folder = Path(tempfile.mkdtemp(prefix="qa-out-"))
+    try:
+        temporary_path = folder / (path.name or "output")
+        write(temporary_path)
+        with open(temporary_path, "rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target)
+    except OSError as error:
+        close_abandoned_zips(error)
+        raise write_error(path, error) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
