@@ -171,6 +171,18 @@ def test_date_and_time_columns_become_one_timestamp(tmp_path, date_name, time_na
     assert len(result.rejected) == 0
 
 
+def test_a_date_without_its_time_of_day_is_rejected_not_put_at_midnight(tmp_path):
+    """A blank time cell beside a date made the message 00:00 (a false slow reply from 09:00, or a reply
+    moved before its question); as with one time column, the row is rejected as an empty time."""
+    text = ("会话ID,日期,时间,角色,内容\n"
+            "S1,2026-12-06,,买家,在吗 我的快递呢\nS1,2026-12-06,09:10:00,客服,在的亲\n"
+            "S2,2026-12-06,09:00:00,买家,在吗\nS2,2026-12-06,09:00:10,客服,在的\n")
+    result = load_inputs([str(write(tmp_path / "d.csv", text))])
+    assert [str(t) for t in result.messages["timestamp"]] == [
+        "2026-12-06 09:10:00+08:00", "2026-12-06 09:00:00+08:00", "2026-12-06 09:00:10+08:00"]
+    assert len(result.rejected) == 1 and "empty time" in str(result.rejected.iloc[0].tolist())
+
+
 def test_explicit_date_plus_time_mapping(tmp_path):
     text = "会话ID,日子,钟点,角色,内容\nS1,2026-11-20,10:00,买家,在吗\nS1,2026-11-20,10:01,客服,在的\n"
     result = load_inputs([str(write(tmp_path / "d.csv", text))], columns={"timestamp": "日子+钟点"})

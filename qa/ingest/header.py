@@ -423,7 +423,9 @@ def join_date_time(dates, times):
         time = time.copy()
         time[fraction] = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in seconds.tolist()]
     joined = (date + " " + time).str.strip()
-    empty = (dates.str.strip() == "") & (times.str.strip() == "")
+    # a date without its time of day is no time (never midnight): the row is rejected as an empty
+    # time, as with one time column — unless the date cell holds the clock itself
+    empty = (times.str.strip() == "") & ~dates.str.contains(r"\d{1,2}:\d{2}", regex=True).fillna(False)
     return pd.Series(joined.where(~empty, ""), dtype="str")
 
 
