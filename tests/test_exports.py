@@ -396,3 +396,32 @@ def test_qa_report_given_as_input_is_refused(tmp_path):
     again = run("audit", str(report), "-o", str(tmp_path / "again.xlsx"))
     assert again.exit_code == 2
     assert "this is a qa report; audit the original export" in again.output
+
+
+def test_a_damaged_chat_sheet_stops_the_file_instead_of_being_skipped_as_a_cover_sheet(tmp_path):
+    """A sheet whose XML is cut short was skipped as 'no chat columns (a cover sheet?)' and the run
+    went on with the other sheet's rows only (exit 0, half the day lost)."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for number, title in enumerate(["11-20", "11-21"]):
+        sheet = book.active if number == 0 else book.create_sheet()
+        sheet.title = title
+        sheet.append(["会话ID", "发送时间", "角色", "内容"])
+        for row in range(60):
+            sheet.append([f"S{number}-{row // 2}", f"2026-11-2{number} 10:{row:02d}:00", "买家" if row % 2 == 0 else "客服",
+                          f"第{row}条消息的内容"])
+    whole = tmp_path / "whole.xlsx"
+    book.save(whole)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data[: int(len(data) * 0.9)]
+            target.writestr(item, data)
+    assert len(load_inputs([str(whole)]).messages) == 120
+    with pytest.raises(InputError, match="sheet '11-21'"):
+        load_inputs([str(damaged)])

@@ -116,8 +116,11 @@ def _read_workbook(
             except LimitError:
                 raise  # never skipped for the next sheet: it may be the one with the data
             except InputError as exc:
+                if cells is None:
+                    # the sheet itself cannot be read (damaged): never skipped as if it had no chat in it
+                    raise
                 errors.append(exc)  # (what the run says when no sheet holds chat, the directory's too)
-                listed = () if directory or cells is None else staff_directory(cells)
+                listed = () if directory else staff_directory(cells)
                 if listed:
                     directory = listed
                     shown = ", ".join(f"{account} = {who}" + (" (system)" if role == "system" else "")
