@@ -183,6 +183,20 @@ def test_a_date_without_its_time_of_day_is_rejected_not_put_at_midnight(tmp_path
     assert len(result.rejected) == 1 and "empty time" in str(result.rejected.iloc[0].tolist())
 
 
+def test_date_and_time_columns_with_a_twelve_hour_clock_or_an_excel_day_number(tmp_path):
+    """上午/下午 and AM/PM times of day (a few among 24-hour ones) and a date saved as Excel's day number
+    pair with their date: every row was rejected as an unparseable time."""
+    text = ("会话ID,日期,时间,角色,内容\n"
+            "S1,2026/12/6,上午9:02:00,买家,在吗\nS1,2026/12/6,9:02:30,客服,在的\n"
+            "S2,2026/12/6,下午2:02:00,买家,在吗\nS2,2026/12/6,2:03:00 PM,客服,在的\n"
+            "S3,46362,0.375,买家,在吗\nS3,46362,0.3751,客服,在的\n")
+    result = load_inputs([str(write(tmp_path / "d.csv", text))])
+    assert [str(t) for t in result.messages["timestamp"]] == [
+        "2026-12-06 09:02:00+08:00", "2026-12-06 09:02:30+08:00", "2026-12-06 14:02:00+08:00",
+        "2026-12-06 14:03:00+08:00", "2026-12-06 09:00:00+08:00", "2026-12-06 09:00:09+08:00"]
+    assert len(result.rejected) == 0
+
+
 def test_explicit_date_plus_time_mapping(tmp_path):
     text = "会话ID,日子,钟点,角色,内容\nS1,2026-11-20,10:00,买家,在吗\nS1,2026-11-20,10:01,客服,在的\n"
     result = load_inputs([str(write(tmp_path / "d.csv", text))], columns={"timestamp": "日子+钟点"})

@@ -383,7 +383,10 @@ def header_note(source: str, sheet: str, row: int) -> str | None:
 
 # --------------------------------------------------------------------------- date + time
 
-_TIME_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*"
+# a clock, 24-hour or with its half of the day (上午9:02:00, 9:02:00 PM)
+_HALF_DAY = r"(?:上午|下午|中午|凌晨|早上|晚上|[aApP]\.?[mM]\.?)"
+_CLOCK = rf"(?:{_HALF_DAY}\s*)?\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?(?:\s*[aApP]\.?[mM]\.?)?"
+_TIME_ONLY = rf"\s*{_CLOCK}\s*"
 _DATE_PART = r"\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
 
 
@@ -415,8 +418,14 @@ def join_date_time(dates, times):
     import pandas as pd
 
     date = dates.str.extract(_DATE_PART, expand=False).fillna(dates.str.strip())
-    time = times.str.extract(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*$", expand=False).fillna(times.str.strip())
+    time = times.str.extract(rf"({_CLOCK})\s*$", expand=False).fillna(times.str.strip())
     fraction = times.str.fullmatch(_DAY_FRACTION).to_numpy(dtype=bool, na_value=False)
+    serial = dates.str.fullmatch(r"\s*[3-7]\d{4}(?:\.0+)?\s*").to_numpy(dtype=bool, na_value=False)
+    if serial.any():
+        # an Excel date saved as its day number (46362 is 2026-12-06), as a CSV export of a sheet writes it
+        days = pd.to_numeric(dates[serial], errors="coerce")
+        date = date.copy()
+        date[serial] = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
     if fraction.any():
         # an Excel time read as its number (0.5915 of a day is 14:11:46)
         seconds = (pd.to_numeric(times[fraction], errors="coerce") * 86400).round().astype("int64")
