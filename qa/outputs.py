@@ -78,7 +78,11 @@ def check_outputs(outputs: Sequence[tuple[str, Path | str | None]], inputs: Iter
                 raise OutputError(
                     f"{other_option} {other} and {option} {path} are the same file; give each output its own path"
                 )
-        if path.is_dir() and option not in ("--findings-parquet",):
+        try:
+            folder = path.is_dir()
+        except OSError as error:  # a name the file system refuses (too long): said once, before the audit
+            raise OutputError(f"cannot write {path} ({option}): {describe_os_error(error)}") from None
+        if folder and option not in ("--findings-parquet",):
             raise OutputError(f"cannot write {path} ({option}): it is a folder; give a file path")
     input_paths = [Path(p) for p in inputs]
     for option, path in given:

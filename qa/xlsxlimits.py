@@ -165,12 +165,13 @@ class _CellArea:
                 raise _Restart
             if self.mode == QUICK:
                 columns = set(_QUICK_COLUMNS.findall(buffer))
+                # (a buffer cut inside a cell tag may hold a column and no row: the row is seen elsewhere)
                 if columns:
-                    self._grow(max(map(int, _QUICK_ROWS.findall(buffer))), max(map(_column_number, columns)))
+                    self._grow(max(map(int, _QUICK_ROWS.findall(buffer)), default=0), max(map(_column_number, columns)))
             else:
                 columns = set(_EXACT_COLUMNS.findall(buffer))
                 if columns:
-                    self._grow(max(map(int, _EXACT_ROWS.findall(buffer))), max(map(_column_number, columns)))
+                    self._grow(max(map(int, _EXACT_ROWS.findall(buffer)), default=0), max(map(_column_number, columns)))
         else:
             self._scan_tags(buffer)
         if self.cells > self.max_cells:

@@ -439,3 +439,31 @@ def test_a_damaged_chat_sheet_stops_the_file_instead_of_being_skipped_as_a_cover
     assert len(load_inputs([str(whole)]).messages) == 120
     with pytest.raises(InputError, match="sheet '11-21'"):
         load_inputs([str(damaged)])
+
+
+def test_utf16_named_without_its_byte_order_on_a_file_without_a_mark_is_a_clear_error(tmp_path):
+    source = tmp_path / "u.csv"
+    source.write_bytes("会话ID,角色,内容\nS1,买家,在吗\n".encode("utf-16-le"))
+    with pytest.raises(InputError, match="no byte-order mark.*utf-16-le"):
+        load_inputs([str(source)], encoding="utf-16")
+    assert load_inputs([str(source)], encoding="utf-16-le").messages["text"].tolist() == ["在吗"]
+
+
+def test_the_size_check_of_a_sheet_cut_inside_a_cell_reference_does_not_fail():
+    """A sheet cut short inside a cell's reference (<c r="B12 with no closing quote): the size check
+    found a column and no row and stopped on max() of nothing, an internal error, before the
+    reader could say the sheet cannot be read."""
+    from qa.xlsxlimits import _CellArea
+
+    area = _CellArea(10**6)
+    area.feed(b'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="B12')
+    area.finish()
+    assert area.rows == 1  # (the cut cell's column may count: the area is an upper bound)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_json_nested_deeper_than_the_stack_is_refused_as_no_chat(tmp_path, suffix):
+    source = tmp_path / f"deep{suffix}"
+    source.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(InputError, match="nested too deep"):
+        load_inputs([str(source)])

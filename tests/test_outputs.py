@@ -470,3 +470,10 @@ def test_output_to_a_named_pipe_is_written_through_not_replaced(tmp_path):
     reader.join(timeout=10)
     assert received == ['{"version": 1}']
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+def test_an_output_name_too_long_for_the_file_system_is_a_one_line_error(tmp_path):
+    from qa.outputs import check_outputs
+
+    with pytest.raises(OutputError, match="too long"):
+        check_outputs([("-o", tmp_path / ("a" * 300 + ".xlsx"))])

@@ -415,6 +415,7 @@ class _DelimitedStream:
         if not size:
             raise InputError(f"{path} is empty")
         self.encoding = detect_encoding(path, raw_head[:_HEAD_BYTES], options.encoding, final=size <= _HEAD_BYTES)
+        _check_byte_order(path, raw_head, self.encoding)
         self.json_quoted = self.outfile = False
         head_text = _head_in(raw_head[:_HEAD_BYTES], self.encoding)
         self.box_table = is_box_table(head_text)
@@ -810,6 +811,17 @@ class _DelimitedStream:
         if len(table.malformed):
             table.malformed = table.malformed.assign(row=table.malformed["row"] + self.lines_above)
         return table
+
+
+def _check_byte_order(path: str, head: bytes, encoding: str) -> None:
+    """UTF-16/32 named without its byte order needs a byte-order mark at the file's start."""
+    name = encoding.lower().replace("_", "-")
+    if name in ("utf-16", "utf16", "utf-32", "utf32"):
+        width = "16" if "16" in name else "32"
+        marks = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) if width == "16" else (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+        if not head.startswith(marks):
+            raise InputError(f"cannot read {path} as {encoding}: the file has no byte-order mark; "
+                             f"name the byte order (--encoding utf-{width}-le or utf-{width}-be)")
 
 
 def _head_in(head: bytes, encoding: str) -> str:

@@ -89,7 +89,7 @@ def _documents(text: str) -> list[Any] | None:
             return values
         try:
             value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # (nested deeper than Python's stack: no chat export)
             return None
         values.append(value)
 

@@ -96,6 +96,8 @@ def _read_line_by_line(path: str, lines: list[bytes], filled: np.ndarray) -> tup
             problem = None if isinstance(value, dict) else "not a JSON object"
         except ValueError as exc:
             problem = f"not a JSON object ({exc.msg})"
+        except RecursionError:
+            problem = "not a JSON object (nested too deep)"
         if problem is None:
             records.append(_flat_record(value))
             kept.append(number)
