@@ -675,6 +675,30 @@ def test_a_zip_member_that_cannot_be_read_is_skipped_with_a_note_and_a_bomb_is_r
         load_inputs([str(bomb)])
 
 
+def test_a_zip_member_a_reader_refuses_is_listed_as_not_read_like_a_folders_file(tmp_path):
+    """A .csv inside an archive that does not decode, or holds only a header, was only noted while the run
+    exited 0; as in a folder, it is listed as not read (files_not_read, exit 2) and the others audited."""
+    path = tmp_path / "days.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("day1.csv", _csv_bytes("会话ID,发送方,发送时间,内容", "k1,买家,2027-02-15 10:00:00,在吗",
+                                                "k1,客服,2027-02-15 10:00:30,在的"))
+        archive.writestr("day2.csv", bytes(range(128, 256)) * 40)
+        archive.writestr("day3.csv", _csv_bytes("会话ID,发送方,发送时间,内容"))
+    for result in (load_inputs([str(path)]), _streamed(path)):
+        assert sorted(label for label, _ in result.refused) == [f"{path} [day2.csv]", f"{path} [day3.csv]"]
+    assert load_inputs([str(path)]).messages["text"].tolist() == ["在吗", "在的"]
+
+
+def _streamed(path):
+    """The out-of-core reader's view of ``path``, read to the end."""
+    from qa.ingest import stream_inputs
+
+    stream = stream_inputs([str(path)])
+    for _chunk in stream:
+        pass
+    return stream
+
+
 def test_json_a_response_wrapper_and_json_lines_named_json(tmp_path):
     """A response's own fields (msg: success, code) lend nothing to its messages; a message object with
     a list field is still a message; JSON Lines named .json with one broken line rejects that line."""

@@ -65,7 +65,7 @@ def load_inputs(
     _check_mappings_used(parts, options)
     not_read = {path for path, _ in refused or []}
     result = _assemble(parts, [path for path in paths if path not in not_read], options, notes)
-    result.refused = list(refused or [])
+    result.refused = list(refused or []) + notes.refused_members
     return result
 
 

@@ -90,6 +90,7 @@ class ZipSource(Source):
                         why = "encrypted: a password is needed" if "encrypted" in str(exc) else f"damaged: {exc}"
                         self.notes.add(f"{{files}}: skipped {name} inside it ({why})", self.path)
                         skipped.append(f"{name} ({why})")
+                        self.notes.refused_members.append((label, why))
                         continue
                     if is_side_file(extracted):
                         self.notes.add(f"{{files}}: skipped {name} inside it (a program's side file)", self.path)
@@ -101,6 +102,7 @@ class ZipSource(Source):
                         reason = str(error).replace(extracted, label)
                         self.notes.add(f"{{files}}: skipped {name} inside it (not read: {reason})", self.path)
                         skipped.append(f"{name} ({reason})")
+                        self.notes.refused_members.append((label, reason))
                         os.remove(extracted)
                         continue
                     self.has_times = source.has_times

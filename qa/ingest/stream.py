@@ -71,6 +71,7 @@ class StreamedInputs:
                 yield IngestChunk(messages, part.rejected)
             if not (refused and refused[-1][0] == path):
                 self.files.append(path)
+        self.refused.extend(notes.refused_members)
         self.notes = notes.render()
 
 
@@ -134,6 +135,7 @@ def read_parts(path: str, options: ReadOptions, notes: IngestNotes, chunk_rows: 
         for template, sources in collected._sources.items():
             for name in sources:
                 notes.add(template, name)
+    notes.refused_members.extend(source.notes.refused_members)
     if counts.get("contentless"):
         notes.add(contentless_note(counts["contentless"]), path)
     if counts.get("continued"):

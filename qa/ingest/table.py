@@ -76,6 +76,9 @@ class IngestNotes:
 
     def __init__(self) -> None:
         self._sources: dict[str, list[str]] = {}
+        #: (label, reason) of each file inside an archive that could not be read: refused like a
+        #: folder's file (listed as not read, and the run says so), not only noted
+        self.refused_members: list[tuple[str, str]] = []
 
     def add(self, template: str, source: str) -> None:
         """Record ``template`` (with a ``{files}`` placeholder) for ``source``."""
