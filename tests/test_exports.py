@@ -306,6 +306,29 @@ def test_folder_lists_every_skipped_file_and_mapping_per_file(tmp_path):
     assert "notes.pdf" in summary and "跳过" in summary
 
 
+def test_a_folder_of_day_folders_is_read_through_and_reports_in_it_are_skipped(tmp_path):
+    """Sub-folders (a day a folder) were ignored without a note; a quoted ** was not recursive."""
+    folder = tmp_path / "in"
+    (folder / "2026-11-21").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    write(folder / "a.csv", "会话ID,发送时间,角色,内容\nS1,2026-11-20 10:00:00,买家,在吗\nS1,2026-11-20 10:00:10,客服,在的\n")
+    write(folder / "2026-11-21" / "b.csv",
+          "会话ID,发送时间,角色,内容\nS2,2026-11-21 10:00:00,买家,在吗\nS2,2026-11-21 10:00:10,客服,在的\n")
+    write(folder / ".git" / "c.csv", "not an export")
+    first = run("audit", str(folder), "-o", str(folder / "reports" / "r.xlsx"), "--json", str(folder / "reports" / "r.json"),
+                "--findings-csv", str(folder / "reports" / "f.csv"))
+    assert first.exit_code == 0, first.output
+    english = run("audit", str(folder / "a.csv"), "-o", str(tmp_path / "e.xlsx"), "--lang", "en",
+                  "--findings-csv", str(folder / "reports" / "f-en.csv"))
+    assert english.exit_code == 0, english.output
+    again, data = audit_json(tmp_path, str(folder))
+    assert again.exit_code == 0, again.output
+    reports_line = next(line for line in again.output.splitlines() if "a qa report" in line)
+    assert data["summary"]["input_rows"] == 4
+    assert all(name in reports_line for name in ("r.xlsx", "r.json", "f.csv", "f-en.csv"))
+    assert load_inputs([str(folder / "**" / "*.csv")]).messages["session_id"].tolist() == ["S1", "S1", "S2", "S2"]
+
+
 def test_report_saved_in_the_export_folder_is_skipped_and_named(tmp_path):
     # a nightly job that writes its report next to the exports audits that folder again
     folder = tmp_path / "in"

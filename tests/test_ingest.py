@@ -686,8 +686,10 @@ def test_directory_input(tmp_path):
     (folder / "sub").mkdir()
     _chat(folder / "sub" / "c.csv", "c")
     result = load_inputs([str(folder)])
-    assert result.files == [os.path.join(str(folder), "a.tsv"), os.path.join(str(folder), "b.csv")]
-    assert sorted(result.messages["session_id"]) == ["a", "b"]
+    # sub-folders are read through (a day a folder): they were once passed over without a word
+    assert result.files == [os.path.join(str(folder), "a.tsv"), os.path.join(str(folder), "b.csv"),
+                            os.path.join(str(folder), "sub", "c.csv")]
+    assert sorted(result.messages["session_id"]) == ["a", "b", "c"]
 
 
 def test_glob_input_and_duplicates(tmp_path):

@@ -170,8 +170,7 @@ def _expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 def _expand_one(item: str) -> list[str]:
     if os.path.isdir(item):
-        found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
-        found = [p for p in found if os.path.isfile(p) and _is_listed_input(p)]
+        found = [p for p in _folder_files(item) if _is_listed_input(p)]
         if not found:
             skipped = "; ".join(f"skipped {os.path.basename(p)}: {why}" for p, why in skipped_inputs([item]))
             raise InputError(f"no supported files in {item} ({_listed(', ')})" + (f"; {skipped}" if skipped else ""))
@@ -181,11 +180,29 @@ def _expand_one(item: str) -> list[str]:
             raise InputError(f"unsupported file type: {item} (use {_listed(' or ')})")
         return [item]
     if glob.has_magic(item):
-        found = [p for p in sorted(glob.glob(item)) if os.path.isfile(p) and _is_listed_input(p)]
+        found = [p for p in _glob_files(item) if _is_listed_input(p)]
         if not found:
             raise InputError(f"no supported files match {item}")
         return found
     raise InputError(f"no such file: {item}")
+
+
+def _folder_files(folder: str) -> list[str]:
+    """Every file in ``folder`` and its sub-folders (a day a folder), sorted by path; hidden folders
+    (.git, __MACOSX) are not searched."""
+    found = []
+    for root, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and name != "__MACOSX")
+        found.extend(os.path.join(root, name) for name in names)
+    return sorted(found)
+
+
+def _glob_files(pattern: str) -> list[str]:
+    """The files ``pattern`` matches (``**`` any depth), a matched folder's files included."""
+    found = []
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        found.extend(_folder_files(path) if os.path.isdir(path) else [path] if os.path.isfile(path) else [])
+    return list(dict.fromkeys(found))
 
 
 def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
@@ -196,15 +213,13 @@ def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
     skipped = []
     for item in map(str, inputs):
         if os.path.isdir(item):
-            found = [os.path.join(item, name) for name in sorted(os.listdir(item))]
+            found = _folder_files(item)
         elif not os.path.isfile(item) and glob.has_magic(item):
-            found = sorted(glob.glob(item))
+            found = _glob_files(item)
         else:
             continue
         for path in found:
             name = os.path.basename(path)
-            if os.path.isdir(path):
-                continue  # folders are not searched (say so only when asked: a folder is not a file)
             if name.startswith("~$"):
                 skipped.append((path, "an Excel lock file"))
             elif name.startswith("."):
@@ -220,11 +235,26 @@ def skipped_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
     return skipped
 
 
+# The start of the other reports qa writes: its JSON, and its findings CSV's header (zh or en)
+_QA_JSON_HEAD = re.compile(rb'^\{\s*"version":\s*\d+,\s*"summary":\s*\{"input_rows":')
+# (the first four columns of qa.report.findings_csv.CSV_COLUMNS, after the BOM; not imported: that module needs pandas)
+_QA_CSV_HEADS = tuple(("\ufeff" + head).encode("utf-8") for head in ("时间,客服,会话,规则,", "time,agent,session_id,rule,"))
+
+
 def is_qa_report(path: str) -> bool:
-    """Whether ``path`` is a workbook qa wrote (it has a ``qa_data`` sheet): a report saved in
-    the folder of the exports must not stop the next night's run of that folder. Only the
-    workbook's sheet list is read (a few KB of the zip)."""
-    if not path.lower().endswith((".xlsx", ".xlsm")):
+    """Whether ``path`` is a report qa wrote (a workbook with a ``qa_data`` sheet, its JSON, its
+    findings CSV): a report saved in the folder of the exports, or in a folder inside it, must not
+    stop the next night's run of that folder. Only the start of the file is read (of a workbook,
+    its sheet list: a few KB of the zip)."""
+    lowered = path.lower()
+    if lowered.endswith((".json", ".csv")):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(256)
+        except OSError:
+            return False
+        return bool(_QA_JSON_HEAD.match(head)) if lowered.endswith(".json") else head.startswith(_QA_CSV_HEADS)
+    if not lowered.endswith((".xlsx", ".xlsm")):
         return False
     try:
         with zipfile.ZipFile(path) as book, book.open("xl/workbook.xml") as part:
