@@ -11,8 +11,10 @@ kind            shapes recognised                            written as
 ==============  ===========================================  ===============================
 mobile          ``1[3-9]`` + 9 digits; ``138-0013-8000``,      first 3 + ``****`` + last 4:
                 ``138 0013 8000``, ``138.0013.8000``,          ``138****8000``,
-                ``1380 013 8000``; ``+86``/``0086``/``86``     ``+86 138 **** 8000``
-                before it, with or without a space
+                ``138_0013_8000``, ``138—0013—8000``,          ``+86 138 **** 8000``
+                ``1380 013 8000``, ``1380013 8000``,
+                ``1 3 8 0 0 1 3 8 0 0 0``; ``+86``/``0086``/
+                ``86`` before it, with or without a space
 landline        area code ``0xx``/``0xxx`` with ``-`` or a     area code and last 4 kept:
                 space, or in brackets: ``021-12345678``,       ``021-****5678``,
                 ``(0755)87654321``, ``0755-8765432``           ``(0755)****4321``
@@ -79,9 +81,13 @@ _NUMBERS = (
     rf"|(?P<id15>(?<![0-9]){_PROVINCE}[0-9]{{4}}[0-9]{{2}}{_MONTH_DAY}[0-9]{{3}}(?![0-9]))"
     # Mobile: optional +86 / 0086 / 86, then 1[3-9]x xxxx xxxx (3-4-4 or 4-3-4 with one
     # kind of separator, or none).
+    # (separators: - . space _ and the dashes typed by a Chinese input method; also 7-4 with one
+    # separator, 1381234 5678, and every digit spaced, 1 3 8 1 2 3 4 5 6 7 8)
     r"|(?P<mobile>(?<![0-9])(?:(?:\+|00)86[- ]?|86[- ]?)?"
-    r"(?P<mnum>1[3-9][0-9](?:[0-9]{8}|(?P<msep>[-. ])[0-9]{4}(?P=msep)[0-9]{4}"
-    r"|[0-9](?P<msep2>[-. ])[0-9]{3}(?P=msep2)[0-9]{4}))(?![0-9]))"
+    r"(?P<mnum>1[3-9][0-9](?:[0-9]{8}|(?P<msep>[-. _\u2010-\u2015\u2212])[0-9]{4}(?P=msep)[0-9]{4}"
+    r"|[0-9](?P<msep2>[-. _\u2010-\u2015\u2212])[0-9]{3}(?P=msep2)[0-9]{4}"
+    r"|[0-9]{4}[-. _\u2010-\u2015\u2212][0-9]{4})"
+    r"|1(?P<msep3>[ _-])[3-9](?:(?P=msep3)[0-9]){9})(?![0-9]))"
     # Landline: area code 0xx / 0xxx with a separator or in brackets, 7-8 digit number.
     r"|(?P<landline>(?<![0-9])(?:\(0[1-9][0-9]{1,2}\)[- ]?|0[1-9][0-9]{1,2}[- ])(?P<lnum>[1-9][0-9]{6,7})(?![0-9]))"
 )

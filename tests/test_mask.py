@@ -14,6 +14,11 @@ from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_
         ("电话13812345678谢谢", "电话138****5678谢谢"),
         ("138-1234-5678", "138-****-5678"),
         ("138 1234 5678", "138 **** 5678"),
+        # separators typed to dodge a filter or by an input method (session 32 review)
+        ("138_1234_5678", "138_****_5678"),
+        ("138—1234—5678", "138—****—5678"),
+        ("1381234 5678", "138**** 5678"),
+        ("1 3 8 1 2 3 4 5 6 7 8", "1 3 8 * * * * 5 6 7 8"),
         ("+8613812345678", "+86138****5678"),
         ("0086 13812345678", "0086 138****5678"),
         ("１３８１２３４５６７８", "１３８****５６７８"),
@@ -35,6 +40,8 @@ def test_masks(text, expected):
         "订单号2024051013812345678",  # a mobile-like run inside a longer number
         "订单号123456789012345678",  # 18 digits but no valid birth date: an order number
         "金额1381234567元",  # 10 digits
+        "金额 1381234 元",  # 7 digits, no 4 after them
+        "1 2 3 4 5 6 7 8 9 0 1",  # spaced digits not starting 1 [3-9]
         "12345678901",  # 11 digits not starting 1[3-9]
         "退款 315 元，单号 20261120",
         "a@b",
