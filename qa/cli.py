@@ -101,7 +101,7 @@ def _rejection_lines(rejected, top: int = 3) -> list[str]:
     lines = []
     for kind, count in kinds.value_counts().head(top).items():
         first = rejected[kinds == kind].iloc[0]
-        lines.append(f"rejected: {count} × {kind} — example: row {first['row']} of {first['file']}: "
+        lines.append(f"rejected: {count} × {kind} — example: row {first['row']} of {mask_text(str(first['file']))}: "
                      f"{mask_text(str(first['raw']))}")
     return lines
 

@@ -25,7 +25,8 @@ def _examples(frame: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
     for r in frame.head(limit).itertuples(index=False):
         # Always masked: a diff is printed and shared, and has no --no-mask.
         text, _, reason, _ = mask_finding(str(r.text), "", -1, -1, str(r.reason))
-        examples.append({"file": r.file, "row": int(r.row), "severity": r.severity, "text": text, "reason": reason})
+        examples.append({"file": mask_text(str(r.file)), "row": int(r.row), "severity": r.severity, "text": text,
+                         "reason": reason})
     return examples
 
 

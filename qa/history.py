@@ -360,7 +360,7 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
         "run_key": run_key, "inputs_hash": key_inputs, "rules_hash": key_rules, "recorded_at": recorded_at,
         "ordered_at": period_start or recorded_at, "timezone": result.timezone,
         "period_start": period_start, "period_end": period_end,
-        "inputs": json.dumps([str(p) for p in (result.inputs or files)], ensure_ascii=False),
+        "inputs": json.dumps([masker.text(str(p)) for p in (result.inputs or files)], ensure_ascii=False),
         "sessions": int(len(result.sessions)), "messages": int(len(result.ingest.messages)),
         "findings": int(len(result.findings)), "qa_version": __version__, "suppressed": n_suppressed,
         "reviewed_at": None, "reviewed_by": None,

@@ -283,14 +283,14 @@ def mask_finding(text: str, match: str, span_start: int, span_end: int, reason: 
 
 def mask_findings(findings: pd.DataFrame, mask: bool = True, names: ResultMasker | None = None) -> pd.DataFrame:
     """Findings (report columns) ready to write: with ``mask``, ``text``, ``context_text``,
-    ``match`` and ``reason`` masked by :func:`mask_finding`, and ``session_id`` and ``agent``
+    ``match`` and ``reason`` masked by :func:`mask_finding` (``file`` and ``sheet`` as text), and ``session_id`` and ``agent``
     masked (through ``names`` when given, so they agree with the other tables). Without
     ``mask``, the frame unchanged."""
     if not mask or not len(findings):
         return findings
     memo = names.memo if names is not None else None
     columns: dict[str, Any] = {}
-    for name in ("text", "context_text", "reason", "match"):
+    for name in ("text", "context_text", "reason", "match", "file", "sheet"):  # (a file named after a customer's phone)
         if name in findings:
             columns[name] = mask_series(findings[name], memo)
     if "text" in findings and "match" in findings:
@@ -434,6 +434,10 @@ class ResultMasker:
         """One free-text string (a terminal line, a note)."""
         value = "" if value is None else str(value)
         return mask_text(value) if self.enabled else value
+
+    def files(self, values: pd.Series) -> pd.Series:
+        """A column of file (or sheet) names: an export may be named after a customer (客户138…csv)."""
+        return self.texts(values.fillna("").astype("str"))
 
     def sessions(self, values: pd.Series) -> pd.Series:
         """A column of session ids."""

@@ -189,7 +189,7 @@ def build_run_data(
         "lang": lang,
         "mask": bool(mask),
         "timezone": result.timezone,
-        "inputs": [str(p) for p in (result.inputs or result.ingest.files)],
+        "inputs": [masker.text(str(p)) for p in (result.inputs or result.ingest.files)],  # (a file named after a customer)
         "period": audit_period(result.ingest.messages),
         "run_key": run_key,
         "history": history,
@@ -215,7 +215,7 @@ def build_run_data(
             "span_start": later(lambda: [int(v) for v in part["span_start"].fillna(-1).tolist()]),
             "span_end": later(lambda: [int(v) for v in part["span_end"].fillna(-1).tolist()]),
             "context": later(lambda: _strings(shown_part["context_text"])),
-            "file": later(lambda: _strings(part["file"])),
+            "file": later(lambda: _strings(shown_part["file"])),
             "row": later(lambda: [int(v) for v in part["row"].tolist()]),
             "points": later(lambda: [points_of[pair] for pair in part_pairs]),
             "veto": later(lambda: [bool(veto_of[pair]) for pair in part_pairs]),

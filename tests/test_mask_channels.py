@@ -22,10 +22,10 @@ ORDER = "2026112014030012345"  # an order number: trainers need it, it is not pe
 WHEN = "2026-11-20 14:03"
 
 
-def _audit(folder: Path, rows: list[list[str]], *extra: str):
-    """Audit ``rows`` (session_id, timestamp, role, agent, text) with every output on; returns
-    (CLI result, {channel: text})."""
-    source = folder / "chat.csv"
+def _audit(folder: Path, rows: list[list[str]], *extra: str, name: str = "chat.csv"):
+    """Audit ``rows`` (session_id, timestamp, role, agent, text) from a file ``name`` with every output
+    on; returns (CLI result, {channel: text})."""
+    source = folder / name
     with source.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["session_id", "timestamp", "role", "agent", "text"])
@@ -102,6 +102,24 @@ def test_no_channel_shows_personal_data(tmp_path):
     lowest = next(line for line in channels["terminal"].splitlines() if line.startswith("lowest scores: "))
     assert "z********@example.com" in lowest and "l*@例子.中国" in lowest
     assert "138****8000~2" in channels["workbook"] and "z********@example.com" in channels["history"]
+
+
+def test_a_file_named_after_a_customer_is_masked_in_every_channel(tmp_path):
+    """Exports are saved under the customer's phone or e-mail (客户138…_…@….csv): the notes and errors
+    masked the name, the findings, sessions, rejected rows, inputs and history did not."""
+    name = "客户13812345678_zhangsan@example.com.csv"
+    rows = [["S1", "2026-11-20 10:00:00", "customer", "", "质量太差了 气死了"],
+            ["S1", "2026-11-20 10:01:00", "agent", "小美", "这不是我们的问题"],
+            ["S2", "not a time", "customer", "", "在吗"]]
+    result, channels = _audit(tmp_path, rows, name=name)
+    assert "rejected" in result.output and "forbidden-phrase" in channels["json"]
+    for channel, text in channels.items():
+        assert "13812345678" not in text and "zhangsan@" not in text, channel
+    assert "138****5678" in channels["json"] and "138****5678" in channels["workbook"]
+    unmasked = tmp_path / "plain"
+    unmasked.mkdir()
+    _, plain = _audit(unmasked, rows, "--no-mask", name=name)
+    assert "13812345678" in plain["json"] and "13812345678" in plain["workbook"]
 
 
 def test_a_match_inside_an_email_is_reported_masked_everywhere(tmp_path):

@@ -798,13 +798,21 @@ def findings_parquet_rows(rows: pd.DataFrame, mask: bool) -> pd.DataFrame:
 
     masked = mask_findings(pd.DataFrame({
         name: pd.Series(rows[name].to_numpy(dtype=object), dtype=object)
-        for name in ("text", "match", "reason", "context_text", "session_id", "agent", "span_start", "span_end")
+        for name in ("text", "match", "reason", "context_text", "session_id", "agent", "span_start", "span_end",
+                     "file", "sheet")
     }), mask)
 
     def text(name: str) -> np.ndarray:
         if not len(masked):
             return np.zeros(0, dtype=object)
         return masked[name].fillna("").astype("str").to_numpy(dtype=object)
+
+    def kept_nulls(name: str) -> np.ndarray:
+        """The masked column, its missing values left missing (a file's sheet is none)."""
+        values = rows[name].to_numpy(dtype=object)
+        if not mask or not len(masked):
+            return values
+        return np.where(pd.isna(values), values, text(name))
 
     return pd.DataFrame(
         {
@@ -814,8 +822,8 @@ def findings_parquet_rows(rows: pd.DataFrame, mask: bool) -> pd.DataFrame:
             "session_id": text("session_id"),
             "agent": text("agent"),
             "timestamp": rows["time_ns"].to_numpy(dtype=np.int64),
-            "file": rows["file"].to_numpy(dtype=object),
-            "sheet": rows["sheet"].to_numpy(dtype=object),
+            "file": kept_nulls("file"),
+            "sheet": kept_nulls("sheet"),
             "row": rows["row"].to_numpy(dtype=np.int64),
             "text": text("text"),
             "match": text("match"),

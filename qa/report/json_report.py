@@ -144,6 +144,8 @@ def _masked_table(frame: pd.DataFrame, masker: Any) -> pd.DataFrame:
             frame = frame.assign(agent=masker.agents(frame["agent"]))
         if "agents" in frame:  # the sessions' agents taking part
             frame = frame.assign(agents=masker.agent_lists(frame["agents"]))
+        if "file" in frame:
+            frame = frame.assign(file=masker.files(frame["file"]))
     return frame
 
 
@@ -183,14 +185,17 @@ def _files_not_read(result: AuditResult, mask: bool) -> list[dict[str, str]]:
     refused = getattr(result.ingest, "refused", None) or []
     if not refused:
         return []
-    reasons = result_masker(result, mask).texts(pd.Series([why for _, why in refused], dtype="str")).tolist()
-    return [{"file": path, "reason": why} for (path, _), why in zip(refused, reasons, strict=True)]
+    masker = result_masker(result, mask)
+    reasons = masker.texts(pd.Series([why for _, why in refused], dtype="str")).tolist()
+    paths = masker.files(pd.Series([path for path, _ in refused], dtype="str")).tolist()
+    return [{"file": path, "reason": why} for path, why in zip(paths, reasons, strict=True)]
 
 
 def _rejected(result: AuditResult, mask: bool) -> Iterator[dict[str, Any]]:
     rejected = result.ingest.rejected
-    reasons = result_masker(result, mask).texts(rejected["reason"]).tolist()  # may quote the row
-    for file, row, reason in zip(rejected["file"].tolist(), rejected["row"].tolist(), reasons):
+    masker = result_masker(result, mask)
+    reasons = masker.texts(rejected["reason"]).tolist()  # may quote the row
+    for file, row, reason in zip(masker.files(rejected["file"]).tolist(), rejected["row"].tolist(), reasons):
         yield {"file": file, "row": int(row), "reason": reason}
 
 

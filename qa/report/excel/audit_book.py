@@ -521,7 +521,7 @@ class AuditWriter:
                     number_values(pd.Series(excel_dates(ordered["started_at"]))) if "started_at" in ordered else blank_number,
                     "number", fmt.datetime,
                 ),
-                Column(Later(shown, lambda: as_list(ordered["file"].fillna("").astype("str"))) if "file" in ordered
+                Column(Later(shown, lambda: as_list(self.masker.files(ordered["file"]))) if "file" in ordered
                        else blank_text, "text", fmt.text),
                 Column(number_values(ordered["messages"]), "number", fmt.integer),
                 Column(number_values(ordered["longest_wait_s"]) if "longest_wait_s" in ordered else blank_number, "number", fmt.number1),
@@ -783,7 +783,7 @@ class AuditWriter:
             reasons = cell_text(reasons, self.mask, lang)
             raws = cell_text(part["raw"], self.mask, lang)
             columns = [
-                Column(as_list(part["file"].fillna("").astype("str")), "text", fmt.text),
+                Column(as_list(self.masker.files(part["file"])), "text", fmt.text),
                 Column(number_values(part["row"]), "number", fmt.integer),
                 Column(as_list(reasons), "text", fmt.wrap),
                 Column(as_list(raws), "text", fmt.wrap),
@@ -801,10 +801,10 @@ class AuditWriter:
         sheet.set_column(2, 5, 12)
         self.text(sheet, 0, 0, word("title", lang), fmt.title)
 
-        inputs = [str(p) for p in (result.inputs or ingest.files)]
+        inputs = [self.masker.text(str(p)) for p in (result.inputs or ingest.files)]
         if len(inputs) > 20:
             inputs = inputs[:20] + [word("and_more", lang, n=len(inputs) - 20)]
-        notes = list(ingest.notes)
+        notes = [self.masker.text(note) for note in ingest.notes]  # (as on the terminal: a note names files)
         if lang == "zh":
             from qa.ingest.wording import all_to_zh
 
