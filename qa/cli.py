@@ -6,6 +6,7 @@ is; 2 usage, input, rule or output error (one line on stderr, no traceback unles
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -203,14 +204,23 @@ def _describe_setup(config, options) -> None:
         click.echo(f"rule pack: {pack}", err=True)
 
 
+def _dash_is_stdout(_context, _parameter, value):
+    """``-`` names standard output (written through, as any stream: qa.report.files); the summary goes to stderr."""
+    if value is not None and str(value) == "-":
+        if not os.path.exists("/dev/stdout"):
+            raise click.BadParameter("'-' (standard output) needs /dev/stdout; give a file path")
+        return Path("/dev/stdout")
+    return value
+
+
 @main.command()
 @click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Workbook to write (default reports/<first input>-qa.xlsx).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the machine-readable result (JSON) here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), callback=_dash_is_stdout,
+              help="Also write the machine-readable result (JSON) here ('-': standard output).")
 @click.option("--findings-csv", "findings_csv", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write every finding as CSV (UTF-8 with BOM) here.")
+              callback=_dash_is_stdout, help="Also write every finding as CSV (UTF-8 with BOM) here ('-': standard output).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
               help="Exit 1 when a finding is at or above this severity [default: never].")
 @click.option("--mask/--no-mask", default=None,

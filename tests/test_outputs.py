@@ -477,3 +477,24 @@ def test_an_output_name_too_long_for_the_file_system_is_a_one_line_error(tmp_pat
 
     with pytest.raises(OutputError, match="too long"):
         check_outputs([("-o", tmp_path / ("a" * 300 + ".xlsx"))])
+
+
+def test_json_dash_writes_the_result_to_standard_output(tmp_path):
+    """--json - wrote a file named '-' in the working folder."""
+    sample = Path(__file__).resolve().parent.parent / "samples" / "qianniu-export.csv"
+    done = subprocess.run([sys.executable, "-m", "qa", "audit", str(sample), "-o", str(tmp_path / "r.xlsx"),
+                           "--json", "-", "--no-history"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["audited_rows"] > 0
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_pipe_or_dash_as_input_is_a_clear_error_not_no_such_file(tmp_path):
+    from qa.errors import InputError
+    from qa.ingest import load_inputs
+
+    pipe = tmp_path / "in.fifo"
+    os.mkfifo(pipe)
+    for item in (str(pipe), "-"):
+        with pytest.raises(InputError, match="a pipe or device, not a file"):
+            load_inputs([item])

@@ -169,6 +169,10 @@ def _expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 
 def _expand_one(item: str) -> list[str]:
+    if item == "-" or (os.path.exists(item) and not os.path.isfile(item) and not os.path.isdir(item)):
+        # (an export is read more than once: its format, its header, then its rows)
+        raise InputError(f"cannot read {'standard input' if item == '-' else item}: a pipe or device, not a file; "
+                         "save the export to a file and name the file")
     if os.path.isdir(item):
         found = [p for p in _folder_files(item) if _is_listed_input(p)]
         if not found:
