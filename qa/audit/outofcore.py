@@ -28,11 +28,15 @@ be the whole table (that is what does not fit): it is :class:`qa.audit.compact.C
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
 import pickle
 import shutil
+import signal
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,9 +261,10 @@ _WORKER_CARRY: Carry | None = None
 _WORKER_READ: tuple[bytes, tuple] | None = None  # the last pickled (context, offsets, duplicates), unpickled
 
 
-def _start_worker(static: _StaticJob) -> None:
+def _start_worker(job_file: str) -> None:
     global _WORKER_STATIC, _WORKER_CARRY
-    _WORKER_STATIC = static
+    with open(job_file, "rb") as handle:
+        _WORKER_STATIC = pickle.load(handle)
     _WORKER_CARRY = Carry()
 
 
@@ -277,6 +282,23 @@ def _audit_in_worker(read: bytes, paths: list[Path]):
     return _audit_files(job, paths, _WORKER_CARRY)
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """While worker processes are started, SIGINT is ignored here, so they start ignoring it: Ctrl-C, sent
+    to the whole process group, stops the run through this process (which stops the workers) instead of
+    printing each worker's traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # (a spawned interpreter keeps an ignored signal ignored. The window is the processes' creation only,
+    # milliseconds: what each is sent at its start is small, the job waits in a file, _Workers)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Workers:
     """The partitions' auditors: this process when ``count`` is 1, else that many worker
     processes, started at once (spawned: a fresh interpreter, no state shared with this
@@ -289,8 +311,14 @@ class _Workers:
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")
+        # The job (the rules: ~2 MB pickled) waits in a file: sent with the start, it kept this process
+        # writing to each new worker while the worker imported qa (a second; Ctrl-C ignored meanwhile).
+        self._folder = tempfile.mkdtemp(prefix="qa-workers-")
+        job_file = os.path.join(self._folder, "job.pickle")
+        with open(job_file, "wb") as handle:
+            pickle.dump(static, handle, protocol=pickle.HIGHEST_PROTOCOL)
         self.pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker,
-                                        initargs=(static,))
+                                        initargs=(job_file,))
 
     def audit(self, job: _PartitionJob, partitions: list[list[Path]]):
         """Each partition's :func:`_audit_files`, in partition order."""
@@ -303,7 +331,9 @@ class _Workers:
 
         read = pickle.dumps((job.context, job.offsets, job.duplicates), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            yield from self.pool.map(_audit_in_worker, [read] * len(partitions), partitions)
+            with _workers_ignore_ctrl_c():
+                results = self.pool.map(_audit_in_worker, [read] * len(partitions), partitions)  # (spawns them)
+            yield from results
         except BrokenProcessPool as error:
             raise QAError(f"a worker process died while auditing ({error}); it may have run out of memory: "
                           "try --jobs 1 or more --partitions") from None
@@ -317,6 +347,7 @@ class _Workers:
         terminate_workers(self.pool)
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- spill
