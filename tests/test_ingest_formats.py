@@ -956,3 +956,13 @@ def test_float_ids_read_alike_in_every_chunk_and_beside_a_footer(tmp_path):
     streamed_like_loaded([path], 5)
     sessions = set(load_inputs([path]).messages["session_id"])
     assert sessions == {"713420100000", "713420100001", "713420100002"}
+
+
+def test_a_password_protected_workbook_is_named_so(tmp_path):
+    """An encrypted .xlsx (an OLE2 container with an EncryptedPackage stream) was 'not a readable Excel
+    workbook (Cannot detect file format)'."""
+    path = tmp_path / "locked.xlsx"
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
+    path.write_bytes(header + b"\x00" * 1000 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 2000)
+    with pytest.raises(InputError, match="password-protected"):
+        load_inputs([str(path)])

@@ -67,8 +67,14 @@ def _read_excel(path: str, options: ReadOptions, notes: IngestNotes) -> list[Raw
 def _read_workbook(
     path: str, options: ReadOptions, notes: IngestNotes, limits: WorkbookLimits | None
 ) -> list[RawTable]:
-    with _calamine(f"cannot read {path}: not a readable Excel workbook"):
-        book = pd.ExcelFile(path, engine="calamine")
+    try:
+        with _calamine(f"cannot read {path}: not a readable Excel workbook"):
+            book = pd.ExcelFile(path, engine="calamine")
+    except InputError:
+        if _encrypted(path):
+            raise InputError(f"cannot read {path}: the workbook is password-protected (encrypted); open it in Excel "
+                             "and save a copy without a password") from None
+        raise
     with book:
         names = [str(n) for n in book.sheet_names]
         if options.sheet is not None:
@@ -561,6 +567,21 @@ def _calamine(failure: str) -> Iterator[None]:
                 raise  # KeyboardInterrupt, SystemExit
             drop()
             raise InputError(f"{failure} (the Excel reader failed: {_first_line(exc)})") from None
+
+
+# An encrypted Office file is an OLE2 container holding an EncryptedPackage stream (its name in UTF-16)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def _encrypted(path: str) -> bool:
+    """Is ``path`` a password-protected Office workbook (asked only of a file the reader refused)?"""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4 << 20)
+    except OSError:
+        return False
+    return head.startswith(_OLE2) and _ENCRYPTED_PACKAGE in head
 
 
 @contextmanager
