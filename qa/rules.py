@@ -113,6 +113,8 @@ def builtin_rule_names() -> dict[str, dict[str, str]]:
 
 def _rule_files(path: Path) -> list[Path]:
     if path.is_dir():
+        if not any(path.glob("*.toml")):  # (a mistyped or empty pack folder changes nothing: say so)
+            raise RuleError(f"rule pack {path} holds no .toml file (rules, classes.toml, scoring.toml, credits)")
         return sorted(
             p for p in path.glob("*.toml") if p.name not in NON_RULE_FILES and not p.name.endswith(CASE_SUFFIX)
         )

@@ -154,3 +154,12 @@ def test_findings_only_audit_finds_what_the_full_audit_finds(builtin_rules):
     assert findings_records(only) == findings_records(full)
     assert only.skipped_rules == full.skipped_rules
     assert only.sessions.empty and only.agents.empty and not len(only.credits)
+
+
+def test_an_empty_rule_pack_folder_is_an_error_not_a_silent_no_op(tmp_path):
+    """--rules EMPTY (a mistyped or empty pack folder) was accepted and changed nothing."""
+    from qa.errors import RuleError
+    from qa.rules import load_rules
+
+    with pytest.raises(RuleError, match="holds no .toml file"):
+        load_rules([tmp_path], deep=False)
