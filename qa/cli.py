@@ -215,11 +215,11 @@ def _dash_is_stdout(_context, _parameter, value):
 
 @main.command()
 @click.argument("inputs", nargs=-1)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Workbook to write (default reports/<first input>-qa.xlsx).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), callback=_dash_is_stdout,
+@click.option("--json", "json_path", type=click.Path(path_type=Path), callback=_dash_is_stdout,
               help="Also write the machine-readable result (JSON) here ('-': standard output).")
-@click.option("--findings-csv", "findings_csv", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--findings-csv", "findings_csv", type=click.Path(path_type=Path),
               callback=_dash_is_stdout, help="Also write every finding as CSV (UTF-8 with BOM) here ('-': standard output).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
               help="Exit 1 when a finding is at or above this severity [default: never].")

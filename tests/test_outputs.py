@@ -498,3 +498,14 @@ def test_a_pipe_or_dash_as_input_is_a_clear_error_not_no_such_file(tmp_path):
     for item in (str(pipe), "-"):
         with pytest.raises(InputError, match="a pipe or device, not a file"):
             load_inputs([item])
+
+
+@pytest.mark.parametrize("option", ["-o", "--json", "--findings-csv"])
+def test_an_output_that_is_a_folder_is_one_line_not_a_usage_block(tmp_path, option):
+    sample = Path(__file__).resolve().parent.parent / "samples" / "qianniu-export.csv"
+    folder = tmp_path / "isdir.xlsx"
+    folder.mkdir()
+    extra = [] if option == "-o" else ["-o", str(tmp_path / "r.xlsx")]
+    result = run("audit", str(sample), *extra, option, str(folder), "--no-history")
+    assert result.exit_code == 2
+    assert "it is a folder" in result.output and "Usage:" not in result.output
