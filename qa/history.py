@@ -261,6 +261,10 @@ def open_history(path: Path, *, create: bool = True, target: int = SCHEMA_VERSIO
     except sqlite3.OperationalError as error:
         if _is_locked(error):
             raise _locked(path) from None
+        if not path.exists() or "unable to open" in str(error):
+            # (no file there to be wrong: the folder refuses it — read-only, no permission)
+            why = "the folder is read-only" if not os.access(path.parent, os.W_OK) else str(error)
+            raise QAError(f"cannot open history {path}: {why}; choose another --history or --no-history") from None
         raise QAError(f"{path} is not a qa history file ({error})") from None
     except sqlite3.DatabaseError as error:
         raise QAError(f"{path} is not a qa history file ({error})") from None

@@ -255,3 +255,19 @@ def test_runs_recorded_before_credits_show_no_count(tmp_path):
 
     row = [line for line in format_trends(trends, agent_detail=True) if line.startswith("#1")][-1]
     assert row.split()[7] == "-"
+
+
+def test_a_history_the_folder_refuses_is_not_called_a_foreign_file(tmp_path, monkeypatch):
+    """On a read-only file system SQLite says 'unable to open database file': that was reported as
+    'not a qa history file'."""
+    import sqlite3
+
+    from qa.errors import QAError
+    from qa.history import open_history
+
+    def refuse(*_args, **_kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    with pytest.raises(QAError, match="cannot open history .*choose another --history"):
+        open_history(tmp_path / "h.sqlite")
