@@ -224,6 +224,16 @@ def test_field_over_csv_default_limit(tmp_path):
 # --------------------------------------------------------------------------- bad bytes
 
 
+def test_a_small_utf8_file_with_one_bad_byte_is_sent_to_that_byte_not_to_line_one(tmp_path):
+    """Too short for UTF-8 to be chosen from its head, it was reported as GB18030's bad byte on line 1."""
+    rows = "".join(row(i, "您好，请问有什么可以帮您") for i in range(7))
+    head = (HEAD + rows).encode("utf-8")
+    path = write(tmp_path / "a.csv", head + b"S9,2026-11-20 10:00:00,customer,,bad \xff\xfe byte\n")
+    offset = len(head) + len("S9,2026-11-20 10:00:00,customer,,bad ")
+    with pytest.raises(InputError, match=re.escape(f"as utf-8: bad byte 0xFF at offset {offset} (line 9)")):
+        load_inputs([path])
+
+
 def test_bad_byte_is_named_by_its_offset_and_line(tmp_path):
     good = HEAD + "".join(row(i, "您好，请问有什么可以帮您") for i in range(2000))
     head = good.encode("utf-8")  # over 64 KiB, so UTF-8 is chosen from the head

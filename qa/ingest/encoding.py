@@ -58,6 +58,12 @@ def _bad_byte_message(path: str, encoding: str, *, hint: bool | None = None) -> 
     offset, value, line = _first_bad_byte(path, encoding)
     if hint is None:
         hint = encoding == "gb18030"
+    if hint:
+        # UTF-8 read further than GB18030 (a UTF-8 file with one damaged byte): its bad byte is the one to fix
+        utf8_offset, utf8_value, utf8_line = _first_bad_byte(path, "utf-8")
+        if utf8_offset > offset:
+            return (f"cannot read {path} as utf-8: bad byte 0x{utf8_value:02X} at offset {utf8_offset} (line "
+                    f"{utf8_line}); not GB18030 either: fix that line or use --encoding")
     tail = "; not UTF-8 or GB18030 either, use --encoding" if hint else ""
     return f"cannot read {path} as {encoding}: bad byte 0x{value:02X} at offset {offset} (line {line}){tail}"
 
