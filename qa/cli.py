@@ -819,6 +819,9 @@ def diff(inputs, base_paths, examples, json_path, rule_paths, config_path, colum
         from qa.audit.run import audit as run_audit
         from qa.diff import diff_audits, print_diff, write_diff_json
 
+        if not rule_paths:  # (both sides would be the same rules: a diff of nothing that passes)
+            raise QAError("qa diff needs --rules NEW, the rule pack whose change to preview")
+
         config, options, new_rules = _settings(config_path, rule_paths, column_pairs, encoding, sheet,
                                                timezone, agent_pattern, lang)
         # The base side is what the config alone (plus --base-rules) gives: its packs, its

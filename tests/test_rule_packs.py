@@ -386,3 +386,8 @@ def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
     undo = tmp_path / "undo.toml"
     undo.write_text('id = "rhetorical-question"\nyields_to = []\n', encoding="utf-8")
     assert ("S1", "rhetorical-question") in found(undo)
+
+
+def test_diff_without_rules_is_refused_not_a_diff_of_nothing_that_passes(day):
+    result = run("diff", str(day))
+    assert result.exit_code == 2 and "needs --rules NEW" in result.output
