@@ -966,3 +966,14 @@ def test_a_password_protected_workbook_is_named_so(tmp_path):
     path.write_bytes(header + b"\x00" * 1000 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 2000)
     with pytest.raises(InputError, match="password-protected"):
         load_inputs([str(path)])
+
+
+def test_a_zip_inside_a_zip_is_named_as_such(tmp_path):
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("chat.csv", _csv_bytes("会话ID,发送方,发送时间,内容", "k1,买家,2027-02-15 10:00:00,在吗"))
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as archive:
+        archive.write(inner, "inner.zip")
+    with pytest.raises(InputError, match="a zip inside a zip: unpack it first"):
+        load_inputs([str(outer)])

@@ -78,8 +78,12 @@ class ZipSource(Source):
                 for number, (info, name) in enumerate(self._infos):
                     label = f"{self.path} [{name}]"
                     base = name.rsplit("/", 1)[-1]
-                    if not name.lower().endswith(EXTENSIONS) or name.lower().endswith(".zip") \
-                            or base.lower().startswith("readme") or base.startswith("~$"):
+                    if name.lower().endswith(".zip"):
+                        self.notes.add(f"{{files}}: skipped {name} inside it (a zip inside a zip is not read: "
+                                       "unpack it first)", self.path)
+                        skipped.append(f"{name} (a zip inside a zip: unpack it first)")
+                        continue
+                    if not name.lower().endswith(EXTENSIONS) or base.lower().startswith("readme") or base.startswith("~$"):
                         self.notes.add(f"{{files}}: skipped {name} inside it (not a chat export)", self.path)
                         continue
                     extracted = os.path.join(folder, str(number), os.path.basename(name))
