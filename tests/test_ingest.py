@@ -1384,6 +1384,14 @@ def test_two_columns_of_the_same_name_are_refused_naming_them(tmp_path):
         load_inputs([str(tmp_path / "twice.csv")])
 
 
+def test_a_sender_column_named_twice_is_not_called_a_sessions_start(tmp_path):
+    source = tmp_path / "d.csv"
+    source.write_text("会话ID,时间,发送者昵称,发送者昵称,内容\nS1,2026-11-20 10:00:00,tb_1,店:小美,在吗\n", encoding="utf-8")
+    with pytest.raises(InputError, match="are all named '发送者昵称'") as caught:
+        load_inputs([str(source)])
+    assert "session's start" not in str(caught.value)
+
+
 def test_xlsx_without_usable_sheet_and_corrupt(tmp_path):
     path = _workbook(tmp_path / "a.xlsx", {"one": [["a", "b"], [1, 2]], "two": [["x"], [1]]})
     with pytest.raises(InputError, match=r"use --sheet NAME"):

@@ -180,8 +180,10 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
             both = "both" if len(hits) == 2 else "all"
             if len({keys[i] for i in hits}) == 1:  # the same name twice: --column cannot pick one
                 places = ", ".join(str(i + 1) for i in hits)
+                # (a time column twice is often a session's start beside the message's time)
+                why = " (the other is likely a session's start)" if name == "timestamp" else ""
                 raise InputError(f"columns {places} of {where} are all named '{names[hits[0]]}' and look like {name}: "
-                                 f"rename one of them in the file (the other is likely a session's start)")
+                                 f"rename one of them in the file{why}")
             raise AmbiguousColumns(f"columns {listed} {both} look like {name} in {where}; use --column {name}=NAME",
                                    name, [names[i] for i in hits])
         if hits:
