@@ -144,6 +144,21 @@ def _values(column: pd.Series, ids) -> list:
     return column.take(np.asarray(ids, dtype="int64")).tolist()
 
 
+def _opening_followed(over: np.ndarray, replies: np.ndarray, sessions: np.ndarray, agents: np.ndarray) -> np.ndarray:
+    """For each position of ``over`` (among the reply positions ``replies``, sorted): is it its agent's first
+    reply in the session, with another reply after it in the session?"""
+    at = np.searchsorted(replies, over)
+    reply_sessions = sessions[replies]
+    following = np.minimum(at + 1, len(replies) - 1)
+    followed = (at + 1 < len(replies)) & (reply_sessions[following] == sessions[over])
+    # each (session, agent)'s first reply: where its key is first seen
+    keys = reply_sessions.astype(np.int64) * (int(agents.max(initial=0)) + 2) + (agents[replies] + 1)
+    _, first_at = np.unique(keys, return_index=True)
+    first = np.zeros(len(replies), dtype=bool)
+    first[first_at] = True
+    return followed & first[at]
+
+
 def _answers_turn_of(classes, names: list[str], norm_all: pd.Series, scope: np.ndarray, reply_mask: np.ndarray,
                      sessions: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """For each reply position: does the customer turn just before it (the trigger-role messages since the
@@ -1011,6 +1026,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if params["pass_over_classes"] and reply_mask.any():
         positions = np.flatnonzero(reply_mask)
         over = positions[_class_mask(classes, list(params["pass_over_classes"]), norm_all, positions)]
+        if params["pass_over_answering"] and len(over):
+            # a welcome is passed over only as the agent's opening line (its first message in the session, or
+            # after a transfer) and when the agent writes again: as the agent's only reply, or said to a
+            # customer already in talk with it, it is the reply (a dodge)
+            over = over[_opening_followed(over, positions, sessions, agent_codes)]
         if params["pass_over_answering"] and len(over):
             over = over[~_answers_turn_of(classes, list(params["pass_over_answering"]), norm_all, scope, reply_mask,
                                           sessions, over)]
