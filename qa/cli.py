@@ -6,6 +6,7 @@ is; 2 usage, input, rule or output error (one line on stderr, no traceback unles
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -429,30 +430,33 @@ def _run_audit(inputs, options, rules, output, json_path, findings_csv, fail_on,
     carry = carry_reviews(earlier, result)
     with _timed(timings, "history"):
         trends = _after_audit(result, history, sys.stderr, mask=mask)
-    json_done, data = _beside(result, json_path, mask, lang=lang, trends=trends, carry=carry)
-    with _timed(timings, "write workbook"):
-        write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry, data=data)
-    for line in carry.lines(lang) if carry is not None else []:
-        click.echo(line, err=True)
-    written = [output]
-    if engine_options is not None and engine_options.findings_parquet:
-        written.append(engine_options.findings_parquet)
-    if json_path:
-        # (beside the workbook, this is the wait for the forked writer after the workbook is done)
-        with _timed(timings, "write json"):
-            if json_done is None:
-                from qa.report.json_report import write_json
+    # a run interrupted while its outputs are written is no run of the history (its record would stand
+    # for outputs that were never written): the record it made is taken back
+    with _recorded_only_if_written(trends, history):
+        json_done, data = _beside(result, json_path, mask, lang=lang, trends=trends, carry=carry)
+        with _timed(timings, "write workbook"):
+            write_workbook(result, output, lang=lang, mask=mask, trends=trends, carry=carry, data=data)
+        for line in carry.lines(lang) if carry is not None else []:
+            click.echo(line, err=True)
+        written = [output]
+        if engine_options is not None and engine_options.findings_parquet:
+            written.append(engine_options.findings_parquet)
+        if json_path:
+            # (beside the workbook, this is the wait for the forked writer after the workbook is done)
+            with _timed(timings, "write json"):
+                if json_done is None:
+                    from qa.report.json_report import write_json
 
-                write_json(result, json_path, mask=mask)
-            else:
-                json_done()
-        written.append(json_path)
-    if findings_csv:
-        from qa.report.findings_csv import write_findings_csv
+                    write_json(result, json_path, mask=mask)
+                else:
+                    json_done()
+            written.append(json_path)
+        if findings_csv:
+            from qa.report.findings_csv import write_findings_csv
 
-        with _timed(timings, "write findings csv"):
-            write_findings_csv(result, findings_csv, lang=lang, mask=mask)
-        written.append(findings_csv)
+            with _timed(timings, "write findings csv"):
+                write_findings_csv(result, findings_csv, lang=lang, mask=mask)
+            written.append(findings_csv)
     _print_summary(result, written, sys.stderr, mask)
     if show_timings:
         for stage, seconds in timings.items():
@@ -520,12 +524,30 @@ def _after_audit(result: Any, history: Path | None, stream=None, *, mask: bool =
     trends = load_trends(history, last=TREND_RUNS, current=recorded.id)
     trends.current_key = recorded.run_key
     trends.current_label = recorded.label
+    trends.recorded = recorded
     verb = "replaced" if recorded.replaced else "recorded"
     click.echo(
         f"history: {verb} run {recorded.label} in {history} ({trends.total_runs} runs; `qa history` shows trends)",
         file=stream,
     )
     return trends
+
+
+@contextlib.contextmanager
+def _recorded_only_if_written(trends: Any, history: Path | None):
+    """Take back the history record :func:`_after_audit` made when the block (writing the outputs)
+    does not finish — an error, Ctrl-C, SIGTERM. A record that replaced an earlier run of the same
+    inputs and rules stays: the earlier one is gone already, and this one is a whole audit."""
+    try:
+        yield
+    except BaseException:
+        recorded = getattr(trends, "recorded", None)
+        if history is not None and recorded is not None and not recorded.replaced:
+            from qa.history import forget_run
+
+            with contextlib.suppress(Exception):
+                forget_run(history, recorded.id)
+        raise
 
 
 # Below this many messages the JSON is written after the workbook, in this process: a second

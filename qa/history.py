@@ -413,6 +413,15 @@ def record_audit(path: Path, result: Any, *, now: str | None = None, mask: bool 
     return RecordedRun(id=int(run_id), run_key=run_key, label=label, replaced=row is not None, path=Path(path))
 
 
+def forget_run(path: Path, run_id: int) -> None:
+    """Remove run ``run_id`` (a run whose outputs were never written) from the history at ``path``."""
+    connection = open_history(path, create=False)
+    with _writing(connection, path, f"cannot take the run back from {path}"):
+        for table in ("agent_runs", "rule_runs"):
+            connection.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+
 def _credit_counts(credits: Any) -> tuple[int | None, str | None]:
     """(total, JSON per credit id) of an agent's credits; (None, None) when the audit had none."""
     if not isinstance(credits, dict):

@@ -271,3 +271,28 @@ def test_a_history_the_folder_refuses_is_not_called_a_foreign_file(tmp_path, mon
     monkeypatch.setattr(sqlite3, "connect", refuse)
     with pytest.raises(QAError, match="cannot open history .*choose another --history"):
         open_history(tmp_path / "h.sqlite")
+
+
+def test_a_run_whose_outputs_fail_to_be_written_is_taken_back_from_the_history(tmp_path, monkeypatch):
+    """The history recorded the run before the workbook was written; Ctrl-C or an error while writing left
+    the record of a run that reported itself interrupted."""
+    from helpers import run
+
+    import qa.report.excel.audit_book as audit_book
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "qianniu-export.csv"
+    history = tmp_path / "h.sqlite"
+
+    def broken(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit_book, "write_workbook", broken)
+    failed = run("audit", str(sample), "-o", str(tmp_path / "r.xlsx"), "--history", str(history))
+    assert failed.exit_code != 0
+    with sqlite3.connect(history) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    monkeypatch.undo()
+    done = run("audit", str(sample), "-o", str(tmp_path / "r.xlsx"), "--history", str(history))
+    assert done.exit_code == 0, done.output
+    with sqlite3.connect(history) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
