@@ -67,3 +67,20 @@ def findings_frame(
 def role_mask(messages: pd.DataFrame, roles: Sequence[str]) -> pd.Series:
     """Boolean mask of the messages whose role is one of ``roles``."""
     return messages["role"].isin(list(roles))
+
+
+def preceding_turns(replies: np.ndarray, turn: np.ndarray, new_session: np.ndarray,
+                    positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The turn each reply answers, by position arithmetic over the whole table: for each of
+    ``positions``, the rows of ``turn`` (a bool mask) after the previous ``replies`` row (a bool mask)
+    of the same session (``new_session``: True at each session's first row) and before the position.
+    Returns ``(turn_positions, left, right)``: position i's turn is ``turn_positions[left[i]:right[i]]``,
+    in order."""
+    order = np.arange(len(turn))
+    session_start = np.maximum.accumulate(np.where(new_session, order, 0))
+    last_reply = np.maximum.accumulate(np.where(replies, order, -1))
+    turn_positions = order[turn]
+    positions = np.asarray(positions, dtype=np.int64)
+    previous = np.where(positions > 0, last_reply[np.maximum(positions - 1, 0)], -1)
+    low = np.maximum(session_start[positions], previous + 1)
+    return turn_positions, np.searchsorted(turn_positions, low), np.searchsorted(turn_positions, positions)

@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex
 
-from qa.checks.base import CheckContext, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, preceding_turns, render, role_mask
 from qa.classes import classes_of
 from qa.diskmemo import disk_memo
 from qa.errors import RuleError
@@ -288,25 +288,13 @@ def upset_span(text: str, upset: regex.Pattern, exclude: regex.Pattern | None) -
 
 def _answered_customers(messages: pd.DataFrame, positions: np.ndarray, lookback: int) -> list[list[int]]:
     """For each reply position, the positions of the customer messages it answers, closest
-    first: after the previous agent message of the same session, at most ``lookback``.
-
-    Vectorised over the whole table with position arithmetic (no string column is turned
-    into Python objects); the short per-reply lists are then cut from index arrays."""
-    n = len(messages)
-    order = np.arange(n)
+    first: after the previous agent message of the same session, at most ``lookback``
+    (:func:`qa.checks.base.preceding_turns`; the short per-reply lists are cut from index arrays)."""
     roles = messages["role"]
-    is_agent = roles.eq("agent").to_numpy(dtype=bool)
-    is_customer = roles.eq("customer").to_numpy(dtype=bool)
     sessions = messages["session_id"]
-    new_session = sessions.ne(sessions.shift()).to_numpy(dtype=bool)
-    session_start = np.maximum.accumulate(np.where(new_session, order, 0))
-    last_agent = np.maximum.accumulate(np.where(is_agent, order, -1))
-    customer_positions = order[is_customer]
-    positions = np.asarray(positions, dtype=np.int64)
-    previous_agent = np.where(positions > 0, last_agent[np.maximum(positions - 1, 0)], -1)
-    low = np.maximum(session_start[positions], previous_agent + 1)
-    left = np.searchsorted(customer_positions, low)
-    right = np.searchsorted(customer_positions, positions)
+    customer_positions, left, right = preceding_turns(
+        roles.eq("agent").to_numpy(dtype=bool), roles.eq("customer").to_numpy(dtype=bool),
+        sessions.ne(sessions.shift()).to_numpy(dtype=bool), positions)
     left = np.maximum(left, right - lookback)
     listed = customer_positions.tolist()
     return [listed[lo:hi][::-1] for lo, hi in zip(left.tolist(), right.tolist())]

@@ -108,7 +108,7 @@ from qa.acceptance import (
     permits_decision,
     same_remedy,
 )
-from qa.checks.base import CheckContext, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, preceding_turns, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
 from qa.saidagain import SaidAgain, takes_up
@@ -164,19 +164,15 @@ def _answers_turn_of(classes, names: list[str], norm_all: pd.Series, scope: np.n
     """For each reply position: does the customer turn just before it (the trigger-role messages since the
     session's previous reply, other roles passed) hold a message of the classes ``names``? A welcome line
     (请问有什么可以帮您) is no reply to a problem told before it, but it is the agent's answer to 人呢 / 半天没人理."""
-    turn_rows: list[int] = []
-    owner: list[int] = []
-    for number, position in enumerate(positions.tolist()):
-        before = position - 1
-        while before >= 0 and sessions[before] == sessions[position] and not reply_mask[before]:
-            if scope[before]:
-                turn_rows.append(before)
-                owner.append(number)
-            before -= 1
+    new_session = np.r_[True, sessions[1:] != sessions[:-1]] if len(sessions) else np.zeros(0, dtype=bool)
+    turn_positions, left, right = preceding_turns(reply_mask, scope, new_session, positions)
+    counts = right - left
     answers = np.zeros(len(positions), dtype=bool)
-    if turn_rows:
-        hit = _class_mask(classes, names, norm_all, np.asarray(turn_rows, dtype=np.int64))
-        answers[np.asarray(owner, dtype=np.int64)[hit]] = True
+    if counts.sum():
+        owner = np.repeat(np.arange(len(positions)), counts)
+        rows = turn_positions[np.repeat(left, counts) + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)]
+        hit = _class_mask(classes, names, norm_all, rows)
+        answers[owner[hit]] = True
     return answers
 
 
@@ -1031,7 +1027,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             # after a transfer) and when the agent writes again: as the agent's only reply, or said to a
             # customer already in talk with it, it is the reply (a dodge)
             over = over[_opening_followed(over, positions, sessions, agent_codes)]
-        if params["pass_over_answering"] and len(over):
             over = over[~_answers_turn_of(classes, list(params["pass_over_answering"]), norm_all, scope, reply_mask,
                                           sessions, over)]
         reply_mask[over] = False
