@@ -25,6 +25,12 @@ ID card         18 characters (6-digit region, birth date      all but the last 
 e-mail          ``local@domain.tld``, also with a full-width   first character of the local
                 ``＠`` ``。`` ``．`` and internationalized       part + ``*``; domain kept:
                 domains (``张三@例子.中国``)                   ``z*******@example.com``
+bank card       16-19 digits, together or in fours, named      all but the last 4:
+                (``卡号``), in fours near 卡, or a valid card   ``**** **** **** 7890``
+                number (Luhn, network) in fours or near 卡
+address         building/unit/room numbers (``3号楼501室``,    the digits: ``*号楼***室``,
+                ``5栋2单元302``) and a road's house number      ``文三路**号``
+                (``文三路90号``)
 ==============  ===========================================  ===============================
 
 Full-width digits and letters count as their ASCII forms. A run of digits is masked only
@@ -90,6 +96,16 @@ _NUMBERS = (
     r"|1(?P<msep3>[ _-])[3-9](?:(?P=msep3)[0-9]){9})(?![0-9]))"
     # Landline: area code 0xx / 0xxx with a separator or in brackets, 7-8 digit number.
     r"|(?P<landline>(?<![0-9])(?:\(0[1-9][0-9]{1,2}\)[- ]?|0[1-9][0-9]{1,2}[- ])(?P<lnum>[1-9][0-9]{6,7})(?![0-9]))"
+    # Bank card: 16-19 digits, run together or in groups of four (6222 0212 3456 7890 123); which
+    # of them are cards is decided by _is_card (a run of 16-19 digits is most often an order number).
+    r"|(?P<card>(?<![0-9])(?:[0-9]{4}(?P<csep>[- ])[0-9]{4}(?P=csep)[0-9]{4}(?P=csep)[0-9]{4}"
+    r"(?:(?P=csep)?[0-9]{1,3})?|[0-9]{16,19})(?![0-9]))"
+    # Address details: building, unit and room numbers (3号楼501室, 5栋2单元302, 1幢; not 2室1厅, a
+    # flat's layout) and the house number of a road or lane (文三路90号). Province, city, district and
+    # street names stay: without the numbers they point at no one, and trainers read them.
+    rf"|(?P<address>(?<![0-9])[0-9]{{1,4}}(?:号楼|栋|幢|单元|室(?![0-9一二两三四]厅))"
+    r"(?:[0-9]{1,4}(?:号楼|栋|幢|座|单元|层|楼|室|号|户)?)*"
+    r"|(?<=[路街巷弄])[0-9]{1,5}(?=号))"
 )
 # Every number shape starts with a digit, "+" or "(": the look-ahead skips the other
 # positions at once instead of trying each alternative there.
@@ -107,8 +123,15 @@ _PATTERN = re.compile(
 _NUMBERS_ONLY = re.compile(_NUMBERS + r"|(?P<email>(?!))")
 _WIDE_ASCII = {chr(code): chr(ascii_code) if isinstance(ascii_code, int) else ascii_code
                for code, ascii_code in _ASCII.items()}
-# Cheap test for "might contain something to mask": four digits in a row, or an @.
-_CANDIDATE = r"[0-9０-９]{4}|[@＠﹫]"
+# Cheap test for "might contain something to mask": four digits in a row, an @, or an address number.
+_CANDIDATE = r"[0-9０-９]{4}|[@＠﹫]|[0-9０-９](?:号楼|栋|幢|单元|室)|[路街巷弄][0-9０-９]"
+# A bank card is named just before its number (卡号：6222…, 银行账号 6222…)…
+_CARD_NAMED = re.compile(r"(?:卡号|账号|帐号|卡)[:：\s是为]{0,3}$")
+# …or the number is a card's (a Luhn check digit and a card network's first digits: UnionPay 62, Visa 4,
+# Mastercard 51-55/22-27, American Express 34/37, JCB 35, Discover 6011/65) and is written in groups of
+# four or follows a mention of a card (退到我银行卡里 6222…).
+_CARD_NETWORK = re.compile(r"62|4|5[1-5]|2[2-7]|3[457]|6011|65")
+_CARD_NEAR = re.compile("卡")
 
 
 def _digit_positions(value: str) -> list[int]:
@@ -134,9 +157,37 @@ def _masked_match(match: re.Match, text: str) -> tuple[int, int, str]:
         return start, end, "*" * (len(value) - 4) + value[-4:]
     start, end = match.span()
     value = text[start:end]
+    if match.group("card") is not None:
+        if not _is_card(match, text):
+            return start, end, value
+        return start, end, _starred(value, _digit_positions(value)[:-4])
+    if match.group("address") is not None:
+        return start, end, _starred(value, [i for i, char in enumerate(value) if char.isdigit()])
     if match.group("email") is not None:
         return start, end, value[0] + "*" * (len(value) - 1)
     return start, end, _starred(value, _digit_positions(value)[:-4])  # ID cards
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _is_card(match: re.Match, text: str) -> bool:
+    """Whether a run of 16-19 digits (:data:`_PATTERN`'s ``card``) is a bank card number: named as
+    one just before it, in groups of four near the word 卡 (even mistyped), or a valid card number
+    written in groups of four or near the word 卡. An order number (run together, no card named)
+    stays visible."""
+    start = match.start()
+    before = text[max(0, start - 12):start]
+    grouped, near = match.group("csep") is not None, bool(_CARD_NEAR.search(before))
+    if _CARD_NAMED.search(before) or (grouped and near):
+        return True
+    digits = "".join(char for char in match.group() if char.isdigit())
+    return (grouped or near) and bool(_CARD_NETWORK.match(digits)) and _luhn(digits)
 
 
 def _ascii_of(match: re.Match) -> str:

@@ -27,6 +27,20 @@ from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_
         ("11010119900307123X号", "**************123X号"),
         ("邮箱 zhangsan@example.com 谢谢", "邮箱 z*******@example.com 谢谢"),
         ("x.y_z@mail.example.com.cn", "x****@mail.example.com.cn"),
+        # bank cards: named (卡号, 账号), in groups of four near 卡 (even mistyped), or a valid card number
+        # (Luhn, a network's first digits) in groups of four or near 卡
+        ("卡号6222021234567890123", "卡号***************0123"),
+        ("银行账号：6217 0012 3456 7890", "银行账号：**** **** **** 7890"),
+        ("退到我银行卡里 6222 0212 3456 7890", "退到我银行卡里 **** **** **** 7890"),
+        ("4111 1111 1111 1111", "**** **** **** 1111"),
+        ("4111-1111-1111-1111", "****-****-****-1111"),
+        ("信用卡 4111111111111111", "信用卡 ************1111"),
+        ("卡 ６２２２０２１２３４５６７８９０１２３", "卡 ***************０１２３"),
+        # address numbers: building, unit, room; a road's house number
+        ("杭州市西湖区文三路90号3号楼501室", "杭州市西湖区文三路**号*号楼***室"),
+        ("阳光小区5栋2单元302 收", "阳光小区*栋*单元*** 收"),
+        ("1幢1201室", "*幢****室"),
+        ("８号楼２１", "*号楼**"),
     ],
 )
 def test_masks(text, expected):
@@ -46,6 +60,12 @@ def test_masks(text, expected):
         "退款 315 元，单号 20261120",
         "a@b",
         "[图片]",
+        # a run of 16-19 digits with no card named near it is an order number, even when it passes Luhn
+        "订单号4111111111111111",
+        "2026112014030012345",
+        "6222 0212 3456 7893",  # grouped, no 卡 near it, fails the Luhn check
+        "两室一厅 2室1厅 3号发货 8号统一发货 12层 3楼 1号链接",  # no building, unit or room number
+
         "",
     ],
 )
