@@ -25,9 +25,11 @@ ID card         18 characters (6-digit region, birth date      all but the last 
 e-mail          ``local@domain.tld``, also with a full-width   first character of the local
                 ``＠`` ``。`` ``．`` and internationalized       part + ``*``; domain kept:
                 domains (``张三@例子.中国``)                   ``z*******@example.com``
-bank card       16-19 digits, together or in fours, named      all but the last 4:
-                (``卡号``), in fours near 卡, or a valid card   ``**** **** **** 7890``
-                number (Luhn, network) in fours or near 卡
+bank card       16-19 digits, together or in fours: named      all but the last 4:
+                just before (``卡号``, ``账号``; then also      ``**** **** **** 7890``
+                12-15 digits in fours), in fours near 卡, or
+                a valid card number (Luhn, network) in fours
+                or near 卡
 address         building/unit/room numbers (``3号楼501室``,    the digits: ``*号楼***室``,
                 ``5栋2单元302``) and a road's house number      ``文三路**号``
                 (``文三路90号``)
@@ -96,10 +98,11 @@ _NUMBERS = (
     r"|1(?P<msep3>[ _-])[3-9](?:(?P=msep3)[0-9]){9})(?![0-9]))"
     # Landline: area code 0xx / 0xxx with a separator or in brackets, 7-8 digit number.
     r"|(?P<landline>(?<![0-9])(?:\(0[1-9][0-9]{1,2}\)[- ]?|0[1-9][0-9]{1,2}[- ])(?P<lnum>[1-9][0-9]{6,7})(?![0-9]))"
-    # Bank card: 16-19 digits, run together or in groups of four (6222 0212 3456 7890 123); which
-    # of them are cards is decided by _is_card (a run of 16-19 digits is most often an order number).
-    r"|(?P<card>(?<![0-9])(?:[0-9]{4}(?P<csep>[- ])[0-9]{4}(?P=csep)[0-9]{4}(?P=csep)[0-9]{4}"
-    r"(?:(?P=csep)?[0-9]{1,3})?|[0-9]{16,19})(?![0-9]))"
+    # Bank card or account: 16-19 digits run together, or 12-19 in groups of four (6222 0212 3456 7890
+    # 123, a company account 1219 0876 5432 108); which of them are cards is decided by _is_card (a run
+    # of 16-19 digits is most often an order number).
+    r"|(?P<card>(?<![0-9])(?:[0-9]{4}(?P<csep>[- ])[0-9]{4}(?P=csep)[0-9]{4}"
+    r"(?:(?P=csep)[0-9]{1,4}(?:(?P=csep)?[0-9]{1,3})?)?|[0-9]{16,19})(?![0-9]))"
     # Address details: building, unit and room numbers (3号楼501室, 5栋2单元302, 1幢; not 2室1厅, a
     # flat's layout) and the house number of a road or lane (文三路90号). Province, city, district and
     # street names stay: without the numbers they point at no one, and trainers read them.
@@ -183,10 +186,14 @@ def _is_card(match: re.Match, text: str) -> bool:
     stays visible."""
     start = match.start()
     before = text[max(0, start - 12):start]
-    grouped, near = match.group("csep") is not None, bool(_CARD_NEAR.search(before))
-    if _CARD_NAMED.search(before) or (grouped and near):
+    if _CARD_NAMED.search(before):
         return True
     digits = "".join(char for char in match.group() if char.isdigit())
+    if len(digits) < 16:  # an account number in groups, named as one (账号：1219 0876 5432 108) or not at all
+        return False
+    grouped, near = match.group("csep") is not None, bool(_CARD_NEAR.search(before))
+    if grouped and near:
+        return True
     return (grouped or near) and bool(_CARD_NETWORK.match(digits)) and _luhn(digits)
 
 

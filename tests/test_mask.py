@@ -35,6 +35,7 @@ from qa.mask import distinct_masks, mask_finding, mask_series, mask_text, maybe_
         ("4111 1111 1111 1111", "**** **** **** 1111"),
         ("4111-1111-1111-1111", "****-****-****-1111"),
         ("信用卡 4111111111111111", "信用卡 ************1111"),
+        ("开户行：招商银行\n账号：1219 0876 5432 108", "开户行：招商银行\n账号：**** **** ***2 108"),
         ("卡 ６２２２０２１２３４５６７８９０１２３", "卡 ***************０１２３"),
         # address numbers: building, unit, room; a road's house number
         ("杭州市西湖区文三路90号3号楼501室", "杭州市西湖区文三路**号*号楼***室"),
@@ -64,6 +65,7 @@ def test_masks(text, expected):
         "订单号4111111111111111",
         "2026112014030012345",
         "6222 0212 3456 7893",  # grouped, no 卡 near it, fails the Luhn check
+        "电话 0755 8765 4321",  # twelve digits in fours, no account named
         "两室一厅 2室1厅 3号发货 8号统一发货 12层 3楼 1号链接",  # no building, unit or room number
 
         "",
