@@ -118,6 +118,27 @@ def test_header_row_override_and_rows_above_are_not_input(tmp_path):
         load_inputs([str(path)], header_row=2)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_below_a_long_block_of_notes_is_found(tmp_path, suffix):
+    """An export may open with dozens of lines of notes (filters, the shop, a line per field): the
+    header on row 61 is found, in a text file and in a workbook."""
+    notes = [[f"说明第{i}条：导出范围为所选店铺的全部会话", "", "", "", ""] for i in range(1, 61)]
+    table = notes + [["会话ID", "时间", "角色", "客服", "内容"],
+                     ["S1", "2026-12-06 10:00:00", "买家", "", "在吗"],
+                     ["S1", "2026-12-06 10:00:30", "客服", "小周", "您好 在的"]]
+    path = tmp_path / f"notes{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(row) for row in table) + "\n", encoding="utf-8")
+    else:
+        book = openpyxl.Workbook()
+        for row in table:
+            book.active.append(row)
+        book.save(path)
+    found = load_inputs([str(path)])
+    assert found.input_rows == 2 and found.messages["source_row"].tolist() == [62, 63]
+    assert any("rows 1–60 skipped" in note for note in found.notes)
+
+
 def test_header_row_option_on_the_command_line(tmp_path):
     path = write(tmp_path / "t.csv", TITLED)
     result, data = audit_json(tmp_path, str(path), extra=("--header-row", "4"))

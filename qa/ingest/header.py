@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-#: Rows looked at when searching for the header.
-SCAN_ROWS = 30
+#: Rows looked at when searching for the header (an export may open with a long block of notes:
+#: filters, the shop, a disclaimer line per field; 30 missed a 35-line block).
+SCAN_ROWS = 100
 # A row is taken as the header when it names at least this many known fields; below that the
 # first non-blank row is used (the old behaviour), so an export with its own names and
 # --column mappings still reads.
