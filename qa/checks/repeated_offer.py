@@ -141,6 +141,24 @@ def raw_keys(norm, params: dict, fillers: bool = False) -> pa.Array:
     return pc.replace_substring_regex(keys, "[的了]+$", "")
 
 
+def _fold_synonyms(norm: pa.Array, groups) -> pa.Array:
+    """One remedy in other words (重新下单 / 重拍 for 重新拍) written one way before anything is compared:
+    each group's patterns replaced by its word, group by group, on the few texts holding any of them
+    (one RE2 pass finds those)."""
+    if not groups or not len(norm):
+        return norm
+    pairs = [group.split("=", 1) for group in groups]
+    holding = np.flatnonzero(np.asarray(pc.match_substring_regex(norm, "|".join(f"(?:{p})" for _, p in pairs))))
+    if not len(holding):
+        return norm
+    texts = norm.take(pa.array(holding))
+    for word, patterns in pairs:
+        texts = pc.replace_substring_regex(texts, patterns, word)
+    folded = norm.to_numpy(zero_copy_only=False)
+    folded[holding] = texts.to_numpy(zero_copy_only=False)
+    return pa.array(folded, pa.large_string())
+
+
 def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
     """Vectorised solution core of each normalized text, the key offers are compared by.
 
@@ -150,6 +168,7 @@ def solution_keys(norm: pa.Array, strip: str | None, params: dict) -> pa.Array:
     ``filler_words``.
     """
     norm = pc.fill_null(norm, "")
+    norm = _fold_synonyms(norm, params.get("key_synonyms") or ())
     # waiting a stated time is the remedy, not a soothing word (建议再耐心等待三天 offers the wait):
     # 耐心 goes, the wait and its time stay in the key
     norm = pc.replace_substring_regex(

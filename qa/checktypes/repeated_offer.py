@@ -27,6 +27,8 @@ PARAMS = {
     "term_synonyms": Param("strings", "groups 'word=other|other' of wordings of one remedy term (the first "
                            "word stands for the group)", default=[]),
     "term_stop": Param("strings", "words that name no remedy (把, 在, 建议…)", default=[]),
+    "key_synonyms": Param("strings", "groups 'word=pattern|pattern' (RE2) of other wordings of one remedy, written as "
+                          "the word in the keys offers are compared by, group by group in the listed order", default=[]),
     "anchor_reach": Param("int", "an offer restating one of the agent's last this many offers with a common "
                           "thing named (a content bigram, the same amount) after the customer refused it is "
                           "the same remedy; 0 turns it off", default=0),
