@@ -139,6 +139,37 @@ def test_a_header_below_a_long_block_of_notes_is_found(tmp_path, suffix):
     assert any("rows 1–60 skipped" in note for note in found.notes)
 
 
+def test_a_second_export_joined_below_the_first_does_not_become_the_header(tmp_path):
+    """The header stands above the messages: a header line further down (two exports joined) is not
+    taken for the file's header with every message above it skipped as notes (review, session 33)."""
+    first = [["S1", f"2026-12-08 10:{m:02d}:00", "买家" if m % 2 == 0 else "客服", "在吗"] for m in range(40)]
+    second = [["T1", "小芸", "2026-12-08 11:00:00", "买家", "有货吗"]] * 5
+    lines = ["会话ID,发送时间,发送方,消息内容"] + [",".join(r) for r in first]
+    lines += ["会话ID,客服昵称,发送时间,发送方,消息内容"] + [",".join(r) for r in second]
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = load_inputs([str(path)])
+    assert found.messages["source_row"].tolist()[:2] == [2, 3]  # the first export's messages are read
+    assert not any("skipped" in note for note in found.notes)
+
+
+def test_a_message_naming_a_field_deep_in_a_headerless_file_is_no_header(tmp_path):
+    """A headerless dump whose 61st message is the word 客服 (and whose role cell says 买家) names two
+    fields there: it is a message, not the header (review, session 33)."""
+    rows = []
+    for i in range(80):
+        buyer = f"buyer_{i // 4}"
+        agent = i % 2 == 1
+        rows.append([f"{31000000 + i // 4}", f"{90000000 + i}", "木木家居店", buyer, "客服" if agent else "买家",
+                     "木木家居店:阿青" if agent else buyer, f"2027-03-02 {10 + i // 60}:{i % 60:02d}:05",
+                     f"您好，可以的{i}" if agent else f"这个台灯能调光吗{i}"])
+    rows[60][7] = "客服"
+    path = tmp_path / "dump.csv"
+    path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    found = load_inputs([str(path)])
+    assert found.input_rows == 80 and len(found.messages) == 80
+
+
 def test_header_row_option_on_the_command_line(tmp_path):
     path = write(tmp_path / "t.csv", TITLED)
     result, data = audit_json(tmp_path, str(path), extra=("--header-row", "4"))

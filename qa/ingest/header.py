@@ -218,14 +218,18 @@ def _score(names: Sequence[str], overrides: Mapping[str, str]) -> int:
 
 
 def find_header(rows: Sequence[Sequence[str]], overrides: Mapping[str, str] = {}) -> Header | None:
-    """The header among the first :data:`SCAN_ROWS` ``rows`` (cell texts), or None when all
-    are blank. The row naming the most known fields wins (the earliest on a tie); when none
-    names :data:`_MIN_FIELDS`, the first non-blank row is the header."""
+    """The header among the first :data:`SCAN_ROWS` ``rows`` (cell texts) above the first row of
+    messages, or None when all are blank. The row naming the most known fields wins (the earliest on a
+    tie); when none names :data:`_MIN_FIELDS`, the first non-blank row is the header."""
     best: Header | None = None
     first: int | None = None
     for index, row in enumerate(rows[:SCAN_ROWS]):
         if _blank(row):
             continue
+        if first is not None and _message_row(row):
+            # The header stands above the messages: past the first row of them, a row naming fields is a
+            # second export joined below the first, or a message that names one (客服), not the header.
+            break
         if first is None:
             first = index
         names = seen_names(rows, index)
@@ -237,6 +241,17 @@ def find_header(rows: Sequence[Sequence[str]], overrides: Mapping[str, str] = {}
     if best is None or best.fields < _MIN_FIELDS:
         return Header(first, seen_names(rows, first) if first else [clean_name(c) for c in rows[first]], 0)
     return best
+
+
+# A cell that starts with a date (2026-12-06 10:00:05, 2026/12/06): a message's time.
+_DATE_CELL = re.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
+
+
+def _message_row(row: Sequence[str]) -> bool:
+    """A row of messages, not of notes or names: three or more cells, one of them a date (a title or
+    notes line is one cell, 导出时间：2026-12-06 among them; a cover line is a label and a value)."""
+    cells = [str(cell) for cell in row if cell is not None and str(cell).strip()]
+    return len(cells) >= 3 and any(_DATE_CELL.match(cell) for cell in cells)
 
 
 def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
