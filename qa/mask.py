@@ -30,9 +30,12 @@ bank card       16-19 digits, together or in fours: named      all but the last 
                 12-15 digits in fours), in fours near 卡, or
                 a valid card number (Luhn, network) in fours
                 or near 卡
-address         building/unit/room numbers (``3号楼501室``,    the digits: ``*号楼***室``,
-                ``5栋2单元302``) and a road's house number      ``文三路**号``
-                (``文三路90号``)
+address         house, building, unit and room numbers in      the numerals: ``*号楼***室``,
+                digits or Chinese numerals (``3号楼501室``,     ``文三路**号``
+                ``5栋 2单元 302``, ``3#楼502``, ``B座1203``,
+                ``望京西园3-12-502``, ``门牌号：1502``) and a
+                road's, lane's or village's number
+                (``文三路90号``, ``长乐路1234弄``, ``村3组15号``)
 ==============  ===========================================  ===============================
 
 Full-width digits and letters count as their ASCII forms. A run of digits is masked only
@@ -102,19 +105,37 @@ _NUMBERS = (
     # 123, a company account 1219 0876 5432 108); which of them are cards is decided by _is_card (a run
     # of 16-19 digits is most often an order number).
     r"|(?P<card>(?<![0-9])(?:[0-9]{4}(?P<csep>[- ])[0-9]{4}(?P=csep)[0-9]{4}"
-    r"(?:(?P=csep)[0-9]{1,4}(?:(?P=csep)?[0-9]{1,3})?)?|[0-9]{16,19})(?![0-9]))"
-    # Address details: building, unit and room numbers (3号楼501室, 5栋2单元302, 1幢; not 2室1厅, a
-    # flat's layout) and the house number of a road or lane (文三路90号). Province, city, district and
-    # street names stay: without the numbers they point at no one, and trainers read them.
-    rf"|(?P<address>(?<![0-9])[0-9]{{1,4}}(?:号楼|栋|幢|单元|室(?![0-9一二两三四]厅))"
-    r"(?:[0-9]{1,4}(?:号楼|栋|幢|座|单元|层|楼|室|号|户)?)*"
-    r"|(?<=[路街巷弄])[0-9]{1,5}(?=号))"
+    r"(?:(?P=csep)[0-9]{1,4}(?:(?P=csep)?[0-9]{1,3})?)?"
+    # (a first group of four, then the rest run together: 6222 021234567890128; American Express 4-6-5)
+    r"|[0-9]{4}(?P<csep2>[- ])(?:[0-9]{12,15}|[0-9]{6}(?P=csep2)[0-9]{5})|[0-9]{16,19})(?![0-9]))"
 )
 # Every number shape starts with a digit, "+" or "(": the look-ahead skips the other
 # positions at once instead of trying each alternative there.
 _NUMBERS = rf"(?=[0-9+(])(?:{_NUMBERS})"
+# Address details: house, building, unit and room numbers, in digits or Chinese numerals (3号楼501室, 5栋 2单元
+# 302, 三号楼五零一室, 3#楼502, B座1203, 15楼1502, 望京西园3-12-502, 文三路90号, 长乐路1234弄, 张家村3组15号,
+# 18号院, 门牌号：1502, 忠孝東路四段100號5樓). Province, city, district, street and estate names stay: without the
+# numbers they point at no one, and trainers read them. Not: a course's 第3单元, a flat's layout (2室1厅, 两室一卫),
+# a date (12月3号楼下), a bus (5路3号车).
+_N = "[0-9零〇一二三四五六七八九十百两]"
+_HOUSE = "(?:号|號)"
+_BUILDING = rf"(?:{_HOUSE}(?:楼|樓)|栋|棟|幢|座|#(?:楼|樓)?)"
+_ROOM = rf"(?:\s?{_N}{{1,2}}(?:单元|單元)|\s?{_N}{{1,3}}(?:层|層|楼|樓)|\s?[0-9]{{1,2}}-[0-9]{{3,4}}|\s?{_N}{{2,5}}\s?(?:室|{_HOUSE}|户|戶)?)"
+_ADDRESS = (
+    rf"(?=[0-9零〇一二三四五六七八九十百两A-Za-z门])(?P<address>(?<![0-9第月年日])(?:{_N}{{1,4}}{_BUILDING}{_ROOM}*"
+    rf"|{_N}{{1,2}}(?:单元|單元){_ROOM}+"
+    rf"|{_N}{{3,5}}\s?室(?!\s?{_N}\s?[厅廳卫衛])"
+    rf"|[A-Za-z]座{_N}{{3,5}}"
+    rf"|{_N}{{1,3}}(?:楼|樓){_N}{{3,5}}"
+    # a road's, lane's or village's number (路 after a bus line's number is no road)
+    rf"|(?<![0-9]路)(?:(?<=[路街巷弄村组段])|(?<=大道)){_N}{{1,5}}(?={_HOUSE}(?![车線线口门站])|弄|组)"
+    rf"|(?<=胡同){_N}{{1,5}}(?={_HOUSE})|{_N}{{1,4}}(?={_HOUSE}院)"
+    rf"|(?<=[\u4e00-\u9fff])[0-9]{{1,3}}-[0-9]{{1,3}}-[0-9]{{2,4}}(?![0-9-])"
+    rf"|门牌(?:号|號)?[:：\s]*{_N}{{1,5}}))"
+)
+_NUMERALS = frozenset("0123456789０１２３４５６７８９零〇一二三四五六七八九十百两")
 _PATTERN = re.compile(
-    _NUMBERS +
+    _NUMBERS + "|" + _ADDRESS +
     # E-mail: only the local part is matched (the domain is a look-ahead: it stays visible and
     # is not consumed, so "a@x.cn、b@y.cn" masks both). ASCII local part, or a Chinese one.
     rf"|(?P<email>(?:[A-Za-z0-9_%+-][A-Za-z0-9._%+-]*|[{_CJK}]+)"
@@ -123,18 +144,22 @@ _PATTERN = re.compile(
 # The same without the e-mail shape (which cannot match without an "@"), for the texts that
 # have none: the e-mail local part is tried at every position of a run of letters or Chinese
 # characters, which makes it the costliest alternative. The empty group keeps the names.
-_NUMBERS_ONLY = re.compile(_NUMBERS + r"|(?P<email>(?!))")
+_NUMBERS_ONLY = re.compile(_NUMBERS + "|" + _ADDRESS + r"|(?P<email>(?!))")
 _WIDE_ASCII = {chr(code): chr(ascii_code) if isinstance(ascii_code, int) else ascii_code
                for code, ascii_code in _ASCII.items()}
 # Cheap test for "might contain something to mask": four digits in a row, an @, or an address number.
-_CANDIDATE = r"[0-9０-９]{4}|[@＠﹫]|[0-9０-９](?:号楼|栋|幢|单元|室)|[路街巷弄][0-9０-９]"
+_CANDIDATE = (r"[0-9０-９]{4}|[@＠﹫]|[0-9０-９零〇一二三四五六七八九十百两](?:号楼|號樓|栋|棟|幢|座|单元|單元|室|#|弄|组|号院)"
+              r"|[路街巷弄村组段座][0-9０-９零〇一二三四五六七八九十百两]|大道[0-9０-９]|[楼樓][0-9０-９]{3}"
+              r"|[\u4e00-\u9fff][0-9０-９]{1,3}[-－][0-9０-９]|门牌")
 # A bank card is named just before its number (卡号：6222…, 银行账号 6222…)…
-_CARD_NAMED = re.compile(r"(?:卡号|账号|帐号|卡)[:：\s是为]{0,3}$")
+_CARD_NAMED = re.compile(r"(?:卡号|银行卡|信用卡|储蓄卡|借记卡|账号|帐号|账户|帐户|户名|开户行|银行|工行|农行|建行|中行|招行|交行|邮储|收款)")
+# …unless an order or waybill is named right before it (物流卡住了，订单号2345…)
+_ORDER_NAMED = re.compile(r"(?:订单|单号|运单|快递单|物流单)(?:号|编号)?[:：\s是为]{0,3}$")
 # …or the number is a card's (a Luhn check digit and a card network's first digits: UnionPay 62, Visa 4,
 # Mastercard 51-55/22-27, American Express 34/37, JCB 35, Discover 6011/65) and is written in groups of
 # four or follows a mention of a card (退到我银行卡里 6222…).
 _CARD_NETWORK = re.compile(r"62|4|5[1-5]|2[2-7]|3[457]|6011|65")
-_CARD_NEAR = re.compile("卡")
+_CARD_NEAR = re.compile("工资卡|卡里|卡上|到卡|这张卡|张卡")
 
 
 def _digit_positions(value: str) -> list[int]:
@@ -165,7 +190,7 @@ def _masked_match(match: re.Match, text: str) -> tuple[int, int, str]:
             return start, end, value
         return start, end, _starred(value, _digit_positions(value)[:-4])
     if match.group("address") is not None:
-        return start, end, _starred(value, [i for i, char in enumerate(value) if char.isdigit()])
+        return start, end, _starred(value, [i for i, char in enumerate(value) if char in _NUMERALS])
     if match.group("email") is not None:
         return start, end, value[0] + "*" * (len(value) - 1)
     return start, end, _starred(value, _digit_positions(value)[:-4])  # ID cards
@@ -185,13 +210,16 @@ def _is_card(match: re.Match, text: str) -> bool:
     written in groups of four or near the word 卡. An order number (run together, no card named)
     stays visible."""
     start = match.start()
-    before = text[max(0, start - 12):start]
+    before = text[max(0, start - 16):start]
+    if _ORDER_NAMED.search(before):
+        return False
     if _CARD_NAMED.search(before):
         return True
     digits = "".join(char for char in match.group() if char.isdigit())
     if len(digits) < 16:  # an account number in groups, named as one (账号：1219 0876 5432 108) or not at all
         return False
-    grouped, near = match.group("csep") is not None, bool(_CARD_NEAR.search(before))
+    grouped = match.group("csep") is not None or match.group("csep2") is not None
+    near = bool(_CARD_NEAR.search(before))
     if grouped and near:
         return True
     return (grouped or near) and bool(_CARD_NETWORK.match(digits)) and _luhn(digits)
