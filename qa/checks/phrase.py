@@ -373,11 +373,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if compiled.prefilter is not None:
             hits |= match_pieces(spaced, compiled.prefilter)
             if compiled.squeeze:
-                # the clause view of _all_matches (RE2 has no look-arounds: two passes catch 'ab cd ef')
-                clauses = distinct
-                for _ in range(2):
-                    clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
-                hits |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""), compiled.prefilter)
+                # the clause view of _all_matches (RE2 has no look-arounds: two passes catch 'ab cd ef'),
+                # screened only where it differs from the spaced view: a text without a clause space
+                # is its own clause view, and the pass above already screened it
+                spaced_clauses = np.flatnonzero(_bools(pc.match_substring_regex(distinct, _CLAUSE_SPACE_RE2)))
+                if len(spaced_clauses):
+                    clauses = distinct.take(pa.array(spaced_clauses, type=pa.int64()))
+                    for _ in range(2):
+                        clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
+                    hits[spaced_clauses] |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""),
+                                                         compiled.prefilter)
         return hits
 
     # Candidates depend on the text and the phrases and patterns alone: each distinct text is
