@@ -256,7 +256,8 @@ class ClassSet:
                     continue
             excluded: list[tuple[int, int]] | None = None
             position = 0
-            while (hit := pattern.search(text, position)) is not None:
+            # (a pattern that can match nothing finds its empty match at the end again and again)
+            while position <= len(text) and (hit := pattern.search(text, position)) is not None:
                 start, end = hit.span()
                 position = end if end > start else start + 1
                 if end == start:

@@ -137,6 +137,16 @@ def test_pack_patches_a_class(tmp_path: Path):
     assert patched.matches("upset", normalize_text("真是无力吐槽"))
 
 
+def test_a_pattern_that_can_match_nothing_ends(tmp_path: Path):
+    """A pack's pattern that can match the empty string (己?) found its empty match at the end of the
+    text again and again: the audit hung (found by the speed helper, session 33)."""
+    (tmp_path / "classes.toml").write_text('[classes.probe]\ndoc = "probe"\nroles = ["customer"]\npatterns = ["己?"]\n',
+                                           encoding="utf-8")
+    classes = load_classes(tmp_path)
+    assert [m.text for m in classes.find("probe", "甲己")] == ["己"]
+    assert classes.find("probe", "甲乙") == []
+
+
 def test_classes_load_once_per_file_version(tmp_path: Path):
     pack = tmp_path / "classes.toml"
     pack.write_text('[add.classes.upset]\npatterns = ["无力吐槽"]\n', encoding="utf-8")
