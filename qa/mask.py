@@ -25,11 +25,13 @@ ID card         18 characters (6-digit region, birth date      all but the last 
 e-mail          ``local@domain.tld``, also with a full-width   first character of the local
                 ``＠`` ``。`` ``．`` and internationalized       part + ``*``; domain kept:
                 domains (``张三@例子.中国``)                   ``z*******@example.com``
-bank card       16-19 digits, together or in fours: named      all but the last 4:
-                just before (``卡号``, ``账号``; then also      ``**** **** **** 7890``
-                12-15 digits in fours), in fours near 卡, or
-                a valid card number (Luhn, network) in fours
-                or near 卡
+bank card       16-19 digits, together, in fours or four and   all but the last 4:
+                the rest: a card, account or bank named in     ``**** **** **** 7890``
+                the 16 characters before (``卡号``, ``账户``,
+                ``开户行``, ``工行``…; then also 12-15 digits)
+                and no order number named right before; in
+                fours after 卡里/到卡…; or a valid card number
+                (Luhn, network) in fours or after 卡里/到卡…
 address         house, building, unit and room numbers in      the numerals: ``*号楼***室``,
                 digits or Chinese numerals (``3号楼501室``,     ``文三路**号``
                 ``5栋 2单元 302``, ``3#楼502``, ``B座1203``,
@@ -151,7 +153,7 @@ _WIDE_ASCII = {chr(code): chr(ascii_code) if isinstance(ascii_code, int) else as
 _CANDIDATE = (r"[0-9０-９]{4}|[@＠﹫]|[0-9０-９零〇一二三四五六七八九十百两](?:号楼|號樓|栋|棟|幢|座|单元|單元|室|#|弄|组|号院)"
               r"|[路街巷弄村组段座][0-9０-９零〇一二三四五六七八九十百两]|大道[0-9０-９]|[楼樓][0-9０-９]{3}"
               r"|[\u4e00-\u9fff][0-9０-９]{1,3}[-－][0-9０-９]|门牌")
-# A bank card is named just before its number (卡号：6222…, 银行账号 6222…)…
+# A bank card, account or bank named in the 16 characters before the number (卡号：6222…, 开户行工商银行 6222…)…
 _CARD_NAMED = re.compile(r"(?:卡号|银行卡|信用卡|储蓄卡|借记卡|账号|帐号|账户|帐户|户名|开户行|银行|工行|农行|建行|中行|招行|交行|邮储|收款)")
 # …unless an order or waybill is named right before it (物流卡住了，订单号2345…)
 _ORDER_NAMED = re.compile(r"(?:订单|单号|运单|快递单|物流单)(?:号|编号)?[:：\s是为]{0,3}$")
@@ -205,10 +207,11 @@ def _luhn(digits: str) -> bool:
 
 
 def _is_card(match: re.Match, text: str) -> bool:
-    """Whether a run of 16-19 digits (:data:`_PATTERN`'s ``card``) is a bank card number: named as
-    one just before it, in groups of four near the word 卡 (even mistyped), or a valid card number
-    written in groups of four or near the word 卡. An order number (run together, no card named)
-    stays visible."""
+    """Whether a run of digits (:data:`_PATTERN`'s ``card``) is a bank card or account number: a
+    card, account or bank named in the 16 characters before it (12-19 digits), unless an order or
+    waybill is named right before it; 16-19 digits in groups near a card word (卡里, 到卡: even
+    mistyped); or a valid card number (Luhn, network) in groups or near a card word. An order
+    number (run together, no card named) stays visible."""
     start = match.start()
     before = text[max(0, start - 16):start]
     if _ORDER_NAMED.search(before):
