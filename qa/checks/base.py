@@ -84,3 +84,12 @@ def preceding_turns(replies: np.ndarray, turn: np.ndarray, new_session: np.ndarr
     previous = np.where(positions > 0, last_reply[np.maximum(positions - 1, 0)], -1)
     low = np.maximum(session_start[positions], previous + 1)
     return turn_positions, np.searchsorted(turn_positions, low), np.searchsorted(turn_positions, positions)
+
+
+def concatenated_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[i], starts[i] + 1, …`` (``counts[i]`` values) for each i, one after another: the
+    indices of many short runs at once (``[3, 7], [2, 1]`` -> ``[3, 4, 7]``)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(np.asarray(starts, dtype=np.int64), counts) + within

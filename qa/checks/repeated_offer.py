@@ -80,7 +80,7 @@ import pyarrow.compute as pc
 import regex
 
 from qa.acceptance import MONEY, not_accepted
-from qa.checks.base import CheckContext, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, concatenated_ranges, findings_frame, render, role_mask
 from qa.checks.pattern import to_arrow
 from qa.checks.repetition import EMOTICON, ordinal
 from qa.classes import _re2_form, classes_of
@@ -448,8 +448,7 @@ class _GramTable:
             small, large = np.where(swap, other, one), np.where(swap, one, other)
             counts = self.sizes[small]
             rows = np.repeat(np.arange(len(one)), counts)
-            within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-            wanted = large[rows] * self.n_grams + self.members[self.start[small][rows] + within] % self.n_grams
+            wanted = large[rows] * self.n_grams + self.members[concatenated_ranges(self.start[small], counts)] % self.n_grams
             found = np.minimum(np.searchsorted(self.members, wanted), max(len(self.members) - 1, 0))
             hit = self.members[found] == wanted if len(self.members) else np.zeros(len(wanted), dtype=bool)
             out[begin : begin + len(one)] = np.bincount(rows, weights=hit, minlength=len(one))

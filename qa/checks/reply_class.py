@@ -108,7 +108,7 @@ from qa.acceptance import (
     permits_decision,
     same_remedy,
 )
-from qa.checks.base import CheckContext, findings_frame, preceding_turns, render, role_mask
+from qa.checks.base import CheckContext, concatenated_ranges, findings_frame, preceding_turns, render, role_mask
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
 from qa.saidagain import SaidAgain, takes_up
@@ -170,7 +170,7 @@ def _answers_turn_of(classes, names: list[str], norm_all: pd.Series, scope: np.n
     answers = np.zeros(len(positions), dtype=bool)
     if counts.sum():
         owner = np.repeat(np.arange(len(positions)), counts)
-        rows = turn_positions[np.repeat(left, counts) + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)]
+        rows = turn_positions[concatenated_ranges(left, counts)]
         hit = _class_mask(classes, names, norm_all, rows)
         answers[owner[hit]] = True
     return answers

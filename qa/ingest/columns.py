@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qa.errors import InputError
-from qa.ingest.header import VOCABULARY, closest, fold_name, guess_column, header_key, party_text_columns
+from qa.ingest.header import DATE_CELL, VOCABULARY, closest, fold_name, guess_column, header_key, party_text_columns
 from qa.regexcache import compile_regex
 
 #: Fields a ``--column FIELD=NAME`` override may name.
@@ -33,7 +33,6 @@ _REQUIRED = ("session_id", "text")
 # conversation, told apart by the time it began when a column gives it.
 # A header cell that is a date (2026-12-17 10:01:30) means the first line is data; so do two cells that
 # are numbers or long hex ids (0000b82c62117aa4…, 0, 1) in a line naming no field.
-_DATA_LIKE = compile_regex(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
 _VALUE_LIKE = compile_regex(r"^\s*(?:-?\d+(?:\.\d+)?|[0-9a-fA-F]{16,})\s*$")
 # Question-and-answer layouts: the customer's message and the agent's reply in two columns of one row.
 _ASKED_COLUMN = compile_regex(r"^(?:买家|客户|顾客|用户|访客)(?:消息|内容|问题|提问|发言)$")
@@ -250,8 +249,8 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
     if not missing and not parties and not ({"role", _FLAG_FIELD, "sender"} & positions.keys()):
         missing = ["role"]
     values = [n for n in names if _VALUE_LIKE.search(n)]
-    if missing and (any(_DATA_LIKE.search(n) for n in names) or (len(values) >= 2 and not positions)):
-        sample = next((n for n in names if _DATA_LIKE.search(n)), values[0] if values else "")
+    if missing and (any(DATE_CELL.search(n) for n in names) or (len(values) >= 2 and not positions)):
+        sample = next((n for n in names if DATE_CELL.search(n)), values[0] if values else "")
         raise InputError(f"{where} has no header row: its first line already holds data ('{sample}'); add the "
                          f"header line (会话ID, 发送方, 时间, 内容…) or name the columns with --header-row/--column")
     asks = [n for n in names if _ASKED_COLUMN.search(n)]

@@ -243,15 +243,15 @@ def find_header(rows: Sequence[Sequence[str]], overrides: Mapping[str, str] = {}
     return best
 
 
-# A cell that starts with a date (2026-12-06 10:00:05, 2026/12/06): a message's time.
-_DATE_CELL = re.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
+#: A cell that starts with a date (2026-12-06 10:00:05, 2026/12/06): a message's time, not a column's name.
+DATE_CELL = re.compile(r"^\s*\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}")
 
 
 def _message_row(row: Sequence[str]) -> bool:
     """A row of messages, not of notes or names: three or more cells, one of them a date (a title or
     notes line is one cell, 导出时间：2026-12-06 among them; a cover line is a label and a value)."""
     cells = [str(cell) for cell in row if cell is not None and str(cell).strip()]
-    return len(cells) >= 3 and any(_DATE_CELL.match(cell) for cell in cells)
+    return len(cells) >= 3 and any(DATE_CELL.match(cell) for cell in cells)
 
 
 def at_row(rows: Sequence[Sequence[str]], index: int) -> Header:
