@@ -77,14 +77,15 @@ LABEL_SEPARATORS = re.compile(r"[;；]")
 # Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M, a 快手 API dump), per field. Only this script uses them, to show
 # texts and to check labels; the tool finds its columns on its own.
 FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话"),
+    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话",
+                "会话流水号"),
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "消息发送者", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人", "from_role",
              "发送角色", "发送人角色", "发送者角色"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
               "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender", "sender_nick",
-              "客服名", "客服工号", "接待人"),
+              "客服名", "客服工号", "接待人", "发送账号"),
     "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
@@ -124,6 +125,8 @@ ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-
                            r"智能助理|机器人|ai客服|ai助手).*)")
 # A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
 MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
+# A flag on the shop's rows that marks its robot's auto-replies (唯品会 是否自动回复: 是/否): such a row is the system.
+AUTO_REPLY_FLAG_HEADERS = ("是否自动回复", "自动回复")
 SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
                     "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"), ("发送日期", "发送时刻"))
@@ -134,6 +137,8 @@ ROLE_VALUES = {
     "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
     "访客": "customer", "坐席": "agent", "座席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
     "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
+    # a message direction seen from the shop (唯品会: 收到 the member's, 发出 the shop's)
+    "收到": "customer", "发出": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
@@ -337,6 +342,7 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         idx["role"] = agent_flag
     label_idx = header.index(LABEL_COLUMN)
     msg_type_at = next((header.index(name) for name in MSG_TYPE_HEADERS if name in header), None)
+    auto_flag_at = next((header.index(name) for name in AUTO_REPLY_FLAG_HEADERS if name in header), None)
     shops: set[str] = set()
     if by_sender:
         senders: dict[str, set[str]] = {}
@@ -381,6 +387,8 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
                         or (raw_role in AGENT_FLAG_YES and (account in ROBOT_ACCOUNTS or ROBOT_ACCOUNT.fullmatch(account)))
                         else "agent" if raw_role in AGENT_FLAG_YES else "customer")
         if msg_type_at is not None and record[msg_type_at].strip().casefold() in SYSTEM_MSG_TYPES:
+            raw_role = "system"
+        if auto_flag_at is not None and record[auto_flag_at].strip() in AGENT_FLAG_YES:
             raw_role = "system"
         if split_time:
             date_part = record[split_time[0]].strip().split(" ")[0]
