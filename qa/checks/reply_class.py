@@ -1104,7 +1104,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
         # (a refusal said in anger, 你听不懂吗 不要补, is an upset trigger whose refusal class still counts)
-        refusing = [c for c in later if c in classes.classes]
+        refusing = [c for c in [*later, *params["insisted_refusal_classes"]] if c in classes.classes]
         tied = [c for c in params["answer_classes"] if c in classes.classes]
         insisted_at: dict[int, bool] = {}
 

@@ -44,6 +44,9 @@ PARAMS = {
     "new_episode_classes": Param("strings", "with soothed_episode: customer lines that turn on the agent or the service "
                                  "itself (客服是当摆设的吗, 半天不回) open a new episode even right after a soothing "
                                  "reply", default=[]),
+    "insisted_refusal_classes": Param("strings", "with soothed_episode: customer lines besides the after_reply classes "
+                                      "that refuse an offer (退了还得重新挑 好麻烦): a soothing reply that offers it again "
+                                      "insisted, and the customer's next upset is judged", default=[]),
     "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
                              "episode, not judged again", default=False),
     "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
