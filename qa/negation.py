@@ -65,6 +65,10 @@ _BARE_RHETORICAL_BEFORE = ("这", "那", "这可", "那可")
 def _bare_rhetorical(before: str, negator: regex.Match) -> bool:
     """Is ``negator`` a bare 不 right after 这/那 (the 这不…嘛 of a rhetorical question)?"""
     return negator.group() == "不" and before[:negator.start()].endswith(_BARE_RHETORICAL_BEFORE)
+
+
+# How far past a phrase a condition holding it may reach (有什么难以理解的地方，您随时问我: the offer that makes it one).
+_CONDITION_TAIL = 16
 # A match followed at once by 的话/就/再 is the condition of what follows (不行就退, 不满意的话).
 # The condition marker that closes its clause (不用的话, 要是不行的话).
 _POSTPOSED = compile_regex(r"的话")
@@ -190,6 +194,13 @@ class Scope:
         found = self._condition.search(text, left, start)
         if found:
             return found.group()
+        # a condition that holds the phrase itself (有什么难以理解的地方，您随时问我: the listed 有什么难以理解的
+        # is the condition's own 有…的地方)
+        for found in self._condition.finditer(text, left, min(len(text), end + _CONDITION_TAIL)):
+            if found.start() > start:
+                break
+            if found.end() >= end:
+                return found.group()
         # 的话 is a postposed marker: 不使用的话 / 是翻新机的话 make their whole clause a condition
         after = _POSTPOSED.search(text, end, self.clause_end(text, end))
         return after.group() if after else None
