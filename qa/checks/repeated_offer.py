@@ -1323,8 +1323,12 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         unsettled = [pair for pair in np.flatnonzero(~alike_pair).tolist()
                      if terms.may_be_alike(distinct_keys[int(one[pair])], distinct_keys[int(other[pair])])]
         terms.index({distinct_keys[int(k)] for pair in unsettled for k in (one[pair], other[pair])})
+        changing, emphasis = params["anchor_terms"], frozenset(params["anchor_emphasis"])
         for pair in unsettled:
-            alike_pair[pair] = terms.alike(distinct_keys[int(one[pair])], distinct_keys[int(other[pair])])
+            key_before, key_after = distinct_keys[int(one[pair])], distinct_keys[int(other[pair])]
+            # a waiver or a share the earlier offer lacks (仅退款，不用退货 after 申请退货退款) changes the remedy
+            alike_pair[pair] = terms.alike(key_before, key_after) and not _changes_terms(key_after, key_before, changing,
+                                                                                         emphasis)
     linked = alike_pair[pair_inverse.ravel()]
     if params["anchor_reach"] > 0:
         # The same remedy restated while the customer keeps refusing it (冷水手洗 / 冷水洗可以减少缩水 /

@@ -1104,7 +1104,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 if any(texts.line_key(p) == key for p in reply_positions[low:high].tolist()):
                     soothed[index] = False
         # (a refusal said in anger, 你听不懂吗 不要补, is an upset trigger whose refusal class still counts)
-        refusing = [c for c in [*later, *params["insisted_refusal_classes"]] if c in classes.classes]
+        refusing = [c for c in later if c in classes.classes]
+        # pushing back (好麻烦) refuses the offer only when the soothing reply holds it out again in so many
+        # words (还是, 只能): 理解您，那给您申请仅退款 meets it with another remedy
+        pushing = [c for c in params["insisted_refusal_classes"] if c in classes.classes and c not in refusing]
+        insisting = compile_regex(params["insisted_marker"]) if params["insisted_marker"] else None
         tied = [c for c in params["answer_classes"] if c in classes.classes]
         insisted_at: dict[int, bool] = {}
 
@@ -1114,15 +1118,19 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = insisted_at.get(position)
             if found is None:
                 offer = int(_previous_reply(reply_positions, np.asarray([position]), sessions)[0])
-                found = offer >= 0 and not _unlike(texts.at(offer), texts.at(position)) and any(
+                between = range(offer + 1, position)
+                found = offer >= 0 and not _unlike(texts.at(offer), texts.at(position)) and (any(
                     scope[p] and (relation_hits[p] or any(texts.member(name, p) for name in refusing)
                                   # an answer class counts only tied to the offer (要多久？ echoes nothing)
                                   or (tied and not_accepted(classes, texts.at(offer), texts.at(p), tied) is not None))
-                    for p in range(offer + 1, position))
+                    for p in between) or (bool(pushing) and insisting is not None
+                                          and insisting.search(texts.at(position)) is not None
+                                          and any(scope[p] and any(texts.member(name, p) for name in pushing)
+                                                  for p in between)))
                 insisted_at[position] = found
             return found
 
-        if soothed.any() and (refusing or tied):
+        if soothed.any() and (refusing or tied or pushing):
             # a soothing reply that insisted on the solution the customer had just refused (我不要补胶 →
             # 抱歉，还是建议您返厂补胶): the customer's next upset (……) is about that insistence, not the
             # soothed episode going on

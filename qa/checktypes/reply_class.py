@@ -47,6 +47,8 @@ PARAMS = {
     "insisted_refusal_classes": Param("strings", "with soothed_episode: customer lines besides the after_reply classes "
                                       "that refuse an offer (退了还得重新挑 好麻烦): a soothing reply that offers it again "
                                       "insisted, and the customer's next upset is judged", default=[]),
+    "insisted_marker": Param("str", "with insisted_refusal_classes: what a soothing reply says to hold the refused "
+                             "offer out again (还是, 只能); a reply without it meets the pushback", default=""),
     "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
                              "episode, not judged again", default=False),
     "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
