@@ -138,7 +138,7 @@ ROLE_VALUES = {
     "访客": "customer", "坐席": "agent", "座席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
     "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
     # a message direction seen from the shop (唯品会: 收到 the member's, 发出 the shop's)
-    "收到": "customer", "发出": "agent",
+    "收到": "customer", "发出": "agent", "卖家": "agent",
     "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
@@ -437,6 +437,10 @@ def _parse_time(value: str) -> datetime:
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(CHINA_TIME).replace(tzinfo=None)
         return parsed
+    try:  # month-day without a year (a 微店 export: 12-06 09:30:11); a leap year, so 02-29 reads
+        return datetime.strptime(f"2000-{value}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        pass
     raise LabelError(f"unreadable time {value!r}")
 
 
