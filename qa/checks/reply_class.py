@@ -1112,21 +1112,27 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         tied = [c for c in params["answer_classes"] if c in classes.classes]
         insisted_at: dict[int, bool] = {}
 
+        def refused_between(offer: int, position: int) -> bool:
+            """Did a customer message between the offer and the reply refuse it?"""
+            return any(scope[p] and (relation_hits[p] or any(texts.member(name, p) for name in refusing)
+                                     # an answer class counts only tied to the offer (要多久？ echoes nothing)
+                                     or (tied and not_accepted(classes, texts.at(offer), texts.at(p), tied) is not None))
+                       for p in range(offer + 1, position))
+
+        def pushed_back_between(offer: int, position: int) -> bool:
+            """Did the customer push back on the offer and the reply hold it out again in so many words?"""
+            return (bool(pushing) and insisting is not None and insisting.search(texts.at(position)) is not None
+                    and any(scope[p] and any(texts.member(name, p) for name in pushing)
+                            for p in range(offer + 1, position)))
+
         def insisted(position: int) -> bool:
             """Did the soothing reply at ``position`` offer again what the customer refused since the
             agent's offer before it? Found once per soothing reply."""
             found = insisted_at.get(position)
             if found is None:
                 offer = int(_previous_reply(reply_positions, np.asarray([position]), sessions)[0])
-                between = range(offer + 1, position)
-                found = offer >= 0 and not _unlike(texts.at(offer), texts.at(position)) and (any(
-                    scope[p] and (relation_hits[p] or any(texts.member(name, p) for name in refusing)
-                                  # an answer class counts only tied to the offer (要多久？ echoes nothing)
-                                  or (tied and not_accepted(classes, texts.at(offer), texts.at(p), tied) is not None))
-                    for p in between) or (bool(pushing) and insisting is not None
-                                          and insisting.search(texts.at(position)) is not None
-                                          and any(scope[p] and any(texts.member(name, p) for name in pushing)
-                                                  for p in between)))
+                found = offer >= 0 and not _unlike(texts.at(offer), texts.at(position)) and (
+                    refused_between(offer, position) or pushed_back_between(offer, position))
                 insisted_at[position] = found
             return found
 
