@@ -51,6 +51,7 @@ def test_forked_audit_equals_one_process(rules, fork_small_tables, tmp_path, job
     assert_same_workbook(expected, got, tmp_path)
 
 
+@pytest.mark.slow
 @needs_fork
 def test_forked_audit_sums_the_workers_stage_times(rules, fork_small_tables):
     timings: dict[str, float] = {}
@@ -59,6 +60,7 @@ def test_forked_audit_sums_the_workers_stage_times(rules, fork_small_tables):
     assert {f"rule {rule.id}" for rule in rules if rule.enabled} <= set(timings)
 
 
+@pytest.mark.slow
 @needs_fork
 def test_a_worker_that_dies_is_a_clear_error(rules, fork_small_tables, monkeypatch):
     parent = os.getpid()

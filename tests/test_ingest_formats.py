@@ -164,6 +164,7 @@ def test_parquet_missing_column_is_one_line(tmp_path):
         load_inputs([str(broken)])
 
 
+@pytest.mark.slow
 def test_parquet_with_the_pandas_engine_in_memory_and_out_of_core(tmp_path):
     path = str(chat_parquet(tmp_path / "chat.parquet"))
     rules = load_rules([])

@@ -112,6 +112,7 @@ def test_stream_rebuilds_load_inputs_on_samples(path, chunk_rows):
     assert assert_streams_like_load([path], chunk_rows) is not None
 
 
+@pytest.mark.slow
 def test_stream_of_several_inputs_merges_notes_like_load():
     # 20 rows a chunk still splits every sample file (the finer splits run file by file above)
     assert_streams_like_load(SAMPLES, chunk_rows=20)
@@ -155,6 +156,7 @@ def test_stream_edge_files(tmp_path, name, chunk_rows):
     assert_streams_like_load([path], chunk_rows)
 
 
+@pytest.mark.slow
 def test_stream_encodings(tmp_path):
     text = HEAD + "s1,2026-11-20 14:03:27,客服,小王,亲，您好～\ns1,2026-11-20 14:03:29,买家,,在吗\n" * 3
     for encoding in ("gb18030", "utf-16", "utf-8-sig"):
@@ -218,6 +220,7 @@ def test_out_of_core_equals_in_memory_on_synthetic_log(rules, tmp_path, jobs):
     assert len(expected.ingest.rejected) > 0
 
 
+@pytest.mark.slow
 def test_partition_without_times_keeps_time_rules(rules, tmp_path):
     """A partition whose sessions have no times must not skip slow-reply when others have."""
     timed = write(tmp_path / "timed.csv", HEAD + "t1,2026-11-20 14:00:00,买家,,在吗\nt1,2026-11-20 14:09:00,客服,a,在的\n")

@@ -9,6 +9,8 @@ import multiprocessing
 import os
 import signal
 
+import pytest
+
 from qa.audit.outofcore import _workers_ignore_ctrl_c
 
 
@@ -16,6 +18,7 @@ def _exit_with_sigint_ignored() -> None:
     raise SystemExit(0 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else 1)
 
 
+@pytest.mark.slow
 def test_workers_started_in_the_window_ignore_ctrl_c_and_this_process_gets_its_handler_back():
     previous = signal.getsignal(signal.SIGINT)
     with _workers_ignore_ctrl_c():
