@@ -546,11 +546,8 @@ class RemedyTerms:
         found = self._chars.get(key)
         if found is None:
             text = self.phrase.sub(lambda m: self.canon[m.group()], key) if self.phrase else key
-            chars = set(text)
-            for word in self._single_words:
-                if word in text:
-                    chars.update(self.canon[word])
-            found = self._chars[key] = frozenset(c for c in chars if _TERM.match(c))
+            named = text + "".join(self.canon[word] for word in self._single_words if word in text)
+            found = self._chars[key] = frozenset(_TERM.findall(named))
         return found
 
     def index(self, keys) -> None:
