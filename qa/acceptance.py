@@ -101,6 +101,12 @@ def step_verb(match_text: str, class_name: str) -> str | None:
     return None
 
 
+def _shares_content_bigram(text: str, other: str) -> bool:
+    """Do the two texts share two adjacent Han characters, neither of them a common one?"""
+    return any(text[k] not in _COMMON and text[k + 1] not in _COMMON and text[k:k + 2] in other
+               and _HAN_RUN.fullmatch(text[k:k + 2]) for k in range(len(text) - 1))
+
+
 def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLASSES):
     """The match of the customer's ``answer_norm`` that does not accept the agent's
     ``proposal_norm`` (both normalized texts), or None when the answer accepts or is unrelated.
@@ -129,6 +135,13 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 if (echoed is not None and echoed.group() in proposal_norm and not _WHEN.search(echoed.group())
                         and echoed.group() not in _NOT_ECHOED and not _DELIGHT.search(rest)
                         and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)):
+                    return found
+                continue
+            if name == "objection":
+                # 你们称得准不代表我收到的够 after 都是称重装袋的: a statement set against the answer about a
+                # thing the answer named (a bigram of two content characters of both); told about
+                # something else (我家卧室很干) it sets nothing against the proposal
+                if _shares_content_bigram(found.text, proposal_norm):
                     return found
                 continue
             if name == "term-denied":
