@@ -75,6 +75,13 @@ _POSTPOSED = compile_regex(r"的话")
 _ANTECEDENT = compile_regex(r"了?(?:的话|就|那就|那我|我就|我再|再|在(?=联系|找|问|说|来))")
 
 
+# A one-character negator with its own verb, then a subject (再不发我报警了, 别逼我曝光): the negation ends at
+# the verb, the subject's clause is the consequence. A preposition or causative before the pronoun makes it
+# an object inside the negation (不跟你说, 不让我投诉).
+_OWN_VERB_THEN_SUBJECT = compile_regex(r"(?!跟|和|给|对|向|帮|替|让|叫|把|被|为|许|准|要|用|需|必|找|同|与|敢|想|能|会|该)\p{Han}"
+                                       r"(?:我|你|您|他|她|咱)")
+
+
 # words that open a clause of their own ("otherwise"): a negator before them does not reach past
 _OPENER = compile_regex(r"要不然|不然|否则")
 
@@ -174,6 +181,8 @@ class Scope:
         reach = self.window if len(last.group()) > 1 else self.short_window
         if len(before) - last.end() > reach:
             return None
+        if len(last.group()) == 1 and _OWN_VERB_THEN_SUBJECT.match(before, last.end()):
+            return None  # 再不发我报警了: 不 has its verb (发); 我 opens what follows, the consequence
         if (last.group() in _RHETORICAL_NEGATORS or _bare_rhetorical(before, last)) and self._rhetorical_end(text, end):
             return None
         return last.group()
