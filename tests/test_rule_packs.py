@@ -165,6 +165,18 @@ def test_rules_check_command(pack, tmp_path):
     assert f"{bad}:3: unknown key 'max_wait_secs'" in result.stderr
 
 
+def test_rules_check_warns_of_a_pattern_that_loses_the_re2_screen(tmp_path):
+    rule = tmp_path / "wechat.toml"
+    text = ('id = "wechat"\ncheck = "pattern"\nseverity = "major"\n[message]\nzh = "站外导流"\n'
+            '[docs]\nwhat = "w"\nwhy = "y"\nbad = "b"\ngood = "g"\n[params]\npatterns = ["加我微信"]\n')
+    rule.write_text(text, encoding="utf-8")
+    assert "not RE2-valid" not in run("rules", "check", str(tmp_path)).stderr
+    rule.write_text(text.replace('patterns = ["加我微信"]', 'patterns = ["加我微信", "(?<=加)微信"]'), encoding="utf-8")
+    result = run("rules", "check", str(tmp_path))
+    assert result.exit_code == 0
+    assert "warning: wechat: 1 pattern(s) not RE2-valid" in result.stderr and "(?<=加)微信" in result.stderr
+
+
 def test_rules_list_and_explain(pack):
     listed = run("rules", "list", "--rules", str(pack))
     assert listed.exit_code == 0
