@@ -479,6 +479,7 @@ def test_output_slips_get_one_line(tmp_path):
     assert same.exit_code == 2 and len(same.output.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_qa_report_given_as_input_is_refused(tmp_path):
     report = tmp_path / "day-qa.xlsx"
     assert run("audit", str(SAMPLES / "qianniu-day.csv"), "-o", str(report)).exit_code == 0

@@ -12,6 +12,8 @@ import ast
 import functools
 from pathlib import Path
 
+import pytest
+
 import qa
 
 PACKAGE = Path(qa.__file__).resolve().parent
@@ -79,6 +81,7 @@ def test_the_checker_finds_a_cycle_hidden_in_a_function():
     assert find_cycle({"qa.a": {"qa.b"}, "qa.b": set()}) is None
 
 
+@pytest.mark.slow
 def test_the_graph_sees_function_level_imports():
     graph = import_graph()
     # qa.audit.compact imports the audit workbook inside a function (its transcript limit)

@@ -355,6 +355,7 @@ def _hold(history: Path, how: str) -> sqlite3.Connection:
     return holder
 
 
+@pytest.mark.slow
 def test_a_history_locked_by_another_program_says_so_quickly(chat_file, tmp_path, monkeypatch):
     history = tmp_path / "h.sqlite"
     assert run("audit", str(chat_file), "-o", str(tmp_path / "r.xlsx"), "--history", str(history)).exit_code == 0
@@ -479,6 +480,7 @@ def test_an_output_name_too_long_for_the_file_system_is_a_one_line_error(tmp_pat
         check_outputs([("-o", tmp_path / ("a" * 300 + ".xlsx"))])
 
 
+@pytest.mark.slow
 def test_json_dash_writes_the_result_to_standard_output(tmp_path):
     """--json - wrote a file named '-' in the working folder."""
     sample = Path(__file__).resolve().parent.parent / "samples" / "qianniu-export.csv"

@@ -3,6 +3,8 @@
 import tomllib
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,7 @@ def test_every_qa_subpackage_is_shipped():
         assert package in config["packages"], f"{package} is not listed in [tool.setuptools] packages"
 
 
+@pytest.mark.slow
 def test_qa_itself_does_not_import_openpyxl():
     # openpyxl is a test dependency only (the `test` extra): an installed qa must not need it.
     import ast

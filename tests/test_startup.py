@@ -51,6 +51,7 @@ def test_a_usage_error_of_audit_is_told_before_pandas_loads(tmp_path: Path, args
     assert not modules & set(HEAVY), f"qa audit {' '.join(args)} imported {sorted(modules & set(HEAVY))}"
 
 
+@pytest.mark.slow
 def test_rules_list_reads_a_pack_and_rules_check_compiles_it(tmp_path: Path):
     """Listing reads the files (an unknown key is refused, as always); compiling a regex is
     `qa rules check`'s job (and every audit's), and that reports the bad one as file:line."""
