@@ -102,9 +102,10 @@ def step_verb(match_text: str, class_name: str) -> str | None:
 
 
 def _shares_content_bigram(text: str, other: str) -> bool:
-    """Do the two texts share two adjacent Han characters, neither of them a common one?"""
+    """Does ``other`` hold two adjacent characters of ``text``, neither of them a common one (色差
+    of 这不是色差 in 会有色差)?"""
     return any(text[k] not in _COMMON and text[k + 1] not in _COMMON and text[k:k + 2] in other
-               and _HAN_RUN.fullmatch(text[k:k + 2]) for k in range(len(text) - 1))
+               for k in range(len(text) - 1))
 
 
 def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLASSES):
@@ -154,8 +155,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 if (denied and not (cut.group() == "不是" and _DENIAL_HEDGE.match(denied)
                                     and not _DENIAL_OUTRIGHT.search(found.text))
                         and not _DENIAL_TAKEN.search(answer_norm)
-                        and any(denied[k] not in _COMMON and denied[k + 1] not in _COMMON
-                                and denied[k:k + 2] in proposal_norm for k in range(len(denied) - 1))):
+                        and _shares_content_bigram(denied, proposal_norm)):
                     return found
                 continue
             if name == "option-refused":
