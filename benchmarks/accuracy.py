@@ -82,11 +82,11 @@ FIELD_HEADERS = {
     "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
     "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "消息发送者", "发送者类型", "sender_type", "消息来源", "发送方向",
              "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人", "from_role",
-             "发送角色", "发送人角色", "发送者角色"),
+             "发送角色", "发送人角色", "发送者角色", "author_type", "author_role"),
     "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
               "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender", "sender_nick",
-              "客服名", "客服工号", "接待人", "发送账号"),
-    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文"),
+              "客服名", "客服工号", "接待人", "发送账号", "author", "author_name"),
+    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文", "body"),
 }
 # Without a role column the sender decides, as in a 千牛 export: a sub-account
 # ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
