@@ -372,6 +372,8 @@ def _parse_records(path: Path, records: list[list[str]], file_label: str) -> lis
         if len(record) != len(header):
             raise LabelError(f"{path.name}:{number}: {len(record)} cells, header has {len(header)}")
         raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
+        if not any(raw_labels) and not record[idx["role"]].strip() and not record[idx["text"]].strip():
+            continue  # a blank row or an export's footer (合计：907 条消息), which the tool rejects as no message
         raw_role = record[idx["role"]].strip()
         if by_sender:
             shop = SHOP_PREFIX.match(raw_role)
