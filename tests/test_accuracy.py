@@ -203,6 +203,37 @@ def test_read_messages_xlsx_with_a_title_row_and_split_date_and_time_cells(tmp_p
     assert acc.check_labels([path]) == []
 
 
+def test_read_messages_xlsx_skips_a_blank_row_and_the_footer_line(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["天猫旗舰店 聊天记录导出"])
+    sheet.append([])
+    sheet.append(["序号", "会话ID", "买家昵称", "客服昵称", "发送方", "消息类型", "消息内容", "发送时间", "expect"])
+    sheet.append([1, "T1", "小鹿", "店:阿凯", "买家", "文本", "到哪了", dt.datetime(2026, 12, 5, 9, 0, 5), None])
+    sheet.append([2, "T1", "小鹿", "店:阿凯", "客服", "文本", "在路上", dt.datetime(2026, 12, 5, 9, 20), "slow-reply"])
+    sheet.append([])
+    sheet.append(["合计：2 条消息"])
+    path = tmp_path / "n.xlsx"
+    book.save(path)
+    messages = acc.read_messages(path)
+    assert [(m.row, m.role, m.labels) for m in messages] == [(4, "customer", ()), (5, "agent", ("slow-reply",))]
+    assert acc.check_labels([path]) == []
+
+
+def test_read_messages_seller_centre_api_headers(tmp_path):
+    path = _csv(tmp_path, "m.csv", """
+        conversation_id,created_at,author_type,author_name,body,expect
+        AE-1,2026-12-05T02:00:00Z,buyer,lulu,where is it,
+        AE-1,2026-12-05T02:01:00Z,seller,Kiki,亲 在路上了,
+        """)
+    messages = acc.read_messages(path)
+    assert [(m.role, m.agent, m.text) for m in messages] == [("customer", "lulu", "where is it"), ("agent", "Kiki", "亲 在路上了")]
+
+
 def test_read_messages_xlsx_with_one_labelled_sheet_per_agent(tmp_path):
     """Every labelled sheet is read; with several, a message's file names its sheet (the key the
     tool's findings are matched by), so rows of the same number in two sheets stay apart."""
