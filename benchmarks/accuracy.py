@@ -121,8 +121,9 @@ AGENT_FLAG_YES = {"是", "1", "true", "True"}
 ROBOT_ACCOUNTS = {"机器人", "robot"}
 # The platforms' robots by their account names (京东 JIMI, 店小蜜): an agent-side row sent from one is the
 # system, as the tool reads it; on a customer's row the column names whoever was serving.
+# 系统 / 系统消息 / 系统通知 as the account sends the platform's notices (会话已转接, 会话超时).
 ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|"
-                           r"智能助理|机器人|ai客服|ai助手).*)")
+                           r"智能助理|机器人|ai客服|ai助手).*|系统(?:消息|通知)?|system)")
 # A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
 MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
 # A flag on the shop's rows that marks its robot's auto-replies (唯品会 是否自动回复: 是/否): such a row is the system.
