@@ -127,7 +127,7 @@ ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-
 # A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
 MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
 # A flag on the shop's rows that marks its robot's auto-replies (唯品会 是否自动回复: 是/否): such a row is the system.
-AUTO_REPLY_FLAG_HEADERS = ("是否自动回复", "自动回复")
+AUTO_REPLY_FLAG_HEADERS = ("是否自动回复", "自动回复", "是否机器人", "是否机器人发送", "是否机器人回复", "机器人消息", "is_auto_reply")
 SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
                     "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked"}
 SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"), ("发送日期", "发送时刻"))
