@@ -478,7 +478,11 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
                   # a new one in place of the old (换一条新的, 换双新的, 调换): exchanging, by the measure word
                   **{f"换{one}{measure}新": "exchange" for one in ("", "一") for measure in _MEASURES},
                   "调换": "exchange"}
-_REMEDY_WORD = compile_regex("|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True)))
+# (RE2 pre-filters the keys with the plain words; the Python pattern then leaves out 换新 / 换一个新 after 更, the verb
+# 更换 before a new part: 更换新前轮 / 更换一个新前轮 replace a part as 寄一个新的前轮 does, no exchange of the goods)
+_REMEDY_WORDS = "|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True))
+_REMEDY_WORD = compile_regex("|".join(("(?<!更)" + w if w.startswith("换") else w)
+                                      for w in sorted(_REMEDY_FAMILY, key=len, reverse=True)))
 # a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
 
 
@@ -1274,7 +1278,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     # (only the keys RE2 finds a remedy word in are searched in Python: about one in nine of the keys
     # of a log of distinct texts; the words are plain, so RE2 and ``regex`` find the same)
     remedies = np.zeros(n_keys, dtype=np.int64)
-    with_remedy = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring_regex(used_strings, _REMEDY_WORD.pattern), False),
+    with_remedy = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring_regex(used_strings, _REMEDY_WORDS), False),
                                             dtype=bool))
     remedies[with_remedy] = [sum({family_bit[_REMEDY_FAMILY[m]] for m in _REMEDY_WORD.findall(distinct_keys[k])})
                              for k in with_remedy.tolist()]
