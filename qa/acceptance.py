@@ -47,10 +47,11 @@ _REMEDY = compile_regex(r"上门|补发|重新发|重发|派人|退|换|寄|赔|
 _RESEND_COUNTED = compile_regex(r"(?:再|重新)发(?!一下|下|个?(?:链接|单号|图|照片|地址|截图|视频|信息|消息|定位))"
                                 r"|发(?:一|两)?(?:个|双|件|份|台|箱|盒|套|只|条|瓶)(?!链接|单号|图|照片|地址|截图|视频|信息|消息|定位)")
 # an answer that starts by agreeing accepts, whatever follows (好的 不用寄了吧); 不介意 answers the agent's
-# 您介意的话… by taking the goods as they are. 那我 takes the proposal up (那我申请一下) unless a return or an
-# exchange follows it: 那我退货 after 给您5元券 chooses another remedy (counter-demand checks it is another)
+# 您介意的话… by taking the goods as they are. 那我 takes the proposal up (那我申请一下) unless a return, an exchange
+# or a complaint follows it (a refusal, 那我不要了, is no agreement anyway): 那我退货 after 给您5元券 chooses another
+# remedy (counter-demand checks it is another)
 _ACCEPTS = compile_regex(r"^\W*(?:好的?|好吧|行(?:吧|的)?|可以|嗯+|ok|okay|谢谢|知道了|明白|收到|"
-                         r"那我(?!(?:就|还是)?(?:直接)?(?:退货|退款|换货|退掉|退了))|不介意|不在意|没关系)(?![不没])")
+                         r"那我(?!\p{Han}{0,4}?(?:退|换|投诉|差评|举报))|不介意|不在意|没关系)(?![不没])")
 # an answer that opens by suggesting an alternative (要不…能不能…, 不如…, 或者…) bargains: it asks
 # for a deal, it does not refuse (要不不退差价 送个赠品行吗)
 _BARGAINS = compile_regex(r"^\W*(?:那|那么|亲)?\W*(?:要不(?!是)|要不然|不如|或者|退而求其次)")

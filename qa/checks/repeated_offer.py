@@ -478,10 +478,11 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
                   # a new one in place of the old (换一条新的, 换双新的, 调换): exchanging, by the measure word
                   **{f"换{one}{measure}新": "exchange" for one in ("", "一") for measure in _MEASURES},
                   "调换": "exchange"}
-# (RE2 pre-filters the keys with the plain words; the Python pattern then leaves out 换新 / 换一个新 after 更, the verb
-# 更换 before a new part: 更换新前轮 / 更换一个新前轮 replace a part as 寄一个新的前轮 does, no exchange of the goods)
+# (RE2 pre-filters the keys with the plain words; the Python pattern then leaves out 换新 / 换一个新 after 更 when a part
+# follows, the verb 更换 before a new part: 更换新前轮 / 更换一个新前轮 replace a part as 寄一个新的前轮 does; 更换一台新的,
+# 更换新机 still exchange the goods)
 _REMEDY_WORDS = "|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True))
-_REMEDY_WORD = compile_regex("|".join(("(?<!更)" + w if w.startswith("换") else w)
+_REMEDY_WORD = compile_regex("|".join((f"(?<!更){w}|(?<=更){w}(?=[的机货品款])" if w.startswith("换") else w)
                                       for w in sorted(_REMEDY_FAMILY, key=len, reverse=True)))
 # a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
 
