@@ -1092,12 +1092,6 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     before -= 1
                 if not opened:
                     soothed[index] = False
-            # a soothing reply that asked for the order or other details (确实让人着急，麻烦发下订单号) has handled
-            # nothing yet: the customer's upset after giving them (等得真的无语了) is judged on the next reply
-            detail_names = [c for c in params["detail_request_classes"] if c in classes.classes]
-            for index in np.flatnonzero(soothed).tolist() if detail_names else ():
-                if any(texts.member(name, int(previous[index])) for name in detail_names):
-                    soothed[index] = False
             # a canned line the agent already sent in the session (非常抱歉给您带来不便, again) is
             # repeated-soothing's business: it does not answer the episode
             session_start = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]

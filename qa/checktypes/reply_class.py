@@ -49,9 +49,6 @@ PARAMS = {
                                       "insisted, and the customer's next upset is judged", default=[]),
     "insisted_marker": Param("str", "with insisted_refusal_classes: what a soothing reply says to hold the refused "
                              "offer out again (还是, 只能); a reply without it meets the pushback", default=""),
-    "detail_request_classes": Param("strings", "a soothing reply of these classes (麻烦发下订单号) asked for details "
-                                    "before handling anything: with soothed_episode, the customer's next upset is "
-                                    "judged again", default=[]),
     "soothed_episode": Param("bool", "a trigger whose preceding agent reply already satisfied is the same "
                              "episode, not judged again", default=False),
     "answered_question_classes": Param("strings", "agent questions a short customer answer answers "
