@@ -481,9 +481,10 @@ _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "�
 # (RE2 pre-filters the keys with the plain words; the Python pattern then leaves out 换新 / 换一个新 after 更 when a part
 # follows, the verb 更换 before a new part: 更换新前轮 / 更换一个新前轮 replace a part as 寄一个新的前轮 does; 更换一台新的,
 # 更换新机 still exchange the goods)
-_REMEDY_WORDS = "|".join(sorted(_REMEDY_FAMILY, key=len, reverse=True))
+_REMEDY_LONGEST_FIRST = sorted(_REMEDY_FAMILY, key=len, reverse=True)
+_REMEDY_WORDS = "|".join(_REMEDY_LONGEST_FIRST)
 _REMEDY_WORD = compile_regex("|".join((f"(?<!更){w}|(?<=更){w}(?=[的机货品款])" if w.startswith("换") else w)
-                                      for w in sorted(_REMEDY_FAMILY, key=len, reverse=True)))
+                                      for w in _REMEDY_LONGEST_FIRST))
 # a sum offered is money whether or not it is called 补偿 (补20元, 退您5块, 10元红包): acceptance.MONEY
 
 
