@@ -48,8 +48,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from datetime import time as dt_time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,93 +73,16 @@ AGENT_MESSAGE_RULES = {"forbidden-phrase", "rhetorical-question", "repeated-soot
 LABEL_COLUMN = "expect"
 LABEL_SEPARATORS = re.compile(r"[;；]")
 
-# Header names of the eval layouts (A, B, C, the 飞鸽 one of set K, the 七鱼 one of set L, the 咚咚 one of set M, a 快手 API dump), per field. Only this script uses them, to show
-# texts and to check labels; the tool finds its columns on its own.
-FIELD_HEADERS = {
-    "session": ("session_id", "会话ID", "会话id", "会话编号", "会话标识", "对话ID", "dialogue_id", "conversation_id", "会话",
-                "会话流水号"),
-    "time": ("timestamp", "时间", "发送时间", "消息时间", "消息发送时间", "created_at", "msg_time", "sent_at", "send_time"),
-    "role": ("role", "sender_role", "角色", "发送方", "发送者身份", "消息发送方", "消息发送者", "发送者类型", "sender_type", "消息来源", "发送方向",
-             "发送人身份", "消息方向", "身份", "发送方类型", "消息发送人", "from_role",
-             "发送角色", "发送人角色", "发送者角色", "author_type", "author_role"),
-    "agent": ("agent", "sender_name", "客服", "接待客服", "客服昵称", "客服账号", "客服名称", "发送者", "agent_name", "咚咚账号",
-              "接待人员", "坐席昵称", "坐席名称", "座席名称", "发送人", "发送方昵称", "sender", "sender_nick",
-              "客服名", "客服工号", "接待人", "发送账号", "author", "author_name"),
-    "text": ("text", "内容", "消息内容", "聊天内容", "content", "消息", "消息正文", "body"),
-}
-# Without a role column the sender decides, as in a 千牛 export: a sub-account
-# ``店铺名:客服名`` is an agent (``店铺名:机器人`` the shop robot), any other nickname (``tb123_小王``,
-# ``momo:)``) a customer.
-SENDER_HEADERS = ("sender", "发送人", "发送者", "发送者昵称")
-# Without a session column a session is the customer's conversation, one per start time if a
-# column gives it (a 千牛 export keyed by 买家旺旺), else one per day (from 04:00), as the tool reads it.
-CUSTOMER_HEADERS = ("买家旺旺", "旺旺", "买家", "买家昵称", "用户昵称", "顾客昵称", "客户昵称", "访客昵称", "访客名称", "customer", "buyer_nick", "客户ID", "客户账号", "用户pin", "买家ID", "买家id")
-SESSION_START_HEADERS = ("会话开始", "会话开始时间", "session_start")
-# …or, in a log of sender and receiver (千牛 聊天记录), the customer of each row: the sender of a customer's
-# message, the receiver of the shop's; one session per customer per day
-RECEIVER_HEADERS = ("接收方", "接收人", "接收者", "receiver")
-SUB_ACCOUNT = re.compile(r"[^:：\s]+[:：][^:：\s]*\w[^:：\s]*")
-# Staff named by their post (员工-售后小林, 客服_小美): an agent, as the tool reads them.
-STAFF_NAME = re.compile(r"\s*(?:[^-_·|/:：\s]+\s*[-_·|/]\s*)?(?:(?:员工|客服|售前|售后|店长|店员|导购|顾问|坐席|商家|官方)\s*[-_·|/:：]\s*\S|客服\S)")
-# A shop's staff named shop-then-name (拾光家居旗舰店-小橙): an agent when two or more senders share the shop
-# part or it names a shop (…店, …铺, …百货, …女装), or when one sender of that shape writes in three sessions
-# or more, as the tool reads it.
-SHOP_PREFIX = re.compile(r"^\s*([^-·|/－—:：\s]*[\u4e00-\u9fff][^-·|/－—:：]*?[\u4e00-\u9fff][^-·|/－—:：]*?)\s*[-·|/－—]\s*\S")
-SHOP_WORD = re.compile(r"(?:店|铺|铺子|馆|坊|站|旗舰店|专营店|专卖店|官方|工作室|商城|商行|公司|品牌|家居|美妆|官旗|"
-                       r"百货|超市|优选|严选|好物|女装|男装|童装|服饰|服装|鞋业|鞋服|数码|电器|家电|食品|生鲜|零食|"
-                       r"茶叶|茶庄|母婴|家纺|玩具|文具|户外|器材|酒业|酒庄|果园|农场|专柜)$")
-STAFF_SESSIONS = 3
-GENERIC_PREFIX = re.compile(r"(?:用户|访客|会员|买家|顾客|客户|游客|粉丝|网友|匿名|新人)$")
-ID_SUFFIX = re.compile(r"^\s*[^-·|/－—:：]*[-·|/－—]\s*(?=[0-9a-zA-Z_]*[0-9_])[0-9a-zA-Z_]{3,}\s*$")
-# A shop's robot named by its post (雾屿美妆-智能助手, 店小蜜): the system, as the tool reads it.
-ROBOT_NAME = re.compile(r"系统|机器人|自动回复|智能(?:助手|助理|客服)|店小蜜|阿里小蜜")
-# A 咚咚 export flags agent rows (是/否, 1/0) instead of naming a role; the shop robot sends
-# from the account 机器人. Its date and time may be two columns.
-AGENT_FLAG_HEADERS = ("是否客服发送", "是否客服")
-AGENT_FLAG_YES = {"是", "1", "true", "True"}
-ROBOT_ACCOUNTS = {"机器人", "robot"}
-# The platforms' robots by their account names (京东 JIMI, 店小蜜): an agent-side row sent from one is the
-# system, as the tool reads it; on a customer's row the column names whoever was serving.
-# 系统 / 系统消息 / 系统通知 as the account sends the platform's notices (会话已转接, 会话超时).
-ROBOT_ACCOUNT = re.compile(r"(?i)(?:.*(?<![a-z])(?:jimi|robot|bot|chatbot)(?![a-z]).*|.*(?:店小蜜|阿里小蜜|京小智|智能客服|智能助手|"
-                           r"智能助理|机器人|ai客服|ai助手).*|系统(?:消息|通知)?|system)")
-# A message-type column (消息类型: 系统消息 / 机器人): such a row is the system whatever its sender, as the tool reads it.
-MSG_TYPE_HEADERS = ("消息类型", "msg_type", "message_type")
-# A flag on the shop's rows that marks its robot's auto-replies (唯品会 是否自动回复: 是/否): such a row is the system.
-AUTO_REPLY_FLAG_HEADERS = ("是否自动回复", "自动回复", "是否机器人", "是否机器人发送", "是否机器人回复", "机器人消息", "is_auto_reply")
-SYSTEM_MSG_TYPES = {"系统", "系统消息", "机器人", "机器人消息", "自动回复", "智能客服", "智能助理", "店小蜜", "system",
-                    "robot", "bot", "auto-reply", "auto_reply", "撤回消息", "撤回", "消息撤回", "recall", "recalled", "revoke", "revoked"}
-SPLIT_TIME_HEADERS = (("日期", "时间"), ("发送日期", "发送时间"), ("消息日期", "消息时间"), ("发送日期", "发送时刻"))
+
 WARNING = "warning: "
-ROLE_VALUES = {
-    "agent": "agent", "客服": "agent", "接待人员": "agent", "客服发送": "agent", "商家客服": "agent",
-    "买家发送": "customer", "系统通知": "system", "系统提示": "system", "系统消息": "system", "商家": "agent", "自动回复": "system",
-    "customer": "customer", "buyer": "customer", "seller": "agent", "bot": "system", "买家": "customer", "顾客": "customer", "用户": "customer", "客户": "customer",
-    "访客": "customer", "坐席": "agent", "座席": "agent", "end-user": "customer", "end_user": "customer", "enduser": "customer",
-    "requester": "customer", "会员": "customer", "粉丝": "customer", "游客": "customer", "member": "customer",
-    # a message direction seen from the shop (唯品会: 收到 the member's, 发出 the shop's)
-    "收到": "customer", "发出": "agent", "卖家": "agent",
-    "system": "system", "系统": "system", "机器人": "system", "robot": "system", "智能助手": "system", "智能客服": "system",
-}
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
-                "%Y年%m月%d日 %H:%M:%S")
 SLOW_REPLY_SECONDS = 5 * 60
 # The tool's default working hours (rules/slow-reply.toml): a wait counts only inside them, so a
 # question at 23:40 answered at 09:00 the next morning waited no working time.
 WORKING_HOURS = (9, 23)
-CHINA_TIME = timezone(timedelta(hours=8))
+CHINA_TIME = "Asia/Shanghai"
 
 DEFAULT_COMMAND = (sys.executable, "-m", "qa")
 TOOL_TIMEOUT = 600
-
-
-def _role_value(raw_role: str) -> str:
-    """The normalised role of a role cell (SELLER and seller alike; 客服→客户 names the sender)."""
-    for candidate in (raw_role, re.split(r"→|->", raw_role)[0].strip()):
-        for spelling in (candidate, candidate.casefold()):
-            if spelling in ROLE_VALUES:
-                return ROLE_VALUES[spelling]
-    return raw_role
 
 
 class LabelError(ValueError):
@@ -177,48 +99,22 @@ class ToolError(RuntimeError):
 
 @dataclass(frozen=True)
 class Message:
-    """One labelled row of an eval file."""
+    """One row of an eval file: its labels, and the message as the tool reads it."""
 
-    file: str  # file name, e.g. "a_taobao.csv"
+    file: str  # file name, e.g. "a_taobao.csv" (a workbook of several labelled sheets: "book.xlsx[sheet]")
     row: int  # spreadsheet row, header = 1
     session: str
-    time: str
-    role: str  # agent / customer / system (normalised), or the raw value if unknown
+    time: datetime | None  # China time, naive; None in a log without times
+    role: str  # agent / customer / system; "unread" for a labelled row the tool did not read
     agent: str
     text: str
     labels: tuple[str, ...]
 
 
-# English helpdesk headers (Ticket ID, Author Role, Created At, Body) as the tool reads them: case, spaces,
-# hyphens and underscores do not matter
-_HELPDESK_HEADERS = {"ticketid": "session_id", "authorrole": "role", "authortype": "role", "createdat": "created_at",
-                     "body": "text", "author": "agent"}
-
-
-def _canonical_header(name: str) -> str:
-    key = re.sub(r"[\s_\-]+", "", name.casefold())
-    for names in FIELD_HEADERS.values():
-        for known in names:
-            if re.sub(r"[\s_\-]+", "", known.casefold()) == key:
-                return known
-    return _HELPDESK_HEADERS.get(key, name)
-
-
-def _field_index(header: list[str], field_name: str, path: Path) -> int:
-    for name in FIELD_HEADERS[field_name]:
-        if name in header:
-            return header.index(name)
-    raise LabelError(f"{path.name}: no {field_name} column (tried {', '.join(FIELD_HEADERS[field_name])})")
-
-
 def _cell_text(value: Any) -> str:
-    """An Excel cell as its text: dates and times as the CSV layouts write them."""
+    """An Excel cell as its text."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt_time):
-        return value.strftime("%H:%M:%S")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -229,195 +125,122 @@ def _sheet_records(path: Path) -> list[tuple[str, list[list[str]]]]:
     spreadsheet row i+1."""
     import pandas as pd  # calamine reads both formats; a dependency of the tool
 
-    from qa.ingest.spreadsheet import merges_filled  # merged cells read as the tool reads them
-
     book = pd.ExcelFile(path, engine="calamine")
     out = []
     for name in book.sheet_names:
-        frame, _ = merges_filled(book, name, pd.read_excel(book, sheet_name=name, header=None, dtype=object))
-        # a frame is rectangular: every row has the sheet's width
+        frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
         out.append((str(name), [[_cell_text(None if pd.isna(v) else v) for v in row]
                                 for row in frame.itertuples(index=False)]))
     return out
 
 
-def read_messages(path: Path) -> list[Message]:
-    """Read one eval file (UTF-8, BOM allowed; UTF-16 with a BOM; else GB18030, as Chinese Windows tools export;
-    comma- or tab-separated; or the first sheet of an .xlsx) into messages with their row numbers."""
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        # every sheet holding the label column (one sheet per agent or per day); with several, a
-        # message's file is named with its sheet, as the tool's findings name theirs
-        labelled = [(name, records) for name, records in _sheet_records(path) if _label_row(records) is not None]
-        if not labelled:
-            raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
-        if len(labelled) == 1:
-            return _parse_records(path, labelled[0][1], path.name)
-        return [m for name, records in labelled for m in _parse_records(path, records, f"{path.name}[{name}]")]
+def _text_records(path: Path) -> list[list[str]]:
+    """The records of a delimited eval file (UTF-8, BOM allowed; UTF-16 with a BOM; else GB18030, as
+    Chinese Windows tools export; comma- or tab-separated); record i is spreadsheet row i+1 (a quoted
+    cell with a line break is still one record)."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with a BOM
+        content = raw.decode("utf-16")
     else:
-        raw = path.read_bytes()
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with a BOM
-            content = raw.decode("utf-16")
-        else:
-            try:
-                content = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                content = raw.decode("gb18030")
-        # the header line decides (a title line above it may hold neither separator)
-        lines = content.split("\n", 20)[:20]
-        head = next((line for line in lines if LABEL_COLUMN in line), lines[0])
-        delimiter = "\t" if path.suffix.lower() == ".tsv" or head.count("\t") > head.count(",") else ","
-        records = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
-    if not records:
-        raise LabelError(f"{path.name}: empty file")
-    return _parse_records(path, records, path.name)
+        try:
+            content = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            content = raw.decode("gb18030")
+    # the header line decides (a title line above it may hold neither separator)
+    lines = content.split("\n", 20)[:20]
+    head = next((line for line in lines if LABEL_COLUMN in line), lines[0])
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or head.count("\t") > head.count(",") else ","
+    return list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
 
 
 def _label_row(records: list[list[str]]) -> int | None:
     """The header's index: an export's title lines (聊天记录导出,店铺:…) and blank lines may stand
-    above it, as the tool reads them; the header is the first record holding the label column."""
+    above it; the header is the first record holding the label column."""
     return next((i for i, record in enumerate(records[:20])
                  if LABEL_COLUMN in [str(name).strip() for name in record]), None)
 
 
-def _parse_records(path: Path, records: list[list[str]], file_label: str) -> list[Message]:
-    """The messages of one table of records (a CSV, or one sheet) with their row numbers."""
+def _labels_by_row(path: Path, records: list[list[str]]) -> dict[int, tuple[tuple[str, ...], str]]:
+    """Spreadsheet row -> (labels, the row's cells joined) for every non-blank record under the header."""
     first = _label_row(records)
     if first is None:
         raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
-    header = [_canonical_header(name.strip()) for name in records[first]]
-    sender = next((header.index(name) for name in SENDER_HEADERS if name in header), None)
-    role_known = any(name in header for name in FIELD_HEADERS["role"])
-    if role_known and sender is None:
-        # a role column holding names (a WeCom archive's 发送方: 王先生, 员工-售后小林, 自动回复) is the sender
-        at = next(header.index(name) for name in FIELD_HEADERS["role"] if name in header)
-        values = [record[at].strip() for record in records[first + 1:] if len(record) > at and record[at].strip()]
-        if values and sum(_role_value(v) not in ("agent", "customer", "system") for v in values) > len(values) / 2:
-            role_known, sender = False, at
-            # …unless another column holds the role words (微信客服 发送方类型 beside 发送方): that one is
-            # the role, the names the sender, as the tool tells two role-like columns apart by their values
-            for other, name in enumerate(header):
-                if other == at or name == LABEL_COLUMN:
-                    continue
-                cells = [record[other].strip() for record in records[first + 1:]
-                         if len(record) > other and record[other].strip()]
-                if cells and all(_role_value(v) in ("agent", "customer", "system") for v in cells) and \
-                        {"agent", "customer"} <= {_role_value(v) for v in cells}:
-                    header = header[:other] + [FIELD_HEADERS["role"][0]] + header[other + 1:]
-                    header[at] = SENDER_HEADERS[0]
-                    role_known = True
-                    break
-    if not role_known and sender is not None:
-        # …and a sender column holding roles (a Qiyu export's 发送者: 访客/客服/机器人) is the role, as the tool reads it
-        values = [record[sender].strip() for record in records[first + 1:] if len(record) > sender and record[sender].strip()]
-        if values and sum(_role_value(v) in ("agent", "customer", "system") for v in values) > len(values) / 2:
-            role_at, sender = sender, None
-            header = header[:role_at] + [FIELD_HEADERS["role"][0]] + header[role_at + 1:]
-            role_known = True
-    agent_flag = next((header.index(name) for name in AGENT_FLAG_HEADERS if name in header), None)
-    by_flag = not role_known and agent_flag is not None
-    by_sender = not role_known and not by_flag and sender is not None
-    split_time = next(((header.index(d), header.index(t)) for d, t in SPLIT_TIME_HEADERS
-                       if d in header and t in header), None)
-    # A log without times (the JD corpus: turn numbers only) is labelled without slow-reply.
-    timeless = not split_time and not any(name in header for name in FIELD_HEADERS["time"])
-    no_session = not any(name in header for name in FIELD_HEADERS["session"])
-    customer_at = next((header.index(name) for name in CUSTOMER_HEADERS if name in header), None)
-    start_at = next((header.index(name) for name in SESSION_START_HEADERS if name in header), None)
-    receiver_at = next((header.index(name) for name in RECEIVER_HEADERS if name in header), None)
-    by_receiver = no_session and customer_at is None and receiver_at is not None and sender is not None
-    # a role column beside the senders' names and no agent column: the agent is the sender, as the tool reads it
-    agent_from_sender = (sender is not None and not by_sender
-                         and not any(name in header for name in FIELD_HEADERS["agent"]))
-    idx = {name: _field_index(header, name, path) for name in FIELD_HEADERS
-           if not (name == "agent" and agent_from_sender)
-           and not (name == "session" and no_session and (customer_at is not None or by_receiver))
-           and not ((by_sender and name in ("role", "agent")) or (by_flag and name == "role")
-                   or (split_time and name == "time") or (timeless and name == "time")
-                   or (timeless and name == "agent" and name not in header and not by_sender))}
-    if by_sender:
-        idx["role"] = idx["agent"] = sender
-    elif agent_from_sender:
-        idx["agent"] = sender
-    if by_flag:
-        idx["role"] = agent_flag
-    label_idx = header.index(LABEL_COLUMN)
-    msg_type_at = next((header.index(name) for name in MSG_TYPE_HEADERS if name in header), None)
-    auto_flag_at = next((header.index(name) for name in AUTO_REPLY_FLAG_HEADERS if name in header), None)
-    shops: set[str] = set()
-    if by_sender:
-        senders: dict[str, set[str]] = {}
-        sessions_of: dict[str, set[str]] = {}
-        session_at = next((header.index(name) for name in FIELD_HEADERS["session"] if name in header), None)
-        for record in records[first + 1:]:
-            name = record[sender].strip() if len(record) > sender else ""
-            found = SHOP_PREFIX.match(name)
-            if (found and not ROBOT_NAME.search(name) and not GENERIC_PREFIX.search(found.group(1).strip())
-                    and not ID_SUFFIX.match(name)):
-                senders.setdefault(found.group(1).strip(), set()).add(name)
-                if session_at is not None and len(record) > session_at:
-                    sessions_of.setdefault(name, set()).add(record[session_at].strip())
-        shops = {shop for shop, who in senders.items()
-                 if len(who) >= 2 or SHOP_WORD.search(shop)
-                 or any(len(sessions_of.get(name, ())) >= STAFF_SESSIONS for name in who)}
-        # the shop's main account writes under the bare shop name its sub-accounts share (佳禾日用品厂 beside
-        # 佳禾日用品厂:小鱼 and 佳禾日用品厂:阿珍), as the tool reads it
-        accounts: dict[str, set[str]] = {}
-        for record in records[first + 1:]:
-            name = record[sender].strip() if len(record) > sender else ""
-            if SUB_ACCOUNT.fullmatch(name) and not ROBOT_NAME.search(name):
-                accounts.setdefault(re.split("[:：]", name, maxsplit=1)[0], set()).add(name)
-        shops |= {shop for shop, who in accounts.items() if len(who) >= 2}
-    messages = []
+    at = [str(name).strip() for name in records[first]].index(LABEL_COLUMN)
+    rows = {}
     for number, record in enumerate(records[first + 1:], start=first + 2):
-        if len(record) != len(header):
-            raise LabelError(f"{path.name}:{number}: {len(record)} cells, header has {len(header)}")
-        raw_labels = [part.strip() for part in LABEL_SEPARATORS.split(record[label_idx])]
-        if not any(raw_labels) and not record[idx["role"]].strip() and not record[idx["text"]].strip():
-            continue  # a blank row or an export's footer (合计：907 条消息), which the tool rejects as no message
-        raw_role = record[idx["role"]].strip()
-        if by_sender:
-            shop = SHOP_PREFIX.match(raw_role)
-            raw_role = ("system" if ROBOT_NAME.search(raw_role)
-                        else "agent" if STAFF_NAME.match(raw_role) or raw_role in shops
-                        or (shop is not None and shop.group(1).strip() in shops and not ID_SUFFIX.match(raw_role))
-                        else "customer" if not SUB_ACCOUNT.fullmatch(raw_role)
-                        else "system" if re.split("[:：]", raw_role, maxsplit=1)[1] in ROBOT_ACCOUNTS
-                        else "agent")
-        elif by_flag:
-            account = record[idx["agent"]].strip()
-            raw_role = ("system" if raw_role in ("机器人", "系统", "robot", "system")
-                        or (raw_role in AGENT_FLAG_YES and (account in ROBOT_ACCOUNTS or ROBOT_ACCOUNT.fullmatch(account)))
-                        else "agent" if raw_role in AGENT_FLAG_YES else "customer")
-        if msg_type_at is not None and record[msg_type_at].strip().casefold() in SYSTEM_MSG_TYPES:
-            raw_role = "system"
-        if auto_flag_at is not None and record[auto_flag_at].strip() in AGENT_FLAG_YES:
-            raw_role = "system"
-        if split_time:
-            date_part = record[split_time[0]].strip().split(" ")[0]
-            time_text = f"{date_part} {record[split_time[1]].strip()}"
-        elif timeless:
-            time_text = ""
-        else:
-            time_text = record[idx["time"]].strip()
-        if by_receiver:
-            customer_at = sender if _role_value(raw_role) == "customer" else receiver_at
-        messages.append(
-            Message(
-                file=file_label,
-                row=number,
-                session=(record[idx["session"]].strip() if "session" in idx
-                         else " · ".join(record[i].strip() for i in (customer_at, start_at) if i is not None)
-                         if start_at is not None or not time_text
-                         # one session per customer per day, as the tool reads it
-                         else f"{record[customer_at].strip()} · {(_parse_time(time_text) - timedelta(hours=4)).date()}"),
-                time=time_text,
-                role=_role_value(raw_role),
-                agent=record[idx["agent"]].strip() if "agent" in idx else "",
-                text=record[idx["text"]],
-                labels=tuple(label for label in raw_labels if label),
-            )
-        )
+        if not any(cell.strip() for cell in record):
+            continue
+        cell = record[at] if len(record) > at else ""
+        labels = tuple(part.strip() for part in LABEL_SEPARATORS.split(cell) if part.strip())
+        rows[number] = (labels, " | ".join(c.strip() for i, c in enumerate(record) if i != at and c.strip()))
+    return rows
+
+
+def _labelled_tables(path: Path) -> list[tuple[str, str | None, dict[int, tuple[tuple[str, ...], str]]]]:
+    """(file label, sheet, labels by row) of each table holding the label column: a delimited file's
+    one table, or every labelled sheet of a workbook (one per agent or per day); with several, a
+    message's file is named with its sheet, as the tool's findings name theirs."""
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        labelled = [(name, records) for name, records in _sheet_records(path) if _label_row(records) is not None]
+        if not labelled:
+            raise LabelError(f"{path.name}: no '{LABEL_COLUMN}' column")
+        many = len(labelled) > 1
+        return [(f"{path.name}[{name}]" if many else path.name, name, _labels_by_row(path, records))
+                for name, records in labelled]
+    records = _text_records(path)
+    if not records:
+        raise LabelError(f"{path.name}: empty file")
+    return [(path.name, None, _labels_by_row(path, records))]
+
+
+def _tool_reading(path: Path):
+    """The tool's own reading of ``path`` (qa.ingest, as ``qa audit FILE`` reads it): messages and
+    rejected rows. The roles, sessions and times of the labelled rows are the tool's: this script
+    keeps only the label logic, so a layout the tool reads needs nothing here."""
+    sys.path.insert(0, str(REPO))  # the checkout this script measures
+    from qa.errors import QAError
+    from qa.ingest import load_inputs
+
+    try:
+        return load_inputs([str(path)], timezone=CHINA_TIME)
+    except QAError as exc:
+        raise LabelError(f"{path.name}: the tool cannot read it: {exc}") from exc
+
+
+def read_messages(path: Path) -> list[Message]:
+    """Every row of one eval file with its labels, as the tool reads it (roles, sessions, times);
+    a labelled row the tool does not read (it rejects it, or it lies outside what it reads) comes
+    with role ``unread`` and its cells as text."""
+    path = Path(path)
+    tables = _labelled_tables(path)
+    reading = _tool_reading(path)
+    frame = reading.messages
+    sheets = frame["source_sheet"].fillna("").astype(str).to_numpy()
+    times = frame["timestamp"]
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert(CHINA_TIME).dt.tz_localize(None)
+    read_rows: dict[tuple[str, int], Message] = {}
+    for (session, text, role, agent, row), sheet, when in zip(
+            frame[["session_id", "text", "role", "agent", "source_row"]].itertuples(index=False, name=None),
+            sheets, times):
+        read_rows[(sheet, int(row))] = Message("", int(row), str(session), None if when is None or when != when
+                                               else when.to_pydatetime(), str(role),
+                                               "" if agent is None or agent != agent else str(agent), str(text), ())
+    rejected: dict[tuple[str, int], str] = {}
+    for where, row, reason in reading.rejected[["file", "row", "reason"]].itertuples(index=False, name=None):
+        sheet = re.search(r" \(sheet '([^']*)'\)$", str(where))
+        rejected[(sheet.group(1) if sheet else "", int(row))] = str(reason)
+    messages = []
+    for label, sheet, labels_by_row in tables:
+        key_sheet = sheet or ""
+        for row, message in sorted((r, m) for (s, r), m in read_rows.items() if s == key_sheet):
+            labels = labels_by_row.get(row, ((), ""))[0]
+            messages.append(Message(label, row, message.session, message.time, message.role, message.agent,
+                                    message.text, labels))
+        for row, (labels, cells) in sorted(labels_by_row.items()):
+            if labels and (key_sheet, row) not in read_rows:
+                why = rejected.get((key_sheet, row), "not read")
+                messages.append(Message(label, row, "", None, "unread", "", f"{cells} ({why})", labels))
     return messages
 
 
@@ -426,34 +249,13 @@ def read_labels(path: Path) -> set[tuple[str, int, str]]:
     return {(m.file, m.row, rule) for m in read_messages(path) for rule in m.labels}
 
 
-def _parse_time(value: str) -> datetime:
-    """A naive China-time datetime (times with an offset are converted to UTC+8)."""
-    if value.isdigit() and len(value) == 13:  # epoch milliseconds (layout E)
-        return datetime.fromtimestamp(int(value) / 1000, CHINA_TIME).replace(tzinfo=None)
-    if value.isdigit() and len(value) == 10:  # epoch seconds
-        return datetime.fromtimestamp(int(value), CHINA_TIME).replace(tzinfo=None)
-    for fmt in TIME_FORMATS:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(CHINA_TIME).replace(tzinfo=None)
-        return parsed
-    try:  # month-day without a year (a 微店 export: 12-06 09:30:11); a leap year, so 02-29 reads
-        return datetime.strptime(f"2000-{value}", "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        pass
-    raise LabelError(f"unreadable time {value!r}")
-
-
 def _sessions(messages: list[Message]) -> dict[str, list[Message]]:
     """Messages per session, in time order (file order breaks ties)."""
     sessions: dict[str, list[Message]] = {}
     for message in messages:
         sessions.setdefault(message.session, []).append(message)
     return {
-        sid: sorted(rows, key=lambda m: (_parse_time(m.time) if m.time else datetime.min, m.row))
+        sid: sorted(rows, key=lambda m: (m.time or datetime.min, m.row))
         for sid, rows in sessions.items()
     }
 
@@ -487,16 +289,13 @@ def _same_line_key(text: str) -> str:
 
 
 _SENTENCE_SPLIT = re.compile(r"[，,。！？!?；;～~\s]+")
-_AUTO_REPLY = re.compile(r"\s*[【\[]?\s*(?:自动回复|自動回覆|机器人|店小蜜|智能助理|智能客服|智能助手|客服助手)"
-                         # a platform notice filed under the agent's account (【系统提示】会话已转接至…), as the tool reads it
-                         r"|\s*[【\[]\s*(?:系统|系統)(?:消息|訊息|通知|提示)?\s*[】\]]")
-
 
 def check_labels(paths: Iterable[Path]) -> list[str]:
     """Problems with the labels of the given eval files ([] = valid).
 
-    Checks: every label is a known rule id, once per cell; labels sit on rows of the right
-    role (system rows never; customer rows only ``ignored-complaint``); a labelled customer
+    Checks: every label is a known rule id, once per cell; the tool reads every labelled row;
+    labels sit on rows of the right role as the tool reads it (system rows never; customer rows
+    only ``ignored-complaint``): a role problem is the labels' or the tool's reading; a labelled customer
     complaint has no agent reply after it; an agent ``ignored-complaint`` follows a customer
     message; ``slow-reply`` labels are exactly the agent replies that come more than 5
     minutes after the first of a run of customer messages; a ``repeated-soothing`` label sits
@@ -512,7 +311,6 @@ def check_labels(paths: Iterable[Path]) -> list[str]:
         except LabelError as exc:
             problems.append(str(exc))
             continue
-        times_ok = True
         for m in messages:
             where = f"{m.file}:{m.row}"
             for label in m.labels:
@@ -520,25 +318,15 @@ def check_labels(paths: Iterable[Path]) -> list[str]:
                     problems.append(f"{where}: unknown rule id {label!r} (known: {', '.join(RULES)})")
             if len(set(m.labels)) != len(m.labels):
                 problems.append(f"{where}: a rule id is repeated in {';'.join(m.labels)!r}")
-            if m.role not in ("agent", "customer", "system"):
-                problems.append(f"{where}: unknown role {m.role!r}")
+            if m.role == "unread":
+                problems.append(f"{where}: labelled {';'.join(m.labels)}, but the tool does not read the row: {m.text}")
             if m.role == "system" and m.labels:
-                problems.append(f"{where}: a system message is labelled {';'.join(m.labels)}")
+                problems.append(f"{where}: a system message is labelled {';'.join(m.labels)} (the tool reads it as system)")
             if m.role == "customer" and set(m.labels) - {"ignored-complaint"}:
-                problems.append(f"{where}: a customer message can only carry ignored-complaint")
-            if not m.text.strip():
-                problems.append(f"{where}: empty text")
-            if not m.time:
-                if "slow-reply" in m.labels:
-                    problems.append(f"{where}: slow-reply labelled in a file without times")
-                continue
-            try:
-                _parse_time(m.time)
-            except LabelError as exc:
-                problems.append(f"{where}: {exc}")
-                times_ok = False
-        if not times_ok:
-            continue
+                problems.append(f"{where}: a customer message can only carry ignored-complaint (the tool reads it as "
+                                "the customer's)")
+            if m.time is None and "slow-reply" in m.labels:
+                problems.append(f"{where}: slow-reply labelled in a file without times")
         for sid, rows in _sessions(messages).items():
             owner = seen_sessions.setdefault(sid, path.name)
             if owner != path.name:
@@ -563,17 +351,13 @@ def _check_session(rows: list[Message]) -> list[str]:
     agent_lines: dict[str, int] = {}
     for i, m in enumerate(rows):
         where = f"{m.file}:{m.row}"
-        when = _parse_time(m.time) if m.time else None
+        when = m.time
         if m.role == "customer":
             if waiting_since is None:
                 waiting_since = when
-            # (an auto-reply under the agent's name is no reply, as the tool reads it)
-            if "ignored-complaint" in m.labels and any(r.role == "agent" and not _AUTO_REPLY.match(r.text)
-                                                       for r in rows[i + 1:]):
+            if "ignored-complaint" in m.labels and any(r.role == "agent" for r in rows[i + 1:]):
                 problems.append(f"{where}: customer complaint labelled ignored-complaint, but an agent replies later "
                                 "(label the agent reply instead)")
-        elif m.role == "agent" and _AUTO_REPLY.match(m.text):
-            continue  # an auto-reply under the agent's name is a system message: the clock runs on
         elif m.role == "agent":
             late = (waiting_since is not None and when is not None
                     and _working_seconds(waiting_since, when) > SLOW_REPLY_SECONDS)
@@ -583,7 +367,7 @@ def _check_session(rows: list[Message]) -> list[str]:
                                 f"(customer waited {wait:.0f} s)")
             waiting_since = None
             if "ignored-complaint" in m.labels:
-                previous = [r for r in rows[:i] if r.role != "system" and not _AUTO_REPLY.match(r.text)]
+                previous = [r for r in rows[:i] if r.role != "system"]
                 if not previous or previous[-1].role != "customer":
                     problems.append(f"{where}: ignored-complaint on an agent message that answers no customer message")
             # Soothing is counted per sentence (STANDARDS.md): the label needs the message or one

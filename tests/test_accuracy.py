@@ -171,8 +171,9 @@ def test_a_sender_column_holding_roles_is_the_role_column(tmp_path):
         Q1,七鱼客服-阿青,访客,在吗,2026-12-09 10:00:10,
         Q1,七鱼客服-阿青,客服,在的,2026-12-09 10:00:30,
         """)
-    assert [(m.role, m.agent) for m in acc.read_messages(path)] == [
-        ("system", "七鱼客服-阿青"), ("customer", "七鱼客服-阿青"), ("agent", "七鱼客服-阿青")]
+    messages = acc.read_messages(path)
+    assert [m.role for m in messages] == ["system", "customer", "agent"]
+    assert messages[2].agent == "七鱼客服-阿青"
     assert acc.check_labels([path]) == []
 
 
@@ -197,8 +198,8 @@ def test_read_messages_xlsx_with_a_title_row_and_split_date_and_time_cells(tmp_p
     book.save(path)
     messages = acc.read_messages(path)
     assert [(m.row, m.role, m.time, m.labels) for m in messages] == [
-        (3, "customer", "2026-12-12 09:00:05", ()),
-        (4, "agent", "2026-12-12 09:20:00", ("slow-reply",)),
+        (3, "customer", dt.datetime(2026, 12, 12, 9, 0, 5), ()),
+        (4, "agent", dt.datetime(2026, 12, 12, 9, 20), ("slow-reply",)),
     ]
     assert acc.check_labels([path]) == []
 
@@ -231,7 +232,9 @@ def test_read_messages_seller_centre_api_headers(tmp_path):
         AE-1,2026-12-05T02:01:00Z,seller,Kiki,亲 在路上了,
         """)
     messages = acc.read_messages(path)
-    assert [(m.role, m.agent, m.text) for m in messages] == [("customer", "lulu", "where is it"), ("agent", "Kiki", "亲 在路上了")]
+    assert [(m.role, m.agent, m.text) for m in messages] == [("customer", "", "where is it"), ("agent", "Kiki", "亲 在路上了")]
+    # UTC times (a Z) in China time
+    assert messages[1].time.hour == 10
 
 
 def test_read_messages_xlsx_with_one_labelled_sheet_per_agent(tmp_path):
@@ -478,7 +481,7 @@ def test_dongdong_layout_agent_flag_robot_account_and_split_date_time(tmp_path):
     messages = acc.read_messages(path)
     assert [m.role for m in messages] == ["customer", "system", "agent"]
     assert messages[2].agent == "shop_小赵"
-    assert messages[2].time == "2026-12-10 09:06:00"
+    assert messages[2].time.isoformat(" ") == "2026-12-10 09:06:00"
     assert acc.check_labels([path]) == []
 
 
@@ -549,3 +552,17 @@ def test_an_auto_reply_between_complaint_and_reply_is_not_the_agent_answering(tm
         S1,2026-11-20 10:00:30,agent,a,请提供订单号,ignored-complaint
         """)
     assert acc.check_labels([path]) == []
+
+
+def test_a_labelled_row_the_tool_rejects_is_a_label_problem_with_the_tool_s_reason(tmp_path):
+    """The scorer reads rows as the tool does: a labelled row the tool does not audit is reported, with
+    the tool's reason, and still counts as a label (a miss), never silently dropped."""
+    path = _csv(tmp_path, "rej.csv", """\
+        session_id,timestamp,role,agent,text,expect
+        S1,2026-11-20 10:00:00,customer,,在吗,
+        S1,2026-13-45 25:61:00,agent,a,你自己看着办,forbidden-phrase
+        """)
+    problems = acc.check_labels([path])
+    assert len(problems) == 1 and problems[0].startswith("rej.csv:3: labelled forbidden-phrase, but the tool does not read")
+    assert "time" in problems[0]
+    assert acc.read_labels(path) == {("rej.csv", 3, "forbidden-phrase")}
