@@ -45,6 +45,9 @@ def negated(text: str, target: str) -> bool:
         # a concession closes its clause before the space (不给就不给 凶什么); 不给 standing alone still negates
         ("不给就不给 凶什么", "凶什么", False),
         ("不给 退款", "退款", True),
+        # "not even this" (找了一圈都没有) closes its clause before the space; after a person it stresses the word
+        ("找了一圈都没有 急死我了", "急死", False),
+        ("我都没有 生气", "生气", True),
         # 的话 closes the condition before it: what it follows is supposed, what comes after is said
         ("真是翻新机的话我就投诉", "翻新机", True),
         ("尺码小的话您下单前没量一下吗", "没量一下吗", False),
