@@ -130,10 +130,10 @@ class Matcher:
         use, since compiling them all again costs a small audit as much as the combined one."""
         return tuple(_compile(p, "patterns") for p in self.sources)
 
-    def find(self, text: str) -> tuple[int, int] | None:
-        """(start, end) in ``text`` of the first non-excluded match, widened to take in the
-        other kept matches overlapping it (我不是跟您说过 + 不是跟您说过了吗 -> one span)."""
-        first = self.combined.search(text)
+    def find(self, text: str, pos: int = 0) -> tuple[int, int] | None:
+        """(start, end) in ``text`` of the first non-excluded match at or after ``pos``, widened to
+        take in the other kept matches overlapping it (我不是跟您说过 + 不是跟您说过了吗 -> one span)."""
+        first = self.combined.search(text, pos)
         if first is None:
             return None
         excluded: list[tuple[int, int]] = []
@@ -307,6 +307,22 @@ def find_matches(norm: pd.Series, matcher: Matcher) -> dict[int, tuple[int, int]
     return found
 
 
+def later_matches(norm: pd.Series, matcher: Matcher, first: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """{message id: the next kept match after ``first``'s} of the messages that have one: a rule
+    that yields its first match to another's (a rhetorical question that is abuse, 你是不是傻) still
+    reports a second question of the message (看不懂字？)."""
+    found: dict[int, tuple[int, int]] = {}
+    seen: dict[tuple[str, int], tuple[int, int] | None] = {}
+    for msg_id, (_, end) in first.items():
+        text = norm[msg_id]
+        if (text, end) not in seen:
+            seen[(text, end)] = matcher.find(text, end)
+        span = seen[(text, end)]
+        if span is not None:
+            found[msg_id] = span
+    return found
+
+
 def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
     """:func:`original_span` for many (original, normalized, start, end) at once.
 
@@ -384,22 +400,26 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     scope = role_mask(messages, rule.params["roles"])
     norm = messages["norm"][scope]
     spans = find_matches(norm, matcher)
+    # (the next match of each message, for a first match the rule yields to another rule's finding;
+    # the stage keeps one finding per message and rule after the yielding)
+    seconds = later_matches(norm, matcher, spans) if rule.yields_to else {}
     spans.update(model_matches(norm, matcher, rule.params, set(spans)))
     if not spans:
         return findings_frame([], rule.id, "", "")
-    ids = list(spans)
+    ids = list(spans) + list(seconds)
+    found = list(spans.values()) + list(seconds.values())
     originals = messages["text"].take(messages.index.get_indexer(ids)).tolist()
     norms = messages["norm"].take(messages.index.get_indexer(ids)).tolist()
     unique = list(dict.fromkeys(
-        (original, normalized, *spans[msg_id]) for msg_id, original, normalized in zip(ids, originals, norms)
+        (original, normalized, *span) for span, original, normalized in zip(found, originals, norms)
     ))
     mapped = {}
     for (original, normalized, start, end), span in zip(unique, map_spans(unique)):
         fragment = original[span[0] : span[1]] if span[0] >= 0 else normalized[start:end]
         mapped[(original, start, end)] = (fragment, span[0], span[1], render(rule.message, context.lang, match=fragment))
     reasons, matches, starts, ends = [], [], [], []
-    for msg_id, original in zip(ids, originals):
-        fragment, span_start, span_end, reason = mapped[(original, *spans[msg_id])]
+    for span, original in zip(found, originals):
+        fragment, span_start, span_end, reason = mapped[(original, *span)]
         reasons.append(reason)
         matches.append(fragment)
         starts.append(span_start)

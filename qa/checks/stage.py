@@ -59,15 +59,16 @@ def run_checks(
     if not frames:
         return empty_findings(), skipped
     findings = pd.concat(frames, ignore_index=True)
-    return _drop_yielded(_one_per_message_and_rule(findings), rules), skipped
+    return _one_per_message_and_rule(_drop_yielded(findings, rules)), skipped
 
 
 def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     """Without the findings of a rule where a rule it ``yields_to`` found at least the severity
     named in the same words of the same message (abuse asked as a question is abuse: 你是不是有病?).
     Two spans apart are two verdicts (自己没装好还怪我们？有病吧: a rhetorical question, then abuse);
-    a finding without a span yields on its whole message. A rule reports one span per message (its
-    first match): when that span is the abuse, a second question after it is not reported."""
+    a finding without a span yields on its whole message. A yielding rule may report a second span
+    of a message (:func:`qa.checks.pattern.later_matches`): when its first is the abuse (你是不是傻
+    看不懂字？), the question after it stands; one finding per message and rule is kept after this."""
     yielding = [rule for rule in rules if rule.yields_to and rule.enabled]
     if not yielding or not len(findings):
         return findings
