@@ -651,7 +651,7 @@ def _cn_number(numeral: str) -> int:
 def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray, numbers: np.ndarray,
               remedies: np.ndarray, known: np.ndarray, close: np.ndarray, earlier_slot: np.ndarray,
               later_slot: np.ndarray, position_one: np.ndarray, position_other: np.ndarray, refused,
-              said_between) -> np.ndarray:
+              said_between, comforting_grams=None) -> np.ndarray:
     """Which compared pairs of keys (``one`` earlier, ``other`` later; ``close``: within the agent's
     last ``anchor_reach`` offers) restate the same remedy in other words: they share an anchor
     (a bigram of Han characters of both keys, cut at ``light_words`` and ``anchor_stop`` words of
@@ -660,7 +660,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
     ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
     (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
-    lacked (``said_between``: the customer's text between two positions) and the shared anchors are
+    lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
+    soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
     not what the customer asked about in between. A later offer restating two
     earlier ones must share one anchor with both; else only its link to the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
@@ -715,6 +716,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
         fresh = bigrams[int(other[i])] - said[int(later_slot[i])]
+        if fresh and comforting_grams is not None:
+            # 理解您每天要用 / 新机碰上这个确实闹心: the customer's own words in the agent's empathy
+            fresh = fresh - comforting_grams(int(position_other[i]))
         if fresh:
             text = cut.sub(" ", said_between(int(position_one[i]), int(position_other[i])))
             if any(gram in text for gram in fresh):
@@ -1174,6 +1178,16 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 return True
         return False
 
+    strip_words = compile_regex(view.strip) if view.strip else None
+
+    def comforting_grams(position: int) -> frozenset:
+        """The two-character pieces of the offer's clauses that hold a strip-class word (soothing,
+        closing: 理解您每天要用): the agent's empathy, whatever of the customer's it echoes."""
+        if strip_words is None:
+            return frozenset()
+        clauses = [c for c in _CLAUSE.split(norm_at(position)) if c and strip_words.search(c)]
+        return frozenset(c[i : i + 2] for c in clauses for i in range(len(c) - 1))
+
     def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
         """The customer's normalized text between two positions, one message a line (with
         ``questions_only``, only the messages that ask something)."""
@@ -1377,7 +1391,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                             close,
                             earlier[compared], later[compared],
                             chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]],
-                            refused_strongly, said_between)
+                            refused_strongly, said_between, comforting_grams)
     linked_pairs = compared[linked]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
