@@ -84,6 +84,10 @@ _OWN_VERB_THEN_SUBJECT = compile_regex(r"(?!跟|和|给|对|向|帮|替|让|叫|
                                        r"(?:我|你|您|他|她|咱)")
 
 
+# the verbs of saying or thinking between a one-character negator and a negated phrase (没说不是, 不觉得不好)
+_SAID = compile_regex(r"(?:说|讲|提|说过|讲过|提过|认为|觉得|以为|承认)")
+
+
 # words that open a clause of their own ("otherwise"): a negator before them does not reach past
 _OPENER = compile_regex(r"要不然|不然|否则")
 
@@ -185,6 +189,11 @@ class Scope:
             return None
         if len(last.group()) == 1 and _OWN_VERB_THEN_SUBJECT.match(before, last.end()):
             return None  # 再不发我报警了: 不 has its verb (发); 我 opens what follows, the consequence
+        if len(last.group()) == 1 and len(before) > last.end() and self._negator.match(text, start) \
+                and not _SAID.fullmatch(before, last.end()):
+            # 没卡好不是我们的问题, 没装好不是质量问题: 没 has its verb (卡好), the phrase its own negator; two
+            # negations in a row (没说不是…) only after a verb of saying
+            return None
         if (last.group() in _RHETORICAL_NEGATORS or _bare_rhetorical(before, last)) and self._rhetorical_end(text, end):
             return None
         return last.group()
