@@ -48,6 +48,9 @@ def negated(text: str, target: str) -> bool:
         # "not even this" (找了一圈都没有) closes its clause before the space; after a person it stresses the word
         ("找了一圈都没有 急死我了", "急死", False),
         ("我都没有 生气", "生气", True),
+        # 没 with its own verb leaves a phrase with its own negator alone; after a verb of saying it reaches it
+        ("盖子没拧紧不是我们的问题", "不是我们的问题", False),
+        ("我没说不是我们的问题", "不是我们的问题", True),
         # 的话 closes the condition before it: what it follows is supposed, what comes after is said
         ("真是翻新机的话我就投诉", "翻新机", True),
         ("尺码小的话您下单前没量一下吗", "没量一下吗", False),
