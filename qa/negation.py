@@ -30,10 +30,11 @@ import regex
 from qa.regexcache import compile_regex, longest_first
 
 DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不过|然而"
-# "Nothing (at all)" closing its own clause: 啥也没有, 什么都没, 一个都没有, 一点都不; also "not even
-# this" after any thing (找了一圈都没有, 影子也没) — but not after a person (我都没有 生气 stresses the word)
+# "Nothing (at all)" closing its own clause: 啥也没有, 什么都没, 一个都没有, 一点都不; also a search that
+# found nothing (找了一圈都没有, 问遍了都没有, 影子也没) — not a person (孩子也没 受伤, 我都没有 生气 stress the word)
 _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪个|谁|半个|一次)(?:也|都)(?:没有|没|不)$"
-                               r"|(?<=\p{Han})(?<![我你您他她们咱])(?:也|都)(?:没有|没)$")
+                               r"|(?:找|翻|搜|问|查|寻)\p{Han}{0,6}?(?:也|都)(?:没有|没)$"
+                               r"|(?:影子|人影|动静|回音|消息|一圈|到处|哪儿|哪里)(?:也|都)(?:没有|没)$")
 # A concession closing its own clause: 不给就不给, 不退就不退 (the same negated verb twice around 就).
 _CONCESSION = compile_regex(r"(不\p{Han}{1,2})就\1$")
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even

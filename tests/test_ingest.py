@@ -521,12 +521,14 @@ def test_nickname_inference(tmp_path):
         # a nickname ending in a smiley is a customer's, not 店铺名:客服名
         ["s1", "momo:)", "笑脸"],
         ["s1", "小鹿:-)", "笑脸"],
+        ["s1", "lily:P", "吐舌"],
+        ["s1", "小猫:3", "猫嘴"],
     ]
     result = load_inputs([write_csv(tmp_path / "a.csv", rows)])
     m = result.messages
     assert m["role"].tolist() == ["customer", "agent", "agent", "system", "system", "system", "customer",
-                                  "customer", "customer"]
-    assert m["agent"].tolist() == ["", "某某旗舰店:小王", "某某旗舰店：小李", "", "", "", "", "", ""]
+                                  "customer", "customer", "customer", "customer"]
+    assert m["agent"].tolist() == ["", "某某旗舰店:小王", "某某旗舰店：小李", "", "", "", "", "", "", "", ""]
     assert any("roles inferred from nicknames" in n for n in result.notes)
 
 

@@ -1185,8 +1185,11 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         closing: 理解您每天要用): the agent's empathy, whatever of the customer's it echoes."""
         if strip_words is None:
             return frozenset()
-        clauses = [c for c in _CLAUSE.split(norm_at(position)) if c and strip_words.search(c)]
-        return frozenset(c[i : i + 2] for c in clauses for i in range(len(c) - 1))
+        clauses = [c for c in _CLAUSE.split(norm_at(position)) if c]
+        grams = [(bool(strip_words.search(c)), {c[i : i + 2] for i in range(len(c) - 1)}) for c in clauses]
+        soothing = set().union(*(g for comforting, g in grams if comforting))
+        # (a gram the remedy's own clauses say too is the remedy's)
+        return frozenset(soothing - set().union(*(g for comforting, g in grams if not comforting)))
 
     def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
         """The customer's normalized text between two positions, one message a line (with

@@ -75,6 +75,7 @@ def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     rank = findings["severity"].map(SEVERITY_RANK).fillna(0).to_numpy()
     msg = findings["msg"].to_numpy()
     start = findings["span_start"].to_numpy()
+    match = findings["match"].fillna("").astype(str).str.strip("?？!！。.,， ").to_numpy()
     end = findings["span_end"].to_numpy()
     drop = np.zeros(len(findings), dtype=bool)
     for rule in yielding:
@@ -95,7 +96,11 @@ def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
             i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
             unknown = (start[i] < 0) | (start[j] < 0)
             overlap = (start[i] < end[j]) & (start[j] < end[i])
-            drop[i[unknown | overlap]] = True
+            # the same words said again (你是不是傻？你是不是傻？): the stronger rule reports its first
+            # copy only, the second is the same verdict
+            said_again = np.fromiter((bool(a) and bool(b) and (a in b or b in a)
+                                      for a, b in zip(match[i].tolist(), match[j].tolist())), dtype=bool, count=len(i))
+            drop[i[unknown | overlap | said_again]] = True
     return findings[~drop].reset_index(drop=True) if drop.any() else findings
 
 

@@ -93,8 +93,9 @@ _SYSTEM_NICKNAME = re.compile(r"(?:系统|机器人|自动回复|智能(?:助手
 # customer, whatever the name holds (买家-客服姐姐你好, 买家-店小二家的狗); 客户经理-小王 is no such word.
 _CUSTOMER_PREFIX = re.compile(r"^\s*(?:买家|顾客|客户|用户|访客|会员)\s*[-_·|:：]\s*\S")
 # Sub-account nicknames on Taobao/Tmall look like 店铺名:客服名 (ASCII or full-width colon). The name part holds a
-# letter, digit or character: a customer's nickname ending in a smiley (momo:), 小鹿:-) is a name) is no sub-account.
-_SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*[^:：\s]*[^\W_]")
+# Chinese character or two letters or digits: a customer's nickname ending in a smiley (momo:), 小鹿:-), lily:P,
+# 小猫:3) is no sub-account.
+_SUBACCOUNT_NICKNAME = re.compile(r"^\s*[^:：\s][^:：]*[:：]\s*(?=[^:：\s]*(?:[\u4e00-\u9fff]|[A-Za-z0-9]{2}))")
 # Staff named by their post before the name (员工-售后小林, 售前_七七, 客服_小美, 店长·阿梅 in WeCom, 微店 and 有赞
 # exports), the shop's name may come first (小红书 千帆: 雾屿美妆-客服-晴天); 客服 also runs straight into
 # the name (客服小林).
