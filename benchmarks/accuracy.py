@@ -10,7 +10,9 @@ For each file the tool runs as a user would run it::
 
 (in a temporary directory), and the predicted set of ``(file, row, rule)`` from the JSON
 result is compared with the labelled set. ``row`` is the spreadsheet row (header = row 1;
-a quoted cell with a line break is still one row).
+a quoted cell with a line break is still one row). The script reads only the label column; the
+role, session and time of each row are the tool's own reading (``qa.ingest.load_inputs``), so the
+label checks (slow-reply against the times, labels on agent rows) hold for any layout the tool reads.
 
 Usage::
 
