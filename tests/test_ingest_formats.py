@@ -978,3 +978,32 @@ def test_a_zip_inside_a_zip_is_named_as_such(tmp_path):
         archive.write(inner, "inner.zip")
     with pytest.raises(InputError, match="a zip inside a zip: unpack it first"):
         load_inputs([str(outer)])
+
+
+def test_one_sheet_per_agent_without_an_agent_column_names_the_agent_by_its_sheet(tmp_path):
+    """An 有赞-style workbook with a sheet per agent and no agent column: each sheet's name is its
+    agent, said in a note; a sheet named like a table, a date or a party is no agent's name."""
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "客服-老周"
+    for row in (["会话ID", "发送方", "消息内容"], ["A1", "客户", "在吗"], ["A1", "客服", "在的"]):
+        first.append(row)
+    second = book.create_sheet("阿北")
+    for row in (["会话ID", "发送方", "消息内容"], ["B1", "客户", "发货没"], ["B1", "客服", "今天发"]):
+        second.append(row)
+    path = tmp_path / "agents.xlsx"
+    book.save(path)
+    result = load_inputs([str(path)])
+    agents = result.messages.loc[result.messages["role"] == "agent", "agent"].tolist()
+    assert agents == ["客服-老周", "阿北"]
+    assert result.messages.loc[result.messages["role"] == "customer", "agent"].tolist() == ["", ""]
+    assert any("each sheet's name taken as its agent" in note for note in result.notes)
+    for title in ("Sheet1", "12月6日", "聊天记录", "买家消息", "禾木家居旗舰店"):
+        book = openpyxl.Workbook()
+        book.active.title = title
+        for row in (["会话ID", "发送方", "消息内容"], ["A1", "客户", "在吗"], ["A1", "客服", "在的"]):
+            book.active.append(row)
+        other = tmp_path / "one.xlsx"
+        book.save(other)
+        read = load_inputs([str(other)]).messages
+        assert read.loc[read["role"] == "agent", "agent"].tolist() == ["(unknown)"], title

@@ -1075,8 +1075,22 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         nickname = pa.array(_sender_names(table))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
+    if _AGENT_SHEET.fullmatch(table.sheet or "") and not _NOT_AN_AGENT_SHEET.search(table.sheet):
+        # one sheet per agent (有赞, 企业微信 exports by staff: 客服-小桃, 阿北): the sheet names whose rows they are
+        notes.add("no agent column in {files}: each sheet's name taken as its agent (one sheet per agent)", table.source)
+        return pc.if_else(pa.array(is_agent, type=pa.bool_()), table.sheet.strip(), "")
     notes.add(f"no agent column in {{files}}: agent set to {UNKNOWN_AGENT}", table.source)
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
+
+
+# A sheet named like a person or a staff account (客服-小桃, 阿北, 售后_Mia), not a table's own title (Sheet1,
+# 聊天记录, 消息明细, 12月6日, 2026-12-06, 全部), a shop's name or a party's (买家消息): a sheet per agent.
+_AGENT_SHEET = re.compile(r"\s*[^\d\s][^\d]{0,19}\s*")
+_NOT_AN_AGENT_SHEET = re.compile(r"(?i)sheet|工作表|表格|记录|明细|消息|聊天|会话|对话|数据|导出|汇总|统计|全部|所有|"
+                                 r"data|export|message|chat|session|log|summary|report|list|星期|周[一二三四五六日天末]|"
+                                 r"[一二三四五六七八九十]+月|[一二三四五六七八九十]+日|今天|昨天|"
+                                 r"说明|字典|目录|封面|首页|概览|总览|客户|买家|顾客|用户|访客|系统|机器人|通知|"
+                                 r"店|旗舰|专营|官方|公司|商城|平台")
 
 
 def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray, separator: str = _CHAIN) -> np.ndarray:

@@ -47,6 +47,8 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"(?P<f>.+): an agent named with and without the shop's name is one agent \((?P<l>.+)\)",
      "{f}：带店铺名与不带店铺名的同一客服合为一人（{l}）"),
     (r"the header in other words \(.*\), not a message", "表头的另一种写法（如中文表头下的英文表头行），不是消息"),
+    (r"no agent column in (?P<f>.+): each sheet's name taken as its agent \(one sheet per agent\)",
+     "{f} 没有客服列：每个工作表的名称即其客服（一个客服一个工作表）"),
     (r"no agent column in (?P<f>.+): agent taken from '(?P<c>.+)'", "{f} 没有客服列：客服取自「{c}」"),
     (r"no agent column in (?P<f>.+): agent set to (?P<u>.+)", "{f} 没有客服列：客服记为 {u}"),
     (r"header found on row (?P<r>\d+) of (?P<f>.+?)(?: \(sheet (?P<s>.+)\))?; rows? (?P<skip>.+) skipped",
