@@ -520,3 +520,12 @@ def test_an_excluded_match_hides_no_later_match_inside_it(tmp_path: Path):
     probe = load_classes(tmp_path)
     assert [m.text for m in probe.find("probe", "甲乙丙丁戊")] == ["丁戊"]
     assert [m.text for m in probe.find("probe", "甲己庚戊")] == ["甲己庚戊"]
+
+
+# Another matter opened (repeated-solution's new_matter_classes): not an unsolved problem still raised.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("好 还有个问题 炸出来的薯条不够脆", True), ("谢谢 再问一下 发票怎么开", True), ("顺便问下 有赠品吗", True),
+    ("我还有个问题没解决", False), ("还有问题吗", False), ("那个问题还没处理", False),
+])
+def test_new_matter(text, expected):
+    assert has("new-matter", text) is expected

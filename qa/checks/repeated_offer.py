@@ -1019,8 +1019,11 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         """The positions of the customer's messages strictly between two positions."""
         return np.arange(position_from + 1, position_to)[customer[position_from + 1 : position_to]]
 
+    new_matter_names = [c for c in params["new_matter_classes"] if c in classes.classes]
+
     def refused(position_from: int, position_to: int) -> bool:
-        """The customer wrote between the two offers, neither accepting nor asking again, and (with
+        """The customer wrote between the two offers, neither accepting nor asking again, nor turned to
+        another matter (``new_matter_classes``), and (with
         ``refusal_classes``) did not go along with it: refused, objected, reported the step failed,
         was upset or asked an earlier question again. A customer who only went on talking (sent the
         order number, asked something else) did not refuse the offer."""
@@ -1028,6 +1031,9 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         codes = texts_of.codes[between]
         if len(codes) == 0 or accepted_between(position_from, position_to):
             return False
+        if new_matter_names and any(member(name, code, text) for code, text in zip(codes.tolist(), reader.of_codes(codes))
+                                    for name in new_matter_names):
+            return False  # 好 还有个问题 …: the later answer is to the other matter
         if not refusal_names and not tied_names:
             return True
         for position, code, text in zip(between.tolist(), codes.tolist(), reader.of_codes(codes)):
@@ -1773,6 +1779,10 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         texts_of = text_index(norm_all)
         plain_agree[maybe] = _pattern_hits(view, params, "accepted", texts_of).of(texts_of.codes[rows[maybe]])
     np.logical_or.at(vetoed, gap_of, plain_agree)
+    new_matter = [c for c in params["new_matter_classes"] if c in classes.classes]
+    if new_matter and len(rows):
+        # the customer turned to another matter in the gap (还有个问题): the next push answers that
+        np.logical_or.at(vetoed, gap_of, classes.row_mask_any(new_matter, norm_all, rows))
     gap_refuses &= ~vetoed
     # the remedy itself refused in a gap (不要券, 不用催了, 没用): what a push that only acts again needs
     acted_refusals = [c for c in params["streak_acted_refusal_classes"] if c in classes.classes]

@@ -74,6 +74,8 @@ PARAMS = {
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
+    "new_matter_classes": Param("strings", "customer classes opening another matter (还有个问题): a message of them "
+                                "between two offers means no refusal of the earlier one", default=[]),
     "anchor_emphasis": Param("strings", "anchor_terms words that only urge a step the earlier offers named when "
                              "they stand before it with no agent taking it over (直接拒收 after 拒收; not 我这边直接联系)",
                              default=[]),
