@@ -998,12 +998,19 @@ def test_one_sheet_per_agent_without_an_agent_column_names_the_agent_by_its_shee
     assert agents == ["客服-老周", "阿北"]
     assert result.messages.loc[result.messages["role"] == "customer", "agent"].tolist() == ["", ""]
     assert any("each sheet's name taken as its agent" in note for note in result.notes)
-    for title in ("Sheet1", "12月6日", "聊天记录", "买家消息", "禾木家居旗舰店"):
+    # a staff number is part of the name; a lone sheet, or a sheet named like a table, a date, a party, a
+    # platform or a shift is no agent's
+    for titles, expected in ((("客服2", "小美3号"), ["客服2", "小美3号"]), (("客服-小桃",), ["(unknown)"]),
+                             (("Sheet1", "Sheet2"), ["(unknown)"] * 2), (("12月6日", "本周"), ["(unknown)"] * 2),
+                             (("聊天记录", "客服发言"), ["(unknown)"] * 2), (("淘宝", "夜班"), ["(unknown)"] * 2),
+                             (("禾木家居旗舰店", "查询结果"), ["(unknown)"] * 2)):
         book = openpyxl.Workbook()
-        book.active.title = title
-        for row in (["会话ID", "发送方", "消息内容"], ["A1", "客户", "在吗"], ["A1", "客服", "在的"]):
-            book.active.append(row)
-        other = tmp_path / "one.xlsx"
+        book.remove(book.active)
+        for title in titles:
+            sheet = book.create_sheet(title)
+            for row in (["会话ID", "发送方", "消息内容"], [f"{title}-1", "客户", "在吗"], [f"{title}-1", "客服", "在的"]):
+                sheet.append(row)
+        other = tmp_path / "other.xlsx"
         book.save(other)
         read = load_inputs([str(other)]).messages
-        assert read.loc[read["role"] == "agent", "agent"].tolist() == ["(unknown)"], title
+        assert read.loc[read["role"] == "agent", "agent"].tolist() == expected, titles

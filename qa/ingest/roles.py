@@ -1075,7 +1075,7 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
         nickname = pa.array(_sender_names(table))
         named = pc.if_else(pa.array(_empty(nickname)), UNKNOWN_AGENT, nickname)
         return pc.if_else(pa.array(is_agent), named, "")
-    if _AGENT_SHEET.fullmatch(table.sheet or "") and not _NOT_AN_AGENT_SHEET.search(table.sheet):
+    if _agent_sheet(table):
         # one sheet per agent (有赞, 企业微信 exports by staff: 客服-小桃, 阿北): the sheet names whose rows they are
         notes.add("no agent column in {files}: each sheet's name taken as its agent (one sheet per agent)", table.source)
         return pc.if_else(pa.array(is_agent, type=pa.bool_()), table.sheet.strip(), "")
@@ -1083,14 +1083,32 @@ def _agents(table: RawTable, is_agent: np.ndarray, notes: IngestNotes) -> pa.Arr
     return pc.if_else(pa.array(is_agent, type=pa.bool_()), UNKNOWN_AGENT, "")
 
 
-# A sheet named like a person or a staff account (客服-小桃, 阿北, 售后_Mia), not a table's own title (Sheet1,
-# 聊天记录, 消息明细, 12月6日, 2026-12-06, 全部), a shop's name or a party's (买家消息): a sheet per agent.
-_AGENT_SHEET = re.compile(r"\s*[^\d\s][^\d]{0,19}\s*")
-_NOT_AN_AGENT_SHEET = re.compile(r"(?i)sheet|工作表|表格|记录|明细|消息|聊天|会话|对话|数据|导出|汇总|统计|全部|所有|"
-                                 r"data|export|message|chat|session|log|summary|report|list|星期|周[一二三四五六日天末]|"
-                                 r"[一二三四五六七八九十]+月|[一二三四五六七八九十]+日|今天|昨天|"
-                                 r"说明|字典|目录|封面|首页|概览|总览|客户|买家|顾客|用户|访客|系统|机器人|通知|"
-                                 r"店|旗舰|专营|官方|公司|商城|平台")
+def _agent_sheet(table: RawTable) -> bool:
+    """Is ``table`` one of several sheets of a workbook, named like a person or a staff account (客服-小桃, 阿北,
+    售后_Mia, 客服2)? Not a table's own title (Sheet1, 聊天记录, 查询结果), a date (12月6日, 周一, 本周), a party
+    (买家消息, 客服发言), a platform, a department or a shift (淘宝, 售后, 夜班), nor a file inside an archive."""
+    name = (table.sheet or "").strip()
+    if not table.label.endswith(f"(sheet '{table.sheet}')"):  # a lone sheet, or an archive's member
+        return False
+    if not _AGENT_SHEET.fullmatch(name) or _NOT_AN_AGENT_SHEET.search(name) or _DATE_SHEET.fullmatch(name):
+        return False
+    return not _ROLE_SHEET.fullmatch(name)
+
+
+# a name: letters or characters, a staff number at most at its end (客服2, 小美2号)
+_AGENT_SHEET = re.compile(r"[^\d\s./\\][^\d./\\]{0,19}?(?:\s*\d{1,3}号?)?")
+_NOT_AN_AGENT_SHEET = re.compile(r"(?i)sheet|工作表|表格|记录|明细|消息|聊天|会话|对话|数据|导出|汇总|统计|结果|全部|所有|"
+                                 r"\b(?:data|export|messages?|chats?|sessions?|logs?|summary|report|list|history|"
+                                 r"conversations?|records?|results?)\b|说明|字典|目录|封面|首页|概览|总览|"
+                                 r"(?<!小)店(?!长|小二|员)|旗舰|专营|官方|公司|商城|平台|家居|"
+                                 r"淘宝|天猫|京东|抖音|抖店|拼多多|快手|小红书|微信|有赞|微店|唯品会|"
+                                 r"^(?:售前|售后|客服部|[早中晚夜白]班|差评|好评|中评|投诉|退款|退货)$|"
+                                 r"客户(?!经理|服务)|买家|顾客|用户|访客|系统|机器人|通知")
+_DATE_SHEET = re.compile(r"(?:星期|周|礼拜)[一二三四五六日天末]|[一二三四五六七八九十]+月(?:[一二三四五六七八九十]+日)?|"
+                         r"[一二三四五六七八九十]+日|今日|今天|昨日|昨天|本周|上周|本月|上月|双十一|双十二|618")
+# a sheet named after a party (买家消息, 客服发言): the reader's sheet-per-sender export, no one agent
+_ROLE_SHEET = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLE_WORDS, key=len, reverse=True))
+                         + r")(?:的)?(?:消息|发言|记录|聊天|会话|回复)?")
 
 
 def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray, separator: str = _CHAIN) -> np.ndarray:
