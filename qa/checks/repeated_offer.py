@@ -1675,8 +1675,12 @@ def _said_again_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tup
     compared = np.flatnonzero(refused_gap)
     codes = np.unique(index.codes[np.r_[scope[compared], scope[compared - 1]]])
     originals = index.texts(codes)
-    stripped = pc.replace_substring_regex(pa.array(originals, pa.large_string()),
-                                          "|".join(p for p in (view.strip, _ignored(params, fillers=True)) if p), "")
+    # (two passes, not one alternation: the strip classes' alternation and the filler words together
+    # overflow RE2's DFA and run as an NFA, ten times slower — 2.3 s against 0.3 s per 200,000 messages)
+    stripped = pa.array(originals, pa.large_string())
+    for pattern in (view.strip, _ignored(params, fillers=True)):
+        if pattern:
+            stripped = pc.replace_substring_regex(stripped, pattern, "")
     content = dict(zip(originals, stripped.to_pylist())).__getitem__
 
     # (texts read through a reader that remembers them: each answer is compared with the one before
