@@ -1184,18 +1184,23 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 return True
         return False
 
-    strip_words = compile_regex(view.strip) if view.strip else None
+    comforting_at: dict[int, frozenset] = {}  # (the same later offer is asked about for each earlier one)
 
     def comforting_grams(position: int) -> frozenset:
         """The two-character pieces of the offer's clauses that hold a strip-class word (soothing,
         closing: 理解您每天要用): the agent's empathy, whatever of the customer's it echoes."""
-        if strip_words is None:
-            return frozenset()
-        clauses = [c for c in _CLAUSE.split(norm_at(position)) if c]
-        grams = [(bool(strip_words.search(c)), {c[i : i + 2] for i in range(len(c) - 1)}) for c in clauses]
-        soothing = set().union(*(g for comforting, g in grams if comforting))
-        # (a gram the remedy's own clauses say too is the remedy's)
-        return frozenset(soothing - set().union(*(g for comforting, g in grams if not comforting)))
+        found = comforting_at.get(position)
+        if found is None:
+            found = frozenset()
+            if view.strip:
+                strip_words = compile_regex(view.strip)
+                clauses = [c for c in _CLAUSE.split(norm_at(position)) if c]
+                grams = [(bool(strip_words.search(c)), {c[i : i + 2] for i in range(len(c) - 1)}) for c in clauses]
+                soothing = set().union(*(g for comforting, g in grams if comforting))
+                # (a gram the remedy's own clauses say too is the remedy's)
+                found = frozenset(soothing - set().union(*(g for comforting, g in grams if not comforting)))
+            comforting_at[position] = found
+        return found
 
     def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
         """The customer's normalized text between two positions, one message a line (with

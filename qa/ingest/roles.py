@@ -1092,7 +1092,7 @@ def _agent_sheet(table: RawTable) -> bool:
         return False
     if not _AGENT_SHEET.fullmatch(name) or _NOT_AN_AGENT_SHEET.search(name) or _DATE_SHEET.fullmatch(name):
         return False
-    return not _ROLE_SHEET.fullmatch(name)
+    return not SHEET_ROLE.match(name)
 
 
 # a name: letters or characters, a staff number at most at its end (客服2, 小美2号)
@@ -1106,9 +1106,9 @@ _NOT_AN_AGENT_SHEET = re.compile(r"(?i)sheet|工作表|表格|记录|明细|消�
                                  r"客户(?!经理|服务)|买家|顾客|用户|访客|系统|机器人|通知")
 _DATE_SHEET = re.compile(r"(?:星期|周|礼拜)[一二三四五六日天末]|[一二三四五六七八九十]+月(?:[一二三四五六七八九十]+日)?|"
                          r"[一二三四五六七八九十]+日|今日|今天|昨日|昨天|本周|上周|本月|上月|双十一|双十二|618")
-# a sheet named after a party (买家消息, 客服发言): the reader's sheet-per-sender export, no one agent
-_ROLE_SHEET = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLE_WORDS, key=len, reverse=True))
-                         + r")(?:的)?(?:消息|发言|记录|聊天|会话|回复)?")
+# A sheet named after a party (买家消息, 客服发言): an export split by sender (spreadsheet.py reads the role
+# from it), no one agent's sheet.
+SHEET_ROLE = re.compile(r"^\s*(买家|顾客|客户|用户|会员|访客|粉丝|客服|坐席|人工|卖家|商家|系统|通知)(?:的)?(?:消息|发言|记录|聊天|会话|回复)?\s*$")
 
 
 def _sender_in_chain(chains: pd.Series, senders: pd.Series, rows: np.ndarray, separator: str = _CHAIN) -> np.ndarray:

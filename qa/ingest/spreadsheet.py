@@ -23,7 +23,7 @@ from qa.ingest.columnsets import column_sets
 from qa.ingest.header import SCAN_ROWS, Header, at_row, field_of, find_header, header_note
 from qa.ingest.headings import block_headings
 from qa.ingest.links import ids_from_links, link_text_column
-from qa.ingest.roles import _ROLE_WORDS, ROLE_SAMPLE_ROWS
+from qa.ingest.roles import _ROLE_WORDS, ROLE_SAMPLE_ROWS, SHEET_ROLE
 from qa.ingest.staffdir import staff_directory
 from qa.ingest.table import Format, IngestNotes, RawTable, ReadOptions, _blank_mask
 from qa.ingest.transcript import exploded, message_columns_joined, pairs_exploded, transcript_at, turn_pairs_at
@@ -196,8 +196,8 @@ def _shop_bands(cells: pd.DataFrame, blank: np.ndarray, header_at: int) -> tuple
     return _with_column(cells, header_at, _BAND_HEADER, shops.ffill().fillna("")), band_rows
 
 
-# A sheet named after the party whose messages it holds (买家消息, 客服消息, 系统消息).
-_SHEET_ROLE = re.compile(r"^\s*(买家|顾客|客户|用户|会员|访客|粉丝|客服|坐席|人工|卖家|商家|系统|通知)(?:的)?(?:消息|发言|记录|聊天|会话|回复)?\s*$")
+# A sheet named after the party whose messages it holds (买家消息, 客服消息, 系统消息; roles.SHEET_ROLE) gets
+# a role column of this name.
 _ADDED_ROLE_HEADER = "发送方"
 
 
@@ -205,7 +205,7 @@ def _role_from_sheet_name(cells: pd.DataFrame, sheet: str, options: ReadOptions)
     """``cells`` with a role column added from the sheet's name, and the note saying so; None when
     the name names no party. A row whose cells hold a role word of their own (回复类型 机器人 /
     自动回复 on the agents' sheet) takes that word instead."""
-    found = _SHEET_ROLE.match(sheet)
+    found = SHEET_ROLE.match(sheet)
     if not found:
         return None
     header = find_header(cells.iloc[:SCAN_ROWS].values.tolist(), options.columns)
