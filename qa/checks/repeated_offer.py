@@ -788,6 +788,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if params["said_again_share"] > 0:
         for position, use in _said_again_repeats(messages, rule, offers):
             flagged.setdefault(position, use)
+    if params["family_pushes"]:
+        for position, use in _family_repeats(messages, rule, offers):
+            flagged.setdefault(position, use)
     if not flagged:
         return findings_frame([], rule.id, "", "")
     positions = sorted(flagged)
@@ -1941,6 +1944,108 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         if not new_step:
             out.append((later, int(run_length[i]) + 1))
     return out
+
+
+# A remedy word said to be unwanted (不用补发了, 不要退款, 别再寄了): the customer refusing that remedy.
+_UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|用不着)(?:再|给我|帮我|你们){0,2}"
+
+
+def _named_families(text: str, negated: bool) -> set[str]:
+    """The remedy families a customer's text names, those it says it does not want (``negated``) or the
+    others. Customers name a remedy by its verb alone too (帮我换就好了, 能不能直接退): outside the
+    family words, 退 is a refund, 换 an exchange, 补 a resend, 修 a repair."""
+    named = set()
+    rest = list(text)
+    for match in _REMEDY_WORD.finditer(text):
+        rest[match.start() : match.end()] = " " * (match.end() - match.start())
+        if (_UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+            named.add(_REMEDY_FAMILY[match.group()])
+    for match in _REMEDY_VERB.finditer("".join(rest)):
+        if (_UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+            named.add(_REMEDY_VERBS[match.group()])
+    return named
+
+
+_UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
+_REMEDY_VERBS = {"退": "refund", "换": "exchange", "补": "resend", "修": "repair"}
+# asking for a remedy, not about one (那要申请退货? asks what to do)
+_DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了|吧(?:\W|$)")
+_REMEDY_VERB = compile_regex("[" + "".join(_REMEDY_VERBS) + "]")
+
+
+def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
+    """(position, use) of each offer pushing a remedy family (补发, 退货, 维修…: :data:`_REMEDY_FAMILY`) the
+    customer turned down, for the (max_uses+1)-th time: the agent's offers naming the family and no other,
+    each after a customer message that did not take it (``anchor_refusal_classes`` or
+    ``family_demand_classes``, none accepting), and at least once since the first the customer said it did
+    not want that remedy (不用补发了) or asked for another by name (能不能直接退, 我要退款). However the push is worded
+    (给您补发一个 / 补发的明天就到 / 再给您寄个新的过去), it is the one solution refused (002 §一.8); a turn to the
+    remedy asked for (好的 给您退款) names another family and is the recommended change."""
+    params = rule.params
+    classes, scope, sessions = view.classes, view.positions, view.session_codes
+    limit = params["max_uses"]
+    if len(scope) <= limit:
+        return []
+    norm_all = messages["norm"]
+    arrow = to_arrow(norm_all)
+    names_remedy = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(scope)), _REMEDY_WORDS), False),
+                              dtype=bool)
+    offers = scope[names_remedy]
+    if len(offers) <= limit:
+        return []
+    per_session = np.bincount(sessions[offers])
+    offers = offers[per_session[sessions[offers]] > limit]
+    if not len(offers):
+        return []
+    customer_positions = np.flatnonzero(view.customer)
+    refusal_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+    demand_names = [c for c in params["family_demand_classes"] if c in classes.classes]
+    texts_of = text_index(norm_all)
+    accepted = _pattern_hits(view, params, "accepted", texts_of)
+    reader = _TextReader(texts_of)
+    class_hits: dict[tuple[int, int], bool] = {}  # (id of the class list, distinct text) -> any hit
+
+    def hits(names: list[str], position: int) -> bool:
+        code = int(texts_of.codes[position])
+        found = class_hits.get((id(names), code))
+        if found is None:
+            text = reader.of(code)
+            found = class_hits[(id(names), code)] = any(classes.find(name, text) for name in names)
+        return found
+
+    found: list[tuple[int, int]] = []
+    starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
+    for begin, end in zip(starts.tolist(), np.r_[starts[1:], len(offers)].tolist()):
+        session_offers = offers[begin:end].tolist()
+        families = {position: _families(norm_all.iat[position]) for position in session_offers}
+        for family in sorted(set().union(*families.values())):
+            pushes = [position for position in session_offers if family in families[position]]
+            if len(pushes) <= limit:
+                continue
+            uses, turned_down = 1, False
+            for before, position in zip(pushes, pushes[1:]):
+                low, high = np.searchsorted(customer_positions, [before, position])
+                gap = customer_positions[low:high].tolist()
+                if not gap:
+                    continue  # one push told in two messages
+                texts = [reader.of(int(texts_of.codes[at])) for at in gap]
+                refusing = [hits(refusal_names, at) or hits(demand_names, at) for at in gap]
+                if any(accepted.one(int(texts_of.codes[at]), text) and not refused
+                       for at, text, refused in zip(gap, texts, refusing)):
+                    uses, turned_down = 1, False  # taken up: the count starts again
+                    continue
+                if not any(refusing):
+                    uses, turned_down = 1, False
+                    continue
+                for at, text in zip(gap, texts):
+                    wanted = _named_families(text, negated=False)
+                    if family in _named_families(text, negated=True) or (
+                            wanted and family not in wanted and _DEMANDING.search(text) and hits(demand_names, at)):
+                        turned_down = True
+                uses += 1
+                if uses > limit and turned_down and families[position] == {family}:
+                    found.append((position, uses))
+    return found
 
 
 def validate(params: dict) -> list[tuple[str, str]]:

@@ -50,6 +50,11 @@ PARAMS = {
                                           default=[]),
     "said_again_refusal_classes": Param("strings", "customer classes of a message that did not take the answer "
                                         "(for said_again_share)", default=[]),
+    "family_pushes": Param("bool", "an offer naming only a remedy family (补发, 退货, 维修…) the customer turned down "
+                           "or asked to change, pushed for the (max_uses+1)-th time with the customer not taking it in "
+                           "each gap, repeats the solution", default=False),
+    "family_demand_classes": Param("strings", "customer classes of a demand for a remedy (能不能直接退): asking for "
+                                   "a remedy other than the one pushed turns it down (for family_pushes)", default=[]),
     "streak_offers": Param("int", "the offer that is the this-many-th in a row, each after the customer refused "
                            "the one before, and keeps a thing of each earlier one without a new remedy or step, "
                            "repeats the solution (3: the third push); 0 turns it off", default=0),
