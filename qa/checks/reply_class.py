@@ -1271,7 +1271,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
         # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
         # (a remedy offered for it — 给您寄个新的 — meets the customer whatever was tried before; a promise
-        # beside the tried step, 清缓存就能好, is that step again)
+        # beside the tried step, 清缓存就能好, is that step again, and so is the step the customer said was
+        # done asked for again beside a promise: 我上传了两张了 → 请上传照片 审核后专人联系您)
+        if asks_done_step_again(trigger, reply):
+            return False
         return (bool(other_way_names) and any(texts.member(name, trigger) for name in other_way_after)
                 and calm_turn(trigger, reply) and not any(texts.member(name, reply) for name in other_way_not)
                 and (any(_remedy_besides(texts.at(previous), texts.at(reply), found)
@@ -1279,6 +1282,24 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                          for found in classes.find(name, texts.at(reply)))
                      or (any(texts.member(name, reply) for name in other_way_names)
                          and _unlike(texts.at(previous), texts.at(reply)))))
+
+    def asks_done_step_again(trigger: int, reply: int) -> bool:
+        """Does the reply ask again, outside its handling promises, for the step the customer's
+        turn says was done (an other_way_after match: 我上传了两张了 → 请在售后页面上传照片)?"""
+        done = set()
+        for name in other_way_after:
+            if texts.member(name, trigger):
+                for found in classes.find(name, texts.at(trigger)):
+                    done |= _steps(found.text)
+        if not done:
+            return False
+        reply_text = texts.at(reply)
+        promised = [_clause_of(reply_text, found) for name in other_remedy_names if texts.member(name, reply)
+                    for found in classes.find(name, reply_text) if _HANDS_OVER.search(found.text) is None]
+        rest = reply_text
+        for clause in promised:
+            rest = rest.replace(clause, " ")
+        return bool(done & _steps(rest))
 
     def calm_turn(trigger: int, reply: int) -> bool:
         """No upset word in the customer's turn up to ``reply``."""
@@ -1374,6 +1395,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     refused_offer: dict[int, int] = {}  # a reply that only restated the refused offer -> that offer
     challenge_names = [c for c in params["new_episode_classes"] if c in classes.classes]
     refusal_names = [c for c in params["restated_refusal_classes"] if c in classes.classes]
+    wait_names = [c for c in params["refused_wait_classes"] if c in classes.classes]
+    demand_names = [c for c in list(params["grant_classes"]) + list(params["request_classes"]) if c in classes.classes]
     proposing = [c for c in params["proposal_classes"] if c in classes.classes]
     again: list[int] = []
     if restated_names and len(judged):
@@ -1388,6 +1411,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             # of a reply that proposed something
             tied = relation_hits[trigger] or any(texts.member(name, trigger) for name in challenge_names)
             refused_whole = not tied and any(texts.member(name, trigger) for name in refusal_names)
+            if (wait_names and ok
+                    and any(texts.member(name, trigger) for name in refusal_names)
+                    and any(texts.member(name, trigger) for name in demand_names)
+                    and any(texts.member(name, reply) for name in wait_names)
+                    and _restates(classes, texts.at(reply), texts.at(reply), satisfied_by, restated_names, not_counting)):
+                # 快递六天不动 我不要了 直接给我退款 → 已经给您催了 再等两天看看: the course the customer refused,
+                # waiting, held out again while the remedy asked for is passed over; only its reassurance
+                # speaks for it (an apology or empathy in the reply still counts)
+                again.append(reply)
+                continue
             if not (tied or refused_whole):
                 continue
             previous = int(_previous_reply(reply_positions_all, np.asarray([trigger]), sessions)[0])

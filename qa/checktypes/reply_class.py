@@ -139,6 +139,10 @@ PARAMS = {
     "restated_refusal_classes": Param("strings", "customer classes that refuse the agent's proposal as a whole "
                                       "(不等了, 不要): after them too a restated_classes match restating the "
                                       "proposal does not satisfy", default=[]),
+    "refused_wait_classes": Param("strings", "agent classes of waiting held out again (再等两天看看): after a trigger "
+                                  "that refuses in so many words (restated_refusal_classes) and asks for a remedy "
+                                  "(grant_classes, request_classes), a reply of these classes satisfies only by an "
+                                  "apology or empathy, not by restated_classes matches", default=[]),
     "other_way_classes": Param("strings", "with accommodate_refusals: after a calm trigger of "
                                "other_way_after_classes (a step tried in vain, no upset in the turn), a reply of "
                                "these classes unlike the refused one and of no not_counting class (a wait) "
