@@ -1967,6 +1967,19 @@ def _named_families(text: str, negated: bool) -> set[str]:
 
 
 _UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
+# An agent's offer names a remedy by its verb and what follows too (给您换个浅一号的, 可以换色号的, 补一个给您):
+# the verb with its object or measure word, not a verb alone (换不了, 没法给您换)
+_OFFERED_VERB = compile_regex(r"换(?:个|一个|成|浅|深|大|小|一|件|双|色|码|款|新)|补(?:发|寄|一个|个|一)|修(?:一下|好|理)")
+
+
+def _offered_families(text: str) -> set[str]:
+    """The remedy families an agent's offer names (:func:`_families`), also by a verb with its object
+    (给您换个浅一号的: exchange); a remedy named only to be refused offers none."""
+    named = _families(text)
+    for match in _OFFERED_VERB.finditer(text):
+        if not _REFUSED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]):
+            named.add(_REMEDY_VERBS[match.group()[0]])
+    return named
 _REMEDY_VERBS = {"退": "refund", "换": "exchange", "补": "resend", "修": "repair"}
 # asking for a remedy, not about one (那要申请退货? asks what to do)
 _DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了|吧(?:\W|$)")
@@ -1988,7 +2001,8 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         return []
     norm_all = messages["norm"]
     arrow = to_arrow(norm_all)
-    names_remedy = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(scope)), _REMEDY_WORDS), False),
+    names_remedy = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(scope)),
+                                                                    _REMEDY_WORDS + "|" + _OFFERED_VERB.pattern), False),
                               dtype=bool)
     offers = scope[names_remedy]
     if len(offers) <= limit:
@@ -2017,7 +2031,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
     for begin, end in zip(starts.tolist(), np.r_[starts[1:], len(offers)].tolist()):
         session_offers = offers[begin:end].tolist()
-        families = {position: _families(norm_all.iat[position]) for position in session_offers}
+        families = {position: _offered_families(norm_all.iat[position]) for position in session_offers}
         for family in sorted(set().union(*families.values())):
             pushes = [position for position in session_offers if family in families[position]]
             if len(pushes) <= limit:

@@ -355,7 +355,26 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
     prompts = [c for c in params["prompt_classes"] if c in classes.classes]
     if has_prev.any() and prompts:
         proposed[has_prev] = _class_mask(classes, prompts, norm_all, previous[has_prev])
+    named = [c for c in params["step_named_classes"] if c in classes.classes]
+    if named and proposed.any():
+        # 早就重启过了 refuses 您重启一下试试; 试了一下 拆封了 after 没拆封的话可以换 tells the condition,
+        # not a step done: the claim must name the step proposed, outside the proposal's condition
+        for k in np.flatnonzero(proposed).tolist():
+            text = norm_all.iat[hits[k]]
+            if _class_matches(classes, [c for c in prompted if c not in named], text):
+                continue
+            matches = _class_matches(classes, named, text)
+            step = _CONDITION_CLAUSE.sub(" ", norm_all.iat[previous[k]])
+            claimed = {ch for m in matches for ch in _HAN.findall(m.text)} - _COMMON_CHARS - _DONE_CHARS
+            if not claimed & set(step):
+                proposed[k] = False
     found[idx[~proposed]] = False
+
+
+# the condition of a proposal (没拆封的话, 如果还没发货): what the customer may answer without refusing the step
+_CONDITION_CLAUSE = compile_regex(r"(?:如果|要是|假如|若)[^,.!?;~ ]{1,12}|[^,.!?;~ ]{1,10}的话")
+# the words of having done it (试了, 早就, 已经…过了): no step of their own
+_DONE_CHARS = frozenset("过了都早就已经刚我试下次遍")
 
 
 def _drop_nothing_offered(classes, params, norm_all, reply_positions, sessions, positions, found) -> None:

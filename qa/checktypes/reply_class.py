@@ -55,6 +55,9 @@ PARAMS = {
                                        "(an after_reply trigger right after one is an answer, not a refusal)",
                                        default=[]),
     "short_answer_chars": Param("int", "longest short answer (normalized characters)", default=8),
+    "step_named_classes": Param("strings", "prompted_classes whose claim (刚重启过了) refuses the proposal only when it "
+                                "names a character of the proposed step outside the proposal's condition (没拆封的话…)",
+                                default=[]),
     "prompted_classes": Param("strings", "after_reply trigger classes that refuse only what the agent proposed "
                               "(打不通, 刚换的): they count only when the agent's previous reply is of a "
                               "prompt_classes class", default=[]),
