@@ -1946,14 +1946,15 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     return out
 
 
-# A remedy word said to be unwanted (不用补发了, 不要退款, 别再寄了): the customer refusing that remedy.
-_UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|用不着)(?:再|给我|帮我|你们){0,2}"
+# A remedy word said to be unwanted or impossible for the customer (不用补发了, 不要退款, 别再寄了, 没人拒收):
+# the customer refusing that remedy. (还不能换货 complains the remedy is withheld: no refusal of it.)
+_UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|用不着|没人)(?:再|给我|帮我|你们){0,2}"
 
 
 def _named_families(text: str, negated: bool) -> set[str]:
     """The remedy families a customer's text names, those it says it does not want (``negated``) or the
     others. Customers name a remedy by its verb alone too (帮我换就好了, 能不能直接退): outside the
-    family words, 退 is a refund, 换 an exchange, 补 a resend, 修 a repair."""
+    family words, 退 is a refund, 换 an exchange, 修 a repair (补 is as often 补差价 as a resend)."""
     named = set()
     rest = list(text)
     for match in _REMEDY_WORD.finditer(text):
@@ -1963,34 +1964,76 @@ def _named_families(text: str, negated: bool) -> set[str]:
     for match in _REMEDY_VERB.finditer("".join(rest)):
         if (_UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
             named.add(_REMEDY_VERBS[match.group()])
+    for match in _PUSHED_KIND.finditer(text):
+        if match.lastgroup != "wait" and (
+                _UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+            named.add(match.lastgroup)
     return named
 
 
 _UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
-# An agent's offer names a remedy by its verb and what follows too (给您换个浅一号的, 可以换色号的, 补一个给您):
-# the verb with its object or measure word, not a verb alone (换不了, 没法给您换)
-_OFFERED_VERB = compile_regex(r"换(?:个|一个|成|浅|深|大|小|一|件|双|色|码|款|新)|补(?:发|寄|一个|个|一)|修(?:一下|好|理)")
+# An agent's offer names an exchange by the verb and the goods' new size or colour too (给您换个浅一号的, 可以换色号的,
+# 换一双新的); not a verb alone (换不了, 没法给您换) nor another thing changed (换个浏览器, 换个网络试试)
+_OFFERED_VERB = compile_regex(r"换(?:个|一个|一双|一件|一台|件|双|台|一条|条)?新|换(?:成|个|一个)?(?:浅|深|大|小)(?:一)?(?:号|码|色|点|些)"
+                              r"|换(?:个|一个)?(?:色号|尺码|码数|颜色|款式)|换色号|换码")
+# a remedy named as stopped or withdrawn (补发的已经拦截了, 换货申请取消了): no offer of it
+_WITHDRAWN = compile_regex(r"拦截|取消|撤回|撤销|不会再?(?:寄|发)|退回仓")
+
+
+# Ways out that are no remedy family of :data:`_REMEDY_FAMILY` but that agents push all the same (帮您催一下, 再等等,
+# 只能拒收) and customers ask for instead (改地址, 帮我催): kinds of the family pass only.
+_PUSHED_KINDS = {"chase": "催|加急", "wait": "再等|等等|耐心等", "reject": "拒收|拒签",
+                 "address": "改地址|改收货地址|改个地址|改一下地址|转寄"}
+_PUSHED_KIND = compile_regex("|".join(f"(?P<{kind}>{words})" for kind, words in _PUSHED_KINDS.items()))
 
 
 def _offered_families(text: str) -> set[str]:
     """The remedy families an agent's offer names (:func:`_families`), also by a verb with its object
-    (给您换个浅一号的: exchange); a remedy named only to be refused offers none."""
-    named = _families(text)
-    for match in _OFFERED_VERB.finditer(text):
-        if not _REFUSED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]):
-            named.add(_REMEDY_VERBS[match.group()[0]])
+    (给您换个浅一号的: exchange), and the other ways out it pushes (:data:`_PUSHED_KINDS`); a remedy named
+    only to be refused offers none."""
+    named = set()
+    for clause in _DEMAND_CLAUSE.split(text):
+        if not clause or _WITHDRAWN.search(clause):
+            continue
+        named |= _families(clause)
+        for match in _OFFERED_VERB.finditer(clause):
+            if not _REFUSED_BEFORE.search(clause[max(0, match.start() - 6) : match.start()]):
+                named.add("exchange")
+        for match in _PUSHED_KIND.finditer(clause):
+            if not _REFUSED_BEFORE.search(clause[max(0, match.start() - 6) : match.start()]):
+                named.add(match.lastgroup)
     return named
-_REMEDY_VERBS = {"退": "refund", "换": "exchange", "补": "resend", "修": "repair"}
+_REMEDY_VERBS = {"退": "refund", "换": "exchange", "修": "repair"}
 # asking for a remedy, not about one (那要申请退货? asks what to do)
-_DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了|吧(?:\W|$)")
+_DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了"
+                           # (我说了要退款: 要 right before the remedy; 需要 / 还要 tell a requirement)
+                           r"|(?<![需还也就])要(?=退|换|补|修|改|赔)")
+# the remedy named bare as the message's last clause (你听不懂吗 退款); 退货 点哪个 asks which to pick
+_BARE_DEMAND = compile_regex(r"^(?:就|我就)?(?:退款|退货|退钱|换货|换新|补发|仅退款|退掉)$")
 _REMEDY_VERB = compile_regex("[" + "".join(_REMEDY_VERBS) + "]")
+_DEMAND_CLAUSE = compile_regex(r"[,.!?;~\s]+")
+_CONDITIONAL = compile_regex(r"的话|如果|要是|假如|万一")
+
+
+def _wanted_families(text: str) -> set[str]:
+    """The remedy families a customer's text asks for: named in a clause that demands (我说了要退款, 能不能直接
+    退, a bare 退款) rather than tells or asks about one (款也不退, 那要申请退货?), and not said to be unwanted."""
+    wanted: set[str] = set()
+    clauses = [clause for clause in _DEMAND_CLAUSE.split(text) if clause]
+    for number, clause in enumerate(clauses, 1):
+        # (拒收的话我还得重新买 names the way out as a condition, not as what the customer wants)
+        if (_DEMANDING.search(clause) or (number == len(clauses) and _BARE_DEMAND.match(clause))) \
+                and not _CONDITIONAL.search(clause):
+            wanted |= _named_families(clause, negated=False)
+    return wanted
 
 
 def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
     """(position, use) of each offer pushing a remedy family (补发, 退货, 维修…: :data:`_REMEDY_FAMILY`) the
     customer turned down, for the (max_uses+1)-th time: the agent's offers naming the family and no other,
-    each after a customer message that did not take it (``anchor_refusal_classes`` or
-    ``family_demand_classes``, none accepting), and at least once since the first the customer said it did
+    each after a customer message that did not take it (``refusal_classes`` or
+    ``family_demand_classes``, none accepting), naming no way out not offered before in the session
+    (催 and 再等 pushed together stay one push; :data:`_PUSHED_KINDS` count as families), and at least once since the first the customer said it did
     not want that remedy (不用补发了) or asked for another by name (能不能直接退, 我要退款). However the push is worded
     (给您补发一个 / 补发的明天就到 / 再给您寄个新的过去), it is the one solution refused (002 §一.8); a turn to the
     remedy asked for (好的 给您退款) names another family and is the recommended change."""
@@ -2002,7 +2045,8 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     norm_all = messages["norm"]
     arrow = to_arrow(norm_all)
     names_remedy = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(scope)),
-                                                                    _REMEDY_WORDS + "|" + _OFFERED_VERB.pattern), False),
+                                                                    "|".join([_REMEDY_WORDS, _OFFERED_VERB.pattern,
+                                                                              *_PUSHED_KINDS.values()])), False),
                               dtype=bool)
     offers = scope[names_remedy]
     if len(offers) <= limit:
@@ -2012,7 +2056,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     if not len(offers):
         return []
     customer_positions = np.flatnonzero(view.customer)
-    refusal_names = [c for c in params["anchor_refusal_classes"] if c in classes.classes]
+    refusal_names = [c for c in params["refusal_classes"] if c in classes.classes]
     demand_names = [c for c in params["family_demand_classes"] if c in classes.classes]
     texts_of = text_index(norm_all)
     accepted = _pattern_hits(view, params, "accepted", texts_of)
@@ -2030,9 +2074,11 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     found: list[tuple[int, int]] = []
     starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
     for begin, end in zip(starts.tolist(), np.r_[starts[1:], len(offers)].tolist()):
-        session_offers = offers[begin:end].tolist()
+        # (a question back, 您已经拒收了对吗 / 是为您换新吗, pushes nothing: it checks what the customer wants)
+        session_offers = [position for position in offers[begin:end].tolist() if not _ASKS.search(norm_all.iat[position])]
         families = {position: _offered_families(norm_all.iat[position]) for position in session_offers}
-        for family in sorted(set().union(*families.values())):
+        # (sums of money are told apart by their amounts, 补5元 / 补10元: the wording passes compare them)
+        for family in sorted(set().union(*families.values()) - {"money"}):
             pushes = [position for position in session_offers if family in families[position]]
             if len(pushes) <= limit:
                 continue
@@ -2043,7 +2089,12 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 if not gap:
                     continue  # one push told in two messages
                 texts = [reader.of(int(texts_of.codes[at])) for at in gap]
-                refusing = [hits(refusal_names, at) or hits(demand_names, at) for at in gap]
+                # the customer turns the family down: says it does not want it (不用补发了) or asks for
+                # another way out by name (我说了要退款, 能不能联系快递改地址)
+                declining = [family in _named_families(text, negated=True)
+                             or bool((wanted := _wanted_families(text)) and family not in wanted) for text in texts]
+                refusing = [declined or hits(refusal_names, at) or hits(demand_names, at)
+                            for at, declined in zip(gap, declining)]
                 if any(accepted.one(int(texts_of.codes[at]), text) and not refused
                        for at, text, refused in zip(gap, texts, refusing)):
                     uses, turned_down = 1, False  # taken up: the count starts again
@@ -2051,13 +2102,12 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 if not any(refusing):
                     uses, turned_down = 1, False
                     continue
-                for at, text in zip(gap, texts):
-                    wanted = _named_families(text, negated=False)
-                    if family in _named_families(text, negated=True) or (
-                            wanted and family not in wanted and _DEMANDING.search(text) and hits(demand_names, at)):
-                        turned_down = True
+                turned_down = turned_down or any(declining)
                 uses += 1
-                if uses > limit and turned_down and families[position] == {family}:
+                # (a push may repeat ways out offered before beside it, 已经帮您催了 再等等吧; one naming a way
+                # not offered before in the session turns to it)
+                offered_before = set().union(*(families[p] for p in session_offers if p < position))
+                if uses > limit and turned_down and families[position] <= offered_before | {family}:
                     found.append((position, uses))
     return found
 

@@ -364,17 +364,21 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
             if _class_matches(classes, [c for c in prompted if c not in named], text):
                 continue
             matches = _class_matches(classes, named, text)
-            step = _CONDITION_CLAUSE.sub(" ", norm_all.iat[previous[k]])
+            proposal = norm_all.iat[previous[k]]
+            condition = set("".join(_CONDITION_CLAUSE.findall(proposal)))
+            step = set(_CONDITION_CLAUSE.sub(" ", proposal))
             claimed = {ch for m in matches for ch in _HAN.findall(m.text)} - _COMMON_CHARS - _DONE_CHARS
-            if not claimed & set(step):
+            # a claim naming nothing of its own (试过了, 都搞过了) refers to the step; one naming only the
+            # proposal's condition answers the condition
+            if claimed and claimed & condition and not claimed & step:
                 proposed[k] = False
     found[idx[~proposed]] = False
 
 
 # the condition of a proposal (没拆封的话, 如果还没发货): what the customer may answer without refusing the step
 _CONDITION_CLAUSE = compile_regex(r"(?:如果|要是|假如|若)[^,.!?;~ ]{1,12}|[^,.!?;~ ]{1,10}的话")
-# the words of having done it (试了, 早就, 已经…过了): no step of their own
-_DONE_CHARS = frozenset("过了都早就已经刚我试下次遍")
+# the words of having done it (早就, 已经…过了, 弄了一下): no step of their own
+_DONE_CHARS = frozenset("过了都早就已经刚我下次遍弄搞")
 
 
 def _drop_nothing_offered(classes, params, norm_all, reply_positions, sessions, positions, found) -> None:
