@@ -2013,6 +2013,10 @@ _BARE_DEMAND = compile_regex(r"^(?:就|我就)?(?:退款|退货|退钱|换货|�
 _REMEDY_VERB = compile_regex("[" + "".join(_REMEDY_VERBS) + "]")
 _DEMAND_CLAUSE = compile_regex(r"[,.!?;~\s]+")
 _CONDITIONAL = compile_regex(r"的话|如果|要是|假如|万一")
+# What a customer message turning a way out down must hold (RE2, a superset of _UNWANTED and of the demands of
+# _wanted_families): the sessions without one are not walked.
+_TURNING_DOWN_RE2 = (r"不用|不要|不想|别|甭|无需|不需要|用不着|没人|我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了"
+                     r"|就行了|要(?:退|换|补|修|改|赔)|(?:退款|退货|退钱|换货|换新|补发|仅退款|退掉)[,.!?;~ ]*$")
 
 
 def _wanted_families(text: str) -> set[str]:
@@ -2056,20 +2060,24 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     if not len(offers):
         return []
     customer_positions = np.flatnonzero(view.customer)
+    # Only sessions where a customer message may turn a way out down (a word of not wanting or of demand, a
+    # bare remedy ending a clause: an RE2 superset of _UNWANTED and _wanted_families) can be flagged.
+    asking = customer_positions[np.isin(sessions[customer_positions], np.unique(sessions[offers]))]
+    if len(asking):
+        said = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(asking)), _TURNING_DOWN_RE2), False),
+                          dtype=bool)
+        offers = offers[np.isin(sessions[offers], np.unique(sessions[asking[said]]))]
+    if not len(offers):
+        return []
     refusal_names = [c for c in params["refusal_classes"] if c in classes.classes]
     demand_names = [c for c in params["family_demand_classes"] if c in classes.classes]
     texts_of = text_index(norm_all)
     accepted = _pattern_hits(view, params, "accepted", texts_of)
     reader = _TextReader(texts_of)
-    class_hits: dict[tuple[int, int], bool] = {}  # (id of the class list, distinct text) -> any hit
-
-    def hits(names: list[str], position: int) -> bool:
-        code = int(texts_of.codes[position])
-        found = class_hits.get((id(names), code))
-        if found is None:
-            text = reader.of(code)
-            found = class_hits[(id(names), code)] = any(classes.find(name, text) for name in names)
-        return found
+    # whether each customer message of the sessions left refuses or demands (class masks over them all at once)
+    in_play = customer_positions[np.isin(sessions[customer_positions], np.unique(sessions[offers]))]
+    not_taking = dict(zip(in_play.tolist(), classes.row_mask_any(refusal_names + demand_names, norm_all, in_play).tolist())
+                      if refusal_names or demand_names else ())
 
     found: list[tuple[int, int]] = []
     starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
@@ -2093,8 +2101,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 # another way out by name (我说了要退款, 能不能联系快递改地址)
                 declining = [family in _named_families(text, negated=True)
                              or bool((wanted := _wanted_families(text)) and family not in wanted) for text in texts]
-                refusing = [declined or hits(refusal_names, at) or hits(demand_names, at)
-                            for at, declined in zip(gap, declining)]
+                refusing = [declined or not_taking.get(at, False) for at, declined in zip(gap, declining)]
                 if any(accepted.one(int(texts_of.codes[at]), text) and not refused
                        for at, text, refused in zip(gap, texts, refusing)):
                     uses, turned_down = 1, False  # taken up: the count starts again
