@@ -1948,7 +1948,7 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 
 # A remedy word said to be unwanted or impossible for the customer (不用补发了, 不要退款, 别再寄了, 没人拒收):
 # the customer refusing that remedy. (还不能换货 complains the remedy is withheld: no refusal of it.)
-_UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|用不着|没人)(?:再|给我|帮我|你们){0,2}"
+_UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|不必|用不着|没人)(?:再|给我|帮我|你们|您|就){0,2}"
 
 
 def _named_families(text: str, negated: bool) -> set[str]:
@@ -1982,9 +1982,11 @@ _WITHDRAWN = compile_regex(r"拦截|取消|撤回|撤销|不会再?(?:寄|发)|�
 
 # Ways out that are no remedy family of :data:`_REMEDY_FAMILY` but that agents push all the same (帮您催一下, 再等等,
 # 只能拒收) and customers ask for instead (改地址, 帮我催): kinds of the family pass only.
-_PUSHED_KINDS = {"chase": "催|加急", "wait": "再等|等等|耐心等", "reject": "拒收|拒签",
+_PUSHED_KINDS = {"chase": "催|(?<!审核)加急(?!审核|处理|退款)", "wait": "再等|等等", "reject": "拒收|拒签",
                  "address": "改地址|改收货地址|改个地址|改一下地址|转寄"}
 _PUSHED_KIND = compile_regex("|".join(f"(?P<{kind}>{words})" for kind, words in _PUSHED_KINDS.items()))
+# (their words for RE2, which screens the offers: a superset without the look-arounds)
+_PUSHED_SCREEN = "催|加急|再等|等等|拒收|拒签|改地址|改收货地址|改个地址|改一下地址|转寄"
 
 
 def _offered_families(text: str) -> set[str]:
@@ -1993,24 +1995,49 @@ def _offered_families(text: str) -> set[str]:
     only to be refused offers none."""
     named = set()
     for clause in _DEMAND_CLAUSE.split(text):
-        if not clause or _WITHDRAWN.search(clause):
+        # (补发的已经揽收了, 退款已经同意了: a report on a remedy under way pushes nothing)
+        if not clause or _WITHDRAWN.search(clause) or _REPORTED.search(clause):
             continue
-        named |= _families(clause)
+        named |= {family for family in _families(clause)} - _negated_families(clause)
         for match in _OFFERED_VERB.finditer(clause):
-            if not _REFUSED_BEFORE.search(clause[max(0, match.start() - 6) : match.start()]):
+            if not _not_offered(clause, match.start()):
                 named.add("exchange")
         for match in _PUSHED_KIND.finditer(clause):
-            if not _REFUSED_BEFORE.search(clause[max(0, match.start() - 6) : match.start()]):
+            if not _not_offered(clause, match.start()):
                 named.add(match.lastgroup)
     return named
+
+
+def _not_offered(clause: str, start: int) -> bool:
+    """Is the remedy word at ``start`` refused or waved away (补发不了, 不需要拒收, 不用再等了)?"""
+    before = clause[max(0, start - 6) : start]
+    return bool(_REFUSED_BEFORE.search(before) or _UNWANTED_BEFORE.search(before))
+
+
+def _negated_families(clause: str) -> set[str]:
+    """The families of the remedy words of an agent's clause that it waves away (不需要拒收, 不用退货)."""
+    return {_REMEDY_FAMILY[m.group()] for m in _REMEDY_WORD.finditer(clause) if _not_offered(clause, m.start())}
+
+
+# a remedy reported under way or done by its status (补发的已经揽收了, 退款已经同意了, 单号SF…, 到网点了): no push of
+# it; the agent's own step reported (已经给您催了) still pushes it
+_REPORTED = compile_regex(r"单号|揽收|到账|派送|签收|在路上|到网点|(?:已经|已)(?:同意|通过|审核|发出|发货|寄出|退回|原路)")
 _REMEDY_VERBS = {"退": "refund", "换": "exchange", "修": "repair"}
+# The ways out the family pass follows, and what the customer may ask for instead of each: another remedy for the
+# goods (sums of money are told apart by amount, a visit or a price guarantee is the means or a detail of one), a
+# remedy instead of chasing or waiting, a redirect or a remedy instead of refusing the delivery.
+_MAIN_FAMILIES = frozenset({"refund", "exchange", "resend", "repair"})
+_ALTERNATIVES = {**{family: _MAIN_FAMILIES - {family} for family in _MAIN_FAMILIES},
+                 "chase": _MAIN_FAMILIES, "wait": _MAIN_FAMILIES | {"chase"},
+                 "reject": _MAIN_FAMILIES | {"address"}}
 # asking for a remedy, not about one (那要申请退货? asks what to do)
 _DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了"
                            # (我说了要退款: 要 right before the remedy; 需要 / 还要 tell a requirement)
                            r"|(?<![需还也就])要(?=退|换|补|修|改|赔)")
 # the remedy named bare as the message's last clause (你听不懂吗 退款); 退货 点哪个 asks which to pick
 _BARE_DEMAND = compile_regex(r"^(?:就|我就)?(?:退款|退货|退钱|换货|换新|补发|仅退款|退掉)$")
-_REMEDY_VERB = compile_regex("[" + "".join(_REMEDY_VERBS) + "]")
+# (换个快递, 换地址, 修改 change no goods: no exchange or repair asked for)
+_REMEDY_VERB = compile_regex(r"退|换(?!个?快递|个?物流|地址|时间|个?人|个?客服|号|手机|个?说法)|修(?!改)")
 _DEMAND_CLAUSE = compile_regex(r"[,.!?;~\s]+")
 _CONDITIONAL = compile_regex(r"的话|如果|要是|假如|万一")
 # What a customer message turning a way out down must hold (RE2, a superset of _UNWANTED and of the demands of
@@ -2033,14 +2060,19 @@ def _wanted_families(text: str) -> set[str]:
 
 
 def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[int, int]]:
-    """(position, use) of each offer pushing a remedy family (补发, 退货, 维修…: :data:`_REMEDY_FAMILY`) the
-    customer turned down, for the (max_uses+1)-th time: the agent's offers naming the family and no other,
-    each after a customer message that did not take it (``refusal_classes`` or
-    ``family_demand_classes``, none accepting), naming no way out not offered before in the session
-    (催 and 再等 pushed together stay one push; :data:`_PUSHED_KINDS` count as families), and at least once since the first the customer said it did
-    not want that remedy (不用补发了) or asked for another by name (能不能直接退, 我要退款). However the push is worded
-    (给您补发一个 / 补发的明天就到 / 再给您寄个新的过去), it is the one solution refused (002 §一.8); a turn to the
-    remedy asked for (好的 给您退款) names another family and is the recommended change."""
+    """(position, use) of each offer pushing a way out the customer turned down, for the (max_uses+1)-th time.
+
+    The ways out are the remedy families (退款, 换货, 补发, 维修: :data:`_REMEDY_FAMILY`, an exchange also by the goods'
+    new size or colour) and chasing, waiting and refusing the delivery (:data:`_PUSHED_KINDS`). An offer pushes one
+    when a clause names it, not waved away (不需要拒收), withdrawn (补发的已经拦截了) or reported by its status (补发的
+    已经揽收了, 退款已经同意了), and the offer is no question back. The push is the (max_uses+1)-th when the customer
+    wrote after each earlier one without taking it (``refusal_classes`` or ``family_demand_classes``, none accepting),
+    the offer names no way out not offered before in the session (已经帮您催了 再等等吧 stays one push), and since the
+    first push the customer said it did not want that way (不用补发了, 没人拒收) or asked by name, in words of demand,
+    for one of its :data:`_ALTERNATIVES` (能不能直接退, 我说了要退款, a bare 退款 ending the message). However the push
+    is worded (给您补发一个 / 补发的明天就到 / 再给您寄个新的过去), it is the one solution refused (002 §一.8). Once the
+    agent offers what the customer asked for instead (好的 给您退款), the pushes stop counting: that is the
+    recommended change."""
     params = rule.params
     classes, scope, sessions = view.classes, view.positions, view.session_codes
     limit = params["max_uses"]
@@ -2050,7 +2082,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     arrow = to_arrow(norm_all)
     names_remedy = np.asarray(pc.fill_null(pc.match_substring_regex(arrow.take(pa.array(scope)),
                                                                     "|".join([_REMEDY_WORDS, _OFFERED_VERB.pattern,
-                                                                              *_PUSHED_KINDS.values()])), False),
+                                                                              _PUSHED_SCREEN])), False),
                               dtype=bool)
     offers = scope[names_remedy]
     if len(offers) <= limit:
@@ -2086,11 +2118,12 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         session_offers = [position for position in offers[begin:end].tolist() if not _ASKS.search(norm_all.iat[position])]
         families = {position: _offered_families(norm_all.iat[position]) for position in session_offers}
         # (sums of money are told apart by their amounts, 补5元 / 补10元: the wording passes compare them)
-        for family in sorted(set().union(*families.values()) - {"money"}):
+        for family in sorted(set().union(*families.values()) & set(_ALTERNATIVES)):
             pushes = [position for position in session_offers if family in families[position]]
             if len(pushes) <= limit:
                 continue
             uses, turned_down = 1, False
+            wanted_since: set[str] = set()  # what the customer asked for instead, since it turned the family down
             for before, position in zip(pushes, pushes[1:]):
                 low, high = np.searchsorted(customer_positions, [before, position])
                 gap = customer_positions[low:high].tolist()
@@ -2100,7 +2133,8 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 # the customer turns the family down: says it does not want it (不用补发了) or asks for
                 # another way out by name (我说了要退款, 能不能联系快递改地址)
                 declining = [family in _named_families(text, negated=True)
-                             or bool((wanted := _wanted_families(text)) and family not in wanted) for text in texts]
+                             or bool((wanted := _wanted_families(text)) and family not in wanted
+                                     and wanted & _ALTERNATIVES[family]) for text in texts]
                 refusing = [declined or not_taking.get(at, False) for at, declined in zip(gap, declining)]
                 if any(accepted.one(int(texts_of.codes[at]), text) and not refused
                        for at, text, refused in zip(gap, texts, refusing)):
@@ -2110,6 +2144,11 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                     uses, turned_down = 1, False
                     continue
                 turned_down = turned_down or any(declining)
+                for text, declined in zip(texts, declining):
+                    if declined:
+                        wanted_since |= _wanted_families(text) & _ALTERNATIVES[family]
+                if wanted_since and any(families[p] & wanted_since for p in session_offers if before < p <= position):
+                    break  # the agent turned to what the customer asked for: the recommended change
                 uses += 1
                 # (a push may repeat ways out offered before beside it, 已经帮您催了 再等等吧; one naming a way
                 # not offered before in the session turns to it)

@@ -376,7 +376,8 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
 
 
 # the condition of a proposal (没拆封的话, 如果还没发货): what the customer may answer without refusing the step
-_CONDITION_CLAUSE = compile_regex(r"(?:如果|要是|假如|若)[^,.!?;~ ]{1,12}|[^,.!?;~ ]{1,10}的话")
+# (您把路由器重启一下的话 就能连上 puts the step itself as 的话: only a clause with a marker of a state is a condition)
+_CONDITION_CLAUSE = compile_regex(r"(?:如果|要是|假如|若)[^,.!?;~ ]{1,12}|[^,.!?;~ ]{0,6}(?:没|未|不|还)[^,.!?;~ ]{0,6}的话")
 # the words of having done it (早就, 已经…过了, 弄了一下): no step of their own
 _DONE_CHARS = frozenset("过了都早就已经刚我下次遍弄搞")
 
