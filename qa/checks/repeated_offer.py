@@ -1972,7 +1972,7 @@ def _named_families(text: str, negated: bool) -> set[str]:
 
 
 _UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
-# An agent's offer names an exchange by the verb and the goods' new size or colour too (给您换个浅一号的, 可以换色号的,
+# An agent's offer names an exchange by the verb and the goods' new size or colour too (给您换个深一号的, 可以换色号的,
 # 换一双新的); not a verb alone (换不了, 没法给您换) nor another thing changed (换个浏览器, 换个网络试试)
 _OFFERED_VERB = compile_regex(r"换(?:个|一个|一双|一件|一台|件|双|台|一条|条)?新|换(?:成|个|一个)?(?:浅|深|大|小)(?:一)?(?:号|码|色|点|些)"
                               r"|换(?:个|一个)?(?:色号|尺码|码数|颜色|款式)|换色号|换码")
@@ -1991,7 +1991,7 @@ _PUSHED_SCREEN = "催|加急|再等|等等|拒收|拒签|改地址|改收货地�
 
 def _offered_families(text: str) -> set[str]:
     """The remedy families an agent's offer names (:func:`_families`), also by a verb with its object
-    (给您换个浅一号的: exchange), and the other ways out it pushes (:data:`_PUSHED_KINDS`); a remedy named
+    (给您换个深一号的: exchange), and the other ways out it pushes (:data:`_PUSHED_KINDS`); a remedy named
     only to be refused offers none."""
     named = set()
     for clause in _DEMAND_CLAUSE.split(text):
@@ -2052,7 +2052,7 @@ def _wanted_families(text: str) -> set[str]:
     wanted: set[str] = set()
     clauses = [clause for clause in _DEMAND_CLAUSE.split(text) if clause]
     for number, clause in enumerate(clauses, 1):
-        # (拒收的话我还得重新买 names the way out as a condition, not as what the customer wants)
+        # (拒收的话还要重新买 names the way out as a condition, not as what the customer wants)
         if (_DEMANDING.search(clause) or (number == len(clauses) and _BARE_DEMAND.match(clause))) \
                 and not _CONDITIONAL.search(clause):
             wanted |= _named_families(clause, negated=False)

@@ -1440,7 +1440,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                     and any(texts.member(name, trigger) for name in demand_names)
                     and any(texts.member(name, reply) for name in wait_names)
                     and _restates(classes, texts.at(reply), texts.at(reply), satisfied_by, restated_names, not_counting)):
-                # 快递六天不动 我不要了 直接给我退款 → 已经给您催了 再等两天看看: the course the customer refused,
+                # 快递六天不动 我不要了 赶紧给我退钱 → 已经给您催了 再等两天看看: the course the customer refused,
                 # waiting, held out again while the remedy asked for is passed over; only its reassurance
                 # speaks for it (an apology or empathy in the reply still counts)
                 again.append(reply)
