@@ -1949,6 +1949,12 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 # A remedy word said to be unwanted or impossible for the customer (不用补发了, 不要退款, 别再寄了, 没人拒收):
 # the customer refusing that remedy. (还不能换货 complains the remedy is withheld: no refusal of it.)
 _UNWANTED = r"(?:不用|不要|不想要?|别|甭|无需|不需要|不必|用不着|没人)(?:再|给我|帮我|你们|您|就){0,2}"
+_UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
+
+
+def _unwanted_at(text: str, start: int) -> bool:
+    """Is the remedy word at ``start`` of ``text`` said to be unwanted (不用补发, 别再催, 没人拒收)?"""
+    return _UNWANTED_BEFORE.search(text[max(0, start - 6) : start]) is not None
 
 
 def _named_families(text: str, negated: bool) -> set[str]:
@@ -1959,19 +1965,16 @@ def _named_families(text: str, negated: bool) -> set[str]:
     rest = list(text)
     for match in _REMEDY_WORD.finditer(text):
         rest[match.start() : match.end()] = " " * (match.end() - match.start())
-        if (_UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+        if _unwanted_at(text, match.start()) == negated:
             named.add(_REMEDY_FAMILY[match.group()])
     for match in _REMEDY_VERB.finditer("".join(rest)):
-        if (_UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+        if _unwanted_at(text, match.start()) == negated:
             named.add(_REMEDY_VERBS[match.group()])
     for match in _PUSHED_KIND.finditer(text):
-        if match.lastgroup != "wait" and (
-                _UNWANTED_BEFORE.search(text[max(0, match.start() - 6) : match.start()]) is not None) == negated:
+        if match.lastgroup != "wait" and _unwanted_at(text, match.start()) == negated:
             named.add(match.lastgroup)
     return named
 
-
-_UNWANTED_BEFORE = compile_regex(_UNWANTED + r"$")
 # An agent's offer names an exchange by the verb and the goods' new size or colour too (给您换个深一号的, 可以换色号的,
 # 换一双新的); not a verb alone (换不了, 没法给您换) nor another thing changed (换个浏览器, 换个网络试试)
 _OFFERED_VERB = compile_regex(r"换(?:个|一个|一双|一件|一台|件|双|台|一条|条)?新|换(?:成|个|一个)?(?:浅|深|大|小)(?:一)?(?:号|码|色|点|些)"
@@ -1998,7 +2001,7 @@ def _offered_families(text: str) -> set[str]:
         # (补发的已经揽收了, 退款已经同意了: a report on a remedy under way pushes nothing)
         if not clause or _WITHDRAWN.search(clause) or _REPORTED.search(clause):
             continue
-        named |= {family for family in _families(clause)} - _negated_families(clause)
+        named |= _families(clause) - _negated_families(clause)
         for match in _OFFERED_VERB.finditer(clause):
             if not _not_offered(clause, match.start()):
                 named.add("exchange")
@@ -2010,8 +2013,7 @@ def _offered_families(text: str) -> set[str]:
 
 def _not_offered(clause: str, start: int) -> bool:
     """Is the remedy word at ``start`` refused or waved away (补发不了, 不需要拒收, 不用再等了)?"""
-    before = clause[max(0, start - 6) : start]
-    return bool(_REFUSED_BEFORE.search(before) or _UNWANTED_BEFORE.search(before))
+    return bool(_REFUSED_BEFORE.search(clause[max(0, start - 6) : start])) or _unwanted_at(clause, start)
 
 
 def _negated_families(clause: str) -> set[str]:
@@ -2111,6 +2113,14 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     not_taking = dict(zip(in_play.tolist(), classes.row_mask_any(refusal_names + demand_names, norm_all, in_play).tolist())
                       if refusal_names or demand_names else ())
 
+    said_of: dict[str, tuple[set[str], set[str]]] = {}  # text -> (families unwanted, families asked for)
+
+    def ways(text: str) -> tuple[set[str], set[str]]:
+        found = said_of.get(text)
+        if found is None:
+            found = said_of[text] = (_named_families(text, negated=True), _wanted_families(text))
+        return found
+
     found: list[tuple[int, int]] = []
     starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
     for begin, end in zip(starts.tolist(), np.r_[starts[1:], len(offers)].tolist()):
@@ -2132,8 +2142,8 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 texts = [reader.of(int(texts_of.codes[at])) for at in gap]
                 # the customer turns the family down: says it does not want it (不用补发了) or asks for
                 # another way out by name (我说了要退款, 能不能联系快递改地址)
-                declining = [family in _named_families(text, negated=True)
-                             or bool((wanted := _wanted_families(text)) and family not in wanted
+                declining = [family in ways(text)[0]
+                             or bool((wanted := ways(text)[1]) and family not in wanted
                                      and wanted & _ALTERNATIVES[family]) for text in texts]
                 refusing = [declined or not_taking.get(at, False) for at, declined in zip(gap, declining)]
                 if any(accepted.one(int(texts_of.codes[at]), text) and not refused
@@ -2146,7 +2156,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 turned_down = turned_down or any(declining)
                 for text, declined in zip(texts, declining):
                     if declined:
-                        wanted_since |= _wanted_families(text) & _ALTERNATIVES[family]
+                        wanted_since |= ways(text)[1] & _ALTERNATIVES[family]
                 if wanted_since and any(families[p] & wanted_since for p in session_offers if before < p <= position):
                     break  # the agent turned to what the customer asked for: the recommended change
                 uses += 1

@@ -359,9 +359,10 @@ def _drop_unprompted(classes, params, norm_all, reply_positions, sessions, posit
     if named and proposed.any():
         # 早就重启过了 refuses 您重启一下试试; 试了一下 拆封了 after 没拆封的话可以换 tells the condition,
         # not a step done: the claim must name the step proposed, outside the proposal's condition
+        unnamed = [c for c in prompted if c not in named]
         for k in np.flatnonzero(proposed).tolist():
             text = norm_all.iat[hits[k]]
-            if _class_matches(classes, [c for c in prompted if c not in named], text):
+            if _class_matches(classes, unnamed, text):
                 continue
             matches = _class_matches(classes, named, text)
             proposal = norm_all.iat[previous[k]]
