@@ -419,6 +419,18 @@ def _overlaps_all(matches, spans: list[tuple[int, int]]) -> bool:
     return all(any(s < m.end and m.start < e for s, e in spans) for m in matches)
 
 
+def _words_covered(matches, spans: list[tuple[int, int]]) -> bool:
+    """Does every match overlap ``spans`` with none of its Han words left outside them? A time
+    echoed in disbelief (半个月??) is more than the ?? that presses it; 人呢??? is all call."""
+    def covered(match) -> bool:
+        inside = [(s, e) for s, e in spans if s < match.end and match.start < e]
+        if not inside:
+            return False
+        return not any(_HAN.match(ch) and not any(s <= match.start + i < e for s, e in inside)
+                       for i, ch in enumerate(match.text))
+    return all(covered(m) for m in matches)
+
+
 def _within_all(matches, spans: list[tuple[int, int]]) -> bool:
     """Does every match lie inside one of ``spans`` (说好的今天到 reaches past the mild 到现在还没,
     so that turn holds more than a mild remark)?"""
@@ -497,7 +509,7 @@ def _drop_answers_to_agent(classes, params, messages, texts: _Texts, customer, r
     for position in positions[waiting].tolist():
         # the ??? or the call must be the message's only upset (人呢 太差劲了 stays a trigger)
         text = texts.at(position)
-        if not _overlaps_all(_class_matches(classes, triggers, text), _class_spans(classes, names, text)):
+        if not _words_covered(_class_matches(classes, triggers, text), _class_spans(classes, names, text)):
             continue
         before = position - 1
         # system messages (auto-replies, transfers) neither answer nor wait
