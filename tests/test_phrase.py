@@ -37,3 +37,22 @@ def test_the_screen_keeps_a_match_only_the_clause_view_shows(monkeypatch):
     # every text a candidate: the exact matching alone decides, as for a few texts
     monkeypatch.setattr(phrase_module, "FEW_TEXTS_TO_SCREEN", 10**9)
     pd.testing.assert_frame_equal(screened, _findings(texts))
+
+
+# Flagged only when the characters spaced out one by one close up into one word before a clause space.
+SPACED_OUT = "帮 不 了 就这样"
+
+
+def test_the_screen_keeps_characters_spaced_out_before_a_clause_space(monkeypatch):
+    texts = [*_agent_texts()[:-2], SPACED_OUT, "好 的 亲 马上 给您 处理"]
+    screened = _findings(texts)
+    assert screened["match"].tolist() == ["帮 不 了"]
+    assert screened["msg"].tolist() == [1 + texts.index(SPACED_OUT)]
+    monkeypatch.setattr(phrase_module, "FEW_TEXTS_TO_SCREEN", 10**9)
+    pd.testing.assert_frame_equal(screened, _findings(texts))
+
+
+def test_clause_view_closes_up_characters_spaced_out():
+    assert phrase_module._clause_view("帮 不 了 就这样") == "帮 不 了,就这样"
+    assert phrase_module._clause_view("你 有 病") is None
+    assert phrase_module._clause_view("这个真没办法哈 您自己看着弄吧") == "这个真没办法哈,您自己看着弄吧"

@@ -75,6 +75,30 @@ _SPACING_RE = compile_regex(_SPACING)
 # through spaces (帮 不 了 你, 你 有病). Patterns run on both views, so neither form is lost.
 _CLAUSE_SPACE_RE = compile_regex(r"(?<=[^\s,.?!;:。~]{2})\s+(?=[^\s,.?!;:。~]{2})")
 _CLAUSE_SPACE_RE2 = r"([^\s,.?!;:。~]{2})\s+([^\s,.?!;:。~]{2})"
+# Characters spaced out one by one (帮 不 了 就这样) are one word: the spaces inside such a run join, and
+# the space after it may end the clause like any other.
+_SPACED_RUN_RE = compile_regex(r"(?<![^\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~](?![^\s,.?!;:。~]))+")
+_SPACED_RUN_RE2 = r"(?:^|[\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~])+(?:[\s,.?!;:。~]|$)"
+
+
+def _clause_view(text: str) -> str | None:
+    """``text`` with its clause-ending spaces turned into commas (same length), or None when it has
+    none: a space between two runs of two or more characters ends a clause, characters spaced out
+    one by one counting as one run."""
+    joined: set[int] = set()
+    for run in _SPACED_RUN_RE.finditer(text):
+        joined.update(i for i in range(run.start(), run.end()) if text[i].isspace())
+    if not joined:
+        if not _CLAUSE_SPACE_RE.search(text):
+            return None
+        return _CLAUSE_SPACE_RE.sub(lambda m: "," * len(m.group()), text)
+    kept = [i for i in range(len(text)) if i not in joined]
+    closed = "".join(text[i] for i in kept)
+    out = list(text)
+    for space in _CLAUSE_SPACE_RE.finditer(closed):
+        for i in range(space.start(), space.end()):
+            out[kept[i]] = ","
+    return "".join(out) if out != list(text) else None
 
 
 @dataclass(frozen=True)
@@ -275,8 +299,9 @@ def _all_matches(normalized: str, compiled: _Compiled) -> tuple[list[tuple[int, 
                     found.append((start, end, entry.category))
     if compiled.patterns or compiled.exception_pattern is not None:
         views = [_squeezed(normalized, _SPACING_RE)] if compiled.squeeze else [(normalized, None)]
-        if compiled.squeeze and _CLAUSE_SPACE_RE.search(normalized):
-            views.append(_squeezed(_CLAUSE_SPACE_RE.sub(lambda m: "," * len(m.group()), normalized), _SPACING_RE))
+        clauses = _clause_view(normalized) if compiled.squeeze else None
+        if clauses is not None:
+            views.append(_squeezed(clauses, _SPACING_RE))
         for haystack, positions in views:
             spans: list[tuple[int, int, int]] = []
             for index, pattern in compiled.patterns:
@@ -383,6 +408,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                         clauses = pc.replace_substring_regex(clauses, _CLAUSE_SPACE_RE2, r"\1,\2")
                     hits[spaced_clauses] |= match_pieces(pc.replace_substring_regex(clauses, _SPACING, ""),
                                                          compiled.prefilter)
+                # characters spaced out one by one (rare) close up before a clause space: checked exactly
+                hits |= _bools(pc.match_substring_regex(distinct, _SPACED_RUN_RE2))
         return hits
 
     # Candidates depend on the text and the phrases and patterns alone: each distinct text is
