@@ -79,26 +79,23 @@ _CLAUSE_SPACE_RE2 = r"([^\s,.?!;:。~]{2})\s+([^\s,.?!;:。~]{2})"
 # the space after it may end the clause like any other.
 _SPACED_RUN_RE = compile_regex(r"(?<![^\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~](?![^\s,.?!;:。~]))+")
 _SPACED_RUN_RE2 = r"(?:^|[\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~])+(?:[\s,.?!;:。~]|$)"
+_LEADING_SPACE_RE = compile_regex(r"\s+")
+_SHORT_CLOSE_CHARS = 4  # 就这样, 没办法, 您看着办
 
 
 def _clause_view(text: str) -> str | None:
     """``text`` with its clause-ending spaces turned into commas (same length), or None when it has
-    none: a space between two runs of two or more characters ends a clause, characters spaced out
-    one by one counting as one run."""
-    joined: set[int] = set()
+    none: a space between two runs of two or more characters ends a clause; so does the space after
+    characters spaced out one by one (帮 不 了 就这样) when only a short closing word follows it to the
+    end of the message (a message typed word by word, 这 个 没 法 给 您 处 理 优惠 不过…, is not cut
+    there)."""
+    out = list(_CLAUSE_SPACE_RE.sub(lambda m: "," * len(m.group()), text))
     for run in _SPACED_RUN_RE.finditer(text):
-        joined.update(i for i in range(run.start(), run.end()) if text[i].isspace())
-    if not joined:
-        if not _CLAUSE_SPACE_RE.search(text):
-            return None
-        return _CLAUSE_SPACE_RE.sub(lambda m: "," * len(m.group()), text)
-    kept = [i for i in range(len(text)) if i not in joined]
-    closed = "".join(text[i] for i in kept)
-    out = list(text)
-    for space in _CLAUSE_SPACE_RE.finditer(closed):
-        for i in range(space.start(), space.end()):
-            out[kept[i]] = ","
-    return "".join(out) if out != list(text) else None
+        space = _LEADING_SPACE_RE.match(text, run.end())
+        if space and len(_SEPARATOR_RE.sub("", text[space.end():])) <= _SHORT_CLOSE_CHARS:
+            out[space.start() : space.end()] = "," * (space.end() - space.start())
+    clauses = "".join(out)
+    return clauses if clauses != text else None
 
 
 @dataclass(frozen=True)
