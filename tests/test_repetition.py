@@ -169,7 +169,10 @@ def test_a_pack_class_changes_what_is_counted(tmp_path):
 
 
 def test_understanding_exception_does_not_hide_a_real_apology():
-    assert key("很抱歉没理解您的意思") == ["很抱歉"]
+    # the apology stays a line: its short core (很抱歉, under min_core_chars) is read with its clause
+    assert key("很抱歉没理解您的意思") == ["很抱歉没理解您意思"]
+    three = dataclasses.replace(RULE, params={**RULE.params, "min_core_chars": 3})
+    assert key("很抱歉没理解您的意思", three) == ["很抱歉"]
 
 
 def test_final_particle_only_at_the_end_of_a_clause():
