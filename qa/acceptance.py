@@ -204,7 +204,7 @@ def grants(classes, proposal_norm: str, answer_norm: str, reply_norm: str) -> bo
     demanded instead of ``proposal_norm`` (我要换一个 → 好的，给您换一辆新的)? Only a
     counter-demand can be granted; a refused or failed step is answered by something else."""
     found = not_accepted(classes, proposal_norm, answer_norm)
-    if found is None or found.cls != "counter-demand":
+    if found is None or found.cls != "counter-demand" or _holds_the_skipped_step(answer_norm, reply_norm):
         return False
     remedy = _REMEDY.search(found.text)
     if remedy is None:
@@ -283,11 +283,26 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
             and _SELF_SERVICE.search(reply_norm) is None)
 
 
+# The remedy asked for without the step before it (直接退, 仅退款, 不寄回): the reply that makes it wait on that step
+# (退货退款, 收到商品后为您退款, 需要先寄回) holds out the refused way, it does not grant the request.
+_SKIPS_STEP = compile_regex(r"直接|仅退款|只退款|不用寄|不寄|不想寄|不退货|免寄回|不用退货")
+_AFTER_STEP = compile_regex(r"(?:收到|寄回|退回|寄到|返回|签收)(?:商品|货|退货|包裹)?[^,.!?;。]{0,4}?(?:后|之后|以后)|退货退款"
+                            r"|(?:需要|要|得|请)(?:您)?(?:先)?(?:把(?:商品|货)?)?(?:寄回|退回|寄过来|退货)")
+
+
+def _holds_the_skipped_step(request_norm: str, reply_norm: str) -> bool:
+    """Did the customer ask for the remedy without the step before it (直接退吗) and the reply make it
+    wait on that step (请您申请退货退款，我们收到商品后为您退款)?"""
+    return _SKIPS_STEP.search(request_norm) is not None and _AFTER_STEP.search(reply_norm) is not None
+
+
 def grants_request(classes, request_norm: str, reply_norm: str, request_class: str = "remedy-request") -> bool:
     """Does the agent's ``reply_norm`` grant what the customer's ``request_norm`` asks for (能退吗 →
     可以的，给您申请退款; 我要换新的 → 给您换一个)? The agent must do it: 可以退的，您自己申请 only
     permits it. Granting the request handles the customer's upset; a refusal of it (这边不能退哦) does not."""
     if not request_norm or not reply_norm or request_class not in classes.classes:
+        return False
+    if _holds_the_skipped_step(request_norm, reply_norm):
         return False
     for found in classes.find(request_class, request_norm):
         remedy = _GRANT_REMEDY.search(found.text)
