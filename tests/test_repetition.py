@@ -169,10 +169,17 @@ def test_a_pack_class_changes_what_is_counted(tmp_path):
 
 
 def test_understanding_exception_does_not_hide_a_real_apology():
-    # the apology stays a line: its short core (很抱歉, under min_core_chars) is read with its clause
-    assert key("很抱歉没理解您的意思") == ["很抱歉没理解您意思"]
-    three = dataclasses.replace(RULE, params={**RULE.params, "min_core_chars": 3})
-    assert key("很抱歉没理解您的意思", three) == ["很抱歉"]
+    assert key("很抱歉没理解您的意思") == ["很抱歉"]
+
+
+def test_a_short_core_with_words_before_it_is_a_wording_of_its_own():
+    # 很抱歉 (under min_core_chars) opening its clause is the line whatever follows or what address precedes
+    assert key("很抱歉我马上帮您查") == key("亲很抱歉") == key("很抱歉呢") == ["很抱歉"]
+    # with other words before it in the clause, the clause is the line
+    assert key("这个很抱歉") == ["这个很抱歉"]
+    assert key("这个真的很抱歉") == ["这个真很抱歉"]  # (的 is a filler)
+    # 4 characters and more: the core, as before
+    assert key("这个非常抱歉") == ["非常抱歉"]
 
 
 def test_final_particle_only_at_the_end_of_a_clause():

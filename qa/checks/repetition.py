@@ -26,8 +26,10 @@ How a message becomes "lines" (each distinct candidate text is worked out once):
    亲亲别着急), and neither do an address word before the soothing words nor the content after
    them: 非常抱歉，我马上为您查一下订单 and 非常抱歉，这个需要仓库确认 both use the line 非常抱歉 —
    the standard is about repeating the same 安抚话术 mechanically, whatever it introduces.
-   A core shorter than ``min_core_chars`` (a bare 抱歉 or 久等) is compared with its whole
-   clause run instead. A non-soothing clause between two soothing ones separates two lines
+   A core shorter than ``min_line_chars`` (a bare 抱歉 or 久等) is compared with its whole clause run
+   instead, and so is one shorter than ``min_core_chars`` (很抱歉, 耐心等) that other words precede in its
+   clause (这个很抱歉, 这个真的很抱歉, 你再耐心等等): a wording of its own; opening its clause (很抱歉我马上查,
+   亲很抱歉) it is the core. A non-soothing clause between two soothing ones separates two lines
    (非常抱歉，我查一下，请您谅解 = 非常抱歉 + 请您谅解). When soothing sentences follow one another,
    their joined core is a line too, so 非常抱歉！给您带来不便。 is also the line 非常抱歉给您带来不便
    (the same words with other punctuation). With ``min_part_chars``, a clause of a run of two or more
@@ -203,8 +205,13 @@ class LineFinder:
         return out
 
     def _line(self, text: str, start: int, end: int, core_start: int, core_end: int) -> str:
+        """The key of a line: its soothing core, or the whole clause run for a bare word (a core under
+        ``min_line_chars``: 抱歉亲) and for a short core (under ``min_core_chars``) that other words precede in
+        its clause (这个很抱歉, 这个真的很抱歉, 你再耐心等等): wordings of their own. A short core opening its
+        clause (很抱歉我马上查, 亲很抱歉, 很抱歉呢) is the core whatever follows it."""
         core = self._key(text[core_start:core_end])
-        if len(self.cut.sub("", text[core_start:core_end])) < self.min_core:
+        length = len(self.cut.sub("", text[core_start:core_end]))
+        if length < self.min_line or (length < self.min_core and self._key(text[start:core_start])):
             return self._key(text[start:end])
         return core
 
