@@ -287,12 +287,13 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
 # (退货退款, 收到商品后为您退款, 需要先寄回) holds out the refused way, it does not grant the request.
 _SKIPS_STEP = compile_regex(r"直接|仅退款|只退款|不用寄|不寄|不想寄|不退货|免寄回|不用退货")
 _AFTER_STEP = compile_regex(r"(?:收到|寄回|退回|寄到|返回|签收)(?:商品|货|退货|包裹)?[^,.!?;。]{0,4}?(?:后|之后|以后)|退货退款"
-                            r"|(?:需要|要|得|请)(?:您)?(?:先)?(?:把(?:商品|货)?)?(?:寄回|退回|寄过来|退货)")
+                            r"|(?:货|商品|包裹|东西)(?:寄)?到(?:仓|仓库|我们这|我们这边)[^,.!?;。]{0,3}?(?:后|之后|以后|再)"
+                            r"|(?<!不)(?:需要|要|得|请)(?:您)?(?:先)?(?:把(?:商品|货)?)?(?:提交|申请)?(?:寄回|退回|寄过来|退货)")
 
 
 def _holds_the_skipped_step(request_norm: str, reply_norm: str) -> bool:
     """Did the customer ask for the remedy without the step before it (直接退吗) and the reply make it
-    wait on that step (请您申请退货退款，我们收到商品后为您退款)?"""
+    wait on that step (请先申请退货，仓库签收后给您退款)?"""
     return _SKIPS_STEP.search(request_norm) is not None and _AFTER_STEP.search(reply_norm) is not None
 
 
