@@ -395,14 +395,21 @@ def _a_not_a_words(question_norm: str) -> tuple[str, ...]:
                  if (word := found.group(1)) not in ("是", "会", "对"))
 
 
+_USEFUL_ASKED = compile_regex(r"(有用|管用|好用|有效)(?:吗|么|嘛)")
+
+
 def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> bool:
     """Does ``reply_norm`` answer the customer's A-not-A question (到底支不支持快充?, 有没有货)
     with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked.
     With ``synonyms`` the usual yes of a can-question counts too (能不能开票 → 可以开的)."""
+    reply = reply_norm[_LEAD.match(reply_norm).end():]
+    # whether the offered thing works, asked plainly (粘毛器有用吗), answered that it does (有用的，滚两下就干净了)
+    use = _USEFUL_ASKED.search(question_norm)
+    if use and reply.startswith(use.group(1)) and not reply.startswith(_NOT_A_YES, len(use.group(1))):
+        return True
     words = _a_not_a_words(question_norm)
     if not words:
         return False
-    reply = reply_norm[_LEAD.match(reply_norm).end():]
     for word in words:
         # the word said back (有的, 有现货的, 能啊); 有病吧 / 有问题找售后去 after 有没有办法 say no yes
         if reply.startswith(word) and not reply.startswith(_NOT_A_YES, len(word)):
