@@ -1960,6 +1960,27 @@ def test_without_a_session_column_a_customer_s_chats_about_two_orders_are_two_se
     assert m.groupby("session_id")["text"].count().tolist() == [2, 2, 2]
 
 
+def test_without_a_session_or_customer_column_a_chat_is_the_order_it_is_about(tmp_path):
+    """A food-delivery merchant IM export (美团外卖): one chat per order, 订单号 on every row, no session and no
+    customer column, the date and the time of day in two columns. Each order is a session; a row without an order
+    number is rejected with its reason, not merged into another chat."""
+    path = write_csv(
+        tmp_path / "mt.csv",
+        [["订单号", "会话日期", "发送方", "昵称", "时间", "消息"],
+         ["MT2026120500000001", "2026/12/05", "顾客", "吃货小王", "11:42:07", "汤洒了一半"],
+         ["MT2026120500000002", "2026/12/05", "顾客", "阿乐", "11:43:10", "能多放辣吗"],
+         ["MT2026120500000001", "2026/12/05", "商家", "张记-小周", "11:43:30", "抱歉 给您退汤的钱"],
+         ["MT2026120500000002", "2026/12/05", "商家", "张记-小周", "11:44:02", "可以的 给您备注"],
+         ["", "2026/12/05", "顾客", "路人", "11:50:00", "在吗"]],
+    )
+    loaded = load_inputs([path])
+    m = loaded.messages
+    assert sorted(m.groupby("session_id")["text"].count().tolist()) == [2, 2]
+    assert set(m["session_id"]) == {"MT2026120500000001", "MT2026120500000002"}
+    assert len(loaded.rejected) == 1
+    assert str(m["timestamp"].iloc[0])[:16] == "2026-12-05 11:42"
+
+
 def test_a_transcript_in_blocks_takes_each_conversation_from_its_heading(tmp_path):
     """A transcript exported in blocks: a heading line per conversation (会话：… 买家：… 客服：… 开始时间：…), the
     header again under it, times of day only. Each heading gives the rows below it their session, agent and date

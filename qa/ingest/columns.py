@@ -235,6 +235,14 @@ def resolve_columns(header: Sequence[str], overrides: Mapping[str, str], where: 
         notes = (*notes, f"{{files}}: no session column: a session is a customer's conversation of one day "
                          f"(the customer: '{names[positions['role']]}' of a customer's message, "
                          f"'{names[positions['receiver']]}' of the shop's)")
+    if "session_id" not in positions and "session_id" not in unmatched:
+        # a chat opened per order (美团外卖 / 饿了么 商家 IM: 订单号 on every row, no customer column): a session
+        # is the conversation about one order; a row without an order number is rejected with that reason
+        orders = [i for i, key in enumerate(keys) if key in _SESSION_ORDER and i not in positions.values()]
+        if orders:
+            positions["session_id"] = orders[0]
+            notes = (*notes, f"{{files}}: no session column: a session is the conversation about one order "
+                             f"('{names[orders[0]]}')")
     if "session_id" in positions and "agent" in positions and "session_id" not in overrides \
             and keys[positions["session_id"]].endswith("序号"):
         # a running number of each agent's sessions (会话序号 1, 2, 3 again for the next agent) names a
