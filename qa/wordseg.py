@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -38,8 +39,128 @@ _tokenizer = None
 
 
 def cut(text: str) -> Iterator[str]:
-    """jieba's tokens of ``text`` (``jieba.cut(text, HMM=True)``), the dictionary read lazily."""
-    return _get_tokenizer().cut(text, HMM=True)
+    """jieba's tokens of ``text`` (``jieba.cut(text, HMM=True)``), the dictionary read lazily.
+
+    jieba's algorithm, with its costly parts remembered per run of Han characters: the best route
+    through a run's dictionary words and the HMM's words of an unknown run. A block of Han
+    characters, digits and letters (jieba's unit) is routed run by run: no dictionary word crosses
+    from a Han character to a digit or a letter except the few that hold both (T恤, 4S店, 1号店),
+    and a block holding one of those is cut by jieba whole, so the route and the tokens are jieba's
+    own. Replies that differ only in an order number, a sum or a date (拍下后改价为22780元) then
+    share the work of their words."""
+    tokenizer = _get_tokenizer()
+    for block in _BLOCK.split(text):
+        if not block:
+            continue
+        if _BLOCK.match(block):
+            yield from _cut_block(tokenizer, block)
+        else:
+            for part in _SKIP.split(block):
+                if _SKIP.match(part):
+                    yield part
+                else:
+                    yield from part
+
+
+# jieba's own patterns (jieba.re_han_default, re_skip_default; finalseg's re_han, re_skip)
+_BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
+_SKIP = re.compile(r"(\r\n|\s)")
+_HAN_RUN = re.compile(r"([\u4E00-\u9FD5]+)")
+_HMM_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
+_NOT_HAN = re.compile(r"[a-zA-Z0-9+#&\._%\-]")
+# a block cut into Han runs and single other characters
+_RUN_OR_CHAR = re.compile(r"[\u4E00-\u9FD5]+|.", re.S)
+
+_mixed_words: re.Pattern | None = None
+
+
+def _mixed(tokenizer) -> re.Pattern:
+    """The dictionary words holding a character of a block other than a Han one (T恤, 4S店), as
+    one pattern (read once: a scan of the table, or of the loaded dictionary)."""
+    global _mixed_words
+    if _mixed_words is None:
+        frequencies = tokenizer.FREQ
+        if isinstance(frequencies, _LazyFrequencies):
+            words = frequencies.mixed_words()
+        else:
+            words = [word for word, frequency in frequencies.items() if frequency and _NOT_HAN.search(word)]
+        words = sorted(words, key=len, reverse=True)
+        # (an empty alternation would match everywhere: a pattern that never matches instead)
+        _mixed_words = re.compile("|".join(re.escape(w) for w in words) or r"(?!)")
+    return _mixed_words
+
+
+def _cut_block(tokenizer, block: str) -> Iterator[str]:
+    """jieba's ``__cut_DAG`` of one block, the route found run by run (see :func:`cut`)."""
+    if _NOT_HAN.search(block) and _mixed(tokenizer).search(block):
+        yield from tokenizer._Tokenizer__cut_DAG(block)
+        return
+    frequencies = tokenizer.FREQ
+    buf = ""
+    for run in _RUN_OR_CHAR.findall(block):
+        words = _route(tokenizer, run) if len(run) > 1 else (run,)
+        for word in words:
+            if len(word) == 1:
+                buf += word
+                continue
+            if buf:
+                if len(buf) == 1:
+                    yield buf
+                elif not frequencies.get(buf):
+                    yield from _hmm_cut(buf)
+                else:
+                    yield from buf
+                buf = ""
+            yield word
+    if buf:
+        if len(buf) == 1:
+            yield buf
+        elif not frequencies.get(buf):
+            yield from _hmm_cut(buf)
+        else:
+            yield from buf
+
+
+_ROUTES: dict[str, tuple[str, ...]] = {}
+_ROUTES_MAX = 200_000
+
+
+def _route(tokenizer, run: str) -> tuple[str, ...]:
+    """The words of jieba's best route through a run of Han characters (its DAG and ``calc``)."""
+    found = _ROUTES.get(run)
+    if found is None:
+        dag = tokenizer.get_DAG(run)
+        route: dict = {}
+        tokenizer.calc(run, dag, route)
+        words, x = [], 0
+        while x < len(run):
+            y = route[x][1] + 1
+            words.append(run[x:y])
+            x = y
+        found = tuple(words)
+        if len(_ROUTES) >= _ROUTES_MAX:
+            _ROUTES.clear()
+        _ROUTES[run] = found
+    return found
+
+
+def _hmm_cut(text: str) -> Iterator[str]:
+    """``jieba.finalseg.cut``: the HMM's words of each Han run, the other parts as they are."""
+    for block in _HAN_RUN.split(text):
+        if _HAN_RUN.match(block):
+            yield from _hmm_words(block)
+        else:
+            for part in _HMM_SKIP.split(block):
+                if part:
+                    yield part
+
+
+@lru_cache(maxsize=65536)
+def _hmm_words(run: str) -> tuple[str, ...]:
+    from jieba import finalseg
+
+    # finalseg.cut of a run of Han characters alone is that run's words
+    return tuple(finalseg.cut(run))
 
 
 @lru_cache(maxsize=4096)
@@ -126,6 +247,13 @@ class _LazyFrequencies:
         frequency = None if row is None else row[0]
         self._known[word] = frequency
         return frequency
+
+    def mixed_words(self) -> list[str]:
+        """The dictionary's words (frequency above 0) holding a digit, a letter or one of ``+#&._%-``."""
+        if self._full is not None:
+            return [word for word, frequency in self._full.items() if frequency and _NOT_HAN.search(word)]
+        rows = self._connection.execute("SELECT word FROM words WHERE freq > 0 AND word GLOB '*[a-zA-Z0-9+#&._%-]*'")
+        return [word for (word,) in rows]
 
     def get(self, word: str, default=None):
         frequency = self._frequency(word)

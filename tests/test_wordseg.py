@@ -18,12 +18,18 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _texts() -> list[str]:
     """Chat lines of the bundled samples and eval files, plus the tricky word-boundary shapes."""
-    texts = ["滚筒洗衣机坏了你去死吧", "去死皮膏好用吗", "我有病历本", "废物利用做得很好", "中毒了吗电脑"]
+    texts = ["滚筒洗衣机坏了你去死吧", "去死皮膏好用吗", "我有病历本", "废物利用做得很好", "中毒了吗电脑",
+             # blocks of Han characters with digits and letters, routed run by run, and the dictionary
+             # words that cross from one to the other (cut by jieba whole)
+             "拍下后联系改价为22780元后续有进展第一时间告诉", "拍下后联系改价为3900元后续有进展第一时间告诉",
+             "订单3000358804132887发出中通快递", "优惠3.5%再减10元", "买的T恤和T恤衫", "去4S店看了4s店说", "1号店发的货",
+             "U盘插C盘", "c++和C#都不会", "AT&T的卡", "第2件半价第3件免费", "型号A1234黑色", "7天无理由退换哈",
+             "12315投诉", "１２３１５", "3-5天发货", "99.9元包邮_限时"]
     for path in sorted((REPO / "tests" / "eval").glob("*.csv")) + [REPO / "samples" / "qianniu-day.csv"]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             for record in csv.reader(handle):
                 texts.extend(cell for cell in record if len(cell) > 3 and any("\u4e00" <= ch <= "\u9fff" for ch in cell))
-    return list(dict.fromkeys(texts))[:400]
+    return list(dict.fromkeys(texts))[:420]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +119,17 @@ def test_a_table_others_may_write_is_not_read(monkeypatch, tmp_path, reference):
 def test_crosses_word_only_for_dictionary_words_across_the_match(text, word, crossed):
     start = text.index(word)
     assert wordseg.crosses_word(text, start, start + len(word)) is crossed
+
+
+def test_runs_of_han_characters_share_their_route(fresh):
+    """Replies differing only in a number are routed through their words once (the run's route is
+    kept), and the tokens are still jieba's own (:func:`test_lazy_dictionary_gives_jiebas_tokens`)."""
+    import jieba
+
+    wordseg._ROUTES.clear()
+    first, second = "改价为22780元后续有进展", "改价为3900元后续有进展"
+    list(wordseg.cut(first))
+    routed = dict(wordseg._ROUTES)
+    assert set(routed) == {"改价为", "元后续有进展"}
+    assert list(wordseg.cut(second)) == list(jieba.cut(second, HMM=True))
+    assert wordseg._ROUTES == routed, "the second reply's runs were routed already"
