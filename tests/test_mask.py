@@ -223,3 +223,17 @@ def test_shows_name_accepts_every_written_form_of_a_name_and_nothing_else():
     assert shows_name("138****8000~2", "13811118000")
     assert not shows_name("138****8000~2", "13911118000")
     assert not shows_name("S1~2", "S1")  # an unmasked name never gets a suffix
+
+
+@pytest.mark.parametrize("text", [
+    "订单2345", "１２３４号", "a@b.cn", "邮箱＠", "﹫", "3号楼", "三號樓", "五栋", "二单元", "101室", "7#", "2弄", "路5", "街口",
+    "大道8", "楼123", "樓12", "中12-3", "中12－３", "门牌", "我的门牌号", "123", "１２３", "谢谢", "", "Abc-12-3", "退货3天内",
+])
+def test_the_column_screen_agrees_with_the_pattern(text):
+    """The RE2 screen over a column finds what the Python pattern finds, text by text."""
+    import re
+
+    from qa import mask
+
+    expected = re.search(mask._CANDIDATE, text) is not None
+    assert mask.may_hold_personal_data(pd.Series([text], dtype="str")).tolist() == [expected]
