@@ -111,6 +111,65 @@ def _shares_content_bigram(text: str, other: str) -> bool:
                for k in range(len(text) - 1))
 
 
+# the agent's words thrown back with a question mark (什么叫正常? / 你让我找厂家? / 收到??就这?)
+_ECHO = compile_regex(r"(\p{Han}{2,10})\?+")
+# the customer takes the echoed thing after all (预售? 行 那我等等)
+_TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|哦|懂了|明白了)(?:\W|$)")
+# the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
+_ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
+_HAN_CHAR = compile_regex(r"\p{Han}")
+# the echo put as a challenge (什么叫…?, 凭什么让我…?, 你让我…?, 还…?, 又…?) or as a guess (或许叫初始化?)
+_CHALLENGE = compile_regex(r"什么叫|啥叫|凭什么|让我|叫我|要我|还要我|又要|也叫|这叫")
+_HEDGED = compile_regex(r"或许|可能|应该|好像|大概|是不是|也许")
+# a question asked after the echo (…吗, 怎么…, 哪…, ?)
+_ASKS = compile_regex(r"\?|吗|呢|怎么|什么|哪|几|多少|为啥|为什么|是否|能不能|可不可以|有没有|是不是")
+
+
+def echoed_in_disbelief(reply_norm: str, answer_norm: str):
+    """The match of the customer's ``answer_norm`` that throws words of the agent's ``reply_norm``
+    back with a question mark in disbelief (什么叫正常? 五天不动也叫正常; 你让我找厂家?; 收到??就这?), or None.
+
+    The words echoed are the longest tail (two characters or more) of the Han run before the question
+    mark that the reply holds, not only common characters (是, 好, 了…) unless they are the whole of a
+    curt reply (好的 → 好的??), no time or date (明天? checks the date), no word of surprise (真的?).
+    More must be said after it or the marks doubled (退货? 这么大的床垫我怎么寄 / 收到??), and nothing
+    after it takes the thing (预售? 行 那我等等), asks what it means (没懂), or answers the agent's own
+    question (是要退货吗 → 退货? 不是…)."""
+    if not reply_norm or not answer_norm:
+        return None
+    reply_words = "".join(_HAN_CHAR.findall(reply_norm))
+    for found in _ECHO.finditer(answer_norm):
+        run = found.group(1)
+        tail = next((run[-k:] for k in range(len(run), 1, -1) if run[-k:] in reply_norm), None)
+        if tail is None or _WHEN.search(tail) or tail in _NOT_ECHOED:
+            continue
+        if all(ch in _COMMON for ch in tail) and tail != reply_words:
+            continue
+        rest = answer_norm[found.end():]
+        before = run[: len(run) - len(tail)]
+        if _HEDGED.search(before):
+            continue
+        pressed = found.group().count("?") >= 2
+        # thrown back with a challenge (什么叫正常?, 你让我找厂家?, 还延长?), or set against a statement (不影响使用?
+        # 我买的是新锅) or pressed alone (好的??); a question after it asks on (昆山? 是北京发货吗? / 确认? 要我确认吗)
+        challenged = _CHALLENGE.search(before) is not None
+        asks_on = _ASKS.search(rest) is not None
+        if not (challenged or (pressed and not _HAN_CHAR.search(rest)) or (_HAN_CHAR.search(rest) and not asks_on)):
+            continue
+        if _TAKES_IT.search(rest) or _DELIGHT.search(rest) or _CONFUSED.search(answer_norm):
+            continue
+        if _agent_asked(reply_norm, tail):
+            continue
+        return found
+    return None
+
+
+def _agent_asked(reply_norm: str, words: str) -> bool:
+    """Did the agent ask about ``words`` (是要退货吗: a question mark or 吗 closes their clause)?"""
+    said = reply_norm.find(words)
+    return said >= 0 and _ASKED_AFTER.match(reply_norm, said + len(words)) is not None
+
+
 def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLASSES):
     """The match of the customer's ``answer_norm`` that does not accept the agent's
     ``proposal_norm`` (both normalized texts), or None when the answer accepts or is unrelated.
@@ -134,11 +193,14 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 # 退货？… after 给您办理退货: the echoed word is the proposal's, no time (明天？ checks the
                 # date), and what follows says why, neither taking it (退货？好的 那我申请) nor saying it
                 # was not understood
+                # (nor the agent's own question answered: 您是要退货吗 → 退货？不是…; nor taken further on:
+                # 预售？那行 我等等)
                 echoed = _HAN_RUN.search(found.text)
                 rest = answer_norm[found.end:]
                 if (echoed is not None and echoed.group() in proposal_norm and not _WHEN.search(echoed.group())
                         and echoed.group() not in _NOT_ECHOED and not _DELIGHT.search(rest)
-                        and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)):
+                        and _HAN_RUN.search(rest) and not _ACCEPTS.match(rest) and not _CONFUSED.search(rest)
+                        and not _TAKES_IT.search(rest) and not _agent_asked(proposal_norm, echoed.group())):
                     return found
                 continue
             if name == "objection":

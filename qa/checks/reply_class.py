@@ -101,6 +101,7 @@ from qa.acceptance import COMMON_CHARS as _COMMON_CHARS
 from qa.acceptance import (
     answers_when,
     answers_yes,
+    echoed_in_disbelief,
     grants,
     grants_request,
     not_accepted,
@@ -940,9 +941,10 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
     answers = [c for c in params["answer_classes"] if c in classes.classes]
     proposals = [c for c in params["proposal_classes"] if c in classes.classes]
     demands = [c for c in params["ruling_answer_classes"] if c in classes.classes]
+    echoes = [c for c in params["echo_classes"] if c in classes.classes]
     if not answers or not proposals or not len(positions):
         return out
-    candidate = _class_mask(classes, list(dict.fromkeys(answers + demands)), norm_all, positions)
+    candidate = _class_mask(classes, list(dict.fromkeys(answers + demands + echoes)), norm_all, positions)
     if not candidate.any():
         return out
     idx = np.flatnonzero(candidate)
@@ -965,6 +967,16 @@ def _relation_refusals(classes, params, norm_all, reply_positions, sessions, pos
         for i, proposal, answer in pairs:
             if not_accepted(classes, proposal, answer, names) is not None:
                 out[i] = True
+    if echoes:
+        # the agent's words thrown back in disbelief (什么叫正常? after 慢一些正常的), whatever the reply was
+        left = np.flatnonzero(~out[idx])
+        if len(left):
+            echoing = _class_mask(classes, echoes, norm_all, positions[idx[left]])
+            left = left[echoing]
+            pairs = zip(idx[left].tolist(), _values(norm_all, previous[left]), _values(norm_all, positions[idx[left]]))
+            for i, reply, answer in pairs:
+                if echoed_in_disbelief(reply, answer) is not None:
+                    out[i] = True
     return out
 
 
@@ -1218,7 +1230,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     lang = context.lang if context.lang in ("zh", "en") else "zh"
     limit = params["quote_chars"]
     trigger_names = list(dict.fromkeys(list(params["trigger_classes"]) + params["answer_classes"]
-                                       + params["ruling_answer_classes"] + params["nudge_classes"]))
+                                       + params["ruling_answer_classes"] + params["echo_classes"]
+                                       + params["nudge_classes"]))
 
     clarify_first = [c for c in params["clarify_first_classes"] if c in classes.classes]
 

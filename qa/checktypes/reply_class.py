@@ -76,6 +76,9 @@ PARAMS = {
     "ruling_answer_classes": Param("strings", "customer classes that refuse a ruling_classes reply just before, in "
                                    "relation to it (我要退 after 属于正常现象, 这不是色差 after 会有色差; qa.acceptance)",
                                    default=["counter-demand"]),
+    "echo_classes": Param("strings", "customer classes that refuse any agent reply just before by throwing its "
+                          "words back in disbelief (什么叫正常? after 慢一些正常的; qa.acceptance.echoed_in_disbelief)",
+                          default=[]),
     "clarify_first_classes": Param("strings", "a reply of these classes (which item do you mean?) may "
                                    "leave the answer to the agent's next turn", default=[]),
     "waiting_classes": Param("strings", "trigger messages of these classes (a bare ???) count only while the "
