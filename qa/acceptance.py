@@ -244,6 +244,10 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 if remedy is not None and remedy.group() not in proposal_norm and (
                         remedy.group() != "发" or _RESEND_COUNTED.search(found.text)):
                     return found
+                # the proposal's own remedy wanted without the step it waits on (能不能直接换个新的 after 寄回检测
+                # 后为您换货): the step is refused
+                if remedy is not None and _SKIPS_STEP.search(found.text) and _STEP_FIRST.search(proposal_norm):
+                    return found
                 continue
             verb = step_verb(found.text, name)
             if verb is None or (name == "step-failed" and verb in _TRIED):
@@ -347,6 +351,8 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
 
 # The remedy asked for without the step before it (直接退, 仅退款, 不寄回): the reply that makes it wait on that step
 # (退货退款, 收到商品后为您退款, 需要先寄回) holds out the refused way, it does not grant the request.
+# a step the proposal puts before its remedy (寄回检测后换货, 先寄回, 鉴定后退款)
+_STEP_FIRST = compile_regex(r"寄回|退回|寄过来|寄到|检测|鉴定|质检|核实后|审核后|先(?:申请|提交|拍|上传|寄)")
 _SKIPS_STEP = compile_regex(r"直接|仅退款|只退款|不用寄|不寄|不想寄|不退货|免寄回|不用退货")
 _AFTER_STEP = compile_regex(r"(?:收到|寄回|退回|寄到|返回|签收)(?:商品|货|退货|包裹)?[^,.!?;。]{0,4}?(?:后|之后|以后)|退货退款"
                             r"|(?:货|商品|包裹|东西)(?:寄)?到(?:仓|仓库|我们这|我们这边)[^,.!?;。]{0,3}?(?:后|之后|以后|再)"
