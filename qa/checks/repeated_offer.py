@@ -1957,19 +1957,25 @@ def _unwanted_at(text: str, start: int) -> bool:
     return _UNWANTED_BEFORE.search(text[max(0, start - 6) : start]) is not None
 
 
+# a remedy waved away after its word (补偿我不要, 券我也不要了, 检测就不用了)
+_UNWANTED_AFTER = compile_regex(r"(?:我|的|就|也|都|我也|我都|我就)?(?:不要|不需要|不用|不想要|不稀罕)")
+
+
 def _named_families(text: str, negated: bool) -> set[str]:
-    """The remedy families a customer's text names, those it says it does not want (``negated``) or the
-    others. Customers name a remedy by its verb alone too (帮我换就好了, 能不能直接退): outside the
-    family words, 退 is a refund, 换 an exchange, 修 a repair (补 is as often 补差价 as a resend)."""
+    """The remedy families a customer's text names, those it says it does not want (``negated``: 不要补偿,
+    补偿我不要) or the others. Customers name a remedy by its verb alone too (帮我换就好了, 能不能直接退): outside
+    the family words, 退 is a refund, 换 an exchange, 修 a repair (补 is as often 补差价 as a resend)."""
     named = set()
     rest = list(text)
     for match in _REMEDY_WORD.finditer(text):
         rest[match.start() : match.end()] = " " * (match.end() - match.start())
-        if _unwanted_at(text, match.start()) == negated:
+        unwanted = _unwanted_at(text, match.start()) or _UNWANTED_AFTER.match(text, match.end()) is not None
+        if unwanted == negated:
             named.add(_REMEDY_FAMILY[match.group()])
     for match in _REMEDY_VERB.finditer("".join(rest)):
         if _unwanted_at(text, match.start()) == negated:
             named.add(_REMEDY_VERBS[match.group()])
+    # (a way out waved away after its word, 催就不用了, reads as often as an aside: only the words before count)
     for match in _PUSHED_KIND.finditer(text):
         if match.lastgroup != "wait" and _unwanted_at(text, match.start()) == negated:
             named.add(match.lastgroup)
@@ -1986,22 +1992,35 @@ _WITHDRAWN = compile_regex(r"拦截|取消|撤回|撤销|不会再?(?:寄|发)|�
 # Ways out that are no remedy family of :data:`_REMEDY_FAMILY` but that agents push all the same (帮您催一下, 再等等,
 # 只能拒收) and customers ask for instead (改地址, 帮我催): kinds of the family pass only.
 _PUSHED_KINDS = {"chase": "催|(?<!审核)加急(?!审核|处理|退款)", "wait": "再等|等等", "reject": "拒收|拒签",
-                 "address": "改地址|改收货地址|改个地址|改一下地址|转寄"}
+                 "address": "改地址|改收货地址|改个地址|改一下地址|转寄",
+                 # the goods sent back to be inspected first (寄回检测, 送检, 返厂检测)
+                 "inspect": "寄回(?:来)?(?:给我们)?(?:做)?(?:检测|质检)|送检|返厂(?:检测)?"}
 _PUSHED_KIND = compile_regex("|".join(f"(?P<{kind}>{words})" for kind, words in _PUSHED_KINDS.items()))
 # (their words for RE2, which screens the offers: a superset without the look-arounds)
-_PUSHED_SCREEN = "催|加急|再等|等等|拒收|拒签|改地址|改收货地址|改个地址|改一下地址|转寄"
+_PUSHED_SCREEN = "催|加急|再等|等等|拒收|拒签|改地址|改收货地址|改个地址|改一下地址|转寄|寄回|送检|返厂"
+
+
+# a clause that declines the customer's wish (无法满足您的换货需求, 没办法提供换新): it offers none of its remedies
+_DECLINED = compile_regex(r"(?:无法|没法|没办法|不能)(?:满足|提供|安排|办理)|满足不了")
+# a sum of money offered (申请5元补偿, 30元的瑕疵补偿, 补偿您二十块): its amount
+_SUM = compile_regex(r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百]+)(?=元|块钱|块(?!新))")
 
 
 def _offered_families(text: str) -> set[str]:
     """The remedy families an agent's offer names (:func:`_families`), also by a verb with its object
     (给您换个深一号的: exchange), and the other ways out it pushes (:data:`_PUSHED_KINDS`); a remedy named
-    only to be refused offers none."""
+    only to be refused offers none. A sum of money is a way out of its own amount (``money:5``: 补5元 and
+    补10元 are two offers)."""
     named = set()
     for clause in _DEMAND_CLAUSE.split(text):
         # (补发的已经揽收了, 退款已经同意了: a report on a remedy under way pushes nothing)
-        if not clause or _WITHDRAWN.search(clause) or _REPORTED.search(clause):
+        if not clause or _WITHDRAWN.search(clause) or _REPORTED.search(clause) or _DECLINED.search(clause):
             continue
-        named |= _families(clause) - _negated_families(clause)
+        families = _families(clause) - _negated_families(clause)
+        if "money" in families:
+            families.discard("money")
+            families |= {f"money:{_amount(m.group(1))}" for m in _SUM.finditer(clause)}
+        named |= families
         for match in _OFFERED_VERB.finditer(clause):
             if not _not_offered(clause, match.start()):
                 named.add("exchange")
@@ -2009,6 +2028,14 @@ def _offered_families(text: str) -> set[str]:
             if not _not_offered(clause, match.start()):
                 named.add(match.lastgroup)
     return named
+
+
+def _amount(numeral: str) -> str:
+    """A sum's amount as digits (二十 -> 20, 5.0 -> 5)."""
+    if numeral[0].isdigit():
+        value = float(numeral)
+        return str(int(value)) if value == int(value) else str(value)
+    return str(_cn_number(numeral))
 
 
 def _not_offered(clause: str, start: int) -> bool:
@@ -2031,7 +2058,17 @@ _REMEDY_VERBS = {"退": "refund", "换": "exchange", "修": "repair"}
 _MAIN_FAMILIES = frozenset({"refund", "exchange", "resend", "repair"})
 _ALTERNATIVES = {**{family: _MAIN_FAMILIES - {family} for family in _MAIN_FAMILIES},
                  "chase": _MAIN_FAMILIES, "wait": _MAIN_FAMILIES | {"chase"},
-                 "reject": _MAIN_FAMILIES | {"address"}}
+                 "reject": _MAIN_FAMILIES | {"address"}, "inspect": _MAIN_FAMILIES, "money": _MAIN_FAMILIES}
+
+
+def _kind_of(family: str) -> str:
+    """The way out a followed family is of (``money:5`` is money: 不要补偿 turns every sum down)."""
+    return family.split(":", 1)[0]
+
+
+def _ways_instead(family: str) -> frozenset[str]:
+    """What a customer may ask for instead of ``family`` (empty: the family pass does not follow it)."""
+    return _ALTERNATIVES.get(_kind_of(family), frozenset()) if family != "money" else frozenset()
 # asking for a remedy, not about one (那要申请退货? asks what to do)
 _DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了"
                            # (我说了要退款: 要 right before the remedy; 需要 / 还要 tell a requirement)
@@ -2128,7 +2165,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         session_offers = [position for position in offers[begin:end].tolist() if not _ASKS.search(norm_all.iat[position])]
         families = {position: _offered_families(norm_all.iat[position]) for position in session_offers}
         # (sums of money are told apart by their amounts, 补5元 / 补10元: the wording passes compare them)
-        for family in sorted(set().union(*families.values()) & set(_ALTERNATIVES)):
+        for family in sorted(f for f in set().union(*families.values()) if _ways_instead(f)):
             pushes = [position for position in session_offers if family in families[position]]
             if len(pushes) <= limit:
                 continue
@@ -2142,9 +2179,10 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 texts = [reader.of(int(texts_of.codes[at])) for at in gap]
                 # the customer turns the family down: says it does not want it (不用补发了) or asks for
                 # another way out by name (我说了要退款, 能不能联系快递改地址)
-                declining = [family in ways(text)[0]
-                             or bool((wanted := ways(text)[1]) and family not in wanted
-                                     and wanted & _ALTERNATIVES[family]) for text in texts]
+                kind, instead = _kind_of(family), _ways_instead(family)
+                declining = [kind in ways(text)[0]
+                             or bool((wanted := ways(text)[1]) and kind not in wanted and wanted & instead)
+                             for text in texts]
                 refusing = [declined or not_taking.get(at, False) for at, declined in zip(gap, declining)]
                 if any(accepted.one(int(texts_of.codes[at]), text) and not refused
                        for at, text, refused in zip(gap, texts, refusing)):
@@ -2156,7 +2194,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 turned_down = turned_down or any(declining)
                 for text, declined in zip(texts, declining):
                     if declined:
-                        wanted_since |= ways(text)[1] & _ALTERNATIVES[family]
+                        wanted_since |= ways(text)[1] & instead
                 if wanted_since and any(families[p] & wanted_since for p in session_offers if before < p <= position):
                     break  # the agent turned to what the customer asked for: the recommended change
                 uses += 1
