@@ -494,13 +494,17 @@ _WHEN = compile_regex(r"什么时候|啥时候?|几时|哪天|多久|多长时�
 _TIME = compile_regex(r"(?:今天|明天|后天|今晚|明早|上午|下午|晚上|最晚|最迟|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]|下周|月底|月初|[0-9一二三四五六七八九十两]+(?:号|日|点|天内|天之内|个?小时内|h内|h之内|个?工作日))"
                       r"[^,.!?;。不没]{0,10}(?<!才能|才会|之后才)(?:发|到|送|寄|退|处理|安排|完成|出库|揽收|上门)(?!不|得了吗)")
 _UNSURE = compile_regex(r"不确定|不清楚|不知道|没法确定|无法确定|说不准|不好说")
+# the time quoted from the page or the rules (页面写了预售期30天内发货, 按规定48小时内发): the shop's promise read
+# out, not a time for this customer's order
+_POLICY_CITED = compile_regex(r"页面|详情页|详情里|商品页|标题|规则|规定|按照?流程|写了|写着|有写|注明|标注")
 
 
 def answers_when(question_norm: str, reply_norm: str) -> bool:
     """Does ``reply_norm`` answer the customer's when-question (到底哪天发?) with a concrete time
-    for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question."""
+    for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question; the
+    page's or the rules' time read out (页面写了30天内发货) does not."""
     return (_WHEN.search(question_norm) is not None and _TIME.search(reply_norm) is not None
-            and _UNSURE.search(reply_norm) is None)
+            and _UNSURE.search(reply_norm) is None and _POLICY_CITED.search(reply_norm) is None)
 
 
 _PERMITS = compile_regex(r"^\W*(?:(?:亲+|您好|你好|嗯+)\W*)*(?:可以|好的?|行的?|没问题|ok|okay|嗯+|是的|对的|能的)"
