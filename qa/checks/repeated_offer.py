@@ -760,6 +760,8 @@ def _grants_refused(text: str, said: str) -> bool:
 _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
 # numbers (40度以下, 3天) name no remedy by themselves
+# the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
+_CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不)(?:吗|么|吧|嘛|呢)?\W*$")
 # an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
 _QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
 _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_UNIT)
@@ -2161,8 +2163,10 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
     found: list[tuple[int, int]] = []
     starts = np.flatnonzero(np.r_[True, sessions[offers][1:] != sessions[offers][:-1]])
     for begin, end in zip(starts.tolist(), np.r_[starts[1:], len(offers)].tolist()):
-        # (a question back, 您已经拒收了对吗 / 是为您换新吗, pushes nothing: it checks what the customer wants)
-        session_offers = [position for position in offers[begin:end].tolist() if not _ASKS.search(norm_all.iat[position])]
+        # (a question back, 您已经拒收了对吗 / 是为您换新吗, pushes nothing: it checks what the customer wants; an
+        # offer asking for consent, 为您申请30元补偿，您看可以吗, still pushes it)
+        session_offers = [position for position in offers[begin:end].tolist()
+                          if not _ASKS.search(_CONSENT_TAG.sub("", norm_all.iat[position]))]
         families = {position: _offered_families(norm_all.iat[position]) for position in session_offers}
         # (sums of money are told apart by their amounts, 补5元 / 补10元: the wording passes compare them)
         for family in sorted(f for f in set().union(*families.values()) if _ways_instead(f)):
