@@ -466,6 +466,7 @@ def _a_not_a_words(question_norm: str) -> tuple[str, ...]:
 _USEFUL_ASKED = compile_regex(r"(有用|管用|好用|有效)(?:吗|么|嘛)")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # (the same question and reply recur across sessions: canned replies)
 def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> bool:
     """Does ``reply_norm`` answer the customer's A-not-A question (到底支不支持快充?, 有没有货)
     with a plain yes (支持的, 有的亲)? A direct yes settles what the impatient customer asked.
@@ -499,6 +500,7 @@ _UNSURE = compile_regex(r"不确定|不清楚|不知道|没法确定|无法确�
 _POLICY_CITED = compile_regex(r"页面|详情页|详情里|商品页|标题|规则|规定|按照?流程|写了|写着|有写|注明|标注")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def answers_when(question_norm: str, reply_norm: str) -> bool:
     """Does ``reply_norm`` answer the customer's when-question (到底哪天发?) with a concrete time
     for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question; the

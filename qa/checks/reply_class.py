@@ -1263,10 +1263,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
 
     grant_names = [c for c in params["grant_classes"] if c in classes.classes]
 
+    only_question_of: dict[str, bool] = {}
+
     def only_the_question(text: str) -> bool:
         """The customer's upset lies in the impatient question alone (到底能不能开票), not beside it
-        (等了半天了 到底能不能退: a yes answers the question, not the wait)."""
-        return _overlaps_all(_class_matches(classes, anytime, text), [m.span() for m in _A_NOT_A_Q.finditer(text)])
+        (等了半天了 到底能不能退: a yes answers the question, not the wait). Found once per text."""
+        found = only_question_of.get(text)
+        if found is None:
+            found = only_question_of[text] = _overlaps_all(_class_matches(classes, anytime, text),
+                                                           [m.span() for m in _A_NOT_A_Q.finditer(text)])
+        return found
 
     def dodged_before(trigger: int) -> bool:
         """Was the agent's reply before the customer's turn content-less (emoji, codes, punctuation)?"""
@@ -1383,16 +1389,19 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     mild_replies = [c for c in params["mild_satisfied_by"] if c in classes.classes]
     mild_spoilers = [c for c in params["mild_spoiled_by"] if c in classes.classes]
 
+    more_than_mild_of: dict[str, bool] = {}
+
     def more_than_mild(position: int) -> bool:
         """The message at ``position`` has a trigger match outside every mild-class match and
         outside an impatient question whether something happened (到底发没发货: the agent looking it
-        up answers it; 管不管, 是不是机器人 challenge the agent and stay more than mild)."""
+        up answers it; 管不管, 是不是机器人 challenge the agent and stay more than mild). Found once per text."""
         text = texts.at(position)
-        found = _class_matches(classes, trigger_names, text)
-        if not found:
-            return False
-        spans = _class_spans(classes, mild_names, text) + [m.span() for m in _STATUS_Q.finditer(text)]
-        return not _within_all(found, spans)
+        verdict = more_than_mild_of.get(text)
+        if verdict is None:
+            found = _class_matches(classes, trigger_names, text)
+            spans = _class_spans(classes, mild_names, text) + [m.span() for m in _STATUS_Q.finditer(text)] if found else []
+            verdict = more_than_mild_of[text] = bool(found) and not _within_all(found, spans)
+        return verdict
 
     def upset_after(trigger: int, reply: int) -> bool:
         """A later message of the trigger's turn (before ``reply``) voices more than a mild feeling."""
