@@ -127,7 +127,7 @@ _ASKS = compile_regex(r"\?|吗|呢|怎么|什么|哪|几|多少|为啥|为什么
 
 def echoed_in_disbelief(reply_norm: str, answer_norm: str):
     """The match of the customer's ``answer_norm`` that throws words of the agent's ``reply_norm``
-    back with a question mark in disbelief (什么叫正常? 五天不动也叫正常; 你让我找厂家?; 收到??就这?), or None.
+    back with a question mark in disbelief (什么叫正常? 一周没动静也叫正常; 你让我找厂家?; 收到??就这?), or None.
 
     The words echoed are the longest tail (two characters or more) of the Han run before the question
     mark that the reply holds, not only common characters (是, 好, 了…) unless they are the whole of a
@@ -244,7 +244,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 if remedy is not None and remedy.group() not in proposal_norm and (
                         remedy.group() != "发" or _RESEND_COUNTED.search(found.text)):
                     return found
-                # the proposal's own remedy wanted without the step it waits on (能不能直接换个新的 after 寄回检测
+                # the proposal's own remedy wanted without the step it waits on (能不能直接给我换台新的 after 寄回检测
                 # 后为您换货): the step is refused
                 if remedy is not None and _SKIPS_STEP.search(found.text) and _STEP_FIRST.search(proposal_norm):
                     return found

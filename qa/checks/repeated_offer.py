@@ -2002,7 +2002,7 @@ _PUSHED_KIND = compile_regex("|".join(f"(?P<{kind}>{words})" for kind, words in 
 _PUSHED_SCREEN = "催|加急|再等|等等|拒收|拒签|改地址|改收货地址|改个地址|改一下地址|转寄|寄回|送检|返厂"
 
 
-# a clause that declines the customer's wish (无法满足您的换货需求, 没办法提供换新): it offers none of its remedies
+# a clause that declines the customer's wish (没法满足换货的要求, 没办法提供换新): it offers none of its remedies
 _DECLINED = compile_regex(r"(?:无法|没法|没办法|不能)(?:满足|提供|安排|办理)|满足不了")
 # a sum of money offered (申请5元补偿, 30元的瑕疵补偿, 补偿您二十块): its amount
 _SUM = compile_regex(r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百]+)(?=元|块钱|块(?!新))")
