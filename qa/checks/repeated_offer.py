@@ -1960,7 +1960,8 @@ def _unwanted_at(text: str, start: int) -> bool:
 
 
 # a remedy waved away after its word (补偿我不要, 券我也不要了, 检测就不用了)
-_UNWANTED_AFTER = compile_regex(r"(?:我|的|就|也|都|我也|我都|我就)?(?:不要|不需要|不用|不想要|不稀罕)")
+# (ending its clause: 换货不用我出运费吧 asks about the remedy wanted)
+_UNWANTED_AFTER = compile_regex(r"(?:我|的|就|也|都|我也|我都|我就)?(?:不要|不需要|不用|不想要|不稀罕)(?:了|啦|啊|呀)?(?=[\s,.!?;~]|$)")
 
 
 def _named_families(text: str, negated: bool) -> set[str]:
