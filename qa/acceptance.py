@@ -119,7 +119,9 @@ _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|
 # what a statement after the echo must hold to set itself against the agent's words (不影响使用? 我买的是新锅; 在途?
 # 我上周就寄了; 随机? 那我不管): the customer's own fact or a refusal, not a calm remark (杭州中转站? 我以为直接从上海发)
 _SET_AGAINST = compile_regex(r"我(?:都|是|买的是|要的是|问的是|说的是|已经|明明|早就)|都\p{Han}{0,8}了|已经|明明|根本|又不是|不是|"
-                             r"就\p{Han}{1,4}了|还要|凭什么|难道|不管|不要|不行|没用|骗|坑")
+                             r"就\p{Han}{1,4}了|还要|凭什么|难道|不管|不要|不行|没用|骗|坑"
+                             # (正常的氧化? 才买三天: how little the goods were used)
+                             r"|才(?:买|用|穿|到|收到|洗|戴|开|装)\p{Han}{0,3}")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
 _HAN_CHAR = compile_regex(r"\p{Han}")
