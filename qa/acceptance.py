@@ -115,18 +115,22 @@ def _shares_content_bigram(text: str, other: str) -> bool:
 _ECHO = compile_regex(r"(\p{Han}{2,10}?)(?:吗|么)?\?+")
 # the customer takes the echoed thing after all (预售? 行 那我等等; 绑定设备? 找到了; 视频? 我现在去拍)
 _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|哦|懂了|明白了)(?:\W|$)"
-                          r"|找到了|知道了|原来|我(?:现在|这就|马上)?(?:去|来)(?:拍|试|看|找|弄|装|操作|复制)|稍等|等我|帮大忙|太好")
+                          r"|找到了|知道了|原来|我(?:现在|这就|马上)?(?:去|来)(?:拍|试|看|找|弄|装|操作|复制|约|下单|买)|稍等|等我|帮大忙"
+                          r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰")
 # what a statement after the echo must hold to set itself against the agent's words (不影响使用? 我买的是新锅; 在途?
 # 我上周就寄了; 随机? 那我不管): the customer's own fact or a refusal, not a calm remark (杭州中转站? 我以为直接从上海发)
-_SET_AGAINST = compile_regex(r"我(?:都|是|买的是|要的是|问的是|说的是|已经|明明|早就)|都\p{Han}{0,8}了|已经|明明|根本|又不是|不是|"
-                             r"就\p{Han}{1,4}了|还要|凭什么|难道|不管|不要|不行|没用|骗|坑"
+_SET_AGAINST = compile_regex(r"我(?:买的是|要的是|问的是|说的是|拍的是|选的是|下单选的是|订的是|明明|早就)|都\p{Han}{0,8}了|明明|根本|"
+                             r"又不是|不是|也叫|"
+                             r"凭什么|难道|不管|不要|不行|没用|骗|坑"
                              # (正常的氧化? 才买三天: how little the goods were used)
                              r"|才(?:买|用|穿|到|收到|洗|戴|开|装)\p{Han}{0,3}")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
 _HAN_CHAR = compile_regex(r"\p{Han}")
 # the echo put as a challenge (什么叫…?, 凭什么让我…?, 你让我…?, 还…?, 又…?) or as a guess (或许叫初始化?)
-_CHALLENGE = compile_regex(r"什么叫|啥叫|凭什么|让我|叫我|要我|还要我|又要|也叫|这叫|还叫|这还|这也")
+_CHALLENGE = compile_regex(r"什么叫|啥叫|凭什么|让我|叫我|要我|还要我|又要|也叫|这叫|还叫|这还")
+# …of which these throw the words back whatever follows (这还正常？, 凭什么让我找快递？); 什么叫价保？ may ask what it is
+_CHALLENGE_ALONE = compile_regex(r"凭什么|你让我|你叫我|还要我|又要|也叫|这叫|还叫|这还")
 _HEDGED = compile_regex(r"或许|可能|应该|好像|大概|是不是|也许")
 # a question asked after the echo (…吗, 怎么…, 哪…, ?, …能穿吧)
 _ASKS = compile_regex(r"\?|吗|呢|吧\W*$|怎么|什么|哪|几|多少|为啥|为什么|是否|能不能|可不可以|有没有|是不是")
@@ -162,6 +166,8 @@ def echoed_in_disbelief(reply_norm: str, answer_norm: str):
         challenged = _CHALLENGE.search(before) is not None
         asks_on = _ASKS.search(rest) is not None
         set_against = _HAN_CHAR.search(rest) is not None and not asks_on and _SET_AGAINST.search(rest) is not None
+        # (a challenge needs more than the bare term: 什么叫价保？ asks what it is; 什么叫正常？ 五天不动… does not)
+        challenged = challenged and (pressed or _CHALLENGE_ALONE.search(before) is not None)
         if not (challenged or (pressed and not _HAN_CHAR.search(rest)) or set_against):
             continue
         if _TAKES_IT.search(rest) or _DELIGHT.search(rest) or _CONFUSED.search(answer_norm):
@@ -499,14 +505,16 @@ def answers_yes(question_norm: str, reply_norm: str, synonyms: bool = True) -> b
     return False
 
 
-_WHEN = compile_regex(r"什么时候|啥时候?|几时|哪天|多久|多长时间|几天")
+_WHEN_ASKED = compile_regex(r"什么时候|啥时候?|几时|哪天|多久|多长时间|几天")
 _TIME = compile_regex(r"(?:今天|明天|后天|今晚|明早|上午|下午|晚上|最晚|最迟|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]|下周|月底|月初|[0-9一二三四五六七八九十两]+(?:号|日|点|天内|天之内|个?小时内|h内|h之内|个?工作日))"
                       r"[^,.!?;。不没]{0,10}(?<!才能|才会|之后才)(?:发|到|送|寄|退|处理|安排|完成|出库|揽收|上门)(?!不|得了吗)")
 _UNSURE = compile_regex(r"不确定|不清楚|不知道|没法确定|无法确定|说不准|不好说")
 # the time window of the page or the rules read out (页面写了预售期30天内发货, 预售商品都是30天内发的): the shop's promise,
 # not a time for this customer's order; a concrete time beside it (按规定48小时内发，您这单明天上午就发) answers
 _WINDOW = compile_regex(r"[0-9一二三四五六七八九十两几]+(?:个)?(?:天|小时|工作日|h)(?:内|之内|以内)")
-_POLICY_CITED = compile_regex(r"页面|详情页|详情里|商品页|标题|规则|规定|流程|预售期|都是|一般|统一|正常")
+_POLICY_CITED = compile_regex(r"页面|详情页|详情里|商品页|标题|规则|规定|流程|预售期|都是|统一")
+# the reply speaks of this order (您这单已经在打包了, 查了您这单, 已经原路退回了): its window is this order's
+_THIS_ORDER = compile_regex(r"您这单|这单|您的订单|你这单|查了|已经(?:在|原路|退回|打包|出库|发出|揽收|安排|提交)")
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -514,12 +522,13 @@ def answers_when(question_norm: str, reply_norm: str) -> bool:
     """Does ``reply_norm`` answer the customer's when-question (到底哪天发?) with a concrete time
     for the action (明天中午前发出, 最晚后天发)? A straight answer settles the impatient question; the
     page's or the rules' time read out (页面写了30天内发货) does not."""
-    if _WHEN.search(question_norm) is None or _UNSURE.search(reply_norm) is not None:
+    if _WHEN_ASKED.search(question_norm) is None or _UNSURE.search(reply_norm) is not None:
         return False
     times = [m.group() for m in _TIME.finditer(reply_norm)]
     if not times:
         return False
-    return not (all(_WINDOW.match(t) for t in times) and _POLICY_CITED.search(reply_norm) is not None)
+    return not (all(_WINDOW.match(t) for t in times) and _POLICY_CITED.search(reply_norm) is not None
+                and _THIS_ORDER.search(reply_norm) is None)
 
 
 _PERMITS = compile_regex(r"^\W*(?:(?:亲+|您好|你好|嗯+)\W*)*(?:可以|好的?|行的?|没问题|ok|okay|嗯+|是的|对的|能的)"
