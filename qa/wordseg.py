@@ -104,21 +104,22 @@ def _cut_block(tokenizer, block: str) -> Iterator[str]:
                 buf += word
                 continue
             if buf:
-                if len(buf) == 1:
-                    yield buf
-                elif not frequencies.get(buf):
-                    yield from _hmm_cut(buf)
-                else:
-                    yield from buf
+                yield from _single_characters(buf, frequencies)
                 buf = ""
             yield word
     if buf:
-        if len(buf) == 1:
-            yield buf
-        elif not frequencies.get(buf):
-            yield from _hmm_cut(buf)
-        else:
-            yield from buf
+        yield from _single_characters(buf, frequencies)
+
+
+def _single_characters(buf: str, frequencies) -> Iterator[str]:
+    """jieba's tokens of a run of characters its route left single: one character as it is, an unknown
+    run by the HMM, a dictionary word character by character."""
+    if len(buf) == 1:
+        yield buf
+    elif not frequencies.get(buf):
+        yield from _hmm_cut(buf)
+    else:
+        yield from buf
 
 
 _ROUTES: dict[str, tuple[str, ...]] = {}
