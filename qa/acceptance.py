@@ -117,13 +117,6 @@ _ECHO = compile_regex(r"(\p{Han}{2,10}?)(?:吗|么)?\?+")
 _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|哦|懂了|明白了)(?:\W|$)"
                           r"|找到了|知道了|原来|我(?:现在|这就|马上)?(?:去|来)(?:拍|试|看|找|弄|装|操作|复制|约|下单|买)|稍等|等我|帮大忙"
                           r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰")
-# what a statement after the echo must hold to set itself against the agent's words (不影响使用? 我买的是新锅; 在途?
-# 我上周就寄了; 随机? 那我不管): the customer's own fact or a refusal, not a calm remark (杭州中转站? 我以为直接从上海发)
-_SET_AGAINST = compile_regex(r"我(?:买的是|要的是|问的是|说的是|拍的是|选的是|下单选的是|订的是|明明|早就)|都\p{Han}{0,8}了|明明|根本|"
-                             r"又不是|不是|也叫|"
-                             r"凭什么|难道|不管|不要|不行|没用|骗|坑"
-                             # (正常的氧化? 才买三天: how little the goods were used)
-                             r"|才(?:买|用|穿|到|收到|洗|戴|开|装)\p{Han}{0,3}")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
 _HAN_CHAR = compile_regex(r"\p{Han}")
@@ -132,20 +125,24 @@ _CHALLENGE = compile_regex(r"什么叫|啥叫|凭什么|让我|叫我|要我|还
 # …of which these throw the words back whatever follows (这还正常？, 凭什么让我找快递？); 什么叫价保？ may ask what it is
 _CHALLENGE_ALONE = compile_regex(r"凭什么|你让我|你叫我|还要我|又要|也叫|这叫|还叫|这还")
 _HEDGED = compile_regex(r"或许|可能|应该|好像|大概|是不是|也许")
+_CONTRADICTS = compile_regex(r"明明|我(?:买的|要的|问的|说的|拍的|选的|下单选的|订的|付的)是")
 # a question asked after the echo (…吗, 怎么…, 哪…, ?, …能穿吧)
 _ASKS = compile_regex(r"\?|吗|呢|吧\W*$|怎么|什么|哪|几|多少|为啥|为什么|是否|能不能|可不可以|有没有|是不是")
 
 
 def echoed_in_disbelief(reply_norm: str, answer_norm: str):
     """The match of the customer's ``answer_norm`` that throws words of the agent's ``reply_norm``
-    back with a question mark in disbelief (什么叫正常? 一周没动静也叫正常; 你让我找厂家?; 收到??就这?), or None.
+    back with a question mark in disbelief, or None: with a challenge that needs nothing more (这还正常?,
+    也叫正常?, 凭什么让我找快递?, 你让我找厂家?), with a challenge and doubled marks (什么叫正常??), or as the
+    whole of a curt reply pressed back (好的??, 收到? 就这?).
 
     The words echoed are the longest tail (two characters or more) of the Han run before the question
-    mark that the reply holds, not only common characters (是, 好, 了…) unless they are the whole of a
-    curt reply (好的 → 好的??), no time or date (明天? checks the date), no word of surprise (真的?).
-    More must be said after it or the marks doubled (退货? 这么大的床垫我怎么寄 / 收到??), and nothing
-    after it takes the thing (预售? 行 那我等等), asks what it means (没懂), or answers the agent's own
-    question (是要退货吗 → 退货? 不是…)."""
+    mark that the reply holds: not only common characters (是, 好, 了…) unless they are that curt reply, no
+    time or date (明天? checks the date), no word of surprise (真的?). Nothing after the echo may take the
+    thing (预售? 行 那我等等; 太方便了), ask what it means (没懂), or answer the agent's own question (是要退货吗
+    → 退货? 不是…). An echo followed by a statement counts only when the statement contradicts in so many words
+    (已签收? 我明明没收到; 随机? 我下单选的是新款): three readers found calm remarks in that shape (不锈钢? 不是陶瓷 那我
+    再看看别的; 寄出了? 都不用我催了) as often as refusals."""
     if not reply_norm or not answer_norm:
         return None
     reply_words = "".join(_HAN_CHAR.findall(reply_norm))
@@ -154,21 +151,18 @@ def echoed_in_disbelief(reply_norm: str, answer_norm: str):
         tail = next((run[-k:] for k in range(len(run), 1, -1) if run[-k:] in reply_norm), None)
         if tail is None or _WHEN.search(tail) or tail in _NOT_ECHOED:
             continue
-        if all(ch in _COMMON for ch in tail) and tail != reply_words:
+        curt = tail == reply_words
+        if all(ch in _COMMON for ch in tail) and not curt:
             continue
         rest = answer_norm[found.end():]
         before = run[: len(run) - len(tail)]
         if _HEDGED.search(before):
             continue
         pressed = found.group().count("?") >= 2
-        # thrown back with a challenge (什么叫正常?, 你让我找厂家?, 还延长?), or set against a statement (不影响使用?
-        # 我买的是新锅) or pressed alone (好的??); a question after it asks on (昆山? 是北京发货吗? / 确认? 要我确认吗)
-        challenged = _CHALLENGE.search(before) is not None
-        asks_on = _ASKS.search(rest) is not None
-        set_against = _HAN_CHAR.search(rest) is not None and not asks_on and _SET_AGAINST.search(rest) is not None
-        # (a challenge needs more than the bare term: 什么叫价保？ asks what it is; 什么叫正常？ 五天不动… does not)
-        challenged = challenged and (pressed or _CHALLENGE_ALONE.search(before) is not None)
-        if not (challenged or (pressed and not _HAN_CHAR.search(rest)) or set_against):
+        challenged = _CHALLENGE_ALONE.search(before) is not None or (pressed and _CHALLENGE.search(before) is not None)
+        # (the customer's own fact set against the words in so many words: 已签收? 我明明没收到; 随机? 我下单选的是新款)
+        contradicted = _CONTRADICTS.search(rest) is not None and _ASKS.search(rest) is None
+        if not (challenged or contradicted or (curt and (pressed or _HAN_CHAR.search(rest)))):
             continue
         if _TAKES_IT.search(rest) or _DELIGHT.search(rest) or _CONFUSED.search(answer_norm):
             continue
@@ -260,7 +254,7 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                     return found
                 # the proposal's own remedy wanted without the step it waits on (能不能直接给我换台新的 after 寄回检测
                 # 后为您换货): the step is refused
-                if remedy is not None and _SKIPS_STEP.search(found.text) and _STEP_FIRST.search(proposal_norm):
+                if remedy is not None and _SKIPS_STEP.search(answer_norm) and _STEP_FIRST.search(proposal_norm):
                     return found
                 continue
             verb = step_verb(found.text, name)
@@ -514,7 +508,7 @@ _UNSURE = compile_regex(r"不确定|不清楚|不知道|没法确定|无法确�
 _WINDOW = compile_regex(r"[0-9一二三四五六七八九十两几]+(?:个)?(?:天|小时|工作日|h)(?:内|之内|以内)")
 _POLICY_CITED = compile_regex(r"页面|详情页|详情里|商品页|标题|规则|规定|流程|预售期|都是|统一")
 # the reply speaks of this order (您这单已经在打包了, 查了您这单, 已经原路退回了): its window is this order's
-_THIS_ORDER = compile_regex(r"您这单|这单|您的订单|你这单|查了|已经(?:在|原路|退回|打包|出库|发出|揽收|安排|提交)")
+_THIS_ORDER = compile_regex(r"您这单|这单|您的订单|你这单|您的包裹|您的快递|您的退款|查了|问了|一定|已经(?:在|原路|退回|打包|出库|发出|揽收|安排|提交)")
 
 
 @functools.lru_cache(maxsize=1 << 16)
