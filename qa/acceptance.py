@@ -116,7 +116,7 @@ _ECHO = compile_regex(r"(\p{Han}{2,10}?)(?:吗|么)?\?+")
 # the customer takes the echoed thing after all (预售? 行 那我等等; 绑定设备? 找到了; 视频? 我现在去拍)
 _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|哦|懂了|明白了)(?:\W|$)"
                           r"|找到了|知道了|原来|我(?:现在|这就|马上)?(?:去|来)(?:拍|试|看|找|弄|装|操作|复制|约|下单|买)|稍等|等我|帮大忙"
-                          r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰")
+                          r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|省事|省心|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
 _HAN_CHAR = compile_regex(r"\p{Han}")
@@ -161,7 +161,8 @@ def echoed_in_disbelief(reply_norm: str, answer_norm: str):
         pressed = found.group().count("?") >= 2
         challenged = _CHALLENGE_ALONE.search(before) is not None or (pressed and _CHALLENGE.search(before) is not None)
         # (the customer's own fact set against the words in so many words: 已签收? 我明明没收到; 随机? 我下单选的是新款)
-        contradicted = _CONTRADICTS.search(rest) is not None and _ASKS.search(rest) is None
+        # (…unless the customer explains it away: 已签收？我明明在家呀，可能是我妈拿了)
+        contradicted = _CONTRADICTS.search(rest) is not None and _ASKS.search(rest) is None and not _HEDGED.search(rest)
         if not (challenged or contradicted or (curt and (pressed or _HAN_CHAR.search(rest)))):
             continue
         if _TAKES_IT.search(rest) or _DELIGHT.search(rest) or _CONFUSED.search(answer_norm):
