@@ -116,7 +116,10 @@ _ECHO = compile_regex(r"(\p{Han}{2,10}?)(?:吗|么)?\?+")
 # the customer takes the echoed thing after all (预售? 行 那我等等; 绑定设备? 找到了; 视频? 我现在去拍)
 _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|哦|懂了|明白了)(?:\W|$)"
                           r"|找到了|知道了|原来|我(?:现在|这就|马上)?(?:去|来)(?:拍|试|看|找|弄|装|操作|复制|约|下单|买)|稍等|等我|帮大忙"
-                          r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|省事|省心|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰")
+                          r"|太好|那我(?:就|现在|马上)?(?:要|选|约|拍|买|下单|试)|马上下单|方便|省事|省心|划算|哈哈|好耶|太棒|喜欢|爱了|😍|🥰"
+                          # settling for a way of the customer's own (补发？不用那么麻烦 我用胶带缠一下就行; 不建议？那我手洗好了),
+                          # the shop praised (这还不用寄回？你们也太大方了吧)
+                          r"|(?:就行|就好|就可以)(?:了|啦)?\W*$|那我\p{Han}{1,6}好了|大方|贴心|良心|给力|周到")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
 _HAN_CHAR = compile_regex(r"\p{Han}")
@@ -257,6 +260,9 @@ def not_accepted(classes, proposal_norm: str, answer_norm: str, names=ANSWER_CLA
                 # 后为您换货): the step is refused
                 if remedy is not None and _SKIPS_STEP.search(answer_norm) and _STEP_FIRST.search(proposal_norm):
                     return found
+                continue
+            if name == "step-refusal" and found.text in proposal_norm:
+                # the agent's own negated words quoted back (不用寄回？你们也太大方了吧 after 不用寄回): no refusal
                 continue
             verb = step_verb(found.text, name)
             if verb is None or (name == "step-failed" and verb in _TRIED):
