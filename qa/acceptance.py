@@ -122,11 +122,11 @@ _TAKES_IT = compile_regex(r"(?:^|\W)(?:那)?(?:行|好|好吧|好的|可以|嗯|
                           r"|(?:就行|就好|就可以)(?:了|啦)?\W*$|那我\p{Han}{1,6}好了|大方|贴心|良心|给力|周到")
 # the agent asked it (是要退货吗 → 退货? 不是…): the echo answers a question (matched where the words end)
 _ASKED_AFTER = compile_regex(r"[^,.!?;~]{0,8}?(?:吗|么|呢|\?)")
-_HAN_CHAR = compile_regex(r"\p{Han}")
-# the echo put as a challenge (什么叫…?, 凭什么让我…?, 你让我…?, 还…?, 又…?) or as a guess (或许叫初始化?)
-_CHALLENGE = compile_regex(r"什么叫|啥叫|凭什么|让我|叫我|要我|还要我|又要|也叫|这叫|还叫|这还")
-# …of which these throw the words back whatever follows (这还正常？, 凭什么让我找快递？); 什么叫价保？ may ask what it is
+# the echo put as a challenge that throws the words back whatever follows (这还正常？, 凭什么让我找快递？, 你让我找厂家？)…
 _CHALLENGE_ALONE = compile_regex(r"凭什么|你让我|你叫我|还要我|又要|也叫|这叫|还叫|这还")
+# …or one that does so only with the marks doubled (什么叫正常？？; 什么叫价保？ may ask what it is, 要我填单号？ how)
+_CHALLENGE_PRESSED = compile_regex(r"什么叫|啥叫|让我|叫我|要我")
+# the echo put as a guess (或许叫初始化?), or a contradiction explained away (…可能是我妈拿了)
 _HEDGED = compile_regex(r"或许|可能|应该|好像|大概|是不是|也许")
 _CONTRADICTS = compile_regex(r"明明|我(?:买的|要的|问的|说的|拍的|选的|下单选的|订的|付的)是")
 # a question asked after the echo (…吗, 怎么…, 哪…, ?, …能穿吧)
@@ -148,7 +148,7 @@ def echoed_in_disbelief(reply_norm: str, answer_norm: str):
     再看看别的; 寄出了? 都不用我催了) as often as refusals."""
     if not reply_norm or not answer_norm:
         return None
-    reply_words = "".join(_HAN_CHAR.findall(reply_norm))
+    reply_words = "".join(_HAN_RUN.findall(reply_norm))
     for found in _ECHO.finditer(answer_norm):
         run = found.group(1)
         tail = next((run[-k:] for k in range(len(run), 1, -1) if run[-k:] in reply_norm), None)
@@ -162,11 +162,11 @@ def echoed_in_disbelief(reply_norm: str, answer_norm: str):
         if _HEDGED.search(before):
             continue
         pressed = found.group().count("?") >= 2
-        challenged = _CHALLENGE_ALONE.search(before) is not None or (pressed and _CHALLENGE.search(before) is not None)
+        challenged = _CHALLENGE_ALONE.search(before) is not None or (pressed and _CHALLENGE_PRESSED.search(before) is not None)
         # (the customer's own fact set against the words in so many words: 已签收? 我明明没收到; 随机? 我下单选的是新款)
         # (…unless the customer explains it away: 已签收？我明明在家呀，可能是我妈拿了)
         contradicted = _CONTRADICTS.search(rest) is not None and _ASKS.search(rest) is None and not _HEDGED.search(rest)
-        if not (challenged or contradicted or (curt and (pressed or _HAN_CHAR.search(rest)))):
+        if not (challenged or contradicted or (curt and (pressed or _HAN_RUN.search(rest)))):
             continue
         if _TAKES_IT.search(rest) or _DELIGHT.search(rest) or _CONFUSED.search(answer_norm):
             continue
@@ -364,10 +364,10 @@ def _granted_in(reply_norm: str, remedy: str) -> bool:
             and _SELF_SERVICE.search(reply_norm) is None)
 
 
-# The remedy asked for without the step before it (直接退, 仅退款, 不寄回): the reply that makes it wait on that step
-# (退货退款, 收到商品后为您退款, 需要先寄回) holds out the refused way, it does not grant the request.
 # a step the proposal puts before its remedy (寄回检测后换货, 先寄回, 鉴定后退款)
 _STEP_FIRST = compile_regex(r"寄回|退回|寄过来|寄到|检测|鉴定|质检|核实后|审核后|先(?:申请|提交|拍|上传|寄)")
+# The remedy asked for without the step before it (直接退, 仅退款, 不寄回): the reply that makes it wait on that step
+# (退货退款, 收到商品后为您退款, 需要先寄回) holds out the refused way, it does not grant the request.
 _SKIPS_STEP = compile_regex(r"直接|仅退款|只退款|不用寄|不寄|不想寄|不退货|免寄回|不用退货|先(?:给我)?(?:发|寄|换)(?:个|一个|件|台|双)?新")
 _AFTER_STEP = compile_regex(r"(?:收到|寄回|退回|寄到|返回|签收)(?:商品|货|退货|包裹)?[^,.!?;。]{0,4}?(?:后|之后|以后)|退货退款"
                             r"|(?:货|商品|包裹|东西)(?:寄)?到(?:仓|仓库|我们这|我们这边)[^,.!?;。]{0,3}?(?:后|之后|以后|再)"

@@ -758,10 +758,10 @@ def _grants_refused(text: str, said: str) -> bool:
 # a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
 # (好几天 and 几次 count, they ask nothing)
 _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
-# a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
-# numbers (40度以下, 3天) name no remedy by themselves
 # the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
 _CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不)(?:吗|么|吧|嘛|呢)?\W*$")
+# a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
+# numbers (40度以下, 3天) name no remedy by themselves
 # an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
 _QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
 _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_UNIT)
@@ -2070,8 +2070,11 @@ def _kind_of(family: str) -> str:
 
 
 def _ways_instead(family: str) -> frozenset[str]:
-    """What a customer may ask for instead of ``family`` (empty: the family pass does not follow it)."""
-    return _ALTERNATIVES.get(_kind_of(family), frozenset()) if family != "money" else frozenset()
+    """What a customer may ask for instead of ``family`` (empty: the family pass does not follow it; a sum
+    is followed by its amount, ``money:5``, never as bare money)."""
+    return _ALTERNATIVES.get(_kind_of(family), frozenset())
+
+
 # asking for a remedy, not about one (那要申请退货? asks what to do)
 _DEMANDING = compile_regex(r"我要|我想|给我|帮我|直接|能不能|可不可以|能否|就好了|就行了"
                            # (我说了要退款: 要 right before the remedy; 需要 / 还要 tell a requirement)
@@ -2175,6 +2178,7 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             if len(pushes) <= limit:
                 continue
             uses, turned_down = 1, False
+            kind, instead = _kind_of(family), _ways_instead(family)
             wanted_since: set[str] = set()  # what the customer asked for instead, since it turned the family down
             for before, position in zip(pushes, pushes[1:]):
                 low, high = np.searchsorted(customer_positions, [before, position])
@@ -2184,7 +2188,6 @@ def _family_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 texts = [reader.of(int(texts_of.codes[at])) for at in gap]
                 # the customer turns the family down: says it does not want it (不用补发了) or asks for
                 # another way out by name (我说了要退款, 能不能联系快递改地址)
-                kind, instead = _kind_of(family), _ways_instead(family)
                 declining = [kind in ways(text)[0]
                              or bool((wanted := ways(text)[1]) and kind not in wanted and wanted & instead)
                              for text in texts]
