@@ -649,7 +649,7 @@ def _cn_number(numeral: str) -> int:
 
 
 def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray, numbers: np.ndarray,
-              remedies: np.ndarray, known: np.ndarray, close: np.ndarray, earlier_slot: np.ndarray,
+              remedies: np.ndarray, known: np.ndarray, close: np.ndarray, answer_pair: np.ndarray, earlier_slot: np.ndarray,
               later_slot: np.ndarray, position_one: np.ndarray, position_other: np.ndarray, refused,
               said_between, comforting_grams=None) -> np.ndarray:
     """Which compared pairs of keys (``one`` earlier, ``other`` later; ``close``: within the agent's
@@ -699,6 +699,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
+        if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
+            continue  # an answer restated names more than one thing of the earlier one
         if shared and terms[k_one] == terms[k_other]:
             found.append((i, shared))
     verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in found])
@@ -1386,6 +1388,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         close = ((later[compared] - earlier[compared]) <= params["anchor_reach"]) & slot_may[later[compared]]
         offer_names = [c for c in params["anchor_offer_classes"] if c in classes.classes]
         detail_names = [c for c in params["anchor_detail_classes"] if c in classes.classes]
+        answer_pair = np.zeros(len(close), dtype=bool)
         if offer_names and close.any():
             # a restatement offers the remedy again, and what it restates offered it: answers,
             # explanations, requests for details and refusals that share a word restate no remedy
@@ -1400,14 +1403,23 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             offering = np.zeros(len(ends), dtype=bool)
             for name in offer_names:
                 offering |= classes.row_mask(name, norm_all, ends)
+            detail = np.zeros(len(ends), dtype=bool)
             for name in detail_names:
-                if offering.any():
-                    offering[np.flatnonzero(offering)[classes.row_mask(name, norm_all, ends[offering])]] = False
+                detail |= classes.row_mask(name, norm_all, ends)
+            offering &= ~detail
             offering_at = np.zeros(len(messages), dtype=bool)
             offering_at[ends] = offering
-            close &= offering_at[first_of] & offering_at[last_of]
+            detail_at = np.zeros(len(messages), dtype=bool)
+            detail_at[ends] = detail
+            both_offer = offering_at[first_of] & offering_at[last_of]
+            if params["anchor_answer_shared"]:
+                # an answer or explanation restated (赠品不在售后范围内 / 赠品不提供售后, 查一下银行卡流水 twice more)
+                # counts when the two name more than one thing in common (answer_pair: checked in _anchored);
+                # a request for details never
+                answer_pair = close & ~both_offer & ~detail_at[first_of] & ~detail_at[last_of]
+            close &= both_offer | answer_pair
         linked |= _anchored(params, distinct_keys, a[compared], b[compared], numbers, remedies, known[later[compared]],
-                            close,
+                            close, answer_pair,
                             earlier[compared], later[compared],
                             chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]],
                             refused_strongly, said_between, comforting_grams)

@@ -86,6 +86,9 @@ PARAMS = {
                              default=[]),
     "anchor_refusal_classes": Param("strings", "customer classes of a refusal strong enough for an anchored "
                                     "restatement (refusal_classes without the mere question back)", default=[]),
+    "anchor_answer_shared": Param("int", "least anchors two answers (not anchor_offer_classes offers, not requests "
+                                  "for details) must share to count as one answer restated; 0: only offers "
+                                  "count", default=0),
     "anchor_offer_classes": Param("strings", "agent classes of which both offers of an anchored restatement "
                                   "must be (offering the remedy again), none empty", default=[]),
     "anchor_detail_classes": Param("strings", "agent classes (a request for details) that are no anchored "
