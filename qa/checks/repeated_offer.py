@@ -1191,12 +1191,13 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 return True
         return False
 
-    comforting_at: dict[int, frozenset] = {}  # (the same later offer is asked about for each earlier one)
+    comforting_of: dict[int, frozenset] = {}  # distinct text -> its grams (the same reply recurs)
 
     def comforting_grams(position: int) -> frozenset:
         """The two-character pieces of the offer's clauses that hold a strip-class word (soothing,
         closing: 理解您每天要用): the agent's empathy, whatever of the customer's it echoes."""
-        found = comforting_at.get(position)
+        code = int(texts_of.codes[position])
+        found = comforting_of.get(code)
         if found is None:
             found = frozenset()
             if view.strip:
@@ -1206,7 +1207,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 soothing = set().union(*(g for comforting, g in grams if comforting))
                 # (a gram the remedy's own clauses say too is the remedy's)
                 found = frozenset(soothing - set().union(*(g for comforting, g in grams if not comforting)))
-            comforting_at[position] = found
+            comforting_of[code] = found
         return found
 
     def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
@@ -1417,6 +1418,15 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 # counts when the two name more than one thing in common (answer_pair: checked in _anchored);
                 # a request for details never
                 answer_pair = close & ~both_offer & ~detail_at[first_of] & ~detail_at[last_of]
+                if answer_pair.any():
+                    # two shared anchors (bigrams) mean at least four shared grams (characters and bigrams):
+                    # the pairs that have fewer are dropped in numpy, before the anchors are cut in Python
+                    least = 2 * params["anchor_answer_shared"]
+                    at = np.flatnonzero(answer_pair)
+                    key_one, key_other = a[compared][at], b[compared][at]
+                    enough = grams.shared(key_one, key_other, bound=True) >= least
+                    enough[enough] = grams.shared(key_one[enough], key_other[enough]) >= least
+                    answer_pair[at[~enough]] = False
             close &= both_offer | answer_pair
         linked |= _anchored(params, distinct_keys, a[compared], b[compared], numbers, remedies, known[later[compared]],
                             close, answer_pair,
