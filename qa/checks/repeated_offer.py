@@ -718,12 +718,14 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
         fresh = bigrams[int(other[i])] - said[int(later_slot[i])]
-        if fresh and comforting_grams is not None:
-            # 理解您每天要用 / 新机碰上这个确实闹心: the customer's own words in the agent's empathy
-            fresh = fresh - comforting_grams(int(position_other[i]))
         if fresh:
             text = cut.sub(" ", said_between(int(position_one[i]), int(position_other[i])))
-            if any(gram in text for gram in fresh):
+            taken_up = {gram for gram in fresh if gram in text}
+            if taken_up and comforting_grams is not None:
+                # 理解您每天要用 / 新机碰上这个确实闹心: the customer's own words in the agent's empathy
+                # (looked for only when the customer's words are there at all)
+                taken_up -= comforting_grams(int(position_other[i]))
+            if taken_up:
                 continue
         out[i] = True
         common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
