@@ -46,9 +46,9 @@ _A_NOT_A_ONLY = compile_regex(r"(\p{Han})[不没]\1")
 # The 不/没 inside a potential complement V不C (找不到, 打不开, 看不懂, 用不了) negates only its
 # complement: 找不到那是你自己的事 does not negate what follows. An adverb or a person before 不
 # makes it a plain negator (也不到, 我不动, 还不了), and so does a clause start.
-_POTENTIAL = compile_regex(r"(?<=\p{Han})(?<![也还都就才又并绝可再从而我你您他她们这那亲是要会能别])不(?=[到开懂清见起住出完掉通惯及了动])")
-# 别 in 别的 / 别人 / 别家 / 别处 (the other) and in 特别, 区别, 分别… is no "don't": 别的一律不处理 negates nothing
-_NOT_DONT = compile_regex(r"别(?=的|人|家|处)|(?<=[特分区告类级性识差个鉴辨派送道离])别")
+# 别 in 别的 / 别人 / 别家 / 别处 (the other) and in 特别, 区别, 分别… is no "don't" either: 别的一律不处理 negates nothing.
+_NOT_NEGATING = compile_regex(r"(?<=\p{Han})(?<![也还都就才又并绝可再从而我你您他她们这那亲是要会能别])不(?=[到开懂清见起住出完掉通惯及了动])"
+                              r"|别(?=的|人|家|处)|(?<=[特分区告类级性识差个鉴辨派送道离])别")
 _A_NOT_A = compile_regex(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
 _IMPERATIVE_AFTER = compile_regex(r"别|不要|少|快|赶紧|好好|认真|给我")
 # A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):
@@ -179,8 +179,7 @@ class Scope:
             before = self._exception.sub(lambda m: "#" * len(m.group()), before)
         # The 不/没 of an A-not-A question (能不能, 有没有, 会不会) asks; it negates nothing after it.
         before = _A_NOT_A_ONLY.sub(lambda m: "#" * len(m.group()), before)
-        before = _POTENTIAL.sub("#", before)
-        before = _NOT_DONT.sub("#", before)
+        before = _NOT_NEGATING.sub("#", before)
         last = None
         for found in self._negator.finditer(before, overlapped=True):
             # The nearest negator wins; at one position the longest (没有 over 没).

@@ -662,7 +662,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
     lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
     soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
-    not what the customer asked about in between. A later offer restating two
+    not what the customer asked about in between. A pair of answers rather than offers (``answer_pair``) must
+    share ``anchor_answer_shared`` anchors. A later offer restating two
     earlier ones must share one anchor with both; else only its link to the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
     out = np.zeros(len(one), dtype=bool)
@@ -1416,7 +1417,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
             detail_at[ends] = detail
             both_offer = offering_at[first_of] & offering_at[last_of]
             if params["anchor_answer_shared"]:
-                # an answer or explanation restated (赠品不在售后范围内 / 赠品不提供售后, 查一下银行卡流水 twice more)
+                # an answer or explanation restated (赠品不参与保修 / 赠品不提供售后, 去银行查下流水 twice more)
                 # counts when the two name more than one thing in common (answer_pair: checked in _anchored);
                 # a request for details never
                 answer_pair = close & ~both_offer & ~detail_at[first_of] & ~detail_at[last_of]
