@@ -470,6 +470,8 @@ _GOODS_MEASURES = "个根双台只瓶套盒把支"
 _REMEDY_FAMILY = {"退货": "refund", "退款": "refund", "退钱": "refund", "换货": "exchange", "换新": "exchange",
                   "补发": "resend", "补寄": "resend", "重发": "resend", "维修": "repair", "返修": "repair",
                   "上门": "visit", "补偿": "money", "赔偿": "money", "价保": "price",
+                  # the money going back the way it came (钱原路退回, 原路返还到卡里): a refund by its usual words
+                  "原路退": "refund", "原路返": "refund",
                   # a new one sent (给您另寄一个新的, 重新寄一份): resending, in the words agents use for it
                   "重新寄": "resend", "重新发一": "resend", "再寄一": "resend", "单独寄": "resend", "单独给您寄": "resend",
                   # …by the measure word agents use (寄一根新的, 发个新的, 寄一份新的)
@@ -663,7 +665,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
     soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
     not what the customer asked about in between. A pair of answers rather than offers (``answer_pair``) must
-    share ``anchor_answer_shared`` anchors. A later offer restating two
+    share ``anchor_answer_shared`` anchors, or one that the later answer's kept link to another earlier one shares. A later offer restating two
     earlier ones must share one anchor with both; else only its link to the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
     out = np.zeros(len(one), dtype=bool)
@@ -694,20 +696,23 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         said.setdefault(later, set()).update(bigrams[k_one])
     common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
     found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
+    thin: list[tuple[int, frozenset]] = []  # answer pairs naming fewer things in common than answers need
     for i, k_one, k_other, _ in pairs:
         if asks_back[k_other]:  # a question back (这单能开专票吗) restates nothing
             continue
         shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
-        if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
-            continue  # an answer restated names more than one thing of the earlier one
-        if shared and terms[k_one] == terms[k_other]:
-            found.append((i, shared))
-    verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in found])
-    for (i, shared), refusal in zip(found, verdicts):
-        if not refusal:
+        if not shared or terms[k_one] != terms[k_other]:
             continue
+        if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
+            thin.append((i, shared))  # an answer restated names more than one thing of the earlier one
+        else:
+            found.append((i, shared))
+
+    def restates(i: int, shared: frozenset) -> frozenset:
+        """The anchors pair ``i`` (refused in between) restates; none when the customer asked
+        about them or brought up the later offer's new words since."""
         # a thing the customer asked about in between (床笠和床单有什么不一样) is the topic the
         # later offer answers, not the remedy it restates
         asked = said_between(int(position_one[i]), int(position_other[i]), questions_only=True)
@@ -715,7 +720,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
             asked = cut.sub(" ", asked)
             shared = frozenset(gram for gram in shared if not isinstance(gram, str) or gram not in asked)
             if not shared:
-                continue
+                return shared
         # the offer takes up something the customer brought up since (能不能先给我个截图 → 截图):
         # it answers the customer, it does not restate the earlier offer
         fresh = bigrams[int(other[i])] - said[int(later_slot[i])]
@@ -727,9 +732,24 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
                 # (looked for only when the customer's words are there at all)
                 taken_up -= comforting_grams(int(position_other[i]))
             if taken_up:
-                continue
-        out[i] = True
-        common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
+                return frozenset()
+        return shared
+
+    verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in found])
+    for (i, shared), refusal in zip(found, verdicts):
+        if refusal and (shared := restates(i, shared)):
+            out[i] = True
+            common.setdefault(int(later_slot[i]), []).append((int(earlier_slot[i]), i, shared))
+    # An answer restated for the third time names the thing of its restatement of one earlier answer
+    # (差价要在七天内申请 / 过了七天补不了 / 七天内才能申请差价: 七天 and 申请 with the first, 七天 with
+    # the second): held by that link, one anchor in common with the other earlier answer is enough.
+    thin = [(i, shared) for i, shared in thin
+            if any(shared <= anchors for _, _, anchors in common.get(int(later_slot[i]), ()))]
+    verdicts = refused([(int(position_one[i]), int(position_other[i])) for i, _ in thin])
+    for (i, shared), refusal in zip(thin, verdicts):
+        if refusal and (shared := restates(i, shared)):
+            out[i] = True
+            common[int(later_slot[i])].append((int(earlier_slot[i]), i, shared))
     # two earlier offers restated by one: the three name one thing in common (撕膜 then 补寄原厂膜,
     # then 先撕膜用 while 原厂膜 comes shares 屏幕 with one and 原厂 with the other: a new plan)
     for links in common.values():
@@ -1422,9 +1442,10 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                 # a request for details never
                 answer_pair = close & ~both_offer & ~detail_at[first_of] & ~detail_at[last_of]
                 if answer_pair.any():
-                    # two shared anchors (bigrams) mean at least four shared grams (characters and bigrams):
-                    # the pairs that have fewer are dropped in numpy, before the anchors are cut in Python
-                    least = 2 * params["anchor_answer_shared"]
+                    # one shared anchor (a bigram) means at least three shared grams (its characters and
+                    # itself): the pairs that have fewer are dropped in numpy, before the anchors are cut in
+                    # Python (one anchor is enough beside another link of the later answer, in _anchored)
+                    least = 3
                     at = np.flatnonzero(answer_pair)
                     key_one, key_other = a[compared][at], b[compared][at]
                     enough = grams.shared(key_one, key_other, bound=True) >= least
