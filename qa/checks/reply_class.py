@@ -827,6 +827,47 @@ def _mark_provoked(classes, params, texts: _Texts, customer, replies, sessions, 
         is_trigger[answer[_class_mask(classes, provoking, texts.norm_all, agent_rows)]] = True
 
 
+def _mark_pressed_unsoothed(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> None:
+    """The customer's first message after an agent reply that answered a trigger without soothing
+    (the customer turn before the reply held a trigger, the reply satisfies nothing) is a trigger too
+    when it presses the point (``unsoothed_pressed_classes``: ??, 我说的是…) and takes nothing
+    (``accepting_classes``: 好吧!, 哦!!谢谢): the grievance goes on unanswered, and the next reply is judged again. Candidates are the pressing answers (a
+    vectorised class mask); only their replies are checked for soothing."""
+    pressed = [c for c in params["unsoothed_pressed_classes"] if c in classes.classes]
+    agent_rows = np.flatnonzero(replies)
+    if not pressed or len(agent_rows) < 1:
+        return
+    answer = _answer_after(agent_rows, customer, replies, sessions)
+    keep = (answer >= 0)
+    keep[keep] = ~is_trigger[answer[keep]]
+    if not keep.any():
+        return
+    # the reply answered a turn holding a trigger: triggers between the previous reply and it
+    trigger_count = np.cumsum(is_trigger & customer)
+    previous = np.r_[-1, agent_rows[:-1]]
+    same = np.r_[False, sessions[agent_rows[1:]] == sessions[agent_rows[:-1]]]
+    before = np.where(same, trigger_count[np.maximum(previous, 0)], _session_base(trigger_count, sessions, agent_rows))
+    keep &= trigger_count[agent_rows] > before
+    if not keep.any():
+        return
+    at = np.flatnonzero(keep)
+    at = at[_class_mask(classes, pressed, texts.norm_all, answer[at])]
+    accepting = [c for c in params["accepting_classes"] if c in classes.classes]
+    if len(at) and accepting:
+        # 好吧! / 哦!!!谢谢 takes the answer, loudly
+        at = at[~_class_mask(classes, accepting, texts.norm_all, answer[at])]
+    if len(at):
+        at = at[~texts.acceptable(agent_rows[at])]
+        is_trigger[answer[at]] = True
+
+
+def _session_base(counts: np.ndarray, sessions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The running ``counts`` just before the session of each of ``rows`` starts."""
+    starts = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]
+    first = starts[np.searchsorted(starts, rows, side="right") - 1]
+    return np.where(first > 0, counts[np.maximum(first - 1, 0)], 0)
+
+
 def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
     """The customer's turn between two agent replies of which the second restates the first
     (``said_again_share`` of the shorter one's content bigrams in common, long numbers left out, each
@@ -1093,6 +1134,8 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         _carry_over(classes, list(params["carry_over_classes"]), norm_all, scope, reply_mask, sessions, is_trigger)
     if params["provoked_classes"]:
         _mark_provoked(classes, params, texts, scope, reply_mask, sessions, is_trigger)
+    if params["unsoothed_pressed_classes"] and is_trigger.any():
+        _mark_pressed_unsoothed(classes, params, texts, scope, reply_mask, sessions, is_trigger)
     said_again_triggers: set[int] = set()
     if params["said_again_share"] > 0:
         said_again_triggers = _mark_said_again(classes, params, texts, scope, reply_mask, sessions, is_trigger)

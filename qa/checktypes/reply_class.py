@@ -164,6 +164,9 @@ PARAMS = {
                               "trigger when it is of pressed_classes", default=[]),
     "pressed_classes": Param("strings", "customer answers to a provocation that show the feeling (!, ??, "
                              "啊?, 我就问…); a calm answer (我还没下单呢) is not upset", default=[]),
+    "unsoothed_pressed_classes": Param("strings", "customer lines pressing the point right after a reply that "
+                                       "left a trigger unsoothed (??, 我说的是…): triggers too, so the next reply "
+                                       "is judged again", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
