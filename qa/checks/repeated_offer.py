@@ -665,8 +665,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
     soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
     not what the customer asked about in between. A pair of answers rather than offers (``answer_pair``) must
-    share ``anchor_answer_shared`` anchors, or one that the later answer's kept link to another earlier one shares. A later offer restating two
-    earlier ones must share one anchor with both; else only its link to the nearer one stays.
+    share ``anchor_answer_shared`` anchors, or one anchor that the later answer's kept link to another earlier one
+    shares too. A later offer restating two earlier ones must share one anchor with both; else only its link to
+    the nearer one stays.
     Only the close pairs are looked at, in Python: a few per offer."""
     out = np.zeros(len(one), dtype=bool)
     todo = np.flatnonzero(close & ((remedies[other] & ~known) == 0))
@@ -706,7 +707,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         if not shared or terms[k_one] != terms[k_other]:
             continue
         if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
-            thin.append((i, shared))  # an answer restated names more than one thing of the earlier one
+            thin.append((i, shared))  # an answer restated names more than one thing: kept only beside a stronger link
         else:
             found.append((i, shared))
 

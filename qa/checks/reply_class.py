@@ -831,14 +831,15 @@ def _mark_pressed_unsoothed(classes, params, texts: _Texts, customer, replies, s
     """The customer's first message after an agent reply that answered a trigger without soothing
     (the customer turn before the reply held a trigger, the reply satisfies nothing) is a trigger too
     when it presses the point (``unsoothed_pressed_classes``: ??, 我说的是…) and takes nothing
-    (``accepting_classes``: 好吧!, 哦!!谢谢): the grievance goes on unanswered, and the next reply is judged again. Candidates are the pressing answers (a
-    vectorised class mask); only their replies are checked for soothing."""
+    (``accepting_classes``: 好吧!, 哦!!谢谢): the grievance goes on unanswered, and the next reply is judged
+    again. Candidates are the pressing answers (a vectorised class mask); only their replies are checked for
+    soothing."""
     pressed = [c for c in params["unsoothed_pressed_classes"] if c in classes.classes]
     agent_rows = np.flatnonzero(replies)
-    if not pressed or len(agent_rows) < 1:
+    if not pressed or not len(agent_rows):
         return
     answer = _answer_after(agent_rows, customer, replies, sessions)
-    keep = (answer >= 0)
+    keep = answer >= 0
     keep[keep] = ~is_trigger[answer[keep]]
     if not keep.any():
         return
