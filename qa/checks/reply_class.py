@@ -843,12 +843,14 @@ def _mark_pressed_unsoothed(classes, params, texts: _Texts, customer, replies, s
     keep[keep] = ~is_trigger[answer[keep]]
     if not keep.any():
         return
-    # the reply answered a turn holding a trigger: triggers between the previous reply and it
-    trigger_count = np.cumsum(is_trigger & customer)
-    previous = np.r_[-1, agent_rows[:-1]]
-    same = np.r_[False, sessions[agent_rows[1:]] == sessions[agent_rows[:-1]]]
-    before = np.where(same, trigger_count[np.maximum(previous, 0)], _session_base(trigger_count, sessions, agent_rows))
-    keep &= trigger_count[agent_rows] > before
+    # the reply answered a turn holding a trigger: it is the next agent reply of a trigger, in its session
+    triggers = np.flatnonzero(is_trigger & customer)
+    slot = np.searchsorted(agent_rows, triggers, side="right")
+    inside = slot < len(agent_rows)
+    following = agent_rows[slot[inside]]
+    answering = np.zeros(len(sessions), dtype=bool)
+    answering[following[sessions[following] == sessions[triggers[inside]]]] = True
+    keep &= answering[agent_rows]
     if not keep.any():
         return
     at = np.flatnonzero(keep)
@@ -860,13 +862,6 @@ def _mark_pressed_unsoothed(classes, params, texts: _Texts, customer, replies, s
     if len(at):
         at = at[~texts.acceptable(agent_rows[at])]
         is_trigger[answer[at]] = True
-
-
-def _session_base(counts: np.ndarray, sessions: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The running ``counts`` just before the session of each of ``rows`` starts."""
-    starts = np.r_[0, np.flatnonzero(sessions[1:] != sessions[:-1]) + 1]
-    first = starts[np.searchsorted(starts, rows, side="right") - 1]
-    return np.where(first > 0, counts[np.maximum(first - 1, 0)], 0)
 
 
 def _mark_said_again(classes, params, texts: _Texts, customer, replies, sessions, is_trigger) -> set[int]:
