@@ -84,6 +84,9 @@ required), ``not_counting``, ``pass_over_classes`` (strings)
     啊？那我这冰箱就这样了？, 我就问你能不能换): the customer's first message after such a line is
     a trigger when it is of a pressed class; a calm answer (我还没下单呢 就问问) is not.
 ``judge`` (``first`` | ``turn``, default ``first``)
+``turn_ends_after_classes`` (strings)
+    With ``judge = "turn"``, a reply of these classes is judged alone: a bare hold (稍等哈) answers an
+    upset customer with a wait, and the apology sent after it comes second.
 ``flag_missing`` (bool, default false)
 ``quote_chars`` (int, default 30)
     Longest quote of the trigger or the reply in the reason.
@@ -1531,8 +1534,12 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     if again:
         unsatisfied = np.sort(np.r_[unsatisfied, np.asarray(again, dtype="int64")])
     flagged: list[int] = []
+    ends_turn = [c for c in params["turn_ends_after_classes"] if c in classes.classes]
+    if ends_turn and len(unsatisfied):
+        for name in ends_turn:
+            classes.row_mask(name, norm_all, unsatisfied)
     for reply in unsatisfied.tolist():
-        if params["judge"] == "turn":
+        if params["judge"] == "turn" and not (ends_turn and any(texts.member(name, reply) for name in ends_turn)):
             # the rest of the same agent's turn: another agent stepping in does not make it good
             ok, following = False, reply + 1
             while following < n and sessions[following] == sessions[reply] and not customer_turn[following]:

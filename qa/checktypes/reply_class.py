@@ -169,6 +169,8 @@ PARAMS = {
                                        "is judged again", default=[]),
     "judge": Param("str", "judge the first reply message or the whole agent turn", default="first",
                    choices=("first", "turn")),
+    "turn_ends_after_classes": Param("strings", "with judge = turn, a reply of these classes (a bare 稍等) is judged "
+                                     "alone: what the agent sends after it does not make it good", default=[]),
     "flag_missing": Param("bool", "flag a trigger the agent never answers", default=False),
     "quote_chars": Param("int", "longest quote in the reason", default=30),
 }
