@@ -48,7 +48,9 @@ _A_NOT_A_ONLY = compile_regex(r"(\p{Han})[不没]\1")
 # makes it a plain negator (也不到, 我不动, 还不了), and so does a clause start.
 # 别 in 别的 / 别人 / 别家 / 别处 (the other) and in 特别, 区别, 分别… is no "don't" either: 别的一律不处理 negates nothing.
 _NOT_NEGATING = compile_regex(r"(?<=\p{Han})(?<![也还都就才又并绝可再从而我你您他她们这那亲是要会能别])不(?=[到开懂清见起住出完掉通惯及了动])"
-                              r"|别(?=的|人|家|处)|(?<=[特分区告类级性识差个鉴辨派送道离])别")
+                              r"|别(?=的|人|家|处)|(?<=[特分区告类级性识差个鉴辨派送道离])别"
+                              # 岂不是 / 岂不就 asks back to affirm (岂不是白买了 = it was bought in vain)
+                              r"|(?<=岂)不")
 _A_NOT_A = compile_regex(r"(\p{Han})[不没]\1|是否|能否|可否|有无")
 _IMPERATIVE_AFTER = compile_regex(r"别|不要|少|快|赶紧|好好|认真|给我")
 # A rhetorical question states its opposite (用得着这么麻烦吗 = it should not be this hard):

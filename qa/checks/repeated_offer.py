@@ -660,7 +660,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     two or more characters, not made of two one-character light or ``term_stop`` words; or the
     same quoted sum of money), the later one names no remedy family (``_REMEDY_FAMILY``) that the
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
-    ``anchor_terms`` word the other lacks (不用寄回 after 寄回), the customer refused in between
+    ``anchor_terms`` word the other lacks (不用寄回 after 寄回; an ``anchor_added_terms`` word only when the
+    later one adds it: 吹一吹或者烘干 then 吹一吹 restates), the customer refused in between
     (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
     lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
     soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
@@ -680,6 +681,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     cut = compile_regex("|".join(regex.escape(w) for w in stop) + r"|[^\p{Han}]") if stop else _NOT_HAN
     weak = {w for w in words | set(params["term_stop"]) if len(w) == 1}
     changing = params["anchor_terms"]
+    # terms that change the remedy only when the later offer adds them: an earlier 或者 (A or B) narrowed
+    # to A restates A
+    added_only = frozenset(params["anchor_added_terms"])
     # per key of the pairs: its anchors, its anchor_terms, whether it is a question back
     bigrams: dict[int, frozenset] = {}
     terms: dict[int, frozenset] = {}
@@ -704,7 +708,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
-        if not shared or terms[k_one] != terms[k_other]:
+        changed = terms[k_one] ^ terms[k_other]
+        if not shared or (changed and not changed <= (terms[k_one] & added_only)):
             continue
         if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
             thin.append((i, shared))  # an answer restated names more than one thing: kept only beside a stronger link
@@ -784,6 +789,9 @@ def _grants_refused(text: str, said: str) -> bool:
 # a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
 # (好几天 and 几次 count, they ask nothing)
 _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
+# A question about a topic asks in words; a bare ? after the agent's own words (新机器就要恢复出厂?, 15天?) throws
+# the offer back, it asks about nothing new
+_ASKS_IN_WORDS = compile_regex(r"吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有|啥|咋|为何|为啥|还是|区别|不一样")
 # the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
 _CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不)(?:吗|么|吧|嘛|呢)?\W*$")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
@@ -1236,10 +1244,10 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
 
     def said_between(position_from: int, position_to: int, questions_only: bool = False) -> str:
         """The customer's normalized text between two positions, one message a line (with
-        ``questions_only``, only the messages that ask something)."""
+        ``questions_only``, only the messages that ask something in words)."""
         between = customer_between(position_from, position_to)
         said = reader.of_codes(texts_of.codes[between]) if len(between) else []
-        return "\n".join(t for t in said if not questions_only or _ASKS.search(t))
+        return "\n".join(t for t in said if not questions_only or _ASKS_IN_WORDS.search(t))
 
     # Sessions (blocks of chosen offers) that cannot produce a finding are dropped before the
     # pair comparisons. An offer is flagged only as the (max_uses+1)-th or later of its session

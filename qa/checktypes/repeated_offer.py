@@ -79,6 +79,9 @@ PARAMS = {
     "anchor_stop": Param("strings", "words whose bigrams name no remedy thing (正常, 影响, 问题…)", default=[]),
     "anchor_terms": Param("strings", "words changing a remedy's terms (不用 a step waived, 一半 a "
                             "share): an offer with one the other lacks is a changed remedy (寄回 → 不用寄回)", default=[]),
+    "anchor_added_terms": Param("strings", "anchor_terms words that change a remedy only when the later offer "
+                                "adds them (或者: a second way added; the earlier A or B narrowed to A restates A)",
+                                default=[]),
     "new_matter_classes": Param("strings", "customer classes opening another matter (还有个问题): a message of them "
                                 "between two offers means no refusal of the earlier one", default=[]),
     "anchor_emphasis": Param("strings", "anchor_terms words that only urge a step the earlier offers named when "
