@@ -1106,6 +1106,30 @@ def test_qianniu_sender_receiver_log_sessions_are_a_customer_s_day(tmp_path):
     assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
 
 
+def test_qianniu_main_account_log_with_sender_and_receiver_names_sessions_are_a_buyer_s_day(tmp_path):
+    """千牛's main-account export (发送人, 接收人): a buyer writes to the shop's main account before anyone takes
+    the chat, then to a sub-account; the bot, a transfer notice and a colleague answer; all of it is one
+    session (not one per pair of names), and the buyer's next day is another."""
+    (tmp_path / "qn.csv").write_text(
+        '"发送人","接收人","发送时间","消息"\r\n'
+        '"阿福","木森家居旗舰店","2026-12-17 10:00:00","在吗 柜子少了个螺丝"\r\n'
+        '"木森家居旗舰店:店小蜜","阿福","2026-12-17 10:00:05","【店小蜜】亲 人工客服马上为您服务"\r\n'
+        '"木森家居旗舰店:小雨","阿福","2026-12-17 10:00:30","亲 我看一下"\r\n'
+        '"系统消息","阿福","2026-12-17 10:01:00","会话已转接至 木森家居旗舰店:阿杰"\r\n'
+        '"木森家居旗舰店:阿杰","阿福","2026-12-17 10:01:30","螺丝给您补发两颗"\r\n'
+        '"阿福","木森家居旗舰店:阿杰","2026-12-17 10:02:00","好的谢谢"\r\n'
+        '"糖糖酱","木森家居旗舰店:小雨","2026-12-17 10:02:10","发货了吗"\r\n'
+        '"木森家居旗舰店:小雨","糖糖酱","2026-12-17 10:02:30","今天发"\r\n'
+        '"阿福","木森家居旗舰店:阿杰","2026-12-18 09:30:00","螺丝收到了"\r\n', encoding="utf-8")
+    result = load_inputs([str(tmp_path / "qn.csv")])
+    m = result.messages
+    assert m["session_id"].nunique() == 3
+    first = m[m["session_id"] == m.loc[m["text"] == "在吗 柜子少了个螺丝", "session_id"].iloc[0]]
+    assert len(first) == 6
+    assert first.loc[first["role"] == "agent", "agent"].tolist() == ["木森家居旗舰店:小雨", "木森家居旗舰店:阿杰"]
+    assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
+
+
 def test_role_words_with_a_receiver_and_no_session_ask_for_the_session_column(tmp_path):
     (tmp_path / "roles.csv").write_text(
         "时间,发送方,接收方,消息内容\n"

@@ -280,11 +280,22 @@ def build_part(
     if columns.has("session_scope"):  # a number of each agent's sessions: the agent's with it
         scope = column("session_scope").str.strip()
         session = session.where((session == "") | (scope == ""), scope + " · " + session)
+    shop_day: tuple[pd.Series, pd.Series] | None = None
     if columns.has("session_peer"):  # the conversation of two people, whoever sent the message
         peer = column("session_peer").str.strip()
-        first = session.where((session <= peer) | (peer == ""), peer)
-        second = peer.where((session <= peer) | (peer == ""), session)
-        session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
+        if (session.str.contains(_SUB_ACCOUNT) | peer.str.contains(_SUB_ACCOUNT)).any():
+            # 千牛's main-account export (发送人, 接收人): the shop's sub-accounts (店铺:子账号), its main account
+            # and its bot all talk to the buyer, a transfer hands the buyer on, the platform's notices go to the
+            # buyer: a session is the buyer's day, the buyer being the sender of a customer's message and the
+            # receiver of every other (set once the roles are known, below)
+            shop_day = (session, peer)
+            notes.add(f"{{files}}: '店铺:子账号' senders: a session is a buyer's conversation of one day (the sender "
+                      f"'{columns.label('session_id')}' of the buyer's messages, the receiver "
+                      f"'{columns.label('session_peer')}' of the others)", table.source)
+        else:
+            first = session.where((session <= peer) | (peer == ""), peer)
+            second = peer.where((session <= peer) | (peer == ""), session)
+            session = first.where((session == "") | (peer == ""), first + " ↔ " + second)
     text, marked_up = without_markup(_without_final_cr(message_text(table)))
     if columns.has("msg_type"):
         text = _media_placeholders(text, column("msg_type"))
@@ -300,6 +311,9 @@ def build_part(
                              f"{', '.join(n for n in columns.header if n)}; use --column session_id=NAME")
         receiver = column("session_customer").str.strip()
         session = session.where(pd.Series(role == Role.CUSTOMER.value, index=session.index), receiver)
+    if shop_day is not None:
+        sender, receiver = shop_day
+        session = sender.where(pd.Series(role == Role.CUSTOMER.value, index=sender.index), receiver)
     if has_times is None:
         has_times = _has_times(table, notes)
     else:
@@ -310,7 +324,7 @@ def build_part(
             lambda year: notes.add(f"{{files}}: times without a year (12-17 10:02) read as in {year}", table.source))
     else:
         utc, time_reason = np.full(len(cells), np.datetime64("NaT", "ns")), _no_reasons(len(cells))
-    if has_times and columns.has("session_day"):
+    if has_times and (columns.has("session_day") or shop_day is not None):
         # a customer's conversation: one session per local day, split again where the platform wrote
         # that a conversation ended (微信客服's [事件] 会话已结束)
         session = _per_day(session, utc, options.timezone)
@@ -430,6 +444,10 @@ def _between_end_events(session: pd.Series, ended: np.ndarray, utc: np.ndarray) 
     timed = ~np.isnat(np.asarray(utc, dtype="datetime64[ns]"))
     labels = pd.Series(number, index=session.index).astype(str)
     return session.where((session == "") | ~timed, session + " · " + labels)
+
+
+# A 千牛 sub-account as the shop's main-account export writes it: 店铺名:子账号名 (half- or full-width colon).
+_SUB_ACCOUNT = r"\S[:：][^:：\s][^:：]*$"
 
 
 def _per_day(session: pd.Series, utc: np.ndarray, timezone: str) -> pd.Series:
