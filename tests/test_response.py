@@ -39,7 +39,6 @@ MUST_TRIGGER = [
     ("不满意，我要投诉", "complaint"),
     ("不满意我要投诉", "complaint"),
     ("我已经投诉到平台了", "complaint"),
-    ("我的投诉处理得怎么样了", "complaint"),
     ("本来不想投诉…只能去投诉了", "complaint"),
     ("本来不想投诉的，但是现在只能去投诉了", "complaint"),
     ("不得不投诉了", "complaint"),
@@ -135,6 +134,8 @@ MUST_NOT_TRIGGER = [
     "收到的桌子有划伤",
     "用了不过敏，很好用",
     "万一烫伤了怎么办",
+    # how a complaint already made is getting on: a question of progress, not a new complaint
+    "我的投诉处理得怎么样了",
     # ordinary requests
     "什么时候发货",
     "好的谢谢",

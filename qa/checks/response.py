@@ -9,7 +9,9 @@ further customer messages are passed over) is judged. A finding is made when the
 * ``emoji``      -- only emoji, emoticon codes or symbols;
 * ``dismissive`` -- only 嗯 / 好的 / 收到 ... (with punctuation, particles, emoji around it);
 * ``guiding``    -- it points the customer to a complaint channel (投诉电话是…, 你可以投诉);
-* ``cold``       -- none of the ``soothing`` words and no (non-negated) ``handling`` offer.
+* ``cold``       -- none of the ``soothing`` words and no (non-negated) ``handling`` offer;
+* ``unhandled`` / ``unsoothed`` -- with ``needs_both``, only one of the two (in the reply and the rest
+  of the agent's turn).
 
 Consecutive triggers before one reply give one finding (context = the first trigger). A reply
 made only of a ``preambles`` line (您好 / 亲 / 稍等) that the same agent turn continues is
@@ -67,7 +69,8 @@ Parameters (rule ``[params]``; every ``strings`` list may come from ``<name>_fil
 ``quote_chars`` (int, default 30)
     Longest quote of the trigger clause or the reply in the reason.
 ``kinds`` (table)
-    Reason fragment per kind: ``missing_zh``, ``missing_en``, ``emoji_zh`` ... ``cold_en``;
+    Reason fragment per kind: ``missing_zh``, ``missing_en``, ``emoji_zh`` ... ``cold_en``, and with
+    ``needs_both`` ``unhandled_*`` (soothing only) and ``unsoothed_*`` (handling only);
     they may use ``{trigger}`` and ``{reply}``.
 
 Message fields: ``{trigger}`` (the trigger clause as written), ``{category}`` (its label),
@@ -587,6 +590,8 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
         return (cls, found.category)
 
     handled: set = set()
+    needs_both = bool(rule.params.get("needs_both")) and classes is not None
+    care_class = rule.params.get("care_class") or ""
     # After harm to the person (脚崴了, 孩子扎出血了) a refund or a return alone ignores the harm.
     care = set(rule.params.get("care_trigger_classes") or [])
     goods = compile_regex("^(?:" + "|".join(f"(?:{p})" for p in rule.params["goods_remedies"]) + ")+$") \
@@ -608,9 +613,15 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
                                                rule.params["soothing_class"], rule.params["handling_class"],
                                                rule.params["self_service_class"])
             kind_name, guide_span = verdicts[key]
-            if kind_name == "cold" and _turn_makes_good(
-                    reply_id, session, n, sessions, agents, reply_mask, trigger_mask, norm_all, texts, rule, c,
-                    classes):
+            if needs_both and kind_name in ("", "cold"):
+                # soothing or handling alone falls short: both, in this message or the rest of the agent's turn
+                # (after harm to the person, attending to the person stands for the soothing: 赶紧断电 / 孩子现在怎么样)
+                cared = care_class if (topic(judged[reply_id]) or ("",))[0] in care else ""
+                soothes, handles = _turn_soothes_and_handles(reply_id, session, n, sessions, agents, reply_mask,
+                                                             trigger_mask, norm_all, rule, classes, cared)
+                kind_name = ("" if handles else "unhandled") if soothes else ("unsoothed" if handles else "cold")
+            elif kind_name == "cold" and _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask,
+                                                          trigger_mask, norm_all, texts, rule, c, classes):
                 kind_name = None
             # a later word on a complaint the agent has since soothed or handled (已经在医院了 after
             # the apology and the offer) continues that episode: its reply is not judged again
@@ -679,6 +690,36 @@ def _goods_only(reply_norm: str, rule, classes, goods) -> bool:
         return False
     found = classes.find(rule.params["handling_class"], reply_norm)
     return bool(found) and all(goods.match(reply_norm[m.start : m.end]) for m in found)
+
+
+def _soothes_and_handles(norm: str, rule, classes, cared: str = "") -> tuple[bool, bool]:
+    """(soothes, handles) of a normalized reply: the soothing class (or the ``cared`` class) matches; a
+    handling match lies outside every self-service match (自己去订单里点退货 handles nothing)."""
+    soothes = classes.matches(rule.params["soothing_class"], norm) or bool(cared and classes.matches(cared, norm))
+    handled = classes.find(rule.params["handling_class"], norm)
+    self_service = rule.params["self_service_class"]
+    alone = classes.find(self_service, norm) if handled and self_service else []
+    return soothes, any(not any(a.start <= h.start and h.end <= a.end for a in alone) for h in handled)
+
+
+def _turn_soothes_and_handles(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, rule,
+                              classes, cared: str = "") -> tuple[bool, bool]:
+    """(soothes, handles) of ``reply_id`` with the messages its agent sends right after it, before the
+    customer writes again (真的非常抱歉 / 这单给您全额退款 split over two messages). Another agent stepping in
+    does not count."""
+    agent = _values(agents, [reply_id])[0]
+    soothes = handles = False
+    following = reply_id
+    while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
+        if reply_mask[following]:
+            if _values(agents, [following])[0] != agent:
+                break
+            more_soothes, more_handles = _soothes_and_handles(_values(norm_all, [following])[0], rule, classes, cared)
+            soothes, handles = soothes or more_soothes, handles or more_handles
+            if soothes and handles:
+                break
+        following += 1
+    return soothes, handles
 
 
 def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, texts, rule,

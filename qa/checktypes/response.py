@@ -18,6 +18,10 @@ DEFAULT_KIND_TEXT = {
     "guiding_en": "the agent answered '{reply}', pointing the customer to a complaint channel instead of handling it",
     "cold_zh": "客服回复「{reply}」未安抚致歉、未提出处理",
     "cold_en": "the agent answered '{reply}' without soothing, apologising or offering handling",
+    "unhandled_zh": "客服回复「{reply}」只致歉安抚，未提出处理",
+    "unhandled_en": "the agent answered '{reply}' with soothing only, offering no handling",
+    "unsoothed_zh": "客服回复「{reply}」提出了处理，但未致歉安抚",
+    "unsoothed_en": "the agent answered '{reply}' with handling but no apology or soothing",
 }
 
 TRIGGER_FIELDS = {
@@ -45,6 +49,10 @@ PARAMS = {
     "handling_class": Param("str", "class of handling replies (instead of the handling words)", default=""),
     "self_service_class": Param("str", "class of replies sending the customer to do it alone (自己去订单里点申请); "
                                 "a handling match inside one does not handle", default=""),
+    "needs_both": Param("bool", "a reply (with the rest of the agent's turn) must soothe AND offer handling; "
+                        "either alone is cold", default=False),
+    "care_class": Param("str", "with needs_both, after a care_trigger_classes trigger this class (attending to "
+                        "the person: 赶紧断电, 孩子现在怎么样) stands for the soothing", default=""),
     "care_trigger_classes": Param("strings", "trigger classes about the person (safety): their reply must soothe "
                                   "or handle more than the goods; a refund or return alone ignores the harm",
                                   default=[]),
