@@ -793,11 +793,11 @@ _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多�
 # the offer back, it asks about nothing new
 _ASKS_IN_WORDS = compile_regex(r"吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有|啥|咋|为何|为啥|还是|区别|不一样")
 # the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
-_CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不)(?:吗|么|吧|嘛|呢)?\W*$")
+_CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:能)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不|接受|同意|合适|满意)(?:吗|么|吧|嘛|呢)?\W*$")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal
 # numbers (40度以下, 3天) name no remedy by themselves
-# an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗)
-_QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对)[吗么]$")
+# an offer ending in a question that is not a tag asking for consent (给您补5元红包您看可以吗, 您看能接受吗)
+_QUESTION_BACK = compile_regex(r"(?<!可以|行|好|看|对|接受|同意|合适|满意)[吗么]$")
 _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_UNIT)
 
 
