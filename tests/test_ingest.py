@@ -1130,6 +1130,32 @@ def test_qianniu_main_account_log_with_sender_and_receiver_names_sessions_are_a_
     assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
 
 
+def test_wangwang_workbook_with_a_sheet_per_day_and_a_speaker_column(tmp_path):
+    """1688 旺旺 saved by hand: a sheet per day titled with the date, times of day only, 买家 on every row and
+    发言人 naming who wrote it (the buyer, 店铺:名字 sub-accounts, the bot, 系统): each buyer's day is a session,
+    the bot is no agent, and the day comes from the sheet's title."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for day in ("2026-12-01", "2026-12-02"):
+        sheet = book.create_sheet(day)
+        sheet.append([f"旺旺聊天记录 {day}"])
+        sheet.merge_cells("A1:D1")
+        sheet.append([])
+        sheet.append(["时间", "买家", "发言人", "内容"])
+        sheet.append(["10:00:01", "小王杂货", "小王杂货", "起订量多少"])
+        sheet.append(["10:00:03", "小王杂货", "优品工厂店:旺旺机器人", "【自动回复】您好 稍后回复"])
+        sheet.append(["10:01:00", "李姐文具", "李姐文具", "样品能寄吗"])
+        sheet.append(["10:02:00", "李姐文具", "优品工厂店:小敏", "可以的 运费到付"])
+        sheet.append(["10:09:00", "小王杂货", "优品工厂店:阿杰", "亲 起订50个"])
+    book.save(tmp_path / "ww.xlsx")
+    m = load_inputs([str(tmp_path / "ww.xlsx")]).messages
+    assert m["session_id"].nunique() == 4
+    assert sorted(set(m.loc[m["role"] == "agent", "agent"])) == ["优品工厂店:小敏", "优品工厂店:阿杰"]
+    assert m.loc[m["text"].str.startswith("【自动回复】"), "role"].eq("system").all()
+    days = {str(t)[:10] for t in m["timestamp"]}
+    assert days == {"2026-12-01", "2026-12-02"}
+
+
 def test_role_words_with_a_receiver_and_no_session_ask_for_the_session_column(tmp_path):
     (tmp_path / "roles.csv").write_text(
         "时间,发送方,接收方,消息内容\n"

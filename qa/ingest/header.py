@@ -72,7 +72,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "seq": ("seq", "turn", "序号", "消息序号", "msg_seq", "message_seq", "seq_no"),
     "sender": (
         "sender", "sender_name", "nickname", "from", "发送人", "发送者", "发送者昵称", "发送者名称", "发送人名称", "昵称", "发送人昵称",
-        "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name", "sender_nick",
+        "咚咚账号", "发送账号", "发送方昵称", "发送方账号", "author", "author_name", "sender_nick", "发言人", "发言者", "说话人",
     ),
     # JD-style exports mark agent messages with a 0/1 column instead of a role column; others mark the
     # buyer's (智齿 / 七鱼 API: 是否买家), where 1 is the customer (see CUSTOMER_FLAG_NAMES).
