@@ -1097,13 +1097,20 @@ def test_qianniu_sender_receiver_log_sessions_are_a_customer_s_day(tmp_path):
         "2026-12-17,10:02:00,糖糖酱,木森家居:小雨,发货了吗\n"
         "2026-12-17,10:02:30,木森家居:小雨,糖糖酱,今天发\n"
         "2026-12-18,09:30:00,阿福,木森家居:阿杰,螺丝收到了\n", encoding="utf-8")
-    m = load_inputs([str(tmp_path / "qn.csv")]).messages
-    assert m["session_id"].nunique() == 3
-    first = m[m["session_id"] == m.loc[m["text"] == "在吗 柜子少了个螺丝", "session_id"].iloc[0]]
+    first = _buyer_day_sessions(tmp_path / "qn.csv", "在吗 柜子少了个螺丝", "螺丝收到了")
     assert first["text"].tolist()[:4] == ["在吗 柜子少了个螺丝", "亲 我看一下",
                                           "会话已由 木森家居:小雨 转接至 木森家居:阿杰", "螺丝给您补发两颗"]
     assert first["role"].tolist()[:4] == ["customer", "agent", "system", "agent"]
-    assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
+
+
+def _buyer_day_sessions(path, opening: str, next_day: str) -> pd.DataFrame:
+    """The session holding ``opening`` of a three-session 千牛 log, checked to differ from the one holding
+    ``next_day`` (the same buyer's next day)."""
+    m = load_inputs([str(path)]).messages
+    assert m["session_id"].nunique() == 3
+    first = m[m["session_id"] == m.loc[m["text"] == opening, "session_id"].iloc[0]]
+    assert m.loc[m["text"] == next_day, "session_id"].iloc[0] != first["session_id"].iloc[0]
+    return first
 
 
 def test_qianniu_main_account_log_with_sender_and_receiver_names_sessions_are_a_buyer_s_day(tmp_path):
@@ -1121,13 +1128,9 @@ def test_qianniu_main_account_log_with_sender_and_receiver_names_sessions_are_a_
         '"糖糖酱","木森家居旗舰店:小雨","2026-12-17 10:02:10","发货了吗"\r\n'
         '"木森家居旗舰店:小雨","糖糖酱","2026-12-17 10:02:30","今天发"\r\n'
         '"阿福","木森家居旗舰店:阿杰","2026-12-18 09:30:00","螺丝收到了"\r\n', encoding="utf-8")
-    result = load_inputs([str(tmp_path / "qn.csv")])
-    m = result.messages
-    assert m["session_id"].nunique() == 3
-    first = m[m["session_id"] == m.loc[m["text"] == "在吗 柜子少了个螺丝", "session_id"].iloc[0]]
+    first = _buyer_day_sessions(tmp_path / "qn.csv", "在吗 柜子少了个螺丝", "螺丝收到了")
     assert len(first) == 6
     assert first.loc[first["role"] == "agent", "agent"].tolist() == ["木森家居旗舰店:小雨", "木森家居旗舰店:阿杰"]
-    assert m.loc[m["text"] == "螺丝收到了", "session_id"].iloc[0] != first["session_id"].iloc[0]
 
 
 def test_wangwang_workbook_with_a_sheet_per_day_and_a_speaker_column(tmp_path):
