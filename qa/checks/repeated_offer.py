@@ -629,9 +629,9 @@ class RemedyTerms:
 
 _TERM = compile_regex(r"\p{Han}|\d")
 
-# A unit of money: 块 only as 块钱, 块的, before what money buys (十五块优惠券: keys drop 的) or ending the
+# A unit of money (or of a price term: 专票加6个点): 块 only as 块钱, 块的, before what money buys (十五块优惠券: keys drop 的) or ending the
 # amount; 一块新桌面 counts pieces, not yuan.
-_MONEY_UNIT = r"(?:元|毛|块(?=钱|的|券|优惠|红包|现金|补偿|无门槛|运费|差价|[^\p{Han}]|$))"
+_MONEY_UNIT = r"(?:元|毛|块(?=钱|的|券|优惠|红包|现金|补偿|无门槛|运费|差价|[^\p{Han}]|$)|个点|个百分点)"
 # An amount in Chinese numerals (二十元, 两块, 一百五十元) and its value.
 _CN_AMOUNT = compile_regex(r"([零一二两三四五六七八九十百]+)(?=" + _MONEY_UNIT + ")")
 _CN_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
