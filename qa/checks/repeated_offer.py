@@ -629,7 +629,7 @@ class RemedyTerms:
 
 _TERM = compile_regex(r"\p{Han}|\d")
 
-# A unit of money (or of a price term: 专票加6个点): 块 only as 块钱, 块的, before what money buys (十五块优惠券: keys drop 的) or ending the
+# A unit of money (or of a price term: 开票加3个点): 块 only as 块钱, 块的, before what money buys (十五块优惠券: keys drop 的) or ending the
 # amount; 一块新桌面 counts pieces, not yuan.
 _MONEY_UNIT = r"(?:元|毛|块(?=钱|的|券|优惠|红包|现金|补偿|无门槛|运费|差价|[^\p{Han}]|$)|个点|个百分点)"
 # An amount in Chinese numerals (二十元, 两块, 一百五十元) and its value.
@@ -661,7 +661,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     same quoted sum of money), the later one names no remedy family (``_REMEDY_FAMILY``) that the
     agent's last offers before it (``known``, family bits per pair) did not name, neither holds an
     ``anchor_terms`` word the other lacks (不用寄回 after 寄回; an ``anchor_added_terms`` word only when the
-    later one adds it: 吹一吹或者烘干 then 吹一吹 restates), the customer refused in between
+    later one adds it: 换个滤芯或者清洗一下 then 换个滤芯 restates), the customer refused in between
     (``refused``: the verdicts for a list of spans of positions) and brought up none of the later offer's anchors that the agent's last offers
     lacked (``said_between``: the customer's text between two positions; the customer's words echoed in a
     soothing clause of the offer, ``comforting_grams`` of its position, take nothing up) and the shared anchors are
@@ -789,7 +789,7 @@ def _grants_refused(text: str, said: str) -> bool:
 # a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
 # (好几天 and 几次 count, they ask nothing)
 _ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
-# A question about a topic asks in words; a bare ? after the agent's own words (新机器就要恢复出厂?, 15天?) throws
+# A question about a topic asks in words; a bare ? after the agent's own words (刚买的就要刷机?, 要等一周?) throws
 # the offer back, it asks about nothing new
 _ASKS_IN_WORDS = compile_regex(r"吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有|啥|咋|为何|为啥|还是|区别|不一样")
 # the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
