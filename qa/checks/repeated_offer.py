@@ -788,10 +788,11 @@ def _grants_refused(text: str, said: str) -> bool:
 
 # a customer message that asks something (什么区别, 哪个好, 能不能…吗, ?)
 # (好几天 and 几次 count, they ask nothing)
-_ASKS = compile_regex(r"\?|吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有")
+_ASK_WORDS = r"吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有"
+_ASKS = compile_regex(r"\?|" + _ASK_WORDS)
 # A question about a topic asks in words; a bare ? after the agent's own words (刚买的就要刷机?, 要等一周?) throws
 # the offer back, it asks about nothing new
-_ASKS_IN_WORDS = compile_regex(r"吗|什么|怎么|哪(?:个|里|儿|款|种|些)|多少|(?<!好)几(?:号|点|时)|是不是|能不能|可不可以|有没有|啥|咋|为何|为啥|还是|区别|不一样")
+_ASKS_IN_WORDS = compile_regex(_ASK_WORDS + r"|啥|咋|为何|为啥|还是|区别|不一样")
 # the tag asking for consent that ends an offer (您看可以吗, 行吗, 好不好?)
 _CONSENT_TAG = compile_regex(r"[,\s]*(?:您看|你看|看)?(?:这样)?(?:能)?(?:可以|行|好|ok|okay|可不可以|行不行|好不好|可以不|接受|同意|合适|满意)(?:吗|么|吧|嘛|呢)?\W*$")
 # a sum of money (15元, 二十块): the same quoted amount is the same money remedy; other equal

@@ -358,14 +358,8 @@ def classify_reply(norm: str, is_emoji: bool, c: _Compiled, classes=None, soothi
         if not is_negated(norm[left : span[0]], c):
             return "guiding", span
     if classes is not None and (soothing_class or handling_class):
-        if soothing_class and classes.matches(soothing_class, norm):
-            return "", None
-        if handling_class:
-            handled = classes.find(handling_class, norm)
-            alone = classes.find(self_service_class, norm) if handled and self_service_class else []
-            if any(not any(a.start <= h.start and h.end <= a.end for a in alone) for h in handled):
-                return "", None
-        return "cold", None
+        soothes, handles = soothes_and_handles(norm, classes, soothing_class, handling_class, self_service_class)
+        return ("", None) if soothes or handles else ("cold", None)
     soothing = c.soothing is not None and c.soothing.search(norm) is not None
     handling = c.handling is not None and c.handling.search(norm) is not None
     if not soothing and not handling:
@@ -613,10 +607,11 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
                                                rule.params["soothing_class"], rule.params["handling_class"],
                                                rule.params["self_service_class"])
             kind_name, guide_span = verdicts[key]
+            about = topic(judged[reply_id])
             if needs_both and kind_name in ("", "cold"):
                 # soothing or handling alone falls short: both, in this message or the rest of the agent's turn
                 # (after harm to the person, attending to the person stands for the soothing: 赶紧断电 / 孩子现在怎么样)
-                cared = care_class if (topic(judged[reply_id]) or ("",))[0] in care else ""
+                cared = care_class if about is not None and about[0] in care else ""
                 soothes, handles = _turn_soothes_and_handles(reply_id, session, n, sessions, agents, reply_mask,
                                                              trigger_mask, norm_all, rule, classes, cared)
                 kind_name = ("" if handles else "unhandled") if soothes else ("unsoothed" if handles else "cold")
@@ -629,7 +624,6 @@ def _judge(messages, rule, context, c, classes, trigger_ids, trigger_found, labe
                     judged[reply_id], session, ids, trigger_sessions_of, topic, reply_mask, norm_all, texts, rule,
                     c, classes):
                 kind_name = None
-            about = topic(judged[reply_id])
             if not kind_name and about is not None and about[0] in care and _goods_only(reply_norm, rule, classes, goods):
                 kind_name = "cold"
             if kind_name != "guiding" and ((session, None) in handled or (session, about) in handled):
@@ -692,33 +686,41 @@ def _goods_only(reply_norm: str, rule, classes, goods) -> bool:
     return bool(found) and all(goods.match(reply_norm[m.start : m.end]) for m in found)
 
 
-def _soothes_and_handles(norm: str, rule, classes, cared: str = "") -> tuple[bool, bool]:
+def soothes_and_handles(norm: str, classes, soothing_class: str, handling_class: str, self_service_class: str = "",
+                        cared: str = "") -> tuple[bool, bool]:
     """(soothes, handles) of a normalized reply: the soothing class (or the ``cared`` class) matches; a
     handling match lies outside every self-service match (自己去订单里点退货 handles nothing)."""
-    soothes = classes.matches(rule.params["soothing_class"], norm) or bool(cared and classes.matches(cared, norm))
-    handled = classes.find(rule.params["handling_class"], norm)
-    self_service = rule.params["self_service_class"]
-    alone = classes.find(self_service, norm) if handled and self_service else []
+    soothes = bool(soothing_class) and classes.matches(soothing_class, norm) or bool(cared and classes.matches(cared, norm))
+    handled = classes.find(handling_class, norm) if handling_class else []
+    alone = classes.find(self_service_class, norm) if handled and self_service_class else []
     return soothes, any(not any(a.start <= h.start and h.end <= a.end for a in alone) for h in handled)
+
+
+def _same_agent_turn(reply_id, session, n, sessions, agents, reply_mask, customer_mask):
+    """The positions of the agent messages that ``reply_id``'s agent sends right after it, before the
+    customer writes again; another agent stepping in ends the turn."""
+    agent = _values(agents, [reply_id])[0]
+    following = reply_id + 1
+    while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
+        if reply_mask[following]:
+            if _values(agents, [following])[0] != agent:
+                return
+            yield following
+        following += 1
 
 
 def _turn_soothes_and_handles(reply_id, session, n, sessions, agents, reply_mask, customer_mask, norm_all, rule,
                               classes, cared: str = "") -> tuple[bool, bool]:
-    """(soothes, handles) of ``reply_id`` with the messages its agent sends right after it, before the
-    customer writes again (真的非常抱歉 / 这单给您全额退款 split over two messages). Another agent stepping in
-    does not count."""
-    agent = _values(agents, [reply_id])[0]
+    """(soothes, handles) of ``reply_id`` with the rest of its agent's turn (:func:`_same_agent_turn`: 真的非常抱歉
+    / 这单给您全额退款 split over two messages)."""
     soothes = handles = False
-    following = reply_id
-    while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
-        if reply_mask[following]:
-            if _values(agents, [following])[0] != agent:
-                break
-            more_soothes, more_handles = _soothes_and_handles(_values(norm_all, [following])[0], rule, classes, cared)
-            soothes, handles = soothes or more_soothes, handles or more_handles
-            if soothes and handles:
-                break
-        following += 1
+    for position in (reply_id, *_same_agent_turn(reply_id, session, n, sessions, agents, reply_mask, customer_mask)):
+        more_soothes, more_handles = soothes_and_handles(
+            _values(norm_all, [position])[0], classes, rule.params["soothing_class"], rule.params["handling_class"],
+            rule.params["self_service_class"], cared)
+        soothes, handles = soothes or more_soothes, handles or more_handles
+        if soothes and handles:
+            break
     return soothes, handles
 
 
@@ -729,15 +731,8 @@ def _turn_makes_good(reply_id, session, n, sessions, agents, reply_mask, custome
     这是我们的问题 马上给您全额退), and the turn is judged whole. Another agent taking over (a
     supervisor stepping in) does not make good the first agent's reply. Runs only for replies
     that fail."""
-    following = reply_id + 1
-    agent = _values(agents, [reply_id])[0]
-    while following < n and not customer_mask[following] and _values(sessions, [following])[0] == session:
-        if reply_mask[following] and _values(agents, [following])[0] != agent:
-            break
-        if reply_mask[following] and not _reply_kinds([following], texts, norm_all, rule, c, classes)[0]:
-            return True
-        following += 1
-    return False
+    return any(not _reply_kinds([following], texts, norm_all, rule, c, classes)[0]
+               for following in _same_agent_turn(reply_id, session, n, sessions, agents, reply_mask, customer_mask))
 
 
 def _reply_kinds(replies: list[int], texts, norm_all, rule, c, classes) -> list[str]:
