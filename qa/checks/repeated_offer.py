@@ -697,18 +697,22 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
 
     pairs = list(zip(todo.tolist(), one[todo].tolist(), other[todo].tolist(), later_slot[todo].tolist()))
     said: dict[int, set] = {}  # later slot -> the anchors of the agent's last offers before it
+    said_terms: dict[int, set] = {}  # later slot -> the anchor_terms of those offers
     for _, k_one, _, later in pairs:
         said.setdefault(later, set()).update(bigrams[k_one])
+        said_terms.setdefault(later, set()).update(terms[k_one])
     common: dict[int, list[tuple[int, int, frozenset]]] = {}  # later slot -> (earlier slot, pair, anchors)
     found: list[tuple[int, frozenset]] = []  # pairs naming a common thing, with it
     thin: list[tuple[int, frozenset]] = []  # answer pairs naming fewer things in common than answers need
-    for i, k_one, k_other, _ in pairs:
+    for i, k_one, k_other, later in pairs:
         if asks_back[k_other]:  # a question back (这单能开专票吗) restates nothing
             continue
         shared = bigrams[k_one] & bigrams[k_other]
         if numbers[k_one] != 0 and numbers[k_one] == numbers[k_other] and _MONEY.search(keys[k_other]):
             shared = shared | {numbers[k_one]}
-        changed = terms[k_one] ^ terms[k_other]
+        # a term the later offer adds that the agent's last offers already named (单独补发 / 补发 /
+        # 单独补发) changes nothing the customer has not heard
+        changed = (terms[k_one] - terms[k_other]) | (terms[k_other] - terms[k_one] - said_terms[later])
         if not shared or (changed and not changed <= (terms[k_one] & added_only)):
             continue
         if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
