@@ -124,6 +124,11 @@ _EMOTICON_CODE = compile_regex(r"\[[^\[\]]{1,8}\]")
 # an A-not-A question with its 到底/究竟 (到底能不能退)
 _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
 # …asking whether something happened (发没发货, 到没到): a status the agent can look up
+# a clause of a customer's message, and the words that make one a question (到底, 哪天, 多久, 吗, ?, 几天)
+# or the impatience of asking it (问了半天, 等了好久, 催了三遍)
+_CLAUSE = compile_regex(r"[^,.!?;~\s]+[,.!?;~]*")
+_ASKS = compile_regex(r"到底|究竟|哪天|多久|多长时间|什么时候|啥时候|几天|几号|怎么还|吗|么|嘛|\?|(\p{Han})[不没]\1"
+                      r"|(?:问|等|催|找|说)了(?:半天|好久|很久|这么久|那么久|[0-9一二两三四五六七八九十几好]+(?:遍|次|回|天|分钟|小时))")
 _STATUS_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})没\1[^,.!?;]{0,8}")
 
 
@@ -1331,8 +1336,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # …unless the answer also spoils it (a rating asked for while the customer is upset)
         # …nor when a stronger upset follows in the same turn (什么时候发货 → 人呢？？？还没人回): the
         # answer settles the question, not the anger that came after it
+        # …nor the upset voiced beside the question in the same message (又要等好几天 好烦啊 → 明天发出)
         if ((answers_yes(question, reply_text, synonyms=False) or answers_when(question, reply_text))
                 and not any(classes.matches(name, reply_text) for name in mild_spoilers)
+                and not upset_beside_question(trigger)
                 and not upset_after(trigger, reply)):
             return True
         # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
@@ -1443,6 +1450,21 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             found = _class_matches(classes, trigger_names, text)
             spans = _class_spans(classes, mild_names, text) + [m.span() for m in _STATUS_Q.finditer(text)] if found else []
             verdict = more_than_mild_of[text] = bool(found) and not _within_all(found, spans)
+        return verdict
+
+    beside_question_of: dict[str, bool] = {}
+
+    def upset_beside_question(trigger: int) -> bool:
+        """The message at ``trigger`` voices more than a mild feeling in a clause that asks nothing
+        (又要等好几天 宝宝等着用 好烦啊: 好烦啊 beside the wait asked about), outside the impatient question
+        (到底哪天发, 你们到底退不退) that a straight answer settles. Found once per text."""
+        text = texts.at(trigger)
+        verdict = beside_question_of.get(text)
+        if verdict is None:
+            found = _class_matches(classes, trigger_names, text)
+            spans = _class_spans(classes, mild_names, text) if found else []
+            spans += [m.span() for m in _CLAUSE.finditer(text) if _ASKS.search(m.group())] if found else []
+            verdict = beside_question_of[text] = bool(found) and not _within_all(found, spans)
         return verdict
 
     def upset_after(trigger: int, reply: int) -> bool:
