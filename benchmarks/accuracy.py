@@ -694,7 +694,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.working_hours:
         global WORKING_HOURS
-        opens, closes = (int(part.split(":")[0]) for part in args.working_hours.split("-"))
+        # hours as a fraction (18:30 -> 18.5): the minutes count
+        opens, closes = (int(part.split(":")[0]) + int((part.split(":") + ["0"])[1]) / 60
+                         for part in args.working_hours.split("-"))
         WORKING_HOURS = (opens, closes)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="replace")

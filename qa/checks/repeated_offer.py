@@ -1983,6 +1983,9 @@ def _streak_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         said = "\n".join(norm_at(p) for p in earlier)
         if _families(text) - _families(said):
             continue
+        # a sum the earlier pushes did not name (10元 / 20元 / 30元 while refused) is a new offer
+        if {_amount(m.group(1)) for m in _SUM.finditer(text)} - {_amount(m.group(1)) for m in _SUM.finditer(said)}:
+            continue
         # what an earlier push refused (差价补不了) granted now (给您补60元差价): the customer's remedy at last
         if _grants_refused(text, said):
             continue
