@@ -39,6 +39,7 @@ _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪�
 _CONCESSION = compile_regex(r"(不\p{Han}{1,2})就\1$")
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
 # though 就 ends a negation scope.
+_OPENING_PUNCTUATION = frozenset(",.!?;:。、…~ ")
 _QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
 # A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
 # is an impatient request, not a question (the word after the A-not-A says so).
@@ -283,6 +284,10 @@ class Scope:
 
     def in_scope(self, text: str, start: int, end: int, negation: bool = True, condition: bool = True) -> str | None:
         """``"negation"`` / ``"condition"`` when ``text[start:end]`` is inside such a scope, else None."""
+        # a match opening on the punctuation before its clause (RE2 patterns cannot look behind:
+        # ",等着吧." after 系统上没显示) starts with its clause: the negator before the comma is another's
+        while start < end - 1 and text[start] in _OPENING_PUNCTUATION:
+            start += 1
         if negation and self.negated(text, start, end):
             return "negation"
         if condition and self.conditional(text, start, end):

@@ -73,6 +73,16 @@ def test_scope_ends_at_clause_punctuation():
     assert in_scope(norm, start, start + 2) is None
 
 
+def test_a_match_opening_on_the_comma_before_its_clause_is_out_of_the_negation_before_it():
+    # RE2 patterns cannot look behind, so they take the comma in (",等着吧."): the negator of the
+    # clause before the comma (没显示) does not reach the match; one in the match's own clause still does
+    norm = normalize_text("系统上没显示，等着吧。")
+    start = norm.index(",")
+    assert in_scope(norm, start, norm.index("吧") + 1) is None
+    norm = normalize_text("好的，不用等着吧")
+    assert in_scope(norm, norm.index("等"), norm.index("吧") + 1) == "negation"
+
+
 @pytest.mark.parametrize("text", ["我要打１２３１５", "再不处理我就打三一五", "幺二三幺五投诉你们", "我要去消协"])
 def test_sensitive_complaint_numbers_in_any_script(text):
     assert has("sensitive-complaint", text)
