@@ -127,7 +127,7 @@ _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不�
 # a clause of a customer's message, and the words that make one a question (到底, 哪天, 多久, 吗, ?, 几天)
 # or the impatience of asking it (问了半天, 等了好久, 催了三遍)
 _CLAUSE = compile_regex(r"[^,.!?;~\s]+[,.!?;~]*")
-_ASKS = compile_regex(r"到底|究竟|哪天|多久|多长时间|什么时候|啥时候|几天|几号|怎么还|吗|么|嘛|\?|(\p{Han})[不没]\1"
+_ASKS = compile_regex(r"到底|究竟|哪天|多久|多长时间|什么时候|啥时候|几天|几号|怎么还|吗|(?<![什怎这那多])么|嘛|\?|(\p{Han})[不没]\1"
                       r"|(?:问|等|催|找|说)了(?:半天|好久|很久|这么久|那么久|[0-9一二两三四五六七八九十几好]+(?:遍|次|回|天|分钟|小时))")
 _STATUS_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})没\1[^,.!?;]{0,8}")
 
@@ -1452,19 +1452,22 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             verdict = more_than_mild_of[text] = bool(found) and not _within_all(found, spans)
         return verdict
 
-    beside_question_of: dict[str, bool] = {}
+    beside_question_of: dict[tuple, bool] = {}
+    grant_spoilers = [c for c in params["grant_spoiled_by_classes"] if c in classes.classes]
 
-    def upset_beside_question(trigger: int) -> bool:
-        """The message at ``trigger`` voices more than a mild feeling in a clause that asks nothing
-        (又要等好几天 宝宝等着用 好烦啊: 好烦啊 beside the wait asked about), outside the impatient question
-        (到底哪天发, 你们到底退不退) that a straight answer settles. Found once per text."""
+    def upset_beside_question(trigger: int, names: list[str] | None = None) -> bool:
+        """The message at ``trigger`` voices more than a mild feeling (of ``names``, default every
+        trigger class) in a clause that asks nothing (又要等好几天 宝宝等着用 好烦啊: 好烦啊 beside the wait
+        asked about), outside the impatient question (到底哪天发, 你们到底退不退) that a straight answer
+        settles. Found once per text and class list."""
         text = texts.at(trigger)
-        verdict = beside_question_of.get(text)
+        names = names or trigger_names
+        verdict = beside_question_of.get((text, tuple(names)))
         if verdict is None:
-            found = _class_matches(classes, trigger_names, text)
+            found = _class_matches(classes, names, text)
             spans = _class_spans(classes, mild_names, text) if found else []
             spans += [m.span() for m in _CLAUSE.finditer(text) if _ASKS.search(m.group())] if found else []
-            verdict = beside_question_of[text] = bool(found) and not _within_all(found, spans)
+            verdict = beside_question_of[(text, tuple(names))] = bool(found) and not _within_all(found, spans)
         return verdict
 
     def upset_after(trigger: int, reply: int) -> bool:
@@ -1578,9 +1581,11 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 continue
         if clarify_first and any(texts.member(name, reply) for name in clarify_first) and next_turn_acceptable(reply):
             continue
-        if relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
+        # (a grant answers the request, not the agent's manner turned on beside it: 我就问能不能换，你这什么态度)
+        challenged = bool(grant_spoilers) and upset_beside_question(first_of[reply], grant_spoilers)
+        if not challenged and relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
             continue
-        if grant_names and request_granted(first_of[reply], reply):
+        if not challenged and grant_names and request_granted(first_of[reply], reply):
             continue
         if params["accommodate_refusals"] and refusal_met(first_of[reply], reply):
             continue
