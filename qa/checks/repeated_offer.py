@@ -653,7 +653,7 @@ def _cn_number(numeral: str) -> int:
 def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray, numbers: np.ndarray,
               remedies: np.ndarray, known: np.ndarray, close: np.ndarray, answer_pair: np.ndarray, earlier_slot: np.ndarray,
               later_slot: np.ndarray, position_one: np.ndarray, position_other: np.ndarray, refused,
-              said_between, comforting_grams=None) -> np.ndarray:
+              said_between, comforting_grams=None, text_at=None) -> np.ndarray:
     """Which compared pairs of keys (``one`` earlier, ``other`` later; ``close``: within the agent's
     last ``anchor_reach`` offers) restate the same remedy in other words: they share an anchor
     (a bigram of Han characters of both keys, cut at ``light_words`` and ``anchor_stop`` words of
@@ -684,6 +684,8 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
     # terms that change the remedy only when the later offer adds them: an earlier 或者 (A or B) narrowed
     # to A restates A
     added_only = frozenset(params["anchor_added_terms"])
+    # …and 直接 dropped (您直接拒收 → 还是建议您拒收) urges the same step less, it changes nothing
+    emphasis = frozenset(params["anchor_emphasis"])
     # per key of the pairs: its anchors, its anchor_terms, whether it is a question back
     bigrams: dict[int, frozenset] = {}
     terms: dict[int, frozenset] = {}
@@ -712,8 +714,15 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
             shared = shared | {numbers[k_one]}
         # a term the later offer adds that the agent's last offers already named (单独补发 / 补发 /
         # 单独补发) changes nothing the customer has not heard
-        changed = (terms[k_one] - terms[k_other]) | (terms[k_other] - terms[k_one] - said_terms[later])
-        if not shared or (changed and not changed <= (terms[k_one] & added_only)):
+        one_terms, other_terms = terms[k_one], terms[k_other]
+        if text_at is not None and (one_terms or other_terms):
+            # a term of the key that the message does not hold came of the words cut between
+            # (取消不了哦 您可以等 -> 取消不等): not the offer's term
+            one_terms = frozenset(w for w in one_terms if w in text_at(int(position_one[i])))
+            other_terms = frozenset(w for w in other_terms if w in text_at(int(position_other[i])))
+        changed = ((one_terms - other_terms - emphasis)
+                   | (other_terms - one_terms - said_terms[later]))
+        if not shared or (changed and not changed <= (one_terms & added_only)):
             continue
         if answer_pair[i] and len(shared) < params["anchor_answer_shared"]:
             thin.append((i, shared))  # an answer restated names more than one thing: kept only beside a stronger link
@@ -1470,7 +1479,7 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
                             close, answer_pair,
                             earlier[compared], later[compared],
                             chosen[firsts[earlier[compared]]], chosen[firsts[later[compared]]],
-                            refused_strongly, said_between, comforting_grams)
+                            refused_strongly, said_between, comforting_grams, reader.at)
     linked_pairs = compared[linked]
     # An offer is flagged only when it is itself like max_uses earlier offers (the offers of its
     # own key and of the keys directly like it), not only chained to them through another
