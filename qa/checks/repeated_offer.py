@@ -736,7 +736,9 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         # later offer answers, not the remedy it restates
         asked = said_between(int(position_one[i]), int(position_other[i]), questions_only=True)
         if asked:
-            asked = cut.sub(" ", asked)
+            # only the clauses that ask (尺码表我看过了 只写了脚长 没说偏大还是偏小 asks 偏大还是偏小, not 尺码表)
+            asked = cut.sub(" ", " ".join(c for c in _ASKED_CLAUSE.findall(asked)
+                                          if _ASKS_IN_WORDS.search(c) or c.endswith(("?", "？"))))
             shared = frozenset(gram for gram in shared if not isinstance(gram, str) or gram not in asked)
             if not shared:
                 return shared
@@ -817,6 +819,8 @@ _MONEY = compile_regex(r"[\d零一二两三四五六七八九十百]" + _MONEY_U
 
 # Clauses of an offer, their Han characters, and the function characters that name no solution.
 _CLAUSE = regex.compile(r"[,.!?;~。，！？；\s]+")
+# a clause of the customer's with the question mark that may end it
+_ASKED_CLAUSE = regex.compile(r"[^,.!?;~。，！？；\s]+[?？]*")
 # Up to this many distinct offer texts, the keys of their clauses are made with theirs (one pass).
 _CLAUSES_WITH_TEXTS_MAX = 256
 _HAN = regex.compile(r"\p{Han}")
