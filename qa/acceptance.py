@@ -436,15 +436,18 @@ _SUM_OFFERED = compile_regex(r"([0-9]+(?:\.[0-9]+)?|[一二两三四五六七八
 _SUM_GRANTED = compile_regex(r"(?:给|帮|为|替|补|赔|退)(?:您|你|亲)?[^,.!?;。]{0,8}?([0-9]+(?:\.[0-9]+)?|[一二两三四五六七八九十百]+)(?=元|块)")
 
 
+def offers_other_sum(proposal_norm: str, reply_norm: str) -> bool:
+    """Does the agent's ``reply_norm`` grant another sum than the one its ``proposal_norm`` offered
+    (10元 refused → 那给您申请20元)?"""
+    sums = set(_SUM_OFFERED.findall(proposal_norm))
+    return bool(sums) and any(amount not in sums for amount in _SUM_GRANTED.findall(reply_norm))
+
+
 def offers_other(proposal_norm: str, reply_norm: str) -> bool:
     """Does the agent's ``reply_norm`` offer the customer a remedy its earlier ``proposal_norm``
     did not (补发太麻烦 → 那给您退这3个的钱)? After a refusal, a new concrete remedy meets the
     customer; the same offer again (只能给您补偿3元, 补寄 after 补发) does not."""
     proposed = _families(proposal_norm)
-    # another sum than the one offered (10元 refused → 那给您申请20元): a new offer
-    sums = set(_SUM_OFFERED.findall(proposal_norm))
-    if sums and any(amount not in sums for amount in _SUM_GRANTED.findall(reply_norm)):
-        return True
     for remedy in _OTHER_REMEDY.finditer(reply_norm):
         word = remedy.group()
         family = _FAMILY.get(word) or ("exchange" if word.startswith("换") else word)

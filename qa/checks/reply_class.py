@@ -109,6 +109,7 @@ from qa.acceptance import (
     grants_request,
     not_accepted,
     offers_other,
+    offers_other_sum,
     permits_decision,
     same_remedy,
 )
@@ -1372,6 +1373,10 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         if previous < 0:
             return False
         if offers_other(texts.at(previous), texts.at(reply)):
+            return True
+        # another sum after a calm refusal of the first (10块太少了 → 那给您申请20元); a scorned one (10块钱打发要饭的呢)
+        # wants the soothing too
+        if offers_other_sum(texts.at(previous), texts.at(reply)) and calm_turn(trigger, reply):
             return True
         # a step tried in vain, said calmly (试了还是很小, no upset in the turn), met with another way to
         # try (那可能是水垢，用白醋烧一遍): the recommended second solution, not the refused one again, nor a wait
