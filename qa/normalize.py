@@ -1,8 +1,9 @@
 """Normalize message text once, for matching; reports keep the original text.
 
 Normalization = Unicode NFKC (full-width -> half-width, compatibility forms) with the ideographic
-full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), lower case, and every run
-of whitespace collapsed to one space with the ends stripped. Checks match against the ``norm`` column; a finding's span is
+full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), the characters only written
+Cantonese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; one character for
+one), lower case, and every run of whitespace collapsed to one space with the ends stripped. Checks match against the ``norm`` column; a finding's span is
 mapped back to the original text with :func:`original_span`.
 """
 
@@ -39,6 +40,25 @@ def t2s_converter() -> opencc.OpenCC:
 # (我家没有鞋柜。算了 is a 算了 opening a sentence). One character for one: spans map back unchanged.
 _FULL_STOP, _STOP = "\u3002", "."
 
+# Written Cantonese (粤语) has characters of its own for words Mandarin writes otherwise: 我哋 (我们), 佢 (他),
+# 嘅 (的), 咗 (了), 冇 (没), 睇 (看), 谂 (想), 喺 (在), 嚟 (来), 啲 (点), 俾/畀 (给), 攞 (拿), 揾 (找), 嗰 (那).
+# Read as Mandarin, the classes of the rules (不关我们事, 自己看物流) find a Cantonese-speaking agent's words
+# without a Cantonese copy of every list. Only characters Mandarin does not use; 唔 (不) only before a
+# character (唔关, 唔好 = 不要), since a lone 唔 is Mandarin's "hmm". One character for one: spans map back unchanged.
+_CANTONESE = str.maketrans({"哋": "们", "佢": "他", "嘅": "的", "咗": "了", "冇": "没", "睇": "看", "谂": "想",
+                            "喺": "在", "嚟": "来", "啲": "点", "俾": "给", "畀": "给", "攞": "拿", "揾": "找",
+                            "嗰": "那"})
+_CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
+
+
+def _mandarin(text: str) -> str:
+    """Written Cantonese characters as their Mandarin words (one for one, see :data:`_CANTONESE`);
+    唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
+    text = text.translate(_CANTONESE)
+    if "唔" not in text:
+        return text
+    return _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
+
 
 def _fold(array: pa.Array) -> list[str]:
     """NFKC, lower case, the ideographic full stop as "." and whitespace collapsing over an Arrow
@@ -72,7 +92,7 @@ def normalize_texts(texts: Iterable[str]) -> list[str]:
     if todo:
         convert = t2s_converter().convert
         for text, folded in zip(todo, _fold(pa.array(todo, type=pa.string()))):
-            found[text] = convert(folded)
+            found[text] = _mandarin(convert(folded))
         if len(_NORMALIZED) + len(todo) > _NORMALIZED_MAX:
             _NORMALIZED.clear()
         _NORMALIZED.update((text, found[text]) for text in todo)
@@ -98,9 +118,9 @@ def normalize_column(texts: pd.Series) -> pd.Series:
     blocks = []
     for begin in range(0, len(distinct), _NORMALIZE_BLOCK):
         folded = _fold(distinct.slice(begin, _NORMALIZE_BLOCK))
-        converted = convert(_JOIN.join(folded)).split(_JOIN)
+        converted = _mandarin(convert(_JOIN.join(folded))).split(_JOIN)
         if len(converted) != len(folded):  # OpenCC never adds newlines; stay correct regardless
-            converted = [convert(text) for text in folded]
+            converted = [_mandarin(convert(text)) for text in folded]
         del folded
         blocks.append(pa.array(converted, type=pa.large_string()))
         del converted
@@ -124,7 +144,8 @@ def add_norm_column(messages: pd.DataFrame) -> pd.DataFrame:
 def _char_pieces(text: str) -> list[str]:
     """Normalized form of each original character, in order (whitespace handled by caller)."""
     converter = t2s_converter()
-    return [converter.convert(unicodedata.normalize("NFKC", ch).lower().replace(_FULL_STOP, _STOP)) for ch in text]
+    return [converter.convert(unicodedata.normalize("NFKC", ch).lower().replace(_FULL_STOP, _STOP)).translate(_CANTONESE)
+            for ch in text]
 
 
 def original_span(text: str, norm_start: int, norm_end: int, norm: str | None = None) -> tuple[int, int]:

@@ -1,0 +1,34 @@
+"""Normalization for matching: written Cantonese read as Mandarin, one character for one."""
+
+import pandas as pd
+import pytest
+
+from qa.normalize import normalize_column, normalize_text, original_span
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Cantonese-only characters become their Mandarin words, so the rules' classes find them
+        ("系骑手嘅问题，唔关我哋事", "系骑手的问题,不关我们事"),
+        ("自己睇物流啦，唔好问我", "自己看物流啦,不要问我"),
+        ("唔好意思，我哋搞错咗", "不好意思,我们搞错了"),
+        ("呢个我哋冇得搞", "呢个我们没得搞"),
+        # traditional first, then Cantonese (你哋 written 你哋 in both)
+        ("你哋咁樣搞，我唔會再嚟", "你们咁样搞,我不会再来"),
+        # a lone 唔 is Mandarin's "hmm", not a negation
+        ("唔，好的", "唔,好的"),
+    ],
+)
+def test_written_cantonese_is_read_as_mandarin(text, expected):
+    assert normalize_text(text) == expected
+
+
+def test_the_column_and_the_single_text_normalize_alike_and_spans_map_back():
+    texts = ["唔关我哋事", "唔，好的", "自己睇物流啦"]
+    column = normalize_column(pd.Series(texts))
+    assert column.tolist() == [normalize_text(t) for t in texts]
+    # one character for one: a match on the normalized text is the same span of the original
+    norm = normalize_text("系骑手嘅问题，唔关我哋事")
+    start = norm.index("不关我们事")
+    assert original_span("系骑手嘅问题，唔关我哋事", start, start + 5) == (7, 12)
