@@ -37,9 +37,10 @@ _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪�
                                r"|(?:影子|人影|动静|回音|消息|一圈|到处|哪儿|哪里)(?:也|都)(?:没有|没)$")
 # A concession closing its own clause: 不给就不给, 不退就不退 (the same negated verb twice around 就).
 _CONCESSION = compile_regex(r"(不\p{Han}{1,2})就\1$")
+# The punctuation a pattern's match may open on (RE2 patterns take the clause end before them in).
+_OPENING_PUNCTUATION = frozenset(",.!?;:。、…~ ")
 # A question is a whole sentence part between punctuation: 是不是就没用了 is one question even
 # though 就 ends a negation scope.
-_OPENING_PUNCTUATION = frozenset(",.!?;:。、…~ ")
 _QUESTION_CLAUSE = compile_regex(r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)")
 # A-not-A (是不是, 能不能, 行不行, 有没有, 可不可以) or 是否/能否 asks; 能不能别…/是不是该快点
 # is an impatient request, not a question (the word after the A-not-A says so).

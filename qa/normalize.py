@@ -2,9 +2,10 @@
 
 Normalization = Unicode NFKC (full-width -> half-width, compatibility forms) with the ideographic
 full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), the characters only written
-Cantonese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; one character for
-one), lower case, and every run of whitespace collapsed to one space with the ends stripped. Checks match against the ``norm`` column; a finding's span is
-mapped back to the original text with :func:`original_span`.
+Cantonese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; one character
+for one), lower case, and every run of whitespace collapsed to one space with the ends stripped.
+Checks match against the ``norm`` column; a finding's span is mapped back to the original text with
+:func:`original_span`.
 """
 
 from __future__ import annotations

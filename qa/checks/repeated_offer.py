@@ -736,7 +736,7 @@ def _anchored(params: dict, keys: list[str], one: np.ndarray, other: np.ndarray,
         # later offer answers, not the remedy it restates
         asked = said_between(int(position_one[i]), int(position_other[i]), questions_only=True)
         if asked:
-            # only the clauses that ask (尺码表我看过了 只写了脚长 没说偏大还是偏小 asks 偏大还是偏小, not 尺码表)
+            # only the clauses that ask (参数表我翻过了 只写了功率 没说吵不吵 asks 吵不吵, not 参数表)
             asked = cut.sub(" ", " ".join(c for c in _ASKED_CLAUSE.findall(asked)
                                           if _ASKS_IN_WORDS.search(c) or c.endswith(("?", "？"))))
             shared = frozenset(gram for gram in shared if not isinstance(gram, str) or gram not in asked)

@@ -124,12 +124,12 @@ _CONTENT = compile_regex(r"[\p{L}\p{N}]")
 _EMOTICON_CODE = compile_regex(r"\[[^\[\]]{1,8}\]")
 # an A-not-A question with its 到底/究竟 (到底能不能退)
 _A_NOT_A_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})[不没]\1[^,.!?;]{0,8}")
-# …asking whether something happened (发没发货, 到没到): a status the agent can look up
 # a clause of a customer's message, and the words that make one a question (到底, 哪天, 多久, 吗, ?, 几天)
 # or the impatience of asking it (问了半天, 等了好久, 催了三遍)
 _CLAUSE = compile_regex(r"[^,.!?;~\s]+[,.!?;~]*")
 _ASKS = compile_regex(r"到底|究竟|哪天|多久|多长时间|什么时候|啥时候|几天|几号|怎么还|吗|(?<![什怎这那多])么|嘛|\?|(\p{Han})[不没]\1"
                       r"|(?:问|等|催|找|说)了(?:半天|好久|很久|这么久|那么久|[0-9一二两三四五六七八九十几好]+(?:遍|次|回|天|分钟|小时))")
+# …asking whether something happened (发没发货, 到没到): a status the agent can look up
 _STATUS_Q = compile_regex(r"(?:到底|究竟)?[^,.!?;]{0,4}?(\p{Han}{1,2})没\1[^,.!?;]{0,8}")
 
 
@@ -1586,7 +1586,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                 continue
         if clarify_first and any(texts.member(name, reply) for name in clarify_first) and next_turn_acceptable(reply):
             continue
-        # (a grant answers the request, not the agent's manner turned on beside it: 我就问能不能换，你这什么态度)
+        # (a grant answers the request, not the agent's manner turned on beside it: 我只问能不能退，你这是啥口气)
         challenged = bool(grant_spoilers) and upset_beside_question(first_of[reply], grant_spoilers)
         if not challenged and relation_hits[first_of[reply]] and demand_granted(first_of[reply], reply):
             continue

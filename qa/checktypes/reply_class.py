@@ -127,7 +127,7 @@ PARAMS = {
                                 "a trigger again when the customer's previous turn held a trigger",
                                 default=[]),
     "grant_spoiled_by_classes": Param("strings", "customer messages that turn on the agent beside the request "
-                                      "(我就问能不能换，你这什么态度): granting the request does not answer them",
+                                      "(我只问能不能退，你这是啥口气): granting the request does not answer them",
                                       default=[]),
     "grant_classes": Param("strings", "customer requests (能退吗, 我要退款) a reply granting them handles the "
                            "customer (可以的，给您申请退款); an A-not-A question answered yes (支不支持 → 支持的) "
