@@ -187,7 +187,7 @@ def test_rules_list_and_explain(pack):
     assert "max_wait_seconds = 600" in explained.stdout
     assert "## Why it matters" in explained.stdout
     assert run("rules", "explain", "no-such-rule").exit_code == 2
-    assert "yields to: forbidden-phrase (critical or worse)" in run("rules", "explain", "rhetorical-question").stdout
+    assert "yields to:" not in run("rules", "explain", "rhetorical-question").stdout
 
 
 def test_rules_test_runs_pack_cases_and_reports_failures(pack):
@@ -377,9 +377,9 @@ def test_rule_metadata_is_validated(tmp_path, text, expected):
 
 
 def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
-    """One message, one verdict: a rule that yields_to forbidden-phrase:critical makes no finding
-    where abuse was found, keeps it where the forbidden phrase is a lesser one, and a pack can
-    take the yield away."""
+    """One message, one verdict where a pack wants it: a rule that yields_to forbidden-phrase:critical
+    makes no finding where abuse was found, keeps it where the forbidden phrase is a lesser one, and
+    a pack can take the yield away again. The built-in rules yield to none."""
     day = tmp_path / "day.csv"
     day.write_text("session_id,timestamp,role,agent,text\n"
                    "S1,2026-11-20 10:00:00,customer,,在吗\n"
@@ -394,10 +394,15 @@ def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
         assert result.exit_code == 0, result.output
         return sorted((f["session_id"], f["rule"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"])
 
-    assert found() == [("S1", "forbidden-phrase"), ("S2", "forbidden-phrase"), ("S2", "rhetorical-question")]
+    both = [("S1", "forbidden-phrase"), ("S1", "rhetorical-question"), ("S2", "forbidden-phrase"),
+            ("S2", "rhetorical-question")]
+    assert found() == both
+    yields = tmp_path / "yields.toml"
+    yields.write_text('id = "rhetorical-question"\nyields_to = ["forbidden-phrase:critical"]\n', encoding="utf-8")
+    assert found(yields) == [("S1", "forbidden-phrase"), ("S2", "forbidden-phrase"), ("S2", "rhetorical-question")]
     undo = tmp_path / "undo.toml"
     undo.write_text('id = "rhetorical-question"\nyields_to = []\n', encoding="utf-8")
-    assert ("S1", "rhetorical-question") in found(undo)
+    assert found(yields, undo) == both
 
 
 def test_diff_without_rules_is_refused_not_a_diff_of_nothing_that_passes(day):
