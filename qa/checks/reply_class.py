@@ -584,7 +584,8 @@ def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, re
     """The customer asked or reported something, nobody answered, and they nudge twice (? then
     人还在吗, 你好 ?? 在不在): the second nudge of the unanswered turn is impatience, a trigger. One
     nudge is a call (在吗 after a question may be typed at once); when times are known the customer
-    must also have waited ``least_wait_seconds`` since the message nudged about."""
+    must also have waited ``least_wait_seconds`` since the message nudged about, unless the nudges come in a
+    burst of ``burst_nudges`` (? 在吗 在不在 within seconds: the burst is the impatience)."""
     names = [c for c in params["nudge_classes"] if c in classes.classes]
     due = [c for c in params["nudge_after_classes"] if c in classes.classes]
     if not names or not due:
@@ -611,6 +612,9 @@ def _mark_repeated_nudges(classes, params, messages, texts: _Texts, customer, re
                     break
             p -= 1
         if asked < 0 or between < 1:
+            continue
+        if 0 < params["burst_nudges"] <= between + 1:
+            is_trigger[position] = True
             continue
         if _wait_unknown(times, position) and params["waits_unknown"] == "call":
             continue

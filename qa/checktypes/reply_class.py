@@ -112,6 +112,8 @@ PARAMS = {
                            default=[]),
     "nudge_after_classes": Param("strings", "customer messages that are due an answer (a question, a problem): "
                                  "nudges after one press it", default=[]),
+    "burst_nudges": Param("int", "this many nudges in a row after the unanswered question (?? 在吗 在不在) are "
+                          "impatience without the least_wait_seconds wait: the burst shows it (0: off)", default=0),
     "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
                             "closes its own complaint: its triggers are not judged", default=[]),
     "mild_closed_classes": Param("strings", "a customer turn whose last message is of these classes (…谢谢你) closes "
