@@ -304,7 +304,10 @@ def _all_matches(normalized: str, compiled: _Compiled) -> tuple[list[tuple[int, 
             for index, pattern in compiled.patterns:
                 spans.extend((*match.span(), index) for match in pattern.finditer(haystack, overlapped=True))
             if compiled.exception_pattern is not None:
-                spans.extend((*match.span(), -1) for match in compiled.exception_pattern.finditer(haystack))
+                # overlapped: one exception's match must not hide another's that starts inside it
+                # (前面让您 of one shape would hide 让您反复解释了 of the next)
+                spans.extend((*match.span(), -1)
+                             for match in compiled.exception_pattern.finditer(haystack, overlapped=True))
             for start, end, index in spans:
                 if end > start:
                     if positions is not None:
