@@ -1350,7 +1350,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         # 可以 to 能不能 permits: it settles the impatient question alone, not a complaint beside it
         # (等了半天了 到底能不能退 → 可以退的 您自己申请), nor the impatience of a customer whose
         # question the agent dodged with emoji only (早晚都能用吗 → 😊😊 → 到底能不能)
-        if answers_yes(question, reply_text) and only_the_question(question) and not dodged_before(trigger):
+        # (…and, as above, not the anger that came after the question in the same turn: 到底补不补 → 人呢？？ → 补的)
+        if (answers_yes(question, reply_text) and only_the_question(question) and not dodged_before(trigger)
+                and not upset_after(trigger, reply)):
             return True
         for position in _turn_of(trigger, customer_turn, reply_mask, sessions):
             if position > reply:
