@@ -203,8 +203,11 @@ class _Texts:
     whether it satisfies the reply classes are found once per distinct text, never per row
     (a pandas ``take`` per row cost more than the checks themselves)."""
 
-    def __init__(self, classes, norm_all: pd.Series, satisfied_by: list[str], not_counting: list[str]):
+    def __init__(self, classes, norm_all: pd.Series, satisfied_by: list[str], not_counting: list[str],
+                 praise: list[str] = (), praise_satisfied_by: list[str] = ()):
         self.classes, self.norm_all = classes, norm_all
+        # praise of the customer in place of an apology: then only these satisfy
+        self.praise, self.praise_satisfied_by = list(praise), list(praise_satisfied_by)
         self.index = text_index(norm_all)
         self.codes = self.index.codes
         self.satisfied_by, self.not_counting = satisfied_by, not_counting
@@ -266,8 +269,11 @@ class _Texts:
             for position in np.unique(rows[candidate]).tolist():
                 code = int(self.codes[position])
                 if self._verdict[code] < 0:
-                    self._verdict[code] = satisfies(self.classes, self.at(position), self.satisfied_by,
-                                                    self.not_counting)
+                    text = self.at(position)
+                    verdict = satisfies(self.classes, text, self.satisfied_by, self.not_counting)
+                    if verdict and self.praise and any(self.classes.matches(name, text) for name in self.praise):
+                        verdict = satisfies(self.classes, text, self.praise_satisfied_by, self.not_counting)
+                    self._verdict[code] = verdict
         return self._verdict[codes] > 0
 
     def acceptable_at(self, position: int) -> bool:
@@ -1130,7 +1136,9 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
                                           sessions, over)]
         reply_mask[over] = False
     satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])
-    texts = _Texts(classes, norm_all, satisfied_by, not_counting)
+    texts = _Texts(classes, norm_all, satisfied_by, not_counting,
+                   [c for c in params["praise_classes"] if c in classes.classes],
+                   [c for c in params["praise_satisfied_by"] if c in classes.classes])
     if later and params["request_classes"] and params["failure_classes"] and is_trigger.any():
         _drop_requests(classes, params, texts, scope, reply_mask, sessions, is_trigger, later, anytime)
     if params["waiting_classes"] and is_trigger.any():

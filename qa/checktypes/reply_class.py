@@ -112,6 +112,10 @@ PARAMS = {
                            default=[]),
     "nudge_after_classes": Param("strings", "customer messages that are due an answer (a question, a problem): "
                                  "nudges after one press it", default=[]),
+    "praise_classes": Param("strings", "agent replies holding praise of the customer's character (您人真好, 特别讲道理): "
+                            "put to an upset customer in place of an apology, they satisfy only by a praise_satisfied_by "
+                            "match beside the praise", default=[]),
+    "praise_satisfied_by": Param("strings", "what still satisfies beside praise_classes (the soothing words)", default=[]),
     "burst_nudges": Param("int", "this many nudges in a row after the unanswered question (?? 在吗 在不在) are "
                           "impatience without the least_wait_seconds wait: the burst shows it (0: off)", default=0),
     "closed_classes": Param("strings", "a customer turn whose last message is of these classes (…好吧, 那算了 不要了) "
