@@ -303,7 +303,7 @@ class CaseRunner:
             return {}, bad
         found: dict[int, list[dict[str, Any]]] = {index: [] for index in group}
         for record in findings_records(result):
-            if record["rule"] != rule.id:  # a rule it yields to, run beside it
+            if record["rule"] != rule.id:  # a rule it yields to or is asked from, run beside it
                 continue
             index = case_of_row[record["row"]]
             position = group.index(index)
@@ -318,13 +318,13 @@ class CaseRunner:
 
 
 def _audited(rule, rules: list | None) -> list:
-    """The case's rule and the rules it ``yields_to`` (their findings decide which of its own
-    stand; only its own are compared)."""
-    if not rule.yields_to:
+    """The case's rule and the rules it ``yields_to`` or is ``asked_from`` (their findings decide which
+    of its own stand or add to them; only its own are compared)."""
+    if not rule.yields_to and not rule.asked_from:
         return [rule]
     from qa.rules import load_rules
 
-    wanted = {other for other, _ in rule.yields_to}
+    wanted = {other for other, _ in rule.yields_to} | {other for other, _ in rule.asked_from}
     return [rule] + [r for r in (rules if rules is not None else load_rules()) if r.id in wanted and r.id != rule.id]
 
 

@@ -723,6 +723,10 @@ def rules_explain(rule_id, rule_paths, config_path, debug) -> None:
         if rule.yields_to:
             yields = ", ".join(f"{other} ({least.value} or worse)" if least else other for other, least in rule.yields_to)
             click.echo(f"yields to: {yields} — no finding on a message that rule found")
+        if rule.asked_from:
+            asked = ", ".join(f"{other} ({', '.join(categories)})" if categories else other
+                              for other, categories in rule.asked_from)
+            click.echo(f"asked from: {asked} — that rule's finding in a sentence asked as a question is this rule's too")
         for key, title in (("what", "What it does"), ("why", "Why it matters"), ("bad", "Bad"),
                            ("good", "Good"), ("source", "Source")):
             if rule.docs.get(key):

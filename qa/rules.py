@@ -7,6 +7,7 @@ A rule file names a check type and gives its parameters::
     severity = "major"
     suppress_by_text = true   # optional; default: the check type's (false for timing checks)
     yields_to = ["forbidden-phrase:critical"]  # optional: no finding where that rule found this much
+    asked_from = ["forbidden-phrase:contempt"]  # optional: that rule's finding, asked as a question, is this one's too
     [name]                    # display names in the reports (default: the id)
     zh = "服务禁语"
     en = "Forbidden phrase"
@@ -42,9 +43,10 @@ from qa.rulefiles import builtin_rules_dir, read_list_file
 from qa.rulefiles import rule_error as _fail
 from qa.tomlfile import line_of, read_toml
 
-TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "yields_to", "message", "docs", "params"}
+TOP_LEVEL_KEYS = {"id", "check", "severity", "enabled", "name", "suppress_by_text", "yields_to", "asked_from", "message",
+                  "docs", "params"}
 # Keys of a pack file that changes an existing rule (it has no ``check``).
-PATCH_KEYS = {"id", "severity", "enabled", "name", "suppress_by_text", "yields_to", "message", "docs", "params", "add",
+PATCH_KEYS = {"id", "severity", "enabled", "name", "suppress_by_text", "yields_to", "asked_from", "message", "docs", "params", "add",
               "remove"}
 DOC_KEYS = ("what", "why", "bad", "good")
 OPTIONAL_DOC_KEYS = ("source",)
@@ -83,6 +85,9 @@ class Rule:
     # (rule id, least severity or None): this rule makes no finding on a message where that rule
     # made one at least that severe (abuse phrased as a question is abuse, not also a rhetorical question)
     yields_to: tuple[tuple[str, Severity | None], ...] = ()
+    # (rule id, categories or ()): that rule's finding (of one of those categories of its phrase lists) whose
+    # words stand in a sentence asked as a question is this rule's finding too (说了几十遍了你是记不住吗)
+    asked_from: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def label(self, lang: str) -> str:
         """The rule's display name in ``lang`` (zh/en), else its id."""
@@ -281,6 +286,22 @@ def _yields_to(data: dict[str, Any], path: Path, text: str, default: tuple) -> t
     return tuple(out)
 
 
+def _asked_from(data: dict[str, Any], path: Path, text: str, default: tuple) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``asked_from``: a list of "rule-id" or "rule-id:category,category" (that rule's findings of those
+    categories, asked as a question, are this rule's too)."""
+    if "asked_from" not in data:
+        return default
+    value = data["asked_from"]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise _fail(path, text, "asked_from", 'asked_from must be a list of rule ids, each optionally with ":" and its '
+                                              'categories (e.g. ["forbidden-phrase:abuse,contempt"])')
+    out = []
+    for item in value:
+        rule_id, _, categories = item.partition(":")
+        out.append((rule_id.strip(), tuple(c.strip() for c in categories.split(",") if c.strip())))
+    return tuple(out)
+
+
 def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:
     try:
         return Severity(data["severity"])
@@ -338,6 +359,7 @@ def _full_rule(data: dict[str, Any], text: str, path: Path, origin: str = "built
         suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", CHECK_TYPES[check_name].suppress_by_text),
         suppress_context=CHECK_TYPES[check_name].suppress_context,
         yields_to=_yields_to(data, path, text, ()),
+        asked_from=_asked_from(data, path, text, ()),
     )
 
 
@@ -454,6 +476,7 @@ def _patched_rule(base: Rule, data: dict[str, Any], text: str, path: Path, deep:
         suppress_by_text=_true_or_false(data, path, text, "suppress_by_text", base.suppress_by_text),
         suppress_context=base.suppress_context,
         yields_to=_yields_to(data, path, text, base.yields_to),
+        asked_from=_asked_from(data, path, text, base.asked_from),
     )
 
 
@@ -498,6 +521,14 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True,
             if other not in by_id:
                 raise RuleError(f"{rule.path}: yields_to names no loaded rule '{other}' "
                                 f"(known: {', '.join(sorted(by_id))})")
+        for other, categories in rule.asked_from:
+            if other not in by_id:
+                raise RuleError(f"{rule.path}: asked_from names no loaded rule '{other}' "
+                                f"(known: {', '.join(sorted(by_id))})")
+            known = {category.get("name") for category in by_id[other].params.get("categories") or []}
+            if unknown := [c for c in categories if c not in known]:
+                raise RuleError(f"{rule.path}: asked_from: '{other}' has no category '{unknown[0]}' "
+                                f"(known: {', '.join(sorted(k for k in known if k)) or 'none'})")
     return [replace(by_id[key], classes=classes) for key in sorted(by_id)]
 
 

@@ -368,6 +368,9 @@ def test_a_pack_rule_is_suppressible_per_its_metadata(tmp_path, day):
     ('yields_to = "forbidden-phrase"\n', "yields_to must be a list of rule ids"),
     ('yields_to = ["forbidden-phrase:severe"]\n', "unknown severity 'severe'"),
     ('yields_to = ["no-such-rule"]\n', "yields_to names no loaded rule 'no-such-rule'"),
+    ('asked_from = "forbidden-phrase"\n', "asked_from must be a list of rule ids"),
+    ('asked_from = ["no-such-rule"]\n', "asked_from names no loaded rule 'no-such-rule'"),
+    ('asked_from = ["forbidden-phrase:rudeness"]\n', "asked_from: 'forbidden-phrase' has no category 'rudeness'"),
 ])
 def test_rule_metadata_is_validated(tmp_path, text, expected):
     path = tmp_path / "bad.toml"
@@ -403,6 +406,31 @@ def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
     undo = tmp_path / "undo.toml"
     undo.write_text('id = "rhetorical-question"\nyields_to = []\n', encoding="utf-8")
     assert found(yields, undo) == both
+
+
+def test_contempt_asked_as_a_question_is_a_rhetorical_question_too_unless_a_pack_says_not(tmp_path):
+    """asked_from: forbidden-phrase's contempt in a sentence asked as a question is also rhetorical-question's
+    finding (the wording is forbidden-phrase's, the question the asking); said, not asked, it is not; a pack
+    takes it away with asked_from = [] and the rules explain says where it comes from."""
+    day = tmp_path / "day.csv"
+    day.write_text("session_id,timestamp,role,agent,text\n"
+                   "S1,2026-11-20 10:00:00,customer,,这个怎么装\n"
+                   "S1,2026-11-20 10:01:00,agent,店:小美,给你讲了八百回了你还记不住吗\n"
+                   "S2,2026-11-20 10:00:00,customer,,这个怎么装\n"
+                   "S2,2026-11-20 10:01:00,agent,店:小美,给你讲了八百回了，往上翻。\n", encoding="utf-8")
+
+    def found(*packs):
+        out = tmp_path / "r.json"
+        result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history",
+                     *[a for p in packs for a in ("--rules", p)])
+        assert result.exit_code == 0, result.output
+        return sorted((f["session_id"], f["rule"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"])
+
+    assert found() == [("S1", "forbidden-phrase"), ("S1", "rhetorical-question"), ("S2", "forbidden-phrase")]
+    undo = tmp_path / "undo.toml"
+    undo.write_text('id = "rhetorical-question"\nasked_from = []\n', encoding="utf-8")
+    assert found(undo) == [("S1", "forbidden-phrase"), ("S2", "forbidden-phrase")]
+    assert "asked from: forbidden-phrase (abuse, contempt" in run("rules", "explain", "rhetorical-question").stdout
 
 
 def test_diff_without_rules_is_refused_not_a_diff_of_nothing_that_passes(day):

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 import pandas as pd
+import regex
 
-from qa.checks.base import CheckContext
+from qa.checks.base import CheckContext, render
 from qa.checktypes import CHECK_TYPES
 from qa.memory import release_memory
 from qa.model import (
@@ -59,7 +60,68 @@ def run_checks(
     if not frames:
         return empty_findings(), skipped
     findings = pd.concat(frames, ignore_index=True)
+    findings = _with_asked(findings, messages, rules, context)
     return _one_per_message_and_rule(_drop_yielded(findings, rules)), skipped
+
+
+# a sentence's end in the normalized text (full-width punctuation is half width there); chat writers end a
+# sentence with a space too (你脑子有病吧 你不会先看尺码表吗？: the abuse is not asked), a comma goes on
+_SENTENCE_END = regex.compile(r"[.!?。！？\s]")
+# a question put without its mark at the end of the message (说了几十遍了你是记不住吗)
+_ASKED_TAIL = regex.compile(r"(?:吗|么|嘛|不成)[\s~～啊呀呢哈]*$")
+
+
+def _asked(norm_text: str, start: int, end: int) -> bool:
+    """Do the words at ``start:end`` of ``norm_text`` stand in a sentence asked as a question: the first
+    sentence end at or after the words' last character is a question mark, or the message ends without
+    one on 吗/么/嘛?"""
+    found = _SENTENCE_END.search(norm_text, max(start, end - 1))
+    if found is not None and not found.group().isspace():
+        return found.group() in "?？"
+    return _ASKED_TAIL.search(norm_text[: found.start()] if found is not None else norm_text, end) is not None
+
+
+def _with_asked(findings: pd.DataFrame, messages: pd.DataFrame, rules: list[Rule],
+                context: CheckContext) -> pd.DataFrame:
+    """The findings and, for each rule that has ``asked_from``, a finding of its own where that other
+    rule's finding (of the categories named, found again by its phrase check on the message) stands in
+    a sentence asked as a question: contempt or abuse asked back (说了几十遍了你是记不住吗, 小学生都会的您真不会？)
+    is a reproaching question too, as STANDARDS.md lists the set phrases under both rules."""
+    asking = [rule for rule in rules if rule.asked_from and rule.enabled]
+    if not asking or not len(findings):
+        return findings
+    from qa.checks import phrase
+
+    by_id = {rule.id: rule for rule in rules}
+    added: list[dict] = []
+    for rule in asking:
+        for other_id, categories in rule.asked_from:
+            other = by_id.get(other_id)
+            if other is None or not other.enabled or other.check != "phrase":
+                continue
+            theirs = findings[findings["rule"] == other_id]
+            if not len(theirs):
+                continue
+            names = [category.get("name") for category in other.params["categories"]]
+            compiled = phrase._compile(other.params)
+            norms = messages["norm"].reindex(theirs["msg"].to_numpy()).tolist()
+            for record, norm_text in zip(theirs.to_dict("records"), norms):
+                if not isinstance(norm_text, str):
+                    continue
+                best = phrase._best_match(norm_text, compiled, other.params["categories"], other.severity.value)
+                if best is None:
+                    continue
+                start, end, category_index = best
+                if categories and names[category_index] not in categories:
+                    continue
+                if not _asked(norm_text, start, end):
+                    continue
+                added.append({**record, "rule": rule.id, "severity": rule.severity.value,
+                              "reason": render(rule.message, context.lang if context.lang in ("zh", "en") else "zh",
+                                               match=record["match"])})
+    if not added:
+        return findings
+    return pd.concat([findings, pd.DataFrame(added, columns=findings.columns)], ignore_index=True)
 
 
 def _drop_yielded(findings: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
