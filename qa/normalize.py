@@ -2,8 +2,8 @@
 
 Normalization = Unicode NFKC (full-width -> half-width, compatibility forms) with the ideographic
 full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), the characters only written
-Cantonese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; one character
-for one), lower case, and every run of whitespace collapsed to one space with the ends stripped.
+Cantonese or Shanghainese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; 侬 -> 你,
+阿拉 -> 我们, 对勿起 -> 对不起; one character for one), lower case, and every run of whitespace collapsed to one space with the ends stripped.
 Checks match against the ``norm`` column; a finding's span is mapped back to the original text with
 :func:`original_span`.
 """
@@ -52,13 +52,25 @@ _CANTONESE = str.maketrans({"哋": "们", "佢": "他", "嘅": "的", "咗": "�
 _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 
 
+# Written Shanghainese (吴语) likewise: 侬 (你), 阿拉 (我们), 勿 (不: 对勿起, 勿好意思), 覅 (别), 搿 (这), 格么 (那么),
+# 今朝 (今天), the question particle 伐 (好伐 = 好吗) and the possessive 额 after a person (侬额 = 你的; 好额 = 好的).
+# Mandarin's own 勿 forbids (请勿, 切勿, 勿忘) and stays; 阿拉伯 and 伐 of 砍伐/步伐 stay. One for one.
+_WU = str.maketrans({"侬": "你", "覅": "别", "搿": "这"})
+_WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋])勿(?!忘|扰|施)|格么|今朝"
+                          r"|(?<=[好对是要行有来可])伐(?=[?!.,~ ]|$)|(?<=[你们伊拉]|^好|[^\p{Han}]好)额(?![度外头满定数])")
+_WU_READING = {"阿拉": "我们", "勿": "不", "格么": "那么", "今朝": "今天", "伐": "吗", "额": "的"}
+
+
 def _mandarin(text: str) -> str:
-    """Written Cantonese characters as their Mandarin words (one for one, see :data:`_CANTONESE`);
-    唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
+    """Written Cantonese and Shanghainese characters as their Mandarin words (one for one, see
+    :data:`_CANTONESE` and :data:`_WU`); 唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
     text = text.translate(_CANTONESE)
-    if "唔" not in text:
-        return text
-    return _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
+    if "唔" in text:
+        text = _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
+    text = text.translate(_WU)
+    if any(c in text for c in "阿勿格今伐额"):
+        text = _WU_WORDS.sub(lambda m: _WU_READING[m.group()], text)
+    return text
 
 
 def _fold(array: pa.Array) -> list[str]:

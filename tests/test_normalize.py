@@ -1,4 +1,4 @@
-"""Normalization for matching: written Cantonese read as Mandarin, one character for one."""
+"""Normalization for matching: written Cantonese and Shanghainese read as Mandarin, one character for one."""
 
 import pandas as pd
 import pytest
@@ -22,6 +22,23 @@ from qa.normalize import normalize_column, normalize_text, original_span
 )
 def test_written_cantonese_is_read_as_mandarin(text, expected):
     assert normalize_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Shanghainese words become their Mandarin ones: the soothing and forbidden classes find them
+        ("对勿起，是阿拉额问题，侬覅急", "对不起,是我们的问题,你别急"),
+        ("勿好意思，格么今朝帮侬发，好伐？", "不好意思,那么今天帮你发,好吗?"),
+        ("好额，搿个是阿拉额", "好的,这个是我们的"),
+        # Mandarin's own 勿 forbids and stays, and so do 阿拉伯, 砍伐 and 余额 / 你额度
+        ("请勿拆封，切勿暴晒，勿忘好评", "请勿拆封,切勿暴晒,勿忘好评"),
+        ("阿拉伯数字 砍伐 余额不足 你额度不够", "阿拉伯数字 砍伐 余额不足 你额度不够"),
+    ],
+)
+def test_written_shanghainese_is_read_as_mandarin(text, expected):
+    assert normalize_text(text) == expected
+    assert len(normalize_text(text)) == len(text)
 
 
 def test_the_column_and_the_single_text_normalize_alike_and_spans_map_back():
