@@ -34,6 +34,9 @@ def test_written_cantonese_is_read_as_mandarin(text, expected):
         # Mandarin's own 勿 forbids and stays, and so do 阿拉伯, 砍伐 and 余额 / 你额度
         ("请勿拆封，切勿暴晒，勿忘好评", "请勿拆封,切勿暴晒,勿忘好评"),
         ("阿拉伯数字 砍伐 余额不足 你额度不够", "阿拉伯数字 砍伐 余额不足 你额度不够"),
+        # Sichuan and northern words too; 要得 only standing alone (我要得到 is Mandarin), 莫得罪 stays
+        ("要得，你咋个不早说嘛，莫得问题，俺晓得了，甭急", "好的,你怎么不早说嘛,没有问题,我晓得了,别急"),
+        ("我要得到它 莫得罪人 啥子颜色", "我要得到它 莫得罪人 什么颜色"),
     ],
 )
 def test_written_shanghainese_is_read_as_mandarin(text, expected):
