@@ -53,7 +53,8 @@ _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 
 
 # Written Shanghainese (吴语) likewise: 侬 (你), 阿拉 (我们), 勿 (不: 对勿起, 勿好意思), 覅 (别), 搿 (这), 格么 (那么),
-# 今朝 (今天), the question particle 伐 (好伐 = 好吗) and the possessive 额 after a person (侬额 = 你的; 好额 = 好的).
+# 今朝 (今天), the question particle 伐 (好伐 = 好吗) and the particle 额 after a person or ending a clause (侬额 = 你的;
+# 理解额 = 理解的; not 金额/余额 and the other amounts).
 # Mandarin's own 勿 forbids (请勿, 切勿, 勿忘) and stays; 阿拉伯 and 伐 of 砍伐/步伐 stay. One for one.
 # Sichuan and northern speech too: 啥子 (什么), 咋个 (怎么), 莫得 (没有), 要得 standing alone (好的), 嘎哈 (干啥),
 # 俺 (我), 甭 (别): 甭着急 soothes like 别着急, 你咋个不问清楚 asks back like 你怎么不问清楚. 晓得 stays: Mandarin
@@ -61,6 +62,7 @@ _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 _WU = str.maketrans({"侬": "你", "覅": "别", "搿": "这", "俺": "我", "甭": "别"})
 _WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋])勿(?!忘|扰|施)|格么|今朝"
                           r"|(?<=[好对是要行有来可])伐(?=[?!.,~ ]|$)|(?<=[你们伊拉]|^好|[^\p{Han}]好)额(?![度外头满定数])"
+                          r"|(?<=\p{Han})(?<![金余名限份定差超总面税配数票欠售营产投])额(?=[?!.,~ ]|$)"
                           r"|啥子|咋个|莫得(?!罪)|(?<!\p{Han})要得(?=[嘛哈哦的啊呀,.!?~ ]|$)|嘎哈")
 _WU_READING = {"阿拉": "我们", "勿": "不", "格么": "那么", "今朝": "今天", "伐": "吗", "额": "的",
                "啥子": "什么", "咋个": "怎么", "莫得": "没有", "要得": "好的", "嘎哈": "干啥"}
