@@ -31,6 +31,7 @@ load deeply; listing and explaining rules reads the files only, and starts insta
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -267,39 +268,45 @@ def _true_or_false(data: dict[str, Any], path: Path, text: str, key: str, defaul
     return value
 
 
-def _yields_to(data: dict[str, Any], path: Path, text: str, default: tuple) -> tuple[tuple[str, Severity | None], ...]:
-    """``yields_to``: a list of "rule-id" or "rule-id:severity" (that rule's finding at least that severe)."""
-    if "yields_to" not in data:
+def _rule_references(data: dict[str, Any], path: Path, text: str, key: str, default: tuple, usage: str,
+                     parse: Callable[[str, str, str], Any]) -> tuple:
+    """``data[key]``: a list of "rule-id" or "rule-id:detail", each parsed by ``parse(item, rule_id, detail)``
+    (``default`` when the file does not set it; ``usage`` is the error for a value of another shape)."""
+    if key not in data:
         return default
-    value = data["yields_to"]
+    value = data[key]
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise _fail(path, text, "yields_to", 'yields_to must be a list of rule ids, each optionally ":minor", ":major" '
-                                             'or ":critical" (e.g. ["forbidden-phrase:critical"])')
+        raise _fail(path, text, key, usage)
     out = []
     for item in value:
-        rule_id, _, severity = item.partition(":")
+        rule_id, _, detail = item.partition(":")
+        out.append(parse(item, rule_id.strip(), detail.strip()))
+    return tuple(out)
+
+
+def _yields_to(data: dict[str, Any], path: Path, text: str, default: tuple) -> tuple[tuple[str, Severity | None], ...]:
+    """``yields_to``: a list of "rule-id" or "rule-id:severity" (that rule's finding at least that severe)."""
+
+    def parse(item: str, rule_id: str, severity: str) -> tuple[str, Severity | None]:
         try:
-            out.append((rule_id.strip(), Severity(severity.strip()) if severity else None))
+            return rule_id, Severity(severity) if severity else None
         except ValueError:
             raise _fail(path, text, "yields_to", f"yields_to: unknown severity '{severity}' in '{item}' "
                                                  "(minor, major or critical)") from None
-    return tuple(out)
+
+    return _rule_references(data, path, text, "yields_to", default,
+                            'yields_to must be a list of rule ids, each optionally ":minor", ":major" '
+                            'or ":critical" (e.g. ["forbidden-phrase:critical"])', parse)
 
 
 def _asked_from(data: dict[str, Any], path: Path, text: str, default: tuple) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``asked_from``: a list of "rule-id" or "rule-id:category,category" (that rule's findings of those
     categories, asked as a question, are this rule's too)."""
-    if "asked_from" not in data:
-        return default
-    value = data["asked_from"]
-    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise _fail(path, text, "asked_from", 'asked_from must be a list of rule ids, each optionally with ":" and its '
-                                              'categories (e.g. ["forbidden-phrase:abuse,contempt"])')
-    out = []
-    for item in value:
-        rule_id, _, categories = item.partition(":")
-        out.append((rule_id.strip(), tuple(c.strip() for c in categories.split(",") if c.strip())))
-    return tuple(out)
+    return _rule_references(data, path, text, "asked_from", default,
+                            'asked_from must be a list of rule ids, each optionally with ":" and its '
+                            'categories (e.g. ["forbidden-phrase:abuse,contempt"])',
+                            lambda item, rule_id, categories: (rule_id, tuple(
+                                c.strip() for c in categories.split(",") if c.strip())))
 
 
 def _severity(data: dict[str, Any], path: Path, text: str) -> Severity:

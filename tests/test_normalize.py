@@ -18,15 +18,6 @@ from qa.normalize import normalize_column, normalize_text, original_span
         ("你哋咁樣搞，我唔會再嚟", "你们咁样搞,我不会再来"),
         # a lone 唔 is Mandarin's "hmm", not a negation
         ("唔，好的", "唔,好的"),
-    ],
-)
-def test_written_cantonese_is_read_as_mandarin(text, expected):
-    assert normalize_text(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
         # Shanghainese words become their Mandarin ones: the soothing and forbidden classes find them
         ("对勿起，是阿拉额问题，侬覅急", "对不起,是我们的问题,你别急"),
         ("勿好意思，格么今朝帮侬发，好伐？", "不好意思,那么今天帮你发,好吗?"),
@@ -39,7 +30,7 @@ def test_written_cantonese_is_read_as_mandarin(text, expected):
         ("我要得到它 莫得罪人 啥子颜色", "我要得到它 莫得罪人 什么颜色"),
     ],
 )
-def test_written_shanghainese_is_read_as_mandarin(text, expected):
+def test_written_cantonese_shanghainese_and_sichuan_are_read_as_mandarin_one_for_one(text, expected):
     assert normalize_text(text) == expected
     assert len(normalize_text(text)) == len(text)
 

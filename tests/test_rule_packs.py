@@ -379,24 +379,29 @@ def test_rule_metadata_is_validated(tmp_path, text, expected):
         load_rules([path])
 
 
-def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
-    """One message, one verdict where a pack wants it: a rule that yields_to forbidden-phrase:critical
-    makes no finding where abuse was found, keeps it where the forbidden phrase is a lesser one, and
-    a pack can take the yield away again. The built-in rules yield to none."""
+def _replies_audit(tmp_path, question: str, replies: list[str]):
+    """A day of sessions S1, S2, … each of ``question`` answered by one of ``replies``, and a function
+    auditing it with rule packs that returns the (session, rule) of every finding, sorted."""
     day = tmp_path / "day.csv"
-    day.write_text("session_id,timestamp,role,agent,text\n"
-                   "S1,2026-11-20 10:00:00,customer,,在吗\n"
-                   "S1,2026-11-20 10:01:00,agent,店:小美,你是不是有病啊？\n"
-                   "S2,2026-11-20 10:00:00,customer,,在吗\n"
-                   "S2,2026-11-20 10:01:00,agent,店:小美,您自己不会在订单里查一下吗？\n", encoding="utf-8")
+    day.write_text("session_id,timestamp,role,agent,text\n" + "".join(
+        f"S{n},2026-11-20 10:00:00,customer,,{question}\nS{n},2026-11-20 10:01:00,agent,店:小美,{reply}\n"
+        for n, reply in enumerate(replies, 1)), encoding="utf-8")
 
-    def found(*packs):
+    def found(*packs) -> list[tuple[str, str]]:
         out = tmp_path / "r.json"
         result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history",
                      *[a for p in packs for a in ("--rules", p)])
         assert result.exit_code == 0, result.output
         return sorted((f["session_id"], f["rule"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"])
 
+    return found
+
+
+def test_a_rule_yields_to_another_rules_severe_finding(tmp_path):
+    """One message, one verdict where a pack wants it: a rule that yields_to forbidden-phrase:critical
+    makes no finding where abuse was found, keeps it where the forbidden phrase is a lesser one, and
+    a pack can take the yield away again. The built-in rules yield to none."""
+    found = _replies_audit(tmp_path, "在吗", ["你是不是有病啊？", "您自己不会在订单里查一下吗？"])
     both = [("S1", "forbidden-phrase"), ("S1", "rhetorical-question"), ("S2", "forbidden-phrase"),
             ("S2", "rhetorical-question")]
     assert found() == both
@@ -412,20 +417,7 @@ def test_contempt_asked_as_a_question_is_a_rhetorical_question_too_unless_a_pack
     """asked_from: forbidden-phrase's contempt in a sentence asked as a question is also rhetorical-question's
     finding (the wording is forbidden-phrase's, the question the asking); said, not asked, it is not; a pack
     takes it away with asked_from = [] and the rules explain says where it comes from."""
-    day = tmp_path / "day.csv"
-    day.write_text("session_id,timestamp,role,agent,text\n"
-                   "S1,2026-11-20 10:00:00,customer,,这个怎么装\n"
-                   "S1,2026-11-20 10:01:00,agent,店:小美,给你讲了八百回了你还记不住吗\n"
-                   "S2,2026-11-20 10:00:00,customer,,这个怎么装\n"
-                   "S2,2026-11-20 10:01:00,agent,店:小美,给你讲了八百回了，往上翻。\n", encoding="utf-8")
-
-    def found(*packs):
-        out = tmp_path / "r.json"
-        result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history",
-                     *[a for p in packs for a in ("--rules", p)])
-        assert result.exit_code == 0, result.output
-        return sorted((f["session_id"], f["rule"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"])
-
+    found = _replies_audit(tmp_path, "这个怎么装", ["给你讲了八百回了你还记不住吗", "给你讲了八百回了，往上翻。"])
     assert found() == [("S1", "forbidden-phrase"), ("S1", "rhetorical-question"), ("S2", "forbidden-phrase")]
     undo = tmp_path / "undo.toml"
     undo.write_text('id = "rhetorical-question"\nasked_from = []\n', encoding="utf-8")
