@@ -57,7 +57,7 @@ _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 # 理解额 = 理解的; not 金额/余额 and the other amounts).
 # Mandarin's own 勿 forbids (请勿, 切勿, 勿忘) and stays; 阿拉伯 and 伐 of 砍伐/步伐 stay. One for one.
 # Sichuan and northern speech too: 啥子 (什么), 咋个 (怎么), 莫得 (没有), 要得 standing alone (好的), 嘎哈 (干啥),
-# 俺 (我), 甭 (别): 甭着急 soothes like 别着急, 你咋个不问清楚 asks back like 你怎么不问清楚. 晓得 stays: Mandarin
+# 俺 (我), 甭 (别): 甭着急 soothes like 别着急, 你咋个不早说 asks back like 你怎么不早说. 晓得 stays: Mandarin
 # knows it, and read as 知道 it cost a false flag on a held half.
 _WU = str.maketrans({"侬": "你", "覅": "别", "搿": "这", "俺": "我", "甭": "别"})
 _WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋])勿(?!忘|扰|施)|格么|今朝"

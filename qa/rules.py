@@ -87,7 +87,7 @@ class Rule:
     # made one at least that severe (abuse phrased as a question is abuse, not also a rhetorical question)
     yields_to: tuple[tuple[str, Severity | None], ...] = ()
     # (rule id, categories or ()): that rule's finding (of one of those categories of its phrase lists) whose
-    # words stand in a sentence asked as a question is this rule's finding too (说了几十遍了你是记不住吗)
+    # words stand in a sentence asked as a question is this rule's finding too (同一个问题我答了五回了，您还要再问吗)
     asked_from: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def label(self, lang: str) -> str:

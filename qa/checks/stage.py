@@ -67,7 +67,7 @@ def run_checks(
 # a sentence's end in the normalized text (full-width punctuation is half width there); chat writers end a
 # sentence with a space too (你脑子有病吧 你不会先看尺码表吗？: the abuse is not asked), a comma goes on
 _SENTENCE_END = regex.compile(r"[.!?。！？\s]")
-# a question put without its mark at the end of the message (说了几十遍了你是记不住吗)
+# a question put without its mark at the end of the message (同一个问题我答了五回了，您还要再问吗)
 _ASKED_TAIL = regex.compile(r"(?:吗|么|嘛|不成)[\s~～啊呀呢哈]*$")
 
 
@@ -85,7 +85,7 @@ def _with_asked(findings: pd.DataFrame, messages: pd.DataFrame, rules: list[Rule
                 context: CheckContext) -> pd.DataFrame:
     """The findings and, for each rule that has ``asked_from``, a finding of its own where that other
     rule's finding (of the categories named, found again by its phrase check on the message) stands in
-    a sentence asked as a question: contempt or abuse asked back (说了几十遍了你是记不住吗, 小学生都会的您真不会？)
+    a sentence asked as a question: contempt or abuse asked back (同一个问题我答了五回了，您还要再问吗, 幼儿园小朋友都会连，您连不上？)
     is a reproaching question too, as STANDARDS.md lists the set phrases under both rules."""
     asking = [rule for rule in rules if rule.asked_from and rule.enabled]
     if not asking or not len(findings):
