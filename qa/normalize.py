@@ -55,12 +55,12 @@ _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 # Written Shanghainese (吴语) likewise: 侬 (你), 阿拉 (我们), 勿 (不: 对勿起, 勿好意思), 覅 (别), 搿 (这), 格么 (那么),
 # 今朝 (今天), the question particle 伐 (好伐 = 好吗) and the particle 额 after a person or ending a clause (侬额 = 你的;
 # 理解额 = 理解的; not 金额/余额 and the other amounts).
-# Mandarin's own 勿 forbids (请勿, 切勿, 勿忘) and stays; 阿拉伯 and 伐 of 砍伐/步伐 stay. One for one.
+# Mandarin's own 勿 forbids (请勿, 切勿, 勿忘, 稍安勿躁, 闲人勿进) and stays; 阿拉伯 and 伐 of 砍伐/步伐 stay. One for one.
 # Sichuan and northern speech too: 啥子 (什么), 咋个 (怎么), 莫得 (没有), 要得 standing alone (好的), 嘎哈 (干啥),
 # 俺 (我), 甭 (别): 甭着急 soothes like 别着急, 你咋个不早说 asks back like 你怎么不早说. 晓得 stays: Mandarin
 # knows it, and read as 知道 it cost a false flag on a held half.
 _WU = str.maketrans({"侬": "你", "覅": "别", "搿": "这", "俺": "我", "甭": "别"})
-_WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋])勿(?!忘|扰|施)|格么|今朝"
+_WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋安缺])勿(?!忘|扰|施|躁|以|滥|进|念)|格么|今朝"
                           r"|(?<=[好对是要行有来可])伐(?=[?!.,~ ]|$)|(?<=[你们伊拉]|^好|[^\p{Han}]好)额(?![度外头满定数])"
                           r"|(?<=\p{Han})(?<![金余名限份定差超总面税配数票欠售营产投])额(?=[?!.,~ ]|$)"
                           r"|啥子|咋个|莫得(?!罪)|(?<!\p{Han})要得(?=[嘛哈哦的啊呀,.!?~ ]|$)|嘎哈")

@@ -23,7 +23,7 @@ from qa.normalize import normalize_column, normalize_text, original_span
         ("勿好意思，格么今朝帮侬发，好伐？", "不好意思,那么今天帮你发,好吗?"),
         ("好额，搿个是阿拉额", "好的,这个是我们的"),
         # Mandarin's own 勿 forbids and stays, and so do 阿拉伯, 砍伐 and 余额 / 你额度
-        ("请勿拆封，切勿暴晒，勿忘好评", "请勿拆封,切勿暴晒,勿忘好评"),
+        ("请勿拆封，切勿暴晒，勿忘好评，稍安勿躁，闲人勿进", "请勿拆封,切勿暴晒,勿忘好评,稍安勿躁,闲人勿进"),
         ("阿拉伯数字 砍伐 余额不足 你额度不够", "阿拉伯数字 砍伐 余额不足 你额度不够"),
         # Sichuan and northern words too; 要得 only standing alone (我要得到 is Mandarin), 莫得罪 stays
         ("要得，你咋个不早说嘛，莫得问题，俺晓得了，甭急", "好的,你怎么不早说嘛,没有问题,我晓得了,别急"),
