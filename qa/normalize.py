@@ -2,8 +2,9 @@
 
 Normalization = Unicode NFKC (full-width -> half-width, compatibility forms) with the ideographic
 full stop 。 as ".", traditional -> simplified Chinese (OpenCC ``t2s``), the characters only written
-Cantonese or Shanghainese uses read as their Mandarin word (我哋 -> 我们, 唔关 -> 不关, 冇 -> 没, 睇 -> 看; 侬 -> 你,
-阿拉 -> 我们, 对勿起 -> 对不起; one character for one), lower case, and every run of whitespace collapsed to one space with the ends stripped.
+Cantonese or Shanghainese uses, and a few Sichuan and northern words, read as their Mandarin words (我哋 -> 我们,
+唔关 -> 不关, 冇 -> 没; 侬 -> 你, 对勿起 -> 对不起; 啥子 -> 什么, 俺 -> 我; one character for one), lower case, and
+every run of whitespace collapsed to one space with the ends stripped.
 Checks match against the ``norm`` column; a finding's span is mapped back to the original text with
 :func:`original_span`.
 """
@@ -59,24 +60,24 @@ _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 # Sichuan and northern speech too: 啥子 (什么), 咋个 (怎么), 莫得 (没有), 要得 standing alone (好的), 嘎哈 (干啥),
 # 俺 (我), 甭 (别): 甭着急 soothes like 别着急, 你咋个不早说 asks back like 你怎么不早说. 晓得 stays: Mandarin
 # knows it, and read as 知道 it cost a false flag on a held half.
-_WU = str.maketrans({"侬": "你", "覅": "别", "搿": "这", "俺": "我", "甭": "别"})
-_WU_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋安缺])勿(?!忘|扰|施|躁|以|滥|进|念)|格么|今朝"
+_DIALECT = str.maketrans({"侬": "你", "覅": "别", "搿": "这", "俺": "我", "甭": "别"})
+_DIALECT_WORDS = compile_regex(r"阿拉(?!伯|斯加|丁|善|蕾)|(?<![请切务万毋安缺])勿(?!忘|扰|施|躁|以|滥|进|念)|格么|今朝"
                           r"|(?<=[好对是要行有来可])伐(?=[?!.,~ ]|$)|(?<=[你们伊拉]|^好|[^\p{Han}]好)额(?![度外头满定数])"
                           r"|(?<=\p{Han})(?<![金余名限份定差超总面税配数票欠售营产投])额(?=[?!.,~ ]|$)"
                           r"|啥子|咋个|莫得(?!罪)|(?<!\p{Han})要得(?=[嘛哈哦的啊呀,.!?~ ]|$)|嘎哈")
-_WU_READING = {"阿拉": "我们", "勿": "不", "格么": "那么", "今朝": "今天", "伐": "吗", "额": "的",
+_DIALECT_READING = {"阿拉": "我们", "勿": "不", "格么": "那么", "今朝": "今天", "伐": "吗", "额": "的",
                "啥子": "什么", "咋个": "怎么", "莫得": "没有", "要得": "好的", "嘎哈": "干啥"}
 
 
 def _mandarin(text: str) -> str:
-    """Written Cantonese and Shanghainese characters as their Mandarin words (one for one, see
-    :data:`_CANTONESE` and :data:`_WU`); 唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
+    """Written Cantonese, Shanghainese, Sichuan and northern words as their Mandarin ones (one for one, see
+    :data:`_CANTONESE` and :data:`_DIALECT`); 唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
     text = text.translate(_CANTONESE)
     if "唔" in text:
         text = _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
-    text = text.translate(_WU)
+    text = text.translate(_DIALECT)
     if any(c in text for c in "阿勿格今伐额啥咋莫要嘎"):
-        text = _WU_WORDS.sub(lambda m: _WU_READING[m.group()], text)
+        text = _DIALECT_WORDS.sub(lambda m: _DIALECT_READING[m.group()], text)
     return text
 
 

@@ -449,6 +449,16 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
 
 
+def strongest_match(params: dict, severity: str, normalized: str) -> tuple[int, int, str] | None:
+    """(start, end, category name) of the match a finding of a phrase rule with ``params`` reports on the
+    normalized text (the most severe, then earliest, longest kept match), or None."""
+    best = _best_match(normalized, _compile(params), params["categories"], severity)
+    if best is None:
+        return None
+    start, end, index = best
+    return start, end, params["categories"][index].get("name")
+
+
 def validate(params: dict) -> list[tuple[str, str]]:
     """Problems beyond types: malformed variant entries, categories without phrases."""
     problems = []

@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import regex
 
 from qa.checks.base import CheckContext, render
 from qa.checktypes import CHECK_TYPES
@@ -21,6 +20,7 @@ from qa.model import (
     empty_findings,
     naive_times,
 )
+from qa.regexcache import compile_regex
 from qa.rules import Rule
 
 # From this many messages a rule's freed memory is handed back before the next rule runs (a few
@@ -66,9 +66,9 @@ def run_checks(
 
 # a sentence's end in the normalized text (full-width punctuation is half width there); chat writers end a
 # sentence with a space too (你脑子有病吧 你不会先看尺码表吗？: the abuse is not asked), a comma goes on
-_SENTENCE_END = regex.compile(r"[.!?。！？\s]")
+_SENTENCE_END = compile_regex(r"[.!?。！？\s]")
 # a question put without its mark at the end of the message (同一个问题我答了五回了，您还要再问吗)
-_ASKED_TAIL = regex.compile(r"(?:吗|么|嘛|不成)[\s~～啊呀呢哈]*$")
+_ASKED_TAIL = compile_regex(r"(?:吗|么|嘛|不成)[\s~～啊呀呢哈]*$")
 
 
 def _asked(norm_text: str, start: int, end: int) -> bool:
@@ -85,8 +85,8 @@ def _with_asked(findings: pd.DataFrame, messages: pd.DataFrame, rules: list[Rule
                 context: CheckContext) -> pd.DataFrame:
     """The findings and, for each rule that has ``asked_from``, a finding of its own where that other
     rule's finding (of the categories named, found again by its phrase check on the message) stands in
-    a sentence asked as a question: contempt or abuse asked back (同一个问题我答了五回了，您还要再问吗, 幼儿园小朋友都会连，您连不上？)
-    is a reproaching question too, as STANDARDS.md lists the set phrases under both rules."""
+    a sentence asked as a question: contempt or abuse asked back (同一个问题我答了五回了，您还要再问吗) is a
+    reproaching question too, as STANDARDS.md lists the set phrases under both rules."""
     asking = [rule for rule in rules if rule.asked_from and rule.enabled]
     if not asking or not len(findings):
         return findings
@@ -102,17 +102,15 @@ def _with_asked(findings: pd.DataFrame, messages: pd.DataFrame, rules: list[Rule
             theirs = findings[findings["rule"] == other_id]
             if not len(theirs):
                 continue
-            names = [category.get("name") for category in other.params["categories"]]
-            compiled = phrase._compile(other.params)
             norms = messages["norm"].reindex(theirs["msg"].to_numpy()).tolist()
             for record, norm_text in zip(theirs.to_dict("records"), norms):
                 if not isinstance(norm_text, str):
                     continue
-                best = phrase._best_match(norm_text, compiled, other.params["categories"], other.severity.value)
+                best = phrase.strongest_match(other.params, other.severity.value, norm_text)
                 if best is None:
                     continue
-                start, end, category_index = best
-                if categories and names[category_index] not in categories:
+                start, end, category = best
+                if categories and category not in categories:
                     continue
                 if not _asked(norm_text, start, end):
                     continue
