@@ -35,6 +35,10 @@ DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不�
 _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪个|谁|半个|一次)(?:也|都)(?:没有|没|不)$"
                                r"|(?:找|翻|搜|问|查|寻)\p{Han}{0,6}?(?:也|都)(?:没有|没)$"
                                r"|(?:影子|人影|动静|回音|消息|一圈|到处|哪儿|哪里)(?:也|都)(?:没有|没)$")
+# A person opening what follows the space (单号都不给 我上哪儿查去): a new clause with its own subject, out of
+# the reach of the negated verb before the space; a denial (不是 我们的问题) still covers the whole clause.
+_NEW_SUBJECT = compile_regex(r"[我你您他她咱]")
+_DENIES = compile_regex(r"(?:不是|并非|不是说)$")
 # A concession closing its own clause: 不给就不给, 不退就不退 (the same negated verb twice around 就).
 _CONCESSION = compile_regex(r"(不\p{Han}{1,2})就\1$")
 # The punctuation a pattern's match may open on (RE2 patterns take the clause end before them in).
@@ -171,7 +175,7 @@ class Scope:
             # and so do "nothing there" (啥也没有 白高兴了, 一个都没 气死) and a concession (不给就不给 凶什么)
             kept = text[:start].rstrip()
             if not any(kept.endswith(n) for n in self.negators) or _NOTHING_THERE.search(kept) \
-                    or _CONCESSION.search(kept):
+                    or _CONCESSION.search(kept) or _NEW_SUBJECT.match(text, start) and not _DENIES.search(kept):
                 left = start
         before = text[left:start]
         closed = before.rfind("的话")

@@ -51,6 +51,11 @@ _CANTONESE = str.maketrans({"哋": "们", "佢": "他", "嘅": "的", "咗": "�
                             "喺": "在", "嚟": "来", "啲": "点", "俾": "给", "畀": "给", "攞": "拿", "揾": "找",
                             "嗰": "那"})
 _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
+# Two-character Cantonese words with a character Mandarin does not use, read as their two-character
+# Mandarin ones before 唔 is read: 唔该 (谢谢, not 不该), 讲嘢 (说话), 做嘢 (做事), 乜嘢 (什么). (点解, 而家 and 边度
+# stay: Mandarin writes 一点解决, 然而家里, 这边度过.)
+_CANTONESE_WORDS = compile_regex(r"唔该|讲嘢|做嘢|乜嘢")
+_CANTONESE_READING = {"唔该": "谢谢", "讲嘢": "说话", "做嘢": "做事", "乜嘢": "什么"}
 
 
 # Written Shanghainese (吴语) likewise: 侬 (你), 阿拉 (我们), 勿 (不: 对勿起, 勿好意思), 覅 (别), 搿 (这), 格么 (那么),
@@ -73,6 +78,8 @@ def _mandarin(text: str) -> str:
     """Written Cantonese, Shanghainese, Sichuan and northern words as their Mandarin ones (one for one, see
     :data:`_CANTONESE` and :data:`_DIALECT`); 唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
     text = text.translate(_CANTONESE)
+    if "唔" in text or "嘢" in text:
+        text = _CANTONESE_WORDS.sub(lambda m: _CANTONESE_READING[m.group()], text)
     if "唔" in text:
         text = _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
     text = text.translate(_DIALECT)

@@ -536,6 +536,12 @@ def load_rules(extra: list[Path] | None = None, *, include_builtin: bool = True,
             if unknown := [c for c in categories if c not in known]:
                 raise RuleError(f"{rule.path}: asked_from: '{other}' has no category '{unknown[0]}' "
                                 f"(known: {', '.join(sorted(k for k in known if k)) or 'none'})")
+    if classes is not None:
+        for rule in by_id.values():
+            for category in rule.params.get("categories") or [] if rule.check == "phrase" else []:
+                if unknown := [name for name in category.get("replies_to") or [] if name not in classes.classes]:
+                    raise RuleError(f"{rule.path}: category '{category.get('name')}': replies_to names no class "
+                                    f"'{unknown[0]}' (known: {', '.join(classes.names())})")
     return [replace(by_id[key], classes=classes) for key in sorted(by_id)]
 
 

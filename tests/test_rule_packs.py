@@ -428,3 +428,24 @@ def test_contempt_asked_as_a_question_is_a_rhetorical_question_too_unless_a_pack
 def test_diff_without_rules_is_refused_not_a_diff_of_nothing_that_passes(day):
     result = run("diff", str(day))
     assert result.exit_code == 2 and "needs --rules NEW" in result.output
+
+
+def test_a_phrase_category_may_count_only_as_a_reply_to_a_customer_turn(tmp_path):
+    """replies_to: a category whose words count only after a customer turn of the named classes — the
+    built-in 激将投诉 (去呗 to a threat of complaint) — and a class that does not exist is a load error."""
+    day = tmp_path / "day.csv"
+    day.write_text("session_id,timestamp,role,agent,text\n"
+                   "S1,2026-11-20 10:00:00,customer,,不给退我就去消协告你们\n"
+                   "S1,2026-11-20 10:01:00,agent,店:小美,去呗\n"
+                   "S2,2026-11-20 10:00:00,customer,,我先去门口拿下外卖\n"
+                   "S2,2026-11-20 10:01:00,agent,店:小美,去呗\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history", "--fail-on", "never")
+    assert result.exit_code == 0, result.output
+    forbidden = [f for f in json.loads(out.read_text(encoding="utf-8"))["findings"] if f["rule"] == "forbidden-phrase"]
+    assert [(f["session_id"], f["match"]) for f in forbidden] == [("S1", "去呗")]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(OFF_PLATFORM.replace('name = "off-platform"\n', 'name = "off-platform"\nreplies_to = ["no-such-class"]\n', 1),
+                   encoding="utf-8")
+    with pytest.raises(RuleError, match="replies_to names no class 'no-such-class'"):
+        load_rules([bad])

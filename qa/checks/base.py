@@ -86,6 +86,24 @@ def preceding_turns(replies: np.ndarray, turn: np.ndarray, new_session: np.ndarr
     return turn_positions, np.searchsorted(turn_positions, low), np.searchsorted(turn_positions, positions)
 
 
+def turn_holds(classes, names: list[str], norm_all: pd.Series, turn: np.ndarray, replies: np.ndarray,
+               sessions: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """For each of ``positions``: does the turn just before it (the ``turn`` rows since the session's
+    previous ``replies`` row, other roles passed) hold a message of the classes ``names`` (names of no
+    class are left out)? A welcome line (请问有什么可以帮您) is no reply to a problem told before it, but it
+    is the agent's answer to 人呢; a bare 您去吧 dares only a customer who just threatened to complain."""
+    new_session = np.r_[True, sessions[1:] != sessions[:-1]] if len(sessions) else np.zeros(0, dtype=bool)
+    turn_positions, left, right = preceding_turns(replies, turn, new_session, positions)
+    counts = right - left
+    holds = np.zeros(len(positions), dtype=bool)
+    known = [name for name in names if name in classes.classes]
+    if counts.sum() and known:
+        owner = np.repeat(np.arange(len(positions)), counts)
+        rows = turn_positions[concatenated_ranges(left, counts)]
+        holds[owner[classes.row_mask_any(known, norm_all, rows)]] = True
+    return holds
+
+
 def concatenated_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``starts[i], starts[i] + 1, …`` (``counts[i]`` values) for each i, one after another: the
     indices of many short runs at once (``[3, 7], [2, 1]`` -> ``[3, 4, 7]``)."""

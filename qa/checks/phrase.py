@@ -37,9 +37,9 @@ import pyarrow.compute as pc
 import regex
 
 from qa import wordseg
-from qa.checks.base import CheckContext, findings_frame, render, role_mask
+from qa.checks.base import CheckContext, findings_frame, render, role_mask, turn_holds
 from qa.checks.pattern import expand_macros
-from qa.classes import in_scope
+from qa.classes import classes_of, in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
 from qa.normalize import normalize_text, normalize_texts, original_span
@@ -329,10 +329,14 @@ def _cleared(normalized: str, compiled: _Compiled, index: int) -> bool:
     return False
 
 
-def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], default: str):
+def _best_match(normalized: str, compiled: _Compiled, categories: list[dict], default: str,
+                skip: frozenset[int] = frozenset()):
     """(start, end, category index) of the most severe, then earliest, longest kept match:
-    not overlapping an exception, not inside a longer word, not negated or conditional."""
+    not overlapping an exception, not inside a longer word, not negated or conditional, and of no
+    category in ``skip`` (those whose ``replies_to`` the message's context does not meet)."""
     found, excepted = _all_matches(normalized, compiled)
+    if skip:
+        found = [match for match in found if match[2] not in skip]
 
     def order(match: tuple[int, int, int]):
         severity = categories[match[2]]["severity"] or default
@@ -424,10 +428,15 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     texts = messages["text"]
     ids, severities, reasons, matches, starts, ends = [], [], [], [], [], []
     seen: dict[str, tuple[int, int, int] | None] = {}
-    for msg_id, normalized in candidates.items():
+    bests = []
+    for normalized in candidates.tolist():
         if normalized not in seen:  # canned lines repeat: judge each distinct text once
             seen[normalized] = _best_match(normalized, compiled, categories, rule.severity.value)
-        best = seen[normalized]
+        bests.append(seen[normalized])
+    contextual = frozenset(i for i, category in enumerate(categories) if category.get("replies_to"))
+    if contextual:
+        bests = _in_context(messages, rule, chosen, candidates.tolist(), bests, contextual, compiled)
+    for msg_id, normalized, best in zip(candidates.index, candidates.tolist(), bests):
         if best is None:
             continue
         start, end, category_index = best
@@ -449,14 +458,43 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
 
 
+def _in_context(messages: pd.DataFrame, rule, chosen: np.ndarray, normalized: list[str], bests: list,
+                contextual: frozenset[int], compiled: _Compiled) -> list:
+    """``bests`` with each match of a category with ``replies_to`` kept only where the customer's turn
+    just before the message holds one of those classes (the bare 去呗 / 您去吧 dares a customer who just
+    threatened to complain, and is harmless to one going to fetch a parcel); elsewhere the message's
+    best match among the other categories stands instead."""
+    categories = rule.params["categories"]
+    classes = classes_of(rule)
+    roles = messages["role"].to_numpy()
+    sessions = messages["session_id"].to_numpy()
+    norm_all = messages["norm"]
+    replies = np.isin(roles, list(rule.params["roles"]))
+    turn = roles == "customer"
+    kept = list(bests)
+    for index in sorted(contextual):
+        at = np.asarray([i for i, best in enumerate(kept) if best is not None and best[2] == index], dtype=np.int64)
+        if not len(at):
+            continue
+        holds = turn_holds(classes, list(categories[index]["replies_to"]), norm_all, turn, replies, sessions,
+                           chosen[at])
+        for i in at[~holds].tolist():
+            kept[i] = _best_match(normalized[i], compiled, categories, rule.severity.value,
+                                  skip=contextual)
+    return kept
+
+
 def strongest_match(params: dict, severity: str, normalized: str) -> tuple[int, int, str] | None:
     """(start, end, category name) of the match a finding of a phrase rule with ``params`` reports on the
     normalized text (the most severe, then earliest, longest kept match), or None."""
-    best = _best_match(normalized, _compile(params), params["categories"], severity)
+    categories = params["categories"]
+    # (a category that counts only in reply to some turn is left out: the text alone cannot tell)
+    contextual = frozenset(i for i, category in enumerate(categories) if category.get("replies_to"))
+    best = _best_match(normalized, _compile(params), categories, severity, skip=contextual)
     if best is None:
         return None
     start, end, index = best
-    return start, end, params["categories"][index].get("name")
+    return start, end, categories[index].get("name")
 
 
 def validate(params: dict) -> list[tuple[str, str]]:

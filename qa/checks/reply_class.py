@@ -113,7 +113,13 @@ from qa.acceptance import (
     permits_decision,
     same_remedy,
 )
-from qa.checks.base import CheckContext, concatenated_ranges, findings_frame, preceding_turns, render, role_mask
+from qa.checks.base import (
+    CheckContext,
+    findings_frame,
+    render,
+    role_mask,
+    turn_holds,
+)
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
 from qa.saidagain import SaidAgain, takes_up
@@ -167,23 +173,6 @@ def _opening_followed(over: np.ndarray, replies: np.ndarray, sessions: np.ndarra
     first = np.zeros(len(replies), dtype=bool)
     first[first_at] = True
     return followed & first[at]
-
-
-def _answers_turn_of(classes, names: list[str], norm_all: pd.Series, scope: np.ndarray, reply_mask: np.ndarray,
-                     sessions: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """For each reply position: does the customer turn just before it (the trigger-role messages since the
-    session's previous reply, other roles passed) hold a message of the classes ``names``? A welcome line
-    (请问有什么可以帮您) is no reply to a problem told before it, but it is the agent's answer to 人呢 / 半天没人理."""
-    new_session = np.r_[True, sessions[1:] != sessions[:-1]] if len(sessions) else np.zeros(0, dtype=bool)
-    turn_positions, left, right = preceding_turns(reply_mask, scope, new_session, positions)
-    counts = right - left
-    answers = np.zeros(len(positions), dtype=bool)
-    if counts.sum():
-        owner = np.repeat(np.arange(len(positions)), counts)
-        rows = turn_positions[concatenated_ranges(left, counts)]
-        hit = _class_mask(classes, names, norm_all, rows)
-        answers[owner[hit]] = True
-    return answers
 
 
 def _class_mask(classes, names: list[str], norm_all: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -1132,7 +1121,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
             # after a transfer) and when the agent writes again: as the agent's only reply, or said to a
             # customer already in talk with it, it is the reply (a dodge)
             over = over[_opening_followed(over, positions, sessions, agent_codes)]
-            over = over[~_answers_turn_of(classes, list(params["pass_over_answering"]), norm_all, scope, reply_mask,
+            over = over[~turn_holds(classes, list(params["pass_over_answering"]), norm_all, scope, reply_mask,
                                           sessions, over)]
         reply_mask[over] = False
     satisfied_by, not_counting = list(params["satisfied_by"]), list(params["not_counting"])

@@ -22,6 +22,9 @@ CATEGORY_FIELDS = {
                        default=True),
     "word_boundaries": Param("bool", "confirm matches on jieba's word segmentation: a match inside a "
                              "longer word (滚 in 滚筒) is not reported", default=False),
+    "replies_to": Param("strings", "customer classes: this category counts only in a message whose customer turn "
+                        "just before it holds one of them (the bare 去呗 / 您去吧 dares a customer who threatened to "
+                        "complain; to one going to fetch a parcel it is harmless); empty = anywhere", default=[]),
     "cleared_by": Param("strings", "regexes (macros allowed) over the normalized text: a match of this "
                         "category is not reported when the same message also holds one of these outside "
                         "a negation or condition (a refusal followed by the agent's own hand-over: "
