@@ -99,8 +99,9 @@ _OWN_VERB_THEN_SUBJECT = compile_regex(r"(?!跟|和|给|对|向|帮|替|让|叫|
 _SAID = compile_regex(r"(?:说|讲|提|说过|讲过|提过|认为|觉得|以为|承认)")
 
 
-# words that open a clause of their own ("otherwise"): a negator before them does not reach past
-_OPENER = compile_regex(r"要不然|不然|否则")
+# words that open a clause of their own ("otherwise"; the indignant 凭什么 / 凭啥 of 没用过凭什么扣钱): a negator
+# before them does not reach past
+_OPENER = compile_regex(r"要不然|不然|否则|凭什么|凭啥")
 
 
 # A bare refusal (不要, 不用, 不行) and then, after a lone space, a phrase with its own subject (不要 我要全额退款,
