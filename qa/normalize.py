@@ -52,10 +52,11 @@ _CANTONESE = str.maketrans({"哋": "们", "佢": "他", "嘅": "的", "咗": "�
                             "嗰": "那"})
 _CANTONESE_NOT = compile_regex(r"唔好(?!意思)|唔(?=\p{Han})")
 # Two-character Cantonese words with a character Mandarin does not use, read as their two-character
-# Mandarin ones before 唔 is read: 唔该 (谢谢, not 不该), 讲嘢 (说话), 做嘢 (做事), 乜嘢 (什么). (点解, 而家 and 边度
+# Mandarin ones before 唔 is read: 唔该 (谢谢, not 不该), 讲嘢 (说话), 做嘢 (做事), 乜嘢 (什么); 晒 after thanks (辛苦晒你,
+# 多谢晒) as 了: the thanks said in full. (晒 elsewhere is Mandarin's 晒太阳.) (点解, 而家 and 边度
 # stay: Mandarin writes 一点解决, 然而家里, 这边度过.)
-_CANTONESE_WORDS = compile_regex(r"唔该|讲嘢|做嘢|乜嘢")
-_CANTONESE_READING = {"唔该": "谢谢", "讲嘢": "说话", "做嘢": "做事", "乜嘢": "什么"}
+_CANTONESE_WORDS = compile_regex(r"唔该|讲嘢|做嘢|乜嘢|(?<=辛苦|多谢|谢谢|麻烦|唔该)晒")
+_CANTONESE_READING = {"唔该": "谢谢", "讲嘢": "说话", "做嘢": "做事", "乜嘢": "什么", "晒": "了"}
 
 
 # Written Shanghainese (吴语) likewise: 侬 (你), 阿拉 (我们), 勿 (不: 对勿起, 勿好意思), 覅 (别), 搿 (这), 格么 (那么),
@@ -78,7 +79,7 @@ def _mandarin(text: str) -> str:
     """Written Cantonese, Shanghainese, Sichuan and northern words as their Mandarin ones (one for one, see
     :data:`_CANTONESE` and :data:`_DIALECT`); 唔好 is 不要 (唔好问我), except in 唔好意思 (不好意思)."""
     text = text.translate(_CANTONESE)
-    if "唔" in text or "嘢" in text:
+    if "唔" in text or "嘢" in text or "晒" in text:
         text = _CANTONESE_WORDS.sub(lambda m: _CANTONESE_READING[m.group()], text)
     if "唔" in text:
         text = _CANTONESE_NOT.sub(lambda m: "不要" if len(m.group()) == 2 else "不", text)
