@@ -88,7 +88,7 @@ def _pipeline():
                          LogisticRegression(C=C, class_weight="balanced", max_iter=5000))
 
 
-def choose_threshold(data: list[tuple[str, str, int]]) -> float:
+def choose_threshold(data: list[tuple[str, str, int]], target: float = TARGET_PRECISION) -> float:
     """The lowest out-of-fold score (leave one eval file out; the cases always train) at which
     precision stays >= TARGET_PRECISION."""
     import numpy as np
@@ -105,19 +105,19 @@ def choose_threshold(data: list[tuple[str, str, int]]) -> float:
     best = 1.0
     for threshold in sorted(set(scores.tolist()), reverse=True):
         flagged = scores >= threshold
-        if flagged.sum() and (flagged & (labels == 1)).sum() / flagged.sum() >= TARGET_PRECISION:
+        if flagged.sum() and (flagged & (labels == 1)).sum() / flagged.sum() >= target:
             best = threshold
     found = ((scores >= best) & (labels == 1)).sum()
     print(f"leave-one-file-out at {best:.4f}: recall {found / max(1, labels.sum()):.2f} ({found} of {labels.sum()})")
     return round(float(best), 4)
 
 
-def write_model(pipeline, threshold: float, path: Path) -> None:
+def write_model(pipeline, threshold: float, path: Path, rule: str = RULE, target: float = TARGET_PRECISION) -> None:
     vectorizer, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
     lines = [
-        "# rhetorical-question's learned recall aid: written by benchmarks/train_question_model.py, do not edit.",
+        f"# {rule}'s learned recall aid: written by benchmarks/train_question_model.py, do not edit.",
         f"# char_wb n-grams {NGRAMS[0]}-{NGRAMS[1]}, sublinear tf, idf, l2 norm; logistic regression C={C}",
-        f"# threshold: the lowest leave-one-file-out score with precision >= {TARGET_PRECISION}",
+        f"# threshold: the lowest leave-one-file-out score with precision >= {target}",
         "# then idf<TAB>weight<TAB>n-gram (JSON, spaces and # escaped)",
         f"intercept\t{float(classifier.intercept_[0])!r}",
         f"threshold\t{threshold!r}",
@@ -133,15 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--check", action="store_true", help="only compare the written model with scikit-learn")
-    parser.add_argument("--rule", default=RULE, help="the rule whose labels train it (an experiment: only "
-                        "rhetorical-question ships a model)")
+    parser.add_argument("--rule", default=RULE, help="the rule whose labels train it (rhetorical-question, "
+                        "forbidden-phrase: --rule forbidden-phrase --precision 0.99 --out rules/lists/forbidden-model.tsv)")
+    parser.add_argument("--precision", type=float, default=TARGET_PRECISION,
+                        help="the leave-one-file-out precision the threshold keeps")
     args = parser.parse_args(argv)
     data = training_messages(args.rule)
     texts, labels = [t for _, t, _ in data], [y for _, _, y in data]
     pipeline = _pipeline().fit(texts, labels)
     if not args.check:
-        threshold = choose_threshold(data)
-        write_model(pipeline, threshold, args.out)
+        threshold = choose_threshold(data, args.precision)
+        write_model(pipeline, threshold, args.out, args.rule, args.precision)
         print(f"{len(texts)} agent messages ({sum(labels)} labelled {args.rule}), threshold {threshold}: wrote {args.out}")
     model = QuestionModel.from_lines(args.out.read_text(encoding="utf-8").splitlines())
     expected = pipeline.predict_proba(texts)[:, 1]

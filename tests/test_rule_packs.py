@@ -449,3 +449,30 @@ def test_a_phrase_category_may_count_only_as_a_reply_to_a_customer_turn(tmp_path
                    encoding="utf-8")
     with pytest.raises(RuleError, match="replies_to names no class 'no-such-class'"):
         load_rules([bad])
+
+
+def test_a_phrase_rule_may_carry_a_learned_model_for_wording_no_list_holds(tmp_path):
+    """model / model_file on a phrase rule: an agent message with no list match, long enough
+    (model_min_han) and put in the class by the model, is flagged with the model's label; a short one,
+    one holding an exception, and one the lists matched (reported by its category) are not the model's."""
+    model = tmp_path / "tiny-model.tsv"
+    model.write_text('intercept\t-6.0\nthreshold\t0.5\n1.0\t12.0\t"推锅"\n', encoding="utf-8")
+    pack = tmp_path / "pass-the-pot.toml"
+    pack.write_text(OFF_PLATFORM.replace('id = "off-platform"', 'id = "pass-the-pot"').replace(
+        "ignore_separators = true\n",
+        'ignore_separators = true\nmodel_file = "tiny-model.tsv"\nmodel_min_han = 10\nmodel_label_zh = "模型"\n'
+        'exceptions = ["不推锅"]\n'), encoding="utf-8")
+    day = tmp_path / "day.csv"
+    day.write_text("session_id,timestamp,role,agent,text\n"
+                   "S1,2026-11-20 10:00:00,agent,店:小美,这个事情我们只能推锅给快递公司了\n"
+                   "S2,2026-11-20 10:00:00,agent,店:小美,推锅给快递\n"
+                   "S3,2026-11-20 10:00:00,agent,店:小美,我们这个事情绝对不推锅的您放心吧\n"
+                   "S4,2026-11-20 10:00:00,agent,店:小美,加我微信推锅给快递公司再说这个事情\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = run("audit", day, "--json", out, "-o", tmp_path / "r.xlsx", "--no-history", "--fail-on", "never",
+                 "--rules", pack)
+    assert result.exit_code == 0, result.output
+    found = sorted((f["session_id"], f["match"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"]
+                   if f["rule"] == "pass-the-pot")
+    # the model's finding shows the whole message; the list's, its match
+    assert found == [("S1", "这个事情我们只能推锅给快递公司了"), ("S4", "加我微信")]

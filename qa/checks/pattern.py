@@ -344,7 +344,7 @@ def map_spans(items: list[tuple[str, str, int, int]]) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=8)
-def _model(lines: tuple[str, ...]):
+def cached_model(lines: tuple[str, ...]):
     """The rule's model, kept between runs under a digest of its lines (reading the ten thousand
     lines of the built-in one took a twentieth of a small audit)."""
     from qa.questionmodel import QuestionModel
@@ -364,7 +364,7 @@ def model_matches(norm: pd.Series, matcher: Matcher, params: dict, skip: set) ->
     """{message id: span of its last question} of the messages the rule's model flags (those in
     ``skip`` already have a pattern match). Each distinct text is scored once; only questions in
     messages of ``model_min_han`` Han characters or more are scored at all."""
-    model = _model(tuple(params.get("model") or ()))
+    model = cached_model(tuple(params.get("model") or ()))
     if model is None or norm.empty:
         return {}
     texts = norm[~norm.index.isin(list(skip))].dropna()

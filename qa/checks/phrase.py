@@ -77,6 +77,7 @@ _CLAUSE_SPACE_RE = compile_regex(r"(?<=[^\s,.?!;:。~]{2})\s+(?=[^\s,.?!;:。~]{
 _CLAUSE_SPACE_RE2 = r"([^\s,.?!;:。~]{2})\s+([^\s,.?!;:。~]{2})"
 # Characters spaced out one by one (帮 不 了 就这样) are one word: the spaces inside such a run join, and
 # the space after it may end the clause like any other.
+_HAN = compile_regex(r"\p{Han}")
 _SPACED_RUN_RE = compile_regex(r"(?<![^\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~](?![^\s,.?!;:。~]))+")
 _SPACED_RUN_RE2 = r"(?:^|[\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~])+(?:[\s,.?!;:。~]|$)"
 _LEADING_SPACE_RE = compile_regex(r"\s+")
@@ -455,7 +456,45 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         matches.append(fragment)
         starts.append(span[0])
         ends.append(span[1])
+    if params.get("model"):
+        label = params.get(f"model_label_{context.lang}") or params.get("model_label_zh") or "model"
+        for msg_id in _model_flagged(messages, params, compiled, positions, set(ids)):
+            original = texts[msg_id]
+            ids.append(msg_id)
+            severities.append(rule.severity.value)
+            reasons.append(render(rule.message, context.lang, match=original, category=label))
+            matches.append(original)
+            starts.append(0)
+            ends.append(len(original))
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
+
+
+def _model_flagged(messages: pd.DataFrame, params: dict, compiled: _Compiled, positions: np.ndarray,
+                   found: set) -> list:
+    """Ids of the checked messages with no list match that the rule's learned model (``model``, written by
+    benchmarks/train_question_model.py) puts in the class: messages of at least ``model_min_han`` Han
+    characters holding no exception. Lists know the wordings seen; the model recognises the same
+    buck-passing or contempt in words no list holds (measured on blind sets written apart from it)."""
+    from qa.checks.pattern import cached_model  # one model cache for the pattern and phrase checks
+
+    model = cached_model(tuple(params["model"]))
+    if model is None:
+        return []
+    least = int(params.get("model_min_han") or 0)
+    norm = messages["norm"]
+    ids = messages.index[positions]
+    verdicts: dict[str, bool] = {}
+    flagged = []
+    for msg_id, text in zip(ids, norm.iloc[positions].tolist()):
+        if msg_id in found or not isinstance(text, str):
+            continue
+        verdict = verdicts.get(text)
+        if verdict is None:
+            verdict = verdicts[text] = (len(_HAN.findall(text)) >= least and model.flags(text)
+                                        and not _all_matches(text, compiled)[1])
+        if verdict:
+            flagged.append(msg_id)
+    return flagged
 
 
 def _in_context(messages: pd.DataFrame, rule, chosen: np.ndarray, normalized: list[str], bests: list,

@@ -42,6 +42,12 @@ PARAMS = {
     "ignore_separators": Param("bool", "see through spaces, punctuation, symbols and emoji between "
                                "characters (加 我 微 信, 加.我.微.信)", default=True),
     "macros": Param("strings", "'name = regex' definitions usable as {{name}} in patterns", default=[]),
+    "model": Param("strings", "a trained text model's lines (model_file: written by benchmarks/train_question_model.py "
+                   "--rule <id>): it also flags a checked message with no list match that it puts in the class",
+                   default=[]),
+    "model_min_han": Param("int", "the model judges only messages of at least this many Han characters", default=10),
+    "model_label_zh": Param("str", "the category name of a model finding in Chinese reports", default=""),
+    "model_label_en": Param("str", "the category name of a model finding in English reports", default=""),
     "variants": Param("strings", "spelling variants as 'word=variant|variant' (微信=v信|vx|薇信): every "
                       "phrase containing the word also matches with each variant", default=[]),
 }
