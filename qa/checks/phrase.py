@@ -17,6 +17,11 @@ Matching sees through form, because agents write 帮 不 了 你 and 请你自�
   inside a longer word (滚筒, 废物利用, 有病历) is not a match. jieba only runs on the few
   candidate messages of such a category, and is loaded on first use.
 
+* ``replies_to`` (per category): the category counts only where the customer's turn just before the
+  message holds one of those classes (a bare 去呗 dares a customer who threatened to complain);
+* ``model``: a learned recall aid (qa.questionmodel, benchmarks/train_question_model.py) judges the long
+  messages no list matched.
+
 ``exceptions`` are good phrases that contain or touch a forbidden one (不用您自己找快递
 contains 自己找快递) that neither negation nor word boundaries explain: a match overlapping an
 exception found in the same message is not reported. ``exception_patterns`` are the same as
@@ -38,7 +43,7 @@ import regex
 
 from qa import wordseg
 from qa.checks.base import CheckContext, findings_frame, render, role_mask, turn_holds
-from qa.checks.pattern import expand_macros
+from qa.checks.pattern import cached_model, expand_macros
 from qa.classes import classes_of, in_scope
 from qa.errors import RuleError
 from qa.model import SEVERITY_RANK
@@ -475,9 +480,7 @@ def _model_flagged(messages: pd.DataFrame, params: dict, compiled: _Compiled, po
     benchmarks/train_question_model.py) puts in the class: messages of at least ``model_min_han`` Han
     characters holding no exception. Lists know the wordings seen; the model recognises the same
     buck-passing or contempt in words no list holds (measured on blind sets written apart from it)."""
-    from qa.checks.pattern import cached_model  # one model cache for the pattern and phrase checks
-
-    model = cached_model(tuple(params["model"]))
+    model = cached_model(tuple(params["model"]))  # one model cache for the pattern and phrase checks
     if model is None:
         return []
     least = int(params.get("model_min_han") or 0)

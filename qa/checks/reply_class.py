@@ -113,13 +113,7 @@ from qa.acceptance import (
     permits_decision,
     same_remedy,
 )
-from qa.checks.base import (
-    CheckContext,
-    findings_frame,
-    render,
-    role_mask,
-    turn_holds,
-)
+from qa.checks.base import CheckContext, findings_frame, render, role_mask, turn_holds
 from qa.classes import classes_of
 from qa.regexcache import compile_regex
 from qa.saidagain import SaidAgain, takes_up
