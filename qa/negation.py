@@ -35,7 +35,7 @@ DEFAULT_SEPARATORS = r"[,.!?;:。、…~]+|(?<=\S\S) (?=\S\S)|但是|可是|不�
 _NOTHING_THERE = compile_regex(r"(?:啥|什么|一点|一个|一件|一样|哪个|谁|半个|一次)(?:也|都)(?:没有|没|不)$"
                                r"|(?:找|翻|搜|问|查|寻)\p{Han}{0,6}?(?:也|都)(?:没有|没)$"
                                r"|(?:影子|人影|动静|回音|消息|一圈|到处|哪儿|哪里)(?:也|都)(?:没有|没)$")
-# A person opening what follows the space (单号都不给 我上哪儿查去): a new clause with its own subject, out of
+# A person opening what follows the space (照片都不发 我拿什么核实): a new clause with its own subject, out of
 # the reach of the negated verb before the space; a denial (不是 我们的问题) still covers the whole clause.
 _NEW_SUBJECT = compile_regex(r"[我你您他她咱]")
 _DENIES = compile_regex(r"(?:不是|并非|不是说)$")
@@ -99,7 +99,7 @@ _OWN_VERB_THEN_SUBJECT = compile_regex(r"(?!跟|和|给|对|向|帮|替|让|叫|
 _SAID = compile_regex(r"(?:说|讲|提|说过|讲过|提过|认为|觉得|以为|承认)")
 
 
-# words that open a clause of their own ("otherwise"; the indignant 凭什么 / 凭啥 of 没用过凭什么扣钱): a negator
+# words that open a clause of their own ("otherwise"; the indignant 凭什么 / 凭啥 of 没穿过凭什么不给退): a negator
 # before them does not reach past
 _OPENER = compile_regex(r"要不然|不然|否则|凭什么|凭啥")
 
