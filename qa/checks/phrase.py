@@ -82,7 +82,6 @@ _CLAUSE_SPACE_RE = compile_regex(r"(?<=[^\s,.?!;:。~]{2})\s+(?=[^\s,.?!;:。~]{
 _CLAUSE_SPACE_RE2 = r"([^\s,.?!;:。~]{2})\s+([^\s,.?!;:。~]{2})"
 # Characters spaced out one by one (帮 不 了 就这样) are one word: the spaces inside such a run join, and
 # the space after it may end the clause like any other.
-_HAN = compile_regex(r"\p{Han}")
 _SPACED_RUN_RE = compile_regex(r"(?<![^\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~](?![^\s,.?!;:。~]))+")
 _SPACED_RUN_RE2 = r"(?:^|[\s,.?!;:。~])[^\s,.?!;:。~](?:\s[^\s,.?!;:。~])+(?:[\s,.?!;:。~]|$)"
 _LEADING_SPACE_RE = compile_regex(r"\s+")
@@ -463,7 +462,7 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
         ends.append(span[1])
     if params.get("model"):
         label = params.get(f"model_label_{context.lang}") or params.get("model_label_zh") or "model"
-        for msg_id in _model_flagged(messages, params, compiled, positions, set(ids)):
+        for msg_id in _model_flagged(messages, params, compiled, index, positions, set(ids)):
             original = texts[msg_id]
             ids.append(msg_id)
             severities.append(rule.severity.value)
@@ -474,30 +473,28 @@ def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
     return findings_frame(ids, rule.id, severities, reasons, matches, starts, ends)
 
 
-def _model_flagged(messages: pd.DataFrame, params: dict, compiled: _Compiled, positions: np.ndarray,
+def _model_flagged(messages: pd.DataFrame, params: dict, compiled: _Compiled, index, positions: np.ndarray,
                    found: set) -> list:
     """Ids of the checked messages with no list match that the rule's learned model (``model``, written by
     benchmarks/train_question_model.py) puts in the class: messages of at least ``model_min_han`` Han
     characters holding no exception. Lists know the wordings seen; the model recognises the same
-    buck-passing or contempt in words no list holds (measured on blind sets written apart from it)."""
+    buck-passing or contempt in words no list holds (measured on blind sets written apart from it).
+    Each distinct text is judged once; the length gate runs over the distinct texts as one Arrow kernel."""
     model = cached_model(tuple(params["model"]))  # one model cache for the pattern and phrase checks
-    if model is None:
+    if model is None or not len(positions):
         return []
-    least = int(params.get("model_min_han") or 0)
-    norm = messages["norm"]
-    ids = messages.index[positions]
-    verdicts: dict[str, bool] = {}
-    flagged = []
-    for msg_id, text in zip(ids, norm.iloc[positions].tolist()):
-        if msg_id in found or not isinstance(text, str):
-            continue
-        verdict = verdicts.get(text)
-        if verdict is None:
-            verdict = verdicts[text] = (len(_HAN.findall(text)) >= least and model.flags(text)
-                                        and not _all_matches(text, compiled)[1])
-        if verdict:
-            flagged.append(msg_id)
-    return flagged
+    rows = positions[~messages.index[positions].isin(list(found))]
+    if not len(rows):
+        return []
+    codes = index.codes[rows]
+    distinct = np.flatnonzero(index.present(rows))
+    han = np.asarray(pc.count_substring_regex(index.uniques.take(pa.array(distinct, type=pa.int64())), r"\p{Han}"))
+    scored = distinct[han >= int(params.get("model_min_han") or 0)]
+    verdict = np.zeros(len(index.uniques), dtype=bool)
+    texts = index.uniques.take(pa.array(scored, type=pa.int64())).to_pylist()
+    for code, text in zip(scored.tolist(), texts):
+        verdict[code] = model.flags(text) and not _all_matches(text, compiled)[1]
+    return messages.index[rows[verdict[codes]]].tolist()
 
 
 def _in_context(messages: pd.DataFrame, rule, chosen: np.ndarray, normalized: list[str], bests: list,
