@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 from collections import Counter
 
 import pytest
@@ -85,3 +86,48 @@ def test_without_a_model_only_patterns_flag():
     rule = dataclasses.replace(RULE, params={**RULE.params, "model": []})
     frame = message_table([("agent", REPROACH)])
     assert CHECK_TYPES["pattern"].run(frame, rule, CheckContext()).empty
+
+
+# Texts for the batch scorer: words of every length, repeated n-grams (sublinear tf), several
+# spaces and other whitespace, characters in no feature, emoji beyond the BMP, empty texts.
+BATCH_TEXTS = [normalize_text(text) for text in [REPROACH, *GENUINE]] + [
+    "", " ", "a", "好好好好", "  您  好 ", "\t您\n好\u3000呢 ", "😀您😀", "xyz qwe", "您说的是哪个呢 ？？ 吗吗",
+    "亲 这个 我们 这边 也 没办法 呢", "ok", "您好您好您好您好您好您好您好您好",
+]
+
+
+@pytest.mark.parametrize("few", [0, 10_000])
+def test_batch_scoring_agrees_with_text_by_text(monkeypatch, few):
+    # few=0: the NumPy tables; few=10_000: a small batch scored one text at a time
+    model = QuestionModel.from_lines(RULE.params["model"])
+    monkeypatch.setattr("qa.questionmodel._FEW", few)
+    expected = [model.probability(text) for text in BATCH_TEXTS]
+    assert model.probabilities(BATCH_TEXTS) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert list(model.flags_many(BATCH_TEXTS)) == [model.flags(text) for text in BATCH_TEXTS]
+    assert ("_tables" in model.__dict__) == (few == 0)
+
+
+def test_batch_scoring_in_several_passes_and_of_nothing(monkeypatch):
+    model = QuestionModel.from_lines(RULE.params["model"])
+    monkeypatch.setattr("qa.questionmodel._FEW", 0)
+    monkeypatch.setattr("qa.questionmodel._BATCH", 3)  # five passes over the texts
+    assert model.probabilities(BATCH_TEXTS) == pytest.approx([model.probability(t) for t in BATCH_TEXTS], abs=1e-12)
+    assert model.probabilities([]).shape == (0,)
+
+
+def test_by_hand_model_scores_the_same_in_a_batch(monkeypatch):
+    monkeypatch.setattr("qa.questionmodel._FEW", 0)
+    # a "two spaces" feature no word holds: not counted between two words nor between two texts in a row
+    model = QuestionModel.from_lines(["intercept\t-1.0", "threshold\t0.5", '2.0\t3.0\t"a"', '1.0\t-1.0\t"\\u0020a"',
+                                      '1.0\t5.0\t"\\u0020\\u0020"'])
+    texts = ["aa", "zz", "a a", "a", "a"]
+    assert model.probabilities(texts) == pytest.approx([model.probability(t) for t in texts])
+
+
+def test_the_lookup_tables_are_not_kept_in_the_pickle():
+    model = QuestionModel.from_lines(RULE.params["model"])
+    model.probabilities(BATCH_TEXTS * 100)  # over _FEW: builds the tables
+    assert "_tables" in model.__dict__
+    restored = pickle.loads(pickle.dumps(model))
+    assert "_tables" not in restored.__dict__
+    assert restored.probabilities(BATCH_TEXTS) == pytest.approx(model.probabilities(BATCH_TEXTS), abs=1e-12)

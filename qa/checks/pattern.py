@@ -64,6 +64,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import compress
 
 import pandas as pd
 import pyarrow as pa
@@ -369,28 +370,22 @@ def model_matches(norm: pd.Series, matcher: Matcher, params: dict, skip: set) ->
         return {}
     texts = norm[~norm.index.isin(list(skip))].dropna()
     texts = texts[texts.str.contains(r"[?吗嘛]", regex=True)]  # asks something: one pass over the column
-    found: dict[int, tuple[int, int]] = {}
-    seen: dict[str, tuple[int, int] | None] = {}
     least = int(params.get("model_min_han") or 0)
-    for msg_id, text in zip(texts.index, texts.tolist()):
-        if text not in seen:
-            seen[text] = None
-            # cheapest first: the length gate, the model, then where the question is and whether an
-            # exclusion (good wording) covers it
-            if len(_HAN.findall(text)) < least or not model.flags(text):
-                continue
-            questions = [m for m in _QUESTION_CLAUSE.finditer(text) if m.group().strip(" ?")]
-            if questions:
-                start, end = questions[-1].span()
-                while start < end and text[start] == " ":
-                    start += 1
-                excluded = matcher.exclude is not None and any(
-                    s < end and start < e for s, e in (m.span() for m in matcher.exclude.finditer(text, overlapped=True)))
-                if not excluded:
-                    seen[text] = (start, end)
-        if seen[text] is not None:
-            found[msg_id] = seen[text]
-    return found
+    # cheapest first: the length gate, the model over all the texts it passes, then where the question
+    # is and whether an exclusion (good wording) covers it
+    distinct = [text for text in dict.fromkeys(texts.tolist()) if len(_HAN.findall(text)) >= least]
+    spans: dict[str, tuple[int, int]] = {}
+    for text in compress(distinct, model.flags_many(distinct)):
+        questions = [m for m in _QUESTION_CLAUSE.finditer(text) if m.group().strip(" ?")]
+        if questions:
+            start, end = questions[-1].span()
+            while start < end and text[start] == " ":
+                start += 1
+            excluded = matcher.exclude is not None and any(
+                s < end and start < e for s, e in (m.span() for m in matcher.exclude.finditer(text, overlapped=True)))
+            if not excluded:
+                spans[text] = (start, end)
+    return {msg_id: spans[text] for msg_id, text in zip(texts.index, texts.tolist()) if text in spans}
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:

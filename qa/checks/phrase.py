@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import compress
 
 import ahocorasick
 import numpy as np
@@ -492,8 +493,9 @@ def _model_flagged(messages: pd.DataFrame, params: dict, compiled: _Compiled, in
     scored = distinct[han >= int(params.get("model_min_han") or 0)]
     verdict = np.zeros(len(index.uniques), dtype=bool)
     texts = index.uniques.take(pa.array(scored, type=pa.int64())).to_pylist()
-    for code, text in zip(scored.tolist(), texts):
-        verdict[code] = model.flags(text) and not _all_matches(text, compiled)[1]
+    in_class = model.flags_many(texts)
+    for code, text in zip(scored[in_class].tolist(), compress(texts, in_class)):
+        verdict[code] = not _all_matches(text, compiled)[1]
     return messages.index[rows[verdict[codes]]].tolist()
 
 
