@@ -56,3 +56,14 @@ def test_clause_view_closes_up_characters_spaced_out():
     assert phrase_module._clause_view("帮 不 了 就这样") == "帮 不 了,就这样"
     assert phrase_module._clause_view("你 有 病") is None
     assert phrase_module._clause_view("这个真没办法哈 您自己看着弄吧") == "这个真没办法哈,您自己看着弄吧"
+
+
+def test_a_loaded_rule_is_compiled_once_and_found_again_by_identity(monkeypatch):
+    params = dict(RULE.params)  # a dict of its own, so the identity cache starts empty for it
+    first = phrase_module._compile(params)
+    # found again without its JSON text (which holds the model's lines): json.dumps would fail here
+    monkeypatch.setattr(phrase_module.json, "dumps", lambda *a, **k: (_ for _ in ()).throw(AssertionError("dumped")))
+    assert phrase_module._compile(params) is first
+    monkeypatch.undo()
+    # an equal dict of other identity is the same rule: found by its JSON text
+    assert phrase_module._compile(dict(RULE.params)) is first

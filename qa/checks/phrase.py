@@ -201,7 +201,13 @@ def _category_patterns(categories: list[dict], macros: list[str]) -> list[tuple[
 
 def _compile(params: dict) -> _Compiled:
     """The rule's automaton and regexes, cached per parameter set (their JSON text): building
-    them took longer than checking a small file, once per audit (tests run thousands)."""
+    them took longer than checking a small file, once per audit (tests run thousands). The
+    same parameter dict (a loaded rule's, never changed after loading) is found by identity
+    first: its JSON text holds the model's twelve thousand lines, and other checks ask for the
+    compiled rule once per finding (4 ms a time, a tenth of an audit of a million messages)."""
+    same = _COMPILED_BY_ID.get(id(params))
+    if same is not None and same[0] is params:
+        return same[1]
     key = json.dumps(params, sort_keys=True, default=repr)
     compiled = _COMPILED.get(key)
     if compiled is None:
@@ -209,10 +215,14 @@ def _compile(params: dict) -> _Compiled:
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.clear()
         _COMPILED[key] = compiled
+    if len(_COMPILED_BY_ID) >= _COMPILED_MAX:
+        _COMPILED_BY_ID.clear()
+    _COMPILED_BY_ID[id(params)] = (params, compiled)  # (the dict kept alive, so its id is not reused)
     return compiled
 
 
 _COMPILED: dict[str, _Compiled] = {}
+_COMPILED_BY_ID: dict[int, tuple[dict, _Compiled]] = {}
 _COMPILED_MAX = 64
 
 
