@@ -10,6 +10,7 @@ import math
 import pickle
 from collections import Counter
 
+import numpy as np
 import pytest
 from tables import message_table
 
@@ -131,3 +132,15 @@ def test_the_lookup_tables_are_not_kept_in_the_pickle():
     restored = pickle.loads(pickle.dumps(model))
     assert "_tables" not in restored.__dict__
     assert restored.probabilities(BATCH_TEXTS) == pytest.approx(model.probabilities(BATCH_TEXTS), abs=1e-12)
+
+
+def test_a_model_too_big_for_16_bit_ids_scores_the_same(monkeypatch):
+    monkeypatch.setattr("qa.questionmodel._FEW", 0)
+    # 33,000 characters, each a feature: more ids than 16 bits hold
+    chars = [chr(0x4E00 + i) for i in range(33_000)]
+    lines = ["intercept\t0.5", "threshold\t0.5"] + [f'1.5\t{(i % 7 - 3) / 10}\t"{c}"' for i, c in enumerate(chars)]
+    lines += [f'2.0\t0.8\t"{chars[1]}{chars[2]}"', '1.0\t-0.4\t"\\u0020' + chars[4000] + '"']
+    model = QuestionModel.from_lines(lines)
+    texts = ["".join(chars[i : i + 9]) for i in range(0, 33_000, 1_100)] + [chars[1] + chars[2] + chars[1], f"{chars[4000]} x"]
+    assert model.probabilities(texts) == pytest.approx([model.probability(t) for t in texts], abs=1e-12)
+    assert model._tables[0].dtype == np.int32
