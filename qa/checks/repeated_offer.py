@@ -443,16 +443,23 @@ class _GramTable:
                 np.minimum(least, self.signature[other], out=least)
                 out[begin : begin + len(one)] = np.add.reduce(least, axis=1, dtype=np.int64)
                 continue
-            # each gram of the smaller text looked up among the other's
-            swap = self.sizes[one] > self.sizes[other]
-            small, large = np.where(swap, other, one), np.where(swap, one, other)
-            counts = self.sizes[small]
-            rows = np.repeat(np.arange(len(one)), counts)
-            wanted = large[rows] * self.n_grams + self.members[concatenated_ranges(self.start[small], counts)] % self.n_grams
-            found = np.minimum(np.searchsorted(self.members, wanted), max(len(self.members) - 1, 0))
-            hit = self.members[found] == wanted if len(self.members) else np.zeros(len(wanted), dtype=bool)
-            out[begin : begin + len(one)] = np.bincount(rows, weights=hit, minlength=len(one))
+            out[begin : begin + len(one)] = _shared_counts(self.members, self.n_grams, self.sizes, self.start, one, other)
         return out
+
+
+def _shared_counts(members: np.ndarray, scale: int, sizes: np.ndarray, start: np.ndarray, one: np.ndarray,
+                   other: np.ndarray) -> np.ndarray:
+    """The elements sets ``one[i]`` and ``other[i]`` have in common, for each i: the sets stored as
+    ``members`` (set * ``scale`` + element, sorted; set s at ``start[s]``, ``sizes[s]`` long), each element
+    of the smaller set of a pair looked up among the larger's."""
+    swap = sizes[one] > sizes[other]
+    small, large = np.where(swap, other, one), np.where(swap, one, other)
+    counts = sizes[small]
+    rows = np.repeat(np.arange(len(one)), counts)
+    wanted = large[rows] * scale + members[concatenated_ranges(start[small], counts)] % scale
+    found = np.minimum(np.searchsorted(members, wanted), max(len(members) - 1, 0))
+    hit = members[found] == wanted if len(members) else np.zeros(len(wanted), dtype=bool)
+    return np.bincount(rows, weights=hit, minlength=len(one))
 
 
 def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.ndarray:
@@ -568,15 +575,9 @@ class RemedyTerms:
         shared = np.zeros(pairs, dtype=np.int64)
         local_earlier, local_later = local[:pairs], local[pairs:]
         for begin in range(0, pairs, _GramTable.CHUNK):
-            one, other = local_earlier[begin : begin + _GramTable.CHUNK], local_later[begin : begin + _GramTable.CHUNK]
-            swap = lengths[one] > lengths[other]
-            small, large = np.where(swap, other, one), np.where(swap, one, other)
-            counts = lengths[small]
-            rows = np.repeat(np.arange(len(one)), counts)
-            wanted = large[rows] << 21 | points[concatenated_ranges(start[small], counts)]
-            found = np.minimum(np.searchsorted(members, wanted), max(len(members) - 1, 0))
-            hit = members[found] == wanted if len(members) else np.zeros(len(wanted), dtype=bool)
-            shared[begin : begin + len(one)] = np.bincount(rows, weights=hit, minlength=len(one))
+            shared[begin : begin + _GramTable.CHUNK] = _shared_counts(
+                members, 1 << 21, lengths, start, local_earlier[begin : begin + _GramTable.CHUNK],
+                local_later[begin : begin + _GramTable.CHUNK])
         return shared >= self.min_hits
 
     def _characters(self, key: str) -> frozenset[str]:
