@@ -26,6 +26,9 @@ _BATCH = 50_000
 # Fewer texts than this are scored one by one until the tables exist: building them (about 30 ms)
 # costs more than scoring a thousand texts in Python (a small audit starts faster).
 _FEW = 1000
+# The largest dense bigram table (entries: the square of the characters in features, ~1,300 for the models
+# written: 1.8 million); a model of more characters looks its bigrams up among sorted keys instead.
+_DENSE_PAIRS = 1 << 24
 
 
 def char_wb_ngrams(text: str, min_n: int, max_n: int) -> Iterator[str]:
@@ -53,6 +56,31 @@ def _json_string(field: str) -> str:
     if len(field) >= 2 and field[0] == '"' == field[-1] and '"' not in inner and "\\" not in inner and inner.isprintable():
         return inner
     return json.loads(field)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """A model's features for :meth:`QuestionModel.probabilities`: a character id per code point (0: in no
+    feature), the feature of each id as a unigram (-1: none), the bigram features by the key id1 * side + id2
+    (sorted keys and their features; also as one dense table when it is small), and each feature's idf and weight."""
+
+    char_ids: np.ndarray
+    unigram: np.ndarray
+    side: int
+    bigram_keys: np.ndarray
+    bigram_features: np.ndarray
+    dense: np.ndarray | None
+    idf: np.ndarray
+    weight: np.ndarray
+
+    def bigrams(self, keys: np.ndarray) -> np.ndarray:
+        """The feature of each bigram key, -1 where none."""
+        if self.dense is not None:
+            return self.dense[keys]
+        if not len(self.bigram_keys):
+            return np.full(len(keys), -1, dtype=self.bigram_features.dtype)
+        at = np.minimum(np.searchsorted(self.bigram_keys, keys), len(self.bigram_keys) - 1)
+        return np.where(self.bigram_keys[at] == keys, self.bigram_features[at], -1)
 
 
 @dataclass(frozen=True)
@@ -130,10 +158,8 @@ class QuestionModel:
         return {name: value for name, value in self.__dict__.items() if name != "_tables"}
 
     @cached_property
-    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Dense lookup tables of the features: a character id per code point (0: in no feature),
-        the feature of each character id as a unigram and of each pair of ids as a bigram (-1: none),
-        and each feature's idf and weight."""
+    def _tables(self) -> _Tables:
+        """The features as lookup tables (:class:`_Tables`)."""
         chars = sorted({char for gram in self.features for char in gram})
         # 16-bit ids where they fit (the models written hold some 1,300 characters and 12,000 features):
         # half the memory, in every worker process
@@ -143,22 +169,28 @@ class QuestionModel:
         char_ids[[ord(char) for char in chars]] = np.arange(1, len(chars) + 1, dtype=dtype)
         side = len(chars) + 1
         unigram = np.full(side, -1, dtype=dtype)
-        bigram = np.full(side * side, -1, dtype=dtype)
+        pairs: dict[int, int] = {}
         for index, gram in enumerate(self.features):
-            ids = char_ids[[ord(char) for char in gram]].astype(np.int64)
+            ids = [int(i) for i in char_ids[[ord(char) for char in gram]]]
             if len(ids) == 1:
                 unigram[ids[0]] = index
             else:
-                bigram[ids[0] * side + ids[1]] = index
+                pairs[ids[0] * side + ids[1]] = index
         space = int(char_ids[32])
-        if space:  # no word's n-gram is two spaces: that pair, between two words or two texts, counts for nothing
-            bigram[space * side + space] = -1
+        # no word's n-gram is two spaces: that pair, between two words or two texts, counts for nothing
+        pairs.pop(space * side + space, None)
+        keys = np.array(sorted(pairs), dtype=np.int64)
+        features = np.array([pairs[key] for key in keys.tolist()], dtype=dtype)
+        dense = None
+        if side * side <= _DENSE_PAIRS:
+            dense = np.full(side * side, -1, dtype=dtype)
+            dense[keys] = features
         values = np.array(list(self.features.values()), dtype=np.float64).reshape(-1, 2)
-        return char_ids, unigram, bigram, values[:, 0].copy(), values[:, 1].copy()
+        return _Tables(char_ids, unigram, side, keys, features, dense, values[:, 0].copy(), values[:, 1].copy())
 
     def probabilities(self, norm_texts: list[str]) -> np.ndarray:
         """:meth:`probability` of each text, computed over whole arrays: each text becomes its padded
-        words' code points, every uni- and bigram looked up in dense tables of the features, and
+        words' code points, every uni- and bigram looked up in the feature tables (:class:`_Tables`), and
         the sublinear tf-idf sums are bincounts per text. Only the uni- and bigram models the training
         script writes take this path; others, and a few texts before the tables are built, are scored text
         by text."""
@@ -175,11 +207,12 @@ class QuestionModel:
         # which the tables know as no feature
         padded = [f" {'  '.join(words)} " if (words := text.split()) else "" for text in norm_texts]
         lengths = np.fromiter(map(len, padded), dtype=np.int64, count=count)
-        char_ids, unigram, bigram, idf, weight = self._tables
-        ids = char_ids[np.frombuffer("".join(padded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
-        ids = ids.astype(np.int64)
+        tables = self._tables
+        idf, weight = tables.idf, tables.weight
+        codes = np.frombuffer("".join(padded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ids = tables.char_ids[codes].astype(np.int64)
         owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
-        grams = np.concatenate([unigram[ids], bigram[ids[:-1] * len(unigram) + ids[1:]]])
+        grams = np.concatenate([tables.unigram[ids], tables.bigrams(ids[:-1] * tables.side + ids[1:])])
         grams_owner = np.concatenate([owner, owner[:-1]])
         known = grams >= 0
         # one (text, feature) pair a key: its count is the n-gram's count in the text

@@ -6,6 +6,7 @@ agent messages of tests/eval and tests/rules/rhetorical-question.toml)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import pickle
 from collections import Counter
@@ -134,13 +135,26 @@ def test_the_lookup_tables_are_not_kept_in_the_pickle():
     assert restored.probabilities(BATCH_TEXTS) == pytest.approx(model.probabilities(BATCH_TEXTS), abs=1e-12)
 
 
-def test_a_model_too_big_for_16_bit_ids_scores_the_same(monkeypatch):
+def test_a_model_of_many_characters_looks_its_bigrams_up_among_sorted_keys(monkeypatch):
     monkeypatch.setattr("qa.questionmodel._FEW", 0)
-    # 33,000 characters, each a feature: more ids than 16 bits hold
+    # 33,000 characters, each a feature: more ids than 16 bits hold, and too many for a dense bigram table
     chars = [chr(0x4E00 + i) for i in range(33_000)]
     lines = ["intercept\t0.5", "threshold\t0.5"] + [f'1.5\t{(i % 7 - 3) / 10}\t"{c}"' for i, c in enumerate(chars)]
     lines += [f'2.0\t0.8\t"{chars[1]}{chars[2]}"', '1.0\t-0.4\t"\\u0020' + chars[4000] + '"']
     model = QuestionModel.from_lines(lines)
     texts = ["".join(chars[i : i + 9]) for i in range(0, 33_000, 1_100)] + [chars[1] + chars[2] + chars[1], f"{chars[4000]} x"]
     assert model.probabilities(texts) == pytest.approx([model.probability(t) for t in texts], abs=1e-12)
-    assert model._tables[0].dtype == np.int32
+    assert model._tables.char_ids.dtype == np.int32
+    assert model._tables.dense is None
+
+
+def test_a_model_of_many_bigrams_over_few_characters_scores_the_same(monkeypatch):
+    monkeypatch.setattr("qa.questionmodel._FEW", 0)
+    # 200 characters, 40,000 bigram features: 32-bit feature ids in a dense table
+    chars = [chr(0x4E00 + i) for i in range(200)]
+    lines = ["intercept\t-0.2", "threshold\t0.5"] + [
+        f'1.0\t{((i * 7) % 11 - 5) / 10}\t"{a}{b}"' for i, (a, b) in enumerate(itertools.product(chars, chars))]
+    model = QuestionModel.from_lines(lines)
+    texts = ["".join(chars[i % 200] for i in range(start, start + 13)) for start in range(0, 400, 17)] + ["", "ab"]
+    assert model.probabilities(texts) == pytest.approx([model.probability(t) for t in texts], abs=1e-12)
+    assert model._tables.dense is not None and model._tables.dense.dtype == np.int32
