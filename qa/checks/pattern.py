@@ -373,7 +373,8 @@ def model_matches(norm: pd.Series, matcher: Matcher, params: dict, skip: set) ->
     least = int(params.get("model_min_han") or 0)
     # cheapest first: the length gate, the model over all the texts it passes, then where the question
     # is and whether an exclusion (good wording) covers it
-    distinct = [text for text in dict.fromkeys(texts.tolist()) if len(_HAN.findall(text)) >= least]
+    values = texts.tolist()
+    distinct = [text for text in dict.fromkeys(values) if len(_HAN.findall(text)) >= least]
     spans: dict[str, tuple[int, int]] = {}
     for text in compress(distinct, model.flags_many(distinct)):
         questions = [m for m in _QUESTION_CLAUSE.finditer(text) if m.group().strip(" ?")]
@@ -385,7 +386,7 @@ def model_matches(norm: pd.Series, matcher: Matcher, params: dict, skip: set) ->
                 s < end and start < e for s, e in (m.span() for m in matcher.exclude.finditer(text, overlapped=True)))
             if not excluded:
                 spans[text] = (start, end)
-    return {msg_id: spans[text] for msg_id, text in zip(texts.index, texts.tolist()) if text in spans}
+    return {msg_id: spans[text] for msg_id, text in zip(texts.index, values) if text in spans}
 
 
 def run(messages: pd.DataFrame, rule, context: CheckContext) -> pd.DataFrame:
