@@ -580,6 +580,44 @@ class RemedyTerms:
                 local_later[begin : begin + _GramTable.CHUNK])
         return shared >= self.min_hits
 
+    def alike_many(self, keys: list[str], earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """:meth:`alike` of ``keys[earlier[i]]`` and ``keys[later[i]]`` for each i, as a bool array.
+        The equal terms of every pair are counted at once (each key's terms as sorted ids, looked up
+        like :meth:`may_be_alike_many`'s characters); only the pairs those counts leave open, where
+        terms containing one another (裁缝/裁缝店) could still decide, go through :meth:`alike`, and
+        only their keys are indexed for containment."""
+        pairs = len(earlier)
+        verdict = np.zeros(pairs, dtype=bool)
+        if not pairs:
+            return verdict
+        involved, local = np.unique(np.concatenate([earlier, later]), return_inverse=True)
+        term_ids: dict[str, int] = {}
+        sets = [sorted({term_ids.setdefault(term, len(term_ids)) for term in self.terms(keys[key])})
+                for key in involved.tolist()]
+        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+        scale = max(len(term_ids), 1)
+        members = (np.repeat(np.arange(len(sets), dtype=np.int64), lengths) * scale
+                   + np.fromiter((term for terms in sets for term in terms), dtype=np.int64, count=int(lengths.sum())))
+        start = np.cumsum(lengths) - lengths
+        local_earlier, local_later = local[:pairs], local[pairs:]
+        equal = np.zeros(pairs, dtype=np.int64)
+        for begin in range(0, pairs, _GramTable.CHUNK):
+            equal[begin : begin + _GramTable.CHUNK] = _shared_counts(
+                members, scale, lengths, start, local_earlier[begin : begin + _GramTable.CHUNK],
+                local_later[begin : begin + _GramTable.CHUNK])
+        # the early answers of :meth:`alike`, pair by pair
+        mine, theirs = lengths[local_later], lengths[local_earlier]
+        need = np.maximum(self.min_hits, self.share * mine)
+        possible = (mine >= self.min_hits) & (theirs >= need)
+        verdict[:] = possible & (equal >= need)
+        open_pairs = np.flatnonzero(possible & (equal < need)
+                                    & (equal + np.minimum(theirs - equal, mine - equal) >= need)).tolist()
+        if open_pairs:
+            self.index({keys[int(key)] for pair in open_pairs for key in (earlier[pair], later[pair])})
+            for pair in open_pairs:
+                verdict[pair] = self.alike(keys[int(earlier[pair])], keys[int(later[pair])])
+        return verdict
+
     def _characters(self, key: str) -> frozenset[str]:
         found = self._chars.get(key)
         if found is None:
@@ -1440,14 +1478,13 @@ def _linked_repeats(messages: pd.DataFrame, rule, view: _Offers) -> list[tuple[i
         # The same remedy in other words (长按电源键15秒 / 按住开机键15秒强制关机再开机): its terms.
         terms = RemedyTerms(params)
         unsettled = np.flatnonzero(~alike_pair)
-        unsettled = unsettled[terms.may_be_alike_many(distinct_keys, one[unsettled], other[unsettled])].tolist()
-        terms.index({distinct_keys[int(k)] for pair in unsettled for k in (one[pair], other[pair])})
+        unsettled = unsettled[terms.may_be_alike_many(distinct_keys, one[unsettled], other[unsettled])]
+        unsettled = unsettled[terms.alike_many(distinct_keys, one[unsettled], other[unsettled])].tolist()
         changing, emphasis = params["anchor_terms"], frozenset(params["anchor_emphasis"])
         for pair in unsettled:
             key_before, key_after = distinct_keys[int(one[pair])], distinct_keys[int(other[pair])]
             # a waiver or a share the earlier offer lacks (仅退款，不用退货 after 申请退货退款) changes the remedy
-            alike_pair[pair] = terms.alike(key_before, key_after) and not _changes_terms(key_after, key_before, changing,
-                                                                                         emphasis)
+            alike_pair[pair] = not _changes_terms(key_after, key_before, changing, emphasis)
     linked = alike_pair[pair_inverse.ravel()]
     if params["anchor_reach"] > 0:
         # The same remedy restated while the customer keeps refusing it (冷水手洗 / 冷水洗可以减少缩水 /
