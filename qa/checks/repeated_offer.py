@@ -462,6 +462,26 @@ def _shared_counts(members: np.ndarray, scale: int, sizes: np.ndarray, start: np
     return np.bincount(rows, weights=hit, minlength=len(one))
 
 
+def _shared_in_chunks(members: np.ndarray, scale: int, sizes: np.ndarray, start: np.ndarray, one: np.ndarray,
+                      other: np.ndarray) -> np.ndarray:
+    """:func:`_shared_counts` of many pairs, ``_GramTable.CHUNK`` pairs at a time (bounds the expanded arrays)."""
+    shared = np.zeros(len(one), dtype=np.int64)
+    for begin in range(0, len(one), _GramTable.CHUNK):
+        shared[begin : begin + _GramTable.CHUNK] = _shared_counts(
+            members, scale, sizes, start, one[begin : begin + _GramTable.CHUNK], other[begin : begin + _GramTable.CHUNK])
+    return shared
+
+
+def _code_point_sets(sets: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sets of characters (each a string of its distinct characters in sorted order) as the ``members``,
+    ``sizes`` and ``start`` of :func:`_shared_counts`: (set, code point) as one integer, scale 2 ** 21
+    (code points lie below it), sorted: the sets in order, each one's points sorted."""
+    sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    points = np.frombuffer("".join(sets).encode("utf-32-le"), dtype="<u4").astype(np.int64)
+    members = np.repeat(np.arange(len(sets), dtype=np.int64), sizes) << 21 | points
+    return members, sizes, np.cumsum(sizes) - sizes
+
+
 def _candidates(lengths: np.ndarray, sessions: np.ndarray, params: dict) -> np.ndarray:
     """Offers whose keys (of ``lengths`` characters) are long enough to compare, in sessions
     (codes ``sessions``) holding more than ``max_uses`` of them."""
@@ -566,19 +586,9 @@ class RemedyTerms:
         if not pairs:
             return np.zeros(0, dtype=bool)
         involved, local = np.unique(np.concatenate([earlier, later]), return_inverse=True)
-        sets = ["".join(sorted(self._characters(keys[key]))) for key in involved.tolist()]
-        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-        points = np.frombuffer("".join(sets).encode("utf-32-le"), dtype="<u4").astype(np.int64)
-        # (key, code point) as one integer (code points < 2 ** 21), sorted: keys in order, each one's points sorted
-        members = np.repeat(np.arange(len(sets), dtype=np.int64), lengths) << 21 | points
-        start = np.cumsum(lengths) - lengths
-        shared = np.zeros(pairs, dtype=np.int64)
-        local_earlier, local_later = local[:pairs], local[pairs:]
-        for begin in range(0, pairs, _GramTable.CHUNK):
-            shared[begin : begin + _GramTable.CHUNK] = _shared_counts(
-                members, 1 << 21, lengths, start, local_earlier[begin : begin + _GramTable.CHUNK],
-                local_later[begin : begin + _GramTable.CHUNK])
-        return shared >= self.min_hits
+        members, sizes, start = _code_point_sets(
+            ["".join(sorted(self._characters(keys[key]))) for key in involved.tolist()])
+        return _shared_in_chunks(members, 1 << 21, sizes, start, local[:pairs], local[pairs:]) >= self.min_hits
 
     def alike_many(self, keys: list[str], earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
         """:meth:`alike` of ``keys[earlier[i]]`` and ``keys[later[i]]`` for each i, as a bool array.
@@ -600,11 +610,7 @@ class RemedyTerms:
                    + np.fromiter((term for terms in sets for term in terms), dtype=np.int64, count=int(lengths.sum())))
         start = np.cumsum(lengths) - lengths
         local_earlier, local_later = local[:pairs], local[pairs:]
-        equal = np.zeros(pairs, dtype=np.int64)
-        for begin in range(0, pairs, _GramTable.CHUNK):
-            equal[begin : begin + _GramTable.CHUNK] = _shared_counts(
-                members, scale, lengths, start, local_earlier[begin : begin + _GramTable.CHUNK],
-                local_later[begin : begin + _GramTable.CHUNK])
+        equal = _shared_in_chunks(members, scale, lengths, start, local_earlier, local_later)
         # the early answers of :meth:`alike`, pair by pair
         mine, theirs = lengths[local_later], lengths[local_earlier]
         need = np.maximum(self.min_hits, self.share * mine)
@@ -617,24 +623,23 @@ class RemedyTerms:
             # the later terms that are not earlier terms and share none with the earlier key's terms add
             # nothing (on the 1M benchmark log this left 3 % of the open pairs, 4,212 of 129,871, to the test below).
             term_chars = ["".join(sorted(set(term))) for term in term_ids]
-            key_chars = ["".join(sorted({char for term in terms for char in term_chars[term]})) for terms in sets]
-            char_lengths = np.fromiter(map(len, key_chars), dtype=np.int64, count=len(key_chars))
-            points = np.frombuffer("".join(key_chars).encode("utf-32-le"), dtype="<u4").astype(np.int64)
-            char_members = np.repeat(np.arange(len(sets), dtype=np.int64), char_lengths) << 21 | points
+            char_members = _code_point_sets(
+                ["".join(sorted({char for term in terms for char in term_chars[term]})) for terms in sets])[0]
             # (open pair, later term not among the earlier key's terms)
             rows = np.repeat(np.arange(len(open_pairs)), mine[open_pairs])
             later_terms = members[concatenated_ranges(start[local_later[open_pairs]], mine[open_pairs])] % scale
-            wanted = local_earlier[open_pairs][rows] * scale + later_terms
+            earlier_key = local_earlier[open_pairs][rows]
+            wanted = earlier_key * scale + later_terms
             found = np.minimum(np.searchsorted(members, wanted), len(members) - 1)
             new_term = members[found] != wanted
-            rows, later_terms = rows[new_term], later_terms[new_term]
+            rows, later_terms, earlier_key = rows[new_term], later_terms[new_term], earlier_key[new_term]
             # (open pair, new later term, one of its characters) looked up among the earlier key's characters
             sizes = np.fromiter((len(term_chars[term]) for term in later_terms.tolist()), dtype=np.int64,
                                 count=len(later_terms))
             chars = np.frombuffer("".join(term_chars[term] for term in later_terms.tolist()).encode("utf-32-le"),
                                   dtype="<u4").astype(np.int64)
             owner = np.repeat(np.arange(len(later_terms)), sizes)
-            wanted = local_earlier[open_pairs][rows][owner] << 21 | chars
+            wanted = earlier_key[owner] << 21 | chars
             found = np.minimum(np.searchsorted(char_members, wanted), len(char_members) - 1)
             sharing = np.zeros(len(later_terms), dtype=bool)
             sharing[owner[char_members[found] == wanted]] = True
